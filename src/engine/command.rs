@@ -1,0 +1,193 @@
+//! Commands: what a user (or a scenario's schedule) asks the running world to do.
+//!
+//!   UI click / CLI / scenario schedule ──Command──► Engine::submit ──► log + apply at `now`
+//!
+//! Commands name nodes by their scenario id, so a command log is plain JSON that
+//! a share link can carry. `Engine::submit` validates a command completely before
+//! it changes anything: a rejected command leaves no trace and is not logged.
+
+use crate::scenario::{AckMode, Duration, OnFailure, Overflow, Rate, RetryPolicy, Service};
+use schemars::JsonSchema;
+use serde::{Deserialize, Serialize};
+
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize, JsonSchema)]
+#[serde(tag = "do", rename_all = "snake_case", deny_unknown_fields)]
+pub enum Command {
+    /// Change a producer's mean rate (takes effect from now).
+    SetRate {
+        producer: String,
+        rate: Rate,
+    },
+    /// Stop a producer publishing until resumed.
+    PauseProducer {
+        producer: String,
+    },
+    ResumeProducer {
+        producer: String,
+    },
+    /// Crash one instance (or all, when `instance` is absent): unacked deliveries
+    /// go back to the queue; auto-acked ones are lost. Optionally restart later.
+    CrashConsumer {
+        consumer: String,
+        #[serde(default)]
+        instance: Option<u32>,
+        #[serde(default)]
+        restart_after: Option<Duration>,
+    },
+    RestartConsumer {
+        consumer: String,
+        #[serde(default)]
+        instance: Option<u32>,
+    },
+    /// Scale a consumer group; removed instances return their unacked deliveries.
+    SetInstances {
+        consumer: String,
+        instances: u32,
+    },
+    SetService {
+        consumer: String,
+        service: Service,
+    },
+    SetFailureRate {
+        consumer: String,
+        failure_rate: f64,
+    },
+    SetPrefetch {
+        consumer: String,
+        prefetch: u32,
+    },
+    SetAckMode {
+        consumer: String,
+        ack: AckMode,
+    },
+    SetOnFailure {
+        consumer: String,
+        on_failure: OnFailure,
+    },
+    SetRetry {
+        consumer: String,
+        #[serde(default)]
+        retry: Option<RetryPolicy>,
+    },
+    /// Change `x-max-length`; a lower limit trims the queue from the head at once.
+    SetMaxLength {
+        queue: String,
+        #[serde(default)]
+        max_length: Option<u32>,
+    },
+    SetOverflow {
+        queue: String,
+        overflow: Overflow,
+    },
+    /// Change `x-message-ttl` for messages enqueued from now on.
+    SetQueueTtl {
+        queue: String,
+        #[serde(default)]
+        ttl: Option<Duration>,
+    },
+    /// Remove every ready message from a queue.
+    PurgeQueue {
+        queue: String,
+    },
+}
+
+impl Command {
+    /// The node this command is about.
+    pub fn target(&self) -> &str {
+        match self {
+            Command::SetRate { producer, .. }
+            | Command::PauseProducer { producer }
+            | Command::ResumeProducer { producer } => producer,
+            Command::CrashConsumer { consumer, .. }
+            | Command::RestartConsumer { consumer, .. }
+            | Command::SetInstances { consumer, .. }
+            | Command::SetService { consumer, .. }
+            | Command::SetFailureRate { consumer, .. }
+            | Command::SetPrefetch { consumer, .. }
+            | Command::SetAckMode { consumer, .. }
+            | Command::SetOnFailure { consumer, .. }
+            | Command::SetRetry { consumer, .. } => consumer,
+            Command::SetMaxLength { queue, .. }
+            | Command::SetOverflow { queue, .. }
+            | Command::SetQueueTtl { queue, .. }
+            | Command::PurgeQueue { queue } => queue,
+        }
+    }
+
+    /// A one-line human description for the event log.
+    pub fn describe(&self) -> String {
+        match self {
+            Command::SetRate { producer, rate } => format!("{producer}: rate → {rate}"),
+            Command::PauseProducer { producer } => format!("{producer}: paused"),
+            Command::ResumeProducer { producer } => format!("{producer}: resumed"),
+            Command::CrashConsumer {
+                consumer,
+                instance,
+                restart_after,
+            } => {
+                let who = instance
+                    .map(|i| format!("{consumer}#{i}"))
+                    .unwrap_or(format!("{consumer} (all)"));
+                match restart_after {
+                    Some(d) => format!("{who}: crash, restart after {d}"),
+                    None => format!("{who}: crash"),
+                }
+            }
+            Command::RestartConsumer { consumer, instance } => {
+                let who = instance
+                    .map(|i| format!("{consumer}#{i}"))
+                    .unwrap_or(format!("{consumer} (all)"));
+                format!("{who}: restart")
+            }
+            Command::SetInstances {
+                consumer,
+                instances,
+            } => format!("{consumer}: instances → {instances}"),
+            Command::SetService { consumer, service } => {
+                format!("{consumer}: service → {service:?}")
+            }
+            Command::SetFailureRate {
+                consumer,
+                failure_rate,
+            } => {
+                format!("{consumer}: failure rate → {:.0}%", failure_rate * 100.0)
+            }
+            Command::SetPrefetch { consumer, prefetch } => {
+                format!("{consumer}: prefetch → {prefetch}")
+            }
+            Command::SetAckMode { consumer, ack } => format!("{consumer}: ack → {ack:?}"),
+            Command::SetOnFailure {
+                consumer,
+                on_failure,
+            } => format!("{consumer}: on failure → {on_failure:?}"),
+            Command::SetRetry { consumer, retry } => match retry {
+                Some(r) => format!(
+                    "{consumer}: retry → {} attempts, {:?}",
+                    r.max_attempts, r.backoff
+                ),
+                None => format!("{consumer}: retry → none"),
+            },
+            Command::SetMaxLength { queue, max_length } => match max_length {
+                Some(n) => format!("{queue}: max-length → {n}"),
+                None => format!("{queue}: max-length → unlimited"),
+            },
+            Command::SetOverflow { queue, overflow } => format!("{queue}: overflow → {overflow:?}"),
+            Command::SetQueueTtl { queue, ttl } => match ttl {
+                Some(d) => format!("{queue}: TTL → {d}"),
+                None => format!("{queue}: TTL → none"),
+            },
+            Command::PurgeQueue { queue } => format!("{queue}: purged"),
+        }
+    }
+}
+
+/// A command as it was applied: when, and after how many engine events, so
+/// that replaying the log reproduces the session exactly even when a command
+/// landed between two events of the same instant.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct LoggedCommand {
+    pub at_us: u64,
+    pub after_events: u64,
+    pub command: Command,
+}

@@ -1,0 +1,251 @@
+//! Metrics: counters, latency histograms and a bounded time series.
+//!
+//!   world events ──► Totals (counters) ──┐
+//!   latencies    ──► Latency (HDR + exact sum) ──► Report / Snapshot / charts
+//!   every sample_interval ──► Series (bounded: halves its resolution when full)
+//!
+//! Memory is bounded whatever the run length: histograms have a fixed range
+//! (1 us to 1 day, values above are clamped and counted), the series keeps at
+//! most `SERIES_POINTS_MAX` points by merging neighbours.
+
+use hdrhistogram::Histogram;
+use serde::Serialize;
+
+/// Largest latency the histograms resolve; longer ones are clamped (and counted).
+pub const LATENCY_US_MAX: u64 = 24 * 3600 * 1_000_000;
+/// Points kept in a time series before it halves its resolution.
+pub const SERIES_POINTS_MAX: usize = 2048;
+
+/// A latency distribution: exact count, sum, min and max, and an HDR histogram
+/// (two significant digits) for percentiles.
+#[derive(Clone, Debug)]
+pub struct Latency {
+    hist: Histogram<u64>,
+    count: u64,
+    sum_us: u128,
+    max_us: u64,
+    clamped: u64,
+}
+
+impl Default for Latency {
+    fn default() -> Self {
+        Latency {
+            hist: Histogram::new_with_bounds(1, LATENCY_US_MAX, 2)
+                .expect("static histogram bounds are valid"),
+            count: 0,
+            sum_us: 0,
+            max_us: 0,
+            clamped: 0,
+        }
+    }
+}
+
+/// Summary of a latency distribution, in microseconds.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Serialize)]
+pub struct LatencySummary {
+    pub count: u64,
+    pub mean: f64,
+    pub p50: u64,
+    pub p95: u64,
+    pub p99: u64,
+    pub max: u64,
+}
+
+impl Latency {
+    #[inline]
+    pub fn record(&mut self, us: u64) {
+        self.count += 1;
+        self.sum_us += us as u128;
+        if us > self.max_us {
+            self.max_us = us;
+        }
+        let v = if us > LATENCY_US_MAX {
+            self.clamped += 1;
+            LATENCY_US_MAX
+        } else {
+            us.max(1)
+        };
+        // Cannot fail: v is inside the histogram's bounds.
+        let _ = self.hist.record(v);
+    }
+    pub fn count(&self) -> u64 {
+        self.count
+    }
+    pub fn mean_us(&self) -> f64 {
+        if self.count == 0 {
+            0.0
+        } else {
+            self.sum_us as f64 / self.count as f64
+        }
+    }
+    pub fn quantile_us(&self, q: f64) -> u64 {
+        if self.count == 0 {
+            0
+        } else {
+            self.hist.value_at_quantile(q).min(self.max_us)
+        }
+    }
+    pub fn summary(&self) -> LatencySummary {
+        LatencySummary {
+            count: self.count,
+            mean: (self.mean_us() * 10.0).round() / 10.0,
+            p50: self.quantile_us(0.50),
+            p95: self.quantile_us(0.95),
+            p99: self.quantile_us(0.99),
+            max: self.max_us,
+        }
+    }
+    pub fn reset(&mut self) {
+        self.hist.reset();
+        self.count = 0;
+        self.sum_us = 0;
+        self.max_us = 0;
+        self.clamped = 0;
+    }
+}
+
+/// Run-wide counters. Each counts events of one kind since the start.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize)]
+pub struct Totals {
+    /// New messages published by producers and handlers (copies not included).
+    pub published: u64,
+    /// Publishes (and dead-letter republishes) that matched at least one queue.
+    pub routed: u64,
+    /// Publishes that matched no queue (before any alternate exchange).
+    pub unroutable: u64,
+    /// Extra copies made because a message matched several queues.
+    pub copies: u64,
+    /// Appends to a queue (first enqueue, retries and dead-letter arrivals).
+    pub enqueued: u64,
+    /// Deliveries to a consumer, redeliveries included.
+    pub delivered: u64,
+    /// Deliveries flagged as redelivered.
+    pub redelivered: u64,
+    /// Acks (manual after success, or automatic on delivery).
+    pub acked: u64,
+    /// Negative acks.
+    pub nacked: u64,
+    /// Processing runs that succeeded.
+    pub processed: u64,
+    /// Processing runs that failed.
+    pub failed: u64,
+    /// Retries scheduled (delayed) or sent to a retry queue.
+    pub retried: u64,
+    /// Messages republished to a dead-letter exchange.
+    pub dead_lettered: u64,
+    /// Messages whose TTL ran out.
+    pub expired: u64,
+    /// Messages discarded for good, any reason.
+    pub dropped: u64,
+    /// Requeues after nack or crash.
+    pub requeued: u64,
+    /// Consumer instance crashes.
+    pub crashes: u64,
+    /// Messages alive now: in transit, queued, unacked or waiting for a retry.
+    pub in_flight: u64,
+    /// Messages finished: processed and acked, never to be seen again.
+    pub completed: u64,
+    /// Payload bytes published.
+    pub bytes_published: u64,
+}
+
+/// One point of the time series: counters at `t_us` and levels at that instant.
+#[derive(Clone, Debug, Default, PartialEq, Serialize)]
+pub struct SeriesPoint {
+    pub t_us: u64,
+    /// Cumulative counters at t.
+    pub published: u64,
+    pub processed: u64,
+    pub completed: u64,
+    pub retried: u64,
+    pub dead_lettered: u64,
+    pub expired: u64,
+    pub dropped: u64,
+    /// Levels at t.
+    pub in_flight: u64,
+    /// Ready messages per queue, in queue order.
+    pub depth: Vec<u32>,
+    /// Unacked deliveries per queue, in queue order.
+    pub unacked: Vec<u32>,
+    /// End-to-end latency over the interval that ends at t (0 when none finished).
+    pub latency_p50_us: u64,
+    pub latency_p99_us: u64,
+}
+
+/// A bounded time series: when full, neighbouring points are merged (the
+/// later one kept, since counters are cumulative and levels are instants) and
+/// the stride doubles, so the whole run stays covered.
+#[derive(Clone, Debug, Default)]
+pub struct Series {
+    points: Vec<SeriesPoint>,
+    /// Keep one sample out of `stride` offered.
+    stride: u64,
+    offered: u64,
+}
+
+impl Series {
+    pub fn new() -> Self {
+        Series {
+            points: Vec::new(),
+            stride: 1,
+            offered: 0,
+        }
+    }
+    pub fn offer(&mut self, p: SeriesPoint) {
+        self.offered += 1;
+        if self.offered % self.stride.max(1) != 0 {
+            return;
+        }
+        self.points.push(p);
+        if self.points.len() >= SERIES_POINTS_MAX {
+            let kept: Vec<SeriesPoint> = self.points.drain(..).skip(1).step_by(2).collect();
+            self.points = kept;
+            self.stride = self.stride.max(1) * 2;
+        }
+    }
+    pub fn points(&self) -> &[SeriesPoint] {
+        &self.points
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn latency_summary_is_exact_in_mean_and_close_in_percentiles() {
+        let mut l = Latency::default();
+        for us in 1..=10_000u64 {
+            l.record(us);
+        }
+        let s = l.summary();
+        assert_eq!(s.count, 10_000);
+        assert_eq!(s.mean, 5000.5);
+        assert!((s.p50 as f64 - 5000.0).abs() / 5000.0 < 0.01, "{s:?}");
+        assert!((s.p99 as f64 - 9900.0).abs() / 9900.0 < 0.01, "{s:?}");
+        assert_eq!(s.max, 10_000);
+    }
+
+    #[test]
+    fn latency_clamps_huge_values() {
+        let mut l = Latency::default();
+        l.record(LATENCY_US_MAX * 10);
+        assert_eq!(l.summary().max, LATENCY_US_MAX * 10);
+        assert_eq!(l.count(), 1);
+    }
+
+    #[test]
+    fn series_stays_bounded_and_covers_the_run() {
+        let mut s = Series::new();
+        for i in 1..=100_000u64 {
+            s.offer(SeriesPoint {
+                t_us: i,
+                ..Default::default()
+            });
+        }
+        assert!(s.points().len() <= SERIES_POINTS_MAX);
+        assert!(s.points().last().unwrap().t_us > 95_000);
+        assert!(s.points().first().unwrap().t_us < 200);
+        assert!(s.points().windows(2).all(|w| w[0].t_us < w[1].t_us));
+    }
+}

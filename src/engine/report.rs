@@ -1,0 +1,373 @@
+//! Read-only views of an engine: the run report (CLI `--json`), the snapshot a
+//! UI renders, and the JSON form of trace events.
+//!
+//!   Engine ──report()──► Report (serde)      Engine ──snapshot()──► Snapshot (plain data)
+//!
+//! Views never change the engine; all maps are `BTreeMap`, so output order is fixed.
+
+use super::metrics::{LatencySummary, Totals};
+use super::trace::{TraceEvent, TraceKind};
+use super::world::{Engine, NodeKind};
+use serde::Serialize;
+use serde_json::{json, Map, Value};
+use std::collections::BTreeMap;
+
+#[derive(Clone, Debug, Serialize)]
+pub struct LatencyReport {
+    /// Publish → first delivery.
+    pub wait: LatencySummary,
+    /// Publish → processed and acknowledged (time in system).
+    pub end_to_end: LatencySummary,
+}
+
+/// The CLI's JSON report.
+#[derive(Clone, Debug, Serialize)]
+pub struct Report {
+    pub scenario: String,
+    pub seed: u64,
+    pub sim_time_us: u64,
+    pub events: u64,
+    pub trace_events: u64,
+    /// 16 hex digits.
+    pub trace_hash: String,
+    pub totals: Totals,
+    pub dropped_by_reason: BTreeMap<String, u64>,
+    pub latency_us: LatencyReport,
+    /// Per-node counters, keyed by node id.
+    pub nodes: BTreeMap<String, Value>,
+    pub commands: usize,
+}
+
+pub fn hash_hex(h: u64) -> String {
+    format!("{h:016x}")
+}
+
+/// A message as seen in a queue or a consumer.
+#[derive(Clone, Debug, PartialEq, Serialize)]
+pub struct MessageView {
+    pub id: u64,
+    pub routing_key: String,
+    pub key: Option<String>,
+    /// Deliveries so far.
+    pub deliveries: u32,
+    pub failures: u32,
+    pub deaths: u32,
+    pub redelivered: bool,
+    pub age_us: u64,
+}
+
+#[derive(Clone, Debug, PartialEq, Serialize)]
+pub struct InstanceView {
+    pub up: bool,
+    pub busy: bool,
+    /// Deliveries held (the first is being processed when busy).
+    pub held: Vec<MessageView>,
+    pub processed: u64,
+    /// Fraction of time busy since the start.
+    pub utilization: f64,
+}
+
+#[derive(Clone, Debug, PartialEq, Serialize)]
+#[serde(tag = "kind", rename_all = "snake_case")]
+pub enum NodeView {
+    Producer {
+        id: String,
+        to: String,
+        rate_per_s: f64,
+        paused: bool,
+        published: u64,
+    },
+    Exchange {
+        id: String,
+        exchange_kind: String,
+        routed: u64,
+        unroutable: u64,
+    },
+    Queue {
+        id: String,
+        depth: u32,
+        depth_max: u32,
+        unacked: u32,
+        max_length: Option<u32>,
+        ttl_us: Option<u64>,
+        enqueued: u64,
+        delivered: u64,
+        acked: u64,
+        expired: u64,
+        dead_lettered: u64,
+        dropped: u64,
+        /// The first messages from the head.
+        head: Vec<MessageView>,
+    },
+    Consumer {
+        id: String,
+        queue: String,
+        prefetch: u32,
+        processed: u64,
+        failed: u64,
+        acked: u64,
+        nacked: u64,
+        instances: Vec<InstanceView>,
+    },
+}
+
+impl NodeView {
+    pub fn id(&self) -> &str {
+        match self {
+            NodeView::Producer { id, .. }
+            | NodeView::Exchange { id, .. }
+            | NodeView::Queue { id, .. }
+            | NodeView::Consumer { id, .. } => id,
+        }
+    }
+}
+
+/// Everything a UI needs to draw one frame, as plain data.
+#[derive(Clone, Debug, PartialEq, Serialize)]
+pub struct Snapshot {
+    pub t_us: u64,
+    pub events: u64,
+    pub trace_hash: String,
+    pub totals: Totals,
+    pub latency_wait: LatencySummary,
+    pub latency_end_to_end: LatencySummary,
+    /// Nodes in scenario order: producers, exchanges, queues, consumers.
+    pub nodes: Vec<NodeView>,
+}
+
+/// How many head messages a snapshot lists per queue.
+pub const SNAPSHOT_HEAD_MAX: usize = 50;
+
+impl Engine {
+    pub fn report(&self, scenario_name: &str) -> Report {
+        let mut nodes = BTreeMap::new();
+        for n in self.snapshot_nodes(0) {
+            let mut v = serde_json::to_value(&n).unwrap_or(Value::Null);
+            if let Value::Object(m) = &mut v {
+                m.remove("id");
+                m.remove("head");
+                if let Some(Value::Array(insts)) = m.get_mut("instances") {
+                    for i in insts.iter_mut() {
+                        if let Value::Object(im) = i {
+                            im.remove("held");
+                        }
+                    }
+                }
+            }
+            nodes.insert(n.id().to_string(), v);
+        }
+        Report {
+            scenario: scenario_name.to_string(),
+            seed: self.seed(),
+            sim_time_us: self.now().0,
+            events: self.events(),
+            trace_events: self.trace_len(),
+            trace_hash: hash_hex(self.trace_hash()),
+            totals: self.totals_now(),
+            dropped_by_reason: self
+                .dropped_by_reason()
+                .into_iter()
+                .map(|(k, v)| (k.to_string(), v))
+                .collect(),
+            latency_us: LatencyReport {
+                wait: self.latency_wait(),
+                end_to_end: self.latency_end_to_end(),
+            },
+            nodes,
+            commands: self.command_log().len(),
+        }
+    }
+
+    /// Totals with `in_flight` filled in from the ledger.
+    pub fn totals_now(&self) -> Totals {
+        let mut t = *self.totals();
+        t.in_flight = self.ledger().live();
+        t
+    }
+
+    pub fn snapshot(&self) -> Snapshot {
+        Snapshot {
+            t_us: self.now().0,
+            events: self.events(),
+            trace_hash: hash_hex(self.trace_hash()),
+            totals: self.totals_now(),
+            latency_wait: self.latency_wait(),
+            latency_end_to_end: self.latency_end_to_end(),
+            nodes: self.snapshot_nodes(SNAPSHOT_HEAD_MAX),
+        }
+    }
+
+    /// JSON object of one trace event: `t_us`, `seq`, `kind`, `msg`, `node`,
+    /// then the kind's fields, with node references as ids.
+    pub fn trace_json(&self, ev: &TraceEvent) -> Value {
+        let mut m = Map::new();
+        m.insert("t_us".into(), json!(ev.t.0));
+        m.insert("seq".into(), json!(ev.seq));
+        m.insert("kind".into(), json!(ev.kind.name()));
+        m.insert("msg".into(), json!(ev.msg));
+        m.insert("node".into(), json!(self.node_name(ev.node)));
+        let name = |n: super::trace::NodeId| json!(self.node_name(n));
+        match ev.kind {
+            TraceKind::Published { to, parent } => {
+                m.insert("to".into(), name(to));
+                if let Some(p) = parent {
+                    m.insert("parent".into(), json!(p));
+                }
+            }
+            TraceKind::Unroutable { alternate } => {
+                m.insert(
+                    "alternate".into(),
+                    alternate.map(name).unwrap_or(Value::Null),
+                );
+            }
+            TraceKind::Delivered {
+                consumer,
+                instance,
+                attempt,
+                redelivered,
+            } => {
+                m.insert("consumer".into(), name(consumer));
+                m.insert("instance".into(), json!(instance));
+                m.insert("attempt".into(), json!(attempt));
+                m.insert("redelivered".into(), json!(redelivered));
+            }
+            TraceKind::DeadLettered {
+                reason,
+                exchange,
+                deaths,
+            } => {
+                m.insert("reason".into(), json!(reason.name()));
+                m.insert("exchange".into(), name(exchange));
+                m.insert("deaths".into(), json!(deaths));
+            }
+            TraceKind::Dropped { reason } => {
+                m.insert("reason".into(), json!(reason.name()));
+            }
+            TraceKind::CommandApplied { index, scheduled } => {
+                let cmd = if scheduled {
+                    self.config()
+                        .schedule
+                        .get(index as usize)
+                        .map(|s| s.command.describe())
+                } else {
+                    self.command_log()
+                        .get(index as usize)
+                        .map(|c| c.command.describe())
+                };
+                m.insert("index".into(), json!(index));
+                m.insert("scheduled".into(), json!(scheduled));
+                m.insert("command".into(), json!(cmd));
+            }
+            other => {
+                // Remaining kinds carry only numbers and flags: serialize them as they are.
+                if let Ok(Value::Object(fields)) = serde_json::to_value(other) {
+                    for (k, v) in fields {
+                        if k != "kind" {
+                            m.insert(k, v);
+                        }
+                    }
+                }
+            }
+        }
+        Value::Object(m)
+    }
+
+    /// One line of human text for an event (event log, CLI).
+    pub fn trace_text(&self, ev: &TraceEvent) -> String {
+        let node = self.node_name(ev.node);
+        let msg = ev.msg.map(|m| format!("m{m} ")).unwrap_or_default();
+        let detail = match ev.kind {
+            TraceKind::Published { to, .. } => format!("published to {}", self.node_name(to)),
+            TraceKind::Routed { queues } => format!("routed to {queues} queue(s)"),
+            TraceKind::Unroutable { alternate: Some(a) } => {
+                format!("unroutable, sent to {}", self.node_name(a))
+            }
+            TraceKind::Unroutable { alternate: None } => "unroutable".into(),
+            TraceKind::Copied { copy } => format!("copied as m{copy}"),
+            TraceKind::Enqueued { depth } => format!("enqueued (depth {depth})"),
+            TraceKind::Requeued { depth } => format!("requeued at head (depth {depth})"),
+            TraceKind::Delivered {
+                consumer,
+                instance,
+                attempt,
+                redelivered,
+            } => format!(
+                "delivered to {}#{instance}, attempt {attempt}{}",
+                self.node_name(consumer),
+                if redelivered { ", redelivered" } else { "" }
+            ),
+            TraceKind::Acked { instance } => format!("acked by #{instance}"),
+            TraceKind::Processed {
+                instance,
+                service_us,
+            } => {
+                format!(
+                    "processed by #{instance} in {:.1} ms",
+                    service_us as f64 / 1000.0
+                )
+            }
+            TraceKind::Failed { instance, attempt } => {
+                format!("failed in #{instance} (failure {attempt})")
+            }
+            TraceKind::Nacked { instance, requeue } => {
+                format!(
+                    "nacked by #{instance}{}",
+                    if requeue { ", requeue" } else { "" }
+                )
+            }
+            TraceKind::RetryScheduled { attempt, delay_us } => {
+                format!("retry {attempt} in {:.1} ms", delay_us as f64 / 1000.0)
+            }
+            TraceKind::Retried { attempt } => format!("retry {attempt} back in queue"),
+            TraceKind::Expired => "expired (TTL)".into(),
+            TraceKind::DeadLettered {
+                reason,
+                exchange,
+                deaths,
+            } => {
+                format!(
+                    "dead-lettered ({}) to {} (death {deaths})",
+                    reason.name(),
+                    self.node_name(exchange)
+                )
+            }
+            TraceKind::Dropped { reason } => format!("dropped ({})", reason.name()),
+            TraceKind::Crashed {
+                instance,
+                returned,
+                lost,
+            } => {
+                format!("instance #{instance} crashed: {returned} returned, {lost} lost")
+            }
+            TraceKind::Restarted { instance } => format!("instance #{instance} restarted"),
+            TraceKind::CommandApplied { index, scheduled } => {
+                let c = if scheduled {
+                    self.config()
+                        .schedule
+                        .get(index as usize)
+                        .map(|s| s.command.describe())
+                } else {
+                    self.command_log()
+                        .get(index as usize)
+                        .map(|c| c.command.describe())
+                };
+                format!("command: {}", c.unwrap_or_default())
+            }
+        };
+        format!("{} {node}: {msg}{detail}", ev.t)
+    }
+
+    fn snapshot_nodes(&self, head_max: usize) -> Vec<NodeView> {
+        self.nodes()
+            .iter()
+            .map(|n| self.node_view(n.kind, n.index as usize, head_max))
+            .collect()
+    }
+}
+
+// Node views need the world's private state; they are built by `world`.
+impl Engine {
+    fn node_view(&self, kind: NodeKind, i: usize, head_max: usize) -> NodeView {
+        self.view_of(kind, i, head_max)
+    }
+}

@@ -1,0 +1,49 @@
+//! Preset scenarios, embedded from `scenarios/*.json` so the CLI and the app
+//! ship them without touching the file system.
+
+use super::{load, Scenario};
+
+/// A preset: its name (file stem) and the JSON text.
+#[derive(Clone, Copy, Debug)]
+pub struct Preset {
+    pub name: &'static str,
+    pub json: &'static str,
+}
+
+impl Preset {
+    /// The parsed scenario. Presets are checked by tests, so this cannot fail
+    /// in a released build; an error here is a bug and says which preset.
+    pub fn scenario(&self) -> Scenario {
+        load(self.json).unwrap_or_else(|e| panic!("preset {} is invalid: {e}", self.name))
+    }
+}
+
+macro_rules! presets {
+    ($($name:literal),* $(,)?) => {
+        &[$(Preset { name: $name, json: include_str!(concat!("../../scenarios/", $name, ".json")) }),*]
+    };
+}
+
+static PRESETS: &[Preset] = presets![
+    "work-queue",
+    "pubsub-fanout",
+    "topic-routing",
+    "headers-routing",
+    "retry-backoff",
+    "retry-queue",
+    "ttl-overflow",
+    "request-reply",
+    "pipeline",
+    "crash-recovery",
+    "mm1",
+    "mmc",
+    "fanout-large",
+];
+
+pub fn presets() -> &'static [Preset] {
+    PRESETS
+}
+
+pub fn preset(name: &str) -> Option<&'static Preset> {
+    PRESETS.iter().find(|p| p.name == name)
+}

@@ -1,0 +1,384 @@
+//! The scenario format: topology + workload + faults + narration, as plain serde data.
+//!
+//!   producers ──► exchanges ──bindings──► queues ──► consumers ──(on_success)──► exchanges …
+//!
+//! Every struct rejects unknown fields, so a typo is an error with its path, not a
+//! silently ignored knob. Semantic checks (references, limits) live in `validate`.
+
+use super::units::{Duration, Rate};
+use schemars::JsonSchema;
+use serde::{Deserialize, Serialize};
+use std::collections::BTreeMap;
+
+/// A whole scenario file.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct Scenario {
+    /// Short title shown in the preset picker.
+    pub title: String,
+    /// One paragraph: what the scenario shows and what to look for.
+    #[serde(default)]
+    pub description: String,
+    /// Default seed when none is given on the command line or in the app.
+    #[serde(default = "default_seed")]
+    pub seed: u64,
+    /// Default run length when `--until` is not given.
+    #[serde(default = "default_duration")]
+    pub duration: Duration,
+    /// Simulated interval between two metric samples (charts).
+    #[serde(default = "default_sample_interval")]
+    pub sample_interval: Duration,
+    #[serde(default)]
+    pub producers: Vec<Producer>,
+    #[serde(default)]
+    pub exchanges: Vec<Exchange>,
+    #[serde(default)]
+    pub queues: Vec<Queue>,
+    #[serde(default)]
+    pub consumers: Vec<Consumer>,
+    /// Commands applied at fixed simulated times (faults, knob changes).
+    #[serde(default)]
+    pub schedule: Vec<ScheduledCommand>,
+    /// Saved node positions for the topology view, by node id (x, y in layout units).
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub layout: BTreeMap<String, [f64; 2]>,
+}
+
+fn default_seed() -> u64 {
+    1
+}
+fn default_duration() -> Duration {
+    Duration::from_s(60)
+}
+fn default_sample_interval() -> Duration {
+    Duration::from_ms(500)
+}
+
+/// A source of messages.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct Producer {
+    pub id: String,
+    /// Exchange id to publish to, or a queue id (RabbitMQ's default exchange).
+    pub to: String,
+    /// Mean publish rate.
+    pub rate: Rate,
+    /// How publishes are spaced in time.
+    #[serde(default)]
+    pub arrival: Arrival,
+    /// Stop after publishing this many messages.
+    #[serde(default)]
+    pub count: Option<u64>,
+    /// First publish no earlier than this.
+    #[serde(default)]
+    pub start: Duration,
+    /// No publishes at or after this time.
+    #[serde(default)]
+    pub stop: Option<Duration>,
+    /// Routing key of every message; `routing_keys` overrides it.
+    #[serde(default)]
+    pub routing_key: String,
+    /// Routing keys chosen per message (e.g. to exercise a topic exchange).
+    #[serde(default)]
+    pub routing_keys: Option<KeyChoice>,
+    /// Message (partition/ordering) keys chosen per message.
+    #[serde(default)]
+    pub keys: Option<KeyChoice>,
+    /// Headers on every message.
+    #[serde(default)]
+    pub headers: BTreeMap<String, String>,
+    /// Header sets chosen round-robin per message, merged over `headers`.
+    #[serde(default)]
+    pub header_sets: Vec<BTreeMap<String, String>>,
+    /// Payload size in bytes (shown, counted in byte totals).
+    #[serde(default = "default_payload")]
+    pub payload_bytes: u32,
+    /// Per-message TTL (RabbitMQ `expiration`).
+    #[serde(default)]
+    pub ttl: Option<Duration>,
+    /// Transit delay from producer to broker.
+    #[serde(default)]
+    pub latency: Duration,
+}
+
+fn default_payload() -> u32 {
+    256
+}
+
+/// How a producer spaces its publishes.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize, JsonSchema, Default)]
+#[serde(rename_all = "snake_case", deny_unknown_fields)]
+pub enum Arrival {
+    /// Exactly 1/rate apart.
+    Constant,
+    /// Exponential gaps with mean 1/rate (a Poisson process).
+    #[default]
+    Poisson,
+    /// `size` messages at once, bursts spaced so the mean rate is `rate`.
+    Bursts { size: u32 },
+}
+
+/// How a per-message string is chosen.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize, JsonSchema)]
+#[serde(rename_all = "snake_case", deny_unknown_fields)]
+pub enum KeyChoice {
+    /// Always this value.
+    Fixed(String),
+    /// Cycle through these values in order.
+    RoundRobin(Vec<String>),
+    /// Uniformly random among these values.
+    Random(Vec<String>),
+    /// `key-0` … `key-(n-1)`, uniformly random.
+    RandomOfN(u32),
+    /// Random with weights.
+    Weighted(Vec<WeightedKey>),
+}
+
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct WeightedKey {
+    pub key: String,
+    pub weight: u32,
+}
+
+/// An AMQP exchange.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct Exchange {
+    pub id: String,
+    pub kind: ExchangeKind,
+    #[serde(default)]
+    pub bindings: Vec<Binding>,
+    /// Where unroutable messages go instead of being counted and discarded.
+    #[serde(default)]
+    pub alternate_exchange: Option<String>,
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum ExchangeKind {
+    Direct,
+    Fanout,
+    Topic,
+    Headers,
+}
+
+/// A binding from an exchange to a queue or to another exchange.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct Binding {
+    /// Destination queue id (exactly one of `queue` and `exchange`).
+    #[serde(default)]
+    pub queue: Option<String>,
+    /// Destination exchange id (exchange-to-exchange binding).
+    #[serde(default)]
+    pub exchange: Option<String>,
+    /// Binding key (direct: equal; topic: pattern with `*` and `#`).
+    #[serde(default)]
+    pub key: String,
+    /// Headers exchange: `x-match` mode.
+    #[serde(default)]
+    pub x_match: Option<XMatch>,
+    /// Headers exchange: header values to match; `null` matches presence only.
+    #[serde(default)]
+    pub headers: BTreeMap<String, Option<String>>,
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize, JsonSchema, Default)]
+#[serde(rename_all = "kebab-case")]
+pub enum XMatch {
+    #[default]
+    All,
+    Any,
+    AllWithX,
+    AnyWithX,
+}
+
+/// A queue with RabbitMQ's limits, TTL and dead-lettering.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct Queue {
+    pub id: String,
+    /// `x-max-length`: ready messages kept at most.
+    #[serde(default)]
+    pub max_length: Option<u32>,
+    /// `x-overflow`: what happens when `max_length` is reached.
+    #[serde(default)]
+    pub overflow: Overflow,
+    /// `x-message-ttl`: time a message may wait in this queue.
+    #[serde(default)]
+    pub ttl: Option<Duration>,
+    /// `x-dead-letter-exchange`.
+    #[serde(default)]
+    pub dead_letter_exchange: Option<String>,
+    /// `x-dead-letter-routing-key`; when absent the message keeps its routing key.
+    #[serde(default)]
+    pub dead_letter_routing_key: Option<String>,
+    /// `x-delivery-limit` (quorum queues): returns allowed before dead-lettering.
+    #[serde(default)]
+    pub delivery_limit: Option<u32>,
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize, JsonSchema, Default)]
+#[serde(rename_all = "kebab-case")]
+pub enum Overflow {
+    #[default]
+    DropHead,
+    RejectPublish,
+    RejectPublishDlx,
+}
+
+/// A consumer group: `instances` competing consumers on one queue.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct Consumer {
+    pub id: String,
+    pub queue: String,
+    #[serde(default = "one")]
+    pub instances: u32,
+    /// Unacknowledged deliveries each instance may hold (`basic.qos`).
+    #[serde(default = "one")]
+    pub prefetch: u32,
+    /// Time to process one message.
+    pub service: Service,
+    #[serde(default)]
+    pub ack: AckMode,
+    /// Probability in [0, 1] that processing fails.
+    #[serde(default)]
+    pub failure_rate: f64,
+    /// Messages that always fail.
+    #[serde(default)]
+    pub poison: Option<Poison>,
+    /// What a failed (manual-ack) delivery becomes.
+    #[serde(default)]
+    pub on_failure: OnFailure,
+    /// Retry policy, used when `on_failure` is `retry`.
+    #[serde(default)]
+    pub retry: Option<RetryPolicy>,
+    /// Messages published when processing succeeds (pipelines, replies, fan-out).
+    #[serde(default)]
+    pub on_success: Vec<Publish>,
+}
+
+fn one() -> u32 {
+    1
+}
+
+/// Service-time distribution.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize, JsonSchema)]
+#[serde(rename_all = "snake_case", deny_unknown_fields)]
+pub enum Service {
+    Constant(Duration),
+    /// Uniform between the two bounds.
+    Uniform([Duration; 2]),
+    /// Exponential with this mean.
+    Exponential(Duration),
+    /// Log-normal with this median and shape `sigma`.
+    LogNormal {
+        median: Duration,
+        sigma: f64,
+    },
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize, JsonSchema, Default)]
+#[serde(rename_all = "snake_case")]
+pub enum AckMode {
+    /// `autoAck`: the broker forgets the message on delivery (at-most-once).
+    Auto,
+    /// Manual ack once processing succeeds (at-least-once).
+    #[default]
+    AfterProcessing,
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize, JsonSchema, Default)]
+#[serde(rename_all = "snake_case")]
+pub enum OnFailure {
+    /// `basic.nack(requeue=true)`: back to the head of the queue.
+    Requeue,
+    /// `basic.nack(requeue=false)`: dead-letter (reason `rejected`) or drop.
+    #[default]
+    DeadLetter,
+    /// Apply the consumer's `retry` policy.
+    Retry,
+}
+
+/// Messages a consumer always fails on.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize, JsonSchema)]
+#[serde(rename_all = "snake_case", deny_unknown_fields)]
+pub enum Poison {
+    /// Message key equals this.
+    Key(String),
+    /// Header `name` equals `value`.
+    Header { name: String, value: String },
+}
+
+/// Retry policy of a consumer.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct RetryPolicy {
+    /// Attempts in all, the first one included.
+    pub max_attempts: u32,
+    #[serde(default)]
+    pub backoff: Backoff,
+    /// `delayed`: the broker holds the message and redelivers it after the backoff.
+    /// `retry_queue`: the real-world pattern: nack to the queue's dead-letter exchange,
+    /// which routes to a retry queue whose TTL dead-letters it back.
+    #[serde(default)]
+    pub mode: RetryMode,
+    /// When attempts are exhausted, publish here instead of dead-lettering
+    /// through the queue's own dead-letter exchange (a "parking lot").
+    #[serde(default)]
+    pub exhausted_to: Option<String>,
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize, JsonSchema, Default)]
+#[serde(rename_all = "snake_case")]
+pub enum RetryMode {
+    #[default]
+    Delayed,
+    RetryQueue,
+}
+
+/// Delay before attempt n+1.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize, JsonSchema, Default)]
+#[serde(rename_all = "snake_case", deny_unknown_fields)]
+pub enum Backoff {
+    #[default]
+    Immediate,
+    Fixed(Duration),
+    /// `initial * multiplier^(n-1)`, capped at `max`, then jittered by ±`jitter` (a fraction).
+    Exponential {
+        initial: Duration,
+        #[serde(default = "two")]
+        multiplier: f64,
+        max: Duration,
+        #[serde(default)]
+        jitter: f64,
+    },
+}
+
+fn two() -> f64 {
+    2.0
+}
+
+/// A message published by a consumer after it processed one successfully.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct Publish {
+    /// Exchange id, or queue id for the default exchange.
+    pub to: String,
+    /// Routing key; when absent the processed message's routing key is kept.
+    #[serde(default)]
+    pub routing_key: Option<String>,
+    /// How many messages to publish (fan-out from a handler).
+    #[serde(default = "one")]
+    pub copies: u32,
+}
+
+/// A command applied at a fixed simulated time.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct ScheduledCommand {
+    pub at: Duration,
+    pub command: crate::engine::Command,
+}

@@ -1,0 +1,396 @@
+//! Semantic validation: references, limits and combinations that the types
+//! alone cannot express. Collects every issue, each with its JSON path.
+
+use super::*;
+use std::collections::BTreeMap;
+
+struct V {
+    issues: Vec<ScenarioIssue>,
+}
+
+impl V {
+    fn err(&mut self, path: impl Into<String>, message: impl Into<String>) {
+        self.issues.push(ScenarioIssue {
+            path: path.into(),
+            message: message.into(),
+        });
+    }
+}
+
+#[derive(Clone, Copy, PartialEq, Eq, Debug)]
+enum Kind {
+    Producer,
+    Exchange,
+    Queue,
+    Consumer,
+}
+
+pub fn check_service(s: &Service) -> Result<(), String> {
+    match s {
+        Service::Constant(_) | Service::Exponential(_) => Ok(()),
+        Service::Uniform([a, b]) if a > b => Err("uniform bounds must be [low, high]".into()),
+        Service::Uniform(_) => Ok(()),
+        Service::LogNormal { sigma, .. }
+            if !(sigma.is_finite() && *sigma >= 0.0 && *sigma <= 5.0) =>
+        {
+            Err("log_normal sigma must be between 0 and 5".into())
+        }
+        Service::LogNormal { .. } => Ok(()),
+    }
+}
+
+pub fn check_retry(r: &RetryPolicy) -> Result<(), String> {
+    if r.max_attempts == 0 || r.max_attempts > ATTEMPTS_MAX {
+        return Err(format!("max_attempts must be between 1 and {ATTEMPTS_MAX}"));
+    }
+    if let Backoff::Exponential {
+        initial,
+        multiplier,
+        max,
+        jitter,
+    } = &r.backoff
+    {
+        if !(multiplier.is_finite() && *multiplier >= 1.0 && *multiplier <= 100.0) {
+            return Err("backoff multiplier must be between 1 and 100".into());
+        }
+        if !(jitter.is_finite() && *jitter >= 0.0 && *jitter <= 1.0) {
+            return Err("backoff jitter must be a fraction between 0 and 1".into());
+        }
+        if max < initial {
+            return Err("backoff max must be at least initial".into());
+        }
+    }
+    Ok(())
+}
+
+fn check_id(v: &mut V, path: &str, id: &str) {
+    if id.is_empty() || id.len() > ID_LEN_MAX {
+        v.err(path, format!("must be 1 to {ID_LEN_MAX} characters"));
+    } else if !id
+        .chars()
+        .all(|c| c.is_ascii_alphanumeric() || "-_.:".contains(c))
+    {
+        v.err(path, "may use only letters, digits and - _ . :");
+    }
+}
+
+fn check_keys(v: &mut V, path: &str, k: &KeyChoice) {
+    match k {
+        KeyChoice::Fixed(_) => {}
+        KeyChoice::RoundRobin(list) | KeyChoice::Random(list) => {
+            if list.is_empty() {
+                v.err(path, "needs at least one value");
+            } else if list.len() > KEYS_MAX as usize {
+                v.err(path, format!("at most {KEYS_MAX} values"));
+            }
+        }
+        KeyChoice::RandomOfN(n) => {
+            if *n == 0 || *n > KEYS_MAX {
+                v.err(
+                    path,
+                    format!("random_of_n must be between 1 and {KEYS_MAX}"),
+                );
+            }
+        }
+        KeyChoice::Weighted(list) => {
+            if list.is_empty() || list.iter().all(|w| w.weight == 0) {
+                v.err(path, "needs at least one key with a positive weight");
+            } else if list.len() > KEYS_MAX as usize {
+                v.err(path, format!("at most {KEYS_MAX} values"));
+            }
+        }
+    }
+}
+
+/// Check everything the types cannot; returns every issue found.
+pub fn validate(s: &Scenario) -> Result<(), ScenarioError> {
+    let mut v = V { issues: Vec::new() };
+    let mut ids: BTreeMap<&str, (Kind, String)> = BTreeMap::new();
+    let total = s.producers.len() + s.exchanges.len() + s.queues.len() + s.consumers.len();
+    if total > NODES_MAX {
+        v.err("", format!("{total} nodes; at most {NODES_MAX}"));
+    }
+    if s.title.trim().is_empty() {
+        v.err("title", "must not be empty");
+    }
+    if s.sample_interval.us() < 1000 {
+        v.err("sample_interval", "must be at least 1ms");
+    }
+    if s.duration.us() == 0 {
+        v.err("duration", "must be positive");
+    }
+    let mut all: Vec<(&str, Kind, String)> = Vec::new();
+    all.extend(
+        s.producers
+            .iter()
+            .enumerate()
+            .map(|(i, p)| (p.id.as_str(), Kind::Producer, format!("producers[{i}]"))),
+    );
+    all.extend(
+        s.exchanges
+            .iter()
+            .enumerate()
+            .map(|(i, x)| (x.id.as_str(), Kind::Exchange, format!("exchanges[{i}]"))),
+    );
+    all.extend(
+        s.queues
+            .iter()
+            .enumerate()
+            .map(|(i, q)| (q.id.as_str(), Kind::Queue, format!("queues[{i}]"))),
+    );
+    all.extend(
+        s.consumers
+            .iter()
+            .enumerate()
+            .map(|(i, c)| (c.id.as_str(), Kind::Consumer, format!("consumers[{i}]"))),
+    );
+    for (name, kind, path) in all {
+        check_id(&mut v, &format!("{path}.id"), name);
+        if let Some((_, first)) = ids.get(name) {
+            v.err(
+                format!("{path}.id"),
+                format!("{name:?} is already the id of {first}"),
+            );
+        } else {
+            ids.insert(name, (kind, path));
+        }
+    }
+    let kind_of = |name: &str| ids.get(name).map(|(k, _)| *k);
+    let need =
+        |v: &mut V, path: String, name: &str, allowed: &[Kind], what: &str| match kind_of(name) {
+            None => v.err(path, format!("no {what} named {name:?}")),
+            Some(k) if !allowed.contains(&k) => v.err(
+                path,
+                format!("{name:?} is a {k:?}, expected {what}").to_lowercase(),
+            ),
+            _ => {}
+        };
+
+    for (i, p) in s.producers.iter().enumerate() {
+        let at = format!("producers[{i}]");
+        need(
+            &mut v,
+            format!("{at}.to"),
+            &p.to,
+            &[Kind::Exchange, Kind::Queue],
+            "exchange or queue",
+        );
+        if !(p.rate.per_s() > 0.0) {
+            v.err(format!("{at}.rate"), "must be greater than 0/s");
+        }
+        if let Arrival::Bursts { size } = p.arrival {
+            if size == 0 || size > BURST_MAX {
+                v.err(
+                    format!("{at}.arrival.bursts.size"),
+                    format!("must be between 1 and {BURST_MAX}"),
+                );
+            }
+        }
+        if let Some(stop) = p.stop {
+            if stop <= p.start {
+                v.err(format!("{at}.stop"), "must be after start");
+            }
+        }
+        if let Some(k) = &p.routing_keys {
+            check_keys(&mut v, &format!("{at}.routing_keys"), k);
+        }
+        if let Some(k) = &p.keys {
+            check_keys(&mut v, &format!("{at}.keys"), k);
+        }
+        if p.header_sets.len() > 1000 {
+            v.err(format!("{at}.header_sets"), "at most 1000 header sets");
+        }
+    }
+    for (i, x) in s.exchanges.iter().enumerate() {
+        let at = format!("exchanges[{i}]");
+        if let Some(ae) = &x.alternate_exchange {
+            need(
+                &mut v,
+                format!("{at}.alternate_exchange"),
+                ae,
+                &[Kind::Exchange],
+                "exchange",
+            );
+        }
+        for (j, b) in x.bindings.iter().enumerate() {
+            let bt = format!("{at}.bindings[{j}]");
+            match (&b.queue, &b.exchange) {
+                (Some(q), None) => need(&mut v, format!("{bt}.queue"), q, &[Kind::Queue], "queue"),
+                (None, Some(e)) => need(
+                    &mut v,
+                    format!("{bt}.exchange"),
+                    e,
+                    &[Kind::Exchange],
+                    "exchange",
+                ),
+                _ => v.err(
+                    bt.clone(),
+                    "needs exactly one of \"queue\" and \"exchange\"",
+                ),
+            }
+            if x.kind != ExchangeKind::Headers && (b.x_match.is_some() || !b.headers.is_empty()) {
+                v.err(
+                    bt.clone(),
+                    format!(
+                        "x_match and headers apply only to headers exchanges, not {:?}",
+                        x.kind
+                    )
+                    .to_lowercase(),
+                );
+            }
+            if x.kind == ExchangeKind::Fanout && !b.key.is_empty() {
+                v.err(
+                    format!("{bt}.key"),
+                    "a fanout exchange ignores binding keys; remove it",
+                );
+            }
+            if b.key.len() > 255 {
+                v.err(format!("{bt}.key"), "at most 255 bytes (AMQP short string)");
+            }
+        }
+    }
+    for (i, q) in s.queues.iter().enumerate() {
+        let at = format!("queues[{i}]");
+        if let Some(l) = q.max_length {
+            if l > MAX_LENGTH_MAX {
+                v.err(
+                    format!("{at}.max_length"),
+                    format!("must be at most {MAX_LENGTH_MAX}"),
+                );
+            }
+        }
+        if let Some(x) = &q.dead_letter_exchange {
+            need(
+                &mut v,
+                format!("{at}.dead_letter_exchange"),
+                x,
+                &[Kind::Exchange],
+                "exchange",
+            );
+        } else if q.dead_letter_routing_key.is_some() {
+            v.err(
+                format!("{at}.dead_letter_routing_key"),
+                "needs a dead_letter_exchange",
+            );
+        }
+        if q.overflow == Overflow::RejectPublishDlx && q.dead_letter_exchange.is_none() {
+            v.err(
+                format!("{at}.overflow"),
+                "reject-publish-dlx needs a dead_letter_exchange",
+            );
+        }
+        if q.delivery_limit == Some(0) {
+            // RabbitMQ treats 0 as "dead-letter on first return"; allowed.
+        }
+    }
+    for (i, c) in s.consumers.iter().enumerate() {
+        let at = format!("consumers[{i}]");
+        need(
+            &mut v,
+            format!("{at}.queue"),
+            &c.queue,
+            &[Kind::Queue],
+            "queue",
+        );
+        if c.instances > INSTANCES_MAX {
+            v.err(
+                format!("{at}.instances"),
+                format!("must be at most {INSTANCES_MAX}"),
+            );
+        }
+        if c.prefetch == 0 {
+            v.err(format!("{at}.prefetch"), "must be at least 1");
+        } else if c.prefetch > PREFETCH_MAX {
+            v.err(
+                format!("{at}.prefetch"),
+                format!("must be at most {PREFETCH_MAX}"),
+            );
+        }
+        if let Err(e) = check_service(&c.service) {
+            v.err(format!("{at}.service"), e);
+        }
+        if !(c.failure_rate.is_finite() && (0.0..=1.0).contains(&c.failure_rate)) {
+            v.err(format!("{at}.failure_rate"), "must be between 0 and 1");
+        }
+        match (&c.on_failure, &c.retry) {
+            (OnFailure::Retry, None) => v.err(
+                format!("{at}.retry"),
+                "on_failure is \"retry\" but no retry policy is given",
+            ),
+            (_, Some(r)) => {
+                if let Err(e) = check_retry(r) {
+                    v.err(format!("{at}.retry"), e);
+                }
+                if let Some(x) = &r.exhausted_to {
+                    need(
+                        &mut v,
+                        format!("{at}.retry.exhausted_to"),
+                        x,
+                        &[Kind::Exchange],
+                        "exchange",
+                    );
+                }
+                if r.mode == RetryMode::RetryQueue {
+                    let dlx = s
+                        .queues
+                        .iter()
+                        .find(|q| q.id == c.queue)
+                        .and_then(|q| q.dead_letter_exchange.as_ref());
+                    if dlx.is_none() {
+                        v.err(format!("{at}.retry.mode"), format!("retry_queue needs queue {:?} to have a dead_letter_exchange leading to a retry queue", c.queue));
+                    }
+                }
+            }
+            _ => {}
+        }
+        for (j, p) in c.on_success.iter().enumerate() {
+            need(
+                &mut v,
+                format!("{at}.on_success[{j}].to"),
+                &p.to,
+                &[Kind::Exchange, Kind::Queue],
+                "exchange or queue",
+            );
+            if p.copies == 0 || p.copies > COPIES_MAX {
+                v.err(
+                    format!("{at}.on_success[{j}].copies"),
+                    format!("must be between 1 and {COPIES_MAX}"),
+                );
+            }
+        }
+    }
+    if s.schedule.len() > SCHEDULE_MAX {
+        v.err("schedule", format!("at most {SCHEDULE_MAX} entries"));
+    }
+    for (i, sc) in s.schedule.iter().enumerate() {
+        let at = format!("schedule[{i}].command");
+        let target = sc.command.target();
+        let want = match &sc.command {
+            crate::engine::Command::SetRate { .. }
+            | crate::engine::Command::PauseProducer { .. }
+            | crate::engine::Command::ResumeProducer { .. } => Kind::Producer,
+            crate::engine::Command::SetMaxLength { .. }
+            | crate::engine::Command::SetOverflow { .. }
+            | crate::engine::Command::SetQueueTtl { .. }
+            | crate::engine::Command::PurgeQueue { .. } => Kind::Queue,
+            _ => Kind::Consumer,
+        };
+        need(
+            &mut v,
+            at,
+            target,
+            &[want],
+            &format!("{want:?}").to_lowercase(),
+        );
+    }
+    for (node, _) in &s.layout {
+        if kind_of(node).is_none() {
+            v.err(format!("layout.{node}"), format!("no node named {node:?}"));
+        }
+    }
+    if v.issues.is_empty() {
+        Ok(())
+    } else {
+        Err(ScenarioError { issues: v.issues })
+    }
+}
