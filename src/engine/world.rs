@@ -12,7 +12,7 @@
 
 use super::agenda::Agenda;
 use super::command::{Command, LoggedCommand};
-use super::metrics::{Latency, LatencySummary, Series, SeriesPoint, Totals};
+use super::metrics::{Latency, LatencySummary, Series, SeriesPoint, Totals, WindowLatency};
 use super::prng::Stream;
 use super::report::{InstanceView, MessageView, NodeView};
 use super::routing::{headers_match, topic_matches};
@@ -258,7 +258,7 @@ pub struct Engine {
     ledger: Ledger,
     wait: Latency,
     end_to_end: Latency,
-    interval: Latency,
+    interval: WindowLatency,
     series: Series,
     commands: Vec<LoggedCommand>,
 }
@@ -304,7 +304,7 @@ impl Engine {
             ledger: Ledger::default(),
             wait: Latency::default(),
             end_to_end: Latency::default(),
-            interval: Latency::default(),
+            interval: WindowLatency::default(),
             series: Series::new(),
             commands: Vec::new(),
         };
