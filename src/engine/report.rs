@@ -46,6 +46,9 @@ pub fn hash_hex(h: u64) -> String {
 #[derive(Clone, Debug, PartialEq, Serialize)]
 pub struct MessageView {
     pub id: u64,
+    /// Correlation id: the id of the message that started the exchange
+    /// (kept by routing copies, dead-lettering and handler publishes).
+    pub correlation: u64,
     pub routing_key: String,
     pub key: Option<String>,
     /// Deliveries so far.

@@ -83,6 +83,8 @@ struct Message {
     published_us: u64,
     msg_ttl_us: Option<u64>,
     expires_us: u64,
+    /// When it last entered a queue (kept across requeues, like its expiry).
+    enqueued_us: u64,
     queue: u32,
     deliveries: u32,
     failures: u32,
@@ -178,6 +180,11 @@ struct ConsumerState {
     instances: Vec<Instance>,
     on_success: Vec<(Target, Option<Sym>, u32)>,
     exhausted_to: Option<u32>,
+    /// Next instance epoch to hand out. Epochs are unique per consumer, not
+    /// per instance slot, so that an instance removed by `SetInstances` and
+    /// later re-created at the same index can never match a stale
+    /// `ServiceDone` or `Restart` event of its predecessor.
+    epoch_next: u32,
     processed: u64,
     failed: u64,
     acked: u64,
@@ -508,6 +515,7 @@ impl Engine {
                 instances,
                 on_success,
                 exhausted_to,
+                epoch_next: 1,
                 processed: 0,
                 failed: 0,
                 acked: 0,
@@ -861,6 +869,7 @@ impl Engine {
             published_us: self.now.0,
             msg_ttl_us,
             expires_us: u64::MAX,
+            enqueued_us: 0,
             queue: u32::MAX,
             deliveries: 0,
             failures: 0,
@@ -901,6 +910,11 @@ impl Engine {
         m.correlation = src.correlation;
         m.published_us = src.published_us;
         m.deaths = src.deaths;
+        // Copies inherit the dead-letter cycle budget: otherwise a zero-time
+        // cycle through a fanout DLX restarts the count at every copy and
+        // recurses without end (route → enqueue → expire → dead-letter → route).
+        m.deaths_now = src.deaths_now;
+        m.last_death_us = src.last_death_us;
         c
     }
 
@@ -1098,6 +1112,7 @@ impl Engine {
             let now = self.now.0;
             let m = &mut self.msgs[slot as usize];
             m.queue = q;
+            m.enqueued_us = now;
             let ttl = match (qttl, m.msg_ttl_us) {
                 (Some(a), Some(b)) => Some(a.min(b)),
                 (a, b) => a.or(b),
@@ -1107,8 +1122,6 @@ impl Engine {
         let id = self.msgs[slot as usize].id;
         let max_length = self.cfg.queues[qi].max_length;
         let full = max_length.is_some_and(|l| self.queues[qi].ready.len() >= l as usize);
-        self.totals.enqueued += 1;
-        self.queues[qi].enqueued += 1;
         if full {
             match self.cfg.queues[qi].overflow {
                 Overflow::RejectPublish => {
@@ -1125,6 +1138,10 @@ impl Engine {
                 Overflow::DropHead => {}
             }
         }
+        // Counted only once appended: a refused publish was never enqueued
+        // (and has no `Enqueued` trace event).
+        self.totals.enqueued += 1;
+        self.queues[qi].enqueued += 1;
         self.set_state(slot, MsgState::Queued);
         self.queues[qi].ready.push_back(slot);
         let depth = self.queues[qi].ready.len() as u32;
@@ -1165,12 +1182,24 @@ impl Engine {
             let Some(&head) = self.queues[qi].ready.front() else {
                 break;
             };
-            if self.msgs[head as usize].expires_us <= self.now.0 {
+            let m = &self.msgs[head as usize];
+            let due = m.expires_us <= self.now.0;
+            // RabbitMQ: a TTL of 0 expires a message on reaching the queue
+            // "unless it can be delivered to a consumer immediately". Such a
+            // message is due the instant it arrives; it may still be handed
+            // to a consumer with room in that same dispatch, never later.
+            let deliverable_when_due = m.expires_us == m.enqueued_us && m.enqueued_us == self.now.0;
+            if due && !deliverable_when_due {
                 self.queues[qi].ready.pop_front();
                 self.expire(head, q);
                 continue;
             }
             let Some((c, i)) = self.next_subscriber_with_room(q) else {
+                if due {
+                    self.queues[qi].ready.pop_front();
+                    self.expire(head, q);
+                    continue;
+                }
                 break;
             };
             self.queues[qi].ready.pop_front();
@@ -1618,15 +1647,24 @@ impl Engine {
         }
     }
 
+    /// Crash one instance: its unacked deliveries go back to the queue (at
+    /// the head, in order), its auto-acked ones are lost. Does not dispatch:
+    /// when several instances go down together, the returned messages must
+    /// not be handed to an instance that is about to crash too (that would
+    /// count a spurious redelivery, and a return toward the delivery limit).
+    /// Callers dispatch the queue once everything has gone down.
     fn crash_instance(&mut self, c: u32, i: u32) {
         let ci = c as usize;
         let q = self.consumers[ci].queue;
+        let epoch_next = self.consumers[ci].epoch_next;
         let inst = &mut self.consumers[ci].instances[i as usize];
         if !inst.up {
             return;
         }
+        self.consumers[ci].epoch_next = epoch_next.wrapping_add(1);
+        let inst = &mut self.consumers[ci].instances[i as usize];
         inst.up = false;
-        inst.epoch = inst.epoch.wrapping_add(1);
+        inst.epoch = epoch_next;
         if inst.busy {
             inst.busy_total_us += self.now.0 - inst.busy_since_us;
         }
@@ -1658,7 +1696,6 @@ impl Engine {
                 self.requeue(s, q);
             }
         }
-        self.dispatch(q);
     }
 
     fn restart_instance(&mut self, c: u32, i: u32) {
@@ -1842,9 +1879,18 @@ impl Engine {
                     ));
                 }
             }
-            Command::SetOverflow { queue, .. }
-            | Command::SetQueueTtl { queue, .. }
-            | Command::PurgeQueue { queue } => {
+            Command::SetOverflow { queue, overflow } => {
+                let q = self.find(queue, NodeKind::Queue)?;
+                // The same rule scenario validation applies: without a DLX,
+                // reject-publish-dlx would silently behave as a drop.
+                if *overflow == Overflow::RejectPublishDlx && self.queues[q as usize].dlx.is_none()
+                {
+                    return err(format!(
+                        "reject-publish-dlx needs {queue} to have a dead_letter_exchange"
+                    ));
+                }
+            }
+            Command::SetQueueTtl { queue, .. } | Command::PurgeQueue { queue } => {
                 self.find(queue, NodeKind::Queue)?;
             }
         }
@@ -1896,6 +1942,8 @@ impl Engine {
                             .schedule(self.now.after(d.us()), Event::Restart { c, i, epoch });
                     }
                 }
+                let q = self.consumers[c as usize].queue;
+                self.dispatch(q);
             }
             Command::RestartConsumer { consumer, instance } => {
                 let c = self.find(consumer, NodeKind::Consumer).unwrap();
@@ -1922,8 +1970,11 @@ impl Engine {
                     self.consumers[ci].instances.pop();
                 }
                 while self.consumers[ci].instances.len() < n {
+                    let epoch = self.consumers[ci].epoch_next;
+                    self.consumers[ci].epoch_next = epoch.wrapping_add(1);
                     self.consumers[ci].instances.push(Instance {
                         up: true,
+                        epoch,
                         ..Default::default()
                     });
                 }
@@ -2151,6 +2202,7 @@ impl Engine {
         let m = &self.msgs[slot as usize];
         MessageView {
             id: m.id,
+            correlation: m.correlation,
             routing_key: self.syms[m.routing_key as usize].clone(),
             key: (m.key != NO_SYM).then(|| self.syms[m.key as usize].clone()),
             deliveries: m.deliveries,
