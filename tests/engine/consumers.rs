@@ -1,0 +1,334 @@
+//! Consumers: round-robin dispatch among instances with prefetch room,
+//! prefetch limits, crash and restart (unacked messages come back flagged
+//! redelivered; auto-acked ones are lost), nack with requeue, poison
+//! messages, and handlers that publish (pipelines, request-reply).
+
+use crate::common::*;
+use queuelab::engine::{Reason, TraceKind};
+
+fn work_queue(producer_extra: &str, consumer: &str) -> String {
+    format!(
+        r#"{{
+  "title": "consumers",
+  "producers": [{{ "id": "p", "to": "q", "rate": "1/s", "arrival": "constant" {producer_extra} }}],
+  "queues": [{{ "id": "q" }}],
+  "consumers": [{consumer}]
+}}"#
+    )
+}
+
+#[test]
+fn round_robin_among_instances_with_prefetch_room() {
+    // Service 2.5 s with 3 instances: each message finds the next instance free.
+    let json = work_queue(
+        r#", "count": 6"#,
+        r#"{ "id": "c", "queue": "q", "instances": 3, "service": { "constant": "2500ms" } }"#,
+    );
+    let s = story(&json, 20_000_000);
+    let who: Vec<(u64, u32)> = s.deliveries("c").iter().map(|d| (d.1, d.2)).collect();
+    assert_eq!(who, [(1, 0), (2, 1), (3, 2), (4, 0), (5, 1), (6, 2)]);
+}
+
+#[test]
+fn round_robin_skips_an_instance_without_room() {
+    // Service 1.5 s with 2 instances, one message a second: instance 0 is busy
+    // from 1 s to 2.5 s, so message 2 goes to 1; message 3 (at 3 s) to 0 again.
+    let json = work_queue(
+        r#", "count": 4"#,
+        r#"{ "id": "c", "queue": "q", "instances": 2, "service": { "constant": "1500ms" } }"#,
+    );
+    let s = story(&json, 20_000_000);
+    let who: Vec<(u64, u64, u32)> = s.deliveries("c").iter().map(|d| (d.0, d.1, d.2)).collect();
+    assert_eq!(
+        who,
+        [
+            (ms(1000), 1, 0),
+            (ms(2000), 2, 1),
+            (ms(3000), 3, 0),
+            (ms(4000), 4, 1)
+        ]
+    );
+}
+
+#[test]
+fn prefetch_limits_unacked_deliveries_per_instance() {
+    let json = work_queue(
+        r#", "count": 5"#,
+        r#"{ "id": "c", "queue": "q", "prefetch": 2, "service": { "constant": "10s" } }"#,
+    );
+    let mut s = story(&json, ms(5500));
+    // Two held (one in service, one buffered), three waiting in the queue.
+    assert_eq!(
+        s.deliveries("c")
+            .iter()
+            .map(|d| (d.0, d.1))
+            .collect::<Vec<_>>(),
+        [(ms(1000), 1), (ms(2000), 2)]
+    );
+    assert_eq!(s.depth("q"), 3);
+    s.run_to(40_000_000);
+    // Each ack frees one slot: 1 done at 11 s (3 delivered), 2 at 21 s (4), ...
+    assert_eq!(
+        s.processed("c"),
+        [(ms(11_000), 1), (ms(21_000), 2), (ms(31_000), 3)]
+    );
+    assert_eq!(
+        s.deliveries("c")
+            .iter()
+            .map(|d| (d.0, d.1))
+            .collect::<Vec<_>>(),
+        [
+            (ms(1000), 1),
+            (ms(2000), 2),
+            (ms(11_000), 3),
+            (ms(21_000), 4),
+            (ms(31_000), 5)
+        ]
+    );
+}
+
+fn crash_at_5s(ack: &str) -> Story {
+    let json = format!(
+        r#"{{
+  "title": "crash",
+  "producers": [{{ "id": "p", "to": "q", "rate": "1/s", "arrival": "constant", "count": 3 }}],
+  "queues": [{{ "id": "q" }}],
+  "consumers": [{{ "id": "c", "queue": "q", "prefetch": 3, "ack": "{ack}", "service": {{ "constant": "10s" }} }}],
+  "schedule": [{{ "at": "5s", "command": {{ "do": "crash_consumer", "consumer": "c", "restart_after": "1s" }} }}]
+}}"#
+    );
+    story(&json, 60_000_000)
+}
+
+#[test]
+fn crash_returns_unacked_messages_in_order_flagged_redelivered() {
+    let s = crash_at_5s("after_processing");
+    let crashed = s.matching(|k| matches!(k, TraceKind::Crashed { .. }));
+    assert_eq!(crashed.len(), 1);
+    assert_eq!(
+        (crashed[0].t.0, crashed[0].kind),
+        (
+            ms(5000),
+            TraceKind::Crashed {
+                instance: 0,
+                returned: 3,
+                lost: 0
+            }
+        )
+    );
+    assert_eq!(
+        s.matching(|k| matches!(k, TraceKind::Requeued { .. }))
+            .len(),
+        3
+    );
+    let restarted = s.matching(|k| matches!(k, TraceKind::Restarted { .. }));
+    assert_eq!(restarted[0].t.0, ms(6000));
+    // On restart the three come back in their original order, flagged.
+    assert_eq!(
+        s.deliveries("c"),
+        [
+            (ms(1000), 1, 0, false),
+            (ms(2000), 2, 0, false),
+            (ms(3000), 3, 0, false),
+            (ms(6000), 1, 0, true),
+            (ms(6000), 2, 0, true),
+            (ms(6000), 3, 0, true),
+        ]
+    );
+    assert_eq!(
+        s.processed("c"),
+        [(ms(16_000), 1), (ms(26_000), 2), (ms(36_000), 3)]
+    );
+    let t = s.engine.totals_now();
+    assert_eq!((t.redelivered, t.completed, t.dropped), (3, 3, 0));
+}
+
+#[test]
+fn auto_ack_messages_are_lost_when_the_consumer_crashes() {
+    let s = crash_at_5s("auto");
+    let crashed = s.matching(|k| matches!(k, TraceKind::Crashed { .. }));
+    assert_eq!(
+        crashed[0].kind,
+        TraceKind::Crashed {
+            instance: 0,
+            returned: 0,
+            lost: 3
+        }
+    );
+    let mut drops = s.drops();
+    drops.sort_by_key(|d| d.1);
+    assert_eq!(
+        drops,
+        [
+            (ms(5000), 1, Reason::LostAfterAutoAck),
+            (ms(5000), 2, Reason::LostAfterAutoAck),
+            (ms(5000), 3, Reason::LostAfterAutoAck)
+        ]
+    );
+    // Acked at delivery, never redelivered, never processed.
+    assert_eq!(
+        s.matching(|k| matches!(k, TraceKind::Acked { .. })).len(),
+        3
+    );
+    assert_eq!(s.deliveries("c").len(), 3);
+    assert!(s.processed("c").is_empty());
+}
+
+#[test]
+fn auto_ack_failure_loses_the_message() {
+    let json = work_queue(
+        r#", "count": 1"#,
+        r#"{ "id": "c", "queue": "q", "ack": "auto", "failure_rate": 1.0, "on_failure": "requeue", "service": { "constant": "10ms" } }"#,
+    );
+    let s = story(&json, 5_000_000);
+    assert_eq!(s.drops(), [(ms(1010), 1, Reason::LostAfterAutoAck)]);
+    assert!(s
+        .matching(|k| matches!(k, TraceKind::Requeued { .. }))
+        .is_empty());
+}
+
+#[test]
+fn nack_with_requeue_puts_the_message_back_at_the_head() {
+    // Two messages queued behind a failing one: the requeued message goes
+    // first again (head), flagged redelivered, with a growing attempt count.
+    let json = r#"{
+  "title": "nack requeue",
+  "producers": [{ "id": "p", "to": "q", "rate": "1/ms", "arrival": "constant", "count": 2, "keys": { "round_robin": ["bad", "good"] } }],
+  "queues": [{ "id": "q" }],
+  "consumers": [{ "id": "c", "queue": "q", "service": { "constant": "10ms" },
+                  "poison": { "key": "bad" }, "on_failure": "requeue" }]
+}"#;
+    let s = story(json, ms(35));
+    let attempts: Vec<(u64, u64, u32, bool)> = s
+        .trace
+        .iter()
+        .filter_map(|e| match e.kind {
+            TraceKind::Delivered {
+                attempt,
+                redelivered,
+                ..
+            } => Some((e.t.0, e.msg.unwrap(), attempt, redelivered)),
+            _ => None,
+        })
+        .collect();
+    assert_eq!(
+        attempts,
+        [
+            (ms(1), 1, 1, false),
+            (ms(11), 1, 2, true),
+            (ms(21), 1, 3, true),
+            (ms(31), 1, 4, true)
+        ]
+    );
+    let nacks = s.matching(|k| matches!(k, TraceKind::Nacked { requeue: true, .. }));
+    assert_eq!(nacks.len(), 3);
+    assert_eq!(
+        s.queue_head("q"),
+        [(2, 0, false)],
+        "the good one starves behind it"
+    );
+}
+
+#[test]
+fn poison_by_header_fails_only_those_messages() {
+    let json = r#"{
+  "title": "poison header",
+  "producers": [{ "id": "p", "to": "q", "rate": "1/s", "arrival": "constant", "count": 4,
+                  "header_sets": [{ "kind": "ok" }, { "kind": "poison" }] }],
+  "queues": [{ "id": "q" }],
+  "consumers": [{ "id": "c", "queue": "q", "service": { "constant": "10ms" },
+                  "poison": { "header": { "name": "kind", "value": "poison" } } }]
+}"#;
+    let s = story(json, 10_000_000);
+    assert_eq!(
+        s.processed("c").iter().map(|p| p.1).collect::<Vec<_>>(),
+        [1, 3]
+    );
+    assert_eq!(
+        s.drops(),
+        [
+            (ms(2010), 2, Reason::Rejected),
+            (ms(4010), 4, Reason::Rejected)
+        ]
+    );
+}
+
+#[test]
+fn handlers_publish_on_success_keeping_the_correlation_id() {
+    // Request-reply through a two-stage pipeline: the reply's parent is the
+    // stage-1 output, and its correlation id is still the request's id.
+    let json = r#"{
+  "title": "request-reply",
+  "producers": [{ "id": "client", "to": "requests", "rate": "1/s", "arrival": "constant", "count": 1, "routing_key": "rpc" }],
+  "exchanges": [{ "id": "replies", "kind": "direct", "bindings": [{ "queue": "reply-q", "key": "reply.client" }] }],
+  "queues": [{ "id": "requests" }, { "id": "middle" }, { "id": "reply-q" }],
+  "consumers": [
+    { "id": "stage1", "queue": "requests", "service": { "constant": "20ms" }, "on_success": [{ "to": "middle" }] },
+    { "id": "stage2", "queue": "middle", "service": { "constant": "30ms" },
+      "on_success": [{ "to": "replies", "routing_key": "reply.client" }] }
+  ]
+}"#;
+    let s = story(json, 5_000_000);
+    let published: Vec<(u64, u64, Option<u64>)> = s
+        .trace
+        .iter()
+        .filter_map(|e| match e.kind {
+            TraceKind::Published { parent, .. } => Some((e.t.0, e.msg.unwrap(), parent)),
+            _ => None,
+        })
+        .collect();
+    assert_eq!(
+        published,
+        [
+            (ms(1000), 1, None),
+            (ms(1020), 2, Some(1)),
+            (ms(1050), 3, Some(2))
+        ]
+    );
+    assert_eq!(s.enqueued("reply-q"), [(ms(1050), 3)]);
+    let reply = queue_messages(&s, "reply-q");
+    assert_eq!(reply.len(), 1);
+    assert_eq!(reply[0].routing_key, "reply.client");
+    assert_eq!(
+        reply[0].correlation, 1,
+        "the reply carries the request's correlation id"
+    );
+    // The handler published before acking the request it processed.
+    let order: Vec<&str> = s
+        .trace
+        .iter()
+        .filter(|e| e.t.0 == ms(1020))
+        .map(|e| e.kind.name())
+        .collect();
+    assert_eq!(
+        order,
+        ["processed", "published", "enqueued", "delivered", "acked"]
+    );
+}
+
+#[test]
+fn handler_copies_fan_out() {
+    let json = r#"{
+  "title": "fan-out handler",
+  "producers": [{ "id": "p", "to": "in", "rate": "1/s", "arrival": "constant", "count": 1 }],
+  "queues": [{ "id": "in" }, { "id": "out" }],
+  "consumers": [{ "id": "c", "queue": "in", "service": { "constant": "5ms" }, "on_success": [{ "to": "out", "copies": 3 }] }]
+}"#;
+    let s = story(json, 5_000_000);
+    assert_eq!(
+        s.enqueued("out"),
+        [(ms(1005), 2), (ms(1005), 3), (ms(1005), 4)]
+    );
+    assert!(queue_messages(&s, "out").iter().all(|m| m.correlation == 1));
+}
+
+fn queue_messages(s: &Story, queue: &str) -> Vec<queuelab::engine::MessageView> {
+    for n in s.engine.snapshot().nodes {
+        if let queuelab::engine::NodeView::Queue { id, head, .. } = n {
+            if id == queue {
+                return head;
+            }
+        }
+    }
+    panic!("no queue {queue}")
+}

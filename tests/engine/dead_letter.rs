@@ -1,0 +1,164 @@
+//! Each dead-letter reason RabbitMQ names, and the death count on the message.
+
+use crate::common::*;
+use queuelab::engine::{Reason, TraceKind};
+
+/// One queue `q` with `queue_extra`, a DLX `dlx` (direct) that routes key
+/// `dead` to queue `dead`, and whatever consumer/producers are given.
+fn topology(producer: &str, queue_extra: &str, consumers: &str) -> String {
+    format!(
+        r#"{{
+  "title": "dead letters",
+  "producers": [{producer}],
+  "exchanges": [{{ "id": "dlx", "kind": "direct", "bindings": [{{ "queue": "dead", "key": "dead" }}] }}],
+  "queues": [
+    {{ "id": "q", "dead_letter_exchange": "dlx", "dead_letter_routing_key": "dead" {queue_extra} }},
+    {{ "id": "dead" }}
+  ],
+  "consumers": [{consumers}]
+}}"#
+    )
+}
+
+const ONE_AT_1S: &str = r#"{ "id": "p", "to": "q", "rate": "1/s", "arrival": "constant", "count": 1, "routing_key": "orig" }"#;
+const THREE_AT_1MS: &str = r#"{ "id": "p", "to": "q", "rate": "1/ms", "arrival": "constant", "count": 3, "routing_key": "orig" }"#;
+
+#[test]
+fn rejected_when_a_consumer_nacks_without_requeue() {
+    let json = topology(
+        ONE_AT_1S,
+        "",
+        r#"{ "id": "c", "queue": "q", "service": { "constant": "10ms" }, "failure_rate": 1.0, "on_failure": "dead_letter" }"#,
+    );
+    let s = story(&json, 5_000_000);
+    assert_eq!(s.dead_letters(), [(ms(1010), 1, Reason::Rejected, 1)]);
+    let nacks = s.matching(|k| matches!(k, TraceKind::Nacked { requeue: false, .. }));
+    assert_eq!(nacks.len(), 1);
+    assert_eq!(nacks[0].t.0, ms(1010));
+    // The dead-letter routing key replaced "orig", so the direct DLX routed it.
+    assert_eq!(s.queue_keys("dead"), ["dead"]);
+    assert_eq!(s.queue_head("dead"), [(1, 1, false)]);
+}
+
+#[test]
+fn expired_when_the_queue_ttl_runs_out() {
+    let json = topology(ONE_AT_1S, r#", "ttl": "250ms""#, "");
+    let s = story(&json, 5_000_000);
+    assert_eq!(s.dead_letters(), [(ms(1250), 1, Reason::Expired, 1)]);
+    assert_eq!(s.matching(|k| *k == TraceKind::Expired)[0].t.0, ms(1250));
+    assert_eq!(s.engine.totals_now().expired, 1);
+}
+
+#[test]
+fn maxlen_when_drop_head_pushes_the_oldest_out() {
+    let json = topology(THREE_AT_1MS, r#", "max_length": 2"#, "");
+    let s = story(&json, 5_000_000);
+    assert_eq!(s.dead_letters(), [(ms(3), 1, Reason::Maxlen, 1)]);
+    assert_eq!(s.queue_head("q"), [(2, 0, false), (3, 0, false)]);
+}
+
+#[test]
+fn delivery_limit_when_returned_too_often() {
+    // delivery_limit 2: two returns are allowed, the third dead-letters.
+    let json = topology(
+        ONE_AT_1S,
+        r#", "delivery_limit": 2"#,
+        r#"{ "id": "c", "queue": "q", "service": { "constant": "10ms" }, "failure_rate": 1.0, "on_failure": "requeue" }"#,
+    );
+    let s = story(&json, 5_000_000);
+    let delivered: Vec<(u64, bool)> = s
+        .deliveries("c")
+        .iter()
+        .map(|&(t, _, _, r)| (t, r))
+        .collect();
+    assert_eq!(
+        delivered,
+        [(ms(1000), false), (ms(1010), true), (ms(1020), true)]
+    );
+    assert_eq!(
+        s.matching(|k| matches!(k, TraceKind::Requeued { .. }))
+            .len(),
+        2
+    );
+    assert_eq!(s.dead_letters(), [(ms(1030), 1, Reason::DeliveryLimit, 1)]);
+}
+
+#[test]
+fn delivery_limit_zero_dead_letters_on_the_first_return() {
+    let json = topology(
+        ONE_AT_1S,
+        r#", "delivery_limit": 0"#,
+        r#"{ "id": "c", "queue": "q", "service": { "constant": "10ms" }, "failure_rate": 1.0, "on_failure": "requeue" }"#,
+    );
+    let s = story(&json, 5_000_000);
+    assert_eq!(s.deliveries("c").len(), 1);
+    assert_eq!(s.dead_letters(), [(ms(1010), 1, Reason::DeliveryLimit, 1)]);
+}
+
+#[test]
+fn without_a_dead_letter_exchange_the_reason_is_on_the_drop() {
+    let json = r#"{
+  "title": "no dlx",
+  "producers": [{ "id": "p", "to": "q", "rate": "1/s", "arrival": "constant", "count": 1 }],
+  "queues": [{ "id": "q", "ttl": "100ms" }]
+}"#;
+    let s = story(json, 5_000_000);
+    assert_eq!(s.drops(), [(ms(1100), 1, Reason::Expired)]);
+    assert!(s.dead_letters().is_empty());
+}
+
+#[test]
+fn death_count_grows_with_each_dead_lettering() {
+    // q1 (ttl 100ms) → x1 → q2 (ttl 200ms) → x2 → q3: two deaths, two reasons' times.
+    let json = r#"{
+  "title": "two deaths",
+  "producers": [{ "id": "p", "to": "q1", "rate": "1/s", "arrival": "constant", "count": 1 }],
+  "exchanges": [
+    { "id": "x1", "kind": "fanout", "bindings": [{ "queue": "q2" }] },
+    { "id": "x2", "kind": "fanout", "bindings": [{ "queue": "q3" }] }
+  ],
+  "queues": [
+    { "id": "q1", "ttl": "100ms", "dead_letter_exchange": "x1" },
+    { "id": "q2", "ttl": "200ms", "dead_letter_exchange": "x2" },
+    { "id": "q3" }
+  ]
+}"#;
+    let s = story(json, 5_000_000);
+    assert_eq!(
+        s.dead_letters(),
+        [
+            (ms(1100), 1, Reason::Expired, 1),
+            (ms(1300), 1, Reason::Expired, 2)
+        ]
+    );
+    assert_eq!(s.queue_head("q3"), [(1, 2, false)]);
+}
+
+#[test]
+fn dead_lettering_removes_the_per_message_ttl() {
+    // RabbitMQ strips `expiration` on dead-lettering, so the message does not
+    // expire again in the dead-letter queue.
+    let json = r#"{
+  "title": "expiration removed",
+  "producers": [{ "id": "p", "to": "q", "rate": "1/s", "arrival": "constant", "count": 1, "ttl": "100ms" }],
+  "exchanges": [{ "id": "dlx", "kind": "fanout", "bindings": [{ "queue": "dead" }] }],
+  "queues": [{ "id": "q", "dead_letter_exchange": "dlx" }, { "id": "dead" }]
+}"#;
+    let s = story(json, 60_000_000);
+    assert_eq!(s.dead_letters(), [(ms(1100), 1, Reason::Expired, 1)]);
+    assert_eq!(s.depth("dead"), 1, "still there a minute later");
+}
+
+#[test]
+fn dead_letter_to_an_exchange_that_routes_nowhere_is_dropped_unroutable() {
+    let json = r#"{
+  "title": "dlx routes nowhere",
+  "producers": [{ "id": "p", "to": "q", "rate": "1/s", "arrival": "constant", "count": 1, "routing_key": "a" }],
+  "exchanges": [{ "id": "dlx", "kind": "direct", "bindings": [{ "queue": "dead", "key": "b" }] }],
+  "queues": [{ "id": "q", "ttl": "1ms", "dead_letter_exchange": "dlx" }, { "id": "dead" }]
+}"#;
+    let s = story(json, 5_000_000);
+    assert_eq!(s.dead_letters(), [(ms(1001), 1, Reason::Expired, 1)]);
+    assert_eq!(s.drops(), [(ms(1001), 1, Reason::Unroutable)]);
+    assert_eq!(s.engine.totals_now().unroutable, 1);
+}

@@ -1,0 +1,22 @@
+//! The engine's native test suite, as one integration binary.
+//!
+//!   stories (hand-written scenarios, exact traces) ─┐
+//!   properties (random scenarios, invariants)      ├─► queuelab::engine::Engine
+//!   determinism, theory, commands, CLI              ─┘
+//!
+//! Story tests use constant arrivals and constant service so every time and
+//! message id in them is exact; each reads top to bottom as what happens.
+
+mod common;
+
+mod cli;
+mod commands;
+mod consumers;
+mod dead_letter;
+mod determinism;
+mod overflow;
+mod props;
+mod retry;
+mod routing;
+mod theory;
+mod ttl;

@@ -1,0 +1,305 @@
+//! Exchanges end to end, on RabbitMQ's rules: topic wildcards and edge cases,
+//! headers `x-match`, one copy per queue however many bindings match,
+//! unroutable messages counted or sent to an alternate exchange, and
+//! exchange-to-exchange bindings.
+
+use crate::common::*;
+use queuelab::engine::TraceKind;
+
+/// A producer publishing each of `keys` once (constant 1/s, round robin) to `x`.
+fn publish_keys(keys: &[&str]) -> String {
+    let list: Vec<String> = keys.iter().map(|k| format!("{k:?}")).collect();
+    format!(
+        r##"{{ "id": "p", "to": "x", "rate": "1/s", "arrival": "constant", "count": {}, "routing_keys": {{ "round_robin": [{}] }} }}"##,
+        keys.len(),
+        list.join(", ")
+    )
+}
+
+#[test]
+fn topic_exchange_follows_the_rabbitmq_tutorial() {
+    // Tutorial 5: Q1 binds *.orange.*, Q2 binds *.*.rabbit and lazy.#.
+    let keys = [
+        "quick.orange.rabbit",
+        "lazy.orange.elephant",
+        "quick.orange.fox",
+        "lazy.brown.fox",
+        "lazy.pink.rabbit",
+        "quick.brown.fox",
+        "orange",
+        "quick.orange.new.rabbit",
+        "lazy.orange.new.rabbit",
+    ];
+    let json = format!(
+        r##"{{
+  "title": "topic",
+  "producers": [{}],
+  "exchanges": [{{ "id": "x", "kind": "topic", "bindings": [
+    {{ "queue": "q1", "key": "*.orange.*" }},
+    {{ "queue": "q2", "key": "*.*.rabbit" }},
+    {{ "queue": "q2", "key": "lazy.#" }}
+  ] }}],
+  "queues": [{{ "id": "q1" }}, {{ "id": "q2" }}]
+}}"##,
+        publish_keys(&keys)
+    );
+    let s = story(&json, 20_000_000);
+    assert_eq!(
+        s.queue_keys("q1"),
+        [
+            "quick.orange.rabbit",
+            "lazy.orange.elephant",
+            "quick.orange.fox"
+        ]
+    );
+    // lazy.pink.rabbit matches both of q2's bindings and arrives once.
+    assert_eq!(
+        s.queue_keys("q2"),
+        [
+            "quick.orange.rabbit",
+            "lazy.orange.elephant",
+            "lazy.brown.fox",
+            "lazy.pink.rabbit",
+            "lazy.orange.new.rabbit"
+        ]
+    );
+    let t = s.engine.totals_now();
+    assert_eq!(t.published, 9);
+    assert_eq!(
+        t.unroutable, 3,
+        "quick.brown.fox, orange, quick.orange.new.rabbit"
+    );
+    assert_eq!(t.copies, 2, "two keys went to both queues");
+    let routed: Vec<u32> = s
+        .trace
+        .iter()
+        .filter_map(|e| match e.kind {
+            TraceKind::Routed { queues } => Some(queues),
+            _ => None,
+        })
+        .collect();
+    assert_eq!(routed, [2, 2, 1, 1, 1, 1]);
+}
+
+#[test]
+fn topic_edge_cases_empty_key_empty_words_and_hash_alone() {
+    let keys = ["", "a", "a..b", "a.b", "a.", ".a"];
+    let json = format!(
+        r##"{{
+  "title": "topic edges",
+  "producers": [{}],
+  "exchanges": [{{ "id": "x", "kind": "topic", "bindings": [
+    {{ "queue": "hash", "key": "#" }},
+    {{ "queue": "star", "key": "*" }},
+    {{ "queue": "empty-binding", "key": "" }},
+    {{ "queue": "a-star-b", "key": "a.*.b" }},
+    {{ "queue": "a-hash-b", "key": "a.#.b" }},
+    {{ "queue": "a-star", "key": "a.*" }},
+    {{ "queue": "star-a", "key": "*.a" }}
+  ] }}],
+  "queues": [{{ "id": "hash" }}, {{ "id": "star" }}, {{ "id": "empty-binding" }}, {{ "id": "a-star-b" }},
+             {{ "id": "a-hash-b" }}, {{ "id": "a-star" }}, {{ "id": "star-a" }}]
+}}"##,
+        publish_keys(&keys)
+    );
+    let s = story(&json, 20_000_000);
+    assert_eq!(
+        s.queue_keys("hash"),
+        keys,
+        "# matches every key, the empty one too"
+    );
+    assert_eq!(s.queue_keys("star"), ["a"], "* needs exactly one word");
+    assert_eq!(s.queue_keys("empty-binding"), [""]);
+    assert_eq!(
+        s.queue_keys("a-star-b"),
+        ["a..b"],
+        "an empty word is a word"
+    );
+    assert_eq!(
+        s.queue_keys("a-hash-b"),
+        ["a..b", "a.b"],
+        "# matches zero words"
+    );
+    assert_eq!(s.queue_keys("a-star"), ["a.b", "a."]);
+    assert_eq!(s.queue_keys("star-a"), [".a"]);
+    assert_eq!(s.engine.totals_now().unroutable, 0);
+}
+
+#[test]
+fn direct_exchange_with_duplicate_bindings_delivers_one_copy() {
+    let json = format!(
+        r##"{{
+  "title": "direct",
+  "producers": [{}],
+  "exchanges": [{{ "id": "x", "kind": "direct", "bindings": [
+    {{ "queue": "q", "key": "k" }}, {{ "queue": "q", "key": "k" }}, {{ "queue": "r", "key": "k" }}, {{ "queue": "r", "key": "other" }}
+  ] }}],
+  "queues": [{{ "id": "q" }}, {{ "id": "r" }}]
+}}"##,
+        publish_keys(&["k", "other", "nope"])
+    );
+    let s = story(&json, 20_000_000);
+    assert_eq!(s.queue_keys("q"), ["k"]);
+    assert_eq!(s.queue_keys("r"), ["k", "other"]);
+    assert_eq!(s.engine.totals_now().unroutable, 1);
+}
+
+#[test]
+fn fanout_copies_to_every_bound_queue_each_its_own_message() {
+    let json = r##"{
+  "title": "fanout",
+  "producers": [{ "id": "p", "to": "x", "rate": "1/s", "arrival": "constant", "count": 1 }],
+  "exchanges": [{ "id": "x", "kind": "fanout", "bindings": [{ "queue": "a" }, { "queue": "b" }, { "queue": "c" }] }],
+  "queues": [{ "id": "a" }, { "id": "b" }, { "id": "c" }]
+}"##;
+    let s = story(json, 5_000_000);
+    // The original keeps id 1 and goes to the first queue; copies get 2 and 3.
+    assert_eq!(s.enqueued("a"), [(ms(1000), 1)]);
+    assert_eq!(s.enqueued("b"), [(ms(1000), 2)]);
+    assert_eq!(s.enqueued("c"), [(ms(1000), 3)]);
+    let copies: Vec<u64> = s
+        .trace
+        .iter()
+        .filter_map(|e| match e.kind {
+            TraceKind::Copied { copy } => Some(copy),
+            _ => None,
+        })
+        .collect();
+    assert_eq!(copies, [2, 3]);
+    let l = s.engine.ledger();
+    assert_eq!((l.created, l.queued), (3, 3));
+}
+
+#[test]
+fn headers_exchange_x_match_modes() {
+    let json = r##"{
+  "title": "headers",
+  "producers": [{ "id": "p", "to": "x", "rate": "1/s", "arrival": "constant", "count": 4,
+    "header_sets": [
+      { "format": "pdf", "type": "report" },
+      { "format": "zip", "type": "report", "x-tenant": "acme" },
+      { "format": "pdf" },
+      {}
+    ] }],
+  "exchanges": [{ "id": "x", "kind": "headers", "bindings": [
+    { "queue": "all-pdf-report", "x_match": "all", "headers": { "format": "pdf", "type": "report" } },
+    { "queue": "any-pdf-or-report", "x_match": "any", "headers": { "format": "pdf", "type": "report" } },
+    { "queue": "has-format", "headers": { "format": null } },
+    { "queue": "all-ignores-x", "x_match": "all", "headers": { "format": "zip", "x-tenant": "other" } },
+    { "queue": "all-with-x", "x_match": "all-with-x", "headers": { "format": "zip", "x-tenant": "acme" } },
+    { "queue": "any-with-x", "x_match": "any-with-x", "headers": { "x-tenant": "acme" } },
+    { "queue": "any-without-x", "x_match": "any", "headers": { "x-tenant": "acme" } },
+    { "queue": "all-empty", "x_match": "all" }
+  ] }],
+  "queues": [{ "id": "all-pdf-report" }, { "id": "any-pdf-or-report" }, { "id": "has-format" },
+             { "id": "all-ignores-x" }, { "id": "all-with-x" }, { "id": "any-with-x" },
+             { "id": "any-without-x" }, { "id": "all-empty" }]
+}"##;
+    let s = story(json, 20_000_000);
+    let ids = |q: &str| -> Vec<u64> {
+        // Copies get fresh ids; the original publish order is the enqueue order.
+        s.enqueued(q).iter().map(|&(t, _)| t / 1_000_000).collect()
+    };
+    // Messages are published at 1, 2, 3, 4 s: read the publish second.
+    assert_eq!(ids("all-pdf-report"), [1]);
+    assert_eq!(ids("any-pdf-or-report"), [1, 2, 3]);
+    assert_eq!(ids("has-format"), [1, 2, 3]);
+    assert_eq!(
+        ids("all-ignores-x"),
+        [2],
+        "x- headers are not compared by all"
+    );
+    assert_eq!(ids("all-with-x"), [2]);
+    assert_eq!(ids("any-with-x"), [2]);
+    assert!(
+        ids("any-without-x").is_empty(),
+        "any ignores x- headers: nothing left to match"
+    );
+    assert_eq!(
+        ids("all-empty"),
+        [1, 2, 3, 4],
+        "all over no headers matches"
+    );
+}
+
+#[test]
+fn alternate_exchange_takes_unroutable_messages() {
+    let json = format!(
+        r##"{{
+  "title": "alternate",
+  "producers": [{}],
+  "exchanges": [
+    {{ "id": "x", "kind": "direct", "alternate_exchange": "ae", "bindings": [{{ "queue": "q", "key": "known" }}] }},
+    {{ "id": "ae", "kind": "fanout", "bindings": [{{ "queue": "unrouted" }}] }}
+  ],
+  "queues": [{{ "id": "q" }}, {{ "id": "unrouted" }}]
+}}"##,
+        publish_keys(&["known", "stray"])
+    );
+    let s = story(&json, 20_000_000);
+    assert_eq!(s.queue_keys("q"), ["known"]);
+    assert_eq!(s.queue_keys("unrouted"), ["stray"]);
+    let ae = s.node("ae");
+    let x = s.node("x");
+    let un = s.matching(|k| matches!(k, TraceKind::Unroutable { .. }));
+    assert_eq!(un.len(), 1);
+    assert_eq!(
+        (un[0].node, un[0].kind),
+        (
+            x,
+            TraceKind::Unroutable {
+                alternate: Some(ae)
+            }
+        )
+    );
+    let t = s.engine.totals_now();
+    assert_eq!((t.unroutable, t.routed, t.dropped), (1, 2, 0));
+}
+
+#[test]
+fn unroutable_without_alternate_is_counted_and_dropped() {
+    let json = format!(
+        r##"{{
+  "title": "unroutable",
+  "producers": [{}],
+  "exchanges": [{{ "id": "x", "kind": "topic", "bindings": [{{ "queue": "q", "key": "a.*" }}] }}],
+  "queues": [{{ "id": "q" }}]
+}}"##,
+        publish_keys(&["b.c", "a.b", "a"])
+    );
+    let s = story(&json, 20_000_000);
+    assert_eq!(s.queue_keys("q"), ["a.b"]);
+    let t = s.engine.totals_now();
+    assert_eq!((t.published, t.routed, t.unroutable), (3, 1, 2));
+    assert_eq!(s.drops().iter().map(|d| d.1).collect::<Vec<_>>(), [1, 3]);
+}
+
+#[test]
+fn exchange_to_exchange_bindings_route_through_and_keep_one_copy_per_queue() {
+    // x (topic) → q directly and → y (fanout) → q and r. q still gets one copy.
+    let json = format!(
+        r##"{{
+  "title": "e2e",
+  "producers": [{}],
+  "exchanges": [
+    {{ "id": "x", "kind": "topic", "bindings": [{{ "queue": "q", "key": "a.#" }}, {{ "exchange": "y", "key": "#" }}] }},
+    {{ "id": "y", "kind": "fanout", "bindings": [{{ "queue": "q" }}, {{ "queue": "r" }}, {{ "exchange": "x" }}] }}
+  ],
+  "queues": [{{ "id": "q" }}, {{ "id": "r" }}]
+}}"##,
+        publish_keys(&["a.b", "z"])
+    );
+    let s = story(&json, 20_000_000);
+    assert_eq!(s.queue_keys("q"), ["a.b", "z"]);
+    assert_eq!(s.queue_keys("r"), ["a.b", "z"]);
+    let routed: Vec<u32> = s
+        .trace
+        .iter()
+        .filter_map(|e| match e.kind {
+            TraceKind::Routed { queues } => Some(queues),
+            _ => None,
+        })
+        .collect();
+    assert_eq!(routed, [2, 2], "the x ↔ y cycle is followed once");
+    assert_eq!(s.engine.totals_now().copies, 2);
+}

@@ -1,0 +1,137 @@
+//! Queueing theory: the `mm1` and `mmc` presets agree with M/M/1 and Erlang C
+//! within 3%, and Little's law (L = λW) holds on a preset.
+//!
+//! The estimates average several independent seeds over long runs. At
+//! utilization 0.8 successive sojourn times are strongly correlated, so the
+//! run lengths are chosen to put 3% at more than three standard errors (the
+//! asymptotic variance of the M/M/1 sample mean is about 20 s²/n here).
+
+use queuelab::engine::{Engine, SimTime};
+use queuelab::scenario;
+
+const SEEDS: [u64; 4] = [1, 2, 3, 4];
+
+/// Mean end-to-end latency [s] and messages completed, over all seeds.
+fn mean_time_in_system(preset: &str, secs_per_seed: u64) -> (f64, u64) {
+    let s = scenario::preset(preset).unwrap().scenario();
+    // Seeds run on their own threads: the machine has cores to spare in CI.
+    let handles: Vec<_> = SEEDS
+        .iter()
+        .map(|&seed| {
+            let s = s.clone();
+            std::thread::spawn(move || {
+                let mut e = Engine::new(s, seed).unwrap();
+                let o = e.run_until(SimTime(secs_per_seed * 1_000_000), u64::MAX);
+                assert!(o.reached);
+                let l = e.latency_end_to_end();
+                (l.mean * l.count as f64, l.count)
+            })
+        })
+        .collect();
+    let (mut sum_us, mut n) = (0.0, 0);
+    for h in handles {
+        let (s, c) = h.join().unwrap();
+        sum_us += s;
+        n += c;
+    }
+    (sum_us / n as f64 / 1e6, n)
+}
+
+/// Erlang C: probability that an arrival waits, for c servers at offered load a = λ/μ.
+fn erlang_c(c: u32, a: f64) -> f64 {
+    let rho = a / c as f64;
+    let mut term = 1.0; // a^k / k!
+    let mut sum = 0.0;
+    for k in 0..c {
+        sum += term;
+        term *= a / (k + 1) as f64;
+    }
+    // term is now a^c / c!
+    let top = term / (1.0 - rho);
+    top / (sum + top)
+}
+
+#[test]
+fn erlang_c_formula_matches_known_values() {
+    // c = 1 reduces to M/M/1: P(wait) = rho.
+    assert!((erlang_c(1, 0.8) - 0.8).abs() < 1e-12);
+    // The mmc preset's description quotes P(wait) ≈ 0.647.
+    assert!((erlang_c(3, 2.4) - 0.647).abs() < 0.001);
+}
+
+#[test]
+fn mm1_mean_time_in_system_is_half_a_second() {
+    let (lambda, mu) = (8.0, 10.0);
+    let want = 1.0 / (mu - lambda);
+    let (w, n) = mean_time_in_system("mm1", 30_000);
+    let err = (w - want).abs() / want;
+    println!(
+        "mm1: W = {w:.5} s over {n} messages, theory {want} s, error {:.2}%",
+        err * 100.0
+    );
+    assert!(n > 900_000, "too few messages: {n}");
+    assert!(
+        err < 0.03,
+        "mm1 W = {w} s, theory {want} s ({:.2}% off)",
+        err * 100.0
+    );
+}
+
+#[test]
+fn mmc_mean_time_in_system_matches_erlang_c() {
+    let (lambda, mu, c) = (24.0, 10.0, 3u32);
+    let pw = erlang_c(c, lambda / mu);
+    let want = pw / (c as f64 * mu - lambda) + 1.0 / mu;
+    assert!((want - 0.2078652).abs() < 1e-6, "Erlang C W = {want}");
+    let (w, n) = mean_time_in_system("mmc", 12_000);
+    let err = (w - want).abs() / want;
+    println!(
+        "mmc: W = {w:.5} s over {n} messages, Erlang C {want:.7} s, error {:.2}%",
+        err * 100.0
+    );
+    assert!(n > 1_000_000, "too few messages: {n}");
+    assert!(
+        err < 0.03,
+        "mmc W = {w} s, Erlang C {want} s ({:.2}% off)",
+        err * 100.0
+    );
+}
+
+#[test]
+fn littles_law_holds_on_the_mmc_preset() {
+    // L (time-average of messages in the system, integrated exactly between
+    // events) equals λ (arrival rate) times W (mean time in system).
+    let s = scenario::preset("mmc").unwrap().scenario();
+    let mut e = Engine::new(s, 5).unwrap();
+    let end = SimTime(3_000 * 1_000_000);
+    let mut area = 0.0f64; // message-microseconds
+    while let Some(t) = e.next_event_time() {
+        if t > end {
+            break;
+        }
+        area += e.ledger().live() as f64 * (t.0 - e.now().0) as f64;
+        e.step();
+    }
+    area += e.ledger().live() as f64 * (end.0 - e.now().0) as f64;
+    e.run_until(end, 0);
+    let secs = end.0 as f64 / 1e6;
+    let l = area / end.0 as f64;
+    let lambda = e.totals().published as f64 / secs;
+    let w = e.latency_end_to_end().mean / 1e6;
+    let err = (l - lambda * w).abs() / l;
+    println!(
+        "Little: L = {l:.4}, λ = {lambda:.4}/s, W = {w:.5} s, λW = {:.4}",
+        lambda * w
+    );
+    // Only the messages still in the system at the end are not in W.
+    assert!(
+        err < 0.01,
+        "L = {l}, λW = {} ({:.2}% off)",
+        lambda * w,
+        err * 100.0
+    );
+    assert!(
+        l > 3.0 && l < 7.0,
+        "L = {l} is nowhere near 24 × 0.2079 ≈ 4.99"
+    );
+}
