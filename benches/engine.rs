@@ -9,11 +9,11 @@
 //!
 //! Optional argument: simulated seconds for mm1 (default 200000).
 
-use queuelab::engine::prng::Stream;
+#[path = "../tests/support/mm1_reference.rs"]
+mod mm1_reference;
+
 use queuelab::engine::{Engine, SimTime};
 use queuelab::scenario::preset;
-use std::cmp::Reverse;
-use std::collections::{BinaryHeap, VecDeque};
 use std::time::Instant;
 
 /// Peak resident memory of this process (Linux `VmHWM`), in MiB.
@@ -46,55 +46,17 @@ fn run_preset(name: &str, sim_secs: u64) -> (Measured, Engine) {
     (m, e)
 }
 
-/// The smallest honest M/M/1: a binary heap of (time, seq, is_departure)
-/// events, a FIFO of arrival times, the same ChaCha streams and libm draws as
-/// the engine. Returns (messages completed, events, mean sojourn us).
+/// The bare reference loop of `tests/support/mm1_reference.rs`, timed.
 fn bare_mm1(sim_secs: u64) -> (Measured, f64) {
     let t0 = Instant::now();
-    let end = sim_secs * 1_000_000;
-    let mut arrivals = Stream::new(1, "producer:arrivals");
-    let mut service = Stream::new(1, "consumer:server");
-    let mut heap: BinaryHeap<Reverse<(u64, u64, bool)>> = BinaryHeap::new();
-    let mut seq = 0u64;
-    let mut queue: VecDeque<u64> = VecDeque::new();
-    let mut busy = false;
-    let (mut done, mut events, mut sum_us) = (0u64, 0u64, 0u128);
-    let gap = |s: &mut Stream| (s.exponential(125_000.0) + 0.5).max(1.0) as u64;
-    let svc = |s: &mut Stream| (s.exponential(100_000.0) + 0.5) as u64;
-    heap.push(Reverse((gap(&mut arrivals), seq, false)));
-    let mut in_service = 0u64;
-    while let Some(Reverse((t, _, departure))) = heap.pop() {
-        if t > end {
-            break;
-        }
-        events += 1;
-        if departure {
-            done += 1;
-            sum_us += (t - in_service) as u128;
-            busy = false;
-        } else {
-            queue.push_back(t);
-            seq += 1;
-            heap.push(Reverse((t + gap(&mut arrivals), seq, false)));
-        }
-        if !busy {
-            if let Some(arrived) = queue.pop_front() {
-                busy = true;
-                in_service = arrived;
-                seq += 1;
-                heap.push(Reverse((t + svc(&mut service), seq, true)));
-            }
-        }
-    }
+    let r = mm1_reference::run(1, 125_000.0, 100_000.0, sim_secs * 1_000_000);
     let secs = t0.elapsed().as_secs_f64();
-    (
-        Measured {
-            messages: done,
-            events,
-            secs,
-        },
-        sum_us as f64 / done.max(1) as f64,
-    )
+    let m = Measured {
+        messages: r.completed,
+        events: r.events,
+        secs,
+    };
+    (m, r.sojourn_us_sum as f64 / r.completed.max(1) as f64)
 }
 
 fn print(label: &str, m: &Measured) {
