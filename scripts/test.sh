@@ -1,0 +1,34 @@
+#!/usr/bin/env bash
+# Every QueueLab test, from a fresh machine: installs what is missing, then
+#   1. formatting, 2. native tests (unit, stories, properties, golden, theory, CLI),
+#   3. the engine under wasm in headless Chromium (same trace hashes as native),
+#   4. the release builds (CLI and browser app) and the end-to-end browser tests.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+export PATH="$HOME/.cargo/bin:$PATH"
+export TRUNK_SKIP_VERSION_CHECK=true
+[ "${NO_COLOR:-}" = "1" ] && export NO_COLOR=true   # trunk rejects NO_COLOR=1
+
+step() { printf '\n\033[1m== %s\033[0m\n' "$*"; }
+
+step "setup"
+./scripts/setup.sh --browser
+
+step "formatting"
+cargo fmt --all -- --check
+
+step "native tests"
+cargo test --locked
+
+step "engine under wasm in headless Chromium"
+CARGO_TARGET_WASM32_UNKNOWN_UNKNOWN_RUNNER=wasm-bindgen-test-runner \
+CHROMEDRIVER=/usr/bin/chromedriver \
+  cargo test --locked --target wasm32-unknown-unknown --test web
+
+step "release build of the CLI"
+cargo build --locked --release
+
+step "release build of the app and end-to-end browser tests"
+./e2e/run.sh
+
+step "all tests passed"
