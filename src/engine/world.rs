@@ -30,7 +30,9 @@ use std::rc::Rc;
 /// semantics at the producer, so a runaway scenario cannot eat the machine.
 pub const LIVE_MESSAGES_MAX: usize = 2_000_000;
 /// Most times one message may be dead-lettered in a single instant before it
-/// is dropped as a cycle (RabbitMQ also drops dead-letter cycles).
+/// is dropped. RabbitMQ's own cycle rule (see `Engine::without_cycles`) cuts
+/// automatic cycles; this backstop bounds the rest (and the work any one
+/// message can cause at one instant), so it is a simulator limit.
 pub const DEATHS_PER_INSTANT_MAX: u32 = 8;
 /// Longest single delay any draw may produce (service time, backoff, gap).
 pub const DELAY_US_MAX: u64 = 24 * 3600 * 1_000_000;
@@ -88,8 +90,15 @@ struct Message {
     queue: u32,
     deliveries: u32,
     failures: u32,
+    /// `max_attempts` of the policy that scheduled the pending delayed retry
+    /// (checked by `check_invariants` while the message waits).
+    retry_limit: u32,
     returns: u32,
     deaths: u32,
+    /// RabbitMQ's `x-death` in brief: (queue, reason) of each dead-lettering,
+    /// most recent first, one entry per pair (a repeat moves to the front).
+    /// At most one entry per queue and reason, so it stays small.
+    death_log: Vec<(u32, Reason)>,
     deaths_now: u32,
     last_death_us: u64,
     redelivered: bool,
@@ -150,6 +159,9 @@ struct QueueState {
     dlx: Option<u32>,
     dlrk: Option<Sym>,
     expiry_check_us: Option<u64>,
+    /// Re-entrancy guards for `dispatch` and `enforce_max_length` (see there).
+    dispatching: bool,
+    trimming: bool,
     unacked: u32,
     enqueued: u64,
     delivered: u64,
@@ -185,6 +197,10 @@ struct ConsumerState {
     /// later re-created at the same index can never match a stale
     /// `ServiceDone` or `Restart` event of its predecessor.
     epoch_next: u32,
+    /// Highest prefetch this consumer has had: lowering prefetch while
+    /// running leaves deliveries held until they drain, so this is the hard
+    /// bound on what one instance may hold.
+    prefetch_ceiling: u32,
     processed: u64,
     failed: u64,
     acked: u64,
@@ -516,6 +532,7 @@ impl Engine {
                 on_success,
                 exhausted_to,
                 epoch_next: 1,
+                prefetch_ceiling: c.prefetch,
                 processed: 0,
                 failed: 0,
                 acked: 0,
@@ -873,8 +890,10 @@ impl Engine {
             queue: u32::MAX,
             deliveries: 0,
             failures: 0,
+            retry_limit: 0,
             returns: 0,
             deaths: 0,
+            death_log: Vec::new(),
             deaths_now: 0,
             last_death_us: 0,
             redelivered: false,
@@ -910,6 +929,7 @@ impl Engine {
         m.correlation = src.correlation;
         m.published_us = src.published_us;
         m.deaths = src.deaths;
+        m.death_log = src.death_log.clone();
         // Copies inherit the dead-letter cycle budget: otherwise a zero-time
         // cycle through a fanout DLX restarts the count at every copy and
         // recurses without end (route → enqueue → expire → dead-letter → route).
@@ -1026,7 +1046,7 @@ impl Engine {
 
     /// Route a message (in transit) to its target; `from` is the queue it was
     /// dead-lettered from, for trace placement of drops.
-    fn route(&mut self, slot: u32, target: Target, _from: Option<u32>) {
+    fn route(&mut self, slot: u32, target: Target, from: Option<u32>) {
         let x = match target {
             Target::Queue(q) => {
                 self.enqueue(slot, q);
@@ -1076,6 +1096,19 @@ impl Engine {
         }
         let via = alternate.unwrap_or(x);
         let vnode = self.exchanges[via as usize].node;
+        let queues = match from {
+            Some(_) => match self.without_cycles(slot, &queues) {
+                Some(kept) => kept,
+                None => {
+                    // Every target would close a dead-letter cycle: RabbitMQ
+                    // drops the message (the drop keeps the death's reason).
+                    let reason = self.msgs[slot as usize].death_log[0].1;
+                    self.drop_message(slot, reason, vnode);
+                    return;
+                }
+            },
+            None => queues,
+        };
         self.totals.routed += 1;
         self.exchanges[via as usize].routed += 1;
         self.trace.record(
@@ -1100,6 +1133,32 @@ impl Engine {
         for (s, &q) in slots.into_iter().zip(queues.iter()) {
             self.enqueue(s, q);
         }
+    }
+
+    /// RabbitMQ's dead-letter cycle rule: a message dead-lettered for an
+    /// automatic reason (not `rejected`) is not delivered to a queue it was
+    /// already dead-lettered from, unless a rejection happened in between
+    /// ("messages that reach the same queue twice will be dropped if there
+    /// was no rejections in the entire cycle"). Returns the targets that do
+    /// not close such a cycle, or None when every one does.
+    fn without_cycles(&self, slot: u32, queues: &Rc<[u32]>) -> Option<Rc<[u32]>> {
+        let log = &self.msgs[slot as usize].death_log;
+        let is_cycle = |t: u32| {
+            for &(dq, reason) in log.iter() {
+                if reason == Reason::Rejected {
+                    return false;
+                }
+                if dq == t {
+                    return true;
+                }
+            }
+            false
+        };
+        if queues.iter().all(|&t| !is_cycle(t)) {
+            return Some(queues.clone());
+        }
+        let kept: Vec<u32> = queues.iter().copied().filter(|&t| !is_cycle(t)).collect();
+        (!kept.is_empty()).then(|| kept.into())
     }
 
     // ---------------------------------------------------------------- queues
@@ -1152,17 +1211,29 @@ impl Engine {
     }
 
     /// Drop from the head (dead-lettering with `maxlen`) until the queue fits.
+    ///
+    /// Not re-entrant per queue: a dead-lettered head may be routed straight
+    /// back into this queue, whose enqueue trims again. The loop below re-reads
+    /// the length on every turn, so the inner call returns at once; otherwise
+    /// the stack would grow with the queue's length (a deep queue cut down by
+    /// `SetMaxLength` overflowed it).
     fn enforce_max_length(&mut self, q: u32) {
         let qi = q as usize;
-        if let Some(l) = self.cfg.queues[qi].max_length {
-            while self.queues[qi].ready.len() > l as usize {
-                let head = self.queues[qi]
-                    .ready
-                    .pop_front()
-                    .expect("longer than limit");
-                self.dead_letter_or_drop(head, q, Reason::Maxlen);
-            }
+        if self.queues[qi].trimming {
+            return;
         }
+        self.queues[qi].trimming = true;
+        while let Some(l) = self.cfg.queues[qi].max_length {
+            if self.queues[qi].ready.len() <= l as usize {
+                break;
+            }
+            let head = self.queues[qi]
+                .ready
+                .pop_front()
+                .expect("longer than limit");
+            self.dead_letter_or_drop(head, q, Reason::Maxlen);
+        }
+        self.queues[qi].trimming = false;
     }
 
     fn note_depth(&mut self, q: u32) {
@@ -1175,9 +1246,20 @@ impl Engine {
 
     /// Expire heads whose TTL ran out, then hand ready messages to instances
     /// with prefetch room, round-robin; finally arm the next expiry check.
+    ///
+    /// Not re-entrant per queue: an expired head is dead-lettered, and the
+    /// dead-letter exchange may route it (or a copy) back into this queue,
+    /// whose enqueue dispatches again. The loop below re-reads the head on
+    /// every turn, so the inner call has nothing to add and returns at once.
+    /// Without this guard every expiry nested one level deeper and a queue
+    /// full of due messages overflowed the stack (found by the property test).
     fn dispatch(&mut self, q: u32) {
         let qi = q as usize;
         self.note_depth(q);
+        if self.queues[qi].dispatching {
+            return;
+        }
+        self.queues[qi].dispatching = true;
         loop {
             let Some(&head) = self.queues[qi].ready.front() else {
                 break;
@@ -1205,6 +1287,7 @@ impl Engine {
             self.queues[qi].ready.pop_front();
             self.deliver(head, q, c, i);
         }
+        self.queues[qi].dispatching = false;
         self.arm_expiry(q);
     }
 
@@ -1273,10 +1356,15 @@ impl Engine {
         }
         m.last_death_us = now;
         m.deaths += 1;
+        if let Some(k) = m.death_log.iter().position(|&d| d == (q, reason)) {
+            m.death_log.remove(k);
+        }
+        m.death_log.insert(0, (q, reason));
         let deaths = m.deaths;
         let id = m.id;
         if m.deaths_now > DEATHS_PER_INSTANT_MAX {
-            // A dead-letter cycle with no time passing: RabbitMQ drops these too.
+            // Backstop for zero-time dead-letter chains that the cycle rule in
+            // `route` does not catch (e.g. repeated rejections at one instant).
             self.queues[q as usize].dropped += 1;
             self.drop_message(slot, reason, qnode);
             return;
@@ -1538,6 +1626,7 @@ impl Engine {
                         RetryMode::Delayed => {
                             let delay_us = self.backoff_us(c, &policy.backoff, failures);
                             self.set_state(slot, MsgState::RetryWait);
+                            self.msgs[slot as usize].retry_limit = policy.max_attempts;
                             let id = self.msgs[slot as usize].id;
                             let cnode = self.consumers[ci].node;
                             self.trace.record(
@@ -1996,6 +2085,8 @@ impl Engine {
             Command::SetPrefetch { consumer, prefetch } => {
                 let c = self.find(consumer, NodeKind::Consumer).unwrap();
                 self.cfg.consumers[c as usize].prefetch = *prefetch;
+                let cs = &mut self.consumers[c as usize];
+                cs.prefetch_ceiling = cs.prefetch_ceiling.max(*prefetch);
                 let q = self.consumers[c as usize].queue;
                 self.dispatch(q);
             }
@@ -2150,11 +2241,14 @@ impl Engine {
             ));
         }
         for (ci, c) in self.consumers.iter().enumerate() {
-            let prefetch = self.cfg.consumers[ci].prefetch as usize;
             for (ii, inst) in c.instances.iter().enumerate() {
-                // Lowering prefetch while running may leave more held than the
-                // new limit until they drain, so only the original bound is hard.
-                let _ = prefetch;
+                if inst.buffer.len() > c.prefetch_ceiling as usize {
+                    return Err(format!(
+                        "instance {ci}#{ii} holds {} deliveries, prefetch is at most {}",
+                        inst.buffer.len(),
+                        c.prefetch_ceiling
+                    ));
+                }
                 if !inst.up && !inst.buffer.is_empty() {
                     return Err(format!("crashed instance {ci}#{ii} still holds deliveries"));
                 }
@@ -2166,25 +2260,23 @@ impl Engine {
                     ));
                 }
             }
-            if let (OnFailure::Retry, Some(r)) = (
-                self.cfg.consumers[ci].on_failure,
-                &self.cfg.consumers[ci].retry,
-            ) {
-                for inst in &c.instances {
-                    for &s in &inst.buffer {
-                        let m = &self.msgs[s as usize];
-                        if m.failures >= r.max_attempts.max(1)
-                            && m.failures > 0
-                            && r.mode == RetryMode::Delayed
-                        {
-                            // A delayed retry never redelivers past max_attempts failures.
-                            return Err(format!(
-                                "message {} delivered after {} failures",
-                                m.id, m.failures
-                            ));
-                        }
-                    }
-                }
+        }
+        // Attempts within their limit. A message's failures count over its
+        // whole life (the retry-queue pattern relies on that), so a message
+        // dead-lettered back into a queue, or handed to another consumer
+        // group, may legitimately be delivered again with failures at or past
+        // some policy's limit. What must hold is that a delayed retry is only
+        // ever pending with attempts left under the policy that scheduled it.
+        for m in &self.msgs {
+            if m.state == MsgState::RetryWait
+                && !(m.failures >= 1
+                    && m.failures < m.retry_limit
+                    && m.retry_limit <= scenario::ATTEMPTS_MAX)
+            {
+                return Err(format!(
+                    "message {} waits for a retry after {} failures (limit {})",
+                    m.id, m.failures, m.retry_limit
+                ));
             }
         }
         if self.totals.published + self.totals.copies != l.created {

@@ -162,3 +162,73 @@ fn dead_letter_to_an_exchange_that_routes_nowhere_is_dropped_unroutable() {
     assert_eq!(s.drops(), [(ms(1001), 1, Reason::Unroutable)]);
     assert_eq!(s.engine.totals_now().unroutable, 1);
 }
+
+#[test]
+fn a_ttl_ping_pong_is_a_cycle_and_is_dropped() {
+    // RabbitMQ: "messages that reach the same queue twice will be dropped if
+    // there was no rejections in the entire cycle", even when time passes.
+    let json = r#"{
+  "title": "ping-pong",
+  "producers": [{ "id": "p", "to": "a", "rate": "1/s", "arrival": "constant", "count": 1 }],
+  "exchanges": [
+    { "id": "to-b", "kind": "fanout", "bindings": [{ "queue": "b" }] },
+    { "id": "to-a", "kind": "fanout", "bindings": [{ "queue": "a" }] }
+  ],
+  "queues": [
+    { "id": "a", "ttl": "100ms", "dead_letter_exchange": "to-b" },
+    { "id": "b", "ttl": "100ms", "dead_letter_exchange": "to-a" }
+  ]
+}"#;
+    let s = story(json, 5_000_000);
+    assert_eq!(
+        s.dead_letters(),
+        [
+            (ms(1100), 1, Reason::Expired, 1),
+            (ms(1200), 1, Reason::Expired, 2)
+        ]
+    );
+    assert_eq!(s.enqueued("a"), [(ms(1000), 1)], "not back into a");
+    assert_eq!(s.drops(), [(ms(1200), 1, Reason::Expired)]);
+}
+
+#[test]
+fn a_cycle_with_a_rejection_in_it_is_not_dropped() {
+    // The retry-queue pattern: reject → wait (TTL) → back. A rejection in the
+    // cycle makes it deliberate, so RabbitMQ lets it loop.
+    let json = r#"{
+  "title": "deliberate loop",
+  "producers": [{ "id": "p", "to": "work", "rate": "1/s", "arrival": "constant", "count": 1 }],
+  "exchanges": [
+    { "id": "to-wait", "kind": "fanout", "bindings": [{ "queue": "wait" }] },
+    { "id": "to-work", "kind": "fanout", "bindings": [{ "queue": "work" }] }
+  ],
+  "queues": [
+    { "id": "work", "dead_letter_exchange": "to-wait" },
+    { "id": "wait", "ttl": "100ms", "dead_letter_exchange": "to-work" }
+  ],
+  "consumers": [{ "id": "c", "queue": "work", "service": { "constant": "10ms" }, "failure_rate": 1.0 }]
+}"#;
+    let s = story(json, ms(1500));
+    assert_eq!(
+        s.enqueued("work").iter().map(|e| e.0).collect::<Vec<_>>(),
+        [ms(1000), ms(1110), ms(1220), ms(1330), ms(1440)]
+    );
+    assert!(s.drops().is_empty());
+}
+
+#[test]
+fn a_cycle_drops_only_the_cycling_copy() {
+    // q (TTL) dead-letters to a fanout bound to q itself and to `audit`: the
+    // copy for `audit` is delivered, the one back into q is cut.
+    let json = r#"{
+  "title": "partial cycle",
+  "producers": [{ "id": "p", "to": "q", "rate": "1/s", "arrival": "constant", "count": 1 }],
+  "exchanges": [{ "id": "dlx", "kind": "fanout", "bindings": [{ "queue": "q" }, { "queue": "audit" }] }],
+  "queues": [{ "id": "q", "ttl": "100ms", "dead_letter_exchange": "dlx" }, { "id": "audit" }]
+}"#;
+    let s = story(json, 5_000_000);
+    assert_eq!(s.dead_letters(), [(ms(1100), 1, Reason::Expired, 1)]);
+    assert_eq!(s.enqueued("audit"), [(ms(1100), 1)]);
+    assert_eq!(s.enqueued("q"), [(ms(1000), 1)]);
+    assert_eq!(s.engine.totals_now().copies, 0);
+}
