@@ -1,1 +1,433 @@
-// placeholder
+//! The `queuelab` binary: list, schema, validate and run; exit codes (0 ok,
+//! 2 invalid scenario or arguments with the problem named on stderr, 1 other
+//! failures); no input makes it panic; the JSON report and the JSONL trace
+//! have the fields the foundation issue names.
+
+use serde_json::Value;
+use std::path::PathBuf;
+use std::process::{Command, Output};
+
+fn queuelab(args: &[&str]) -> Output {
+    Command::new(env!("CARGO_BIN_EXE_queuelab"))
+        .args(args)
+        .output()
+        .expect("the binary runs")
+}
+
+fn code(o: &Output) -> i32 {
+    o.status.code().expect("exited, not killed by a signal")
+}
+fn stdout(o: &Output) -> String {
+    String::from_utf8_lossy(&o.stdout).into_owned()
+}
+fn stderr(o: &Output) -> String {
+    String::from_utf8_lossy(&o.stderr).into_owned()
+}
+
+/// A fresh scratch directory per test.
+fn scratch(name: &str) -> PathBuf {
+    let d = std::env::temp_dir().join(format!("queuelab-cli-{}-{name}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&d);
+    std::fs::create_dir_all(&d).unwrap();
+    d
+}
+
+fn write(dir: &PathBuf, name: &str, bytes: &[u8]) -> String {
+    let p = dir.join(name);
+    std::fs::write(&p, bytes).unwrap();
+    p.to_string_lossy().into_owned()
+}
+
+/// Exit 2, no panic, and stderr mentions `needle`.
+fn assert_rejected(o: &Output, needle: &str, what: &str) {
+    let err = stderr(o);
+    assert!(!err.contains("panicked"), "{what}: panicked: {err}");
+    assert_eq!(code(o), 2, "{what}: exit code; stderr: {err}");
+    assert!(
+        err.contains(needle),
+        "{what}: stderr should name {needle:?}: {err}"
+    );
+}
+
+#[test]
+fn list_shows_every_preset_with_its_title() {
+    let o = queuelab(&["list"]);
+    assert_eq!(code(&o), 0);
+    let out = stdout(&o);
+    assert!(out.lines().count() >= 10);
+    for p in queuelab::scenario::presets() {
+        let title = p.scenario().title;
+        assert!(
+            out.lines()
+                .any(|l| l.starts_with(p.name) && l.contains(&title)),
+            "{} missing from list:\n{out}",
+            p.name
+        );
+    }
+    assert_rejected(
+        &queuelab(&["list", "extra"]),
+        "list",
+        "list with an argument",
+    );
+}
+
+#[test]
+fn schema_is_a_json_schema_of_the_scenario() {
+    let o = queuelab(&["schema"]);
+    assert_eq!(code(&o), 0);
+    let s: Value = serde_json::from_str(&stdout(&o)).expect("schema is JSON");
+    assert!(s["$schema"].is_string());
+    for field in [
+        "title",
+        "producers",
+        "exchanges",
+        "queues",
+        "consumers",
+        "schedule",
+    ] {
+        assert!(s["properties"][field].is_object(), "schema lacks {field}");
+    }
+    let defs = s["$defs"].as_object().expect("$defs");
+    for def in [
+        "Producer", "Exchange", "Queue", "Consumer", "Duration", "Rate",
+    ] {
+        assert!(defs.contains_key(def), "schema lacks $defs.{def}");
+    }
+}
+
+#[test]
+fn validate_accepts_every_preset_file() {
+    let dir = scratch("validate-ok");
+    for p in queuelab::scenario::presets() {
+        let f = write(&dir, &format!("{}.json", p.name), p.json.as_bytes());
+        let o = queuelab(&["validate", &f]);
+        assert_eq!(code(&o), 0, "{}: {}", p.name, stderr(&o));
+        assert!(stdout(&o).contains("ok"));
+    }
+}
+
+#[test]
+fn validate_names_the_path_of_each_problem() {
+    let dir = scratch("validate-bad");
+    let cases: &[(&str, &str)] = &[
+        // Structural errors: the first one, with its path.
+        (
+            r#"{"title": "t", "consumers": [{"id": "c", "prefetch": "lots"}]}"#,
+            "consumers[0]",
+        ),
+        (r#"{"title": "t", "zzz_unknown": 1}"#, "zzz_unknown"),
+        (
+            r#"{"title": "t", "queues": [{"id": "q", "max_lenght": 3}]}"#,
+            "max_lenght",
+        ),
+        (
+            r#"{"title": "t", "producers": [{"id": "p", "to": "q", "rate": "fast"}]}"#,
+            "producers[0].rate",
+        ),
+        (
+            r#"{"title": "t", "queues": [{"id": "q", "ttl": "3 parsecs"}]}"#,
+            "queues[0].ttl",
+        ),
+        (
+            r#"{"title": "t", "queues": [{"id": "q", "overflow": "explode"}]}"#,
+            "queues[0].overflow",
+        ),
+        // Semantic errors: every one, each with its path.
+        (
+            r#"{"title": "t", "queues": [{"id": "q"}], "consumers": [{"id": "c", "queue": "q", "prefetch": 0, "service": {"constant": "1ms"}}]}"#,
+            "consumers[0].prefetch: must be at least 1",
+        ),
+        (
+            r#"{"title": "t", "exchanges": [{"id": "x", "kind": "direct", "bindings": [{"queue": "missing"}]}]}"#,
+            "exchanges[0].bindings[0].queue: no queue named \"missing\"",
+        ),
+        (
+            r#"{"title": "t", "queues": [{"id": "q", "overflow": "reject-publish-dlx"}]}"#,
+            "queues[0].overflow",
+        ),
+        (
+            r#"{"title": "t", "queues": [{"id": "q"}, {"id": "q"}]}"#,
+            "queues[1].id",
+        ),
+        (
+            r#"{"title": "t", "queues": [{"id": "q"}], "consumers": [{"id": "c", "queue": "q", "failure_rate": 1.5, "service": {"constant": "1ms"}}]}"#,
+            "consumers[0].failure_rate",
+        ),
+        (r#"{"title": ""}"#, "title"),
+    ];
+    for (i, (json, needle)) in cases.iter().enumerate() {
+        let f = write(&dir, &format!("bad{i}.json"), json.as_bytes());
+        assert_rejected(&queuelab(&["validate", &f]), needle, json);
+        // `run` refuses the same file the same way.
+        assert_rejected(&queuelab(&["run", &f]), needle, json);
+    }
+}
+
+#[test]
+fn random_bytes_and_malformed_json_never_panic() {
+    let dir = scratch("junk");
+    let mut inputs: Vec<Vec<u8>> = vec![
+        b"".to_vec(),
+        b"null".to_vec(),
+        b"[]".to_vec(),
+        b"{".to_vec(),
+        b"{\"title\": \"t\"".to_vec(),
+        b"{\"title\": \"t\"} trailing".to_vec(),
+        "\u{feff}{\"title\": \"t\"}".as_bytes().to_vec(),
+        b"{\"title\": \"t\", \"seed\": 1e999}".to_vec(),
+        b"{\"title\": \"t\", \"seed\": -1}".to_vec(),
+        b"{\"title\": \"t\", \"duration\": \"99999999999999999999h\"}".to_vec(),
+        b"{\"title\": \"t\", \"producers\": [{\"id\": \"p\", \"to\": \"p\", \"rate\": \"1e9/s\"}]}"
+            .to_vec(),
+        format!("{}{}", "[".repeat(100_000), "]".repeat(100_000)).into_bytes(),
+        vec![0xff, 0xfe, 0x00, 0x7b],
+    ];
+    // Pseudo-random bytes from a fixed LCG, so a failure reproduces.
+    let mut x: u64 = 0x2545_f491_4f6c_dd1d;
+    for len in [1usize, 7, 64, 500, 3000] {
+        let mut v = Vec::with_capacity(len);
+        for _ in 0..len {
+            x = x
+                .wrapping_mul(6364136223846793005)
+                .wrapping_add(1442695040888963407);
+            v.push((x >> 56) as u8);
+        }
+        inputs.push(v);
+    }
+    for (i, bytes) in inputs.iter().enumerate() {
+        let f = write(&dir, &format!("junk{i}.json"), bytes);
+        for cmd in ["validate", "run"] {
+            let o = queuelab(&[cmd, &f]);
+            assert_rejected(&o, "invalid scenario", &format!("{cmd} junk{i}"));
+        }
+    }
+}
+
+#[test]
+fn bad_arguments_exit_2_naming_the_problem() {
+    let cases: &[(&[&str], &str)] = &[
+        (&[], "missing command"),
+        (&["frobnicate"], "frobnicate"),
+        (&["run"], "run needs"),
+        (&["run", "no-such-preset"], "no-such-preset"),
+        (&["run", "mm1", "--seed"], "--seed"),
+        (&["run", "mm1", "--seed", "abc"], "--seed"),
+        (&["run", "mm1", "--seed", "-1"], "--seed"),
+        (&["run", "mm1", "--until", "5parsecs"], "--until"),
+        (&["run", "mm1", "--until", "5"], "--until"),
+        (&["run", "mm1", "--max-events", "many"], "--max-events"),
+        (&["run", "mm1", "--colour"], "--colour"),
+        (&["run", "mm1", "mmc"], "one scenario"),
+        (&["validate"], "validate"),
+        (&["validate", "/no/such/file.json"], "/no/such/file.json"),
+        (&["schema", "x"], "schema"),
+    ];
+    for (args, needle) in cases {
+        assert_rejected(&queuelab(args), needle, &format!("{args:?}"));
+    }
+    let help = queuelab(&["--help"]);
+    assert_eq!(code(&help), 0);
+    assert!(stdout(&help).contains("USAGE"));
+}
+
+#[test]
+fn an_unwritable_trace_file_exits_1() {
+    let o = queuelab(&[
+        "run",
+        "mm1",
+        "--until",
+        "1s",
+        "--trace",
+        "/no/such/dir/t.jsonl",
+    ]);
+    assert_eq!(code(&o), 1, "{}", stderr(&o));
+    assert!(stderr(&o).contains("/no/such/dir/t.jsonl"));
+}
+
+fn json_report(args: &[&str]) -> (Value, String) {
+    let o = queuelab(args);
+    assert_eq!(code(&o), 0, "{args:?}: {}", stderr(&o));
+    let text = stdout(&o);
+    (
+        serde_json::from_str(&text).expect("--json prints JSON"),
+        text,
+    )
+}
+
+#[test]
+fn json_report_has_the_promised_fields() {
+    let (r, _) = json_report(&[
+        "run",
+        "work-queue",
+        "--seed",
+        "3",
+        "--until",
+        "20s",
+        "--json",
+    ]);
+    assert_eq!(r["seed"], 3);
+    assert_eq!(r["sim_time_us"], 20_000_000);
+    assert!(r["events"].as_u64().unwrap() > 0);
+    let hash = r["trace_hash"].as_str().unwrap();
+    assert_eq!(hash.len(), 16);
+    assert!(hash.chars().all(|c| c.is_ascii_hexdigit()));
+    for k in [
+        "published",
+        "routed",
+        "unroutable",
+        "enqueued",
+        "delivered",
+        "acked",
+        "redelivered",
+        "retried",
+        "dead_lettered",
+        "expired",
+        "dropped",
+        "processed",
+        "in_flight",
+    ] {
+        assert!(r["totals"][k].is_u64(), "totals.{k} missing");
+    }
+    for k in ["wait", "end_to_end"] {
+        for p in ["mean", "p50", "p95", "p99", "max"] {
+            assert!(
+                r["latency_us"][k][p].is_number(),
+                "latency_us.{k}.{p} missing"
+            );
+        }
+        let l = &r["latency_us"][k];
+        let (p50, p95, p99, max) = (
+            l["p50"].as_u64().unwrap(),
+            l["p95"].as_u64().unwrap(),
+            l["p99"].as_u64().unwrap(),
+            l["max"].as_u64().unwrap(),
+        );
+        assert!(p50 <= p95 && p95 <= p99 && p99 <= max, "{k}: {l}");
+    }
+    let nodes = r["nodes"].as_object().unwrap();
+    let s = queuelab::scenario::preset("work-queue").unwrap().scenario();
+    for id in s
+        .producers
+        .iter()
+        .map(|p| &p.id)
+        .chain(s.queues.iter().map(|q| &q.id))
+        .chain(s.consumers.iter().map(|c| &c.id))
+    {
+        assert!(nodes.contains_key(id), "nodes.{id} missing");
+    }
+    // Conservation in the report's own numbers.
+    let t = &r["totals"];
+    let n = |k: &str| t[k].as_u64().unwrap();
+    assert_eq!(
+        n("published") + n("copies"),
+        n("completed") + n("dropped") + n("in_flight"),
+        "{t}"
+    );
+}
+
+#[test]
+fn same_seed_same_output_other_seed_other_hash() {
+    let args = |seed: &'static str| ["run", "mm1", "--seed", seed, "--until", "120s", "--json"];
+    let (a, ta) = json_report(&args("7"));
+    let (_, tb) = json_report(&args("7"));
+    let (c, _) = json_report(&args("8"));
+    assert_eq!(ta, tb, "same seed, different report");
+    assert_ne!(a["trace_hash"], c["trace_hash"]);
+    // The text report is deterministic too.
+    let t1 = stdout(&queuelab(&["run", "mm1", "--seed", "7", "--until", "30s"]));
+    let t2 = stdout(&queuelab(&["run", "mm1", "--seed", "7", "--until", "30s"]));
+    assert_eq!(t1, t2);
+    for heading in ["messages", "latency", "nodes", "published", "end to end"] {
+        assert!(t1.contains(heading), "text report lacks {heading}:\n{t1}");
+    }
+}
+
+#[test]
+fn the_cli_agrees_with_the_library() {
+    let (r, _) = json_report(&[
+        "run",
+        "retry-backoff",
+        "--seed",
+        "5",
+        "--until",
+        "15s",
+        "--json",
+    ]);
+    let mut e = queuelab::engine::Engine::new(
+        queuelab::scenario::preset("retry-backoff")
+            .unwrap()
+            .scenario(),
+        5,
+    )
+    .unwrap();
+    e.run_until(queuelab::engine::SimTime(15_000_000), u64::MAX);
+    assert_eq!(r["trace_hash"], format!("{:016x}", e.trace_hash()));
+    assert_eq!(r["events"], e.events());
+}
+
+#[test]
+fn max_events_stops_early_and_says_so() {
+    let o = queuelab(&["run", "mm1", "--max-events", "100", "--json"]);
+    assert_eq!(code(&o), 0);
+    let r: Value = serde_json::from_str(&stdout(&o)).unwrap();
+    assert_eq!(r["events"], 100);
+    assert!(stderr(&o).contains("--max-events"));
+}
+
+#[test]
+fn trace_file_has_one_json_object_per_event() {
+    let dir = scratch("trace");
+    let path = dir.join("t.jsonl");
+    let p = path.to_string_lossy().into_owned();
+    let (r, _) = json_report(&[
+        "run",
+        "crash-recovery",
+        "--until",
+        "15s",
+        "--json",
+        "--trace",
+        &p,
+    ]);
+    let text = std::fs::read_to_string(&path).unwrap();
+    let lines: Vec<Value> = text
+        .lines()
+        .map(|l| serde_json::from_str(l).expect("each line is one JSON object"))
+        .collect();
+    assert_eq!(lines.len() as u64, r["trace_events"].as_u64().unwrap());
+    let kinds = queuelab::engine::TraceKind::NAMES;
+    let mut last_t = 0;
+    for (i, ev) in lines.iter().enumerate() {
+        for k in ["t_us", "seq", "kind", "msg", "node"] {
+            assert!(ev.get(k).is_some(), "line {i} lacks {k}: {ev}");
+        }
+        assert_eq!(ev["seq"], i as u64, "seq counts the lines");
+        let t = ev["t_us"].as_u64().unwrap();
+        assert!(t >= last_t, "time went back at line {i}");
+        last_t = t;
+        assert!(kinds.contains(&ev["kind"].as_str().unwrap()));
+        assert!(ev["node"].is_string());
+    }
+    // Fields of the kind are there too, with node references as ids.
+    let crash = lines
+        .iter()
+        .find(|e| e["kind"] == "crashed")
+        .expect("a crash at 10 s");
+    assert_eq!(crash["t_us"], 10_000_000);
+    assert!(crash["returned"].is_u64() && crash["lost"].is_u64());
+    let delivered = lines.iter().find(|e| e["kind"] == "delivered").unwrap();
+    assert!(delivered["consumer"].is_string() && delivered["msg"].is_u64());
+    let dropped = lines.iter().find(|e| e["kind"] == "dropped").unwrap();
+    assert_eq!(dropped["reason"], "lost_after_auto_ack");
+    // The same run gives the same file.
+    let p2 = dir.join("t2.jsonl").to_string_lossy().into_owned();
+    json_report(&[
+        "run",
+        "crash-recovery",
+        "--until",
+        "15s",
+        "--json",
+        "--trace",
+        &p2,
+    ]);
+    assert_eq!(text, std::fs::read_to_string(&p2).unwrap());
+}
