@@ -829,6 +829,13 @@ impl Engine {
         let id = self.msgs[slot as usize].id;
         self.msgs[slot as usize].correlation = id;
         self.published(slot, node, target, None);
+        if self.ledger.live() as usize > LIVE_MESSAGES_MAX {
+            // The bound `LIVE_MESSAGES_MAX` promises: a runaway scenario (fast
+            // producer, no consumer, no max-length) is refused at the producer
+            // instead of eating the machine's memory.
+            self.drop_message(slot, Reason::QueueFull, node);
+            return;
+        }
         if latency_us > 0 {
             let gen = self.msgs[slot as usize].gen;
             self.agenda.schedule(

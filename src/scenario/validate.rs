@@ -377,11 +377,12 @@ pub fn validate(s: &Scenario) -> Result<(), ScenarioError> {
         };
         need(
             &mut v,
-            at,
+            at.clone(),
             target,
             &[want],
             &format!("{want:?}").to_lowercase(),
         );
+        check_scheduled_values(&mut v, &at, &sc.command, s);
     }
     for (node, _) in &s.layout {
         if kind_of(node).is_none() {
@@ -392,5 +393,62 @@ pub fn validate(s: &Scenario) -> Result<(), ScenarioError> {
         Ok(())
     } else {
         Err(ScenarioError { issues: v.issues })
+    }
+}
+
+/// Value checks for a scheduled command that do not depend on the running
+/// world. Without them a bad value (`prefetch: 0`) passed validation and the
+/// engine skipped the command silently when its time came, since a scheduled
+/// command that fails `Engine`'s own checks is not applied.
+fn check_scheduled_values(v: &mut V, at: &str, cmd: &crate::engine::Command, s: &Scenario) {
+    use crate::engine::Command as C;
+    match cmd {
+        C::SetPrefetch { prefetch, .. } if *prefetch == 0 || *prefetch > PREFETCH_MAX => v.err(
+            format!("{at}.prefetch"),
+            format!("must be between 1 and {PREFETCH_MAX}"),
+        ),
+        C::SetFailureRate { failure_rate, .. }
+            if !(failure_rate.is_finite() && (0.0..=1.0).contains(failure_rate)) =>
+        {
+            v.err(format!("{at}.failure_rate"), "must be between 0 and 1")
+        }
+        C::SetInstances { instances, .. } if *instances > INSTANCES_MAX => v.err(
+            format!("{at}.instances"),
+            format!("must be at most {INSTANCES_MAX}"),
+        ),
+        C::SetService { service, .. } => {
+            if let Err(e) = check_service(service) {
+                v.err(format!("{at}.service"), e);
+            }
+        }
+        C::SetRetry { retry: Some(r), .. } => {
+            if let Err(e) = check_retry(r) {
+                v.err(format!("{at}.retry"), e);
+            }
+        }
+        C::SetMaxLength {
+            max_length: Some(l),
+            ..
+        } if *l > MAX_LENGTH_MAX => v.err(
+            format!("{at}.max_length"),
+            format!("must be at most {MAX_LENGTH_MAX}"),
+        ),
+        C::SetOverflow {
+            queue,
+            overflow: Overflow::RejectPublishDlx,
+        } => {
+            let dlx = s
+                .queues
+                .iter()
+                .find(|q| q.id == *queue)
+                .and_then(|q| q.dead_letter_exchange.as_ref());
+            if dlx.is_none() {
+                v.err(
+                    format!("{at}.overflow"),
+                    format!("reject-publish-dlx needs {queue:?} to have a dead_letter_exchange"),
+                );
+            }
+        }
+        _ => {}
     }
 }

@@ -749,3 +749,56 @@ fn replay_to_an_earlier_time_is_a_prefix_of_the_session() {
     let r = Engine::replay(s, 99, e.command_log(), SimTime(ms(2000))).unwrap();
     assert_eq!((r.trace_hash(), r.events()), at2);
 }
+
+#[test]
+fn a_scheduled_command_with_a_bad_value_is_a_validation_error() {
+    // Before the fix these passed validation and were skipped silently at run time.
+    let base = r#"{
+  "title": "bad schedule",
+  "producers": [{ "id": "p", "to": "q", "rate": "1/s" }],
+  "queues": [{ "id": "q" }],
+  "consumers": [{ "id": "c", "queue": "q", "service": { "constant": "1ms" } }],
+  "schedule": [{ "at": "1s", "command": COMMAND }]
+}"#;
+    let cases = [
+        (
+            r#"{ "do": "set_prefetch", "consumer": "c", "prefetch": 0 }"#,
+            "schedule[0].command.prefetch",
+        ),
+        (
+            r#"{ "do": "set_failure_rate", "consumer": "c", "failure_rate": 7 }"#,
+            "schedule[0].command.failure_rate",
+        ),
+        (
+            r#"{ "do": "set_instances", "consumer": "c", "instances": 100000 }"#,
+            "schedule[0].command.instances",
+        ),
+        (
+            r#"{ "do": "set_service", "consumer": "c", "service": { "uniform": ["2s", "1s"] } }"#,
+            "schedule[0].command.service",
+        ),
+        (
+            r#"{ "do": "set_retry", "consumer": "c", "retry": { "max_attempts": 0 } }"#,
+            "schedule[0].command.retry",
+        ),
+        (
+            r#"{ "do": "set_overflow", "queue": "q", "overflow": "reject-publish-dlx" }"#,
+            "schedule[0].command.overflow",
+        ),
+        (
+            r#"{ "do": "set_prefetch", "consumer": "q", "prefetch": 2 }"#,
+            "schedule[0].command",
+        ),
+    ];
+    for (c, path) in cases {
+        let err = scenario::load(&base.replace("COMMAND", c))
+            .expect_err(c)
+            .to_string();
+        assert!(err.contains(path), "{c}: {err}");
+    }
+    assert!(scenario::load(&base.replace(
+        "COMMAND",
+        r#"{ "do": "set_prefetch", "consumer": "c", "prefetch": 2 }"#
+    ))
+    .is_ok());
+}
