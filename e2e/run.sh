@@ -1,0 +1,19 @@
+#!/usr/bin/env bash
+# Build the release app, serve it, run every browser test in Debian's headless
+# Chromium, and leave screenshots in target/screenshots/. Exits non-zero on any
+# failure. Works from a clean checkout after `cargo fetch` (npm deps are
+# installed here). Usage: e2e/run.sh   (ONLY=substring runs matching tests)
+set -euo pipefail
+root="$(cd "$(dirname "$0")/.." && pwd)"
+"$root/e2e/build.sh"
+port="$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1]); s.close()')"
+python3 -m http.server "$port" --bind 127.0.0.1 --directory "$root/dist" >/dev/null 2>&1 &
+server=$!
+trap 'kill "$server" 2>/dev/null || true' EXIT
+for _ in $(seq 1 50); do
+  if python3 -c "import urllib.request; urllib.request.urlopen('http://127.0.0.1:$port/')" 2>/dev/null; then break; fi
+  sleep 0.1
+done
+mkdir -p "$root/target/screenshots"
+cd "$root/e2e"
+BASE_URL="http://127.0.0.1:$port/" SHOTS="$root/target/screenshots" node run-tests.mjs

@@ -1,0 +1,135 @@
+//! Live knobs: turn form values into engine `Command`s. Pure functions: they
+//! read the live configuration and return the command to submit, or nothing
+//! when the input does not parse (the engine validates the rest).
+//!
+//!   input text ──parse──► Command ──Sim::submit──► engine (logged, replayable)
+
+use crate::engine::Command;
+use crate::scenario::{Backoff, Consumer, Duration, Rate, RetryMode, RetryPolicy, Service};
+
+/// The service time's typical value [ms] (mean or median).
+pub fn service_ms(s: &Service) -> f64 {
+    match s {
+        Service::Constant(d) | Service::Exponential(d) => d.0 as f64 / 1e3,
+        Service::Uniform([a, b]) => (a.0 + b.0) as f64 / 2e3,
+        Service::LogNormal { median, .. } => median.0 as f64 / 1e3,
+    }
+}
+
+pub fn service_kind(s: &Service) -> &'static str {
+    match s {
+        Service::Constant(_) => "constant",
+        Service::Exponential(_) => "exponential (mean)",
+        Service::Uniform(_) => "uniform (mean)",
+        Service::LogNormal { .. } => "log-normal (median)",
+    }
+}
+
+/// The same distribution rescaled so its typical value is `ms`.
+pub fn service_with_ms(s: &Service, ms: f64) -> Service {
+    let us = (ms * 1e3).round().max(0.0) as u64;
+    match s {
+        Service::Constant(_) => Service::Constant(Duration(us)),
+        Service::Exponential(_) => Service::Exponential(Duration(us)),
+        Service::Uniform([a, b]) => {
+            let mid = (a.0 + b.0) as f64 / 2.0;
+            let k = if mid > 0.0 { us as f64 / mid } else { 1.0 };
+            Service::Uniform([
+                Duration((a.0 as f64 * k).round() as u64),
+                Duration((b.0 as f64 * k).round() as u64),
+            ])
+        }
+        Service::LogNormal { sigma, .. } => Service::LogNormal {
+            median: Duration(us),
+            sigma: *sigma,
+        },
+    }
+}
+
+fn num(text: &str) -> Option<f64> {
+    let v: f64 = text.trim().parse().ok()?;
+    v.is_finite().then_some(v)
+}
+
+pub fn set_rate(producer: &str, text: &str) -> Option<Command> {
+    let r = num(text)?;
+    (r >= 0.0).then(|| Command::SetRate {
+        producer: producer.into(),
+        rate: Rate(r),
+    })
+}
+
+pub fn set_service(c: &Consumer, text: &str) -> Option<Command> {
+    let ms = num(text)?;
+    (ms >= 0.0).then(|| Command::SetService {
+        consumer: c.id.clone(),
+        service: service_with_ms(&c.service, ms),
+    })
+}
+
+pub fn set_u32(text: &str) -> Option<u32> {
+    let v = num(text)?;
+    (v >= 0.0 && v <= u32::MAX as f64).then_some(v.round() as u32)
+}
+
+/// Optional duration in ms: blank means none.
+pub fn opt_ms(text: &str) -> Option<Option<Duration>> {
+    if text.trim().is_empty() {
+        return Some(None);
+    }
+    let v = num(text)?;
+    (v >= 0.0).then(|| Some(Duration((v * 1e3).round() as u64)))
+}
+
+/// Optional count: blank means unlimited.
+pub fn opt_u32(text: &str) -> Option<Option<u32>> {
+    if text.trim().is_empty() {
+        return Some(None);
+    }
+    set_u32(text).map(Some)
+}
+
+/// A retry policy with `attempts` and the given fixed backoff, keeping the
+/// current mode and parking lot.
+pub fn retry_with(c: &Consumer, attempts: Option<u32>, backoff_ms: Option<f64>) -> Command {
+    let cur = c.retry.clone().unwrap_or(RetryPolicy {
+        max_attempts: 3,
+        backoff: Backoff::Fixed(Duration::from_ms(200)),
+        mode: RetryMode::Delayed,
+        exhausted_to: None,
+    });
+    let backoff = match backoff_ms {
+        Some(ms) if ms <= 0.0 => Backoff::Immediate,
+        Some(ms) => Backoff::Fixed(Duration((ms * 1e3).round() as u64)),
+        None => cur.backoff.clone(),
+    };
+    Command::SetRetry {
+        consumer: c.id.clone(),
+        retry: Some(RetryPolicy {
+            max_attempts: attempts.unwrap_or(cur.max_attempts),
+            backoff,
+            ..cur
+        }),
+    }
+}
+
+pub fn backoff_ms(b: &Backoff) -> f64 {
+    match b {
+        Backoff::Immediate => 0.0,
+        Backoff::Fixed(d) => d.0 as f64 / 1e3,
+        Backoff::Exponential { initial, .. } => initial.0 as f64 / 1e3,
+    }
+}
+
+pub fn backoff_text(b: &Backoff) -> String {
+    match b {
+        Backoff::Immediate => "immediate".into(),
+        Backoff::Fixed(d) => format!("fixed {d}"),
+        Backoff::Exponential {
+            initial,
+            multiplier,
+            max,
+            ..
+        } => format!("exponential {initial} ×{multiplier} up to {max}"),
+    }
+}

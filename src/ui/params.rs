@@ -1,0 +1,63 @@
+//! The embed contract: URL query parameters read once at start.
+//!
+//!   ?preset=mm1&seed=7&speed=10&autoplay=1&embed=1&theme=dark
+//!
+//! Unknown or malformed values fall back to defaults; nothing here can fail.
+
+pub struct Params {
+    pub preset: Option<String>,
+    pub seed: Option<u64>,
+    /// Simulation speed, clamped to 0.1–1000.
+    pub speed: f64,
+    pub autoplay: bool,
+    pub embed: bool,
+    pub dark: bool,
+    /// Measurement only: keep this many synthetic tokens moving.
+    pub bench_tokens: usize,
+    /// Testing only: panic right after start to show the crash banner.
+    pub panic_test: bool,
+}
+
+impl Params {
+    pub fn from_query(search: &str) -> Params {
+        let mut p = Params {
+            preset: None,
+            seed: None,
+            speed: 1.0,
+            autoplay: false,
+            embed: false,
+            dark: false,
+            bench_tokens: 0,
+            panic_test: false,
+        };
+        for kv in search.trim_start_matches('?').split('&') {
+            let (k, v) = kv.split_once('=').unwrap_or((kv, ""));
+            let truthy = matches!(v, "1" | "true" | "yes" | "");
+            match k {
+                "preset" if crate::scenario::preset(v).is_some() => p.preset = Some(v.to_string()),
+                "seed" => p.seed = v.parse().ok(),
+                "speed" => {
+                    if let Ok(s) = v.parse::<f64>() {
+                        if s.is_finite() {
+                            p.speed = s.clamp(0.1, 1000.0);
+                        }
+                    }
+                }
+                "autoplay" => p.autoplay = truthy,
+                "embed" => p.embed = truthy,
+                "theme" => p.dark = v == "dark",
+                "bench_tokens" => p.bench_tokens = v.parse::<usize>().unwrap_or(0).min(20_000),
+                "panic_test" => p.panic_test = truthy,
+                _ => {}
+            }
+        }
+        p
+    }
+
+    pub fn from_location() -> Params {
+        let search = web_sys::window()
+            .and_then(|w| w.location().search().ok())
+            .unwrap_or_default();
+        Params::from_query(&search)
+    }
+}

@@ -1,0 +1,261 @@
+//! The app's model: one engine plus the timeline around it (checkpoints, the
+//! command script, the event log), as a plain Rust type with no DOM in it.
+//!
+//!   play ──advance_to(now + dt×speed, cap)──► Engine ──take_trace──► log + new events
+//!   seek(T) ──latest checkpoint ≤ T (an Engine clone)──► replay script ──► run_until(T)
+//!   knob ──submit(Command) at now──► script truncated here (the future branches)
+//!
+//! Why the view at T is the same by play and by seek: the engine is
+//! deterministic, checkpoints are exact clones, and the command script is
+//! replayed at the very `(events, time)` point where each command first landed.
+
+use crate::engine::{Command, Engine, LoggedCommand, SeriesPoint, SimTime, TraceEvent};
+use crate::scenario::{Scenario, ScenarioError};
+use std::collections::VecDeque;
+
+/// Event-log entries kept (oldest fall out first).
+pub const LOG_MAX: usize = 200_000;
+/// Engine events processed per animation frame at most.
+pub const FRAME_EVENTS_MAX: u64 = 25_000;
+/// Engine events a single seek may process at most.
+pub const SEEK_EVENTS_MAX: u64 = 20_000_000;
+/// Checkpoints kept at most; past it, every other one is dropped and spacing doubles.
+pub const CHECKPOINTS_MAX: usize = 96;
+/// Trace events the engine buffers between two frames.
+const TRACE_CAPTURE: usize = 400_000;
+
+pub struct Sim {
+    /// The scenario as written (plus dragged node positions), before any command.
+    pub scenario: Scenario,
+    pub seed: u64,
+    pub engine: Engine,
+    /// Every command of this timeline, including ones "in the future" after a seek back.
+    script: Vec<LoggedCommand>,
+    /// Engine clones, increasing in events; the first is the initial state.
+    checkpoints: Vec<Engine>,
+    checkpoint_every: u64,
+    /// Furthest simulated time reached on this timeline [µs].
+    pub horizon_us: u64,
+    /// The metric series at the horizon (shown whole while the cursor is earlier).
+    pub horizon_series: Vec<SeriesPoint>,
+    /// Trace events of the timeline, in seq order, up to the horizon.
+    pub log: VecDeque<TraceEvent>,
+    /// True when the last frame hit the per-frame event cap.
+    pub throttled: bool,
+}
+
+impl Sim {
+    pub fn new(scenario: Scenario, seed: u64) -> Result<Sim, ScenarioError> {
+        let mut engine = Engine::new(scenario.clone(), seed)?;
+        engine.set_trace_capture(true, TRACE_CAPTURE);
+        Ok(Sim {
+            scenario,
+            seed,
+            checkpoints: vec![engine.clone()],
+            horizon_series: engine.series().to_vec(),
+            engine,
+            script: Vec::new(),
+            checkpoint_every: 20_000,
+            horizon_us: 0,
+            log: VecDeque::new(),
+            throttled: false,
+        })
+    }
+
+    pub fn now_us(&self) -> u64 {
+        self.engine.now().0
+    }
+
+    fn pending(&self) -> Option<&LoggedCommand> {
+        self.script.get(self.engine.command_log().len())
+    }
+
+    /// Run to `target` [µs] with at most `budget` events, applying scripted
+    /// commands at their exact points. Returns whether the target was reached.
+    fn run_script(&mut self, target: u64, mut budget: u64) -> bool {
+        loop {
+            if let Some(cmd) = self.pending().cloned() {
+                if cmd.at_us <= target {
+                    while self.engine.events() < cmd.after_events {
+                        if budget == 0 {
+                            return false;
+                        }
+                        if !self.engine.step() {
+                            break;
+                        }
+                        budget -= 1;
+                    }
+                    let ok = self
+                        .engine
+                        .seek_point(cmd.after_events, SimTime(cmd.at_us))
+                        .is_ok()
+                        && self.engine.submit(cmd.command.clone()).is_ok();
+                    if !ok {
+                        // Cannot happen for a script this engine wrote; drop the rest
+                        // rather than loop forever.
+                        self.script.truncate(self.engine.command_log().len());
+                    }
+                    continue;
+                }
+            }
+            let out = self.engine.run_until(SimTime(target), budget);
+            return out.reached;
+        }
+    }
+
+    /// Take the engine's new trace events, append the unseen ones to the log,
+    /// and return them (for token animation).
+    fn collect(&mut self) -> Vec<TraceEvent> {
+        let evs = self.engine.take_trace();
+        let next = self.log.back().map(|e| e.seq + 1).unwrap_or(0);
+        for e in evs.iter() {
+            if e.seq >= next {
+                if self.log.len() >= LOG_MAX {
+                    self.log.pop_front();
+                }
+                self.log.push_back(*e);
+            }
+        }
+        evs
+    }
+
+    fn after_progress(&mut self) {
+        let now = self.engine.now().0;
+        if now >= self.horizon_us {
+            self.horizon_us = now;
+            let s = self.engine.series();
+            let changed = s.len() != self.horizon_series.len()
+                || s.last().map(|p| p.t_us) != self.horizon_series.last().map(|p| p.t_us);
+            if changed {
+                self.horizon_series = s.to_vec();
+            }
+        }
+        let last = self.checkpoints.last().map(|c| c.events()).unwrap_or(0);
+        if self.engine.events() >= last + self.checkpoint_every {
+            self.checkpoints.push(self.engine.clone());
+            if self.checkpoints.len() > CHECKPOINTS_MAX {
+                let kept: Vec<Engine> = self
+                    .checkpoints
+                    .drain(..)
+                    .enumerate()
+                    .filter(|(i, _)| i % 2 == 0)
+                    .map(|(_, e)| e)
+                    .collect();
+                self.checkpoints = kept;
+                self.checkpoint_every *= 2;
+            }
+        }
+    }
+
+    /// Advance simulated time by `dt_us` (one animation frame), bounded by the
+    /// per-frame event cap.
+    pub fn advance(&mut self, dt_us: u64) -> Vec<TraceEvent> {
+        let target = self.engine.now().0.saturating_add(dt_us);
+        self.throttled = !self.run_script(target, FRAME_EVENTS_MAX);
+        let evs = self.collect();
+        self.after_progress();
+        evs
+    }
+
+    /// Process exactly one engine event (applying a scripted command first if
+    /// one is due at this point).
+    pub fn step(&mut self) -> Vec<TraceEvent> {
+        if let Some(cmd) = self.pending().cloned() {
+            if cmd.after_events == self.engine.events() {
+                let _ = self.engine.seek_point(cmd.after_events, SimTime(cmd.at_us));
+                let _ = self.engine.submit(cmd.command);
+                let evs = self.collect();
+                self.after_progress();
+                return evs;
+            }
+        }
+        self.engine.step();
+        let evs = self.collect();
+        self.after_progress();
+        evs
+    }
+
+    /// Finish the current whole millisecond, so a paused view lands on a time
+    /// the scrubber can name, and shows the same state as a seek to it.
+    pub fn settle(&mut self) {
+        let now = self.engine.now().0.div_ceil(1000) * 1000;
+        self.run_script(now, SEEK_EVENTS_MAX);
+        self.collect();
+        self.after_progress();
+    }
+
+    /// Jump to simulated time `t_us` (backwards or forwards, up to the horizon).
+    pub fn seek(&mut self, t_us: u64) {
+        let t_us = t_us.min(self.horizon_us);
+        let cur = self.engine.now().0;
+        // The latest checkpoint at or before t that is ahead of the current engine
+        // when going forward; any at or before t when going back.
+        let best = self
+            .checkpoints
+            .iter()
+            .rev()
+            .find(|c| c.now().0 <= t_us && c.command_log().len() <= self.script.len())
+            .cloned();
+        let go_back = t_us < cur;
+        if let Some(cp) = best {
+            if go_back || cp.events() > self.engine.events() {
+                self.engine = cp;
+                self.engine.take_trace();
+            }
+        }
+        self.run_script(t_us, SEEK_EVENTS_MAX);
+        self.collect();
+        self.after_progress();
+        self.throttled = false;
+    }
+
+    /// Apply a user command now. The timeline branches here: scripted commands
+    /// after this point, checkpoints and log entries from the old future go.
+    pub fn submit(&mut self, cmd: Command) -> Result<Vec<TraceEvent>, String> {
+        let applied = self.engine.command_log().len();
+        let seq_now = self.engine.trace_len();
+        // Validate on a throwaway clone first is unnecessary: submit checks fully
+        // before changing anything.
+        self.engine.submit(cmd).map_err(|e| e.0)?;
+        self.script.truncate(applied);
+        self.script.push(
+            self.engine
+                .command_log()
+                .last()
+                .cloned()
+                .expect("just logged"),
+        );
+        while self.log.back().is_some_and(|e| e.seq >= seq_now) {
+            self.log.pop_back();
+        }
+        let events = self.engine.events();
+        let script_len = self.script.len();
+        self.checkpoints
+            .retain(|c| c.events() <= events && c.command_log().len() < script_len);
+        if self.checkpoints.is_empty() {
+            // Unreachable (the first checkpoint has no commands), kept for safety.
+            self.checkpoints.push(self.engine.clone());
+        }
+        self.horizon_us = self.engine.now().0;
+        self.horizon_series = self.engine.series().to_vec();
+        let evs = self.collect();
+        Ok(evs)
+    }
+
+    /// The visible part of the log: events up to the current time.
+    pub fn visible_log_len(&self) -> usize {
+        let upto = self.engine.trace_len();
+        self.log.partition_point(|e| e.seq < upto)
+    }
+
+    /// A JSON reproduction of this session: scenario, seed and command log.
+    pub fn reproduction(&self) -> String {
+        let v = serde_json::json!({
+            "scenario": self.scenario,
+            "seed": self.seed,
+            "commands": self.engine.command_log(),
+            "at_us": self.engine.now().0,
+        });
+        serde_json::to_string_pretty(&v).unwrap_or_default()
+    }
+}
