@@ -1323,6 +1323,10 @@ impl Engine {
         if at == u64::MAX {
             return;
         }
+        // Never schedule in the past. Every caller dispatches first, which
+        // expires overdue heads, so this only guards against a future caller.
+        debug_assert!(at >= self.now.0, "expiry check armed in the past");
+        let at = at.max(self.now.0);
         let qs = &mut self.queues[qi];
         if qs.expiry_check_us.is_none_or(|t| t > at) {
             qs.expiry_check_us = Some(at);
@@ -2116,7 +2120,11 @@ impl Engine {
                 let q = self.find(queue, NodeKind::Queue).unwrap();
                 self.cfg.queues[q as usize].max_length = *max_length;
                 self.enforce_max_length(q);
-                self.arm_expiry(q);
+                // Dispatch, not just re-arm: the trim may expose a head whose
+                // TTL already ran out behind a longer-lived message. It must
+                // expire now; arming a check at its (past) expiry time put an
+                // event before `now` on the agenda.
+                self.dispatch(q);
             }
             Command::SetOverflow { queue, overflow } => {
                 let q = self.find(queue, NodeKind::Queue).unwrap();

@@ -802,3 +802,36 @@ fn a_scheduled_command_with_a_bad_value_is_a_validation_error() {
     ))
     .is_ok());
 }
+
+/// Postmortem (found by the property test with seed 3): trimming a queue
+/// with `set_max_length` armed the expiry check for the new head at that
+/// head's expiry time, which had already passed (it had waited behind a
+/// longer-lived message), so the agenda held an event in the past and time
+/// went back. Now the trim is followed by a dispatch, which expires the
+/// overdue head at once.
+#[test]
+fn trimming_exposes_an_overdue_head_which_expires_at_once() {
+    let json = r#"{
+  "title": "overdue head",
+  "producers": [
+    { "id": "long", "to": "q", "rate": "1/s", "arrival": "constant", "count": 1, "ttl": "10s" },
+    { "id": "short", "to": "q", "rate": "1/s", "arrival": "constant", "count": 1, "ttl": "10ms", "start": "1ms" }
+  ],
+  "queues": [{ "id": "q" }]
+}"#;
+    let s = with_commands(
+        json,
+        &[(
+            ms(1500),
+            r#"{ "do": "set_max_length", "queue": "q", "max_length": 1 }"#,
+        )],
+        ms(3000),
+    );
+    assert_eq!(
+        s.drops(),
+        [
+            (ms(1500), 1, Reason::Maxlen),
+            (ms(1500), 2, Reason::Expired)
+        ]
+    );
+}

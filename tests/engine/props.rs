@@ -10,9 +10,10 @@
 //! the commands, which is everything needed to reproduce it.
 
 use proptest::prelude::*;
-use queuelab::engine::{Command, Engine, SimTime};
+use queuelab::engine::{Command, Engine, SimTime, TraceEvent, TraceKind};
 use queuelab::scenario;
 use serde_json::{json, Value};
+use std::collections::BTreeMap;
 
 /// Reads choices from the genome; past its end every choice is 0.
 struct Genes<'a> {
@@ -276,11 +277,179 @@ fn command(g: &mut Genes, s: &Value) -> Value {
     }
 }
 
+/// A tiny reference model of one message's life, fed from the trace: every
+/// event must be legal in the state the model has the message in, no message
+/// has events after it finished, and at the end the model's counts must equal
+/// the engine's ledger. It knows nothing of the engine's internals.
+#[derive(Clone, Copy, Debug, PartialEq)]
+enum Life {
+    Transit,
+    Queued,
+    Held { acked: bool, processed: bool },
+    RetryWait,
+    Done,
+}
+
+#[derive(Default)]
+struct Model {
+    msgs: BTreeMap<u64, Life>,
+    next_seq: u64,
+    last_t: u64,
+    last_new_id: u64,
+    live: u64,
+    completed: u64,
+    dropped: u64,
+}
+
+impl Model {
+    fn new_msg(&mut self, id: u64) -> Result<(), String> {
+        if id <= self.last_new_id || self.msgs.contains_key(&id) {
+            return Err(format!("message id {id} reused or out of order"));
+        }
+        self.last_new_id = id;
+        self.live += 1;
+        self.msgs.insert(id, Life::Transit);
+        Ok(())
+    }
+
+    fn feed(&mut self, ev: &TraceEvent) -> Result<(), String> {
+        if ev.seq != self.next_seq {
+            return Err(format!("trace seq {} after {}", ev.seq, self.next_seq));
+        }
+        self.next_seq += 1;
+        if ev.t.0 < self.last_t {
+            return Err(format!("trace time went back at seq {}", ev.seq));
+        }
+        self.last_t = ev.t.0;
+        let Some(id) = ev.msg else { return Ok(()) };
+        if let TraceKind::Published { .. } = ev.kind {
+            return self.new_msg(id);
+        }
+        let Some(&life) = self.msgs.get(&id) else {
+            return Err(format!("{:?} for unknown message {id}", ev.kind));
+        };
+        use Life::*;
+        let next = match (ev.kind, life) {
+            (_, Done) => return Err(format!("{:?} for message {id} after it finished", ev.kind)),
+            (TraceKind::Copied { copy }, Transit) => {
+                self.new_msg(copy)?;
+                Transit
+            }
+            (TraceKind::Routed { .. } | TraceKind::Unroutable { .. }, Transit) => Transit,
+            (TraceKind::Enqueued { .. }, Transit) => Queued,
+            (TraceKind::Requeued { .. }, Held { .. }) => Queued,
+            (TraceKind::Delivered { .. }, Queued) => Held {
+                acked: false,
+                processed: false,
+            },
+            (
+                TraceKind::Acked { .. },
+                Held {
+                    acked: false,
+                    processed: true,
+                },
+            ) => {
+                self.completed += 1;
+                Done
+            }
+            (
+                TraceKind::Acked { .. },
+                Held {
+                    acked: false,
+                    processed: false,
+                },
+            ) => Held {
+                acked: true,
+                processed: false,
+            },
+            (
+                TraceKind::Processed { .. },
+                Held {
+                    acked: true,
+                    processed: false,
+                },
+            ) => {
+                self.completed += 1;
+                Done
+            }
+            (
+                TraceKind::Processed { .. },
+                Held {
+                    acked: false,
+                    processed: false,
+                },
+            ) => Held {
+                acked: false,
+                processed: true,
+            },
+            (
+                TraceKind::Failed { .. } | TraceKind::Nacked { .. },
+                h @ Held {
+                    processed: false, ..
+                },
+            ) => h,
+            (
+                TraceKind::RetryScheduled { .. },
+                Held {
+                    acked: false,
+                    processed: false,
+                },
+            ) => RetryWait,
+            (TraceKind::Retried { .. }, RetryWait) => Transit,
+            (TraceKind::Expired, Queued) => Transit,
+            (
+                TraceKind::DeadLettered { .. },
+                Transit
+                | Queued
+                | Held {
+                    processed: false, ..
+                },
+            ) => Transit,
+            (TraceKind::Dropped { .. }, _) => {
+                self.dropped += 1;
+                Done
+            }
+            (kind, life) => return Err(format!("{kind:?} for message {id} in state {life:?}")),
+        };
+        if next == Done {
+            self.live -= 1;
+        }
+        self.msgs.insert(id, next);
+        Ok(())
+    }
+
+    fn agrees_with(&self, e: &Engine) -> Result<(), String> {
+        let l = e.ledger();
+        let counts = (
+            self.msgs.len() as u64,
+            self.live,
+            self.completed,
+            self.dropped,
+        );
+        let want = (l.created, l.live(), l.completed, l.discarded);
+        if counts != want {
+            return Err(format!(
+                "model (created, live, completed, dropped) = {counts:?}, engine ledger {want:?}"
+            ));
+        }
+        Ok(())
+    }
+}
+
 /// Most events one case may run (keeps the suite fast whatever the topology).
 const EVENTS_MAX: u64 = 30_000;
 
 /// Run `e` to `until`, checking every invariant after every event.
 fn run_checked(e: &mut Engine, until: SimTime, budget: &mut u64) -> Result<(), String> {
+    run_modelled(e, until, budget, &mut None)
+}
+
+fn run_modelled(
+    e: &mut Engine,
+    until: SimTime,
+    budget: &mut u64,
+    model: &mut Option<Model>,
+) -> Result<(), String> {
     while e.next_event_time().is_some_and(|t| t <= until) && *budget > 0 {
         let before = e.now();
         e.step();
@@ -290,9 +459,21 @@ fn run_checked(e: &mut Engine, until: SimTime, budget: &mut u64) -> Result<(), S
         }
         e.check_invariants()
             .map_err(|w| format!("after event {} at {}: {w}", e.events(), e.now()))?;
+        feed(e, model)?;
     }
     if *budget > 0 {
         e.run_until(until, 0);
+    }
+    Ok(())
+}
+
+fn feed(e: &mut Engine, model: &mut Option<Model>) -> Result<(), String> {
+    if let Some(m) = model {
+        for ev in e.take_trace() {
+            m.feed(&ev)
+                .map_err(|w| format!("model at {} (event {}): {w}", ev.t, e.events()))?;
+        }
+        m.agrees_with(e)?;
     }
     Ok(())
 }
@@ -305,6 +486,8 @@ fn check_case(genome: &[u32], seed: u64) -> Result<(), String> {
     let text = serde_json::to_string_pretty(&json).unwrap();
     let s = scenario::load(&text).map_err(|e| format!("generated an invalid scenario: {e}"))?;
     let mut e = Engine::new(s.clone(), seed).map_err(|e| e.to_string())?;
+    e.set_trace_capture(true, 1 << 20);
+    let mut model = Some(Model::default());
     let mut budget = EVENTS_MAX;
     let mut t = 0u64;
     let mut tried = Vec::new();
@@ -318,10 +501,11 @@ fn check_case(genome: &[u32], seed: u64) -> Result<(), String> {
                 }
                 budget -= 1;
                 e.check_invariants()?;
+                feed(&mut e, &mut model)?;
             }
             t = t.max(e.now().0);
         } else {
-            run_checked(&mut e, SimTime(t), &mut budget)?;
+            run_modelled(&mut e, SimTime(t), &mut budget, &mut model)?;
         }
         let c = command(&mut g, &json);
         let cmd: Command = serde_json::from_value(c.clone())
@@ -330,9 +514,19 @@ fn check_case(genome: &[u32], seed: u64) -> Result<(), String> {
         tried.push((e.now().0, c, ok));
         e.check_invariants()
             .map_err(|w| format!("after command {}: {w}", tried.len() - 1))?;
+        feed(&mut e, &mut model)?;
     }
     let end = SimTime(t.max(e.now().0) + 4_000_000);
-    run_checked(&mut e, end, &mut budget)?;
+    // Halfway, a clone must continue exactly like the original.
+    let mid = SimTime((e.now().0 + end.0) / 2);
+    run_modelled(&mut e, mid, &mut budget, &mut model)?;
+    let mut twin = e.clone();
+    let mut twin_budget = budget;
+    run_modelled(&mut e, end, &mut budget, &mut model)?;
+    run_checked(&mut twin, end, &mut twin_budget)?;
+    if twin.trace_hash() != e.trace_hash() {
+        return Err("a clone taken mid-run diverged from the original".into());
+    }
     eprintln!(
         "CASE events={} cmds={} published={}",
         e.events(),
@@ -363,15 +557,23 @@ fn report(genome: &[u32], seed: u64, why: &str) -> String {
     )
 }
 
-proptest! {
-    #![proptest_config(ProptestConfig {
-        cases: 256,
+/// `QL_PROP_SEED` and `QL_PROP_CASES` explore beyond the fixed CI cases.
+fn config() -> ProptestConfig {
+    let env = |k: &str| std::env::var(k).ok().and_then(|v| v.parse::<u64>().ok());
+    ProptestConfig {
+        cases: env("QL_PROP_CASES").unwrap_or(256) as u32,
         // Fixed, so CI runs the same cases every time; failures print the
         // genome and seed, and minimized ones become named regressions below.
-        rng_seed: proptest::test_runner::RngSeed::Fixed(0x5eed_0f_00e0e),
+        rng_seed: proptest::test_runner::RngSeed::Fixed(
+            env("QL_PROP_SEED").unwrap_or(0x5eed_0f_00e0e),
+        ),
         failure_persistence: None,
         ..ProptestConfig::default()
-    })]
+    }
+}
+
+proptest! {
+    #![proptest_config(config())]
 
     #[test]
     fn invariants_hold_after_every_event(
