@@ -162,6 +162,13 @@ fn scenario_json(g: &mut Genes) -> Value {
         if g.chance(1) {
             p["latency"] = json!(duration(g));
         }
+        if g.chance(1) {
+            p["routing_keys"] = json!({ "weighted": [{ "key": "a", "weight": 3 }, { "key": "a.b", "weight": 1 }, { "key": "z", "weight": 0 }] });
+        }
+        if g.chance(1) {
+            p["start"] = json!(g.one(&["0ms", "500ms"]));
+            p["stop"] = json!(g.one(&["1s", "3s"]));
+        }
         producers.push(p);
     }
 
@@ -177,8 +184,10 @@ fn scenario_json(g: &mut Genes) -> Value {
             "ack": g.one(&["after_processing", "auto"]),
             "failure_rate": g.one(&[0.0, 0.3, 1.0]),
         });
-        if g.chance(1) {
-            c["poison"] = json!({ "key": "bad" });
+        match g.pick(4) {
+            1 => c["poison"] = json!({ "key": "bad" }),
+            2 => c["poison"] = json!({ "header": { "name": "m", "value": "1" } }),
+            _ => {}
         }
         let on_failure = g.one(&["dead_letter", "requeue", "retry"]);
         c["on_failure"] = json!(on_failure);
@@ -262,7 +271,11 @@ fn command(g: &mut Genes, s: &Value) -> Value {
             json!({ "do": "set_on_failure", "consumer": c, "on_failure": g.one(&["dead_letter", "requeue", "retry"]) })
         }
         11 => {
-            json!({ "do": "set_retry", "consumer": c, "retry": { "max_attempts": g.pick(4), "backoff": { "fixed": duration(g) } } })
+            let mut r = json!({ "max_attempts": g.pick(4), "backoff": { "fixed": duration(g) } });
+            if g.chance(1) {
+                r["mode"] = json!("retry_queue");
+            }
+            json!({ "do": "set_retry", "consumer": c, "retry": r })
         }
         12 => {
             json!({ "do": "set_max_length", "queue": q, "max_length": if g.chance(2) { json!(g.pick(4)) } else { Value::Null } })
