@@ -177,6 +177,9 @@ struct Instance {
     up: bool,
     epoch: u32,
     busy: bool,
+    /// `ServiceDone` events of the current epoch not yet handled; exactly 1
+    /// while busy, 0 otherwise (checked by `check_invariants`).
+    service_pending: u32,
     buffer: VecDeque<u32>,
     service_us: u64,
     busy_since_us: u64,
@@ -1506,6 +1509,7 @@ impl Engine {
         let inst = &mut self.consumers[c as usize].instances[i as usize];
         debug_assert!(!inst.buffer.is_empty());
         inst.busy = true;
+        inst.service_pending += 1;
         inst.service_us = service_us;
         inst.busy_since_us = self.now.0;
         let epoch = inst.epoch;
@@ -1539,6 +1543,7 @@ impl Engine {
             .pop_front()
             .expect("busy instance holds its delivery");
         inst.busy = false;
+        inst.service_pending -= 1;
         inst.busy_total_us += self.now.0 - inst.busy_since_us;
         let service_us = inst.service_us;
         let q = self.consumers[ci].queue;
@@ -1591,7 +1596,13 @@ impl Engine {
                 self.fail_manual(c, i, slot, q);
             }
         }
-        if !self.consumers[ci].instances[i as usize].buffer.is_empty() {
+        // The instance may already be serving again: handler publishes and
+        // dead-lettering above can route a message straight back into this
+        // queue, and that nested dispatch may deliver to this (idle) instance,
+        // which starts its service. Starting it a second time scheduled two
+        // completions for one delivery.
+        let inst = &self.consumers[ci].instances[i as usize];
+        if !inst.busy && !inst.buffer.is_empty() {
             self.start_service(c, i);
         }
         self.dispatch(q);
@@ -1769,6 +1780,8 @@ impl Engine {
             inst.busy_total_us += self.now.0 - inst.busy_since_us;
         }
         inst.busy = false;
+        // Its pending completion is now stale (the epoch changed).
+        inst.service_pending = 0;
         let held: Vec<u32> = inst.buffer.drain(..).collect();
         let lost = held
             .iter()
@@ -2266,6 +2279,12 @@ impl Engine {
                 }
                 if !inst.up && !inst.buffer.is_empty() {
                     return Err(format!("crashed instance {ci}#{ii} still holds deliveries"));
+                }
+                if inst.service_pending != inst.busy as u32 {
+                    return Err(format!(
+                        "instance {ci}#{ii} busy={} with {} service completions pending",
+                        inst.busy, inst.service_pending
+                    ));
                 }
                 if inst.busy == inst.buffer.is_empty() {
                     return Err(format!(

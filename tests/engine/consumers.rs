@@ -332,3 +332,36 @@ fn queue_messages(s: &Story, queue: &str) -> Vec<queuelab::engine::MessageView> 
     }
     panic!("no queue {queue}")
 }
+
+/// Postmortem (found as a property-test case that ran 10 s): when a failed
+/// message was dead-lettered straight back into the consumer's own queue, the
+/// nested dispatch handed it to the same (now idle) instance and started its
+/// service; `on_service_done` then started service a second time. Two
+/// completions were pending for one delivery, the second one finishing the
+/// next message with no service time, and the events multiplied.
+#[test]
+fn a_message_rejected_back_into_its_own_queue_is_served_at_the_normal_pace() {
+    let json = r#"{
+  "title": "reject loop",
+  "producers": [{ "id": "p", "to": "q", "rate": "1/s", "arrival": "constant", "count": 1 }],
+  "exchanges": [{ "id": "back", "kind": "fanout", "bindings": [{ "queue": "q" }] }],
+  "queues": [{ "id": "q", "dead_letter_exchange": "back" }],
+  "consumers": [{ "id": "c", "queue": "q", "prefetch": 2, "service": { "constant": "10ms" }, "failure_rate": 1.0 }]
+}"#;
+    let s = story(json, ms(1055));
+    let failed: Vec<u64> = s
+        .matching(|k| matches!(k, TraceKind::Failed { .. }))
+        .iter()
+        .map(|e| e.t.0)
+        .collect();
+    assert_eq!(failed, [ms(1010), ms(1020), ms(1030), ms(1040), ms(1050)]);
+    let done: Vec<u64> = s
+        .matching(|k| matches!(k, TraceKind::Delivered { .. }))
+        .iter()
+        .map(|e| e.t.0)
+        .collect();
+    assert_eq!(
+        done,
+        [ms(1000), ms(1010), ms(1020), ms(1030), ms(1040), ms(1050)]
+    );
+}

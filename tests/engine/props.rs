@@ -596,7 +596,12 @@ proptest! {
         if std::env::var_os("PROPS_TRACE").is_some() {
             eprintln!("START {seed} {genome:?}");
         }
-        if let Err(why) = check_case(&genome, seed) {
+        let t0 = std::time::Instant::now();
+        let res = check_case(&genome, seed);
+        if std::env::var_os("PROPS_TIME").is_some() {
+            eprintln!("TIME {:?} {seed}", t0.elapsed());
+        }
+        if let Err(why) = res {
             prop_assert!(false, "{}", report(&genome, seed, &why));
         }
     }
