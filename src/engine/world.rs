@@ -1675,7 +1675,12 @@ impl Engine {
                     self.set_state(slot, MsgState::Queued);
                     match self.consumers[ci].exhausted_to {
                         Some(x) => self.dead_letter_to(slot, q, Some(x), Reason::Rejected),
-                        None if self.queues[q as usize].dlx.is_some() => {
+                        // In retry_queue mode the queue's dead-letter exchange
+                        // is the retry loop itself: going through it would
+                        // send the exhausted message round again, for ever.
+                        None if self.queues[q as usize].dlx.is_some()
+                            && policy.mode == RetryMode::Delayed =>
+                        {
                             self.dead_letter_or_drop(slot, q, Reason::Rejected)
                         }
                         None => {

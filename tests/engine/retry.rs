@@ -279,3 +279,31 @@ fn retry_queue_pattern_loops_through_ttl_and_dead_letter_exchange() {
         (2, 3, 2, 5)
     );
 }
+
+#[test]
+fn retry_queue_mode_without_a_parking_lot_stops_after_max_attempts() {
+    // In retry_queue mode the queue's dead-letter exchange *is* the retry
+    // loop, so an exhausted message must not be dead-lettered through it
+    // (that sent it round the loop for ever); with no `exhausted_to` it is
+    // dropped as retries_exhausted.
+    let json = r#"{
+  "title": "retry queue, no parking lot",
+  "producers": [{ "id": "p", "to": "work", "rate": "1/s", "arrival": "constant", "count": 1 }],
+  "exchanges": [
+    { "id": "retry-x", "kind": "fanout", "bindings": [{ "queue": "wait" }] },
+    { "id": "back-x", "kind": "fanout", "bindings": [{ "queue": "work" }] }
+  ],
+  "queues": [
+    { "id": "work", "dead_letter_exchange": "retry-x" },
+    { "id": "wait", "ttl": "100ms", "dead_letter_exchange": "back-x" }
+  ],
+  "consumers": [{
+    "id": "c", "queue": "work", "service": { "constant": "10ms" }, "failure_rate": 1.0,
+    "on_failure": "retry", "retry": { "max_attempts": 2, "mode": "retry_queue" }
+  }]
+}"#;
+    let s = story(json, 10_000_000);
+    assert_eq!(s.deliveries("c").len(), 2);
+    assert_eq!(s.drops(), [(ms(1120), 1, Reason::RetriesExhausted)]);
+    assert_eq!(s.engine.totals_now().in_flight, 0);
+}
