@@ -89,6 +89,8 @@ pub struct App {
     log_scroll: f64,
     log_follow: bool,
     show_side: bool,
+    /// Side panel folded away on wide screens to give the canvas room.
+    side_hidden: bool,
     show_bottom: bool,
     canvas: NodeRef,
     charts: [NodeRef; 4],
@@ -115,6 +117,18 @@ fn now_ms() -> f64 {
 }
 
 impl App {
+    /// Lay out the topology for the current canvas: unwrapped, or wrapped
+    /// into two or three segments when that makes the nodes clearly bigger.
+    fn compute_layout(&self) -> Layout {
+        let (w, h) = self
+            .canvas
+            .cast::<HtmlCanvasElement>()
+            .map(|c| (c.client_width() as f64, c.client_height() as f64))
+            .filter(|(w, h)| *w > 50.0 && *h > 50.0)
+            .unwrap_or((900.0, 450.0));
+        best_layout(&self.sim, w, h)
+    }
+
     fn load_preset(name: &str, seed: Option<u64>) -> (Sim, String, String) {
         let p = scenario::preset(name)
             .or_else(|| scenario::presets().first())
@@ -126,7 +140,7 @@ impl App {
     }
 
     fn reset_views(&mut self) {
-        self.layout = Layout::compute(&self.sim.engine, &self.sim.scenario.layout);
+        self.layout = self.compute_layout();
         self.tokens.clear();
         self.snap = self.sim.engine.snapshot();
         self.sel_msg = None;
@@ -168,6 +182,7 @@ impl App {
             canvas.set_width(pw);
             canvas.set_height(ph);
             self.ctx2d = None;
+            self.layout = self.compute_layout();
         }
         if self.ctx2d.is_none() {
             self.ctx2d = canvas
@@ -239,7 +254,7 @@ impl App {
                 continue;
             };
             let _ = ctx.set_transform(dpr, 0.0, 0.0, dpr, 0.0, 0.0);
-            let lines = charts::lines(*kind, &self.sim.horizon_series, &queues);
+            let lines = charts::lines(*kind, self.sim.chart_series(), &queues);
             charts::draw(&ctx, w, h, th, *kind, &lines, x_max, cursor);
         }
         self.charts_dirty = false;
@@ -257,7 +272,7 @@ impl App {
             Ok(evs) => {
                 self.command_error = None;
                 self.ingest(&evs);
-                self.layout = Layout::compute(&self.sim.engine, &self.sim.scenario.layout);
+                self.layout = self.compute_layout();
                 self.snap = self.sim.engine.snapshot();
                 self.charts_dirty = true;
                 super::set_reproduction(&self.sim.reproduction());
@@ -275,7 +290,7 @@ impl Component for App {
         let params = Params::from_location();
         let name = params.preset.clone().unwrap_or_else(|| "work-queue".into());
         let (sim, preset, json) = App::load_preset(&name, params.seed);
-        let layout = Layout::compute(&sim.engine, &sim.scenario.layout);
+        let layout = best_layout(&sim, 900.0, 450.0);
         let snap = sim.engine.snapshot();
         super::set_reproduction(&sim.reproduction());
         let mut app = App {
@@ -304,6 +319,7 @@ impl Component for App {
             log_scroll: 0.0,
             log_follow: true,
             show_side: false,
+            side_hidden: false,
             show_bottom: false,
             canvas: NodeRef::default(),
             charts: Default::default(),
@@ -339,7 +355,9 @@ impl Component for App {
                 self.last_ts = Some(ts);
                 if self.playing {
                     let dt_us = (dt * 1000.0 * self.speed).round() as u64;
-                    let evs = self.sim.advance(dt_us);
+                    // Leave time for drawing: stop the engine after ~6 ms of work.
+                    let started = now_ms();
+                    let evs = self.sim.advance(dt_us, &|| now_ms() - started > 6.0);
                     self.tokens.ingest(&evs, ts, self.speed);
                     self.snap = self.sim.engine.snapshot();
                 }
@@ -455,6 +473,7 @@ impl Component for App {
                     self.sel_msg = Some(h.msg);
                     self.tab = Tab::Inspect;
                     self.show_side = true;
+                    self.side_hidden = false;
                     return true;
                 }
                 let (lx, ly) = self.view.inv(x, y);
@@ -468,6 +487,7 @@ impl Component for App {
                     self.sel_msg = None;
                     self.tab = Tab::Inspect;
                     self.show_side = true;
+                    self.side_hidden = false;
                     return true;
                 }
                 let now = now_ms();
@@ -493,6 +513,7 @@ impl Component for App {
                     self.sel_msg = Some(t.msg);
                     self.tab = Tab::Inspect;
                     self.show_side = true;
+                    self.side_hidden = false;
                 } else {
                     self.sel_node = None;
                     self.sel_msg = None;
@@ -546,6 +567,7 @@ impl Component for App {
                 self.sel_msg = m;
                 self.tab = Tab::Inspect;
                 self.show_side = true;
+                    self.side_hidden = false;
                 if !self.playing {
                     self.paint(now_ms());
                 }
@@ -634,7 +656,10 @@ impl Component for App {
                 true
             }
             Msg::TogglePanel(which) => {
-                if which == 0 {
+                if which == 2 {
+                    self.side_hidden = !self.side_hidden;
+                    self.layout = self.compute_layout();
+                } else if which == 0 {
                     self.show_side = !self.show_side;
                 } else {
                     self.show_bottom = !self.show_bottom;
@@ -712,9 +737,10 @@ impl App {
                             <a class="embed-open" target="_blank" href={views::full_app_href()}>{"Open in QueueLab ↗"}</a>
                         }
                     </div>
-                    if !self.embed {
+                    if !self.embed && !self.side_hidden {
                         <aside class="side">
                             <div class="tabs">
+                                <button class="tab fold" id="hide-side" title="Hide this panel: more room for the canvas" onclick={link.callback(|_| Msg::TogglePanel(2))}>{"⟩"}</button>
                                 <button class={classes!("tab", (self.tab == Tab::Inspect).then_some("active"))} id="tab-inspect" onclick={link.callback(|_| Msg::Tab(Tab::Inspect))}>{"Inspector"}</button>
                                 <button class={classes!("tab", (self.tab == Tab::Scenario).then_some("active"))} id="tab-scenario" onclick={link.callback(|_| Msg::Tab(Tab::Scenario))}>{"Scenario JSON"}</button>
                             </div>
@@ -807,6 +833,9 @@ impl App {
                 }
                 <div class="spacer"></div>
                 if !self.embed {
+                    if self.side_hidden {
+                        <button class="btn" id="show-side" title="Show the inspector panel" onclick={link.callback(|_| Msg::TogglePanel(2))}>{"⟨ Inspector"}</button>
+                    }
                     <button class="btn narrow-only" id="toggle-side" onclick={link.callback(|_| Msg::TogglePanel(0))}>{"Inspector"}</button>
                     <button class="btn narrow-only" id="toggle-bottom" onclick={link.callback(|_| Msg::TogglePanel(1))}>{"Charts"}</button>
                 }
@@ -1240,6 +1269,27 @@ impl App {
             </div>
         }
     }
+}
+
+fn best_layout(sim: &Sim, w: f64, h: f64) -> Layout {
+    let plain = Layout::compute(&sim.engine, &sim.scenario.layout, usize::MAX / 4);
+    let ncol = plain.columns();
+    let mut best_scale = View::fit(&plain, w, h).node_scale;
+    let mut best = plain;
+    if sim.scenario.layout.is_empty() {
+        for segs in 2..=3usize {
+            if ncol < segs * 2 {
+                break;
+            }
+            let l = Layout::compute(&sim.engine, &sim.scenario.layout, ncol.div_ceil(segs));
+            let sc = View::fit(&l, w, h).node_scale;
+            if sc > best_scale * 1.15 {
+                best_scale = sc;
+                best = l;
+            }
+        }
+    }
+    best
 }
 
 fn rate_per_s_half(r: f64) -> f64 {

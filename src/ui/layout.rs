@@ -18,6 +18,8 @@ use std::collections::BTreeMap;
 pub const COL_W: f64 = 240.0;
 pub const ROW_H: f64 = 120.0;
 pub const BAND_GAP: f64 = 40.0;
+/// Vertical gap between wrapped segments [layout units].
+pub const SEG_GAP: f64 = 50.0;
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum EdgeKind {
@@ -59,6 +61,7 @@ pub struct Layout {
     /// Indexed like the engine's nodes (`NodeId.0`).
     pub nodes: Vec<NodeBox>,
     pub edges: Vec<Edge>,
+    columns: usize,
 }
 
 pub fn node_size(kind: NodeKind, instances: u32) -> (f64, f64) {
@@ -75,7 +78,11 @@ pub fn node_size(kind: NodeKind, instances: u32) -> (f64, f64) {
 
 impl Layout {
     /// Lay out the engine's live topology; `saved` positions win.
-    pub fn compute(engine: &Engine, saved: &BTreeMap<String, [f64; 2]>) -> Layout {
+    pub fn compute(
+        engine: &Engine,
+        saved: &BTreeMap<String, [f64; 2]>,
+        wrap_cols: usize,
+    ) -> Layout {
         let cfg: &Scenario = engine.config();
         let infos = engine.nodes();
         let n = infos.len();
@@ -286,18 +293,42 @@ impl Layout {
         }
         // Centre each column's rows on the band's tallest column.
         let rows_in = |b: usize| cells[b].iter().map(|c| c.len()).max().unwrap_or(0) as f64;
-        let main_rows = rows_in(0);
+        let _ = rows_in;
+        // Wrap long chains into segments of `wrap` columns, like lines of text,
+        // so a pipeline stays readable on a narrow canvas.
+        let wrap = wrap_cols.max(2);
+        let nseg = ncol.div_ceil(wrap);
+        let seg_rows = |b: usize, sg: usize| {
+            (sg * wrap..((sg + 1) * wrap).min(ncol))
+                .map(|c| cells[b][c].len())
+                .max()
+                .unwrap_or(0) as f64
+        };
+        let mut seg_y0 = vec![[0.0f64; 2]; nseg];
+        let mut y = 0.0;
+        for (sg, y0) in seg_y0.iter_mut().enumerate() {
+            y0[0] = y;
+            let r = seg_rows(0, sg);
+            if r > 0.0 {
+                y += r * ROW_H + SEG_GAP;
+            }
+        }
+        y += BAND_GAP - SEG_GAP.min(y);
+        for (sg, y0) in seg_y0.iter_mut().enumerate() {
+            y0[1] = y;
+            let r = seg_rows(1, sg);
+            if r > 0.0 {
+                y += r * ROW_H + SEG_GAP;
+            }
+        }
         let mut nodes = Vec::with_capacity(n);
         for i in 0..n {
             let b = band[i] as usize;
+            let sg = col[i] / wrap;
             let in_col = cells[b][col[i]].len() as f64;
-            let tall = rows_in(b);
+            let tall = seg_rows(b, sg);
             let offset = (tall - in_col) / 2.0;
-            let y0 = if b == 0 {
-                0.0
-            } else {
-                main_rows * ROW_H + BAND_GAP
-            };
+            let y0 = seg_y0[sg][b];
             let instances = if infos[i].kind == NodeKind::Consumer {
                 cfg.consumers
                     .get(infos[i].index as usize)
@@ -307,7 +338,10 @@ impl Layout {
                 1
             };
             let (w, h) = node_size(infos[i].kind, instances);
-            let (mut x, mut y) = (col[i] as f64 * COL_W, y0 + (row[i] + offset) * ROW_H);
+            let (mut x, mut y) = (
+                (col[i] % wrap) as f64 * COL_W,
+                y0 + (row[i] + offset) * ROW_H,
+            );
             if let Some(p) = saved.get(&infos[i].id) {
                 if p[0].is_finite() && p[1].is_finite() {
                     x = p[0];
@@ -324,7 +358,16 @@ impl Layout {
                 band: band[i],
             });
         }
-        Layout { nodes, edges }
+        Layout {
+            nodes,
+            edges,
+            columns: ncol,
+        }
+    }
+
+    /// Columns of the unwrapped layering.
+    pub fn columns(&self) -> usize {
+        self.columns
     }
 
     /// Bounding box (min x, min y, max x, max y) including loop room.
@@ -366,6 +409,16 @@ impl Layout {
             let p3 = (nb.x - nbw / 2.0, nb.y);
             let dx = (p3.0 - p0.0) * 0.5;
             [p0, (p0.0 + dx, p0.1), (p3.0 - dx, p3.1), p3]
+        } else if matches!(
+            kind,
+            None | Some(EdgeKind::Flow) | Some(EdgeKind::DeadLetter) | Some(EdgeKind::Alternate)
+        ) && nb.y - nbh / 2.0 > na.y + nah / 2.0
+        {
+            // Wrapped to a later segment: down from A, into the top of B.
+            let p0 = (na.x, na.y + nah / 2.0);
+            let p3 = (nb.x, nb.y - nbh / 2.0);
+            let dy = (p3.1 - p0.1).max(40.0) * 0.6;
+            [p0, (p0.0, p0.1 + dy), (p3.0, p3.1 - dy), p3]
         } else if kind == Some(EdgeKind::Requeue) {
             // Requeue loops go over the top.
             let p0 = (na.x, na.y - nah / 2.0);

@@ -17,10 +17,12 @@ use std::collections::VecDeque;
 pub const LOG_MAX: usize = 200_000;
 /// Engine events processed per animation frame at most.
 pub const FRAME_EVENTS_MAX: u64 = 25_000;
+/// Events between two checks of the frame's time budget.
+pub const FRAME_CHUNK: u64 = 2_000;
 /// Engine events a single seek may process at most.
 pub const SEEK_EVENTS_MAX: u64 = 20_000_000;
 /// Checkpoints kept at most; past it, every other one is dropped and spacing doubles.
-pub const CHECKPOINTS_MAX: usize = 96;
+pub const CHECKPOINTS_MAX: usize = 64;
 /// Trace events the engine buffers between two frames.
 const TRACE_CAPTURE: usize = 400_000;
 
@@ -52,14 +54,24 @@ impl Sim {
             scenario,
             seed,
             checkpoints: vec![engine.clone()],
-            horizon_series: engine.series().to_vec(),
+            horizon_series: Vec::new(),
             engine,
             script: Vec::new(),
-            checkpoint_every: 20_000,
+            checkpoint_every: 50_000,
             horizon_us: 0,
             log: VecDeque::new(),
             throttled: false,
         })
+    }
+
+    /// The metric series to chart: the engine's at the horizon, else the
+    /// copy kept from the horizon (the future of this timeline).
+    pub fn chart_series(&self) -> &[SeriesPoint] {
+        if self.engine.now().0 >= self.horizon_us || self.horizon_series.is_empty() {
+            self.engine.series()
+        } else {
+            &self.horizon_series
+        }
     }
 
     pub fn now_us(&self) -> u64 {
@@ -122,13 +134,9 @@ impl Sim {
     fn after_progress(&mut self) {
         let now = self.engine.now().0;
         if now >= self.horizon_us {
+            // At the horizon the engine's own series is the whole story; the
+            // copy is taken only when seeking back (see `seek`).
             self.horizon_us = now;
-            let s = self.engine.series();
-            let changed = s.len() != self.horizon_series.len()
-                || s.last().map(|p| p.t_us) != self.horizon_series.last().map(|p| p.t_us);
-            if changed {
-                self.horizon_series = s.to_vec();
-            }
         }
         let last = self.checkpoints.last().map(|c| c.events()).unwrap_or(0);
         if self.engine.events() >= last + self.checkpoint_every {
@@ -148,10 +156,21 @@ impl Sim {
     }
 
     /// Advance simulated time by `dt_us` (one animation frame), bounded by the
-    /// per-frame event cap.
-    pub fn advance(&mut self, dt_us: u64) -> Vec<TraceEvent> {
+    /// per-frame event cap and by `out_of_time` (checked every `FRAME_CHUNK`
+    /// events), so a frame never overruns its budget.
+    pub fn advance(&mut self, dt_us: u64, out_of_time: &dyn Fn() -> bool) -> Vec<TraceEvent> {
         let target = self.engine.now().0.saturating_add(dt_us);
-        self.throttled = !self.run_script(target, FRAME_EVENTS_MAX);
+        let mut spent = 0;
+        let mut reached = false;
+        while spent < FRAME_EVENTS_MAX {
+            let before = self.engine.events();
+            reached = self.run_script(target, FRAME_CHUNK.min(FRAME_EVENTS_MAX - spent));
+            spent += self.engine.events() - before;
+            if reached || out_of_time() {
+                break;
+            }
+        }
+        self.throttled = !reached;
         let evs = self.collect();
         self.after_progress();
         evs
@@ -197,6 +216,9 @@ impl Sim {
             .find(|c| c.now().0 <= t_us && c.command_log().len() <= self.script.len())
             .cloned();
         let go_back = t_us < cur;
+        if go_back && cur >= self.horizon_us {
+            self.horizon_series = self.engine.series().to_vec();
+        }
         if let Some(cp) = best {
             if go_back || cp.events() > self.engine.events() {
                 self.engine = cp;
@@ -237,7 +259,7 @@ impl Sim {
             self.checkpoints.push(self.engine.clone());
         }
         self.horizon_us = self.engine.now().0;
-        self.horizon_series = self.engine.series().to_vec();
+        self.horizon_series.clear();
         let evs = self.collect();
         Ok(evs)
     }

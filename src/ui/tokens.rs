@@ -14,6 +14,8 @@ use std::collections::{BTreeMap, HashMap};
 
 pub const TOKEN_CAP: usize = 6_000;
 pub const EFFECT_CAP: usize = 2_000;
+/// Trace events turned into tokens per frame at most.
+pub const INGEST_MAX: usize = 4_000;
 /// Messages tracked for chaining at most (older state is forgotten).
 const TRACK_MAX: usize = 200_000;
 
@@ -97,10 +99,7 @@ impl Tokens {
     fn push_token(&mut self, from: u32, to: u32, msg: u64, fate: u8, now: f64, speed: f64) {
         let dur = hop_ms(speed);
         let tr = self.track.get(&msg).copied();
-        let start = tr
-            .map(|t| t.ready.max(now))
-            .unwrap_or(now)
-            .min(now + 700.0);
+        let start = tr.map(|t| t.ready.max(now)).unwrap_or(now).min(now + 700.0);
         if from != to {
             if self.tokens.len() < TOKEN_CAP {
                 self.tokens.push(Token {
@@ -160,7 +159,26 @@ impl Tokens {
 
     /// Turn new trace events into tokens and effects starting at wall time `now`.
     pub fn ingest(&mut self, evs: &[TraceEvent], now: f64, speed: f64) {
-        for ev in evs {
+        // Past INGEST_MAX events in one frame nobody can follow single tokens:
+        // the older ones only count towards the per-edge aggregate labels.
+        let skip = evs.len().saturating_sub(INGEST_MAX);
+        for ev in &evs[..skip] {
+            let edge = match ev.kind {
+                TraceKind::Published { to, .. } => Some((ev.node.0, to.0)),
+                TraceKind::Delivered { consumer, .. } => Some((ev.node.0, consumer.0)),
+                TraceKind::DeadLettered { exchange, .. } => Some((ev.node.0, exchange.0)),
+                _ => None,
+            };
+            if let Some(e) = edge {
+                let o = self.overflow.entry(e).or_insert((0, now));
+                if now - o.1 > 1000.0 {
+                    o.0 = 0;
+                }
+                o.0 += 1;
+                o.1 = now;
+            }
+        }
+        for ev in &evs[skip..] {
             let node = ev.node.0;
             let Some(m) = ev.msg else {
                 match ev.kind {

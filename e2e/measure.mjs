@@ -1,0 +1,62 @@
+// Measure frames per second with 1,000 and 5,000 tokens in flight, and the
+// wasm size (raw and gzip), on the release build in dist/.
+//
+//   e2e/build.sh && node e2e/measure.mjs        (serves dist/ itself)
+//
+// Tokens: `?bench_tokens=N` keeps N synthetic tokens moving along the edges on
+// top of the running simulation (the app's normal drawing path). Frames are
+// counted with requestAnimationFrame in the page over 5 s.
+import { chromium } from 'playwright-core';
+import fs from 'node:fs';
+import path from 'node:path';
+import zlib from 'node:zlib';
+import http from 'node:http';
+import { fileURLToPath } from 'node:url';
+
+const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
+const dist = path.join(root, 'dist');
+const wasm = fs.readdirSync(dist).find((f) => f.endsWith('.wasm'));
+if (!wasm) { console.error('no .wasm in dist/: run e2e/build.sh first'); process.exit(1); }
+const raw = fs.readFileSync(path.join(dist, wasm));
+const gz = zlib.gzipSync(raw, { level: 9 });
+const kib = (n) => `${(n / 1024).toFixed(0)} KiB`;
+
+const types = { '.html': 'text/html', '.js': 'text/javascript', '.wasm': 'application/wasm', '.css': 'text/css', '.svg': 'image/svg+xml' };
+const server = http.createServer((req, res) => {
+  const p = path.join(dist, decodeURIComponent(new URL(req.url, 'http://x').pathname).replace(/^\/$/, '/index.html'));
+  if (!p.startsWith(dist) || !fs.existsSync(p)) { res.writeHead(404); res.end(); return; }
+  res.writeHead(200, { 'content-type': types[path.extname(p)] || 'application/octet-stream' });
+  res.end(fs.readFileSync(p));
+}).listen(0, '127.0.0.1');
+await new Promise((r) => server.on('listening', r));
+const base = `http://127.0.0.1:${server.address().port}/`;
+
+const browser = await chromium.launch({
+  executablePath: process.env.CHROMIUM || '/usr/bin/chromium',
+  args: ['--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run', '--disable-background-networking',
+    '--disable-component-update', '--disable-sync'],
+});
+
+async function fps(query, label) {
+  const page = await browser.newPage({ viewport: { width: 1280, height: 800 } });
+  await page.goto(base + query);
+  await page.waitForSelector('#topology');
+  await page.waitForTimeout(1500);
+  const frames = await page.evaluate(() => new Promise((resolve) => {
+    let n = 0; const t0 = performance.now(); let worst = 0; let last = t0;
+    function tick(t) { n++; worst = Math.max(worst, t - last); last = t; if (t - t0 < 5000) requestAnimationFrame(tick); else resolve({ n, ms: t - t0, worst }); }
+    requestAnimationFrame(tick);
+  }));
+  const tokens = await page.getAttribute('#app-root', 'data-tokens');
+  const throttled = await page.isVisible('#throttled');
+  console.log(`${label.padEnd(44)} ${(frames.n * 1000 / frames.ms).toFixed(1).padStart(5)} fps   worst frame ${frames.worst.toFixed(0)} ms   tokens drawn ${tokens}${throttled ? '   (engine throttled)' : ''}`);
+  await page.close();
+}
+
+console.log(`wasm ${wasm}: ${kib(raw.length)} raw, ${kib(gz.length)} gzip`);
+await fps('?preset=work-queue&autoplay=1&speed=1&bench_tokens=1000', '1,000 tokens (work-queue, playing 1×)');
+await fps('?preset=work-queue&autoplay=1&speed=1&bench_tokens=5000', '5,000 tokens (work-queue, playing 1×)');
+await fps('?preset=fanout-large&autoplay=1&speed=1&bench_tokens=5000', '5,000 tokens (fanout-large, playing 1×)');
+await fps('?preset=fanout-large&autoplay=1&speed=1000', 'fanout-large at 1000× (cap + aggregation)');
+await browser.close();
+server.close();
