@@ -2266,6 +2266,24 @@ impl Engine {
                 ));
             }
             unacked += held as u64;
+            // Dispatch is work-conserving: no ready message waits while an
+            // instance reading this queue is up and has prefetch room. (A
+            // stuck queue would pass every conservation check.)
+            if !q.ready.is_empty() {
+                for &(c, i) in &q.subscribers {
+                    let inst = &self.consumers[c as usize].instances[i as usize];
+                    let prefetch = self.cfg.consumers[c as usize].prefetch as usize;
+                    if inst.up && inst.buffer.len() < prefetch {
+                        return Err(format!(
+                            "queue {} has {} ready while {}#{i} is up with {} of {prefetch} held",
+                            self.cfg.queues[qi].id,
+                            q.ready.len(),
+                            self.cfg.consumers[c as usize].id,
+                            inst.buffer.len()
+                        ));
+                    }
+                }
+            }
         }
         if queued != l.queued || unacked != l.unacked {
             return Err(format!(
