@@ -122,3 +122,21 @@ fn zero_ttl_is_delivered_if_a_consumer_is_ready_else_expires() {
     assert_eq!(s.deliveries("c"), [(ms(100), 1, 0, false)]);
     assert_eq!(expiries(&s), [(ms(200), 2)]);
 }
+
+#[test]
+fn a_requeued_message_keeps_its_original_expiry() {
+    // Enqueued at 1 s with a 100 ms queue TTL, held by the consumer for
+    // 150 ms, then nacked with requeue: it is back at the head already past
+    // its expiry, so it expires at once instead of being redelivered.
+    let json = r#"{
+  "title": "requeue keeps expiry",
+  "producers": [{ "id": "p", "to": "q", "rate": "1/s", "arrival": "constant", "count": 1 }],
+  "queues": [{ "id": "q", "ttl": "100ms" }],
+  "consumers": [{ "id": "c", "queue": "q", "service": { "constant": "150ms" },
+                  "failure_rate": 1.0, "on_failure": "requeue" }]
+}"#;
+    let s = story(json, 5_000_000);
+    assert_eq!(s.deliveries("c").len(), 1);
+    assert_eq!(expiries(&s), [(ms(1150), 1)]);
+    assert_eq!(s.kinds_of(1)[5..], ["requeued", "expired", "dropped"]);
+}
