@@ -1270,10 +1270,7 @@ impl Engine {
             return;
         }
         self.queues[qi].dispatching = true;
-        loop {
-            let Some(&head) = self.queues[qi].ready.front() else {
-                break;
-            };
+        while let Some(&head) = self.queues[qi].ready.front() {
             let m = &self.msgs[head as usize];
             let due = m.expires_us <= self.now.0;
             // RabbitMQ: a TTL of 0 expires a message on reaching the queue

@@ -384,7 +384,7 @@ pub fn validate(s: &Scenario) -> Result<(), ScenarioError> {
         );
         check_scheduled_values(&mut v, &at, &sc.command, s);
     }
-    for (node, _) in &s.layout {
+    for node in s.layout.keys() {
         if kind_of(node).is_none() {
             v.err(format!("layout.{node}"), format!("no node named {node:?}"));
         }

@@ -4,7 +4,7 @@
 //! have the fields the foundation issue names.
 
 use serde_json::Value;
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
 
 fn queuelab(args: &[&str]) -> Output {
@@ -32,7 +32,7 @@ fn scratch(name: &str) -> PathBuf {
     d
 }
 
-fn write(dir: &PathBuf, name: &str, bytes: &[u8]) -> String {
+fn write(dir: &Path, name: &str, bytes: &[u8]) -> String {
     let p = dir.join(name);
     std::fs::write(&p, bytes).unwrap();
     p.to_string_lossy().into_owned()

@@ -714,9 +714,7 @@ fn replay_refuses_a_log_that_goes_back_in_time() {
     let mut earlier = e.command_log()[0].clone();
     earlier.after_events -= 1;
     let log = [e.command_log()[0].clone(), earlier];
-    let err = Engine::replay(s.clone(), 99, &log, e.now())
-        .err()
-        .expect("refused");
+    let err = Engine::replay(s.clone(), 99, &log, e.now()).expect_err("refused");
     assert!(
         err.contains("command 1") && err.contains("back in time"),
         "{err}"
@@ -724,9 +722,7 @@ fn replay_refuses_a_log_that_goes_back_in_time() {
     // A log whose event count is reached only after its time is refused too.
     let mut late = e.command_log()[2].clone();
     late.at_us = 1;
-    let err = Engine::replay(s, 99, &[late], e.now())
-        .err()
-        .expect("refused");
+    let err = Engine::replay(s, 99, &[late], e.now()).expect_err("refused");
     assert!(
         err.contains("command 0") && err.contains("clock passed"),
         "{err}"

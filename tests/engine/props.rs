@@ -509,7 +509,7 @@ fn check_case(genome: &[u32], seed: u64) -> Result<(), String> {
         // Sometimes step a few events instead, to land between same-instant events.
         if g.chance(1) {
             for _ in 0..g.pick(5) {
-                if *(&budget) == 0 || !e.step() {
+                if budget == 0 || !e.step() {
                     break;
                 }
                 budget -= 1;
@@ -577,9 +577,7 @@ fn config() -> ProptestConfig {
         cases: env("QL_PROP_CASES").unwrap_or(256) as u32,
         // Fixed, so CI runs the same cases every time; failures print the
         // genome and seed, and minimized ones become named regressions below.
-        rng_seed: proptest::test_runner::RngSeed::Fixed(
-            env("QL_PROP_SEED").unwrap_or(0x5eed_0f_00e0e),
-        ),
+        rng_seed: proptest::test_runner::RngSeed::Fixed(env("QL_PROP_SEED").unwrap_or(0x5eed_f00d)),
         failure_persistence: None,
         ..ProptestConfig::default()
     }

@@ -27,7 +27,9 @@ fn one_failing_message(retry: &str, queue_extra: &str, extra_nodes: &str) -> Str
 }
 
 /// (t_us, attempt, delay_us) of every RetryScheduled, and (t_us, attempt) of every Retried.
-fn schedule(s: &Story) -> (Vec<(u64, u32, u64)>, Vec<(u64, u32)>) {
+type Schedule = (Vec<(u64, u32, u64)>, Vec<(u64, u32)>);
+
+fn schedule(s: &Story) -> Schedule {
     let sched = s
         .trace
         .iter()
