@@ -15,5 +15,6 @@ for _ in $(seq 1 50); do
   sleep 0.1
 done
 mkdir -p "$root/target/screenshots"
+rm -f "$root/target/screenshots/"*.png
 cd "$root/e2e"
 BASE_URL="http://127.0.0.1:$port/" SHOTS="$root/target/screenshots" node run-tests.mjs

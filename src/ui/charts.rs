@@ -16,8 +16,9 @@ pub struct Line {
     pub pts: Vec<(f64, f64)>,
 }
 
+/// Queue lines: a palette apart from the token fate colours.
 pub const QUEUE_COLORS: [&str; 8] = [
-    "#3b82f6", "#f59e0b", "#a855f7", "#10b981", "#ef4444", "#0ea5e9", "#ec4899", "#84cc16",
+    "#0ea5e9", "#ec4899", "#6366f1", "#84cc16", "#14b8a6", "#a16207", "#64748b", "#e11d48",
 ];
 
 #[derive(Clone, Copy, PartialEq, Eq, Debug)]

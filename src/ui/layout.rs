@@ -154,7 +154,7 @@ impl Layout {
                                 &c.id,
                                 &c.queue,
                                 EdgeKind::Retry,
-                                format!("retry (max {} attempts)", r.max_attempts),
+                                format!("retry, max {}", r.max_attempts),
                             );
                         }
                         if let Some(x) = &r.exhausted_to {
@@ -384,8 +384,11 @@ impl Layout {
             return (0.0, 0.0, 1.0, 1.0);
         }
         // Room for loops drawn under the nodes.
-        let loops = self.edges.iter().any(|e| self.is_back(e, k));
-        if loops {
+        let over = |e: &&Edge| matches!(e.kind, EdgeKind::Retry | EdgeKind::Requeue);
+        if self.edges.iter().filter(over).any(|e| self.is_back(e, k)) {
+            b.1 -= 60.0;
+        }
+        if self.edges.iter().filter(|e| !over(e)).any(|e| self.is_back(e, k)) {
             b.3 += 60.0;
         }
         b
@@ -419,8 +422,8 @@ impl Layout {
             let p3 = (nb.x, nb.y - nbh / 2.0);
             let dy = (p3.1 - p0.1).max(40.0) * 0.6;
             [p0, (p0.0, p0.1 + dy), (p3.0, p3.1 - dy), p3]
-        } else if kind == Some(EdgeKind::Requeue) {
-            // Requeue loops go over the top.
+        } else if matches!(kind, Some(EdgeKind::Requeue) | Some(EdgeKind::Retry)) {
+            // Retry and requeue loops go over the top, clear of the dead-letter path below.
             let p0 = (na.x, na.y - nah / 2.0);
             let p3 = (nb.x, nb.y - nbh / 2.0);
             let top = na.y.min(nb.y) - nah.max(nbh) / 2.0 - 55.0;

@@ -96,7 +96,7 @@ impl View {
                 .min(1.25)
                 .min(super::layout::COL_W * scale * 0.85 / 170.0)
                 .min(super::layout::ROW_H * scale * 0.95 / 92.0)
-                .max(0.45);
+                .max(0.2);
         }
         let k = ns / scale;
         b = layout.bounds(k);
@@ -275,6 +275,7 @@ pub fn draw(f: &Frame) -> Vec<Hit> {
         let mut label = e.label.clone();
         if e.kind == EdgeKind::Retry && f.retry_wait > 0 {
             label = format!("{label} · {} waiting", f.retry_wait);
+            let _ = &label;
         }
         if !label.is_empty() {
             let m = bezier(&r, 0.5);
@@ -633,7 +634,7 @@ fn draw_tokens(f: &Frame) {
         let u = ((now - e.t0) / e.dur).clamp(0.0, 1.0);
         let (cx, cy) = f.view.pt((n.x, n.y));
         ctx.set_global_alpha(1.0 - u);
-        ctx.set_stroke_style_str(FATE_COLORS[e.fate.min(COMMAND) as usize]);
+        ctx.set_stroke_style_str(FATE_COLORS[(e.fate as usize).min(FATE_COLORS.len() - 1)]);
         let _ = FAILED_POP;
         match e.fate {
             COMMAND => {
@@ -650,21 +651,18 @@ fn draw_tokens(f: &Frame) {
                 );
                 ctx.stroke();
             }
-            DONE | FAILED_POP => {
-                // A small pop at the top right corner of the consumer.
-                let x = cx + n.w * f.view.node_scale / 2.0 - 8.0;
-                ctx.set_fill_style_str(
-                    FATE_COLORS[if e.fate == DONE { DONE } else { DROPPED } as usize],
-                );
-                ctx.begin_path();
-                let _ = ctx.arc(
-                    x,
-                    cy - n.h * f.view.node_scale / 2.0 + 8.0,
-                    3.0 + 5.0 * u,
-                    0.0,
-                    std::f64::consts::TAU,
-                );
-                ctx.fill();
+            DONE => {
+                // Finished: a green square leaves the consumer to the right and fades.
+                let x = cx + n.w * f.view.node_scale / 2.0 + 4.0 + 22.0 * u;
+                ctx.set_fill_style_str(FATE_COLORS[DONE as usize]);
+                ctx.fill_rect(x - 3.5, cy - 3.5, 7.0, 7.0);
+            }
+            FAILED_POP => {
+                // Failed: a red flash on the consumer's border.
+                ctx.set_line_width(3.0);
+                let (w, h) = (n.w * f.view.node_scale, n.h * f.view.node_scale);
+                rrect(ctx, cx - w / 2.0, cy - h / 2.0, w, h, 10.0 * f.view.node_scale);
+                ctx.stroke();
             }
             EXPIRED | DROPPED => {
                 ctx.set_line_width(2.5);
@@ -683,7 +681,9 @@ fn draw_tokens(f: &Frame) {
         ctx.set_global_alpha(1.0);
     }
     // Aggregated counts where the cap bound.
-    for (&(a, b), &(count, _)) in &f.tokens.overflow {
+    let mut agg: Vec<(&(u32, u32), &(u64, f64))> = f.tokens.overflow.iter().collect();
+    agg.sort_by(|x, y| y.1 .0.cmp(&x.1 .0));
+    for (&(a, b), &(count, _)) in agg.into_iter().take(8) {
         let (a, b) = (a as usize, b as usize);
         if a >= f.layout.nodes.len() || b >= f.layout.nodes.len() {
             continue;
