@@ -483,6 +483,11 @@ fn run_modelled(
 fn feed(e: &mut Engine, model: &mut Option<Model>) -> Result<(), String> {
     if let Some(m) = model {
         for ev in e.take_trace() {
+            // Views of any event never panic and name the event's node.
+            let j = e.trace_json(&ev);
+            if j["node"].as_str().is_none_or(str::is_empty) || j["kind"] != ev.kind.name() {
+                return Err(format!("bad trace JSON {j}"));
+            }
             m.feed(&ev)
                 .map_err(|w| format!("model at {} (event {}): {w}", ev.t, e.events()))?;
         }
@@ -546,6 +551,9 @@ fn check_case(genome: &[u32], seed: u64) -> Result<(), String> {
         tried.len(),
         e.totals().published
     );
+    // Views of the final state serialize (what the CLI and the UI do).
+    serde_json::to_string(&e.snapshot()).map_err(|w| w.to_string())?;
+    serde_json::to_string(&e.report("random")).map_err(|w| w.to_string())?;
     // Determinism: replaying the command log gives the same trace.
     let r = Engine::replay(s, seed, e.command_log(), e.now())
         .map_err(|why| format!("replay failed: {why}"))?;
