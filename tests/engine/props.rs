@@ -669,3 +669,89 @@ fn regression_fanout_dead_letter_cycle_terminates() {
     // Each publish makes at most a handful of copies before cycles are cut.
     assert!(t.copies < 54 * 4, "{t:?}");
 }
+
+/// Replace one value somewhere in `v` (chosen by the genes) with junk, or
+/// delete an object key. Returns false when `v` has nothing to mutate.
+fn mutate(v: &mut Value, g: &mut Genes) -> bool {
+    let junk = [
+        json!(0),
+        json!(-1),
+        json!(1e300),
+        json!(4294967296u64),
+        json!(""),
+        json!("x"),
+        json!(null),
+        json!([]),
+        json!({}),
+        json!("0ms"),
+        json!("1000000h"),
+        json!("99999999/s"),
+        json!("nobody"),
+        json!("q0"),
+        json!("x0"),
+        json!("p0"),
+        json!("c0"),
+        json!(true),
+        json!(0.5),
+        json!("a".repeat(300)),
+    ];
+    match v {
+        Value::Object(map) if !map.is_empty() => {
+            let keys: Vec<String> = map.keys().cloned().collect();
+            let k = &keys[g.pick(keys.len() as u32) as usize];
+            match g.pick(8) {
+                0 => {
+                    map.remove(k);
+                }
+                1 | 2 => {
+                    map[k] = junk[g.pick(junk.len() as u32) as usize].clone();
+                }
+                _ => {
+                    if !mutate(map.get_mut(k).unwrap(), g) {
+                        map[k] = junk[g.pick(junk.len() as u32) as usize].clone();
+                    }
+                }
+            }
+            true
+        }
+        Value::Array(items) if !items.is_empty() => {
+            let i = g.pick(items.len() as u32) as usize;
+            if g.chance(1) || !mutate(&mut items[i], g) {
+                items[i] = junk[g.pick(junk.len() as u32) as usize].clone();
+            }
+            true
+        }
+        _ => false,
+    }
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig { cases: 512, ..config() })]
+
+    /// Broken scenarios are refused with a path, never a panic; whatever
+    /// validation accepts builds and runs with every invariant holding.
+    #[test]
+    fn mutated_scenarios_are_refused_or_run_cleanly(
+        genome in prop::collection::vec(any::<u32>(), 40..300),
+        mutations in prop::collection::vec(any::<u32>(), 0..40),
+        seed in any::<u64>(),
+    ) {
+        let mut g = Genes { g: &genome, at: 0 };
+        let mut json = scenario_json(&mut g);
+        let mut m = Genes { g: &mutations, at: 0 };
+        for _ in 0..1 + m.pick(3) {
+            mutate(&mut json, &mut m);
+        }
+        let text = serde_json::to_string(&json).unwrap();
+        match scenario::load(&text) {
+            Err(e) => prop_assert!(!e.issues.is_empty() && !e.to_string().is_empty()),
+            Ok(s) => {
+                let mut e = Engine::new(s, seed).map_err(|e| TestCaseError::fail(e.to_string()))?;
+                let mut budget = 5_000;
+                if let Err(why) = run_checked(&mut e, SimTime(2_000_000), &mut budget) {
+                    prop_assert!(false, "{why}\nscenario: {text}");
+                }
+            }
+        }
+    }
+}
