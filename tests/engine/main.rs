@@ -15,6 +15,7 @@ mod consumers;
 mod dead_letter;
 mod determinism;
 mod overflow;
+mod producers;
 mod props;
 mod retry;
 mod routing;
