@@ -365,3 +365,47 @@ fn a_message_rejected_back_into_its_own_queue_is_served_at_the_normal_pace() {
         [ms(1000), ms(1010), ms(1020), ms(1030), ms(1040), ms(1050)]
     );
 }
+
+/// Service times of `service` drawn by 4000 deliveries (one instance, fast arrivals).
+fn service_samples(service: &str) -> Vec<u64> {
+    let json = format!(
+        r#"{{
+  "title": "service",
+  "producers": [{{ "id": "p", "to": "q", "rate": "1000/s", "arrival": "constant", "count": 4000 }}],
+  "queues": [{{ "id": "q" }}],
+  "consumers": [{{ "id": "c", "queue": "q", "instances": 50, "service": {service} }}]
+}}"#
+    );
+    let s = story(&json, 1_000_000_000);
+    s.trace
+        .iter()
+        .filter_map(|e| match e.kind {
+            TraceKind::Processed { service_us, .. } => Some(service_us),
+            _ => None,
+        })
+        .collect()
+}
+
+#[test]
+fn service_time_distributions_have_their_parameters() {
+    let c = service_samples(r#"{ "constant": "7ms" }"#);
+    assert_eq!(c.len(), 4000);
+    assert!(c.iter().all(|&s| s == ms(7)));
+
+    let u = service_samples(r#"{ "uniform": ["10ms", "30ms"] }"#);
+    assert!(u.iter().all(|&s| (ms(10)..=ms(30)).contains(&s)));
+    let mean = u.iter().sum::<u64>() as f64 / u.len() as f64;
+    assert!((mean - 20_000.0).abs() < 400.0, "uniform mean {mean}");
+
+    let x = service_samples(r#"{ "exponential": "20ms" }"#);
+    let mean = x.iter().sum::<u64>() as f64 / x.len() as f64;
+    assert!((mean - 20_000.0).abs() < 1_000.0, "exponential mean {mean}");
+
+    let mut l = service_samples(r#"{ "log_normal": { "median": "20ms", "sigma": 0.5 } }"#);
+    l.sort();
+    let median = l[l.len() / 2] as f64;
+    assert!(
+        (median - 20_000.0).abs() < 800.0,
+        "log-normal median {median}"
+    );
+}

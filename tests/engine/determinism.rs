@@ -186,3 +186,18 @@ fn presets_show_what_their_descriptions_promise() {
     let fan = t("pubsub-fanout");
     assert!(fan.copies > 0, "pubsub-fanout: {fan:?}");
 }
+
+#[test]
+fn the_time_series_is_sampled_at_the_fixed_interval() {
+    let mut e = Engine::new(scenario::preset("work-queue").unwrap().scenario(), 2).unwrap();
+    let every = e.config().sample_interval.us();
+    e.run_until(SimTime(20_000_000), u64::MAX);
+    let pts = e.series();
+    assert_eq!(pts.len() as u64, 20_000_000 / every);
+    for (k, p) in pts.iter().enumerate() {
+        assert_eq!(p.t_us, (k as u64 + 1) * every);
+    }
+    assert!(pts.windows(2).all(|w| w[0].published <= w[1].published));
+    let last = pts.last().unwrap();
+    assert_eq!(last.published, e.totals().published);
+}
