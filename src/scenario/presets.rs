@@ -34,6 +34,7 @@ static PRESETS: &[Preset] = presets![
     "ttl-overflow",
     "request-reply",
     "pipeline",
+    "scatter-gather",
     "crash-recovery",
     "mm1",
     "mmc",
