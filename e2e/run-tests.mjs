@@ -277,6 +277,41 @@ test('invalid scenario shows errors with paths and keeps the run going', async (
   assert((await page.textContent('#preset option:checked')).startsWith('Custom'), 'custom scenario selected');
 });
 
+test('nodes can be dragged and keep their place in the scenario', async (page) => {
+  await open(page, '?preset=mm1');
+  const box = await page.locator('#topology').boundingBox();
+  const p = await nodePos(page, 'mm1-queue');
+  await page.mouse.move(box.x + p.x, box.y + p.y);
+  await page.mouse.down();
+  for (let k = 1; k <= 6; k++) await page.mouse.move(box.x + p.x + 5 * k, box.y + p.y + 12 * k);
+  await page.mouse.up();
+  await sleep(300);
+  const q = await nodePos(page, 'mm1-queue');
+  assert(Math.abs(q.y - p.y) > 20 || Math.abs(q.x - p.x) > 10, `node moved (${JSON.stringify(p)} → ${JSON.stringify(q)})`);
+  await page.click('#tab-scenario');
+  assert((await page.inputValue('#scenario-editor')).includes('"layout"'), 'position saved in the scenario JSON');
+  await page.click('#restart');
+  await sleep(300);
+  const r = await nodePos(page, 'mm1-queue');
+  assert(Math.abs(r.x - q.x) < 2 && Math.abs(r.y - q.y) < 2, 'position kept after restart');
+  await shot(page, '16-dragged');
+});
+
+test('keyboard: space plays and pauses, period steps', async (page) => {
+  await open(page, '?preset=mm1');
+  await page.keyboard.press(' ');
+  await sleep(600);
+  assert((await page.getAttribute('#app-root', 'data-playing')) === 'true', 'space plays');
+  await page.keyboard.press(' ');
+  await sleep(100);
+  assert((await page.getAttribute('#app-root', 'data-playing')) === 'false', 'space pauses');
+  const ev = async () => Number((await page.textContent('.scrubber .events')).replace(/[^0-9]/g, ''));
+  const e0 = await ev();
+  await page.keyboard.press('.');
+  await sleep(100);
+  assert((await ev()) === e0 + 1, 'period steps one event');
+});
+
 test('dark theme', async (page) => {
   await open(page, '?preset=pipeline&theme=dark&autoplay=1&speed=3');
   await sleep(2000);

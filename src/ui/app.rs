@@ -12,9 +12,9 @@ use super::charts::{self, ChartKind};
 use super::knobs;
 use super::layout::{EdgeKind, Layout};
 use super::params::Params;
-use super::render::{self, fmt_us, Hit, View, DARK, LIGHT};
+use super::render::{self, Hit, View, DARK, LIGHT};
 use super::sim::Sim;
-use super::tokens::{Tokens, FATE_COLORS, FATE_NAMES};
+use super::tokens::Tokens;
 use super::views::{self, TotalsBar};
 use crate::engine::{Command, NodeKind, NodeView, Snapshot, TraceKind};
 use crate::scenario::{self, AckMode, OnFailure, Overflow, ScenarioIssue};
@@ -97,6 +97,8 @@ pub struct App {
     log_ref: NodeRef,
     ctx2d: Option<CanvasRenderingContext2d>,
     raf: Option<AnimationFrame>,
+    /// Keyboard shortcuts (space: play/pause, period: step); dropped with the app.
+    _keys: Option<gloo::events::EventListener>,
     last_ts: Option<f64>,
     last_dom_ms: f64,
     last_chart_ms: f64,
@@ -326,6 +328,7 @@ impl Component for App {
             log_ref: NodeRef::default(),
             ctx2d: None,
             raf: None,
+            _keys: None,
             last_ts: None,
             last_dom_ms: 0.0,
             last_chart_ms: 0.0,
@@ -338,6 +341,31 @@ impl Component for App {
             fps_since: 0.0,
         };
         app.schedule(ctx);
+        if let Some(doc) = web_sys::window().and_then(|w| w.document()) {
+            let link = ctx.link().clone();
+            let opts = gloo::events::EventListenerOptions::enable_prevent_default();
+            app._keys = Some(gloo::events::EventListener::new_with_options(&doc, "keydown", opts, move |e| {
+                let Some(e) = e.dyn_ref::<web_sys::KeyboardEvent>() else {
+                    return;
+                };
+                let typing = e
+                    .target()
+                    .and_then(|t| t.dyn_into::<web_sys::Element>().ok())
+                    .map(|el| matches!(el.tag_name().as_str(), "INPUT" | "TEXTAREA" | "SELECT"))
+                    .unwrap_or(false);
+                if typing || e.ctrl_key() || e.meta_key() || e.alt_key() {
+                    return;
+                }
+                match e.key().as_str() {
+                    " " => {
+                        e.prevent_default();
+                        link.send_message(Msg::TogglePlay);
+                    }
+                    "." => link.send_message(Msg::Step),
+                    _ => {}
+                }
+            }));
+        }
         if params.panic_test {
             ctx.link().send_message(Msg::Noop);
         }
@@ -552,7 +580,7 @@ impl Component for App {
                         self.paint(now_ms());
                     }
                 }
-                false
+                true
             }
             Msg::SelectNode(i) => {
                 self.sel_node = i;
@@ -803,11 +831,11 @@ impl App {
                     <span class="embed-title">{ title }</span>
                 }
                 <button id="play" class={classes!("btn", "primary", self.playing.then_some("playing"))}
-                    title="Play / pause (simulated time runs at the chosen speed)"
+                    title="Play / pause (space)"
                     onclick={link.callback(|_| Msg::TogglePlay)}>
                     { if self.playing { "❚❚ Pause" } else { "▶ Play" } }
                 </button>
-                <button id="step" class="btn" title="Process exactly one engine event" onclick={link.callback(|_| Msg::Step)}>{"Step"}</button>
+                <button id="step" class="btn" title="Process exactly one engine event (.)" onclick={link.callback(|_| Msg::Step)}>{"Step"}</button>
                 <div class="clock" id="clock" title="Simulated time">
                     <span class="lbl">{"t ="}</span>{ clock }
                 </div>
@@ -1169,8 +1197,6 @@ impl App {
         html! {
             <div class="editor">
                 <p class="hint">{"Edit the scenario and apply: the simulation restarts with it. Errors name the field's path; the current run keeps going until the scenario is valid."}</p>
-                <textarea id="scenario-editor" spellcheck="false" value={self.editor_text.clone()}
-                    oninput={link.callback(|e: InputEvent| Msg::EditorText(e.target_unchecked_into::<HtmlTextAreaElement>().value()))} />
                 <div class="row">
                     <button id="editor-apply" class="btn primary" onclick={link.callback(|_| Msg::EditorApply)}>{"Apply & restart"}</button>
                     <button id="editor-revert" class="btn" onclick={link.callback(|_| Msg::EditorRevert)}>{"Show running scenario"}</button>
@@ -1186,6 +1212,8 @@ impl App {
                         </ul>
                     </div>
                 }
+                <textarea id="scenario-editor" spellcheck="false" value={self.editor_text.clone()}
+                    oninput={link.callback(|e: InputEvent| Msg::EditorText(e.target_unchecked_into::<HtmlTextAreaElement>().value()))} />
             </div>
         }
     }
@@ -1298,17 +1326,4 @@ fn rate_per_s_half(r: f64) -> f64 {
 
 fn fmt_secs(us: u64) -> String {
     format!("{:.1} s", us as f64 / 1e6)
-}
-
-#[allow(dead_code)]
-fn legend_items() -> impl Iterator<Item = (&'static str, &'static str)> {
-    FATE_NAMES
-        .iter()
-        .zip(FATE_COLORS.iter())
-        .map(|(n, c)| (*n, *c))
-}
-
-#[allow(dead_code)]
-fn fmt_dur(us: u64) -> String {
-    fmt_us(us)
 }
