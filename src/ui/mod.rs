@@ -14,13 +14,13 @@
 
 mod app;
 mod charts;
-mod knobs;
-mod layout;
-mod params;
+pub mod knobs;
+pub mod layout;
+pub mod params;
 mod render;
-mod sim;
-mod tokens;
-mod views;
+pub mod sim;
+pub mod tokens;
+pub mod views;
 
 use std::cell::RefCell;
 use wasm_bindgen::prelude::*;

@@ -323,6 +323,16 @@ pub fn draw(f: &Frame) -> Vec<Hit> {
             th.node_stroke
         });
         ctx.stroke();
+        if s < 0.6 {
+            // Too small for details: the name only, centred.
+            font(ctx, (15.0 * s).clamp(9.0, 12.0), true);
+            ctx.set_fill_style_str(th.text);
+            ctx.set_text_align("center");
+            ctx.set_text_baseline("middle");
+            let title = ellipsize(ctx, &n.id, w - 4.0);
+            let _ = ctx.fill_text(&title, cx, cy);
+            continue;
+        }
         let pad = 10.0 * s;
         let fs_title = (15.0 * s).clamp(10.0, 19.0);
         let fs_small = (12.0 * s).clamp(9.0, 15.0);
@@ -627,7 +637,15 @@ fn draw_tokens(f: &Frame) {
         }
     }
     // Effects: expanding rings that fade.
-    for e in f.tokens.effects.iter().filter(|e| e.t0 <= now) {
+    // Newest first; only one drop/expiry ring per node at a time (no bullseyes).
+    let mut ringed: Vec<u32> = Vec::new();
+    for e in f.tokens.effects.iter().rev().filter(|e| e.t0 <= now) {
+        if matches!(e.fate, EXPIRED | DROPPED) {
+            if ringed.contains(&e.node) {
+                continue;
+            }
+            ringed.push(e.node);
+        }
         let Some(n) = f.layout.nodes.get(e.node as usize) else {
             continue;
         };
@@ -683,7 +701,7 @@ fn draw_tokens(f: &Frame) {
     // Aggregated counts where the cap bound.
     let mut agg: Vec<(&(u32, u32), &(u64, f64))> = f.tokens.overflow.iter().collect();
     agg.sort_by(|x, y| y.1 .0.cmp(&x.1 .0));
-    for (&(a, b), &(count, _)) in agg.into_iter().take(8) {
+    for (&(a, b), &(count, _)) in agg.into_iter().take(4) {
         let (a, b) = (a as usize, b as usize);
         if a >= f.layout.nodes.len() || b >= f.layout.nodes.len() {
             continue;

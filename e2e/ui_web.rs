@@ -1,0 +1,129 @@
+//! Browser unit tests of the app's pieces (wasm-bindgen-test, headless Chromium):
+//! URL parameters, knobs, the layout, the timeline model and a component.
+//! Meant to be the integration test `tests/ui_web.rs` (the lib's own unit tests
+//! do not build for wasm32, so these cannot live in the lib):
+//!
+//!   cp e2e/ui_web.rs tests/ui_web.rs
+//!   CARGO_TARGET_WASM32_UNKNOWN_UNKNOWN_RUNNER=wasm-bindgen-test-runner \
+//!   CHROMEDRIVER=/usr/bin/chromedriver \
+//!   cargo test --target wasm32-unknown-unknown --test ui_web
+#![cfg(target_arch = "wasm32")]
+
+use queuelab::engine::{Command, Totals};
+use queuelab::scenario::{self, Service};
+use queuelab::ui::knobs;
+use queuelab::ui::layout::{EdgeKind, Layout};
+use queuelab::ui::params::Params;
+use queuelab::ui::sim::Sim;
+use queuelab::ui::views::{TotalsBar, TotalsProps};
+use wasm_bindgen_test::*;
+
+wasm_bindgen_test_configure!(run_in_browser);
+
+#[wasm_bindgen_test]
+fn params_parse_the_embed_contract_and_ignore_junk() {
+    let p = Params::from_query("?preset=mm1&seed=7&speed=10&autoplay=1&embed=1&theme=dark");
+    assert_eq!(p.preset.as_deref(), Some("mm1"));
+    assert_eq!(p.seed, Some(7));
+    assert_eq!(p.speed, 10.0);
+    assert!(p.autoplay && p.embed && p.dark);
+    let q = Params::from_query("?preset=nope&seed=-1&speed=1e9&autoplay=0&x=%%%");
+    assert_eq!(q.preset, None);
+    assert_eq!(q.seed, None);
+    assert_eq!(q.speed, 1000.0);
+    assert!(!q.autoplay && !q.embed);
+    assert_eq!(Params::from_query("?speed=NaN").speed, 1.0);
+}
+
+#[wasm_bindgen_test]
+fn knobs_build_commands_and_reject_non_numbers() {
+    assert!(knobs::set_rate("p", "abc").is_none());
+    assert!(knobs::set_rate("p", "-3").is_none());
+    match knobs::set_rate("p", "12.5") {
+        Some(Command::SetRate { rate, .. }) => assert_eq!(rate.0, 12.5),
+        other => panic!("{other:?}"),
+    }
+    let s = Service::LogNormal {
+        median: queuelab::scenario::Duration::from_ms(40),
+        sigma: 0.4,
+    };
+    assert_eq!(knobs::service_ms(&knobs::service_with_ms(&s, 90.0)), 90.0);
+    assert_eq!(knobs::opt_u32(""), Some(None));
+    assert_eq!(knobs::opt_u32("5"), Some(Some(5)));
+    assert_eq!(knobs::opt_ms("1.5"), Some(Some(queuelab::scenario::Duration(1500))));
+}
+
+fn sim(name: &str) -> Sim {
+    let p = scenario::preset(name).expect("preset");
+    let sc = p.scenario();
+    let seed = sc.seed;
+    Sim::new(sc, seed).expect("valid")
+}
+
+#[wasm_bindgen_test]
+fn layout_separates_the_dead_letter_path_and_does_not_overlap() {
+    for p in scenario::presets() {
+        let s = sim(p.name);
+        let l = Layout::compute(&s.engine, &s.scenario.layout, usize::MAX / 4);
+        for (i, a) in l.nodes.iter().enumerate() {
+            for b in l.nodes.iter().skip(i + 1) {
+                let apart = (a.x - b.x).abs() >= (a.w + b.w) / 2.0 - 1.0
+                    || (a.y - b.y).abs() >= (a.h + b.h) / 2.0 - 1.0;
+                assert!(apart, "{}: {} overlaps {}", p.name, a.id, b.id);
+            }
+        }
+    }
+    let s = sim("retry-queue");
+    let l = Layout::compute(&s.engine, &s.scenario.layout, usize::MAX / 4);
+    let band = |id: &str| l.nodes.iter().find(|n| n.id == id).unwrap().band;
+    assert_eq!(band("work-q"), 0);
+    assert_eq!(band("wait-1s"), 1, "the wait queue is on the dead-letter path");
+    assert!(l.edges.iter().any(|e| e.kind == EdgeKind::DeadLetter));
+}
+
+#[wasm_bindgen_test]
+fn seek_back_gives_the_state_that_play_gave() {
+    let mut s = sim("retry-backoff");
+    let never = || false;
+    for _ in 0..120 {
+        s.advance(50_000, &never);
+    }
+    s.settle();
+    let t = s.now_us();
+    let at_t = s.engine.snapshot();
+    s.submit(Command::SetFailureRate {
+        consumer: "payment-svc".into(),
+        failure_rate: 0.9,
+    })
+    .expect("knob");
+    for _ in 0..60 {
+        s.advance(50_000, &never);
+    }
+    let later = s.engine.snapshot();
+    assert!(later.totals.published > at_t.totals.published);
+    s.seek(t);
+    let again = s.engine.snapshot();
+    assert_eq!(again.totals, at_t.totals, "same counters at T");
+    assert_eq!(again.nodes, at_t.nodes, "same nodes at T");
+    s.seek(later.t_us);
+    assert_eq!(s.engine.snapshot(), later, "forward again replays the command");
+    s.seek(0);
+    assert_eq!(s.engine.snapshot().totals.published, 0);
+}
+
+#[wasm_bindgen_test]
+async fn totals_bar_renders_the_counters() {
+    let doc = web_sys::window().unwrap().document().unwrap();
+    let root = doc.create_element("div").unwrap();
+    doc.body().unwrap().append_child(&root).unwrap();
+    let totals = Totals {
+        published: 42,
+        dead_lettered: 3,
+        ..Default::default()
+    };
+    yew::Renderer::<TotalsBar>::with_root_and_props(root.clone(), TotalsProps { totals }).render();
+    yew::platform::time::sleep(std::time::Duration::from_millis(20)).await;
+    let text = root.text_content().unwrap_or_default();
+    assert!(text.contains("42published"), "{text}");
+    assert!(text.contains("3dead-lettered"), "{text}");
+}
