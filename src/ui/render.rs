@@ -699,25 +699,28 @@ fn draw_tokens(f: &Frame) {
         ctx.set_global_alpha(1.0);
     }
     // Aggregated counts where the cap bound.
-    let mut agg: Vec<(&(u32, u32), &(u64, f64))> = f.tokens.overflow.iter().collect();
-    agg.sort_by(|x, y| y.1 .0.cmp(&x.1 .0));
-    for (&(a, b), &(count, _)) in agg.into_iter().take(4) {
-        let (a, b) = (a as usize, b as usize);
-        if a >= f.layout.nodes.len() || b >= f.layout.nodes.len() {
+    // Aggregated counts where the cap bound: one label per source node.
+    let mut per_node: std::collections::BTreeMap<u32, u64> = Default::default();
+    for (&(a, _), &(count, _)) in &f.tokens.overflow {
+        *per_node.entry(a).or_default() += count;
+    }
+    for (a, count) in per_node {
+        let Some(n) = f.layout.nodes.get(a as usize) else {
             continue;
-        }
-        let r = f.layout.route(a, b, f.layout.edge_kind(a, b), k);
-        let (x, y) = f.view.pt(bezier(&r, 0.3));
-        let label = format!("+{count}");
+        };
+        let (cx, cy) = f.view.pt((n.x, n.y));
+        let (w, h) = (n.w * f.view.node_scale, n.h * f.view.node_scale);
+        let label = format!("+{count} not drawn");
         font(ctx, 12.0, true);
         let tw = ctx.measure_text(&label).map(|t| t.width()).unwrap_or(30.0);
+        let (x, y) = (cx + w / 2.0 - tw / 2.0, cy - h / 2.0 - 12.0);
         ctx.set_fill_style_str(f.theme.text);
-        rrect(ctx, x - tw / 2.0 - 5.0, y - 20.0, tw + 10.0, 17.0, 8.0);
+        rrect(ctx, x - tw / 2.0 - 6.0, y - 9.0, tw + 12.0, 18.0, 9.0);
         ctx.fill();
         ctx.set_fill_style_str(f.theme.bg);
         ctx.set_text_align("center");
         ctx.set_text_baseline("middle");
-        let _ = ctx.fill_text(&label, x, y - 11.5);
+        let _ = ctx.fill_text(&label, x, y + 0.5);
     }
 }
 
