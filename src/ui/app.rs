@@ -852,7 +852,7 @@ impl App {
                             oninput={link.callback(|e: InputEvent| Msg::SeedText(e.target_unchecked_into::<HtmlInputElement>().value()))}
                             onkeydown={link.batch_callback(|e: KeyboardEvent| (e.key() == "Enter").then_some(Msg::Restart(false)))} />
                     </label>
-                    <button id="restart" class="btn" title="Restart from t = 0 with this seed" onclick={link.callback(|_| Msg::Restart(false))}>{"↺ Restart"}</button>
+                    <button id="restart" class="btn" title="Restart from t = 0 with this seed" onclick={link.callback(|_| Msg::Restart(false))}>{"↺"}<span class="txt">{" Restart"}</span></button>
                     <button id="new-seed" class="btn" title="Restart with a new random seed" onclick={link.callback(|_| Msg::Restart(true))}>{"New seed"}</button>
                 }
 

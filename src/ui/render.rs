@@ -234,7 +234,8 @@ pub fn draw(f: &Frame) -> Vec<Hit> {
         let _ = ctx.fill_text("DEAD-LETTER PATH", 10.0, sy + 6.0);
     }
 
-    // Edges.
+    // Edges (their labels are drawn last, on top of everything).
+    let mut labels: Vec<((f64, f64), String, EdgeKind)> = Vec::new();
     for e in &f.layout.edges {
         let r = f.layout.route(e.from, e.to, Some(e.kind), k);
         let p: Vec<(f64, f64)> = r.iter().map(|&q| f.view.pt(q)).collect();
@@ -278,26 +279,7 @@ pub fn draw(f: &Frame) -> Vec<Hit> {
             let _ = &label;
         }
         if !label.is_empty() {
-            let m = bezier(&r, 0.5);
-            let (mx, my) = f.view.pt(m);
-            let shown = if label.chars().count() > 28 {
-                format!("{}…", label.chars().take(27).collect::<String>())
-            } else {
-                label
-            };
-            font(ctx, 12.0, false);
-            let tw = ctx.measure_text(&shown).map(|t| t.width()).unwrap_or(40.0);
-            ctx.set_fill_style_str(th.label_bg);
-            rrect(ctx, mx - tw / 2.0 - 5.0, my - 9.0, tw + 10.0, 18.0, 9.0);
-            ctx.fill();
-            ctx.set_fill_style_str(match e.kind {
-                EdgeKind::Flow | EdgeKind::Alternate => th.muted,
-                EdgeKind::DeadLetter => th.dead,
-                _ => th.retry,
-            });
-            ctx.set_text_align("center");
-            ctx.set_text_baseline("middle");
-            let _ = ctx.fill_text(&shown, mx, my + 0.5);
+            labels.push((bezier(&r, 0.55), label, e.kind));
         }
     }
 
@@ -583,6 +565,27 @@ pub fn draw(f: &Frame) -> Vec<Hit> {
     }
 
     draw_tokens(f);
+    for (m, label, kind) in labels {
+        let (mx, my) = f.view.pt(m);
+        let shown = if label.chars().count() > 28 {
+            format!("{}…", label.chars().take(27).collect::<String>())
+        } else {
+            label
+        };
+        font(ctx, 12.0, false);
+        let tw = ctx.measure_text(&shown).map(|t| t.width()).unwrap_or(40.0);
+        ctx.set_fill_style_str(th.label_bg);
+        rrect(ctx, mx - tw / 2.0 - 5.0, my - 9.0, tw + 10.0, 18.0, 9.0);
+        ctx.fill();
+        ctx.set_fill_style_str(match kind {
+            EdgeKind::Flow | EdgeKind::Alternate => th.muted,
+            EdgeKind::DeadLetter => th.dead,
+            _ => th.retry,
+        });
+        ctx.set_text_align("center");
+        ctx.set_text_baseline("middle");
+        let _ = ctx.fill_text(&shown, mx, my + 0.5);
+    }
     hits
 }
 
