@@ -770,7 +770,7 @@ impl App {
                             <div class="tabs">
                                 <button class="tab fold" id="hide-side" title="Hide this panel: more room for the canvas" onclick={link.callback(|_| Msg::TogglePanel(2))}>{"⟩"}</button>
                                 <button class={classes!("tab", (self.tab == Tab::Inspect).then_some("active"))} id="tab-inspect" onclick={link.callback(|_| Msg::Tab(Tab::Inspect))}>{"Inspector"}</button>
-                                <button class={classes!("tab", (self.tab == Tab::Scenario).then_some("active"))} id="tab-scenario" onclick={link.callback(|_| Msg::Tab(Tab::Scenario))}>{"Scenario JSON"}</button>
+                                <button class={classes!("tab", (self.tab == Tab::Scenario).then_some("active"))} id="tab-scenario" onclick={link.callback(|_| Msg::Tab(Tab::Scenario))}>{"Edit JSON"}</button>
                             </div>
                             <div class="side-body">
                                 if self.tab == Tab::Inspect { { self.view_inspector(ctx) } } else { { self.view_editor(ctx) } }

@@ -479,7 +479,12 @@ pub fn draw(f: &Frame) -> Vec<Hit> {
                 } else {
                     format!("{busy}/{} busy", instances.len())
                 };
-                let mut t = format!("{state} · done {processed}");
+                let held: usize = instances.iter().map(|i| i.held.len()).sum();
+                let mut t = if held > busy {
+                    format!("{state} · {held} held · done {processed}")
+                } else {
+                    format!("{state} · done {processed}")
+                };
                 if *failed > 0 {
                     t.push_str(&format!(" · failed {failed}"));
                 }
@@ -539,19 +544,6 @@ pub fn draw(f: &Frame) -> Vec<Hit> {
                                 ctx.set_line_width(2.0);
                                 ctx.stroke();
                             }
-                        }
-                        if inst.held.len() > 1 {
-                            font(ctx, fs_small * 0.75, true);
-                            ctx.set_fill_style_str(th.muted);
-                            ctx.set_text_align("center");
-                            ctx.set_text_baseline("middle");
-                            let _ = ctx.fill_text(
-                                &format!("{}", inst.held.len()),
-                                ix + r + 2.0 * s,
-                                iy - r,
-                            );
-                            ctx.set_text_align("left");
-                            ctx.set_text_baseline("top");
                         }
                     }
                 } else {
