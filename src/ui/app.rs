@@ -42,12 +42,12 @@ pub enum Msg {
     Move(f64, f64),
     Up,
     SelectNode(Option<usize>),
-    SelectMsg(Option<u64>),
+    SelectMessage(Option<u64>),
     Cmd(Option<Command>),
     LogScroll(f64, bool),
     FilterNode(String),
     FilterKind(String),
-    FilterMsg(String),
+    FilterMessage(String),
     EditorText(String),
     EditorApply,
     EditorRevert,
@@ -591,7 +591,7 @@ impl Component for App {
                 }
                 true
             }
-            Msg::SelectMsg(m) => {
+            Msg::SelectMessage(m) => {
                 self.sel_msg = m;
                 self.tab = Tab::Inspect;
                 self.show_side = true;
@@ -627,7 +627,7 @@ impl Component for App {
                 self.log_follow = true;
                 true
             }
-            Msg::FilterMsg(v) => {
+            Msg::FilterMessage(v) => {
                 self.filter_msg = v;
                 self.log_follow = true;
                 true
@@ -899,7 +899,7 @@ impl App {
             .as_ref()
             .map(|e| html! { <div class="error" id="command-error">{ e }</div> });
         if let Some(m) = self.sel_msg {
-            return html! { <>{ err }{ views::journey(m, &self.sim, link.callback(|_| Msg::SelectMsg(None))) }</> };
+            return html! { <>{ err }{ views::journey(m, &self.sim, link.callback(|_| Msg::SelectMessage(None))) }</> };
         }
         let Some(i) = self.sel_node else {
             let desc = self.sim.scenario.description.clone();
@@ -1049,7 +1049,7 @@ impl App {
                         <button class="btn danger" id="purge" onclick={link.callback(move |_| Msg::Cmd(Some(Command::PurgeQueue { queue: q4.clone() })))}>{"Purge ready messages"}</button>
                     </div>
                     <h3>{ format!("Contents, head first ({depth})") }</h3>
-                    { views::message_table(head, link.callback(|m: u64| Msg::SelectMsg(Some(m)))) }
+                    { views::message_table(head, link.callback(|m: u64| Msg::SelectMessage(Some(m)))) }
                     </>
                 }
             }
@@ -1168,7 +1168,7 @@ impl App {
                         <button class="btn" id="restart-all" onclick={link.callback(move |_| Msg::Cmd(Some(Command::RestartConsumer { consumer: c12.clone(), instance: None })))}>{"Restart all"}</button>
                     </div>
                     <h3>{"Deliveries in progress"}</h3>
-                    { views::instances_table(instances, link.callback(|m: u64| Msg::SelectMsg(Some(m)))) }
+                    { views::instances_table(instances, link.callback(|m: u64| Msg::SelectMessage(Some(m)))) }
                     </>
                 }
             }
@@ -1262,7 +1262,7 @@ impl App {
             let m = e.msg;
             html! {
                 <div class={classes!("log-row", cls, sel.then_some("sel"))} style={format!("top:{}px", r as f64 * LOG_ROW_PX)}
-                    onclick={link.callback(move |_| Msg::SelectMsg(m))} title={text.clone()}>
+                    onclick={link.callback(move |_| Msg::SelectMessage(m))} title={text.clone()}>
                     { text }
                 </div>
             }
@@ -1281,7 +1281,7 @@ impl App {
                         { for TraceKind::NAMES.iter().map(|k| html! { <option value={*k} selected={self.filter_kind == *k}>{ k.replace('_', " ") }</option> }) }
                     </select>
                     <input id="log-msg" type="text" placeholder="message id" value={self.filter_msg.clone()} size="9"
-                        oninput={link.callback(|e: InputEvent| Msg::FilterMsg(e.target_unchecked_into::<HtmlInputElement>().value()))} />
+                        oninput={link.callback(|e: InputEvent| Msg::FilterMessage(e.target_unchecked_into::<HtmlInputElement>().value()))} />
                     <span class="count" id="log-count">{ format!("{total} entries") }</span>
                 </div>
                 <div class="log-view" id="log-view" ref={self.log_ref.clone()}

@@ -78,6 +78,7 @@ pub fn node_size(kind: NodeKind, instances: u32) -> (f64, f64) {
 
 impl Layout {
     /// Lay out the engine's live topology; `saved` positions win.
+    #[allow(clippy::needless_range_loop)] // parallel per-node arrays read best by index
     pub fn compute(
         engine: &Engine,
         saved: &BTreeMap<String, [f64; 2]>,

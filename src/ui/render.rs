@@ -92,8 +92,7 @@ impl View {
                 .min((h - 2.0 * pad) / bh)
                 .clamp(0.2, 1.5);
             ns = (scale * 1.25)
-                .max(0.85)
-                .min(1.25)
+                .clamp(0.85, 1.25)
                 .min(super::layout::COL_W * scale * 0.85 / 170.0)
                 .min(super::layout::ROW_H * scale * 0.95 / 92.0)
                 .max(0.2);

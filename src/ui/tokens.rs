@@ -200,13 +200,12 @@ impl Tokens {
                         self.track.insert(copy, t);
                     }
                 }
-                TraceKind::Unroutable { alternate } => match alternate {
-                    Some(a) => {
-                        let f = self.fate_of(m);
-                        self.push_token(node, a.0, m, f, now, speed)
-                    }
-                    None => {}
-                },
+                TraceKind::Unroutable {
+                    alternate: Some(a),
+                } => {
+                    let f = self.fate_of(m);
+                    self.push_token(node, a.0, m, f, now, speed)
+                }
                 TraceKind::Enqueued { .. } => {
                     let from = self.at_of(m, ev.node);
                     let f = self.fate_of(m);
