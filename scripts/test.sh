@@ -20,10 +20,10 @@ cargo fmt --all -- --check
 step "native tests"
 cargo test --locked
 
-step "engine under wasm in headless Chromium"
+step "engine and app components under wasm in headless Chromium"
 CARGO_TARGET_WASM32_UNKNOWN_UNKNOWN_RUNNER=wasm-bindgen-test-runner \
 CHROMEDRIVER=/usr/bin/chromedriver \
-  cargo test --locked --target wasm32-unknown-unknown --test web
+  cargo test --locked --target wasm32-unknown-unknown --test web --test ui_web
 
 step "release build of the CLI"
 cargo build --locked --release

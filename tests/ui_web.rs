@@ -1,9 +1,7 @@
 //! Browser unit tests of the app's pieces (wasm-bindgen-test, headless Chromium):
 //! URL parameters, knobs, the layout, the timeline model and a component.
-//! Meant to be the integration test `tests/ui_web.rs` (the lib's own unit tests
-//! do not build for wasm32, so these cannot live in the lib):
+//! (The lib's own unit tests do not build for wasm32, so these live here.)
 //!
-//!   cp e2e/ui_web.rs tests/ui_web.rs
 //!   CARGO_TARGET_WASM32_UNKNOWN_UNKNOWN_RUNNER=wasm-bindgen-test-runner \
 //!   CHROMEDRIVER=/usr/bin/chromedriver \
 //!   cargo test --target wasm32-unknown-unknown --test ui_web
