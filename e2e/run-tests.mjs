@@ -218,9 +218,14 @@ test('producer rate knob doubles the rate', async (page) => {
   await page.click('#rate-double');
   await sleep(150);
   assert((await page.inputValue('#knob-rate')) === '16', 'rate shows 16/s');
+  await page.fill('#knob-rate', '-1');
+  await page.$eval('#knob-rate', (el) => el.dispatchEvent(new Event('change', { bubbles: true })));
+  await sleep(150);
+  assert(await page.isVisible('#command-toast'), 'a refused value shows a message');
   await page.click('#inspector .close');
   await sleep(100);
   assert((await page.textContent('#commands')).includes('rate → 16/s'), 'command listed');
+  assert(!(await page.textContent('#commands')).includes('-1'), 'the refused value was not applied');
 });
 
 test('clicking a log line shows the message journey', async (page) => {

@@ -153,6 +153,7 @@ impl App {
         self.seed_text = self.sim.seed.to_string();
         self.charts_dirty = true;
         self.log_follow = true;
+        self.command_error = None;
         super::set_reproduction(&self.sim.reproduction());
     }
 
@@ -751,6 +752,9 @@ impl App {
                 <div class="main">
                     <div class="stage">
                         <TotalsBar totals={self.snap.totals} />
+                        if let Some(e) = &self.command_error {
+                            <div class="toast" id="command-toast" role="alert">{ format!("Not applied: {e}") }</div>
+                        }
                         <canvas ref={self.canvas.clone()} id="topology" class="topology" data-nodes={self.node_positions()}
                             onpointerdown={link.callback(|e: PointerEvent| Msg::Down(e.offset_x() as f64, e.offset_y() as f64))}
                             onpointermove={link.callback(|e: PointerEvent| Msg::Move(e.offset_x() as f64, e.offset_y() as f64))}

@@ -27,7 +27,7 @@ pub fn service_kind(s: &Service) -> &'static str {
 
 /// The same distribution rescaled so its typical value is `ms`.
 pub fn service_with_ms(s: &Service, ms: f64) -> Service {
-    let us = (ms * 1e3).round().max(0.0) as u64;
+    let us = us_of_ms(ms);
     match s {
         Service::Constant(_) => Service::Constant(Duration(us)),
         Service::Exponential(_) => Service::Exponential(Duration(us)),
@@ -44,6 +44,13 @@ pub fn service_with_ms(s: &Service, ms: f64) -> Service {
             sigma: *sigma,
         },
     }
+}
+
+/// Longest duration a knob accepts [µs]: ten years, like the scenario format.
+const DURATION_US_CAP: f64 = 10.0 * 365.0 * 24.0 * 3600.0 * 1e6;
+
+fn us_of_ms(ms: f64) -> u64 {
+    (ms * 1e3).round().clamp(0.0, DURATION_US_CAP) as u64
 }
 
 fn num(text: &str) -> Option<f64> {
@@ -78,7 +85,7 @@ pub fn opt_ms(text: &str) -> Option<Option<Duration>> {
         return Some(None);
     }
     let v = num(text)?;
-    (v >= 0.0).then(|| Some(Duration((v * 1e3).round() as u64)))
+    (v >= 0.0).then(|| Some(Duration(us_of_ms(v))))
 }
 
 /// Optional count: blank means unlimited.
@@ -100,7 +107,7 @@ pub fn retry_with(c: &Consumer, attempts: Option<u32>, backoff_ms: Option<f64>) 
     });
     let backoff = match backoff_ms {
         Some(ms) if ms <= 0.0 => Backoff::Immediate,
-        Some(ms) => Backoff::Fixed(Duration((ms * 1e3).round() as u64)),
+        Some(ms) => Backoff::Fixed(Duration(us_of_ms(ms))),
         None => cur.backoff.clone(),
     };
     Command::SetRetry {
