@@ -226,12 +226,17 @@ fn run(a: &RunArgs, out: &mut dyn Write) -> Result<(), Failure> {
                 code: 1,
                 message: format!("cannot create {path}: {e}"),
             })?;
-            engine.set_trace_capture(true, 1 << 17);
+            engine.set_trace_capture(true, crate::engine::trace::TRACE_BUFFER_MAX);
             Some(BufWriter::new(f))
         }
     };
-    // Run in chunks so the trace buffer is drained before it can overflow.
-    let chunk = 50_000u64;
+    // Run in small chunks so the trace buffer is drained long before it can
+    // overflow (one event can record many trace events: fan-out, dead letters).
+    let chunk = if trace_out.is_some() {
+        1_000u64
+    } else {
+        50_000u64
+    };
     let mut budget = a.max_events;
     let mut reached = false;
     while budget > 0 {
@@ -253,6 +258,15 @@ fn run(a: &RunArgs, out: &mut dyn Write) -> Result<(), Failure> {
     }
     if let Some(mut w) = trace_out {
         w.flush().map_err(io)?;
+        if engine.trace_overwritten() > 0 {
+            return Err(Failure {
+                code: 1,
+                message: format!(
+                    "the trace file is incomplete: {} events overflowed the trace buffer",
+                    engine.trace_overwritten()
+                ),
+            });
+        }
     }
     if !reached {
         eprintln!(

@@ -34,6 +34,12 @@ pub const LIVE_MESSAGES_MAX: usize = 2_000_000;
 /// automatic cycles; this backstop bounds the rest (and the work any one
 /// message can cause at one instant), so it is a simulator limit.
 pub const DEATHS_PER_INSTANT_MAX: u32 = 8;
+/// Most dead-letterings the whole world performs in one simulated instant;
+/// past it, further dead-letters at that instant are dropped. Bounds the work
+/// of a zero-time dead-letter storm (a fanout DLX feeding queues that expire
+/// at once into the same DLX multiplies copies at every hop) that the
+/// per-message limits above cannot, since every copy has its own budget.
+pub const DEAD_LETTERS_PER_INSTANT_MAX: u32 = 10_000;
 /// Longest single delay any draw may produce (service time, backoff, gap).
 pub const DELAY_US_MAX: u64 = 24 * 3600 * 1_000_000;
 /// Upper bound on the route cache before it is cleared.
@@ -158,6 +164,8 @@ struct QueueState {
     rr: usize,
     dlx: Option<u32>,
     dlrk: Option<Sym>,
+    /// The queue's id as an interned routing key (default-exchange publishes).
+    name_sym: Sym,
     expiry_check_us: Option<u64>,
     /// Re-entrancy guards for `dispatch` and `enforce_max_length` (see there).
     dispatching: bool,
@@ -287,6 +295,9 @@ pub struct Engine {
     interval: WindowLatency,
     series: Series,
     commands: Vec<LoggedCommand>,
+    /// Dead-letterings at the instant `dl_instant_us` (see `DEAD_LETTERS_PER_INSTANT_MAX`).
+    dl_instant_us: u64,
+    dl_instant_count: u32,
 }
 
 fn pick_weighted(stream: &mut Stream, weights: &[u32]) -> usize {
@@ -333,6 +344,8 @@ impl Engine {
             interval: WindowLatency::default(),
             series: Series::new(),
             commands: Vec::new(),
+            dl_instant_us: 0,
+            dl_instant_count: 0,
         };
         e.build();
         Ok(e)
@@ -431,10 +444,12 @@ impl Engine {
                     }
                 });
             let dlrk = q.dead_letter_routing_key.as_ref().map(|k| self.intern(k));
+            let name_sym = self.intern(&q.id);
             self.queues.push(QueueState {
                 node: node_id(&self.nodes, &q.id),
                 dlx,
                 dlrk,
+                name_sym,
                 ..Default::default()
             });
         }
@@ -938,6 +953,10 @@ impl Engine {
         let m = &mut self.msgs[c as usize];
         m.correlation = src.correlation;
         m.published_us = src.published_us;
+        // A copy is the same message in another queue: same history.
+        m.deliveries = src.deliveries;
+        m.failures = src.failures;
+        m.returns = src.returns;
         m.deaths = src.deaths;
         m.death_log = src.death_log.clone();
         // Copies inherit the dead-letter cycle budget: otherwise a zero-time
@@ -992,28 +1011,20 @@ impl Engine {
     fn resolve(&self, x: u32, rk: Sym, hdr: HdrId) -> (Vec<u32>, Option<u32>) {
         let mut out = Vec::new();
         let mut visited = Vec::new();
-        self.resolve_into(x, rk, hdr, &mut out, &mut visited);
-        if !out.is_empty() {
-            return (out, None);
-        }
-        // Alternate exchanges chain until one routes (each tried once).
-        let mut tried = vec![x];
-        let mut cur = self.exchanges[x as usize].alternate;
-        while let Some(ae) = cur {
-            if tried.contains(&ae) {
-                break;
-            }
-            tried.push(ae);
-            let mut visited = Vec::new();
-            self.resolve_into(ae, rk, hdr, &mut out, &mut visited);
-            if !out.is_empty() {
-                return (out, Some(ae));
-            }
-            cur = self.exchanges[ae as usize].alternate;
-        }
-        (out, None)
+        let entry_matched = self.resolve_into(x, rk, hdr, &mut out, &mut visited);
+        let alternate = if entry_matched {
+            None
+        } else {
+            self.exchanges[x as usize].alternate
+        };
+        (out, alternate)
     }
 
+    /// Collect the queues exchange `x` routes to. As in RabbitMQ
+    /// (`rabbit_exchange:route1`), every exchange visited whose own bindings
+    /// match nothing hands the message to its alternate exchange; a matching
+    /// exchange-to-exchange binding counts as a match. Each exchange is
+    /// visited once per publish. Returns whether `x`'s own bindings matched.
     fn resolve_into(
         &self,
         x: u32,
@@ -1021,13 +1032,14 @@ impl Engine {
         hdr: HdrId,
         out: &mut Vec<u32>,
         visited: &mut Vec<u32>,
-    ) {
+    ) -> bool {
         if visited.contains(&x) {
-            return;
+            return true;
         }
         visited.push(x);
         let cfg = &self.cfg.exchanges[x as usize];
         let key = &self.syms[rk as usize];
+        let mut matched_any = false;
         for b in &cfg.bindings {
             let matched = match cfg.kind {
                 ExchangeKind::Direct => b.key == *key,
@@ -1042,6 +1054,7 @@ impl Engine {
             if !matched {
                 continue;
             }
+            matched_any = true;
             if let Some(q) = &b.queue {
                 let qi = self.node_of(q).expect("validated").index;
                 if !out.contains(&qi) {
@@ -1052,6 +1065,12 @@ impl Engine {
                 self.resolve_into(xi, rk, hdr, out, visited);
             }
         }
+        if !matched_any {
+            if let Some(ae) = self.exchanges[x as usize].alternate {
+                self.resolve_into(ae, rk, hdr, out, visited);
+            }
+        }
+        matched_any
     }
 
     /// Route a message (in transit) to its target; `from` is the queue it was
@@ -1059,6 +1078,11 @@ impl Engine {
     fn route(&mut self, slot: u32, target: Target, from: Option<u32>) {
         let x = match target {
             Target::Queue(q) => {
+                // RabbitMQ's default exchange: publishing to a queue means
+                // publishing with the queue's name as the routing key (which a
+                // later dead-lettering without `dead_letter_routing_key` reuses).
+                let name = self.queues[q as usize].name_sym;
+                self.msgs[slot as usize].routing_key = name;
                 self.enqueue(slot, q);
                 return;
             }
@@ -1141,6 +1165,13 @@ impl Engine {
             slots.push(c);
         }
         for (s, &q) in slots.into_iter().zip(queues.iter()) {
+            if s != slot && self.ledger.live() as usize > LIVE_MESSAGES_MAX {
+                // The live-message bound holds for routing copies too.
+                let qnode = self.queues[q as usize].node;
+                self.queues[q as usize].dropped += 1;
+                self.drop_message(s, Reason::QueueFull, qnode);
+                continue;
+            }
             self.enqueue(s, q);
         }
     }
@@ -1190,7 +1221,12 @@ impl Engine {
         }
         let id = self.msgs[slot as usize].id;
         let max_length = self.cfg.queues[qi].max_length;
-        let full = max_length.is_some_and(|l| self.queues[qi].ready.len() >= l as usize);
+        // RabbitMQ tries delivery before applying the length limit
+        // (`deliver_or_enqueue`): a message an idle consumer can take at once
+        // is never refused or pushed out, even with `max_length` 0.
+        let deliverable_now = self.queues[qi].ready.is_empty() && self.has_room(q);
+        let full = !deliverable_now
+            && max_length.is_some_and(|l| self.queues[qi].ready.len() >= l as usize);
         if full {
             match self.cfg.queues[qi].overflow {
                 Overflow::RejectPublish => {
@@ -1216,8 +1252,22 @@ impl Engine {
         let depth = self.queues[qi].ready.len() as u32;
         self.trace
             .record(self.now, TraceKind::Enqueued { depth }, Some(id), qnode);
-        self.enforce_max_length(q);
-        self.dispatch(q);
+        if deliverable_now {
+            self.dispatch(q);
+            self.enforce_max_length(q);
+        } else {
+            self.enforce_max_length(q);
+            self.dispatch(q);
+        }
+    }
+
+    /// Does any up instance subscribed to `q` have prefetch room? (No side effects.)
+    fn has_room(&self, q: u32) -> bool {
+        self.queues[q as usize].subscribers.iter().any(|&(c, i)| {
+            let prefetch = self.cfg.consumers[c as usize].prefetch as usize;
+            let inst = &self.consumers[c as usize].instances[i as usize];
+            inst.up && inst.buffer.len() < prefetch
+        })
     }
 
     /// Drop from the head (dead-lettering with `maxlen`) until the queue fits.
@@ -1373,14 +1423,24 @@ impl Engine {
         m.death_log.insert(0, (q, reason));
         let deaths = m.deaths;
         let id = m.id;
-        if m.deaths_now > DEATHS_PER_INSTANT_MAX {
+        if self.dl_instant_us != now {
+            self.dl_instant_us = now;
+            self.dl_instant_count = 0;
+        }
+        self.dl_instant_count += 1;
+        let m = &mut self.msgs[slot as usize];
+        if m.deaths_now > DEATHS_PER_INSTANT_MAX
+            || self.dl_instant_count > DEAD_LETTERS_PER_INSTANT_MAX
+        {
             // Backstop for zero-time dead-letter chains that the cycle rule in
             // `route` does not catch (e.g. repeated rejections at one instant).
             self.queues[q as usize].dropped += 1;
             self.drop_message(slot, reason, qnode);
             return;
         }
-        // RabbitMQ removes the per-message expiration when it dead-letters.
+        // RabbitMQ removes the per-message expiration when it dead-letters,
+        // and a delivery limit counts returns to the queue it now leaves.
+        m.returns = 0;
         m.msg_ttl_us = None;
         m.expires_us = u64::MAX;
         m.redelivered = false;
@@ -1498,7 +1558,8 @@ impl Engine {
                 cs.stream.log_normal(median.us() as f64, *sigma)
             }
         };
-        delay_us_from_f64(us, DELAY_US_MAX)
+        // At least 1 us: processing always takes time, so the clock moves.
+        delay_us_from_f64(us, DELAY_US_MAX).max(1)
     }
 
     fn start_service(&mut self, c: u32, i: u32) {
@@ -2192,6 +2253,10 @@ impl Engine {
         }
         if self.now > at {
             return Err("the clock passed the command's time".into());
+        }
+        if self.agenda.peek_time().is_some_and(|t| t < at) {
+            // Setting the clock past a pending event would make time go back.
+            return Err("the command's time skips over pending events".into());
         }
         self.now = at;
         Ok(())

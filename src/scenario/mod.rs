@@ -79,6 +79,13 @@ impl std::error::Error for ScenarioError {}
 /// Parse scenario JSON, reporting the path of the first structural error.
 /// Does not run semantic validation (see `load`).
 pub fn parse(text: &str) -> Result<Scenario, ScenarioError> {
+    // serde accepts a struct written as a JSON array; a scenario is an object.
+    if !text.trim_start().starts_with('{') {
+        return Err(ScenarioError::one(
+            "",
+            "a scenario must be a JSON object ({ ... })",
+        ));
+    }
     let mut de = serde_json::Deserializer::from_str(text);
     let parsed: Result<Scenario, _> = serde_path_to_error::deserialize(&mut de);
     match parsed {

@@ -63,7 +63,9 @@ fn parse_decimal(num: &str) -> Option<(u128, u32)> {
 
 pub fn parse_duration(text: &str) -> Result<Duration, String> {
     let t = text.trim();
-    let split = t.find(|c: char| c.is_ascii_alphabetic()).unwrap_or(t.len());
+    let split = t
+        .find(|c: char| !(c.is_ascii_digit() || c == '.' || c == ' '))
+        .unwrap_or(t.len());
     let (num, unit) = t.split_at(split);
     let unit_us: u128 = match unit.trim() {
         "us" | "µs" => 1,
@@ -179,7 +181,9 @@ pub fn parse_rate(text: &str) -> Result<Rate, String> {
     };
     let (mantissa, places) =
         parse_decimal(num.trim()).ok_or_else(|| format!("{text:?} is not a rate like \"20/s\""))?;
-    let value = mantissa as f64 / 10f64.powi(places as i32) * per_s_factor;
+    // Exact powers of ten (`powi` is not guaranteed bit-identical across targets).
+    let scale = 10u128.pow(places) as f64;
+    let value = mantissa as f64 / scale * per_s_factor;
     if !(value.is_finite()) || value > RATE_PER_S_MAX {
         return Err(format!("rate {text:?} is above the limit of 10000000/s"));
     }
@@ -238,6 +242,7 @@ mod tests {
         assert_eq!(parse_duration("0.1s").unwrap(), Duration(100_000));
         assert_eq!(parse_duration("1.5m").unwrap(), Duration(90_000_000));
         assert_eq!(parse_duration("40us").unwrap(), Duration(40));
+        assert_eq!(parse_duration("40µs").unwrap(), Duration(40));
         assert_eq!(parse_duration(" 2 s ").unwrap(), Duration(2_000_000));
         assert_eq!(parse_duration("1h").unwrap(), Duration(3_600_000_000));
     }

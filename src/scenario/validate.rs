@@ -26,8 +26,24 @@ enum Kind {
 }
 
 pub fn check_service(s: &Service) -> Result<(), String> {
+    // A zero service time would let a failing, requeueing consumer loop
+    // forever without the clock moving.
+    let positive = |d: &Duration, what: &str| {
+        if d.us() == 0 {
+            Err(format!("{what} must be at least 1us"))
+        } else {
+            Ok(())
+        }
+    };
     match s {
-        Service::Constant(_) | Service::Exponential(_) => Ok(()),
+        Service::Constant(d) => positive(d, "constant service time"),
+        Service::Exponential(d) => positive(d, "exponential mean"),
+        Service::Uniform([a, _]) if a.us() == 0 => {
+            Err("uniform low bound must be at least 1us".into())
+        }
+        Service::LogNormal { median, .. } if median.us() == 0 => {
+            Err("log_normal median must be at least 1us".into())
+        }
         Service::Uniform([a, b]) if a > b => Err("uniform bounds must be [low, high]".into()),
         Service::Uniform(_) => Ok(()),
         Service::LogNormal { sigma, .. }
@@ -40,6 +56,11 @@ pub fn check_service(s: &Service) -> Result<(), String> {
 }
 
 pub fn check_retry(r: &RetryPolicy) -> Result<(), String> {
+    if r.mode == RetryMode::RetryQueue && r.backoff != Backoff::Immediate {
+        return Err(
+            "backoff does not apply to retry_queue mode (the wait queue's ttl is the delay); remove it or use mode \"delayed\"".into(),
+        );
+    }
     if r.max_attempts == 0 || r.max_attempts > ATTEMPTS_MAX {
         return Err(format!("max_attempts must be between 1 and {ATTEMPTS_MAX}"));
     }
@@ -175,8 +196,18 @@ pub fn validate(s: &Scenario) -> Result<(), ScenarioError> {
             &[Kind::Exchange, Kind::Queue],
             "exchange or queue",
         );
+        let burst = match p.arrival {
+            Arrival::Bursts { size } => size.max(1) as f64,
+            _ => 1.0,
+        };
         if !(p.rate.per_s() > 0.0) {
             v.err(format!("{at}.rate"), "must be greater than 0/s");
+        } else if burst / p.rate.per_s() > 86_400.0 {
+            // Gaps are capped at one day, so a slower rate would be silently wrong.
+            v.err(
+                format!("{at}.rate"),
+                "publishes (or bursts) must come at least once a day",
+            );
         }
         if let Arrival::Bursts { size } = p.arrival {
             if size == 0 || size > BURST_MAX {
@@ -411,6 +442,44 @@ fn check_scheduled_values(v: &mut V, at: &str, cmd: &crate::engine::Command, s: 
             if !(failure_rate.is_finite() && (0.0..=1.0).contains(failure_rate)) =>
         {
             v.err(format!("{at}.failure_rate"), "must be between 0 and 1")
+        }
+        C::CrashConsumer {
+            consumer,
+            instance: Some(i),
+            ..
+        }
+        | C::RestartConsumer {
+            consumer,
+            instance: Some(i),
+        } => {
+            // The most instances this consumer can have at any time: its
+            // configured count or any count the schedule scales it to.
+            let configured = s
+                .consumers
+                .iter()
+                .find(|c| c.id == *consumer)
+                .map_or(0, |c| c.instances);
+            let scaled = s
+                .schedule
+                .iter()
+                .filter_map(|sc| match &sc.command {
+                    C::SetInstances {
+                        consumer: c,
+                        instances,
+                    } if c == consumer => Some(*instances),
+                    _ => None,
+                })
+                .max()
+                .unwrap_or(0);
+            let most = configured.max(scaled);
+            if *i >= most {
+                v.err(
+                    format!("{at}.instance"),
+                    format!(
+                        "{consumer} never has more than {most} instances; there is no instance {i}"
+                    ),
+                );
+            }
         }
         C::SetInstances { instances, .. } if *instances > INSTANCES_MAX => v.err(
             format!("{at}.instances"),

@@ -18,6 +18,7 @@ mod overflow;
 mod producers;
 mod props;
 mod retry;
+mod review_fixes;
 mod routing;
 mod theory;
 mod ttl;

@@ -8,7 +8,8 @@ fn producer(fields: &str) -> Story {
     let json = format!(
         r#"{{
   "title": "producer",
-  "producers": [{{ "id": "p", "to": "q" {fields} }}],
+  "producers": [{{ "id": "p", "to": "x" {fields} }}],
+  "exchanges": [{{ "id": "x", "kind": "fanout", "bindings": [{{ "queue": "q" }}] }}],
   "queues": [{{ "id": "q" }}]
 }}"#
     );
@@ -110,7 +111,7 @@ fn round_robin_keys_and_header_sets_cycle_in_order() {
         "keys": { "round_robin": ["k1", "k2"] }"#,
     );
     assert_eq!(s.queue_keys("q"), ["a", "b", "c", "a"]);
-    let keys: Vec<Option<String>> = match &s.engine.snapshot().nodes[1] {
+    let keys: Vec<Option<String>> = match &s.engine.snapshot().nodes[2] {
         queuelab::engine::NodeView::Queue { head, .. } => {
             head.iter().map(|m| m.key.clone()).collect()
         }

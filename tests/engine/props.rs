@@ -201,7 +201,9 @@ fn scenario_json(g: &mut Genes) -> Value {
                 },
             });
             if has_dlx[qi] && g.chance(2) {
+                // The wait queue's TTL is the delay: no backoff in this mode.
                 r["mode"] = json!("retry_queue");
+                r["backoff"] = json!("immediate");
             }
             if nx > 0 && g.chance(1) {
                 r["exhausted_to"] = json!(exch(g.pick(nx as u32) as usize));
@@ -274,6 +276,7 @@ fn command(g: &mut Genes, s: &Value) -> Value {
             let mut r = json!({ "max_attempts": g.pick(4), "backoff": { "fixed": duration(g) } });
             if g.chance(1) {
                 r["mode"] = json!("retry_queue");
+                r["backoff"] = json!("immediate");
             }
             json!({ "do": "set_retry", "consumer": c, "retry": r })
         }

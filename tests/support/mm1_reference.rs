@@ -30,9 +30,9 @@ pub fn run(seed: u64, gap_us: f64, service_us: f64, end_us: u64) -> Mm1Outcome {
         events: 0,
         sojourn_us_sum: 0,
     };
-    // Same rounding as the engine: nearest microsecond, gaps at least 1 us.
+    // Same rounding as the engine: nearest microsecond, gaps and services at least 1 us.
     let gap = |s: &mut Stream| ((s.exponential(gap_us) + 0.5) as u64).max(1);
-    let svc = |s: &mut Stream| (s.exponential(service_us) + 0.5) as u64;
+    let svc = |s: &mut Stream| ((s.exponential(service_us) + 0.5) as u64).max(1);
     heap.push(Reverse((gap(&mut arrivals), seq, false)));
     while let Some(Reverse((t, _, departure))) = heap.pop() {
         if t > end_us {
