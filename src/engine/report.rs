@@ -247,16 +247,7 @@ impl Engine {
                 m.insert("reason".into(), json!(reason.name()));
             }
             TraceKind::CommandApplied { index, scheduled } => {
-                let cmd = if scheduled {
-                    self.config()
-                        .schedule
-                        .get(index as usize)
-                        .map(|s| s.command.describe())
-                } else {
-                    self.command_log()
-                        .get(index as usize)
-                        .map(|c| c.command.describe())
-                };
+                let cmd = self.command_description(index, scheduled);
                 m.insert("index".into(), json!(index));
                 m.insert("scheduled".into(), json!(scheduled));
                 m.insert("command".into(), json!(cmd));
@@ -344,20 +335,22 @@ impl Engine {
             }
             TraceKind::Restarted { instance } => format!("instance #{instance} restarted"),
             TraceKind::CommandApplied { index, scheduled } => {
-                let c = if scheduled {
-                    self.config()
-                        .schedule
-                        .get(index as usize)
-                        .map(|s| s.command.describe())
-                } else {
-                    self.command_log()
-                        .get(index as usize)
-                        .map(|c| c.command.describe())
-                };
+                let c = self.command_description(index, scheduled);
                 format!("command: {}", c.unwrap_or_default())
             }
         };
         format!("{} {node}: {msg}{detail}", ev.t)
+    }
+
+    /// The human description of the command a `CommandApplied` event names.
+    fn command_description(&self, index: u32, scheduled: bool) -> Option<String> {
+        if scheduled {
+            let s = self.config().schedule.get(index as usize)?;
+            Some(s.command.describe())
+        } else {
+            let c = self.command_log().get(index as usize)?;
+            Some(c.command.describe())
+        }
     }
 
     fn snapshot_nodes(&self, head_max: usize) -> Vec<NodeView> {

@@ -386,33 +386,30 @@ impl Engine {
 
     fn build(&mut self) {
         let cfg = self.cfg.clone();
-        for (i, p) in cfg.producers.iter().enumerate() {
-            self.nodes.push(NodeInfo {
-                id: p.id.clone(),
-                kind: NodeKind::Producer,
-                index: i as u32,
-            });
-        }
-        for (i, x) in cfg.exchanges.iter().enumerate() {
-            self.nodes.push(NodeInfo {
-                id: x.id.clone(),
-                kind: NodeKind::Exchange,
-                index: i as u32,
-            });
-        }
-        for (i, q) in cfg.queues.iter().enumerate() {
-            self.nodes.push(NodeInfo {
-                id: q.id.clone(),
-                kind: NodeKind::Queue,
-                index: i as u32,
-            });
-        }
-        for (i, c) in cfg.consumers.iter().enumerate() {
-            self.nodes.push(NodeInfo {
-                id: c.id.clone(),
-                kind: NodeKind::Consumer,
-                index: i as u32,
-            });
+        // One node table, in scenario order: producers, exchanges, queues, consumers.
+        let ids = [
+            (
+                NodeKind::Producer,
+                cfg.producers.iter().map(|p| &p.id).collect::<Vec<_>>(),
+            ),
+            (
+                NodeKind::Exchange,
+                cfg.exchanges.iter().map(|x| &x.id).collect(),
+            ),
+            (NodeKind::Queue, cfg.queues.iter().map(|q| &q.id).collect()),
+            (
+                NodeKind::Consumer,
+                cfg.consumers.iter().map(|c| &c.id).collect(),
+            ),
+        ];
+        for (kind, list) in ids {
+            for (i, id) in list.into_iter().enumerate() {
+                self.nodes.push(NodeInfo {
+                    id: id.clone(),
+                    kind,
+                    index: i as u32,
+                });
+            }
         }
         let node_id = |nodes: &Vec<NodeInfo>, id: &str| {
             NodeId(nodes.iter().position(|n| n.id == id).unwrap() as u32)
