@@ -885,11 +885,27 @@ impl App {
         html! {
             <div class="scrubber" title="Timeline: drag back to rewind, forward to return">
                 <span class="lbl">{"Timeline"}</span>
-                <input id="scrubber" type="range" min="0" max={max_ms.to_string()} step="1" value={cur_ms.to_string()}
-                    oninput={link.callback(|e: InputEvent| {
-                        let v: u64 = e.target_unchecked_into::<HtmlInputElement>().value().parse().unwrap_or(0);
-                        Msg::Seek(v * 1000)
-                    })} />
+                <div class="track">
+                    <input id="scrubber" type="range" min="0" max={max_ms.to_string()} step="1" value={cur_ms.to_string()}
+                        oninput={link.callback(|e: InputEvent| {
+                            let v: u64 = e.target_unchecked_into::<HtmlInputElement>().value().parse().unwrap_or(0);
+                            Msg::Seek(v * 1000)
+                        })} />
+                    { for self.sim.script().iter().map(|c| {
+                        let frac = (c.at_us as f64 / self.sim.horizon_us.max(1) as f64).clamp(0.0, 1.0);
+                        html! {
+                            <span class="marker" title={format!("{:.3} s: {}", c.at_us as f64 / 1e6, c.command.describe())}
+                                style={format!("left: calc(8px + (100% - 16px) * {frac:.5})")}></span>
+                        }
+                    }) }
+                    { for self.sim.scenario.schedule.iter().filter(|c| c.at.0 <= self.sim.horizon_us).map(|c| {
+                        let frac = (c.at.0 as f64 / self.sim.horizon_us.max(1) as f64).clamp(0.0, 1.0);
+                        html! {
+                            <span class="marker sched" title={format!("{} (scheduled): {}", c.at, c.command.describe())}
+                                style={format!("left: calc(8px + (100% - 16px) * {frac:.5})")}></span>
+                        }
+                    }) }
+                </div>
                 <span class="scrub-val">{ format!("{} / {}", fmt_secs(self.sim.now_us()), fmt_secs(self.sim.horizon_us)) }</span>
                 <span class="events" title="Engine events processed">{ format!("{} events", self.sim.engine.events()) }</span>
             </div>

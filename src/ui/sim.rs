@@ -78,6 +78,11 @@ impl Sim {
         self.engine.now().0
     }
 
+    /// Every command of this timeline (including ones after the current time).
+    pub fn script(&self) -> &[LoggedCommand] {
+        &self.script
+    }
+
     fn pending(&self) -> Option<&LoggedCommand> {
         self.script.get(self.engine.command_log().len())
     }

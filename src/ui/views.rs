@@ -32,6 +32,9 @@ pub fn totals_bar(p: &TotalsProps) -> Html {
             { item("t-published", "published", t.published, "c-new") }
             { item("t-processed", "processed", t.processed, "c-done") }
             { item("t-retried", "retried", t.retried, "c-retry") }
+            if t.redelivered > 0 {
+                { item("t-redelivered", "redelivered", t.redelivered, "c-retry") }
+            }
             { item("t-dead", "dead-lettered", t.dead_lettered, "c-dead") }
             { item("t-expired", "expired", t.expired, "c-exp") }
             { item("t-dropped", "dropped", t.dropped, "c-drop") }
