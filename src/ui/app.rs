@@ -1310,6 +1310,9 @@ impl App {
                         let at_bottom = el.scroll_top() + el.client_height() >= el.scroll_height() - 4;
                         Msg::LogScroll(el.scroll_top() as f64, at_bottom)
                     })}>
+                    if total == 0 {
+                        <div class="log-empty">{ if filtered { "No events match these filters yet." } else { "No events yet: press ▶ Play (or space), or Step." } }</div>
+                    }
                     <div class="log-inner" style={format!("height:{}px", total as f64 * LOG_ROW_PX)}>
                         { for rows }
                     </div>
