@@ -48,7 +48,10 @@ fn knobs_build_commands_and_reject_non_numbers() {
     assert_eq!(knobs::service_ms(&knobs::service_with_ms(&s, 90.0)), 90.0);
     assert_eq!(knobs::opt_u32(""), Some(None));
     assert_eq!(knobs::opt_u32("5"), Some(Some(5)));
-    assert_eq!(knobs::opt_ms("1.5"), Some(Some(queuelab::scenario::Duration(1500))));
+    assert_eq!(
+        knobs::opt_ms("1.5"),
+        Some(Some(queuelab::scenario::Duration(1500)))
+    );
 }
 
 fn sim(name: &str) -> Sim {
@@ -75,7 +78,11 @@ fn layout_separates_the_dead_letter_path_and_does_not_overlap() {
     let l = Layout::compute(&s.engine, &s.scenario.layout, usize::MAX / 4);
     let band = |id: &str| l.nodes.iter().find(|n| n.id == id).unwrap().band;
     assert_eq!(band("work-q"), 0);
-    assert_eq!(band("wait-1s"), 1, "the wait queue is on the dead-letter path");
+    assert_eq!(
+        band("wait-1s"),
+        1,
+        "the wait queue is on the dead-letter path"
+    );
     assert!(l.edges.iter().any(|e| e.kind == EdgeKind::DeadLetter));
 }
 
@@ -104,7 +111,11 @@ fn seek_back_gives_the_state_that_play_gave() {
     assert_eq!(again.totals, at_t.totals, "same counters at T");
     assert_eq!(again.nodes, at_t.nodes, "same nodes at T");
     s.seek(later.t_us);
-    assert_eq!(s.engine.snapshot(), later, "forward again replays the command");
+    assert_eq!(
+        s.engine.snapshot(),
+        later,
+        "forward again replays the command"
+    );
     s.seek(0);
     assert_eq!(s.engine.snapshot().totals.published, 0);
 }

@@ -345,27 +345,32 @@ impl Component for App {
         if let Some(doc) = web_sys::window().and_then(|w| w.document()) {
             let link = ctx.link().clone();
             let opts = gloo::events::EventListenerOptions::enable_prevent_default();
-            app._keys = Some(gloo::events::EventListener::new_with_options(&doc, "keydown", opts, move |e| {
-                let Some(e) = e.dyn_ref::<web_sys::KeyboardEvent>() else {
-                    return;
-                };
-                let typing = e
-                    .target()
-                    .and_then(|t| t.dyn_into::<web_sys::Element>().ok())
-                    .map(|el| matches!(el.tag_name().as_str(), "INPUT" | "TEXTAREA" | "SELECT"))
-                    .unwrap_or(false);
-                if typing || e.ctrl_key() || e.meta_key() || e.alt_key() {
-                    return;
-                }
-                match e.key().as_str() {
-                    " " => {
-                        e.prevent_default();
-                        link.send_message(Msg::TogglePlay);
+            app._keys = Some(gloo::events::EventListener::new_with_options(
+                &doc,
+                "keydown",
+                opts,
+                move |e| {
+                    let Some(e) = e.dyn_ref::<web_sys::KeyboardEvent>() else {
+                        return;
+                    };
+                    let typing = e
+                        .target()
+                        .and_then(|t| t.dyn_into::<web_sys::Element>().ok())
+                        .map(|el| matches!(el.tag_name().as_str(), "INPUT" | "TEXTAREA" | "SELECT"))
+                        .unwrap_or(false);
+                    if typing || e.ctrl_key() || e.meta_key() || e.alt_key() {
+                        return;
                     }
-                    "." => link.send_message(Msg::Step),
-                    _ => {}
-                }
-            }));
+                    match e.key().as_str() {
+                        " " => {
+                            e.prevent_default();
+                            link.send_message(Msg::TogglePlay);
+                        }
+                        "." => link.send_message(Msg::Step),
+                        _ => {}
+                    }
+                },
+            ));
         }
         if params.panic_test {
             ctx.link().send_message(Msg::Noop);
@@ -596,7 +601,7 @@ impl Component for App {
                 self.sel_msg = m;
                 self.tab = Tab::Inspect;
                 self.show_side = true;
-                    self.side_hidden = false;
+                self.side_hidden = false;
                 if !self.playing {
                     self.paint(now_ms());
                 }

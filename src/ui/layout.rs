@@ -389,7 +389,12 @@ impl Layout {
         if self.edges.iter().filter(over).any(|e| self.is_back(e, k)) {
             b.1 -= 60.0;
         }
-        if self.edges.iter().filter(|e| !over(e)).any(|e| self.is_back(e, k)) {
+        if self
+            .edges
+            .iter()
+            .filter(|e| !over(e))
+            .any(|e| self.is_back(e, k))
+        {
             b.3 += 60.0;
         }
         b

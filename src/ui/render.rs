@@ -673,7 +673,14 @@ fn draw_tokens(f: &Frame) {
                 // Failed: a red flash on the consumer's border.
                 ctx.set_line_width(3.0);
                 let (w, h) = (n.w * f.view.node_scale, n.h * f.view.node_scale);
-                rrect(ctx, cx - w / 2.0, cy - h / 2.0, w, h, 10.0 * f.view.node_scale);
+                rrect(
+                    ctx,
+                    cx - w / 2.0,
+                    cy - h / 2.0,
+                    w,
+                    h,
+                    10.0 * f.view.node_scale,
+                );
                 ctx.stroke();
             }
             EXPIRED | DROPPED => {

@@ -200,9 +200,7 @@ impl Tokens {
                         self.track.insert(copy, t);
                     }
                 }
-                TraceKind::Unroutable {
-                    alternate: Some(a),
-                } => {
+                TraceKind::Unroutable { alternate: Some(a) } => {
                     let f = self.fate_of(m);
                     self.push_token(node, a.0, m, f, now, speed)
                 }
