@@ -34,6 +34,20 @@ fn params_parse_the_embed_contract_and_ignore_junk() {
 }
 
 #[wasm_bindgen_test]
+fn the_arrival_knob_round_trips_its_choices() {
+    for (value, _) in knobs::ARRIVAL_CHOICES {
+        match knobs::set_arrival("p", value) {
+            Some(Command::SetArrival { arrival, .. }) => {
+                assert_eq!(knobs::arrival_value(&arrival), value)
+            }
+            other => panic!("{value}: {other:?}"),
+        }
+    }
+    assert!(knobs::set_arrival("p", "bursts:lots").is_none());
+    assert!(knobs::set_arrival("p", "sometimes").is_none());
+}
+
+#[wasm_bindgen_test]
 fn knobs_build_commands_and_reject_non_numbers() {
     assert!(knobs::set_rate("p", "abc").is_none());
     assert!(knobs::set_rate("p", "-3").is_none());

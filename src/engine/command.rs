@@ -6,7 +6,9 @@
 //! a share link can carry. `Engine::submit` validates a command completely before
 //! it changes anything: a rejected command leaves no trace and is not logged.
 
-use crate::scenario::{AckMode, Duration, OnFailure, Overflow, Rate, RetryPolicy, Service};
+use crate::scenario::{
+    AckMode, Arrival, Duration, OnFailure, Overflow, Rate, RetryPolicy, Service,
+};
 use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 
@@ -17,6 +19,11 @@ pub enum Command {
     SetRate {
         producer: String,
         rate: Rate,
+    },
+    /// Change how a producer spaces its publishes (constant, Poisson, bursts).
+    SetArrival {
+        producer: String,
+        arrival: Arrival,
     },
     /// Stop a producer publishing until resumed.
     PauseProducer {
@@ -96,6 +103,7 @@ impl Command {
     pub fn target(&self) -> &str {
         match self {
             Command::SetRate { producer, .. }
+            | Command::SetArrival { producer, .. }
             | Command::PauseProducer { producer }
             | Command::ResumeProducer { producer } => producer,
             Command::CrashConsumer { consumer, .. }
@@ -118,6 +126,10 @@ impl Command {
     pub fn describe(&self) -> String {
         match self {
             Command::SetRate { producer, rate } => format!("{producer}: rate → {rate}"),
+            Command::SetArrival { producer, arrival } => match arrival {
+                Arrival::Bursts { size } => format!("{producer}: arrivals → bursts of {size}"),
+                other => format!("{producer}: arrivals → {other:?}").to_lowercase(),
+            },
             Command::PauseProducer { producer } => format!("{producer}: paused"),
             Command::ResumeProducer { producer } => format!("{producer}: resumed"),
             Command::CrashConsumer {

@@ -1962,6 +1962,11 @@ impl Engine {
             Command::PauseProducer { producer } | Command::ResumeProducer { producer } => {
                 self.find(producer, NodeKind::Producer)?;
             }
+            Command::SetArrival { producer, arrival } => {
+                let p = self.find(producer, NodeKind::Producer)?;
+                let rate = self.cfg.producers[p as usize].rate;
+                scenario::check_arrival(arrival, rate).map_err(CommandError)?;
+            }
             Command::CrashConsumer {
                 consumer, instance, ..
             }
@@ -2075,6 +2080,15 @@ impl Engine {
             Command::SetRate { producer, rate } => {
                 let p = self.find(producer, NodeKind::Producer).unwrap();
                 self.cfg.producers[p as usize].rate = *rate;
+                let ps = &mut self.producers[p as usize];
+                ps.epoch = ps.epoch.wrapping_add(1);
+                if !ps.paused {
+                    self.schedule_tick(p, self.now);
+                }
+            }
+            Command::SetArrival { producer, arrival } => {
+                let p = self.find(producer, NodeKind::Producer).unwrap();
+                self.cfg.producers[p as usize].arrival = arrival.clone();
                 let ps = &mut self.producers[p as usize];
                 ps.epoch = ps.epoch.wrapping_add(1);
                 if !ps.paused {

@@ -55,6 +55,20 @@ pub fn check_service(s: &Service) -> Result<(), String> {
     }
 }
 
+/// Checks for an arrival pattern given the producer's rate (used by the
+/// `set_arrival` command; scenario validation reports the same rules by field).
+pub fn check_arrival(a: &Arrival, rate: Rate) -> Result<(), String> {
+    if let Arrival::Bursts { size } = a {
+        if *size == 0 || *size > BURST_MAX {
+            return Err(format!("burst size must be between 1 and {BURST_MAX}"));
+        }
+        if rate.per_s() > 0.0 && *size as f64 / rate.per_s() > 86_400.0 {
+            return Err("bursts must come at least once a day at this rate".into());
+        }
+    }
+    Ok(())
+}
+
 pub fn check_retry(r: &RetryPolicy) -> Result<(), String> {
     if r.mode == RetryMode::RetryQueue && r.backoff != Backoff::Immediate {
         return Err(
@@ -398,6 +412,7 @@ pub fn validate(s: &Scenario) -> Result<(), ScenarioError> {
         let target = sc.command.target();
         let want = match &sc.command {
             crate::engine::Command::SetRate { .. }
+            | crate::engine::Command::SetArrival { .. }
             | crate::engine::Command::PauseProducer { .. }
             | crate::engine::Command::ResumeProducer { .. } => Kind::Producer,
             crate::engine::Command::SetMaxLength { .. }
@@ -438,6 +453,16 @@ fn check_scheduled_values(v: &mut V, at: &str, cmd: &crate::engine::Command, s: 
             format!("{at}.prefetch"),
             format!("must be between 1 and {PREFETCH_MAX}"),
         ),
+        C::SetArrival { producer, arrival } => {
+            let rate = s
+                .producers
+                .iter()
+                .find(|p| p.id == *producer)
+                .map(|p| p.rate);
+            if let Some(Err(e)) = rate.map(|r| check_arrival(arrival, r)) {
+                v.err(format!("{at}.arrival"), e);
+            }
+        }
         C::SetFailureRate { failure_rate, .. }
             if !(failure_rate.is_finite() && (0.0..=1.0).contains(failure_rate)) =>
         {

@@ -956,6 +956,18 @@ impl App {
                 let p2 = id.clone();
                 let p3 = id.clone();
                 let pc = cfg.producers.iter().find(|p| &p.id == id);
+                let p4 = id.clone();
+                let arrival_now = pc
+                    .map(|p| knobs::arrival_value(&p.arrival))
+                    .unwrap_or_default();
+                let mut arrival_options: Vec<(String, String)> = knobs::ARRIVAL_CHOICES
+                    .iter()
+                    .map(|(v, l)| (v.to_string(), l.to_string()))
+                    .collect();
+                if !arrival_options.iter().any(|(v, _)| *v == arrival_now) {
+                    let size = arrival_now.trim_start_matches("bursts:").to_string();
+                    arrival_options.push((arrival_now.clone(), format!("bursts of {size}")));
+                }
                 let arrival = pc
                     .map(|p| format!("{:?}", p.arrival).to_lowercase())
                     .unwrap_or_default();
@@ -975,6 +987,18 @@ impl App {
                                 onchange={link.callback(move |e: Event| Msg::Cmd(knobs::set_rate(&pid, &e.target_unchecked_into::<HtmlInputElement>().value())))} />
                             <button class="btn" id="rate-double" onclick={link.callback(move |_| Msg::Cmd(knobs::set_rate(&p2, &format!("{}", rate_per_s * 2.0))))}>{"×2"}</button>
                         </div>
+                    </div>
+                    <div class="knob">
+                        <label for="knob-arrival">{"Arrivals"}</label>
+                        <select id="knob-arrival"
+                            onchange={link.callback(move |e: Event| {
+                                let v = e.target_unchecked_into::<HtmlSelectElement>().value();
+                                Msg::Cmd(knobs::set_arrival(&p4, &v))
+                            })}>
+                            { for arrival_options.iter().map(|(value, label)| html! {
+                                <option value={value.clone()} selected={*value == arrival_now}>{ label.clone() }</option>
+                            }) }
+                        </select>
                     </div>
                     <div class="knob">
                         if *paused {

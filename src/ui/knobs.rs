@@ -5,7 +5,9 @@
 //!   input text ──parse──► Command ──Sim::submit──► engine (logged, replayable)
 
 use crate::engine::Command;
-use crate::scenario::{Backoff, Consumer, Duration, Rate, RetryMode, RetryPolicy, Service};
+use crate::scenario::{
+    Arrival, Backoff, Consumer, Duration, Rate, RetryMode, RetryPolicy, Service,
+};
 
 /// The service time's typical value [ms] (mean or median).
 pub fn service_ms(s: &Service) -> f64 {
@@ -63,6 +65,38 @@ pub fn set_rate(producer: &str, text: &str) -> Option<Command> {
     (r >= 0.0).then(|| Command::SetRate {
         producer: producer.into(),
         rate: Rate(r),
+    })
+}
+
+/// The arrival-pattern choices the knob offers, as (value, label).
+pub const ARRIVAL_CHOICES: [(&str, &str); 5] = [
+    ("poisson", "Poisson (random gaps)"),
+    ("constant", "constant (even gaps)"),
+    ("bursts:10", "bursts of 10"),
+    ("bursts:50", "bursts of 50"),
+    ("bursts:200", "bursts of 200"),
+];
+
+/// The knob value of an arrival pattern (see `ARRIVAL_CHOICES`).
+pub fn arrival_value(a: &Arrival) -> String {
+    match a {
+        Arrival::Poisson => "poisson".into(),
+        Arrival::Constant => "constant".into(),
+        Arrival::Bursts { size } => format!("bursts:{size}"),
+    }
+}
+
+pub fn set_arrival(producer: &str, value: &str) -> Option<Command> {
+    let arrival = match value {
+        "poisson" => Arrival::Poisson,
+        "constant" => Arrival::Constant,
+        other => Arrival::Bursts {
+            size: other.strip_prefix("bursts:")?.parse().ok()?,
+        },
+    };
+    Some(Command::SetArrival {
+        producer: producer.into(),
+        arrival,
     })
 }
 

@@ -831,3 +831,43 @@ fn trimming_exposes_an_overdue_head_which_expires_at_once() {
         ]
     );
 }
+
+#[test]
+fn set_arrival_switches_a_producer_to_bursts_from_now_on() {
+    let mut s = story(
+        r#"{
+  "title": "arrival",
+  "producers": [{ "id": "p", "to": "q", "rate": "10/s", "arrival": "constant" }],
+  "queues": [{ "id": "q" }]
+}"#,
+        1_000_000,
+    );
+    // Constant: one every 100 ms up to 1 s.
+    assert_eq!(s.enqueued("q").len(), 10);
+    let cmd = serde_json::from_str(
+        r#"{ "do": "set_arrival", "producer": "p", "arrival": { "bursts": { "size": 5 } } }"#,
+    )
+    .unwrap();
+    s.engine.submit(cmd).unwrap();
+    s.run_to(2_000_000);
+    let after: Vec<u64> = s
+        .enqueued("q")
+        .iter()
+        .map(|e| e.0)
+        .filter(|&t| t > 1_000_000)
+        .collect();
+    // Bursts of 5 every 500 ms keep the mean rate: 5 at 1.5 s and 5 at 2.0 s.
+    assert_eq!(
+        after,
+        [1_500_000; 5]
+            .into_iter()
+            .chain([2_000_000; 5])
+            .collect::<Vec<_>>()
+    );
+    let bad = serde_json::from_str(
+        r#"{ "do": "set_arrival", "producer": "p", "arrival": { "bursts": { "size": 0 } } }"#,
+    )
+    .unwrap();
+    let err = s.engine.submit(bad).unwrap_err().to_string();
+    assert!(err.contains("burst size"), "{err}");
+}
