@@ -228,6 +228,28 @@ test('producer rate knob doubles the rate', async (page) => {
   assert(!(await page.textContent('#commands')).includes('-1'), 'the refused value was not applied');
 });
 
+test('producer arrivals knob switches to bursts and it shows in the queue', async (page) => {
+  await open(page, '?preset=work-queue');
+  await clickNode(page, 'tasks');
+  await page.selectOption('#knob-arrival', 'bursts:200');
+  await sleep(150);
+  assert((await page.inputValue('#knob-arrival')) === 'bursts:200', 'the knob shows bursts of 200');
+  await page.click('#inspector .close');
+  await sleep(100);
+  assert((await page.textContent('#commands')).includes('bursts of 200'), 'command listed');
+  // 200 tasks arrive at once every 5 s: the three workers cannot take them
+  // all, so the queue holds a backlog right after the first burst.
+  await setSpeed(page, 10);
+  await play(page);
+  for (let i = 0; i < 200 && (await tUs(page)) < 5_300_000; i++) await sleep(25);
+  await pause(page);
+  const t = await tUs(page);
+  assert(t >= 5_000_000 && t < 7_000_000, `paused shortly after the first burst (t ${t})`);
+  await clickNode(page, 'task-queue');
+  const depth = await num(page, '#queue-depth');
+  assert(depth > 20, `a burst backs up the queue (depth ${depth})`);
+});
+
 test('clicking a log line shows the message journey', async (page) => {
   await open(page, '?preset=retry-queue&speed=5&autoplay=1');
   await sleep(2000);
