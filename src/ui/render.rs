@@ -699,29 +699,40 @@ fn draw_tokens(f: &Frame) {
         }
         ctx.set_global_alpha(1.0);
     }
-    // Aggregated counts where the cap bound.
-    // Aggregated counts where the cap bound: one label per source node.
+    // Aggregated counts where the cap bound: one label per source node, or a
+    // single label for the whole canvas when many nodes are aggregating (one
+    // label each would cover the picture).
     let mut per_node: std::collections::BTreeMap<u32, u64> = Default::default();
-    for (&(a, _), &(count, _)) in &f.tokens.overflow {
-        *per_node.entry(a).or_default() += count;
+    for (&(a, _), agg) in &f.tokens.overflow {
+        *per_node.entry(a).or_default() += agg.rate();
     }
-    for (a, count) in per_node {
-        let Some(n) = f.layout.nodes.get(a as usize) else {
-            continue;
-        };
-        let (cx, cy) = f.view.pt((n.x, n.y));
-        let (w, h) = (n.w * f.view.node_scale, n.h * f.view.node_scale);
-        let label = format!("+{count} not drawn");
+    let label_at = |ctx: &Ctx, label: &str, x: f64, y: f64| {
         font(ctx, 12.0, true);
-        let tw = ctx.measure_text(&label).map(|t| t.width()).unwrap_or(30.0);
-        let (x, y) = (cx + w / 2.0 - tw / 2.0, cy - h / 2.0 - 12.0);
+        let tw = ctx.measure_text(label).map(|t| t.width()).unwrap_or(30.0);
         ctx.set_fill_style_str(f.theme.text);
         rrect(ctx, x - tw / 2.0 - 6.0, y - 9.0, tw + 12.0, 18.0, 9.0);
         ctx.fill();
         ctx.set_fill_style_str(f.theme.bg);
         ctx.set_text_align("center");
         ctx.set_text_baseline("middle");
-        let _ = ctx.fill_text(&label, x, y + 0.5);
+        let _ = ctx.fill_text(label, x, y + 0.5);
+    };
+    if per_node.len() > 3 {
+        let total: u64 = per_node.values().sum();
+        let label = format!("too busy to draw every message: +{total} moves/s not shown");
+        font(ctx, 12.0, true);
+        let tw = ctx.measure_text(&label).map(|t| t.width()).unwrap_or(200.0);
+        label_at(ctx, &label, 16.0 + tw / 2.0, 18.0);
+    } else {
+        for (a, count) in per_node {
+            let Some(n) = f.layout.nodes.get(a as usize) else {
+                continue;
+            };
+            let (cx, cy) = f.view.pt((n.x, n.y));
+            let (w, h) = (n.w * f.view.node_scale, n.h * f.view.node_scale);
+            let label = format!("+{count}/s not drawn");
+            label_at(ctx, &label, cx + w / 2.0, cy - h / 2.0 - 12.0);
+        }
     }
 }
 

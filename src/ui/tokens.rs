@@ -69,13 +69,52 @@ struct Track {
     fate: u8,
 }
 
+/// Tokens not drawn on one edge, counted per one-second window of wall time
+/// so the label shows a steady rate instead of a number that grows for ever.
+#[derive(Clone, Copy, Debug, Default)]
+pub struct Aggregate {
+    /// Count in the window that started at `window_ms`.
+    pub count: u64,
+    pub window_ms: f64,
+    /// Count of the last complete window (what the label shows).
+    pub per_s: u64,
+    /// Wall time of the last token counted [ms].
+    pub last_ms: f64,
+}
+
+impl Aggregate {
+    fn add(&mut self, now: f64) {
+        if self.count == 0 && self.per_s == 0 {
+            self.window_ms = now;
+        }
+        if now - self.window_ms >= 1000.0 {
+            // A gap of more than one window means nothing was skipped in between.
+            self.per_s = if now - self.window_ms >= 2000.0 {
+                0
+            } else {
+                self.count
+            };
+            self.count = 0;
+            self.window_ms = now;
+        }
+        self.count += 1;
+        self.last_ms = now;
+    }
+
+    /// Tokens per second not drawn: the last full window, or the current one
+    /// before a window has completed.
+    pub fn rate(&self) -> u64 {
+        self.per_s.max(if self.per_s == 0 { self.count } else { 0 })
+    }
+}
+
 #[derive(Default)]
 pub struct Tokens {
     pub tokens: Vec<Token>,
     pub effects: Vec<Effect>,
     track: HashMap<u64, Track>,
-    /// Tokens not drawn because of the cap, per edge: (count, last wall ms).
-    pub overflow: BTreeMap<(u32, u32), (u64, f64)>,
+    /// Tokens not drawn because of the cap, per edge, as a rate.
+    pub overflow: BTreeMap<(u32, u32), Aggregate>,
     rng: u64,
 }
 
@@ -111,12 +150,7 @@ impl Tokens {
                     msg,
                 });
             } else {
-                let e = self.overflow.entry((from, to)).or_insert((0, now));
-                if now - e.1 > 1000.0 {
-                    e.0 = 0;
-                }
-                e.0 += 1;
-                e.1 = now;
+                self.overflow.entry((from, to)).or_default().add(now);
             }
         }
         if self.track.len() >= TRACK_MAX {
@@ -170,12 +204,7 @@ impl Tokens {
                 _ => None,
             };
             if let Some(e) = edge {
-                let o = self.overflow.entry(e).or_insert((0, now));
-                if now - o.1 > 1000.0 {
-                    o.0 = 0;
-                }
-                o.0 += 1;
-                o.1 = now;
+                self.overflow.entry(e).or_default().add(now);
             }
         }
         for ev in &evs[skip..] {
@@ -262,7 +291,7 @@ impl Tokens {
     pub fn prune(&mut self, now: f64) {
         self.tokens.retain(|t| t.t0 + t.dur > now);
         self.effects.retain(|e| e.t0 + e.dur > now);
-        self.overflow.retain(|_, v| now - v.1 < 1000.0);
+        self.overflow.retain(|_, v| now - v.last_ms < 1000.0);
     }
 
     /// Benchmark mode: keep `n` synthetic tokens moving along `edges`.
