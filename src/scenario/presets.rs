@@ -38,6 +38,7 @@ static PRESETS: &[Preset] = presets![
     "crash-recovery",
     "mm1",
     "mmc",
+    "md1",
     "fanout-large",
 ];
 

@@ -1,5 +1,5 @@
-//! Queueing theory: the `mm1` and `mmc` presets agree with M/M/1 and Erlang C
-//! within 3%, and Little's law (L = λW) holds on a preset.
+//! Queueing theory: the `mm1`, `mmc` and `md1` presets agree with M/M/1,
+//! Erlang C and Pollaczek-Khinchine within 3%, and Little's law (L = λW) holds on a preset.
 //!
 //! The estimates average several independent seeds over long runs. At
 //! utilization 0.8 successive sojourn times are strongly correlated, so the
@@ -133,5 +133,36 @@ fn littles_law_holds_on_the_mmc_preset() {
     assert!(
         l > 3.0 && l < 7.0,
         "L = {l} is nowhere near 24 × 0.2079 ≈ 4.99"
+    );
+}
+
+/// Pollaczek-Khinchine mean time in system for M/G/1: W = 1/mu + lambda E[S^2] / (2 (1 - rho)).
+fn pollaczek_khinchine_w(lambda: f64, mean_s: f64, second_moment_s2: f64) -> f64 {
+    let rho = lambda * mean_s;
+    mean_s + lambda * second_moment_s2 / (2.0 * (1.0 - rho))
+}
+
+#[test]
+fn pollaczek_khinchine_reduces_to_m_m_1() {
+    // Exponential service: E[S^2] = 2 / mu^2, so W = 1 / (mu - lambda) = 0.5 s.
+    assert!((pollaczek_khinchine_w(8.0, 0.1, 2.0 * 0.01) - 0.5).abs() < 1e-12);
+}
+
+#[test]
+fn md1_mean_time_in_system_matches_pollaczek_khinchine() {
+    // Deterministic service of 100 ms: E[S^2] = 0.01 s^2; W = 0.1 + 8 * 0.01 / 0.4 = 0.3 s.
+    // Constant service halves the queueing variance, so a shorter run suffices.
+    let want = pollaczek_khinchine_w(8.0, 0.1, 0.01);
+    let (w, n) = mean_time_in_system("md1", 15_000);
+    let err = (w - want).abs() / want;
+    eprintln!(
+        "md1: W = {w:.5} s over {n} messages, theory {want} s, error {:.2}%",
+        err * 100.0
+    );
+    assert!(n > 400_000, "{n} messages");
+    assert!(
+        err < 0.03,
+        "md1 W = {w} s, theory {want} s ({:.2}% off)",
+        err * 100.0
     );
 }
