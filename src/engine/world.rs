@@ -1955,7 +1955,7 @@ impl Engine {
         match cmd {
             Command::SetRate { producer, rate } => {
                 self.find(producer, NodeKind::Producer)?;
-                if !(rate.per_s() >= 0.0) {
+                if rate.per_s().is_nan() || rate.per_s() < 0.0 {
                     return err("rate must not be negative".into());
                 }
             }

@@ -214,7 +214,7 @@ pub fn validate(s: &Scenario) -> Result<(), ScenarioError> {
             Arrival::Bursts { size } => size.max(1) as f64,
             _ => 1.0,
         };
-        if !(p.rate.per_s() > 0.0) {
+        if p.rate.per_s().is_nan() || p.rate.per_s() <= 0.0 {
             v.err(format!("{at}.rate"), "must be greater than 0/s");
         } else if burst / p.rate.per_s() > 86_400.0 {
             // Gaps are capped at one day, so a slower rate would be silently wrong.
