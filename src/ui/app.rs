@@ -171,28 +171,15 @@ impl App {
         let Some(canvas) = self.canvas.cast::<HtmlCanvasElement>() else {
             return;
         };
-        let w = canvas.client_width() as f64;
-        let h = canvas.client_height() as f64;
-        if w < 2.0 || h < 2.0 {
+        let Some(CanvasFit { w, h, dpr, resized }) = fit_canvas(&canvas) else {
             return;
-        }
-        let dpr = web_sys::window()
-            .map(|w| w.device_pixel_ratio())
-            .unwrap_or(1.0)
-            .clamp(1.0, 3.0);
-        let (pw, ph) = ((w * dpr).round() as u32, (h * dpr).round() as u32);
-        if canvas.width() != pw || canvas.height() != ph {
-            canvas.set_width(pw);
-            canvas.set_height(ph);
+        };
+        if resized {
             self.ctx2d = None;
             self.layout = self.compute_layout();
         }
         if self.ctx2d.is_none() {
-            self.ctx2d = canvas
-                .get_context("2d")
-                .ok()
-                .flatten()
-                .and_then(|c| c.dyn_into::<CanvasRenderingContext2d>().ok());
+            self.ctx2d = context_2d(&canvas);
         }
         let Some(ctx) = self.ctx2d.as_ref() else {
             return;
@@ -234,26 +221,10 @@ impl App {
             let Some(canvas) = self.charts[k].cast::<HtmlCanvasElement>() else {
                 continue;
             };
-            let w = canvas.client_width() as f64;
-            let h = canvas.client_height() as f64;
-            if w < 2.0 || h < 2.0 {
+            let Some(CanvasFit { w, h, dpr, .. }) = fit_canvas(&canvas) else {
                 continue;
-            }
-            let dpr = web_sys::window()
-                .map(|w| w.device_pixel_ratio())
-                .unwrap_or(1.0)
-                .clamp(1.0, 3.0);
-            let (pw, ph) = ((w * dpr).round() as u32, (h * dpr).round() as u32);
-            if canvas.width() != pw || canvas.height() != ph {
-                canvas.set_width(pw);
-                canvas.set_height(ph);
-            }
-            let Some(ctx) = canvas
-                .get_context("2d")
-                .ok()
-                .flatten()
-                .and_then(|c| c.dyn_into::<CanvasRenderingContext2d>().ok())
-            else {
+            };
+            let Some(ctx) = context_2d(&canvas) else {
                 continue;
             };
             let _ = ctx.set_transform(dpr, 0.0, 0.0, dpr, 0.0, 0.0);
@@ -1378,4 +1349,43 @@ fn rate_per_s_half(r: f64) -> f64 {
 
 fn fmt_secs(us: u64) -> String {
     format!("{:.1} s", us as f64 / 1e6)
+}
+
+/// A canvas sized to its CSS box at the device pixel ratio.
+struct CanvasFit {
+    /// CSS pixels.
+    w: f64,
+    h: f64,
+    dpr: f64,
+    /// The backing store changed size (its context state was reset).
+    resized: bool,
+}
+
+/// Size `canvas`'s backing store to its CSS box × device pixel ratio (capped
+/// at 3); None while it is too small to draw in.
+fn fit_canvas(canvas: &HtmlCanvasElement) -> Option<CanvasFit> {
+    let w = canvas.client_width() as f64;
+    let h = canvas.client_height() as f64;
+    if w < 2.0 || h < 2.0 {
+        return None;
+    }
+    let dpr = web_sys::window()
+        .map(|w| w.device_pixel_ratio())
+        .unwrap_or(1.0)
+        .clamp(1.0, 3.0);
+    let (pw, ph) = ((w * dpr).round() as u32, (h * dpr).round() as u32);
+    let resized = canvas.width() != pw || canvas.height() != ph;
+    if resized {
+        canvas.set_width(pw);
+        canvas.set_height(ph);
+    }
+    Some(CanvasFit { w, h, dpr, resized })
+}
+
+fn context_2d(canvas: &HtmlCanvasElement) -> Option<CanvasRenderingContext2d> {
+    canvas
+        .get_context("2d")
+        .ok()
+        .flatten()
+        .and_then(|c| c.dyn_into::<CanvasRenderingContext2d>().ok())
 }
