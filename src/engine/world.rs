@@ -1795,24 +1795,34 @@ impl Engine {
         if self.consumers[ci].on_success.is_empty() {
             return;
         }
-        let outs = self.consumers[ci].on_success.clone();
         let cnode = self.consumers[ci].node;
-        let src = self.msgs[slot as usize].clone();
-        for (target, rk, copies) in outs {
+        // Only the fields a reply inherits: cloning the whole message would
+        // also copy its death log on every successful handler run.
+        let m = &self.msgs[slot as usize];
+        let (id, routing_key, key, headers, payload_bytes, correlation) = (
+            m.id,
+            m.routing_key,
+            m.key,
+            m.headers,
+            m.payload_bytes,
+            m.correlation,
+        );
+        for k in 0..self.consumers[ci].on_success.len() {
+            let (target, rk, copies) = self.consumers[ci].on_success[k];
             for _ in 0..copies {
                 if self.ledger.live() as usize >= LIVE_MESSAGES_MAX {
                     return;
                 }
                 let n = self.new_message(
-                    Some(src.id),
-                    rk.unwrap_or(src.routing_key),
-                    src.key,
-                    src.headers,
-                    src.payload_bytes,
+                    Some(id),
+                    rk.unwrap_or(routing_key),
+                    key,
+                    headers,
+                    payload_bytes,
                     None,
                 );
-                self.msgs[n as usize].correlation = src.correlation;
-                self.published(n, cnode, target, Some(src.id));
+                self.msgs[n as usize].correlation = correlation;
+                self.published(n, cnode, target, Some(id));
                 self.route(n, target, None);
             }
         }
