@@ -21,7 +21,6 @@
 //!   trace buffer and per-call event budgets are all bounded.
 
 pub mod agenda;
-pub mod command;
 pub mod metrics;
 pub mod prng;
 pub mod report;
@@ -30,7 +29,7 @@ pub mod time;
 pub mod trace;
 pub mod world;
 
-pub use command::{Command, LoggedCommand};
+pub use crate::scenario::{Command, LoggedCommand};
 pub use metrics::{LatencySummary, SeriesPoint, Totals};
 pub use report::{InstanceView, MessageView, NodeView, Report, Snapshot};
 pub use time::SimTime;

@@ -11,7 +11,6 @@
 //! is finished, so memory follows the number of live messages, not the run length.
 
 use super::agenda::Agenda;
-use super::command::{Command, LoggedCommand};
 use super::metrics::{Latency, LatencySummary, Series, SeriesPoint, Totals, WindowLatency};
 use super::prng::Stream;
 use super::report::{InstanceView, MessageView, NodeView};
@@ -19,8 +18,8 @@ use super::routing::{headers_match, topic_matches};
 use super::time::{delay_us_from_f64, SimTime};
 use super::trace::{NodeId, Reason, TraceEvent, TraceKind, TraceLog};
 use crate::scenario::{
-    self, AckMode, Arrival, Backoff, ExchangeKind, KeyChoice, OnFailure, Overflow, Poison,
-    RetryMode, Scenario, ScenarioError, Service,
+    self, AckMode, Arrival, Backoff, Command, ExchangeKind, KeyChoice, LoggedCommand, OnFailure,
+    Overflow, Poison, RetryMode, Scenario, ScenarioError, Service,
 };
 use serde::Serialize;
 use std::collections::{BTreeMap, VecDeque};

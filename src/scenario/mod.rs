@@ -6,11 +6,13 @@
 //! (`consumers[1].prefetch: must be at least 1`). Parsing never panics,
 //! whatever the bytes.
 
+mod command;
 mod presets;
 mod types;
 mod units;
 mod validate;
 
+pub use command::{Command, LoggedCommand};
 pub use presets::{preset, presets, Preset};
 pub use types::*;
 pub use units::{parse_duration, parse_rate, Duration, Rate};

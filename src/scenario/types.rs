@@ -380,5 +380,5 @@ pub struct Publish {
 #[serde(deny_unknown_fields)]
 pub struct ScheduledCommand {
     pub at: Duration,
-    pub command: crate::engine::Command,
+    pub command: super::Command,
 }

@@ -411,14 +411,14 @@ pub fn validate(s: &Scenario) -> Result<(), ScenarioError> {
         let at = format!("schedule[{i}].command");
         let target = sc.command.target();
         let want = match &sc.command {
-            crate::engine::Command::SetRate { .. }
-            | crate::engine::Command::SetArrival { .. }
-            | crate::engine::Command::PauseProducer { .. }
-            | crate::engine::Command::ResumeProducer { .. } => Kind::Producer,
-            crate::engine::Command::SetMaxLength { .. }
-            | crate::engine::Command::SetOverflow { .. }
-            | crate::engine::Command::SetQueueTtl { .. }
-            | crate::engine::Command::PurgeQueue { .. } => Kind::Queue,
+            Command::SetRate { .. }
+            | Command::SetArrival { .. }
+            | Command::PauseProducer { .. }
+            | Command::ResumeProducer { .. } => Kind::Producer,
+            Command::SetMaxLength { .. }
+            | Command::SetOverflow { .. }
+            | Command::SetQueueTtl { .. }
+            | Command::PurgeQueue { .. } => Kind::Queue,
             _ => Kind::Consumer,
         };
         need(
@@ -446,8 +446,8 @@ pub fn validate(s: &Scenario) -> Result<(), ScenarioError> {
 /// world. Without them a bad value (`prefetch: 0`) passed validation and the
 /// engine skipped the command silently when its time came, since a scheduled
 /// command that fails `Engine`'s own checks is not applied.
-fn check_scheduled_values(v: &mut V, at: &str, cmd: &crate::engine::Command, s: &Scenario) {
-    use crate::engine::Command as C;
+fn check_scheduled_values(v: &mut V, at: &str, cmd: &Command, s: &Scenario) {
+    use Command as C;
     match cmd {
         C::SetPrefetch { prefetch, .. } if *prefetch == 0 || *prefetch > PREFETCH_MAX => v.err(
             format!("{at}.prefetch"),

@@ -2,13 +2,14 @@
 //!
 //!   UI click / CLI / scenario schedule ──Command──► Engine::submit ──► log + apply at `now`
 //!
-//! Commands name nodes by their scenario id, so a command log is plain JSON that
-//! a share link can carry. `Engine::submit` validates a command completely before
-//! it changes anything: a rejected command leaves no trace and is not logged.
+//! A command is scenario data (a scenario's `schedule` holds commands), so the
+//! type lives here and the engine consumes it (`engine::command` checks and
+//! applies it). Commands name nodes by their scenario id, so a command log is
+//! plain JSON that a share link can carry. `Engine::submit` validates a command
+//! completely before it changes anything: a rejected command leaves no trace
+//! and is not logged.
 
-use crate::scenario::{
-    AckMode, Arrival, Duration, OnFailure, Overflow, Rate, RetryPolicy, Service,
-};
+use super::{AckMode, Arrival, Duration, OnFailure, Overflow, Rate, RetryPolicy, Service};
 use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 
