@@ -21,17 +21,26 @@
 //!   trace buffer and per-call event budgets are all bounded.
 
 pub mod agenda;
+pub mod command;
+pub mod core;
+pub mod invariants;
+pub mod message;
 pub mod metrics;
+pub mod model;
 pub mod prng;
 pub mod report;
 pub mod routing;
 pub mod time;
 pub mod trace;
-pub mod world;
+pub mod view;
 
+pub use self::core::{Engine, NodeInfo, NodeKind, RunOutcome, DELAY_US_MAX, LIVE_MESSAGES_MAX};
 pub use crate::scenario::{Command, LoggedCommand};
+pub use command::CommandError;
+pub use message::Ledger;
 pub use metrics::{LatencySummary, SeriesPoint, Totals};
-pub use report::{InstanceView, MessageView, NodeView, Report, Snapshot};
+pub use model::dead_letter::{DEAD_LETTERS_PER_INSTANT_MAX, DEATHS_PER_INSTANT_MAX};
+pub use report::Report;
 pub use time::SimTime;
 pub use trace::{NodeId, Reason, TraceEvent, TraceKind};
-pub use world::{CommandError, Engine, Ledger, NodeInfo, NodeKind, RunOutcome};
+pub use view::{InstanceView, MessageView, NodeView, Snapshot};

@@ -1,13 +1,13 @@
-//! Read-only views of an engine: the run report (CLI `--json`), the snapshot a
-//! UI renders, and the JSON form of trace events.
+//! Text and JSON renderings of an engine: the run report (CLI `--json`) and
+//! the JSON and one-line text forms of trace events (CLI trace file, UI event log).
 //!
-//!   Engine ──report()──► Report (serde)      Engine ──snapshot()──► Snapshot (plain data)
+//!   Engine ──report()──► Report (serde)      TraceEvent ──trace_json / trace_text──► Value / String
 //!
-//! Views never change the engine; all maps are `BTreeMap`, so output order is fixed.
+//! Read-only, like `view`; all maps are `BTreeMap`, so output order is fixed.
 
+use super::core::Engine;
 use super::metrics::{LatencySummary, Totals};
 use super::trace::{TraceEvent, TraceKind};
-use super::world::{Engine, NodeKind};
 use serde::Serialize;
 use serde_json::{json, Map, Value};
 use std::collections::BTreeMap;
@@ -41,105 +41,6 @@ pub struct Report {
 pub fn hash_hex(h: u64) -> String {
     format!("{h:016x}")
 }
-
-/// A message as seen in a queue or a consumer.
-#[derive(Clone, Debug, PartialEq, Serialize)]
-pub struct MessageView {
-    pub id: u64,
-    /// Correlation id: the id of the message that started the exchange
-    /// (kept by routing copies, dead-lettering and handler publishes).
-    pub correlation: u64,
-    pub routing_key: String,
-    pub key: Option<String>,
-    /// Deliveries so far.
-    pub deliveries: u32,
-    pub failures: u32,
-    pub deaths: u32,
-    pub redelivered: bool,
-    pub age_us: u64,
-}
-
-#[derive(Clone, Debug, PartialEq, Serialize)]
-pub struct InstanceView {
-    pub up: bool,
-    pub busy: bool,
-    /// Deliveries held (the first is being processed when busy).
-    pub held: Vec<MessageView>,
-    pub processed: u64,
-    /// Fraction of time busy since the start.
-    pub utilization: f64,
-}
-
-#[derive(Clone, Debug, PartialEq, Serialize)]
-#[serde(tag = "kind", rename_all = "snake_case")]
-pub enum NodeView {
-    Producer {
-        id: String,
-        to: String,
-        rate_per_s: f64,
-        paused: bool,
-        published: u64,
-    },
-    Exchange {
-        id: String,
-        exchange_kind: String,
-        routed: u64,
-        unroutable: u64,
-    },
-    Queue {
-        id: String,
-        depth: u32,
-        depth_max: u32,
-        unacked: u32,
-        max_length: Option<u32>,
-        ttl_us: Option<u64>,
-        enqueued: u64,
-        delivered: u64,
-        acked: u64,
-        expired: u64,
-        dead_lettered: u64,
-        dropped: u64,
-        /// The first messages from the head.
-        head: Vec<MessageView>,
-    },
-    Consumer {
-        id: String,
-        queue: String,
-        prefetch: u32,
-        processed: u64,
-        failed: u64,
-        acked: u64,
-        nacked: u64,
-        instances: Vec<InstanceView>,
-    },
-}
-
-impl NodeView {
-    pub fn id(&self) -> &str {
-        match self {
-            NodeView::Producer { id, .. }
-            | NodeView::Exchange { id, .. }
-            | NodeView::Queue { id, .. }
-            | NodeView::Consumer { id, .. } => id,
-        }
-    }
-}
-
-/// Everything a UI needs to draw one frame, as plain data.
-#[derive(Clone, Debug, PartialEq, Serialize)]
-pub struct Snapshot {
-    pub t_us: u64,
-    pub events: u64,
-    pub trace_hash: String,
-    pub totals: Totals,
-    pub latency_wait: LatencySummary,
-    pub latency_end_to_end: LatencySummary,
-    /// Nodes in scenario order: producers, exchanges, queues, consumers.
-    pub nodes: Vec<NodeView>,
-}
-
-/// How many head messages a snapshot lists per queue.
-pub const SNAPSHOT_HEAD_MAX: usize = 50;
 
 impl Engine {
     pub fn report(&self, scenario_name: &str) -> Report {
@@ -188,19 +89,6 @@ impl Engine {
         t
     }
 
-    pub fn snapshot(&self) -> Snapshot {
-        Snapshot {
-            t_us: self.now().0,
-            events: self.events(),
-            trace_hash: hash_hex(self.trace_hash()),
-            totals: self.totals_now(),
-            latency_wait: self.latency_wait(),
-            latency_end_to_end: self.latency_end_to_end(),
-            nodes: self.snapshot_nodes(SNAPSHOT_HEAD_MAX),
-        }
-    }
-
-    /// JSON object of one trace event: `t_us`, `seq`, `kind`, `msg`, `node`,
     /// then the kind's fields, with node references as ids.
     pub fn trace_json(&self, ev: &TraceEvent) -> Value {
         let mut m = Map::new();
@@ -351,19 +239,5 @@ impl Engine {
             let c = self.command_log().get(index as usize)?;
             Some(c.command.describe())
         }
-    }
-
-    fn snapshot_nodes(&self, head_max: usize) -> Vec<NodeView> {
-        self.nodes()
-            .iter()
-            .map(|n| self.node_view(n.kind, n.index as usize, head_max))
-            .collect()
-    }
-}
-
-// Node views need the world's private state; they are built by `world`.
-impl Engine {
-    fn node_view(&self, kind: NodeKind, i: usize, head_max: usize) -> NodeView {
-        self.view_of(kind, i, head_max)
     }
 }

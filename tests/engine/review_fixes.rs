@@ -99,7 +99,7 @@ fn a_dead_letter_storm_is_bounded_within_one_instant() {
     let dead = e.totals().dead_lettered;
     assert!(dead > 0);
     assert!(
-        dead <= 2 * queuelab::engine::world::DEAD_LETTERS_PER_INSTANT_MAX as u64,
+        dead <= 2 * queuelab::engine::DEAD_LETTERS_PER_INSTANT_MAX as u64,
         "{dead}"
     );
 }

@@ -1,0 +1,306 @@
+//! Commands at run time: check a command completely, then hand it to the model
+//! that owns its target.
+//!
+//!   UI / CLI ──submit──┐
+//!                      ├─► check_command ──ok──► apply_command ──► producer / queue / consumer
+//!   schedule (Event) ──┘        │                      │
+//!                               └─ CommandError        └─► command log + `CommandApplied` trace
+//!
+//! A rejected command changes nothing, leaves no trace and is not logged. The
+//! `Command` type itself is scenario data and lives in `scenario::command`.
+
+use crate::engine::core::Engine;
+use crate::engine::core::NodeKind;
+use crate::engine::trace::{NodeId, TraceKind};
+use crate::scenario::{self, OnFailure, Overflow, RetryMode};
+use crate::scenario::{Command, LoggedCommand};
+
+/// Why `submit` refused a command.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct CommandError(pub String);
+
+impl std::fmt::Display for CommandError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(&self.0)
+    }
+}
+
+impl std::error::Error for CommandError {}
+
+impl Engine {
+    /// Apply a command at the current time and log it.
+    pub fn submit(&mut self, command: Command) -> Result<(), CommandError> {
+        self.check_command(&command)?;
+        self.apply_command(&command);
+        let index = self.commands.len() as u32;
+        self.commands.push(LoggedCommand {
+            at_us: self.now.0,
+            after_events: self.events,
+            command,
+        });
+        let node = self
+            .nodes
+            .iter()
+            .position(|n| n.id == self.commands[index as usize].command.target())
+            .unwrap_or(0);
+        self.trace.record(
+            self.now,
+            TraceKind::CommandApplied {
+                index,
+                scheduled: false,
+            },
+            None,
+            NodeId(node as u32),
+        );
+        Ok(())
+    }
+
+    pub(crate) fn find(&self, id: &str, kind: NodeKind) -> Result<u32, CommandError> {
+        match self.node_of(id) {
+            Some(n) if n.kind == kind => Ok(n.index),
+            Some(n) => Err(CommandError(
+                format!("{id:?} is a {:?}, not a {:?}", n.kind, kind).to_lowercase(),
+            )),
+            None => Err(CommandError(format!("no node named {id:?}"))),
+        }
+    }
+
+    pub(crate) fn check_command(&self, cmd: &Command) -> Result<(), CommandError> {
+        let err = |s: String| Err(CommandError(s));
+        match cmd {
+            Command::SetRate { producer, rate } => {
+                self.find(producer, NodeKind::Producer)?;
+                if rate.per_s().is_nan() || rate.per_s() < 0.0 {
+                    return err("rate must not be negative".into());
+                }
+            }
+            Command::PauseProducer { producer } | Command::ResumeProducer { producer } => {
+                self.find(producer, NodeKind::Producer)?;
+            }
+            Command::SetArrival { producer, arrival } => {
+                let p = self.find(producer, NodeKind::Producer)?;
+                let rate = self.cfg.producers[p as usize].rate;
+                scenario::check_arrival(arrival, rate).map_err(CommandError)?;
+            }
+            Command::CrashConsumer {
+                consumer, instance, ..
+            }
+            | Command::RestartConsumer { consumer, instance } => {
+                let c = self.find(consumer, NodeKind::Consumer)?;
+                let n = self.consumers[c as usize].instances.len() as u32;
+                if let Some(i) = instance {
+                    if *i >= n {
+                        return err(format!(
+                            "{consumer} has {n} instances; there is no instance {i}"
+                        ));
+                    }
+                }
+            }
+            Command::SetInstances {
+                consumer,
+                instances,
+            } => {
+                self.find(consumer, NodeKind::Consumer)?;
+                if *instances > scenario::INSTANCES_MAX {
+                    return err(format!(
+                        "instances must be at most {}",
+                        scenario::INSTANCES_MAX
+                    ));
+                }
+            }
+            Command::SetService { consumer, service } => {
+                self.find(consumer, NodeKind::Consumer)?;
+                scenario::check_service(service).map_err(CommandError)?;
+            }
+            Command::SetFailureRate {
+                consumer,
+                failure_rate,
+            } => {
+                self.find(consumer, NodeKind::Consumer)?;
+                if !(0.0..=1.0).contains(failure_rate) {
+                    return err("failure rate must be between 0 and 1".into());
+                }
+            }
+            Command::SetPrefetch { consumer, prefetch } => {
+                self.find(consumer, NodeKind::Consumer)?;
+                if *prefetch == 0 || *prefetch > scenario::PREFETCH_MAX {
+                    return err(format!(
+                        "prefetch must be between 1 and {}",
+                        scenario::PREFETCH_MAX
+                    ));
+                }
+            }
+            Command::SetAckMode { consumer, .. } => {
+                self.find(consumer, NodeKind::Consumer)?;
+            }
+            Command::SetOnFailure {
+                consumer,
+                on_failure,
+            } => {
+                let c = self.find(consumer, NodeKind::Consumer)?;
+                if *on_failure == OnFailure::Retry && self.cfg.consumers[c as usize].retry.is_none()
+                {
+                    return err(format!("{consumer} has no retry policy; set one first"));
+                }
+            }
+            Command::SetRetry { consumer, retry } => {
+                let c = self.find(consumer, NodeKind::Consumer)?;
+                let cfg = &self.cfg.consumers[c as usize];
+                match retry {
+                    None if cfg.on_failure == OnFailure::Retry => {
+                        return err(format!("{consumer} retries on failure; change on_failure before removing the policy"))
+                    }
+                    None => {}
+                    Some(r) => {
+                        scenario::check_retry(r).map_err(CommandError)?;
+                        if r.exhausted_to.as_ref() != cfg.retry.as_ref().and_then(|x| x.exhausted_to.as_ref()) {
+                            return err("exhausted_to cannot change while running".into());
+                        }
+                        let q = self.consumers[c as usize].queue;
+                        if r.mode == RetryMode::RetryQueue && self.queues[q as usize].dlx.is_none() {
+                            return err(format!("retry_queue mode needs {} to have a dead_letter_exchange", cfg.queue));
+                        }
+                    }
+                }
+            }
+            Command::SetMaxLength { queue, max_length } => {
+                self.find(queue, NodeKind::Queue)?;
+                if max_length.is_some_and(|l| l > scenario::MAX_LENGTH_MAX) {
+                    return err(format!(
+                        "max_length must be at most {}",
+                        scenario::MAX_LENGTH_MAX
+                    ));
+                }
+            }
+            Command::SetOverflow { queue, overflow } => {
+                let q = self.find(queue, NodeKind::Queue)?;
+                // The same rule scenario validation applies: without a DLX,
+                // reject-publish-dlx would silently behave as a drop.
+                if *overflow == Overflow::RejectPublishDlx && self.queues[q as usize].dlx.is_none()
+                {
+                    return err(format!(
+                        "reject-publish-dlx needs {queue} to have a dead_letter_exchange"
+                    ));
+                }
+            }
+            Command::SetQueueTtl { queue, .. } | Command::PurgeQueue { queue } => {
+                self.find(queue, NodeKind::Queue)?;
+            }
+        }
+        Ok(())
+    }
+
+    /// Apply a checked command: configuration changes here, behaviour in the
+    /// model that owns the target.
+    pub(crate) fn apply_command(&mut self, cmd: &Command) {
+        match cmd {
+            Command::SetRate { producer, rate } => {
+                let p = self.find(producer, NodeKind::Producer).unwrap();
+                self.cfg.producers[p as usize].rate = *rate;
+                self.producer_changed(p);
+            }
+            Command::SetArrival { producer, arrival } => {
+                let p = self.find(producer, NodeKind::Producer).unwrap();
+                self.cfg.producers[p as usize].arrival = arrival.clone();
+                self.producer_changed(p);
+            }
+            Command::PauseProducer { producer } => {
+                let p = self.find(producer, NodeKind::Producer).unwrap();
+                self.pause_producer(p);
+            }
+            Command::ResumeProducer { producer } => {
+                let p = self.find(producer, NodeKind::Producer).unwrap();
+                self.resume_producer(p);
+            }
+            Command::CrashConsumer {
+                consumer,
+                instance,
+                restart_after,
+            } => {
+                let c = self.find(consumer, NodeKind::Consumer).unwrap();
+                self.crash_consumer(c, *instance, restart_after.map(|d| d.us()));
+            }
+            Command::RestartConsumer { consumer, instance } => {
+                let c = self.find(consumer, NodeKind::Consumer).unwrap();
+                self.restart_consumer(c, *instance);
+            }
+            Command::SetInstances {
+                consumer,
+                instances,
+            } => {
+                let c = self.find(consumer, NodeKind::Consumer).unwrap();
+                self.set_instances(c, *instances);
+            }
+            Command::SetService { consumer, service } => {
+                let c = self.find(consumer, NodeKind::Consumer).unwrap();
+                self.cfg.consumers[c as usize].service = service.clone();
+            }
+            Command::SetFailureRate {
+                consumer,
+                failure_rate,
+            } => {
+                let c = self.find(consumer, NodeKind::Consumer).unwrap();
+                self.cfg.consumers[c as usize].failure_rate = *failure_rate;
+            }
+            Command::SetPrefetch { consumer, prefetch } => {
+                let c = self.find(consumer, NodeKind::Consumer).unwrap();
+                self.set_prefetch(c, *prefetch);
+            }
+            Command::SetAckMode { consumer, ack } => {
+                let c = self.find(consumer, NodeKind::Consumer).unwrap();
+                self.cfg.consumers[c as usize].ack = *ack;
+            }
+            Command::SetOnFailure {
+                consumer,
+                on_failure,
+            } => {
+                let c = self.find(consumer, NodeKind::Consumer).unwrap();
+                self.cfg.consumers[c as usize].on_failure = *on_failure;
+            }
+            Command::SetRetry { consumer, retry } => {
+                let c = self.find(consumer, NodeKind::Consumer).unwrap();
+                self.cfg.consumers[c as usize].retry = retry.clone();
+            }
+            Command::SetMaxLength { queue, max_length } => {
+                let q = self.find(queue, NodeKind::Queue).unwrap();
+                self.set_max_length(q, *max_length);
+            }
+            Command::SetOverflow { queue, overflow } => {
+                let q = self.find(queue, NodeKind::Queue).unwrap();
+                self.cfg.queues[q as usize].overflow = *overflow;
+            }
+            Command::SetQueueTtl { queue, ttl } => {
+                let q = self.find(queue, NodeKind::Queue).unwrap();
+                self.cfg.queues[q as usize].ttl = *ttl;
+            }
+            Command::PurgeQueue { queue } => {
+                let q = self.find(queue, NodeKind::Queue).unwrap();
+                self.purge_queue(q);
+            }
+        }
+    }
+
+    /// A scenario's scheduled command is due.
+    pub(crate) fn apply_scheduled(&mut self, index: u32) {
+        let cmd = self.cfg.schedule[index as usize].command.clone();
+        // Validated with the scenario; a command that has become
+        // impossible (e.g. an instance scaled away) is skipped quietly.
+        if self.check_command(&cmd).is_ok() {
+            self.apply_command(&cmd);
+            let node = self
+                .node_of(cmd.target())
+                .map(|n| n.id.clone())
+                .unwrap_or_default();
+            let node = self.nodes.iter().position(|n| n.id == node).unwrap_or(0) as u32;
+            self.trace.record(
+                self.now,
+                TraceKind::CommandApplied {
+                    index,
+                    scheduled: true,
+                },
+                None,
+                NodeId(node),
+            );
+        }
+    }
+}

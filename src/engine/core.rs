@@ -1,0 +1,462 @@
+//! The engine core: the clock, the agenda, the message arena, the ledger, the
+//! trace and the metrics; it pops events and hands each to the model that owns it.
+//!
+//!   agenda ──pop (time, seq)──► step ──handle(Event)──► model::{producer, exchange,
+//!     ▲                                                   queue, consumer, retry}
+//!     └──────────── models schedule follow-up events ◄──────────┘
+//!
+//! Event               owner (handler)
+//! ─────────────────   ────────────────────────────────────────────
+//! ProducerTick        model/producer.rs   (`on_producer_tick`)
+//! Arrive              model/exchange.rs   (`route`, after publish latency)
+//! ExpiryCheck         model/queue.rs      (`on_expiry_check`)
+//! ServiceDone         model/consumer.rs   (`on_service_done`)
+//! Restart             model/consumer.rs   (`on_restart`)
+//! RetryDue            model/retry.rs      (`on_retry_due`)
+//! Scheduled           command.rs          (`apply_scheduled`)
+//! Sample              here                (`on_sample`: the time series)
+//!
+//! No broker semantics live here: this file knows when things happen, not what
+//! a queue or a consumer does about them. Every state change happens inside
+//! `Engine::step` (agenda events) or `Engine::submit` (commands); nothing reads
+//! a clock or the OS.
+
+use super::agenda::Agenda;
+use super::message::{HdrId, Ledger, Message, Sym};
+use super::metrics::{Latency, LatencySummary, Series, SeriesPoint, Totals, WindowLatency};
+use super::model::{ConsumerState, ExchangeState, ProducerState, QueueState};
+use super::time::SimTime;
+use super::trace::{NodeId, Reason, TraceEvent, TraceLog};
+use crate::scenario::{self, LoggedCommand, Scenario, ScenarioError};
+use serde::Serialize;
+use std::collections::BTreeMap;
+use std::rc::Rc;
+
+/// Most messages alive at once; publishing past it drops with `queue_full`
+/// semantics at the producer, so a runaway scenario cannot eat the machine.
+pub const LIVE_MESSAGES_MAX: usize = 2_000_000;
+
+/// Longest single delay any draw may produce (service time, backoff, gap).
+pub const DELAY_US_MAX: u64 = 24 * 3600 * 1_000_000;
+
+/// What a node is.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum NodeKind {
+    Producer,
+    Exchange,
+    Queue,
+    Consumer,
+}
+
+/// One node of the scenario, as the trace and the views name it.
+#[derive(Clone, Debug, Serialize)]
+pub struct NodeInfo {
+    pub id: String,
+    pub kind: NodeKind,
+    /// Index within the scenario's list of that kind.
+    pub index: u32,
+}
+
+/// Where a publish goes: an exchange, or a queue through the default exchange.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) enum Target {
+    Exchange(u32),
+    Queue(u32),
+}
+
+/// Scheduled work; the table at the top names each variant's handler.
+#[derive(Clone, Debug)]
+pub(crate) enum Event {
+    ProducerTick { p: u32, epoch: u32 },
+    Arrive { slot: u32, gen: u32, target: Target },
+    ServiceDone { c: u32, i: u32, epoch: u32 },
+    RetryDue { slot: u32, gen: u32 },
+    ExpiryCheck { q: u32 },
+    Restart { c: u32, i: u32, epoch: u32 },
+    Scheduled { index: u32 },
+    Sample,
+}
+
+/// What `run_until` did.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct RunOutcome {
+    pub events: u64,
+    /// False when `max_events` stopped it before the target time.
+    pub reached: bool,
+}
+
+/// The simulator. See the crate docs for the ordering and determinism guarantees.
+#[derive(Clone, Debug)]
+pub struct Engine {
+    /// The scenario as it is now (commands change it).
+    pub(crate) cfg: Scenario,
+    pub(crate) seed: u64,
+    /// The clock [µs]; moves only forward, in `step`, `run_until` and `seek_point`.
+    pub(crate) now: SimTime,
+    /// Engine events processed so far.
+    pub(crate) events: u64,
+    /// Pending events in `(time, seq)` order.
+    pub(crate) agenda: Agenda<Event>,
+    /// Every node in scenario order: producers, exchanges, queues, consumers.
+    pub(crate) nodes: Vec<NodeInfo>,
+    // Each model's state, indexed like the scenario's list of that kind.
+    pub(crate) producers: Vec<ProducerState>,
+    pub(crate) exchanges: Vec<ExchangeState>,
+    pub(crate) queues: Vec<QueueState>,
+    pub(crate) consumers: Vec<ConsumerState>,
+    /// The message arena (see `message`); `free` lists recyclable slots.
+    pub(crate) msgs: Vec<Message>,
+    pub(crate) free: Vec<u32>,
+    pub(crate) next_msg_id: u64,
+    /// Interned routing keys and keys (`Sym`) and header sets (`HdrId`).
+    pub(crate) syms: Vec<String>,
+    pub(crate) sym_index: BTreeMap<String, Sym>,
+    pub(crate) hdrs: Vec<BTreeMap<String, String>>,
+    pub(crate) hdr_index: BTreeMap<BTreeMap<String, String>, HdrId>,
+    /// Direct routing results per (exchange, routing key, headers); see `model::exchange`.
+    pub(crate) route_cache: BTreeMap<(u32, Sym, HdrId), Rc<[u32]>>,
+    /// The trace hash (always) and capture buffer (when asked).
+    pub(crate) trace: TraceLog,
+    // Metrics: counters, latency histograms, the sampled time series.
+    pub(crate) totals: Totals,
+    pub(crate) dropped_by_reason: [u64; Reason::ALL.len()],
+    /// Messages by state: the conservation ledger.
+    pub(crate) ledger: Ledger,
+    pub(crate) wait: Latency,
+    pub(crate) end_to_end: Latency,
+    pub(crate) interval: WindowLatency,
+    pub(crate) series: Series,
+    /// Commands submitted so far, for replay.
+    pub(crate) commands: Vec<LoggedCommand>,
+    /// Dead-letterings at the instant `dl_instant_us` (see `DEAD_LETTERS_PER_INSTANT_MAX`).
+    pub(crate) dl_instant_us: u64,
+    pub(crate) dl_instant_count: u32,
+}
+
+impl Engine {
+    /// Build a world from a scenario (validated here) and a seed.
+    pub fn new(scenario: Scenario, seed: u64) -> Result<Engine, ScenarioError> {
+        scenario::validate(&scenario)?;
+        let mut e = Engine {
+            cfg: scenario,
+            seed,
+            now: SimTime::ZERO,
+            events: 0,
+            agenda: Agenda::default(),
+            nodes: Vec::new(),
+            producers: Vec::new(),
+            exchanges: Vec::new(),
+            queues: Vec::new(),
+            consumers: Vec::new(),
+            msgs: Vec::new(),
+            free: Vec::new(),
+            next_msg_id: 1,
+            syms: Vec::new(),
+            sym_index: BTreeMap::new(),
+            hdrs: vec![BTreeMap::new()],
+            hdr_index: BTreeMap::from([(BTreeMap::new(), 0)]),
+            route_cache: BTreeMap::new(),
+            trace: TraceLog::new(),
+            totals: Totals::default(),
+            dropped_by_reason: [0; Reason::ALL.len()],
+            ledger: Ledger::default(),
+            wait: Latency::default(),
+            end_to_end: Latency::default(),
+            interval: WindowLatency::default(),
+            series: Series::new(),
+            commands: Vec::new(),
+            dl_instant_us: 0,
+            dl_instant_count: 0,
+        };
+        e.build();
+        Ok(e)
+    }
+
+    pub(crate) fn node_of(&self, id: &str) -> Option<&NodeInfo> {
+        self.nodes.iter().find(|n| n.id == id)
+    }
+
+    /// The trace node of a validated node id.
+    pub(crate) fn node_id(&self, id: &str) -> NodeId {
+        NodeId(
+            self.nodes
+                .iter()
+                .position(|n| n.id == id)
+                .expect("validated reference") as u32,
+        )
+    }
+
+    pub(crate) fn target_of(&self, id: &str) -> Target {
+        let n = self.node_of(id).expect("validated reference");
+        match n.kind {
+            NodeKind::Exchange => Target::Exchange(n.index),
+            NodeKind::Queue => Target::Queue(n.index),
+            _ => unreachable!("validation allows only exchanges and queues as targets"),
+        }
+    }
+
+    pub(crate) fn target_node(&self, t: Target) -> NodeId {
+        match t {
+            Target::Exchange(i) => self.exchanges[i as usize].node,
+            Target::Queue(i) => self.queues[i as usize].node,
+        }
+    }
+
+    /// The node table, then every model's state, in scenario order, then the
+    /// first producer ticks, the scheduled commands and the first sample.
+    fn build(&mut self) {
+        let cfg = self.cfg.clone();
+        // One node table, in scenario order: producers, exchanges, queues, consumers.
+        let ids = [
+            (
+                NodeKind::Producer,
+                cfg.producers.iter().map(|p| &p.id).collect::<Vec<_>>(),
+            ),
+            (
+                NodeKind::Exchange,
+                cfg.exchanges.iter().map(|x| &x.id).collect(),
+            ),
+            (NodeKind::Queue, cfg.queues.iter().map(|q| &q.id).collect()),
+            (
+                NodeKind::Consumer,
+                cfg.consumers.iter().map(|c| &c.id).collect(),
+            ),
+        ];
+        for (kind, list) in ids {
+            for (i, id) in list.into_iter().enumerate() {
+                self.nodes.push(NodeInfo {
+                    id: id.clone(),
+                    kind,
+                    index: i as u32,
+                });
+            }
+        }
+        for x in &cfg.exchanges {
+            self.add_exchange(x);
+        }
+        for q in &cfg.queues {
+            self.add_queue(q);
+        }
+        for p in &cfg.producers {
+            self.add_producer(p);
+        }
+        for c in &cfg.consumers {
+            self.add_consumer(c);
+        }
+        for q in 0..self.queues.len() {
+            self.rebuild_subscribers(q as u32);
+        }
+        for p in 0..self.producers.len() {
+            let start = self.cfg.producers[p].start.us();
+            self.schedule_tick(p as u32, SimTime(start));
+        }
+        for (i, s) in cfg.schedule.iter().enumerate() {
+            self.agenda
+                .schedule(SimTime(s.at.us()), Event::Scheduled { index: i as u32 });
+        }
+        self.agenda
+            .schedule(SimTime(self.cfg.sample_interval.us().max(1)), Event::Sample);
+    }
+
+    pub fn now(&self) -> SimTime {
+        self.now
+    }
+
+    pub fn seed(&self) -> u64 {
+        self.seed
+    }
+
+    /// Engine events processed so far.
+    pub fn events(&self) -> u64 {
+        self.events
+    }
+
+    pub fn trace_hash(&self) -> u64 {
+        self.trace.hash()
+    }
+
+    pub fn trace_len(&self) -> u64 {
+        self.trace.count()
+    }
+
+    pub fn totals(&self) -> &Totals {
+        &self.totals
+    }
+
+    pub fn ledger(&self) -> &Ledger {
+        &self.ledger
+    }
+
+    /// The scenario as it is now: the original with every applied command's changes.
+    pub fn config(&self) -> &Scenario {
+        &self.cfg
+    }
+
+    pub fn nodes(&self) -> &[NodeInfo] {
+        &self.nodes
+    }
+
+    pub fn node_name(&self, n: NodeId) -> &str {
+        &self.nodes[n.0 as usize].id
+    }
+
+    pub fn command_log(&self) -> &[LoggedCommand] {
+        &self.commands
+    }
+
+    pub fn series(&self) -> &[SeriesPoint] {
+        self.series.points()
+    }
+
+    pub fn dropped_by_reason(&self) -> Vec<(&'static str, u64)> {
+        Reason::ALL
+            .iter()
+            .map(|r| (r.name(), self.dropped_by_reason[r.index()]))
+            .collect()
+    }
+
+    pub fn latency_wait(&self) -> LatencySummary {
+        self.wait.summary()
+    }
+
+    pub fn latency_end_to_end(&self) -> LatencySummary {
+        self.end_to_end.summary()
+    }
+
+    /// Time of the next pending event, if any.
+    pub fn next_event_time(&self) -> Option<SimTime> {
+        self.agenda.peek_time()
+    }
+
+    /// Keep trace events for `take_trace` (at most `capacity` waiting).
+    pub fn set_trace_capture(&mut self, on: bool, capacity: usize) {
+        self.trace.set_capture(on, capacity);
+    }
+
+    /// Take the trace events recorded since the last call, oldest first.
+    pub fn take_trace(&mut self) -> Vec<TraceEvent> {
+        self.trace.take()
+    }
+
+    /// Events lost because nobody took them before the buffer filled.
+    pub fn trace_overwritten(&self) -> u64 {
+        self.trace.overwritten()
+    }
+
+    /// Process the next event. Returns false when nothing is left to do.
+    pub fn step(&mut self) -> bool {
+        let Some((t, _seq, ev)) = self.agenda.pop() else {
+            return false;
+        };
+        debug_assert!(t >= self.now, "time went back");
+        self.now = t;
+        self.events += 1;
+        self.handle(ev);
+        true
+    }
+
+    /// Process every event at or before `until`, at most `max_events` of them.
+    /// When it reaches `until` the clock is set to `until`.
+    pub fn run_until(&mut self, until: SimTime, max_events: u64) -> RunOutcome {
+        let mut n = 0;
+        while let Some(t) = self.agenda.peek_time() {
+            if t > until {
+                break;
+            }
+            if n >= max_events {
+                return RunOutcome {
+                    events: n,
+                    reached: false,
+                };
+            }
+            self.step();
+            n += 1;
+        }
+        if until > self.now {
+            self.now = until;
+        }
+        RunOutcome {
+            events: n,
+            reached: true,
+        }
+    }
+
+    /// Hand one event to the model that owns it (see the table at the top).
+    fn handle(&mut self, ev: Event) {
+        match ev {
+            Event::ProducerTick { p, epoch } => self.on_producer_tick(p, epoch),
+            Event::Arrive { slot, gen, target } => self.on_arrive(slot, gen, target),
+            Event::ServiceDone { c, i, epoch } => self.on_service_done(c, i, epoch),
+            Event::RetryDue { slot, gen } => self.on_retry_due(slot, gen),
+            Event::ExpiryCheck { q } => self.on_expiry_check(q),
+            Event::Restart { c, i, epoch } => self.on_restart(c, i, epoch),
+            Event::Scheduled { index } => self.apply_scheduled(index),
+            Event::Sample => self.on_sample(),
+        }
+    }
+
+    /// Rebuild a session: same scenario and seed, then every logged command at
+    /// the exact point it was first applied, then run to `until`.
+    pub fn replay(
+        scenario: Scenario,
+        seed: u64,
+        log: &[LoggedCommand],
+        until: SimTime,
+    ) -> Result<Engine, String> {
+        let mut e = Engine::new(scenario, seed).map_err(|e| e.to_string())?;
+        for (k, entry) in log.iter().enumerate() {
+            e.seek_point(entry.after_events, SimTime(entry.at_us))
+                .map_err(|why| format!("command {k} cannot be replayed: {why}"))?;
+            e.submit(entry.command.clone())
+                .map_err(|why| format!("command {k}: {why}"))?;
+        }
+        e.run_until(until, u64::MAX);
+        Ok(e)
+    }
+
+    /// Advance to exactly `events` processed events with the clock at `at`.
+    pub fn seek_point(&mut self, events: u64, at: SimTime) -> Result<(), String> {
+        if events < self.events || at < self.now {
+            return Err("the log goes back in time".into());
+        }
+        while self.events < events {
+            if !self.step() {
+                return Err("ran out of events".into());
+            }
+        }
+        if self.now > at {
+            return Err("the clock passed the command's time".into());
+        }
+        if self.agenda.peek_time().is_some_and(|t| t < at) {
+            // Setting the clock past a pending event would make time go back.
+            return Err("the command's time skips over pending events".into());
+        }
+        self.now = at;
+        Ok(())
+    }
+
+    pub(crate) fn on_sample(&mut self) {
+        let depth = self.queues.iter().map(|q| q.ready.len() as u32).collect();
+        let unacked = self.queues.iter().map(|q| q.unacked).collect();
+        let p = SeriesPoint {
+            t_us: self.now.0,
+            published: self.totals.published,
+            processed: self.totals.processed,
+            completed: self.totals.completed,
+            retried: self.totals.retried,
+            dead_lettered: self.totals.dead_lettered,
+            expired: self.totals.expired,
+            dropped: self.totals.dropped,
+            in_flight: self.ledger.live(),
+            depth,
+            unacked,
+            latency_p50_us: self.interval.quantile_us(0.5),
+            latency_p99_us: self.interval.quantile_us(0.99),
+        };
+        self.series.offer(p);
+        self.interval.reset();
+        let every = self.cfg.sample_interval.us().max(1);
+        self.agenda.schedule(self.now.after(every), Event::Sample);
+    }
+}

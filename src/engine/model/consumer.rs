@@ -1,0 +1,485 @@
+//! Consumers: groups of instances that take deliveries from one queue,
+//! process them, and acknowledge, fail or crash.
+//!
+//!   queue::dispatch ──► deliver ──► buffer ──start_service──► ServiceDone
+//!                                                               │
+//!        processed: handler_publish, ack, complete ◄────────────┤
+//!        failed: auto-ack → lost; manual → retry::fail_manual ◄─┘
+//!
+//!   crash_instance ──► unacked deliveries requeued (auto-acked ones lost)
+//!   Restart ──► restart_instance ──► queue::dispatch
+//!
+//! Reacts to: `Event::ServiceDone`, `Event::Restart`; commands `CrashConsumer`,
+//! `RestartConsumer`, `SetInstances`, `SetPrefetch` (others only change
+//! configuration). Instance epochs are unique per consumer, so a stale
+//! completion or restart never touches a newer instance. Guarantees: an
+//! instance holds at most `prefetch_ceiling` deliveries; it is busy exactly
+//! when it holds one, with exactly one completion pending.
+
+use crate::engine::core::{Engine, Event, Target, DELAY_US_MAX, LIVE_MESSAGES_MAX};
+use crate::engine::message::{MsgState, Sym, NO_SYM};
+use crate::engine::prng::Stream;
+use crate::engine::time::delay_us_from_f64;
+use crate::engine::trace::{NodeId, Reason, TraceKind};
+use crate::scenario::{self, AckMode, Poison, Service};
+use std::collections::VecDeque;
+
+#[derive(Clone, Debug, Default)]
+pub(crate) struct Instance {
+    pub(crate) up: bool,
+    pub(crate) epoch: u32,
+    pub(crate) busy: bool,
+    /// `ServiceDone` events of the current epoch not yet handled; exactly 1
+    /// while busy, 0 otherwise (checked by `check_invariants`).
+    pub(crate) service_pending: u32,
+    pub(crate) buffer: VecDeque<u32>,
+    pub(crate) service_us: u64,
+    pub(crate) busy_since_us: u64,
+    pub(crate) busy_total_us: u64,
+    pub(crate) processed: u64,
+}
+
+#[derive(Clone, Debug)]
+pub(crate) struct ConsumerState {
+    pub(crate) node: NodeId,
+    pub(crate) queue: u32,
+    pub(crate) stream: Stream,
+    pub(crate) instances: Vec<Instance>,
+    pub(crate) on_success: Vec<(Target, Option<Sym>, u32)>,
+    pub(crate) exhausted_to: Option<u32>,
+    /// Next instance epoch to hand out. Epochs are unique per consumer, not
+    /// per instance slot, so that an instance removed by `SetInstances` and
+    /// later re-created at the same index can never match a stale
+    /// `ServiceDone` or `Restart` event of its predecessor.
+    pub(crate) epoch_next: u32,
+    /// Highest prefetch this consumer has had: lowering prefetch while
+    /// running leaves deliveries held until they drain, so this is the hard
+    /// bound on what one instance may hold.
+    pub(crate) prefetch_ceiling: u32,
+    pub(crate) processed: u64,
+    pub(crate) failed: u64,
+    pub(crate) acked: u64,
+    pub(crate) nacked: u64,
+}
+
+impl Engine {
+    /// Create the state of consumer `c` with all its instances up (called once per consumer by `Engine::new`).
+    pub(crate) fn add_consumer(&mut self, c: &scenario::Consumer) {
+        let queue = match self.target_of(&c.queue) {
+            Target::Queue(i) => i,
+            Target::Exchange(_) => unreachable!("validated: consumers read queues"),
+        };
+        let on_success = c
+            .on_success
+            .iter()
+            .map(|p| {
+                (
+                    self.target_of(&p.to),
+                    p.routing_key.as_ref().map(|k| self.intern(k)),
+                    p.copies,
+                )
+            })
+            .collect();
+        let exhausted_to =
+            c.retry
+                .as_ref()
+                .and_then(|r| r.exhausted_to.as_ref())
+                .map(|x| match self.target_of(x) {
+                    Target::Exchange(i) => i,
+                    Target::Queue(_) => unreachable!("validated: exhausted_to is an exchange"),
+                });
+        let instances = (0..c.instances)
+            .map(|_| Instance {
+                up: true,
+                ..Default::default()
+            })
+            .collect();
+        self.consumers.push(ConsumerState {
+            node: self.node_id(&c.id),
+            queue,
+            stream: Stream::new(self.seed, &format!("consumer:{}", c.id)),
+            instances,
+            on_success,
+            exhausted_to,
+            epoch_next: 1,
+            prefetch_ceiling: c.prefetch,
+            processed: 0,
+            failed: 0,
+            acked: 0,
+            nacked: 0,
+        });
+    }
+
+    pub(crate) fn deliver(&mut self, slot: u32, q: u32, c: u32, i: u32) {
+        let ci = c as usize;
+        self.set_state(slot, MsgState::Unacked);
+        let auto = self.cfg.consumers[ci].ack == AckMode::Auto;
+        let m = &mut self.msgs[slot as usize];
+        m.deliveries += 1;
+        let attempt = m.deliveries;
+        let redelivered = m.redelivered;
+        let id = m.id;
+        let first = !m.delivered_once;
+        m.delivered_once = true;
+        m.auto_acked = auto;
+        let waited = self.now.0 - m.published_us;
+        if first {
+            self.wait.record(waited);
+        }
+        self.totals.delivered += 1;
+        if redelivered {
+            self.totals.redelivered += 1;
+        }
+        let qs = &mut self.queues[q as usize];
+        qs.delivered += 1;
+        qs.unacked += 1;
+        let qnode = qs.node;
+        let cnode = self.consumers[ci].node;
+        self.trace.record(
+            self.now,
+            TraceKind::Delivered {
+                consumer: cnode,
+                instance: i,
+                attempt,
+                redelivered,
+            },
+            Some(id),
+            qnode,
+        );
+        if auto {
+            self.totals.acked += 1;
+            self.consumers[ci].acked += 1;
+            self.queues[q as usize].acked += 1;
+            self.trace
+                .record(self.now, TraceKind::Acked { instance: i }, Some(id), cnode);
+        }
+        let inst = &mut self.consumers[ci].instances[i as usize];
+        inst.buffer.push_back(slot);
+        if !inst.busy {
+            self.start_service(c, i);
+        }
+    }
+
+    pub(crate) fn service_us(&mut self, c: u32) -> u64 {
+        let cs = &mut self.consumers[c as usize];
+        let us = match &self.cfg.consumers[c as usize].service {
+            Service::Constant(d) => d.us() as f64,
+            Service::Uniform([a, b]) => {
+                let (lo, hi) = (a.us().min(b.us()) as f64, a.us().max(b.us()) as f64);
+                lo + (hi - lo) * cs.stream.unit()
+            }
+            Service::Exponential(mean) => cs.stream.exponential(mean.us() as f64),
+            Service::LogNormal { median, sigma } => {
+                cs.stream.log_normal(median.us() as f64, *sigma)
+            }
+        };
+        // At least 1 us: processing always takes time, so the clock moves.
+        delay_us_from_f64(us, DELAY_US_MAX).max(1)
+    }
+
+    pub(crate) fn start_service(&mut self, c: u32, i: u32) {
+        let service_us = self.service_us(c);
+        let inst = &mut self.consumers[c as usize].instances[i as usize];
+        debug_assert!(!inst.buffer.is_empty());
+        inst.busy = true;
+        inst.service_pending += 1;
+        inst.service_us = service_us;
+        inst.busy_since_us = self.now.0;
+        let epoch = inst.epoch;
+        self.agenda.schedule(
+            self.now.after(service_us),
+            Event::ServiceDone { c, i, epoch },
+        );
+    }
+
+    pub(crate) fn is_poison(&self, c: u32, slot: u32) -> bool {
+        let m = &self.msgs[slot as usize];
+        match &self.cfg.consumers[c as usize].poison {
+            None => false,
+            Some(Poison::Key(k)) => m.key != NO_SYM && self.syms[m.key as usize] == *k,
+            Some(Poison::Header { name, value }) => {
+                self.hdrs[m.headers as usize].get(name) == Some(value)
+            }
+        }
+    }
+
+    pub(crate) fn on_service_done(&mut self, c: u32, i: u32, epoch: u32) {
+        let ci = c as usize;
+        let Some(inst) = self.consumers[ci].instances.get_mut(i as usize) else {
+            return;
+        };
+        if inst.epoch != epoch || !inst.busy {
+            return; // the instance crashed or was removed meanwhile
+        }
+        let slot = inst
+            .buffer
+            .pop_front()
+            .expect("busy instance holds its delivery");
+        inst.busy = false;
+        inst.service_pending -= 1;
+        inst.busy_total_us += self.now.0 - inst.busy_since_us;
+        let service_us = inst.service_us;
+        let q = self.consumers[ci].queue;
+        self.queues[q as usize].unacked -= 1;
+        let cnode = self.consumers[ci].node;
+        let id = self.msgs[slot as usize].id;
+        let failure_rate = self.cfg.consumers[ci].failure_rate;
+        let failed = self.is_poison(c, slot)
+            || (failure_rate > 0.0 && self.consumers[ci].stream.chance(failure_rate));
+        if !failed {
+            self.totals.processed += 1;
+            self.consumers[ci].processed += 1;
+            self.consumers[ci].instances[i as usize].processed += 1;
+            self.trace.record(
+                self.now,
+                TraceKind::Processed {
+                    instance: i,
+                    service_us,
+                },
+                Some(id),
+                cnode,
+            );
+            self.handler_publish(c, slot);
+            if !self.msgs[slot as usize].auto_acked {
+                self.totals.acked += 1;
+                self.consumers[ci].acked += 1;
+                self.queues[q as usize].acked += 1;
+                self.trace
+                    .record(self.now, TraceKind::Acked { instance: i }, Some(id), cnode);
+            }
+            self.complete(slot);
+        } else {
+            self.totals.failed += 1;
+            self.consumers[ci].failed += 1;
+            let m = &mut self.msgs[slot as usize];
+            m.failures += 1;
+            let attempt = m.failures;
+            self.trace.record(
+                self.now,
+                TraceKind::Failed {
+                    instance: i,
+                    attempt,
+                },
+                Some(id),
+                cnode,
+            );
+            if self.msgs[slot as usize].auto_acked {
+                self.drop_message(slot, Reason::LostAfterAutoAck, cnode);
+            } else {
+                self.fail_manual(c, i, slot, q);
+            }
+        }
+        // The instance may already be serving again: handler publishes and
+        // dead-lettering above can route a message straight back into this
+        // queue, and that nested dispatch may deliver to this (idle) instance,
+        // which starts its service. Starting it a second time scheduled two
+        // completions for one delivery.
+        let inst = &self.consumers[ci].instances[i as usize];
+        if !inst.busy && !inst.buffer.is_empty() {
+            self.start_service(c, i);
+        }
+        self.dispatch(q);
+    }
+
+    pub(crate) fn nack(&mut self, c: u32, i: u32, slot: u32, requeue: bool) {
+        let cnode = self.consumers[c as usize].node;
+        let id = self.msgs[slot as usize].id;
+        self.totals.nacked += 1;
+        self.consumers[c as usize].nacked += 1;
+        self.trace.record(
+            self.now,
+            TraceKind::Nacked {
+                instance: i,
+                requeue,
+            },
+            Some(id),
+            cnode,
+        );
+    }
+
+    pub(crate) fn handler_publish(&mut self, c: u32, slot: u32) {
+        let ci = c as usize;
+        if self.consumers[ci].on_success.is_empty() {
+            return;
+        }
+        let cnode = self.consumers[ci].node;
+        // Only the fields a reply inherits: cloning the whole message would
+        // also copy its death log on every successful handler run.
+        let m = &self.msgs[slot as usize];
+        let (id, routing_key, key, headers, payload_bytes, correlation) = (
+            m.id,
+            m.routing_key,
+            m.key,
+            m.headers,
+            m.payload_bytes,
+            m.correlation,
+        );
+        for k in 0..self.consumers[ci].on_success.len() {
+            let (target, rk, copies) = self.consumers[ci].on_success[k];
+            for _ in 0..copies {
+                if self.ledger.live() as usize >= LIVE_MESSAGES_MAX {
+                    return;
+                }
+                let n = self.new_message(
+                    Some(id),
+                    rk.unwrap_or(routing_key),
+                    key,
+                    headers,
+                    payload_bytes,
+                    None,
+                );
+                self.msgs[n as usize].correlation = correlation;
+                self.published(n, cnode, target, Some(id));
+                self.route(n, target, None);
+            }
+        }
+    }
+
+    /// Crash one instance: its unacked deliveries go back to the queue (at
+    /// the head, in order), its auto-acked ones are lost. Does not dispatch:
+    /// when several instances go down together, the returned messages must
+    /// not be handed to an instance that is about to crash too (that would
+    /// count a spurious redelivery, and a return toward the delivery limit).
+    /// Callers dispatch the queue once everything has gone down.
+    pub(crate) fn crash_instance(&mut self, c: u32, i: u32) {
+        let ci = c as usize;
+        let q = self.consumers[ci].queue;
+        let epoch_next = self.consumers[ci].epoch_next;
+        let inst = &mut self.consumers[ci].instances[i as usize];
+        if !inst.up {
+            return;
+        }
+        self.consumers[ci].epoch_next = epoch_next.wrapping_add(1);
+        let inst = &mut self.consumers[ci].instances[i as usize];
+        inst.up = false;
+        inst.epoch = epoch_next;
+        if inst.busy {
+            inst.busy_total_us += self.now.0 - inst.busy_since_us;
+        }
+        inst.busy = false;
+        // Its pending completion is now stale (the epoch changed).
+        inst.service_pending = 0;
+        let held: Vec<u32> = inst.buffer.drain(..).collect();
+        let lost = held
+            .iter()
+            .filter(|&&s| self.msgs[s as usize].auto_acked)
+            .count() as u32;
+        let returned = held.len() as u32 - lost;
+        self.totals.crashes += 1;
+        let cnode = self.consumers[ci].node;
+        self.trace.record(
+            self.now,
+            TraceKind::Crashed {
+                instance: i,
+                returned,
+                lost,
+            },
+            None,
+            cnode,
+        );
+        self.queues[q as usize].unacked -= held.len() as u32;
+        // Return in reverse so the original order ends up at the head.
+        for &s in held.iter().rev() {
+            if self.msgs[s as usize].auto_acked {
+                self.drop_message(s, Reason::LostAfterAutoAck, cnode);
+            } else {
+                self.requeue(s, q);
+            }
+        }
+    }
+
+    pub(crate) fn restart_instance(&mut self, c: u32, i: u32) {
+        let ci = c as usize;
+        let inst = &mut self.consumers[ci].instances[i as usize];
+        if inst.up {
+            return;
+        }
+        inst.up = true;
+        let cnode = self.consumers[ci].node;
+        self.trace
+            .record(self.now, TraceKind::Restarted { instance: i }, None, cnode);
+        let q = self.consumers[ci].queue;
+        self.dispatch(q);
+    }
+
+    /// A crashed instance's restart delay ran out; ignored if the instance
+    /// was restarted, crashed again or removed meanwhile (epoch changed).
+    pub(crate) fn on_restart(&mut self, c: u32, i: u32, epoch: u32) {
+        let inst = &self.consumers[c as usize].instances.get(i as usize);
+        if inst.is_some_and(|inst| !inst.up && inst.epoch == epoch) {
+            self.restart_instance(c, i);
+        }
+    }
+
+    /// `CrashConsumer`: crash one instance or all, optionally restarting each
+    /// after `restart_after_us`; the queue is dispatched once all are down.
+    pub(crate) fn crash_consumer(
+        &mut self,
+        c: u32,
+        instance: Option<u32>,
+        restart_after_us: Option<u64>,
+    ) {
+        let n = self.consumers[c as usize].instances.len() as u32;
+        let which: Vec<u32> = match instance {
+            Some(i) => vec![i],
+            None => (0..n).collect(),
+        };
+        for i in which {
+            self.crash_instance(c, i);
+            if let Some(d) = restart_after_us {
+                let epoch = self.consumers[c as usize].instances[i as usize].epoch;
+                self.agenda
+                    .schedule(self.now.after(d), Event::Restart { c, i, epoch });
+            }
+        }
+        let q = self.consumers[c as usize].queue;
+        self.dispatch(q);
+    }
+
+    /// `RestartConsumer`: bring one instance or all back up.
+    pub(crate) fn restart_consumer(&mut self, c: u32, instance: Option<u32>) {
+        let n = self.consumers[c as usize].instances.len() as u32;
+        let which: Vec<u32> = match instance {
+            Some(i) => vec![i],
+            None => (0..n).collect(),
+        };
+        for i in which {
+            self.restart_instance(c, i);
+        }
+    }
+
+    /// `SetInstances`: scale the group; removed instances (from the end)
+    /// crash first, returning their unacked deliveries.
+    pub(crate) fn set_instances(&mut self, c: u32, instances: u32) {
+        let ci = c as usize;
+        let q = self.consumers[ci].queue;
+        let n = instances as usize;
+        while self.consumers[ci].instances.len() > n {
+            let last = self.consumers[ci].instances.len() as u32 - 1;
+            self.crash_instance(c, last);
+            self.consumers[ci].instances.pop();
+        }
+        while self.consumers[ci].instances.len() < n {
+            let epoch = self.consumers[ci].epoch_next;
+            self.consumers[ci].epoch_next = epoch.wrapping_add(1);
+            self.consumers[ci].instances.push(Instance {
+                up: true,
+                epoch,
+                ..Default::default()
+            });
+        }
+        self.cfg.consumers[ci].instances = instances;
+        self.rebuild_subscribers(q);
+        self.dispatch(q);
+    }
+
+    /// `SetPrefetch`: a lower prefetch lets held deliveries drain; a higher
+    /// one may deliver at once.
+    pub(crate) fn set_prefetch(&mut self, c: u32, prefetch: u32) {
+        self.cfg.consumers[c as usize].prefetch = prefetch;
+        let cs = &mut self.consumers[c as usize];
+        cs.prefetch_ceiling = cs.prefetch_ceiling.max(prefetch);
+        let q = self.consumers[c as usize].queue;
+        self.dispatch(q);
+    }
+}

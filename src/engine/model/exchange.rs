@@ -1,0 +1,230 @@
+//! Exchanges route each published message to zero or more queues.
+//!
+//!   producer ──publish──► exchange ──route──► queue::enqueue (one copy per queue)
+//!                            │
+//!                            └── no match ──► alternate exchange, or dropped `unroutable`
+//!
+//! Reacts to: `Event::Arrive` (a publish after its latency). Matching itself is
+//! pure (`routing.rs`); this file resolves bindings, exchange-to-exchange
+//! bindings and alternate exchanges as RabbitMQ does, caches direct hits per
+//! (exchange, routing key, headers), makes the copies and hands each to its
+//! queue. Where an exchange drops a message: `route` (unroutable, live-message
+//! limit for copies); dead-letter cycles are cut in `dead_letter.rs`.
+
+use crate::engine::core::{Engine, Target, LIVE_MESSAGES_MAX};
+use crate::engine::message::{HdrId, MsgState, Sym};
+use crate::engine::routing::{headers_match, topic_matches};
+use crate::engine::trace::{NodeId, Reason, TraceKind};
+use crate::scenario::{self, ExchangeKind};
+use std::rc::Rc;
+
+/// Upper bound on the route cache before it is cleared.
+pub(crate) const ROUTE_CACHE_MAX: usize = 65_536;
+
+#[derive(Clone, Debug)]
+pub(crate) struct ExchangeState {
+    pub(crate) node: NodeId,
+    pub(crate) alternate: Option<u32>,
+    pub(crate) routed: u64,
+    pub(crate) unroutable: u64,
+}
+
+impl Engine {
+    /// Create the state of exchange `x` (scenario order; called once per exchange by `Engine::new`).
+    pub(crate) fn add_exchange(&mut self, x: &scenario::Exchange) {
+        let alternate = x
+            .alternate_exchange
+            .as_ref()
+            .map(|a| match self.target_of(a) {
+                Target::Exchange(i) => i,
+                Target::Queue(_) => unreachable!("validated: alternate is an exchange"),
+            });
+        self.exchanges.push(ExchangeState {
+            node: self.node_id(&x.id),
+            alternate,
+            routed: 0,
+            unroutable: 0,
+        });
+    }
+
+    /// A publish with latency reaches its exchange (or queue) now, unless the
+    /// message was discarded meanwhile (stale generation).
+    pub(crate) fn on_arrive(&mut self, slot: u32, gen: u32, target: Target) {
+        if self.msgs[slot as usize].gen == gen
+            && self.msgs[slot as usize].state == MsgState::Transit
+        {
+            self.route(slot, target, None);
+        }
+    }
+
+    /// Route a message (in transit) to its target; `from` is the queue it was
+    /// dead-lettered from, for trace placement of drops.
+    pub(crate) fn route(&mut self, slot: u32, target: Target, from: Option<u32>) {
+        let x = match target {
+            Target::Queue(q) => {
+                // RabbitMQ's default exchange: publishing to a queue means
+                // publishing with the queue's name as the routing key (which a
+                // later dead-lettering without `dead_letter_routing_key` reuses).
+                let name = self.queues[q as usize].name_sym;
+                self.msgs[slot as usize].routing_key = name;
+                self.enqueue(slot, q);
+                return;
+            }
+            Target::Exchange(x) => x,
+        };
+        let (rk, hdr, id) = {
+            let m = &self.msgs[slot as usize];
+            (m.routing_key, m.headers, m.id)
+        };
+        let key = (x, rk, hdr);
+        let queues: Rc<[u32]>;
+        let alternate;
+        if let Some(hit) = self.route_cache.get(&key) {
+            queues = hit.clone();
+            alternate = None;
+            // The cache only holds direct hits (no alternate); see below.
+        } else {
+            let (qs, ae) = self.resolve(x, rk, hdr);
+            queues = qs.into();
+            alternate = ae;
+            if ae.is_none() && !queues.is_empty() {
+                if self.route_cache.len() >= ROUTE_CACHE_MAX {
+                    self.route_cache.clear();
+                }
+                self.route_cache.insert(key, queues.clone());
+            }
+        }
+        let xnode = self.exchanges[x as usize].node;
+        if queues.is_empty() || alternate.is_some() {
+            self.totals.unroutable += 1;
+            self.exchanges[x as usize].unroutable += 1;
+            let alt_node = alternate.map(|a| self.exchanges[a as usize].node);
+            self.trace.record(
+                self.now,
+                TraceKind::Unroutable {
+                    alternate: alt_node,
+                },
+                Some(id),
+                xnode,
+            );
+            if queues.is_empty() {
+                self.drop_message(slot, Reason::Unroutable, xnode);
+                return;
+            }
+        }
+        let via = alternate.unwrap_or(x);
+        let vnode = self.exchanges[via as usize].node;
+        let queues = match from {
+            Some(_) => match self.without_cycles(slot, &queues) {
+                Some(kept) => kept,
+                None => {
+                    // Every target would close a dead-letter cycle: RabbitMQ
+                    // drops the message (the drop keeps the death's reason).
+                    let reason = self.msgs[slot as usize].death_log[0].1;
+                    self.drop_message(slot, reason, vnode);
+                    return;
+                }
+            },
+            None => queues,
+        };
+        self.totals.routed += 1;
+        self.exchanges[via as usize].routed += 1;
+        self.trace.record(
+            self.now,
+            TraceKind::Routed {
+                queues: queues.len() as u32,
+            },
+            Some(id),
+            vnode,
+        );
+        // Copies first (each its own entity), so the original goes last and keeps its slot.
+        let mut slots = Vec::with_capacity(queues.len());
+        slots.push(slot);
+        for _ in 1..queues.len() {
+            let c = self.copy_message(slot);
+            self.totals.copies += 1;
+            let cid = self.msgs[c as usize].id;
+            self.trace
+                .record(self.now, TraceKind::Copied { copy: cid }, Some(id), vnode);
+            slots.push(c);
+        }
+        for (s, &q) in slots.into_iter().zip(queues.iter()) {
+            if s != slot && self.ledger.live() as usize > LIVE_MESSAGES_MAX {
+                // The live-message bound holds for routing copies too.
+                let qnode = self.queues[q as usize].node;
+                self.queues[q as usize].dropped += 1;
+                self.drop_message(s, Reason::QueueFull, qnode);
+                continue;
+            }
+            self.enqueue(s, q);
+        }
+    }
+
+    /// Queues an exchange routes (routing key, headers) to, following
+    /// exchange-to-exchange bindings and alternate exchanges. Returns the queue
+    /// list (each queue once, in binding order) and the alternate used, if any.
+    pub(crate) fn resolve(&self, x: u32, rk: Sym, hdr: HdrId) -> (Vec<u32>, Option<u32>) {
+        let mut out = Vec::new();
+        let mut visited = Vec::new();
+        let entry_matched = self.resolve_into(x, rk, hdr, &mut out, &mut visited);
+        let alternate = if entry_matched {
+            None
+        } else {
+            self.exchanges[x as usize].alternate
+        };
+        (out, alternate)
+    }
+
+    /// Collect the queues exchange `x` routes to. As in RabbitMQ
+    /// (`rabbit_exchange:route1`), every exchange visited whose own bindings
+    /// match nothing hands the message to its alternate exchange; a matching
+    /// exchange-to-exchange binding counts as a match. Each exchange is
+    /// visited once per publish. Returns whether `x`'s own bindings matched.
+    pub(crate) fn resolve_into(
+        &self,
+        x: u32,
+        rk: Sym,
+        hdr: HdrId,
+        out: &mut Vec<u32>,
+        visited: &mut Vec<u32>,
+    ) -> bool {
+        if visited.contains(&x) {
+            return true;
+        }
+        visited.push(x);
+        let cfg = &self.cfg.exchanges[x as usize];
+        let key = &self.syms[rk as usize];
+        let mut matched_any = false;
+        for b in &cfg.bindings {
+            let matched = match cfg.kind {
+                ExchangeKind::Direct => b.key == *key,
+                ExchangeKind::Fanout => true,
+                ExchangeKind::Topic => topic_matches(&b.key, key),
+                ExchangeKind::Headers => headers_match(
+                    b.x_match.unwrap_or_default(),
+                    &b.headers,
+                    &self.hdrs[hdr as usize],
+                ),
+            };
+            if !matched {
+                continue;
+            }
+            matched_any = true;
+            if let Some(q) = &b.queue {
+                let qi = self.node_of(q).expect("validated").index;
+                if !out.contains(&qi) {
+                    out.push(qi);
+                }
+            } else if let Some(x2) = &b.exchange {
+                let xi = self.node_of(x2).expect("validated").index;
+                self.resolve_into(xi, rk, hdr, out, visited);
+            }
+        }
+        if !matched_any {
+            if let Some(ae) = self.exchanges[x as usize].alternate {
+                self.resolve_into(ae, rk, hdr, out, visited);
+            }
+        }
+        matched_any
+    }
+}

@@ -1,0 +1,33 @@
+//! The broker models, one room each: its state, the events and commands it
+//! reacts to, and the small functions other models may call.
+//!
+//!   producer ──publish──► exchange ──route──► queue ──dispatch──► consumer
+//!                            ▲                  │  ▲                 │
+//!                            │   dead_letter ◄──┘  └── requeue ──────┤ failed: retry
+//!                            └──────────────────┘      enqueue ◄─────┘ (delayed)
+//!
+//! | file             | owns                                   | where it drops a message        |
+//! |------------------|----------------------------------------|---------------------------------|
+//! | `producer.rs`    | publish timing, key choice             | live-message limit              |
+//! | `exchange.rs`    | bindings, alternates, copies           | `unroutable`                    |
+//! | `queue.rs`       | ready list, TTL, length limit, dispatch| `queue_full`, `purged`          |
+//! | `dead_letter.rs` | DLX republish, death log, cycle rule   | no DLX, cycle, per-instant caps |
+//! | `consumer.rs`    | instances, service, ack, crash         | `lost_after_auto_ack`           |
+//! | `retry.rs`       | on-failure policy, backoff, retry wait | `retries_exhausted`             |
+//!
+//! Each file is an `impl Engine` block: the engine core owns the clock, agenda
+//! and message arena, and the models' state vectors live on `Engine` too, so a
+//! model reaches another model's state only through the functions named in
+//! that model's header ("Exports").
+
+pub mod consumer;
+pub mod dead_letter;
+pub mod exchange;
+pub mod producer;
+pub mod queue;
+pub mod retry;
+
+pub(crate) use consumer::ConsumerState;
+pub(crate) use exchange::ExchangeState;
+pub(crate) use producer::ProducerState;
+pub(crate) use queue::QueueState;

@@ -1,0 +1,270 @@
+//! Producers: when each one publishes, and what it publishes.
+//!
+//!   ProducerTick ──► on_producer_tick ──burst × producer_publish──► exchange::route
+//!        ▲                  │                                        (or Arrive after latency)
+//!        └── schedule_tick ─┘
+//!
+//! Reacts to: `Event::ProducerTick`; commands `SetRate`, `SetArrival`,
+//! `PauseProducer`, `ResumeProducer`. Every change bumps the producer's epoch,
+//! so a tick scheduled before the change is ignored when it fires. Gaps and
+//! key choices come only from the producer's own random stream.
+//! Limit: a publish past `LIVE_MESSAGES_MAX` live messages is dropped with
+//! `queue_full` at the producer.
+
+use crate::engine::core::{Engine, Event, Target, DELAY_US_MAX, LIVE_MESSAGES_MAX};
+use crate::engine::message::{HdrId, Sym, NO_SYM};
+use crate::engine::prng::Stream;
+use crate::engine::time::{delay_us_from_f64, SimTime};
+use crate::engine::trace::{NodeId, Reason, TraceKind};
+use crate::scenario::{self, Arrival, KeyChoice};
+
+#[derive(Clone, Debug)]
+pub(crate) struct ProducerState {
+    pub(crate) node: NodeId,
+    pub(crate) target: Target,
+    pub(crate) stream: Stream,
+    pub(crate) epoch: u32,
+    pub(crate) paused: bool,
+    pub(crate) sent: u64,
+    pub(crate) rk_rr: usize,
+    pub(crate) key_rr: usize,
+    pub(crate) hdr_rr: usize,
+    pub(crate) routing_keys: Vec<Sym>,
+    pub(crate) keys: Vec<Sym>,
+    pub(crate) key_weights: Vec<u32>,
+    pub(crate) header_sets: Vec<HdrId>,
+}
+
+pub(crate) fn pick_weighted(stream: &mut Stream, weights: &[u32]) -> usize {
+    let total: u64 = weights.iter().map(|&w| w as u64).sum();
+    let mut r = stream.below(total.max(1));
+    for (i, &w) in weights.iter().enumerate() {
+        if r < w as u64 {
+            return i;
+        }
+        r -= w as u64;
+    }
+    weights.len() - 1
+}
+
+impl Engine {
+    /// Create the state of producer `p`: its target, its interned key and header choices and its random stream (called once per producer by `Engine::new`).
+    pub(crate) fn add_producer(&mut self, p: &scenario::Producer) {
+        let target = self.target_of(&p.to);
+        let mut key_weights = Vec::new();
+        let choice =
+            |c: &Option<KeyChoice>, this: &mut Self, weights: Option<&mut Vec<u32>>| -> Vec<Sym> {
+                match c {
+                    None => vec![],
+                    Some(KeyChoice::Fixed(s)) => vec![this.intern(s)],
+                    Some(KeyChoice::RoundRobin(v)) | Some(KeyChoice::Random(v)) => {
+                        v.iter().map(|s| this.intern(s)).collect()
+                    }
+                    Some(KeyChoice::RandomOfN(n)) => {
+                        (0..*n).map(|i| this.intern(&format!("key-{i}"))).collect()
+                    }
+                    Some(KeyChoice::Weighted(v)) => {
+                        if let Some(w) = weights {
+                            *w = v.iter().map(|k| k.weight).collect();
+                        }
+                        v.iter().map(|k| this.intern(&k.key)).collect()
+                    }
+                }
+            };
+        let mut rk_weights = Vec::new();
+        let mut routing_keys = choice(&p.routing_keys, self, Some(&mut rk_weights));
+        if routing_keys.is_empty() {
+            routing_keys = vec![self.intern(&p.routing_key)];
+        }
+        let keys = choice(&p.keys, self, Some(&mut key_weights));
+        let header_sets: Vec<HdrId> = if p.header_sets.is_empty() {
+            vec![self.intern_headers(p.headers.clone())]
+        } else {
+            p.header_sets
+                .iter()
+                .map(|hs| {
+                    let mut h = p.headers.clone();
+                    h.extend(hs.iter().map(|(k, v)| (k.clone(), v.clone())));
+                    self.intern_headers(h)
+                })
+                .collect()
+        };
+        let _ = rk_weights;
+        self.producers.push(ProducerState {
+            node: self.node_id(&p.id),
+            target,
+            stream: Stream::new(self.seed, &format!("producer:{}", p.id)),
+            epoch: 0,
+            paused: false,
+            sent: 0,
+            rk_rr: 0,
+            key_rr: 0,
+            hdr_rr: 0,
+            routing_keys,
+            keys,
+            key_weights,
+            header_sets,
+        });
+    }
+
+    pub(crate) fn producer_gap_us(&mut self, p: u32) -> u64 {
+        let cfg = &self.cfg.producers[p as usize];
+        let rate = cfg.rate.per_s();
+        if rate <= 0.0 {
+            return DELAY_US_MAX;
+        }
+        let mean_us = 1e6 / rate;
+        let gap = match cfg.arrival {
+            Arrival::Constant => mean_us,
+            Arrival::Poisson => self.producers[p as usize].stream.exponential(mean_us),
+            Arrival::Bursts { size } => mean_us * size.max(1) as f64,
+        };
+        delay_us_from_f64(gap, DELAY_US_MAX).max(1)
+    }
+
+    pub(crate) fn schedule_tick(&mut self, p: u32, from: SimTime) {
+        if self.cfg.producers[p as usize].rate.per_s() <= 0.0 {
+            return;
+        }
+        let gap = self.producer_gap_us(p);
+        let epoch = self.producers[p as usize].epoch;
+        self.agenda
+            .schedule(from.after(gap), Event::ProducerTick { p, epoch });
+    }
+
+    pub(crate) fn on_producer_tick(&mut self, p: u32, epoch: u32) {
+        let ps = &self.producers[p as usize];
+        if ps.epoch != epoch || ps.paused {
+            return;
+        }
+        let cfg = &self.cfg.producers[p as usize];
+        if cfg.stop.is_some_and(|s| self.now.0 >= s.us()) {
+            return;
+        }
+        let burst = match cfg.arrival {
+            Arrival::Bursts { size } => size.max(1),
+            _ => 1,
+        };
+        for _ in 0..burst {
+            if self.cfg.producers[p as usize]
+                .count
+                .is_some_and(|n| self.producers[p as usize].sent >= n)
+            {
+                return;
+            }
+            self.producer_publish(p);
+        }
+        self.schedule_tick(p, self.now);
+    }
+
+    pub(crate) fn producer_publish(&mut self, p: u32) {
+        let pi = p as usize;
+        let ps = &mut self.producers[pi];
+        ps.sent += 1;
+        let cfg = &self.cfg.producers[pi];
+        let routing_key = match &cfg.routing_keys {
+            Some(KeyChoice::Random(_)) | Some(KeyChoice::RandomOfN(_)) => {
+                ps.routing_keys[ps.stream.below(ps.routing_keys.len() as u64) as usize]
+            }
+            Some(KeyChoice::Weighted(v)) => {
+                let w: Vec<u32> = v.iter().map(|k| k.weight).collect();
+                ps.routing_keys[pick_weighted(&mut ps.stream, &w)]
+            }
+            _ => {
+                let k = ps.routing_keys[ps.rk_rr % ps.routing_keys.len()];
+                ps.rk_rr += 1;
+                k
+            }
+        };
+        let key = if ps.keys.is_empty() {
+            NO_SYM
+        } else {
+            match &cfg.keys {
+                Some(KeyChoice::Random(_)) | Some(KeyChoice::RandomOfN(_)) => {
+                    ps.keys[ps.stream.below(ps.keys.len() as u64) as usize]
+                }
+                Some(KeyChoice::Weighted(_)) => {
+                    ps.keys[pick_weighted(&mut ps.stream, &ps.key_weights)]
+                }
+                _ => {
+                    let k = ps.keys[ps.key_rr % ps.keys.len()];
+                    ps.key_rr += 1;
+                    k
+                }
+            }
+        };
+        let headers = ps.header_sets[ps.hdr_rr % ps.header_sets.len()];
+        ps.hdr_rr += 1;
+        let target = ps.target;
+        let node = ps.node;
+        let latency_us = cfg.latency.us();
+        let msg_ttl_us = cfg.ttl.map(|d| d.us());
+        let payload_bytes = cfg.payload_bytes;
+        let slot = self.new_message(None, routing_key, key, headers, payload_bytes, msg_ttl_us);
+        let id = self.msgs[slot as usize].id;
+        self.msgs[slot as usize].correlation = id;
+        self.published(slot, node, target, None);
+        if self.ledger.live() as usize > LIVE_MESSAGES_MAX {
+            // The bound `LIVE_MESSAGES_MAX` promises: a runaway scenario (fast
+            // producer, no consumer, no max-length) is refused at the producer
+            // instead of eating the machine's memory.
+            self.drop_message(slot, Reason::QueueFull, node);
+            return;
+        }
+        if latency_us > 0 {
+            let gen = self.msgs[slot as usize].gen;
+            self.agenda.schedule(
+                self.now.after(latency_us),
+                Event::Arrive { slot, gen, target },
+            );
+        } else {
+            self.route(slot, target, None);
+        }
+    }
+
+    pub(crate) fn published(
+        &mut self,
+        slot: u32,
+        node: NodeId,
+        target: Target,
+        parent: Option<u64>,
+    ) {
+        let to = self.target_node(target);
+        let m = &self.msgs[slot as usize];
+        self.totals.published += 1;
+        self.totals.bytes_published += m.payload_bytes as u64;
+        self.trace.record(
+            self.now,
+            TraceKind::Published { to, parent },
+            Some(m.id),
+            node,
+        );
+    }
+
+    /// Rate or arrival pattern changed (`SetRate`, `SetArrival`): drop the
+    /// pending tick (new epoch) and, unless paused, schedule from now.
+    pub(crate) fn producer_changed(&mut self, p: u32) {
+        let ps = &mut self.producers[p as usize];
+        ps.epoch = ps.epoch.wrapping_add(1);
+        if !ps.paused {
+            self.schedule_tick(p, self.now);
+        }
+    }
+
+    /// `PauseProducer`: no publishing until resumed (the pending tick goes stale).
+    pub(crate) fn pause_producer(&mut self, p: u32) {
+        let ps = &mut self.producers[p as usize];
+        ps.paused = true;
+        ps.epoch = ps.epoch.wrapping_add(1);
+    }
+
+    /// `ResumeProducer`: publish again, the next gap drawn from now.
+    pub(crate) fn resume_producer(&mut self, p: u32) {
+        let ps = &mut self.producers[p as usize];
+        if ps.paused {
+            ps.paused = false;
+            ps.epoch = ps.epoch.wrapping_add(1);
+            self.schedule_tick(p, self.now);
+        }
+    }
+}

@@ -1,0 +1,337 @@
+//! Queues: holding, ordering, expiring and overflowing messages, and handing
+//! them to consumers.
+//!
+//!   enqueue ──► ready (FIFO) ──dispatch (round-robin, prefetch room)──► consumer::deliver
+//!     │            │   ▲
+//!     │            │   └── requeue (nack / crash: back at the head)
+//!     │            ├── TTL ran out ──► expire ──► dead_letter
+//!     └── full ────┴── max_length / overflow ──► drop (`queue_full`) or dead_letter (`maxlen`)
+//!
+//! Reacts to: `Event::ExpiryCheck`; commands `SetMaxLength`, `PurgeQueue`
+//! (and `SetOverflow`, `SetQueueTtl`, which only change configuration).
+//! Exports to other models: `enqueue`, `requeue`, `dispatch`, `has_room`.
+//! Guarantees: a queue never holds more than its `max_length` once an event
+//! is done; dispatch is work-conserving (no message waits while an up
+//! subscriber has prefetch room); `dispatch` and `enforce_max_length` are not
+//! re-entrant per queue, so the stack stays flat however deep the queue.
+
+use crate::engine::core::{Engine, Event, Target};
+use crate::engine::message::{MsgState, Sym};
+use crate::engine::time::SimTime;
+use crate::engine::trace::{NodeId, Reason, TraceKind};
+use crate::scenario::{self, Overflow};
+use std::collections::VecDeque;
+
+#[derive(Clone, Debug, Default)]
+pub(crate) struct QueueState {
+    pub(crate) node: NodeId,
+    pub(crate) ready: VecDeque<u32>,
+    pub(crate) subscribers: Vec<(u32, u32)>,
+    pub(crate) rr: usize,
+    pub(crate) dlx: Option<u32>,
+    pub(crate) dlrk: Option<Sym>,
+    /// The queue's id as an interned routing key (default-exchange publishes).
+    pub(crate) name_sym: Sym,
+    pub(crate) expiry_check_us: Option<u64>,
+    /// Re-entrancy guards for `dispatch` and `enforce_max_length` (see there).
+    pub(crate) dispatching: bool,
+    pub(crate) trimming: bool,
+    pub(crate) unacked: u32,
+    pub(crate) enqueued: u64,
+    pub(crate) delivered: u64,
+    pub(crate) acked: u64,
+    pub(crate) expired: u64,
+    pub(crate) dead_lettered: u64,
+    pub(crate) dropped: u64,
+    pub(crate) depth_max: u32,
+}
+
+impl Engine {
+    /// Create the state of queue `q` (scenario order; called once per queue by `Engine::new`).
+    pub(crate) fn add_queue(&mut self, q: &scenario::Queue) {
+        let dlx = q
+            .dead_letter_exchange
+            .as_ref()
+            .map(|a| match self.target_of(a) {
+                Target::Exchange(i) => i,
+                Target::Queue(_) => {
+                    unreachable!("validated: dead-letter exchange is an exchange")
+                }
+            });
+        let dlrk = q.dead_letter_routing_key.as_ref().map(|k| self.intern(k));
+        let name_sym = self.intern(&q.id);
+        self.queues.push(QueueState {
+            node: self.node_id(&q.id),
+            dlx,
+            dlrk,
+            name_sym,
+            ..Default::default()
+        });
+    }
+
+    pub(crate) fn rebuild_subscribers(&mut self, q: u32) {
+        let mut subs = Vec::new();
+        for (ci, c) in self.consumers.iter().enumerate() {
+            if c.queue == q {
+                for ii in 0..c.instances.len() {
+                    subs.push((ci as u32, ii as u32));
+                }
+            }
+        }
+        let qs = &mut self.queues[q as usize];
+        qs.subscribers = subs;
+        if qs.rr >= qs.subscribers.len() {
+            qs.rr = 0;
+        }
+    }
+
+    pub(crate) fn enqueue(&mut self, slot: u32, q: u32) {
+        let qi = q as usize;
+        let qnode = self.queues[qi].node;
+        let qttl = self.cfg.queues[qi].ttl.map(|d| d.us());
+        {
+            let now = self.now.0;
+            let m = &mut self.msgs[slot as usize];
+            m.queue = q;
+            m.enqueued_us = now;
+            let ttl = match (qttl, m.msg_ttl_us) {
+                (Some(a), Some(b)) => Some(a.min(b)),
+                (a, b) => a.or(b),
+            };
+            m.expires_us = ttl.map_or(u64::MAX, |t| now.saturating_add(t));
+        }
+        let id = self.msgs[slot as usize].id;
+        let max_length = self.cfg.queues[qi].max_length;
+        // RabbitMQ tries delivery before applying the length limit
+        // (`deliver_or_enqueue`): a message an idle consumer can take at once
+        // is never refused or pushed out, even with `max_length` 0.
+        let deliverable_now = self.queues[qi].ready.is_empty() && self.has_room(q);
+        let full = !deliverable_now
+            && max_length.is_some_and(|l| self.queues[qi].ready.len() >= l as usize);
+        if full {
+            match self.cfg.queues[qi].overflow {
+                Overflow::RejectPublish => {
+                    self.set_state(slot, MsgState::Queued);
+                    self.queues[qi].dropped += 1;
+                    self.drop_message(slot, Reason::QueueFull, qnode);
+                    return;
+                }
+                Overflow::RejectPublishDlx => {
+                    self.set_state(slot, MsgState::Queued);
+                    self.dead_letter_or_drop(slot, q, Reason::Maxlen);
+                    return;
+                }
+                Overflow::DropHead => {}
+            }
+        }
+        // Counted only once appended: a refused publish was never enqueued
+        // (and has no `Enqueued` trace event).
+        self.totals.enqueued += 1;
+        self.queues[qi].enqueued += 1;
+        self.set_state(slot, MsgState::Queued);
+        self.queues[qi].ready.push_back(slot);
+        let depth = self.queues[qi].ready.len() as u32;
+        self.trace
+            .record(self.now, TraceKind::Enqueued { depth }, Some(id), qnode);
+        if deliverable_now {
+            self.dispatch(q);
+            self.enforce_max_length(q);
+        } else {
+            self.enforce_max_length(q);
+            self.dispatch(q);
+        }
+    }
+
+    /// The head's TTL may have run out: expire what is due and dispatch.
+    pub(crate) fn on_expiry_check(&mut self, q: u32) {
+        let qs = &mut self.queues[q as usize];
+        if qs.expiry_check_us == Some(self.now.0) {
+            qs.expiry_check_us = None;
+        }
+        self.dispatch(q);
+    }
+
+    /// Does any up instance subscribed to `q` have prefetch room? (No side effects.)
+    pub(crate) fn has_room(&self, q: u32) -> bool {
+        self.queues[q as usize].subscribers.iter().any(|&(c, i)| {
+            let prefetch = self.cfg.consumers[c as usize].prefetch as usize;
+            let inst = &self.consumers[c as usize].instances[i as usize];
+            inst.up && inst.buffer.len() < prefetch
+        })
+    }
+
+    /// Drop from the head (dead-lettering with `maxlen`) until the queue fits.
+    ///
+    /// Not re-entrant per queue: a dead-lettered head may be routed straight
+    /// back into this queue, whose enqueue trims again. The loop below re-reads
+    /// the length on every turn, so the inner call returns at once; otherwise
+    /// the stack would grow with the queue's length (a deep queue cut down by
+    /// `SetMaxLength` overflowed it).
+    pub(crate) fn enforce_max_length(&mut self, q: u32) {
+        let qi = q as usize;
+        if self.queues[qi].trimming {
+            return;
+        }
+        self.queues[qi].trimming = true;
+        while let Some(l) = self.cfg.queues[qi].max_length {
+            if self.queues[qi].ready.len() <= l as usize {
+                break;
+            }
+            let head = self.queues[qi]
+                .ready
+                .pop_front()
+                .expect("longer than limit");
+            self.dead_letter_or_drop(head, q, Reason::Maxlen);
+        }
+        self.queues[qi].trimming = false;
+    }
+
+    pub(crate) fn note_depth(&mut self, q: u32) {
+        let qs = &mut self.queues[q as usize];
+        let d = qs.ready.len() as u32;
+        if d > qs.depth_max {
+            qs.depth_max = d;
+        }
+    }
+
+    /// Expire heads whose TTL ran out, then hand ready messages to instances
+    /// with prefetch room, round-robin; finally arm the next expiry check.
+    ///
+    /// Not re-entrant per queue: an expired head is dead-lettered, and the
+    /// dead-letter exchange may route it (or a copy) back into this queue,
+    /// whose enqueue dispatches again. The loop below re-reads the head on
+    /// every turn, so the inner call has nothing to add and returns at once.
+    /// Without this guard every expiry nested one level deeper and a queue
+    /// full of due messages overflowed the stack (found by the property test).
+    pub(crate) fn dispatch(&mut self, q: u32) {
+        let qi = q as usize;
+        self.note_depth(q);
+        if self.queues[qi].dispatching {
+            return;
+        }
+        self.queues[qi].dispatching = true;
+        while let Some(&head) = self.queues[qi].ready.front() {
+            let m = &self.msgs[head as usize];
+            let due = m.expires_us <= self.now.0;
+            // RabbitMQ: a TTL of 0 expires a message on reaching the queue
+            // "unless it can be delivered to a consumer immediately". Such a
+            // message is due the instant it arrives; it may still be handed
+            // to a consumer with room in that same dispatch, never later.
+            let deliverable_when_due = m.expires_us == m.enqueued_us && m.enqueued_us == self.now.0;
+            if due && !deliverable_when_due {
+                self.queues[qi].ready.pop_front();
+                self.expire(head, q);
+                continue;
+            }
+            let Some((c, i)) = self.next_subscriber_with_room(q) else {
+                if due {
+                    self.queues[qi].ready.pop_front();
+                    self.expire(head, q);
+                    continue;
+                }
+                break;
+            };
+            self.queues[qi].ready.pop_front();
+            self.deliver(head, q, c, i);
+        }
+        self.queues[qi].dispatching = false;
+        self.arm_expiry(q);
+    }
+
+    pub(crate) fn next_subscriber_with_room(&mut self, q: u32) -> Option<(u32, u32)> {
+        let qs = &self.queues[q as usize];
+        let n = qs.subscribers.len();
+        for k in 0..n {
+            let idx = (qs.rr + k) % n;
+            let (c, i) = qs.subscribers[idx];
+            let prefetch = self.cfg.consumers[c as usize].prefetch as usize;
+            let inst = &self.consumers[c as usize].instances[i as usize];
+            if inst.up && inst.buffer.len() < prefetch {
+                self.queues[q as usize].rr = (idx + 1) % n;
+                return Some((c, i));
+            }
+        }
+        None
+    }
+
+    pub(crate) fn arm_expiry(&mut self, q: u32) {
+        let qi = q as usize;
+        let Some(&head) = self.queues[qi].ready.front() else {
+            return;
+        };
+        let at = self.msgs[head as usize].expires_us;
+        if at == u64::MAX {
+            return;
+        }
+        // Never schedule in the past. Every caller dispatches first, which
+        // expires overdue heads, so this only guards against a future caller.
+        debug_assert!(at >= self.now.0, "expiry check armed in the past");
+        let at = at.max(self.now.0);
+        let qs = &mut self.queues[qi];
+        if qs.expiry_check_us.is_none_or(|t| t > at) {
+            qs.expiry_check_us = Some(at);
+            self.agenda.schedule(SimTime(at), Event::ExpiryCheck { q });
+        }
+    }
+
+    pub(crate) fn expire(&mut self, slot: u32, q: u32) {
+        let id = self.msgs[slot as usize].id;
+        let qnode = self.queues[q as usize].node;
+        self.trace
+            .record(self.now, TraceKind::Expired, Some(id), qnode);
+        self.totals.expired += 1;
+        self.queues[q as usize].expired += 1;
+        self.dead_letter_or_drop(slot, q, Reason::Expired);
+    }
+
+    /// Put a returned delivery back at the head (or dead-letter it past the delivery limit).
+    pub(crate) fn requeue(&mut self, slot: u32, q: u32) {
+        let qi = q as usize;
+        let m = &mut self.msgs[slot as usize];
+        m.returns += 1;
+        let returns = m.returns;
+        if self.cfg.queues[qi]
+            .delivery_limit
+            .is_some_and(|l| returns > l)
+        {
+            self.set_state(slot, MsgState::Queued);
+            self.dead_letter_or_drop(slot, q, Reason::DeliveryLimit);
+            return;
+        }
+        self.msgs[slot as usize].redelivered = true;
+        self.set_state(slot, MsgState::Queued);
+        self.queues[qi].ready.push_front(slot);
+        self.totals.requeued += 1;
+        let depth = self.queues[qi].ready.len() as u32;
+        let id = self.msgs[slot as usize].id;
+        self.trace.record(
+            self.now,
+            TraceKind::Requeued { depth },
+            Some(id),
+            self.queues[qi].node,
+        );
+        self.enforce_max_length(q);
+    }
+
+    /// `SetMaxLength`: a lower limit trims the queue from the head at once.
+    pub(crate) fn set_max_length(&mut self, q: u32, max_length: Option<u32>) {
+        self.cfg.queues[q as usize].max_length = max_length;
+        self.enforce_max_length(q);
+        // Dispatch, not just re-arm: the trim may expose a head whose
+        // TTL already ran out behind a longer-lived message. It must
+        // expire now; arming a check at its (past) expiry time put an
+        // event before `now` on the agenda.
+        self.dispatch(q);
+    }
+
+    /// `PurgeQueue`: drop every ready message (`purged`); deliveries held by
+    /// consumers are not touched.
+    pub(crate) fn purge_queue(&mut self, q: u32) {
+        let qnode = self.queues[q as usize].node;
+        let ready: Vec<u32> = self.queues[q as usize].ready.drain(..).collect();
+        for s in ready {
+            self.queues[q as usize].dropped += 1;
+            self.drop_message(s, Reason::Purged, qnode);
+        }
+    }
+}

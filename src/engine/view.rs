@@ -1,0 +1,246 @@
+//! Snapshots: read-only, plain-data views of an engine for a UI to draw.
+//!
+//!   Engine ──snapshot()──► Snapshot { totals, latencies, nodes: [NodeView] }
+//!                                                        └─ MessageView (queue heads, held deliveries)
+//!
+//! Views never change the engine and own no state; the core does not import
+//! this module (views read the models' state, never the other way round).
+//! Lists are bounded (`SNAPSHOT_HEAD_MAX` messages per queue or instance).
+
+use super::core::{Engine, NodeKind};
+use super::message::NO_SYM;
+use super::metrics::{LatencySummary, Totals};
+use super::report::hash_hex;
+use serde::Serialize;
+
+/// A message as seen in a queue or a consumer.
+#[derive(Clone, Debug, PartialEq, Serialize)]
+pub struct MessageView {
+    pub id: u64,
+    /// Correlation id: the id of the message that started the exchange
+    /// (kept by routing copies, dead-lettering and handler publishes).
+    pub correlation: u64,
+    pub routing_key: String,
+    pub key: Option<String>,
+    /// Deliveries so far.
+    pub deliveries: u32,
+    pub failures: u32,
+    pub deaths: u32,
+    pub redelivered: bool,
+    pub age_us: u64,
+}
+
+#[derive(Clone, Debug, PartialEq, Serialize)]
+pub struct InstanceView {
+    pub up: bool,
+    pub busy: bool,
+    /// Deliveries held (the first is being processed when busy).
+    pub held: Vec<MessageView>,
+    pub processed: u64,
+    /// Fraction of time busy since the start.
+    pub utilization: f64,
+}
+
+#[derive(Clone, Debug, PartialEq, Serialize)]
+#[serde(tag = "kind", rename_all = "snake_case")]
+pub enum NodeView {
+    Producer {
+        id: String,
+        to: String,
+        rate_per_s: f64,
+        paused: bool,
+        published: u64,
+    },
+    Exchange {
+        id: String,
+        exchange_kind: String,
+        routed: u64,
+        unroutable: u64,
+    },
+    Queue {
+        id: String,
+        depth: u32,
+        depth_max: u32,
+        unacked: u32,
+        max_length: Option<u32>,
+        ttl_us: Option<u64>,
+        enqueued: u64,
+        delivered: u64,
+        acked: u64,
+        expired: u64,
+        dead_lettered: u64,
+        dropped: u64,
+        /// The first messages from the head.
+        head: Vec<MessageView>,
+    },
+    Consumer {
+        id: String,
+        queue: String,
+        prefetch: u32,
+        processed: u64,
+        failed: u64,
+        acked: u64,
+        nacked: u64,
+        instances: Vec<InstanceView>,
+    },
+}
+
+impl NodeView {
+    pub fn id(&self) -> &str {
+        match self {
+            NodeView::Producer { id, .. }
+            | NodeView::Exchange { id, .. }
+            | NodeView::Queue { id, .. }
+            | NodeView::Consumer { id, .. } => id,
+        }
+    }
+}
+
+/// Everything a UI needs to draw one frame, as plain data.
+#[derive(Clone, Debug, PartialEq, Serialize)]
+pub struct Snapshot {
+    pub t_us: u64,
+    pub events: u64,
+    pub trace_hash: String,
+    pub totals: Totals,
+    pub latency_wait: LatencySummary,
+    pub latency_end_to_end: LatencySummary,
+    /// Nodes in scenario order: producers, exchanges, queues, consumers.
+    pub nodes: Vec<NodeView>,
+}
+
+/// How many head messages a snapshot lists per queue.
+pub const SNAPSHOT_HEAD_MAX: usize = 50;
+
+impl Engine {
+    pub fn snapshot(&self) -> Snapshot {
+        Snapshot {
+            t_us: self.now().0,
+            events: self.events(),
+            trace_hash: hash_hex(self.trace_hash()),
+            totals: self.totals_now(),
+            latency_wait: self.latency_wait(),
+            latency_end_to_end: self.latency_end_to_end(),
+            nodes: self.snapshot_nodes(SNAPSHOT_HEAD_MAX),
+        }
+    }
+
+    /// JSON object of one trace event: `t_us`, `seq`, `kind`, `msg`, `node`,
+
+    /// Every node's view, in scenario order; `head_max` bounds listed messages.
+    pub(crate) fn snapshot_nodes(&self, head_max: usize) -> Vec<NodeView> {
+        self.nodes()
+            .iter()
+            .map(|n| self.node_view(n.kind, n.index as usize, head_max))
+            .collect()
+    }
+}
+
+impl Engine {
+    fn message_view(&self, slot: u32) -> MessageView {
+        let m = &self.msgs[slot as usize];
+        MessageView {
+            id: m.id,
+            correlation: m.correlation,
+            routing_key: self.syms[m.routing_key as usize].clone(),
+            key: (m.key != NO_SYM).then(|| self.syms[m.key as usize].clone()),
+            deliveries: m.deliveries,
+            failures: m.failures,
+            deaths: m.deaths,
+            redelivered: m.redelivered,
+            age_us: self.now.0 - m.published_us,
+        }
+    }
+
+    fn node_view(&self, kind: NodeKind, i: usize, head_max: usize) -> NodeView {
+        match kind {
+            NodeKind::Producer => {
+                let c = &self.cfg.producers[i];
+                let p = &self.producers[i];
+                NodeView::Producer {
+                    id: c.id.clone(),
+                    to: c.to.clone(),
+                    rate_per_s: c.rate.per_s(),
+                    paused: p.paused,
+                    published: p.sent,
+                }
+            }
+            NodeKind::Exchange => {
+                let c = &self.cfg.exchanges[i];
+                let x = &self.exchanges[i];
+                NodeView::Exchange {
+                    id: c.id.clone(),
+                    exchange_kind: format!("{:?}", c.kind).to_lowercase(),
+                    routed: x.routed,
+                    unroutable: x.unroutable,
+                }
+            }
+            NodeKind::Queue => {
+                let c = &self.cfg.queues[i];
+                let q = &self.queues[i];
+                NodeView::Queue {
+                    id: c.id.clone(),
+                    depth: q.ready.len() as u32,
+                    depth_max: q.depth_max,
+                    unacked: q.unacked,
+                    max_length: c.max_length,
+                    ttl_us: c.ttl.map(|d| d.us()),
+                    enqueued: q.enqueued,
+                    delivered: q.delivered,
+                    acked: q.acked,
+                    expired: q.expired,
+                    dead_lettered: q.dead_lettered,
+                    dropped: q.dropped,
+                    head: q
+                        .ready
+                        .iter()
+                        .take(head_max)
+                        .map(|&s| self.message_view(s))
+                        .collect(),
+                }
+            }
+            NodeKind::Consumer => {
+                let c = &self.cfg.consumers[i];
+                let cs = &self.consumers[i];
+                let now = self.now.0;
+                NodeView::Consumer {
+                    id: c.id.clone(),
+                    queue: c.queue.clone(),
+                    prefetch: c.prefetch,
+                    processed: cs.processed,
+                    failed: cs.failed,
+                    acked: cs.acked,
+                    nacked: cs.nacked,
+                    instances: cs
+                        .instances
+                        .iter()
+                        .map(|inst| {
+                            let busy_us = inst.busy_total_us
+                                + if inst.busy {
+                                    now - inst.busy_since_us
+                                } else {
+                                    0
+                                };
+                            InstanceView {
+                                up: inst.up,
+                                busy: inst.busy,
+                                held: inst
+                                    .buffer
+                                    .iter()
+                                    .take(head_max)
+                                    .map(|&s| self.message_view(s))
+                                    .collect(),
+                                processed: inst.processed,
+                                utilization: if now == 0 {
+                                    0.0
+                                } else {
+                                    busy_us as f64 / now as f64
+                                },
+                            }
+                        })
+                        .collect(),
+                }
+            }
+        }
+    }
+}
