@@ -157,7 +157,7 @@ impl Engine {
                             return err("exhausted_to cannot change while running".into());
                         }
                         let q = self.consumers[c as usize].queue;
-                        if r.mode == RetryMode::RetryQueue && self.queues[q as usize].dlx.is_none() {
+                        if r.mode == RetryMode::RetryQueue && !self.queue_has_dlx(q) {
                             return err(format!("retry_queue mode needs {} to have a dead_letter_exchange", cfg.queue));
                         }
                     }
@@ -176,8 +176,7 @@ impl Engine {
                 let q = self.find(queue, NodeKind::Queue)?;
                 // The same rule scenario validation applies: without a DLX,
                 // reject-publish-dlx would silently behave as a drop.
-                if *overflow == Overflow::RejectPublishDlx && self.queues[q as usize].dlx.is_none()
-                {
+                if *overflow == Overflow::RejectPublishDlx && !self.queue_has_dlx(q) {
                     return err(format!(
                         "reject-publish-dlx needs {queue} to have a dead_letter_exchange"
                     ));

@@ -11,7 +11,7 @@
 //!
 //! Reacts to: `Event::ServiceDone`, `Event::Restart`; commands `CrashConsumer`,
 //! `RestartConsumer`, `SetInstances`, `SetPrefetch` (others only change
-//! configuration). Instance epochs are unique per consumer, so a stale
+//! configuration). Exports: `deliver`, `instance_has_room`. Instance epochs are unique per consumer, so a stale
 //! completion or restart never touches a newer instance. Guarantees: an
 //! instance holds at most `prefetch_ceiling` deliveries; it is busy exactly
 //! when it holds one, with exactly one completion pending.
@@ -130,10 +130,7 @@ impl Engine {
         if redelivered {
             self.totals.redelivered += 1;
         }
-        let qs = &mut self.queues[q as usize];
-        qs.delivered += 1;
-        qs.unacked += 1;
-        let qnode = qs.node;
+        let qnode = self.queue_note_delivered(q);
         let cnode = self.consumers[ci].node;
         self.trace.record(
             self.now,
@@ -149,7 +146,7 @@ impl Engine {
         if auto {
             self.totals.acked += 1;
             self.consumers[ci].acked += 1;
-            self.queues[q as usize].acked += 1;
+            self.queue_note_acked(q);
             self.trace
                 .record(self.now, TraceKind::Acked { instance: i }, Some(id), cnode);
         }
@@ -220,7 +217,7 @@ impl Engine {
         inst.busy_total_us += self.now.0 - inst.busy_since_us;
         let service_us = inst.service_us;
         let q = self.consumers[ci].queue;
-        self.queues[q as usize].unacked -= 1;
+        self.queue_note_released(q, 1);
         let cnode = self.consumers[ci].node;
         let id = self.msgs[slot as usize].id;
         let failure_rate = self.cfg.consumers[ci].failure_rate;
@@ -243,7 +240,7 @@ impl Engine {
             if !self.msgs[slot as usize].auto_acked {
                 self.totals.acked += 1;
                 self.consumers[ci].acked += 1;
-                self.queues[q as usize].acked += 1;
+                self.queue_note_acked(q);
                 self.trace
                     .record(self.now, TraceKind::Acked { instance: i }, Some(id), cnode);
             }
@@ -377,7 +374,7 @@ impl Engine {
             None,
             cnode,
         );
-        self.queues[q as usize].unacked -= held.len() as u32;
+        self.queue_note_released(q, held.len() as u32);
         // Return in reverse so the original order ends up at the head.
         for &s in held.iter().rev() {
             if self.msgs[s as usize].auto_acked {
@@ -481,5 +478,52 @@ impl Engine {
         cs.prefetch_ceiling = cs.prefetch_ceiling.max(prefetch);
         let q = self.consumers[c as usize].queue;
         self.dispatch(q);
+    }
+
+    // ------------------------------------------------ exported to other models
+
+    /// Is instance `i` of consumer `c` up with prefetch room (may it take a
+    /// delivery now)?
+    #[inline]
+    pub(crate) fn instance_has_room(&self, c: u32, i: u32) -> bool {
+        let prefetch = self.cfg.consumers[c as usize].prefetch as usize;
+        let inst = &self.consumers[c as usize].instances[i as usize];
+        inst.up && inst.buffer.len() < prefetch
+    }
+
+    // ------------------------------------------------ invariants
+
+    /// Every instance within its prefetch ceiling; a crashed one holds
+    /// nothing; busy exactly when holding a delivery, with exactly one
+    /// completion pending.
+    pub(crate) fn check_consumers(&self) -> Result<(), String> {
+        for (ci, c) in self.consumers.iter().enumerate() {
+            for (ii, inst) in c.instances.iter().enumerate() {
+                if inst.buffer.len() > c.prefetch_ceiling as usize {
+                    return Err(format!(
+                        "instance {ci}#{ii} holds {} deliveries, prefetch is at most {}",
+                        inst.buffer.len(),
+                        c.prefetch_ceiling
+                    ));
+                }
+                if !inst.up && !inst.buffer.is_empty() {
+                    return Err(format!("crashed instance {ci}#{ii} still holds deliveries"));
+                }
+                if inst.service_pending != inst.busy as u32 {
+                    return Err(format!(
+                        "instance {ci}#{ii} busy={} with {} service completions pending",
+                        inst.busy, inst.service_pending
+                    ));
+                }
+                if inst.busy == inst.buffer.is_empty() {
+                    return Err(format!(
+                        "instance {ci}#{ii} busy={} with {} held",
+                        inst.busy,
+                        inst.buffer.len()
+                    ));
+                }
+            }
+        }
+        Ok(())
     }
 }

@@ -5,9 +5,11 @@
 //!                                                              │
 //!                              no DLX, cycle, or limit hit ────┴──► drop (with that reason)
 //!
-//! Follows RabbitMQ: the per-message TTL is removed, the death is recorded
-//! (`x-death` in brief, one entry per (queue, reason)), and an automatic cycle
-//! (no rejection in between) is cut (`without_cycles`). Limits:
+//! This is the queue's other half (it updates the queue's own counters) and
+//! hands the message on to `exchange::route`. Follows RabbitMQ: the
+//! per-message TTL is removed, the death is recorded (`x-death` in brief, one
+//! entry per (queue, reason)), and an automatic cycle (no rejection in
+//! between) is cut (`without_cycles`). Limits:
 //! `DEATHS_PER_INSTANT_MAX` per message and `DEAD_LETTERS_PER_INSTANT_MAX` per
 //! instant bound the work of zero-time dead-letter storms.
 
@@ -36,11 +38,13 @@ impl Engine {
         self.dead_letter_to(slot, q, dlx, reason);
     }
 
+    /// Dead-letter `slot`, leaving queue `q`, to exchange `dlx` (the queue's
+    /// DLX, or a retry policy's `exhausted_to`); drop it when there is none or
+    /// a per-instant limit is hit.
     pub(crate) fn dead_letter_to(&mut self, slot: u32, q: u32, dlx: Option<u32>, reason: Reason) {
         let qnode = self.queues[q as usize].node;
         let Some(x) = dlx else {
-            self.queues[q as usize].dropped += 1;
-            self.drop_message(slot, reason, qnode);
+            self.queue_drop(slot, q, reason);
             return;
         };
         let now = self.now.0;
@@ -70,8 +74,7 @@ impl Engine {
         {
             // Backstop for zero-time dead-letter chains that the cycle rule in
             // `route` does not catch (e.g. repeated rejections at one instant).
-            self.queues[q as usize].dropped += 1;
-            self.drop_message(slot, reason, qnode);
+            self.queue_drop(slot, q, reason);
             return;
         }
         // RabbitMQ removes the per-message expiration when it dead-letters,

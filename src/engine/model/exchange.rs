@@ -151,9 +151,7 @@ impl Engine {
         for (s, &q) in slots.into_iter().zip(queues.iter()) {
             if s != slot && self.ledger.live() as usize > LIVE_MESSAGES_MAX {
                 // The live-message bound holds for routing copies too.
-                let qnode = self.queues[q as usize].node;
-                self.queues[q as usize].dropped += 1;
-                self.drop_message(s, Reason::QueueFull, qnode);
+                self.queue_drop(s, q, Reason::QueueFull);
                 continue;
             }
             self.enqueue(s, q);

@@ -9,7 +9,9 @@
 //!
 //! Reacts to: `Event::ExpiryCheck`; commands `SetMaxLength`, `PurgeQueue`
 //! (and `SetOverflow`, `SetQueueTtl`, which only change configuration).
-//! Exports to other models: `enqueue`, `requeue`, `dispatch`, `has_room`.
+//! Exports to other models: `enqueue`, `requeue`, `dispatch`, `has_room`,
+//! `rebuild_subscribers`, `queue_drop`, `queue_note_{delivered,released,acked}`,
+//! `queue_has_dlx`.
 //! Guarantees: a queue never holds more than its `max_length` once an event
 //! is done; dispatch is work-conserving (no message waits while an up
 //! subscriber has prefetch room); `dispatch` and `enforce_max_length` are not
@@ -112,8 +114,7 @@ impl Engine {
             match self.cfg.queues[qi].overflow {
                 Overflow::RejectPublish => {
                     self.set_state(slot, MsgState::Queued);
-                    self.queues[qi].dropped += 1;
-                    self.drop_message(slot, Reason::QueueFull, qnode);
+                    self.queue_drop(slot, q, Reason::QueueFull);
                     return;
                 }
                 Overflow::RejectPublishDlx => {
@@ -153,11 +154,10 @@ impl Engine {
 
     /// Does any up instance subscribed to `q` have prefetch room? (No side effects.)
     pub(crate) fn has_room(&self, q: u32) -> bool {
-        self.queues[q as usize].subscribers.iter().any(|&(c, i)| {
-            let prefetch = self.cfg.consumers[c as usize].prefetch as usize;
-            let inst = &self.consumers[c as usize].instances[i as usize];
-            inst.up && inst.buffer.len() < prefetch
-        })
+        self.queues[q as usize]
+            .subscribers
+            .iter()
+            .any(|&(c, i)| self.instance_has_room(c, i))
     }
 
     /// Drop from the head (dead-lettering with `maxlen`) until the queue fits.
@@ -244,9 +244,7 @@ impl Engine {
         for k in 0..n {
             let idx = (qs.rr + k) % n;
             let (c, i) = qs.subscribers[idx];
-            let prefetch = self.cfg.consumers[c as usize].prefetch as usize;
-            let inst = &self.consumers[c as usize].instances[i as usize];
-            if inst.up && inst.buffer.len() < prefetch {
+            if self.instance_has_room(c, i) {
                 self.queues[q as usize].rr = (idx + 1) % n;
                 return Some((c, i));
             }
@@ -327,11 +325,109 @@ impl Engine {
     /// `PurgeQueue`: drop every ready message (`purged`); deliveries held by
     /// consumers are not touched.
     pub(crate) fn purge_queue(&mut self, q: u32) {
-        let qnode = self.queues[q as usize].node;
         let ready: Vec<u32> = self.queues[q as usize].ready.drain(..).collect();
         for s in ready {
-            self.queues[q as usize].dropped += 1;
-            self.drop_message(s, Reason::Purged, qnode);
+            self.queue_drop(s, q, Reason::Purged);
         }
+    }
+
+    // ------------------------------------------------ exported to other models
+
+    /// A queue gives up on `slot` without dead-lettering it: counted against
+    /// the queue and dropped with `reason`, placed at the queue in the trace.
+    pub(crate) fn queue_drop(&mut self, slot: u32, q: u32, reason: Reason) {
+        let qnode = self.queues[q as usize].node;
+        self.queues[q as usize].dropped += 1;
+        self.drop_message(slot, reason, qnode);
+    }
+
+    /// The consumer side took a delivery from `q` (now unacked); returns the
+    /// queue's trace node.
+    pub(crate) fn queue_note_delivered(&mut self, q: u32) -> NodeId {
+        let qs = &mut self.queues[q as usize];
+        qs.delivered += 1;
+        qs.unacked += 1;
+        qs.node
+    }
+
+    /// `n` deliveries from `q` are no longer held by a consumer (settled,
+    /// returned or lost).
+    pub(crate) fn queue_note_released(&mut self, q: u32, n: u32) {
+        self.queues[q as usize].unacked -= n;
+    }
+
+    /// A delivery from `q` was acknowledged.
+    pub(crate) fn queue_note_acked(&mut self, q: u32) {
+        self.queues[q as usize].acked += 1;
+    }
+
+    /// Does queue `q` have a dead-letter exchange?
+    pub(crate) fn queue_has_dlx(&self, q: u32) -> bool {
+        self.queues[q as usize].dlx.is_some()
+    }
+
+    // ------------------------------------------------ invariants
+
+    /// Every queue within its `max_length`, holding only its own queued
+    /// messages, its unacked count matching what its consumers hold, and no
+    /// message waiting while a subscriber has room. Returns the totals
+    /// (queued, unacked) for the ledger check.
+    pub(crate) fn check_queues(&self) -> Result<(u64, u64), String> {
+        let mut queued = 0;
+        let mut unacked = 0;
+        for (qi, q) in self.queues.iter().enumerate() {
+            queued += q.ready.len() as u64;
+            if let Some(max) = self.cfg.queues[qi].max_length {
+                if q.ready.len() > max as usize {
+                    return Err(format!(
+                        "queue {} holds {} > max_length {max}",
+                        self.cfg.queues[qi].id,
+                        q.ready.len()
+                    ));
+                }
+            }
+            for &s in &q.ready {
+                let m = &self.msgs[s as usize];
+                if m.state != MsgState::Queued || m.queue != qi as u32 {
+                    return Err(format!(
+                        "message {} in queue {qi} has state {:?}",
+                        m.id, m.state
+                    ));
+                }
+            }
+            let held: u32 = self
+                .consumers
+                .iter()
+                .filter(|c| c.queue == qi as u32)
+                .flat_map(|c| c.instances.iter())
+                .map(|i| i.buffer.len() as u32)
+                .sum();
+            if held != q.unacked {
+                return Err(format!(
+                    "queue {qi} counts {} unacked, consumers hold {held}",
+                    q.unacked
+                ));
+            }
+            unacked += held as u64;
+            // Dispatch is work-conserving: no ready message waits while an
+            // instance reading this queue is up and has prefetch room. (A
+            // stuck queue would pass every conservation check.)
+            if !q.ready.is_empty() {
+                for &(c, i) in &q.subscribers {
+                    let inst = &self.consumers[c as usize].instances[i as usize];
+                    let prefetch = self.cfg.consumers[c as usize].prefetch as usize;
+                    if inst.up && inst.buffer.len() < prefetch {
+                        return Err(format!(
+                            "queue {} has {} ready while {}#{i} is up with {} of {prefetch} held",
+                            self.cfg.queues[qi].id,
+                            q.ready.len(),
+                            self.cfg.consumers[c as usize].id,
+                            inst.buffer.len()
+                        ));
+                    }
+                }
+            }
+        }
+        Ok((queued, unacked))
     }
 }

@@ -15,7 +15,7 @@ use crate::engine::core::{Engine, Event, DELAY_US_MAX};
 use crate::engine::message::MsgState;
 use crate::engine::time::delay_us_from_f64;
 use crate::engine::trace::{Reason, TraceKind};
-use crate::scenario::{Backoff, OnFailure, RetryMode};
+use crate::scenario::{self, Backoff, OnFailure, RetryMode};
 
 impl Engine {
     pub(crate) fn fail_manual(&mut self, c: u32, i: u32, slot: u32, q: u32) {
@@ -72,15 +72,11 @@ impl Engine {
                         // In retry_queue mode the queue's dead-letter exchange
                         // is the retry loop itself: going through it would
                         // send the exhausted message round again, for ever.
-                        None if self.queues[q as usize].dlx.is_some()
-                            && policy.mode == RetryMode::Delayed =>
-                        {
+                        None if self.queue_has_dlx(q) && policy.mode == RetryMode::Delayed => {
                             self.dead_letter_or_drop(slot, q, Reason::Rejected)
                         }
                         None => {
-                            let qnode = self.queues[q as usize].node;
-                            self.queues[q as usize].dropped += 1;
-                            self.drop_message(slot, Reason::RetriesExhausted, qnode);
+                            self.queue_drop(slot, q, Reason::RetriesExhausted);
                         }
                     }
                 }
@@ -127,5 +123,30 @@ impl Engine {
             .record(self.now, TraceKind::Retried { attempt }, Some(id), qnode);
         self.set_state(slot, MsgState::Transit);
         self.enqueue(slot, q);
+    }
+
+    // ------------------------------------------------ invariants
+
+    /// A delayed retry is only pending with attempts left.
+    pub(crate) fn check_retry_waits(&self) -> Result<(), String> {
+        // Attempts within their limit. A message's failures count over its
+        // whole life (the retry-queue pattern relies on that), so a message
+        // dead-lettered back into a queue, or handed to another consumer
+        // group, may legitimately be delivered again with failures at or past
+        // some policy's limit. What must hold is that a delayed retry is only
+        // ever pending with attempts left under the policy that scheduled it.
+        for m in &self.msgs {
+            if m.state == MsgState::RetryWait
+                && !(m.failures >= 1
+                    && m.failures < m.retry_limit
+                    && m.retry_limit <= scenario::ATTEMPTS_MAX)
+            {
+                return Err(format!(
+                    "message {} waits for a retry after {} failures (limit {})",
+                    m.id, m.failures, m.retry_limit
+                ));
+            }
+        }
+        Ok(())
     }
 }
