@@ -1,5 +1,6 @@
-//! The engine core: the clock, the agenda, the message arena, the ledger, the
-//! trace and the metrics; it pops events and hands each to the model that owns it.
+//! The engine core: the clock, the agenda, the message arena (with its
+//! lifecycle functions, at the end of this file), the ledger, the trace and the
+//! metrics; it pops events and hands each to the model that owns it.
 //!
 //!   agenda ──pop (time, seq)──► step ──handle(Event)──► model::{producer, exchange,
 //!     ▲                                                   queue, consumer, retry}
@@ -22,11 +23,11 @@
 //! a clock or the OS.
 
 use super::agenda::Agenda;
-use super::message::{HdrId, Ledger, Message, Sym};
+use super::message::{HdrId, Ledger, Message, MsgState, Sym};
 use super::metrics::{Latency, LatencySummary, Series, SeriesPoint, Totals, WindowLatency};
 use super::model::{ConsumerState, ExchangeState, ProducerState, QueueState};
 use super::time::SimTime;
-use super::trace::{NodeId, Reason, TraceEvent, TraceLog};
+use super::trace::{NodeId, Reason, TraceEvent, TraceKind, TraceLog};
 use crate::scenario::{self, LoggedCommand, Scenario, ScenarioError};
 use serde::Serialize;
 use std::collections::BTreeMap;
@@ -458,5 +459,153 @@ impl Engine {
         self.interval.reset();
         let every = self.cfg.sample_interval.us().max(1);
         self.agenda.schedule(self.now.after(every), Event::Sample);
+    }
+}
+
+impl Engine {
+    // ------------------------------------------------ the message arena
+
+    /// The interned id of a routing key or key.
+    pub(crate) fn intern(&mut self, s: &str) -> Sym {
+        if let Some(&i) = self.sym_index.get(s) {
+            return i;
+        }
+        let i = self.syms.len() as Sym;
+        self.syms.push(s.to_string());
+        self.sym_index.insert(s.to_string(), i);
+        i
+    }
+
+    /// The interned id of a header set.
+    pub(crate) fn intern_headers(&mut self, h: BTreeMap<String, String>) -> HdrId {
+        if let Some(&i) = self.hdr_index.get(&h) {
+            return i;
+        }
+        let i = self.hdrs.len() as HdrId;
+        self.hdrs.push(h.clone());
+        self.hdr_index.insert(h, i);
+        i
+    }
+
+    /// A new message in transit, in a recycled slot when one is free.
+    pub(crate) fn new_message(
+        &mut self,
+        parent: Option<u64>,
+        routing_key: Sym,
+        key: Sym,
+        headers: HdrId,
+        payload_bytes: u32,
+        msg_ttl_us: Option<u64>,
+    ) -> u32 {
+        let id = self.next_msg_id;
+        self.next_msg_id += 1;
+        let m = Message {
+            id,
+            gen: 0,
+            state: MsgState::Transit,
+            correlation: id,
+            parent,
+            routing_key,
+            key,
+            headers,
+            payload_bytes,
+            published_us: self.now.0,
+            msg_ttl_us,
+            expires_us: u64::MAX,
+            enqueued_us: 0,
+            queue: u32::MAX,
+            deliveries: 0,
+            failures: 0,
+            retry_limit: 0,
+            returns: 0,
+            deaths: 0,
+            death_log: Vec::new(),
+            deaths_now: 0,
+            last_death_us: 0,
+            redelivered: false,
+            auto_acked: false,
+            delivered_once: false,
+        };
+        self.ledger.created += 1;
+        self.ledger.in_transit += 1;
+        match self.free.pop() {
+            Some(slot) => {
+                let gen = self.msgs[slot as usize].gen.wrapping_add(1);
+                self.msgs[slot as usize] = Message { gen, ..m };
+                slot
+            }
+            None => {
+                self.msgs.push(m);
+                (self.msgs.len() - 1) as u32
+            }
+        }
+    }
+
+    /// A routing copy of `slot`: a new entity with the same history.
+    pub(crate) fn copy_message(&mut self, slot: u32) -> u32 {
+        let src = self.msgs[slot as usize].clone();
+        let c = self.new_message(
+            src.parent,
+            src.routing_key,
+            src.key,
+            src.headers,
+            src.payload_bytes,
+            src.msg_ttl_us,
+        );
+        let m = &mut self.msgs[c as usize];
+        m.correlation = src.correlation;
+        m.published_us = src.published_us;
+        // A copy is the same message in another queue: same history.
+        m.deliveries = src.deliveries;
+        m.failures = src.failures;
+        m.returns = src.returns;
+        m.deaths = src.deaths;
+        m.death_log = src.death_log.clone();
+        // Copies inherit the dead-letter cycle budget: otherwise a zero-time
+        // cycle through a fanout DLX restarts the count at every copy and
+        // recurses without end (route → enqueue → expire → dead-letter → route).
+        m.deaths_now = src.deaths_now;
+        m.last_death_us = src.last_death_us;
+        c
+    }
+
+    /// Move a live message to another live state, keeping the ledger in step.
+    pub(crate) fn set_state(&mut self, slot: u32, s: MsgState) {
+        let old = self.msgs[slot as usize].state;
+        *self.ledger.count(old) -= 1;
+        *self.ledger.count(s) += 1;
+        self.msgs[slot as usize].state = s;
+    }
+
+    /// Free a finished message's slot (bumping its generation).
+    pub(crate) fn release(&mut self, slot: u32) {
+        let old = self.msgs[slot as usize].state;
+        *self.ledger.count(old) -= 1;
+        let m = &mut self.msgs[slot as usize];
+        m.state = MsgState::Free;
+        m.gen = m.gen.wrapping_add(1);
+        self.free.push(slot);
+    }
+
+    /// Discard a message with `reason`, placed at node `at` in the trace.
+    pub(crate) fn drop_message(&mut self, slot: u32, reason: Reason, at: NodeId) {
+        let id = self.msgs[slot as usize].id;
+        self.trace
+            .record(self.now, TraceKind::Dropped { reason }, Some(id), at);
+        self.totals.dropped += 1;
+        self.dropped_by_reason[reason.index()] += 1;
+        self.ledger.discarded += 1;
+        self.release(slot);
+    }
+
+    /// A message processed and acknowledged: record its time in system, free it.
+    pub(crate) fn complete(&mut self, slot: u32) {
+        let m = &self.msgs[slot as usize];
+        let e2e = self.now.0 - m.published_us;
+        self.end_to_end.record(e2e);
+        self.interval.record(e2e);
+        self.totals.completed += 1;
+        self.ledger.completed += 1;
+        self.release(slot);
     }
 }

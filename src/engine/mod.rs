@@ -19,14 +19,34 @@
 //!   reason); `Engine::check_invariants` verifies it and the other invariants.
 //! - **Limits**: queue capacity, instances, prefetch, attempts, live messages,
 //!   trace buffer and per-call event budgets are all bounded.
+//!
+//! # Where things are
+//!
+//! ```text
+//! core.rs        Engine: clock, agenda, message arena, ledger, trace, metrics;
+//!                step / run_until dispatch each Event to its model
+//! message.rs     what a message is (states, ledger, interned keys)
+//! model/         one room per broker model, each an `impl Engine` block with
+//!                its state, event handlers, builder, commands and invariants:
+//!   producer.rs    publish timing and key choice
+//!   exchange.rs    routing: bindings, alternates, copies (matching rules: routing.rs)
+//!   queue.rs       ready list, TTL expiry, max-length / overflow, dispatch
+//!   dead_letter.rs dead-letter exchanges, death log, cycle rule
+//!   consumer.rs    instances, service, ack, crash / restart / scaling
+//!   retry.rs       on-failure policy, backoff, delayed retries
+//! command.rs     run-time commands: check, then hand to the owning model
+//! invariants.rs  check_invariants (conservation; calls each model's checks)
+//! view.rs        snapshots for a UI;  report.rs: CLI report, trace JSON / text
+//! agenda.rs, prng.rs, time.rs, trace.rs, metrics.rs: the core's tools
+//! ```
 
 pub mod agenda;
-pub mod command;
-pub mod core;
-pub mod invariants;
-pub mod message;
+mod command;
+mod core;
+mod invariants;
+mod message;
 pub mod metrics;
-pub mod model;
+mod model;
 pub mod prng;
 pub mod report;
 pub mod routing;

@@ -89,6 +89,7 @@ impl Engine {
         t
     }
 
+    /// JSON object of one trace event: `t_us`, `seq`, `kind`, `msg`, `node`,
     /// then the kind's fields, with node references as ids.
     pub fn trace_json(&self, ev: &TraceEvent) -> Value {
         let mut m = Map::new();

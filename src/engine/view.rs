@@ -113,6 +113,7 @@ pub struct Snapshot {
 pub const SNAPSHOT_HEAD_MAX: usize = 50;
 
 impl Engine {
+    /// Everything a UI needs to draw the current state.
     pub fn snapshot(&self) -> Snapshot {
         Snapshot {
             t_us: self.now().0,
@@ -124,8 +125,6 @@ impl Engine {
             nodes: self.snapshot_nodes(SNAPSHOT_HEAD_MAX),
         }
     }
-
-    /// JSON object of one trace event: `t_us`, `seq`, `kind`, `msg`, `node`,
 
     /// Every node's view, in scenario order; `head_max` bounds listed messages.
     pub(crate) fn snapshot_nodes(&self, head_max: usize) -> Vec<NodeView> {
