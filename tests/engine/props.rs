@@ -673,6 +673,29 @@ fn regression_fanout_dead_letter_cycle_terminates() {
     assert!(t.copies < 54 * 4, "{t:?}");
 }
 
+/// Postmortem: `QL_PROP_SEED=2` found a panic after 4,164 passing cases
+/// (index out of bounds in `has_room`): `set_instances` lowering a consumer
+/// left removed instances in the queue's subscriber list while the crashes
+/// of the others returned messages that cycled back into the queue. This is
+/// proptest's minimized case; the story test
+/// `consumers::scaling_down_survives_a_returned_message_cycling_back_into_the_queue`
+/// shows the mechanism.
+#[test]
+fn regression_scaling_down_while_dead_letters_cycle_back() {
+    let genome = [
+        2099234125, 188870733, 3130116441, 1857455343, 0, 0, 497863909, 1576501954, 0, 31630332,
+        1020358542, 0, 631748588, 0, 832, 49230994, 1528731915, 2876000, 786409934, 0, 3241292,
+        3296368335, 373696528, 872509627, 0, 0, 0, 72185585, 117285580, 452849068, 212291632, 0,
+        49310536, 0, 127882584, 1211134600, 355439417, 2299713456, 8760, 39292956, 1498782724, 0,
+        6332592, 0, 9339120, 630784494, 2323842732, 179963, 121613101, 580456103, 404226803,
+        1661753556, 0, 0, 1008404598, 12212536, 8609252, 3138168650, 0, 0, 0, 0, 0, 0, 0,
+        2114304773, 0, 1568663013, 0, 555219380, 107673624, 14526759, 181532689, 234521212, 0, 0,
+        0, 36906255, 38017225, 3999491599, 0, 0, 0, 0, 1557382431, 1110941030, 269335228, 0, 0,
+        691960808, 892572885, 159091428,
+    ];
+    check_case(&genome, 395_822_322_576_752_233).unwrap();
+}
+
 /// Replace one value somewhere in `v` (chosen by the genes) with junk, or
 /// delete an object key. Returns false when `v` has nothing to mutate.
 fn mutate(v: &mut Value, g: &mut Genes) -> bool {
