@@ -22,7 +22,8 @@ USAGE:
   run        simulate a scenario file or a preset and print a report
                --seed N          seed (default: the scenario's)
                --until DURATION  simulated time to run, e.g. 60s, 10m (default: the scenario's duration)
-               --max-events N    stop after N engine events (default 1000000000)
+               --max-events N    stop after N engine events, an event that creates
+                                 k > 1 messages (a burst) counting k (default 1000000000)
                --json            print the report as JSON
                --trace FILE      write every trace event as one JSON object per line
   validate   check a scenario file; prints every problem with its JSON path
@@ -241,7 +242,8 @@ fn run(a: &RunArgs, out: &mut dyn Write) -> Result<(), Failure> {
     let mut reached = false;
     while budget > 0 {
         let o = engine.run_until(until, chunk.min(budget));
-        budget -= o.events;
+        // Work, not events: a burst event counts one per message it creates.
+        budget = budget.saturating_sub(o.work);
         if let Some(w) = trace_out.as_mut() {
             for ev in engine.take_trace() {
                 serde_json::to_writer(&mut *w, &engine.trace_json(&ev)).map_err(|e| Failure {

@@ -18,7 +18,11 @@
 //!   queued, unacked, waiting for a retry, completed or discarded (with a
 //!   reason); `Engine::check_invariants` verifies it and the other invariants.
 //! - **Limits**: queue capacity, instances, prefetch, attempts, live messages,
-//!   trace buffer and per-call event budgets are all bounded.
+//!   key and header lengths, the route cache, the trace buffer and the work of
+//!   one `run_until` call are all bounded. The per-call budget charges each
+//!   event the messages it creates, at least 1 (a burst event publishing
+//!   100,000 messages costs 100,000), so a budget bounds time even for bursty
+//!   scenarios.
 //!
 //! # Where things are
 //!
