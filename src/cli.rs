@@ -220,19 +220,22 @@ fn run(a: &RunArgs, out: &mut dyn Write) -> Result<(), Failure> {
         code: 2,
         message: format!("{name}: {e}"),
     })?;
-    let mut trace_out = match &a.trace {
+    let trace_out = match &a.trace {
         None => None,
         Some(path) => {
             let f = std::fs::File::create(path).map_err(|e| Failure {
                 code: 1,
                 message: format!("cannot create {path}: {e}"),
             })?;
-            engine.set_trace_capture(true, crate::engine::trace::TRACE_BUFFER_MAX);
-            Some(BufWriter::new(f))
+            // Drains the trace buffer whenever it fills, even inside one event.
+            Some(crate::engine::TraceWriter::attach(
+                &mut engine,
+                BufWriter::new(f),
+            ))
         }
     };
-    // Run in small chunks so the trace buffer is drained long before it can
-    // overflow (one event can record many trace events: fan-out, dead letters).
+    // Run in chunks, writing the trace between them (the trace writer also
+    // drains a full buffer mid-event: one event can record millions).
     let chunk = if trace_out.is_some() {
         1_000u64
     } else {
@@ -244,22 +247,16 @@ fn run(a: &RunArgs, out: &mut dyn Write) -> Result<(), Failure> {
         let o = engine.run_until(until, chunk.min(budget));
         // Work, not events: a burst event counts one per message it creates.
         budget = budget.saturating_sub(o.work);
-        if let Some(w) = trace_out.as_mut() {
-            for ev in engine.take_trace() {
-                serde_json::to_writer(&mut *w, &engine.trace_json(&ev)).map_err(|e| Failure {
-                    code: 1,
-                    message: e.to_string(),
-                })?;
-                w.write_all(b"\n").map_err(io)?;
-            }
+        if let Some(w) = trace_out.as_ref() {
+            w.drain(&mut engine).map_err(io)?;
         }
         if o.reached {
             reached = true;
             break;
         }
     }
-    if let Some(mut w) = trace_out {
-        w.flush().map_err(io)?;
+    if let Some(w) = trace_out {
+        w.finish(&mut engine).map_err(io)?;
         if engine.trace_overwritten() > 0 {
             return Err(Failure {
                 code: 1,

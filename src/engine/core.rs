@@ -28,7 +28,7 @@ use super::metrics::{Latency, LatencySummary, Series, SeriesPoint, Totals, Windo
 use super::model::exchange::CachedRoute;
 use super::model::{ConsumerState, ExchangeState, ProducerState, QueueState};
 use super::time::SimTime;
-use super::trace::{NodeId, Reason, TraceEvent, TraceKind, TraceLog};
+use super::trace::{NodeId, Reason, TraceEvent, TraceKind, TraceLog, TraceSink};
 use crate::scenario::{self, LoggedCommand, Scenario, ScenarioError};
 use serde::Serialize;
 use std::collections::BTreeMap;
@@ -342,6 +342,14 @@ impl Engine {
     /// Take the trace events recorded since the last call, oldest first.
     pub fn take_trace(&mut self) -> Vec<TraceEvent> {
         self.trace.take()
+    }
+
+    /// While capturing, hand the buffer to `sink` whenever it fills, even in
+    /// the middle of an event, instead of losing the oldest events (one event
+    /// can record more than the buffer holds: a burst into a fanout). `None`
+    /// stops. See `report::TraceWriter` for a sink that writes JSON lines.
+    pub fn set_trace_sink(&mut self, sink: Option<TraceSink>) {
+        self.trace.set_sink(sink);
     }
 
     /// Routing results cached now (at most `ROUTE_CACHE_MAX`; see `model::exchange`).
