@@ -1,8 +1,9 @@
 //! The engine's native test suite, as one integration binary.
 //!
 //!   stories (hand-written scenarios, exact traces) ─┐
-//!   properties (random scenarios, invariants)      ├─► queuelab::engine::Engine
-//!   determinism, theory, commands, CLI              ─┘
+//!   properties (random scenarios, invariants)       ├─► queuelab::engine::Engine
+//!   seed swarm (QL_SWARM_SECS of deep cases)        │
+//!   determinism, theory, commands, CLI             ─┘
 //!
 //! Story tests use constant arrivals and constant service so every time and
 //! message id in them is exact; each reads top to bottom as what happens.
@@ -20,5 +21,6 @@ mod props;
 mod retry;
 mod review_fixes;
 mod routing;
+mod swarm;
 mod theory;
 mod ttl;

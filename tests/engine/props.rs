@@ -229,7 +229,8 @@ fn scenario_json(g: &mut Genes) -> Value {
 }
 
 /// A random command about the scenario's nodes; some are invalid on purpose.
-fn command(g: &mut Genes, s: &Value) -> Value {
+/// A `fault` is one of crash, restart, scale, max-length and purge.
+fn command(g: &mut Genes, s: &Value, fault: bool) -> Value {
     let ids = |kind: &str| -> Vec<String> {
         s[kind]
             .as_array()
@@ -245,7 +246,12 @@ fn command(g: &mut Genes, s: &Value) -> Value {
     let p = g.one(&producers);
     let q = g.one(&queues);
     let c = g.one(&consumers);
-    match g.pick(16) {
+    let which = if fault {
+        [3, 4, 5, 12, 15][g.pick(5) as usize]
+    } else {
+        g.pick(16)
+    };
+    match which {
         0 => json!({ "do": "set_rate", "producer": p, "rate": g.one(&["0/s", "10/s", "500/s"]) }),
         1 => json!({ "do": "pause_producer", "producer": p }),
         2 => json!({ "do": "resume_producer", "producer": p }),
@@ -452,8 +458,51 @@ impl Model {
     }
 }
 
-/// Most events one case may run (keeps the suite fast whatever the topology).
-const EVENTS_MAX: u64 = 30_000;
+/// How deep one case goes: how many commands, how far apart, how long a
+/// run after them, and how many engine events at most (which keeps a case's
+/// cost bounded whatever the topology).
+#[derive(Clone, Copy, Debug)]
+pub struct Depth {
+    /// Most commands per case (the genes choose how many).
+    pub commands_max: u32,
+    /// Simulated time between commands [µs], chosen by the genes.
+    pub gaps_us: &'static [u64],
+    /// How long to run after the last command [µs], chosen by the genes.
+    pub tails_us: &'static [u64],
+    /// Most engine events per case.
+    pub events_max: u64,
+    /// Out of four commands, how many are faults (crash, restart, scale,
+    /// max-length, purge) rather than any command.
+    pub faults_in_four: u32,
+}
+
+/// What the named regressions were found with (their genomes decode with it).
+pub const SHALLOW: Depth = Depth {
+    commands_max: 12,
+    gaps_us: &[0, 1, 999, 20_000, 300_000],
+    tails_us: &[4_000_000],
+    events_max: 30_000,
+    faults_in_four: 0,
+};
+
+/// The fixed proptest cases: deeper than `SHALLOW`, still well under a
+/// minute for the whole property in a debug build.
+pub const PROPS: Depth = Depth {
+    commands_max: 24,
+    gaps_us: &[0, 1, 999, 20_000, 300_000, 2_000_000],
+    tails_us: &[4_000_000, 15_000_000],
+    events_max: 60_000,
+    faults_in_four: 1,
+};
+
+/// The seed swarm (`swarm.rs`): long runs, many commands, many faults.
+pub const SWARM: Depth = Depth {
+    commands_max: 48,
+    gaps_us: &[0, 1, 999, 20_000, 300_000, 2_000_000, 10_000_000],
+    tails_us: &[4_000_000, 20_000_000, 60_000_000],
+    events_max: 250_000,
+    faults_in_four: 2,
+};
 
 /// Run `e` to `until`, checking every invariant after every event.
 fn run_checked(e: &mut Engine, until: SimTime, budget: &mut u64) -> Result<(), String> {
@@ -502,6 +551,11 @@ fn feed(e: &mut Engine, model: &mut Option<Model>) -> Result<(), String> {
 /// The whole property: build, run with commands at random instants, check
 /// invariants all along, then check that replay gives the same trace hash.
 fn check_case(genome: &[u32], seed: u64) -> Result<(), String> {
+    check_case_at(genome, seed, &SHALLOW).map(|_| ())
+}
+
+/// `check_case` at depth `d`; returns the number of engine events run.
+pub fn check_case_at(genome: &[u32], seed: u64, d: &Depth) -> Result<u64, String> {
     let mut g = Genes { g: genome, at: 0 };
     let json = scenario_json(&mut g);
     let text = serde_json::to_string_pretty(&json).unwrap();
@@ -509,11 +563,11 @@ fn check_case(genome: &[u32], seed: u64) -> Result<(), String> {
     let mut e = Engine::new(s.clone(), seed).map_err(|e| e.to_string())?;
     e.set_trace_capture(true, 1 << 20);
     let mut model = Some(Model::default());
-    let mut budget = EVENTS_MAX;
+    let mut budget = d.events_max;
     let mut t = 0u64;
     let mut tried = Vec::new();
-    for _ in 0..g.pick(12) {
-        t += [0, 1, 999, 20_000, 300_000][g.pick(5) as usize];
+    for _ in 0..g.pick(d.commands_max) {
+        t += d.gaps_us[g.pick(d.gaps_us.len() as u32) as usize];
         // Sometimes step a few events instead, to land between same-instant events.
         if g.chance(1) {
             for _ in 0..g.pick(5) {
@@ -528,7 +582,8 @@ fn check_case(genome: &[u32], seed: u64) -> Result<(), String> {
         } else {
             run_modelled(&mut e, SimTime(t), &mut budget, &mut model)?;
         }
-        let c = command(&mut g, &json);
+        let fault = d.faults_in_four > 0 && g.chance(d.faults_in_four);
+        let c = command(&mut g, &json, fault);
         let cmd: Command = serde_json::from_value(c.clone())
             .map_err(|err| format!("generated a malformed command {c}: {err}"))?;
         let ok = e.submit(cmd).is_ok();
@@ -537,7 +592,12 @@ fn check_case(genome: &[u32], seed: u64) -> Result<(), String> {
             .map_err(|w| format!("after command {}: {w}", tried.len() - 1))?;
         feed(&mut e, &mut model)?;
     }
-    let end = SimTime(t.max(e.now().0) + 4_000_000);
+    // (A single choice reads no gene, so `SHALLOW` genomes decode as before.)
+    let tail_us = match d.tails_us {
+        [only] => *only,
+        tails => tails[g.pick(tails.len() as u32) as usize],
+    };
+    let end = SimTime(t.max(e.now().0) + tail_us);
     // Halfway, a clone must continue exactly like the original.
     let mid = SimTime((e.now().0 + end.0) / 2);
     run_modelled(&mut e, mid, &mut budget, &mut model)?;
@@ -548,12 +608,14 @@ fn check_case(genome: &[u32], seed: u64) -> Result<(), String> {
     if twin.trace_hash() != e.trace_hash() {
         return Err("a clone taken mid-run diverged from the original".into());
     }
-    eprintln!(
-        "CASE events={} cmds={} published={}",
-        e.events(),
-        tried.len(),
-        e.totals().published
-    );
+    if std::env::var_os("PROPS_TIME").is_some() {
+        eprintln!(
+            "CASE events={} cmds={} published={}",
+            e.events(),
+            tried.len(),
+            e.totals().published
+        );
+    }
     // Views of the final state serialize (what the CLI and the UI do).
     serde_json::to_string(&e.snapshot()).map_err(|w| w.to_string())?;
     serde_json::to_string(&e.report("random")).map_err(|w| w.to_string())?;
@@ -569,10 +631,11 @@ fn check_case(genome: &[u32], seed: u64) -> Result<(), String> {
             e.events()
         ));
     }
-    Ok(())
+    Ok(e.events())
 }
 
-fn report(genome: &[u32], seed: u64, why: &str) -> String {
+/// The failure report: the reason, the seed and the scenario the genome makes.
+pub fn report(genome: &[u32], seed: u64, why: &str) -> String {
     let mut g = Genes { g: genome, at: 0 };
     let json = scenario_json(&mut g);
     format!(
@@ -599,14 +662,14 @@ proptest! {
 
     #[test]
     fn invariants_hold_after_every_event(
-        genome in prop::collection::vec(any::<u32>(), 40..300),
+        genome in prop::collection::vec(any::<u32>(), 40..600),
         seed in any::<u64>(),
     ) {
         if std::env::var_os("PROPS_TRACE").is_some() {
             eprintln!("START {seed} {genome:?}");
         }
         let t0 = std::time::Instant::now();
-        let res = check_case(&genome, seed);
+        let res = check_case_at(&genome, seed, &PROPS);
         if std::env::var_os("PROPS_TIME").is_some() {
             eprintln!("TIME {:?} {seed}", t0.elapsed());
         }
