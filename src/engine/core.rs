@@ -25,8 +25,7 @@
 use super::agenda::Agenda;
 use super::message::{HdrId, Ledger, Message, MsgState, Sym};
 use super::metrics::{Latency, LatencySummary, Series, SeriesPoint, Totals, WindowLatency};
-use super::model::exchange::CachedRoute;
-use super::model::{ConsumerState, ExchangeState, ProducerState, QueueState};
+use super::model::{CachedRoute, ConsumerState, ExchangeState, ProducerState, QueueState};
 use super::time::SimTime;
 use super::trace::{NodeId, Reason, TraceEvent, TraceKind, TraceLog, TraceSink};
 use crate::scenario::{self, LoggedCommand, Scenario, ScenarioError};

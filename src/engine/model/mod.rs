@@ -28,6 +28,6 @@ pub mod queue;
 pub mod retry;
 
 pub(crate) use consumer::ConsumerState;
-pub(crate) use exchange::ExchangeState;
+pub(crate) use exchange::{CachedRoute, ExchangeState};
 pub(crate) use producer::ProducerState;
 pub(crate) use queue::QueueState;
