@@ -474,6 +474,11 @@ pub struct Depth {
     /// Out of four commands, how many are faults (crash, restart, scale,
     /// max-length, purge) rather than any command.
     pub faults_in_four: u32,
+    /// When not 0, an event also costs `peak live messages / live_per_event`
+    /// of the budget: checking the invariants walks the whole message arena,
+    /// which is as large as the most messages ever alive at once, so this
+    /// bounds a case's time, not just its events.
+    pub live_per_event: u64,
 }
 
 /// What the named regressions were found with (their genomes decode with it).
@@ -483,6 +488,7 @@ pub const SHALLOW: Depth = Depth {
     tails_us: &[4_000_000],
     events_max: 30_000,
     faults_in_four: 0,
+    live_per_event: 0,
 };
 
 /// The fixed proptest cases: deeper than `SHALLOW`, still well under a
@@ -493,6 +499,7 @@ pub const PROPS: Depth = Depth {
     tails_us: &[4_000_000, 15_000_000],
     events_max: 60_000,
     faults_in_four: 1,
+    live_per_event: 0,
 };
 
 /// The seed swarm (`swarm.rs`): long runs, many commands, many faults.
@@ -502,23 +509,56 @@ pub const SWARM: Depth = Depth {
     tails_us: &[4_000_000, 20_000_000, 60_000_000],
     events_max: 250_000,
     faults_in_four: 2,
+    live_per_event: 64,
 };
 
 /// Run `e` to `until`, checking every invariant after every event.
 fn run_checked(e: &mut Engine, until: SimTime, budget: &mut u64) -> Result<(), String> {
-    run_modelled(e, until, budget, &mut None)
+    let mut b = Budget::new(*budget, &SHALLOW);
+    let res = run_modelled(e, until, &mut b, &mut None);
+    *budget = b.left;
+    res
+}
+
+/// What is left of a case's budget (see `Depth`).
+#[derive(Clone, Copy, Debug)]
+struct Budget {
+    left: u64,
+    live_per_event: u64,
+    live_peak: u64,
+}
+
+impl Budget {
+    fn new(events: u64, d: &Depth) -> Budget {
+        Budget {
+            left: events,
+            live_per_event: d.live_per_event,
+            live_peak: 0,
+        }
+    }
+    /// Charge one event just run by `e`.
+    fn charge(&mut self, e: &Engine) {
+        let extra = match self.live_per_event {
+            0 => 0,
+            n => {
+                self.live_peak = self.live_peak.max(e.ledger().live());
+                self.live_peak / n
+            }
+        };
+        self.left = self.left.saturating_sub(1 + extra);
+    }
 }
 
 fn run_modelled(
     e: &mut Engine,
     until: SimTime,
-    budget: &mut u64,
+    budget: &mut Budget,
     model: &mut Option<Model>,
 ) -> Result<(), String> {
-    while e.next_event_time().is_some_and(|t| t <= until) && *budget > 0 {
+    while e.next_event_time().is_some_and(|t| t <= until) && budget.left > 0 {
         let before = e.now();
         e.step();
-        *budget -= 1;
+        budget.charge(e);
         if e.now() < before {
             return Err(format!("time went back from {before} to {}", e.now()));
         }
@@ -526,7 +566,7 @@ fn run_modelled(
             .map_err(|w| format!("after event {} at {}: {w}", e.events(), e.now()))?;
         feed(e, model)?;
     }
-    if *budget > 0 {
+    if budget.left > 0 {
         e.run_until(until, 0);
     }
     Ok(())
@@ -563,7 +603,7 @@ pub fn check_case_at(genome: &[u32], seed: u64, d: &Depth) -> Result<u64, String
     let mut e = Engine::new(s.clone(), seed).map_err(|e| e.to_string())?;
     e.set_trace_capture(true, 1 << 20);
     let mut model = Some(Model::default());
-    let mut budget = d.events_max;
+    let mut budget = Budget::new(d.events_max, d);
     let mut t = 0u64;
     let mut tried = Vec::new();
     for _ in 0..g.pick(d.commands_max) {
@@ -571,10 +611,10 @@ pub fn check_case_at(genome: &[u32], seed: u64, d: &Depth) -> Result<u64, String
         // Sometimes step a few events instead, to land between same-instant events.
         if g.chance(1) {
             for _ in 0..g.pick(5) {
-                if budget == 0 || !e.step() {
+                if budget.left == 0 || !e.step() {
                     break;
                 }
-                budget -= 1;
+                budget.charge(&e);
                 e.check_invariants()?;
                 feed(&mut e, &mut model)?;
             }
@@ -604,7 +644,7 @@ pub fn check_case_at(genome: &[u32], seed: u64, d: &Depth) -> Result<u64, String
     let mut twin = e.clone();
     let mut twin_budget = budget;
     run_modelled(&mut e, end, &mut budget, &mut model)?;
-    run_checked(&mut twin, end, &mut twin_budget)?;
+    run_modelled(&mut twin, end, &mut twin_budget, &mut None)?;
     if twin.trace_hash() != e.trace_hash() {
         return Err("a clone taken mid-run diverged from the original".into());
     }
@@ -622,7 +662,7 @@ pub fn check_case_at(genome: &[u32], seed: u64, d: &Depth) -> Result<u64, String
     // Determinism: replaying the command log gives the same trace.
     let r = Engine::replay(s, seed, e.command_log(), e.now())
         .map_err(|why| format!("replay failed: {why}"))?;
-    if budget > 0 && (r.trace_hash(), r.events()) != (e.trace_hash(), e.events()) {
+    if budget.left > 0 && (r.trace_hash(), r.events()) != (e.trace_hash(), e.events()) {
         return Err(format!(
             "replay diverged: {:016x}/{} vs {:016x}/{}",
             r.trace_hash(),
