@@ -376,6 +376,8 @@ impl<W: Write + 'static> TraceWriter<W> {
     }
 
     /// Write the rest, detach from the engine and flush; returns the writer.
+    /// (An error if a clone of the engine, made while attached, still holds
+    /// the sink.)
     pub fn finish(self, engine: &mut Engine) -> std::io::Result<W> {
         self.drain(engine)?;
         engine.set_trace_sink(None);

@@ -475,3 +475,16 @@ fn a_burst_bigger_than_the_trace_buffer_is_traced_completely() {
     assert_eq!(n, events);
     let _ = std::fs::remove_dir_all(&dir);
 }
+
+/// A trace file that fills up mid-run (here `/dev/full`) is an error, exit 1
+/// with the reason; the writer does not carry on silently.
+#[test]
+fn a_trace_write_error_exits_1() {
+    if !Path::new("/dev/full").exists() {
+        return;
+    }
+    let o = queuelab(&["run", "mm1", "--until", "5s", "--trace", "/dev/full"]);
+    assert_eq!(code(&o), 1, "{}", stderr(&o));
+    assert!(stderr(&o).contains("No space left"), "{}", stderr(&o));
+    assert!(!stderr(&o).contains("panicked"));
+}
