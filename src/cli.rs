@@ -4,7 +4,8 @@
 //!
 //! Exit codes: 0 success, 2 invalid scenario, link or arguments (message on
 //! stderr naming the problem), 1 anything else (e.g. the trace file or stdout
-//! cannot be written). No input makes it panic: arguments are `OsString`s (file
+//! cannot be written; a pipe closed by its reader, as in `| head`, ends the
+//! output quietly with 0). No input makes it panic: arguments are `OsString`s (file
 //! names need not be UTF-8), input files are read up to `SCENARIO_BYTES_MAX`,
 //! and nothing is written with `print!` (which panics when the stream is closed).
 
@@ -56,7 +57,16 @@ fn usage_error(msg: impl Into<String>) -> Failure {
     }
 }
 
-fn io_failure(e: std::io::Error) -> Failure {
+/// A write that failed. A closed pipe (`queuelab list | head -1`) is not a
+/// failure: the reader has what it wanted, so the CLI stops quietly with exit
+/// 0 (code 0 and no message; `main` prints nothing for it).
+pub fn io_failure(e: std::io::Error) -> Failure {
+    if e.kind() == std::io::ErrorKind::BrokenPipe {
+        return Failure {
+            code: 0,
+            message: String::new(),
+        };
+    }
     Failure {
         code: 1,
         message: format!("cannot write output: {e}"),
@@ -348,10 +358,8 @@ fn run(a: &RunArgs, out: &mut dyn Write) -> Result<(), Failure> {
     let mut drain = |engine: &mut Engine| -> Result<(), Failure> {
         if let Some(w) = trace_out.as_mut() {
             for ev in engine.take_trace() {
-                serde_json::to_writer(&mut *w, &engine.trace_json(&ev)).map_err(|e| Failure {
-                    code: 1,
-                    message: e.to_string(),
-                })?;
+                serde_json::to_writer(&mut *w, &engine.trace_json(&ev))
+                    .map_err(|e| io_failure(e.into()))?;
                 w.write_all(b"\n").map_err(io)?;
             }
         }

@@ -7,15 +7,13 @@ fn main() {
     let args: Vec<std::ffi::OsString> = std::env::args_os().skip(1).collect();
     let stdout = std::io::stdout();
     let mut out = stdout.lock();
-    let result = queuelab::cli::main_with(&args, &mut out).and_then(|()| {
-        out.flush().map_err(|e| queuelab::cli::Failure {
-            code: 1,
-            message: format!("cannot write output: {e}"),
-        })
-    });
+    let result = queuelab::cli::main_with(&args, &mut out)
+        .and_then(|()| out.flush().map_err(queuelab::cli::io_failure));
     if let Err(f) = result {
         // Never eprintln!: it panics (exit 101) when stderr is closed or full.
-        queuelab::cli::warn(&f.message);
+        if !f.message.is_empty() {
+            queuelab::cli::warn(&f.message);
+        }
         std::process::exit(f.code);
     }
 }

@@ -473,6 +473,30 @@ fn a_full_stderr_or_stdout_keeps_the_exit_codes() {
     );
 }
 
+/// `queuelab ... | head -1`: the reader closing the pipe ends the output
+/// quietly with exit 0, not "cannot write output" and exit 1.
+#[cfg(unix)]
+#[test]
+fn a_closed_pipe_ends_the_output_quietly() {
+    use std::io::{BufRead, BufReader};
+    // Megabytes of trace on stdout, far more than a pipe buffer holds.
+    let mut child = Command::new(env!("CARGO_BIN_EXE_queuelab"))
+        .args(["run", "mm1", "--until", "600s", "--trace", "/dev/stdout"])
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut first = String::new();
+    BufReader::new(child.stdout.take().unwrap())
+        .read_line(&mut first)
+        .unwrap();
+    assert!(first.starts_with('{'), "{first}");
+    // The reader is dropped here: the pipe is closed.
+    let o = child.wait_with_output().unwrap();
+    assert_eq!(code(&o), 0, "{}", stderr(&o));
+    assert_eq!(stderr(&o), "");
+}
+
 #[cfg(unix)]
 #[test]
 fn file_names_need_not_be_utf8() {
