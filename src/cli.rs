@@ -148,7 +148,12 @@ pub fn load_target(target: &OsStr) -> Result<Target, Failure> {
     if looks_like_link(&text) {
         let link = Link::decode(&text).map_err(|e| Failure {
             code: 2,
-            message: format!("cannot read the link: {e}"),
+            message: if text.contains('#') || text.contains("://") {
+                format!("cannot read the link: {e}")
+            } else {
+                // `v1.json` may be a mistyped file name as much as a link.
+                format!("no file or preset named {text:?}, and as a link: {e}")
+            },
         })?;
         return Ok(Target::Link(link));
     }
@@ -421,6 +426,17 @@ fn run(a: &RunArgs, out: &mut dyn Write) -> Result<(), Failure> {
             code: 2,
             message: format!("the link's command {k} cannot be replayed: {why}"),
         };
+        // Every event up to the command's time has run: if its event count is
+        // still ahead, the log does not belong to this scenario and seed.
+        // (Checked here, not by stepping on: a hostile count could be 10^18.)
+        if engine.events() < c.after_events {
+            return Err(replay_error(format!(
+                "it was applied after {} events, but only {} happen by {}",
+                c.after_events,
+                engine.events(),
+                SimTime(c.at_us)
+            )));
+        }
         engine
             .seek_point(c.after_events, SimTime(c.at_us))
             .map_err(replay_error)?;

@@ -140,7 +140,9 @@ fn command_issue(text: &str, path: &str) -> Option<ScenarioIssue> {
     let doc: Doc = serde_json::from_str(text).ok()?;
     let raw_command: &RawValue = doc.schedule.get(index)?.get("command")?;
     let fields: BTreeMap<String, &RawValue> = serde_json::from_str(raw_command.get()).ok()?;
-    let offset = |raw: &RawValue| raw.get().as_ptr() as usize - text.as_ptr() as usize;
+    // Borrowed RawValues are slices of `text`: their place is their offset.
+    let offset =
+        |raw: &RawValue| (raw.get().as_ptr() as usize).saturating_sub(text.as_ptr() as usize);
     let mut ordered: Vec<(&String, &&RawValue)> = fields.iter().collect();
     ordered.sort_by_key(|(_, raw)| offset(raw));
 
@@ -166,7 +168,7 @@ fn command_issue(text: &str, path: &str) -> Option<ScenarioIssue> {
         if message.starts_with("missing field") {
             continue;
         }
-        let before = &text[..offset(raw)];
+        let before = text.get(..offset(raw)).unwrap_or("");
         let line = before.matches('\n').count() + 1;
         let column = before.len() - before.rfind('\n').map_or(0, |i| i + 1) + 1;
         return Some(ScenarioIssue {

@@ -755,6 +755,28 @@ fn hostile_links_exit_2_naming_the_problem() {
         "command 0 cannot be replayed",
         "bad command log",
     );
+    // A command placed after more events than happen by its time is refused
+    // at once (stepping towards 10^18 events would never end).
+    l.commands[0] = queuelab::engine::LoggedCommand {
+        at_us: 1_000_000,
+        after_events: 1_000_000_000_000_000_000,
+        command: queuelab::engine::Command::PauseProducer {
+            producer: "arrivals".into(),
+        },
+    };
+    let t0 = std::time::Instant::now();
+    assert_rejected(
+        &queuelab(&["run", &l.encode().unwrap()]),
+        "only",
+        "an event count out of reach",
+    );
+    assert!(t0.elapsed() < std::time::Duration::from_secs(10));
+    // A missing file that merely looks like a link says both.
+    assert_rejected(
+        &queuelab(&["run", "v1.json"]),
+        "no file or preset named",
+        "v1.json",
+    );
     // The link fixes the seed; options that do not apply are refused.
     assert_rejected(&queuelab(&["run", &good, "--seed", "3"]), "--seed", "seed");
     assert_rejected(
