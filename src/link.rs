@@ -35,7 +35,7 @@
 //!   log replays against it is checked by the engine when it replays.
 //! - Engine-free and web-free: compiles for native and wasm32 alike.
 
-use crate::engine::LoggedCommand;
+use crate::scenario::LoggedCommand;
 use crate::scenario::{validate, Scenario, ScenarioError};
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use base64::{DecodeError, Engine as _};

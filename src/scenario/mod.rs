@@ -152,7 +152,7 @@ fn command_issue(text: &str, path: &str) -> Option<ScenarioIssue> {
     if let Some(tag) = fields.get("do") {
         partial.insert("do".into(), serde_json::from_str(tag.get()).ok()?);
         let value = serde_json::Value::Object(partial.clone());
-        if let Err(e) = crate::engine::Command::deserialize(value) {
+        if let Err(e) = command::Command::deserialize(value) {
             if !e.to_string().starts_with("missing field") {
                 ordered.retain(|(key, _)| key.as_str() == "do");
             }
@@ -163,7 +163,7 @@ fn command_issue(text: &str, path: &str) -> Option<ScenarioIssue> {
             partial.insert(key.clone(), serde_json::from_str(raw.get()).ok()?);
         }
         let value = serde_json::Value::Object(partial.clone());
-        let Err(e) = crate::engine::Command::deserialize(value) else {
+        let Err(e) = command::Command::deserialize(value) else {
             continue;
         };
         let message = e.to_string();
