@@ -4,9 +4,11 @@
 //!                                                     └──► ui   (Yew, wasm32 only)
 //!
 //! The engine has no clock, no DOM and no OS randomness: the same scenario,
-//! seed and command log give the same trace hash natively and in the browser.
+//! seed and command log give the same trace hash natively and in the browser;
+//! `link` packs them into a share link both sides read.
 
 pub mod engine;
+pub mod link;
 pub mod scenario;
 
 #[cfg(not(target_arch = "wasm32"))]

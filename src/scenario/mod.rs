@@ -35,6 +35,8 @@ pub const KEY_LEN_MAX: usize = 255;
 /// Most headers in one header map (a producer's headers, one header set, a
 /// binding's headers).
 pub const HEADERS_MAX: usize = 64;
+/// Largest scenario text read from a file or stdin (4 MiB; the biggest preset is ~10 KiB).
+pub const SCENARIO_BYTES_MAX: usize = 4 * 1024 * 1024;
 
 /// One problem in a scenario: where, and what.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -87,6 +89,9 @@ impl std::error::Error for ScenarioError {}
 /// Parse scenario JSON, reporting the path of the first structural error.
 /// Does not run semantic validation (see `load`).
 pub fn parse(text: &str) -> Result<Scenario, ScenarioError> {
+    // Editors on some systems start UTF-8 files with a byte-order mark; it is
+    // not JSON, but it is not a mistake of the author either.
+    let text = text.strip_prefix('\u{feff}').unwrap_or(text);
     // serde accepts a struct written as a JSON array; a scenario is an object.
     if !text.trim_start().starts_with('{') {
         return Err(ScenarioError::one(
@@ -106,12 +111,80 @@ pub fn parse(text: &str) -> Result<Scenario, ScenarioError> {
         Err(err) => {
             let path = err.path().to_string();
             let path = if path == "." { String::new() } else { path };
+            if let Some(issue) = command_issue(text, &path) {
+                return Err(ScenarioError {
+                    issues: vec![issue],
+                });
+            }
             let inner = err.into_inner();
             let msg = inner.to_string();
             // serde_json appends " at line L column C"; keep it, it helps hand editing.
             Err(ScenarioError::one(path, msg))
         }
     }
+}
+
+/// A schedule command is an internally tagged enum (`"do": "set_rate"`): serde
+/// reads it whole before choosing the variant, so an error inside it carries the
+/// path `schedule[i].command` and the line where the command ends. Find the
+/// offending field ourselves: feed the command's fields to `Command` one more at
+/// a time; the first prefix that fails with anything but "missing field" ends
+/// at the culprit. Its line comes from the field's place in the text.
+fn command_issue(text: &str, path: &str) -> Option<ScenarioIssue> {
+    use serde::Deserialize;
+    use serde_json::value::RawValue;
+    use std::collections::BTreeMap;
+
+    let index: usize = path
+        .strip_prefix("schedule[")?
+        .strip_suffix("].command")?
+        .parse()
+        .ok()?;
+    #[derive(Deserialize)]
+    struct Doc<'a> {
+        #[serde(borrow)]
+        schedule: Vec<BTreeMap<String, &'a RawValue>>,
+    }
+    let doc: Doc = serde_json::from_str(text).ok()?;
+    let raw_command: &RawValue = doc.schedule.get(index)?.get("command")?;
+    let fields: BTreeMap<String, &RawValue> = serde_json::from_str(raw_command.get()).ok()?;
+    // Borrowed RawValues are slices of `text`: their place is their offset.
+    let offset =
+        |raw: &RawValue| (raw.get().as_ptr() as usize).saturating_sub(text.as_ptr() as usize);
+    let mut ordered: Vec<(&String, &&RawValue)> = fields.iter().collect();
+    ordered.sort_by_key(|(_, raw)| offset(raw));
+
+    let mut partial = serde_json::Map::new();
+    if let Some(tag) = fields.get("do") {
+        partial.insert("do".into(), serde_json::from_str(tag.get()).ok()?);
+        let value = serde_json::Value::Object(partial.clone());
+        if let Err(e) = command::Command::deserialize(value) {
+            if !e.to_string().starts_with("missing field") {
+                ordered.retain(|(key, _)| key.as_str() == "do");
+            }
+        }
+    }
+    for (key, raw) in ordered {
+        if key != "do" {
+            partial.insert(key.clone(), serde_json::from_str(raw.get()).ok()?);
+        }
+        let value = serde_json::Value::Object(partial.clone());
+        let Err(e) = command::Command::deserialize(value) else {
+            continue;
+        };
+        let message = e.to_string();
+        if message.starts_with("missing field") {
+            continue;
+        }
+        let before = text.get(..offset(raw)).unwrap_or("");
+        let line = before.matches('\n').count() + 1;
+        let column = before.len() - before.rfind('\n').map_or(0, |i| i + 1) + 1;
+        return Some(ScenarioIssue {
+            path: format!("{path}.{key}"),
+            message: format!("{message} at line {line} column {column}"),
+        });
+    }
+    None
 }
 
 /// Parse bytes (which may not be UTF-8), then validate.

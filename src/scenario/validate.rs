@@ -521,13 +521,9 @@ pub fn validate(s: &Scenario) -> Result<(), ScenarioError> {
             | Command::PurgeQueue { .. } => Kind::Queue,
             _ => Kind::Consumer,
         };
-        need(
-            &mut v,
-            at.clone(),
-            target,
-            &[want],
-            &format!("{want:?}").to_lowercase(),
-        );
+        // The path names the command's own field (`schedule[0].command.consumer`).
+        let field = format!("{want:?}").to_lowercase();
+        need(&mut v, format!("{at}.{field}"), target, &[want], &field);
         check_scheduled_values(&mut v, &at, &sc.command, s);
     }
     for node in s.layout.keys() {

@@ -8,6 +8,10 @@ use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
 
 fn queuelab(args: &[&str]) -> Output {
+    queuelab_os(args)
+}
+
+fn queuelab_os<S: AsRef<std::ffi::OsStr>>(args: &[S]) -> Output {
     Command::new(env!("CARGO_BIN_EXE_queuelab"))
         .args(args)
         .output()
@@ -173,7 +177,9 @@ fn random_bytes_and_malformed_json_never_panic() {
         b"{".to_vec(),
         b"{\"title\": \"t\"".to_vec(),
         b"{\"title\": \"t\"} trailing".to_vec(),
-        "\u{feff}{\"title\": \"t\"}".as_bytes().to_vec(),
+        // A byte-order mark is skipped (see `a_byte_order_mark_is_skipped`);
+        // what follows it is still checked.
+        "\u{feff}{\"title\": 5}".as_bytes().to_vec(),
         b"{\"title\": \"t\", \"seed\": 1e999}".to_vec(),
         b"{\"title\": \"t\", \"seed\": -1}".to_vec(),
         b"{\"title\": \"t\", \"duration\": \"99999999999999999999h\"}".to_vec(),
@@ -487,4 +493,354 @@ fn a_trace_write_error_exits_1() {
     assert_eq!(code(&o), 1, "{}", stderr(&o));
     assert!(stderr(&o).contains("No space left"), "{}", stderr(&o));
     assert!(!stderr(&o).contains("panicked"));
+}
+
+// ------------------------------------------------------------ input hardening
+
+/// A closed or full stderr/stdout is not a panic (exit 101): warnings are
+/// dropped, failures keep their documented exit code.
+#[test]
+fn a_full_stderr_or_stdout_keeps_the_exit_codes() {
+    let with = |args: &[&str], stdout_full: bool| {
+        let full = || {
+            std::fs::OpenOptions::new()
+                .write(true)
+                .open("/dev/full")
+                .unwrap()
+        };
+        let mut c = Command::new(env!("CARGO_BIN_EXE_queuelab"));
+        c.args(args).stderr(full());
+        if stdout_full {
+            c.stdout(full());
+        } else {
+            c.stdout(std::process::Stdio::null());
+        }
+        c.status().expect("the binary runs").code()
+    };
+    // A run that warns on stderr (stopped at --max-events) still succeeds.
+    let warns = ["run", "mm1", "--until", "10s", "--max-events", "5"];
+    assert_eq!(with(&warns, false), Some(0));
+    // A usage error whose message cannot be shown still exits 2.
+    assert_eq!(with(&["run", "no-such-preset"], false), Some(2));
+    // Output that cannot be written is a failure (1), not a panic.
+    assert_eq!(with(&["list"], true), Some(1));
+    assert_eq!(
+        with(&["run", "mm1", "--until", "1s", "--json"], true),
+        Some(1)
+    );
+}
+
+/// `queuelab ... | head -1`: the reader closing the pipe ends the output
+/// quietly with exit 0, not "cannot write output" and exit 1.
+#[cfg(unix)]
+#[test]
+fn a_closed_pipe_ends_the_output_quietly() {
+    use std::io::{BufRead, BufReader};
+    // Megabytes of trace on stdout, far more than a pipe buffer holds.
+    let mut child = Command::new(env!("CARGO_BIN_EXE_queuelab"))
+        .args(["run", "mm1", "--until", "600s", "--trace", "/dev/stdout"])
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut first = String::new();
+    BufReader::new(child.stdout.take().unwrap())
+        .read_line(&mut first)
+        .unwrap();
+    assert!(first.starts_with('{'), "{first}");
+    // The reader is dropped here: the pipe is closed.
+    let o = child.wait_with_output().unwrap();
+    assert_eq!(code(&o), 0, "{}", stderr(&o));
+    assert_eq!(stderr(&o), "");
+}
+
+#[cfg(unix)]
+#[test]
+fn file_names_need_not_be_utf8() {
+    use std::os::unix::ffi::OsStrExt;
+    let dir = scratch("non-utf8");
+    let name = std::ffi::OsStr::from_bytes(b"mm1-\xff\xfe.json");
+    let path = dir.join(name);
+    std::fs::write(&path, include_str!("../../scenarios/mm1.json")).unwrap();
+    let o = queuelab_os(&[std::ffi::OsStr::new("validate"), path.as_os_str()]);
+    assert_eq!(code(&o), 0, "{}", stderr(&o));
+    assert!(stdout(&o).contains("ok"), "{}", stdout(&o));
+    let (a, _) = json_report(&["run", "mm1", "--until", "5s", "--json"]);
+    let o = queuelab_os(&[
+        std::ffi::OsStr::new("run"),
+        path.as_os_str(),
+        std::ffi::OsStr::new("--until"),
+        std::ffi::OsStr::new("5s"),
+        std::ffi::OsStr::new("--json"),
+    ]);
+    assert_eq!(code(&o), 0, "{}", stderr(&o));
+    let b: Value = serde_json::from_str(&stdout(&o)).unwrap();
+    assert_eq!(a["trace_hash"], b["trace_hash"]);
+    // A trace file may have such a name too.
+    let trace = dir.join(std::ffi::OsStr::from_bytes(b"t-\xff.jsonl"));
+    let o = queuelab_os(&[
+        std::ffi::OsStr::new("run"),
+        std::ffi::OsStr::new("mm1"),
+        std::ffi::OsStr::new("--until"),
+        std::ffi::OsStr::new("1s"),
+        std::ffi::OsStr::new("--trace"),
+        trace.as_os_str(),
+    ]);
+    assert_eq!(code(&o), 0, "{}", stderr(&o));
+    assert!(std::fs::read(&trace).unwrap().len() > 100);
+}
+
+#[test]
+fn a_byte_order_mark_is_skipped() {
+    let dir = scratch("bom");
+    let mut bytes = b"\xef\xbb\xbf".to_vec();
+    bytes.extend_from_slice(include_bytes!("../../scenarios/mm1.json"));
+    let f = write(&dir, "bom.json", &bytes);
+    let o = queuelab(&["validate", &f]);
+    assert_eq!(code(&o), 0, "{}", stderr(&o));
+    let (a, _) = json_report(&["run", "mm1", "--until", "5s", "--json"]);
+    let (b, _) = json_report(&["run", &f, "--until", "5s", "--json"]);
+    assert_eq!(a["trace_hash"], b["trace_hash"]);
+}
+
+#[test]
+fn an_error_inside_a_schedule_command_names_its_field_and_line() {
+    let dir = scratch("schedule-path");
+    let text = r#"{
+  "title": "x",
+  "producers": [{"id": "p", "to": "q", "rate": "5/s"}],
+  "queues": [{"id": "q"}],
+  "schedule": [
+    {"at": "1s", "command": {"do": "pause_producer", "producer": "p"}},
+    {"at": "2s", "command": {
+        "do": "set_rate",
+        "producer": "p",
+        "rate": 17
+    }}
+  ]
+}"#;
+    let f = write(&dir, "s.json", text.as_bytes());
+    let o = queuelab(&["validate", &f]);
+    assert_rejected(&o, "schedule[1].command.rate: invalid type", "bad rate");
+    assert!(stderr(&o).contains("line 10"), "{}", stderr(&o));
+    // An unknown field and an unknown command are named the same way.
+    let f = write(
+        &dir,
+        "s2.json",
+        text.replace("\"rate\": 17", "\"rate\": \"1/s\", \"speed\": 2")
+            .as_bytes(),
+    );
+    let o = queuelab(&["validate", &f]);
+    assert_rejected(
+        &o,
+        "schedule[1].command.speed: unknown field",
+        "extra field",
+    );
+    assert!(stderr(&o).contains("line 10"), "{}", stderr(&o));
+    let f = write(
+        &dir,
+        "s3.json",
+        text.replace("\"set_rate\"", "\"set_speed\"").as_bytes(),
+    );
+    let o = queuelab(&["validate", &f]);
+    assert_rejected(&o, "schedule[1].command.do: unknown variant", "bad command");
+    assert!(stderr(&o).contains("line 8"), "{}", stderr(&o));
+}
+
+#[test]
+fn huge_input_is_refused_at_the_size_limit() {
+    let o = queuelab(&["validate", "/dev/zero"]);
+    assert_rejected(&o, "4 MiB", "/dev/zero");
+    let o = queuelab(&["run", "/dev/zero"]);
+    assert_rejected(&o, "4 MiB", "run /dev/zero");
+    // Just over the limit: refused; the limit itself is not the problem.
+    let dir = scratch("huge");
+    let limit = queuelab::scenario::SCENARIO_BYTES_MAX;
+    let mut over = include_bytes!("../../scenarios/mm1.json").to_vec();
+    over.resize(limit + 1, b' ');
+    assert_rejected(
+        &queuelab(&["validate", &write(&dir, "over.json", &over)]),
+        "limit",
+        "4 MiB + 1",
+    );
+    over.truncate(limit);
+    let o = queuelab(&["validate", &write(&dir, "at.json", &over)]);
+    assert_eq!(code(&o), 0, "{}", stderr(&o));
+}
+
+// ------------------------------------------------------------ share links
+
+fn last_line(o: &Output) -> String {
+    stdout(o).lines().last().unwrap_or("").to_string()
+}
+
+/// The acceptance check: `link mm1 --seed 5`, then `run LINK` replays the same run.
+#[test]
+fn a_link_replays_the_same_run() {
+    let o = queuelab(&["link", "mm1", "--seed", "5"]);
+    assert_eq!(code(&o), 0, "{}", stderr(&o));
+    let link = last_line(&o);
+    assert!(link.starts_with("#v1."), "{link}");
+    let (a, _) = json_report(&["run", "mm1", "--seed", "5", "--until", "60s", "--json"]);
+    let (b, _) = json_report(&["run", &link, "--until", "60s", "--json"]);
+    assert_eq!(a["trace_hash"], b["trace_hash"]);
+    assert_eq!(b["seed"], 5);
+    // A full URL and the bare payload are read the same way.
+    let o = queuelab(&[
+        "link",
+        "mm1",
+        "--seed",
+        "5",
+        "--base",
+        "https://example.org/ql/",
+    ]);
+    let url = last_line(&o);
+    assert!(url.starts_with("https://example.org/ql/#v1."), "{url}");
+    for text in [url.as_str(), &link[1..]] {
+        let (c, _) = json_report(&["run", text, "--until", "60s", "--json"]);
+        assert_eq!(a["trace_hash"], c["trace_hash"], "{text}");
+    }
+    // Without --until a link runs for the scenario's duration, like the file.
+    let (d, _) = json_report(&["run", "mm1", "--seed", "5", "--json"]);
+    let (e, _) = json_report(&["run", &link, "--json"]);
+    assert_eq!(d["trace_hash"], e["trace_hash"]);
+    assert_eq!(d["sim_time_us"], e["sim_time_us"]);
+}
+
+/// A link with a command log replays it at the recorded points: the CLI gives
+/// the trace hash of `Engine::replay`, with and without a trace file.
+#[test]
+fn a_link_replays_its_command_log() {
+    use queuelab::engine::{Command as EngineCommand, Engine, SimTime};
+    let s = queuelab::scenario::preset("crash-recovery")
+        .unwrap()
+        .scenario();
+    let consumer = s.consumers[0].id.clone();
+    let mut e = Engine::new(s.clone(), 11).unwrap();
+    e.run_until(SimTime(3_000_000), u64::MAX);
+    e.submit(EngineCommand::SetPrefetch {
+        consumer: consumer.clone(),
+        prefetch: 3,
+    })
+    .unwrap();
+    // Between two events of one instant, not at a run_until boundary.
+    for _ in 0..7 {
+        e.step();
+    }
+    e.submit(EngineCommand::CrashConsumer {
+        consumer,
+        instance: None,
+        restart_after: Some(queuelab::scenario::Duration::from_ms(1500)),
+    })
+    .unwrap();
+    let mut link = queuelab::link::Link::new(s.clone(), 11);
+    link.commands = e.command_log().to_vec();
+    link.time_us = e.now().0;
+    link.view = "topology".into();
+    let text = link.to_url("https://example.org/").unwrap();
+    let until = SimTime(20_000_000);
+    let want = Engine::replay(s, 11, &link.commands, until).unwrap();
+    let want_hash = queuelab::engine::report::hash_hex(want.trace_hash());
+    let (r, _) = json_report(&["run", &text, "--until", "20s", "--json"]);
+    assert_eq!(r["trace_hash"], want_hash.as_str());
+    let dir = scratch("link-trace");
+    let trace = dir.join("t.jsonl");
+    let (r, _) = json_report(&[
+        "run",
+        &text,
+        "--until",
+        "20s",
+        "--json",
+        "--trace",
+        trace.to_str().unwrap(),
+    ]);
+    assert_eq!(r["trace_hash"], want_hash.as_str());
+    let lines = std::fs::read_to_string(&trace).unwrap();
+    assert_eq!(lines.lines().count() as u64, want.trace_len());
+    assert!(
+        lines.contains("command_applied"),
+        "the trace shows the commands"
+    );
+    // A run that stops before a command says it was not replayed.
+    let o = queuelab(&["run", &text, "--until", "1s"]);
+    assert_eq!(code(&o), 0, "{}", stderr(&o));
+    assert!(
+        stderr(&o).contains("2 of the link's 2 commands"),
+        "{}",
+        stderr(&o)
+    );
+}
+
+#[test]
+fn hostile_links_exit_2_naming_the_problem() {
+    let good = last_line(&queuelab(&["link", "mm1"]));
+    let cut = good[..good.len() / 2].to_string();
+    let v9 = good.replacen("#v1.", "#v9.", 1);
+    let huge = format!("#v1.{}", "A".repeat(queuelab::link::LINK_TEXT_MAX));
+    let cases: &[(&str, &str)] = &[
+        (&cut, "truncated"),
+        (&v9, "version 9"),
+        ("#v1.@@@@", "base64"),
+        ("https://example.org/", "not a QueueLab link"),
+        ("#hello", "not a QueueLab link"),
+    ];
+    for (text, needle) in cases {
+        assert_rejected(&queuelab(&["run", text]), needle, text);
+    }
+    // Longer than any link may be (still within one argument's 128 KiB).
+    assert_rejected(&queuelab(&["run", &huge]), "at most", "huge link");
+    // A link whose scenario is invalid names the field inside it.
+    let mut s = queuelab::scenario::preset("mm1").unwrap().scenario();
+    s.consumers[0].prefetch = 0;
+    let bad = queuelab::link::Link::new(s, 1).encode().unwrap();
+    assert_rejected(
+        &queuelab(&["run", &bad]),
+        "scenario.consumers[0].prefetch",
+        "invalid scenario",
+    );
+    // A command log that does not fit its scenario is refused, not run.
+    let mut l = queuelab::link::Link::new(queuelab::scenario::preset("mm1").unwrap().scenario(), 1);
+    l.commands.push(queuelab::engine::LoggedCommand {
+        at_us: 1_000_000,
+        after_events: 0,
+        command: queuelab::engine::Command::PauseProducer {
+            producer: "nobody".into(),
+        },
+    });
+    assert_rejected(
+        &queuelab(&["run", &l.encode().unwrap()]),
+        "command 0 cannot be replayed",
+        "bad command log",
+    );
+    // A command placed after more events than happen by its time is refused
+    // at once (stepping towards 10^18 events would never end).
+    l.commands[0] = queuelab::engine::LoggedCommand {
+        at_us: 1_000_000,
+        after_events: 1_000_000_000_000_000_000,
+        command: queuelab::engine::Command::PauseProducer {
+            producer: "arrivals".into(),
+        },
+    };
+    let t0 = std::time::Instant::now();
+    assert_rejected(
+        &queuelab(&["run", &l.encode().unwrap()]),
+        "only",
+        "an event count out of reach",
+    );
+    assert!(t0.elapsed() < std::time::Duration::from_secs(10));
+    // A missing file that merely looks like a link says both.
+    assert_rejected(
+        &queuelab(&["run", "v1.json"]),
+        "no file or preset named",
+        "v1.json",
+    );
+    // The link fixes the seed; options that do not apply are refused.
+    assert_rejected(&queuelab(&["run", &good, "--seed", "3"]), "--seed", "seed");
+    assert_rejected(
+        &queuelab(&["link", "mm1", "--json"]),
+        "--json",
+        "link --json",
+    );
+    assert_rejected(&queuelab(&["link", &good]), "not a link", "link of a link");
+    assert_rejected(&queuelab(&["link"]), "link needs", "link alone");
 }

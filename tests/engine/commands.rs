@@ -783,7 +783,7 @@ fn a_scheduled_command_with_a_bad_value_is_a_validation_error() {
         ),
         (
             r#"{ "do": "set_prefetch", "consumer": "q", "prefetch": 2 }"#,
-            "schedule[0].command",
+            "schedule[0].command.consumer",
         ),
     ];
     for (c, path) in cases {

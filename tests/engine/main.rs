@@ -3,7 +3,7 @@
 //!   stories (hand-written scenarios, exact traces) ─┐
 //!   properties (random scenarios, invariants)       ├─► queuelab::engine::Engine
 //!   seed swarm (QL_SWARM_SECS of deep cases)        │
-//!   determinism, theory, commands, CLI             ─┘
+//!   determinism, theory, commands, CLI, links      ─┘
 //!
 //! Story tests use constant arrivals and constant service so every time and
 //! message id in them is exact; each reads top to bottom as what happens.
@@ -15,6 +15,7 @@ mod commands;
 mod consumers;
 mod dead_letter;
 mod determinism;
+mod links;
 mod overflow;
 mod producers;
 mod props;

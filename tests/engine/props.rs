@@ -16,13 +16,13 @@ use serde_json::{json, Value};
 use std::collections::BTreeMap;
 
 /// Reads choices from the genome; past its end every choice is 0.
-struct Genes<'a> {
-    g: &'a [u32],
-    at: usize,
+pub(crate) struct Genes<'a> {
+    pub(crate) g: &'a [u32],
+    pub(crate) at: usize,
 }
 
 impl Genes<'_> {
-    fn pick(&mut self, n: u32) -> u32 {
+    pub(crate) fn pick(&mut self, n: u32) -> u32 {
         let v = self.g.get(self.at).copied().unwrap_or(0);
         self.at += 1;
         v % n.max(1)
@@ -55,7 +55,7 @@ fn service(g: &mut Genes) -> Value {
 }
 
 /// Build a scenario from the genome.
-fn scenario_json(g: &mut Genes) -> Value {
+pub(crate) fn scenario_json(g: &mut Genes) -> Value {
     let nq = 1 + g.pick(3) as usize;
     let nx = g.pick(4) as usize;
     let queue = |i: usize| format!("q{i}");
@@ -230,7 +230,7 @@ fn scenario_json(g: &mut Genes) -> Value {
 
 /// A random command about the scenario's nodes; some are invalid on purpose.
 /// A `fault` is one of crash, restart, scale, max-length and purge.
-fn command(g: &mut Genes, s: &Value, fault: bool) -> Value {
+pub(crate) fn command(g: &mut Genes, s: &Value, fault: bool) -> Value {
     let ids = |kind: &str| -> Vec<String> {
         s[kind]
             .as_array()
