@@ -14,6 +14,7 @@ mod commands;
 mod consumers;
 mod dead_letter;
 mod determinism;
+mod memory;
 mod overflow;
 mod producers;
 mod props;

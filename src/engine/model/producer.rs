@@ -200,9 +200,7 @@ impl Engine {
         let latency_us = cfg.latency.us();
         let msg_ttl_us = cfg.ttl.map(|d| d.us());
         let payload_bytes = cfg.payload_bytes;
-        let slot = self.new_message(None, routing_key, key, headers, payload_bytes, msg_ttl_us);
-        let id = self.msgs[slot as usize].id;
-        self.msgs[slot as usize].correlation = id;
+        let slot = self.new_message(routing_key, key, headers, payload_bytes, msg_ttl_us);
         self.published(slot, node, target, None);
         if self.ledger.live() as usize > LIVE_MESSAGES_MAX {
             // The bound `LIVE_MESSAGES_MAX` promises: a runaway scenario (fast
