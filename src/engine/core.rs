@@ -67,7 +67,7 @@ pub(crate) enum Target {
 }
 
 /// Scheduled work; the table at the top names each variant's handler.
-#[derive(Clone, Debug)]
+#[derive(Clone, Copy, Debug)]
 pub(crate) enum Event {
     ProducerTick { p: u32, epoch: u32 },
     Arrive { slot: u32, gen: u32, target: Target },
@@ -132,6 +132,8 @@ pub struct Engine {
     pub(crate) end_to_end: Latency,
     pub(crate) interval: WindowLatency,
     pub(crate) series: Series,
+    /// Keep the time series? (The CLI, which never reads it, turns it off.)
+    pub(crate) series_on: bool,
     /// Commands submitted so far, for replay.
     pub(crate) commands: Vec<LoggedCommand>,
     /// Dead-letterings at the instant `dl_instant_us` (see `DEAD_LETTERS_PER_INSTANT_MAX`).
@@ -172,11 +174,13 @@ impl Engine {
             end_to_end: Latency::default(),
             interval: WindowLatency::default(),
             series: Series::new(),
+            series_on: true,
             commands: Vec::new(),
             dl_instant_us: 0,
             dl_instant_count: 0,
         };
         e.build();
+        e.interval.reset(true);
         Ok(e)
     }
 
@@ -316,6 +320,13 @@ impl Engine {
         self.series.points()
     }
 
+    /// Keep the time series (on by default). Off, the `Sample` events still
+    /// happen (event counts and the trace do not change) but record nothing.
+    pub fn set_series(&mut self, on: bool) {
+        self.series_on = on;
+        self.interval.reset(on && self.series.wants_next());
+    }
+
     pub fn dropped_by_reason(&self) -> Vec<(&'static str, u64)> {
         Reason::ALL
             .iter()
@@ -443,10 +454,27 @@ impl Engine {
         Ok(())
     }
 
+    /// The time series: a point only when the series is on and keeps it
+    /// (nothing is built or allocated otherwise), then the next sample.
     pub(crate) fn on_sample(&mut self) {
+        if self.series_on {
+            if self.series.wants_next() {
+                let p = self.sample_point();
+                self.series.offer(p);
+            } else {
+                self.series.skip();
+            }
+        }
+        self.interval
+            .reset(self.series_on && self.series.wants_next());
+        let every = self.cfg.sample_interval.us().max(1);
+        self.agenda.schedule(self.now.after(every), Event::Sample);
+    }
+
+    fn sample_point(&mut self) -> SeriesPoint {
         let depth = self.queues.iter().map(|q| q.ready.len() as u32).collect();
         let unacked = self.queues.iter().map(|q| q.unacked).collect();
-        let p = SeriesPoint {
+        SeriesPoint {
             t_us: self.now.0,
             published: self.totals.published,
             processed: self.totals.processed,
@@ -460,11 +488,7 @@ impl Engine {
             unacked,
             latency_p50_us: self.interval.quantile_us(0.5),
             latency_p99_us: self.interval.quantile_us(0.99),
-        };
-        self.series.offer(p);
-        self.interval.reset();
-        let every = self.cfg.sample_interval.us().max(1);
-        self.agenda.schedule(self.now.after(every), Event::Sample);
+        }
     }
 }
 
