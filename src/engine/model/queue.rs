@@ -238,14 +238,21 @@ impl Engine {
         self.arm_expiry(q);
     }
 
+    /// The next subscriber with room, round-robin from `rr` (which then
+    /// points past it). Wraps by comparison, not `%`: this runs for every
+    /// delivery, and a division costs more than the rest of the scan.
     pub(crate) fn next_subscriber_with_room(&mut self, q: u32) -> Option<(u32, u32)> {
         let qs = &self.queues[q as usize];
         let n = qs.subscribers.len();
-        for k in 0..n {
-            let idx = (qs.rr + k) % n;
+        let mut idx = if qs.rr < n { qs.rr } else { 0 };
+        for _ in 0..n {
             let (c, i) = qs.subscribers[idx];
+            idx += 1;
+            if idx == n {
+                idx = 0;
+            }
             if self.instance_has_room(c, i) {
-                self.queues[q as usize].rr = (idx + 1) % n;
+                self.queues[q as usize].rr = idx;
                 return Some((c, i));
             }
         }
