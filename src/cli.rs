@@ -350,6 +350,8 @@ fn run(a: &RunArgs, out: &mut dyn Write) -> Result<(), Failure> {
         code: 2,
         message: format!("{name}: {e}"),
     })?;
+    // The report has no time series: do not keep one.
+    engine.set_series(false);
     let trace_out = match &a.trace {
         None => None,
         Some(path) => {

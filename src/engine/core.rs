@@ -23,7 +23,7 @@
 //! a clock or the OS.
 
 use super::agenda::Agenda;
-use super::message::{HdrId, Ledger, Message, MsgState, Sym};
+use super::message::{ExtId, HdrId, Ledger, Message, MsgExt, MsgState, Sym, NO_EXT, NO_QUEUE};
 use super::metrics::{Latency, LatencySummary, Series, SeriesPoint, Totals, WindowLatency};
 use super::model::{CachedRoute, ConsumerState, ExchangeState, ProducerState, QueueState};
 use super::time::SimTime;
@@ -66,7 +66,7 @@ pub(crate) enum Target {
 }
 
 /// Scheduled work; the table at the top names each variant's handler.
-#[derive(Clone, Debug)]
+#[derive(Clone, Copy, Debug)]
 pub(crate) enum Event {
     ProducerTick { p: u32, epoch: u32 },
     Arrive { slot: u32, gen: u32, target: Target },
@@ -112,6 +112,10 @@ pub struct Engine {
     /// The message arena (see `message`); `free` lists recyclable slots.
     pub(crate) msgs: Vec<Message>,
     pub(crate) free: Vec<u32>,
+    /// The messages' extension records (see `message::MsgExt`); `ext_free`
+    /// lists recyclable ones.
+    pub(crate) exts: Vec<MsgExt>,
+    pub(crate) ext_free: Vec<ExtId>,
     pub(crate) next_msg_id: u64,
     /// Interned routing keys and keys (`Sym`) and header sets (`HdrId`).
     pub(crate) syms: Vec<String>,
@@ -131,6 +135,8 @@ pub struct Engine {
     pub(crate) end_to_end: Latency,
     pub(crate) interval: WindowLatency,
     pub(crate) series: Series,
+    /// Keep the time series? (The CLI, which never reads it, turns it off.)
+    pub(crate) series_on: bool,
     /// Commands submitted so far, for replay.
     pub(crate) commands: Vec<LoggedCommand>,
     /// Dead-letterings at the instant `dl_instant_us` (see `DEAD_LETTERS_PER_INSTANT_MAX`).
@@ -155,6 +161,8 @@ impl Engine {
             consumers: Vec::new(),
             msgs: Vec::new(),
             free: Vec::new(),
+            exts: Vec::new(),
+            ext_free: Vec::new(),
             next_msg_id: 1,
             syms: Vec::new(),
             sym_index: BTreeMap::new(),
@@ -169,11 +177,13 @@ impl Engine {
             end_to_end: Latency::default(),
             interval: WindowLatency::default(),
             series: Series::new(),
+            series_on: true,
             commands: Vec::new(),
             dl_instant_us: 0,
             dl_instant_count: 0,
         };
         e.build();
+        e.interval.reset(true);
         Ok(e)
     }
 
@@ -311,6 +321,13 @@ impl Engine {
 
     pub fn series(&self) -> &[SeriesPoint] {
         self.series.points()
+    }
+
+    /// Keep the time series (on by default). Off, the `Sample` events still
+    /// happen (event counts and the trace do not change) but record nothing.
+    pub fn set_series(&mut self, on: bool) {
+        self.series_on = on;
+        self.interval.reset(on && self.series.wants_next());
     }
 
     pub fn dropped_by_reason(&self) -> Vec<(&'static str, u64)> {
@@ -466,10 +483,27 @@ impl Engine {
         Ok(())
     }
 
+    /// The time series: a point only when the series is on and keeps it
+    /// (nothing is built or allocated otherwise), then the next sample.
     pub(crate) fn on_sample(&mut self) {
+        if self.series_on {
+            if self.series.wants_next() {
+                let p = self.sample_point();
+                self.series.offer(p);
+            } else {
+                self.series.skip();
+            }
+        }
+        self.interval
+            .reset(self.series_on && self.series.wants_next());
+        let every = self.cfg.sample_interval.us().max(1);
+        self.agenda.schedule(self.now.after(every), Event::Sample);
+    }
+
+    fn sample_point(&mut self) -> SeriesPoint {
         let depth = self.queues.iter().map(|q| q.ready.len() as u32).collect();
         let unacked = self.queues.iter().map(|q| q.unacked).collect();
-        let p = SeriesPoint {
+        SeriesPoint {
             t_us: self.now.0,
             published: self.totals.published,
             processed: self.totals.processed,
@@ -483,11 +517,7 @@ impl Engine {
             unacked,
             latency_p50_us: self.interval.quantile_us(0.5),
             latency_p99_us: self.interval.quantile_us(0.99),
-        };
-        self.series.offer(p);
-        self.interval.reset();
-        let every = self.cfg.sample_interval.us().max(1);
-        self.agenda.schedule(self.now.after(every), Event::Sample);
+        }
     }
 }
 
@@ -516,10 +546,10 @@ impl Engine {
         i
     }
 
-    /// A new message in transit, in a recycled slot when one is free.
+    /// A new message in transit, in a recycled slot when one is free. Its
+    /// correlation id is its own id until `set_correlation` says otherwise.
     pub(crate) fn new_message(
         &mut self,
-        parent: Option<u64>,
         routing_key: Sym,
         key: Sym,
         headers: HdrId,
@@ -530,34 +560,22 @@ impl Engine {
         self.next_msg_id += 1;
         let m = Message {
             id,
+            published_us: self.now.0,
+            expires_us: u64::MAX,
             gen: 0,
-            state: MsgState::Transit,
-            correlation: id,
-            parent,
             routing_key,
             key,
             headers,
             payload_bytes,
-            published_us: self.now.0,
-            msg_ttl_us,
-            expires_us: u64::MAX,
-            enqueued_us: 0,
-            queue: u32::MAX,
             deliveries: 0,
-            failures: 0,
-            retry_limit: 0,
-            returns: 0,
-            deaths: 0,
-            death_log: Vec::new(),
-            deaths_now: 0,
-            last_death_us: 0,
-            redelivered: false,
-            auto_acked: false,
-            delivered_once: false,
+            ext: NO_EXT,
+            queue: NO_QUEUE,
+            state: MsgState::Transit,
+            flags: 0,
         };
         self.ledger.created += 1;
         self.ledger.in_transit += 1;
-        match self.free.pop() {
+        let slot = match self.free.pop() {
             Some(slot) => {
                 let gen = self.msgs[slot as usize].gen.wrapping_add(1);
                 self.msgs[slot as usize] = Message { gen, ..m };
@@ -567,35 +585,143 @@ impl Engine {
                 self.msgs.push(m);
                 (self.msgs.len() - 1) as u32
             }
+        };
+        if msg_ttl_us.is_some() {
+            self.ext_mut(slot).msg_ttl_us = msg_ttl_us;
         }
+        slot
     }
 
-    /// A routing copy of `slot`: a new entity with the same history.
+    /// A routing copy of `slot`: a new entity with the same history. It
+    /// shares the source's extension record (made now if the source had
+    /// none, to carry the source's correlation id) until either changes it.
     pub(crate) fn copy_message(&mut self, slot: u32) -> u32 {
+        if self.msgs[slot as usize].ext == NO_EXT {
+            self.ext_mut(slot);
+        }
         let src = self.msgs[slot as usize].clone();
+        self.exts[src.ext as usize].refs += 1;
         let c = self.new_message(
-            src.parent,
             src.routing_key,
             src.key,
             src.headers,
             src.payload_bytes,
-            src.msg_ttl_us,
+            None,
         );
         let m = &mut self.msgs[c as usize];
-        m.correlation = src.correlation;
+        m.ext = src.ext;
         m.published_us = src.published_us;
-        // A copy is the same message in another queue: same history.
+        // A copy is the same message in another queue: same history
+        // (deliveries here; failures, returns and deaths in the shared
+        // record). Copies also inherit the dead-letter cycle budget there:
+        // otherwise a zero-time cycle through a fanout DLX restarts the count
+        // at every copy and recurses without end (route → enqueue → expire →
+        // dead-letter → route).
         m.deliveries = src.deliveries;
-        m.failures = src.failures;
-        m.returns = src.returns;
-        m.deaths = src.deaths;
-        m.death_log = src.death_log.clone();
-        // Copies inherit the dead-letter cycle budget: otherwise a zero-time
-        // cycle through a fanout DLX restarts the count at every copy and
-        // recurses without end (route → enqueue → expire → dead-letter → route).
-        m.deaths_now = src.deaths_now;
-        m.last_death_us = src.last_death_us;
         c
+    }
+
+    // ------------------------------------------------ extension records
+
+    /// The extension record of `slot`, if it has one.
+    #[inline]
+    pub(crate) fn ext(&self, slot: u32) -> Option<&MsgExt> {
+        let e = self.msgs[slot as usize].ext;
+        (e != NO_EXT).then(|| &self.exts[e as usize])
+    }
+
+    /// The correlation id (its own id unless it is a copy or a reply).
+    pub(crate) fn correlation(&self, slot: u32) -> u64 {
+        self.ext(slot)
+            .map_or(self.msgs[slot as usize].id, |x| x.correlation)
+    }
+
+    pub(crate) fn set_correlation(&mut self, slot: u32, correlation: u64) {
+        if correlation != self.correlation(slot) {
+            self.ext_mut(slot).correlation = correlation;
+        }
+    }
+
+    pub(crate) fn msg_ttl_us(&self, slot: u32) -> Option<u64> {
+        self.ext(slot).and_then(|x| x.msg_ttl_us)
+    }
+
+    pub(crate) fn failures(&self, slot: u32) -> u32 {
+        self.ext(slot).map_or(0, |x| x.failures)
+    }
+
+    pub(crate) fn deaths(&self, slot: u32) -> u32 {
+        self.ext(slot).map_or(0, |x| x.deaths)
+    }
+
+    /// The extension record of `slot` to change: made (with the defaults)
+    /// if missing, unshared (copied) if other copies point at it too.
+    pub(crate) fn ext_mut(&mut self, slot: u32) -> &mut MsgExt {
+        let m = &self.msgs[slot as usize];
+        let e = m.ext;
+        let fresh = if e == NO_EXT {
+            MsgExt {
+                correlation: m.id,
+                ..MsgExt::default()
+            }
+        } else if self.exts[e as usize].refs > 1 {
+            self.exts[e as usize].refs -= 1;
+            self.exts[e as usize].clone()
+        } else {
+            return &mut self.exts[e as usize];
+        };
+        let rec = MsgExt { refs: 1, ..fresh };
+        let e = match self.ext_free.pop() {
+            Some(e) => {
+                self.exts[e as usize] = rec;
+                e
+            }
+            None => {
+                self.exts.push(rec);
+                (self.exts.len() - 1) as ExtId
+            }
+        };
+        self.msgs[slot as usize].ext = e;
+        &mut self.exts[e as usize]
+    }
+
+    /// `slot` lets go of its extension record (freed with its last user).
+    fn ext_release(&mut self, slot: u32) {
+        let e = std::mem::replace(&mut self.msgs[slot as usize].ext, NO_EXT);
+        if e == NO_EXT {
+            return;
+        }
+        let x = &mut self.exts[e as usize];
+        x.refs -= 1;
+        if x.refs == 0 {
+            *x = MsgExt::default();
+            self.ext_free.push(e);
+        }
+    }
+
+    /// Bytes one live message costs right now, on average: its arena slot,
+    /// its entry in a queue or a consumer's buffer, and its share of the
+    /// extension records in use with their death logs. (Slots and records
+    /// freed for reuse are not counted: they are the run's high-water mark,
+    /// not a per-message cost.)
+    pub fn bytes_per_live_message(&self) -> f64 {
+        let live = self.ledger.live();
+        if live == 0 {
+            return 0.0;
+        }
+        let slots = live as usize * std::mem::size_of::<Message>();
+        let entries =
+            (self.ledger.queued + self.ledger.unacked) as usize * std::mem::size_of::<u32>();
+        let exts: usize = self
+            .exts
+            .iter()
+            .filter(|x| x.refs > 0)
+            .map(|x| {
+                std::mem::size_of::<MsgExt>()
+                    + x.death_log.capacity() * std::mem::size_of::<super::message::Death>()
+            })
+            .sum();
+        (slots + entries + exts) as f64 / live as f64
     }
 
     /// Move a live message to another live state, keeping the ledger in step.
@@ -610,6 +736,7 @@ impl Engine {
     pub(crate) fn release(&mut self, slot: u32) {
         let old = self.msgs[slot as usize].state;
         *self.ledger.count(old) -= 1;
+        self.ext_release(slot);
         let m = &mut self.msgs[slot as usize];
         m.state = MsgState::Free;
         m.gen = m.gen.wrapping_add(1);

@@ -51,11 +51,40 @@ impl Engine {
         }
         self.check_consumers()?;
         self.check_retry_waits()?;
+        self.check_ext_refs()?;
         if self.totals.published + self.totals.copies != l.created {
             return Err(format!(
                 "published {} + copies {} != created {}",
                 self.totals.published, self.totals.copies, l.created
             ));
+        }
+        Ok(())
+    }
+}
+
+impl Engine {
+    /// Every extension record counts exactly the live messages pointing at
+    /// it, and free ones are listed as free.
+    fn check_ext_refs(&self) -> Result<(), String> {
+        let mut refs = vec![0u32; self.exts.len()];
+        for m in &self.msgs {
+            if m.ext != super::message::NO_EXT {
+                if m.state == super::message::MsgState::Free {
+                    return Err(format!("free slot keeps extension {}", m.ext));
+                }
+                refs[m.ext as usize] += 1;
+            }
+        }
+        for (e, x) in self.exts.iter().enumerate() {
+            if x.refs != refs[e] {
+                return Err(format!(
+                    "extension {e} counts {} users, {} point at it",
+                    x.refs, refs[e]
+                ));
+            }
+        }
+        if self.ext_free.len() != refs.iter().filter(|&&r| r == 0).count() {
+            return Err("extension free list disagrees with unused records".into());
         }
         Ok(())
     }

@@ -13,6 +13,13 @@
 //! finished (with a generation bump that makes stale events harmless), so
 //! memory follows the number of live messages, not the length of the run.
 //! Routing keys, keys and header sets are interned once (`Sym`, `HdrId`).
+//!
+//! Size: a `Message` is 56 bytes (pinned by a test), so a plain queued
+//! message costs 60 bytes with its queue entry. What most messages never
+//! need (a correlation id other than their own id, a per-message TTL, failure
+//! and return counts, the death log) lives in a `MsgExt` record of a side
+//! slab, made on first need and shared by routing copies until one of them
+//! changes it (copy on write), so a fan-out copy adds no heap share of its own.
 
 use super::trace::Reason;
 use serde::Serialize;
@@ -25,7 +32,19 @@ pub(crate) type HdrId = u32;
 
 pub(crate) const NO_SYM: Sym = u32::MAX;
 
+/// Index of a `MsgExt` in the engine's side slab.
+pub(crate) type ExtId = u32;
+
+/// "No extension record": the defaults of `MsgExt` apply.
+pub(crate) const NO_EXT: ExtId = u32::MAX;
+
+/// "In no queue" (a queue index fits 16 bits: a scenario has at most
+/// `scenario::NODES_MAX` nodes).
+pub(crate) const NO_QUEUE: u16 = u16::MAX;
+const _: () = assert!(crate::scenario::NODES_MAX < NO_QUEUE as usize);
+
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[repr(u8)]
 pub(crate) enum MsgState {
     Free,
     Transit,
@@ -34,39 +53,96 @@ pub(crate) enum MsgState {
     RetryWait,
 }
 
+/// Bits of `Message::flags`.
+pub(crate) mod flag {
+    /// Delivered again after a return or a retry (AMQP `redelivered`).
+    pub(crate) const REDELIVERED: u8 = 1;
+    /// Auto-acked on its current delivery: the broker already forgot it.
+    pub(crate) const AUTO_ACKED: u8 = 2;
+    /// Delivered at least once (its wait latency is recorded once).
+    pub(crate) const DELIVERED_ONCE: u8 = 4;
+    /// Entered its current queue with a TTL of 0: due the instant it arrived
+    /// (`expires_us` is that instant), yet deliverable to an idle consumer then.
+    pub(crate) const TTL_ZERO: u8 = 8;
+}
+
+/// One message in the arena. Hot fields only; see `MsgExt` for the rest.
 #[derive(Clone, Debug)]
 pub(crate) struct Message {
     pub(crate) id: u64,
+    pub(crate) published_us: u64,
+    /// When its TTL runs out in its current queue (`u64::MAX`: never).
+    pub(crate) expires_us: u64,
     pub(crate) gen: u32,
-    pub(crate) state: MsgState,
-    pub(crate) correlation: u64,
-    pub(crate) parent: Option<u64>,
     pub(crate) routing_key: Sym,
     pub(crate) key: Sym,
     pub(crate) headers: HdrId,
     pub(crate) payload_bytes: u32,
-    pub(crate) published_us: u64,
-    pub(crate) msg_ttl_us: Option<u64>,
-    pub(crate) expires_us: u64,
-    /// When it last entered a queue (kept across requeues, like its expiry).
-    pub(crate) enqueued_us: u64,
-    pub(crate) queue: u32,
     pub(crate) deliveries: u32,
+    /// The extension record (`NO_EXT`: none, the defaults apply).
+    pub(crate) ext: ExtId,
+    /// Its queue (`NO_QUEUE` before the first enqueue).
+    pub(crate) queue: u16,
+    pub(crate) state: MsgState,
+    /// `flag::*` bits.
+    pub(crate) flags: u8,
+}
+
+impl Message {
+    #[inline]
+    pub(crate) fn has(&self, f: u8) -> bool {
+        self.flags & f != 0
+    }
+    #[inline]
+    pub(crate) fn set(&mut self, f: u8, on: bool) {
+        if on {
+            self.flags |= f;
+        } else {
+            self.flags &= !f;
+        }
+    }
+    pub(crate) fn redelivered(&self) -> bool {
+        self.has(flag::REDELIVERED)
+    }
+    pub(crate) fn auto_acked(&self) -> bool {
+        self.has(flag::AUTO_ACKED)
+    }
+}
+
+/// One entry of the death log: RabbitMQ's `x-death` in brief.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) struct Death {
+    pub(crate) queue: u32,
+    pub(crate) reason: Reason,
+    /// Times dead-lettered from `queue` for `reason`.
+    pub(crate) count: u32,
+}
+
+/// What a message rarely needs. A missing record (`NO_EXT`) means: the
+/// correlation id is the message's own id, no per-message TTL, no failures,
+/// returns or deaths. Shared by routing copies (`refs` > 1) until one of
+/// them changes it.
+#[derive(Clone, Debug, Default)]
+pub(crate) struct MsgExt {
+    /// Messages pointing here (0: the record is free).
+    pub(crate) refs: u32,
+    pub(crate) correlation: u64,
+    pub(crate) msg_ttl_us: Option<u64>,
     pub(crate) failures: u32,
+    /// Returns to the current queue (toward its `delivery_limit`).
+    pub(crate) returns: u32,
     /// `max_attempts` of the policy that scheduled the pending delayed retry
     /// (checked by `check_invariants` while the message waits).
     pub(crate) retry_limit: u32,
-    pub(crate) returns: u32,
+    /// Dead-letterings over its whole life.
     pub(crate) deaths: u32,
-    /// RabbitMQ's `x-death` in brief: (queue, reason) of each dead-lettering,
-    /// most recent first, one entry per pair (a repeat moves to the front).
-    /// At most one entry per queue and reason, so it stays small.
-    pub(crate) death_log: Vec<(u32, Reason)>,
+    /// Dead-letterings at the instant `last_death_us`.
     pub(crate) deaths_now: u32,
     pub(crate) last_death_us: u64,
-    pub(crate) redelivered: bool,
-    pub(crate) auto_acked: bool,
-    pub(crate) delivered_once: bool,
+    /// RabbitMQ's `x-death`: one entry per (queue, reason) with its count,
+    /// most recent first (a repeat moves its entry to the front). So it holds
+    /// at most 4 entries per queue, however often the message dies.
+    pub(crate) death_log: Vec<Death>,
 }
 
 /// Messages by state right now, plus the finished ones: the conservation ledger.
@@ -95,5 +171,19 @@ impl Ledger {
             MsgState::RetryWait => &mut self.retry_wait,
             MsgState::Free => unreachable!("free slots are not counted"),
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_plain_queued_message_fits_in_64_bytes() {
+        // The slot plus its entry in a queue's ready list; a plain message has
+        // no extension record, so no heap share beyond these.
+        let bytes = std::mem::size_of::<Message>() + std::mem::size_of::<u32>();
+        assert!(bytes <= 64, "{bytes} B");
+        assert_eq!(std::mem::size_of::<Message>(), 56);
     }
 }

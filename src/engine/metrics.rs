@@ -4,6 +4,11 @@
 //!   latencies    ──► Latency (HDR + exact sum) ──► Report / Snapshot / charts
 //!   every sample_interval ──► Series (bounded: halves its resolution when full)
 //!
+//! Cost: a sample the series will not keep (its stride skips it, or the
+//! series is switched off) builds nothing and allocates nothing, and the
+//! interval latencies feeding it are only recorded when the coming sample
+//! will be kept (`WindowLatency::active`).
+//!
 //! Memory is bounded whatever the run length: histograms have a fixed range
 //! (1 us to 1 day, values above are clamped and counted), the series keeps at
 //! most `SERIES_POINTS_MAX` points by merging neighbours.
@@ -117,6 +122,8 @@ pub struct WindowLatency {
     values: Vec<u64>,
     stride: u64,
     offered: u64,
+    /// Record at all? Off while the sample this window feeds will not be kept.
+    active: bool,
 }
 
 /// Values a `WindowLatency` keeps before thinning.
@@ -125,6 +132,9 @@ pub const WINDOW_SAMPLES_MAX: usize = 4096;
 impl WindowLatency {
     #[inline]
     pub fn record(&mut self, us: u64) {
+        if !self.active {
+            return;
+        }
         self.offered += 1;
         let stride = self.stride.max(1);
         if self.offered % stride != 0 {
@@ -149,10 +159,12 @@ impl WindowLatency {
         let rank = ((q * n as f64).ceil() as usize).clamp(1, n) - 1;
         *self.values.select_nth_unstable(rank).1
     }
-    pub fn reset(&mut self) {
+    /// Empty the window; `active` says whether the next one is wanted.
+    pub fn reset(&mut self, active: bool) {
         self.values.clear();
         self.stride = 1;
         self.offered = 0;
+        self.active = active;
     }
 }
 
@@ -243,6 +255,16 @@ impl Series {
             offered: 0,
         }
     }
+    /// Will the next offered point be kept? (Build it only then.)
+    #[inline]
+    pub fn wants_next(&self) -> bool {
+        (self.offered + 1) % self.stride.max(1) == 0
+    }
+    /// Offer a point that `wants_next` said will not be kept, without building it.
+    pub fn skip(&mut self) {
+        debug_assert!(!self.wants_next());
+        self.offered += 1;
+    }
     pub fn offer(&mut self, p: SeriesPoint) {
         self.offered += 1;
         if self.offered % self.stride.max(1) != 0 {
@@ -289,19 +311,46 @@ mod tests {
     #[test]
     fn window_quantiles_are_exact_when_small_and_bounded_when_large() {
         let mut w = WindowLatency::default();
+        w.reset(true);
         for us in (1..=100u64).rev() {
             w.record(us);
         }
         assert_eq!(w.quantile_us(0.5), 50);
         assert_eq!(w.quantile_us(0.99), 99);
-        w.reset();
+        w.reset(true);
         assert_eq!(w.quantile_us(0.5), 0);
+        w.reset(false);
+        w.record(7);
+        assert_eq!(w.quantile_us(0.5), 0, "an inactive window records nothing");
+        w.reset(true);
         for us in 1..=1_000_000u64 {
             w.record(us);
         }
         assert!(w.values.len() <= WINDOW_SAMPLES_MAX);
         let p50 = w.quantile_us(0.5) as f64;
         assert!((p50 - 500_000.0).abs() < 5_000.0, "{p50}");
+    }
+
+    #[test]
+    fn skipping_unwanted_points_keeps_the_same_series() {
+        let mut a = Series::new();
+        let mut b = Series::new();
+        let mut built = 0;
+        for i in 1..=10_000u64 {
+            let p = SeriesPoint {
+                t_us: i,
+                ..Default::default()
+            };
+            a.offer(p.clone());
+            if b.wants_next() {
+                built += 1;
+                b.offer(p);
+            } else {
+                b.skip();
+            }
+        }
+        assert_eq!(a.points(), b.points());
+        assert!(built < 4 * SERIES_POINTS_MAX, "built {built}");
     }
 
     #[test]

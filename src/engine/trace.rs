@@ -5,10 +5,20 @@
 //!                                                              │ full, with a sink set
 //!                                                              └──► sink (drained mid-event)
 //!
-//! The hash is over a canonical encoding: for each event the words
-//! `[t_us, seq, kind code, msg id or u64::MAX, node index, field words…]`, each
-//! mixed in with `mix`. It does not depend on whether events are stored, so
-//! the CLI, the browser and the benchmark agree on it.
+//! The hash is over a canonical encoding: for each event, in trace order,
+//! five 64-bit words
+//!
+//!   [t_us, msg id or u64::MAX, kind code | node index << 8, field word a, field word b]
+//!
+//! (`TraceKind::fields` gives the code and the two field words of each kind;
+//! a field that is absent is 0, an absent option u64::MAX). The five words
+//! are folded into three independent products (wyhash-style 64×64→128-bit
+//! multiply, xor of the halves) and those into the running hash with one
+//! more, so each event costs one multiply on the hash's serial path, and the
+//! result is the same on every platform (integer arithmetic only). The
+//! position in the trace is implicit in the running hash. It does not depend
+//! on whether events are stored, so the CLI, the browser and the benchmark
+//! agree on it.
 
 use super::time::SimTime;
 use serde::Serialize;
@@ -181,109 +191,53 @@ impl TraceKind {
         "command_applied",
     ];
 
-    /// Canonical words of this kind: a code, then its fields.
-    fn words(&self, out: &mut [u64; 5]) -> usize {
+    /// Canonical encoding of this kind: its code (1..=19) and two field
+    /// words. Small fields share a word (low 32 bits, then high 32 bits).
+    #[inline(always)]
+    fn fields(&self) -> (u64, u64, u64) {
         let opt = |o: Option<u64>| o.unwrap_or(u64::MAX);
         let node = |n: NodeId| n.0 as u64;
+        let pair = |lo: u32, hi: u64| lo as u64 | hi << 32;
         match *self {
-            TraceKind::Published { to, parent } => {
-                *out = [1, node(to), opt(parent), 0, 0];
-                3
-            }
-            TraceKind::Routed { queues } => {
-                *out = [2, queues as u64, 0, 0, 0];
-                2
-            }
-            TraceKind::Unroutable { alternate } => {
-                *out = [3, opt(alternate.map(node)), 0, 0, 0];
-                2
-            }
-            TraceKind::Copied { copy } => {
-                *out = [4, copy, 0, 0, 0];
-                2
-            }
-            TraceKind::Enqueued { depth } => {
-                *out = [5, depth as u64, 0, 0, 0];
-                2
-            }
-            TraceKind::Requeued { depth } => {
-                *out = [6, depth as u64, 0, 0, 0];
-                2
-            }
+            TraceKind::Published { to, parent } => (1, node(to), opt(parent)),
+            TraceKind::Routed { queues } => (2, queues as u64, 0),
+            TraceKind::Unroutable { alternate } => (3, opt(alternate.map(node)), 0),
+            TraceKind::Copied { copy } => (4, copy, 0),
+            TraceKind::Enqueued { depth } => (5, depth as u64, 0),
+            TraceKind::Requeued { depth } => (6, depth as u64, 0),
             TraceKind::Delivered {
                 consumer,
                 instance,
                 attempt,
                 redelivered,
-            } => {
-                *out = [
-                    7,
-                    node(consumer),
-                    instance as u64,
-                    attempt as u64,
-                    redelivered as u64,
-                ];
-                5
-            }
-            TraceKind::Acked { instance } => {
-                *out = [8, instance as u64, 0, 0, 0];
-                2
-            }
+            } => (
+                7,
+                pair(consumer.0, instance as u64),
+                pair(attempt, redelivered as u64),
+            ),
+            TraceKind::Acked { instance } => (8, instance as u64, 0),
             TraceKind::Processed {
                 instance,
                 service_us,
-            } => {
-                *out = [9, instance as u64, service_us, 0, 0];
-                3
-            }
-            TraceKind::Failed { instance, attempt } => {
-                *out = [10, instance as u64, attempt as u64, 0, 0];
-                3
-            }
-            TraceKind::Nacked { instance, requeue } => {
-                *out = [11, instance as u64, requeue as u64, 0, 0];
-                3
-            }
-            TraceKind::RetryScheduled { attempt, delay_us } => {
-                *out = [12, attempt as u64, delay_us, 0, 0];
-                3
-            }
-            TraceKind::Retried { attempt } => {
-                *out = [13, attempt as u64, 0, 0, 0];
-                2
-            }
-            TraceKind::Expired => {
-                *out = [14, 0, 0, 0, 0];
-                1
-            }
+            } => (9, instance as u64, service_us),
+            TraceKind::Failed { instance, attempt } => (10, instance as u64, attempt as u64),
+            TraceKind::Nacked { instance, requeue } => (11, instance as u64, requeue as u64),
+            TraceKind::RetryScheduled { attempt, delay_us } => (12, attempt as u64, delay_us),
+            TraceKind::Retried { attempt } => (13, attempt as u64, 0),
+            TraceKind::Expired => (14, 0, 0),
             TraceKind::DeadLettered {
                 reason,
                 exchange,
                 deaths,
-            } => {
-                *out = [15, reason as u64, node(exchange), deaths as u64, 0];
-                4
-            }
-            TraceKind::Dropped { reason } => {
-                *out = [16, reason as u64, 0, 0, 0];
-                2
-            }
+            } => (15, pair(exchange.0, reason as u64), deaths as u64),
+            TraceKind::Dropped { reason } => (16, reason as u64, 0),
             TraceKind::Crashed {
                 instance,
                 returned,
                 lost,
-            } => {
-                *out = [17, instance as u64, returned as u64, lost as u64, 0];
-                4
-            }
-            TraceKind::Restarted { instance } => {
-                *out = [18, instance as u64, 0, 0, 0];
-                2
-            }
-            TraceKind::CommandApplied { index, scheduled } => {
-                *out = [19, index as u64, scheduled as u64, 0, 0];
-                3
-            }
+            } => (17, instance as u64, pair(returned, lost as u64)),
+            TraceKind::Restarted { instance } => (18, instance as u64, 0),
+            TraceKind::CommandApplied { index, scheduled } => (19, index as u64, scheduled as u64),
         }
     }
 }
@@ -301,13 +255,34 @@ pub struct TraceEvent {
     pub node: NodeId,
 }
 
-/// One step of the trace hash: xor the word in, multiply by a large odd
-/// constant, fold the high half down. Chosen for speed; it is pinned by golden
-/// tests, so changing it is a deliberate act.
-#[inline]
-fn mix(h: u64, w: u64) -> u64 {
-    let x = (h ^ w).wrapping_mul(0x9E37_79B9_7F4A_7C15);
-    x ^ (x >> 29)
+/// The folded multiply of wyhash (Wang Yi's public-domain hash): the full
+/// 128-bit product of `a` and `b`, its two halves xored. Pinned by golden
+/// tests, so changing it (or the constants below) is a deliberate act.
+#[inline(always)]
+fn mum(a: u64, b: u64) -> u64 {
+    let r = (a as u128) * (b as u128);
+    (r as u64) ^ ((r >> 64) as u64)
+}
+
+/// wyhash's published secret constants (odd, with balanced bits); each word
+/// is xored with its own before multiplying, so no word of a real trace
+/// (times < 2^49, ids < 2^62, small codes) zeroes a product.
+const K: [u64; 6] = [
+    0xa076_1d64_78bd_642f,
+    0xe703_7ed1_a0b4_28db,
+    0x8ebc_6af0_9c88_c6e3,
+    0x5899_65cc_7537_4cc3,
+    0x1d8e_4e27_c47d_124f,
+    0xeb44_acca_b455_d165,
+];
+
+/// One event into the running hash `h` (see the module docs).
+#[inline(always)]
+fn hash_event(h: u64, t_us: u64, msg: u64, head: u64, a: u64, b: u64) -> u64 {
+    let x = mum(t_us ^ K[0], msg ^ K[1]);
+    let y = mum(head ^ K[2], a ^ K[3]);
+    let z = mum(b ^ K[4], x ^ K[5]);
+    mum(h ^ x, y ^ z)
 }
 
 /// Upper bound on stored events (memory stays bounded however long the run).
@@ -357,44 +332,38 @@ impl TraceLog {
         }
     }
 
-    #[inline]
+    #[inline(always)]
     pub fn record(&mut self, t: SimTime, kind: TraceKind, msg: Option<u64>, node: NodeId) {
-        let seq = self.count;
+        let (code, a, b) = kind.fields();
+        let head = code | (node.0 as u64) << 8;
+        self.hash = hash_event(self.hash, t.0, msg.unwrap_or(u64::MAX), head, a, b);
         self.count += 1;
-        let mut w = [0u64; 5];
-        let n = kind.words(&mut w);
-        let mut h = mix(self.hash, t.0);
-        h = mix(h, seq);
-        h = mix(h, msg.unwrap_or(u64::MAX));
-        h = mix(h, node.0 as u64);
-        for &x in &w[..n] {
-            h = mix(h, x);
-        }
-        self.hash = h;
         if self.capture {
-            if self.buffer.len() >= self.capacity {
-                self.make_room();
-            }
-            self.buffer.push_back(TraceEvent {
-                t,
-                seq,
-                kind,
-                msg,
-                node,
-            });
+            self.store(t, kind, msg, node);
         }
     }
 
-    /// The buffer is full: hand it to the sink, or lose the oldest event.
+    /// Keep an event in the bounded buffer (only while capturing). A full
+    /// buffer is handed to the sink, or else loses its oldest event.
     #[cold]
-    fn make_room(&mut self) {
-        if let Some(sink) = &self.sink.0 {
-            (sink.borrow_mut())(&mut self.buffer);
+    #[inline(never)]
+    fn store(&mut self, t: SimTime, kind: TraceKind, msg: Option<u64>, node: NodeId) {
+        if self.buffer.len() >= self.capacity {
+            if let Some(sink) = &self.sink.0 {
+                (sink.borrow_mut())(&mut self.buffer);
+            }
         }
         if self.buffer.len() >= self.capacity {
             self.buffer.pop_front();
             self.overwritten += 1;
         }
+        self.buffer.push_back(TraceEvent {
+            t,
+            seq: self.count - 1,
+            kind,
+            msg,
+            node,
+        });
     }
 
     /// Drain the buffer into `sink` whenever it fills (None: stop).
@@ -485,5 +454,72 @@ mod tests {
         assert_ne!(h0, base(k, Some(1), 2, 1));
         assert_ne!(h0, base(k, Some(1), 1, 2));
         assert_eq!(TraceKind::NAMES.len(), 19);
+        // Fields sharing a word stay apart.
+        let d = |consumer, instance, attempt, redelivered| TraceKind::Delivered {
+            consumer: NodeId(consumer),
+            instance,
+            attempt,
+            redelivered,
+        };
+        let hd = base(d(1, 2, 3, false), Some(1), 1, 1);
+        assert_ne!(hd, base(d(2, 1, 3, false), Some(1), 1, 1));
+        assert_ne!(hd, base(d(1, 2, 3, true), Some(1), 1, 1));
+        assert_ne!(hd, base(d(1, 2, 4, false), Some(1), 1, 1));
+        assert_ne!(hd, base(d(1, 3, 3, false), Some(1), 1, 1));
+        // Same fields, different kinds.
+        assert_ne!(
+            base(TraceKind::Enqueued { depth: 1 }, Some(1), 1, 1),
+            base(TraceKind::Requeued { depth: 1 }, Some(1), 1, 1)
+        );
+    }
+
+    #[test]
+    fn hash_depends_on_order() {
+        let e1 = (
+            SimTime(1),
+            TraceKind::Acked { instance: 0 },
+            Some(1),
+            NodeId(1),
+        );
+        let e2 = (
+            SimTime(1),
+            TraceKind::Acked { instance: 0 },
+            Some(2),
+            NodeId(1),
+        );
+        let mut a = TraceLog::new();
+        let mut b = TraceLog::new();
+        for (t, k, m, n) in [e1, e2] {
+            a.record(t, k, m, n);
+        }
+        for (t, k, m, n) in [e2, e1] {
+            b.record(t, k, m, n);
+        }
+        assert_ne!(a.hash(), b.hash());
+    }
+
+    #[test]
+    fn hash_of_a_known_trace_is_pinned() {
+        // The function itself, pinned independently of the engine: the same
+        // value natively and in wasm (tests/web.rs checks the presets).
+        let mut l = TraceLog::new();
+        l.record(
+            SimTime(0),
+            TraceKind::Published {
+                to: NodeId(2),
+                parent: None,
+            },
+            Some(1),
+            NodeId(0),
+        );
+        l.record(
+            SimTime(0),
+            TraceKind::Enqueued { depth: 1 },
+            Some(1),
+            NodeId(2),
+        );
+        l.record(SimTime(7), TraceKind::Expired, None, NodeId(2));
+        assert_eq!(l.count(), 3);
+        assert_eq!(format!("{:016x}", l.hash()), "5a2cf45d7be1589d");
     }
 }

@@ -140,13 +140,13 @@ impl Engine {
         let m = &self.msgs[slot as usize];
         MessageView {
             id: m.id,
-            correlation: m.correlation,
+            correlation: self.correlation(slot),
             routing_key: self.syms[m.routing_key as usize].clone(),
             key: (m.key != NO_SYM).then(|| self.syms[m.key as usize].clone()),
             deliveries: m.deliveries,
-            failures: m.failures,
-            deaths: m.deaths,
-            redelivered: m.redelivered,
+            failures: self.failures(slot),
+            deaths: self.deaths(slot),
+            redelivered: m.redelivered(),
             age_us: self.now.0 - m.published_us,
         }
     }

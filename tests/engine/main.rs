@@ -16,6 +16,7 @@ mod consumers;
 mod dead_letter;
 mod determinism;
 mod links;
+mod memory;
 mod overflow;
 mod producers;
 mod props;

@@ -17,7 +17,7 @@
 //! when it holds one, with exactly one completion pending.
 
 use crate::engine::core::{Engine, Event, Target, DELAY_US_MAX, LIVE_MESSAGES_MAX};
-use crate::engine::message::{MsgState, Sym, NO_SYM};
+use crate::engine::message::{flag, MsgState, Sym, NO_SYM};
 use crate::engine::prng::Stream;
 use crate::engine::time::delay_us_from_f64;
 use crate::engine::trace::{NodeId, Reason, TraceKind};
@@ -117,11 +117,11 @@ impl Engine {
         let m = &mut self.msgs[slot as usize];
         m.deliveries += 1;
         let attempt = m.deliveries;
-        let redelivered = m.redelivered;
+        let redelivered = m.redelivered();
         let id = m.id;
-        let first = !m.delivered_once;
-        m.delivered_once = true;
-        m.auto_acked = auto;
+        let first = !m.has(flag::DELIVERED_ONCE);
+        m.set(flag::DELIVERED_ONCE, true);
+        m.set(flag::AUTO_ACKED, auto);
         let waited = self.now.0 - m.published_us;
         if first {
             self.wait.record(waited);
@@ -237,7 +237,7 @@ impl Engine {
                 cnode,
             );
             self.handler_publish(c, slot);
-            if !self.msgs[slot as usize].auto_acked {
+            if !self.msgs[slot as usize].auto_acked() {
                 self.totals.acked += 1;
                 self.consumers[ci].acked += 1;
                 self.queue_note_acked(q);
@@ -248,9 +248,9 @@ impl Engine {
         } else {
             self.totals.failed += 1;
             self.consumers[ci].failed += 1;
-            let m = &mut self.msgs[slot as usize];
-            m.failures += 1;
-            let attempt = m.failures;
+            let x = self.ext_mut(slot);
+            x.failures += 1;
+            let attempt = x.failures;
             self.trace.record(
                 self.now,
                 TraceKind::Failed {
@@ -260,7 +260,7 @@ impl Engine {
                 Some(id),
                 cnode,
             );
-            if self.msgs[slot as usize].auto_acked {
+            if self.msgs[slot as usize].auto_acked() {
                 self.drop_message(slot, Reason::LostAfterAutoAck, cnode);
             } else {
                 self.fail_manual(c, i, slot, q);
@@ -302,30 +302,19 @@ impl Engine {
         let cnode = self.consumers[ci].node;
         // Only the fields a reply inherits: cloning the whole message would
         // also copy its death log on every successful handler run.
+        let correlation = self.correlation(slot);
         let m = &self.msgs[slot as usize];
-        let (id, routing_key, key, headers, payload_bytes, correlation) = (
-            m.id,
-            m.routing_key,
-            m.key,
-            m.headers,
-            m.payload_bytes,
-            m.correlation,
-        );
+        let (id, routing_key, key, headers, payload_bytes) =
+            (m.id, m.routing_key, m.key, m.headers, m.payload_bytes);
         for k in 0..self.consumers[ci].on_success.len() {
             let (target, rk, copies) = self.consumers[ci].on_success[k];
             for _ in 0..copies {
                 if self.ledger.live() as usize >= LIVE_MESSAGES_MAX {
                     return;
                 }
-                let n = self.new_message(
-                    Some(id),
-                    rk.unwrap_or(routing_key),
-                    key,
-                    headers,
-                    payload_bytes,
-                    None,
-                );
-                self.msgs[n as usize].correlation = correlation;
+                let n =
+                    self.new_message(rk.unwrap_or(routing_key), key, headers, payload_bytes, None);
+                self.set_correlation(n, correlation);
                 self.published(n, cnode, target, Some(id));
                 self.route(n, target, None);
             }
@@ -359,7 +348,7 @@ impl Engine {
         let held: Vec<u32> = inst.buffer.drain(..).collect();
         let lost = held
             .iter()
-            .filter(|&&s| self.msgs[s as usize].auto_acked)
+            .filter(|&&s| self.msgs[s as usize].auto_acked())
             .count() as u32;
         let returned = held.len() as u32 - lost;
         self.totals.crashes += 1;
@@ -377,7 +366,7 @@ impl Engine {
         self.queue_note_released(q, held.len() as u32);
         // Return in reverse so the original order ends up at the head.
         for &s in held.iter().rev() {
-            if self.msgs[s as usize].auto_acked {
+            if self.msgs[s as usize].auto_acked() {
                 self.drop_message(s, Reason::LostAfterAutoAck, cnode);
             } else {
                 self.requeue(s, q);

@@ -7,14 +7,14 @@
 //!
 //! This is the queue's other half (it updates the queue's own counters) and
 //! hands the message on to `exchange::route`. Follows RabbitMQ: the
-//! per-message TTL is removed, the death is recorded (`x-death` in brief, one
-//! entry per (queue, reason)), and an automatic cycle (no rejection in
+//! per-message TTL is removed, the death is recorded (`x-death`: one entry per
+//! (queue, reason) with its count, so the log is bounded by the queues), and an automatic cycle (no rejection in
 //! between) is cut (`without_cycles`). Limits:
 //! `DEATHS_PER_INSTANT_MAX` per message and `DEAD_LETTERS_PER_INSTANT_MAX` per
 //! instant bound the work of zero-time dead-letter storms.
 
 use crate::engine::core::{Engine, Target};
-use crate::engine::message::MsgState;
+use crate::engine::message::{flag, Death, MsgState};
 use crate::engine::trace::{Reason, TraceKind};
 use std::rc::Rc;
 
@@ -49,7 +49,7 @@ impl Engine {
         };
         let now = self.now.0;
         let dlrk = self.queues[q as usize].dlrk;
-        let m = &mut self.msgs[slot as usize];
+        let m = self.ext_mut(slot);
         if m.last_death_us == now && m.deaths > 0 {
             m.deaths_now += 1;
         } else {
@@ -57,19 +57,34 @@ impl Engine {
         }
         m.last_death_us = now;
         m.deaths += 1;
-        if let Some(k) = m.death_log.iter().position(|&d| d == (q, reason)) {
-            m.death_log.remove(k);
+        // x-death: the (queue, reason) entry counts one more and moves to the
+        // front; a new pair gets a new entry at the front.
+        match m
+            .death_log
+            .iter()
+            .position(|d| d.queue == q && d.reason == reason)
+        {
+            Some(k) => {
+                m.death_log[..=k].rotate_right(1);
+                m.death_log[0].count += 1;
+            }
+            None => m.death_log.insert(
+                0,
+                Death {
+                    queue: q,
+                    reason,
+                    count: 1,
+                },
+            ),
         }
-        m.death_log.insert(0, (q, reason));
-        let deaths = m.deaths;
-        let id = m.id;
+        let (deaths, deaths_now) = (m.deaths, m.deaths_now);
+        let id = self.msgs[slot as usize].id;
         if self.dl_instant_us != now {
             self.dl_instant_us = now;
             self.dl_instant_count = 0;
         }
         self.dl_instant_count += 1;
-        let m = &mut self.msgs[slot as usize];
-        if m.deaths_now > DEATHS_PER_INSTANT_MAX
+        if deaths_now > DEATHS_PER_INSTANT_MAX
             || self.dl_instant_count > DEAD_LETTERS_PER_INSTANT_MAX
         {
             // Backstop for zero-time dead-letter chains that the cycle rule in
@@ -79,10 +94,13 @@ impl Engine {
         }
         // RabbitMQ removes the per-message expiration when it dead-letters,
         // and a delivery limit counts returns to the queue it now leaves.
-        m.returns = 0;
-        m.msg_ttl_us = None;
+        let ext = self.ext_mut(slot);
+        ext.returns = 0;
+        ext.msg_ttl_us = None;
+        let m = &mut self.msgs[slot as usize];
         m.expires_us = u64::MAX;
-        m.redelivered = false;
+        m.set(flag::REDELIVERED, false);
+        m.set(flag::TTL_ZERO, false);
         if let Some(k) = dlrk {
             m.routing_key = k;
         }
@@ -110,13 +128,13 @@ impl Engine {
     /// was no rejections in the entire cycle"). Returns the targets that do
     /// not close such a cycle, or None when every one does.
     pub(crate) fn without_cycles(&self, slot: u32, queues: &Rc<[u32]>) -> Option<Rc<[u32]>> {
-        let log = &self.msgs[slot as usize].death_log;
+        let log = self.ext(slot).map_or(&[][..], |x| &x.death_log[..]);
         let is_cycle = |t: u32| {
-            for &(dq, reason) in log.iter() {
-                if reason == Reason::Rejected {
+            for d in log {
+                if d.reason == Reason::Rejected {
                     return false;
                 }
-                if dq == t {
+                if d.queue == t {
                     return true;
                 }
             }
@@ -127,5 +145,58 @@ impl Engine {
         }
         let kept: Vec<u32> = queues.iter().copied().filter(|&t| !is_cycle(t)).collect();
         (!kept.is_empty()).then(|| kept.into())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use crate::engine::core::Engine;
+    use crate::engine::message::Death;
+    use crate::engine::time::SimTime;
+    use crate::engine::trace::Reason;
+
+    #[test]
+    fn x_death_keeps_one_entry_per_queue_and_reason_with_its_count() {
+        // reject in `work` → wait 100 ms in `wait` (TTL) → back to `work`.
+        let json = r#"{
+  "title": "deliberate loop",
+  "producers": [{ "id": "p", "to": "work", "rate": "1/s", "arrival": "constant", "count": 1 }],
+  "exchanges": [
+    { "id": "to-wait", "kind": "fanout", "bindings": [{ "queue": "wait" }] },
+    { "id": "to-work", "kind": "fanout", "bindings": [{ "queue": "work" }] }
+  ],
+  "queues": [
+    { "id": "work", "dead_letter_exchange": "to-wait" },
+    { "id": "wait", "ttl": "100ms", "dead_letter_exchange": "to-work" }
+  ],
+  "consumers": [{ "id": "c", "queue": "work", "service": { "constant": "10ms" }, "failure_rate": 1.0 }]
+}"#;
+        let s = crate::scenario::load(json).unwrap();
+        let mut e = Engine::new(s, 1).unwrap();
+        // Published at 1 s; rejected at 1.01, 1.12, 1.23, 1.34, 1.45; the
+        // fifth rejection then waits in `wait` until 1.55 s.
+        e.run_until(SimTime(1_500_000), u64::MAX);
+        let slot = e
+            .msgs
+            .iter()
+            .position(|m| m.state == crate::engine::message::MsgState::Queued)
+            .expect("the message waits in `wait`") as u32;
+        let x = e.ext(slot).expect("a dead-lettered message has a record");
+        assert_eq!(x.deaths, 9);
+        assert_eq!(
+            x.death_log,
+            [
+                Death {
+                    queue: 0,
+                    reason: Reason::Rejected,
+                    count: 5
+                },
+                Death {
+                    queue: 1,
+                    reason: Reason::Expired,
+                    count: 4
+                },
+            ]
+        );
     }
 }

@@ -135,7 +135,7 @@ impl Engine {
                 None => {
                     // Every target would close a dead-letter cycle: RabbitMQ
                     // drops the message (the drop keeps the death's reason).
-                    let reason = self.msgs[slot as usize].death_log[0].1;
+                    let reason = self.ext(slot).expect("dead-lettered").death_log[0].reason;
                     self.drop_message(slot, reason, vnode);
                     return;
                 }

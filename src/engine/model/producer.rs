@@ -30,9 +30,19 @@ pub(crate) struct ProducerState {
     pub(crate) key_rr: usize,
     pub(crate) hdr_rr: usize,
     pub(crate) routing_keys: Vec<Sym>,
+    pub(crate) rk_weights: Vec<u32>,
     pub(crate) keys: Vec<Sym>,
     pub(crate) key_weights: Vec<u32>,
     pub(crate) header_sets: Vec<HdrId>,
+}
+
+/// The round-robin index `*rr` (in `0..len`), advancing it with a wrap; the
+/// same sequence as `counter % len` without a division per publish.
+#[inline]
+fn next_cyclic(rr: &mut usize, len: usize) -> usize {
+    let k = *rr;
+    *rr = if k + 1 >= len { 0 } else { k + 1 };
+    k
 }
 
 pub(crate) fn pick_weighted(stream: &mut Stream, weights: &[u32]) -> usize {
@@ -89,7 +99,6 @@ impl Engine {
                 })
                 .collect()
         };
-        let _ = rk_weights;
         self.producers.push(ProducerState {
             node: self.node_id(&p.id),
             target,
@@ -101,6 +110,7 @@ impl Engine {
             key_rr: 0,
             hdr_rr: 0,
             routing_keys,
+            rk_weights,
             keys,
             key_weights,
             header_sets,
@@ -166,15 +176,10 @@ impl Engine {
             Some(KeyChoice::Random(_)) | Some(KeyChoice::RandomOfN(_)) => {
                 ps.routing_keys[ps.stream.below(ps.routing_keys.len() as u64) as usize]
             }
-            Some(KeyChoice::Weighted(v)) => {
-                let w: Vec<u32> = v.iter().map(|k| k.weight).collect();
-                ps.routing_keys[pick_weighted(&mut ps.stream, &w)]
+            Some(KeyChoice::Weighted(_)) => {
+                ps.routing_keys[pick_weighted(&mut ps.stream, &ps.rk_weights)]
             }
-            _ => {
-                let k = ps.routing_keys[ps.rk_rr % ps.routing_keys.len()];
-                ps.rk_rr += 1;
-                k
-            }
+            _ => ps.routing_keys[next_cyclic(&mut ps.rk_rr, ps.routing_keys.len())],
         };
         let key = if ps.keys.is_empty() {
             NO_SYM
@@ -186,23 +191,16 @@ impl Engine {
                 Some(KeyChoice::Weighted(_)) => {
                     ps.keys[pick_weighted(&mut ps.stream, &ps.key_weights)]
                 }
-                _ => {
-                    let k = ps.keys[ps.key_rr % ps.keys.len()];
-                    ps.key_rr += 1;
-                    k
-                }
+                _ => ps.keys[next_cyclic(&mut ps.key_rr, ps.keys.len())],
             }
         };
-        let headers = ps.header_sets[ps.hdr_rr % ps.header_sets.len()];
-        ps.hdr_rr += 1;
+        let headers = ps.header_sets[next_cyclic(&mut ps.hdr_rr, ps.header_sets.len())];
         let target = ps.target;
         let node = ps.node;
         let latency_us = cfg.latency.us();
         let msg_ttl_us = cfg.ttl.map(|d| d.us());
         let payload_bytes = cfg.payload_bytes;
-        let slot = self.new_message(None, routing_key, key, headers, payload_bytes, msg_ttl_us);
-        let id = self.msgs[slot as usize].id;
-        self.msgs[slot as usize].correlation = id;
+        let slot = self.new_message(routing_key, key, headers, payload_bytes, msg_ttl_us);
         self.published(slot, node, target, None);
         if self.ledger.live() as usize > LIVE_MESSAGES_MAX {
             // The bound `LIVE_MESSAGES_MAX` promises: a runaway scenario (fast

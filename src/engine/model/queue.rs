@@ -18,7 +18,7 @@
 //! re-entrant per queue, so the stack stays flat however deep the queue.
 
 use crate::engine::core::{Engine, Event, Target};
-use crate::engine::message::{MsgState, Sym};
+use crate::engine::message::{flag, MsgState, Sym};
 use crate::engine::time::SimTime;
 use crate::engine::trace::{NodeId, Reason, TraceKind};
 use crate::scenario::{self, Overflow};
@@ -93,13 +93,13 @@ impl Engine {
         let qttl = self.cfg.queues[qi].ttl.map(|d| d.us());
         {
             let now = self.now.0;
-            let m = &mut self.msgs[slot as usize];
-            m.queue = q;
-            m.enqueued_us = now;
-            let ttl = match (qttl, m.msg_ttl_us) {
+            let ttl = match (qttl, self.msg_ttl_us(slot)) {
                 (Some(a), Some(b)) => Some(a.min(b)),
                 (a, b) => a.or(b),
             };
+            let m = &mut self.msgs[slot as usize];
+            m.queue = q as u16;
+            m.set(flag::TTL_ZERO, ttl == Some(0));
             m.expires_us = ttl.map_or(u64::MAX, |t| now.saturating_add(t));
         }
         let id = self.msgs[slot as usize].id;
@@ -217,7 +217,7 @@ impl Engine {
             // "unless it can be delivered to a consumer immediately". Such a
             // message is due the instant it arrives; it may still be handed
             // to a consumer with room in that same dispatch, never later.
-            let deliverable_when_due = m.expires_us == m.enqueued_us && m.enqueued_us == self.now.0;
+            let deliverable_when_due = m.has(flag::TTL_ZERO) && m.expires_us == self.now.0;
             if due && !deliverable_when_due {
                 self.queues[qi].ready.pop_front();
                 self.expire(head, q);
@@ -238,14 +238,21 @@ impl Engine {
         self.arm_expiry(q);
     }
 
+    /// The next subscriber with room, round-robin from `rr` (which then
+    /// points past it). Wraps by comparison, not `%`: this runs for every
+    /// delivery, and a division costs more than the rest of the scan.
     pub(crate) fn next_subscriber_with_room(&mut self, q: u32) -> Option<(u32, u32)> {
         let qs = &self.queues[q as usize];
         let n = qs.subscribers.len();
-        for k in 0..n {
-            let idx = (qs.rr + k) % n;
+        let mut idx = if qs.rr < n { qs.rr } else { 0 };
+        for _ in 0..n {
             let (c, i) = qs.subscribers[idx];
+            idx += 1;
+            if idx == n {
+                idx = 0;
+            }
             if self.instance_has_room(c, i) {
-                self.queues[q as usize].rr = (idx + 1) % n;
+                self.queues[q as usize].rr = idx;
                 return Some((c, i));
             }
         }
@@ -285,9 +292,9 @@ impl Engine {
     /// Put a returned delivery back at the head (or dead-letter it past the delivery limit).
     pub(crate) fn requeue(&mut self, slot: u32, q: u32) {
         let qi = q as usize;
-        let m = &mut self.msgs[slot as usize];
-        m.returns += 1;
-        let returns = m.returns;
+        let x = self.ext_mut(slot);
+        x.returns += 1;
+        let returns = x.returns;
         if self.cfg.queues[qi]
             .delivery_limit
             .is_some_and(|l| returns > l)
@@ -296,7 +303,7 @@ impl Engine {
             self.dead_letter_or_drop(slot, q, Reason::DeliveryLimit);
             return;
         }
-        self.msgs[slot as usize].redelivered = true;
+        self.msgs[slot as usize].set(flag::REDELIVERED, true);
         self.set_state(slot, MsgState::Queued);
         self.queues[qi].ready.push_front(slot);
         self.totals.requeued += 1;
@@ -398,7 +405,7 @@ impl Engine {
             }
             for &s in &q.ready {
                 let m = &self.msgs[s as usize];
-                if m.state != MsgState::Queued || m.queue != qi as u32 {
+                if m.state != MsgState::Queued || m.queue as usize != qi {
                     return Err(format!(
                         "message {} in queue {qi} has state {:?}",
                         m.id, m.state

@@ -12,7 +12,7 @@
 //! pending with attempts left under the policy that scheduled it.
 
 use crate::engine::core::{Engine, Event, DELAY_US_MAX};
-use crate::engine::message::MsgState;
+use crate::engine::message::{flag, MsgState};
 use crate::engine::time::delay_us_from_f64;
 use crate::engine::trace::{Reason, TraceKind};
 use crate::scenario::{self, Backoff, OnFailure, RetryMode};
@@ -35,14 +35,14 @@ impl Engine {
                     .retry
                     .clone()
                     .expect("validated: retry needs a policy");
-                let failures = self.msgs[slot as usize].failures;
+                let failures = self.failures(slot);
                 if failures < policy.max_attempts {
                     self.totals.retried += 1;
                     match policy.mode {
                         RetryMode::Delayed => {
                             let delay_us = self.backoff_us(c, &policy.backoff, failures);
                             self.set_state(slot, MsgState::RetryWait);
-                            self.msgs[slot as usize].retry_limit = policy.max_attempts;
+                            self.ext_mut(slot).retry_limit = policy.max_attempts;
                             let id = self.msgs[slot as usize].id;
                             let cnode = self.consumers[ci].node;
                             self.trace.record(
@@ -114,10 +114,10 @@ impl Engine {
         if m.gen != gen || m.state != MsgState::RetryWait {
             return;
         }
-        m.redelivered = true;
-        let q = m.queue;
+        m.set(flag::REDELIVERED, true);
+        let q = m.queue as u32;
         let id = m.id;
-        let attempt = m.failures + 1;
+        let attempt = self.failures(slot) + 1;
         let qnode = self.queues[q as usize].node;
         self.trace
             .record(self.now, TraceKind::Retried { attempt }, Some(id), qnode);
@@ -135,15 +135,17 @@ impl Engine {
         // group, may legitimately be delivered again with failures at or past
         // some policy's limit. What must hold is that a delayed retry is only
         // ever pending with attempts left under the policy that scheduled it.
-        for m in &self.msgs {
-            if m.state == MsgState::RetryWait
-                && !(m.failures >= 1
-                    && m.failures < m.retry_limit
-                    && m.retry_limit <= scenario::ATTEMPTS_MAX)
-            {
+        for (slot, m) in self.msgs.iter().enumerate() {
+            if m.state != MsgState::RetryWait {
+                continue;
+            }
+            let (failures, limit) = self
+                .ext(slot as u32)
+                .map_or((0, 0), |x| (x.failures, x.retry_limit));
+            if !(failures >= 1 && failures < limit && limit <= scenario::ATTEMPTS_MAX) {
                 return Err(format!(
-                    "message {} waits for a retry after {} failures (limit {})",
-                    m.id, m.failures, m.retry_limit
+                    "message {} waits for a retry after {failures} failures (limit {limit})",
+                    m.id
                 ));
             }
         }
