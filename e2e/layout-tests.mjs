@@ -189,7 +189,11 @@ test('embed: the Open link sits in the strip, clear of the picture', async (page
 }, { viewport: { width: 900, height: 520 } });
 
 test('the legend explains every mark the canvas uses', async (page) => {
-  await open(page, '?preset=retry-queue');
+  await open(page, '?preset=ttl-overflow');
+  const ttl = await page.$$eval('#legend [data-mark]', (es) => es.map((e) => e.dataset.mark));
+  assert(ttl.includes('max-tick') && ttl.includes('dead-path'), `max length and dead-letter path explained (${ttl})`);
+  assert(!ttl.includes('retry-loop'), 'no retry loop in the legend where there is none');
+  await open(page, '?preset=retry-backoff');
   const marks = await page.$$eval('#legend [data-mark]', (es) => es.map((e) => e.dataset.mark));
   for (const m of ['fate-0', 'fate-1', 'fate-2', 'fate-3', 'fate-4', 'fate-5', 'flow', 'dead-path', 'retry-loop',
     'busy', 'idle', 'crashed', 'failed-flash', 'command-halo', 'gone-ring', 'fill', 'more']) {
