@@ -15,6 +15,9 @@ for _ in $(seq 1 50); do
   sleep 0.1
 done
 mkdir -p "$root/target/screenshots"
-rm -f "$root/target/screenshots/"*.png
+rm -f "$root/target/screenshots/"*.png "$root/target/screenshots/layout/"*.png
 cd "$root/e2e"
-BASE_URL="http://127.0.0.1:$port/" SHOTS="$root/target/screenshots" node run-tests.mjs
+status=0
+BASE_URL="http://127.0.0.1:$port/" SHOTS="$root/target/screenshots" node run-tests.mjs || status=1
+BASE_URL="http://127.0.0.1:$port/" SHOTS="$root/target/screenshots" node layout-tests.mjs || status=1
+exit $status

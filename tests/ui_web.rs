@@ -10,8 +10,9 @@
 use queuelab::engine::{Command, Totals};
 use queuelab::scenario::{self, Service};
 use queuelab::ui::knobs;
-use queuelab::ui::layout::{EdgeKind, Layout};
+use queuelab::ui::layout::{text, EdgeKind, Layout, NORMAL, PRESENTER};
 use queuelab::ui::params::Params;
+use queuelab::ui::render::View;
 use queuelab::ui::sim::Sim;
 use queuelab::ui::views::{TotalsBar, TotalsProps};
 use wasm_bindgen_test::*;
@@ -98,6 +99,114 @@ fn layout_separates_the_dead_letter_path_and_does_not_overlap() {
         "the wait queue is on the dead-letter path"
     );
     assert!(l.edges.iter().any(|e| e.kind == EdgeKind::DeadLetter));
+}
+
+/// Every preset, in both styles, unwrapped and wrapped: no drawn box
+/// (node, label, band caption) overlaps another.
+#[wasm_bindgen_test]
+fn no_box_overlaps_another_on_any_preset_in_either_style() {
+    for p in scenario::presets() {
+        let s = sim(p.name);
+        for style in [&NORMAL, &PRESENTER] {
+            for wrap in [usize::MAX / 4, 3, 2] {
+                let l = Layout::compute_styled(&s.engine, &s.scenario.layout, wrap, style);
+                let bad = l.overlaps();
+                assert!(bad.is_empty(), "{} (wrap {wrap}): {bad:?}", p.name);
+                assert_eq!(
+                    l.boxes().len(),
+                    l.nodes.len() + l.labels.len() + usize::from(l.band_label.is_some())
+                );
+            }
+        }
+    }
+}
+
+#[wasm_bindgen_test]
+fn parallel_bindings_share_one_edge_with_one_key_per_line() {
+    let s = sim("topic-routing");
+    let l = Layout::compute(&s.engine, &s.scenario.layout, usize::MAX / 4);
+    let id = |name: &str| l.nodes.iter().position(|n| n.id == name).unwrap();
+    let to_alerts: Vec<_> = l
+        .edges
+        .iter()
+        .filter(|e| e.from == id("logs") && e.to == id("alerts"))
+        .collect();
+    assert_eq!(to_alerts.len(), 1, "one edge logs → alerts");
+    assert_eq!(to_alerts[0].label, vec!["\"*.critical\"", "\"kern.*\""]);
+    // Every labelled edge got a placed label, and the exchange's column gap
+    // is wide enough for the widest of them.
+    let labelled = l.edges.iter().filter(|e| !e.label.is_empty()).count();
+    assert_eq!(l.labels.len(), labelled);
+    let widest = l.labels.iter().map(|b| b.rect.w()).fold(0.0, f64::max);
+    let gap = l.nodes[id("alerts")].rect().x0 - l.nodes[id("logs")].rect().x1;
+    assert!(gap > widest, "gap {gap} holds labels up to {widest}");
+}
+
+#[wasm_bindgen_test]
+fn the_fitted_view_keeps_every_box_inside_the_canvas() {
+    for p in scenario::presets() {
+        let s = sim(p.name);
+        for (w, h) in [
+            (1006.0, 380.0),
+            (739.0, 316.0),
+            (1024.0, 480.0),
+            (500.0, 900.0),
+        ] {
+            let l = Layout::compute(&s.engine, &s.scenario.layout, usize::MAX / 4);
+            let v = View::fit(&l, w, h, 1.4);
+            for b in l.boxes() {
+                let r = v.rect(&b.rect);
+                assert!(
+                    r.x0 >= -0.01 && r.y0 >= -0.01 && r.x1 <= w + 0.01 && r.y1 <= h + 0.01,
+                    "{} at {w}×{h}: {} {:?}",
+                    p.name,
+                    b.id,
+                    r
+                );
+            }
+        }
+    }
+}
+
+#[wasm_bindgen_test]
+fn node_boxes_hold_their_names_and_detail_lines_lose_facts_not_letters() {
+    for p in scenario::presets() {
+        let s = sim(p.name);
+        for style in [&NORMAL, &PRESENTER] {
+            let l = Layout::compute_styled(&s.engine, &s.scenario.layout, usize::MAX / 4, style);
+            for n in &l.nodes {
+                let need = text::text_w(&n.id, style.title_px, true) + 2.0 * style.pad;
+                assert!(
+                    n.w >= need,
+                    "{}: {} is {} wide, needs {need}",
+                    p.name,
+                    n.id,
+                    n.w
+                );
+            }
+        }
+    }
+    let line = text::fit_parts(
+        &[("done 12", 0), ("failed 3", 1), ("9 held", 2)],
+        1000.0,
+        12.0,
+        false,
+    );
+    assert_eq!(line, "done 12 · failed 3 · 9 held");
+    let w = text::text_w("done 12 · failed 3", 12.0, false);
+    let line = text::fit_parts(
+        &[("done 12", 0), ("failed 3", 1), ("9 held", 2)],
+        w + 0.5,
+        12.0,
+        false,
+    );
+    assert_eq!(
+        line, "done 12 · failed 3",
+        "the lowest-priority fact goes first"
+    );
+    let line = text::fit_parts(&[("done 12", 0), ("failed 3", 1)], 1.0, 12.0, false);
+    assert_eq!(line, "done 12", "the first fact stays");
+    assert!(text::text_w("WWW", 10.0, true) > text::text_w("iii", 10.0, true) * 2.0);
 }
 
 #[wasm_bindgen_test]

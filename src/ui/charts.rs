@@ -44,6 +44,15 @@ impl ChartKind {
             ChartKind::Trouble => "Retries & dead letters",
         }
     }
+    /// A short name for buttons.
+    pub fn short(self) -> &'static str {
+        match self {
+            ChartKind::Throughput => "Throughput",
+            ChartKind::Latency => "Latency",
+            ChartKind::Depth => "Depth",
+            ChartKind::Trouble => "Retries",
+        }
+    }
     pub fn unit(self) -> &'static str {
         match self {
             ChartKind::Throughput => "msg/s",

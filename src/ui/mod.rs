@@ -17,7 +17,7 @@ mod charts;
 pub mod knobs;
 pub mod layout;
 pub mod params;
-mod render;
+pub mod render;
 pub mod sim;
 pub mod tokens;
 pub mod views;

@@ -1,6 +1,6 @@
 //! The embed contract: URL query parameters read once at start.
 //!
-//!   ?preset=mm1&seed=7&speed=10&autoplay=1&embed=1&theme=dark
+//!   ?preset=mm1&seed=7&speed=10&autoplay=1&embed=1&theme=dark&presenter=1
 //!
 //! Unknown or malformed values fall back to defaults; nothing here can fail.
 
@@ -12,6 +12,8 @@ pub struct Params {
     pub autoplay: bool,
     pub embed: bool,
     pub dark: bool,
+    /// Start in presenter mode (large type, panels folded).
+    pub presenter: bool,
     /// Measurement only: keep this many synthetic tokens moving.
     pub bench_tokens: usize,
     /// Testing only: panic right after start to show the crash banner.
@@ -27,6 +29,7 @@ impl Params {
             autoplay: false,
             embed: false,
             dark: false,
+            presenter: false,
             bench_tokens: 0,
             panic_test: false,
         };
@@ -46,6 +49,7 @@ impl Params {
                 "autoplay" => p.autoplay = truthy,
                 "embed" => p.embed = truthy,
                 "theme" => p.dark = v == "dark",
+                "presenter" => p.presenter = truthy,
                 "bench_tokens" => p.bench_tokens = v.parse::<usize>().unwrap_or(0).min(20_000),
                 "panic_test" => p.panic_test = truthy,
                 _ => {}

@@ -38,8 +38,10 @@ pub const FATE_NAMES: [&str; 6] = [
     "dropped",
     "processed",
 ];
+/// One colour per meaning: the six fates, then a command applied (sky) and
+/// a failed processing run (pink — not the red of a dropped message).
 pub const FATE_COLORS: [&str; 8] = [
-    "#3b82f6", "#f59e0b", "#a855f7", "#94a3b8", "#ef4444", "#22c55e", "#0ea5e9", "#ef4444",
+    "#3b82f6", "#f59e0b", "#a855f7", "#94a3b8", "#ef4444", "#22c55e", "#0ea5e9", "#ec4899",
 ];
 
 #[derive(Clone, Copy, Debug)]

@@ -4,7 +4,7 @@
 
 use super::render::fmt_us;
 use super::sim::Sim;
-use super::tokens::{FATE_COLORS, FATE_NAMES};
+use super::tokens::{COMMAND, DROPPED, FAILED_POP, FATE_COLORS, FATE_NAMES};
 use crate::engine::{InstanceView, MessageView, Totals, TraceKind};
 use crate::scenario::Preset;
 use std::cell::RefCell;
@@ -43,15 +43,65 @@ pub fn totals_bar(p: &TotalsProps) -> Html {
     }
 }
 
-/// Colour legend of the tokens.
-pub fn legend(dead_path: bool, retry_loop: bool) -> Html {
+/// What a topology can show, so the legend explains exactly its marks.
+#[derive(Clone, Copy, Debug, Default, PartialEq)]
+pub struct LegendFacts {
+    pub dead_path: bool,
+    pub retry_loop: bool,
+    pub alternate: bool,
+    pub queues: bool,
+    pub max_length: bool,
+    pub consumers: bool,
+}
+
+/// One legend entry: a small picture of the mark, a short name, and the
+/// full meaning as its tooltip.
+fn legend_item(id: &'static str, mark: Html, text: &'static str, long: &'static str) -> Html {
+    html! { <span class="item" data-mark={id} title={long}>{ mark }{ text }</span> }
+}
+
+fn svg(inner: Html) -> Html {
+    html! { <svg class="mark" width="18" height="14" viewBox="0 0 18 14" aria-hidden="true">{ inner }</svg> }
+}
+
+/// The legend: every colour and mark the canvas uses, one meaning each.
+/// Messages (token and queue-square colours), paths (edge styles) and node
+/// marks (instance dots, crash, failure flash, command halo, fill bar, badges).
+pub fn legend(f: &LegendFacts) -> Html {
+    let fate = |k: usize| {
+        let c = FATE_COLORS[k];
+        svg(html! { <rect x="5" y="3" width="8" height="8" rx="1.5" fill={c} /> })
+    };
+    let line = |color: &'static str, dash: &'static str| {
+        svg(
+            html! { <line x1="1" y1="7" x2="17" y2="7" stroke={color} stroke-width="2.5" stroke-dasharray={dash} /> },
+        )
+    };
     html! {
         <div class="legend" id="legend">
-            { for FATE_NAMES.iter().zip(FATE_COLORS.iter()).map(|(n, c)| html! {
-                <span class="item"><i style={format!("background:{c}")}></i>{ *n }</span>
+            <span class="group">{"Messages"}</span>
+            { for FATE_NAMES.iter().enumerate().map(|(k, n)| html! {
+                <span class="item" data-mark={format!("fate-{k}")}>{ fate(k) }{ *n }</span>
             }) }
-            if dead_path { <span class="item"><i class="line dl"></i>{"dead-letter path"}</span> }
-            if retry_loop { <span class="item"><i class="line rt"></i>{"retry loop"}</span> }
+            <span class="group">{"Paths"}</span>
+            { legend_item("flow", line("var(--edge)", ""), "flow", "publish, binding or delivery") }
+            if f.dead_path { { legend_item("dead-path", line("var(--dead)", "5 3"), "dead-letter", "to a dead-letter exchange and its queue") } }
+            if f.retry_loop { { legend_item("retry-loop", line("var(--retry)", "5 3"), "retry loop", "back to the queue: delayed retry (dashed) or requeue (dotted)") } }
+            if f.alternate { { legend_item("alternate", line("var(--muted)", "2 3"), "alternate", "unroutable messages to the alternate exchange") } }
+            <span class="group">{"Marks"}</span>
+            if f.consumers {
+                { legend_item("busy", svg(html! { <circle cx="9" cy="7" r="5" fill={FATE_COLORS[0]} /> }), "busy", "a consumer instance processing a message, in that message's colour") }
+                { legend_item("idle", svg(html! { <circle cx="9" cy="7" r="4.5" fill="none" stroke="var(--muted)" stroke-width="1.5" /> }), "idle", "a consumer instance with nothing to do") }
+                { legend_item("crashed", svg(html! { <g stroke="var(--text)" stroke-width="1.5" fill="none"><circle cx="9" cy="7" r="5" stroke-dasharray="2 2" /><path d="M6 4 L12 10 M12 4 L6 10" /></g> }), "crashed", "a crashed instance; when all are down the consumer gets a dashed outline") }
+                { legend_item("failed-flash", svg(html! { <rect x="2" y="2" width="14" height="10" rx="2.5" fill="none" stroke={FATE_COLORS[FAILED_POP as usize]} stroke-width="2.5" /> }), "failed", "a pink flash on a consumer: one processing run failed") }
+            }
+            { legend_item("command-halo", svg(html! { <rect x="1.5" y="1.5" width="15" height="11" rx="3" fill="none" stroke={FATE_COLORS[COMMAND as usize]} stroke-width="2" /> }), "command", "a sky-blue halo: a command (knob, crash, restart) was applied here") }
+            { legend_item("gone-ring", svg(html! { <circle cx="9" cy="7" r="5" fill="none" stroke={FATE_COLORS[DROPPED as usize]} stroke-width="2" /> }), "lost", "a ring under a node: a message was dropped or expired here") }
+            if f.queues {
+                { legend_item("fill", svg(html! { <g><rect x="1" y="4" width="16" height="6" rx="3" fill="var(--bar-bg)" /><rect x="1" y="4" width="10" height="6" rx="3" fill="var(--fill)" /></g> }), "fill", "how full the queue is (of its max length, else of its peak)") }
+                if f.max_length { { legend_item("max-tick", svg(html! { <g><rect x="1" y="4" width="16" height="6" rx="3" fill="var(--bar-bg)" /><rect x="14" y="1" width="2.5" height="12" fill="var(--text)" /></g> }), "max", "the queue's max length") } }
+                { legend_item("more", html! { <b class="mark-text">{"+N"}</b> }, "more", "more messages wait than squares fit") }
+            }
         </div>
     }
 }

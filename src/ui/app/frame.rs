@@ -24,6 +24,19 @@ pub(super) fn now_ms() -> f64 {
 }
 
 impl App {
+    /// Centre of the topology canvas [CSS px].
+    pub(super) fn canvas_center(&self) -> (f64, f64) {
+        self.canvas
+            .cast::<HtmlCanvasElement>()
+            .map(|c| {
+                (
+                    c.client_width() as f64 / 2.0,
+                    c.client_height() as f64 / 2.0,
+                )
+            })
+            .unwrap_or((450.0, 225.0))
+    }
+
     /// One animation frame: advance the engine while playing, then paint.
     /// Returns whether the DOM should re-render.
     pub(super) fn on_frame(&mut self, ctx: &Context<Self>, ts: f64) -> bool {
@@ -41,6 +54,7 @@ impl App {
             self.snap = self.sim.engine.snapshot();
         }
         self.tokens.prune(ts);
+        self.not_drawn_per_s = self.tokens.overflow.values().map(|a| a.rate()).sum();
         if self.bench_tokens > 0 {
             let edges: Vec<(u32, u32)> = self
                 .layout
@@ -92,7 +106,8 @@ impl App {
         };
         let _ = ctx.set_transform(dpr, 0.0, 0.0, dpr, 0.0, 0.0);
         if self.drag.is_none() {
-            self.view = View::fit(&self.layout, w, h);
+            let max = super::max_fit_scale(self.presenter);
+            self.view = View::fit(&self.layout, w, h, max).then(self.zoom, self.pan.0, self.pan.1);
         }
         let frame = render::Frame {
             ctx,
@@ -108,7 +123,9 @@ impl App {
             now_ms: now,
             retry_wait: self.sim.engine.ledger().retry_wait,
         };
-        self.hits = render::draw(&frame);
+        let drawn = render::draw(&frame);
+        self.hits = drawn.hits;
+        self.squeezed = drawn.squeezed;
     }
 
     pub(super) fn paint_charts(&mut self) {
@@ -133,9 +150,11 @@ impl App {
             let Some(ctx) = context_2d(&canvas) else {
                 continue;
             };
-            let _ = ctx.set_transform(dpr, 0.0, 0.0, dpr, 0.0, 0.0);
+            // The big presenter chart draws at 1.6× type and strokes.
+            let z = if self.presenter { 1.6 } else { 1.0 };
+            let _ = ctx.set_transform(dpr * z, 0.0, 0.0, dpr * z, 0.0, 0.0);
             let lines = charts::lines(*kind, self.sim.chart_series(), &queues);
-            charts::draw(&ctx, w, h, th, *kind, &lines, x_max, cursor);
+            charts::draw(&ctx, w / z, h / z, th, *kind, &lines, x_max, cursor);
         }
         self.charts_dirty = false;
     }

@@ -31,7 +31,7 @@ mod pointer;
 mod topbar;
 mod update;
 
-use super::layout::Layout;
+use super::layout::{Layout, NORMAL, PRESENTER};
 use super::params::Params;
 use super::render::{Hit, View};
 use super::sim::Sim;
@@ -69,6 +69,18 @@ pub enum Msg {
     Tab(Tab),
     ToggleTheme,
     TogglePanel(u8),
+    /// Presenter mode on/off (button, `p`).
+    TogglePresenter,
+    /// Leave presenter mode (Escape).
+    ExitPresenter,
+    /// Presenter mode: show this chart large beside the picture (None: hide).
+    BigChart(Option<usize>),
+    /// Zoom by a factor about a canvas point (None: the canvas centre).
+    Zoom(f64, Option<(f64, f64)>),
+    /// Pan by (dx, dy) CSS px.
+    Pan(f64, f64),
+    /// Back to the fitted view.
+    ResetView,
     Noop,
 }
 
@@ -124,6 +136,19 @@ pub struct App {
     frames: u32,
     fps: f64,
     fps_since: f64,
+    /// Presenter mode: panels folded, large type (see `layout::PRESENTER`).
+    presenter: bool,
+    /// Presenter mode: the chart shown large, if any (index into `ChartKind::ALL`).
+    big_chart: Option<usize>,
+    /// The user's zoom and pan on top of the fitted view.
+    zoom: f64,
+    pan: (f64, f64),
+    /// Background drag in progress: last pointer position and whether it moved.
+    panning: Option<(f64, f64, bool)>,
+    /// Tokens not drawn per second (the frame cap bound), for the legend strip.
+    not_drawn_per_s: u64,
+    /// Texts the last frame drew smaller than their style (0 when boxes fit).
+    squeezed: u32,
 }
 
 impl App {
@@ -136,7 +161,7 @@ impl App {
             .map(|c| (c.client_width() as f64, c.client_height() as f64))
             .filter(|(w, h)| *w > 50.0 && *h > 50.0)
             .unwrap_or((900.0, 450.0));
-        best_layout(&self.sim, w, h)
+        best_layout(&self.sim, w, h, self.presenter)
     }
 
     fn load_preset(name: &str, seed: Option<u64>) -> (Sim, String, String) {
@@ -198,7 +223,7 @@ impl Component for App {
         let params = Params::from_location();
         let name = params.preset.clone().unwrap_or_else(|| "work-queue".into());
         let (sim, preset, json) = App::load_preset(&name, params.seed);
-        let layout = best_layout(&sim, 900.0, 450.0);
+        let layout = best_layout(&sim, 900.0, 450.0, params.presenter);
         let snap = sim.engine.snapshot();
         crate::ui::set_reproduction(&sim.reproduction());
         let mut app = App {
@@ -245,6 +270,13 @@ impl Component for App {
             frames: 0,
             fps: 0.0,
             fps_since: 0.0,
+            presenter: params.presenter,
+            big_chart: None,
+            zoom: 1.0,
+            pan: (0.0, 0.0),
+            panning: None,
+            not_drawn_per_s: 0,
+            squeezed: 0,
         };
         app.schedule(ctx);
         app._keys = keyboard_shortcuts(ctx.link().clone());
@@ -268,18 +300,36 @@ impl Component for App {
     }
 }
 
-fn best_layout(sim: &Sim, w: f64, h: f64) -> Layout {
-    let plain = Layout::compute(&sim.engine, &sim.scenario.layout, usize::MAX / 4);
+/// Largest zoom the fitted view uses: small graphs do not become posters.
+fn max_fit_scale(presenter: bool) -> f64 {
+    if presenter {
+        1.7
+    } else {
+        1.4
+    }
+}
+
+/// Lay out `sim`'s topology for a `w`×`h` canvas: unwrapped, or wrapped into
+/// two or three segments when that makes the picture clearly bigger.
+fn best_layout(sim: &Sim, w: f64, h: f64, presenter: bool) -> Layout {
+    let style = if presenter { &PRESENTER } else { &NORMAL };
+    let max = max_fit_scale(presenter);
+    let plain = Layout::compute_styled(&sim.engine, &sim.scenario.layout, usize::MAX / 4, style);
     let ncol = plain.columns();
-    let mut best_scale = View::fit(&plain, w, h).node_scale;
+    let mut best_scale = View::fit(&plain, w, h, max).scale;
     let mut best = plain;
     if sim.scenario.layout.is_empty() {
         for segs in 2..=3usize {
             if ncol < segs * 2 {
                 break;
             }
-            let l = Layout::compute(&sim.engine, &sim.scenario.layout, ncol.div_ceil(segs));
-            let sc = View::fit(&l, w, h).node_scale;
+            let l = Layout::compute_styled(
+                &sim.engine,
+                &sim.scenario.layout,
+                ncol.div_ceil(segs),
+                style,
+            );
+            let sc = View::fit(&l, w, h, max).scale;
             if sc > best_scale * 1.15 {
                 best_scale = sc;
                 best = l;
@@ -289,8 +339,9 @@ fn best_layout(sim: &Sim, w: f64, h: f64) -> Layout {
     best
 }
 
-/// Document-wide shortcuts (space: play/pause, period: step), ignored while
-/// typing in a field; dropped with the app.
+/// Document-wide shortcuts, ignored while typing in a field; dropped with
+/// the app: space play/pause, period step, `p` presenter mode (Escape
+/// leaves it), `+`/`-` zoom, `0` fit, arrows pan.
 fn keyboard_shortcuts(link: yew::html::Scope<App>) -> Option<gloo::events::EventListener> {
     let doc = web_sys::window().and_then(|w| w.document())?;
     let opts = gloo::events::EventListenerOptions::enable_prevent_default();
@@ -316,6 +367,22 @@ fn keyboard_shortcuts(link: yew::html::Scope<App>) -> Option<gloo::events::Event
                     link.send_message(Msg::TogglePlay);
                 }
                 "." => link.send_message(Msg::Step),
+                "p" | "P" => link.send_message(Msg::TogglePresenter),
+                "Escape" => link.send_message(Msg::ExitPresenter),
+                "+" | "=" => link.send_message(Msg::Zoom(1.25, None)),
+                "-" | "_" => link.send_message(Msg::Zoom(0.8, None)),
+                "0" => link.send_message(Msg::ResetView),
+                k @ ("ArrowLeft" | "ArrowRight" | "ArrowUp" | "ArrowDown") => {
+                    e.prevent_default();
+                    let d = 60.0;
+                    let (dx, dy) = match k {
+                        "ArrowLeft" => (d, 0.0),
+                        "ArrowRight" => (-d, 0.0),
+                        "ArrowUp" => (0.0, d),
+                        _ => (0.0, -d),
+                    };
+                    link.send_message(Msg::Pan(dx, dy));
+                }
                 _ => {}
             }
         },

@@ -1,12 +1,16 @@
 //! The page shell: top bar, scrubber, the stage (totals, topology canvas,
-//! legend), the side panel (inspector or editor) and the bottom strip
-//! (charts and log). Which panels show depends on embed mode and the
-//! panel toggles; the panels themselves live in their own files.
+//! legend strip), the side panel (inspector or editor) and the bottom strip
+//! (charts and log). Which panels show depends on embed mode, presenter
+//! mode and the panel toggles; the panels themselves live in their own files.
+//!
+//! Nothing is laid over the canvas except a transient error toast: the
+//! legend, the "not drawn" note and the embed's "Open in QueueLab" link sit
+//! in a full-width strip of their own below it, so they can never cover a node.
 
 use super::{App, Msg, Tab};
 use crate::ui::charts::ChartKind;
 use crate::ui::layout::EdgeKind;
-use crate::ui::views::{self, TotalsBar};
+use crate::ui::views::{self, LegendFacts, TotalsBar};
 use yew::prelude::*;
 
 impl App {
@@ -29,31 +33,45 @@ impl App {
         if self.show_bottom {
             root.push("show-bottom");
         }
+        if self.presenter {
+            root.push("presenter");
+        }
+        let panels = !self.embed && !self.presenter;
+        let name_px = self.layout.style.title_px * self.view.scale;
         html! {
-            <div class={root} id="app-root" data-playing={self.playing.to_string()} data-tokens={self.tokens.live().to_string()} data-fps={format!("{:.1}", self.fps)} data-t-us={self.sim.now_us().to_string()}>
+            <div class={root} id="app-root" data-playing={self.playing.to_string()} data-tokens={self.tokens.live().to_string()} data-fps={format!("{:.1}", self.fps)} data-t-us={self.sim.now_us().to_string()} data-presenter={self.presenter.to_string()}>
                 { self.view_topbar(ctx) }
-                { self.view_scrubber(ctx) }
+                if !self.presenter { { self.view_scrubber(ctx) } }
                 <div class="main">
                     <div class="stage">
                         <TotalsBar totals={self.snap.totals} />
                         if let Some(e) = &self.command_error {
                             <div class="toast" id="command-toast" role="alert">{ format!("Not applied: {e}") }</div>
                         }
-                        <canvas ref={self.canvas.clone()} id="topology" class="topology" data-nodes={self.node_positions()}
-                            onpointerdown={link.callback(|e: PointerEvent| Msg::Down(e.offset_x() as f64, e.offset_y() as f64))}
-                            onpointermove={link.callback(|e: PointerEvent| Msg::Move(e.offset_x() as f64, e.offset_y() as f64))}
-                            onpointerup={link.callback(|_| Msg::Up)}
-                            onpointerleave={link.callback(|_| Msg::Up)}
-                        ></canvas>
-                        { views::legend(
-                            self.layout.edges.iter().any(|e| e.kind == EdgeKind::DeadLetter),
-                            self.layout.edges.iter().any(|e| matches!(e.kind, EdgeKind::Retry | EdgeKind::Requeue)),
-                        ) }
-                        if self.embed {
-                            <a class="embed-open" target="_blank" href={views::full_app_href()}>{"Open in QueueLab ↗"}</a>
-                        }
+                        <div class="stage-row">
+                            <canvas ref={self.canvas.clone()} id="topology" class="topology" tabindex="0"
+                                aria-label="Topology: drag the background to pan, wheel or +/- to zoom, 0 to fit"
+                                data-nodes={self.node_positions()} data-boxes={self.drawn_boxes()}
+                                data-name-px={format!("{name_px:.1}")} data-squeezed={self.squeezed.to_string()} data-scale={format!("{:.3}", self.view.scale)}
+                                onpointerdown={link.callback(|e: PointerEvent| Msg::Down(e.offset_x() as f64, e.offset_y() as f64))}
+                                onpointermove={link.callback(|e: PointerEvent| Msg::Move(e.offset_x() as f64, e.offset_y() as f64))}
+                                onpointerup={link.callback(|_| Msg::Up)}
+                                onpointerleave={link.callback(|_| Msg::Up)}
+                                onwheel={link.callback(|e: WheelEvent| {
+                                    let f = if e.delta_y() < 0.0 { 1.15 } else { 1.0 / 1.15 };
+                                    Msg::Zoom(f, Some((e.offset_x() as f64, e.offset_y() as f64)))
+                                })}
+                            ></canvas>
+                            if self.presenter {
+                                if let Some(k) = self.big_chart {
+                                    <div class="big-chart">
+                                        <canvas class="chart" id={ChartKind::ALL[k].id()} ref={self.charts[k].clone()}></canvas>
+                                    </div>
+                                }
+                            }
+                        </div>
                     </div>
-                    if !self.embed && !self.side_hidden {
+                    if panels && !self.side_hidden {
                         <aside class="side">
                             <div class="tabs">
                                 <button class="tab fold" id="hide-side" title="Hide this panel: more room for the canvas" onclick={link.callback(|_| Msg::TogglePanel(2))}>{"⟩"}</button>
@@ -66,7 +84,21 @@ impl App {
                         </aside>
                     }
                 </div>
-                if !self.embed {
+                <div class="legend-strip" id="legend-strip">
+                    { views::legend(&self.legend_facts()) }
+                    if self.not_drawn_per_s > 0 {
+                        <span class="not-drawn" id="not-drawn" title="More messages move than can be drawn smoothly; the totals still count every one">
+                            { format!("+{}/s moves not drawn", self.not_drawn_per_s) }
+                        </span>
+                    }
+                    if self.zoom != 1.0 || self.pan != (0.0, 0.0) {
+                        <button class="btn small" id="fit-view" title="Fit the picture to the canvas (0)" onclick={link.callback(|_| Msg::ResetView)}>{"Fit"}</button>
+                    }
+                    if self.embed {
+                        <a class="embed-open" target="_blank" href={views::full_app_href()}>{"Open in QueueLab ↗"}</a>
+                    }
+                </div>
+                if panels {
                     <section class="bottom">
                         <div class="charts">
                             { for ChartKind::ALL.iter().enumerate().map(|(k, kind)| html! {
@@ -77,6 +109,20 @@ impl App {
                     </section>
                 }
             </div>
+        }
+    }
+
+    /// What the legend must explain for this topology.
+    fn legend_facts(&self) -> LegendFacts {
+        let has = |k: EdgeKind| self.layout.edges.iter().any(|e| e.kind == k);
+        let cfg = self.sim.engine.config();
+        LegendFacts {
+            dead_path: has(EdgeKind::DeadLetter),
+            retry_loop: has(EdgeKind::Retry) || has(EdgeKind::Requeue),
+            alternate: has(EdgeKind::Alternate),
+            queues: !cfg.queues.is_empty(),
+            max_length: cfg.queues.iter().any(|q| q.max_length.is_some()),
+            consumers: !cfg.consumers.is_empty(),
         }
     }
 
@@ -91,5 +137,27 @@ impl App {
             })
             .collect::<Vec<_>>()
             .join(";")
+    }
+
+    /// Every drawn box (nodes, edge labels, band caption) in canvas CSS px,
+    /// as JSON `[{"kind","id","x","y","w","h"}…]`, for tests and tools.
+    pub(super) fn drawn_boxes(&self) -> String {
+        let items: Vec<serde_json::Value> = self
+            .layout
+            .boxes()
+            .iter()
+            .map(|b| {
+                let r = self.view.rect(&b.rect);
+                serde_json::json!({
+                    "kind": b.kind,
+                    "id": b.id,
+                    "x": (r.x0 * 10.0).round() / 10.0,
+                    "y": (r.y0 * 10.0).round() / 10.0,
+                    "w": (r.w() * 10.0).round() / 10.0,
+                    "h": (r.h() * 10.0).round() / 10.0,
+                })
+            })
+            .collect();
+        serde_json::Value::Array(items).to_string()
     }
 }

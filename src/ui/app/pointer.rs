@@ -1,6 +1,8 @@
 //! Pointer input on the topology canvas: pick a message (in a stack, on a
-//! consumer or in flight) or a node, and drag nodes to new places (kept in
-//! the scenario's `layout`, so the editor and reproduction carry them).
+//! consumer or in flight) or a node, drag nodes to new places (kept in
+//! the scenario's `layout`, so the editor and reproduction carry them), and
+//! drag the background to pan. A click on the background (no drag) clears
+//! the selection.
 
 use super::frame::now_ms;
 use super::{App, Tab};
@@ -21,11 +23,11 @@ impl App {
             return true;
         }
         let (lx, ly) = self.view.inv(x, y);
-        let k = self.view.k();
-        if let Some(i) =
-            self.layout.nodes.iter().position(|n| {
-                (lx - n.x).abs() <= n.w * k / 2.0 && (ly - n.y).abs() <= n.h * k / 2.0
-            })
+        if let Some(i) = self
+            .layout
+            .nodes
+            .iter()
+            .position(|n| (lx - n.x).abs() <= n.w / 2.0 && (ly - n.y).abs() <= n.h / 2.0)
         {
             let n = &self.layout.nodes[i];
             self.drag = Some((i, lx - n.x, ly - n.y, false));
@@ -48,7 +50,7 @@ impl App {
                 if a >= self.layout.nodes.len() || b >= self.layout.nodes.len() {
                     return false;
                 }
-                let r = self.layout.route(a, b, self.layout.edge_kind(a, b), k);
+                let r = self.layout.route(a, b, self.layout.edge_kind(a, b));
                 let u = ((now - t.t0) / t.dur).clamp(0.0, 1.0);
                 let (px, py) = self
                     .view
@@ -61,14 +63,22 @@ impl App {
             self.show_side = true;
             self.side_hidden = false;
         } else {
-            self.sel_node = None;
-            self.sel_msg = None;
+            // Background: pan on drag, clear the selection on a click.
+            self.panning = Some((x, y, false));
         }
         true
     }
 
-    /// Pointer moved: drag the picked node.
+    /// Pointer moved: drag the picked node, or pan.
     pub(super) fn pointer_move(&mut self, x: f64, y: f64) -> bool {
+        if let Some((px, py, moved)) = self.panning {
+            let (dx, dy) = (x - px, y - py);
+            if moved || dx.abs() + dy.abs() > 3.0 {
+                self.panning = Some((x, y, true));
+                return self.pan_by(dx, dy);
+            }
+            return false;
+        }
         if let Some((i, dx, dy, _)) = self.drag {
             let (lx, ly) = self.view.inv(x, y);
             let (nx, ny) = ((lx - dx).round(), (ly - dy).round());
@@ -76,6 +86,7 @@ impl App {
                 if (n.x - nx).abs() + (n.y - ny).abs() > 0.5 {
                     n.x = nx;
                     n.y = ny;
+                    self.layout.place_labels();
                     self.drag = Some((i, dx, dy, true));
                     if !self.playing {
                         self.paint(now_ms());
@@ -88,6 +99,13 @@ impl App {
 
     /// Pointer released or left: a moved node keeps its place in the scenario.
     pub(super) fn pointer_up(&mut self) -> bool {
+        if let Some((_, _, moved)) = self.panning.take() {
+            if !moved {
+                self.sel_node = None;
+                self.sel_msg = None;
+            }
+            return true;
+        }
         if let Some((i, _, _, moved)) = self.drag.take() {
             if moved {
                 let n = &self.layout.nodes[i];

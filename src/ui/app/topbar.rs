@@ -3,6 +3,7 @@
 
 use super::{App, Msg};
 use crate::scenario;
+use crate::ui::charts::ChartKind;
 use crate::ui::views;
 use web_sys::{HtmlInputElement, HtmlSelectElement};
 use yew::prelude::*;
@@ -47,7 +48,7 @@ impl App {
                         oninput={link.callback(|e: InputEvent| Msg::Speed(e.target_unchecked_into::<HtmlInputElement>().value().parse().unwrap_or(0.0)))} />
                     <span id="speed-label" class="speed-val">{ views::fmt_speed(self.speed) }</span>
                 </label>
-                if !self.embed {
+                if !self.embed && !self.presenter {
                     <label class="seed" title="Seed of the random streams: same seed, same run">
                         <span class="lbl">{"Seed"}</span>
                         <input id="seed" type="text" inputmode="numeric" value={self.seed_text.clone()}
@@ -61,13 +62,31 @@ impl App {
                 if self.sim.throttled && self.playing {
                     <span id="throttled" class="badge warn" title="The per-frame event cap is binding: the simulation runs slower than the chosen speed">{"throttled"}</span>
                 }
+                if self.presenter {
+                    <select id="big-chart" class="chart-pick" aria-label="Show one chart large" title="Show one chart large beside the picture"
+                        onchange={link.callback(|e: Event| {
+                            let v = e.target_unchecked_into::<HtmlSelectElement>().value();
+                            Msg::BigChart(ChartKind::ALL.iter().position(|k| k.id() == v))
+                        })}>
+                        <option value="" selected={self.big_chart.is_none()}>{"No chart"}</option>
+                        { for ChartKind::ALL.iter().enumerate().map(|(k, kind)| html! {
+                            <option value={kind.id()} selected={self.big_chart == Some(k)}>{ kind.short() }</option>
+                        }) }
+                    </select>
+                }
                 <div class="spacer"></div>
-                if !self.embed {
+                if !self.embed && !self.presenter {
                     if self.side_hidden {
                         <button class="btn" id="show-side" title="Show the inspector panel" onclick={link.callback(|_| Msg::TogglePanel(2))}>{"⟨ Inspector"}</button>
                     }
                     <button class="btn narrow-only" id="toggle-side" onclick={link.callback(|_| Msg::TogglePanel(0))}>{"Inspector"}</button>
                     <button class="btn narrow-only" id="toggle-bottom" onclick={link.callback(|_| Msg::TogglePanel(1))}>{"Charts"}</button>
+                }
+                if !self.embed {
+                    <button id="presenter" class={classes!("btn", self.presenter.then_some("on"))} title="Presenter mode (p): large type, panels folded, for a room"
+                        aria-pressed={self.presenter.to_string()} onclick={link.callback(|_| Msg::TogglePresenter)}>
+                        { if self.presenter { "Exit" } else { "Present" } }
+                    </button>
                 }
                 <button id="theme" class="btn icon" title="Light / dark theme" onclick={link.callback(|_| Msg::ToggleTheme)}>
                     { if self.dark { "☀" } else { "☾" } }

@@ -42,6 +42,12 @@ impl App {
             Msg::Tab(t) => self.tab(t),
             Msg::ToggleTheme => self.toggle_theme(),
             Msg::TogglePanel(which) => self.toggle_panel(which),
+            Msg::TogglePresenter => self.set_presenter(!self.presenter),
+            Msg::ExitPresenter => self.presenter && self.set_presenter(false),
+            Msg::BigChart(k) => self.big_chart(k),
+            Msg::Zoom(f, at) => self.zoom_by(f, at),
+            Msg::Pan(dx, dy) => self.pan_by(dx, dy),
+            Msg::ResetView => self.reset_view(),
             Msg::Noop => {
                 if Params::from_location().panic_test {
                     panic!("panic_test=1: a deliberate panic to show the crash banner");
@@ -284,5 +290,59 @@ impl App {
         }
         self.charts_dirty = true;
         true
+    }
+
+    /// Presenter mode: panels fold, type grows (a new layout in the
+    /// presenter style), the view refits.
+    pub(super) fn set_presenter(&mut self, on: bool) -> bool {
+        self.presenter = on;
+        if !on {
+            self.big_chart = None;
+        }
+        self.zoom = 1.0;
+        self.pan = (0.0, 0.0);
+        self.layout = self.compute_layout();
+        self.charts_dirty = true;
+        true
+    }
+
+    /// Presenter mode: one chart large beside the picture, or none.
+    pub(super) fn big_chart(&mut self, k: Option<usize>) -> bool {
+        self.big_chart = k.filter(|&k| k < self.charts.len());
+        self.charts_dirty = true;
+        true
+    }
+
+    // ── pan and zoom (on top of the fitted view) ──
+
+    /// Zoom by `f` keeping the canvas point `at` (default: the centre) still.
+    pub(super) fn zoom_by(&mut self, f: f64, at: Option<(f64, f64)>) -> bool {
+        let (cx, cy) = at.unwrap_or_else(|| self.canvas_center());
+        let z = (self.zoom * f).clamp(0.25, 8.0);
+        let f = z / self.zoom;
+        self.zoom = z;
+        // screen = fitted × zoom + pan; keep (cx, cy) fixed.
+        self.pan = (cx - (cx - self.pan.0) * f, cy - (cy - self.pan.1) * f);
+        self.repaint_if_paused();
+        true
+    }
+
+    pub(super) fn pan_by(&mut self, dx: f64, dy: f64) -> bool {
+        self.pan = (self.pan.0 + dx, self.pan.1 + dy);
+        self.repaint_if_paused();
+        true
+    }
+
+    pub(super) fn reset_view(&mut self) -> bool {
+        self.zoom = 1.0;
+        self.pan = (0.0, 0.0);
+        self.repaint_if_paused();
+        true
+    }
+
+    fn repaint_if_paused(&mut self) {
+        if !self.playing {
+            self.paint(now_ms());
+        }
     }
 }

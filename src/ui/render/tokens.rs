@@ -1,17 +1,17 @@
 //! Travelling tokens: each message hop is a small square moving along its
 //! edge, coloured by fate and batched into one path per colour per frame;
-//! where more tokens start per second than can be drawn, a "+N/s not drawn"
-//! note says so instead of hiding it.
+//! and the short effects at nodes (command halo, failure flash, drop ring).
+//! Where more tokens start per second than can be drawn, the page's legend
+//! strip says how many were not drawn (never text over the picture).
 
-use super::{font, rrect, Ctx, Frame};
+use super::{rrect, Frame};
 use crate::ui::layout::bezier;
 use crate::ui::tokens::{COMMAND, DONE, DROPPED, EXPIRED, FAILED_POP, FATE_COLORS};
 pub(super) fn draw_tokens(f: &Frame) {
     let ctx = f.ctx;
     let now = f.now_ms;
     // Travelling tokens, one path per colour.
-    let size = (7.0 * f.view.node_scale).clamp(5.0, 9.0);
-    let k = f.view.k();
+    let size = (7.0 * f.view.scale).clamp(4.0, 14.0);
     let half = size / 2.0;
     let mut routes: std::collections::BTreeMap<(u32, u32), [(f64, f64); 4]> = Default::default();
     for fate in 0..6u8 {
@@ -26,7 +26,7 @@ pub(super) fn draw_tokens(f: &Frame) {
             let r = routes.entry((t.from, t.to)).or_insert_with(|| {
                 let (a, b) = (t.from as usize, t.to as usize);
                 if a < f.layout.nodes.len() && b < f.layout.nodes.len() {
-                    f.layout.route(a, b, f.layout.edge_kind(a, b), k)
+                    f.layout.route(a, b, f.layout.edge_kind(a, b))
                 } else {
                     [(0.0, 0.0); 4]
                 }
@@ -73,11 +73,11 @@ pub(super) fn draw_tokens(f: &Frame) {
         let (cx, cy) = f.view.pt((n.x, n.y));
         ctx.set_global_alpha(1.0 - u);
         ctx.set_stroke_style_str(FATE_COLORS[(e.fate as usize).min(FATE_COLORS.len() - 1)]);
-        let _ = FAILED_POP;
         match e.fate {
             COMMAND => {
-                ctx.set_line_width(3.0);
-                let (w, h) = (n.w * f.view.node_scale, n.h * f.view.node_scale);
+                // A command applied here: a sky-blue halo that widens and fades.
+                ctx.set_line_width((3.0 * f.view.scale).max(2.0));
+                let (w, h) = (n.w * f.view.scale, n.h * f.view.scale);
                 let g = 4.0 + 10.0 * u;
                 rrect(
                     ctx,
@@ -91,22 +91,15 @@ pub(super) fn draw_tokens(f: &Frame) {
             }
             DONE => {
                 // Finished: a green square leaves the consumer to the right and fades.
-                let x = cx + n.w * f.view.node_scale / 2.0 + 4.0 + 22.0 * u;
+                let x = cx + n.w * f.view.scale / 2.0 + 4.0 + 22.0 * u;
                 ctx.set_fill_style_str(FATE_COLORS[DONE as usize]);
                 ctx.fill_rect(x - 3.5, cy - 3.5, 7.0, 7.0);
             }
             FAILED_POP => {
-                // Failed: a red flash on the consumer's border.
-                ctx.set_line_width(3.0);
-                let (w, h) = (n.w * f.view.node_scale, n.h * f.view.node_scale);
-                rrect(
-                    ctx,
-                    cx - w / 2.0,
-                    cy - h / 2.0,
-                    w,
-                    h,
-                    10.0 * f.view.node_scale,
-                );
+                // Failed: a pink flash on the consumer's border.
+                ctx.set_line_width((3.0 * f.view.scale).max(2.0));
+                let (w, h) = (n.w * f.view.scale, n.h * f.view.scale);
+                rrect(ctx, cx - w / 2.0, cy - h / 2.0, w, h, 10.0 * f.view.scale);
                 ctx.stroke();
             }
             EXPIRED | DROPPED => {
@@ -114,7 +107,7 @@ pub(super) fn draw_tokens(f: &Frame) {
                 ctx.begin_path();
                 let _ = ctx.arc(
                     cx,
-                    cy + n.h * f.view.node_scale / 2.0,
+                    cy + n.h * f.view.scale / 2.0,
                     4.0 + 18.0 * u,
                     0.0,
                     std::f64::consts::TAU,
@@ -124,40 +117,5 @@ pub(super) fn draw_tokens(f: &Frame) {
             _ => {}
         }
         ctx.set_global_alpha(1.0);
-    }
-    // Aggregated counts where the cap bound: one label per source node, or a
-    // single label for the whole canvas when many nodes are aggregating (one
-    // label each would cover the picture).
-    let mut per_node: std::collections::BTreeMap<u32, u64> = Default::default();
-    for (&(a, _), agg) in &f.tokens.overflow {
-        *per_node.entry(a).or_default() += agg.rate();
-    }
-    let label_at = |ctx: &Ctx, label: &str, x: f64, y: f64| {
-        font(ctx, 12.0, true);
-        let tw = ctx.measure_text(label).map(|t| t.width()).unwrap_or(30.0);
-        ctx.set_fill_style_str(f.theme.text);
-        rrect(ctx, x - tw / 2.0 - 6.0, y - 9.0, tw + 12.0, 18.0, 9.0);
-        ctx.fill();
-        ctx.set_fill_style_str(f.theme.bg);
-        ctx.set_text_align("center");
-        ctx.set_text_baseline("middle");
-        let _ = ctx.fill_text(label, x, y + 0.5);
-    };
-    if per_node.len() > 3 {
-        let total: u64 = per_node.values().sum();
-        let label = format!("too busy to draw every message: +{total} moves/s not shown");
-        font(ctx, 12.0, true);
-        let tw = ctx.measure_text(&label).map(|t| t.width()).unwrap_or(200.0);
-        label_at(ctx, &label, 16.0 + tw / 2.0, 18.0);
-    } else {
-        for (a, count) in per_node {
-            let Some(n) = f.layout.nodes.get(a as usize) else {
-                continue;
-            };
-            let (cx, cy) = f.view.pt((n.x, n.y));
-            let (w, h) = (n.w * f.view.node_scale, n.h * f.view.node_scale);
-            let label = format!("+{count}/s not drawn");
-            label_at(ctx, &label, cx + w / 2.0, cy - h / 2.0 - 12.0);
-        }
     }
 }

@@ -1,25 +1,38 @@
-//! Automatic layered layout of the topology, and the geometry of its edges.
+//! Automatic layered layout of the topology, the geometry of its edges and
+//! where every piece of text goes. Pure: no DOM, so it is unit-tested.
 //!
 //!   column 0     column 1      column 2      column 3
 //!   producer ──► exchange ──►  queue    ──►  consumer ──► …      main band
-//!                                 ┆ dead-letter
+//!                     "kern.#"    ┆ dead-letter
 //!                              DLX  ──►     DLQ                  dead-letter band
 //!
 //! Columns come from the longest path over the flow graph (back edges found by
 //! a depth-first search are ignored, so loops stay loops). Nodes that can only
 //! be reached through dead-letter edges go to a band below the main flow, so
 //! the road to the dead-letter queue is drawn apart. Positions saved in the
-//! scenario's `layout` override the computed ones. Pure: no DOM.
+//! scenario's `layout` override the computed ones.
+//!
+//! Everything is in *layout units*; the view scales all of it by one factor
+//! (positions, boxes, text, strokes), so what does not overlap here does not
+//! overlap on screen. Sizes come from the text they hold: a node is as wide
+//! as its name and its widest detail line (`style.rs`, with widths from
+//! `text.rs`), a column gap as wide as the binding labels that sit in it.
+//! Labels are then placed on their edges clear of nodes and of each other
+//! (`place.rs`). Columns with many nodes (a big fan-out) draw them compact,
+//! one row each, so the picture still fits the canvas.
+
+mod place;
+mod style;
+pub mod text;
+
+pub use place::{DrawnBox, LabelBox, Rect, BAND_CAPTION};
+pub use style::{consumer_dot_rows, dots_per_row, node_size, NodeRows, Style, NORMAL, PRESENTER};
 
 use crate::engine::{Engine, NodeKind};
-use crate::scenario::{OnFailure, RetryMode, Scenario};
+use crate::scenario::{ExchangeKind, OnFailure, RetryMode, Scenario, XMatch};
 use std::collections::BTreeMap;
-
-pub const COL_W: f64 = 240.0;
-pub const ROW_H: f64 = 120.0;
-pub const BAND_GAP: f64 = 40.0;
-/// Vertical gap between wrapped segments [layout units].
-pub const SEG_GAP: f64 = 50.0;
+use style::detail_templates;
+use text::text_w;
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum EdgeKind {
@@ -40,7 +53,9 @@ pub struct Edge {
     pub from: usize,
     pub to: usize,
     pub kind: EdgeKind,
-    pub label: String,
+    /// Label lines (empty: no label). Parallel bindings between the same two
+    /// nodes share one edge and list their keys one per line.
+    pub label: Vec<String>,
 }
 
 #[derive(Clone, Debug)]
@@ -54,35 +69,94 @@ pub struct NodeBox {
     pub h: f64,
     /// 0 main flow, 1 dead-letter band.
     pub band: u8,
+    /// Drawn with the name and one detail line only (dense columns).
+    pub compact: bool,
 }
 
-#[derive(Clone, Debug, Default)]
+impl NodeBox {
+    pub fn rect(&self) -> Rect {
+        Rect::centered(self.x, self.y, self.w, self.h)
+    }
+}
+
+#[derive(Clone, Debug)]
 pub struct Layout {
     /// Indexed like the engine's nodes (`NodeId.0`).
     pub nodes: Vec<NodeBox>,
     pub edges: Vec<Edge>,
+    /// Placed edge labels (see `place.rs`).
+    pub labels: Vec<LabelBox>,
+    /// Top of the dead-letter band and its caption's box, if there is a band.
+    pub band_top: Option<f64>,
+    pub band_label: Option<Rect>,
+    pub style: Style,
     columns: usize,
 }
 
-pub fn node_size(kind: NodeKind, instances: u32) -> (f64, f64) {
-    match kind {
-        NodeKind::Producer => (160.0, 62.0),
-        NodeKind::Exchange => (160.0, 62.0),
-        NodeKind::Queue => (190.0, 84.0),
-        NodeKind::Consumer => {
-            let rows = instances.clamp(1, 24).div_ceil(8) as f64;
-            (170.0, 62.0 + rows * 18.0)
+impl Default for Layout {
+    fn default() -> Self {
+        Layout {
+            nodes: Vec::new(),
+            edges: Vec::new(),
+            labels: Vec::new(),
+            band_top: None,
+            band_label: None,
+            style: NORMAL,
+            columns: 0,
+        }
+    }
+}
+
+/// Label lines of a binding: its key, or its headers one per line, the
+/// later ones prefixed by the match mode ("and" / "or").
+fn binding_label(x_kind: ExchangeKind, b: &crate::scenario::Binding) -> Vec<String> {
+    match x_kind {
+        ExchangeKind::Fanout => Vec::new(),
+        ExchangeKind::Headers => {
+            let any = matches!(b.x_match, Some(XMatch::Any) | Some(XMatch::AnyWithX));
+            b.headers
+                .iter()
+                .enumerate()
+                .map(|(i, (k, v))| {
+                    let h = match v {
+                        Some(v) => format!("{k}={v}"),
+                        None => format!("has {k}"),
+                    };
+                    match (i, any) {
+                        (0, _) => h,
+                        (_, true) => format!("or {h}"),
+                        (_, false) => format!("and {h}"),
+                    }
+                })
+                .collect()
+        }
+        ExchangeKind::Direct | ExchangeKind::Topic => {
+            if b.key.is_empty() {
+                Vec::new()
+            } else {
+                vec![format!("\"{}\"", b.key)]
+            }
         }
     }
 }
 
 impl Layout {
-    /// Lay out the engine's live topology; `saved` positions win.
-    #[allow(clippy::needless_range_loop)] // parallel per-node arrays read best by index
+    /// Lay out the engine's live topology in the normal style; `saved` positions win.
     pub fn compute(
         engine: &Engine,
         saved: &BTreeMap<String, [f64; 2]>,
         wrap_cols: usize,
+    ) -> Layout {
+        Layout::compute_styled(engine, saved, wrap_cols, &NORMAL)
+    }
+
+    /// Lay out the engine's live topology with `style`; `saved` positions win.
+    #[allow(clippy::needless_range_loop)] // parallel per-node arrays read best by index
+    pub fn compute_styled(
+        engine: &Engine,
+        saved: &BTreeMap<String, [f64; 2]>,
+        wrap_cols: usize,
+        style: &Style,
     ) -> Layout {
         let cfg: &Scenario = engine.config();
         let infos = engine.nodes();
@@ -93,34 +167,35 @@ impl Layout {
             .map(|(i, n)| (n.id.as_str(), i))
             .collect();
         let mut edges: Vec<Edge> = Vec::new();
-        let mut add = |from: &str, to: &str, kind: EdgeKind, label: String| {
-            if let (Some(&a), Some(&b)) = (idx.get(from), idx.get(to)) {
-                edges.push(Edge {
-                    from: a,
-                    to: b,
-                    kind,
-                    label,
-                });
+        let mut add = |from: &str, to: &str, kind: EdgeKind, label: Vec<String>| {
+            let (Some(&a), Some(&b)) = (idx.get(from), idx.get(to)) else {
+                return;
+            };
+            // Parallel bindings between the same nodes share one edge.
+            if let Some(e) = edges
+                .iter_mut()
+                .find(|e| e.from == a && e.to == b && e.kind == kind)
+            {
+                for l in label {
+                    if !e.label.contains(&l) {
+                        e.label.push(l);
+                    }
+                }
+                return;
             }
+            edges.push(Edge {
+                from: a,
+                to: b,
+                kind,
+                label,
+            });
         };
         for p in &cfg.producers {
-            add(&p.id, &p.to, EdgeKind::Flow, String::new());
+            add(&p.id, &p.to, EdgeKind::Flow, Vec::new());
         }
         for x in &cfg.exchanges {
             for b in &x.bindings {
-                let label = if !b.headers.is_empty() {
-                    let hs: Vec<String> = b
-                        .headers
-                        .iter()
-                        .map(|(k, v)| match v {
-                            Some(v) => format!("{k}={v}"),
-                            None => k.clone(),
-                        })
-                        .collect();
-                    hs.join(",")
-                } else {
-                    b.key.clone()
-                };
+                let label = binding_label(x.kind, b);
                 if let Some(q) = &b.queue {
                     add(&x.id, q, EdgeKind::Flow, label);
                 } else if let Some(e) = &b.exchange {
@@ -128,43 +203,51 @@ impl Layout {
                 }
             }
             if let Some(a) = &x.alternate_exchange {
-                add(&x.id, a, EdgeKind::Alternate, "alternate".into());
+                add(&x.id, a, EdgeKind::Alternate, vec!["unroutable".into()]);
             }
         }
         for q in &cfg.queues {
             if let Some(d) = &q.dead_letter_exchange {
-                add(&q.id, d, EdgeKind::DeadLetter, "dead-letter".into());
+                add(&q.id, d, EdgeKind::DeadLetter, Vec::new());
             }
         }
         for c in &cfg.consumers {
-            add(&c.queue, &c.id, EdgeKind::Flow, String::new());
+            add(&c.queue, &c.id, EdgeKind::Flow, Vec::new());
             for p in &c.on_success {
-                add(
-                    &c.id,
-                    &p.to,
-                    EdgeKind::Flow,
-                    p.routing_key.clone().unwrap_or_default(),
-                );
+                let key = p.routing_key.iter().map(|k| format!("\"{k}\"")).collect();
+                add(&c.id, &p.to, EdgeKind::Flow, key);
             }
             match c.on_failure {
-                OnFailure::Requeue => add(&c.id, &c.queue, EdgeKind::Requeue, "requeue".into()),
+                OnFailure::Requeue => {
+                    add(&c.id, &c.queue, EdgeKind::Requeue, vec!["requeue".into()])
+                }
                 OnFailure::Retry => {
                     if let Some(r) = &c.retry {
                         if r.mode == RetryMode::Delayed {
+                            // The second line is filled in live ("N waiting");
+                            // its box is sized for five digits.
                             add(
                                 &c.id,
                                 &c.queue,
                                 EdgeKind::Retry,
-                                format!("retry, max {}", r.max_attempts),
+                                vec![format!("retry, max {}", r.max_attempts)],
                             );
                         }
                         if let Some(x) = &r.exhausted_to {
-                            add(&c.id, x, EdgeKind::DeadLetter, "retries exhausted".into());
+                            add(
+                                &c.id,
+                                x,
+                                EdgeKind::DeadLetter,
+                                vec!["retries exhausted".into()],
+                            );
                         }
                     }
                 }
                 OnFailure::DeadLetter => {}
             }
+        }
+        for e in edges.iter_mut().filter(|e| e.kind == EdgeKind::Retry) {
+            e.label.push("88888 waiting".into());
         }
 
         // Bands: reachable from a producer along flow edges = main band.
@@ -292,56 +375,104 @@ impl Layout {
                 }
             }
         }
-        // Centre each column's rows on the band's tallest column.
-        let rows_in = |b: usize| cells[b].iter().map(|c| c.len()).max().unwrap_or(0) as f64;
-        let _ = rows_in;
+
+        // Sizes from the text each node holds; dense columns draw compact.
+        let mut size = vec![(0.0f64, 0.0f64); n];
+        let mut compact = vec![false; n];
+        for i in 0..n {
+            let dense = cells[band[i] as usize][col[i]].len() > style.dense_rows;
+            compact[i] = dense;
+            let index = infos[i].index as usize;
+            let instances = if infos[i].kind == NodeKind::Consumer {
+                cfg.consumers.get(index).map(|c| c.instances).unwrap_or(1)
+            } else {
+                1
+            };
+            let details = detail_templates(cfg, infos[i].kind, index, dense);
+            size[i] = node_size(
+                style,
+                infos[i].kind,
+                &infos[i].id,
+                &details,
+                instances,
+                dense,
+            );
+        }
+
         // Wrap long chains into segments of `wrap` columns, like lines of text,
         // so a pipeline stays readable on a narrow canvas.
-        let wrap = wrap_cols.max(2);
+        let wrap = wrap_cols.max(2).min(ncol.max(2));
         let nseg = ncol.div_ceil(wrap);
-        let seg_rows = |b: usize, sg: usize| {
-            (sg * wrap..((sg + 1) * wrap).min(ncol))
-                .map(|c| cells[b][c].len())
-                .max()
-                .unwrap_or(0) as f64
+        let label_w = |e: &Edge| {
+            e.label
+                .iter()
+                .map(|l| text_w(l, style.label_px, false))
+                .fold(0.0, f64::max)
+                + 10.0
         };
+        // Column widths and the gaps after them (room for the labels there).
+        let mut col_w = vec![0.0f64; wrap];
+        for i in 0..n {
+            let c = col[i] % wrap;
+            col_w[c] = col_w[c].max(size[i].0);
+        }
+        let mut gap = vec![style.gap_min; wrap];
+        for e in &edges {
+            let (a, b) = (col[e.from], col[e.to]);
+            if !e.label.is_empty() && b == a + 1 && a / wrap == b / wrap {
+                let c = a % wrap;
+                gap[c] = gap[c].max(label_w(e) + 28.0);
+            }
+        }
+        let mut col_x = vec![0.0f64; wrap];
+        for c in 1..wrap {
+            col_x[c] = col_x[c - 1] + col_w[c - 1] / 2.0 + gap[c - 1] + col_w[c] / 2.0;
+        }
+        // Row pitch per (band, column): the tallest node there plus a gap.
+        let pitch = |b: usize, c: usize| {
+            let dense = cells[b][c].len() > style.dense_rows;
+            cells[b][c].iter().map(|&i| size[i].1).fold(0.0, f64::max)
+                + if dense {
+                    style.row_gap * 0.4
+                } else {
+                    style.row_gap
+                }
+        };
+        let col_h = |b: usize, c: usize| cells[b][c].len() as f64 * pitch(b, c);
+        let seg_h = |b: usize, sg: usize| {
+            (sg * wrap..((sg + 1) * wrap).min(ncol))
+                .map(|c| col_h(b, c))
+                .fold(0.0, f64::max)
+        };
+        let seg_gap = style.loop_room();
+        let band_gap = style.label_px * 2.0 + 24.0;
         let mut seg_y0 = vec![[0.0f64; 2]; nseg];
         let mut y = 0.0;
         for (sg, y0) in seg_y0.iter_mut().enumerate() {
             y0[0] = y;
-            let r = seg_rows(0, sg);
-            if r > 0.0 {
-                y += r * ROW_H + SEG_GAP;
+            let h = seg_h(0, sg);
+            if h > 0.0 {
+                y += h + seg_gap;
             }
         }
-        y += BAND_GAP - SEG_GAP.min(y);
+        y += band_gap - seg_gap.min(y);
         for (sg, y0) in seg_y0.iter_mut().enumerate() {
             y0[1] = y;
-            let r = seg_rows(1, sg);
-            if r > 0.0 {
-                y += r * ROW_H + SEG_GAP;
+            let h = seg_h(1, sg);
+            if h > 0.0 {
+                y += h + seg_gap;
             }
         }
         let mut nodes = Vec::with_capacity(n);
         for i in 0..n {
             let b = band[i] as usize;
             let sg = col[i] / wrap;
-            let in_col = cells[b][col[i]].len() as f64;
-            let tall = seg_rows(b, sg);
-            let offset = (tall - in_col) / 2.0;
-            let y0 = seg_y0[sg][b];
-            let instances = if infos[i].kind == NodeKind::Consumer {
-                cfg.consumers
-                    .get(infos[i].index as usize)
-                    .map(|c| c.instances)
-                    .unwrap_or(1)
-            } else {
-                1
-            };
-            let (w, h) = node_size(infos[i].kind, instances);
+            let c = col[i];
+            let p = pitch(b, c);
+            let offset = (seg_h(b, sg) - col_h(b, c)) / 2.0;
             let (mut x, mut y) = (
-                (col[i] % wrap) as f64 * COL_W,
-                y0 + (row[i] + offset) * ROW_H,
+                col_x[c % wrap],
+                seg_y0[sg][b] + offset + row[i] * p + p / 2.0,
             );
             if let Some(p) = saved.get(&infos[i].id) {
                 if p[0].is_finite() && p[1].is_finite() {
@@ -354,16 +485,23 @@ impl Layout {
                 kind: infos[i].kind,
                 x,
                 y,
-                w,
-                h,
+                w: size[i].0,
+                h: size[i].1,
                 band: band[i],
+                compact: compact[i],
             });
         }
-        Layout {
+        let mut layout = Layout {
             nodes,
             edges,
+            labels: Vec::new(),
+            band_top: None,
+            band_label: None,
+            style: *style,
             columns: ncol,
-        }
+        };
+        layout.place_labels();
+        layout
     }
 
     /// Columns of the unwrapped layering.
@@ -371,47 +509,57 @@ impl Layout {
         self.columns
     }
 
-    /// Bounding box (min x, min y, max x, max y) including loop room.
-    /// `k` scales node boxes relative to positions (see `View::node_scale`).
-    pub fn bounds(&self, k: f64) -> (f64, f64, f64, f64) {
-        let mut b = (f64::MAX, f64::MAX, f64::MIN, f64::MIN);
+    /// Bounding box of everything drawn: nodes, edges (loops included),
+    /// labels and the band caption.
+    pub fn bounds(&self) -> Rect {
+        let mut b: Option<Rect> = None;
+        let mut grow = |r: Rect| {
+            b = Some(match b {
+                Some(b) => b.union(&r),
+                None => r,
+            })
+        };
         for n in &self.nodes {
-            b.0 = b.0.min(n.x - n.w * k / 2.0);
-            b.1 = b.1.min(n.y - n.h * k / 2.0 - 14.0);
-            b.2 = b.2.max(n.x + n.w * k / 2.0);
-            b.3 = b.3.max(n.y + n.h * k / 2.0);
+            let mut r = n.rect();
+            if n.kind == NodeKind::Consumer {
+                // Room for the "processed" square that leaves to the right.
+                r.x1 += 34.0;
+            }
+            grow(r);
         }
-        if self.nodes.is_empty() {
-            return (0.0, 0.0, 1.0, 1.0);
+        for e in &self.edges {
+            let r = self.route(e.from, e.to, Some(e.kind));
+            for k in 0..=8 {
+                let (x, y) = bezier(&r, k as f64 / 8.0);
+                grow(Rect::centered(x, y, 4.0, 4.0));
+            }
         }
-        // Room for loops drawn under the nodes.
-        let over = |e: &&Edge| matches!(e.kind, EdgeKind::Retry | EdgeKind::Requeue);
-        if self.edges.iter().filter(over).any(|e| self.is_back(e, k)) {
-            b.1 -= 60.0;
+        for l in &self.labels {
+            grow(l.rect);
         }
-        if self
-            .edges
-            .iter()
-            .filter(|e| !over(e))
-            .any(|e| self.is_back(e, k))
-        {
-            b.3 += 60.0;
+        if let Some(r) = self.band_label {
+            grow(r);
         }
-        b
+        b.unwrap_or(Rect {
+            x0: 0.0,
+            y0: 0.0,
+            x1: 1.0,
+            y1: 1.0,
+        })
     }
 
-    pub fn is_back(&self, e: &Edge, k: f64) -> bool {
+    pub fn is_back(&self, e: &Edge) -> bool {
         let a = &self.nodes[e.from];
         let b = &self.nodes[e.to];
-        b.x - b.w * k / 2.0 <= a.x + a.w * k / 2.0 + 10.0
+        b.x - b.w / 2.0 <= a.x + a.w / 2.0 + 10.0
     }
 
     /// Cubic Bézier control points of the route from node `a` to node `b`.
-    /// `k` scales node boxes relative to positions (see `View::node_scale`).
-    pub fn route(&self, a: usize, b: usize, kind: Option<EdgeKind>, k: f64) -> [(f64, f64); 4] {
+    pub fn route(&self, a: usize, b: usize, kind: Option<EdgeKind>) -> [(f64, f64); 4] {
         let na = &self.nodes[a];
         let nb = &self.nodes[b];
-        let (naw, nah, nbw, nbh) = (na.w * k, na.h * k, nb.w * k, nb.h * k);
+        let (naw, nah, nbw, nbh) = (na.w, na.h, nb.w, nb.h);
+        let room = self.style.loop_room();
         let back = nb.x - nbw / 2.0 <= na.x + naw / 2.0 + 10.0;
         if !back {
             let p0 = (na.x + naw / 2.0, na.y);
@@ -432,13 +580,13 @@ impl Layout {
             // Retry and requeue loops go over the top, clear of the dead-letter path below.
             let p0 = (na.x, na.y - nah / 2.0);
             let p3 = (nb.x, nb.y - nbh / 2.0);
-            let top = na.y.min(nb.y) - nah.max(nbh) / 2.0 - 55.0;
+            let top = na.y.min(nb.y) - nah.max(nbh) / 2.0 - room;
             [p0, (p0.0, top), (p3.0, top), p3]
         } else {
             // Everything else that goes back loops underneath.
             let p0 = (na.x, na.y + nah / 2.0);
             let p3 = (nb.x, nb.y + nbh / 2.0);
-            let bottom = na.y.max(nb.y) + nah.max(nbh) / 2.0 + 55.0;
+            let bottom = na.y.max(nb.y) + nah.max(nbh) / 2.0 + room;
             [p0, (p0.0, bottom), (p3.0, bottom), p3]
         }
     }

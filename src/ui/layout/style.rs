@@ -1,0 +1,216 @@
+//! The picture's type sizes and spacing (normal and presenter), and the
+//! size of each node box, computed from the text it will hold so nothing
+//! has to be cut when drawn.
+
+use super::text::text_w;
+use crate::engine::NodeKind;
+use crate::scenario::Scenario;
+
+/// Type sizes and spacing of the picture [layout units].
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub struct Style {
+    /// Node name.
+    pub title_px: f64,
+    /// Node detail lines and kind tag.
+    pub small_px: f64,
+    /// Edge (binding) labels.
+    pub label_px: f64,
+    /// Inner padding of a node box.
+    pub pad: f64,
+    /// Least horizontal gap between columns.
+    pub gap_min: f64,
+    /// Vertical gap between nodes of one column.
+    pub row_gap: f64,
+    pub node_min_w: f64,
+    /// A column with more nodes than this draws them compact: one row, the
+    /// name on the left and one number on the right.
+    pub dense_rows: usize,
+}
+
+/// The normal desktop picture.
+pub const NORMAL: Style = Style {
+    title_px: 15.0,
+    small_px: 12.0,
+    label_px: 12.5,
+    pad: 10.0,
+    gap_min: 56.0,
+    row_gap: 28.0,
+    node_min_w: 110.0,
+    dense_rows: 6,
+};
+
+/// Presenter mode: fewer, larger words for a room.
+pub const PRESENTER: Style = Style {
+    title_px: 26.0,
+    small_px: 15.0,
+    label_px: 17.0,
+    pad: 11.0,
+    gap_min: 46.0,
+    row_gap: 22.0,
+    node_min_w: 120.0,
+    dense_rows: 6,
+};
+
+/// Where the rows of a node's content sit, from its top edge [layout units].
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub struct NodeRows {
+    pub compact: bool,
+    /// Kind tag ("QUEUE"); absent when compact.
+    pub tag_y: f64,
+    pub tag_px: f64,
+    pub title_y: f64,
+    /// First detail line; further lines follow every `line_h`.
+    pub detail_y: f64,
+    pub line_h: f64,
+    /// Queue fill bar.
+    pub bar_h: f64,
+    /// Queue message squares.
+    pub sq: f64,
+    /// Consumer instance dots: radius and pitch.
+    pub dot_r: f64,
+    pub dot_step: f64,
+}
+
+impl Style {
+    pub fn rows(&self, compact: bool) -> NodeRows {
+        let tag_px = self.small_px * 0.8;
+        let tag_y = self.pad * 0.55;
+        let title_y = if compact {
+            self.pad * 0.45
+        } else {
+            tag_y + tag_px + 3.0
+        };
+        NodeRows {
+            compact,
+            tag_y,
+            tag_px,
+            title_y,
+            // Compact: the detail shares the title's row, baselines aligned.
+            detail_y: if compact {
+                title_y + (self.title_px - self.small_px) * 0.8
+            } else {
+                title_y + self.title_px * 1.15 + 3.0
+            },
+            line_h: self.small_px * 1.3,
+            bar_h: self.small_px * 0.55,
+            sq: self.small_px * 0.6,
+            dot_r: self.small_px * 0.48,
+            dot_step: self.small_px * 1.45,
+        }
+    }
+
+    /// Room above/below the nodes for retry and back loops.
+    pub fn loop_room(&self) -> f64 {
+        34.0 + self.label_px * 1.4
+    }
+
+    /// Size of one line of label text [layout units].
+    pub fn label_line_h(&self) -> f64 {
+        self.label_px * 1.25
+    }
+}
+
+/// The worst-case detail lines of a node, used to size it so that the live
+/// numbers (up to five digits) fit without cutting text.
+pub(super) fn detail_templates(
+    cfg: &Scenario,
+    kind: NodeKind,
+    index: usize,
+    compact: bool,
+) -> Vec<String> {
+    match kind {
+        NodeKind::Producer => vec!["rate 888.8/s".into()],
+        NodeKind::Exchange => {
+            let k = cfg
+                .exchanges
+                .get(index)
+                .map(|x| format!("{:?}", x.kind).to_lowercase())
+                .unwrap_or_default();
+            if compact {
+                vec!["88888 routed".into()]
+            } else {
+                vec![format!("{k} · routed 88888")]
+            }
+        }
+        NodeKind::Queue => {
+            let ttl = cfg.queues.get(index).is_some_and(|q| q.ttl.is_some());
+            if compact {
+                vec!["8888 ready".into()]
+            } else if ttl {
+                vec!["ready 8888 · TTL 88 ms".into()]
+            } else {
+                vec!["ready 8888 · unacked 88".into()]
+            }
+        }
+        NodeKind::Consumer => {
+            if compact {
+                vec!["88888 done".into()]
+            } else {
+                vec![
+                    "88/88 busy · 88 held".into(),
+                    "done 88888 · failed 8888".into(),
+                ]
+            }
+        }
+    }
+}
+
+/// Size of a node box [layout units]: as wide as its name and its widest
+/// detail line, as tall as its rows.
+pub fn node_size(
+    style: &Style,
+    kind: NodeKind,
+    id: &str,
+    details: &[String],
+    instances: u32,
+    compact: bool,
+) -> (f64, f64) {
+    let r = style.rows(compact);
+    let title_w = text_w(id, style.title_px, true);
+    if compact {
+        let detail_w = details
+            .iter()
+            .map(|d| text_w(d, style.small_px, false))
+            .fold(0.0, f64::max);
+        let w = style
+            .node_min_w
+            .max(title_w + 12.0 + detail_w + 2.0 * style.pad);
+        let h = r.title_y * 2.0 + style.title_px * 1.2;
+        return (w.ceil(), h.ceil());
+    }
+    let mut w = style.node_min_w.max(title_w + 2.0 * style.pad);
+    for d in details {
+        w = w.max(text_w(d, style.small_px, false) + 2.0 * style.pad);
+    }
+    if !compact && kind == NodeKind::Queue {
+        // Kind tag on the left, "max 8888" on the right of the same row.
+        let tags = text_w("QUEUE", r.tag_px, true) + text_w("max 88888", r.tag_px, false) + 12.0;
+        w = w.max(tags + 2.0 * style.pad);
+    }
+    let lines = details.len() as f64;
+    let base = r.detail_y + lines * r.line_h;
+    let h = match kind {
+        NodeKind::Producer | NodeKind::Exchange => base + style.pad * 0.35,
+        NodeKind::Queue => base + 2.0 + r.bar_h + 5.0 + r.sq + style.pad * 0.6,
+        NodeKind::Consumer => {
+            let rows = consumer_dot_rows(style, w, instances) as f64;
+            base + rows * r.dot_step + style.pad * 0.3
+        }
+    };
+    (w.ceil(), h.ceil())
+}
+
+/// Instance dots per row of a consumer box of width `w`.
+pub fn dots_per_row(style: &Style, w: f64) -> usize {
+    let r = style.rows(false);
+    (((w - 2.0 * style.pad) / r.dot_step).floor() as usize).max(1)
+}
+
+/// Rows of instance dots (a single text row past 24 instances).
+pub fn consumer_dot_rows(style: &Style, w: f64, instances: u32) -> usize {
+    if instances > 24 {
+        1
+    } else {
+        (instances.max(1) as usize).div_ceil(dots_per_row(style, w))
+    }
+}

@@ -1,0 +1,412 @@
+//! Node boxes and their live content: kind tag, name, detail lines, the
+//! queue's fill bar and waiting messages, the consumer's instance dots.
+//!
+//! Rows sit where `Style::rows` says, so the box the layout sized is the box
+//! the text fills. Detail lines drop their least important facts before they
+//! would run out of the box (`fit_parts`); nothing is cut mid-word.
+//!
+//! Marks (each has one meaning and a legend entry):
+//!   filled dot ── an instance processing a message (the message's fate colour)
+//!   hollow dot ── an idle instance
+//!   dashed dot with ✕ ── a crashed instance; all down: dashed outline + "crashed"
+//!   teal bar ── queue fill level; tick at the right ── max length
+//!   "+N" ── more messages waiting than squares fit
+
+use super::{font, rrect, text_fit, Frame, Hit};
+use crate::engine::{MessageView, NodeKind, NodeView};
+use crate::ui::layout::dots_per_row;
+use crate::ui::layout::text::fit_parts;
+use crate::ui::tokens::{DEAD, FATE_COLORS, NEW, RETRIED};
+
+/// Fate class of a message; `held` when a consumer holds it (its current
+/// delivery is then already counted).
+fn message_fate(m: &MessageView, held: bool) -> u8 {
+    let earlier = if held { 1 } else { 0 };
+    if m.deaths > 0 {
+        DEAD
+    } else if m.deliveries > earlier || m.redelivered || m.failures > 0 {
+        RETRIED
+    } else {
+        NEW
+    }
+}
+
+fn fmt_rate(r: f64) -> String {
+    if r >= 100.0 {
+        format!("{r:.0}/s")
+    } else if r >= 10.0 {
+        format!("{r:.1}/s")
+    } else {
+        format!("{r:.2}/s")
+    }
+}
+
+pub(super) fn draw_nodes(f: &Frame) -> Vec<Hit> {
+    let ctx = f.ctx;
+    let th = f.theme;
+    let s = f.view.scale;
+    let st = &f.layout.style;
+    let mut hits = Vec::new();
+    for (i, n) in f.layout.nodes.iter().enumerate() {
+        let rows = st.rows(n.compact);
+        let (cx, cy) = f.view.pt((n.x, n.y));
+        let (w, h) = (n.w * s, n.h * s);
+        let (x, y) = (cx - w / 2.0, cy - h / 2.0);
+        let view = f.snap.nodes.get(i);
+        let selected = f.selected_node == Some(i);
+        let crashed = matches!(view, Some(NodeView::Consumer { instances, .. }) if !instances.is_empty() && instances.iter().all(|i| !i.up));
+        ctx.set_fill_style_str(th.node);
+        rrect(ctx, x, y, w, h, 10.0 * s);
+        ctx.fill();
+        let line = (1.5 * s).max(1.0);
+        ctx.set_line_width(if selected || crashed {
+            line * 2.2
+        } else {
+            line
+        });
+        if crashed && !selected {
+            let _ = ctx.set_line_dash(&super::js_dash(&[6.0 * s, 4.0 * s]));
+        }
+        ctx.set_stroke_style_str(if selected {
+            th.accent
+        } else if crashed {
+            th.text
+        } else if n.band == 1 {
+            th.dead
+        } else {
+            th.node_stroke
+        });
+        ctx.stroke();
+        let _ = ctx.set_line_dash(&super::js_dash(&[]));
+
+        let pad = st.pad * s;
+        let inner = w - 2.0 * pad;
+        let small = st.small_px * s;
+        ctx.set_text_align("left");
+        ctx.set_text_baseline("top");
+        if !rows.compact {
+            ctx.set_fill_style_str(th.muted);
+            let kind = match n.kind {
+                NodeKind::Producer => "PRODUCER",
+                NodeKind::Exchange => "EXCHANGE",
+                NodeKind::Queue => "QUEUE",
+                NodeKind::Consumer => "CONSUMER",
+            };
+            text_fit(
+                ctx,
+                kind,
+                x + pad,
+                y + rows.tag_y * s,
+                rows.tag_px * s,
+                true,
+                inner,
+            );
+        }
+        ctx.set_fill_style_str(th.text);
+        let title_w = text_fit(
+            ctx,
+            &n.id,
+            x + pad,
+            y + rows.title_y * s,
+            st.title_px * s,
+            true,
+            inner,
+        );
+        ctx.set_fill_style_str(th.muted);
+        let line_y = y + rows.detail_y * s;
+        if rows.compact {
+            // One row: the name, then the one number that matters, right-aligned.
+            let t = match view {
+                Some(NodeView::Producer { rate_per_s, .. }) => fmt_rate(*rate_per_s),
+                Some(NodeView::Exchange { routed, .. }) => format!("{routed} routed"),
+                Some(NodeView::Queue { depth, .. }) => format!("{depth} ready"),
+                Some(NodeView::Consumer {
+                    processed,
+                    instances,
+                    ..
+                }) => {
+                    if !instances.is_empty() && instances.iter().all(|i| !i.up) {
+                        ctx.set_fill_style_str(th.text);
+                        "crashed".to_string()
+                    } else {
+                        format!("{processed} done")
+                    }
+                }
+                None => String::new(),
+            };
+            ctx.set_text_align("right");
+            text_fit(
+                ctx,
+                &t,
+                x + w - pad,
+                line_y,
+                small,
+                false,
+                (inner - title_w - 8.0 * s).max(1.0),
+            );
+            ctx.set_text_align("left");
+            continue;
+        }
+        let detail = |parts: &[(&str, u8)]| fit_parts(parts, inner / s, st.small_px, false);
+        match view {
+            Some(NodeView::Producer {
+                rate_per_s, paused, ..
+            }) => {
+                if *paused {
+                    ctx.set_fill_style_str(th.text);
+                    text_fit(ctx, "paused", x + pad, line_y, small, true, inner);
+                } else {
+                    let t = format!("rate {}", fmt_rate(*rate_per_s));
+                    text_fit(ctx, &t, x + pad, line_y, small, false, inner);
+                }
+            }
+            Some(NodeView::Exchange {
+                exchange_kind,
+                routed,
+                unroutable,
+                ..
+            }) => {
+                let routed = format!("routed {routed}");
+                let unr = if *unroutable > 0 {
+                    format!("unroutable {unroutable}")
+                } else {
+                    String::new()
+                };
+                let kind = if rows.compact {
+                    ""
+                } else {
+                    exchange_kind.as_str()
+                };
+                let t = if kind.is_empty() {
+                    detail(&[(&routed, 0), (&unr, 1)])
+                } else {
+                    detail(&[(kind, 0), (&routed, 1), (&unr, 2)])
+                };
+                text_fit(ctx, &t, x + pad, line_y, small, false, inner);
+            }
+            Some(NodeView::Queue {
+                depth,
+                depth_max,
+                unacked,
+                max_length,
+                ttl_us,
+                head,
+                ..
+            }) => {
+                let ready = format!("ready {depth}");
+                let un = format!("unacked {unacked}");
+                let ttl = ttl_us
+                    .map(|t| format!("TTL {}", super::fmt_us(t)))
+                    .unwrap_or_default();
+                let t = if rows.compact {
+                    ready.clone()
+                } else {
+                    detail(&[(&ready, 0), (&ttl, 1), (&un, 2)])
+                };
+                text_fit(ctx, &t, x + pad, line_y, small, false, inner);
+                if rows.compact {
+                    continue;
+                }
+                // Fill bar with the max-length mark.
+                let bx = x + pad;
+                let bw = inner;
+                let by = line_y + rows.line_h * s + 2.0 * s;
+                let bh = rows.bar_h * s;
+                let cap = max_length
+                    .map(|m| m as f64)
+                    .unwrap_or_else(|| (*depth_max as f64).max(20.0));
+                let frac = (*depth as f64 / cap.max(1.0)).clamp(0.0, 1.0);
+                ctx.set_fill_style_str(th.bar_bg);
+                rrect(ctx, bx, by, bw, bh, bh / 2.0);
+                ctx.fill();
+                ctx.set_fill_style_str(th.fill);
+                if frac > 0.0 {
+                    rrect(ctx, bx, by, (bw * frac).max(bh), bh, bh / 2.0);
+                    ctx.fill();
+                }
+                if let Some(m) = max_length {
+                    ctx.set_fill_style_str(th.text);
+                    ctx.fill_rect(bx + bw - 2.0 * s, by - 3.0 * s, 2.5 * s, bh + 6.0 * s);
+                    ctx.set_fill_style_str(th.muted);
+                    ctx.set_text_align("right");
+                    text_fit(
+                        ctx,
+                        &format!("max {m}"),
+                        x + w - pad,
+                        y + rows.tag_y * s,
+                        rows.tag_px * s,
+                        false,
+                        inner / 2.0,
+                    );
+                    ctx.set_text_align("left");
+                }
+                // Stack of waiting messages, head on the right (towards consumers).
+                let sq = rows.sq * s;
+                let gap = (rows.sq * 0.35 * s).max(1.0);
+                let per_row = ((bw + gap) / (sq + gap)).floor().max(1.0) as usize;
+                let shown = (*depth as usize).min(per_row);
+                let sy = by + bh + 5.0 * s;
+                let more = (*depth as usize).saturating_sub(shown);
+                let mut by_fate: [Vec<(f64, f64)>; 3] = [Vec::new(), Vec::new(), Vec::new()];
+                for k in 0..shown {
+                    let sx = bx + bw - (k as f64 + 1.0) * (sq + gap) + gap;
+                    let fate = head.get(k).map(|m| message_fate(m, false)).unwrap_or(NEW);
+                    let slot = match fate {
+                        RETRIED => 1,
+                        DEAD => 2,
+                        _ => 0,
+                    };
+                    by_fate[slot].push((sx, sy));
+                    if let Some(m) = head.get(k) {
+                        hits.push(Hit {
+                            x: sx + sq / 2.0,
+                            y: sy + sq / 2.0,
+                            r: sq.max(5.0),
+                            msg: m.id,
+                        });
+                        if f.selected_msg == Some(m.id) {
+                            ctx.set_stroke_style_str(th.text);
+                            ctx.set_line_width(2.0);
+                            ctx.stroke_rect(sx - 1.5, sy - 1.5, sq + 3.0, sq + 3.0);
+                        }
+                    }
+                }
+                for (slot, pts) in by_fate.iter().enumerate() {
+                    if pts.is_empty() {
+                        continue;
+                    }
+                    ctx.set_fill_style_str(FATE_COLORS[[NEW, RETRIED, DEAD][slot] as usize]);
+                    ctx.begin_path();
+                    for &(px, py) in pts {
+                        ctx.rect(px, py, sq, sq);
+                    }
+                    ctx.fill();
+                }
+                if more > 0 {
+                    // The overflow count replaces the leftmost squares.
+                    font(ctx, small * 0.9, true);
+                    let label = format!("+{more}");
+                    let tw = ctx.measure_text(&label).map(|t| t.width()).unwrap_or(20.0);
+                    ctx.set_fill_style_str(th.node);
+                    ctx.fill_rect(bx - 1.0, sy - 2.0 * s, tw + 6.0 * s, sq + 4.0 * s);
+                    ctx.set_fill_style_str(th.text);
+                    ctx.set_text_baseline("middle");
+                    let _ = ctx.fill_text(&label, bx + 1.0, sy + sq / 2.0);
+                    ctx.set_text_baseline("top");
+                }
+            }
+            Some(NodeView::Consumer {
+                instances,
+                processed,
+                failed,
+                ..
+            }) => {
+                let up = instances.iter().filter(|i| i.up).count();
+                let busy = instances.iter().filter(|i| i.up && i.busy).count();
+                let state = if up == 0 && !instances.is_empty() {
+                    "crashed".to_string()
+                } else if busy == 0 {
+                    "idle".to_string()
+                } else {
+                    format!("{busy}/{} busy", instances.len())
+                };
+                let held: usize = instances.iter().map(|i| i.held.len()).sum();
+                let held = if held > busy {
+                    format!("{held} held")
+                } else {
+                    String::new()
+                };
+                let done = format!("done {processed}");
+                let failed = if *failed > 0 {
+                    format!("failed {failed}")
+                } else {
+                    String::new()
+                };
+                if up == 0 && !instances.is_empty() {
+                    ctx.set_fill_style_str(th.text);
+                }
+                let bold = up == 0 && !instances.is_empty();
+                if rows.compact {
+                    let t = detail(&[(&state, 0), (&done, 1), (&failed, 2), (&held, 3)]);
+                    text_fit(ctx, &t, x + pad, line_y, small, bold, inner);
+                    continue;
+                }
+                let t1 = detail(&[(&state, 0), (&held, 1)]);
+                text_fit(ctx, &t1, x + pad, line_y, small, bold, inner);
+                ctx.set_fill_style_str(th.muted);
+                let t2 = detail(&[(&done, 0), (&failed, 1)]);
+                text_fit(
+                    ctx,
+                    &t2,
+                    x + pad,
+                    line_y + rows.line_h * s,
+                    small,
+                    false,
+                    inner,
+                );
+                let r = rows.dot_r * s;
+                let step = rows.dot_step * s;
+                let dots_y = line_y + 2.0 * rows.line_h * s + step / 2.0;
+                if instances.len() <= 24 {
+                    let per_row = dots_per_row(st, n.w);
+                    for (k, inst) in instances.iter().enumerate() {
+                        let ix = x + pad + r + (k % per_row) as f64 * step;
+                        let iy = dots_y + (k / per_row) as f64 * step;
+                        ctx.begin_path();
+                        let _ = ctx.arc(ix, iy, r, 0.0, std::f64::consts::TAU);
+                        if !inst.up {
+                            // Crashed: a dashed ring with a cross, in the text colour.
+                            ctx.set_stroke_style_str(th.text);
+                            ctx.set_line_width((1.5 * s).max(1.0));
+                            let _ = ctx.set_line_dash(&super::js_dash(&[2.0 * s, 2.0 * s]));
+                            ctx.stroke();
+                            let _ = ctx.set_line_dash(&super::js_dash(&[]));
+                            ctx.begin_path();
+                            ctx.move_to(ix - r * 0.55, iy - r * 0.55);
+                            ctx.line_to(ix + r * 0.55, iy + r * 0.55);
+                            ctx.move_to(ix + r * 0.55, iy - r * 0.55);
+                            ctx.line_to(ix - r * 0.55, iy + r * 0.55);
+                            ctx.stroke();
+                        } else if inst.busy {
+                            let fate = inst
+                                .held
+                                .first()
+                                .map(|m| message_fate(m, true))
+                                .unwrap_or(NEW);
+                            ctx.set_fill_style_str(FATE_COLORS[fate as usize]);
+                            ctx.fill();
+                        } else {
+                            ctx.set_stroke_style_str(th.muted);
+                            ctx.set_line_width((1.5 * s).max(1.0));
+                            ctx.stroke();
+                        }
+                        if let Some(m) = inst.held.first() {
+                            hits.push(Hit {
+                                x: ix,
+                                y: iy,
+                                r: r + 2.0,
+                                msg: m.id,
+                            });
+                            if f.selected_msg == Some(m.id) {
+                                ctx.begin_path();
+                                let _ = ctx.arc(ix, iy, r + 3.0, 0.0, std::f64::consts::TAU);
+                                ctx.set_stroke_style_str(th.text);
+                                ctx.set_line_width(2.0);
+                                ctx.stroke();
+                            }
+                        }
+                    }
+                } else {
+                    let down = format!("{} down", instances.len() - up);
+                    let all = format!("{} instances", instances.len());
+                    let t = detail(&[(&all, 0), (&down, 1)]);
+                    ctx.set_text_baseline("middle");
+                    text_fit(ctx, &t, x + pad, dots_y, small, false, inner);
+                    ctx.set_text_baseline("top");
+                }
+            }
+            None => {}
+        }
+    }
+    hits
+}
