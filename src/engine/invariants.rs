@@ -7,6 +7,8 @@
 //!                    ──► model::consumer::check_consumers (prefetch, crashed hold nothing, busy ⇔ held)
 //!                    ──► model::retry::check_retry_waits  (retries only with attempts left)
 //!                    ──► published + copies = created    (here)
+//!                    ──► model::topic::check_topics       (offsets contiguous / increasing, log bounds)
+//!                    ──► model::group::check_groups       (committed ≤ log end, one live owner per partition)
 //!
 //! Conservation lives here; each model checks its own state in its own file.
 //! Returns the first violation found, in words.
@@ -57,6 +59,8 @@ impl Engine {
                 self.totals.published, self.totals.copies, l.created
             ));
         }
+        self.check_topics()?;
+        self.check_groups()?;
         Ok(())
     }
 }

@@ -127,6 +127,52 @@ pub enum TraceKind {
     /// A command was applied: `index` into the command log, or into the
     /// scenario's `schedule` when `scheduled`.
     CommandApplied { index: u32, scheduled: bool },
+    /// A record was appended to a topic partition at `offset` (node: the topic).
+    Appended { partition: u32, offset: u64 },
+    /// A group member polled `count` records of a partition from offset `from`.
+    Fetched {
+        member: u32,
+        topic: NodeId,
+        partition: u32,
+        from: u64,
+        count: u32,
+    },
+    /// A group committed `offset` (the next record to read) for a partition.
+    Committed {
+        topic: NodeId,
+        partition: u32,
+        offset: u64,
+    },
+    /// A group began a rebalance of `members` live members.
+    RebalanceStarted { generation: u32, members: u32 },
+    /// A group finished a rebalance; consumption resumes.
+    RebalanceCompleted { generation: u32 },
+    /// A partition was given to a group member.
+    Assigned {
+        member: u32,
+        topic: NodeId,
+        partition: u32,
+    },
+    /// A partition was taken from a group member.
+    Revoked {
+        member: u32,
+        topic: NodeId,
+        partition: u32,
+    },
+    /// Retention deleted `count` records at the head; the log now starts at `log_start`.
+    RetentionDeleted {
+        partition: u32,
+        count: u32,
+        log_start: u64,
+    },
+    /// Compaction removed `removed` records superseded by a later one with the same key.
+    Compacted { partition: u32, removed: u32 },
+    /// A group's offset for a partition was moved to `offset` by a seek.
+    Seeked {
+        topic: NodeId,
+        partition: u32,
+        offset: u64,
+    },
 }
 
 impl TraceKind {
@@ -151,11 +197,21 @@ impl TraceKind {
             TraceKind::Crashed { .. } => "crashed",
             TraceKind::Restarted { .. } => "restarted",
             TraceKind::CommandApplied { .. } => "command_applied",
+            TraceKind::Appended { .. } => "appended",
+            TraceKind::Fetched { .. } => "fetched",
+            TraceKind::Committed { .. } => "committed",
+            TraceKind::RebalanceStarted { .. } => "rebalance_started",
+            TraceKind::RebalanceCompleted { .. } => "rebalance_completed",
+            TraceKind::Assigned { .. } => "assigned",
+            TraceKind::Revoked { .. } => "revoked",
+            TraceKind::RetentionDeleted { .. } => "retention_deleted",
+            TraceKind::Compacted { .. } => "compacted",
+            TraceKind::Seeked { .. } => "seeked",
         }
     }
 
     /// All kind names, for filters in the UI.
-    pub const NAMES: [&'static str; 19] = [
+    pub const NAMES: [&'static str; 29] = [
         "published",
         "routed",
         "unroutable",
@@ -175,6 +231,16 @@ impl TraceKind {
         "crashed",
         "restarted",
         "command_applied",
+        "appended",
+        "fetched",
+        "committed",
+        "rebalance_started",
+        "rebalance_completed",
+        "assigned",
+        "revoked",
+        "retention_deleted",
+        "compacted",
+        "seeked",
     ];
 
     /// Canonical words of this kind: a code, then its fields.
@@ -279,6 +345,77 @@ impl TraceKind {
             TraceKind::CommandApplied { index, scheduled } => {
                 *out = [19, index as u64, scheduled as u64, 0, 0];
                 3
+            }
+            TraceKind::Appended { partition, offset } => {
+                *out = [20, partition as u64, offset, 0, 0];
+                3
+            }
+            TraceKind::Fetched {
+                member,
+                topic,
+                partition,
+                from,
+                count,
+            } => {
+                // Five words at most: member and count share one.
+                let mc = ((member as u64) << 32) | count as u64;
+                *out = [21, mc, node(topic), partition as u64, from];
+                5
+            }
+            TraceKind::Committed {
+                topic,
+                partition,
+                offset,
+            } => {
+                *out = [22, node(topic), partition as u64, offset, 0];
+                4
+            }
+            TraceKind::RebalanceStarted {
+                generation,
+                members,
+            } => {
+                *out = [23, generation as u64, members as u64, 0, 0];
+                3
+            }
+            TraceKind::RebalanceCompleted { generation } => {
+                *out = [24, generation as u64, 0, 0, 0];
+                2
+            }
+            TraceKind::Assigned {
+                member,
+                topic,
+                partition,
+            } => {
+                *out = [25, member as u64, node(topic), partition as u64, 0];
+                4
+            }
+            TraceKind::Revoked {
+                member,
+                topic,
+                partition,
+            } => {
+                *out = [26, member as u64, node(topic), partition as u64, 0];
+                4
+            }
+            TraceKind::RetentionDeleted {
+                partition,
+                count,
+                log_start,
+            } => {
+                *out = [27, partition as u64, count as u64, log_start, 0];
+                4
+            }
+            TraceKind::Compacted { partition, removed } => {
+                *out = [28, partition as u64, removed as u64, 0, 0];
+                3
+            }
+            TraceKind::Seeked {
+                topic,
+                partition,
+                offset,
+            } => {
+                *out = [29, node(topic), partition as u64, offset, 0];
+                4
             }
         }
     }
@@ -426,6 +563,6 @@ mod tests {
         assert_ne!(h0, base(k, None, 1, 1));
         assert_ne!(h0, base(k, Some(1), 2, 1));
         assert_ne!(h0, base(k, Some(1), 1, 2));
-        assert_eq!(TraceKind::NAMES.len(), 19);
+        assert_eq!(TraceKind::NAMES.len(), 29);
     }
 }

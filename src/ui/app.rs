@@ -1192,6 +1192,8 @@ impl App {
                     </>
                 }
             }
+            // Topics and consumer groups are drawn by the stream UI (issue 8 §3).
+            NodeView::Topic(_) | NodeView::Group(_) => html! {},
         };
         let kind = self
             .layout

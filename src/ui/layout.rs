@@ -68,7 +68,8 @@ pub fn node_size(kind: NodeKind, instances: u32) -> (f64, f64) {
     match kind {
         NodeKind::Producer => (160.0, 62.0),
         NodeKind::Exchange => (160.0, 62.0),
-        NodeKind::Queue => (190.0, 84.0),
+        NodeKind::Queue | NodeKind::Topic => (190.0, 84.0),
+        NodeKind::Group => (170.0, 62.0),
         NodeKind::Consumer => {
             let rows = instances.clamp(1, 24).div_ceil(8) as f64;
             (170.0, 62.0 + rows * 18.0)

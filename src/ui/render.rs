@@ -326,6 +326,8 @@ pub fn draw(f: &Frame) -> Vec<Hit> {
             NodeKind::Exchange => "EXCHANGE",
             NodeKind::Queue => "QUEUE",
             NodeKind::Consumer => "CONSUMER",
+            NodeKind::Topic => "TOPIC",
+            NodeKind::Group => "GROUP",
         };
         let _ = ctx.fill_text(kind, x + pad, y + 6.0 * s);
         font(ctx, fs_title, true);
@@ -551,7 +553,7 @@ pub fn draw(f: &Frame) -> Vec<Hit> {
                     let _ = ctx.fill_text(&t, x + pad, y + 60.0 * s);
                 }
             }
-            None => {}
+            Some(NodeView::Topic(_)) | Some(NodeView::Group(_)) | None => {}
         }
     }
 
