@@ -21,5 +21,6 @@ mod props;
 mod retry;
 mod review_fixes;
 mod routing;
+mod streams;
 mod theory;
 mod ttl;
