@@ -21,6 +21,7 @@ mod props;
 mod retry;
 mod review_fixes;
 mod routing;
+mod stream_props;
 mod streams;
 mod theory;
 mod ttl;
