@@ -652,3 +652,51 @@ fn partitions_with_one_member_each_behave_as_independent_mm1_queues() {
         err * 100.0
     );
 }
+
+fn run_preset(name: &str, until_us: u64) -> Engine {
+    let s = scenario::preset(name).unwrap().scenario();
+    let seed = s.seed;
+    let mut e = Engine::new(s, seed).unwrap();
+    crate::common::run_checked(&mut e, until_us);
+    e
+}
+
+#[test]
+fn preset_commit_policies_shows_duplicates_and_loss() {
+    let e = run_preset("kafka-commit-policies", 12_000_000);
+    let rs = |id: &str| {
+        let g = group(&e, id);
+        (g.reprocessed, g.skipped)
+    };
+    // The crash at 6.2 s hits the batch appended at 6.0125 s: 17 processed, 23 not.
+    assert_eq!(rs("per-record"), (0, 0));
+    assert_eq!(rs("per-batch"), (17, 0));
+    assert_eq!(rs("before"), (0, 23));
+    assert_eq!(
+        rs("auto"),
+        (17, 0),
+        "last auto-commit at 6 s, before the batch"
+    );
+}
+
+#[test]
+fn preset_group_scaling_ends_with_an_idle_fourth_member() {
+    let e = run_preset("kafka-group-scaling", 12_000_000);
+    let g = group(&e, "sessionizer");
+    let owned: Vec<usize> = g.members.iter().map(|m| m.partitions.len()).collect();
+    assert_eq!(owned, vec![1, 1, 1, 0]);
+    assert_eq!(g.rebalances, 4);
+}
+
+#[test]
+fn preset_crash_rebalance_cooperative_keeps_flowing() {
+    let e = run_preset("kafka-crash-rebalance", 12_000_000);
+    let (eager, coop) = (group(&e, "eager"), group(&e, "cooperative"));
+    assert!(
+        coop.processed > eager.processed,
+        "{} vs {}",
+        coop.processed,
+        eager.processed
+    );
+    assert!(eager.members[1..].iter().all(|m| m.partitions.len() == 3));
+}

@@ -84,6 +84,9 @@ impl Engine {
             .topic;
         let to = self.streams.topics[t as usize].node;
         let node = self.producers[pi].node;
+        self.streams.records_published += 1;
+        self.totals.published += 1;
+        self.totals.bytes_published += self.cfg.producers[pi].payload_bytes as u64;
         self.trace.record(
             self.now,
             TraceKind::Published { to, parent: None },

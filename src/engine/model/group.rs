@@ -651,6 +651,7 @@ impl Engine {
         }
         let e2e = self.now.0.saturating_sub(rec.published_us);
         grp.latency.record(e2e);
+        self.totals.processed += 1;
         self.end_to_end.record(e2e);
         self.interval.record(e2e);
         self.trace.record(

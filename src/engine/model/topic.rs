@@ -83,6 +83,9 @@ pub(crate) struct Streams {
     pub(crate) in_flight: BTreeMap<u32, (u32, u32, Vec<Record>)>,
     pub(crate) next_batch: u32,
     pub(crate) retained: u64,
+    /// Records published by topic producers (also in `Totals::published`, but
+    /// outside the message ledger: see the module header).
+    pub(crate) records_published: u64,
 }
 
 /// Scheduled work of the log-based models (one `Event::Stream` variant in the core).
