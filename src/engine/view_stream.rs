@@ -12,6 +12,8 @@ use serde::Serialize;
 #[derive(Clone, Debug, PartialEq, Serialize)]
 pub struct PartitionView {
     pub partition: u32,
+    /// Records ever appended (equals `log_end`: offsets start at 0).
+    pub appended: u64,
     pub log_start: u64,
     pub log_end: u64,
     /// Records kept now (fewer than end − start after compaction).
@@ -90,6 +92,7 @@ impl Engine {
                 .enumerate()
                 .map(|(k, p)| PartitionView {
                     partition: k as u32,
+                    appended: p.end,
                     log_start: p.start,
                     log_end: p.end,
                     records: p.records.len() as u64,

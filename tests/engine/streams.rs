@@ -700,3 +700,37 @@ fn preset_crash_rebalance_cooperative_keeps_flowing() {
     );
     assert!(eager.members[1..].iter().all(|m| m.partitions.len() == 3));
 }
+
+#[test]
+fn the_json_report_lists_topics_and_groups() {
+    let e = run_preset("kafka-replay", 10_000_000);
+    let r = serde_json::to_value(e.report("kafka-replay")).unwrap();
+    let t = &r["nodes"]["purchases"];
+    assert_eq!(t["kind"], "topic");
+    let parts = t["partitions"].as_array().unwrap();
+    assert_eq!(parts.len(), 4);
+    let appended: u64 = parts.iter().map(|p| p["appended"].as_u64().unwrap()).sum();
+    assert_eq!(appended, t["appended"].as_u64().unwrap());
+    assert!(parts
+        .iter()
+        .all(|p| p["log_start"] == 0 && p["log_end"] == p["appended"]));
+    let g = &r["nodes"]["analytics"];
+    assert_eq!(g["kind"], "group");
+    for field in [
+        "processed",
+        "committed",
+        "reprocessed",
+        "skipped",
+        "lag",
+        "lag_max",
+        "rebalances",
+    ] {
+        assert!(g[field].is_u64(), "{field} missing: {g}");
+    }
+    assert!(
+        g["reprocessed"].as_u64().unwrap() > 0,
+        "the replay reprocesses"
+    );
+    assert_eq!(r["nodes"]["billing"]["reprocessed"], 0);
+    assert_eq!(r["totals"]["published"], t["appended"]);
+}
