@@ -37,7 +37,8 @@
 //!   topic.rs       partition logs, retention, compaction (+ the `Streams` state)
 //!   batch.rs       topic producers: partition choice, linger and batch size
 //!   partitioner.rs Kafka's murmur2 / sticky / round-robin partitioners (pure)
-//!   group.rs       consumer groups: rebalance, fetch, processing, commits, lag
+//!   group.rs       consumer groups: membership, rebalance, seek, invariants
+//!   fetch.rs       group members: poll, processing, commits, lag upkeep
 //!   assignor.rs    range / round-robin / cooperative-sticky assignors (pure)
 //! command.rs     run-time commands: check, then hand to the owning model
 //! invariants.rs  check_invariants (conservation; calls each model's checks)

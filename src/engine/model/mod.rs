@@ -17,7 +17,8 @@
 //! | `topic.rs`       | partition logs, retention, compaction  | retention / compaction (traced) |
 //! | `batch.rs`       | topic producers: partition, batching   | —                               |
 //! | `partitioner.rs` | murmur2, sticky, round-robin (pure)    | —                               |
-//! | `group.rs`       | consumer groups: rebalance, fetch, commit, lag | a crash: polled, uncommitted |
+//! | `group.rs`       | consumer groups: membership, rebalance | a crash: polled, uncommitted    |
+//! | `fetch.rs`       | group members: poll, process, commit   | —                               |
 //! | `assignor.rs`    | range, round-robin, cooperative-sticky (pure) | —                       |
 //!
 //! Each file is an `impl Engine` block: the engine core owns the clock, agenda
@@ -30,6 +31,7 @@ pub(crate) mod batch;
 pub mod consumer;
 pub mod dead_letter;
 pub mod exchange;
+pub(crate) mod fetch;
 pub(crate) mod group;
 pub mod partitioner;
 pub mod producer;
