@@ -240,6 +240,7 @@ impl Command {
                     SeekTo::Beginning => "the beginning".to_string(),
                     SeekTo::End => "the end".to_string(),
                     SeekTo::Offset(o) => format!("offset {o}"),
+                    SeekTo::Timestamp(t) => format!("time {t}"),
                 };
                 match partition {
                     Some(p) => format!("{group}: partition {p} seeks to {whither}"),

@@ -183,6 +183,9 @@ pub enum SeekTo {
     End,
     /// This offset (clamped to the log's start and end).
     Offset(u64),
+    /// The first kept record published at or after this simulated time
+    /// (Kafka's `offsetsForTimes` with CreateTime); the log end if none.
+    Timestamp(Duration),
 }
 
 /// Limits.

@@ -570,13 +570,49 @@ fn check_scheduled_values(v: &mut V, at: &str, cmd: &Command, s: &Scenario) {
                 );
             }
         }
-        C::IncreasePartitions { partitions, .. }
-            if *partitions == 0 || *partitions > PARTITIONS_MAX =>
-        {
-            v.err(
-                format!("{at}.partitions"),
-                format!("must be between 1 and {PARTITIONS_MAX}"),
-            )
+        C::IncreasePartitions { topic, partitions } => {
+            let now_n = s
+                .topics
+                .iter()
+                .find(|t| t.id == *topic)
+                .map(|t| t.partitions);
+            if *partitions > PARTITIONS_MAX {
+                v.err(
+                    format!("{at}.partitions"),
+                    format!("must be at most {PARTITIONS_MAX}"),
+                );
+            } else if let Some(n) = now_n.filter(|&n| *partitions <= n) {
+                v.err(
+                    format!("{at}.partitions"),
+                    format!("{topic:?} starts with {n} partitions; partitions can only increase"),
+                );
+            }
+        }
+        C::CrashMember { group, member }
+        | C::RemoveMember {
+            group,
+            member: Some(member),
+        } => {
+            // Members are numbered in join order: the configured ones, then one per add_member.
+            let configured = s
+                .consumer_groups
+                .iter()
+                .find(|g| g.id == *group)
+                .map_or(0, |g| g.members);
+            let added = s
+                .schedule
+                .iter()
+                .filter(|sc| matches!(&sc.command, C::AddMember { group: g } if g == group))
+                .count() as u32;
+            let most = configured + added;
+            if *member >= most {
+                v.err(
+                    format!("{at}.member"),
+                    format!(
+                        "{group} never has more than {most} members; there is no member {member}"
+                    ),
+                );
+            }
         }
         _ => {}
     }

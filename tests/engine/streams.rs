@@ -734,3 +734,66 @@ fn the_json_report_lists_topics_and_groups() {
     assert_eq!(r["nodes"]["billing"]["reprocessed"], 0);
     assert_eq!(r["totals"]["published"], t["appended"]);
 }
+
+#[test]
+fn seek_to_a_timestamp_finds_the_first_record_published_then() {
+    let mut s = story(
+        r#"{ "title": "seek-time",
+             "producers": [{ "id": "p", "to": "t", "rate": "10/s", "arrival": "constant", "count": 20,
+                             "keys": { "fixed": "k" } }],
+             "topics": [{ "id": "t", "partitions": 1 }],
+             "consumer_groups": [{ "id": "g", "topics": ["t"], "auto_offset_reset": "earliest",
+                                   "commit": { "after_processing": { "per": "record" } },
+                                   "service": { "constant": "1ms" } }] }"#,
+        3_000_000,
+    );
+    // Records published at 0.1, 0.2, … 2.0 s: the first at or after 0.75 s is offset 7.
+    s.engine
+        .submit(Command::SeekGroup {
+            group: "g".into(),
+            to: SeekTo::Timestamp(scenario::Duration::from_ms(750)),
+            partition: None,
+        })
+        .unwrap();
+    let seeked: Vec<u64> = s
+        .engine
+        .take_trace()
+        .iter()
+        .filter_map(|e| match e.kind {
+            TraceKind::Seeked { offset, .. } => Some(offset),
+            _ => None,
+        })
+        .collect();
+    assert_eq!(seeked, vec![7]);
+    s.run_to(4_000_000);
+    let g = group(&s.engine, "g");
+    assert_eq!((g.processed, g.reprocessed, g.lag), (20 + 13, 13, 0));
+}
+
+#[test]
+fn scheduled_group_commands_are_checked_against_the_scenario() {
+    let err = scenario::load(
+        r#"{ "title": "bad", "topics": [{ "id": "t", "partitions": 4 }],
+             "consumer_groups": [{ "id": "g", "topics": ["t"], "members": 2, "service": { "constant": "1ms" } }],
+             "schedule": [{ "at": "1s", "command": { "do": "crash_member", "group": "g", "member": 2 } },
+                          { "at": "2s", "command": { "do": "increase_partitions", "topic": "t", "partitions": 3 } }] }"#,
+    )
+    .unwrap_err()
+    .to_string();
+    assert!(
+        err.contains("schedule[0].command.member: g never has more than 2 members"),
+        "{err}"
+    );
+    assert!(
+        err.contains("schedule[1].command.partitions: \"t\" starts with 4 partitions"),
+        "{err}"
+    );
+    // With an add_member first, member 2 exists.
+    assert!(scenario::load(
+        r#"{ "title": "ok", "topics": [{ "id": "t", "partitions": 4 }],
+             "consumer_groups": [{ "id": "g", "topics": ["t"], "members": 2, "service": { "constant": "1ms" } }],
+             "schedule": [{ "at": "1s", "command": { "do": "add_member", "group": "g" } },
+                          { "at": "2s", "command": { "do": "crash_member", "group": "g", "member": 2 } }] }"#,
+    )
+    .is_ok());
+}

@@ -601,6 +601,14 @@ impl Engine {
                 SeekTo::Beginning => start,
                 SeekTo::End => end,
                 SeekTo::Offset(o) => o.clamp(start, end),
+                SeekTo::Timestamp(t) => {
+                    let p = &self.streams.groups[gi].parts[gp as usize];
+                    let log = &self.streams.topics[p.topic as usize].parts[p.partition as usize];
+                    log.records
+                        .iter()
+                        .find(|r| r.published_us >= t.us())
+                        .map_or(end, |r| r.offset)
+                }
             };
             let grp = &mut self.streams.groups[gi];
             let p = &mut grp.parts[gp as usize];
