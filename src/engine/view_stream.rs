@@ -55,6 +55,9 @@ pub struct GroupPartitionView {
     pub committed: Option<u64>,
     /// Log end − committed (from the log start without a commit).
     pub lag: u64,
+    /// Lag in time: how long the oldest uncommitted kept record has been in
+    /// the log [µs] (0 without lag).
+    pub lag_time_us: u64,
 }
 
 #[derive(Clone, Debug, PartialEq, Serialize)]
@@ -74,6 +77,8 @@ pub struct GroupView {
     pub failed: u64,
     pub lag: u64,
     pub lag_max: u64,
+    /// The largest `lag_time_us` over the group's partitions, now [µs].
+    pub lag_time_us: u64,
     /// Time in system (publish → processed by this group), µs.
     pub latency_us: LatencySummary,
     pub members: Vec<GroupMemberView>,
@@ -81,6 +86,16 @@ pub struct GroupView {
 }
 
 impl Engine {
+    /// Age of the oldest kept record at or after the committed offset [µs].
+    fn part_lag_time_us(&self, g: u32, gp: u32) -> u64 {
+        let p = &self.streams.groups[g as usize].parts[gp as usize];
+        let log = &self.streams.topics[p.topic as usize].parts[p.partition as usize];
+        let from = p.committed.unwrap_or(log.start);
+        log.records
+            .get(log.index_from(from))
+            .map_or(0, |r| self.now.0.saturating_sub(r.appended_us))
+    }
+
     pub(crate) fn topic_view(&self, i: usize) -> TopicView {
         let t = &self.streams.topics[i];
         TopicView {
@@ -122,6 +137,10 @@ impl Engine {
             failed: g.failed,
             lag: self.group_lag(i as u32),
             lag_max: g.lag_max,
+            lag_time_us: (0..g.parts.len() as u32)
+                .map(|gp| self.part_lag_time_us(i as u32, gp))
+                .max()
+                .unwrap_or(0),
             latency_us: g.latency.summary(),
             members: g
                 .members
@@ -153,6 +172,7 @@ impl Engine {
                     position: p.position,
                     committed: p.committed,
                     lag: self.part_lag(i as u32, gp as u32),
+                    lag_time_us: self.part_lag_time_us(i as u32, gp as u32),
                 })
                 .collect(),
         }

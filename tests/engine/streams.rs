@@ -797,3 +797,19 @@ fn scheduled_group_commands_are_checked_against_the_scenario() {
     )
     .is_ok());
 }
+
+#[test]
+fn lag_in_time_is_the_age_of_the_oldest_uncommitted_record() {
+    let s = story(
+        r#"{ "title": "lag-time",
+             "producers": [{ "id": "p", "to": "t", "rate": "10/s", "arrival": "constant", "count": 10,
+                             "keys": { "fixed": "k" } }],
+             "topics": [{ "id": "t", "partitions": 1 }],
+             "consumer_groups": [{ "id": "g", "topics": ["t"], "members": 0, "service": { "constant": "1ms" } }] }"#,
+        1_500_000,
+    );
+    // No member: nothing committed; the first record (0.1 s) is 1.4 s old.
+    let g = group(&s.engine, "g");
+    assert_eq!((g.lag, g.lag_time_us), (10, 1_400_000));
+    assert_eq!(g.partitions[0].lag_time_us, 1_400_000);
+}
