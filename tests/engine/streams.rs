@@ -344,6 +344,10 @@ fn a_crash_is_noticed_exactly_session_timeout_later() {
 /// at a time, 10 ms each; member 1 is idle. Member 0 crashes at `crash_ms`; member 1
 /// takes over after the session timeout (1 s) and the pause (100 ms).
 fn crash_with(commit: &str, crash_ms: u64) -> (GroupView, Story) {
+    crash_with_reset(commit, crash_ms, "earliest")
+}
+
+fn crash_with_reset(commit: &str, crash_ms: u64, reset: &str) -> (GroupView, Story) {
     let s = story(
         &format!(
             r#"{{ "title": "commit",
@@ -351,7 +355,7 @@ fn crash_with(commit: &str, crash_ms: u64) -> (GroupView, Story) {
                                   "count": 100, "keys": {{ "fixed": "k" }}, "linger": "1ms", "batch_size": 100 }}],
                  "topics": [{{ "id": "t", "partitions": 1 }}],
                  "consumer_groups": [{{ "id": "g", "topics": ["t"], "members": 2, "max_poll_records": 30,
-                                       "session_timeout": "1s", "auto_offset_reset": "earliest",
+                                       "session_timeout": "1s", "auto_offset_reset": "{reset}",
                                        "commit": {commit}, "service": {{ "constant": "10ms" }} }}],
                  "schedule": [{{ "at": "{crash_ms}ms", "command": {{ "do": "crash_member", "group": "g", "member": 0 }} }}] }}"#
         ),
@@ -397,6 +401,20 @@ fn commit_policies_under_a_crash_give_exactly_the_predicted_ranges() {
     // Every record was processed in the end, and the group's final lag is 0.
     assert_eq!(g.lag, 0);
     assert_eq!(g.processed, 100 + 4);
+}
+
+#[test]
+fn a_crash_before_the_first_commit_with_latest_skips_to_the_end() {
+    // The first owner started at `latest`... but the records came later, so it
+    // read them from offset 0. Nothing committed per batch when it crashes at
+    // 1.155 s; the new owner resets to `latest` = 100: 15..=99 are lost.
+    let (g, s) = crash_with_reset(
+        r#"{ "after_processing": { "per": "batch" } }"#,
+        1155,
+        "latest",
+    );
+    assert_eq!((g.processed, g.reprocessed, g.skipped), (15, 0, 85));
+    assert!(taken_over(&s).is_empty());
 }
 
 #[test]

@@ -65,7 +65,7 @@ impl Engine {
                     OffsetReset::Latest => self.log_bounds(g, gp).1,
                 };
                 self.streams.groups[gi].parts[gp as usize].position = to;
-                self.note_skip(g, gp);
+                self.note_skip(g, gp, false);
             }
             let p = &self.streams.groups[gi].parts[gp as usize];
             let log = &self.streams.topics[p.topic as usize].parts[p.partition as usize];

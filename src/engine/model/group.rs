@@ -78,6 +78,8 @@ pub(crate) struct GroupPart {
     pub(crate) committed: Option<u64>,
     /// Every offset below this was processed at least once by the group.
     pub(crate) processed_high: u64,
+    /// Some member of the group has owned it (a later jump is a loss, not a start).
+    pub(crate) ever_owned: bool,
 }
 
 #[derive(Clone, Debug)]
@@ -126,6 +128,7 @@ impl Engine {
                     position: 0,
                     committed: None,
                     processed_high: 0,
+                    ever_owned: false,
                 });
             }
         }
@@ -442,6 +445,8 @@ impl Engine {
         let grp = &mut self.streams.groups[g as usize];
         let p = &mut grp.parts[gp as usize];
         p.owner = Some(m);
+        let first = !p.ever_owned;
+        p.ever_owned = true;
         p.position = match (p.committed, reset) {
             (Some(c), _) => c,
             (None, OffsetReset::Earliest) => start,
@@ -460,16 +465,18 @@ impl Engine {
             None,
             node,
         );
-        self.note_skip(g, gp);
+        self.note_skip(g, gp, first);
     }
 
     /// Count never-processed records jumped over by the position (`skipped`).
-    pub(crate) fn note_skip(&mut self, g: u32, gp: u32) {
+    /// `first`: the partition's first owner ever is starting on it.
+    pub(crate) fn note_skip(&mut self, g: u32, gp: u32, first: bool) {
         let grp = &mut self.streams.groups[g as usize];
         let p = &mut grp.parts[gp as usize];
         if p.position > p.processed_high {
-            // Without a commit, starting at `latest` is a choice, not a loss.
-            if p.committed.is_some() {
+            // A first start at `latest` without a commit is a choice, not a loss;
+            // any later jump (a crash before the first commit, retention) is.
+            if !first || p.committed.is_some() {
                 grp.skipped += p.position - p.processed_high;
             }
             p.processed_high = p.position;
@@ -494,6 +501,7 @@ impl Engine {
                     position: 0,
                     committed: None,
                     processed_high: 0,
+                    ever_owned: false,
                 });
             }
         }
