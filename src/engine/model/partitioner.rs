@@ -15,12 +15,14 @@
 //! wrapping arithmetic; the partition is `(h & 0x7fffffff) % numPartitions`
 //! (not `abs`, which would differ for negative hashes and overflow on i32::MIN).
 //!
-//! Null keys: Kafka 2.4–3.2 (`StickyPartitionCache`) sticks to a random partition
-//! until the batch for it is sent, then picks another at random; Kafka 3.3+
-//! (`BuiltInPartitioner`, KIP-794) switches after `batch.size` bytes and weights
-//! the choice by broker queue sizes ("adaptive"). Here, as in 3.3+ without the
-//! adaptive weights: stick until `batch_size` records went to the partition, then
-//! move to a uniformly random *other* partition. No broker load feeds the choice.
+//! Null keys: Kafka 2.4–3.2 (`StickyPartitionCache.nextPartition`) sticks to a
+//! partition until a new batch is needed, then picks a uniformly random *other*
+//! available partition; Kafka 3.3+ (`BuiltInPartitioner`, KIP-794) switches after
+//! `batch.size` bytes went to the partition and picks uniformly at random (the
+//! same one possible), or weighted by broker queue sizes when adaptive
+//! partitioning has load statistics. Here: switch after `batch_size` records
+//! (3.3+'s trigger, counted in records) to a uniformly random other partition
+//! (2.4–3.2's choice). No broker load feeds the choice.
 
 use crate::engine::prng::Stream;
 
