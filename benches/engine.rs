@@ -1,114 +1,388 @@
-//! Engine benchmark: `cargo bench --bench engine`.
+//! Engine benchmark: `cargo bench --bench engine` (harness = false; it prints
+//! numbers and never fails). The budget of issue 6 is checked here, in one run:
 //!
-//! Prints, for the `mm1` preset and the `fanout-large` preset, simulated
-//! messages per wall-clock second, engine events per second, nanoseconds per
-//! event and the process's peak resident memory so far (a high-water mark:
-//! `mm1` runs first, so its figure is its own; later rows include earlier cases); then, in the same run, a bare
-//! binary-heap M/M/1 loop (same random streams, no routing, trace or metrics)
-//! and the ratio between the two. Wall-clock time is read here, in the
-//! harness, never inside the engine.
+//!   engine `mm1` (as `queuelab run mm1` runs it: trace hash, histograms and
+//!   time series on, trace storage off)   ≥ 0.5 × the bare heap loop
+//!                                        ≥ 1.4 × `simcore` on the same M/M/1
 //!
-//! Optional argument: simulated seconds for mm1 (default 200000).
+//! The three M/M/1 implementations (λ = 8/s, μ = 10/s) run in interleaved
+//! rounds, each round in a rotated order (A B C, B C A, C A B, …), so that a
+//! burst of load from another process on the shared machine hits all three
+//! alike; ratios are taken within a round ("paired") and the median over
+//! rounds is reported. Throughput is completed messages per wall-clock second;
+//! events/s and ns/event count each implementation's own events (the engine
+//! has more kinds of events per message than the two-event loops).
+//!
+//! Memory: peak RSS per case (the kernel's high-water mark, reset before each
+//! case through `/proc/self/clear_refs`), the bytes a queued message costs
+//! (RSS growth with N messages parked in a queue that has no consumer, in a
+//! fresh child process) and the peak RSS of `mm1` at 10⁵ and 10⁷ messages
+//! (each in a fresh child process): flat memory means the two are close.
+//!
+//! Wall-clock time is read here, in the harness, never inside the engine.
+//!
+//! Arguments (after `--`): `--rounds N` (default 5), `--messages N` (M/M/1
+//! messages per case, default 1000000), `--quick` (skip the child-process
+//! memory checks). Internal modes used by the child processes:
+//! `--child-mm1-peak MESSAGES`, `--child-bytes-per-queued N`.
 
 #[path = "../tests/support/mm1_reference.rs"]
 mod mm1_reference;
+#[path = "simcore_mm1.rs"]
+mod simcore_mm1;
 
 use queuelab::engine::{Engine, SimTime};
-use queuelab::scenario::preset;
+use queuelab::scenario::{load, preset};
 use std::time::Instant;
 
-/// Peak resident memory of this process (Linux `VmHWM`), in MiB.
-fn peak_mib() -> Option<f64> {
+/// The issue-6 budget: engine throughput as a multiple of the other's.
+const BUDGET_VS_BARE: f64 = 0.5;
+const BUDGET_VS_SIMCORE: f64 = 1.4;
+/// M/M/1 parameters, as in `scenarios/mm1.json`.
+const ARRIVAL_PER_S: f64 = 8.0;
+const SERVICE_PER_S: f64 = 10.0;
+/// The CLI's `run_until` chunk when no trace file is written (`src/cli.rs`).
+const CLI_CHUNK_EVENTS: u64 = 50_000;
+
+/// A `/proc/self/status` field in KiB (Linux), e.g. `VmHWM` or `VmRSS`.
+fn status_kib(field: &str) -> Option<u64> {
     let status = std::fs::read_to_string("/proc/self/status").ok()?;
-    let line = status.lines().find(|l| l.starts_with("VmHWM:"))?;
-    let kib: f64 = line.split_whitespace().nth(1)?.parse().ok()?;
-    Some(kib / 1024.0)
+    let line = status
+        .lines()
+        .find(|l| l.starts_with(field) && l[field.len()..].starts_with(':'))?;
+    line.split_whitespace().nth(1)?.parse().ok()
 }
 
-struct Measured {
+/// Reset the peak-RSS mark to the current RSS (Linux ≥ 4.0). False if not possible.
+fn reset_peak() -> bool {
+    std::fs::write("/proc/self/clear_refs", "5").is_ok()
+}
+
+fn mib(kib: Option<u64>) -> String {
+    kib.map_or("n/a".to_string(), |k| {
+        format!("{:.1} MiB", k as f64 / 1024.0)
+    })
+}
+
+/// One timed run of one implementation.
+#[derive(Clone, Copy)]
+struct Run {
     messages: u64,
     events: u64,
     secs: f64,
+    peak_kib: Option<u64>,
+    /// Mean time in system, seconds (a sanity check: theory says 0.5 s).
+    mean_sojourn_s: f64,
 }
 
-fn run_preset(name: &str, sim_secs: u64) -> (Measured, Engine) {
-    let p = preset(name).expect("preset exists");
+impl Run {
+    fn msgs_per_s(&self) -> f64 {
+        self.messages as f64 / self.secs
+    }
+    fn events_per_s(&self) -> f64 {
+        self.events as f64 / self.secs
+    }
+    fn ns_per_event(&self) -> f64 {
+        self.secs * 1e9 / self.events.max(1) as f64
+    }
+}
+
+/// Run a preset as `queuelab run` does without `--trace`: chunks of
+/// `CLI_CHUNK_EVENTS` until the target time.
+fn run_engine(e: &mut Engine, until: SimTime) {
+    while !e.run_until(until, CLI_CHUNK_EVENTS).reached {}
+}
+
+fn mm1_sim_us(messages: u64) -> u64 {
+    (messages as f64 / ARRIVAL_PER_S * 1e6) as u64
+}
+
+fn engine_mm1(messages: u64) -> (Run, u64) {
+    let p = preset("mm1").expect("preset mm1 exists");
     let s = p.scenario();
     let seed = s.seed;
+    reset_peak();
     let mut e = Engine::new(s, seed).expect("valid preset");
     let t0 = Instant::now();
-    e.run_until(SimTime(sim_secs * 1_000_000), u64::MAX);
+    run_engine(&mut e, SimTime(mm1_sim_us(messages)));
     let secs = t0.elapsed().as_secs_f64();
-    let m = Measured {
+    let run = Run {
         messages: e.totals().completed,
         events: e.events(),
         secs,
+        peak_kib: status_kib("VmHWM"),
+        mean_sojourn_s: e.latency_end_to_end().mean / 1e6,
     };
-    (m, e)
+    (run, e.trace_hash())
 }
 
-/// The bare reference loop of `tests/support/mm1_reference.rs`, timed.
-fn bare_mm1(sim_secs: u64) -> (Measured, f64) {
+fn bare_mm1(messages: u64) -> Run {
+    reset_peak();
     let t0 = Instant::now();
-    let r = mm1_reference::run(1, 125_000.0, 100_000.0, sim_secs * 1_000_000);
+    let r = mm1_reference::run(
+        1,
+        1e6 / ARRIVAL_PER_S,
+        1e6 / SERVICE_PER_S,
+        mm1_sim_us(messages),
+    );
     let secs = t0.elapsed().as_secs_f64();
-    let m = Measured {
+    Run {
         messages: r.completed,
         events: r.events,
         secs,
-    };
-    (m, r.sojourn_us_sum as f64 / r.completed.max(1) as f64)
+        peak_kib: status_kib("VmHWM"),
+        mean_sojourn_s: r.sojourn_us_sum as f64 / r.completed.max(1) as f64 / 1e6,
+    }
 }
 
-fn print(label: &str, m: &Measured) {
-    println!(
-        "{label:<28} {:>12} msgs {:>8.3} s wall  {:>10.0} msgs/s  {:>11.0} events/s  {:>6.1} ns/event  peak RSS so far {:.1} MiB",
-        m.messages,
-        m.secs,
-        m.messages as f64 / m.secs,
-        m.events as f64 / m.secs,
-        m.secs * 1e9 / m.events.max(1) as f64,
-        peak_mib().unwrap_or(f64::NAN)
+fn simcore_mm1(messages: u64, single: bool) -> Run {
+    reset_peak();
+    let run = if single {
+        simcore_mm1::run_single
+    } else {
+        simcore_mm1::run_components
+    };
+    let t0 = Instant::now();
+    let r = run(
+        1,
+        ARRIVAL_PER_S,
+        SERVICE_PER_S,
+        mm1_sim_us(messages) as f64 / 1e6,
     );
+    let secs = t0.elapsed().as_secs_f64();
+    Run {
+        messages: r.completed,
+        events: r.events,
+        secs,
+        peak_kib: status_kib("VmHWM"),
+        mean_sojourn_s: r.mean_sojourn_s,
+    }
+}
+
+/// `fanout-large` for its scenario duration: (deliveries, seconds).
+fn fanout_large() -> (u64, u64, f64) {
+    let p = preset("fanout-large").expect("preset fanout-large exists");
+    let s = p.scenario();
+    let (seed, until) = (s.seed, SimTime(s.duration.us()));
+    let mut e = Engine::new(s, seed).expect("valid preset");
+    let t0 = Instant::now();
+    run_engine(&mut e, until);
+    let secs = t0.elapsed().as_secs_f64();
+    (e.totals().delivered, e.events(), secs)
+}
+
+fn median(mut v: Vec<f64>) -> f64 {
+    v.sort_by(f64::total_cmp);
+    let n = v.len();
+    if n == 0 {
+        f64::NAN
+    } else if n % 2 == 1 {
+        v[n / 2]
+    } else {
+        (v[n / 2 - 1] + v[n / 2]) / 2.0
+    }
+}
+
+/// Child mode: run `mm1` for `messages` messages and print its peak RSS.
+fn child_mm1_peak(messages: u64) {
+    let (run, _) = engine_mm1(messages);
+    // Whole-process peak: a fresh process, so nothing else ran before.
+    println!(
+        "peak_kib {} messages {}",
+        status_kib("VmHWM").unwrap_or(0),
+        run.messages
+    );
+}
+
+/// Child mode: park `n` messages in a queue with no consumer; print the RSS
+/// growth per parked message (bytes). The producer publishes 1,000,000/s at
+/// constant gaps, so the series and histograms stay a few samples long and
+/// the growth is the messages' own cost (slots, queue entries, agenda).
+fn child_bytes_per_queued(n: u64) {
+    const RATE_PER_S: u64 = 1_000_000;
+    let json = format!(
+        r#"{{
+  "title": "parked messages (benchmark)",
+  "seed": 1,
+  "duration": "3600s",
+  "producers": [ {{ "id": "p", "to": "park", "rate": "{RATE_PER_S}/s", "arrival": "constant" }} ],
+  "queues": [ {{ "id": "park" }} ]
+}}"#
+    );
+    let s = load(&json).expect("the parking scenario is valid");
+    let mut e = Engine::new(s, 1).expect("the parking scenario is valid");
+    // Warm up: a thousand messages, so one-time allocations are in the baseline.
+    run_engine(&mut e, SimTime(1_000));
+    let (q0, rss0) = (e.ledger().queued, status_kib("VmRSS"));
+    run_engine(&mut e, SimTime(n * 1_000_000 / RATE_PER_S + 1_000));
+    let (q1, rss1) = (e.ledger().queued, status_kib("VmRSS"));
+    match (rss0, rss1) {
+        (Some(a), Some(b)) if q1 > q0 => println!(
+            "bytes_per_queued {:.1} queued {}",
+            (b.saturating_sub(a) as f64 * 1024.0) / (q1 - q0) as f64,
+            q1
+        ),
+        _ => println!("bytes_per_queued n/a queued {q1}"),
+    }
+}
+
+/// Run this benchmark binary again in a child mode and return its stdout line.
+fn child(args: &[&str]) -> Option<String> {
+    let exe = std::env::current_exe().ok()?;
+    let out = std::process::Command::new(exe).args(args).output().ok()?;
+    if !out.status.success() {
+        return None;
+    }
+    Some(String::from_utf8_lossy(&out.stdout).trim().to_string())
+}
+
+/// The number after `key` in a child's line `key value key value`.
+fn field(line: &str, key: &str) -> Option<f64> {
+    let mut it = line.split_whitespace();
+    while let Some(k) = it.next() {
+        if k == key {
+            return it.next()?.parse().ok();
+        }
+    }
+    None
 }
 
 fn main() {
-    // `cargo bench` passes `--bench`; ignore flags.
-    let mm1_secs: u64 = std::env::args()
-        .skip(1)
-        .find_map(|a| a.parse().ok())
-        .unwrap_or(200_000);
-    println!("queuelab engine benchmark (trace hashing and metrics on; trace storage off)");
-    let (mm1, e) = run_preset("mm1", mm1_secs);
-    print(&format!("mm1 ({mm1_secs} sim s)"), &mm1);
+    let args: Vec<String> = std::env::args().skip(1).collect();
+    let value = |flag: &str| -> Option<u64> {
+        let i = args.iter().position(|a| a == flag)?;
+        args.get(i + 1)?.parse().ok()
+    };
+    if let Some(m) = value("--child-mm1-peak") {
+        return child_mm1_peak(m);
+    }
+    if let Some(n) = value("--child-bytes-per-queued") {
+        return child_bytes_per_queued(n);
+    }
+    let rounds = value("--rounds").unwrap_or(5).max(1) as usize;
+    let messages = value("--messages").unwrap_or(1_000_000).max(1);
+    let quick = args.iter().any(|a| a == "--quick");
+
     println!(
-        "  mean time in system {:.4} s (theory 0.5 s), trace hash {:016x}",
-        e.latency_end_to_end().mean / 1e6,
-        e.trace_hash()
+        "queuelab engine benchmark: M/M/1 (λ = 8/s, μ = 10/s), {messages} messages per case, \
+         {rounds} interleaved rounds, medians"
     );
-    drop(e);
-    let fan_secs = 60;
-    let (fan, e) = run_preset("fanout-large", fan_secs);
-    print(&format!("fanout-large ({fan_secs} sim s)"), &fan);
+    if !reset_peak() {
+        println!("  (cannot reset the peak-RSS mark: peak memory is the process high-water mark)");
+    }
+
+    // Interleaved rounds: the order rotates so no implementation always runs first.
+    const CASES: usize = 4;
+    let mut runs: [Vec<Run>; CASES] = Default::default();
+    let mut trace_hash = 0;
+    for round in 0..rounds {
+        for k in 0..CASES {
+            let case = (round + k) % CASES;
+            let r = match case {
+                0 => {
+                    let (r, h) = engine_mm1(messages);
+                    trace_hash = h;
+                    r
+                }
+                1 => bare_mm1(messages),
+                2 => simcore_mm1(messages, false),
+                _ => simcore_mm1(messages, true),
+            };
+            runs[case].push(r);
+        }
+    }
+    let [engine_runs, bare_runs, simcore_runs, simcore_single_runs] = &runs;
+
+    println!();
     println!(
-        "  published {}, deliveries {} ({:.0} deliveries/s wall)",
-        e.totals().published,
-        e.totals().delivered,
-        e.totals().delivered as f64 / fan.secs
+        "{:<36} {:>10} {:>13} {:>13} {:>9} {:>11} {:>13}",
+        "M/M/1", "messages", "msgs/s", "events/s", "ns/event", "peak RSS", "mean sojourn"
     );
-    drop(e);
-    let (bare, mean_us) = bare_mm1(mm1_secs);
-    print(&format!("bare heap M/M/1 ({mm1_secs} sim s)"), &bare);
-    println!("  mean time in system {:.4} s", mean_us / 1e6);
-    let engine_rate = mm1.messages as f64 / mm1.secs;
-    let bare_rate = bare.messages as f64 / bare.secs;
+    let row = |label: &str, runs: &[Run]| {
+        let peak = runs.iter().filter_map(|r| r.peak_kib).max();
+        println!(
+            "{:<36} {:>10} {:>13.0} {:>13.0} {:>9.1} {:>11} {:>11.4} s",
+            label,
+            runs[0].messages,
+            median(runs.iter().map(Run::msgs_per_s).collect()),
+            median(runs.iter().map(Run::events_per_s).collect()),
+            median(runs.iter().map(Run::ns_per_event).collect()),
+            mib(peak),
+            runs[0].mean_sojourn_s
+        );
+    };
+    row("engine (mm1 preset, as the CLI)", engine_runs);
+    row("bare heap loop (same streams)", bare_runs);
+    row("simcore 0.1 (source + server)", simcore_runs);
+    row("simcore 0.1 (one component)", simcore_single_runs);
+    println!("  engine trace hash {trace_hash:016x}; theory: mean time in system 0.5 s");
+
+    let paired = |other: &[Run]| -> Vec<f64> {
+        engine_runs
+            .iter()
+            .zip(other)
+            .map(|(e, o)| e.msgs_per_s() / o.msgs_per_s())
+            .collect()
+    };
+    let verdict = |ratio: f64, budget: f64| if ratio >= budget { "PASS" } else { "FAIL" };
+    println!();
+    for (label, other, budget) in [
+        ("engine ÷ bare loop", bare_runs, Some(BUDGET_VS_BARE)),
+        ("engine ÷ simcore", simcore_runs, Some(BUDGET_VS_SIMCORE)),
+        (
+            "engine ÷ simcore (one component)",
+            simcore_single_runs,
+            None,
+        ),
+    ] {
+        let ratios = paired(other);
+        let m = median(ratios.clone());
+        let all: Vec<String> = ratios.iter().map(|r| format!("{r:.2}")).collect();
+        let judged = budget.map_or("(for information)".to_string(), |b| {
+            format!("budget >= {b:.1}x: {}", verdict(m, b))
+        });
+        println!(
+            "{label:<33} {m:>5.2}x as fast (paired rounds: {})   {judged}",
+            all.join(" ")
+        );
+    }
+
+    println!();
+    let fan: Vec<(u64, u64, f64)> = (0..3).map(|_| fanout_large()).collect();
     println!(
-        "ratio: engine mm1 runs at {:.1}% of the bare loop's message rate (bare is {:.2}x faster)",
-        100.0 * engine_rate / bare_rate,
-        bare_rate / engine_rate
+        "fanout-large (60 sim s, 3 runs): {} deliveries, {:.0} deliveries/s, {:.0} events/s (medians)",
+        fan[0].0,
+        median(fan.iter().map(|f| f.0 as f64 / f.2).collect()),
+        median(fan.iter().map(|f| f.1 as f64 / f.2).collect())
     );
+
+    if quick {
+        println!("(--quick: memory checks in child processes skipped)");
+        return;
+    }
+    println!();
+    const PARKED: u64 = 1_000_000;
+    match child(&["--child-bytes-per-queued", &PARKED.to_string()])
+        .and_then(|l| field(&l, "bytes_per_queued"))
+    {
+        Some(b) => println!(
+            "bytes per queued message: {b:.0} B (RSS growth / {PARKED} messages parked in a queue \
+             with no consumer; budget <= 64 B: {})",
+            if b <= 64.0 { "PASS" } else { "FAIL" }
+        ),
+        None => println!("bytes per queued message: n/a (needs Linux /proc/self/status)"),
+    }
+    let peak =
+        |m: u64| child(&["--child-mm1-peak", &m.to_string()]).and_then(|l| field(&l, "peak_kib"));
+    let (small, large) = (peak(100_000), peak(10_000_000));
+    let show = |k: Option<f64>| mib(k.map(|k| k as u64));
     println!(
-        "budget: >= 2,000,000 simulated msgs/s on mm1: {}",
-        if engine_rate >= 2e6 { "met" } else { "NOT met" }
+        "memory flatness, mm1 peak RSS (fresh process): 10^5 messages {}, 10^7 messages {}{}",
+        show(small),
+        show(large),
+        match (small, large) {
+            (Some(s), Some(l)) => format!(" (growth {:+.1} MiB)", (l - s) / 1024.0),
+            _ => String::new(),
+        }
     );
 }

@@ -2,7 +2,8 @@
 # Every QueueLab test, from a fresh machine: installs what is missing, then
 #   1. formatting, 2. native tests (unit, stories, properties, golden, theory, CLI),
 #   3. the engine under wasm in headless Chromium (same trace hashes as native),
-#   4. the release builds (CLI and browser app) and the end-to-end browser tests.
+#   4. the release builds (CLI and browser app) and the end-to-end browser tests,
+#   5. the seed swarm (60 s) and the release wasm's size budget.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 export PATH="$HOME/.cargo/bin:$PATH"
@@ -20,6 +21,10 @@ cargo fmt --all -- --check
 step "native tests"
 cargo test --locked
 
+step "seed swarm: deep random cases, invariants after every event, for a fixed wall-clock budget"
+# A failure prints the one case seed that reproduces it (QL_SWARM_CASE=...).
+QL_SWARM_SECS="${QL_SWARM_SECS:-60}" cargo test --locked --test engine swarm -- --nocapture
+
 step "engine and app components under wasm in headless Chromium"
 CARGO_TARGET_WASM32_UNKNOWN_UNKNOWN_RUNNER=wasm-bindgen-test-runner \
 CHROMEDRIVER=/usr/bin/chromedriver \
@@ -30,5 +35,8 @@ cargo build --locked --release
 
 step "release build of the app and end-to-end browser tests"
 ./e2e/run.sh
+
+step "size of the release wasm (budget: 400 KiB gzip)"
+./scripts/wasm-size.sh dist
 
 step "all tests passed"

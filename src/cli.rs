@@ -29,7 +29,8 @@ USAGE:
   run        simulate a scenario file, a preset or a share link and print a report
                --seed N          seed (default: the scenario's; a link fixes its own)
                --until DURATION  simulated time to run, e.g. 60s, 10m (default: the scenario's duration)
-               --max-events N    stop after N engine events (default 1000000000)
+               --max-events N    stop after N engine events, an event that creates
+                                 k > 1 messages (a burst) counting k (default 1000000000)
                --json            print the report as JSON
                --trace FILE      write every trace event as one JSON object per line
              A LINK (https://…/#v1.…, #v1.… or v1.…) replays its command log at
@@ -349,24 +350,25 @@ fn run(a: &RunArgs, out: &mut dyn Write) -> Result<(), Failure> {
         code: 2,
         message: format!("{name}: {e}"),
     })?;
-    let mut trace_out = match &a.trace {
+    let trace_out = match &a.trace {
         None => None,
         Some(path) => {
             let f = std::fs::File::create(path).map_err(|e| Failure {
                 code: 1,
                 message: format!("cannot create {}: {e}", path.display()),
             })?;
-            engine.set_trace_capture(true, crate::engine::trace::TRACE_BUFFER_MAX);
-            Some(BufWriter::new(f))
+            // Drains the trace buffer whenever it fills, even inside one event.
+            Some(crate::engine::TraceWriter::attach(
+                &mut engine,
+                BufWriter::new(f),
+            ))
         }
     };
-    let mut drain = |engine: &mut Engine| -> Result<(), Failure> {
-        if let Some(w) = trace_out.as_mut() {
-            for ev in engine.take_trace() {
-                serde_json::to_writer(&mut *w, &engine.trace_json(&ev))
-                    .map_err(|e| io_failure(e.into()))?;
-                w.write_all(b"\n").map_err(io)?;
-            }
+    // Writes the events recorded since the last call; the trace writer
+    // also drains a full buffer mid-event (one event can record millions).
+    let drain = |engine: &mut Engine| -> Result<(), Failure> {
+        if let Some(w) = trace_out.as_ref() {
+            w.drain(engine).map_err(io)?;
         }
         Ok(())
     };
@@ -380,8 +382,7 @@ fn run(a: &RunArgs, out: &mut dyn Write) -> Result<(), Failure> {
             until
         ));
     }
-    // Run in small chunks so the trace buffer is drained long before it can
-    // overflow (one event can record many trace events: fan-out, dead letters).
+    // Run in chunks, writing the trace between them.
     let chunk = if a.trace.is_some() {
         1_000u64
     } else {
@@ -407,8 +408,11 @@ fn run(a: &RunArgs, out: &mut dyn Write) -> Result<(), Failure> {
             if cap == 0 {
                 break;
             }
+            // `cap` bounds work, and so events too: a call never runs past
+            // the command's event count. A burst event counts one per
+            // message it creates against --max-events.
             let o = engine.run_until(leg_until, cap);
-            budget -= o.events;
+            budget = budget.saturating_sub(o.work);
             drain(&mut engine)?;
             if o.reached {
                 leg_reached = true;
@@ -445,8 +449,8 @@ fn run(a: &RunArgs, out: &mut dyn Write) -> Result<(), Failure> {
             .map_err(|e| replay_error(e.to_string()))?;
         drain(&mut engine)?;
     }
-    if let Some(mut w) = trace_out {
-        w.flush().map_err(io)?;
+    if let Some(w) = trace_out {
+        w.finish(&mut engine).map_err(io)?;
         if engine.trace_overwritten() > 0 {
             return Err(Failure {
                 code: 1,

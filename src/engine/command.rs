@@ -55,7 +55,16 @@ impl Engine {
         Ok(())
     }
 
+    /// The index of node `id`, which must be a `kind`. An over-long id is
+    /// refused without being echoed (no node has one; see `ID_LEN_MAX`).
     pub(crate) fn find(&self, id: &str, kind: NodeKind) -> Result<u32, CommandError> {
+        if id.len() > scenario::ID_LEN_MAX {
+            return Err(CommandError(format!(
+                "a node id has at most {} characters, not {}",
+                scenario::ID_LEN_MAX,
+                id.len()
+            )));
+        }
         match self.node_of(id) {
             Some(n) if n.kind == kind => Ok(n.index),
             Some(n) => Err(CommandError(

@@ -27,13 +27,12 @@ use super::agenda::Agenda;
 use super::message::{HdrId, Ledger, Message, MsgState, Sym};
 use super::metrics::{Latency, LatencySummary, Series, SeriesPoint, Totals, WindowLatency};
 use super::model::topic::{StreamEvent, Streams};
-use super::model::{ConsumerState, ExchangeState, ProducerState, QueueState};
+use super::model::{CachedRoute, ConsumerState, ExchangeState, ProducerState, QueueState};
 use super::time::SimTime;
-use super::trace::{NodeId, Reason, TraceEvent, TraceKind, TraceLog};
+use super::trace::{NodeId, Reason, TraceEvent, TraceKind, TraceLog, TraceSink};
 use crate::scenario::{self, LoggedCommand, Scenario, ScenarioError};
 use serde::Serialize;
 use std::collections::BTreeMap;
-use std::rc::Rc;
 
 /// Most messages alive at once; publishing past it drops with `queue_full`
 /// semantics at the producer, so a runaway scenario cannot eat the machine.
@@ -87,7 +86,11 @@ pub(crate) enum Event {
 /// What `run_until` did.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct RunOutcome {
+    /// Engine events processed.
     pub events: u64,
+    /// Work done, as `run_until` counts it against its budget: for each
+    /// event, the messages it created, at least 1.
+    pub work: u64,
     /// False when `max_events` stopped it before the target time.
     pub reached: bool,
 }
@@ -123,7 +126,7 @@ pub struct Engine {
     pub(crate) hdrs: Vec<BTreeMap<String, String>>,
     pub(crate) hdr_index: BTreeMap<BTreeMap<String, String>, HdrId>,
     /// Direct routing results per (exchange, routing key, headers); see `model::exchange`.
-    pub(crate) route_cache: BTreeMap<(u32, Sym, HdrId), Rc<[u32]>>,
+    pub(crate) route_cache: BTreeMap<(u32, Sym, HdrId), CachedRoute>,
     /// The trace hash (always) and capture buffer (when asked).
     pub(crate) trace: TraceLog,
     // Metrics: counters, latency histograms, the sampled time series.
@@ -355,6 +358,18 @@ impl Engine {
         self.trace.take()
     }
 
+    /// While capturing, hand the buffer to `sink` whenever it fills, even in
+    /// the middle of an event, instead of losing the oldest events (one event
+    /// can record more than the buffer holds: a burst into a fanout). `None`
+    /// stops. See `report::TraceWriter` for a sink that writes JSON lines.
+    pub fn set_trace_sink(&mut self, sink: Option<TraceSink>) {
+        self.trace.set_sink(sink);
+    }
+
+    /// Routing results cached now (at most `ROUTE_CACHE_MAX`; see `model::exchange`).
+    pub fn route_cache_len(&self) -> usize {
+        self.route_cache.len()
+    }
     /// Events lost because nobody took them before the buffer filled.
     pub fn trace_overwritten(&self) -> u64 {
         self.trace.overwritten()
@@ -372,28 +387,42 @@ impl Engine {
         true
     }
 
-    /// Process every event at or before `until`, at most `max_events` of them.
-    /// When it reaches `until` the clock is set to `until`.
+    /// Process the events at or before `until` within a work budget of
+    /// `max_events`. When it reaches `until` the clock is set to `until`.
+    ///
+    /// The budget counts work, not only events: an event costs the number of
+    /// messages it creates (producer and handler publishes, routing copies),
+    /// and at least 1, because one event can publish a whole burst (up to
+    /// `scenario::BURST_MAX` messages, each copied to every queue it
+    /// matches). An event publishing one message costs 1, as before.
+    /// The budget is checked between events, so a call overruns it by at most
+    /// the messages of its last event; with `max_events >= 1` a call always
+    /// processes at least one due event, so repeated calls make progress.
     pub fn run_until(&mut self, until: SimTime, max_events: u64) -> RunOutcome {
-        let mut n = 0;
+        let mut events = 0;
+        let mut work = 0u64;
         while let Some(t) = self.agenda.peek_time() {
             if t > until {
                 break;
             }
-            if n >= max_events {
+            if work >= max_events {
                 return RunOutcome {
-                    events: n,
+                    events,
+                    work,
                     reached: false,
                 };
             }
+            let created = self.ledger.created;
             self.step();
-            n += 1;
+            events += 1;
+            work = work.saturating_add((self.ledger.created - created).max(1));
         }
         if until > self.now {
             self.now = until;
         }
         RunOutcome {
-            events: n,
+            events,
+            work,
             reached: true,
         }
     }

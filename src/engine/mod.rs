@@ -18,7 +18,11 @@
 //!   queued, unacked, waiting for a retry, completed or discarded (with a
 //!   reason); `Engine::check_invariants` verifies it and the other invariants.
 //! - **Limits**: queue capacity, instances, prefetch, attempts, live messages,
-//!   trace buffer and per-call event budgets are all bounded.
+//!   key and header lengths, the route cache, the trace buffer and the work of
+//!   one `run_until` call are all bounded. The per-call budget charges each
+//!   event the messages it creates, at least 1 (a burst event publishing
+//!   100,000 messages costs 100,000), so a budget bounds time even for bursty
+//!   scenarios.
 //!
 //! # Where things are
 //!
@@ -67,7 +71,7 @@ pub use command::CommandError;
 pub use message::Ledger;
 pub use metrics::{LatencySummary, SeriesPoint, Totals};
 pub use model::dead_letter::{DEAD_LETTERS_PER_INSTANT_MAX, DEATHS_PER_INSTANT_MAX};
-pub use report::Report;
+pub use report::{Report, TraceNames, TraceWriter};
 pub use time::SimTime;
-pub use trace::{NodeId, Reason, TraceEvent, TraceKind};
+pub use trace::{NodeId, Reason, TraceEvent, TraceKind, TraceSink};
 pub use view::{InstanceView, MessageView, NodeView, Snapshot};

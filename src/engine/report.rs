@@ -2,15 +2,19 @@
 //! the JSON and one-line text forms of trace events (CLI trace file, UI event log).
 //!
 //!   Engine ──report()──► Report (serde)      TraceEvent ──trace_json / trace_text──► Value / String
+//!   Engine ──TraceWriter (trace sink)──► JSON lines, however many events one engine event records
 //!
 //! Read-only, like `view`; all maps are `BTreeMap`, so output order is fixed.
 
 use super::core::Engine;
 use super::metrics::{LatencySummary, Totals};
-use super::trace::{TraceEvent, TraceKind};
+use super::trace::{NodeId, TraceEvent, TraceKind, TRACE_BUFFER_MAX};
 use serde::Serialize;
 use serde_json::{json, Map, Value};
-use std::collections::BTreeMap;
+use std::cell::RefCell;
+use std::collections::{BTreeMap, VecDeque};
+use std::io::Write;
+use std::rc::Rc;
 
 #[derive(Clone, Debug, Serialize)]
 pub struct LatencyReport {
@@ -92,82 +96,7 @@ impl Engine {
     /// JSON object of one trace event: `t_us`, `seq`, `kind`, `msg`, `node`,
     /// then the kind's fields, with node references as ids.
     pub fn trace_json(&self, ev: &TraceEvent) -> Value {
-        let mut m = Map::new();
-        m.insert("t_us".into(), json!(ev.t.0));
-        m.insert("seq".into(), json!(ev.seq));
-        m.insert("kind".into(), json!(ev.kind.name()));
-        m.insert("msg".into(), json!(ev.msg));
-        m.insert("node".into(), json!(self.node_name(ev.node)));
-        let name = |n: super::trace::NodeId| json!(self.node_name(n));
-        match ev.kind {
-            TraceKind::Published { to, parent } => {
-                m.insert("to".into(), name(to));
-                if let Some(p) = parent {
-                    m.insert("parent".into(), json!(p));
-                }
-            }
-            TraceKind::Unroutable { alternate } => {
-                m.insert(
-                    "alternate".into(),
-                    alternate.map(name).unwrap_or(Value::Null),
-                );
-            }
-            TraceKind::Delivered {
-                consumer,
-                instance,
-                attempt,
-                redelivered,
-            } => {
-                m.insert("consumer".into(), name(consumer));
-                m.insert("instance".into(), json!(instance));
-                m.insert("attempt".into(), json!(attempt));
-                m.insert("redelivered".into(), json!(redelivered));
-            }
-            TraceKind::DeadLettered {
-                reason,
-                exchange,
-                deaths,
-            } => {
-                m.insert("reason".into(), json!(reason.name()));
-                m.insert("exchange".into(), name(exchange));
-                m.insert("deaths".into(), json!(deaths));
-            }
-            TraceKind::Dropped { reason } => {
-                m.insert("reason".into(), json!(reason.name()));
-            }
-            TraceKind::CommandApplied { index, scheduled } => {
-                let cmd = self.command_description(index, scheduled);
-                m.insert("index".into(), json!(index));
-                m.insert("scheduled".into(), json!(scheduled));
-                m.insert("command".into(), json!(cmd));
-            }
-            TraceKind::Fetched { topic, .. }
-            | TraceKind::Committed { topic, .. }
-            | TraceKind::Assigned { topic, .. }
-            | TraceKind::Revoked { topic, .. }
-            | TraceKind::Seeked { topic, .. } => {
-                // Numbers as they are, the topic by its id.
-                if let Ok(Value::Object(fields)) = serde_json::to_value(ev.kind) {
-                    for (k, v) in fields {
-                        if k != "kind" {
-                            m.insert(k, v);
-                        }
-                    }
-                }
-                m.insert("topic".into(), name(topic));
-            }
-            other => {
-                // Remaining kinds carry only numbers and flags: serialize them as they are.
-                if let Ok(Value::Object(fields)) = serde_json::to_value(other) {
-                    for (k, v) in fields {
-                        if k != "kind" {
-                            m.insert(k, v);
-                        }
-                    }
-                }
-            }
-        }
-        Value::Object(m)
+        trace_json_of(self, ev)
     }
 
     /// One line of human text for an event (event log, CLI).
@@ -314,5 +243,224 @@ impl Engine {
             let c = self.command_log().get(index as usize)?;
             Some(c.command.describe())
         }
+    }
+}
+
+/// What rendering a trace event needs besides the event itself.
+trait TraceNaming {
+    fn node_name(&self, n: NodeId) -> &str;
+    fn command_description(&self, index: u32, scheduled: bool) -> Option<String>;
+}
+
+impl TraceNaming for Engine {
+    fn node_name(&self, n: NodeId) -> &str {
+        Engine::node_name(self, n)
+    }
+    fn command_description(&self, index: u32, scheduled: bool) -> Option<String> {
+        Engine::command_description(self, index, scheduled)
+    }
+}
+
+/// The JSON form of a trace event (see `Engine::trace_json`).
+fn trace_json_of(names: &impl TraceNaming, ev: &TraceEvent) -> Value {
+    let mut m = Map::new();
+    m.insert("t_us".into(), json!(ev.t.0));
+    m.insert("seq".into(), json!(ev.seq));
+    m.insert("kind".into(), json!(ev.kind.name()));
+    m.insert("msg".into(), json!(ev.msg));
+    m.insert("node".into(), json!(names.node_name(ev.node)));
+    let name = |n: NodeId| json!(names.node_name(n));
+    match ev.kind {
+        TraceKind::Published { to, parent } => {
+            m.insert("to".into(), name(to));
+            if let Some(p) = parent {
+                m.insert("parent".into(), json!(p));
+            }
+        }
+        TraceKind::Unroutable { alternate } => {
+            m.insert(
+                "alternate".into(),
+                alternate.map(name).unwrap_or(Value::Null),
+            );
+        }
+        TraceKind::Delivered {
+            consumer,
+            instance,
+            attempt,
+            redelivered,
+        } => {
+            m.insert("consumer".into(), name(consumer));
+            m.insert("instance".into(), json!(instance));
+            m.insert("attempt".into(), json!(attempt));
+            m.insert("redelivered".into(), json!(redelivered));
+        }
+        TraceKind::DeadLettered {
+            reason,
+            exchange,
+            deaths,
+        } => {
+            m.insert("reason".into(), json!(reason.name()));
+            m.insert("exchange".into(), name(exchange));
+            m.insert("deaths".into(), json!(deaths));
+        }
+        TraceKind::Dropped { reason } => {
+            m.insert("reason".into(), json!(reason.name()));
+        }
+        TraceKind::CommandApplied { index, scheduled } => {
+            let cmd = names.command_description(index, scheduled);
+            m.insert("index".into(), json!(index));
+            m.insert("scheduled".into(), json!(scheduled));
+            m.insert("command".into(), json!(cmd));
+        }
+        TraceKind::Fetched { topic, .. }
+        | TraceKind::Committed { topic, .. }
+        | TraceKind::Assigned { topic, .. }
+        | TraceKind::Revoked { topic, .. }
+        | TraceKind::Seeked { topic, .. } => {
+            // Numbers as they are, the topic by its id.
+            if let Ok(Value::Object(fields)) = serde_json::to_value(ev.kind) {
+                for (k, v) in fields {
+                    if k != "kind" {
+                        m.insert(k, v);
+                    }
+                }
+            }
+            m.insert("topic".into(), name(topic));
+        }
+        other => {
+            // Remaining kinds carry only numbers and flags: serialize them as they are.
+            if let Ok(Value::Object(fields)) = serde_json::to_value(other) {
+                for (k, v) in fields {
+                    if k != "kind" {
+                        m.insert(k, v);
+                    }
+                }
+            }
+        }
+    }
+    Value::Object(m)
+}
+
+/// Node names and command descriptions copied out of an engine, so trace
+/// events can be rendered while the engine is busy (inside a trace sink).
+/// Commands submitted after it was made are described as `null`.
+#[derive(Clone, Debug)]
+pub struct TraceNames {
+    nodes: Vec<String>,
+    scheduled: Vec<String>,
+    submitted: Vec<String>,
+}
+
+impl TraceNaming for TraceNames {
+    fn node_name(&self, n: NodeId) -> &str {
+        self.nodes.get(n.0 as usize).map_or("", String::as_str)
+    }
+    fn command_description(&self, index: u32, scheduled: bool) -> Option<String> {
+        let list = if scheduled {
+            &self.scheduled
+        } else {
+            &self.submitted
+        };
+        list.get(index as usize).cloned()
+    }
+}
+
+impl TraceNames {
+    pub fn of(e: &Engine) -> TraceNames {
+        TraceNames {
+            nodes: e.nodes().iter().map(|n| n.id.clone()).collect(),
+            scheduled: e
+                .config()
+                .schedule
+                .iter()
+                .map(|s| s.command.describe())
+                .collect(),
+            submitted: e
+                .command_log()
+                .iter()
+                .map(|c| c.command.describe())
+                .collect(),
+        }
+    }
+
+    /// The same JSON as `Engine::trace_json`.
+    pub fn json(&self, ev: &TraceEvent) -> Value {
+        trace_json_of(self, ev)
+    }
+}
+
+/// Streams an engine's trace as JSON lines (one `trace_json` object per
+/// line) to `W`, without losing events however many one engine event
+/// records: the engine's capture buffer drains into the writer whenever it
+/// fills, even in the middle of an event, and `drain` takes the rest between
+/// calls. Memory stays bounded by the buffer. The first write error is kept
+/// and reported by `drain` / `finish`; later events are then not written.
+pub struct TraceWriter<W: Write> {
+    shared: Rc<RefCell<TraceWriterState<W>>>,
+}
+
+struct TraceWriterState<W> {
+    out: W,
+    names: TraceNames,
+    error: Option<std::io::Error>,
+}
+
+impl<W: Write> TraceWriterState<W> {
+    fn write(&mut self, buffer: &mut VecDeque<TraceEvent>) {
+        for ev in buffer.drain(..) {
+            if self.error.is_some() {
+                continue;
+            }
+            let line = serde_json::to_writer(&mut self.out, &self.names.json(&ev))
+                .map_err(std::io::Error::from)
+                .and_then(|()| self.out.write_all(b"\n"));
+            if let Err(e) = line {
+                self.error = Some(e);
+            }
+        }
+    }
+}
+
+impl<W: Write + 'static> TraceWriter<W> {
+    /// Capture `engine`'s trace (at most `TRACE_BUFFER_MAX` events held at
+    /// once) and drain it into `out`.
+    pub fn attach(engine: &mut Engine, out: W) -> TraceWriter<W> {
+        let shared = Rc::new(RefCell::new(TraceWriterState {
+            out,
+            names: TraceNames::of(engine),
+            error: None,
+        }));
+        let sink = shared.clone();
+        engine.set_trace_capture(true, TRACE_BUFFER_MAX);
+        engine.set_trace_sink(Some(Rc::new(RefCell::new(
+            move |buffer: &mut VecDeque<TraceEvent>| sink.borrow_mut().write(buffer),
+        ))));
+        TraceWriter { shared }
+    }
+
+    /// Write the events recorded since the last drain.
+    pub fn drain(&self, engine: &mut Engine) -> std::io::Result<()> {
+        let mut st = self.shared.borrow_mut();
+        let mut rest: VecDeque<TraceEvent> = engine.take_trace().into();
+        st.write(&mut rest);
+        match st.error.take() {
+            Some(e) => Err(e),
+            None => Ok(()),
+        }
+    }
+
+    /// Write the rest, detach from the engine and flush; returns the writer.
+    /// (An error if a clone of the engine, made while attached, still holds
+    /// the sink.)
+    pub fn finish(self, engine: &mut Engine) -> std::io::Result<W> {
+        self.drain(engine)?;
+        engine.set_trace_sink(None);
+        engine.set_trace_capture(false, 0);
+        let st = Rc::try_unwrap(self.shared)
+            .map_err(|_| std::io::Error::other("trace writer still shared"))?
+            .into_inner();
+        let mut out = st.out;
+        out.flush()?;
+        Ok(out)
     }
 }

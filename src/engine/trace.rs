@@ -2,6 +2,8 @@
 //! running 64-bit hash and optionally kept in a bounded buffer.
 //!
 //!   world ──record(kind, msg, node)──► hash (always) ──► buffer (if capturing, bounded)
+//!                                                              │ full, with a sink set
+//!                                                              └──► sink (drained mid-event)
 //!
 //! The hash is over a canonical encoding: for each event the words
 //! `[t_us, seq, kind code, msg id or u64::MAX, node index, field words…]`, each
@@ -10,7 +12,9 @@
 
 use super::time::SimTime;
 use serde::Serialize;
+use std::cell::RefCell;
 use std::collections::VecDeque;
+use std::rc::Rc;
 
 /// Index of a node (producer, exchange, queue or consumer) in the world's node table.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize)]
@@ -446,6 +450,25 @@ fn mix(h: u64, w: u64) -> u64 {
 /// Upper bound on stored events (memory stays bounded however long the run).
 pub const TRACE_BUFFER_MAX: usize = 1 << 20;
 
+/// Takes captured events out of a full buffer (it should drain it), so a
+/// consumer such as a trace file keeps up even when one engine event records
+/// more events than the buffer holds. Shared: an engine clone drains into the
+/// same sink.
+pub type TraceSink = Rc<RefCell<dyn FnMut(&mut VecDeque<TraceEvent>)>>;
+
+#[derive(Clone)]
+struct SinkSlot(Option<TraceSink>);
+
+impl std::fmt::Debug for SinkSlot {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(if self.0.is_some() {
+            "Some(sink)"
+        } else {
+            "None"
+        })
+    }
+}
+
 #[derive(Clone, Debug)]
 pub struct TraceLog {
     hash: u64,
@@ -455,6 +478,7 @@ pub struct TraceLog {
     buffer: VecDeque<TraceEvent>,
     /// Events that fell out of a full buffer before anyone took them.
     overwritten: u64,
+    sink: SinkSlot,
 }
 
 impl TraceLog {
@@ -466,6 +490,7 @@ impl TraceLog {
             capacity: 65_536,
             buffer: VecDeque::new(),
             overwritten: 0,
+            sink: SinkSlot(None),
         }
     }
 
@@ -485,8 +510,7 @@ impl TraceLog {
         self.hash = h;
         if self.capture {
             if self.buffer.len() >= self.capacity {
-                self.buffer.pop_front();
-                self.overwritten += 1;
+                self.make_room();
             }
             self.buffer.push_back(TraceEvent {
                 t,
@@ -496,6 +520,23 @@ impl TraceLog {
                 node,
             });
         }
+    }
+
+    /// The buffer is full: hand it to the sink, or lose the oldest event.
+    #[cold]
+    fn make_room(&mut self) {
+        if let Some(sink) = &self.sink.0 {
+            (sink.borrow_mut())(&mut self.buffer);
+        }
+        if self.buffer.len() >= self.capacity {
+            self.buffer.pop_front();
+            self.overwritten += 1;
+        }
+    }
+
+    /// Drain the buffer into `sink` whenever it fills (None: stop).
+    pub fn set_sink(&mut self, sink: Option<TraceSink>) {
+        self.sink = SinkSlot(sink);
     }
 
     pub fn hash(&self) -> u64 {
@@ -547,6 +588,23 @@ mod tests {
         assert_eq!(a.hash(), b.hash());
         assert_eq!(b.stored().len(), 2, "bounded buffer");
         assert_eq!(b.overwritten(), 3);
+        // With a sink, a full buffer is drained instead: nothing is lost.
+        let seen = Rc::new(RefCell::new(Vec::new()));
+        let s2 = seen.clone();
+        let mut c = TraceLog::new();
+        c.set_capture(true, 2);
+        c.set_sink(Some(Rc::new(RefCell::new(
+            move |buf: &mut VecDeque<TraceEvent>| s2.borrow_mut().extend(buf.drain(..)),
+        ))));
+        for i in 0..5 {
+            let k = TraceKind::Enqueued { depth: i };
+            c.record(SimTime(i as u64), k, Some(i as u64), NodeId(1));
+        }
+        assert_eq!(c.overwritten(), 0);
+        let mut all: Vec<u64> = seen.borrow().iter().map(|e| e.seq).collect();
+        all.extend(c.take().iter().map(|e| e.seq));
+        assert_eq!(all, [0, 1, 2, 3, 4], "every event once, in order");
+        assert_eq!(c.hash(), a.hash());
     }
 
     #[test]

@@ -31,6 +31,12 @@ pub const KEYS_MAX: u32 = 100_000;
 pub const BURST_MAX: u32 = 100_000;
 pub const SCHEDULE_MAX: usize = 10_000;
 pub const ID_LEN_MAX: usize = 64;
+/// Longest routing key, message key, binding key, header name or header
+/// value, in bytes: AMQP's short string. Bounds the work of matching one key.
+pub const KEY_LEN_MAX: usize = 255;
+/// Most headers in one header map (a producer's headers, one header set, a
+/// binding's headers).
+pub const HEADERS_MAX: usize = 64;
 /// Largest scenario text read from a file or stdin (4 MiB; the biggest preset is ~10 KiB).
 pub const SCENARIO_BYTES_MAX: usize = 4 * 1024 * 1024;
 

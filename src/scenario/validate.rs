@@ -111,7 +111,63 @@ fn check_id(v: &mut V, path: &str, id: &str) {
     }
 }
 
+const SHORT_STRING: &str = "at most 255 bytes (AMQP short string)";
+
+/// One routing key, key or header value: at most `KEY_LEN_MAX` bytes.
+fn check_key(v: &mut V, path: impl Into<String>, key: &str) {
+    if key.len() > KEY_LEN_MAX {
+        v.err(path, format!("{SHORT_STRING}, not {}", key.len()));
+    }
+}
+
+/// A header map: at most `HEADERS_MAX` entries, names and values short strings.
+/// Reports the first offending entry only (a map may be large).
+fn check_headers<'a>(
+    v: &mut V,
+    path: &str,
+    len: usize,
+    mut entries: impl Iterator<Item = (&'a String, Option<&'a String>)>,
+) {
+    if len > HEADERS_MAX {
+        v.err(path, format!("at most {HEADERS_MAX} headers"));
+        return;
+    }
+    let bad = entries
+        .find(|(k, val)| k.len() > KEY_LEN_MAX || val.is_some_and(|x| x.len() > KEY_LEN_MAX));
+    match bad {
+        Some((k, _)) if k.len() > KEY_LEN_MAX => v.err(
+            path,
+            format!("header names: {SHORT_STRING}, not {}", k.len()),
+        ),
+        Some((k, _)) => v.err(format!("{path}.{k}"), SHORT_STRING),
+        None => {}
+    }
+}
+
 fn check_keys(v: &mut V, path: &str, k: &KeyChoice) {
+    // Only the first over-long key is reported: a list may hold 100,000.
+    fn first_long<'a>(keys: impl Iterator<Item = &'a String>) -> Option<(usize, &'a String)> {
+        keys.enumerate().find(|(_, k)| k.len() > KEY_LEN_MAX)
+    }
+    match k {
+        KeyChoice::RoundRobin(list) => {
+            if let Some((j, key)) = first_long(list.iter()) {
+                check_key(v, format!("{path}.round_robin[{j}]"), key);
+            }
+        }
+        KeyChoice::Random(list) => {
+            if let Some((j, key)) = first_long(list.iter()) {
+                check_key(v, format!("{path}.random[{j}]"), key);
+            }
+        }
+        KeyChoice::Weighted(list) => {
+            if let Some((j, key)) = first_long(list.iter().map(|w| &w.key)) {
+                check_key(v, format!("{path}.weighted[{j}].key"), key);
+            }
+        }
+        KeyChoice::Fixed(key) => check_key(v, format!("{path}.fixed"), key),
+        KeyChoice::RandomOfN(_) => {}
+    }
     match k {
         KeyChoice::Fixed(_) => {}
         KeyChoice::RoundRobin(list) | KeyChoice::Random(list) => {
@@ -212,6 +268,14 @@ pub fn validate(s: &Scenario) -> Result<(), ScenarioError> {
     let kind_of = |name: &str| ids.get(name).map(|(k, _)| *k);
     let need =
         |v: &mut V, path: String, name: &str, allowed: &[Kind], what: &str| match kind_of(name) {
+            // Not echoed: the message would be as long as the bad reference.
+            None if name.len() > ID_LEN_MAX => v.err(
+                path,
+                format!(
+                    "ids have at most {ID_LEN_MAX} characters, not {}",
+                    name.len()
+                ),
+            ),
             None => v.err(path, format!("no {what} named {name:?}")),
             Some(k) if !allowed.contains(&k) => v.err(
                 path,
@@ -262,8 +326,24 @@ pub fn validate(s: &Scenario) -> Result<(), ScenarioError> {
         if let Some(k) = &p.keys {
             check_keys(&mut v, &format!("{at}.keys"), k);
         }
+        check_key(&mut v, format!("{at}.routing_key"), &p.routing_key);
+        check_headers(
+            &mut v,
+            &format!("{at}.headers"),
+            p.headers.len(),
+            p.headers.iter().map(|(k, x)| (k, Some(x))),
+        );
         if p.header_sets.len() > 1000 {
             v.err(format!("{at}.header_sets"), "at most 1000 header sets");
+        } else {
+            for (j, h) in p.header_sets.iter().enumerate() {
+                check_headers(
+                    &mut v,
+                    &format!("{at}.header_sets[{j}]"),
+                    h.len(),
+                    h.iter().map(|(k, x)| (k, Some(x))),
+                );
+            }
         }
     }
     for (i, x) in s.exchanges.iter().enumerate() {
@@ -309,9 +389,15 @@ pub fn validate(s: &Scenario) -> Result<(), ScenarioError> {
                     "a fanout exchange ignores binding keys; remove it",
                 );
             }
-            if b.key.len() > 255 {
-                v.err(format!("{bt}.key"), "at most 255 bytes (AMQP short string)");
+            if b.key.len() > KEY_LEN_MAX {
+                v.err(format!("{bt}.key"), SHORT_STRING);
             }
+            check_headers(
+                &mut v,
+                &format!("{bt}.headers"),
+                b.headers.len(),
+                b.headers.iter().map(|(k, x)| (k, x.as_ref())),
+            );
         }
     }
     for (i, q) in s.queues.iter().enumerate() {
@@ -332,6 +418,9 @@ pub fn validate(s: &Scenario) -> Result<(), ScenarioError> {
                 &[Kind::Exchange],
                 "exchange",
             );
+            if let Some(k) = &q.dead_letter_routing_key {
+                check_key(&mut v, format!("{at}.dead_letter_routing_key"), k);
+            }
         } else if q.dead_letter_routing_key.is_some() {
             v.err(
                 format!("{at}.dead_letter_routing_key"),
@@ -373,6 +462,14 @@ pub fn validate(s: &Scenario) -> Result<(), ScenarioError> {
         }
         if let Err(e) = check_service(&c.service) {
             v.err(format!("{at}.service"), e);
+        }
+        match &c.poison {
+            Some(Poison::Key(k)) => check_key(&mut v, format!("{at}.poison.key"), k),
+            Some(Poison::Header { name, value }) => {
+                check_key(&mut v, format!("{at}.poison.header.name"), name);
+                check_key(&mut v, format!("{at}.poison.header.value"), value);
+            }
+            None => {}
         }
         if !(c.failure_rate.is_finite() && (0.0..=1.0).contains(&c.failure_rate)) {
             v.err(format!("{at}.failure_rate"), "must be between 0 and 1");
@@ -416,6 +513,9 @@ pub fn validate(s: &Scenario) -> Result<(), ScenarioError> {
                 &[Kind::Exchange, Kind::Queue],
                 "exchange or queue",
             );
+            if let Some(k) = &p.routing_key {
+                check_key(&mut v, format!("{at}.on_success[{j}].routing_key"), k);
+            }
             if p.copies == 0 || p.copies > COPIES_MAX {
                 v.err(
                     format!("{at}.on_success[{j}].copies"),

@@ -1,9 +1,9 @@
 //! The browser app (wasm32 only): a Yew single-page app around one engine.
 //!
 //!   main.rs ──start()──► panic hook + Renderer<App>
-//!                          App (app.rs) owns Sim (sim.rs: engine + timeline) and Tokens
+//!                          App (app/) owns Sim (sim.rs: engine + timeline) and Tokens
 //!                          ├─ layout.rs   layered topology layout (pure)
-//!                          ├─ render.rs   canvas drawing of nodes, edges, tokens
+//!                          ├─ render/     canvas drawing of nodes, edges (mod.rs) and tokens
 //!                          ├─ charts.rs   metric charts on canvases
 //!                          ├─ knobs.rs    form values → engine Commands (pure)
 //!                          ├─ views.rs    pure props → Html pieces

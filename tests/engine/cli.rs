@@ -438,6 +438,63 @@ fn trace_file_has_one_json_object_per_event() {
     assert_eq!(text, std::fs::read_to_string(&p2).unwrap());
 }
 
+/// One burst of 62,000 into an 8-way fanout records about 1.05 M trace events
+/// in a single engine event, more than the trace buffer holds (2^20). The
+/// trace file used to come out incomplete (exit 1); the buffer now drains
+/// into the file as it fills, mid-event.
+#[test]
+fn a_burst_bigger_than_the_trace_buffer_is_traced_completely() {
+    let dir = scratch("burst-trace");
+    let bindings: Vec<String> = (0..8)
+        .map(|i| format!(r#"{{ "queue": "q{i}" }}"#))
+        .collect();
+    let queues: Vec<String> = (0..8).map(|i| format!(r#"{{ "id": "q{i}" }}"#)).collect();
+    let scenario = format!(
+        r#"{{ "title": "one big burst",
+  "producers": [{{ "id": "p", "to": "x", "rate": "62000/s", "arrival": {{ "bursts": {{ "size": 62000 }} }}, "count": 62000 }}],
+  "exchanges": [{{ "id": "x", "kind": "fanout", "bindings": [{}] }}],
+  "queues": [{}] }}"#,
+        bindings.join(", "),
+        queues.join(", ")
+    );
+    let file = write(&dir, "burst.json", scenario.as_bytes());
+    let trace = dir.join("t.jsonl").to_string_lossy().into_owned();
+    let o = queuelab(&["run", &file, "--until", "2s", "--json", "--trace", &trace]);
+    assert_eq!(code(&o), 0, "{}", stderr(&o));
+    let r: Value = serde_json::from_str(&stdout(&o)).unwrap();
+    let events = r["trace_events"].as_u64().unwrap();
+    assert!(
+        events > 1 << 20,
+        "the burst must overfill the buffer: {events}"
+    );
+    // Every event is in the file, once, in order.
+    let text = std::fs::read_to_string(&trace).unwrap();
+    let mut n = 0u64;
+    for (i, line) in text.lines().enumerate() {
+        // Parse a sample of the lines; count all of them.
+        if i % 10_007 == 0 {
+            let ev: Value = serde_json::from_str(line).unwrap();
+            assert_eq!(ev["seq"], i as u64);
+        }
+        n += 1;
+    }
+    assert_eq!(n, events);
+    let _ = std::fs::remove_dir_all(&dir);
+}
+
+/// A trace file that fills up mid-run (here `/dev/full`) is an error, exit 1
+/// with the reason; the writer does not carry on silently.
+#[test]
+fn a_trace_write_error_exits_1() {
+    if !Path::new("/dev/full").exists() {
+        return;
+    }
+    let o = queuelab(&["run", "mm1", "--until", "5s", "--trace", "/dev/full"]);
+    assert_eq!(code(&o), 1, "{}", stderr(&o));
+    assert!(stderr(&o).contains("No space left"), "{}", stderr(&o));
+    assert!(!stderr(&o).contains("panicked"));
+}
+
 // ------------------------------------------------------------ input hardening
 
 /// A closed or full stderr/stdout is not a panic (exit 101): warnings are

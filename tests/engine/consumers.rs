@@ -409,3 +409,49 @@ fn service_time_distributions_have_their_parameters() {
         "log-normal median {median}"
     );
 }
+
+/// Postmortem (issue 6, found by the property test with `QL_PROP_SEED=2`):
+/// lowering a consumer's instances panicked with an index out of bounds.
+/// `SetInstances` crashed and removed the instances one at a time but rebuilt
+/// the queue's subscriber list only after the loop. A message returned by a
+/// later crash overflowed its queue (max_length 0) and was dead-lettered to a
+/// full queue, which pushed out a message of its own, dead-lettered back to
+/// the first queue; never having been there, no cycle rule stopped it, and
+/// enqueueing it asked the already removed instance for prefetch room. Fixed
+/// at the root: the instances leave the subscriber list before any of them
+/// returns a message.
+#[test]
+fn scaling_down_survives_a_returned_message_cycling_back_into_the_queue() {
+    let json = r#"{
+  "title": "scale down while returned messages cycle back",
+  "producers": [
+    { "id": "p", "to": "work", "rate": "1000/s", "arrival": "constant", "count": 2 },
+    { "id": "b", "to": "parking", "rate": "1000/s", "arrival": "constant", "count": 2 }
+  ],
+  "exchanges": [
+    { "id": "to-parking", "kind": "fanout", "bindings": [{ "queue": "parking" }] },
+    { "id": "to-work", "kind": "fanout", "bindings": [{ "queue": "work" }] }
+  ],
+  "queues": [
+    { "id": "work", "max_length": 0, "dead_letter_exchange": "to-parking" },
+    { "id": "parking", "max_length": 2, "dead_letter_exchange": "to-work" }
+  ],
+  "consumers": [{ "id": "c", "queue": "work", "instances": 2, "prefetch": 1,
+                  "service": { "constant": "10s" } }],
+  "schedule": [{ "at": "1s", "command": { "do": "set_instances", "consumer": "c", "instances": 0 } }]
+}"#;
+    // Invariants are checked after every event, the scaling one included.
+    let s = story(json, 3_000_000);
+    // m1 and m3 are held by #0 and #1; m2 and m4 wait in parking. At 1 s
+    // #1 goes first: m3 returns, is dead-lettered to parking and pushes m2
+    // out towards work, where it has no room either; m2's second death would
+    // close a cycle (parking → work → parking) and it is dropped. Then #0:
+    // m1 the same way, pushing out m4, which used to find instance #1 gone.
+    assert_eq!(
+        s.drops(),
+        [(ms(1000), 2, Reason::Maxlen), (ms(1000), 4, Reason::Maxlen)]
+    );
+    assert_eq!(s.queue_head("parking"), [(3, 1, false), (1, 1, false)]);
+    assert_eq!(s.depth("work"), 0);
+    assert_eq!(s.engine.config().consumers[0].instances, 0);
+}

@@ -27,7 +27,7 @@ fn session(genome: &[u32], seed: u64, view: String) -> Result<(Link, Engine), St
         } else {
             e.run_until(SimTime(t), 20_000);
         }
-        let c: Command = serde_json::from_value(command(&mut g, &json))
+        let c: Command = serde_json::from_value(command(&mut g, &json, false))
             .map_err(|err| format!("malformed command: {err}"))?;
         let _ = e.submit(c);
     }

@@ -1,8 +1,9 @@
 //! The engine's native test suite, as one integration binary.
 //!
 //!   stories (hand-written scenarios, exact traces) ─┐
-//!   properties (random scenarios, invariants)      ├─► queuelab::engine::Engine
-//!   determinism, theory, commands, CLI, links       ─┘
+//!   properties (random scenarios, invariants)       ├─► queuelab::engine::Engine
+//!   seed swarm (QL_SWARM_SECS of deep cases)        │
+//!   determinism, theory, commands, CLI, links      ─┘
 //!
 //! Story tests use constant arrivals and constant service so every time and
 //! message id in them is exact; each reads top to bottom as what happens.
@@ -23,5 +24,6 @@ mod review_fixes;
 mod routing;
 mod stream_props;
 mod streams;
+mod swarm;
 mod theory;
 mod ttl;

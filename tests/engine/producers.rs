@@ -2,7 +2,7 @@
 //! stop, transit latency, key choices and header sets.
 
 use crate::common::*;
-use queuelab::engine::TraceKind;
+use queuelab::engine::{SimTime, TraceKind};
 
 fn producer(fields: &str) -> Story {
     let json = format!(
@@ -136,4 +136,36 @@ fn weighted_keys_follow_their_weights_and_zero_never_comes() {
     assert_eq!((a + b, n), (4000, 0));
     // 3000 expected for a; binomial standard deviation about 27.
     assert!((2850..=3150).contains(&a), "{a} of 4000 are a");
+}
+
+/// One burst event can publish 100,000 messages; `run_until`'s budget
+/// charges an event the messages it creates, so a small budget stops right
+/// after the burst instead of running a hundred more of them.
+#[test]
+fn a_burst_counts_its_messages_against_the_run_budget() {
+    let json = r#"{
+  "title": "bursts into a two-way fanout",
+  "producers": [{ "id": "p", "to": "x", "rate": "1000/s", "arrival": { "bursts": { "size": 1000 } } }],
+  "exchanges": [{ "id": "x", "kind": "fanout", "bindings": [{ "queue": "a" }, { "queue": "b" }] }],
+  "queues": [{ "id": "a" }, { "id": "b" }]
+}"#;
+    let mut e = engine(json, 1);
+    let o = e.run_until(SimTime(60_000_000), 1_500);
+    assert!(!o.reached);
+    // Each burst (one tick every second) creates 1,000 messages and 1,000
+    // routing copies: the first costs 2,000 > 1,500, so the call stops right
+    // after it (other events before it, such as samples, cost 1 each).
+    assert_eq!(e.totals().published, 1_000, "{o:?}");
+    assert_eq!(o.work, 2_000 + (o.events - 1), "{o:?}");
+    // A budget of 1 still makes progress, one event per call.
+    let o = e.run_until(SimTime(60_000_000), 1);
+    assert_eq!(o.events, 1);
+    // Events that create no message cost 1, as before (the mm1 CLI test
+    // relies on `--max-events 100` meaning 100 events there).
+    let mut quiet = engine(
+        r#"{ "title": "one message", "producers": [{ "id": "p", "to": "q", "rate": "1/s", "count": 1 }], "queues": [{ "id": "q" }] }"#,
+        1,
+    );
+    let o = quiet.run_until(SimTime(10_000_000), u64::MAX);
+    assert_eq!(o.work, o.events);
 }

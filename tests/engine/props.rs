@@ -229,7 +229,8 @@ pub(crate) fn scenario_json(g: &mut Genes) -> Value {
 }
 
 /// A random command about the scenario's nodes; some are invalid on purpose.
-pub(crate) fn command(g: &mut Genes, s: &Value) -> Value {
+/// A `fault` is one of crash, restart, scale, max-length and purge.
+pub(crate) fn command(g: &mut Genes, s: &Value, fault: bool) -> Value {
     let ids = |kind: &str| -> Vec<String> {
         s[kind]
             .as_array()
@@ -245,7 +246,12 @@ pub(crate) fn command(g: &mut Genes, s: &Value) -> Value {
     let p = g.one(&producers);
     let q = g.one(&queues);
     let c = g.one(&consumers);
-    match g.pick(16) {
+    let which = if fault {
+        [3, 4, 5, 12, 15][g.pick(5) as usize]
+    } else {
+        g.pick(16)
+    };
+    match which {
         0 => json!({ "do": "set_rate", "producer": p, "rate": g.one(&["0/s", "10/s", "500/s"]) }),
         1 => json!({ "do": "pause_producer", "producer": p }),
         2 => json!({ "do": "resume_producer", "producer": p }),
@@ -452,24 +458,107 @@ impl Model {
     }
 }
 
-/// Most events one case may run (keeps the suite fast whatever the topology).
-const EVENTS_MAX: u64 = 30_000;
+/// How deep one case goes: how many commands, how far apart, how long a
+/// run after them, and how many engine events at most (which keeps a case's
+/// cost bounded whatever the topology).
+#[derive(Clone, Copy, Debug)]
+pub struct Depth {
+    /// Most commands per case (the genes choose how many).
+    pub commands_max: u32,
+    /// Simulated time between commands [µs], chosen by the genes.
+    pub gaps_us: &'static [u64],
+    /// How long to run after the last command [µs], chosen by the genes.
+    pub tails_us: &'static [u64],
+    /// Most engine events per case.
+    pub events_max: u64,
+    /// Out of four commands, how many are faults (crash, restart, scale,
+    /// max-length, purge) rather than any command.
+    pub faults_in_four: u32,
+    /// When not 0, an event also costs `peak live messages / live_per_event`
+    /// of the budget: checking the invariants walks the whole message arena,
+    /// which is as large as the most messages ever alive at once, so this
+    /// bounds a case's time, not just its events.
+    pub live_per_event: u64,
+}
+
+/// What the named regressions were found with (their genomes decode with it).
+pub const SHALLOW: Depth = Depth {
+    commands_max: 12,
+    gaps_us: &[0, 1, 999, 20_000, 300_000],
+    tails_us: &[4_000_000],
+    events_max: 30_000,
+    faults_in_four: 0,
+    live_per_event: 0,
+};
+
+/// The fixed proptest cases: deeper than `SHALLOW`, still well under a
+/// minute for the whole property in a debug build.
+pub const PROPS: Depth = Depth {
+    commands_max: 24,
+    gaps_us: &[0, 1, 999, 20_000, 300_000, 2_000_000],
+    tails_us: &[4_000_000, 15_000_000],
+    events_max: 60_000,
+    faults_in_four: 1,
+    live_per_event: 0,
+};
+
+/// The seed swarm (`swarm.rs`): long runs, many commands, many faults.
+pub const SWARM: Depth = Depth {
+    commands_max: 48,
+    gaps_us: &[0, 1, 999, 20_000, 300_000, 2_000_000, 10_000_000],
+    tails_us: &[4_000_000, 20_000_000, 60_000_000],
+    events_max: 250_000,
+    faults_in_four: 2,
+    live_per_event: 64,
+};
 
 /// Run `e` to `until`, checking every invariant after every event.
 fn run_checked(e: &mut Engine, until: SimTime, budget: &mut u64) -> Result<(), String> {
-    run_modelled(e, until, budget, &mut None)
+    let mut b = Budget::new(*budget, &SHALLOW);
+    let res = run_modelled(e, until, &mut b, &mut None);
+    *budget = b.left;
+    res
+}
+
+/// What is left of a case's budget (see `Depth`).
+#[derive(Clone, Copy, Debug)]
+struct Budget {
+    left: u64,
+    live_per_event: u64,
+    live_peak: u64,
+}
+
+impl Budget {
+    fn new(events: u64, d: &Depth) -> Budget {
+        Budget {
+            left: events,
+            live_per_event: d.live_per_event,
+            live_peak: 0,
+        }
+    }
+    /// Charge one event just run by `e`.
+    fn charge(&mut self, e: &Engine) {
+        let extra = match self.live_per_event {
+            0 => 0,
+            n => {
+                self.live_peak = self.live_peak.max(e.ledger().live());
+                self.live_peak / n
+            }
+        };
+        self.left = self.left.saturating_sub(1 + extra);
+    }
 }
 
 fn run_modelled(
     e: &mut Engine,
     until: SimTime,
-    budget: &mut u64,
+    budget: &mut Budget,
     model: &mut Option<Model>,
 ) -> Result<(), String> {
-    while e.next_event_time().is_some_and(|t| t <= until) && *budget > 0 {
+    while e.next_event_time().is_some_and(|t| t <= until) && budget.left > 0 {
         let before = e.now();
         e.step();
-        *budget -= 1;
+        budget.charge(e);
         if e.now() < before {
             return Err(format!("time went back from {before} to {}", e.now()));
         }
@@ -477,7 +566,7 @@ fn run_modelled(
             .map_err(|w| format!("after event {} at {}: {w}", e.events(), e.now()))?;
         feed(e, model)?;
     }
-    if *budget > 0 {
+    if budget.left > 0 {
         e.run_until(until, 0);
     }
     Ok(())
@@ -502,6 +591,11 @@ fn feed(e: &mut Engine, model: &mut Option<Model>) -> Result<(), String> {
 /// The whole property: build, run with commands at random instants, check
 /// invariants all along, then check that replay gives the same trace hash.
 fn check_case(genome: &[u32], seed: u64) -> Result<(), String> {
+    check_case_at(genome, seed, &SHALLOW).map(|_| ())
+}
+
+/// `check_case` at depth `d`; returns the number of engine events run.
+pub fn check_case_at(genome: &[u32], seed: u64, d: &Depth) -> Result<u64, String> {
     let mut g = Genes { g: genome, at: 0 };
     let json = scenario_json(&mut g);
     let text = serde_json::to_string_pretty(&json).unwrap();
@@ -509,18 +603,18 @@ fn check_case(genome: &[u32], seed: u64) -> Result<(), String> {
     let mut e = Engine::new(s.clone(), seed).map_err(|e| e.to_string())?;
     e.set_trace_capture(true, 1 << 20);
     let mut model = Some(Model::default());
-    let mut budget = EVENTS_MAX;
+    let mut budget = Budget::new(d.events_max, d);
     let mut t = 0u64;
     let mut tried = Vec::new();
-    for _ in 0..g.pick(12) {
-        t += [0, 1, 999, 20_000, 300_000][g.pick(5) as usize];
+    for _ in 0..g.pick(d.commands_max) {
+        t += d.gaps_us[g.pick(d.gaps_us.len() as u32) as usize];
         // Sometimes step a few events instead, to land between same-instant events.
         if g.chance(1) {
             for _ in 0..g.pick(5) {
-                if budget == 0 || !e.step() {
+                if budget.left == 0 || !e.step() {
                     break;
                 }
-                budget -= 1;
+                budget.charge(&e);
                 e.check_invariants()?;
                 feed(&mut e, &mut model)?;
             }
@@ -528,7 +622,8 @@ fn check_case(genome: &[u32], seed: u64) -> Result<(), String> {
         } else {
             run_modelled(&mut e, SimTime(t), &mut budget, &mut model)?;
         }
-        let c = command(&mut g, &json);
+        let fault = d.faults_in_four > 0 && g.chance(d.faults_in_four);
+        let c = command(&mut g, &json, fault);
         let cmd: Command = serde_json::from_value(c.clone())
             .map_err(|err| format!("generated a malformed command {c}: {err}"))?;
         let ok = e.submit(cmd).is_ok();
@@ -537,30 +632,37 @@ fn check_case(genome: &[u32], seed: u64) -> Result<(), String> {
             .map_err(|w| format!("after command {}: {w}", tried.len() - 1))?;
         feed(&mut e, &mut model)?;
     }
-    let end = SimTime(t.max(e.now().0) + 4_000_000);
+    // (A single choice reads no gene, so `SHALLOW` genomes decode as before.)
+    let tail_us = match d.tails_us {
+        [only] => *only,
+        tails => tails[g.pick(tails.len() as u32) as usize],
+    };
+    let end = SimTime(t.max(e.now().0) + tail_us);
     // Halfway, a clone must continue exactly like the original.
     let mid = SimTime((e.now().0 + end.0) / 2);
     run_modelled(&mut e, mid, &mut budget, &mut model)?;
     let mut twin = e.clone();
     let mut twin_budget = budget;
     run_modelled(&mut e, end, &mut budget, &mut model)?;
-    run_checked(&mut twin, end, &mut twin_budget)?;
+    run_modelled(&mut twin, end, &mut twin_budget, &mut None)?;
     if twin.trace_hash() != e.trace_hash() {
         return Err("a clone taken mid-run diverged from the original".into());
     }
-    eprintln!(
-        "CASE events={} cmds={} published={}",
-        e.events(),
-        tried.len(),
-        e.totals().published
-    );
+    if std::env::var_os("PROPS_TIME").is_some() {
+        eprintln!(
+            "CASE events={} cmds={} published={}",
+            e.events(),
+            tried.len(),
+            e.totals().published
+        );
+    }
     // Views of the final state serialize (what the CLI and the UI do).
     serde_json::to_string(&e.snapshot()).map_err(|w| w.to_string())?;
     serde_json::to_string(&e.report("random")).map_err(|w| w.to_string())?;
     // Determinism: replaying the command log gives the same trace.
     let r = Engine::replay(s, seed, e.command_log(), e.now())
         .map_err(|why| format!("replay failed: {why}"))?;
-    if budget > 0 && (r.trace_hash(), r.events()) != (e.trace_hash(), e.events()) {
+    if budget.left > 0 && (r.trace_hash(), r.events()) != (e.trace_hash(), e.events()) {
         return Err(format!(
             "replay diverged: {:016x}/{} vs {:016x}/{}",
             r.trace_hash(),
@@ -569,10 +671,11 @@ fn check_case(genome: &[u32], seed: u64) -> Result<(), String> {
             e.events()
         ));
     }
-    Ok(())
+    Ok(e.events())
 }
 
-fn report(genome: &[u32], seed: u64, why: &str) -> String {
+/// The failure report: the reason, the seed and the scenario the genome makes.
+pub fn report(genome: &[u32], seed: u64, why: &str) -> String {
     let mut g = Genes { g: genome, at: 0 };
     let json = scenario_json(&mut g);
     format!(
@@ -599,14 +702,14 @@ proptest! {
 
     #[test]
     fn invariants_hold_after_every_event(
-        genome in prop::collection::vec(any::<u32>(), 40..300),
+        genome in prop::collection::vec(any::<u32>(), 40..600),
         seed in any::<u64>(),
     ) {
         if std::env::var_os("PROPS_TRACE").is_some() {
             eprintln!("START {seed} {genome:?}");
         }
         let t0 = std::time::Instant::now();
-        let res = check_case(&genome, seed);
+        let res = check_case_at(&genome, seed, &PROPS);
         if std::env::var_os("PROPS_TIME").is_some() {
             eprintln!("TIME {:?} {seed}", t0.elapsed());
         }
@@ -671,6 +774,29 @@ fn regression_fanout_dead_letter_cycle_terminates() {
     );
     // Each publish makes at most a handful of copies before cycles are cut.
     assert!(t.copies < 54 * 4, "{t:?}");
+}
+
+/// Postmortem: `QL_PROP_SEED=2` found a panic after 4,164 passing cases
+/// (index out of bounds in `has_room`): `set_instances` lowering a consumer
+/// left removed instances in the queue's subscriber list while the crashes
+/// of the others returned messages that cycled back into the queue. This is
+/// proptest's minimized case; the story test
+/// `consumers::scaling_down_survives_a_returned_message_cycling_back_into_the_queue`
+/// shows the mechanism.
+#[test]
+fn regression_scaling_down_while_dead_letters_cycle_back() {
+    let genome = [
+        2099234125, 188870733, 3130116441, 1857455343, 0, 0, 497863909, 1576501954, 0, 31630332,
+        1020358542, 0, 631748588, 0, 832, 49230994, 1528731915, 2876000, 786409934, 0, 3241292,
+        3296368335, 373696528, 872509627, 0, 0, 0, 72185585, 117285580, 452849068, 212291632, 0,
+        49310536, 0, 127882584, 1211134600, 355439417, 2299713456, 8760, 39292956, 1498782724, 0,
+        6332592, 0, 9339120, 630784494, 2323842732, 179963, 121613101, 580456103, 404226803,
+        1661753556, 0, 0, 1008404598, 12212536, 8609252, 3138168650, 0, 0, 0, 0, 0, 0, 0,
+        2114304773, 0, 1568663013, 0, 555219380, 107673624, 14526759, 181532689, 234521212, 0, 0,
+        0, 36906255, 38017225, 3999491599, 0, 0, 0, 0, 1557382431, 1110941030, 269335228, 0, 0,
+        691960808, 892572885, 159091428,
+    ];
+    check_case(&genome, 395_822_322_576_752_233).unwrap();
 }
 
 /// Replace one value somewhere in `v` (chosen by the genes) with junk, or

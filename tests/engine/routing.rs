@@ -303,3 +303,153 @@ fn exchange_to_exchange_bindings_route_through_and_keep_one_copy_per_queue() {
     assert_eq!(routed, [2, 2], "the x ↔ y cycle is followed once");
     assert_eq!(s.engine.totals_now().copies, 2);
 }
+
+/// Keys, header names and header values are AMQP short strings: at most 255
+/// bytes. A 1 M-word routing key used to make every publish match every topic
+/// binding word by word (12 events took 7 s); now it is refused up front,
+/// with the path of the field, wherever a key or header can be written.
+#[test]
+fn keys_and_headers_longer_than_255_bytes_are_refused_with_their_path() {
+    let long = "a.".repeat(128); // 256 bytes
+    let ok = "a".repeat(255);
+    let base = r#"{
+  "title": "keys",
+  "producers": [{ "id": "p", "to": "x", "rate": "1/s" PRODUCER }],
+  "exchanges": [{ "id": "x", "kind": "headers", "bindings": [{ "queue": "q" BINDING }] },
+                { "id": "dlx", "kind": "fanout", "bindings": [{ "queue": "q" }] }],
+  "queues": [{ "id": "q", "dead_letter_exchange": "dlx" QUEUE }],
+  "consumers": [{ "id": "c", "queue": "q", "service": { "constant": "1ms" } CONSUMER }]
+}"#;
+    let fill = |slot: &str, text: &str| {
+        let mut s = base.to_string();
+        for k in ["PRODUCER", "BINDING", "QUEUE", "CONSUMER"] {
+            s = s.replace(k, if k == slot { text } else { "" });
+        }
+        s
+    };
+    let cases = [
+        (
+            "PRODUCER",
+            format!(r#", "routing_key": "{long}""#),
+            "producers[0].routing_key",
+        ),
+        (
+            "PRODUCER",
+            format!(r#", "routing_keys": {{ "fixed": "{long}" }}"#),
+            "producers[0].routing_keys.fixed",
+        ),
+        (
+            "PRODUCER",
+            format!(r#", "routing_keys": {{ "round_robin": ["a", "{long}"] }}"#),
+            "producers[0].routing_keys.round_robin[1]",
+        ),
+        (
+            "PRODUCER",
+            format!(r#", "keys": {{ "random": ["{long}"] }}"#),
+            "producers[0].keys.random[0]",
+        ),
+        (
+            "PRODUCER",
+            format!(r#", "routing_keys": {{ "weighted": [{{ "key": "{long}", "weight": 1 }}] }}"#),
+            "producers[0].routing_keys.weighted[0].key",
+        ),
+        (
+            "PRODUCER",
+            format!(r#", "headers": {{ "h": "{long}" }}"#),
+            "producers[0].headers.h",
+        ),
+        (
+            "PRODUCER",
+            format!(r#", "headers": {{ "{long}": "v" }}"#),
+            "producers[0].headers",
+        ),
+        (
+            "PRODUCER",
+            format!(r#", "header_sets": [{{}}, {{ "h": "{long}" }}]"#),
+            "producers[0].header_sets[1].h",
+        ),
+        (
+            "BINDING",
+            format!(r#", "headers": {{ "h": "{long}" }}"#),
+            "exchanges[0].bindings[0].headers.h",
+        ),
+        (
+            "QUEUE",
+            format!(r#", "dead_letter_routing_key": "{long}""#),
+            "queues[0].dead_letter_routing_key",
+        ),
+        (
+            "CONSUMER",
+            format!(r#", "poison": {{ "key": "{long}" }}"#),
+            "consumers[0].poison.key",
+        ),
+        (
+            "CONSUMER",
+            format!(r#", "poison": {{ "header": {{ "name": "m", "value": "{long}" }} }}"#),
+            "consumers[0].poison.header.value",
+        ),
+        (
+            "CONSUMER",
+            format!(r#", "on_success": [{{ "to": "x", "routing_key": "{long}" }}]"#),
+            "consumers[0].on_success[0].routing_key",
+        ),
+    ];
+    for (slot, text, path) in &cases {
+        let err = queuelab::scenario::load(&fill(slot, text))
+            .expect_err(&format!("{path} accepted a 256-byte string"));
+        assert!(
+            err.issues
+                .iter()
+                .any(|i| i.path == *path && i.message.contains("255 bytes")),
+            "{path}: {err}"
+        );
+        // The error never echoes the long string.
+        assert!(!err.to_string().contains(&long), "{path}: {err}");
+        // Exactly 255 bytes is fine.
+        let at_limit = text.replace(&long, &ok);
+        queuelab::scenario::load(&fill(slot, &at_limit))
+            .unwrap_or_else(|e| panic!("{path} refused 255 bytes: {e}"));
+    }
+    // Too many headers in one map.
+    let many: Vec<String> = (0..65).map(|i| format!(r#""h{i}": "v""#)).collect();
+    let err = queuelab::scenario::load(&fill(
+        "PRODUCER",
+        &format!(r#", "headers": {{ {} }}"#, many.join(", ")),
+    ))
+    .unwrap_err();
+    assert!(
+        err.issues
+            .iter()
+            .any(|i| i.path == "producers[0].headers" && i.message.contains("64 headers")),
+        "{err}"
+    );
+    // Commands name nodes by id: an over-long id is refused without echoing it.
+    let mut e = engine(&fill("", ""), 1);
+    let id = "c".repeat(100_000);
+    let why = e
+        .submit(queuelab::engine::Command::PauseProducer {
+            producer: id.clone(),
+        })
+        .unwrap_err()
+        .to_string();
+    assert!(why.contains("at most 64") && why.len() < 200, "{why}");
+}
+
+/// Routing results are cached per (exchange, routing key, headers), the
+/// unroutable ones too, so a stream of publishes nobody binds to is matched
+/// against the bindings once, not once per publish.
+#[test]
+fn routing_results_are_cached_unroutable_ones_too() {
+    let json = r#"{
+  "title": "unroutable stream",
+  "producers": [{ "id": "p", "to": "x", "rate": "1000/s", "arrival": "constant", "count": 500,
+                  "routing_keys": { "round_robin": ["nobody.listens", "a.b"] } }],
+  "exchanges": [{ "id": "x", "kind": "topic", "bindings": [{ "queue": "q", "key": "a.*" }] }],
+  "queues": [{ "id": "q" }]
+}"#;
+    let s = story(json, 2_000_000);
+    assert_eq!(s.engine.totals().unroutable, 250);
+    assert_eq!(s.engine.totals().enqueued, 250);
+    // Two keys, two cached results (before, only the routable one was kept).
+    assert_eq!(s.engine.route_cache_len(), 2);
+}

@@ -451,6 +451,14 @@ impl Engine {
         let ci = c as usize;
         let q = self.consumers[ci].queue;
         let n = instances as usize;
+        // Unsubscribe the instances being removed before any of them returns
+        // a message: a returned message can overflow its queue and be
+        // dead-lettered round a cycle back into this queue, whose dispatch
+        // then scans the subscriber list. Rebuilt only after the loop, that
+        // list still named instances already popped (an out-of-bounds panic),
+        // and an instance about to be removed could take a delivery only to
+        // hand it back at once.
+        self.unsubscribe_from(q, c, instances);
         while self.consumers[ci].instances.len() > n {
             let last = self.consumers[ci].instances.len() as u32 - 1;
             self.crash_instance(c, last);

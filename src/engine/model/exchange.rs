@@ -6,7 +6,7 @@
 //!
 //! Reacts to: `Event::Arrive` (a publish after its latency). Matching itself is
 //! pure (`routing.rs`); this file resolves bindings, exchange-to-exchange
-//! bindings and alternate exchanges as RabbitMQ does, caches direct hits per
+//! bindings and alternate exchanges as RabbitMQ does, caches every result per
 //! (exchange, routing key, headers), makes the copies and hands each to its
 //! queue. Where an exchange drops a message: `route` (unroutable, live-message
 //! limit for copies); dead-letter cycles are cut in `dead_letter.rs`.
@@ -18,8 +18,18 @@ use crate::engine::trace::{NodeId, Reason, TraceKind};
 use crate::scenario::{self, ExchangeKind};
 use std::rc::Rc;
 
-/// Upper bound on the route cache before it is cleared.
+/// Most cached routing results; the cache is cleared when full (deterministic:
+/// it is a `BTreeMap` filled in event order), so memory stays bounded however
+/// many distinct keys a scenario publishes.
 pub(crate) const ROUTE_CACHE_MAX: usize = 65_536;
+
+/// What `resolve` found for one (exchange, routing key, headers): the queues
+/// (each once, in binding order) and the alternate exchange used, if any.
+#[derive(Clone, Debug)]
+pub(crate) struct CachedRoute {
+    pub(crate) queues: Rc<[u32]>,
+    pub(crate) alternate: Option<u32>,
+}
 
 #[derive(Clone, Debug)]
 pub(crate) struct ExchangeState {
@@ -77,23 +87,28 @@ impl Engine {
             (m.routing_key, m.headers, m.id)
         };
         let key = (x, rk, hdr);
-        let queues: Rc<[u32]>;
-        let alternate;
-        if let Some(hit) = self.route_cache.get(&key) {
-            queues = hit.clone();
-            alternate = None;
-            // The cache only holds direct hits (no alternate); see below.
-        } else {
-            let (qs, ae) = self.resolve(x, rk, hdr);
-            queues = qs.into();
-            alternate = ae;
-            if ae.is_none() && !queues.is_empty() {
+        let (queues, alternate) = match self.route_cache.get(&key) {
+            Some(hit) => (hit.queues.clone(), hit.alternate),
+            None => {
+                let (qs, alternate) = self.resolve(x, rk, hdr);
+                let queues: Rc<[u32]> = qs.into();
+                // Every outcome is cached, unroutable ones too: bindings never
+                // change while running, so resolving is a pure function of
+                // the key, and a stream of unroutable publishes must not pay
+                // for matching every binding again each time.
                 if self.route_cache.len() >= ROUTE_CACHE_MAX {
                     self.route_cache.clear();
                 }
-                self.route_cache.insert(key, queues.clone());
+                self.route_cache.insert(
+                    key,
+                    CachedRoute {
+                        queues: queues.clone(),
+                        alternate,
+                    },
+                );
+                (queues, alternate)
             }
-        }
+        };
         let xnode = self.exchanges[x as usize].node;
         if queues.is_empty() || alternate.is_some() {
             self.totals.unroutable += 1;

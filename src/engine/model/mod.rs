@@ -40,6 +40,6 @@ pub mod retry;
 pub(crate) mod topic;
 
 pub(crate) use consumer::ConsumerState;
-pub(crate) use exchange::ExchangeState;
+pub(crate) use exchange::{CachedRoute, ExchangeState};
 pub(crate) use producer::ProducerState;
 pub(crate) use queue::QueueState;

@@ -333,6 +333,16 @@ impl Engine {
 
     // ------------------------------------------------ exported to other models
 
+    /// Stop dispatching to instances `keep..` of consumer `c` (before they are
+    /// removed), leaving the round-robin position as `rebuild_subscribers` would.
+    pub(crate) fn unsubscribe_from(&mut self, q: u32, c: u32, keep: u32) {
+        let qs = &mut self.queues[q as usize];
+        qs.subscribers.retain(|&(sc, si)| sc != c || si < keep);
+        if qs.rr >= qs.subscribers.len() {
+            qs.rr = 0;
+        }
+    }
+
     /// A queue gives up on `slot` without dead-lettering it: counted against
     /// the queue and dropped with `reason`, placed at the queue in the trace.
     pub(crate) fn queue_drop(&mut self, slot: u32, q: u32, reason: Reason) {

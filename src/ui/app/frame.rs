@@ -1,0 +1,199 @@
+//! The frame loop: one `requestAnimationFrame` callback per frame advances the
+//! engine (bounded to ~6 ms of work), feeds the token animations and paints
+//! the canvases; the DOM is re-rendered at most ten times a second.
+//!
+//!   rAF ──Msg::Frame(ts)──► Sim::advance ──► Tokens::ingest ──► paint topology
+//!                                                                 ├─► charts every 250 ms
+//!                                                                 └─► DOM at 10 Hz
+//!
+//! Painting is the only effect here; nothing in this file changes the scenario.
+
+use super::{App, Msg};
+use crate::ui::charts::{self, ChartKind};
+use crate::ui::render::{self, View, DARK, LIGHT};
+use gloo::render::request_animation_frame;
+use wasm_bindgen::JsCast;
+use web_sys::{CanvasRenderingContext2d, HtmlCanvasElement, HtmlElement};
+use yew::prelude::*;
+
+pub(super) fn now_ms() -> f64 {
+    web_sys::window()
+        .and_then(|w| w.performance())
+        .map(|p| p.now())
+        .unwrap_or(0.0)
+}
+
+impl App {
+    /// One animation frame: advance the engine while playing, then paint.
+    /// Returns whether the DOM should re-render.
+    pub(super) fn on_frame(&mut self, ctx: &Context<Self>, ts: f64) -> bool {
+        let dt = self
+            .last_ts
+            .map(|l| (ts - l).clamp(0.0, 100.0))
+            .unwrap_or(16.0);
+        self.last_ts = Some(ts);
+        if self.playing {
+            let dt_us = (dt * 1000.0 * self.speed).round() as u64;
+            // Leave time for drawing: stop the engine after ~6 ms of work.
+            let started = now_ms();
+            let evs = self.sim.advance(dt_us, &|| now_ms() - started > 6.0);
+            self.tokens.ingest(&evs, ts, self.speed);
+            self.snap = self.sim.engine.snapshot();
+        }
+        self.tokens.prune(ts);
+        if self.bench_tokens > 0 {
+            let edges: Vec<(u32, u32)> = self
+                .layout
+                .edges
+                .iter()
+                .map(|e| (e.from as u32, e.to as u32))
+                .collect();
+            self.tokens.keep_synthetic(self.bench_tokens, &edges, ts);
+        }
+        let view_before = self.view;
+        self.paint(ts);
+        let view_changed = self.view != view_before;
+        self.frames += 1;
+        if ts - self.fps_since >= 1000.0 {
+            self.fps = self.frames as f64 * 1000.0 / (ts - self.fps_since);
+            self.frames = 0;
+            self.fps_since = ts;
+        }
+        if self.charts_dirty || (self.playing && ts - self.last_chart_ms >= 250.0) {
+            self.last_chart_ms = ts;
+            self.paint_charts();
+        }
+        self.schedule(ctx);
+        if view_changed
+            || (ts - self.last_dom_ms >= 100.0 && (self.playing || self.bench_tokens > 0))
+        {
+            self.last_dom_ms = ts;
+            return true;
+        }
+        false
+    }
+
+    pub(super) fn paint(&mut self, now: f64) {
+        let Some(canvas) = self.canvas.cast::<HtmlCanvasElement>() else {
+            return;
+        };
+        let Some(CanvasFit { w, h, dpr, resized }) = fit_canvas(&canvas) else {
+            return;
+        };
+        if resized {
+            self.ctx2d = None;
+            self.layout = self.compute_layout();
+        }
+        if self.ctx2d.is_none() {
+            self.ctx2d = context_2d(&canvas);
+        }
+        let Some(ctx) = self.ctx2d.as_ref() else {
+            return;
+        };
+        let _ = ctx.set_transform(dpr, 0.0, 0.0, dpr, 0.0, 0.0);
+        if self.drag.is_none() {
+            self.view = View::fit(&self.layout, w, h);
+        }
+        let frame = render::Frame {
+            ctx,
+            w,
+            h,
+            view: self.view,
+            layout: &self.layout,
+            snap: &self.snap,
+            tokens: &self.tokens,
+            theme: if self.dark { &DARK } else { &LIGHT },
+            selected_node: self.sel_node,
+            selected_msg: self.sel_msg,
+            now_ms: now,
+            retry_wait: self.sim.engine.ledger().retry_wait,
+        };
+        self.hits = render::draw(&frame);
+    }
+
+    pub(super) fn paint_charts(&mut self) {
+        let th = if self.dark { &DARK } else { &LIGHT };
+        let queues: Vec<String> = self
+            .sim
+            .engine
+            .config()
+            .queues
+            .iter()
+            .map(|q| q.id.clone())
+            .collect();
+        let x_max = self.sim.horizon_us as f64 / 1e6;
+        let cursor = self.sim.now_us() as f64 / 1e6;
+        for (k, kind) in ChartKind::ALL.iter().enumerate() {
+            let Some(canvas) = self.charts[k].cast::<HtmlCanvasElement>() else {
+                continue;
+            };
+            let Some(CanvasFit { w, h, dpr, .. }) = fit_canvas(&canvas) else {
+                continue;
+            };
+            let Some(ctx) = context_2d(&canvas) else {
+                continue;
+            };
+            let _ = ctx.set_transform(dpr, 0.0, 0.0, dpr, 0.0, 0.0);
+            let lines = charts::lines(*kind, self.sim.chart_series(), &queues);
+            charts::draw(&ctx, w, h, th, *kind, &lines, x_max, cursor);
+        }
+        self.charts_dirty = false;
+    }
+
+    pub(super) fn schedule(&mut self, ctx: &Context<Self>) {
+        let link = ctx.link().clone();
+        self.raf = Some(request_animation_frame(move |ts| {
+            link.send_message(Msg::Frame(ts))
+        }));
+    }
+
+    pub(super) fn rendered_inner(&mut self, first: bool) {
+        if self.log_follow {
+            if let Some(el) = self.log_ref.cast::<HtmlElement>() {
+                el.set_scroll_top(el.scroll_height());
+            }
+        }
+        if first || self.charts_dirty {
+            self.paint_charts();
+        }
+    }
+}
+
+/// A canvas sized to its CSS box at the device pixel ratio.
+struct CanvasFit {
+    /// CSS pixels.
+    w: f64,
+    h: f64,
+    dpr: f64,
+    /// The backing store changed size (its context state was reset).
+    resized: bool,
+}
+
+/// Size `canvas`'s backing store to its CSS box × device pixel ratio (capped
+/// at 3); None while it is too small to draw in.
+fn fit_canvas(canvas: &HtmlCanvasElement) -> Option<CanvasFit> {
+    let w = canvas.client_width() as f64;
+    let h = canvas.client_height() as f64;
+    if w < 2.0 || h < 2.0 {
+        return None;
+    }
+    let dpr = web_sys::window()
+        .map(|w| w.device_pixel_ratio())
+        .unwrap_or(1.0)
+        .clamp(1.0, 3.0);
+    let (pw, ph) = ((w * dpr).round() as u32, (h * dpr).round() as u32);
+    let resized = canvas.width() != pw || canvas.height() != ph;
+    if resized {
+        canvas.set_width(pw);
+        canvas.set_height(ph);
+    }
+    Some(CanvasFit { w, h, dpr, resized })
+}
+
+fn context_2d(canvas: &HtmlCanvasElement) -> Option<CanvasRenderingContext2d> {
+    canvas
+        .get_context("2d")
+        .ok()
+        .flatten()
+        .and_then(|c| c.dyn_into::<CanvasRenderingContext2d>().ok())
+}

@@ -1,0 +1,375 @@
+//! The inspector panel: the scenario's description when nothing is selected,
+//! a message's journey when one is followed, else the selected node's stats
+//! and its live knobs (each knob sends a `Command` through `Msg::Cmd`).
+
+use super::{App, Msg};
+use crate::engine::{Command, NodeKind, NodeView};
+use crate::scenario::{AckMode, OnFailure, Overflow};
+use crate::ui::{knobs, views};
+use web_sys::{HtmlInputElement, HtmlSelectElement};
+use yew::html::Scope;
+use yew::prelude::*;
+use yew::TargetCast;
+
+impl App {
+    pub(super) fn view_inspector(&self, ctx: &Context<Self>) -> Html {
+        let link = ctx.link();
+        let err = self
+            .command_error
+            .as_ref()
+            .map(|e| html! { <div class="error" id="command-error">{ e }</div> });
+        if let Some(m) = self.sel_msg {
+            return html! { <>{ err }{ views::journey(m, &self.sim, link.callback(|_| Msg::SelectMessage(None))) }</> };
+        }
+        let Some(i) = self.sel_node else {
+            let desc = self.sim.scenario.description.clone();
+            return html! {
+                <div class="inspect-empty">
+                    { err }
+                    <h2>{ self.sim.scenario.title.clone() }</h2>
+                    <p class="desc">{ desc }</p>
+                    <p class="hint">{"Click a node on the canvas to inspect it and change its knobs while it runs. Click a message square or a log line to follow its journey."}</p>
+                    { views::command_list(&self.sim) }
+                </div>
+            };
+        };
+        let Some(nv) = self.snap.nodes.get(i) else {
+            return html! {};
+        };
+        let body = match nv {
+            NodeView::Producer { .. } => self.producer_panel(link, nv),
+            NodeView::Exchange { .. } => self.exchange_panel(nv),
+            NodeView::Queue { .. } => self.queue_panel(link, nv),
+            NodeView::Consumer { .. } => self.consumer_panel(link, nv),
+            // Topics and consumer groups are drawn by the stream UI (issue 8 §3).
+            NodeView::Topic(_) | NodeView::Group(_) => html! {},
+        };
+        let kind = self
+            .layout
+            .nodes
+            .get(i)
+            .map(|n| n.kind)
+            .unwrap_or(NodeKind::Queue);
+        html! {
+            <div class="inspector" id="inspector">
+                { err }
+                <div class="insp-head">
+                    <span class="kind">{ format!("{kind:?}").to_uppercase() }</span>
+                    <h2 id="inspector-title">{ nv.id().to_string() }</h2>
+                    <button class="btn icon close" title="Close" onclick={link.callback(|_| Msg::SelectNode(None))}>{"✕"}</button>
+                </div>
+                { body }
+            </div>
+        }
+    }
+
+    /// Producer: what it publishes, its rate and arrival knobs, pause/resume.
+    fn producer_panel(&self, link: &Scope<Self>, nv: &NodeView) -> Html {
+        let NodeView::Producer {
+            id,
+            to,
+            rate_per_s,
+            paused,
+            published,
+        } = nv
+        else {
+            return html! {};
+        };
+        let cfg = self.sim.engine.config();
+        let rate_per_s = *rate_per_s;
+        let pid = id.clone();
+        let p1 = id.clone();
+        let p2 = id.clone();
+        let p3 = id.clone();
+        let pc = cfg.producers.iter().find(|p| &p.id == id);
+        let p4 = id.clone();
+        let arrival_now = pc
+            .map(|p| knobs::arrival_value(&p.arrival))
+            .unwrap_or_default();
+        let mut arrival_options: Vec<(String, String)> = knobs::ARRIVAL_CHOICES
+            .iter()
+            .map(|(v, l)| (v.to_string(), l.to_string()))
+            .collect();
+        if !arrival_options.iter().any(|(v, _)| *v == arrival_now) {
+            let size = arrival_now.trim_start_matches("bursts:").to_string();
+            arrival_options.push((arrival_now.clone(), format!("bursts of {size}")));
+        }
+        let arrival = pc
+            .map(|p| format!("{:?}", p.arrival).to_lowercase())
+            .unwrap_or_default();
+        html! {
+            <>
+            <dl class="stats">
+                <dt>{"publishes to"}</dt><dd>{ to }</dd>
+                <dt>{"published"}</dt><dd>{ published }</dd>
+                <dt>{"arrivals"}</dt><dd>{ arrival }</dd>
+            </dl>
+            <h3>{"Knobs"}</h3>
+            <div class="knob">
+                <label for="knob-rate">{"Rate (messages/s)"}</label>
+                <div class="row">
+                    <button class="btn" onclick={link.callback(move |_| Msg::Cmd(knobs::set_rate(&p1, &format!("{}", rate_per_s_half(rate_per_s)))))}>{"÷2"}</button>
+                    <input id="knob-rate" type="number" min="0" step="any" value={format!("{}", rate_per_s)}
+                        onchange={link.callback(move |e: Event| Msg::Cmd(knobs::set_rate(&pid, &e.target_unchecked_into::<HtmlInputElement>().value())))} />
+                    <button class="btn" id="rate-double" onclick={link.callback(move |_| Msg::Cmd(knobs::set_rate(&p2, &format!("{}", rate_per_s * 2.0))))}>{"×2"}</button>
+                </div>
+            </div>
+            <div class="knob">
+                <label for="knob-arrival">{"Arrivals"}</label>
+                <select id="knob-arrival"
+                    onchange={link.callback(move |e: Event| {
+                        let v = e.target_unchecked_into::<HtmlSelectElement>().value();
+                        Msg::Cmd(knobs::set_arrival(&p4, &v))
+                    })}>
+                    { for arrival_options.iter().map(|(value, label)| html! {
+                        <option value={value.clone()} selected={*value == arrival_now}>{ label.clone() }</option>
+                    }) }
+                </select>
+            </div>
+            <div class="knob">
+                if *paused {
+                    <button class="btn primary" onclick={link.callback(move |_| Msg::Cmd(Some(Command::ResumeProducer { producer: p3.clone() })))}>{"Resume publishing"}</button>
+                } else {
+                    <button class="btn" id="pause-producer" onclick={link.callback(move |_| Msg::Cmd(Some(Command::PauseProducer { producer: p3.clone() })))}>{"Pause publishing"}</button>
+                }
+            </div>
+            </>
+        }
+    }
+
+    /// Exchange: type, routed/unroutable counts and its bindings (no live knobs).
+    fn exchange_panel(&self, nv: &NodeView) -> Html {
+        let NodeView::Exchange {
+            exchange_kind,
+            routed,
+            unroutable,
+            id,
+        } = nv
+        else {
+            return html! {};
+        };
+        let cfg = self.sim.engine.config();
+        let ex = cfg.exchanges.iter().find(|x| &x.id == id);
+        html! {
+            <>
+            <dl class="stats">
+                <dt>{"type"}</dt><dd>{ exchange_kind }</dd>
+                <dt>{"routed"}</dt><dd>{ routed }</dd>
+                <dt>{"unroutable"}</dt><dd>{ unroutable }</dd>
+            </dl>
+            <h3>{"Bindings"}</h3>
+            <ul class="bindings">
+                { for ex.into_iter().flat_map(|x| x.bindings.iter()).map(|b| {
+                    let dest = b.queue.clone().or(b.exchange.clone()).unwrap_or_default();
+                    let key = if b.headers.is_empty() { format!("key \"{}\"", b.key) } else { format!("headers {:?}", b.headers) };
+                    html! { <li>{ format!("→ {dest}  ({key})") }</li> }
+                }) }
+            </ul>
+            <p class="hint">{"Exchanges have no live knobs: change bindings in the scenario JSON."}</p>
+            </>
+        }
+    }
+
+    /// Queue: depth and counters, length/overflow/TTL knobs, purge, its contents.
+    fn queue_panel(&self, link: &Scope<Self>, nv: &NodeView) -> Html {
+        let NodeView::Queue {
+            id,
+            depth,
+            depth_max,
+            unacked,
+            max_length,
+            ttl_us,
+            enqueued,
+            delivered,
+            acked,
+            expired,
+            dead_lettered,
+            dropped,
+            head,
+        } = nv
+        else {
+            return html! {};
+        };
+        let cfg = self.sim.engine.config();
+        let q = cfg.queues.iter().find(|q| &q.id == id);
+        let overflow = q.map(|q| q.overflow).unwrap_or_default();
+        let (q1, q2, q3, q4) = (id.clone(), id.clone(), id.clone(), id.clone());
+        let dlx = q
+            .and_then(|q| q.dead_letter_exchange.clone())
+            .unwrap_or_else(|| "none".into());
+        html! {
+            <>
+            <dl class="stats">
+                <dt>{"ready"}</dt><dd id="queue-depth">{ depth }</dd>
+                <dt>{"unacked"}</dt><dd>{ unacked }</dd>
+                <dt>{"peak depth"}</dt><dd>{ depth_max }</dd>
+                <dt>{"enqueued"}</dt><dd>{ enqueued }</dd>
+                <dt>{"delivered"}</dt><dd>{ delivered }</dd>
+                <dt>{"acked"}</dt><dd>{ acked }</dd>
+                <dt>{"expired"}</dt><dd>{ expired }</dd>
+                <dt>{"dead-lettered"}</dt><dd>{ dead_lettered }</dd>
+                <dt>{"dropped"}</dt><dd>{ dropped }</dd>
+                <dt>{"dead-letter exchange"}</dt><dd>{ dlx }</dd>
+            </dl>
+            <h3>{"Knobs"}</h3>
+            <div class="knob">
+                <label for="knob-maxlen">{"Max length (blank = unlimited)"}</label>
+                <input id="knob-maxlen" type="number" min="0" value={max_length.map(|m| m.to_string()).unwrap_or_default()}
+                    onchange={link.callback(move |e: Event| Msg::Cmd(knobs::opt_u32(&e.target_unchecked_into::<HtmlInputElement>().value()).map(|m| Command::SetMaxLength { queue: q1.clone(), max_length: m })))} />
+            </div>
+            <div class="knob">
+                <label for="knob-overflow">{"When full"}</label>
+                <select id="knob-overflow" onchange={link.callback(move |e: Event| {
+                    let v = e.target_unchecked_into::<HtmlSelectElement>().value();
+                    let o = match v.as_str() { "reject-publish" => Overflow::RejectPublish, "reject-publish-dlx" => Overflow::RejectPublishDlx, _ => Overflow::DropHead };
+                    Msg::Cmd(Some(Command::SetOverflow { queue: q2.clone(), overflow: o }))
+                })}>
+                    <option value="drop-head" selected={overflow == Overflow::DropHead}>{"drop head (oldest)"}</option>
+                    <option value="reject-publish" selected={overflow == Overflow::RejectPublish}>{"reject publish"}</option>
+                    <option value="reject-publish-dlx" selected={overflow == Overflow::RejectPublishDlx}>{"reject publish, dead-letter"}</option>
+                </select>
+            </div>
+            <div class="knob">
+                <label for="knob-ttl">{"Message TTL, ms (blank = none)"}</label>
+                <input id="knob-ttl" type="number" min="0" value={ttl_us.map(|t| format!("{}", t as f64 / 1e3)).unwrap_or_default()}
+                    onchange={link.callback(move |e: Event| Msg::Cmd(knobs::opt_ms(&e.target_unchecked_into::<HtmlInputElement>().value()).map(|t| Command::SetQueueTtl { queue: q3.clone(), ttl: t })))} />
+            </div>
+            <div class="knob">
+                <button class="btn danger" id="purge" onclick={link.callback(move |_| Msg::Cmd(Some(Command::PurgeQueue { queue: q4.clone() })))}>{"Purge ready messages"}</button>
+            </div>
+            <h3>{ format!("Contents, head first ({depth})") }</h3>
+            { views::message_table(head, link.callback(|m: u64| Msg::SelectMessage(Some(m)))) }
+            </>
+        }
+    }
+
+    /// Consumer: counters, instances, service time, failures, ack and retry knobs, crash.
+    fn consumer_panel(&self, link: &Scope<Self>, nv: &NodeView) -> Html {
+        let NodeView::Consumer {
+            id,
+            queue,
+            prefetch,
+            processed,
+            failed,
+            acked,
+            nacked,
+            instances,
+        } = nv
+        else {
+            return html! {};
+        };
+        let cfg = self.sim.engine.config();
+        let Some(c) = cfg.consumers.iter().find(|c| &c.id == id).cloned() else {
+            return html! {};
+        };
+        let n = instances.len() as u32;
+        let (c1, c2, c3, c4, c5, c6, c7, c8, c9, c10, c11) = (
+            c.clone(),
+            c.id.clone(),
+            c.id.clone(),
+            c.clone(),
+            c.id.clone(),
+            c.id.clone(),
+            c.id.clone(),
+            c.id.clone(),
+            c.clone(),
+            c.clone(),
+            c.id.clone(),
+        );
+        let crash_one = instances.iter().position(|i| i.up).map(|k| k as u32);
+        let c12 = c.id.clone();
+        let retry = c.retry.clone();
+        html! {
+            <>
+            <dl class="stats">
+                <dt>{"reads from"}</dt><dd>{ queue }</dd>
+                <dt>{"processed"}</dt><dd id="consumer-processed">{ processed }</dd>
+                <dt>{"failed"}</dt><dd>{ failed }</dd>
+                <dt>{"acked / nacked"}</dt><dd>{ format!("{acked} / {nacked}") }</dd>
+                <dt>{"service time"}</dt><dd>{ format!("{:.1} ms, {}", knobs::service_ms(&c.service), knobs::service_kind(&c.service)) }</dd>
+                if let Some(r) = &retry {
+                    <dt>{"retry"}</dt><dd>{ format!("{} attempts, {}, {:?}", r.max_attempts, knobs::backoff_text(&r.backoff), r.mode).to_lowercase() }</dd>
+                }
+            </dl>
+            <h3>{"Knobs"}</h3>
+            <div class="knob">
+                <label>{"Instances"}</label>
+                <div class="row">
+                    <button class="btn" id="instances-minus" disabled={n <= 1} onclick={link.callback(move |_| Msg::Cmd(Some(Command::SetInstances { consumer: c2.clone(), instances: n.saturating_sub(1).max(1) })))}>{"−"}</button>
+                    <span class="big" id="instances-value">{ n }</span>
+                    <button class="btn" id="instances-plus" onclick={link.callback(move |_| Msg::Cmd(Some(Command::SetInstances { consumer: c3.clone(), instances: n + 1 })))}>{"+"}</button>
+                </div>
+            </div>
+            <div class="knob">
+                <label for="knob-service">{ format!("Service time, ms ({})", knobs::service_kind(&c.service)) }</label>
+                <input id="knob-service" type="number" min="0" step="any" value={format!("{}", knobs::service_ms(&c.service))}
+                    onchange={link.callback(move |e: Event| Msg::Cmd(knobs::set_service(&c1, &e.target_unchecked_into::<HtmlInputElement>().value())))} />
+            </div>
+            <div class="knob">
+                <label for="knob-failure">{ format!("Failure rate: {:.0}%", c.failure_rate * 100.0) }</label>
+                <input id="knob-failure" type="range" min="0" max="100" step="5" value={format!("{}", (c.failure_rate * 100.0).round())}
+                    onchange={link.callback(move |e: Event| {
+                        let v: f64 = e.target_unchecked_into::<HtmlInputElement>().value().parse().unwrap_or(0.0);
+                        Msg::Cmd(Some(Command::SetFailureRate { consumer: c5.clone(), failure_rate: (v / 100.0).clamp(0.0, 1.0) }))
+                    })} />
+            </div>
+            <div class="knob">
+                <label for="knob-prefetch">{"Prefetch (unacked per instance)"}</label>
+                <input id="knob-prefetch" type="number" min="1" value={prefetch.to_string()}
+                    onchange={link.callback(move |e: Event| Msg::Cmd(knobs::set_u32(&e.target_unchecked_into::<HtmlInputElement>().value()).map(|p| Command::SetPrefetch { consumer: c6.clone(), prefetch: p })))} />
+            </div>
+            <div class="knob">
+                <label for="knob-ack">{"Acknowledgement"}</label>
+                <select id="knob-ack" onchange={link.callback(move |e: Event| {
+                    let v = e.target_unchecked_into::<HtmlSelectElement>().value();
+                    Msg::Cmd(Some(Command::SetAckMode { consumer: c7.clone(), ack: if v == "auto" { AckMode::Auto } else { AckMode::AfterProcessing } }))
+                })}>
+                    <option value="after_processing" selected={c.ack == AckMode::AfterProcessing}>{"after processing (at-least-once)"}</option>
+                    <option value="auto" selected={c.ack == AckMode::Auto}>{"auto-ack on delivery (at-most-once)"}</option>
+                </select>
+            </div>
+            <div class="knob">
+                <label for="knob-onfailure">{"On failure"}</label>
+                <select id="knob-onfailure" onchange={link.callback(move |e: Event| {
+                    let v = e.target_unchecked_into::<HtmlSelectElement>().value();
+                    let of = match v.as_str() { "requeue" => OnFailure::Requeue, "retry" => OnFailure::Retry, _ => OnFailure::DeadLetter };
+                    Msg::Cmd(Some(Command::SetOnFailure { consumer: c8.clone(), on_failure: of }))
+                })}>
+                    <option value="dead_letter" selected={c.on_failure == OnFailure::DeadLetter}>{"reject → dead-letter (or drop)"}</option>
+                    <option value="requeue" selected={c.on_failure == OnFailure::Requeue}>{"requeue at head"}</option>
+                    <option value="retry" selected={c.on_failure == OnFailure::Retry}>{"retry with policy"}</option>
+                </select>
+            </div>
+            <div class="knob two">
+                <div>
+                    <label for="knob-attempts">{"Retry: max attempts"}</label>
+                    <input id="knob-attempts" type="number" min="1" value={retry.as_ref().map(|r| r.max_attempts.to_string()).unwrap_or_default()} placeholder="none"
+                        onchange={link.callback(move |e: Event| {
+                            let v = e.target_unchecked_into::<HtmlInputElement>().value();
+                            if v.trim().is_empty() { return Msg::Cmd(Some(Command::SetRetry { consumer: c11.clone(), retry: None })); }
+                            Msg::Cmd(knobs::set_u32(&v).map(|a| knobs::retry_with(&c9, Some(a), None)))
+                        })} />
+                </div>
+                <div>
+                    <label for="knob-backoff">{"backoff, ms"}</label>
+                    <input id="knob-backoff" type="number" min="0" value={retry.as_ref().map(|r| format!("{}", knobs::backoff_ms(&r.backoff))).unwrap_or_default()} placeholder="none"
+                        onchange={link.callback(move |e: Event| {
+                            let v = e.target_unchecked_into::<HtmlInputElement>().value();
+                            Msg::Cmd(v.trim().parse::<f64>().ok().filter(|x| x.is_finite()).map(|ms| knobs::retry_with(&c10, None, Some(ms))))
+                        })} />
+                </div>
+            </div>
+            <div class="knob row">
+                <button class="btn danger" id="crash-one" disabled={crash_one.is_none()} onclick={link.callback(move |_| Msg::Cmd(Some(Command::CrashConsumer { consumer: c4.id.clone(), instance: crash_one, restart_after: Some(crate::scenario::Duration::from_s(3)) })))}>{"Crash 1 (restart in 3 s)"}</button>
+                <button class="btn" id="restart-all" onclick={link.callback(move |_| Msg::Cmd(Some(Command::RestartConsumer { consumer: c12.clone(), instance: None })))}>{"Restart all"}</button>
+            </div>
+            <h3>{"Deliveries in progress"}</h3>
+            { views::instances_table(instances, link.callback(|m: u64| Msg::SelectMessage(Some(m)))) }
+            </>
+        }
+    }
+}
+
+fn rate_per_s_half(r: f64) -> f64 {
+    (r / 2.0 * 1000.0).round() / 1000.0
+}

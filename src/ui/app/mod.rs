@@ -1,0 +1,323 @@
+//! The one stateful component: `App` owns the `Sim` (engine + timeline), the
+//! token animations and the frame loop; everything else is rendered from them.
+//!
+//!   requestAnimationFrame ──Msg::Frame──► Sim::advance ──► Tokens::ingest ──► paint canvas
+//!                                            ▲                                  │
+//!   clicks, knobs, scrubber ──Msg──► Command / seek / restart                   └─► DOM at 10 Hz
+//!
+//! Where things are:
+//!
+//!   mod.rs        App state, Msg, creation, shared state helpers
+//!   frame.rs      the frame loop: advance, paint the topology and the charts
+//!   update.rs     one handler per Msg, grouped (playback, selection, log, editor, panels)
+//!   pointer.rs    canvas picking and node dragging
+//!   page.rs       the page shell that places the panels
+//!   topbar.rs     top bar and timeline scrubber
+//!   inspector.rs  inspector panel (per node kind, with its knobs)
+//!   editor.rs     scenario JSON editor
+//!   log.rs        virtualised, filterable event log
+//!
+//! Painting the canvases is the only effect of a frame; DOM updates are
+//! limited to ten per second so the page stays cheap at 60 fps. Views are
+//! `&self -> Html` and send `Msg`s up; handlers never touch the DOM beyond
+//! repainting a paused canvas.
+
+mod editor;
+mod frame;
+mod inspector;
+mod log;
+mod page;
+mod pointer;
+mod topbar;
+mod update;
+
+use super::layout::Layout;
+use super::params::Params;
+use super::render::{Hit, View};
+use super::sim::Sim;
+use super::tokens::Tokens;
+use crate::engine::{Command, Snapshot};
+use crate::scenario::{self, ScenarioIssue};
+use frame::now_ms;
+use gloo::render::AnimationFrame;
+use wasm_bindgen::JsCast;
+use web_sys::{CanvasRenderingContext2d, HtmlCanvasElement};
+use yew::prelude::*;
+
+pub enum Msg {
+    Frame(f64),
+    TogglePlay,
+    Step,
+    Speed(f64),
+    SeedText(String),
+    Restart(bool),
+    Preset(String),
+    Seek(u64),
+    Down(f64, f64),
+    Move(f64, f64),
+    Up,
+    SelectNode(Option<usize>),
+    SelectMessage(Option<u64>),
+    Cmd(Option<Command>),
+    LogScroll(f64, bool),
+    FilterNode(String),
+    FilterKind(String),
+    FilterMessage(String),
+    EditorText(String),
+    EditorApply,
+    EditorRevert,
+    Tab(Tab),
+    ToggleTheme,
+    TogglePanel(u8),
+    Noop,
+}
+
+#[derive(Clone, Copy, PartialEq, Eq, Debug)]
+pub enum Tab {
+    Inspect,
+    Scenario,
+}
+
+pub struct App {
+    sim: Sim,
+    preset: String,
+    layout: Layout,
+    tokens: Tokens,
+    snap: Snapshot,
+    playing: bool,
+    speed: f64,
+    seed_text: String,
+    dark: bool,
+    embed: bool,
+    bench_tokens: usize,
+    sel_node: Option<usize>,
+    sel_msg: Option<u64>,
+    tab: Tab,
+    editor_text: String,
+    editor_dirty: bool,
+    editor_errors: Vec<ScenarioIssue>,
+    editor_note: Option<String>,
+    command_error: Option<String>,
+    filter_node: Option<usize>,
+    filter_kind: String,
+    filter_msg: String,
+    log_scroll: f64,
+    log_follow: bool,
+    show_side: bool,
+    /// Side panel folded away on wide screens to give the canvas room.
+    side_hidden: bool,
+    show_bottom: bool,
+    canvas: NodeRef,
+    charts: [NodeRef; 4],
+    log_ref: NodeRef,
+    ctx2d: Option<CanvasRenderingContext2d>,
+    raf: Option<AnimationFrame>,
+    /// Keyboard shortcuts (space: play/pause, period: step); dropped with the app.
+    _keys: Option<gloo::events::EventListener>,
+    last_ts: Option<f64>,
+    last_dom_ms: f64,
+    last_chart_ms: f64,
+    charts_dirty: bool,
+    view: View,
+    hits: Vec<Hit>,
+    drag: Option<(usize, f64, f64, bool)>,
+    frames: u32,
+    fps: f64,
+    fps_since: f64,
+}
+
+impl App {
+    /// Lay out the topology for the current canvas: unwrapped, or wrapped
+    /// into two or three segments when that makes the nodes clearly bigger.
+    fn compute_layout(&self) -> Layout {
+        let (w, h) = self
+            .canvas
+            .cast::<HtmlCanvasElement>()
+            .map(|c| (c.client_width() as f64, c.client_height() as f64))
+            .filter(|(w, h)| *w > 50.0 && *h > 50.0)
+            .unwrap_or((900.0, 450.0));
+        best_layout(&self.sim, w, h)
+    }
+
+    fn load_preset(name: &str, seed: Option<u64>) -> (Sim, String, String) {
+        let p = scenario::preset(name)
+            .or_else(|| scenario::presets().first())
+            .expect("at least one preset");
+        let sc = p.scenario();
+        let seed = seed.unwrap_or(sc.seed);
+        let sim = Sim::new(sc, seed).expect("presets are valid");
+        (sim, p.name.to_string(), p.json.to_string())
+    }
+
+    fn reset_views(&mut self) {
+        self.layout = self.compute_layout();
+        self.tokens.clear();
+        self.snap = self.sim.engine.snapshot();
+        self.sel_msg = None;
+        if self.sel_node.is_some_and(|i| i >= self.layout.nodes.len()) {
+            self.sel_node = None;
+        }
+        self.filter_node = None;
+        self.seed_text = self.sim.seed.to_string();
+        self.charts_dirty = true;
+        self.log_follow = true;
+        self.command_error = None;
+        crate::ui::set_reproduction(&self.sim.reproduction());
+    }
+
+    fn restart_with(&mut self, sim: Sim) {
+        self.sim = sim;
+        self.sel_node = None;
+        self.reset_views();
+    }
+
+    fn ingest(&mut self, evs: &[crate::engine::TraceEvent]) {
+        self.tokens.ingest(evs, now_ms(), self.speed);
+    }
+
+    fn submit(&mut self, cmd: Command) {
+        match self.sim.submit(cmd) {
+            Ok(evs) => {
+                self.command_error = None;
+                self.ingest(&evs);
+                self.layout = self.compute_layout();
+                self.snap = self.sim.engine.snapshot();
+                self.charts_dirty = true;
+                crate::ui::set_reproduction(&self.sim.reproduction());
+            }
+            Err(e) => self.command_error = Some(e),
+        }
+    }
+}
+
+impl Component for App {
+    type Message = Msg;
+    type Properties = ();
+
+    fn create(ctx: &Context<Self>) -> Self {
+        let params = Params::from_location();
+        let name = params.preset.clone().unwrap_or_else(|| "work-queue".into());
+        let (sim, preset, json) = App::load_preset(&name, params.seed);
+        let layout = best_layout(&sim, 900.0, 450.0);
+        let snap = sim.engine.snapshot();
+        crate::ui::set_reproduction(&sim.reproduction());
+        let mut app = App {
+            seed_text: sim.seed.to_string(),
+            sim,
+            preset,
+            layout,
+            tokens: Tokens::default(),
+            snap,
+            playing: params.autoplay,
+            speed: params.speed,
+            dark: params.dark,
+            embed: params.embed,
+            bench_tokens: params.bench_tokens,
+            sel_node: None,
+            sel_msg: None,
+            tab: Tab::Inspect,
+            editor_text: json,
+            editor_dirty: false,
+            editor_errors: Vec::new(),
+            editor_note: None,
+            command_error: None,
+            filter_node: None,
+            filter_kind: String::new(),
+            filter_msg: String::new(),
+            log_scroll: 0.0,
+            log_follow: true,
+            show_side: false,
+            side_hidden: false,
+            show_bottom: false,
+            canvas: NodeRef::default(),
+            charts: Default::default(),
+            log_ref: NodeRef::default(),
+            ctx2d: None,
+            raf: None,
+            _keys: None,
+            last_ts: None,
+            last_dom_ms: 0.0,
+            last_chart_ms: 0.0,
+            charts_dirty: true,
+            view: View::default(),
+            hits: Vec::new(),
+            drag: None,
+            frames: 0,
+            fps: 0.0,
+            fps_since: 0.0,
+        };
+        app.schedule(ctx);
+        app._keys = keyboard_shortcuts(ctx.link().clone());
+        if params.panic_test {
+            ctx.link().send_message(Msg::Noop);
+        }
+        crate::ui::set_theme_class(app.dark);
+        app
+    }
+
+    fn update(&mut self, ctx: &Context<Self>, msg: Msg) -> bool {
+        self.handle(ctx, msg)
+    }
+
+    fn rendered(&mut self, _ctx: &Context<Self>, first: bool) {
+        self.rendered_inner(first);
+    }
+
+    fn view(&self, ctx: &Context<Self>) -> Html {
+        self.view_all(ctx)
+    }
+}
+
+fn best_layout(sim: &Sim, w: f64, h: f64) -> Layout {
+    let plain = Layout::compute(&sim.engine, &sim.scenario.layout, usize::MAX / 4);
+    let ncol = plain.columns();
+    let mut best_scale = View::fit(&plain, w, h).node_scale;
+    let mut best = plain;
+    if sim.scenario.layout.is_empty() {
+        for segs in 2..=3usize {
+            if ncol < segs * 2 {
+                break;
+            }
+            let l = Layout::compute(&sim.engine, &sim.scenario.layout, ncol.div_ceil(segs));
+            let sc = View::fit(&l, w, h).node_scale;
+            if sc > best_scale * 1.15 {
+                best_scale = sc;
+                best = l;
+            }
+        }
+    }
+    best
+}
+
+/// Document-wide shortcuts (space: play/pause, period: step), ignored while
+/// typing in a field; dropped with the app.
+fn keyboard_shortcuts(link: yew::html::Scope<App>) -> Option<gloo::events::EventListener> {
+    let doc = web_sys::window().and_then(|w| w.document())?;
+    let opts = gloo::events::EventListenerOptions::enable_prevent_default();
+    Some(gloo::events::EventListener::new_with_options(
+        &doc,
+        "keydown",
+        opts,
+        move |e| {
+            let Some(e) = e.dyn_ref::<web_sys::KeyboardEvent>() else {
+                return;
+            };
+            let typing = e
+                .target()
+                .and_then(|t| t.dyn_into::<web_sys::Element>().ok())
+                .map(|el| matches!(el.tag_name().as_str(), "INPUT" | "TEXTAREA" | "SELECT"))
+                .unwrap_or(false);
+            if typing || e.ctrl_key() || e.meta_key() || e.alt_key() {
+                return;
+            }
+            match e.key().as_str() {
+                " " => {
+                    e.prevent_default();
+                    link.send_message(Msg::TogglePlay);
+                }
+                "." => link.send_message(Msg::Step),
+                _ => {}
+            }
+        },
+    ))
+}

@@ -1,0 +1,116 @@
+//! The top bar (preset, play/step, clock, speed, seed, panel toggles,
+//! theme) and the timeline scrubber with command markers.
+
+use super::{App, Msg};
+use crate::scenario;
+use crate::ui::views;
+use web_sys::{HtmlInputElement, HtmlSelectElement};
+use yew::prelude::*;
+use yew::TargetCast;
+
+impl App {
+    pub(super) fn view_topbar(&self, ctx: &Context<Self>) -> Html {
+        let link = ctx.link();
+        let speed_v = self.speed.log10();
+        let t = self.sim.now_us();
+        let clock = format!("{}.{:03} s", t / 1_000_000, (t / 1000) % 1000);
+        let title = self.sim.scenario.title.clone();
+        html! {
+            <header class="topbar">
+                <div class="brand" title="QueueLab: a deterministic message-broker simulator">{"Queue"}<b>{"Lab"}</b></div>
+                if !self.embed {
+                    <select id="preset" class="preset" aria-label="Scenario"
+                        onchange={link.callback(|e: Event| Msg::Preset(e.target_unchecked_into::<HtmlSelectElement>().value()))}>
+                        if self.preset.is_empty() {
+                            <option value="" selected=true>{ format!("Custom: {title}") }</option>
+                        }
+                        { for scenario::presets().iter().map(|p| {
+                            let sc_title = views::preset_title(p);
+                            html! { <option value={p.name} selected={p.name == self.preset} title={p.name}>{ sc_title }</option> }
+                        }) }
+                    </select>
+                } else {
+                    <span class="embed-title">{ title }</span>
+                }
+                <button id="play" class={classes!("btn", "primary", self.playing.then_some("playing"))}
+                    title="Play / pause (space)"
+                    onclick={link.callback(|_| Msg::TogglePlay)}>
+                    { if self.playing { "❚❚ Pause" } else { "▶ Play" } }
+                </button>
+                <button id="step" class="btn" title="Process exactly one engine event (.)" onclick={link.callback(|_| Msg::Step)}>{"Step"}</button>
+                <div class="clock" id="clock" title="Simulated time">
+                    <span class="lbl">{"t ="}</span>{ clock }
+                </div>
+                <label class="speed" title="Simulation speed, 0.1× to 1000× (log scale)">
+                    <span class="lbl">{"Speed"}</span>
+                    <input id="speed" type="range" min="-1" max="3" step="0.01" value={format!("{speed_v:.2}")}
+                        oninput={link.callback(|e: InputEvent| Msg::Speed(e.target_unchecked_into::<HtmlInputElement>().value().parse().unwrap_or(0.0)))} />
+                    <span id="speed-label" class="speed-val">{ views::fmt_speed(self.speed) }</span>
+                </label>
+                if !self.embed {
+                    <label class="seed" title="Seed of the random streams: same seed, same run">
+                        <span class="lbl">{"Seed"}</span>
+                        <input id="seed" type="text" inputmode="numeric" value={self.seed_text.clone()}
+                            oninput={link.callback(|e: InputEvent| Msg::SeedText(e.target_unchecked_into::<HtmlInputElement>().value()))}
+                            onkeydown={link.batch_callback(|e: KeyboardEvent| (e.key() == "Enter").then_some(Msg::Restart(false)))} />
+                    </label>
+                    <button id="restart" class="btn" title="Restart from t = 0 with this seed" onclick={link.callback(|_| Msg::Restart(false))}>{"↺"}<span class="txt">{" Restart"}</span></button>
+                    <button id="new-seed" class="btn" title="Restart with a new random seed" onclick={link.callback(|_| Msg::Restart(true))}>{"New seed"}</button>
+                }
+
+                if self.sim.throttled && self.playing {
+                    <span id="throttled" class="badge warn" title="The per-frame event cap is binding: the simulation runs slower than the chosen speed">{"throttled"}</span>
+                }
+                <div class="spacer"></div>
+                if !self.embed {
+                    if self.side_hidden {
+                        <button class="btn" id="show-side" title="Show the inspector panel" onclick={link.callback(|_| Msg::TogglePanel(2))}>{"⟨ Inspector"}</button>
+                    }
+                    <button class="btn narrow-only" id="toggle-side" onclick={link.callback(|_| Msg::TogglePanel(0))}>{"Inspector"}</button>
+                    <button class="btn narrow-only" id="toggle-bottom" onclick={link.callback(|_| Msg::TogglePanel(1))}>{"Charts"}</button>
+                }
+                <button id="theme" class="btn icon" title="Light / dark theme" onclick={link.callback(|_| Msg::ToggleTheme)}>
+                    { if self.dark { "☀" } else { "☾" } }
+                </button>
+            </header>
+        }
+    }
+
+    pub(super) fn view_scrubber(&self, ctx: &Context<Self>) -> Html {
+        let link = ctx.link();
+        let max_ms = (self.sim.horizon_us / 1000).max(1);
+        let cur_ms = self.sim.now_us() / 1000;
+        html! {
+            <div class="scrubber" title="Timeline: drag back to rewind, forward to return">
+                <span class="lbl">{"Timeline"}</span>
+                <div class="track">
+                    <input id="scrubber" type="range" min="0" max={max_ms.to_string()} step="1" value={cur_ms.to_string()}
+                        oninput={link.callback(|e: InputEvent| {
+                            let v: u64 = e.target_unchecked_into::<HtmlInputElement>().value().parse().unwrap_or(0);
+                            Msg::Seek(v * 1000)
+                        })} />
+                    { for self.sim.script().iter().map(|c| {
+                        let frac = (c.at_us as f64 / self.sim.horizon_us.max(1) as f64).clamp(0.0, 1.0);
+                        html! {
+                            <span class="marker" title={format!("{:.3} s: {}", c.at_us as f64 / 1e6, c.command.describe())}
+                                style={format!("left: calc(8px + (100% - 16px) * {frac:.5})")}></span>
+                        }
+                    }) }
+                    { for self.sim.scenario.schedule.iter().filter(|c| c.at.0 <= self.sim.horizon_us).map(|c| {
+                        let frac = (c.at.0 as f64 / self.sim.horizon_us.max(1) as f64).clamp(0.0, 1.0);
+                        html! {
+                            <span class="marker sched" title={format!("{} (scheduled): {}", c.at, c.command.describe())}
+                                style={format!("left: calc(8px + (100% - 16px) * {frac:.5})")}></span>
+                        }
+                    }) }
+                </div>
+                <span class="scrub-val">{ format!("{} / {}", fmt_secs(self.sim.now_us()), fmt_secs(self.sim.horizon_us)) }</span>
+                <span class="events" title="Engine events processed">{ format!("{} events", self.sim.engine.events()) }</span>
+            </div>
+        }
+    }
+}
+
+fn fmt_secs(us: u64) -> String {
+    format!("{:.1} s", us as f64 / 1e6)
+}
