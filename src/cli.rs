@@ -570,6 +570,24 @@ fn write_text_report(e: &Engine, name: &str, out: &mut dyn Write) -> std::io::Re
                     util * 100.0
                 )
             }
+            NodeView::Topic(t) => {
+                let per: Vec<String> = t.partitions.iter().map(|p| format!("{}..{}", p.log_start, p.log_end)).collect();
+                format!(
+                    "  topic     {:<18} {} partitions, appended {}, offsets [{}]",
+                    t.id,
+                    t.partitions.len(),
+                    t.appended,
+                    per.join(" ")
+                )
+            }
+            NodeView::Group(g) => {
+                let live = g.members.iter().filter(|m| m.up && m.in_group).count();
+                let idle = g.members.iter().filter(|m| m.up && m.in_group && m.partitions.is_empty()).count();
+                format!(
+                    "  group     {:<18} {live} members ({idle} idle), processed {}, reprocessed {}, skipped {}, lag {} (max {}), rebalances {}",
+                    g.id, g.processed, g.reprocessed, g.skipped, g.lag, g.lag_max, g.rebalances
+                )
+            }
         };
         writeln!(out, "{line}")?;
     }

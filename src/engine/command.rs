@@ -194,6 +194,64 @@ impl Engine {
             Command::SetQueueTtl { queue, .. } | Command::PurgeQueue { queue } => {
                 self.find(queue, NodeKind::Queue)?;
             }
+            Command::AddMember { group } => {
+                let g = self.find(group, NodeKind::Group)?;
+                let n = self.streams.groups[g as usize].members.len() as u32;
+                if n >= scenario::GROUP_MEMBERS_MAX {
+                    return err(format!(
+                        "{group} has had {n} members; at most {}",
+                        scenario::GROUP_MEMBERS_MAX
+                    ));
+                }
+            }
+            Command::RemoveMember { group, member } => {
+                let g = self.find(group, NodeKind::Group)?;
+                if self.member_to_remove(g, *member).is_none() {
+                    return err(match member {
+                        Some(m) => format!("{group} has no live member {m}"),
+                        None => format!("{group} has no live member"),
+                    });
+                }
+            }
+            Command::CrashMember { group, member } => {
+                let g = self.find(group, NodeKind::Group)?;
+                let alive = self.streams.groups[g as usize]
+                    .members
+                    .get(*member as usize)
+                    .is_some_and(|m| m.alive);
+                if !alive {
+                    return err(format!("{group} has no live member {member}"));
+                }
+            }
+            Command::SeekGroup {
+                group, partition, ..
+            } => {
+                let g = self.find(group, NodeKind::Group)?;
+                if let Some(p) = partition {
+                    let has = self.streams.groups[g as usize]
+                        .parts
+                        .iter()
+                        .any(|gp| gp.partition == *p);
+                    if !has {
+                        return err(format!("{group} reads no partition {p}"));
+                    }
+                }
+            }
+            Command::IncreasePartitions { topic, partitions } => {
+                let t = self.find(topic, NodeKind::Topic)?;
+                let now_n = self.streams.topics[t as usize].parts.len() as u32;
+                if *partitions <= now_n {
+                    return err(format!(
+                        "{topic} has {now_n} partitions; partitions can only increase"
+                    ));
+                }
+                if *partitions > scenario::PARTITIONS_MAX {
+                    return err(format!(
+                        "partitions must be at most {}",
+                        scenario::PARTITIONS_MAX
+                    ));
+                }
+            }
         }
         Ok(())
     }
@@ -284,6 +342,32 @@ impl Engine {
             Command::PurgeQueue { queue } => {
                 let q = self.find(queue, NodeKind::Queue).unwrap();
                 self.purge_queue(q);
+            }
+            Command::AddMember { group } => {
+                let g = self.find(group, NodeKind::Group).unwrap();
+                self.add_member(g);
+            }
+            Command::RemoveMember { group, member } => {
+                let g = self.find(group, NodeKind::Group).unwrap();
+                if let Some(m) = self.member_to_remove(g, *member) {
+                    self.remove_member(g, m);
+                }
+            }
+            Command::CrashMember { group, member } => {
+                let g = self.find(group, NodeKind::Group).unwrap();
+                self.crash_member(g, *member);
+            }
+            Command::SeekGroup {
+                group,
+                to,
+                partition,
+            } => {
+                let g = self.find(group, NodeKind::Group).unwrap();
+                self.seek_group(g, *to, *partition);
+            }
+            Command::IncreasePartitions { topic, partitions } => {
+                let t = self.find(topic, NodeKind::Topic).unwrap();
+                self.increase_partitions(t, *partitions);
             }
         }
     }

@@ -14,6 +14,7 @@
 //! ServiceDone         model/consumer.rs   (`on_service_done`)
 //! Restart             model/consumer.rs   (`on_restart`)
 //! RetryDue            model/retry.rs      (`on_retry_due`)
+//! Stream(..)          model/topic.rs      (`on_stream_event`: topics, batches, groups)
 //! Scheduled           command.rs          (`apply_scheduled`)
 //! Sample              here                (`on_sample`: the time series)
 //!
@@ -25,6 +26,7 @@
 use super::agenda::Agenda;
 use super::message::{ExtId, HdrId, Ledger, Message, MsgExt, MsgState, Sym, NO_EXT, NO_QUEUE};
 use super::metrics::{Latency, LatencySummary, Series, SeriesPoint, Totals, WindowLatency};
+use super::model::topic::{StreamEvent, Streams};
 use super::model::{CachedRoute, ConsumerState, ExchangeState, ProducerState, QueueState};
 use super::time::SimTime;
 use super::trace::{NodeId, Reason, TraceEvent, TraceKind, TraceLog, TraceSink};
@@ -47,6 +49,8 @@ pub enum NodeKind {
     Exchange,
     Queue,
     Consumer,
+    Topic,
+    Group,
 }
 
 /// One node of the scenario, as the trace and the views name it.
@@ -76,6 +80,7 @@ pub(crate) enum Event {
     Restart { c: u32, i: u32, epoch: u32 },
     Scheduled { index: u32 },
     Sample,
+    Stream(StreamEvent),
 }
 
 /// What `run_until` did.
@@ -109,6 +114,8 @@ pub struct Engine {
     pub(crate) exchanges: Vec<ExchangeState>,
     pub(crate) queues: Vec<QueueState>,
     pub(crate) consumers: Vec<ConsumerState>,
+    /// Topics, consumer groups and topic producers (see `model::topic`).
+    pub(crate) streams: Streams,
     /// The message arena (see `message`); `free` lists recyclable slots.
     pub(crate) msgs: Vec<Message>,
     pub(crate) free: Vec<u32>,
@@ -159,6 +166,7 @@ impl Engine {
             exchanges: Vec::new(),
             queues: Vec::new(),
             consumers: Vec::new(),
+            streams: Streams::default(),
             msgs: Vec::new(),
             free: Vec::new(),
             exts: Vec::new(),
@@ -221,7 +229,8 @@ impl Engine {
     /// first producer ticks, the scheduled commands and the first sample.
     fn build(&mut self) {
         let cfg = self.cfg.clone();
-        // One node table, in scenario order: producers, exchanges, queues, consumers.
+        // One node table, in scenario order: producers, exchanges, queues, consumers,
+        // topics, consumer groups.
         let ids = [
             (
                 NodeKind::Producer,
@@ -235,6 +244,11 @@ impl Engine {
             (
                 NodeKind::Consumer,
                 cfg.consumers.iter().map(|c| &c.id).collect(),
+            ),
+            (NodeKind::Topic, cfg.topics.iter().map(|t| &t.id).collect()),
+            (
+                NodeKind::Group,
+                cfg.consumer_groups.iter().map(|g| &g.id).collect(),
             ),
         ];
         for (kind, list) in ids {
@@ -261,6 +275,7 @@ impl Engine {
         for q in 0..self.queues.len() {
             self.rebuild_subscribers(q as u32);
         }
+        self.build_streams();
         for p in 0..self.producers.len() {
             let start = self.cfg.producers[p].start.us();
             self.schedule_tick(p as u32, SimTime(start));
@@ -440,6 +455,7 @@ impl Engine {
             Event::Restart { c, i, epoch } => self.on_restart(c, i, epoch),
             Event::Scheduled { index } => self.apply_scheduled(index),
             Event::Sample => self.on_sample(),
+            Event::Stream(ev) => self.on_stream_event(ev),
         }
     }
 

@@ -7,6 +7,8 @@
 //!                    ──► model::consumer::check_consumers (prefetch, crashed hold nothing, busy ⇔ held)
 //!                    ──► model::retry::check_retry_waits  (retries only with attempts left)
 //!                    ──► published + copies = created    (here)
+//!                    ──► model::topic::check_topics       (offsets contiguous / increasing, log bounds)
+//!                    ──► model::group::check_groups       (committed ≤ log end, one live owner per partition)
 //!
 //! Conservation lives here; each model checks its own state in its own file.
 //! Returns the first violation found, in words.
@@ -52,12 +54,19 @@ impl Engine {
         self.check_consumers()?;
         self.check_retry_waits()?;
         self.check_ext_refs()?;
-        if self.totals.published + self.totals.copies != l.created {
+        // Topic records are published but live in partition logs, not the arena.
+        let messages = self.totals.published - self.streams.records_published;
+        if messages + self.totals.copies != l.created {
             return Err(format!(
-                "published {} + copies {} != created {}",
-                self.totals.published, self.totals.copies, l.created
+                "published {} (of which {} topic records) + copies {} != created {}",
+                self.totals.published,
+                self.streams.records_published,
+                self.totals.copies,
+                l.created
             ));
         }
+        self.check_topics()?;
+        self.check_groups()?;
         Ok(())
     }
 }

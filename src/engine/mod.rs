@@ -38,9 +38,15 @@
 //!   dead_letter.rs dead-letter exchanges, death log, cycle rule
 //!   consumer.rs    instances, service, ack, crash / restart / scaling
 //!   retry.rs       on-failure policy, backoff, delayed retries
+//!   topic.rs       partition logs, retention, compaction (+ the `Streams` state)
+//!   batch.rs       topic producers: partition choice, linger and batch size
+//!   partitioner.rs Kafka's murmur2 / sticky / round-robin partitioners (pure)
+//!   group.rs       consumer groups: membership, rebalance, seek, invariants
+//!   fetch.rs       group members: poll, processing, commits, lag upkeep
+//!   assignor.rs    range / round-robin / cooperative-sticky assignors (pure)
 //! command.rs     run-time commands: check, then hand to the owning model
 //! invariants.rs  check_invariants (conservation; calls each model's checks)
-//! view.rs        snapshots for a UI;  report.rs: CLI report, trace JSON / text
+//! view.rs        snapshots for a UI (topics and groups: view_stream.rs);  report.rs: CLI report, trace JSON / text
 //! agenda.rs, prng.rs, time.rs, trace.rs, metrics.rs: the core's tools
 //! ```
 
@@ -57,6 +63,7 @@ pub mod routing;
 pub mod time;
 pub mod trace;
 pub mod view;
+pub mod view_stream;
 
 pub use self::core::{Engine, NodeInfo, NodeKind, RunOutcome, DELAY_US_MAX, LIVE_MESSAGES_MAX};
 pub use crate::scenario::{Command, LoggedCommand};

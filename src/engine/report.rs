@@ -171,6 +171,65 @@ impl Engine {
                 let c = self.command_description(index, scheduled);
                 format!("command: {}", c.unwrap_or_default())
             }
+            TraceKind::Appended { partition, offset } => {
+                format!("appended to partition {partition} at offset {offset}")
+            }
+            TraceKind::Fetched {
+                member,
+                topic,
+                partition,
+                from,
+                count,
+            } => format!(
+                "#{member} fetched {count} from {}/{partition} at offset {from}",
+                self.node_name(topic)
+            ),
+            TraceKind::Committed {
+                topic,
+                partition,
+                offset,
+            } => format!(
+                "committed {}/{partition} at {offset}",
+                self.node_name(topic)
+            ),
+            TraceKind::RebalanceStarted {
+                generation,
+                members,
+            } => format!("rebalance {generation} started ({members} members)"),
+            TraceKind::RebalanceCompleted { generation } => {
+                format!("rebalance {generation} completed")
+            }
+            TraceKind::Assigned {
+                member,
+                topic,
+                partition,
+            } => format!(
+                "{}/{partition} assigned to #{member}",
+                self.node_name(topic)
+            ),
+            TraceKind::Revoked {
+                member,
+                topic,
+                partition,
+            } => format!(
+                "{}/{partition} revoked from #{member}",
+                self.node_name(topic)
+            ),
+            TraceKind::RetentionDeleted {
+                partition,
+                count,
+                log_start,
+            } => format!(
+                "retention deleted {count} from partition {partition} (log start {log_start})"
+            ),
+            TraceKind::Compacted { partition, removed } => {
+                format!("compaction removed {removed} from partition {partition}")
+            }
+            TraceKind::Seeked {
+                topic,
+                partition,
+                offset,
+            } => format!("{}/{partition} seeked to {offset}", self.node_name(topic)),
         };
         format!("{} {node}: {msg}{detail}", ev.t)
     }
@@ -252,6 +311,21 @@ fn trace_json_of(names: &impl TraceNaming, ev: &TraceEvent) -> Value {
             m.insert("index".into(), json!(index));
             m.insert("scheduled".into(), json!(scheduled));
             m.insert("command".into(), json!(cmd));
+        }
+        TraceKind::Fetched { topic, .. }
+        | TraceKind::Committed { topic, .. }
+        | TraceKind::Assigned { topic, .. }
+        | TraceKind::Revoked { topic, .. }
+        | TraceKind::Seeked { topic, .. } => {
+            // Numbers as they are, the topic by its id.
+            if let Ok(Value::Object(fields)) = serde_json::to_value(ev.kind) {
+                for (k, v) in fields {
+                    if k != "kind" {
+                        m.insert(k, v);
+                    }
+                }
+            }
+            m.insert("topic".into(), name(topic));
         }
         other => {
             // Remaining kinds carry only numbers and flags: serialize them as they are.

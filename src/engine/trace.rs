@@ -141,6 +141,52 @@ pub enum TraceKind {
     /// A command was applied: `index` into the command log, or into the
     /// scenario's `schedule` when `scheduled`.
     CommandApplied { index: u32, scheduled: bool },
+    /// A record was appended to a topic partition at `offset` (node: the topic).
+    Appended { partition: u32, offset: u64 },
+    /// A group member polled `count` records of a partition from offset `from`.
+    Fetched {
+        member: u32,
+        topic: NodeId,
+        partition: u32,
+        from: u64,
+        count: u32,
+    },
+    /// A group committed `offset` (the next record to read) for a partition.
+    Committed {
+        topic: NodeId,
+        partition: u32,
+        offset: u64,
+    },
+    /// A group began a rebalance of `members` live members.
+    RebalanceStarted { generation: u32, members: u32 },
+    /// A group finished a rebalance; consumption resumes.
+    RebalanceCompleted { generation: u32 },
+    /// A partition was given to a group member.
+    Assigned {
+        member: u32,
+        topic: NodeId,
+        partition: u32,
+    },
+    /// A partition was taken from a group member.
+    Revoked {
+        member: u32,
+        topic: NodeId,
+        partition: u32,
+    },
+    /// Retention deleted `count` records at the head; the log now starts at `log_start`.
+    RetentionDeleted {
+        partition: u32,
+        count: u32,
+        log_start: u64,
+    },
+    /// Compaction removed `removed` records superseded by a later one with the same key.
+    Compacted { partition: u32, removed: u32 },
+    /// A group's offset for a partition was moved to `offset` by a seek.
+    Seeked {
+        topic: NodeId,
+        partition: u32,
+        offset: u64,
+    },
 }
 
 impl TraceKind {
@@ -165,11 +211,21 @@ impl TraceKind {
             TraceKind::Crashed { .. } => "crashed",
             TraceKind::Restarted { .. } => "restarted",
             TraceKind::CommandApplied { .. } => "command_applied",
+            TraceKind::Appended { .. } => "appended",
+            TraceKind::Fetched { .. } => "fetched",
+            TraceKind::Committed { .. } => "committed",
+            TraceKind::RebalanceStarted { .. } => "rebalance_started",
+            TraceKind::RebalanceCompleted { .. } => "rebalance_completed",
+            TraceKind::Assigned { .. } => "assigned",
+            TraceKind::Revoked { .. } => "revoked",
+            TraceKind::RetentionDeleted { .. } => "retention_deleted",
+            TraceKind::Compacted { .. } => "compacted",
+            TraceKind::Seeked { .. } => "seeked",
         }
     }
 
     /// All kind names, for filters in the UI.
-    pub const NAMES: [&'static str; 19] = [
+    pub const NAMES: [&'static str; 29] = [
         "published",
         "routed",
         "unroutable",
@@ -189,9 +245,19 @@ impl TraceKind {
         "crashed",
         "restarted",
         "command_applied",
+        "appended",
+        "fetched",
+        "committed",
+        "rebalance_started",
+        "rebalance_completed",
+        "assigned",
+        "revoked",
+        "retention_deleted",
+        "compacted",
+        "seeked",
     ];
 
-    /// Canonical encoding of this kind: its code (1..=19) and two field
+    /// Canonical encoding of this kind: its code (1..=29) and two field
     /// words. Small fields share a word (low 32 bits, then high 32 bits).
     #[inline(always)]
     fn fields(&self) -> (u64, u64, u64) {
@@ -238,6 +304,50 @@ impl TraceKind {
             } => (17, instance as u64, pair(returned, lost as u64)),
             TraceKind::Restarted { instance } => (18, instance as u64, 0),
             TraceKind::CommandApplied { index, scheduled } => (19, index as u64, scheduled as u64),
+            TraceKind::Appended { partition, offset } => (20, partition as u64, offset),
+            TraceKind::Fetched {
+                member,
+                topic,
+                partition,
+                from,
+                count,
+            } => {
+                // Five fields in two words: the second folds count and topic
+                // into the offset with a multiply (deterministic, integer only).
+                let extra = pair(count, node(topic)).wrapping_mul(0x9e37_79b9_7f4a_7c15);
+                (21, pair(member, partition as u64), from ^ extra)
+            }
+            TraceKind::Committed {
+                topic,
+                partition,
+                offset,
+            } => (22, pair(partition, node(topic)), offset),
+            TraceKind::RebalanceStarted {
+                generation,
+                members,
+            } => (23, generation as u64, members as u64),
+            TraceKind::RebalanceCompleted { generation } => (24, generation as u64, 0),
+            TraceKind::Assigned {
+                member,
+                topic,
+                partition,
+            } => (25, pair(member, partition as u64), node(topic)),
+            TraceKind::Revoked {
+                member,
+                topic,
+                partition,
+            } => (26, pair(member, partition as u64), node(topic)),
+            TraceKind::RetentionDeleted {
+                partition,
+                count,
+                log_start,
+            } => (27, pair(partition, count as u64), log_start),
+            TraceKind::Compacted { partition, removed } => (28, partition as u64, removed as u64),
+            TraceKind::Seeked {
+                topic,
+                partition,
+                offset,
+            } => (29, pair(partition, node(topic)), offset),
         }
     }
 }
@@ -453,7 +563,7 @@ mod tests {
         assert_ne!(h0, base(k, None, 1, 1));
         assert_ne!(h0, base(k, Some(1), 2, 1));
         assert_ne!(h0, base(k, Some(1), 1, 2));
-        assert_eq!(TraceKind::NAMES.len(), 19);
+        assert_eq!(TraceKind::NAMES.len(), 29);
         // Fields sharing a word stay apart.
         let d = |consumer, instance, attempt, redelivered| TraceKind::Delivered {
             consumer: NodeId(consumer),

@@ -83,6 +83,10 @@ pub enum NodeView {
         nacked: u64,
         instances: Vec<InstanceView>,
     },
+    /// A Kafka-style topic (see `view_stream`).
+    Topic(super::view_stream::TopicView),
+    /// A Kafka-style consumer group (see `view_stream`).
+    Group(super::view_stream::GroupView),
 }
 
 impl NodeView {
@@ -92,6 +96,8 @@ impl NodeView {
             | NodeView::Exchange { id, .. }
             | NodeView::Queue { id, .. }
             | NodeView::Consumer { id, .. } => id,
+            NodeView::Topic(t) => &t.id,
+            NodeView::Group(g) => &g.id,
         }
     }
 }
@@ -105,7 +111,7 @@ pub struct Snapshot {
     pub totals: Totals,
     pub latency_wait: LatencySummary,
     pub latency_end_to_end: LatencySummary,
-    /// Nodes in scenario order: producers, exchanges, queues, consumers.
+    /// Nodes in scenario order: producers, exchanges, queues, consumers, topics, groups.
     pub nodes: Vec<NodeView>,
 }
 
@@ -153,6 +159,8 @@ impl Engine {
 
     fn node_view(&self, kind: NodeKind, i: usize, head_max: usize) -> NodeView {
         match kind {
+            NodeKind::Topic => NodeView::Topic(self.topic_view(i)),
+            NodeKind::Group => NodeView::Group(self.group_view(i)),
             NodeKind::Producer => {
                 let c = &self.cfg.producers[i];
                 let p = &self.producers[i];

@@ -9,7 +9,7 @@
 //! completely before it changes anything: a rejected command leaves no trace
 //! and is not logged.
 
-use super::{AckMode, Arrival, Duration, OnFailure, Overflow, Rate, RetryPolicy, Service};
+use super::{AckMode, Arrival, Duration, OnFailure, Overflow, Rate, RetryPolicy, SeekTo, Service};
 use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 
@@ -97,6 +97,36 @@ pub enum Command {
     PurgeQueue {
         queue: String,
     },
+    /// A new member joins a consumer group (triggers a rebalance).
+    AddMember {
+        group: String,
+    },
+    /// A member leaves gracefully: it finishes its batch, commits and leaves
+    /// (triggers a rebalance). Without `member`, the newest live member leaves.
+    RemoveMember {
+        group: String,
+        #[serde(default)]
+        member: Option<u32>,
+    },
+    /// A member crashes: its polled records are lost uncommitted; the group
+    /// notices `session_timeout` later and rebalances.
+    CrashMember {
+        group: String,
+        member: u32,
+    },
+    /// Move a group's committed offsets (all partitions, or one) and restart
+    /// consumption there.
+    SeekGroup {
+        group: String,
+        to: SeekTo,
+        #[serde(default)]
+        partition: Option<u32>,
+    },
+    /// Grow a topic to `partitions` (increase only, as in Kafka).
+    IncreasePartitions {
+        topic: String,
+        partitions: u32,
+    },
 }
 
 impl Command {
@@ -120,6 +150,11 @@ impl Command {
             | Command::SetOverflow { queue, .. }
             | Command::SetQueueTtl { queue, .. }
             | Command::PurgeQueue { queue } => queue,
+            Command::AddMember { group }
+            | Command::RemoveMember { group, .. }
+            | Command::CrashMember { group, .. }
+            | Command::SeekGroup { group, .. } => group,
+            Command::IncreasePartitions { topic, .. } => topic,
         }
     }
 
@@ -190,6 +225,31 @@ impl Command {
                 None => format!("{queue}: TTL → none"),
             },
             Command::PurgeQueue { queue } => format!("{queue}: purged"),
+            Command::AddMember { group } => format!("{group}: member joins"),
+            Command::RemoveMember { group, member } => match member {
+                Some(m) => format!("{group}#{m}: leaves"),
+                None => format!("{group}: a member leaves"),
+            },
+            Command::CrashMember { group, member } => format!("{group}#{member}: crash"),
+            Command::SeekGroup {
+                group,
+                to,
+                partition,
+            } => {
+                let whither = match to {
+                    SeekTo::Beginning => "the beginning".to_string(),
+                    SeekTo::End => "the end".to_string(),
+                    SeekTo::Offset(o) => format!("offset {o}"),
+                    SeekTo::Timestamp(t) => format!("time {t}"),
+                };
+                match partition {
+                    Some(p) => format!("{group}: partition {p} seeks to {whither}"),
+                    None => format!("{group}: seeks to {whither}"),
+                }
+            }
+            Command::IncreasePartitions { topic, partitions } => {
+                format!("{topic}: partitions → {partitions}")
+            }
         }
     }
 }

@@ -8,12 +8,14 @@
 
 mod command;
 mod presets;
+mod stream;
 mod types;
 mod units;
 mod validate;
 
 pub use command::{Command, LoggedCommand};
 pub use presets::{preset, presets, Preset};
+pub use stream::*;
 pub use types::*;
 pub use units::{parse_duration, parse_rate, Duration, Rate};
 pub use validate::{check_arrival, check_retry, check_service, validate};

@@ -40,6 +40,13 @@ static PRESETS: &[Preset] = presets![
     "mmc",
     "md1",
     "fanout-large",
+    "kafka-keys-ordering",
+    "kafka-group-scaling",
+    "kafka-crash-rebalance",
+    "kafka-commit-policies",
+    "kafka-replay",
+    "kafka-hot-partition",
+    "kafka-compaction",
 ];
 
 pub fn presets() -> &'static [Preset] {

@@ -36,6 +36,12 @@ pub struct Scenario {
     pub queues: Vec<Queue>,
     #[serde(default)]
     pub consumers: Vec<Consumer>,
+    /// Kafka-style topics: partitioned, append-only logs (see `stream.rs`).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub topics: Vec<super::stream::Topic>,
+    /// Kafka-style consumer groups reading topics.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub consumer_groups: Vec<super::stream::ConsumerGroup>,
     /// Commands applied at fixed simulated times (faults, knob changes).
     #[serde(default)]
     pub schedule: Vec<ScheduledCommand>,
@@ -59,7 +65,8 @@ fn default_sample_interval() -> Duration {
 #[serde(deny_unknown_fields)]
 pub struct Producer {
     pub id: String,
-    /// Exchange id to publish to, or a queue id (RabbitMQ's default exchange).
+    /// Exchange id to publish to, a queue id (RabbitMQ's default exchange),
+    /// or a topic id (Kafka producer; see `partition`, `partitioner`, `linger`).
     pub to: String,
     /// Mean publish rate.
     pub rate: Rate,
@@ -99,6 +106,18 @@ pub struct Producer {
     /// Transit delay from producer to broker.
     #[serde(default)]
     pub latency: Duration,
+    /// Topic producers only: write every record to this partition.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub partition: Option<u32>,
+    /// Topic producers only: how a partition is chosen when none is given.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub partitioner: Option<super::stream::Partitioner>,
+    /// Topic producers only: `linger.ms`, how long a batch may wait to fill.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub linger: Option<Duration>,
+    /// Topic producers only: records per batch (Kafka counts bytes; see README).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub batch_size: Option<u32>,
 }
 
 fn default_payload() -> u32 {

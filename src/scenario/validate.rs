@@ -23,6 +23,8 @@ enum Kind {
     Exchange,
     Queue,
     Consumer,
+    Topic,
+    Group,
 }
 
 pub fn check_service(s: &Service) -> Result<(), String> {
@@ -197,7 +199,12 @@ fn check_keys(v: &mut V, path: &str, k: &KeyChoice) {
 pub fn validate(s: &Scenario) -> Result<(), ScenarioError> {
     let mut v = V { issues: Vec::new() };
     let mut ids: BTreeMap<&str, (Kind, String)> = BTreeMap::new();
-    let total = s.producers.len() + s.exchanges.len() + s.queues.len() + s.consumers.len();
+    let total = s.producers.len()
+        + s.exchanges.len()
+        + s.queues.len()
+        + s.consumers.len()
+        + s.topics.len()
+        + s.consumer_groups.len();
     if total > NODES_MAX {
         v.err("", format!("{total} nodes; at most {NODES_MAX}"));
     }
@@ -235,6 +242,18 @@ pub fn validate(s: &Scenario) -> Result<(), ScenarioError> {
             .enumerate()
             .map(|(i, c)| (c.id.as_str(), Kind::Consumer, format!("consumers[{i}]"))),
     );
+    all.extend(
+        s.topics
+            .iter()
+            .enumerate()
+            .map(|(i, t)| (t.id.as_str(), Kind::Topic, format!("topics[{i}]"))),
+    );
+    all.extend(
+        s.consumer_groups
+            .iter()
+            .enumerate()
+            .map(|(i, g)| (g.id.as_str(), Kind::Group, format!("consumer_groups[{i}]"))),
+    );
     for (name, kind, path) in all {
         check_id(&mut v, &format!("{path}.id"), name);
         if let Some((_, first)) = ids.get(name) {
@@ -271,9 +290,10 @@ pub fn validate(s: &Scenario) -> Result<(), ScenarioError> {
             &mut v,
             format!("{at}.to"),
             &p.to,
-            &[Kind::Exchange, Kind::Queue],
-            "exchange or queue",
+            &[Kind::Exchange, Kind::Queue, Kind::Topic],
+            "exchange, queue or topic",
         );
+        check_topic_producer(&mut v, &at, p, s, kind_of(&p.to) == Some(Kind::Topic));
         let burst = match p.arrival {
             Arrival::Bursts { size } => size.max(1) as f64,
             _ => 1.0,
@@ -504,6 +524,7 @@ pub fn validate(s: &Scenario) -> Result<(), ScenarioError> {
             }
         }
     }
+    check_streams(&mut v, s, &|name: &str| kind_of(name) == Some(Kind::Topic));
     if s.schedule.len() > SCHEDULE_MAX {
         v.err("schedule", format!("at most {SCHEDULE_MAX} entries"));
     }
@@ -519,11 +540,21 @@ pub fn validate(s: &Scenario) -> Result<(), ScenarioError> {
             | Command::SetOverflow { .. }
             | Command::SetQueueTtl { .. }
             | Command::PurgeQueue { .. } => Kind::Queue,
+            Command::AddMember { .. }
+            | Command::RemoveMember { .. }
+            | Command::CrashMember { .. }
+            | Command::SeekGroup { .. } => Kind::Group,
+            Command::IncreasePartitions { .. } => Kind::Topic,
             _ => Kind::Consumer,
         };
         // The path names the command's own field (`schedule[0].command.consumer`).
         let field = format!("{want:?}").to_lowercase();
-        need(&mut v, format!("{at}.{field}"), target, &[want], &field);
+        let what = if want == Kind::Group {
+            "consumer group".to_string()
+        } else {
+            field.clone()
+        };
+        need(&mut v, format!("{at}.{field}"), target, &[want], &what);
         check_scheduled_values(&mut v, &at, &sc.command, s);
     }
     for node in s.layout.keys() {
@@ -639,6 +670,197 @@ fn check_scheduled_values(v: &mut V, at: &str, cmd: &Command, s: &Scenario) {
                 );
             }
         }
+        C::IncreasePartitions { topic, partitions } => {
+            let now_n = s
+                .topics
+                .iter()
+                .find(|t| t.id == *topic)
+                .map(|t| t.partitions);
+            if *partitions > PARTITIONS_MAX {
+                v.err(
+                    format!("{at}.partitions"),
+                    format!("must be at most {PARTITIONS_MAX}"),
+                );
+            } else if let Some(n) = now_n.filter(|&n| *partitions <= n) {
+                v.err(
+                    format!("{at}.partitions"),
+                    format!("{topic:?} starts with {n} partitions; partitions can only increase"),
+                );
+            }
+        }
+        C::CrashMember { group, member }
+        | C::RemoveMember {
+            group,
+            member: Some(member),
+        } => {
+            // Members are numbered in join order: the configured ones, then one per add_member.
+            let configured = s
+                .consumer_groups
+                .iter()
+                .find(|g| g.id == *group)
+                .map_or(0, |g| g.members);
+            let added = s
+                .schedule
+                .iter()
+                .filter(|sc| matches!(&sc.command, C::AddMember { group: g } if g == group))
+                .count() as u32;
+            let most = configured + added;
+            if *member >= most {
+                v.err(
+                    format!("{at}.member"),
+                    format!(
+                        "{group} never has more than {most} members; there is no member {member}"
+                    ),
+                );
+            }
+        }
         _ => {}
+    }
+}
+
+/// Producer fields that only make sense for a topic, and their limits.
+fn check_topic_producer(v: &mut V, at: &str, p: &Producer, s: &Scenario, to_topic: bool) {
+    let topic_only = [
+        ("partition", p.partition.is_some()),
+        ("partitioner", p.partitioner.is_some()),
+        ("linger", p.linger.is_some()),
+        ("batch_size", p.batch_size.is_some()),
+    ];
+    if !to_topic {
+        for (field, set) in topic_only {
+            if set {
+                v.err(
+                    format!("{at}.{field}"),
+                    "applies only to producers that publish to a topic",
+                );
+            }
+        }
+        return;
+    }
+    let Some(t) = s.topics.iter().find(|t| t.id == p.to) else {
+        return;
+    };
+    if let Some(n) = p.partition {
+        if n >= t.partitions {
+            v.err(
+                format!("{at}.partition"),
+                format!(
+                    "topic {:?} has {} partitions; there is no partition {n}",
+                    t.id, t.partitions
+                ),
+            );
+        }
+    }
+    if let Some(b) = p.batch_size {
+        if b == 0 || b > BATCH_SIZE_MAX {
+            v.err(
+                format!("{at}.batch_size"),
+                format!("must be between 1 and {BATCH_SIZE_MAX}"),
+            );
+        }
+    }
+    if p.linger.is_some_and(|d| d.us() > 60_000_000) {
+        v.err(format!("{at}.linger"), "must be at most 60s");
+    }
+    if t.cleanup == Cleanup::Compact && p.keys.is_none() {
+        v.err(
+            format!("{at}.keys"),
+            format!(
+                "topic {:?} is compacted, and compaction needs keyed records",
+                t.id
+            ),
+        );
+    }
+    if p.ttl.is_some() {
+        v.err(
+            format!("{at}.ttl"),
+            "topics have retention, not per-message TTL",
+        );
+    }
+}
+
+/// Topics and consumer groups.
+fn check_streams(v: &mut V, s: &Scenario, is_topic: &dyn Fn(&str) -> bool) {
+    for (i, t) in s.topics.iter().enumerate() {
+        let at = format!("topics[{i}]");
+        if t.partitions == 0 || t.partitions > PARTITIONS_MAX {
+            v.err(
+                format!("{at}.partitions"),
+                format!("must be between 1 and {PARTITIONS_MAX}"),
+            );
+        }
+        if let Some(r) = &t.retention {
+            if r.time.is_none() && r.records.is_none() {
+                v.err(format!("{at}.retention"), "needs time, records or both");
+            }
+            if r.time.is_some_and(|d| d.us() == 0) {
+                v.err(format!("{at}.retention.time"), "must be positive");
+            }
+            if r.records == Some(0) {
+                v.err(format!("{at}.retention.records"), "must be at least 1");
+            }
+            if r.check_interval.is_some_and(|d| d.us() < 1000) {
+                v.err(
+                    format!("{at}.retention.check_interval"),
+                    "must be at least 1ms",
+                );
+            }
+        }
+        match (t.cleanup, t.compaction_interval) {
+            (Cleanup::Delete, Some(_)) => v.err(
+                format!("{at}.compaction_interval"),
+                "applies only with cleanup \"compact\"",
+            ),
+            (Cleanup::Compact, Some(d)) if d.us() < 1000 => {
+                v.err(format!("{at}.compaction_interval"), "must be at least 1ms")
+            }
+            _ => {}
+        }
+    }
+    for (i, g) in s.consumer_groups.iter().enumerate() {
+        let at = format!("consumer_groups[{i}]");
+        if g.topics.is_empty() {
+            v.err(format!("{at}.topics"), "needs at least one topic");
+        }
+        for (j, t) in g.topics.iter().enumerate() {
+            if !is_topic(t) {
+                v.err(format!("{at}.topics[{j}]"), format!("no topic named {t:?}"));
+            } else if g.topics[..j].contains(t) {
+                v.err(
+                    format!("{at}.topics[{j}]"),
+                    format!("{t:?} is listed twice"),
+                );
+            }
+        }
+        if g.members > GROUP_MEMBERS_MAX {
+            v.err(
+                format!("{at}.members"),
+                format!("must be at most {GROUP_MEMBERS_MAX}"),
+            );
+        }
+        if let Err(e) = check_service(&g.service) {
+            v.err(format!("{at}.service"), e);
+        }
+        if !(g.failure_rate.is_finite() && (0.0..1.0).contains(&g.failure_rate)) {
+            // 1.0 would retry one record in place for ever.
+            v.err(
+                format!("{at}.failure_rate"),
+                "must be at least 0 and below 1",
+            );
+        }
+        if g.max_poll_records == 0 || g.max_poll_records > MAX_POLL_RECORDS_MAX {
+            v.err(
+                format!("{at}.max_poll_records"),
+                format!("must be between 1 and {MAX_POLL_RECORDS_MAX}"),
+            );
+        }
+        if g.session_timeout.us() < 1000 {
+            v.err(format!("{at}.session_timeout"), "must be at least 1ms");
+        }
+        if let CommitPolicy::Auto { interval } = g.commit {
+            if interval.us() < 1000 {
+                v.err(format!("{at}.commit.auto.interval"), "must be at least 1ms");
+            }
+        }
     }
 }

@@ -23,6 +23,8 @@ mod props;
 mod retry;
 mod review_fixes;
 mod routing;
+mod stream_props;
+mod streams;
 mod swarm;
 mod theory;
 mod ttl;

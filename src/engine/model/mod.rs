@@ -14,18 +14,30 @@
 //! | `dead_letter.rs` | DLX republish, death log, cycle rule   | no DLX, cycle, per-instant caps |
 //! | `consumer.rs`    | instances, service, ack, crash         | `lost_after_auto_ack`           |
 //! | `retry.rs`       | on-failure policy, backoff, retry wait | `retries_exhausted`             |
+//! | `topic.rs`       | partition logs, retention, compaction  | retention / compaction (traced) |
+//! | `batch.rs`       | topic producers: partition, batching   | —                               |
+//! | `partitioner.rs` | murmur2, sticky, round-robin (pure)    | —                               |
+//! | `group.rs`       | consumer groups: membership, rebalance | a crash: polled, uncommitted    |
+//! | `fetch.rs`       | group members: poll, process, commit   | —                               |
+//! | `assignor.rs`    | range, round-robin, cooperative-sticky (pure) | —                       |
 //!
 //! Each file is an `impl Engine` block: the engine core owns the clock, agenda
 //! and message arena, and the models' state vectors live on `Engine` too, so a
 //! model reaches another model's state only through the functions named in
 //! that model's header ("Exports").
 
+pub mod assignor;
+pub(crate) mod batch;
 pub mod consumer;
 pub mod dead_letter;
 pub mod exchange;
+pub(crate) mod fetch;
+pub(crate) mod group;
+pub mod partitioner;
 pub mod producer;
 pub mod queue;
 pub mod retry;
+pub(crate) mod topic;
 
 pub(crate) use consumer::ConsumerState;
 pub(crate) use exchange::{CachedRoute, ExchangeState};

@@ -60,7 +60,16 @@ pub(crate) fn pick_weighted(stream: &mut Stream, weights: &[u32]) -> usize {
 impl Engine {
     /// Create the state of producer `p`: its target, its interned key and header choices and its random stream (called once per producer by `Engine::new`).
     pub(crate) fn add_producer(&mut self, p: &scenario::Producer) {
-        let target = self.target_of(&p.to);
+        // A topic producer never routes: its records go to `batch.rs`; the
+        // target is a placeholder no path reads (see `producer_publish`).
+        let to_topic = self
+            .node_of(&p.to)
+            .is_some_and(|n| n.kind == crate::engine::core::NodeKind::Topic);
+        let target = if to_topic {
+            Target::Exchange(u32::MAX)
+        } else {
+            self.target_of(&p.to)
+        };
         let mut key_weights = Vec::new();
         let choice =
             |c: &Option<KeyChoice>, this: &mut Self, weights: Option<&mut Vec<u32>>| -> Vec<Sym> {
@@ -194,6 +203,11 @@ impl Engine {
                 _ => ps.keys[next_cyclic(&mut ps.key_rr, ps.keys.len())],
             }
         };
+        if self.streams.producers.get(pi).is_some_and(|t| t.is_some()) {
+            self.produce_record(p, key);
+            return;
+        }
+        let ps = &mut self.producers[pi];
         let headers = ps.header_sets[next_cyclic(&mut ps.hdr_rr, ps.header_sets.len())];
         let target = ps.target;
         let node = ps.node;

@@ -41,6 +41,8 @@ impl App {
             NodeView::Exchange { .. } => self.exchange_panel(nv),
             NodeView::Queue { .. } => self.queue_panel(link, nv),
             NodeView::Consumer { .. } => self.consumer_panel(link, nv),
+            // Topics and consumer groups are drawn by the stream UI (issue 8 §3).
+            NodeView::Topic(_) | NodeView::Group(_) => html! {},
         };
         let kind = self
             .layout

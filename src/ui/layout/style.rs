@@ -152,6 +152,23 @@ pub(super) fn detail_templates(
                 ]
             }
         }
+        NodeKind::Topic => {
+            if compact {
+                vec!["88888 appended".into()]
+            } else {
+                vec!["8888 partitions · appended 888888".into()]
+            }
+        }
+        NodeKind::Group => {
+            if compact {
+                vec!["lag 88888".into()]
+            } else {
+                vec![
+                    "lag 88888 · done 888888".into(),
+                    "rebalancing · gen 888".into(),
+                ]
+            }
+        }
     }
 }
 
@@ -190,7 +207,9 @@ pub fn node_size(
     let lines = details.len() as f64;
     let base = r.detail_y + lines * r.line_h;
     let h = match kind {
-        NodeKind::Producer | NodeKind::Exchange => base + style.pad * 0.35,
+        NodeKind::Producer | NodeKind::Exchange | NodeKind::Topic | NodeKind::Group => {
+            base + style.pad * 0.35
+        }
         NodeKind::Queue => base + 2.0 + r.bar_h + 5.0 + r.sq + style.pad * 0.6,
         NodeKind::Consumer => {
             let rows = consumer_dot_rows(style, w, instances) as f64;

@@ -1,0 +1,179 @@
+//! The Kafka producer's side: partition choice and batching (`linger`, `batch_size`).
+//!
+//!   producer_publish ──(topic producer)──► produce_record ──partition──► open batch of that partition
+//!        full (batch_size) or linger 0 ──► send_batch ──latency──► BatchArrive ──► topic::append_batch
+//!        LingerDue (linger after the batch opened) ──► send_batch
+//!
+//! Reacts to: `StreamEvent::{LingerDue, BatchArrive}`.
+//! A batch is appended as a unit, all its records at one instant, in the order
+//! they were produced. Without `linger` every record is its own batch (Kafka's
+//! `linger.ms = 0` sends as soon as the sender thread is free). `batch_size`
+//! counts records here; Kafka counts bytes.
+
+use super::partitioner::{partition_for_key, PartitionerState};
+use super::topic::{Record, StreamEvent};
+use crate::engine::core::Engine;
+use crate::engine::message::{Sym, NO_SYM};
+use crate::engine::trace::TraceKind;
+use crate::scenario::Partitioner;
+
+/// Records per batch when `batch_size` is not given (Kafka: 16 KiB of bytes).
+pub const BATCH_SIZE_DEFAULT: u32 = 16;
+
+#[derive(Clone, Debug)]
+pub(crate) struct OpenBatch {
+    pub(crate) id: u32,
+    pub(crate) records: Vec<Record>,
+}
+
+/// A producer that publishes to a topic.
+#[derive(Clone, Debug)]
+pub(crate) struct TopicProducer {
+    pub(crate) topic: u32,
+    pub(crate) partitioner: PartitionerState,
+    /// The open batch per partition (grows with the topic).
+    pub(crate) open: Vec<Option<OpenBatch>>,
+    pub(crate) sent_batches: u64,
+}
+
+impl TopicProducer {
+    pub(crate) fn new(topic: u32) -> Self {
+        TopicProducer {
+            topic,
+            partitioner: PartitionerState::default(),
+            open: Vec::new(),
+            sent_batches: 0,
+        }
+    }
+}
+
+impl Engine {
+    /// Choose the partition of a record of producer `p` with key `key`.
+    fn choose_partition(&mut self, p: u32, key: Sym) -> u32 {
+        let pi = p as usize;
+        let cfg = &self.cfg.producers[pi];
+        let tp = self.streams.producers[pi]
+            .as_mut()
+            .expect("a topic producer");
+        let partitions = self.streams.topics[tp.topic as usize].parts.len() as u32;
+        if let Some(n) = cfg.partition {
+            return n.min(partitions - 1);
+        }
+        match cfg.partitioner.unwrap_or_default() {
+            Partitioner::RoundRobin => tp.partitioner.round_robin(partitions),
+            Partitioner::Default if key != NO_SYM => {
+                partition_for_key(self.syms[key as usize].as_bytes(), partitions)
+            }
+            Partitioner::Default => {
+                let batch = cfg.batch_size.unwrap_or(BATCH_SIZE_DEFAULT);
+                let stream = &mut self.producers[pi].stream;
+                tp.partitioner.sticky(partitions, batch, stream)
+            }
+        }
+    }
+
+    /// A topic producer publishes one record with `key` (`NO_SYM`: null key).
+    pub(crate) fn produce_record(&mut self, p: u32, key: Sym) {
+        let pi = p as usize;
+        let part = self.choose_partition(p, key);
+        let id = self.next_msg_id;
+        self.next_msg_id += 1;
+        let t = self.streams.producers[pi]
+            .as_ref()
+            .expect("a topic producer")
+            .topic;
+        let to = self.streams.topics[t as usize].node;
+        let node = self.producers[pi].node;
+        self.streams.records_published += 1;
+        self.totals.published += 1;
+        self.totals.bytes_published += self.cfg.producers[pi].payload_bytes as u64;
+        self.trace.record(
+            self.now,
+            TraceKind::Published { to, parent: None },
+            Some(id),
+            node,
+        );
+        let record = Record {
+            offset: 0,
+            key,
+            msg: id,
+            published_us: self.now.0,
+            appended_us: 0,
+        };
+        let cfg = &self.cfg.producers[pi];
+        let linger_us = cfg.linger.map_or(0, |d| d.us());
+        let batch_size = cfg.batch_size.unwrap_or(BATCH_SIZE_DEFAULT) as usize;
+        let next_id = self.streams.next_batch;
+        let tp = self.streams.producers[pi]
+            .as_mut()
+            .expect("a topic producer");
+        if tp.open.len() <= part as usize {
+            tp.open.resize(part as usize + 1, None);
+        }
+        let opened = tp.open[part as usize].is_none();
+        let batch = tp.open[part as usize].get_or_insert_with(|| OpenBatch {
+            id: next_id,
+            records: Vec::new(),
+        });
+        batch.records.push(record);
+        let full = batch.records.len() >= batch_size;
+        let batch_id = batch.id;
+        if opened {
+            self.streams.next_batch = self.streams.next_batch.wrapping_add(1);
+        }
+        if linger_us == 0 || full {
+            self.send_batch(p, part);
+        } else if opened {
+            self.schedule_stream(
+                self.now.after(linger_us),
+                StreamEvent::LingerDue {
+                    p,
+                    part,
+                    batch: batch_id,
+                },
+            );
+        }
+    }
+
+    pub(crate) fn on_linger_due(&mut self, p: u32, part: u32, batch: u32) {
+        let open = self.streams.producers[p as usize]
+            .as_ref()
+            .and_then(|tp| tp.open.get(part as usize))
+            .and_then(|b| b.as_ref())
+            .map(|b| b.id);
+        if open == Some(batch) {
+            self.send_batch(p, part);
+        }
+    }
+
+    /// Send producer `p`'s open batch for `part`: appended after the producer's latency.
+    fn send_batch(&mut self, p: u32, part: u32) {
+        let pi = p as usize;
+        let latency_us = self.cfg.producers[pi].latency.us();
+        let tp = self.streams.producers[pi]
+            .as_mut()
+            .expect("a topic producer");
+        let Some(batch) = tp.open[part as usize].take() else {
+            return;
+        };
+        tp.sent_batches += 1;
+        let t = tp.topic;
+        if latency_us == 0 {
+            self.append_batch(t, part, batch.records);
+        } else {
+            self.streams
+                .in_flight
+                .insert(batch.id, (t, part, batch.records));
+            self.schedule_stream(
+                self.now.after(latency_us),
+                StreamEvent::BatchArrive { batch: batch.id },
+            );
+        }
+    }
+
+    pub(crate) fn on_batch_arrive(&mut self, batch: u32) {
+        if let Some((t, part, records)) = self.streams.in_flight.remove(&batch) {
+            self.append_batch(t, part, records);
+        }
+    }
+}

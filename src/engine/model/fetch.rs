@@ -1,0 +1,302 @@
+//! Consumer-group members at work: poll, process, commit, and lag upkeep.
+//!
+//!   idle member ──poll──► fetched (≤ max_poll_records per poll, from `position`,
+//!        │                         partitions taken in turn for fairness)
+//!        └─ StreamEvent::ServiceDone ──► processed (offset order) ──► commit per policy
+//!   StreamEvent::AutoCommit ──► commit the polled position (auto-commit)
+//!   topic append ──records_appended──► wake the partition's owner, track lag_max
+//!
+//! The state types and the rebalance rules are in `group.rs`. A commit never
+//! moves an offset back (`seek_group` is the only way back). `reprocessed`
+//! counts records processed again; a record's time in system (publish →
+//! processed) goes into the group's latency and the engine's end-to-end latency.
+
+use super::group::Fetched;
+use super::topic::StreamEvent;
+use crate::engine::core::{Engine, DELAY_US_MAX};
+use crate::engine::time::delay_us_from_f64;
+use crate::engine::trace::TraceKind;
+use crate::scenario::{CommitPer, CommitPolicy, OffsetReset, Service};
+use std::collections::VecDeque;
+
+impl Engine {
+    /// An idle member polls its fetchable partitions.
+    pub(crate) fn poll(&mut self, g: u32, m: u32) {
+        let gi = g as usize;
+        let eager = self.eager(g);
+        let max = self.gcfg(g).max_poll_records as usize;
+        let reset = self.gcfg(g).auto_offset_reset;
+        let grp = &self.streams.groups[gi];
+        let mem = &grp.members[m as usize];
+        if !mem.alive || !mem.in_group || mem.leaving || mem.busy || !mem.batch.is_empty() {
+            return;
+        }
+        if let Some(rb) = &grp.rebalance {
+            if eager || rb.pending.contains(&m) {
+                return;
+            }
+        }
+        let mine: Vec<u32> = (0..grp.parts.len() as u32)
+            .filter(|&gp| {
+                grp.parts[gp as usize].owner == Some(m)
+                    && grp
+                        .rebalance
+                        .as_ref()
+                        .is_none_or(|rb| rb.target[gp as usize] == Some(m))
+            })
+            .collect();
+        if mine.is_empty() {
+            return;
+        }
+        let cursor = mem.cursor % mine.len();
+        let mut batch = VecDeque::new();
+        let mut fetched: Vec<(u32, u64, u32)> = Vec::new();
+        for k in 0..mine.len() {
+            if batch.len() >= max {
+                break;
+            }
+            let gp = mine[(cursor + k) % mine.len()];
+            let (start, _) = self.log_bounds(g, gp);
+            let pos = self.streams.groups[gi].parts[gp as usize].position;
+            if pos < start {
+                // OffsetOutOfRange: retention deleted what this position pointed at.
+                let to = match reset {
+                    OffsetReset::Earliest => start,
+                    OffsetReset::Latest => self.log_bounds(g, gp).1,
+                };
+                self.streams.groups[gi].parts[gp as usize].position = to;
+                self.note_skip(g, gp, false);
+            }
+            let p = &self.streams.groups[gi].parts[gp as usize];
+            let log = &self.streams.topics[p.topic as usize].parts[p.partition as usize];
+            let from = p.position;
+            let mut n = 0u32;
+            let mut next = from;
+            for r in log.records.range(log.index_from(from)..) {
+                if batch.len() >= max {
+                    break;
+                }
+                batch.push_back(Fetched {
+                    gp,
+                    offset: r.offset,
+                    msg: r.msg,
+                    published_us: r.published_us,
+                });
+                next = r.offset + 1;
+                n += 1;
+            }
+            if n > 0 {
+                self.streams.groups[gi].parts[gp as usize].position = next;
+                fetched.push((gp, from, n));
+            }
+        }
+        let grp = &mut self.streams.groups[gi];
+        grp.members[m as usize].cursor = cursor + 1;
+        if batch.is_empty() {
+            return;
+        }
+        let node = grp.node;
+        for &(gp, from, count) in &fetched {
+            let p = &grp.parts[gp as usize];
+            let tnode = self.streams.topics[p.topic as usize].node;
+            self.trace.record(
+                self.now,
+                TraceKind::Fetched {
+                    member: m,
+                    topic: tnode,
+                    partition: p.partition,
+                    from,
+                    count,
+                },
+                None,
+                node,
+            );
+        }
+        let mem = &mut self.streams.groups[gi].members[m as usize];
+        mem.batch = batch;
+        mem.batch_done.clear();
+        if self.gcfg(g).commit == CommitPolicy::BeforeProcessing {
+            for &(gp, _, _) in &fetched {
+                let pos = self.streams.groups[gi].parts[gp as usize].position;
+                self.commit(g, gp, pos);
+            }
+        }
+        self.start_record(g, m);
+    }
+
+    pub(crate) fn start_record(&mut self, g: u32, m: u32) {
+        let service = self.gcfg(g).service.clone();
+        let mem = &mut self.streams.groups[g as usize].members[m as usize];
+        let us = match &service {
+            Service::Constant(d) => d.us() as f64,
+            Service::Uniform([a, b]) => {
+                let (lo, hi) = (a.us().min(b.us()) as f64, a.us().max(b.us()) as f64);
+                lo + (hi - lo) * mem.stream.unit()
+            }
+            Service::Exponential(mean) => mem.stream.exponential(mean.us() as f64),
+            Service::LogNormal { median, sigma } => {
+                mem.stream.log_normal(median.us() as f64, *sigma)
+            }
+        };
+        let service_us = delay_us_from_f64(us, DELAY_US_MAX).max(1);
+        mem.busy = true;
+        mem.service_us = service_us;
+        let epoch = mem.epoch;
+        self.schedule_stream(
+            self.now.after(service_us),
+            StreamEvent::ServiceDone { g, m, epoch },
+        );
+    }
+
+    pub(crate) fn on_member_service_done(&mut self, g: u32, m: u32, epoch: u32) {
+        let gi = g as usize;
+        let failure_rate = self.gcfg(g).failure_rate;
+        let commit = self.gcfg(g).commit.clone();
+        let grp = &mut self.streams.groups[gi];
+        let node = grp.node;
+        let mem = &mut grp.members[m as usize];
+        if mem.epoch != epoch || !mem.alive || !mem.busy {
+            return;
+        }
+        let Some(&rec) = mem.batch.front() else {
+            mem.busy = false;
+            return;
+        };
+        if failure_rate > 0.0 && mem.stream.chance(failure_rate) {
+            // Retry in place: the partition waits behind this record.
+            mem.attempt += 1;
+            let attempt = mem.attempt;
+            grp.failed += 1;
+            self.trace.record(
+                self.now,
+                TraceKind::Failed {
+                    instance: m,
+                    attempt,
+                },
+                Some(rec.msg),
+                node,
+            );
+            self.start_record(g, m);
+            return;
+        }
+        mem.attempt = 0;
+        mem.batch.pop_front();
+        mem.processed += 1;
+        mem.busy = false;
+        let service_us = mem.service_us;
+        mem.batch_done.insert(rec.gp, rec.offset + 1);
+        let last_of_batch = mem.batch.is_empty();
+        grp.processed += 1;
+        let p = &mut grp.parts[rec.gp as usize];
+        if rec.offset < p.processed_high {
+            grp.reprocessed += 1;
+        } else {
+            p.processed_high = rec.offset + 1;
+        }
+        let e2e = self.now.0.saturating_sub(rec.published_us);
+        grp.latency.record(e2e);
+        self.totals.processed += 1;
+        self.end_to_end.record(e2e);
+        self.interval.record(e2e);
+        self.trace.record(
+            self.now,
+            TraceKind::Processed {
+                instance: m,
+                service_us,
+            },
+            Some(rec.msg),
+            node,
+        );
+        match commit {
+            CommitPolicy::AfterProcessing {
+                per: CommitPer::Record,
+            } => self.commit(g, rec.gp, rec.offset + 1),
+            CommitPolicy::AfterProcessing {
+                per: CommitPer::Batch,
+            } if last_of_batch => {
+                let done =
+                    std::mem::take(&mut self.streams.groups[gi].members[m as usize].batch_done);
+                for (gp, next) in done {
+                    self.commit(g, gp, next);
+                }
+            }
+            _ => {}
+        }
+        if last_of_batch {
+            self.batch_finished(g, m);
+        } else {
+            self.start_record(g, m);
+        }
+    }
+
+    /// A member's batch is done: revoke if a rebalance waits for it, then poll.
+    pub(crate) fn batch_finished(&mut self, g: u32, m: u32) {
+        let pending = self.streams.groups[g as usize]
+            .rebalance
+            .as_ref()
+            .is_some_and(|rb| rb.pending.contains(&m));
+        if pending {
+            self.finish_revoke(g, m);
+        }
+        self.poll(g, m);
+    }
+
+    /// Commit `offset` for group partition `gp` (never backwards; seek resets directly).
+    pub(crate) fn commit(&mut self, g: u32, gp: u32, offset: u64) {
+        let grp = &mut self.streams.groups[g as usize];
+        let p = &mut grp.parts[gp as usize];
+        if p.committed.is_some_and(|c| c >= offset) {
+            return;
+        }
+        p.committed = Some(offset);
+        grp.commits += 1;
+        let (topic, partition) = (p.topic, p.partition);
+        let node = grp.node;
+        let tnode = self.streams.topics[topic as usize].node;
+        self.trace.record(
+            self.now,
+            TraceKind::Committed {
+                topic: tnode,
+                partition,
+                offset,
+            },
+            None,
+            node,
+        );
+    }
+
+    pub(crate) fn on_auto_commit(&mut self, g: u32, m: u32, epoch: u32) {
+        let mem = &self.streams.groups[g as usize].members[m as usize];
+        if mem.epoch != epoch || !mem.alive {
+            return;
+        }
+        let owned: Vec<(u32, u64)> = self.streams.groups[g as usize]
+            .parts
+            .iter()
+            .enumerate()
+            .filter(|(_, p)| p.owner == Some(m))
+            .map(|(gp, p)| (gp as u32, p.position))
+            .collect();
+        for (gp, pos) in owned {
+            self.commit(g, gp, pos);
+        }
+        self.schedule_auto_commit(g, m);
+    }
+
+    /// New records in a partition: wake its owner in every reading group, update lag.
+    pub(crate) fn records_appended(&mut self, t: u32, part: u32) {
+        for g in self.streams.topics[t as usize].readers.clone() {
+            let owner = self.streams.groups[g as usize]
+                .parts
+                .iter()
+                .find(|p| p.topic == t && p.partition == part)
+                .and_then(|p| p.owner);
+            if let Some(m) = owner {
+                self.poll(g, m);
+            }
+            let lag = self.group_lag(g);
+            let grp = &mut self.streams.groups[g as usize];
+            grp.lag_max = grp.lag_max.max(lag);
+        }
+    }
+}

@@ -1,0 +1,719 @@
+//! Consumer groups: membership, rebalance, fetch, processing, commits and lag.
+//!
+//!   join / leave / crash ──► start_rebalance ──assignor──► target owners
+//!        members finish their batch, revoke (commit) ──► pause ──► RebalanceDone: assigned
+//!   idle member ──poll──► fetched (≤ max_poll_records, from `position`) ──ServiceDone──► processed
+//!        commit: auto (timer, the polled position) │ after processing (record / batch) │ before
+//!
+//! Reacts to: `StreamEvent::{ServiceDone, AutoCommit, SessionExpired, RebalanceDone}`;
+//! commands `AddMember`, `RemoveMember`, `CrashMember`, `SeekGroup`; appends (topic.rs
+//! calls `records_appended`) and partition growth (`group_partitions_changed`).
+//!
+//! Rules (Kafka's, simplified where the README's "Differences from Kafka" says):
+//! - A rebalance takes effect at poll boundaries: a live member finishes the batch it
+//!   polled, commits per its policy, then revokes. Eager (`range`, `round_robin`):
+//!   every member stops fetching and revokes everything; after the last revocation
+//!   and `rebalance_pause`, every partition is assigned. Cooperative
+//!   (`cooperative_sticky`): only partitions that move are revoked and paused; the
+//!   others keep flowing.
+//! - A crashed member loses its polled records uncommitted; its partitions are not
+//!   read until the coordinator notices, exactly `session_timeout` after the crash.
+//! - A new owner starts at the committed offset (`auto_offset_reset` without one), so
+//!   the commit policy decides what a crash re-processes (`reprocessed`: processed
+//!   again) or skips (`skipped`: never processed, jumped over).
+//! - Within a partition a group processes records in offset order (one owner, one
+//!   sequential batch).
+//! - More members than partitions: the extra members own nothing and stay idle.
+//!
+//! Polling, processing and commits live in `fetch.rs`; this file owns the
+//! group's state, membership and rebalances.
+
+use super::assignor::{self, TopicPartition, TopicsView};
+use super::topic::StreamEvent;
+use crate::engine::core::Engine;
+use crate::engine::metrics::Latency;
+use crate::engine::prng::Stream;
+use crate::engine::trace::{NodeId, TraceKind};
+use crate::scenario::{self, Assignment, CommitPolicy, OffsetReset, SeekTo};
+use std::collections::{BTreeMap, BTreeSet, VecDeque};
+
+/// One fetched record waiting in a member's batch.
+#[derive(Clone, Copy, Debug)]
+pub(crate) struct Fetched {
+    pub(crate) gp: u32,
+    pub(crate) offset: u64,
+    pub(crate) msg: u64,
+    pub(crate) published_us: u64,
+}
+
+#[derive(Clone, Debug)]
+pub(crate) struct MemberState {
+    /// The process is running.
+    pub(crate) alive: bool,
+    /// The coordinator counts it (false once it left or its session expired).
+    pub(crate) in_group: bool,
+    pub(crate) leaving: bool,
+    /// Bumped at a crash or a cancelled record: stale events are ignored.
+    pub(crate) epoch: u32,
+    pub(crate) busy: bool,
+    pub(crate) service_us: u64,
+    pub(crate) batch: VecDeque<Fetched>,
+    /// Next offset to commit per partition after this batch (`per: batch`).
+    pub(crate) batch_done: BTreeMap<u32, u64>,
+    pub(crate) attempt: u32,
+    pub(crate) processed: u64,
+    /// Where the next fetch starts among the owned partitions (fairness).
+    pub(crate) cursor: usize,
+    pub(crate) stream: Stream,
+}
+
+/// A partition as a group sees it.
+#[derive(Clone, Debug)]
+pub(crate) struct GroupPart {
+    pub(crate) topic: u32,
+    pub(crate) partition: u32,
+    pub(crate) owner: Option<u32>,
+    /// Next offset to fetch (meaningful while owned).
+    pub(crate) position: u64,
+    pub(crate) committed: Option<u64>,
+    /// Every offset below this was processed at least once by the group.
+    pub(crate) processed_high: u64,
+    /// Some member of the group has owned it (a later jump is a loss, not a start).
+    pub(crate) ever_owned: bool,
+}
+
+#[derive(Clone, Debug)]
+pub(crate) struct Rebalance {
+    /// Target owner per group partition.
+    pub(crate) target: Vec<Option<u32>>,
+    /// Live members that still have to finish their batch and revoke.
+    pub(crate) pending: BTreeSet<u32>,
+}
+
+#[derive(Clone, Debug)]
+pub(crate) struct GroupState {
+    pub(crate) node: NodeId,
+    pub(crate) topics: Vec<u32>,
+    pub(crate) parts: Vec<GroupPart>,
+    pub(crate) members: Vec<MemberState>,
+    pub(crate) generation: u32,
+    pub(crate) rebalance: Option<Rebalance>,
+    pub(crate) processed: u64,
+    pub(crate) commits: u64,
+    pub(crate) reprocessed: u64,
+    pub(crate) skipped: u64,
+    pub(crate) rebalances: u64,
+    pub(crate) lag_max: u64,
+    pub(crate) failed: u64,
+    /// Record time in system (publish → processed) for this group.
+    pub(crate) latency: Latency,
+}
+
+impl Engine {
+    pub(crate) fn add_group(&mut self, g: &scenario::ConsumerGroup) {
+        let gi = self.streams.groups.len() as u32;
+        let topics: Vec<u32> = g
+            .topics
+            .iter()
+            .map(|t| self.topic_index(t).expect("validated topic"))
+            .collect();
+        let mut parts = Vec::new();
+        for &t in &topics {
+            self.streams.topics[t as usize].readers.push(gi);
+            for p in 0..self.streams.topics[t as usize].parts.len() as u32 {
+                parts.push(GroupPart {
+                    topic: t,
+                    partition: p,
+                    owner: None,
+                    position: 0,
+                    committed: None,
+                    processed_high: 0,
+                    ever_owned: false,
+                });
+            }
+        }
+        self.streams.groups.push(GroupState {
+            node: self.node_id(&g.id),
+            topics,
+            parts,
+            members: Vec::new(),
+            generation: 0,
+            rebalance: None,
+            processed: 0,
+            commits: 0,
+            reprocessed: 0,
+            skipped: 0,
+            rebalances: 0,
+            lag_max: 0,
+            failed: 0,
+            latency: Latency::default(),
+        });
+        for _ in 0..g.members {
+            self.new_member(gi);
+        }
+        if g.members > 0 {
+            self.start_rebalance(gi);
+        }
+    }
+
+    pub(crate) fn gcfg(&self, g: u32) -> &scenario::ConsumerGroup {
+        &self.cfg.consumer_groups[g as usize]
+    }
+
+    pub(crate) fn eager(&self, g: u32) -> bool {
+        self.gcfg(g).assignment != Assignment::CooperativeSticky
+    }
+
+    fn new_member(&mut self, g: u32) -> u32 {
+        let id = self.gcfg(g).id.clone();
+        let grp = &mut self.streams.groups[g as usize];
+        let m = grp.members.len() as u32;
+        grp.members.push(MemberState {
+            alive: true,
+            in_group: true,
+            leaving: false,
+            epoch: 0,
+            busy: false,
+            service_us: 0,
+            batch: VecDeque::new(),
+            batch_done: BTreeMap::new(),
+            attempt: 0,
+            processed: 0,
+            cursor: 0,
+            stream: Stream::new(self.seed, &format!("group:{id}:{m}")),
+        });
+        self.schedule_auto_commit(g, m);
+        m
+    }
+
+    pub(crate) fn schedule_auto_commit(&mut self, g: u32, m: u32) {
+        if let CommitPolicy::Auto { interval } = self.gcfg(g).commit {
+            let epoch = self.streams.groups[g as usize].members[m as usize].epoch;
+            self.schedule_stream(
+                self.now.after(interval.us().max(1)),
+                StreamEvent::AutoCommit { g, m, epoch },
+            );
+        }
+    }
+
+    /// Partition `gp`'s log end and start offsets.
+    pub(crate) fn log_bounds(&self, g: u32, gp: u32) -> (u64, u64) {
+        let p = &self.streams.groups[g as usize].parts[gp as usize];
+        let log = &self.streams.topics[p.topic as usize].parts[p.partition as usize];
+        (log.start, log.end)
+    }
+
+    /// Lag of one group partition: log end − committed (no commit: from the log start).
+    pub(crate) fn part_lag(&self, g: u32, gp: u32) -> u64 {
+        let (start, end) = self.log_bounds(g, gp);
+        let c = self.streams.groups[g as usize].parts[gp as usize]
+            .committed
+            .unwrap_or(start);
+        end.saturating_sub(c)
+    }
+
+    pub(crate) fn group_lag(&self, g: u32) -> u64 {
+        (0..self.streams.groups[g as usize].parts.len() as u32)
+            .map(|gp| self.part_lag(g, gp))
+            .sum()
+    }
+
+    // ------------------------------------------------------------ rebalance
+
+    /// Members the coordinator assigns to: alive, in the group, not leaving.
+    fn active_members(&self, g: u32) -> Vec<u32> {
+        self.streams.groups[g as usize]
+            .members
+            .iter()
+            .enumerate()
+            .filter(|(_, m)| m.alive && m.in_group && !m.leaving)
+            .map(|(i, _)| i as u32)
+            .collect()
+    }
+
+    /// Compute the target assignment and start revoking.
+    pub(crate) fn start_rebalance(&mut self, g: u32) {
+        let gi = g as usize;
+        let members = self.active_members(g);
+        let grp = &mut self.streams.groups[gi];
+        grp.generation += 1;
+        grp.rebalances += 1;
+        let generation = grp.generation;
+        let node = grp.node;
+        self.trace.record(
+            self.now,
+            TraceKind::RebalanceStarted {
+                generation,
+                members: members.len() as u32,
+            },
+            None,
+            node,
+        );
+        // The assignors see topics by index within the group.
+        let grp = &self.streams.groups[gi];
+        let names: Vec<&str> = grp
+            .topics
+            .iter()
+            .map(|&t| self.cfg.topics[t as usize].id.as_str())
+            .collect();
+        let counts: Vec<u32> = grp
+            .topics
+            .iter()
+            .map(|&t| self.streams.topics[t as usize].parts.len() as u32)
+            .collect();
+        let local = |t: u32| grp.topics.iter().position(|&x| x == t).unwrap_or(0) as u32;
+        let view = TopicsView {
+            names: &names,
+            partitions: &counts,
+        };
+        let result = match self.gcfg(g).assignment {
+            Assignment::Range => assignor::range(&members, &view),
+            Assignment::RoundRobin => assignor::round_robin(&members, &view),
+            Assignment::CooperativeSticky => {
+                let mut owned: BTreeMap<u32, Vec<TopicPartition>> = BTreeMap::new();
+                for p in &grp.parts {
+                    if let Some(o) = p.owner {
+                        owned
+                            .entry(o)
+                            .or_default()
+                            .push((local(p.topic), p.partition));
+                    }
+                }
+                assignor::cooperative_sticky(&members, &view, &owned)
+            }
+        };
+        let index: BTreeMap<(u32, u32), u32> = grp
+            .parts
+            .iter()
+            .enumerate()
+            .map(|(i, p)| ((local(p.topic), p.partition), i as u32))
+            .collect();
+        let mut target = vec![None; grp.parts.len()];
+        for (m, tps) in result {
+            for tp in tps {
+                if let Some(&gp) = index.get(&tp) {
+                    target[gp as usize] = Some(m);
+                }
+            }
+        }
+        let eager = self.eager(g);
+        // Dead members' partitions are nobody's now (nothing to commit).
+        for gp in 0..target.len() as u32 {
+            if let Some(o) = self.streams.groups[gi].parts[gp as usize].owner {
+                if !self.streams.groups[gi].members[o as usize].alive {
+                    self.revoke(g, o, gp, false);
+                }
+            }
+        }
+        let mut pending = BTreeSet::new();
+        for (i, m) in self.streams.groups[gi].members.iter().enumerate() {
+            let i = i as u32;
+            if !m.alive || !m.in_group {
+                continue;
+            }
+            let gives_up = self.streams.groups[gi]
+                .parts
+                .iter()
+                .enumerate()
+                .any(|(gp, p)| p.owner == Some(i) && (eager || target[gp] != Some(i)));
+            if gives_up || m.leaving {
+                pending.insert(i);
+            }
+        }
+        self.streams.groups[gi].rebalance = Some(Rebalance {
+            target,
+            pending: pending.clone(),
+        });
+        for m in pending {
+            let mem = &self.streams.groups[gi].members[m as usize];
+            if !mem.busy && mem.batch.is_empty() {
+                self.finish_revoke(g, m);
+            }
+        }
+        self.maybe_rebalance_done(g);
+    }
+
+    /// Give up partition `gp` held by member `m`; `graceful` commits first.
+    fn revoke(&mut self, g: u32, m: u32, gp: u32, graceful: bool) {
+        if graceful {
+            let pos = self.streams.groups[g as usize].parts[gp as usize].position;
+            if self.gcfg(g).commit != CommitPolicy::BeforeProcessing {
+                // The batch is finished, so the position is what was processed.
+                self.commit(g, gp, pos);
+            }
+        }
+        let grp = &mut self.streams.groups[g as usize];
+        let p = &mut grp.parts[gp as usize];
+        p.owner = None;
+        let (topic, partition) = (p.topic, p.partition);
+        let tnode = self.streams.topics[topic as usize].node;
+        let node = grp.node;
+        self.trace.record(
+            self.now,
+            TraceKind::Revoked {
+                member: m,
+                topic: tnode,
+                partition,
+            },
+            None,
+            node,
+        );
+    }
+
+    /// Member `m` finished its batch during a rebalance: revoke what it gives up.
+    pub(crate) fn finish_revoke(&mut self, g: u32, m: u32) {
+        let gi = g as usize;
+        let eager = self.eager(g);
+        let Some(rb) = &self.streams.groups[gi].rebalance else {
+            return;
+        };
+        let target = rb.target.clone();
+        let leaving = self.streams.groups[gi].members[m as usize].leaving;
+        for gp in 0..target.len() as u32 {
+            let owner = self.streams.groups[gi].parts[gp as usize].owner;
+            if owner == Some(m) && (eager || leaving || target[gp as usize] != Some(m)) {
+                self.revoke(g, m, gp, true);
+            }
+        }
+        let grp = &mut self.streams.groups[gi];
+        if let Some(rb) = &mut grp.rebalance {
+            rb.pending.remove(&m);
+        }
+        if leaving {
+            let mem = &mut grp.members[m as usize];
+            mem.in_group = false;
+            mem.alive = false;
+            mem.epoch = mem.epoch.wrapping_add(1);
+        }
+        self.maybe_rebalance_done(g);
+    }
+
+    fn maybe_rebalance_done(&mut self, g: u32) {
+        let grp = &self.streams.groups[g as usize];
+        if grp
+            .rebalance
+            .as_ref()
+            .is_some_and(|rb| rb.pending.is_empty())
+        {
+            let generation = grp.generation;
+            let pause = self.gcfg(g).rebalance_pause.us();
+            self.schedule_stream(
+                self.now.after(pause),
+                StreamEvent::RebalanceDone { g, generation },
+            );
+        }
+    }
+
+    pub(crate) fn on_rebalance_done(&mut self, g: u32, generation: u32) {
+        let gi = g as usize;
+        if self.streams.groups[gi].generation != generation {
+            return;
+        }
+        let Some(rb) = self.streams.groups[gi].rebalance.take() else {
+            return;
+        };
+        if !rb.pending.is_empty() {
+            self.streams.groups[gi].rebalance = Some(rb);
+            return;
+        }
+        for (gp, t) in rb.target.iter().enumerate() {
+            let gp = gp as u32;
+            let Some(m) = *t else { continue };
+            let owner = self.streams.groups[gi].parts[gp as usize].owner;
+            // A target that crashed meanwhile gets nothing: the session timeout
+            // will start the next rebalance.
+            if owner.is_none() && self.streams.groups[gi].members[m as usize].alive {
+                self.assign(g, m, gp);
+            }
+        }
+        let node = self.streams.groups[gi].node;
+        self.trace.record(
+            self.now,
+            TraceKind::RebalanceCompleted { generation },
+            None,
+            node,
+        );
+        for m in 0..self.streams.groups[gi].members.len() as u32 {
+            self.poll(g, m);
+        }
+    }
+
+    /// Give partition `gp` to member `m`, starting at the committed offset.
+    fn assign(&mut self, g: u32, m: u32, gp: u32) {
+        let (start, end) = self.log_bounds(g, gp);
+        let reset = self.gcfg(g).auto_offset_reset;
+        let grp = &mut self.streams.groups[g as usize];
+        let p = &mut grp.parts[gp as usize];
+        p.owner = Some(m);
+        let first = !p.ever_owned;
+        p.ever_owned = true;
+        p.position = match (p.committed, reset) {
+            (Some(c), _) => c,
+            (None, OffsetReset::Earliest) => start,
+            (None, OffsetReset::Latest) => end,
+        };
+        let (topic, partition) = (p.topic, p.partition);
+        let node = grp.node;
+        let tnode = self.streams.topics[topic as usize].node;
+        self.trace.record(
+            self.now,
+            TraceKind::Assigned {
+                member: m,
+                topic: tnode,
+                partition,
+            },
+            None,
+            node,
+        );
+        self.note_skip(g, gp, first);
+    }
+
+    /// Count never-processed records jumped over by the position (`skipped`).
+    /// `first`: the partition's first owner ever is starting on it.
+    pub(crate) fn note_skip(&mut self, g: u32, gp: u32, first: bool) {
+        let grp = &mut self.streams.groups[g as usize];
+        let p = &mut grp.parts[gp as usize];
+        if p.position > p.processed_high {
+            // A first start at `latest` without a commit is a choice, not a loss;
+            // any later jump (a crash before the first commit, retention) is.
+            if !first || p.committed.is_some() {
+                grp.skipped += p.position - p.processed_high;
+            }
+            p.processed_high = p.position;
+        }
+    }
+
+    /// A topic of group `g` grew: add its new partitions and rebalance.
+    pub(crate) fn group_partitions_changed(&mut self, g: u32) {
+        let gi = g as usize;
+        for t in self.streams.groups[gi].topics.clone() {
+            let n = self.streams.topics[t as usize].parts.len() as u32;
+            let have = self.streams.groups[gi]
+                .parts
+                .iter()
+                .filter(|p| p.topic == t)
+                .count() as u32;
+            for p in have..n {
+                self.streams.groups[gi].parts.push(GroupPart {
+                    topic: t,
+                    partition: p,
+                    owner: None,
+                    position: 0,
+                    committed: None,
+                    processed_high: 0,
+                    ever_owned: false,
+                });
+            }
+        }
+        if !self.active_members(g).is_empty() {
+            self.start_rebalance(g);
+        }
+    }
+
+    // ------------------------------------------------------------ membership commands
+
+    pub(crate) fn add_member(&mut self, g: u32) {
+        self.new_member(g);
+        self.start_rebalance(g);
+    }
+
+    /// The member `RemoveMember` names (or the newest live one), if any.
+    pub(crate) fn member_to_remove(&self, g: u32, member: Option<u32>) -> Option<u32> {
+        let grp = &self.streams.groups[g as usize];
+        let ok = |m: &MemberState| m.alive && m.in_group && !m.leaving;
+        match member {
+            Some(m) => grp.members.get(m as usize).filter(|x| ok(x)).map(|_| m),
+            None => grp.members.iter().rposition(ok).map(|m| m as u32),
+        }
+    }
+
+    pub(crate) fn remove_member(&mut self, g: u32, m: u32) {
+        self.streams.groups[g as usize].members[m as usize].leaving = true;
+        self.start_rebalance(g);
+    }
+
+    pub(crate) fn crash_member(&mut self, g: u32, m: u32) {
+        let gi = g as usize;
+        let timeout = self.gcfg(g).session_timeout.us();
+        let grp = &mut self.streams.groups[gi];
+        let node = grp.node;
+        let mem = &mut grp.members[m as usize];
+        mem.alive = false;
+        mem.busy = false;
+        mem.epoch = mem.epoch.wrapping_add(1);
+        let lost = mem.batch.len() as u32;
+        mem.batch.clear();
+        mem.batch_done.clear();
+        mem.attempt = 0;
+        let epoch = mem.epoch;
+        if let Some(rb) = &mut grp.rebalance {
+            rb.pending.remove(&m);
+        }
+        self.trace.record(
+            self.now,
+            TraceKind::Crashed {
+                instance: m,
+                returned: 0,
+                lost,
+            },
+            None,
+            node,
+        );
+        self.schedule_stream(
+            self.now.after(timeout),
+            StreamEvent::SessionExpired { g, m, epoch },
+        );
+        self.maybe_rebalance_done(g);
+    }
+
+    pub(crate) fn on_session_expired(&mut self, g: u32, m: u32, epoch: u32) {
+        let mem = &mut self.streams.groups[g as usize].members[m as usize];
+        if mem.epoch != epoch || mem.alive || !mem.in_group {
+            return;
+        }
+        mem.in_group = false;
+        self.start_rebalance(g);
+    }
+
+    /// `SeekGroup`: move committed offsets (and owners' positions) of the chosen partitions.
+    pub(crate) fn seek_group(&mut self, g: u32, to: SeekTo, partition: Option<u32>) {
+        let gi = g as usize;
+        let n = self.streams.groups[gi].parts.len() as u32;
+        let chosen: Vec<u32> = (0..n)
+            .filter(|&gp| {
+                partition.is_none_or(|p| self.streams.groups[gi].parts[gp as usize].partition == p)
+            })
+            .collect();
+        // Records of these partitions already polled are dropped unprocessed,
+        // the one in service included (its member starts afresh).
+        for m in 0..self.streams.groups[gi].members.len() {
+            let mem = &mut self.streams.groups[gi].members[m];
+            let head_hit = mem.busy && mem.batch.front().is_some_and(|f| chosen.contains(&f.gp));
+            mem.batch.retain(|f| !chosen.contains(&f.gp));
+            for gp in &chosen {
+                mem.batch_done.remove(gp);
+            }
+            if head_hit || (mem.busy && mem.batch.is_empty()) {
+                mem.busy = false;
+                mem.attempt = 0;
+                mem.epoch = mem.epoch.wrapping_add(1);
+                if mem.alive {
+                    // A new epoch stops the auto-commit timer too: restart it.
+                    self.schedule_auto_commit(g, m as u32);
+                }
+            }
+        }
+        for gp in chosen {
+            let (start, end) = self.log_bounds(g, gp);
+            let offset = match to {
+                SeekTo::Beginning => start,
+                SeekTo::End => end,
+                SeekTo::Offset(o) => o.clamp(start, end),
+                SeekTo::Timestamp(t) => {
+                    let p = &self.streams.groups[gi].parts[gp as usize];
+                    let log = &self.streams.topics[p.topic as usize].parts[p.partition as usize];
+                    log.records
+                        .iter()
+                        .find(|r| r.published_us >= t.us())
+                        .map_or(end, |r| r.offset)
+                }
+            };
+            let grp = &mut self.streams.groups[gi];
+            let p = &mut grp.parts[gp as usize];
+            p.committed = Some(offset);
+            p.position = offset;
+            // A deliberate jump forward is not a loss.
+            p.processed_high = p.processed_high.max(offset);
+            let (topic, partition) = (p.topic, p.partition);
+            let node = grp.node;
+            let tnode = self.streams.topics[topic as usize].node;
+            self.trace.record(
+                self.now,
+                TraceKind::Seeked {
+                    topic: tnode,
+                    partition,
+                    offset,
+                },
+                None,
+                node,
+            );
+        }
+        for m in 0..self.streams.groups[gi].members.len() as u32 {
+            let mem = &self.streams.groups[gi].members[m as usize];
+            if !mem.busy && !mem.batch.is_empty() {
+                self.start_record(g, m);
+            } else {
+                self.poll(g, m);
+            }
+        }
+    }
+
+    /// Group invariants: committed ≤ log end; owners are members; outside a
+    /// rebalance, with no crash awaiting detection, every partition has exactly one
+    /// live owner (when the group has live members); a member's batch holds only
+    /// its own partitions, in offset order per partition.
+    pub(crate) fn check_groups(&self) -> Result<(), String> {
+        for (gi, grp) in self.streams.groups.iter().enumerate() {
+            let g = gi as u32;
+            let id = &self.cfg.consumer_groups[gi].id;
+            for (gp, p) in grp.parts.iter().enumerate() {
+                let (_, end) = self.log_bounds(g, gp as u32);
+                if p.committed.is_some_and(|c| c > end) {
+                    return Err(format!(
+                        "group {id}: partition {} committed {:?} > log end {end}",
+                        p.partition, p.committed
+                    ));
+                }
+                if let Some(o) = p.owner {
+                    if o as usize >= grp.members.len() || !grp.members[o as usize].in_group {
+                        return Err(format!(
+                            "group {id}: partition {} owned by non-member {o}",
+                            p.partition
+                        ));
+                    }
+                    if p.position > end {
+                        return Err(format!("group {id}: position past log end"));
+                    }
+                }
+            }
+            let awaiting = grp.members.iter().any(|m| !m.alive && m.in_group);
+            let live = grp
+                .members
+                .iter()
+                .any(|m| m.alive && m.in_group && !m.leaving);
+            if grp.rebalance.is_none() && !awaiting && live {
+                for p in &grp.parts {
+                    match p.owner {
+                        Some(o) if grp.members[o as usize].alive => {}
+                        _ => {
+                            return Err(format!(
+                                "group {id}: after the rebalance partition {} has no live owner",
+                                p.partition
+                            ))
+                        }
+                    }
+                }
+            }
+            for (mi, m) in grp.members.iter().enumerate() {
+                let mut last: BTreeMap<u32, u64> = BTreeMap::new();
+                for f in &m.batch {
+                    if grp.parts[f.gp as usize].owner != Some(mi as u32) {
+                        return Err(format!(
+                            "group {id}: member {mi} holds a record of a partition it does not own"
+                        ));
+                    }
+                    if last.get(&f.gp).is_some_and(|&o| f.offset <= o) {
+                        return Err(format!(
+                            "group {id}: member {mi}'s batch is out of offset order"
+                        ));
+                    }
+                    last.insert(f.gp, f.offset);
+                }
+                if !m.alive && (m.busy || !m.batch.is_empty()) {
+                    return Err(format!("group {id}: dead member {mi} holds records"));
+                }
+            }
+        }
+        Ok(())
+    }
+}

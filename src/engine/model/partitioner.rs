@@ -1,0 +1,188 @@
+//! The Kafka producer's partitioner: which partition a record goes to.
+//!
+//!   record ──explicit partition?──► it
+//!          ──key present?─────────► toPositive(murmur2(key bytes)) % partitions
+//!          ──null key─────────────► sticky partition (kept for a batch, then a new one)
+//!          ──partitioner: round_robin► next partition in turn (keys ignored)
+//!
+//! Pure functions plus a tiny state struct; no events, no engine access.
+//!
+//! Facts (not code) from Apache Kafka, `clients/src/main/java/org/apache/kafka/
+//! common/utils/Utils.java` (`murmur2`, `toPositive`) and `clients/.../producer/
+//! internals/BuiltInPartitioner.java` (`partitionForKey`): the hash is murmur2 with
+//! seed 0x9747b28c, m = 0x5bd1e995, r = 24, little-endian 4-byte blocks, a
+//! fall-through tail, then `h ^= h >>> 13; h *= m; h ^= h >>> 15`, all in 32-bit
+//! wrapping arithmetic; the partition is `(h & 0x7fffffff) % numPartitions`
+//! (not `abs`, which would differ for negative hashes and overflow on i32::MIN).
+//!
+//! Null keys: Kafka 2.4–3.2 (`StickyPartitionCache.nextPartition`) sticks to a
+//! partition until a new batch is needed, then picks a uniformly random *other*
+//! available partition; Kafka 3.3+ (`BuiltInPartitioner`, KIP-794) switches after
+//! `batch.size` bytes went to the partition and picks uniformly at random (the
+//! same one possible), or weighted by broker queue sizes when adaptive
+//! partitioning has load statistics. Here: switch after `batch_size` records
+//! (3.3+'s trigger, counted in records) to a uniformly random other partition
+//! (2.4–3.2's choice). No broker load feeds the choice.
+
+use crate::engine::prng::Stream;
+
+/// Kafka's murmur2 over `data`, as a Java `int` (bit-exact).
+pub fn murmur2(data: &[u8]) -> i32 {
+    const SEED: u32 = 0x9747_b28c;
+    const M: u32 = 0x5bd1_e995;
+    const R: u32 = 24;
+    let len = data.len();
+    let mut h: u32 = SEED ^ (len as u32);
+    let blocks = len / 4;
+    for i in 0..blocks {
+        let b = &data[i * 4..i * 4 + 4];
+        let mut k = u32::from_le_bytes([b[0], b[1], b[2], b[3]]);
+        k = k.wrapping_mul(M);
+        k ^= k >> R;
+        k = k.wrapping_mul(M);
+        h = h.wrapping_mul(M);
+        h ^= k;
+    }
+    let tail = &data[blocks * 4..];
+    // The Java switch falls through: 3 mixes in byte 2, then 1, then 0.
+    if tail.len() >= 3 {
+        h ^= (tail[2] as u32) << 16;
+    }
+    if tail.len() >= 2 {
+        h ^= (tail[1] as u32) << 8;
+    }
+    if !tail.is_empty() {
+        h ^= tail[0] as u32;
+        h = h.wrapping_mul(M);
+    }
+    h ^= h >> 13;
+    h = h.wrapping_mul(M);
+    h ^= h >> 15;
+    h as i32
+}
+
+/// Kafka's `Utils.toPositive`: clear the sign bit (`& 0x7fffffff`).
+pub fn to_positive(x: i32) -> u32 {
+    (x & 0x7fff_ffff) as u32
+}
+
+/// The default partitioner's choice for a keyed record (`partitionForKey`).
+pub fn partition_for_key(key: &[u8], partitions: u32) -> u32 {
+    to_positive(murmur2(key)) % partitions.max(1)
+}
+
+/// Per-producer partitioner state for one topic.
+#[derive(Clone, Debug, Default)]
+pub(crate) struct PartitionerState {
+    /// The sticky partition for null keys, and records sent to it since chosen.
+    pub(crate) sticky: Option<u32>,
+    pub(crate) sticky_count: u32,
+    /// Next counter value of the round-robin partitioner.
+    pub(crate) rr_counter: u32,
+}
+
+impl PartitionerState {
+    /// Kafka's `RoundRobinPartitioner`: `toPositive(counter++) % partitions`.
+    pub(crate) fn round_robin(&mut self, partitions: u32) -> u32 {
+        let c = self.rr_counter;
+        self.rr_counter = self.rr_counter.wrapping_add(1);
+        to_positive(c as i32) % partitions.max(1)
+    }
+
+    /// The sticky partition for a null-key record; `batch_size` records stick.
+    pub(crate) fn sticky(&mut self, partitions: u32, batch_size: u32, stream: &mut Stream) -> u32 {
+        let partitions = partitions.max(1);
+        let p = match self.sticky {
+            Some(p) if p < partitions && self.sticky_count < batch_size.max(1) => p,
+            prev => {
+                self.sticky_count = 0;
+                let next = match prev {
+                    Some(old) if partitions > 1 && old < partitions => {
+                        // A uniformly random partition other than the old one.
+                        let r = stream.below(partitions as u64 - 1) as u32;
+                        if r >= old {
+                            r + 1
+                        } else {
+                            r
+                        }
+                    }
+                    _ => stream.below(partitions as u64) as u32,
+                };
+                self.sticky = Some(next);
+                next
+            }
+        };
+        self.sticky_count += 1;
+        p
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// The vectors of Kafka's own `UtilsTest.testMurmur2`
+    /// (clients/src/test/java/org/apache/kafka/common/utils/UtilsTest.java).
+    #[test]
+    fn murmur2_matches_kafka_vectors() {
+        let cases: [(&[u8], i32); 6] = [
+            (b"21", -973932308),
+            (b"foobar", -790332482),
+            (b"a-little-bit-long-string", -985981536),
+            (b"a-little-bit-longer-string", -1486304829),
+            (
+                b"lkjh234lh9fiuh90y23oiuhsafujhadof229phr9h19h89h8",
+                -58897971,
+            ),
+            (b"abc", 479470107),
+        ];
+        for (data, want) in cases {
+            assert_eq!(murmur2(data), want, "{:?}", std::str::from_utf8(data));
+        }
+    }
+
+    #[test]
+    fn to_positive_masks_the_sign_bit_unlike_abs() {
+        assert_eq!(to_positive(-1), 0x7fff_ffff);
+        assert_eq!(to_positive(i32::MIN), 0);
+        assert_eq!(
+            to_positive(-973932308),
+            (-973932308i32 & 0x7fff_ffff) as u32
+        );
+        // abs would give 973932308, a different partition for most counts.
+        assert_ne!(to_positive(-973932308), 973932308);
+    }
+
+    #[test]
+    fn keyed_partition_is_masked_hash_modulo() {
+        // "foobar" hashes to -790332482; & 0x7fffffff = 1357151166.
+        assert_eq!(to_positive(-790332482), 1357151166);
+        assert_eq!(partition_for_key(b"foobar", 12), 1357151166 % 12);
+        assert_eq!(partition_for_key(b"foobar", 1), 0);
+    }
+
+    #[test]
+    fn round_robin_cycles() {
+        let mut s = PartitionerState::default();
+        let got: Vec<u32> = (0..7).map(|_| s.round_robin(3)).collect();
+        assert_eq!(got, [0, 1, 2, 0, 1, 2, 0]);
+    }
+
+    #[test]
+    fn sticky_keeps_a_partition_for_a_batch_then_moves() {
+        let mut st = Stream::new(7, "t");
+        let mut s = PartitionerState::default();
+        let first: Vec<u32> = (0..4).map(|_| s.sticky(6, 4, &mut st)).collect();
+        assert!(first.iter().all(|&p| p == first[0]));
+        let next = s.sticky(6, 4, &mut st);
+        assert_ne!(next, first[0], "a new batch goes elsewhere");
+        let counts = (0..4000).fold([0u32; 6], |mut c, _| {
+            c[s.sticky(6, 4, &mut st) as usize] += 1;
+            c
+        });
+        assert!(
+            counts.iter().all(|&n| n > 400),
+            "spread over time: {counts:?}"
+        );
+    }
+}

@@ -1,0 +1,371 @@
+//! Topics: partitioned, append-only logs with offsets, retention and compaction.
+//!
+//!   batch ──append_batch──► partition log [start … end) ──► groups read by offset
+//!                                 │
+//!   StreamEvent::Cleanup ─────────┤ retention: drop the head (time / records), move `start`
+//!   StreamEvent::Compact ─────────┘ compaction: keep the latest record per key
+//!
+//! Reacts to: `StreamEvent::{Cleanup, Compact}`; command `IncreasePartitions`.
+//! Exports: `append_batch` (producers), `record_at` / `next_record_from` (groups).
+//!
+//! Guarantees (checked by `check_topics`): offsets in a partition only grow; without
+//! compaction the kept records are exactly `[start, end)`, contiguous; with it they
+//! are increasing and inside `[start, end)`. A record is a plain value here, not a
+//! message of the AMQP arena: consuming it does not remove it, only retention and
+//! compaction do, so it is outside the message ledger (its id comes from the same
+//! counter, so trace ids stay unique).
+//! Limit: at most `RECORDS_RETAINED_MAX` records are kept over all topics; past it,
+//! an append deletes the head of its partition first (traced as retention).
+
+use crate::engine::core::Engine;
+use crate::engine::message::{Sym, NO_SYM};
+use crate::engine::time::SimTime;
+use crate::engine::trace::{NodeId, TraceKind};
+use crate::scenario::{self, Cleanup};
+use std::collections::{BTreeMap, VecDeque};
+
+use super::batch::TopicProducer;
+use super::group::GroupState;
+
+/// Records kept at once over all topics (memory bound).
+pub const RECORDS_RETAINED_MAX: u64 = 2_000_000;
+/// Default interval of the time-retention check.
+const RETENTION_CHECK_US: u64 = 1_000_000;
+/// Default compaction interval.
+const COMPACTION_US: u64 = 10_000_000;
+
+/// One record in a partition.
+#[derive(Clone, Copy, Debug)]
+pub(crate) struct Record {
+    pub(crate) offset: u64,
+    pub(crate) key: Sym,
+    /// Trace id of the record (shared id space with messages).
+    pub(crate) msg: u64,
+    pub(crate) published_us: u64,
+    pub(crate) appended_us: u64,
+}
+
+/// One partition: records in offset order, log start and end offsets.
+#[derive(Clone, Debug, Default)]
+pub(crate) struct PartitionLog {
+    pub(crate) records: VecDeque<Record>,
+    /// Log start offset: the first offset that may still be read.
+    pub(crate) start: u64,
+    /// Log end offset: the offset the next record gets.
+    pub(crate) end: u64,
+    pub(crate) retention_deleted: u64,
+    pub(crate) compacted: u64,
+}
+
+impl PartitionLog {
+    /// The kept record with the smallest offset ≥ `offset`, as an index into `records`.
+    pub(crate) fn index_from(&self, offset: u64) -> usize {
+        self.records.partition_point(|r| r.offset < offset)
+    }
+}
+
+#[derive(Clone, Debug)]
+pub(crate) struct TopicState {
+    pub(crate) node: NodeId,
+    pub(crate) parts: Vec<PartitionLog>,
+    /// Groups reading this topic (indices into `Streams::groups`).
+    pub(crate) readers: Vec<u32>,
+}
+
+/// All log-based state: topics, groups, topic producers, batches in flight.
+#[derive(Clone, Debug, Default)]
+pub(crate) struct Streams {
+    pub(crate) topics: Vec<TopicState>,
+    pub(crate) groups: Vec<GroupState>,
+    /// Per producer index; `Some` for producers that publish to a topic.
+    pub(crate) producers: Vec<Option<TopicProducer>>,
+    /// Batches sent with latency, by batch id, waiting to be appended.
+    pub(crate) in_flight: BTreeMap<u32, (u32, u32, Vec<Record>)>,
+    pub(crate) next_batch: u32,
+    pub(crate) retained: u64,
+    /// Records published by topic producers (also in `Totals::published`, but
+    /// outside the message ledger: see the module header).
+    pub(crate) records_published: u64,
+}
+
+/// Scheduled work of the log-based models (one `Event::Stream` variant in the core).
+#[derive(Clone, Copy, Debug)]
+pub(crate) enum StreamEvent {
+    /// A producer's open batch for a partition lingered long enough.
+    LingerDue { p: u32, part: u32, batch: u32 },
+    /// A batch sent with latency reaches the broker.
+    BatchArrive { batch: u32 },
+    /// Time retention check of a topic.
+    Cleanup { t: u32 },
+    /// Compaction run of a topic.
+    Compact { t: u32 },
+    /// A group member finished processing its current record.
+    ServiceDone { g: u32, m: u32, epoch: u32 },
+    /// Auto-commit timer of a member.
+    AutoCommit { g: u32, m: u32, epoch: u32 },
+    /// The coordinator notices a crashed member (session timeout).
+    SessionExpired { g: u32, m: u32, epoch: u32 },
+    /// A rebalance's pause is over.
+    RebalanceDone { g: u32, generation: u32 },
+}
+
+impl Engine {
+    /// Build the topics, the topic producers and the groups (called by `Engine::new`).
+    pub(crate) fn build_streams(&mut self) {
+        let cfg = self.cfg.clone();
+        for (i, t) in cfg.topics.iter().enumerate() {
+            self.streams.topics.push(TopicState {
+                node: self.node_id(&t.id),
+                parts: vec![PartitionLog::default(); t.partitions as usize],
+                readers: Vec::new(),
+            });
+            if t.retention.as_ref().is_some_and(|r| r.time.is_some()) {
+                let every = self.retention_check_us(i as u32);
+                self.schedule_stream(SimTime(every), StreamEvent::Cleanup { t: i as u32 });
+            }
+            if t.cleanup == Cleanup::Compact {
+                let every = t.compaction_interval.map_or(COMPACTION_US, |d| d.us());
+                self.schedule_stream(SimTime(every), StreamEvent::Compact { t: i as u32 });
+            }
+        }
+        self.streams.producers = vec![None; cfg.producers.len()];
+        for (i, p) in cfg.producers.iter().enumerate() {
+            if let Some(t) = self.topic_index(&p.to) {
+                self.streams.producers[i] = Some(TopicProducer::new(t));
+            }
+        }
+        for g in &cfg.consumer_groups {
+            self.add_group(g);
+        }
+    }
+
+    pub(crate) fn topic_index(&self, id: &str) -> Option<u32> {
+        self.cfg
+            .topics
+            .iter()
+            .position(|t| t.id == id)
+            .map(|i| i as u32)
+    }
+
+    pub(crate) fn schedule_stream(&mut self, at: SimTime, ev: StreamEvent) {
+        self.agenda
+            .schedule(at, crate::engine::core::Event::Stream(ev));
+    }
+
+    /// Hand a stream event to its owner.
+    pub(crate) fn on_stream_event(&mut self, ev: StreamEvent) {
+        match ev {
+            StreamEvent::LingerDue { p, part, batch } => self.on_linger_due(p, part, batch),
+            StreamEvent::BatchArrive { batch } => self.on_batch_arrive(batch),
+            StreamEvent::Cleanup { t } => self.on_retention_check(t),
+            StreamEvent::Compact { t } => self.on_compact(t),
+            StreamEvent::ServiceDone { g, m, epoch } => self.on_member_service_done(g, m, epoch),
+            StreamEvent::AutoCommit { g, m, epoch } => self.on_auto_commit(g, m, epoch),
+            StreamEvent::SessionExpired { g, m, epoch } => self.on_session_expired(g, m, epoch),
+            StreamEvent::RebalanceDone { g, generation } => self.on_rebalance_done(g, generation),
+        }
+    }
+
+    fn retention_check_us(&self, t: u32) -> u64 {
+        self.cfg.topics[t as usize]
+            .retention
+            .as_ref()
+            .and_then(|r| r.check_interval)
+            .map_or(RETENTION_CHECK_US, |d| d.us())
+            .max(1000)
+    }
+
+    /// Append a batch to partition `part` of topic `t`, as a unit, at `now`.
+    pub(crate) fn append_batch(&mut self, t: u32, part: u32, records: Vec<Record>) {
+        let ti = t as usize;
+        // A topic may have grown or (never) shrunk since the batch was built.
+        let part = part.min(self.streams.topics[ti].parts.len() as u32 - 1);
+        let node = self.streams.topics[ti].node;
+        let keep = self.cfg.topics[ti]
+            .retention
+            .as_ref()
+            .and_then(|r| r.records);
+        for mut r in records {
+            if self.streams.retained >= RECORDS_RETAINED_MAX {
+                self.delete_head(t, part, 1);
+            }
+            let log = &mut self.streams.topics[ti].parts[part as usize];
+            r.offset = log.end;
+            r.appended_us = self.now.0;
+            log.end += 1;
+            log.records.push_back(r);
+            self.streams.retained += 1;
+            self.trace.record(
+                self.now,
+                TraceKind::Appended {
+                    partition: part,
+                    offset: r.offset,
+                },
+                Some(r.msg),
+                node,
+            );
+            if let Some(max) = keep {
+                let len = self.streams.topics[ti].parts[part as usize].records.len() as u64;
+                if len > max as u64 {
+                    self.delete_head(t, part, len - max as u64);
+                }
+            }
+        }
+        self.records_appended(t, part);
+    }
+
+    /// Delete the `n` oldest kept records of a partition; the log start moves past them.
+    fn delete_head(&mut self, t: u32, part: u32, n: u64) {
+        let node = self.streams.topics[t as usize].node;
+        let log = &mut self.streams.topics[t as usize].parts[part as usize];
+        let n = n.min(log.records.len() as u64);
+        if n == 0 {
+            return;
+        }
+        for _ in 0..n {
+            log.records.pop_front();
+        }
+        log.start = log.records.front().map_or(log.end, |r| r.offset);
+        log.retention_deleted += n;
+        self.streams.retained -= n;
+        let start = log.start;
+        self.trace.record(
+            self.now,
+            TraceKind::RetentionDeleted {
+                partition: part,
+                count: n as u32,
+                log_start: start,
+            },
+            None,
+            node,
+        );
+    }
+
+    fn on_retention_check(&mut self, t: u32) {
+        let ti = t as usize;
+        if let Some(time) = self.cfg.topics[ti].retention.as_ref().and_then(|r| r.time) {
+            let horizon = self.now.0.saturating_sub(time.us());
+            for part in 0..self.streams.topics[ti].parts.len() as u32 {
+                let log = &self.streams.topics[ti].parts[part as usize];
+                let old = log.records.partition_point(|r| r.appended_us < horizon) as u64;
+                self.delete_head(t, part, old);
+            }
+        }
+        let every = self.retention_check_us(t);
+        self.schedule_stream(self.now.after(every), StreamEvent::Cleanup { t });
+    }
+
+    /// Keep only the latest record per key in every partition (Kafka compacts only
+    /// closed segments; here the whole log is compacted, see the README).
+    fn on_compact(&mut self, t: u32) {
+        let ti = t as usize;
+        let node = self.streams.topics[ti].node;
+        for part in 0..self.streams.topics[ti].parts.len() {
+            let log = &mut self.streams.topics[ti].parts[part];
+            let mut latest: BTreeMap<Sym, u64> = BTreeMap::new();
+            for r in &log.records {
+                if r.key != NO_SYM {
+                    latest.insert(r.key, r.offset);
+                }
+            }
+            let before = log.records.len();
+            log.records
+                .retain(|r| r.key == NO_SYM || latest.get(&r.key) == Some(&r.offset));
+            let removed = (before - log.records.len()) as u64;
+            if removed > 0 {
+                log.compacted += removed;
+                self.streams.retained -= removed;
+                self.trace.record(
+                    self.now,
+                    TraceKind::Compacted {
+                        partition: part as u32,
+                        removed: removed as u32,
+                    },
+                    None,
+                    node,
+                );
+            }
+        }
+        let every = self.cfg.topics[ti]
+            .compaction_interval
+            .map_or(COMPACTION_US, |d| d.us());
+        self.schedule_stream(self.now.after(every), StreamEvent::Compact { t });
+    }
+
+    /// `IncreasePartitions`: new empty partitions; groups rebalance to take them.
+    pub(crate) fn increase_partitions(&mut self, t: u32, partitions: u32) {
+        let ti = t as usize;
+        let now_n = self.streams.topics[ti].parts.len() as u32;
+        for _ in now_n..partitions {
+            self.streams.topics[ti].parts.push(PartitionLog::default());
+        }
+        self.cfg.topics[ti].partitions = partitions.max(now_n);
+        for g in self.streams.topics[ti].readers.clone() {
+            self.group_partitions_changed(g);
+        }
+    }
+
+    /// Offsets only grow and kept records are contiguous (without compaction) or
+    /// increasing (with it), inside `[start, end)`.
+    pub(crate) fn check_topics(&self) -> Result<(), String> {
+        let mut retained = 0u64;
+        for (ti, t) in self.streams.topics.iter().enumerate() {
+            let compacted = self.cfg.topics[ti].cleanup == scenario::Cleanup::Compact;
+            for (pi, log) in t.parts.iter().enumerate() {
+                let at = || format!("topic {} partition {pi}", self.cfg.topics[ti].id);
+                retained += log.records.len() as u64;
+                if log.start > log.end {
+                    return Err(format!(
+                        "{}: log start {} > end {}",
+                        at(),
+                        log.start,
+                        log.end
+                    ));
+                }
+                if !compacted {
+                    // Contiguous [start, end): first, last and count agree (appends
+                    // push `end`, deletions pop the front, so this is O(1) per event).
+                    let first = log.records.front().map(|r| r.offset);
+                    let last = log.records.back().map(|r| r.offset);
+                    let ok = match (first, last) {
+                        (Some(f), Some(l)) => f == log.start && l + 1 == log.end,
+                        _ => log.start == log.end,
+                    };
+                    if !ok {
+                        return Err(format!(
+                            "{}: kept offsets {first:?}..={last:?} are not [{}, {})",
+                            at(),
+                            log.start,
+                            log.end
+                        ));
+                    }
+                } else {
+                    let mut prev: Option<u64> = None;
+                    for r in &log.records {
+                        if r.offset < log.start || r.offset >= log.end {
+                            return Err(format!("{}: offset {} outside the log", at(), r.offset));
+                        }
+                        if prev.is_some_and(|p| r.offset <= p) {
+                            return Err(format!(
+                                "{}: offsets not increasing at {}",
+                                at(),
+                                r.offset
+                            ));
+                        }
+                        prev = Some(r.offset);
+                    }
+                }
+                if !compacted && log.records.len() as u64 != log.end - log.start {
+                    return Err(format!("{}: kept records do not fill [start, end)", at()));
+                }
+            }
+        }
+        if retained != self.streams.retained {
+            return Err(format!(
+                "retained records {retained} != counted {}",
+                self.streams.retained
+            ));
+        }
+        Ok(())
+    }
+}

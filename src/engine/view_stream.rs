@@ -1,0 +1,180 @@
+//! Read-only views of topics and consumer groups, for the UI and the report.
+//!
+//!   Engine ──topic_view / group_view──► TopicView { partitions } / GroupView { members, partitions }
+//!
+//! Like `view.rs`: plain data, bounded by the topology (partitions ≤ 1024 per topic).
+
+use super::core::Engine;
+use super::metrics::LatencySummary;
+use serde::Serialize;
+
+/// One partition of a topic.
+#[derive(Clone, Debug, PartialEq, Serialize)]
+pub struct PartitionView {
+    pub partition: u32,
+    /// Records ever appended (equals `log_end`: offsets start at 0).
+    pub appended: u64,
+    pub log_start: u64,
+    pub log_end: u64,
+    /// Records kept now (fewer than end − start after compaction).
+    pub records: u64,
+    pub retention_deleted: u64,
+    pub compacted: u64,
+}
+
+#[derive(Clone, Debug, PartialEq, Serialize)]
+pub struct TopicView {
+    pub id: String,
+    /// Records appended so far (sum of log end offsets).
+    pub appended: u64,
+    pub partitions: Vec<PartitionView>,
+}
+
+/// A group member.
+#[derive(Clone, Debug, PartialEq, Serialize)]
+pub struct GroupMemberView {
+    pub member: u32,
+    pub up: bool,
+    /// Counted by the coordinator (false after leaving or a detected crash).
+    pub in_group: bool,
+    pub busy: bool,
+    /// Owned partitions as `[topic id, partition]`; empty: idle.
+    pub partitions: Vec<(String, u32)>,
+    /// Polled records not yet processed.
+    pub batch: u32,
+    pub processed: u64,
+}
+
+/// A partition as a group sees it.
+#[derive(Clone, Debug, PartialEq, Serialize)]
+pub struct GroupPartitionView {
+    pub topic: String,
+    pub partition: u32,
+    pub owner: Option<u32>,
+    pub position: u64,
+    pub committed: Option<u64>,
+    /// Log end − committed (from the log start without a commit).
+    pub lag: u64,
+    /// Lag in time: how long the oldest uncommitted kept record has been in
+    /// the log [µs] (0 without lag).
+    pub lag_time_us: u64,
+}
+
+#[derive(Clone, Debug, PartialEq, Serialize)]
+pub struct GroupView {
+    pub id: String,
+    pub topics: Vec<String>,
+    pub assignment: String,
+    pub rebalancing: bool,
+    pub generation: u32,
+    pub rebalances: u64,
+    pub processed: u64,
+    /// Records covered by committed offsets (sum over partitions).
+    pub committed: u64,
+    pub commits: u64,
+    pub reprocessed: u64,
+    pub skipped: u64,
+    pub failed: u64,
+    pub lag: u64,
+    pub lag_max: u64,
+    /// The largest `lag_time_us` over the group's partitions, now [µs].
+    pub lag_time_us: u64,
+    /// Time in system (publish → processed by this group), µs.
+    pub latency_us: LatencySummary,
+    pub members: Vec<GroupMemberView>,
+    pub partitions: Vec<GroupPartitionView>,
+}
+
+impl Engine {
+    /// Age of the oldest kept record at or after the committed offset [µs].
+    fn part_lag_time_us(&self, g: u32, gp: u32) -> u64 {
+        let p = &self.streams.groups[g as usize].parts[gp as usize];
+        let log = &self.streams.topics[p.topic as usize].parts[p.partition as usize];
+        let from = p.committed.unwrap_or(log.start);
+        log.records
+            .get(log.index_from(from))
+            .map_or(0, |r| self.now.0.saturating_sub(r.appended_us))
+    }
+
+    pub(crate) fn topic_view(&self, i: usize) -> TopicView {
+        let t = &self.streams.topics[i];
+        TopicView {
+            id: self.cfg.topics[i].id.clone(),
+            appended: t.parts.iter().map(|p| p.end).sum(),
+            partitions: t
+                .parts
+                .iter()
+                .enumerate()
+                .map(|(k, p)| PartitionView {
+                    partition: k as u32,
+                    appended: p.end,
+                    log_start: p.start,
+                    log_end: p.end,
+                    records: p.records.len() as u64,
+                    retention_deleted: p.retention_deleted,
+                    compacted: p.compacted,
+                })
+                .collect(),
+        }
+    }
+
+    pub(crate) fn group_view(&self, i: usize) -> GroupView {
+        let g = &self.streams.groups[i];
+        let cfg = &self.cfg.consumer_groups[i];
+        let tname = |t: u32| self.cfg.topics[t as usize].id.clone();
+        GroupView {
+            id: cfg.id.clone(),
+            topics: cfg.topics.clone(),
+            assignment: format!("{:?}", cfg.assignment),
+            rebalancing: g.rebalance.is_some(),
+            generation: g.generation,
+            rebalances: g.rebalances,
+            processed: g.processed,
+            committed: g.parts.iter().filter_map(|p| p.committed).sum(),
+            commits: g.commits,
+            reprocessed: g.reprocessed,
+            skipped: g.skipped,
+            failed: g.failed,
+            lag: self.group_lag(i as u32),
+            lag_max: g.lag_max,
+            lag_time_us: (0..g.parts.len() as u32)
+                .map(|gp| self.part_lag_time_us(i as u32, gp))
+                .max()
+                .unwrap_or(0),
+            latency_us: g.latency.summary(),
+            members: g
+                .members
+                .iter()
+                .enumerate()
+                .map(|(k, m)| GroupMemberView {
+                    member: k as u32,
+                    up: m.alive,
+                    in_group: m.in_group,
+                    busy: m.busy,
+                    partitions: g
+                        .parts
+                        .iter()
+                        .filter(|p| p.owner == Some(k as u32))
+                        .map(|p| (tname(p.topic), p.partition))
+                        .collect(),
+                    batch: m.batch.len() as u32,
+                    processed: m.processed,
+                })
+                .collect(),
+            partitions: g
+                .parts
+                .iter()
+                .enumerate()
+                .map(|(gp, p)| GroupPartitionView {
+                    topic: tname(p.topic),
+                    partition: p.partition,
+                    owner: p.owner,
+                    position: p.position,
+                    committed: p.committed,
+                    lag: self.part_lag(i as u32, gp as u32),
+                    lag_time_us: self.part_lag_time_us(i as u32, gp as u32),
+                })
+                .collect(),
+        }
+    }
+}

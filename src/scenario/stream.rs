@@ -1,0 +1,195 @@
+//! The log-based half of the scenario format: Kafka-style topics and consumer groups.
+//!
+//!   producer ──(key → partition)──► topic [p0 | p1 | … ] ──fetch──► consumer_group members
+//!                                                         ◄─commit── (offsets per partition)
+//!
+//! Plain serde data like `types.rs`; every struct rejects unknown fields, and
+//! `validate` checks references and limits with path-named errors. Every field
+//! is optional or defaulted, so scenarios without topics parse and hash as before.
+
+use super::types::Service;
+use super::units::Duration;
+use schemars::JsonSchema;
+use serde::{Deserialize, Serialize};
+
+/// A topic: `partitions` append-only logs with offsets.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct Topic {
+    pub id: String,
+    /// Number of partitions, 1 to 1024 (Kafka: `num.partitions`).
+    pub partitions: u32,
+    /// When records are deleted from the head of each partition (moves the log start offset).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub retention: Option<Retention>,
+    /// `cleanup.policy`: `delete` (default, retention only) or `compact`.
+    #[serde(default)]
+    pub cleanup: Cleanup,
+    /// How often compaction runs when `cleanup` is `compact` (default 10s).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub compaction_interval: Option<Duration>,
+}
+
+/// Retention by time and/or by records per partition; whichever removes more wins.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct Retention {
+    /// Records older than this (since appended) are deleted (`retention.ms`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub time: Option<Duration>,
+    /// At most this many records are kept per partition (Kafka bounds bytes: `retention.bytes`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub records: Option<u32>,
+    /// How often time retention is checked (`log.retention.check.interval.ms`; default 1s).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub check_interval: Option<Duration>,
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize, JsonSchema, Default)]
+#[serde(rename_all = "snake_case")]
+pub enum Cleanup {
+    #[default]
+    Delete,
+    /// Keep only the latest record per key.
+    Compact,
+}
+
+/// How a producer picks a partition when the record names none.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize, JsonSchema, Default)]
+#[serde(rename_all = "snake_case")]
+pub enum Partitioner {
+    /// Kafka's built-in: murmur2(key) for keyed records, sticky for null keys.
+    #[default]
+    Default,
+    /// Kafka's `RoundRobinPartitioner`: every record to the next partition, keys ignored.
+    RoundRobin,
+}
+
+/// A consumer group: members share the partitions of its topics.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct ConsumerGroup {
+    pub id: String,
+    /// Topic ids every member subscribes to.
+    pub topics: Vec<String>,
+    /// Members at the start.
+    #[serde(default = "one")]
+    pub members: u32,
+    /// Time to process one record.
+    pub service: Service,
+    /// Probability in [0, 1] that processing a record fails; a failed record is
+    /// retried in place (the partition waits behind it).
+    #[serde(default)]
+    pub failure_rate: f64,
+    /// `partition.assignment.strategy`.
+    #[serde(default)]
+    pub assignment: Assignment,
+    /// `max.poll.records`: records one poll returns at most.
+    #[serde(default = "default_max_poll")]
+    pub max_poll_records: u32,
+    /// `session.timeout.ms`: a crashed member is noticed this long after it crashed.
+    #[serde(default = "default_session_timeout")]
+    pub session_timeout: Duration,
+    /// How long a rebalance stops consumption (eager: everything; cooperative: moved partitions).
+    #[serde(default = "default_rebalance_pause")]
+    pub rebalance_pause: Duration,
+    /// When offsets are committed.
+    #[serde(default)]
+    pub commit: CommitPolicy,
+    /// `auto.offset.reset`: where to start without a committed offset.
+    #[serde(default)]
+    pub auto_offset_reset: OffsetReset,
+}
+
+fn one() -> u32 {
+    1
+}
+fn default_max_poll() -> u32 {
+    500
+}
+fn default_session_timeout() -> Duration {
+    Duration::from_s(45)
+}
+fn default_rebalance_pause() -> Duration {
+    Duration::from_ms(100)
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize, JsonSchema, Default)]
+#[serde(rename_all = "snake_case")]
+pub enum Assignment {
+    /// `RangeAssignor` (eager): contiguous ranges per topic.
+    #[default]
+    Range,
+    /// `RoundRobinAssignor` (eager): all partitions dealt out in turn.
+    RoundRobin,
+    /// `CooperativeStickyAssignor`: balanced, keeps what it can, only moved partitions pause.
+    CooperativeSticky,
+}
+
+/// When a member commits its offsets.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize, JsonSchema)]
+#[serde(rename_all = "snake_case", deny_unknown_fields)]
+pub enum CommitPolicy {
+    /// `enable.auto.commit`: every `interval`, commit the position (what was polled).
+    Auto {
+        #[serde(default = "default_auto_commit")]
+        interval: Duration,
+    },
+    /// Commit once records are processed: after each record or after each poll's batch.
+    AfterProcessing {
+        #[serde(default)]
+        per: CommitPer,
+    },
+    /// Commit the polled position before processing the batch (at-most-once).
+    BeforeProcessing,
+}
+
+impl Default for CommitPolicy {
+    fn default() -> Self {
+        CommitPolicy::Auto {
+            interval: default_auto_commit(),
+        }
+    }
+}
+
+fn default_auto_commit() -> Duration {
+    Duration::from_s(5)
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize, JsonSchema, Default)]
+#[serde(rename_all = "snake_case")]
+pub enum CommitPer {
+    Record,
+    #[default]
+    Batch,
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize, JsonSchema, Default)]
+#[serde(rename_all = "snake_case")]
+pub enum OffsetReset {
+    Earliest,
+    /// Kafka's default.
+    #[default]
+    Latest,
+}
+
+/// Where a `seek_group` command moves a group's offsets.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+#[serde(rename_all = "snake_case", deny_unknown_fields)]
+pub enum SeekTo {
+    /// The log start offset (replay everything retained).
+    Beginning,
+    /// The log end offset (skip everything).
+    End,
+    /// This offset (clamped to the log's start and end).
+    Offset(u64),
+    /// The first kept record published at or after this simulated time
+    /// (Kafka's `offsetsForTimes` with CreateTime); the log end if none.
+    Timestamp(Duration),
+}
+
+/// Limits.
+pub const PARTITIONS_MAX: u32 = 1024;
+pub const MAX_POLL_RECORDS_MAX: u32 = 100_000;
+pub const BATCH_SIZE_MAX: u32 = 100_000;
+pub const GROUP_MEMBERS_MAX: u32 = 1000;

@@ -1,0 +1,360 @@
+//! Property tests of the Kafka half: random topics, producers, groups, crashes,
+//! joins, leaves, seeks and partition growth; every invariant after every event,
+//! then trace-level checks.
+//!
+//!   genome ──grammar──► scenario JSON (topics, groups) ──► Engine(seed) ──step──► check_invariants
+//!          commands (add / remove / crash member, seek, increase partitions) ──submit──┘
+//!
+//! Trace checks: a group's committed offset for a partition never moves back
+//! except by a seek; per partition a group processes in offset order between
+//! (re)assignments and seeks; and, without crashes, seeks or retention, with
+//! commit-after-processing, every record is processed exactly once per group.
+//! Genes work as in `props.rs` (0 is always the simplest choice).
+
+use crate::props::Genes;
+use proptest::prelude::*;
+use queuelab::engine::{Command, Engine, NodeId, SimTime, TraceEvent, TraceKind};
+use queuelab::scenario::{self, SeekTo};
+use serde_json::{json, Value};
+use std::collections::BTreeMap;
+
+fn one<T: Clone>(g: &mut Genes, xs: &[T]) -> T {
+    xs[g.pick(xs.len() as u32) as usize].clone()
+}
+
+/// `faults`: allow crashes, seeks and retention (else exactly-once must hold).
+fn scenario_json(g: &mut Genes, faults: bool) -> Value {
+    let nt = 1 + g.pick(2) as usize;
+    let mut topics = Vec::new();
+    for t in 0..nt {
+        let mut topic = json!({ "id": format!("t{t}"), "partitions": 1 + g.pick(8) });
+        if faults {
+            match g.pick(4) {
+                1 => topic["retention"] = json!({ "records": 1 + g.pick(30) }),
+                2 => {
+                    topic["retention"] =
+                        json!({ "time": one(g, &["50ms", "300ms"]), "check_interval": "20ms" })
+                }
+                3 => {
+                    topic["cleanup"] = json!("compact");
+                    topic["compaction_interval"] = json!(one(g, &["50ms", "500ms"]));
+                }
+                _ => {}
+            }
+        }
+        topics.push(topic);
+    }
+    let np = 1 + g.pick(2) as usize;
+    let mut producers = Vec::new();
+    for p in 0..np {
+        let to = format!("t{}", g.pick(nt as u32));
+        let mut prod = json!({
+            "id": format!("p{p}"), "to": to,
+            "rate": one(g, &["100/s", "300/s", "600/s"]),
+            "arrival": one(g, &[json!("poisson"), json!("constant"), json!({ "bursts": { "size": 7 } })]),
+            "keys": { "random_of_n": 1 + g.pick(40) },
+        });
+        match g.pick(4) {
+            1 => {
+                prod.as_object_mut().unwrap().remove("keys");
+            }
+            2 => prod["partitioner"] = json!("round_robin"),
+            3 => prod["partition"] = json!(0),
+            _ => {}
+        }
+        if g.pick(2) == 1 {
+            prod["linger"] = json!(one(g, &["1ms", "10ms"]));
+            prod["batch_size"] = json!(1 + g.pick(20));
+        }
+        if g.pick(2) == 1 {
+            prod["latency"] = json!("2ms");
+        }
+        producers.push(prod);
+    }
+    // A compacted topic needs keyed producers.
+    for prod in producers.iter_mut() {
+        let to = prod["to"].as_str().unwrap().to_string();
+        let compact = topics
+            .iter()
+            .any(|t| t["id"] == json!(to) && t["cleanup"] == json!("compact"));
+        if compact && prod.get("keys").is_none() {
+            prod["keys"] = json!({ "fixed": "k" });
+        }
+    }
+    let ng = 1 + g.pick(2) as usize;
+    let mut groups = Vec::new();
+    for k in 0..ng {
+        let topics_of: Vec<String> = if nt == 2 && g.pick(2) == 1 {
+            vec!["t0".into(), "t1".into()]
+        } else {
+            vec![format!("t{}", g.pick(nt as u32))]
+        };
+        let commit = if faults {
+            one(
+                g,
+                &[
+                    json!({ "after_processing": { "per": "record" } }),
+                    json!({ "after_processing": { "per": "batch" } }),
+                    json!("before_processing"),
+                    json!({ "auto": { "interval": "30ms" } }),
+                ],
+            )
+        } else {
+            one(
+                g,
+                &[
+                    json!({ "after_processing": { "per": "record" } }),
+                    json!({ "after_processing": { "per": "batch" } }),
+                ],
+            )
+        };
+        groups.push(json!({
+            "id": format!("g{k}"), "topics": topics_of,
+            "members": g.pick(5),
+            "service": one(g, &[json!({ "constant": "1ms" }), json!({ "exponential": "3ms" }), json!({ "uniform": ["1ms", "8ms"] })]),
+            "failure_rate": one(g, &[0.0, 0.2]),
+            "assignment": one(g, &["range", "round_robin", "cooperative_sticky"]),
+            "max_poll_records": one(g, &[1, 5, 500]),
+            "session_timeout": one(g, &["20ms", "200ms"]),
+            "rebalance_pause": one(g, &["0ms", "30ms"]),
+            "commit": commit,
+            "auto_offset_reset": if faults { one(g, &["earliest", "latest"]) } else { "earliest" },
+        }));
+    }
+    json!({
+        "title": "stream property case",
+        "producers": producers,
+        "topics": topics,
+        "consumer_groups": groups,
+    })
+}
+
+fn commands(g: &mut Genes, s: &Value, faults: bool) -> Vec<(u64, Command)> {
+    let groups: Vec<String> = s["consumer_groups"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|x| x["id"].as_str().unwrap().to_string())
+        .collect();
+    let topics: Vec<(String, u32)> = s["topics"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|x| {
+            (
+                x["id"].as_str().unwrap().to_string(),
+                x["partitions"].as_u64().unwrap() as u32,
+            )
+        })
+        .collect();
+    let mut t = 0;
+    let mut out = Vec::new();
+    for _ in 0..g.pick(8) {
+        t += 1 + g.pick(300) as u64 * 1000;
+        let group = one(g, &groups);
+        let kinds = if faults { 5 } else { 3 };
+        let cmd = match g.pick(kinds) {
+            0 => Command::AddMember { group },
+            1 => Command::RemoveMember {
+                group,
+                member: None,
+            },
+            2 => {
+                let (topic, n) = one(g, &topics);
+                Command::IncreasePartitions {
+                    topic,
+                    partitions: n + 1 + g.pick(3),
+                }
+            }
+            3 => Command::CrashMember {
+                group,
+                member: g.pick(5),
+            },
+            _ => Command::SeekGroup {
+                group,
+                to: one(g, &[SeekTo::Beginning, SeekTo::End, SeekTo::Offset(3)]),
+                partition: if g.pick(2) == 1 { Some(0) } else { None },
+            },
+        };
+        out.push((t, cmd));
+    }
+    out
+}
+
+/// Run with invariants after every event and the trace kept; stop producers at
+/// `stop_us` by pausing them, then drain until `until_us`.
+fn run(
+    json: &Value,
+    seed: u64,
+    cmds: &[(u64, Command)],
+    stop_us: u64,
+    until_us: u64,
+) -> Result<(Engine, Vec<TraceEvent>), String> {
+    let s = scenario::load(&json.to_string()).map_err(|e| format!("invalid: {e}"))?;
+    let mut e = Engine::new(s, seed).map_err(|e| e.to_string())?;
+    e.set_trace_capture(true, 1 << 22);
+    let mut trace = Vec::new();
+    let mut pending: Vec<(u64, Command)> = cmds.to_vec();
+    let producers: Vec<String> = e.config().producers.iter().map(|p| p.id.clone()).collect();
+    pending.extend(
+        producers
+            .into_iter()
+            .map(|producer| (stop_us, Command::PauseProducer { producer })),
+    );
+    pending.sort_by_key(|(t, _)| *t);
+    let mut budget = 2_000_000u64;
+    let mut next = 0;
+    loop {
+        let t_cmd = pending.get(next).map(|(t, _)| *t).unwrap_or(u64::MAX);
+        match e.next_event_time() {
+            Some(t) if t.0 <= until_us && t.0 <= t_cmd => {
+                e.step();
+                budget = budget.checked_sub(1).ok_or("event budget exhausted")?;
+                e.check_invariants()
+                    .map_err(|w| format!("at {} (event {}): {w}", e.now(), e.events()))?;
+            }
+            _ if t_cmd <= until_us => {
+                e.run_until(SimTime(t_cmd), 0);
+                // Refused commands (e.g. crashing a member that is not there) are fine.
+                let _ = e.submit(pending[next].1.clone());
+                e.check_invariants()
+                    .map_err(|w| format!("after a command at {}: {w}", e.now()))?;
+                next += 1;
+            }
+            _ => break,
+        }
+        trace.extend(e.take_trace());
+    }
+    trace.extend(e.take_trace());
+    Ok((e, trace))
+}
+
+/// Commits never go back except by a seek; processing is in offset order per
+/// (group, partition) between assignments and seeks.
+fn check_trace(trace: &[TraceEvent]) -> Result<(), String> {
+    // msg → (topic node, partition, offset)
+    let mut place: BTreeMap<u64, (NodeId, u32, u64)> = BTreeMap::new();
+    let mut committed: BTreeMap<(NodeId, NodeId, u32), u64> = BTreeMap::new();
+    let mut last: BTreeMap<(NodeId, NodeId, u32), u64> = BTreeMap::new();
+    for ev in trace {
+        match ev.kind {
+            TraceKind::Appended { partition, offset } => {
+                place.insert(ev.msg.unwrap(), (ev.node, partition, offset));
+            }
+            TraceKind::Committed {
+                topic,
+                partition,
+                offset,
+            } => {
+                let k = (ev.node, topic, partition);
+                if committed.get(&k).is_some_and(|&c| offset < c) {
+                    return Err(format!("commit went back at {}: {k:?} to {offset}", ev.t));
+                }
+                committed.insert(k, offset);
+            }
+            TraceKind::Seeked {
+                topic,
+                partition,
+                offset,
+            } => {
+                committed.insert((ev.node, topic, partition), offset);
+                last.remove(&(ev.node, topic, partition));
+            }
+            TraceKind::Assigned {
+                topic, partition, ..
+            } => {
+                last.remove(&(ev.node, topic, partition));
+            }
+            TraceKind::Processed { .. } => {
+                let Some(&(topic, partition, offset)) = ev.msg.and_then(|m| place.get(&m)) else {
+                    continue; // an AMQP message, not a record
+                };
+                let k = (ev.node, topic, partition);
+                if last.get(&k).is_some_and(|&o| offset <= o) {
+                    return Err(format!(
+                        "out of order at {}: {k:?} offset {offset} after {}",
+                        ev.t, last[&k]
+                    ));
+                }
+                last.insert(k, offset);
+            }
+            _ => {}
+        }
+    }
+    Ok(())
+}
+
+fn check_case(genome: &[u32], seed: u64, faults: bool) -> Result<(), String> {
+    let mut g = Genes { g: genome, at: 0 };
+    let json = scenario_json(&mut g, faults);
+    let cmds = commands(&mut g, &json, faults);
+    let report = |why: String| {
+        format!(
+            "{why}\nseed {seed}\nscenario {}\ncommands {cmds:?}",
+            serde_json::to_string_pretty(&json).unwrap()
+        )
+    };
+    // Without faults, run until nothing is left to do, so every group drains.
+    let until = if faults { 4_000_000 } else { 3_600_000_000 };
+    let (e, trace) = run(&json, seed, &cmds, 1_000_000, until).map_err(report)?;
+    check_trace(&trace).map_err(report)?;
+    if !faults {
+        // Every record appended to a group's topics is processed exactly once
+        // by that group (when the group has members at the end).
+        for n in e.snapshot().nodes {
+            let queuelab::engine::view::NodeView::Group(gv) = n else {
+                continue;
+            };
+            let live = gv.members.iter().any(|m| m.up && m.in_group);
+            if !live || gv.members.is_empty() {
+                continue;
+            }
+            let appended: u64 = gv
+                .topics
+                .iter()
+                .map(|t| crate::streams::topic(&e, t).appended)
+                .sum();
+            if gv.processed != appended || gv.reprocessed != 0 || gv.skipped != 0 || gv.lag != 0 {
+                return Err(report(format!(
+                    "group {}: processed {} of {appended}, reprocessed {}, skipped {}, lag {}",
+                    gv.id, gv.processed, gv.reprocessed, gv.skipped, gv.lag
+                )));
+            }
+        }
+    }
+    Ok(())
+}
+
+fn config() -> ProptestConfig {
+    let env = |k: &str| std::env::var(k).ok().and_then(|v| v.parse::<u64>().ok());
+    ProptestConfig {
+        cases: env("QL_PROP_CASES").unwrap_or(32) as u32,
+        rng_seed: proptest::test_runner::RngSeed::Fixed(env("QL_PROP_SEED").unwrap_or(0x5eed_0008)),
+        failure_persistence: None,
+        ..ProptestConfig::default()
+    }
+}
+
+proptest! {
+    #![proptest_config(config())]
+
+    #[test]
+    fn stream_invariants_hold_after_every_event(
+        genome in prop::collection::vec(any::<u32>(), 20..120),
+        seed in any::<u64>(),
+    ) {
+        if let Err(why) = check_case(&genome, seed, true) {
+            prop_assert!(false, "{}", why);
+        }
+    }
+
+    #[test]
+    fn without_faults_every_record_is_processed_exactly_once_per_group(
+        genome in prop::collection::vec(any::<u32>(), 20..120),
+        seed in any::<u64>(),
+    ) {
+        if let Err(why) = check_case(&genome, seed, false) {
+            prop_assert!(false, "{}", why);
+        }
+    }
+}

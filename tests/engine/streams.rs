@@ -1,0 +1,833 @@
+//! Stories of the Kafka half: topics, partitioner, consumer groups, offsets.
+//!
+//! Each test builds a small topic scenario with constant times, runs it with the
+//! invariants checked after every event, and reads the trace (appended, fetched,
+//! committed, assigned, revoked, rebalance_*) and the group view.
+
+use crate::common::{story, Story};
+use queuelab::engine::view::NodeView;
+use queuelab::engine::view_stream::{GroupView, TopicView};
+use queuelab::engine::{Command, Engine, SimTime, TraceKind};
+use queuelab::scenario::{self, SeekTo};
+use std::collections::BTreeMap;
+
+pub(crate) fn group(e: &Engine, id: &str) -> GroupView {
+    e.snapshot()
+        .nodes
+        .into_iter()
+        .find_map(|n| match n {
+            NodeView::Group(g) if g.id == id => Some(g),
+            _ => None,
+        })
+        .unwrap_or_else(|| panic!("no group {id}"))
+}
+
+pub(crate) fn topic(e: &Engine, id: &str) -> TopicView {
+    e.snapshot()
+        .nodes
+        .into_iter()
+        .find_map(|n| match n {
+            NodeView::Topic(t) if t.id == id => Some(t),
+            _ => None,
+        })
+        .unwrap_or_else(|| panic!("no topic {id}"))
+}
+
+/// Record id → (partition, offset), from the `appended` events.
+pub(crate) fn placements(s: &Story) -> BTreeMap<u64, (u32, u64)> {
+    s.trace
+        .iter()
+        .filter_map(|e| match e.kind {
+            TraceKind::Appended { partition, offset } => Some((e.msg?, (partition, offset))),
+            _ => None,
+        })
+        .collect()
+}
+
+/// (member, partition) of every `assigned` event, in order.
+fn assigned(s: &Story) -> Vec<(u32, u32)> {
+    s.trace
+        .iter()
+        .filter_map(|e| match e.kind {
+            TraceKind::Assigned {
+                member, partition, ..
+            } => Some((member, partition)),
+            _ => None,
+        })
+        .collect()
+}
+
+fn by_member(pairs: &[(u32, u32)]) -> BTreeMap<u32, Vec<u32>> {
+    let mut m: BTreeMap<u32, Vec<u32>> = BTreeMap::new();
+    for &(member, p) in pairs {
+        m.entry(member).or_default().push(p);
+    }
+    m
+}
+
+#[test]
+fn keys_land_on_kafkas_partitions() {
+    // Partitions from Kafka's murmur2 vectors (UtilsTest.testMurmur2), worked by
+    // hand: (hash & 0x7fffffff) % 12. With abs() instead they would be 8, 2, 0, 9, 3.
+    let s = story(
+        r#"{ "title": "keys",
+             "producers": [{ "id": "p", "to": "t", "rate": "10/s", "arrival": "constant", "count": 5,
+                             "keys": { "round_robin": ["21", "foobar", "a-little-bit-long-string",
+                                                       "a-little-bit-longer-string", "abc"] } }],
+             "topics": [{ "id": "t", "partitions": 12 }] }"#,
+        2_000_000,
+    );
+    let parts: Vec<u32> = placements(&s).values().map(|&(p, _)| p).collect();
+    assert_eq!(parts, vec![0, 6, 8, 11, 3]);
+    let t = topic(&s.engine, "t");
+    assert_eq!(t.appended, 5);
+    assert_eq!(t.partitions[6].log_end, 1);
+}
+
+#[test]
+fn a_key_always_lands_in_the_same_partition_and_keeps_its_order() {
+    let s = story(
+        r#"{ "title": "order",
+             "producers": [{ "id": "p", "to": "t", "rate": "500/s", "keys": { "random_of_n": 20 } }],
+             "topics": [{ "id": "t", "partitions": 4 }],
+             "consumer_groups": [{ "id": "g", "topics": ["t"], "members": 2, "auto_offset_reset": "earliest",
+                                   "service": { "exponential": "1ms" } }] }"#,
+        3_000_000,
+    );
+    let keys = s.engine.config().producers[0].keys.clone();
+    assert!(keys.is_some());
+    let place = placements(&s);
+    // Per partition, the group processes in offset order.
+    let mut last: BTreeMap<u32, u64> = BTreeMap::new();
+    for e in &s.trace {
+        if let (TraceKind::Processed { .. }, Some(m)) = (e.kind, e.msg) {
+            let (p, o) = place[&m];
+            if let Some(&prev) = last.get(&p) {
+                assert_eq!(o, prev + 1, "partition {p}: offset {o} after {prev}");
+            }
+            last.insert(p, o);
+        }
+    }
+    assert!(group(&s.engine, "g").processed > 1000);
+}
+
+#[test]
+fn null_keys_stick_to_a_partition_for_a_batch() {
+    let s = story(
+        r#"{ "title": "sticky",
+             "producers": [{ "id": "p", "to": "t", "rate": "100/s", "arrival": "constant", "count": 40,
+                             "batch_size": 5 }],
+             "topics": [{ "id": "t", "partitions": 6 }] }"#,
+        2_000_000,
+    );
+    let parts: Vec<u32> = placements(&s).values().map(|&(p, _)| p).collect();
+    for run in parts.chunks(5) {
+        assert!(run.iter().all(|&p| p == run[0]), "{parts:?}");
+    }
+    for w in parts.chunks(5).collect::<Vec<_>>().windows(2) {
+        assert_ne!(w[0][0], w[1][0], "the next batch moves on: {parts:?}");
+    }
+}
+
+#[test]
+fn round_robin_partitioner_ignores_keys_and_explicit_partition_wins() {
+    let s = story(
+        r#"{ "title": "rr",
+             "producers": [{ "id": "p", "to": "t", "rate": "100/s", "arrival": "constant", "count": 6,
+                             "keys": { "fixed": "k" }, "partitioner": "round_robin" },
+                           { "id": "q", "to": "t", "rate": "100/s", "arrival": "constant", "count": 3,
+                             "keys": { "fixed": "k" }, "partition": 2 }],
+             "topics": [{ "id": "t", "partitions": 3 }] }"#,
+        2_000_000,
+    );
+    let t = topic(&s.engine, "t");
+    let ends: Vec<u64> = t.partitions.iter().map(|p| p.log_end).collect();
+    assert_eq!(ends, vec![2, 2, 2 + 3]);
+}
+
+#[test]
+fn linger_appends_a_batch_as_a_unit() {
+    let times = |batch: u32| {
+        let s = story(
+            &format!(
+                r#"{{ "title": "linger",
+                     "producers": [{{ "id": "p", "to": "t", "rate": "1000/s", "arrival": "constant", "count": 10,
+                                     "keys": {{ "fixed": "k" }}, "linger": "20ms", "batch_size": {batch} }}],
+                     "topics": [{{ "id": "t", "partitions": 1 }}] }}"#
+            ),
+            1_000_000,
+        );
+        s.trace
+            .iter()
+            .filter(|e| matches!(e.kind, TraceKind::Appended { .. }))
+            .map(|e| e.t.0)
+            .collect::<Vec<u64>>()
+    };
+    // Records at 1 … 10 ms; the batch opened at 1 ms is sent at 21 ms, whole.
+    assert_eq!(times(100), vec![21_000; 10]);
+    // A full batch goes at once: 1–4 ms at 4 ms, 5–8 ms at 8 ms, 9–10 ms linger to 29 ms.
+    assert_eq!(
+        times(4),
+        vec![4_000, 4_000, 4_000, 4_000, 8_000, 8_000, 8_000, 8_000, 29_000, 29_000]
+    );
+}
+
+fn assignment_story(
+    strategy: &str,
+    members: u32,
+    topics: &[(&str, u32)],
+) -> BTreeMap<u32, Vec<u32>> {
+    let tjson: Vec<String> = topics
+        .iter()
+        .map(|(id, n)| format!(r#"{{ "id": "{id}", "partitions": {n} }}"#))
+        .collect();
+    let names: Vec<String> = topics.iter().map(|(id, _)| format!("\"{id}\"")).collect();
+    let s = story(
+        &format!(
+            r#"{{ "title": "assign", "topics": [{}],
+                 "consumer_groups": [{{ "id": "g", "topics": [{}], "members": {members},
+                                       "assignment": "{strategy}", "service": {{ "constant": "1ms" }} }}] }}"#,
+            tjson.join(","),
+            names.join(",")
+        ),
+        1_000_000,
+    );
+    by_member(&assigned(&s))
+}
+
+#[test]
+fn range_round_robin_and_sticky_assign_like_kafka() {
+    // 3 members, 7 partitions.
+    assert_eq!(
+        assignment_story("range", 3, &[("t", 7)]),
+        BTreeMap::from([(0, vec![0, 1, 2]), (1, vec![3, 4]), (2, vec![5, 6])])
+    );
+    assert_eq!(
+        assignment_story("round_robin", 3, &[("t", 7)]),
+        BTreeMap::from([(0, vec![0, 3, 6]), (1, vec![1, 4]), (2, vec![2, 5])])
+    );
+    assert_eq!(
+        assignment_story("cooperative_sticky", 3, &[("t", 7)]),
+        BTreeMap::from([(0, vec![0, 3, 6]), (1, vec![1, 4]), (2, vec![2, 5])])
+    );
+    // RangeAssignor's Javadoc example: C0, C1; t0, t1 with 3 partitions each:
+    // C0 [t0p0, t0p1, t1p0, t1p1], C1 [t0p2, t1p2] (partition numbers per topic).
+    assert_eq!(
+        assignment_story("range", 2, &[("t0", 3), ("t1", 3)]),
+        BTreeMap::from([(0, vec![0, 1, 0, 1]), (1, vec![2, 2])])
+    );
+    // RoundRobinAssignor's Javadoc example: C0 [t0p0, t0p2, t1p1], C1 [t0p1, t1p0, t1p2].
+    assert_eq!(
+        assignment_story("round_robin", 2, &[("t0", 3), ("t1", 3)]),
+        BTreeMap::from([(0, vec![0, 2, 1]), (1, vec![1, 0, 2])])
+    );
+}
+
+#[test]
+fn extra_members_sit_idle() {
+    let s = story(
+        r#"{ "title": "idle", "topics": [{ "id": "t", "partitions": 3 }],
+             "consumer_groups": [{ "id": "g", "topics": ["t"], "members": 4, "service": { "constant": "1ms" } }] }"#,
+        1_000_000,
+    );
+    let g = group(&s.engine, "g");
+    let idle: Vec<u32> = g
+        .members
+        .iter()
+        .filter(|m| m.partitions.is_empty())
+        .map(|m| m.member)
+        .collect();
+    assert_eq!(idle, vec![3]);
+}
+
+/// A group of 2 on 6 partitions, busy with a steady stream; a third member joins at 1 s.
+fn join_story(strategy: &str) -> Story {
+    story(
+        &format!(
+            r#"{{ "title": "join",
+                 "producers": [{{ "id": "p", "to": "t", "rate": "600/s", "arrival": "constant", "partitioner": "round_robin" }}],
+                 "topics": [{{ "id": "t", "partitions": 6 }}],
+                 "consumer_groups": [{{ "id": "g", "topics": ["t"], "members": 2, "assignment": "{strategy}",
+                                       "rebalance_pause": "200ms", "max_poll_records": 1,
+                                       "service": {{ "constant": "1ms" }} }}],
+                 "schedule": [{{ "at": "1s", "command": {{ "do": "add_member", "group": "g" }} }}] }}"#
+        ),
+        2_000_000,
+    )
+}
+
+#[test]
+fn cooperative_sticky_moves_only_what_it_must_and_the_rest_keeps_flowing() {
+    let s = join_story("cooperative_sticky");
+    let revoked: Vec<(u32, u32)> = s
+        .trace
+        .iter()
+        .filter(|e| e.t.0 >= 1_000_000)
+        .filter_map(|e| match e.kind {
+            TraceKind::Revoked {
+                member, partition, ..
+            } => Some((member, partition)),
+            _ => None,
+        })
+        .collect();
+    // Owned: m0 [0, 2, 4], m1 [1, 3, 5]; quota 2 each: keep the lowest, give up 4 and 5.
+    assert_eq!(revoked, vec![(0, 4), (1, 5)]);
+    let place = placements(&s);
+    let during: Vec<u32> = s
+        .trace
+        .iter()
+        .filter(|e| e.t.0 > 1_001_000 && e.t.0 < 1_200_000)
+        .filter(|e| matches!(e.kind, TraceKind::Processed { .. }))
+        .map(|e| place[&e.msg.unwrap()].0)
+        .collect();
+    assert!(!during.is_empty(), "unmoved partitions keep flowing");
+    assert!(
+        during.iter().all(|p| ![4, 5].contains(p)),
+        "moved ones pause"
+    );
+    let g = group(&s.engine, "g");
+    assert_eq!(g.members[2].partitions.len(), 2);
+}
+
+#[test]
+fn eager_rebalance_stops_everything_for_the_pause() {
+    let s = join_story("range");
+    let revoked = s
+        .trace
+        .iter()
+        .filter(|e| e.t.0 >= 1_000_000 && matches!(e.kind, TraceKind::Revoked { .. }))
+        .count();
+    assert_eq!(revoked, 6, "eager: everyone revokes everything");
+    let during = s
+        .trace
+        .iter()
+        .filter(|e| e.t.0 > 1_001_000 && e.t.0 < 1_200_000)
+        .filter(|e| matches!(e.kind, TraceKind::Processed { .. }))
+        .count();
+    assert_eq!(during, 0, "nothing is processed during an eager rebalance");
+    let done: Vec<u64> = s
+        .trace
+        .iter()
+        .filter(|e| matches!(e.kind, TraceKind::RebalanceCompleted { generation: 2 }))
+        .map(|e| e.t.0)
+        .collect();
+    // Nobody is mid-batch at 1 s (the last record, at 0.9985 s, took 1 ms), so
+    // all revoke at once and the 200 ms pause ends the rebalance.
+    assert_eq!(done, vec![1_200_000]);
+}
+
+#[test]
+fn a_crash_is_noticed_exactly_session_timeout_later() {
+    let s = story(
+        r#"{ "title": "crash",
+             "producers": [{ "id": "p", "to": "t", "rate": "100/s", "arrival": "constant", "partitioner": "round_robin" }],
+             "topics": [{ "id": "t", "partitions": 2 }],
+             "consumer_groups": [{ "id": "g", "topics": ["t"], "members": 2, "session_timeout": "3s",
+                                   "service": { "constant": "1ms" } }],
+             "schedule": [{ "at": "1500ms", "command": { "do": "crash_member", "group": "g", "member": 0 } }] }"#,
+        6_000_000,
+    );
+    let started: Vec<u64> = s
+        .trace
+        .iter()
+        .filter(|e| matches!(e.kind, TraceKind::RebalanceStarted { .. }))
+        .map(|e| e.t.0)
+        .collect();
+    // (The first rebalance, at build time, precedes trace capture.)
+    assert_eq!(started, vec![4_500_000]);
+    let g = group(&s.engine, "g");
+    assert_eq!(g.members[1].partitions.len(), 2, "the survivor owns both");
+    assert!(!g.members[0].up);
+}
+
+/// One partition of 100 records appended as one batch at 1.001 s; member 0 owns it and polls 30
+/// at a time, 10 ms each; member 1 is idle. Member 0 crashes at `crash_ms`; member 1
+/// takes over after the session timeout (1 s) and the pause (100 ms).
+fn crash_with(commit: &str, crash_ms: u64) -> (GroupView, Story) {
+    crash_with_reset(commit, crash_ms, "earliest")
+}
+
+fn crash_with_reset(commit: &str, crash_ms: u64, reset: &str) -> (GroupView, Story) {
+    let s = story(
+        &format!(
+            r#"{{ "title": "commit",
+                 "producers": [{{ "id": "p", "to": "t", "rate": "100/s", "arrival": {{ "bursts": {{ "size": 100 }} }},
+                                  "count": 100, "keys": {{ "fixed": "k" }}, "linger": "1ms", "batch_size": 100 }}],
+                 "topics": [{{ "id": "t", "partitions": 1 }}],
+                 "consumer_groups": [{{ "id": "g", "topics": ["t"], "members": 2, "max_poll_records": 30,
+                                       "session_timeout": "1s", "auto_offset_reset": "{reset}",
+                                       "commit": {commit}, "service": {{ "constant": "10ms" }} }}],
+                 "schedule": [{{ "at": "{crash_ms}ms", "command": {{ "do": "crash_member", "group": "g", "member": 0 }} }}] }}"#
+        ),
+        5_000_000,
+    );
+    (group(&s.engine, "g"), s)
+}
+
+/// Offsets member 1 processed, in order.
+fn taken_over(s: &Story) -> Vec<u64> {
+    let place = placements(s);
+    s.trace
+        .iter()
+        .filter(|e| matches!(e.kind, TraceKind::Processed { instance: 1, .. }))
+        .map(|e| place[&e.msg.unwrap()].1)
+        .collect()
+}
+
+#[test]
+fn commit_policies_under_a_crash_give_exactly_the_predicted_ranges() {
+    // Crash at 1.155 s: offsets 0..=14 processed (at 1.011 … 1.151 s), 15 in service, 30 polled.
+    let (g, s) = crash_with(r#"{ "after_processing": { "per": "record" } }"#, 1155);
+    assert_eq!((g.reprocessed, g.skipped), (0, 0));
+    assert_eq!(taken_over(&s)[0], 15);
+
+    let (g, s) = crash_with(r#"{ "after_processing": { "per": "batch" } }"#, 1155);
+    assert_eq!((g.reprocessed, g.skipped), (15, 0), "0..=14 again");
+    assert_eq!(taken_over(&s)[0], 0);
+
+    let (g, s) = crash_with(r#""before_processing""#, 1155);
+    assert_eq!((g.reprocessed, g.skipped), (0, 15), "15..=29 lost");
+    assert_eq!(taken_over(&s)[0], 30);
+
+    // Auto-commit every 150 ms (from 0 s) commits the polled position: at 1.05 s it is 30.
+    let (g, s) = crash_with(r#"{ "auto": { "interval": "150ms" } }"#, 1155);
+    assert_eq!((g.reprocessed, g.skipped), (0, 15));
+    assert_eq!(taken_over(&s)[0], 30);
+    // Crash at 1.345 s: batch two (30..=59) polled at 1.301 s, 30..=33 processed,
+    // last auto-commit at 1.20 s committed 30: those four come again.
+    let (g, s) = crash_with(r#"{ "auto": { "interval": "150ms" } }"#, 1345);
+    assert_eq!((g.reprocessed, g.skipped), (4, 0));
+    assert_eq!(taken_over(&s)[..5], [30, 31, 32, 33, 34]);
+    // Every record was processed in the end, and the group's final lag is 0.
+    assert_eq!(g.lag, 0);
+    assert_eq!(g.processed, 100 + 4);
+}
+
+#[test]
+fn a_crash_before_the_first_commit_with_latest_skips_to_the_end() {
+    // The first owner started at `latest`... but the records came later, so it
+    // read them from offset 0. Nothing committed per batch when it crashes at
+    // 1.155 s; the new owner resets to `latest` = 100: 15..=99 are lost.
+    let (g, s) = crash_with_reset(
+        r#"{ "after_processing": { "per": "batch" } }"#,
+        1155,
+        "latest",
+    );
+    assert_eq!((g.processed, g.reprocessed, g.skipped), (15, 0, 85));
+    assert!(taken_over(&s).is_empty());
+}
+
+#[test]
+fn seek_to_the_beginning_replays_and_lag_is_end_minus_committed() {
+    let mut s = story(
+        r#"{ "title": "seek",
+             "producers": [{ "id": "p", "to": "t", "rate": "100/s", "arrival": "constant", "count": 50,
+                             "keys": { "fixed": "k" } }],
+             "topics": [{ "id": "t", "partitions": 1 }],
+             "consumer_groups": [{ "id": "g", "topics": ["t"], "commit": { "after_processing": { "per": "record" } },
+                                   "auto_offset_reset": "earliest", "service": { "constant": "1ms" } }] }"#,
+        1_000_000,
+    );
+    let g = group(&s.engine, "g");
+    assert_eq!((g.processed, g.lag, g.committed), (50, 0, 50));
+    s.engine
+        .submit(Command::SeekGroup {
+            group: "g".into(),
+            to: SeekTo::Beginning,
+            partition: None,
+        })
+        .unwrap();
+    assert_eq!(
+        group(&s.engine, "g").lag,
+        50,
+        "lag = 50 − 0 right after the seek"
+    );
+    s.run_to(2_000_000);
+    let g = group(&s.engine, "g");
+    assert_eq!((g.processed, g.reprocessed, g.lag), (100, 50, 0));
+}
+
+#[test]
+fn retention_moves_the_log_start_and_compaction_keeps_the_latest_per_key() {
+    let s = story(
+        r#"{ "title": "retention",
+             "producers": [{ "id": "p", "to": "t", "rate": "100/s", "arrival": "constant", "count": 30,
+                             "keys": { "fixed": "k" } },
+                           { "id": "q", "to": "c", "rate": "100/s", "arrival": "constant", "count": 30,
+                             "keys": { "round_robin": ["a", "b", "c"] } }],
+             "topics": [{ "id": "t", "partitions": 1, "retention": { "records": 10 } },
+                        { "id": "c", "partitions": 1, "cleanup": "compact", "compaction_interval": "1s" }] }"#,
+        1_500_000,
+    );
+    let t = topic(&s.engine, "t");
+    assert_eq!(
+        (
+            t.partitions[0].log_start,
+            t.partitions[0].log_end,
+            t.partitions[0].records
+        ),
+        (20, 30, 10)
+    );
+    assert_eq!(t.partitions[0].retention_deleted, 20);
+    let c = topic(&s.engine, "c");
+    assert_eq!((c.partitions[0].log_end, c.partitions[0].records), (30, 3));
+    assert_eq!(c.partitions[0].compacted, 27);
+    assert!(s
+        .trace
+        .iter()
+        .any(|e| matches!(e.kind, TraceKind::Compacted { removed: 27, .. })));
+}
+
+#[test]
+fn time_retention_deletes_old_records() {
+    let s = story(
+        r#"{ "title": "retention-time",
+             "producers": [{ "id": "p", "to": "t", "rate": "10/s", "arrival": "constant", "count": 20,
+                             "keys": { "fixed": "k" } }],
+             "topics": [{ "id": "t", "partitions": 1,
+                          "retention": { "time": "1s", "check_interval": "100ms" } }] }"#,
+        2_500_000,
+    );
+    // Records at 0.1 … 2.0 s; at 2.5 s those appended before 1.5 s are gone (0.1 … 1.4).
+    let t = topic(&s.engine, "t");
+    assert_eq!(
+        (t.partitions[0].log_start, t.partitions[0].log_end),
+        (14, 20)
+    );
+}
+
+#[test]
+fn increasing_partitions_moves_keys_and_rebalances() {
+    let mut s = story(
+        r#"{ "title": "grow",
+             "producers": [{ "id": "p", "to": "t", "rate": "100/s", "arrival": "constant", "keys": { "fixed": "foobar" } }],
+             "topics": [{ "id": "t", "partitions": 3 }],
+             "consumer_groups": [{ "id": "g", "topics": ["t"], "members": 2, "service": { "constant": "1ms" } }] }"#,
+        1_000_000,
+    );
+    // foobar: 1357151166 % 3 = 0, % 12 = 6.
+    assert_eq!(topic(&s.engine, "t").partitions[0].log_end, 100);
+    s.engine
+        .submit(Command::IncreasePartitions {
+            topic: "t".into(),
+            partitions: 12,
+        })
+        .unwrap();
+    s.run_to(2_000_000);
+    let t = topic(&s.engine, "t");
+    assert_eq!(t.partitions.len(), 12);
+    assert_eq!(t.partitions[6].log_end, 100);
+    assert_eq!(
+        t.partitions[0].log_end, 100,
+        "nothing more on the old partition"
+    );
+    let g = group(&s.engine, "g");
+    assert_eq!(g.partitions.len(), 12);
+    assert!(g.partitions.iter().all(|p| p.owner.is_some()));
+    assert!(s
+        .engine
+        .submit(Command::IncreasePartitions {
+            topic: "t".into(),
+            partitions: 4,
+        })
+        .is_err());
+}
+
+#[test]
+fn removing_a_member_rebalances_without_loss() {
+    let s = story(
+        r#"{ "title": "leave",
+             "producers": [{ "id": "p", "to": "t", "rate": "200/s", "arrival": "constant", "partitioner": "round_robin", "count": 400 }],
+             "topics": [{ "id": "t", "partitions": 4 }],
+             "consumer_groups": [{ "id": "g", "topics": ["t"], "members": 3, "auto_offset_reset": "earliest",
+                                   "commit": { "after_processing": { "per": "batch" } },
+                                   "service": { "constant": "2ms" } }],
+             "schedule": [{ "at": "1s", "command": { "do": "remove_member", "group": "g" } }] }"#,
+        4_000_000,
+    );
+    let g = group(&s.engine, "g");
+    assert_eq!(
+        (g.processed, g.reprocessed, g.skipped, g.lag),
+        (400, 0, 0, 0)
+    );
+    assert!(!g.members[2].in_group);
+}
+
+#[test]
+fn stream_scenario_errors_name_their_paths() {
+    let err = scenario::load(
+        r#"{ "title": "bad", "topics": [{ "id": "t", "partitions": 0 }],
+             "consumer_groups": [{ "id": "g", "topics": ["nope"], "service": { "constant": "1ms" } }] }"#,
+    )
+    .unwrap_err()
+    .to_string();
+    assert!(
+        err.contains("topics[0].partitions: must be between 1 and 1024"),
+        "{err}"
+    );
+    assert!(
+        err.contains("consumer_groups[0].topics[0]: no topic named \"nope\""),
+        "{err}"
+    );
+    let err = scenario::load(
+        r#"{ "title": "bad", "topics": [{ "id": "t", "partitions": 2000 }],
+             "producers": [{ "id": "p", "to": "t", "rate": "1/s", "partition": 5 }] }"#,
+    )
+    .unwrap_err()
+    .to_string();
+    assert!(err.contains("topics[0].partitions"), "{err}");
+    let err = scenario::load(
+        r#"{ "title": "bad", "topics": [{ "id": "t", "partitions": 2 }],
+             "producers": [{ "id": "p", "to": "t", "rate": "1/s", "partition": 5 }] }"#,
+    )
+    .unwrap_err()
+    .to_string();
+    assert!(
+        err.contains("producers[0].partition: topic \"t\" has 2 partitions"),
+        "{err}"
+    );
+    let err = scenario::load(
+        r#"{ "title": "bad", "topics": [{ "id": "t", "partitions": 2 }],
+             "schedule": [{ "at": "1s", "command": { "do": "add_member", "group": "t" } }] }"#,
+    )
+    .unwrap_err()
+    .to_string();
+    assert!(err.contains("schedule[0].command.group"), "{err}");
+}
+
+#[test]
+fn stream_runs_are_deterministic() {
+    let json = r#"{ "title": "det",
+        "producers": [{ "id": "p", "to": "t", "rate": "300/s", "keys": { "random_of_n": 30 }, "linger": "5ms" }],
+        "topics": [{ "id": "t", "partitions": 5, "retention": { "records": 50 } }],
+        "consumer_groups": [{ "id": "g", "topics": ["t"], "members": 3, "assignment": "cooperative_sticky",
+                              "service": { "exponential": "4ms" }, "failure_rate": 0.1 }],
+        "schedule": [{ "at": "1s", "command": { "do": "crash_member", "group": "g", "member": 1 } },
+                     { "at": "2s", "command": { "do": "add_member", "group": "g" } }] }"#;
+    let run = || {
+        let mut e = Engine::new(scenario::load(json).unwrap(), 9).unwrap();
+        e.run_until(SimTime(5_000_000), u64::MAX);
+        (e.trace_hash(), e.trace_len())
+    };
+    assert_eq!(run(), run());
+}
+
+/// Theory: P partitions fed by uniformly random keys, one member per partition,
+/// exponential service: P independent M/M/1 queues. Each partition's arrival
+/// rate is its share of the keys (murmur2 does not split 1000 keys exactly
+/// evenly), so the expected mean time in system is the arrival-weighted mean of
+/// 1/(μ − λ_p), with λ_p measured from the appended counts. At ρ ≈ 0.5 the
+/// sample mean over ~120 000 records has a relative standard error near 0.5%,
+/// so 3% is a wide margin.
+#[test]
+fn partitions_with_one_member_each_behave_as_independent_mm1_queues() {
+    let json = r#"{ "title": "P x M/M/1",
+        "producers": [{ "id": "p", "to": "t", "rate": "200/s", "keys": { "random_of_n": 1000 } }],
+        "topics": [{ "id": "t", "partitions": 4 }],
+        "consumer_groups": [{ "id": "g", "topics": ["t"], "members": 4, "rebalance_pause": "0ms",
+                              "auto_offset_reset": "earliest",
+                              "commit": { "after_processing": { "per": "batch" } },
+                              "service": { "exponential": "10ms" } }] }"#;
+    let secs = 300u64;
+    let handles: Vec<_> = [1u64, 2]
+        .into_iter()
+        .map(|seed| {
+            std::thread::spawn(move || {
+                let mut e = Engine::new(scenario::load(json).unwrap(), seed).unwrap();
+                assert!(e.run_until(SimTime(secs * 1_000_000), u64::MAX).reached);
+                let g = group(&e, "g");
+                assert!(g.members.iter().all(|m| m.partitions.len() == 1));
+                let t = topic(&e, "t");
+                let mu = 100.0; // 1 / 10 ms
+                let n: Vec<f64> = t.partitions.iter().map(|p| p.log_end as f64).collect();
+                let total: f64 = n.iter().sum();
+                let expected_s: f64 = n
+                    .iter()
+                    .map(|&np| (np / total) / (mu - np / secs as f64))
+                    .sum();
+                (
+                    g.latency_us.mean * g.latency_us.count as f64,
+                    g.latency_us.count as f64,
+                    expected_s * g.latency_us.count as f64,
+                )
+            })
+        })
+        .collect();
+    let (mut sum_us, mut count, mut expected_sum_s) = (0.0, 0.0, 0.0);
+    for h in handles {
+        let (s, c, x) = h.join().unwrap();
+        sum_us += s;
+        count += c;
+        expected_sum_s += x;
+    }
+    let measured = sum_us / count / 1e6;
+    let expected = expected_sum_s / count;
+    assert!(count > 100_000.0, "{count}");
+    let err = (measured - expected).abs() / expected;
+    assert!(
+        err < 0.03,
+        "mean time in system {measured:.5}s vs M/M/1 {expected:.5}s ({:.1}% off)",
+        err * 100.0
+    );
+}
+
+fn run_preset(name: &str, until_us: u64) -> Engine {
+    let s = scenario::preset(name).unwrap().scenario();
+    let seed = s.seed;
+    let mut e = Engine::new(s, seed).unwrap();
+    crate::common::run_checked(&mut e, until_us);
+    e
+}
+
+#[test]
+fn preset_commit_policies_shows_duplicates_and_loss() {
+    let e = run_preset("kafka-commit-policies", 12_000_000);
+    let rs = |id: &str| {
+        let g = group(&e, id);
+        (g.reprocessed, g.skipped)
+    };
+    // The crash at 6.2 s hits the batch appended at 6.0125 s: 17 processed, 23 not.
+    assert_eq!(rs("per-record"), (0, 0));
+    assert_eq!(rs("per-batch"), (17, 0));
+    assert_eq!(rs("before"), (0, 23));
+    assert_eq!(
+        rs("auto"),
+        (17, 0),
+        "last auto-commit at 6 s, before the batch"
+    );
+}
+
+#[test]
+fn preset_group_scaling_ends_with_an_idle_fourth_member() {
+    let e = run_preset("kafka-group-scaling", 12_000_000);
+    let g = group(&e, "sessionizer");
+    let owned: Vec<usize> = g.members.iter().map(|m| m.partitions.len()).collect();
+    assert_eq!(owned, vec![1, 1, 1, 0]);
+    assert_eq!(g.rebalances, 4);
+}
+
+#[test]
+fn preset_crash_rebalance_cooperative_keeps_flowing() {
+    let e = run_preset("kafka-crash-rebalance", 12_000_000);
+    let (eager, coop) = (group(&e, "eager"), group(&e, "cooperative"));
+    assert!(
+        coop.processed > eager.processed,
+        "{} vs {}",
+        coop.processed,
+        eager.processed
+    );
+    assert!(eager.members[1..].iter().all(|m| m.partitions.len() == 3));
+}
+
+#[test]
+fn the_json_report_lists_topics_and_groups() {
+    let e = run_preset("kafka-replay", 10_000_000);
+    let r = serde_json::to_value(e.report("kafka-replay")).unwrap();
+    let t = &r["nodes"]["purchases"];
+    assert_eq!(t["kind"], "topic");
+    let parts = t["partitions"].as_array().unwrap();
+    assert_eq!(parts.len(), 4);
+    let appended: u64 = parts.iter().map(|p| p["appended"].as_u64().unwrap()).sum();
+    assert_eq!(appended, t["appended"].as_u64().unwrap());
+    assert!(parts
+        .iter()
+        .all(|p| p["log_start"] == 0 && p["log_end"] == p["appended"]));
+    let g = &r["nodes"]["analytics"];
+    assert_eq!(g["kind"], "group");
+    for field in [
+        "processed",
+        "committed",
+        "reprocessed",
+        "skipped",
+        "lag",
+        "lag_max",
+        "rebalances",
+    ] {
+        assert!(g[field].is_u64(), "{field} missing: {g}");
+    }
+    assert!(
+        g["reprocessed"].as_u64().unwrap() > 0,
+        "the replay reprocesses"
+    );
+    assert_eq!(r["nodes"]["billing"]["reprocessed"], 0);
+    assert_eq!(r["totals"]["published"], t["appended"]);
+}
+
+#[test]
+fn seek_to_a_timestamp_finds_the_first_record_published_then() {
+    let mut s = story(
+        r#"{ "title": "seek-time",
+             "producers": [{ "id": "p", "to": "t", "rate": "10/s", "arrival": "constant", "count": 20,
+                             "keys": { "fixed": "k" } }],
+             "topics": [{ "id": "t", "partitions": 1 }],
+             "consumer_groups": [{ "id": "g", "topics": ["t"], "auto_offset_reset": "earliest",
+                                   "commit": { "after_processing": { "per": "record" } },
+                                   "service": { "constant": "1ms" } }] }"#,
+        3_000_000,
+    );
+    // Records published at 0.1, 0.2, … 2.0 s: the first at or after 0.75 s is offset 7.
+    s.engine
+        .submit(Command::SeekGroup {
+            group: "g".into(),
+            to: SeekTo::Timestamp(scenario::Duration::from_ms(750)),
+            partition: None,
+        })
+        .unwrap();
+    let seeked: Vec<u64> = s
+        .engine
+        .take_trace()
+        .iter()
+        .filter_map(|e| match e.kind {
+            TraceKind::Seeked { offset, .. } => Some(offset),
+            _ => None,
+        })
+        .collect();
+    assert_eq!(seeked, vec![7]);
+    s.run_to(4_000_000);
+    let g = group(&s.engine, "g");
+    assert_eq!((g.processed, g.reprocessed, g.lag), (20 + 13, 13, 0));
+}
+
+#[test]
+fn scheduled_group_commands_are_checked_against_the_scenario() {
+    let err = scenario::load(
+        r#"{ "title": "bad", "topics": [{ "id": "t", "partitions": 4 }],
+             "consumer_groups": [{ "id": "g", "topics": ["t"], "members": 2, "service": { "constant": "1ms" } }],
+             "schedule": [{ "at": "1s", "command": { "do": "crash_member", "group": "g", "member": 2 } },
+                          { "at": "2s", "command": { "do": "increase_partitions", "topic": "t", "partitions": 3 } }] }"#,
+    )
+    .unwrap_err()
+    .to_string();
+    assert!(
+        err.contains("schedule[0].command.member: g never has more than 2 members"),
+        "{err}"
+    );
+    assert!(
+        err.contains("schedule[1].command.partitions: \"t\" starts with 4 partitions"),
+        "{err}"
+    );
+    // With an add_member first, member 2 exists.
+    assert!(scenario::load(
+        r#"{ "title": "ok", "topics": [{ "id": "t", "partitions": 4 }],
+             "consumer_groups": [{ "id": "g", "topics": ["t"], "members": 2, "service": { "constant": "1ms" } }],
+             "schedule": [{ "at": "1s", "command": { "do": "add_member", "group": "g" } },
+                          { "at": "2s", "command": { "do": "crash_member", "group": "g", "member": 2 } }] }"#,
+    )
+    .is_ok());
+}
+
+#[test]
+fn lag_in_time_is_the_age_of_the_oldest_uncommitted_record() {
+    let s = story(
+        r#"{ "title": "lag-time",
+             "producers": [{ "id": "p", "to": "t", "rate": "10/s", "arrival": "constant", "count": 10,
+                             "keys": { "fixed": "k" } }],
+             "topics": [{ "id": "t", "partitions": 1 }],
+             "consumer_groups": [{ "id": "g", "topics": ["t"], "members": 0, "service": { "constant": "1ms" } }] }"#,
+        1_500_000,
+    );
+    // No member: nothing committed; the first record (0.1 s) is 1.4 s old.
+    let g = group(&s.engine, "g");
+    assert_eq!((g.lag, g.lag_time_us), (10, 1_400_000));
+    assert_eq!(g.partitions[0].lag_time_us, 1_400_000);
+}
