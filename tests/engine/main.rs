@@ -19,6 +19,7 @@ mod links;
 mod overflow;
 mod producers;
 mod props;
+mod publish_one;
 mod retry;
 mod review_fixes;
 mod routing;
