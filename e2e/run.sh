@@ -18,3 +18,4 @@ mkdir -p "$root/target/screenshots"
 rm -f "$root/target/screenshots/"*.png
 cd "$root/e2e"
 BASE_URL="http://127.0.0.1:$port/" SHOTS="$root/target/screenshots" node run-tests.mjs
+BASE_URL="http://127.0.0.1:$port/" SHOTS="$root/target/screenshots" node follow-tests.mjs
