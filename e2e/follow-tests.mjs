@@ -119,6 +119,26 @@ test('publish one refuses an over-long key with a message', async (page) => {
   assert(/255 bytes/.test(body), 'the error names the 255-byte limit');
 });
 
+test('speed label shows the effective speed when throttled (fanout-large at 1000×)', async (page) => {
+  await open(page, '?preset=fanout-large');
+  await setSpeed(page, 1000);
+  await play(page);
+  await page.waitForSelector('#throttled', { timeout: 10000 });
+  await sleep(1500);
+  const label = await page.textContent('#speed-label');
+  const m = label.match(/^1000× → ([0-9.]+)×$/);
+  assert(m, `label shows chosen → effective speed: ${label}`);
+  assert(Number(m[1]) > 0 && Number(m[1]) < 1000, `effective speed below the chosen one: ${label}`);
+  await pause(page);
+  assert(!(await page.textContent('#speed-label')).includes('→'), 'paused: only the chosen speed');
+});
+
+test('slow motion reaches 0.05×', async (page) => {
+  await open(page, '?preset=work-queue');
+  await setSpeed(page, 0.01);
+  assert((await page.textContent('#speed-label')) === '0.05×', 'the slider floor is 0.05×');
+});
+
 // ---------------------------------------------------------------- runner
 
 let failed = 0;

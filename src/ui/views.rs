@@ -56,6 +56,20 @@ pub fn legend(dead_path: bool, retry_loop: bool) -> Html {
     }
 }
 
+/// Slowest speed: slow motion that keeps tokens on one edge apart.
+pub const SPEED_MIN: f64 = 0.05;
+/// Fastest speed.
+pub const SPEED_MAX: f64 = 1000.0;
+
+/// The speed label: the chosen speed, and when the frame budget holds the
+/// simulation back, the speed it really reaches ("1000× → 19×").
+pub fn fmt_speed_effective(chosen: f64, effective: Option<f64>) -> String {
+    match effective {
+        Some(e) if e < chosen * 0.95 => format!("{} → {}", fmt_speed(chosen), fmt_speed(e)),
+        _ => fmt_speed(chosen),
+    }
+}
+
 pub fn fmt_speed(s: f64) -> String {
     if s >= 10.0 {
         format!("{s:.0}×")

@@ -124,6 +124,8 @@ pub struct App {
     frames: u32,
     fps: f64,
     fps_since: f64,
+    /// Simulated µs per wall µs over the last frames (smoothed), shown when throttled.
+    effective_speed: f64,
 }
 
 impl App {
@@ -245,6 +247,7 @@ impl Component for App {
             frames: 0,
             fps: 0.0,
             fps_since: 0.0,
+            effective_speed: 1.0,
         };
         app.schedule(ctx);
         app._keys = keyboard_shortcuts(ctx.link().clone());

@@ -12,6 +12,7 @@ use crate::engine::Command;
 use crate::scenario;
 use crate::ui::params::Params;
 use crate::ui::sim::Sim;
+use crate::ui::views;
 use yew::prelude::*;
 
 impl App {
@@ -78,10 +79,10 @@ impl App {
 
     /// The speed slider gives log10 of the speed.
     pub(super) fn set_speed(&mut self, v: f64) -> bool {
-        self.speed = 10f64.powf(v).clamp(0.1, 1000.0);
+        self.speed = 10f64.powf(v).clamp(views::SPEED_MIN, views::SPEED_MAX);
         // Snap near round values so the label reads well.
         for r in [
-            0.1, 0.2, 0.5, 1.0, 2.0, 5.0, 10.0, 20.0, 50.0, 100.0, 200.0, 500.0, 1000.0,
+            0.05, 0.1, 0.2, 0.5, 1.0, 2.0, 5.0, 10.0, 20.0, 50.0, 100.0, 200.0, 500.0, 1000.0,
         ] {
             if (self.speed / r - 1.0).abs() < 0.06 {
                 self.speed = r;
