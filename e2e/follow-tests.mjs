@@ -139,6 +139,32 @@ test('slow motion reaches 0.05×', async (page) => {
   assert((await page.textContent('#speed-label')) === '0.05×', 'the slider floor is 0.05×');
 });
 
+test('totals show fan-out copies apart from publishes (pubsub-fanout)', async (page) => {
+  await open(page, '?preset=pubsub-fanout');
+  await play(page);
+  await sleep(2000);
+  await pause(page);
+  const published = await total(page, 't-published');
+  const copies = await total(page, 't-copies');
+  assert(published > 5, `some publishes (${published})`);
+  // Three queues bound: every publish routed makes two extra copies.
+  assert(copies >= 2 * (published - 3) && copies <= 2 * published, `copies ${copies} ≈ 2 × published ${published}`);
+  assert(!(await page.$('#t-parked')), 'no dead-letter queue, no parked count');
+});
+
+test('dead letters parked in a DLQ are not counted in flight (ttl-overflow)', async (page) => {
+  await open(page, '?preset=ttl-overflow');
+  await setSpeed(page, 10);
+  await play(page);
+  await sleep(3000);
+  await pause(page);
+  assert(await page.$('#t-parked'), 'the parked count is shown');
+  const parked = await total(page, 't-parked');
+  const inflight = await total(page, 't-inflight');
+  assert(parked >= 0 && inflight >= 0, `parked ${parked}, in flight ${inflight}`);
+  await shot(page, 'follow-totals-ttl-overflow');
+});
+
 // ---------------------------------------------------------------- runner
 
 let failed = 0;

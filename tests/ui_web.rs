@@ -141,12 +141,22 @@ async fn totals_bar_renders_the_counters() {
     doc.body().unwrap().append_child(&root).unwrap();
     let totals = Totals {
         published: 42,
+        copies: 7,
         dead_lettered: 3,
+        in_flight: 5,
         ..Default::default()
     };
-    yew::Renderer::<TotalsBar>::with_root_and_props(root.clone(), TotalsProps { totals }).render();
+    let props = TotalsProps {
+        totals,
+        parked: Some(2),
+    };
+    yew::Renderer::<TotalsBar>::with_root_and_props(root.clone(), props).render();
     yew::platform::time::sleep(std::time::Duration::from_millis(20)).await;
     let text = root.text_content().unwrap_or_default();
     assert!(text.contains("42published"), "{text}");
+    assert!(text.contains("7fan-out copies"), "{text}");
     assert!(text.contains("3dead-lettered"), "{text}");
+    // Parked dead letters are counted apart, not as in flight.
+    assert!(text.contains("2parked in DLQ"), "{text}");
+    assert!(text.contains("3in flight"), "{text}");
 }
