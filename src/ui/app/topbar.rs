@@ -39,7 +39,7 @@ impl App {
                     onclick={link.callback(|_| Msg::TogglePlay)}>
                     { if self.playing { "❚❚ Pause" } else { "▶ Play" } }
                 </button>
-                <button id="step" class="btn" title="Process exactly one engine event (.)" onclick={link.callback(|_| Msg::Step)}>{"Step"}</button>
+                <button id="step" class="btn" title="Process one engine event, or with a message selected, move it to its next hop (.)" onclick={link.callback(|_| Msg::Step)}>{"Step"}</button>
                 <div class="clock" id="clock" title="Simulated time">
                     <span class="lbl">{"t ="}</span>{ clock }
                 </div>

@@ -15,6 +15,10 @@ use crate::ui::sim::Sim;
 use crate::ui::views;
 use yew::prelude::*;
 
+/// Step by hop gives up after this many engine events (a message that has
+/// finished has no next hop).
+const STEP_HOP_EVENTS_MAX: u64 = 200_000;
+
 impl App {
     /// Route a message to its handler.
     pub(super) fn handle(&mut self, ctx: &Context<Self>, msg: Msg) -> bool {
@@ -65,12 +69,16 @@ impl App {
         true
     }
 
-    /// Pause and process exactly one engine event.
+    /// Pause and process exactly one engine event, or, with a message
+    /// selected, every event up to that message's next hop.
     pub(super) fn step(&mut self) -> bool {
         if self.playing {
             self.playing = false;
         }
-        let evs = self.sim.step();
+        let evs = match self.sel_msg {
+            Some(id) => self.sim.step_message(id, STEP_HOP_EVENTS_MAX),
+            None => self.sim.step(),
+        };
         self.ingest(&evs);
         self.snap = self.sim.engine.snapshot();
         self.charts_dirty = true;
