@@ -117,6 +117,8 @@ pub struct WindowLatency {
     values: Vec<u64>,
     stride: u64,
     offered: u64,
+    /// Sum of every value offered (kept or thinned), for an exact mean.
+    sum_us: u128,
 }
 
 /// Values a `WindowLatency` keeps before thinning.
@@ -126,6 +128,7 @@ impl WindowLatency {
     #[inline]
     pub fn record(&mut self, us: u64) {
         self.offered += 1;
+        self.sum_us += us as u128;
         let stride = self.stride.max(1);
         if self.offered % stride != 0 {
             return;
@@ -149,10 +152,20 @@ impl WindowLatency {
         let rank = ((q * n as f64).ceil() as usize).clamp(1, n) - 1;
         *self.values.select_nth_unstable(rank).1
     }
+    /// The exact mean of every value offered since the last reset, rounded
+    /// to whole µs; 0 when empty.
+    pub fn mean_us(&self) -> u64 {
+        if self.offered == 0 {
+            0
+        } else {
+            ((self.sum_us + self.offered as u128 / 2) / self.offered as u128) as u64
+        }
+    }
     pub fn reset(&mut self) {
         self.values.clear();
         self.stride = 1;
         self.offered = 0;
+        self.sum_us = 0;
     }
 }
 
@@ -222,6 +235,8 @@ pub struct SeriesPoint {
     /// End-to-end latency over the interval that ends at t (0 when none finished).
     pub latency_p50_us: u64,
     pub latency_p99_us: u64,
+    /// Mean end-to-end latency over the same interval, rounded to whole µs.
+    pub latency_mean_us: u64,
 }
 
 /// A bounded time series: when full, neighbouring points are merged (the
@@ -302,6 +317,23 @@ mod tests {
         assert!(w.values.len() <= WINDOW_SAMPLES_MAX);
         let p50 = w.quantile_us(0.5) as f64;
         assert!((p50 - 500_000.0).abs() < 5_000.0, "{p50}");
+    }
+
+    #[test]
+    fn window_mean_is_exact_even_when_values_are_thinned() {
+        let mut w = WindowLatency::default();
+        for us in 1..=10_000u64 {
+            w.record(us);
+        }
+        assert_eq!(
+            w.mean_us(),
+            5_001,
+            "(1 + 10000) / 2 = 5000.5, rounded half up"
+        );
+        w.reset();
+        assert_eq!(w.mean_us(), 0);
+        w.record(7);
+        assert_eq!(w.mean_us(), 7);
     }
 
     #[test]
