@@ -6,8 +6,9 @@
 //!
 //! Reacts to: `Event::ProducerTick`; commands `SetRate`, `SetArrival`,
 //! `PauseProducer`, `ResumeProducer`, `PublishOne`. Every rate, arrival or
-//! pause change bumps the producer's epoch, so a tick scheduled before the change is ignored when it fires. Gaps and
-//! key choices come only from the producer's own random stream.
+//! pause change bumps the producer's epoch, so a tick scheduled before the
+//! change is ignored when it fires. Gaps and key choices come only from the
+//! producer's own random stream; `PublishOne` draws nothing from it.
 //! Limit: a publish past `LIVE_MESSAGES_MAX` live messages is dropped with
 //! `queue_full` at the producer.
 
