@@ -165,6 +165,42 @@ test('dead letters parked in a DLQ are not counted in flight (ttl-overflow)', as
   await shot(page, 'follow-totals-ttl-overflow');
 });
 
+for (const viewport of [{ width: 1366, height: 768 }, { width: 1024, height: 640 }]) {
+  test(`follow a published-one message hop by hop with Step (${viewport.width}×${viewport.height})`, async (page) => {
+    await open(page, '?preset=topic-routing');
+    await pause(page);
+    await clickNode(page, 'loggers');
+    await page.fill('#one-routing-key', 'kern.critical');
+    await page.fill('#one-key', 'order-7');
+    await page.click('#publish-one');
+    await sleep(200);
+    // Select it: the newest "published" line in the log is the one just published.
+    await page.selectOption('#log-kind', 'published');
+    await sleep(150);
+    await page.locator('.log-row').last().click();
+    await sleep(150);
+    await page.selectOption('#log-kind', '');
+    await page.waitForSelector('#journey');
+    const id = (await page.textContent('#journey-title')).trim();
+    const fates = [await page.textContent('#journey-fate')];
+    for (let i = 0; i < 8 && !fates[fates.length - 1].includes('processed'); i++) {
+      await page.click('#step');
+      await sleep(150);
+      // Each Step ends on an event of the followed message (the log's last line is selected).
+      const lastSel = await page.$eval('.log-row:last-child', (r) => r.classList.contains('sel')).catch(() => null);
+      assert(lastSel !== false, `step ${i} ends on a hop of ${id}`);
+      fates.push(await page.textContent('#journey-fate'));
+      if (i === 0) await shot(page, `follow-hop-${viewport.width}x${viewport.height}`);
+    }
+    assert(fates.some((f) => f.includes('waiting in a queue') || f.includes('acked')), `it waited in its queue: ${fates.join(' → ')}`);
+    assert(fates[fates.length - 1].includes('processed'), `followed to its consumer: ${fates.join(' → ')}`);
+    const journey = await page.textContent('#journey');
+    assert(/pager|kernel-watch/.test(journey), `journey names the consumer: ${journey}`);
+    assert(/alerts|kernel/.test(journey), `journey names the queue: ${journey}`);
+    assert((await page.textContent('#journey-title')).trim() === id, 'still following the same message');
+  }, { viewport });
+}
+
 // ---------------------------------------------------------------- runner
 
 let failed = 0;
