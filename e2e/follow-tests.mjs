@@ -186,9 +186,12 @@ for (const viewport of [{ width: 1366, height: 768 }, { width: 1024, height: 640
     for (let i = 0; i < 8 && !fates[fates.length - 1].includes('processed'); i++) {
       await page.click('#step');
       await sleep(150);
-      // Each Step ends on an event of the followed message (the log's last line is selected).
-      const lastSel = await page.$eval('.log-row:last-child', (r) => r.classList.contains('sel')).catch(() => null);
-      assert(lastSel !== false, `step ${i} ends on a hop of ${id}`);
+      // Each Step ends on the engine event that moved the followed message:
+      // its newest (highlighted) log line has the time of the log's last line.
+      const times = await page.$$eval('.log-row', (rs) => rs.map((r) => [r.classList.contains('sel'), r.textContent.split(' ')[0]]));
+      const sel = times.filter(([s]) => s);
+      assert(sel.length > 0 && sel[sel.length - 1][1] === times[times.length - 1][1],
+        `step ${i} ends on a hop of ${id}: ${JSON.stringify(times.slice(-4))}`);
       fates.push(await page.textContent('#journey-fate'));
       if (i === 0) await shot(page, `follow-hop-${viewport.width}x${viewport.height}`);
     }
