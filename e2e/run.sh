@@ -20,4 +20,5 @@ cd "$root/e2e"
 status=0
 BASE_URL="http://127.0.0.1:$port/" SHOTS="$root/target/screenshots" node run-tests.mjs || status=1
 BASE_URL="http://127.0.0.1:$port/" SHOTS="$root/target/screenshots" node layout-tests.mjs || status=1
+BASE_URL="http://127.0.0.1:$port/" SHOTS="$root/target/screenshots" node follow-tests.mjs || status=1
 exit $status

@@ -7,7 +7,7 @@
 //!   cargo test --target wasm32-unknown-unknown --test ui_web
 #![cfg(target_arch = "wasm32")]
 
-use queuelab::engine::{Command, Totals};
+use queuelab::engine::{Command, Totals, TraceKind};
 use queuelab::scenario::{self, Service};
 use queuelab::ui::knobs;
 use queuelab::ui::layout::{text, EdgeKind, Layout, NORMAL, PRESENTER};
@@ -250,12 +250,70 @@ async fn totals_bar_renders_the_counters() {
     doc.body().unwrap().append_child(&root).unwrap();
     let totals = Totals {
         published: 42,
+        copies: 7,
         dead_lettered: 3,
+        in_flight: 5,
         ..Default::default()
     };
-    yew::Renderer::<TotalsBar>::with_root_and_props(root.clone(), TotalsProps { totals }).render();
+    let props = TotalsProps {
+        totals,
+        parked: Some(2),
+    };
+    yew::Renderer::<TotalsBar>::with_root_and_props(root.clone(), props).render();
     yew::platform::time::sleep(std::time::Duration::from_millis(20)).await;
     let text = root.text_content().unwrap_or_default();
     assert!(text.contains("42published"), "{text}");
+    assert!(text.contains("7fan-out copies"), "{text}");
     assert!(text.contains("3dead-lettered"), "{text}");
+    // Parked dead letters are counted apart, not as in flight.
+    assert!(text.contains("2parked in DLQ"), "{text}");
+    assert!(text.contains("3in flight"), "{text}");
+}
+
+#[wasm_bindgen_test]
+fn step_by_hop_moves_the_selected_message_to_its_next_hop() {
+    let mut s = sim("topic-routing");
+    let mut id = None;
+    let mut kinds = Vec::new();
+    for _ in 0..10_000 {
+        let evs = s.step();
+        if let Some(e) = evs
+            .iter()
+            .find(|e| matches!(e.kind, TraceKind::Published { .. }))
+        {
+            id = e.msg;
+            kinds.extend(evs.iter().filter(|e| e.msg == id).map(|e| e.kind.name()));
+            break;
+        }
+    }
+    let id = id.expect("a publish");
+    let mut steps = 0;
+    while !kinds.contains(&"acked") && steps < 20 {
+        let evs = s.step_message(id, 200_000);
+        steps += 1;
+        let last = evs.last().expect("the message has a next hop");
+        // Each step ends on the engine event that moved the followed message.
+        assert_eq!(last.msg, Some(id), "each step ends on a hop of the message");
+        assert!(
+            evs.iter()
+                .filter(|e| e.seq < last.seq)
+                .all(|e| e.msg != Some(id) || e.t == last.t),
+            "no earlier hop of the message was skipped"
+        );
+        kinds.extend(
+            evs.iter()
+                .filter(|e| e.msg == Some(id))
+                .map(|e| e.kind.name()),
+        );
+    }
+    assert!(steps >= 1, "{kinds:?}");
+    let pos = |k: &str| {
+        kinds
+            .iter()
+            .position(|x| *x == k)
+            .unwrap_or_else(|| panic!("{k} in {kinds:?}"))
+    };
+    assert!(pos("published") < pos("enqueued"), "{kinds:?}");
+    assert!(pos("enqueued") < pos("delivered"), "{kinds:?}");
+    assert!(pos("delivered") < pos("acked"), "{kinds:?}");
 }

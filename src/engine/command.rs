@@ -86,6 +86,16 @@ impl Engine {
             Command::PauseProducer { producer } | Command::ResumeProducer { producer } => {
                 self.find(producer, NodeKind::Producer)?;
             }
+            Command::PublishOne {
+                producer,
+                routing_key,
+                key,
+                headers,
+            } => {
+                self.find(producer, NodeKind::Producer)?;
+                scenario::check_publish_one(routing_key.as_deref(), key.as_deref(), headers)
+                    .map_err(|(field, e)| CommandError(format!("{field}: {e}")))?;
+            }
             Command::SetArrival { producer, arrival } => {
                 let p = self.find(producer, NodeKind::Producer)?;
                 let rate = self.cfg.producers[p as usize].rate;
@@ -277,6 +287,15 @@ impl Engine {
             Command::ResumeProducer { producer } => {
                 let p = self.find(producer, NodeKind::Producer).unwrap();
                 self.resume_producer(p);
+            }
+            Command::PublishOne {
+                producer,
+                routing_key,
+                key,
+                headers,
+            } => {
+                let p = self.find(producer, NodeKind::Producer).unwrap();
+                self.publish_one(p, routing_key.as_deref(), key.as_deref(), headers);
             }
             Command::CrashConsumer {
                 consumer,

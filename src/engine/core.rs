@@ -533,6 +533,7 @@ impl Engine {
             unacked,
             latency_p50_us: self.interval.quantile_us(0.5),
             latency_p99_us: self.interval.quantile_us(0.99),
+            latency_mean_us: self.interval.mean_us(),
         }
     }
 }

@@ -124,6 +124,8 @@ pub struct WindowLatency {
     offered: u64,
     /// Record at all? Off while the sample this window feeds will not be kept.
     active: bool,
+    /// Sum of every value offered (kept or thinned), for an exact mean.
+    sum_us: u128,
 }
 
 /// Values a `WindowLatency` keeps before thinning.
@@ -136,6 +138,7 @@ impl WindowLatency {
             return;
         }
         self.offered += 1;
+        self.sum_us += us as u128;
         let stride = self.stride.max(1);
         if self.offered % stride != 0 {
             return;
@@ -159,11 +162,21 @@ impl WindowLatency {
         let rank = ((q * n as f64).ceil() as usize).clamp(1, n) - 1;
         *self.values.select_nth_unstable(rank).1
     }
+    /// The exact mean of every value offered since the last reset, rounded
+    /// to whole µs; 0 when empty.
+    pub fn mean_us(&self) -> u64 {
+        if self.offered == 0 {
+            0
+        } else {
+            ((self.sum_us + self.offered as u128 / 2) / self.offered as u128) as u64
+        }
+    }
     /// Empty the window; `active` says whether the next one is wanted.
     pub fn reset(&mut self, active: bool) {
         self.values.clear();
         self.stride = 1;
         self.offered = 0;
+        self.sum_us = 0;
         self.active = active;
     }
 }
@@ -234,6 +247,8 @@ pub struct SeriesPoint {
     /// End-to-end latency over the interval that ends at t (0 when none finished).
     pub latency_p50_us: u64,
     pub latency_p99_us: u64,
+    /// Mean end-to-end latency over the same interval, rounded to whole µs.
+    pub latency_mean_us: u64,
 }
 
 /// A bounded time series: when full, neighbouring points are merged (the
@@ -351,6 +366,24 @@ mod tests {
         }
         assert_eq!(a.points(), b.points());
         assert!(built < 4 * SERIES_POINTS_MAX, "built {built}");
+    }
+
+    #[test]
+    fn window_mean_is_exact_even_when_values_are_thinned() {
+        let mut w = WindowLatency::default();
+        w.reset(true);
+        for us in 1..=10_000u64 {
+            w.record(us);
+        }
+        assert_eq!(
+            w.mean_us(),
+            5_001,
+            "(1 + 10000) / 2 = 5000.5, rounded half up"
+        );
+        w.reset(true);
+        assert_eq!(w.mean_us(), 0);
+        w.record(7);
+        assert_eq!(w.mean_us(), 7);
     }
 
     #[test]

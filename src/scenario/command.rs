@@ -12,6 +12,7 @@
 use super::{AckMode, Arrival, Duration, OnFailure, Overflow, Rate, RetryPolicy, SeekTo, Service};
 use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
+use std::collections::BTreeMap;
 
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize, JsonSchema)]
 #[serde(tag = "do", rename_all = "snake_case", deny_unknown_fields)]
@@ -32,6 +33,19 @@ pub enum Command {
     },
     ResumeProducer {
         producer: String,
+    },
+    /// Publish one message from a producer now, with the given routing key
+    /// (default: the producer's `routing_key`), key and headers (merged over
+    /// the producer's `headers`). The producer's schedule, counters and random
+    /// stream are untouched, so the rest of the run is unchanged.
+    PublishOne {
+        producer: String,
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        routing_key: Option<String>,
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        key: Option<String>,
+        #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+        headers: BTreeMap<String, String>,
     },
     /// Crash one instance (or all, when `instance` is absent): unacked deliveries
     /// go back to the queue; auto-acked ones are lost. Optionally restart later.
@@ -136,7 +150,8 @@ impl Command {
             Command::SetRate { producer, .. }
             | Command::SetArrival { producer, .. }
             | Command::PauseProducer { producer }
-            | Command::ResumeProducer { producer } => producer,
+            | Command::ResumeProducer { producer }
+            | Command::PublishOne { producer, .. } => producer,
             Command::CrashConsumer { consumer, .. }
             | Command::RestartConsumer { consumer, .. }
             | Command::SetInstances { consumer, .. }
@@ -168,6 +183,25 @@ impl Command {
             },
             Command::PauseProducer { producer } => format!("{producer}: paused"),
             Command::ResumeProducer { producer } => format!("{producer}: resumed"),
+            Command::PublishOne {
+                producer,
+                routing_key,
+                key,
+                headers,
+            } => {
+                let mut s = format!("{producer}: publish one");
+                if let Some(rk) = routing_key {
+                    s += &format!(" routing key {rk:?}");
+                }
+                if let Some(k) = key {
+                    s += &format!(" key {k:?}");
+                }
+                if !headers.is_empty() {
+                    let h: Vec<String> = headers.iter().map(|(k, v)| format!("{k}={v}")).collect();
+                    s += &format!(" headers {}", h.join(","));
+                }
+                s
+            }
             Command::CrashConsumer {
                 consumer,
                 instance,

@@ -18,7 +18,7 @@ pub use presets::{preset, presets, Preset};
 pub use stream::*;
 pub use types::*;
 pub use units::{parse_duration, parse_rate, Duration, Rate};
-pub use validate::{check_arrival, check_retry, check_service, validate};
+pub use validate::{check_arrival, check_publish_one, check_retry, check_service, validate};
 
 /// Limits on what a scenario may ask for (everything has a bound).
 pub const NODES_MAX: usize = 256;

@@ -144,6 +144,34 @@ fn check_headers<'a>(
     }
 }
 
+/// Checks for a `publish_one` command's message fields: the same caps as a
+/// producer's (`KEY_LEN_MAX` bytes per key, header name and value;
+/// `HEADERS_MAX` headers). The error names the field (`routing_key`, `key`,
+/// `headers`, `headers.NAME`) and the problem.
+pub fn check_publish_one(
+    routing_key: Option<&str>,
+    key: Option<&str>,
+    headers: &BTreeMap<String, String>,
+) -> Result<(), (String, String)> {
+    let mut v = V { issues: Vec::new() };
+    if let Some(rk) = routing_key {
+        check_key(&mut v, "routing_key", rk);
+    }
+    if let Some(k) = key {
+        check_key(&mut v, "key", k);
+    }
+    check_headers(
+        &mut v,
+        "headers",
+        headers.len(),
+        headers.iter().map(|(k, x)| (k, Some(x))),
+    );
+    match v.issues.into_iter().next() {
+        None => Ok(()),
+        Some(i) => Err((i.path, i.message)),
+    }
+}
+
 fn check_keys(v: &mut V, path: &str, k: &KeyChoice) {
     // Only the first over-long key is reported: a list may hold 100,000.
     fn first_long<'a>(keys: impl Iterator<Item = &'a String>) -> Option<(usize, &'a String)> {
@@ -535,7 +563,8 @@ pub fn validate(s: &Scenario) -> Result<(), ScenarioError> {
             Command::SetRate { .. }
             | Command::SetArrival { .. }
             | Command::PauseProducer { .. }
-            | Command::ResumeProducer { .. } => Kind::Producer,
+            | Command::ResumeProducer { .. }
+            | Command::PublishOne { .. } => Kind::Producer,
             Command::SetMaxLength { .. }
             | Command::SetOverflow { .. }
             | Command::SetQueueTtl { .. }
@@ -576,6 +605,18 @@ pub fn validate(s: &Scenario) -> Result<(), ScenarioError> {
 fn check_scheduled_values(v: &mut V, at: &str, cmd: &Command, s: &Scenario) {
     use Command as C;
     match cmd {
+        C::PublishOne {
+            routing_key,
+            key,
+            headers,
+            ..
+        } => {
+            if let Err((field, e)) =
+                check_publish_one(routing_key.as_deref(), key.as_deref(), headers)
+            {
+                v.err(format!("{at}.{field}"), e);
+            }
+        }
         C::SetPrefetch { prefetch, .. } if *prefetch == 0 || *prefetch > PREFETCH_MAX => v.err(
             format!("{at}.prefetch"),
             format!("must be between 1 and {PREFETCH_MAX}"),

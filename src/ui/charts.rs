@@ -113,6 +113,11 @@ pub fn lines(kind: ChartKind, pts: &[SeriesPoint], queues: &[String]) -> Vec<Lin
                     color: "#ef4444",
                     pts: sel(|p| p.latency_p99_us),
                 },
+                Line {
+                    name: "mean".into(),
+                    color: "#a855f7",
+                    pts: sel(|p| p.latency_mean_us),
+                },
             ]
         }
         ChartKind::Depth => queues

@@ -174,3 +174,30 @@ pub fn backoff_text(b: &Backoff) -> String {
         } => format!("exponential {initial} ×{multiplier} up to {max}"),
     }
 }
+
+/// "Publish one" form → `PublishOne`: empty routing key means the producer's
+/// own, empty key means none; headers are written `name=value`, separated by
+/// commas or new lines (blank entries ignored). `None` when a header entry has
+/// no `=` or an empty name. The engine checks the length caps.
+pub fn publish_one(producer: &str, routing_key: &str, key: &str, headers: &str) -> Option<Command> {
+    let mut map = std::collections::BTreeMap::new();
+    for entry in headers
+        .split([',', '\n'])
+        .map(str::trim)
+        .filter(|e| !e.is_empty())
+    {
+        let (name, value) = entry.split_once('=')?;
+        let name = name.trim();
+        if name.is_empty() {
+            return None;
+        }
+        map.insert(name.to_string(), value.trim().to_string());
+    }
+    let opt = |s: &str| (!s.trim().is_empty()).then(|| s.trim().to_string());
+    Some(Command::PublishOne {
+        producer: producer.to_string(),
+        routing_key: opt(routing_key),
+        key: opt(key),
+        headers: map,
+    })
+}

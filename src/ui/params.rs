@@ -7,7 +7,7 @@
 pub struct Params {
     pub preset: Option<String>,
     pub seed: Option<u64>,
-    /// Simulation speed, clamped to 0.1–1000.
+    /// Simulation speed, clamped to 0.05–1000.
     pub speed: f64,
     pub autoplay: bool,
     pub embed: bool,
@@ -42,7 +42,8 @@ impl Params {
                 "speed" => {
                     if let Ok(s) = v.parse::<f64>() {
                         if s.is_finite() {
-                            p.speed = s.clamp(0.1, 1000.0);
+                            p.speed =
+                                s.clamp(crate::ui::views::SPEED_MIN, crate::ui::views::SPEED_MAX);
                         }
                     }
                 }

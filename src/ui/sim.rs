@@ -199,6 +199,28 @@ impl Sim {
         evs
     }
 
+    /// Step by hop: process engine events until one is about message `id`
+    /// (its next hop), the agenda runs dry, or `max_events` have run. Returns
+    /// every event processed on the way, the hop last.
+    pub fn step_message(&mut self, id: u64, max_events: u64) -> Vec<TraceEvent> {
+        let mut out = Vec::new();
+        for _ in 0..max_events {
+            let pending_cmd = self
+                .pending()
+                .is_some_and(|c| c.after_events == self.engine.events());
+            if self.engine.next_event_time().is_none() && !pending_cmd {
+                break;
+            }
+            let evs = self.step();
+            let hop = evs.iter().any(|e| e.msg == Some(id));
+            out.extend(evs);
+            if hop {
+                break;
+            }
+        }
+        out
+    }
+
     /// Finish the current whole millisecond, so a paused view lands on a time
     /// the scrubber can name, and shows the same state as a seek to it.
     pub fn settle(&mut self) {

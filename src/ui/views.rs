@@ -5,24 +5,68 @@
 use super::render::fmt_us;
 use super::sim::Sim;
 use super::tokens::{COMMAND, DROPPED, FAILED_POP, FATE_COLORS, FATE_NAMES};
-use crate::engine::{InstanceView, MessageView, Totals, TraceKind};
-use crate::scenario::Preset;
+use crate::engine::{InstanceView, MessageView, NodeView, Totals, TraceKind};
+use crate::scenario::{Preset, Scenario};
 use std::cell::RefCell;
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, BTreeSet};
 use yew::prelude::*;
 
 #[derive(Properties, PartialEq)]
 pub struct TotalsProps {
     pub totals: Totals,
+    /// Messages parked in dead-letter queues, when the scenario has any.
+    #[prop_or_default]
+    pub parked: Option<u64>,
+}
+
+/// Messages parked in dead-letter queues: the ready messages of queues that a
+/// dead-letter exchange feeds, that no consumer reads and that have no TTL (a
+/// TTL queue behind a DLX is a retry delay, not a parking place). `None` when
+/// the scenario has no such queue.
+pub fn parked_in_dead_letter_queues(cfg: &Scenario, nodes: &[NodeView]) -> Option<u64> {
+    let dlx: BTreeSet<&str> = cfg
+        .queues
+        .iter()
+        .filter_map(|q| q.dead_letter_exchange.as_deref())
+        .collect();
+    let consumed: BTreeSet<&str> = cfg.consumers.iter().map(|c| c.queue.as_str()).collect();
+    let parking: BTreeSet<&str> = cfg
+        .exchanges
+        .iter()
+        .filter(|x| dlx.contains(x.id.as_str()))
+        .flat_map(|x| x.bindings.iter().filter_map(|b| b.queue.as_deref()))
+        .filter(|q| !consumed.contains(q))
+        .filter(|q| cfg.queues.iter().any(|c| c.id == *q && c.ttl.is_none()))
+        .collect();
+    if parking.is_empty() {
+        return None;
+    }
+    Some(
+        nodes
+            .iter()
+            .map(|n| match n {
+                NodeView::Queue { id, depth, .. } if parking.contains(id.as_str()) => *depth as u64,
+                _ => 0,
+            })
+            .sum(),
+    )
 }
 
 /// The always-visible counters above the canvas.
 #[function_component(TotalsBar)]
 pub fn totals_bar(p: &TotalsProps) -> Html {
     let t = &p.totals;
+    let parked = p.parked.unwrap_or(0);
     let item = |id: &'static str, label: &'static str, v: u64, cls: &'static str| {
+        let title = match id {
+            "t-published" => "New messages published by producers and handlers (fan-out copies not included)",
+            "t-copies" => "Extra copies made when one publish was routed to several queues (fan-out)",
+            "t-parked" => "Messages waiting in dead-letter queues that no consumer reads",
+            "t-inflight" => "Messages really on their way: in transit, queued, being processed or waiting for a retry (parked dead letters not included)",
+            _ => "",
+        };
         html! {
-            <div class={classes!("total", cls)} id={id}>
+            <div class={classes!("total", cls)} id={id} title={title}>
                 <span class="v">{ v }</span><span class="l">{ label }</span>
             </div>
         }
@@ -30,6 +74,7 @@ pub fn totals_bar(p: &TotalsProps) -> Html {
     html! {
         <div class="totals" id="totals">
             { item("t-published", "published", t.published, "c-new") }
+            { item("t-copies", "fan-out copies", t.copies, "c-new") }
             { item("t-processed", "processed", t.processed, "c-done") }
             { item("t-retried", "retried", t.retried, "c-retry") }
             if t.redelivered > 0 {
@@ -38,7 +83,10 @@ pub fn totals_bar(p: &TotalsProps) -> Html {
             { item("t-dead", "dead-lettered", t.dead_lettered, "c-dead") }
             { item("t-expired", "expired", t.expired, "c-exp") }
             { item("t-dropped", "dropped", t.dropped, "c-drop") }
-            { item("t-inflight", "in flight", t.in_flight, "c-flight") }
+            if p.parked.is_some() {
+                { item("t-parked", "parked in DLQ", parked, "c-dead") }
+            }
+            { item("t-inflight", "in flight", t.in_flight.saturating_sub(parked), "c-flight") }
         </div>
     }
 }
@@ -103,6 +151,20 @@ pub fn legend(f: &LegendFacts) -> Html {
                 { legend_item("more", html! { <b class="mark-text">{"+N"}</b> }, "more", "more messages wait than squares fit") }
             }
         </div>
+    }
+}
+
+/// Slowest speed: slow motion that keeps tokens on one edge apart.
+pub const SPEED_MIN: f64 = 0.05;
+/// Fastest speed.
+pub const SPEED_MAX: f64 = 1000.0;
+
+/// The speed label: the chosen speed, and when the frame budget holds the
+/// simulation back, the speed it really reaches ("1000× → 19×").
+pub fn fmt_speed_effective(chosen: f64, effective: Option<f64>) -> String {
+    match effective {
+        Some(e) if e < chosen * 0.95 => format!("{} → {}", fmt_speed(chosen), fmt_speed(e)),
+        _ => fmt_speed(chosen),
     }
 }
 

@@ -20,6 +20,7 @@ mod memory;
 mod overflow;
 mod producers;
 mod props;
+mod publish_one;
 mod retry;
 mod review_fixes;
 mod routing;

@@ -5,9 +5,10 @@
 //!        └── schedule_tick ─┘
 //!
 //! Reacts to: `Event::ProducerTick`; commands `SetRate`, `SetArrival`,
-//! `PauseProducer`, `ResumeProducer`. Every change bumps the producer's epoch,
-//! so a tick scheduled before the change is ignored when it fires. Gaps and
-//! key choices come only from the producer's own random stream.
+//! `PauseProducer`, `ResumeProducer`, `PublishOne`. Every rate, arrival or
+//! pause change bumps the producer's epoch, so a tick scheduled before the
+//! change is ignored when it fires. Gaps and key choices come only from the
+//! producer's own random stream; `PublishOne` draws nothing from it.
 //! Limit: a publish past `LIVE_MESSAGES_MAX` live messages is dropped with
 //! `queue_full` at the producer.
 
@@ -209,6 +210,46 @@ impl Engine {
         }
         let ps = &mut self.producers[pi];
         let headers = ps.header_sets[next_cyclic(&mut ps.hdr_rr, ps.header_sets.len())];
+        self.send_message(p, routing_key, key, headers);
+    }
+
+    /// `PublishOne`: one message from producer `p` now, with the given routing
+    /// key (default: the producer's `routing_key`), key (default: none) and
+    /// headers merged over the producer's `headers`. Leaves the producer's
+    /// schedule, round-robin positions, `sent` count and random stream alone.
+    pub(crate) fn publish_one(
+        &mut self,
+        p: u32,
+        routing_key: Option<&str>,
+        key: Option<&str>,
+        headers: &std::collections::BTreeMap<String, String>,
+    ) {
+        let cfg = &self.cfg.producers[p as usize];
+        let rk = routing_key.unwrap_or(&cfg.routing_key).to_string();
+        let mut h = cfg.headers.clone();
+        h.extend(headers.iter().map(|(k, v)| (k.clone(), v.clone())));
+        let routing_key = self.intern(&rk);
+        let key = key.map_or(NO_SYM, |k| self.intern(k));
+        if self
+            .streams
+            .producers
+            .get(p as usize)
+            .is_some_and(|t| t.is_some())
+        {
+            // A topic producer: one record, partitioned by its key.
+            self.produce_record(p, key);
+            return;
+        }
+        let headers = self.intern_headers(h);
+        self.send_message(p, routing_key, key, headers);
+    }
+
+    /// Create a message from producer `p` and send it on its way (after the
+    /// producer's latency, if any).
+    fn send_message(&mut self, p: u32, routing_key: Sym, key: Sym, headers: HdrId) {
+        let pi = p as usize;
+        let ps = &self.producers[pi];
+        let cfg = &self.cfg.producers[pi];
         let target = ps.target;
         let node = ps.node;
         let latency_us = cfg.latency.us();

@@ -49,7 +49,13 @@ impl App {
             let dt_us = (dt * 1000.0 * self.speed).round() as u64;
             // Leave time for drawing: stop the engine after ~6 ms of work.
             let started = now_ms();
+            let t0_us = self.sim.engine.now().0;
             let evs = self.sim.advance(dt_us, &|| now_ms() - started > 6.0);
+            if dt > 0.0 {
+                let reached = self.sim.engine.now().0.saturating_sub(t0_us) as f64 / (dt * 1000.0);
+                // Smooth over ~10 frames so the label is readable.
+                self.effective_speed = 0.9 * self.effective_speed + 0.1 * reached;
+            }
             self.tokens.ingest(&evs, ts, self.speed);
             self.snap = self.sim.engine.snapshot();
         }

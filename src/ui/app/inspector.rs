@@ -6,6 +6,7 @@ use super::{App, Msg};
 use crate::engine::{Command, NodeKind, NodeView};
 use crate::scenario::{AckMode, OnFailure, Overflow};
 use crate::ui::{knobs, views};
+use wasm_bindgen::JsCast;
 use web_sys::{HtmlInputElement, HtmlSelectElement};
 use yew::html::Scope;
 use yew::prelude::*;
@@ -83,6 +84,8 @@ impl App {
         let p3 = id.clone();
         let pc = cfg.producers.iter().find(|p| &p.id == id);
         let p4 = id.clone();
+        let p5 = id.clone();
+        let rk_default = pc.map(|p| p.routing_key.clone()).unwrap_or_default();
         let arrival_now = pc
             .map(|p| knobs::arrival_value(&p.arrival))
             .unwrap_or_default();
@@ -132,6 +135,31 @@ impl App {
                 } else {
                     <button class="btn" id="pause-producer" onclick={link.callback(move |_| Msg::Cmd(Some(Command::PauseProducer { producer: p3.clone() })))}>{"Pause publishing"}</button>
                 }
+            </div>
+            <h3>{"Publish one"}</h3>
+            <div class="knob">
+                <label for="one-routing-key">{"Routing key"}</label>
+                <input id="one-routing-key" type="text" maxlength="255" placeholder={rk_default} />
+            </div>
+            <div class="knob">
+                <label for="one-key">{"Key (optional)"}</label>
+                <input id="one-key" type="text" maxlength="255" />
+            </div>
+            <div class="knob">
+                <label for="one-headers">{"Headers (name=value, …)"}</label>
+                <input id="one-headers" type="text" />
+            </div>
+            <div class="knob">
+                <button class="btn primary" id="publish-one" onclick={link.callback(move |_| {
+                    let value = |id: &str| {
+                        web_sys::window()
+                            .and_then(|w| w.document())
+                            .and_then(|d| d.get_element_by_id(id))
+                            .map(|el| el.unchecked_into::<HtmlInputElement>().value())
+                            .unwrap_or_default()
+                    };
+                    Msg::Cmd(knobs::publish_one(&p5, &value("one-routing-key"), &value("one-key"), &value("one-headers")))
+                })}>{"Publish one"}</button>
             </div>
             </>
         }

@@ -149,6 +149,8 @@ pub struct App {
     not_drawn_per_s: u64,
     /// Texts the last frame drew smaller than their style (0 when boxes fit).
     squeezed: u32,
+    /// Simulated µs per wall µs over the last frames (smoothed), shown when throttled.
+    effective_speed: f64,
 }
 
 impl App {
@@ -277,6 +279,7 @@ impl Component for App {
             panning: None,
             not_drawn_per_s: 0,
             squeezed: 0,
+            effective_speed: 1.0,
         };
         app.schedule(ctx);
         app._keys = keyboard_shortcuts(ctx.link().clone());

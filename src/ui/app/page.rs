@@ -44,7 +44,7 @@ impl App {
                 if !self.presenter { { self.view_scrubber(ctx) } }
                 <div class="main">
                     <div class="stage">
-                        <TotalsBar totals={self.snap.totals} />
+                        <TotalsBar totals={self.snap.totals} parked={views::parked_in_dead_letter_queues(self.sim.engine.config(), &self.snap.nodes)} />
                         if let Some(e) = &self.command_error {
                             <div class="toast" id="command-toast" role="alert">{ format!("Not applied: {e}") }</div>
                         }

@@ -13,6 +13,8 @@ impl App {
     pub(super) fn view_topbar(&self, ctx: &Context<Self>) -> Html {
         let link = ctx.link();
         let speed_v = self.speed.log10();
+        let speed_min_v = views::SPEED_MIN.log10();
+        let effective = (self.sim.throttled && self.playing).then_some(self.effective_speed);
         let t = self.sim.now_us();
         let clock = format!("{}.{:03} s", t / 1_000_000, (t / 1000) % 1000);
         let title = self.sim.scenario.title.clone();
@@ -38,15 +40,15 @@ impl App {
                     onclick={link.callback(|_| Msg::TogglePlay)}>
                     { if self.playing { "❚❚ Pause" } else { "▶ Play" } }
                 </button>
-                <button id="step" class="btn" title="Process exactly one engine event (.)" onclick={link.callback(|_| Msg::Step)}>{"Step"}</button>
+                <button id="step" class="btn" title="Process one engine event, or with a message selected, move it to its next hop (.)" onclick={link.callback(|_| Msg::Step)}>{"Step"}</button>
                 <div class="clock" id="clock" title="Simulated time">
                     <span class="lbl">{"t ="}</span>{ clock }
                 </div>
-                <label class="speed" title="Simulation speed, 0.1× to 1000× (log scale)">
+                <label class="speed" title="Simulation speed, 0.05× to 1000× (log scale); when throttled, the speed really reached follows the arrow">
                     <span class="lbl">{"Speed"}</span>
-                    <input id="speed" type="range" min="-1" max="3" step="0.01" value={format!("{speed_v:.2}")}
+                    <input id="speed" type="range" min={format!("{speed_min_v:.4}")} max="3" step="0.01" value={format!("{speed_v:.2}")}
                         oninput={link.callback(|e: InputEvent| Msg::Speed(e.target_unchecked_into::<HtmlInputElement>().value().parse().unwrap_or(0.0)))} />
-                    <span id="speed-label" class="speed-val">{ views::fmt_speed(self.speed) }</span>
+                    <span id="speed-label" class="speed-val">{ views::fmt_speed_effective(self.speed, effective) }</span>
                 </label>
                 if !self.embed && !self.presenter {
                     <label class="seed" title="Seed of the random streams: same seed, same run">

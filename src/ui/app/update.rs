@@ -12,7 +12,12 @@ use crate::engine::Command;
 use crate::scenario;
 use crate::ui::params::Params;
 use crate::ui::sim::Sim;
+use crate::ui::views;
 use yew::prelude::*;
+
+/// Step by hop gives up after this many engine events (a message that has
+/// finished has no next hop).
+const STEP_HOP_EVENTS_MAX: u64 = 200_000;
 
 impl App {
     /// Route a message to its handler.
@@ -70,12 +75,16 @@ impl App {
         true
     }
 
-    /// Pause and process exactly one engine event.
+    /// Pause and process exactly one engine event, or, with a message
+    /// selected, every event up to that message's next hop.
     pub(super) fn step(&mut self) -> bool {
         if self.playing {
             self.playing = false;
         }
-        let evs = self.sim.step();
+        let evs = match self.sel_msg {
+            Some(id) => self.sim.step_message(id, STEP_HOP_EVENTS_MAX),
+            None => self.sim.step(),
+        };
         self.ingest(&evs);
         self.snap = self.sim.engine.snapshot();
         self.charts_dirty = true;
@@ -84,10 +93,10 @@ impl App {
 
     /// The speed slider gives log10 of the speed.
     pub(super) fn set_speed(&mut self, v: f64) -> bool {
-        self.speed = 10f64.powf(v).clamp(0.1, 1000.0);
+        self.speed = 10f64.powf(v).clamp(views::SPEED_MIN, views::SPEED_MAX);
         // Snap near round values so the label reads well.
         for r in [
-            0.1, 0.2, 0.5, 1.0, 2.0, 5.0, 10.0, 20.0, 50.0, 100.0, 200.0, 500.0, 1000.0,
+            0.05, 0.1, 0.2, 0.5, 1.0, 2.0, 5.0, 10.0, 20.0, 50.0, 100.0, 200.0, 500.0, 1000.0,
         ] {
             if (self.speed / r - 1.0).abs() < 0.06 {
                 self.speed = r;
