@@ -28,6 +28,7 @@ mod inspector;
 mod log;
 mod page;
 mod pointer;
+mod share;
 mod topbar;
 mod update;
 
@@ -69,6 +70,13 @@ pub enum Msg {
     Tab(Tab),
     ToggleTheme,
     TogglePanel(u8),
+    /// Share and embed (see `share.rs`).
+    CopyLink,
+    CloseShare,
+    Extend,
+    CloseSummary,
+    Embed(Result<crate::ui::embed::Inbound, String>),
+    Visible(bool),
     Noop,
 }
 
@@ -124,6 +132,8 @@ pub struct App {
     frames: u32,
     fps: f64,
     fps_since: f64,
+    /// Share links, embed API, end of run (`share.rs`).
+    share: share::ShareState,
 }
 
 impl App {
@@ -196,8 +206,14 @@ impl Component for App {
 
     fn create(ctx: &Context<Self>) -> Self {
         let params = Params::from_location();
-        let name = params.preset.clone().unwrap_or_else(|| "work-queue".into());
-        let (sim, preset, json) = App::load_preset(&name, params.seed);
+        let share::Initial {
+            sim,
+            preset,
+            json,
+            notice,
+            view: link_view,
+            fragment,
+        } = App::initial(&params);
         let layout = best_layout(&sim, 900.0, 450.0);
         let snap = sim.engine.snapshot();
         crate::ui::set_reproduction(&sim.reproduction());
@@ -245,7 +261,12 @@ impl Component for App {
             frames: 0,
             fps: 0.0,
             fps_since: 0.0,
+            share: share::ShareState::default(),
         };
+        app.share.notice = notice;
+        app.share.address.written = fragment;
+        app.apply_view(&link_view, Params::has_speed());
+        app.install_embed(ctx);
         app.schedule(ctx);
         app._keys = keyboard_shortcuts(ctx.link().clone());
         if params.panic_test {

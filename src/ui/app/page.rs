@@ -30,12 +30,16 @@ impl App {
             root.push("show-bottom");
         }
         html! {
-            <div class={root} id="app-root" data-playing={self.playing.to_string()} data-tokens={self.tokens.live().to_string()} data-fps={format!("{:.1}", self.fps)} data-t-us={self.sim.now_us().to_string()}>
+            <div class={root} id="app-root" data-playing={self.playing.to_string()} data-tokens={self.tokens.live().to_string()} data-fps={format!("{:.1}", self.fps)} data-t-us={self.sim.now_us().to_string()}
+                data-trace-hash={crate::engine::report::hash_hex(self.sim.engine.trace_hash())}
+                data-finished={self.sim.finished().to_string()} data-end-us={self.sim.end_us.to_string()}>
                 { self.view_topbar(ctx) }
                 { self.view_scrubber(ctx) }
                 <div class="main">
                     <div class="stage">
                         <TotalsBar totals={self.snap.totals} />
+                        { self.view_share_overlays(ctx) }
+                        { self.view_finished(ctx) }
                         if let Some(e) = &self.command_error {
                             <div class="toast" id="command-toast" role="alert">{ format!("Not applied: {e}") }</div>
                         }
@@ -50,7 +54,7 @@ impl App {
                             self.layout.edges.iter().any(|e| matches!(e.kind, EdgeKind::Retry | EdgeKind::Requeue)),
                         ) }
                         if self.embed {
-                            <a class="embed-open" target="_blank" href={views::full_app_href()}>{"Open in QueueLab ↗"}</a>
+                            <a class="embed-open" target="_blank" href={self.open_href()}>{"Open in QueueLab ↗"}</a>
                         }
                     </div>
                     if !self.embed && !self.side_hidden {

@@ -62,6 +62,7 @@ impl App {
                     <span id="throttled" class="badge warn" title="The per-frame event cap is binding: the simulation runs slower than the chosen speed">{"throttled"}</span>
                 }
                 <div class="spacer"></div>
+                if !self.embed { { self.view_share_button(ctx) } }
                 if !self.embed {
                     if self.side_hidden {
                         <button class="btn" id="show-side" title="Show the inspector panel" onclick={link.callback(|_| Msg::TogglePanel(2))}>{"⟨ Inspector"}</button>

@@ -17,6 +17,9 @@ use yew::prelude::*;
 impl App {
     /// Route a message to its handler.
     pub(super) fn handle(&mut self, ctx: &Context<Self>, msg: Msg) -> bool {
+        if App::touches_link(&msg) {
+            self.share.address.touch(now_ms());
+        }
         match msg {
             Msg::Frame(ts) => self.on_frame(ctx, ts),
             Msg::TogglePlay => self.toggle_play(),
@@ -42,6 +45,12 @@ impl App {
             Msg::Tab(t) => self.tab(t),
             Msg::ToggleTheme => self.toggle_theme(),
             Msg::TogglePanel(which) => self.toggle_panel(which),
+            Msg::CopyLink => self.copy_link(),
+            Msg::CloseShare => self.close_dialog(),
+            Msg::Extend => self.extend_run(),
+            Msg::CloseSummary => self.close_summary(),
+            Msg::Embed(m) => self.on_embed(m),
+            Msg::Visible(v) => self.visible(v),
             Msg::Noop => {
                 if Params::from_location().panic_test {
                     panic!("panic_test=1: a deliberate panic to show the crash banner");
