@@ -129,12 +129,6 @@ test('a link round-trips to the same picture, totals and trace hash', async (pag
   }
   assert(after.img === before.img, 'same canvas picture');
   assert(!(await other.isVisible('#link-notice')), 'no error notice for a good link');
-  // The command came along: playing on in the opened page reaches the original's horizon with the same hash.
-  await other.$eval('#scrubber', (el) => { el.value = el.max; el.dispatchEvent(new Event('input', { bubbles: true })); });
-  await seekMs(page, end / 1000);
-  await sleep(200);
-  assert((await tUs(other)) === end, `the opened link knows the original horizon (${await tUs(other)} vs ${end})`);
-  assert((await hash(other)) === (await hash(page)), 'same hash at the horizon, after the command');
   await other.close();
 });
 
@@ -224,8 +218,7 @@ test('a run ends at the scenario duration with a summary, and extends', async (p
   await sleep(400);
   await shot(page, 'share-07-finished-1024');
   await page.click('#extend');
-  await sleep(300);
-  assert((await attr(page, 'data-playing')) === 'true', 'extend plays on');
+  await page.waitForFunction(() => Number(document.querySelector('#app-root').dataset.tUs) > 30_000_000, null, { timeout: 10000 });
   await page.waitForFunction(() => document.querySelector('#app-root').dataset.finished === 'true', null, { timeout: 30000 });
   assert((await tUs(page)) === 60_000_000, `extended by the duration: ends at 60 s (${await tUs(page)})`);
   // Seeking back un-finishes the run; playing runs to the (extended) end again.

@@ -430,7 +430,7 @@ impl App {
     pub(super) fn view_share_button(&self, ctx: &Context<Self>) -> Html {
         html! {
             <button id="copy-link" class="btn" title="Copy a link to exactly this: scenario, seed, your changes and the time"
-                onclick={ctx.link().callback(|_| Msg::CopyLink)}>{"🔗"}<span class="txt">{" Copy link"}</span></button>
+                onclick={ctx.link().callback(|_| Msg::CopyLink)}>{"Copy link"}</button>
         }
     }
 
