@@ -488,8 +488,7 @@ impl App {
         html! {
             <div class="run-summary" id="run-summary" role="status">
                 <div class="head">
-                    <b id="finished-title">{ format!("Run finished at {:.1} s", self.sim.now_us() as f64 / 1e6) }</b>
-                    <button class="x" title="Close" onclick={link.callback(|_| Msg::CloseSummary)}>{"×"}</button>
+                    <b id="finished-title">{ format!("✓ Run finished at {:.1} s", self.sim.now_us() as f64 / 1e6) }</b>
                 </div>
                 <div class="grid">
                     { for rows.iter().map(|(k, v)| html! {
@@ -507,6 +506,7 @@ impl App {
                     <button class="btn primary" id="extend" title="Run on for another scenario duration"
                         onclick={link.callback(|_| Msg::Extend)}>{ format!("+{} more", fmt_dur(dur)) }</button>
                     <button class="btn" id="summary-restart" onclick={link.callback(|_| Msg::Restart(false))}>{"↺ Restart"}</button>
+                    <button class="x" title="Hide this summary" onclick={link.callback(|_| Msg::CloseSummary)}>{"×"}</button>
                 </div>
             </div>
         }
