@@ -62,7 +62,6 @@ impl App {
                     <span id="throttled" class="badge warn" title="The per-frame event cap is binding: the simulation runs slower than the chosen speed">{"throttled"}</span>
                 }
                 <div class="spacer"></div>
-                if !self.embed { { self.view_share_button(ctx) } }
                 if !self.embed {
                     if self.side_hidden {
                         <button class="btn" id="show-side" title="Show the inspector panel" onclick={link.callback(|_| Msg::TogglePanel(2))}>{"⟨ Inspector"}</button>
@@ -107,6 +106,7 @@ impl App {
                 </div>
                 <span class="scrub-val">{ format!("{} / {}", fmt_secs(self.sim.now_us()), fmt_secs(self.sim.horizon_us)) }</span>
                 <span class="events" title="Engine events processed">{ format!("{} events", self.sim.engine.events()) }</span>
+                { self.view_share_button(ctx) }
             </div>
         }
     }
