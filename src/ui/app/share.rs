@@ -195,8 +195,11 @@ impl App {
         self.share.was_finished = finished;
         if self.share.address.due(ts) {
             let link = self.current_link();
-            self.share.address.write(&link);
-            render = true;
+            // Only embed mode shows the address (its "Open in QueueLab" link);
+            // elsewhere no re-render, so a field being typed in is left alone.
+            if self.share.address.write(&link).is_some() && self.embed {
+                render = true;
+            }
         }
         if self.share.links.is_some() {
             self.post_events(ts, false);
