@@ -317,3 +317,120 @@ fn step_by_hop_moves_the_selected_message_to_its_next_hop() {
     assert!(pos("enqueued") < pos("delivered"), "{kinds:?}");
     assert!(pos("delivered") < pos("acked"), "{kinds:?}");
 }
+
+// ── share links and the embed API (issue 7 §6) ──
+
+#[wasm_bindgen_test]
+fn a_links_view_state_round_trips_and_ignores_junk() {
+    use queuelab::ui::share::ViewState;
+    let v = ViewState {
+        selected: Some("odd&id=1%".into()),
+        end_us: Some(120_000_000),
+        speed: Some(5.0),
+    };
+    assert_eq!(ViewState::parse(&v.to_text()), v);
+    let junk = ViewState::parse("sel=&end=-3&speed=NaN&x=<script>&&=");
+    assert_eq!(junk, ViewState::default());
+    assert_eq!(ViewState::parse("speed=1e9").speed, Some(1000.0));
+}
+
+#[wasm_bindgen_test]
+fn embed_messages_parse_or_say_why() {
+    use queuelab::ui::embed::{parse, Inbound};
+    use serde_json::json;
+    assert_eq!(parse(&json!({"queuelab": "play"})), Some(Ok(Inbound::Play)));
+    assert_eq!(
+        parse(&json!({"queuelab": "seek", "t_s": 1.5})),
+        Some(Ok(Inbound::Seek(1_500_000)))
+    );
+    assert_eq!(
+        parse(&json!({"queuelab": "load", "preset": "mm1", "seed": 3})),
+        Some(Ok(Inbound::LoadPreset("mm1".into(), Some(3))))
+    );
+    assert!(matches!(
+        parse(&json!({"queuelab": "apply", "command": {"do": "pause_producer", "producer": "p"}})),
+        Some(Ok(Inbound::Apply(Command::PauseProducer { .. })))
+    ));
+    // Not ours: ignored. Ours but wrong: an error that names the problem.
+    assert_eq!(parse(&json!({"type": "resize"})), None);
+    assert_eq!(parse(&json!("play")), None);
+    let e = parse(&json!({"queuelab": "seek"})).unwrap().unwrap_err();
+    assert!(e.contains("t_us"), "{e}");
+    let e = parse(&json!({"queuelab": "fly"})).unwrap().unwrap_err();
+    assert!(e.contains("unknown command"), "{e}");
+    let e = parse(&json!({"queuelab": "play", "evil": 1}))
+        .unwrap()
+        .unwrap_err();
+    assert!(e.contains("evil"), "{e}");
+    let e = parse(&json!({"queuelab": "speed", "speed": -1}))
+        .unwrap()
+        .unwrap_err();
+    assert!(e.contains("> 0"), "{e}");
+}
+
+#[wasm_bindgen_test]
+fn a_link_replays_to_the_authors_state_and_a_hostile_log_is_refused_at_once() {
+    use queuelab::engine::{Engine, LoggedCommand, SimTime};
+    let sc = scenario::preset("work-queue").unwrap().scenario();
+    // The author: 2 s, scale to one worker, on to 5 s.
+    let mut author = Sim::new(sc.clone(), 4).unwrap();
+    author.seek(0);
+    while author.now_us() < 2_000_000 {
+        author.advance(50_000, &|| false);
+    }
+    author
+        .submit(Command::SetInstances {
+            consumer: "workers".into(),
+            instances: 1,
+        })
+        .unwrap();
+    while author.now_us() < 5_000_000 {
+        author.advance(50_000, &|| false);
+    }
+    let log = author.script().to_vec();
+    let opened = Sim::from_link(sc.clone(), 4, &log, author.now_us(), 60_000_000).unwrap();
+    assert_eq!(opened.engine.trace_hash(), author.engine.trace_hash());
+    assert_eq!(opened.engine.events(), author.engine.events());
+    let native = Engine::replay(sc.clone(), 4, &log, SimTime(author.now_us())).unwrap();
+    assert_eq!(opened.engine.trace_hash(), native.trace_hash());
+    // Opened at an earlier time, the command is still in the script (the future).
+    let early = Sim::from_link(sc.clone(), 4, &log, 1_000_000, 60_000_000).unwrap();
+    assert_eq!(early.now_us(), 1_000_000);
+    assert_eq!(early.script().len(), 1);
+    // A count no run reaches by that time: refused, without stepping 10^18 events.
+    let hostile = [LoggedCommand {
+        at_us: 1_000_000,
+        after_events: u64::MAX / 2,
+        command: Command::PauseProducer {
+            producer: "tasks".into(),
+        },
+    }];
+    let e = Sim::from_link(sc.clone(), 4, &hostile, 0, 60_000_000)
+        .err()
+        .unwrap();
+    assert!(e.contains("command 0 was applied after"), "{e}");
+    // A time no budget reaches: refused with the limit named.
+    let e = Sim::from_link(sc, 4, &[], u64::MAX / 4, 60_000_000)
+        .err()
+        .unwrap();
+    assert!(e.contains("more than"), "{e}");
+}
+
+#[wasm_bindgen_test]
+fn a_run_stops_at_its_end_and_extends() {
+    let sc = scenario::preset("crash-recovery").unwrap().scenario();
+    let mut sim = Sim::new(sc, 1).unwrap();
+    assert_eq!(sim.end_us, 30_000_000);
+    for _ in 0..1000 {
+        sim.advance(1_000_000, &|| false);
+    }
+    assert_eq!(sim.now_us(), 30_000_000);
+    assert!(sim.finished());
+    let events = sim.engine.events();
+    sim.step();
+    assert_eq!(sim.engine.events(), events, "a finished run does not step");
+    sim.extend(30_000_000);
+    assert!(!sim.finished());
+    sim.advance(5_000_000, &|| false);
+    assert_eq!(sim.now_us(), 35_000_000);
+}

@@ -7,17 +7,21 @@
 //!                          ├─ charts.rs   metric charts on canvases
 //!                          ├─ knobs.rs    form values → engine Commands (pure)
 //!                          ├─ views.rs    pure props → Html pieces
-//!                          └─ params.rs   URL parameters (the embed contract)
+//!                          ├─ params.rs   URL parameters (the embed contract)
+//!                          ├─ share.rs    share links in the address bar (URL fragment)
+//!                          └─ embed.rs    postMessage API and off-screen pause for embeds
 //!
 //! A panic anywhere shows a banner with a "copy reproduction" button carrying
 //! the scenario, the seed and the command log, instead of a frozen page.
 
 mod app;
 mod charts;
+pub mod embed;
 pub mod knobs;
 pub mod layout;
 pub mod params;
 pub mod render;
+pub mod share;
 pub mod sim;
 pub mod tokens;
 pub mod views;
@@ -107,9 +111,8 @@ pub fn start() {
         console_error_panic_hook::hook(info);
         show_panic_banner(&info.to_string());
     }));
-    let root = web_sys::window()
-        .and_then(|w| w.document())
-        .and_then(|d| d.get_element_by_id("app"));
+    let doc = web_sys::window().and_then(|w| w.document());
+    let root = doc.as_ref().and_then(|d| d.get_element_by_id("app"));
     match root {
         Some(el) => {
             yew::Renderer::<app::App>::with_root(el).render();
@@ -117,5 +120,9 @@ pub fn start() {
         None => {
             yew::Renderer::<app::App>::new().render();
         }
+    }
+    // The app is mounted: the static loading screen of index.html goes.
+    if let Some(l) = doc.and_then(|d| d.get_element_by_id("loading")) {
+        l.remove();
     }
 }

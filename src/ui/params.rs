@@ -59,6 +59,17 @@ impl Params {
         p
     }
 
+    /// Whether the query names a speed (it then wins over a link's).
+    pub fn has_speed() -> bool {
+        web_sys::window()
+            .and_then(|w| w.location().search().ok())
+            .is_some_and(|s| {
+                s.trim_start_matches('?')
+                    .split('&')
+                    .any(|kv| kv.starts_with("speed="))
+            })
+    }
+
     pub fn from_location() -> Params {
         let search = web_sys::window()
             .and_then(|w| w.location().search().ok())

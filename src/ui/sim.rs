@@ -44,12 +44,16 @@ pub struct Sim {
     pub log: VecDeque<TraceEvent>,
     /// True when the last frame hit the per-frame event cap.
     pub throttled: bool,
+    /// Where the run ends [µs]: the scenario's `duration`, moved on by "extend".
+    /// Playing stops here; seeking back and playing again runs up to it again.
+    pub end_us: u64,
 }
 
 impl Sim {
     pub fn new(scenario: Scenario, seed: u64) -> Result<Sim, ScenarioError> {
         let mut engine = Engine::new(scenario.clone(), seed)?;
         engine.set_trace_capture(true, TRACE_CAPTURE);
+        let end_us = scenario.duration.us().max(1);
         Ok(Sim {
             scenario,
             seed,
@@ -61,6 +65,7 @@ impl Sim {
             horizon_us: 0,
             log: VecDeque::new(),
             throttled: false,
+            end_us,
         })
     }
 
@@ -164,7 +169,8 @@ impl Sim {
     /// per-frame event cap and by `out_of_time` (checked every `FRAME_CHUNK`
     /// events), so a frame never overruns its budget.
     pub fn advance(&mut self, dt_us: u64, out_of_time: &dyn Fn() -> bool) -> Vec<TraceEvent> {
-        let target = self.engine.now().0.saturating_add(dt_us);
+        let now = self.engine.now().0;
+        let target = now.saturating_add(dt_us).min(self.end_us.max(now));
         let mut spent = 0;
         let mut reached = false;
         while spent < FRAME_EVENTS_MAX {
@@ -184,6 +190,17 @@ impl Sim {
     /// Process exactly one engine event (applying a scripted command first if
     /// one is due at this point).
     pub fn step(&mut self) -> Vec<TraceEvent> {
+        // A finished run steps no further (extend it first).
+        if self
+            .engine
+            .next_event_time()
+            .is_some_and(|t| t.0 > self.end_us)
+            && self
+                .pending()
+                .is_none_or(|c| c.after_events > self.engine.events())
+        {
+            return Vec::new();
+        }
         if let Some(cmd) = self.pending().cloned() {
             if cmd.after_events == self.engine.events() {
                 let _ = self.engine.seek_point(cmd.after_events, SimTime(cmd.at_us));
@@ -224,15 +241,17 @@ impl Sim {
     /// Finish the current whole millisecond, so a paused view lands on a time
     /// the scrubber can name, and shows the same state as a seek to it.
     pub fn settle(&mut self) {
-        let now = self.engine.now().0.div_ceil(1000) * 1000;
+        let cur = self.engine.now().0;
+        let now = (cur.div_ceil(1000) * 1000).min(self.end_us.max(cur));
         self.run_script(now, SEEK_EVENTS_MAX);
         self.collect();
         self.after_progress();
     }
 
-    /// Jump to simulated time `t_us` (backwards or forwards, up to the horizon).
+    /// Jump to simulated time `t_us` (backwards, or forwards up to the end of the run).
     pub fn seek(&mut self, t_us: u64) {
-        let t_us = t_us.min(self.horizon_us);
+        // Up to the horizon, or on to the end of the run (the embed API's seek).
+        let t_us = t_us.min(self.horizon_us.max(self.end_us));
         let cur = self.engine.now().0;
         // The latest checkpoint at or before t that is ahead of the current engine
         // when going forward; any at or before t when going back.
@@ -306,5 +325,107 @@ impl Sim {
             "at_us": self.engine.now().0,
         });
         serde_json::to_string_pretty(&v).unwrap_or_default()
+    }
+}
+
+/// Engine events a share link may ask for while it is opened (its command
+/// log and its time); a link past this is refused rather than freezing the tab.
+pub const LINK_EVENTS_MAX: u64 = 5_000_000;
+
+impl Sim {
+    /// The run has reached its end (the scenario's duration, or as extended).
+    pub fn finished(&self) -> bool {
+        self.engine.now().0 >= self.end_us
+    }
+
+    /// Move the end of the run on by `by_us`.
+    pub fn extend(&mut self, by_us: u64) {
+        self.end_us = self
+            .end_us
+            .max(self.engine.now().0)
+            .saturating_add(by_us.max(1));
+    }
+
+    /// Rebuild a shared session: `scenario` and `seed`, every logged command
+    /// replayed at its exact point, then the view moved to `time_us`.
+    ///
+    /// The log comes from a link, so nothing in it is trusted: each command is
+    /// reached by running the engine *up to the command's time* with its event
+    /// count as a cap (never by stepping until an event count, which a hostile
+    /// `after_events` of 10^18 would turn into an endless loop), and all of it
+    /// together may cost at most `LINK_EVENTS_MAX` events. A log that does not
+    /// fit this scenario and seed is an error naming the command.
+    pub fn from_link(
+        scenario: Scenario,
+        seed: u64,
+        commands: &[LoggedCommand],
+        time_us: u64,
+        end_us: u64,
+    ) -> Result<Sim, String> {
+        let mut sim = Sim::new(scenario, seed).map_err(|e| e.to_string())?;
+        let mut budget = LINK_EVENTS_MAX;
+        let too_long = || {
+            format!("replaying it needs more than {LINK_EVENTS_MAX} engine events, the most a link may ask for")
+        };
+        for (k, c) in commands.iter().enumerate() {
+            loop {
+                let cap = FRAME_CHUNK
+                    .min(budget)
+                    .min(c.after_events.saturating_sub(sim.engine.events()));
+                if cap == 0 {
+                    break;
+                }
+                let out = sim.engine.run_until(SimTime(c.at_us), cap);
+                budget -= out.events;
+                sim.collect();
+                sim.after_progress();
+                if out.reached {
+                    break;
+                }
+            }
+            if sim.engine.events() < c.after_events {
+                if budget == 0 {
+                    return Err(too_long());
+                }
+                return Err(format!(
+                    "command {k} was applied after {} events, but only {} happen by {}",
+                    c.after_events,
+                    sim.engine.events(),
+                    SimTime(c.at_us)
+                ));
+            }
+            sim.engine
+                .seek_point(c.after_events, SimTime(c.at_us))
+                .map_err(|why| format!("command {k} cannot be replayed: {why}"))?;
+            sim.engine
+                .submit(c.command.clone())
+                .map_err(|why| format!("command {k} cannot be applied: {}", why.0))?;
+            sim.script.push(c.clone());
+            sim.collect();
+            sim.after_progress();
+        }
+        let now = sim.engine.now().0;
+        if time_us > now {
+            loop {
+                let out = sim
+                    .engine
+                    .run_until(SimTime(time_us), FRAME_CHUNK.min(budget));
+                budget -= out.events;
+                sim.collect();
+                sim.after_progress();
+                if out.reached {
+                    break;
+                }
+                if budget == 0 {
+                    return Err(too_long());
+                }
+            }
+        }
+        sim.end_us = end_us.max(sim.horizon_us).max(1);
+        if time_us < sim.engine.now().0 {
+            sim.seek(time_us);
+        }
+        sim.throttled = false;
+        Ok(sim)
     }
 }

@@ -83,8 +83,10 @@ impl App {
             self.last_chart_ms = ts;
             self.paint_charts();
         }
+        let hooked = self.frame_hooks(ts);
         self.schedule(ctx);
-        if view_changed
+        if hooked
+            || view_changed
             || (ts - self.last_dom_ms >= 100.0 && (self.playing || self.bench_tokens > 0))
         {
             self.last_dom_ms = ts;

@@ -28,6 +28,7 @@ mod inspector;
 mod log;
 mod page;
 mod pointer;
+mod share;
 mod topbar;
 mod update;
 
@@ -81,6 +82,13 @@ pub enum Msg {
     Pan(f64, f64),
     /// Back to the fitted view.
     ResetView,
+    /// Share and embed (see `share.rs`).
+    CopyLink,
+    CloseShare,
+    Extend,
+    CloseSummary,
+    Embed(Result<crate::ui::embed::Inbound, String>),
+    Visible(bool),
     Noop,
 }
 
@@ -151,6 +159,8 @@ pub struct App {
     squeezed: u32,
     /// Simulated µs per wall µs over the last frames (smoothed), shown when throttled.
     effective_speed: f64,
+    /// Share links, embed API, end of run (`share.rs`).
+    share: share::ShareState,
 }
 
 impl App {
@@ -223,8 +233,14 @@ impl Component for App {
 
     fn create(ctx: &Context<Self>) -> Self {
         let params = Params::from_location();
-        let name = params.preset.clone().unwrap_or_else(|| "work-queue".into());
-        let (sim, preset, json) = App::load_preset(&name, params.seed);
+        let share::Initial {
+            sim,
+            preset,
+            json,
+            notice,
+            view: link_view,
+            fragment,
+        } = App::initial(&params);
         let layout = best_layout(&sim, 900.0, 450.0, params.presenter);
         let snap = sim.engine.snapshot();
         crate::ui::set_reproduction(&sim.reproduction());
@@ -280,7 +296,12 @@ impl Component for App {
             not_drawn_per_s: 0,
             squeezed: 0,
             effective_speed: 1.0,
+            share: share::ShareState::default(),
         };
+        app.share.notice = notice;
+        app.share.address.written = fragment;
+        app.apply_view(&link_view, Params::has_speed());
+        app.install_embed(ctx);
         app.schedule(ctx);
         app._keys = keyboard_shortcuts(ctx.link().clone());
         if params.panic_test {

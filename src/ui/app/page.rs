@@ -39,12 +39,16 @@ impl App {
         let panels = !self.embed && !self.presenter;
         let name_px = self.layout.style.title_px * self.view.scale;
         html! {
-            <div class={root} id="app-root" data-playing={self.playing.to_string()} data-tokens={self.tokens.live().to_string()} data-fps={format!("{:.1}", self.fps)} data-t-us={self.sim.now_us().to_string()} data-presenter={self.presenter.to_string()}>
+            <div class={root} id="app-root" data-playing={self.playing.to_string()} data-tokens={self.tokens.live().to_string()} data-fps={format!("{:.1}", self.fps)} data-t-us={self.sim.now_us().to_string()} data-presenter={self.presenter.to_string()}
+                data-trace-hash={crate::engine::report::hash_hex(self.sim.engine.trace_hash())}
+                data-finished={self.sim.finished().to_string()} data-end-us={self.sim.end_us.to_string()}>
                 { self.view_topbar(ctx) }
                 if !self.presenter { { self.view_scrubber(ctx) } }
                 <div class="main">
                     <div class="stage">
                         <TotalsBar totals={self.snap.totals} parked={views::parked_in_dead_letter_queues(self.sim.engine.config(), &self.snap.nodes)} />
+                        { self.view_share_overlays(ctx) }
+                        { self.view_finished(ctx) }
                         if let Some(e) = &self.command_error {
                             <div class="toast" id="command-toast" role="alert">{ format!("Not applied: {e}") }</div>
                         }
@@ -95,7 +99,7 @@ impl App {
                         <button class="btn small" id="fit-view" title="Fit the picture to the canvas (0)" onclick={link.callback(|_| Msg::ResetView)}>{"Fit"}</button>
                     }
                     if self.embed {
-                        <a class="embed-open" target="_blank" href={views::full_app_href()}>{"Open in QueueLab ↗"}</a>
+                        <a class="embed-open" target="_blank" href={self.open_href()}>{"Open in QueueLab ↗"}</a>
                     }
                 </div>
                 if panels {

@@ -127,6 +127,7 @@ impl App {
                 </div>
                 <span class="scrub-val">{ format!("{} / {}", fmt_secs(self.sim.now_us()), fmt_secs(self.sim.horizon_us)) }</span>
                 <span class="events" title="Engine events processed">{ format!("{} events", self.sim.engine.events()) }</span>
+                { self.view_share_button(ctx) }
             </div>
         }
     }

@@ -22,6 +22,9 @@ const STEP_HOP_EVENTS_MAX: u64 = 200_000;
 impl App {
     /// Route a message to its handler.
     pub(super) fn handle(&mut self, ctx: &Context<Self>, msg: Msg) -> bool {
+        if App::touches_link(&msg) {
+            self.share.address.touch(now_ms());
+        }
         match msg {
             Msg::Frame(ts) => self.on_frame(ctx, ts),
             Msg::TogglePlay => self.toggle_play(),
@@ -53,6 +56,12 @@ impl App {
             Msg::Zoom(f, at) => self.zoom_by(f, at),
             Msg::Pan(dx, dy) => self.pan_by(dx, dy),
             Msg::ResetView => self.reset_view(),
+            Msg::CopyLink => self.copy_link(),
+            Msg::CloseShare => self.close_dialog(),
+            Msg::Extend => self.extend_run(),
+            Msg::CloseSummary => self.close_summary(),
+            Msg::Embed(m) => self.on_embed(m),
+            Msg::Visible(v) => self.visible(v),
             Msg::Noop => {
                 if Params::from_location().panic_test {
                     panic!("panic_test=1: a deliberate panic to show the crash banner");
