@@ -167,7 +167,18 @@ impl Engine {
     /// the length on every turn, so the inner call returns at once; otherwise
     /// the stack would grow with the queue's length (a deep queue cut down by
     /// `SetMaxLength` overflowed it).
+    #[inline]
     pub(crate) fn enforce_max_length(&mut self, q: u32) {
+        // Most queues have no limit: answer that without a call (this runs
+        // twice per enqueue).
+        if self.cfg.queues[q as usize].max_length.is_some() {
+            self.trim_to_max_length(q);
+        }
+    }
+
+    /// `enforce_max_length` for a queue with a limit.
+    #[inline(never)]
+    fn trim_to_max_length(&mut self, q: u32) {
         let qi = q as usize;
         if self.queues[qi].trimming {
             return;
