@@ -29,6 +29,8 @@
 //! ```text
 //! core.rs        Engine: clock, agenda, message arena, ledger, trace, metrics;
 //!                step / run_until dispatch each Event to its model
+//! arena.rs       the message arena's lifecycle: create, copy, side records,
+//!                drop (with a reason), complete, release
 //! message.rs     what a message is (states, ledger, interned keys)
 //! model/         one room per broker model, each an `impl Engine` block with
 //!                its state, event handlers, builder, commands and invariants:
@@ -51,6 +53,7 @@
 //! ```
 
 pub mod agenda;
+mod arena;
 mod command;
 mod core;
 mod invariants;
