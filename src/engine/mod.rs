@@ -43,7 +43,8 @@
 //!   topic.rs       partition logs, retention, compaction (+ the `Streams` state)
 //!   batch.rs       topic producers: partition choice, linger and batch size
 //!   partitioner.rs Kafka's murmur2 / sticky / round-robin partitioners (pure)
-//!   group.rs       consumer groups: membership, rebalance, seek, invariants
+//!   group.rs       consumer groups: membership, rebalance, invariants
+//!   seek.rs        group seeks: beginning, end, offset, timestamp (replay)
 //!   fetch.rs       group members: poll, processing, commits, lag upkeep
 //!   assignor.rs    range / round-robin / cooperative-sticky assignors (pure)
 //! command.rs     run-time commands: check, then hand to the owning model

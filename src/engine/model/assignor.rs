@@ -23,7 +23,7 @@
 //!
 //! Member ids: Kafka orders members by their (broker-generated) `member.id` strings;
 //! here a member's id is its number, given in join order, so "sorted" means join order.
-//! Where Kafka walks members in `HashMap` order (the sticky builder's "keep what you
+//! Where Kafka walks members in a Java hash map's order (the sticky builder's "keep what you
 //! own" pass, which decides who may keep `max` partitions when several could), this
 //! walks them in id order, so the result is deterministic.
 

@@ -37,6 +37,7 @@ pub mod partitioner;
 pub mod producer;
 pub mod queue;
 pub mod retry;
+pub(crate) mod seek;
 pub(crate) mod topic;
 
 pub(crate) use consumer::ConsumerState;

@@ -1,0 +1,89 @@
+//! Seeking a consumer group (`SeekGroup`): replay from the beginning, skip to
+//! the end, or move to an offset or a timestamp, per partition or for all.
+//!
+//!   SeekGroup ──► drop polled-but-unprocessed records of the chosen partitions
+//!             ──► committed = position = target offset (clamped to the log) ──► Seeked
+//!             ──► members poll again from there
+//!
+//! Guarantees: a seek is the only way a committed offset moves back (the group
+//! invariants and the property tests rely on it); a timestamp seeks to the first
+//! record published at or after it, or to the log end when there is none.
+
+use crate::engine::core::Engine;
+use crate::engine::trace::TraceKind;
+use crate::scenario::SeekTo;
+
+impl Engine {
+    /// `SeekGroup`: move committed offsets (and owners' positions) of the chosen partitions.
+    pub(crate) fn seek_group(&mut self, g: u32, to: SeekTo, partition: Option<u32>) {
+        let gi = g as usize;
+        let n = self.streams.groups[gi].parts.len() as u32;
+        let chosen: Vec<u32> = (0..n)
+            .filter(|&gp| {
+                partition.is_none_or(|p| self.streams.groups[gi].parts[gp as usize].partition == p)
+            })
+            .collect();
+        // Records of these partitions already polled are dropped unprocessed,
+        // the one in service included (its member starts afresh).
+        for m in 0..self.streams.groups[gi].members.len() {
+            let mem = &mut self.streams.groups[gi].members[m];
+            let head_hit = mem.busy && mem.batch.front().is_some_and(|f| chosen.contains(&f.gp));
+            mem.batch.retain(|f| !chosen.contains(&f.gp));
+            for gp in &chosen {
+                mem.batch_done.remove(gp);
+            }
+            if head_hit || (mem.busy && mem.batch.is_empty()) {
+                mem.busy = false;
+                mem.attempt = 0;
+                mem.epoch = mem.epoch.wrapping_add(1);
+                if mem.alive {
+                    // A new epoch stops the auto-commit timer too: restart it.
+                    self.schedule_auto_commit(g, m as u32);
+                }
+            }
+        }
+        for gp in chosen {
+            let (start, end) = self.log_bounds(g, gp);
+            let offset = match to {
+                SeekTo::Beginning => start,
+                SeekTo::End => end,
+                SeekTo::Offset(o) => o.clamp(start, end),
+                SeekTo::Timestamp(t) => {
+                    let p = &self.streams.groups[gi].parts[gp as usize];
+                    let log = &self.streams.topics[p.topic as usize].parts[p.partition as usize];
+                    log.records
+                        .iter()
+                        .find(|r| r.published_us >= t.us())
+                        .map_or(end, |r| r.offset)
+                }
+            };
+            let grp = &mut self.streams.groups[gi];
+            let p = &mut grp.parts[gp as usize];
+            p.committed = Some(offset);
+            p.position = offset;
+            // A deliberate jump forward is not a loss.
+            p.processed_high = p.processed_high.max(offset);
+            let (topic, partition) = (p.topic, p.partition);
+            let node = grp.node;
+            let tnode = self.streams.topics[topic as usize].node;
+            self.trace.record(
+                self.now,
+                TraceKind::Seeked {
+                    topic: tnode,
+                    partition,
+                    offset,
+                },
+                None,
+                node,
+            );
+        }
+        for m in 0..self.streams.groups[gi].members.len() as u32 {
+            let mem = &self.streams.groups[gi].members[m as usize];
+            if !mem.busy && !mem.batch.is_empty() {
+                self.start_record(g, m);
+            } else {
+                self.poll(g, m);
+            }
+        }
+    }
+}
