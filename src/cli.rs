@@ -1,4 +1,4 @@
-//! The native command-line tool: `queuelab run|link|validate|schema|list`.
+//! The native command-line tool: `queuelab run|check|link|validate|schema|list`.
 //!
 //!   args ──parse──► Cmd ──► load scenario (file, preset or share link) ──► Engine ──► text / JSON report, JSONL trace
 //!
@@ -22,6 +22,7 @@ queuelab — a deterministic message-broker simulator
 USAGE:
   queuelab run FILE|PRESET|LINK [--seed N] [--until DURATION] [--max-events N] [--json] [--trace FILE.jsonl]
   queuelab link FILE|PRESET [--seed N] [--base URL]
+  queuelab check FILE|PRESET... [--seed N]
   queuelab validate FILE
   queuelab schema
   queuelab list
@@ -35,6 +36,9 @@ USAGE:
                --trace FILE      write every trace event as one JSON object per line
              A LINK (https://…/#v1.…, #v1.… or v1.…) replays its command log at
              the points it was recorded; its view time does not stop the run.
+  check      run each scenario to its duration and check its `expect` block;
+             prints every failed expectation with the measured value
+               --seed N          seed for every scenario (default: each one's own)
   link       print a share link to a scenario file or preset (the last line is the link)
                --seed N          seed (default: the scenario's)
                --base URL        address of the app to put before #v1.… (default: none)
@@ -42,7 +46,11 @@ USAGE:
   schema     print the JSON Schema of the scenario format
   list       list the presets with their titles
 
-EXIT STATUS: 0 success, 2 invalid scenario, link or arguments, 1 other failure";
+EXIT STATUS: 0 success, 2 invalid scenario, link or arguments, 1 a failed
+expectation (check) or other failure";
+
+/// `--max-events` when not given (also the budget of `check`).
+const DEFAULT_MAX_EVENTS: u64 = 1_000_000_000;
 
 /// A failure with its exit code.
 #[derive(Debug)]
@@ -169,7 +177,7 @@ pub fn load_target(target: &OsStr) -> Result<Target, Failure> {
 /// Parse `run` or `link` options; `link` takes `--base` and `--seed` only.
 fn parse_run(args: &[OsString], command: &str) -> Result<RunArgs, Failure> {
     let mut r = RunArgs {
-        max_events: 1_000_000_000,
+        max_events: DEFAULT_MAX_EVENTS,
         ..Default::default()
     };
     let mut it = args.iter();
@@ -297,11 +305,128 @@ pub fn main_with(args: &[OsString], out: &mut dyn Write) -> Result<(), Failure> 
             }
         }
         "run" => run(&parse_run(&args[1..], "run")?, out),
+        "check" => check(&args[1..], out),
         "link" => link(&parse_run(&args[1..], "link")?, out),
         _ => Err(usage_error(format!(
-            "unknown command {cmd:?}; use run, link, validate, schema or list"
+            "unknown command {cmd:?}; use run, check, link, validate, schema or list"
         ))),
     }
+}
+
+/// `queuelab check`: run each target to its duration (no trace, no time
+/// series) and evaluate its `expect` block against the JSON report. Every
+/// target is checked even after a failure, so one run lists them all.
+fn check(args: &[OsString], out: &mut dyn Write) -> Result<(), Failure> {
+    use crate::scenario::expect::{self, Outcome};
+    let io = io_failure;
+    let mut seed = None;
+    let mut targets = Vec::new();
+    let mut it = args.iter();
+    while let Some(a) = it.next() {
+        if a == "--seed" {
+            let v = it
+                .next()
+                .ok_or_else(|| usage_error("--seed needs a value"))?;
+            let n = v
+                .to_str()
+                .and_then(|t| t.parse::<u64>().ok())
+                .ok_or_else(|| usage_error(format!("--seed: {v:?} is not a whole number")))?;
+            seed = Some(n);
+        } else if a.to_str().is_some_and(|t| t.starts_with("--")) {
+            return Err(usage_error(format!("check: unknown option {a:?}")));
+        } else {
+            targets.push(a);
+        }
+    }
+    if targets.is_empty() {
+        return Err(usage_error(
+            "check needs at least one scenario file or preset",
+        ));
+    }
+    let (mut failed, mut passed, mut bare) = (0usize, 0usize, 0usize);
+    for target in targets {
+        let (name, scenario) = match load_target(target)? {
+            Target::Scenario { name, scenario } => (name, scenario),
+            Target::Link(_) => {
+                return Err(usage_error(
+                    "check takes scenario files or presets, not links",
+                ))
+            }
+        };
+        let exps: Vec<_> = scenario
+            .expect
+            .iter()
+            .map(|t| expect::parse(t).expect("validated when loaded"))
+            .collect();
+        if exps.is_empty() {
+            bare += 1;
+            writeln!(out, "{name}: no expectations (add an `expect` block)").map_err(io)?;
+            continue;
+        }
+        let until = SimTime(scenario.duration.us());
+        let duration = scenario.duration;
+        let seed = seed.unwrap_or(scenario.seed);
+        let mut engine = Engine::new(scenario, seed).map_err(|e| Failure {
+            code: 2,
+            message: format!("{name}: {e}"),
+        })?;
+        engine.set_series(false);
+        let mut budget = DEFAULT_MAX_EVENTS;
+        while budget > 0 {
+            let o = engine.run_until(until, budget.min(50_000));
+            budget = budget.saturating_sub(o.work);
+            if o.reached {
+                break;
+            }
+        }
+        let report = serde_json::to_value(engine.report(&name)).expect("report serializes");
+        let bad: Vec<(usize, String)> = exps
+            .iter()
+            .enumerate()
+            .filter_map(|(i, e)| match expect::evaluate(e, &report) {
+                Outcome::Pass => None,
+                Outcome::Fail { measured, against } => Some((
+                    i,
+                    format!("{e}: measured {measured}, compared with {against}"),
+                )),
+                Outcome::Error(why) => Some((i, format!("{e}: {why}"))),
+            })
+            .collect();
+        if bad.is_empty() {
+            passed += 1;
+            writeln!(
+                out,
+                "{name}: ok — {} expectation{} hold (seed {seed}, {duration})",
+                exps.len(),
+                if exps.len() == 1 { "" } else { "s" },
+            )
+            .map_err(io)?;
+        } else {
+            failed += 1;
+            writeln!(
+                out,
+                "{name}: FAILED — {} of {} expectations (seed {seed}, {duration})",
+                bad.len(),
+                exps.len(),
+            )
+            .map_err(io)?;
+            for (i, line) in bad {
+                writeln!(out, "  expect[{i}] {line}").map_err(io)?;
+            }
+        }
+    }
+    writeln!(
+        out,
+        "{passed} passed, {failed} failed, {bare} without expectations"
+    )
+    .map_err(io)?;
+    if failed > 0 {
+        return Err(Failure {
+            code: 1,
+            message: format!("{failed} scenario(s) failed their expectations"),
+        });
+    }
+    Ok(())
 }
 
 fn link(a: &RunArgs, out: &mut dyn Write) -> Result<(), Failure> {

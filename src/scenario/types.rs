@@ -45,6 +45,11 @@ pub struct Scenario {
     /// Commands applied at fixed simulated times (faults, knob changes).
     #[serde(default)]
     pub schedule: Vec<ScheduledCommand>,
+    /// Assertions on the run's report, checked by `queuelab check`
+    /// (e.g. `"totals.dropped == 0"`, `"latency_us.end_to_end.p99 < \"2s\""`;
+    /// see `scenario::expect`). They never change the run.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub expect: Vec<String>,
     /// Saved node positions for the topology view, by node id (x, y in layout units).
     #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
     pub layout: BTreeMap<String, [f64; 2]>,

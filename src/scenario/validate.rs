@@ -245,6 +245,21 @@ pub fn validate(s: &Scenario) -> Result<(), ScenarioError> {
     if s.duration.us() == 0 {
         v.err("duration", "must be positive");
     }
+    if s.expect.len() > super::expect::EXPECT_MAX {
+        v.err(
+            "expect",
+            format!(
+                "at most {} expectations, not {}",
+                super::expect::EXPECT_MAX,
+                s.expect.len()
+            ),
+        );
+    }
+    for (i, text) in s.expect.iter().enumerate().take(super::expect::EXPECT_MAX) {
+        if let Err(why) = super::expect::parse(text) {
+            v.err(format!("expect[{i}]"), why);
+        }
+    }
     let mut all: Vec<(&str, Kind, String)> = Vec::new();
     all.extend(
         s.producers

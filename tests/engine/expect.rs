@@ -1,0 +1,151 @@
+//! Scenario assertions: every preset states what its description promises in
+//! an `expect` block, `queuelab check` verifies them all, and a false or
+//! broken expectation fails with the measured value or the field's path.
+
+use queuelab::scenario::{self, expect};
+use std::process::{Command, Output};
+
+fn queuelab(args: &[&str]) -> Output {
+    Command::new(env!("CARGO_BIN_EXE_queuelab"))
+        .args(args)
+        .output()
+        .expect("the binary runs")
+}
+
+fn text(b: &[u8]) -> String {
+    String::from_utf8_lossy(b).into_owned()
+}
+
+fn scratch_file(name: &str, body: &str) -> String {
+    let d = std::env::temp_dir().join(format!("queuelab-expect-{}", std::process::id()));
+    std::fs::create_dir_all(&d).unwrap();
+    let p = d.join(name);
+    std::fs::write(&p, body).unwrap();
+    p.to_string_lossy().into_owned()
+}
+
+/// mm1 with its `expect` block replaced.
+fn mm1_expecting(exps: &[&str]) -> String {
+    let mut v: serde_json::Value =
+        serde_json::from_str(scenario::preset("mm1").unwrap().json).unwrap();
+    v["expect"] = serde_json::json!(exps);
+    v.to_string()
+}
+
+#[test]
+fn every_preset_has_expectations_that_parse() {
+    for p in scenario::presets() {
+        let s = p.scenario();
+        assert!(
+            s.expect.len() >= 2,
+            "{}: a preset states what its description promises in at least two expectations",
+            p.name
+        );
+        for e in &s.expect {
+            expect::parse(e).unwrap_or_else(|why| panic!("{}: {e}: {why}", p.name));
+        }
+    }
+}
+
+#[test]
+fn check_passes_on_every_preset() {
+    let names: Vec<&str> = scenario::presets().iter().map(|p| p.name).collect();
+    let mut args = vec!["check"];
+    args.extend(&names);
+    let o = queuelab(&args);
+    let out = text(&o.stdout);
+    assert_eq!(o.status.code(), Some(0), "{out}{}", text(&o.stderr));
+    for n in &names {
+        assert!(
+            out.lines().any(|l| l.starts_with(&format!("{n}: ok"))),
+            "{n} not reported ok:\n{out}"
+        );
+    }
+    assert!(
+        out.contains(&format!("{} passed, 0 failed", names.len())),
+        "{out}"
+    );
+}
+
+#[test]
+fn a_false_expectation_fails_with_the_measured_value() {
+    let f = scratch_file(
+        "false.json",
+        &mm1_expecting(&["totals.processed < 0", "totals.dropped == 0"]),
+    );
+    let o = queuelab(&["check", &f]);
+    let out = text(&o.stdout);
+    assert_eq!(o.status.code(), Some(1), "{out}");
+    // The measured value is the run's own: compare with `run --json`.
+    let run = queuelab(&["run", &f, "--json"]);
+    let report: serde_json::Value = serde_json::from_slice(&run.stdout).unwrap();
+    let processed = report["totals"]["processed"].as_u64().unwrap();
+    assert!(processed > 0);
+    assert!(
+        out.contains(&format!(
+            "expect[0] totals.processed < 0: measured {processed}, compared with 0"
+        )),
+        "{out}"
+    );
+    assert!(
+        !out.contains("expect[1]"),
+        "the true one is not listed: {out}"
+    );
+    assert!(out.contains("FAILED — 1 of 2"), "{out}");
+}
+
+#[test]
+fn a_missing_field_fails_and_names_it() {
+    let f = scratch_file(
+        "missing.json",
+        &mm1_expecting(&["nodes.no-such-queue.depth == 0"]),
+    );
+    let o = queuelab(&["check", &f]);
+    let out = text(&o.stdout);
+    assert_eq!(o.status.code(), Some(1), "{out}");
+    assert!(
+        out.contains("`nodes.no-such-queue` is not in `nodes`") && out.contains("mm1-queue"),
+        "{out}"
+    );
+}
+
+#[test]
+fn broken_expectation_text_is_an_invalid_scenario_with_its_path() {
+    let f = scratch_file(
+        "broken.json",
+        &mm1_expecting(&["totals.dropped == 0", "latency_us.end_to_end.p99 <"]),
+    );
+    for cmd in ["check", "validate"] {
+        let o = queuelab(&[cmd, &f]);
+        let err = text(&o.stderr);
+        assert_eq!(o.status.code(), Some(2), "{cmd}: {err}");
+        assert!(
+            err.contains("expect[1]: nothing to compare"),
+            "{cmd}: {err}"
+        );
+        assert!(!err.contains("panicked"), "{err}");
+    }
+}
+
+#[test]
+fn one_failing_file_does_not_hide_the_others() {
+    let bad = scratch_file("bad.json", &mm1_expecting(&["totals.published > 10000000"]));
+    let o = queuelab(&["check", &bad, "work-queue"]);
+    let out = text(&o.stdout);
+    assert_eq!(o.status.code(), Some(1), "{out}");
+    assert!(
+        out.contains("bad: FAILED") && out.contains("work-queue: ok"),
+        "{out}"
+    );
+    assert!(out.contains("1 passed, 1 failed"), "{out}");
+}
+
+#[test]
+fn check_usage_errors_are_named() {
+    let o = queuelab(&["check"]);
+    assert_eq!(o.status.code(), Some(2));
+    assert!(text(&o.stderr).contains("at least one scenario"));
+    let o = queuelab(&["check", "mm1", "--seed", "x"]);
+    assert_eq!(o.status.code(), Some(2));
+    assert!(text(&o.stderr).contains("--seed"));
+}
