@@ -1,4 +1,4 @@
-//! The native command-line tool: `queuelab run|check|link|validate|schema|list`.
+//! The native command-line tool: `queuelab run|check|lessons|link|validate|schema|list`.
 //!
 //!   args ──parse──► Cmd ──► load scenario (file, preset or share link) ──► Engine ──► text / JSON report, JSONL trace
 //!
@@ -23,6 +23,7 @@ USAGE:
   queuelab run FILE|PRESET|LINK [--seed N] [--until DURATION] [--max-events N] [--json] [--trace FILE.jsonl]
   queuelab link FILE|PRESET [--seed N] [--base URL]
   queuelab check FILE|PRESET... [--seed N]
+  queuelab lessons list|check [FILE...]|schema
   queuelab validate FILE
   queuelab schema
   queuelab list
@@ -39,6 +40,12 @@ USAGE:
   check      run each scenario to its duration and check its `expect` block;
              prints every failed expectation with the measured value
                --seed N          seed for every scenario (default: each one's own)
+  lessons    list     the built-in guided lessons
+             check    play every step of every built-in lesson (or of FILE...)
+                      natively; fails if a step's scenario is invalid, a
+                      highlighted node does not exist, or a question cannot be
+                      answered from the run
+             schema   print the JSON Schema of the lesson format
   link       print a share link to a scenario file or preset (the last line is the link)
                --seed N          seed (default: the scenario's)
                --base URL        address of the app to put before #v1.… (default: none)
@@ -306,9 +313,10 @@ pub fn main_with(args: &[OsString], out: &mut dyn Write) -> Result<(), Failure> 
         }
         "run" => run(&parse_run(&args[1..], "run")?, out),
         "check" => check(&args[1..], out),
+        "lessons" => lessons(&args[1..], out),
         "link" => link(&parse_run(&args[1..], "link")?, out),
         _ => Err(usage_error(format!(
-            "unknown command {cmd:?}; use run, check, link, validate, schema or list"
+            "unknown command {cmd:?}; use run, check, lessons, link, validate, schema or list"
         ))),
     }
 }
@@ -427,6 +435,106 @@ fn check(args: &[OsString], out: &mut dyn Write) -> Result<(), Failure> {
         });
     }
     Ok(())
+}
+
+/// `queuelab lessons list|check|schema`.
+fn lessons(args: &[OsString], out: &mut dyn Write) -> Result<(), Failure> {
+    use crate::lesson;
+    let io = io_failure;
+    let sub = args.first().and_then(|a| a.to_str()).unwrap_or("");
+    match sub {
+        "list" if args.len() == 1 => {
+            for l in lesson::lessons() {
+                let title = lesson::parse(l.json)
+                    .map(|p| p.title)
+                    .unwrap_or_else(|e| format!("(invalid: {e})"));
+                writeln!(out, "{:<30} {title}", l.name).map_err(io)?;
+            }
+            Ok(())
+        }
+        "schema" if args.len() == 1 => {
+            let text =
+                serde_json::to_string_pretty(&lesson::json_schema()).expect("schema serializes");
+            writeln!(out, "{text}").map_err(io)?;
+            Ok(())
+        }
+        "check" => {
+            let mut items: Vec<(String, String)> = Vec::new();
+            if args.len() == 1 {
+                for l in lesson::lessons() {
+                    items.push((l.name.to_string(), l.json.to_string()));
+                }
+            } else {
+                for f in &args[1..] {
+                    let path = Path::new(f);
+                    let bytes = read_scenario_file(path)?;
+                    let name = path
+                        .file_stem()
+                        .map(|s| s.to_string_lossy().into_owned())
+                        .unwrap_or_else(|| path.display().to_string());
+                    items.push((name, String::from_utf8_lossy(&bytes).into_owned()));
+                }
+            }
+            let mut failed = 0usize;
+            for (name, text) in &items {
+                let verdict = lesson::parse(text).and_then(|l| {
+                    let results = lesson::play(name, &l)?;
+                    Ok((l, results))
+                });
+                match verdict {
+                    Ok((l, results)) => {
+                        let asked = l.steps.iter().filter(|s| s.predict.is_some()).count();
+                        writeln!(
+                            out,
+                            "{name}: ok — {} steps, {asked} questions answerable from the run",
+                            l.steps.len()
+                        )
+                        .map_err(io)?;
+                        // The outcome of each question, as the player shows it.
+                        for (i, (step, r)) in l.steps.iter().zip(&results).enumerate() {
+                            let Some(p) = &step.predict else { continue };
+                            let answer = match (r.right_choice, r.number, &p.number) {
+                                (Some(k), _, _) => format!("{:?}", p.choices[k].text),
+                                (_, Some(x), Some(n)) => {
+                                    format!(
+                                        "{x:.1}{}",
+                                        n.unit
+                                            .as_deref()
+                                            .map(|u| format!(" {u}"))
+                                            .unwrap_or_default()
+                                    )
+                                }
+                                _ => "?".into(),
+                            };
+                            writeln!(out, "  steps[{i}] {answer}").map_err(io)?;
+                        }
+                    }
+                    Err(why) => {
+                        failed += 1;
+                        writeln!(out, "{name}: FAILED").map_err(io)?;
+                        for line in why.lines() {
+                            writeln!(out, "  {line}").map_err(io)?;
+                        }
+                    }
+                }
+            }
+            writeln!(
+                out,
+                "{} lessons, {} passed, {failed} failed",
+                items.len(),
+                items.len() - failed
+            )
+            .map_err(io)?;
+            if failed > 0 {
+                return Err(Failure {
+                    code: 1,
+                    message: format!("{failed} lesson(s) failed"),
+                });
+            }
+            Ok(())
+        }
+        _ => Err(usage_error("lessons takes list, check [FILE...] or schema")),
+    }
 }
 
 fn link(a: &RunArgs, out: &mut dyn Write) -> Result<(), Failure> {

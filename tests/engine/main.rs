@@ -16,6 +16,7 @@ mod consumers;
 mod dead_letter;
 mod determinism;
 mod expect;
+mod lessons;
 mod links;
 mod memory;
 mod overflow;
