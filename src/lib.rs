@@ -10,6 +10,7 @@
 pub mod engine;
 pub mod lesson;
 pub mod link;
+pub mod markdown;
 pub mod scenario;
 
 #[cfg(not(target_arch = "wasm32"))]

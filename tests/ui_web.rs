@@ -35,6 +35,21 @@ fn params_parse_the_embed_contract_and_ignore_junk() {
 }
 
 #[wasm_bindgen_test]
+fn params_open_a_lesson_step_and_ignore_unknown_lessons() {
+    let p = Params::from_query("?step=3&lesson=why-queues-grow");
+    assert_eq!(p.lesson, Some(("why-queues-grow".to_string(), 3)));
+    assert_eq!(
+        Params::from_query("?lesson=why-queues-grow&step=0").lesson,
+        Some(("why-queues-grow".to_string(), 1))
+    );
+    assert_eq!(Params::from_query("?lesson=<script>&step=2").lesson, None);
+    assert_eq!(
+        Params::from_query("?lesson=batching&step=x").lesson,
+        Some(("batching".to_string(), 1))
+    );
+}
+
+#[wasm_bindgen_test]
 fn the_arrival_knob_round_trips_its_choices() {
     for (value, _) in knobs::ARRIVAL_CHOICES {
         match knobs::set_arrival("p", value) {

@@ -19,6 +19,7 @@ mod charts;
 pub mod embed;
 pub mod knobs;
 pub mod layout;
+pub mod markdown;
 pub mod params;
 pub mod render;
 pub mod share;

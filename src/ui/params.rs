@@ -1,6 +1,6 @@
 //! The embed contract: URL query parameters read once at start.
 //!
-//!   ?preset=mm1&seed=7&speed=10&autoplay=1&embed=1&theme=dark&presenter=1
+//!   ?preset=mm1&seed=7&speed=10&autoplay=1&embed=1&theme=dark&presenter=1&lesson=why-queues-grow&step=2
 //!
 //! Unknown or malformed values fall back to defaults; nothing here can fail.
 
@@ -18,6 +18,8 @@ pub struct Params {
     pub bench_tokens: usize,
     /// Testing only: panic right after start to show the crash banner.
     pub panic_test: bool,
+    /// Open a lesson at a step (1-based): `?lesson=why-queues-grow&step=2`.
+    pub lesson: Option<(String, usize)>,
 }
 
 impl Params {
@@ -32,7 +34,9 @@ impl Params {
             presenter: false,
             bench_tokens: 0,
             panic_test: false,
+            lesson: None,
         };
+        let mut step = 1usize;
         for kv in search.trim_start_matches('?').split('&') {
             let (k, v) = kv.split_once('=').unwrap_or((kv, ""));
             let truthy = matches!(v, "1" | "true" | "yes" | "");
@@ -53,8 +57,15 @@ impl Params {
                 "presenter" => p.presenter = truthy,
                 "bench_tokens" => p.bench_tokens = v.parse::<usize>().unwrap_or(0).min(20_000),
                 "panic_test" => p.panic_test = truthy,
+                "lesson" if crate::lesson::lesson(v).is_some() => {
+                    p.lesson = Some((v.to_string(), 1))
+                }
+                "step" => step = v.parse::<usize>().unwrap_or(1).clamp(1, 1000),
                 _ => {}
             }
+        }
+        if let Some((_, s)) = p.lesson.as_mut() {
+            *s = step;
         }
         p
     }

@@ -83,7 +83,7 @@ impl App {
             self.last_chart_ms = ts;
             self.paint_charts();
         }
-        let hooked = self.frame_hooks(ts);
+        let hooked = self.frame_hooks(ts) | self.lesson_tick();
         self.schedule(ctx);
         if hooked
             || view_changed
@@ -132,6 +132,27 @@ impl App {
             retry_wait: self.sim.engine.ledger().retry_wait,
         };
         let drawn = render::draw(&frame);
+        // The lesson step's nodes: a dashed accent ring around each.
+        let ring = self.lesson_highlight();
+        if !ring.is_empty() {
+            let th = if self.dark { &DARK } else { &LIGHT };
+            ctx.set_stroke_style_str(th.accent);
+            ctx.set_line_width(3.0);
+            let _ = ctx.set_line_dash(&render::js_dash(&[6.0, 4.0]));
+            for i in ring {
+                let r = self.view.rect(&self.layout.nodes[i].rect());
+                ctx.begin_path();
+                let _ = ctx.round_rect_with_f64(
+                    r.x0 - 6.0,
+                    r.y0 - 6.0,
+                    r.w() + 12.0,
+                    r.h() + 12.0,
+                    10.0,
+                );
+                ctx.stroke();
+            }
+            let _ = ctx.set_line_dash(&render::js_dash(&[]));
+        }
         self.hits = drawn.hits;
         self.squeezed = drawn.squeezed;
     }
@@ -183,6 +204,7 @@ impl App {
         if first || self.charts_dirty {
             self.paint_charts();
         }
+        self.lesson_rendered();
     }
 }
 

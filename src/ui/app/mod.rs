@@ -15,6 +15,7 @@
 //!   topbar.rs     top bar and timeline scrubber
 //!   inspector.rs  inspector panel (per node kind, with its knobs)
 //!   editor.rs     scenario JSON editor
+//!   lesson.rs     the guided-lesson player (picker, steps, predict, outcome)
 //!   log.rs        virtualised, filterable event log
 //!
 //! Painting the canvases is the only effect of a frame; DOM updates are
@@ -25,6 +26,7 @@
 mod editor;
 mod frame;
 mod inspector;
+mod lesson;
 mod log;
 mod page;
 mod pointer;
@@ -89,6 +91,8 @@ pub enum Msg {
     CloseSummary,
     Embed(Result<crate::ui::embed::Inbound, String>),
     Visible(bool),
+    /// The lesson player (see `lesson.rs`).
+    Lesson(lesson::LessonMsg),
     Noop,
 }
 
@@ -96,6 +100,7 @@ pub enum Msg {
 pub enum Tab {
     Inspect,
     Scenario,
+    Lesson,
 }
 
 pub struct App {
@@ -161,6 +166,8 @@ pub struct App {
     effective_speed: f64,
     /// Share links, embed API, end of run (`share.rs`).
     share: share::ShareState,
+    /// The open lesson, if any (`lesson.rs`).
+    lesson: Option<lesson::LessonState>,
 }
 
 impl App {
@@ -297,6 +304,7 @@ impl Component for App {
             squeezed: 0,
             effective_speed: 1.0,
             share: share::ShareState::default(),
+            lesson: None,
         };
         app.share.notice = notice;
         app.share.address.written = fragment;
@@ -304,6 +312,9 @@ impl Component for App {
         app.install_embed(ctx);
         app.schedule(ctx);
         app._keys = keyboard_shortcuts(ctx.link().clone());
+        if let Some((name, step)) = &params.lesson {
+            app.open_lesson(name, step.saturating_sub(1));
+        }
         if params.panic_test {
             ctx.link().send_message(Msg::Noop);
         }

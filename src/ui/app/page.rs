@@ -73,6 +73,11 @@ impl App {
                                     </div>
                                 }
                             }
+                            // Presenter mode and embeds fold the side panel: an open
+                            // lesson gets a column beside the picture instead.
+                            if !panels && self.lesson.is_some() {
+                                <div class="lesson-side">{ self.view_lesson(ctx) }</div>
+                            }
                         </div>
                     </div>
                     if panels && !self.side_hidden {
@@ -81,9 +86,14 @@ impl App {
                                 <button class="tab fold" id="hide-side" title="Hide this panel: more room for the canvas" onclick={link.callback(|_| Msg::TogglePanel(2))}>{"⟩"}</button>
                                 <button class={classes!("tab", (self.tab == Tab::Inspect).then_some("active"))} id="tab-inspect" onclick={link.callback(|_| Msg::Tab(Tab::Inspect))}>{"Inspector"}</button>
                                 <button class={classes!("tab", (self.tab == Tab::Scenario).then_some("active"))} id="tab-scenario" onclick={link.callback(|_| Msg::Tab(Tab::Scenario))}>{"Edit JSON"}</button>
+                                <button class={classes!("tab", (self.tab == Tab::Lesson).then_some("active"))} id="tab-lessons" onclick={link.callback(|_| Msg::Tab(Tab::Lesson))}>{"Lessons"}</button>
                             </div>
                             <div class="side-body">
-                                if self.tab == Tab::Inspect { { self.view_inspector(ctx) } } else { { self.view_editor(ctx) } }
+                                { match self.tab {
+                                    Tab::Inspect => self.view_inspector(ctx),
+                                    Tab::Scenario => self.view_editor(ctx),
+                                    Tab::Lesson => self.view_lesson(ctx),
+                                } }
                             </div>
                         </aside>
                     }

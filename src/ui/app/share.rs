@@ -466,7 +466,12 @@ impl App {
 
     /// The end-of-run card: totals and latency, extend or restart.
     pub(super) fn view_finished(&self, ctx: &Context<Self>) -> Html {
-        if !self.sim.finished() || self.playing || self.share.summary_closed {
+        // A lesson shows its own outcome at the end of each step.
+        if !self.sim.finished()
+            || self.playing
+            || self.share.summary_closed
+            || self.lesson.is_some()
+        {
             return html! {};
         }
         let link = ctx.link();

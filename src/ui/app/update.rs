@@ -57,6 +57,7 @@ impl App {
             Msg::Pan(dx, dy) => self.pan_by(dx, dy),
             Msg::ResetView => self.reset_view(),
             Msg::CopyLink => self.copy_link(),
+            Msg::Lesson(m) => self.lesson_msg(m),
             Msg::CloseShare => self.close_dialog(),
             Msg::Extend => self.extend_run(),
             Msg::CloseSummary => self.close_summary(),
@@ -141,6 +142,8 @@ impl App {
 
     /// Load a built-in preset.
     pub(super) fn preset(&mut self, name: String) -> bool {
+        // Choosing a preset leaves the lesson (its steps run their own presets).
+        self.lesson = None;
         let (sim, preset, json) = App::load_preset(&name, None);
         self.preset = preset;
         self.editor_text = json;
