@@ -1,4 +1,4 @@
-//! The native command-line tool: `queuelab run|check|lessons|link|validate|schema|list`.
+//! The native command-line tool: `queuelab run|compare|check|lessons|link|validate|schema|list`.
 //!
 //!   args ──parse──► Cmd ──► load scenario (file, preset or share link) ──► Engine ──► text / JSON report, JSONL trace
 //!
@@ -22,6 +22,7 @@ queuelab — a deterministic message-broker simulator
 USAGE:
   queuelab run FILE|PRESET|LINK [--seed N] [--until DURATION] [--max-events N] [--json] [--trace FILE.jsonl]
   queuelab link FILE|PRESET [--seed N] [--base URL]
+  queuelab compare FILE|PRESET [--seed N] [--until DURATION] [--max-events N] [--json]
   queuelab check FILE|PRESET... [--seed N]
   queuelab lessons list|check [FILE...]|schema
   queuelab validate FILE
@@ -37,6 +38,9 @@ USAGE:
                --trace FILE      write every trace event as one JSON object per line
              A LINK (https://…/#v1.…, #v1.… or v1.…) replays its command log at
              the points it was recorded; its view time does not stop the run.
+  compare    run every variant of a scenario's `variants` block under one seed
+             (common random numbers) and print a table, one column per variant
+               --json            print the seed and every variant's report as JSON
   check      run each scenario to its duration and check its `expect` block;
              prints every failed expectation with the measured value
                --seed N          seed for every scenario (default: each one's own)
@@ -204,7 +208,10 @@ fn parse_run(args: &[OsString], command: &str) -> Result<RunArgs, Failure> {
     while let Some(a) = it.next() {
         let flag = a.to_str().unwrap_or("");
         let for_run_only = ["--until", "--max-events", "--json", "--trace"];
-        if (is_link && for_run_only.contains(&flag)) || (!is_link && flag == "--base") {
+        if (is_link && for_run_only.contains(&flag))
+            || (!is_link && flag == "--base")
+            || (command == "compare" && flag == "--trace")
+        {
             return Err(usage_error(format!("{command} does not take {flag}")));
         }
         match flag {
@@ -245,11 +252,14 @@ fn parse_run(args: &[OsString], command: &str) -> Result<RunArgs, Failure> {
         }
     }
     if r.target.is_empty() {
-        return Err(usage_error(if is_link {
-            "link needs a scenario file or preset name"
-        } else {
-            "run needs a scenario file, preset name or link"
-        }));
+        return Err(usage_error(
+            if is_link {
+                "link needs a scenario file or preset name"
+            } else {
+                "run needs a scenario file, preset name or link"
+            }
+            .replace("run", command),
+        ));
     }
     Ok(r)
 }
@@ -313,10 +323,11 @@ pub fn main_with(args: &[OsString], out: &mut dyn Write) -> Result<(), Failure> 
         }
         "run" => run(&parse_run(&args[1..], "run")?, out),
         "check" => check(&args[1..], out),
+        "compare" => compare(&parse_run(&args[1..], "compare")?, out),
         "lessons" => lessons(&args[1..], out),
         "link" => link(&parse_run(&args[1..], "link")?, out),
         _ => Err(usage_error(format!(
-            "unknown command {cmd:?}; use run, check, lessons, link, validate, schema or list"
+            "unknown command {cmd:?}; use run, compare, check, lessons, link, validate, schema or list"
         ))),
     }
 }
@@ -535,6 +546,120 @@ fn lessons(args: &[OsString], out: &mut dyn Write) -> Result<(), Failure> {
         }
         _ => Err(usage_error("lessons takes list, check [FILE...] or schema")),
     }
+}
+
+/// `queuelab compare`: every variant of the scenario, one seed, side by side.
+fn compare(a: &RunArgs, out: &mut dyn Write) -> Result<(), Failure> {
+    let io = io_failure;
+    let (name, scenario) = match load_target(&a.target)? {
+        Target::Scenario { name, scenario } => (name, scenario),
+        Target::Link(link) => ("link".to_string(), link.scenario),
+    };
+    if scenario.variants.is_empty() {
+        return Err(Failure {
+            code: 2,
+            message: format!(
+                "{name}: has no `variants` block to compare (add two to four {{\"name\", \"set\"}} entries)"
+            ),
+        });
+    }
+    let seed = a.seed.unwrap_or(scenario.seed);
+    let until = SimTime(a.until_us.unwrap_or(scenario.duration.us()));
+    let span = crate::scenario::Duration(until.0);
+    let mut base = scenario.clone();
+    base.variants.clear();
+    let mut lanes: Vec<(String, serde_json::Value)> = Vec::new();
+    for v in &scenario.variants {
+        let s = scenario::patch::apply(&base, &v.set).map_err(|e| Failure {
+            code: 2,
+            message: format!("{name}: variant {:?}: {e}", v.name),
+        })?;
+        let mut engine = Engine::new(s, seed).map_err(|e| Failure {
+            code: 2,
+            message: format!("{name}: variant {:?}: {e}", v.name),
+        })?;
+        engine.set_series(false);
+        let mut budget = a.max_events;
+        while budget > 0 {
+            let o = engine.run_until(until, budget.min(50_000));
+            budget = budget.saturating_sub(o.work);
+            if o.reached {
+                break;
+            }
+        }
+        if budget == 0 {
+            warn(&format!(
+                "variant {:?} stopped at --max-events {} before {until}",
+                v.name, a.max_events
+            ));
+        }
+        let report = serde_json::to_value(engine.report(&name)).expect("report serializes");
+        lanes.push((v.name.clone(), report));
+    }
+    if a.json {
+        let v = serde_json::json!({
+            "scenario": name,
+            "seed": seed,
+            "sim_time_us": until.0,
+            "variants": lanes.iter().map(|(n, r)| serde_json::json!({"name": n, "report": r})).collect::<Vec<_>>(),
+        });
+        let text = serde_json::to_string_pretty(&v).expect("serializes");
+        writeln!(out, "{text}").map_err(io)?;
+        return Ok(());
+    }
+    writeln!(
+        out,
+        "{name} — seed {seed}, {span}, {} variants (common random numbers)",
+        lanes.len()
+    )
+    .map_err(io)?;
+    let rows: [(&str, &str); 14] = [
+        ("published", "totals.published"),
+        ("delivered", "totals.delivered"),
+        ("redelivered", "totals.redelivered"),
+        ("processed", "totals.processed"),
+        ("failed", "totals.failed"),
+        ("retried", "totals.retried"),
+        ("dead-lettered", "totals.dead_lettered"),
+        ("expired", "totals.expired"),
+        ("dropped", "totals.dropped"),
+        (
+            "lost after auto-ack",
+            "dropped_by_reason.lost_after_auto_ack",
+        ),
+        ("in flight", "totals.in_flight"),
+        ("latency mean ms", "latency_us.end_to_end.mean"),
+        ("latency p50 ms", "latency_us.end_to_end.p50"),
+        ("latency p99 ms", "latency_us.end_to_end.p99"),
+    ];
+    let width = lanes
+        .iter()
+        .map(|(n, _)| n.len())
+        .max()
+        .unwrap_or(0)
+        .max(10);
+    let mut line = format!("{:<22}", "");
+    for (n, _) in &lanes {
+        line.push_str(&format!(" {n:>width$}"));
+    }
+    writeln!(out, "{line}").map_err(io)?;
+    for (label, path) in rows {
+        let e = crate::scenario::expect::parse(&format!("{path} == 0")).expect("a fixed path");
+        let mut line = format!("{label:<22}");
+        for (_, r) in &lanes {
+            let cell = match crate::scenario::expect::lookup(r, &e.path)
+                .ok()
+                .and_then(|v| v.as_f64())
+            {
+                Some(x) if path.starts_with("latency_us") => format!("{:.1}", x / 1000.0),
+                Some(x) => format!("{x:.0}"),
+                None => "—".to_string(),
+            };
+            line.push_str(&format!(" {cell:>width$}"));
+        }
+        writeln!(out, "{line}").map_err(io)?;
+    }
+    Ok(())
 }
 
 fn link(a: &RunArgs, out: &mut dyn Write) -> Result<(), Failure> {

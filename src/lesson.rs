@@ -21,7 +21,7 @@
 //! `apply_set`) are used by the app too.
 
 use crate::engine::{Engine, SimTime};
-use crate::scenario::expect::{self, Outcome, Step as PathStep};
+use crate::scenario::expect::{self, Outcome};
 use crate::scenario::{self, Command, Duration, Scenario};
 use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
@@ -223,45 +223,10 @@ pub fn parse(text: &str) -> Result<Lesson, String> {
     }
 }
 
-/// Apply `set` (JSON path → value) to a scenario and validate the result.
-/// Errors name the path (`set."producers[3].rate": producers has 1 item`).
+/// Apply `set` (JSON path → value) to a scenario and validate the result
+/// (see `scenario::patch`).
 pub fn apply_set(base: &Scenario, set: &BTreeMap<String, Value>) -> Result<Scenario, String> {
-    if set.is_empty() {
-        return Ok(base.clone());
-    }
-    let mut v = serde_json::to_value(base).map_err(|e| e.to_string())?;
-    for (path_text, value) in set {
-        let bad = |why: String| format!("set.{path_text:?}: {why}");
-        let e = expect::parse(&format!("{path_text} == 0")).map_err(bad)?;
-        let steps = &e.path.0;
-        let mut at = &mut v;
-        for (i, step) in steps.iter().enumerate() {
-            let last = i + 1 == steps.len();
-            at = match (step, at) {
-                (PathStep::Field(name), Value::Object(map)) => {
-                    if last {
-                        map.insert(name.clone(), value.clone());
-                        break;
-                    }
-                    map.get_mut(name)
-                        .ok_or_else(|| bad(format!("no field {name:?} here")))?
-                }
-                (PathStep::Index(n), Value::Array(items)) => {
-                    let len = items.len();
-                    let item = items
-                        .get_mut(*n)
-                        .ok_or_else(|| bad(format!("the list has {len} item(s)")))?;
-                    if last {
-                        *item = value.clone();
-                        break;
-                    }
-                    item
-                }
-                _ => return Err(bad("the path does not match the scenario".into())),
-            };
-        }
-    }
-    scenario::load(&v.to_string()).map_err(|e| format!("the changed scenario is invalid: {e}"))
+    scenario::patch::apply(base, set)
 }
 
 /// What one step produced, for the player and for `check`.

@@ -8,6 +8,7 @@
 
 mod command;
 pub mod expect;
+pub mod patch;
 mod presets;
 mod stream;
 mod types;

@@ -50,9 +50,27 @@ pub struct Scenario {
     /// see `scenario::expect`). They never change the run.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub expect: Vec<String>,
+    /// Two to four variants of this scenario, run side by side under one seed
+    /// (`queuelab compare`): each a name and field changes by path. Every
+    /// component draws from its own random stream in every variant (common
+    /// random numbers), so the only difference between lanes is the change.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub variants: Vec<Variant>,
     /// Saved node positions for the topology view, by node id (x, y in layout units).
     #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
     pub layout: BTreeMap<String, [f64; 2]>,
+}
+
+/// One lane of a side-by-side comparison.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct Variant {
+    /// Lane name (letters, digits, `- _ . :`, at most 64 characters).
+    pub name: String,
+    /// Field changes by path, e.g. `{"consumers[0].ack": "auto"}` (see
+    /// `scenario::patch`); empty for the scenario as written.
+    #[serde(default)]
+    pub set: BTreeMap<String, serde_json::Value>,
 }
 
 fn default_seed() -> u64 {

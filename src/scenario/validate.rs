@@ -100,6 +100,47 @@ pub fn check_retry(r: &RetryPolicy) -> Result<(), String> {
     Ok(())
 }
 
+/// Most lanes in one comparison.
+pub const VARIANTS_MAX: usize = 4;
+
+/// `variants`: two to four, unique names, and each one's changes give a
+/// valid scenario (checked on the scenario without its `variants`).
+fn check_variants(v: &mut V, s: &Scenario) {
+    if s.variants.is_empty() {
+        return;
+    }
+    if !(2..=VARIANTS_MAX).contains(&s.variants.len()) {
+        v.err(
+            "variants",
+            format!("two to {VARIANTS_MAX} variants, not {}", s.variants.len()),
+        );
+        return;
+    }
+    let mut base = s.clone();
+    base.variants.clear();
+    let mut names = std::collections::BTreeSet::new();
+    for (i, var) in s.variants.iter().enumerate() {
+        let at = format!("variants[{i}]");
+        check_id(v, &format!("{at}.name"), &var.name);
+        if !names.insert(var.name.as_str()) {
+            v.err(
+                format!("{at}.name"),
+                format!("{:?} is used twice", var.name),
+            );
+        }
+        if let Some(p) = var.set.keys().find(|p| p.starts_with("variants")) {
+            v.err(
+                format!("{at}.set"),
+                format!("{p:?}: a variant cannot change the variants"),
+            );
+            continue;
+        }
+        if let Err(why) = super::patch::apply(&base, &var.set) {
+            v.err(format!("{at}"), why);
+        }
+    }
+}
+
 fn check_id(v: &mut V, path: &str, id: &str) {
     if id.is_empty() || id.len() > ID_LEN_MAX {
         v.err(path, format!("must be 1 to {ID_LEN_MAX} characters"));
@@ -255,6 +296,7 @@ pub fn validate(s: &Scenario) -> Result<(), ScenarioError> {
             ),
         );
     }
+    check_variants(&mut v, s);
     for (i, text) in s.expect.iter().enumerate().take(super::expect::EXPECT_MAX) {
         if let Err(why) = super::expect::parse(text) {
             v.err(format!("expect[{i}]"), why);

@@ -31,3 +31,4 @@ mod streams;
 mod swarm;
 mod theory;
 mod ttl;
+mod variants;

@@ -1,0 +1,62 @@
+//! Changing a scenario by path: `{"consumers[0].instances": 3}`.
+//!
+//! Used by lesson steps (`set`), by scenario `variants` and by sweeps. A path
+//! uses the report paths' syntax (`scenario::expect`): field names joined by
+//! `.`, `[n]` for a list item, `["a.b"]` for a name with a dot. The last step
+//! may name a field the scenario leaves out (it is added); every other step
+//! must exist. The result is validated as a whole, so a changed scenario is
+//! exactly as trustworthy as a file: errors name the path that was set, or
+//! the field of the result that became invalid.
+
+use super::expect::{self, Step};
+use super::Scenario;
+use serde_json::Value;
+use std::collections::BTreeMap;
+
+/// Set one path in a JSON value. The error says which step does not fit.
+pub fn set_path(doc: &mut Value, path_text: &str, value: Value) -> Result<(), String> {
+    let e = expect::parse(&format!("{path_text} == 0"))?;
+    let steps = &e.path.0;
+    let mut at = doc;
+    for (i, step) in steps.iter().enumerate() {
+        let last = i + 1 == steps.len();
+        at = match (step, at) {
+            (Step::Field(name), Value::Object(map)) => {
+                if last {
+                    map.insert(name.clone(), value);
+                    return Ok(());
+                }
+                map.get_mut(name)
+                    .ok_or_else(|| format!("no field {name:?} here"))?
+            }
+            (Step::Index(n), Value::Array(items)) => {
+                let len = items.len();
+                let item = items
+                    .get_mut(*n)
+                    .ok_or_else(|| format!("the list has {len} item(s)"))?;
+                if last {
+                    *item = value;
+                    return Ok(());
+                }
+                item
+            }
+            _ => return Err("the path does not match the scenario".into()),
+        };
+    }
+    Err("empty path".into())
+}
+
+/// Apply every `path → value` of `set` to `base`, then validate the result.
+/// Errors: `set."producers[3].rate": the list has 1 item(s)`, or
+/// `the changed scenario is invalid: consumers[0].prefetch: …`.
+pub fn apply(base: &Scenario, set: &BTreeMap<String, Value>) -> Result<Scenario, String> {
+    if set.is_empty() {
+        return Ok(base.clone());
+    }
+    let mut v = serde_json::to_value(base).map_err(|e| e.to_string())?;
+    for (path_text, value) in set {
+        set_path(&mut v, path_text, value.clone())
+            .map_err(|why| format!("set.{path_text:?}: {why}"))?;
+    }
+    super::load(&v.to_string()).map_err(|e| format!("the changed scenario is invalid: {e}"))
+}
