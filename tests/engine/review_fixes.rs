@@ -50,10 +50,13 @@ fn the_default_exchange_routes_by_queue_name_and_dead_lettering_keeps_it() {
 
 /// Postmortem: with `max_length` 0 and drop-head, the queue trimmed before it
 /// dispatched, so even an idle consumer never got a message. RabbitMQ tries
-/// delivery first (`deliver_or_enqueue`).
+/// delivery first for drop-head (`deliver_or_enqueue`), but for the reject
+/// modes it checks `will_overflow` (ready + 1 > max-length) first
+/// (`maybe_deliver_or_enqueue`), so they refuse every publish at max-length 0
+/// even with an idle consumer.
 #[test]
-fn max_length_zero_still_delivers_to_an_idle_consumer() {
-    for overflow in ["drop-head", "reject-publish"] {
+fn max_length_zero_delivers_to_an_idle_consumer_only_with_drop_head() {
+    for (overflow, processed, refused) in [("drop-head", 3, 0), ("reject-publish", 0, 3)] {
         let s = story(
             &format!(
                 r#"{{
@@ -65,8 +68,8 @@ fn max_length_zero_still_delivers_to_an_idle_consumer() {
             ),
             5_000_000,
         );
-        assert_eq!(s.processed("c").len(), 3, "{overflow}");
-        assert!(s.drops().is_empty(), "{overflow}: {:?}", s.drops());
+        assert_eq!(s.processed("c").len(), processed, "{overflow}");
+        assert_eq!(s.drops().len(), refused, "{overflow}: {:?}", s.drops());
     }
 }
 

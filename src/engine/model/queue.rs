@@ -104,12 +104,19 @@ impl Engine {
         }
         let id = self.msgs[slot as usize].id;
         let max_length = self.cfg.queues[qi].max_length;
-        // RabbitMQ tries delivery before applying the length limit
-        // (`deliver_or_enqueue`): a message an idle consumer can take at once
-        // is never refused or pushed out, even with `max_length` 0.
+        // RabbitMQ's classic queue (`maybe_deliver_or_enqueue` in
+        // rabbit_amqqueue_process.erl) checks `will_overflow` — ready length
+        // + 1 > max-length — *before* trying delivery for the two reject
+        // modes, so with `max_length` 0 they refuse every publish even when a
+        // consumer is idle. For drop-head it tries delivery first
+        // (`deliver_or_enqueue`): a message an idle consumer takes at once
+        // never pushes out the head.
         let deliverable_now = self.queues[qi].ready.is_empty() && self.has_room(q);
-        let full = !deliverable_now
-            && max_length.is_some_and(|l| self.queues[qi].ready.len() >= l as usize);
+        let over = max_length.is_some_and(|l| self.queues[qi].ready.len() >= l as usize);
+        let full = match self.cfg.queues[qi].overflow {
+            Overflow::RejectPublish | Overflow::RejectPublishDlx => over,
+            Overflow::DropHead => over && !deliverable_now,
+        };
         if full {
             match self.cfg.queues[qi].overflow {
                 Overflow::RejectPublish => {
