@@ -1,4 +1,4 @@
-//! The native command-line tool: `queuelab run|compare|check|lessons|link|validate|schema|list`.
+//! The native command-line tool: `queuelab run|compare|sweep|check|lessons|link|validate|schema|list`.
 //!
 //!   args ──parse──► Cmd ──► load scenario (file, preset or share link) ──► Engine ──► text / JSON report, JSONL trace
 //!
@@ -23,6 +23,8 @@ USAGE:
   queuelab run FILE|PRESET|LINK [--seed N] [--until DURATION] [--max-events N] [--json] [--trace FILE.jsonl]
   queuelab link FILE|PRESET [--seed N] [--base URL]
   queuelab compare FILE|PRESET [--seed N] [--until DURATION] [--max-events N] [--json]
+  queuelab sweep FILE|PRESET --set PATH=VALUES [--set ...] [--seeds N] [--seed N] [--until DURATION]
+                 [--metric PATH] [--csv FILE] [--svg FILE] [--jobs N]
   queuelab check FILE|PRESET... [--seed N]
   queuelab lessons list|check [FILE...]|schema
   queuelab validate FILE
@@ -41,6 +43,14 @@ USAGE:
   compare    run every variant of a scenario's `variants` block under one seed
              (common random numbers) and print a table, one column per variant
                --json            print the seed and every variant's report as JSON
+  sweep      run a grid of field values (the product of every --set), each
+             point with the same seeds, in parallel; print mean ± 95% CI
+               --set PATH=VALUES a..b, a..b:step or a comma list (1,2,4 or 10/s,20/s)
+               --seeds N         seeds per point (default 5): seed, seed+1, …
+               --metric PATH     a report path (or throughput_per_s) to add; the
+                                 first given is the one plotted (default: latency mean)
+               --csv FILE        write the table as CSV;  --svg FILE  plot it
+               --jobs N          threads (default: the machine's cores)
   check      run each scenario to its duration and check its `expect` block;
              prints every failed expectation with the measured value
                --seed N          seed for every scenario (default: each one's own)
@@ -324,10 +334,11 @@ pub fn main_with(args: &[OsString], out: &mut dyn Write) -> Result<(), Failure> 
         "run" => run(&parse_run(&args[1..], "run")?, out),
         "check" => check(&args[1..], out),
         "compare" => compare(&parse_run(&args[1..], "compare")?, out),
+        "sweep" => sweep(&args[1..], out),
         "lessons" => lessons(&args[1..], out),
         "link" => link(&parse_run(&args[1..], "link")?, out),
         _ => Err(usage_error(format!(
-            "unknown command {cmd:?}; use run, compare, check, lessons, link, validate, schema or list"
+            "unknown command {cmd:?}; use run, compare, sweep, check, lessons, link, validate, schema or list"
         ))),
     }
 }
@@ -546,6 +557,118 @@ fn lessons(args: &[OsString], out: &mut dyn Write) -> Result<(), Failure> {
         }
         _ => Err(usage_error("lessons takes list, check [FILE...] or schema")),
     }
+}
+
+/// `queuelab sweep`: see `crate::sweep`.
+fn sweep(args: &[OsString], out: &mut dyn Write) -> Result<(), Failure> {
+    use crate::sweep;
+    let io = io_failure;
+    let mut target: Option<&OsString> = None;
+    let (mut axes, mut metrics) = (Vec::new(), Vec::new());
+    let (mut n_seeds, mut seed, mut until_us, mut jobs) = (5usize, None, None, None);
+    let (mut csv_path, mut svg_path): (Option<PathBuf>, Option<PathBuf>) = (None, None);
+    let mut it = args.iter();
+    while let Some(a) = it.next() {
+        let flag = a.to_str().unwrap_or("");
+        let mut value = |f: &str| -> Result<String, Failure> {
+            let v = it
+                .next()
+                .ok_or_else(|| usage_error(format!("{f} needs a value")))?;
+            v.to_str()
+                .map(str::to_string)
+                .ok_or_else(|| usage_error(format!("{f}: {v:?} is not UTF-8 text")))
+        };
+        let whole = |f: &str, v: &str| {
+            v.parse::<u64>()
+                .map_err(|_| usage_error(format!("{f}: {v:?} is not a whole number")))
+        };
+        match flag {
+            "--set" => axes.push(sweep::parse_axis(&value("--set")?).map_err(usage_error)?),
+            "--metric" => metrics.push(value("--metric")?),
+            "--seeds" => {
+                let v = value("--seeds")?;
+                n_seeds = whole("--seeds", &v)?.clamp(1, sweep::RUNS_MAX as u64) as usize;
+            }
+            "--seed" => {
+                let v = value("--seed")?;
+                seed = Some(whole("--seed", &v)?);
+            }
+            "--jobs" => {
+                let v = value("--jobs")?;
+                jobs = Some(whole("--jobs", &v)?.clamp(1, 64) as usize);
+            }
+            "--until" => {
+                let v = value("--until")?;
+                until_us = Some(
+                    parse_duration(&v)
+                        .map_err(|e| usage_error(format!("--until: {e}")))?
+                        .us(),
+                );
+            }
+            "--csv" => csv_path = Some(PathBuf::from(value("--csv")?)),
+            "--svg" => svg_path = Some(PathBuf::from(value("--svg")?)),
+            f if f.starts_with("--") => {
+                return Err(usage_error(format!("sweep: unknown option {f}")))
+            }
+            _ if target.is_some() => return Err(usage_error("sweep takes one scenario")),
+            _ => target = Some(a),
+        }
+    }
+    let target = target.ok_or_else(|| usage_error("sweep needs a scenario file or preset"))?;
+    if axes.is_empty() {
+        return Err(usage_error("sweep needs at least one --set PATH=VALUES"));
+    }
+    let (name, scenario) = match load_target(target)? {
+        Target::Scenario { name, scenario } => (name, scenario),
+        Target::Link(_) => {
+            return Err(usage_error(
+                "sweep takes a scenario file or preset, not a link",
+            ))
+        }
+    };
+    if metrics.is_empty() {
+        metrics = sweep::default_metrics();
+    } else {
+        for m in sweep::default_metrics() {
+            if !metrics.contains(&m) {
+                metrics.push(m);
+            }
+        }
+    }
+    let plan = sweep::Plan {
+        until_us: until_us.unwrap_or(scenario.duration.us()),
+        seeds: sweep::seeds(seed.unwrap_or(scenario.seed), n_seeds),
+        scenario,
+        axes,
+        metrics,
+    };
+    let jobs = jobs.unwrap_or_else(|| std::thread::available_parallelism().map_or(1, |n| n.get()));
+    let result = sweep::run(&plan, jobs).map_err(|e| Failure {
+        code: 2,
+        message: format!("{name}: {e}"),
+    })?;
+    writeln!(
+        out,
+        "{name}: {} points × {} seeds, {} each (common random numbers)",
+        result.points.len(),
+        plan.seeds.len(),
+        scenario::Duration(plan.until_us)
+    )
+    .map_err(io)?;
+    write!(out, "{}", sweep::table(&plan, &result)).map_err(io)?;
+    let write_file = |path: &PathBuf, text: String| {
+        std::fs::write(path, text).map_err(|e| Failure {
+            code: 1,
+            message: format!("cannot write {}: {e}", path.display()),
+        })
+    };
+    if let Some(p) = &csv_path {
+        write_file(p, sweep::csv(&plan, &result))?;
+    }
+    if let Some(p) = &svg_path {
+        write_file(p, sweep::svg(&plan, &result, &format!("{name}: what if")))?;
+    }
+    Ok(())
 }
 
 /// `queuelab compare`: every variant of the scenario, one seed, side by side.

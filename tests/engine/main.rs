@@ -29,6 +29,7 @@ mod routing;
 mod stream_props;
 mod streams;
 mod swarm;
+mod sweep;
 mod theory;
 mod ttl;
 mod variants;
