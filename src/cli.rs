@@ -1,4 +1,4 @@
-//! The native command-line tool: `queuelab run|compare|sweep|check|lessons|link|validate|schema|list`.
+//! The native command-line tool: `queuelab run|compare|sweep|check|lessons|definitions|link|validate|schema|list`.
 //!
 //!   args ──parse──► Cmd ──► load scenario (file, preset or share link) ──► Engine ──► text / JSON report, JSONL trace
 //!
@@ -26,6 +26,8 @@ USAGE:
   queuelab sweep FILE|PRESET --set PATH=VALUES [--set ...] [--seeds N] [--seed N] [--until DURATION]
                  [--metric PATH] [--csv FILE] [--svg FILE] [--jobs N]
   queuelab check FILE|PRESET... [--seed N]
+  queuelab definitions import DEFINITIONS.json [--vhost NAME] [--out SCENARIO.json]
+  queuelab definitions export FILE|PRESET [--out DEFINITIONS.json]
   queuelab lessons list|check [FILE...]|schema
   queuelab validate FILE
   queuelab schema
@@ -60,6 +62,11 @@ USAGE:
                       highlighted node does not exist, or a question cannot be
                       answered from the run
              schema   print the JSON Schema of the lesson format
+  definitions
+             import  turn a RabbitMQ definitions.json (exchanges, queues, bindings,
+                     policies, queue arguments) into a scenario; what was not
+                     understood is listed on stderr
+             export  write a scenario's topology as definitions RabbitMQ imports
   link       print a share link to a scenario file or preset (the last line is the link)
                --seed N          seed (default: the scenario's)
                --base URL        address of the app to put before #v1.… (default: none)
@@ -335,10 +342,11 @@ pub fn main_with(args: &[OsString], out: &mut dyn Write) -> Result<(), Failure> 
         "check" => check(&args[1..], out),
         "compare" => compare(&parse_run(&args[1..], "compare")?, out),
         "sweep" => sweep(&args[1..], out),
+        "definitions" => definitions(&args[1..], out),
         "lessons" => lessons(&args[1..], out),
         "link" => link(&parse_run(&args[1..], "link")?, out),
         _ => Err(usage_error(format!(
-            "unknown command {cmd:?}; use run, compare, sweep, check, lessons, link, validate, schema or list"
+            "unknown command {cmd:?}; use run, compare, sweep, check, lessons, definitions, link, validate, schema or list"
         ))),
     }
 }
@@ -557,6 +565,77 @@ fn lessons(args: &[OsString], out: &mut dyn Write) -> Result<(), Failure> {
         }
         _ => Err(usage_error("lessons takes list, check [FILE...] or schema")),
     }
+}
+
+/// `queuelab definitions import|export`: see `crate::definitions`.
+fn definitions(args: &[OsString], out: &mut dyn Write) -> Result<(), Failure> {
+    let io = io_failure;
+    let sub = args.first().and_then(|a| a.to_str()).unwrap_or("");
+    let mut file: Option<&OsString> = None;
+    let (mut vhost, mut out_path): (Option<String>, Option<PathBuf>) = (None, None);
+    let mut it = args.iter().skip(1);
+    while let Some(a) = it.next() {
+        match a.to_str().unwrap_or("") {
+            "--vhost" if sub == "import" => {
+                vhost = Some(
+                    it.next()
+                        .and_then(|v| v.to_str())
+                        .ok_or_else(|| usage_error("--vhost needs a name"))?
+                        .to_string(),
+                )
+            }
+            "--out" => {
+                out_path = Some(PathBuf::from(
+                    it.next().ok_or_else(|| usage_error("--out needs a file"))?,
+                ))
+            }
+            f if f.starts_with("--") => {
+                return Err(usage_error(format!(
+                    "definitions {sub}: unknown option {f}"
+                )))
+            }
+            _ if file.is_some() => return Err(usage_error("definitions takes one file")),
+            _ => file = Some(a),
+        }
+    }
+    let file = file.ok_or_else(|| usage_error("definitions import|export needs a file"))?;
+    let (text, notes) = match sub {
+        "import" => {
+            let path = Path::new(file);
+            let bytes = read_scenario_file(path)?;
+            let text = String::from_utf8_lossy(&bytes);
+            let imported =
+                crate::definitions::import(&text, vhost.as_deref()).map_err(|e| Failure {
+                    code: 2,
+                    message: format!("{}: {e}", path.display()),
+                })?;
+            let json = serde_json::to_string_pretty(&imported.json).expect("serializes");
+            (json, imported.notes)
+        }
+        "export" => {
+            let scenario = match load_target(file)? {
+                Target::Scenario { scenario, .. } => scenario,
+                Target::Link(l) => l.scenario,
+            };
+            let (doc, notes) = crate::definitions::export(&scenario);
+            (
+                serde_json::to_string_pretty(&doc).expect("serializes"),
+                notes,
+            )
+        }
+        _ => return Err(usage_error("definitions takes import or export")),
+    };
+    for n in &notes {
+        warn(&format!("note: {n}"));
+    }
+    match out_path {
+        Some(p) => std::fs::write(&p, text + "\n").map_err(|e| Failure {
+            code: 1,
+            message: format!("cannot write {}: {e}", p.display()),
+        })?,
+        None => writeln!(out, "{text}").map_err(io)?,
+    }
+    Ok(())
 }
 
 /// `queuelab sweep`: see `crate::sweep`.

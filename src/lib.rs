@@ -16,6 +16,8 @@ pub mod scenario;
 #[cfg(not(target_arch = "wasm32"))]
 pub mod cli;
 #[cfg(not(target_arch = "wasm32"))]
+pub mod definitions;
+#[cfg(not(target_arch = "wasm32"))]
 pub mod sweep;
 
 #[cfg(target_arch = "wasm32")]

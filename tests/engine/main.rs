@@ -14,6 +14,7 @@ mod cli;
 mod commands;
 mod consumers;
 mod dead_letter;
+mod definitions;
 mod determinism;
 mod expect;
 mod lessons;

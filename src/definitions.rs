@@ -1,0 +1,711 @@
+//! RabbitMQ definitions in and out: `definitions.json` (the management
+//! plugin's export, `rabbitmqctl export_definitions`) to a scenario, and a
+//! scenario's topology back to definitions RabbitMQ can import.
+//!
+//!   definitions.json ──import──► exchanges, queues, bindings (+ policies, queue arguments)
+//!                                   + a producer per entry exchange, a consumer per directly fed queue
+//!                                   ──► Scenario (validated) + notes on everything not understood
+//!   Scenario ──export──► definitions.json (vhost "/"; producers, consumers, retries, topics noted)
+//!
+//! What maps (RabbitMQ docs: "Queues", "Dead Letter Exchanges", "Time-To-Live",
+//! "Queue Length Limit", "Policies"): exchange types direct/fanout/topic/headers
+//! and `alternate-exchange`; queue arguments `x-dead-letter-exchange`,
+//! `x-dead-letter-routing-key`, `x-message-ttl` (ms), `x-max-length`,
+//! `x-overflow`, `x-delivery-limit`; the same keys in policies (without `x-`),
+//! matched by regular expression on the name, the highest priority policy
+//! applying; when a queue has both, the argument wins for the dead-letter
+//! keys and overflow, and the lower value wins for max-length, message TTL and
+//! delivery limit, as RabbitMQ resolves them. Bindings queue and exchange
+//! destinations, with `x-match` and header arguments. Everything else is
+//! listed in the notes — nothing is dropped silently. Names outside the
+//! scenario id alphabet are renamed (and noted); an exchange that shares a
+//! queue's name gets a `-x` suffix, since scenario ids share one namespace.
+
+use crate::scenario::{self, ExchangeKind, Overflow, Scenario, XMatch};
+use regex::Regex;
+use serde_json::{json, Map, Value};
+use std::collections::{BTreeMap, BTreeSet};
+
+/// The result of an import: the scenario, its JSON as written (concise, no
+/// defaults spelled out), and what was not understood.
+#[derive(Debug)]
+pub struct Imported {
+    pub scenario: Scenario,
+    pub json: Value,
+    pub notes: Vec<String>,
+}
+
+fn clean_id(name: &str) -> String {
+    let mut s: String = name
+        .chars()
+        .map(|c| {
+            if c.is_ascii_alphanumeric() || "-_.:".contains(c) {
+                c
+            } else {
+                '-'
+            }
+        })
+        .collect();
+    if s.is_empty() {
+        s = "unnamed".into();
+    }
+    s.chars().take(scenario::ID_LEN_MAX).collect()
+}
+
+/// A policy's applicable definition for `name` of `kind` ("queues"/"exchanges").
+fn policy_for<'a>(
+    policies: &'a [(Regex, String, i64, &'a Map<String, Value>, String)],
+    name: &str,
+    kind: &str,
+) -> Option<(&'a Map<String, Value>, &'a str)> {
+    policies
+        .iter()
+        .filter(|(re, apply, _, _, _)| (apply == "all" || apply == kind) && re.is_match(name))
+        // Highest priority wins; among equals the first listed.
+        .fold(
+            None::<&(Regex, String, i64, &Map<String, Value>, String)>,
+            |best, p| match best {
+                Some(b) if b.2 >= p.2 => Some(b),
+                _ => Some(p),
+            },
+        )
+        .map(|p| (p.3, p.4.as_str()))
+}
+
+fn as_u64(v: &Value) -> Option<u64> {
+    v.as_u64()
+        .or_else(|| v.as_f64().filter(|f| *f >= 0.0).map(|f| f as u64))
+}
+
+/// Import definitions text. `vhost` picks one virtual host (default `/`, or
+/// the only one there is).
+pub fn import(text: &str, vhost: Option<&str>) -> Result<Imported, String> {
+    let doc: Value = serde_json::from_str(text.strip_prefix('\u{feff}').unwrap_or(text))
+        .map_err(|e| format!("not JSON: {e}"))?;
+    let obj = doc.as_object().ok_or("definitions must be a JSON object")?;
+    let mut notes = Vec::new();
+    let list = |key: &str| -> Vec<&Value> {
+        obj.get(key)
+            .and_then(Value::as_array)
+            .map(|a| a.iter().collect())
+            .unwrap_or_default()
+    };
+    for key in obj.keys() {
+        if !matches!(
+            key.as_str(),
+            "queues"
+                | "exchanges"
+                | "bindings"
+                | "policies"
+                | "vhosts"
+                | "users"
+                | "permissions"
+                | "topic_permissions"
+                | "parameters"
+                | "global_parameters"
+                | "rabbit_version"
+                | "rabbitmq_version"
+                | "product_name"
+                | "product_version"
+                | "explanation"
+        ) {
+            notes.push(format!("`{key}`: not understood, ignored"));
+        }
+    }
+    for key in ["users", "permissions", "topic_permissions", "parameters"] {
+        if !list(key).is_empty() {
+            notes.push(format!("`{key}`: {} entries ignored (QueueLab models no users, permissions or runtime parameters such as shovels and federation)", list(key).len()));
+        }
+    }
+    // Which vhost.
+    let mut hosts: BTreeSet<String> = BTreeSet::new();
+    for key in ["queues", "exchanges", "bindings", "policies"] {
+        for item in list(key) {
+            hosts.insert(
+                item.get("vhost")
+                    .and_then(Value::as_str)
+                    .unwrap_or("/")
+                    .to_string(),
+            );
+        }
+    }
+    let vhost = match vhost {
+        Some(v) => v.to_string(),
+        None if hosts.contains("/") || hosts.is_empty() => "/".to_string(),
+        None if hosts.len() == 1 => hosts.iter().next().cloned().unwrap_or_default(),
+        None => {
+            return Err(format!(
+                "several virtual hosts ({}); choose one with --vhost",
+                hosts.into_iter().collect::<Vec<_>>().join(", ")
+            ))
+        }
+    };
+    for h in hosts.iter().filter(|h| **h != vhost) {
+        notes.push(format!("vhost {h:?}: skipped (importing {vhost:?})"));
+    }
+    let in_vhost = |v: &&Value| v.get("vhost").and_then(Value::as_str).unwrap_or("/") == vhost;
+
+    // Policies.
+    let mut policies = Vec::new();
+    for (i, p) in list("policies").into_iter().filter(in_vhost).enumerate() {
+        let name = p
+            .get("name")
+            .and_then(Value::as_str)
+            .unwrap_or("?")
+            .to_string();
+        let pattern = p.get("pattern").and_then(Value::as_str).unwrap_or("");
+        let re = match Regex::new(pattern) {
+            Ok(r) => r,
+            Err(e) => {
+                notes.push(format!("policies[{i}] {name:?}: pattern {pattern:?} is not a regular expression ({e}); ignored"));
+                continue;
+            }
+        };
+        let apply = p
+            .get("apply-to")
+            .and_then(Value::as_str)
+            .unwrap_or("all")
+            .to_string();
+        let prio = p.get("priority").and_then(Value::as_i64).unwrap_or(0);
+        let Some(def) = p.get("definition").and_then(Value::as_object) else {
+            notes.push(format!("policies[{i}] {name:?}: no definition; ignored"));
+            continue;
+        };
+        for k in def.keys() {
+            if !matches!(
+                k.as_str(),
+                "dead-letter-exchange"
+                    | "dead-letter-routing-key"
+                    | "message-ttl"
+                    | "max-length"
+                    | "overflow"
+                    | "delivery-limit"
+                    | "alternate-exchange"
+            ) {
+                notes.push(format!("policy {name:?}: `{k}` not modelled, ignored"));
+            }
+        }
+        policies.push((re, apply, prio, def, name));
+    }
+
+    // Names: queues keep theirs (cleaned); exchanges too unless a queue has it.
+    let mut queue_ids: BTreeMap<String, String> = BTreeMap::new();
+    let mut used: BTreeSet<String> = BTreeSet::new();
+    let fresh = |want: String, used: &mut BTreeSet<String>| {
+        let mut id = want.clone();
+        let mut k = 2;
+        while used.contains(&id) {
+            id = format!("{want}-{k}");
+            k += 1;
+        }
+        used.insert(id.clone());
+        id
+    };
+    let queues_in: Vec<&Value> = list("queues").into_iter().filter(in_vhost).collect();
+    let exchanges_in: Vec<&Value> = list("exchanges").into_iter().filter(in_vhost).collect();
+    for q in &queues_in {
+        let name = q
+            .get("name")
+            .and_then(Value::as_str)
+            .unwrap_or("")
+            .to_string();
+        let id = fresh(clean_id(&name), &mut used);
+        if id != name {
+            notes.push(format!("queue {name:?} is named {id:?} here (scenario ids use letters, digits and - _ . :)"));
+        }
+        queue_ids.insert(name, id);
+    }
+    let mut exchange_ids: BTreeMap<String, String> = BTreeMap::new();
+    for x in &exchanges_in {
+        let name = x
+            .get("name")
+            .and_then(Value::as_str)
+            .unwrap_or("")
+            .to_string();
+        if name.is_empty() || name.starts_with("amq.") {
+            continue; // built-in exchanges are declared by the broker itself
+        }
+        let mut want = clean_id(&name);
+        if used.contains(&want) {
+            want = format!("{want}-x");
+        }
+        let id = fresh(want, &mut used);
+        if id != name {
+            notes.push(format!("exchange {name:?} is named {id:?} here (a queue has its name, or it uses other characters)"));
+        }
+        exchange_ids.insert(name, id);
+    }
+
+    // Exchanges.
+    let mut exchanges: Vec<Map<String, Value>> = Vec::new();
+    let mut ex_index: BTreeMap<String, usize> = BTreeMap::new();
+    for x in &exchanges_in {
+        let name = x.get("name").and_then(Value::as_str).unwrap_or("");
+        let Some(id) = exchange_ids.get(name) else {
+            continue;
+        };
+        let kind = match x.get("type").and_then(Value::as_str).unwrap_or("direct") {
+            k @ ("direct" | "fanout" | "topic" | "headers") => k.to_string(),
+            other => {
+                notes.push(format!("exchange {name:?}: type {other:?} (a plugin) is not modelled; imported as direct"));
+                "direct".into()
+            }
+        };
+        let mut m = Map::new();
+        m.insert("id".into(), json!(id));
+        m.insert("kind".into(), json!(kind));
+        m.insert("bindings".into(), json!([]));
+        let args = x.get("arguments").and_then(Value::as_object);
+        let ae = args
+            .and_then(|a| a.get("alternate-exchange"))
+            .or_else(|| {
+                policy_for(&policies, name, "exchanges")
+                    .and_then(|(d, _)| d.get("alternate-exchange"))
+            })
+            .and_then(Value::as_str);
+        if let Some(ae) = ae {
+            match exchange_ids.get(ae) {
+                Some(aid) => {
+                    m.insert("alternate_exchange".into(), json!(aid));
+                }
+                None => notes.push(format!(
+                    "exchange {name:?}: alternate exchange {ae:?} is not defined; ignored"
+                )),
+            }
+        }
+        for k in args
+            .map(|a| a.keys().cloned().collect::<Vec<_>>())
+            .unwrap_or_default()
+        {
+            if k != "alternate-exchange" {
+                notes.push(format!(
+                    "exchange {name:?}: argument `{k}` not modelled, ignored"
+                ));
+            }
+        }
+        if x.get("internal").and_then(Value::as_bool) == Some(true) {
+            notes.push(format!(
+                "exchange {name:?}: `internal` is not modelled (producers may publish to it here)"
+            ));
+        }
+        ex_index.insert(name.to_string(), exchanges.len());
+        exchanges.push(m);
+    }
+
+    // Queues.
+    let mut queues: Vec<Map<String, Value>> = Vec::new();
+    for q in &queues_in {
+        let name = q.get("name").and_then(Value::as_str).unwrap_or("");
+        let id = &queue_ids[name];
+        let args = q
+            .get("arguments")
+            .and_then(Value::as_object)
+            .cloned()
+            .unwrap_or_default();
+        let pol = policy_for(&policies, name, "queues");
+        if let Some((_, pname)) = pol {
+            notes.push(format!("queue {name:?}: policy {pname:?} applied"));
+        }
+        let from_arg = |k: &str| args.get(&format!("x-{k}"));
+        let from_pol = |k: &str| pol.and_then(|(d, _)| d.get(k));
+        // Argument wins (dead-lettering, overflow).
+        let pick = |k: &str| from_arg(k).or_else(|| from_pol(k));
+        // The lower value wins (limits).
+        let lower = |k: &str| match (from_arg(k).and_then(as_u64), from_pol(k).and_then(as_u64)) {
+            (Some(a), Some(b)) => Some(a.min(b)),
+            (a, b) => a.or(b),
+        };
+        let mut m = Map::new();
+        m.insert("id".into(), json!(id));
+        if let Some(n) = lower("max-length") {
+            m.insert(
+                "max_length".into(),
+                json!(n.min(scenario::MAX_LENGTH_MAX as u64)),
+            );
+        }
+        if let Some(o) = pick("overflow").and_then(Value::as_str) {
+            if matches!(o, "drop-head" | "reject-publish" | "reject-publish-dlx") {
+                m.insert("overflow".into(), json!(o));
+            } else {
+                notes.push(format!(
+                    "queue {name:?}: overflow {o:?} not understood; drop-head"
+                ));
+            }
+        }
+        if let Some(ms) = lower("message-ttl") {
+            m.insert("ttl".into(), json!(format!("{ms}ms")));
+        }
+        if let Some(dlx) = pick("dead-letter-exchange").and_then(Value::as_str) {
+            match exchange_ids.get(dlx) {
+                Some(x) => {
+                    m.insert("dead_letter_exchange".into(), json!(x));
+                }
+                None if dlx.is_empty() => notes.push(format!("queue {name:?}: dead-lettering through the default exchange is not modelled; ignored")),
+                None => notes.push(format!("queue {name:?}: dead-letter exchange {dlx:?} is not defined; ignored")),
+            }
+        }
+        if let Some(rk) = pick("dead-letter-routing-key").and_then(Value::as_str) {
+            m.insert("dead_letter_routing_key".into(), json!(rk));
+        }
+        if let Some(n) = lower("delivery-limit") {
+            m.insert(
+                "delivery_limit".into(),
+                json!(n.min(scenario::ATTEMPTS_MAX as u64)),
+            );
+        }
+        for k in args.keys() {
+            let known = matches!(
+                k.as_str(),
+                "x-max-length"
+                    | "x-overflow"
+                    | "x-message-ttl"
+                    | "x-dead-letter-exchange"
+                    | "x-dead-letter-routing-key"
+                    | "x-delivery-limit"
+                    | "x-queue-type"
+            );
+            if !known {
+                notes.push(format!(
+                    "queue {name:?}: argument `{k}` not modelled, ignored"
+                ));
+            }
+        }
+        match args.get("x-queue-type").and_then(Value::as_str) {
+            None | Some("classic" | "quorum") => {}
+            Some(t) => notes.push(format!(
+                "queue {name:?}: queue type {t:?} is not modelled; imported as a queue"
+            )),
+        }
+        queues.push(m);
+    }
+
+    // Bindings.
+    let mut bound_from: BTreeMap<String, Vec<(String, Value)>> = BTreeMap::new();
+    for (i, b) in list("bindings").into_iter().filter(in_vhost).enumerate() {
+        let src = b.get("source").and_then(Value::as_str).unwrap_or("");
+        let dst = b.get("destination").and_then(Value::as_str).unwrap_or("");
+        let dtype = b
+            .get("destination_type")
+            .and_then(Value::as_str)
+            .unwrap_or("queue");
+        let Some(&xi) = ex_index.get(src) else {
+            notes.push(format!("bindings[{i}]: source {src:?} is not an imported exchange (the default exchange binds every queue by name already); ignored"));
+            continue;
+        };
+        let mut bm = Map::new();
+        match dtype {
+            "queue" => match queue_ids.get(dst) {
+                Some(q) => {
+                    bm.insert("queue".into(), json!(q));
+                }
+                None => {
+                    notes.push(format!(
+                        "bindings[{i}]: queue {dst:?} is not defined; ignored"
+                    ));
+                    continue;
+                }
+            },
+            "exchange" => match exchange_ids.get(dst) {
+                Some(x) => {
+                    bm.insert("exchange".into(), json!(x));
+                }
+                None => {
+                    notes.push(format!(
+                        "bindings[{i}]: exchange {dst:?} is not defined; ignored"
+                    ));
+                    continue;
+                }
+            },
+            other => {
+                notes.push(format!(
+                    "bindings[{i}]: destination type {other:?} not understood; ignored"
+                ));
+                continue;
+            }
+        }
+        let key = b.get("routing_key").and_then(Value::as_str).unwrap_or("");
+        let kind = exchanges[xi]["kind"]
+            .as_str()
+            .unwrap_or("direct")
+            .to_string();
+        if kind != "fanout" && kind != "headers" {
+            bm.insert("key".into(), json!(key));
+        }
+        if kind == "headers" {
+            let args = b
+                .get("arguments")
+                .and_then(Value::as_object)
+                .cloned()
+                .unwrap_or_default();
+            let mut headers = Map::new();
+            for (k, v) in &args {
+                if k == "x-match" {
+                    let m = v.as_str().unwrap_or("all");
+                    if matches!(m, "all" | "any" | "all-with-x" | "any-with-x") {
+                        bm.insert("x_match".into(), json!(m));
+                    } else {
+                        notes.push(format!("bindings[{i}]: x-match {m:?} not understood; all"));
+                    }
+                } else if k.starts_with("x-") {
+                    notes.push(format!("bindings[{i}]: argument `{k}` ignored"));
+                } else {
+                    let text = match v {
+                        Value::String(s) => s.clone(),
+                        Value::Null => {
+                            headers.insert(k.clone(), Value::Null);
+                            continue;
+                        }
+                        other => other.to_string(),
+                    };
+                    headers.insert(k.clone(), json!(text));
+                }
+            }
+            bm.insert("headers".into(), Value::Object(headers));
+        }
+        bound_from
+            .entry(src.to_string())
+            .or_default()
+            .push((dtype.to_string(), json!(dst)));
+        if let Some(Value::Array(list)) = exchanges[xi].get_mut("bindings") {
+            list.push(Value::Object(bm));
+        }
+    }
+
+    // Traffic so the picture moves: definitions carry none.
+    let dlx_targets: BTreeSet<String> = queues
+        .iter()
+        .filter_map(|q| {
+            q.get("dead_letter_exchange")
+                .and_then(Value::as_str)
+                .map(str::to_string)
+        })
+        .chain(exchanges.iter().filter_map(|x| {
+            x.get("alternate_exchange")
+                .and_then(Value::as_str)
+                .map(str::to_string)
+        }))
+        .chain(exchanges.iter().flat_map(|x| {
+            x["bindings"]
+                .as_array()
+                .into_iter()
+                .flatten()
+                .filter_map(|b| {
+                    b.get("exchange")
+                        .and_then(Value::as_str)
+                        .map(str::to_string)
+                })
+        }))
+        .collect();
+    let mut producers = Vec::new();
+    let mut fed: BTreeSet<String> = BTreeSet::new();
+    for x in &exchanges {
+        let id = x["id"].as_str().unwrap_or_default().to_string();
+        let binds = x["bindings"].as_array().cloned().unwrap_or_default();
+        if dlx_targets.contains(&id) || binds.is_empty() {
+            continue;
+        }
+        let mut p = Map::new();
+        p.insert(
+            "id".into(),
+            json!(fresh(format!("{id}-publisher"), &mut used)),
+        );
+        p.insert("to".into(), json!(id));
+        p.insert("rate".into(), json!("10/s"));
+        p.insert("arrival".into(), json!("poisson"));
+        // Route to every binding in turn: keys with topic wildcards made concrete.
+        let keys: Vec<String> = binds
+            .iter()
+            .filter_map(|b| b.get("key").and_then(Value::as_str))
+            .map(|k| {
+                k.split('.')
+                    .map(|w| if w == "*" || w == "#" { "any" } else { w })
+                    .collect::<Vec<_>>()
+                    .join(".")
+            })
+            .collect::<BTreeSet<_>>()
+            .into_iter()
+            .collect();
+        if !keys.is_empty() {
+            p.insert("routing_keys".into(), json!({ "round_robin": keys }));
+        }
+        let header_sets: Vec<Value> = binds
+            .iter()
+            .filter_map(|b| b.get("headers").and_then(Value::as_object))
+            .map(|h| {
+                Value::Object(
+                    h.iter()
+                        .map(|(k, v)| (k.clone(), json!(v.as_str().unwrap_or("yes"))))
+                        .collect(),
+                )
+            })
+            .collect();
+        if !header_sets.is_empty() {
+            p.insert("header_sets".into(), Value::Array(header_sets));
+        }
+        // Every queue this exchange reaches, through exchange-to-exchange bindings too.
+        let mut todo = vec![id.clone()];
+        let mut seen = BTreeSet::new();
+        while let Some(xid) = todo.pop() {
+            if !seen.insert(xid.clone()) {
+                continue;
+            }
+            let Some(x) = exchanges.iter().find(|x| x["id"] == json!(xid)) else {
+                continue;
+            };
+            for b in x["bindings"].as_array().into_iter().flatten() {
+                if let Some(q) = b.get("queue").and_then(Value::as_str) {
+                    fed.insert(q.to_string());
+                }
+                if let Some(e) = b.get("exchange").and_then(Value::as_str) {
+                    todo.push(e.to_string());
+                }
+            }
+        }
+        producers.push(Value::Object(p));
+    }
+    let mut consumers = Vec::new();
+    for q in &queues {
+        let id = q["id"].as_str().unwrap_or_default();
+        if fed.contains(id) {
+            consumers.push(json!({
+                "id": fresh(format!("{id}-consumer"), &mut used),
+                "queue": id,
+                "service": { "exponential": "20ms" },
+            }));
+        }
+    }
+    if !producers.is_empty() || !consumers.is_empty() {
+        notes.push(format!(
+            "added {} producer(s) at 10/s on the entry exchanges and {} consumer(s) on the queues they feed, so the scenario runs (definitions carry no clients); dead-letter and wait queues have none",
+            producers.len(),
+            consumers.len()
+        ));
+    }
+    let out = json!({
+        "title": "Imported RabbitMQ definitions",
+        "description": format!("Imported from definitions.json (vhost {vhost:?}): {} exchanges, {} queues. Producers and consumers were added so it runs; see the import notes.", exchanges.len(), queues.len()),
+        "producers": producers,
+        "exchanges": exchanges,
+        "queues": queues,
+        "consumers": consumers,
+    });
+    let scenario = scenario::load(&out.to_string())
+        .map_err(|e| format!("the imported scenario is invalid:\n{e}"))?;
+    Ok(Imported {
+        scenario,
+        json: out,
+        notes,
+    })
+}
+
+/// Export a scenario's topology as definitions for vhost `/`, with notes on
+/// what definitions cannot say (clients, retries, topics, sub-ms TTLs).
+pub fn export(s: &Scenario) -> (Value, Vec<String>) {
+    let mut notes = Vec::new();
+    let exchanges: Vec<Value> = s
+        .exchanges
+        .iter()
+        .map(|x| {
+            let mut args = Map::new();
+            if let Some(ae) = &x.alternate_exchange {
+                args.insert("alternate-exchange".into(), json!(ae));
+            }
+            json!({
+                "name": x.id, "vhost": "/",
+                "type": match x.kind { ExchangeKind::Direct => "direct", ExchangeKind::Fanout => "fanout", ExchangeKind::Topic => "topic", ExchangeKind::Headers => "headers" },
+                "durable": true, "auto_delete": false, "internal": false, "arguments": args,
+            })
+        })
+        .collect();
+    let mut bindings = Vec::new();
+    for x in &s.exchanges {
+        for b in &x.bindings {
+            let (dst, dtype) = match (&b.queue, &b.exchange) {
+                (Some(q), _) => (q.clone(), "queue"),
+                (None, Some(e)) => (e.clone(), "exchange"),
+                (None, None) => continue,
+            };
+            let mut args = Map::new();
+            if x.kind == ExchangeKind::Headers {
+                let m = match b.x_match.unwrap_or_default() {
+                    XMatch::All => "all",
+                    XMatch::Any => "any",
+                    XMatch::AllWithX => "all-with-x",
+                    XMatch::AnyWithX => "any-with-x",
+                };
+                args.insert("x-match".into(), json!(m));
+                for (k, v) in &b.headers {
+                    args.insert(k.clone(), v.as_ref().map_or(Value::Null, |v| json!(v)));
+                }
+            }
+            bindings.push(json!({
+                "source": x.id, "vhost": "/", "destination": dst, "destination_type": dtype,
+                "routing_key": b.key, "arguments": args,
+            }));
+        }
+    }
+    let queues: Vec<Value> = s
+        .queues
+        .iter()
+        .map(|q| {
+            let mut args = Map::new();
+            let quorum = q.delivery_limit.is_some();
+            args.insert("x-queue-type".into(), json!(if quorum { "quorum" } else { "classic" }));
+            if let Some(n) = q.max_length {
+                args.insert("x-max-length".into(), json!(n));
+            }
+            if q.max_length.is_some() || q.overflow != Overflow::DropHead {
+                let o = match q.overflow {
+                    Overflow::DropHead => "drop-head",
+                    Overflow::RejectPublish => "reject-publish",
+                    Overflow::RejectPublishDlx => "reject-publish-dlx",
+                };
+                if quorum && q.overflow == Overflow::RejectPublishDlx {
+                    notes.push(format!("queue {:?}: quorum queues (needed for x-delivery-limit) do not support reject-publish-dlx; exported as reject-publish", q.id));
+                    args.insert("x-overflow".into(), json!("reject-publish"));
+                } else {
+                    args.insert("x-overflow".into(), json!(o));
+                }
+            }
+            if let Some(t) = q.ttl {
+                let ms = t.us().div_ceil(1000);
+                if t.us() % 1000 != 0 {
+                    notes.push(format!("queue {:?}: TTL {t} rounded up to {ms} ms (x-message-ttl is in milliseconds)", q.id));
+                }
+                args.insert("x-message-ttl".into(), json!(ms));
+            }
+            if let Some(d) = &q.dead_letter_exchange {
+                args.insert("x-dead-letter-exchange".into(), json!(d));
+            }
+            if let Some(k) = &q.dead_letter_routing_key {
+                args.insert("x-dead-letter-routing-key".into(), json!(k));
+            }
+            if let Some(n) = q.delivery_limit {
+                args.insert("x-delivery-limit".into(), json!(n));
+            }
+            json!({ "name": q.id, "vhost": "/", "durable": true, "auto_delete": false, "arguments": args })
+        })
+        .collect();
+    if !s.producers.is_empty() || !s.consumers.is_empty() {
+        notes.push(format!(
+            "{} producer(s) and {} consumer(s) are clients, not broker definitions: not exported",
+            s.producers.len(),
+            s.consumers.len()
+        ));
+    }
+    if s.consumers.iter().any(|c| c.retry.is_some()) {
+        notes.push("consumer retry policies live in the clients: not exported".into());
+    }
+    if !s.topics.is_empty() || !s.consumer_groups.is_empty() {
+        notes.push(
+            "Kafka topics and consumer groups have no RabbitMQ definition: not exported".into(),
+        );
+    }
+    let doc = json!({
+        "vhosts": [{ "name": "/" }],
+        "users": [], "permissions": [], "topic_permissions": [],
+        "parameters": [], "global_parameters": [], "policies": [],
+        "queues": queues, "exchanges": exchanges, "bindings": bindings,
+    });
+    (doc, notes)
+}

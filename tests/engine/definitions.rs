@@ -1,0 +1,129 @@
+//! RabbitMQ definitions in and out: a definitions file in RabbitMQ's
+//! documented export format imports with policies and arguments resolved as
+//! RabbitMQ resolves them, every ignored item is noted, exporting and
+//! importing again keeps the topology, and every AMQP preset round-trips.
+
+use queuelab::definitions;
+use queuelab::scenario::{self, Overflow, Scenario, XMatch};
+
+const FIXTURE: &str = include_str!("../fixtures/rabbitmq-definitions.json");
+
+fn queue<'a>(s: &'a Scenario, id: &str) -> &'a scenario::Queue {
+    s.queues
+        .iter()
+        .find(|q| q.id == id)
+        .unwrap_or_else(|| panic!("no queue {id}"))
+}
+
+#[test]
+fn a_definitions_file_imports_with_policies_and_arguments_resolved() {
+    let imp = definitions::import(FIXTURE, None).unwrap();
+    let s = &imp.scenario;
+    // Argument 500 and policy 1000: the lower wins. TTL and DLX come from the
+    // policy; overflow from the argument.
+    let orders = queue(s, "orders");
+    assert_eq!(orders.max_length, Some(500));
+    assert_eq!(orders.ttl.map(|d| d.us()), Some(60_000_000));
+    assert_eq!(orders.dead_letter_exchange.as_deref(), Some("orders.dlx"));
+    assert_eq!(orders.overflow, Overflow::RejectPublishDlx);
+    // Only the highest-priority policy applies: orders did not get max-length 5.
+    assert_eq!(queue(s, "orders.dead").max_length, Some(5));
+    let inv = queue(s, "invoices");
+    assert_eq!(
+        (inv.delivery_limit, inv.dead_letter_routing_key.as_deref()),
+        (Some(3), Some("invoices"))
+    );
+    // Renamed: a space, and an exchange sharing a queue's name.
+    assert!(s.queues.iter().any(|q| q.id == "audit-log"));
+    assert!(s.exchanges.iter().any(|x| x.id == "orders-x"));
+    let shop = s.exchanges.iter().find(|x| x.id == "shop").unwrap();
+    assert_eq!(shop.alternate_exchange.as_deref(), Some("unrouted"));
+    assert!(shop
+        .bindings
+        .iter()
+        .any(|b| b.exchange.as_deref() == Some("docs") && b.key == "doc.#"));
+    let docs = s.exchanges.iter().find(|x| x.id == "docs").unwrap();
+    assert_eq!(docs.bindings[0].x_match, Some(XMatch::Any));
+    assert_eq!(docs.bindings[0].headers.get("urgent"), Some(&None));
+    // Traffic added on the entry exchange; consumers on the queues it feeds,
+    // through the exchange-to-exchange binding too; none on the dead-letter queue.
+    assert_eq!(s.producers.len(), 1);
+    let fed: Vec<&str> = s.consumers.iter().map(|c| c.queue.as_str()).collect();
+    assert!(
+        fed.contains(&"orders") && fed.contains(&"invoices") && fed.contains(&"eu-docs"),
+        "{fed:?}"
+    );
+    assert!(!fed.contains(&"orders.dead"));
+    // Nothing dropped silently.
+    let notes = imp.notes.join("\n");
+    for says in [
+        "`ha-mode` not modelled",
+        "`x-max-priority` not modelled",
+        "`users`: 1 entries ignored",
+        "named \"audit-log\"",
+        "named \"orders-x\"",
+    ] {
+        assert!(notes.contains(says), "{says} in\n{notes}");
+    }
+    // And it runs.
+    let mut e = queuelab::engine::Engine::new(s.clone(), 1).unwrap();
+    e.run_until(queuelab::engine::SimTime(5_000_000), 1_000_000);
+    assert!(e.totals().processed > 0);
+}
+
+#[test]
+fn export_then_import_keeps_the_topology() {
+    let first = definitions::import(FIXTURE, None).unwrap().scenario;
+    let (doc, _) = definitions::export(&first);
+    let second = definitions::import(&doc.to_string(), None)
+        .unwrap()
+        .scenario;
+    assert_eq!(first.exchanges, second.exchanges);
+    assert_eq!(first.queues, second.queues);
+}
+
+#[test]
+fn every_amqp_preset_round_trips_through_definitions() {
+    for p in scenario::presets() {
+        let s = p.scenario();
+        if s.queues.is_empty() {
+            continue;
+        }
+        let (doc, notes) = definitions::export(&s);
+        assert!(
+            notes.iter().any(|n| n.contains("clients")),
+            "{}: {notes:?}",
+            p.name
+        );
+        let back = definitions::import(&doc.to_string(), None)
+            .unwrap_or_else(|e| panic!("{}: {e}", p.name))
+            .scenario;
+        assert_eq!(back.queues, s.queues, "{}", p.name);
+        assert_eq!(back.exchanges, s.exchanges, "{}", p.name);
+    }
+}
+
+#[test]
+fn bad_files_are_clear_errors() {
+    assert!(definitions::import("nope", None)
+        .unwrap_err()
+        .contains("not JSON"));
+    assert!(definitions::import("[1]", None)
+        .unwrap_err()
+        .contains("JSON object"));
+    let two = r#"{"queues": [{"name": "a", "vhost": "x"}, {"name": "b", "vhost": "y"}]}"#;
+    let e = definitions::import(two, None).unwrap_err();
+    assert!(
+        e.contains("several virtual hosts (x, y)") && e.contains("--vhost"),
+        "{e}"
+    );
+    let one = definitions::import(two, Some("y")).unwrap();
+    assert_eq!(one.scenario.queues.len(), 1);
+    assert!(one.notes.iter().any(|n| n.contains("vhost \"x\": skipped")));
+    let bad_policy = r#"{"policies": [{"name": "p", "pattern": "(", "definition": {"max-length": 1}}], "queues": [{"name": "q"}]}"#;
+    let imp = definitions::import(bad_policy, None).unwrap();
+    assert!(imp
+        .notes
+        .iter()
+        .any(|n| n.contains("not a regular expression")));
+}
