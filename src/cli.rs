@@ -1,4 +1,4 @@
-//! The native command-line tool: `queuelab run|compare|sweep|check|lessons|definitions|link|validate|schema|list`.
+//! The native command-line tool: `queuelab run|compare|sweep|check|lessons|definitions|export|link|validate|schema|list`.
 //!
 //!   args ──parse──► Cmd ──► load scenario (file, preset or share link) ──► Engine ──► text / JSON report, JSONL trace
 //!
@@ -26,6 +26,7 @@ USAGE:
   queuelab sweep FILE|PRESET --set PATH=VALUES [--set ...] [--seeds N] [--seed N] [--until DURATION]
                  [--metric PATH] [--csv FILE] [--svg FILE] [--jobs N]
   queuelab check FILE|PRESET... [--seed N]
+  queuelab export csv FILE|PRESET|LINK [--seed N] [--until DURATION] [--out FILE.csv]
   queuelab definitions import DEFINITIONS.json [--vhost NAME] [--out SCENARIO.json]
   queuelab definitions export FILE|PRESET [--out DEFINITIONS.json]
   queuelab lessons list|check [FILE...]|schema
@@ -62,6 +63,8 @@ USAGE:
                       highlighted node does not exist, or a question cannot be
                       answered from the run
              schema   print the JSON Schema of the lesson format
+  export csv write the run's time series (one row per sample: counters, levels,
+             latency, depth and unacked per queue) as CSV
   definitions
              import  turn a RabbitMQ definitions.json (exchanges, queues, bindings,
                      policies, queue arguments) into a scenario; what was not
@@ -343,10 +346,11 @@ pub fn main_with(args: &[OsString], out: &mut dyn Write) -> Result<(), Failure> 
         "compare" => compare(&parse_run(&args[1..], "compare")?, out),
         "sweep" => sweep(&args[1..], out),
         "definitions" => definitions(&args[1..], out),
+        "export" => export(&args[1..], out),
         "lessons" => lessons(&args[1..], out),
         "link" => link(&parse_run(&args[1..], "link")?, out),
         _ => Err(usage_error(format!(
-            "unknown command {cmd:?}; use run, compare, sweep, check, lessons, definitions, link, validate, schema or list"
+            "unknown command {cmd:?}; use run, compare, sweep, check, lessons, definitions, export, link, validate, schema or list"
         ))),
     }
 }
@@ -565,6 +569,73 @@ fn lessons(args: &[OsString], out: &mut dyn Write) -> Result<(), Failure> {
         }
         _ => Err(usage_error("lessons takes list, check [FILE...] or schema")),
     }
+}
+
+/// `queuelab export csv`: run like `run` (a file, preset or link, its seed and
+/// commands) with the time series kept, then write it as CSV.
+fn export(args: &[OsString], out: &mut dyn Write) -> Result<(), Failure> {
+    let io = io_failure;
+    if args.first().and_then(|a| a.to_str()) != Some("csv") {
+        return Err(usage_error(
+            "export takes csv (the SVG and PNG of the picture are exported from the app)",
+        ));
+    }
+    let mut rest: Vec<OsString> = Vec::new();
+    let mut out_path: Option<PathBuf> = None;
+    let mut it = args[1..].iter();
+    while let Some(a) = it.next() {
+        if a == "--out" {
+            out_path = Some(PathBuf::from(
+                it.next().ok_or_else(|| usage_error("--out needs a file"))?,
+            ));
+        } else {
+            rest.push(a.clone());
+        }
+    }
+    let a = parse_run(&rest, "export")?;
+    if a.json || a.trace.is_some() {
+        return Err(usage_error(
+            "export csv takes --seed, --until and --max-events",
+        ));
+    }
+    let (name, scenario, seed, commands) = match load_target(&a.target)? {
+        Target::Scenario { name, scenario } => {
+            let seed = a.seed.unwrap_or(scenario.seed);
+            (name, scenario, seed, Vec::new())
+        }
+        Target::Link(link) => ("link".to_string(), link.scenario, link.seed, link.commands),
+    };
+    let until = SimTime(a.until_us.unwrap_or(scenario.duration.us()));
+    let config = scenario.clone();
+    let engine = if commands.is_empty() {
+        let mut e = Engine::new(scenario, seed).map_err(|e| Failure {
+            code: 2,
+            message: format!("{name}: {e}"),
+        })?;
+        let mut budget = a.max_events;
+        while budget > 0 {
+            let o = e.run_until(until, budget.min(50_000));
+            budget = budget.saturating_sub(o.work);
+            if o.reached {
+                break;
+            }
+        }
+        e
+    } else {
+        Engine::replay(scenario, seed, &commands, until).map_err(|e| Failure {
+            code: 2,
+            message: format!("the link cannot be replayed: {e}"),
+        })?
+    };
+    let text = crate::export::series_csv(&config, engine.series());
+    match out_path {
+        Some(p) => std::fs::write(&p, text).map_err(|e| Failure {
+            code: 1,
+            message: format!("cannot write {}: {e}", p.display()),
+        })?,
+        None => out.write_all(text.as_bytes()).map_err(io)?,
+    }
+    Ok(())
 }
 
 /// `queuelab definitions import|export`: see `crate::definitions`.

@@ -8,6 +8,7 @@
 //! `link` packs them into a share link both sides read.
 
 pub mod engine;
+pub mod export;
 pub mod lesson;
 pub mod link;
 pub mod markdown;

@@ -17,6 +17,7 @@ mod dead_letter;
 mod definitions;
 mod determinism;
 mod expect;
+mod export;
 mod lessons;
 mod links;
 mod memory;

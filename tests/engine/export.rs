@@ -1,0 +1,63 @@
+//! `queuelab export csv`: the time series as CSV, one row per sample with one
+//! depth/unacked pair per queue, deterministic, and consistent with the report.
+
+use std::process::Command;
+
+fn queuelab(args: &[&str]) -> std::process::Output {
+    Command::new(env!("CARGO_BIN_EXE_queuelab"))
+        .args(args)
+        .output()
+        .unwrap()
+}
+
+#[test]
+fn the_series_csv_has_a_row_per_sample_and_matches_the_report() {
+    let o = queuelab(&["export", "csv", "pipeline", "--until", "10s"]);
+    assert_eq!(
+        o.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&o.stderr)
+    );
+    let csv = String::from_utf8(o.stdout.clone()).unwrap();
+    let lines: Vec<&str> = csv.lines().collect();
+    let head: Vec<&str> = lines[0].split(',').collect();
+    assert_eq!(head[0], "t_s");
+    for q in ["raw-images", "resized", "thumbnails"] {
+        assert!(
+            head.contains(&format!("depth:{q}").as_str()),
+            "{}",
+            lines[0]
+        );
+    }
+    // pipeline samples every 500 ms: 20 samples in 10 s.
+    assert_eq!(lines.len(), 21, "{csv}");
+    let last: Vec<&str> = lines[20].split(',').collect();
+    assert_eq!(last[0], "10");
+    let run = queuelab(&["run", "pipeline", "--until", "10s", "--json"]);
+    let r: serde_json::Value = serde_json::from_slice(&run.stdout).unwrap();
+    assert_eq!(
+        last[1],
+        r["totals"]["published"].to_string(),
+        "published at 10 s"
+    );
+    // Counters never go down.
+    let col = |row: &str, k: usize| row.split(',').nth(k).unwrap().parse::<f64>().unwrap();
+    for w in lines[1..].windows(2) {
+        assert!(col(w[1], 1) >= col(w[0], 1) && col(w[1], 2) >= col(w[0], 2));
+    }
+    // Same input, same file.
+    assert_eq!(
+        queuelab(&["export", "csv", "pipeline", "--until", "10s"]).stdout,
+        o.stdout
+    );
+}
+
+#[test]
+fn export_errors_are_named() {
+    let o = queuelab(&["export", "svg", "mm1"]);
+    assert_eq!(o.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&o.stderr).contains("export takes csv"));
+    let o = queuelab(&["export", "csv", "mm1", "--json"]);
+    assert_eq!(o.status.code(), Some(2));
+}
