@@ -24,6 +24,7 @@ BASE_URL="http://127.0.0.1:$port/" SHOTS="$root/target/screenshots" node run-tes
 BASE_URL="http://127.0.0.1:$port/" SHOTS="$root/target/screenshots" node layout-tests.mjs || status=1
 BASE_URL="http://127.0.0.1:$port/" SHOTS="$root/target/screenshots" node follow-tests.mjs || status=1
 BASE_URL="http://127.0.0.1:$port/" SHOTS="$root/target/screenshots" node lesson-tests.mjs || status=1
+BASE_URL="http://127.0.0.1:$port/" SHOTS="$root/target/screenshots" node export-tests.mjs || status=1
 BASE_URL="http://127.0.0.1:$port/" SHOTS="$root/target/screenshots" QUEUELAB="$root/target/debug/queuelab" \
   node share-tests.mjs || status=1
 exit "$status"

@@ -17,6 +17,7 @@
 mod app;
 mod charts;
 pub mod embed;
+pub mod exports;
 pub mod knobs;
 pub mod layout;
 pub mod markdown;

@@ -91,6 +91,8 @@ pub enum Msg {
     CloseSummary,
     Embed(Result<crate::ui::embed::Inbound, String>),
     Visible(bool),
+    /// Download: "svg", "png", "csv" or "jsonl" (see `ui::exports`).
+    Export(String),
     /// The lesson player (see `lesson.rs`).
     Lesson(lesson::LessonMsg),
     Noop,

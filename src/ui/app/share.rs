@@ -432,9 +432,66 @@ impl App {
 
     pub(super) fn view_share_button(&self, ctx: &Context<Self>) -> Html {
         html! {
+            <>
             <button id="copy-link" class="btn" title="Copy a link to exactly this: scenario, seed, your changes and the time"
                 onclick={ctx.link().callback(|_| Msg::CopyLink)}>{"Copy link"}</button>
+            <select id="export" class="export" title="Download the picture (SVG for slides, PNG of this moment), the time series (CSV) or the trace (JSON lines)"
+                onchange={ctx.link().callback(|e: Event| {
+                    let el: web_sys::HtmlSelectElement = e.target_unchecked_into();
+                    let v = el.value();
+                    el.set_value("");
+                    Msg::Export(v)
+                })}>
+                <option value="" selected=true>{"Export…"}</option>
+                <option value="svg">{"Topology (SVG)"}</option>
+                <option value="png">{"Picture now (PNG)"}</option>
+                <option value="csv">{"Time series (CSV)"}</option>
+                <option value="jsonl">{"Trace (JSON lines)"}</option>
+            </select>
+            </>
         }
+    }
+
+    /// Download one export of the current session (effects: a Blob and a
+    /// click on a temporary link; nothing else changes).
+    pub(super) fn export(&mut self, kind: &str) -> bool {
+        use crate::ui::exports;
+        let stem = self.preset.clone();
+        let t_ms = self.sim.now_us() / 1000;
+        let r = match kind {
+            "svg" => exports::download_text(
+                &format!("{stem}.svg"),
+                "image/svg+xml",
+                &exports::topology_svg(&self.layout, &self.sim.scenario.title),
+            ),
+            "png" => match self
+                .canvas
+                .cast::<web_sys::HtmlCanvasElement>()
+                .map(|c| c.to_data_url())
+            {
+                Some(Ok(url)) => exports::download_url(&format!("{stem}-{t_ms}ms.png"), &url),
+                _ => Err("the canvas cannot be read".into()),
+            },
+            "csv" => exports::download_text(
+                &format!("{stem}-series.csv"),
+                "text/csv",
+                &crate::export::series_csv(self.sim.engine.config(), self.sim.chart_series()),
+            ),
+            "jsonl" => {
+                let upto = self.sim.visible_log_len();
+                let mut text = String::new();
+                for ev in self.sim.log.iter().take(upto) {
+                    text.push_str(&self.sim.engine.trace_json(ev).to_string());
+                    text.push('\n');
+                }
+                exports::download_text(&format!("{stem}-trace.jsonl"), "application/jsonl", &text)
+            }
+            _ => return false,
+        };
+        if let Err(e) = r {
+            self.command_error = Some(format!("Export failed: {e}"));
+        }
+        true
     }
 
     /// The link dialog and the hostile-link notice (text only, never HTML).

@@ -57,6 +57,7 @@ impl App {
             Msg::Pan(dx, dy) => self.pan_by(dx, dy),
             Msg::ResetView => self.reset_view(),
             Msg::CopyLink => self.copy_link(),
+            Msg::Export(kind) => self.export(&kind),
             Msg::Lesson(m) => self.lesson_msg(m),
             Msg::CloseShare => self.close_dialog(),
             Msg::Extend => self.extend_run(),
