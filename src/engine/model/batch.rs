@@ -93,12 +93,18 @@ impl Engine {
             Some(id),
             node,
         );
+        // Drawn only when asked for, so producers without tombstones keep their streams.
+        let tombstone = match self.cfg.producers[pi].tombstone_ratio {
+            Some(r) if r > 0.0 && key != NO_SYM => self.producers[pi].stream.chance(r),
+            _ => false,
+        };
         let record = Record {
             offset: 0,
             key,
             msg: id,
             published_us: self.now.0,
             appended_us: 0,
+            tombstone,
         };
         let cfg = &self.cfg.producers[pi];
         let linger_us = cfg.linger.map_or(0, |d| d.us());

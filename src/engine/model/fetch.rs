@@ -72,15 +72,26 @@ impl Engine {
             let from = p.position;
             let mut n = 0u32;
             let mut next = from;
+            let delay_us = self.retry_delay_us(g, gp);
+            let mut wake = None;
             for r in log.records.range(log.index_from(from)..) {
                 if batch.len() >= max {
                     break;
+                }
+                if let Some(d) = delay_us {
+                    // A retry topic's consumer waits until the record's back-off is due.
+                    let due = r.appended_us.saturating_add(d);
+                    if due > self.now.0 {
+                        wake = Some(due);
+                        break;
+                    }
                 }
                 batch.push_back(Fetched {
                     gp,
                     offset: r.offset,
                     msg: r.msg,
                     published_us: r.published_us,
+                    key: r.key,
                 });
                 next = r.offset + 1;
                 n += 1;
@@ -88,6 +99,9 @@ impl Engine {
             if n > 0 {
                 self.streams.groups[gi].parts[gp as usize].position = next;
                 fetched.push((gp, from, n));
+            }
+            if let Some(due) = wake {
+                self.wake_at(g, gp, due);
             }
         }
         let grp = &mut self.streams.groups[gi];
@@ -151,7 +165,6 @@ impl Engine {
     pub(crate) fn on_member_service_done(&mut self, g: u32, m: u32, epoch: u32) {
         let gi = g as usize;
         let failure_rate = self.gcfg(g).failure_rate;
-        let commit = self.gcfg(g).commit.clone();
         let grp = &mut self.streams.groups[gi];
         let node = grp.node;
         let mem = &mut grp.members[m as usize];
@@ -163,7 +176,6 @@ impl Engine {
             return;
         };
         if failure_rate > 0.0 && mem.stream.chance(failure_rate) {
-            // Retry in place: the partition waits behind this record.
             mem.attempt += 1;
             let attempt = mem.attempt;
             grp.failed += 1;
@@ -176,37 +188,68 @@ impl Engine {
                 Some(rec.msg),
                 node,
             );
-            self.start_record(g, m);
+            // Retry in place, skip, or move it to another topic (`recovery.rs`).
+            self.record_failed(g, m, rec, attempt);
             return;
         }
+        self.record_done(g, m, rec, true);
+    }
+
+    /// Member `m` is done with its head record `rec`: `processed`, or given up
+    /// on (skipped or moved to another topic). Either way the partition moves
+    /// on and commits past it; then the next record, or the next poll.
+    pub(crate) fn record_done(
+        &mut self,
+        g: u32,
+        m: u32,
+        rec: super::group::Fetched,
+        processed: bool,
+    ) {
+        let gi = g as usize;
+        let commit = self.gcfg(g).commit.clone();
+        let stage = if processed {
+            self.retry_stage(g, rec.gp)
+        } else {
+            0
+        };
+        let grp = &mut self.streams.groups[gi];
+        let node = grp.node;
+        let mem = &mut grp.members[m as usize];
         mem.attempt = 0;
         mem.batch.pop_front();
-        mem.processed += 1;
+        mem.processed += processed as u64;
         mem.busy = false;
         let service_us = mem.service_us;
         mem.batch_done.insert(rec.gp, rec.offset + 1);
         let last_of_batch = mem.batch.is_empty();
-        grp.processed += 1;
         let p = &mut grp.parts[rec.gp as usize];
-        if rec.offset < p.processed_high {
-            grp.reprocessed += 1;
+        if !processed {
+            p.processed_high = p.processed_high.max(rec.offset + 1);
         } else {
-            p.processed_high = rec.offset + 1;
+            if rec.offset < p.processed_high {
+                grp.reprocessed += 1;
+            } else {
+                p.processed_high = rec.offset + 1;
+            }
+            grp.processed += 1;
+            if stage > 0 {
+                grp.failures.recovered += 1;
+            }
+            let e2e = self.now.0.saturating_sub(rec.published_us);
+            grp.latency.record(e2e);
+            self.totals.processed += 1;
+            self.end_to_end.record(e2e);
+            self.interval.record(e2e);
+            self.trace.record(
+                self.now,
+                TraceKind::Processed {
+                    instance: m,
+                    service_us,
+                },
+                Some(rec.msg),
+                node,
+            );
         }
-        let e2e = self.now.0.saturating_sub(rec.published_us);
-        grp.latency.record(e2e);
-        self.totals.processed += 1;
-        self.end_to_end.record(e2e);
-        self.interval.record(e2e);
-        self.trace.record(
-            self.now,
-            TraceKind::Processed {
-                instance: m,
-                service_us,
-            },
-            Some(rec.msg),
-            node,
-        );
         match commit {
             CommitPolicy::AfterProcessing {
                 per: CommitPer::Record,

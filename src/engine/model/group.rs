@@ -44,6 +44,8 @@ pub(crate) struct Fetched {
     pub(crate) offset: u64,
     pub(crate) msg: u64,
     pub(crate) published_us: u64,
+    /// The record's key (a failed record keeps it when it moves to another topic).
+    pub(crate) key: crate::engine::message::Sym,
 }
 
 #[derive(Clone, Debug)]
@@ -80,6 +82,8 @@ pub(crate) struct GroupPart {
     pub(crate) processed_high: u64,
     /// Some member of the group has owned it (a later jump is a loss, not a start).
     pub(crate) ever_owned: bool,
+    /// Retry topics: when a `RetryDue` wake-up is scheduled for (0: none).
+    pub(crate) wake_us: u64,
 }
 
 #[derive(Clone, Debug)]
@@ -105,6 +109,8 @@ pub(crate) struct GroupState {
     pub(crate) rebalances: u64,
     pub(crate) lag_max: u64,
     pub(crate) failed: u64,
+    /// Failure handling (`on_failure`, see `recovery.rs`).
+    pub(crate) failures: super::recovery::FailureState,
     /// Record time in system (publish → processed) for this group.
     pub(crate) latency: Latency,
 }
@@ -112,10 +118,13 @@ pub(crate) struct GroupState {
 impl Engine {
     pub(crate) fn add_group(&mut self, g: &scenario::ConsumerGroup) {
         let gi = self.streams.groups.len() as u32;
+        let (failures, retry_topics) = self.failure_state(g);
+        // The group also reads its retry topics (Spring's retry-topic consumers).
         let topics: Vec<u32> = g
             .topics
             .iter()
             .map(|t| self.topic_index(t).expect("validated topic"))
+            .chain(retry_topics)
             .collect();
         let mut parts = Vec::new();
         for &t in &topics {
@@ -129,6 +138,7 @@ impl Engine {
                     committed: None,
                     processed_high: 0,
                     ever_owned: false,
+                    wake_us: 0,
                 });
             }
         }
@@ -146,6 +156,7 @@ impl Engine {
             rebalances: 0,
             lag_max: 0,
             failed: 0,
+            failures,
             latency: Latency::default(),
         });
         for _ in 0..g.members {
@@ -441,7 +452,12 @@ impl Engine {
     /// Give partition `gp` to member `m`, starting at the committed offset.
     fn assign(&mut self, g: u32, m: u32, gp: u32) {
         let (start, end) = self.log_bounds(g, gp);
-        let reset = self.gcfg(g).auto_offset_reset;
+        // A retry topic holds only what this group put there: read it all.
+        let reset = if self.retry_stage(g, gp) > 0 {
+            OffsetReset::Earliest
+        } else {
+            self.gcfg(g).auto_offset_reset
+        };
         let grp = &mut self.streams.groups[g as usize];
         let p = &mut grp.parts[gp as usize];
         p.owner = Some(m);
@@ -502,6 +518,7 @@ impl Engine {
                     committed: None,
                     processed_high: 0,
                     ever_owned: false,
+                    wake_us: 0,
                 });
             }
         }

@@ -33,6 +33,8 @@ pub const RECORDS_RETAINED_MAX: u64 = 2_000_000;
 const RETENTION_CHECK_US: u64 = 1_000_000;
 /// Default compaction interval.
 const COMPACTION_US: u64 = 10_000_000;
+/// Default `delete.retention.ms` (Kafka's: one day).
+const DELETE_RETENTION_US: u64 = 86_400_000_000;
 
 /// One record in a partition.
 #[derive(Clone, Copy, Debug)]
@@ -43,6 +45,8 @@ pub(crate) struct Record {
     pub(crate) msg: u64,
     pub(crate) published_us: u64,
     pub(crate) appended_us: u64,
+    /// A null value: compaction deletes the key (after `delete_retention`).
+    pub(crate) tombstone: bool,
 }
 
 /// One partition: records in offset order, log start and end offsets.
@@ -55,6 +59,10 @@ pub(crate) struct PartitionLog {
     pub(crate) end: u64,
     pub(crate) retention_deleted: u64,
     pub(crate) compacted: u64,
+    /// Tombstones removed by compaction (each deleted its key for good).
+    pub(crate) tombstones_removed: u64,
+    /// Tombstones kept now.
+    pub(crate) tombstones: u64,
 }
 
 impl PartitionLog {
@@ -107,6 +115,10 @@ pub(crate) enum StreamEvent {
     SessionExpired { g: u32, m: u32, epoch: u32 },
     /// A rebalance's pause is over.
     RebalanceDone { g: u32, generation: u32 },
+    /// A member's back-off before retrying its head record in place is over.
+    BackoffDone { g: u32, m: u32, epoch: u32 },
+    /// The head record of a retry-topic partition is due.
+    RetryDue { g: u32, gp: u32 },
 }
 
 impl Engine {
@@ -163,6 +175,8 @@ impl Engine {
             StreamEvent::AutoCommit { g, m, epoch } => self.on_auto_commit(g, m, epoch),
             StreamEvent::SessionExpired { g, m, epoch } => self.on_session_expired(g, m, epoch),
             StreamEvent::RebalanceDone { g, generation } => self.on_rebalance_done(g, generation),
+            StreamEvent::BackoffDone { g, m, epoch } => self.on_backoff_done(g, m, epoch),
+            StreamEvent::RetryDue { g, gp } => self.on_retry_topic_due(g, gp),
         }
     }
 
@@ -193,6 +207,7 @@ impl Engine {
             r.offset = log.end;
             r.appended_us = self.now.0;
             log.end += 1;
+            log.tombstones += r.tombstone as u64;
             log.records.push_back(r);
             self.streams.retained += 1;
             self.trace.record(
@@ -200,6 +215,7 @@ impl Engine {
                 TraceKind::Appended {
                     partition: part,
                     offset: r.offset,
+                    tombstone: r.tombstone,
                 },
                 Some(r.msg),
                 node,
@@ -223,7 +239,9 @@ impl Engine {
             return;
         }
         for _ in 0..n {
-            log.records.pop_front();
+            if log.records.pop_front().is_some_and(|r| r.tombstone) {
+                log.tombstones -= 1;
+            }
         }
         log.start = log.records.front().map_or(log.end, |r| r.offset);
         log.retention_deleted += n;
@@ -256,10 +274,18 @@ impl Engine {
     }
 
     /// Keep only the latest record per key in every partition (Kafka compacts only
-    /// closed segments; here the whole log is compacted, see the README).
+    /// closed segments; here the whole log is compacted, see the README). A
+    /// latest record that is a tombstone stays `delete_retention` after it was
+    /// appended, so consumers can see the delete; the first compaction after
+    /// that removes it, and the key is gone from the log.
     fn on_compact(&mut self, t: u32) {
         let ti = t as usize;
         let node = self.streams.topics[ti].node;
+        let keep_tombstone_us = self.cfg.topics[ti]
+            .delete_retention
+            .map_or(DELETE_RETENTION_US, |d| d.us());
+        let horizon = self.now.0.saturating_sub(keep_tombstone_us);
+        let any_retention = self.now.0 >= keep_tombstone_us;
         for part in 0..self.streams.topics[ti].parts.len() {
             let log = &mut self.streams.topics[ti].parts[part];
             let mut latest: BTreeMap<Sym, u64> = BTreeMap::new();
@@ -269,17 +295,32 @@ impl Engine {
                 }
             }
             let before = log.records.len();
-            log.records
-                .retain(|r| r.key == NO_SYM || latest.get(&r.key) == Some(&r.offset));
+            let mut tombstones = 0u64;
+            let mut tombstones_gone = 0u64;
+            log.records.retain(|r| {
+                let latest = r.key == NO_SYM || latest.get(&r.key) == Some(&r.offset);
+                let expired_tombstone = r.tombstone && any_retention && r.appended_us <= horizon;
+                if latest && expired_tombstone {
+                    tombstones += 1;
+                }
+                let keep = latest && !expired_tombstone;
+                if r.tombstone && !keep {
+                    tombstones_gone += 1;
+                }
+                keep
+            });
             let removed = (before - log.records.len()) as u64;
             if removed > 0 {
                 log.compacted += removed;
+                log.tombstones_removed += tombstones;
+                log.tombstones -= tombstones_gone;
                 self.streams.retained -= removed;
                 self.trace.record(
                     self.now,
                     TraceKind::Compacted {
                         partition: part as u32,
                         removed: removed as u32,
+                        tombstones: tombstones as u32,
                     },
                     None,
                     node,
