@@ -381,3 +381,93 @@ fn failure_and_tombstone_errors_name_their_paths() {
     assert!(e.contains("producers[0].tombstone_ratio"), "{e}");
     assert!(e.contains("topics[0].delete_retention"), "{e}");
 }
+
+fn run_preset(name: &str, until_us: u64) -> queuelab::engine::Engine {
+    let s = scenario::preset(name).unwrap().scenario();
+    let seed = s.seed;
+    let mut e = queuelab::engine::Engine::new(s, seed).unwrap();
+    crate::common::run_checked(&mut e, until_us);
+    e
+}
+
+#[test]
+fn preset_slow_group_lag_grows_then_drains() {
+    let mut e = run_preset("kafka-slow-group", 10_000_000);
+    let at10 = group(&e, "reporting");
+    assert!(at10.lag > 200, "reporting falls behind: lag {}", at10.lag);
+    assert!(group(&e, "fraud-check").lag < 30);
+    crate::common::run_checked(&mut e, 25_000_000);
+    let end = group(&e, "reporting");
+    assert!(end.lag_max >= at10.lag && end.lag < 20, "{end:?}");
+    assert_eq!(end.skipped + end.reprocessed, 0, "behind, but nothing lost");
+}
+
+#[test]
+fn preset_retry_topics_compares_the_three_failure_modes() {
+    let e = run_preset("kafka-retry-topics", 30_000_000);
+    let (b, d, r) = (
+        group(&e, "blocking"),
+        group(&e, "dead-letter"),
+        group(&e, "retry-topics"),
+    );
+    // Head-of-line blocking shows as lag; the others keep their partitions flowing.
+    assert!(b.lag_max > 2 * d.lag_max, "{} vs {}", b.lag_max, d.lag_max);
+    assert!(b.retried > 0 && b.dead_lettered == 0 && b.sent_to_retry_topics == 0);
+    assert!(d.dead_lettered > 0 && d.sent_to_retry_topics == 0);
+    assert_eq!(topic(&e, "payments-dlt").appended, d.dead_lettered);
+    assert!(r.retried == 0 && r.recovered > r.dead_lettered);
+    assert_eq!(topic(&e, "payments-retry-dlt").appended, r.dead_lettered);
+    assert_eq!(
+        topic(&e, "payments-retry-1s").appended,
+        r.sent_to_retry_topics - topic(&e, "payments-retry-5s").appended
+    );
+}
+
+#[test]
+fn the_json_report_and_trace_show_failure_handling_and_tombstones() {
+    let s = failing(
+        r#"{ "retry_topics": { "topics": [{ "topic": "t-retry", "delay": "1s" }], "dead_letter": "t-dlt" } }"#,
+        r#", { "id": "t-retry", "partitions": 1 }, { "id": "t-dlt", "partitions": 1 }"#,
+    );
+    let r = serde_json::to_value(s.engine.report("failing")).unwrap();
+    let g = &r["nodes"]["g"];
+    for (field, want) in [
+        ("failed", 6),
+        ("sent_to_retry_topics", 3),
+        ("dead_lettered", 3),
+        ("recovered", 0),
+        ("retried", 0),
+        ("failed_skipped", 0),
+    ] {
+        assert_eq!(g[field], want, "{field}: {g}");
+    }
+    assert_eq!(r["nodes"]["t-dlt"]["appended"], 3);
+    let lines: Vec<serde_json::Value> = s.trace.iter().map(|e| s.engine.trace_json(e)).collect();
+    let sent = lines
+        .iter()
+        .find(|l| l["kind"] == "sent_to_retry_topic")
+        .expect("a sent_to_retry_topic line");
+    assert_eq!(sent["topic"], "t-retry", "{sent}");
+    assert_eq!(
+        (sent["msg"].as_u64(), sent["copy"].as_u64()),
+        (Some(1), Some(2))
+    );
+    let dead = lines
+        .iter()
+        .find(|l| l["kind"] == "sent_to_dead_letter_topic")
+        .unwrap();
+    assert_eq!(
+        (dead["topic"].as_str(), dead["attempts"].as_u64()),
+        (Some("t-dlt"), Some(2))
+    );
+    // Plain appends carry no tombstone field; their text says what they are.
+    let appended = lines.iter().find(|l| l["kind"] == "appended").unwrap();
+    assert!(appended.get("tombstone").is_none(), "{appended}");
+    for kind in ["sent_to_retry_topic", "sent_to_dead_letter_topic"] {
+        assert!(TraceKind::NAMES.contains(&kind));
+    }
+    let text = s
+        .engine
+        .trace_text(&s.matching(|k| matches!(k, TraceKind::SentToDeadLetterTopic { .. }))[0]);
+    assert!(text.contains("dead-letter topic t-dlt"), "{text}");
+}
