@@ -17,7 +17,6 @@ use crate::engine::core::{Engine, DELAY_US_MAX};
 use crate::engine::time::delay_us_from_f64;
 use crate::engine::trace::TraceKind;
 use crate::scenario::{CommitPer, CommitPolicy, OffsetReset, Service};
-use std::collections::VecDeque;
 
 impl Engine {
     /// An idle member polls its fetchable partitions.
@@ -36,28 +35,37 @@ impl Engine {
                 return;
             }
         }
-        let mine: Vec<u32> = (0..grp.parts.len() as u32)
-            .filter(|&gp| {
-                grp.parts[gp as usize].owner == Some(m)
-                    && grp
-                        .rebalance
-                        .as_ref()
-                        .is_none_or(|rb| rb.target[gp as usize] == Some(m))
-            })
-            .collect();
+        // Scratch vectors and the member's (empty) batch are reused, so a poll
+        // allocates nothing once the run is warm.
+        let mut mine = std::mem::take(&mut self.streams.scratch_parts);
+        mine.clear();
+        match &grp.rebalance {
+            None => mine.extend_from_slice(&mem.owned),
+            Some(rb) => mine.extend(
+                mem.owned
+                    .iter()
+                    .copied()
+                    .filter(|&gp| rb.target[gp as usize] == Some(m)),
+            ),
+        }
         if mine.is_empty() {
+            self.streams.scratch_parts = mine;
             return;
         }
         let cursor = mem.cursor % mine.len();
-        let mut batch = VecDeque::new();
-        let mut fetched: Vec<(u32, u64, u32)> = Vec::new();
+        let mut batch = std::mem::take(&mut self.streams.groups[gi].members[m as usize].batch);
+        let mut fetched = std::mem::take(&mut self.streams.scratch_fetched);
+        fetched.clear();
         for k in 0..mine.len() {
             if batch.len() >= max {
                 break;
             }
             let gp = mine[(cursor + k) % mine.len()];
-            let (start, _) = self.log_bounds(g, gp);
+            let (start, end) = self.log_bounds(g, gp);
             let pos = self.streams.groups[gi].parts[gp as usize].position;
+            if pos >= end && pos >= start {
+                continue; // nothing new here
+            }
             if pos < start {
                 // OffsetOutOfRange: retention deleted what this position pointed at.
                 let to = match reset {
@@ -104,9 +112,12 @@ impl Engine {
                 self.wake_at(g, gp, due);
             }
         }
+        self.streams.scratch_parts = mine;
         let grp = &mut self.streams.groups[gi];
         grp.members[m as usize].cursor = cursor + 1;
         if batch.is_empty() {
+            grp.members[m as usize].batch = batch;
+            self.streams.scratch_fetched = fetched;
             return;
         }
         let node = grp.node;
@@ -135,6 +146,7 @@ impl Engine {
                 self.commit(g, gp, pos);
             }
         }
+        self.streams.scratch_fetched = fetched;
         self.start_record(g, m);
     }
 
@@ -220,7 +232,10 @@ impl Engine {
         mem.processed += processed as u64;
         mem.busy = false;
         let service_us = mem.service_us;
-        mem.batch_done.insert(rec.gp, rec.offset + 1);
+        match mem.batch_done.iter_mut().find(|(gp, _)| *gp == rec.gp) {
+            Some(done) => done.1 = rec.offset + 1,
+            None => mem.batch_done.push((rec.gp, rec.offset + 1)),
+        }
         let last_of_batch = mem.batch.is_empty();
         let p = &mut grp.parts[rec.gp as usize];
         if !processed {
@@ -257,10 +272,18 @@ impl Engine {
             CommitPolicy::AfterProcessing {
                 per: CommitPer::Batch,
             } if last_of_batch => {
-                let done =
+                // In partition order, as a map would give them; the vector goes
+                // back afterwards so its allocation is reused.
+                let mut done =
                     std::mem::take(&mut self.streams.groups[gi].members[m as usize].batch_done);
-                for (gp, next) in done {
+                done.sort_unstable_by_key(|&(gp, _)| gp);
+                for &(gp, next) in &done {
                     self.commit(g, gp, next);
+                }
+                done.clear();
+                let mem = &mut self.streams.groups[gi].members[m as usize];
+                if mem.batch_done.is_empty() {
+                    mem.batch_done = done;
                 }
             }
             _ => {}
@@ -328,7 +351,9 @@ impl Engine {
 
     /// New records in a partition: wake its owner in every reading group, update lag.
     pub(crate) fn records_appended(&mut self, t: u32, part: u32) {
-        for g in self.streams.topics[t as usize].readers.clone() {
+        // By index: polling never changes who reads a topic.
+        for i in 0..self.streams.topics[t as usize].readers.len() {
+            let g = self.streams.topics[t as usize].readers[i];
             let owner = self.streams.groups[g as usize]
                 .parts
                 .iter()

@@ -60,12 +60,17 @@ pub(crate) struct MemberState {
     pub(crate) busy: bool,
     pub(crate) service_us: u64,
     pub(crate) batch: VecDeque<Fetched>,
-    /// Next offset to commit per partition after this batch (`per: batch`).
-    pub(crate) batch_done: BTreeMap<u32, u64>,
+    /// Next offset to commit per partition after this batch (`per: batch`),
+    /// one entry per partition (a batch spans few: a vector, not a map, so
+    /// the hot path does not allocate).
+    pub(crate) batch_done: Vec<(u32, u64)>,
     pub(crate) attempt: u32,
     pub(crate) processed: u64,
     /// Where the next fetch starts among the owned partitions (fairness).
     pub(crate) cursor: usize,
+    /// The group partitions it owns, ascending (mirrors `GroupPart::owner`,
+    /// checked by `check_groups`; kept so a poll need not scan the group).
+    pub(crate) owned: Vec<u32>,
     pub(crate) stream: Stream,
 }
 
@@ -187,10 +192,11 @@ impl Engine {
             busy: false,
             service_us: 0,
             batch: VecDeque::new(),
-            batch_done: BTreeMap::new(),
+            batch_done: Vec::new(),
             attempt: 0,
             processed: 0,
             cursor: 0,
+            owned: Vec::new(),
             stream: Stream::new(self.seed, &format!("group:{id}:{m}")),
         });
         self.schedule_auto_commit(g, m);
@@ -355,7 +361,9 @@ impl Engine {
         }
         let grp = &mut self.streams.groups[g as usize];
         let p = &mut grp.parts[gp as usize];
-        p.owner = None;
+        if let Some(o) = p.owner.take() {
+            grp.members[o as usize].owned.retain(|&x| x != gp);
+        }
         let (topic, partition) = (p.topic, p.partition);
         let tnode = self.streams.topics[topic as usize].node;
         let node = grp.node;
@@ -459,6 +467,10 @@ impl Engine {
             self.gcfg(g).auto_offset_reset
         };
         let grp = &mut self.streams.groups[g as usize];
+        let owned = &mut grp.members[m as usize].owned;
+        if let Err(at) = owned.binary_search(&gp) {
+            owned.insert(at, gp);
+        }
         let p = &mut grp.parts[gp as usize];
         p.owner = Some(m);
         let first = !p.ever_owned;
@@ -639,6 +651,14 @@ impl Engine {
                 }
             }
             for (mi, m) in grp.members.iter().enumerate() {
+                let owned = (0..grp.parts.len() as u32)
+                    .filter(|&gp| grp.parts[gp as usize].owner == Some(mi as u32));
+                if !owned.eq(m.owned.iter().copied()) {
+                    return Err(format!(
+                        "group {id}: member {mi}'s owned list {:?} disagrees with the owners",
+                        m.owned
+                    ));
+                }
                 let mut last: BTreeMap<u32, u64> = BTreeMap::new();
                 for f in &m.batch {
                     if grp.parts[f.gp as usize].owner != Some(mi as u32) {
