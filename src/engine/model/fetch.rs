@@ -3,6 +3,7 @@
 //!   idle member ──poll──► fetched (≤ max_poll_records per poll, from `position`,
 //!        │                         partitions taken in turn for fairness)
 //!        └─ StreamEvent::ServiceDone ──► processed (offset order) ──► commit per policy
+//!                                   └──► failed ──► `recovery.rs` (retry, skip, move on)
 //!   StreamEvent::AutoCommit ──► commit the polled position (auto-commit)
 //!   topic append ──records_appended──► wake the partition's owner, track lag_max
 //!

@@ -3,10 +3,12 @@
 //!   batch ──append_batch──► partition log [start … end) ──► groups read by offset
 //!                                 │
 //!   StreamEvent::Cleanup ─────────┤ retention: drop the head (time / records), move `start`
-//!   StreamEvent::Compact ─────────┘ compaction: keep the latest record per key
+//!   StreamEvent::Compact ─────────┘ compaction: keep the latest record per key; a
+//!                                   latest tombstone goes `delete_retention` after its append
 //!
 //! Reacts to: `StreamEvent::{Cleanup, Compact}`; command `IncreasePartitions`.
-//! Exports: `append_batch` (producers), `record_at` / `next_record_from` (groups).
+//! Exports: `append_batch` / `append_one` (producers, and groups moving failed
+//! records to retry and dead-letter topics), `PartitionLog::index_from` (groups).
 //!
 //! Guarantees (checked by `check_topics`): offsets in a partition only grow; without
 //! compaction the kept records are exactly `[start, end)`, contiguous; with it they
