@@ -19,6 +19,16 @@
 //! fresh child process) and the peak RSS of `mm1` at 10⁵ and 10⁷ messages
 //! (each in a fresh child process): flat memory means the two are close.
 //!
+//! Kafka (issue 8): two Kafka presets run as fifth and sixth cases in the same
+//! rounds, each until its groups have processed about as many records as the
+//! M/M/1 cases complete messages. `kafka-keys-ordering` is the unbatched case
+//! (a keyed producer without linger, a 6-partition topic, a 3-member group at
+//! 60% load, so most polls return one record); `kafka-commit-policies` is the
+//! batched one (linger 500 ms, up to 50 records a poll, four groups reading one
+//! partition). Records processed per second (a record processed by two groups
+//! counts twice), paired with the engine's `mm1` messages per second, must be
+//! ≥ 1 (issue 8's budget); both are printed, each with its verdict.
+//!
 //! Wall-clock time is read here, in the harness, never inside the engine.
 //!
 //! Arguments (after `--`): `--rounds N` (default 5), `--messages N` (M/M/1
@@ -41,6 +51,14 @@ const BUDGET_VS_SIMCORE: f64 = 1.4;
 /// M/M/1 parameters, as in `scenarios/mm1.json`.
 const ARRIVAL_PER_S: f64 = 8.0;
 const SERVICE_PER_S: f64 = 10.0;
+/// Issue 8's budget: Kafka records/s ≥ the engine's `mm1` messages/s.
+const BUDGET_KAFKA_VS_MM1: f64 = 1.0;
+/// The Kafka cases: preset, records processed per simulated second (producer
+/// rate × groups).
+const KAFKA_CASES: [(&str, f64); 2] = [
+    ("kafka-keys-ordering", 120.0),
+    ("kafka-commit-policies", 320.0),
+];
 /// The CLI's `run_until` chunk when no trace file is written (`src/cli.rs`).
 const CLI_CHUNK_EVENTS: u64 = 50_000;
 
@@ -159,6 +177,28 @@ fn simcore_mm1(messages: u64, single: bool) -> Run {
     }
 }
 
+/// Kafka case `k`, run until its groups processed about `records` records:
+/// messages = records processed (summed over groups).
+fn engine_kafka(k: usize, records: u64) -> Run {
+    let (name, per_s) = KAFKA_CASES[k];
+    let p = preset(name).expect("the Kafka preset exists");
+    let s = p.scenario();
+    let seed = s.seed;
+    reset_peak();
+    let mut e = Engine::new(s, seed).expect("valid preset");
+    let until = SimTime((records as f64 / per_s * 1e6) as u64);
+    let t0 = Instant::now();
+    run_engine(&mut e, until);
+    let secs = t0.elapsed().as_secs_f64();
+    Run {
+        messages: e.totals().processed,
+        events: e.events(),
+        secs,
+        peak_kib: status_kib("VmHWM"),
+        mean_sojourn_s: e.latency_end_to_end().mean / 1e6,
+    }
+}
+
 /// `fanout-large` for its scenario duration: (deliveries, seconds).
 fn fanout_large() -> (u64, u64, f64) {
     let p = preset("fanout-large").expect("preset fanout-large exists");
@@ -272,7 +312,7 @@ fn main() {
     }
 
     // Interleaved rounds: the order rotates so no implementation always runs first.
-    const CASES: usize = 4;
+    const CASES: usize = 6;
     let mut runs: [Vec<Run>; CASES] = Default::default();
     let mut trace_hash = 0;
     for round in 0..rounds {
@@ -286,12 +326,15 @@ fn main() {
                 }
                 1 => bare_mm1(messages),
                 2 => simcore_mm1(messages, false),
-                _ => simcore_mm1(messages, true),
+                3 => simcore_mm1(messages, true),
+                4 => engine_kafka(0, messages),
+                _ => engine_kafka(1, messages),
             };
             runs[case].push(r);
         }
     }
-    let [engine_runs, bare_runs, simcore_runs, simcore_single_runs] = &runs;
+    let [engine_runs, bare_runs, simcore_runs, simcore_single_runs, kafka_runs, kafka_batched_runs] =
+        &runs;
 
     println!();
     println!(
@@ -315,6 +358,8 @@ fn main() {
     row("bare heap loop (same streams)", bare_runs);
     row("simcore 0.1 (source + server)", simcore_runs);
     row("simcore 0.1 (one component)", simcore_single_runs);
+    row("engine kafka-keys-ordering (records)", kafka_runs);
+    row("engine kafka-commit-policies (rec.)", kafka_batched_runs);
     println!("  engine trace hash {trace_hash:016x}; theory: mean time in system 0.5 s");
 
     let paired = |other: &[Run]| -> Vec<f64> {
@@ -344,6 +389,25 @@ fn main() {
         println!(
             "{label:<33} {m:>5.2}x as fast (paired rounds: {})   {judged}",
             all.join(" ")
+        );
+    }
+
+    // Kafka records/s against the engine's own mm1 messages/s, paired per round.
+    for (label, runs) in [
+        ("keys-ordering records ÷ mm1", kafka_runs),
+        ("commit-policies records ÷ mm1", kafka_batched_runs),
+    ] {
+        let kafka: Vec<f64> = runs
+            .iter()
+            .zip(engine_runs)
+            .map(|(k, e)| k.msgs_per_s() / e.msgs_per_s())
+            .collect();
+        let m = median(kafka.clone());
+        let all: Vec<String> = kafka.iter().map(|r| format!("{r:.2}")).collect();
+        println!(
+            "{label:<33} {m:>5.2}x as fast (paired rounds: {})   budget >= {BUDGET_KAFKA_VS_MM1:.1}x: {}",
+            all.join(" "),
+            verdict(m, BUDGET_KAFKA_VS_MM1)
         );
     }
 

@@ -1214,8 +1214,16 @@ fn write_text_report(e: &Engine, name: &str, out: &mut dyn Write) -> std::io::Re
             NodeView::Group(g) => {
                 let live = g.members.iter().filter(|m| m.up && m.in_group).count();
                 let idle = g.members.iter().filter(|m| m.up && m.in_group && m.partitions.is_empty()).count();
+                let failures = if g.failed > 0 {
+                    format!(
+                        ", failed {} (retried {}, to retry topics {}, dead-lettered {}, skipped {}, recovered {})",
+                        g.failed, g.retried, g.sent_to_retry_topics, g.dead_lettered, g.failed_skipped, g.recovered
+                    )
+                } else {
+                    String::new()
+                };
                 format!(
-                    "  group     {:<18} {live} members ({idle} idle), processed {}, reprocessed {}, skipped {}, lag {} (max {}), rebalances {}",
+                    "  group     {:<18} {live} members ({idle} idle), processed {}, reprocessed {}, skipped {}, lag {} (max {}), rebalances {}{failures}",
                     g.id, g.processed, g.reprocessed, g.skipped, g.lag, g.lag_max, g.rebalances
                 )
             }

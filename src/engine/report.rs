@@ -171,9 +171,18 @@ impl Engine {
                 let c = self.command_description(index, scheduled);
                 format!("command: {}", c.unwrap_or_default())
             }
-            TraceKind::Appended { partition, offset } => {
-                format!("appended to partition {partition} at offset {offset}")
-            }
+            TraceKind::Appended {
+                partition,
+                offset,
+                tombstone,
+            } => format!(
+                "{} to partition {partition} at offset {offset}",
+                if tombstone {
+                    "tombstone appended"
+                } else {
+                    "appended"
+                }
+            ),
             TraceKind::Fetched {
                 member,
                 topic,
@@ -222,9 +231,34 @@ impl Engine {
             } => format!(
                 "retention deleted {count} from partition {partition} (log start {log_start})"
             ),
-            TraceKind::Compacted { partition, removed } => {
-                format!("compaction removed {removed} from partition {partition}")
-            }
+            TraceKind::Compacted {
+                partition,
+                removed,
+                tombstones,
+            } => format!(
+                "compaction removed {removed} from partition {partition}{}",
+                if tombstones > 0 {
+                    format!(" ({tombstones} tombstones: keys deleted)")
+                } else {
+                    String::new()
+                }
+            ),
+            TraceKind::SentToRetryTopic {
+                topic,
+                copy,
+                attempt,
+            } => format!(
+                "failed {attempt}x, sent to retry topic {} as #{copy}",
+                self.node_name(topic)
+            ),
+            TraceKind::SentToDeadLetterTopic {
+                topic,
+                copy,
+                attempts,
+            } => format!(
+                "failed {attempts}x, sent to dead-letter topic {} as #{copy}",
+                self.node_name(topic)
+            ),
             TraceKind::Seeked {
                 topic,
                 partition,
@@ -316,7 +350,9 @@ fn trace_json_of(names: &impl TraceNaming, ev: &TraceEvent) -> Value {
         | TraceKind::Committed { topic, .. }
         | TraceKind::Assigned { topic, .. }
         | TraceKind::Revoked { topic, .. }
-        | TraceKind::Seeked { topic, .. } => {
+        | TraceKind::Seeked { topic, .. }
+        | TraceKind::SentToRetryTopic { topic, .. }
+        | TraceKind::SentToDeadLetterTopic { topic, .. } => {
             // Numbers as they are, the topic by its id.
             if let Ok(Value::Object(fields)) = serde_json::to_value(ev.kind) {
                 for (k, v) in fields {

@@ -141,8 +141,14 @@ pub enum TraceKind {
     /// A command was applied: `index` into the command log, or into the
     /// scenario's `schedule` when `scheduled`.
     CommandApplied { index: u32, scheduled: bool },
-    /// A record was appended to a topic partition at `offset` (node: the topic).
-    Appended { partition: u32, offset: u64 },
+    /// A record was appended to a topic partition at `offset` (node: the topic);
+    /// a `tombstone` has a null value (compaction deletes its key).
+    Appended {
+        partition: u32,
+        offset: u64,
+        #[serde(skip_serializing_if = "is_false")]
+        tombstone: bool,
+    },
     /// A group member polled `count` records of a partition from offset `from`.
     Fetched {
         member: u32,
@@ -179,14 +185,38 @@ pub enum TraceKind {
         count: u32,
         log_start: u64,
     },
-    /// Compaction removed `removed` records superseded by a later one with the same key.
-    Compacted { partition: u32, removed: u32 },
+    /// Compaction removed `removed` records superseded by a later one with the
+    /// same key; `tombstones` of them were tombstones past `delete_retention`
+    /// (their keys are gone from the log).
+    Compacted {
+        partition: u32,
+        removed: u32,
+        tombstones: u32,
+    },
     /// A group's offset for a partition was moved to `offset` by a seek.
     Seeked {
         topic: NodeId,
         partition: u32,
         offset: u64,
     },
+    /// A group gave up on a failed record (the event's message) for now and
+    /// appended it to retry `topic` as record `copy`: `attempt` attempts so far.
+    SentToRetryTopic {
+        topic: NodeId,
+        copy: u64,
+        attempt: u32,
+    },
+    /// A group gave up on a failed record after `attempts` attempts and
+    /// appended it to dead-letter `topic` as record `copy`.
+    SentToDeadLetterTopic {
+        topic: NodeId,
+        copy: u64,
+        attempts: u32,
+    },
+}
+
+fn is_false(b: &bool) -> bool {
+    !*b
 }
 
 impl TraceKind {
@@ -221,11 +251,13 @@ impl TraceKind {
             TraceKind::RetentionDeleted { .. } => "retention_deleted",
             TraceKind::Compacted { .. } => "compacted",
             TraceKind::Seeked { .. } => "seeked",
+            TraceKind::SentToRetryTopic { .. } => "sent_to_retry_topic",
+            TraceKind::SentToDeadLetterTopic { .. } => "sent_to_dead_letter_topic",
         }
     }
 
     /// All kind names, for filters in the UI.
-    pub const NAMES: [&'static str; 29] = [
+    pub const NAMES: [&'static str; 31] = [
         "published",
         "routed",
         "unroutable",
@@ -255,9 +287,11 @@ impl TraceKind {
         "retention_deleted",
         "compacted",
         "seeked",
+        "sent_to_retry_topic",
+        "sent_to_dead_letter_topic",
     ];
 
-    /// Canonical encoding of this kind: its code (1..=29) and two field
+    /// Canonical encoding of this kind: its code (1..=31) and two field
     /// words. Small fields share a word (low 32 bits, then high 32 bits).
     #[inline(always)]
     fn fields(&self) -> (u64, u64, u64) {
@@ -304,7 +338,12 @@ impl TraceKind {
             } => (17, instance as u64, pair(returned, lost as u64)),
             TraceKind::Restarted { instance } => (18, instance as u64, 0),
             TraceKind::CommandApplied { index, scheduled } => (19, index as u64, scheduled as u64),
-            TraceKind::Appended { partition, offset } => (20, partition as u64, offset),
+            // A tombstone flag in the high word: plain records hash as before it existed.
+            TraceKind::Appended {
+                partition,
+                offset,
+                tombstone,
+            } => (20, pair(partition, tombstone as u64), offset),
             TraceKind::Fetched {
                 member,
                 topic,
@@ -342,12 +381,26 @@ impl TraceKind {
                 count,
                 log_start,
             } => (27, pair(partition, count as u64), log_start),
-            TraceKind::Compacted { partition, removed } => (28, partition as u64, removed as u64),
+            TraceKind::Compacted {
+                partition,
+                removed,
+                tombstones,
+            } => (28, partition as u64, pair(removed, tombstones as u64)),
             TraceKind::Seeked {
                 topic,
                 partition,
                 offset,
             } => (29, pair(partition, node(topic)), offset),
+            TraceKind::SentToRetryTopic {
+                topic,
+                copy,
+                attempt,
+            } => (30, pair(attempt, node(topic)), copy),
+            TraceKind::SentToDeadLetterTopic {
+                topic,
+                copy,
+                attempts,
+            } => (31, pair(attempts, node(topic)), copy),
         }
     }
 }
@@ -563,7 +616,7 @@ mod tests {
         assert_ne!(h0, base(k, None, 1, 1));
         assert_ne!(h0, base(k, Some(1), 2, 1));
         assert_ne!(h0, base(k, Some(1), 1, 2));
-        assert_eq!(TraceKind::NAMES.len(), 29);
+        assert_eq!(TraceKind::NAMES.len(), 31);
         // Fields sharing a word stay apart.
         let d = |consumer, instance, attempt, redelivered| TraceKind::Delivered {
             consumer: NodeId(consumer),

@@ -20,6 +20,10 @@ pub struct PartitionView {
     pub records: u64,
     pub retention_deleted: u64,
     pub compacted: u64,
+    /// Tombstones compaction removed past `delete_retention` (keys deleted).
+    pub tombstones_removed: u64,
+    /// Tombstones kept now.
+    pub tombstones: u64,
 }
 
 #[derive(Clone, Debug, PartialEq, Serialize)]
@@ -74,7 +78,18 @@ pub struct GroupView {
     pub commits: u64,
     pub reprocessed: u64,
     pub skipped: u64,
+    /// Failed processing attempts.
     pub failed: u64,
+    /// Failed records tried again in place (`on_failure`: blocking, dead_letter).
+    pub retried: u64,
+    /// Failed records appended to a retry topic (`retry_topics`).
+    pub sent_to_retry_topics: u64,
+    /// Failed records appended to the dead-letter topic.
+    pub dead_lettered: u64,
+    /// Failed records given up on with nowhere to go (skipped past).
+    pub failed_skipped: u64,
+    /// Records processed successfully from a retry topic.
+    pub recovered: u64,
     pub lag: u64,
     pub lag_max: u64,
     /// The largest `lag_time_us` over the group's partitions, now [µs].
@@ -113,6 +128,8 @@ impl Engine {
                     records: p.records.len() as u64,
                     retention_deleted: p.retention_deleted,
                     compacted: p.compacted,
+                    tombstones_removed: p.tombstones_removed,
+                    tombstones: p.tombstones,
                 })
                 .collect(),
         }
@@ -135,6 +152,11 @@ impl Engine {
             reprocessed: g.reprocessed,
             skipped: g.skipped,
             failed: g.failed,
+            retried: g.failures.retried,
+            sent_to_retry_topics: g.failures.sent_to_retry,
+            dead_lettered: g.failures.dead_lettered,
+            failed_skipped: g.failures.dropped,
+            recovered: g.failures.recovered,
             lag: self.group_lag(i as u32),
             lag_max: g.lag_max,
             lag_time_us: (0..g.parts.len() as u32)

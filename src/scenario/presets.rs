@@ -47,6 +47,8 @@ static PRESETS: &[Preset] = presets![
     "kafka-replay",
     "kafka-hot-partition",
     "kafka-compaction",
+    "kafka-slow-group",
+    "kafka-retry-topics",
 ];
 
 pub fn presets() -> &'static [Preset] {

@@ -28,6 +28,11 @@ pub struct Topic {
     /// How often compaction runs when `cleanup` is `compact` (default 10s).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub compaction_interval: Option<Duration>,
+    /// `delete.retention.ms`: how long a tombstone (a record with a null value)
+    /// stays in a compacted log after it was appended; the first compaction
+    /// after that removes it, and with it the last trace of its key (default 1d).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub delete_retention: Option<Duration>,
 }
 
 /// Retention by time and/or by records per partition; whichever removes more wins.
@@ -99,6 +104,78 @@ pub struct ConsumerGroup {
     /// `auto.offset.reset`: where to start without a committed offset.
     #[serde(default)]
     pub auto_offset_reset: OffsetReset,
+    /// What happens to a record whose processing failed (default: retried in
+    /// place for ever, without backoff: the partition waits behind it).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub on_failure: Option<GroupOnFailure>,
+}
+
+/// What a group does with a record whose processing failed. Every mode keeps
+/// the partition in offset order; only `retry_topics` gives up order per key.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize, JsonSchema)]
+#[serde(rename_all = "snake_case", deny_unknown_fields)]
+pub enum GroupOnFailure {
+    /// Retry the record in place after `backoff`; its partition waits behind it
+    /// (head-of-line blocking, Spring Kafka's `DefaultErrorHandler`). After
+    /// `attempts` attempts in all the record is skipped; without it, never.
+    Blocking {
+        #[serde(default)]
+        backoff: Duration,
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        attempts: Option<u32>,
+    },
+    /// Give up at once: the record is skipped and the partition moves on
+    /// (Kafka Connect's `errors.tolerance: all` without a dead-letter queue).
+    Skip,
+    /// Retry in place up to `attempts` attempts in all (with `backoff` between),
+    /// then append the record to the dead-letter `topic` and move on (Spring
+    /// Kafka's `DeadLetterPublishingRecoverer`, Kafka Connect's
+    /// `errors.deadletterqueue.topic.name`).
+    DeadLetter {
+        topic: String,
+        #[serde(default = "one")]
+        attempts: u32,
+        #[serde(default)]
+        backoff: Duration,
+    },
+    /// Non-blocking retries (Spring Kafka's retryable topics): a failed record is
+    /// appended to the next retry topic and the partition moves on; the group
+    /// also reads the retry topics and processes a record there once `delay`
+    /// has passed since it was appended; after the last retry topic fails, the
+    /// record goes to `dead_letter` (or is dropped without one). Order per key
+    /// is not kept.
+    RetryTopics {
+        topics: Vec<RetryTopic>,
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        dead_letter: Option<String>,
+    },
+}
+
+/// One stage of `retry_topics`.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct RetryTopic {
+    pub topic: String,
+    /// How long after it was appended a record here is processed again.
+    pub delay: Duration,
+}
+
+impl GroupOnFailure {
+    /// Topics this policy appends to, in order (retry topics, then the dead-letter topic).
+    pub fn target_topics(&self) -> Vec<&str> {
+        match self {
+            GroupOnFailure::Blocking { .. } | GroupOnFailure::Skip => Vec::new(),
+            GroupOnFailure::DeadLetter { topic, .. } => vec![topic.as_str()],
+            GroupOnFailure::RetryTopics {
+                topics,
+                dead_letter,
+            } => topics
+                .iter()
+                .map(|r| r.topic.as_str())
+                .chain(dead_letter.as_deref())
+                .collect(),
+        }
+    }
 }
 
 fn one() -> u32 {
@@ -193,3 +270,5 @@ pub const PARTITIONS_MAX: u32 = 1024;
 pub const MAX_POLL_RECORDS_MAX: u32 = 100_000;
 pub const BATCH_SIZE_MAX: u32 = 100_000;
 pub const GROUP_MEMBERS_MAX: u32 = 1000;
+pub const RETRY_TOPICS_MAX: usize = 16;
+pub const FAILURE_ATTEMPTS_MAX: u32 = 1000;

@@ -141,6 +141,10 @@ pub struct Producer {
     /// Topic producers only: records per batch (Kafka counts bytes; see README).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub batch_size: Option<u32>,
+    /// Topic producers only: probability in [0, 1] that a keyed record is a
+    /// tombstone (a null value: compaction deletes its key).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub tombstone_ratio: Option<f64>,
 }
 
 fn default_payload() -> u32 {

@@ -28,6 +28,7 @@ mod publish_one;
 mod retry;
 mod review_fixes;
 mod routing;
+mod stream_failures;
 mod stream_props;
 mod streams;
 mod swarm;

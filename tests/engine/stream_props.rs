@@ -108,6 +108,37 @@ fn scenario_json(g: &mut Genes, faults: bool) -> Value {
                 ],
             )
         };
+        // Failed records: the default (in place, for ever) or one of the
+        // `on_failure` modes, with topics of the group's own to move them to.
+        let on_failure = if faults {
+            let own = |name: &str, topics: &mut Vec<Value>, g: &mut Genes| {
+                let id = format!("g{k}-{name}");
+                topics.push(json!({ "id": id, "partitions": 1 + g.pick(3) }));
+                id
+            };
+            match g.pick(5) {
+                1 => {
+                    json!({ "blocking": { "backoff": one(g, &["0ms", "5ms"]), "attempts": 1 + g.pick(3) } })
+                }
+                2 => json!("skip"),
+                3 => {
+                    let dlt = own("dlt", &mut topics, g);
+                    json!({ "dead_letter": { "topic": dlt, "attempts": 1 + g.pick(2), "backoff": "2ms" } })
+                }
+                4 => {
+                    let r0 = own("r0", &mut topics, g);
+                    let r1 = own("r1", &mut topics, g);
+                    let dlt = own("dlt", &mut topics, g);
+                    json!({ "retry_topics": {
+                        "topics": [{ "topic": r0, "delay": one(g, &["1ms", "20ms"]) },
+                                   { "topic": r1, "delay": "50ms" }],
+                        "dead_letter": dlt } })
+                }
+                _ => Value::Null,
+            }
+        } else {
+            Value::Null
+        };
         groups.push(json!({
             "id": format!("g{k}"), "topics": topics_of,
             "members": g.pick(5),
@@ -120,6 +151,9 @@ fn scenario_json(g: &mut Genes, faults: bool) -> Value {
             "commit": commit,
             "auto_offset_reset": if faults { one(g, &["earliest", "latest"]) } else { "earliest" },
         }));
+        if !on_failure.is_null() {
+            groups[k]["on_failure"] = on_failure;
+        }
     }
     json!({
         "title": "stream property case",
@@ -238,7 +272,9 @@ fn check_trace(trace: &[TraceEvent]) -> Result<(), String> {
     let mut last: BTreeMap<(NodeId, NodeId, u32), u64> = BTreeMap::new();
     for ev in trace {
         match ev.kind {
-            TraceKind::Appended { partition, offset } => {
+            TraceKind::Appended {
+                partition, offset, ..
+            } => {
                 place.insert(ev.msg.unwrap(), (ev.node, partition, offset));
             }
             TraceKind::Committed {

@@ -38,7 +38,9 @@ pub(crate) fn placements(s: &Story) -> BTreeMap<u64, (u32, u64)> {
     s.trace
         .iter()
         .filter_map(|e| match e.kind {
-            TraceKind::Appended { partition, offset } => Some((e.msg?, (partition, offset))),
+            TraceKind::Appended {
+                partition, offset, ..
+            } => Some((e.msg?, (partition, offset))),
             _ => None,
         })
         .collect()

@@ -93,20 +93,38 @@ impl Engine {
             Some(id),
             node,
         );
+        // Drawn only when asked for, so producers without tombstones keep their streams.
+        let tombstone = match self.cfg.producers[pi].tombstone_ratio {
+            Some(r) if r > 0.0 && key != NO_SYM => self.producers[pi].stream.chance(r),
+            _ => false,
+        };
         let record = Record {
             offset: 0,
             key,
             msg: id,
             published_us: self.now.0,
             appended_us: 0,
+            tombstone,
         };
         let cfg = &self.cfg.producers[pi];
         let linger_us = cfg.linger.map_or(0, |d| d.us());
+        let latency_us = cfg.latency.us();
         let batch_size = cfg.batch_size.unwrap_or(BATCH_SIZE_DEFAULT) as usize;
         let next_id = self.streams.next_batch;
         let tp = self.streams.producers[pi]
             .as_mut()
             .expect("a topic producer");
+        if linger_us == 0
+            && latency_us == 0
+            && tp.open.get(part as usize).is_none_or(|b| b.is_none())
+        {
+            // The batch of one is sent and appended at once: the same batch id,
+            // count and append as the general path below, without the vector.
+            self.streams.next_batch = self.streams.next_batch.wrapping_add(1);
+            tp.sent_batches += 1;
+            self.append_one(t, part, record);
+            return;
+        }
         if tp.open.len() <= part as usize {
             tp.open.resize(part as usize + 1, None);
         }

@@ -3,6 +3,7 @@
 //!   idle member ──poll──► fetched (≤ max_poll_records per poll, from `position`,
 //!        │                         partitions taken in turn for fairness)
 //!        └─ StreamEvent::ServiceDone ──► processed (offset order) ──► commit per policy
+//!                                   └──► failed ──► `recovery.rs` (retry, skip, move on)
 //!   StreamEvent::AutoCommit ──► commit the polled position (auto-commit)
 //!   topic append ──records_appended──► wake the partition's owner, track lag_max
 //!
@@ -17,7 +18,6 @@ use crate::engine::core::{Engine, DELAY_US_MAX};
 use crate::engine::time::delay_us_from_f64;
 use crate::engine::trace::TraceKind;
 use crate::scenario::{CommitPer, CommitPolicy, OffsetReset, Service};
-use std::collections::VecDeque;
 
 impl Engine {
     /// An idle member polls its fetchable partitions.
@@ -36,28 +36,37 @@ impl Engine {
                 return;
             }
         }
-        let mine: Vec<u32> = (0..grp.parts.len() as u32)
-            .filter(|&gp| {
-                grp.parts[gp as usize].owner == Some(m)
-                    && grp
-                        .rebalance
-                        .as_ref()
-                        .is_none_or(|rb| rb.target[gp as usize] == Some(m))
-            })
-            .collect();
+        // Scratch vectors and the member's (empty) batch are reused, so a poll
+        // allocates nothing once the run is warm.
+        let mut mine = std::mem::take(&mut self.streams.scratch_parts);
+        mine.clear();
+        match &grp.rebalance {
+            None => mine.extend_from_slice(&mem.owned),
+            Some(rb) => mine.extend(
+                mem.owned
+                    .iter()
+                    .copied()
+                    .filter(|&gp| rb.target[gp as usize] == Some(m)),
+            ),
+        }
         if mine.is_empty() {
+            self.streams.scratch_parts = mine;
             return;
         }
         let cursor = mem.cursor % mine.len();
-        let mut batch = VecDeque::new();
-        let mut fetched: Vec<(u32, u64, u32)> = Vec::new();
+        let mut batch = std::mem::take(&mut self.streams.groups[gi].members[m as usize].batch);
+        let mut fetched = std::mem::take(&mut self.streams.scratch_fetched);
+        fetched.clear();
         for k in 0..mine.len() {
             if batch.len() >= max {
                 break;
             }
             let gp = mine[(cursor + k) % mine.len()];
-            let (start, _) = self.log_bounds(g, gp);
+            let (start, end) = self.log_bounds(g, gp);
             let pos = self.streams.groups[gi].parts[gp as usize].position;
+            if pos >= end && pos >= start {
+                continue; // nothing new here
+            }
             if pos < start {
                 // OffsetOutOfRange: retention deleted what this position pointed at.
                 let to = match reset {
@@ -72,15 +81,26 @@ impl Engine {
             let from = p.position;
             let mut n = 0u32;
             let mut next = from;
+            let delay_us = self.retry_delay_us(g, gp);
+            let mut wake = None;
             for r in log.records.range(log.index_from(from)..) {
                 if batch.len() >= max {
                     break;
+                }
+                if let Some(d) = delay_us {
+                    // A retry topic's consumer waits until the record's back-off is due.
+                    let due = r.appended_us.saturating_add(d);
+                    if due > self.now.0 {
+                        wake = Some(due);
+                        break;
+                    }
                 }
                 batch.push_back(Fetched {
                     gp,
                     offset: r.offset,
                     msg: r.msg,
                     published_us: r.published_us,
+                    key: r.key,
                 });
                 next = r.offset + 1;
                 n += 1;
@@ -89,10 +109,16 @@ impl Engine {
                 self.streams.groups[gi].parts[gp as usize].position = next;
                 fetched.push((gp, from, n));
             }
+            if let Some(due) = wake {
+                self.wake_at(g, gp, due);
+            }
         }
+        self.streams.scratch_parts = mine;
         let grp = &mut self.streams.groups[gi];
         grp.members[m as usize].cursor = cursor + 1;
         if batch.is_empty() {
+            grp.members[m as usize].batch = batch;
+            self.streams.scratch_fetched = fetched;
             return;
         }
         let node = grp.node;
@@ -121,6 +147,7 @@ impl Engine {
                 self.commit(g, gp, pos);
             }
         }
+        self.streams.scratch_fetched = fetched;
         self.start_record(g, m);
     }
 
@@ -151,7 +178,6 @@ impl Engine {
     pub(crate) fn on_member_service_done(&mut self, g: u32, m: u32, epoch: u32) {
         let gi = g as usize;
         let failure_rate = self.gcfg(g).failure_rate;
-        let commit = self.gcfg(g).commit.clone();
         let grp = &mut self.streams.groups[gi];
         let node = grp.node;
         let mem = &mut grp.members[m as usize];
@@ -163,7 +189,6 @@ impl Engine {
             return;
         };
         if failure_rate > 0.0 && mem.stream.chance(failure_rate) {
-            // Retry in place: the partition waits behind this record.
             mem.attempt += 1;
             let attempt = mem.attempt;
             grp.failed += 1;
@@ -176,37 +201,71 @@ impl Engine {
                 Some(rec.msg),
                 node,
             );
-            self.start_record(g, m);
+            // Retry in place, skip, or move it to another topic (`recovery.rs`).
+            self.record_failed(g, m, rec, attempt);
             return;
         }
+        self.record_done(g, m, rec, true);
+    }
+
+    /// Member `m` is done with its head record `rec`: `processed`, or given up
+    /// on (skipped or moved to another topic). Either way the partition moves
+    /// on and commits past it; then the next record, or the next poll.
+    pub(crate) fn record_done(
+        &mut self,
+        g: u32,
+        m: u32,
+        rec: super::group::Fetched,
+        processed: bool,
+    ) {
+        let gi = g as usize;
+        let commit = self.gcfg(g).commit.clone();
+        let stage = if processed {
+            self.retry_stage(g, rec.gp)
+        } else {
+            0
+        };
+        let grp = &mut self.streams.groups[gi];
+        let node = grp.node;
+        let mem = &mut grp.members[m as usize];
         mem.attempt = 0;
         mem.batch.pop_front();
-        mem.processed += 1;
+        mem.processed += processed as u64;
         mem.busy = false;
         let service_us = mem.service_us;
-        mem.batch_done.insert(rec.gp, rec.offset + 1);
-        let last_of_batch = mem.batch.is_empty();
-        grp.processed += 1;
-        let p = &mut grp.parts[rec.gp as usize];
-        if rec.offset < p.processed_high {
-            grp.reprocessed += 1;
-        } else {
-            p.processed_high = rec.offset + 1;
+        match mem.batch_done.iter_mut().find(|(gp, _)| *gp == rec.gp) {
+            Some(done) => done.1 = rec.offset + 1,
+            None => mem.batch_done.push((rec.gp, rec.offset + 1)),
         }
-        let e2e = self.now.0.saturating_sub(rec.published_us);
-        grp.latency.record(e2e);
-        self.totals.processed += 1;
-        self.end_to_end.record(e2e);
-        self.interval.record(e2e);
-        self.trace.record(
-            self.now,
-            TraceKind::Processed {
-                instance: m,
-                service_us,
-            },
-            Some(rec.msg),
-            node,
-        );
+        let last_of_batch = mem.batch.is_empty();
+        let p = &mut grp.parts[rec.gp as usize];
+        if !processed {
+            p.processed_high = p.processed_high.max(rec.offset + 1);
+        } else {
+            if rec.offset < p.processed_high {
+                grp.reprocessed += 1;
+            } else {
+                p.processed_high = rec.offset + 1;
+            }
+            grp.processed += 1;
+            if stage > 0 {
+                grp.failures.recovered += 1;
+            }
+            let e2e = self.now.0.saturating_sub(rec.published_us);
+            grp.latency.record(e2e);
+            self.totals.processed += 1;
+            self.end_to_end.record(e2e);
+            self.interval.record(e2e);
+            self.trace.record(
+                self.now,
+                TraceKind::Processed {
+                    instance: m,
+                    service_us,
+                },
+                Some(rec.msg),
+                node,
+            );
+        }
         match commit {
             CommitPolicy::AfterProcessing {
                 per: CommitPer::Record,
@@ -214,10 +273,18 @@ impl Engine {
             CommitPolicy::AfterProcessing {
                 per: CommitPer::Batch,
             } if last_of_batch => {
-                let done =
+                // In partition order, as a map would give them; the vector goes
+                // back afterwards so its allocation is reused.
+                let mut done =
                     std::mem::take(&mut self.streams.groups[gi].members[m as usize].batch_done);
-                for (gp, next) in done {
+                done.sort_unstable_by_key(|&(gp, _)| gp);
+                for &(gp, next) in &done {
                     self.commit(g, gp, next);
+                }
+                done.clear();
+                let mem = &mut self.streams.groups[gi].members[m as usize];
+                if mem.batch_done.is_empty() {
+                    mem.batch_done = done;
                 }
             }
             _ => {}
@@ -285,7 +352,9 @@ impl Engine {
 
     /// New records in a partition: wake its owner in every reading group, update lag.
     pub(crate) fn records_appended(&mut self, t: u32, part: u32) {
-        for g in self.streams.topics[t as usize].readers.clone() {
+        // By index: polling never changes who reads a topic.
+        for i in 0..self.streams.topics[t as usize].readers.len() {
+            let g = self.streams.topics[t as usize].readers[i];
             let owner = self.streams.groups[g as usize]
                 .parts
                 .iter()

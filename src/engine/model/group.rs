@@ -44,6 +44,8 @@ pub(crate) struct Fetched {
     pub(crate) offset: u64,
     pub(crate) msg: u64,
     pub(crate) published_us: u64,
+    /// The record's key (a failed record keeps it when it moves to another topic).
+    pub(crate) key: crate::engine::message::Sym,
 }
 
 #[derive(Clone, Debug)]
@@ -58,12 +60,17 @@ pub(crate) struct MemberState {
     pub(crate) busy: bool,
     pub(crate) service_us: u64,
     pub(crate) batch: VecDeque<Fetched>,
-    /// Next offset to commit per partition after this batch (`per: batch`).
-    pub(crate) batch_done: BTreeMap<u32, u64>,
+    /// Next offset to commit per partition after this batch (`per: batch`),
+    /// one entry per partition (a batch spans few: a vector, not a map, so
+    /// the hot path does not allocate).
+    pub(crate) batch_done: Vec<(u32, u64)>,
     pub(crate) attempt: u32,
     pub(crate) processed: u64,
     /// Where the next fetch starts among the owned partitions (fairness).
     pub(crate) cursor: usize,
+    /// The group partitions it owns, ascending (mirrors `GroupPart::owner`,
+    /// checked by `check_groups`; kept so a poll need not scan the group).
+    pub(crate) owned: Vec<u32>,
     pub(crate) stream: Stream,
 }
 
@@ -80,6 +87,8 @@ pub(crate) struct GroupPart {
     pub(crate) processed_high: u64,
     /// Some member of the group has owned it (a later jump is a loss, not a start).
     pub(crate) ever_owned: bool,
+    /// Retry topics: when a `RetryDue` wake-up is scheduled for (0: none).
+    pub(crate) wake_us: u64,
 }
 
 #[derive(Clone, Debug)]
@@ -105,6 +114,8 @@ pub(crate) struct GroupState {
     pub(crate) rebalances: u64,
     pub(crate) lag_max: u64,
     pub(crate) failed: u64,
+    /// Failure handling (`on_failure`, see `recovery.rs`).
+    pub(crate) failures: super::recovery::FailureState,
     /// Record time in system (publish → processed) for this group.
     pub(crate) latency: Latency,
 }
@@ -112,10 +123,13 @@ pub(crate) struct GroupState {
 impl Engine {
     pub(crate) fn add_group(&mut self, g: &scenario::ConsumerGroup) {
         let gi = self.streams.groups.len() as u32;
+        let (failures, retry_topics) = self.failure_state(g);
+        // The group also reads its retry topics (Spring's retry-topic consumers).
         let topics: Vec<u32> = g
             .topics
             .iter()
             .map(|t| self.topic_index(t).expect("validated topic"))
+            .chain(retry_topics)
             .collect();
         let mut parts = Vec::new();
         for &t in &topics {
@@ -129,6 +143,7 @@ impl Engine {
                     committed: None,
                     processed_high: 0,
                     ever_owned: false,
+                    wake_us: 0,
                 });
             }
         }
@@ -146,6 +161,7 @@ impl Engine {
             rebalances: 0,
             lag_max: 0,
             failed: 0,
+            failures,
             latency: Latency::default(),
         });
         for _ in 0..g.members {
@@ -176,10 +192,11 @@ impl Engine {
             busy: false,
             service_us: 0,
             batch: VecDeque::new(),
-            batch_done: BTreeMap::new(),
+            batch_done: Vec::new(),
             attempt: 0,
             processed: 0,
             cursor: 0,
+            owned: Vec::new(),
             stream: Stream::new(self.seed, &format!("group:{id}:{m}")),
         });
         self.schedule_auto_commit(g, m);
@@ -344,7 +361,9 @@ impl Engine {
         }
         let grp = &mut self.streams.groups[g as usize];
         let p = &mut grp.parts[gp as usize];
-        p.owner = None;
+        if let Some(o) = p.owner.take() {
+            grp.members[o as usize].owned.retain(|&x| x != gp);
+        }
         let (topic, partition) = (p.topic, p.partition);
         let tnode = self.streams.topics[topic as usize].node;
         let node = grp.node;
@@ -441,8 +460,17 @@ impl Engine {
     /// Give partition `gp` to member `m`, starting at the committed offset.
     fn assign(&mut self, g: u32, m: u32, gp: u32) {
         let (start, end) = self.log_bounds(g, gp);
-        let reset = self.gcfg(g).auto_offset_reset;
+        // A retry topic holds only what this group put there: read it all.
+        let reset = if self.retry_stage(g, gp) > 0 {
+            OffsetReset::Earliest
+        } else {
+            self.gcfg(g).auto_offset_reset
+        };
         let grp = &mut self.streams.groups[g as usize];
+        let owned = &mut grp.members[m as usize].owned;
+        if let Err(at) = owned.binary_search(&gp) {
+            owned.insert(at, gp);
+        }
         let p = &mut grp.parts[gp as usize];
         p.owner = Some(m);
         let first = !p.ever_owned;
@@ -502,6 +530,7 @@ impl Engine {
                     committed: None,
                     processed_high: 0,
                     ever_owned: false,
+                    wake_us: 0,
                 });
             }
         }
@@ -622,6 +651,14 @@ impl Engine {
                 }
             }
             for (mi, m) in grp.members.iter().enumerate() {
+                let owned = (0..grp.parts.len() as u32)
+                    .filter(|&gp| grp.parts[gp as usize].owner == Some(mi as u32));
+                if !owned.eq(m.owned.iter().copied()) {
+                    return Err(format!(
+                        "group {id}: member {mi}'s owned list {:?} disagrees with the owners",
+                        m.owned
+                    ));
+                }
                 let mut last: BTreeMap<u32, u64> = BTreeMap::new();
                 for f in &m.batch {
                     if grp.parts[f.gp as usize].owner != Some(mi as u32) {

@@ -19,6 +19,8 @@
 //! | `partitioner.rs` | murmur2, sticky, round-robin (pure)    | —                               |
 //! | `group.rs`       | consumer groups: membership, rebalance | a crash: polled, uncommitted    |
 //! | `fetch.rs`       | group members: poll, process, commit   | —                               |
+//! | `recovery.rs`    | groups' failed records: blocking retry, skip, DLT, retry topics | `skip`, no DLT (`retries_exhausted`) |
+//! | `seek.rs`        | seeking a group (replay, skip ahead)   | —                               |
 //! | `assignor.rs`    | range, round-robin, cooperative-sticky (pure) | —                       |
 //!
 //! Each file is an `impl Engine` block: the engine core owns the clock, agenda
@@ -36,6 +38,7 @@ pub(crate) mod group;
 pub mod partitioner;
 pub mod producer;
 pub mod queue;
+pub(crate) mod recovery;
 pub mod retry;
 pub(crate) mod seek;
 pub(crate) mod topic;

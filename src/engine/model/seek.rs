@@ -30,7 +30,7 @@ impl Engine {
             let head_hit = mem.busy && mem.batch.front().is_some_and(|f| chosen.contains(&f.gp));
             mem.batch.retain(|f| !chosen.contains(&f.gp));
             for gp in &chosen {
-                mem.batch_done.remove(gp);
+                mem.batch_done.retain(|&(x, _)| x != *gp);
             }
             if head_hit || (mem.busy && mem.batch.is_empty()) {
                 mem.busy = false;

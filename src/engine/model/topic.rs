@@ -3,10 +3,12 @@
 //!   batch ──append_batch──► partition log [start … end) ──► groups read by offset
 //!                                 │
 //!   StreamEvent::Cleanup ─────────┤ retention: drop the head (time / records), move `start`
-//!   StreamEvent::Compact ─────────┘ compaction: keep the latest record per key
+//!   StreamEvent::Compact ─────────┘ compaction: keep the latest record per key; a
+//!                                   latest tombstone goes `delete_retention` after its append
 //!
 //! Reacts to: `StreamEvent::{Cleanup, Compact}`; command `IncreasePartitions`.
-//! Exports: `append_batch` (producers), `record_at` / `next_record_from` (groups).
+//! Exports: `append_batch` / `append_one` (producers, and groups moving failed
+//! records to retry and dead-letter topics), `PartitionLog::index_from` (groups).
 //!
 //! Guarantees (checked by `check_topics`): offsets in a partition only grow; without
 //! compaction the kept records are exactly `[start, end)`, contiguous; with it they
@@ -33,6 +35,8 @@ pub const RECORDS_RETAINED_MAX: u64 = 2_000_000;
 const RETENTION_CHECK_US: u64 = 1_000_000;
 /// Default compaction interval.
 const COMPACTION_US: u64 = 10_000_000;
+/// Default `delete.retention.ms` (Kafka's: one day).
+const DELETE_RETENTION_US: u64 = 86_400_000_000;
 
 /// One record in a partition.
 #[derive(Clone, Copy, Debug)]
@@ -43,6 +47,8 @@ pub(crate) struct Record {
     pub(crate) msg: u64,
     pub(crate) published_us: u64,
     pub(crate) appended_us: u64,
+    /// A null value: compaction deletes the key (after `delete_retention`).
+    pub(crate) tombstone: bool,
 }
 
 /// One partition: records in offset order, log start and end offsets.
@@ -55,12 +61,34 @@ pub(crate) struct PartitionLog {
     pub(crate) end: u64,
     pub(crate) retention_deleted: u64,
     pub(crate) compacted: u64,
+    /// Tombstones removed by compaction (each deleted its key for good).
+    pub(crate) tombstones_removed: u64,
+    /// Tombstones kept now.
+    pub(crate) tombstones: u64,
 }
 
 impl PartitionLog {
     /// The kept record with the smallest offset ≥ `offset`, as an index into `records`.
+    ///
+    /// O(1) where the kept records are contiguous (every log without compaction):
+    /// offsets strictly increase, so if the record `offset − first` places after
+    /// the first has offset `offset`, no offset is missing before it. Elsewhere
+    /// (compacted logs) a binary search, which on a long log costs a cache miss
+    /// per step: this was most of a Kafka run's time.
+    #[inline]
     pub(crate) fn index_from(&self, offset: u64) -> usize {
-        self.records.partition_point(|r| r.offset < offset)
+        let Some(first) = self.records.front() else {
+            return 0;
+        };
+        if offset <= first.offset {
+            return 0;
+        }
+        let guess = (offset - first.offset) as usize;
+        match self.records.get(guess) {
+            Some(r) if r.offset == offset => guess,
+            None if self.records.back().is_some_and(|r| r.offset < offset) => self.records.len(),
+            _ => self.records.partition_point(|r| r.offset < offset),
+        }
     }
 }
 
@@ -86,6 +114,10 @@ pub(crate) struct Streams {
     /// Records published by topic producers (also in `Totals::published`, but
     /// outside the message ledger: see the module header).
     pub(crate) records_published: u64,
+    /// Scratch space of `poll` (group partitions; fetched runs), kept to reuse
+    /// its allocation; `poll` clears it first, its contents mean nothing.
+    pub(crate) scratch_parts: Vec<u32>,
+    pub(crate) scratch_fetched: Vec<(u32, u64, u32)>,
 }
 
 /// Scheduled work of the log-based models (one `Event::Stream` variant in the core).
@@ -107,6 +139,10 @@ pub(crate) enum StreamEvent {
     SessionExpired { g: u32, m: u32, epoch: u32 },
     /// A rebalance's pause is over.
     RebalanceDone { g: u32, generation: u32 },
+    /// A member's back-off before retrying its head record in place is over.
+    BackoffDone { g: u32, m: u32, epoch: u32 },
+    /// The head record of a retry-topic partition is due.
+    RetryDue { g: u32, gp: u32 },
 }
 
 impl Engine {
@@ -163,6 +199,8 @@ impl Engine {
             StreamEvent::AutoCommit { g, m, epoch } => self.on_auto_commit(g, m, epoch),
             StreamEvent::SessionExpired { g, m, epoch } => self.on_session_expired(g, m, epoch),
             StreamEvent::RebalanceDone { g, generation } => self.on_rebalance_done(g, generation),
+            StreamEvent::BackoffDone { g, m, epoch } => self.on_backoff_done(g, m, epoch),
+            StreamEvent::RetryDue { g, gp } => self.on_retry_topic_due(g, gp),
         }
     }
 
@@ -177,41 +215,56 @@ impl Engine {
 
     /// Append a batch to partition `part` of topic `t`, as a unit, at `now`.
     pub(crate) fn append_batch(&mut self, t: u32, part: u32, records: Vec<Record>) {
-        let ti = t as usize;
         // A topic may have grown or (never) shrunk since the batch was built.
-        let part = part.min(self.streams.topics[ti].parts.len() as u32 - 1);
+        let part = part.min(self.streams.topics[t as usize].parts.len() as u32 - 1);
+        for r in records {
+            self.append_record(t, part, r);
+        }
+        self.records_appended(t, part);
+    }
+
+    /// Append a batch of one record (the producer's path without linger or
+    /// latency: no batch vector is built).
+    pub(crate) fn append_one(&mut self, t: u32, part: u32, r: Record) {
+        let part = part.min(self.streams.topics[t as usize].parts.len() as u32 - 1);
+        self.append_record(t, part, r);
+        self.records_appended(t, part);
+    }
+
+    /// One record of a batch into the log (the readers are told once per batch).
+    fn append_record(&mut self, t: u32, part: u32, mut r: Record) {
+        let ti = t as usize;
         let node = self.streams.topics[ti].node;
         let keep = self.cfg.topics[ti]
             .retention
             .as_ref()
             .and_then(|r| r.records);
-        for mut r in records {
-            if self.streams.retained >= RECORDS_RETAINED_MAX {
-                self.delete_head(t, part, 1);
-            }
-            let log = &mut self.streams.topics[ti].parts[part as usize];
-            r.offset = log.end;
-            r.appended_us = self.now.0;
-            log.end += 1;
-            log.records.push_back(r);
-            self.streams.retained += 1;
-            self.trace.record(
-                self.now,
-                TraceKind::Appended {
-                    partition: part,
-                    offset: r.offset,
-                },
-                Some(r.msg),
-                node,
-            );
-            if let Some(max) = keep {
-                let len = self.streams.topics[ti].parts[part as usize].records.len() as u64;
-                if len > max as u64 {
-                    self.delete_head(t, part, len - max as u64);
-                }
+        if self.streams.retained >= RECORDS_RETAINED_MAX {
+            self.delete_head(t, part, 1);
+        }
+        let log = &mut self.streams.topics[ti].parts[part as usize];
+        r.offset = log.end;
+        r.appended_us = self.now.0;
+        log.end += 1;
+        log.tombstones += r.tombstone as u64;
+        log.records.push_back(r);
+        self.streams.retained += 1;
+        self.trace.record(
+            self.now,
+            TraceKind::Appended {
+                partition: part,
+                offset: r.offset,
+                tombstone: r.tombstone,
+            },
+            Some(r.msg),
+            node,
+        );
+        if let Some(max) = keep {
+            let len = self.streams.topics[ti].parts[part as usize].records.len() as u64;
+            if len > max as u64 {
+                self.delete_head(t, part, len - max as u64);
             }
         }
-        self.records_appended(t, part);
     }
 
     /// Delete the `n` oldest kept records of a partition; the log start moves past them.
@@ -223,7 +276,9 @@ impl Engine {
             return;
         }
         for _ in 0..n {
-            log.records.pop_front();
+            if log.records.pop_front().is_some_and(|r| r.tombstone) {
+                log.tombstones -= 1;
+            }
         }
         log.start = log.records.front().map_or(log.end, |r| r.offset);
         log.retention_deleted += n;
@@ -256,10 +311,18 @@ impl Engine {
     }
 
     /// Keep only the latest record per key in every partition (Kafka compacts only
-    /// closed segments; here the whole log is compacted, see the README).
+    /// closed segments; here the whole log is compacted, see the README). A
+    /// latest record that is a tombstone stays `delete_retention` after it was
+    /// appended, so consumers can see the delete; the first compaction after
+    /// that removes it, and the key is gone from the log.
     fn on_compact(&mut self, t: u32) {
         let ti = t as usize;
         let node = self.streams.topics[ti].node;
+        let keep_tombstone_us = self.cfg.topics[ti]
+            .delete_retention
+            .map_or(DELETE_RETENTION_US, |d| d.us());
+        let horizon = self.now.0.saturating_sub(keep_tombstone_us);
+        let any_retention = self.now.0 >= keep_tombstone_us;
         for part in 0..self.streams.topics[ti].parts.len() {
             let log = &mut self.streams.topics[ti].parts[part];
             let mut latest: BTreeMap<Sym, u64> = BTreeMap::new();
@@ -269,17 +332,32 @@ impl Engine {
                 }
             }
             let before = log.records.len();
-            log.records
-                .retain(|r| r.key == NO_SYM || latest.get(&r.key) == Some(&r.offset));
+            let mut tombstones = 0u64;
+            let mut tombstones_gone = 0u64;
+            log.records.retain(|r| {
+                let latest = r.key == NO_SYM || latest.get(&r.key) == Some(&r.offset);
+                let expired_tombstone = r.tombstone && any_retention && r.appended_us <= horizon;
+                if latest && expired_tombstone {
+                    tombstones += 1;
+                }
+                let keep = latest && !expired_tombstone;
+                if r.tombstone && !keep {
+                    tombstones_gone += 1;
+                }
+                keep
+            });
             let removed = (before - log.records.len()) as u64;
             if removed > 0 {
                 log.compacted += removed;
+                log.tombstones_removed += tombstones;
+                log.tombstones -= tombstones_gone;
                 self.streams.retained -= removed;
                 self.trace.record(
                     self.now,
                     TraceKind::Compacted {
                         partition: part as u32,
                         removed: removed as u32,
+                        tombstones: tombstones as u32,
                     },
                     None,
                     node,

@@ -1,0 +1,280 @@
+//! Validation of the log-based half: topic producers, topics, consumer groups
+//! and their `on_failure` (split from `validate.rs` to keep files small; the
+//! same `V` collector and path-named errors).
+
+use super::*;
+
+/// Producer fields that only make sense for a topic, and their limits.
+pub(super) fn check_topic_producer(
+    v: &mut V,
+    at: &str,
+    p: &Producer,
+    s: &Scenario,
+    to_topic: bool,
+) {
+    let topic_only = [
+        ("partition", p.partition.is_some()),
+        ("partitioner", p.partitioner.is_some()),
+        ("linger", p.linger.is_some()),
+        ("batch_size", p.batch_size.is_some()),
+        ("tombstone_ratio", p.tombstone_ratio.is_some()),
+    ];
+    if !to_topic {
+        for (field, set) in topic_only {
+            if set {
+                v.err(
+                    format!("{at}.{field}"),
+                    "applies only to producers that publish to a topic",
+                );
+            }
+        }
+        return;
+    }
+    let Some(t) = s.topics.iter().find(|t| t.id == p.to) else {
+        return;
+    };
+    if let Some(n) = p.partition {
+        if n >= t.partitions {
+            v.err(
+                format!("{at}.partition"),
+                format!(
+                    "topic {:?} has {} partitions; there is no partition {n}",
+                    t.id, t.partitions
+                ),
+            );
+        }
+    }
+    if let Some(b) = p.batch_size {
+        if b == 0 || b > BATCH_SIZE_MAX {
+            v.err(
+                format!("{at}.batch_size"),
+                format!("must be between 1 and {BATCH_SIZE_MAX}"),
+            );
+        }
+    }
+    if p.linger.is_some_and(|d| d.us() > 60_000_000) {
+        v.err(format!("{at}.linger"), "must be at most 60s");
+    }
+    if let Some(r) = p.tombstone_ratio {
+        if !(r.is_finite() && (0.0..=1.0).contains(&r)) {
+            v.err(format!("{at}.tombstone_ratio"), "must be between 0 and 1");
+        } else if r > 0.0 && p.keys.is_none() {
+            v.err(
+                format!("{at}.tombstone_ratio"),
+                "a tombstone deletes a key, so it needs keyed records (`keys`)",
+            );
+        }
+    }
+    if t.cleanup == Cleanup::Compact && p.keys.is_none() {
+        v.err(
+            format!("{at}.keys"),
+            format!(
+                "topic {:?} is compacted, and compaction needs keyed records",
+                t.id
+            ),
+        );
+    }
+    if p.ttl.is_some() {
+        v.err(
+            format!("{at}.ttl"),
+            "topics have retention, not per-message TTL",
+        );
+    }
+}
+
+/// Topics and consumer groups.
+pub(super) fn check_streams(v: &mut V, s: &Scenario, is_topic: &dyn Fn(&str) -> bool) {
+    for (i, t) in s.topics.iter().enumerate() {
+        let at = format!("topics[{i}]");
+        if t.partitions == 0 || t.partitions > PARTITIONS_MAX {
+            v.err(
+                format!("{at}.partitions"),
+                format!("must be between 1 and {PARTITIONS_MAX}"),
+            );
+        }
+        if let Some(r) = &t.retention {
+            if r.time.is_none() && r.records.is_none() {
+                v.err(format!("{at}.retention"), "needs time, records or both");
+            }
+            if r.time.is_some_and(|d| d.us() == 0) {
+                v.err(format!("{at}.retention.time"), "must be positive");
+            }
+            if r.records == Some(0) {
+                v.err(format!("{at}.retention.records"), "must be at least 1");
+            }
+            if r.check_interval.is_some_and(|d| d.us() < 1000) {
+                v.err(
+                    format!("{at}.retention.check_interval"),
+                    "must be at least 1ms",
+                );
+            }
+        }
+        match (t.cleanup, t.compaction_interval) {
+            (Cleanup::Delete, Some(_)) => v.err(
+                format!("{at}.compaction_interval"),
+                "applies only with cleanup \"compact\"",
+            ),
+            (Cleanup::Compact, Some(d)) if d.us() < 1000 => {
+                v.err(format!("{at}.compaction_interval"), "must be at least 1ms")
+            }
+            _ => {}
+        }
+        match (t.cleanup, t.delete_retention) {
+            (Cleanup::Delete, Some(_)) => v.err(
+                format!("{at}.delete_retention"),
+                "applies only with cleanup \"compact\"",
+            ),
+            (Cleanup::Compact, Some(d)) if d.us() > 864_000_000_000 => {
+                v.err(format!("{at}.delete_retention"), "must be at most 10000d")
+            }
+            _ => {}
+        }
+    }
+    for (i, g) in s.consumer_groups.iter().enumerate() {
+        let at = format!("consumer_groups[{i}]");
+        if g.topics.is_empty() {
+            v.err(format!("{at}.topics"), "needs at least one topic");
+        }
+        for (j, t) in g.topics.iter().enumerate() {
+            if !is_topic(t) {
+                v.err(format!("{at}.topics[{j}]"), format!("no topic named {t:?}"));
+            } else if g.topics[..j].contains(t) {
+                v.err(
+                    format!("{at}.topics[{j}]"),
+                    format!("{t:?} is listed twice"),
+                );
+            }
+        }
+        if g.members > GROUP_MEMBERS_MAX {
+            v.err(
+                format!("{at}.members"),
+                format!("must be at most {GROUP_MEMBERS_MAX}"),
+            );
+        }
+        if let Err(e) = check_service(&g.service) {
+            v.err(format!("{at}.service"), e);
+        }
+        // 1.0 would retry one record in place for ever, unless the failure
+        // policy gives up after some attempts.
+        let gives_up = !matches!(
+            g.on_failure,
+            None | Some(GroupOnFailure::Blocking { attempts: None, .. })
+        );
+        if !(g.failure_rate.is_finite() && (0.0..=1.0).contains(&g.failure_rate))
+            || (g.failure_rate == 1.0 && !gives_up)
+        {
+            v.err(
+                format!("{at}.failure_rate"),
+                if gives_up {
+                    "must be between 0 and 1"
+                } else {
+                    "must be at least 0 and below 1 (or give up: see on_failure)"
+                },
+            );
+        }
+        if let Some(f) = &g.on_failure {
+            check_on_failure(v, &format!("{at}.on_failure"), f, g, is_topic);
+        }
+        if g.max_poll_records == 0 || g.max_poll_records > MAX_POLL_RECORDS_MAX {
+            v.err(
+                format!("{at}.max_poll_records"),
+                format!("must be between 1 and {MAX_POLL_RECORDS_MAX}"),
+            );
+        }
+        if g.session_timeout.us() < 1000 {
+            v.err(format!("{at}.session_timeout"), "must be at least 1ms");
+        }
+        if let CommitPolicy::Auto { interval } = g.commit {
+            if interval.us() < 1000 {
+                v.err(format!("{at}.commit.auto.interval"), "must be at least 1ms");
+            }
+        }
+    }
+}
+
+/// A group's `on_failure`: its topics exist, are not the group's own, are not
+/// repeated; attempts and delays are in range.
+fn check_on_failure(
+    v: &mut V,
+    at: &str,
+    f: &GroupOnFailure,
+    g: &ConsumerGroup,
+    is_topic: &dyn Fn(&str) -> bool,
+) {
+    let attempts_ok = |n: u32| (1..=FAILURE_ATTEMPTS_MAX).contains(&n);
+    let backoff_ok = |d: &Duration| d.us() <= 86_400_000_000;
+    let topic = |v: &mut V, path: String, t: &str, seen: &mut Vec<String>| {
+        if !is_topic(t) {
+            v.err(path, format!("no topic named {t:?}"));
+        } else if g.topics.iter().any(|x| x == t) {
+            v.err(
+                path,
+                format!(
+                    "{t:?} is a topic the group reads; failed records need a topic of their own"
+                ),
+            );
+        } else if seen.iter().any(|x| x == t) {
+            v.err(path, format!("{t:?} is listed twice"));
+        }
+        seen.push(t.to_string());
+    };
+    let mut seen = Vec::new();
+    match f {
+        GroupOnFailure::Skip => {}
+        GroupOnFailure::Blocking { backoff, attempts } => {
+            if attempts.is_some_and(|n| !attempts_ok(n)) {
+                v.err(
+                    format!("{at}.blocking.attempts"),
+                    format!("must be between 1 and {FAILURE_ATTEMPTS_MAX}"),
+                );
+            }
+            if !backoff_ok(backoff) {
+                v.err(format!("{at}.blocking.backoff"), "must be at most 1d");
+            }
+        }
+        GroupOnFailure::DeadLetter {
+            topic: t,
+            attempts,
+            backoff,
+        } => {
+            topic(v, format!("{at}.dead_letter.topic"), t, &mut seen);
+            if !attempts_ok(*attempts) {
+                v.err(
+                    format!("{at}.dead_letter.attempts"),
+                    format!("must be between 1 and {FAILURE_ATTEMPTS_MAX}"),
+                );
+            }
+            if !backoff_ok(backoff) {
+                v.err(format!("{at}.dead_letter.backoff"), "must be at most 1d");
+            }
+        }
+        GroupOnFailure::RetryTopics {
+            topics,
+            dead_letter,
+        } => {
+            if topics.is_empty() || topics.len() > RETRY_TOPICS_MAX {
+                v.err(
+                    format!("{at}.retry_topics.topics"),
+                    format!("needs 1 to {RETRY_TOPICS_MAX} retry topics"),
+                );
+            }
+            for (k, r) in topics.iter().enumerate() {
+                topic(
+                    v,
+                    format!("{at}.retry_topics.topics[{k}].topic"),
+                    &r.topic,
+                    &mut seen,
+                );
+                if r.delay.us() == 0 || !backoff_ok(&r.delay) {
+                    v.err(
+                        format!("{at}.retry_topics.topics[{k}].delay"),
+                        "must be between 1us and 1d",
+                    );
+                }
+            }
+            if let Some(t) = dead_letter {
+                topic(v, format!("{at}.retry_topics.dead_letter"), t, &mut seen);
+            }
+        }
+    }
+}
