@@ -24,6 +24,7 @@ mod publish_one;
 mod retry;
 mod review_fixes;
 mod routing;
+mod stream_knobs;
 mod stream_props;
 mod streams;
 mod swarm;

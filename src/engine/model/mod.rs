@@ -20,6 +20,7 @@
 //! | `group.rs`       | consumer groups: membership, rebalance | a crash: polled, uncommitted    |
 //! | `fetch.rs`       | group members: poll, process, commit   | —                               |
 //! | `assignor.rs`    | range, round-robin, cooperative-sticky (pure) | —                       |
+//! | `stream_knobs.rs`| live knobs: assignment, commit, max poll, linger | —                     |
 //!
 //! Each file is an `impl Engine` block: the engine core owns the clock, agenda
 //! and message arena, and the models' state vectors live on `Engine` too, so a
@@ -38,6 +39,7 @@ pub mod producer;
 pub mod queue;
 pub mod retry;
 pub(crate) mod seek;
+pub(crate) mod stream_knobs;
 pub(crate) mod topic;
 
 pub(crate) use consumer::ConsumerState;
