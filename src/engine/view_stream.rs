@@ -2,11 +2,26 @@
 //!
 //!   Engine ──topic_view / group_view──► TopicView { partitions } / GroupView { members, partitions }
 //!
-//! Like `view.rs`: plain data, bounded by the topology (partitions ≤ 1024 per topic).
+//! Like `view.rs`: plain data, bounded by the topology (partitions ≤ 1024 per topic)
+//! and, for the records a partition lists, by `PARTITION_RECENT_MAX`.
 
 use super::core::Engine;
+use super::message::NO_SYM;
 use super::metrics::LatencySummary;
 use serde::Serialize;
+
+/// Newest records a partition view lists (the app draws them as cells).
+pub const PARTITION_RECENT_MAX: usize = 48;
+
+/// A kept record, as the app draws it.
+#[derive(Clone, Debug, PartialEq, Serialize)]
+pub struct RecordCell {
+    pub offset: u64,
+    /// Trace id of the record.
+    pub msg: u64,
+    /// The record's key (`None`: a null key).
+    pub key: Option<String>,
+}
 
 /// One partition of a topic.
 #[derive(Clone, Debug, PartialEq, Serialize)]
@@ -20,6 +35,10 @@ pub struct PartitionView {
     pub records: u64,
     pub retention_deleted: u64,
     pub compacted: u64,
+    /// The newest kept records, oldest first (at most `PARTITION_RECENT_MAX`);
+    /// not part of the report.
+    #[serde(skip)]
+    pub recent: Vec<RecordCell>,
 }
 
 #[derive(Clone, Debug, PartialEq, Serialize)]
@@ -113,6 +132,16 @@ impl Engine {
                     records: p.records.len() as u64,
                     retention_deleted: p.retention_deleted,
                     compacted: p.compacted,
+                    recent: p
+                        .records
+                        .iter()
+                        .skip(p.records.len().saturating_sub(PARTITION_RECENT_MAX))
+                        .map(|r| RecordCell {
+                            offset: r.offset,
+                            msg: r.msg,
+                            key: (r.key != NO_SYM).then(|| self.syms[r.key as usize].clone()),
+                        })
+                        .collect(),
                 })
                 .collect(),
         }

@@ -26,6 +26,7 @@ mod review_fixes;
 mod routing;
 mod stream_knobs;
 mod stream_props;
+mod stream_views;
 mod streams;
 mod swarm;
 mod theory;
