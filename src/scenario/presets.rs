@@ -47,6 +47,7 @@ static PRESETS: &[Preset] = presets![
     "kafka-replay",
     "kafka-hot-partition",
     "kafka-compaction",
+    "kafka-three-groups",
 ];
 
 pub fn presets() -> &'static [Preset] {
