@@ -40,7 +40,7 @@ impl ChartKind {
         match self {
             ChartKind::Throughput => "Throughput",
             ChartKind::Latency => "End-to-end latency",
-            ChartKind::Depth => "Queue depth (ready)",
+            ChartKind::Depth => "Queue depth (ready) · group lag",
             ChartKind::Trouble => "Retries & dead letters",
         }
     }
@@ -49,7 +49,7 @@ impl ChartKind {
         match self {
             ChartKind::Throughput => "Throughput",
             ChartKind::Latency => "Latency",
-            ChartKind::Depth => "Depth",
+            ChartKind::Depth => "Depth & lag",
             ChartKind::Trouble => "Retries",
         }
     }
@@ -81,7 +81,14 @@ fn rate(pts: &[SeriesPoint], f: impl Fn(&SeriesPoint) -> u64) -> Vec<(f64, f64)>
         .collect()
 }
 
-pub fn lines(kind: ChartKind, pts: &[SeriesPoint], queues: &[String]) -> Vec<Line> {
+/// The chart's lines; `groups` are the consumer groups (their lag joins the
+/// depth chart, in the group colours of the picture).
+pub fn lines(
+    kind: ChartKind,
+    pts: &[SeriesPoint],
+    queues: &[String],
+    groups: &[String],
+) -> Vec<Line> {
     match kind {
         ChartKind::Throughput => vec![
             Line {
@@ -120,24 +127,42 @@ pub fn lines(kind: ChartKind, pts: &[SeriesPoint], queues: &[String]) -> Vec<Lin
                 },
             ]
         }
-        ChartKind::Depth => queues
-            .iter()
-            .enumerate()
-            .take(QUEUE_COLORS.len())
-            .map(|(i, q)| Line {
-                name: q.clone(),
-                color: QUEUE_COLORS[i],
-                pts: pts
-                    .iter()
-                    .map(|p| {
-                        (
-                            p.t_us as f64 / 1e6,
-                            p.depth.get(i).copied().unwrap_or(0) as f64,
-                        )
-                    })
-                    .collect(),
-            })
-            .collect(),
+        ChartKind::Depth => {
+            let mut out: Vec<Line> = queues
+                .iter()
+                .enumerate()
+                .take(QUEUE_COLORS.len())
+                .map(|(i, q)| Line {
+                    name: q.clone(),
+                    color: QUEUE_COLORS[i],
+                    pts: pts
+                        .iter()
+                        .map(|p| {
+                            (
+                                p.t_us as f64 / 1e6,
+                                p.depth.get(i).copied().unwrap_or(0) as f64,
+                            )
+                        })
+                        .collect(),
+                })
+                .collect();
+            out.extend(groups.iter().enumerate().take(8).map(|(i, g)| {
+                Line {
+                    name: format!("{g} lag"),
+                    color: super::render::streams::group_color(i),
+                    pts: pts
+                        .iter()
+                        .map(|p| {
+                            (
+                                p.t_us as f64 / 1e6,
+                                p.group_lag.get(i).copied().unwrap_or(0) as f64,
+                            )
+                        })
+                        .collect(),
+                }
+            }));
+            out
+        }
         ChartKind::Trouble => vec![
             Line {
                 name: "retried".into(),

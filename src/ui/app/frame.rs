@@ -134,6 +134,7 @@ impl App {
         let drawn = render::draw(&frame);
         self.hits = drawn.hits;
         self.squeezed = drawn.squeezed;
+        self.streams_drawn = drawn.streams;
     }
 
     pub(super) fn paint_charts(&mut self) {
@@ -145,6 +146,14 @@ impl App {
             .queues
             .iter()
             .map(|q| q.id.clone())
+            .collect();
+        let groups: Vec<String> = self
+            .sim
+            .engine
+            .config()
+            .consumer_groups
+            .iter()
+            .map(|g| g.id.clone())
             .collect();
         let x_max = self.sim.horizon_us as f64 / 1e6;
         let cursor = self.sim.now_us() as f64 / 1e6;
@@ -161,7 +170,7 @@ impl App {
             // The big presenter chart draws at 1.6× type and strokes.
             let z = if self.presenter { 1.6 } else { 1.0 };
             let _ = ctx.set_transform(dpr * z, 0.0, 0.0, dpr * z, 0.0, 0.0);
-            let lines = charts::lines(*kind, self.sim.chart_series(), &queues);
+            let lines = charts::lines(*kind, self.sim.chart_series(), &queues, &groups);
             charts::draw(&ctx, w / z, h / z, th, *kind, &lines, x_max, cursor);
         }
         self.charts_dirty = false;
