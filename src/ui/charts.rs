@@ -40,7 +40,7 @@ impl ChartKind {
         match self {
             ChartKind::Throughput => "Throughput",
             ChartKind::Latency => "End-to-end latency",
-            ChartKind::Depth => "Queue depth (ready) · group lag",
+            ChartKind::Depth => "Depth (ready) · group lag",
             ChartKind::Trouble => "Retries & dead letters",
         }
     }
@@ -221,6 +221,7 @@ pub fn draw(
     lines: &[Line],
     x_max_s: f64,
     cursor_s: f64,
+    marks_s: &[f64],
 ) {
     ctx.set_fill_style_str(th.node);
     ctx.fill_rect(0.0, 0.0, w, h);
@@ -319,6 +320,19 @@ pub fn draw(
             }
         }
         ctx.stroke();
+    }
+    // Marks (rebalances): dashed verticals in the retry colour.
+    if !marks_s.is_empty() {
+        ctx.set_stroke_style_str(th.retry);
+        ctx.set_line_width(1.0);
+        let _ = ctx.set_line_dash(&super::render::js_dash(&[3.0, 3.0]));
+        ctx.begin_path();
+        for &m in marks_s.iter().filter(|&&m| m <= x_max) {
+            ctx.move_to(px(m), t);
+            ctx.line_to(px(m), t + ph);
+        }
+        ctx.stroke();
+        let _ = ctx.set_line_dash(&super::render::js_dash(&[]));
     }
     // Cursor.
     ctx.set_stroke_style_str(th.accent);

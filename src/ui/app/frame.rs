@@ -155,6 +155,12 @@ impl App {
             .iter()
             .map(|g| g.id.clone())
             .collect();
+        // Rebalances, on the chart that shows the groups' lag.
+        let rebalances: Vec<f64> = self
+            .rebalance_marks()
+            .iter()
+            .map(|(t, _)| *t as f64 / 1e6)
+            .collect();
         let x_max = self.sim.horizon_us as f64 / 1e6;
         let cursor = self.sim.now_us() as f64 / 1e6;
         for (k, kind) in ChartKind::ALL.iter().enumerate() {
@@ -171,7 +177,12 @@ impl App {
             let z = if self.presenter { 1.6 } else { 1.0 };
             let _ = ctx.set_transform(dpr * z, 0.0, 0.0, dpr * z, 0.0, 0.0);
             let lines = charts::lines(*kind, self.sim.chart_series(), &queues, &groups);
-            charts::draw(&ctx, w / z, h / z, th, *kind, &lines, x_max, cursor);
+            let marks: &[f64] = if *kind == ChartKind::Depth {
+                &rebalances
+            } else {
+                &[]
+            };
+            charts::draw(&ctx, w / z, h / z, th, *kind, &lines, x_max, cursor, marks);
         }
         self.charts_dirty = false;
     }

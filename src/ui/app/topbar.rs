@@ -146,7 +146,7 @@ const REBALANCE_MARKS_MAX: usize = 100;
 impl App {
     /// Where a consumer group started a rebalance, to the sample interval:
     /// (time, "rebalance: group, group"), from the time series.
-    fn rebalance_marks(&self) -> Vec<(u64, String)> {
+    pub(super) fn rebalance_marks(&self) -> Vec<(u64, String)> {
         let cfg = self.sim.engine.config();
         let pts = self.sim.chart_series();
         let mut out = Vec::new();
