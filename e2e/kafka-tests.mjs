@@ -70,6 +70,14 @@ async function clickNode(page, id) {
   await settle(page);
 }
 
+/// Click a node's header (its kind tag), clear of what it draws inside.
+async function clickHeader(page, id) {
+  const box = await page.locator('#topology').boundingBox();
+  const b = JSON.parse(await page.getAttribute('#topology', 'data-boxes')).find((x) => x.kind === 'node' && x.id === id);
+  await page.mouse.click(box.x + b.x + 14, box.y + b.y + 6);
+  await settle(page);
+}
+
 /// Boxes that leave the canvas or overlap, and squeezed text (as layout-tests.mjs).
 async function pictureProblems(page) {
   const r = await page.evaluate(() => {
@@ -184,8 +192,9 @@ test('group inspector: members, lag per partition, knobs as logged commands', as
   assert(!(await page.isVisible('#command-error')), 'no command was refused');
   assert((await marks()) === m0 + 6, `six commands logged on the timeline (${m0} → ${await marks()})`);
   await page.screenshot({ path: path.join(SHOTS, 'group-inspector.png') });
-  // Topic inspector: a row per partition with each group's owner, committed offset and lag.
-  await clickNode(page, 'order-events');
+  // Topic inspector (click the header: the strips are records): a row per
+  // partition with each group's owner, committed offset and lag.
+  await clickHeader(page, 'order-events');
   assert((await page.locator('#topic-partitions-table tbody tr').count()) === 12, 'twelve partition rows');
   const head = await page.textContent('#topic-partitions-table thead');
   assert(/billing/.test(head) && /analytics/.test(head) && /fraud/.test(head), `a column per group (${head})`);
@@ -198,6 +207,33 @@ test('group inspector: members, lag per partition, knobs as logged commands', as
   const { problems } = await pictureProblems(page);
   assert(problems.length === 0, problems.join('; '));
   await page.screenshot({ path: path.join(SHOTS, 'topic-inspector-14.png') });
+}, { viewport: { width: 1366, height: 768 } });
+
+test('a record cell opens the record: key, partition, offset, how often each group processed it', async (page) => {
+  await open(page, '?preset=kafka-replay&autoplay=1&speed=5');
+  // Analytics replays from the beginning at 8 s: records get processed twice by it.
+  await page.waitForFunction(() => Number(document.querySelector('#app-root').dataset.tUs) > 9500000, null, { timeout: 20000 });
+  await page.click('#play');
+  await settle(page);
+  const box = await page.locator('#topology').boundingBox();
+  const t = JSON.parse(await page.getAttribute('#topology', 'data-boxes')).find((x) => x.id === 'purchases');
+  // The oldest drawn offset of the first strip: left end of the cells, first strip row.
+  let found = false;
+  for (let dy = 0.45; dy < 0.9 && !found; dy += 0.1) {
+    for (let dx = 0.12; dx < 0.3 && !found; dx += 0.02) {
+      await page.mouse.click(box.x + t.x + t.w * dx, box.y + t.y + t.h * dy);
+      await settle(page);
+      found = await page.isVisible('#record-title');
+    }
+  }
+  assert(found, 'a click on a cell opens the record panel');
+  const key = await page.textContent('#record-key');
+  assert(/^k|\d/.test(key) && key !== '(none)', `the record has a key (${key})`);
+  const rows = await page.$$eval('#record-groups tbody tr', (trs) => trs.map((tr) => [...tr.children].map((td) => td.textContent)));
+  assert(rows.length === 2 && rows[0][0] === 'billing' && rows[1][0] === 'analytics', `a row per group (${JSON.stringify(rows)})`);
+  const billing = Number(rows[0][1]);
+  assert(billing === 1, `billing processed it once (${JSON.stringify(rows)})`);
+  await page.screenshot({ path: path.join(SHOTS, 'record.png') });
 }, { viewport: { width: 1366, height: 768 } });
 
 test('rewind replays the stream knobs: same trace hash after going back and forth', async (page) => {

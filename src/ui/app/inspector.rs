@@ -20,6 +20,9 @@ impl App {
             .as_ref()
             .map(|e| html! { <div class="error" id="command-error">{ e }</div> });
         if let Some(m) = self.sel_msg {
+            if let Some(panel) = self.record_panel(link, m) {
+                return html! { <>{ err }{ panel }</> };
+            }
             return html! { <>{ err }{ views::journey(m, &self.sim, link.callback(|_| Msg::SelectMessage(None))) }</> };
         }
         let Some(i) = self.sel_node else {

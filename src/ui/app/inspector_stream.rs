@@ -4,9 +4,10 @@
 //! a topic producer. Every knob sends an engine `Command` through `Msg::Cmd`,
 //! so it is logged and replayed by rewind like any other.
 //!
-//! A single record is not selectable: the engine keeps no per-record count of
-//! which groups processed it how often (a group's position says whether it got
-//! past an offset, not how many times), so the partition table shows offsets.
+//! A record (a cell of a strip) shows its key, partition and offset and, per
+//! group, how many times the group processed it — counted from the app's event
+//! log (bounded: `sim::LOG_MAX` events), since the engine keeps no per-record
+//! count; a record older than the log shows no count.
 
 use super::{App, Msg};
 use crate::engine::view_stream::{GroupView, TopicView};
@@ -46,6 +47,72 @@ fn input_value(id: &str) -> String {
 }
 
 impl App {
+    /// A record selected in a strip: `None` when `m` is not a drawn record.
+    pub(super) fn record_panel(&self, link: &Scope<Self>, m: u64) -> Option<Html> {
+        let (topic, part, rec) = self.snap.nodes.iter().find_map(|n| match n {
+            NodeView::Topic(t) => t.partitions.iter().find_map(|p| {
+                p.recent
+                    .iter()
+                    .find(|r| r.msg == m)
+                    .map(|r| (t, p, r.clone()))
+            }),
+            _ => None,
+        })?;
+        let groups = readers(&self.snap.nodes, &topic.id);
+        let upto = self.sim.visible_log_len();
+        let infos = self.sim.engine.nodes();
+        let mut steps = Vec::new();
+        let mut processed: std::collections::BTreeMap<String, u32> = Default::default();
+        for e in self.sim.log.iter().take(upto).filter(|e| e.msg == Some(m)) {
+            if matches!(e.kind, crate::engine::TraceKind::Processed { .. }) {
+                if let Some(n) = infos.get(e.node.0 as usize) {
+                    *processed.entry(n.id.clone()).or_default() += 1;
+                }
+            }
+            if steps.len() < 200 {
+                steps.push(*e);
+            }
+        }
+        let in_log = !steps.is_empty();
+        Some(html! {
+            <div class="journey" id="record">
+                <div class="insp-head">
+                    <span class="kind">{"RECORD"}</span>
+                    <h2 id="record-title">{ format!("m{m}") }</h2>
+                    <button class="btn icon close" title="Close" onclick={link.callback(|_| Msg::SelectMessage(None))}>{"✕"}</button>
+                </div>
+                <dl class="stats">
+                    <dt>{"key"}</dt><dd id="record-key">{ rec.key.clone().unwrap_or_else(|| "(none)".into()) }</dd>
+                    <dt>{"topic"}</dt><dd>{ topic.id.clone() }</dd>
+                    <dt>{"partition"}</dt><dd id="record-partition">{ part.partition }</dd>
+                    <dt>{"offset"}</dt><dd id="record-offset">{ rec.offset }</dd>
+                </dl>
+                <h3>{"Processed by"}</h3>
+                <table class="msgs" id="record-groups">
+                    <thead><tr><th>{"group"}</th><th>{"times"}</th><th>{"committed past it"}</th></tr></thead>
+                    <tbody>
+                    { for groups.iter().map(|g| {
+                        let gp = g.partitions.iter().find(|q| q.topic == topic.id && q.partition == part.partition);
+                        let committed = gp.and_then(|q| q.committed).is_some_and(|c| c > rec.offset);
+                        let times = if in_log { processed.get(&g.id).copied().unwrap_or(0).to_string() } else { "?".into() };
+                        html! { <tr data-group={g.id.clone()}><td>{ g.id.clone() }</td><td>{ times }</td><td>{ if committed { "yes" } else { "no" } }</td></tr> }
+                    }) }
+                    </tbody>
+                </table>
+                if !in_log {
+                    <p class="hint">{"This record is older than the event log keeps, so how often each group processed it is not known."}</p>
+                }
+                <ol class="steps">
+                    { for steps.iter().map(|e| {
+                        let text = self.sim.engine.trace_text(e);
+                        let (time, rest) = text.split_once(' ').unwrap_or(("", &text));
+                        html! { <li><span class="t">{ time.to_string() }</span>{ rest.to_string() }</li> }
+                    }) }
+                </ol>
+            </div>
+        })
+    }
+
     /// Topic: offsets per partition, and per reading group its owner, committed offset and lag.
     pub(super) fn topic_panel(&self, link: &Scope<Self>, t: &TopicView) -> Html {
         let groups = readers(&self.snap.nodes, &t.id);

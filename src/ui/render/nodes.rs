@@ -409,7 +409,7 @@ pub(super) fn draw_nodes(f: &Frame) -> Vec<Hit> {
                     ctx.set_text_baseline("top");
                 }
             }
-            Some(NodeView::Topic(t)) => super::streams::draw_topic(f, x, y, w, t),
+            Some(NodeView::Topic(t)) => hits.extend(super::streams::draw_topic(f, x, y, w, t)),
             Some(NodeView::Group(g)) => super::streams::draw_group(f, i, x, y, w, h, g),
             None => {}
         }

@@ -19,7 +19,7 @@
 //! `STRIPS_MAX` and `MEMBER_ROWS_MAX`. What was drawn is counted in
 //! `StreamStats` so browser tests can check it.
 
-use super::{font, rrect, text_fit, Frame};
+use super::{font, rrect, text_fit, Frame, Hit};
 use crate::engine::view_stream::{GroupView, TopicView};
 use crate::engine::{NodeKind, NodeView};
 use crate::ui::layout::streams::{MemberGeom, StripGeom, LANE_GAP, STRIP_CELLS};
@@ -117,7 +117,9 @@ fn strip_geom(f: &Frame, t: &TopicView) -> StripGeom {
 
 /// The body of a topic box: detail line and partition strips.
 /// `(x, y)` is the box's top-left on screen, `w` its width [px].
-pub(super) fn draw_topic(f: &Frame, x: f64, y: f64, w: f64, t: &TopicView) {
+/// Returns the record cells as click targets.
+pub(super) fn draw_topic(f: &Frame, x: f64, y: f64, w: f64, t: &TopicView) -> Vec<Hit> {
+    let mut hits = Vec::new();
     let ctx = f.ctx;
     let th = f.theme;
     let s = f.view.scale;
@@ -157,6 +159,7 @@ pub(super) fn draw_topic(f: &Frame, x: f64, y: f64, w: f64, t: &TopicView) {
     let x0 = x + g.cells_x(st) * s;
     let cells_w = g.cells_w() * s;
     let mut by_color: Vec<Vec<(f64, f64)>> = vec![Vec::new(); KEY_COLORS.len() + 1];
+    let mut selected: Option<(f64, f64)> = None;
     for (k, p) in t.partitions.iter().take(g.strips).enumerate() {
         let py = y + g.strip_y(k) * s;
         let w0 = p.log_end.saturating_sub(STRIP_CELLS as u64);
@@ -179,6 +182,15 @@ pub(super) fn draw_topic(f: &Frame, x: f64, y: f64, w: f64, t: &TopicView) {
         for r in p.recent.iter().filter(|r| r.offset >= w0) {
             let slot = r.key.as_deref().map_or(KEY_COLORS.len(), key_slot);
             by_color[slot].push((xo(r.offset), py));
+            hits.push(Hit {
+                x: xo(r.offset) + cw / 2.0,
+                y: py + ch / 2.0,
+                r: (cw / 2.0).max(2.0),
+                msg: r.msg,
+            });
+            if f.selected_msg == Some(r.msg) {
+                selected = Some((xo(r.offset), py));
+            }
         }
         // Log start inside the window: everything left of it is gone.
         if p.log_start > w0 && p.log_start < p.log_end {
@@ -258,6 +270,11 @@ pub(super) fn draw_topic(f: &Frame, x: f64, y: f64, w: f64, t: &TopicView) {
         }
         ctx.fill();
     }
+    if let Some((sx, sy)) = selected {
+        ctx.set_stroke_style_str(th.text);
+        ctx.set_line_width(2.0);
+        ctx.stroke_rect(sx - 1.5, sy - 1.5, cw + 3.0, ch + 3.0);
+    }
     if g.more {
         let py = y + g.strip_y(g.strips) * s;
         ctx.set_fill_style_str(th.muted);
@@ -271,6 +288,7 @@ pub(super) fn draw_topic(f: &Frame, x: f64, y: f64, w: f64, t: &TopicView) {
             cells_w,
         );
     }
+    hits
 }
 
 /// What a member row says, and whether the member is idle.
