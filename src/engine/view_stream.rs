@@ -12,6 +12,9 @@ use serde::Serialize;
 
 /// Newest records a partition view lists (the app draws them as cells).
 pub const PARTITION_RECENT_MAX: usize = 48;
+/// Partitions of a topic whose views list records (the first ones; the app
+/// draws at most 16 strips), so a snapshot stays small for 1024 partitions.
+pub const PARTITIONS_WITH_RECENT_MAX: usize = 64;
 
 /// A kept record, as the app draws it.
 #[derive(Clone, Debug, PartialEq, Serialize)]
@@ -35,8 +38,9 @@ pub struct PartitionView {
     pub records: u64,
     pub retention_deleted: u64,
     pub compacted: u64,
-    /// The newest kept records, oldest first (at most `PARTITION_RECENT_MAX`);
-    /// not part of the report.
+    /// The newest kept records, oldest first (at most `PARTITION_RECENT_MAX`;
+    /// none past the first `PARTITIONS_WITH_RECENT_MAX` partitions); not part
+    /// of the report.
     #[serde(skip)]
     pub recent: Vec<RecordCell>,
 }
@@ -136,6 +140,11 @@ impl Engine {
                         .records
                         .iter()
                         .skip(p.records.len().saturating_sub(PARTITION_RECENT_MAX))
+                        .take(if k < PARTITIONS_WITH_RECENT_MAX {
+                            PARTITION_RECENT_MAX
+                        } else {
+                            0
+                        })
                         .map(|r| RecordCell {
                             offset: r.offset,
                             msg: r.msg,

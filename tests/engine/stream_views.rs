@@ -58,3 +58,26 @@ fn the_series_samples_each_groups_lag_and_rebalances() {
         .group_rebalances[0];
     assert_eq!(last.group_rebalances[0], before + 1, "the join's rebalance");
 }
+
+#[test]
+fn only_the_first_partitions_list_records() {
+    use queuelab::engine::view_stream::PARTITIONS_WITH_RECENT_MAX;
+    let json = SLOW
+        .replace(r#""partitions": 1"#, r#""partitions": 80"#)
+        .replace(r#""round_robin": ["a", "b"]"#, r#""random_of_n": 1000"#);
+    let mut e = Engine::new(scenario::load(&json).unwrap(), 1).unwrap();
+    e.run_until(SimTime(2_500_000), u64::MAX);
+    let t = topic(&e, "t");
+    let with: Vec<bool> = t.partitions.iter().map(|p| !p.recent.is_empty()).collect();
+    assert!(
+        with[..PARTITIONS_WITH_RECENT_MAX]
+            .iter()
+            .filter(|w| **w)
+            .count()
+            > 40
+    );
+    assert!(with[PARTITIONS_WITH_RECENT_MAX..].iter().all(|w| !w));
+    assert!(t.partitions[PARTITIONS_WITH_RECENT_MAX..]
+        .iter()
+        .any(|p| p.log_end > 0));
+}
