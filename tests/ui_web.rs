@@ -449,3 +449,60 @@ fn a_run_stops_at_its_end_and_extends() {
     sim.advance(5_000_000, &|| false);
     assert_eq!(sim.now_us(), 35_000_000);
 }
+
+#[wasm_bindgen_test]
+fn a_topic_is_sized_for_its_strips_and_its_groups_sit_to_its_right() {
+    use queuelab::ui::layout::streams::{MemberGeom, StripGeom, STRIPS_MAX};
+    let s = sim("kafka-three-groups");
+    let l = Layout::compute(&s.engine, &s.scenario.layout, usize::MAX / 4);
+    let node = |id: &str| l.nodes.iter().find(|n| n.id == id).unwrap().clone();
+    let t = node("order-events");
+    let g = StripGeom::new(&NORMAL, 12, 3);
+    assert_eq!((g.strips, g.lanes, g.more), (12, 3, false));
+    let (w, h) = g.size(&NORMAL);
+    assert_eq!((t.w, t.h), (w, h), "the box is what the strips need");
+    assert!(t.h >= g.top + 12.0 * g.pitch);
+    for id in ["billing", "analytics", "fraud"] {
+        let b = node(id);
+        assert!(b.x - b.w / 2.0 > t.x + t.w / 2.0, "{id} right of the topic");
+        // Sized for its members now or after the scheduled join (analytics: 3 + 1).
+        let rows =
+            ((b.h - MemberGeom::new(&NORMAL, 1).top) / MemberGeom::new(&NORMAL, 1).row_h) as usize;
+        assert!(rows >= 4, "{id}: {rows} member rows");
+    }
+    // Past STRIPS_MAX partitions a "+N more" row replaces the rest.
+    let big = StripGeom::new(&NORMAL, 100, 1);
+    assert_eq!((big.strips, big.more), (STRIPS_MAX, true));
+}
+
+#[wasm_bindgen_test]
+fn key_colours_are_stable_and_spread() {
+    use queuelab::ui::render::streams::{key_slot, KEY_COLORS};
+    assert_eq!(key_slot("user-42"), key_slot("user-42"));
+    let slots: std::collections::BTreeSet<usize> =
+        (0..200).map(|i| key_slot(&format!("key-{i}"))).collect();
+    assert_eq!(slots.len(), KEY_COLORS.len(), "200 keys use every colour");
+}
+
+#[wasm_bindgen_test]
+fn the_stream_knobs_round_trip_their_choices() {
+    use queuelab::scenario::{Duration, SeekTo};
+    use queuelab::ui::knobs_stream::{commit_of, commit_value, seek_of, COMMIT_CHOICES};
+    for (v, _) in COMMIT_CHOICES {
+        assert_eq!(commit_value(&commit_of(v).unwrap()), v);
+    }
+    assert_eq!(commit_of("auto:x"), None);
+    let to = |how: &str, v: &str| match seek_of("g", how, v) {
+        Some(Command::SeekGroup { to, .. }) => Some(to),
+        _ => None,
+    };
+    assert_eq!(to("beginning", ""), Some(SeekTo::Beginning));
+    assert_eq!(to("end", "9"), Some(SeekTo::End));
+    assert_eq!(to("offset", "12"), Some(SeekTo::Offset(12)));
+    assert_eq!(
+        to("time", "1500"),
+        Some(SeekTo::Timestamp(Duration(1_500_000)))
+    );
+    assert_eq!(to("offset", "x"), None);
+    assert_eq!(to("time", "-1"), None);
+}

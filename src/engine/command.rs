@@ -247,6 +247,10 @@ impl Engine {
                     }
                 }
             }
+            Command::SetAssignment { .. }
+            | Command::SetCommitPolicy { .. }
+            | Command::SetMaxPollRecords { .. }
+            | Command::SetLinger { .. } => self.check_stream_knob(cmd)?,
             Command::IncreasePartitions { topic, partitions } => {
                 let t = self.find(topic, NodeKind::Topic)?;
                 let now_n = self.streams.topics[t as usize].parts.len() as u32;
@@ -384,6 +388,10 @@ impl Engine {
                 let g = self.find(group, NodeKind::Group).unwrap();
                 self.seek_group(g, *to, *partition);
             }
+            Command::SetAssignment { .. }
+            | Command::SetCommitPolicy { .. }
+            | Command::SetMaxPollRecords { .. }
+            | Command::SetLinger { .. } => self.apply_stream_knob(cmd),
             Command::IncreasePartitions { topic, partitions } => {
                 let t = self.find(topic, NodeKind::Topic).unwrap();
                 self.increase_partitions(t, *partitions);

@@ -249,6 +249,11 @@ pub struct SeriesPoint {
     pub latency_p99_us: u64,
     /// Mean end-to-end latency over the same interval, rounded to whole µs.
     pub latency_mean_us: u64,
+    /// Lag per consumer group at t (log end − committed, summed over its
+    /// partitions), in group order.
+    pub group_lag: Vec<u64>,
+    /// Rebalances started so far per consumer group (cumulative), in group order.
+    pub group_rebalances: Vec<u64>,
 }
 
 /// A bounded time series: when full, neighbouring points are merged (the

@@ -2,11 +2,29 @@
 //!
 //!   Engine ──topic_view / group_view──► TopicView { partitions } / GroupView { members, partitions }
 //!
-//! Like `view.rs`: plain data, bounded by the topology (partitions ≤ 1024 per topic).
+//! Like `view.rs`: plain data, bounded by the topology (partitions ≤ 1024 per topic)
+//! and, for the records a partition lists, by `PARTITION_RECENT_MAX`.
 
 use super::core::Engine;
+use super::message::NO_SYM;
 use super::metrics::LatencySummary;
 use serde::Serialize;
+
+/// Newest records a partition view lists (the app draws them as cells).
+pub const PARTITION_RECENT_MAX: usize = 48;
+/// Partitions of a topic whose views list records (the first ones; the app
+/// draws at most 16 strips), so a snapshot stays small for 1024 partitions.
+pub const PARTITIONS_WITH_RECENT_MAX: usize = 64;
+
+/// A kept record, as the app draws it.
+#[derive(Clone, Debug, PartialEq, Serialize)]
+pub struct RecordCell {
+    pub offset: u64,
+    /// Trace id of the record.
+    pub msg: u64,
+    /// The record's key (`None`: a null key).
+    pub key: Option<String>,
+}
 
 /// One partition of a topic.
 #[derive(Clone, Debug, PartialEq, Serialize)]
@@ -24,6 +42,11 @@ pub struct PartitionView {
     pub tombstones_removed: u64,
     /// Tombstones kept now.
     pub tombstones: u64,
+    /// The newest kept records, oldest first (at most `PARTITION_RECENT_MAX`;
+    /// none past the first `PARTITIONS_WITH_RECENT_MAX` partitions); not part
+    /// of the report.
+    #[serde(skip)]
+    pub recent: Vec<RecordCell>,
 }
 
 #[derive(Clone, Debug, PartialEq, Serialize)]
@@ -130,6 +153,21 @@ impl Engine {
                     compacted: p.compacted,
                     tombstones_removed: p.tombstones_removed,
                     tombstones: p.tombstones,
+                    recent: p
+                        .records
+                        .iter()
+                        .skip(p.records.len().saturating_sub(PARTITION_RECENT_MAX))
+                        .take(if k < PARTITIONS_WITH_RECENT_MAX {
+                            PARTITION_RECENT_MAX
+                        } else {
+                            0
+                        })
+                        .map(|r| RecordCell {
+                            offset: r.offset,
+                            msg: r.msg,
+                            key: (r.key != NO_SYM).then(|| self.syms[r.key as usize].clone()),
+                        })
+                        .collect(),
                 })
                 .collect(),
         }

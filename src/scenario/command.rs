@@ -9,7 +9,10 @@
 //! completely before it changes anything: a rejected command leaves no trace
 //! and is not logged.
 
-use super::{AckMode, Arrival, Duration, OnFailure, Overflow, Rate, RetryPolicy, SeekTo, Service};
+use super::{
+    AckMode, Arrival, Assignment, CommitPolicy, Duration, OnFailure, Overflow, Rate, RetryPolicy,
+    SeekTo, Service,
+};
 use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
@@ -141,6 +144,30 @@ pub enum Command {
         topic: String,
         partitions: u32,
     },
+    /// Change a group's `partition.assignment.strategy`: every member rejoins
+    /// with it, so a rebalance starts now.
+    SetAssignment {
+        group: String,
+        assignment: Assignment,
+    },
+    /// Change when a group commits, from now on (records already polled
+    /// commit under the new policy).
+    SetCommitPolicy {
+        group: String,
+        commit: CommitPolicy,
+    },
+    /// Change a group's `max.poll.records`, from its members' next poll.
+    SetMaxPollRecords {
+        group: String,
+        max_poll_records: u32,
+    },
+    /// Change a topic producer's `linger` (none: send every record at once),
+    /// for batches opened from now on.
+    SetLinger {
+        producer: String,
+        #[serde(default)]
+        linger: Option<Duration>,
+    },
 }
 
 impl Command {
@@ -151,7 +178,8 @@ impl Command {
             | Command::SetArrival { producer, .. }
             | Command::PauseProducer { producer }
             | Command::ResumeProducer { producer }
-            | Command::PublishOne { producer, .. } => producer,
+            | Command::PublishOne { producer, .. }
+            | Command::SetLinger { producer, .. } => producer,
             Command::CrashConsumer { consumer, .. }
             | Command::RestartConsumer { consumer, .. }
             | Command::SetInstances { consumer, .. }
@@ -168,7 +196,10 @@ impl Command {
             Command::AddMember { group }
             | Command::RemoveMember { group, .. }
             | Command::CrashMember { group, .. }
-            | Command::SeekGroup { group, .. } => group,
+            | Command::SeekGroup { group, .. }
+            | Command::SetAssignment { group, .. }
+            | Command::SetCommitPolicy { group, .. }
+            | Command::SetMaxPollRecords { group, .. } => group,
             Command::IncreasePartitions { topic, .. } => topic,
         }
     }
@@ -284,6 +315,20 @@ impl Command {
             Command::IncreasePartitions { topic, partitions } => {
                 format!("{topic}: partitions → {partitions}")
             }
+            Command::SetAssignment { group, assignment } => {
+                format!("{group}: assignment → {assignment:?}")
+            }
+            Command::SetCommitPolicy { group, commit } => {
+                format!("{group}: commit → {commit:?}")
+            }
+            Command::SetMaxPollRecords {
+                group,
+                max_poll_records,
+            } => format!("{group}: max poll records → {max_poll_records}"),
+            Command::SetLinger { producer, linger } => match linger {
+                Some(d) => format!("{producer}: linger → {d}"),
+                None => format!("{producer}: linger → none"),
+            },
         }
     }
 }

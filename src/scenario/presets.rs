@@ -49,6 +49,7 @@ static PRESETS: &[Preset] = presets![
     "kafka-compaction",
     "kafka-slow-group",
     "kafka-retry-topics",
+    "kafka-three-groups",
 ];
 
 pub fn presets() -> &'static [Preset] {

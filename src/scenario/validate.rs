@@ -624,7 +624,8 @@ pub fn validate(s: &Scenario) -> Result<(), ScenarioError> {
             | Command::SetArrival { .. }
             | Command::PauseProducer { .. }
             | Command::ResumeProducer { .. }
-            | Command::PublishOne { .. } => Kind::Producer,
+            | Command::PublishOne { .. }
+            | Command::SetLinger { .. } => Kind::Producer,
             Command::SetMaxLength { .. }
             | Command::SetOverflow { .. }
             | Command::SetQueueTtl { .. }
@@ -632,7 +633,10 @@ pub fn validate(s: &Scenario) -> Result<(), ScenarioError> {
             Command::AddMember { .. }
             | Command::RemoveMember { .. }
             | Command::CrashMember { .. }
-            | Command::SeekGroup { .. } => Kind::Group,
+            | Command::SeekGroup { .. }
+            | Command::SetAssignment { .. }
+            | Command::SetCommitPolicy { .. }
+            | Command::SetMaxPollRecords { .. } => Kind::Group,
             Command::IncreasePartitions { .. } => Kind::Topic,
             _ => Kind::Consumer,
         };
@@ -787,6 +791,33 @@ fn check_scheduled_values(v: &mut V, at: &str, cmd: &Command, s: &Scenario) {
                     format!("{at}.partitions"),
                     format!("{topic:?} starts with {n} partitions; partitions can only increase"),
                 );
+            }
+        }
+        C::SetMaxPollRecords {
+            max_poll_records, ..
+        } if *max_poll_records == 0 || *max_poll_records > MAX_POLL_RECORDS_MAX => v.err(
+            format!("{at}.max_poll_records"),
+            format!("must be between 1 and {MAX_POLL_RECORDS_MAX}"),
+        ),
+        C::SetCommitPolicy {
+            commit: CommitPolicy::Auto { interval },
+            ..
+        } if interval.us() < 1000 => {
+            v.err(format!("{at}.commit.auto.interval"), "must be at least 1ms")
+        }
+        C::SetLinger { producer, linger } => {
+            let to_topic = s
+                .producers
+                .iter()
+                .find(|p| p.id == *producer)
+                .is_some_and(|p| s.topics.iter().any(|t| t.id == p.to));
+            if !to_topic {
+                v.err(
+                    format!("{at}.producer"),
+                    "linger applies only to producers that publish to a topic",
+                );
+            } else if linger.is_some_and(|d| d.us() > 60_000_000) {
+                v.err(format!("{at}.linger"), "must be at most 60s");
             }
         }
         C::CrashMember { group, member }

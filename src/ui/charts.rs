@@ -40,7 +40,7 @@ impl ChartKind {
         match self {
             ChartKind::Throughput => "Throughput",
             ChartKind::Latency => "End-to-end latency",
-            ChartKind::Depth => "Queue depth (ready)",
+            ChartKind::Depth => "Depth (ready) · group lag",
             ChartKind::Trouble => "Retries & dead letters",
         }
     }
@@ -49,7 +49,7 @@ impl ChartKind {
         match self {
             ChartKind::Throughput => "Throughput",
             ChartKind::Latency => "Latency",
-            ChartKind::Depth => "Depth",
+            ChartKind::Depth => "Depth & lag",
             ChartKind::Trouble => "Retries",
         }
     }
@@ -81,7 +81,14 @@ fn rate(pts: &[SeriesPoint], f: impl Fn(&SeriesPoint) -> u64) -> Vec<(f64, f64)>
         .collect()
 }
 
-pub fn lines(kind: ChartKind, pts: &[SeriesPoint], queues: &[String]) -> Vec<Line> {
+/// The chart's lines; `groups` are the consumer groups (their lag joins the
+/// depth chart, in the group colours of the picture).
+pub fn lines(
+    kind: ChartKind,
+    pts: &[SeriesPoint],
+    queues: &[String],
+    groups: &[String],
+) -> Vec<Line> {
     match kind {
         ChartKind::Throughput => vec![
             Line {
@@ -120,24 +127,42 @@ pub fn lines(kind: ChartKind, pts: &[SeriesPoint], queues: &[String]) -> Vec<Lin
                 },
             ]
         }
-        ChartKind::Depth => queues
-            .iter()
-            .enumerate()
-            .take(QUEUE_COLORS.len())
-            .map(|(i, q)| Line {
-                name: q.clone(),
-                color: QUEUE_COLORS[i],
-                pts: pts
-                    .iter()
-                    .map(|p| {
-                        (
-                            p.t_us as f64 / 1e6,
-                            p.depth.get(i).copied().unwrap_or(0) as f64,
-                        )
-                    })
-                    .collect(),
-            })
-            .collect(),
+        ChartKind::Depth => {
+            let mut out: Vec<Line> = queues
+                .iter()
+                .enumerate()
+                .take(QUEUE_COLORS.len())
+                .map(|(i, q)| Line {
+                    name: q.clone(),
+                    color: QUEUE_COLORS[i],
+                    pts: pts
+                        .iter()
+                        .map(|p| {
+                            (
+                                p.t_us as f64 / 1e6,
+                                p.depth.get(i).copied().unwrap_or(0) as f64,
+                            )
+                        })
+                        .collect(),
+                })
+                .collect();
+            out.extend(groups.iter().enumerate().take(8).map(|(i, g)| {
+                Line {
+                    name: format!("{g} lag"),
+                    color: super::render::streams::group_color(i),
+                    pts: pts
+                        .iter()
+                        .map(|p| {
+                            (
+                                p.t_us as f64 / 1e6,
+                                p.group_lag.get(i).copied().unwrap_or(0) as f64,
+                            )
+                        })
+                        .collect(),
+                }
+            }));
+            out
+        }
         ChartKind::Trouble => vec![
             Line {
                 name: "retried".into(),
@@ -196,6 +221,7 @@ pub fn draw(
     lines: &[Line],
     x_max_s: f64,
     cursor_s: f64,
+    marks_s: &[f64],
 ) {
     ctx.set_fill_style_str(th.node);
     ctx.fill_rect(0.0, 0.0, w, h);
@@ -294,6 +320,19 @@ pub fn draw(
             }
         }
         ctx.stroke();
+    }
+    // Marks (rebalances): dashed verticals in the retry colour.
+    if !marks_s.is_empty() {
+        ctx.set_stroke_style_str(th.retry);
+        ctx.set_line_width(1.0);
+        let _ = ctx.set_line_dash(&super::render::js_dash(&[3.0, 3.0]));
+        ctx.begin_path();
+        for &m in marks_s.iter().filter(|&&m| m <= x_max) {
+            ctx.move_to(px(m), t);
+            ctx.line_to(px(m), t + ph);
+        }
+        ctx.stroke();
+        let _ = ctx.set_line_dash(&super::render::js_dash(&[]));
     }
     // Cursor.
     ctx.set_stroke_style_str(th.accent);

@@ -5,7 +5,7 @@
 //!                          ├─ layout.rs   layered topology layout (pure)
 //!                          ├─ render/     canvas drawing of nodes, edges (mod.rs) and tokens
 //!                          ├─ charts.rs   metric charts on canvases
-//!                          ├─ knobs.rs    form values → engine Commands (pure)
+//!                          ├─ knobs.rs    form values → engine Commands (pure; knobs_stream.rs: groups)
 //!                          ├─ views.rs    pure props → Html pieces
 //!                          ├─ params.rs   URL parameters (the embed contract)
 //!                          ├─ share.rs    share links in the address bar (URL fragment)
@@ -19,6 +19,7 @@ mod charts;
 pub mod embed;
 pub mod exports;
 pub mod knobs;
+pub mod knobs_stream;
 pub mod layout;
 pub mod markdown;
 pub mod params;

@@ -3,6 +3,7 @@
 //!   App ──props / plain data──► TotalsBar, legend, journey, tables ──Callback──► App
 
 use super::render::fmt_us;
+use super::render::streams::{group_color, KEY_COLORS};
 use super::sim::Sim;
 use super::tokens::{COMMAND, DROPPED, FAILED_POP, FATE_COLORS, FATE_NAMES};
 use crate::engine::{InstanceView, MessageView, NodeView, Totals, TraceKind};
@@ -100,6 +101,8 @@ pub struct LegendFacts {
     pub queues: bool,
     pub max_length: bool,
     pub consumers: bool,
+    /// Topics and consumer groups (partition strips, cursors, lag, owners).
+    pub streams: bool,
 }
 
 /// One legend entry: a small picture of the mark, a short name, and the
@@ -149,6 +152,15 @@ pub fn legend(f: &LegendFacts) -> Html {
                 { legend_item("fill", svg(html! { <g><rect x="1" y="4" width="16" height="6" rx="3" fill="var(--bar-bg)" /><rect x="1" y="4" width="10" height="6" rx="3" fill="var(--fill)" /></g> }), "fill", "how full the queue is (of its max length, else of its peak)") }
                 if f.max_length { { legend_item("max-tick", svg(html! { <g><rect x="1" y="4" width="16" height="6" rx="3" fill="var(--bar-bg)" /><rect x="14" y="1" width="2.5" height="12" fill="var(--text)" /></g> }), "max", "the queue's max length") } }
                 { legend_item("more", html! { <b class="mark-text">{"+N"}</b> }, "more", "more messages wait than squares fit") }
+            }
+            if f.streams {
+                <span class="group">{"Streams"}</span>
+                { legend_item("key-cell", svg(html! { <g><rect x="1" y="3" width="4" height="8" fill={KEY_COLORS[0]} /><rect x="7" y="3" width="4" height="8" fill={KEY_COLORS[1]} /><rect x="13" y="3" width="4" height="8" fill={KEY_COLORS[0]} /></g> }), "record (colour = key)", "a record in a partition strip, coloured by its key: a key always lands in the same strip") }
+                { legend_item("cursor", svg(html! { <g><rect x="1" y="2" width="16" height="6" fill="var(--bar-bg)" /><rect x="8" y="1" width="2" height="12" fill={group_color(0)} /></g> }), "committed", "a group's committed offset on a strip, in the group's colour; ◀ at the left: further back than drawn") }
+                { legend_item("lag", svg(html! { <g><rect x="1" y="9" width="16" height="3" fill="var(--bar-bg)" /><rect x="8" y="9" width="9" height="3" fill={group_color(0)} opacity="0.55" /></g> }), "lag", "a group's lane under the strip: shaded from its committed offset to the log end") }
+                { legend_item("owner", line(group_color(0), ""), "owner", "which member of a group owns the partition (dashed: the owner crashed, not noticed yet)") }
+                { legend_item("rebalancing", html! { <b class="mark-text mark-badge">{"REBALANCING"}</b> }, "", "the group is rebalancing: revoked partitions have no owner line") }
+                { legend_item("idle-member", svg(html! { <circle cx="9" cy="7" r="4.5" fill="none" stroke="var(--muted)" stroke-width="1.5" stroke-dasharray="2 2" /> }), "idle: no partition", "a member with no partition (more members than partitions)") }
             }
         </div>
     }

@@ -337,6 +337,10 @@ impl Engine {
         if mem.epoch != epoch || !mem.alive {
             return;
         }
+        // Switched to another commit policy by a command: the chain stops.
+        if !matches!(self.gcfg(g).commit, CommitPolicy::Auto { .. }) {
+            return;
+        }
         let owned: Vec<(u32, u64)> = self.streams.groups[g as usize]
             .parts
             .iter()

@@ -22,6 +22,7 @@
 //! | `recovery.rs`    | groups' failed records: blocking retry, skip, DLT, retry topics | `skip`, no DLT (`retries_exhausted`) |
 //! | `seek.rs`        | seeking a group (replay, skip ahead)   | —                               |
 //! | `assignor.rs`    | range, round-robin, cooperative-sticky (pure) | —                       |
+//! | `stream_knobs.rs`| live knobs: assignment, commit, max poll, linger | —                     |
 //!
 //! Each file is an `impl Engine` block: the engine core owns the clock, agenda
 //! and message arena, and the models' state vectors live on `Engine` too, so a
@@ -41,6 +42,7 @@ pub mod queue;
 pub(crate) mod recovery;
 pub mod retry;
 pub(crate) mod seek;
+pub(crate) mod stream_knobs;
 pub(crate) mod topic;
 
 pub(crate) use consumer::ConsumerState;

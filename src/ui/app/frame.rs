@@ -155,6 +155,7 @@ impl App {
         }
         self.hits = drawn.hits;
         self.squeezed = drawn.squeezed;
+        self.streams_drawn = drawn.streams;
     }
 
     pub(super) fn paint_charts(&mut self) {
@@ -166,6 +167,20 @@ impl App {
             .queues
             .iter()
             .map(|q| q.id.clone())
+            .collect();
+        let groups: Vec<String> = self
+            .sim
+            .engine
+            .config()
+            .consumer_groups
+            .iter()
+            .map(|g| g.id.clone())
+            .collect();
+        // Rebalances, on the chart that shows the groups' lag.
+        let rebalances: Vec<f64> = self
+            .rebalance_marks()
+            .iter()
+            .map(|(t, _)| *t as f64 / 1e6)
             .collect();
         let x_max = self.sim.horizon_us as f64 / 1e6;
         let cursor = self.sim.now_us() as f64 / 1e6;
@@ -182,8 +197,13 @@ impl App {
             // The big presenter chart draws at 1.6× type and strokes.
             let z = if self.presenter { 1.6 } else { 1.0 };
             let _ = ctx.set_transform(dpr * z, 0.0, 0.0, dpr * z, 0.0, 0.0);
-            let lines = charts::lines(*kind, self.sim.chart_series(), &queues);
-            charts::draw(&ctx, w / z, h / z, th, *kind, &lines, x_max, cursor);
+            let lines = charts::lines(*kind, self.sim.chart_series(), &queues, &groups);
+            let marks: &[f64] = if *kind == ChartKind::Depth {
+                &rebalances
+            } else {
+                &[]
+            };
+            charts::draw(&ctx, w / z, h / z, th, *kind, &lines, x_max, cursor, marks);
         }
         self.charts_dirty = false;
     }

@@ -20,6 +20,9 @@ impl App {
             .as_ref()
             .map(|e| html! { <div class="error" id="command-error">{ e }</div> });
         if let Some(m) = self.sel_msg {
+            if let Some(panel) = self.record_panel(link, m) {
+                return html! { <>{ err }{ panel }</> };
+            }
             return html! { <>{ err }{ views::journey(m, &self.sim, link.callback(|_| Msg::SelectMessage(None))) }</> };
         }
         let Some(i) = self.sel_node else {
@@ -42,8 +45,8 @@ impl App {
             NodeView::Exchange { .. } => self.exchange_panel(nv),
             NodeView::Queue { .. } => self.queue_panel(link, nv),
             NodeView::Consumer { .. } => self.consumer_panel(link, nv),
-            // Topics and consumer groups are drawn by the stream UI (issue 8 §3).
-            NodeView::Topic(_) | NodeView::Group(_) => html! {},
+            NodeView::Topic(t) => self.topic_panel(link, t),
+            NodeView::Group(g) => self.group_panel(link, g),
         };
         let kind = self
             .layout
@@ -117,6 +120,7 @@ impl App {
                     <button class="btn" id="rate-double" onclick={link.callback(move |_| Msg::Cmd(knobs::set_rate(&p2, &format!("{}", rate_per_s * 2.0))))}>{"×2"}</button>
                 </div>
             </div>
+            { self.linger_knob(link, id) }
             <div class="knob">
                 <label for="knob-arrival">{"Arrivals"}</label>
                 <select id="knob-arrival"

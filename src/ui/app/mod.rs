@@ -26,6 +26,7 @@
 mod editor;
 mod frame;
 mod inspector;
+mod inspector_stream;
 mod lesson;
 mod log;
 mod page;
@@ -164,6 +165,8 @@ pub struct App {
     not_drawn_per_s: u64,
     /// Texts the last frame drew smaller than their style (0 when boxes fit).
     squeezed: u32,
+    /// What the last frame drew of topics and groups (for tests: `data-streams`).
+    streams_drawn: crate::ui::render::streams::StreamStats,
     /// Simulated µs per wall µs over the last frames (smoothed), shown when throttled.
     effective_speed: f64,
     /// Share links, embed API, end of run (`share.rs`).
@@ -304,6 +307,7 @@ impl Component for App {
             panning: None,
             not_drawn_per_s: 0,
             squeezed: 0,
+            streams_drawn: Default::default(),
             effective_speed: 1.0,
             share: share::ShareState::default(),
             lesson: None,

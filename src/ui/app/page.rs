@@ -56,7 +56,7 @@ impl App {
                             <canvas ref={self.canvas.clone()} id="topology" class="topology" tabindex="0"
                                 aria-label="Topology: drag the background to pan, wheel or +/- to zoom, 0 to fit"
                                 data-nodes={self.node_positions()} data-boxes={self.drawn_boxes()}
-                                data-name-px={format!("{name_px:.1}")} data-squeezed={self.squeezed.to_string()} data-scale={format!("{:.3}", self.view.scale)}
+                                data-name-px={format!("{name_px:.1}")} data-squeezed={self.squeezed.to_string()} data-streams={serde_json::to_string(&self.streams_drawn).unwrap_or_default()} data-scale={format!("{:.3}", self.view.scale)}
                                 onpointerdown={link.callback(|e: PointerEvent| Msg::Down(e.offset_x() as f64, e.offset_y() as f64))}
                                 onpointermove={link.callback(|e: PointerEvent| Msg::Move(e.offset_x() as f64, e.offset_y() as f64))}
                                 onpointerup={link.callback(|_| Msg::Up)}
@@ -137,6 +137,7 @@ impl App {
             queues: !cfg.queues.is_empty(),
             max_length: cfg.queues.iter().any(|q| q.max_length.is_some()),
             consumers: !cfg.consumers.is_empty(),
+            streams: !cfg.topics.is_empty(),
         }
     }
 

@@ -117,6 +117,13 @@ impl App {
                                 style={format!("left: calc(8px + (100% - 16px) * {frac:.5})")}></span>
                         }
                     }) }
+                    { for self.rebalance_marks().into_iter().map(|(t_us, what)| {
+                        let frac = (t_us as f64 / self.sim.horizon_us.max(1) as f64).clamp(0.0, 1.0);
+                        html! {
+                            <span class="marker rebalance" title={format!("{:.1} s: {what}", t_us as f64 / 1e6)}
+                                style={format!("left: calc(8px + (100% - 16px) * {frac:.5})")}></span>
+                        }
+                    }) }
                     { for self.sim.scenario.schedule.iter().filter(|c| c.at.0 <= self.sim.horizon_us).map(|c| {
                         let frac = (c.at.0 as f64 / self.sim.horizon_us.max(1) as f64).clamp(0.0, 1.0);
                         html! {
@@ -130,6 +137,34 @@ impl App {
                 { self.view_share_button(ctx) }
             </div>
         }
+    }
+}
+
+/// Rebalance marks drawn on the timeline at most.
+const REBALANCE_MARKS_MAX: usize = 100;
+
+impl App {
+    /// Where a consumer group started a rebalance, to the sample interval:
+    /// (time, "rebalance: group, group"), from the time series.
+    pub(super) fn rebalance_marks(&self) -> Vec<(u64, String)> {
+        let cfg = self.sim.engine.config();
+        let pts = self.sim.chart_series();
+        let mut out = Vec::new();
+        for w in pts.windows(2) {
+            let moved: Vec<&str> = (0..w[1].group_rebalances.len())
+                .filter(|&g| {
+                    w[1].group_rebalances[g] > w[0].group_rebalances.get(g).copied().unwrap_or(0)
+                })
+                .filter_map(|g| cfg.consumer_groups.get(g).map(|c| c.id.as_str()))
+                .collect();
+            if !moved.is_empty() {
+                out.push((w[1].t_us, format!("rebalance: {}", moved.join(", "))));
+                if out.len() >= REBALANCE_MARKS_MAX {
+                    break;
+                }
+            }
+        }
+        out
     }
 }
 

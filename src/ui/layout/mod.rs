@@ -22,6 +22,7 @@
 //! one row each, so the picture still fits the canvas.
 
 mod place;
+pub mod streams;
 mod style;
 pub mod text;
 
@@ -246,6 +247,13 @@ impl Layout {
                 OnFailure::DeadLetter => {}
             }
         }
+        // A group reads its topics: the edge places the group right of the
+        // topic (the renderer draws ownership lines instead of the edge).
+        for g in &cfg.consumer_groups {
+            for t in &g.topics {
+                add(t, &g.id, EdgeKind::Flow, Vec::new());
+            }
+        }
         for e in edges.iter_mut().filter(|e| e.kind == EdgeKind::Retry) {
             e.label.push("88888 waiting".into());
         }
@@ -389,14 +397,28 @@ impl Layout {
                 1
             };
             let details = detail_templates(cfg, infos[i].kind, index, dense);
-            size[i] = node_size(
-                style,
-                infos[i].kind,
-                &infos[i].id,
-                &details,
-                instances,
-                dense,
-            );
+            size[i] = match infos[i].kind {
+                // Strips and member rows (see `streams.rs`).
+                NodeKind::Topic if !dense => {
+                    let now = engine.topic_view(index).partitions.len();
+                    let parts = streams::partitions_planned(cfg, index, now);
+                    let lanes = streams::readers(cfg, &infos[i].id).len();
+                    streams::StripGeom::new(style, parts, lanes).size(style)
+                }
+                NodeKind::Group if !dense => {
+                    let now = engine.group_view(index).members.len();
+                    let m = streams::members_planned(cfg, index, now);
+                    streams::MemberGeom::new(style, m).size(style, &infos[i].id)
+                }
+                _ => node_size(
+                    style,
+                    infos[i].kind,
+                    &infos[i].id,
+                    &details,
+                    instances,
+                    dense,
+                ),
+            };
         }
 
         // Wrap long chains into segments of `wrap` columns, like lines of text,

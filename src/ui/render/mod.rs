@@ -11,12 +11,14 @@
 //!
 //!   mod.rs     theme, view transform, frame: band, edges, labels
 //!   nodes.rs   node boxes and their live content
+//!   streams.rs topics as partition strips, groups as member rows, ownership lines
 //!   tokens.rs  travelling tokens, effects, "not drawn" badges
 
 mod nodes;
+pub mod streams;
 mod tokens;
 
-use crate::engine::Snapshot;
+use crate::engine::{NodeKind, Snapshot};
 use crate::ui::layout::{EdgeKind, Layout, Rect, BAND_CAPTION};
 use crate::ui::tokens::Tokens;
 use wasm_bindgen::JsValue;
@@ -198,11 +200,14 @@ pub struct Drawn {
     pub hits: Vec<Hit>,
     /// Texts that had to be drawn smaller than their style asks.
     pub squeezed: u32,
+    /// What the streams view drew (strips, cursors, lag, lines, badges).
+    pub streams: streams::StreamStats,
 }
 
 /// Draw one frame.
 pub fn draw(f: &Frame) -> Drawn {
     SQUEEZED.with(|c| c.set(0));
+    streams::reset_stats();
     let ctx = f.ctx;
     let th = f.theme;
     let s = f.view.scale;
@@ -245,6 +250,13 @@ pub fn draw(f: &Frame) -> Drawn {
     // Edges.
     let width = (2.0 * s).clamp(1.0, 5.0);
     for e in &f.layout.edges {
+        // A group's read edge: the ownership lines stand for it.
+        if f.layout.nodes[e.to].kind == NodeKind::Group
+            && f.layout.nodes[e.from].kind == NodeKind::Topic
+            && !f.layout.nodes[e.to].compact
+        {
+            continue;
+        }
         let r = f.layout.route(e.from, e.to, Some(e.kind));
         let p: Vec<(f64, f64)> = r.iter().map(|&q| f.view.pt(q)).collect();
         let (color, dash, w): (&str, &[f64], f64) = match e.kind {
@@ -284,11 +296,13 @@ pub fn draw(f: &Frame) -> Drawn {
     }
 
     let hits = nodes::draw_nodes(f);
+    streams::draw_links(f);
     tokens::draw_tokens(f);
     draw_labels(f);
     Drawn {
         hits,
         squeezed: SQUEEZED.with(|c| c.get()),
+        streams: streams::take_stats(),
     }
 }
 

@@ -409,27 +409,8 @@ pub(super) fn draw_nodes(f: &Frame) -> Vec<Hit> {
                     ctx.set_text_baseline("top");
                 }
             }
-            Some(NodeView::Topic(t)) => {
-                // The partition strips are drawn by the streams view (issue 8,
-                // app half); here the box says what the log holds.
-                let parts = format!("{} partitions", t.partitions.len());
-                let app = format!("appended {}", t.appended);
-                let line = detail(&[(&parts, 0), (&app, 1)]);
-                text_fit(ctx, &line, x + pad, line_y, small, false, inner);
-            }
-            Some(NodeView::Group(g)) => {
-                let lag = format!("lag {}", g.lag);
-                let done = format!("done {}", g.processed);
-                let line = detail(&[(&lag, 0), (&done, 1)]);
-                text_fit(ctx, &line, x + pad, line_y, small, false, inner);
-                let state = if g.rebalancing {
-                    format!("rebalancing · gen {}", g.generation)
-                } else {
-                    format!("{} · gen {}", g.assignment, g.generation)
-                };
-                let y2 = line_y + st.rows(false).line_h * s;
-                text_fit(ctx, &state, x + pad, y2, small, false, inner);
-            }
+            Some(NodeView::Topic(t)) => hits.extend(super::streams::draw_topic(f, x, y, w, t)),
+            Some(NodeView::Group(g)) => super::streams::draw_group(f, i, x, y, w, h, g),
             None => {}
         }
     }

@@ -1,0 +1,319 @@
+// Browser tests of the log-based picture (issue 8 §3): a topic drawn as
+// partition strips with record cells, every group's committed-offset cursor
+// and lag lane on every strip, ownership lines, the "rebalancing" badge, idle
+// members, the stream knobs and inspector panels, rebalance marks on the
+// timeline, and no overlaps for the Kafka presets at 1366×768 and 1024×640.
+//
+// What the canvas drew is read from `#topology[data-streams]` (counts the
+// renderer keeps per frame: strips, cells, cursors, lag_cells, lines,
+// rebalancing, idle); boxes from `data-boxes`, as in layout-tests.mjs.
+//
+//   BASE_URL=http://127.0.0.1:PORT/ SHOTS=../target/screenshots node kafka-tests.mjs
+//
+// Screenshots go to $SHOTS/kafka/. Exits non-zero on failure.
+import { chromium } from 'playwright-core';
+import fs from 'node:fs';
+import path from 'node:path';
+
+const BASE = process.env.BASE_URL || 'http://127.0.0.1:8765/';
+const SHOTS = path.join(process.env.SHOTS || path.resolve('../target/screenshots'), 'kafka');
+const ONLY = process.env.ONLY || '';
+fs.mkdirSync(SHOTS, { recursive: true });
+
+const browser = await chromium.launch({
+  executablePath: process.env.CHROMIUM || '/usr/bin/chromium',
+  args: ['--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run', '--disable-background-networking',
+    '--disable-component-update', '--disable-sync'],
+});
+
+const tests = [];
+const test = (name, fn, opts = {}) => tests.push({ name, fn, opts });
+const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
+function assert(cond, msg) { if (!cond) throw new Error('assertion failed: ' + msg); }
+
+async function open(page, query) {
+  await page.goto(BASE + query);
+  await page.waitForFunction(() => {
+    const c = document.querySelector('#topology');
+    return c && c.width > 10 && (c.dataset.boxes || '').length > 2 && (c.dataset.streams || '').length > 2;
+  });
+  await settle(page);
+}
+async function settle(page) {
+  await page.evaluate(() => new Promise((r) => requestAnimationFrame(() => requestAnimationFrame(r))));
+  await sleep(250);
+}
+const streams = async (page) => JSON.parse(await page.getAttribute('#topology', 'data-streams'));
+/// Poll `data-streams` until `pred` holds (or fail after `ms`).
+async function waitStreams(page, pred, what, ms = 15000) {
+  const t0 = Date.now();
+  let s;
+  while (Date.now() - t0 < ms) {
+    s = await streams(page);
+    if (pred(s)) return s;
+    await sleep(100);
+  }
+  throw new Error(`timed out waiting for ${what}; last data-streams ${JSON.stringify(s)}`);
+}
+async function nodePos(page, id) {
+  const s = await page.getAttribute('#topology', 'data-nodes');
+  for (const part of s.split(';')) {
+    const [name, xy] = [part.slice(0, part.lastIndexOf(':')), part.slice(part.lastIndexOf(':') + 1)];
+    if (name === id) { const [x, y] = xy.split(',').map(Number); return { x, y }; }
+  }
+  throw new Error(`node ${id} not on the canvas: ${s}`);
+}
+async function clickNode(page, id) {
+  const box = await page.locator('#topology').boundingBox();
+  const p = await nodePos(page, id);
+  await page.mouse.click(box.x + p.x, box.y + p.y);
+  await settle(page);
+}
+
+/// Click a node's header (its kind tag), clear of what it draws inside.
+async function clickHeader(page, id) {
+  const box = await page.locator('#topology').boundingBox();
+  const b = JSON.parse(await page.getAttribute('#topology', 'data-boxes')).find((x) => x.kind === 'node' && x.id === id);
+  await page.mouse.click(box.x + b.x + 14, box.y + b.y + 6);
+  await settle(page);
+}
+
+/// Boxes that leave the canvas or overlap, and squeezed text (as layout-tests.mjs).
+async function pictureProblems(page) {
+  const r = await page.evaluate(() => {
+    const c = document.querySelector('#topology');
+    const cr = c.getBoundingClientRect();
+    return { canvas: { w: cr.width, h: cr.height }, boxes: JSON.parse(c.dataset.boxes), squeezed: Number(c.dataset.squeezed || 0) };
+  });
+  const problems = [];
+  const eps = 0.5;
+  for (const b of r.boxes) {
+    if (b.x < -eps || b.y < -eps || b.x + b.w > r.canvas.w + eps || b.y + b.h > r.canvas.h + eps) {
+      problems.push(`${b.kind} "${b.id}" leaves the canvas`);
+    }
+  }
+  for (let i = 0; i < r.boxes.length; i++) {
+    for (let j = i + 1; j < r.boxes.length; j++) {
+      const a = r.boxes[i], b = r.boxes[j];
+      if (Math.min(a.x + a.w, b.x + b.w) - Math.max(a.x, b.x) > eps && Math.min(a.y + a.h, b.y + b.h) - Math.max(a.y, b.y) > eps) {
+        problems.push(`${a.kind} "${a.id}" overlaps ${b.kind} "${b.id}"`);
+      }
+    }
+  }
+  if (r.squeezed > 0) problems.push(`${r.squeezed} text(s) squeezed`);
+  return { problems, boxes: r.boxes };
+}
+
+const sizes = [{ width: 1366, height: 768 }, { width: 1024, height: 640 }];
+
+for (const vp of sizes) {
+  test(`12 partitions × 3 groups at ${vp.width}×${vp.height}: strips, cells, cursors, lag, lines`, async (page) => {
+    await open(page, '?preset=kafka-three-groups&autoplay=1&speed=5');
+    // Analytics is slower than the producer: lag shows before the join at 6 s.
+    const s = await waitStreams(page, (s) => s.lag_cells > 0 && s.cells > 100, 'lag cells');
+    assert(s.strips === 12, `12 strips drawn (${s.strips})`);
+    assert(s.cursors === 36, `a cursor per group per strip: 12 × 3 = 36 (${s.cursors})`);
+    assert(s.lines >= 12, `ownership lines drawn (${s.lines})`);
+    const { problems, boxes } = await pictureProblems(page);
+    assert(problems.length === 0, problems.join('; '));
+    // Readable: node names at least 11 px, and the topic box uses a fair share of the canvas.
+    const namePx = Number(await page.getAttribute('#topology', 'data-name-px'));
+    assert(namePx >= 9.5, `node names at ${namePx} px`);
+    const topic = boxes.find((b) => b.id === 'order-events');
+    assert(topic && topic.h >= 230, `topic strips get height (${topic && topic.h} px)`);
+    await page.screenshot({ path: path.join(SHOTS, `three-groups-${vp.width}x${vp.height}.png`) });
+  }, { viewport: vp });
+}
+
+test('a scheduled join shows the rebalancing badge, drops lines, and marks the timeline', async (page) => {
+  await open(page, '?preset=kafka-three-groups&autoplay=1&speed=2');
+  const before = await waitStreams(page, (s) => s.lines > 0 && s.rebalancing.length === 0, 'a stable picture');
+  // Analytics gets a fourth member at 6 s and pauses for 1 s.
+  await waitStreams(page, (s) => s.rebalancing.includes('analytics'), 'the analytics badge', 20000);
+  // Eager: each member revokes once its polled batch is done, then the lines are gone for the pause.
+  const during = await waitStreams(page, (s) => s.rebalancing.includes('analytics') && s.lines <= before.lines - 12,
+    "analytics' 12 lines dropped while rebalancing", 5000);
+  assert(during.lines === before.lines - 12, `only analytics' lines drop (${before.lines} → ${during.lines})`);
+  await page.screenshot({ path: path.join(SHOTS, 'rebalancing-badge.png') });
+  await waitStreams(page, (s) => s.rebalancing.length === 0 && s.lines >= before.lines, 'the rebalance to finish', 20000);
+  await page.waitForFunction(() => document.querySelectorAll('.scrubber .marker.rebalance').length >= 1, null, { timeout: 10000 });
+  const title = await page.getAttribute('.scrubber .marker.rebalance', 'title');
+  assert(/rebalance: analytics/.test(title), `the mark names the group (${title})`);
+});
+
+test('more members than partitions: the extra member is idle and says so', async (page) => {
+  await open(page, '?preset=kafka-group-scaling&autoplay=1&speed=10');
+  const s = await waitStreams(page, (s) => s.idle >= 1 && s.rebalancing.length === 0, 'an idle member', 25000);
+  assert(s.idle === 1, `exactly one idle member (${s.idle})`);
+  await page.screenshot({ path: path.join(SHOTS, 'idle-member.png') });
+});
+
+test('the legend explains the stream marks, only where there are topics', async (page) => {
+  await open(page, '?preset=kafka-replay');
+  const marks = await page.$$eval('#legend [data-mark]', (es) => es.map((e) => e.dataset.mark));
+  for (const m of ['key-cell', 'cursor', 'lag', 'owner', 'rebalancing', 'idle-member']) {
+    assert(marks.includes(m), `legend explains ${m} (has ${marks.join(', ')})`);
+  }
+  await page.goto(BASE + '?preset=mm1');
+  await page.waitForSelector('#legend [data-mark]');
+  const mm1 = await page.$$eval('#legend [data-mark]', (es) => es.map((e) => e.dataset.mark));
+  assert(!mm1.includes('cursor'), 'no stream marks without topics');
+});
+
+test('group inspector: members, lag per partition, knobs as logged commands', async (page) => {
+  await open(page, '?preset=kafka-three-groups&autoplay=1&speed=5');
+  await sleep(800);
+  await page.click('#play');
+  await settle(page);
+  await clickNode(page, 'billing');
+  assert((await page.textContent('#inspector-title')) === 'billing', 'billing selected');
+  assert((await page.locator('#group-members tbody tr').count()) === 4, 'four members listed');
+  assert((await page.locator('#group-partitions tbody tr').count()) === 12, 'twelve partitions listed');
+  const marks = async () => page.locator('.scrubber .marker:not(.sched):not(.rebalance)').count();
+  const m0 = await marks();
+  // Switching the strategy starts a rebalance now (the run is paused, so the badge stays).
+  await page.selectOption('#knob-assignment', 'cooperative_sticky');
+  await settle(page);
+  let s = await streams(page);
+  assert(s.rebalancing.includes('billing'), `badge after SetAssignment (${JSON.stringify(s.rebalancing)})`);
+  assert(/rebalancing/.test(await page.textContent('#group-state')), 'the inspector says rebalancing');
+  await page.fill('#knob-max-poll', '5');
+  await page.press('#knob-max-poll', 'Enter');
+  await page.selectOption('#knob-commit', 'before');
+  await settle(page);
+  await page.click('#add-member');
+  await settle(page);
+  assert((await page.locator('#group-members tbody tr').count()) === 5, 'a fifth member joined');
+  await page.click('#crash-member');
+  await settle(page);
+  await page.selectOption('#knob-seek', 'beginning');
+  await page.click('#seek');
+  await settle(page);
+  assert(!(await page.isVisible('#command-error')), 'no command was refused');
+  assert((await marks()) === m0 + 6, `six commands logged on the timeline (${m0} → ${await marks()})`);
+  await page.screenshot({ path: path.join(SHOTS, 'group-inspector.png') });
+  // Topic inspector (click the header: the strips are records): a row per
+  // partition with each group's owner, committed offset and lag.
+  await clickHeader(page, 'order-events');
+  assert((await page.locator('#topic-partitions-table tbody tr').count()) === 12, 'twelve partition rows');
+  const head = await page.textContent('#topic-partitions-table thead');
+  assert(/billing/.test(head) && /analytics/.test(head) && /fraud/.test(head), `a column per group (${head})`);
+  await page.fill('#knob-partitions', '14');
+  await page.press('#knob-partitions', 'Enter');
+  await settle(page);
+  assert((await page.textContent('#topic-partitions')) === '14', 'partitions increased to 14');
+  s = await streams(page);
+  assert(s.strips === 14, `14 strips drawn (${s.strips})`);
+  const { problems } = await pictureProblems(page);
+  assert(problems.length === 0, problems.join('; '));
+  await page.screenshot({ path: path.join(SHOTS, 'topic-inspector-14.png') });
+}, { viewport: { width: 1366, height: 768 } });
+
+test('a record cell opens the record: key, partition, offset, how often each group processed it', async (page) => {
+  await open(page, '?preset=kafka-replay&autoplay=1&speed=5');
+  // Analytics replays from the beginning at 8 s: records get processed twice by it.
+  await page.waitForFunction(() => Number(document.querySelector('#app-root').dataset.tUs) > 9500000, null, { timeout: 20000 });
+  await page.click('#play');
+  await settle(page);
+  const box = await page.locator('#topology').boundingBox();
+  const t = JSON.parse(await page.getAttribute('#topology', 'data-boxes')).find((x) => x.id === 'purchases');
+  // The oldest drawn offset of the first strip: left end of the cells, first strip row.
+  let found = false;
+  for (let dy = 0.45; dy < 0.9 && !found; dy += 0.1) {
+    for (let dx = 0.12; dx < 0.3 && !found; dx += 0.02) {
+      await page.mouse.click(box.x + t.x + t.w * dx, box.y + t.y + t.h * dy);
+      await settle(page);
+      found = await page.isVisible('#record-title');
+    }
+  }
+  assert(found, 'a click on a cell opens the record panel');
+  const key = await page.textContent('#record-key');
+  assert(/^k|\d/.test(key) && key !== '(none)', `the record has a key (${key})`);
+  const rows = await page.$$eval('#record-groups tbody tr', (trs) => trs.map((tr) => [...tr.children].map((td) => td.textContent)));
+  assert(rows.length === 2 && rows[0][0] === 'billing' && rows[1][0] === 'analytics', `a row per group (${JSON.stringify(rows)})`);
+  const billing = Number(rows[0][1]);
+  assert(billing === 1, `billing processed it once (${JSON.stringify(rows)})`);
+  await page.screenshot({ path: path.join(SHOTS, 'record.png') });
+}, { viewport: { width: 1366, height: 768 } });
+
+test('rewind replays the stream knobs: same trace hash after going back and forth', async (page) => {
+  await open(page, '?preset=kafka-crash-rebalance&autoplay=1&speed=5');
+  await sleep(600);
+  await page.click('#play');
+  await settle(page);
+  await clickNode(page, 'eager');
+  await page.selectOption('#knob-commit', 'auto:1000');
+  await page.fill('#knob-max-poll', '3');
+  await page.press('#knob-max-poll', 'Enter');
+  await settle(page);
+  await page.click('#play');
+  await sleep(1200);
+  await page.click('#play');
+  await settle(page);
+  const t = Number(await page.getAttribute('#app-root', 'data-t-us'));
+  const seek = (ms) => page.$eval('#scrubber', (el, v) => { el.value = String(v); el.dispatchEvent(new Event('input', { bubbles: true })); }, ms);
+  const state = async () => [Number(await page.getAttribute('#app-root', 'data-t-us')), await page.getAttribute('#app-root', 'data-trace-hash')];
+  // A point after both knobs, inside what was played; reached once, then again after a rewind to 0.1 s.
+  const x = Math.floor(t / 1000) - 200;
+  await seek(x);
+  await settle(page);
+  const [t1, h1] = await state();
+  await seek(100);
+  await settle(page);
+  const [t0] = await state();
+  assert(t0 < t1, `rewound (${t0} < ${t1})`);
+  await seek(x);
+  await settle(page);
+  const [t2, h2] = await state();
+  assert(t1 === x * 1000 && t2 === t1, `same time (${t1}, ${t2}, want ${x * 1000})`);
+  assert(h1 === h2, `same trace hash after rewind and replay (${h1} vs ${h2})`);
+  const marks = await page.locator('.scrubber .marker:not(.sched):not(.rebalance)').count();
+  assert(marks === 2, `both knob commands still logged (${marks})`);
+});
+
+for (const vp of sizes) {
+  test(`kafka presets at ${vp.width}×${vp.height}: no overlaps, screenshots`, async (page) => {
+    await open(page, '?preset=mm1');
+    const names = (await page.$$eval('#preset option', (os) => os.map((o) => o.value))).filter((n) => n.startsWith('kafka-'));
+    assert(names.length >= 8, `kafka presets listed (${names})`);
+    const all = [];
+    for (const name of names) {
+      await open(page, `?preset=${name}&autoplay=1&speed=5`);
+      await sleep(1500);
+      const s = await streams(page);
+      const { problems } = await pictureProblems(page);
+      await page.screenshot({ path: path.join(SHOTS, `${name}-${vp.width}x${vp.height}.png`) });
+      console.log(`    ${name.padEnd(24)} ${JSON.stringify(s)}`);
+      if (s.strips < 1) problems.push('no strips drawn');
+      if (s.cursors < 1) problems.push('no cursors drawn');
+      for (const p of problems) all.push(`${name}: ${p}`);
+    }
+    assert(all.length === 0, `\n      ${all.join('\n      ')}`);
+  }, { viewport: vp });
+}
+
+// ---------------------------------------------------------------- runner
+
+let failed = 0;
+for (const t of tests) {
+  if (ONLY && !t.name.includes(ONLY)) continue;
+  const context = await browser.newContext({ viewport: t.opts.viewport || { width: 1280, height: 800 } });
+  const page = await context.newPage();
+  const errors = [];
+  page.on('console', (m) => { if (m.type() === 'error') errors.push('console.error: ' + m.text()); });
+  page.on('pageerror', (e) => errors.push('pageerror: ' + e.message));
+  const started = Date.now();
+  try {
+    await t.fn(page);
+    if (errors.length) throw new Error('errors in the console:\n      ' + errors.join('\n      '));
+    console.log(`ok   ${t.name} (${Date.now() - started} ms)`);
+  } catch (e) {
+    failed++;
+    console.log(`FAIL ${t.name}\n     ${e.message}`);
+    try { await page.screenshot({ path: path.join(SHOTS, 'FAILED-' + t.name.replace(/[^a-z0-9]+/gi, '-') + '.png') }); } catch {}
+  }
+  await context.close();
+}
+await browser.close();
+console.log(failed ? `${failed} kafka test(s) failed` : 'all kafka tests passed');
+process.exit(failed ? 1 : 0);

@@ -1,0 +1,125 @@
+//! Live knobs of the log-based models: a group's assignment strategy, commit
+//! policy and `max.poll.records`, a topic producer's `linger`.
+//!
+//!   Command ──check_stream_knob──► CommandError (nothing changes)
+//!           └─apply_stream_knob──► the engine's copy of the scenario
+//!                                  (+ a rebalance / auto-commit timers when needed)
+//!
+//! Each knob rewrites the engine's own configuration, which the group and
+//! producer models read at the moment they act, so a change takes effect at
+//! the next rebalance (started at once for the strategy), commit, poll or
+//! opened batch. Pure functions of the engine state: replaying the command log
+//! reproduces them exactly.
+
+use crate::engine::command::CommandError;
+use crate::engine::core::{Engine, NodeKind};
+use crate::scenario::{self, Command, CommitPolicy};
+
+/// Longest `linger` a knob accepts [µs] (as the scenario format).
+const LINGER_US_MAX: u64 = 60_000_000;
+
+impl Engine {
+    /// Check one of this module's commands; `Ok` for any other command.
+    pub(crate) fn check_stream_knob(&self, cmd: &Command) -> Result<(), CommandError> {
+        let err = |s: String| Err(CommandError(s));
+        match cmd {
+            Command::SetAssignment { group, .. } => {
+                self.find(group, NodeKind::Group)?;
+            }
+            Command::SetCommitPolicy { group, commit } => {
+                self.find(group, NodeKind::Group)?;
+                if let CommitPolicy::Auto { interval } = commit {
+                    if interval.us() < 1000 {
+                        return err("commit.auto.interval must be at least 1ms".into());
+                    }
+                }
+            }
+            Command::SetMaxPollRecords {
+                group,
+                max_poll_records,
+            } => {
+                self.find(group, NodeKind::Group)?;
+                if *max_poll_records == 0 || *max_poll_records > scenario::MAX_POLL_RECORDS_MAX {
+                    return err(format!(
+                        "max_poll_records must be between 1 and {}",
+                        scenario::MAX_POLL_RECORDS_MAX
+                    ));
+                }
+            }
+            Command::SetLinger { producer, linger } => {
+                let p = self.find(producer, NodeKind::Producer)?;
+                if self
+                    .streams
+                    .producers
+                    .get(p as usize)
+                    .is_none_or(|tp| tp.is_none())
+                {
+                    return err(format!(
+                        "linger applies only to producers that publish to a topic; {producer} does not"
+                    ));
+                }
+                if linger.is_some_and(|d| d.us() > LINGER_US_MAX) {
+                    return err("linger must be at most 60s".into());
+                }
+            }
+            _ => {}
+        }
+        Ok(())
+    }
+
+    /// Apply one of this module's commands (checked before).
+    pub(crate) fn apply_stream_knob(&mut self, cmd: &Command) {
+        match cmd {
+            Command::SetAssignment { group, assignment } => {
+                let Ok(g) = self.find(group, NodeKind::Group) else {
+                    return;
+                };
+                self.cfg.consumer_groups[g as usize].assignment = *assignment;
+                // Members rejoin with the new strategy (as after a restart).
+                let any = self.streams.groups[g as usize]
+                    .members
+                    .iter()
+                    .any(|m| m.alive && m.in_group && !m.leaving);
+                if any {
+                    self.start_rebalance(g);
+                }
+            }
+            Command::SetCommitPolicy { group, commit } => {
+                let Ok(g) = self.find(group, NodeKind::Group) else {
+                    return;
+                };
+                let was_auto = matches!(
+                    self.cfg.consumer_groups[g as usize].commit,
+                    CommitPolicy::Auto { .. }
+                );
+                self.cfg.consumer_groups[g as usize].commit = commit.clone();
+                // Auto-commit timers run per member; start them when auto
+                // commit is switched on (a running chain picks up a new interval
+                // at its next tick, and stops at its next tick when switched off).
+                if !was_auto && matches!(commit, CommitPolicy::Auto { .. }) {
+                    let n = self.streams.groups[g as usize].members.len() as u32;
+                    for m in 0..n {
+                        let mem = &self.streams.groups[g as usize].members[m as usize];
+                        if mem.alive && mem.in_group {
+                            self.schedule_auto_commit(g, m);
+                        }
+                    }
+                }
+            }
+            Command::SetMaxPollRecords {
+                group,
+                max_poll_records,
+            } => {
+                if let Ok(g) = self.find(group, NodeKind::Group) {
+                    self.cfg.consumer_groups[g as usize].max_poll_records = *max_poll_records;
+                }
+            }
+            Command::SetLinger { producer, linger } => {
+                if let Ok(p) = self.find(producer, NodeKind::Producer) {
+                    self.cfg.producers[p as usize].linger = *linger;
+                }
+            }
+            _ => {}
+        }
+    }
+}
