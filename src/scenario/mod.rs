@@ -7,6 +7,7 @@
 //! whatever the bytes.
 
 mod command;
+pub mod edit;
 mod presets;
 mod stream;
 mod types;
