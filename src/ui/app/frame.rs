@@ -134,6 +134,7 @@ impl App {
         let drawn = render::draw(&frame);
         self.hits = drawn.hits;
         self.squeezed = drawn.squeezed;
+        self.paint_builder(w, h);
     }
 
     pub(super) fn paint_charts(&mut self) {
@@ -182,6 +183,15 @@ impl App {
         }
         if first || self.charts_dirty {
             self.paint_charts();
+        }
+        if std::mem::take(&mut self.editor_jump) {
+            let line = self
+                .editor_errors
+                .first()
+                .and_then(|i| super::editor::issue_line(&self.editor_text, i));
+            if let Some(l) = line {
+                super::editor::jump_to_line(l);
+            }
         }
     }
 }

@@ -62,6 +62,8 @@ impl App {
             Msg::CloseSummary => self.close_summary(),
             Msg::Embed(m) => self.on_embed(m),
             Msg::Visible(v) => self.visible(v),
+            Msg::Build(m) => self.on_build(m),
+            Msg::Leave => self.builder_leave() || self.pointer_up(),
             Msg::Noop => {
                 if Params::from_location().panic_test {
                     panic!("panic_test=1: a deliberate panic to show the crash banner");
@@ -142,6 +144,7 @@ impl App {
     /// Load a built-in preset.
     pub(super) fn preset(&mut self, name: String) -> bool {
         let (sim, preset, json) = App::load_preset(&name, None);
+        self.builder.push(self.sim.scenario.clone());
         self.preset = preset;
         self.editor_text = json;
         self.editor_dirty = false;
@@ -250,6 +253,7 @@ impl App {
                 let seed = sc.seed;
                 match Sim::new(sc, seed) {
                     Ok(sim) => {
+                        self.builder.push(self.sim.scenario.clone());
                         self.editor_errors.clear();
                         self.editor_dirty = false;
                         self.editor_note =
@@ -257,12 +261,16 @@ impl App {
                         self.preset = String::new();
                         self.restart_with(sim);
                     }
-                    Err(e) => self.editor_errors = e.issues,
+                    Err(e) => {
+                        self.editor_errors = e.issues;
+                        self.editor_jump = true;
+                    }
                 }
             }
             Err(e) => {
                 self.editor_errors = e.issues;
                 self.editor_note = None;
+                self.editor_jump = true;
             }
         }
         true

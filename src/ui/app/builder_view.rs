@@ -1,0 +1,400 @@
+//! The builder's views: the palette beside the canvas, its tool bar (New,
+//! Undo, Redo, Delete, what the last edit did) and the property form the
+//! inspector shows for the selected node. Every field shows the scenario's
+//! value at its JSON path and sends `BuildMsg::Field` on change; the error of
+//! a refused edit names the same path the JSON editor would.
+
+use super::builder::{BuildMsg, FieldType};
+use super::{App, Msg};
+use crate::scenario::edit::{self, Part};
+use serde_json::Value;
+use web_sys::{HtmlInputElement, HtmlSelectElement};
+use yew::prelude::*;
+use yew::TargetCast;
+
+/// One editable field: JSON name, label, how its text is read, a hint.
+struct Field {
+    name: &'static str,
+    label: &'static str,
+    ty: FieldType,
+    hint: &'static str,
+    /// Choices for a select (value, label); empty: a text input.
+    choices: &'static [(&'static str, &'static str)],
+}
+
+const fn f(name: &'static str, label: &'static str, ty: FieldType, hint: &'static str) -> Field {
+    Field {
+        name,
+        label,
+        ty,
+        hint,
+        choices: &[],
+    }
+}
+
+const fn choice(
+    name: &'static str,
+    label: &'static str,
+    choices: &'static [(&'static str, &'static str)],
+) -> Field {
+    Field {
+        name,
+        label,
+        ty: FieldType::Choice,
+        hint: "",
+        choices,
+    }
+}
+
+use FieldType::{Json, Num, OptNum, OptStr, Str};
+
+const PRODUCER: &[Field] = &[
+    f("id", "Id", Str, "letters, digits and - _ . :"),
+    f(
+        "to",
+        "Publishes to",
+        Str,
+        "exchange, queue or topic id (or drag its ● handle)",
+    ),
+    f("rate", "Rate", Str, "e.g. 40/s, 2/min"),
+    choice(
+        "arrival",
+        "Arrivals",
+        &[
+            ("poisson", "Poisson (random gaps)"),
+            ("constant", "constant gaps"),
+        ],
+    ),
+    f("routing_key", "Routing key", Str, "of every message"),
+    f(
+        "routing_keys",
+        "Routing keys (JSON)",
+        Json,
+        r#"{"round_robin": ["a.info", "b.warn"]}"#,
+    ),
+    f(
+        "keys",
+        "Message keys (JSON)",
+        Json,
+        r#"{"random_of_n": 20}"#,
+    ),
+    f("headers", "Headers (JSON)", Json, r#"{"format": "pdf"}"#),
+    f("count", "Stop after (messages)", OptNum, "empty: no limit"),
+    f("ttl", "Message TTL", OptStr, "e.g. 5s; empty: none"),
+    f("payload_bytes", "Payload (bytes)", Num, ""),
+];
+
+const EXCHANGE: &[Field] = &[
+    f("id", "Id", Str, "letters, digits and - _ . :"),
+    choice(
+        "kind",
+        "Type",
+        &[
+            ("direct", "direct"),
+            ("fanout", "fanout"),
+            ("topic", "topic"),
+            ("headers", "headers"),
+        ],
+    ),
+    f(
+        "alternate_exchange",
+        "Alternate exchange",
+        OptStr,
+        "exchange id for unroutable messages",
+    ),
+];
+
+const QUEUE: &[Field] = &[
+    f("id", "Id", Str, "letters, digits and - _ . :"),
+    f("max_length", "Max length", OptNum, "empty: unbounded"),
+    choice(
+        "overflow",
+        "Overflow",
+        &[
+            ("drop-head", "drop head"),
+            ("reject-publish", "reject publish"),
+            ("reject-publish-dlx", "reject publish + dead-letter"),
+        ],
+    ),
+    f("ttl", "Message TTL", OptStr, "e.g. 10s; empty: none"),
+    f(
+        "dead_letter_exchange",
+        "Dead-letter exchange",
+        OptStr,
+        "or drag this queue's ● handle to an exchange",
+    ),
+    f(
+        "dead_letter_routing_key",
+        "Dead-letter routing key",
+        OptStr,
+        "empty: keep the message's key",
+    ),
+    f(
+        "delivery_limit",
+        "Delivery limit",
+        OptNum,
+        "quorum queues; empty: none",
+    ),
+];
+
+const CONSUMER: &[Field] = &[
+    f("id", "Id", Str, "letters, digits and - _ . :"),
+    f("queue", "Consumes from", Str, "queue id"),
+    f("instances", "Instances", Num, "competing consumers"),
+    f(
+        "prefetch",
+        "Prefetch",
+        Num,
+        "unacked deliveries per instance",
+    ),
+    f(
+        "service",
+        "Service time (JSON)",
+        Json,
+        r#"{"log_normal": {"median": "45ms", "sigma": 0.4}}"#,
+    ),
+    choice(
+        "ack",
+        "Ack",
+        &[
+            ("after_processing", "after processing (at-least-once)"),
+            ("auto", "auto (at-most-once)"),
+        ],
+    ),
+    f("failure_rate", "Failure rate", Num, "0 to 1"),
+    choice(
+        "on_failure",
+        "On failure",
+        &[
+            ("dead_letter", "dead-letter"),
+            ("requeue", "requeue"),
+            ("retry", "retry (needs a policy)"),
+        ],
+    ),
+    f(
+        "retry",
+        "Retry policy (JSON)",
+        Json,
+        r#"{"max_attempts": 3, "backoff": {"fixed": "1s"}}"#,
+    ),
+    f(
+        "on_success",
+        "On success publish (JSON)",
+        Json,
+        r#"[{"to": "next-exchange"}]"#,
+    ),
+];
+
+const TOPIC: &[Field] = &[
+    f("id", "Id", Str, "letters, digits and - _ . :"),
+    f("partitions", "Partitions", Num, ""),
+    choice(
+        "cleanup",
+        "Cleanup",
+        &[("delete", "delete"), ("compact", "compact")],
+    ),
+    f("retention", "Retention (JSON)", Json, r#"{"time": "10m"}"#),
+];
+
+const GROUP: &[Field] = &[
+    f("id", "Id", Str, "letters, digits and - _ . :"),
+    f("topics", "Topics (JSON)", Json, r#"["orders"]"#),
+    f("members", "Members", Num, ""),
+    f(
+        "service",
+        "Service time (JSON)",
+        Json,
+        r#"{"constant": "20ms"}"#,
+    ),
+    f("failure_rate", "Failure rate", Num, "0 to 1"),
+    f("max_poll_records", "max.poll.records", Num, ""),
+];
+
+fn fields(p: Part) -> &'static [Field] {
+    match p {
+        Part::Producer => PRODUCER,
+        Part::Exchange => EXCHANGE,
+        Part::Queue => QUEUE,
+        Part::Consumer => CONSUMER,
+        Part::Topic => TOPIC,
+        Part::Group => GROUP,
+    }
+}
+
+/// A value as a field shows it: strings bare, numbers as typed, nothing as "".
+fn show(v: Option<&Value>) -> String {
+    match v {
+        None | Some(Value::Null) => String::new(),
+        Some(Value::String(s)) => s.clone(),
+        Some(v) => v.to_string(),
+    }
+}
+
+/// What each palette item is for.
+fn blurb(p: Part) -> &'static str {
+    match p {
+        Part::Producer => "publishes messages",
+        Part::Exchange => "routes by key",
+        Part::Queue => "holds messages",
+        Part::Consumer => "processes, acks",
+        Part::Topic => "partitioned log",
+        Part::Group => "reads topics",
+    }
+}
+
+impl App {
+    /// The palette column beside the canvas (builder mode).
+    pub(super) fn view_palette(&self, ctx: &Context<Self>) -> Html {
+        let link = ctx.link();
+        html! {
+            <div class="palette" id="palette" aria-label="Parts: drag onto the canvas, or click to add">
+                <div class="palette-title">{"Parts"}</div>
+                { for Part::ALL.iter().map(|&p| html! {
+                    <button class={classes!("part", format!("part-{}", p.name()))} id={format!("palette-{}", p.name())}
+                        title={format!("Drag onto the canvas to add a {} (or click)", p.name())}
+                        onpointerdown={link.callback(move |e: PointerEvent| { e.prevent_default(); Msg::Build(BuildMsg::PaletteDown(p)) })}
+                        onclick={link.callback(move |_| Msg::Build(BuildMsg::PaletteClick(p)))}>
+                        <span class="glyph"></span>
+                        <span class="part-name">{ p.name() }</span>
+                        <span class="part-blurb">{ blurb(p) }</span>
+                    </button>
+                }) }
+                <div class="palette-help">
+                    <b>{"Connect"}</b>{": drag from a node's "}<span class="dot">{"+"}</span>{" handle onto another node."}
+                </div>
+            </div>
+        }
+    }
+
+    /// The builder's tool bar above the canvas.
+    pub(super) fn view_build_bar(&self, ctx: &Context<Self>) -> Html {
+        let link = ctx.link();
+        let b = &self.builder;
+        html! {
+            <div class="build-bar" id="build-bar">
+                <button class="btn" id="build-new" title="Start from an empty canvas" onclick={link.callback(|_| Msg::Build(BuildMsg::New))}>{"＋ New"}</button>
+                <button class="btn" id="build-undo" title="Undo (Ctrl+Z)" disabled={!b.can_undo()} onclick={link.callback(|_| Msg::Build(BuildMsg::Undo))}>{"↶ Undo"}</button>
+                <button class="btn" id="build-redo" title="Redo (Ctrl+Shift+Z)" disabled={!b.can_redo()} onclick={link.callback(|_| Msg::Build(BuildMsg::Redo))}>{"↷ Redo"}</button>
+                <button class="btn danger" id="build-delete" title="Delete the selected node (Delete)" disabled={self.sel_node.is_none()} onclick={link.callback(|_| Msg::Build(BuildMsg::Delete))}>{"Delete"}</button>
+                if let Some(e) = &b.error {
+                    <span class="build-msg error" id="build-error" role="alert">
+                        if !e.path.is_empty() { <code class="path">{ e.path.clone() }</code>{" "} }
+                        { e.message.clone() }
+                    </span>
+                } else if let Some(n) = &b.note {
+                    <span class="build-msg" id="build-note">{ n.clone() }</span>
+                }
+            </div>
+        }
+    }
+
+    /// The property form for node `id` (builder mode), shown by the inspector.
+    pub(super) fn builder_properties(&self, ctx: &Context<Self>, id: &str) -> Html {
+        if !self.builder.on {
+            return html! {};
+        }
+        let sc = &self.sim.scenario;
+        let Some((part, i)) = edit::find(sc, id) else {
+            return html! {};
+        };
+        let link = ctx.link();
+        let doc = serde_json::to_value(sc).unwrap_or(Value::Null);
+        let node = doc.get(part.array()).and_then(|a| a.get(i));
+        let base = format!("{}[{i}]", part.array());
+        let err = self
+            .builder
+            .error
+            .as_ref()
+            .filter(|e| e.path.starts_with(&base));
+        let row = |fd: &Field| {
+            let path = format!("{base}.{}", fd.name);
+            let value = show(node.and_then(|n| n.get(fd.name)));
+            let input_id = format!("prop-{}", fd.name);
+            let bad = err.is_some_and(|e| {
+                e.path == path
+                    || e.path.starts_with(&format!("{path}."))
+                    || e.path.starts_with(&format!("{path}["))
+            });
+            let ty = fd.ty;
+            let p2 = path.clone();
+            let control = if fd.choices.is_empty() {
+                html! {
+                    <input id={input_id.clone()} type="text" data-path={path.clone()} value={value.clone()}
+                        class={classes!(bad.then_some("bad"))} placeholder={fd.hint} spellcheck="false"
+                        onchange={link.callback(move |e: Event| Msg::Build(BuildMsg::Field(p2.clone(), e.target_unchecked_into::<HtmlInputElement>().value(), ty)))} />
+                }
+            } else {
+                let known = fd.choices.iter().any(|(v, _)| *v == value);
+                html! {
+                    <select id={input_id.clone()} data-path={path.clone()}
+                        onchange={link.callback(move |e: Event| Msg::Build(BuildMsg::Field(p2.clone(), e.target_unchecked_into::<HtmlSelectElement>().value(), ty)))}>
+                        if !known { <option value={value.clone()} selected=true>{ value.clone() }</option> }
+                        { for fd.choices.iter().map(|(v, l)| html! { <option value={*v} selected={*v == value}>{ *l }</option> }) }
+                    </select>
+                }
+            };
+            html! {
+                <div class="prop">
+                    <label for={input_id}>{ fd.label }</label>
+                    { control }
+                </div>
+            }
+        };
+        let bindings = if part == Part::Exchange {
+            self.binding_rows(ctx, i, node)
+        } else {
+            html! {}
+        };
+        html! {
+            <section class="props" id="props">
+                <h3>{"Properties"}<span class="path-hint">{ base.clone() }</span></h3>
+                if let Some(e) = err {
+                    <div class="error" id="prop-error" role="alert"><code class="path">{ e.path.clone() }</code>{" "}{ e.message.clone() }</div>
+                }
+                { for fields(part).iter().map(row) }
+                { bindings }
+                <div class="row">
+                    <button class="btn danger" id="prop-delete" onclick={link.callback(|_| Msg::Build(BuildMsg::Delete))}>{"Delete node"}</button>
+                </div>
+            </section>
+        }
+    }
+
+    /// An exchange's bindings: destination, key (or headers), remove.
+    fn binding_rows(&self, ctx: &Context<Self>, i: usize, node: Option<&Value>) -> Html {
+        let link = ctx.link();
+        let x = &self.sim.scenario.exchanges[i];
+        let headers = x.kind == crate::scenario::ExchangeKind::Headers;
+        let fanout = x.kind == crate::scenario::ExchangeKind::Fanout;
+        let xid = x.id.clone();
+        html! {
+            <div class="binding-list" id="bindings-edit">
+                <h3>{"Bindings"}</h3>
+                if x.bindings.is_empty() {
+                    <p class="hint">{"No bindings: drag this exchange's + handle onto a queue."}</p>
+                }
+                { for x.bindings.iter().enumerate().map(|(j, b)| {
+                    let dest = b.queue.clone().or(b.exchange.clone()).unwrap_or_default();
+                    let path = format!("exchanges[{i}].bindings[{j}]");
+                    let bv = node.and_then(|n| n.get("bindings")).and_then(|b| b.get(j));
+                    let (kp, hp) = (format!("{path}.key"), format!("{path}.headers"));
+                    let hv = show(bv.and_then(|b| b.get("headers")));
+                    let xid = xid.clone();
+                    html! {
+                        <div class="binding" data-dest={dest.clone()}>
+                            <span class="dest">{ format!("→ {dest}") }</span>
+                            if headers {
+                                <input type="text" class="binding-headers" data-path={hp.clone()} value={hv} placeholder={r#"{"format": "pdf"}"#} spellcheck="false"
+                                    onchange={link.callback(move |e: Event| Msg::Build(BuildMsg::Field(hp.clone(), e.target_unchecked_into::<HtmlInputElement>().value(), FieldType::Json)))} />
+                            } else if !fanout {
+                                <input type="text" class="binding-key" data-path={kp.clone()} value={b.key.clone()} placeholder="binding key" spellcheck="false"
+                                    onchange={link.callback(move |e: Event| Msg::Build(BuildMsg::Field(kp.clone(), e.target_unchecked_into::<HtmlInputElement>().value(), FieldType::Str)))} />
+                            }
+                            <button class="btn icon" title="Remove this binding" onclick={link.callback(move |_| Msg::Build(BuildMsg::Unbind(xid.clone(), j)))}>{"✕"}</button>
+                        </div>
+                    }
+                }) }
+            </div>
+        }
+    }
+}
