@@ -14,23 +14,24 @@ const nodes = async (page) => points(await page.getAttribute('#topology', 'data-
 const ids = async (page) => [...(await nodes(page)).keys()].sort();
 
 /** Press, move in steps, release: what a hand does. */
-async function drag(page, from, to) {
+async function drag(page, from, to, midShot = '') {
   await page.mouse.move(from.x, from.y);
   await page.mouse.down();
   for (let k = 1; k <= 10; k++) {
     await page.mouse.move(from.x + ((to.x - from.x) * k) / 10, from.y + ((to.y - from.y) * k) / 10);
     await sleep(15);
   }
+  if (midShot) await shot(page, midShot);
   await page.mouse.up();
   await sleep(200);
 }
 
 /** Drag a part from the palette to canvas point (fx, fy) given as fractions. */
-async function dropPart(page, part, fx, fy) {
+async function dropPart(page, part, fx, fy, midShot = '') {
   const before = await ids(page);
   const b = await page.locator(`#palette-${part}`).boundingBox();
   const c = await page.locator('#topology').boundingBox();
-  await drag(page, { x: b.x + b.width / 2, y: b.y + b.height / 2 }, { x: c.x + c.width * fx, y: c.y + c.height * fy });
+  await drag(page, { x: b.x + b.width / 2, y: b.y + b.height / 2 }, { x: c.x + c.width * fx, y: c.y + c.height * fy }, midShot);
   const after = await ids(page);
   const added = after.filter((id) => !before.includes(id));
   assert(added.length === 1, `dropping a ${part} adds one node (before ${before}, after ${after}; ${await note(page)})`);
@@ -38,12 +39,12 @@ async function dropPart(page, part, fx, fy) {
 }
 
 /** Drag from `from`'s connect handle onto node `to`. */
-async function connect(page, from, to) {
+async function connect(page, from, to, midShot = '') {
   const c = await page.locator('#topology').boundingBox();
   const h = points(await page.getAttribute('#topology', 'data-handles')).get(from);
   assert(h, `${from} has a connect handle`);
   const t = await nodePos(page, to);
-  await drag(page, { x: c.x + h.x, y: c.y + h.y }, { x: c.x + t.x, y: c.y + t.y });
+  await drag(page, { x: c.x + h.x, y: c.y + h.y }, { x: c.x + t.x, y: c.y + t.y }, midShot);
   const n = await note(page);
   assert(/Linked/.test(n), `linking ${from} → ${to}: ${n}`);
 }
@@ -93,9 +94,9 @@ async function buildWorkQueue(page, shots = '') {
   await select(page, 'tasks');
   await typeField(page, 'rate', '40/s');
   await typeField(page, 'keys', '{"random_of_n": 20}');
-  await dropPart(page, 'consumer', 0.85, 0.45);
+  await dropPart(page, 'consumer', 0.85, 0.45, shots && `builder-dropping-${shots}`);
   await typeField(page, 'id', 'workers');
-  await connect(page, 'task-queue', 'workers');
+  await connect(page, 'task-queue', 'workers', shots && `builder-connecting-${shots}`);
   await select(page, 'workers');
   await typeField(page, 'instances', '3');
   await typeField(page, 'prefetch', '2');
@@ -215,9 +216,19 @@ test('an editor error names its line and the caret goes there', async (page) => 
   await page.$eval('#scenario-editor', (t) => t.setSelectionRange(0, 0));
   await btn.click();
   assert((await caretLine()) === line, 'a click on the error puts the caret on its line');
-  // The editor keeps its room: far more than three lines are visible.
+  // The editor keeps its room: the charts fold while it shows, and far
+  // more than three lines are visible with an error listed.
+  const lineH = 13 * 1.5;
   const h = await page.$eval('#scenario-editor', (t) => t.clientHeight);
-  assert(h > 13 * 1.5 * 12, `the editor keeps ${h}px with an error shown`);
+  assert(h > 20 * lineH, `the editor keeps ${h}px (${(h / lineH).toFixed(1)} lines) with an error shown`);
+  assert(!(await page.isVisible('#chart-throughput')), 'the charts folded');
+  // Show the charts: the editor shares the height and still shows 8+ lines.
+  await page.click('#editor-room');
+  await sleep(200);
+  const shared = await page.$eval('#scenario-editor', (t) => t.clientHeight);
+  assert(await page.isVisible('#chart-throughput'), 'the charts are back');
+  assert(shared > 8 * lineH && shared < h, `sharing: ${h}px → ${shared}px`);
+  await page.click('#editor-room');
   // A syntax error names its line too.
   const broken = text.replace('"seed": 1,', '"seed": 1,,');
   await page.fill('#scenario-editor', broken);

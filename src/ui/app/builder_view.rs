@@ -272,7 +272,7 @@ impl App {
         let b = &self.builder;
         html! {
             <div class="build-bar" id="build-bar">
-                <button class="btn" id="build-new" title="Start from an empty canvas" onclick={link.callback(|_| Msg::Build(BuildMsg::New))}>{"＋ New"}</button>
+                <button class="btn" id="build-new" title="Start from an empty canvas" onclick={link.callback(|_| Msg::Build(BuildMsg::New))}>{"+ New"}</button>
                 <button class="btn" id="build-undo" title="Undo (Ctrl+Z)" disabled={!b.can_undo()} onclick={link.callback(|_| Msg::Build(BuildMsg::Undo))}>{"↶ Undo"}</button>
                 <button class="btn" id="build-redo" title="Redo (Ctrl+Shift+Z)" disabled={!b.can_redo()} onclick={link.callback(|_| Msg::Build(BuildMsg::Redo))}>{"↷ Redo"}</button>
                 <button class="btn danger" id="build-delete" title="Delete the selected node (Delete)" disabled={self.sel_node.is_none()} onclick={link.callback(|_| Msg::Build(BuildMsg::Delete))}>{"Delete"}</button>

@@ -87,6 +87,9 @@ impl App {
                 <div class="row">
                     <button id="editor-apply" class="btn primary" onclick={link.callback(|_| Msg::EditorApply)}>{"Apply & restart"}</button>
                     <button id="editor-revert" class="btn" onclick={link.callback(|_| Msg::EditorRevert)}>{"Show running scenario"}</button>
+                    <button id="editor-room" class={classes!("btn", self.editor_room.then_some("on"))} aria-pressed={self.editor_room.to_string()}
+                        title="The editor takes the full height (charts and log folded), or shares it with them"
+                        onclick={link.callback(|_| Msg::EditorRoom)}>{ if self.editor_room { "Show charts" } else { "⤢ More room" } }</button>
                 </div>
                 <p class="hint">{"Apply restarts the simulation with this scenario. The builder edits the same scenario. Errors name the field's path and line; click one to go there."}</p>
                 if let Some(n) = &self.editor_note { <div class="ok">{ n }</div> }
@@ -102,7 +105,7 @@ impl App {
                                         <button class="err-line" data-line={l.to_string()} title="Go to this line"
                                             onclick={Callback::from(move |_| jump_to_line(l))}>{ format!("line {l}") }</button>{" "}
                                     }
-                                    <code class="path">{ if i.path.is_empty() { "(document)".to_string() } else { i.path.clone() } }</code>{" "}{ i.message.clone() }
+                                    <code class="path">{ match i.path.as_str() { "" => "(document)".to_string(), "?" => "(syntax)".to_string(), p => p.to_string() } }</code>{" "}{ i.message.clone() }
                                 </li>
                             }}) }
                         </ul>

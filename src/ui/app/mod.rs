@@ -72,6 +72,8 @@ pub enum Msg {
     EditorText(String),
     EditorApply,
     EditorRevert,
+    /// Give the JSON editor more room (fold the charts and log) or less.
+    EditorRoom,
     Tab(Tab),
     ToggleTheme,
     TogglePanel(u8),
@@ -128,6 +130,8 @@ pub struct App {
     editor_note: Option<String>,
     /// After a refused Apply: move the caret to the first problem once rendered.
     editor_jump: bool,
+    /// The editor takes the panel's full height (charts and log folded; the default).
+    editor_room: bool,
     command_error: Option<String>,
     filter_node: Option<usize>,
     filter_kind: String,
@@ -277,6 +281,7 @@ impl Component for App {
             editor_errors: Vec::new(),
             editor_note: None,
             editor_jump: false,
+            editor_room: true,
             command_error: None,
             filter_node: None,
             filter_kind: String::new(),

@@ -39,6 +39,9 @@ impl App {
         if self.builder.on {
             root.push("building");
         }
+        if self.editor_room && self.tab == Tab::Scenario {
+            root.push("editor-room");
+        }
         let panels = !self.embed && !self.presenter;
         let name_px = self.layout.style.title_px * self.view.scale;
         html! {

@@ -47,6 +47,11 @@ impl App {
             Msg::EditorText(t) => self.editor_text(t),
             Msg::EditorApply => self.editor_apply(),
             Msg::EditorRevert => self.editor_revert(),
+            Msg::EditorRoom => {
+                self.editor_room = !self.editor_room;
+                self.charts_dirty = true;
+                true
+            }
             Msg::Tab(t) => self.tab(t),
             Msg::ToggleTheme => self.toggle_theme(),
             Msg::TogglePanel(which) => self.toggle_panel(which),
