@@ -74,7 +74,11 @@ export async function run(label = '', setup = null, ignoreRequest = () => false)
     const errors = [];
     page.on('console', (m) => { if (m.type() === 'error') errors.push('console.error: ' + m.text()); });
     page.on('pageerror', (e) => errors.push('pageerror: ' + e.message));
-    page.on('requestfailed', (r) => { if (!ignoreRequest(r.url())) errors.push('request failed: ' + r.url()); });
+    page.on('requestfailed', (r) => {
+      // A request cut short by the next navigation (a favicon, say) is not the app failing.
+      if (r.failure()?.errorText === 'net::ERR_ABORTED' || ignoreRequest(r.url())) return;
+      errors.push('request failed: ' + r.url());
+    });
     const started = Date.now();
     try {
       await t.fn(page);
