@@ -70,7 +70,7 @@ impl Part {
 pub fn empty() -> Scenario {
     serde_json::from_value(json!({
         "title": "Untitled scenario",
-        "description": "Built by hand: drag parts from the palette onto the canvas, then drag from a node's ● handle to another node to connect them.",
+        "description": "Built by hand: drag parts from the palette onto the canvas, then drag from a node's + handle onto another node to connect them.",
     }))
     .expect("the empty scenario is valid JSON for the format")
 }

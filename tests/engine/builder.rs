@@ -108,7 +108,7 @@ fn connections_follow_the_kinds_and_refuse_the_rest() {
     let t = edit::add(&mut sc, Part::Topic, &[]).unwrap();
     let g = edit::add(&mut sc, Part::Group, &[]).unwrap();
     assert_eq!(sc.consumer_groups[0].topics, vec![t.clone()]);
-    let p = edit::add(&mut sc, Part::Producer, &[t.clone()]).unwrap();
+    let p = edit::add(&mut sc, Part::Producer, std::slice::from_ref(&t)).unwrap();
     assert_eq!(
         sc.producers[1].to, t,
         "the drop point's neighbour is preferred"

@@ -54,7 +54,7 @@ const PRODUCER: &[Field] = &[
         "to",
         "Publishes to",
         Str,
-        "exchange, queue or topic id (or drag its ● handle)",
+        "exchange, queue or topic id (or drag from its + handle)",
     ),
     f("rate", "Rate", Str, "e.g. 40/s, 2/min"),
     choice(
@@ -121,7 +121,7 @@ const QUEUE: &[Field] = &[
         "dead_letter_exchange",
         "Dead-letter exchange",
         OptStr,
-        "or drag this queue's ● handle to an exchange",
+        "or drag this queue's + handle onto an exchange",
     ),
     f(
         "dead_letter_routing_key",
