@@ -244,6 +244,9 @@ test('builder screenshots at 1024×640', async (page) => {
   await buildWorkQueue(page, '1024');
   await select(page, 'work');
   await shot(page, 'builder-exchange-1024');
+  await page.click('#theme');
+  await sleep(200);
+  await shot(page, 'builder-dark-1024');
 }, { viewport: { width: 1024, height: 640 } });
 
 await run('builder');

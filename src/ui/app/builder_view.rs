@@ -252,7 +252,15 @@ impl App {
                 { for Part::ALL.iter().map(|&p| html! {
                     <button class={classes!("part", format!("part-{}", p.name()))} id={format!("palette-{}", p.name())}
                         title={format!("Drag onto the canvas to add a {} (or click)", p.name())}
-                        onpointerdown={link.callback(move |e: PointerEvent| { e.prevent_default(); Msg::Build(BuildMsg::PaletteDown(p)) })}
+                        onpointerdown={link.callback(move |e: PointerEvent| {
+                            e.prevent_default();
+                            // Touch captures the pointer to the button; let the
+                            // canvas see the finger move and lift.
+                            if let Some(el) = e.target_dyn_into::<web_sys::Element>() {
+                                let _ = el.release_pointer_capture(e.pointer_id());
+                            }
+                            Msg::Build(BuildMsg::PaletteDown(p))
+                        })}
                         onclick={link.callback(move |_| Msg::Build(BuildMsg::PaletteClick(p)))}>
                         <span class="glyph"></span>
                         <span class="part-name">{ p.name() }</span>
