@@ -240,6 +240,24 @@ test('an editor error names its line and the caret goes there', async (page) => 
   await shot(page, 'builder-editor-error');
 }, { viewport: { width: 1366, height: 768 } });
 
+test('a headers exchange edits its bindings\' headers and x-match', async (page) => {
+  await startEmpty(page);
+  await dropPart(page, 'exchange', 0.35, 0.5);
+  await dropPart(page, 'queue', 0.65, 0.5);
+  await connect(page, 'exchange-1', 'queue-1');
+  await page.selectOption('#prop-kind', 'headers');
+  await sleep(200);
+  await page.fill('#bindings-edit .binding-headers', '{"format": "pdf"}');
+  await page.keyboard.press('Tab');
+  await sleep(150);
+  await page.selectOption('#bindings-edit .binding-xmatch', 'any');
+  await sleep(150);
+  await page.click('#tab-scenario');
+  const b = JSON.parse(await page.inputValue('#scenario-editor')).exchanges[0];
+  assert(b.kind === 'headers', `kind ${b.kind}`);
+  assert(b.bindings[0].headers.format === 'pdf' && b.bindings[0].x_match === 'any', `binding ${JSON.stringify(b.bindings[0])}`);
+});
+
 test('builder screenshots at 1024×640', async (page) => {
   await buildWorkQueue(page, '1024');
   await select(page, 'work');

@@ -385,13 +385,19 @@ impl App {
                     let dest = b.queue.clone().or(b.exchange.clone()).unwrap_or_default();
                     let path = format!("exchanges[{i}].bindings[{j}]");
                     let bv = node.and_then(|n| n.get("bindings")).and_then(|b| b.get(j));
-                    let (kp, hp) = (format!("{path}.key"), format!("{path}.headers"));
+                    let (kp, hp, mp) = (format!("{path}.key"), format!("{path}.headers"), format!("{path}.x_match"));
                     let hv = show(bv.and_then(|b| b.get("headers")));
+                    let mv = show(bv.and_then(|b| b.get("x_match")));
+                    let mv = if mv.is_empty() { "all".to_string() } else { mv };
                     let xid = xid.clone();
                     html! {
                         <div class="binding" data-dest={dest.clone()}>
                             <span class="dest">{ format!("→ {dest}") }</span>
                             if headers {
+                                <select class="binding-xmatch" data-path={mp.clone()} title="x-match: all headers must match, or any one"
+                                    onchange={link.callback(move |e: Event| Msg::Build(BuildMsg::Field(mp.clone(), e.target_unchecked_into::<HtmlSelectElement>().value(), FieldType::Choice)))}>
+                                    { for ["all", "any", "all-with-x", "any-with-x"].iter().map(|m| html! { <option value={*m} selected={*m == mv}>{ *m }</option> }) }
+                                </select>
                                 <input type="text" class="binding-headers" data-path={hp.clone()} value={hv} placeholder={r#"{"format": "pdf"}"#} spellcheck="false"
                                     onchange={link.callback(move |e: Event| Msg::Build(BuildMsg::Field(hp.clone(), e.target_unchecked_into::<HtmlInputElement>().value(), FieldType::Json)))} />
                             } else if !fanout {
