@@ -100,7 +100,10 @@ async function buildWorkQueue(page, shots = '') {
   await select(page, 'workers');
   await typeField(page, 'instances', '3');
   await typeField(page, 'prefetch', '2');
-  await typeField(page, 'service', '{"log_normal": {"median": "45ms", "sigma": 0.4}}');
+  await page.selectOption('#prop-service-kind', 'log_normal');
+  await sleep(150);
+  await typeField(page, 'service-a', '45ms');
+  await typeField(page, 'service-b', '0.4');
   assert(!(await page.$('#build-error')), `no builder error: ${await note(page)}`);
   if (shots) await shot(page, `builder-built-${shots}`);
 }
@@ -182,7 +185,7 @@ test('an invalid property shows its path and changes nothing', async (page) => {
   const json = JSON.parse(await page.inputValue('#scenario-editor'));
   assert(json.consumers[0].prefetch === 1, `the scenario kept prefetch 1: ${json.consumers[0].prefetch}`);
   await page.click('#tab-inspect');
-  await typeField(page, 'service', '{"constant": "fast"}');
+  await typeField(page, 'service-a', 'fast');
   const err2 = await page.textContent('#prop-error');
   assert(err2.includes('consumers[0].service'), `service error names its path: ${err2}`);
   // A valid value clears it.

@@ -462,13 +462,22 @@ pub fn set_field(sc: &mut Scenario, path: &str, value: Value) -> Result<(), Scen
         }
         .ok_or_else(|| ScenarioError::one(path, "internal: no such field to edit"))?;
     }
-    let Some(obj) = at.as_object_mut() else {
-        return Err(ScenarioError::one(path, "internal: not an object"));
-    };
-    if value.is_null() {
-        obj.remove(&last.0);
+    if last.1 {
+        // An element of a list (`service.uniform[1]`): replaced in place.
+        let slot = at
+            .as_array_mut()
+            .and_then(|a| a.get_mut(last.0.parse::<usize>().unwrap_or(usize::MAX)))
+            .ok_or_else(|| ScenarioError::one(path, "internal: no such element to edit"))?;
+        *slot = value;
     } else {
-        obj.insert(last.0.clone(), value);
+        let Some(obj) = at.as_object_mut() else {
+            return Err(ScenarioError::one(path, "internal: not an object"));
+        };
+        if value.is_null() {
+            obj.remove(&last.0);
+        } else {
+            obj.insert(last.0.clone(), value);
+        }
     }
     let text = doc.to_string();
     let next = parse(&text).map_err(one_line)?;

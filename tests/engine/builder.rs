@@ -128,6 +128,28 @@ fn error_paths_point_into_the_text() {
 }
 
 #[test]
+fn nested_fields_are_set_by_path() {
+    let mut sc = build_work_queue();
+    edit::set_field(
+        &mut sc,
+        "consumers[0].service.log_normal.median",
+        json!("60ms"),
+    )
+    .unwrap();
+    edit::set_field(
+        &mut sc,
+        "consumers[0].service",
+        json!({ "uniform": ["10ms", "20ms"] }),
+    )
+    .unwrap();
+    edit::set_field(&mut sc, "consumers[0].service.uniform[1]", json!("30ms")).unwrap();
+    let v = serde_json::to_value(&sc.consumers[0].service).unwrap();
+    assert_eq!(v, json!({ "uniform": ["10ms", "30ms"] }));
+    let e = edit::set_field(&mut sc, "consumers[0].service.uniform[0]", json!("40ms")).unwrap_err();
+    assert_eq!(e.issues[0].path, "consumers[0].service", "{e}");
+}
+
+#[test]
 fn an_empty_scenario_runs() {
     let sc = edit::empty();
     scenario::validate(&sc).unwrap();

@@ -147,12 +147,7 @@ const CONSUMER: &[Field] = &[
         Num,
         "unacked deliveries per instance",
     ),
-    f(
-        "service",
-        "Service time (JSON)",
-        Json,
-        r#"{"log_normal": {"median": "45ms", "sigma": 0.4}}"#,
-    ),
+    f("service", "Service time", Json, ""),
     choice(
         "ack",
         "Ack",
@@ -200,12 +195,7 @@ const GROUP: &[Field] = &[
     f("id", "Id", Str, "letters, digits and - _ . :"),
     f("topics", "Topics (JSON)", Json, r#"["orders"]"#),
     f("members", "Members", Num, ""),
-    f(
-        "service",
-        "Service time (JSON)",
-        Json,
-        r#"{"constant": "20ms"}"#,
-    ),
+    f("service", "Service time", Json, ""),
     f("failure_rate", "Failure rate", Num, "0 to 1"),
     f("max_poll_records", "max.poll.records", Num, ""),
 ];
@@ -325,7 +315,9 @@ impl App {
             });
             let ty = fd.ty;
             let p2 = path.clone();
-            let control = if fd.choices.is_empty() {
+            let control = if fd.name == "service" {
+                service_control(ctx, &path, node.and_then(|n| n.get("service")), bad)
+            } else if fd.choices.is_empty() {
                 html! {
                     <input id={input_id.clone()} type="text" data-path={path.clone()} value={value.clone()}
                         class={classes!(bad.then_some("bad"))} placeholder={fd.hint} spellcheck="false"
@@ -410,5 +402,105 @@ impl App {
                 }) }
             </div>
         }
+    }
+}
+
+/// The service-time distributions, as the scenario names them.
+const SERVICE_KINDS: [(&str, &str); 4] = [
+    ("constant", "constant"),
+    ("exponential", "exponential (mean)"),
+    ("uniform", "uniform (low–high)"),
+    ("log_normal", "log-normal (median, σ)"),
+];
+
+/// Service time: the distribution's kind, then its one or two parameters,
+/// each set at its own path (`consumers[0].service.log_normal.median`).
+fn service_control(ctx: &Context<App>, path: &str, v: Option<&Value>, bad: bool) -> Html {
+    let link = ctx.link();
+    let (kind, inner) = match v.and_then(|v| v.as_object()).and_then(|o| o.iter().next()) {
+        Some((k, x)) => (k.clone(), x.clone()),
+        None => (String::new(), Value::Null),
+    };
+    // The first duration, carried over when the kind changes.
+    let a = match (&kind[..], &inner) {
+        ("uniform", Value::Array(x)) => show(x.first()),
+        ("log_normal", x) => show(x.get("median")),
+        (_, x) => show(Some(x)),
+    };
+    let params: Vec<(&str, String, String, FieldType)> = match &kind[..] {
+        "constant" => vec![(
+            "time",
+            format!("{path}.constant"),
+            a.clone(),
+            FieldType::Str,
+        )],
+        "exponential" => vec![(
+            "mean",
+            format!("{path}.exponential"),
+            a.clone(),
+            FieldType::Str,
+        )],
+        "uniform" => vec![
+            (
+                "low",
+                format!("{path}.uniform[0]"),
+                a.clone(),
+                FieldType::Str,
+            ),
+            (
+                "high",
+                format!("{path}.uniform[1]"),
+                show(inner.get(1)),
+                FieldType::Str,
+            ),
+        ],
+        "log_normal" => vec![
+            (
+                "median",
+                format!("{path}.log_normal.median"),
+                a.clone(),
+                FieldType::Str,
+            ),
+            (
+                "σ",
+                format!("{path}.log_normal.sigma"),
+                show(inner.get("sigma")),
+                FieldType::Num,
+            ),
+        ],
+        _ => vec![],
+    };
+    let p = path.to_string();
+    let start = if a.is_empty() {
+        "50ms".to_string()
+    } else {
+        a.clone()
+    };
+    html! {
+        <div class={classes!("service", bad.then_some("bad"))}>
+            <select id="prop-service-kind" data-path={path.to_string()}
+                onchange={link.callback(move |e: Event| {
+                    let k = e.target_unchecked_into::<HtmlSelectElement>().value();
+                    let v = match k.as_str() {
+                        "uniform" => serde_json::json!({ "uniform": [start.clone(), start.clone()] }),
+                        "log_normal" => serde_json::json!({ "log_normal": { "median": start.clone(), "sigma": 0.5 } }),
+                        k => serde_json::json!({ k: start.clone() }),
+                    };
+                    Msg::Build(BuildMsg::Field(p.clone(), v.to_string(), FieldType::Json))
+                })}>
+                { for SERVICE_KINDS.iter().map(|(k, l)| html! { <option value={*k} selected={*k == kind}>{ *l }</option> }) }
+            </select>
+            { for params.into_iter().enumerate().map(|(j, (label, at, value, ty))| {
+                let id = if j == 0 { "prop-service-a" } else { "prop-service-b" };
+                let at2 = at.clone();
+                html! {
+                    <label class="service-param">
+                        <span>{ label }</span>
+                        <input id={id} type="text" data-path={at} value={value} spellcheck="false"
+                            onchange={link.callback(move |e: Event| Msg::Build(BuildMsg::Field(at2.clone(), e.target_unchecked_into::<HtmlInputElement>().value(), ty)))} />
+                    </label>
+                }
+            }) }
+        </div>
     }
 }
