@@ -66,13 +66,23 @@ impl Part {
     }
 }
 
+/// `v` as a JSON value, by way of its text. `serde_json::to_value` would do
+/// the same, but it compiles a second copy of every `Serialize` impl into the
+/// app; the text serializer is there already (share links, the editor).
+pub fn to_json<T: serde::Serialize + ?Sized>(v: &T) -> Value {
+    serde_json::to_string(v)
+        .ok()
+        .and_then(|t| serde_json::from_str(&t).ok())
+        .unwrap_or(Value::Null)
+}
+
 /// A scenario with nothing in it: the "New" entry's starting point.
 pub fn empty() -> Scenario {
-    serde_json::from_value(json!({
+    let doc = json!({
         "title": "Untitled scenario",
         "description": "Built by hand: drag parts from the palette onto the canvas, then drag from a node's + handle onto another node to connect them.",
-    }))
-    .expect("the empty scenario is valid JSON for the format")
+    });
+    parse(&doc.to_string()).expect("the empty scenario is valid")
 }
 
 /// What kind of node `id` is, and its index in that kind's array.
@@ -129,48 +139,39 @@ pub fn add(sc: &mut Scenario, part: Part, near: &[String]) -> Result<String, Str
         })
     };
     let id = fresh_id(sc, part);
-    let mut next = sc.clone();
-    let bad = |e: serde_json::Error| format!("internal: a new {} is not valid: {e}", part.name());
-    match part {
+    let node = match part {
         Part::Producer => {
             let to = pick(&[Part::Exchange, Part::Queue, Part::Topic]).ok_or(
                 "a producer publishes to an exchange, a queue or a topic: add one of those first",
             )?;
-            next.producers.push(
-                serde_json::from_value(json!({ "id": id, "to": to, "rate": "10/s" }))
-                    .map_err(bad)?,
-            );
+            json!({ "id": id, "to": to, "rate": "10/s" })
         }
-        Part::Exchange => next
-            .exchanges
-            .push(serde_json::from_value(json!({ "id": id, "kind": "direct" })).map_err(bad)?),
-        Part::Queue => next
-            .queues
-            .push(serde_json::from_value(json!({ "id": id })).map_err(bad)?),
+        Part::Exchange => json!({ "id": id, "kind": "direct" }),
+        Part::Queue => json!({ "id": id }),
         Part::Consumer => {
             let queue =
                 pick(&[Part::Queue]).ok_or("a consumer reads from a queue: add a queue first")?;
-            next.consumers.push(
-                serde_json::from_value(
-                    json!({ "id": id, "queue": queue, "service": { "constant": "50ms" } }),
-                )
-                .map_err(bad)?,
-            );
+            json!({ "id": id, "queue": queue, "service": { "constant": "50ms" } })
         }
-        Part::Topic => next
-            .topics
-            .push(serde_json::from_value(json!({ "id": id, "partitions": 3 })).map_err(bad)?),
+        Part::Topic => json!({ "id": id, "partitions": 3 }),
         Part::Group => {
             let topic =
                 pick(&[Part::Topic]).ok_or("a consumer group reads topics: add a topic first")?;
-            next.consumer_groups.push(
-                serde_json::from_value(
-                    json!({ "id": id, "topics": [topic], "service": { "constant": "20ms" } }),
-                )
-                .map_err(bad)?,
-            );
+            json!({ "id": id, "topics": [topic], "service": { "constant": "20ms" } })
         }
+    };
+    // Through the text and the JSON editor's parser, like every edit here.
+    let mut doc = to_json(&*sc);
+    let Some(list) = doc.as_object_mut().map(|o| {
+        o.entry(part.array())
+            .or_insert_with(|| Value::Array(Vec::new()))
+    }) else {
+        return Err("internal: the scenario is not an object".into());
+    };
+    if let Some(a) = list.as_array_mut() {
+        a.push(node);
     }
+    let next = parse(&doc.to_string()).map_err(|e| first_issue(&e).to_string())?;
     checked(sc, next)?;
     Ok(id)
 }
@@ -347,9 +348,7 @@ pub fn delete(sc: &mut Scenario, id: &str) -> Result<Vec<String>, String> {
     let before = sc.clone();
     next.schedule.retain(|s| {
         let mut names = Vec::new();
-        if let Ok(v) = serde_json::to_value(&s.command) {
-            command_names(&before, &v, &mut names);
-        }
+        command_names(&before, &to_json(&s.command), &mut names);
         !names.iter().any(|n| gone.contains(n))
     });
     checked(sc, next)?;
@@ -409,11 +408,10 @@ pub fn rename(sc: &mut Scenario, old: &str, new: &str) -> Result<(), ScenarioErr
     }
     // Scheduled commands name nodes by id in their string fields.
     for s in &mut next.schedule {
-        if let Ok(mut v) = serde_json::to_value(&s.command) {
-            rename_strings(&mut v, old, new);
-            if let Ok(c) = serde_json::from_value(v) {
-                s.command = c;
-            }
+        let mut v = to_json(&s.command);
+        rename_strings(&mut v, old, new);
+        if let Ok(c) = serde_json::from_value(v) {
+            s.command = c;
         }
     }
     validate(&next)?;
@@ -450,8 +448,7 @@ pub fn set_field(sc: &mut Scenario, path: &str, value: Value) -> Result<(), Scen
             }
         }
     }
-    let mut doc =
-        serde_json::to_value(&*sc).map_err(|e| ScenarioError::one("", format!("internal: {e}")))?;
+    let mut doc = to_json(&*sc);
     let (last, parent) = segs.split_last().expect("segments are never empty");
     let mut at = &mut doc;
     for (seg, is_index) in parent {

@@ -296,7 +296,7 @@ impl App {
             return html! {};
         };
         let link = ctx.link();
-        let doc = serde_json::to_value(sc).unwrap_or(Value::Null);
+        let doc = edit::to_json(sc);
         let node = doc.get(part.array()).and_then(|a| a.get(i));
         let base = format!("{}[{i}]", part.array());
         let err = self
