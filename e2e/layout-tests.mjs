@@ -8,26 +8,17 @@
 //   BASE_URL=http://127.0.0.1:PORT/ SHOTS=../target/screenshots node layout-tests.mjs
 //
 // Screenshots of every case go to $SHOTS/layout/. Exits non-zero on failure.
-import { chromium } from 'playwright-core';
 import fs from 'node:fs';
 import path from 'node:path';
 
-const BASE = process.env.BASE_URL || 'http://127.0.0.1:8765/';
-const SHOTS = path.join(process.env.SHOTS || path.resolve('../target/screenshots'), 'layout');
-const ONLY = process.env.ONLY || '';
+import {
+  test, run, sleep, assert, settle, presets, BASE, ONLY, browser, SHOTS as SHOTS_ROOT,
+} from './lib.mjs';
+
+const SHOTS = path.join(SHOTS_ROOT, 'layout');
 fs.mkdirSync(SHOTS, { recursive: true });
 
-const browser = await chromium.launch({
-  executablePath: process.env.CHROMIUM || '/usr/bin/chromium',
-  args: ['--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run', '--disable-background-networking',
-    '--disable-component-update', '--disable-sync'],
-});
-
-const tests = [];
-const test = (name, fn, opts = {}) => tests.push({ name, fn, opts });
-const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
-function assert(cond, msg) { if (!cond) throw new Error('assertion failed: ' + msg); }
-
+/** Open the app and wait until the canvas has drawn its boxes. */
 async function open(page, query) {
   await page.goto(BASE + query);
   await page.waitForFunction(() => {
@@ -36,12 +27,6 @@ async function open(page, query) {
   });
   await settle(page);
 }
-// Two animation frames: the view refits after any resize, the DOM follows.
-async function settle(page) {
-  await page.evaluate(() => new Promise((r) => requestAnimationFrame(() => requestAnimationFrame(r))));
-  await sleep(250);
-}
-const presets = async (page) => page.$$eval('#preset option', (os) => os.map((o) => o.value).filter(Boolean));
 
 /// The picture's boxes in page coordinates, and the problems found with them.
 async function checkPicture(page, where) {
@@ -212,26 +197,4 @@ test('the legend explains every mark the canvas uses', async (page) => {
 
 // ---------------------------------------------------------------- runner
 
-let failed = 0;
-for (const t of tests) {
-  if (ONLY && !t.name.includes(ONLY)) continue;
-  const context = await browser.newContext({ viewport: t.opts.viewport || { width: 1280, height: 800 } });
-  const page = await context.newPage();
-  const errors = [];
-  page.on('console', (m) => { if (m.type() === 'error') errors.push('console.error: ' + m.text()); });
-  page.on('pageerror', (e) => errors.push('pageerror: ' + e.message));
-  const started = Date.now();
-  try {
-    await t.fn(page);
-    if (errors.length) throw new Error('errors in the console:\n      ' + errors.join('\n      '));
-    console.log(`ok   ${t.name} (${Date.now() - started} ms)`);
-  } catch (e) {
-    failed++;
-    console.log(`FAIL ${t.name}\n     ${e.message}`);
-    try { await page.screenshot({ path: path.join(SHOTS, 'FAILED-' + t.name.replace(/[^a-z0-9]+/gi, '-') + '.png') }); } catch {}
-  }
-  await context.close();
-}
-await browser.close();
-console.log(failed ? `${failed} layout test(s) failed` : 'all layout tests passed');
-process.exit(failed ? 1 : 0);
+await run('layout');

@@ -6,11 +6,9 @@
 // Tokens: `?bench_tokens=N` keeps N synthetic tokens moving along the edges on
 // top of the running simulation (the app's normal drawing path). Frames are
 // counted with requestAnimationFrame in the page over 5 s.
-import { chromium } from 'playwright-core';
 import fs from 'node:fs';
 import path from 'node:path';
 import zlib from 'node:zlib';
-import http from 'node:http';
 import { fileURLToPath } from 'node:url';
 
 const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
@@ -21,21 +19,8 @@ const raw = fs.readFileSync(path.join(dist, wasm));
 const gz = zlib.gzipSync(raw, { level: 9 });
 const kib = (n) => `${(n / 1024).toFixed(0)} KiB`;
 
-const types = { '.html': 'text/html', '.js': 'text/javascript', '.wasm': 'application/wasm', '.css': 'text/css', '.svg': 'image/svg+xml' };
-const server = http.createServer((req, res) => {
-  const p = path.join(dist, decodeURIComponent(new URL(req.url, 'http://x').pathname).replace(/^\/$/, '/index.html'));
-  if (!p.startsWith(dist) || !fs.existsSync(p)) { res.writeHead(404); res.end(); return; }
-  res.writeHead(200, { 'content-type': types[path.extname(p)] || 'application/octet-stream' });
-  res.end(fs.readFileSync(p));
-}).listen(0, '127.0.0.1');
-await new Promise((r) => server.on('listening', r));
-const base = `http://127.0.0.1:${server.address().port}/`;
-
-const browser = await chromium.launch({
-  executablePath: process.env.CHROMIUM || '/usr/bin/chromium',
-  args: ['--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run', '--disable-background-networking',
-    '--disable-component-update', '--disable-sync'],
-});
+// dist/ served and the browser launched by lib.mjs (BASE_URL overrides the server).
+const { BASE: base, browser, stopServer } = await import('./lib.mjs');
 
 async function fps(query, label) {
   const page = await browser.newPage({ viewport: { width: 1280, height: 800 } });
@@ -59,4 +44,4 @@ await fps('?preset=work-queue&autoplay=1&speed=1&bench_tokens=5000', '5,000 toke
 await fps('?preset=fanout-large&autoplay=1&speed=1&bench_tokens=5000', '5,000 tokens (fanout-large, playing 1×)');
 await fps('?preset=fanout-large&autoplay=1&speed=1000', 'fanout-large at 1000× (cap + aggregation)');
 await browser.close();
-server.close();
+stopServer();

@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Build the release app, serve it, run every browser test in Debian's headless
 # Chromium, and leave screenshots in target/screenshots/. Exits non-zero on any
-# failure (run-tests, layout-tests, follow-tests, kafka-tests, then share-tests). Works from a clean checkout after `cargo fetch` (npm deps are
+# failure (run-tests, layout-tests, follow-tests, lesson-tests, export-tests, kafka-tests,
+# builder-tests, then share-tests; their shared helpers are in e2e/lib.mjs). Works from a clean checkout after `cargo fetch` (npm deps are
 # installed here). Usage: e2e/run.sh   (ONLY=substring runs matching tests)
 set -euo pipefail
 root="$(cd "$(dirname "$0")/.." && pwd)"
@@ -26,6 +27,7 @@ BASE_URL="http://127.0.0.1:$port/" SHOTS="$root/target/screenshots" node follow-
 BASE_URL="http://127.0.0.1:$port/" SHOTS="$root/target/screenshots" node lesson-tests.mjs || status=1
 BASE_URL="http://127.0.0.1:$port/" SHOTS="$root/target/screenshots" node export-tests.mjs || status=1
 BASE_URL="http://127.0.0.1:$port/" SHOTS="$root/target/screenshots" node kafka-tests.mjs || status=1
+BASE_URL="http://127.0.0.1:$port/" SHOTS="$root/target/screenshots" node builder-tests.mjs || status=1
 BASE_URL="http://127.0.0.1:$port/" SHOTS="$root/target/screenshots" QUEUELAB="$root/target/debug/queuelab" \
   node share-tests.mjs || status=1
 exit "$status"

@@ -5,78 +5,18 @@
 //
 // Same conventions as run-tests.mjs: a fresh page per test, console errors fail
 // the test, screenshots go to $SHOTS, ONLY=substring runs matching tests.
-import { chromium } from 'playwright-core';
 import { execFileSync } from 'node:child_process';
 import fs from 'node:fs';
 import path from 'node:path';
 import zlib from 'node:zlib';
 
-const BASE = process.env.BASE_URL || 'http://127.0.0.1:8765/';
-const SHOTS = process.env.SHOTS || path.resolve('../target/screenshots');
-const ONLY = process.env.ONLY || '';
+import {
+  test, run, open, ready, sleep, assert, shot, attr, tUs, hash, canvasData, num, totals, nodePos, clickNode,
+  play, pause, setSpeed, seekMs, BASE, SHOTS, ONLY, browser,
+} from './lib.mjs';
+
 const CLI = process.env.QUEUELAB || path.resolve('../target/debug/queuelab');
-fs.mkdirSync(SHOTS, { recursive: true });
 
-const browser = await chromium.launch({
-  executablePath: process.env.CHROMIUM || '/usr/bin/chromium',
-  args: ['--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run', '--disable-background-networking',
-    '--disable-component-update', '--disable-sync'],
-});
-
-const tests = [];
-const test = (name, fn, opts = {}) => tests.push({ name, fn, opts });
-const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
-function assert(cond, msg) { if (!cond) throw new Error('assertion failed: ' + msg); }
-
-async function ready(page) {
-  await page.waitForSelector('#topology');
-  await page.waitForFunction(() => {
-    const c = document.querySelector('#topology');
-    return c && c.width > 10 && (c.dataset.nodes || '').length > 0 && !/NaN|:0,0/.test(c.dataset.nodes);
-  });
-  await sleep(150);
-}
-async function open(page, query = '') {
-  await page.goto(BASE + query);
-  await ready(page);
-}
-const shot = (page, name) => page.screenshot({ path: path.join(SHOTS, name + '.png') });
-const attr = (page, name) => page.getAttribute('#app-root', name);
-const tUs = async (page) => Number(await attr(page, 'data-t-us'));
-const hash = (page) => attr(page, 'data-trace-hash');
-const canvasData = (page) => page.evaluate(() => document.querySelector('#topology').toDataURL());
-const num = async (page, sel) => Number((await page.textContent(sel)).replace(/[^0-9.]/g, ''));
-async function totals(page) {
-  const out = {};
-  for (const id of ['t-published', 't-processed', 't-retried', 't-dead', 't-expired', 't-dropped', 't-inflight']) {
-    const el = await page.$(`#${id} .v`);
-    if (el) out[id] = Number((await el.textContent()).replace(/[^0-9.]/g, ''));
-  }
-  return out;
-}
-async function nodePos(page, id) {
-  const s = await page.getAttribute('#topology', 'data-nodes');
-  for (const part of s.split(';')) {
-    const i = part.lastIndexOf(':');
-    if (part.slice(0, i) === id) { const [x, y] = part.slice(i + 1).split(',').map(Number); return { x, y }; }
-  }
-  throw new Error(`node ${id} not on the canvas: ${s}`);
-}
-async function clickNode(page, id) {
-  const box = await page.locator('#topology').boundingBox();
-  const p = await nodePos(page, id);
-  await page.mouse.click(box.x + p.x, box.y + p.y);
-  await sleep(150);
-}
-async function play(page) { if ((await attr(page, 'data-playing')) !== 'true') await page.click('#play'); }
-async function pause(page) { if ((await attr(page, 'data-playing')) === 'true') await page.click('#play'); await sleep(100); }
-async function setSpeed(page, v) {
-  await page.$eval('#speed', (el, v) => { el.value = String(Math.log10(v)); el.dispatchEvent(new Event('input', { bubbles: true })); }, v);
-}
-async function seekMs(page, ms) {
-  await page.$eval('#scrubber', (el, ms) => { el.value = String(ms); el.dispatchEvent(new Event('input', { bubbles: true })); }, ms);
-  await sleep(100);
-}
 /// A link payload built by hand: JSON → raw deflate → base64url, as src/link.rs does.
 function craft(obj, version = 1) {
   const json = typeof obj === 'string' ? obj : JSON.stringify(obj);
@@ -354,28 +294,6 @@ test('the loading screen shows progress while the wasm downloads', async (page) 
 
 // ---------------------------------------------------------------- runner
 
-let failed = 0;
-for (const t of tests) {
-  if (ONLY && !t.name.includes(ONLY)) continue;
-  const context = await browser.newContext({ viewport: t.opts.viewport || { width: 1280, height: 800 } });
-  await context.grantPermissions(['clipboard-read', 'clipboard-write'], { origin: new URL(BASE).origin });
-  const page = await context.newPage();
-  const errors = [];
-  page.on('console', (m) => { if (m.type() === 'error') errors.push('console.error: ' + m.text()); });
-  page.on('pageerror', (e) => errors.push('pageerror: ' + e.message));
-  page.on('requestfailed', (r) => { if (!r.url().endsWith('/x')) errors.push('request failed: ' + r.url()); });
-  const started = Date.now();
-  try {
-    await t.fn(page);
-    if (!t.opts.allowErrors && errors.length) throw new Error('errors in the console:\n      ' + errors.join('\n      '));
-    console.log(`ok   ${t.name} (${Date.now() - started} ms)`);
-  } catch (e) {
-    failed++;
-    console.log(`FAIL ${t.name}\n     ${e.message}`);
-    try { await shot(page, 'FAILED-share-' + t.name.replace(/[^a-z0-9]+/gi, '-')); } catch {}
-  }
-  await context.close();
-}
-await browser.close();
-console.log(failed ? `${failed} share test(s) failed` : 'all share tests passed');
-process.exit(failed ? 1 : 0);
+await run('share',
+  (context) => context.grantPermissions(['clipboard-read', 'clipboard-write'], { origin: new URL(BASE).origin }),
+  (url) => url.endsWith('/x'));

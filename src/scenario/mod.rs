@@ -7,6 +7,7 @@
 //! whatever the bytes.
 
 mod command;
+pub mod edit;
 pub mod expect;
 pub mod patch;
 mod presets;

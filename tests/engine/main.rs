@@ -10,6 +10,7 @@
 
 mod common;
 
+mod builder;
 mod cli;
 mod commands;
 mod consumers;

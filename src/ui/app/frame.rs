@@ -156,6 +156,7 @@ impl App {
         self.hits = drawn.hits;
         self.squeezed = drawn.squeezed;
         self.streams_drawn = drawn.streams;
+        self.paint_builder(w, h);
     }
 
     pub(super) fn paint_charts(&mut self) {
@@ -225,6 +226,15 @@ impl App {
             self.paint_charts();
         }
         self.lesson_rendered();
+        if std::mem::take(&mut self.editor_jump) {
+            let line = self
+                .editor_errors
+                .first()
+                .and_then(|i| super::editor::issue_line(&self.editor_text, i));
+            if let Some(l) = line {
+                super::editor::jump_to_line(l);
+            }
+        }
     }
 }
 

@@ -62,6 +62,7 @@ impl App {
                     <h2 id="inspector-title">{ nv.id().to_string() }</h2>
                     <button class="btn icon close" title="Close" onclick={link.callback(|_| Msg::SelectNode(None))}>{"✕"}</button>
                 </div>
+                { self.builder_properties(ctx, nv.id()) }
                 { body }
             </div>
         }

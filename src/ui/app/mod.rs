@@ -14,8 +14,10 @@
 //!   page.rs       the page shell that places the panels
 //!   topbar.rs     top bar and timeline scrubber
 //!   inspector.rs  inspector panel (per node kind, with its knobs)
-//!   editor.rs     scenario JSON editor
+//!   editor.rs     scenario JSON editor (line numbers, jump to an error's line)
 //!   lesson.rs     the guided-lesson player (picker, steps, predict, outcome)
+//!   builder.rs    topology builder: palette drops, connect drags, undo/redo
+//!   builder_view.rs  palette, builder tool bar, property form
 //!   log.rs        virtualised, filterable event log
 //!
 //! Painting the canvases is the only effect of a frame; DOM updates are
@@ -23,6 +25,8 @@
 //! `&self -> Html` and send `Msg`s up; handlers never touch the DOM beyond
 //! repainting a paused canvas.
 
+mod builder;
+mod builder_view;
 mod editor;
 mod frame;
 mod inspector;
@@ -42,6 +46,7 @@ use super::sim::Sim;
 use super::tokens::Tokens;
 use crate::engine::{Command, Snapshot};
 use crate::scenario::{self, ScenarioIssue};
+use builder::BuildMsg;
 use frame::now_ms;
 use gloo::render::AnimationFrame;
 use wasm_bindgen::JsCast;
@@ -70,6 +75,8 @@ pub enum Msg {
     EditorText(String),
     EditorApply,
     EditorRevert,
+    /// Give the JSON editor more room (fold the charts and log) or less.
+    EditorRoom,
     Tab(Tab),
     ToggleTheme,
     TogglePanel(u8),
@@ -96,6 +103,10 @@ pub enum Msg {
     Export(String),
     /// The lesson player (see `lesson.rs`).
     Lesson(lesson::LessonMsg),
+    /// The topology builder (see `builder.rs`).
+    Build(builder::BuildMsg),
+    /// The pointer left the canvas.
+    Leave,
     Noop,
 }
 
@@ -125,6 +136,10 @@ pub struct App {
     editor_dirty: bool,
     editor_errors: Vec<ScenarioIssue>,
     editor_note: Option<String>,
+    /// After a refused Apply: move the caret to the first problem once rendered.
+    editor_jump: bool,
+    /// The editor takes the panel's full height (charts and log folded; the default).
+    editor_room: bool,
     command_error: Option<String>,
     filter_node: Option<usize>,
     filter_kind: String,
@@ -173,6 +188,8 @@ pub struct App {
     share: share::ShareState,
     /// The open lesson, if any (`lesson.rs`).
     lesson: Option<lesson::LessonState>,
+    /// The topology builder: mode, undo/redo stacks, drags in progress.
+    builder: builder::Builder,
 }
 
 impl App {
@@ -275,6 +292,8 @@ impl Component for App {
             editor_dirty: false,
             editor_errors: Vec::new(),
             editor_note: None,
+            editor_jump: false,
+            editor_room: true,
             command_error: None,
             filter_node: None,
             filter_kind: String::new(),
@@ -311,6 +330,7 @@ impl Component for App {
             effective_speed: 1.0,
             share: share::ShareState::default(),
             lesson: None,
+            builder: builder::Builder::default(),
         };
         app.share.notice = notice;
         app.share.address.written = fragment;
@@ -382,7 +402,8 @@ fn best_layout(sim: &Sim, w: f64, h: f64, presenter: bool) -> Layout {
 
 /// Document-wide shortcuts, ignored while typing in a field; dropped with
 /// the app: space play/pause, period step, `p` presenter mode (Escape
-/// leaves it), `+`/`-` zoom, `0` fit, arrows pan.
+/// leaves it), `+`/`-` zoom, `0` fit, arrows pan; builder: `b` on/off,
+/// Delete removes the selected node, Ctrl+Z / Ctrl+Shift+Z (Ctrl+Y) undo and redo.
 fn keyboard_shortcuts(link: yew::html::Scope<App>) -> Option<gloo::events::EventListener> {
     let doc = web_sys::window().and_then(|w| w.document())?;
     let opts = gloo::events::EventListenerOptions::enable_prevent_default();
@@ -399,7 +420,21 @@ fn keyboard_shortcuts(link: yew::html::Scope<App>) -> Option<gloo::events::Event
                 .and_then(|t| t.dyn_into::<web_sys::Element>().ok())
                 .map(|el| matches!(el.tag_name().as_str(), "INPUT" | "TEXTAREA" | "SELECT"))
                 .unwrap_or(false);
-            if typing || e.ctrl_key() || e.meta_key() || e.alt_key() {
+            if typing {
+                return;
+            }
+            if (e.ctrl_key() || e.meta_key()) && !e.alt_key() {
+                // Undo and redo of scenario edits (text fields keep their own).
+                match e.key().as_str() {
+                    "z" | "Z" if e.shift_key() => link.send_message(Msg::Build(BuildMsg::Redo)),
+                    "z" | "Z" => link.send_message(Msg::Build(BuildMsg::Undo)),
+                    "y" | "Y" => link.send_message(Msg::Build(BuildMsg::Redo)),
+                    _ => return,
+                }
+                e.prevent_default();
+                return;
+            }
+            if e.ctrl_key() || e.meta_key() || e.alt_key() {
                 return;
             }
             match e.key().as_str() {
@@ -409,6 +444,8 @@ fn keyboard_shortcuts(link: yew::html::Scope<App>) -> Option<gloo::events::Event
                 }
                 "." => link.send_message(Msg::Step),
                 "p" | "P" => link.send_message(Msg::TogglePresenter),
+                "b" | "B" => link.send_message(Msg::Build(BuildMsg::Toggle)),
+                "Delete" | "Backspace" => link.send_message(Msg::Build(BuildMsg::DeleteKey)),
                 "Escape" => link.send_message(Msg::ExitPresenter),
                 "+" | "=" => link.send_message(Msg::Zoom(1.25, None)),
                 "-" | "_" => link.send_message(Msg::Zoom(0.8, None)),

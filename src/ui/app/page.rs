@@ -36,12 +36,20 @@ impl App {
         if self.presenter {
             root.push("presenter");
         }
+        if self.builder.on {
+            root.push("building");
+        }
+        if self.editor_room && self.tab == Tab::Scenario {
+            root.push("editor-room");
+        }
         let panels = !self.embed && !self.presenter;
         let name_px = self.layout.style.title_px * self.view.scale;
         html! {
             <div class={root} id="app-root" data-playing={self.playing.to_string()} data-tokens={self.tokens.live().to_string()} data-fps={format!("{:.1}", self.fps)} data-t-us={self.sim.now_us().to_string()} data-presenter={self.presenter.to_string()}
                 data-trace-hash={crate::engine::report::hash_hex(self.sim.engine.trace_hash())}
-                data-finished={self.sim.finished().to_string()} data-end-us={self.sim.end_us.to_string()}>
+                data-finished={self.sim.finished().to_string()} data-end-us={self.sim.end_us.to_string()}
+                data-building={self.builder.on.to_string()}
+                onpointerup={link.callback(|_| Msg::Build(super::builder::BuildMsg::Released))}>
                 { self.view_topbar(ctx) }
                 if !self.presenter { { self.view_scrubber(ctx) } }
                 <div class="main">
@@ -52,15 +60,17 @@ impl App {
                         if let Some(e) = &self.command_error {
                             <div class="toast" id="command-toast" role="alert">{ format!("Not applied: {e}") }</div>
                         }
+                        if self.builder.on && panels { { self.view_build_bar(ctx) } }
                         <div class="stage-row">
+                            if self.builder.on && panels { { self.view_palette(ctx) } }
                             <canvas ref={self.canvas.clone()} id="topology" class="topology" tabindex="0"
                                 aria-label="Topology: drag the background to pan, wheel or +/- to zoom, 0 to fit"
-                                data-nodes={self.node_positions()} data-boxes={self.drawn_boxes()}
+                                data-nodes={self.node_positions()} data-boxes={self.drawn_boxes()} data-handles={self.handle_positions()}
                                 data-name-px={format!("{name_px:.1}")} data-squeezed={self.squeezed.to_string()} data-streams={serde_json::to_string(&self.streams_drawn).unwrap_or_default()} data-scale={format!("{:.3}", self.view.scale)}
                                 onpointerdown={link.callback(|e: PointerEvent| Msg::Down(e.offset_x() as f64, e.offset_y() as f64))}
                                 onpointermove={link.callback(|e: PointerEvent| Msg::Move(e.offset_x() as f64, e.offset_y() as f64))}
                                 onpointerup={link.callback(|_| Msg::Up)}
-                                onpointerleave={link.callback(|_| Msg::Up)}
+                                onpointerleave={link.callback(|_| Msg::Leave)}
                                 onwheel={link.callback(|e: WheelEvent| {
                                     let f = if e.delta_y() < 0.0 { 1.15 } else { 1.0 / 1.15 };
                                     Msg::Zoom(f, Some((e.offset_x() as f64, e.offset_y() as f64)))
@@ -81,7 +91,7 @@ impl App {
                         </div>
                     </div>
                     if panels && !self.side_hidden {
-                        <aside class="side">
+                        <aside class={classes!("side", (self.tab == Tab::Scenario).then_some("wide"))}>
                             <div class="tabs">
                                 <button class="tab fold" id="hide-side" title="Hide this panel: more room for the canvas" onclick={link.callback(|_| Msg::TogglePanel(2))}>{"⟩"}</button>
                                 <button class={classes!("tab", (self.tab == Tab::Inspect).then_some("active"))} id="tab-inspect" onclick={link.callback(|_| Msg::Tab(Tab::Inspect))}>{"Inspector"}</button>

@@ -10,6 +10,10 @@ use super::{App, Tab};
 impl App {
     /// Pointer pressed at canvas CSS pixel (x, y).
     pub(super) fn pointer_down(&mut self, x: f64, y: f64) -> bool {
+        // Builder mode: a node's connect handle starts a connection.
+        if self.builder_down(x, y) {
+            return true;
+        }
         // Messages drawn in stacks and consumers first, then nodes, then tokens.
         if let Some(h) = self
             .hits
@@ -71,6 +75,9 @@ impl App {
 
     /// Pointer moved: drag the picked node, or pan.
     pub(super) fn pointer_move(&mut self, x: f64, y: f64) -> bool {
+        if self.builder_move(x, y) {
+            return false;
+        }
         if let Some((px, py, moved)) = self.panning {
             let (dx, dy) = (x - px, y - py);
             if moved || dx.abs() + dy.abs() > 3.0 {
@@ -99,6 +106,10 @@ impl App {
 
     /// Pointer released or left: a moved node keeps its place in the scenario.
     pub(super) fn pointer_up(&mut self) -> bool {
+        // A palette drop or a connection ends here.
+        if self.builder_up() {
+            return true;
+        }
         if let Some((_, _, moved)) = self.panning.take() {
             if !moved {
                 self.sel_node = None;

@@ -167,6 +167,7 @@ impl App {
                 | Msg::EditorApply
                 | Msg::Extend
                 | Msg::Embed(_)
+                | Msg::Build(_)
         )
     }
 

@@ -134,6 +134,12 @@ impl App {
                 </div>
                 <span class="scrub-val">{ format!("{} / {}", fmt_secs(self.sim.now_us()), fmt_secs(self.sim.horizon_us)) }</span>
                 <span class="events" title="Engine events processed">{ format!("{} events", self.sim.engine.events()) }</span>
+                <button id="build-toggle" class={classes!("btn", self.builder.on.then_some("on"))}
+                    title="Topology builder (b): add parts from a palette, connect them, edit their fields"
+                    aria-pressed={self.builder.on.to_string()}
+                    onclick={link.callback(|_| Msg::Build(super::builder::BuildMsg::Toggle))}>
+                    { if self.builder.on { "✎ Building" } else { "✎ Build" } }
+                </button>
                 { self.view_share_button(ctx) }
             </div>
         }

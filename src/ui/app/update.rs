@@ -47,6 +47,11 @@ impl App {
             Msg::EditorText(t) => self.editor_text(t),
             Msg::EditorApply => self.editor_apply(),
             Msg::EditorRevert => self.editor_revert(),
+            Msg::EditorRoom => {
+                self.editor_room = !self.editor_room;
+                self.charts_dirty = true;
+                true
+            }
             Msg::Tab(t) => self.tab(t),
             Msg::ToggleTheme => self.toggle_theme(),
             Msg::TogglePanel(which) => self.toggle_panel(which),
@@ -64,6 +69,8 @@ impl App {
             Msg::CloseSummary => self.close_summary(),
             Msg::Embed(m) => self.on_embed(m),
             Msg::Visible(v) => self.visible(v),
+            Msg::Build(m) => self.on_build(m),
+            Msg::Leave => self.builder_leave() || self.pointer_up(),
             Msg::Noop => {
                 if Params::from_location().panic_test {
                     panic!("panic_test=1: a deliberate panic to show the crash banner");
@@ -146,6 +153,7 @@ impl App {
         // Choosing a preset leaves the lesson (its steps run their own presets).
         self.lesson = None;
         let (sim, preset, json) = App::load_preset(&name, None);
+        self.builder.push(self.sim.scenario.clone());
         self.preset = preset;
         self.editor_text = json;
         self.editor_dirty = false;
@@ -254,6 +262,7 @@ impl App {
                 let seed = sc.seed;
                 match Sim::new(sc, seed) {
                     Ok(sim) => {
+                        self.builder.push(self.sim.scenario.clone());
                         self.editor_errors.clear();
                         self.editor_dirty = false;
                         self.editor_note =
@@ -261,12 +270,16 @@ impl App {
                         self.preset = String::new();
                         self.restart_with(sim);
                     }
-                    Err(e) => self.editor_errors = e.issues,
+                    Err(e) => {
+                        self.editor_errors = e.issues;
+                        self.editor_jump = true;
+                    }
                 }
             }
             Err(e) => {
                 self.editor_errors = e.issues;
                 self.editor_note = None;
+                self.editor_jump = true;
             }
         }
         true
