@@ -6,75 +6,12 @@
 //   BASE_URL=http://127.0.0.1:PORT/ SHOTS=../target/screenshots node lesson-tests.mjs
 //
 // Same conventions as run-tests.mjs (fresh page per test, console errors fail
-// the test, screenshots to $SHOTS); the helpers are copied from there.
-import { chromium } from 'playwright-core';
+// the test, screenshots to $SHOTS); the helpers come from lib.mjs.
+import {
+  test, run, open, sleep, assert, shot, total, tUs, play, pause, SHOTS,
+} from './lib.mjs';
 import fs from 'node:fs';
 import path from 'node:path';
-
-const BASE = process.env.BASE_URL || 'http://127.0.0.1:8765/';
-const SHOTS = process.env.SHOTS || path.resolve('../target/screenshots');
-const ONLY = process.env.ONLY || '';
-fs.mkdirSync(SHOTS, { recursive: true });
-
-const browser = await chromium.launch({
-  executablePath: process.env.CHROMIUM || '/usr/bin/chromium',
-  args: ['--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run', '--disable-background-networking',
-    '--disable-component-update', '--disable-sync'],
-});
-
-const tests = [];
-const test = (name, fn, opts = {}) => tests.push({ name, fn, opts });
-const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
-function assert(cond, msg) { if (!cond) throw new Error('assertion failed: ' + msg); }
-
-async function open(page, query = '') {
-  await page.goto(BASE + query);
-  await page.waitForSelector('#topology');
-  await page.waitForFunction(() => {
-    const c = document.querySelector('#topology');
-    return c && c.width > 10 && (c.dataset.nodes || '').length > 0 && !/NaN|:0,0/.test(c.dataset.nodes);
-  });
-  await sleep(150);
-}
-const shot = (page, name) => page.screenshot({ path: path.join(SHOTS, name + '.png') });
-const num = async (page, sel) => Number((await page.textContent(sel)).replace(/[^0-9.]/g, ''));
-const total = (page, id) => num(page, `#${id} .v`);
-const tUs = async (page) => Number(await page.getAttribute('#app-root', 'data-t-us'));
-const canvasData = (page) => page.evaluate(() => document.querySelector('#topology').toDataURL());
-async function nodePos(page, id) {
-  const s = await page.getAttribute('#topology', 'data-nodes');
-  for (const part of s.split(';')) {
-    const [name, xy] = [part.slice(0, part.lastIndexOf(':')), part.slice(part.lastIndexOf(':') + 1)];
-    if (name === id) { const [x, y] = xy.split(',').map(Number); return { x, y }; }
-  }
-  throw new Error(`node ${id} not on the canvas: ${s}`);
-}
-async function clickNode(page, id) {
-  const box = await page.locator('#topology').boundingBox();
-  const p = await nodePos(page, id);
-  await page.mouse.click(box.x + p.x, box.y + p.y);
-  await sleep(150);
-}
-async function play(page) {
-  if ((await page.getAttribute('#app-root', 'data-playing')) !== 'true') await page.click('#play');
-}
-async function pause(page) {
-  if ((await page.getAttribute('#app-root', 'data-playing')) === 'true') await page.click('#play');
-  await sleep(100);
-}
-async function setSpeed(page, v) {
-  await page.$eval('#speed', (el, v) => { el.value = String(Math.log10(v)); el.dispatchEvent(new Event('input', { bubbles: true })); }, v);
-}
-async function seekMs(page, ms) {
-  await page.$eval('#scrubber', (el, ms) => { el.value = String(ms); el.dispatchEvent(new Event('input', { bubbles: true })); }, ms);
-  await sleep(100);
-}
-async function totals(page) {
-  const ids = ['t-published', 't-processed', 't-retried', 't-dead', 't-expired', 't-dropped', 't-inflight'];
-  const out = {};
-  for (const id of ids) out[id] = await total(page, id);
-  return out;
-}
 
 // ---------------------------------------------------------------- tests
 
@@ -195,27 +132,4 @@ test('presenter mode at 1024x640: the lesson sits beside a readable picture', as
 
 // ---------------------------------------------------------------- runner
 
-let failed = 0;
-for (const t of tests) {
-  if (ONLY && !t.name.includes(ONLY)) continue;
-  const context = await browser.newContext({ viewport: t.opts.viewport || { width: 1280, height: 800 } });
-  const page = await context.newPage();
-  const errors = [];
-  page.on('console', (m) => { if (m.type() === 'error') errors.push('console.error: ' + m.text()); });
-  page.on('pageerror', (e) => errors.push('pageerror: ' + e.message));
-  page.on('requestfailed', (r) => errors.push('request failed: ' + r.url()));
-  const started = Date.now();
-  try {
-    await t.fn(page);
-    if (!t.opts.allowErrors && errors.length) throw new Error('errors in the console:\n      ' + errors.join('\n      '));
-    console.log(`ok   ${t.name} (${Date.now() - started} ms)`);
-  } catch (e) {
-    failed++;
-    console.log(`FAIL ${t.name}\n     ${e.message}`);
-    try { await shot(page, 'FAILED-' + t.name.replace(/[^a-z0-9]+/gi, '-')); } catch {}
-  }
-  await context.close();
-}
-await browser.close();
-console.log(failed ? `${failed} test(s) failed` : 'all tests passed');
-process.exit(failed ? 1 : 0);
+await run('lesson');

@@ -68,7 +68,7 @@ export async function run(label = '', setup = null, ignoreRequest = () => false)
   let failed = 0;
   for (const t of tests) {
     if (ONLY && !t.name.includes(ONLY)) continue;
-    const context = await browser.newContext({ viewport: t.opts.viewport || { width: 1280, height: 800 } });
+    const context = await browser.newContext({ acceptDownloads: true, viewport: t.opts.viewport || { width: 1280, height: 800 } });
     if (setup) await setup(context);
     const page = await context.newPage();
     const errors = [];
