@@ -57,7 +57,8 @@ pub struct LatencySummary {
 }
 
 impl Latency {
-    #[inline]
+    /// Inlined: it runs twice per message (wait and end-to-end).
+    #[inline(always)]
     pub fn record(&mut self, us: u64) {
         self.count += 1;
         self.sum_us += us as u128;

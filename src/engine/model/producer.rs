@@ -286,6 +286,7 @@ impl Engine {
         }
     }
 
+    #[inline]
     pub(crate) fn published(
         &mut self,
         slot: u32,
