@@ -41,6 +41,7 @@ impl Engine {
 
     /// A new message in transit, in a recycled slot when one is free. Its
     /// correlation id is its own id until `set_correlation` says otherwise.
+    #[inline]
     pub(crate) fn new_message(
         &mut self,
         routing_key: Sym,
@@ -226,6 +227,7 @@ impl Engine {
     }
 
     /// Free a finished message's slot (bumping its generation).
+    #[inline]
     pub(crate) fn release(&mut self, slot: u32) {
         let old = self.msgs[slot as usize].state;
         *self.ledger.count(old) -= 1;
@@ -248,6 +250,7 @@ impl Engine {
     }
 
     /// A message processed and acknowledged: record its time in system, free it.
+    #[inline]
     pub(crate) fn complete(&mut self, slot: u32) {
         let m = &self.msgs[slot as usize];
         let e2e = self.now.0 - m.published_us;

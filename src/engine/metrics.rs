@@ -57,7 +57,8 @@ pub struct LatencySummary {
 }
 
 impl Latency {
-    #[inline]
+    /// Inlined: it runs twice per message (wait and end-to-end).
+    #[inline(always)]
     pub fn record(&mut self, us: u64) {
         self.count += 1;
         self.sum_us += us as u128;
@@ -121,6 +122,10 @@ impl Latency {
 pub struct WindowLatency {
     values: Vec<u64>,
     stride: u64,
+    /// Values still to skip before the next one is kept (counts down from
+    /// `stride - 1`: the same choice as `offered % stride == 0`, without a
+    /// division per value).
+    skip: u64,
     offered: u64,
     /// Record at all? Off while the sample this window feeds will not be kept.
     active: bool,
@@ -139,10 +144,16 @@ impl WindowLatency {
         }
         self.offered += 1;
         self.sum_us += us as u128;
-        let stride = self.stride.max(1);
-        if self.offered % stride != 0 {
+        if self.skip > 0 {
+            self.skip -= 1;
             return;
         }
+        self.keep(us);
+    }
+
+    /// Keep `us` (its turn came), thinning first if full.
+    fn keep(&mut self, us: u64) {
+        let stride = self.stride.max(1);
         if self.values.len() >= WINDOW_SAMPLES_MAX {
             let mut keep = false;
             self.values.retain(|_| {
@@ -151,6 +162,11 @@ impl WindowLatency {
             });
             self.stride = stride * 2;
         }
+        // The next value kept is the next multiple of the (maybe doubled)
+        // stride after this one; strides are powers of two.
+        let stride = self.stride.max(1);
+        debug_assert!(stride.is_power_of_two());
+        self.skip = (stride - 1) - (self.offered & (stride - 1));
         self.values.push(us);
     }
     /// The q-quantile (nearest rank) of the values kept; 0 when empty.
@@ -175,6 +191,7 @@ impl WindowLatency {
     pub fn reset(&mut self, active: bool) {
         self.values.clear();
         self.stride = 1;
+        self.skip = 0;
         self.offered = 0;
         self.sum_us = 0;
         self.active = active;
@@ -371,6 +388,32 @@ mod tests {
         }
         assert_eq!(a.points(), b.points());
         assert!(built < 4 * SERIES_POINTS_MAX, "built {built}");
+    }
+
+    #[test]
+    fn window_keeps_every_stride_th_value_as_the_modulo_rule_does() {
+        // The countdown must choose exactly the values the rule "keep the
+        // n-th offered value when n % stride == 0" chooses, across doublings.
+        let mut w = WindowLatency::default();
+        w.reset(true);
+        let (mut values, mut stride) = (Vec::new(), 1u64);
+        for n in 1..=40_000u64 {
+            let v = n.wrapping_mul(0x9e37_79b9_7f4a_7c15) >> 40;
+            w.record(v);
+            if n % stride == 0 {
+                if values.len() >= WINDOW_SAMPLES_MAX {
+                    let mut keep = false;
+                    values.retain(|_| {
+                        keep = !keep;
+                        keep
+                    });
+                    stride *= 2;
+                }
+                values.push(v);
+            }
+        }
+        assert!(stride >= 8, "the run must thin several times");
+        assert_eq!(w.values, values);
     }
 
     #[test]

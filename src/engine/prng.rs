@@ -9,7 +9,9 @@
 //! ChaCha's output is specified, so the same seed and label give the same numbers
 //! on every platform and version; adding a component never shifts another's
 //! numbers. Every transcendental function goes through `libm`, whose results do
-//! not depend on the platform's math library.
+//! not depend on the platform's math library. `exponential` takes the
+//! logarithm of the next output one draw early, for speed; the numbers are
+//! the same as without it.
 
 use rand::rngs::ChaCha8Rng;
 use rand::{Rng, SeedableRng};
@@ -27,6 +29,28 @@ pub fn fnv1a64(bytes: &[u8]) -> u64 {
 #[derive(Debug)]
 pub struct Stream {
     rng: ChaCha8Rng,
+    /// The stream's next output, drawn one ahead by `exponential` together
+    /// with the logarithm an exponential draw of it needs (see there).
+    ahead: Option<Ahead>,
+}
+
+/// One output drawn ahead: the raw word and `libm::log(1 - unit)` of it.
+#[derive(Clone, Copy, Debug)]
+struct Ahead {
+    raw: u64,
+    log_1mu: f64,
+}
+
+/// Uniform in [0, 1) with 53 random bits of `raw`.
+#[inline(always)]
+fn unit_of(raw: u64) -> f64 {
+    (raw >> 11) as f64 * (1.0 / (1u64 << 53) as f64)
+}
+
+/// `ln(1 - u)` of a raw output (finite: 1 - u lies in (0, 1]).
+#[inline(always)]
+fn log_1mu(raw: u64) -> f64 {
+    libm::log(1.0 - unit_of(raw))
 }
 
 /// `ChaCha8Rng` (chacha20 0.10) is deliberately not `Clone`; its documented
@@ -36,6 +60,7 @@ impl Clone for Stream {
     fn clone(&self) -> Self {
         Stream {
             rng: ChaCha8Rng::deserialize_state(&self.rng.serialize_state()),
+            ahead: self.ahead,
         }
     }
 }
@@ -44,16 +69,21 @@ impl Stream {
     pub fn new(seed: u64, label: &str) -> Self {
         let mut rng = ChaCha8Rng::seed_from_u64(seed);
         rng.set_stream(fnv1a64(label.as_bytes()));
-        Stream { rng }
+        Stream { rng, ahead: None }
     }
 
+    #[inline]
     pub fn next_u64(&mut self) -> u64 {
-        self.rng.next_u64()
+        match self.ahead.take() {
+            Some(a) => a.raw,
+            None => self.rng.next_u64(),
+        }
     }
 
     /// Uniform in [0, 1) with 53 random bits.
+    #[inline]
     pub fn unit(&mut self) -> f64 {
-        (self.next_u64() >> 11) as f64 * (1.0 / (1u64 << 53) as f64)
+        unit_of(self.next_u64())
     }
 
     /// Uniform integer in [0, n); n must be positive. Multiply-shift (Lemire)
@@ -69,9 +99,28 @@ impl Stream {
     }
 
     /// Exponential with the given mean, by inversion through `libm::log`.
+    ///
+    /// The numbers are those of `-mean * ln(1 - unit())`, output after
+    /// output, but the logarithm is computed one draw ahead: after each
+    /// exponential the next output is drawn and its logarithm taken at
+    /// once, and kept (`ahead`) for the next draw of any kind. A caller
+    /// usually needs the result at once (it is an event's time), and the
+    /// logarithm is a long chain of dependent operations; taken ahead, it is
+    /// ready by the next draw, computed while the processor works on the
+    /// rest of the event. Streams that draw other kinds in between get the
+    /// raw output back unchanged, so the sequence never depends on this.
+    #[inline]
     pub fn exponential(&mut self, mean: f64) -> f64 {
-        // 1 - u lies in (0, 1], so the log is finite.
-        -mean * libm::log(1.0 - self.unit())
+        let l = match self.ahead.take() {
+            Some(a) => a.log_1mu,
+            None => log_1mu(self.rng.next_u64()),
+        };
+        let raw = self.rng.next_u64();
+        self.ahead = Some(Ahead {
+            raw,
+            log_1mu: log_1mu(raw),
+        });
+        -mean * l
     }
 
     /// Standard normal by Box-Muller, through `libm`.
@@ -122,6 +171,32 @@ mod tests {
         let n = 200_000;
         let mean = (0..n).map(|_| s.exponential(2.0)).sum::<f64>() / n as f64;
         assert!((mean - 2.0).abs() < 0.02, "mean {mean}");
+    }
+
+    #[test]
+    fn drawing_ahead_does_not_change_the_sequence() {
+        // Exponentials compute the next output's logarithm ahead; any mix
+        // of draws must still read the outputs in order, as a stream that
+        // never draws ahead does (computed here from the raw outputs).
+        let mut s = Stream::new(11, "mix");
+        let mut raw = Stream::new(11, "mix").rng;
+        let mut next = || raw.next_u64();
+        for k in 0..1000u32 {
+            match k % 7 {
+                0 | 1 | 4 => {
+                    let want = -3.0 * libm::log(1.0 - unit_of(next()));
+                    assert_eq!(s.exponential(3.0).to_bits(), want.to_bits(), "draw {k}");
+                }
+                2 => assert_eq!(s.next_u64(), next(), "draw {k}"),
+                3 => assert_eq!(s.unit().to_bits(), unit_of(next()).to_bits()),
+                5 => assert_eq!(s.below(10), ((next() as u128 * 10) >> 64) as u64),
+                _ => {
+                    let c = s.clone();
+                    let mut c2 = c.clone();
+                    assert_eq!(c2.next_u64(), s.clone().next_u64(), "clones agree");
+                }
+            }
+        }
     }
 
     #[test]

@@ -56,6 +56,9 @@ pub(crate) struct ConsumerState {
     /// running leaves deliveries held until they drain, so this is the hard
     /// bound on what one instance may hold.
     pub(crate) prefetch_ceiling: u32,
+    /// The prefetch now (`cfg.consumers[c].prefetch`, kept here by
+    /// `set_prefetch`): read for every dispatch decision.
+    pub(crate) prefetch: u32,
     pub(crate) processed: u64,
     pub(crate) failed: u64,
     pub(crate) acked: u64,
@@ -103,6 +106,7 @@ impl Engine {
             exhausted_to,
             epoch_next: 1,
             prefetch_ceiling: c.prefetch,
+            prefetch: c.prefetch,
             processed: 0,
             failed: 0,
             acked: 0,
@@ -473,6 +477,7 @@ impl Engine {
         self.cfg.consumers[c as usize].prefetch = prefetch;
         let cs = &mut self.consumers[c as usize];
         cs.prefetch_ceiling = cs.prefetch_ceiling.max(prefetch);
+        cs.prefetch = prefetch;
         let q = self.consumers[c as usize].queue;
         self.dispatch(q);
     }
@@ -483,9 +488,9 @@ impl Engine {
     /// delivery now)?
     #[inline]
     pub(crate) fn instance_has_room(&self, c: u32, i: u32) -> bool {
-        let prefetch = self.cfg.consumers[c as usize].prefetch as usize;
-        let inst = &self.consumers[c as usize].instances[i as usize];
-        inst.up && inst.buffer.len() < prefetch
+        let cs = &self.consumers[c as usize];
+        let inst = &cs.instances[i as usize];
+        inst.up && inst.buffer.len() < cs.prefetch as usize
     }
 
     // ------------------------------------------------ invariants

@@ -35,6 +35,18 @@ pub(crate) struct ProducerState {
     pub(crate) keys: Vec<Sym>,
     pub(crate) key_weights: Vec<u32>,
     pub(crate) header_sets: Vec<HdrId>,
+    /// Mean gap between ticks [µs] (`1e6 / rate`; `None` when the rate is
+    /// 0) and the arrival pattern, from the configuration; refreshed by
+    /// `producer_changed` (`SetRate`, `SetArrival`) so a tick reads no
+    /// configuration and divides nothing.
+    pub(crate) mean_gap_us: Option<f64>,
+    pub(crate) arrival: Arrival,
+}
+
+/// `mean_gap_us` of a producer configuration.
+fn mean_gap_us(cfg: &scenario::Producer) -> Option<f64> {
+    let rate = cfg.rate.per_s();
+    (rate > 0.0).then(|| 1e6 / rate)
 }
 
 /// The round-robin index `*rr` (in `0..len`), advancing it with a wrap; the
@@ -124,29 +136,28 @@ impl Engine {
             keys,
             key_weights,
             header_sets,
+            mean_gap_us: mean_gap_us(p),
+            arrival: p.arrival.clone(),
         });
     }
 
-    pub(crate) fn producer_gap_us(&mut self, p: u32) -> u64 {
-        let cfg = &self.cfg.producers[p as usize];
-        let rate = cfg.rate.per_s();
-        if rate <= 0.0 {
-            return DELAY_US_MAX;
-        }
-        let mean_us = 1e6 / rate;
-        let gap = match cfg.arrival {
+    /// The gap to the next tick [µs]; `None` when the rate is 0 (no tick).
+    #[inline]
+    pub(crate) fn producer_gap_us(&mut self, p: u32) -> Option<u64> {
+        let ps = &mut self.producers[p as usize];
+        let mean_us = ps.mean_gap_us?;
+        let gap = match ps.arrival {
             Arrival::Constant => mean_us,
-            Arrival::Poisson => self.producers[p as usize].stream.exponential(mean_us),
+            Arrival::Poisson => ps.stream.exponential(mean_us),
             Arrival::Bursts { size } => mean_us * size.max(1) as f64,
         };
-        delay_us_from_f64(gap, DELAY_US_MAX).max(1)
+        Some(delay_us_from_f64(gap, DELAY_US_MAX).max(1))
     }
 
     pub(crate) fn schedule_tick(&mut self, p: u32, from: SimTime) {
-        if self.cfg.producers[p as usize].rate.per_s() <= 0.0 {
+        let Some(gap) = self.producer_gap_us(p) else {
             return;
-        }
-        let gap = self.producer_gap_us(p);
+        };
         let epoch = self.producers[p as usize].epoch;
         self.agenda
             .schedule(from.after(gap), Event::ProducerTick { p, epoch });
@@ -275,6 +286,7 @@ impl Engine {
         }
     }
 
+    #[inline]
     pub(crate) fn published(
         &mut self,
         slot: u32,
@@ -297,7 +309,11 @@ impl Engine {
     /// Rate or arrival pattern changed (`SetRate`, `SetArrival`): drop the
     /// pending tick (new epoch) and, unless paused, schedule from now.
     pub(crate) fn producer_changed(&mut self, p: u32) {
+        let cfg = &self.cfg.producers[p as usize];
+        let (gap, arrival) = (mean_gap_us(cfg), cfg.arrival.clone());
         let ps = &mut self.producers[p as usize];
+        ps.mean_gap_us = gap;
+        ps.arrival = arrival;
         ps.epoch = ps.epoch.wrapping_add(1);
         if !ps.paused {
             self.schedule_tick(p, self.now);

@@ -160,11 +160,12 @@ impl Engine {
     }
 
     /// Does any up instance subscribed to `q` have prefetch room? (No side effects.)
+    #[inline]
     pub(crate) fn has_room(&self, q: u32) -> bool {
-        self.queues[q as usize]
-            .subscribers
-            .iter()
-            .any(|&(c, i)| self.instance_has_room(c, i))
+        match self.queues[q as usize].subscribers[..] {
+            [(c, i)] => self.instance_has_room(c, i),
+            ref subs => subs.iter().any(|&(c, i)| self.instance_has_room(c, i)),
+        }
     }
 
     /// Drop from the head (dead-lettering with `maxlen`) until the queue fits.
@@ -257,9 +258,26 @@ impl Engine {
     }
 
     /// The next subscriber with room, round-robin from `rr` (which then
-    /// points past it). Wraps by comparison, not `%`: this runs for every
-    /// delivery, and a division costs more than the rest of the scan.
+    /// points past it). A queue with one subscriber, the common case, is
+    /// answered inline; the scan is out of line.
+    #[inline(always)]
     pub(crate) fn next_subscriber_with_room(&mut self, q: u32) -> Option<(u32, u32)> {
+        let qs = &self.queues[q as usize];
+        if let [(c, i)] = qs.subscribers[..] {
+            if !self.instance_has_room(c, i) {
+                return None;
+            }
+            self.queues[q as usize].rr = 0;
+            return Some((c, i));
+        }
+        self.scan_subscribers_with_room(q)
+    }
+
+    /// `next_subscriber_with_room` for any number of subscribers. Wraps by
+    /// comparison, not `%`: this runs for every delivery, and a division
+    /// costs more than the rest of the scan.
+    #[inline(never)]
+    fn scan_subscribers_with_room(&mut self, q: u32) -> Option<(u32, u32)> {
         let qs = &self.queues[q as usize];
         let n = qs.subscribers.len();
         let mut idx = if qs.rr < n { qs.rr } else { 0 };
