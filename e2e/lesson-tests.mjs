@@ -130,6 +130,33 @@ test('presenter mode at 1024x640: the lesson sits beside a readable picture', as
   assert(outcome.includes('eager') && outcome.includes('✓'), `eager lags more: ${outcome}`);
 }, { viewport: { width: 1024, height: 640 } });
 
+test('every lesson plays first to last', async (page) => {
+  await open(page);
+  await page.click('#tab-lessons');
+  const names = await page.$$eval('#lesson-picker .lesson-open', (bs) => bs.map((b) => b.dataset.lesson));
+  assert(names.length >= 12, `${names.length} lessons`);
+  for (const name of names) {
+    await page.click('#lesson-all').catch(() => {});
+    await page.click(`[data-lesson="${name}"]`);
+    await page.waitForSelector('#lesson');
+    const steps = Number((await page.textContent('.lesson-count')).match(/of (\d+)/)[1]);
+    for (let i = 0; i < steps; i++) {
+      await page.waitForFunction((i) => document.querySelector('#lesson').dataset.step === String(i), i);
+      if (await page.locator('[data-choice="0"]').count()) await page.click('[data-choice="0"]');
+      if (await page.locator('#lesson-guess').count()) await page.fill('#lesson-guess', '1');
+      await page.click('#lesson-jump');
+      await page.waitForFunction(() => document.querySelector('#lesson').dataset.revealed === 'true', null, { timeout: 60000 });
+      assert(await page.locator('#lesson .error').count() === 0, `${name} step ${i + 1} has no error`);
+      const outcome = await page.textContent('#lesson-outcome');
+      assert(outcome.length > 10, `${name} step ${i + 1} shows an outcome`);
+      if (i + 1 < steps) await page.click('#lesson-next');
+    }
+  }
+  await page.click('#lesson-all');
+  const done = await page.$$eval('#lesson-picker .progress', (ps) => ps.map((p) => p.textContent.trim()));
+  assert(done.every((d) => d === '✓ done'), `every lesson marked done: ${done}`);
+});
+
 // ---------------------------------------------------------------- runner
 
 await run('lesson');
