@@ -147,7 +147,9 @@ impl Link {
                 "view: at most {VIEW_LEN_MAX} bytes"
             )));
         }
-        let json = serde_json::to_vec(self)
+        // Through a `Value` (same bytes as `to_vec(self)`): see `scenario::to_pretty_json`.
+        let json = serde_json::to_value(self)
+            .and_then(|v| serde_json::to_vec(&v))
             .map_err(|e| LinkError::BadPayload(format!("cannot serialize: {e}")))?;
         if json.len() > PAYLOAD_MAX {
             return Err(LinkError::TooBig { max: PAYLOAD_MAX });

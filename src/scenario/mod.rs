@@ -101,7 +101,10 @@ pub fn parse(text: &str) -> Result<Scenario, ScenarioError> {
             "a scenario must be a JSON object ({ ... })",
         ));
     }
-    let mut de = serde_json::Deserializer::from_str(text);
+    // From bytes, as `link::Link::decode` reads its payload: one deserializer
+    // type for both keeps a single copy of the scenario's deserialization code
+    // in the wasm. Valid UTF-8 gives the same values, errors and positions.
+    let mut de = serde_json::Deserializer::from_slice(text.as_bytes());
     let parsed: Result<Scenario, _> = serde_path_to_error::deserialize(&mut de);
     match parsed {
         Ok(s) => {
@@ -205,6 +208,16 @@ pub fn load(text: &str) -> Result<Scenario, ScenarioError> {
     let s = parse(text)?;
     validate(&s)?;
     Ok(s)
+}
+
+/// The scenario as pretty-printed JSON (the app's editor text), the same text
+/// as `serde_json::to_string_pretty(scenario)`. It goes through a
+/// `serde_json::Value`, which the app builds anyway, so the wasm carries one
+/// serializer for the scenario types instead of one per output format.
+pub fn to_pretty_json(scenario: &Scenario) -> String {
+    serde_json::to_value(scenario)
+        .and_then(|v| serde_json::to_string_pretty(&v))
+        .unwrap_or_default()
 }
 
 /// The JSON Schema of the scenario format, generated from the types.
