@@ -7,6 +7,7 @@
 //! whatever the bytes.
 
 mod command;
+mod json_path;
 mod presets;
 mod stream;
 mod types;
@@ -14,6 +15,7 @@ mod units;
 mod validate;
 
 pub use command::{Command, LoggedCommand};
+pub use json_path::{error_path, VARIANT_FIELDS};
 pub use presets::{preset, presets, Preset};
 pub use stream::*;
 pub use types::*;
@@ -91,6 +93,7 @@ impl std::error::Error for ScenarioError {}
 /// Parse scenario JSON, reporting the path of the first structural error.
 /// Does not run semantic validation (see `load`).
 pub fn parse(text: &str) -> Result<Scenario, ScenarioError> {
+    use serde::Deserialize;
     // Editors on some systems start UTF-8 files with a byte-order mark; it is
     // not JSON, but it is not a mistake of the author either.
     let text = text.strip_prefix('\u{feff}').unwrap_or(text);
@@ -105,8 +108,7 @@ pub fn parse(text: &str) -> Result<Scenario, ScenarioError> {
     // type for both keeps a single copy of the scenario's deserialization code
     // in the wasm. Valid UTF-8 gives the same values, errors and positions.
     let mut de = serde_json::Deserializer::from_slice(text.as_bytes());
-    let parsed: Result<Scenario, _> = serde_path_to_error::deserialize(&mut de);
-    match parsed {
+    match Scenario::deserialize(&mut de) {
         Ok(s) => {
             de.end().map_err(|e| {
                 ScenarioError::one("", format!("trailing data after the scenario: {e}"))
@@ -114,15 +116,13 @@ pub fn parse(text: &str) -> Result<Scenario, ScenarioError> {
             Ok(s)
         }
         Err(err) => {
-            let path = err.path().to_string();
-            let path = if path == "." { String::new() } else { path };
+            let path = error_path(text.as_bytes(), &err);
             if let Some(issue) = command_issue(text, &path) {
                 return Err(ScenarioError {
                     issues: vec![issue],
                 });
             }
-            let inner = err.into_inner();
-            let msg = inner.to_string();
+            let msg = err.to_string();
             // serde_json appends " at line L column C"; keep it, it helps hand editing.
             Err(ScenarioError::one(path, msg))
         }

@@ -15,6 +15,7 @@ mod commands;
 mod consumers;
 mod dead_letter;
 mod determinism;
+mod json_paths;
 mod links;
 mod memory;
 mod overflow;
