@@ -19,7 +19,7 @@ pub use json_path::{error_path, VARIANT_FIELDS};
 pub use presets::{preset, presets, Preset};
 pub use stream::*;
 pub use types::*;
-pub use units::{parse_duration, parse_rate, Duration, Rate};
+pub use units::{parse_duration, parse_f64, parse_rate, Duration, Rate};
 pub use validate::{check_arrival, check_publish_one, check_retry, check_service, validate};
 
 /// Limits on what a scenario may ask for (everything has a bound).
