@@ -147,7 +147,9 @@ impl Link {
                 "view: at most {VIEW_LEN_MAX} bytes"
             )));
         }
-        let json = serde_json::to_vec(self)
+        // Through a `Value` (same bytes as `to_vec(self)`): see `scenario::to_pretty_json`.
+        let json = serde_json::to_value(self)
+            .and_then(|v| serde_json::to_vec(&v))
             .map_err(|e| LinkError::BadPayload(format!("cannot serialize: {e}")))?;
         if json.len() > PAYLOAD_MAX {
             return Err(LinkError::TooBig { max: PAYLOAD_MAX });
@@ -229,13 +231,12 @@ impl Link {
             Err(e) => return Err(LinkError::BadBase64(e.to_string())),
         };
         let mut de = serde_json::Deserializer::from_slice(&json);
-        let link: Link = serde_path_to_error::deserialize(&mut de).map_err(|e| {
-            let path = e.path().to_string();
-            let inner = e.into_inner();
-            if path == "." {
-                LinkError::BadPayload(inner.to_string())
+        let link = Link::deserialize(&mut de).map_err(|e| {
+            let path = crate::scenario::error_path(&json, &e);
+            if path.is_empty() {
+                LinkError::BadPayload(e.to_string())
             } else {
-                LinkError::BadPayload(format!("{path}: {inner}"))
+                LinkError::BadPayload(format!("{path}: {e}"))
             }
         })?;
         de.end()

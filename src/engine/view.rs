@@ -177,7 +177,7 @@ impl Engine {
                 let x = &self.exchanges[i];
                 NodeView::Exchange {
                     id: c.id.clone(),
-                    exchange_kind: format!("{:?}", c.kind).to_lowercase(),
+                    exchange_kind: format!("{:?}", c.kind).to_ascii_lowercase(),
                     routed: x.routed,
                     unroutable: x.unroutable,
                 }

@@ -210,7 +210,7 @@ impl Command {
             Command::SetRate { producer, rate } => format!("{producer}: rate → {rate}"),
             Command::SetArrival { producer, arrival } => match arrival {
                 Arrival::Bursts { size } => format!("{producer}: arrivals → bursts of {size}"),
-                other => format!("{producer}: arrivals → {other:?}").to_lowercase(),
+                other => format!("{producer}: arrivals → {other:?}").to_ascii_lowercase(),
             },
             Command::PauseProducer { producer } => format!("{producer}: paused"),
             Command::ResumeProducer { producer } => format!("{producer}: resumed"),

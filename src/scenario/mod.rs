@@ -9,6 +9,7 @@
 mod command;
 pub mod edit;
 pub mod expect;
+mod json_path;
 pub mod patch;
 mod presets;
 mod stream;
@@ -17,10 +18,11 @@ mod units;
 mod validate;
 
 pub use command::{Command, LoggedCommand};
+pub use json_path::{error_path, VARIANT_FIELDS};
 pub use presets::{preset, presets, Preset};
 pub use stream::*;
 pub use types::*;
-pub use units::{parse_duration, parse_rate, Duration, Rate};
+pub use units::{parse_duration, parse_f64, parse_rate, Duration, Rate};
 pub use validate::{check_arrival, check_publish_one, check_retry, check_service, validate};
 
 /// Limits on what a scenario may ask for (everything has a bound).
@@ -94,6 +96,7 @@ impl std::error::Error for ScenarioError {}
 /// Parse scenario JSON, reporting the path of the first structural error.
 /// Does not run semantic validation (see `load`).
 pub fn parse(text: &str) -> Result<Scenario, ScenarioError> {
+    use serde::Deserialize;
     // Editors on some systems start UTF-8 files with a byte-order mark; it is
     // not JSON, but it is not a mistake of the author either.
     let text = text.strip_prefix('\u{feff}').unwrap_or(text);
@@ -104,9 +107,11 @@ pub fn parse(text: &str) -> Result<Scenario, ScenarioError> {
             "a scenario must be a JSON object ({ ... })",
         ));
     }
-    let mut de = serde_json::Deserializer::from_str(text);
-    let parsed: Result<Scenario, _> = serde_path_to_error::deserialize(&mut de);
-    match parsed {
+    // From bytes, as `link::Link::decode` reads its payload: one deserializer
+    // type for both keeps a single copy of the scenario's deserialization code
+    // in the wasm. Valid UTF-8 gives the same values, errors and positions.
+    let mut de = serde_json::Deserializer::from_slice(text.as_bytes());
+    match Scenario::deserialize(&mut de) {
         Ok(s) => {
             de.end().map_err(|e| {
                 ScenarioError::one("", format!("trailing data after the scenario: {e}"))
@@ -114,15 +119,13 @@ pub fn parse(text: &str) -> Result<Scenario, ScenarioError> {
             Ok(s)
         }
         Err(err) => {
-            let path = err.path().to_string();
-            let path = if path == "." { String::new() } else { path };
+            let path = error_path(text.as_bytes(), &err);
             if let Some(issue) = command_issue(text, &path) {
                 return Err(ScenarioError {
                     issues: vec![issue],
                 });
             }
-            let inner = err.into_inner();
-            let msg = inner.to_string();
+            let msg = err.to_string();
             // serde_json appends " at line L column C"; keep it, it helps hand editing.
             Err(ScenarioError::one(path, msg))
         }
@@ -208,6 +211,16 @@ pub fn load(text: &str) -> Result<Scenario, ScenarioError> {
     let s = parse(text)?;
     validate(&s)?;
     Ok(s)
+}
+
+/// The scenario as pretty-printed JSON (the app's editor text), the same text
+/// as `serde_json::to_string_pretty(scenario)`. It goes through a
+/// `serde_json::Value`, which the app builds anyway, so the wasm carries one
+/// serializer for the scenario types instead of one per output format.
+pub fn to_pretty_json(scenario: &Scenario) -> String {
+    serde_json::to_value(scenario)
+        .and_then(|v| serde_json::to_string_pretty(&v))
+        .unwrap_or_default()
 }
 
 /// The JSON Schema of the scenario format, generated from the types.

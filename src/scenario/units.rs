@@ -163,6 +163,41 @@ impl Rate {
     }
 }
 
+/// A decimal number as a person types it in a knob or a URL (`12`, `-0.5`,
+/// `.5`, `2.`, `+3`, `007`, `1e3`; spaces around it allowed): its value, or
+/// None for anything else and for values that are not finite. Read by
+/// serde_json's number parser, which the app carries anyway, rather than
+/// `str::parse::<f64>` (whose tables weigh about 10 KiB in the wasm); for such
+/// numbers both give the same value.
+pub fn parse_f64(text: &str) -> Option<f64> {
+    let text = text.trim();
+    let (sign, body) = match text.as_bytes().first() {
+        Some(b'-') => ("-", &text[1..]),
+        Some(b'+') => ("", &text[1..]),
+        _ => ("", text),
+    };
+    let digits_end = |t: &str| t.find(|c: char| !c.is_ascii_digit()).unwrap_or(t.len());
+    let (int, rest) = body.split_at(digits_end(body));
+    let (frac, exponent) = match rest.strip_prefix('.') {
+        Some(r) => r.split_at(digits_end(r)),
+        None => ("", rest),
+    };
+    if (int.is_empty() && frac.is_empty())
+        || !(exponent.is_empty() || exponent.starts_with(['e', 'E']))
+    {
+        return None;
+    }
+    // JSON wants no leading zeros and a digit on both sides of a point.
+    let int = match int.trim_start_matches('0') {
+        "" => "0",
+        i => i,
+    };
+    let point = if frac.is_empty() { "" } else { "." };
+    let json = format!("{sign}{int}{point}{frac}{exponent}");
+    let v: f64 = serde_json::from_slice(json.as_bytes()).ok()?;
+    v.is_finite().then_some(v)
+}
+
 pub fn parse_rate(text: &str) -> Result<Rate, String> {
     let t = text.trim();
     let (num, unit) = t
@@ -275,6 +310,21 @@ mod tests {
         for us in [0u64, 1, 1000, 250_000, 2_000_000, 1_500] {
             let d = Duration(us);
             assert_eq!(parse_duration(&d.to_string()).unwrap(), d);
+        }
+    }
+
+    #[test]
+    fn typed_numbers_parse_as_str_parse_does() {
+        for t in [
+            "12", "-0.5", ".5", "2.", "+3", "007", "1e3", " 4.25 ", "-.75", "0", "1E-2", "123.456",
+            "0.1", "99.99", "1000000", "1.e5", "1e+5",
+        ] {
+            assert_eq!(parse_f64(t), t.trim().parse::<f64>().ok(), "{t:?}");
+        }
+        for t in [
+            "", ".", "-", "abc", "1..2", "1e", "inf", "NaN", "1e999", "--1", "1,5", "0x10",
+        ] {
+            assert_eq!(parse_f64(t), None, "{t:?}");
         }
     }
 }

@@ -367,7 +367,7 @@ pub fn validate(s: &Scenario) -> Result<(), ScenarioError> {
             None => v.err(path, format!("no {what} named {name:?}")),
             Some(k) if !allowed.contains(&k) => v.err(
                 path,
-                format!("{name:?} is a {k:?}, expected {what}").to_lowercase(),
+                format!("{name:?} is a {k:?}, expected {what}").to_ascii_lowercase(),
             ),
             _ => {}
         };
@@ -468,7 +468,7 @@ pub fn validate(s: &Scenario) -> Result<(), ScenarioError> {
                         "x_match and headers apply only to headers exchanges, not {:?}",
                         x.kind
                     )
-                    .to_lowercase(),
+                    .to_ascii_lowercase(),
                 );
             }
             if x.kind == ExchangeKind::Fanout && !b.key.is_empty() {
@@ -641,7 +641,7 @@ pub fn validate(s: &Scenario) -> Result<(), ScenarioError> {
             _ => Kind::Consumer,
         };
         // The path names the command's own field (`schedule[0].command.consumer`).
-        let field = format!("{want:?}").to_lowercase();
+        let field = format!("{want:?}").to_ascii_lowercase();
         let what = if want == Kind::Group {
             "consumer group".to_string()
         } else {

@@ -56,8 +56,7 @@ fn us_of_ms(ms: f64) -> u64 {
 }
 
 fn num(text: &str) -> Option<f64> {
-    let v: f64 = text.trim().parse().ok()?;
-    v.is_finite().then_some(v)
+    crate::scenario::parse_f64(text)
 }
 
 pub fn set_rate(producer: &str, text: &str) -> Option<Command> {

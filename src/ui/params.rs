@@ -44,7 +44,7 @@ impl Params {
                 "preset" if crate::scenario::preset(v).is_some() => p.preset = Some(v.to_string()),
                 "seed" => p.seed = v.parse().ok(),
                 "speed" => {
-                    if let Ok(s) = v.parse::<f64>() {
+                    if let Some(s) = crate::scenario::parse_f64(v) {
                         if s.is_finite() {
                             p.speed =
                                 s.clamp(crate::ui::views::SPEED_MIN, crate::ui::views::SPEED_MAX);

@@ -37,13 +37,7 @@ impl ViewState {
                     v.selected = Some(unescape(val));
                 }
                 "end" => v.end_us = val.parse().ok(),
-                "speed" => {
-                    v.speed = val
-                        .parse::<f64>()
-                        .ok()
-                        .filter(|s| s.is_finite())
-                        .map(|s| s.clamp(0.1, 1000.0))
-                }
+                "speed" => v.speed = crate::scenario::parse_f64(val).map(|s| s.clamp(0.1, 1000.0)),
                 _ => {}
             }
         }

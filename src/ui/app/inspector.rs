@@ -58,7 +58,7 @@ impl App {
             <div class="inspector" id="inspector">
                 { err }
                 <div class="insp-head">
-                    <span class="kind">{ format!("{kind:?}").to_uppercase() }</span>
+                    <span class="kind">{ format!("{kind:?}").to_ascii_uppercase() }</span>
                     <h2 id="inspector-title">{ nv.id().to_string() }</h2>
                     <button class="btn icon close" title="Close" onclick={link.callback(|_| Msg::SelectNode(None))}>{"✕"}</button>
                 </div>
@@ -102,7 +102,7 @@ impl App {
             arrival_options.push((arrival_now.clone(), format!("bursts of {size}")));
         }
         let arrival = pc
-            .map(|p| format!("{:?}", p.arrival).to_lowercase())
+            .map(|p| format!("{:?}", p.arrival).to_ascii_lowercase())
             .unwrap_or_default();
         html! {
             <>
@@ -321,7 +321,7 @@ impl App {
                 <dt>{"acked / nacked"}</dt><dd>{ format!("{acked} / {nacked}") }</dd>
                 <dt>{"service time"}</dt><dd>{ format!("{:.1} ms, {}", knobs::service_ms(&c.service), knobs::service_kind(&c.service)) }</dd>
                 if let Some(r) = &retry {
-                    <dt>{"retry"}</dt><dd>{ format!("{} attempts, {}, {:?}", r.max_attempts, knobs::backoff_text(&r.backoff), r.mode).to_lowercase() }</dd>
+                    <dt>{"retry"}</dt><dd>{ format!("{} attempts, {}, {:?}", r.max_attempts, knobs::backoff_text(&r.backoff), r.mode).to_ascii_lowercase() }</dd>
                 }
             </dl>
             <h3>{"Knobs"}</h3>
@@ -342,7 +342,7 @@ impl App {
                 <label for="knob-failure">{ format!("Failure rate: {:.0}%", c.failure_rate * 100.0) }</label>
                 <input id="knob-failure" type="range" min="0" max="100" step="5" value={format!("{}", (c.failure_rate * 100.0).round())}
                     onchange={link.callback(move |e: Event| {
-                        let v: f64 = e.target_unchecked_into::<HtmlInputElement>().value().parse().unwrap_or(0.0);
+                        let v: f64 = crate::scenario::parse_f64(&e.target_unchecked_into::<HtmlInputElement>().value()).unwrap_or(0.0);
                         Msg::Cmd(Some(Command::SetFailureRate { consumer: c5.clone(), failure_rate: (v / 100.0).clamp(0.0, 1.0) }))
                     })} />
             </div>
@@ -388,7 +388,7 @@ impl App {
                     <input id="knob-backoff" type="number" min="0" value={retry.as_ref().map(|r| format!("{}", knobs::backoff_ms(&r.backoff))).unwrap_or_default()} placeholder="none"
                         onchange={link.callback(move |e: Event| {
                             let v = e.target_unchecked_into::<HtmlInputElement>().value();
-                            Msg::Cmd(v.trim().parse::<f64>().ok().filter(|x| x.is_finite()).map(|ms| knobs::retry_with(&c10, None, Some(ms))))
+                            Msg::Cmd(crate::scenario::parse_f64(&v).map(|ms| knobs::retry_with(&c10, None, Some(ms))))
                         })} />
                 </div>
             </div>

@@ -122,8 +122,7 @@ impl App {
                 let n = &self.layout.nodes[i];
                 self.sim.scenario.layout.insert(n.id.clone(), [n.x, n.y]);
                 if !self.editor_dirty {
-                    self.editor_text =
-                        serde_json::to_string_pretty(&self.sim.scenario).unwrap_or_default();
+                    self.editor_text = crate::scenario::to_pretty_json(&self.sim.scenario);
                 }
                 crate::ui::set_reproduction(&self.sim.reproduction());
             }

@@ -81,7 +81,7 @@ impl App {
         if let Some(text) = share::fragment_text() {
             match open_link(&text) {
                 Ok((sim, view)) => {
-                    let json = serde_json::to_string_pretty(&sim.scenario).unwrap_or_default();
+                    let json = crate::scenario::to_pretty_json(&sim.scenario);
                     return Initial {
                         preset: preset_named(&sim.scenario),
                         sim,
@@ -272,7 +272,7 @@ impl App {
     /// Replace the session with `sim` (a loaded link or scenario).
     fn replace_session(&mut self, sim: Sim, view: &ViewState) {
         self.preset = preset_named(&sim.scenario);
-        self.editor_text = serde_json::to_string_pretty(&sim.scenario).unwrap_or_default();
+        self.editor_text = crate::scenario::to_pretty_json(&sim.scenario);
         self.editor_dirty = false;
         self.editor_errors.clear();
         self.editor_note = None;

@@ -47,7 +47,7 @@ impl App {
                 <label class="speed" title="Simulation speed, 0.05× to 1000× (log scale); when throttled, the speed really reached follows the arrow">
                     <span class="lbl">{"Speed"}</span>
                     <input id="speed" type="range" min={format!("{speed_min_v:.4}")} max="3" step="0.01" value={format!("{speed_v:.2}")}
-                        oninput={link.callback(|e: InputEvent| Msg::Speed(e.target_unchecked_into::<HtmlInputElement>().value().parse().unwrap_or(0.0)))} />
+                        oninput={link.callback(|e: InputEvent| Msg::Speed(crate::scenario::parse_f64(&e.target_unchecked_into::<HtmlInputElement>().value()).unwrap_or(0.0)))} />
                     <span id="speed-label" class="speed-val">{ views::fmt_speed_effective(self.speed, effective) }</span>
                 </label>
                 if !self.embed && !self.presenter {

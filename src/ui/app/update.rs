@@ -287,7 +287,7 @@ impl App {
 
     /// Show the running scenario in the editor.
     pub(super) fn editor_revert(&mut self) -> bool {
-        self.editor_text = serde_json::to_string_pretty(&self.sim.scenario).unwrap_or_default();
+        self.editor_text = crate::scenario::to_pretty_json(&self.sim.scenario);
         self.editor_dirty = false;
         self.editor_errors.clear();
         self.editor_note = None;

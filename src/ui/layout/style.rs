@@ -124,7 +124,7 @@ pub(super) fn detail_templates(
             let k = cfg
                 .exchanges
                 .get(index)
-                .map(|x| format!("{:?}", x.kind).to_lowercase())
+                .map(|x| format!("{:?}", x.kind).to_ascii_lowercase())
                 .unwrap_or_default();
             if compact {
                 vec!["88888 routed".into()]
