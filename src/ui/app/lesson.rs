@@ -377,7 +377,7 @@ impl App {
             } else {
                 format!("{x:.1}")
             };
-            let guess = l.number_text.trim().parse::<f64>().ok();
+            let guess = crate::scenario::parse_f64(l.number_text.trim());
             let verdict = match guess {
                 Some(g) if lesson::number_is_right(num, g, x) => {
                     format!("✓ You said {g} — within {}%", num.tolerance_pct)
