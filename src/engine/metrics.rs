@@ -30,6 +30,105 @@ pub struct Latency {
     sum_us: u128,
     max_us: u64,
     clamped: u64,
+    batches: BatchMeans,
+}
+
+/// Batch means for a confidence interval on the mean (the standard method
+/// for one long run of correlated samples: consecutive samples are averaged
+/// in batches long enough that the batch means are nearly independent).
+/// Bounded: at most `BATCHES_MAX` batch means are kept; when full, neighbours
+/// are averaged in pairs and the batch size doubles, so the batches always
+/// cover the whole run. The first eighth of the batches is discarded as the
+/// warm-up (the empty-system start) when the interval is computed.
+#[derive(Clone, Debug)]
+pub struct BatchMeans {
+    size: u64,
+    cur_sum: f64,
+    cur_n: u64,
+    means: Vec<f64>,
+}
+
+const BATCHES_MAX: usize = 64;
+const BATCH_SIZE_FIRST: u64 = 8;
+
+impl Default for BatchMeans {
+    fn default() -> Self {
+        BatchMeans {
+            size: BATCH_SIZE_FIRST,
+            cur_sum: 0.0,
+            cur_n: 0,
+            means: Vec::new(),
+        }
+    }
+}
+
+impl BatchMeans {
+    #[inline(always)]
+    fn record(&mut self, us: u64) {
+        self.cur_sum += us as f64;
+        self.cur_n += 1;
+        if self.cur_n == self.size {
+            self.close_batch();
+        }
+    }
+
+    #[cold]
+    fn close_batch(&mut self) {
+        self.means.push(self.cur_sum / self.size as f64);
+        self.cur_sum = 0.0;
+        self.cur_n = 0;
+        if self.means.len() == BATCHES_MAX {
+            let merged: Vec<f64> = self.means.chunks(2).map(|p| (p[0] + p[1]) / 2.0).collect();
+            self.means = merged;
+            self.size *= 2;
+        }
+    }
+
+    /// The 95% interval from the kept batches, once there are at least 10
+    /// batches after the warm-up.
+    pub fn interval(&self) -> Option<MeanInterval> {
+        let warm = self.means.len().div_ceil(8);
+        let kept = &self.means[warm.min(self.means.len())..];
+        let m = kept.len();
+        if m < 10 {
+            return None;
+        }
+        let mean = kept.iter().sum::<f64>() / m as f64;
+        let var = kept.iter().map(|b| (b - mean) * (b - mean)).sum::<f64>() / (m - 1) as f64;
+        Some(MeanInterval {
+            mean: (mean * 10.0).round() / 10.0,
+            half_width: (t975(m - 1) * (var / m as f64).sqrt() * 10.0).round() / 10.0,
+            batches: m as u32,
+            batch_size: self.size,
+            warmup_samples: warm as u64 * self.size,
+        })
+    }
+}
+
+/// A mean with its 95% confidence half-width (batch means), in µs.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Serialize)]
+pub struct MeanInterval {
+    /// Mean of the samples after the warm-up.
+    pub mean: f64,
+    pub half_width: f64,
+    pub batches: u32,
+    pub batch_size: u64,
+    /// Samples discarded at the start (the first eighth of the batches).
+    pub warmup_samples: u64,
+}
+
+/// Student's t 0.975 quantile for `df` degrees of freedom (1.96 past 30).
+pub fn t975(df: usize) -> f64 {
+    const T: [f64; 30] = [
+        12.706, 4.303, 3.182, 2.776, 2.571, 2.447, 2.365, 2.306, 2.262, 2.228, 2.201, 2.179, 2.160,
+        2.145, 2.131, 2.120, 2.110, 2.101, 2.093, 2.086, 2.080, 2.074, 2.069, 2.064, 2.060, 2.056,
+        2.052, 2.048, 2.045, 2.042,
+    ];
+    match df {
+        0 => f64::NAN,
+        1..=30 => T[df - 1],
+        _ => 1.96,
+    }
 }
 
 impl Default for Latency {
@@ -41,6 +140,7 @@ impl Default for Latency {
             sum_us: 0,
             max_us: 0,
             clamped: 0,
+            batches: BatchMeans::default(),
         }
     }
 }
@@ -54,6 +154,10 @@ pub struct LatencySummary {
     pub p95: u64,
     pub p99: u64,
     pub max: u64,
+    /// 95% confidence interval of the mean by batch means, when the run had
+    /// enough samples (at least 10 batches after the warm-up).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub mean_ci95: Option<MeanInterval>,
 }
 
 impl Latency {
@@ -73,6 +177,7 @@ impl Latency {
         };
         // Cannot fail: v is inside the histogram's bounds.
         let _ = self.hist.record(v);
+        self.batches.record(us);
     }
     pub fn count(&self) -> u64 {
         self.count
@@ -99,6 +204,7 @@ impl Latency {
             p95: self.quantile_us(0.95),
             p99: self.quantile_us(0.99),
             max: self.max_us,
+            mean_ci95: self.batches.interval(),
         }
     }
     pub fn reset(&mut self) {
@@ -107,6 +213,7 @@ impl Latency {
         self.sum_us = 0;
         self.max_us = 0;
         self.clamped = 0;
+        self.batches = BatchMeans::default();
     }
 }
 

@@ -166,3 +166,33 @@ fn md1_mean_time_in_system_matches_pollaczek_khinchine() {
         err * 100.0
     );
 }
+
+/// One run says how sure it is: the batch-means 95% interval of the mean
+/// end-to-end latency covers the closed form (M/M/c with Erlang C) on a long
+/// run, narrows as the run grows, and stays bounded in memory (at most 64
+/// batches, the batch size doubling).
+#[test]
+fn the_batch_means_interval_covers_the_theory_and_narrows() {
+    let run = |secs: u64| {
+        let mut e = Engine::new(scenario::preset("mmc").unwrap().scenario(), 3).unwrap();
+        e.set_series(false);
+        e.run_until(SimTime(secs * 1_000_000), u64::MAX);
+        e.latency_end_to_end().mean_ci95.expect("enough batches")
+    };
+    let (short, long) = (run(2_000), run(20_000));
+    let w = 0.1 + 1.0 / (30.0 - 24.0) * erlang_c(3, 2.4);
+    let theory_us = w * 1e6;
+    assert!(
+        (long.mean - theory_us).abs() <= long.half_width,
+        "theory {theory_us:.0} µs inside {:.0} ± {:.0}",
+        long.mean,
+        long.half_width
+    );
+    assert!(long.half_width < short.half_width, "{long:?} vs {short:?}");
+    assert!(long.batches <= 64 && long.batch_size > short.batch_size);
+    assert!(long.warmup_samples > 0);
+    // A short run has too few batches to say anything.
+    let mut e = Engine::new(scenario::preset("mmc").unwrap().scenario(), 3).unwrap();
+    e.run_until(SimTime(2_000_000), u64::MAX);
+    assert_eq!(e.latency_end_to_end().mean_ci95, None);
+}
