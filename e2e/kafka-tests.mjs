@@ -11,25 +11,12 @@
 //   BASE_URL=http://127.0.0.1:PORT/ SHOTS=../target/screenshots node kafka-tests.mjs
 //
 // Screenshots go to $SHOTS/kafka/. Exits non-zero on failure.
-import { chromium } from 'playwright-core';
 import fs from 'node:fs';
 import path from 'node:path';
+import { test, run, sleep, assert, BASE, SHOTS as SHOTS_ROOT } from './lib.mjs';
 
-const BASE = process.env.BASE_URL || 'http://127.0.0.1:8765/';
-const SHOTS = path.join(process.env.SHOTS || path.resolve('../target/screenshots'), 'kafka');
-const ONLY = process.env.ONLY || '';
+const SHOTS = path.join(SHOTS_ROOT, 'kafka');
 fs.mkdirSync(SHOTS, { recursive: true });
-
-const browser = await chromium.launch({
-  executablePath: process.env.CHROMIUM || '/usr/bin/chromium',
-  args: ['--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run', '--disable-background-networking',
-    '--disable-component-update', '--disable-sync'],
-});
-
-const tests = [];
-const test = (name, fn, opts = {}) => tests.push({ name, fn, opts });
-const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
-function assert(cond, msg) { if (!cond) throw new Error('assertion failed: ' + msg); }
 
 async function open(page, query) {
   await page.goto(BASE + query);
@@ -294,26 +281,4 @@ for (const vp of sizes) {
 
 // ---------------------------------------------------------------- runner
 
-let failed = 0;
-for (const t of tests) {
-  if (ONLY && !t.name.includes(ONLY)) continue;
-  const context = await browser.newContext({ viewport: t.opts.viewport || { width: 1280, height: 800 } });
-  const page = await context.newPage();
-  const errors = [];
-  page.on('console', (m) => { if (m.type() === 'error') errors.push('console.error: ' + m.text()); });
-  page.on('pageerror', (e) => errors.push('pageerror: ' + e.message));
-  const started = Date.now();
-  try {
-    await t.fn(page);
-    if (errors.length) throw new Error('errors in the console:\n      ' + errors.join('\n      '));
-    console.log(`ok   ${t.name} (${Date.now() - started} ms)`);
-  } catch (e) {
-    failed++;
-    console.log(`FAIL ${t.name}\n     ${e.message}`);
-    try { await page.screenshot({ path: path.join(SHOTS, 'FAILED-' + t.name.replace(/[^a-z0-9]+/gi, '-') + '.png') }); } catch {}
-  }
-  await context.close();
-}
-await browser.close();
-console.log(failed ? `${failed} kafka test(s) failed` : 'all kafka tests passed');
-process.exit(failed ? 1 : 0);
+await run('kafka');
