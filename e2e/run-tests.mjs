@@ -353,4 +353,12 @@ test('event log stays fast with 100,000 entries', async (page) => {
 
 // ---------------------------------------------------------------- runner
 
+test('theory presets show the closed form beside the measured mean and its interval', async (page) => {
+  await open(page, '?preset=mmc&speed=1000&autoplay=1');
+  assert((await page.textContent('#theory-value')).includes('208 ms'), 'the closed form');
+  await page.waitForFunction(() => document.querySelector('#theory-verdict'), null, { timeout: 60000 });
+  const measured = await page.textContent('#theory-measured');
+  assert(/\d+ ms ± \d+ ms/.test(measured), `mean ± half-width: ${measured}`);
+}, { viewport: { width: 1366, height: 768 } });
+
 await run();

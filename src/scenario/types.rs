@@ -50,6 +50,10 @@ pub struct Scenario {
     /// see `scenario::expect`). They never change the run.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub expect: Vec<String>,
+    /// The closed-form mean time in system, for theory presets: the app
+    /// shows it beside the measured mean and its 95% confidence interval.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub theory: Option<Theory>,
     /// Two to four variants of this scenario, run side by side under one seed
     /// (`queuelab compare`): each a name and field changes by path. Every
     /// component draws from its own random stream in every variant (common
@@ -59,6 +63,16 @@ pub struct Scenario {
     /// Saved node positions for the topology view, by node id (x, y in layout units).
     #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
     pub layout: BTreeMap<String, [f64; 2]>,
+}
+
+/// A queueing-theory prediction to compare the run with.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct Theory {
+    /// Predicted mean end-to-end latency (time in system).
+    pub mean_latency: Duration,
+    /// Where it comes from, e.g. `M/M/1: W = 1/(μ − λ)` (at most 200 bytes).
+    pub formula: String,
 }
 
 /// One lane of a side-by-side comparison.

@@ -300,6 +300,17 @@ pub fn validate(s: &Scenario) -> Result<(), ScenarioError> {
         );
     }
     check_variants(&mut v, s);
+    if let Some(t) = &s.theory {
+        if t.mean_latency.us() == 0 {
+            v.err("theory.mean_latency", "must be positive");
+        }
+        if t.formula.len() > 200 {
+            v.err(
+                "theory.formula",
+                format!("at most 200 bytes, not {}", t.formula.len()),
+            );
+        }
+    }
     for (i, text) in s.expect.iter().enumerate().take(super::expect::EXPECT_MAX) {
         if let Err(why) = super::expect::parse(text) {
             v.err(format!("expect[{i}]"), why);

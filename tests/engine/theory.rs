@@ -196,3 +196,39 @@ fn the_batch_means_interval_covers_the_theory_and_narrows() {
     e.run_until(SimTime(2_000_000), u64::MAX);
     assert_eq!(e.latency_end_to_end().mean_ci95, None);
 }
+
+/// The `theory` the app shows for each theory preset is the closed form
+/// computed here, and a bad `theory` block is a path-named error.
+#[test]
+fn the_presets_theory_values_are_the_closed_forms() {
+    let declared = |p: &str| {
+        scenario::preset(p)
+            .unwrap()
+            .scenario()
+            .theory
+            .expect("a theory block")
+            .mean_latency
+            .us() as f64
+            / 1e6
+    };
+    let close = |a: f64, b: f64| (a - b).abs() <= 0.001 * b;
+    assert!(close(declared("mm1"), 1.0 / (10.0 - 8.0)));
+    assert!(close(
+        declared("mmc"),
+        0.1 + erlang_c(3, 2.4) / (30.0 - 24.0)
+    ));
+    assert!(close(
+        declared("md1"),
+        pollaczek_khinchine_w(8.0, 0.1, 0.01)
+    ));
+    let mut v: serde_json::Value =
+        serde_json::from_str(scenario::preset("mm1").unwrap().json).unwrap();
+    v["theory"]["formula"] = serde_json::json!("x".repeat(300));
+    v["theory"]["mean_latency"] = serde_json::json!("0s");
+    let err = scenario::load(&v.to_string()).unwrap_err().to_string();
+    assert!(
+        err.contains("theory.mean_latency: must be positive")
+            && err.contains("theory.formula: at most 200 bytes"),
+        "{err}"
+    );
+}

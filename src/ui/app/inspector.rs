@@ -32,6 +32,7 @@ impl App {
                     { err }
                     <h2>{ self.sim.scenario.title.clone() }</h2>
                     <p class="desc">{ desc }</p>
+                    { self.view_theory() }
                     <p class="hint">{"Click a node on the canvas to inspect it and change its knobs while it runs. Click a message square or a log line to follow its journey."}</p>
                     { views::command_list(&self.sim) }
                 </div>
@@ -399,6 +400,41 @@ impl App {
             <h3>{"Deliveries in progress"}</h3>
             { views::instances_table(instances, link.callback(|m: u64| Msg::SelectMessage(Some(m)))) }
             </>
+        }
+    }
+
+    /// Theory presets: the closed form beside the measured mean and its 95%
+    /// batch-means interval, live.
+    fn view_theory(&self) -> Html {
+        let Some(t) = &self.sim.scenario.theory else {
+            return html! {};
+        };
+        let lat = self.sim.engine.latency_end_to_end();
+        let ms = |us: f64| format!("{:.0} ms", us / 1000.0);
+        let theory_us = t.mean_latency.us() as f64;
+        let measured = match lat.mean_ci95 {
+            Some(ci) => {
+                let inside = (ci.mean - theory_us).abs() <= ci.half_width;
+                html! {
+                    <>
+                        <b id="theory-measured">{ format!("{} ± {}", ms(ci.mean), ms(ci.half_width)) }</b>
+                        { format!(" (95%, {} batches of {}) — ", ci.batches, ci.batch_size) }
+                        <span class={if inside { "ok" } else { "warn" }} id="theory-verdict">
+                            { if inside { "the theory is inside the interval" } else { "not yet inside: run longer" } }
+                        </span>
+                    </>
+                }
+            }
+            None if lat.count > 0 => {
+                html! { <><b id="theory-measured">{ ms(lat.mean) }</b>{ " (too few messages yet for an interval)" }</> }
+            }
+            None => html! { <span>{"no message completed yet"}</span> },
+        };
+        html! {
+            <div class="theory" id="theory">
+                <div><span class="lbl">{"Theory"}</span><b id="theory-value">{ ms(theory_us) }</b>{ format!("  {}", t.formula) }</div>
+                <div><span class="lbl">{"Measured"}</span>{ measured }</div>
+            </div>
         }
     }
 }
