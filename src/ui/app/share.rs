@@ -563,7 +563,14 @@ impl App {
                 </div>
                 <div class="lat" id="summary-latency" title="Publish to done, over every completed message">
                     if lat.count > 0 {
-                        { format!("latency: mean {} · p50 {} · p99 {}", ms(lat.mean), ms(lat.p50 as f64), ms(lat.p99 as f64)) }
+                        { format!(
+                            "latency: mean {}{}{} · p50 {} · p99 {}",
+                            ms(lat.mean),
+                            lat.mean_ci95.map(|ci| format!(" (95%: {} ± {})", ms(ci.mean), ms(ci.half_width))).unwrap_or_default(),
+                            self.sim.scenario.theory.as_ref().map(|t| format!(" · theory {}", ms(t.mean_latency.us() as f64))).unwrap_or_default(),
+                            ms(lat.p50 as f64),
+                            ms(lat.p99 as f64)
+                        ) }
                     } else {
                         {"latency: no message completed"}
                     }
