@@ -66,14 +66,11 @@ impl Part {
     }
 }
 
-/// `v` as a JSON value, by way of its text. `serde_json::to_value` would do
-/// the same, but it compiles a second copy of every `Serialize` impl into the
-/// app; the text serializer is there already (share links, the editor).
+/// `v` as a JSON value. The app writes scenario JSON only through
+/// `serde_json::Value` (`scenario::to_pretty_json`, links), so this adds no
+/// second copy of the `Serialize` impls to the wasm.
 pub fn to_json<T: serde::Serialize + ?Sized>(v: &T) -> Value {
-    serde_json::to_string(v)
-        .ok()
-        .and_then(|t| serde_json::from_str(&t).ok())
-        .unwrap_or(Value::Null)
+    serde_json::to_value(v).unwrap_or(Value::Null)
 }
 
 /// A scenario with nothing in it: the "New" entry's starting point.

@@ -216,7 +216,7 @@ impl EmbedLinks {
                 on_message(Err("the message is too large".into()));
                 return;
             }
-            let Ok(value) = serde_json::from_str::<Value>(&text) else {
+            let Ok(value) = serde_json::from_slice::<Value>(text.as_bytes()) else {
                 return;
             };
             if let Some(r) = parse(&value) {

@@ -54,13 +54,17 @@ impl FieldType {
             FieldType::Str => Value::String(t.to_string()),
             FieldType::OptStr | FieldType::OptNum | FieldType::Json if empty => Value::Null,
             FieldType::OptStr => Value::String(t.to_string()),
-            FieldType::Num | FieldType::OptNum => match serde_json::from_str::<Value>(t) {
-                Ok(v @ Value::Number(_)) => v,
-                _ => Value::String(t.to_string()),
-            },
-            FieldType::Json => serde_json::from_str(t).map_err(|e| format!("not JSON: {e}"))?,
+            FieldType::Num | FieldType::OptNum => {
+                match serde_json::from_slice::<Value>(t.as_bytes()) {
+                    Ok(v @ Value::Number(_)) => v,
+                    _ => Value::String(t.to_string()),
+                }
+            }
+            FieldType::Json => {
+                serde_json::from_slice(t.as_bytes()).map_err(|e| format!("not JSON: {e}"))?
+            }
             FieldType::Choice if t.starts_with('{') => {
-                serde_json::from_str(t).map_err(|e| format!("not JSON: {e}"))?
+                serde_json::from_slice(t.as_bytes()).map_err(|e| format!("not JSON: {e}"))?
             }
             FieldType::Choice => Value::String(t.to_string()),
         })
@@ -253,7 +257,7 @@ impl App {
                 if self.sel_node.is_some() {
                     self.tab = Tab::Inspect;
                 }
-                let json = serde_json::to_string_pretty(&self.sim.scenario).unwrap_or_default();
+                let json = crate::scenario::to_pretty_json(&self.sim.scenario);
                 if self.editor_dirty {
                     self.editor_note = Some(
                         "The builder changed the scenario; your unapplied edits are kept here (Show running scenario loads the new one).".into(),

@@ -50,7 +50,7 @@ fn load_progress() -> std::collections::BTreeMap<String, usize> {
     web_sys::window()
         .and_then(|w| w.local_storage().ok().flatten())
         .and_then(|s| s.get_item(PROGRESS_KEY).ok().flatten())
-        .and_then(|t| serde_json::from_str(&t).ok())
+        .and_then(|t| serde_json::from_slice(t.as_bytes()).ok())
         .unwrap_or_default()
 }
 
