@@ -52,9 +52,12 @@ fn clean_id(name: &str) -> String {
     s.chars().take(scenario::ID_LEN_MAX).collect()
 }
 
+/// A parsed policy: pattern, apply-to, priority, definition, name.
+type Policy<'a> = (Regex, String, i64, &'a Map<String, Value>, String);
+
 /// A policy's applicable definition for `name` of `kind` ("queues"/"exchanges").
 fn policy_for<'a>(
-    policies: &'a [(Regex, String, i64, &'a Map<String, Value>, String)],
+    policies: &'a [Policy<'a>],
     name: &str,
     kind: &str,
 ) -> Option<(&'a Map<String, Value>, &'a str)> {
@@ -62,13 +65,10 @@ fn policy_for<'a>(
         .iter()
         .filter(|(re, apply, _, _, _)| (apply == "all" || apply == kind) && re.is_match(name))
         // Highest priority wins; among equals the first listed.
-        .fold(
-            None::<&(Regex, String, i64, &Map<String, Value>, String)>,
-            |best, p| match best {
-                Some(b) if b.2 >= p.2 => Some(b),
-                _ => Some(p),
-            },
-        )
+        .fold(None::<&Policy>, |best, p| match best {
+            Some(b) if b.2 >= p.2 => Some(b),
+            _ => Some(p),
+        })
         .map(|p| (p.3, p.4.as_str()))
 }
 

@@ -139,7 +139,7 @@ fn check_variants(v: &mut V, s: &Scenario) {
             continue;
         }
         if let Err(why) = super::patch::apply(&base, &var.set) {
-            v.err(format!("{at}"), why);
+            v.err(at.clone(), why);
         }
     }
 }

@@ -1,0 +1,213 @@
+//! `queuelab check` (a scenario's `expect` block against its run) and `queuelab lessons`
+//! (list, check, schema): the commands a docs author runs in CI.
+
+use super::*;
+
+/// `queuelab check`: run each target to its duration (no trace, no time
+/// series) and evaluate its `expect` block against the JSON report. Every
+/// target is checked even after a failure, so one run lists them all.
+pub(super) fn check(args: &[OsString], out: &mut dyn Write) -> Result<(), Failure> {
+    use crate::scenario::expect::{self, Outcome};
+    let io = io_failure;
+    let mut seed = None;
+    let mut targets = Vec::new();
+    let mut it = args.iter();
+    while let Some(a) = it.next() {
+        if a == "--seed" {
+            let v = it
+                .next()
+                .ok_or_else(|| usage_error("--seed needs a value"))?;
+            let n = v
+                .to_str()
+                .and_then(|t| t.parse::<u64>().ok())
+                .ok_or_else(|| usage_error(format!("--seed: {v:?} is not a whole number")))?;
+            seed = Some(n);
+        } else if a.to_str().is_some_and(|t| t.starts_with("--")) {
+            return Err(usage_error(format!("check: unknown option {a:?}")));
+        } else {
+            targets.push(a);
+        }
+    }
+    if targets.is_empty() {
+        return Err(usage_error(
+            "check needs at least one scenario file or preset",
+        ));
+    }
+    let (mut failed, mut passed, mut bare) = (0usize, 0usize, 0usize);
+    for target in targets {
+        let (name, scenario) = match load_target(target)? {
+            Target::Scenario { name, scenario } => (name, scenario),
+            Target::Link(_) => {
+                return Err(usage_error(
+                    "check takes scenario files or presets, not links",
+                ))
+            }
+        };
+        let exps: Vec<_> = scenario
+            .expect
+            .iter()
+            .map(|t| expect::parse(t).expect("validated when loaded"))
+            .collect();
+        if exps.is_empty() {
+            bare += 1;
+            writeln!(out, "{name}: no expectations (add an `expect` block)").map_err(io)?;
+            continue;
+        }
+        let until = SimTime(scenario.duration.us());
+        let duration = scenario.duration;
+        let seed = seed.unwrap_or(scenario.seed);
+        let mut engine = Engine::new(scenario, seed).map_err(|e| Failure {
+            code: 2,
+            message: format!("{name}: {e}"),
+        })?;
+        engine.set_series(false);
+        run_to(&mut engine, until, DEFAULT_MAX_EVENTS);
+        let report = serde_json::to_value(engine.report(&name)).expect("report serializes");
+        let bad: Vec<(usize, String)> = exps
+            .iter()
+            .enumerate()
+            .filter_map(|(i, e)| match expect::evaluate(e, &report) {
+                Outcome::Pass => None,
+                Outcome::Fail { measured, against } => Some((
+                    i,
+                    format!("{e}: measured {measured}, compared with {against}"),
+                )),
+                Outcome::Error(why) => Some((i, format!("{e}: {why}"))),
+            })
+            .collect();
+        if bad.is_empty() {
+            passed += 1;
+            writeln!(
+                out,
+                "{name}: ok — {} expectation{} hold (seed {seed}, {duration})",
+                exps.len(),
+                if exps.len() == 1 { "" } else { "s" },
+            )
+            .map_err(io)?;
+        } else {
+            failed += 1;
+            writeln!(
+                out,
+                "{name}: FAILED — {} of {} expectations (seed {seed}, {duration})",
+                bad.len(),
+                exps.len(),
+            )
+            .map_err(io)?;
+            for (i, line) in bad {
+                writeln!(out, "  expect[{i}] {line}").map_err(io)?;
+            }
+        }
+    }
+    writeln!(
+        out,
+        "{passed} passed, {failed} failed, {bare} without expectations"
+    )
+    .map_err(io)?;
+    if failed > 0 {
+        return Err(Failure {
+            code: 1,
+            message: format!("{failed} scenario(s) failed their expectations"),
+        });
+    }
+    Ok(())
+}
+
+/// `queuelab lessons list|check|schema`.
+pub(super) fn lessons(args: &[OsString], out: &mut dyn Write) -> Result<(), Failure> {
+    use crate::lesson;
+    let io = io_failure;
+    let sub = args.first().and_then(|a| a.to_str()).unwrap_or("");
+    match sub {
+        "list" if args.len() == 1 => {
+            for l in lesson::lessons() {
+                let title = lesson::parse(l.json)
+                    .map(|p| p.title)
+                    .unwrap_or_else(|e| format!("(invalid: {e})"));
+                writeln!(out, "{:<30} {title}", l.name).map_err(io)?;
+            }
+            Ok(())
+        }
+        "schema" if args.len() == 1 => {
+            let text =
+                serde_json::to_string_pretty(&lesson::json_schema()).expect("schema serializes");
+            writeln!(out, "{text}").map_err(io)?;
+            Ok(())
+        }
+        "check" => {
+            let mut items: Vec<(String, String)> = Vec::new();
+            if args.len() == 1 {
+                for l in lesson::lessons() {
+                    items.push((l.name.to_string(), l.json.to_string()));
+                }
+            } else {
+                for f in &args[1..] {
+                    let path = Path::new(f);
+                    let bytes = read_scenario_file(path)?;
+                    let name = path
+                        .file_stem()
+                        .map(|s| s.to_string_lossy().into_owned())
+                        .unwrap_or_else(|| path.display().to_string());
+                    items.push((name, String::from_utf8_lossy(&bytes).into_owned()));
+                }
+            }
+            let mut failed = 0usize;
+            for (name, text) in &items {
+                let verdict = lesson::parse(text).and_then(|l| {
+                    let results = lesson::play(name, &l)?;
+                    Ok((l, results))
+                });
+                match verdict {
+                    Ok((l, results)) => {
+                        let asked = l.steps.iter().filter(|s| s.predict.is_some()).count();
+                        writeln!(
+                            out,
+                            "{name}: ok — {} steps, {asked} questions answerable from the run",
+                            l.steps.len()
+                        )
+                        .map_err(io)?;
+                        // The outcome of each question, as the player shows it.
+                        for (i, (step, r)) in l.steps.iter().zip(&results).enumerate() {
+                            let Some(p) = &step.predict else { continue };
+                            let answer = match (r.right_choice, r.number, &p.number) {
+                                (Some(k), _, _) => format!("{:?}", p.choices[k].text),
+                                (_, Some(x), Some(n)) => {
+                                    format!(
+                                        "{x:.1}{}",
+                                        n.unit
+                                            .as_deref()
+                                            .map(|u| format!(" {u}"))
+                                            .unwrap_or_default()
+                                    )
+                                }
+                                _ => "?".into(),
+                            };
+                            writeln!(out, "  steps[{i}] {answer}").map_err(io)?;
+                        }
+                    }
+                    Err(why) => {
+                        failed += 1;
+                        writeln!(out, "{name}: FAILED").map_err(io)?;
+                        for line in why.lines() {
+                            writeln!(out, "  {line}").map_err(io)?;
+                        }
+                    }
+                }
+            }
+            writeln!(
+                out,
+                "{} lessons, {} passed, {failed} failed",
+                items.len(),
+                items.len() - failed
+            )
+            .map_err(io)?;
+            if failed > 0 {
+                return Err(Failure {
+                    code: 1,
+                    message: format!("{failed} lesson(s) failed"),
+                });
+            }
+            Ok(())
+        }
+        _ => Err(usage_error("lessons takes list, check [FILE...] or schema")),
+    }
+}

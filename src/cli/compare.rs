@@ -1,0 +1,222 @@
+//! `queuelab compare` (a scenario's variants side by side under one seed) and
+//! `queuelab sweep` (a grid of field values over several seeds, see `crate::sweep`).
+
+use super::*;
+
+/// `queuelab compare`: every variant of the scenario, one seed, side by side.
+pub(super) fn compare(a: &RunArgs, out: &mut dyn Write) -> Result<(), Failure> {
+    let io = io_failure;
+    let (name, scenario) = match load_target(&a.target)? {
+        Target::Scenario { name, scenario } => (name, scenario),
+        Target::Link(link) => ("link".to_string(), link.scenario),
+    };
+    if scenario.variants.is_empty() {
+        return Err(Failure {
+            code: 2,
+            message: format!(
+                "{name}: has no `variants` block to compare (add two to four {{\"name\", \"set\"}} entries)"
+            ),
+        });
+    }
+    let seed = a.seed.unwrap_or(scenario.seed);
+    let until = SimTime(a.until_us.unwrap_or(scenario.duration.us()));
+    let span = crate::scenario::Duration(until.0);
+    let mut base = scenario.clone();
+    base.variants.clear();
+    let mut lanes: Vec<(String, serde_json::Value)> = Vec::new();
+    for v in &scenario.variants {
+        let s = scenario::patch::apply(&base, &v.set).map_err(|e| Failure {
+            code: 2,
+            message: format!("{name}: variant {:?}: {e}", v.name),
+        })?;
+        let mut engine = Engine::new(s, seed).map_err(|e| Failure {
+            code: 2,
+            message: format!("{name}: variant {:?}: {e}", v.name),
+        })?;
+        engine.set_series(false);
+        if !run_to(&mut engine, until, a.max_events) {
+            warn(&format!(
+                "variant {:?} stopped at --max-events {} before {until}",
+                v.name, a.max_events
+            ));
+        }
+        let report = serde_json::to_value(engine.report(&name)).expect("report serializes");
+        lanes.push((v.name.clone(), report));
+    }
+    if a.json {
+        let v = serde_json::json!({
+            "scenario": name,
+            "seed": seed,
+            "sim_time_us": until.0,
+            "variants": lanes.iter().map(|(n, r)| serde_json::json!({"name": n, "report": r})).collect::<Vec<_>>(),
+        });
+        let text = serde_json::to_string_pretty(&v).expect("serializes");
+        writeln!(out, "{text}").map_err(io)?;
+        return Ok(());
+    }
+    writeln!(
+        out,
+        "{name} — seed {seed}, {span}, {} variants (common random numbers)",
+        lanes.len()
+    )
+    .map_err(io)?;
+    let rows: [(&str, &str); 14] = [
+        ("published", "totals.published"),
+        ("delivered", "totals.delivered"),
+        ("redelivered", "totals.redelivered"),
+        ("processed", "totals.processed"),
+        ("failed", "totals.failed"),
+        ("retried", "totals.retried"),
+        ("dead-lettered", "totals.dead_lettered"),
+        ("expired", "totals.expired"),
+        ("dropped", "totals.dropped"),
+        (
+            "lost after auto-ack",
+            "dropped_by_reason.lost_after_auto_ack",
+        ),
+        ("in flight", "totals.in_flight"),
+        ("latency mean ms", "latency_us.end_to_end.mean"),
+        ("latency p50 ms", "latency_us.end_to_end.p50"),
+        ("latency p99 ms", "latency_us.end_to_end.p99"),
+    ];
+    let width = lanes
+        .iter()
+        .map(|(n, _)| n.len())
+        .max()
+        .unwrap_or(0)
+        .max(10);
+    let mut line = format!("{:<22}", "");
+    for (n, _) in &lanes {
+        line.push_str(&format!(" {n:>width$}"));
+    }
+    writeln!(out, "{line}").map_err(io)?;
+    for (label, path) in rows {
+        let e = crate::scenario::expect::parse(&format!("{path} == 0")).expect("a fixed path");
+        let mut line = format!("{label:<22}");
+        for (_, r) in &lanes {
+            let cell = match crate::scenario::expect::lookup(r, &e.path)
+                .ok()
+                .and_then(|v| v.as_f64())
+            {
+                Some(x) if path.starts_with("latency_us") => format!("{:.1}", x / 1000.0),
+                Some(x) => format!("{x:.0}"),
+                None => "—".to_string(),
+            };
+            line.push_str(&format!(" {cell:>width$}"));
+        }
+        writeln!(out, "{line}").map_err(io)?;
+    }
+    Ok(())
+}
+
+/// `queuelab sweep`: see `crate::sweep`.
+pub(super) fn sweep(args: &[OsString], out: &mut dyn Write) -> Result<(), Failure> {
+    use crate::sweep;
+    let io = io_failure;
+    let mut target: Option<&OsString> = None;
+    let (mut axes, mut metrics) = (Vec::new(), Vec::new());
+    let (mut n_seeds, mut seed, mut until_us, mut jobs) = (5usize, None, None, None);
+    let (mut csv_path, mut svg_path): (Option<PathBuf>, Option<PathBuf>) = (None, None);
+    let mut it = args.iter();
+    while let Some(a) = it.next() {
+        let flag = a.to_str().unwrap_or("");
+        let mut value = |f: &str| -> Result<String, Failure> {
+            let v = it
+                .next()
+                .ok_or_else(|| usage_error(format!("{f} needs a value")))?;
+            v.to_str()
+                .map(str::to_string)
+                .ok_or_else(|| usage_error(format!("{f}: {v:?} is not UTF-8 text")))
+        };
+        let whole = |f: &str, v: &str| {
+            v.parse::<u64>()
+                .map_err(|_| usage_error(format!("{f}: {v:?} is not a whole number")))
+        };
+        match flag {
+            "--set" => axes.push(sweep::parse_axis(&value("--set")?).map_err(usage_error)?),
+            "--metric" => metrics.push(value("--metric")?),
+            "--seeds" => {
+                let v = value("--seeds")?;
+                n_seeds = whole("--seeds", &v)?.clamp(1, sweep::RUNS_MAX as u64) as usize;
+            }
+            "--seed" => {
+                let v = value("--seed")?;
+                seed = Some(whole("--seed", &v)?);
+            }
+            "--jobs" => {
+                let v = value("--jobs")?;
+                jobs = Some(whole("--jobs", &v)?.clamp(1, 64) as usize);
+            }
+            "--until" => {
+                let v = value("--until")?;
+                until_us = Some(
+                    parse_duration(&v)
+                        .map_err(|e| usage_error(format!("--until: {e}")))?
+                        .us(),
+                );
+            }
+            "--csv" => csv_path = Some(PathBuf::from(value("--csv")?)),
+            "--svg" => svg_path = Some(PathBuf::from(value("--svg")?)),
+            f if f.starts_with("--") => {
+                return Err(usage_error(format!("sweep: unknown option {f}")))
+            }
+            _ if target.is_some() => return Err(usage_error("sweep takes one scenario")),
+            _ => target = Some(a),
+        }
+    }
+    let target = target.ok_or_else(|| usage_error("sweep needs a scenario file or preset"))?;
+    if axes.is_empty() {
+        return Err(usage_error("sweep needs at least one --set PATH=VALUES"));
+    }
+    let (name, scenario) = match load_target(target)? {
+        Target::Scenario { name, scenario } => (name, scenario),
+        Target::Link(_) => {
+            return Err(usage_error(
+                "sweep takes a scenario file or preset, not a link",
+            ))
+        }
+    };
+    if metrics.is_empty() {
+        metrics = sweep::default_metrics();
+    } else {
+        for m in sweep::default_metrics() {
+            if !metrics.contains(&m) {
+                metrics.push(m);
+            }
+        }
+    }
+    let plan = sweep::Plan {
+        until_us: until_us.unwrap_or(scenario.duration.us()),
+        seeds: sweep::seeds(seed.unwrap_or(scenario.seed), n_seeds),
+        scenario,
+        axes,
+        metrics,
+    };
+    let jobs = jobs.unwrap_or_else(|| std::thread::available_parallelism().map_or(1, |n| n.get()));
+    let result = sweep::run(&plan, jobs).map_err(|e| Failure {
+        code: 2,
+        message: format!("{name}: {e}"),
+    })?;
+    writeln!(
+        out,
+        "{name}: {} points × {} seeds, {} each (common random numbers)",
+        result.points.len(),
+        plan.seeds.len(),
+        scenario::Duration(plan.until_us)
+    )
+    .map_err(io)?;
+    write!(out, "{}", sweep::table(&plan, &result)).map_err(io)?;
+    let write_file = |path: &PathBuf, text: String| {
+        std::fs::write(path, text).map_err(|e| Failure {
+            code: 1,
+            message: format!("cannot write {}: {e}", path.display()),
+        })
+    };
+    if let Some(p) = &csv_path {
+        write_file(p, sweep::csv(&plan, &result))?;
+    }
+    if let Some(p) = &svg_path {
+        write_file(p, sweep::svg(&plan, &result, &format!("{name}: what if")))?;
+    }
+    Ok(())
+}
