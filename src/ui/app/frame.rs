@@ -83,7 +83,8 @@ impl App {
             self.last_chart_ms = ts;
             self.paint_charts();
         }
-        let hooked = self.frame_hooks(ts) | self.lesson_tick();
+        let hooked =
+            self.frame_hooks(ts) | self.lesson_tick() | std::mem::take(&mut self.dom_stale);
         self.schedule(ctx);
         if hooked
             || view_changed
@@ -217,6 +218,14 @@ impl App {
     }
 
     pub(super) fn rendered_inner(&mut self, first: bool) {
+        // A DOM change (a summary, a panel) can resize the canvas between two
+        // frames; repaint now so no frame shows the picture at the old size.
+        if let Some(c) = self.canvas.cast::<HtmlCanvasElement>() {
+            if !first && canvas_stale(&c) {
+                self.paint(now_ms());
+                self.dom_stale = true;
+            }
+        }
         if self.log_follow {
             if let Some(el) = self.log_ref.cast::<HtmlElement>() {
                 el.set_scroll_top(el.scroll_height());
@@ -256,10 +265,7 @@ fn fit_canvas(canvas: &HtmlCanvasElement) -> Option<CanvasFit> {
     if w < 2.0 || h < 2.0 {
         return None;
     }
-    let dpr = web_sys::window()
-        .map(|w| w.device_pixel_ratio())
-        .unwrap_or(1.0)
-        .clamp(1.0, 3.0);
+    let dpr = device_ratio();
     let (pw, ph) = ((w * dpr).round() as u32, (h * dpr).round() as u32);
     let resized = canvas.width() != pw || canvas.height() != ph;
     if resized {
@@ -267,6 +273,22 @@ fn fit_canvas(canvas: &HtmlCanvasElement) -> Option<CanvasFit> {
         canvas.set_height(ph);
     }
     Some(CanvasFit { w, h, dpr, resized })
+}
+
+/// The device pixel ratio, capped at 3.
+fn device_ratio() -> f64 {
+    web_sys::window()
+        .map(|w| w.device_pixel_ratio())
+        .unwrap_or(1.0)
+        .clamp(1.0, 3.0)
+}
+
+/// The canvas's CSS box no longer matches its backing store.
+fn canvas_stale(canvas: &HtmlCanvasElement) -> bool {
+    let dpr = device_ratio();
+    let pw = (canvas.client_width() as f64 * dpr).round() as u32;
+    let ph = (canvas.client_height() as f64 * dpr).round() as u32;
+    pw >= 2 && ph >= 2 && (canvas.width() != pw || canvas.height() != ph)
 }
 
 fn context_2d(canvas: &HtmlCanvasElement) -> Option<CanvasRenderingContext2d> {

@@ -161,6 +161,9 @@ pub struct App {
     last_dom_ms: f64,
     last_chart_ms: f64,
     charts_dirty: bool,
+    /// The canvas was repainted after a DOM change resized it: the next
+    /// frame re-renders the DOM so `data-boxes` and friends match it.
+    dom_stale: bool,
     view: View,
     hits: Vec<Hit>,
     drag: Option<(usize, f64, f64, bool)>,
@@ -313,6 +316,7 @@ impl Component for App {
             last_dom_ms: 0.0,
             last_chart_ms: 0.0,
             charts_dirty: true,
+            dom_stale: false,
             view: View::default(),
             hits: Vec::new(),
             drag: None,
