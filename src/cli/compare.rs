@@ -60,7 +60,7 @@ pub(super) fn compare(a: &RunArgs, out: &mut dyn Write) -> Result<(), Failure> {
         lanes.len()
     )
     .map_err(io)?;
-    let rows: [(&str, &str); 14] = [
+    let rows: &[(&str, &str)] = &[
         ("published", "totals.published"),
         ("delivered", "totals.delivered"),
         ("redelivered", "totals.redelivered"),
@@ -78,6 +78,15 @@ pub(super) fn compare(a: &RunArgs, out: &mut dyn Write) -> Result<(), Failure> {
         ("latency mean ms", "latency_us.end_to_end.mean"),
         ("latency p50 ms", "latency_us.end_to_end.p50"),
         ("latency p99 ms", "latency_us.end_to_end.p99"),
+        ("guarantee", "ledger.guarantee"),
+        ("ledger: exactly once", "ledger.exactly_once"),
+        ("ledger: duplicated", "ledger.duplicated"),
+        ("ledger: extra effects", "ledger.extra_effects"),
+        ("ledger: lost", "ledger.lost"),
+        ("ledger: out of order", "ledger.out_of_order"),
+        ("ledger: pending", "ledger.pending"),
+        ("ledger: deduplicated", "ledger.deduplicated"),
+        ("ledger: resent", "ledger.resent"),
     ];
     let width = lanes
         .iter()
@@ -90,17 +99,16 @@ pub(super) fn compare(a: &RunArgs, out: &mut dyn Write) -> Result<(), Failure> {
         line.push_str(&format!(" {n:>width$}"));
     }
     writeln!(out, "{line}").map_err(io)?;
-    for (label, path) in rows {
+    for &(label, path) in rows {
         let e = crate::scenario::expect::parse(&format!("{path} == 0")).expect("a fixed path");
         let mut line = format!("{label:<22}");
         for (_, r) in &lanes {
-            let cell = match crate::scenario::expect::lookup(r, &e.path)
-                .ok()
-                .and_then(|v| v.as_f64())
-            {
-                Some(x) if path.starts_with("latency_us") => format!("{:.1}", x / 1000.0),
-                Some(x) => format!("{x:.0}"),
-                None => "—".to_string(),
+            let v = crate::scenario::expect::lookup(r, &e.path).ok();
+            let cell = match (v.and_then(|v| v.as_f64()), v.and_then(|v| v.as_str())) {
+                (Some(x), _) if path.starts_with("latency_us") => format!("{:.1}", x / 1000.0),
+                (Some(x), _) => format!("{x:.0}"),
+                (None, Some(text)) => text.replace('_', "-"),
+                (None, None) => "—".to_string(),
             };
             line.push_str(&format!(" {cell:>width$}"));
         }

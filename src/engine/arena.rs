@@ -112,6 +112,9 @@ impl Engine {
         // at every copy and recurses without end (route → enqueue → expire →
         // dead-letter → route).
         m.deliveries = src.deliveries;
+        let from_producer = src.has(super::message::flag::FROM_PRODUCER);
+        m.set(super::message::flag::FROM_PRODUCER, from_producer);
+        self.fx_share(slot, c);
         c
     }
 
@@ -229,6 +232,7 @@ impl Engine {
     /// Free a finished message's slot (bumping its generation).
     #[inline]
     pub(crate) fn release(&mut self, slot: u32) {
+        self.fx_released(slot);
         let old = self.msgs[slot as usize].state;
         *self.ledger.count(old) -= 1;
         self.ext_release(slot);
@@ -245,6 +249,7 @@ impl Engine {
             .record(self.now, TraceKind::Dropped { reason }, Some(id), at);
         self.totals.dropped += 1;
         self.dropped_by_reason[reason.index()] += 1;
+        self.fx_discarded(slot, reason);
         self.ledger.discarded += 1;
         self.release(slot);
     }

@@ -77,6 +77,55 @@ impl Engine {
     pub(crate) fn check_command(&self, cmd: &Command) -> Result<(), CommandError> {
         let err = |s: String| Err(CommandError(s));
         match cmd {
+            Command::SetGuarantee { .. } => {}
+            Command::SetDedup { consumer, dedup } => {
+                self.find(consumer, NodeKind::Consumer)?;
+                if let Some(d) = dedup {
+                    scenario::check_dedup(d)
+                        .map_err(|(f, e)| CommandError(format!("dedup.{f}: {e}")))?;
+                }
+            }
+            Command::SetConsumerFaults { consumer, faults } => {
+                self.find(consumer, NodeKind::Consumer)?;
+                if let Some(f) = faults {
+                    scenario::check_consumer_faults(f)
+                        .map_err(|(n, e)| CommandError(format!("faults.{n}: {e}")))?;
+                }
+            }
+            Command::SetConfirms { producer, confirms } => {
+                let p = self.find(producer, NodeKind::Producer)?;
+                if self
+                    .streams
+                    .producers
+                    .get(p as usize)
+                    .is_some_and(|t| t.is_some())
+                {
+                    return err(format!(
+                        "{producer} writes to a topic: publisher confirms are for queue producers"
+                    ));
+                }
+                if let Some(c) = confirms {
+                    scenario::check_confirms(c)
+                        .map_err(|(n, e)| CommandError(format!("confirms.{n}: {e}")))?;
+                }
+            }
+            Command::SetLinkFaults { producer, faults } => {
+                let p = self.find(producer, NodeKind::Producer)?;
+                if self
+                    .streams
+                    .producers
+                    .get(p as usize)
+                    .is_some_and(|t| t.is_some())
+                {
+                    return err(format!(
+                        "{producer} writes to a topic: link faults are for queue producers"
+                    ));
+                }
+                if let Some(f) = faults {
+                    scenario::check_link_faults(f)
+                        .map_err(|(n, e)| CommandError(format!("faults.{n}: {e}")))?;
+                }
+            }
             Command::SetRate { producer, rate } => {
                 self.find(producer, NodeKind::Producer)?;
                 if rate.per_s().is_nan() || rate.per_s() < 0.0 {
@@ -305,9 +354,15 @@ impl Engine {
                 consumer,
                 instance,
                 restart_after,
+                point,
             } => {
                 let c = self.find(consumer, NodeKind::Consumer).unwrap();
-                self.crash_consumer(c, *instance, restart_after.map(|d| d.us()));
+                let restart = restart_after.map(|d| d.us());
+                if point.is_now() {
+                    self.crash_consumer(c, *instance, restart);
+                } else {
+                    self.arm_crash(c, *point, *instance, restart);
+                }
             }
             Command::RestartConsumer { consumer, instance } => {
                 let c = self.find(consumer, NodeKind::Consumer).unwrap();
@@ -337,7 +392,7 @@ impl Engine {
             }
             Command::SetAckMode { consumer, ack } => {
                 let c = self.find(consumer, NodeKind::Consumer).unwrap();
-                self.cfg.consumers[c as usize].ack = *ack;
+                self.cfg.consumers[c as usize].ack = Some(*ack);
             }
             Command::SetOnFailure {
                 consumer,
@@ -395,6 +450,35 @@ impl Engine {
             Command::IncreasePartitions { topic, partitions } => {
                 let t = self.find(topic, NodeKind::Topic).unwrap();
                 self.increase_partitions(t, *partitions);
+            }
+            Command::SetGuarantee { guarantee } => {
+                let g = *guarantee;
+                let topics: Vec<String> = self.cfg.topics.iter().map(|t| t.id.clone()).collect();
+                for p in &mut self.cfg.producers {
+                    if !topics.contains(&p.to) {
+                        p.confirms = g.confirms();
+                    }
+                }
+                for c in &mut self.cfg.consumers {
+                    c.ack = Some(g.ack());
+                    c.dedup = g.dedup();
+                }
+            }
+            Command::SetDedup { consumer, dedup } => {
+                let c = self.find(consumer, NodeKind::Consumer).unwrap();
+                self.cfg.consumers[c as usize].dedup = *dedup;
+            }
+            Command::SetConsumerFaults { consumer, faults } => {
+                let c = self.find(consumer, NodeKind::Consumer).unwrap();
+                self.cfg.consumers[c as usize].faults = *faults;
+            }
+            Command::SetConfirms { producer, confirms } => {
+                let p = self.find(producer, NodeKind::Producer).unwrap();
+                self.cfg.producers[p as usize].confirms = *confirms;
+            }
+            Command::SetLinkFaults { producer, faults } => {
+                let p = self.find(producer, NodeKind::Producer).unwrap();
+                self.cfg.producers[p as usize].faults = *faults;
             }
         }
     }

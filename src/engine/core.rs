@@ -26,6 +26,7 @@
 use super::agenda::Agenda;
 use super::message::{ExtId, HdrId, Ledger, Message, MsgExt, Sym};
 use super::metrics::{Latency, LatencySummary, Series, SeriesPoint, Totals, WindowLatency};
+use super::model::effects::Effects;
 use super::model::topic::{StreamEvent, Streams};
 use super::model::{CachedRoute, ConsumerState, ExchangeState, ProducerState, QueueState};
 use super::time::SimTime;
@@ -72,13 +73,46 @@ pub(crate) enum Target {
 /// Scheduled work; the table at the top names each variant's handler.
 #[derive(Clone, Copy, Debug)]
 pub(crate) enum Event {
-    ProducerTick { p: u32, epoch: u32 },
-    Arrive { slot: u32, gen: u32, target: Target },
-    ServiceDone { c: u32, i: u32, epoch: u32 },
-    RetryDue { slot: u32, gen: u32 },
-    ExpiryCheck { q: u32 },
-    Restart { c: u32, i: u32, epoch: u32 },
-    Scheduled { index: u32 },
+    ProducerTick {
+        p: u32,
+        epoch: u32,
+    },
+    Arrive {
+        slot: u32,
+        gen: u32,
+        target: Target,
+    },
+    ServiceDone {
+        c: u32,
+        i: u32,
+        epoch: u32,
+    },
+    RetryDue {
+        slot: u32,
+        gen: u32,
+    },
+    ExpiryCheck {
+        q: u32,
+    },
+    Restart {
+        c: u32,
+        i: u32,
+        epoch: u32,
+    },
+    /// A producer's confirm timer for business message `e` (an effects entry).
+    ConfirmDue {
+        p: u32,
+        e: u32,
+    },
+    /// A crash at a consumer protocol point (after receive, after ack).
+    ProtocolCrash {
+        c: u32,
+        i: u32,
+        epoch: u32,
+    },
+    Scheduled {
+        index: u32,
+    },
     Sample,
     Stream(StreamEvent),
 }
@@ -138,6 +172,8 @@ pub struct Engine {
     pub(crate) dropped_by_reason: [u64; Reason::ALL.len()],
     /// Messages by state: the conservation ledger.
     pub(crate) ledger: Ledger,
+    /// Effects per business message: the guarantee ledger (`model::effects`).
+    pub(crate) effects: Effects,
     pub(crate) wait: Latency,
     pub(crate) end_to_end: Latency,
     pub(crate) interval: WindowLatency,
@@ -155,7 +191,16 @@ impl Engine {
     /// Build a world from a scenario (validated here) and a seed.
     pub fn new(scenario: Scenario, seed: u64) -> Result<Engine, ScenarioError> {
         scenario::validate(&scenario)?;
+        let mut scenario = scenario;
+        scenario.apply_guarantee();
+        let mut consumer_queue = vec![false; scenario.queues.len()];
+        for c in &scenario.consumers {
+            if let Some(q) = scenario.queues.iter().position(|q| q.id == c.queue) {
+                consumer_queue[q] = true;
+            }
+        }
         let mut e = Engine {
+            effects: Effects::new(true, consumer_queue),
             cfg: scenario,
             seed,
             now: SimTime::ZERO,
@@ -456,6 +501,8 @@ impl Engine {
             Event::RetryDue { slot, gen } => self.on_retry_due(slot, gen),
             Event::ExpiryCheck { q } => self.on_expiry_check(q),
             Event::Restart { c, i, epoch } => self.on_restart(c, i, epoch),
+            Event::ConfirmDue { p, e } => self.on_confirm_due(p, e),
+            Event::ProtocolCrash { c, i, epoch } => self.on_protocol_crash(c, i, epoch),
             Event::Scheduled { index } => self.apply_scheduled(index),
             Event::Sample => self.on_sample(),
             Event::Stream(ev) => self.on_stream_event(ev),

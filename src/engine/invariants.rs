@@ -54,6 +54,7 @@ impl Engine {
         self.check_consumers()?;
         self.check_retry_waits()?;
         self.check_ext_refs()?;
+        self.check_effects()?;
         // Topic records are published but live in partition logs, not the arena.
         let messages = self.totals.published - self.streams.records_published;
         if messages + self.totals.copies != l.created {

@@ -64,6 +64,9 @@ pub(crate) mod flag {
     /// Entered its current queue with a TTL of 0: due the instant it arrived
     /// (`expires_us` is that instant), yet deliverable to an idle consumer then.
     pub(crate) const TTL_ZERO: u8 = 8;
+    /// Sent by a producer and not yet taken by a queue: a refusal now is a
+    /// negative publisher confirm (see `model::confirms`).
+    pub(crate) const FROM_PRODUCER: u8 = 16;
 }
 
 /// One message in the arena. Hot fields only; see `MsgExt` for the rest.

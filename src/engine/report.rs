@@ -40,6 +40,9 @@ pub struct Report {
     /// Per-node counters, keyed by node id.
     pub nodes: BTreeMap<String, Value>,
     pub commands: usize,
+    /// Effects per business message: exactly once, duplicated, lost (see
+    /// `model::effects`).
+    pub ledger: crate::engine::model::effects::LedgerReport,
 }
 
 pub fn hash_hex(h: u64) -> String {
@@ -83,6 +86,7 @@ impl Engine {
             },
             nodes,
             commands: self.command_log().len(),
+            ledger: self.ledger_report(),
         }
     }
 
@@ -264,6 +268,31 @@ impl Engine {
                 partition,
                 offset,
             } => format!("{}/{partition} seeked to {offset}", self.node_name(topic)),
+            TraceKind::NetworkDuplicated { copy } => {
+                format!("the network delivered it twice: m{copy} is the second")
+            }
+            TraceKind::ConfirmMissing {
+                original,
+                nacked: true,
+            } => format!("negative confirm for business message {original}: will resend"),
+            TraceKind::ConfirmMissing {
+                original,
+                nacked: false,
+            } => {
+                format!("no confirm for business message {original}: will resend after the timeout")
+            }
+            TraceKind::Resent { original, attempt } => {
+                format!("resent business message {original} (send {attempt})")
+            }
+            TraceKind::GaveUp { original, sends } => {
+                format!("gave up on business message {original} after {sends} sends")
+            }
+            TraceKind::Deduplicated { instance, original } => format!(
+                "#{instance} had already done business message {original}: acked, effect skipped"
+            ),
+            TraceKind::AckLost { instance } => {
+                format!("ack from #{instance} lost: the broker will redeliver")
+            }
         };
         format!("{} {node}: {msg}{detail}", ev.t)
     }

@@ -52,10 +52,12 @@ pub enum Reason {
     RetriesExhausted,
     /// Removed by a purge command.
     Purged,
+    /// Lost on the network between producer and broker.
+    NetworkLost,
 }
 
 impl Reason {
-    pub const ALL: [Reason; 9] = [
+    pub const ALL: [Reason; 10] = [
         Reason::Rejected,
         Reason::Expired,
         Reason::Maxlen,
@@ -65,6 +67,7 @@ impl Reason {
         Reason::LostAfterAutoAck,
         Reason::RetriesExhausted,
         Reason::Purged,
+        Reason::NetworkLost,
     ];
     pub fn name(self) -> &'static str {
         match self {
@@ -77,6 +80,7 @@ impl Reason {
             Reason::LostAfterAutoAck => "lost_after_auto_ack",
             Reason::RetriesExhausted => "retries_exhausted",
             Reason::Purged => "purged",
+            Reason::NetworkLost => "network_lost",
         }
     }
     pub fn index(self) -> usize {
@@ -213,6 +217,20 @@ pub enum TraceKind {
         copy: u64,
         attempts: u32,
     },
+    /// The network delivered a publish twice: `copy` is the second one.
+    NetworkDuplicated { copy: u64 },
+    /// No confirm came within the timeout, or a negative one did (`nacked`):
+    /// the producer will send business message `original` again.
+    ConfirmMissing { original: u64, nacked: bool },
+    /// The producer sent business message `original` again (send `attempt`).
+    Resent { original: u64, attempt: u32 },
+    /// The producer gave up on business message `original` after `sends` sends.
+    GaveUp { original: u64, sends: u32 },
+    /// A dedup store had seen business message `original`: acked without
+    /// doing the side effect again.
+    Deduplicated { instance: u32, original: u64 },
+    /// A manual ack was lost on its way to the broker, which redelivers.
+    AckLost { instance: u32 },
 }
 
 fn is_false(b: &bool) -> bool {
@@ -253,11 +271,17 @@ impl TraceKind {
             TraceKind::Seeked { .. } => "seeked",
             TraceKind::SentToRetryTopic { .. } => "sent_to_retry_topic",
             TraceKind::SentToDeadLetterTopic { .. } => "sent_to_dead_letter_topic",
+            TraceKind::NetworkDuplicated { .. } => "network_duplicated",
+            TraceKind::ConfirmMissing { .. } => "confirm_missing",
+            TraceKind::Resent { .. } => "resent",
+            TraceKind::GaveUp { .. } => "gave_up",
+            TraceKind::Deduplicated { .. } => "deduplicated",
+            TraceKind::AckLost { .. } => "ack_lost",
         }
     }
 
     /// All kind names, for filters in the UI.
-    pub const NAMES: [&'static str; 31] = [
+    pub const NAMES: [&'static str; 37] = [
         "published",
         "routed",
         "unroutable",
@@ -289,9 +313,15 @@ impl TraceKind {
         "seeked",
         "sent_to_retry_topic",
         "sent_to_dead_letter_topic",
+        "network_duplicated",
+        "confirm_missing",
+        "resent",
+        "gave_up",
+        "deduplicated",
+        "ack_lost",
     ];
 
-    /// Canonical encoding of this kind: its code (1..=31) and two field
+    /// Canonical encoding of this kind: its code (1..=37) and two field
     /// words. Small fields share a word (low 32 bits, then high 32 bits).
     #[inline(always)]
     fn fields(&self) -> (u64, u64, u64) {
@@ -401,6 +431,12 @@ impl TraceKind {
                 copy,
                 attempts,
             } => (31, pair(attempts, node(topic)), copy),
+            TraceKind::NetworkDuplicated { copy } => (32, copy, 0),
+            TraceKind::ConfirmMissing { original, nacked } => (33, original, nacked as u64),
+            TraceKind::Resent { original, attempt } => (34, original, attempt as u64),
+            TraceKind::GaveUp { original, sends } => (35, original, sends as u64),
+            TraceKind::Deduplicated { instance, original } => (36, original, instance as u64),
+            TraceKind::AckLost { instance } => (37, instance as u64, 0),
         }
     }
 }
@@ -616,7 +652,7 @@ mod tests {
         assert_ne!(h0, base(k, None, 1, 1));
         assert_ne!(h0, base(k, Some(1), 2, 1));
         assert_ne!(h0, base(k, Some(1), 1, 2));
-        assert_eq!(TraceKind::NAMES.len(), 31);
+        assert_eq!(TraceKind::NAMES.len(), 37);
         // Fields sharing a word stay apart.
         let d = |consumer, instance, attempt, redelivered| TraceKind::Delivered {
             consumer: NodeId(consumer),

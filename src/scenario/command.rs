@@ -10,8 +10,8 @@
 //! and is not logged.
 
 use super::{
-    AckMode, Arrival, Assignment, CommitPolicy, Duration, OnFailure, Overflow, Rate, RetryPolicy,
-    SeekTo, Service,
+    AckMode, Arrival, Assignment, CommitPolicy, Confirms, ConsumerFaults, CrashPoint, Dedup,
+    Duration, Guarantee, LinkFaults, OnFailure, Overflow, Rate, RetryPolicy, SeekTo, Service,
 };
 use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
@@ -58,6 +58,10 @@ pub enum Command {
         instance: Option<u32>,
         #[serde(default)]
         restart_after: Option<Duration>,
+        /// Where in the protocol it strikes: `now`, or armed until the
+        /// instance next reaches that point.
+        #[serde(default, skip_serializing_if = "CrashPoint::is_now")]
+        point: CrashPoint,
     },
     RestartConsumer {
         consumer: String,
@@ -168,6 +172,35 @@ pub enum Command {
         #[serde(default)]
         linger: Option<Duration>,
     },
+    /// Turn the guarantee dial: every queue producer's confirms and every
+    /// consumer's ack mode and dedup store take the bundle's values.
+    SetGuarantee {
+        guarantee: Guarantee,
+    },
+    /// Give a consumer a dedup store (an idempotent consumer), or none.
+    SetDedup {
+        consumer: String,
+        #[serde(default)]
+        dedup: Option<Dedup>,
+    },
+    /// Change a consumer's protocol-point faults (none: no faults).
+    SetConsumerFaults {
+        consumer: String,
+        #[serde(default)]
+        faults: Option<ConsumerFaults>,
+    },
+    /// Turn a queue producer's publisher confirms on (with these settings) or off.
+    SetConfirms {
+        producer: String,
+        #[serde(default)]
+        confirms: Option<Confirms>,
+    },
+    /// Change the faults on a producer's link to the broker (none: a perfect link).
+    SetLinkFaults {
+        producer: String,
+        #[serde(default)]
+        faults: Option<LinkFaults>,
+    },
 }
 
 impl Command {
@@ -179,7 +212,9 @@ impl Command {
             | Command::PauseProducer { producer }
             | Command::ResumeProducer { producer }
             | Command::PublishOne { producer, .. }
-            | Command::SetLinger { producer, .. } => producer,
+            | Command::SetLinger { producer, .. }
+            | Command::SetConfirms { producer, .. }
+            | Command::SetLinkFaults { producer, .. } => producer,
             Command::CrashConsumer { consumer, .. }
             | Command::RestartConsumer { consumer, .. }
             | Command::SetInstances { consumer, .. }
@@ -188,7 +223,9 @@ impl Command {
             | Command::SetPrefetch { consumer, .. }
             | Command::SetAckMode { consumer, .. }
             | Command::SetOnFailure { consumer, .. }
-            | Command::SetRetry { consumer, .. } => consumer,
+            | Command::SetRetry { consumer, .. }
+            | Command::SetDedup { consumer, .. }
+            | Command::SetConsumerFaults { consumer, .. } => consumer,
             Command::SetMaxLength { queue, .. }
             | Command::SetOverflow { queue, .. }
             | Command::SetQueueTtl { queue, .. }
@@ -201,6 +238,8 @@ impl Command {
             | Command::SetCommitPolicy { group, .. }
             | Command::SetMaxPollRecords { group, .. } => group,
             Command::IncreasePartitions { topic, .. } => topic,
+            // The whole scenario: no one node.
+            Command::SetGuarantee { .. } => "",
         }
     }
 
@@ -237,13 +276,20 @@ impl Command {
                 consumer,
                 instance,
                 restart_after,
+                point,
             } => {
                 let who = instance
                     .map(|i| format!("{consumer}#{i}"))
                     .unwrap_or(format!("{consumer} (all)"));
+                let when = match point {
+                    CrashPoint::Now => "crash",
+                    CrashPoint::AfterReceive => "crash after the next receive",
+                    CrashPoint::AfterEffect => "crash after the next effect, before its ack",
+                    CrashPoint::AfterAck => "crash after the next ack",
+                };
                 match restart_after {
-                    Some(d) => format!("{who}: crash, restart after {d}"),
-                    None => format!("{who}: crash"),
+                    Some(d) => format!("{who}: {when}, restart after {d}"),
+                    None => format!("{who}: {when}"),
                 }
             }
             Command::RestartConsumer { consumer, instance } => {
@@ -328,6 +374,38 @@ impl Command {
             Command::SetLinger { producer, linger } => match linger {
                 Some(d) => format!("{producer}: linger → {d}"),
                 None => format!("{producer}: linger → none"),
+            },
+            Command::SetGuarantee { guarantee } => {
+                format!("guarantee → {}", guarantee.name().replace('_', "-"))
+            }
+            Command::SetDedup { consumer, dedup } => match dedup {
+                Some(d) => format!("{consumer}: dedup window → {}", d.window),
+                None => format!("{consumer}: dedup → none"),
+            },
+            Command::SetConsumerFaults { consumer, faults } => match faults {
+                Some(f) => format!(
+                    "{consumer}: faults → crash after receive {:.0}%, after effect {:.0}%, ack lost {:.0}%",
+                    f.crash_after_receive * 100.0,
+                    f.crash_after_effect * 100.0,
+                    f.ack_drop * 100.0
+                ),
+                None => format!("{consumer}: faults → none"),
+            },
+            Command::SetConfirms { producer, confirms } => match confirms {
+                Some(c) => format!(
+                    "{producer}: confirms → timeout {}, {} resends",
+                    c.timeout, c.retries
+                ),
+                None => format!("{producer}: confirms → off (fire-and-forget)"),
+            },
+            Command::SetLinkFaults { producer, faults } => match faults {
+                Some(f) => format!(
+                    "{producer}: link → drop {:.0}%, duplicate {:.0}%, confirm lost {:.0}%",
+                    f.drop * 100.0,
+                    f.duplicate * 100.0,
+                    f.confirm_drop * 100.0
+                ),
+                None => format!("{producer}: link → perfect"),
             },
         }
     }

@@ -9,6 +9,7 @@
 mod command;
 pub mod edit;
 pub mod expect;
+mod guarantee;
 mod json_path;
 pub mod patch;
 mod presets;
@@ -18,12 +19,16 @@ mod units;
 mod validate;
 
 pub use command::{Command, LoggedCommand};
+pub use guarantee::*;
 pub use json_path::{error_path, VARIANT_FIELDS};
 pub use presets::{preset, presets, Preset};
 pub use stream::*;
 pub use types::*;
 pub use units::{parse_duration, parse_f64, parse_rate, Duration, Rate};
-pub use validate::{check_arrival, check_publish_one, check_retry, check_service, validate};
+pub use validate::{
+    check_arrival, check_confirms, check_consumer_faults, check_dedup, check_link_faults,
+    check_publish_one, check_retry, check_service, validate,
+};
 
 /// Limits on what a scenario may ask for (everything has a bound).
 pub const NODES_MAX: usize = 256;

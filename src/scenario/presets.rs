@@ -36,6 +36,8 @@ static PRESETS: &[Preset] = presets![
     "pipeline",
     "scatter-gather",
     "crash-recovery",
+    "guarantee-matrix",
+    "dedup-window",
     "mm1",
     "mmc",
     "md1",

@@ -60,6 +60,11 @@ pub struct Scenario {
     /// random numbers), so the only difference between lanes is the change.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub variants: Vec<Variant>,
+    /// The delivery-guarantee dial: fills each queue producer's `confirms`
+    /// and each consumer's `ack` and `dedup` that the scenario leaves unset
+    /// (see `scenario::guarantee`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub guarantee: Option<super::Guarantee>,
     /// Saved node positions for the topology view, by node id (x, y in layout units).
     #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
     pub layout: BTreeMap<String, [f64; 2]>,
@@ -159,6 +164,13 @@ pub struct Producer {
     /// tombstone (a null value: compaction deletes its key).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub tombstone_ratio: Option<f64>,
+    /// Publisher confirms with resends (queue producers; unset: fire-and-forget,
+    /// unless the scenario's `guarantee` sets them).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub confirms: Option<super::Confirms>,
+    /// Network faults on the link to the broker and on the confirm path.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub faults: Option<super::LinkFaults>,
 }
 
 fn default_payload() -> u32 {
@@ -301,8 +313,10 @@ pub struct Consumer {
     pub prefetch: u32,
     /// Time to process one message.
     pub service: Service,
-    #[serde(default)]
-    pub ack: AckMode,
+    /// When to ack (unset: after processing, unless the scenario's
+    /// `guarantee` says otherwise).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub ack: Option<AckMode>,
     /// Probability in [0, 1] that processing fails.
     #[serde(default)]
     pub failure_rate: f64,
@@ -318,6 +332,20 @@ pub struct Consumer {
     /// Messages published when processing succeeds (pipelines, replies, fan-out).
     #[serde(default)]
     pub on_success: Vec<Publish>,
+    /// An idempotent consumer's dedup store (unset: none, unless the
+    /// scenario's `guarantee` is `exactly_once`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub dedup: Option<super::Dedup>,
+    /// Crashes and lost acks at protocol points.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub faults: Option<super::ConsumerFaults>,
+}
+
+impl Consumer {
+    /// The ack mode in force (unset means after processing).
+    pub fn ack_mode(&self) -> AckMode {
+        self.ack.unwrap_or_default()
+    }
 }
 
 fn one() -> u32 {

@@ -393,6 +393,27 @@ pub fn validate(s: &Scenario) -> Result<(), ScenarioError> {
             "exchange, queue or topic",
         );
         check_topic_producer(&mut v, &at, p, s, kind_of(&p.to) == Some(Kind::Topic));
+        let to_topic = kind_of(&p.to) == Some(Kind::Topic);
+        if let Some(c) = &p.confirms {
+            if to_topic {
+                v.err(
+                    format!("{at}.confirms"),
+                    "publisher confirms are for queue producers (Kafka acks are not modelled)",
+                );
+            } else if let Err((f, e)) = check_confirms(c) {
+                v.err(format!("{at}.confirms.{f}"), e);
+            }
+        }
+        if let Some(f) = &p.faults {
+            if to_topic {
+                v.err(
+                    format!("{at}.faults"),
+                    "link faults are for queue producers (not yet for topics)",
+                );
+            } else if let Err((name, e)) = check_link_faults(f) {
+                v.err(format!("{at}.faults.{name}"), e);
+            }
+        }
         let burst = match p.arrival {
             Arrival::Bursts { size } => size.max(1) as f64,
             _ => 1.0,
@@ -538,6 +559,16 @@ pub fn validate(s: &Scenario) -> Result<(), ScenarioError> {
     }
     for (i, c) in s.consumers.iter().enumerate() {
         let at = format!("consumers[{i}]");
+        if let Some(d) = &c.dedup {
+            if let Err((f, e)) = check_dedup(d) {
+                v.err(format!("{at}.dedup.{f}"), e);
+            }
+        }
+        if let Some(f) = &c.faults {
+            if let Err((name, e)) = check_consumer_faults(f) {
+                v.err(format!("{at}.faults.{name}"), e);
+            }
+        }
         need(
             &mut v,
             format!("{at}.queue"),
@@ -629,6 +660,9 @@ pub fn validate(s: &Scenario) -> Result<(), ScenarioError> {
     }
     for (i, sc) in s.schedule.iter().enumerate() {
         let at = format!("schedule[{i}].command");
+        if matches!(sc.command, Command::SetGuarantee { .. }) {
+            continue; // about the whole scenario, with nothing to check
+        }
         let target = sc.command.target();
         let want = match &sc.command {
             Command::SetRate { .. }
@@ -636,7 +670,9 @@ pub fn validate(s: &Scenario) -> Result<(), ScenarioError> {
             | Command::PauseProducer { .. }
             | Command::ResumeProducer { .. }
             | Command::PublishOne { .. }
-            | Command::SetLinger { .. } => Kind::Producer,
+            | Command::SetLinger { .. }
+            | Command::SetConfirms { .. }
+            | Command::SetLinkFaults { .. } => Kind::Producer,
             Command::SetMaxLength { .. }
             | Command::SetOverflow { .. }
             | Command::SetQueueTtl { .. }
@@ -673,6 +709,72 @@ pub fn validate(s: &Scenario) -> Result<(), ScenarioError> {
     }
 }
 
+/// Longest delay a fault, confirm or dedup setting may ask for (the
+/// engine's own bound on one delay).
+const FAULT_DELAY_US_MAX: u64 = 24 * 3600 * 1_000_000;
+
+/// A probability field: finite and in [0, 1].
+fn prob_ok(p: f64) -> bool {
+    p.is_finite() && (0.0..=1.0).contains(&p)
+}
+
+/// Check link faults; the error names the field.
+pub fn check_link_faults(f: &crate::scenario::LinkFaults) -> Result<(), (&'static str, String)> {
+    for (name, p) in [
+        ("drop", f.drop),
+        ("duplicate", f.duplicate),
+        ("confirm_drop", f.confirm_drop),
+    ] {
+        if !prob_ok(p) {
+            return Err((name, "must be between 0 and 1".into()));
+        }
+    }
+    if f.jitter.us() > FAULT_DELAY_US_MAX {
+        return Err(("jitter", "must be at most 24h".into()));
+    }
+    Ok(())
+}
+
+/// Check consumer faults; the error names the field.
+pub fn check_consumer_faults(
+    f: &crate::scenario::ConsumerFaults,
+) -> Result<(), (&'static str, String)> {
+    for (name, p) in [
+        ("crash_after_receive", f.crash_after_receive),
+        ("crash_after_effect", f.crash_after_effect),
+        ("ack_drop", f.ack_drop),
+    ] {
+        if !prob_ok(p) {
+            return Err((name, "must be between 0 and 1".into()));
+        }
+    }
+    // A crash at every delivery with no downtime would never let the
+    // clock move past the instant: a restart takes at least 1 ms.
+    if f.restart_after.us() < 1000 || f.restart_after.us() > FAULT_DELAY_US_MAX {
+        return Err(("restart_after", "must be between 1ms and 24h".into()));
+    }
+    Ok(())
+}
+
+/// Check publisher confirms; the error names the field.
+pub fn check_confirms(c: &crate::scenario::Confirms) -> Result<(), (&'static str, String)> {
+    if c.timeout.us() < 1000 || c.timeout.us() > FAULT_DELAY_US_MAX {
+        return Err(("timeout", "must be between 1ms and 24h".into()));
+    }
+    if c.retries > ATTEMPTS_MAX {
+        return Err(("retries", format!("must be at most {ATTEMPTS_MAX}")));
+    }
+    Ok(())
+}
+
+/// Check a dedup store; the error names the field.
+pub fn check_dedup(d: &crate::scenario::Dedup) -> Result<(), (&'static str, String)> {
+    if d.window.us() == 0 || d.window.us() > FAULT_DELAY_US_MAX {
+        return Err(("window", "must be more than 0 and at most 24h".into()));
+    }
+    Ok(())
+}
+
 /// Value checks for a scheduled command that do not depend on the running
 /// world. Without them a bad value (`prefetch: 0`) passed validation and the
 /// engine skipped the command silently when its time came, since a scheduled
@@ -704,6 +806,32 @@ fn check_scheduled_values(v: &mut V, at: &str, cmd: &Command, s: &Scenario) {
                 .map(|p| p.rate);
             if let Some(Err(e)) = rate.map(|r| check_arrival(arrival, r)) {
                 v.err(format!("{at}.arrival"), e);
+            }
+        }
+        C::SetConsumerFaults {
+            faults: Some(f), ..
+        } => {
+            if let Err((name, e)) = check_consumer_faults(f) {
+                v.err(format!("{at}.faults.{name}"), e);
+            }
+        }
+        C::SetLinkFaults {
+            faults: Some(f), ..
+        } => {
+            if let Err((name, e)) = check_link_faults(f) {
+                v.err(format!("{at}.faults.{name}"), e);
+            }
+        }
+        C::SetConfirms {
+            confirms: Some(c), ..
+        } => {
+            if let Err((name, e)) = check_confirms(c) {
+                v.err(format!("{at}.confirms.{name}"), e);
+            }
+        }
+        C::SetDedup { dedup: Some(d), .. } => {
+            if let Err((name, e)) = check_dedup(d) {
+                v.err(format!("{at}.dedup.{name}"), e);
             }
         }
         C::SetFailureRate { failure_rate, .. }

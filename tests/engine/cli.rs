@@ -731,6 +731,7 @@ fn a_link_replays_its_command_log() {
         consumer,
         instance: None,
         restart_after: Some(queuelab::scenario::Duration::from_ms(1500)),
+        point: Default::default(),
     })
     .unwrap();
     let mut link = queuelab::link::Link::new(s.clone(), 11);

@@ -19,6 +19,7 @@ mod definitions;
 mod determinism;
 mod expect;
 mod export;
+mod guarantees;
 mod json_paths;
 mod lessons;
 mod links;

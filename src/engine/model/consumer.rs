@@ -18,6 +18,7 @@
 
 use crate::engine::core::{Engine, Event, Target, DELAY_US_MAX, LIVE_MESSAGES_MAX};
 use crate::engine::message::{flag, MsgState, Sym, NO_SYM};
+use crate::engine::model::protocol::{ArmedCrash, DedupStore};
 use crate::engine::prng::Stream;
 use crate::engine::time::delay_us_from_f64;
 use crate::engine::trace::{NodeId, Reason, TraceKind};
@@ -37,6 +38,8 @@ pub(crate) struct Instance {
     pub(crate) busy_since_us: u64,
     pub(crate) busy_total_us: u64,
     pub(crate) processed: u64,
+    /// The restart delay of a pending protocol-point crash.
+    pub(crate) crash_restart_us: Option<u64>,
 }
 
 #[derive(Clone, Debug)]
@@ -44,6 +47,12 @@ pub(crate) struct ConsumerState {
     pub(crate) node: NodeId,
     pub(crate) queue: u32,
     pub(crate) stream: Stream,
+    /// Protocol-point faults' own stream (`faults:<id>`).
+    pub(crate) fault_stream: Stream,
+    /// The idempotent consumer's memory (empty without `dedup`).
+    pub(crate) dedup: DedupStore,
+    /// A crash armed by a command for a protocol point.
+    pub(crate) armed: Option<ArmedCrash>,
     pub(crate) instances: Vec<Instance>,
     pub(crate) on_success: Vec<(Target, Option<Sym>, u32)>,
     pub(crate) exhausted_to: Option<u32>,
@@ -101,6 +110,9 @@ impl Engine {
             node: self.node_id(&c.id),
             queue,
             stream: Stream::new(self.seed, &format!("consumer:{}", c.id)),
+            fault_stream: Stream::new(self.seed, &format!("faults:{}", c.id)),
+            dedup: DedupStore::default(),
+            armed: None,
             instances,
             on_success,
             exhausted_to,
@@ -117,7 +129,7 @@ impl Engine {
     pub(crate) fn deliver(&mut self, slot: u32, q: u32, c: u32, i: u32) {
         let ci = c as usize;
         self.set_state(slot, MsgState::Unacked);
-        let auto = self.cfg.consumers[ci].ack == AckMode::Auto;
+        let auto = self.cfg.consumers[ci].ack_mode() == AckMode::Auto;
         let m = &mut self.msgs[slot as usize];
         m.deliveries += 1;
         let attempt = m.deliveries;
@@ -158,6 +170,9 @@ impl Engine {
         inst.buffer.push_back(slot);
         if !inst.busy {
             self.start_service(c, i);
+        }
+        if self.consumers[ci].armed.is_some() || self.cfg.consumers[ci].faults.is_some() {
+            self.after_receive(c, i, auto);
         }
     }
 
@@ -240,15 +255,13 @@ impl Engine {
                 Some(id),
                 cnode,
             );
-            self.handler_publish(c, slot);
-            if !self.msgs[slot as usize].auto_acked() {
-                self.totals.acked += 1;
-                self.consumers[ci].acked += 1;
-                self.queue_note_acked(q);
-                self.trace
-                    .record(self.now, TraceKind::Acked { instance: i }, Some(id), cnode);
+            // The side effect, unless an idempotent consumer's store has
+            // seen this business message (then it only acks).
+            if !self.dedup_check(c, i, slot) {
+                self.handler_publish(c, slot);
+                self.fx_effect(slot, q);
             }
-            self.complete(slot);
+            self.settle_after_effect(c, i, slot, q);
         } else {
             self.totals.failed += 1;
             self.consumers[ci].failed += 1;
@@ -280,6 +293,55 @@ impl Engine {
             self.start_service(c, i);
         }
         self.dispatch(q);
+    }
+
+    /// After the effect: ack and complete — unless the instance crashes
+    /// first (the delivery goes back unacked) or the ack is lost (the broker
+    /// redelivers). With auto-ack the broker forgot the message already.
+    fn settle_after_effect(&mut self, c: u32, i: u32, slot: u32, q: u32) {
+        let ci = c as usize;
+        let auto = self.msgs[slot as usize].auto_acked();
+        let faulty = self.consumers[ci].armed.is_some() || self.cfg.consumers[ci].faults.is_some();
+        if faulty {
+            if let Some(restart) = self.crash_after_effect(c, i) {
+                if auto {
+                    self.complete(slot);
+                } else {
+                    // Held again, so the crash returns it with the rest.
+                    self.queues[q as usize].unacked += 1;
+                    let inst = &mut self.consumers[ci].instances[i as usize];
+                    inst.buffer.push_front(slot);
+                    inst.busy = true;
+                    inst.service_pending += 1;
+                    inst.busy_since_us = self.now.0;
+                }
+                self.protocol_crash(c, i, restart);
+                return;
+            }
+            if !auto && self.ack_lost(c) {
+                let (id, cnode) = (self.msgs[slot as usize].id, self.consumers[ci].node);
+                self.trace.record(
+                    self.now,
+                    TraceKind::AckLost { instance: i },
+                    Some(id),
+                    cnode,
+                );
+                self.requeue(slot, q);
+                return;
+            }
+        }
+        if !auto {
+            let (id, cnode) = (self.msgs[slot as usize].id, self.consumers[ci].node);
+            self.totals.acked += 1;
+            self.consumers[ci].acked += 1;
+            self.queue_note_acked(q);
+            self.trace
+                .record(self.now, TraceKind::Acked { instance: i }, Some(id), cnode);
+        }
+        self.complete(slot);
+        if !auto && self.consumers[ci].armed.is_some() {
+            self.after_manual_ack(c, i);
+        }
     }
 
     pub(crate) fn nack(&mut self, c: u32, i: u32, slot: u32, requeue: bool) {
@@ -318,6 +380,7 @@ impl Engine {
                 }
                 let n =
                     self.new_message(rk.unwrap_or(routing_key), key, headers, payload_bytes, None);
+                self.fx_share(slot, n);
                 self.set_correlation(n, correlation);
                 self.published(n, cnode, target, Some(id));
                 self.route(n, target, None);

@@ -23,6 +23,9 @@
 //! | `seek.rs`        | seeking a group (replay, skip ahead)   | —                               |
 //! | `assignor.rs`    | range, round-robin, cooperative-sticky (pure) | —                       |
 //! | `stream_knobs.rs`| live knobs: assignment, commit, max poll, linger | —                     |
+//! | `confirms.rs`    | producer link faults, publisher confirms, resends | `network_lost`       |
+//! | `protocol.rs`    | consumer dedup store, crashes at protocol points, lost acks | —          |
+//! | `effects.rs`     | the ledger: effects per business message (lost, duplicated) | —          |
 //!
 //! Each file is an `impl Engine` block: the engine core owns the clock, agenda
 //! and message arena, and the models' state vectors live on `Engine` too, so a
@@ -31,13 +34,16 @@
 
 pub mod assignor;
 pub(crate) mod batch;
+pub(crate) mod confirms;
 pub mod consumer;
 pub mod dead_letter;
+pub mod effects;
 pub mod exchange;
 pub(crate) mod fetch;
 pub(crate) mod group;
 pub mod partitioner;
 pub mod producer;
+pub mod protocol;
 pub mod queue;
 pub(crate) mod recovery;
 pub mod retry;

@@ -24,6 +24,8 @@ pub(crate) struct ProducerState {
     pub(crate) node: NodeId,
     pub(crate) target: Target,
     pub(crate) stream: Stream,
+    /// The link to the broker's own stream (`link:<id>`): drops, duplicates, jitter.
+    pub(crate) link: Stream,
     pub(crate) epoch: u32,
     pub(crate) paused: bool,
     pub(crate) sent: u64,
@@ -125,6 +127,7 @@ impl Engine {
             node: self.node_id(&p.id),
             target,
             stream: Stream::new(self.seed, &format!("producer:{}", p.id)),
+            link: Stream::new(self.seed, &format!("link:{}", p.id)),
             epoch: 0,
             paused: false,
             sent: 0,
@@ -263,11 +266,11 @@ impl Engine {
         let cfg = &self.cfg.producers[pi];
         let target = ps.target;
         let node = ps.node;
-        let latency_us = cfg.latency.us();
         let msg_ttl_us = cfg.ttl.map(|d| d.us());
         let payload_bytes = cfg.payload_bytes;
         let slot = self.new_message(routing_key, key, headers, payload_bytes, msg_ttl_us);
         self.published(slot, node, target, None);
+        self.fx_begin(slot, p);
         if self.ledger.live() as usize > LIVE_MESSAGES_MAX {
             // The bound `LIVE_MESSAGES_MAX` promises: a runaway scenario (fast
             // producer, no consumer, no max-length) is refused at the producer
@@ -275,15 +278,7 @@ impl Engine {
             self.drop_message(slot, Reason::QueueFull, node);
             return;
         }
-        if latency_us > 0 {
-            let gen = self.msgs[slot as usize].gen;
-            self.agenda.schedule(
-                self.now.after(latency_us),
-                Event::Arrive { slot, gen, target },
-            );
-        } else {
-            self.route(slot, target, None);
-        }
+        self.transmit(p, slot, target);
     }
 
     #[inline]

@@ -120,11 +120,13 @@ impl Engine {
         if full {
             match self.cfg.queues[qi].overflow {
                 Overflow::RejectPublish => {
+                    self.fx_publish_refused(slot);
                     self.set_state(slot, MsgState::Queued);
                     self.queue_drop(slot, q, Reason::QueueFull);
                     return;
                 }
                 Overflow::RejectPublishDlx => {
+                    self.fx_publish_refused(slot);
                     self.set_state(slot, MsgState::Queued);
                     self.dead_letter_or_drop(slot, q, Reason::Maxlen);
                     return;
@@ -136,6 +138,8 @@ impl Engine {
         // (and has no `Enqueued` trace event).
         self.totals.enqueued += 1;
         self.queues[qi].enqueued += 1;
+        self.msgs[slot as usize].set(flag::FROM_PRODUCER, false);
+        self.fx_reached(slot, q);
         self.set_state(slot, MsgState::Queued);
         self.queues[qi].ready.push_back(slot);
         let depth = self.queues[qi].ready.len() as u32;

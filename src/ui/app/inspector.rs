@@ -358,8 +358,8 @@ impl App {
                     let v = e.target_unchecked_into::<HtmlSelectElement>().value();
                     Msg::Cmd(Some(Command::SetAckMode { consumer: c7.clone(), ack: if v == "auto" { AckMode::Auto } else { AckMode::AfterProcessing } }))
                 })}>
-                    <option value="after_processing" selected={c.ack == AckMode::AfterProcessing}>{"after processing (at-least-once)"}</option>
-                    <option value="auto" selected={c.ack == AckMode::Auto}>{"auto-ack on delivery (at-most-once)"}</option>
+                    <option value="after_processing" selected={c.ack_mode() == AckMode::AfterProcessing}>{"after processing (at-least-once)"}</option>
+                    <option value="auto" selected={c.ack_mode() == AckMode::Auto}>{"auto-ack on delivery (at-most-once)"}</option>
                 </select>
             </div>
             <div class="knob">
@@ -394,7 +394,7 @@ impl App {
                 </div>
             </div>
             <div class="knob row">
-                <button class="btn danger" id="crash-one" disabled={crash_one.is_none()} onclick={link.callback(move |_| Msg::Cmd(Some(Command::CrashConsumer { consumer: c4.id.clone(), instance: crash_one, restart_after: Some(crate::scenario::Duration::from_s(3)) })))}>{"Crash 1 (restart in 3 s)"}</button>
+                <button class="btn danger" id="crash-one" disabled={crash_one.is_none()} onclick={link.callback(move |_| Msg::Cmd(Some(Command::CrashConsumer { consumer: c4.id.clone(), instance: crash_one, restart_after: Some(crate::scenario::Duration::from_s(3)), point: Default::default() })))}>{"Crash 1 (restart in 3 s)"}</button>
                 <button class="btn" id="restart-all" onclick={link.callback(move |_| Msg::Cmd(Some(Command::RestartConsumer { consumer: c12.clone(), instance: None })))}>{"Restart all"}</button>
             </div>
             <h3>{"Deliveries in progress"}</h3>

@@ -1,0 +1,405 @@
+//! The ledger of business effects: per business message, how many times the
+//! handler of each consumer queue did its side effect (think: charged a card).
+//!
+//!   producer send ──fx_begin──► entry (business id = the first message's id)
+//!   copy / handler publish / resend ──fx_share──► same entry, one more reference
+//!   enqueue in a queue with consumers ──fx_reached──► an expected effect there
+//!   handler success ──fx_effect──► effects += 1 (unless a dedup store skipped it)
+//!   last reference gone ──finalize──► exactly once | duplicated | lost, then forgotten
+//!
+//! Definitions. A business message is what a producer published once (its
+//! resends, network duplicates, routing copies, redeliveries and the messages
+//! its handlers publish carry the same business id). It is *expected* to have
+//! exactly one effect at every queue with consumers that it reached, and at
+//! least one somewhere. When nothing of it is alive any more (no message, no
+//! pending resend) it is final: *exactly once* if every reached queue saw one
+//! effect, *duplicated* if one saw more (`extra_effects` counts the surplus),
+//! *lost* if it reached no consumer queue or one saw none (counted by the
+//! reason of its last discard). Business messages still alive are *pending*
+//! (a message parked in a dead-letter queue stays pending). Effects for one
+//! message key at one queue must happen in publish order; each effect of a
+//! business message published before one already done for that key counts
+//! as *out of order*.
+//!
+//! Bounded: an entry lives exactly as long as something of its business
+//! message does, so the ledger's memory follows the live messages (entries
+//! and their pair lists are recycled, nothing is allocated per message in a
+//! steady state); examples keep at most `EXAMPLES_MAX` of each outcome.
+//! Deterministic: no hash maps, no clock; the ledger never changes the trace.
+
+use crate::engine::core::Engine;
+use crate::engine::message::{HdrId, Sym, NO_SYM};
+use crate::engine::trace::Reason;
+use serde::Serialize;
+use std::collections::BTreeMap;
+
+/// "No entry": a message outside the ledger (topic records, or the ledger is off).
+pub(crate) const NO_FX: u32 = u32::MAX;
+/// Examples kept per outcome.
+pub const EXAMPLES_MAX: usize = 20;
+/// Message ids kept per entry for its examples (the first ones).
+const IDS_MAX: usize = 4;
+
+/// One business message in flight.
+#[derive(Clone, Debug, Default)]
+pub(crate) struct FxEntry {
+    pub(crate) bid: u64,
+    /// Live messages carrying it, plus one while a resend is pending.
+    pub(crate) refs: u32,
+    pub(crate) producer: u32,
+    /// Sends by the producer so far (1 = the first).
+    pub(crate) sends: u32,
+    /// A confirm timer or negative confirm has a resend coming.
+    pub(crate) resend_pending: bool,
+    /// What a resend needs.
+    pub(crate) routing_key: Sym,
+    pub(crate) key: Sym,
+    pub(crate) headers: HdrId,
+    pub(crate) payload_bytes: u32,
+    /// (queue, effects) for every consumer queue it reached.
+    pub(crate) pairs: Vec<(u16, u32)>,
+    pub(crate) last_reason: Option<Reason>,
+    pub(crate) ids: [u64; IDS_MAX],
+    pub(crate) n_ids: u8,
+}
+
+/// One business message with a notable outcome, for "why?".
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+pub struct LedgerExample {
+    pub business_id: u64,
+    /// `duplicated`, `lost` or `out_of_order`.
+    pub outcome: &'static str,
+    /// Effects done (over all its consumer queues).
+    pub effects: u32,
+    /// For a lost one: the reason of its last discard (`never_delivered`
+    /// when it reached no consumer queue and was not discarded).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub reason: Option<&'static str>,
+    /// Ids of its first messages (open them in the journey view).
+    pub messages: Vec<u64>,
+}
+
+/// The ledger's totals, as `queuelab run --json` prints them under `ledger`.
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize)]
+pub struct LedgerReport {
+    /// The guarantee dial for the knobs as they are now (or `custom`).
+    pub guarantee: &'static str,
+    /// Business messages published.
+    pub expected: u64,
+    pub exactly_once: u64,
+    pub duplicated: u64,
+    pub extra_effects: u64,
+    pub lost: u64,
+    pub out_of_order: u64,
+    /// Business messages still alive (not final yet).
+    pub pending: u64,
+    /// Redeliveries a dedup store acked without doing the effect again.
+    pub deduplicated: u64,
+    /// Publishes sent again after a missing or negative confirm.
+    pub resent: u64,
+    /// Lost business messages by the reason of their last discard.
+    pub lost_by_reason: BTreeMap<&'static str, u64>,
+    pub examples: Vec<LedgerExample>,
+}
+
+/// The ledger's state inside the engine.
+#[derive(Clone, Debug, Default)]
+pub(crate) struct Effects {
+    pub(crate) on: bool,
+    /// Arena slot → entry (`NO_FX`: none).
+    pub(crate) of_slot: Vec<u32>,
+    pub(crate) entries: Vec<FxEntry>,
+    pub(crate) free: Vec<u32>,
+    /// Queue index → it has consumers (an effect is expected there).
+    pub(crate) consumer_queue: Vec<bool>,
+    /// (queue, key) → the latest business id with an effect there.
+    pub(crate) last_by_key: BTreeMap<(u16, Sym), u64>,
+    pub(crate) report: LedgerReport,
+    examples_by_outcome: [u8; 3],
+}
+
+impl Effects {
+    pub(crate) fn new(on: bool, consumer_queue: Vec<bool>) -> Effects {
+        Effects {
+            on,
+            consumer_queue,
+            ..Default::default()
+        }
+    }
+
+    #[inline]
+    pub(crate) fn entry_of(&self, slot: u32) -> u32 {
+        self.of_slot.get(slot as usize).copied().unwrap_or(NO_FX)
+    }
+
+    #[inline]
+    fn set_slot(&mut self, slot: u32, e: u32) {
+        let s = slot as usize;
+        if s >= self.of_slot.len() {
+            self.of_slot.resize(s + 1, NO_FX);
+        }
+        self.of_slot[s] = e;
+    }
+
+    fn note(&mut self, outcome: usize, ex: LedgerExample) {
+        if (self.examples_by_outcome[outcome] as usize) < EXAMPLES_MAX {
+            self.examples_by_outcome[outcome] += 1;
+            self.report.examples.push(ex);
+        }
+    }
+
+    /// Entries alive now (for the memory bound's test).
+    pub(crate) fn live_entries(&self) -> usize {
+        self.entries.len() - self.free.len()
+    }
+}
+
+impl Engine {
+    /// A producer's new business message in `slot`.
+    #[inline]
+    pub(crate) fn fx_begin(&mut self, slot: u32, p: u32) {
+        if !self.effects.on {
+            return;
+        }
+        let m = &self.msgs[slot as usize];
+        let fx = &mut self.effects;
+        let e = match fx.free.pop() {
+            Some(e) => e,
+            None => {
+                fx.entries.push(FxEntry::default());
+                (fx.entries.len() - 1) as u32
+            }
+        };
+        let en = &mut fx.entries[e as usize];
+        en.bid = m.id;
+        en.refs = 1;
+        en.producer = p;
+        en.sends = 1;
+        en.resend_pending = false;
+        en.routing_key = m.routing_key;
+        en.key = m.key;
+        en.headers = m.headers;
+        en.payload_bytes = m.payload_bytes;
+        en.pairs.clear();
+        en.last_reason = None;
+        en.ids[0] = m.id;
+        en.n_ids = 1;
+        fx.report.expected += 1;
+        fx.set_slot(slot, e);
+    }
+
+    /// `to` is made from `from` (a routing copy, a handler's publish, a
+    /// network duplicate): same business message.
+    #[inline]
+    pub(crate) fn fx_share(&mut self, from: u32, to: u32) {
+        let e = self.effects.entry_of(from);
+        self.fx_attach(to, e);
+    }
+
+    /// Attach message `slot` to entry `e` (if any), one more reference.
+    pub(crate) fn fx_attach(&mut self, slot: u32, e: u32) {
+        if e == NO_FX {
+            return;
+        }
+        let id = self.msgs[slot as usize].id;
+        let en = &mut self.effects.entries[e as usize];
+        en.refs += 1;
+        if (en.n_ids as usize) < IDS_MAX {
+            en.ids[en.n_ids as usize] = id;
+            en.n_ids += 1;
+        }
+        self.effects.set_slot(slot, e);
+    }
+
+    /// Message `slot` entered queue `q`: an effect is expected there if the
+    /// queue has consumers.
+    #[inline]
+    pub(crate) fn fx_reached(&mut self, slot: u32, q: u32) {
+        let e = self.effects.entry_of(slot);
+        if e == NO_FX || !self.effects.consumer_queue[q as usize] {
+            return;
+        }
+        let pairs = &mut self.effects.entries[e as usize].pairs;
+        if !pairs.iter().any(|&(pq, _)| pq == q as u16) {
+            pairs.push((q as u16, 0));
+        }
+    }
+
+    /// The handler of queue `q`'s consumer did the side effect for `slot`.
+    #[inline]
+    pub(crate) fn fx_effect(&mut self, slot: u32, q: u32) {
+        let e = self.effects.entry_of(slot);
+        if e == NO_FX {
+            return;
+        }
+        let en = &mut self.effects.entries[e as usize];
+        match en.pairs.iter_mut().find(|(pq, _)| *pq == q as u16) {
+            Some(p) => p.1 += 1,
+            None => en.pairs.push((q as u16, 1)),
+        }
+        let (bid, key) = (en.bid, self.msgs[slot as usize].key);
+        if key != NO_SYM {
+            let last = self.effects.last_by_key.entry((q as u16, key)).or_insert(0);
+            if bid < *last {
+                self.effects.report.out_of_order += 1;
+                let ex = self.fx_example(e, "out_of_order", None);
+                self.effects.note(2, ex);
+            } else {
+                *last = bid;
+            }
+        }
+    }
+
+    /// The business id of `slot`'s message (its own id outside the ledger).
+    #[inline]
+    pub(crate) fn business_id(&self, slot: u32) -> u64 {
+        match self.effects.entry_of(slot) {
+            NO_FX => self.msgs[slot as usize].id,
+            e => self.effects.entries[e as usize].bid,
+        }
+    }
+
+    /// `slot` is being discarded for `reason`.
+    #[inline]
+    pub(crate) fn fx_discarded(&mut self, slot: u32, reason: Reason) {
+        let e = self.effects.entry_of(slot);
+        if e != NO_FX {
+            self.effects.entries[e as usize].last_reason = Some(reason);
+        }
+    }
+
+    /// `slot` is freed: one reference fewer; the last one finalizes.
+    #[inline]
+    pub(crate) fn fx_released(&mut self, slot: u32) {
+        let e = self.effects.entry_of(slot);
+        if e == NO_FX {
+            return;
+        }
+        self.effects.of_slot[slot as usize] = NO_FX;
+        self.fx_unref(e);
+    }
+
+    /// Drop one reference to entry `e`; finalize it at zero.
+    pub(crate) fn fx_unref(&mut self, e: u32) {
+        let en = &mut self.effects.entries[e as usize];
+        en.refs -= 1;
+        if en.refs == 0 {
+            self.fx_finalize(e);
+        }
+    }
+
+    fn fx_finalize(&mut self, e: u32) {
+        let en = &self.effects.entries[e as usize];
+        let extra: u32 = en.pairs.iter().map(|p| p.1.saturating_sub(1)).sum();
+        let missing = en.pairs.is_empty() || en.pairs.iter().any(|p| p.1 == 0);
+        let reason = en.last_reason;
+        let r = &mut self.effects.report;
+        if missing {
+            r.lost += 1;
+            let name = reason.map_or("never_delivered", |r| r.name());
+            *r.lost_by_reason.entry(name).or_insert(0) += 1;
+            let ex = self.fx_example(e, "lost", Some(name));
+            self.effects.note(1, ex);
+        } else if extra > 0 {
+            r.duplicated += 1;
+            r.extra_effects += extra as u64;
+            let ex = self.fx_example(e, "duplicated", None);
+            self.effects.note(0, ex);
+        } else {
+            r.exactly_once += 1;
+        }
+        self.effects.free.push(e);
+    }
+
+    fn fx_example(
+        &self,
+        e: u32,
+        outcome: &'static str,
+        reason: Option<&'static str>,
+    ) -> LedgerExample {
+        let en = &self.effects.entries[e as usize];
+        LedgerExample {
+            business_id: en.bid,
+            outcome,
+            effects: en.pairs.iter().map(|p| p.1).sum(),
+            reason,
+            messages: en.ids[..en.n_ids as usize].to_vec(),
+        }
+    }
+
+    /// Every entry's references are its live messages plus its pending
+    /// resend; no free slot points at an entry; the outcomes add up.
+    pub(crate) fn check_effects(&self) -> Result<(), String> {
+        let fx = &self.effects;
+        let mut refs = vec![0u32; fx.entries.len()];
+        for (slot, &e) in fx.of_slot.iter().enumerate() {
+            if e == NO_FX {
+                continue;
+            }
+            if self.msgs[slot].state == crate::engine::message::MsgState::Free {
+                return Err(format!("free slot {slot} still points at ledger entry {e}"));
+            }
+            refs[e as usize] += 1;
+        }
+        let free: std::collections::BTreeSet<u32> = fx.free.iter().copied().collect();
+        for (e, en) in fx.entries.iter().enumerate() {
+            if free.contains(&(e as u32)) {
+                continue;
+            }
+            let want = refs[e] + en.resend_pending as u32;
+            if en.refs != want {
+                return Err(format!(
+                    "ledger entry {e} (business id {}) has {} refs, {} live messages and {} pending resends",
+                    en.bid, en.refs, refs[e], en.resend_pending as u32
+                ));
+            }
+        }
+        let r = &fx.report;
+        if r.exactly_once + r.duplicated + r.lost + self.effects.live_entries() as u64 != r.expected
+        {
+            return Err(format!("ledger outcomes do not add up: {r:?}"));
+        }
+        Ok(())
+    }
+
+    /// The ledger now.
+    pub fn ledger_report(&self) -> LedgerReport {
+        let mut r = self.effects.report.clone();
+        r.guarantee = self.cfg.guarantee_label();
+        r.pending = r.expected - r.exactly_once - r.duplicated - r.lost;
+        r
+    }
+
+    /// One sentence per mechanism that gives or breaks the promise now.
+    pub fn guarantee_explanation(&self) -> Vec<String> {
+        self.cfg.explain_guarantee()
+    }
+
+    /// Switch the ledger off (or on) before the run starts: the benchmark
+    /// measures what it costs. Refused once events ran, or when dedup stores
+    /// or publisher confirms need business ids.
+    pub fn set_ledger(&mut self, on: bool) -> Result<(), String> {
+        if self.events > 0 {
+            return Err("the ledger can only be switched before the run starts".into());
+        }
+        let needs = self.cfg.consumers.iter().any(|c| c.dedup.is_some())
+            || self.cfg.producers.iter().any(|p| p.confirms.is_some());
+        if !on && needs {
+            return Err(
+                "dedup stores and publisher confirms need the ledger's business ids".into(),
+            );
+        }
+        self.effects.on = on;
+        Ok(())
+    }
+
+    /// Is the ledger keeping count? (Off only when asked, for the benchmark.)
+    pub fn ledger_on(&self) -> bool {
+        self.effects.on
+    }
+
+    /// Business-message entries alive now (bounded by the live messages).
+    pub fn ledger_live_entries(&self) -> usize {
+        self.effects.live_entries()
+    }
+}

@@ -1,0 +1,312 @@
+//! Delivery guarantees as scenario data: the one-word dial, the knobs it sets,
+//! and the faults that strike between the steps of the protocol.
+//!
+//!   guarantee (dial) ──apply_guarantee──► producers[].confirms, consumers[].ack, consumers[].dedup
+//!                                          (only where the scenario left the knob unset)
+//!   knobs now ──guarantee_label──► "at_most_once" | "at_least_once" | "exactly_once" | "custom"
+//!   knobs now ──explain_guarantee──► one sentence per mechanism that gives or breaks the promise
+//!
+//! The bundles (queue family; the Kafka producer's acks, idempotence and
+//! transactions are not modelled yet, see README):
+//!
+//! | dial            | producer               | consumer ack          | consumer dedup |
+//! |-----------------|------------------------|-----------------------|----------------|
+//! | at_most_once    | fire-and-forget        | auto (before effect)  | none           |
+//! | at_least_once   | confirms, resend       | after processing      | none           |
+//! | exactly_once    | confirms, resend       | after processing      | dedup store    |
+//!
+//! Pure data and pure functions: nothing here draws a random number.
+
+use super::units::Duration;
+use super::{AckMode, Scenario};
+use schemars::JsonSchema;
+use serde::{Deserialize, Serialize};
+
+/// The guarantee dial: sets a bundle of producer and consumer knobs.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum Guarantee {
+    /// Fire-and-forget producers, consumers ack on delivery: a crash or a
+    /// dropped publish loses the message; nothing is ever done twice.
+    AtMostOnce,
+    /// Publisher confirms with resends, ack after processing: nothing is lost
+    /// on a durable broker, but a lost confirm or a crash between the effect
+    /// and the ack does the effect twice.
+    AtLeastOnce,
+    /// At-least-once plus an idempotent consumer: a dedup store, written in
+    /// the same transaction as the effect (the inbox), skips redeliveries.
+    ExactlyOnce,
+}
+
+impl Guarantee {
+    pub const ALL: [Guarantee; 3] = [
+        Guarantee::AtMostOnce,
+        Guarantee::AtLeastOnce,
+        Guarantee::ExactlyOnce,
+    ];
+    pub fn name(self) -> &'static str {
+        match self {
+            Guarantee::AtMostOnce => "at_most_once",
+            Guarantee::AtLeastOnce => "at_least_once",
+            Guarantee::ExactlyOnce => "exactly_once",
+        }
+    }
+    /// The consumer ack mode of the bundle.
+    pub fn ack(self) -> AckMode {
+        match self {
+            Guarantee::AtMostOnce => AckMode::Auto,
+            _ => AckMode::AfterProcessing,
+        }
+    }
+    /// The producer confirms of the bundle.
+    pub fn confirms(self) -> Option<Confirms> {
+        (self != Guarantee::AtMostOnce).then(Confirms::default)
+    }
+    /// The consumer dedup store of the bundle.
+    pub fn dedup(self) -> Option<Dedup> {
+        (self == Guarantee::ExactlyOnce).then(Dedup::default)
+    }
+}
+
+/// Publisher confirms (RabbitMQ `confirm.select`): the producer waits for the
+/// broker's ack; with none within `timeout` (the publish or its confirm was
+/// lost), or on a negative confirm (`reject-publish`), it sends again, up to
+/// `retries` times, then gives up.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct Confirms {
+    #[serde(default = "default_confirm_timeout")]
+    pub timeout: Duration,
+    #[serde(default = "default_confirm_retries")]
+    pub retries: u32,
+}
+
+fn default_confirm_timeout() -> Duration {
+    Duration::from_s(1)
+}
+fn default_confirm_retries() -> u32 {
+    5
+}
+
+impl Default for Confirms {
+    fn default() -> Self {
+        Confirms {
+            timeout: default_confirm_timeout(),
+            retries: default_confirm_retries(),
+        }
+    }
+}
+
+/// An idempotent consumer: message ids seen within `window` are remembered in
+/// a store written atomically with the effect (the transactional inbox), and
+/// a redelivery of a remembered id is acked without doing the effect again.
+/// An id older than the window is forgotten, so a later redelivery repeats
+/// the effect.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct Dedup {
+    #[serde(default = "default_dedup_window")]
+    pub window: Duration,
+}
+
+fn default_dedup_window() -> Duration {
+    Duration::from_s(3600)
+}
+
+impl Default for Dedup {
+    fn default() -> Self {
+        Dedup {
+            window: default_dedup_window(),
+        }
+    }
+}
+
+/// Faults on the producer → broker link and its confirm path, each drawn
+/// from the link's own random stream (`link:<producer>`).
+#[derive(Clone, Copy, Debug, Default, PartialEq, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct LinkFaults {
+    /// Probability in [0, 1] that a publish never reaches the broker.
+    #[serde(default)]
+    pub drop: f64,
+    /// Probability in [0, 1] that the network delivers a publish twice.
+    #[serde(default)]
+    pub duplicate: f64,
+    /// Probability in [0, 1] that the broker's confirm never reaches the producer.
+    #[serde(default)]
+    pub confirm_drop: f64,
+    /// Extra transit delay, uniform in [0, jitter]: publishes can overtake
+    /// each other (reordering).
+    #[serde(default)]
+    pub jitter: Duration,
+}
+
+/// Faults at a consumer's protocol points, each drawn from the consumer's
+/// own fault stream (`faults:<consumer>`).
+#[derive(Clone, Copy, Debug, PartialEq, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct ConsumerFaults {
+    /// Probability in [0, 1], per delivery, of a crash after receiving it
+    /// and before processing it.
+    #[serde(default)]
+    pub crash_after_receive: f64,
+    /// Probability in [0, 1], per processed message, of a crash after the
+    /// side effect and before the ack.
+    #[serde(default)]
+    pub crash_after_effect: f64,
+    /// Probability in [0, 1] that a manual ack is lost on the way to the
+    /// broker; the broker redelivers the message.
+    #[serde(default)]
+    pub ack_drop: f64,
+    /// How long a crashed instance stays down.
+    #[serde(default = "default_restart_after")]
+    pub restart_after: Duration,
+}
+
+fn default_restart_after() -> Duration {
+    Duration::from_s(1)
+}
+
+impl Default for ConsumerFaults {
+    fn default() -> Self {
+        ConsumerFaults {
+            crash_after_receive: 0.0,
+            crash_after_effect: 0.0,
+            ack_drop: 0.0,
+            restart_after: default_restart_after(),
+        }
+    }
+}
+
+/// Where in the consumer's protocol a `crash_consumer` command strikes.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum CrashPoint {
+    /// At once, whatever the instance is doing.
+    #[default]
+    Now,
+    /// At its next delivery, after receiving it and before processing it.
+    AfterReceive,
+    /// At its next processed message, after the side effect, before the ack.
+    AfterEffect,
+    /// At its next ack, after the ack and before the side effect (with
+    /// auto-ack, the ack comes first; with manual ack this is after both).
+    AfterAck,
+}
+
+impl CrashPoint {
+    pub fn is_now(&self) -> bool {
+        *self == CrashPoint::Now
+    }
+}
+
+impl Scenario {
+    /// Fill the knobs the dial sets where the scenario left them unset.
+    /// Producers to topics keep theirs (the Kafka mechanics are not modelled).
+    pub fn apply_guarantee(&mut self) {
+        let Some(g) = self.guarantee else {
+            return;
+        };
+        let topics: Vec<&str> = self.topics.iter().map(|t| t.id.as_str()).collect();
+        for p in &mut self.producers {
+            if p.confirms.is_none() && !topics.contains(&p.to.as_str()) {
+                p.confirms = g.confirms();
+            }
+        }
+        for c in &mut self.consumers {
+            if c.ack.is_none() {
+                c.ack = Some(g.ack());
+            }
+            if c.dedup.is_none() {
+                c.dedup = g.dedup();
+            }
+        }
+    }
+
+    /// The dial's position for the knobs as they are now: the bundle every
+    /// queue producer and consumer matches, or "custom".
+    pub fn guarantee_label(&self) -> &'static str {
+        let topics: Vec<&str> = self.topics.iter().map(|t| t.id.as_str()).collect();
+        Guarantee::ALL
+            .into_iter()
+            .find(|g| {
+                self.producers
+                    .iter()
+                    .filter(|p| !topics.contains(&p.to.as_str()))
+                    .all(|p| p.confirms.is_some() == g.confirms().is_some())
+                    && self.consumers.iter().all(|c| {
+                        c.ack_mode() == g.ack() && c.dedup.is_some() == g.dedup().is_some()
+                    })
+            })
+            .map_or("custom", |g| g.name())
+    }
+
+    /// One sentence per mechanism that gives or breaks the promise, in
+    /// scenario order: what a learner needs to read the ledger.
+    pub fn explain_guarantee(&self) -> Vec<String> {
+        let mut out = Vec::new();
+        let topics: Vec<&str> = self.topics.iter().map(|t| t.id.as_str()).collect();
+        for p in self
+            .producers
+            .iter()
+            .filter(|p| !topics.contains(&p.to.as_str()))
+        {
+            let f = p.faults.unwrap_or_default();
+            match p.confirms {
+                None if f.drop > 0.0 => out.push(format!(
+                    "{}: fire-and-forget over a lossy link ({:.0}% dropped): every dropped publish is lost (at-most-once).",
+                    p.id,
+                    f.drop * 100.0
+                )),
+                None => out.push(format!(
+                    "{}: fire-and-forget: a publish the broker never stores is lost, and nobody notices.",
+                    p.id
+                )),
+                Some(c) => out.push(format!(
+                    "{}: publisher confirms with up to {} resends after {}: nothing sent is given up lightly, but a lost confirm sends the message again (a duplicate unless the consumer deduplicates).",
+                    p.id, c.retries, c.timeout
+                )),
+            }
+        }
+        let longest_resend_us = self
+            .producers
+            .iter()
+            .filter_map(|p| {
+                p.confirms
+                    .map(|c| c.timeout.us().saturating_mul(c.retries as u64))
+            })
+            .max()
+            .unwrap_or(0);
+        for c in &self.consumers {
+            let f = c.faults.unwrap_or_default();
+            let text = match (c.ack_mode(), c.dedup) {
+                (AckMode::Auto, _) => format!(
+                    "{}: auto-ack on delivery, before the effect: a crash while processing loses the message (at-most-once).",
+                    c.id
+                ),
+                (AckMode::AfterProcessing, None) => format!(
+                    "{}: ack after the effect: a crash or a lost ack between the two redelivers the message and the effect happens twice (at-least-once).",
+                    c.id
+                ),
+                (AckMode::AfterProcessing, Some(d)) => {
+                    let redelivery_us = longest_resend_us.max(f.restart_after.us());
+                    if d.window.us() < redelivery_us {
+                        format!(
+                            "{}: dedup window {} is shorter than the longest redelivery ({}): an id forgotten before its redelivery arrives is processed twice.",
+                            c.id,
+                            d.window,
+                            Duration(redelivery_us)
+                        )
+                    } else {
+                        format!(
+                            "{}: idempotent consumer, ids kept {} in a store written with the effect: redeliveries are skipped (effectively once).",
+                            c.id, d.window
+                        )
+                    }
+                }
+            };
+            out.push(text);
+        }
+        out
+    }
+}

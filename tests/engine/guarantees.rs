@@ -1,0 +1,398 @@
+//! Delivery guarantees: the mechanics (confirms, resends, dedup stores, crash
+//! points, lost acks, network faults) told as stories, the ledger's counts,
+//! and properties over many seeds and fault mixes: at-most-once never does
+//! an effect twice, at-least-once never loses one on a durable broker, and
+//! exactly-once does neither — with the invariants checked after every event.
+
+use crate::common::{engine, run_checked, story};
+use proptest::prelude::*;
+use queuelab::engine::{Command, SimTime, TraceKind};
+use queuelab::scenario::{self, CrashPoint, Duration, Guarantee};
+use serde_json::json;
+
+/// One producer → queue → consumer pipeline, `n` messages 100 ms apart,
+/// constant 10 ms service; `extra` merges over the top level, `p` over the
+/// producer and `c` over the consumer.
+fn pipeline(
+    n: u64,
+    p: serde_json::Value,
+    c: serde_json::Value,
+    extra: serde_json::Value,
+) -> String {
+    let mut producer =
+        json!({"id": "shop", "to": "orders", "rate": "10/s", "arrival": "constant", "count": n});
+    let mut consumer = json!({"id": "charge", "queue": "orders", "service": {"constant": "10ms"}});
+    producer
+        .as_object_mut()
+        .unwrap()
+        .extend(p.as_object().unwrap().clone());
+    consumer
+        .as_object_mut()
+        .unwrap()
+        .extend(c.as_object().unwrap().clone());
+    let mut s = json!({
+        "title": "pipeline", "duration": "60s",
+        "producers": [producer], "queues": [{"id": "orders"}], "consumers": [consumer]
+    });
+    s.as_object_mut()
+        .unwrap()
+        .extend(extra.as_object().unwrap().clone());
+    s.to_string()
+}
+
+fn kinds(st: &crate::common::Story, name: &str) -> usize {
+    st.trace.iter().filter(|e| e.kind.name() == name).count()
+}
+
+#[test]
+fn a_lost_confirm_resends_and_the_card_is_charged_twice() {
+    // Every confirm is lost; one resend allowed, 1 s after the first send.
+    let s = pipeline(
+        1,
+        json!({"confirms": {"timeout": "1s", "retries": 1}, "faults": {"confirm_drop": 1.0}}),
+        json!({}),
+        json!({}),
+    );
+    let st = story(&s, 10_000_000);
+    let l = st.engine.ledger_report();
+    assert_eq!(
+        kinds(&st, "confirm_missing"),
+        2,
+        "the first send and the resend both go unconfirmed"
+    );
+    assert_eq!(kinds(&st, "resent"), 1);
+    assert_eq!(
+        kinds(&st, "gave_up"),
+        1,
+        "after retries the producer gives up"
+    );
+    assert_eq!(
+        (l.expected, l.duplicated, l.extra_effects, l.lost),
+        (1, 1, 1, 0)
+    );
+    assert_eq!(l.guarantee, "at_least_once");
+    assert_eq!(l.resent, 1);
+    // The example names both messages of business message 1.
+    let ex = &l.examples[0];
+    assert_eq!(
+        (ex.business_id, ex.outcome, ex.effects),
+        (1, "duplicated", 2)
+    );
+    assert_eq!(ex.messages.len(), 2);
+}
+
+#[test]
+fn an_idempotent_consumer_skips_the_resent_copy() {
+    let s = pipeline(
+        1,
+        json!({"confirms": {"timeout": "1s", "retries": 1}, "faults": {"confirm_drop": 1.0}}),
+        json!({"dedup": {"window": "1m"}}),
+        json!({}),
+    );
+    let st = story(&s, 10_000_000);
+    let l = st.engine.ledger_report();
+    assert_eq!(kinds(&st, "deduplicated"), 1);
+    assert_eq!(
+        (l.exactly_once, l.duplicated, l.lost, l.deduplicated),
+        (1, 0, 0, 1)
+    );
+    assert_eq!(l.guarantee, "exactly_once");
+}
+
+#[test]
+fn a_dedup_window_shorter_than_the_resend_forgets_and_duplicates() {
+    // Resend after 2 s, window 1 s: the id is forgotten before the copy comes.
+    let s = pipeline(
+        1,
+        json!({"confirms": {"timeout": "2s", "retries": 1}, "faults": {"confirm_drop": 1.0}}),
+        json!({"dedup": {"window": "1s"}}),
+        json!({}),
+    );
+    let st = story(&s, 10_000_000);
+    let l = st.engine.ledger_report();
+    assert_eq!((l.duplicated, l.deduplicated), (1, 0));
+    let why = st.engine.guarantee_explanation().join(" ");
+    assert!(why.contains("shorter than the longest redelivery"), "{why}");
+}
+
+#[test]
+fn fire_and_forget_over_a_lossy_link_loses_and_says_why() {
+    let s = pipeline(20, json!({"faults": {"drop": 0.5}}), json!({}), json!({}));
+    let st = story(&s, 10_000_000);
+    let l = st.engine.ledger_report();
+    let dropped = st
+        .trace
+        .iter()
+        .filter(
+            |e| matches!(e.kind, TraceKind::Dropped { reason } if reason.name() == "network_lost"),
+        )
+        .count() as u64;
+    assert!(
+        dropped > 0 && dropped < 20,
+        "about half of 20 dropped, got {dropped}"
+    );
+    assert_eq!(l.lost, dropped);
+    assert_eq!(l.lost_by_reason.get("network_lost"), Some(&dropped));
+    assert_eq!(l.exactly_once + l.lost, 20);
+}
+
+#[test]
+fn a_crash_after_the_effect_before_the_ack_redelivers_and_duplicates() {
+    let s = pipeline(3, json!({}), json!({"ack": "after_processing"}), json!({}));
+    let mut e = engine(&s, 1);
+    e.submit(Command::CrashConsumer {
+        consumer: "charge".into(),
+        instance: None,
+        restart_after: Some(Duration::from_ms(500)),
+        point: CrashPoint::AfterEffect,
+    })
+    .unwrap();
+    run_checked(&mut e, 10_000_000);
+    let trace = e.take_trace();
+    let l = e.ledger_report();
+    // Message 1: processed (effect), crash before its ack, back in the
+    // queue, redelivered after the restart, processed again.
+    let m1: Vec<&str> = trace
+        .iter()
+        .filter(|ev| ev.msg == Some(1))
+        .map(|ev| ev.kind.name())
+        .collect();
+    assert_eq!(
+        m1,
+        [
+            "published",
+            "enqueued",
+            "delivered",
+            "processed",
+            "requeued",
+            "delivered",
+            "processed",
+            "acked"
+        ]
+    );
+    assert_eq!(
+        (l.duplicated, l.extra_effects, l.exactly_once, l.lost),
+        (1, 1, 2, 0)
+    );
+    // The armed crash fired once.
+    assert_eq!(
+        trace
+            .iter()
+            .filter(|ev| ev.kind.name() == "crashed")
+            .count(),
+        1
+    );
+}
+
+#[test]
+fn with_auto_ack_a_crash_after_receive_loses_the_message() {
+    let s = pipeline(3, json!({}), json!({"ack": "auto"}), json!({}));
+    let mut e = engine(&s, 1);
+    e.submit(Command::CrashConsumer {
+        consumer: "charge".into(),
+        instance: Some(0),
+        restart_after: Some(Duration::from_ms(50)),
+        point: CrashPoint::AfterReceive,
+    })
+    .unwrap();
+    run_checked(&mut e, 10_000_000);
+    let l = e.ledger_report();
+    assert_eq!((l.lost, l.exactly_once, l.duplicated), (1, 2, 0));
+    assert_eq!(l.lost_by_reason.get("lost_after_auto_ack"), Some(&1));
+    assert_eq!(
+        l.guarantee, "at_most_once",
+        "auto-ack, fire-and-forget, no dedup store"
+    );
+}
+
+#[test]
+fn a_lost_ack_is_redelivered_and_the_effect_repeats() {
+    let s = pipeline(
+        1,
+        json!({}),
+        json!({"faults": {"ack_drop": 1.0}}),
+        json!({}),
+    );
+    let mut e = engine(&s, 1);
+    // Let the first ack be lost, then heal the ack path.
+    while !e.take_trace().iter().any(|ev| ev.kind.name() == "ack_lost") {
+        assert!(e.step(), "an ack is lost before the run ends");
+    }
+    e.submit(Command::SetConsumerFaults {
+        consumer: "charge".into(),
+        faults: None,
+    })
+    .unwrap();
+    run_checked(&mut e, 5_000_000);
+    let l = e.ledger_report();
+    assert_eq!((l.duplicated, l.extra_effects), (1, 1));
+}
+
+#[test]
+fn a_reject_publish_nack_makes_the_producer_send_again_later() {
+    // max_length 0 + reject-publish refuses every publish; the producer hears
+    // a negative confirm and resends each second, giving up after 2 resends.
+    let s = pipeline(
+        1,
+        json!({"confirms": {"timeout": "1s", "retries": 2}}),
+        json!({}),
+        json!({}),
+    )
+    .replace(
+        r#"{"id":"orders"}"#,
+        r#"{"id":"orders","max_length":0,"overflow":"reject-publish"}"#,
+    );
+    let st = story(&s, 10_000_000);
+    let nacks = st
+        .trace
+        .iter()
+        .filter(|e| matches!(e.kind, TraceKind::ConfirmMissing { nacked: true, .. }))
+        .count();
+    assert_eq!(nacks, 3, "the first send and two resends are all refused");
+    let l = st.engine.ledger_report();
+    assert_eq!((l.lost, l.resent), (1, 2));
+    assert_eq!(l.lost_by_reason.get("queue_full"), Some(&1));
+}
+
+#[test]
+fn the_dial_turns_live_and_shows_custom_after_a_knob() {
+    let s = pipeline(
+        5,
+        json!({}),
+        json!({}),
+        json!({"guarantee": "at_most_once"}),
+    );
+    let mut e = engine(&s, 1);
+    assert_eq!(e.ledger_report().guarantee, "at_most_once");
+    e.submit(Command::SetGuarantee {
+        guarantee: Guarantee::ExactlyOnce,
+    })
+    .unwrap();
+    assert_eq!(e.ledger_report().guarantee, "exactly_once");
+    e.submit(Command::SetDedup {
+        consumer: "charge".into(),
+        dedup: None,
+    })
+    .unwrap();
+    assert_eq!(e.ledger_report().guarantee, "at_least_once");
+    e.submit(Command::SetAckMode {
+        consumer: "charge".into(),
+        ack: scenario::AckMode::Auto,
+    })
+    .unwrap();
+    assert_eq!(e.ledger_report().guarantee, "custom");
+    // Bad values are refused with the field's name, and change nothing.
+    let bad = e.submit(Command::SetConsumerFaults {
+        consumer: "charge".into(),
+        faults: Some(scenario::ConsumerFaults {
+            ack_drop: 2.0,
+            ..Default::default()
+        }),
+    });
+    assert!(bad.unwrap_err().to_string().contains("faults.ack_drop"));
+}
+
+#[test]
+fn scenario_errors_name_the_field() {
+    let s = pipeline(
+        1,
+        json!({"faults": {"drop": 1.5}}),
+        json!({"dedup": {"window": "0s"}}),
+        json!({}),
+    );
+    let err = scenario::load(&s).unwrap_err().to_string();
+    assert!(err.contains("producers[0].faults.drop"), "{err}");
+    assert!(err.contains("consumers[0].dedup.window"), "{err}");
+    let s = pipeline(1, json!({}), json!({}), json!({"guarantee": "twice"}));
+    let err = scenario::load(&s).unwrap_err().to_string();
+    assert!(err.contains("guarantee"), "{err}");
+}
+
+#[test]
+fn the_ledger_does_not_change_the_trace_and_can_be_switched_off() {
+    let s = scenario::preset("mm1").unwrap().scenario();
+    let mut a = queuelab::engine::Engine::new(s.clone(), 3).unwrap();
+    let mut b = queuelab::engine::Engine::new(s, 3).unwrap();
+    b.set_ledger(false).unwrap();
+    a.run_until(SimTime(200_000_000), u64::MAX);
+    b.run_until(SimTime(200_000_000), u64::MAX);
+    assert_eq!(a.trace_hash(), b.trace_hash());
+    assert!(
+        a.ledger_report().exactly_once > 100,
+        "{:?}",
+        a.ledger_report()
+    );
+    assert_eq!(b.ledger_report().expected, 0);
+    // Memory follows the live messages, not the run.
+    assert!(a.ledger_live_entries() as u64 <= a.totals_now().in_flight);
+    let s = scenario::preset("guarantee-matrix").unwrap().scenario();
+    let mut c = queuelab::engine::Engine::new(s, 1).unwrap();
+    assert!(c.set_ledger(false).is_err(), "confirms need business ids");
+}
+
+/// Drain: stop producing, heal the network, run until nothing is pending.
+fn drain(e: &mut queuelab::engine::Engine) {
+    let until = e.now().0 + 600_000_000;
+    run_checked(e, until);
+}
+
+/// A fault mix from numbers in 0..=100 (percent-ish), for the properties.
+fn faults_scenario(g: Guarantee, seed_faults: [u32; 6], dup_link: bool) -> String {
+    let pct = |x: u32, max: f64| (x % 101) as f64 / 100.0 * max;
+    pipeline(
+        60,
+        json!({
+            "rate": "40/s", "arrival": "poisson", "keys": {"random_of_n": 5},
+            "faults": {
+                "drop": pct(seed_faults[0], 0.3),
+                "confirm_drop": pct(seed_faults[1], 0.3),
+                "duplicate": if dup_link { pct(seed_faults[2], 0.2) } else { 0.0 },
+                "jitter": "20ms"
+            },
+            "confirms": if g == Guarantee::AtMostOnce { serde_json::Value::Null } else { json!({"timeout": "300ms", "retries": 40}) }
+        }),
+        json!({
+            "instances": 2, "prefetch": 3, "service": {"exponential": "15ms"},
+            "faults": {
+                "crash_after_receive": pct(seed_faults[3], 0.05),
+                "crash_after_effect": pct(seed_faults[4], 0.05),
+                "ack_drop": pct(seed_faults[5], 0.1),
+                "restart_after": "200ms"
+            }
+        }),
+        json!({"guarantee": g.name()}),
+    )
+    .replace(r#","confirms":null"#, "")
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig { cases: 24, .. ProptestConfig::default() })]
+
+    #[test]
+    fn at_most_once_never_duplicates(seed in 0u64..1000, f in proptest::array::uniform6(0u32..=100)) {
+        let mut e = engine(&faults_scenario(Guarantee::AtMostOnce, f, false), seed);
+        drain(&mut e);
+        let l = e.ledger_report();
+        prop_assert_eq!(l.guarantee, "at_most_once");
+        prop_assert_eq!(l.duplicated, 0, "{:?}", l);
+        prop_assert_eq!(l.pending, 0);
+    }
+
+    #[test]
+    fn at_least_once_never_loses(seed in 0u64..1000, f in proptest::array::uniform6(0u32..=100)) {
+        let mut e = engine(&faults_scenario(Guarantee::AtLeastOnce, f, true), seed);
+        drain(&mut e);
+        let l = e.ledger_report();
+        prop_assert_eq!(l.lost, 0, "{:?}", l);
+        prop_assert_eq!(l.pending, 0);
+        prop_assert_eq!(l.expected, 60);
+    }
+
+    #[test]
+    fn exactly_once_neither_loses_nor_duplicates(seed in 0u64..1000, f in proptest::array::uniform6(0u32..=100)) {
+        let mut e = engine(&faults_scenario(Guarantee::ExactlyOnce, f, true), seed);
+        drain(&mut e);
+        let l = e.ledger_report();
+        prop_assert_eq!((l.lost, l.duplicated, l.exactly_once), (0, 0, 60), "{:?}", l);
+    }
+}
