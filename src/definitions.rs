@@ -15,7 +15,8 @@
 //! matched by regular expression on the name, the highest priority policy
 //! applying; when a queue has both, the argument wins for the dead-letter
 //! keys and overflow, and the lower value wins for max-length, message TTL and
-//! delivery limit, as RabbitMQ resolves them. Bindings queue and exchange
+//! delivery limit, as RabbitMQ resolves them. A queue's `durable` flag maps
+//! both ways. Bindings queue and exchange
 //! destinations, with `x-match` and header arguments. Everything else is
 //! listed in the notes — nothing is dropped silently. Names outside the
 //! scenario id alphabet are renamed (and noted); an exchange that shares a
@@ -317,6 +318,9 @@ pub fn import(text: &str, vhost: Option<&str>) -> Result<Imported, String> {
         };
         let mut m = Map::new();
         m.insert("id".into(), json!(id));
+        if q.get("durable").and_then(Value::as_bool) == Some(false) {
+            m.insert("durable".into(), json!(false));
+        }
         if let Some(n) = lower("max-length") {
             m.insert(
                 "max_length".into(),
@@ -683,7 +687,7 @@ pub fn export(s: &Scenario) -> (Value, Vec<String>) {
             if let Some(n) = q.delivery_limit {
                 args.insert("x-delivery-limit".into(), json!(n));
             }
-            json!({ "name": q.id, "vhost": "/", "durable": true, "auto_delete": false, "arguments": args })
+            json!({ "name": q.id, "vhost": "/", "durable": q.durable, "auto_delete": false, "arguments": args })
         })
         .collect();
     if !s.producers.is_empty() || !s.consumers.is_empty() {

@@ -112,8 +112,9 @@ impl Engine {
         // at every copy and recurses without end (route → enqueue → expire →
         // dead-letter → route).
         m.deliveries = src.deliveries;
-        let from_producer = src.has(super::message::flag::FROM_PRODUCER);
-        m.set(super::message::flag::FROM_PRODUCER, from_producer);
+        use super::message::flag::{FROM_PRODUCER, TRANSIENT};
+        m.set(FROM_PRODUCER, src.has(FROM_PRODUCER));
+        m.set(TRANSIENT, src.has(TRANSIENT));
         self.fx_share(slot, c);
         c
     }

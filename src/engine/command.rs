@@ -77,7 +77,12 @@ impl Engine {
     pub(crate) fn check_command(&self, cmd: &Command) -> Result<(), CommandError> {
         let err = |s: String| Err(CommandError(s));
         match cmd {
-            Command::SetGuarantee { .. } => {}
+            Command::SetGuarantee { .. } | Command::RestartBroker => {}
+            Command::CrashBroker { restart_after } => {
+                if restart_after.is_some_and(|d| d.us() > crate::engine::DELAY_US_MAX) {
+                    return err("restart_after must be at most 24h".into());
+                }
+            }
             Command::SetDedup { consumer, dedup } => {
                 self.find(consumer, NodeKind::Consumer)?;
                 if let Some(d) = dedup {
@@ -451,6 +456,10 @@ impl Engine {
                 let t = self.find(topic, NodeKind::Topic).unwrap();
                 self.increase_partitions(t, *partitions);
             }
+            Command::CrashBroker { restart_after } => {
+                self.crash_broker(restart_after.map(|d| d.us()));
+            }
+            Command::RestartBroker => self.restart_broker(),
             Command::SetGuarantee { guarantee } => {
                 let g = *guarantee;
                 let topics: Vec<String> = self.cfg.topics.iter().map(|t| t.id.clone()).collect();

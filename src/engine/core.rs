@@ -110,6 +110,10 @@ pub(crate) enum Event {
         i: u32,
         epoch: u32,
     },
+    /// A crashed broker's restart delay ran out.
+    BrokerRestart {
+        epoch: u32,
+    },
     Scheduled {
         index: u32,
     },
@@ -174,6 +178,10 @@ pub struct Engine {
     pub(crate) ledger: Ledger,
     /// Effects per business message: the guarantee ledger (`model::effects`).
     pub(crate) effects: Effects,
+    /// The broker crashed and has not restarted (`model::broker`).
+    pub(crate) broker_down: bool,
+    /// Bumped at every broker crash and restart: stale restarts are ignored.
+    pub(crate) broker_epoch: u32,
     pub(crate) wait: Latency,
     pub(crate) end_to_end: Latency,
     pub(crate) interval: WindowLatency,
@@ -201,6 +209,8 @@ impl Engine {
         }
         let mut e = Engine {
             effects: Effects::new(true, consumer_queue),
+            broker_down: false,
+            broker_epoch: 0,
             cfg: scenario,
             seed,
             now: SimTime::ZERO,
@@ -503,6 +513,7 @@ impl Engine {
             Event::Restart { c, i, epoch } => self.on_restart(c, i, epoch),
             Event::ConfirmDue { p, e } => self.on_confirm_due(p, e),
             Event::ProtocolCrash { c, i, epoch } => self.on_protocol_crash(c, i, epoch),
+            Event::BrokerRestart { epoch } => self.on_broker_restart(epoch),
             Event::Scheduled { index } => self.apply_scheduled(index),
             Event::Sample => self.on_sample(),
             Event::Stream(ev) => self.on_stream_event(ev),

@@ -67,6 +67,8 @@ pub(crate) mod flag {
     /// Sent by a producer and not yet taken by a queue: a refusal now is a
     /// negative publisher confirm (see `model::confirms`).
     pub(crate) const FROM_PRODUCER: u8 = 16;
+    /// Transient (delivery mode 1): lost in a broker crash even in a durable queue.
+    pub(crate) const TRANSIENT: u8 = 32;
 }
 
 /// One message in the arena. Hot fields only; see `MsgExt` for the rest.

@@ -293,6 +293,10 @@ impl Engine {
             TraceKind::AckLost { instance } => {
                 format!("ack from #{instance} lost: the broker will redeliver")
             }
+            TraceKind::BrokerCrashed { lost } => {
+                format!("broker crashed: connections dropped, {lost} transient message(s) lost")
+            }
+            TraceKind::BrokerRestarted => "broker restarted".into(),
         };
         format!("{} {node}: {msg}{detail}", ev.t)
     }

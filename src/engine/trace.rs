@@ -54,10 +54,14 @@ pub enum Reason {
     Purged,
     /// Lost on the network between producer and broker.
     NetworkLost,
+    /// Lost when the broker crashed: a transient message, or in a transient queue.
+    BrokerCrash,
+    /// Published while the broker was down.
+    BrokerDown,
 }
 
 impl Reason {
-    pub const ALL: [Reason; 10] = [
+    pub const ALL: [Reason; 12] = [
         Reason::Rejected,
         Reason::Expired,
         Reason::Maxlen,
@@ -68,6 +72,8 @@ impl Reason {
         Reason::RetriesExhausted,
         Reason::Purged,
         Reason::NetworkLost,
+        Reason::BrokerCrash,
+        Reason::BrokerDown,
     ];
     pub fn name(self) -> &'static str {
         match self {
@@ -81,6 +87,8 @@ impl Reason {
             Reason::RetriesExhausted => "retries_exhausted",
             Reason::Purged => "purged",
             Reason::NetworkLost => "network_lost",
+            Reason::BrokerCrash => "broker_crash",
+            Reason::BrokerDown => "broker_down",
         }
     }
     pub fn index(self) -> usize {
@@ -231,6 +239,11 @@ pub enum TraceKind {
     Deduplicated { instance: u32, original: u64 },
     /// A manual ack was lost on its way to the broker, which redelivers.
     AckLost { instance: u32 },
+    /// The broker crashed: every connection dropped, `lost` messages that
+    /// were not both persistent and in a durable queue are gone.
+    BrokerCrashed { lost: u32 },
+    /// The broker is back: durable queues with their persistent messages.
+    BrokerRestarted,
 }
 
 fn is_false(b: &bool) -> bool {
@@ -277,11 +290,13 @@ impl TraceKind {
             TraceKind::GaveUp { .. } => "gave_up",
             TraceKind::Deduplicated { .. } => "deduplicated",
             TraceKind::AckLost { .. } => "ack_lost",
+            TraceKind::BrokerCrashed { .. } => "broker_crashed",
+            TraceKind::BrokerRestarted => "broker_restarted",
         }
     }
 
     /// All kind names, for filters in the UI.
-    pub const NAMES: [&'static str; 37] = [
+    pub const NAMES: [&'static str; 39] = [
         "published",
         "routed",
         "unroutable",
@@ -319,9 +334,11 @@ impl TraceKind {
         "gave_up",
         "deduplicated",
         "ack_lost",
+        "broker_crashed",
+        "broker_restarted",
     ];
 
-    /// Canonical encoding of this kind: its code (1..=37) and two field
+    /// Canonical encoding of this kind: its code (1..=39) and two field
     /// words. Small fields share a word (low 32 bits, then high 32 bits).
     #[inline(always)]
     fn fields(&self) -> (u64, u64, u64) {
@@ -437,6 +454,8 @@ impl TraceKind {
             TraceKind::GaveUp { original, sends } => (35, original, sends as u64),
             TraceKind::Deduplicated { instance, original } => (36, original, instance as u64),
             TraceKind::AckLost { instance } => (37, instance as u64, 0),
+            TraceKind::BrokerCrashed { lost } => (38, lost as u64, 0),
+            TraceKind::BrokerRestarted => (39, 0, 0),
         }
     }
 }
@@ -652,7 +671,7 @@ mod tests {
         assert_ne!(h0, base(k, None, 1, 1));
         assert_ne!(h0, base(k, Some(1), 2, 1));
         assert_ne!(h0, base(k, Some(1), 1, 2));
-        assert_eq!(TraceKind::NAMES.len(), 37);
+        assert_eq!(TraceKind::NAMES.len(), 39);
         // Fields sharing a word stay apart.
         let d = |consumer, instance, attempt, redelivered| TraceKind::Delivered {
             consumer: NodeId(consumer),

@@ -172,6 +172,15 @@ pub enum Command {
         #[serde(default)]
         linger: Option<Duration>,
     },
+    /// Crash the broker: every consumer connection drops (unacked deliveries
+    /// go back to their queues), transient queues and transient messages are
+    /// lost, publishes fail until it restarts (never, without `restart_after`).
+    CrashBroker {
+        #[serde(default)]
+        restart_after: Option<Duration>,
+    },
+    /// Bring a crashed broker back.
+    RestartBroker,
     /// Turn the guarantee dial: every queue producer's confirms and every
     /// consumer's ack mode and dedup store take the bundle's values.
     SetGuarantee {
@@ -239,7 +248,9 @@ impl Command {
             | Command::SetMaxPollRecords { group, .. } => group,
             Command::IncreasePartitions { topic, .. } => topic,
             // The whole scenario: no one node.
-            Command::SetGuarantee { .. } => "",
+            Command::SetGuarantee { .. } | Command::CrashBroker { .. } | Command::RestartBroker => {
+                ""
+            }
         }
     }
 
@@ -375,6 +386,11 @@ impl Command {
                 Some(d) => format!("{producer}: linger → {d}"),
                 None => format!("{producer}: linger → none"),
             },
+            Command::CrashBroker { restart_after } => match restart_after {
+                Some(d) => format!("broker: crash, restart after {d}"),
+                None => "broker: crash".into(),
+            },
+            Command::RestartBroker => "broker: restart".into(),
             Command::SetGuarantee { guarantee } => {
                 format!("guarantee → {}", guarantee.name().replace('_', "-"))
             }

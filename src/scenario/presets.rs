@@ -38,6 +38,7 @@ static PRESETS: &[Preset] = presets![
     "crash-recovery",
     "guarantee-matrix",
     "dedup-window",
+    "durable-vs-transient",
     "mm1",
     "mmc",
     "md1",

@@ -171,6 +171,10 @@ pub struct Producer {
     /// Network faults on the link to the broker and on the confirm path.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub faults: Option<super::LinkFaults>,
+    /// Persistent messages (delivery mode 2) survive a broker crash in a
+    /// durable queue; transient ones do not.
+    #[serde(default = "yes", skip_serializing_if = "is_true")]
+    pub persistent: bool,
 }
 
 fn default_payload() -> u32 {
@@ -289,6 +293,18 @@ pub struct Queue {
     /// `x-delivery-limit` (quorum queues): returns allowed before dead-lettering.
     #[serde(default)]
     pub delivery_limit: Option<u32>,
+    /// A durable queue survives a broker crash with its persistent messages;
+    /// a transient one loses everything (RabbitMQ `durable`).
+    #[serde(default = "yes", skip_serializing_if = "is_true")]
+    pub durable: bool,
+}
+
+fn yes() -> bool {
+    true
+}
+
+fn is_true(b: &bool) -> bool {
+    *b
 }
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize, JsonSchema, Default)]

@@ -660,7 +660,10 @@ pub fn validate(s: &Scenario) -> Result<(), ScenarioError> {
     }
     for (i, sc) in s.schedule.iter().enumerate() {
         let at = format!("schedule[{i}].command");
-        if matches!(sc.command, Command::SetGuarantee { .. }) {
+        if matches!(
+            sc.command,
+            Command::SetGuarantee { .. } | Command::CrashBroker { .. } | Command::RestartBroker
+        ) {
             continue; // about the whole scenario, with nothing to check
         }
         let target = sc.command.target();

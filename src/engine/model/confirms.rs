@@ -31,7 +31,15 @@ impl Engine {
         let cfg = &self.cfg.producers[pi];
         let latency_us = cfg.latency.us();
         let (faults, confirms) = (cfg.faults, cfg.confirms.is_some());
-        self.msgs[slot as usize].set(flag::FROM_PRODUCER, true);
+        let transient = !cfg.persistent;
+        let m = &mut self.msgs[slot as usize];
+        m.set(flag::FROM_PRODUCER, true);
+        m.set(flag::TRANSIENT, transient);
+        if self.broker_down {
+            let node = self.producers[pi].node;
+            self.refuse_while_down(slot, node);
+            return;
+        }
         let Some(f) = faults.filter(|f| *f != Default::default()) else {
             self.send_now_or_later(slot, target, latency_us);
             return;
@@ -94,6 +102,14 @@ impl Engine {
             );
         } else {
             self.route(slot, target, None);
+        }
+    }
+
+    /// The broker never took `slot` (it was down): a producer with confirms
+    /// hears nothing and will send again.
+    pub(crate) fn fx_publish_unconfirmed(&mut self, slot: u32) {
+        if self.msgs[slot as usize].has(flag::FROM_PRODUCER) {
+            self.fx_expect_resend(slot, false);
         }
     }
 

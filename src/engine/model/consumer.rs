@@ -524,7 +524,8 @@ impl Engine {
             let epoch = self.consumers[ci].epoch_next;
             self.consumers[ci].epoch_next = epoch.wrapping_add(1);
             self.consumers[ci].instances.push(Instance {
-                up: true,
+                // A consumer added while the broker is down connects when it is back.
+                up: !self.broker_down,
                 epoch,
                 ..Default::default()
             });

@@ -63,6 +63,11 @@ impl Engine {
         if self.msgs[slot as usize].gen == gen
             && self.msgs[slot as usize].state == MsgState::Transit
         {
+            if self.broker_down {
+                let at = self.target_node(target);
+                self.refuse_while_down(slot, at);
+                return;
+            }
             self.route(slot, target, None);
         }
     }

@@ -25,6 +25,7 @@
 //! | `stream_knobs.rs`| live knobs: assignment, commit, max poll, linger | —                     |
 //! | `confirms.rs`    | producer link faults, publisher confirms, resends | `network_lost`       |
 //! | `protocol.rs`    | consumer dedup store, crashes at protocol points, lost acks | —          |
+//! | `broker.rs`      | the broker crashing: durable vs transient | `broker_crash`, `broker_down` |
 //! | `effects.rs`     | the ledger: effects per business message (lost, duplicated) | —          |
 //!
 //! Each file is an `impl Engine` block: the engine core owns the clock, agenda
@@ -34,6 +35,7 @@
 
 pub mod assignor;
 pub(crate) mod batch;
+pub(crate) mod broker;
 pub(crate) mod confirms;
 pub mod consumer;
 pub mod dead_letter;
