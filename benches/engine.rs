@@ -53,6 +53,8 @@ const ARRIVAL_PER_S: f64 = 8.0;
 const SERVICE_PER_S: f64 = 10.0;
 /// Issue 8's budget: Kafka records/s ≥ the engine's `mm1` messages/s.
 const BUDGET_KAFKA_VS_MM1: f64 = 1.0;
+/// Issue 9: mm1 with the guarantee ledger on stays within 10% of it off.
+const BUDGET_LEDGER: f64 = 0.9;
 /// The Kafka cases: preset, records processed per simulated second (producer
 /// rate × groups).
 const KAFKA_CASES: [(&str, f64); 2] = [
@@ -115,12 +117,13 @@ fn mm1_sim_us(messages: u64) -> u64 {
     (messages as f64 / ARRIVAL_PER_S * 1e6) as u64
 }
 
-fn engine_mm1(messages: u64) -> (Run, u64) {
+fn engine_mm1(messages: u64, ledger: bool) -> (Run, u64) {
     let p = preset("mm1").expect("preset mm1 exists");
     let s = p.scenario();
     let seed = s.seed;
     reset_peak();
     let mut e = Engine::new(s, seed).expect("valid preset");
+    e.set_ledger(ledger).expect("mm1 needs no business ids");
     let t0 = Instant::now();
     run_engine(&mut e, SimTime(mm1_sim_us(messages)));
     let secs = t0.elapsed().as_secs_f64();
@@ -225,7 +228,7 @@ fn median(mut v: Vec<f64>) -> f64 {
 
 /// Child mode: run `mm1` for `messages` messages and print its peak RSS.
 fn child_mm1_peak(messages: u64) {
-    let (run, _) = engine_mm1(messages);
+    let (run, _) = engine_mm1(messages, true);
     // Whole-process peak: a fresh process, so nothing else ran before.
     println!(
         "peak_kib {} messages {}",
@@ -312,7 +315,7 @@ fn main() {
     }
 
     // Interleaved rounds: the order rotates so no implementation always runs first.
-    const CASES: usize = 6;
+    const CASES: usize = 7;
     let mut runs: [Vec<Run>; CASES] = Default::default();
     let mut trace_hash = 0;
     for round in 0..rounds {
@@ -320,20 +323,22 @@ fn main() {
             let case = (round + k) % CASES;
             let r = match case {
                 0 => {
-                    let (r, h) = engine_mm1(messages);
+                    let (r, h) = engine_mm1(messages, true);
                     trace_hash = h;
                     r
                 }
+                6 => engine_mm1(messages, false).0,
                 1 => bare_mm1(messages),
                 2 => simcore_mm1(messages, false),
                 3 => simcore_mm1(messages, true),
                 4 => engine_kafka(0, messages),
-                _ => engine_kafka(1, messages),
+                5 => engine_kafka(1, messages),
+                _ => unreachable!("seven cases"),
             };
             runs[case].push(r);
         }
     }
-    let [engine_runs, bare_runs, simcore_runs, simcore_single_runs, kafka_runs, kafka_batched_runs] =
+    let [engine_runs, bare_runs, simcore_runs, simcore_single_runs, kafka_runs, kafka_batched_runs, no_ledger_runs] =
         &runs;
 
     println!();
@@ -355,6 +360,7 @@ fn main() {
         );
     };
     row("engine (mm1 preset, as the CLI)", engine_runs);
+    row("engine, guarantee ledger off", no_ledger_runs);
     row("bare heap loop (same streams)", bare_runs);
     row("simcore 0.1 (source + server)", simcore_runs);
     row("simcore 0.1 (one component)", simcore_single_runs);
@@ -389,6 +395,19 @@ fn main() {
         println!(
             "{label:<33} {m:>5.2}x as fast (paired rounds: {})   {judged}",
             all.join(" ")
+        );
+    }
+
+    // The guarantee ledger's cost: mm1 with it on against the same run with it off.
+    {
+        let ratios = paired(no_ledger_runs);
+        let m = median(ratios.clone());
+        let all: Vec<String> = ratios.iter().map(|r| format!("{r:.2}")).collect();
+        println!(
+            "{:<33} {m:>5.2}x as fast (paired rounds: {})   budget >= {BUDGET_LEDGER:.2}x: {}",
+            "ledger on ÷ ledger off",
+            all.join(" "),
+            verdict(m, BUDGET_LEDGER)
         );
     }
 

@@ -472,14 +472,19 @@ impl Engine {
                     c.ack = Some(g.ack());
                     c.dedup = g.dedup();
                 }
+                for c in 0..self.consumers.len() as u32 {
+                    self.refresh_protocol(c);
+                }
             }
             Command::SetDedup { consumer, dedup } => {
                 let c = self.find(consumer, NodeKind::Consumer).unwrap();
                 self.cfg.consumers[c as usize].dedup = *dedup;
+                self.refresh_protocol(c);
             }
             Command::SetConsumerFaults { consumer, faults } => {
                 let c = self.find(consumer, NodeKind::Consumer).unwrap();
                 self.cfg.consumers[c as usize].faults = *faults;
+                self.refresh_protocol(c);
             }
             Command::SetConfirms { producer, confirms } => {
                 let p = self.find(producer, NodeKind::Producer).unwrap();

@@ -53,6 +53,10 @@ pub(crate) struct ConsumerState {
     pub(crate) dedup: DedupStore,
     /// A crash armed by a command for a protocol point.
     pub(crate) armed: Option<ArmedCrash>,
+    /// Anything at the protocol points to look at (an armed crash, faults,
+    /// a dedup store)? Kept by `refresh_protocol`, so the hot path reads one
+    /// flag instead of the configuration.
+    pub(crate) protocol: bool,
     pub(crate) instances: Vec<Instance>,
     pub(crate) on_success: Vec<(Target, Option<Sym>, u32)>,
     pub(crate) exhausted_to: Option<u32>,
@@ -113,6 +117,7 @@ impl Engine {
             fault_stream: Stream::new(self.seed, &format!("faults:{}", c.id)),
             dedup: DedupStore::default(),
             armed: None,
+            protocol: c.faults.is_some() || c.dedup.is_some(),
             instances,
             on_success,
             exhausted_to,
@@ -171,7 +176,7 @@ impl Engine {
         if !inst.busy {
             self.start_service(c, i);
         }
-        if self.consumers[ci].armed.is_some() || self.cfg.consumers[ci].faults.is_some() {
+        if self.consumers[ci].protocol {
             self.after_receive(c, i, auto);
         }
     }
@@ -257,7 +262,7 @@ impl Engine {
             );
             // The side effect, unless an idempotent consumer's store has
             // seen this business message (then it only acks).
-            if !self.dedup_check(c, i, slot) {
+            if !(self.consumers[ci].protocol && self.dedup_check(c, i, slot)) {
                 self.handler_publish(c, slot);
                 self.fx_effect(slot, q);
             }
@@ -301,8 +306,7 @@ impl Engine {
     fn settle_after_effect(&mut self, c: u32, i: u32, slot: u32, q: u32) {
         let ci = c as usize;
         let auto = self.msgs[slot as usize].auto_acked();
-        let faulty = self.consumers[ci].armed.is_some() || self.cfg.consumers[ci].faults.is_some();
-        if faulty {
+        if self.consumers[ci].protocol {
             if let Some(restart) = self.crash_after_effect(c, i) {
                 if auto {
                     self.complete(slot);
@@ -339,7 +343,7 @@ impl Engine {
                 .record(self.now, TraceKind::Acked { instance: i }, Some(id), cnode);
         }
         self.complete(slot);
-        if !auto && self.consumers[ci].armed.is_some() {
+        if !auto && self.consumers[ci].protocol {
             self.after_manual_ack(c, i);
         }
     }

@@ -280,6 +280,7 @@ impl Engine {
     }
 
     /// Drop one reference to entry `e`; finalize it at zero.
+    #[inline]
     pub(crate) fn fx_unref(&mut self, e: u32) {
         let en = &mut self.effects.entries[e as usize];
         en.refs -= 1;
@@ -288,10 +289,26 @@ impl Engine {
         }
     }
 
+    #[inline]
     fn fx_finalize(&mut self, e: u32) {
         let en = &self.effects.entries[e as usize];
-        let extra: u32 = en.pairs.iter().map(|p| p.1.saturating_sub(1)).sum();
-        let missing = en.pairs.is_empty() || en.pairs.iter().any(|p| p.1 == 0);
+        // The common case first: one consumer queue, one effect.
+        if let [(_, 1)] = en.pairs[..] {
+            self.effects.report.exactly_once += 1;
+            self.effects.free.push(e);
+            return;
+        }
+        self.fx_finalize_rare(e);
+    }
+
+    #[cold]
+    fn fx_finalize_rare(&mut self, e: u32) {
+        let en = &self.effects.entries[e as usize];
+        let (mut extra, mut missing) = (0u32, en.pairs.is_empty());
+        for &(_, n) in &en.pairs {
+            extra += n.saturating_sub(1);
+            missing |= n == 0;
+        }
         let reason = en.last_reason;
         let r = &mut self.effects.report;
         if missing {

@@ -65,6 +65,7 @@ impl Engine {
         let a = self.consumers[c as usize].armed?;
         if a.point == point && a.instance.is_none_or(|x| x == i) {
             self.consumers[c as usize].armed = None;
+            self.refresh_protocol(c);
             return Some(a.restart_after_us);
         }
         None
@@ -209,6 +210,16 @@ impl Engine {
             instance,
             restart_after_us,
         });
+        self.refresh_protocol(c);
+    }
+
+    /// Recompute consumer `c`'s `protocol` flag after its faults, dedup
+    /// store or armed crash changed.
+    pub(crate) fn refresh_protocol(&mut self, c: u32) {
+        let cfg = &self.cfg.consumers[c as usize];
+        let on = cfg.faults.is_some() || cfg.dedup.is_some();
+        let cs = &mut self.consumers[c as usize];
+        cs.protocol = on || cs.armed.is_some();
     }
 
     /// Ids a consumer's dedup store remembers now.
