@@ -297,6 +297,12 @@ impl Engine {
                 format!("broker crashed: connections dropped, {lost} transient message(s) lost")
             }
             TraceKind::BrokerRestarted => "broker restarted".into(),
+            TraceKind::LeaderCrashed {
+                partition,
+                truncated,
+            } => format!(
+                "leader of partition {partition} crashed: the new leader truncated {truncated} record(s) past the high watermark"
+            ),
         };
         format!("{} {node}: {msg}{detail}", ev.t)
     }

@@ -244,6 +244,9 @@ pub enum TraceKind {
     BrokerCrashed { lost: u32 },
     /// The broker is back: durable queues with their persistent messages.
     BrokerRestarted,
+    /// A partition's leader crashed; the new leader's log ends at the high
+    /// watermark, `truncated` records past it are gone.
+    LeaderCrashed { partition: u32, truncated: u32 },
 }
 
 fn is_false(b: &bool) -> bool {
@@ -292,11 +295,12 @@ impl TraceKind {
             TraceKind::AckLost { .. } => "ack_lost",
             TraceKind::BrokerCrashed { .. } => "broker_crashed",
             TraceKind::BrokerRestarted => "broker_restarted",
+            TraceKind::LeaderCrashed { .. } => "leader_crashed",
         }
     }
 
     /// All kind names, for filters in the UI.
-    pub const NAMES: [&'static str; 39] = [
+    pub const NAMES: [&'static str; 40] = [
         "published",
         "routed",
         "unroutable",
@@ -336,6 +340,7 @@ impl TraceKind {
         "ack_lost",
         "broker_crashed",
         "broker_restarted",
+        "leader_crashed",
     ];
 
     /// Canonical encoding of this kind: its code (1..=39) and two field
@@ -456,6 +461,11 @@ impl TraceKind {
             TraceKind::AckLost { instance } => (37, instance as u64, 0),
             TraceKind::BrokerCrashed { lost } => (38, lost as u64, 0),
             TraceKind::BrokerRestarted => (39, 0, 0),
+            // Codes 40..=79 are kept for the SQS and Redis models.
+            TraceKind::LeaderCrashed {
+                partition,
+                truncated,
+            } => (80, partition as u64, truncated as u64),
         }
     }
 }
@@ -671,7 +681,7 @@ mod tests {
         assert_ne!(h0, base(k, None, 1, 1));
         assert_ne!(h0, base(k, Some(1), 2, 1));
         assert_ne!(h0, base(k, Some(1), 1, 2));
-        assert_eq!(TraceKind::NAMES.len(), 39);
+        assert_eq!(TraceKind::NAMES.len(), 40);
         // Fields sharing a word stay apart.
         let d = |consumer, instance, attempt, redelivered| TraceKind::Delivered {
             consumer: NodeId(consumer),

@@ -181,6 +181,16 @@ pub enum Command {
     },
     /// Bring a crashed broker back.
     RestartBroker,
+    /// The leader of a topic partition (every partition, without
+    /// `partition`) crashes: an in-sync follower takes over with the log up
+    /// to the high watermark; the crashed replica is back after `restart_after`.
+    CrashLeader {
+        topic: String,
+        #[serde(default)]
+        partition: Option<u32>,
+        #[serde(default)]
+        restart_after: Option<Duration>,
+    },
     /// Turn the guarantee dial: every queue producer's confirms and every
     /// consumer's ack mode and dedup store take the bundle's values.
     SetGuarantee {
@@ -246,7 +256,7 @@ impl Command {
             | Command::SetAssignment { group, .. }
             | Command::SetCommitPolicy { group, .. }
             | Command::SetMaxPollRecords { group, .. } => group,
-            Command::IncreasePartitions { topic, .. } => topic,
+            Command::IncreasePartitions { topic, .. } | Command::CrashLeader { topic, .. } => topic,
             // The whole scenario: no one node.
             Command::SetGuarantee { .. } | Command::CrashBroker { .. } | Command::RestartBroker => {
                 ""
@@ -391,6 +401,17 @@ impl Command {
                 None => "broker: crash".into(),
             },
             Command::RestartBroker => "broker: restart".into(),
+            Command::CrashLeader {
+                topic,
+                partition,
+                restart_after,
+            } => {
+                let which = partition.map_or(format!("{topic} (every partition)"), |p| format!("{topic}/{p}"));
+                match restart_after {
+                    Some(d) => format!("{which}: leader crash, replica back after {d}"),
+                    None => format!("{which}: leader crash"),
+                }
+            }
             Command::SetGuarantee { guarantee } => {
                 format!("guarantee → {}", guarantee.name().replace('_', "-"))
             }

@@ -53,6 +53,8 @@ static PRESETS: &[Preset] = presets![
     "kafka-slow-group",
     "kafka-retry-topics",
     "kafka-three-groups",
+    "kafka-acks-leader-crash",
+    "kafka-idempotent-producer",
 ];
 
 pub fn presets() -> &'static [Preset] {

@@ -33,6 +33,48 @@ pub struct Topic {
     /// after that removes it, and with it the last trace of its key (default 1d).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub delete_retention: Option<Duration>,
+    /// Replicas of every partition: followers copy the leader after
+    /// `replica_lag`; consumers read only below the high watermark.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub replication: Option<Replication>,
+}
+
+/// `replication.factor`, `min.insync.replicas`, and how far behind the
+/// leader the in-sync followers run.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct Replication {
+    /// Replicas per partition, the leader included (1 to 5).
+    pub factor: u32,
+    /// `min.insync.replicas`: an `acks=all` write needs this many in-sync
+    /// replicas, else the producer gets `NotEnoughReplicas` and retries.
+    #[serde(default = "one_replica")]
+    pub min_insync: u32,
+    /// How long after the leader appends a batch the followers have it
+    /// (then the high watermark moves past it and `acks=all` is answered).
+    #[serde(default = "default_replica_lag")]
+    pub replica_lag: Duration,
+}
+
+fn one_replica() -> u32 {
+    1
+}
+fn default_replica_lag() -> Duration {
+    Duration::from_ms(10)
+}
+
+/// A Kafka producer's `acks`.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+pub enum Acks {
+    /// No answer: the producer never knows (and never retries).
+    #[serde(rename = "0")]
+    Zero,
+    /// The leader's answer once it appended.
+    #[serde(rename = "1")]
+    One,
+    /// The answer once every in-sync replica has it (the high watermark passed it).
+    #[serde(rename = "all")]
+    All,
 }
 
 /// Retention by time and/or by records per partition; whichever removes more wins.

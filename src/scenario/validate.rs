@@ -395,24 +395,26 @@ pub fn validate(s: &Scenario) -> Result<(), ScenarioError> {
         check_topic_producer(&mut v, &at, p, s, kind_of(&p.to) == Some(Kind::Topic));
         let to_topic = kind_of(&p.to) == Some(Kind::Topic);
         if let Some(c) = &p.confirms {
-            if to_topic {
-                v.err(
-                    format!("{at}.confirms"),
-                    "publisher confirms are for queue producers (Kafka acks are not modelled)",
-                );
-            } else if let Err((f, e)) = check_confirms(c) {
+            // For a topic producer: `request.timeout.ms` and `retries`.
+            if let Err((f, e)) = check_confirms(c) {
                 v.err(format!("{at}.confirms.{f}"), e);
             }
         }
         if let Some(f) = &p.faults {
-            if to_topic {
+            if let Err((name, e)) = check_link_faults(f) {
+                v.err(format!("{at}.faults.{name}"), e);
+            } else if to_topic && (f.duplicate > 0.0 || f.jitter.us() > 0) {
                 v.err(
                     format!("{at}.faults"),
-                    "link faults are for queue producers (not yet for topics)",
+                    "a topic producer's link takes `drop` and `confirm_drop` (a lost request or response); `duplicate` and `jitter` are for queue producers",
                 );
-            } else if let Err((name, e)) = check_link_faults(f) {
-                v.err(format!("{at}.faults.{name}"), e);
             }
+        }
+        if to_topic && p.idempotent == Some(true) && p.acks.is_some_and(|a| a != Acks::All) {
+            v.err(
+                format!("{at}.idempotent"),
+                "the idempotent producer needs acks \"all\" (Kafka refuses enable.idempotence with acks 0 or 1)",
+            );
         }
         let burst = match p.arrival {
             Arrival::Bursts { size } => size.max(1) as f64,
@@ -687,7 +689,7 @@ pub fn validate(s: &Scenario) -> Result<(), ScenarioError> {
             | Command::SetAssignment { .. }
             | Command::SetCommitPolicy { .. }
             | Command::SetMaxPollRecords { .. } => Kind::Group,
-            Command::IncreasePartitions { .. } => Kind::Topic,
+            Command::IncreasePartitions { .. } | Command::CrashLeader { .. } => Kind::Topic,
             _ => Kind::Consumer,
         };
         // The path names the command's own field (`schedule[0].command.consumer`).

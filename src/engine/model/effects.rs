@@ -100,6 +100,44 @@ pub struct LedgerReport {
     /// Lost business messages by the reason of their last discard.
     pub lost_by_reason: BTreeMap<&'static str, u64>,
     pub examples: Vec<LedgerExample>,
+    /// The log-based half: per topic what the produce path lost or doubled,
+    /// per consumer group what it processed twice or skipped.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub streams: Option<StreamLedger>,
+}
+
+/// Records per topic and per group (Kafka): a record is appended once per
+/// send, so a duplicate is a second record; a group's effect is processing.
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize)]
+pub struct StreamLedger {
+    pub topics: BTreeMap<String, TopicLedger>,
+    pub groups: BTreeMap<String, GroupLedger>,
+}
+
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize)]
+pub struct TopicLedger {
+    /// Log end offsets summed over partitions: records appended and kept by
+    /// the current leaders (duplicates included, truncated ones not).
+    pub appended: u64,
+    /// Records appended again because an answer was lost (not idempotent).
+    pub duplicates_appended: u64,
+    /// Retried batches the broker recognised by sequence and dropped.
+    pub duplicates_rejected: u64,
+    /// `acks=1` records acknowledged, then truncated by a leader crash.
+    pub acked_lost: u64,
+    /// Records never appended: `acks=0` sends lost, or given up after `retries`.
+    pub unacked_lost: u64,
+    /// Records sent again after a missing or error answer.
+    pub resent: u64,
+}
+
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize)]
+pub struct GroupLedger {
+    pub processed: u64,
+    /// Records processed again (effects done twice).
+    pub reprocessed: u64,
+    /// Records jumped over, never processed (lost to this group).
+    pub skipped: u64,
 }
 
 /// The ledger's state inside the engine.
@@ -384,6 +422,7 @@ impl Engine {
         let mut r = self.effects.report.clone();
         r.guarantee = self.cfg.guarantee_label();
         r.pending = r.expected - r.exactly_once - r.duplicated - r.lost;
+        r.streams = self.stream_ledger();
         r
     }
 

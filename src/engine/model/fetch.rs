@@ -63,6 +63,9 @@ impl Engine {
             }
             let gp = mine[(cursor + k) % mine.len()];
             let (start, end) = self.log_bounds(g, gp);
+            if self.part_offline(g, gp) {
+                continue; // no leader to fetch from
+            }
             let pos = self.streams.groups[gi].parts[gp as usize].position;
             if pos >= end && pos >= start {
                 continue; // nothing new here
@@ -84,7 +87,7 @@ impl Engine {
             let delay_us = self.retry_delay_us(g, gp);
             let mut wake = None;
             for r in log.records.range(log.index_from(from)..) {
-                if batch.len() >= max {
+                if batch.len() >= max || r.offset >= log.hw {
                     break;
                 }
                 if let Some(d) = delay_us {
@@ -355,6 +358,14 @@ impl Engine {
     }
 
     /// New records in a partition: wake its owner in every reading group, update lag.
+    /// Is group partition `gp`'s partition without a leader now?
+    #[inline]
+    fn part_offline(&self, g: u32, gp: u32) -> bool {
+        let p = &self.streams.groups[g as usize].parts[gp as usize];
+        self.streams.topics[p.topic as usize].degraded > 0
+            && self.partition_offline(p.topic, p.partition)
+    }
+
     pub(crate) fn records_appended(&mut self, t: u32, part: u32) {
         // By index: polling never changes who reads a topic.
         for i in 0..self.streams.topics[t as usize].readers.len() {

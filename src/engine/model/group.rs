@@ -217,7 +217,8 @@ impl Engine {
     pub(crate) fn log_bounds(&self, g: u32, gp: u32) -> (u64, u64) {
         let p = &self.streams.groups[g as usize].parts[gp as usize];
         let log = &self.streams.topics[p.topic as usize].parts[p.partition as usize];
-        (log.start, log.end)
+        // Readable up to the high watermark (`end` without replication).
+        (log.start, log.hw)
     }
 
     /// Lag of one group partition: log end − committed (no commit: from the log start).

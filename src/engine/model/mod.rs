@@ -26,6 +26,7 @@
 //! | `confirms.rs`    | producer link faults, publisher confirms, resends | `network_lost`       |
 //! | `protocol.rs`    | consumer dedup store, crashes at protocol points, lost acks | —          |
 //! | `broker.rs`      | the broker crashing: durable vs transient | `broker_crash`, `broker_down` |
+//! | `replication.rs` | Kafka acks, retries, idempotence, high watermark, leader crash | truncated past the high watermark |
 //! | `effects.rs`     | the ledger: effects per business message (lost, duplicated) | —          |
 //!
 //! Each file is an `impl Engine` block: the engine core owns the clock, agenda
@@ -48,6 +49,7 @@ pub mod producer;
 pub mod protocol;
 pub mod queue;
 pub(crate) mod recovery;
+pub(crate) mod replication;
 pub mod retry;
 pub(crate) mod seek;
 pub(crate) mod stream_knobs;

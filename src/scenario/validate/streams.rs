@@ -18,6 +18,8 @@ pub(super) fn check_topic_producer(
         ("linger", p.linger.is_some()),
         ("batch_size", p.batch_size.is_some()),
         ("tombstone_ratio", p.tombstone_ratio.is_some()),
+        ("acks", p.acks.is_some()),
+        ("idempotent", p.idempotent.is_some()),
     ];
     if !to_topic {
         for (field, set) in topic_only {
@@ -106,6 +108,25 @@ pub(super) fn check_streams(v: &mut V, s: &Scenario, is_topic: &dyn Fn(&str) -> 
                 v.err(
                     format!("{at}.retention.check_interval"),
                     "must be at least 1ms",
+                );
+            }
+        }
+        if let Some(r) = &t.replication {
+            if r.factor == 0 || r.factor > 5 {
+                v.err(
+                    format!("{at}.replication.factor"),
+                    "must be between 1 and 5",
+                );
+            } else if r.min_insync == 0 || r.min_insync > r.factor {
+                v.err(
+                    format!("{at}.replication.min_insync"),
+                    format!("must be between 1 and the factor ({})", r.factor),
+                );
+            }
+            if r.replica_lag.us() == 0 || r.replica_lag.us() > 3_600_000_000 {
+                v.err(
+                    format!("{at}.replication.replica_lag"),
+                    "must be more than 0 and at most 1h",
                 );
             }
         }

@@ -1,0 +1,240 @@
+//! Kafka's produce path under faults: acks 0 / 1 / all against a leader
+//! crash with replication, the high watermark, lost answers with and without
+//! the idempotent producer, `min_insync` — each counted in the ledger's
+//! `streams` section, with the invariants checked after every event.
+
+use crate::common::{engine, run_checked};
+use queuelab::engine::{Command, Engine, TraceKind};
+use queuelab::scenario::Duration;
+use serde_json::{json, Value};
+
+/// One producer (constant 100/s, `count` records) → a 1-partition topic with
+/// `replication` → one group with a fast member. `p` merges over the producer.
+fn world(replication: Value, p: Value, count: u64) -> String {
+    let mut producer = json!({"id": "app", "to": "events", "rate": "100/s", "arrival": "constant", "count": count});
+    producer
+        .as_object_mut()
+        .unwrap()
+        .extend(p.as_object().unwrap().clone());
+    let mut topic = json!({"id": "events", "partitions": 1});
+    if !replication.is_null() {
+        topic["replication"] = replication;
+    }
+    json!({
+        "title": "kafka guarantees", "duration": "60s",
+        "producers": [producer], "topics": [topic],
+        "consumer_groups": [{"id": "readers", "topics": ["events"], "members": 1, "auto_offset_reset": "earliest", "service": {"constant": "1ms"}}]
+    })
+    .to_string()
+}
+
+fn ledger(e: &Engine) -> (Value, Value) {
+    let l = serde_json::to_value(e.ledger_report()).unwrap();
+    (
+        l["streams"]["topics"]["events"].clone(),
+        l["streams"]["groups"]["readers"].clone(),
+    )
+}
+
+fn crash_at(s: &str, at_us: u64) -> Engine {
+    let mut e = engine(s, 1);
+    run_checked(&mut e, at_us);
+    e.submit(Command::CrashLeader {
+        topic: "events".into(),
+        partition: Some(0),
+        restart_after: Some(Duration::from_s(1)),
+    })
+    .unwrap();
+    run_checked(&mut e, 30_000_000);
+    e
+}
+
+const REPL: fn() -> Value = || json!({"factor": 3, "min_insync": 2, "replica_lag": "50ms"});
+
+#[test]
+fn acks_1_loses_acknowledged_records_when_the_leader_crashes() {
+    let e = crash_at(&world(REPL(), json!({"acks": "1"}), 200), 1_025_000);
+    let (t, g) = ledger(&e);
+    // Records appended in the 50 ms before the crash were acknowledged by the
+    // leader but not yet on the followers: the new leader never had them.
+    let lost = t["acked_lost"].as_u64().unwrap();
+    assert!((4..=6).contains(&lost), "{t}");
+    assert_eq!(g["processed"].as_u64().unwrap() + lost, 200, "{g}");
+    assert_eq!(t["resent"], 0);
+    let trace_crash = e.command_log().len();
+    assert_eq!(trace_crash, 1);
+}
+
+#[test]
+fn acks_all_resends_what_the_crash_truncated_and_loses_nothing() {
+    let e = crash_at(&world(REPL(), json!({"acks": "all"}), 200), 1_025_000);
+    let (t, g) = ledger(&e);
+    assert_eq!(t["acked_lost"], 0, "{t}");
+    assert_eq!(t["unacked_lost"], 0, "{t}");
+    assert!(t["resent"].as_u64().unwrap() >= 4, "{t}");
+    // Every record reached the group exactly once.
+    assert_eq!(g["processed"], 200, "{g}");
+    assert_eq!(t["duplicates_appended"], 0);
+}
+
+#[test]
+fn consumers_read_only_below_the_high_watermark() {
+    let mut e = engine(&world(REPL(), json!({"acks": "all", "start": "1s"}), 1), 1);
+    run_checked(&mut e, 5_000_000);
+    let trace = e.take_trace();
+    let appended = trace
+        .iter()
+        .find(|ev| ev.kind.name() == "appended")
+        .unwrap()
+        .t
+        .0;
+    let fetched = trace
+        .iter()
+        .find(|ev| ev.kind.name() == "fetched")
+        .unwrap()
+        .t
+        .0;
+    assert_eq!(
+        fetched - appended,
+        50_000,
+        "fetched exactly replica_lag after the append"
+    );
+}
+
+#[test]
+fn a_lost_answer_duplicates_unless_the_producer_is_idempotent() {
+    let faults = json!({"confirm_drop": 0.3});
+    let conf = json!({"timeout": "200ms", "retries": 20});
+    let plain = world(
+        Value::Null,
+        json!({"acks": "all", "idempotent": false, "faults": faults, "confirms": conf}),
+        300,
+    );
+    let idem = world(
+        Value::Null,
+        json!({"acks": "all", "idempotent": true, "faults": faults, "confirms": conf}),
+        300,
+    );
+    let mut a = engine(&plain, 4);
+    run_checked(&mut a, 60_000_000);
+    let mut b = engine(&idem, 4);
+    run_checked(&mut b, 60_000_000);
+    let (ta, ga) = ledger(&a);
+    let (tb, gb) = ledger(&b);
+    let dups = ta["duplicates_appended"].as_u64().unwrap();
+    assert!(dups > 30, "{ta}");
+    assert_eq!(ga["processed"].as_u64().unwrap(), 300 + dups, "{ga}");
+    assert_eq!(tb["duplicates_appended"], 0, "{tb}");
+    assert!(tb["duplicates_rejected"].as_u64().unwrap() > 30, "{tb}");
+    assert_eq!(gb["processed"], 300, "{gb}");
+    // The same faults (the link's own stream) in both runs.
+    assert_eq!(ta["resent"], tb["resent"]);
+}
+
+#[test]
+fn min_insync_refuses_acks_all_writes_while_a_replica_is_down() {
+    let repl = json!({"factor": 2, "min_insync": 2, "replica_lag": "10ms"});
+    let mut e = engine(&world(repl, json!({"acks": "all"}), 300), 1);
+    run_checked(&mut e, 1_000_000);
+    e.submit(Command::CrashLeader {
+        topic: "events".into(),
+        partition: None,
+        restart_after: Some(Duration::from_s(1)),
+    })
+    .unwrap();
+    run_checked(&mut e, 1_900_000);
+    let before = e.ledger_report();
+    let (t, _) = (
+        serde_json::to_value(&before).unwrap()["streams"]["topics"]["events"].clone(),
+        (),
+    );
+    // While one of two replicas is down nothing new is appended.
+    let appended_at_crash = t["appended"].as_u64().unwrap();
+    assert!(appended_at_crash <= 102, "{t}");
+    run_checked(&mut e, 30_000_000);
+    let (t, g) = ledger(&e);
+    assert_eq!(g["processed"], 300, "{t}");
+    assert_eq!(
+        (t["acked_lost"].as_u64(), t["unacked_lost"].as_u64()),
+        (Some(0), Some(0))
+    );
+}
+
+#[test]
+fn acks_0_over_a_lossy_link_loses_silently() {
+    let e = {
+        let mut e = engine(
+            &world(
+                Value::Null,
+                json!({"acks": "0", "faults": {"drop": 0.2}}),
+                200,
+            ),
+            2,
+        );
+        run_checked(&mut e, 30_000_000);
+        e
+    };
+    let (t, g) = ledger(&e);
+    let lost = t["unacked_lost"].as_u64().unwrap();
+    assert!(lost > 10 && lost < 80, "{t}");
+    assert_eq!(g["processed"].as_u64().unwrap() + lost, 200);
+    assert_eq!(t["resent"], 0, "acks=0 never retries");
+}
+
+#[test]
+fn without_replicas_a_crashed_leader_takes_its_partition_offline() {
+    let mut e = engine(
+        &world(
+            Value::Null,
+            json!({"acks": "all", "confirms": {"timeout": "100ms", "retries": 50}}),
+            300,
+        ),
+        1,
+    );
+    run_checked(&mut e, 1_000_000);
+    e.submit(Command::CrashLeader {
+        topic: "events".into(),
+        partition: Some(0),
+        restart_after: Some(Duration::from_s(1)),
+    })
+    .unwrap();
+    run_checked(&mut e, 30_000_000);
+    let trace = e.take_trace();
+    // Nothing was appended while the partition had no leader.
+    let appended_while_down = trace
+        .iter()
+        .filter(|ev| ev.kind.name() == "appended" && ev.t.0 > 1_000_000 && ev.t.0 < 2_000_000)
+        .count();
+    assert_eq!(appended_while_down, 0);
+    assert!(trace
+        .iter()
+        .any(|ev| matches!(ev.kind, TraceKind::LeaderCrashed { truncated: 0, .. })));
+    let (t, g) = ledger(&e);
+    assert_eq!(g["processed"], 300, "{t}");
+}
+
+#[test]
+fn crash_leader_is_checked() {
+    let mut e = engine(&world(REPL(), json!({}), 10), 1);
+    let err = e
+        .submit(Command::CrashLeader {
+            topic: "events".into(),
+            partition: Some(3),
+            restart_after: None,
+        })
+        .unwrap_err();
+    assert!(err.to_string().contains("no partition 3"), "{err}");
+    let bad = queuelab::scenario::load(&world(json!({"factor": 2, "min_insync": 3}), json!({}), 1))
+        .unwrap_err();
+    assert!(
+        bad.to_string().contains("topics[0].replication.min_insync"),
+        "{bad}"
+    );
+    let bad = queuelab::scenario::load(&world(
+        Value::Null,
+        json!({"acks": "1", "idempotent": true}),
+        1,
+    ))
+    .unwrap_err();
+    assert!(bad.to_string().contains("producers[0].idempotent"), "{bad}");
+}
