@@ -247,6 +247,11 @@ pub enum TraceKind {
     /// A partition's leader crashed; the new leader's log ends at the high
     /// watermark, `truncated` records past it are gone.
     LeaderCrashed { partition: u32, truncated: u32 },
+    /// A group member committed a transaction: its batch's offsets and
+    /// `records` output records (node: the group).
+    TxnCommitted { member: u32, records: u32 },
+    /// A crashed member's transaction was aborted: `records` outputs aborted.
+    TxnAborted { member: u32, records: u32 },
 }
 
 fn is_false(b: &bool) -> bool {
@@ -296,11 +301,13 @@ impl TraceKind {
             TraceKind::BrokerCrashed { .. } => "broker_crashed",
             TraceKind::BrokerRestarted => "broker_restarted",
             TraceKind::LeaderCrashed { .. } => "leader_crashed",
+            TraceKind::TxnCommitted { .. } => "txn_committed",
+            TraceKind::TxnAborted { .. } => "txn_aborted",
         }
     }
 
     /// All kind names, for filters in the UI.
-    pub const NAMES: [&'static str; 40] = [
+    pub const NAMES: [&'static str; 42] = [
         "published",
         "routed",
         "unroutable",
@@ -341,6 +348,8 @@ impl TraceKind {
         "broker_crashed",
         "broker_restarted",
         "leader_crashed",
+        "txn_committed",
+        "txn_aborted",
     ];
 
     /// Canonical encoding of this kind: its code (1..=39) and two field
@@ -466,6 +475,8 @@ impl TraceKind {
                 partition,
                 truncated,
             } => (80, partition as u64, truncated as u64),
+            TraceKind::TxnCommitted { member, records } => (81, member as u64, records as u64),
+            TraceKind::TxnAborted { member, records } => (82, member as u64, records as u64),
         }
     }
 }
@@ -681,7 +692,7 @@ mod tests {
         assert_ne!(h0, base(k, None, 1, 1));
         assert_ne!(h0, base(k, Some(1), 2, 1));
         assert_ne!(h0, base(k, Some(1), 1, 2));
-        assert_eq!(TraceKind::NAMES.len(), 40);
+        assert_eq!(TraceKind::NAMES.len(), 42);
         // Fields sharing a word stay apart.
         let d = |consumer, instance, attempt, redelivered| TraceKind::Delivered {
             consumer: NodeId(consumer),

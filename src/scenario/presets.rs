@@ -55,6 +55,7 @@ static PRESETS: &[Preset] = presets![
     "kafka-three-groups",
     "kafka-acks-leader-crash",
     "kafka-idempotent-producer",
+    "kafka-transactions",
 ];
 
 pub fn presets() -> &'static [Preset] {

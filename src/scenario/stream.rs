@@ -150,6 +150,14 @@ pub struct ConsumerGroup {
     /// place for ever, without backoff: the partition waits behind it).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub on_failure: Option<GroupOnFailure>,
+    /// Read-process-write: every processed record produces one record to
+    /// this topic (same key), optionally in Kafka transactions.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub output: Option<GroupOutput>,
+    /// `isolation.level`: `read_committed` skips aborted transactional
+    /// records and waits at the last stable offset for open ones.
+    #[serde(default, skip_serializing_if = "IsolationLevel::is_default")]
+    pub isolation_level: IsolationLevel,
 }
 
 /// What a group does with a record whose processing failed. Every mode keeps
@@ -243,6 +251,35 @@ pub enum Assignment {
     RoundRobin,
     /// `CooperativeStickyAssignor`: balanced, keeps what it can, only moved partitions pause.
     CooperativeSticky,
+}
+
+/// Where a read-process-write group writes, and whether in transactions.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct GroupOutput {
+    /// The topic the output records go to (not one the group reads).
+    pub topic: String,
+    /// Kafka transactions: the outputs of a poll's batch and the batch's
+    /// offsets commit together (or abort together when the member crashes).
+    #[serde(default)]
+    pub transactional: bool,
+}
+
+/// A consumer's `isolation.level`.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum IsolationLevel {
+    /// Every record, aborted transactional ones included (Kafka's default).
+    #[default]
+    ReadUncommitted,
+    /// Only committed records, up to the last stable offset.
+    ReadCommitted,
+}
+
+impl IsolationLevel {
+    pub fn is_default(&self) -> bool {
+        *self == IsolationLevel::ReadUncommitted
+    }
 }
 
 /// When a member commits its offsets.

@@ -238,3 +238,74 @@ fn crash_leader_is_checked() {
     .unwrap_err();
     assert!(bad.to_string().contains("producers[0].idempotent"), "{bad}");
 }
+
+/// The `kafka-transactions` preset's two lanes, read from their ledgers.
+fn transactions_lane(transactional: bool) -> Value {
+    let mut s = queuelab::scenario::preset("kafka-transactions")
+        .unwrap()
+        .scenario();
+    s.variants.clear();
+    s.consumer_groups[0].output.as_mut().unwrap().transactional = transactional;
+    let mut e = Engine::new(s, 6).unwrap();
+    let mut last = e.now();
+    while e.next_event_time().is_some_and(|t| t.0 <= 30_000_000) {
+        assert!(e.step());
+        assert!(e.now() >= last);
+        last = e.now();
+        if let Err(why) = e.check_invariants() {
+            panic!("invariant broken at {}: {why}", e.now());
+        }
+    }
+    serde_json::to_value(e.ledger_report()).unwrap()["streams"]["groups"].clone()
+}
+
+#[test]
+fn without_transactions_a_crash_mid_batch_writes_outputs_twice_for_every_reader() {
+    let g = transactions_lane(false);
+    let dup = g["enricher"]["duplicate_outputs"].as_u64().unwrap();
+    assert!(dup >= 1, "{g}");
+    assert_eq!(
+        g["enricher"]["duplicate_committed_outputs"].as_u64(),
+        Some(dup)
+    );
+    assert_eq!(g["enricher"]["reprocessed"].as_u64(), Some(dup));
+    // Both readers see every output, duplicates included.
+    let outputs = g["enricher"]["outputs"].as_u64().unwrap();
+    assert_eq!(g["billing"]["processed"].as_u64(), Some(outputs));
+    assert_eq!(g["audit"]["processed"].as_u64(), Some(outputs));
+}
+
+#[test]
+fn with_transactions_read_committed_sees_each_output_once() {
+    let g = transactions_lane(true);
+    let e = &g["enricher"];
+    let dup = e["duplicate_outputs"].as_u64().unwrap();
+    assert!(dup >= 1, "the aborted outputs are still in the log: {g}");
+    assert_eq!(e["duplicate_committed_outputs"], 0, "{g}");
+    assert_eq!(e["transactions_aborted"], 1);
+    let outputs = e["outputs"].as_u64().unwrap();
+    // read_committed skips the aborted outputs; read_uncommitted reads them.
+    assert_eq!(
+        g["billing"]["processed"].as_u64(),
+        Some(outputs - dup),
+        "{g}"
+    );
+    assert_eq!(g["audit"]["processed"].as_u64(), Some(outputs), "{g}");
+}
+
+#[test]
+fn a_transactional_output_needs_per_batch_commits_and_another_topic() {
+    let mut s: Value = serde_json::from_str(
+        queuelab::scenario::preset("kafka-transactions")
+            .unwrap()
+            .json,
+    )
+    .unwrap();
+    s["consumer_groups"][0]["commit"] = json!({"after_processing": {"per": "record"}});
+    s["consumer_groups"][0]["output"] = json!({"topic": "orders", "transactional": true});
+    let err = queuelab::scenario::load(&s.to_string())
+        .unwrap_err()
+        .to_string();
+    assert!(err.contains("consumer_groups[0].commit"), "{err}");
+    assert!(err.contains("consumer_groups[0].output.topic"), "{err}");
+}

@@ -109,6 +109,8 @@ impl Engine {
             appended_us: 0,
             tombstone,
             acks_one: false,
+            txn: 0,
+            marker: false,
         };
         let cfg = &self.cfg.producers[pi];
         let linger_us = cfg.linger.map_or(0, |d| d.us());

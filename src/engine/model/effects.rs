@@ -138,6 +138,16 @@ pub struct GroupLedger {
     pub reprocessed: u64,
     /// Records jumped over, never processed (lost to this group).
     pub skipped: u64,
+    /// Read-process-write (`output`): records written to the output topic.
+    pub outputs: u64,
+    /// Outputs written again for an input already written: what a
+    /// `read_uncommitted` reader of the output sees twice.
+    pub duplicate_outputs: u64,
+    /// Outputs committed again for an input already committed: what a
+    /// `read_committed` reader sees twice (0 with transactions).
+    pub duplicate_committed_outputs: u64,
+    pub transactions_committed: u64,
+    pub transactions_aborted: u64,
 }
 
 /// The ledger's state inside the engine.

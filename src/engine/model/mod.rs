@@ -27,6 +27,7 @@
 //! | `protocol.rs`    | consumer dedup store, crashes at protocol points, lost acks | —          |
 //! | `broker.rs`      | the broker crashing: durable vs transient | `broker_crash`, `broker_down` |
 //! | `replication.rs` | Kafka acks, retries, idempotence, high watermark, leader crash | truncated past the high watermark |
+//! | `transactions.rs`| read-process-write outputs, transactions, read_committed | aborted outputs (never read committed) |
 //! | `effects.rs`     | the ledger: effects per business message (lost, duplicated) | —          |
 //!
 //! Each file is an `impl Engine` block: the engine core owns the clock, agenda
@@ -54,6 +55,7 @@ pub mod retry;
 pub(crate) mod seek;
 pub(crate) mod stream_knobs;
 pub(crate) mod topic;
+pub(crate) mod transactions;
 
 pub(crate) use consumer::ConsumerState;
 pub(crate) use exchange::{CachedRoute, ExchangeState};

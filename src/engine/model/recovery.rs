@@ -244,6 +244,8 @@ impl Engine {
                     appended_us: 0,
                     tombstone: false,
                     acks_one: false,
+                    txn: 0,
+                    marker: false,
                 };
                 self.append_batch(t, part, vec![record]);
             }

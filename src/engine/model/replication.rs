@@ -471,6 +471,11 @@ impl Engine {
                     processed: g.processed,
                     reprocessed: g.reprocessed,
                     skipped: g.skipped,
+                    outputs: g.outputs,
+                    duplicate_outputs: g.duplicate_outputs,
+                    duplicate_committed_outputs: g.duplicate_committed_outputs,
+                    transactions_committed: g.txn_committed,
+                    transactions_aborted: g.txn_aborted,
                 },
             );
         }

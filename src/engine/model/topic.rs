@@ -52,6 +52,10 @@ pub(crate) struct Record {
     /// Written with `acks=1`: acknowledged as soon as the leader appended it
     /// (so a leader crash before replication loses an acknowledged record).
     pub(crate) acks_one: bool,
+    /// Transaction state (`transactions::TXN_*`): none, open, committed, aborted.
+    pub(crate) txn: u8,
+    /// A transaction marker (control record): takes an offset, never returned to a reader.
+    pub(crate) marker: bool,
 }
 
 /// One partition: records in offset order, log start and end offsets.
@@ -264,6 +268,31 @@ impl Engine {
     pub(crate) fn append_one(&mut self, t: u32, part: u32, r: Record) {
         let part = part.min(self.streams.topics[t as usize].parts.len() as u32 - 1);
         self.append_record(t, part, r);
+        self.appended_now(t, part);
+    }
+
+    /// A transaction marker into partition `part` of topic `t` (a control
+    /// record: an offset, no trace event of its own, never read).
+    pub(crate) fn append_marker(&mut self, t: u32, part: u32) {
+        let replicated = self.streams.topics[t as usize].replicated;
+        let log = &mut self.streams.topics[t as usize].parts[part as usize];
+        let r = Record {
+            offset: log.end,
+            key: NO_SYM,
+            msg: 0,
+            published_us: self.now.0,
+            appended_us: self.now.0,
+            tombstone: false,
+            acks_one: false,
+            txn: 0,
+            marker: true,
+        };
+        log.end += 1;
+        if !replicated {
+            log.hw = log.end;
+        }
+        log.records.push_back(r);
+        self.streams.retained += 1;
         self.appended_now(t, part);
     }
 

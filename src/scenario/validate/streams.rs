@@ -156,6 +156,31 @@ pub(super) fn check_streams(v: &mut V, s: &Scenario, is_topic: &dyn Fn(&str) -> 
         if g.topics.is_empty() {
             v.err(format!("{at}.topics"), "needs at least one topic");
         }
+        if let Some(o) = &g.output {
+            if !is_topic(&o.topic) {
+                v.err(
+                    format!("{at}.output.topic"),
+                    format!("no topic named {:?}", o.topic),
+                );
+            } else if g.topics.contains(&o.topic) {
+                v.err(
+                    format!("{at}.output.topic"),
+                    "must not be a topic the group reads (a loop)",
+                );
+            }
+            let per_batch = matches!(
+                g.commit,
+                CommitPolicy::AfterProcessing {
+                    per: CommitPer::Batch
+                }
+            );
+            if o.transactional && !per_batch {
+                v.err(
+                    format!("{at}.commit"),
+                    "a transactional output commits the offsets with the transaction, after each poll's batch: set commit to {\"after_processing\": {\"per\": \"batch\"}}",
+                );
+            }
+        }
         for (j, t) in g.topics.iter().enumerate() {
             if !is_topic(t) {
                 v.err(format!("{at}.topics[{j}]"), format!("no topic named {t:?}"));
