@@ -73,6 +73,7 @@ pub const VARIANT_FIELDS: &[&str] = &[
     "cleanup",
     "commit",
     "guarantee",
+    "isolation_level",
     "keys",
     "kind",
     "mode",
