@@ -78,6 +78,18 @@ impl Engine {
         let err = |s: String| Err(CommandError(s));
         match cmd {
             Command::SetGuarantee { .. } | Command::RestartBroker => {}
+            Command::CrashProducer {
+                producer,
+                restart_after,
+            } => {
+                self.find(producer, NodeKind::Producer)?;
+                if restart_after.is_some_and(|d| d.us() > crate::engine::DELAY_US_MAX) {
+                    return err("restart_after must be at most 24h".into());
+                }
+            }
+            Command::RestartProducer { producer } => {
+                self.find(producer, NodeKind::Producer)?;
+            }
             Command::CrashLeader {
                 topic,
                 partition,
@@ -477,6 +489,17 @@ impl Engine {
                 self.crash_broker(restart_after.map(|d| d.us()));
             }
             Command::RestartBroker => self.restart_broker(),
+            Command::CrashProducer {
+                producer,
+                restart_after,
+            } => {
+                let p = self.find(producer, NodeKind::Producer).unwrap();
+                self.crash_producer(p, restart_after.map(|d| d.us()));
+            }
+            Command::RestartProducer { producer } => {
+                let p = self.find(producer, NodeKind::Producer).unwrap();
+                self.restart_producer(p);
+            }
             Command::CrashLeader {
                 topic,
                 partition,

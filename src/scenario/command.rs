@@ -181,6 +181,17 @@ pub enum Command {
     },
     /// Bring a crashed broker back.
     RestartBroker,
+    /// A producer crashes: it stops publishing and forgets the publishes it
+    /// was waiting to hear about (between send and confirm); back after
+    /// `restart_after`, if given.
+    CrashProducer {
+        producer: String,
+        #[serde(default)]
+        restart_after: Option<Duration>,
+    },
+    RestartProducer {
+        producer: String,
+    },
     /// The leader of a topic partition (every partition, without
     /// `partition`) crashes: an in-sync follower takes over with the log up
     /// to the high watermark; the crashed replica is back after `restart_after`.
@@ -233,6 +244,8 @@ impl Command {
             | Command::PublishOne { producer, .. }
             | Command::SetLinger { producer, .. }
             | Command::SetConfirms { producer, .. }
+            | Command::CrashProducer { producer, .. }
+            | Command::RestartProducer { producer }
             | Command::SetLinkFaults { producer, .. } => producer,
             Command::CrashConsumer { consumer, .. }
             | Command::RestartConsumer { consumer, .. }
@@ -401,6 +414,14 @@ impl Command {
                 None => "broker: crash".into(),
             },
             Command::RestartBroker => "broker: restart".into(),
+            Command::CrashProducer {
+                producer,
+                restart_after,
+            } => match restart_after {
+                Some(d) => format!("{producer}: crash, restart after {d}"),
+                None => format!("{producer}: crash"),
+            },
+            Command::RestartProducer { producer } => format!("{producer}: restart"),
             Command::CrashLeader {
                 topic,
                 partition,

@@ -677,7 +677,9 @@ pub fn validate(s: &Scenario) -> Result<(), ScenarioError> {
             | Command::PublishOne { .. }
             | Command::SetLinger { .. }
             | Command::SetConfirms { .. }
-            | Command::SetLinkFaults { .. } => Kind::Producer,
+            | Command::SetLinkFaults { .. }
+            | Command::CrashProducer { .. }
+            | Command::RestartProducer { .. } => Kind::Producer,
             Command::SetMaxLength { .. }
             | Command::SetOverflow { .. }
             | Command::SetQueueTtl { .. }

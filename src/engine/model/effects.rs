@@ -47,6 +47,8 @@ pub(crate) struct FxEntry {
     /// Live messages carrying it, plus one while a resend is pending.
     pub(crate) refs: u32,
     pub(crate) producer: u32,
+    /// The producer's incarnation when it sent it (a crash forgets it).
+    pub(crate) incarnation: u32,
     /// Sends by the producer so far (1 = the first).
     pub(crate) sends: u32,
     /// A confirm timer or negative confirm has a resend coming.
@@ -209,6 +211,7 @@ impl Engine {
         if !self.effects.on {
             return;
         }
+        let incarnation = self.producers[p as usize].incarnation;
         let m = &self.msgs[slot as usize];
         let fx = &mut self.effects;
         let e = match fx.free.pop() {
@@ -222,6 +225,7 @@ impl Engine {
         en.bid = m.id;
         en.refs = 1;
         en.producer = p;
+        en.incarnation = incarnation;
         en.sends = 1;
         en.resend_pending = false;
         en.routing_key = m.routing_key;

@@ -446,6 +446,47 @@ impl Engine {
         }
     }
 
+    /// A crashed topic producer forgets its open and unanswered batches;
+    /// returns how many records were never appended.
+    pub(crate) fn forget_topic_batches(&mut self, p: u32) -> u32 {
+        let Some(tp) = self
+            .streams
+            .producers
+            .get_mut(p as usize)
+            .and_then(|t| t.as_mut())
+        else {
+            return 0;
+        };
+        let t = tp.topic;
+        let mut lost = 0u64;
+        let open: Vec<(u32, usize)> = tp
+            .open
+            .iter_mut()
+            .enumerate()
+            .filter_map(|(part, b)| b.take().map(|b| (part as u32, b.records.len())))
+            .collect();
+        for (part, n) in open {
+            self.streams.topics[t as usize].repl[part as usize].unacked_lost += n as u64;
+            lost += n as u64;
+        }
+        let ids: Vec<u32> = self
+            .streams
+            .tracked
+            .iter()
+            .filter(|(_, b)| b.p == p)
+            .map(|(&id, _)| id)
+            .collect();
+        for id in ids {
+            let b = self.streams.tracked.remove(&id).expect("listed");
+            if !b.appended {
+                self.streams.topics[b.t as usize].repl[b.part as usize].unacked_lost +=
+                    b.records.len() as u64;
+                lost += b.records.len() as u64;
+            }
+        }
+        lost as u32
+    }
+
     /// The log-based half of the ledger (None without topics).
     pub(crate) fn stream_ledger(&self) -> Option<super::effects::StreamLedger> {
         if self.streams.topics.is_empty() {
