@@ -54,6 +54,26 @@ pub struct Replication {
     /// (then the high watermark moves past it and `acks=all` is answered).
     #[serde(default = "default_replica_lag")]
     pub replica_lag: Duration,
+    /// Followers in the ISR (default: all, `factor − 1`). The others have
+    /// fallen out (behind by `out_of_sync_lag`): the high watermark and
+    /// `acks=all` then count only the leader and the in-sync followers.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub in_sync: Option<u32>,
+    /// How far behind the out-of-sync followers are (default 10 s).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub out_of_sync_lag: Option<Duration>,
+    /// `unclean.leader.election.enable`: with no in-sync follower left, an
+    /// out-of-sync one may become leader (the partition stays available and
+    /// loses what it lacked) instead of the partition going offline.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub unclean_election: bool,
+}
+
+impl Replication {
+    /// In-sync followers.
+    pub fn in_sync_followers(&self) -> u32 {
+        self.in_sync.unwrap_or(self.factor.saturating_sub(1))
+    }
 }
 
 fn one_replica() -> u32 {

@@ -61,6 +61,8 @@ pub(crate) struct PartRepl {
     pub(crate) leader_epoch: u32,
     /// Replicas down (crashed leaders not yet back).
     pub(crate) down: u32,
+    /// In-sync replicas, the leader included (0: offline, no leader).
+    pub(crate) isr: u32,
     /// End offsets of appended batches the followers do not have yet, oldest
     /// first (one `Replicated` event each).
     pub(crate) replicating: std::collections::VecDeque<u64>,
@@ -85,7 +87,7 @@ impl Engine {
     /// (faults, or acks on a replicated topic)?
     pub(crate) fn produce_needs_tracking(&self, p: u32, t: u32) -> bool {
         self.cfg.producers[p as usize].faults.is_some()
-            || self.streams.topics[t as usize].replicated
+            || self.cfg.topics[t as usize].replication.is_some()
             || self.streams.topics[t as usize].degraded > 0
             || self.cfg.producers[p as usize].confirms.is_some()
     }
@@ -142,15 +144,11 @@ impl Engine {
             self.retry_later(id, self.request_timeout_us(p));
             return;
         }
-        let repl = &self.streams.topics[t as usize].repl[part as usize];
-        let factor = self.cfg.topics[t as usize]
-            .replication
-            .map_or(1, |r| r.factor);
+        let isr = self.streams.topics[t as usize].repl[part as usize].isr;
         let min_insync = self.cfg.topics[t as usize]
             .replication
             .map_or(1, |r| r.min_insync);
-        let up = factor.saturating_sub(repl.down);
-        if up == 0 || (self.acks_of(p) == Acks::All && up < min_insync) {
+        if isr == 0 || (self.acks_of(p) == Acks::All && isr < min_insync) {
             // Offline (no leader) or NotEnoughReplicas: an error answer, retried.
             self.retry_later(id, RETRY_BACKOFF_US);
             return;
@@ -202,7 +200,12 @@ impl Engine {
         records: Vec<Record>,
         id: Option<u32>,
     ) {
-        let acks_one = id.is_some_and(|id| self.acks_of(self.streams.tracked[&id].p) == Acks::One);
+        // Acknowledged at the leader's append: acks=1, or acks=all while the
+        // ISR is the leader alone (only an unclean election can lose these).
+        let acks_one = id.is_some_and(|id| {
+            let acks = self.acks_of(self.streams.tracked[&id].p);
+            acks == Acks::One || (acks == Acks::All && !self.streams.topics[t as usize].replicated)
+        });
         let records = records
             .into_iter()
             .map(|mut r| {
@@ -215,7 +218,7 @@ impl Engine {
             return;
         };
         let p = self.streams.tracked[&id].p;
-        if self.acks_of(p) == Acks::All && self.cfg.topics[t as usize].replication.is_some() {
+        if self.acks_of(p) == Acks::All && self.streams.topics[t as usize].replicated {
             let end = self.streams.topics[t as usize].parts[part as usize].end;
             self.streams.topics[t as usize].repl[part as usize]
                 .waiting
@@ -297,12 +300,9 @@ impl Engine {
         self.send_tracked(id);
     }
 
-    /// Every replica of the partition is down: no leader to write to.
+    /// No leader: the partition takes no writes and serves no reads.
     pub(crate) fn partition_offline(&self, t: u32, part: u32) -> bool {
-        let factor = self.cfg.topics[t as usize]
-            .replication
-            .map_or(1, |r| r.factor);
-        self.streams.topics[t as usize].repl[part as usize].down >= factor
+        self.streams.topics[t as usize].repl[part as usize].isr == 0
     }
 
     fn request_timeout_us(&self, p: u32) -> u64 {
@@ -364,8 +364,11 @@ impl Engine {
         self.records_appended(t, part);
     }
 
-    /// `CrashLeader`: the leader of `part` (every partition when `None`) fails;
-    /// an in-sync follower takes over with the log up to the high watermark.
+    /// `CrashLeader`: the leader of `part` (every partition when `None`)
+    /// fails. An in-sync follower takes over with the log up to the high
+    /// watermark; with none, an out-of-sync one does if unclean election is
+    /// on (its log ends `out_of_sync_lag` ago), else the partition is offline
+    /// until a replica is back.
     pub(crate) fn crash_leader(
         &mut self,
         t: u32,
@@ -376,41 +379,66 @@ impl Engine {
             Some(p) => vec![p],
             None => (0..self.streams.topics[t as usize].parts.len() as u32).collect(),
         };
-        let factor = self.cfg.topics[t as usize]
-            .replication
-            .map_or(1, |r| r.factor);
+        let r = self.cfg.topics[t as usize].replication;
+        let factor = r.map_or(1, |r| r.factor);
+        let unclean = r.is_some_and(|r| r.unclean_election);
+        let out_of_sync_lag_us = r
+            .and_then(|r| r.out_of_sync_lag)
+            .map_or(10_000_000, |d| d.us());
         let node = self.streams.topics[t as usize].node;
         for part in parts {
             let ti = t as usize;
             let repl = &mut self.streams.topics[ti].repl[part as usize];
-            if repl.down >= factor {
-                continue; // no replica left to crash
+            if repl.isr == 0 {
+                continue; // offline already: no leader to crash
             }
             repl.down += 1;
             repl.leader_epoch = repl.leader_epoch.wrapping_add(1);
             let waiting: Vec<(u64, u32)> = repl.waiting.drain(..).collect();
             repl.replicating.clear();
-            if repl.down == 1 {
+            let first_down = repl.down == 1;
+            let alive = factor.saturating_sub(repl.down);
+            // The cut: the new leader has [start, cut).
+            let cut = if repl.isr >= 2 {
+                repl.isr -= 1;
+                Some(self.streams.topics[ti].parts[part as usize].hw)
+            } else if unclean && alive >= 1 {
+                repl.isr = 1;
+                let since = self.now.0.saturating_sub(out_of_sync_lag_us);
+                let log = &self.streams.topics[ti].parts[part as usize];
+                let kept = log
+                    .records
+                    .iter()
+                    .take_while(|r| r.appended_us <= since)
+                    .count();
+                Some(log.records.get(kept).map_or(log.end, |r| r.offset))
+            } else {
+                repl.isr = 0; // offline until a replica is back
+                None
+            };
+            if first_down {
                 self.streams.topics[ti].degraded += 1;
             }
-            let log = &mut self.streams.topics[ti].parts[part as usize];
-            // The new leader has what every in-sync replica had: [start, hw).
-            // (With no replica left, the partition is offline and keeps its log
-            // for the leader's return, as with unclean election off.)
-            let mut truncated = 0u64;
-            let mut acked_lost = 0u64;
-            if factor > 1 {
-                while log.records.back().is_some_and(|r| r.offset >= log.hw) {
+            let (mut truncated, mut acked_lost) = (0u64, 0u64);
+            if let Some(cut) = cut {
+                let replicated = self.streams.topics[ti].replicated;
+                let log = &mut self.streams.topics[ti].parts[part as usize];
+                while log.records.back().is_some_and(|r| r.offset >= cut) {
                     let r = log.records.pop_back().expect("checked");
                     truncated += 1;
                     acked_lost += r.acks_one as u64;
                     log.tombstones -= r.tombstone as u64;
                 }
-                log.end = log.hw.max(log.start);
+                log.end = cut.max(log.start).min(log.end);
+                log.hw = log.hw.min(log.end);
+                if !replicated {
+                    log.hw = log.end;
+                }
+                let end = log.end;
+                self.streams.retained -= truncated;
+                self.streams.topics[ti].repl[part as usize].acked_lost += acked_lost;
+                self.clamp_positions(t, part, end);
             }
-            self.streams.retained -= truncated;
-            let repl = &mut self.streams.topics[ti].repl[part as usize];
-            repl.acked_lost += acked_lost;
             self.trace.record(
                 self.now,
                 TraceKind::LeaderCrashed {
@@ -424,9 +452,9 @@ impl Engine {
             // retry. The new leader rebuilt its producer state from its log, so
             // the sequence it last saw from each producer is the one before
             // the oldest truncated batch.
-            for &(_, id) in &waiting {
-                if let Some(b) = self.streams.tracked.get(&id) {
-                    if factor > 1 {
+            if cut.is_some() {
+                for &(_, id) in &waiting {
+                    if let Some(b) = self.streams.tracked.get(&id) {
                         let (bp, seq) = (b.p, b.seq);
                         let last = &mut self.streams.topics[ti].repl[part as usize].last_seq;
                         let keep = last.get(&bp).map_or(0, |&l| l.min(seq - 1));
@@ -436,12 +464,28 @@ impl Engine {
             }
             for (_, id) in waiting {
                 if let Some(b) = self.streams.tracked.get_mut(&id) {
-                    b.appended = factor == 1 && b.appended;
+                    b.appended = cut.is_none() && b.appended;
                 }
                 self.retry_later(id, RETRY_BACKOFF_US);
             }
             if let Some(d) = restart_after_us {
                 self.schedule_stream(self.now.after(d), StreamEvent::LeaderBack { t, part });
+            }
+        }
+    }
+
+    /// After a truncation to `end`: a group whose position or commit is past
+    /// the new log end starts again at it (Kafka: `OffsetOutOfRange`, reset).
+    fn clamp_positions(&mut self, t: u32, part: u32, end: u64) {
+        for g in 0..self.streams.groups.len() {
+            for p in &mut self.streams.groups[g].parts {
+                if p.topic == t && p.partition == part {
+                    p.position = p.position.min(end);
+                    p.committed = p.committed.map(|c| c.min(end));
+                    p.processed_high = p.processed_high.min(end);
+                    p.out_high = p.out_high.min(end);
+                    p.out_committed_high = p.out_committed_high.min(end);
+                }
             }
         }
     }
@@ -523,15 +567,25 @@ impl Engine {
         Some(out)
     }
 
-    /// A crashed replica is back (in sync again).
+    /// A crashed replica is back: it leads an offline partition again (with
+    /// its log: nothing lost) or rejoins the ISR.
     pub(crate) fn on_leader_back(&mut self, t: u32, part: u32) {
-        let repl = &mut self.streams.topics[t as usize].repl[part as usize];
-        repl.down = repl.down.saturating_sub(1);
+        let ti = t as usize;
+        let full = 1 + self.cfg.topics[ti]
+            .replication
+            .map_or(0, |r| r.in_sync_followers());
+        let repl = &mut self.streams.topics[ti].repl[part as usize];
         if repl.down == 0 {
-            self.streams.topics[t as usize].degraded -= 1;
+            return;
         }
-        if self.cfg.topics[t as usize].replication.is_none() {
-            // The only replica is back: nothing was lost, readers resume.
+        repl.down -= 1;
+        let all_up = repl.down == 0;
+        let was_offline = repl.isr == 0;
+        repl.isr = (repl.isr + 1).min(full);
+        if all_up {
+            self.streams.topics[ti].degraded -= 1;
+        }
+        if was_offline {
             self.records_appended(t, part);
         }
     }

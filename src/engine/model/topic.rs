@@ -178,8 +178,14 @@ impl Engine {
                 node: self.node_id(&t.id),
                 parts: vec![PartitionLog::default(); t.partitions as usize],
                 readers: Vec::new(),
-                repl: vec![Default::default(); t.partitions as usize],
-                replicated: t.replication.is_some(),
+                repl: vec![
+                    super::replication::PartRepl {
+                        isr: 1 + t.replication.map_or(0, |r| r.in_sync_followers()),
+                        ..Default::default()
+                    };
+                    t.partitions as usize
+                ],
+                replicated: t.replication.is_some_and(|r| r.in_sync_followers() > 0),
                 degraded: 0,
             });
             if t.retention.as_ref().is_some_and(|r| r.time.is_some()) {
@@ -445,7 +451,15 @@ impl Engine {
         let now_n = self.streams.topics[ti].parts.len() as u32;
         for _ in now_n..partitions {
             self.streams.topics[ti].parts.push(PartitionLog::default());
-            self.streams.topics[ti].repl.push(Default::default());
+            let isr = 1 + self.cfg.topics[ti]
+                .replication
+                .map_or(0, |r| r.in_sync_followers());
+            self.streams.topics[ti]
+                .repl
+                .push(super::replication::PartRepl {
+                    isr,
+                    ..Default::default()
+                });
         }
         self.cfg.topics[ti].partitions = partitions.max(now_n);
         for g in self.streams.topics[ti].readers.clone() {

@@ -123,6 +123,23 @@ pub(super) fn check_streams(v: &mut V, s: &Scenario, is_topic: &dyn Fn(&str) -> 
                     format!("must be between 1 and the factor ({})", r.factor),
                 );
             }
+            if r.in_sync.is_some_and(|n| n + 1 > r.factor) {
+                v.err(
+                    format!("{at}.replication.in_sync"),
+                    format!(
+                        "at most {} followers (factor − 1)",
+                        r.factor.saturating_sub(1)
+                    ),
+                );
+            }
+            if r.out_of_sync_lag
+                .is_some_and(|d| d.us() == 0 || d.us() > 86_400_000_000)
+            {
+                v.err(
+                    format!("{at}.replication.out_of_sync_lag"),
+                    "must be more than 0 and at most 24h",
+                );
+            }
             if r.replica_lag.us() == 0 || r.replica_lag.us() > 3_600_000_000 {
                 v.err(
                     format!("{at}.replication.replica_lag"),
