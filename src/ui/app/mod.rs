@@ -14,11 +14,14 @@
 //!   page.rs       the page shell that places the panels
 //!   topbar.rs     top bar and timeline scrubber
 //!   inspector.rs  inspector panel (per node kind, with its knobs)
+//!   inspector_faults.rs  protocol-point crashes, fault probabilities, dedup, confirms
 //!   editor.rs     scenario JSON editor (line numbers, jump to an error's line)
 //!   lesson.rs     the guided-lesson player (picker, steps, predict, outcome)
 //!   builder.rs    topology builder: palette drops, connect drags, undo/redo
 //!   builder_view.rs  palette, builder tool bar, property form
 //!   log.rs        virtualised, filterable event log
+//!   ledger.rs     the delivery ledger strip, the guarantee dial, "why?" examples
+//!   compare.rs    variants side by side: lane columns under the one timeline
 //!
 //! Painting the canvases is the only effect of a frame; DOM updates are
 //! limited to ten per second so the page stays cheap at 60 fps. Views are
@@ -27,10 +30,13 @@
 
 mod builder;
 mod builder_view;
+mod compare;
 mod editor;
 mod frame;
 mod inspector;
+mod inspector_faults;
 mod inspector_stream;
+mod ledger;
 mod lesson;
 mod log;
 mod page;
@@ -105,6 +111,10 @@ pub enum Msg {
     Lesson(lesson::LessonMsg),
     /// The topology builder (see `builder.rs`).
     Build(builder::BuildMsg),
+    /// Show or hide the delivery ledger strip.
+    ToggleLedger,
+    /// Variants side by side on or off.
+    ToggleCompare,
     /// The pointer left the canvas.
     Leave,
     Noop,
@@ -193,6 +203,9 @@ pub struct App {
     lesson: Option<lesson::LessonState>,
     /// The topology builder: mode, undo/redo stacks, drags in progress.
     builder: builder::Builder,
+    /// The ledger strip: None follows the scenario (shown when it is about
+    /// delivery guarantees), Some is the user's choice.
+    ledger_open: Option<bool>,
 }
 
 impl App {
@@ -335,6 +348,7 @@ impl Component for App {
             share: share::ShareState::default(),
             lesson: None,
             builder: builder::Builder::default(),
+            ledger_open: None,
         };
         app.share.notice = notice;
         app.share.address.written = fragment;

@@ -55,6 +55,7 @@ impl App {
                 <div class="main">
                     <div class="stage">
                         <TotalsBar totals={self.snap.totals} parked={views::parked_in_dead_letter_queues(self.sim.engine.config(), &self.snap.nodes)} />
+                        { self.view_ledger_strip(ctx) }
                         { self.view_share_overlays(ctx) }
                         { self.view_finished(ctx) }
                         if let Some(e) = &self.command_error {
@@ -115,6 +116,18 @@ impl App {
                             { format!("+{}/s moves not drawn", self.not_drawn_per_s) }
                         </span>
                     }
+                    if !self.sim.scenario.variants.is_empty() && !self.embed {
+                        <button class={classes!("btn", "small", self.comparing().then_some("on"))} id="compare-toggle"
+                            aria-pressed={self.comparing().to_string()}
+                            title="Run every variant of this scenario side by side, same seed, one clock"
+                            onclick={link.callback(|_| Msg::ToggleCompare)}>
+                            { format!("Compare variants ({})", self.sim.scenario.variants.len()) }
+                        </button>
+                    }
+                    <button class={classes!("btn", "small", self.ledger_shown().then_some("on"))} id="toggle-ledger"
+                        aria-pressed={self.ledger_shown().to_string()}
+                        title="The delivery ledger: what was done exactly once, twice, never"
+                        onclick={link.callback(|_| Msg::ToggleLedger)}>{"Ledger"}</button>
                     if self.zoom != 1.0 || self.pan != (0.0, 0.0) {
                         <button class="btn small" id="fit-view" title="Fit the picture to the canvas (0)" onclick={link.callback(|_| Msg::ResetView)}>{"Fit"}</button>
                     }

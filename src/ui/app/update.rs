@@ -70,6 +70,11 @@ impl App {
             Msg::Embed(m) => self.on_embed(m),
             Msg::Visible(v) => self.visible(v),
             Msg::Build(m) => self.on_build(m),
+            Msg::ToggleLedger => {
+                self.ledger_open = Some(!self.ledger_shown());
+                true
+            }
+            Msg::ToggleCompare => self.toggle_compare(),
             Msg::Leave => self.builder_leave() || self.pointer_up(),
             Msg::Noop => {
                 if Params::from_location().panic_test {
