@@ -133,7 +133,7 @@ pub fn counters(l: &LedgerView, prefix: &str) -> Html {
         }
     };
     let dup_label = if l.extra_effects > 0 {
-        format!("duplicated (+{} extra)", l.extra_effects)
+        format!("duplicated, +{} extra", l.extra_effects)
     } else {
         "duplicated".to_string()
     };

@@ -206,6 +206,14 @@ pub struct App {
     /// The ledger strip: None follows the scenario (shown when it is about
     /// delivery guarantees), Some is the user's choice.
     ledger_open: Option<bool>,
+    /// Variants side by side (`compare.rs`): the lanes' engines, if comparing.
+    lanes: Option<crate::ui::lanes::Lanes>,
+    lane_canvases: [NodeRef; crate::ui::lanes::LANES_MAX],
+    /// Each lane's topology layout (computed when the lanes are built).
+    lane_layouts: Vec<Layout>,
+    /// Some lane is behind the main clock (the clock waits for it).
+    lanes_behind: bool,
+    last_lane_paint: f64,
 }
 
 impl App {
@@ -251,6 +259,7 @@ impl App {
         self.sim = sim;
         self.sel_node = None;
         self.reset_views();
+        self.lanes_follow_restart();
     }
 
     fn ingest(&mut self, evs: &[crate::engine::TraceEvent]) {
@@ -349,6 +358,11 @@ impl Component for App {
             lesson: None,
             builder: builder::Builder::default(),
             ledger_open: None,
+            lanes: None,
+            lane_canvases: Default::default(),
+            lane_layouts: Vec::new(),
+            lanes_behind: false,
+            last_lane_paint: 0.0,
         };
         app.share.notice = notice;
         app.share.address.written = fragment;

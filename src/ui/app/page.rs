@@ -39,6 +39,9 @@ impl App {
         if self.builder.on {
             root.push("building");
         }
+        if self.comparing() {
+            root.push("comparing");
+        }
         if self.editor_room && self.tab == Tab::Scenario {
             root.push("editor-room");
         }
@@ -54,7 +57,9 @@ impl App {
                 if !self.presenter { { self.view_scrubber(ctx) } }
                 <div class="main">
                     <div class="stage">
-                        <TotalsBar totals={self.snap.totals} parked={views::parked_in_dead_letter_queues(self.sim.engine.config(), &self.snap.nodes)} />
+                        if !self.comparing() {
+                            <TotalsBar totals={self.snap.totals} parked={views::parked_in_dead_letter_queues(self.sim.engine.config(), &self.snap.nodes)} />
+                        }
                         { self.view_ledger_strip(ctx) }
                         { self.view_share_overlays(ctx) }
                         { self.view_finished(ctx) }
@@ -64,7 +69,8 @@ impl App {
                         if self.builder.on && panels { { self.view_build_bar(ctx) } }
                         <div class="stage-row">
                             if self.builder.on && panels { { self.view_palette(ctx) } }
-                            <canvas ref={self.canvas.clone()} id="topology" class="topology" tabindex="0"
+                            { self.view_lanes() }
+                            <canvas ref={self.canvas.clone()} id="topology" class={classes!("topology", self.comparing().then_some("hidden"))} tabindex="0"
                                 aria-label="Topology: drag the background to pan, wheel or +/- to zoom, 0 to fit"
                                 data-nodes={self.node_positions()} data-boxes={self.drawn_boxes()} data-handles={self.handle_positions()}
                                 data-name-px={format!("{name_px:.1}")} data-squeezed={self.squeezed.to_string()} data-streams={serde_json::to_string(&self.streams_drawn).unwrap_or_default()} data-scale={format!("{:.3}", self.view.scale)}

@@ -171,6 +171,7 @@ impl App {
     /// Move the timeline to `t` µs (rewinds by replaying).
     pub(super) fn seek(&mut self, t: u64) -> bool {
         self.sim.seek(t);
+        self.lanes_follow_seek();
         self.tokens.clear();
         self.snap = self.sim.engine.snapshot();
         self.charts_dirty = true;
