@@ -173,8 +173,15 @@ test('a crash after the effect, before the ack, duplicates a payment', async (pa
   assert(after.dup === before.dup + 1, `one more duplicated (${before.dup} → ${after.dup})`);
   assert(after.lost === 0, `nothing lost (${after.lost})`);
   // The example opens that message's journey.
-  await page.click('#inspector .close');
+  await page.click('#ledger-why');
   await settle(page);
+  const shown = await page.$eval('#ledger-details', (el) => {
+    const r = el.getBoundingClientRect();
+    return r.top >= 0 && r.top < window.innerHeight - 40;
+  });
+  assert(shown, '"Why?" scrolls the inspector to the ledger details');
+  const explain = await page.textContent('#ledger-explain');
+  assert(/ack after the effect/.test(explain), `the explanation names the mechanism: ${explain}`);
   await page.waitForSelector('#ledger-examples .ex.duplicated .msg-link');
   await page.click('#ledger-examples .ex.duplicated .msg-link');
   await settle(page);

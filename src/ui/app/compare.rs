@@ -98,7 +98,7 @@ impl App {
             let started = now_ms();
             evs = self.sim.advance(dt_us, &|| now_ms() - started > share_ms);
         }
-        self.sync_lanes(share_ms, FRAME_EVENTS_MAX / n as u64);
+        self.sync_lanes(share_ms, FRAME_EVENTS_MAX / (n as u64 + 1));
         evs
     }
 

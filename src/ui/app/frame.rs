@@ -255,6 +255,21 @@ impl App {
             self.paint_charts();
         }
         self.lesson_rendered();
+        if std::mem::take(&mut self.ledger_scroll) {
+            // Scroll the side panel only (never the page).
+            let doc = web_sys::window().and_then(|w| w.document());
+            let el = doc
+                .as_ref()
+                .and_then(|d| d.get_element_by_id("ledger-details"));
+            let side = doc
+                .as_ref()
+                .and_then(|d| d.query_selector(".side-body").ok().flatten());
+            if let (Some(el), Some(side)) = (el, side) {
+                let dy =
+                    el.get_bounding_client_rect().top() - side.get_bounding_client_rect().top();
+                side.set_scroll_top(side.scroll_top() + dy as i32 - 6);
+            }
+        }
         if std::mem::take(&mut self.editor_jump) {
             let line = self
                 .editor_errors

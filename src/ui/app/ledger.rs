@@ -8,7 +8,7 @@
 //!
 //! No state here beyond whether the strip is shown (`App::ledger_open`).
 
-use super::{App, Msg, Tab};
+use super::{App, Msg};
 use crate::engine::Command;
 use crate::ui::ledger::{self, LedgerView};
 use web_sys::HtmlSelectElement;
@@ -59,12 +59,43 @@ impl App {
                 data-lost={l.lost.to_string()} data-duplicated={l.duplicated.to_string()} data-exactly={l.exactly_once.to_string()}>
                 { self.guarantee_dial(ctx, l.guarantee) }
                 { ledger::counters(&l, "ledger") }
-                if !self.embed && !self.presenter {
-                    <button class="btn small" id="ledger-why" title="Why these numbers: the mechanisms at work and examples to open"
-                        onclick={link.batch_callback(|_| vec![Msg::SelectNode(None), Msg::SelectMessage(None), Msg::Tab(Tab::Inspect)])}>{"Why?"}</button>
-                }
+                <div class="ledger-actions">
+                    if !self.embed && !self.presenter {
+                        <button class="btn small" id="ledger-why" title="Why these numbers: the mechanisms at work and examples to open"
+                            onclick={link.callback(|_| Msg::LedgerWhy)}>{"Why?"}</button>
+                    }
+                    { self.compare_button(ctx) }
+                </div>
             </div>
         }
+    }
+
+    /// The "Compare variants" toggle, for scenarios with variants (outside embeds).
+    pub(super) fn compare_button(&self, ctx: &Context<Self>) -> Html {
+        if self.sim.scenario.variants.is_empty() || self.embed {
+            return html! {};
+        }
+        let on = self.comparing();
+        html! {
+            <button class={classes!("btn", "small", on.then_some("on"))} id="compare-toggle"
+                aria-pressed={on.to_string()}
+                title="Run every variant of this scenario side by side: same seed, one clock"
+                onclick={ctx.link().callback(|_| Msg::ToggleCompare)}>
+                {"Compare"}<span class="txt">{" variants"}</span>{ format!(" ({})", self.sim.scenario.variants.len()) }
+            </button>
+        }
+    }
+
+    /// "Why?": the inspector's overview, scrolled to the ledger's details
+    /// (the scroll is done once rendered, see `frame.rs`).
+    pub(super) fn ledger_why(&mut self) -> bool {
+        self.sel_node = None;
+        self.sel_msg = None;
+        self.tab = super::Tab::Inspect;
+        self.show_side = true;
+        self.side_hidden = false;
+        self.ledger_scroll = true;
+        true
     }
 
     /// The inspector's overview: the explanation sentences and examples.

@@ -115,6 +115,8 @@ pub enum Msg {
     ToggleLedger,
     /// Variants side by side on or off.
     ToggleCompare,
+    /// The ledger's "Why?": the explanation and examples in the inspector.
+    LedgerWhy,
     /// The pointer left the canvas.
     Leave,
     Noop,
@@ -214,6 +216,8 @@ pub struct App {
     /// Some lane is behind the main clock (the clock waits for it).
     lanes_behind: bool,
     last_lane_paint: f64,
+    /// Once rendered, scroll the inspector to the ledger's details.
+    ledger_scroll: bool,
 }
 
 impl App {
@@ -363,6 +367,7 @@ impl Component for App {
             lane_layouts: Vec::new(),
             lanes_behind: false,
             last_lane_paint: 0.0,
+            ledger_scroll: false,
         };
         app.share.notice = notice;
         app.share.address.written = fragment;

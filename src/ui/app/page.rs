@@ -122,14 +122,7 @@ impl App {
                             { format!("+{}/s moves not drawn", self.not_drawn_per_s) }
                         </span>
                     }
-                    if !self.sim.scenario.variants.is_empty() && !self.embed {
-                        <button class={classes!("btn", "small", self.comparing().then_some("on"))} id="compare-toggle"
-                            aria-pressed={self.comparing().to_string()}
-                            title="Run every variant of this scenario side by side, same seed, one clock"
-                            onclick={link.callback(|_| Msg::ToggleCompare)}>
-                            { format!("Compare variants ({})", self.sim.scenario.variants.len()) }
-                        </button>
-                    }
+                    if !self.ledger_shown() || self.comparing() { { self.compare_button(ctx) } }
                     <button class={classes!("btn", "small", self.ledger_shown().then_some("on"))} id="toggle-ledger"
                         aria-pressed={self.ledger_shown().to_string()}
                         title="The delivery ledger: what was done exactly once, twice, never"

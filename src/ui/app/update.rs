@@ -75,6 +75,7 @@ impl App {
                 true
             }
             Msg::ToggleCompare => self.toggle_compare(),
+            Msg::LedgerWhy => self.ledger_why(),
             Msg::Leave => self.builder_leave() || self.pointer_up(),
             Msg::Noop => {
                 if Params::from_location().panic_test {
