@@ -134,6 +134,32 @@ for (const vp of sizes) {
   }, { viewport: vp });
 }
 
+test('every preset with variants: lanes readable at 1024×640 after a few seconds', async (page) => {
+  await open(page, '?preset=mm1');
+  const names = await page.$$eval('#preset option', (os) => os.map((o) => o.value).filter(Boolean));
+  const all = [];
+  let compared = 0;
+  for (const name of names) {
+    await open(page, `?preset=${name}&speed=20`);
+    if (!(await page.$('#compare-toggle'))) continue;
+    compared++;
+    await page.click('#compare-toggle');
+    await page.waitForSelector('#lanes');
+    await play(page);
+    await sleep(1200);
+    await pause(page);
+    await settle(page);
+    const ls = await lanes(page);
+    const t = await tUs(page);
+    if (!ls.every((l) => l.t === t)) all.push(`${name}: lanes not at the clock (${t}: ${ls.map((l) => l.t)})`);
+    for (const p of await laneProblems(page)) all.push(`${name}: ${p}`);
+    console.log(`    ${name.padEnd(18)} ${ls.length} lanes at ${(t / 1e6).toFixed(1)} s: ${ls.map((l) => `${l.name} lost ${l.lost} dup ${l.dup}`).join(' | ')}`);
+    await page.screenshot({ path: path.join(SHOTS, `lanes-${name}-1024x640.png`) });
+  }
+  assert(compared >= 4, `presets with variants compared (${compared})`);
+  assert(all.length === 0, `\n      ${all.join('\n      ')}`);
+}, { viewport: { width: 1024, height: 640 } });
+
 test('a crash after the effect, before the ack, duplicates a payment', async (page) => {
   // guarantee-matrix's base is at-least-once (manual ack, no dedup); its
   // random faults are switched off here so that only the click can duplicate.

@@ -185,9 +185,13 @@ impl App {
                                 }
                             </header>
                             <div class="lane-counters">{ ledger::counters(&l, &format!("lane{k}")) }</div>
-                            <ul class="lane-why" id={format!("lane{k}-why")}>
-                                { for lane.engine.guarantee_explanation().into_iter().map(|s| html! { <li>{ s }</li> }) }
-                            </ul>
+                            <div class="lane-stats" id={format!("lane{k}-stats")}>{ lane_stats(&lane.engine) }</div>
+                            // The mechanisms behind the numbers, where the lane is about guarantees.
+                            if ledger::prominent(&lane.scenario) {
+                                <ul class="lane-why" id={format!("lane{k}-why")}>
+                                    { for lane.engine.guarantee_explanation().into_iter().map(|s| html! { <li>{ s }</li> }) }
+                                </ul>
+                            }
                             <canvas class="lane-canvas" ref={self.lane_canvases[k].clone()} aria-label={format!("{}: topology", lane.name)}></canvas>
                         </section>
                     }
@@ -195,4 +199,21 @@ impl App {
             </div>
         }
     }
+}
+
+/// A lane's throughput and latency in one line (what a non-guarantee
+/// variant, such as a utilisation or a prefetch, changes).
+fn lane_stats(e: &crate::engine::Engine) -> String {
+    let t = e.totals_now();
+    let lat = e.latency_end_to_end();
+    let ms = |us: f64| format!("{:.0} ms", us / 1000.0);
+    let latency = if lat.count > 0 {
+        format!("latency mean {}, p99 {}", ms(lat.mean), ms(lat.p99 as f64))
+    } else {
+        "no latency yet".to_string()
+    };
+    format!(
+        "processed {} · dropped {} · {latency}",
+        t.processed, t.dropped
+    )
 }
