@@ -32,6 +32,13 @@ pub struct Lane {
     applied: usize,
 }
 
+impl Lane {
+    /// Commands of the main script applied in this lane so far.
+    pub fn applied(&self) -> usize {
+        self.applied
+    }
+}
+
 pub struct Lanes {
     pub lanes: Vec<Lane>,
     pub seed: u64,

@@ -177,7 +177,7 @@ impl App {
                     html! {
                         <section class="lane" id={format!("lane-{k}")} data-name={lane.name.clone()} data-guarantee={l.guarantee}
                             data-lost={l.lost.to_string()} data-duplicated={l.duplicated.to_string()} data-exactly={l.exactly_once.to_string()}
-                            data-t-us={t.to_string()}>
+                            data-t-us={t.to_string()} data-commands={lane.applied().to_string()}>
                             <header class="lane-head">
                                 <span class="lane-name">{ lane.name.clone() }</span>
                                 if words != lane.name {
