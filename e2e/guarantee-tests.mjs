@@ -287,6 +287,12 @@ test('the ledger is available everywhere: toggled on a scenario without guarante
   await play(page);
   await until(() => ledger(page), (l) => l.exactly > 0, 'effects counted');
   await pause(page);
+  // Topics and groups only: no queue consumer, so no counters that would read 0.
+  await open(page, '?preset=kafka-three-groups');
+  await page.click('#toggle-ledger');
+  await settle(page);
+  assert(await page.isVisible('#ledger-none'), 'a topic-only scenario says what the ledger counts');
+  assert(!(await page.$('#ledger-exactly')), 'no zero counters on a topic-only scenario');
 }, { viewport: { width: 1024, height: 640 } });
 
 await run('guarantee');

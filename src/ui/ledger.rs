@@ -101,6 +101,12 @@ pub fn prominent(sc: &Scenario) -> bool {
             .any(|c| c.dedup.is_some() || c.faults.is_some())
 }
 
+/// The ledger counts the effects of queue consumers; a scenario without
+/// any (topics and groups only) has nothing to show in its counters.
+pub fn counts_effects(sc: &Scenario) -> bool {
+    !sc.consumers.is_empty()
+}
+
 /// The dial's label in words.
 pub fn guarantee_words(label: &str) -> &'static str {
     match label {

@@ -174,17 +174,20 @@ impl App {
                     let l = LedgerView::of(&lane.engine);
                     let t = lane.engine.now().0;
                     let words = ledger::guarantee_words(l.guarantee);
+                    let counts = ledger::counts_effects(&lane.scenario);
                     html! {
                         <section class="lane" id={format!("lane-{k}")} data-name={lane.name.clone()} data-guarantee={l.guarantee}
                             data-lost={l.lost.to_string()} data-duplicated={l.duplicated.to_string()} data-exactly={l.exactly_once.to_string()}
                             data-t-us={t.to_string()} data-commands={lane.applied().to_string()}>
                             <header class="lane-head">
                                 <span class="lane-name">{ lane.name.clone() }</span>
-                                if words != lane.name {
+                                if words != lane.name && counts {
                                     <span class="lane-g" title="The guarantee dial's position for this lane's knobs">{ words }</span>
                                 }
                             </header>
-                            <div class="lane-counters">{ ledger::counters(&l, &format!("lane{k}")) }</div>
+                            if counts {
+                                <div class="lane-counters">{ ledger::counters(&l, &format!("lane{k}")) }</div>
+                            }
                             <div class="lane-stats" id={format!("lane{k}-stats")}>{ lane_stats(&lane.engine) }</div>
                             // The mechanisms behind the numbers, where the lane is about guarantees.
                             if ledger::prominent(&lane.scenario) {

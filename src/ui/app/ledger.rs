@@ -57,8 +57,12 @@ impl App {
         html! {
             <div class="ledger" id="ledger" data-guarantee={l.guarantee}
                 data-lost={l.lost.to_string()} data-duplicated={l.duplicated.to_string()} data-exactly={l.exactly_once.to_string()}>
-                { self.guarantee_dial(ctx, l.guarantee) }
-                { ledger::counters(&l, "ledger") }
+                if ledger::counts_effects(self.sim.engine.config()) {
+                    { self.guarantee_dial(ctx, l.guarantee) }
+                    { ledger::counters(&l, "ledger") }
+                } else {
+                    <span class="hint" id="ledger-none">{"This ledger counts the effects of queue consumers; this scenario has none (topic records are not counted here)."}</span>
+                }
                 <div class="ledger-actions">
                     if !self.embed && !self.presenter {
                         <button class="btn small" id="ledger-why" title="Why these numbers: the mechanisms at work and examples to open"
