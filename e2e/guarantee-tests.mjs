@@ -160,6 +160,24 @@ test('every preset with variants: lanes readable at 1024×640 after a few second
   assert(all.length === 0, `\n      ${all.join('\n      ')}`);
 }, { viewport: { width: 1024, height: 640 } });
 
+test('kafka lanes show the log ledger: acks=1 loses acknowledged records, acks=all does not', async (page) => {
+  await open(page, '?preset=kafka-acks-leader-crash&speed=20');
+  await page.click('#compare-toggle');
+  await page.waitForSelector('#lanes');
+  // Run past the 10 s leader crash.
+  await play(page);
+  for (let i = 0; i < 60 && (await tUs(page)) < 12e6; i++) await sleep(250);
+  await pause(page);
+  await settle(page);
+  const text = async (k) => (await page.textContent(`#lane${k}-streams`)) || '';
+  const [one, all, unclean] = [await text(0), await text(1), await text(2)];
+  console.log(`    acks-1: ${one}\n    acks-all: ${all}\n    unclean: ${unclean}`);
+  assert(/acknowledged, then lost \d+/.test(one), `acks=1 lane names acknowledged records lost: ${one}`);
+  assert(!/acknowledged, then lost/.test(all) && /resent \d+/.test(all), `acks=all lane resends and loses nothing: ${all}`);
+  assert(/acknowledged, then lost \d+/.test(unclean), `the unclean-election lane loses acknowledged records: ${unclean}`);
+  await page.screenshot({ path: path.join(SHOTS, 'lanes-kafka-acks-1024x640.png') });
+}, { viewport: { width: 1024, height: 640 } });
+
 test('a crash after the effect, before the ack, duplicates a payment', async (page) => {
   // guarantee-matrix's base is at-least-once (manual ack, no dedup); its
   // random faults are switched off here so that only the click can duplicate.

@@ -189,6 +189,12 @@ impl App {
                                 <div class="lane-counters">{ ledger::counters(&l, &format!("lane{k}")) }</div>
                             }
                             <div class="lane-stats" id={format!("lane{k}-stats")}>{ lane_stats(&lane.engine) }</div>
+                            // The log's ledger (Kafka lanes): what the produce path and each group lost or doubled.
+                            if !counts {
+                                <ul class="lane-streams" id={format!("lane{k}-streams")}>
+                                    { for stream_lines(&lane.engine).into_iter().map(|s| html! { <li>{ s }</li> }) }
+                                </ul>
+                            }
                             // The mechanisms behind the numbers, where the lane is about guarantees.
                             if ledger::prominent(&lane.scenario) {
                                 <ul class="lane-why" id={format!("lane{k}-why")}>
@@ -202,6 +208,48 @@ impl App {
             </div>
         }
     }
+}
+
+/// The ledger's log-based half, one line per topic and per group, naming
+/// only the counts that are not zero (a lane where nothing went wrong says so).
+fn stream_lines(e: &crate::engine::Engine) -> Vec<String> {
+    let Some(st) = e.ledger_report().streams else {
+        return Vec::new();
+    };
+    let mut out = Vec::new();
+    let part = |pairs: &[(&str, u64)]| -> Vec<String> {
+        pairs
+            .iter()
+            .filter(|(_, n)| *n > 0)
+            .map(|(w, n)| format!("{w} {n}"))
+            .collect()
+    };
+    for (id, t) in &st.topics {
+        let bits = part(&[
+            ("acknowledged, then lost", t.acked_lost),
+            ("never written", t.unacked_lost),
+            ("written twice", t.duplicates_appended),
+            ("retries dropped as duplicates", t.duplicates_rejected),
+            ("resent", t.resent),
+        ]);
+        out.push(if bits.is_empty() {
+            format!("{id}: nothing lost or doubled")
+        } else {
+            format!("{id}: {}", bits.join(" · "))
+        });
+    }
+    for (id, g) in &st.groups {
+        let bits = part(&[
+            ("processed", g.processed),
+            ("processed twice", g.reprocessed),
+            ("skipped", g.skipped),
+            ("outputs doubled", g.duplicate_outputs),
+            ("doubled for read_committed", g.duplicate_committed_outputs),
+            ("transactions aborted", g.transactions_aborted),
+        ]);
+        out.push(format!("{id}: {}", bits.join(" · ")));
+    }
+    out
 }
 
 /// A lane's throughput and latency in one line (what a non-guarantee

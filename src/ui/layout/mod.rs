@@ -254,6 +254,13 @@ impl Layout {
                 add(t, &g.id, EdgeKind::Flow, Vec::new());
             }
         }
+        // Read-process-write: the group writes its outputs to another topic.
+        for g in &cfg.consumer_groups {
+            if let Some(o) = &g.output {
+                let label = if o.transactional { "transactional" } else { "output" };
+                add(&g.id, &o.topic, EdgeKind::Flow, vec![label.into()]);
+            }
+        }
         for e in edges.iter_mut().filter(|e| e.kind == EdgeKind::Retry) {
             e.label.push("88888 waiting".into());
         }
