@@ -86,7 +86,11 @@ impl Engine {
             },
             nodes,
             commands: self.command_log().len(),
-            ledger: self.ledger_report(),
+            ledger: {
+                let mut l = self.ledger_report();
+                l.explanation = self.guarantee_explanation();
+                l
+            },
         }
     }
 

@@ -316,6 +316,95 @@ impl Scenario {
             };
             out.push(text);
         }
+        out.extend(self.explain_log());
+        out
+    }
+
+    /// The same for the log-based half: topic producers, topics, groups.
+    fn explain_log(&self) -> Vec<String> {
+        use super::{Acks, CommitPer, CommitPolicy, IsolationLevel};
+        let mut out = Vec::new();
+        for p in &self.producers {
+            let Some(t) = self.topics.iter().find(|t| t.id == p.to) else {
+                continue;
+            };
+            let acks = p.acks.unwrap_or(Acks::All);
+            let idempotent = p.idempotent.unwrap_or(acks == Acks::All);
+            let isr_alone = t.replication.is_some_and(|r| r.in_sync_followers() == 0);
+            out.push(match acks {
+                Acks::Zero => format!(
+                    "{}: acks=0: no answer, no retry; whatever the network or a crash loses is lost silently.",
+                    p.id
+                ),
+                Acks::One => format!(
+                    "{}: acks=1: answered once the leader appended, before the followers have it; a leader crash then loses acknowledged records.",
+                    p.id
+                ),
+                Acks::All if isr_alone => format!(
+                    "{}: acks=all, but the ISR of {} is the leader alone: answered before any follower has the record{}.",
+                    p.id,
+                    t.id,
+                    if t.replication.is_some_and(|r| r.unclean_election) {
+                        ", and unclean election can lose it"
+                    } else {
+                        ""
+                    }
+                ),
+                Acks::All => format!(
+                    "{}: acks=all: answered once every in-sync replica has the batch; a leader crash loses nothing acknowledged.",
+                    p.id
+                ),
+            });
+            if acks != Acks::Zero {
+                out.push(if idempotent {
+                    format!(
+                        "{}: idempotent producer: a retried batch the broker already has is dropped by its sequence number.",
+                        p.id
+                    )
+                } else {
+                    format!(
+                        "{}: not idempotent: a retry after a lost answer appends the batch a second time.",
+                        p.id
+                    )
+                });
+            }
+        }
+        for g in &self.consumer_groups {
+            let commit = match &g.commit {
+                CommitPolicy::BeforeProcessing => {
+                    "commits before processing: a crash skips the rest of the batch (at-most-once)"
+                }
+                CommitPolicy::AfterProcessing { per: CommitPer::Record } => {
+                    "commits after each record: a crash repeats at most the record in hand (at-least-once)"
+                }
+                CommitPolicy::AfterProcessing { per: CommitPer::Batch } => {
+                    "commits after each batch: a crash repeats the processed part of the batch (at-least-once)"
+                }
+                CommitPolicy::Auto { .. } => {
+                    "auto-commits the polled position on a timer: a crash can repeat or skip records"
+                }
+            };
+            out.push(format!("{}: {commit}.", g.id));
+            if let Some(o) = &g.output {
+                out.push(if o.transactional {
+                    format!(
+                        "{}: writes {} in transactions with its offsets: a crash aborts the batch's outputs, so read_committed readers see each once.",
+                        g.id, o.topic
+                    )
+                } else {
+                    format!(
+                        "{}: writes {} outside a transaction: outputs of a batch repeated after a crash are read twice.",
+                        g.id, o.topic
+                    )
+                });
+            }
+            if g.isolation_level == IsolationLevel::ReadCommitted {
+                out.push(format!(
+                    "{}: read_committed: reads only committed records, up to the last stable offset.",
+                    g.id
+                ));
+            }
+        }
         out
     }
 }

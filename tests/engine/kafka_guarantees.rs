@@ -422,3 +422,34 @@ fn without_unclean_election_the_partition_waits_offline_and_loses_nothing() {
         .count();
     assert_eq!(appended_while_offline, 0, "no leader, no writes");
 }
+
+#[test]
+fn the_explanation_names_the_log_mechanisms() {
+    let report = |name: &str, set: Option<(&str, Value)>| {
+        let mut s: Value =
+            serde_json::from_str(queuelab::scenario::preset(name).unwrap().json).unwrap();
+        if let Some((k, v)) = set {
+            s["producers"][0][k] = v;
+        }
+        let mut e = Engine::new(queuelab::scenario::load(&s.to_string()).unwrap(), 1).unwrap();
+        e.run_until(queuelab::engine::SimTime(1_000_000), u64::MAX);
+        serde_json::to_value(e.report(name)).unwrap()["ledger"]["explanation"].to_string()
+    };
+    let one = report("kafka-acks-leader-crash", None);
+    assert!(
+        one.contains("acks=1: answered once the leader appended"),
+        "{one}"
+    );
+    let all = report("kafka-acks-leader-crash", Some(("acks", json!("all"))));
+    assert!(
+        all.contains("a leader crash loses nothing acknowledged"),
+        "{all}"
+    );
+    let idem = report("kafka-idempotent-producer", None);
+    assert!(idem.contains("not idempotent"), "{idem}");
+    let txn = report("kafka-transactions", None);
+    assert!(
+        txn.contains("outside a transaction") && txn.contains("read_committed"),
+        "{txn}"
+    );
+}

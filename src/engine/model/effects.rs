@@ -106,6 +106,10 @@ pub struct LedgerReport {
     /// per consumer group what it processed twice or skipped.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub streams: Option<StreamLedger>,
+    /// One sentence per mechanism that gives or breaks the promise (filled
+    /// in the CLI report; see `Engine::guarantee_explanation`).
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub explanation: Vec<String>,
 }
 
 /// Records per topic and per group (Kafka): a record is appended once per

@@ -257,7 +257,11 @@ impl Layout {
         // Read-process-write: the group writes its outputs to another topic.
         for g in &cfg.consumer_groups {
             if let Some(o) = &g.output {
-                let label = if o.transactional { "transactional" } else { "output" };
+                let label = if o.transactional {
+                    "transactional"
+                } else {
+                    "output"
+                };
                 add(&g.id, &o.topic, EdgeKind::Flow, vec![label.into()]);
             }
         }
