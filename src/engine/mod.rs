@@ -67,6 +67,7 @@ pub mod routing;
 pub mod time;
 pub mod trace;
 pub mod view;
+pub mod view_redis;
 pub mod view_stream;
 
 pub use self::core::{Engine, NodeInfo, NodeKind, RunOutcome, DELAY_US_MAX, LIVE_MESSAGES_MAX};
@@ -75,7 +76,9 @@ pub use command::CommandError;
 pub use message::Ledger;
 pub use metrics::{LatencySummary, SeriesPoint, Totals};
 pub use model::dead_letter::{DEAD_LETTERS_PER_INSTANT_MAX, DEATHS_PER_INSTANT_MAX};
+pub use model::glob::glob_match;
+pub use model::pubsub::push_bytes;
 pub use report::{Report, TraceNames, TraceWriter};
 pub use time::SimTime;
-pub use trace::{NodeId, Reason, TraceEvent, TraceKind, TraceSink};
+pub use trace::{DisconnectCause, NodeId, Reason, TraceEvent, TraceKind, TraceSink};
 pub use view::{InstanceView, MessageView, NodeView, Snapshot};

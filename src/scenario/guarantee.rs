@@ -207,9 +207,13 @@ impl Scenario {
         let Some(g) = self.guarantee else {
             return;
         };
-        let topics: Vec<&str> = self.topics.iter().map(|t| t.id.as_str()).collect();
+        let topics: Vec<String> = self
+            .non_queue_targets()
+            .into_iter()
+            .map(String::from)
+            .collect();
         for p in &mut self.producers {
-            if p.confirms.is_none() && !topics.contains(&p.to.as_str()) {
+            if p.confirms.is_none() && !topics.contains(&p.to) {
                 p.confirms = g.confirms();
             }
         }
@@ -226,7 +230,7 @@ impl Scenario {
     /// The dial's position for the knobs as they are now: the bundle every
     /// queue producer and consumer matches, or "custom".
     pub fn guarantee_label(&self) -> &'static str {
-        let topics: Vec<&str> = self.topics.iter().map(|t| t.id.as_str()).collect();
+        let topics = self.non_queue_targets();
         Guarantee::ALL
             .into_iter()
             .find(|g| {
@@ -245,7 +249,7 @@ impl Scenario {
     /// scenario order: what a learner needs to read the ledger.
     pub fn explain_guarantee(&self) -> Vec<String> {
         let mut out = Vec::new();
-        let topics: Vec<&str> = self.topics.iter().map(|t| t.id.as_str()).collect();
+        let topics = self.non_queue_targets();
         for p in self
             .producers
             .iter()
