@@ -53,6 +53,9 @@ static PRESETS: &[Preset] = presets![
     "kafka-slow-group",
     "kafka-retry-topics",
     "kafka-three-groups",
+    "redis-pubsub-disconnect",
+    "redis-pubsub-slow-subscriber",
+    "redis-streams-claim",
 ];
 
 pub fn presets() -> &'static [Preset] {

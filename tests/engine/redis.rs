@@ -834,3 +834,24 @@ proptest! {
         }
     }
 }
+
+#[test]
+fn xautoclaim_drops_trimmed_pending_entries_whatever_their_idle_time() {
+    // min-idle-time 5 s, but MAXLEN 2 trims c0's pending 1000-0 at 3.0 s
+    // (the third XADD); c1, busy with 3000-0 until 3.1 s, runs its due
+    // XAUTOCLAIM then and drops 1000-0 from the PEL (Redis 7's deleted ids).
+    let st = ledger_story(false, Some("5s"));
+    let deleted: Vec<(u64, u32, u64, u64)> = st
+        .matching(|k| matches!(k, TraceKind::XClaimDeleted { .. }))
+        .iter()
+        .map(|e| match e.kind {
+            TraceKind::XClaimDeleted { consumer, ms, seq } => (e.t.0, consumer, ms, seq),
+            _ => unreachable!(),
+        })
+        .collect();
+    assert_eq!(deleted, vec![(3_100_000, 1, 1000, 0)]);
+    assert!(claims(&st).is_empty());
+    let r = report(&st.engine);
+    assert_eq!(r["nodes"]["g"]["claim_deleted"], 1);
+    assert_eq!(r["ledger"]["lost_by_reason"]["consumer_crashed"], 1);
+}

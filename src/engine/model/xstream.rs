@@ -18,8 +18,11 @@
 //!   PEL by XAUTOCLAIM (returned as deleted), as Redis 7 does.
 //! - An XAUTOCLAIM claims pending entries idle for at least min-idle-time
 //!   (`now - delivery time >= min_idle`), scanning the PEL from `0-0` in id
-//!   order, at most COUNT claims and COUNT × 10 entries scanned; each claim
-//!   sets the owner and delivery time and adds one to the delivery count.
+//!   order, at most COUNT claims and COUNT × 10 entries scanned (Redis's
+//!   `attempts`); a pending entry no longer in the stream is removed from
+//!   the PEL first, whatever its idle time, without counting against COUNT;
+//!   each claim sets the owner and delivery time and adds one to the
+//!   delivery count (`xautoclaimCommand`).
 //! - XACK removes the entry from the group's PEL whoever owns it: the
 //!   original consumer acking an entry claimed meanwhile acks it for the
 //!   group (and the claimer handles it again: a duplicate).
@@ -422,12 +425,10 @@ impl Engine {
             }
             let p = self.redis.groups[gi].pel[&id];
             let idle_us = now - p.delivered_us;
-            if idle_us < min_idle {
-                continue;
-            }
             let node = self.redis.groups[gi].node;
             if self.redis.streams[st].slot_of(id).is_none() {
-                // Trimmed: Redis 7 drops it from the PEL and reports it deleted.
+                // Trimmed: Redis 7 drops it from the PEL and reports it
+                // deleted, whatever its idle time (checked first).
                 self.redis.groups[gi].pel.remove(&id);
                 self.redis.groups[gi].claim_deleted += 1;
                 self.trace.record(
@@ -440,6 +441,9 @@ impl Engine {
                     None,
                     node,
                 );
+                continue;
+            }
+            if idle_us < min_idle {
                 continue;
             }
             claims += 1;
