@@ -56,6 +56,7 @@ static PRESETS: &[Preset] = presets![
     "redis-pubsub-disconnect",
     "redis-pubsub-slow-subscriber",
     "redis-streams-claim",
+    "redis-pubsub-vs-streams",
 ];
 
 pub fn presets() -> &'static [Preset] {

@@ -855,3 +855,22 @@ fn xautoclaim_drops_trimmed_pending_entries_whatever_their_idle_time() {
     assert_eq!(r["nodes"]["g"]["claim_deleted"], 1);
     assert_eq!(r["ledger"]["lost_by_reason"]["consumer_crashed"], 1);
 }
+
+#[test]
+fn a_crash_after_the_server_closed_the_connection_loses_the_message_in_hand() {
+    // The hard limit closes `slow` at 110 ms while it handles the 10 ms
+    // message (until 1.01 s); a disconnect command at 0.5 s (its process
+    // crashes) loses that message too.
+    let mut w: Value = serde_json::from_str(&slow_world(
+        json!({"hard_bytes": 10340, "soft_bytes": 0, "soft_seconds": "0s"}),
+        "1s",
+    ))
+    .unwrap();
+    w["schedule"] = json!([{"at": "500ms", "command":
+        {"do": "disconnect_subscriber", "subscriber": "slow"}}]);
+    let st = story(&w.to_string(), 5_000_000);
+    let r = report(&st.engine);
+    assert_eq!(r["nodes"]["slow"]["delivered"], 0);
+    assert_eq!(r["nodes"]["slow"]["lost"], 11);
+    assert_eq!(r["ledger"]["exactly_once"], 0);
+}

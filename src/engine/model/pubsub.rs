@@ -358,6 +358,16 @@ impl Engine {
         };
         let sub = &mut self.redis.subs[s as usize];
         if !sub.connected {
+            // Already closed by the server, still finishing the message in
+            // hand: a crash now loses that one too.
+            if cause == DisconnectCause::Command {
+                if let Some((slot, _)) = sub.busy.take() {
+                    sub.epoch = sub.epoch.wrapping_add(1);
+                    sub.lost += 1;
+                    let node = sub.node;
+                    self.drop_message(slot, reason, node);
+                }
+            }
             return;
         }
         sub.connected = false;
