@@ -311,6 +311,26 @@ impl Scenario {
             };
             out.push(text);
         }
+        // Redis: Pub/Sub is at-most-once by design; a stream group is
+        // at-least-once when someone claims a crashed consumer's entries.
+        for sub in &self.redis_subscribers {
+            out.push(format!(
+                "{}: Redis Pub/Sub subscriber: fire-and-forget; what is published while it is away, or thrown away with its output buffer, is gone (at-most-once).",
+                sub.id
+            ));
+        }
+        for g in &self.redis_groups {
+            out.push(match g.min_idle_time {
+                Some(d) => format!(
+                    "{}: Redis stream group: an entry stays pending until XACK, and XAUTOCLAIM hands a crashed consumer's entries to another after {d} idle: a crash between the effect and the XACK repeats the effect (at-least-once).",
+                    g.id
+                ),
+                None => format!(
+                    "{}: Redis stream group without XAUTOCLAIM: a crashed consumer's pending entries wait for good, and are lost once MAXLEN trims them.",
+                    g.id
+                ),
+            });
+        }
         out
     }
 }

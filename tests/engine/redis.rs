@@ -797,6 +797,48 @@ fn prop_case(genome: &[u32], seed: u64) -> Result<(), String> {
             .map_err(|w| format!("seed {seed} after a command: {w}"))?;
     }
     check(&mut e, 3_000_000)?;
+    // Trace against counters: per subscriber, handled = `processed` events,
+    // missed = `pubsub_missed`, lost = drops there; per group, every
+    // delivery was acked, lost in a crash, or is in hand now.
+    let trace = e.take_trace();
+    let count = |node: u32, f: &dyn Fn(&TraceKind) -> bool| {
+        trace
+            .iter()
+            .filter(|t| t.node.0 == node && f(&t.kind))
+            .count() as u64
+    };
+    let snap = e.snapshot();
+    for (i, n) in e.nodes().iter().enumerate() {
+        let i = i as u32;
+        match &snap.nodes[i as usize] {
+            queuelab::engine::NodeView::RedisSubscriber(v) => {
+                let got = (
+                    count(i, &|k| matches!(k, TraceKind::Processed { .. })),
+                    count(i, &|k| matches!(k, TraceKind::PubsubMissed)),
+                    count(i, &|k| matches!(k, TraceKind::Dropped { .. })),
+                );
+                if got != (v.delivered, v.missed, v.lost) {
+                    return Err(format!(
+                        "seed {seed}: subscriber {}: trace {got:?}, view {v:?}",
+                        n.id
+                    ));
+                }
+            }
+            queuelab::engine::NodeView::RedisGroup(v) => {
+                let delivered = count(i, &|k| matches!(k, TraceKind::XDelivered { .. }));
+                let done = count(i, &|k| matches!(k, TraceKind::XAcked { .. }))
+                    + count(i, &|k| matches!(k, TraceKind::Dropped { .. }))
+                    + v.consumers.iter().filter(|c| c.busy).count() as u64;
+                if delivered != done || delivered != v.delivered {
+                    return Err(format!(
+                        "seed {seed}: group {}: {delivered} deliveries, {done} acked, lost or in hand",
+                        n.id
+                    ));
+                }
+            }
+            _ => {}
+        }
+    }
     // Every publish is accounted for per subscriber: handled + lost + missed
     // + in hand + buffered = the matching subscriptions it saw.
     let r = report(&e);
