@@ -300,14 +300,23 @@ pub enum TraceKind {
     /// A Redis subscriber connected and subscribed again.
     SubscriberReconnected,
     /// XADD appended entry `ms-seq` (node: the stream); `length` after it.
-    XAdded { ms: u64, seq: u64, length: u64 },
+    /// The id's parts are `id_ms` and `id_seq` in JSON (`seq` is the trace position).
+    XAdded {
+        #[serde(rename = "id_ms")]
+        ms: u64,
+        #[serde(rename = "id_seq")]
+        seq: u64,
+        length: u64,
+    },
     /// MAXLEN trimmed `count` entries from the head; `length` after.
     XTrimmed { count: u32, length: u64 },
     /// A group (node) delivered entry `ms-seq` to consumer `c<consumer>`,
     /// its `deliveries`-th delivery (XREADGROUP, or after a claim).
     XDelivered {
         consumer: u32,
+        #[serde(rename = "id_ms")]
         ms: u64,
+        #[serde(rename = "id_seq")]
         seq: u64,
         deliveries: u32,
     },
@@ -315,7 +324,9 @@ pub enum TraceKind {
     /// is false when it was no longer pending (acked after a claim).
     XAcked {
         consumer: u32,
+        #[serde(rename = "id_ms")]
         ms: u64,
+        #[serde(rename = "id_seq")]
         seq: u64,
         acked: bool,
     },
@@ -324,12 +335,20 @@ pub enum TraceKind {
     XClaimed {
         consumer: u32,
         from: u32,
+        #[serde(rename = "id_ms")]
         ms: u64,
+        #[serde(rename = "id_seq")]
         seq: u64,
         idle_us: u64,
     },
     /// XAUTOCLAIM found pending entry `ms-seq` trimmed: dropped from the PEL.
-    XClaimDeleted { consumer: u32, ms: u64, seq: u64 },
+    XClaimDeleted {
+        consumer: u32,
+        #[serde(rename = "id_ms")]
+        ms: u64,
+        #[serde(rename = "id_seq")]
+        seq: u64,
+    },
     /// Stream consumer `c<consumer>` crashed holding `pending` PEL entries.
     XConsumerCrashed { consumer: u32, pending: u32 },
     /// Stream consumer `c<consumer>` came back.

@@ -459,6 +459,19 @@ fn xadd_ids_follow_the_clock_and_maxlen_trims_exactly() {
             "400-0", "400-1", "400-2"
         ]
     );
+    // In JSON the id is `id_ms`/`id_seq`; `seq` stays the trace position.
+    let ev = st
+        .trace
+        .iter()
+        .find(|e| matches!(e.kind, TraceKind::XAdded { seq: 2, .. }))
+        .unwrap();
+    let j = st.engine.trace_json(ev);
+    assert_eq!(
+        (j["id_ms"].as_u64(), j["id_seq"].as_u64()),
+        (Some(100), Some(2))
+    );
+    assert_eq!(j["seq"].as_u64(), Some(ev.seq));
+    assert_eq!(j["kind"], "xadded");
     let r = report(&st.engine);
     let s = &r["nodes"]["events"];
     assert_eq!(s["length"], 5);
