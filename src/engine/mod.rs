@@ -47,9 +47,13 @@
 //!   seek.rs        group seeks: beginning, end, offset, timestamp (replay)
 //!   fetch.rs       group members: poll, processing, commits, lag upkeep
 //!   assignor.rs    range / round-robin / cooperative-sticky assignors (pure)
+//!   redis.rs       Redis: shared state, events, commands, invariants
+//!   pubsub.rs      Redis Pub/Sub: PUBLISH, output buffers and their limits
+//!   xstream.rs     Redis Streams: XADD / MAXLEN, groups, PEL, XACK, XAUTOCLAIM
+//!   glob.rs        Redis's glob patterns for PSUBSCRIBE (pure)
 //! command.rs     run-time commands: check, then hand to the owning model
 //! invariants.rs  check_invariants (conservation; calls each model's checks)
-//! view.rs        snapshots for a UI (topics and groups: view_stream.rs);  report.rs: CLI report, trace JSON / text
+//! view.rs        snapshots for a UI (topics and groups: view_stream.rs; Redis: view_redis.rs);  report.rs: CLI report, trace JSON / text
 //! agenda.rs, prng.rs, time.rs, trace.rs, metrics.rs: the core's tools
 //! ```
 

@@ -182,7 +182,7 @@ impl Engine {
         s.entries.push_back((id, slot));
         let node = s.node;
         let length = s.entries.len() as u64;
-        let groups = s.groups.clone();
+        let n_groups = s.groups.len();
         self.set_state(slot, MsgState::Queued);
         let mid = self.msgs[slot as usize].id;
         self.trace.record(
@@ -195,11 +195,14 @@ impl Engine {
             Some(mid),
             node,
         );
-        for &g in &groups {
+        // By index: no per-entry allocation on the XADD path.
+        for k in 0..n_groups {
+            let g = self.redis.streams[st as usize].groups[k];
             self.fx_expect(slot, VQ_GROUP_BASE + g as u16);
         }
         self.trim(st);
-        for &g in &groups {
+        for k in 0..n_groups {
+            let g = self.redis.streams[st as usize].groups[k];
             self.wake_group(g);
         }
     }
@@ -273,10 +276,10 @@ impl Engine {
             .pop_front()
         {
             // Still ours (not acked, not claimed by someone else since)?
-            if !self.redis.groups[gi]
+            if self.redis.groups[gi]
                 .pel
                 .get(&id)
-                .is_some_and(|p| p.consumer == c)
+                .is_none_or(|p| p.consumer != c)
             {
                 continue;
             }
@@ -534,7 +537,9 @@ impl Engine {
         self.x_next(g, c);
     }
 
-    /// Time of entry `id`'s delivery to its current owner, if pending (tests).
+    /// Group `group`'s pending entries list now, in id order: (id as
+    /// `ms-seq`, owning consumer, idle [µs], delivery count). Empty for a
+    /// node that is not a Redis group. For tests and tools.
     pub fn redis_pending(&self, group: &str) -> Vec<(String, u32, u64, u32)> {
         let Some(n) = self.node_of(group) else {
             return Vec::new();
