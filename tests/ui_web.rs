@@ -506,3 +506,101 @@ fn the_stream_knobs_round_trip_their_choices() {
     assert_eq!(to("offset", "x"), None);
     assert_eq!(to("time", "-1"), None);
 }
+
+#[wasm_bindgen_test]
+fn guarantee_knobs_change_one_field_and_keep_the_others() {
+    let sc = scenario::preset("guarantee-matrix").unwrap().scenario();
+    let charge = sc.consumers.iter().find(|c| c.id == "charge").unwrap();
+    let Some(Command::SetConsumerFaults {
+        faults: Some(f), ..
+    }) = knobs::consumer_fault(charge, knobs::ConsumerFault::AckDrop, "10")
+    else {
+        panic!("a consumer-faults command");
+    };
+    assert_eq!(f.ack_drop, 0.1);
+    assert_eq!(
+        f.crash_after_effect, 0.02,
+        "the other probabilities are kept"
+    );
+    assert_eq!(f.restart_after, scenario::Duration::from_ms(500));
+    assert!(knobs::consumer_fault(charge, knobs::ConsumerFault::AckDrop, "150").is_none());
+    assert!(matches!(
+        knobs::dedup_window("charge", " "),
+        Some(Command::SetDedup { dedup: None, .. })
+    ));
+    let Some(Command::SetDedup { dedup: Some(d), .. }) = knobs::dedup_window("charge", "2.5")
+    else {
+        panic!("a dedup command");
+    };
+    assert_eq!(d.window, scenario::Duration::from_ms(2500));
+    let checkout = sc.producers.iter().find(|p| p.id == "checkout").unwrap();
+    let Some(Command::SetLinkFaults {
+        faults: Some(l), ..
+    }) = knobs::link_fault(
+        "checkout",
+        checkout.faults,
+        knobs::LinkFault::Duplicate,
+        "3",
+    )
+    else {
+        panic!("a link-faults command");
+    };
+    assert_eq!((l.drop, l.duplicate, l.confirm_drop), (0.02, 0.03, 0.05));
+}
+
+#[wasm_bindgen_test]
+fn lanes_run_frame_by_frame_or_by_seek_to_the_same_state_with_the_users_commands() {
+    use queuelab::engine::Engine;
+    use queuelab::scenario::CrashPoint;
+    use queuelab::ui::lanes::Lanes;
+    let sc = scenario::preset("guarantee-matrix").unwrap().scenario();
+    // The main timeline: a crash armed at 1 s, then on to 6 s.
+    let mut main = Sim::new(sc.clone(), 7).unwrap();
+    while main.now_us() < 1_000_000 {
+        main.advance(100_000, &|| false);
+    }
+    main.submit(Command::CrashConsumer {
+        consumer: "charge".into(),
+        instance: None,
+        restart_after: Some(scenario::Duration::from_ms(500)),
+        point: CrashPoint::AfterEffect,
+    })
+    .unwrap();
+    let mut framed = Lanes::new(&sc, 7).unwrap();
+    assert_eq!(framed.lanes.len(), 3);
+    // Frame by frame with small budgets, as the app does.
+    let mut t = 0;
+    while t < 6_000_000 {
+        t += 16_000;
+        for k in 0..3 {
+            while !framed.advance_lane(k, t, main.script(), 500, &|| false) {}
+        }
+    }
+    let mut seeked = Lanes::new(&sc, 7).unwrap();
+    seeked.seek(6_000_000, main.script());
+    for k in 0..3 {
+        let (a, b) = (&framed.lanes[k], &seeked.lanes[k]);
+        assert_eq!(a.engine.now().0, 6_000_000);
+        assert_eq!(a.applied(), 1, "lane {k} applied the crash");
+        assert_eq!(
+            a.engine.trace_hash(),
+            b.engine.trace_hash(),
+            "lane {k}: frames = seek"
+        );
+        assert_eq!(a.engine.ledger_report(), b.engine.ledger_report());
+    }
+    // A lane is the variant's own engine: without the command, it differs
+    // from the lane only by that command.
+    let mut base = sc.clone();
+    base.variants.clear();
+    let v = scenario::patch::apply(&base, &sc.variants[1].set).unwrap();
+    let mut plain = Engine::new(v, 7).unwrap();
+    plain.run_until(queuelab::engine::SimTime(6_000_000), u64::MAX);
+    assert_eq!(plain.ledger_report().guarantee, "at_least_once");
+    assert_ne!(plain.trace_hash(), framed.lanes[1].engine.trace_hash());
+    // The at-most-once lane never does an effect twice, the exactly-once lane never loses one.
+    let most = framed.lanes[0].engine.ledger_report();
+    let exactly = framed.lanes[2].engine.ledger_report();
+    assert_eq!(most.duplicated, 0);
+    assert_eq!((exactly.lost, exactly.duplicated), (0, 0));
+}

@@ -81,6 +81,35 @@ impl Engine {
         }
         match cmd {
             Command::SetGuarantee { .. } | Command::RestartBroker => {}
+            Command::CrashProducer {
+                producer,
+                restart_after,
+            } => {
+                self.find(producer, NodeKind::Producer)?;
+                if restart_after.is_some_and(|d| d.us() > crate::engine::DELAY_US_MAX) {
+                    return err("restart_after must be at most 24h".into());
+                }
+            }
+            Command::RestartProducer { producer } => {
+                self.find(producer, NodeKind::Producer)?;
+            }
+            Command::CrashLeader {
+                topic,
+                partition,
+                restart_after,
+            } => {
+                let t = self.find(topic, NodeKind::Topic)?;
+                let n = self.streams.topics[t as usize].parts.len() as u32;
+                if partition.is_some_and(|p| p >= n) {
+                    return err(format!(
+                        "{topic} has {n} partitions; there is no partition {}",
+                        partition.unwrap_or(0)
+                    ));
+                }
+                if restart_after.is_some_and(|d| d.us() > crate::engine::DELAY_US_MAX) {
+                    return err("restart_after must be at most 24h".into());
+                }
+            }
             Command::CrashBroker { restart_after } => {
                 if restart_after.is_some_and(|d| d.us() > crate::engine::DELAY_US_MAX) {
                     return err("restart_after must be at most 24h".into());
@@ -468,6 +497,25 @@ impl Engine {
                 self.crash_broker(restart_after.map(|d| d.us()));
             }
             Command::RestartBroker => self.restart_broker(),
+            Command::CrashProducer {
+                producer,
+                restart_after,
+            } => {
+                let p = self.find(producer, NodeKind::Producer).unwrap();
+                self.crash_producer(p, restart_after.map(|d| d.us()));
+            }
+            Command::RestartProducer { producer } => {
+                let p = self.find(producer, NodeKind::Producer).unwrap();
+                self.restart_producer(p);
+            }
+            Command::CrashLeader {
+                topic,
+                partition,
+                restart_after,
+            } => {
+                let t = self.find(topic, NodeKind::Topic).unwrap();
+                self.crash_leader(t, *partition, restart_after.map(|d| d.us()));
+            }
             Command::SetGuarantee { guarantee } => {
                 let g = *guarantee;
                 let topics: Vec<String> = self

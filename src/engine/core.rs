@@ -126,6 +126,11 @@ pub(crate) enum Event {
     BrokerRestart {
         epoch: u32,
     },
+    /// A crashed producer's restart delay ran out.
+    ProducerRestart {
+        p: u32,
+        incarnation: u32,
+    },
     Scheduled {
         index: u32,
     },
@@ -551,6 +556,7 @@ impl Engine {
             Event::ConfirmDue { p, e } => self.on_confirm_due(p, e),
             Event::ProtocolCrash { c, i, epoch } => self.on_protocol_crash(c, i, epoch),
             Event::BrokerRestart { epoch } => self.on_broker_restart(epoch),
+            Event::ProducerRestart { p, incarnation } => self.on_producer_restart(p, incarnation),
             Event::Scheduled { index } => self.apply_scheduled(index),
             Event::Sample => self.on_sample(),
             Event::Stream(ev) => self.on_stream_event(ev),

@@ -47,6 +47,12 @@
 //!   seek.rs        group seeks: beginning, end, offset, timestamp (replay)
 //!   fetch.rs       group members: poll, processing, commits, lag upkeep
 //!   assignor.rs    range / round-robin / cooperative-sticky assignors (pure)
+//!   confirms.rs    queue producers' link faults, publisher confirms, resends, producer crash
+//!   protocol.rs    consumers' dedup store, crashes at protocol points, lost acks
+//!   broker.rs      the broker crashing: durable vs transient
+//!   replication.rs Kafka acks, retries, idempotence, high watermark, leader crash
+//!   transactions.rs read-process-write outputs, transactions, read_committed
+//!   effects.rs     the ledger of effects per business message (lost, duplicated)
 //!   redis.rs       Redis: shared state, events, commands, invariants
 //!   pubsub.rs      Redis Pub/Sub: PUBLISH, output buffers and their limits
 //!   xstream.rs     Redis Streams: XADD / MAXLEN, groups, PEL, XACK, XAUTOCLAIM
@@ -54,7 +60,7 @@
 //! command.rs     run-time commands: check, then hand to the owning model
 //! invariants.rs  check_invariants (conservation; calls each model's checks)
 //! view.rs        snapshots for a UI (topics and groups: view_stream.rs; Redis: view_redis.rs);  report.rs: CLI report, trace JSON / text
-//! agenda.rs, prng.rs, time.rs, trace.rs, metrics.rs: the core's tools
+//! agenda.rs, prng.rs, time.rs, trace.rs, reason.rs, metrics.rs: the core's tools
 //! ```
 
 pub mod agenda;
@@ -66,6 +72,7 @@ mod message;
 pub mod metrics;
 mod model;
 pub mod prng;
+mod reason;
 pub mod report;
 pub mod routing;
 pub mod time;

@@ -297,6 +297,18 @@ impl Engine {
                 format!("broker crashed: connections dropped, {lost} transient message(s) lost")
             }
             TraceKind::BrokerRestarted => "broker restarted".into(),
+            TraceKind::TxnCommitted { member, records } => {
+                format!("#{member} committed a transaction: {records} output(s) and the batch's offsets")
+            }
+            TraceKind::TxnAborted { member, records } => {
+                format!("#{member}'s transaction aborted: {records} output(s) will never be read committed")
+            }
+            TraceKind::LeaderCrashed {
+                partition,
+                truncated,
+            } => format!(
+                "leader of partition {partition} crashed: the new leader truncated {truncated} record(s) past the high watermark"
+            ),
             TraceKind::PubsubPublished { receivers, missed } => {
                 format!("PUBLISH reached {receivers} subscription(s), {missed} away")
             }

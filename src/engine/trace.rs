@@ -30,47 +30,7 @@ use std::rc::Rc;
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize)]
 pub struct NodeId(pub u32);
 
-/// Why a message left the normal path.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize)]
-#[serde(rename_all = "snake_case")]
-pub enum Reason {
-    /// Nacked or rejected without requeue (RabbitMQ `rejected`).
-    Rejected,
-    /// TTL ran out at the head of a queue (RabbitMQ `expired`).
-    Expired,
-    /// Pushed out by `x-max-length` (RabbitMQ `maxlen`).
-    Maxlen,
-    /// Returned more times than `x-delivery-limit` (RabbitMQ `delivery_limit`).
-    DeliveryLimit,
-    /// No binding matched and no alternate exchange took it.
-    Unroutable,
-    /// A full queue with `reject-publish` refused it.
-    QueueFull,
-    /// Auto-acked and then the consumer crashed or failed: the broker had already forgotten it.
-    LostAfterAutoAck,
-    /// Retries exhausted and the queue has no dead-letter exchange.
-    RetriesExhausted,
-    /// Removed by a purge command.
-    Purged,
-    /// Lost on the network between producer and broker.
-    NetworkLost,
-    /// Lost when the broker crashed: a transient message, or in a transient queue.
-    BrokerCrash,
-    /// Published while the broker was down.
-    BrokerDown,
-    /// Redis PUBLISH to a channel nobody subscribes to (PUBLISH returned 0).
-    NoSubscribers,
-    /// A Redis subscriber was away: it missed the message, or lost what its
-    /// output buffer held (and what it was handling) when its connection dropped.
-    SubscriberDisconnected,
-    /// A Redis subscriber's output buffer passed a `client-output-buffer-limit`:
-    /// disconnected, its buffer lost.
-    OutputBufferLimit,
-    /// Trimmed from a Redis stream by MAXLEN before a group read it.
-    StreamTrimmed,
-    /// A Redis stream consumer crashed while handling it (the entry stays pending).
-    ConsumerCrashed,
-}
+pub use super::reason::Reason;
 
 /// Why a Redis subscriber's connection closed.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
@@ -82,52 +42,6 @@ pub enum DisconnectCause {
     HardLimit,
     /// The output buffer stayed at or over the soft limit longer than soft-seconds.
     SoftLimit,
-}
-
-impl Reason {
-    pub const ALL: [Reason; 17] = [
-        Reason::Rejected,
-        Reason::Expired,
-        Reason::Maxlen,
-        Reason::DeliveryLimit,
-        Reason::Unroutable,
-        Reason::QueueFull,
-        Reason::LostAfterAutoAck,
-        Reason::RetriesExhausted,
-        Reason::Purged,
-        Reason::NetworkLost,
-        Reason::BrokerCrash,
-        Reason::BrokerDown,
-        Reason::NoSubscribers,
-        Reason::SubscriberDisconnected,
-        Reason::OutputBufferLimit,
-        Reason::StreamTrimmed,
-        Reason::ConsumerCrashed,
-    ];
-    pub fn name(self) -> &'static str {
-        match self {
-            Reason::Rejected => "rejected",
-            Reason::Expired => "expired",
-            Reason::Maxlen => "maxlen",
-            Reason::DeliveryLimit => "delivery_limit",
-            Reason::Unroutable => "unroutable",
-            Reason::QueueFull => "queue_full",
-            Reason::LostAfterAutoAck => "lost_after_auto_ack",
-            Reason::RetriesExhausted => "retries_exhausted",
-            Reason::Purged => "purged",
-            Reason::NetworkLost => "network_lost",
-            Reason::BrokerCrash => "broker_crash",
-            Reason::BrokerDown => "broker_down",
-            Reason::NoSubscribers => "no_subscribers",
-            Reason::SubscriberDisconnected => "subscriber_disconnected",
-            Reason::OutputBufferLimit => "output_buffer_limit",
-            Reason::StreamTrimmed => "stream_trimmed",
-            Reason::ConsumerCrashed => "consumer_crashed",
-        }
-    }
-    pub fn index(self) -> usize {
-        self as usize
-    }
 }
 
 /// What happened. Node fields name the other node involved; the event's own
@@ -278,6 +192,14 @@ pub enum TraceKind {
     BrokerCrashed { lost: u32 },
     /// The broker is back: durable queues with their persistent messages.
     BrokerRestarted,
+    /// A partition's leader crashed; the new leader's log ends at the high
+    /// watermark, `truncated` records past it are gone.
+    LeaderCrashed { partition: u32, truncated: u32 },
+    /// A group member committed a transaction: its batch's offsets and
+    /// `records` output records (node: the group).
+    TxnCommitted { member: u32, records: u32 },
+    /// A crashed member's transaction was aborted: `records` outputs aborted.
+    TxnAborted { member: u32, records: u32 },
     /// Redis PUBLISH (node: the server): `receivers` is its return value
     /// (matching subscriptions of connected subscribers), `missed` the
     /// matching subscriptions of subscribers that were away.
@@ -401,6 +323,9 @@ impl TraceKind {
             TraceKind::AckLost { .. } => "ack_lost",
             TraceKind::BrokerCrashed { .. } => "broker_crashed",
             TraceKind::BrokerRestarted => "broker_restarted",
+            TraceKind::LeaderCrashed { .. } => "leader_crashed",
+            TraceKind::TxnCommitted { .. } => "txn_committed",
+            TraceKind::TxnAborted { .. } => "txn_aborted",
             TraceKind::PubsubPublished { .. } => "pubsub_published",
             TraceKind::PubsubBuffered { .. } => "pubsub_buffered",
             TraceKind::PubsubMissed => "pubsub_missed",
@@ -418,7 +343,7 @@ impl TraceKind {
     }
 
     /// All kind names, for filters in the UI.
-    pub const NAMES: [&'static str; 52] = [
+    pub const NAMES: [&'static str; 55] = [
         "published",
         "routed",
         "unroutable",
@@ -458,6 +383,9 @@ impl TraceKind {
         "ack_lost",
         "broker_crashed",
         "broker_restarted",
+        "leader_crashed",
+        "txn_committed",
+        "txn_aborted",
         "pubsub_published",
         "pubsub_buffered",
         "pubsub_missed",
@@ -592,6 +520,13 @@ impl TraceKind {
             TraceKind::AckLost { instance } => (37, instance as u64, 0),
             TraceKind::BrokerCrashed { lost } => (38, lost as u64, 0),
             TraceKind::BrokerRestarted => (39, 0, 0),
+            // Codes 40..=79 are kept for the SQS and Redis models.
+            TraceKind::LeaderCrashed {
+                partition,
+                truncated,
+            } => (80, partition as u64, truncated as u64),
+            TraceKind::TxnCommitted { member, records } => (81, member as u64, records as u64),
+            TraceKind::TxnAborted { member, records } => (82, member as u64, records as u64),
             // Redis: codes 60..=79. A stream id folds into one word
             // (ms times an odd constant, xor seq): deterministic, integer only.
             TraceKind::PubsubPublished { receivers, missed } => {
@@ -854,7 +789,7 @@ mod tests {
         assert_ne!(h0, base(k, None, 1, 1));
         assert_ne!(h0, base(k, Some(1), 2, 1));
         assert_ne!(h0, base(k, Some(1), 1, 2));
-        assert_eq!(TraceKind::NAMES.len(), 52);
+        assert_eq!(TraceKind::NAMES.len(), 55);
         // Fields sharing a word stay apart.
         let d = |consumer, instance, attempt, redelivered| TraceKind::Delivered {
             consumer: NodeId(consumer),

@@ -181,6 +181,27 @@ pub enum Command {
     },
     /// Bring a crashed broker back.
     RestartBroker,
+    /// A producer crashes: it stops publishing and forgets the publishes it
+    /// was waiting to hear about (between send and confirm); back after
+    /// `restart_after`, if given.
+    CrashProducer {
+        producer: String,
+        #[serde(default)]
+        restart_after: Option<Duration>,
+    },
+    RestartProducer {
+        producer: String,
+    },
+    /// The leader of a topic partition (every partition, without
+    /// `partition`) crashes: an in-sync follower takes over with the log up
+    /// to the high watermark; the crashed replica is back after `restart_after`.
+    CrashLeader {
+        topic: String,
+        #[serde(default)]
+        partition: Option<u32>,
+        #[serde(default)]
+        restart_after: Option<Duration>,
+    },
     /// Redis Pub/Sub: a subscriber's connection drops (its process crashed or
     /// the network failed): what its output buffer held and the message it
     /// was handling are lost, and it misses everything published until it
@@ -278,6 +299,8 @@ impl Command {
             | Command::PublishOne { producer, .. }
             | Command::SetLinger { producer, .. }
             | Command::SetConfirms { producer, .. }
+            | Command::CrashProducer { producer, .. }
+            | Command::RestartProducer { producer }
             | Command::SetLinkFaults { producer, .. } => producer,
             Command::CrashConsumer { consumer, .. }
             | Command::RestartConsumer { consumer, .. }
@@ -301,7 +324,7 @@ impl Command {
             | Command::SetAssignment { group, .. }
             | Command::SetCommitPolicy { group, .. }
             | Command::SetMaxPollRecords { group, .. } => group,
-            Command::IncreasePartitions { topic, .. } => topic,
+            Command::IncreasePartitions { topic, .. } | Command::CrashLeader { topic, .. } => topic,
             Command::DisconnectSubscriber { subscriber, .. }
             | Command::ReconnectSubscriber { subscriber }
             | Command::Subscribe { subscriber, .. }
@@ -455,6 +478,25 @@ impl Command {
                 None => "broker: crash".into(),
             },
             Command::RestartBroker => "broker: restart".into(),
+            Command::CrashProducer {
+                producer,
+                restart_after,
+            } => match restart_after {
+                Some(d) => format!("{producer}: crash, restart after {d}"),
+                None => format!("{producer}: crash"),
+            },
+            Command::RestartProducer { producer } => format!("{producer}: restart"),
+            Command::CrashLeader {
+                topic,
+                partition,
+                restart_after,
+            } => {
+                let which = partition.map_or(format!("{topic} (every partition)"), |p| format!("{topic}/{p}"));
+                match restart_after {
+                    Some(d) => format!("{which}: leader crash, replica back after {d}"),
+                    None => format!("{which}: leader crash"),
+                }
+            }
             Command::DisconnectSubscriber {
                 subscriber,
                 reconnect_after,

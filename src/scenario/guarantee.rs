@@ -228,9 +228,18 @@ impl Scenario {
     }
 
     /// The dial's position for the knobs as they are now: the bundle every
-    /// queue producer and consumer matches, or "custom".
+    /// queue producer and consumer matches, or "custom"; "not_applicable"
+    /// for a scenario with neither (the log-based half has no dial).
     pub fn guarantee_label(&self) -> &'static str {
         let topics = self.non_queue_targets();
+        if self.consumers.is_empty()
+            && self
+                .producers
+                .iter()
+                .all(|p| topics.contains(&p.to.as_str()))
+        {
+            return "not_applicable";
+        }
         Guarantee::ALL
             .into_iter()
             .find(|g| {

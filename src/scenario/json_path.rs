@@ -65,6 +65,7 @@ impl Frame {
 /// `tests/engine/json_paths.rs` checks this list against the JSON Schema.
 pub const VARIANT_FIELDS: &[&str] = &[
     "ack",
+    "acks",
     "arrival",
     "assignment",
     "auto_offset_reset",
@@ -72,6 +73,7 @@ pub const VARIANT_FIELDS: &[&str] = &[
     "cleanup",
     "commit",
     "guarantee",
+    "isolation_level",
     "keys",
     "kind",
     "mode",

@@ -33,6 +33,68 @@ pub struct Topic {
     /// after that removes it, and with it the last trace of its key (default 1d).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub delete_retention: Option<Duration>,
+    /// Replicas of every partition: followers copy the leader after
+    /// `replica_lag`; consumers read only below the high watermark.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub replication: Option<Replication>,
+}
+
+/// `replication.factor`, `min.insync.replicas`, and how far behind the
+/// leader the in-sync followers run.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct Replication {
+    /// Replicas per partition, the leader included (1 to 5).
+    pub factor: u32,
+    /// `min.insync.replicas`: an `acks=all` write needs this many in-sync
+    /// replicas, else the producer gets `NotEnoughReplicas` and retries.
+    #[serde(default = "one_replica")]
+    pub min_insync: u32,
+    /// How long after the leader appends a batch the followers have it
+    /// (then the high watermark moves past it and `acks=all` is answered).
+    #[serde(default = "default_replica_lag")]
+    pub replica_lag: Duration,
+    /// Followers in the ISR (default: all, `factor − 1`). The others have
+    /// fallen out (behind by `out_of_sync_lag`): the high watermark and
+    /// `acks=all` then count only the leader and the in-sync followers.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub in_sync: Option<u32>,
+    /// How far behind the out-of-sync followers are (default 10 s).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub out_of_sync_lag: Option<Duration>,
+    /// `unclean.leader.election.enable`: with no in-sync follower left, an
+    /// out-of-sync one may become leader (the partition stays available and
+    /// loses what it lacked) instead of the partition going offline.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub unclean_election: bool,
+}
+
+impl Replication {
+    /// In-sync followers.
+    pub fn in_sync_followers(&self) -> u32 {
+        self.in_sync.unwrap_or(self.factor.saturating_sub(1))
+    }
+}
+
+fn one_replica() -> u32 {
+    1
+}
+fn default_replica_lag() -> Duration {
+    Duration::from_ms(10)
+}
+
+/// A Kafka producer's `acks`.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+pub enum Acks {
+    /// No answer: the producer never knows (and never retries).
+    #[serde(rename = "0")]
+    Zero,
+    /// The leader's answer once it appended.
+    #[serde(rename = "1")]
+    One,
+    /// The answer once every in-sync replica has it (the high watermark passed it).
+    #[serde(rename = "all")]
+    All,
 }
 
 /// Retention by time and/or by records per partition; whichever removes more wins.
@@ -108,6 +170,14 @@ pub struct ConsumerGroup {
     /// place for ever, without backoff: the partition waits behind it).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub on_failure: Option<GroupOnFailure>,
+    /// Read-process-write: every processed record produces one record to
+    /// this topic (same key), optionally in Kafka transactions.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub output: Option<GroupOutput>,
+    /// `isolation.level`: `read_committed` skips aborted transactional
+    /// records and waits at the last stable offset for open ones.
+    #[serde(default, skip_serializing_if = "IsolationLevel::is_default")]
+    pub isolation_level: IsolationLevel,
 }
 
 /// What a group does with a record whose processing failed. Every mode keeps
@@ -201,6 +271,35 @@ pub enum Assignment {
     RoundRobin,
     /// `CooperativeStickyAssignor`: balanced, keeps what it can, only moved partitions pause.
     CooperativeSticky,
+}
+
+/// Where a read-process-write group writes, and whether in transactions.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct GroupOutput {
+    /// The topic the output records go to (not one the group reads).
+    pub topic: String,
+    /// Kafka transactions: the outputs of a poll's batch and the batch's
+    /// offsets commit together (or abort together when the member crashes).
+    #[serde(default)]
+    pub transactional: bool,
+}
+
+/// A consumer's `isolation.level`.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum IsolationLevel {
+    /// Every record, aborted transactional ones included (Kafka's default).
+    #[default]
+    ReadUncommitted,
+    /// Only committed records, up to the last stable offset.
+    ReadCommitted,
+}
+
+impl IsolationLevel {
+    pub fn is_default(&self) -> bool {
+        *self == IsolationLevel::ReadUncommitted
+    }
 }
 
 /// When a member commits its offsets.

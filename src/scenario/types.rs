@@ -183,6 +183,13 @@ pub struct Producer {
     /// Network faults on the link to the broker and on the confirm path.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub faults: Option<super::LinkFaults>,
+    /// Topic producers only: `acks` (`"0"`, `"1"`, `"all"`; unset: `all`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub acks: Option<super::Acks>,
+    /// Topic producers only: `enable.idempotence` (unset: on with `acks=all`,
+    /// as in Kafka 3.0+): the broker drops a retried batch it already has.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub idempotent: Option<bool>,
     /// Persistent messages (delivery mode 2) survive a broker crash in a
     /// durable queue; transient ones do not.
     #[serde(default = "yes", skip_serializing_if = "is_true")]

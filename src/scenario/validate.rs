@@ -6,7 +6,11 @@ use std::collections::BTreeMap;
 
 mod redis;
 pub use redis::check_subscription;
+mod guarantees;
+mod schedule;
 mod streams;
+pub use guarantees::{check_confirms, check_consumer_faults, check_dedup, check_link_faults};
+use schedule::check_scheduled_values;
 use streams::{check_streams, check_topic_producer};
 
 struct V {
@@ -414,24 +418,26 @@ pub fn validate(s: &Scenario) -> Result<(), ScenarioError> {
         let to_redis = matches!(kind_of(&p.to), Some(Kind::PubSub | Kind::Stream));
         redis::check_redis_producer(&mut v, &at, p, to_redis);
         if let Some(c) = &p.confirms {
-            if to_topic {
-                v.err(
-                    format!("{at}.confirms"),
-                    "publisher confirms are for queue producers (Kafka acks are not modelled)",
-                );
-            } else if let Err((f, e)) = check_confirms(c) {
+            // For a topic producer: `request.timeout.ms` and `retries`.
+            if let Err((f, e)) = check_confirms(c) {
                 v.err(format!("{at}.confirms.{f}"), e);
             }
         }
         if let Some(f) = &p.faults {
-            if to_topic {
+            if let Err((name, e)) = check_link_faults(f) {
+                v.err(format!("{at}.faults.{name}"), e);
+            } else if to_topic && (f.duplicate > 0.0 || f.jitter.us() > 0) {
                 v.err(
                     format!("{at}.faults"),
-                    "link faults are for queue producers (not yet for topics)",
+                    "a topic producer's link takes `drop` and `confirm_drop` (a lost request or response); `duplicate` and `jitter` are for queue producers",
                 );
-            } else if let Err((name, e)) = check_link_faults(f) {
-                v.err(format!("{at}.faults.{name}"), e);
             }
+        }
+        if to_topic && p.idempotent == Some(true) && p.acks.is_some_and(|a| a != Acks::All) {
+            v.err(
+                format!("{at}.idempotent"),
+                "the idempotent producer needs acks \"all\" (Kafka refuses enable.idempotence with acks 0 or 1)",
+            );
         }
         let burst = match p.arrival {
             Arrival::Bursts { size } => size.max(1) as f64,
@@ -698,7 +704,9 @@ pub fn validate(s: &Scenario) -> Result<(), ScenarioError> {
             | Command::PublishOne { .. }
             | Command::SetLinger { .. }
             | Command::SetConfirms { .. }
-            | Command::SetLinkFaults { .. } => Kind::Producer,
+            | Command::SetLinkFaults { .. }
+            | Command::CrashProducer { .. }
+            | Command::RestartProducer { .. } => Kind::Producer,
             Command::SetMaxLength { .. }
             | Command::SetOverflow { .. }
             | Command::SetQueueTtl { .. }
@@ -710,7 +718,7 @@ pub fn validate(s: &Scenario) -> Result<(), ScenarioError> {
             | Command::SetAssignment { .. }
             | Command::SetCommitPolicy { .. }
             | Command::SetMaxPollRecords { .. } => Kind::Group,
-            Command::IncreasePartitions { .. } => Kind::Topic,
+            Command::IncreasePartitions { .. } | Command::CrashLeader { .. } => Kind::Topic,
             _ => Kind::Consumer,
         };
         // The path names the command's own field (`schedule[0].command.consumer`).
@@ -732,285 +740,5 @@ pub fn validate(s: &Scenario) -> Result<(), ScenarioError> {
         Ok(())
     } else {
         Err(ScenarioError { issues: v.issues })
-    }
-}
-
-/// Longest delay a fault, confirm or dedup setting may ask for (the
-/// engine's own bound on one delay).
-const FAULT_DELAY_US_MAX: u64 = 24 * 3600 * 1_000_000;
-
-/// A probability field: finite and in [0, 1].
-fn prob_ok(p: f64) -> bool {
-    p.is_finite() && (0.0..=1.0).contains(&p)
-}
-
-/// Check link faults; the error names the field.
-pub fn check_link_faults(f: &crate::scenario::LinkFaults) -> Result<(), (&'static str, String)> {
-    for (name, p) in [
-        ("drop", f.drop),
-        ("duplicate", f.duplicate),
-        ("confirm_drop", f.confirm_drop),
-    ] {
-        if !prob_ok(p) {
-            return Err((name, "must be between 0 and 1".into()));
-        }
-    }
-    if f.jitter.us() > FAULT_DELAY_US_MAX {
-        return Err(("jitter", "must be at most 24h".into()));
-    }
-    Ok(())
-}
-
-/// Check consumer faults; the error names the field.
-pub fn check_consumer_faults(
-    f: &crate::scenario::ConsumerFaults,
-) -> Result<(), (&'static str, String)> {
-    for (name, p) in [
-        ("crash_after_receive", f.crash_after_receive),
-        ("crash_after_effect", f.crash_after_effect),
-        ("ack_drop", f.ack_drop),
-    ] {
-        if !prob_ok(p) {
-            return Err((name, "must be between 0 and 1".into()));
-        }
-    }
-    // A crash at every delivery with no downtime would never let the
-    // clock move past the instant: a restart takes at least 1 ms.
-    if f.restart_after.us() < 1000 || f.restart_after.us() > FAULT_DELAY_US_MAX {
-        return Err(("restart_after", "must be between 1ms and 24h".into()));
-    }
-    Ok(())
-}
-
-/// Check publisher confirms; the error names the field.
-pub fn check_confirms(c: &crate::scenario::Confirms) -> Result<(), (&'static str, String)> {
-    if c.timeout.us() < 1000 || c.timeout.us() > FAULT_DELAY_US_MAX {
-        return Err(("timeout", "must be between 1ms and 24h".into()));
-    }
-    if c.retries > ATTEMPTS_MAX {
-        return Err(("retries", format!("must be at most {ATTEMPTS_MAX}")));
-    }
-    Ok(())
-}
-
-/// Check a dedup store; the error names the field.
-pub fn check_dedup(d: &crate::scenario::Dedup) -> Result<(), (&'static str, String)> {
-    if d.window.us() == 0 || d.window.us() > FAULT_DELAY_US_MAX {
-        return Err(("window", "must be more than 0 and at most 24h".into()));
-    }
-    Ok(())
-}
-
-/// Value checks for a scheduled command that do not depend on the running
-/// world. Without them a bad value (`prefetch: 0`) passed validation and the
-/// engine skipped the command silently when its time came, since a scheduled
-/// command that fails `Engine`'s own checks is not applied.
-fn check_scheduled_values(v: &mut V, at: &str, cmd: &Command, s: &Scenario) {
-    use Command as C;
-    match cmd {
-        C::PublishOne {
-            routing_key,
-            key,
-            headers,
-            ..
-        } => {
-            if let Err((field, e)) =
-                check_publish_one(routing_key.as_deref(), key.as_deref(), headers)
-            {
-                v.err(format!("{at}.{field}"), e);
-            }
-        }
-        C::SetPrefetch { prefetch, .. } if *prefetch == 0 || *prefetch > PREFETCH_MAX => v.err(
-            format!("{at}.prefetch"),
-            format!("must be between 1 and {PREFETCH_MAX}"),
-        ),
-        C::SetArrival { producer, arrival } => {
-            let rate = s
-                .producers
-                .iter()
-                .find(|p| p.id == *producer)
-                .map(|p| p.rate);
-            if let Some(Err(e)) = rate.map(|r| check_arrival(arrival, r)) {
-                v.err(format!("{at}.arrival"), e);
-            }
-        }
-        C::SetConsumerFaults {
-            faults: Some(f), ..
-        } => {
-            if let Err((name, e)) = check_consumer_faults(f) {
-                v.err(format!("{at}.faults.{name}"), e);
-            }
-        }
-        C::SetLinkFaults {
-            faults: Some(f), ..
-        } => {
-            if let Err((name, e)) = check_link_faults(f) {
-                v.err(format!("{at}.faults.{name}"), e);
-            }
-        }
-        C::SetConfirms {
-            confirms: Some(c), ..
-        } => {
-            if let Err((name, e)) = check_confirms(c) {
-                v.err(format!("{at}.confirms.{name}"), e);
-            }
-        }
-        C::SetDedup { dedup: Some(d), .. } => {
-            if let Err((name, e)) = check_dedup(d) {
-                v.err(format!("{at}.dedup.{name}"), e);
-            }
-        }
-        C::SetFailureRate { failure_rate, .. }
-            if !(failure_rate.is_finite() && (0.0..=1.0).contains(failure_rate)) =>
-        {
-            v.err(format!("{at}.failure_rate"), "must be between 0 and 1")
-        }
-        C::CrashConsumer {
-            consumer,
-            instance: Some(i),
-            ..
-        }
-        | C::RestartConsumer {
-            consumer,
-            instance: Some(i),
-        } => {
-            // The most instances this consumer can have at any time: its
-            // configured count or any count the schedule scales it to.
-            let configured = s
-                .consumers
-                .iter()
-                .find(|c| c.id == *consumer)
-                .map_or(0, |c| c.instances);
-            let scaled = s
-                .schedule
-                .iter()
-                .filter_map(|sc| match &sc.command {
-                    C::SetInstances {
-                        consumer: c,
-                        instances,
-                    } if c == consumer => Some(*instances),
-                    _ => None,
-                })
-                .max()
-                .unwrap_or(0);
-            let most = configured.max(scaled);
-            if *i >= most {
-                v.err(
-                    format!("{at}.instance"),
-                    format!(
-                        "{consumer} never has more than {most} instances; there is no instance {i}"
-                    ),
-                );
-            }
-        }
-        C::SetInstances { instances, .. } if *instances > INSTANCES_MAX => v.err(
-            format!("{at}.instances"),
-            format!("must be at most {INSTANCES_MAX}"),
-        ),
-        C::SetService { service, .. } => {
-            if let Err(e) = check_service(service) {
-                v.err(format!("{at}.service"), e);
-            }
-        }
-        C::SetRetry { retry: Some(r), .. } => {
-            if let Err(e) = check_retry(r) {
-                v.err(format!("{at}.retry"), e);
-            }
-        }
-        C::SetMaxLength {
-            max_length: Some(l),
-            ..
-        } if *l > MAX_LENGTH_MAX => v.err(
-            format!("{at}.max_length"),
-            format!("must be at most {MAX_LENGTH_MAX}"),
-        ),
-        C::SetOverflow {
-            queue,
-            overflow: Overflow::RejectPublishDlx,
-        } => {
-            let dlx = s
-                .queues
-                .iter()
-                .find(|q| q.id == *queue)
-                .and_then(|q| q.dead_letter_exchange.as_ref());
-            if dlx.is_none() {
-                v.err(
-                    format!("{at}.overflow"),
-                    format!("reject-publish-dlx needs {queue:?} to have a dead_letter_exchange"),
-                );
-            }
-        }
-        C::IncreasePartitions { topic, partitions } => {
-            let now_n = s
-                .topics
-                .iter()
-                .find(|t| t.id == *topic)
-                .map(|t| t.partitions);
-            if *partitions > PARTITIONS_MAX {
-                v.err(
-                    format!("{at}.partitions"),
-                    format!("must be at most {PARTITIONS_MAX}"),
-                );
-            } else if let Some(n) = now_n.filter(|&n| *partitions <= n) {
-                v.err(
-                    format!("{at}.partitions"),
-                    format!("{topic:?} starts with {n} partitions; partitions can only increase"),
-                );
-            }
-        }
-        C::SetMaxPollRecords {
-            max_poll_records, ..
-        } if *max_poll_records == 0 || *max_poll_records > MAX_POLL_RECORDS_MAX => v.err(
-            format!("{at}.max_poll_records"),
-            format!("must be between 1 and {MAX_POLL_RECORDS_MAX}"),
-        ),
-        C::SetCommitPolicy {
-            commit: CommitPolicy::Auto { interval },
-            ..
-        } if interval.us() < 1000 => {
-            v.err(format!("{at}.commit.auto.interval"), "must be at least 1ms")
-        }
-        C::SetLinger { producer, linger } => {
-            let to_topic = s
-                .producers
-                .iter()
-                .find(|p| p.id == *producer)
-                .is_some_and(|p| s.topics.iter().any(|t| t.id == p.to));
-            if !to_topic {
-                v.err(
-                    format!("{at}.producer"),
-                    "linger applies only to producers that publish to a topic",
-                );
-            } else if linger.is_some_and(|d| d.us() > 60_000_000) {
-                v.err(format!("{at}.linger"), "must be at most 60s");
-            }
-        }
-        C::CrashMember { group, member }
-        | C::RemoveMember {
-            group,
-            member: Some(member),
-        } => {
-            // Members are numbered in join order: the configured ones, then one per add_member.
-            let configured = s
-                .consumer_groups
-                .iter()
-                .find(|g| g.id == *group)
-                .map_or(0, |g| g.members);
-            let added = s
-                .schedule
-                .iter()
-                .filter(|sc| matches!(&sc.command, C::AddMember { group: g } if g == group))
-                .count() as u32;
-            let most = configured + added;
-            if *member >= most {
-                v.err(
-                    format!("{at}.member"),
-                    format!(
-                        "{group} never has more than {most} members; there is no member {member}"
-                    ),
-                );
-            }
-        }
-        _ => {}
     }
 }

@@ -200,3 +200,78 @@ pub fn publish_one(producer: &str, routing_key: &str, key: &str, headers: &str) 
         headers: map,
     })
 }
+
+/// A probability typed as a percentage (0–100) → [0, 1]; None when it does not parse.
+pub fn pct(text: &str) -> Option<f64> {
+    let v = num(text)?;
+    (0.0..=100.0).contains(&v).then_some(v / 100.0)
+}
+
+/// Which consumer fault a field sets.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum ConsumerFault {
+    CrashAfterReceive,
+    CrashAfterEffect,
+    AckDrop,
+}
+
+/// `SetConsumerFaults` with one probability changed (percent text), the others kept.
+pub fn consumer_fault(c: &Consumer, which: ConsumerFault, text: &str) -> Option<Command> {
+    let p = pct(text)?;
+    let mut f = c.faults.unwrap_or_default();
+    match which {
+        ConsumerFault::CrashAfterReceive => f.crash_after_receive = p,
+        ConsumerFault::CrashAfterEffect => f.crash_after_effect = p,
+        ConsumerFault::AckDrop => f.ack_drop = p,
+    }
+    let none = f.crash_after_receive == 0.0 && f.crash_after_effect == 0.0 && f.ack_drop == 0.0;
+    Some(Command::SetConsumerFaults {
+        consumer: c.id.clone(),
+        faults: (!none || c.faults.is_some()).then_some(f),
+    })
+}
+
+/// `SetDedup` from a window in seconds: blank means no dedup store.
+pub fn dedup_window(consumer: &str, text: &str) -> Option<Command> {
+    if text.trim().is_empty() {
+        return Some(Command::SetDedup {
+            consumer: consumer.into(),
+            dedup: None,
+        });
+    }
+    let s = num(text)?;
+    (s > 0.0).then(|| Command::SetDedup {
+        consumer: consumer.into(),
+        dedup: Some(crate::scenario::Dedup {
+            window: Duration(us_of_ms(s * 1e3)),
+        }),
+    })
+}
+
+/// Which link fault a field sets.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum LinkFault {
+    Drop,
+    Duplicate,
+    ConfirmDrop,
+}
+
+/// `SetLinkFaults` with one probability changed (percent text), the others kept.
+pub fn link_fault(
+    producer: &str,
+    now: Option<crate::scenario::LinkFaults>,
+    which: LinkFault,
+    text: &str,
+) -> Option<Command> {
+    let p = pct(text)?;
+    let mut f = now.unwrap_or_default();
+    match which {
+        LinkFault::Drop => f.drop = p,
+        LinkFault::Duplicate => f.duplicate = p,
+        LinkFault::ConfirmDrop => f.confirm_drop = p,
+    }
+    Some(Command::SetLinkFaults {
+        producer: producer.into(),
+        faults: Some(f),
+    })
+}

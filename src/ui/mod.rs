@@ -7,6 +7,8 @@
 //!                          ├─ charts.rs   metric charts on canvases
 //!                          ├─ knobs.rs    form values → engine Commands (pure; knobs_stream.rs: groups)
 //!                          ├─ views.rs    pure props → Html pieces
+//!                          ├─ ledger.rs   the delivery ledger's numbers and counters (pure)
+//!                          ├─ lanes.rs    variants side by side: one engine per lane, in lockstep
 //!                          ├─ params.rs   URL parameters (the embed contract)
 //!                          ├─ share.rs    share links in the address bar (URL fragment)
 //!                          └─ embed.rs    postMessage API and off-screen pause for embeds
@@ -20,7 +22,9 @@ pub mod embed;
 pub mod exports;
 pub mod knobs;
 pub mod knobs_stream;
+pub mod lanes;
 pub mod layout;
+pub mod ledger;
 pub mod markdown;
 pub mod params;
 pub mod render;

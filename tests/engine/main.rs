@@ -22,6 +22,7 @@ mod expect;
 mod export;
 mod guarantees;
 mod json_paths;
+mod kafka_guarantees;
 mod lessons;
 mod links;
 mod memory;

@@ -34,6 +34,8 @@ pub(crate) struct TopicProducer {
     /// The open batch per partition (grows with the topic).
     pub(crate) open: Vec<Option<OpenBatch>>,
     pub(crate) sent_batches: u64,
+    /// The last batch sequence number per partition (the idempotent producer's).
+    pub(crate) next_seq: Vec<u64>,
 }
 
 impl TopicProducer {
@@ -43,6 +45,7 @@ impl TopicProducer {
             partitioner: PartitionerState::default(),
             open: Vec::new(),
             sent_batches: 0,
+            next_seq: Vec::new(),
         }
     }
 }
@@ -105,18 +108,23 @@ impl Engine {
             published_us: self.now.0,
             appended_us: 0,
             tombstone,
+            acks_one: false,
+            txn: 0,
+            marker: false,
         };
         let cfg = &self.cfg.producers[pi];
         let linger_us = cfg.linger.map_or(0, |d| d.us());
         let latency_us = cfg.latency.us();
         let batch_size = cfg.batch_size.unwrap_or(BATCH_SIZE_DEFAULT) as usize;
         let next_id = self.streams.next_batch;
+        let tracking = self.produce_needs_tracking(p, t);
         let tp = self.streams.producers[pi]
             .as_mut()
             .expect("a topic producer");
         if linger_us == 0
             && latency_us == 0
             && tp.open.get(part as usize).is_none_or(|b| b.is_none())
+            && !tracking
         {
             // The batch of one is sent and appended at once: the same batch id,
             // count and append as the general path below, without the vector.
@@ -177,11 +185,11 @@ impl Engine {
         tp.sent_batches += 1;
         let t = tp.topic;
         if latency_us == 0 {
-            self.append_batch(t, part, batch.records);
+            self.arrive_batch(p, t, part, batch.records);
         } else {
             self.streams
                 .in_flight
-                .insert(batch.id, (t, part, batch.records));
+                .insert(batch.id, (p, t, part, batch.records));
             self.schedule_stream(
                 self.now.after(latency_us),
                 StreamEvent::BatchArrive { batch: batch.id },
@@ -190,7 +198,17 @@ impl Engine {
     }
 
     pub(crate) fn on_batch_arrive(&mut self, batch: u32) {
-        if let Some((t, part, records)) = self.streams.in_flight.remove(&batch) {
+        if let Some((p, t, part, records)) = self.streams.in_flight.remove(&batch) {
+            self.arrive_batch(p, t, part, records);
+        }
+    }
+
+    /// A batch reaches the broker: straight into the log, or through the
+    /// produce path with acks, faults and replication (`replication.rs`).
+    fn arrive_batch(&mut self, p: u32, t: u32, part: u32, records: Vec<Record>) {
+        if self.produce_needs_tracking(p, t) {
+            self.deliver_batch(p, t, part, records);
+        } else {
             self.append_batch(t, part, records);
         }
     }

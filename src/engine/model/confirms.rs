@@ -161,10 +161,12 @@ impl Engine {
         let pi = p as usize;
         let node = self.producers[pi].node;
         let retries = self.cfg.producers[pi].confirms.map_or(0, |c| c.retries);
+        let incarnation = self.producers[pi].incarnation;
         let en = &mut self.effects.entries[e as usize];
         en.resend_pending = false;
         let original = en.bid;
-        if en.sends > retries {
+        // A producer that crashed since it sent this has forgotten it.
+        if en.sends > retries || en.incarnation != incarnation {
             let sends = en.sends;
             self.trace
                 .record(self.now, TraceKind::GaveUp { original, sends }, None, node);
@@ -189,5 +191,59 @@ impl Engine {
             node,
         );
         self.transmit(p, slot, target);
+    }
+
+    /// `CrashProducer`: the producer stops, and forgets what it was waiting
+    /// to hear about — a publish whose confirm never came is not sent again,
+    /// a Kafka batch not yet sent or not yet answered is gone. Restarted
+    /// after `restart_after_us`, if given.
+    pub(crate) fn crash_producer(&mut self, p: u32, restart_after_us: Option<u64>) {
+        let pi = p as usize;
+        if self.producers[pi].crashed {
+            return;
+        }
+        let ps = &mut self.producers[pi];
+        ps.crashed = true;
+        ps.paused = true;
+        ps.epoch = ps.epoch.wrapping_add(1);
+        ps.incarnation = ps.incarnation.wrapping_add(1);
+        let incarnation = ps.incarnation;
+        let lost = self.forget_topic_batches(p);
+        let node = self.producers[pi].node;
+        self.trace.record(
+            self.now,
+            TraceKind::Crashed {
+                instance: 0,
+                returned: 0,
+                lost,
+            },
+            None,
+            node,
+        );
+        if let Some(d) = restart_after_us {
+            self.agenda
+                .schedule(self.now.after(d), Event::ProducerRestart { p, incarnation });
+        }
+    }
+
+    /// A crashed producer's restart delay ran out (ignored if it was
+    /// restarted and crashed again meanwhile).
+    pub(crate) fn on_producer_restart(&mut self, p: u32, incarnation: u32) {
+        if self.producers[p as usize].incarnation == incarnation {
+            self.restart_producer(p);
+        }
+    }
+
+    /// `RestartProducer`: back, publishing from now.
+    pub(crate) fn restart_producer(&mut self, p: u32) {
+        let ps = &mut self.producers[p as usize];
+        if !ps.crashed {
+            return;
+        }
+        ps.crashed = false;
+        let node = ps.node;
+        self.trace
+            .record(self.now, TraceKind::Restarted { instance: 0 }, None, node);
+        self.resume_producer(p);
     }
 }

@@ -47,6 +47,8 @@ pub(crate) struct FxEntry {
     /// Live messages carrying it, plus one while a resend is pending.
     pub(crate) refs: u32,
     pub(crate) producer: u32,
+    /// The producer's incarnation when it sent it (a crash forgets it).
+    pub(crate) incarnation: u32,
     /// Sends by the producer so far (1 = the first).
     pub(crate) sends: u32,
     /// A confirm timer or negative confirm has a resend coming.
@@ -100,6 +102,54 @@ pub struct LedgerReport {
     /// Lost business messages by the reason of their last discard.
     pub lost_by_reason: BTreeMap<&'static str, u64>,
     pub examples: Vec<LedgerExample>,
+    /// The log-based half: per topic what the produce path lost or doubled,
+    /// per consumer group what it processed twice or skipped.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub streams: Option<StreamLedger>,
+}
+
+/// Records per topic and per group (Kafka): a record is appended once per
+/// send, so a duplicate is a second record; a group's effect is processing.
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize)]
+pub struct StreamLedger {
+    pub topics: BTreeMap<String, TopicLedger>,
+    pub groups: BTreeMap<String, GroupLedger>,
+}
+
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize)]
+pub struct TopicLedger {
+    /// Log end offsets summed over partitions: records appended and kept by
+    /// the current leaders (duplicates included, truncated ones not).
+    pub appended: u64,
+    /// Records appended again because an answer was lost (not idempotent).
+    pub duplicates_appended: u64,
+    /// Retried batches the broker recognised by sequence and dropped.
+    pub duplicates_rejected: u64,
+    /// `acks=1` records acknowledged, then truncated by a leader crash.
+    pub acked_lost: u64,
+    /// Records never appended: `acks=0` sends lost, or given up after `retries`.
+    pub unacked_lost: u64,
+    /// Records sent again after a missing or error answer.
+    pub resent: u64,
+}
+
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize)]
+pub struct GroupLedger {
+    pub processed: u64,
+    /// Records processed again (effects done twice).
+    pub reprocessed: u64,
+    /// Records jumped over, never processed (lost to this group).
+    pub skipped: u64,
+    /// Read-process-write (`output`): records written to the output topic.
+    pub outputs: u64,
+    /// Outputs written again for an input already written: what a
+    /// `read_uncommitted` reader of the output sees twice.
+    pub duplicate_outputs: u64,
+    /// Outputs committed again for an input already committed: what a
+    /// `read_committed` reader sees twice (0 with transactions).
+    pub duplicate_committed_outputs: u64,
+    pub transactions_committed: u64,
+    pub transactions_aborted: u64,
 }
 
 /// The ledger's state inside the engine.
@@ -161,6 +211,7 @@ impl Engine {
         if !self.effects.on {
             return;
         }
+        let incarnation = self.producers[p as usize].incarnation;
         let m = &self.msgs[slot as usize];
         let fx = &mut self.effects;
         let e = match fx.free.pop() {
@@ -174,6 +225,7 @@ impl Engine {
         en.bid = m.id;
         en.refs = 1;
         en.producer = p;
+        en.incarnation = incarnation;
         en.sends = 1;
         en.resend_pending = false;
         en.routing_key = m.routing_key;
@@ -384,6 +436,7 @@ impl Engine {
         let mut r = self.effects.report.clone();
         r.guarantee = self.cfg.guarantee_label();
         r.pending = r.expected - r.exactly_once - r.duplicated - r.lost;
+        r.streams = self.stream_ledger();
         r
     }
 

@@ -14,10 +14,11 @@
 
 use super::group::Fetched;
 use super::topic::StreamEvent;
+use super::transactions::{TXN_ABORTED, TXN_OPEN};
 use crate::engine::core::{Engine, DELAY_US_MAX};
 use crate::engine::time::delay_us_from_f64;
 use crate::engine::trace::TraceKind;
-use crate::scenario::{CommitPer, CommitPolicy, OffsetReset, Service};
+use crate::scenario::{CommitPer, CommitPolicy, IsolationLevel, OffsetReset, Service};
 
 impl Engine {
     /// An idle member polls its fetchable partitions.
@@ -26,6 +27,7 @@ impl Engine {
         let eager = self.eager(g);
         let max = self.gcfg(g).max_poll_records as usize;
         let reset = self.gcfg(g).auto_offset_reset;
+        let read_committed = self.gcfg(g).isolation_level == IsolationLevel::ReadCommitted;
         let grp = &self.streams.groups[gi];
         let mem = &grp.members[m as usize];
         if !mem.alive || !mem.in_group || mem.leaving || mem.busy || !mem.batch.is_empty() {
@@ -63,6 +65,9 @@ impl Engine {
             }
             let gp = mine[(cursor + k) % mine.len()];
             let (start, end) = self.log_bounds(g, gp);
+            if self.part_offline(g, gp) {
+                continue; // no leader to fetch from
+            }
             let pos = self.streams.groups[gi].parts[gp as usize].position;
             if pos >= end && pos >= start {
                 continue; // nothing new here
@@ -83,8 +88,20 @@ impl Engine {
             let mut next = from;
             let delay_us = self.retry_delay_us(g, gp);
             let mut wake = None;
+            let mut passed = false;
             for r in log.records.range(log.index_from(from)..) {
-                if batch.len() >= max {
+                if batch.len() >= max || r.offset >= log.hw {
+                    break;
+                }
+                // Transactions (`transactions.rs`): markers are never returned;
+                // read_committed stops at the last stable offset (the first
+                // open record) and passes over aborted records.
+                if r.marker || (read_committed && r.txn == TXN_ABORTED) {
+                    next = r.offset + 1;
+                    passed = true;
+                    continue;
+                }
+                if read_committed && r.txn == TXN_OPEN {
                     break;
                 }
                 if let Some(d) = delay_us {
@@ -105,8 +122,10 @@ impl Engine {
                 next = r.offset + 1;
                 n += 1;
             }
-            if n > 0 {
+            if n > 0 || passed {
                 self.streams.groups[gi].parts[gp as usize].position = next;
+            }
+            if n > 0 {
                 fetched.push((gp, from, n));
             }
             if let Some(due) = wake {
@@ -265,6 +284,9 @@ impl Engine {
                 Some(rec.msg),
                 node,
             );
+            if self.cfg.consumer_groups[gi].output.is_some() {
+                self.produce_output(g, m, rec);
+            }
         }
         match commit {
             CommitPolicy::AfterProcessing {
@@ -286,6 +308,8 @@ impl Engine {
                 if mem.batch_done.is_empty() {
                     mem.batch_done = done;
                 }
+                // The batch's outputs commit with its offsets (`transactions.rs`).
+                self.commit_txn(g, m);
             }
             _ => {}
         }
@@ -355,6 +379,14 @@ impl Engine {
     }
 
     /// New records in a partition: wake its owner in every reading group, update lag.
+    /// Is group partition `gp`'s partition without a leader now?
+    #[inline]
+    fn part_offline(&self, g: u32, gp: u32) -> bool {
+        let p = &self.streams.groups[g as usize].parts[gp as usize];
+        self.streams.topics[p.topic as usize].degraded > 0
+            && self.partition_offline(p.topic, p.partition)
+    }
+
     pub(crate) fn records_appended(&mut self, t: u32, part: u32) {
         // By index: polling never changes who reads a topic.
         for i in 0..self.streams.topics[t as usize].readers.len() {

@@ -64,6 +64,8 @@ pub(crate) struct MemberState {
     /// one entry per partition (a batch spans few: a vector, not a map, so
     /// the hot path does not allocate).
     pub(crate) batch_done: Vec<(u32, u64)>,
+    /// Output records of the open transaction (`transactions.rs`).
+    pub(crate) open_txn: Vec<super::transactions::TxnOut>,
     pub(crate) attempt: u32,
     pub(crate) processed: u64,
     /// Where the next fetch starts among the owned partitions (fairness).
@@ -89,6 +91,10 @@ pub(crate) struct GroupPart {
     pub(crate) ever_owned: bool,
     /// Retry topics: when a `RetryDue` wake-up is scheduled for (0: none).
     pub(crate) wake_us: u64,
+    /// Read-process-write: inputs below this had an output written, and
+    /// committed (visible to read_committed readers); see `transactions.rs`.
+    pub(crate) out_high: u64,
+    pub(crate) out_committed_high: u64,
 }
 
 #[derive(Clone, Debug)]
@@ -109,6 +115,12 @@ pub(crate) struct GroupState {
     pub(crate) rebalance: Option<Rebalance>,
     pub(crate) processed: u64,
     pub(crate) commits: u64,
+    /// Read-process-write counters (`transactions.rs`).
+    pub(crate) outputs: u64,
+    pub(crate) duplicate_outputs: u64,
+    pub(crate) duplicate_committed_outputs: u64,
+    pub(crate) txn_committed: u64,
+    pub(crate) txn_aborted: u64,
     pub(crate) reprocessed: u64,
     pub(crate) skipped: u64,
     pub(crate) rebalances: u64,
@@ -144,6 +156,8 @@ impl Engine {
                     processed_high: 0,
                     ever_owned: false,
                     wake_us: 0,
+                    out_high: 0,
+                    out_committed_high: 0,
                 });
             }
         }
@@ -157,6 +171,11 @@ impl Engine {
             processed: 0,
             commits: 0,
             reprocessed: 0,
+            outputs: 0,
+            duplicate_outputs: 0,
+            duplicate_committed_outputs: 0,
+            txn_committed: 0,
+            txn_aborted: 0,
             skipped: 0,
             rebalances: 0,
             lag_max: 0,
@@ -193,6 +212,7 @@ impl Engine {
             service_us: 0,
             batch: VecDeque::new(),
             batch_done: Vec::new(),
+            open_txn: Vec::new(),
             attempt: 0,
             processed: 0,
             cursor: 0,
@@ -217,7 +237,8 @@ impl Engine {
     pub(crate) fn log_bounds(&self, g: u32, gp: u32) -> (u64, u64) {
         let p = &self.streams.groups[g as usize].parts[gp as usize];
         let log = &self.streams.topics[p.topic as usize].parts[p.partition as usize];
-        (log.start, log.end)
+        // Readable up to the high watermark (`end` without replication).
+        (log.start, log.hw)
     }
 
     /// Lag of one group partition: log end − committed (no commit: from the log start).
@@ -531,6 +552,8 @@ impl Engine {
                     processed_high: 0,
                     ever_owned: false,
                     wake_us: 0,
+                    out_high: 0,
+                    out_committed_high: 0,
                 });
             }
         }
@@ -588,6 +611,8 @@ impl Engine {
             None,
             node,
         );
+        // Its open transaction dies with it (see `transactions.rs`).
+        self.abort_txn(g, m);
         self.schedule_stream(
             self.now.after(timeout),
             StreamEvent::SessionExpired { g, m, epoch },

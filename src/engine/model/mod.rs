@@ -26,6 +26,8 @@
 //! | `confirms.rs`    | producer link faults, publisher confirms, resends | `network_lost`       |
 //! | `protocol.rs`    | consumer dedup store, crashes at protocol points, lost acks | —          |
 //! | `broker.rs`      | the broker crashing: durable vs transient | `broker_crash`, `broker_down` |
+//! | `replication.rs` | Kafka acks, retries, idempotence, high watermark, leader crash | truncated past the high watermark |
+//! | `transactions.rs`| read-process-write outputs, transactions, read_committed | aborted outputs (never read committed) |
 //! | `pubsub.rs`      | Redis Pub/Sub: PUBLISH, output buffers | `no_subscribers`, `subscriber_disconnected`, `output_buffer_limit` |
 //! | `xstream.rs`     | Redis Streams: XADD, PEL, XACK, XAUTOCLAIM | `stream_trimmed`, `consumer_crashed` |
 //! | `glob.rs`        | Redis glob patterns (pure)             | —                               |
@@ -55,10 +57,12 @@ pub mod pubsub;
 pub mod queue;
 pub(crate) mod recovery;
 pub(crate) mod redis;
+pub(crate) mod replication;
 pub mod retry;
 pub(crate) mod seek;
 pub(crate) mod stream_knobs;
 pub(crate) mod topic;
+pub(crate) mod transactions;
 pub mod xstream;
 
 pub(crate) use consumer::ConsumerState;

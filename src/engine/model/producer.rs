@@ -26,6 +26,10 @@ pub(crate) struct ProducerState {
     pub(crate) stream: Stream,
     /// The link to the broker's own stream (`link:<id>`): drops, duplicates, jitter.
     pub(crate) link: Stream,
+    /// Bumped by every producer crash: what it was waiting for is forgotten.
+    pub(crate) incarnation: u32,
+    /// Crashed and not restarted: publishes nothing.
+    pub(crate) crashed: bool,
     pub(crate) epoch: u32,
     pub(crate) paused: bool,
     pub(crate) sent: u64,
@@ -128,6 +132,8 @@ impl Engine {
             target,
             stream: Stream::new(self.seed, &format!("producer:{}", p.id)),
             link: Stream::new(self.seed, &format!("link:{}", p.id)),
+            incarnation: 0,
+            crashed: false,
             epoch: 0,
             paused: false,
             sent: 0,
@@ -325,7 +331,7 @@ impl Engine {
     /// `ResumeProducer`: publish again, the next gap drawn from now.
     pub(crate) fn resume_producer(&mut self, p: u32) {
         let ps = &mut self.producers[p as usize];
-        if ps.paused {
+        if ps.paused && !ps.crashed {
             ps.paused = false;
             ps.epoch = ps.epoch.wrapping_add(1);
             self.schedule_tick(p, self.now);

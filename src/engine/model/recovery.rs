@@ -243,6 +243,9 @@ impl Engine {
                     published_us: rec.published_us,
                     appended_us: 0,
                     tombstone: false,
+                    acks_one: false,
+                    txn: 0,
+                    marker: false,
                 };
                 self.append_batch(t, part, vec![record]);
             }

@@ -49,6 +49,13 @@ pub(crate) struct Record {
     pub(crate) appended_us: u64,
     /// A null value: compaction deletes the key (after `delete_retention`).
     pub(crate) tombstone: bool,
+    /// Written with `acks=1`: acknowledged as soon as the leader appended it
+    /// (so a leader crash before replication loses an acknowledged record).
+    pub(crate) acks_one: bool,
+    /// Transaction state (`transactions::TXN_*`): none, open, committed, aborted.
+    pub(crate) txn: u8,
+    /// A transaction marker (control record): takes an offset, never returned to a reader.
+    pub(crate) marker: bool,
 }
 
 /// One partition: records in offset order, log start and end offsets.
@@ -59,6 +66,9 @@ pub(crate) struct PartitionLog {
     pub(crate) start: u64,
     /// Log end offset: the offset the next record gets.
     pub(crate) end: u64,
+    /// High watermark: every in-sync replica has `[start, hw)`; consumers
+    /// read only below it (equal to `end` without replication).
+    pub(crate) hw: u64,
     pub(crate) retention_deleted: u64,
     pub(crate) compacted: u64,
     /// Tombstones removed by compaction (each deleted its key for good).
@@ -98,6 +108,12 @@ pub(crate) struct TopicState {
     pub(crate) parts: Vec<PartitionLog>,
     /// Groups reading this topic (indices into `Streams::groups`).
     pub(crate) readers: Vec<u32>,
+    /// Replication and produce bookkeeping per partition (`replication.rs`).
+    pub(crate) repl: Vec<super::replication::PartRepl>,
+    /// The topic has followers (`replication`): the high watermark lags.
+    pub(crate) replicated: bool,
+    /// Partitions with a replica down (a crashed leader not yet back).
+    pub(crate) degraded: u32,
 }
 
 /// All log-based state: topics, groups, topic producers, batches in flight.
@@ -108,7 +124,9 @@ pub(crate) struct Streams {
     /// Per producer index; `Some` for producers that publish to a topic.
     pub(crate) producers: Vec<Option<TopicProducer>>,
     /// Batches sent with latency, by batch id, waiting to be appended.
-    pub(crate) in_flight: BTreeMap<u32, (u32, u32, Vec<Record>)>,
+    pub(crate) in_flight: BTreeMap<u32, (u32, u32, u32, Vec<Record>)>,
+    /// Batches a producer waits to hear about (`replication.rs`), by id.
+    pub(crate) tracked: BTreeMap<u32, super::replication::Tracked>,
     pub(crate) next_batch: u32,
     pub(crate) retained: u64,
     /// Records published by topic producers (also in `Totals::published`, but
@@ -143,6 +161,12 @@ pub(crate) enum StreamEvent {
     BackoffDone { g: u32, m: u32, epoch: u32 },
     /// The head record of a retry-topic partition is due.
     RetryDue { g: u32, gp: u32 },
+    /// A producer's batch is due to be sent again (no answer, or an error).
+    ProduceRetry { batch: u32 },
+    /// The in-sync followers have the partition's oldest unreplicated batch.
+    Replicated { t: u32, part: u32, epoch: u32 },
+    /// A crashed partition leader's replica is back.
+    LeaderBack { t: u32, part: u32 },
 }
 
 impl Engine {
@@ -154,6 +178,15 @@ impl Engine {
                 node: self.node_id(&t.id),
                 parts: vec![PartitionLog::default(); t.partitions as usize],
                 readers: Vec::new(),
+                repl: vec![
+                    super::replication::PartRepl {
+                        isr: 1 + t.replication.map_or(0, |r| r.in_sync_followers()),
+                        ..Default::default()
+                    };
+                    t.partitions as usize
+                ],
+                replicated: t.replication.is_some_and(|r| r.in_sync_followers() > 0),
+                degraded: 0,
             });
             if t.retention.as_ref().is_some_and(|r| r.time.is_some()) {
                 let every = self.retention_check_us(i as u32);
@@ -201,6 +234,9 @@ impl Engine {
             StreamEvent::RebalanceDone { g, generation } => self.on_rebalance_done(g, generation),
             StreamEvent::BackoffDone { g, m, epoch } => self.on_backoff_done(g, m, epoch),
             StreamEvent::RetryDue { g, gp } => self.on_retry_topic_due(g, gp),
+            StreamEvent::ProduceRetry { batch } => self.on_produce_retry(batch),
+            StreamEvent::Replicated { t, part, epoch } => self.on_replicated(t, part, epoch),
+            StreamEvent::LeaderBack { t, part } => self.on_leader_back(t, part),
         }
     }
 
@@ -220,7 +256,17 @@ impl Engine {
         for r in records {
             self.append_record(t, part, r);
         }
-        self.records_appended(t, part);
+        self.appended_now(t, part);
+    }
+
+    /// After a batch's append: readers see it now, or once replicated.
+    #[inline]
+    fn appended_now(&mut self, t: u32, part: u32) {
+        if self.streams.topics[t as usize].replicated {
+            self.schedule_replication(t, part);
+        } else {
+            self.records_appended(t, part);
+        }
     }
 
     /// Append a batch of one record (the producer's path without linger or
@@ -228,7 +274,32 @@ impl Engine {
     pub(crate) fn append_one(&mut self, t: u32, part: u32, r: Record) {
         let part = part.min(self.streams.topics[t as usize].parts.len() as u32 - 1);
         self.append_record(t, part, r);
-        self.records_appended(t, part);
+        self.appended_now(t, part);
+    }
+
+    /// A transaction marker into partition `part` of topic `t` (a control
+    /// record: an offset, no trace event of its own, never read).
+    pub(crate) fn append_marker(&mut self, t: u32, part: u32) {
+        let replicated = self.streams.topics[t as usize].replicated;
+        let log = &mut self.streams.topics[t as usize].parts[part as usize];
+        let r = Record {
+            offset: log.end,
+            key: NO_SYM,
+            msg: 0,
+            published_us: self.now.0,
+            appended_us: self.now.0,
+            tombstone: false,
+            acks_one: false,
+            txn: 0,
+            marker: true,
+        };
+        log.end += 1;
+        if !replicated {
+            log.hw = log.end;
+        }
+        log.records.push_back(r);
+        self.streams.retained += 1;
+        self.appended_now(t, part);
     }
 
     /// One record of a batch into the log (the readers are told once per batch).
@@ -242,10 +313,14 @@ impl Engine {
         if self.streams.retained >= RECORDS_RETAINED_MAX {
             self.delete_head(t, part, 1);
         }
+        let replicated = self.streams.topics[ti].replicated;
         let log = &mut self.streams.topics[ti].parts[part as usize];
         r.offset = log.end;
         r.appended_us = self.now.0;
         log.end += 1;
+        if !replicated {
+            log.hw = log.end;
+        }
         log.tombstones += r.tombstone as u64;
         log.records.push_back(r);
         self.streams.retained += 1;
@@ -376,6 +451,15 @@ impl Engine {
         let now_n = self.streams.topics[ti].parts.len() as u32;
         for _ in now_n..partitions {
             self.streams.topics[ti].parts.push(PartitionLog::default());
+            let isr = 1 + self.cfg.topics[ti]
+                .replication
+                .map_or(0, |r| r.in_sync_followers());
+            self.streams.topics[ti]
+                .repl
+                .push(super::replication::PartRepl {
+                    isr,
+                    ..Default::default()
+                });
         }
         self.cfg.topics[ti].partitions = partitions.max(now_n);
         for g in self.streams.topics[ti].readers.clone() {
@@ -392,6 +476,15 @@ impl Engine {
             for (pi, log) in t.parts.iter().enumerate() {
                 let at = || format!("topic {} partition {pi}", self.cfg.topics[ti].id);
                 retained += log.records.len() as u64;
+                if log.hw > log.end || (!t.replicated && log.hw != log.end) {
+                    return Err(format!(
+                        "{}: high watermark {} with log end {} (replicated: {})",
+                        at(),
+                        log.hw,
+                        log.end,
+                        t.replicated
+                    ));
+                }
                 if log.start > log.end {
                     return Err(format!(
                         "{}: log start {} > end {}",

@@ -18,6 +18,8 @@ pub(super) fn check_topic_producer(
         ("linger", p.linger.is_some()),
         ("batch_size", p.batch_size.is_some()),
         ("tombstone_ratio", p.tombstone_ratio.is_some()),
+        ("acks", p.acks.is_some()),
+        ("idempotent", p.idempotent.is_some()),
     ];
     if !to_topic {
         for (field, set) in topic_only {
@@ -109,6 +111,42 @@ pub(super) fn check_streams(v: &mut V, s: &Scenario, is_topic: &dyn Fn(&str) -> 
                 );
             }
         }
+        if let Some(r) = &t.replication {
+            if r.factor == 0 || r.factor > 5 {
+                v.err(
+                    format!("{at}.replication.factor"),
+                    "must be between 1 and 5",
+                );
+            } else if r.min_insync == 0 || r.min_insync > r.factor {
+                v.err(
+                    format!("{at}.replication.min_insync"),
+                    format!("must be between 1 and the factor ({})", r.factor),
+                );
+            }
+            if r.in_sync.is_some_and(|n| n + 1 > r.factor) {
+                v.err(
+                    format!("{at}.replication.in_sync"),
+                    format!(
+                        "at most {} followers (factor − 1)",
+                        r.factor.saturating_sub(1)
+                    ),
+                );
+            }
+            if r.out_of_sync_lag
+                .is_some_and(|d| d.us() == 0 || d.us() > 86_400_000_000)
+            {
+                v.err(
+                    format!("{at}.replication.out_of_sync_lag"),
+                    "must be more than 0 and at most 24h",
+                );
+            }
+            if r.replica_lag.us() == 0 || r.replica_lag.us() > 3_600_000_000 {
+                v.err(
+                    format!("{at}.replication.replica_lag"),
+                    "must be more than 0 and at most 1h",
+                );
+            }
+        }
         match (t.cleanup, t.compaction_interval) {
             (Cleanup::Delete, Some(_)) => v.err(
                 format!("{at}.compaction_interval"),
@@ -134,6 +172,31 @@ pub(super) fn check_streams(v: &mut V, s: &Scenario, is_topic: &dyn Fn(&str) -> 
         let at = format!("consumer_groups[{i}]");
         if g.topics.is_empty() {
             v.err(format!("{at}.topics"), "needs at least one topic");
+        }
+        if let Some(o) = &g.output {
+            if !is_topic(&o.topic) {
+                v.err(
+                    format!("{at}.output.topic"),
+                    format!("no topic named {:?}", o.topic),
+                );
+            } else if g.topics.contains(&o.topic) {
+                v.err(
+                    format!("{at}.output.topic"),
+                    "must not be a topic the group reads (a loop)",
+                );
+            }
+            let per_batch = matches!(
+                g.commit,
+                CommitPolicy::AfterProcessing {
+                    per: CommitPer::Batch
+                }
+            );
+            if o.transactional && !per_batch {
+                v.err(
+                    format!("{at}.commit"),
+                    "a transactional output commits the offsets with the transaction, after each poll's batch: set commit to {\"after_processing\": {\"per\": \"batch\"}}",
+                );
+            }
         }
         for (j, t) in g.topics.iter().enumerate() {
             if !is_topic(t) {

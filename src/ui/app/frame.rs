@@ -45,7 +45,26 @@ impl App {
             .map(|l| (ts - l).clamp(0.0, 100.0))
             .unwrap_or(16.0);
         self.last_ts = Some(ts);
-        if self.playing {
+        let mut lanes_dom = false;
+        if self.comparing() {
+            // Variants side by side: the frame's engine budget is split
+            // between the main simulation and the lanes (see compare.rs).
+            let dt_us = if self.playing {
+                (dt * 1000.0 * self.speed).round() as u64
+            } else {
+                0
+            };
+            let evs = self.advance_compare(dt_us);
+            if self.playing {
+                self.tokens.ingest(&evs, ts, self.speed);
+                self.snap = self.sim.engine.snapshot();
+            }
+            if ts - self.last_lane_paint >= 100.0 {
+                self.last_lane_paint = ts;
+                self.paint_lanes();
+                lanes_dom = true;
+            }
+        } else if self.playing {
             let dt_us = (dt * 1000.0 * self.speed).round() as u64;
             // Leave time for drawing: stop the engine after ~6 ms of work.
             let started = now_ms();
@@ -88,6 +107,7 @@ impl App {
         self.schedule(ctx);
         if hooked
             || view_changed
+            || lanes_dom
             || (ts - self.last_dom_ms >= 100.0 && (self.playing || self.bench_tokens > 0))
         {
             self.last_dom_ms = ts;
@@ -235,6 +255,21 @@ impl App {
             self.paint_charts();
         }
         self.lesson_rendered();
+        if std::mem::take(&mut self.ledger_scroll) {
+            // Scroll the side panel only (never the page).
+            let doc = web_sys::window().and_then(|w| w.document());
+            let el = doc
+                .as_ref()
+                .and_then(|d| d.get_element_by_id("ledger-details"));
+            let side = doc
+                .as_ref()
+                .and_then(|d| d.query_selector(".side-body").ok().flatten());
+            if let (Some(el), Some(side)) = (el, side) {
+                let dy =
+                    el.get_bounding_client_rect().top() - side.get_bounding_client_rect().top();
+                side.set_scroll_top(side.scroll_top() + dy as i32 - 6);
+            }
+        }
         if std::mem::take(&mut self.editor_jump) {
             let line = self
                 .editor_errors
@@ -248,18 +283,18 @@ impl App {
 }
 
 /// A canvas sized to its CSS box at the device pixel ratio.
-struct CanvasFit {
+pub(super) struct CanvasFit {
     /// CSS pixels.
-    w: f64,
-    h: f64,
-    dpr: f64,
+    pub(super) w: f64,
+    pub(super) h: f64,
+    pub(super) dpr: f64,
     /// The backing store changed size (its context state was reset).
     resized: bool,
 }
 
 /// Size `canvas`'s backing store to its CSS box × device pixel ratio (capped
 /// at 3); None while it is too small to draw in.
-fn fit_canvas(canvas: &HtmlCanvasElement) -> Option<CanvasFit> {
+pub(super) fn fit_canvas(canvas: &HtmlCanvasElement) -> Option<CanvasFit> {
     let w = canvas.client_width() as f64;
     let h = canvas.client_height() as f64;
     if w < 2.0 || h < 2.0 {
@@ -291,7 +326,7 @@ fn canvas_stale(canvas: &HtmlCanvasElement) -> bool {
     pw >= 2 && ph >= 2 && (canvas.width() != pw || canvas.height() != ph)
 }
 
-fn context_2d(canvas: &HtmlCanvasElement) -> Option<CanvasRenderingContext2d> {
+pub(super) fn context_2d(canvas: &HtmlCanvasElement) -> Option<CanvasRenderingContext2d> {
     canvas
         .get_context("2d")
         .ok()

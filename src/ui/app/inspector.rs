@@ -33,6 +33,7 @@ impl App {
                     <h2>{ self.sim.scenario.title.clone() }</h2>
                     <p class="desc">{ desc }</p>
                     { self.view_theory() }
+                    { self.view_ledger_details(ctx) }
                     <p class="hint">{"Click a node on the canvas to inspect it and change its knobs while it runs. Click a message square or a log line to follow its journey."}</p>
                     { views::command_list(&self.sim) }
                 </div>
@@ -151,6 +152,7 @@ impl App {
                     <button class="btn" id="pause-producer" onclick={link.callback(move |_| Msg::Cmd(Some(Command::PauseProducer { producer: p3.clone() })))}>{"Pause publishing"}</button>
                 }
             </div>
+            { self.producer_fault_knobs(link, id) }
             <h3>{"Publish one"}</h3>
             <div class="knob">
                 <label for="one-routing-key">{"Routing key"}</label>
@@ -406,6 +408,7 @@ impl App {
                 <button class="btn danger" id="crash-one" disabled={crash_one.is_none()} onclick={link.callback(move |_| Msg::Cmd(Some(Command::CrashConsumer { consumer: c4.id.clone(), instance: crash_one, restart_after: Some(crate::scenario::Duration::from_s(3)), point: Default::default() })))}>{"Crash 1 (restart in 3 s)"}</button>
                 <button class="btn" id="restart-all" onclick={link.callback(move |_| Msg::Cmd(Some(Command::RestartConsumer { consumer: c12.clone(), instance: None })))}>{"Restart all"}</button>
             </div>
+            { self.consumer_fault_knobs(link, &c) }
             <h3>{"Deliveries in progress"}</h3>
             { views::instances_table(instances, link.callback(|m: u64| Msg::SelectMessage(Some(m)))) }
             </>

@@ -14,11 +14,14 @@
 //!   page.rs       the page shell that places the panels
 //!   topbar.rs     top bar and timeline scrubber
 //!   inspector.rs  inspector panel (per node kind, with its knobs)
+//!   inspector_faults.rs  protocol-point crashes, fault probabilities, dedup, confirms
 //!   editor.rs     scenario JSON editor (line numbers, jump to an error's line)
 //!   lesson.rs     the guided-lesson player (picker, steps, predict, outcome)
 //!   builder.rs    topology builder: palette drops, connect drags, undo/redo
 //!   builder_view.rs  palette, builder tool bar, property form
 //!   log.rs        virtualised, filterable event log
+//!   ledger.rs     the delivery ledger strip, the guarantee dial, "why?" examples
+//!   compare.rs    variants side by side: lane columns under the one timeline
 //!
 //! Painting the canvases is the only effect of a frame; DOM updates are
 //! limited to ten per second so the page stays cheap at 60 fps. Views are
@@ -27,10 +30,13 @@
 
 mod builder;
 mod builder_view;
+mod compare;
 mod editor;
 mod frame;
 mod inspector;
+mod inspector_faults;
 mod inspector_stream;
+mod ledger;
 mod lesson;
 mod log;
 mod page;
@@ -105,6 +111,12 @@ pub enum Msg {
     Lesson(lesson::LessonMsg),
     /// The topology builder (see `builder.rs`).
     Build(builder::BuildMsg),
+    /// Show or hide the delivery ledger strip.
+    ToggleLedger,
+    /// Variants side by side on or off.
+    ToggleCompare,
+    /// The ledger's "Why?": the explanation and examples in the inspector.
+    LedgerWhy,
     /// The pointer left the canvas.
     Leave,
     Noop,
@@ -193,6 +205,19 @@ pub struct App {
     lesson: Option<lesson::LessonState>,
     /// The topology builder: mode, undo/redo stacks, drags in progress.
     builder: builder::Builder,
+    /// The ledger strip: None follows the scenario (shown when it is about
+    /// delivery guarantees), Some is the user's choice.
+    ledger_open: Option<bool>,
+    /// Variants side by side (`compare.rs`): the lanes' engines, if comparing.
+    lanes: Option<crate::ui::lanes::Lanes>,
+    lane_canvases: [NodeRef; crate::ui::lanes::LANES_MAX],
+    /// Each lane's topology layout (computed when the lanes are built).
+    lane_layouts: Vec<Layout>,
+    /// Some lane is behind the main clock (the clock waits for it).
+    lanes_behind: bool,
+    last_lane_paint: f64,
+    /// Once rendered, scroll the inspector to the ledger's details.
+    ledger_scroll: bool,
 }
 
 impl App {
@@ -238,6 +263,7 @@ impl App {
         self.sim = sim;
         self.sel_node = None;
         self.reset_views();
+        self.lanes_follow_restart();
     }
 
     fn ingest(&mut self, evs: &[crate::engine::TraceEvent]) {
@@ -335,6 +361,13 @@ impl Component for App {
             share: share::ShareState::default(),
             lesson: None,
             builder: builder::Builder::default(),
+            ledger_open: None,
+            lanes: None,
+            lane_canvases: Default::default(),
+            lane_layouts: Vec::new(),
+            lanes_behind: false,
+            last_lane_paint: 0.0,
+            ledger_scroll: false,
         };
         app.share.notice = notice;
         app.share.address.written = fragment;

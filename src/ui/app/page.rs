@@ -39,6 +39,9 @@ impl App {
         if self.builder.on {
             root.push("building");
         }
+        if self.comparing() {
+            root.push("comparing");
+        }
         if self.editor_room && self.tab == Tab::Scenario {
             root.push("editor-room");
         }
@@ -54,7 +57,10 @@ impl App {
                 if !self.presenter { { self.view_scrubber(ctx) } }
                 <div class="main">
                     <div class="stage">
-                        <TotalsBar totals={self.snap.totals} parked={views::parked_in_dead_letter_queues(self.sim.engine.config(), &self.snap.nodes)} />
+                        if !self.comparing() {
+                            <TotalsBar totals={self.snap.totals} parked={views::parked_in_dead_letter_queues(self.sim.engine.config(), &self.snap.nodes)} />
+                        }
+                        { self.view_ledger_strip(ctx) }
                         { self.view_share_overlays(ctx) }
                         { self.view_finished(ctx) }
                         if let Some(e) = &self.command_error {
@@ -63,7 +69,8 @@ impl App {
                         if self.builder.on && panels { { self.view_build_bar(ctx) } }
                         <div class="stage-row">
                             if self.builder.on && panels { { self.view_palette(ctx) } }
-                            <canvas ref={self.canvas.clone()} id="topology" class="topology" tabindex="0"
+                            { self.view_lanes() }
+                            <canvas ref={self.canvas.clone()} id="topology" class={classes!("topology", self.comparing().then_some("hidden"))} tabindex="0"
                                 aria-label="Topology: drag the background to pan, wheel or +/- to zoom, 0 to fit"
                                 data-nodes={self.node_positions()} data-boxes={self.drawn_boxes()} data-handles={self.handle_positions()}
                                 data-name-px={format!("{name_px:.1}")} data-squeezed={self.squeezed.to_string()} data-streams={serde_json::to_string(&self.streams_drawn).unwrap_or_default()} data-scale={format!("{:.3}", self.view.scale)}
@@ -115,6 +122,11 @@ impl App {
                             { format!("+{}/s moves not drawn", self.not_drawn_per_s) }
                         </span>
                     }
+                    if !self.ledger_shown() || self.comparing() { { self.compare_button(ctx) } }
+                    <button class={classes!("btn", "small", self.ledger_shown().then_some("on"))} id="toggle-ledger"
+                        aria-pressed={self.ledger_shown().to_string()}
+                        title="The delivery ledger: what was done exactly once, twice, never"
+                        onclick={link.callback(|_| Msg::ToggleLedger)}>{"Ledger"}</button>
                     if self.zoom != 1.0 || self.pan != (0.0, 0.0) {
                         <button class="btn small" id="fit-view" title="Fit the picture to the canvas (0)" onclick={link.callback(|_| Msg::ResetView)}>{"Fit"}</button>
                     }

@@ -70,6 +70,12 @@ impl App {
             Msg::Embed(m) => self.on_embed(m),
             Msg::Visible(v) => self.visible(v),
             Msg::Build(m) => self.on_build(m),
+            Msg::ToggleLedger => {
+                self.ledger_open = Some(!self.ledger_shown());
+                true
+            }
+            Msg::ToggleCompare => self.toggle_compare(),
+            Msg::LedgerWhy => self.ledger_why(),
             Msg::Leave => self.builder_leave() || self.pointer_up(),
             Msg::Noop => {
                 if Params::from_location().panic_test {
@@ -166,6 +172,7 @@ impl App {
     /// Move the timeline to `t` µs (rewinds by replaying).
     pub(super) fn seek(&mut self, t: u64) -> bool {
         self.sim.seek(t);
+        self.lanes_follow_seek();
         self.tokens.clear();
         self.snap = self.sim.engine.snapshot();
         self.charts_dirty = true;

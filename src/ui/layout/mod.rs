@@ -254,6 +254,17 @@ impl Layout {
                 add(t, &g.id, EdgeKind::Flow, Vec::new());
             }
         }
+        // Read-process-write: the group writes its outputs to another topic.
+        for g in &cfg.consumer_groups {
+            if let Some(o) = &g.output {
+                let label = if o.transactional {
+                    "transactional"
+                } else {
+                    "output"
+                };
+                add(&g.id, &o.topic, EdgeKind::Flow, vec![label.into()]);
+            }
+        }
         // Redis: a server to its subscribers (labelled with their channels
         // and patterns), a stream to its groups.
         for sub in &cfg.redis_subscribers {

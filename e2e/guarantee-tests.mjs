@@ -1,0 +1,316 @@
+// Browser tests of delivery guarantees in the app (issue 9): the ledger
+// strip and its guarantee dial, fault controls at protocol points that
+// change the ledger live, and variants side by side (one lane per
+// guarantee, one clock) readable at projector sizes.
+//
+// What the app shows is read from the DOM: `#ledger[data-lost|duplicated|exactly|guarantee]`
+// for the main strip, `#lane-K[data-name|lost|duplicated|exactly|t-us]` for lanes.
+//
+//   BASE_URL=http://127.0.0.1:PORT/ SHOTS=../target/screenshots node guarantee-tests.mjs
+//
+// Screenshots go to $SHOTS/guarantees/. Exits non-zero on failure.
+import fs from 'node:fs';
+import path from 'node:path';
+import {
+  test, run, sleep, assert, open, settle, attr, tUs, clickNode, play, pause, setSpeed, SHOTS as SHOTS_ROOT,
+} from './lib.mjs';
+
+const SHOTS = path.join(SHOTS_ROOT, 'guarantees');
+fs.mkdirSync(SHOTS, { recursive: true });
+
+/** Poll `fn` until `pred` holds on its value (or fail after `ms`). */
+async function until(fn, pred, what, ms = 20000) {
+  const t0 = Date.now();
+  let v;
+  while (Date.now() - t0 < ms) {
+    v = await fn();
+    if (pred(v)) return v;
+    await sleep(150);
+  }
+  throw new Error(`timed out waiting for ${what}; last ${JSON.stringify(v)}`);
+}
+
+/** Every lane's name, time and ledger, from its data attributes. */
+const lanes = (page) => page.$$eval('.lane', (ls) => ls.map((l) => ({
+  name: l.dataset.name, g: l.dataset.guarantee, t: Number(l.dataset.tUs),
+  lost: Number(l.dataset.lost), dup: Number(l.dataset.duplicated), exactly: Number(l.dataset.exactly),
+})));
+const ledger = (page) => page.$eval('#ledger', (l) => ({
+  g: l.dataset.guarantee, lost: Number(l.dataset.lost), dup: Number(l.dataset.duplicated), exactly: Number(l.dataset.exactly),
+}));
+
+/**
+ * Readability of the lane columns: every text at least 12 px, nothing
+ * overlapping another lane or cut by its lane or the window, each drawing
+ * with room. Returns the problems found.
+ */
+async function laneProblems(page) {
+  return page.evaluate(() => {
+    const problems = [];
+    const vw = window.innerWidth, vh = window.innerHeight;
+    const ls = [...document.querySelectorAll('.lane')];
+    const rects = ls.map((l) => l.getBoundingClientRect());
+    rects.forEach((r, i) => {
+      if (r.left < -0.5 || r.top < -0.5 || r.right > vw + 0.5 || r.bottom > vh + 0.5) problems.push(`lane ${i} leaves the window`);
+      rects.forEach((q, j) => {
+        if (j > i && Math.min(r.right, q.right) - Math.max(r.left, q.left) > 0.5 && Math.min(r.bottom, q.bottom) - Math.max(r.top, q.top) > 0.5) {
+          problems.push(`lane ${i} overlaps lane ${j}`);
+        }
+      });
+    });
+    ls.forEach((l, i) => {
+      const lr = rects[i];
+      const walk = document.createTreeWalker(l, NodeFilter.SHOW_TEXT);
+      for (let n = walk.nextNode(); n; n = walk.nextNode()) {
+        if (!n.textContent.trim()) continue;
+        const el = n.parentElement;
+        const px = parseFloat(getComputedStyle(el).fontSize);
+        if (px < 12) problems.push(`lane ${i}: "${n.textContent.trim()}" at ${px} px`);
+        const range = document.createRange();
+        range.selectNodeContents(n);
+        for (const r of range.getClientRects()) {
+          if (r.left < lr.left - 0.5 || r.right > lr.right + 0.5 || r.top < lr.top - 0.5 || r.bottom > lr.bottom + 0.5) {
+            problems.push(`lane ${i}: "${n.textContent.trim()}" is cut by its lane`);
+          }
+        }
+        // A text cut by its own box (overflow hidden, ellipsis).
+        if (el.scrollWidth > el.clientWidth + 1 && getComputedStyle(el).overflow !== 'visible') problems.push(`lane ${i}: "${n.textContent.trim()}" overflows`);
+      }
+      const why = l.querySelector('.lane-why');
+      if (why && why.scrollHeight > why.clientHeight + 1) problems.push(`lane ${i}: its explanation is cut`);
+      const c = l.querySelector('canvas');
+      const cr = c.getBoundingClientRect();
+      if (cr.height < 60 || cr.width < 120) problems.push(`lane ${i}: drawing only ${Math.round(cr.width)}×${Math.round(cr.height)}`);
+    });
+    return problems;
+  });
+}
+
+const sizes = [{ width: 1366, height: 768 }, { width: 1024, height: 640 }];
+for (const vp of sizes) {
+  test(`guarantee-matrix side by side at ${vp.width}×${vp.height}: three lanes, lost vs duplicated`, async (page) => {
+    await open(page, '?preset=guarantee-matrix');
+    assert(await page.isVisible('#ledger'), 'the ledger strip shows on a guarantee scenario');
+    await page.click('#compare-toggle');
+    await page.waitForSelector('#lanes');
+    let ls = await lanes(page);
+    assert(ls.length === 3, `three lanes (${ls.length})`);
+    assert(ls.map((l) => l.name).join(',') === 'at-most-once,at-least-once,exactly-once', `lane names ${ls.map((l) => l.name)}`);
+    assert(ls.map((l) => l.g).join(',') === 'at_most_once,at_least_once,exactly_once', `lane guarantees ${ls.map((l) => l.g)}`);
+    await setSpeed(page, 20);
+    await play(page);
+    // 20× for ~2 s of wall time: well past 20 s simulated.
+    ls = await until(() => lanes(page), (ls) => ls.every((l) => l.t >= 20e6) && ls[0].lost > 0 && ls[1].dup > 0, 'lost and duplicated in the lanes', 30000);
+    await pause(page);
+    await settle(page);
+    ls = await lanes(page);
+    const t = await tUs(page);
+    assert(ls.every((l) => l.t === t), `the lanes follow the one clock (${t}: ${ls.map((l) => l.t)})`);
+    const [most, least, exactly] = ls;
+    assert(most.lost > 0 && most.dup === 0, `at-most-once: lost ${most.lost} > 0, duplicated ${most.dup} = 0`);
+    assert(least.lost === 0 && least.dup > 0, `at-least-once: lost ${least.lost} = 0, duplicated ${least.dup} > 0`);
+    assert(exactly.lost === 0 && exactly.dup === 0 && exactly.exactly > 0, `exactly-once: lost ${exactly.lost}, duplicated ${exactly.dup}, exactly ${exactly.exactly}`);
+    const problems = await laneProblems(page);
+    assert(problems.length === 0, problems.join('; '));
+    console.log(`    ${vp.width}×${vp.height} at ${(t / 1e6).toFixed(1)} s: ${ls.map((l) => `${l.name} lost ${l.lost} dup ${l.dup} once ${l.exactly}`).join(' | ')}`);
+    await page.screenshot({ path: path.join(SHOTS, `matrix-${vp.width}x${vp.height}.png`) });
+    // Seeking back rebuilds the lanes at the earlier time.
+    await page.$eval('#scrubber', (el) => { el.value = '5000'; el.dispatchEvent(new Event('input', { bubbles: true })); });
+    await settle(page);
+    const back = await lanes(page);
+    assert(back.every((l) => l.t === 5e6), `lanes at 5 s after the seek (${back.map((l) => l.t)})`);
+    assert(back[1].dup <= least.dup && back[0].lost <= most.lost, 'fewer by 5 s than by the end');
+    // Presenter mode keeps the lanes, larger.
+    await page.keyboard.press('p');
+    await settle(page);
+    const pp = await laneProblems(page);
+    assert(pp.length === 0, 'presenter: ' + pp.join('; '));
+    await page.screenshot({ path: path.join(SHOTS, `matrix-${vp.width}x${vp.height}-presenter.png`) });
+    await page.keyboard.press('Escape');
+    await page.click('#compare-toggle');
+    await settle(page);
+    assert(!(await page.$('#lanes')), 'compare off: the lanes go');
+    assert(await page.isVisible('#topology'), 'compare off: the picture is back');
+  }, { viewport: vp });
+}
+
+test('every preset with variants: lanes readable at 1024×640 after a few seconds', async (page) => {
+  await open(page, '?preset=mm1');
+  const names = await page.$$eval('#preset option', (os) => os.map((o) => o.value).filter(Boolean));
+  const all = [];
+  let compared = 0;
+  for (const name of names) {
+    await open(page, `?preset=${name}&speed=20`);
+    if (!(await page.$('#compare-toggle'))) continue;
+    compared++;
+    await page.click('#compare-toggle');
+    await page.waitForSelector('#lanes');
+    await play(page);
+    await sleep(1200);
+    await pause(page);
+    await settle(page);
+    const ls = await lanes(page);
+    const t = await tUs(page);
+    if (!ls.every((l) => l.t === t)) all.push(`${name}: lanes not at the clock (${t}: ${ls.map((l) => l.t)})`);
+    for (const p of await laneProblems(page)) all.push(`${name}: ${p}`);
+    console.log(`    ${name.padEnd(18)} ${ls.length} lanes at ${(t / 1e6).toFixed(1)} s: ${ls.map((l) => `${l.name} lost ${l.lost} dup ${l.dup}`).join(' | ')}`);
+    await page.screenshot({ path: path.join(SHOTS, `lanes-${name}-1024x640.png`) });
+  }
+  assert(compared >= 4, `presets with variants compared (${compared})`);
+  assert(all.length === 0, `\n      ${all.join('\n      ')}`);
+}, { viewport: { width: 1024, height: 640 } });
+
+test('kafka lanes show the log ledger: acks=1 loses acknowledged records, acks=all does not', async (page) => {
+  await open(page, '?preset=kafka-acks-leader-crash&speed=20');
+  await page.click('#compare-toggle');
+  await page.waitForSelector('#lanes');
+  // Run past the 10 s leader crash.
+  await play(page);
+  for (let i = 0; i < 60 && (await tUs(page)) < 12e6; i++) await sleep(250);
+  await pause(page);
+  await settle(page);
+  const text = async (k) => (await page.textContent(`#lane${k}-streams`)) || '';
+  const [one, all, unclean] = [await text(0), await text(1), await text(2)];
+  console.log(`    acks-1: ${one}\n    acks-all: ${all}\n    unclean: ${unclean}`);
+  assert(/acknowledged, then lost \d+/.test(one), `acks=1 lane names acknowledged records lost: ${one}`);
+  assert(!/acknowledged, then lost/.test(all) && /resent \d+/.test(all), `acks=all lane resends and loses nothing: ${all}`);
+  assert(/acknowledged, then lost \d+/.test(unclean), `the unclean-election lane loses acknowledged records: ${unclean}`);
+  await page.screenshot({ path: path.join(SHOTS, 'lanes-kafka-acks-1024x640.png') });
+}, { viewport: { width: 1024, height: 640 } });
+
+test('a crash after the effect, before the ack, duplicates a payment', async (page) => {
+  // guarantee-matrix's base is at-least-once (manual ack, no dedup); its
+  // random faults are switched off here so that only the click can duplicate.
+  await open(page, '?preset=guarantee-matrix');
+  await clickNode(page, 'charge');
+  await settle(page);
+  assert(await page.isVisible('#crash-after-effect'), 'the consumer inspector offers crash after effect');
+  for (const id of ['#fault-crash-receive', '#fault-crash-effect', '#fault-ack-drop']) {
+    await page.fill(id, '0');
+    await page.$eval(id, (el) => el.dispatchEvent(new Event('change', { bubbles: true })));
+  }
+  await clickNode(page, 'checkout');
+  await settle(page);
+  assert(await page.isVisible('#fault-confirm-drop'), 'the producer inspector offers link faults');
+  for (const id of ['#fault-drop', '#fault-confirm-drop']) {
+    await page.fill(id, '0');
+    await page.$eval(id, (el) => el.dispatchEvent(new Event('change', { bubbles: true })));
+  }
+  await settle(page);
+  const log = await page.$$eval('.log-row', (rs) => rs.map((r) => r.textContent).join('\n'));
+  assert(/faults/.test(log), 'the fault changes are commands in the event log');
+  await setSpeed(page, 5);
+  await play(page);
+  await until(() => tUs(page), (t) => t > 4e6, 'four seconds');
+  await pause(page);
+  const before = await ledger(page);
+  assert(before.dup === 0, `no duplicate without faults (${JSON.stringify(before)})`);
+  await clickNode(page, 'charge');
+  await settle(page);
+  await page.click('#crash-after-effect');
+  await settle(page);
+  await play(page);
+  // The armed crash fires at the next effect; the broker redelivers the
+  // unacked message to the other instance, which charges it again.
+  const after = await until(() => ledger(page), (l) => l.dup > before.dup, 'duplicated to go up after the redelivery', 20000);
+  await pause(page);
+  assert(after.dup === before.dup + 1, `one more duplicated (${before.dup} → ${after.dup})`);
+  assert(after.lost === 0, `nothing lost (${after.lost})`);
+  // The example opens that message's journey.
+  await page.click('#ledger-why');
+  await settle(page);
+  const shown = await page.$eval('#ledger-details', (el) => {
+    const r = el.getBoundingClientRect();
+    return r.top >= 0 && r.top < window.innerHeight - 40;
+  });
+  assert(shown, '"Why?" scrolls the inspector to the ledger details');
+  const explain = await page.textContent('#ledger-explain');
+  assert(/ack after the effect/.test(explain), `the explanation names the mechanism: ${explain}`);
+  await page.waitForSelector('#ledger-examples .ex.duplicated .msg-link');
+  await page.click('#ledger-examples .ex.duplicated .msg-link');
+  await settle(page);
+  const journey = await page.textContent('.side-body');
+  assert(/redeliver|crash/i.test(journey), 'the journey of the duplicated payment shows its redelivery');
+  await page.screenshot({ path: path.join(SHOTS, 'crash-after-effect.png') });
+  // Rewind and play again: the crash is a logged command, so it replays.
+  const hashBefore = await attr(page, 'data-trace-hash');
+  const tNow = await tUs(page);
+  await page.$eval('#scrubber', (el) => { el.value = '1000'; el.dispatchEvent(new Event('input', { bubbles: true })); });
+  await settle(page);
+  await page.$eval('#scrubber', (el, ms) => { el.value = String(ms); el.dispatchEvent(new Event('input', { bubbles: true })); }, Math.floor(tNow / 1000));
+  await settle(page);
+  const again = await ledger(page);
+  if ((await tUs(page)) === tNow) assert((await attr(page, 'data-trace-hash')) === hashBefore, 'rewind replays the same trace');
+  assert(again.dup === after.dup, `rewind replays the crash (${again.dup} vs ${after.dup})`);
+}, { viewport: { width: 1366, height: 768 } });
+
+test('the user\'s commands reach every lane at their time, and rewind keeps them', async (page) => {
+  await open(page, '?preset=guarantee-matrix&speed=10');
+  await clickNode(page, 'charge');
+  await settle(page);
+  // Armed at t = 0: the next instance to finish an effect crashes before its ack.
+  await page.click('#crash-after-effect');
+  await settle(page);
+  await page.click('#compare-toggle');
+  await page.waitForSelector('#lanes');
+  const applied = () => page.$$eval('.lane', (ls) => ls.map((l) => Number(l.dataset.commands)));
+  assert((await applied()).every((n) => n === 1), `the command applied in every lane (${await applied()})`);
+  await play(page);
+  await until(() => tUs(page), (t) => t > 3e6, 'three seconds');
+  await pause(page);
+  await settle(page);
+  const a = await lanes(page);
+  await page.$eval('#scrubber', (el) => { el.value = '1500'; el.dispatchEvent(new Event('input', { bubbles: true })); });
+  await settle(page);
+  assert((await applied()).every((n) => n === 1), `after a seek back the lanes still have the command (${await applied()})`);
+  await page.$eval('#scrubber', (el, ms) => { el.value = String(ms); el.dispatchEvent(new Event('input', { bubbles: true })); }, Math.floor(a[0].t / 1000));
+  await settle(page);
+  const b = await lanes(page);
+  if (b[0].t === a[0].t) {
+    assert(JSON.stringify(a) === JSON.stringify(b), `back and forth gives the same lanes: ${JSON.stringify(a)} vs ${JSON.stringify(b)}`);
+  }
+}, { viewport: { width: 1366, height: 768 } });
+
+test('the dial: exactly-once sets the label, a knob afterwards makes it custom', async (page) => {
+  await open(page, '?preset=guarantee-matrix');
+  assert((await page.getAttribute('#guarantee-dial', 'data-label')) === 'at_least_once', 'the base is at-least-once');
+  await page.selectOption('#guarantee-dial', 'exactly_once');
+  await settle(page);
+  assert((await page.getAttribute('#guarantee-dial', 'data-label')) === 'exactly_once', 'the dial says exactly-once');
+  assert((await ledger(page)).g === 'exactly_once', 'the ledger says exactly-once');
+  assert((await page.$eval('#guarantee-dial', (s) => s.value)) === 'exactly_once', 'the select shows it');
+  await page.screenshot({ path: path.join(SHOTS, 'dial-exactly-once.png') });
+  const explain = await page.textContent('#ledger-explain');
+  assert(/idempotent consumer/.test(explain), `the explanation names the dedup store: ${explain}`);
+  // Turning the dedup store off is a knob the bundle does not have: custom.
+  await clickNode(page, 'charge');
+  await settle(page);
+  await page.fill('#knob-dedup-window', '');
+  await page.$eval('#knob-dedup-window', (el) => el.dispatchEvent(new Event('change', { bubbles: true })));
+  await settle(page);
+  assert((await page.getAttribute('#guarantee-dial', 'data-label')) === 'at_least_once', 'without dedup the knobs match at-least-once again');
+  await page.selectOption('#knob-ack', 'auto');
+  await settle(page);
+  assert((await page.getAttribute('#guarantee-dial', 'data-label')) === 'custom', 'auto-ack with confirms: custom');
+  assert((await page.$eval('#guarantee-dial', (s) => s.value)) === 'custom', 'the select shows custom');
+  await page.screenshot({ path: path.join(SHOTS, 'dial-custom.png') });
+}, { viewport: { width: 1024, height: 640 } });
+
+test('the ledger is available everywhere: toggled on a scenario without guarantees', async (page) => {
+  await open(page, '?preset=mm1');
+  assert(!(await page.$('#ledger')), 'not shown unasked on a plain scenario');
+  await page.click('#toggle-ledger');
+  await settle(page);
+  assert(await page.isVisible('#ledger'), 'the Ledger button shows it');
+  await play(page);
+  await until(() => ledger(page), (l) => l.exactly > 0, 'effects counted');
+  await pause(page);
+  // Topics and groups only: no queue consumer, so no counters that would read 0.
+  await open(page, '?preset=kafka-three-groups');
+  await page.click('#toggle-ledger');
+  await settle(page);
+  assert(await page.isVisible('#ledger-none'), 'a topic-only scenario says what the ledger counts');
+  assert(!(await page.$('#ledger-exactly')), 'no zero counters on a topic-only scenario');
+}, { viewport: { width: 1024, height: 640 } });
+
+await run('guarantee');

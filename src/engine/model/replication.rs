@@ -1,0 +1,592 @@
+//! Kafka's produce path under faults: `acks`, retries, the idempotent
+//! producer, replication with a high watermark, and a partition leader crash.
+//!
+//!   send_batch ──► deliver_batch ──link drops it?──► retry after `timeout` (acks 1/all) or lost (acks 0)
+//!                       │ idempotent and seq ≤ last appended? ──► rejected as a duplicate, acked
+//!                       ▼
+//!                 append (offsets) ──acks 1: answer now──────────────┐
+//!                       │ replicated topic: Replicated after replica_lag ──► hw = end ──► acks all: answer
+//!                       ▼                                                     readers woken
+//!   answer lost on the way back (`confirm_drop`)? ──► retry after `timeout`: appended again (a duplicate)
+//!                                                       unless the producer is idempotent
+//!   CrashLeader ──► the new leader (an in-sync follower) has only [start, hw): the rest is truncated —
+//!                   acks=1 records were acknowledged and are lost; acks=all batches were not, and are sent again
+//!
+//! Kafka documentation ("Replication", producer configs `acks`,
+//! `enable.idempotence`, `retries`, `request.timeout.ms`, `min.insync.replicas`):
+//! consumers read only below the high watermark, the offset every in-sync
+//! replica has; `acks=all` is answered once the high watermark passes the
+//! batch, `acks=1` once the leader appended it; the idempotent producer
+//! numbers its batches per partition and the broker drops a retried batch
+//! whose sequence it already appended (`DuplicateSequence`, answered as a
+//! success). Simplifications (README): followers are all in sync and lag by
+//! exactly `replica_lag`; a crashed leader's replica is out of the ISR until
+//! its `restart_after`, so `min_insync` can refuse `acks=all` writes
+//! meanwhile (`NotEnoughReplicas`, retried); no unclean election (a
+//! partition whose every replica is down is offline until one restarts).
+//! Every draw comes from the producer's link stream.
+
+use super::topic::{Record, StreamEvent};
+use crate::engine::core::Engine;
+use crate::engine::trace::TraceKind;
+use crate::scenario::Acks;
+
+/// `retry.backoff.ms` after an error answer (Kafka's default 100 ms).
+pub const RETRY_BACKOFF_US: u64 = 100_000;
+/// Retries of a topic producer without `confirms` (Kafka: `retries` is
+/// effectively unbounded, limited by `delivery.timeout.ms`; this bound keeps
+/// a run finite).
+pub const TOPIC_RETRIES_DEFAULT: u32 = 1000;
+
+/// A batch the producer waits to hear about.
+#[derive(Clone, Debug)]
+pub(crate) struct Tracked {
+    pub(crate) p: u32,
+    pub(crate) t: u32,
+    pub(crate) part: u32,
+    /// Producer sequence number (per producer; the broker compares per partition).
+    pub(crate) seq: u64,
+    pub(crate) records: Vec<Record>,
+    pub(crate) sends: u32,
+    /// The broker appended it at least once (a resend then duplicates).
+    pub(crate) appended: bool,
+    /// A retry is scheduled.
+    pub(crate) retry_pending: bool,
+}
+
+/// Per-partition replication and produce bookkeeping.
+#[derive(Clone, Debug, Default)]
+pub(crate) struct PartRepl {
+    /// Bumped by every leader change: stale `Replicated` events are ignored.
+    pub(crate) leader_epoch: u32,
+    /// Replicas down (crashed leaders not yet back).
+    pub(crate) down: u32,
+    /// In-sync replicas, the leader included (0: offline, no leader).
+    pub(crate) isr: u32,
+    /// End offsets of appended batches the followers do not have yet, oldest
+    /// first (one `Replicated` event each).
+    pub(crate) replicating: std::collections::VecDeque<u64>,
+    /// (end offset, batch id) of `acks=all` batches waiting for the high watermark.
+    pub(crate) waiting: std::collections::VecDeque<(u64, u32)>,
+    /// Idempotence: the last sequence appended per producer.
+    pub(crate) last_seq: std::collections::BTreeMap<u32, u64>,
+    pub(crate) acked_lost: u64,
+    pub(crate) unacked_lost: u64,
+    pub(crate) duplicates_appended: u64,
+    pub(crate) duplicates_rejected: u64,
+    pub(crate) resent: u64,
+}
+
+impl Engine {
+    /// `acks` of topic producer `p` (unset: all).
+    fn acks_of(&self, p: u32) -> Acks {
+        self.cfg.producers[p as usize].acks.unwrap_or(Acks::All)
+    }
+
+    /// Does producer `p`'s batch to topic `t` need the full produce path
+    /// (faults, or acks on a replicated topic)?
+    pub(crate) fn produce_needs_tracking(&self, p: u32, t: u32) -> bool {
+        self.cfg.producers[p as usize].faults.is_some()
+            || self.cfg.topics[t as usize].replication.is_some()
+            || self.streams.topics[t as usize].degraded > 0
+            || self.cfg.producers[p as usize].confirms.is_some()
+    }
+
+    /// A batch of producer `p` reaches the broker (or not).
+    pub(crate) fn deliver_batch(&mut self, p: u32, t: u32, part: u32, records: Vec<Record>) {
+        let acks = self.acks_of(p);
+        let seq = {
+            let tp = self.streams.producers[p as usize]
+                .as_mut()
+                .expect("a topic producer");
+            if tp.next_seq.len() <= part as usize {
+                tp.next_seq.resize(part as usize + 1, 0);
+            }
+            tp.next_seq[part as usize] += 1;
+            tp.next_seq[part as usize]
+        };
+        let id = self.streams.next_batch;
+        self.streams.next_batch = self.streams.next_batch.wrapping_add(1);
+        if acks == Acks::Zero {
+            // Nobody will ever ask about it: no copy kept.
+            if !self.link_drops(p) && !self.partition_offline(t, part) {
+                self.append_tracked_or_plain(t, part, records, None);
+            } else {
+                self.streams.topics[t as usize].repl[part as usize].unacked_lost +=
+                    records.len() as u64;
+            }
+            return;
+        }
+        self.streams.tracked.insert(
+            id,
+            Tracked {
+                p,
+                t,
+                part,
+                seq,
+                records,
+                sends: 0,
+                appended: false,
+                retry_pending: false,
+            },
+        );
+        self.send_tracked(id);
+    }
+
+    /// One send of tracked batch `id`.
+    fn send_tracked(&mut self, id: u32) {
+        let Some(b) = self.streams.tracked.get_mut(&id) else {
+            return;
+        };
+        b.sends += 1;
+        let (p, t, part) = (b.p, b.t, b.part);
+        if self.link_drops(p) {
+            self.retry_later(id, self.request_timeout_us(p));
+            return;
+        }
+        let isr = self.streams.topics[t as usize].repl[part as usize].isr;
+        let min_insync = self.cfg.topics[t as usize]
+            .replication
+            .map_or(1, |r| r.min_insync);
+        if isr == 0 || (self.acks_of(p) == Acks::All && isr < min_insync) {
+            // Offline (no leader) or NotEnoughReplicas: an error answer, retried.
+            self.retry_later(id, RETRY_BACKOFF_US);
+            return;
+        }
+        let b = &self.streams.tracked[&id];
+        let idempotent = self.cfg.producers[p as usize]
+            .idempotent
+            .unwrap_or(self.acks_of(p) == Acks::All);
+        let seq = b.seq;
+        if idempotent {
+            let last = self.streams.topics[t as usize].repl[part as usize]
+                .last_seq
+                .get(&p)
+                .copied();
+            if last.is_some_and(|l| seq <= l) {
+                // DuplicateSequence: already appended; answered as a success.
+                let n = b.records.len() as u64;
+                self.streams.topics[t as usize].repl[part as usize].duplicates_rejected += n;
+                self.answer(id);
+                return;
+            }
+            if seq > last.unwrap_or(0) + 1 {
+                // OutOfOrderSequence: an earlier batch of this partition is
+                // still to come (it is being retried); this one waits its turn.
+                self.retry_later(id, RETRY_BACKOFF_US);
+                return;
+            }
+        }
+        let records = b.records.clone();
+        let appended_before = b.appended;
+        if appended_before {
+            self.streams.topics[t as usize].repl[part as usize].duplicates_appended +=
+                records.len() as u64;
+        }
+        self.streams.tracked.get_mut(&id).expect("tracked").appended = true;
+        if idempotent {
+            self.streams.topics[t as usize].repl[part as usize]
+                .last_seq
+                .insert(p, seq);
+        }
+        self.append_tracked_or_plain(t, part, records, Some(id));
+    }
+
+    /// Append and, for a tracked batch, arrange its answer.
+    fn append_tracked_or_plain(
+        &mut self,
+        t: u32,
+        part: u32,
+        records: Vec<Record>,
+        id: Option<u32>,
+    ) {
+        // Acknowledged at the leader's append: acks=1, or acks=all while the
+        // ISR is the leader alone (only an unclean election can lose these).
+        let acks_one = id.is_some_and(|id| {
+            let acks = self.acks_of(self.streams.tracked[&id].p);
+            acks == Acks::One || (acks == Acks::All && !self.streams.topics[t as usize].replicated)
+        });
+        let records = records
+            .into_iter()
+            .map(|mut r| {
+                r.acks_one = acks_one;
+                r
+            })
+            .collect();
+        self.append_batch(t, part, records);
+        let Some(id) = id else {
+            return;
+        };
+        let p = self.streams.tracked[&id].p;
+        if self.acks_of(p) == Acks::All && self.streams.topics[t as usize].replicated {
+            let end = self.streams.topics[t as usize].parts[part as usize].end;
+            self.streams.topics[t as usize].repl[part as usize]
+                .waiting
+                .push_back((end, id));
+        } else {
+            self.answer(id);
+        }
+    }
+
+    /// The broker answers batch `id` (its answer may be lost on the way).
+    fn answer(&mut self, id: u32) {
+        let Some(b) = self.streams.tracked.get(&id) else {
+            return;
+        };
+        let p = b.p;
+        let lost = self.cfg.producers[p as usize].faults.is_some_and(|f| {
+            f.confirm_drop > 0.0 && self.producers[p as usize].link.chance(f.confirm_drop)
+        });
+        if lost {
+            self.retry_later(id, self.request_timeout_us(p));
+        } else {
+            self.streams.tracked.remove(&id);
+        }
+    }
+
+    /// No answer (or an error): send again after `delay_us`, or give up after `retries`.
+    fn retry_later(&mut self, id: u32, delay_us: u64) {
+        let b = self.streams.tracked.get_mut(&id).expect("tracked");
+        if b.retry_pending {
+            return;
+        }
+        let retries = self.cfg.producers[b.p as usize]
+            .confirms
+            .map_or(TOPIC_RETRIES_DEFAULT, |c| c.retries);
+        if b.sends > retries {
+            let b = self.streams.tracked.remove(&id).expect("tracked");
+            if !b.appended {
+                self.streams.topics[b.t as usize].repl[b.part as usize].unacked_lost +=
+                    b.records.len() as u64;
+            }
+            let node = self.producers[b.p as usize].node;
+            let first = b.records.first().map(|r| r.msg).unwrap_or(0);
+            self.trace.record(
+                self.now,
+                TraceKind::GaveUp {
+                    original: first,
+                    sends: b.sends,
+                },
+                None,
+                node,
+            );
+            return;
+        }
+        b.retry_pending = true;
+        self.schedule_stream(
+            self.now.after(delay_us),
+            StreamEvent::ProduceRetry { batch: id },
+        );
+    }
+
+    pub(crate) fn on_produce_retry(&mut self, id: u32) {
+        let Some(b) = self.streams.tracked.get_mut(&id) else {
+            return;
+        };
+        b.retry_pending = false;
+        let (p, t, part) = (b.p, b.t, b.part);
+        self.streams.topics[t as usize].repl[part as usize].resent += b.records.len() as u64;
+        let node = self.producers[p as usize].node;
+        let (first, attempt) = (b.records.first().map(|r| r.msg).unwrap_or(0), b.sends + 1);
+        self.trace.record(
+            self.now,
+            TraceKind::Resent {
+                original: first,
+                attempt,
+            },
+            None,
+            node,
+        );
+        self.send_tracked(id);
+    }
+
+    /// No leader: the partition takes no writes and serves no reads.
+    pub(crate) fn partition_offline(&self, t: u32, part: u32) -> bool {
+        self.streams.topics[t as usize].repl[part as usize].isr == 0
+    }
+
+    fn request_timeout_us(&self, p: u32) -> u64 {
+        self.cfg.producers[p as usize]
+            .confirms
+            .map_or(1_000_000, |c| c.timeout.us())
+    }
+
+    /// Does producer `p`'s link lose this request?
+    fn link_drops(&mut self, p: u32) -> bool {
+        match self.cfg.producers[p as usize].faults {
+            Some(f) if f.drop > 0.0 => self.producers[p as usize].link.chance(f.drop),
+            _ => false,
+        }
+    }
+
+    /// After an append to a replicated partition: the followers have it
+    /// `replica_lag` later.
+    pub(crate) fn schedule_replication(&mut self, t: u32, part: u32) {
+        let Some(r) = self.cfg.topics[t as usize].replication else {
+            return;
+        };
+        let end = self.streams.topics[t as usize].parts[part as usize].end;
+        let repl = &mut self.streams.topics[t as usize].repl[part as usize];
+        repl.replicating.push_back(end);
+        let epoch = repl.leader_epoch;
+        self.schedule_stream(
+            self.now.after(r.replica_lag.us()),
+            StreamEvent::Replicated { t, part, epoch },
+        );
+    }
+
+    /// The in-sync followers caught up to `end`: the high watermark moves,
+    /// `acks=all` batches below it are answered, readers see the new records.
+    pub(crate) fn on_replicated(&mut self, t: u32, part: u32, epoch: u32) {
+        let ti = t as usize;
+        let repl = &mut self.streams.topics[ti].repl[part as usize];
+        if repl.leader_epoch != epoch {
+            return;
+        }
+        let Some(end) = repl.replicating.pop_front() else {
+            return;
+        };
+        let log = &mut self.streams.topics[ti].parts[part as usize];
+        if end <= log.hw {
+            return;
+        }
+        log.hw = end.min(log.end);
+        let hw = log.hw;
+        while let Some(&(e, id)) = self.streams.topics[ti].repl[part as usize].waiting.front() {
+            if e > hw {
+                break;
+            }
+            self.streams.topics[ti].repl[part as usize]
+                .waiting
+                .pop_front();
+            self.answer(id);
+        }
+        self.records_appended(t, part);
+    }
+
+    /// `CrashLeader`: the leader of `part` (every partition when `None`)
+    /// fails. An in-sync follower takes over with the log up to the high
+    /// watermark; with none, an out-of-sync one does if unclean election is
+    /// on (its log ends `out_of_sync_lag` ago), else the partition is offline
+    /// until a replica is back.
+    pub(crate) fn crash_leader(
+        &mut self,
+        t: u32,
+        part: Option<u32>,
+        restart_after_us: Option<u64>,
+    ) {
+        let parts: Vec<u32> = match part {
+            Some(p) => vec![p],
+            None => (0..self.streams.topics[t as usize].parts.len() as u32).collect(),
+        };
+        let r = self.cfg.topics[t as usize].replication;
+        let factor = r.map_or(1, |r| r.factor);
+        let unclean = r.is_some_and(|r| r.unclean_election);
+        let out_of_sync_lag_us = r
+            .and_then(|r| r.out_of_sync_lag)
+            .map_or(10_000_000, |d| d.us());
+        let node = self.streams.topics[t as usize].node;
+        for part in parts {
+            let ti = t as usize;
+            let repl = &mut self.streams.topics[ti].repl[part as usize];
+            if repl.isr == 0 {
+                continue; // offline already: no leader to crash
+            }
+            repl.down += 1;
+            repl.leader_epoch = repl.leader_epoch.wrapping_add(1);
+            let waiting: Vec<(u64, u32)> = repl.waiting.drain(..).collect();
+            repl.replicating.clear();
+            let first_down = repl.down == 1;
+            let alive = factor.saturating_sub(repl.down);
+            // The cut: the new leader has [start, cut).
+            let cut = if repl.isr >= 2 {
+                repl.isr -= 1;
+                Some(self.streams.topics[ti].parts[part as usize].hw)
+            } else if unclean && alive >= 1 {
+                repl.isr = 1;
+                let since = self.now.0.saturating_sub(out_of_sync_lag_us);
+                let log = &self.streams.topics[ti].parts[part as usize];
+                let kept = log
+                    .records
+                    .iter()
+                    .take_while(|r| r.appended_us <= since)
+                    .count();
+                Some(log.records.get(kept).map_or(log.end, |r| r.offset))
+            } else {
+                repl.isr = 0; // offline until a replica is back
+                None
+            };
+            if first_down {
+                self.streams.topics[ti].degraded += 1;
+            }
+            let (mut truncated, mut acked_lost) = (0u64, 0u64);
+            if let Some(cut) = cut {
+                let replicated = self.streams.topics[ti].replicated;
+                let log = &mut self.streams.topics[ti].parts[part as usize];
+                while log.records.back().is_some_and(|r| r.offset >= cut) {
+                    let r = log.records.pop_back().expect("checked");
+                    truncated += 1;
+                    acked_lost += r.acks_one as u64;
+                    log.tombstones -= r.tombstone as u64;
+                }
+                log.end = cut.max(log.start).min(log.end);
+                log.hw = log.hw.min(log.end);
+                if !replicated {
+                    log.hw = log.end;
+                }
+                let end = log.end;
+                self.streams.retained -= truncated;
+                self.streams.topics[ti].repl[part as usize].acked_lost += acked_lost;
+                self.clamp_positions(t, part, end);
+            }
+            self.trace.record(
+                self.now,
+                TraceKind::LeaderCrashed {
+                    partition: part,
+                    truncated: truncated as u32,
+                },
+                None,
+                node,
+            );
+            // The acks=all batches it had not answered fail: their producers
+            // retry. The new leader rebuilt its producer state from its log, so
+            // the sequence it last saw from each producer is the one before
+            // the oldest truncated batch.
+            if cut.is_some() {
+                for &(_, id) in &waiting {
+                    if let Some(b) = self.streams.tracked.get(&id) {
+                        let (bp, seq) = (b.p, b.seq);
+                        let last = &mut self.streams.topics[ti].repl[part as usize].last_seq;
+                        let keep = last.get(&bp).map_or(0, |&l| l.min(seq - 1));
+                        last.insert(bp, keep);
+                    }
+                }
+            }
+            for (_, id) in waiting {
+                if let Some(b) = self.streams.tracked.get_mut(&id) {
+                    b.appended = cut.is_none() && b.appended;
+                }
+                self.retry_later(id, RETRY_BACKOFF_US);
+            }
+            if let Some(d) = restart_after_us {
+                self.schedule_stream(self.now.after(d), StreamEvent::LeaderBack { t, part });
+            }
+        }
+    }
+
+    /// After a truncation to `end`: a group whose position or commit is past
+    /// the new log end starts again at it (Kafka: `OffsetOutOfRange`, reset).
+    fn clamp_positions(&mut self, t: u32, part: u32, end: u64) {
+        for g in 0..self.streams.groups.len() {
+            for p in &mut self.streams.groups[g].parts {
+                if p.topic == t && p.partition == part {
+                    p.position = p.position.min(end);
+                    p.committed = p.committed.map(|c| c.min(end));
+                    p.processed_high = p.processed_high.min(end);
+                    p.out_high = p.out_high.min(end);
+                    p.out_committed_high = p.out_committed_high.min(end);
+                }
+            }
+        }
+    }
+
+    /// A crashed topic producer forgets its open and unanswered batches;
+    /// returns how many records were never appended.
+    pub(crate) fn forget_topic_batches(&mut self, p: u32) -> u32 {
+        let Some(tp) = self
+            .streams
+            .producers
+            .get_mut(p as usize)
+            .and_then(|t| t.as_mut())
+        else {
+            return 0;
+        };
+        let t = tp.topic;
+        let mut lost = 0u64;
+        let open: Vec<(u32, usize)> = tp
+            .open
+            .iter_mut()
+            .enumerate()
+            .filter_map(|(part, b)| b.take().map(|b| (part as u32, b.records.len())))
+            .collect();
+        for (part, n) in open {
+            self.streams.topics[t as usize].repl[part as usize].unacked_lost += n as u64;
+            lost += n as u64;
+        }
+        let ids: Vec<u32> = self
+            .streams
+            .tracked
+            .iter()
+            .filter(|(_, b)| b.p == p)
+            .map(|(&id, _)| id)
+            .collect();
+        for id in ids {
+            let b = self.streams.tracked.remove(&id).expect("listed");
+            if !b.appended {
+                self.streams.topics[b.t as usize].repl[b.part as usize].unacked_lost +=
+                    b.records.len() as u64;
+                lost += b.records.len() as u64;
+            }
+        }
+        lost as u32
+    }
+
+    /// The log-based half of the ledger (None without topics).
+    pub(crate) fn stream_ledger(&self) -> Option<super::effects::StreamLedger> {
+        if self.streams.topics.is_empty() {
+            return None;
+        }
+        let mut out = super::effects::StreamLedger::default();
+        for (ti, t) in self.streams.topics.iter().enumerate() {
+            let mut tl = super::effects::TopicLedger::default();
+            for (log, r) in t.parts.iter().zip(&t.repl) {
+                tl.appended += log.end;
+                tl.duplicates_appended += r.duplicates_appended;
+                tl.duplicates_rejected += r.duplicates_rejected;
+                tl.acked_lost += r.acked_lost;
+                tl.unacked_lost += r.unacked_lost;
+                tl.resent += r.resent;
+            }
+            out.topics.insert(self.cfg.topics[ti].id.clone(), tl);
+        }
+        for (gi, g) in self.streams.groups.iter().enumerate() {
+            out.groups.insert(
+                self.cfg.consumer_groups[gi].id.clone(),
+                super::effects::GroupLedger {
+                    processed: g.processed,
+                    reprocessed: g.reprocessed,
+                    skipped: g.skipped,
+                    outputs: g.outputs,
+                    duplicate_outputs: g.duplicate_outputs,
+                    duplicate_committed_outputs: g.duplicate_committed_outputs,
+                    transactions_committed: g.txn_committed,
+                    transactions_aborted: g.txn_aborted,
+                },
+            );
+        }
+        Some(out)
+    }
+
+    /// A crashed replica is back: it leads an offline partition again (with
+    /// its log: nothing lost) or rejoins the ISR.
+    pub(crate) fn on_leader_back(&mut self, t: u32, part: u32) {
+        let ti = t as usize;
+        let full = 1 + self.cfg.topics[ti]
+            .replication
+            .map_or(0, |r| r.in_sync_followers());
+        let repl = &mut self.streams.topics[ti].repl[part as usize];
+        if repl.down == 0 {
+            return;
+        }
+        repl.down -= 1;
+        let all_up = repl.down == 0;
+        let was_offline = repl.isr == 0;
+        repl.isr = (repl.isr + 1).min(full);
+        if all_up {
+            self.streams.topics[ti].degraded -= 1;
+        }
+        if was_offline {
+            self.records_appended(t, part);
+        }
+    }
+}

@@ -1,0 +1,190 @@
+//! Kafka read-process-write: a group's output records, transactions around
+//! them, and what `read_committed` consumers see.
+//!
+//!   record_done (processed) ──produce_output──► output record (same key) appended
+//!        │                                        transactional: open, listed in the member's transaction
+//!   batch done ──commit_txn──► offsets committed (as every batch) + outputs committed + a commit marker per partition
+//!   member crash ──abort_txn──► outputs aborted + an abort marker per partition; offsets not committed,
+//!                               so the batch is processed again and written again, in a new transaction
+//!   fetch: markers are never returned; read_committed stops at the first open record (the last stable
+//!          offset) and skips aborted ones; read_uncommitted returns aborted records too
+//!
+//! Kafka's exactly-once for read-process-write (KIP-98 / KIP-129,
+//! `sendOffsetsToTransaction`): the consumed offsets and the produced records
+//! commit or abort together, and transaction markers take offsets in the
+//! output partitions. Simplifications (README): a crashed member's open
+//! transaction is aborted at the crash (Kafka aborts it when the new owner's
+//! producer fences the old one, or at `transaction.timeout.ms`); one
+//! transaction per poll's batch.
+//! Counted per group (the ledger's `streams` section): outputs, outputs
+//! written again for an input already written (`duplicate_outputs`: what a
+//! `read_uncommitted` reader sees twice) and outputs committed again for an
+//! input already committed (`duplicate_committed_outputs`: what a
+//! `read_committed` reader sees twice), transactions committed and aborted.
+
+use super::group::Fetched;
+use super::partitioner::partition_for_key;
+use super::topic::Record;
+use crate::engine::core::Engine;
+use crate::engine::message::NO_SYM;
+use crate::engine::trace::TraceKind;
+
+/// `Record::txn` values.
+pub(crate) const TXN_NONE: u8 = 0;
+pub(crate) const TXN_OPEN: u8 = 1;
+pub(crate) const TXN_COMMITTED: u8 = 2;
+pub(crate) const TXN_ABORTED: u8 = 3;
+
+/// One output record in a member's open transaction.
+#[derive(Clone, Copy, Debug)]
+pub(crate) struct TxnOut {
+    pub(crate) t: u32,
+    pub(crate) part: u32,
+    pub(crate) offset: u64,
+    /// The input: group partition and offset.
+    pub(crate) gp: u32,
+    pub(crate) in_offset: u64,
+}
+
+impl Engine {
+    /// Member `m` of group `g` processed `rec`: write its output record.
+    pub(crate) fn produce_output(&mut self, g: u32, m: u32, rec: Fetched) {
+        let Some(out) = self.cfg.consumer_groups[g as usize].output.clone() else {
+            return;
+        };
+        let Some(t) = self.cfg.topics.iter().position(|x| x.id == out.topic) else {
+            return;
+        };
+        let t = t as u32;
+        let n = self.streams.topics[t as usize].parts.len() as u32;
+        let in_part = self.streams.groups[g as usize].parts[rec.gp as usize].partition;
+        let part = if rec.key != NO_SYM {
+            partition_for_key(self.syms[rec.key as usize].as_bytes(), n)
+        } else {
+            in_part % n
+        };
+        let id = self.next_msg_id;
+        self.next_msg_id += 1;
+        let (gnode, tnode) = (
+            self.streams.groups[g as usize].node,
+            self.streams.topics[t as usize].node,
+        );
+        self.streams.records_published += 1;
+        self.totals.published += 1;
+        self.trace.record(
+            self.now,
+            TraceKind::Published {
+                to: tnode,
+                parent: Some(rec.msg),
+            },
+            Some(id),
+            gnode,
+        );
+        let record = Record {
+            offset: 0,
+            key: rec.key,
+            msg: id,
+            published_us: rec.published_us,
+            appended_us: 0,
+            tombstone: false,
+            acks_one: false,
+            txn: if out.transactional {
+                TXN_OPEN
+            } else {
+                TXN_NONE
+            },
+            marker: false,
+        };
+        self.append_one(t, part, record);
+        let offset = self.streams.topics[t as usize].parts[part as usize].end - 1;
+        let grp = &mut self.streams.groups[g as usize];
+        grp.outputs += 1;
+        let p = &mut grp.parts[rec.gp as usize];
+        if rec.offset < p.out_high {
+            grp.duplicate_outputs += 1;
+        } else {
+            p.out_high = rec.offset + 1;
+        }
+        if out.transactional {
+            grp.members[m as usize].open_txn.push(TxnOut {
+                t,
+                part,
+                offset,
+                gp: rec.gp,
+                in_offset: rec.offset,
+            });
+        } else {
+            Self::note_committed_output(grp, rec.gp, rec.offset);
+        }
+    }
+
+    /// An output for input `in_offset` of `gp` became visible to read_committed readers.
+    fn note_committed_output(grp: &mut super::group::GroupState, gp: u32, in_offset: u64) {
+        let p = &mut grp.parts[gp as usize];
+        if in_offset < p.out_committed_high {
+            grp.duplicate_committed_outputs += 1;
+        } else {
+            p.out_committed_high = in_offset + 1;
+        }
+    }
+
+    /// Member `m`'s batch is done (its offsets were just committed): commit its transaction.
+    pub(crate) fn commit_txn(&mut self, g: u32, m: u32) {
+        self.end_txn(g, m, TXN_COMMITTED);
+    }
+
+    /// Member `m` crashed: abort its open transaction.
+    pub(crate) fn abort_txn(&mut self, g: u32, m: u32) {
+        self.end_txn(g, m, TXN_ABORTED);
+    }
+
+    fn end_txn(&mut self, g: u32, m: u32, outcome: u8) {
+        let gi = g as usize;
+        let outs = std::mem::take(&mut self.streams.groups[gi].members[m as usize].open_txn);
+        if outs.is_empty() {
+            return;
+        }
+        let mut touched: Vec<(u32, u32)> = Vec::new();
+        for o in &outs {
+            let log = &mut self.streams.topics[o.t as usize].parts[o.part as usize];
+            let i = log.index_from(o.offset);
+            if let Some(r) = log.records.get_mut(i).filter(|r| r.offset == o.offset) {
+                r.txn = outcome;
+            }
+            if !touched.contains(&(o.t, o.part)) {
+                touched.push((o.t, o.part));
+            }
+            if outcome == TXN_COMMITTED {
+                Self::note_committed_output(&mut self.streams.groups[gi], o.gp, o.in_offset);
+            }
+        }
+        touched.sort_unstable();
+        for &(t, part) in &touched {
+            self.append_marker(t, part);
+        }
+        let grp = &mut self.streams.groups[gi];
+        let node = grp.node;
+        let records = outs.len() as u32;
+        if outcome == TXN_COMMITTED {
+            grp.txn_committed += 1;
+            self.trace.record(
+                self.now,
+                TraceKind::TxnCommitted { member: m, records },
+                None,
+                node,
+            );
+        } else {
+            grp.txn_aborted += 1;
+            self.trace.record(
+                self.now,
+                TraceKind::TxnAborted { member: m, records },
+                None,
+                node,
+            );
+        }
+        // A read_committed reader may have been waiting at the last stable offset.
+        for &(t, part) in &touched {
+            self.records_appended(t, part);
+        }
+    }
+}

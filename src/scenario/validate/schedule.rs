@@ -1,0 +1,221 @@
+//! Value checks for a scenario's scheduled commands (split from
+//! `validate.rs` to keep files small): what can be judged without the running
+//! world, so a bad value is a validation error naming its path instead of a
+//! command the engine skips when its time comes.
+
+use super::guarantees::{check_confirms, check_consumer_faults, check_dedup, check_link_faults};
+use super::*;
+
+/// Value checks for a scheduled command that do not depend on the running
+/// world. Without them a bad value (`prefetch: 0`) passed validation and the
+/// engine skipped the command silently when its time came, since a scheduled
+/// command that fails `Engine`'s own checks is not applied.
+pub(super) fn check_scheduled_values(v: &mut V, at: &str, cmd: &Command, s: &Scenario) {
+    use Command as C;
+    match cmd {
+        C::PublishOne {
+            routing_key,
+            key,
+            headers,
+            ..
+        } => {
+            if let Err((field, e)) =
+                check_publish_one(routing_key.as_deref(), key.as_deref(), headers)
+            {
+                v.err(format!("{at}.{field}"), e);
+            }
+        }
+        C::SetPrefetch { prefetch, .. } if *prefetch == 0 || *prefetch > PREFETCH_MAX => v.err(
+            format!("{at}.prefetch"),
+            format!("must be between 1 and {PREFETCH_MAX}"),
+        ),
+        C::SetArrival { producer, arrival } => {
+            let rate = s
+                .producers
+                .iter()
+                .find(|p| p.id == *producer)
+                .map(|p| p.rate);
+            if let Some(Err(e)) = rate.map(|r| check_arrival(arrival, r)) {
+                v.err(format!("{at}.arrival"), e);
+            }
+        }
+        C::SetConsumerFaults {
+            faults: Some(f), ..
+        } => {
+            if let Err((name, e)) = check_consumer_faults(f) {
+                v.err(format!("{at}.faults.{name}"), e);
+            }
+        }
+        C::SetLinkFaults {
+            faults: Some(f), ..
+        } => {
+            if let Err((name, e)) = check_link_faults(f) {
+                v.err(format!("{at}.faults.{name}"), e);
+            }
+        }
+        C::SetConfirms {
+            confirms: Some(c), ..
+        } => {
+            if let Err((name, e)) = check_confirms(c) {
+                v.err(format!("{at}.confirms.{name}"), e);
+            }
+        }
+        C::SetDedup { dedup: Some(d), .. } => {
+            if let Err((name, e)) = check_dedup(d) {
+                v.err(format!("{at}.dedup.{name}"), e);
+            }
+        }
+        C::SetFailureRate { failure_rate, .. }
+            if !(failure_rate.is_finite() && (0.0..=1.0).contains(failure_rate)) =>
+        {
+            v.err(format!("{at}.failure_rate"), "must be between 0 and 1")
+        }
+        C::CrashConsumer {
+            consumer,
+            instance: Some(i),
+            ..
+        }
+        | C::RestartConsumer {
+            consumer,
+            instance: Some(i),
+        } => {
+            // The most instances this consumer can have at any time: its
+            // configured count or any count the schedule scales it to.
+            let configured = s
+                .consumers
+                .iter()
+                .find(|c| c.id == *consumer)
+                .map_or(0, |c| c.instances);
+            let scaled = s
+                .schedule
+                .iter()
+                .filter_map(|sc| match &sc.command {
+                    C::SetInstances {
+                        consumer: c,
+                        instances,
+                    } if c == consumer => Some(*instances),
+                    _ => None,
+                })
+                .max()
+                .unwrap_or(0);
+            let most = configured.max(scaled);
+            if *i >= most {
+                v.err(
+                    format!("{at}.instance"),
+                    format!(
+                        "{consumer} never has more than {most} instances; there is no instance {i}"
+                    ),
+                );
+            }
+        }
+        C::SetInstances { instances, .. } if *instances > INSTANCES_MAX => v.err(
+            format!("{at}.instances"),
+            format!("must be at most {INSTANCES_MAX}"),
+        ),
+        C::SetService { service, .. } => {
+            if let Err(e) = check_service(service) {
+                v.err(format!("{at}.service"), e);
+            }
+        }
+        C::SetRetry { retry: Some(r), .. } => {
+            if let Err(e) = check_retry(r) {
+                v.err(format!("{at}.retry"), e);
+            }
+        }
+        C::SetMaxLength {
+            max_length: Some(l),
+            ..
+        } if *l > MAX_LENGTH_MAX => v.err(
+            format!("{at}.max_length"),
+            format!("must be at most {MAX_LENGTH_MAX}"),
+        ),
+        C::SetOverflow {
+            queue,
+            overflow: Overflow::RejectPublishDlx,
+        } => {
+            let dlx = s
+                .queues
+                .iter()
+                .find(|q| q.id == *queue)
+                .and_then(|q| q.dead_letter_exchange.as_ref());
+            if dlx.is_none() {
+                v.err(
+                    format!("{at}.overflow"),
+                    format!("reject-publish-dlx needs {queue:?} to have a dead_letter_exchange"),
+                );
+            }
+        }
+        C::IncreasePartitions { topic, partitions } => {
+            let now_n = s
+                .topics
+                .iter()
+                .find(|t| t.id == *topic)
+                .map(|t| t.partitions);
+            if *partitions > PARTITIONS_MAX {
+                v.err(
+                    format!("{at}.partitions"),
+                    format!("must be at most {PARTITIONS_MAX}"),
+                );
+            } else if let Some(n) = now_n.filter(|&n| *partitions <= n) {
+                v.err(
+                    format!("{at}.partitions"),
+                    format!("{topic:?} starts with {n} partitions; partitions can only increase"),
+                );
+            }
+        }
+        C::SetMaxPollRecords {
+            max_poll_records, ..
+        } if *max_poll_records == 0 || *max_poll_records > MAX_POLL_RECORDS_MAX => v.err(
+            format!("{at}.max_poll_records"),
+            format!("must be between 1 and {MAX_POLL_RECORDS_MAX}"),
+        ),
+        C::SetCommitPolicy {
+            commit: CommitPolicy::Auto { interval },
+            ..
+        } if interval.us() < 1000 => {
+            v.err(format!("{at}.commit.auto.interval"), "must be at least 1ms")
+        }
+        C::SetLinger { producer, linger } => {
+            let to_topic = s
+                .producers
+                .iter()
+                .find(|p| p.id == *producer)
+                .is_some_and(|p| s.topics.iter().any(|t| t.id == p.to));
+            if !to_topic {
+                v.err(
+                    format!("{at}.producer"),
+                    "linger applies only to producers that publish to a topic",
+                );
+            } else if linger.is_some_and(|d| d.us() > 60_000_000) {
+                v.err(format!("{at}.linger"), "must be at most 60s");
+            }
+        }
+        C::CrashMember { group, member }
+        | C::RemoveMember {
+            group,
+            member: Some(member),
+        } => {
+            // Members are numbered in join order: the configured ones, then one per add_member.
+            let configured = s
+                .consumer_groups
+                .iter()
+                .find(|g| g.id == *group)
+                .map_or(0, |g| g.members);
+            let added = s
+                .schedule
+                .iter()
+                .filter(|sc| matches!(&sc.command, C::AddMember { group: g } if g == group))
+                .count() as u32;
+            let most = configured + added;
+            if *member >= most {
+                v.err(
+                    format!("{at}.member"),
+                    format!(
+                        "{group} never has more than {most} members; there is no member {member}"
+                    ),
+                );
+            }
+        }
+        _ => {}
+    }
+}

@@ -1,0 +1,270 @@
+//! Variants side by side in the app: the stage shows one column per lane
+//! (its name, its ledger counters, a small drawing of its topology) under
+//! the one timeline; the main simulation keeps the clock and the commands.
+//!
+//!   Msg::Frame ──main Sim advances (its share of the budget)──► each lane runs to the same time (its share)
+//!   Msg::Seek ──► main Sim seeks; every lane is rebuilt and run to the time
+//!   DOM at 10 Hz ──► lane columns: name · exactly once · duplicated · lost · out of order · picture
+//!
+//! Lockstep: while a lane is behind the main clock, the clock waits for it
+//! (the frame's budget goes to the lanes), so the columns always show one instant.
+
+use super::frame::{context_2d, fit_canvas, now_ms};
+use super::App;
+use crate::ui::lanes::Lanes;
+use crate::ui::layout::{Layout, NORMAL};
+use crate::ui::ledger::{self, LedgerView};
+use crate::ui::render::{self, View, DARK, LIGHT};
+use crate::ui::sim::FRAME_EVENTS_MAX;
+use crate::ui::tokens::Tokens;
+use web_sys::HtmlCanvasElement;
+use yew::prelude::*;
+
+/// Largest zoom of a lane's drawing (small graphs stay small).
+const LANE_FIT_MAX: f64 = 1.0;
+/// Engine time a frame gives the main simulation and the lanes together [ms].
+const FRAME_ENGINE_MS: f64 = 6.0;
+
+impl App {
+    pub(super) fn comparing(&self) -> bool {
+        self.lanes.is_some()
+    }
+
+    /// Compare on (build the lanes at the current time) or off.
+    pub(super) fn toggle_compare(&mut self) -> bool {
+        if self.lanes.take().is_some() {
+            self.lane_layouts.clear();
+            self.charts_dirty = true;
+            return true;
+        }
+        match Lanes::new(&self.sim.scenario, self.sim.seed) {
+            Ok(mut lanes) => {
+                lanes.seek(self.sim.now_us(), self.sim.script());
+                self.lane_layouts = lanes
+                    .lanes
+                    .iter()
+                    .map(|l| {
+                        Layout::compute_styled(
+                            &l.engine,
+                            &l.scenario.layout,
+                            usize::MAX / 4,
+                            &NORMAL,
+                        )
+                    })
+                    .collect();
+                self.lanes = Some(lanes);
+                self.last_lane_paint = 0.0;
+            }
+            Err(e) => self.command_error = Some(e),
+        }
+        true
+    }
+
+    /// The main clock moved without the frame loop (seek, restart): rebuild
+    /// the lanes at the new time, or drop them when the scenario has no variants.
+    pub(super) fn lanes_follow_seek(&mut self) {
+        let Some(lanes) = self.lanes.as_mut() else {
+            return;
+        };
+        lanes.seek(self.sim.now_us(), self.sim.script());
+        self.last_lane_paint = 0.0;
+    }
+
+    /// A new scenario or seed: rebuild the lanes from it (or stop comparing).
+    pub(super) fn lanes_follow_restart(&mut self) {
+        if self.lanes.is_some() {
+            self.lanes = None;
+            self.lane_layouts.clear();
+            if !self.sim.scenario.variants.is_empty() {
+                self.toggle_compare();
+            }
+        }
+    }
+
+    /// The frame's engine work while comparing: the main simulation advances
+    /// only when no lane is behind it; then each lane runs to the main time
+    /// with an equal share of the frame's budget. Returns the main's new events.
+    pub(super) fn advance_compare(&mut self, dt_us: u64) -> Vec<crate::engine::TraceEvent> {
+        let Some(n) = self.lanes.as_ref().map(|l| l.lanes.len().max(1)) else {
+            return Vec::new();
+        };
+        let share_ms = FRAME_ENGINE_MS / (n as f64 + 1.0);
+        let mut evs = Vec::new();
+        let behind = self
+            .lanes
+            .as_ref()
+            .is_some_and(|l| l.behind(self.sim.now_us()));
+        if self.playing && !behind {
+            let started = now_ms();
+            evs = self.sim.advance(dt_us, &|| now_ms() - started > share_ms);
+        }
+        self.sync_lanes(share_ms, FRAME_EVENTS_MAX / (n as u64 + 1));
+        evs
+    }
+
+    /// Run every lane to the main clock, `share_ms` and `budget` events each.
+    pub(super) fn sync_lanes(&mut self, share_ms: f64, budget: u64) {
+        let t = self.sim.now_us();
+        let Some(lanes) = self.lanes.as_mut() else {
+            return;
+        };
+        for k in 0..lanes.lanes.len() {
+            let started = now_ms();
+            lanes.advance_lane(k, t, self.sim.script(), budget, &|| {
+                now_ms() - started > share_ms
+            });
+        }
+        self.lanes_behind = lanes.behind(t);
+    }
+
+    /// Paint every lane's small topology drawing (no moving tokens: the
+    /// queue depths and instance marks come from the lane's snapshot).
+    pub(super) fn paint_lanes(&mut self) {
+        let Some(lanes) = self.lanes.as_ref() else {
+            return;
+        };
+        let th = if self.dark { &DARK } else { &LIGHT };
+        let tokens = Tokens::default();
+        for (k, lane) in lanes.lanes.iter().enumerate() {
+            let Some(canvas) = self
+                .lane_canvases
+                .get(k)
+                .and_then(|r| r.cast::<HtmlCanvasElement>())
+            else {
+                continue;
+            };
+            let Some(fit) = fit_canvas(&canvas) else {
+                continue;
+            };
+            let Some(ctx) = context_2d(&canvas) else {
+                continue;
+            };
+            let Some(layout) = self.lane_layouts.get(k) else {
+                continue;
+            };
+            let _ = ctx.set_transform(fit.dpr, 0.0, 0.0, fit.dpr, 0.0, 0.0);
+            let snap = lane.engine.snapshot();
+            let frame = render::Frame {
+                ctx: &ctx,
+                w: fit.w,
+                h: fit.h,
+                view: View::fit(layout, fit.w, fit.h, LANE_FIT_MAX),
+                layout,
+                snap: &snap,
+                tokens: &tokens,
+                theme: th,
+                selected_node: None,
+                selected_msg: None,
+                now_ms: now_ms(),
+                retry_wait: lane.engine.ledger().retry_wait,
+            };
+            render::draw(&frame);
+        }
+    }
+
+    /// The lane columns, in place of the main picture.
+    pub(super) fn view_lanes(&self) -> Html {
+        let Some(lanes) = self.lanes.as_ref() else {
+            return html! {};
+        };
+        let n = lanes.lanes.len();
+        html! {
+            <div class={classes!("lanes", format!("n{n}"))} id="lanes" data-lanes={n.to_string()} data-behind={self.lanes_behind.to_string()}>
+                { for lanes.lanes.iter().enumerate().map(|(k, lane)| {
+                    let l = LedgerView::of(&lane.engine);
+                    let t = lane.engine.now().0;
+                    let words = ledger::guarantee_words(l.guarantee);
+                    let counts = ledger::counts_effects(&lane.scenario);
+                    html! {
+                        <section class="lane" id={format!("lane-{k}")} data-name={lane.name.clone()} data-guarantee={l.guarantee}
+                            data-lost={l.lost.to_string()} data-duplicated={l.duplicated.to_string()} data-exactly={l.exactly_once.to_string()}
+                            data-t-us={t.to_string()} data-commands={lane.applied().to_string()}>
+                            <header class="lane-head">
+                                <span class="lane-name">{ lane.name.clone() }</span>
+                                if words != lane.name && counts {
+                                    <span class="lane-g" title="The guarantee dial's position for this lane's knobs">{ words }</span>
+                                }
+                            </header>
+                            if counts {
+                                <div class="lane-counters">{ ledger::counters(&l, &format!("lane{k}")) }</div>
+                            }
+                            <div class="lane-stats" id={format!("lane{k}-stats")}>{ lane_stats(&lane.engine) }</div>
+                            // The log's ledger (Kafka lanes): what the produce path and each group lost or doubled.
+                            if !counts {
+                                <ul class="lane-streams" id={format!("lane{k}-streams")}>
+                                    { for stream_lines(&lane.engine).into_iter().map(|s| html! { <li>{ s }</li> }) }
+                                </ul>
+                            }
+                            // The mechanisms behind the numbers, where the lane is about guarantees.
+                            if ledger::prominent(&lane.scenario) {
+                                <ul class="lane-why" id={format!("lane{k}-why")}>
+                                    { for lane.engine.guarantee_explanation().into_iter().map(|s| html! { <li>{ s }</li> }) }
+                                </ul>
+                            }
+                            <canvas class="lane-canvas" ref={self.lane_canvases[k].clone()} aria-label={format!("{}: topology", lane.name)}></canvas>
+                        </section>
+                    }
+                }) }
+            </div>
+        }
+    }
+}
+
+/// The ledger's log-based half, one line per topic and per group, naming
+/// only the counts that are not zero (a lane where nothing went wrong says so).
+fn stream_lines(e: &crate::engine::Engine) -> Vec<String> {
+    let Some(st) = e.ledger_report().streams else {
+        return Vec::new();
+    };
+    let mut out = Vec::new();
+    let part = |pairs: &[(&str, u64)]| -> Vec<String> {
+        pairs
+            .iter()
+            .filter(|(_, n)| *n > 0)
+            .map(|(w, n)| format!("{w} {n}"))
+            .collect()
+    };
+    for (id, t) in &st.topics {
+        let bits = part(&[
+            ("acknowledged, then lost", t.acked_lost),
+            ("never written", t.unacked_lost),
+            ("written twice", t.duplicates_appended),
+            ("retries dropped as duplicates", t.duplicates_rejected),
+            ("resent", t.resent),
+        ]);
+        out.push(if bits.is_empty() {
+            format!("{id}: nothing lost or doubled")
+        } else {
+            format!("{id}: {}", bits.join(" · "))
+        });
+    }
+    for (id, g) in &st.groups {
+        let bits = part(&[
+            ("processed", g.processed),
+            ("processed twice", g.reprocessed),
+            ("skipped", g.skipped),
+            ("outputs doubled", g.duplicate_outputs),
+            ("doubled for read_committed", g.duplicate_committed_outputs),
+            ("transactions aborted", g.transactions_aborted),
+        ]);
+        out.push(format!("{id}: {}", bits.join(" · ")));
+    }
+    out
+}
+
+/// A lane's throughput and latency in one line (what a non-guarantee
+/// variant, such as a utilisation or a prefetch, changes).
+fn lane_stats(e: &crate::engine::Engine) -> String {
+    let t = e.totals_now();
+    let lat = e.latency_end_to_end();
+    let ms = |us: f64| format!("{:.0} ms", us / 1000.0);
+    let latency = if lat.count > 0 {
+        format!("latency mean {}, p99 {}", ms(lat.mean), ms(lat.p99 as f64))
+    } else {
+        "no latency yet".to_string()
+    };
+    format!(
+        "processed {} · dropped {} · {latency}",
+        t.processed, t.dropped
+    )
+}

@@ -1,0 +1,424 @@
+//! Kafka's produce path under faults: acks 0 / 1 / all against a leader
+//! crash with replication, the high watermark, lost answers with and without
+//! the idempotent producer, `min_insync` — each counted in the ledger's
+//! `streams` section, with the invariants checked after every event.
+
+use crate::common::{engine, run_checked};
+use queuelab::engine::{Command, Engine, TraceKind};
+use queuelab::scenario::Duration;
+use serde_json::{json, Value};
+
+/// One producer (constant 100/s, `count` records) → a 1-partition topic with
+/// `replication` → one group with a fast member. `p` merges over the producer.
+fn world(replication: Value, p: Value, count: u64) -> String {
+    let mut producer = json!({"id": "app", "to": "events", "rate": "100/s", "arrival": "constant", "count": count});
+    producer
+        .as_object_mut()
+        .unwrap()
+        .extend(p.as_object().unwrap().clone());
+    let mut topic = json!({"id": "events", "partitions": 1});
+    if !replication.is_null() {
+        topic["replication"] = replication;
+    }
+    json!({
+        "title": "kafka guarantees", "duration": "60s",
+        "producers": [producer], "topics": [topic],
+        "consumer_groups": [{"id": "readers", "topics": ["events"], "members": 1, "auto_offset_reset": "earliest", "service": {"constant": "1ms"}}]
+    })
+    .to_string()
+}
+
+fn ledger(e: &Engine) -> (Value, Value) {
+    let l = serde_json::to_value(e.ledger_report()).unwrap();
+    (
+        l["streams"]["topics"]["events"].clone(),
+        l["streams"]["groups"]["readers"].clone(),
+    )
+}
+
+fn crash_at(s: &str, at_us: u64) -> Engine {
+    let mut e = engine(s, 1);
+    run_checked(&mut e, at_us);
+    e.submit(Command::CrashLeader {
+        topic: "events".into(),
+        partition: Some(0),
+        restart_after: Some(Duration::from_s(1)),
+    })
+    .unwrap();
+    run_checked(&mut e, 30_000_000);
+    e
+}
+
+const REPL: fn() -> Value = || json!({"factor": 3, "min_insync": 2, "replica_lag": "50ms"});
+
+#[test]
+fn acks_1_loses_acknowledged_records_when_the_leader_crashes() {
+    let e = crash_at(&world(REPL(), json!({"acks": "1"}), 200), 1_025_000);
+    let (t, g) = ledger(&e);
+    // Records appended in the 50 ms before the crash were acknowledged by the
+    // leader but not yet on the followers: the new leader never had them.
+    let lost = t["acked_lost"].as_u64().unwrap();
+    assert!((4..=6).contains(&lost), "{t}");
+    assert_eq!(g["processed"].as_u64().unwrap() + lost, 200, "{g}");
+    assert_eq!(t["resent"], 0);
+    let trace_crash = e.command_log().len();
+    assert_eq!(trace_crash, 1);
+}
+
+#[test]
+fn acks_all_resends_what_the_crash_truncated_and_loses_nothing() {
+    let e = crash_at(&world(REPL(), json!({"acks": "all"}), 200), 1_025_000);
+    let (t, g) = ledger(&e);
+    assert_eq!(t["acked_lost"], 0, "{t}");
+    assert_eq!(t["unacked_lost"], 0, "{t}");
+    assert!(t["resent"].as_u64().unwrap() >= 4, "{t}");
+    // Every record reached the group exactly once.
+    assert_eq!(g["processed"], 200, "{g}");
+    assert_eq!(t["duplicates_appended"], 0);
+}
+
+#[test]
+fn consumers_read_only_below_the_high_watermark() {
+    let mut e = engine(&world(REPL(), json!({"acks": "all", "start": "1s"}), 1), 1);
+    run_checked(&mut e, 5_000_000);
+    let trace = e.take_trace();
+    let appended = trace
+        .iter()
+        .find(|ev| ev.kind.name() == "appended")
+        .unwrap()
+        .t
+        .0;
+    let fetched = trace
+        .iter()
+        .find(|ev| ev.kind.name() == "fetched")
+        .unwrap()
+        .t
+        .0;
+    assert_eq!(
+        fetched - appended,
+        50_000,
+        "fetched exactly replica_lag after the append"
+    );
+}
+
+#[test]
+fn a_lost_answer_duplicates_unless_the_producer_is_idempotent() {
+    let faults = json!({"confirm_drop": 0.3});
+    let conf = json!({"timeout": "200ms", "retries": 20});
+    let plain = world(
+        Value::Null,
+        json!({"acks": "all", "idempotent": false, "faults": faults, "confirms": conf}),
+        300,
+    );
+    let idem = world(
+        Value::Null,
+        json!({"acks": "all", "idempotent": true, "faults": faults, "confirms": conf}),
+        300,
+    );
+    let mut a = engine(&plain, 4);
+    run_checked(&mut a, 60_000_000);
+    let mut b = engine(&idem, 4);
+    run_checked(&mut b, 60_000_000);
+    let (ta, ga) = ledger(&a);
+    let (tb, gb) = ledger(&b);
+    let dups = ta["duplicates_appended"].as_u64().unwrap();
+    assert!(dups > 30, "{ta}");
+    assert_eq!(ga["processed"].as_u64().unwrap(), 300 + dups, "{ga}");
+    assert_eq!(tb["duplicates_appended"], 0, "{tb}");
+    assert!(tb["duplicates_rejected"].as_u64().unwrap() > 30, "{tb}");
+    assert_eq!(gb["processed"], 300, "{gb}");
+    // The same faults (the link's own stream) in both runs.
+    assert_eq!(ta["resent"], tb["resent"]);
+}
+
+#[test]
+fn min_insync_refuses_acks_all_writes_while_a_replica_is_down() {
+    let repl = json!({"factor": 2, "min_insync": 2, "replica_lag": "10ms"});
+    let mut e = engine(&world(repl, json!({"acks": "all"}), 300), 1);
+    run_checked(&mut e, 1_000_000);
+    e.submit(Command::CrashLeader {
+        topic: "events".into(),
+        partition: None,
+        restart_after: Some(Duration::from_s(1)),
+    })
+    .unwrap();
+    run_checked(&mut e, 1_900_000);
+    let before = e.ledger_report();
+    let (t, _) = (
+        serde_json::to_value(&before).unwrap()["streams"]["topics"]["events"].clone(),
+        (),
+    );
+    // While one of two replicas is down nothing new is appended.
+    let appended_at_crash = t["appended"].as_u64().unwrap();
+    assert!(appended_at_crash <= 102, "{t}");
+    run_checked(&mut e, 30_000_000);
+    let (t, g) = ledger(&e);
+    assert_eq!(g["processed"], 300, "{t}");
+    assert_eq!(
+        (t["acked_lost"].as_u64(), t["unacked_lost"].as_u64()),
+        (Some(0), Some(0))
+    );
+}
+
+#[test]
+fn acks_0_over_a_lossy_link_loses_silently() {
+    let e = {
+        let mut e = engine(
+            &world(
+                Value::Null,
+                json!({"acks": "0", "faults": {"drop": 0.2}}),
+                200,
+            ),
+            2,
+        );
+        run_checked(&mut e, 30_000_000);
+        e
+    };
+    let (t, g) = ledger(&e);
+    let lost = t["unacked_lost"].as_u64().unwrap();
+    assert!(lost > 10 && lost < 80, "{t}");
+    assert_eq!(g["processed"].as_u64().unwrap() + lost, 200);
+    assert_eq!(t["resent"], 0, "acks=0 never retries");
+}
+
+#[test]
+fn without_replicas_a_crashed_leader_takes_its_partition_offline() {
+    let mut e = engine(
+        &world(
+            Value::Null,
+            json!({"acks": "all", "confirms": {"timeout": "100ms", "retries": 50}}),
+            300,
+        ),
+        1,
+    );
+    run_checked(&mut e, 1_000_000);
+    e.submit(Command::CrashLeader {
+        topic: "events".into(),
+        partition: Some(0),
+        restart_after: Some(Duration::from_s(1)),
+    })
+    .unwrap();
+    run_checked(&mut e, 30_000_000);
+    let trace = e.take_trace();
+    // Nothing was appended while the partition had no leader.
+    let appended_while_down = trace
+        .iter()
+        .filter(|ev| ev.kind.name() == "appended" && ev.t.0 > 1_000_000 && ev.t.0 < 2_000_000)
+        .count();
+    assert_eq!(appended_while_down, 0);
+    assert!(trace
+        .iter()
+        .any(|ev| matches!(ev.kind, TraceKind::LeaderCrashed { truncated: 0, .. })));
+    let (t, g) = ledger(&e);
+    assert_eq!(g["processed"], 300, "{t}");
+}
+
+#[test]
+fn crash_leader_is_checked() {
+    let mut e = engine(&world(REPL(), json!({}), 10), 1);
+    let err = e
+        .submit(Command::CrashLeader {
+            topic: "events".into(),
+            partition: Some(3),
+            restart_after: None,
+        })
+        .unwrap_err();
+    assert!(err.to_string().contains("no partition 3"), "{err}");
+    let bad = queuelab::scenario::load(&world(json!({"factor": 2, "min_insync": 3}), json!({}), 1))
+        .unwrap_err();
+    assert!(
+        bad.to_string().contains("topics[0].replication.min_insync"),
+        "{bad}"
+    );
+    let bad = queuelab::scenario::load(&world(
+        Value::Null,
+        json!({"acks": "1", "idempotent": true}),
+        1,
+    ))
+    .unwrap_err();
+    assert!(bad.to_string().contains("producers[0].idempotent"), "{bad}");
+}
+
+/// The `kafka-transactions` preset's two lanes, read from their ledgers.
+fn transactions_lane(transactional: bool) -> Value {
+    let mut s = queuelab::scenario::preset("kafka-transactions")
+        .unwrap()
+        .scenario();
+    s.variants.clear();
+    s.consumer_groups[0].output.as_mut().unwrap().transactional = transactional;
+    let mut e = Engine::new(s, 6).unwrap();
+    let mut last = e.now();
+    while e.next_event_time().is_some_and(|t| t.0 <= 30_000_000) {
+        assert!(e.step());
+        assert!(e.now() >= last);
+        last = e.now();
+        if let Err(why) = e.check_invariants() {
+            panic!("invariant broken at {}: {why}", e.now());
+        }
+    }
+    serde_json::to_value(e.ledger_report()).unwrap()["streams"]["groups"].clone()
+}
+
+#[test]
+fn without_transactions_a_crash_mid_batch_writes_outputs_twice_for_every_reader() {
+    let g = transactions_lane(false);
+    let dup = g["enricher"]["duplicate_outputs"].as_u64().unwrap();
+    assert!(dup >= 1, "{g}");
+    assert_eq!(
+        g["enricher"]["duplicate_committed_outputs"].as_u64(),
+        Some(dup)
+    );
+    assert_eq!(g["enricher"]["reprocessed"].as_u64(), Some(dup));
+    // Both readers see every output, duplicates included.
+    let outputs = g["enricher"]["outputs"].as_u64().unwrap();
+    assert_eq!(g["billing"]["processed"].as_u64(), Some(outputs));
+    assert_eq!(g["audit"]["processed"].as_u64(), Some(outputs));
+}
+
+#[test]
+fn with_transactions_read_committed_sees_each_output_once() {
+    let g = transactions_lane(true);
+    let e = &g["enricher"];
+    let dup = e["duplicate_outputs"].as_u64().unwrap();
+    assert!(dup >= 1, "the aborted outputs are still in the log: {g}");
+    assert_eq!(e["duplicate_committed_outputs"], 0, "{g}");
+    assert_eq!(e["transactions_aborted"], 1);
+    let outputs = e["outputs"].as_u64().unwrap();
+    // read_committed skips the aborted outputs; read_uncommitted reads them.
+    assert_eq!(
+        g["billing"]["processed"].as_u64(),
+        Some(outputs - dup),
+        "{g}"
+    );
+    assert_eq!(g["audit"]["processed"].as_u64(), Some(outputs), "{g}");
+}
+
+#[test]
+fn a_transactional_output_needs_per_batch_commits_and_another_topic() {
+    let mut s: Value = serde_json::from_str(
+        queuelab::scenario::preset("kafka-transactions")
+            .unwrap()
+            .json,
+    )
+    .unwrap();
+    s["consumer_groups"][0]["commit"] = json!({"after_processing": {"per": "record"}});
+    s["consumer_groups"][0]["output"] = json!({"topic": "orders", "transactional": true});
+    let err = queuelab::scenario::load(&s.to_string())
+        .unwrap_err()
+        .to_string();
+    assert!(err.contains("consumer_groups[0].commit"), "{err}");
+    assert!(err.contains("consumer_groups[0].output.topic"), "{err}");
+}
+
+use proptest::prelude::*;
+
+/// The exactly-once bundle for the log: acks=all, idempotent, replicated,
+/// read-process-write in transactions, read by a read_committed group —
+/// under lost answers, a leader crash and a member crash at random times.
+fn eos_world(drop_pct: u32, crash_leader_ms: u64, crash_member_ms: u64) -> String {
+    json!({
+        "title": "eos", "duration": "20s",
+        "producers": [{"id": "app", "to": "in", "rate": "50/s", "count": 300, "keys": {"random_of_n": 8},
+            "acks": "all", "confirms": {"timeout": "300ms", "retries": 100},
+            "faults": {"confirm_drop": drop_pct as f64 / 100.0}}],
+        "topics": [
+            {"id": "in", "partitions": 2, "replication": {"factor": 3, "min_insync": 2, "replica_lag": "30ms"}},
+            {"id": "out", "partitions": 2}
+        ],
+        "consumer_groups": [
+            {"id": "proc", "topics": ["in"], "members": 2, "auto_offset_reset": "earliest", "session_timeout": "1s",
+             "max_poll_records": 10, "service": {"exponential": "10ms"},
+             "commit": {"after_processing": {"per": "batch"}}, "output": {"topic": "out", "transactional": true}},
+            {"id": "sink", "topics": ["out"], "members": 1, "auto_offset_reset": "earliest",
+             "isolation_level": "read_committed", "service": {"constant": "1ms"}}
+        ],
+        "schedule": [
+            {"at": format!("{crash_leader_ms}ms"), "command": {"do": "crash_leader", "topic": "in", "restart_after": "2s"}},
+            {"at": format!("{crash_member_ms}ms"), "command": {"do": "crash_member", "group": "proc", "member": 0}}
+        ]
+    })
+    .to_string()
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig { cases: 16, .. ProptestConfig::default() })]
+
+    #[test]
+    fn the_log_exactly_once_bundle_neither_loses_nor_duplicates(
+        seed in 0u64..1000, drop_pct in 0u32..=30, leader_ms in 500u64..6000, member_ms in 500u64..6000,
+    ) {
+        let mut e = engine(&eos_world(drop_pct, leader_ms, member_ms), seed);
+        run_checked(&mut e, 120_000_000);
+        let l = serde_json::to_value(e.ledger_report()).unwrap();
+        let t = &l["streams"]["topics"]["in"];
+        let g = &l["streams"]["groups"];
+        prop_assert_eq!(&t["duplicates_appended"], &json!(0), "{}", t);
+        prop_assert_eq!(&t["acked_lost"], &json!(0), "{}", t);
+        prop_assert_eq!(&t["unacked_lost"], &json!(0), "{}", t);
+        prop_assert_eq!(&g["proc"]["duplicate_committed_outputs"], &json!(0), "{}", g);
+        // Every input record's output reached the read_committed sink once.
+        prop_assert_eq!(&g["sink"]["processed"], &json!(300), "{}", g);
+    }
+}
+
+/// Factor 3 with both followers out of sync (2 s behind): the ISR is the leader alone.
+fn isr_alone(unclean: bool) -> String {
+    world(
+        json!({"factor": 3, "min_insync": 1, "in_sync": 0, "out_of_sync_lag": "2s", "unclean_election": unclean}),
+        json!({"acks": "all"}),
+        1000,
+    )
+}
+
+#[test]
+fn unclean_election_loses_records_that_acks_all_had_acknowledged() {
+    // 100/s from 10 ms; the leader crashes at 5.005 s. The out-of-sync
+    // follower that takes over has only what was appended by 3.005 s.
+    let mut e = engine(&isr_alone(true), 1);
+    run_checked(&mut e, 5_005_000);
+    e.submit(Command::CrashLeader {
+        topic: "events".into(),
+        partition: Some(0),
+        restart_after: Some(Duration::from_s(10)),
+    })
+    .unwrap();
+    let (t, _) = ledger(&e);
+    // Appended in (3.005 s, 5.005 s]: 200 records, each acknowledged at once
+    // (acks=all with an ISR of one is answered by the leader alone).
+    assert_eq!(t["acked_lost"], 200, "{t}");
+    run_checked(&mut e, 60_000_000);
+    let trace = e.take_trace();
+    assert!(trace
+        .iter()
+        .any(|ev| matches!(ev.kind, TraceKind::LeaderCrashed { truncated: 200, .. })));
+    // The partition stayed available: appends went on right after the crash.
+    assert!(trace
+        .iter()
+        .any(|ev| ev.kind.name() == "appended" && ev.t.0 > 5_005_000 && ev.t.0 < 5_200_000));
+}
+
+#[test]
+fn without_unclean_election_the_partition_waits_offline_and_loses_nothing() {
+    let mut e = engine(&isr_alone(false), 1);
+    run_checked(&mut e, 5_005_000);
+    e.submit(Command::CrashLeader {
+        topic: "events".into(),
+        partition: Some(0),
+        restart_after: Some(Duration::from_s(3)),
+    })
+    .unwrap();
+    run_checked(&mut e, 120_000_000);
+    let (t, g) = ledger(&e);
+    assert_eq!(
+        (t["acked_lost"].as_u64(), t["unacked_lost"].as_u64()),
+        (Some(0), Some(0)),
+        "{t}"
+    );
+    assert_eq!(g["processed"], 1000, "{g}");
+    let trace = e.take_trace();
+    let appended_while_offline = trace
+        .iter()
+        .filter(|ev| ev.kind.name() == "appended" && ev.t.0 > 5_005_000 && ev.t.0 < 8_005_000)
+        .count();
+    assert_eq!(appended_while_offline, 0, "no leader, no writes");
+}
