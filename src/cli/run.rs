@@ -299,6 +299,27 @@ pub(super) fn write_text_report(
                     g.id, g.processed, g.reprocessed, g.skipped, g.lag, g.lag_max, g.rebalances
                 )
             }
+            NodeView::RedisPubSub(x) => format!(
+                "  redis     {:<18} published {}, receivers {}, reached no one {}, {} subscriber(s) connected",
+                x.id, x.published, x.receivers, x.no_receivers, x.connected
+            ),
+            NodeView::RedisSubscriber(s) => format!(
+                "  subscriber {:<17} {}, handled {}, missed {}, lost {}, disconnects {} ({} by output-buffer limit), buffer {} B (max {} B)",
+                s.id,
+                if s.connected { "connected" } else { "away" },
+                s.delivered, s.missed, s.lost, s.disconnects, s.limit_disconnects, s.buffer_bytes, s.buffer_bytes_max
+            ),
+            NodeView::RedisStream(s) => format!(
+                "  stream    {:<18} length {}, added {}, trimmed {}, last id {}",
+                s.id, s.length, s.added, s.trimmed, s.last_id
+            ),
+            NodeView::RedisGroup(g) => format!(
+                "  xgroup    {:<18} {} consumers ({} up), delivered {}, acked {}, pending {}, claimed {}, lag {}",
+                g.id,
+                g.consumers.len(),
+                g.consumers.iter().filter(|c| c.up).count(),
+                g.delivered, g.acked, g.pending, g.claimed, g.lag
+            ),
         };
         writeln!(out, "{line}")?;
     }

@@ -76,6 +76,9 @@ impl Engine {
 
     pub(crate) fn check_command(&self, cmd: &Command) -> Result<(), CommandError> {
         let err = |s: String| Err(CommandError(s));
+        if self.check_redis_command(cmd)? {
+            return Ok(());
+        }
         match cmd {
             Command::SetGuarantee { .. } | Command::RestartBroker => {}
             Command::CrashProducer {
@@ -349,6 +352,8 @@ impl Engine {
                     ));
                 }
             }
+            // Checked by `check_redis_command` above.
+            _ => {}
         }
         Ok(())
     }
@@ -356,6 +361,9 @@ impl Engine {
     /// Apply a checked command: configuration changes here, behaviour in the
     /// model that owns the target.
     pub(crate) fn apply_command(&mut self, cmd: &Command) {
+        if self.apply_redis_command(cmd) {
+            return;
+        }
         match cmd {
             Command::SetRate { producer, rate } => {
                 let p = self.find(producer, NodeKind::Producer).unwrap();
@@ -510,7 +518,12 @@ impl Engine {
             }
             Command::SetGuarantee { guarantee } => {
                 let g = *guarantee;
-                let topics: Vec<String> = self.cfg.topics.iter().map(|t| t.id.clone()).collect();
+                let topics: Vec<String> = self
+                    .cfg
+                    .non_queue_targets()
+                    .into_iter()
+                    .map(String::from)
+                    .collect();
                 for p in &mut self.cfg.producers {
                     if !topics.contains(&p.to) {
                         p.confirms = g.confirms();
@@ -542,6 +555,8 @@ impl Engine {
                 let p = self.find(producer, NodeKind::Producer).unwrap();
                 self.cfg.producers[p as usize].faults = *faults;
             }
+            // Applied by `apply_redis_command` above.
+            _ => {}
         }
     }
 

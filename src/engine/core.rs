@@ -15,6 +15,7 @@
 //! Restart             model/consumer.rs   (`on_restart`)
 //! RetryDue            model/retry.rs      (`on_retry_due`)
 //! Stream(..)          model/topic.rs      (`on_stream_event`: topics, batches, groups)
+//! Redis(..)           model/redis.rs      (`on_redis_event`: Pub/Sub, Streams)
 //! Scheduled           command.rs          (`apply_scheduled`)
 //! Sample              here                (`on_sample`: the time series)
 //!
@@ -27,6 +28,7 @@ use super::agenda::Agenda;
 use super::message::{ExtId, HdrId, Ledger, Message, MsgExt, Sym};
 use super::metrics::{Latency, LatencySummary, Series, SeriesPoint, Totals, WindowLatency};
 use super::model::effects::Effects;
+use super::model::redis::{Redis, RedisEvent};
 use super::model::topic::{StreamEvent, Streams};
 use super::model::{CachedRoute, ConsumerState, ExchangeState, ProducerState, QueueState};
 use super::time::SimTime;
@@ -52,6 +54,12 @@ pub enum NodeKind {
     Consumer,
     Topic,
     Group,
+    /// A Redis server's Pub/Sub (`model::pubsub`).
+    RedisPubSub,
+    RedisSubscriber,
+    /// A Redis stream (`model::xstream`).
+    RedisStream,
+    RedisGroup,
 }
 
 /// One node of the scenario, as the trace and the views name it.
@@ -68,6 +76,10 @@ pub struct NodeInfo {
 pub(crate) enum Target {
     Exchange(u32),
     Queue(u32),
+    /// A Redis server: PUBLISH to the channel named by the routing key.
+    PubSub(u32),
+    /// A Redis stream: XADD.
+    Stream(u32),
 }
 
 /// Scheduled work; the table at the top names each variant's handler.
@@ -124,6 +136,7 @@ pub(crate) enum Event {
     },
     Sample,
     Stream(StreamEvent),
+    Redis(RedisEvent),
 }
 
 /// What `run_until` did.
@@ -159,6 +172,8 @@ pub struct Engine {
     pub(crate) consumers: Vec<ConsumerState>,
     /// Topics, consumer groups and topic producers (see `model::topic`).
     pub(crate) streams: Streams,
+    /// Redis Pub/Sub and Streams (see `model::redis`).
+    pub(crate) redis: Redis,
     /// The message arena (see `message`); `free` lists recyclable slots.
     pub(crate) msgs: Vec<Message>,
     pub(crate) free: Vec<u32>,
@@ -227,6 +242,7 @@ impl Engine {
             queues: Vec::new(),
             consumers: Vec::new(),
             streams: Streams::default(),
+            redis: Redis::default(),
             msgs: Vec::new(),
             free: Vec::new(),
             exts: Vec::new(),
@@ -274,7 +290,9 @@ impl Engine {
         match n.kind {
             NodeKind::Exchange => Target::Exchange(n.index),
             NodeKind::Queue => Target::Queue(n.index),
-            _ => unreachable!("validation allows only exchanges and queues as targets"),
+            NodeKind::RedisPubSub => Target::PubSub(n.index),
+            NodeKind::RedisStream => Target::Stream(n.index),
+            _ => unreachable!("validation allows only exchanges, queues and Redis as targets"),
         }
     }
 
@@ -282,6 +300,8 @@ impl Engine {
         match t {
             Target::Exchange(i) => self.exchanges[i as usize].node,
             Target::Queue(i) => self.queues[i as usize].node,
+            Target::PubSub(i) => self.redis.servers[i as usize].node,
+            Target::Stream(i) => self.redis.streams[i as usize].node,
         }
     }
 
@@ -310,6 +330,22 @@ impl Engine {
                 NodeKind::Group,
                 cfg.consumer_groups.iter().map(|g| &g.id).collect(),
             ),
+            (
+                NodeKind::RedisPubSub,
+                cfg.redis_pubsub.iter().map(|x| &x.id).collect(),
+            ),
+            (
+                NodeKind::RedisSubscriber,
+                cfg.redis_subscribers.iter().map(|x| &x.id).collect(),
+            ),
+            (
+                NodeKind::RedisStream,
+                cfg.redis_streams.iter().map(|x| &x.id).collect(),
+            ),
+            (
+                NodeKind::RedisGroup,
+                cfg.redis_groups.iter().map(|x| &x.id).collect(),
+            ),
         ];
         for (kind, list) in ids {
             for (i, id) in list.into_iter().enumerate() {
@@ -336,6 +372,7 @@ impl Engine {
             self.rebuild_subscribers(q as u32);
         }
         self.build_streams();
+        self.build_redis();
         for p in 0..self.producers.len() {
             let start = self.cfg.producers[p].start.us();
             self.schedule_tick(p as u32, SimTime(start));
@@ -523,6 +560,7 @@ impl Engine {
             Event::Scheduled { index } => self.apply_scheduled(index),
             Event::Sample => self.on_sample(),
             Event::Stream(ev) => self.on_stream_event(ev),
+            Event::Redis(ev) => self.on_redis_event(ev),
         }
     }
 

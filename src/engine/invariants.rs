@@ -9,6 +9,7 @@
 //!                    ──► published + copies = created    (here)
 //!                    ──► model::topic::check_topics       (offsets contiguous / increasing, log bounds)
 //!                    ──► model::group::check_groups       (committed ≤ log end, one live owner per partition)
+//!                    ──► model::redis::check_redis        (output buffers, stream ids, PELs)
 //!
 //! Conservation lives here; each model checks its own state in its own file.
 //! Returns the first violation found, in words.
@@ -45,6 +46,8 @@ impl Engine {
             ));
         }
         let (queued, unacked) = self.check_queues()?;
+        let (rq, ru) = self.check_redis()?;
+        let (queued, unacked) = (queued + rq, unacked + ru);
         if queued != l.queued || unacked != l.unacked {
             return Err(format!(
                 "queued {queued}/{} unacked {unacked}/{}",

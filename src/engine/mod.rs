@@ -53,9 +53,13 @@
 //!   replication.rs Kafka acks, retries, idempotence, high watermark, leader crash
 //!   transactions.rs read-process-write outputs, transactions, read_committed
 //!   effects.rs     the ledger of effects per business message (lost, duplicated)
+//!   redis.rs       Redis: shared state, events, commands, invariants
+//!   pubsub.rs      Redis Pub/Sub: PUBLISH, output buffers and their limits
+//!   xstream.rs     Redis Streams: XADD / MAXLEN, groups, PEL, XACK, XAUTOCLAIM
+//!   glob.rs        Redis's glob patterns for PSUBSCRIBE (pure)
 //! command.rs     run-time commands: check, then hand to the owning model
 //! invariants.rs  check_invariants (conservation; calls each model's checks)
-//! view.rs        snapshots for a UI (topics and groups: view_stream.rs);  report.rs: CLI report, trace JSON / text
+//! view.rs        snapshots for a UI (topics and groups: view_stream.rs; Redis: view_redis.rs);  report.rs: CLI report, trace JSON / text
 //! agenda.rs, prng.rs, time.rs, trace.rs, reason.rs, metrics.rs: the core's tools
 //! ```
 
@@ -74,6 +78,7 @@ pub mod routing;
 pub mod time;
 pub mod trace;
 pub mod view;
+pub mod view_redis;
 pub mod view_stream;
 
 pub use self::core::{Engine, NodeInfo, NodeKind, RunOutcome, DELAY_US_MAX, LIVE_MESSAGES_MAX};
@@ -82,7 +87,9 @@ pub use command::CommandError;
 pub use message::Ledger;
 pub use metrics::{LatencySummary, SeriesPoint, Totals};
 pub use model::dead_letter::{DEAD_LETTERS_PER_INSTANT_MAX, DEATHS_PER_INSTANT_MAX};
+pub use model::glob::glob_match;
+pub use model::pubsub::push_bytes;
 pub use report::{Report, TraceNames, TraceWriter};
 pub use time::SimTime;
-pub use trace::{NodeId, Reason, TraceEvent, TraceKind, TraceSink};
+pub use trace::{DisconnectCause, NodeId, Reason, TraceEvent, TraceKind, TraceSink};
 pub use view::{InstanceView, MessageView, NodeView, Snapshot};

@@ -33,10 +33,22 @@ pub enum Reason {
     BrokerCrash,
     /// Published while the broker was down.
     BrokerDown,
+    /// Redis PUBLISH to a channel nobody subscribes to (PUBLISH returned 0).
+    NoSubscribers,
+    /// A Redis subscriber was away: it missed the message, or lost what its
+    /// output buffer held (and what it was handling) when its connection dropped.
+    SubscriberDisconnected,
+    /// A Redis subscriber's output buffer passed a `client-output-buffer-limit`:
+    /// disconnected, its buffer lost.
+    OutputBufferLimit,
+    /// Trimmed from a Redis stream by MAXLEN before a group read it.
+    StreamTrimmed,
+    /// A Redis stream consumer crashed while handling it (the entry stays pending).
+    ConsumerCrashed,
 }
 
 impl Reason {
-    pub const ALL: [Reason; 12] = [
+    pub const ALL: [Reason; 17] = [
         Reason::Rejected,
         Reason::Expired,
         Reason::Maxlen,
@@ -49,6 +61,11 @@ impl Reason {
         Reason::NetworkLost,
         Reason::BrokerCrash,
         Reason::BrokerDown,
+        Reason::NoSubscribers,
+        Reason::SubscriberDisconnected,
+        Reason::OutputBufferLimit,
+        Reason::StreamTrimmed,
+        Reason::ConsumerCrashed,
     ];
     pub fn name(self) -> &'static str {
         match self {
@@ -64,6 +81,11 @@ impl Reason {
             Reason::NetworkLost => "network_lost",
             Reason::BrokerCrash => "broker_crash",
             Reason::BrokerDown => "broker_down",
+            Reason::NoSubscribers => "no_subscribers",
+            Reason::SubscriberDisconnected => "subscriber_disconnected",
+            Reason::OutputBufferLimit => "output_buffer_limit",
+            Reason::StreamTrimmed => "stream_trimmed",
+            Reason::ConsumerCrashed => "consumer_crashed",
         }
     }
     pub fn index(self) -> usize {

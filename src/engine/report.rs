@@ -8,7 +8,7 @@
 
 use super::core::Engine;
 use super::metrics::{LatencySummary, Totals};
-use super::trace::{NodeId, TraceEvent, TraceKind, TRACE_BUFFER_MAX};
+use super::trace::{DisconnectCause, NodeId, TraceEvent, TraceKind, TRACE_BUFFER_MAX};
 use serde::Serialize;
 use serde_json::{json, Map, Value};
 use std::cell::RefCell;
@@ -313,6 +313,69 @@ impl Engine {
             } => format!(
                 "leader of partition {partition} crashed: the new leader truncated {truncated} record(s) past the high watermark"
             ),
+            TraceKind::PubsubPublished { receivers, missed } => {
+                format!("PUBLISH reached {receivers} subscription(s), {missed} away")
+            }
+            TraceKind::PubsubBuffered {
+                pattern,
+                bytes,
+                buffer_bytes,
+            } => format!(
+                "{} of {bytes} B buffered (output buffer {buffer_bytes} B)",
+                if pattern { "pmessage" } else { "message" }
+            ),
+            TraceKind::PubsubMissed => "missed: subscriber away".into(),
+            TraceKind::SubscriberDisconnected {
+                cause,
+                lost,
+                buffer_bytes,
+            } => format!(
+                "disconnected ({}): {lost} message(s) lost, {buffer_bytes} B buffered",
+                match cause {
+                    DisconnectCause::Command => "command",
+                    DisconnectCause::HardLimit => "output buffer hard limit",
+                    DisconnectCause::SoftLimit => "output buffer soft limit",
+                }
+            ),
+            TraceKind::SubscriberReconnected => "reconnected and subscribed again".into(),
+            TraceKind::XAdded { ms, seq, length } => {
+                format!("XADD {ms}-{seq} (length {length})")
+            }
+            TraceKind::XTrimmed { count, length } => {
+                format!("MAXLEN trimmed {count} entr(ies) (length {length})")
+            }
+            TraceKind::XDelivered {
+                consumer,
+                ms,
+                seq,
+                deliveries,
+            } => format!("{ms}-{seq} delivered to c{consumer} (delivery {deliveries})"),
+            TraceKind::XAcked {
+                consumer,
+                ms,
+                seq,
+                acked,
+            } => format!(
+                "c{consumer} handled {ms}-{seq}, XACK {}",
+                if acked { "1" } else { "0 (no longer pending)" }
+            ),
+            TraceKind::XClaimed {
+                consumer,
+                from,
+                ms,
+                seq,
+                idle_us,
+            } => format!(
+                "XAUTOCLAIM: c{consumer} took {ms}-{seq} from c{from} after {:.3} ms idle",
+                idle_us as f64 / 1000.0
+            ),
+            TraceKind::XClaimDeleted { consumer, ms, seq } => {
+                format!("XAUTOCLAIM by c{consumer}: {ms}-{seq} was trimmed, dropped from the PEL")
+            }
+            TraceKind::XConsumerCrashed { consumer, pending } => {
+                format!("c{consumer} crashed holding {pending} pending entr(ies)")
+            }
+            TraceKind::XConsumerRestarted { consumer } => format!("c{consumer} restarted"),
         };
         format!("{} {node}: {msg}{detail}", ev.t)
     }

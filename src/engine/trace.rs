@@ -32,6 +32,18 @@ pub struct NodeId(pub u32);
 
 pub use super::reason::Reason;
 
+/// Why a Redis subscriber's connection closed.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum DisconnectCause {
+    /// A command: the client's process or network failed.
+    Command,
+    /// The output buffer reached the hard limit.
+    HardLimit,
+    /// The output buffer stayed at or over the soft limit longer than soft-seconds.
+    SoftLimit,
+}
+
 /// What happened. Node fields name the other node involved; the event's own
 /// `node` is where it happened.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
@@ -188,6 +200,81 @@ pub enum TraceKind {
     TxnCommitted { member: u32, records: u32 },
     /// A crashed member's transaction was aborted: `records` outputs aborted.
     TxnAborted { member: u32, records: u32 },
+    /// Redis PUBLISH (node: the server): `receivers` is its return value
+    /// (matching subscriptions of connected subscribers), `missed` the
+    /// matching subscriptions of subscribers that were away.
+    PubsubPublished { receivers: u32, missed: u32 },
+    /// Appended to a Redis subscriber's output buffer (node: the subscriber):
+    /// `bytes` of RESP, `buffer_bytes` in the buffer after it.
+    PubsubBuffered {
+        pattern: bool,
+        bytes: u32,
+        buffer_bytes: u64,
+    },
+    /// A Redis subscriber that was away missed this message (node: the subscriber).
+    PubsubMissed,
+    /// A Redis subscriber's connection closed; `lost` messages went with it.
+    SubscriberDisconnected {
+        cause: DisconnectCause,
+        lost: u32,
+        buffer_bytes: u64,
+    },
+    /// A Redis subscriber connected and subscribed again.
+    SubscriberReconnected,
+    /// XADD appended entry `ms-seq` (node: the stream); `length` after it.
+    /// The id's parts are `id_ms` and `id_seq` in JSON (`seq` is the trace position).
+    XAdded {
+        #[serde(rename = "id_ms")]
+        ms: u64,
+        #[serde(rename = "id_seq")]
+        seq: u64,
+        length: u64,
+    },
+    /// MAXLEN trimmed `count` entries from the head; `length` after.
+    XTrimmed { count: u32, length: u64 },
+    /// A group (node) delivered entry `ms-seq` to consumer `c<consumer>`,
+    /// its `deliveries`-th delivery (XREADGROUP, or after a claim).
+    XDelivered {
+        consumer: u32,
+        #[serde(rename = "id_ms")]
+        ms: u64,
+        #[serde(rename = "id_seq")]
+        seq: u64,
+        deliveries: u32,
+    },
+    /// Consumer `c<consumer>` handled entry `ms-seq` and sent XACK; `acked`
+    /// is false when it was no longer pending (acked after a claim).
+    XAcked {
+        consumer: u32,
+        #[serde(rename = "id_ms")]
+        ms: u64,
+        #[serde(rename = "id_seq")]
+        seq: u64,
+        acked: bool,
+    },
+    /// XAUTOCLAIM: consumer `c<consumer>` took entry `ms-seq` from
+    /// `c<from>` after `idle_us` idle.
+    XClaimed {
+        consumer: u32,
+        from: u32,
+        #[serde(rename = "id_ms")]
+        ms: u64,
+        #[serde(rename = "id_seq")]
+        seq: u64,
+        idle_us: u64,
+    },
+    /// XAUTOCLAIM found pending entry `ms-seq` trimmed: dropped from the PEL.
+    XClaimDeleted {
+        consumer: u32,
+        #[serde(rename = "id_ms")]
+        ms: u64,
+        #[serde(rename = "id_seq")]
+        seq: u64,
+    },
+    /// Stream consumer `c<consumer>` crashed holding `pending` PEL entries.
+    XConsumerCrashed { consumer: u32, pending: u32 },
+    /// Stream consumer `c<consumer>` came back.
+    XConsumerRestarted { consumer: u32 },
 }
 
 fn is_false(b: &bool) -> bool {
@@ -239,11 +326,24 @@ impl TraceKind {
             TraceKind::LeaderCrashed { .. } => "leader_crashed",
             TraceKind::TxnCommitted { .. } => "txn_committed",
             TraceKind::TxnAborted { .. } => "txn_aborted",
+            TraceKind::PubsubPublished { .. } => "pubsub_published",
+            TraceKind::PubsubBuffered { .. } => "pubsub_buffered",
+            TraceKind::PubsubMissed => "pubsub_missed",
+            TraceKind::SubscriberDisconnected { .. } => "subscriber_disconnected",
+            TraceKind::SubscriberReconnected => "subscriber_reconnected",
+            TraceKind::XAdded { .. } => "xadded",
+            TraceKind::XTrimmed { .. } => "xtrimmed",
+            TraceKind::XDelivered { .. } => "xdelivered",
+            TraceKind::XAcked { .. } => "xacked",
+            TraceKind::XClaimed { .. } => "xclaimed",
+            TraceKind::XClaimDeleted { .. } => "xclaim_deleted",
+            TraceKind::XConsumerCrashed { .. } => "xconsumer_crashed",
+            TraceKind::XConsumerRestarted { .. } => "xconsumer_restarted",
         }
     }
 
     /// All kind names, for filters in the UI.
-    pub const NAMES: [&'static str; 42] = [
+    pub const NAMES: [&'static str; 55] = [
         "published",
         "routed",
         "unroutable",
@@ -286,6 +386,19 @@ impl TraceKind {
         "leader_crashed",
         "txn_committed",
         "txn_aborted",
+        "pubsub_published",
+        "pubsub_buffered",
+        "pubsub_missed",
+        "subscriber_disconnected",
+        "subscriber_reconnected",
+        "xadded",
+        "xtrimmed",
+        "xdelivered",
+        "xacked",
+        "xclaimed",
+        "xclaim_deleted",
+        "xconsumer_crashed",
+        "xconsumer_restarted",
     ];
 
     /// Canonical encoding of this kind: its code (1..=39) and two field
@@ -295,6 +408,7 @@ impl TraceKind {
         let opt = |o: Option<u64>| o.unwrap_or(u64::MAX);
         let node = |n: NodeId| n.0 as u64;
         let pair = |lo: u32, hi: u64| lo as u64 | hi << 32;
+        let sid = |ms: u64, seq: u64| ms.wrapping_mul(0x9e37_79b9_7f4a_7c15) ^ seq;
         match *self {
             TraceKind::Published { to, parent } => (1, node(to), opt(parent)),
             TraceKind::Routed { queues } => (2, queues as u64, 0),
@@ -413,6 +527,53 @@ impl TraceKind {
             } => (80, partition as u64, truncated as u64),
             TraceKind::TxnCommitted { member, records } => (81, member as u64, records as u64),
             TraceKind::TxnAborted { member, records } => (82, member as u64, records as u64),
+            // Redis: codes 60..=79. A stream id folds into one word
+            // (ms times an odd constant, xor seq): deterministic, integer only.
+            TraceKind::PubsubPublished { receivers, missed } => {
+                (60, receivers as u64, missed as u64)
+            }
+            TraceKind::PubsubBuffered {
+                pattern,
+                bytes,
+                buffer_bytes,
+            } => (61, pair(bytes, pattern as u64), buffer_bytes),
+            TraceKind::PubsubMissed => (62, 0, 0),
+            TraceKind::SubscriberDisconnected {
+                cause,
+                lost,
+                buffer_bytes,
+            } => (63, pair(lost, cause as u64), buffer_bytes),
+            TraceKind::SubscriberReconnected => (64, 0, 0),
+            TraceKind::XAdded { ms, seq, length } => (70, sid(ms, seq), length),
+            TraceKind::XTrimmed { count, length } => (71, count as u64, length),
+            TraceKind::XDelivered {
+                consumer,
+                ms,
+                seq,
+                deliveries,
+            } => (72, pair(consumer, deliveries as u64), sid(ms, seq)),
+            TraceKind::XAcked {
+                consumer,
+                ms,
+                seq,
+                acked,
+            } => (73, pair(consumer, acked as u64), sid(ms, seq)),
+            TraceKind::XClaimed {
+                consumer,
+                from,
+                ms,
+                seq,
+                idle_us,
+            } => (
+                74,
+                pair(consumer, from as u64),
+                sid(ms, seq) ^ idle_us.wrapping_mul(0xff51_afd7_ed55_8ccd),
+            ),
+            TraceKind::XClaimDeleted { consumer, ms, seq } => (75, consumer as u64, sid(ms, seq)),
+            TraceKind::XConsumerCrashed { consumer, pending } => {
+                (76, consumer as u64, pending as u64)
+            }
+            TraceKind::XConsumerRestarted { consumer } => (77, consumer as u64, 0),
         }
     }
 }
@@ -628,7 +789,7 @@ mod tests {
         assert_ne!(h0, base(k, None, 1, 1));
         assert_ne!(h0, base(k, Some(1), 2, 1));
         assert_ne!(h0, base(k, Some(1), 1, 2));
-        assert_eq!(TraceKind::NAMES.len(), 42);
+        assert_eq!(TraceKind::NAMES.len(), 55);
         // Fields sharing a word stay apart.
         let d = |consumer, instance, attempt, redelivered| TraceKind::Delivered {
             consumer: NodeId(consumer),
@@ -645,6 +806,94 @@ mod tests {
         assert_ne!(
             base(TraceKind::Enqueued { depth: 1 }, Some(1), 1, 1),
             base(TraceKind::Requeued { depth: 1 }, Some(1), 1, 1)
+        );
+    }
+
+    #[test]
+    fn redis_kinds_use_codes_60_to_79_and_hash_their_fields() {
+        let kinds = [
+            TraceKind::PubsubPublished {
+                receivers: 1,
+                missed: 0,
+            },
+            TraceKind::PubsubBuffered {
+                pattern: false,
+                bytes: 10,
+                buffer_bytes: 10,
+            },
+            TraceKind::PubsubMissed,
+            TraceKind::SubscriberDisconnected {
+                cause: DisconnectCause::HardLimit,
+                lost: 1,
+                buffer_bytes: 5,
+            },
+            TraceKind::SubscriberReconnected,
+            TraceKind::XAdded {
+                ms: 1,
+                seq: 0,
+                length: 1,
+            },
+            TraceKind::XTrimmed {
+                count: 1,
+                length: 1,
+            },
+            TraceKind::XDelivered {
+                consumer: 0,
+                ms: 1,
+                seq: 0,
+                deliveries: 1,
+            },
+            TraceKind::XAcked {
+                consumer: 0,
+                ms: 1,
+                seq: 0,
+                acked: true,
+            },
+            TraceKind::XClaimed {
+                consumer: 1,
+                from: 0,
+                ms: 1,
+                seq: 0,
+                idle_us: 5,
+            },
+            TraceKind::XClaimDeleted {
+                consumer: 0,
+                ms: 1,
+                seq: 0,
+            },
+            TraceKind::XConsumerCrashed {
+                consumer: 0,
+                pending: 1,
+            },
+            TraceKind::XConsumerRestarted { consumer: 0 },
+        ];
+        let mut codes: Vec<u64> = kinds.iter().map(|k| k.fields().0).collect();
+        assert!(codes.iter().all(|c| (60..=79).contains(c)));
+        codes.dedup();
+        assert_eq!(codes.len(), kinds.len());
+        for k in kinds {
+            assert!(TraceKind::NAMES.contains(&k.name()));
+        }
+        let h = |k: TraceKind| k.fields();
+        let id = |ms, seq| TraceKind::XAdded { ms, seq, length: 1 };
+        assert_ne!(h(id(1, 2)), h(id(2, 1)));
+        let claim = |consumer, from, idle_us| TraceKind::XClaimed {
+            consumer,
+            from,
+            ms: 7,
+            seq: 0,
+            idle_us,
+        };
+        assert_ne!(h(claim(1, 0, 5)), h(claim(0, 1, 5)));
+        assert_ne!(h(claim(1, 0, 5)), h(claim(1, 0, 6)));
+        let cut = |cause| TraceKind::SubscriberDisconnected {
+            cause,
+            lost: 1,
+            buffer_bytes: 5,
+        };
+        assert_ne!(
+            h(cut(DisconnectCause::HardLimit)),
+            h(cut(DisconnectCause::SoftLimit))
         );
     }
 

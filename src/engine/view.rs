@@ -87,6 +87,11 @@ pub enum NodeView {
     Topic(super::view_stream::TopicView),
     /// A Kafka-style consumer group (see `view_stream`).
     Group(super::view_stream::GroupView),
+    /// A Redis server's Pub/Sub (see `view_redis`).
+    RedisPubSub(super::view_redis::RedisPubSubView),
+    RedisSubscriber(super::view_redis::RedisSubscriberView),
+    RedisStream(super::view_redis::RedisStreamView),
+    RedisGroup(super::view_redis::RedisGroupView),
 }
 
 impl NodeView {
@@ -98,6 +103,10 @@ impl NodeView {
             | NodeView::Consumer { id, .. } => id,
             NodeView::Topic(t) => &t.id,
             NodeView::Group(g) => &g.id,
+            NodeView::RedisPubSub(v) => &v.id,
+            NodeView::RedisSubscriber(v) => &v.id,
+            NodeView::RedisStream(v) => &v.id,
+            NodeView::RedisGroup(v) => &v.id,
         }
     }
 }
@@ -161,6 +170,10 @@ impl Engine {
         match kind {
             NodeKind::Topic => NodeView::Topic(self.topic_view(i)),
             NodeKind::Group => NodeView::Group(self.group_view(i)),
+            NodeKind::RedisPubSub => NodeView::RedisPubSub(self.redis_pubsub_view(i)),
+            NodeKind::RedisSubscriber => NodeView::RedisSubscriber(self.redis_subscriber_view(i)),
+            NodeKind::RedisStream => NodeView::RedisStream(self.redis_stream_view(i)),
+            NodeKind::RedisGroup => NodeView::RedisGroup(self.redis_group_view(i)),
             NodeKind::Producer => {
                 let c = &self.cfg.producers[i];
                 let p = &self.producers[i];

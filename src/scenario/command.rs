@@ -202,6 +202,61 @@ pub enum Command {
         #[serde(default)]
         restart_after: Option<Duration>,
     },
+    /// Redis Pub/Sub: a subscriber's connection drops (its process crashed or
+    /// the network failed): what its output buffer held and the message it
+    /// was handling are lost, and it misses everything published until it
+    /// reconnects (after `reconnect_after`, or a `reconnect_subscriber`).
+    DisconnectSubscriber {
+        subscriber: String,
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        reconnect_after: Option<Duration>,
+    },
+    /// Redis Pub/Sub: the subscriber connects and subscribes again.
+    ReconnectSubscriber {
+        subscriber: String,
+    },
+    /// Redis Pub/Sub: SUBSCRIBE to `channel` or PSUBSCRIBE to `pattern` (exactly one).
+    Subscribe {
+        subscriber: String,
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        channel: Option<String>,
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        pattern: Option<String>,
+    },
+    /// Redis Pub/Sub: UNSUBSCRIBE from `channel` or PUNSUBSCRIBE from `pattern`.
+    Unsubscribe {
+        subscriber: String,
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        channel: Option<String>,
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        pattern: Option<String>,
+    },
+    /// Redis Pub/Sub: CONFIG SET client-output-buffer-limit (pubsub class).
+    SetOutputBufferLimit {
+        server: String,
+        limit: super::OutputBufferLimit,
+    },
+    /// Redis Streams: the MAXLEN later XADDs trim to (`null`: no trimming).
+    SetMaxlen {
+        stream: String,
+        maxlen: Option<u64>,
+    },
+    /// Redis Streams: XAUTOCLAIM's min-idle-time for a group (`null`: no claiming).
+    SetMinIdleTime {
+        group: String,
+        min_idle_time: Option<Duration>,
+    },
+    /// Redis Streams: consumer `consumer` (0 = `c0`) of a group crashes: the
+    /// entry it was handling stays in the pending entries list (its effect
+    /// done first when `after_effect`), for another consumer to claim.
+    CrashStreamConsumer {
+        group: String,
+        consumer: u32,
+        #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+        after_effect: bool,
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        restart_after: Option<Duration>,
+    },
     /// Turn the guarantee dial: every queue producer's confirms and every
     /// consumer's ack mode and dedup store take the bundle's values.
     SetGuarantee {
@@ -270,6 +325,15 @@ impl Command {
             | Command::SetCommitPolicy { group, .. }
             | Command::SetMaxPollRecords { group, .. } => group,
             Command::IncreasePartitions { topic, .. } | Command::CrashLeader { topic, .. } => topic,
+            Command::DisconnectSubscriber { subscriber, .. }
+            | Command::ReconnectSubscriber { subscriber }
+            | Command::Subscribe { subscriber, .. }
+            | Command::Unsubscribe { subscriber, .. } => subscriber,
+            Command::SetOutputBufferLimit { server, .. } => server,
+            Command::SetMaxlen { stream, .. } => stream,
+            Command::SetMinIdleTime { group, .. } | Command::CrashStreamConsumer { group, .. } => {
+                group
+            }
             // The whole scenario: no one node.
             Command::SetGuarantee { .. } | Command::CrashBroker { .. } | Command::RestartBroker => {
                 ""
@@ -433,6 +497,54 @@ impl Command {
                     None => format!("{which}: leader crash"),
                 }
             }
+            Command::DisconnectSubscriber {
+                subscriber,
+                reconnect_after,
+            } => match reconnect_after {
+                Some(d) => format!("{subscriber}: disconnect, reconnect after {d}"),
+                None => format!("{subscriber}: disconnect"),
+            },
+            Command::ReconnectSubscriber { subscriber } => format!("{subscriber}: reconnect"),
+            Command::Subscribe {
+                subscriber,
+                channel,
+                pattern,
+            } => match (channel, pattern) {
+                (Some(c), _) => format!("{subscriber}: SUBSCRIBE {c}"),
+                (_, p) => format!("{subscriber}: PSUBSCRIBE {}", p.as_deref().unwrap_or("")),
+            },
+            Command::Unsubscribe {
+                subscriber,
+                channel,
+                pattern,
+            } => match (channel, pattern) {
+                (Some(c), _) => format!("{subscriber}: UNSUBSCRIBE {c}"),
+                (_, p) => format!("{subscriber}: PUNSUBSCRIBE {}", p.as_deref().unwrap_or("")),
+            },
+            Command::SetOutputBufferLimit { server, limit } => format!(
+                "{server}: client-output-buffer-limit pubsub {} {} {}",
+                limit.hard_bytes, limit.soft_bytes, limit.soft_seconds
+            ),
+            Command::SetMaxlen { stream, maxlen } => match maxlen {
+                Some(n) => format!("{stream}: MAXLEN {n}"),
+                None => format!("{stream}: no MAXLEN"),
+            },
+            Command::SetMinIdleTime {
+                group,
+                min_idle_time,
+            } => match min_idle_time {
+                Some(d) => format!("{group}: XAUTOCLAIM min-idle-time {d}"),
+                None => format!("{group}: no XAUTOCLAIM"),
+            },
+            Command::CrashStreamConsumer {
+                group,
+                consumer,
+                after_effect,
+                ..
+            } => format!(
+                "{group}: c{consumer} crashes{}",
+                if *after_effect { " after its effect" } else { "" }
+            ),
             Command::SetGuarantee { guarantee } => {
                 format!("guarantee → {}", guarantee.name().replace('_', "-"))
             }

@@ -207,9 +207,13 @@ impl Scenario {
         let Some(g) = self.guarantee else {
             return;
         };
-        let topics: Vec<&str> = self.topics.iter().map(|t| t.id.as_str()).collect();
+        let topics: Vec<String> = self
+            .non_queue_targets()
+            .into_iter()
+            .map(String::from)
+            .collect();
         for p in &mut self.producers {
-            if p.confirms.is_none() && !topics.contains(&p.to.as_str()) {
+            if p.confirms.is_none() && !topics.contains(&p.to) {
                 p.confirms = g.confirms();
             }
         }
@@ -227,7 +231,7 @@ impl Scenario {
     /// queue producer and consumer matches, or "custom"; "not_applicable"
     /// for a scenario with neither (the log-based half has no dial).
     pub fn guarantee_label(&self) -> &'static str {
-        let topics: Vec<&str> = self.topics.iter().map(|t| t.id.as_str()).collect();
+        let topics = self.non_queue_targets();
         if self.consumers.is_empty()
             && self
                 .producers
@@ -254,7 +258,7 @@ impl Scenario {
     /// scenario order: what a learner needs to read the ledger.
     pub fn explain_guarantee(&self) -> Vec<String> {
         let mut out = Vec::new();
-        let topics: Vec<&str> = self.topics.iter().map(|t| t.id.as_str()).collect();
+        let topics = self.non_queue_targets();
         for p in self
             .producers
             .iter()
@@ -315,6 +319,26 @@ impl Scenario {
                 }
             };
             out.push(text);
+        }
+        // Redis: Pub/Sub is at-most-once by design; a stream group is
+        // at-least-once when someone claims a crashed consumer's entries.
+        for sub in &self.redis_subscribers {
+            out.push(format!(
+                "{}: Redis Pub/Sub subscriber: fire-and-forget; what is published while it is away, or thrown away with its output buffer, is gone (at-most-once).",
+                sub.id
+            ));
+        }
+        for g in &self.redis_groups {
+            out.push(match g.min_idle_time {
+                Some(d) => format!(
+                    "{}: Redis stream group: an entry stays pending until XACK, and XAUTOCLAIM hands a crashed consumer's entries to another after {d} idle: a crash between the effect and the XACK repeats the effect (at-least-once).",
+                    g.id
+                ),
+                None => format!(
+                    "{}: Redis stream group without XAUTOCLAIM: a crashed consumer's pending entries wait for good, and are lost once MAXLEN trims them.",
+                    g.id
+                ),
+            });
         }
         out.extend(self.explain_log());
         out

@@ -13,6 +13,7 @@ mod guarantee;
 mod json_path;
 pub mod patch;
 mod presets;
+mod redis;
 mod stream;
 mod types;
 mod units;
@@ -22,12 +23,13 @@ pub use command::{Command, LoggedCommand};
 pub use guarantee::*;
 pub use json_path::{error_path, VARIANT_FIELDS};
 pub use presets::{preset, presets, Preset};
+pub use redis::*;
 pub use stream::*;
 pub use types::*;
 pub use units::{parse_duration, parse_f64, parse_rate, Duration, Rate};
 pub use validate::{
     check_arrival, check_confirms, check_consumer_faults, check_dedup, check_link_faults,
-    check_publish_one, check_retry, check_service, validate,
+    check_publish_one, check_retry, check_service, check_subscription, validate,
 };
 
 /// Limits on what a scenario may ask for (everything has a bound).

@@ -56,6 +56,10 @@ static PRESETS: &[Preset] = presets![
     "kafka-acks-leader-crash",
     "kafka-idempotent-producer",
     "kafka-transactions",
+    "redis-pubsub-disconnect",
+    "redis-pubsub-slow-subscriber",
+    "redis-streams-claim",
+    "redis-pubsub-vs-streams",
 ];
 
 pub fn presets() -> &'static [Preset] {

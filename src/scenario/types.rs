@@ -42,6 +42,18 @@ pub struct Scenario {
     /// Kafka-style consumer groups reading topics.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub consumer_groups: Vec<super::stream::ConsumerGroup>,
+    /// Redis Pub/Sub servers (see `redis.rs`).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub redis_pubsub: Vec<super::RedisPubSub>,
+    /// Redis Pub/Sub subscribers.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub redis_subscribers: Vec<super::RedisSubscriber>,
+    /// Redis streams.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub redis_streams: Vec<super::RedisStream>,
+    /// Redis stream consumer groups.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub redis_groups: Vec<super::RedisGroup>,
     /// Commands applied at fixed simulated times (faults, knob changes).
     #[serde(default)]
     pub schedule: Vec<ScheduledCommand>,

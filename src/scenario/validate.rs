@@ -4,6 +4,8 @@
 use super::*;
 use std::collections::BTreeMap;
 
+mod redis;
+pub use redis::check_subscription;
 mod guarantees;
 mod schedule;
 mod streams;
@@ -32,6 +34,10 @@ enum Kind {
     Consumer,
     Topic,
     Group,
+    PubSub,
+    Subscriber,
+    Stream,
+    RedisGroup,
 }
 
 pub fn check_service(s: &Service) -> Result<(), String> {
@@ -280,7 +286,11 @@ pub fn validate(s: &Scenario) -> Result<(), ScenarioError> {
         + s.queues.len()
         + s.consumers.len()
         + s.topics.len()
-        + s.consumer_groups.len();
+        + s.consumer_groups.len()
+        + s.redis_pubsub.len()
+        + s.redis_subscribers.len()
+        + s.redis_streams.len()
+        + s.redis_groups.len();
     if total > NODES_MAX {
         v.err("", format!("{total} nodes; at most {NODES_MAX}"));
     }
@@ -357,6 +367,7 @@ pub fn validate(s: &Scenario) -> Result<(), ScenarioError> {
             .enumerate()
             .map(|(i, g)| (g.id.as_str(), Kind::Group, format!("consumer_groups[{i}]"))),
     );
+    all.extend(redis::ids(s));
     for (name, kind, path) in all {
         check_id(&mut v, &format!("{path}.id"), name);
         if let Some((_, first)) = ids.get(name) {
@@ -393,11 +404,19 @@ pub fn validate(s: &Scenario) -> Result<(), ScenarioError> {
             &mut v,
             format!("{at}.to"),
             &p.to,
-            &[Kind::Exchange, Kind::Queue, Kind::Topic],
-            "exchange, queue or topic",
+            &[
+                Kind::Exchange,
+                Kind::Queue,
+                Kind::Topic,
+                Kind::PubSub,
+                Kind::Stream,
+            ],
+            "exchange, queue, topic, redis_pubsub or redis stream",
         );
         check_topic_producer(&mut v, &at, p, s, kind_of(&p.to) == Some(Kind::Topic));
         let to_topic = kind_of(&p.to) == Some(Kind::Topic);
+        let to_redis = matches!(kind_of(&p.to), Some(Kind::PubSub | Kind::Stream));
+        redis::check_redis_producer(&mut v, &at, p, to_redis);
         if let Some(c) = &p.confirms {
             // For a topic producer: `request.timeout.ms` and `retries`.
             if let Err((f, e)) = check_confirms(c) {
@@ -661,6 +680,7 @@ pub fn validate(s: &Scenario) -> Result<(), ScenarioError> {
         }
     }
     check_streams(&mut v, s, &|name: &str| kind_of(name) == Some(Kind::Topic));
+    redis::check_redis(&mut v, s, &|name: &str| kind_of(name));
     if s.schedule.len() > SCHEDULE_MAX {
         v.err("schedule", format!("at most {SCHEDULE_MAX} entries"));
     }
@@ -671,6 +691,9 @@ pub fn validate(s: &Scenario) -> Result<(), ScenarioError> {
             Command::SetGuarantee { .. } | Command::CrashBroker { .. } | Command::RestartBroker
         ) {
             continue; // about the whole scenario, with nothing to check
+        }
+        if redis::check_redis_scheduled(&mut v, &at, &sc.command, &|name: &str| kind_of(name)) {
+            continue;
         }
         let target = sc.command.target();
         let want = match &sc.command {

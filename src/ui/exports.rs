@@ -25,6 +25,10 @@ fn kind_word(k: NodeKind) -> &'static str {
         NodeKind::Consumer => "CONSUMER",
         NodeKind::Topic => "TOPIC",
         NodeKind::Group => "GROUP",
+        NodeKind::RedisPubSub => "REDIS",
+        NodeKind::RedisSubscriber => "SUBSCRIBER",
+        NodeKind::RedisStream => "STREAM",
+        NodeKind::RedisGroup => "XGROUP",
     }
 }
 
@@ -36,6 +40,8 @@ fn kind_colour(k: NodeKind) -> &'static str {
         NodeKind::Consumer => "#15803d",
         NodeKind::Topic => "#b45309",
         NodeKind::Group => "#be185d",
+        NodeKind::RedisPubSub | NodeKind::RedisStream => "#dc2626",
+        NodeKind::RedisSubscriber | NodeKind::RedisGroup => "#b91c1c",
     }
 }
 

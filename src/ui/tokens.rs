@@ -235,7 +235,9 @@ impl Tokens {
                     let f = self.fate_of(m);
                     self.push_token(node, a.0, m, f, now, speed)
                 }
-                TraceKind::Enqueued { .. } => {
+                // A Redis push into a subscriber's output buffer moves like
+                // an enqueue (from the server, where Published left it).
+                TraceKind::Enqueued { .. } | TraceKind::PubsubBuffered { .. } => {
                     let from = self.at_of(m, ev.node);
                     let f = self.fate_of(m);
                     self.push_token(from, node, m, f, now, speed);
@@ -257,10 +259,13 @@ impl Tokens {
                     };
                     self.push_token(node, consumer.0, m, f, now, speed);
                 }
-                TraceKind::Processed { .. } => {
+                TraceKind::Processed { .. } | TraceKind::XAcked { .. } => {
                     self.effect(node, DONE, Some(m), now);
                     self.track.remove(&m);
                 }
+                // Missed by a subscriber that is away: a flash there; the
+                // message itself goes on to the others.
+                TraceKind::PubsubMissed => self.effect(node, DROPPED, None, now),
                 TraceKind::Failed { .. } => {
                     self.effect(node, FAILED_POP, Some(m), now);
                     if let Some(t) = self.track.get_mut(&m) {

@@ -30,6 +30,7 @@ mod overflow;
 mod producers;
 mod props;
 mod publish_one;
+mod redis;
 mod retry;
 mod review_fixes;
 mod routing;

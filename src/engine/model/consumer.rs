@@ -83,7 +83,7 @@ impl Engine {
     pub(crate) fn add_consumer(&mut self, c: &scenario::Consumer) {
         let queue = match self.target_of(&c.queue) {
             Target::Queue(i) => i,
-            Target::Exchange(_) => unreachable!("validated: consumers read queues"),
+            _ => unreachable!("validated: consumers read queues"),
         };
         let on_success = c
             .on_success
@@ -102,7 +102,7 @@ impl Engine {
                 .and_then(|r| r.exhausted_to.as_ref())
                 .map(|x| match self.target_of(x) {
                     Target::Exchange(i) => i,
-                    Target::Queue(_) => unreachable!("validated: exhausted_to is an exchange"),
+                    _ => unreachable!("validated: exhausted_to is an exchange"),
                 });
         let instances = (0..c.instances)
             .map(|_| Instance {

@@ -47,7 +47,7 @@ impl Engine {
             .as_ref()
             .map(|a| match self.target_of(a) {
                 Target::Exchange(i) => i,
-                Target::Queue(_) => unreachable!("validated: alternate is an exchange"),
+                _ => unreachable!("validated: alternate is an exchange"),
             });
         self.exchanges.push(ExchangeState {
             node: self.node_id(&x.id),
@@ -63,7 +63,7 @@ impl Engine {
         if self.msgs[slot as usize].gen == gen
             && self.msgs[slot as usize].state == MsgState::Transit
         {
-            if self.broker_down {
+            if self.broker_down && matches!(target, Target::Exchange(_) | Target::Queue(_)) {
                 let at = self.target_node(target);
                 self.refuse_while_down(slot, at);
                 return;
@@ -86,6 +86,15 @@ impl Engine {
                 return;
             }
             Target::Exchange(x) => x,
+            // Redis is another server: the AMQP broker's state never applies.
+            Target::PubSub(x) => {
+                self.pubsub_publish(slot, x);
+                return;
+            }
+            Target::Stream(x) => {
+                self.xadd(slot, x);
+                return;
+            }
         };
         let (rk, hdr, id) = {
             let m = &self.msgs[slot as usize];

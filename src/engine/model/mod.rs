@@ -28,6 +28,10 @@
 //! | `broker.rs`      | the broker crashing: durable vs transient | `broker_crash`, `broker_down` |
 //! | `replication.rs` | Kafka acks, retries, idempotence, high watermark, leader crash | truncated past the high watermark |
 //! | `transactions.rs`| read-process-write outputs, transactions, read_committed | aborted outputs (never read committed) |
+//! | `pubsub.rs`      | Redis Pub/Sub: PUBLISH, output buffers | `no_subscribers`, `subscriber_disconnected`, `output_buffer_limit` |
+//! | `xstream.rs`     | Redis Streams: XADD, PEL, XACK, XAUTOCLAIM | `stream_trimmed`, `consumer_crashed` |
+//! | `glob.rs`        | Redis glob patterns (pure)             | —                               |
+//! | `redis.rs`       | Redis state, events, commands, checks  | —                               |
 //! | `effects.rs`     | the ledger: effects per business message (lost, duplicated) | —          |
 //!
 //! Each file is an `impl Engine` block: the engine core owns the clock, agenda
@@ -44,18 +48,22 @@ pub mod dead_letter;
 pub mod effects;
 pub mod exchange;
 pub(crate) mod fetch;
+pub mod glob;
 pub(crate) mod group;
 pub mod partitioner;
 pub mod producer;
 pub mod protocol;
+pub mod pubsub;
 pub mod queue;
 pub(crate) mod recovery;
+pub(crate) mod redis;
 pub(crate) mod replication;
 pub mod retry;
 pub(crate) mod seek;
 pub(crate) mod stream_knobs;
 pub(crate) mod topic;
 pub(crate) mod transactions;
+pub mod xstream;
 
 pub(crate) use consumer::ConsumerState;
 pub(crate) use exchange::{CachedRoute, ExchangeState};

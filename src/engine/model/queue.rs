@@ -56,7 +56,7 @@ impl Engine {
             .as_ref()
             .map(|a| match self.target_of(a) {
                 Target::Exchange(i) => i,
-                Target::Queue(_) => {
+                _ => {
                     unreachable!("validated: dead-letter exchange is an exchange")
                 }
             });

@@ -49,6 +49,15 @@ impl App {
             NodeView::Consumer { .. } => self.consumer_panel(link, nv),
             NodeView::Topic(t) => self.topic_panel(link, t),
             NodeView::Group(g) => self.group_panel(link, g),
+            // Redis nodes: their counters as rows (no live knobs here yet:
+            // the commands exist, see the README's Redis section).
+            other => html! {
+                <dl class="stats">
+                    { for other.redis_text().into_iter().flat_map(|r| r.rows).map(|(k, v)| html! {
+                        <><dt>{ k }</dt><dd>{ v }</dd></>
+                    }) }
+                </dl>
+            },
         };
         let kind = self
             .layout

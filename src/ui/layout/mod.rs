@@ -265,6 +265,15 @@ impl Layout {
                 add(&g.id, &o.topic, EdgeKind::Flow, vec![label.into()]);
             }
         }
+        // Redis: a server to its subscribers (labelled with their channels
+        // and patterns), a stream to its groups.
+        for sub in &cfg.redis_subscribers {
+            let label = sub.channels.iter().chain(&sub.patterns).cloned().collect();
+            add(&sub.server, &sub.id, EdgeKind::Flow, label);
+        }
+        for g in &cfg.redis_groups {
+            add(&g.stream, &g.id, EdgeKind::Flow, Vec::new());
+        }
         for e in edges.iter_mut().filter(|e| e.kind == EdgeKind::Retry) {
             e.label.push("88888 waiting".into());
         }

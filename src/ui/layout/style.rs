@@ -169,6 +169,17 @@ pub(super) fn detail_templates(
                 ]
             }
         }
+        // Redis nodes: one line of text (see `NodeView::redis_text`).
+        NodeKind::RedisPubSub
+        | NodeKind::RedisSubscriber
+        | NodeKind::RedisStream
+        | NodeKind::RedisGroup => {
+            if compact {
+                vec!["88888 handled".into()]
+            } else {
+                vec!["away · buf 8888888 B · missed 8888".into()]
+            }
+        }
     }
 }
 
@@ -207,9 +218,14 @@ pub fn node_size(
     let lines = details.len() as f64;
     let base = r.detail_y + lines * r.line_h;
     let h = match kind {
-        NodeKind::Producer | NodeKind::Exchange | NodeKind::Topic | NodeKind::Group => {
-            base + style.pad * 0.35
-        }
+        NodeKind::Producer
+        | NodeKind::Exchange
+        | NodeKind::Topic
+        | NodeKind::Group
+        | NodeKind::RedisPubSub
+        | NodeKind::RedisSubscriber
+        | NodeKind::RedisStream
+        | NodeKind::RedisGroup => base + style.pad * 0.35,
         NodeKind::Queue => base + 2.0 + r.bar_h + 5.0 + r.sq + style.pad * 0.6,
         NodeKind::Consumer => {
             let rows = consumer_dot_rows(style, w, instances) as f64;

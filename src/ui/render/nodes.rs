@@ -93,6 +93,10 @@ pub(super) fn draw_nodes(f: &Frame) -> Vec<Hit> {
                 NodeKind::Consumer => "CONSUMER",
                 NodeKind::Topic => "TOPIC",
                 NodeKind::Group => "GROUP",
+                NodeKind::RedisPubSub => "REDIS PUB/SUB",
+                NodeKind::RedisSubscriber => "SUBSCRIBER",
+                NodeKind::RedisStream => "REDIS STREAM",
+                NodeKind::RedisGroup => "XGROUP",
             };
             text_fit(
                 ctx,
@@ -136,6 +140,7 @@ pub(super) fn draw_nodes(f: &Frame) -> Vec<Hit> {
                 }
                 Some(NodeView::Topic(t)) => format!("{} appended", t.appended),
                 Some(NodeView::Group(g)) => format!("lag {}", g.lag),
+                Some(v) => v.redis_text().map(|r| r.compact).unwrap_or_default(),
                 None => String::new(),
             };
             ctx.set_text_align("right");
@@ -411,6 +416,11 @@ pub(super) fn draw_nodes(f: &Frame) -> Vec<Hit> {
             }
             Some(NodeView::Topic(t)) => hits.extend(super::streams::draw_topic(f, x, y, w, t)),
             Some(NodeView::Group(g)) => super::streams::draw_group(f, i, x, y, w, h, g),
+            Some(v) => {
+                if let Some(r) = v.redis_text() {
+                    text_fit(ctx, &r.detail, x + pad, line_y, small, false, inner);
+                }
+            }
             None => {}
         }
     }
