@@ -76,8 +76,14 @@ impl Engine {
 
     pub(crate) fn check_command(&self, cmd: &Command) -> Result<(), CommandError> {
         let err = |s: String| Err(CommandError(s));
+        self.check_sqs_command(cmd)?;
         match cmd {
             Command::SetGuarantee { .. } | Command::RestartBroker => {}
+            Command::ChangeMessageVisibility { .. }
+            | Command::RedriveDeadLetters { .. }
+            | Command::SetVisibilityTimeout { .. }
+            | Command::SetWaitTime { .. }
+            | Command::SetMaxMessages { .. } => {}
             Command::CrashBroker { restart_after } => {
                 if restart_after.is_some_and(|d| d.us() > crate::engine::DELAY_US_MAX) {
                     return err("restart_after must be at most 24h".into());
@@ -460,6 +466,11 @@ impl Engine {
                 self.crash_broker(restart_after.map(|d| d.us()));
             }
             Command::RestartBroker => self.restart_broker(),
+            Command::ChangeMessageVisibility { .. }
+            | Command::RedriveDeadLetters { .. }
+            | Command::SetVisibilityTimeout { .. }
+            | Command::SetWaitTime { .. }
+            | Command::SetMaxMessages { .. } => self.apply_sqs_command(cmd),
             Command::SetGuarantee { guarantee } => {
                 let g = *guarantee;
                 let topics: Vec<String> = self.cfg.topics.iter().map(|t| t.id.clone()).collect();

@@ -15,6 +15,7 @@
 //! Restart             model/consumer.rs   (`on_restart`)
 //! RetryDue            model/retry.rs      (`on_retry_due`)
 //! Stream(..)          model/topic.rs      (`on_stream_event`: topics, batches, groups)
+//! Sqs(..)             model/sqs.rs        (`on_sqs_event`: visibility, delays, retention, polls)
 //! Scheduled           command.rs          (`apply_scheduled`)
 //! Sample              here                (`on_sample`: the time series)
 //!
@@ -27,6 +28,7 @@ use super::agenda::Agenda;
 use super::message::{ExtId, HdrId, Ledger, Message, MsgExt, Sym};
 use super::metrics::{Latency, LatencySummary, Series, SeriesPoint, Totals, WindowLatency};
 use super::model::effects::Effects;
+use super::model::sqs::{Sqs, SqsEvent};
 use super::model::topic::{StreamEvent, Streams};
 use super::model::{CachedRoute, ConsumerState, ExchangeState, ProducerState, QueueState};
 use super::time::SimTime;
@@ -119,6 +121,7 @@ pub(crate) enum Event {
     },
     Sample,
     Stream(StreamEvent),
+    Sqs(SqsEvent),
 }
 
 /// What `run_until` did.
@@ -154,6 +157,8 @@ pub struct Engine {
     pub(crate) consumers: Vec<ConsumerState>,
     /// Topics, consumer groups and topic producers (see `model::topic`).
     pub(crate) streams: Streams,
+    /// Amazon SQS queues and pollers (see `model::sqs`).
+    pub(crate) sqs: Sqs,
     /// The message arena (see `message`); `free` lists recyclable slots.
     pub(crate) msgs: Vec<Message>,
     pub(crate) free: Vec<u32>,
@@ -222,6 +227,7 @@ impl Engine {
             queues: Vec::new(),
             consumers: Vec::new(),
             streams: Streams::default(),
+            sqs: Sqs::default(),
             msgs: Vec::new(),
             free: Vec::new(),
             exts: Vec::new(),
@@ -331,6 +337,7 @@ impl Engine {
             self.rebuild_subscribers(q as u32);
         }
         self.build_streams();
+        self.build_sqs();
         for p in 0..self.producers.len() {
             let start = self.cfg.producers[p].start.us();
             self.schedule_tick(p as u32, SimTime(start));
@@ -517,6 +524,7 @@ impl Engine {
             Event::Scheduled { index } => self.apply_scheduled(index),
             Event::Sample => self.on_sample(),
             Event::Stream(ev) => self.on_stream_event(ev),
+            Event::Sqs(ev) => self.on_sqs_event(ev),
         }
     }
 

@@ -58,10 +58,13 @@ pub enum Reason {
     BrokerCrash,
     /// Published while the broker was down.
     BrokerDown,
+    /// An SQS FIFO send whose deduplication id was accepted in the last 5
+    /// minutes: accepted, not enqueued.
+    SqsDeduplicated,
 }
 
 impl Reason {
-    pub const ALL: [Reason; 12] = [
+    pub const ALL: [Reason; 13] = [
         Reason::Rejected,
         Reason::Expired,
         Reason::Maxlen,
@@ -74,6 +77,7 @@ impl Reason {
         Reason::NetworkLost,
         Reason::BrokerCrash,
         Reason::BrokerDown,
+        Reason::SqsDeduplicated,
     ];
     pub fn name(self) -> &'static str {
         match self {
@@ -89,6 +93,7 @@ impl Reason {
             Reason::NetworkLost => "network_lost",
             Reason::BrokerCrash => "broker_crash",
             Reason::BrokerDown => "broker_down",
+            Reason::SqsDeduplicated => "sqs_deduplicated",
         }
     }
     pub fn index(self) -> usize {
@@ -244,6 +249,37 @@ pub enum TraceKind {
     BrokerCrashed { lost: u32 },
     /// The broker is back: durable queues with their persistent messages.
     BrokerRestarted,
+    /// SQS FIFO: a send whose deduplication id was seen in the last 5 minutes
+    /// was accepted but not enqueued.
+    SqsDeduplicated,
+    /// SQS: a received message's visibility timeout ran out before it was
+    /// deleted; it is visible again (received `receive_count` times so far).
+    SqsVisibleAgain { receive_count: u32 },
+    /// SQS: a `DeleteMessage` carried an out-of-date receipt handle (the
+    /// message was received again since): it succeeded but deleted nothing.
+    SqsDeleteStale { instance: u32 },
+    /// SQS standard queue: a delete missed a stored copy, which will be
+    /// received again (the documented occasional duplicate).
+    SqsDeleteMissed { instance: u32 },
+    /// SQS: received `receive_count` times already (the redrive policy's
+    /// `maxReceiveCount`), moved to dead-letter queue `dlq` at a receive.
+    SqsMovedToDlq { dlq: NodeId, receive_count: u32 },
+    /// SQS: moved from a dead-letter queue back to queue `to` (redrive).
+    SqsRedriven { to: NodeId },
+    /// SQS: a `ReceiveMessage` returned nothing after waiting `waited_us`
+    /// (0: short polling).
+    SqsEmptyReceive {
+        consumer: NodeId,
+        instance: u32,
+        waited_us: u64,
+    },
+    /// SQS: `ChangeMessageVisibility` made it visible `timeout_us` from now.
+    SqsVisibilityChanged { timeout_us: u64 },
+    /// SQS FIFO: a `SendMessage` (`send`) or `ReceiveMessage` call was over
+    /// the queue's per-second throughput limit; the client retries next second.
+    SqsThrottled { send: bool },
+    /// SQS: a delayed message (delay queue or message timer) became visible.
+    SqsDelayEnded,
 }
 
 fn is_false(b: &bool) -> bool {
@@ -292,11 +328,21 @@ impl TraceKind {
             TraceKind::AckLost { .. } => "ack_lost",
             TraceKind::BrokerCrashed { .. } => "broker_crashed",
             TraceKind::BrokerRestarted => "broker_restarted",
+            TraceKind::SqsDeduplicated => "sqs_deduplicated",
+            TraceKind::SqsVisibleAgain { .. } => "sqs_visible_again",
+            TraceKind::SqsDeleteStale { .. } => "sqs_delete_stale",
+            TraceKind::SqsDeleteMissed { .. } => "sqs_delete_missed",
+            TraceKind::SqsMovedToDlq { .. } => "sqs_moved_to_dlq",
+            TraceKind::SqsRedriven { .. } => "sqs_redriven",
+            TraceKind::SqsEmptyReceive { .. } => "sqs_empty_receive",
+            TraceKind::SqsVisibilityChanged { .. } => "sqs_visibility_changed",
+            TraceKind::SqsThrottled { .. } => "sqs_throttled",
+            TraceKind::SqsDelayEnded => "sqs_delay_ended",
         }
     }
 
     /// All kind names, for filters in the UI.
-    pub const NAMES: [&'static str; 39] = [
+    pub const NAMES: [&'static str; 49] = [
         "published",
         "routed",
         "unroutable",
@@ -336,6 +382,16 @@ impl TraceKind {
         "ack_lost",
         "broker_crashed",
         "broker_restarted",
+        "sqs_deduplicated",
+        "sqs_visible_again",
+        "sqs_delete_stale",
+        "sqs_delete_missed",
+        "sqs_moved_to_dlq",
+        "sqs_redriven",
+        "sqs_empty_receive",
+        "sqs_visibility_changed",
+        "sqs_throttled",
+        "sqs_delay_ended",
     ];
 
     /// Canonical encoding of this kind: its code (1..=39) and two field
@@ -456,6 +512,23 @@ impl TraceKind {
             TraceKind::AckLost { instance } => (37, instance as u64, 0),
             TraceKind::BrokerCrashed { lost } => (38, lost as u64, 0),
             TraceKind::BrokerRestarted => (39, 0, 0),
+            // 40..=59: Amazon SQS (model::sqs).
+            TraceKind::SqsDeduplicated => (40, 0, 0),
+            TraceKind::SqsVisibleAgain { receive_count } => (41, receive_count as u64, 0),
+            TraceKind::SqsDeleteStale { instance } => (42, instance as u64, 0),
+            TraceKind::SqsDeleteMissed { instance } => (43, instance as u64, 0),
+            TraceKind::SqsMovedToDlq { dlq, receive_count } => {
+                (44, node(dlq), receive_count as u64)
+            }
+            TraceKind::SqsRedriven { to } => (45, node(to), 0),
+            TraceKind::SqsEmptyReceive {
+                consumer,
+                instance,
+                waited_us,
+            } => (46, pair(node(consumer) as u32, instance as u64), waited_us),
+            TraceKind::SqsVisibilityChanged { timeout_us } => (47, timeout_us, 0),
+            TraceKind::SqsThrottled { send } => (48, send as u64, 0),
+            TraceKind::SqsDelayEnded => (49, 0, 0),
         }
     }
 }
@@ -671,7 +744,7 @@ mod tests {
         assert_ne!(h0, base(k, None, 1, 1));
         assert_ne!(h0, base(k, Some(1), 2, 1));
         assert_ne!(h0, base(k, Some(1), 1, 2));
-        assert_eq!(TraceKind::NAMES.len(), 39);
+        assert_eq!(TraceKind::NAMES.len(), 49);
         // Fields sharing a word stay apart.
         let d = |consumer, instance, attempt, redelivered| TraceKind::Delivered {
             consumer: NodeId(consumer),

@@ -185,11 +185,15 @@ impl Engine {
             NodeKind::Queue => {
                 let c = &self.cfg.queues[i];
                 let q = &self.queues[i];
+                // An SQS queue: visible (and delayed) as ready, in flight as unacked.
+                let (depth, unacked) = self
+                    .sqs_depths(i as u32)
+                    .unwrap_or((q.ready.len() as u32, q.unacked));
                 NodeView::Queue {
                     id: c.id.clone(),
-                    depth: q.ready.len() as u32,
+                    depth,
                     depth_max: q.depth_max,
-                    unacked: q.unacked,
+                    unacked,
                     max_length: c.max_length,
                     ttl_us: c.ttl.map(|d| d.us()),
                     enqueued: q.enqueued,

@@ -71,6 +71,7 @@ pub const VARIANT_FIELDS: &[&str] = &[
     "backoff",
     "cleanup",
     "commit",
+    "deduplication",
     "guarantee",
     "keys",
     "kind",
@@ -83,6 +84,7 @@ pub const VARIANT_FIELDS: &[&str] = &[
     "poison",
     "routing_keys",
     "service",
+    "type",
     "x_match",
 ];
 

@@ -53,6 +53,9 @@ static PRESETS: &[Preset] = presets![
     "kafka-slow-group",
     "kafka-retry-topics",
     "kafka-three-groups",
+    "sqs-visibility-timeout",
+    "sqs-fifo-groups",
+    "sqs-long-polling",
 ];
 
 pub fn presets() -> &'static [Preset] {

@@ -4,6 +4,7 @@
 use super::*;
 use std::collections::BTreeMap;
 
+mod sqs;
 mod streams;
 use streams::{check_streams, check_topic_producer};
 
@@ -655,6 +656,7 @@ pub fn validate(s: &Scenario) -> Result<(), ScenarioError> {
         }
     }
     check_streams(&mut v, s, &|name: &str| kind_of(name) == Some(Kind::Topic));
+    sqs::check_sqs(&mut v, s);
     if s.schedule.len() > SCHEDULE_MAX {
         v.err("schedule", format!("at most {SCHEDULE_MAX} entries"));
     }
@@ -679,7 +681,10 @@ pub fn validate(s: &Scenario) -> Result<(), ScenarioError> {
             Command::SetMaxLength { .. }
             | Command::SetOverflow { .. }
             | Command::SetQueueTtl { .. }
-            | Command::PurgeQueue { .. } => Kind::Queue,
+            | Command::PurgeQueue { .. }
+            | Command::ChangeMessageVisibility { .. }
+            | Command::RedriveDeadLetters { .. }
+            | Command::SetVisibilityTimeout { .. } => Kind::Queue,
             Command::AddMember { .. }
             | Command::RemoveMember { .. }
             | Command::CrashMember { .. }
@@ -795,6 +800,28 @@ fn check_scheduled_values(v: &mut V, at: &str, cmd: &Command, s: &Scenario) {
                 check_publish_one(routing_key.as_deref(), key.as_deref(), headers)
             {
                 v.err(format!("{at}.{field}"), e);
+            }
+        }
+        C::ChangeMessageVisibility {
+            visibility_timeout: d,
+            ..
+        }
+        | C::SetVisibilityTimeout {
+            visibility_timeout: d,
+            ..
+        } => {
+            if let Err(e) = check_visibility_timeout(*d) {
+                v.err(format!("{at}.visibility_timeout"), e);
+            }
+        }
+        C::SetWaitTime { wait_time, .. } => {
+            if let Err(e) = check_wait_time(*wait_time) {
+                v.err(format!("{at}.wait_time"), e);
+            }
+        }
+        C::SetMaxMessages { max_messages, .. } => {
+            if let Err(e) = check_max_messages(*max_messages) {
+                v.err(format!("{at}.max_messages"), e);
             }
         }
         C::SetPrefetch { prefetch, .. } if *prefetch == 0 || *prefetch > PREFETCH_MAX => v.err(

@@ -32,6 +32,7 @@ mod publish_one;
 mod retry;
 mod review_fixes;
 mod routing;
+mod sqs;
 mod stream_failures;
 mod stream_knobs;
 mod stream_props;

@@ -26,6 +26,8 @@
 //! | `confirms.rs`    | producer link faults, publisher confirms, resends | `network_lost`       |
 //! | `protocol.rs`    | consumer dedup store, crashes at protocol points, lost acks | —          |
 //! | `broker.rs`      | the broker crashing: durable vs transient | `broker_crash`, `broker_down` |
+//! | `sqs.rs`         | SQS queues: visibility, receive count, DLQ, dedup, delay, retention | `sqs_deduplicated`, retention (`expired`) |
+//! | `sqs_poll.rs`    | SQS consumers: short/long polling, delete | —                         |
 //! | `effects.rs`     | the ledger: effects per business message (lost, duplicated) | —          |
 //!
 //! Each file is an `impl Engine` block: the engine core owns the clock, agenda
@@ -50,6 +52,9 @@ pub mod queue;
 pub(crate) mod recovery;
 pub mod retry;
 pub(crate) mod seek;
+pub mod sqs;
+pub(crate) mod sqs_knobs;
+pub(crate) mod sqs_poll;
 pub(crate) mod stream_knobs;
 pub(crate) mod topic;
 
