@@ -99,13 +99,20 @@ pub(super) fn compare(a: &RunArgs, out: &mut dyn Write) -> Result<(), Failure> {
         line.push_str(&format!(" {n:>width$}"));
     }
     writeln!(out, "{line}").map_err(io)?;
-    for &(label, path) in rows {
+    // SQS requests and their cost, when a lane has SQS queues.
+    let sqs_rows: &[(&str, &str)] = &[
+        ("sqs: requests", "sqs.requests"),
+        ("sqs: cost usd", "sqs.cost_usd"),
+    ];
+    let has_sqs = lanes.iter().any(|(_, r)| r.get("sqs").is_some());
+    for &(label, path) in rows.iter().chain(if has_sqs { sqs_rows } else { &[] }) {
         let e = crate::scenario::expect::parse(&format!("{path} == 0")).expect("a fixed path");
         let mut line = format!("{label:<22}");
         for (_, r) in &lanes {
             let v = crate::scenario::expect::lookup(r, &e.path).ok();
             let cell = match (v.and_then(|v| v.as_f64()), v.and_then(|v| v.as_str())) {
                 (Some(x), _) if path.starts_with("latency_us") => format!("{:.1}", x / 1000.0),
+                (Some(x), _) if path.ends_with("cost_usd") => format!("{x:.6}"),
                 (Some(x), _) => format!("{x:.0}"),
                 (None, Some(text)) => text.replace('_', "-"),
                 (None, None) => "—".to_string(),

@@ -422,3 +422,98 @@ fn sqs_runs_keep_every_invariant_over_seeds() {
         assert_eq!(e.ledger().live(), 0, "seed {seed}");
     }
 }
+
+#[test]
+fn a_delay_queue_and_a_message_timer_hold_messages_back_exactly() {
+    let json = r#"{
+  "title": "delays",
+  "producers": [
+    { "id": "p", "to": "delayed", "rate": "1/s", "arrival": "constant", "count": 1 },
+    { "id": "t", "to": "timers", "rate": "1/s", "arrival": "constant", "count": 1, "headers": { "DelaySeconds": "5" } }
+  ],
+  "queues": [
+    { "id": "delayed", "sqs": { "delay": "2s" } },
+    { "id": "timers", "sqs": {} }
+  ],
+  "consumers": [
+    { "id": "a", "queue": "delayed", "service": { "constant": "10ms" }, "sqs": { "wait_time": "20s" } },
+    { "id": "b", "queue": "timers", "service": { "constant": "10ms" }, "sqs": { "wait_time": "20s" } }
+  ]
+}"#;
+    let s = story(json, 10_000_000);
+    assert_eq!(receives(&s, "a"), [(3_000_000, 1, 0, 1)]);
+    assert_eq!(receives(&s, "b"), [(6_000_000, 2, 0, 1)]);
+    assert_eq!(
+        times(&s, |k| matches!(k, TraceKind::SqsDelayEnded)),
+        [3_000_000, 6_000_000]
+    );
+}
+
+#[test]
+fn retention_deletes_old_messages_even_while_one_is_being_worked_on() {
+    let json = r#"{
+  "title": "retention",
+  "producers": [
+    { "id": "p", "to": "idle", "rate": "1/s", "arrival": "constant", "count": 1 },
+    { "id": "h", "to": "held", "rate": "1/s", "arrival": "constant", "count": 1 }
+  ],
+  "queues": [
+    { "id": "idle", "sqs": { "retention": "60s" } },
+    { "id": "held", "sqs": { "retention": "60s", "visibility_timeout": "12h" } }
+  ],
+  "consumers": [
+    { "id": "slow", "queue": "held", "service": { "constant": "100s" }, "sqs": { "wait_time": "20s" } }
+  ]
+}"#;
+    let s = story(json, 200_000_000);
+    // Both sent at 1 s; both past retention at 61 s. The held one is dropped
+    // when its consumer lets go at 101 s (its delete finds nothing to delete).
+    assert_eq!(
+        times(&s, |k| *k == TraceKind::Expired),
+        [61_000_000, 61_000_000]
+    );
+    assert_eq!(
+        s.drops(),
+        [
+            (61_000_000, 1, Reason::Expired),
+            (101_000_000, 2, Reason::Expired)
+        ]
+    );
+    assert_eq!(
+        times(&s, |k| matches!(k, TraceKind::SqsDeleteStale { .. })),
+        [101_000_000]
+    );
+}
+
+#[test]
+fn purge_deletes_every_message_and_amqp_knobs_are_refused() {
+    let json = r#"{
+  "title": "purge",
+  "producers": [{ "id": "p", "to": "q", "rate": "1/s", "arrival": "constant", "count": 3 }],
+  "queues": [{ "id": "q", "sqs": {} }],
+  "consumers": [{ "id": "c", "queue": "q", "service": { "constant": "10s" }, "sqs": { "wait_time": "20s" } }]
+}"#;
+    let mut e = engine(json, 1);
+    run_checked(&mut e, 3_500_000);
+    e.submit(cmd(r#"{ "do": "purge_queue", "queue": "q" }"#))
+        .unwrap();
+    let err = e
+        .submit(cmd(
+            r#"{ "do": "set_max_length", "queue": "q", "max_length": 5 }"#,
+        ))
+        .unwrap_err();
+    assert!(err.0.contains("SQS"), "{err}");
+    run_checked(&mut e, 30_000_000);
+    let trace = e.take_trace();
+    let s = Story { engine: e, trace };
+    // m2 and m3 (visible) at once; m1 (in flight) when its consumer is done.
+    assert_eq!(
+        s.drops(),
+        [
+            (3_500_000, 2, Reason::Purged),
+            (3_500_000, 3, Reason::Purged),
+            (11_000_000, 1, Reason::Purged)
+        ]
+    );
+    assert_eq!(s.engine.ledger().live(), 0);
+}

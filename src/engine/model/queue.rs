@@ -381,6 +381,9 @@ impl Engine {
     /// `PurgeQueue`: drop every ready message (`purged`); deliveries held by
     /// consumers are not touched.
     pub(crate) fn purge_queue(&mut self, q: u32) {
+        if self.is_sqs_queue(q) {
+            return self.sqs_purge(q);
+        }
         let ready: Vec<u32> = self.queues[q as usize].ready.drain(..).collect();
         for s in ready {
             self.queue_drop(s, q, Reason::Purged);

@@ -124,8 +124,9 @@ pub(crate) struct SqsMsg {
     pub(crate) group: Sym,
     /// The SQS queue it was dead-lettered from (`NO_SQS`: none).
     pub(crate) source: u32,
-    /// Deleted by retention rather than by a consumer.
-    pub(crate) expired: bool,
+    /// Removed by retention (`Expired`) or a purge (`Purged`) rather than
+    /// deleted by a consumer: dropped with this reason once nobody holds it.
+    pub(crate) gone: Option<Reason>,
 }
 
 /// Requests and outcomes of one SQS queue, as the report prints them.
@@ -358,7 +359,7 @@ impl Engine {
     }
 
     /// The message id of `slot` and its SQS queue's node.
-    fn sqs_ids(&self, slot: u32) -> (u64, crate::engine::trace::NodeId) {
+    pub(crate) fn sqs_ids(&self, slot: u32) -> (u64, crate::engine::trace::NodeId) {
         let sq = self.sqs.msgs[&slot].sq;
         let q = self.sqs.queues[sq as usize].q;
         (self.msgs[slot as usize].id, self.queues[q as usize].node)
@@ -497,7 +498,7 @@ impl Engine {
     /// Put `slot` (already `Queued` in engine queue terms) into SQS queue
     /// `sq`: delayed for `delay_us` or visible now; retention counts from `sent_us`.
     #[allow(clippy::too_many_arguments)]
-    fn sqs_store(
+    pub(crate) fn sqs_store(
         &mut self,
         slot: u32,
         sq: u32,
@@ -524,7 +525,7 @@ impl Engine {
                 holders,
                 group,
                 source,
-                expired: false,
+                gone: None,
             },
         );
         let gen = self.msgs[slot as usize].gen;
@@ -672,7 +673,7 @@ impl Engine {
     }
 
     /// An in-flight message becomes visible again (timeout or visibility 0).
-    fn sqs_reappear(&mut self, slot: u32) {
+    pub(crate) fn sqs_reappear(&mut self, slot: u32) {
         let r = &self.sqs.msgs[&slot];
         let (sq, group, receive_count) = (r.sq, r.group, r.receive_count);
         self.sqs_leave_flight(sq, group);
@@ -688,7 +689,7 @@ impl Engine {
     }
 
     /// One message of `group` is no longer in flight in `sq`.
-    fn sqs_leave_flight(&mut self, sq: u32, group: Sym) {
+    pub(crate) fn sqs_leave_flight(&mut self, sq: u32, group: Sym) {
         let st = &mut self.sqs.queues[sq as usize];
         st.in_flight -= 1;
         if st.fifo {
@@ -744,7 +745,7 @@ impl Engine {
         } else {
             let r = self.sqs.msgs.get_mut(&slot).expect("stored");
             r.status = SqsStatus::Deleted;
-            r.expired = true;
+            r.gone = Some(Reason::Expired);
             self.sqs.queues[sq as usize].zombies += 1;
         }
     }
@@ -821,279 +822,14 @@ impl Engine {
         if r.status != SqsStatus::Deleted || r.holders > 0 {
             return;
         }
-        let (sq, expired) = (r.sq, r.expired);
+        let (sq, gone) = (r.sq, r.gone);
         self.sqs.msgs.remove(&slot);
         self.sqs.queues[sq as usize].zombies -= 1;
-        if expired {
+        if let Some(reason) = gone {
             let q = self.sqs.queues[sq as usize].q;
-            self.queue_drop(slot, q, Reason::Expired);
+            self.queue_drop(slot, q, reason);
         } else {
             self.complete(slot);
         }
-    }
-
-    // ------------------------------------------------ commands
-
-    /// `ChangeMessageVisibility` for the in-flight messages of engine queue
-    /// `q` (or only message id `message`); returns how many changed.
-    pub(crate) fn sqs_change_visibility(&mut self, q: u32, timeout_us: u64, message: Option<u64>) {
-        let sq = self.sqs.of_queue[q as usize];
-        let slots: Vec<u32> = self
-            .sqs
-            .msgs
-            .iter()
-            .filter(|(&s, r)| {
-                r.sq == sq
-                    && r.status == SqsStatus::InFlight
-                    && message.is_none_or(|id| self.msgs[s as usize].id == id)
-            })
-            .map(|(&s, _)| s)
-            .collect();
-        for slot in slots {
-            self.sqs.queues[sq as usize]
-                .counts
-                .change_visibility_requests += 1;
-            let (id, node) = self.sqs_ids(slot);
-            self.trace.record(
-                self.now,
-                TraceKind::SqsVisibilityChanged { timeout_us },
-                Some(id),
-                node,
-            );
-            if timeout_us == 0 {
-                self.sqs_reappear(slot);
-                continue;
-            }
-            let at = self.now.0 + timeout_us;
-            let r = self.sqs.msgs.get_mut(&slot).expect("stored");
-            r.visible_at_us = at;
-            let receipt = r.receive_count;
-            let gen = self.msgs[slot as usize].gen;
-            self.agenda.schedule(
-                SimTime(at),
-                Event::Sqs(SqsEvent::Visible { slot, gen, receipt }),
-            );
-        }
-    }
-
-    /// Is message `id` in flight in engine queue `q`?
-    pub(crate) fn sqs_in_flight(&self, q: u32, id: u64) -> bool {
-        let sq = self.sqs.of_queue[q as usize];
-        self.sqs.msgs.iter().any(|(&s, r)| {
-            r.sq == sq && r.status == SqsStatus::InFlight && self.msgs[s as usize].id == id
-        })
-    }
-
-    /// Redrive: every visible or delayed message of DLQ `q` goes back to its
-    /// source queue (or to engine queue `to`), with a receive count of 0.
-    pub(crate) fn sqs_redrive(&mut self, q: u32, to: Option<u32>) {
-        let sq = self.sqs.of_queue[q as usize];
-        let slots: Vec<(u32, SqsMsg)> = self
-            .sqs
-            .msgs
-            .iter()
-            .filter(|(_, r)| {
-                r.sq == sq && matches!(r.status, SqsStatus::Visible | SqsStatus::Delayed)
-            })
-            .map(|(&s, r)| (s, r.clone()))
-            .collect();
-        for (slot, r) in slots {
-            let dest = match to {
-                Some(t) => self.sqs.of_queue[t as usize],
-                None if r.source != NO_SQS => r.source,
-                None => continue, // not a dead letter: stays
-            };
-            match r.status {
-                SqsStatus::Visible => {
-                    self.sqs.queues[sq as usize].visible.remove(&(r.seq, slot));
-                }
-                _ => self.sqs.queues[sq as usize].delayed -= 1,
-            }
-            let dq = self.sqs.queues[dest as usize].q;
-            let (id, node) = self.sqs_ids(slot);
-            let to_node = self.queues[dq as usize].node;
-            self.trace.record(
-                self.now,
-                TraceKind::SqsRedriven { to: to_node },
-                Some(id),
-                node,
-            );
-            self.sqs.queues[sq as usize].counts.redriven += 1;
-            self.queues[dq as usize].enqueued += 1;
-            self.fx_reached(slot, dq);
-            let group = if self.sqs.queues[dest as usize].fifo {
-                self.msgs[slot as usize].key
-            } else {
-                NO_SYM
-            };
-            self.sqs_store(slot, dest, r.sent_us, group, NO_SQS, 0, 0);
-        }
-    }
-
-    // ------------------------------------------------ views and report
-
-    /// (visible, in flight) of engine queue `q`, if it is an SQS queue.
-    pub(crate) fn sqs_depths(&self, q: u32) -> Option<(u32, u32)> {
-        let sq = *self.sqs.of_queue.get(q as usize)?;
-        let st = self.sqs.queues.get(sq as usize)?;
-        Some((st.visible.len() as u32 + st.delayed, st.in_flight))
-    }
-
-    /// Requests, cost and counts of every SQS queue (`None` without any).
-    pub fn sqs_report(&self) -> Option<SqsReport> {
-        if self.sqs.queues.is_empty() {
-            return None;
-        }
-        let mut queues = BTreeMap::new();
-        let (mut requests, mut cost) = (0, 0.0);
-        for st in &self.sqs.queues {
-            let c = &self.cfg.queues[st.q as usize];
-            let s = c.sqs.as_ref().expect("an SQS queue");
-            let price = s.price_usd();
-            let r = st.counts.requests();
-            let cost_usd = r as f64 * price / 1e6;
-            requests += r;
-            cost += cost_usd;
-            queues.insert(
-                c.id.clone(),
-                SqsQueueReport {
-                    kind: if st.fifo { "fifo" } else { "standard" },
-                    visible: st.visible.len() as u32,
-                    in_flight: st.in_flight,
-                    delayed: st.delayed,
-                    requests: r,
-                    price_per_million_usd: price,
-                    cost_usd,
-                    counts: st.counts,
-                },
-            );
-        }
-        Some(SqsReport {
-            requests,
-            cost_usd: cost,
-            queues,
-        })
-    }
-
-    /// The counts of SQS queue `id` (tests and the UI).
-    pub fn sqs_counts(&self, id: &str) -> Option<SqsCounts> {
-        let n = self.node_of(id)?;
-        let sq = *self.sqs.of_queue.get(n.index as usize)?;
-        self.sqs.queues.get(sq as usize).map(|s| s.counts)
-    }
-
-    /// `ApproximateReceiveCount` of message `id`, while SQS stores it.
-    pub fn sqs_receive_count(&self, id: u64) -> Option<u32> {
-        self.sqs
-            .msgs
-            .iter()
-            .find(|(&s, _)| self.msgs[s as usize].id == id)
-            .map(|(_, r)| r.receive_count)
-    }
-
-    // ------------------------------------------------ invariants
-
-    /// See the module doc. Returns the number of arena messages stored in
-    /// engine queue `q` (for the conservation check).
-    pub(crate) fn sqs_stored_in(&self, q: u32) -> u64 {
-        let sq = self.sqs.of_queue[q as usize];
-        self.sqs.msgs.values().filter(|r| r.sq == sq).count() as u64
-    }
-
-    pub(crate) fn check_sqs(&self) -> Result<(), String> {
-        let n = self.sqs.queues.len();
-        let (mut vis, mut del, mut fl, mut zom) =
-            (vec![0u32; n], vec![0u32; n], vec![0u32; n], vec![0u32; n]);
-        let mut groups: Vec<BTreeMap<Sym, u32>> = vec![BTreeMap::new(); n];
-        let mut holders: BTreeMap<u32, u32> = BTreeMap::new();
-        for (ci, polls) in self.sqs.polls.iter().enumerate() {
-            let cs = &self.consumers[ci];
-            if polls.len() != cs.instances.len() && self.sqs.is_consumer[ci] {
-                // Resized lazily at the next wake; only allowed to lag behind removals.
-                if polls.len() < cs.instances.len() {
-                    continue;
-                }
-            }
-            for (ii, p) in polls.iter().enumerate() {
-                let Some(inst) = cs.instances.get(ii) else {
-                    continue;
-                };
-                if p.receipts.len() != inst.buffer.len() {
-                    return Err(format!(
-                        "sqs consumer {ci}#{ii}: receipts and buffer differ"
-                    ));
-                }
-                if p.waiting && (!inst.up || inst.busy || !inst.buffer.is_empty()) {
-                    return Err(format!(
-                        "sqs consumer {ci}#{ii} long-polls while busy or down"
-                    ));
-                }
-                for &s in &inst.buffer {
-                    *holders.entry(s).or_insert(0) += 1;
-                }
-            }
-        }
-        for (&slot, r) in &self.sqs.msgs {
-            let sq = r.sq as usize;
-            let m = &self.msgs[slot as usize];
-            if m.state != MsgState::Queued || m.queue as u32 != self.sqs.queues[sq].q {
-                return Err(format!("sqs message {} has state {:?}", m.id, m.state));
-            }
-            if holders.get(&slot).copied().unwrap_or(0) != r.holders {
-                return Err(format!("sqs message {} counts {} holders", m.id, r.holders));
-            }
-            match r.status {
-                SqsStatus::Visible => {
-                    if !self.sqs.queues[sq].visible.contains(&(r.seq, slot)) {
-                        return Err(format!("visible sqs message {} not listed", m.id));
-                    }
-                    vis[sq] += 1;
-                }
-                SqsStatus::Delayed => del[sq] += 1,
-                SqsStatus::InFlight => {
-                    fl[sq] += 1;
-                    if self.sqs.queues[sq].fifo {
-                        *groups[sq].entry(r.group).or_insert(0) += 1;
-                    }
-                    if r.visible_at_us < self.now.0 {
-                        return Err(format!("sqs message {} overdue to reappear", m.id));
-                    }
-                }
-                SqsStatus::Deleted => {
-                    zom[sq] += 1;
-                    if r.holders == 0 {
-                        return Err(format!("deleted sqs message {} held by no one", m.id));
-                    }
-                }
-            }
-        }
-        for (sq, st) in self.sqs.queues.iter().enumerate() {
-            if st.visible.len() as u32 != vis[sq]
-                || st.delayed != del[sq]
-                || st.in_flight != fl[sq]
-                || st.zombies != zom[sq]
-                || st.groups_in_flight != groups[sq]
-            {
-                return Err(format!(
-                    "sqs queue {} counts disagree with its messages",
-                    self.cfg.queues[st.q as usize].id
-                ));
-            }
-            if !st.fifo && !st.waiters.is_empty() && !st.visible.is_empty() {
-                return Err(format!(
-                    "sqs queue {}: a long poll waits while a message is visible",
-                    self.cfg.queues[st.q as usize].id
-                ));
-            }
-            for &(c, i) in &st.waiters {
-                if !self.sqs.polls[c as usize]
-                    .get(i as usize)
-                    .is_some_and(|p| p.waiting)
-                {
-                    return Err(format!("sqs waiter {c}#{i} is not waiting"));
-                }
-            }
-        }
-        Ok(())
     }
 }

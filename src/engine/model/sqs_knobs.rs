@@ -8,8 +8,13 @@
 //! Pure functions of the engine state, so replaying the command log
 //! reproduces them exactly.
 
+use super::sqs::{SqsEvent, SqsMsg, SqsStatus, NO_SQS};
 use crate::engine::command::CommandError;
+use crate::engine::core::Event;
 use crate::engine::core::{Engine, NodeKind};
+use crate::engine::message::NO_SYM;
+use crate::engine::time::SimTime;
+use crate::engine::trace::TraceKind;
 use crate::scenario::{self, Command, CrashPoint};
 
 impl Engine {
@@ -111,6 +116,17 @@ impl Engine {
                     }
                 }
             }
+            Command::SetMaxLength { queue, .. }
+            | Command::SetOverflow { queue, .. }
+            | Command::SetQueueTtl { queue, .. } => {
+                if let Some(n) = self.node_of(queue) {
+                    if n.kind == NodeKind::Queue && self.is_sqs_queue(n.index) {
+                        return err(format!(
+                            "{queue} is an SQS queue: max length, overflow and TTL are RabbitMQ settings (SQS has retention and set_visibility_timeout)"
+                        ));
+                    }
+                }
+            }
             Command::SetGuarantee { .. } if !self.sqs.queues.is_empty() => {
                 return err("the guarantee dial does not apply to SQS queues".into());
             }
@@ -161,6 +177,137 @@ impl Engine {
                 self.sqs_set_max_messages(c, *max_messages);
             }
             _ => {}
+        }
+    }
+
+    // ------------------------------------------------ commands
+
+    /// `ChangeMessageVisibility` for the in-flight messages of engine queue
+    /// `q` (or only message id `message`); returns how many changed.
+    pub(crate) fn sqs_change_visibility(&mut self, q: u32, timeout_us: u64, message: Option<u64>) {
+        let sq = self.sqs.of_queue[q as usize];
+        let slots: Vec<u32> = self
+            .sqs
+            .msgs
+            .iter()
+            .filter(|(&s, r)| {
+                r.sq == sq
+                    && r.status == SqsStatus::InFlight
+                    && message.is_none_or(|id| self.msgs[s as usize].id == id)
+            })
+            .map(|(&s, _)| s)
+            .collect();
+        for slot in slots {
+            self.sqs.queues[sq as usize]
+                .counts
+                .change_visibility_requests += 1;
+            let (id, node) = self.sqs_ids(slot);
+            self.trace.record(
+                self.now,
+                TraceKind::SqsVisibilityChanged { timeout_us },
+                Some(id),
+                node,
+            );
+            if timeout_us == 0 {
+                self.sqs_reappear(slot);
+                continue;
+            }
+            let at = self.now.0 + timeout_us;
+            let r = self.sqs.msgs.get_mut(&slot).expect("stored");
+            r.visible_at_us = at;
+            let receipt = r.receive_count;
+            let gen = self.msgs[slot as usize].gen;
+            self.agenda.schedule(
+                SimTime(at),
+                Event::Sqs(SqsEvent::Visible { slot, gen, receipt }),
+            );
+        }
+    }
+
+    /// Is message `id` in flight in engine queue `q`?
+    pub(crate) fn sqs_in_flight(&self, q: u32, id: u64) -> bool {
+        let sq = self.sqs.of_queue[q as usize];
+        self.sqs.msgs.iter().any(|(&s, r)| {
+            r.sq == sq && r.status == SqsStatus::InFlight && self.msgs[s as usize].id == id
+        })
+    }
+
+    /// Redrive: every visible or delayed message of DLQ `q` goes back to its
+    /// source queue (or to engine queue `to`), with a receive count of 0.
+    pub(crate) fn sqs_redrive(&mut self, q: u32, to: Option<u32>) {
+        let sq = self.sqs.of_queue[q as usize];
+        let slots: Vec<(u32, SqsMsg)> = self
+            .sqs
+            .msgs
+            .iter()
+            .filter(|(_, r)| {
+                r.sq == sq && matches!(r.status, SqsStatus::Visible | SqsStatus::Delayed)
+            })
+            .map(|(&s, r)| (s, r.clone()))
+            .collect();
+        for (slot, r) in slots {
+            let dest = match to {
+                Some(t) => self.sqs.of_queue[t as usize],
+                None if r.source != NO_SQS => r.source,
+                None => continue, // not a dead letter: stays
+            };
+            match r.status {
+                SqsStatus::Visible => {
+                    self.sqs.queues[sq as usize].visible.remove(&(r.seq, slot));
+                }
+                _ => self.sqs.queues[sq as usize].delayed -= 1,
+            }
+            let dq = self.sqs.queues[dest as usize].q;
+            let (id, node) = self.sqs_ids(slot);
+            let to_node = self.queues[dq as usize].node;
+            self.trace.record(
+                self.now,
+                TraceKind::SqsRedriven { to: to_node },
+                Some(id),
+                node,
+            );
+            self.sqs.queues[sq as usize].counts.redriven += 1;
+            self.queues[dq as usize].enqueued += 1;
+            self.fx_reached(slot, dq);
+            let group = if self.sqs.queues[dest as usize].fifo {
+                self.msgs[slot as usize].key
+            } else {
+                NO_SYM
+            };
+            self.sqs_store(slot, dest, r.sent_us, group, NO_SQS, 0, 0);
+        }
+    }
+
+    /// SQS `PurgeQueue` (from `queue::purge_queue`): every message of engine
+    /// queue `q` is deleted, in flight or not (`purged`); one a consumer is
+    /// still working on is dropped when it lets go.
+    pub(crate) fn sqs_purge(&mut self, q: u32) {
+        let sq = self.sqs.of_queue[q as usize];
+        let slots: Vec<(u32, SqsMsg)> = self
+            .sqs
+            .msgs
+            .iter()
+            .filter(|(_, r)| r.sq == sq && r.status != SqsStatus::Deleted)
+            .map(|(&s, r)| (s, r.clone()))
+            .collect();
+        for (slot, r) in slots {
+            match r.status {
+                SqsStatus::Visible => {
+                    self.sqs.queues[sq as usize].visible.remove(&(r.seq, slot));
+                }
+                SqsStatus::Delayed => self.sqs.queues[sq as usize].delayed -= 1,
+                SqsStatus::InFlight => self.sqs_leave_flight(sq, r.group),
+                SqsStatus::Deleted => {}
+            }
+            if r.holders == 0 {
+                self.sqs.msgs.remove(&slot);
+                self.queue_drop(slot, q, crate::engine::trace::Reason::Purged);
+            } else {
+                let m = self.sqs.msgs.get_mut(&slot).expect("stored");
+                m.status = SqsStatus::Deleted;
+                m.gone = Some(crate::engine::trace::Reason::Purged);
+                self.sqs.queues[sq as usize].zombies += 1;
+            }
         }
     }
 }
