@@ -45,7 +45,7 @@ pub struct Report {
     pub ledger: crate::engine::model::effects::LedgerReport,
     /// Amazon SQS requests and cost estimate (only with SQS queues).
     #[serde(skip_serializing_if = "Option::is_none")]
-    pub sqs: Option<crate::engine::model::sqs::SqsReport>,
+    pub sqs: Option<crate::engine::model::sqs_check::SqsReport>,
 }
 
 pub fn hash_hex(h: u64) -> String {

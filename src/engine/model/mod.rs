@@ -53,7 +53,7 @@ pub(crate) mod recovery;
 pub mod retry;
 pub(crate) mod seek;
 pub mod sqs;
-pub(crate) mod sqs_check;
+pub mod sqs_check;
 pub(crate) mod sqs_knobs;
 pub(crate) mod sqs_poll;
 pub(crate) mod stream_knobs;

@@ -5,10 +5,77 @@
 //!   Engine ──sqs_report──► SqsReport (run --json: `sqs`, `nodes.<queue>.sqs`)
 //!          ──check_sqs───► the first broken invariant, in words
 
-use super::sqs::{SqsCounts, SqsQueueReport, SqsReport, SqsStatus};
+use super::sqs::SqsStatus;
 use crate::engine::core::Engine;
 use crate::engine::message::{MsgState, Sym};
+use serde::Serialize;
 use std::collections::BTreeMap;
+
+/// Requests and outcomes of one SQS queue, as the report prints them.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Serialize)]
+pub struct SqsCounts {
+    /// `SendMessage` requests (64 KiB chunks counted separately, throttled ones included).
+    pub send_requests: u64,
+    /// `ReceiveMessage` requests (throttled ones included).
+    pub receive_requests: u64,
+    /// `DeleteMessage` requests.
+    pub delete_requests: u64,
+    /// `ChangeMessageVisibility` requests.
+    pub change_visibility_requests: u64,
+    /// Receives that returned nothing.
+    pub empty_receives: u64,
+    /// Requests refused by the FIFO throughput limit (and retried).
+    pub throttled: u64,
+    /// Sends accepted and stored.
+    pub stored: u64,
+    /// Sends accepted but not stored (FIFO deduplication).
+    pub deduplicated: u64,
+    /// Messages returned by receives.
+    pub received: u64,
+    /// Messages deleted.
+    pub deleted: u64,
+    /// Deletes that missed a stored copy (standard queues' duplicates).
+    pub delete_missed: u64,
+    /// Deletes with an out-of-date receipt handle (nothing deleted).
+    pub stale_deletes: u64,
+    /// Visibility timeouts that ran out.
+    pub visible_again: u64,
+    pub moved_to_dlq: u64,
+    pub redriven: u64,
+}
+
+impl SqsCounts {
+    pub fn requests(&self) -> u64 {
+        self.send_requests
+            + self.receive_requests
+            + self.delete_requests
+            + self.change_visibility_requests
+    }
+}
+
+/// One SQS queue in the report.
+#[derive(Clone, Debug, PartialEq, Serialize)]
+pub struct SqsQueueReport {
+    #[serde(rename = "type")]
+    pub kind: &'static str,
+    pub visible: u32,
+    pub in_flight: u32,
+    pub delayed: u32,
+    pub requests: u64,
+    pub price_per_million_usd: f64,
+    pub cost_usd: f64,
+    #[serde(flatten)]
+    pub counts: SqsCounts,
+}
+
+/// All SQS queues: per queue, and the totals.
+#[derive(Clone, Debug, PartialEq, Serialize)]
+pub struct SqsReport {
+    pub requests: u64,
+    /// Requests × price per million; the prices are assumptions (see README).
+    pub cost_usd: f64,
+    pub queues: BTreeMap<String, SqsQueueReport>,
+}
 
 impl Engine {
     // ------------------------------------------------ views and report
