@@ -586,8 +586,20 @@ impl Engine {
     }
 
     fn sample_point(&mut self) -> SeriesPoint {
-        let depth = self.queues.iter().map(|q| q.ready.len() as u32).collect();
-        let unacked = self.queues.iter().map(|q| q.unacked).collect();
+        // An SQS queue's visible (and delayed) messages count as its depth,
+        // its in-flight ones as unacked.
+        let depth = (0..self.queues.len() as u32)
+            .map(|q| {
+                self.sqs_depths(q)
+                    .map_or(self.queues[q as usize].ready.len() as u32, |d| d.0)
+            })
+            .collect();
+        let unacked = (0..self.queues.len() as u32)
+            .map(|q| {
+                self.sqs_depths(q)
+                    .map_or(self.queues[q as usize].unacked, |d| d.1)
+            })
+            .collect();
         SeriesPoint {
             t_us: self.now.0,
             published: self.totals.published,

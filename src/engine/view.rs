@@ -113,6 +113,10 @@ pub struct Snapshot {
     pub latency_end_to_end: LatencySummary,
     /// Nodes in scenario order: producers, exchanges, queues, consumers, topics, groups.
     pub nodes: Vec<NodeView>,
+    /// The SQS queues among `nodes` (their `Queue` views show visible
+    /// messages as `depth` and in-flight ones as `unacked`).
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub sqs: Vec<crate::engine::model::sqs_check::SqsQueueView>,
 }
 
 /// How many head messages a snapshot lists per queue.
@@ -129,6 +133,7 @@ impl Engine {
             latency_wait: self.latency_wait(),
             latency_end_to_end: self.latency_end_to_end(),
             nodes: self.snapshot_nodes(SNAPSHOT_HEAD_MAX),
+            sqs: self.sqs_views(),
         }
     }
 

@@ -638,3 +638,21 @@ proptest::proptest! {
         proptest::prop_assert_eq!(l.expected, l.exactly_once + l.duplicated + l.lost + l.pending);
     }
 }
+
+#[test]
+fn the_snapshot_shows_visible_and_in_flight_with_the_next_reappearance() {
+    let mut e = engine(SLOW, 1);
+    run_checked(&mut e, 1_500_000);
+    let snap = e.snapshot();
+    let q = &snap.sqs[0];
+    assert_eq!(snap.nodes[q.node].id(), "q");
+    assert_eq!((q.fifo, q.visible, q.in_flight), (false, 0, 1));
+    // Received at 1 s with a 1 s timeout: visible again in 0.5 s.
+    assert_eq!(q.next_visible_in_us, Some(500_000));
+    match &snap.nodes[q.node] {
+        queuelab::engine::NodeView::Queue { depth, unacked, .. } => {
+            assert_eq!((*depth, *unacked), (0, 1))
+        }
+        other => panic!("{other:?}"),
+    }
+}

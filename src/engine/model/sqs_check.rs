@@ -53,6 +53,19 @@ impl SqsCounts {
     }
 }
 
+/// One SQS queue in a snapshot, for the picture.
+#[derive(Clone, Debug, PartialEq, Serialize)]
+pub struct SqsQueueView {
+    /// Index into `Snapshot::nodes`.
+    pub node: usize,
+    pub fifo: bool,
+    pub visible: u32,
+    pub in_flight: u32,
+    pub delayed: u32,
+    /// The soonest an in-flight message becomes visible again [µs from now].
+    pub next_visible_in_us: Option<u64>,
+}
+
 /// One SQS queue in the report.
 #[derive(Clone, Debug, PartialEq, Serialize)]
 pub struct SqsQueueReport {
@@ -121,6 +134,31 @@ impl Engine {
             cost_usd: cost,
             queues,
         })
+    }
+
+    /// Every SQS queue's counts and its next reappearance, for snapshots.
+    pub(crate) fn sqs_views(&self) -> Vec<SqsQueueView> {
+        let mut next: Vec<Option<u64>> = vec![None; self.sqs.queues.len()];
+        for r in self.sqs.msgs.values() {
+            if r.status == SqsStatus::InFlight {
+                let n = &mut next[r.sq as usize];
+                let left = r.visible_at_us.saturating_sub(self.now.0);
+                *n = Some(n.map_or(left, |m| m.min(left)));
+            }
+        }
+        self.sqs
+            .queues
+            .iter()
+            .zip(next)
+            .map(|(st, next_visible_in_us)| SqsQueueView {
+                node: self.queues[st.q as usize].node.0 as usize,
+                fifo: st.fifo,
+                visible: st.visible.len() as u32,
+                in_flight: st.in_flight,
+                delayed: st.delayed,
+                next_visible_in_us,
+            })
+            .collect()
     }
 
     /// The counts of SQS queue `id` (tests and the UI).
