@@ -656,3 +656,16 @@ fn the_snapshot_shows_visible_and_in_flight_with_the_next_reappearance() {
         other => panic!("{other:?}"),
     }
 }
+
+#[test]
+fn rabbitmq_definitions_leave_sqs_queues_out_with_a_note() {
+    let s = queuelab::scenario::load(SLOW).unwrap();
+    let (doc, notes) = queuelab::definitions::export(&s);
+    assert_eq!(doc["queues"].as_array().map(|a| a.len()), Some(0));
+    assert!(
+        notes
+            .iter()
+            .any(|n| n.contains("\"q\" is an Amazon SQS queue")),
+        "{notes:?}"
+    );
+}
