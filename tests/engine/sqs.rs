@@ -669,3 +669,29 @@ fn rabbitmq_definitions_leave_sqs_queues_out_with_a_note() {
         "{notes:?}"
     );
 }
+
+#[test]
+fn run_json_reports_requests_and_cost_per_queue_and_in_total() {
+    let out = std::process::Command::new(env!("CARGO_BIN_EXE_queuelab"))
+        .args(["run", "sqs-long-polling", "--json", "--until", "30s"])
+        .output()
+        .expect("the binary runs");
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let r: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    let total = r["sqs"]["requests"].as_u64().unwrap();
+    let node = &r["nodes"]["inbox"]["sqs"];
+    assert_eq!(node["requests"].as_u64(), Some(total));
+    assert_eq!(node["type"], "standard");
+    assert_eq!(node["price_per_million_usd"].as_f64(), Some(0.40));
+    let cost = r["sqs"]["cost_usd"].as_f64().unwrap();
+    assert!((cost - total as f64 * 0.40 / 1e6).abs() < 1e-12);
+    // One send a second at 1 s .. 30 s; each deleted 20 ms after it arrives,
+    // so the one sent at 30 s is not deleted yet.
+    assert_eq!(node["send_requests"].as_u64(), Some(30));
+    assert_eq!(node["delete_requests"].as_u64(), Some(29));
+    assert_eq!(total, 30 + 29 + node["receive_requests"].as_u64().unwrap());
+}
