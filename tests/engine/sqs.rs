@@ -695,3 +695,19 @@ fn run_json_reports_requests_and_cost_per_queue_and_in_total() {
     assert_eq!(node["delete_requests"].as_u64(), Some(29));
     assert_eq!(total, 30 + 29 + node["receive_requests"].as_u64().unwrap());
 }
+
+#[test]
+fn renaming_or_deleting_a_dead_letter_queue_keeps_the_scenario_valid() {
+    use queuelab::scenario::edit;
+    let mut s = queuelab::scenario::load(SLOW).unwrap();
+    edit::rename(&mut s, "dlq", "parking").unwrap();
+    let sq = s.queues[0].sqs.as_ref().unwrap();
+    assert_eq!(sq.dead_letter_queue.as_deref(), Some("parking"));
+    edit::delete(&mut s, "parking").unwrap();
+    let sq = s.queues[0].sqs.as_ref().unwrap();
+    assert_eq!(
+        (sq.dead_letter_queue.as_ref(), sq.max_receive_count),
+        (None, None)
+    );
+    queuelab::scenario::validate(&s).unwrap();
+}
