@@ -91,7 +91,7 @@ pub(super) fn draw_nodes(f: &Frame) -> Vec<Hit> {
                 NodeKind::Exchange => "EXCHANGE",
                 NodeKind::Queue => match f.snap.sqs.iter().find(|q| q.node == i) {
                     Some(q) if q.fifo => "SQS FIFO",
-                    Some(_) => "SQS QUEUE",
+                    Some(_) => "SQS",
                     None => "QUEUE",
                 },
                 NodeKind::Consumer => "CONSUMER",
