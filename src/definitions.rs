@@ -648,9 +648,16 @@ pub fn export(s: &Scenario) -> (Value, Vec<String>) {
             }));
         }
     }
+    for q in s.queues.iter().filter(|q| q.sqs.is_some()) {
+        notes.push(format!(
+            "queue {:?} is an Amazon SQS queue, not a RabbitMQ one: not exported",
+            q.id
+        ));
+    }
     let queues: Vec<Value> = s
         .queues
         .iter()
+        .filter(|q| q.sqs.is_none())
         .map(|q| {
             let mut args = Map::new();
             let quorum = q.delivery_limit.is_some();

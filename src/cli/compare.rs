@@ -144,6 +144,11 @@ pub(super) fn compare(a: &RunArgs, out: &mut dyn Write) -> Result<(), Failure> {
         .max()
         .unwrap_or(0)
         .max(10);
+    // SQS requests and their cost, when a lane has SQS queues.
+    if lanes.iter().any(|(_, r)| r.get("sqs").is_some()) {
+        rows.push(("sqs: requests".into(), "sqs.requests".into()));
+        rows.push(("sqs: cost usd".into(), "sqs.cost_usd".into()));
+    }
     let label_w = rows
         .iter()
         .map(|(l, _)| l.chars().count())
@@ -164,6 +169,8 @@ pub(super) fn compare(a: &RunArgs, out: &mut dyn Write) -> Result<(), Failure> {
             let v = crate::scenario::expect::lookup(r, &e.path).ok();
             let cell = match (v.and_then(|v| v.as_f64()), v.and_then(|v| v.as_str())) {
                 (Some(x), _) if path.starts_with("latency_us") => format!("{:.1}", x / 1000.0),
+                (Some(x), _) if path.ends_with("cost_usd") => format!("{x:.6}"),
+                (Some(x), _) if path.ends_with("cost_usd") => format!("{x:.6}"),
                 (Some(x), _) => format!("{x:.0}"),
                 (None, Some(text)) => text.replace('_', "-"),
                 (None, None) => "—".to_string(),

@@ -79,8 +79,14 @@ impl Engine {
         if self.check_redis_command(cmd)? {
             return Ok(());
         }
+        self.check_sqs_command(cmd)?;
         match cmd {
             Command::SetGuarantee { .. } | Command::RestartBroker => {}
+            Command::ChangeMessageVisibility { .. }
+            | Command::RedriveDeadLetters { .. }
+            | Command::SetVisibilityTimeout { .. }
+            | Command::SetWaitTime { .. }
+            | Command::SetMaxMessages { .. } => {}
             Command::CrashProducer {
                 producer,
                 restart_after,
@@ -516,6 +522,11 @@ impl Engine {
                 let t = self.find(topic, NodeKind::Topic).unwrap();
                 self.crash_leader(t, *partition, restart_after.map(|d| d.us()));
             }
+            Command::ChangeMessageVisibility { .. }
+            | Command::RedriveDeadLetters { .. }
+            | Command::SetVisibilityTimeout { .. }
+            | Command::SetWaitTime { .. }
+            | Command::SetMaxMessages { .. } => self.apply_sqs_command(cmd),
             Command::SetGuarantee { guarantee } => {
                 let g = *guarantee;
                 let topics: Vec<String> = self

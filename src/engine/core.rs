@@ -16,6 +16,7 @@
 //! RetryDue            model/retry.rs      (`on_retry_due`)
 //! Stream(..)          model/topic.rs      (`on_stream_event`: topics, batches, groups)
 //! Redis(..)           model/redis.rs      (`on_redis_event`: Pub/Sub, Streams)
+//! Sqs(..)             model/sqs.rs        (`on_sqs_event`: visibility, delays, retention, polls)
 //! Scheduled           command.rs          (`apply_scheduled`)
 //! Sample              here                (`on_sample`: the time series)
 //!
@@ -29,6 +30,7 @@ use super::message::{ExtId, HdrId, Ledger, Message, MsgExt, Sym};
 use super::metrics::{Latency, LatencySummary, Series, SeriesPoint, Totals, WindowLatency};
 use super::model::effects::Effects;
 use super::model::redis::{Redis, RedisEvent};
+use super::model::sqs::{Sqs, SqsEvent};
 use super::model::topic::{StreamEvent, Streams};
 use super::model::{CachedRoute, ConsumerState, ExchangeState, ProducerState, QueueState};
 use super::time::SimTime;
@@ -137,6 +139,7 @@ pub(crate) enum Event {
     Sample,
     Stream(StreamEvent),
     Redis(RedisEvent),
+    Sqs(SqsEvent),
 }
 
 /// What `run_until` did.
@@ -174,6 +177,8 @@ pub struct Engine {
     pub(crate) streams: Streams,
     /// Redis Pub/Sub and Streams (see `model::redis`).
     pub(crate) redis: Redis,
+    /// Amazon SQS queues and pollers (see `model::sqs`).
+    pub(crate) sqs: Sqs,
     /// The message arena (see `message`); `free` lists recyclable slots.
     pub(crate) msgs: Vec<Message>,
     pub(crate) free: Vec<u32>,
@@ -243,6 +248,7 @@ impl Engine {
             consumers: Vec::new(),
             streams: Streams::default(),
             redis: Redis::default(),
+            sqs: Sqs::default(),
             msgs: Vec::new(),
             free: Vec::new(),
             exts: Vec::new(),
@@ -373,6 +379,7 @@ impl Engine {
         }
         self.build_streams();
         self.build_redis();
+        self.build_sqs();
         for p in 0..self.producers.len() {
             let start = self.cfg.producers[p].start.us();
             self.schedule_tick(p as u32, SimTime(start));
@@ -561,6 +568,7 @@ impl Engine {
             Event::Sample => self.on_sample(),
             Event::Stream(ev) => self.on_stream_event(ev),
             Event::Redis(ev) => self.on_redis_event(ev),
+            Event::Sqs(ev) => self.on_sqs_event(ev),
         }
     }
 
@@ -622,8 +630,20 @@ impl Engine {
     }
 
     fn sample_point(&mut self) -> SeriesPoint {
-        let depth = self.queues.iter().map(|q| q.ready.len() as u32).collect();
-        let unacked = self.queues.iter().map(|q| q.unacked).collect();
+        // An SQS queue's visible (and delayed) messages count as its depth,
+        // its in-flight ones as unacked.
+        let depth = (0..self.queues.len() as u32)
+            .map(|q| {
+                self.sqs_depths(q)
+                    .map_or(self.queues[q as usize].ready.len() as u32, |d| d.0)
+            })
+            .collect();
+        let unacked = (0..self.queues.len() as u32)
+            .map(|q| {
+                self.sqs_depths(q)
+                    .map_or(self.queues[q as usize].unacked, |d| d.1)
+            })
+            .collect();
         SeriesPoint {
             t_us: self.now.0,
             published: self.totals.published,

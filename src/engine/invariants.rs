@@ -5,6 +5,7 @@
 //!                    ──► model::queue::check_queues      (max_length, ownership, unacked, work-conserving)
 //!                    ──► ledger ⇔ queues and consumers   (here)
 //!                    ──► model::consumer::check_consumers (prefetch, crashed hold nothing, busy ⇔ held)
+//!                    ──► model::sqs::check_sqs            (visible / delayed / in flight / held agree)
 //!                    ──► model::retry::check_retry_waits  (retries only with attempts left)
 //!                    ──► published + copies = created    (here)
 //!                    ──► model::topic::check_topics       (offsets contiguous / increasing, log bounds)
@@ -55,6 +56,7 @@ impl Engine {
             ));
         }
         self.check_consumers()?;
+        self.check_sqs()?;
         self.check_retry_waits()?;
         self.check_ext_refs()?;
         self.check_effects()?;

@@ -45,10 +45,13 @@ pub enum Reason {
     StreamTrimmed,
     /// A Redis stream consumer crashed while handling it (the entry stays pending).
     ConsumerCrashed,
+    /// An SQS FIFO send whose deduplication id was accepted in the last 5
+    /// minutes: accepted, not enqueued.
+    SqsDeduplicated,
 }
 
 impl Reason {
-    pub const ALL: [Reason; 17] = [
+    pub const ALL: [Reason; 18] = [
         Reason::Rejected,
         Reason::Expired,
         Reason::Maxlen,
@@ -66,6 +69,7 @@ impl Reason {
         Reason::OutputBufferLimit,
         Reason::StreamTrimmed,
         Reason::ConsumerCrashed,
+        Reason::SqsDeduplicated,
     ];
     pub fn name(self) -> &'static str {
         match self {
@@ -86,6 +90,7 @@ impl Reason {
             Reason::OutputBufferLimit => "output_buffer_limit",
             Reason::StreamTrimmed => "stream_trimmed",
             Reason::ConsumerCrashed => "consumer_crashed",
+            Reason::SqsDeduplicated => "sqs_deduplicated",
         }
     }
     pub fn index(self) -> usize {

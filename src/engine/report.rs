@@ -43,6 +43,9 @@ pub struct Report {
     /// Effects per business message: exactly once, duplicated, lost (see
     /// `model::effects`).
     pub ledger: crate::engine::model::effects::LedgerReport,
+    /// Amazon SQS requests and cost estimate (only with SQS queues).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub sqs: Option<crate::engine::model::sqs_check::SqsReport>,
 }
 
 pub fn hash_hex(h: u64) -> String {
@@ -52,6 +55,7 @@ pub fn hash_hex(h: u64) -> String {
 impl Engine {
     pub fn report(&self, scenario_name: &str) -> Report {
         let mut nodes = BTreeMap::new();
+        let sqs = self.sqs_report();
         for n in self.snapshot_nodes(0) {
             let mut v = serde_json::to_value(&n).unwrap_or(Value::Null);
             if let Value::Object(m) = &mut v {
@@ -63,6 +67,11 @@ impl Engine {
                             im.remove("held");
                         }
                     }
+                }
+            }
+            if let (Value::Object(m), Some(r)) = (&mut v, &sqs) {
+                if let Some(q) = r.queues.get(n.id()) {
+                    m.insert("sqs".into(), serde_json::to_value(q).unwrap_or(Value::Null));
                 }
             }
             nodes.insert(n.id().to_string(), v);
@@ -91,6 +100,7 @@ impl Engine {
                 l.explanation = self.guarantee_explanation();
                 l
             },
+            sqs,
         }
     }
 
@@ -376,6 +386,45 @@ impl Engine {
                 format!("c{consumer} crashed holding {pending} pending entr(ies)")
             }
             TraceKind::XConsumerRestarted { consumer } => format!("c{consumer} restarted"),
+            TraceKind::SqsDeduplicated => {
+                "deduplication id seen in the last 5 minutes: accepted, not enqueued".into()
+            }
+            TraceKind::SqsVisibleAgain { receive_count } => format!(
+                "visibility timeout ran out: visible again (received {receive_count} time(s))"
+            ),
+            TraceKind::SqsDeleteStale { instance } => {
+                format!("delete from #{instance} with an out-of-date receipt handle: not deleted")
+            }
+            TraceKind::SqsDeleteMissed { instance } => {
+                format!("delete from #{instance} missed a stored copy: it will be received again")
+            }
+            TraceKind::SqsMovedToDlq { dlq, receive_count } => format!(
+                "received {receive_count} time(s) (maxReceiveCount): moved to {}",
+                self.node_name(dlq)
+            ),
+            TraceKind::SqsRedriven { to } => format!("redriven to {}", self.node_name(to)),
+            TraceKind::SqsEmptyReceive {
+                consumer,
+                instance,
+                waited_us,
+            } => format!(
+                "empty receive by {}#{instance} after waiting {}",
+                self.node_name(consumer),
+                crate::scenario::Duration(waited_us)
+            ),
+            TraceKind::SqsVisibilityChanged { timeout_us } => format!(
+                "visibility changed: visible in {}",
+                crate::scenario::Duration(timeout_us)
+            ),
+            TraceKind::SqsThrottled { send } => format!(
+                "{} over the FIFO throughput limit: retried next second",
+                if send {
+                    "SendMessage"
+                } else {
+                    "ReceiveMessage"
+                }
+            ),
+            TraceKind::SqsDelayEnded => "delay over: visible".into(),
         };
         format!("{} {node}: {msg}{detail}", ev.t)
     }
@@ -451,6 +500,22 @@ fn trace_json_of(names: &impl TraceNaming, ev: &TraceEvent) -> Value {
         }
         TraceKind::Dropped { reason } => {
             m.insert("reason".into(), json!(reason.name()));
+        }
+        TraceKind::SqsMovedToDlq { dlq, receive_count } => {
+            m.insert("dlq".into(), name(dlq));
+            m.insert("receive_count".into(), json!(receive_count));
+        }
+        TraceKind::SqsRedriven { to } => {
+            m.insert("to".into(), name(to));
+        }
+        TraceKind::SqsEmptyReceive {
+            consumer,
+            instance,
+            waited_us,
+        } => {
+            m.insert("consumer".into(), name(consumer));
+            m.insert("instance".into(), json!(instance));
+            m.insert("waited_us".into(), json!(waited_us));
         }
         TraceKind::CommandApplied { index, scheduled } => {
             let cmd = names.command_description(index, scheduled);

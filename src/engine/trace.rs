@@ -275,6 +275,37 @@ pub enum TraceKind {
     XConsumerCrashed { consumer: u32, pending: u32 },
     /// Stream consumer `c<consumer>` came back.
     XConsumerRestarted { consumer: u32 },
+    /// SQS FIFO: a send whose deduplication id was seen in the last 5 minutes
+    /// was accepted but not enqueued.
+    SqsDeduplicated,
+    /// SQS: a received message's visibility timeout ran out before it was
+    /// deleted; it is visible again (received `receive_count` times so far).
+    SqsVisibleAgain { receive_count: u32 },
+    /// SQS: a `DeleteMessage` carried an out-of-date receipt handle (the
+    /// message was received again since): it succeeded but deleted nothing.
+    SqsDeleteStale { instance: u32 },
+    /// SQS standard queue: a delete missed a stored copy, which will be
+    /// received again (the documented occasional duplicate).
+    SqsDeleteMissed { instance: u32 },
+    /// SQS: received `receive_count` times already (the redrive policy's
+    /// `maxReceiveCount`), moved to dead-letter queue `dlq` at a receive.
+    SqsMovedToDlq { dlq: NodeId, receive_count: u32 },
+    /// SQS: moved from a dead-letter queue back to queue `to` (redrive).
+    SqsRedriven { to: NodeId },
+    /// SQS: a `ReceiveMessage` returned nothing after waiting `waited_us`
+    /// (0: short polling).
+    SqsEmptyReceive {
+        consumer: NodeId,
+        instance: u32,
+        waited_us: u64,
+    },
+    /// SQS: `ChangeMessageVisibility` made it visible `timeout_us` from now.
+    SqsVisibilityChanged { timeout_us: u64 },
+    /// SQS FIFO: a `SendMessage` (`send`) or `ReceiveMessage` call was over
+    /// the queue's per-second throughput limit; the client retries next second.
+    SqsThrottled { send: bool },
+    /// SQS: a delayed message (delay queue or message timer) became visible.
+    SqsDelayEnded,
 }
 
 fn is_false(b: &bool) -> bool {
@@ -339,11 +370,21 @@ impl TraceKind {
             TraceKind::XClaimDeleted { .. } => "xclaim_deleted",
             TraceKind::XConsumerCrashed { .. } => "xconsumer_crashed",
             TraceKind::XConsumerRestarted { .. } => "xconsumer_restarted",
+            TraceKind::SqsDeduplicated => "sqs_deduplicated",
+            TraceKind::SqsVisibleAgain { .. } => "sqs_visible_again",
+            TraceKind::SqsDeleteStale { .. } => "sqs_delete_stale",
+            TraceKind::SqsDeleteMissed { .. } => "sqs_delete_missed",
+            TraceKind::SqsMovedToDlq { .. } => "sqs_moved_to_dlq",
+            TraceKind::SqsRedriven { .. } => "sqs_redriven",
+            TraceKind::SqsEmptyReceive { .. } => "sqs_empty_receive",
+            TraceKind::SqsVisibilityChanged { .. } => "sqs_visibility_changed",
+            TraceKind::SqsThrottled { .. } => "sqs_throttled",
+            TraceKind::SqsDelayEnded => "sqs_delay_ended",
         }
     }
 
     /// All kind names, for filters in the UI.
-    pub const NAMES: [&'static str; 55] = [
+    pub const NAMES: [&'static str; 65] = [
         "published",
         "routed",
         "unroutable",
@@ -399,6 +440,16 @@ impl TraceKind {
         "xclaim_deleted",
         "xconsumer_crashed",
         "xconsumer_restarted",
+        "sqs_deduplicated",
+        "sqs_visible_again",
+        "sqs_delete_stale",
+        "sqs_delete_missed",
+        "sqs_moved_to_dlq",
+        "sqs_redriven",
+        "sqs_empty_receive",
+        "sqs_visibility_changed",
+        "sqs_throttled",
+        "sqs_delay_ended",
     ];
 
     /// Canonical encoding of this kind: its code (1..=39) and two field
@@ -574,6 +625,23 @@ impl TraceKind {
                 (76, consumer as u64, pending as u64)
             }
             TraceKind::XConsumerRestarted { consumer } => (77, consumer as u64, 0),
+            // 40..=59: Amazon SQS (model::sqs).
+            TraceKind::SqsDeduplicated => (40, 0, 0),
+            TraceKind::SqsVisibleAgain { receive_count } => (41, receive_count as u64, 0),
+            TraceKind::SqsDeleteStale { instance } => (42, instance as u64, 0),
+            TraceKind::SqsDeleteMissed { instance } => (43, instance as u64, 0),
+            TraceKind::SqsMovedToDlq { dlq, receive_count } => {
+                (44, node(dlq), receive_count as u64)
+            }
+            TraceKind::SqsRedriven { to } => (45, node(to), 0),
+            TraceKind::SqsEmptyReceive {
+                consumer,
+                instance,
+                waited_us,
+            } => (46, pair(node(consumer) as u32, instance as u64), waited_us),
+            TraceKind::SqsVisibilityChanged { timeout_us } => (47, timeout_us, 0),
+            TraceKind::SqsThrottled { send } => (48, send as u64, 0),
+            TraceKind::SqsDelayEnded => (49, 0, 0),
         }
     }
 }
@@ -789,7 +857,7 @@ mod tests {
         assert_ne!(h0, base(k, None, 1, 1));
         assert_ne!(h0, base(k, Some(1), 2, 1));
         assert_ne!(h0, base(k, Some(1), 1, 2));
-        assert_eq!(TraceKind::NAMES.len(), 55);
+        assert_eq!(TraceKind::NAMES.len(), 65);
         // Fields sharing a word stay apart.
         let d = |consumer, instance, attempt, redelivered| TraceKind::Delivered {
             consumer: NodeId(consumer),

@@ -122,6 +122,10 @@ pub struct Snapshot {
     pub latency_end_to_end: LatencySummary,
     /// Nodes in scenario order: producers, exchanges, queues, consumers, topics, groups.
     pub nodes: Vec<NodeView>,
+    /// The SQS queues among `nodes` (their `Queue` views show visible
+    /// messages as `depth` and in-flight ones as `unacked`).
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub sqs: Vec<crate::engine::model::sqs_check::SqsQueueView>,
 }
 
 /// How many head messages a snapshot lists per queue.
@@ -138,6 +142,7 @@ impl Engine {
             latency_wait: self.latency_wait(),
             latency_end_to_end: self.latency_end_to_end(),
             nodes: self.snapshot_nodes(SNAPSHOT_HEAD_MAX),
+            sqs: self.sqs_views(),
         }
     }
 
@@ -198,11 +203,15 @@ impl Engine {
             NodeKind::Queue => {
                 let c = &self.cfg.queues[i];
                 let q = &self.queues[i];
+                // An SQS queue: visible (and delayed) as ready, in flight as unacked.
+                let (depth, unacked) = self
+                    .sqs_depths(i as u32)
+                    .unwrap_or((q.ready.len() as u32, q.unacked));
                 NodeView::Queue {
                     id: c.id.clone(),
-                    depth: q.ready.len() as u32,
+                    depth,
                     depth_max: q.depth_max,
-                    unacked: q.unacked,
+                    unacked,
                     max_length: c.max_length,
                     ttl_us: c.ttl.map(|d| d.us()),
                     enqueued: q.enqueued,

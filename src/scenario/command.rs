@@ -286,6 +286,37 @@ pub enum Command {
         #[serde(default)]
         faults: Option<LinkFaults>,
     },
+    /// SQS `ChangeMessageVisibility`: the messages of SQS `queue` in flight
+    /// now (or only message `message`) become visible again
+    /// `visibility_timeout` from now (0: at once). One request per message.
+    ChangeMessageVisibility {
+        queue: String,
+        visibility_timeout: Duration,
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        message: Option<u64>,
+    },
+    /// SQS dead-letter queue redrive: move every visible message of
+    /// dead-letter queue `queue` back to the queue it came from (or to `to`).
+    RedriveDeadLetters {
+        queue: String,
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        to: Option<String>,
+    },
+    /// Change an SQS queue's `VisibilityTimeout` (for receives from now on).
+    SetVisibilityTimeout {
+        queue: String,
+        visibility_timeout: Duration,
+    },
+    /// Change an SQS consumer's long-poll `WaitTimeSeconds` (0: short polling).
+    SetWaitTime {
+        consumer: String,
+        wait_time: Duration,
+    },
+    /// Change an SQS consumer's `MaxNumberOfMessages` per receive (1 to 10).
+    SetMaxMessages {
+        consumer: String,
+        max_messages: u32,
+    },
 }
 
 impl Command {
@@ -312,11 +343,16 @@ impl Command {
             | Command::SetOnFailure { consumer, .. }
             | Command::SetRetry { consumer, .. }
             | Command::SetDedup { consumer, .. }
-            | Command::SetConsumerFaults { consumer, .. } => consumer,
+            | Command::SetConsumerFaults { consumer, .. }
+            | Command::SetWaitTime { consumer, .. }
+            | Command::SetMaxMessages { consumer, .. } => consumer,
             Command::SetMaxLength { queue, .. }
             | Command::SetOverflow { queue, .. }
             | Command::SetQueueTtl { queue, .. }
-            | Command::PurgeQueue { queue } => queue,
+            | Command::PurgeQueue { queue }
+            | Command::ChangeMessageVisibility { queue, .. }
+            | Command::RedriveDeadLetters { queue, .. }
+            | Command::SetVisibilityTimeout { queue, .. } => queue,
             Command::AddMember { group }
             | Command::RemoveMember { group, .. }
             | Command::CrashMember { group, .. }
@@ -577,6 +613,30 @@ impl Command {
                 ),
                 None => format!("{producer}: link → perfect"),
             },
+            Command::ChangeMessageVisibility {
+                queue,
+                visibility_timeout,
+                message,
+            } => match message {
+                Some(m) => format!("{queue}: message {m} visible in {visibility_timeout}"),
+                None => format!("{queue}: messages in flight visible in {visibility_timeout}"),
+            },
+            Command::RedriveDeadLetters { queue, to } => match to {
+                Some(t) => format!("{queue}: redrive dead letters to {t}"),
+                None => format!("{queue}: redrive dead letters to their source queues"),
+            },
+            Command::SetVisibilityTimeout {
+                queue,
+                visibility_timeout,
+            } => format!("{queue}: visibility timeout → {visibility_timeout}"),
+            Command::SetWaitTime {
+                consumer,
+                wait_time,
+            } => format!("{consumer}: wait time → {wait_time}"),
+            Command::SetMaxMessages {
+                consumer,
+                max_messages,
+            } => format!("{consumer}: max messages → {max_messages}"),
         }
     }
 }

@@ -300,6 +300,13 @@ pub fn delete(sc: &mut Scenario, id: &str) -> Result<Vec<String>, String> {
         }
         next.queues.retain(|q| q.id != g);
         for q in &mut next.queues {
+            // An SQS redrive policy needs its dead-letter queue: drop the policy.
+            if let Some(s) = &mut q.sqs {
+                if s.dead_letter_queue.as_deref() == Some(g.as_str()) {
+                    s.dead_letter_queue = None;
+                    s.max_receive_count = None;
+                }
+            }
             if q.dead_letter_exchange.as_deref() == Some(g.as_str()) {
                 q.dead_letter_exchange = None;
                 q.dead_letter_routing_key = None;
@@ -387,9 +394,12 @@ pub fn rename(sc: &mut Scenario, old: &str, new: &str) -> Result<(), ScenarioErr
             re_opt(&mut b.exchange);
         }
     }
-    next.queues
-        .iter_mut()
-        .for_each(|q| re_opt(&mut q.dead_letter_exchange));
+    for q in &mut next.queues {
+        re_opt(&mut q.dead_letter_exchange);
+        if let Some(s) = &mut q.sqs {
+            re_opt(&mut s.dead_letter_queue);
+        }
+    }
     for c in &mut next.consumers {
         re(&mut c.queue);
         c.on_success.iter_mut().for_each(|p| re(&mut p.to));

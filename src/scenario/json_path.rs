@@ -72,6 +72,7 @@ pub const VARIANT_FIELDS: &[&str] = &[
     "backoff",
     "cleanup",
     "commit",
+    "deduplication",
     "guarantee",
     "isolation_level",
     "keys",
@@ -85,6 +86,7 @@ pub const VARIANT_FIELDS: &[&str] = &[
     "poison",
     "routing_keys",
     "service",
+    "type",
     "x_match",
 ];
 

@@ -60,6 +60,9 @@ static PRESETS: &[Preset] = presets![
     "redis-pubsub-slow-subscriber",
     "redis-streams-claim",
     "redis-pubsub-vs-streams",
+    "sqs-visibility-timeout",
+    "sqs-fifo-groups",
+    "sqs-long-polling",
 ];
 
 pub fn presets() -> &'static [Preset] {

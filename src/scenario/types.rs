@@ -316,6 +316,10 @@ pub struct Queue {
     /// a transient one loses everything (RabbitMQ `durable`).
     #[serde(default = "yes", skip_serializing_if = "is_true")]
     pub durable: bool,
+    /// Makes this an Amazon SQS queue (see `model::sqs`): polled, with a
+    /// visibility timeout instead of acks.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub sqs: Option<super::SqsQueue>,
 }
 
 fn yes() -> bool {
@@ -374,6 +378,9 @@ pub struct Consumer {
     /// Crashes and lost acks at protocol points.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub faults: Option<super::ConsumerFaults>,
+    /// How it polls, when it reads an SQS queue (unset: the defaults).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub sqs: Option<super::SqsReceive>,
 }
 
 impl Consumer {

@@ -8,6 +8,7 @@ mod redis;
 pub use redis::check_subscription;
 mod guarantees;
 mod schedule;
+mod sqs;
 mod streams;
 pub use guarantees::{check_confirms, check_consumer_faults, check_dedup, check_link_faults};
 use schedule::check_scheduled_values;
@@ -681,6 +682,7 @@ pub fn validate(s: &Scenario) -> Result<(), ScenarioError> {
     }
     check_streams(&mut v, s, &|name: &str| kind_of(name) == Some(Kind::Topic));
     redis::check_redis(&mut v, s, &|name: &str| kind_of(name));
+    sqs::check_sqs(&mut v, s);
     if s.schedule.len() > SCHEDULE_MAX {
         v.err("schedule", format!("at most {SCHEDULE_MAX} entries"));
     }
@@ -710,7 +712,10 @@ pub fn validate(s: &Scenario) -> Result<(), ScenarioError> {
             Command::SetMaxLength { .. }
             | Command::SetOverflow { .. }
             | Command::SetQueueTtl { .. }
-            | Command::PurgeQueue { .. } => Kind::Queue,
+            | Command::PurgeQueue { .. }
+            | Command::ChangeMessageVisibility { .. }
+            | Command::RedriveDeadLetters { .. }
+            | Command::SetVisibilityTimeout { .. } => Kind::Queue,
             Command::AddMember { .. }
             | Command::RemoveMember { .. }
             | Command::CrashMember { .. }

@@ -65,7 +65,7 @@ fn every_preset_runs_twice_to_the_same_trace() {
 
 /// Presets with no randomness at all (constant arrivals and service, no
 /// failure draws): the seed cannot change them, and that is asserted too.
-const SEED_FREE: [&str; 2] = ["ttl-overflow", "kafka-commit-policies"];
+const SEED_FREE: [&str; 3] = ["ttl-overflow", "kafka-commit-policies", "sqs-long-polling"];
 
 #[test]
 fn every_preset_gives_another_trace_for_another_seed() {

@@ -34,6 +34,7 @@ mod redis;
 mod retry;
 mod review_fixes;
 mod routing;
+mod sqs;
 mod stream_failures;
 mod stream_knobs;
 mod stream_props;

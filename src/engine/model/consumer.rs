@@ -225,6 +225,9 @@ impl Engine {
     }
 
     pub(crate) fn on_service_done(&mut self, c: u32, i: u32, epoch: u32) {
+        if self.is_sqs_consumer(c) {
+            return self.sqs_service_done(c, i, epoch);
+        }
         let ci = c as usize;
         let Some(inst) = self.consumers[ci].instances.get_mut(i as usize) else {
             return;
@@ -399,6 +402,9 @@ impl Engine {
     /// count a spurious redelivery, and a return toward the delivery limit).
     /// Callers dispatch the queue once everything has gone down.
     pub(crate) fn crash_instance(&mut self, c: u32, i: u32) {
+        if self.is_sqs_consumer(c) {
+            return self.sqs_crash_instance(c, i);
+        }
         let ci = c as usize;
         let q = self.consumers[ci].queue;
         let epoch_next = self.consumers[ci].epoch_next;

@@ -32,6 +32,8 @@
 //! | `xstream.rs`     | Redis Streams: XADD, PEL, XACK, XAUTOCLAIM | `stream_trimmed`, `consumer_crashed` |
 //! | `glob.rs`        | Redis glob patterns (pure)             | —                               |
 //! | `redis.rs`       | Redis state, events, commands, checks  | —                               |
+//! | `sqs.rs`         | SQS queues: visibility, receive count, DLQ, dedup, delay, retention | `sqs_deduplicated`, retention (`expired`) |
+//! | `sqs_poll.rs`    | SQS consumers: short/long polling, delete | —                         |
 //! | `effects.rs`     | the ledger: effects per business message (lost, duplicated) | —          |
 //!
 //! Each file is an `impl Engine` block: the engine core owns the clock, agenda
@@ -60,6 +62,10 @@ pub(crate) mod redis;
 pub(crate) mod replication;
 pub mod retry;
 pub(crate) mod seek;
+pub mod sqs;
+pub mod sqs_check;
+pub(crate) mod sqs_knobs;
+pub(crate) mod sqs_poll;
 pub(crate) mod stream_knobs;
 pub(crate) mod topic;
 pub(crate) mod transactions;

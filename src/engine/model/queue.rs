@@ -89,6 +89,10 @@ impl Engine {
 
     pub(crate) fn enqueue(&mut self, slot: u32, q: u32) {
         let qi = q as usize;
+        if self.is_sqs_queue(q) {
+            self.sqs_send(slot, q);
+            return;
+        }
         let qnode = self.queues[qi].node;
         let qttl = self.cfg.queues[qi].ttl.map(|d| d.us());
         {
@@ -228,6 +232,11 @@ impl Engine {
     /// full of due messages overflowed the stack (found by the property test).
     pub(crate) fn dispatch(&mut self, q: u32) {
         let qi = q as usize;
+        if self.is_sqs_queue(q) {
+            // Nothing is pushed: idle SQS consumers poll.
+            self.sqs_wake(q);
+            return;
+        }
         self.note_depth(q);
         if self.queues[qi].dispatching {
             return;
@@ -372,6 +381,9 @@ impl Engine {
     /// `PurgeQueue`: drop every ready message (`purged`); deliveries held by
     /// consumers are not touched.
     pub(crate) fn purge_queue(&mut self, q: u32) {
+        if self.is_sqs_queue(q) {
+            return self.sqs_purge(q);
+        }
         let ready: Vec<u32> = self.queues[q as usize].ready.drain(..).collect();
         for s in ready {
             self.queue_drop(s, q, Reason::Purged);
@@ -434,6 +446,11 @@ impl Engine {
         let mut unacked = 0;
         for (qi, q) in self.queues.iter().enumerate() {
             queued += q.ready.len() as u64;
+            let sqs = self.is_sqs_queue(qi as u32);
+            if sqs {
+                // SQS keeps its messages `Queued` until deleted, received or not.
+                queued += self.sqs_stored_in(qi as u32);
+            }
             if let Some(max) = self.cfg.queues[qi].max_length {
                 if q.ready.len() > max as usize {
                     return Err(format!(
@@ -464,6 +481,9 @@ impl Engine {
                     "queue {qi} counts {} unacked, consumers hold {held}",
                     q.unacked
                 ));
+            }
+            if sqs {
+                continue;
             }
             unacked += held as u64;
             // Dispatch is work-conserving: no ready message waits while an

@@ -25,6 +25,28 @@ pub(super) fn check_scheduled_values(v: &mut V, at: &str, cmd: &Command, s: &Sce
                 v.err(format!("{at}.{field}"), e);
             }
         }
+        C::ChangeMessageVisibility {
+            visibility_timeout: d,
+            ..
+        }
+        | C::SetVisibilityTimeout {
+            visibility_timeout: d,
+            ..
+        } => {
+            if let Err(e) = check_visibility_timeout(*d) {
+                v.err(format!("{at}.visibility_timeout"), e);
+            }
+        }
+        C::SetWaitTime { wait_time, .. } => {
+            if let Err(e) = check_wait_time(*wait_time) {
+                v.err(format!("{at}.wait_time"), e);
+            }
+        }
+        C::SetMaxMessages { max_messages, .. } => {
+            if let Err(e) = check_max_messages(*max_messages) {
+                v.err(format!("{at}.max_messages"), e);
+            }
+        }
         C::SetPrefetch { prefetch, .. } if *prefetch == 0 || *prefetch > PREFETCH_MAX => v.err(
             format!("{at}.prefetch"),
             format!("must be between 1 and {PREFETCH_MAX}"),

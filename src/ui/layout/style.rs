@@ -134,8 +134,11 @@ pub(super) fn detail_templates(
         }
         NodeKind::Queue => {
             let ttl = cfg.queues.get(index).is_some_and(|q| q.ttl.is_some());
+            let sqs = cfg.queues.get(index).is_some_and(|q| q.sqs.is_some());
             if compact {
                 vec!["8888 ready".into()]
+            } else if sqs {
+                vec!["visible 8888 · next 88.8 s".into()]
             } else if ttl {
                 vec!["ready 8888 · TTL 88 ms".into()]
             } else {

@@ -89,7 +89,11 @@ pub(super) fn draw_nodes(f: &Frame) -> Vec<Hit> {
             let kind = match n.kind {
                 NodeKind::Producer => "PRODUCER",
                 NodeKind::Exchange => "EXCHANGE",
-                NodeKind::Queue => "QUEUE",
+                NodeKind::Queue => match f.snap.sqs.iter().find(|q| q.node == i) {
+                    Some(q) if q.fifo => "SQS FIFO",
+                    Some(_) => "SQS",
+                    None => "QUEUE",
+                },
                 NodeKind::Consumer => "CONSUMER",
                 NodeKind::Topic => "TOPIC",
                 NodeKind::Group => "GROUP",
@@ -202,11 +206,24 @@ pub(super) fn draw_nodes(f: &Frame) -> Vec<Hit> {
                 head,
                 ..
             }) => {
-                let ready = format!("ready {depth}");
-                let un = format!("unacked {unacked}");
-                let ttl = ttl_us
-                    .map(|t| format!("TTL {}", super::fmt_us(t)))
-                    .unwrap_or_default();
+                let sqs = f.snap.sqs.iter().find(|q| q.node == i);
+                let (ready, un, ttl) = match sqs {
+                    // SQS: visible and in flight, and the next reappearance.
+                    Some(q) => (
+                        format!("visible {depth}"),
+                        format!("in flight {unacked}"),
+                        q.next_visible_in_us
+                            .map(|t| format!("next {}", super::fmt_us(t)))
+                            .unwrap_or_default(),
+                    ),
+                    None => (
+                        format!("ready {depth}"),
+                        format!("unacked {unacked}"),
+                        ttl_us
+                            .map(|t| format!("TTL {}", super::fmt_us(t)))
+                            .unwrap_or_default(),
+                    ),
+                };
                 let t = if rows.compact {
                     ready.clone()
                 } else {

@@ -1,0 +1,357 @@
+//! SQS consumers: instances that poll (`ReceiveMessage`), process what they
+//! got one message at a time, and delete each (`DeleteMessage`).
+//!
+//!   idle ──sqs_poll──► ReceiveMessage ──got n──► buffer ──service──► effect ──► DeleteMessage ──┐
+//!    ▲                     │ none                                                                │
+//!    │   short poll: pause `poll_gap`, poll again (an empty receive)                            │
+//!    │   long poll: wait ≤ `wait_time` for the first visible message (or an empty receive)      │
+//!    └───────────────────────────────────── buffer empty: poll again ◄───────────────────────────┘
+//!
+//! Reacts to: `SqsEvent::Poll`; the consumer model hands over `ServiceDone`
+//! and crashes of SQS consumers here; commands `SetWaitTime`, `SetMaxMessages`.
+//! Shared with the AMQP consumer (`consumer.rs`): instances, epochs, the
+//! buffer (here: the messages of the last receive, at most `max_messages`),
+//! service times, failures and poison, handler publishes, the dedup store.
+//! Different: a failed message is simply not deleted (it reappears after the
+//! visibility timeout); a crash returns nothing at once (the same); there is
+//! no prefetch and no ack mode. Short polling here sees every visible message
+//! (real short polling samples a subset of servers and may miss some).
+
+use super::sqs::{SqsEvent, NO_SQS};
+use crate::engine::core::Engine;
+use crate::engine::core::Event;
+use crate::engine::trace::TraceKind;
+use crate::scenario::SqsReceive;
+
+impl Engine {
+    /// The polling settings of consumer `c`.
+    fn sqs_receive(&self, c: u32) -> SqsReceive {
+        self.cfg.consumers[c as usize]
+            .sqs
+            .clone()
+            .unwrap_or_default()
+    }
+
+    /// Hand a received message to instance `i` of consumer `c` with its
+    /// receipt handle: a delivery, as the AMQP consumer counts one.
+    pub(crate) fn sqs_hand(&mut self, slot: u32, c: u32, i: u32, receipt: u32) {
+        let ci = c as usize;
+        let q = self.consumers[ci].queue;
+        let m = &mut self.msgs[slot as usize];
+        m.deliveries += 1;
+        let id = m.id;
+        let first = receipt == 1 && m.deliveries == 1;
+        let waited = self.now.0 - m.published_us;
+        if first {
+            self.wait.record(waited);
+        }
+        self.totals.delivered += 1;
+        if receipt > 1 {
+            self.totals.redelivered += 1;
+        }
+        let qnode = self.queue_note_delivered(q);
+        let cnode = self.consumers[ci].node;
+        self.trace.record(
+            self.now,
+            TraceKind::Delivered {
+                consumer: cnode,
+                instance: i,
+                attempt: receipt,
+                redelivered: receipt > 1,
+            },
+            Some(id),
+            qnode,
+        );
+        self.sqs.polls[ci][i as usize].receipts.push_back(receipt);
+        let inst = &mut self.consumers[ci].instances[i as usize];
+        inst.buffer.push_back(slot);
+        if !inst.busy {
+            self.start_service(c, i);
+        }
+    }
+
+    /// Keep consumer `c`'s pollers as many as its instances.
+    fn sqs_fit_pollers(&mut self, c: u32) {
+        let n = self.consumers[c as usize].instances.len();
+        self.sqs.polls[c as usize].resize_with(n, Default::default);
+    }
+
+    /// `queue::dispatch` for an SQS queue: every idle instance polls.
+    pub(crate) fn sqs_wake(&mut self, q: u32) {
+        for c in 0..self.consumers.len() as u32 {
+            if self.consumers[c as usize].queue != q || !self.is_sqs_consumer(c) {
+                continue;
+            }
+            self.sqs_fit_pollers(c);
+            for i in 0..self.consumers[c as usize].instances.len() as u32 {
+                self.sqs_poll(c, i);
+            }
+        }
+    }
+
+    /// Instance `i` of consumer `c` sends a `ReceiveMessage` if it is idle.
+    pub(crate) fn sqs_poll(&mut self, c: u32, i: u32) {
+        let ci = c as usize;
+        let Some(inst) = self.consumers[ci].instances.get(i as usize) else {
+            return;
+        };
+        if !inst.up || inst.busy || !inst.buffer.is_empty() {
+            return;
+        }
+        let epoch = inst.epoch;
+        self.sqs_fit_pollers(c);
+        let p = &self.sqs.polls[ci][i as usize];
+        if p.waiting || p.sleeping {
+            return;
+        }
+        let q = self.consumers[ci].queue;
+        let sq = self.sqs.of_queue[q as usize];
+        debug_assert!(sq != NO_SQS);
+        self.sqs.queues[sq as usize].counts.receive_requests += 1;
+        if self.sqs_throttle(sq, false) {
+            let at = self.sqs_next_window();
+            self.sqs_sleep_until(c, i, epoch, at.0);
+            return;
+        }
+        let r = self.sqs_receive(c);
+        if self.sqs_take(sq, c, i, r.max_messages) > 0 {
+            return;
+        }
+        if r.wait_time.us() > 0 {
+            let p = &mut self.sqs.polls[ci][i as usize];
+            p.waiting = true;
+            p.poll = p.poll.wrapping_add(1);
+            p.wait_since_us = self.now.0;
+            let poll = p.poll;
+            self.sqs.queues[sq as usize].waiters.push_back((c, i));
+            self.agenda.schedule(
+                self.now.after(r.wait_time.us()),
+                Event::Sqs(SqsEvent::Poll { c, i, epoch, poll }),
+            );
+        } else {
+            self.sqs_empty_receive(c, i, 0);
+            let at = self.now.0 + r.poll_gap.us();
+            self.sqs_sleep_until(c, i, epoch, at);
+        }
+    }
+
+    fn sqs_sleep_until(&mut self, c: u32, i: u32, epoch: u32, at_us: u64) {
+        let p = &mut self.sqs.polls[c as usize][i as usize];
+        p.sleeping = true;
+        p.poll = p.poll.wrapping_add(1);
+        let poll = p.poll;
+        self.agenda.schedule(
+            crate::engine::time::SimTime(at_us),
+            Event::Sqs(SqsEvent::Poll { c, i, epoch, poll }),
+        );
+    }
+
+    fn sqs_empty_receive(&mut self, c: u32, i: u32, waited_us: u64) {
+        let q = self.consumers[c as usize].queue;
+        let sq = self.sqs.of_queue[q as usize];
+        self.sqs.queues[sq as usize].counts.empty_receives += 1;
+        let cnode = self.consumers[c as usize].node;
+        let qnode = self.queues[q as usize].node;
+        self.trace.record(
+            self.now,
+            TraceKind::SqsEmptyReceive {
+                consumer: cnode,
+                instance: i,
+                waited_us,
+            },
+            None,
+            qnode,
+        );
+    }
+
+    /// A long poll's wait ended empty, or a pause ended: poll again.
+    /// (At time 0 every instance's first poll comes through here too.)
+    pub(crate) fn on_sqs_poll(&mut self, c: u32, i: u32, epoch: u32, poll: u32) {
+        let ci = c as usize;
+        let Some(inst) = self.consumers[ci].instances.get(i as usize) else {
+            return;
+        };
+        if inst.epoch != epoch {
+            return;
+        }
+        self.sqs_fit_pollers(c);
+        let p = &mut self.sqs.polls[ci][i as usize];
+        if p.poll != poll {
+            return;
+        }
+        if p.waiting {
+            p.waiting = false;
+            let waited = self.now.0 - p.wait_since_us;
+            let q = self.consumers[ci].queue;
+            let sq = self.sqs.of_queue[q as usize];
+            self.sqs.queues[sq as usize]
+                .waiters
+                .retain(|&w| w != (c, i));
+            self.sqs_empty_receive(c, i, waited);
+        }
+        self.sqs.polls[ci][i as usize].sleeping = false;
+        self.sqs_poll(c, i);
+    }
+
+    /// Visible messages arrived in `sq`: waiting long polls return with
+    /// them, oldest poll first (each takes up to its `max_messages`).
+    pub(crate) fn sqs_serve_waiters(&mut self, sq: u32) {
+        if self.sqs.queues[sq as usize].serving {
+            return;
+        }
+        self.sqs.queues[sq as usize].serving = true;
+        while let Some(&(c, i)) = self.sqs.queues[sq as usize].waiters.front() {
+            if self.sqs.queues[sq as usize].visible.is_empty() {
+                break;
+            }
+            let max = self.sqs_receive(c).max_messages;
+            if self.sqs_take(sq, c, i, max) == 0 {
+                break;
+            }
+            self.sqs.queues[sq as usize].waiters.pop_front();
+            let p = &mut self.sqs.polls[c as usize][i as usize];
+            p.waiting = false;
+            p.poll = p.poll.wrapping_add(1);
+        }
+        self.sqs.queues[sq as usize].serving = false;
+    }
+
+    /// `ServiceDone` of an SQS consumer: the effect and a delete (or, on
+    /// failure, nothing: the message reappears), then the next message or poll.
+    pub(crate) fn sqs_service_done(&mut self, c: u32, i: u32, epoch: u32) {
+        let ci = c as usize;
+        let Some(inst) = self.consumers[ci].instances.get_mut(i as usize) else {
+            return;
+        };
+        if inst.epoch != epoch || !inst.busy {
+            return;
+        }
+        let slot = inst
+            .buffer
+            .pop_front()
+            .expect("busy instance holds a message");
+        inst.busy = false;
+        inst.service_pending -= 1;
+        inst.busy_total_us += self.now.0 - inst.busy_since_us;
+        let service_us = inst.service_us;
+        let receipt = self.sqs.polls[ci][i as usize]
+            .receipts
+            .pop_front()
+            .expect("a receipt per held message");
+        let q = self.consumers[ci].queue;
+        self.queue_note_released(q, 1);
+        let cnode = self.consumers[ci].node;
+        let id = self.msgs[slot as usize].id;
+        let failure_rate = self.cfg.consumers[ci].failure_rate;
+        let failed = self.is_poison(c, slot)
+            || (failure_rate > 0.0 && self.consumers[ci].stream.chance(failure_rate));
+        if !failed {
+            self.totals.processed += 1;
+            self.consumers[ci].processed += 1;
+            self.consumers[ci].instances[i as usize].processed += 1;
+            self.trace.record(
+                self.now,
+                TraceKind::Processed {
+                    instance: i,
+                    service_us,
+                },
+                Some(id),
+                cnode,
+            );
+            if !(self.consumers[ci].protocol && self.dedup_check(c, i, slot)) {
+                self.handler_publish(c, slot);
+                self.fx_effect(slot, q);
+            }
+            self.sqs_delete(c, i, slot, receipt);
+        } else {
+            self.totals.failed += 1;
+            self.consumers[ci].failed += 1;
+            let x = self.ext_mut(slot);
+            x.failures += 1;
+            let attempt = x.failures;
+            self.trace.record(
+                self.now,
+                TraceKind::Failed {
+                    instance: i,
+                    attempt,
+                },
+                Some(id),
+                cnode,
+            );
+        }
+        self.sqs_release_hold(slot);
+        let inst = &self.consumers[ci].instances[i as usize];
+        if !inst.busy && !inst.buffer.is_empty() {
+            self.start_service(c, i);
+        } else if inst.buffer.is_empty() {
+            self.sqs_poll(c, i);
+        }
+    }
+
+    /// An SQS consumer instance crashes: its receipts are dropped (the
+    /// messages reappear when their visibility timeouts run out).
+    pub(crate) fn sqs_crash_instance(&mut self, c: u32, i: u32) {
+        let ci = c as usize;
+        let q = self.consumers[ci].queue;
+        let epoch_next = self.consumers[ci].epoch_next;
+        if !self.consumers[ci].instances[i as usize].up {
+            return;
+        }
+        self.consumers[ci].epoch_next = epoch_next.wrapping_add(1);
+        let inst = &mut self.consumers[ci].instances[i as usize];
+        inst.up = false;
+        inst.epoch = epoch_next;
+        if inst.busy {
+            inst.busy_total_us += self.now.0 - inst.busy_since_us;
+        }
+        inst.busy = false;
+        inst.service_pending = 0;
+        let held: Vec<u32> = inst.buffer.drain(..).collect();
+        self.sqs_fit_pollers(c);
+        let p = &mut self.sqs.polls[ci][i as usize];
+        p.receipts.clear();
+        p.sleeping = false;
+        p.poll = p.poll.wrapping_add(1);
+        if std::mem::take(&mut p.waiting) {
+            let sq = self.sqs.of_queue[q as usize];
+            self.sqs.queues[sq as usize]
+                .waiters
+                .retain(|&w| w != (c, i));
+        }
+        self.totals.crashes += 1;
+        let cnode = self.consumers[ci].node;
+        self.trace.record(
+            self.now,
+            TraceKind::Crashed {
+                instance: i,
+                returned: held.len() as u32,
+                lost: 0,
+            },
+            None,
+            cnode,
+        );
+        self.queue_note_released(q, held.len() as u32);
+        for s in held {
+            self.sqs_release_hold(s);
+        }
+    }
+
+    /// `SetWaitTime`: from the next poll on.
+    pub(crate) fn sqs_set_wait_time(&mut self, c: u32, wait_us: u64) {
+        let r = self.cfg.consumers[c as usize]
+            .sqs
+            .get_or_insert_with(SqsReceive::default);
+        r.wait_time = crate::scenario::Duration(wait_us);
+    }
+
+    /// `SetMaxMessages`: from the next receive on.
+    pub(crate) fn sqs_set_max_messages(&mut self, c: u32, max: u32) {
+        let r = self.cfg.consumers[c as usize]
+            .sqs
+            .get_or_insert_with(SqsReceive::default);
+        r.max_messages = max;
+        let cs = &mut self.consumers[c as usize];
+        cs.prefetch = max;
+        cs.prefetch_ceiling = cs.prefetch_ceiling.max(max);
+    }
+}

@@ -1,0 +1,95 @@
+//! Validation of SQS queues and the consumers that poll them (split from
+//! `validate.rs`; the same `V` collector and path-named errors).
+
+use super::*;
+
+/// Is queue `id` an SQS queue?
+fn sqs_queue<'a>(s: &'a Scenario, id: &str) -> Option<&'a SqsQueue> {
+    s.queues
+        .iter()
+        .find(|q| q.id == id)
+        .and_then(|q| q.sqs.as_ref())
+}
+
+pub(super) fn check_sqs(v: &mut V, s: &Scenario) {
+    for (i, q) in s.queues.iter().enumerate() {
+        let at = format!("queues[{i}]");
+        let Some(sq) = &q.sqs else { continue };
+        if let Err((f, e)) = check_sqs_queue(sq) {
+            v.err(format!("{at}.sqs.{f}"), e);
+        }
+        let amqp_only = [
+            ("max_length", q.max_length.is_some()),
+            ("ttl", q.ttl.is_some()),
+            ("dead_letter_exchange", q.dead_letter_exchange.is_some()),
+            (
+                "dead_letter_routing_key",
+                q.dead_letter_routing_key.is_some(),
+            ),
+            ("delivery_limit", q.delivery_limit.is_some()),
+            ("overflow", q.overflow != Overflow::DropHead),
+        ];
+        for (field, set) in amqp_only {
+            if set {
+                v.err(
+                    format!("{at}.{field}"),
+                    "does not apply to an SQS queue (use sqs.retention, sqs.dead_letter_queue)",
+                );
+            }
+        }
+        if let Some(d) = &sq.dead_letter_queue {
+            match sqs_queue(s, d) {
+                None => v.err(
+                    format!("{at}.sqs.dead_letter_queue"),
+                    format!("{d:?} is not an SQS queue"),
+                ),
+                Some(dq) if dq.kind != sq.kind => v.err(
+                    format!("{at}.sqs.dead_letter_queue"),
+                    "a dead-letter queue must be of the same type (standard or FIFO) as its source",
+                ),
+                Some(_) if *d == q.id => v.err(
+                    format!("{at}.sqs.dead_letter_queue"),
+                    "a queue cannot be its own dead-letter queue",
+                ),
+                Some(_) => {}
+            }
+        }
+    }
+    for (i, c) in s.consumers.iter().enumerate() {
+        let at = format!("consumers[{i}]");
+        let reads_sqs = sqs_queue(s, &c.queue).is_some();
+        if let Some(r) = &c.sqs {
+            if !reads_sqs {
+                v.err(
+                    format!("{at}.sqs"),
+                    "applies only to consumers of an SQS queue",
+                );
+            } else if let Err((f, e)) = check_sqs_receive(r) {
+                v.err(format!("{at}.sqs.{f}"), e);
+            }
+        }
+        if !reads_sqs {
+            continue;
+        }
+        let amqp_only = [
+            ("ack", c.ack.is_some_and(|a| a != AckMode::AfterProcessing)),
+            ("on_failure", c.on_failure != OnFailure::default()),
+            ("retry", c.retry.is_some()),
+            ("faults", c.faults.is_some()),
+        ];
+        for (field, set) in amqp_only {
+            if set {
+                v.err(
+                    format!("{at}.{field}"),
+                    "does not apply to an SQS consumer (a failed message reappears after the visibility timeout)",
+                );
+            }
+        }
+    }
+    if s.guarantee.is_some() && s.queues.iter().any(|q| q.sqs.is_some()) {
+        v.err(
+            "guarantee",
+            "the guarantee dial does not apply to SQS queues (their consumers always delete after processing)",
+        );
+    }
+}

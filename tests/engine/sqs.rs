@@ -1,0 +1,713 @@
+//! Amazon SQS: visibility timeout, receive counts and the dead-letter queue,
+//! FIFO message groups and deduplication, long vs short polling, requests
+//! and cost — each story exact to the microsecond.
+
+use crate::common::*;
+use queuelab::engine::{Command, Reason, TraceKind};
+
+fn cmd(json: &str) -> Command {
+    serde_json::from_str(json).unwrap_or_else(|e| panic!("bad command {json}: {e}"))
+}
+
+/// (t_us, msg, instance, attempt) of every delivery (SQS receive) by `consumer`.
+fn receives(s: &Story, consumer: &str) -> Vec<(u64, u64, u32, u32)> {
+    let c = s.node(consumer);
+    s.trace
+        .iter()
+        .filter_map(|e| match e.kind {
+            TraceKind::Delivered {
+                consumer,
+                instance,
+                attempt,
+                ..
+            } if consumer == c => Some((e.t.0, e.msg.unwrap(), instance, attempt)),
+            _ => None,
+        })
+        .collect()
+}
+
+fn times(s: &Story, f: impl Fn(&TraceKind) -> bool) -> Vec<u64> {
+    s.matching(f).iter().map(|e| e.t.0).collect()
+}
+
+/// One message; visibility timeout 1 s; two slow instances (1.5 s each);
+/// `maxReceiveCount` 2 into a DLQ read by a fast consumer.
+const SLOW: &str = r#"{
+  "title": "visibility timeout",
+  "producers": [{ "id": "p", "to": "q", "rate": "1/s", "arrival": "constant", "count": 1 }],
+  "queues": [
+    { "id": "q", "sqs": { "visibility_timeout": "1s", "dead_letter_queue": "dlq", "max_receive_count": 2 } },
+    { "id": "dlq", "sqs": {} }
+  ],
+  "consumers": [
+    { "id": "slow", "queue": "q", "instances": 2, "service": { "constant": "1500ms" }, "sqs": { "wait_time": "20s" } },
+    { "id": "fix", "queue": "dlq", "service": { "constant": "10ms" }, "sqs": { "wait_time": "20s" } }
+  ]
+}"#;
+
+#[test]
+fn a_slow_consumer_sees_its_message_reappear_then_go_to_the_dlq() {
+    let s = story(SLOW, 10_000_000);
+    // Received at 1 s by #0; invisible for exactly 1 s; #1 (long-polling)
+    // receives it again the instant it reappears.
+    assert_eq!(
+        receives(&s, "slow"),
+        [(1_000_000, 1, 0, 1), (2_000_000, 1, 1, 2)]
+    );
+    assert_eq!(
+        times(&s, |k| matches!(k, TraceKind::SqsVisibleAgain { .. })),
+        [2_000_000, 3_000_000]
+    );
+    // At 3 s it has been received twice (= maxReceiveCount): the next receive
+    // (#0's long poll) moves it to the DLQ instead of returning it.
+    let moved = s.matching(|k| matches!(k, TraceKind::SqsMovedToDlq { .. }));
+    assert_eq!(moved.len(), 1);
+    assert_eq!(moved[0].t.0, 3_000_000);
+    assert!(matches!(
+        moved[0].kind,
+        TraceKind::SqsMovedToDlq {
+            receive_count: 2,
+            ..
+        }
+    ));
+    assert_eq!(receives(&s, "fix"), [(3_000_000, 1, 0, 3)]);
+    // Both slow instances finish and delete with receipt handles that are
+    // no longer the latest: nothing deleted by them.
+    assert_eq!(
+        times(&s, |k| matches!(k, TraceKind::SqsDeleteStale { .. })),
+        [2_500_000, 3_500_000]
+    );
+    // The DLQ consumer deleted it at 3.01 s; freed when the last holder let go.
+    assert_eq!(
+        times(&s, |k| matches!(k, TraceKind::Acked { .. })),
+        [3_010_000]
+    );
+    let l = s.engine.ledger_report();
+    assert_eq!(
+        (l.duplicated, l.extra_effects, l.lost, l.pending),
+        (1, 1, 0, 0)
+    );
+    assert_eq!(s.engine.ledger().live(), 0);
+    let c = s.engine.sqs_counts("q").unwrap();
+    assert_eq!(
+        (c.received, c.moved_to_dlq, c.stale_deletes, c.deleted),
+        (2, 1, 2, 0)
+    );
+}
+
+#[test]
+fn a_message_deleted_after_its_timeout_but_before_another_receive_is_deleted() {
+    // One instance only: the message reappears at 2 s but nobody receives it
+    // before #0 deletes it at 2.5 s with the still-latest receipt handle.
+    let json = SLOW.replace(r#""instances": 2"#, r#""instances": 1"#);
+    let s = story(&json, 10_000_000);
+    assert_eq!(receives(&s, "slow"), [(1_000_000, 1, 0, 1)]);
+    assert_eq!(
+        times(&s, |k| matches!(k, TraceKind::Acked { .. })),
+        [2_500_000]
+    );
+    let l = s.engine.ledger_report();
+    assert_eq!((l.exactly_once, l.duplicated), (1, 0));
+}
+
+#[test]
+fn change_message_visibility_extends_the_timeout_exactly() {
+    let mut e = engine(&SLOW.replace(r#""instances": 2"#, r#""instances": 1"#), 1);
+    run_checked(&mut e, 1_200_000);
+    e.submit(cmd(
+        r#"{ "do": "change_message_visibility", "queue": "q", "visibility_timeout": "5s" }"#,
+    ))
+    .unwrap();
+    run_checked(&mut e, 10_000_000);
+    let trace = e.take_trace();
+    let s = Story { engine: e, trace };
+    // No reappearance at 2 s: the new deadline is 6.2 s, but #0 deletes at 2.5 s.
+    assert!(times(&s, |k| matches!(k, TraceKind::SqsVisibleAgain { .. })).is_empty());
+    assert_eq!(
+        s.engine.sqs_counts("q").unwrap().change_visibility_requests,
+        1
+    );
+    // Bad values name the field.
+    let mut e2 = engine(SLOW, 1);
+    let err = e2
+        .submit(cmd(
+            r#"{ "do": "change_message_visibility", "queue": "q", "visibility_timeout": "13h" }"#,
+        ))
+        .unwrap_err();
+    assert!(err.0.contains("visibility_timeout"), "{err}");
+    let err = e2
+        .submit(cmd(
+            r#"{ "do": "set_max_messages", "consumer": "slow", "max_messages": 11 }"#,
+        ))
+        .unwrap_err();
+    assert!(err.0.contains("max_messages"), "{err}");
+    let err = e2
+        .submit(cmd(
+            r#"{ "do": "set_prefetch", "consumer": "slow", "prefetch": 5 }"#,
+        ))
+        .unwrap_err();
+    assert!(err.0.contains("SQS"), "{err}");
+}
+
+#[test]
+fn redrive_moves_dead_letters_back_with_a_fresh_receive_count() {
+    // Poison: always fails, so it goes to the DLQ after 2 receives; no DLQ consumer.
+    let json = r#"{
+  "title": "redrive",
+  "producers": [{ "id": "p", "to": "q", "rate": "1/s", "arrival": "constant", "count": 1 }],
+  "queues": [
+    { "id": "q", "sqs": { "visibility_timeout": "1s", "dead_letter_queue": "dlq", "max_receive_count": 2 } },
+    { "id": "dlq", "sqs": {} }
+  ],
+  "consumers": [
+    { "id": "c", "queue": "q", "service": { "constant": "100ms" }, "failure_rate": 1.0, "sqs": { "wait_time": "20s" } }
+  ]
+}"#;
+    let mut e = engine(json, 1);
+    run_checked(&mut e, 5_000_000);
+    // Receives at 1 s and 2 s (the timeout counts from the receive, not from
+    // the failure at 1.1 s); at 3 s the waiting poll moves it to the DLQ.
+    assert_eq!(e.sqs_counts("q").unwrap().moved_to_dlq, 1);
+    assert_eq!(e.sqs_receive_count(1), Some(2));
+    e.submit(cmd(r#"{ "do": "redrive_dead_letters", "queue": "dlq" }"#))
+        .unwrap();
+    assert_eq!(e.sqs_counts("dlq").unwrap().redriven, 1);
+    run_checked(&mut e, 5_000_001);
+    // Received again at once by the waiting consumer, as a first receive.
+    assert_eq!(e.sqs_receive_count(1), Some(1));
+    let trace = e.take_trace();
+    let s = Story { engine: e, trace };
+    let r = receives(&s, "c");
+    assert_eq!(
+        r,
+        [
+            (1_000_000, 1, 0, 1),
+            (2_000_000, 1, 0, 2),
+            (5_000_000, 1, 0, 1)
+        ]
+    );
+}
+
+/// FIFO: keys a, a, b at 100, 200, 300 ms; two long-polling instances, 1 s each.
+const FIFO: &str = r#"{
+  "title": "fifo groups",
+  "producers": [{ "id": "p", "to": "q", "rate": "10/s", "arrival": "constant", "count": 3,
+                  "keys": { "round_robin": ["a", "a", "b"] } }],
+  "queues": [{ "id": "q", "sqs": { "type": "fifo", "visibility_timeout": "30s" } }],
+  "consumers": [{ "id": "c", "queue": "q", "instances": 2, "service": { "constant": "1s" },
+                  "sqs": { "wait_time": "20s" } }]
+}"#;
+
+#[test]
+fn fifo_blocks_a_group_while_one_of_its_messages_is_in_flight() {
+    let s = story(FIFO, 5_000_000);
+    // m2 (group a) waits although #1 is idle: m1 of group a is in flight.
+    // #1 takes m3 (group b) instead; m2 goes out when m1 is deleted at 1.1 s.
+    assert_eq!(
+        receives(&s, "c"),
+        [(100_000, 1, 0, 1), (300_000, 3, 1, 1), (1_100_000, 2, 0, 1)]
+    );
+    let l = s.engine.ledger_report();
+    assert_eq!((l.exactly_once, l.duplicated, l.out_of_order), (3, 0, 0));
+}
+
+#[test]
+fn fifo_deduplicates_within_five_minutes_and_accepts_after() {
+    let json = r#"{
+  "title": "fifo dedup",
+  "producers": [{ "id": "p", "to": "q", "rate": "1/s", "start": "1h", "keys": { "fixed": "k" } }],
+  "queues": [{ "id": "q", "sqs": { "type": "fifo", "deduplication": "content" } }],
+  "consumers": [{ "id": "c", "queue": "q", "service": { "constant": "10ms" }, "sqs": { "wait_time": "20s" } }],
+  "schedule": [
+    { "at": "1s", "command": { "do": "publish_one", "producer": "p" } },
+    { "at": "2m", "command": { "do": "publish_one", "producer": "p" } },
+    { "at": "300999999us", "command": { "do": "publish_one", "producer": "p" } },
+    { "at": "301s", "command": { "do": "publish_one", "producer": "p" } }
+  ]
+}"#;
+    let s = story(json, 302_000_000);
+    // The same content within 5 minutes of the first accepted send: accepted,
+    // not enqueued. Exactly 5 minutes later it is new again.
+    assert_eq!(
+        times(&s, |k| matches!(k, TraceKind::SqsDeduplicated)),
+        [120_000_000, 300_999_999]
+    );
+    assert_eq!(
+        s.drops()
+            .iter()
+            .filter(|d| d.2 == Reason::SqsDeduplicated)
+            .count(),
+        2
+    );
+    assert_eq!(
+        receives(&s, "c").iter().map(|r| r.0).collect::<Vec<_>>(),
+        [1_000_000, 301_000_000]
+    );
+    let c = s.engine.sqs_counts("q").unwrap();
+    assert_eq!((c.send_requests, c.stored, c.deduplicated), (4, 2, 2));
+}
+
+#[test]
+fn fifo_dedup_by_business_id_removes_network_duplicates_from_the_ledger() {
+    let make = |kind: &str| {
+        format!(
+            r#"{{
+  "title": "dup link",
+  "seed": 5,
+  "producers": [{{ "id": "p", "to": "q", "rate": "20/s", "count": 200, "faults": {{ "duplicate": 0.2 }} }}],
+  "queues": [{{ "id": "q", "sqs": {{ "type": "{kind}" }} }}],
+  "consumers": [{{ "id": "c", "queue": "q", "instances": 2, "service": {{ "constant": "5ms" }}, "sqs": {{ "wait_time": "20s", "max_messages": 10 }} }}]
+}}"#
+        )
+    };
+    let std = story(&make("standard"), 30_000_000);
+    let fifo = story(&make("fifo"), 30_000_000);
+    let (ls, lf) = (std.engine.ledger_report(), fifo.engine.ledger_report());
+    assert!(ls.duplicated > 20, "standard: {ls:?}");
+    assert_eq!(
+        (lf.duplicated, lf.lost, lf.exactly_once),
+        (0, 0, 200),
+        "fifo: {lf:?}"
+    );
+    assert_eq!(
+        fifo.engine.sqs_counts("q").unwrap().deduplicated,
+        ls.duplicated
+    );
+}
+
+#[test]
+fn a_standard_queue_duplicate_is_counted_by_the_ledger() {
+    let json = r#"{
+  "title": "standard duplicates",
+  "producers": [{ "id": "p", "to": "q", "rate": "10/s", "arrival": "constant", "count": 100 }],
+  "queues": [{ "id": "q", "sqs": { "visibility_timeout": "2s", "duplicate_rate": 0.1 } }],
+  "consumers": [{ "id": "c", "queue": "q", "service": { "constant": "10ms" }, "sqs": { "wait_time": "20s" } }]
+}"#;
+    let s = story(json, 60_000_000);
+    let c = s.engine.sqs_counts("q").unwrap();
+    let l = s.engine.ledger_report();
+    assert!(c.delete_missed >= 3, "{c:?}");
+    // Every missed delete is received again 2 s later and done twice (or more).
+    assert_eq!(l.extra_effects, c.delete_missed);
+    assert_eq!(l.lost, 0);
+    assert_eq!(l.pending, 0);
+}
+
+/// One message at 5 s; one consumer.
+fn polling(wait: &str) -> String {
+    format!(
+        r#"{{
+  "title": "polling",
+  "producers": [{{ "id": "p", "to": "q", "rate": "1/s", "arrival": "constant", "count": 1, "start": "4s" }}],
+  "queues": [{{ "id": "q", "sqs": {{}} }}],
+  "consumers": [{{ "id": "c", "queue": "q", "service": {{ "constant": "10ms" }}, "sqs": {{ "wait_time": "{wait}" }} }}]
+}}"#
+    )
+}
+
+#[test]
+fn a_long_poll_returns_at_the_first_arrival_or_after_its_wait() {
+    let s = story(&polling("20s"), 30_000_000);
+    assert_eq!(receives(&s, "c"), [(5_000_000, 1, 0, 1)]);
+    // The poll sent at 0 returned with the message at 5 s; the next one,
+    // sent after the delete at 5.01 s, waited the full 20 s.
+    let empty: Vec<(u64, u64)> = s
+        .trace
+        .iter()
+        .filter_map(|e| match e.kind {
+            TraceKind::SqsEmptyReceive { waited_us, .. } => Some((e.t.0, waited_us)),
+            _ => None,
+        })
+        .collect();
+    assert_eq!(empty, [(25_010_000, 20_000_000)]);
+    let c = s.engine.sqs_counts("q").unwrap();
+    assert_eq!(
+        (
+            c.send_requests,
+            c.receive_requests,
+            c.delete_requests,
+            c.empty_receives
+        ),
+        (1, 3, 1, 1)
+    );
+    let r = s.engine.sqs_report().unwrap();
+    assert_eq!(r.requests, 5);
+    assert!((r.cost_usd - 5.0 * 0.40 / 1e6).abs() < 1e-15);
+}
+
+#[test]
+fn short_polling_costs_an_empty_receive_every_poll_gap() {
+    let s = story(&polling("0s"), 30_000_000);
+    let c = s.engine.sqs_counts("q").unwrap();
+    // Polls at 0, 0.1, ..., every 100 ms (about 300 in 30 s), all empty but one.
+    assert_eq!(c.receive_requests, c.empty_receives + 1);
+    assert!((295..=305).contains(&c.empty_receives), "{c:?}");
+    assert_eq!(receives(&s, "c").len(), 1);
+    let r = s.engine.sqs_report().unwrap();
+    assert_eq!(r.requests, c.receive_requests + 2);
+}
+
+#[test]
+fn the_fifo_throughput_limit_throttles_sends_past_the_cap() {
+    let json = r#"{
+  "title": "throughput",
+  "producers": [{ "id": "p", "to": "q", "rate": "50/s", "arrival": "constant", "count": 50 }],
+  "queues": [{ "id": "q", "sqs": { "type": "fifo", "throughput_per_s": 10 } }],
+  "consumers": [{ "id": "c", "queue": "q", "service": { "constant": "1ms" }, "sqs": { "wait_time": "20s", "max_messages": 10 } }]
+}"#;
+    let s = story(json, 20_000_000);
+    let c = s.engine.sqs_counts("q").unwrap();
+    assert_eq!(c.stored, 50);
+    assert!(c.throttled > 0);
+    // Never more than 10 sends accepted in one second.
+    let mut per_s = std::collections::BTreeMap::new();
+    for e in s.matching(|k| matches!(k, TraceKind::Enqueued { .. })) {
+        *per_s.entry(e.t.0 / 1_000_000).or_insert(0) += 1;
+    }
+    assert!(per_s.values().all(|&n| n <= 10), "{per_s:?}");
+    assert_eq!(s.engine.ledger_report().exactly_once, 50);
+}
+
+#[test]
+fn sqs_fields_are_validated_with_their_paths() {
+    let bad = r#"{
+  "title": "bad",
+  "producers": [{ "id": "p", "to": "q", "rate": "1/s" }],
+  "queues": [{ "id": "q", "ttl": "1s", "sqs": { "visibility_timeout": "13h", "max_receive_count": 3 } }],
+  "consumers": [{ "id": "c", "queue": "q", "service": { "constant": "1ms" }, "sqs": { "wait_time": "21s" } }]
+}"#;
+    let err = queuelab::scenario::load(bad).unwrap_err().to_string();
+    for path in [
+        "queues[0].sqs.visibility_timeout",
+        "queues[0].ttl",
+        "consumers[0].sqs.wait_time",
+    ] {
+        assert!(err.contains(path), "{path} not in {err}");
+    }
+}
+
+#[test]
+fn sqs_runs_keep_every_invariant_over_seeds() {
+    let json = r#"{
+  "title": "mix",
+  "producers": [{ "id": "p", "to": "q", "rate": "40/s", "keys": { "random_of_n": 4 }, "count": 300, "faults": { "duplicate": 0.1 } },
+                { "id": "p2", "to": "f", "rate": "40/s", "keys": { "random_of_n": 3 }, "count": 300, "headers": { "DelaySeconds": "1" } }],
+  "queues": [
+    { "id": "q", "sqs": { "visibility_timeout": "300ms", "duplicate_rate": 0.05, "dead_letter_queue": "dlq", "max_receive_count": 3, "retention": "60s" } },
+    { "id": "dlq", "sqs": { "retention": "60s" } },
+    { "id": "f", "sqs": { "type": "fifo", "visibility_timeout": "200ms", "dead_letter_queue": "fdlq", "max_receive_count": 2, "throughput_per_s": 30, "retention": "60s" } },
+    { "id": "fdlq", "sqs": { "type": "fifo", "retention": "60s" } }
+  ],
+  "consumers": [
+    { "id": "c", "queue": "q", "instances": 3, "service": { "exponential": "150ms" }, "failure_rate": 0.1, "sqs": { "wait_time": "1s", "max_messages": 4 } },
+    { "id": "d", "queue": "dlq", "service": { "constant": "50ms" } },
+    { "id": "g", "queue": "f", "instances": 2, "service": { "exponential": "100ms" }, "failure_rate": 0.1, "sqs": { "max_messages": 3, "poll_gap": "50ms" } }
+  ],
+  "schedule": [
+    { "at": "2s", "command": { "do": "crash_consumer", "consumer": "c", "instance": 1, "restart_after": "1s" } },
+    { "at": "3s", "command": { "do": "change_message_visibility", "queue": "q", "visibility_timeout": "0s" } },
+    { "at": "4s", "command": { "do": "redrive_dead_letters", "queue": "fdlq" } },
+    { "at": "5s", "command": { "do": "set_instances", "consumer": "g", "instances": 1 } },
+    { "at": "6s", "command": { "do": "set_wait_time", "consumer": "g", "wait_time": "2s" } },
+    { "at": "7s", "command": { "do": "set_instances", "consumer": "g", "instances": 3 } },
+    { "at": "8s", "command": { "do": "set_visibility_timeout", "queue": "q", "visibility_timeout": "2s" } }
+  ]
+}"#;
+    for seed in 1..=6 {
+        let mut e = engine(json, seed);
+        run_checked(&mut e, 130_000_000);
+        let l = e.ledger_report();
+        // Retention (60 s) has emptied everything by 130 s.
+        assert_eq!(l.pending, 0, "seed {seed}: {l:?}");
+        assert_eq!(e.ledger().live(), 0, "seed {seed}");
+    }
+}
+
+#[test]
+fn a_delay_queue_and_a_message_timer_hold_messages_back_exactly() {
+    let json = r#"{
+  "title": "delays",
+  "producers": [
+    { "id": "p", "to": "delayed", "rate": "1/s", "arrival": "constant", "count": 1 },
+    { "id": "t", "to": "timers", "rate": "1/s", "arrival": "constant", "count": 1, "headers": { "DelaySeconds": "5" } }
+  ],
+  "queues": [
+    { "id": "delayed", "sqs": { "delay": "2s" } },
+    { "id": "timers", "sqs": {} }
+  ],
+  "consumers": [
+    { "id": "a", "queue": "delayed", "service": { "constant": "10ms" }, "sqs": { "wait_time": "20s" } },
+    { "id": "b", "queue": "timers", "service": { "constant": "10ms" }, "sqs": { "wait_time": "20s" } }
+  ]
+}"#;
+    let s = story(json, 10_000_000);
+    assert_eq!(receives(&s, "a"), [(3_000_000, 1, 0, 1)]);
+    assert_eq!(receives(&s, "b"), [(6_000_000, 2, 0, 1)]);
+    assert_eq!(
+        times(&s, |k| matches!(k, TraceKind::SqsDelayEnded)),
+        [3_000_000, 6_000_000]
+    );
+}
+
+#[test]
+fn retention_deletes_old_messages_even_while_one_is_being_worked_on() {
+    let json = r#"{
+  "title": "retention",
+  "producers": [
+    { "id": "p", "to": "idle", "rate": "1/s", "arrival": "constant", "count": 1 },
+    { "id": "h", "to": "held", "rate": "1/s", "arrival": "constant", "count": 1 }
+  ],
+  "queues": [
+    { "id": "idle", "sqs": { "retention": "60s" } },
+    { "id": "held", "sqs": { "retention": "60s", "visibility_timeout": "12h" } }
+  ],
+  "consumers": [
+    { "id": "slow", "queue": "held", "service": { "constant": "100s" }, "sqs": { "wait_time": "20s" } }
+  ]
+}"#;
+    let s = story(json, 200_000_000);
+    // Both sent at 1 s; both past retention at 61 s. The held one is dropped
+    // when its consumer lets go at 101 s (its delete finds nothing to delete).
+    assert_eq!(
+        times(&s, |k| *k == TraceKind::Expired),
+        [61_000_000, 61_000_000]
+    );
+    assert_eq!(
+        s.drops(),
+        [
+            (61_000_000, 1, Reason::Expired),
+            (101_000_000, 2, Reason::Expired)
+        ]
+    );
+    assert_eq!(
+        times(&s, |k| matches!(k, TraceKind::SqsDeleteStale { .. })),
+        [101_000_000]
+    );
+}
+
+#[test]
+fn purge_deletes_every_message_and_amqp_knobs_are_refused() {
+    let json = r#"{
+  "title": "purge",
+  "producers": [{ "id": "p", "to": "q", "rate": "1/s", "arrival": "constant", "count": 3 }],
+  "queues": [{ "id": "q", "sqs": {} }],
+  "consumers": [{ "id": "c", "queue": "q", "service": { "constant": "10s" }, "sqs": { "wait_time": "20s" } }]
+}"#;
+    let mut e = engine(json, 1);
+    run_checked(&mut e, 3_500_000);
+    e.submit(cmd(r#"{ "do": "purge_queue", "queue": "q" }"#))
+        .unwrap();
+    let err = e
+        .submit(cmd(
+            r#"{ "do": "set_max_length", "queue": "q", "max_length": 5 }"#,
+        ))
+        .unwrap_err();
+    assert!(err.0.contains("SQS"), "{err}");
+    run_checked(&mut e, 30_000_000);
+    let trace = e.take_trace();
+    let s = Story { engine: e, trace };
+    // m2 and m3 (visible) at once; m1 (in flight) when its consumer is done.
+    assert_eq!(
+        s.drops(),
+        [
+            (3_500_000, 2, Reason::Purged),
+            (3_500_000, 3, Reason::Purged),
+            (11_000_000, 1, Reason::Purged)
+        ]
+    );
+    assert_eq!(s.engine.ledger().live(), 0);
+}
+
+// ------------------------------------------------ properties
+
+/// A random SQS scenario (standard or FIFO, with or without a DLQ, delays,
+/// duplicates, throttling, short or long polling) and random commands.
+fn random_sqs(genes: &[u32]) -> (String, Vec<(u64, String)>) {
+    let mut at = 0;
+    let mut pick = |n: u32| {
+        let v = genes.get(at).copied().unwrap_or(0);
+        at += 1;
+        v % n
+    };
+    let fifo = pick(2) == 1;
+    let kind = if fifo { "fifo" } else { "standard" };
+    let vt = ["100ms", "300ms", "1s", "3s"][pick(4) as usize];
+    let mut q = format!(r#""type": "{kind}", "visibility_timeout": "{vt}""#);
+    let dlq = pick(2) == 1;
+    if dlq {
+        q += &format!(
+            r#", "dead_letter_queue": "dlq", "max_receive_count": {}"#,
+            1 + pick(3)
+        );
+    }
+    if !fifo && pick(2) == 1 {
+        q += &format!(
+            r#", "duplicate_rate": {}"#,
+            ["0.05", "0.3"][pick(2) as usize]
+        );
+    }
+    if fifo {
+        q += &format!(
+            r#", "deduplication": "{}", "throughput_per_s": {}"#,
+            ["business_id", "content"][pick(2) as usize],
+            [300, 20, 5][pick(3) as usize]
+        );
+    }
+    if pick(2) == 1 {
+        q += r#", "delay": "200ms""#;
+    }
+    if pick(2) == 1 {
+        q += r#", "retention": "60s""#;
+    }
+    let wait = ["0s", "500ms", "20s"][pick(3) as usize];
+    let json = format!(
+        r#"{{
+  "title": "random sqs",
+  "producers": [{{ "id": "p", "to": "q", "rate": "{rate}/s", "count": {count},
+                   "keys": {{ "random_of_n": {keys} }}, "faults": {{ "duplicate": {dup} }}{hdr} }}],
+  "queues": [{{ "id": "q", "sqs": {{ {q} }} }}, {{ "id": "dlq", "sqs": {{ "type": "{kind}" }} }}],
+  "consumers": [
+    {{ "id": "c", "queue": "q", "instances": {inst}, "service": {{ "exponential": "{svc}" }},
+       "failure_rate": {fail}, "sqs": {{ "wait_time": "{wait}", "max_messages": {max}, "poll_gap": "50ms" }} }},
+    {{ "id": "d", "queue": "dlq", "service": {{ "constant": "20ms" }} }}
+  ]
+}}"#,
+        rate = [5, 20, 60][pick(3) as usize],
+        count = 50 + pick(150),
+        keys = 1 + pick(5),
+        dup = ["0", "0.2"][pick(2) as usize],
+        hdr = if !fifo && pick(3) == 0 {
+            r#", "headers": { "DelaySeconds": "1" }"#
+        } else {
+            ""
+        },
+        inst = 1 + pick(3),
+        svc = ["20ms", "200ms", "800ms"][pick(3) as usize],
+        fail = ["0", "0.2"][pick(2) as usize],
+        max = 1 + pick(10),
+    );
+    let commands = [
+        r#"{ "do": "crash_consumer", "consumer": "c", "instance": 0, "restart_after": "500ms" }"#,
+        r#"{ "do": "change_message_visibility", "queue": "q", "visibility_timeout": "0s" }"#,
+        r#"{ "do": "change_message_visibility", "queue": "q", "visibility_timeout": "2s" }"#,
+        r#"{ "do": "redrive_dead_letters", "queue": "dlq", "to": "q" }"#,
+        r#"{ "do": "set_visibility_timeout", "queue": "q", "visibility_timeout": "200ms" }"#,
+        r#"{ "do": "set_wait_time", "consumer": "c", "wait_time": "0s" }"#,
+        r#"{ "do": "set_wait_time", "consumer": "c", "wait_time": "5s" }"#,
+        r#"{ "do": "set_max_messages", "consumer": "c", "max_messages": 3 }"#,
+        r#"{ "do": "set_instances", "consumer": "c", "instances": 1 }"#,
+        r#"{ "do": "set_instances", "consumer": "c", "instances": 3 }"#,
+        r#"{ "do": "purge_queue", "queue": "q" }"#,
+        r#"{ "do": "crash_broker", "restart_after": "1s" }"#,
+    ];
+    let n = pick(6);
+    let mut cmds = Vec::new();
+    for _ in 0..n {
+        let t = 100_000 + pick(10_000) as u64 * 1000;
+        cmds.push((
+            t,
+            commands[pick(commands.len() as u32) as usize].to_string(),
+        ));
+    }
+    cmds.sort();
+    (json, cmds)
+}
+
+proptest::proptest! {
+    #![proptest_config(proptest::prelude::ProptestConfig {
+        cases: 64,
+        rng_seed: proptest::test_runner::RngSeed::Fixed(0x5e5_5e5),
+        failure_persistence: None,
+        ..proptest::prelude::ProptestConfig::default()
+    })]
+    #[test]
+    fn random_sqs_scenarios_keep_every_invariant(
+        genes in proptest::collection::vec(0u32..1000, 40),
+        seed in 0u64..1000,
+    ) {
+        let (json, cmds) = random_sqs(&genes);
+        let mut e = engine(&json, seed);
+        for (t, c) in &cmds {
+            run_checked(&mut e, *t);
+            // A command may be refused (e.g. a redrive with nothing to move
+            // is fine; none here should be): it must never break anything.
+            e.submit(cmd(c)).unwrap_or_else(|err| panic!("{c}: {err}\n{json}"));
+        }
+        run_checked(&mut e, 120_000_000);
+        let l = e.ledger_report();
+        proptest::prop_assert_eq!(l.expected, l.exactly_once + l.duplicated + l.lost + l.pending);
+    }
+}
+
+#[test]
+fn the_snapshot_shows_visible_and_in_flight_with_the_next_reappearance() {
+    let mut e = engine(SLOW, 1);
+    run_checked(&mut e, 1_500_000);
+    let snap = e.snapshot();
+    let q = &snap.sqs[0];
+    assert_eq!(snap.nodes[q.node].id(), "q");
+    assert_eq!((q.fifo, q.visible, q.in_flight), (false, 0, 1));
+    // Received at 1 s with a 1 s timeout: visible again in 0.5 s.
+    assert_eq!(q.next_visible_in_us, Some(500_000));
+    match &snap.nodes[q.node] {
+        queuelab::engine::NodeView::Queue { depth, unacked, .. } => {
+            assert_eq!((*depth, *unacked), (0, 1))
+        }
+        other => panic!("{other:?}"),
+    }
+}
+
+#[test]
+fn rabbitmq_definitions_leave_sqs_queues_out_with_a_note() {
+    let s = queuelab::scenario::load(SLOW).unwrap();
+    let (doc, notes) = queuelab::definitions::export(&s);
+    assert_eq!(doc["queues"].as_array().map(|a| a.len()), Some(0));
+    assert!(
+        notes
+            .iter()
+            .any(|n| n.contains("\"q\" is an Amazon SQS queue")),
+        "{notes:?}"
+    );
+}
+
+#[test]
+fn run_json_reports_requests_and_cost_per_queue_and_in_total() {
+    let out = std::process::Command::new(env!("CARGO_BIN_EXE_queuelab"))
+        .args(["run", "sqs-long-polling", "--json", "--until", "30s"])
+        .output()
+        .expect("the binary runs");
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let r: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    let total = r["sqs"]["requests"].as_u64().unwrap();
+    let node = &r["nodes"]["inbox"]["sqs"];
+    assert_eq!(node["requests"].as_u64(), Some(total));
+    assert_eq!(node["type"], "standard");
+    assert_eq!(node["price_per_million_usd"].as_f64(), Some(0.40));
+    let cost = r["sqs"]["cost_usd"].as_f64().unwrap();
+    assert!((cost - total as f64 * 0.40 / 1e6).abs() < 1e-12);
+    // One send a second at 1 s .. 30 s; each deleted 20 ms after it arrives,
+    // so the one sent at 30 s is not deleted yet.
+    assert_eq!(node["send_requests"].as_u64(), Some(30));
+    assert_eq!(node["delete_requests"].as_u64(), Some(29));
+    assert_eq!(total, 30 + 29 + node["receive_requests"].as_u64().unwrap());
+}
+
+#[test]
+fn renaming_or_deleting_a_dead_letter_queue_keeps_the_scenario_valid() {
+    use queuelab::scenario::edit;
+    let mut s = queuelab::scenario::load(SLOW).unwrap();
+    edit::rename(&mut s, "dlq", "parking").unwrap();
+    let sq = s.queues[0].sqs.as_ref().unwrap();
+    assert_eq!(sq.dead_letter_queue.as_deref(), Some("parking"));
+    edit::delete(&mut s, "parking").unwrap();
+    let sq = s.queues[0].sqs.as_ref().unwrap();
+    assert_eq!(
+        (sq.dead_letter_queue.as_ref(), sq.max_receive_count),
+        (None, None)
+    );
+    queuelab::scenario::validate(&s).unwrap();
+}
