@@ -60,7 +60,7 @@
 //! command.rs     run-time commands: check, then hand to the owning model
 //! invariants.rs  check_invariants (conservation; calls each model's checks)
 //! view.rs        snapshots for a UI (topics and groups: view_stream.rs; Redis: view_redis.rs);  report.rs: CLI report, trace JSON / text
-//! agenda.rs, prng.rs, time.rs, trace.rs, reason.rs, metrics.rs: the core's tools
+//! agenda.rs, prng.rs, time.rs, trace.rs (+ trace_codes.rs), reason.rs, metrics.rs: the core's tools
 //! ```
 
 pub mod agenda;
@@ -77,6 +77,7 @@ pub mod report;
 pub mod routing;
 pub mod time;
 pub mod trace;
+mod trace_codes;
 pub mod view;
 pub mod view_redis;
 pub mod view_stream;
