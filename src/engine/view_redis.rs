@@ -216,9 +216,9 @@ impl super::view::NodeView {
                     "away".into()
                 },
                 detail: format!(
-                    "{} · buf {} B · missed {} · lost {}",
-                    if s.connected { "on" } else { "away" },
-                    s.buffer_bytes,
+                    "{}buf {} · missed {} · lost {}",
+                    if s.connected { "" } else { "away · " },
+                    short_bytes(s.buffer_bytes),
                     s.missed,
                     s.lost
                 ),
@@ -295,5 +295,17 @@ impl super::view::NodeView {
             },
             _ => return None,
         })
+    }
+}
+
+/// Bytes in at most four digits and a unit (`512 B`, `565 KB`, `1.2 MB`), so
+/// a subscriber's line keeps its width however full the buffer gets.
+fn short_bytes(b: u64) -> String {
+    const K: u64 = 1024;
+    match b {
+        b if b < K => format!("{b} B"),
+        b if b < K * K => format!("{} KB", b / K),
+        b if b < 100 * K * K => format!("{:.1} MB", b as f64 / (K * K) as f64),
+        b => format!("{} MB", b / (K * K)),
     }
 }

@@ -180,7 +180,7 @@ pub(super) fn detail_templates(
             if compact {
                 vec!["88888 handled".into()]
             } else {
-                vec!["away · buf 8888888 B · missed 8888".into()]
+                vec!["away · buf 1023 KB · missed 8888 · lost 8888".into()]
             }
         }
     }
