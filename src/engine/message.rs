@@ -69,6 +69,11 @@ pub(crate) mod flag {
     pub(crate) const FROM_PRODUCER: u8 = 16;
     /// Transient (delivery mode 1): lost in a broker crash even in a durable queue.
     pub(crate) const TRANSIENT: u8 = 32;
+    /// Its current delivery was lost on the broker → consumer link: the
+    /// handler never sees it (`model::protocol`).
+    pub(crate) const LOST_ON_WIRE: u8 = 64;
+    /// Its current delivery arrived twice: the handler runs twice.
+    pub(crate) const TWICE_ON_WIRE: u8 = 128;
 }
 
 /// One message in the arena. Hot fields only; see `MsgExt` for the rest.

@@ -314,6 +314,9 @@ impl Engine {
             TraceKind::TxnCommitted { member, records } => {
                 format!("#{member} committed a transaction: {records} output(s) and the batch's offsets")
             }
+            TraceKind::DeliveredTwice { instance } => {
+                format!("delivered to #{instance} a second time by the network: handled again")
+            }
             TraceKind::TxnAborted { member, records } => {
                 format!("#{member}'s transaction aborted: {records} output(s) will never be read committed")
             }

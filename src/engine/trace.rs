@@ -200,6 +200,9 @@ pub enum TraceKind {
     TxnCommitted { member: u32, records: u32 },
     /// A crashed member's transaction was aborted: `records` outputs aborted.
     TxnAborted { member: u32, records: u32 },
+    /// The broker → consumer link delivered this message twice: the
+    /// handler ran a second time.
+    DeliveredTwice { instance: u32 },
     /// Redis PUBLISH (node: the server): `receivers` is its return value
     /// (matching subscriptions of connected subscribers), `missed` the
     /// matching subscriptions of subscribers that were away.
@@ -523,7 +526,7 @@ mod tests {
         assert_ne!(h0, base(k, None, 1, 1));
         assert_ne!(h0, base(k, Some(1), 2, 1));
         assert_ne!(h0, base(k, Some(1), 1, 2));
-        assert_eq!(TraceKind::NAMES.len(), 65);
+        assert_eq!(TraceKind::NAMES.len(), 66);
         // Fields sharing a word stay apart.
         let d = |consumer, instance, attempt, redelivered| TraceKind::Delivered {
             consumer: NodeId(consumer),

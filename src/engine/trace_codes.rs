@@ -53,6 +53,7 @@ impl TraceKind {
             TraceKind::LeaderCrashed { .. } => "leader_crashed",
             TraceKind::TxnCommitted { .. } => "txn_committed",
             TraceKind::TxnAborted { .. } => "txn_aborted",
+            TraceKind::DeliveredTwice { .. } => "delivered_twice",
             TraceKind::PubsubPublished { .. } => "pubsub_published",
             TraceKind::PubsubBuffered { .. } => "pubsub_buffered",
             TraceKind::PubsubMissed => "pubsub_missed",
@@ -80,7 +81,7 @@ impl TraceKind {
     }
 
     /// All kind names, for filters in the UI.
-    pub const NAMES: [&'static str; 65] = [
+    pub const NAMES: [&'static str; 66] = [
         "published",
         "routed",
         "unroutable",
@@ -123,6 +124,7 @@ impl TraceKind {
         "leader_crashed",
         "txn_committed",
         "txn_aborted",
+        "delivered_twice",
         "pubsub_published",
         "pubsub_buffered",
         "pubsub_missed",
@@ -274,6 +276,7 @@ impl TraceKind {
             } => (80, partition as u64, truncated as u64),
             TraceKind::TxnCommitted { member, records } => (81, member as u64, records as u64),
             TraceKind::TxnAborted { member, records } => (82, member as u64, records as u64),
+            TraceKind::DeliveredTwice { instance } => (83, instance as u64, 0),
             // Redis: codes 60..=79. A stream id folds into one word
             // (ms times an odd constant, xor seq): deterministic, integer only.
             TraceKind::PubsubPublished { receivers, missed } => {

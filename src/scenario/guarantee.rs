@@ -158,6 +158,19 @@ pub struct ConsumerFaults {
     /// broker; the broker redelivers the message.
     #[serde(default)]
     pub ack_drop: f64,
+    /// Broker → consumer link: probability in [0, 1] that a delivery never
+    /// reaches the consumer (auto-ack: lost; manual ack: redelivered when the
+    /// consumer is found not to have it).
+    #[serde(default)]
+    pub delivery_drop: f64,
+    /// Broker → consumer link: probability in [0, 1] that a delivery arrives
+    /// twice (the handler runs, and does its effect, twice).
+    #[serde(default)]
+    pub delivery_duplicate: f64,
+    /// Broker → consumer link: mean of an exponential extra delay before a
+    /// delivery reaches the handler (0: none).
+    #[serde(default)]
+    pub delivery_delay: Duration,
     /// How long a crashed instance stays down.
     #[serde(default = "default_restart_after")]
     pub restart_after: Duration,
@@ -173,6 +186,9 @@ impl Default for ConsumerFaults {
             crash_after_receive: 0.0,
             crash_after_effect: 0.0,
             ack_drop: 0.0,
+            delivery_drop: 0.0,
+            delivery_duplicate: 0.0,
+            delivery_delay: Duration::ZERO,
             restart_after: default_restart_after(),
         }
     }

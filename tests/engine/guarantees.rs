@@ -357,6 +357,8 @@ fn faults_scenario(g: Guarantee, seed_faults: [u32; 6], dup_link: bool) -> Strin
                 "crash_after_receive": pct(seed_faults[3], 0.05),
                 "crash_after_effect": pct(seed_faults[4], 0.05),
                 "ack_drop": pct(seed_faults[5], 0.1),
+                "delivery_drop": pct(seed_faults[5], 0.1),
+                "delivery_duplicate": if dup_link { pct(seed_faults[2], 0.1) } else { 0.0 },
                 "restart_after": "200ms"
             }
         }),
@@ -468,5 +470,76 @@ fn a_crashed_producer_publishes_nothing_until_it_restarts() {
         published.len(),
         100,
         "the count is still reached after the restart"
+    );
+}
+
+#[test]
+fn the_broker_to_consumer_link_loses_and_doubles_deliveries() {
+    // Auto-ack: a delivery lost on the way was already forgotten by the broker.
+    let s = pipeline(
+        40,
+        json!({}),
+        json!({"ack": "auto", "faults": {"delivery_drop": 0.25}}),
+        json!({}),
+    );
+    let st = story(&s, 30_000_000);
+    let l = st.engine.ledger_report();
+    let lost = l.lost_by_reason.get("network_lost").copied().unwrap_or(0);
+    assert!(lost >= 3 && lost == l.lost, "{l:?}");
+    assert_eq!(l.exactly_once + l.lost, 40);
+    // Manual ack: the same losses are redelivered; nothing is lost.
+    let s = pipeline(
+        40,
+        json!({}),
+        json!({"faults": {"delivery_drop": 0.25}}),
+        json!({}),
+    );
+    let st = story(&s, 30_000_000);
+    let l = st.engine.ledger_report();
+    assert_eq!((l.lost, l.exactly_once), (0, 40), "{l:?}");
+    assert!(st.engine.totals().redelivered >= 3);
+    // A delivery that arrives twice runs the handler twice, unless the
+    // consumer deduplicates.
+    let s = pipeline(
+        40,
+        json!({}),
+        json!({"faults": {"delivery_duplicate": 0.25}}),
+        json!({}),
+    );
+    let st = story(&s, 30_000_000);
+    let twice = kinds(&st, "delivered_twice") as u64;
+    assert!(twice >= 3, "{twice}");
+    assert_eq!(st.engine.ledger_report().duplicated, twice);
+    let s = pipeline(
+        40,
+        json!({}),
+        json!({"faults": {"delivery_duplicate": 0.25}, "dedup": {"window": "1m"}}),
+        json!({}),
+    );
+    let st = story(&s, 30_000_000);
+    let l = st.engine.ledger_report();
+    assert_eq!(
+        (l.duplicated, l.deduplicated),
+        (0, twice),
+        "same draws, all skipped"
+    );
+    // A delay drawn per delivery moves processing later, nothing else.
+    let slow = pipeline(
+        1,
+        json!({}),
+        json!({"faults": {"delivery_delay": "500ms"}}),
+        json!({}),
+    );
+    let st = story(&slow, 30_000_000);
+    let done = st
+        .trace
+        .iter()
+        .find(|e| e.kind.name() == "processed")
+        .unwrap()
+        .t
+        .0;
+    assert!(
+        done > 10_000 + 100_000,
+        "processed at {done}: later than the 10 ms service alone"
     );
 }

@@ -143,6 +143,8 @@ impl Engine {
         let first = !m.has(flag::DELIVERED_ONCE);
         m.set(flag::DELIVERED_ONCE, true);
         m.set(flag::AUTO_ACKED, auto);
+        // Link faults are drawn per delivery (`wire_faults`): none carried over.
+        m.flags &= !(flag::LOST_ON_WIRE | flag::TWICE_ON_WIRE);
         let waited = self.now.0 - m.published_us;
         if first {
             self.wait.record(waited);
@@ -177,6 +179,7 @@ impl Engine {
             self.start_service(c, i);
         }
         if self.consumers[ci].protocol {
+            self.wire_faults(c, slot);
             self.after_receive(c, i, auto);
         }
     }
@@ -199,7 +202,10 @@ impl Engine {
     }
 
     pub(crate) fn start_service(&mut self, c: u32, i: u32) {
-        let service_us = self.service_us(c);
+        let mut service_us = self.service_us(c);
+        if self.consumers[c as usize].protocol {
+            service_us = service_us.saturating_add(self.wire_delay_us(c));
+        }
         let inst = &mut self.consumers[c as usize].instances[i as usize];
         debug_assert!(!inst.buffer.is_empty());
         inst.busy = true;
@@ -248,9 +254,13 @@ impl Engine {
         let cnode = self.consumers[ci].node;
         let id = self.msgs[slot as usize].id;
         let failure_rate = self.cfg.consumers[ci].failure_rate;
-        let failed = self.is_poison(c, slot)
-            || (failure_rate > 0.0 && self.consumers[ci].stream.chance(failure_rate));
-        if !failed {
+        let wire = self.msgs[slot as usize].flags & (flag::LOST_ON_WIRE | flag::TWICE_ON_WIRE);
+        if wire & flag::LOST_ON_WIRE != 0 {
+            // The handler never saw this delivery (`model::protocol`).
+            self.lost_on_wire(c, slot, q);
+        } else if !(self.is_poison(c, slot)
+            || (failure_rate > 0.0 && self.consumers[ci].stream.chance(failure_rate)))
+        {
             self.totals.processed += 1;
             self.consumers[ci].processed += 1;
             self.consumers[ci].instances[i as usize].processed += 1;
@@ -268,6 +278,9 @@ impl Engine {
             if !(self.consumers[ci].protocol && self.dedup_check(c, i, slot)) {
                 self.handler_publish(c, slot);
                 self.fx_effect(slot, q);
+            }
+            if wire & flag::TWICE_ON_WIRE != 0 {
+                self.second_delivery(c, i, slot, q);
             }
             self.settle_after_effect(c, i, slot, q);
         } else {

@@ -18,7 +18,8 @@
 //! `DEDUP_ENTRIES_MAX` ids (the oldest go first).
 
 use crate::engine::core::{Engine, Event};
-use crate::engine::trace::TraceKind;
+use crate::engine::message::flag;
+use crate::engine::trace::{Reason, TraceKind};
 use crate::scenario::CrashPoint;
 use std::collections::{BTreeMap, VecDeque};
 
@@ -225,5 +226,65 @@ impl Engine {
     /// Ids a consumer's dedup store remembers now.
     pub fn dedup_len(&self, c: u32) -> usize {
         self.consumers[c as usize].dedup.len()
+    }
+
+    // ------------------------------------------------ the broker → consumer link
+
+    /// A delivery leaves the broker for consumer `c`: is it lost on the way,
+    /// or does it arrive twice? (Marked on the message; settled when the
+    /// instance gets to it, so no dispatch loop is disturbed.)
+    pub(crate) fn wire_faults(&mut self, c: u32, slot: u32) {
+        let Some(f) = self.cfg.consumers[c as usize].faults else {
+            return;
+        };
+        let stream = &mut self.consumers[c as usize].fault_stream;
+        let lost = f.delivery_drop > 0.0 && stream.chance(f.delivery_drop);
+        let twice = !lost && f.delivery_duplicate > 0.0 && stream.chance(f.delivery_duplicate);
+        let m = &mut self.msgs[slot as usize];
+        m.set(flag::LOST_ON_WIRE, lost);
+        m.set(flag::TWICE_ON_WIRE, twice);
+    }
+
+    /// Extra time before the next delivery reaches consumer `c`'s handler.
+    pub(crate) fn wire_delay_us(&mut self, c: u32) -> u64 {
+        match self.cfg.consumers[c as usize].faults {
+            Some(f) if f.delivery_delay.us() > 0 => {
+                let mean = f.delivery_delay.us() as f64;
+                let d = self.consumers[c as usize].fault_stream.exponential(mean);
+                crate::engine::time::delay_us_from_f64(d, crate::engine::core::DELAY_US_MAX)
+            }
+            _ => 0,
+        }
+    }
+
+    /// The handler never saw `slot`: with auto-ack the broker forgot it (lost);
+    /// with manual ack it is still unacked and goes back to the queue (the
+    /// broker redelivers it; RabbitMQ would when the channel closes).
+    pub(crate) fn lost_on_wire(&mut self, c: u32, slot: u32, q: u32) {
+        self.msgs[slot as usize].set(flag::LOST_ON_WIRE, false);
+        self.msgs[slot as usize].set(flag::TWICE_ON_WIRE, false);
+        let node = self.consumers[c as usize].node;
+        if self.msgs[slot as usize].auto_acked() {
+            self.drop_message(slot, Reason::NetworkLost, node);
+        } else {
+            self.requeue(slot, q);
+        }
+    }
+
+    /// The delivery of `slot` arrived twice: the handler runs again, and
+    /// does the effect again unless its dedup store has seen it.
+    pub(crate) fn second_delivery(&mut self, c: u32, i: u32, slot: u32, q: u32) {
+        self.msgs[slot as usize].set(flag::TWICE_ON_WIRE, false);
+        let (id, node) = (self.msgs[slot as usize].id, self.consumers[c as usize].node);
+        self.trace.record(
+            self.now,
+            TraceKind::DeliveredTwice { instance: i },
+            Some(id),
+            node,
+        );
+        if !self.dedup_check(c, i, slot) {
+            self.handler_publish(c, slot);
+            self.fx_effect(slot, q);
+        }
     }
 }

@@ -39,10 +39,15 @@ pub fn check_consumer_faults(
         ("crash_after_receive", f.crash_after_receive),
         ("crash_after_effect", f.crash_after_effect),
         ("ack_drop", f.ack_drop),
+        ("delivery_drop", f.delivery_drop),
+        ("delivery_duplicate", f.delivery_duplicate),
     ] {
         if !prob_ok(p) {
             return Err((name, "must be between 0 and 1".into()));
         }
+    }
+    if f.delivery_delay.us() > FAULT_DELAY_US_MAX {
+        return Err(("delivery_delay", "must be at most 24h".into()));
     }
     // A crash at every delivery with no downtime would never let the
     // clock move past the instant: a restart takes at least 1 ms.
