@@ -213,6 +213,8 @@ pub enum ConsumerFault {
     CrashAfterReceive,
     CrashAfterEffect,
     AckDrop,
+    DeliveryDrop,
+    DeliveryDuplicate,
 }
 
 /// `SetConsumerFaults` with one probability changed (percent text), the others kept.
@@ -223,8 +225,14 @@ pub fn consumer_fault(c: &Consumer, which: ConsumerFault, text: &str) -> Option<
         ConsumerFault::CrashAfterReceive => f.crash_after_receive = p,
         ConsumerFault::CrashAfterEffect => f.crash_after_effect = p,
         ConsumerFault::AckDrop => f.ack_drop = p,
+        ConsumerFault::DeliveryDrop => f.delivery_drop = p,
+        ConsumerFault::DeliveryDuplicate => f.delivery_duplicate = p,
     }
-    let none = f.crash_after_receive == 0.0 && f.crash_after_effect == 0.0 && f.ack_drop == 0.0;
+    let none = f
+        == crate::scenario::ConsumerFaults {
+            restart_after: f.restart_after,
+            ..Default::default()
+        };
     Some(Command::SetConsumerFaults {
         consumer: c.id.clone(),
         faults: (!none || c.faults.is_some()).then_some(f),

@@ -66,6 +66,10 @@ impl App {
                     { prob(ConsumerFault::CrashAfterEffect, "fault-crash-effect", "crash after effect, %", f.crash_after_effect) }
                     { prob(ConsumerFault::AckDrop, "fault-ack-drop", "ack lost, %", f.ack_drop) }
                 </div>
+                <div class="knob three">
+                    { prob(ConsumerFault::DeliveryDrop, "fault-delivery-drop", "delivery lost, %", f.delivery_drop) }
+                    { prob(ConsumerFault::DeliveryDuplicate, "fault-delivery-duplicate", "delivery doubled, %", f.delivery_duplicate) }
+                </div>
                 <div class="knob">
                     <label for="knob-dedup-window">{"Dedup window, s (blank = no dedup store)"}</label>
                     <input id="knob-dedup-window" type="number" min="0" step="any" placeholder="none"
