@@ -219,6 +219,57 @@ impl Engine {
         );
     }
 
+    /// Does the handler fail on `slot` (poison, or the failure rate's draw)?
+    pub(crate) fn handler_fails(&mut self, c: u32, slot: u32) -> bool {
+        let rate = self.cfg.consumers[c as usize].failure_rate;
+        self.is_poison(c, slot) || (rate > 0.0 && self.consumers[c as usize].stream.chance(rate))
+    }
+
+    /// The handler processed `slot` (from queue `q`): counted and traced, and
+    /// its side effect done unless an idempotent consumer's store has seen
+    /// this business message (then it only acks). Shared by the AMQP and the
+    /// SQS consumers; what happens to the message next is theirs.
+    pub(crate) fn handler_succeeded(&mut self, c: u32, i: u32, slot: u32, q: u32, service_us: u64) {
+        let ci = c as usize;
+        self.totals.processed += 1;
+        self.consumers[ci].processed += 1;
+        self.consumers[ci].instances[i as usize].processed += 1;
+        let (id, cnode) = (self.msgs[slot as usize].id, self.consumers[ci].node);
+        self.trace.record(
+            self.now,
+            TraceKind::Processed {
+                instance: i,
+                service_us,
+            },
+            Some(id),
+            cnode,
+        );
+        if !(self.consumers[ci].protocol && self.dedup_check(c, i, slot)) {
+            self.handler_publish(c, slot);
+            self.fx_effect(slot, q);
+        }
+    }
+
+    /// The handler failed on `slot`: counted and traced with its failure count.
+    pub(crate) fn handler_failed(&mut self, c: u32, i: u32, slot: u32) {
+        let ci = c as usize;
+        self.totals.failed += 1;
+        self.consumers[ci].failed += 1;
+        let x = self.ext_mut(slot);
+        x.failures += 1;
+        let attempt = x.failures;
+        let (id, cnode) = (self.msgs[slot as usize].id, self.consumers[ci].node);
+        self.trace.record(
+            self.now,
+            TraceKind::Failed {
+                instance: i,
+                attempt,
+            },
+            Some(id),
+            cnode,
+        );
+    }
+
     pub(crate) fn is_poison(&self, c: u32, slot: u32) -> bool {
         let m = &self.msgs[slot as usize];
         match &self.cfg.consumers[c as usize].poison {
@@ -252,52 +303,18 @@ impl Engine {
         let q = self.consumers[ci].queue;
         self.queue_note_released(q, 1);
         let cnode = self.consumers[ci].node;
-        let id = self.msgs[slot as usize].id;
-        let failure_rate = self.cfg.consumers[ci].failure_rate;
         let wire = self.msgs[slot as usize].flags & (flag::LOST_ON_WIRE | flag::TWICE_ON_WIRE);
         if wire & flag::LOST_ON_WIRE != 0 {
             // The handler never saw this delivery (`model::protocol`).
             self.lost_on_wire(c, slot, q);
-        } else if !(self.is_poison(c, slot)
-            || (failure_rate > 0.0 && self.consumers[ci].stream.chance(failure_rate)))
-        {
-            self.totals.processed += 1;
-            self.consumers[ci].processed += 1;
-            self.consumers[ci].instances[i as usize].processed += 1;
-            self.trace.record(
-                self.now,
-                TraceKind::Processed {
-                    instance: i,
-                    service_us,
-                },
-                Some(id),
-                cnode,
-            );
-            // The side effect, unless an idempotent consumer's store has
-            // seen this business message (then it only acks).
-            if !(self.consumers[ci].protocol && self.dedup_check(c, i, slot)) {
-                self.handler_publish(c, slot);
-                self.fx_effect(slot, q);
-            }
+        } else if !self.handler_fails(c, slot) {
+            self.handler_succeeded(c, i, slot, q, service_us);
             if wire & flag::TWICE_ON_WIRE != 0 {
                 self.second_delivery(c, i, slot, q);
             }
             self.settle_after_effect(c, i, slot, q);
         } else {
-            self.totals.failed += 1;
-            self.consumers[ci].failed += 1;
-            let x = self.ext_mut(slot);
-            x.failures += 1;
-            let attempt = x.failures;
-            self.trace.record(
-                self.now,
-                TraceKind::Failed {
-                    instance: i,
-                    attempt,
-                },
-                Some(id),
-                cnode,
-            );
+            self.handler_failed(c, i, slot);
             if self.msgs[slot as usize].auto_acked() {
                 self.drop_message(slot, Reason::LostAfterAutoAck, cnode);
             } else {

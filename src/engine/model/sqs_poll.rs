@@ -240,44 +240,11 @@ impl Engine {
             .expect("a receipt per held message");
         let q = self.consumers[ci].queue;
         self.queue_note_released(q, 1);
-        let cnode = self.consumers[ci].node;
-        let id = self.msgs[slot as usize].id;
-        let failure_rate = self.cfg.consumers[ci].failure_rate;
-        let failed = self.is_poison(c, slot)
-            || (failure_rate > 0.0 && self.consumers[ci].stream.chance(failure_rate));
-        if !failed {
-            self.totals.processed += 1;
-            self.consumers[ci].processed += 1;
-            self.consumers[ci].instances[i as usize].processed += 1;
-            self.trace.record(
-                self.now,
-                TraceKind::Processed {
-                    instance: i,
-                    service_us,
-                },
-                Some(id),
-                cnode,
-            );
-            if !(self.consumers[ci].protocol && self.dedup_check(c, i, slot)) {
-                self.handler_publish(c, slot);
-                self.fx_effect(slot, q);
-            }
+        if !self.handler_fails(c, slot) {
+            self.handler_succeeded(c, i, slot, q, service_us);
             self.sqs_delete(c, i, slot, receipt);
         } else {
-            self.totals.failed += 1;
-            self.consumers[ci].failed += 1;
-            let x = self.ext_mut(slot);
-            x.failures += 1;
-            let attempt = x.failures;
-            self.trace.record(
-                self.now,
-                TraceKind::Failed {
-                    instance: i,
-                    attempt,
-                },
-                Some(id),
-                cnode,
-            );
+            self.handler_failed(c, i, slot);
         }
         self.sqs_release_hold(slot);
         let inst = &self.consumers[ci].instances[i as usize];
