@@ -136,17 +136,8 @@ impl Engine {
                 }
             }
             Command::SetConfirms { producer, confirms } => {
-                let p = self.find(producer, NodeKind::Producer)?;
-                if self
-                    .streams
-                    .producers
-                    .get(p as usize)
-                    .is_some_and(|t| t.is_some())
-                {
-                    return err(format!(
-                        "{producer} writes to a topic: publisher confirms are for queue producers"
-                    ));
-                }
+                // For a topic producer: the request timeout and retries.
+                self.find(producer, NodeKind::Producer)?;
                 if let Some(c) = confirms {
                     scenario::check_confirms(c)
                         .map_err(|(n, e)| CommandError(format!("confirms.{n}: {e}")))?;
@@ -154,18 +145,13 @@ impl Engine {
             }
             Command::SetLinkFaults { producer, faults } => {
                 let p = self.find(producer, NodeKind::Producer)?;
-                if self
+                let to_topic = self
                     .streams
                     .producers
                     .get(p as usize)
-                    .is_some_and(|t| t.is_some())
-                {
-                    return err(format!(
-                        "{producer} writes to a topic: link faults are for queue producers"
-                    ));
-                }
+                    .is_some_and(|t| t.is_some());
                 if let Some(f) = faults {
-                    scenario::check_link_faults(f)
+                    scenario::check_link_faults(f, to_topic)
                         .map_err(|(n, e)| CommandError(format!("faults.{n}: {e}")))?;
                 }
             }

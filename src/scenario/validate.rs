@@ -425,13 +425,8 @@ pub fn validate(s: &Scenario) -> Result<(), ScenarioError> {
             }
         }
         if let Some(f) = &p.faults {
-            if let Err((name, e)) = check_link_faults(f) {
+            if let Err((name, e)) = check_link_faults(f, to_topic) {
                 v.err(format!("{at}.faults.{name}"), e);
-            } else if to_topic && (f.duplicate > 0.0 || f.jitter.us() > 0) {
-                v.err(
-                    format!("{at}.faults"),
-                    "a topic producer's link takes `drop` and `confirm_drop` (a lost request or response); `duplicate` and `jitter` are for queue producers",
-                );
             }
         }
         if to_topic && p.idempotent == Some(true) && p.acks.is_some_and(|a| a != Acks::All) {

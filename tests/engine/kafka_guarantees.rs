@@ -453,3 +453,36 @@ fn the_explanation_names_the_log_mechanisms() {
         "{txn}"
     );
 }
+
+#[test]
+fn a_topic_producers_confirms_and_link_faults_are_knobs_too() {
+    // The scenario accepts them on a topic producer; so must the commands.
+    let mut e = engine(&world(Value::Null, json!({}), 10), 1);
+    e.submit(Command::SetConfirms {
+        producer: "app".into(),
+        confirms: Some(queuelab::scenario::Confirms {
+            timeout: Duration::from_ms(200),
+            retries: 3,
+        }),
+    })
+    .unwrap();
+    e.submit(Command::SetLinkFaults {
+        producer: "app".into(),
+        faults: Some(queuelab::scenario::LinkFaults {
+            confirm_drop: 0.5,
+            ..Default::default()
+        }),
+    })
+    .unwrap();
+    let bad = e.submit(Command::SetLinkFaults {
+        producer: "app".into(),
+        faults: Some(queuelab::scenario::LinkFaults {
+            duplicate: 0.5,
+            ..Default::default()
+        }),
+    });
+    assert!(bad.unwrap_err().to_string().contains("faults.duplicate"));
+    run_checked(&mut e, 30_000_000);
+    let (t, _) = ledger(&e);
+    assert!(t["resent"].as_u64().unwrap() > 0, "{t}");
+}

@@ -14,8 +14,23 @@ fn prob_ok(p: f64) -> bool {
     p.is_finite() && (0.0..=1.0).contains(&p)
 }
 
-/// Check link faults; the error names the field.
-pub fn check_link_faults(f: &crate::scenario::LinkFaults) -> Result<(), (&'static str, String)> {
+/// Check link faults; the error names the field. A topic producer's link
+/// takes only `drop` and `confirm_drop` (a lost request or response).
+pub fn check_link_faults(
+    f: &crate::scenario::LinkFaults,
+    to_topic: bool,
+) -> Result<(), (&'static str, String)> {
+    for (name, set) in [
+        ("duplicate", f.duplicate > 0.0),
+        ("jitter", f.jitter.us() > 0),
+    ] {
+        if to_topic && set {
+            return Err((
+                name,
+                "a topic producer's link takes `drop` and `confirm_drop` (a lost request or response); `duplicate` and `jitter` are for queue producers".into(),
+            ));
+        }
+    }
     for (name, p) in [
         ("drop", f.drop),
         ("duplicate", f.duplicate),

@@ -69,9 +69,15 @@ pub(super) fn check_scheduled_values(v: &mut V, at: &str, cmd: &Command, s: &Sce
             }
         }
         C::SetLinkFaults {
-            faults: Some(f), ..
+            producer,
+            faults: Some(f),
         } => {
-            if let Err((name, e)) = check_link_faults(f) {
+            let to_topic = s
+                .producers
+                .iter()
+                .find(|p| p.id == *producer)
+                .is_some_and(|p| s.topics.iter().any(|t| t.id == p.to));
+            if let Err((name, e)) = check_link_faults(f, to_topic) {
                 v.err(format!("{at}.faults.{name}"), e);
             }
         }
