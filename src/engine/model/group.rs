@@ -26,7 +26,8 @@
 //! - More members than partitions: the extra members own nothing and stay idle.
 //!
 //! Polling, processing and commits live in `fetch.rs`, seeks (replay) in
-//! `seek.rs`; this file owns the group's state, membership and rebalances.
+//! `seek.rs`, the membership commands (join, leave, crash, session expiry) in
+//! `membership.rs`; this file owns the group's state and rebalances.
 
 use super::assignor::{self, TopicPartition, TopicsView};
 use super::topic::StreamEvent;
@@ -199,7 +200,7 @@ impl Engine {
         self.gcfg(g).assignment != Assignment::CooperativeSticky
     }
 
-    fn new_member(&mut self, g: u32) -> u32 {
+    pub(crate) fn new_member(&mut self, g: u32) -> u32 {
         let id = self.gcfg(g).id.clone();
         let grp = &mut self.streams.groups[g as usize];
         let m = grp.members.len() as u32;
@@ -259,7 +260,7 @@ impl Engine {
     // ------------------------------------------------------------ rebalance
 
     /// Members the coordinator assigns to: alive, in the group, not leaving.
-    fn active_members(&self, g: u32) -> Vec<u32> {
+    pub(crate) fn active_members(&self, g: u32) -> Vec<u32> {
         self.streams.groups[g as usize]
             .members
             .iter()
@@ -428,7 +429,7 @@ impl Engine {
         self.maybe_rebalance_done(g);
     }
 
-    fn maybe_rebalance_done(&mut self, g: u32) {
+    pub(crate) fn maybe_rebalance_done(&mut self, g: u32) {
         let grp = &self.streams.groups[g as usize];
         if grp
             .rebalance
@@ -560,73 +561,6 @@ impl Engine {
         if !self.active_members(g).is_empty() {
             self.start_rebalance(g);
         }
-    }
-
-    // ------------------------------------------------------------ membership commands
-
-    pub(crate) fn add_member(&mut self, g: u32) {
-        self.new_member(g);
-        self.start_rebalance(g);
-    }
-
-    /// The member `RemoveMember` names (or the newest live one), if any.
-    pub(crate) fn member_to_remove(&self, g: u32, member: Option<u32>) -> Option<u32> {
-        let grp = &self.streams.groups[g as usize];
-        let ok = |m: &MemberState| m.alive && m.in_group && !m.leaving;
-        match member {
-            Some(m) => grp.members.get(m as usize).filter(|x| ok(x)).map(|_| m),
-            None => grp.members.iter().rposition(ok).map(|m| m as u32),
-        }
-    }
-
-    pub(crate) fn remove_member(&mut self, g: u32, m: u32) {
-        self.streams.groups[g as usize].members[m as usize].leaving = true;
-        self.start_rebalance(g);
-    }
-
-    pub(crate) fn crash_member(&mut self, g: u32, m: u32) {
-        let gi = g as usize;
-        let timeout = self.gcfg(g).session_timeout.us();
-        let grp = &mut self.streams.groups[gi];
-        let node = grp.node;
-        let mem = &mut grp.members[m as usize];
-        mem.alive = false;
-        mem.busy = false;
-        mem.epoch = mem.epoch.wrapping_add(1);
-        let lost = mem.batch.len() as u32;
-        mem.batch.clear();
-        mem.batch_done.clear();
-        mem.attempt = 0;
-        let epoch = mem.epoch;
-        if let Some(rb) = &mut grp.rebalance {
-            rb.pending.remove(&m);
-        }
-        self.trace.record(
-            self.now,
-            TraceKind::Crashed {
-                instance: m,
-                returned: 0,
-                lost,
-            },
-            None,
-            node,
-        );
-        // Its open transaction dies with it (see `transactions.rs`).
-        self.abort_txn(g, m);
-        self.schedule_stream(
-            self.now.after(timeout),
-            StreamEvent::SessionExpired { g, m, epoch },
-        );
-        self.maybe_rebalance_done(g);
-    }
-
-    pub(crate) fn on_session_expired(&mut self, g: u32, m: u32, epoch: u32) {
-        let mem = &mut self.streams.groups[g as usize].members[m as usize];
-        if mem.epoch != epoch || mem.alive || !mem.in_group {
-            return;
-        }
-        mem.in_group = false;
-        self.start_rebalance(g);
     }
 
     /// Group invariants: committed ≤ log end; owners are members; outside a

@@ -17,7 +17,8 @@
 //! | `topic.rs`       | partition logs, retention, compaction  | retention / compaction (traced) |
 //! | `batch.rs`       | topic producers: partition, batching   | —                               |
 //! | `partitioner.rs` | murmur2, sticky, round-robin (pure)    | —                               |
-//! | `group.rs`       | consumer groups: membership, rebalance | a crash: polled, uncommitted    |
+//! | `group.rs`       | consumer groups: state, rebalance      | —                               |
+//! | `membership.rs`| groups: join, leave, crash, session expiry | a crash: polled, uncommitted   |
 //! | `fetch.rs`       | group members: poll, process, commit   | —                               |
 //! | `recovery.rs`    | groups' failed records: blocking retry, skip, DLT, retry topics | `skip`, no DLT (`retries_exhausted`) |
 //! | `seek.rs`        | seeking a group (replay, skip ahead)   | —                               |
@@ -33,6 +34,7 @@
 //! | `glob.rs`        | Redis glob patterns (pure)             | —                               |
 //! | `redis.rs`       | Redis state, events, commands, checks  | —                               |
 //! | `sqs.rs`         | SQS queues: visibility, receive count, DLQ, dedup, delay, retention | `sqs_deduplicated`, retention (`expired`) |
+//! | `sqs_life.rs`    | SQS messages: visible again, retention, delete, release | retention (`expired`) |
 //! | `sqs_poll.rs`    | SQS consumers: short/long polling, delete | —                         |
 //! | `effects.rs`     | the ledger: effects per business message (lost, duplicated) | —          |
 //!
@@ -52,6 +54,7 @@ pub mod exchange;
 pub(crate) mod fetch;
 pub mod glob;
 pub(crate) mod group;
+pub(crate) mod membership;
 pub mod partitioner;
 pub mod producer;
 pub mod protocol;
@@ -65,6 +68,7 @@ pub(crate) mod seek;
 pub mod sqs;
 pub mod sqs_check;
 pub(crate) mod sqs_knobs;
+pub(crate) mod sqs_life;
 pub(crate) mod sqs_poll;
 pub(crate) mod stream_knobs;
 pub(crate) mod topic;

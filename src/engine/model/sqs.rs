@@ -10,7 +10,8 @@
 //! Reacts to: `SqsEvent::{Visible, DelayEnd, Retention, SendRetry}`; commands
 //! `ChangeMessageVisibility`, `RedriveDeadLetters`, `SetVisibilityTimeout`.
 //! Exports: `sqs_send` (called by `queue::enqueue` for an SQS queue),
-//! `sqs_take`, `sqs_delete`, `sqs_release_hold` (for `sqs_poll.rs`).
+//! `sqs_take` (for `sqs_poll.rs`); the rest of a message's life — visible
+//! again, retention, delete, release — is in `sqs_life.rs`.
 //!
 //! What it shares with the AMQP queue: the `Queue` node (so the picture,
 //! layout and routing work unchanged: producers publish to it through the
@@ -286,7 +287,7 @@ impl Engine {
     }
 
     /// Is `slot` (generation `gen`) stored in SQS with status `status`?
-    fn sqs_live(&self, slot: u32, gen: u32, status: SqsStatus) -> bool {
+    pub(crate) fn sqs_live(&self, slot: u32, gen: u32, status: SqsStatus) -> bool {
         self.msgs[slot as usize].gen == gen
             && self.msgs[slot as usize].state != MsgState::Free
             && self.sqs.msgs.get(&slot).is_some_and(|r| r.status == status)
@@ -300,7 +301,7 @@ impl Engine {
     }
 
     /// Move the FIFO throughput window to the current second.
-    fn sqs_roll_window(&mut self, sq: u32) {
+    pub(crate) fn sqs_roll_window(&mut self, sq: u32) {
         let s = self.now.0 / 1_000_000;
         let st = &mut self.sqs.queues[sq as usize];
         if st.window_s != s {
@@ -416,7 +417,7 @@ impl Engine {
     }
 
     /// The deduplication id of `slot`.
-    fn sqs_dedup_key(&self, slot: u32, mode: SqsDedup) -> (u64, u64) {
+    pub(crate) fn sqs_dedup_key(&self, slot: u32, mode: SqsDedup) -> (u64, u64) {
         match mode {
             SqsDedup::BusinessId => (0, self.business_id(slot)),
             SqsDedup::Content => {
@@ -491,7 +492,7 @@ impl Engine {
     }
 
     /// `slot` (stored, not yet visible) becomes visible; waiting long polls get it.
-    fn sqs_make_visible(&mut self, slot: u32) {
+    pub(crate) fn sqs_make_visible(&mut self, slot: u32) {
         let r = self.sqs.msgs.get_mut(&slot).expect("stored");
         r.status = SqsStatus::Visible;
         let (sq, seq) = (r.sq, r.seq);
@@ -562,7 +563,7 @@ impl Engine {
     }
 
     /// Move `slot` (just taken off the visible set) to its queue's DLQ.
-    fn sqs_move_to_dlq(&mut self, slot: u32) {
+    pub(crate) fn sqs_move_to_dlq(&mut self, slot: u32) {
         let r = self.sqs.msgs[&slot].clone();
         let q = self.sqs.queues[r.sq as usize].q;
         let dlq_id = self.cfg.queues[q as usize]
@@ -593,177 +594,5 @@ impl Engine {
         let sent = if fifo { self.now.0 } else { r.sent_us };
         // It keeps its receive count (the DLQ's receives count on from it).
         self.sqs_store(slot, dsq, sent, r.group, r.sq, 0, r.receive_count);
-    }
-
-    fn on_sqs_visible(&mut self, slot: u32, gen: u32, receipt: u32) {
-        if !self.sqs_live(slot, gen, SqsStatus::InFlight) {
-            return;
-        }
-        let r = &self.sqs.msgs[&slot];
-        if r.receive_count != receipt || r.visible_at_us != self.now.0 {
-            return;
-        }
-        self.sqs_reappear(slot);
-    }
-
-    /// An in-flight message becomes visible again (timeout or visibility 0).
-    pub(crate) fn sqs_reappear(&mut self, slot: u32) {
-        let r = &self.sqs.msgs[&slot];
-        let (sq, group, receive_count) = (r.sq, r.group, r.receive_count);
-        self.sqs_leave_flight(sq, group);
-        self.sqs.queues[sq as usize].counts.visible_again += 1;
-        let (id, node) = self.sqs_ids(slot);
-        self.trace.record(
-            self.now,
-            TraceKind::SqsVisibleAgain { receive_count },
-            Some(id),
-            node,
-        );
-        self.sqs_make_visible(slot);
-    }
-
-    /// One message of `group` is no longer in flight in `sq`.
-    pub(crate) fn sqs_leave_flight(&mut self, sq: u32, group: Sym) {
-        let st = &mut self.sqs.queues[sq as usize];
-        st.in_flight -= 1;
-        if st.fifo {
-            if let Some(n) = st.groups_in_flight.get_mut(&group) {
-                *n -= 1;
-                if *n == 0 {
-                    st.groups_in_flight.remove(&group);
-                }
-            }
-        }
-    }
-
-    fn on_sqs_retention(&mut self, slot: u32, gen: u32) {
-        let m = &self.msgs[slot as usize];
-        if m.gen != gen || m.state == MsgState::Free {
-            return;
-        }
-        let Some(r) = self.sqs.msgs.get(&slot) else {
-            return;
-        };
-        if r.status == SqsStatus::Deleted {
-            return;
-        }
-        let q = self.sqs.queues[r.sq as usize].q as usize;
-        let retention = self.cfg.queues[q]
-            .sqs
-            .as_ref()
-            .map_or(0, |s| s.retention.us());
-        let due = r.sent_us.saturating_add(retention);
-        if due > self.now.0 {
-            // Moved to a queue with a longer retention: check again then.
-            self.agenda
-                .schedule(SimTime(due), Event::Sqs(SqsEvent::Retention { slot, gen }));
-            return;
-        }
-        let (sq, status, seq, group, holders) = (r.sq, r.status, r.seq, r.group, r.holders);
-        match status {
-            SqsStatus::Visible => {
-                self.sqs.queues[sq as usize].visible.remove(&(seq, slot));
-            }
-            SqsStatus::Delayed => self.sqs.queues[sq as usize].delayed -= 1,
-            SqsStatus::InFlight => self.sqs_leave_flight(sq, group),
-            SqsStatus::Deleted => {}
-        }
-        let (id, node) = self.sqs_ids(slot);
-        self.trace
-            .record(self.now, TraceKind::Expired, Some(id), node);
-        self.totals.expired += 1;
-        self.queues[q].expired += 1;
-        if holders == 0 {
-            self.sqs.msgs.remove(&slot);
-            self.queue_drop(slot, q as u32, Reason::Expired);
-        } else {
-            let r = self.sqs.msgs.get_mut(&slot).expect("stored");
-            r.status = SqsStatus::Deleted;
-            r.gone = Some(Reason::Expired);
-            self.sqs.queues[sq as usize].zombies += 1;
-        }
-    }
-
-    /// `DeleteMessage` by instance `i` of consumer `c` (reading engine queue
-    /// `q`) with receipt handle `receipt`.
-    pub(crate) fn sqs_delete(&mut self, c: u32, i: u32, slot: u32, receipt: u32) {
-        let q = self.consumers[c as usize].queue;
-        let sq = self.sqs.of_queue[q as usize];
-        self.sqs.queues[sq as usize].counts.delete_requests += 1;
-        let id = self.msgs[slot as usize].id;
-        let qnode = self.queues[q as usize].node;
-        let cnode = self.consumers[c as usize].node;
-        // The latest receipt handle deletes the message, even when its
-        // visibility timeout ran out meanwhile (nobody received it since).
-        let current = self.sqs.msgs.get(&slot).is_some_and(|r| {
-            r.sq == sq
-                && matches!(r.status, SqsStatus::InFlight | SqsStatus::Visible)
-                && r.receive_count == receipt
-        });
-        if !current {
-            self.sqs.queues[sq as usize].counts.stale_deletes += 1;
-            self.trace.record(
-                self.now,
-                TraceKind::SqsDeleteStale { instance: i },
-                Some(id),
-                qnode,
-            );
-            return;
-        }
-        let dup = self.cfg.queues[q as usize]
-            .sqs
-            .as_ref()
-            .map_or(0.0, |s| s.duplicate_rate);
-        if dup > 0.0 && self.sqs.queues[sq as usize].stream.chance(dup) {
-            // A copy on an unavailable server survives: the message stays
-            // in flight and is received again when its timeout runs out.
-            self.sqs.queues[sq as usize].counts.delete_missed += 1;
-            self.trace.record(
-                self.now,
-                TraceKind::SqsDeleteMissed { instance: i },
-                Some(id),
-                qnode,
-            );
-            return;
-        }
-        let r = &self.sqs.msgs[&slot];
-        let (group, status, seq) = (r.group, r.status, r.seq);
-        if status == SqsStatus::InFlight {
-            self.sqs_leave_flight(sq, group);
-        } else {
-            self.sqs.queues[sq as usize].visible.remove(&(seq, slot));
-        }
-        let st = &mut self.sqs.queues[sq as usize];
-        st.counts.deleted += 1;
-        st.zombies += 1;
-        self.sqs.msgs.get_mut(&slot).expect("stored").status = SqsStatus::Deleted;
-        self.totals.acked += 1;
-        self.consumers[c as usize].acked += 1;
-        self.queue_note_acked(q);
-        self.trace
-            .record(self.now, TraceKind::Acked { instance: i }, Some(id), cnode);
-        // A deleted FIFO message unblocks its group.
-        self.sqs_serve_waiters(sq);
-    }
-
-    /// A consumer let go of its receipt for `slot` (done, failed or
-    /// crashed): the last holder of a deleted message frees it.
-    pub(crate) fn sqs_release_hold(&mut self, slot: u32) {
-        let Some(r) = self.sqs.msgs.get_mut(&slot) else {
-            return;
-        };
-        r.holders -= 1;
-        if r.status != SqsStatus::Deleted || r.holders > 0 {
-            return;
-        }
-        let (sq, gone) = (r.sq, r.gone);
-        self.sqs.msgs.remove(&slot);
-        self.sqs.queues[sq as usize].zombies -= 1;
-        if let Some(reason) = gone {
-            let q = self.sqs.queues[sq as usize].q;
-            self.queue_drop(slot, q, reason);
-        } else {
-            self.complete(slot);
-        }
     }
 }

@@ -1,0 +1,78 @@
+//! Consumer-group membership commands: a member joins (`add_member`), leaves
+//! gracefully (`remove_member`), or crashes (`crash_member`: its polled records
+//! are lost uncommitted, its open transaction aborted, and the coordinator
+//! notices `session_timeout` later, `on_session_expired`). Each starts or
+//! completes a rebalance through `group.rs` (split from it to keep files
+//! small; the rules are in that file's header).
+
+use super::group::MemberState;
+use super::topic::StreamEvent;
+use crate::engine::core::Engine;
+use crate::engine::trace::TraceKind;
+
+impl Engine {
+    pub(crate) fn add_member(&mut self, g: u32) {
+        self.new_member(g);
+        self.start_rebalance(g);
+    }
+
+    /// The member `RemoveMember` names (or the newest live one), if any.
+    pub(crate) fn member_to_remove(&self, g: u32, member: Option<u32>) -> Option<u32> {
+        let grp = &self.streams.groups[g as usize];
+        let ok = |m: &MemberState| m.alive && m.in_group && !m.leaving;
+        match member {
+            Some(m) => grp.members.get(m as usize).filter(|x| ok(x)).map(|_| m),
+            None => grp.members.iter().rposition(ok).map(|m| m as u32),
+        }
+    }
+
+    pub(crate) fn remove_member(&mut self, g: u32, m: u32) {
+        self.streams.groups[g as usize].members[m as usize].leaving = true;
+        self.start_rebalance(g);
+    }
+
+    pub(crate) fn crash_member(&mut self, g: u32, m: u32) {
+        let gi = g as usize;
+        let timeout = self.gcfg(g).session_timeout.us();
+        let grp = &mut self.streams.groups[gi];
+        let node = grp.node;
+        let mem = &mut grp.members[m as usize];
+        mem.alive = false;
+        mem.busy = false;
+        mem.epoch = mem.epoch.wrapping_add(1);
+        let lost = mem.batch.len() as u32;
+        mem.batch.clear();
+        mem.batch_done.clear();
+        mem.attempt = 0;
+        let epoch = mem.epoch;
+        if let Some(rb) = &mut grp.rebalance {
+            rb.pending.remove(&m);
+        }
+        self.trace.record(
+            self.now,
+            TraceKind::Crashed {
+                instance: m,
+                returned: 0,
+                lost,
+            },
+            None,
+            node,
+        );
+        // Its open transaction dies with it (see `transactions.rs`).
+        self.abort_txn(g, m);
+        self.schedule_stream(
+            self.now.after(timeout),
+            StreamEvent::SessionExpired { g, m, epoch },
+        );
+        self.maybe_rebalance_done(g);
+    }
+
+    pub(crate) fn on_session_expired(&mut self, g: u32, m: u32, epoch: u32) {
+        let mem = &mut self.streams.groups[g as usize].members[m as usize];
+        if mem.epoch != epoch || mem.alive || !mem.in_group {
+            return;
+        }
+        mem.in_group = false;
+        self.start_rebalance(g);
+    }
+}
