@@ -320,6 +320,25 @@ pub(super) fn write_text_report(
                 g.consumers.iter().filter(|c| c.up).count(),
                 g.delivered, g.acked, g.pending, g.claimed, g.lag
             ),
+            NodeView::PulsarTopic(t) => format!(
+                "  pulsar    {:<18} {}, stored {} (now {}), deleted {}, held {}, refused {}",
+                t.id,
+                if t.partitions == 0 {
+                    "non-partitioned".to_string()
+                } else {
+                    format!("{} partitions", t.partitions)
+                },
+                t.stored, t.stored_now, t.deleted, t.held, t.refused
+            ),
+            NodeView::PulsarSubscription(s) => format!(
+                "  pulsarsub {:<18} {} on {}, {} consumers ({} up), delivered {}, redelivered {}, acked {}, nacked {}, ack timeouts {}, dead-lettered {}, backlog {}",
+                s.id,
+                s.sub_type,
+                s.topic,
+                s.consumers.len(),
+                s.consumers.iter().filter(|c| c.up).count(),
+                s.delivered, s.redelivered, s.acked, s.nacked, s.ack_timeouts, s.dead_lettered, s.backlog
+            ),
         };
         writeln!(out, "{line}")?;
     }

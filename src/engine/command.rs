@@ -76,6 +76,9 @@ impl Engine {
 
     pub(crate) fn check_command(&self, cmd: &Command) -> Result<(), CommandError> {
         let err = |s: String| Err(CommandError(s));
+        if self.check_pulsar_command(cmd)? {
+            return Ok(());
+        }
         if self.check_redis_command(cmd)? {
             return Ok(());
         }
@@ -353,6 +356,9 @@ impl Engine {
     /// Apply a checked command: configuration changes here, behaviour in the
     /// model that owns the target.
     pub(crate) fn apply_command(&mut self, cmd: &Command) {
+        if self.apply_pulsar_command(cmd) {
+            return;
+        }
         if self.apply_redis_command(cmd) {
             return;
         }

@@ -16,6 +16,7 @@
 //! RetryDue            model/retry.rs      (`on_retry_due`)
 //! Stream(..)          model/topic.rs      (`on_stream_event`: topics, batches, groups)
 //! Redis(..)           model/redis.rs      (`on_redis_event`: Pub/Sub, Streams)
+//! Pulsar(..)          model/pulsar.rs     (`on_pulsar_event`: dispatch, acks, timers)
 //! Sqs(..)             model/sqs.rs        (`on_sqs_event`: visibility, delays, retention, polls)
 //! Scheduled           command.rs          (`apply_scheduled`)
 //! Sample              here                (`on_sample`: the time series)
@@ -29,6 +30,7 @@ use super::agenda::Agenda;
 use super::message::{ExtId, HdrId, Ledger, Message, MsgExt, Sym};
 use super::metrics::{Latency, LatencySummary, Series, SeriesPoint, Totals, WindowLatency};
 use super::model::effects::Effects;
+use super::model::pulsar::{Pulsar, PulsarEvent};
 use super::model::redis::{Redis, RedisEvent};
 use super::model::sqs::{Sqs, SqsEvent};
 use super::model::topic::{StreamEvent, Streams};
@@ -62,6 +64,10 @@ pub enum NodeKind {
     /// A Redis stream (`model::xstream`).
     RedisStream,
     RedisGroup,
+    /// A Pulsar topic (`model::pulsar`).
+    PulsarTopic,
+    /// A Pulsar subscription with its consumers (`model::pulsar_dispatch`).
+    PulsarSubscription,
 }
 
 /// One node of the scenario, as the trace and the views name it.
@@ -82,6 +88,11 @@ pub(crate) enum Target {
     PubSub(u32),
     /// A Redis stream: XADD.
     Stream(u32),
+    /// A Pulsar topic, sent to by producer `p`.
+    Pulsar {
+        t: u16,
+        p: u16,
+    },
 }
 
 /// Scheduled work; the table at the top names each variant's handler.
@@ -140,6 +151,7 @@ pub(crate) enum Event {
     Stream(StreamEvent),
     Redis(RedisEvent),
     Sqs(SqsEvent),
+    Pulsar(PulsarEvent),
 }
 
 /// What `run_until` did.
@@ -177,6 +189,8 @@ pub struct Engine {
     pub(crate) streams: Streams,
     /// Redis Pub/Sub and Streams (see `model::redis`).
     pub(crate) redis: Redis,
+    /// Apache Pulsar topics and subscriptions (see `model::pulsar`).
+    pub(crate) pulsar: Pulsar,
     /// Amazon SQS queues and pollers (see `model::sqs`).
     pub(crate) sqs: Sqs,
     /// The message arena (see `message`); `free` lists recyclable slots.
@@ -248,6 +262,7 @@ impl Engine {
             consumers: Vec::new(),
             streams: Streams::default(),
             redis: Redis::default(),
+            pulsar: Pulsar::default(),
             sqs: Sqs::default(),
             msgs: Vec::new(),
             free: Vec::new(),
@@ -298,7 +313,21 @@ impl Engine {
             NodeKind::Queue => Target::Queue(n.index),
             NodeKind::RedisPubSub => Target::PubSub(n.index),
             NodeKind::RedisStream => Target::Stream(n.index),
+            NodeKind::PulsarTopic => Target::Pulsar {
+                t: n.index as u16,
+                p: u16::MAX,
+            },
             _ => unreachable!("validation allows only exchanges, queues and Redis as targets"),
+        }
+    }
+
+    /// A producer's target (`Exchange(u32::MAX)` for a Kafka topic producer,
+    /// whose records never route).
+    pub(crate) fn target_of_producer(&self, id: &str, to_topic: bool) -> Target {
+        if to_topic {
+            Target::Exchange(u32::MAX)
+        } else {
+            self.target_of(id)
         }
     }
 
@@ -308,6 +337,7 @@ impl Engine {
             Target::Queue(i) => self.queues[i as usize].node,
             Target::PubSub(i) => self.redis.servers[i as usize].node,
             Target::Stream(i) => self.redis.streams[i as usize].node,
+            Target::Pulsar { t, .. } => self.pulsar.topics[t as usize].node,
         }
     }
 
@@ -352,6 +382,14 @@ impl Engine {
                 NodeKind::RedisGroup,
                 cfg.redis_groups.iter().map(|x| &x.id).collect(),
             ),
+            (
+                NodeKind::PulsarTopic,
+                cfg.pulsar_topics.iter().map(|x| &x.id).collect(),
+            ),
+            (
+                NodeKind::PulsarSubscription,
+                cfg.pulsar_subscriptions.iter().map(|x| &x.id).collect(),
+            ),
         ];
         for (kind, list) in ids {
             for (i, id) in list.into_iter().enumerate() {
@@ -380,6 +418,7 @@ impl Engine {
         self.build_streams();
         self.build_redis();
         self.build_sqs();
+        self.build_pulsar();
         for p in 0..self.producers.len() {
             let start = self.cfg.producers[p].start.us();
             self.schedule_tick(p as u32, SimTime(start));
@@ -569,6 +608,7 @@ impl Engine {
             Event::Stream(ev) => self.on_stream_event(ev),
             Event::Redis(ev) => self.on_redis_event(ev),
             Event::Sqs(ev) => self.on_sqs_event(ev),
+            Event::Pulsar(ev) => self.on_pulsar_event(ev),
         }
     }
 

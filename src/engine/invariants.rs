@@ -48,7 +48,8 @@ impl Engine {
         }
         let (queued, unacked) = self.check_queues()?;
         let (rq, ru) = self.check_redis()?;
-        let (queued, unacked) = (queued + rq, unacked + ru);
+        let (pq, pu) = self.check_pulsar()?;
+        let (queued, unacked) = (queued + rq + pq, unacked + ru + pu);
         if queued != l.queued || unacked != l.unacked {
             return Err(format!(
                 "queued {queued}/{} unacked {unacked}/{}",

@@ -57,9 +57,12 @@
 //!   pubsub.rs      Redis Pub/Sub: PUBLISH, output buffers and their limits
 //!   xstream.rs     Redis Streams: XADD / MAXLEN, groups, PEL, XACK, XAUTOCLAIM
 //!   glob.rs        Redis's glob patterns for PSUBSCRIBE (pure)
+//!   pulsar.rs      Pulsar topics: storing, backlog quota, retention; state, events, commands
+//!   pulsar_dispatch.rs  Pulsar subscriptions: dispatch by type, acks, nacks, ack timeout, DLQ
+//!   pulsar_hash.rs Pulsar's murmur3, Java string hash, Key_Shared ranges (pure)
 //! command.rs     run-time commands: check, then hand to the owning model
 //! invariants.rs  check_invariants (conservation; calls each model's checks)
-//! view.rs        snapshots for a UI (topics and groups: view_stream.rs; Redis: view_redis.rs);  report.rs: CLI report, trace JSON / text
+//! view.rs        snapshots for a UI (topics and groups: view_stream.rs; Redis: view_redis.rs; Pulsar: view_pulsar.rs);  report.rs: CLI report, trace JSON / text
 //! agenda.rs, prng.rs, time.rs, trace.rs (+ trace_codes.rs), reason.rs, metrics.rs: the core's tools
 //! ```
 
@@ -79,6 +82,7 @@ pub mod time;
 pub mod trace;
 mod trace_codes;
 pub mod view;
+pub mod view_pulsar;
 pub mod view_redis;
 pub mod view_stream;
 

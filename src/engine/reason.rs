@@ -48,10 +48,22 @@ pub enum Reason {
     /// An SQS FIFO send whose deduplication id was accepted in the last 5
     /// minutes: accepted, not enqueued.
     SqsDeduplicated,
+    /// Pulsar: the topic's backlog quota (`producer_exception`) refused the send.
+    BacklogQuota,
+    /// Pulsar: a send held by the backlog quota (`producer_request_hold`)
+    /// outlived the producer's 30 s send timeout.
+    SendTimeout,
+    /// Pulsar: evicted from a subscription's backlog (`consumer_backlog_eviction`).
+    BacklogEvicted,
+    /// Pulsar: sent to a dead-letter topic that nothing reads.
+    DeadLetterTopic,
+    /// Pulsar: a failed message acknowledged by a later cumulative ack,
+    /// never handled again.
+    CumulativeAcked,
 }
 
 impl Reason {
-    pub const ALL: [Reason; 18] = [
+    pub const ALL: [Reason; 23] = [
         Reason::Rejected,
         Reason::Expired,
         Reason::Maxlen,
@@ -70,6 +82,11 @@ impl Reason {
         Reason::StreamTrimmed,
         Reason::ConsumerCrashed,
         Reason::SqsDeduplicated,
+        Reason::BacklogQuota,
+        Reason::SendTimeout,
+        Reason::BacklogEvicted,
+        Reason::DeadLetterTopic,
+        Reason::CumulativeAcked,
     ];
     pub fn name(self) -> &'static str {
         match self {
@@ -91,6 +108,11 @@ impl Reason {
             Reason::StreamTrimmed => "stream_trimmed",
             Reason::ConsumerCrashed => "consumer_crashed",
             Reason::SqsDeduplicated => "sqs_deduplicated",
+            Reason::BacklogQuota => "backlog_quota",
+            Reason::SendTimeout => "send_timeout",
+            Reason::BacklogEvicted => "backlog_evicted",
+            Reason::DeadLetterTopic => "dead_letter_topic",
+            Reason::CumulativeAcked => "cumulative_acked",
         }
     }
     pub fn index(self) -> usize {

@@ -428,6 +428,88 @@ impl Engine {
                 }
             ),
             TraceKind::SqsDelayEnded => "delay over: visible".into(),
+            TraceKind::PulsarStored { partition, offset } => {
+                format!("stored at {}", ppos(partition, offset))
+            }
+            TraceKind::PulsarDelivered {
+                consumer,
+                partition,
+                offset,
+                redeliveries,
+            } => format!(
+                "{} dispatched to c{consumer}{}",
+                ppos(partition, offset),
+                if redeliveries > 0 {
+                    format!(" (redelivery count {redeliveries})")
+                } else {
+                    String::new()
+                }
+            ),
+            TraceKind::PulsarAcked {
+                consumer,
+                partition,
+                offset,
+                cumulative,
+            } => format!(
+                "c{consumer} handled {} and acked it{}",
+                ppos(partition, offset),
+                if cumulative { " cumulatively" } else { "" }
+            ),
+            TraceKind::PulsarNacked {
+                consumer,
+                partition,
+                offset,
+                delay_us,
+            } => format!(
+                "c{consumer} failed {}: negative ack, redelivery in {:.3} s",
+                ppos(partition, offset),
+                delay_us as f64 / 1e6
+            ),
+            TraceKind::PulsarAckTimedOut {
+                consumer,
+                partition,
+                offset,
+            } => format!(
+                "ack timeout: c{consumer} never acked {}, redelivered",
+                ppos(partition, offset)
+            ),
+            TraceKind::PulsarDeadLettered {
+                partition,
+                offset,
+                deliveries,
+            } => format!(
+                "{} to the dead-letter topic after {deliveries} deliveries",
+                ppos(partition, offset)
+            ),
+            TraceKind::PulsarReconsumeLater {
+                partition,
+                offset,
+                reconsume,
+                delay_us,
+            } => format!(
+                "reconsumeLater #{reconsume}: {} to the retry-letter topic, back in {:.3} s",
+                ppos(partition, offset),
+                delay_us as f64 / 1e6
+            ),
+            TraceKind::PulsarConsumerCrashed { consumer, unacked } => {
+                format!("c{consumer} crashed: {unacked} unacked message(s) go out again")
+            }
+            TraceKind::PulsarConsumerRestarted { consumer } => {
+                format!("c{consumer} subscribed again")
+            }
+            TraceKind::PulsarActiveConsumer {
+                partition,
+                consumer,
+            } => format!("c{consumer} is now the active consumer of partition {partition}"),
+            TraceKind::PulsarRewound { consumer, count } => {
+                format!("cursor rewound for c{consumer}: {count} unacked message(s) go out again")
+            }
+            TraceKind::PulsarHeld { backlog } => {
+                format!("backlog quota reached ({backlog}): the send is held")
+            }
+            TraceKind::PulsarEvicted { count } => {
+                format!("backlog quota: {count} oldest message(s) evicted")
+            }
         };
         format!("{} {node}: {msg}{detail}", ev.t)
     }
@@ -678,5 +760,14 @@ impl<W: Write + 'static> TraceWriter<W> {
         let mut out = st.out;
         out.flush()?;
         Ok(out)
+    }
+}
+
+/// A Pulsar position for people: `p<partition>:<offset>`, or `retry:<offset>`.
+fn ppos(partition: u32, offset: u64) -> String {
+    if partition == u32::MAX {
+        format!("retry:{offset}")
+    } else {
+        format!("p{partition}:{offset}")
     }
 }

@@ -309,6 +309,65 @@ pub enum TraceKind {
     SqsThrottled { send: bool },
     /// SQS: a delayed message (delay queue or message timer) became visible.
     SqsDelayEnded,
+    /// Pulsar: the topic (node) stored the message at `partition` (the
+    /// retry-letter log: `u32::MAX`), `offset`.
+    PulsarStored { partition: u32, offset: u64 },
+    /// A subscription (node) dispatched `partition:offset` to `c<consumer>`;
+    /// `redeliveries` is the broker's redelivery count for it.
+    PulsarDelivered {
+        consumer: u32,
+        partition: u32,
+        offset: u64,
+        redeliveries: u32,
+    },
+    /// `c<consumer>` handled the message and acknowledged it (cumulatively:
+    /// everything up to it in its partition).
+    PulsarAcked {
+        consumer: u32,
+        partition: u32,
+        offset: u64,
+        cumulative: bool,
+    },
+    /// `c<consumer>`'s handler failed: a negative ack, redelivery after `delay_us`.
+    PulsarNacked {
+        consumer: u32,
+        partition: u32,
+        offset: u64,
+        delay_us: u64,
+    },
+    /// `c<consumer>` did not acknowledge in time: the ack timeout redelivers it.
+    PulsarAckTimedOut {
+        consumer: u32,
+        partition: u32,
+        offset: u64,
+    },
+    /// Sent to the dead-letter topic after `deliveries` deliveries (and acked here).
+    PulsarDeadLettered {
+        partition: u32,
+        offset: u64,
+        deliveries: u32,
+    },
+    /// `reconsumeLater`: sent to the retry-letter topic (reconsume number
+    /// `reconsume`), back after `delay_us`.
+    PulsarReconsumeLater {
+        partition: u32,
+        offset: u64,
+        reconsume: u32,
+        delay_us: u64,
+    },
+    /// `c<consumer>` crashed holding `unacked` messages (redelivered).
+    PulsarConsumerCrashed { consumer: u32, unacked: u32 },
+    /// `c<consumer>` subscribed again.
+    PulsarConsumerRestarted { consumer: u32 },
+    /// Failover: `c<consumer>` is now the active consumer of `partition`.
+    PulsarActiveConsumer { partition: u32, consumer: u32 },
+    /// Exclusive / failover: the cursor rewound to its mark-delete position
+    /// and `count` unacknowledged messages go out again.
+    PulsarRewound { consumer: u32, count: u32 },
+    /// The backlog quota holds the producer's send (backlog `backlog`).
+    PulsarHeld { backlog: u64 },
+    /// `consumer_backlog_eviction` skipped `count` messages of the subscription (node).
+    PulsarEvicted { count: u32 },
 }
 
 fn is_false(b: &bool) -> bool {
@@ -526,7 +585,7 @@ mod tests {
         assert_ne!(h0, base(k, None, 1, 1));
         assert_ne!(h0, base(k, Some(1), 2, 1));
         assert_ne!(h0, base(k, Some(1), 1, 2));
-        assert_eq!(TraceKind::NAMES.len(), 66);
+        assert_eq!(TraceKind::NAMES.len(), 79);
         // Fields sharing a word stay apart.
         let d = |consumer, instance, attempt, redelivered| TraceKind::Delivered {
             consumer: NodeId(consumer),

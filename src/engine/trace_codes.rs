@@ -77,11 +77,24 @@ impl TraceKind {
             TraceKind::SqsVisibilityChanged { .. } => "sqs_visibility_changed",
             TraceKind::SqsThrottled { .. } => "sqs_throttled",
             TraceKind::SqsDelayEnded => "sqs_delay_ended",
+            TraceKind::PulsarStored { .. } => "pulsar_stored",
+            TraceKind::PulsarDelivered { .. } => "pulsar_delivered",
+            TraceKind::PulsarAcked { .. } => "pulsar_acked",
+            TraceKind::PulsarNacked { .. } => "pulsar_nacked",
+            TraceKind::PulsarAckTimedOut { .. } => "pulsar_ack_timed_out",
+            TraceKind::PulsarDeadLettered { .. } => "pulsar_dead_lettered",
+            TraceKind::PulsarReconsumeLater { .. } => "pulsar_reconsume_later",
+            TraceKind::PulsarConsumerCrashed { .. } => "pulsar_consumer_crashed",
+            TraceKind::PulsarConsumerRestarted { .. } => "pulsar_consumer_restarted",
+            TraceKind::PulsarActiveConsumer { .. } => "pulsar_active_consumer",
+            TraceKind::PulsarRewound { .. } => "pulsar_rewound",
+            TraceKind::PulsarHeld { .. } => "pulsar_held",
+            TraceKind::PulsarEvicted { .. } => "pulsar_evicted",
         }
     }
 
     /// All kind names, for filters in the UI.
-    pub const NAMES: [&'static str; 66] = [
+    pub const NAMES: [&'static str; 79] = [
         "published",
         "routed",
         "unroutable",
@@ -148,6 +161,19 @@ impl TraceKind {
         "sqs_visibility_changed",
         "sqs_throttled",
         "sqs_delay_ended",
+        "pulsar_stored",
+        "pulsar_delivered",
+        "pulsar_acked",
+        "pulsar_nacked",
+        "pulsar_ack_timed_out",
+        "pulsar_dead_lettered",
+        "pulsar_reconsume_later",
+        "pulsar_consumer_crashed",
+        "pulsar_consumer_restarted",
+        "pulsar_active_consumer",
+        "pulsar_rewound",
+        "pulsar_held",
+        "pulsar_evicted",
     ];
 
     /// Canonical encoding of this kind: its code (1..=39) and two field
@@ -158,6 +184,7 @@ impl TraceKind {
         let node = |n: NodeId| n.0 as u64;
         let pair = |lo: u32, hi: u64| lo as u64 | hi << 32;
         let sid = |ms: u64, seq: u64| ms.wrapping_mul(0x9e37_79b9_7f4a_7c15) ^ seq;
+        let pos = |partition: u32, offset: u64| (partition as u64) << 48 ^ offset;
         match *self {
             TraceKind::Published { to, parent } => (1, node(to), opt(parent)),
             TraceKind::Routed { queues } => (2, queues as u64, 0),
@@ -341,6 +368,62 @@ impl TraceKind {
             TraceKind::SqsVisibilityChanged { timeout_us } => (47, timeout_us, 0),
             TraceKind::SqsThrottled { send } => (48, send as u64, 0),
             TraceKind::SqsDelayEnded => (49, 0, 0),
+            // 90..=109: Apache Pulsar (model::pulsar). A position folds into
+            // one word: the partition in the top 16 bits, the offset below.
+            TraceKind::PulsarStored { partition, offset } => (90, pos(partition, offset), 0),
+            TraceKind::PulsarDelivered {
+                consumer,
+                partition,
+                offset,
+                redeliveries,
+            } => (
+                91,
+                pair(consumer, redeliveries as u64),
+                pos(partition, offset),
+            ),
+            TraceKind::PulsarAcked {
+                consumer,
+                partition,
+                offset,
+                cumulative,
+            } => (
+                92,
+                pair(consumer, cumulative as u64),
+                pos(partition, offset),
+            ),
+            TraceKind::PulsarNacked {
+                consumer,
+                partition,
+                offset,
+                delay_us,
+            } => (93, pair(consumer, delay_us), pos(partition, offset)),
+            TraceKind::PulsarAckTimedOut {
+                consumer,
+                partition,
+                offset,
+            } => (94, consumer as u64, pos(partition, offset)),
+            TraceKind::PulsarDeadLettered {
+                partition,
+                offset,
+                deliveries,
+            } => (95, deliveries as u64, pos(partition, offset)),
+            TraceKind::PulsarReconsumeLater {
+                partition,
+                offset,
+                reconsume,
+                delay_us,
+            } => (96, pair(reconsume, delay_us), pos(partition, offset)),
+            TraceKind::PulsarConsumerCrashed { consumer, unacked } => {
+                (97, consumer as u64, unacked as u64)
+            }
+            TraceKind::PulsarConsumerRestarted { consumer } => (98, consumer as u64, 0),
+            TraceKind::PulsarActiveConsumer {
+                partition,
+                consumer,
+            } => (99, partition as u64, consumer as u64),
+            TraceKind::PulsarRewound { consumer, count } => (100, consumer as u64, count as u64),
+            TraceKind::PulsarHeld { backlog } => (101, backlog, 0),
+            TraceKind::PulsarEvicted { count } => (102, count as u64, 0),
         }
     }
 }

@@ -92,6 +92,9 @@ pub enum NodeView {
     RedisSubscriber(super::view_redis::RedisSubscriberView),
     RedisStream(super::view_redis::RedisStreamView),
     RedisGroup(super::view_redis::RedisGroupView),
+    /// A Pulsar topic and a subscription (see `view_pulsar`).
+    PulsarTopic(super::view_pulsar::PulsarTopicView),
+    PulsarSubscription(super::view_pulsar::PulsarSubscriptionView),
 }
 
 impl NodeView {
@@ -107,6 +110,8 @@ impl NodeView {
             NodeView::RedisSubscriber(v) => &v.id,
             NodeView::RedisStream(v) => &v.id,
             NodeView::RedisGroup(v) => &v.id,
+            NodeView::PulsarTopic(v) => &v.id,
+            NodeView::PulsarSubscription(v) => &v.id,
         }
     }
 }
@@ -179,6 +184,10 @@ impl Engine {
             NodeKind::RedisSubscriber => NodeView::RedisSubscriber(self.redis_subscriber_view(i)),
             NodeKind::RedisStream => NodeView::RedisStream(self.redis_stream_view(i)),
             NodeKind::RedisGroup => NodeView::RedisGroup(self.redis_group_view(i)),
+            NodeKind::PulsarTopic => NodeView::PulsarTopic(self.pulsar_topic_view(i)),
+            NodeKind::PulsarSubscription => {
+                NodeView::PulsarSubscription(self.pulsar_subscription_view(i))
+            }
             NodeKind::Producer => {
                 let c = &self.cfg.producers[i];
                 let p = &self.producers[i];

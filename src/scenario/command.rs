@@ -257,6 +257,34 @@ pub enum Command {
         #[serde(default, skip_serializing_if = "Option::is_none")]
         restart_after: Option<Duration>,
     },
+    /// Pulsar: consumer `consumer` (0 = `c0`) of a subscription crashes: the
+    /// broker redelivers what it had received and not acknowledged (its
+    /// effect done first when `after_effect`); on a failover subscription
+    /// the next consumer becomes active.
+    CrashPulsarConsumer {
+        subscription: String,
+        consumer: u32,
+        #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+        after_effect: bool,
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        restart_after: Option<Duration>,
+    },
+    /// Pulsar: a crashed consumer subscribes again.
+    RestartPulsarConsumer {
+        subscription: String,
+        consumer: u32,
+    },
+    /// Pulsar: the subscription's consumers' `ackTimeout` (none: off).
+    SetPulsarAckTimeout {
+        subscription: String,
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        timeout: Option<Duration>,
+    },
+    /// Pulsar: the subscription's consumers' `negativeAckRedeliveryDelay`.
+    SetPulsarNackDelay {
+        subscription: String,
+        delay: Duration,
+    },
     /// Turn the guarantee dial: every queue producer's confirms and every
     /// consumer's ack mode and dedup store take the bundle's values.
     SetGuarantee {
@@ -370,6 +398,10 @@ impl Command {
             Command::SetMinIdleTime { group, .. } | Command::CrashStreamConsumer { group, .. } => {
                 group
             }
+            Command::CrashPulsarConsumer { subscription, .. }
+            | Command::RestartPulsarConsumer { subscription, .. }
+            | Command::SetPulsarAckTimeout { subscription, .. }
+            | Command::SetPulsarNackDelay { subscription, .. } => subscription,
             // The whole scenario: no one node.
             Command::SetGuarantee { .. } | Command::CrashBroker { .. } | Command::RestartBroker => {
                 ""
@@ -581,6 +613,30 @@ impl Command {
                 "{group}: c{consumer} crashes{}",
                 if *after_effect { " after its effect" } else { "" }
             ),
+            Command::CrashPulsarConsumer {
+                subscription,
+                consumer,
+                after_effect,
+                ..
+            } => format!(
+                "{subscription}: c{consumer} crashes{}",
+                if *after_effect { " after its effect" } else { "" }
+            ),
+            Command::RestartPulsarConsumer {
+                subscription,
+                consumer,
+            } => format!("{subscription}: c{consumer} subscribes again"),
+            Command::SetPulsarAckTimeout {
+                subscription,
+                timeout,
+            } => match timeout {
+                Some(d) => format!("{subscription}: ack timeout {d}"),
+                None => format!("{subscription}: no ack timeout"),
+            },
+            Command::SetPulsarNackDelay {
+                subscription,
+                delay,
+            } => format!("{subscription}: negative-ack delay {delay}"),
             Command::SetGuarantee { guarantee } => {
                 format!("guarantee → {}", guarantee.name().replace('_', "-"))
             }

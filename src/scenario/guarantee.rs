@@ -356,6 +356,32 @@ impl Scenario {
                 ),
             });
         }
+        for s in &self.pulsar_subscriptions {
+            let mut t = format!(
+                "{}: Pulsar {} subscription: the handler acknowledges after its effect, and a crash, a negative ack or an ack timeout sends the message again (at-least-once)",
+                s.id,
+                match s.kind {
+                    super::SubscriptionType::Exclusive => "exclusive",
+                    super::SubscriptionType::Failover => "failover",
+                    super::SubscriptionType::Shared => "shared",
+                    super::SubscriptionType::KeyShared => "key_shared",
+                }
+            );
+            if let Some(d) = s.ack_timeout {
+                t.push_str(&format!(
+                    "; with an ack timeout of {d}, a handler slower than that is redelivered while it still works, so the effect repeats"
+                ));
+            }
+            if let Some(dl) = &s.dead_letter {
+                t.push_str(&format!(
+                    "; after {} redeliveries a message goes to the dead-letter topic {} (not handled here)",
+                    dl.max_redeliver_count,
+                    dl.topic.as_deref().unwrap_or("<topic>-<subscription>-DLQ")
+                ));
+            }
+            t.push('.');
+            out.push(t);
+        }
         out.extend(self.explain_log());
         out
     }

@@ -63,6 +63,9 @@ static PRESETS: &[Preset] = presets![
     "sqs-visibility-timeout",
     "sqs-fifo-groups",
     "sqs-long-polling",
+    "pulsar-subscription-types",
+    "pulsar-redelivery",
+    "pulsar-backlog-quota",
 ];
 
 pub fn presets() -> &'static [Preset] {

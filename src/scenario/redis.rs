@@ -205,6 +205,7 @@ impl super::Scenario {
         let mut v: Vec<&str> = self.topics.iter().map(|t| t.id.as_str()).collect();
         v.extend(self.redis_pubsub.iter().map(|x| x.id.as_str()));
         v.extend(self.redis_streams.iter().map(|x| x.id.as_str()));
+        v.extend(self.pulsar_topics.iter().map(|x| x.id.as_str()));
         v
     }
 }

@@ -54,6 +54,12 @@ pub struct Scenario {
     /// Redis stream consumer groups.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub redis_groups: Vec<super::RedisGroup>,
+    /// Apache Pulsar topics (see `pulsar.rs`).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub pulsar_topics: Vec<super::PulsarTopic>,
+    /// Pulsar subscriptions, each on one topic, with its consumers.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub pulsar_subscriptions: Vec<super::PulsarSubscription>,
     /// Commands applied at fixed simulated times (faults, knob changes).
     #[serde(default)]
     pub schedule: Vec<ScheduledCommand>,
@@ -194,6 +200,11 @@ pub struct Producer {
     /// durable queue; transient ones do not.
     #[serde(default = "yes", skip_serializing_if = "is_true")]
     pub persistent: bool,
+    /// Pulsar producers only: `deliverAfter`, every message is delivered no
+    /// earlier than this after it is sent (Shared and Key_Shared
+    /// subscriptions; Exclusive and Failover ones deliver it at once).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub deliver_after: Option<Duration>,
 }
 
 fn default_payload() -> u32 {

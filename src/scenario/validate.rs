@@ -4,6 +4,7 @@
 use super::*;
 use std::collections::BTreeMap;
 
+mod pulsar;
 mod redis;
 pub use redis::check_subscription;
 mod guarantees;
@@ -39,6 +40,8 @@ enum Kind {
     Subscriber,
     Stream,
     RedisGroup,
+    PulsarTopic,
+    PulsarSub,
 }
 
 pub fn check_service(s: &Service) -> Result<(), String> {
@@ -291,7 +294,9 @@ pub fn validate(s: &Scenario) -> Result<(), ScenarioError> {
         + s.redis_pubsub.len()
         + s.redis_subscribers.len()
         + s.redis_streams.len()
-        + s.redis_groups.len();
+        + s.redis_groups.len()
+        + s.pulsar_topics.len()
+        + s.pulsar_subscriptions.len();
     if total > NODES_MAX {
         v.err("", format!("{total} nodes; at most {NODES_MAX}"));
     }
@@ -369,6 +374,7 @@ pub fn validate(s: &Scenario) -> Result<(), ScenarioError> {
             .map(|(i, g)| (g.id.as_str(), Kind::Group, format!("consumer_groups[{i}]"))),
     );
     all.extend(redis::ids(s));
+    all.extend(pulsar::ids(s));
     for (name, kind, path) in all {
         check_id(&mut v, &format!("{path}.id"), name);
         if let Some((_, first)) = ids.get(name) {
@@ -411,13 +417,16 @@ pub fn validate(s: &Scenario) -> Result<(), ScenarioError> {
                 Kind::Topic,
                 Kind::PubSub,
                 Kind::Stream,
+                Kind::PulsarTopic,
             ],
-            "exchange, queue, topic, redis_pubsub or redis stream",
+            "exchange, queue, topic, redis_pubsub, redis stream or pulsar topic",
         );
         check_topic_producer(&mut v, &at, p, s, kind_of(&p.to) == Some(Kind::Topic));
         let to_topic = kind_of(&p.to) == Some(Kind::Topic);
         let to_redis = matches!(kind_of(&p.to), Some(Kind::PubSub | Kind::Stream));
         redis::check_redis_producer(&mut v, &at, p, to_redis);
+        let to_pulsar = kind_of(&p.to) == Some(Kind::PulsarTopic);
+        pulsar::check_pulsar_producer(&mut v, &at, p, to_pulsar);
         if let Some(c) = &p.confirms {
             // For a topic producer: `request.timeout.ms` and `retries`.
             if let Err((f, e)) = check_confirms(c) {
@@ -678,6 +687,7 @@ pub fn validate(s: &Scenario) -> Result<(), ScenarioError> {
     check_streams(&mut v, s, &|name: &str| kind_of(name) == Some(Kind::Topic));
     redis::check_redis(&mut v, s, &|name: &str| kind_of(name));
     sqs::check_sqs(&mut v, s);
+    pulsar::check_pulsar(&mut v, s, &|name: &str| kind_of(name));
     if s.schedule.len() > SCHEDULE_MAX {
         v.err("schedule", format!("at most {SCHEDULE_MAX} entries"));
     }
@@ -688,6 +698,9 @@ pub fn validate(s: &Scenario) -> Result<(), ScenarioError> {
             Command::SetGuarantee { .. } | Command::CrashBroker { .. } | Command::RestartBroker
         ) {
             continue; // about the whole scenario, with nothing to check
+        }
+        if pulsar::check_pulsar_scheduled(&mut v, &at, &sc.command, s) {
+            continue;
         }
         if redis::check_redis_scheduled(&mut v, &at, &sc.command, &|name: &str| kind_of(name)) {
             continue;

@@ -29,6 +29,8 @@ fn kind_word(k: NodeKind) -> &'static str {
         NodeKind::RedisSubscriber => "SUBSCRIBER",
         NodeKind::RedisStream => "STREAM",
         NodeKind::RedisGroup => "XGROUP",
+        NodeKind::PulsarTopic => "PULSAR TOPIC",
+        NodeKind::PulsarSubscription => "SUBSCRIPTION",
     }
 }
 
@@ -42,6 +44,8 @@ fn kind_colour(k: NodeKind) -> &'static str {
         NodeKind::Group => "#be185d",
         NodeKind::RedisPubSub | NodeKind::RedisStream => "#dc2626",
         NodeKind::RedisSubscriber | NodeKind::RedisGroup => "#b91c1c",
+        NodeKind::PulsarTopic => "#0369a1",
+        NodeKind::PulsarSubscription => "#0e7490",
     }
 }
 

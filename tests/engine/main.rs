@@ -30,6 +30,7 @@ mod overflow;
 mod producers;
 mod props;
 mod publish_one;
+mod pulsar;
 mod redis;
 mod retry;
 mod review_fixes;

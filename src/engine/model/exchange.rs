@@ -95,6 +95,10 @@ impl Engine {
                 self.xadd(slot, x);
                 return;
             }
+            Target::Pulsar { t, p } => {
+                self.pulsar_send(slot, t as u32, p);
+                return;
+            }
         };
         let (rk, hdr, id) = {
             let m = &self.msgs[slot as usize];

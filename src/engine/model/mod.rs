@@ -36,6 +36,11 @@
 //! | `sqs.rs`         | SQS queues: visibility, receive count, DLQ, dedup, delay, retention | `sqs_deduplicated`, retention (`expired`) |
 //! | `sqs_life.rs`    | SQS messages: visible again, retention, delete, release | retention (`expired`) |
 //! | `sqs_poll.rs`    | SQS consumers: short/long polling, delete | —                         |
+//! | `pulsar.rs`      | Pulsar topics: storing, partitions, backlog quota, retention; state, events, commands | `backlog_quota`, `send_timeout`, `backlog_evicted`, `no_subscribers` |
+//! | `pulsar_dispatch.rs` | Pulsar subscriptions: exclusive/failover/shared/key_shared dispatch, delayed delivery, receiver queues, handlers | — |
+//! | `pulsar_acks.rs` | Pulsar: acks, cumulative acks, nack tracker, ack timeout, redelivery counts, DLQ, retry letter, crashes | `dead_letter_topic`, `cumulative_acked`, `consumer_crashed` |
+//! | `pulsar_check.rs` | Pulsar commands, key ranges, invariants | — |
+//! | `pulsar_hash.rs` | murmur3, Java string hash, Key_Shared auto-split ranges (pure) | — |
 //! | `effects.rs`     | the ledger: effects per business message (lost, duplicated) | —          |
 //!
 //! Each file is an `impl Engine` block: the engine core owns the clock, agenda
@@ -59,6 +64,11 @@ pub mod partitioner;
 pub mod producer;
 pub mod protocol;
 pub mod pubsub;
+pub(crate) mod pulsar;
+pub(crate) mod pulsar_acks;
+pub(crate) mod pulsar_check;
+pub(crate) mod pulsar_dispatch;
+pub mod pulsar_hash;
 pub mod queue;
 pub(crate) mod recovery;
 pub(crate) mod redis;

@@ -84,10 +84,13 @@ impl Engine {
         let to_topic = self
             .node_of(&p.to)
             .is_some_and(|n| n.kind == crate::engine::core::NodeKind::Topic);
-        let target = if to_topic {
-            Target::Exchange(u32::MAX)
-        } else {
-            self.target_of(&p.to)
+        let target = match self.target_of_producer(&p.to, to_topic) {
+            // A Pulsar producer's messages carry its index (for `deliver_after`).
+            Target::Pulsar { t, .. } => Target::Pulsar {
+                t,
+                p: self.producers.len() as u16,
+            },
+            other => other,
         };
         let mut key_weights = Vec::new();
         let choice =

@@ -144,7 +144,7 @@ pub(super) fn check_redis(v: &mut V, s: &Scenario, kind_of: &dyn Fn(&str) -> Opt
 }
 
 /// A bad reference is not echoed in full.
-fn short(s: &str) -> &str {
+pub(super) fn short(s: &str) -> &str {
     if s.len() > ID_LEN_MAX {
         "…"
     } else {

@@ -53,7 +53,7 @@ impl App {
             // the commands exist, see the README's Redis section).
             other => html! {
                 <dl class="stats">
-                    { for other.redis_text().into_iter().flat_map(|r| r.rows).map(|(k, v)| html! {
+                    { for other.broker_text().into_iter().flat_map(|r| r.rows).map(|(k, v)| html! {
                         <><dt>{ k }</dt><dd>{ v }</dd></>
                     }) }
                 </dl>

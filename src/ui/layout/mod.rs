@@ -274,6 +274,20 @@ impl Layout {
         for g in &cfg.redis_groups {
             add(&g.stream, &g.id, EdgeKind::Flow, Vec::new());
         }
+        // Pulsar: a topic to its subscriptions (labelled with their type), a
+        // subscription to its dead-letter topic.
+        for s in &cfg.pulsar_subscriptions {
+            let kind = match s.kind {
+                crate::scenario::SubscriptionType::Exclusive => "exclusive",
+                crate::scenario::SubscriptionType::Failover => "failover",
+                crate::scenario::SubscriptionType::Shared => "shared",
+                crate::scenario::SubscriptionType::KeyShared => "key_shared",
+            };
+            add(&s.topic, &s.id, EdgeKind::Flow, vec![kind.into()]);
+            if let Some(t) = s.dead_letter.as_ref().and_then(|d| d.topic.as_ref()) {
+                add(&s.id, t, EdgeKind::DeadLetter, vec!["DLQ".into()]);
+            }
+        }
         for e in edges.iter_mut().filter(|e| e.kind == EdgeKind::Retry) {
             e.label.push("88888 waiting".into());
         }

@@ -183,6 +183,21 @@ pub(super) fn detail_templates(
                 vec!["away · buf 1023 KB · missed 8888 · lost 8888".into()]
             }
         }
+        // Pulsar nodes: one line (see `NodeView::pulsar_text`).
+        NodeKind::PulsarTopic => {
+            if compact {
+                vec!["88888 stored".into()]
+            } else {
+                vec!["888 partitions · stored 88888 · held 8888".into()]
+            }
+        }
+        NodeKind::PulsarSubscription => {
+            if compact {
+                vec!["backlog 88888".into()]
+            } else {
+                vec!["key_shared · backlog 88888 · unacked 8888 · DLQ 8888".into()]
+            }
+        }
     }
 }
 
@@ -228,7 +243,9 @@ pub fn node_size(
         | NodeKind::RedisPubSub
         | NodeKind::RedisSubscriber
         | NodeKind::RedisStream
-        | NodeKind::RedisGroup => base + style.pad * 0.35,
+        | NodeKind::RedisGroup
+        | NodeKind::PulsarTopic
+        | NodeKind::PulsarSubscription => base + style.pad * 0.35,
         NodeKind::Queue => base + 2.0 + r.bar_h + 5.0 + r.sq + style.pad * 0.6,
         NodeKind::Consumer => {
             let rows = consumer_dot_rows(style, w, instances) as f64;

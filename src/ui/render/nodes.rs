@@ -101,6 +101,8 @@ pub(super) fn draw_nodes(f: &Frame) -> Vec<Hit> {
                 NodeKind::RedisSubscriber => "SUBSCRIBER",
                 NodeKind::RedisStream => "REDIS STREAM",
                 NodeKind::RedisGroup => "XGROUP",
+                NodeKind::PulsarTopic => "PULSAR TOPIC",
+                NodeKind::PulsarSubscription => "SUBSCRIPTION",
             };
             text_fit(
                 ctx,
@@ -144,7 +146,7 @@ pub(super) fn draw_nodes(f: &Frame) -> Vec<Hit> {
                 }
                 Some(NodeView::Topic(t)) => format!("{} appended", t.appended),
                 Some(NodeView::Group(g)) => format!("lag {}", g.lag),
-                Some(v) => v.redis_text().map(|r| r.compact).unwrap_or_default(),
+                Some(v) => v.broker_text().map(|r| r.compact).unwrap_or_default(),
                 None => String::new(),
             };
             ctx.set_text_align("right");
@@ -434,7 +436,7 @@ pub(super) fn draw_nodes(f: &Frame) -> Vec<Hit> {
             Some(NodeView::Topic(t)) => hits.extend(super::streams::draw_topic(f, x, y, w, t)),
             Some(NodeView::Group(g)) => super::streams::draw_group(f, i, x, y, w, h, g),
             Some(v) => {
-                if let Some(r) = v.redis_text() {
+                if let Some(r) = v.broker_text() {
                     text_fit(ctx, &r.detail, x + pad, line_y, small, false, inner);
                 }
             }

@@ -1,0 +1,536 @@
+//! Apache Pulsar: topics (partitioned or not) storing messages once, and
+//! named subscriptions reading them through their own cursors. This file
+//! owns the state, the topic side (storing, backlog quota, retention,
+//! deletion) and the events; dispatching to
+//! consumers is in `pulsar_dispatch.rs`; acks, negative acks, ack timeouts,
+//! dead and retry letters and crashes in `pulsar_acks.rs`; commands and the
+//! invariants in `pulsar_check.rs`; the hashes and Key_Shared selectors in
+//! `pulsar_hash.rs`.
+//!
+//!   producer ──Arrive──► topic ──partition (key hash / round robin)──► log [offsets]
+//!                          │ backlog quota: hold | exception | evict
+//!                          ▼
+//!   subscription: cursor {mark-delete, ack holes, read} ──dispatch by type──► consumers' receiver queues
+//!                 exclusive · failover (active per partition) · shared (round robin, 20 at a time)
+//!                 · key_shared (murmur3 slot → hash range → consumer)
+//!
+//! Semantics follow the Pulsar documentation ("Messaging": subscriptions,
+//! acknowledgement, negative ack, ack timeout, dead letter and retry letter
+//! topics, delayed delivery; "Message retention and expiry") and the broker
+//! and Java client sources they describe (`ManagedCursorImpl`,
+//! `PersistentDispatcherMultipleConsumers`, `AbstractDispatcherSingleActiveConsumer`,
+//! `NegativeAcksTracker`, `UnAckedMessageTracker`, `ConsumerImpl`,
+//! `BacklogQuotaManager`). A message is stored once per topic; each
+//! subscription's cursor keeps a mark-delete position (everything before it
+//! acknowledged) and the individually acknowledged offsets after it (the ack
+//! holes are what is left). A stored message is deleted once every
+//! subscription acknowledged it and its retention (if any) ran out.
+//!
+//! What is shared with the other models: stored messages and deliveries are
+//! arena messages (a stored one is `Queued`, each delivery an `Unacked`
+//! copy), so the conservation ledger, latencies and the guarantee ledger
+//! count them; a subscription is a virtual queue of the guarantee ledger
+//! (`VQ_PULSAR_BASE + s`). Unlike a Kafka group (`group.rs`) progress is
+//! per message (acks, not committed offsets), and unlike a RabbitMQ queue a
+//! message is stored once however many subscriptions read it.
+//!
+//! Guarantees (`check_pulsar`): offsets increase by one in every log; a
+//! cursor's mark-delete position never passes its read position's log end;
+//! every pending delivery is a live `Unacked` copy held by exactly one up
+//! consumer; the backlog counters equal a recount.
+
+use super::pulsar_hash::AutoSplit;
+use crate::engine::core::{Engine, Event};
+use crate::engine::message::{MsgState, NO_SYM};
+use crate::engine::prng::Stream;
+use crate::engine::trace::{NodeId, Reason, TraceKind};
+use crate::scenario::{self, BacklogPolicy, PulsarSubscription, SubscriptionType};
+use std::collections::{BTreeMap, BTreeSet, VecDeque};
+
+/// Ledger key of subscription `s` (a virtual queue index, above every real one).
+pub(crate) const VQ_PULSAR_BASE: u16 = 0xC000;
+const _: () = assert!((VQ_PULSAR_BASE as usize) > scenario::NODES_MAX + 0xB000);
+/// The partition number of a subscription's retry-letter log.
+pub(crate) const RETRY_PART: u32 = u32::MAX;
+/// The producer's `sendTimeoutMs` default: a held send fails after it.
+pub(crate) const SEND_TIMEOUT_US: u64 = 30_000_000;
+
+/// A stored message.
+#[derive(Clone, Copy, Debug)]
+pub(crate) struct PEntry {
+    pub(crate) slot: u32,
+    /// Its Key_Shared slot (murmur3 of the key, mod 65536).
+    pub(crate) hash: u32,
+    /// `deliverAt` (0: at once).
+    pub(crate) deliver_at_us: u64,
+    pub(crate) stored_us: u64,
+    /// Retry-letter entries: the `RECONSUMETIMES` property.
+    pub(crate) reconsume: u32,
+}
+
+/// An append-only log: `entries[i]` has offset `base + i`.
+#[derive(Clone, Debug, Default)]
+pub(crate) struct PLog {
+    pub(crate) base: u64,
+    pub(crate) entries: VecDeque<PEntry>,
+}
+
+impl PLog {
+    pub(crate) fn end(&self) -> u64 {
+        self.base + self.entries.len() as u64
+    }
+    pub(crate) fn get(&self, off: u64) -> Option<&PEntry> {
+        off.checked_sub(self.base)
+            .and_then(|i| self.entries.get(i as usize))
+    }
+}
+
+/// A subscription's cursor on one log.
+#[derive(Clone, Debug, Default)]
+pub(crate) struct PCursor {
+    /// Every offset below it is acknowledged (Pulsar's mark-delete position + 1).
+    pub(crate) md: u64,
+    /// Acknowledged offsets at or above `md` (the ack holes are the rest).
+    pub(crate) acked: BTreeSet<u64>,
+    /// The next offset never read.
+    pub(crate) read: u64,
+}
+
+impl PCursor {
+    pub(crate) fn is_acked(&self, off: u64) -> bool {
+        off < self.md || self.acked.contains(&off)
+    }
+}
+
+/// A position: (partition or `RETRY_PART`, offset).
+pub(crate) type Pos = (u32, u64);
+
+#[derive(Clone, Debug)]
+pub(crate) struct PConsumer {
+    pub(crate) up: bool,
+    pub(crate) epoch: u32,
+    /// The receiver queue: dispatched, not yet handed to the handler.
+    pub(crate) queue: VecDeque<(Pos, u32)>,
+    /// Being handled: (position, copy slot).
+    pub(crate) busy: Option<(Pos, u32)>,
+    /// The client's negative-ack tracker: (due, position), and whether its timer runs.
+    pub(crate) nacks: Vec<(u64, Pos)>,
+    pub(crate) nack_timer: bool,
+    /// Key_Shared: recently joined, may only get offsets below these read
+    /// positions (per log) until everything before them is acknowledged.
+    pub(crate) join_limit: Option<Vec<u64>>,
+    pub(crate) processed: u64,
+}
+
+#[derive(Clone, Debug)]
+pub(crate) struct PTopicState {
+    pub(crate) node: NodeId,
+    pub(crate) logs: Vec<PLog>,
+    /// Round-robin partition for keyless messages.
+    pub(crate) rr: u32,
+    pub(crate) subs: Vec<u32>,
+    /// Sends held by `producer_request_hold`: (slot, generation, producer).
+    pub(crate) held: VecDeque<(u32, u32, u16)>,
+    pub(crate) stored: u64,
+    pub(crate) deleted: u64,
+    pub(crate) refused: u64,
+}
+
+#[derive(Clone, Debug)]
+pub(crate) struct PSubState {
+    pub(crate) node: NodeId,
+    pub(crate) topic: u32,
+    pub(crate) kind: SubscriptionType,
+    /// One cursor per topic partition, then one on the retry-letter log.
+    pub(crate) cursors: Vec<PCursor>,
+    pub(crate) retry_log: PLog,
+    /// Dispatched and not acknowledged: position → (consumer, copy slot).
+    pub(crate) pending: BTreeMap<Pos, (u32, u32)>,
+    /// Copy slot → its position (for timers that carry a copy).
+    pub(crate) by_copy: BTreeMap<u32, Pos>,
+    /// To dispatch again (redeliveries, and Key_Shared messages held back).
+    pub(crate) replay: BTreeSet<Pos>,
+    /// Key_Shared: how many replay entries hash to each slot.
+    pub(crate) replay_hashes: BTreeMap<u32, u32>,
+    /// Delayed messages not yet deliverable: (deliverable at, position).
+    pub(crate) delayed: BTreeSet<(u64, Pos)>,
+    pub(crate) delayed_timer: Option<u64>,
+    /// The broker's redelivery counts (Shared and Key_Shared).
+    pub(crate) redeliveries: BTreeMap<Pos, u32>,
+    pub(crate) consumers: Vec<PConsumer>,
+    /// Consumer indexes in name order (`c0`, `c1`, `c10`, …, as Pulsar sorts names).
+    pub(crate) by_name: Vec<u32>,
+    /// Failover / exclusive: the active consumer of each partition.
+    pub(crate) active: Vec<Option<u32>>,
+    /// Failover: no dispatch until the delayed rewind (`activeConsumerFailoverDelayTimeMillis`).
+    pub(crate) paused: bool,
+    pub(crate) epoch: u32,
+    /// Shared: the next consumer of the round robin.
+    pub(crate) rr: u32,
+    pub(crate) selector: AutoSplit,
+    /// Unacknowledged messages in the topic's logs (not the retry log).
+    pub(crate) backlog: u64,
+    pub(crate) ack_timeout_us: Option<u64>,
+    pub(crate) nack_delay_us: u64,
+    pub(crate) rng: Stream,
+    pub(crate) delivered: u64,
+    pub(crate) redelivered: u64,
+    pub(crate) acked: u64,
+    pub(crate) nacked: u64,
+    pub(crate) ack_timeouts: u64,
+    pub(crate) dead_lettered: u64,
+    pub(crate) reconsumed: u64,
+    pub(crate) evicted: u64,
+}
+
+/// All Pulsar state on the engine.
+#[derive(Clone, Debug, Default)]
+pub(crate) struct Pulsar {
+    pub(crate) topics: Vec<PTopicState>,
+    pub(crate) subs: Vec<PSubState>,
+}
+
+/// Scheduled Pulsar work.
+#[derive(Clone, Copy, Debug)]
+pub(crate) enum PulsarEvent {
+    /// Consumer `c` of subscription `s` finished handling a message.
+    Done { s: u32, c: u32, epoch: u32 },
+    /// The ack timeout of the delivery in copy `copy` (generation `gen`).
+    AckTimeout { s: u32, c: u32, copy: u32, gen: u32 },
+    /// Consumer `c`'s negative-ack tracker timer.
+    NackTick { s: u32, c: u32, epoch: u32 },
+    /// Delayed messages of `s` become deliverable.
+    DelayedDue { s: u32 },
+    /// Failover: the delayed rewind after the active consumer changed.
+    Resume { s: u32, epoch: u32 },
+    /// A crashed consumer subscribes again.
+    Restart { s: u32, c: u32, epoch: u32 },
+    /// A held send's timeout.
+    HoldTimeout { t: u32, slot: u32, gen: u32 },
+}
+
+impl Engine {
+    /// Every Pulsar node's state, in scenario order (called once by `build`).
+    pub(crate) fn build_pulsar(&mut self) {
+        let cfg = self.cfg.clone();
+        for t in &cfg.pulsar_topics {
+            let n = t.partitions.max(1) as usize;
+            self.pulsar.topics.push(PTopicState {
+                node: self.node_id(&t.id),
+                logs: vec![PLog::default(); n],
+                rr: 0,
+                subs: Vec::new(),
+                held: VecDeque::new(),
+                stored: 0,
+                deleted: 0,
+                refused: 0,
+            });
+        }
+        for (s, sc) in cfg.pulsar_subscriptions.iter().enumerate() {
+            let topic = self.node_of(&sc.topic).expect("validated").index;
+            self.pulsar.topics[topic as usize].subs.push(s as u32);
+            let n = self.pulsar.topics[topic as usize].logs.len();
+            let st = new_sub(self.node_id(&sc.id), topic, n, sc, self.seed);
+            self.pulsar.subs.push(st);
+            self.p_init(s as u32);
+        }
+    }
+
+    pub(crate) fn on_pulsar_event(&mut self, ev: PulsarEvent) {
+        match ev {
+            PulsarEvent::Done { s, c, epoch } => self.p_done(s, c, epoch),
+            PulsarEvent::AckTimeout { s, c, copy, gen } => self.p_ack_timeout(s, c, copy, gen),
+            PulsarEvent::NackTick { s, c, epoch } => self.p_nack_tick(s, c, epoch),
+            PulsarEvent::DelayedDue { s } => self.p_delayed_due(s),
+            PulsarEvent::Resume { s, epoch } => {
+                if self.pulsar.subs[s as usize].epoch == epoch {
+                    self.pulsar.subs[s as usize].paused = false;
+                    self.p_rewind(s, None);
+                }
+            }
+            PulsarEvent::Restart { s, c, epoch } => {
+                if self.pulsar.subs[s as usize].consumers[c as usize].epoch == epoch {
+                    self.p_restart(s, c);
+                }
+            }
+            PulsarEvent::HoldTimeout { t, slot, gen } => {
+                let tp = &mut self.pulsar.topics[t as usize];
+                if let Some(i) = tp.held.iter().position(|h| h.0 == slot && h.1 == gen) {
+                    tp.held.remove(i);
+                    tp.refused += 1;
+                    let node = tp.node;
+                    self.drop_message(slot, Reason::SendTimeout, node);
+                }
+            }
+        }
+    }
+
+    /// A producer's message arrives at topic `t`: the backlog quota decides,
+    /// then it is stored.
+    pub(crate) fn pulsar_send(&mut self, slot: u32, t: u32, p: u16) {
+        let node = self.pulsar.topics[t as usize].node;
+        if let Some(q) = self.cfg.pulsar_topics[t as usize].backlog_quota {
+            let worst = self.p_worst_backlog(t);
+            if worst >= q.limit_messages {
+                match q.policy {
+                    BacklogPolicy::ProducerException => {
+                        self.pulsar.topics[t as usize].refused += 1;
+                        self.drop_message(slot, Reason::BacklogQuota, node);
+                        return;
+                    }
+                    BacklogPolicy::ProducerRequestHold => {
+                        let gen = self.msgs[slot as usize].gen;
+                        let mid = self.msgs[slot as usize].id;
+                        self.pulsar.topics[t as usize]
+                            .held
+                            .push_back((slot, gen, p));
+                        self.trace.record(
+                            self.now,
+                            TraceKind::PulsarHeld { backlog: worst },
+                            Some(mid),
+                            node,
+                        );
+                        self.agenda.schedule(
+                            self.now.after(SEND_TIMEOUT_US),
+                            Event::Pulsar(PulsarEvent::HoldTimeout { t, slot, gen }),
+                        );
+                        return;
+                    }
+                    BacklogPolicy::ConsumerBacklogEviction => self.p_evict(t, q.limit_messages),
+                }
+            }
+        }
+        self.p_store(slot, t, p);
+    }
+
+    /// The largest backlog among `t`'s subscriptions.
+    fn p_worst_backlog(&self, t: u32) -> u64 {
+        let tp = &self.pulsar.topics[t as usize];
+        tp.subs
+            .iter()
+            .map(|&s| self.pulsar.subs[s as usize].backlog)
+            .max()
+            .unwrap_or(0)
+    }
+
+    /// Append to a partition, then let every subscription dispatch; `p` is
+    /// the sending producer (`u16::MAX`: a dead letter, no `deliver_after`).
+    pub(crate) fn p_store(&mut self, slot: u32, t: u32, p: u16) {
+        let key = self.msgs[slot as usize].key;
+        let key_str = (key != NO_SYM).then(|| self.syms[key as usize].clone());
+        let tp = &mut self.pulsar.topics[t as usize];
+        let n = tp.logs.len() as u32;
+        let part = match &key_str {
+            Some(k) if n > 1 => super::pulsar_hash::partition_for_key(k, n),
+            _ if n > 1 => {
+                let r = tp.rr;
+                tp.rr = (tp.rr + 1) % n;
+                r
+            }
+            _ => 0,
+        };
+        let hash = super::pulsar_hash::sticky_slot(key_str.as_deref());
+        let deliver_after = self
+            .cfg
+            .producers
+            .get(p as usize)
+            .and_then(|x| x.deliver_after)
+            .map_or(0, |d| d.us());
+        let deliver_at_us = if deliver_after > 0 {
+            self.now.0 + deliver_after
+        } else {
+            0
+        };
+        let tp = &mut self.pulsar.topics[t as usize];
+        let off = tp.logs[part as usize].end();
+        tp.logs[part as usize].entries.push_back(PEntry {
+            slot,
+            hash,
+            deliver_at_us,
+            stored_us: self.now.0,
+            reconsume: 0,
+        });
+        tp.stored += 1;
+        let node = tp.node;
+        let n_subs = tp.subs.len();
+        self.set_state(slot, MsgState::Queued);
+        let mid = self.msgs[slot as usize].id;
+        self.trace.record(
+            self.now,
+            TraceKind::PulsarStored {
+                partition: part,
+                offset: off,
+            },
+            Some(mid),
+            node,
+        );
+        if n_subs == 0 && self.cfg.pulsar_topics[t as usize].retention.is_none() {
+            // No subscription and no retention: nothing keeps it.
+            let tp = &mut self.pulsar.topics[t as usize];
+            tp.logs[part as usize].entries.pop_back();
+            tp.logs[part as usize].base += 1;
+            tp.deleted += 1;
+            self.drop_message(slot, Reason::NoSubscribers, node);
+            return;
+        }
+        for k in 0..n_subs {
+            let s = self.pulsar.topics[t as usize].subs[k];
+            self.pulsar.subs[s as usize].backlog += 1;
+            self.fx_expect(slot, VQ_PULSAR_BASE + s as u16);
+        }
+        for k in 0..n_subs {
+            let s = self.pulsar.topics[t as usize].subs[k];
+            self.p_dispatch(s);
+        }
+    }
+
+    /// `consumer_backlog_eviction`: skip the slowest subscriptions' oldest
+    /// unacknowledged messages until their backlog is 90% of the limit.
+    fn p_evict(&mut self, t: u32, limit: u64) {
+        let target = limit * 9 / 10;
+        let subs = self.pulsar.topics[t as usize].subs.clone();
+        for s in subs {
+            let mut count = 0u32;
+            let n = self.pulsar.topics[t as usize].logs.len();
+            while self.pulsar.subs[s as usize].backlog > target {
+                // The oldest unacknowledged message over all partitions.
+                let mut oldest: Option<(u64, Pos)> = None;
+                for part in 0..n {
+                    let cur = &self.pulsar.subs[s as usize].cursors[part];
+                    let log = &self.pulsar.topics[t as usize].logs[part];
+                    let mut off = cur.md;
+                    while off < log.end() && cur.acked.contains(&off) {
+                        off += 1;
+                    }
+                    if let Some(e) = log.get(off) {
+                        if oldest.is_none_or(|o| e.stored_us < o.0) {
+                            oldest = Some((e.stored_us, (part as u32, off)));
+                        }
+                    }
+                }
+                let Some((_, pos)) = oldest else { break };
+                let slot = self.pulsar.topics[t as usize].logs[pos.0 as usize]
+                    .get(pos.1)
+                    .expect("in the log")
+                    .slot;
+                self.fx_discarded(slot, Reason::BacklogEvicted);
+                self.p_ack_one(s, pos);
+                count += 1;
+            }
+            if count > 0 {
+                self.pulsar.subs[s as usize].evicted += count as u64;
+                let node = self.pulsar.subs[s as usize].node;
+                self.trace
+                    .record(self.now, TraceKind::PulsarEvicted { count }, None, node);
+            }
+        }
+        self.p_trim(t);
+    }
+
+    /// Delete stored messages every subscription acknowledged (and whose
+    /// retention ran out), oldest first, then release held sends.
+    pub(crate) fn p_trim(&mut self, t: u32) {
+        let retention_us = self.cfg.pulsar_topics[t as usize].retention.map(|d| d.us());
+        let now = self.now.0;
+        let n = self.pulsar.topics[t as usize].logs.len();
+        for part in 0..n {
+            loop {
+                let tp = &self.pulsar.topics[t as usize];
+                let log = &tp.logs[part];
+                let Some(front) = log.entries.front() else {
+                    break;
+                };
+                let off = log.base;
+                let all_acked = tp
+                    .subs
+                    .iter()
+                    .all(|&s| self.pulsar.subs[s as usize].cursors[part].is_acked(off));
+                let kept = retention_us.is_some_and(|r| front.stored_us + r > now);
+                if !all_acked || kept {
+                    break;
+                }
+                let slot = front.slot;
+                let tp = &mut self.pulsar.topics[t as usize];
+                tp.logs[part].entries.pop_front();
+                tp.logs[part].base += 1;
+                tp.deleted += 1;
+                self.retire(slot);
+            }
+        }
+        self.p_release_held(t);
+    }
+
+    /// `producer_request_hold`: held sends go on once every backlog is under the limit.
+    fn p_release_held(&mut self, t: u32) {
+        let Some(q) = self.cfg.pulsar_topics[t as usize].backlog_quota else {
+            return;
+        };
+        while !self.pulsar.topics[t as usize].held.is_empty()
+            && self.p_worst_backlog(t) < q.limit_messages
+        {
+            let (slot, _, p) = self.pulsar.topics[t as usize]
+                .held
+                .pop_front()
+                .expect("not empty");
+            self.p_store(slot, t, p);
+        }
+    }
+}
+
+fn new_sub(
+    node: NodeId,
+    topic: u32,
+    parts: usize,
+    cfg: &PulsarSubscription,
+    seed: u64,
+) -> PSubState {
+    let mut by_name: Vec<u32> = (0..cfg.consumers).collect();
+    by_name.sort_by_key(|c| format!("c{c}"));
+    PSubState {
+        node,
+        topic,
+        kind: cfg.kind,
+        cursors: vec![PCursor::default(); parts + 1],
+        retry_log: PLog::default(),
+        pending: BTreeMap::new(),
+        by_copy: BTreeMap::new(),
+        replay: BTreeSet::new(),
+        replay_hashes: BTreeMap::new(),
+        delayed: BTreeSet::new(),
+        delayed_timer: None,
+        redeliveries: BTreeMap::new(),
+        consumers: (0..cfg.consumers)
+            .map(|_| PConsumer {
+                up: false,
+                epoch: 0,
+                queue: VecDeque::new(),
+                busy: None,
+                nacks: Vec::new(),
+                nack_timer: false,
+                join_limit: None,
+                processed: 0,
+            })
+            .collect(),
+        by_name,
+        active: vec![None; parts],
+        paused: false,
+        epoch: 0,
+        rr: 0,
+        selector: AutoSplit::default(),
+        backlog: 0,
+        ack_timeout_us: cfg
+            .ack_timeout
+            .map(|d| d.us())
+            .or(cfg.dead_letter.as_ref().map(|_| 30_000_000)),
+        nack_delay_us: cfg.negative_ack_delay.us(),
+        rng: Stream::new(seed, &format!("pulsar-sub:{}", cfg.id)),
+        delivered: 0,
+        redelivered: 0,
+        acked: 0,
+        nacked: 0,
+        ack_timeouts: 0,
+        dead_lettered: 0,
+        reconsumed: 0,
+        evicted: 0,
+    }
+}

@@ -1,0 +1,515 @@
+//! Pulsar consumers' answers and their consequences: acknowledgements
+//! (individual and cumulative, moving the cursor's mark-delete position),
+//! negative acks through the client's tracker timer, ack timeouts, the
+//! broker's redelivery counts, the dead-letter and retry-letter topics,
+//! delayed messages coming due, and consumer crashes and restarts (split
+//! from `pulsar_dispatch.rs`, which sends; this file takes the answers).
+//!
+//!   handler done ──ok──► ack (individual | cumulative) ──► cursor moves ──► topic deleted up to it
+//!                └─fail──► nack ──tracker tick──► redeliver (count + 1) ──> max? ──► DLQ
+//!                       └─ retry letter ──► RETRY log, back after the delay ──> max? ──► DLQ
+//!   ack timeout ──► redeliver (shared) / rewind (exclusive, failover)
+//!   crash ──► everything it held goes out again; failover elects the next
+//!
+//! Timing and counting rules are listed in `pulsar_dispatch.rs`; this file
+//! owns no state of its own (it works on `Pulsar`).
+
+use super::pulsar::{PEntry, Pos, PulsarEvent, RETRY_PART, VQ_PULSAR_BASE};
+use super::pulsar_dispatch::{NACK_DELAY_MIN_US, NO_COPY};
+use crate::engine::core::{Engine, Event};
+use crate::engine::message::MsgState;
+use crate::engine::trace::{Reason, TraceKind};
+use crate::scenario::{PulsarAck, RedeliveryBackoff, SubscriptionType};
+
+/// `MultiplierRedeliveryBackoff.next(n)`.
+pub(crate) fn backoff_us(b: &RedeliveryBackoff, n: u32) -> u64 {
+    let (min, max) = (b.min_delay.us(), b.max_delay.us());
+    if n == 0 || min == 0 {
+        return min;
+    }
+    let d = min as f64 * libm::pow(b.multiplier, n as f64);
+    if d >= max as f64 {
+        max
+    } else {
+        d as u64
+    }
+}
+
+impl Engine {
+    pub(crate) fn p_done(&mut self, s: u32, c: u32, epoch: u32) {
+        let si = s as usize;
+        let cs = &mut self.pulsar.subs[si].consumers[c as usize];
+        if cs.epoch != epoch {
+            return;
+        }
+        let Some((pos, copy)) = cs.busy.take() else {
+            return;
+        };
+        cs.processed += 1;
+        let rate = self.cfg.pulsar_subscriptions[si].failure_rate;
+        let failed = rate > 0.0 && self.pulsar.subs[si].rng.chance(rate);
+        let node = self.pulsar.subs[si].node;
+        let mid = self.msgs[copy as usize].id;
+        let mine = self.pulsar.subs[si].by_copy.get(&copy) == Some(&pos);
+        if !failed {
+            self.fx_effect(copy, (VQ_PULSAR_BASE + s as u16) as u32);
+            self.totals.processed += 1;
+            self.totals.acked += 1;
+            self.pulsar.subs[si].acked += 1;
+            let cumulative = self.cfg.pulsar_subscriptions[si].ack == PulsarAck::Cumulative;
+            self.trace.record(
+                self.now,
+                TraceKind::PulsarAcked {
+                    consumer: c,
+                    partition: pos.0,
+                    offset: pos.1,
+                    cumulative,
+                },
+                Some(mid),
+                node,
+            );
+            self.pulsar.subs[si].by_copy.remove(&copy);
+            if cumulative {
+                self.p_ack_cumulative(s, pos);
+            } else {
+                self.p_ack_one(s, pos);
+            }
+            self.p_after_ack(s, pos.0);
+            self.complete(copy);
+        } else {
+            self.totals.failed += 1;
+            self.totals.nacked += 1;
+            self.pulsar.subs[si].nacked += 1;
+            self.pulsar.subs[si].by_copy.remove(&copy);
+            if mine {
+                self.pulsar.subs[si].pending.insert(pos, (c, NO_COPY));
+            }
+            if let Some(delay) = self.cfg.pulsar_subscriptions[si].retry_letter_delay {
+                self.retire(copy);
+                self.p_unpend(s, pos);
+                self.p_reconsume_later(s, pos, delay.us());
+            } else {
+                let rc = self.msgs[copy as usize].deliveries - 1;
+                self.retire(copy);
+                let sub = &self.cfg.pulsar_subscriptions[si];
+                let delay_us = match &sub.negative_ack_backoff {
+                    Some(b) => backoff_us(b, rc),
+                    None => self.pulsar.subs[si].nack_delay_us,
+                }
+                .max(NACK_DELAY_MIN_US);
+                self.trace.record(
+                    self.now,
+                    TraceKind::PulsarNacked {
+                        consumer: c,
+                        partition: pos.0,
+                        offset: pos.1,
+                        delay_us,
+                    },
+                    Some(mid),
+                    node,
+                );
+                let now = self.now.0;
+                let cs = &mut self.pulsar.subs[si].consumers[c as usize];
+                cs.nacks.push((now + delay_us, pos));
+                if !cs.nack_timer {
+                    cs.nack_timer = true;
+                    let epoch = cs.epoch;
+                    let interval = self.p_nack_interval(s);
+                    self.agenda.schedule(
+                        self.now.after(interval),
+                        Event::Pulsar(PulsarEvent::NackTick { s, c, epoch }),
+                    );
+                }
+            }
+        }
+        self.p_next(s, c);
+        self.p_dispatch(s);
+    }
+
+    /// The negative-ack tracker's timer interval.
+    pub(crate) fn p_nack_interval(&self, s: u32) -> u64 {
+        let base = match &self.cfg.pulsar_subscriptions[s as usize].negative_ack_backoff {
+            Some(b) => backoff_us(b, 0).max(NACK_DELAY_MIN_US),
+            None => self.pulsar.subs[s as usize]
+                .nack_delay_us
+                .max(NACK_DELAY_MIN_US),
+        };
+        (base / 3).max(1)
+    }
+
+    pub(crate) fn p_nack_tick(&mut self, s: u32, c: u32, epoch: u32) {
+        let si = s as usize;
+        let now = self.now.0;
+        let cs = &mut self.pulsar.subs[si].consumers[c as usize];
+        if cs.epoch != epoch {
+            return;
+        }
+        cs.nack_timer = false;
+        let mut due = Vec::new();
+        cs.nacks.retain(|&(at, pos)| {
+            if at < now {
+                due.push(pos);
+                false
+            } else {
+                true
+            }
+        });
+        if !cs.nacks.is_empty() {
+            cs.nack_timer = true;
+            let interval = self.p_nack_interval(s);
+            self.agenda.schedule(
+                self.now.after(interval),
+                Event::Pulsar(PulsarEvent::NackTick { s, c, epoch }),
+            );
+        }
+        if due.is_empty() {
+            return;
+        }
+        match self.pulsar.subs[si].kind {
+            SubscriptionType::Exclusive | SubscriptionType::Failover => self.p_rewind(s, Some(c)),
+            _ => {
+                for pos in due {
+                    if self.pulsar.subs[si].pending.get(&pos) == Some(&(c, NO_COPY)) {
+                        self.p_redeliver(s, pos);
+                    }
+                }
+                self.p_dispatch(s);
+            }
+        }
+    }
+
+    /// Shared / key_shared: `pos` goes out again, one more redelivery — or
+    /// to the dead-letter topic once it has been redelivered
+    /// `max_redeliver_count` times.
+    pub(crate) fn p_redeliver(&mut self, s: u32, pos: Pos) {
+        let si = s as usize;
+        let rc = self.pulsar.subs[si]
+            .redeliveries
+            .get(&pos)
+            .copied()
+            .unwrap_or(0);
+        self.p_unpend(s, pos);
+        if let Some(dl) = &self.cfg.pulsar_subscriptions[si].dead_letter {
+            if rc >= dl.max_redeliver_count {
+                self.p_dead_letter(s, pos);
+                return;
+            }
+        }
+        self.pulsar.subs[si].redeliveries.insert(pos, rc + 1);
+        self.p_replay_add(s, pos);
+    }
+
+    pub(crate) fn p_ack_timeout(&mut self, s: u32, c: u32, copy: u32, gen: u32) {
+        let si = s as usize;
+        let m = &self.msgs[copy as usize];
+        if m.gen != gen || m.state != MsgState::Unacked {
+            return;
+        }
+        let Some(&pos) = self.pulsar.subs[si].by_copy.get(&copy) else {
+            return;
+        };
+        if self.pulsar.subs[si].pending.get(&pos) != Some(&(c, copy)) {
+            return;
+        }
+        self.pulsar.subs[si].ack_timeouts += 1;
+        let node = self.pulsar.subs[si].node;
+        let mid = m.id;
+        self.trace.record(
+            self.now,
+            TraceKind::PulsarAckTimedOut {
+                consumer: c,
+                partition: pos.0,
+                offset: pos.1,
+            },
+            Some(mid),
+            node,
+        );
+        match self.pulsar.subs[si].kind {
+            SubscriptionType::Exclusive | SubscriptionType::Failover => self.p_rewind(s, Some(c)),
+            _ => {
+                self.p_redeliver(s, pos);
+                self.p_dispatch(s);
+            }
+        }
+    }
+
+    /// Acknowledge one position; `true` when it was not acknowledged yet.
+    pub(crate) fn p_ack_one(&mut self, s: u32, pos: Pos) -> bool {
+        let si = s as usize;
+        let st = &mut self.pulsar.subs[si];
+        let ci = Self::p_ci(st, pos.0);
+        let cur = &mut st.cursors[ci];
+        if cur.is_acked(pos.1) {
+            return false;
+        }
+        if pos.1 == cur.md {
+            cur.md += 1;
+            while cur.acked.remove(&cur.md) {
+                cur.md += 1;
+            }
+        } else {
+            cur.acked.insert(pos.1);
+        }
+        if pos.0 != RETRY_PART {
+            st.backlog -= 1;
+        }
+        st.redeliveries.remove(&pos);
+        self.p_unpend(s, pos);
+        self.p_replay_remove(s, pos);
+        // Recently joined consumers are free once everything before their
+        // join position is acknowledged.
+        let st = &mut self.pulsar.subs[si];
+        let mds: Vec<u64> = st.cursors.iter().map(|c| c.md).collect();
+        for cs in &mut st.consumers {
+            if cs
+                .join_limit
+                .as_ref()
+                .is_some_and(|l| l.iter().zip(&mds).all(|(lim, md)| md >= lim))
+            {
+                cs.join_limit = None;
+            }
+        }
+        true
+    }
+
+    /// `acknowledgeCumulative`: everything up to `pos` in its partition.
+    pub(crate) fn p_ack_cumulative(&mut self, s: u32, pos: Pos) {
+        let si = s as usize;
+        let st = &self.pulsar.subs[si];
+        let from = st.cursors[Self::p_ci(st, pos.0)].md;
+        for off in from..=pos.1 {
+            let p = (pos.0, off);
+            let st = &self.pulsar.subs[si];
+            let skipped = off != pos.1
+                && !st.cursors[Self::p_ci(st, pos.0)].is_acked(off)
+                && (st.replay.contains(&p) || st.pending.get(&p).is_some_and(|v| v.1 == NO_COPY));
+            if skipped {
+                let slot = self.p_log(s, pos.0).get(off).expect("stored").slot;
+                self.fx_discarded(slot, Reason::CumulativeAcked);
+            }
+            self.p_ack_one(s, p);
+        }
+    }
+
+    /// After acks on `part`: delete what every subscription acknowledged.
+    pub(crate) fn p_after_ack(&mut self, s: u32, part: u32) {
+        let si = s as usize;
+        if part == RETRY_PART {
+            loop {
+                let st = &self.pulsar.subs[si];
+                let ci = st.cursors.len() - 1;
+                let base = st.retry_log.base;
+                if st.retry_log.entries.is_empty() || !st.cursors[ci].is_acked(base) {
+                    break;
+                }
+                let st = &mut self.pulsar.subs[si];
+                let e = st.retry_log.entries.pop_front().expect("not empty");
+                st.retry_log.base += 1;
+                self.retire(e.slot);
+            }
+        } else {
+            let t = self.pulsar.subs[si].topic;
+            self.p_trim(t);
+        }
+    }
+
+    /// To the dead-letter topic (a scenario topic, or Pulsar's default
+    /// `<topic>-<subscription>-DLQ` that nothing reads), then acknowledged here.
+    pub(crate) fn p_dead_letter(&mut self, s: u32, pos: Pos) {
+        let si = s as usize;
+        let e = *self.p_log(s, pos.0).get(pos.1).expect("stored");
+        let rc = self.pulsar.subs[si]
+            .redeliveries
+            .get(&pos)
+            .copied()
+            .unwrap_or(0);
+        let node = self.pulsar.subs[si].node;
+        let mid = self.msgs[e.slot as usize].id;
+        self.trace.record(
+            self.now,
+            TraceKind::PulsarDeadLettered {
+                partition: pos.0,
+                offset: pos.1,
+                deliveries: rc + 1,
+            },
+            Some(mid),
+            node,
+        );
+        self.pulsar.subs[si].dead_lettered += 1;
+        self.totals.dead_lettered += 1;
+        let dlq = self.cfg.pulsar_subscriptions[si]
+            .dead_letter
+            .as_ref()
+            .and_then(|d| d.topic.clone());
+        match dlq {
+            Some(t) => {
+                let ti = self.node_of(&t).expect("validated").index;
+                let copy = self.copy_message(e.slot);
+                self.totals.copies += 1;
+                self.p_store(copy, ti, u16::MAX);
+            }
+            None => self.fx_discarded(e.slot, Reason::DeadLetterTopic),
+        }
+        self.p_ack_one(s, pos);
+        self.p_after_ack(s, pos.0);
+    }
+
+    /// `reconsumeLater(msg, delay)`: to the retry-letter log, back after the
+    /// delay; past `max_redeliver_count` reconsumes, to the dead-letter topic.
+    pub(crate) fn p_reconsume_later(&mut self, s: u32, pos: Pos, delay_us: u64) {
+        let si = s as usize;
+        let e = *self.p_log(s, pos.0).get(pos.1).expect("stored");
+        let reconsume = e.reconsume + 1;
+        let max = self.cfg.pulsar_subscriptions[si]
+            .dead_letter
+            .as_ref()
+            .map_or(16, |d| d.max_redeliver_count);
+        if reconsume > max {
+            self.p_dead_letter(s, pos);
+            return;
+        }
+        let copy = self.copy_message(e.slot);
+        self.totals.copies += 1;
+        self.set_state(copy, MsgState::Queued);
+        let now = self.now.0;
+        let st = &mut self.pulsar.subs[si];
+        let off = st.retry_log.end();
+        st.retry_log.entries.push_back(PEntry {
+            slot: copy,
+            hash: e.hash,
+            deliver_at_us: now + delay_us,
+            stored_us: now,
+            reconsume,
+        });
+        st.reconsumed += 1;
+        let node = st.node;
+        let mid = self.msgs[copy as usize].id;
+        self.trace.record(
+            self.now,
+            TraceKind::PulsarReconsumeLater {
+                partition: pos.0,
+                offset: off,
+                reconsume,
+                delay_us,
+            },
+            Some(mid),
+            node,
+        );
+        self.p_ack_one(s, pos);
+        self.p_after_ack(s, pos.0);
+    }
+
+    pub(crate) fn p_delayed_due(&mut self, s: u32) {
+        let si = s as usize;
+        let now = self.now.0;
+        self.pulsar.subs[si].delayed_timer = None;
+        while let Some(&(at, pos)) = self.pulsar.subs[si].delayed.first() {
+            if at > now {
+                let st = &mut self.pulsar.subs[si];
+                st.delayed_timer = Some(at);
+                self.agenda.schedule(
+                    crate::engine::time::SimTime(at),
+                    Event::Pulsar(PulsarEvent::DelayedDue { s }),
+                );
+                break;
+            }
+            self.pulsar.subs[si].delayed.pop_first();
+            self.p_replay_add(s, pos);
+        }
+        self.p_dispatch(s);
+    }
+
+    /// A consumer crashes: what it held goes out again (its handler's
+    /// effect done first when `after_effect`).
+    pub(crate) fn p_crash(
+        &mut self,
+        s: u32,
+        c: u32,
+        after_effect: bool,
+        restart_after_us: Option<u64>,
+    ) {
+        let si = s as usize;
+        let node = self.pulsar.subs[si].node;
+        let cs = &mut self.pulsar.subs[si].consumers[c as usize];
+        if !cs.up {
+            return;
+        }
+        cs.up = false;
+        cs.epoch = cs.epoch.wrapping_add(1);
+        cs.nacks.clear();
+        cs.nack_timer = false;
+        cs.join_limit = None;
+        let epoch = cs.epoch;
+        let busy = cs.busy.take();
+        let queue: Vec<(Pos, u32)> = cs.queue.drain(..).collect();
+        let held: Vec<Pos> = self.pulsar.subs[si]
+            .pending
+            .iter()
+            .filter(|(_, v)| v.0 == c)
+            .map(|(p, _)| *p)
+            .collect();
+        self.trace.record(
+            self.now,
+            TraceKind::PulsarConsumerCrashed {
+                consumer: c,
+                unacked: held.len() as u32,
+            },
+            None,
+            node,
+        );
+        if let Some((_, copy)) = busy {
+            if after_effect {
+                self.fx_effect(copy, (VQ_PULSAR_BASE + s as u16) as u32);
+            }
+            self.pulsar.subs[si].by_copy.remove(&copy);
+            self.drop_message(copy, Reason::ConsumerCrashed, node);
+        }
+        for (_, copy) in queue {
+            self.pulsar.subs[si].by_copy.remove(&copy);
+            self.retire(copy);
+        }
+        let shared = matches!(
+            self.pulsar.subs[si].kind,
+            SubscriptionType::Shared | SubscriptionType::KeyShared
+        );
+        for pos in held {
+            if shared {
+                let st = &mut self.pulsar.subs[si];
+                let rc = st.redeliveries.get(&pos).copied().unwrap_or(0);
+                st.redeliveries.insert(pos, rc + 1);
+                self.p_unpend(s, pos);
+                self.p_replay_add(s, pos);
+            } else {
+                self.p_unpend(s, pos);
+            }
+        }
+        match self.pulsar.subs[si].kind {
+            SubscriptionType::KeyShared => self.pulsar.subs[si].selector.remove(c),
+            SubscriptionType::Exclusive | SubscriptionType::Failover => {
+                for cur in &mut self.pulsar.subs[si].cursors {
+                    cur.read = cur.md;
+                }
+                self.p_elect(s);
+            }
+            SubscriptionType::Shared => {}
+        }
+        if let Some(d) = restart_after_us {
+            self.agenda.schedule(
+                self.now.after(d),
+                Event::Pulsar(PulsarEvent::Restart { s, c, epoch }),
+            );
+        }
+        self.p_dispatch(s);
+    }
+
+    pub(crate) fn p_restart(&mut self, s: u32, c: u32) {
+        let node = self.pulsar.subs[s as usize].node;
+        self.trace.record(
+            self.now,
+            TraceKind::PulsarConsumerRestarted { consumer: c },
+            None,
+            node,
+        );
+        self.p_join(s, c);
+    }
+}

@@ -1,0 +1,585 @@
+//! Pulsar subscriptions at work: dispatching to consumers by subscription
+//! type, the consumers' handlers, acknowledgements, negative acks, ack
+//! timeouts, the dead-letter and retry-letter topics, delayed delivery,
+//! consumer crashes and failover.
+//!
+//!   dispatch ──exclusive / failover──► the partition's active consumer, in offset order
+//!            ──shared──► round robin over consumers with permits, up to 20 in a row
+//!            ──key_shared──► the owner of the key's slot; held back (replay) while
+//!                            the owner has no permits or older messages of the slot wait
+//!   consumer: receiver queue ──handler──► ack (individual | cumulative)
+//!                                       └─ fails ──► negative ack ──tracker timer──► redelivery
+//!                                                └─ retry letter: reconsumeLater(delay)
+//!   ack timeout: not acked (ackTimeout, in 1 s ticks) ──► redelivery (shared) / rewind (exclusive, failover)
+//!   redelivery count > maxRedeliverCount ──► dead-letter topic (shared, key_shared)
+//!
+//! Timing as the Java client and broker do it (see `pulsar.rs` for sources):
+//! - Negative acks: the tracker's timer fires every `delay / 3` (with a
+//!   backoff: `max(backoff(0), 100 ms) / 3`) from the first nack and
+//!   redelivers the ids whose due time is strictly before it, so a message
+//!   comes back between `delay` and `delay × 4/3` after its nack. The delay
+//!   is `negativeAckRedeliveryDelay` (at least 100 ms) or
+//!   `min(min_delay × multiplier^n, max_delay)` for redelivery count n.
+//! - Ack timeout: a message is tracked from the moment the handler receives
+//!   it, in 1 s buckets: received in tick k, it times out at tick
+//!   `k + ceil(timeout / 1 s) + 1`; with a backoff, after `timeout + backoff(n)`.
+//! - Exclusive and failover redeliver by rewinding the cursor to its
+//!   mark-delete position (every unacknowledged message goes out again, in
+//!   order) and keep no redelivery count; shared and key_shared redeliver
+//!   the message alone, counting.
+//! - A new failover active consumer starts after a 1 s delay
+//!   (`activeConsumerFailoverDelayTimeMillis`), from a rewound cursor.
+//! - Delayed delivery (`deliverAfter`) applies on shared and key_shared
+//!   only, with the broker's 1 s tick and its non-strict cutoff (a message
+//!   may go out up to one tick early); exclusive and failover ignore it.
+//! - Key_Shared: a consumer that joins while messages are unacknowledged
+//!   gets only messages read before it joined until all of those are
+//!   acknowledged (Pulsar's "recently joined consumers").
+
+use super::pulsar::{PLog, PSubState, Pos, PulsarEvent, RETRY_PART};
+use super::pulsar_acks::backoff_us;
+use super::redis::draw_service_us;
+use crate::engine::core::{Engine, Event};
+use crate::engine::message::MsgState;
+use crate::engine::trace::TraceKind;
+use crate::scenario::{KeySharedMode, SubscriptionType};
+
+/// `dispatcherMaxRoundRobinBatchSize`.
+const RR_BATCH: u32 = 20;
+/// `activeConsumerFailoverDelayTimeMillis`.
+const FAILOVER_DELAY_US: u64 = 1_000_000;
+/// `ackTimeoutTickTime` default.
+pub(crate) const ACK_TICK_US: u64 = 1_000_000;
+/// `delayedDeliveryTickTimeMillis` default.
+const DELAYED_TICK_US: u64 = 1_000_000;
+/// The client's minimum negative-ack delay.
+pub(crate) const NACK_DELAY_MIN_US: u64 = 100_000;
+/// Key_Shared look-ahead: messages held back per consumer, and per subscription.
+const LOOKAHEAD_PER_CONSUMER: usize = 2000;
+const LOOKAHEAD_MAX: usize = 20_000;
+/// "No live copy": the handler is done with it but it is not acknowledged.
+pub(crate) const NO_COPY: u32 = u32::MAX;
+
+impl Engine {
+    pub(crate) fn p_log(&self, s: u32, part: u32) -> &PLog {
+        let st = &self.pulsar.subs[s as usize];
+        if part == RETRY_PART {
+            &st.retry_log
+        } else {
+            &self.pulsar.topics[st.topic as usize].logs[part as usize]
+        }
+    }
+
+    pub(crate) fn p_ci(st: &PSubState, part: u32) -> usize {
+        if part == RETRY_PART {
+            st.cursors.len() - 1
+        } else {
+            part as usize
+        }
+    }
+
+    /// The logs a subscription reads: its topic's partitions, then its retry log.
+    pub(crate) fn p_parts(&self, s: u32) -> Vec<u32> {
+        let st = &self.pulsar.subs[s as usize];
+        let n = self.pulsar.topics[st.topic as usize].logs.len() as u32;
+        let mut v: Vec<u32> = (0..n).collect();
+        if self.cfg.pulsar_subscriptions[s as usize]
+            .retry_letter_delay
+            .is_some()
+        {
+            v.push(RETRY_PART);
+        }
+        v
+    }
+
+    pub(crate) fn p_permits(&self, s: u32, c: u32) -> usize {
+        let cs = &self.pulsar.subs[s as usize].consumers[c as usize];
+        if !cs.up {
+            return 0;
+        }
+        let rq = self.cfg.pulsar_subscriptions[s as usize].receiver_queue_size as usize;
+        rq.saturating_sub(cs.queue.len())
+    }
+
+    /// Every consumer of `s` subscribes at the start (one election, no
+    /// failover delay).
+    pub(crate) fn p_init(&mut self, s: u32) {
+        let si = s as usize;
+        let sticky = matches!(
+            self.cfg.pulsar_subscriptions[si].key_shared,
+            Some(KeySharedMode::Sticky { .. })
+        );
+        for c in 0..self.pulsar.subs[si].consumers.len() {
+            self.pulsar.subs[si].consumers[c].up = true;
+            if self.pulsar.subs[si].kind == SubscriptionType::KeyShared && !sticky {
+                self.pulsar.subs[si].selector.add(c as u32);
+            }
+        }
+        if matches!(
+            self.pulsar.subs[si].kind,
+            SubscriptionType::Exclusive | SubscriptionType::Failover
+        ) {
+            self.p_elect(s);
+        }
+    }
+
+    /// A consumer subscribes again after a crash.
+    pub(crate) fn p_join(&mut self, s: u32, c: u32) {
+        let si = s as usize;
+        let others_up = self.pulsar.subs[si].consumers.iter().any(|x| x.up);
+        let cs = &mut self.pulsar.subs[si].consumers[c as usize];
+        cs.up = true;
+        cs.epoch = cs.epoch.wrapping_add(1);
+        match self.pulsar.subs[si].kind {
+            SubscriptionType::KeyShared => {
+                if !matches!(
+                    self.cfg.pulsar_subscriptions[si].key_shared,
+                    Some(KeySharedMode::Sticky { .. })
+                ) {
+                    self.pulsar.subs[si].selector.add(c);
+                }
+                let st = &self.pulsar.subs[si];
+                let unacked_behind = st.cursors.iter().any(|cur| cur.read > cur.md + 1);
+                if others_up && unacked_behind {
+                    let limits = st.cursors.iter().map(|cur| cur.read).collect();
+                    self.pulsar.subs[si].consumers[c as usize].join_limit = Some(limits);
+                }
+            }
+            SubscriptionType::Exclusive | SubscriptionType::Failover => self.p_elect(s),
+            SubscriptionType::Shared => {}
+        }
+        self.p_dispatch(s);
+    }
+
+    /// Exclusive / failover: choose each partition's active consumer (name
+    /// order; a partitioned topic's partition i goes to consumer i mod n).
+    pub(crate) fn p_elect(&mut self, s: u32) {
+        let si = s as usize;
+        let partitioned =
+            self.cfg.pulsar_topics[self.pulsar.subs[si].topic as usize].partitions > 0;
+        let st = &self.pulsar.subs[si];
+        let ups: Vec<u32> = st
+            .by_name
+            .iter()
+            .copied()
+            .filter(|&c| st.consumers[c as usize].up)
+            .collect();
+        let mut switched = false;
+        let mut fresh = false;
+        for part in 0..st.active.len() {
+            let new = if ups.is_empty() {
+                None
+            } else if partitioned {
+                Some(ups[part % ups.len()])
+            } else {
+                Some(ups[0])
+            };
+            let old = self.pulsar.subs[si].active[part];
+            if new == old {
+                continue;
+            }
+            self.pulsar.subs[si].active[part] = new;
+            if let Some(c) = new {
+                let node = self.pulsar.subs[si].node;
+                self.trace.record(
+                    self.now,
+                    TraceKind::PulsarActiveConsumer {
+                        partition: part as u32,
+                        consumer: c,
+                    },
+                    None,
+                    node,
+                );
+                if old.is_some() {
+                    switched = true;
+                } else {
+                    fresh = true;
+                }
+            }
+        }
+        if switched && self.pulsar.subs[si].kind == SubscriptionType::Failover {
+            let st = &mut self.pulsar.subs[si];
+            st.paused = true;
+            st.epoch = st.epoch.wrapping_add(1);
+            let epoch = st.epoch;
+            self.agenda.schedule(
+                self.now.after(FAILOVER_DELAY_US),
+                Event::Pulsar(PulsarEvent::Resume { s, epoch }),
+            );
+        } else if switched || fresh {
+            self.p_rewind(s, None);
+        }
+    }
+
+    /// Exclusive / failover redelivery: back to the mark-delete position;
+    /// every unacknowledged message goes out again (a handler already busy
+    /// with one finishes it).
+    pub(crate) fn p_rewind(&mut self, s: u32, by: Option<u32>) {
+        let si = s as usize;
+        let pending: Vec<(Pos, (u32, u32))> = self.pulsar.subs[si]
+            .pending
+            .iter()
+            .map(|(p, v)| (*p, *v))
+            .collect();
+        let count = pending.len() as u32;
+        for (pos, _) in pending {
+            self.p_unpend(s, pos);
+        }
+        for c in 0..self.pulsar.subs[si].consumers.len() {
+            let q: Vec<(Pos, u32)> = self.pulsar.subs[si].consumers[c].queue.drain(..).collect();
+            for (_, copy) in q {
+                self.retire(copy);
+            }
+            self.pulsar.subs[si].consumers[c].nacks.clear();
+        }
+        for cur in &mut self.pulsar.subs[si].cursors {
+            cur.read = cur.md;
+        }
+        if count > 0 {
+            let node = self.pulsar.subs[si].node;
+            self.trace.record(
+                self.now,
+                TraceKind::PulsarRewound {
+                    consumer: by.unwrap_or(u32::MAX),
+                    count,
+                },
+                None,
+                node,
+            );
+        }
+        self.p_dispatch(s);
+    }
+
+    /// Send what the subscription's consumers have permits for.
+    pub(crate) fn p_dispatch(&mut self, s: u32) {
+        let st = &self.pulsar.subs[s as usize];
+        if st.paused {
+            return;
+        }
+        match st.kind {
+            SubscriptionType::Exclusive | SubscriptionType::Failover => self.p_dispatch_single(s),
+            SubscriptionType::Shared => self.p_dispatch_shared(s),
+            SubscriptionType::KeyShared => self.p_dispatch_key_shared(s),
+        }
+    }
+
+    /// The next unacknowledged offset at or after the read position of `part`.
+    pub(crate) fn p_next_unread(&self, s: u32, part: u32) -> Option<u64> {
+        let st = &self.pulsar.subs[s as usize];
+        let cur = &st.cursors[Self::p_ci(st, part)];
+        let log = self.p_log(s, part);
+        let mut off = cur.read.max(cur.md).max(log.base);
+        while off < log.end() {
+            if !cur.acked.contains(&off) && !st.pending.contains_key(&(part, off)) {
+                return Some(off);
+            }
+            off += 1;
+        }
+        None
+    }
+
+    pub(crate) fn p_dispatch_single(&mut self, s: u32) {
+        for part in self.p_parts(s) {
+            let active = if part == RETRY_PART {
+                None
+            } else {
+                self.pulsar.subs[s as usize].active[part as usize]
+            };
+            let Some(c) = active else { continue };
+            while self.p_permits(s, c) > 0 {
+                let Some(off) = self.p_next_unread(s, part) else {
+                    break;
+                };
+                let st = &mut self.pulsar.subs[s as usize];
+                let ci = Self::p_ci(st, part);
+                st.cursors[ci].read = off + 1;
+                self.p_deliver(s, c, (part, off));
+            }
+        }
+    }
+
+    /// The oldest never-read message over the subscription's logs, moving
+    /// delayed ones aside; `None` when nothing is left to read.
+    pub(crate) fn p_read_new(&mut self, s: u32) -> Option<Pos> {
+        loop {
+            let mut best: Option<(u64, Pos)> = None;
+            for part in self.p_parts(s) {
+                if let Some(off) = self.p_next_unread(s, part) {
+                    let e = self.p_log(s, part).get(off).expect("unread is stored");
+                    if best.is_none_or(|b| e.stored_us < b.0) {
+                        best = Some((e.stored_us, (part, off)));
+                    }
+                }
+            }
+            let (_, pos) = best?;
+            let st = &mut self.pulsar.subs[s as usize];
+            let ci = Self::p_ci(st, pos.0);
+            st.cursors[ci].read = pos.1 + 1;
+            let at = self
+                .p_log(s, pos.0)
+                .get(pos.1)
+                .expect("stored")
+                .deliver_at_us;
+            // Non-strict cutoff: deliverable once `deliverAt <= now + tick`.
+            if at > self.now.0 + DELAYED_TICK_US {
+                let due = at - DELAYED_TICK_US;
+                let st = &mut self.pulsar.subs[s as usize];
+                st.delayed.insert((due, pos));
+                if st.delayed_timer.is_none_or(|t| due < t) {
+                    st.delayed_timer = Some(due);
+                    self.agenda.schedule(
+                        crate::engine::time::SimTime(due),
+                        Event::Pulsar(PulsarEvent::DelayedDue { s }),
+                    );
+                }
+                continue;
+            }
+            return Some(pos);
+        }
+    }
+
+    /// Shared: replayed messages first, then new ones, to the next consumer
+    /// with permits, up to `RR_BATCH` in a row.
+    pub(crate) fn p_dispatch_shared(&mut self, s: u32) {
+        let si = s as usize;
+        let n = self.pulsar.subs[si].consumers.len() as u32;
+        let mut cur: Option<u32> = None;
+        let mut run = 0;
+        loop {
+            let pos = match self.p_take_replay(s) {
+                Some(p) => p,
+                None => match self.p_read_new(s) {
+                    Some(p) => p,
+                    None => return,
+                },
+            };
+            let c = match cur {
+                Some(c) if run < RR_BATCH && self.p_permits(s, c) > 0 => c,
+                _ => {
+                    let start = self.pulsar.subs[si].rr;
+                    let Some(c) = (0..n)
+                        .map(|k| (start + k) % n)
+                        .find(|&c| self.p_permits(s, c) > 0)
+                    else {
+                        // Nobody has permits: it waits first in line.
+                        self.p_replay_add(s, pos);
+                        return;
+                    };
+                    self.pulsar.subs[si].rr = (c + 1) % n;
+                    cur = Some(c);
+                    run = 0;
+                    c
+                }
+            };
+            run += 1;
+            self.p_deliver(s, c, pos);
+        }
+    }
+
+    /// The first replayed position still worth sending (shared).
+    pub(crate) fn p_take_replay(&mut self, s: u32) -> Option<Pos> {
+        while let Some(pos) = self.pulsar.subs[s as usize].replay.pop_first() {
+            if !self.p_settled(s, pos) {
+                return Some(pos);
+            }
+        }
+        None
+    }
+
+    /// Acknowledged, or out with a consumer already.
+    pub(crate) fn p_settled(&self, s: u32, pos: Pos) -> bool {
+        let st = &self.pulsar.subs[s as usize];
+        st.cursors[Self::p_ci(st, pos.0)].is_acked(pos.1) || st.pending.contains_key(&pos)
+    }
+
+    /// Key_Shared: who owns `hash` now.
+    pub(crate) fn p_owner(&self, s: u32, hash: u32) -> Option<u32> {
+        let si = s as usize;
+        match &self.cfg.pulsar_subscriptions[si].key_shared {
+            Some(KeySharedMode::Sticky { ranges }) => {
+                ranges.iter().enumerate().find_map(|(c, rs)| {
+                    (self.pulsar.subs[si].consumers[c].up
+                        && rs.iter().any(|r| r[0] <= hash && hash <= r[1]))
+                    .then_some(c as u32)
+                })
+            }
+            _ => self.pulsar.subs[si].selector.select(hash),
+        }
+    }
+
+    /// Key_Shared: may `pos` go to `c` now (permits, and the recently-joined rule)?
+    pub(crate) fn p_ks_ok(&self, s: u32, c: u32, pos: Pos) -> bool {
+        if self.p_permits(s, c) == 0 {
+            return false;
+        }
+        let st = &self.pulsar.subs[s as usize];
+        match &st.consumers[c as usize].join_limit {
+            Some(limits) => pos.1 < limits[Self::p_ci(st, pos.0)],
+            None => true,
+        }
+    }
+
+    pub(crate) fn p_replay_add(&mut self, s: u32, pos: Pos) {
+        let hash = self.p_log(s, pos.0).get(pos.1).map_or(0, |e| e.hash);
+        let st = &mut self.pulsar.subs[s as usize];
+        if st.replay.insert(pos) && st.kind == SubscriptionType::KeyShared {
+            *st.replay_hashes.entry(hash).or_insert(0) += 1;
+        }
+    }
+
+    pub(crate) fn p_replay_remove(&mut self, s: u32, pos: Pos) {
+        let hash = self.p_log(s, pos.0).get(pos.1).map_or(0, |e| e.hash);
+        let st = &mut self.pulsar.subs[s as usize];
+        if st.replay.remove(&pos) && st.kind == SubscriptionType::KeyShared {
+            if let Some(n) = st.replay_hashes.get_mut(&hash) {
+                *n -= 1;
+                if *n == 0 {
+                    st.replay_hashes.remove(&hash);
+                }
+            }
+        }
+    }
+
+    pub(crate) fn p_dispatch_key_shared(&mut self, s: u32) {
+        let si = s as usize;
+        let any_permits = |this: &Self| {
+            (0..this.pulsar.subs[si].consumers.len() as u32).any(|c| this.p_permits(s, c) > 0)
+        };
+        if !any_permits(self) {
+            return;
+        }
+        // Replayed messages first, in position order; only the oldest
+        // held-back message of a slot may go.
+        let replay: Vec<Pos> = self.pulsar.subs[si].replay.iter().copied().collect();
+        let mut blocked: std::collections::BTreeSet<u32> = std::collections::BTreeSet::new();
+        for pos in replay {
+            if self.p_settled(s, pos) {
+                self.p_replay_remove(s, pos);
+                continue;
+            }
+            let Some(e) = self.p_log(s, pos.0).get(pos.1).copied() else {
+                self.p_replay_remove(s, pos);
+                continue;
+            };
+            if blocked.contains(&e.hash) {
+                continue;
+            }
+            match self.p_owner(s, e.hash) {
+                Some(c) if self.p_ks_ok(s, c, pos) => {
+                    self.p_replay_remove(s, pos);
+                    self.p_deliver(s, c, pos);
+                }
+                _ => {
+                    blocked.insert(e.hash);
+                }
+            }
+        }
+        let n = self.pulsar.subs[si].consumers.len();
+        let lookahead = (LOOKAHEAD_PER_CONSUMER * n).min(LOOKAHEAD_MAX);
+        while any_permits(self) && self.pulsar.subs[si].replay.len() < lookahead {
+            let Some(pos) = self.p_read_new(s) else {
+                return;
+            };
+            let hash = self.p_log(s, pos.0).get(pos.1).expect("stored").hash;
+            let waiting = self.pulsar.subs[si].replay_hashes.contains_key(&hash);
+            match self.p_owner(s, hash) {
+                Some(c) if !waiting && self.p_ks_ok(s, c, pos) => self.p_deliver(s, c, pos),
+                _ => self.p_replay_add(s, pos),
+            }
+        }
+    }
+
+    /// Put `pos` in consumer `c`'s receiver queue as a new copy.
+    pub(crate) fn p_deliver(&mut self, s: u32, c: u32, pos: Pos) {
+        let slot = self.p_log(s, pos.0).get(pos.1).expect("stored").slot;
+        let copy = self.copy_message(slot);
+        self.totals.copies += 1;
+        self.set_state(copy, MsgState::Unacked);
+        let st = &mut self.pulsar.subs[s as usize];
+        let rc = st.redeliveries.get(&pos).copied().unwrap_or(0);
+        st.pending.insert(pos, (c, copy));
+        st.by_copy.insert(copy, pos);
+        st.delivered += 1;
+        if rc > 0 {
+            st.redelivered += 1;
+            self.totals.redelivered += 1;
+        }
+        self.totals.delivered += 1;
+        st.consumers[c as usize].queue.push_back((pos, copy));
+        let node = st.node;
+        self.msgs[copy as usize].deliveries = rc + 1;
+        let mid = self.msgs[copy as usize].id;
+        self.trace.record(
+            self.now,
+            TraceKind::PulsarDelivered {
+                consumer: c,
+                partition: pos.0,
+                offset: pos.1,
+                redeliveries: rc,
+            },
+            Some(mid),
+            node,
+        );
+        self.p_next(s, c);
+    }
+
+    /// The handler takes the next message of its receiver queue.
+    pub(crate) fn p_next(&mut self, s: u32, c: u32) {
+        let si = s as usize;
+        loop {
+            let cs = &self.pulsar.subs[si].consumers[c as usize];
+            if !cs.up || cs.busy.is_some() {
+                return;
+            }
+            let Some((pos, copy)) = self.pulsar.subs[si].consumers[c as usize].queue.pop_front()
+            else {
+                return;
+            };
+            let rc = self.msgs[copy as usize].deliveries - 1;
+            // Newer clients hand a message past maxRedeliverCount straight to the DLQ.
+            if let Some(dl) = &self.cfg.pulsar_subscriptions[si].dead_letter {
+                if rc > dl.max_redeliver_count {
+                    self.p_unpend(s, pos);
+                    self.retire(copy);
+                    self.p_dead_letter(s, pos);
+                    continue;
+                }
+            }
+            let st = &mut self.pulsar.subs[si];
+            let service_us =
+                draw_service_us(&self.cfg.pulsar_subscriptions[si].service, &mut st.rng);
+            let cs = &mut st.consumers[c as usize];
+            cs.busy = Some((pos, copy));
+            let epoch = cs.epoch;
+            self.agenda.schedule(
+                self.now.after(service_us),
+                Event::Pulsar(PulsarEvent::Done { s, c, epoch }),
+            );
+            if let Some(t) = self.pulsar.subs[si].ack_timeout_us {
+                let due = match &self.cfg.pulsar_subscriptions[si].ack_timeout_backoff {
+                    Some(b) => {
+                        (self.now.0 + t + backoff_us(b, rc)).div_ceil(ACK_TICK_US) * ACK_TICK_US
+                    }
+                    None => (self.now.0 / ACK_TICK_US + t.div_ceil(ACK_TICK_US) + 1) * ACK_TICK_US,
+                };
+                let gen = self.msgs[copy as usize].gen;
+                self.agenda.schedule(
+                    crate::engine::time::SimTime(due),
+                    Event::Pulsar(PulsarEvent::AckTimeout { s, c, copy, gen }),
+                );
+            }
+            return;
+        }
+    }
+
+    /// Forget the pending delivery at `pos` (its copy, if live, stays with
+    /// whoever holds it).
+    pub(crate) fn p_unpend(&mut self, s: u32, pos: Pos) {
+        let st = &mut self.pulsar.subs[s as usize];
+        if let Some((_, copy)) = st.pending.remove(&pos) {
+            if copy != NO_COPY {
+                st.by_copy.remove(&copy);
+            }
+        }
+    }
+}

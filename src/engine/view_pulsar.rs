@@ -1,0 +1,262 @@
+//! Read-only views of the Pulsar nodes (topics and subscriptions) for the UI
+//! and the run report (`nodes.<id>.…`), and their text in the picture.
+//!
+//!   Engine ──pulsar_*_view(i)──► plain data (counters, cursor, key ranges)
+//!
+//! Views never change the engine; lists are bounded (`CONSUMERS_SHOWN_MAX`).
+
+use super::core::Engine;
+use super::model::pulsar::RETRY_PART;
+use super::view_redis::{RedisText, CONSUMERS_SHOWN_MAX};
+use crate::scenario::SubscriptionType;
+use serde::Serialize;
+
+#[derive(Clone, Debug, PartialEq, Serialize)]
+pub struct PulsarTopicView {
+    pub id: String,
+    /// 0: non-partitioned.
+    pub partitions: u32,
+    /// Messages stored now (unacknowledged somewhere, or retained).
+    pub stored_now: u64,
+    pub stored: u64,
+    pub deleted: u64,
+    /// Sends refused or timed out by the backlog quota.
+    pub refused: u64,
+    /// Sends held by the backlog quota now.
+    pub held: u32,
+    pub subscriptions: u32,
+}
+
+#[derive(Clone, Debug, PartialEq, Serialize)]
+pub struct PulsarConsumerView {
+    pub name: String,
+    pub up: bool,
+    pub busy: bool,
+    /// Messages in its receiver queue.
+    pub queued: u32,
+    /// Dispatched to it and not acknowledged.
+    pub unacked: u32,
+    pub processed: u64,
+    /// Failover / exclusive: the partitions it is active for.
+    pub active_for: Vec<u32>,
+    /// Key_Shared: its hash ranges, `start-end`.
+    pub ranges: Vec<String>,
+}
+
+#[derive(Clone, Debug, PartialEq, Serialize)]
+pub struct PulsarSubscriptionView {
+    pub id: String,
+    pub topic: String,
+    /// `exclusive`, `failover`, `shared`, `key_shared`.
+    pub sub_type: String,
+    /// Unacknowledged messages (the backlog).
+    pub backlog: u64,
+    /// Mark-delete position per partition (`p0:17`), the ack holes after it.
+    pub cursor: String,
+    pub ack_holes: u64,
+    /// Dispatched and not acknowledged.
+    pub unacked: u32,
+    /// Waiting to go out again (redeliveries; Key_Shared: held back).
+    pub replay: u32,
+    /// Delayed messages not deliverable yet.
+    pub delayed: u32,
+    /// Messages in the retry-letter topic now.
+    pub retry_letter: u64,
+    pub delivered: u64,
+    pub redelivered: u64,
+    pub acked: u64,
+    pub nacked: u64,
+    pub ack_timeouts: u64,
+    pub dead_lettered: u64,
+    pub reconsumed: u64,
+    pub evicted: u64,
+    pub consumers: Vec<PulsarConsumerView>,
+}
+
+impl Engine {
+    pub(crate) fn pulsar_topic_view(&self, i: usize) -> PulsarTopicView {
+        let t = &self.pulsar.topics[i];
+        PulsarTopicView {
+            id: self.cfg.pulsar_topics[i].id.clone(),
+            partitions: self.cfg.pulsar_topics[i].partitions,
+            stored_now: t.logs.iter().map(|l| l.entries.len() as u64).sum(),
+            stored: t.stored,
+            deleted: t.deleted,
+            refused: t.refused,
+            held: t.held.len() as u32,
+            subscriptions: t.subs.len() as u32,
+        }
+    }
+
+    pub(crate) fn pulsar_subscription_view(&self, i: usize) -> PulsarSubscriptionView {
+        let s = &self.pulsar.subs[i];
+        let cfg = &self.cfg.pulsar_subscriptions[i];
+        let n_parts = s.cursors.len() - 1;
+        let cursor = s.cursors[..n_parts]
+            .iter()
+            .enumerate()
+            .map(|(p, c)| format!("p{p}:{}", c.md))
+            .collect::<Vec<_>>()
+            .join(" ");
+        let ranges = self.pulsar_key_ranges(&cfg.id);
+        let consumers = s
+            .consumers
+            .iter()
+            .enumerate()
+            .take(CONSUMERS_SHOWN_MAX)
+            .map(|(c, cs)| PulsarConsumerView {
+                name: format!("c{c}"),
+                up: cs.up,
+                busy: cs.busy.is_some(),
+                queued: cs.queue.len() as u32,
+                unacked: s.pending.values().filter(|v| v.0 == c as u32).count() as u32,
+                processed: cs.processed,
+                active_for: s
+                    .active
+                    .iter()
+                    .enumerate()
+                    .filter(|(_, a)| **a == Some(c as u32))
+                    .map(|(p, _)| p as u32)
+                    .collect(),
+                ranges: ranges
+                    .iter()
+                    .filter(|r| r.2 == c as u32)
+                    .map(|r| format!("{}-{}", r.0, r.1))
+                    .collect(),
+            })
+            .collect();
+        PulsarSubscriptionView {
+            id: cfg.id.clone(),
+            topic: cfg.topic.clone(),
+            sub_type: match s.kind {
+                SubscriptionType::Exclusive => "exclusive",
+                SubscriptionType::Failover => "failover",
+                SubscriptionType::Shared => "shared",
+                SubscriptionType::KeyShared => "key_shared",
+            }
+            .into(),
+            backlog: s.backlog,
+            cursor,
+            ack_holes: s.cursors.iter().map(|c| c.acked.len() as u64).sum(),
+            unacked: s.pending.len() as u32,
+            replay: s.replay.len() as u32,
+            delayed: s.delayed.len() as u32,
+            retry_letter: s.retry_log.entries.len() as u64,
+            delivered: s.delivered,
+            redelivered: s.redelivered,
+            acked: s.acked,
+            nacked: s.nacked,
+            ack_timeouts: s.ack_timeouts,
+            dead_lettered: s.dead_lettered,
+            reconsumed: s.reconsumed,
+            evicted: s.evicted,
+            consumers,
+        }
+    }
+}
+
+impl super::view::NodeView {
+    /// The text of a node of another broker than RabbitMQ or Kafka (Redis,
+    /// Pulsar); `None` for every other kind.
+    pub fn broker_text(&self) -> Option<RedisText> {
+        self.redis_text().or_else(|| self.pulsar_text())
+    }
+
+    /// The text of a Pulsar node (`None` for every other kind).
+    pub fn pulsar_text(&self) -> Option<RedisText> {
+        use super::view::NodeView as V;
+        Some(match self {
+            V::PulsarTopic(t) => RedisText {
+                compact: format!("{} stored", t.stored_now),
+                detail: format!(
+                    "{} · stored {}{}",
+                    if t.partitions == 0 {
+                        "non-partitioned".to_string()
+                    } else {
+                        format!("{} partitions", t.partitions)
+                    },
+                    t.stored_now,
+                    if t.held > 0 {
+                        format!(" · held {}", t.held)
+                    } else if t.refused > 0 {
+                        format!(" · refused {}", t.refused)
+                    } else {
+                        String::new()
+                    }
+                ),
+                rows: vec![
+                    ("partitions", t.partitions.to_string()),
+                    ("stored now", t.stored_now.to_string()),
+                    ("stored", t.stored.to_string()),
+                    ("deleted", t.deleted.to_string()),
+                    ("held by backlog quota", t.held.to_string()),
+                    ("refused or timed out", t.refused.to_string()),
+                    ("subscriptions", t.subscriptions.to_string()),
+                ],
+            },
+            V::PulsarSubscription(s) => RedisText {
+                compact: format!("backlog {}", s.backlog),
+                detail: format!(
+                    "{} · backlog {} · unacked {}{}",
+                    s.sub_type,
+                    s.backlog,
+                    s.unacked,
+                    if s.dead_lettered > 0 {
+                        format!(" · DLQ {}", s.dead_lettered)
+                    } else if s.redelivered > 0 {
+                        format!(" · redelivered {}", s.redelivered)
+                    } else {
+                        String::new()
+                    }
+                ),
+                rows: {
+                    let mut rows = vec![
+                        ("type", s.sub_type.clone()),
+                        ("backlog", s.backlog.to_string()),
+                        ("cursor (mark-delete)", s.cursor.clone()),
+                        ("ack holes", s.ack_holes.to_string()),
+                        ("unacked", s.unacked.to_string()),
+                        ("to redeliver", s.replay.to_string()),
+                        ("delayed", s.delayed.to_string()),
+                        ("retry-letter topic", s.retry_letter.to_string()),
+                        ("delivered", s.delivered.to_string()),
+                        ("redelivered", s.redelivered.to_string()),
+                        ("acked", s.acked.to_string()),
+                        ("negative acks", s.nacked.to_string()),
+                        ("ack timeouts", s.ack_timeouts.to_string()),
+                        ("dead-lettered", s.dead_lettered.to_string()),
+                        ("reconsumed later", s.reconsumed.to_string()),
+                        ("evicted", s.evicted.to_string()),
+                    ];
+                    for c in &s.consumers {
+                        let mut line = format!(
+                            "{} {} · unacked {} · handled {}",
+                            c.name,
+                            if !c.up {
+                                "crashed"
+                            } else if c.busy {
+                                "busy"
+                            } else {
+                                "idle"
+                            },
+                            c.unacked,
+                            c.processed
+                        );
+                        if !c.active_for.is_empty() {
+                            line.push_str(" · active");
+                        }
+                        if !c.ranges.is_empty() {
+                            line.push_str(&format!(" · slots {}", c.ranges.join(",")));
+                        }
+                        rows.push(("consumer", line));
+                    }
+                    rows
+                },
+            },
+            _ => return None,
+        })
+    }
+}
+
+/// The retry log's partition number, for readers of the trace.
+pub const PULSAR_RETRY_PARTITION: u32 = RETRY_PART;

@@ -1,0 +1,278 @@
+//! The scenario format's Apache Pulsar half: topics (partitioned or not) and
+//! named subscriptions on them, each with its own cursor, subscription type
+//! and consumers.
+//!
+//!   producer ──send (key, deliver_after)──► pulsar_topics ──► pulsar_subscriptions
+//!                                                              exclusive | failover | shared | key_shared
+//!
+//! Plain serde data like `types.rs`; every struct rejects unknown fields and
+//! every list is skipped when empty, so scenarios without Pulsar parse and
+//! hash as before. Defaults are the Java client's and the broker's
+//! (`ConsumerConfigurationData`, `broker.conf`): receiver queue 1000,
+//! negative-ack redelivery delay 1 min, ack timeout off, initial position
+//! `latest`. The engine's `model::pulsar` cites the documentation.
+
+use super::types::Service;
+use super::units::Duration;
+use schemars::JsonSchema;
+use serde::{Deserialize, Serialize};
+
+/// Most partitions of one partitioned topic.
+pub const PULSAR_PARTITIONS_MAX: u32 = 256;
+/// Most consumers on one subscription.
+pub const PULSAR_CONSUMERS_MAX: u32 = 1000;
+/// Largest receiver queue (the Java client's is 1000 by default).
+pub const PULSAR_RECEIVER_QUEUE_MAX: u32 = 100_000;
+/// The Java client refuses an ack timeout under one second.
+pub const PULSAR_ACK_TIMEOUT_MIN: Duration = Duration(1_000_000);
+/// Key_Shared hash range: `[0, 65535]` (Pulsar's `DEFAULT_RANGE_SIZE`, 2^16).
+pub const PULSAR_HASH_RANGE: u32 = 65_536;
+/// Longest delay, timeout or backoff a scenario may set (1 day).
+const PULSAR_DELAY_US_MAX: u64 = 24 * 3600 * 1_000_000;
+/// Largest `max_redeliver_count`.
+pub const PULSAR_MAX_REDELIVER_MAX: u32 = 1000;
+
+/// A Pulsar topic. Producers whose `to` names it send to it.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct PulsarTopic {
+    pub id: String,
+    /// 0 (the default): a non-partitioned topic; N: a partitioned topic of N
+    /// internal topics. A keyed message goes to `JavaStringHash(key) mod N`,
+    /// an unkeyed one round-robin (the Java client's `RoundRobinPartition`).
+    #[serde(default, skip_serializing_if = "is_zero")]
+    pub partitions: u32,
+    /// The namespace's backlog quota (unset: no limit).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub backlog_quota: Option<BacklogQuota>,
+    /// Retention of acknowledged messages (unset: deleted as soon as every
+    /// subscription acknowledged them, Pulsar's default of no retention).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub retention: Option<Duration>,
+}
+
+fn is_zero(n: &u32) -> bool {
+    *n == 0
+}
+
+/// A backlog quota: a limit on the backlog of the slowest subscription and
+/// what the broker does when it is reached.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct BacklogQuota {
+    /// Unacknowledged messages allowed in one subscription's backlog
+    /// (Pulsar counts bytes, `limitSize`; here messages, see the README).
+    pub limit_messages: u64,
+    #[serde(default)]
+    pub policy: BacklogPolicy,
+}
+
+/// `RetentionPolicy` of a backlog quota.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum BacklogPolicy {
+    /// The broker holds the producer's send until the backlog shrinks
+    /// (the send fails after the producer's send timeout, 30 s).
+    #[default]
+    ProducerRequestHold,
+    /// The send fails at once (`ProducerBlockedQuotaExceededException`).
+    ProducerException,
+    /// The broker evicts the oldest messages of the slowest subscription's
+    /// backlog (moves its cursor on): they are never delivered there.
+    ConsumerBacklogEviction,
+}
+
+/// A subscription type.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum SubscriptionType {
+    /// One consumer only; a second is refused (`ConsumerBusyException`).
+    #[default]
+    Exclusive,
+    /// One active consumer per partition, the others stand by and take over.
+    Failover,
+    /// Round-robin over the consumers; per-message acks; no ordering.
+    Shared,
+    /// Keys to consumers by hash range: order per key.
+    KeyShared,
+}
+
+/// How a consumer acknowledges.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum PulsarAck {
+    /// `acknowledge(msg)`: this message only.
+    #[default]
+    Individual,
+    /// `acknowledgeCumulative(msg)`: this one and everything before it in
+    /// its partition (Exclusive and Failover only, as Pulsar allows).
+    Cumulative,
+}
+
+/// `MultiplierRedeliveryBackoff`: the n-th redelivery (n = the message's
+/// redelivery count, 0 for the first) waits `min(min_delay × multiplier^n,
+/// max_delay)`.
+#[derive(Clone, Copy, Debug, PartialEq, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct RedeliveryBackoff {
+    pub min_delay: Duration,
+    pub max_delay: Duration,
+    #[serde(default = "two")]
+    pub multiplier: f64,
+}
+
+fn two() -> f64 {
+    2.0
+}
+
+/// `DeadLetterPolicy` (Shared and Key_Shared subscriptions only: Exclusive
+/// and Failover redeliver by rewinding and keep no redelivery count).
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct DeadLetterPolicy {
+    /// `maxRedeliverCount`: a message redelivered this many times goes to the
+    /// dead-letter topic the next time it fails (`1 + n` deliveries in all).
+    pub max_redeliver_count: u32,
+    /// The dead-letter topic: a `pulsar_topics` id (its subscriptions read
+    /// the dead letters), or unset for Pulsar's default name
+    /// `<topic>-<subscription>-DLQ` with nothing reading it.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub topic: Option<String>,
+}
+
+/// How a subscription picks consumers for keys (Key_Shared only).
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+#[serde(rename_all = "snake_case", deny_unknown_fields)]
+pub enum KeySharedMode {
+    /// `AUTO_SPLIT` with hash-range splitting: the first consumer owns the
+    /// whole range, each new one takes half of the largest range.
+    #[default]
+    AutoSplit,
+    /// `STICKY`: each consumer's own ranges of slots, `[start, end]`
+    /// inclusive within `[0, 65535]`, never overlapping (consumer `i` gets
+    /// `ranges[i]`); a key whose slot nobody owns waits.
+    Sticky { ranges: Vec<Vec<[u32; 2]>> },
+}
+
+/// A named subscription on a topic, with `consumers` consumers named `c0`,
+/// `c1`, … that each handle one message at a time.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct PulsarSubscription {
+    /// The subscription's name (and node id).
+    pub id: String,
+    /// The `pulsar_topics` id.
+    pub topic: String,
+    #[serde(default, rename = "type")]
+    pub kind: SubscriptionType,
+    #[serde(default = "one")]
+    pub consumers: u32,
+    /// Time to handle one message.
+    pub service: Service,
+    /// Probability in [0, 1] that handling a message fails: the consumer
+    /// negatively acknowledges it (or, with `retry_letter`, reconsumes it later).
+    #[serde(default)]
+    pub failure_rate: f64,
+    #[serde(default)]
+    pub ack: PulsarAck,
+    /// `receiverQueueSize`: messages the broker may push to a consumer ahead
+    /// of its handler (its flow permits).
+    #[serde(default = "receiver_queue_default")]
+    pub receiver_queue_size: u32,
+    /// `ackTimeout` (at least 1 s; unset: off, or 30 s with a dead-letter
+    /// policy, as the Java client does): a message received but not
+    /// acknowledged this long after is redelivered (checked every 1 s tick).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub ack_timeout: Option<Duration>,
+    /// `ackTimeoutRedeliveryBackoff` (replaces the fixed `ack_timeout` per redelivery).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub ack_timeout_backoff: Option<RedeliveryBackoff>,
+    /// `negativeAckRedeliveryDelay` (default 1 min).
+    #[serde(default = "nack_delay_default")]
+    pub negative_ack_delay: Duration,
+    /// `negativeAckRedeliveryBackoff` (replaces the fixed delay).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub negative_ack_backoff: Option<RedeliveryBackoff>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub dead_letter: Option<DeadLetterPolicy>,
+    /// `enableRetry` with `reconsumeLater(msg, delay)`: a failed message is
+    /// acknowledged and sent to the retry-letter topic
+    /// `<topic>-<subscription>-RETRY`, which the consumer also reads, to come
+    /// back after `delay`; after `dead_letter.max_redeliver_count` reconsumes
+    /// it goes to the dead-letter topic. Needs `dead_letter`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub retry_letter_delay: Option<Duration>,
+    /// Key_Shared only: how keys map to consumers.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub key_shared: Option<KeySharedMode>,
+}
+
+fn one() -> u32 {
+    1
+}
+fn receiver_queue_default() -> u32 {
+    1000
+}
+fn nack_delay_default() -> Duration {
+    Duration::from_s(60)
+}
+
+/// Checks on a backoff; `Err((field, message))`.
+pub fn check_backoff(b: &RedeliveryBackoff) -> Result<(), (&'static str, String)> {
+    if b.min_delay.us() > PULSAR_DELAY_US_MAX {
+        return Err(("min_delay", "at most 24h".into()));
+    }
+    if b.max_delay.us() > PULSAR_DELAY_US_MAX {
+        return Err(("max_delay", "at most 24h".into()));
+    }
+    if b.max_delay < b.min_delay {
+        return Err((
+            "max_delay",
+            format!("{} is less than min_delay {}", b.max_delay, b.min_delay),
+        ));
+    }
+    if !(b.multiplier.is_finite() && (1.0..=100.0).contains(&b.multiplier)) {
+        return Err(("multiplier", "must be between 1 and 100".into()));
+    }
+    Ok(())
+}
+
+/// Checks on a delay knob (ack timeout, nack delay, retry delay).
+pub fn check_pulsar_delay(d: Duration) -> Result<(), String> {
+    if d.us() > PULSAR_DELAY_US_MAX {
+        return Err("must be at most 24h".into());
+    }
+    Ok(())
+}
+
+/// Checks on a sticky range list for one consumer.
+pub fn check_sticky_ranges(all: &[Vec<[u32; 2]>]) -> Result<(), String> {
+    let mut seen: Vec<(u32, u32, usize)> = Vec::new();
+    for (c, ranges) in all.iter().enumerate() {
+        for r in ranges {
+            if r[0] > r[1] || r[1] >= PULSAR_HASH_RANGE {
+                return Err(format!(
+                    "consumer c{c}: range [{}, {}] must have start <= end <= {}",
+                    r[0],
+                    r[1],
+                    PULSAR_HASH_RANGE - 1
+                ));
+            }
+            if let Some(o) = seen.iter().find(|o| r[0] <= o.1 && o.0 <= r[1]) {
+                return Err(format!(
+                    "consumer c{c}: range [{}, {}] overlaps c{}'s [{}, {}] (Pulsar refuses overlapping sticky ranges)",
+                    r[0], r[1], o.2, o.0, o.1
+                ));
+            }
+            seen.push((r[0], r[1], c));
+        }
+    }
+    Ok(())
+}
+
+impl super::Scenario {
+    /// Is `id` a Pulsar topic (a producer target)?
+    pub fn is_pulsar_topic(&self, id: &str) -> bool {
+        self.pulsar_topics.iter().any(|t| t.id == id)
+    }
+}
