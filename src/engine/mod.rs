@@ -59,6 +59,7 @@
 //!   glob.rs        Redis's glob patterns for PSUBSCRIBE (pure)
 //! command.rs     run-time commands: check, then hand to the owning model
 //! invariants.rs  check_invariants (conservation; calls each model's checks)
+//! measured.rs    one row of the broker comparison (delivered, lost, duplicated, order, latency, backlog)
 //! view.rs        snapshots for a UI (topics and groups: view_stream.rs; Redis: view_redis.rs);  report.rs: CLI report, trace JSON / text
 //! agenda.rs, prng.rs, time.rs, trace.rs (+ trace_codes.rs), reason.rs, metrics.rs: the core's tools
 //! ```
@@ -68,6 +69,7 @@ mod arena;
 mod command;
 mod core;
 mod invariants;
+pub mod measured;
 mod message;
 pub mod metrics;
 mod model;
@@ -85,6 +87,7 @@ pub mod view_stream;
 pub use self::core::{Engine, NodeInfo, NodeKind, RunOutcome, DELAY_US_MAX, LIVE_MESSAGES_MAX};
 pub use crate::scenario::{Command, LoggedCommand};
 pub use command::CommandError;
+pub use measured::Measured;
 pub use message::Ledger;
 pub use metrics::{LatencySummary, SeriesPoint, Totals};
 pub use model::dead_letter::{DEAD_LETTERS_PER_INSTANT_MAX, DEATHS_PER_INSTANT_MAX};
