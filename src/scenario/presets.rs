@@ -63,6 +63,7 @@ static PRESETS: &[Preset] = presets![
     "sqs-visibility-timeout",
     "sqs-fifo-groups",
     "sqs-long-polling",
+    "broker-comparison",
 ];
 
 pub fn presets() -> &'static [Preset] {
