@@ -5,7 +5,7 @@
 //!   totals.processed ─────────────────────────────► delivered (effects, repeats included)
 //!   queue ledger + log ledger (groups, topics) ───► lost, duplicated, out of order
 //!   end-to-end latency ───────────────────────────► p50, p99
-//!   live messages + consumer-group lag ───────────► backlog
+//!   live messages + group lag (Kafka, Redis) ─────► backlog
 //!   SQS requests ─────────────────────────────────► requests (SQS lanes only)
 //!
 //! The queue ledger (`model::effects`) counts business messages for AMQP
@@ -32,8 +32,10 @@ pub struct Measured {
     /// End-to-end latency percentiles [µs] (`None` before the first effect).
     pub p50_us: Option<u64>,
     pub p99_us: Option<u64>,
-    /// Messages alive now (queued, in transit, held by consumers, in output
-    /// buffers) plus every consumer group's lag in records.
+    /// Messages waiting now: alive and not done (queued, in transit, held
+    /// by consumers, in output buffers), every Kafka group's lag in records,
+    /// and every Redis stream group's unread plus pending entries (a stream
+    /// keeps entries after they are acknowledged: those are not counted).
     pub backlog: u64,
     /// Amazon SQS API requests (`None` without SQS queues).
     pub requests: Option<u64>,
@@ -66,6 +68,20 @@ impl Engine {
         for g in 0..self.streams.groups.len() as u32 {
             m.backlog += self.group_lag(g);
         }
+        // A Redis stream keeps its entries after they are acknowledged: count
+        // per group what it has not read yet plus its pending entries (the
+        // ones in a consumer's hands among them) instead of the stream.
+        let r = &self.redis;
+        let kept: u64 = r.streams.iter().map(|s| s.entries.len() as u64).sum();
+        let mut waiting = 0u64;
+        for g in &r.groups {
+            let s = &r.streams[g.stream as usize];
+            let unread = s.entries.len() - s.entries.partition_point(|e| e.0 <= g.last_delivered);
+            let in_hand = g.consumers.iter().filter(|c| c.busy.is_some()).count();
+            waiting += (unread + g.pel.len()) as u64;
+            m.backlog = m.backlog.saturating_sub(in_hand as u64);
+        }
+        m.backlog = m.backlog.saturating_sub(kept) + waiting;
         let lat = self.latency_end_to_end();
         if lat.count > 0 {
             m.p50_us = Some(lat.p50);

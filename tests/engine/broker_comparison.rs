@@ -258,3 +258,20 @@ fn compare_prints_the_broker_table_with_every_lane() {
     assert!(lanes[2]["measured"]["requests"].as_u64().unwrap() > 0);
     assert!(lanes[0]["measured"]["requests"].is_null());
 }
+
+#[test]
+fn backlog_counts_what_waits_not_what_a_stream_keeps() {
+    // The streams lane of redis-pubsub-vs-streams: MAXLEN 200 keeps 200
+    // entries after they are acknowledged; by 30 s the consumer has long
+    // caught up with its 5 s outage, so almost nothing waits.
+    let s = scenario::preset("redis-pubsub-vs-streams")
+        .unwrap()
+        .scenario();
+    let mut base = s.clone();
+    base.variants.clear();
+    let streams = patch::apply(&base, &s.variants[1].set).unwrap();
+    let (e, m) = measure(&streams);
+    assert!(e.ledger().live() >= 200, "the stream keeps its entries");
+    assert!(m.backlog < 10, "{m:?}");
+    assert_eq!(m.lost, 0);
+}
