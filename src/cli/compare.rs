@@ -14,7 +14,8 @@ pub(super) fn compare(a: &RunArgs, out: &mut dyn Write) -> Result<(), Failure> {
         return Err(Failure {
             code: 2,
             message: format!(
-                "{name}: has no `variants` block to compare (add two to four {{\"name\", \"set\"}} entries)"
+                "{name}: has no `variants` block to compare (add two to {} {{\"name\", \"set\"}} entries)",
+                crate::scenario::VARIANTS_MAX
             ),
         });
     }
@@ -24,12 +25,14 @@ pub(super) fn compare(a: &RunArgs, out: &mut dyn Write) -> Result<(), Failure> {
     let mut base = scenario.clone();
     base.variants.clear();
     let mut lanes: Vec<(String, serde_json::Value)> = Vec::new();
+    // Per lane: its scenario and what it measured, for the broker table.
+    let mut rows: Vec<(Scenario, crate::engine::Measured)> = Vec::new();
     for v in &scenario.variants {
         let s = scenario::patch::apply(&base, &v.set).map_err(|e| Failure {
             code: 2,
             message: format!("{name}: variant {:?}: {e}", v.name),
         })?;
-        let mut engine = Engine::new(s, seed).map_err(|e| Failure {
+        let mut engine = Engine::new(s.clone(), seed).map_err(|e| Failure {
             code: 2,
             message: format!("{name}: variant {:?}: {e}", v.name),
         })?;
@@ -42,13 +45,19 @@ pub(super) fn compare(a: &RunArgs, out: &mut dyn Write) -> Result<(), Failure> {
         }
         let report = serde_json::to_value(engine.report(&name)).expect("report serializes");
         lanes.push((v.name.clone(), report));
+        rows.push((s, engine.measured()));
     }
     if a.json {
         let v = serde_json::json!({
             "scenario": name,
             "seed": seed,
             "sim_time_us": until.0,
-            "variants": lanes.iter().map(|(n, r)| serde_json::json!({"name": n, "report": r})).collect::<Vec<_>>(),
+            "variants": lanes.iter().zip(&rows).map(|((n, r), (s, m))| serde_json::json!({
+                "name": n,
+                "broker": crate::scenario::BrokerKind::label_of(s),
+                "measured": m,
+                "report": r,
+            })).collect::<Vec<_>>(),
         });
         let text = serde_json::to_string_pretty(&v).expect("serializes");
         writeln!(out, "{text}").map_err(io)?;
@@ -60,7 +69,7 @@ pub(super) fn compare(a: &RunArgs, out: &mut dyn Write) -> Result<(), Failure> {
         lanes.len()
     )
     .map_err(io)?;
-    let mut rows: Vec<(String, String)> = [
+    let mut table_rows: Vec<(String, String)> = [
         ("published", "totals.published"),
         ("delivered", "totals.delivered"),
         ("redelivered", "totals.redelivered"),
@@ -98,7 +107,7 @@ pub(super) fn compare(a: &RunArgs, out: &mut dyn Write) -> Result<(), Failure> {
             ("ledger: deduplicated", "deduplicated"),
             ("ledger: resent", "resent"),
         ] {
-            rows.push((l.to_string(), format!("ledger.{f}")));
+            table_rows.push((l.to_string(), format!("ledger.{f}")));
         }
     }
     // The log's ledger: per topic and per group, from the first lane's names.
@@ -129,7 +138,7 @@ pub(super) fn compare(a: &RunArgs, out: &mut dyn Write) -> Result<(), Failure> {
             if let Some(m) = streams[kind].as_object() {
                 for id in m.keys() {
                     for f in fields {
-                        rows.push((
+                        table_rows.push((
                             format!("{id}: {}", f.replace('_', " ")),
                             format!("ledger.streams.{kind}.{id}.{f}"),
                         ));
@@ -146,10 +155,10 @@ pub(super) fn compare(a: &RunArgs, out: &mut dyn Write) -> Result<(), Failure> {
         .max(10);
     // SQS requests and their cost, when a lane has SQS queues.
     if lanes.iter().any(|(_, r)| r.get("sqs").is_some()) {
-        rows.push(("sqs: requests".into(), "sqs.requests".into()));
-        rows.push(("sqs: cost usd".into(), "sqs.cost_usd".into()));
+        table_rows.push(("sqs: requests".into(), "sqs.requests".into()));
+        table_rows.push(("sqs: cost usd".into(), "sqs.cost_usd".into()));
     }
-    let label_w = rows
+    let label_w = table_rows
         .iter()
         .map(|(l, _)| l.chars().count())
         .max()
@@ -160,7 +169,7 @@ pub(super) fn compare(a: &RunArgs, out: &mut dyn Write) -> Result<(), Failure> {
         line.push_str(&format!(" {n:>width$}"));
     }
     writeln!(out, "{line}").map_err(io)?;
-    for (label, path) in &rows {
+    for (label, path) in &table_rows {
         let Ok(e) = crate::scenario::expect::parse(&format!("{path} == 0")) else {
             continue;
         };
@@ -170,7 +179,6 @@ pub(super) fn compare(a: &RunArgs, out: &mut dyn Write) -> Result<(), Failure> {
             let cell = match (v.and_then(|v| v.as_f64()), v.and_then(|v| v.as_str())) {
                 (Some(x), _) if path.starts_with("latency_us") => format!("{:.1}", x / 1000.0),
                 (Some(x), _) if path.ends_with("cost_usd") => format!("{x:.6}"),
-                (Some(x), _) if path.ends_with("cost_usd") => format!("{x:.6}"),
                 (Some(x), _) => format!("{x:.0}"),
                 (None, Some(text)) => text.replace('_', "-"),
                 (None, None) => "—".to_string(),
@@ -179,6 +187,17 @@ pub(super) fn compare(a: &RunArgs, out: &mut dyn Write) -> Result<(), Failure> {
         }
         writeln!(out, "{line}").map_err(io)?;
     }
+    // The broker comparison: one row per lane, then each broker's promise.
+    let broker_rows: Vec<super::broker_table::LaneRow> = lanes
+        .iter()
+        .zip(&rows)
+        .map(|((n, _), (s, m))| super::broker_table::LaneRow {
+            name: n,
+            scenario: s,
+            measured: m.clone(),
+        })
+        .collect();
+    write!(out, "{}", super::broker_table::table(&broker_rows)).map_err(io)?;
     Ok(())
 }
 

@@ -20,6 +20,7 @@ use std::ffi::{OsStr, OsString};
 use std::io::{BufWriter, Read, Write};
 use std::path::{Path, PathBuf};
 
+mod broker_table;
 mod check;
 mod compare;
 mod files;

@@ -57,11 +57,14 @@
 //!   pubsub.rs      Redis Pub/Sub: PUBLISH, output buffers and their limits
 //!   xstream.rs     Redis Streams: XADD / MAXLEN, groups, PEL, XACK, XAUTOCLAIM
 //!   glob.rs        Redis's glob patterns for PSUBSCRIBE (pure)
-//!   pulsar.rs      Pulsar topics: storing, backlog quota, retention; state, events, commands
-//!   pulsar_dispatch.rs  Pulsar subscriptions: dispatch by type, acks, nacks, ack timeout, DLQ
+//!   pulsar.rs      Pulsar topics: storing, backlog quota, retention; state, events
+//!   pulsar_dispatch.rs  Pulsar subscriptions: dispatch by type, receiver queues, handlers
+//!   pulsar_acks.rs Pulsar acks, nacks, ack timeout, DLQ, retry letter, crashes
+//!   pulsar_check.rs Pulsar commands, key ranges, invariants
 //!   pulsar_hash.rs Pulsar's murmur3, Java string hash, Key_Shared ranges (pure)
 //! command.rs     run-time commands: check, then hand to the owning model
 //! invariants.rs  check_invariants (conservation; calls each model's checks)
+//! measured.rs    one row of the broker comparison (delivered, lost, duplicated, order, latency, backlog)
 //! view.rs        snapshots for a UI (topics and groups: view_stream.rs; Redis: view_redis.rs; Pulsar: view_pulsar.rs);  report.rs: CLI report, trace JSON / text
 //! agenda.rs, prng.rs, time.rs, trace.rs (+ trace_codes.rs), reason.rs, metrics.rs: the core's tools
 //! ```
@@ -71,6 +74,7 @@ mod arena;
 mod command;
 mod core;
 mod invariants;
+pub mod measured;
 mod message;
 pub mod metrics;
 mod model;
@@ -89,6 +93,7 @@ pub mod view_stream;
 pub use self::core::{Engine, NodeInfo, NodeKind, RunOutcome, DELAY_US_MAX, LIVE_MESSAGES_MAX};
 pub use crate::scenario::{Command, LoggedCommand};
 pub use command::CommandError;
+pub use measured::Measured;
 pub use message::Ledger;
 pub use metrics::{LatencySummary, SeriesPoint, Totals};
 pub use model::dead_letter::{DEAD_LETTERS_PER_INSTANT_MAX, DEATHS_PER_INSTANT_MAX};

@@ -62,6 +62,8 @@ impl Frame {
 /// `{"variant": ...}`, its one key is the variant. Inside a schedule's
 /// `command` they are plain maps to serde (the command is read whole before
 /// its variant is known), so `to` (a `SeekTo` only there) is not listed.
+/// Inside a variant's (or a lesson step's) `set` the values are free JSON
+/// (`serde_json::Value`), so nothing there is an enum either.
 /// `tests/engine/json_paths.rs` checks this list against the JSON Schema.
 pub const VARIANT_FIELDS: &[&str] = &[
     "ack",
@@ -260,7 +262,9 @@ fn scan(text: &[u8]) -> (Vec<Frame>, String, String) {
                 let variant = open == b'{'
                     && matches!(stack.last(), Some(f) if f.object && f.phase == Phase::Colon
                         && VARIANT_FIELDS.contains(&f.key.as_str()))
-                    && !stack.iter().any(|f| f.object && f.key == "command");
+                    && !stack
+                        .iter()
+                        .any(|f| f.object && (f.key == "command" || f.key == "set"));
                 begin_value(&mut stack);
                 stack.push(Frame {
                     object: open == b'{',

@@ -6,6 +6,7 @@
 //! (`consumers[1].prefetch: must be at least 1`). Parsing never panics,
 //! whatever the bytes.
 
+pub mod broker;
 mod command;
 pub mod edit;
 pub mod expect;
@@ -21,6 +22,7 @@ mod types;
 mod units;
 mod validate;
 
+pub use broker::BrokerKind;
 pub use command::{Command, LoggedCommand};
 pub use guarantee::*;
 pub use json_path::{error_path, VARIANT_FIELDS};
@@ -33,7 +35,7 @@ pub use types::*;
 pub use units::{parse_duration, parse_f64, parse_rate, Duration, Rate};
 pub use validate::{
     check_arrival, check_confirms, check_consumer_faults, check_dedup, check_link_faults,
-    check_publish_one, check_retry, check_service, check_subscription, validate,
+    check_publish_one, check_retry, check_service, check_subscription, validate, VARIANTS_MAX,
 };
 
 /// Limits on what a scenario may ask for (everything has a bound).

@@ -6,7 +6,9 @@
 //! may name a field the scenario leaves out (it is added); every other step
 //! must exist. The result is validated as a whole, so a changed scenario is
 //! exactly as trustworthy as a file: errors name the path that was set, or
-//! the field of the result that became invalid.
+//! the field of the result that became invalid. A path of one field replaces
+//! that whole section (`{"queues": [], "topics": [...]}`): that is how a
+//! comparison lane swaps one broker for another (`broker-comparison`).
 
 use super::expect::{self, Step};
 use super::Scenario;

@@ -66,6 +66,7 @@ static PRESETS: &[Preset] = presets![
     "pulsar-subscription-types",
     "pulsar-redelivery",
     "pulsar-backlog-quota",
+    "broker-comparison",
 ];
 
 pub fn presets() -> &'static [Preset] {

@@ -169,6 +169,9 @@ pub struct PulsarSubscription {
     pub consumers: u32,
     /// Time to handle one message.
     pub service: Service,
+    /// Consumers with their own service time (e.g. one slow consumer).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub consumer_service: Vec<ConsumerService>,
     /// Probability in [0, 1] that handling a message fails: the consumer
     /// negatively acknowledges it (or, with `retry_letter`, reconsumes it later).
     #[serde(default)]
@@ -205,6 +208,14 @@ pub struct PulsarSubscription {
     /// Key_Shared only: how keys map to consumers.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub key_shared: Option<KeySharedMode>,
+}
+
+/// One consumer's own service time.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct ConsumerService {
+    pub consumer: u32,
+    pub service: Service,
 }
 
 fn one() -> u32 {

@@ -144,6 +144,10 @@ pub struct ConsumerGroup {
     pub members: u32,
     /// Time to process one record.
     pub service: Service,
+    /// Members with their own service time (e.g. one slow member); every
+    /// other member uses `service`.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub member_service: Vec<MemberService>,
     /// Probability in [0, 1] that processing a record fails; a failed record is
     /// retried in place (the partition waits behind it).
     #[serde(default)]
@@ -178,6 +182,14 @@ pub struct ConsumerGroup {
     /// records and waits at the last stable offset for open ones.
     #[serde(default, skip_serializing_if = "IsolationLevel::is_default")]
     pub isolation_level: IsolationLevel,
+}
+
+/// One member's own service time (`member` 0 is the first member).
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct MemberService {
+    pub member: u32,
+    pub service: Service,
 }
 
 /// What a group does with a record whose processing failed. Every mode keeps

@@ -72,7 +72,7 @@ pub struct Scenario {
     /// shows it beside the measured mean and its 95% confidence interval.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub theory: Option<Theory>,
-    /// Two to four variants of this scenario, run side by side under one seed
+    /// Two to six variants of this scenario, run side by side under one seed
     /// (`queuelab compare`): each a name and field changes by path. Every
     /// component draws from its own random stream in every variant (common
     /// random numbers), so the only difference between lanes is the change.

@@ -117,10 +117,11 @@ pub fn check_retry(r: &RetryPolicy) -> Result<(), String> {
     Ok(())
 }
 
-/// Most lanes in one comparison.
-pub const VARIANTS_MAX: usize = 4;
+/// Most lanes in one comparison (room for every broker QueueLab models:
+/// the broker comparison runs one lane per broker).
+pub const VARIANTS_MAX: usize = 6;
 
-/// `variants`: two to four, unique names, and each one's changes give a
+/// `variants`: two to `VARIANTS_MAX`, unique names, and each one's changes give a
 /// valid scenario (checked on the scenario without its `variants`).
 fn check_variants(v: &mut V, s: &Scenario) {
     if s.variants.is_empty() {

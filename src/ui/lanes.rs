@@ -20,8 +20,8 @@ use super::sim::{FRAME_CHUNK, SEEK_EVENTS_MAX};
 use crate::engine::{Engine, LoggedCommand, SimTime};
 use crate::scenario::{self, Scenario};
 
-/// Lanes drawn at most (the scenario format allows two to four variants).
-pub const LANES_MAX: usize = 4;
+/// Lanes drawn at most (every lane the scenario format allows).
+pub const LANES_MAX: usize = crate::scenario::VARIANTS_MAX;
 
 pub struct Lane {
     pub name: String,

@@ -10,6 +10,7 @@
 
 mod common;
 
+mod broker_comparison;
 mod broker_crash;
 mod builder;
 mod cli;

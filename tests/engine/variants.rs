@@ -97,7 +97,7 @@ fn compare_needs_variants() {
 fn bad_variants_are_named_by_path() {
     use serde_json::json as j;
     for (v, says) in [
-        (j!([{"name": "only"}]), "variants: two to 4 variants, not 1"),
+        (j!([{"name": "only"}]), "variants: two to 6 variants, not 1"),
         (
             j!([{"name": "a"}, {"name": "a"}]),
             "variants[1].name: \"a\" is used twice",

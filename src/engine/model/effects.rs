@@ -142,6 +142,10 @@ pub struct GroupLedger {
     pub processed: u64,
     /// Records processed again (effects done twice).
     pub reprocessed: u64,
+    /// Records processed after a later record of the same key had been
+    /// (publish order; a replay from the committed offset counts, as a
+    /// redelivery does in the queue ledger).
+    pub out_of_order: u64,
     /// Records jumped over, never processed (lost to this group).
     pub skipped: u64,
     /// Read-process-write (`output`): records written to the output topic.

@@ -171,7 +171,13 @@ impl Engine {
     }
 
     pub(crate) fn start_record(&mut self, g: u32, m: u32) {
-        let service = self.gcfg(g).service.clone();
+        let cfg = self.gcfg(g);
+        let service = cfg
+            .member_service
+            .iter()
+            .find(|x| x.member == m)
+            .map_or(&cfg.service, |x| &x.service)
+            .clone();
         let mem = &mut self.streams.groups[g as usize].members[m as usize];
         let us = match &service {
             Service::Constant(d) => d.us() as f64,
@@ -267,6 +273,14 @@ impl Engine {
                 p.processed_high = rec.offset + 1;
             }
             grp.processed += 1;
+            if rec.key != crate::engine::message::NO_SYM {
+                let last = grp.last_by_key.entry(rec.key).or_insert(0);
+                if rec.msg < *last {
+                    grp.out_of_order += 1;
+                } else {
+                    *last = rec.msg;
+                }
+            }
             if stage > 0 {
                 grp.failures.recovered += 1;
             }

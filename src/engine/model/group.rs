@@ -32,6 +32,7 @@
 use super::assignor::{self, TopicPartition, TopicsView};
 use super::topic::StreamEvent;
 use crate::engine::core::Engine;
+use crate::engine::message::Sym;
 use crate::engine::metrics::Latency;
 use crate::engine::prng::Stream;
 use crate::engine::trace::{NodeId, TraceKind};
@@ -123,6 +124,11 @@ pub(crate) struct GroupState {
     pub(crate) txn_committed: u64,
     pub(crate) txn_aborted: u64,
     pub(crate) reprocessed: u64,
+    /// Records processed after a later record of the same key (the queue
+    /// ledger's `out_of_order`, by record id = publish order), and per key
+    /// the latest record id processed.
+    pub(crate) out_of_order: u64,
+    pub(crate) last_by_key: BTreeMap<Sym, u64>,
     pub(crate) skipped: u64,
     pub(crate) rebalances: u64,
     pub(crate) lag_max: u64,
@@ -172,6 +178,8 @@ impl Engine {
             processed: 0,
             commits: 0,
             reprocessed: 0,
+            out_of_order: 0,
+            last_by_key: BTreeMap::new(),
             outputs: 0,
             duplicate_outputs: 0,
             duplicate_committed_outputs: 0,

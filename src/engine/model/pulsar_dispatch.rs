@@ -546,8 +546,13 @@ impl Engine {
                 }
             }
             let st = &mut self.pulsar.subs[si];
-            let service_us =
-                draw_service_us(&self.cfg.pulsar_subscriptions[si].service, &mut st.rng);
+            let cfg = &self.cfg.pulsar_subscriptions[si];
+            let service = cfg
+                .consumer_service
+                .iter()
+                .find(|x| x.consumer == c)
+                .map_or(&cfg.service, |x| &x.service);
+            let service_us = draw_service_us(service, &mut st.rng);
             let cs = &mut st.consumers[c as usize];
             cs.busy = Some((pos, copy));
             let epoch = cs.epoch;

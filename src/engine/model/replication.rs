@@ -555,6 +555,7 @@ impl Engine {
                 super::effects::GroupLedger {
                     processed: g.processed,
                     reprocessed: g.reprocessed,
+                    out_of_order: g.out_of_order,
                     skipped: g.skipped,
                     outputs: g.outputs,
                     duplicate_outputs: g.duplicate_outputs,

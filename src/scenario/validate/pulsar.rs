@@ -115,6 +115,29 @@ pub(super) fn check_pulsar(v: &mut V, s: &Scenario, kind_of: &dyn Fn(&str) -> Op
         if let Err(e) = check_service(&sub.service) {
             v.err(format!("{at}.service"), e);
         }
+        for (j, cs) in sub.consumer_service.iter().enumerate() {
+            if cs.consumer >= sub.consumers {
+                v.err(
+                    format!("{at}.consumer_service[{j}].consumer"),
+                    format!(
+                        "{} has consumers c0..c{}",
+                        sub.id,
+                        sub.consumers.saturating_sub(1)
+                    ),
+                );
+            } else if sub.consumer_service[..j]
+                .iter()
+                .any(|o| o.consumer == cs.consumer)
+            {
+                v.err(
+                    format!("{at}.consumer_service[{j}].consumer"),
+                    format!("c{} is listed twice", cs.consumer),
+                );
+            }
+            if let Err(e) = check_service(&cs.service) {
+                v.err(format!("{at}.consumer_service[{j}].service"), e);
+            }
+        }
         if !(0.0..=1.0).contains(&sub.failure_rate) {
             v.err(format!("{at}.failure_rate"), "must be between 0 and 1");
         }

@@ -217,6 +217,28 @@ pub(super) fn check_streams(v: &mut V, s: &Scenario, is_topic: &dyn Fn(&str) -> 
         if let Err(e) = check_service(&g.service) {
             v.err(format!("{at}.service"), e);
         }
+        if g.member_service.len() > GROUP_MEMBERS_MAX as usize {
+            v.err(
+                format!("{at}.member_service"),
+                format!("at most {GROUP_MEMBERS_MAX} entries"),
+            );
+        }
+        for (k, ms) in g.member_service.iter().enumerate() {
+            if ms.member >= GROUP_MEMBERS_MAX {
+                v.err(
+                    format!("{at}.member_service[{k}].member"),
+                    format!("must be below {GROUP_MEMBERS_MAX}"),
+                );
+            } else if g.member_service[..k].iter().any(|o| o.member == ms.member) {
+                v.err(
+                    format!("{at}.member_service[{k}].member"),
+                    format!("member {} is listed twice", ms.member),
+                );
+            }
+            if let Err(e) = check_service(&ms.service) {
+                v.err(format!("{at}.member_service[{k}].service"), e);
+            }
+        }
         // 1.0 would retry one record in place for ever, unless the failure
         // policy gives up after some attempts.
         let gives_up = !matches!(

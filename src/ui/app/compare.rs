@@ -5,12 +5,14 @@
 //!   Msg::Frame ──main Sim advances (its share of the budget)──► each lane runs to the same time (its share)
 //!   Msg::Seek ──► main Sim seeks; every lane is rebuilt and run to the time
 //!   DOM at 10 Hz ──► lane columns: name · exactly once · duplicated · lost · out of order · picture
+//!                    (lanes on different brokers: + the broker row and its documented promise)
 //!
 //! Lockstep: while a lane is behind the main clock, the clock waits for it
 //! (the frame's budget goes to the lanes), so the columns always show one instant.
 
 use super::frame::{context_2d, fit_canvas, now_ms};
 use super::App;
+use crate::scenario::BrokerKind;
 use crate::ui::lanes::Lanes;
 use crate::ui::layout::{Layout, NORMAL};
 use crate::ui::ledger::{self, LedgerView};
@@ -168,6 +170,14 @@ impl App {
             return html! {};
         };
         let n = lanes.lanes.len();
+        // A broker comparison (lanes on different brokers): each lane also
+        // shows the comparison row and its broker's documented promise.
+        let brokers: Vec<String> = lanes
+            .lanes
+            .iter()
+            .map(|l| BrokerKind::label_of(&l.scenario))
+            .collect();
+        let across_brokers = brokers.iter().any(|b| *b != brokers[0]);
         html! {
             <div class={classes!("lanes", format!("n{n}"))} id="lanes" data-lanes={n.to_string()} data-behind={self.lanes_behind.to_string()}>
                 { for lanes.lanes.iter().enumerate().map(|(k, lane)| {
@@ -189,6 +199,9 @@ impl App {
                                 <div class="lane-counters">{ ledger::counters(&l, &format!("lane{k}")) }</div>
                             }
                             <div class="lane-stats" id={format!("lane{k}-stats")}>{ lane_stats(&lane.engine) }</div>
+                            if across_brokers {
+                                { broker_block(k, &brokers[k], &lane.scenario, &lane.engine) }
+                            }
                             // The log's ledger (Kafka lanes): what the produce path and each group lost or doubled.
                             if !counts {
                                 <ul class="lane-streams" id={format!("lane{k}-streams")}>
@@ -250,6 +263,53 @@ fn stream_lines(e: &crate::engine::Engine) -> Vec<String> {
         out.push(format!("{id}: {}", bits.join(" · ")));
     }
     out
+}
+
+/// A broker-comparison lane's row (the table `queuelab compare` prints)
+/// and its broker's documented promise beside it.
+fn broker_block(
+    k: usize,
+    label: &str,
+    sc: &crate::scenario::Scenario,
+    e: &crate::engine::Engine,
+) -> Html {
+    let m = e.measured();
+    let ms = |us: Option<u64>| {
+        us.map_or("–".to_string(), |u| {
+            format!("{:.0} ms", u as f64 / 1000.0)
+        })
+    };
+    let cells = [
+        ("delivered", m.delivered.to_string()),
+        ("lost", m.lost.to_string()),
+        ("duplicated", m.duplicated.to_string()),
+        ("out of order", m.out_of_order.to_string()),
+        ("p50", ms(m.p50_us)),
+        ("p99", ms(m.p99_us)),
+        ("backlog", m.backlog.to_string()),
+        (
+            "requests",
+            m.requests.map_or("–".to_string(), |r| r.to_string()),
+        ),
+    ];
+    html! {
+        <div class="lane-broker" id={format!("lane{k}-broker")} data-broker={label.to_string()}
+            data-lost={m.lost.to_string()} data-duplicated={m.duplicated.to_string()} data-ooo={m.out_of_order.to_string()}>
+            <div class="lane-broker-name">{ label.to_string() }</div>
+            <dl class="lane-measured">
+                { for cells.iter().map(|(l, v)| html! { <><dt>{ *l }</dt><dd>{ v.clone() }</dd></> }) }
+            </dl>
+            <ul class="lane-promise" title="What the broker's documentation promises">
+                { for BrokerKind::of(sc).into_iter().map(|b| {
+                    let (order, durability) = b.promise();
+                    html! { <>
+                        <li>{ format!("order: {order}") }</li>
+                        <li>{ format!("durability: {durability}") }</li>
+                    </> }
+                }) }
+            </ul>
+        </div>
+    }
 }
 
 /// A lane's throughput and latency in one line (what a non-guarantee
