@@ -699,8 +699,10 @@ impl Engine {
             latency_p50_us: self.interval.quantile_us(0.5),
             latency_p99_us: self.interval.quantile_us(0.99),
             latency_mean_us: self.interval.mean_us(),
+            // Kafka groups' lag, then Pulsar subscriptions' backlogs.
             group_lag: (0..self.streams.groups.len() as u32)
                 .map(|g| self.group_lag(g))
+                .chain(self.pulsar.subs.iter().map(|s| s.backlog))
                 .collect(),
             group_rebalances: self.streams.groups.iter().map(|g| g.rebalances).collect(),
         }

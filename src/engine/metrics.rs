@@ -374,7 +374,8 @@ pub struct SeriesPoint {
     /// Mean end-to-end latency over the same interval, rounded to whole µs.
     pub latency_mean_us: u64,
     /// Lag per consumer group at t (log end − committed, summed over its
-    /// partitions), in group order.
+    /// partitions), in group order; then each Pulsar subscription's backlog
+    /// (unacknowledged messages), in subscription order.
     pub group_lag: Vec<u64>,
     /// Rebalances started so far per consumer group (cumulative), in group order.
     pub group_rebalances: Vec<u64>,

@@ -39,8 +39,8 @@ pub struct PulsarConsumerView {
     pub processed: u64,
     /// Failover / exclusive: the partitions it is active for.
     pub active_for: Vec<u32>,
-    /// Key_Shared: its hash ranges, `start-end`.
-    pub ranges: Vec<String>,
+    /// Key_Shared: its hash ranges, `[start, end]` inclusive.
+    pub ranges: Vec<[u32; 2]>,
 }
 
 #[derive(Clone, Debug, PartialEq, Serialize)]
@@ -121,7 +121,7 @@ impl Engine {
                 ranges: ranges
                     .iter()
                     .filter(|r| r.2 == c as u32)
-                    .map(|r| format!("{}-{}", r.0, r.1))
+                    .map(|r| [r.0, r.1])
                     .collect(),
             })
             .collect();
@@ -169,11 +169,11 @@ impl super::view::NodeView {
             V::PulsarTopic(t) => RedisText {
                 compact: format!("{} stored", t.stored_now),
                 detail: format!(
-                    "{} · stored {}{}",
+                    "{}stored {}{}",
                     if t.partitions == 0 {
-                        "non-partitioned".to_string()
+                        String::new()
                     } else {
-                        format!("{} partitions", t.partitions)
+                        format!("{} partitions · ", t.partitions)
                     },
                     t.stored_now,
                     if t.held > 0 {
@@ -246,7 +246,12 @@ impl super::view::NodeView {
                             line.push_str(" · active");
                         }
                         if !c.ranges.is_empty() {
-                            line.push_str(&format!(" · slots {}", c.ranges.join(",")));
+                            let r: Vec<String> = c
+                                .ranges
+                                .iter()
+                                .map(|r| format!("{}-{}", r[0], r[1]))
+                                .collect();
+                            line.push_str(&format!(" · slots {}", r.join(",")));
                         }
                         rows.push(("consumer", line));
                     }

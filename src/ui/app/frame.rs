@@ -197,6 +197,14 @@ impl App {
             .consumer_groups
             .iter()
             .map(|g| g.id.clone())
+            .chain(
+                self.sim
+                    .engine
+                    .config()
+                    .pulsar_subscriptions
+                    .iter()
+                    .map(|s| s.id.clone()),
+            )
             .collect();
         // Rebalances, on the chart that shows the groups' lag.
         let rebalances: Vec<f64> = self

@@ -274,16 +274,10 @@ impl Layout {
         for g in &cfg.redis_groups {
             add(&g.stream, &g.id, EdgeKind::Flow, Vec::new());
         }
-        // Pulsar: a topic to its subscriptions (labelled with their type), a
-        // subscription to its dead-letter topic.
+        // Pulsar: a topic to its subscriptions (their type is in their box's
+        // tag), a subscription to its dead-letter topic.
         for s in &cfg.pulsar_subscriptions {
-            let kind = match s.kind {
-                crate::scenario::SubscriptionType::Exclusive => "exclusive",
-                crate::scenario::SubscriptionType::Failover => "failover",
-                crate::scenario::SubscriptionType::Shared => "shared",
-                crate::scenario::SubscriptionType::KeyShared => "key_shared",
-            };
-            add(&s.topic, &s.id, EdgeKind::Flow, vec![kind.into()]);
+            add(&s.topic, &s.id, EdgeKind::Flow, Vec::new());
             if let Some(t) = s.dead_letter.as_ref().and_then(|d| d.topic.as_ref()) {
                 add(&s.id, t, EdgeKind::DeadLetter, vec!["DLQ".into()]);
             }

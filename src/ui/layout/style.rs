@@ -191,12 +191,21 @@ pub(super) fn detail_templates(
                 vec!["888 partitions · stored 88888 · held 8888".into()]
             }
         }
+        // Counts, then one dot and name per consumer, then (Key_Shared) the
+        // slot bar: see `render::pulsar`.
         NodeKind::PulsarSubscription => {
             if compact {
-                vec!["backlog 88888".into()]
-            } else {
-                vec!["key_shared · backlog 88888 · unacked 8888 · DLQ 8888".into()]
+                return vec!["backlog 88888".into()];
             }
+            let sub = cfg.pulsar_subscriptions.get(index);
+            let n = sub.map_or(1, |x| x.consumers.min(12)) as usize;
+            // "active" is written on failover only, on one consumer.
+            let dots: String = (0..n).map(|c| format!("○ c{c}    ")).collect::<String>() + "active";
+            let mut v = vec!["backlog 88888 · unacked 8888".into(), dots];
+            if sub.is_some_and(|x| x.kind == crate::scenario::SubscriptionType::KeyShared) {
+                v.push("slots c0 c1 c2 c3".into());
+            }
+            v
         }
     }
 }

@@ -15,6 +15,7 @@
 //!   tokens.rs  travelling tokens, effects, "not drawn" badges
 
 mod nodes;
+mod pulsar;
 pub mod streams;
 mod tokens;
 

@@ -86,6 +86,7 @@ pub(super) fn draw_nodes(f: &Frame) -> Vec<Hit> {
         ctx.set_text_baseline("top");
         if !rows.compact {
             ctx.set_fill_style_str(th.muted);
+            let sub_kind;
             let kind = match n.kind {
                 NodeKind::Producer => "PRODUCER",
                 NodeKind::Exchange => "EXCHANGE",
@@ -102,7 +103,13 @@ pub(super) fn draw_nodes(f: &Frame) -> Vec<Hit> {
                 NodeKind::RedisStream => "REDIS STREAM",
                 NodeKind::RedisGroup => "XGROUP",
                 NodeKind::PulsarTopic => "PULSAR TOPIC",
-                NodeKind::PulsarSubscription => "SUBSCRIPTION",
+                NodeKind::PulsarSubscription => match view {
+                    Some(NodeView::PulsarSubscription(v)) => {
+                        sub_kind = format!("SUBSCRIPTION · {}", v.sub_type.to_ascii_uppercase());
+                        sub_kind.as_str()
+                    }
+                    _ => "SUBSCRIPTION",
+                },
             };
             text_fit(
                 ctx,
@@ -435,6 +442,9 @@ pub(super) fn draw_nodes(f: &Frame) -> Vec<Hit> {
             }
             Some(NodeView::Topic(t)) => hits.extend(super::streams::draw_topic(f, x, y, w, t)),
             Some(NodeView::Group(g)) => super::streams::draw_group(f, i, x, y, w, h, g),
+            Some(NodeView::PulsarSubscription(v)) => {
+                super::pulsar::draw_subscription(f, x, line_y, pad, inner, v)
+            }
             Some(v) => {
                 if let Some(r) = v.broker_text() {
                     text_fit(ctx, &r.detail, x + pad, line_y, small, false, inner);

@@ -1,0 +1,77 @@
+// Browser tests of the Pulsar picture (issue 10): a topic read by four
+// subscription types, each box showing its type, counts, consumers (busy,
+// idle, crashed, the failover's active one) and, for Key_Shared, the hash
+// slots each consumer owns; a crash moves the slots and the failover's
+// active consumer, and the inspector says so.
+//
+//   BASE_URL=http://127.0.0.1:PORT/ SHOTS=../target/screenshots node pulsar-tests.mjs
+//
+// Screenshots go to $SHOTS/pulsar/. Exits non-zero on failure.
+import fs from 'node:fs';
+import path from 'node:path';
+import {
+  test, run, sleep, assert, open, settle, tUs, clickNode, play, pause, setSpeed, SHOTS as SHOTS_ROOT,
+} from './lib.mjs';
+
+const SHOTS = path.join(SHOTS_ROOT, 'pulsar');
+fs.mkdirSync(SHOTS, { recursive: true });
+
+/** Play until the simulated clock passes `us` (or fail after `ms`). */
+async function playTo(page, us, ms = 30000) {
+  await play(page);
+  const t0 = Date.now();
+  while ((await tUs(page)) < us) {
+    if (Date.now() - t0 > ms) throw new Error(`clock stuck at ${await tUs(page)} µs`);
+    await sleep(100);
+  }
+  await pause(page);
+  await settle(page);
+}
+
+const inspector = (page) => page.textContent('#inspector');
+
+for (const vp of [{ width: 1366, height: 768 }, { width: 1024, height: 640 }]) {
+  test(`pulsar subscription types at ${vp.width}×${vp.height}: failover takeover, key_shared slots move on a crash`, async (page) => {
+    await open(page, '?preset=pulsar-subscription-types');
+    await setSpeed(page, 8);
+    await playTo(page, 13_000_000);
+    // shipping (key_shared): c1 crashed at 12 s and is back at 15 s; its
+    // slots went to a neighbour, so it owns none now.
+    await clickNode(page, 'shipping');
+    let text = await inspector(page);
+    assert(/key_shared/.test(text), `shipping's inspector names its type: ${text}`);
+    assert(/c1 crashed/.test(text), `shipping shows c1 crashed: ${text}`);
+    assert(!/c1 crashed[^·]*· unacked \d+ · handled \d+ · slots/.test(text), `a crashed consumer owns no slots: ${text}`);
+    assert(/c0 (busy|idle)[^]*slots \d+-\d+/.test(text), `the others own slots: ${text}`);
+    // billing (failover): c0 crashed at 8 s, c1 is active.
+    await clickNode(page, 'billing');
+    text = await inspector(page);
+    assert(/c0 crashed/.test(text), `billing shows c0 crashed: ${text}`);
+    assert(/c1 (busy|idle)[^]*active/.test(text), `billing's c1 is active: ${text}`);
+    await clickNode(page, 'billing'); // deselect
+    await page.keyboard.press('Escape');
+    await settle(page);
+    await page.screenshot({ path: path.join(SHOTS, `subscription-types-${vp.width}.png`) });
+    // After the restart at 15 s, c1 owns slots again.
+    await setSpeed(page, 4);
+    await playTo(page, 16_000_000);
+    await clickNode(page, 'shipping');
+    text = await inspector(page);
+    assert(/c1 (busy|idle)[^]*slots \d+-\d+/.test(text), `c1 is back with slots: ${text}`);
+  }, { viewport: vp });
+}
+
+test('pulsar redelivery: negative acks, redeliveries and dead letters count up', async (page) => {
+  await open(page, '?preset=pulsar-redelivery');
+  await setSpeed(page, 10);
+  await playTo(page, 25_000_000, 40000);
+  await clickNode(page, 'charge');
+  const text = await inspector(page);
+  const n = (label) => Number((text.match(new RegExp(`${label}\\s*(\\d+)`)) || [])[1]);
+  assert(n('negative acks') > 20, `negative acks counted: ${text}`);
+  assert(n('redelivered') > 20, `redeliveries counted: ${text}`);
+  assert(n('dead-lettered') >= 1, `a dead letter after 4 deliveries: ${text}`);
+  await page.screenshot({ path: path.join(SHOTS, 'redelivery-1366.png') });
+}, { viewport: { width: 1366, height: 768 } });
+
+await run('pulsar');
