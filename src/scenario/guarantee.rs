@@ -308,7 +308,19 @@ impl Scenario {
             .unwrap_or(0);
         for c in &self.consumers {
             let f = c.faults.unwrap_or_default();
+            let sqs = self
+                .queues
+                .iter()
+                .any(|q| q.id == c.queue && q.sqs.is_some());
             let text = match (c.ack_mode(), c.dedup) {
+                (AckMode::Auto, _) if sqs => format!(
+                    "{}: deletes each SQS message as soon as it receives it, before the effect: a crash or a failure while processing loses it (at-most-once).",
+                    c.id
+                ),
+                (AckMode::AfterProcessing, None) if sqs => format!(
+                    "{}: deletes each SQS message after the effect: a crash, a failure or work longer than the visibility timeout makes it reappear and the effect happens twice (at-least-once).",
+                    c.id
+                ),
                 (AckMode::Auto, _) => format!(
                     "{}: auto-ack on delivery, before the effect: a crash while processing loses the message (at-most-once).",
                     c.id

@@ -711,3 +711,60 @@ fn renaming_or_deleting_a_dead_letter_queue_keeps_the_scenario_valid() {
     );
     queuelab::scenario::validate(&s).unwrap();
 }
+
+/// Ten orders at 1 a second into a standard queue (visibility timeout 2 s);
+/// one consumer (300 ms a message) crashes at 3.1 s while handling the
+/// fourth and comes back at 3.5 s; the guarantee dial decides when it deletes.
+fn dial(guarantee: &str) -> String {
+    format!(
+        r#"{{
+  "title": "sqs dial", "guarantee": "{guarantee}",
+  "producers": [{{ "id": "p", "to": "q", "rate": "1/s", "arrival": "constant", "count": 10 }}],
+  "queues": [{{ "id": "q", "sqs": {{ "visibility_timeout": "2s" }} }}],
+  "consumers": [{{ "id": "c", "queue": "q", "service": {{ "constant": "300ms" }}, "sqs": {{ "wait_time": "20s" }} }}],
+  "schedule": [{{ "at": "3.1s", "command": {{ "do": "crash_consumer", "consumer": "c", "restart_after": "400ms" }} }}]
+}}"#
+    )
+}
+
+#[test]
+fn the_guarantee_dial_moves_the_sqs_delete_before_or_after_the_effect() {
+    let ledger = |g: &str| {
+        let st = story(&dial(g), 30_000_000);
+        let r = serde_json::to_value(st.engine.report("t")).unwrap();
+        (r["ledger"].clone(), st)
+    };
+    // At-most-once: deleted on receipt at 3.0 s, the crash at 3.1 s loses it.
+    let (l, st) = ledger("at_most_once");
+    assert_eq!(l["guarantee"], "at_most_once");
+    assert_eq!(l["lost"], 1, "{l}");
+    assert_eq!(l["lost_by_reason"]["lost_after_auto_ack"], 1, "{l}");
+    assert_eq!(st.drops().len(), 1);
+    assert!(
+        l["explanation"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|x| x.as_str().unwrap().contains("as soon as it receives it")),
+        "{l}"
+    );
+    // At-least-once: not deleted yet, it reappears when its visibility
+    // timeout runs out (5.0 s) and is done then; nothing lost.
+    let (l, st) = ledger("at_least_once");
+    assert_eq!(l["lost"], 0, "{l}");
+    assert_eq!(l["exactly_once"], 10, "{l}");
+    let again = times(&st, |k| {
+        matches!(k, TraceKind::Delivered { attempt: 2, .. })
+    });
+    assert_eq!(again, vec![5_000_000]);
+    // The dial is a live command too.
+    let mut e = engine(&dial("at_least_once"), 1);
+    e.submit(cmd(
+        r#"{ "do": "set_guarantee", "guarantee": "at_most_once" }"#,
+    ))
+    .expect("the dial turns on an SQS scenario");
+    assert_eq!(
+        e.config().consumers[0].ack,
+        Some(queuelab::scenario::AckMode::Auto)
+    );
+}

@@ -95,7 +95,6 @@ impl Engine {
                     .map_err(|e| CommandError(format!("max_messages: {e}")))?;
             }
             Command::SetPrefetch { consumer, .. }
-            | Command::SetAckMode { consumer, .. }
             | Command::SetOnFailure { consumer, .. }
             | Command::SetRetry { consumer, .. }
             | Command::SetConsumerFaults { consumer, .. } => {
@@ -126,9 +125,6 @@ impl Engine {
                         ));
                     }
                 }
-            }
-            Command::SetGuarantee { .. } if !self.sqs.queues.is_empty() => {
-                return err("the guarantee dial does not apply to SQS queues".into());
             }
             _ => {}
         }

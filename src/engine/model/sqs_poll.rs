@@ -14,7 +14,11 @@
 //! service times, failures and poison, handler publishes, the dedup store.
 //! Different: a failed message is simply not deleted (it reappears after the
 //! visibility timeout); a crash returns nothing at once (the same); there is
-//! no prefetch and no ack mode. Short polling here sees every visible message
+//! no prefetch. The ack mode is when the consumer deletes: after processing
+//! (`after_processing`, at-least-once: a crash or failure makes the message
+//! reappear) or right after receiving it (`auto`, at-most-once: a crash or a
+//! failure loses it, reason `lost_after_auto_ack`) — the guarantee dial's
+//! two SQS positions; the dial's exactly-once adds the dedup store. Short polling here sees every visible message
 //! (real short polling samples a subset of servers and may miss some).
 
 use super::sqs::{SqsEvent, NO_SQS};
@@ -63,10 +67,32 @@ impl Engine {
             qnode,
         );
         self.sqs.polls[ci][i as usize].receipts.push_back(receipt);
+        if self.sqs_deletes_on_receive(c) {
+            self.sqs_delete(c, i, slot, receipt);
+        }
         let inst = &mut self.consumers[ci].instances[i as usize];
         inst.buffer.push_back(slot);
         if !inst.busy {
             self.start_service(c, i);
+        }
+    }
+
+    /// Does consumer `c` delete a message as soon as it receives it (ack mode
+    /// `auto`: at-most-once)?
+    fn sqs_deletes_on_receive(&self, c: u32) -> bool {
+        self.cfg.consumers[c as usize].ack_mode() == crate::scenario::AckMode::Auto
+    }
+
+    /// A message consumer `c` deleted on receipt and then failed or crashed
+    /// on: nobody will see it again — lost once its holders let go.
+    fn sqs_lost_if_deleted(&mut self, c: u32, slot: u32) {
+        if !self.sqs_deletes_on_receive(c) {
+            return;
+        }
+        if let Some(r) = self.sqs.msgs.get_mut(&slot) {
+            if r.status == super::sqs::SqsStatus::Deleted && r.gone.is_none() {
+                r.gone = Some(crate::engine::trace::Reason::LostAfterAutoAck);
+            }
         }
     }
 
@@ -242,9 +268,12 @@ impl Engine {
         self.queue_note_released(q, 1);
         if !self.handler_fails(c, slot) {
             self.handler_succeeded(c, i, slot, q, service_us);
-            self.sqs_delete(c, i, slot, receipt);
+            if !self.sqs_deletes_on_receive(c) {
+                self.sqs_delete(c, i, slot, receipt);
+            }
         } else {
             self.handler_failed(c, i, slot);
+            self.sqs_lost_if_deleted(c, slot);
         }
         self.sqs_release_hold(slot);
         let inst = &self.consumers[ci].instances[i as usize];
@@ -299,6 +328,7 @@ impl Engine {
         );
         self.queue_note_released(q, held.len() as u32);
         for s in held {
+            self.sqs_lost_if_deleted(c, s);
             self.sqs_release_hold(s);
         }
     }

@@ -72,7 +72,6 @@ pub(super) fn check_sqs(v: &mut V, s: &Scenario) {
             continue;
         }
         let amqp_only = [
-            ("ack", c.ack.is_some_and(|a| a != AckMode::AfterProcessing)),
             ("on_failure", c.on_failure != OnFailure::default()),
             ("retry", c.retry.is_some()),
             ("faults", c.faults.is_some()),
@@ -85,11 +84,5 @@ pub(super) fn check_sqs(v: &mut V, s: &Scenario) {
                 );
             }
         }
-    }
-    if s.guarantee.is_some() && s.queues.iter().any(|q| q.sqs.is_some()) {
-        v.err(
-            "guarantee",
-            "the guarantee dial does not apply to SQS queues (their consumers always delete after processing)",
-        );
     }
 }
