@@ -18,6 +18,7 @@
 //! Redis(..)           model/redis.rs      (`on_redis_event`: Pub/Sub, Streams)
 //! Pulsar(..)          model/pulsar.rs     (`on_pulsar_event`: dispatch, acks, timers)
 //! Sqs(..)             model/sqs.rs        (`on_sqs_event`: visibility, delays, retention, polls)
+//! Stored              model/broker_costs.rs (`on_stored`: after the broker's own time)
 //! Scheduled           command.rs          (`apply_scheduled`)
 //! Sample              here                (`on_sample`: the time series)
 //!
@@ -152,6 +153,12 @@ pub(crate) enum Event {
     Redis(RedisEvent),
     Sqs(SqsEvent),
     Pulsar(PulsarEvent),
+    /// The broker finished storing a publish (`broker_costs`).
+    Stored {
+        slot: u32,
+        gen: u32,
+        target: Target,
+    },
 }
 
 /// What `run_until` did.
@@ -191,6 +198,8 @@ pub struct Engine {
     pub(crate) redis: Redis,
     /// Apache Pulsar topics and subscriptions (see `model::pulsar`).
     pub(crate) pulsar: Pulsar,
+    /// When the broker CPU is free again (`model::broker_costs`).
+    pub(crate) broker_cpu_free_us: u64,
     /// Amazon SQS queues and pollers (see `model::sqs`).
     pub(crate) sqs: Sqs,
     /// The message arena (see `message`); `free` lists recyclable slots.
@@ -263,6 +272,7 @@ impl Engine {
             streams: Streams::default(),
             redis: Redis::default(),
             pulsar: Pulsar::default(),
+            broker_cpu_free_us: 0,
             sqs: Sqs::default(),
             msgs: Vec::new(),
             free: Vec::new(),
@@ -609,6 +619,7 @@ impl Engine {
             Event::Redis(ev) => self.on_redis_event(ev),
             Event::Sqs(ev) => self.on_sqs_event(ev),
             Event::Pulsar(ev) => self.on_pulsar_event(ev),
+            Event::Stored { slot, gen, target } => self.on_stored(slot, gen, target),
         }
     }
 

@@ -15,7 +15,45 @@
 //! Adding a broker is one enum variant, its `label` and `promise` arms, and
 //! one `v.extend(…)` line in `targets` naming the node list producers publish to.
 
-use super::Scenario;
+use super::{Duration, Scenario};
+use schemars::JsonSchema;
+use serde::{Deserialize, Serialize};
+
+/// The broker's own cost of storing a message: a single broker CPU (a FIFO
+/// server) spends `per_message` on each message and `per_batch` on each
+/// produce request (Kafka batches), and a stored message becomes visible at
+/// the next group commit (`fsync_every`, none: no fsync wait). Unset: free
+/// and instant, as every scenario without it. These are modelling
+/// assumptions, not benchmarks of the real systems (`BrokerKind::costs`
+/// gives a documented starting point per broker).
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct BrokerCosts {
+    #[serde(default)]
+    pub per_message: Duration,
+    #[serde(default)]
+    pub per_batch: Duration,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub fsync_every: Option<Duration>,
+}
+
+/// Largest cost or fsync interval a scenario may set (1 s).
+pub const BROKER_COST_MAX: Duration = Duration(1_000_000);
+
+/// Checks on broker costs; `Err((field, message))`.
+pub fn check_broker_costs(c: &BrokerCosts) -> Result<(), (&'static str, String)> {
+    for (f, d) in [("per_message", c.per_message), ("per_batch", c.per_batch)] {
+        if d > BROKER_COST_MAX {
+            return Err((f, format!("{d} is over 1s")));
+        }
+    }
+    if let Some(d) = c.fsync_every {
+        if d.us() == 0 || d > BROKER_COST_MAX {
+            return Err(("fsync_every", "must be between 1us and 1s".into()));
+        }
+    }
+    Ok(())
+}
 
 /// A broker (or a broker mode with its own promise) QueueLab models.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
@@ -84,6 +122,42 @@ impl BrokerKind {
                 "order per key/partition (exclusive, failover, key_shared); shared: none",
                 "durable (BookKeeper), at-least-once; ack timeout and negative acks redeliver",
             ),
+        }
+    }
+
+    /// A documented starting point for `broker_costs` (assumptions, see the
+    /// README's table): Kafka does not fsync per write by default
+    /// (`log.flush.interval.messages` is Long.MAX_VALUE: durability comes
+    /// from replication) and pays per produce request; Pulsar's bookies
+    /// group-commit their journal every 2 ms (`journalMaxGroupWaitMSec`);
+    /// Redis answers before its `appendfsync everysec` background fsync;
+    /// RabbitMQ confirms persistent messages after its message store's
+    /// batched fsync (1 ms assumed); SQS's cost is its HTTPS round trip,
+    /// which is the producer's `latency`.
+    pub fn costs(self) -> BrokerCosts {
+        let us = Duration;
+        match self {
+            BrokerKind::RabbitMq => BrokerCosts {
+                per_message: us(20),
+                per_batch: us(0),
+                fsync_every: Some(us(1000)),
+            },
+            BrokerKind::Kafka => BrokerCosts {
+                per_message: us(2),
+                per_batch: us(50),
+                fsync_every: None,
+            },
+            BrokerKind::SqsStandard | BrokerKind::SqsFifo => BrokerCosts::default(),
+            BrokerKind::RedisPubSub | BrokerKind::RedisStreams => BrokerCosts {
+                per_message: us(5),
+                per_batch: us(0),
+                fsync_every: None,
+            },
+            BrokerKind::Pulsar => BrokerCosts {
+                per_message: us(10),
+                per_batch: us(0),
+                fsync_every: Some(us(2000)),
+            },
         }
     }
 

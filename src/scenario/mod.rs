@@ -22,7 +22,7 @@ mod types;
 mod units;
 mod validate;
 
-pub use broker::BrokerKind;
+pub use broker::{check_broker_costs, BrokerCosts, BrokerKind, BROKER_COST_MAX};
 pub use command::{Command, LoggedCommand};
 pub use guarantee::*;
 pub use json_path::{error_path, VARIANT_FIELDS};

@@ -54,6 +54,10 @@ pub struct Scenario {
     /// Redis stream consumer groups.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub redis_groups: Vec<super::RedisGroup>,
+    /// The broker's own per-message and per-batch time and its group-commit
+    /// interval (unset: free and instant; see `broker.rs`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub broker_costs: Option<super::BrokerCosts>,
     /// Apache Pulsar topics (see `pulsar.rs`).
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub pulsar_topics: Vec<super::PulsarTopic>,

@@ -689,6 +689,11 @@ pub fn validate(s: &Scenario) -> Result<(), ScenarioError> {
     redis::check_redis(&mut v, s, &|name: &str| kind_of(name));
     sqs::check_sqs(&mut v, s);
     pulsar::check_pulsar(&mut v, s, &|name: &str| kind_of(name));
+    if let Some(c) = &s.broker_costs {
+        if let Err((f, e)) = super::check_broker_costs(c) {
+            v.err(format!("broker_costs.{f}"), e);
+        }
+    }
     if s.schedule.len() > SCHEDULE_MAX {
         v.err("schedule", format!("at most {SCHEDULE_MAX} entries"));
     }

@@ -286,3 +286,69 @@ fn backlog_counts_what_waits_not_what_a_stream_keeps() {
     assert!(m.backlog < 10, "{m:?}");
     assert_eq!(m.lost, 0);
 }
+
+#[test]
+fn every_lane_charges_its_brokers_documented_costs() {
+    // The preset's broker_costs are BrokerKind::costs (the README's table):
+    // one source of the assumptions, checked here.
+    for (name, s) in lanes() {
+        let kinds = BrokerKind::of(&s);
+        assert_eq!(kinds.len(), 1, "{name}");
+        let want = kinds[0].costs();
+        let got = s.broker_costs.unwrap_or_default();
+        assert_eq!(
+            got, want,
+            "{name}: preset costs differ from BrokerKind::costs"
+        );
+    }
+}
+
+#[test]
+fn broker_costs_queue_on_one_cpu_and_wait_for_the_group_commit() {
+    // Three publishes at 0 (constant arrival of 1000/s starts at 1 ms apart;
+    // a burst of 3 lands together): per_message 300 µs on one CPU, fsync
+    // every 1 ms. Stored at 0.3, 0.6, 0.9 ms of CPU, all visible at the 1 ms
+    // commit; the fourth burst's first (at 2 ms) at 3 ms.
+    let json = r#"{
+      "title": "costs",
+      "broker_costs": { "per_message": "300us", "fsync_every": "1ms" },
+      "producers": [{ "id": "p", "to": "q", "rate": "1000/s", "arrival": { "bursts": { "size": 3 } }, "count": 6 }],
+      "queues": [{ "id": "q" }],
+      "consumers": [{ "id": "c", "queue": "q", "instances": 6, "service": { "constant": "1us" } }]
+    }"#;
+    let st = crate::common::story(json, 100_000);
+    let enq: Vec<u64> = st
+        .matching(|k| matches!(k, queuelab::engine::TraceKind::Enqueued { .. }))
+        .iter()
+        .map(|e| e.t.0)
+        .collect();
+    let pubs: Vec<u64> = st
+        .matching(|k| matches!(k, queuelab::engine::TraceKind::Published { .. }))
+        .iter()
+        .map(|e| e.t.0)
+        .collect();
+    assert_eq!(pubs.len(), 6);
+    // Every message becomes visible at a commit tick, after its CPU time.
+    for (p, e) in pubs.iter().zip(&enq) {
+        assert_eq!(e % 1000, 0, "visible only at a 1 ms group commit: {enq:?}");
+        assert!(e >= &(p + 300), "{pubs:?} -> {enq:?}");
+    }
+    // Without costs: stored the instant it arrives.
+    let free = crate::common::story(
+        &json.replace(
+            r#""broker_costs": { "per_message": "300us", "fsync_every": "1ms" },"#,
+            "",
+        ),
+        100_000,
+    );
+    let enq_free: Vec<u64> = free
+        .matching(|k| matches!(k, queuelab::engine::TraceKind::Enqueued { .. }))
+        .iter()
+        .map(|e| e.t.0)
+        .collect();
+    assert_eq!(enq_free, pubs);
+    // Validation names the field.
+    let bad = json.replace("300us", "2s");
+    let e = queuelab::scenario::load(&bad).unwrap_err().to_string();
+    assert!(e.contains("broker_costs.per_message"), "{e}");
+}

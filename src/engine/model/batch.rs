@@ -118,6 +118,7 @@ impl Engine {
         let batch_size = cfg.batch_size.unwrap_or(BATCH_SIZE_DEFAULT) as usize;
         let next_id = self.streams.next_batch;
         let tracking = self.produce_needs_tracking(p, t);
+        let costs = self.cfg.broker_costs.is_some();
         let tp = self.streams.producers[pi]
             .as_mut()
             .expect("a topic producer");
@@ -125,6 +126,7 @@ impl Engine {
             && latency_us == 0
             && tp.open.get(part as usize).is_none_or(|b| b.is_none())
             && !tracking
+            && !costs
         {
             // The batch of one is sent and appended at once: the same batch id,
             // count and append as the general path below, without the vector.
@@ -203,9 +205,33 @@ impl Engine {
         }
     }
 
-    /// A batch reaches the broker: straight into the log, or through the
-    /// produce path with acks, faults and replication (`replication.rs`).
+    /// A batch reaches the broker: first through the broker's own time
+    /// (`broker_costs`, one produce request), then `stored_batch`.
     fn arrive_batch(&mut self, p: u32, t: u32, part: u32, records: Vec<Record>) {
+        if let Some(at) = self.broker_ready_us(records.len() as u64, true) {
+            if at > self.now.0 {
+                let id = self.streams.next_batch;
+                self.streams.next_batch = self.streams.next_batch.wrapping_add(1);
+                self.streams.in_flight.insert(id, (p, t, part, records));
+                self.schedule_stream(
+                    crate::engine::time::SimTime(at),
+                    StreamEvent::BatchStored { batch: id },
+                );
+                return;
+            }
+        }
+        self.stored_batch(p, t, part, records);
+    }
+
+    pub(crate) fn on_batch_stored(&mut self, batch: u32) {
+        if let Some((p, t, part, records)) = self.streams.in_flight.remove(&batch) {
+            self.stored_batch(p, t, part, records);
+        }
+    }
+
+    /// A stored batch: straight into the log, or through the produce path
+    /// with acks, faults and replication (`replication.rs`).
+    fn stored_batch(&mut self, p: u32, t: u32, part: u32, records: Vec<Record>) {
         if self.produce_needs_tracking(p, t) {
             self.deliver_batch(p, t, part, records);
         } else {

@@ -101,7 +101,7 @@ impl Engine {
                 Event::Arrive { slot, gen, target },
             );
         } else {
-            self.route(slot, target, None);
+            self.broker_accept(slot, target);
         }
     }
 

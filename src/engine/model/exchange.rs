@@ -68,7 +68,7 @@ impl Engine {
                 self.refuse_while_down(slot, at);
                 return;
             }
-            self.route(slot, target, None);
+            self.broker_accept(slot, target);
         }
     }
 

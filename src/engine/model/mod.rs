@@ -41,6 +41,7 @@
 //! | `pulsar_acks.rs` | Pulsar: acks, cumulative acks, nack tracker, ack timeout, redelivery counts, DLQ, retry letter, crashes | `dead_letter_topic`, `cumulative_acked`, `consumer_crashed` |
 //! | `pulsar_check.rs` | Pulsar commands, key ranges, invariants | — |
 //! | `pulsar_hash.rs` | murmur3, Java string hash, Key_Shared auto-split ranges (pure) | — |
+//! | `broker_costs.rs`| the broker's own time: one CPU, per message / per batch, group commit (off unless `broker_costs`) | — |
 //! | `effects.rs`     | the ledger: effects per business message (lost, duplicated) | —          |
 //!
 //! Each file is an `impl Engine` block: the engine core owns the clock, agenda
@@ -51,6 +52,7 @@
 pub mod assignor;
 pub(crate) mod batch;
 pub(crate) mod broker;
+pub(crate) mod broker_costs;
 pub(crate) mod confirms;
 pub mod consumer;
 pub mod dead_letter;

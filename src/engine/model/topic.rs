@@ -145,6 +145,8 @@ pub(crate) enum StreamEvent {
     LingerDue { p: u32, part: u32, batch: u32 },
     /// A batch sent with latency reaches the broker.
     BatchArrive { batch: u32 },
+    /// A batch the broker finished storing (`broker_costs`).
+    BatchStored { batch: u32 },
     /// Time retention check of a topic.
     Cleanup { t: u32 },
     /// Compaction run of a topic.
@@ -226,6 +228,7 @@ impl Engine {
         match ev {
             StreamEvent::LingerDue { p, part, batch } => self.on_linger_due(p, part, batch),
             StreamEvent::BatchArrive { batch } => self.on_batch_arrive(batch),
+            StreamEvent::BatchStored { batch } => self.on_batch_stored(batch),
             StreamEvent::Cleanup { t } => self.on_retention_check(t),
             StreamEvent::Compact { t } => self.on_compact(t),
             StreamEvent::ServiceDone { g, m, epoch } => self.on_member_service_done(g, m, epoch),
