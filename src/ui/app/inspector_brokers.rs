@@ -48,6 +48,16 @@ fn after_effect(select_id: &str) -> bool {
     input_value(select_id) == "after_effect"
 }
 
+/// Field `id`'s text, or `now` when it is blank.
+fn or_now(id: &str, now: &str) -> String {
+    let v = input_value(id);
+    if v.trim().is_empty() {
+        now.to_string()
+    } else {
+        v
+    }
+}
+
 /// The counter rows of a node (the text the picture shows, in full).
 fn rows(nv: &NodeView) -> Html {
     html! {
@@ -93,28 +103,35 @@ impl App {
     /// Redis server: PUBLISH counters and the pubsub output-buffer limits.
     fn redis_pubsub_panel(&self, link: &Scope<Self>, nv: &NodeView, x: &RedisPubSubView) -> Html {
         let server = x.id.clone();
+        // The fields carry no `value` (a re-render would reset what is typed):
+        // a blank field keeps the limit it shows as its placeholder.
+        let (hard, soft, soft_s) = (
+            x.hard_bytes.to_string(),
+            x.soft_bytes.to_string(),
+            secs(x.soft_us),
+        );
         html! {
             <>
             { rows(nv) }
             <h3>{"Knobs"}</h3>
-            <p class="hint">{"client-output-buffer-limit pubsub: a subscriber whose buffer passes the hard limit, or stays above the soft limit for the soft time, is disconnected. Sizes in bytes or with kb, mb, gb."}</p>
+            <p class="hint">{"client-output-buffer-limit pubsub: a subscriber whose buffer passes the hard limit, or stays above the soft limit for the soft time, is disconnected. Sizes in bytes or with kb, mb, gb; a blank field keeps its value."}</p>
             <div class="knob three" id="redis-limit">
                 <div>
                     <label for="redis-hard-limit">{"hard limit"}</label>
-                    <input id="redis-hard-limit" type="text" value={x.hard_bytes.to_string()} />
+                    <input id="redis-hard-limit" type="text" placeholder={x.hard_bytes.to_string()} />
                 </div>
                 <div>
                     <label for="redis-soft-limit">{"soft limit"}</label>
-                    <input id="redis-soft-limit" type="text" value={x.soft_bytes.to_string()} />
+                    <input id="redis-soft-limit" type="text" placeholder={x.soft_bytes.to_string()} />
                 </div>
                 <div>
                     <label for="redis-soft-time">{"soft time, s"}</label>
-                    <input id="redis-soft-time" type="text" value={secs(x.soft_us)} />
+                    <input id="redis-soft-time" type="text" placeholder={secs(x.soft_us)} />
                 </div>
             </div>
             <div class="knob">
                 <button class="btn" id="redis-set-limit" onclick={link.callback(move |_| Msg::Knob(kb::output_buffer_limit(
-                    &server, &input_value("redis-hard-limit"), &input_value("redis-soft-limit"), &input_value("redis-soft-time"))))}>
+                    &server, &or_now("redis-hard-limit", &hard), &or_now("redis-soft-limit", &soft), &or_now("redis-soft-time", &soft_s))))}>
                     {"Set the limits (CONFIG SET)"}</button>
             </div>
             </>
@@ -188,7 +205,7 @@ impl App {
         let crash = |c: u32, up: bool| {
             let group = g.id.clone();
             html! {
-                <button class="btn danger" id={format!("redis-crash-c{c}")} disabled={!up}
+                <button class="btn small danger" id={format!("redis-crash-c{c}")} disabled={!up}
                     onclick={link.callback(move |_| Msg::Cmd(Some(Command::CrashStreamConsumer {
                         group: group.clone(), consumer: c, after_effect: after_effect("redis-crash-point"),
                         restart_after: Some(Duration::from_s(3)),
@@ -215,7 +232,7 @@ impl App {
             <div class="knob">
                 <label for="redis-crash-point">{"A crashed consumer is back after 3 s; it crashes"}</label>
                 <select id="redis-crash-point">
-                    <option value="now">{"now (entry stays pending)"}</option>
+                    <option value="now" selected=true>{"now (entry stays pending)"}</option>
                     <option value="after_effect">{"after its effect, before XACK"}</option>
                 </select>
             </div>
@@ -227,7 +244,7 @@ impl App {
                     let st = state_word(cv.up, cv.busy);
                     html! {
                         <tr data-consumer={cv.name.clone()} data-state={st}>
-                            <td>{ cv.name.clone() }</td><td>{ st }</td><td>{ cv.pending }</td><td>{ cv.processed }</td>
+                            <td>{ cv.name.clone() }</td><td>{ st }</td><td class="num">{ cv.pending }</td><td class="num">{ cv.processed }</td>
                             <td>{ crash(c as u32, cv.up) }</td>
                         </tr>
                     }
@@ -275,29 +292,29 @@ impl App {
             .pulsar_timers_us(&s.id)
             .unwrap_or((None, 60_000_000));
         let (i1, i2, i3) = (s.id.clone(), s.id.clone(), s.id.clone());
-        let buttons = |c: u32, up: bool| {
-            let (a, b) = (s.id.clone(), s.id.clone());
-            html! {
-                <>
-                <button class="btn danger" id={format!("pulsar-crash-c{c}")} disabled={!up}
-                    onclick={link.callback(move |_| Msg::Cmd(Some(Command::CrashPulsarConsumer {
-                        subscription: a.clone(), consumer: c, after_effect: after_effect("pulsar-crash-point"), restart_after: None,
-                    })))}>{"crash"}</button>
-                <button class="btn" id={format!("pulsar-restart-c{c}")} disabled={up}
-                    onclick={link.callback(move |_| Msg::Cmd(Some(Command::RestartPulsarConsumer { subscription: b.clone(), consumer: c })))}>{"restart"}</button>
-                </>
+        // One button per consumer: crash while it is up, restart once crashed.
+        let button = |c: u32, up: bool| {
+            let sub = s.id.clone();
+            if up {
+                html! {
+                    <button class="btn small danger" id={format!("pulsar-crash-c{c}")}
+                        onclick={link.callback(move |_| Msg::Cmd(Some(Command::CrashPulsarConsumer {
+                            subscription: sub.clone(), consumer: c, after_effect: after_effect("pulsar-crash-point"), restart_after: None,
+                        })))}>{"crash"}</button>
+                }
+            } else {
+                html! {
+                    <button class="btn small primary" id={format!("pulsar-restart-c{c}")}
+                        onclick={link.callback(move |_| Msg::Cmd(Some(Command::RestartPulsarConsumer { subscription: sub.clone(), consumer: c })))}>{"restart"}</button>
+                }
             }
         };
-        let role = |c: &crate::engine::view_pulsar::PulsarConsumerView| {
-            let mut r = Vec::new();
-            if !c.active_for.is_empty() {
-                r.push("active".to_string());
-            }
-            if !c.ranges.is_empty() {
-                r.push(format!("slots {}", c.ranges.join(",")));
-            }
-            r.join(" · ")
-        };
+        let ranges: Vec<String> = s
+            .consumers
+            .iter()
+            .filter(|c| !c.ranges.is_empty())
+            .map(|c| format!("{}: {}", c.name, c.ranges.join(", ")))
+            .collect();
         html! {
             <>
             <dl class="stats">
@@ -335,26 +352,33 @@ impl App {
             <div class="knob">
                 <label for="pulsar-crash-point">{"A consumer crashes"}</label>
                 <select id="pulsar-crash-point">
-                    <option value="now">{"now (its unacked messages are redelivered)"}</option>
+                    <option value="now" selected=true>{"now (its unacked messages are redelivered)"}</option>
                     <option value="after_effect">{"after its effect, before the ack (a duplicate)"}</option>
                 </select>
             </div>
             <h3>{"Consumers"}</h3>
             <table class="msgs" id="pulsar-consumers">
-                <thead><tr><th>{"name"}</th><th>{"state"}</th><th>{"queued"}</th><th>{"unacked"}</th><th>{"handled"}</th><th>{"role"}</th><th></th></tr></thead>
+                <thead><tr><th>{"name"}</th><th>{"state"}</th><th>{"queued"}</th><th>{"unacked"}</th><th>{"handled"}</th><th></th></tr></thead>
                 <tbody>
                 { for s.consumers.iter().enumerate().map(|(c, cv)| {
                     let st = state_word(cv.up, cv.busy);
+                    let shown = if cv.active_for.is_empty() { st.to_string() } else { format!("{st} · active") };
                     html! {
                         <tr data-consumer={cv.name.clone()} data-state={st} data-unacked={cv.unacked.to_string()}>
-                            <td>{ cv.name.clone() }</td><td class="state">{ st }</td><td>{ cv.queued }</td>
-                            <td>{ cv.unacked }</td><td>{ cv.processed }</td><td>{ role(cv) }</td>
-                            <td class="row">{ buttons(c as u32, cv.up) }</td>
+                            <td>{ cv.name.clone() }</td><td class="state">{ shown }</td><td class="num">{ cv.queued }</td>
+                            <td class="num">{ cv.unacked }</td><td class="num">{ cv.processed }</td>
+                            <td>{ button(c as u32, cv.up) }</td>
                         </tr>
                     }
                 }) }
                 </tbody>
             </table>
+            if !ranges.is_empty() {
+                <h3>{"Key_Shared hash ranges"}</h3>
+                <ul class="bindings" id="pulsar-ranges">
+                    { for ranges.iter().map(|r| html! { <li>{ r.clone() }</li> }) }
+                </ul>
+            }
             </>
         }
     }
@@ -411,9 +435,9 @@ impl App {
             <div class="knob">
                 <label for="sqs-change-visibility">{"ChangeMessageVisibility of every message in flight, s (0 = visible at once)"}</label>
                 <div class="row">
-                    <input id="sqs-change-visibility" type="text" value="0" />
+                    <input id="sqs-change-visibility" type="text" placeholder="0" />
                     <button class="btn" id="sqs-change-visibility-go"
-                        onclick={link.callback(move |_| Msg::Knob(kb::sqs_change_visibility(&q2, &input_value("sqs-change-visibility"))))}>{"Change"}</button>
+                        onclick={link.callback(move |_| Msg::Knob(kb::sqs_change_visibility(&q2, &or_now("sqs-change-visibility", "0"))))}>{"Change"}</button>
                 </div>
             </div>
             if !sources.is_empty() {
