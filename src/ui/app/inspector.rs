@@ -283,8 +283,10 @@ impl App {
                 <button class="btn danger" id="purge" onclick={link.callback(move |_| Msg::Cmd(Some(Command::PurgeQueue { queue: q4.clone() })))}>{"Purge ready messages"}</button>
             </div>
             }
-            <h3>{ format!("Contents, head first ({depth})") }</h3>
-            { views::message_table(head, link.callback(|m: u64| Msg::SelectMessage(Some(m)))) }
+            if sqs_node.is_none() {
+                <h3>{ format!("Contents, head first ({depth})") }</h3>
+                { views::message_table(head, link.callback(|m: u64| Msg::SelectMessage(Some(m)))) }
+            }
             </>
         }
     }
