@@ -6,7 +6,7 @@
 // command: it shows in the command list, survives a rewind, and a share link
 // replays it to the same trace hash. A bad value shows an error naming its field.
 //
-// What the app shows is read from the DOM: `#pulsar-consumers tr[data-consumer][data-state]`,
+// What the app shows is read from the DOM: `#pulsar-consumers li[data-consumer][data-state]`,
 // `#redis-connected[data-connected]`, `#sqs-vt-now`, `#command-error`, `#commands`.
 //
 //   BASE_URL=http://127.0.0.1:PORT/ SHOTS=../target/screenshots node broker-tests.mjs
@@ -42,7 +42,15 @@ async function commands(page) {
   await settle(page);
   return (await page.isVisible('#commands')) ? page.textContent('#commands') : '';
 }
-const consumerStates = (page) => page.$$eval('#pulsar-consumers tbody tr', (rs) => Object.fromEntries(rs.map((r) => [r.dataset.consumer, r.dataset.state])));
+/** The inspector fits its panel: nothing makes it scroll sideways. */
+async function fitsPanel(page, what) {
+  const [sw, cw] = await page.$eval('#inspector', (el) => {
+    const body = el.closest('.side-body') || el;
+    return [body.scrollWidth, body.clientWidth];
+  });
+  assert(sw <= cw + 1, `${what}: the inspector is ${sw} px wide in a ${cw} px panel`);
+}
+const consumerStates = (page) => page.$$eval('#pulsar-consumers li', (rs) => Object.fromEntries(rs.map((r) => [r.dataset.consumer, r.dataset.state])));
 
 /** Run `ms` of wall time at `speed`, then pause. */
 async function runFor(page, ms, speed = 5) {
@@ -85,7 +93,7 @@ for (const vp of sizes) {
     // Crash a consumer holding unacknowledged messages (run on until one does).
     let victim = null;
     for (let i = 0; i < 30 && !victim; i++) {
-      const unacked = await page.$$eval('#pulsar-consumers tbody tr', (rs) => rs.map((r) => [r.dataset.consumer, Number(r.dataset.unacked)]));
+      const unacked = await page.$$eval('#pulsar-consumers li', (rs) => rs.map((r) => [r.dataset.consumer, Number(r.dataset.unacked)]));
       victim = (unacked.find(([, n]) => n > 0) || [null])[0];
       if (!victim) await runFor(page, 150);
     }
@@ -122,6 +130,7 @@ for (const vp of sizes) {
     assert(st[victim] !== 'crashed', `${victim} back (${JSON.stringify(st)})`);
     assert(await page.isVisible(`#pulsar-crash-${victim}`), 'a restarted consumer can crash again');
     assert((await page.inputValue('#pulsar-crash-point')) === 'now', 'the crash point stays as chosen');
+    await fitsPanel(page, 'pulsar subscription');
     await page.screenshot({ path: path.join(SHOTS, `pulsar-emails-${vp.width}x${vp.height}.png`) });
     // Every knob is in the command list; the refused values are not.
     const log = await commands(page);
@@ -169,6 +178,7 @@ test('redis pub/sub: disconnect, reconnect, subscribe, output-buffer limits', as
   await settle(page);
   await noError(page, 'PSUBSCRIBE');
   assert((await page.textContent('#redis-channels')).includes('orders.*'), 'the pattern is listed');
+  await fitsPanel(page, 'redis subscriber');
   await page.screenshot({ path: path.join(SHOTS, 'redis-subscriber-1366x768.png') });
   // The server's output-buffer limits: a bad size names its field.
   await clickNode(page, 'redis');
@@ -184,6 +194,7 @@ test('redis pub/sub: disconnect, reconnect, subscribe, output-buffer limits', as
   await settle(page);
   await noError(page, 'good limits');
   assert((await page.textContent('#inspector')).includes('hard 1048576 B, soft 262144 B for 10 s'), 'the new limits show');
+  await fitsPanel(page, 'redis server');
   await page.screenshot({ path: path.join(SHOTS, 'redis-server-1366x768.png') });
   const log = await commands(page);
   for (const c of ['billing: disconnect', 'billing: reconnect', 'billing: PSUBSCRIBE orders.*', 'redis: client-output-buffer-limit pubsub 1048576 262144 10s']) {
@@ -208,6 +219,7 @@ test('sqs: visibility timeout, change visibility, wait time, max messages, redri
   await page.click('#sqs-change-visibility-go');
   await settle(page);
   await noError(page, 'ChangeMessageVisibility');
+  await fitsPanel(page, 'sqs queue');
   await page.screenshot({ path: path.join(SHOTS, 'sqs-queue-1024x640.png') });
   await clickNode(page, 'worker');
   assert(!(await page.$('#knob-prefetch')), 'no AMQP prefetch knob on an SQS consumer');
@@ -218,6 +230,7 @@ test('sqs: visibility timeout, change visibility, wait time, max messages, redri
   await errorNames(page, 'max messages', '11 messages per receive');
   await type(page, '#sqs-max-messages', '10');
   await noError(page, '10 messages per receive');
+  await fitsPanel(page, 'sqs consumer');
   await page.screenshot({ path: path.join(SHOTS, 'sqs-consumer-1024x640.png') });
   await clickNode(page, 'jobs-dlq');
   assert(await page.isVisible('#sqs-redrive'), 'the dead-letter queue offers a redrive');

@@ -230,27 +230,26 @@ impl App {
                 g.min_idle_us.map(|us| format!("{}", us as f64 / 1e3)).unwrap_or_else(|| "off".into()),
                 move |t| kb::set_min_idle_time(&id, t)) }
             <div class="knob">
-                <label for="redis-crash-point">{"A crashed consumer is back after 3 s; it crashes"}</label>
+                <label for="redis-crash-point">{"A consumer crashes (its entry stays pending; back after 3 s)"}</label>
                 <select id="redis-crash-point">
-                    <option value="now" selected=true>{"now (entry stays pending)"}</option>
+                    <option value="now" selected=true>{"now"}</option>
                     <option value="after_effect">{"after its effect, before XACK"}</option>
                 </select>
             </div>
             <h3>{"Consumers"}</h3>
-            <table class="msgs" id="redis-consumers">
-                <thead><tr><th>{"name"}</th><th>{"state"}</th><th>{"pending"}</th><th>{"handled"}</th><th></th></tr></thead>
-                <tbody>
+            <ul class="consumers" id="redis-consumers">
                 { for g.consumers.iter().enumerate().map(|(c, cv)| {
                     let st = state_word(cv.up, cv.busy);
                     html! {
-                        <tr data-consumer={cv.name.clone()} data-state={st}>
-                            <td>{ cv.name.clone() }</td><td>{ st }</td><td class="num">{ cv.pending }</td><td class="num">{ cv.processed }</td>
-                            <td>{ crash(c as u32, cv.up) }</td>
-                        </tr>
+                        <li data-consumer={cv.name.clone()} data-state={st}>
+                            <b>{ cv.name.clone() }</b>
+                            <span class={classes!("state", st)}>{ st }</span>
+                            <span class="counts">{ format!("pending {} · done {}", cv.pending, cv.processed) }</span>
+                            { crash(c as u32, cv.up) }
+                        </li>
                     }
                 }) }
-                </tbody>
-            </table>
+            </ul>
             </>
         }
     }
@@ -350,29 +349,26 @@ impl App {
             { text_knob(link, "pulsar-nack-delay", format!("negativeAckRedeliveryDelay, s — now {} s", secs(nack_us)),
                 secs(nack_us), move |t| kb::pulsar_nack_delay(&i3, t)) }
             <div class="knob">
-                <label for="pulsar-crash-point">{"A consumer crashes"}</label>
+                <label for="pulsar-crash-point">{"A consumer crashes (the broker redelivers its unacked messages)"}</label>
                 <select id="pulsar-crash-point">
-                    <option value="now" selected=true>{"now (its unacked messages are redelivered)"}</option>
-                    <option value="after_effect">{"after its effect, before the ack (a duplicate)"}</option>
+                    <option value="now" selected=true>{"now"}</option>
+                    <option value="after_effect">{"after its effect, before the ack"}</option>
                 </select>
             </div>
             <h3>{"Consumers"}</h3>
-            <table class="msgs" id="pulsar-consumers">
-                <thead><tr><th>{"name"}</th><th>{"state"}</th><th>{"queued"}</th><th>{"unacked"}</th><th>{"handled"}</th><th></th></tr></thead>
-                <tbody>
+            <ul class="consumers" id="pulsar-consumers">
                 { for s.consumers.iter().enumerate().map(|(c, cv)| {
                     let st = state_word(cv.up, cv.busy);
-                    let shown = if cv.active_for.is_empty() { st.to_string() } else { format!("{st} · active") };
                     html! {
-                        <tr data-consumer={cv.name.clone()} data-state={st} data-unacked={cv.unacked.to_string()}>
-                            <td>{ cv.name.clone() }</td><td class="state">{ shown }</td><td class="num">{ cv.queued }</td>
-                            <td class="num">{ cv.unacked }</td><td class="num">{ cv.processed }</td>
-                            <td>{ button(c as u32, cv.up) }</td>
-                        </tr>
+                        <li data-consumer={cv.name.clone()} data-state={st} data-unacked={cv.unacked.to_string()}>
+                            <b>{ cv.name.clone() }</b>
+                            <span class={classes!("state", st)}>{ if cv.active_for.is_empty() { st.to_string() } else { format!("{st} · active") } }</span>
+                            <span class="counts" title={format!("{} of them in its receiver queue", cv.queued)}>{ format!("unacked {} · done {}", cv.unacked, cv.processed) }</span>
+                            { button(c as u32, cv.up) }
+                        </li>
                     }
                 }) }
-                </tbody>
-            </table>
+            </ul>
             if !ranges.is_empty() {
                 <h3>{"Key_Shared hash ranges"}</h3>
                 <ul class="bindings" id="pulsar-ranges">
