@@ -60,9 +60,14 @@ fn or_now(id: &str, now: &str) -> String {
 
 /// The counter rows of a node (the text the picture shows, in full).
 fn rows(nv: &NodeView) -> Html {
+    rows_except(nv, &[])
+}
+
+/// The counter rows but those labelled `skip` (shown above them already).
+fn rows_except(nv: &NodeView, skip: &[&str]) -> Html {
     html! {
         <dl class="stats">
-            { for nv.broker_text().into_iter().flat_map(|r| r.rows).map(|(k, v)| html! {
+            { for nv.broker_text().into_iter().flat_map(|r| r.rows).filter(|(k, _)| !skip.contains(k)).map(|(k, v)| html! {
                 <><dt>{ k }</dt><dd>{ v }</dd></>
             }) }
         </dl>
@@ -162,7 +167,7 @@ impl App {
                 <dt>{"subscribed to"}</dt>
                 <dd id="redis-channels">{ s.channels.iter().chain(s.patterns.iter()).cloned().collect::<Vec<_>>().join(" ") }</dd>
             </dl>
-            { rows(nv) }
+            { rows_except(nv, &["connected", "channels", "patterns"]) }
             <h3>{"Knobs"}</h3>
             <div class="knob row">
                 <button class="btn danger" id="redis-disconnect" disabled={!connected}
