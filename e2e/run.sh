@@ -2,7 +2,7 @@
 # Build the release app, serve it, run every browser test in Debian's headless
 # Chromium, and leave screenshots in target/screenshots/. Exits non-zero on any
 # failure (run-tests, layout-tests, follow-tests, lesson-tests, export-tests, kafka-tests,
-# builder-tests, guarantee-tests, pulsar-tests, then share-tests; their shared helpers are in e2e/lib.mjs). Works from a clean checkout after `cargo fetch` (npm deps are
+# builder-tests, guarantee-tests, pulsar-tests, broker-tests, then share-tests; their shared helpers are in e2e/lib.mjs). Works from a clean checkout after `cargo fetch` (npm deps are
 # installed here). Usage: e2e/run.sh   (ONLY=substring runs matching tests)
 set -euo pipefail
 root="$(cd "$(dirname "$0")/.." && pwd)"
@@ -16,7 +16,7 @@ for _ in $(seq 1 50); do
   sleep 0.1
 done
 mkdir -p "$root/target/screenshots"
-rm -f "$root/target/screenshots/"*.png "$root/target/screenshots/layout/"*.png "$root/target/screenshots/kafka/"*.png "$root/target/screenshots/guarantees/"*.png "$root/target/screenshots/pulsar/"*.png
+rm -f "$root/target/screenshots/"*.png "$root/target/screenshots/layout/"*.png "$root/target/screenshots/kafka/"*.png "$root/target/screenshots/guarantees/"*.png "$root/target/screenshots/pulsar/"*.png "$root/target/screenshots/brokers/"*.png
 cd "$root/e2e"
 # The share tests compare the app's trace hash with `queuelab run LINK`.
 (cd "$root" && cargo build --locked --quiet --bin queuelab)
@@ -30,6 +30,7 @@ BASE_URL="http://127.0.0.1:$port/" SHOTS="$root/target/screenshots" node kafka-t
 BASE_URL="http://127.0.0.1:$port/" SHOTS="$root/target/screenshots" node builder-tests.mjs || status=1
 BASE_URL="http://127.0.0.1:$port/" SHOTS="$root/target/screenshots" node guarantee-tests.mjs || status=1
 BASE_URL="http://127.0.0.1:$port/" SHOTS="$root/target/screenshots" node pulsar-tests.mjs || status=1
+BASE_URL="http://127.0.0.1:$port/" SHOTS="$root/target/screenshots" node broker-tests.mjs || status=1
 BASE_URL="http://127.0.0.1:$port/" SHOTS="$root/target/screenshots" QUEUELAB="$root/target/debug/queuelab" \
   node share-tests.mjs || status=1
 exit "$status"

@@ -84,6 +84,88 @@ fn knobs_build_commands_and_reject_non_numbers() {
     );
 }
 
+#[wasm_bindgen_test]
+fn broker_knobs_parse_units_and_name_the_field_when_they_cannot() {
+    use queuelab::scenario::Duration;
+    use queuelab::ui::knobs_broker as kb;
+    // A bare number takes the field's unit; a unit wins; off turns a timer off.
+    assert_eq!(kb::duration_in("x", "2", "s"), Ok(Duration::from_s(2)));
+    assert_eq!(
+        kb::duration_in("x", "250ms", "s"),
+        Ok(Duration::from_ms(250))
+    );
+    assert_eq!(kb::opt_duration_in("x", " off ", "s"), Ok(None));
+    assert!(kb::duration_in("wait time", "soon", "s")
+        .unwrap_err()
+        .starts_with("wait time: "));
+    assert!(kb::duration_in("wait time", "", "s")
+        .unwrap_err()
+        .starts_with("wait time: "));
+    assert_eq!(kb::bytes_in("hard limit", "8mb"), Ok(8 << 20));
+    assert_eq!(kb::bytes_in("hard limit", "1024"), Ok(1024));
+    assert!(kb::bytes_in("soft limit", "lots")
+        .unwrap_err()
+        .starts_with("soft limit: "));
+    assert!(kb::bytes_in("soft limit", "99999999999999999999gb").is_err());
+    match kb::pulsar_ack_timeout("s", "off") {
+        Ok(Command::SetPulsarAckTimeout { timeout: None, .. }) => {}
+        other => panic!("{other:?}"),
+    }
+    match kb::pulsar_nack_delay("s", "0.5") {
+        Ok(Command::SetPulsarNackDelay { delay, .. }) => assert_eq!(delay, Duration::from_ms(500)),
+        other => panic!("{other:?}"),
+    }
+    assert!(kb::sqs_max_messages("w", "11")
+        .unwrap_err()
+        .starts_with("max messages: "));
+    assert!(kb::sqs_max_messages("w", "0").is_err());
+    assert!(matches!(
+        kb::sqs_max_messages("w", "10"),
+        Ok(Command::SetMaxMessages {
+            max_messages: 10,
+            ..
+        })
+    ));
+    match kb::subscription("b", "orders.*", true) {
+        Ok(Command::Subscribe {
+            channel: None,
+            pattern: Some(p),
+            ..
+        }) => assert_eq!(p, "orders.*"),
+        other => panic!("{other:?}"),
+    }
+    match kb::subscription("b", "orders.eu", false) {
+        Ok(Command::Unsubscribe {
+            channel: Some(c),
+            pattern: None,
+            ..
+        }) => assert_eq!(c, "orders.eu"),
+        other => panic!("{other:?}"),
+    }
+    assert!(kb::subscription("b", " ", true).is_err());
+    assert!(matches!(
+        kb::set_maxlen("st", ""),
+        Ok(Command::SetMaxlen { maxlen: None, .. })
+    ));
+    assert!(matches!(
+        kb::set_maxlen("st", "50"),
+        Ok(Command::SetMaxlen {
+            maxlen: Some(50),
+            ..
+        })
+    ));
+    assert!(kb::set_maxlen("st", "-1")
+        .unwrap_err()
+        .starts_with("MAXLEN: "));
+    match kb::output_buffer_limit("r", "1mb", "256kb", "10") {
+        Ok(Command::SetOutputBufferLimit { limit, .. }) => {
+            assert_eq!((limit.hard_bytes, limit.soft_bytes), (1 << 20, 256 << 10));
+            assert_eq!(limit.soft_seconds, Duration::from_s(10));
+        }
+        other => panic!("{other:?}"),
+    }
+}
+
 fn sim(name: &str) -> Sim {
     let p = scenario::preset(name).expect("preset");
     let sc = p.scenario();

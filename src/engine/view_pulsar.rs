@@ -265,3 +265,17 @@ impl super::view::NodeView {
 
 /// The retry log's partition number, for readers of the trace.
 pub const PULSAR_RETRY_PARTITION: u32 = RETRY_PART;
+
+impl Engine {
+    /// Subscription `id`'s live client timers: `ackTimeout` [µs] (`None`:
+    /// off) and `negativeAckRedeliveryDelay` [µs], as the knobs left them.
+    pub fn pulsar_timers_us(&self, id: &str) -> Option<(Option<u64>, u64)> {
+        let i = self
+            .cfg
+            .pulsar_subscriptions
+            .iter()
+            .position(|s| s.id == id)?;
+        let s = self.pulsar.subs.get(i)?;
+        Some((s.ack_timeout_us, s.nack_delay_us))
+    }
+}

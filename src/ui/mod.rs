@@ -5,7 +5,7 @@
 //!                          ├─ layout.rs   layered topology layout (pure)
 //!                          ├─ render/     canvas drawing of nodes, edges (mod.rs) and tokens
 //!                          ├─ charts.rs   metric charts on canvases
-//!                          ├─ knobs.rs    form values → engine Commands (pure; knobs_stream.rs: groups)
+//!                          ├─ knobs.rs    form values → engine Commands (pure; knobs_stream.rs: groups; knobs_broker.rs: Redis, SQS, Pulsar)
 //!                          ├─ views.rs    pure props → Html pieces
 //!                          ├─ ledger.rs   the delivery ledger's numbers and counters (pure)
 //!                          ├─ lanes.rs    variants side by side: one engine per lane, in lockstep
@@ -21,6 +21,7 @@ mod charts;
 pub mod embed;
 pub mod exports;
 pub mod knobs;
+pub mod knobs_broker;
 pub mod knobs_stream;
 pub mod lanes;
 pub mod layout;

@@ -538,3 +538,33 @@ proptest! {
         }
     }
 }
+
+#[test]
+fn the_inspector_reads_the_timers_the_knobs_set() {
+    let json = world(
+        json!({ "count": 1 }),
+        json!([{ "id": "s", "topic": "t", "type": "shared", "consumers": 2,
+                 "service": { "constant": "1ms" }, "negative_ack_delay": "3s" }]),
+        json!([]),
+    );
+    let mut e = engine(&json, 1);
+    assert_eq!(e.pulsar_timers_us("s"), Some((None, 3_000_000)));
+    assert_eq!(e.pulsar_timers_us("nope"), None);
+    e.submit(Command::SetPulsarAckTimeout {
+        subscription: "s".into(),
+        timeout: Some(Duration::from_s(2)),
+    })
+    .unwrap();
+    e.submit(Command::SetPulsarNackDelay {
+        subscription: "s".into(),
+        delay: Duration::from_ms(500),
+    })
+    .unwrap();
+    assert_eq!(e.pulsar_timers_us("s"), Some((Some(2_000_000), 500_000)));
+    e.submit(Command::SetPulsarAckTimeout {
+        subscription: "s".into(),
+        timeout: None,
+    })
+    .unwrap();
+    assert_eq!(e.pulsar_timers_us("s"), Some((None, 500_000)));
+}

@@ -49,15 +49,8 @@ impl App {
             NodeView::Consumer { .. } => self.consumer_panel(link, nv),
             NodeView::Topic(t) => self.topic_panel(link, t),
             NodeView::Group(g) => self.group_panel(link, g),
-            // Redis nodes: their counters as rows (no live knobs here yet:
-            // the commands exist, see the README's Redis section).
-            other => html! {
-                <dl class="stats">
-                    { for other.broker_text().into_iter().flat_map(|r| r.rows).map(|(k, v)| html! {
-                        <><dt>{ k }</dt><dd>{ v }</dd></>
-                    }) }
-                </dl>
-            },
+            // Redis and Pulsar nodes: inspector_brokers.rs.
+            other => self.broker_panel(link, other).unwrap_or_default(),
         };
         let kind = self
             .layout
@@ -242,6 +235,10 @@ impl App {
         let dlx = q
             .and_then(|q| q.dead_letter_exchange.clone())
             .unwrap_or_else(|| "none".into());
+        // An SQS queue shows SQS's knobs (RabbitMQ's are refused for it).
+        let sqs_node = q
+            .filter(|q| q.sqs.is_some())
+            .and_then(|_| self.snap.nodes.iter().position(|n| n.id() == id));
         html! {
             <>
             <dl class="stats">
@@ -256,6 +253,9 @@ impl App {
                 <dt>{"dropped"}</dt><dd>{ dropped }</dd>
                 <dt>{"dead-letter exchange"}</dt><dd>{ dlx }</dd>
             </dl>
+            if let Some(node) = sqs_node {
+                { self.sqs_queue_knobs(link, id, node) }
+            } else {
             <h3>{"Knobs"}</h3>
             <div class="knob">
                 <label for="knob-maxlen">{"Max length (blank = unlimited)"}</label>
@@ -282,8 +282,11 @@ impl App {
             <div class="knob">
                 <button class="btn danger" id="purge" onclick={link.callback(move |_| Msg::Cmd(Some(Command::PurgeQueue { queue: q4.clone() })))}>{"Purge ready messages"}</button>
             </div>
-            <h3>{ format!("Contents, head first ({depth})") }</h3>
-            { views::message_table(head, link.callback(|m: u64| Msg::SelectMessage(Some(m)))) }
+            }
+            if sqs_node.is_none() {
+                <h3>{ format!("Contents, head first ({depth})") }</h3>
+                { views::message_table(head, link.callback(|m: u64| Msg::SelectMessage(Some(m)))) }
+            }
             </>
         }
     }
@@ -324,6 +327,8 @@ impl App {
         let crash_one = instances.iter().position(|i| i.up).map(|k| k as u32);
         let c12 = c.id.clone();
         let retry = c.retry.clone();
+        // An SQS consumer: receive settings instead of AMQP's (refused for it).
+        let sqs = c.sqs.is_some();
         html! {
             <>
             <dl class="stats">
@@ -358,6 +363,9 @@ impl App {
                         Msg::Cmd(Some(Command::SetFailureRate { consumer: c5.clone(), failure_rate: (v / 100.0).clamp(0.0, 1.0) }))
                     })} />
             </div>
+            if sqs {
+                { self.sqs_consumer_knobs(link, &c) }
+            } else {
             <div class="knob">
                 <label for="knob-prefetch">{"Prefetch (unacked per instance)"}</label>
                 <input id="knob-prefetch" type="number" min="1" value={prefetch.to_string()}
@@ -404,11 +412,14 @@ impl App {
                         })} />
                 </div>
             </div>
+            }
             <div class="knob row">
                 <button class="btn danger" id="crash-one" disabled={crash_one.is_none()} onclick={link.callback(move |_| Msg::Cmd(Some(Command::CrashConsumer { consumer: c4.id.clone(), instance: crash_one, restart_after: Some(crate::scenario::Duration::from_s(3)), point: Default::default() })))}>{"Crash 1 (restart in 3 s)"}</button>
                 <button class="btn" id="restart-all" onclick={link.callback(move |_| Msg::Cmd(Some(Command::RestartConsumer { consumer: c12.clone(), instance: None })))}>{"Restart all"}</button>
             </div>
-            { self.consumer_fault_knobs(link, &c) }
+            if !sqs {
+                { self.consumer_fault_knobs(link, &c) }
+            }
             <h3>{"Deliveries in progress"}</h3>
             { views::instances_table(instances, link.callback(|m: u64| Msg::SelectMessage(Some(m)))) }
             </>

@@ -31,7 +31,7 @@ fn readers<'a>(nodes: &'a [NodeView], id: &str) -> Vec<&'a GroupView> {
         .collect()
 }
 
-fn input_value(id: &str) -> String {
+pub(super) fn input_value(id: &str) -> String {
     use wasm_bindgen::JsCast;
     web_sys::window()
         .and_then(|w| w.document())

@@ -15,6 +15,7 @@
 //!   topbar.rs     top bar and timeline scrubber
 //!   inspector.rs  inspector panel (per node kind, with its knobs)
 //!   inspector_faults.rs  protocol-point crashes, fault probabilities, dedup, confirms
+//!   inspector_brokers.rs Redis, SQS and Pulsar panels and their knobs
 //!   editor.rs     scenario JSON editor (line numbers, jump to an error's line)
 //!   lesson.rs     the guided-lesson player (picker, steps, predict, outcome)
 //!   builder.rs    topology builder: palette drops, connect drags, undo/redo
@@ -34,6 +35,7 @@ mod compare;
 mod editor;
 mod frame;
 mod inspector;
+mod inspector_brokers;
 mod inspector_faults;
 mod inspector_stream;
 mod ledger;
@@ -74,6 +76,8 @@ pub enum Msg {
     SelectNode(Option<usize>),
     SelectMessage(Option<u64>),
     Cmd(Option<Command>),
+    /// A knob whose text did not parse carries the error naming its field.
+    Knob(Result<Command, String>),
     LogScroll(f64, bool),
     FilterNode(String),
     FilterKind(String),

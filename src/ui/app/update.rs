@@ -40,6 +40,11 @@ impl App {
             Msg::SelectNode(i) => self.select_node(i),
             Msg::SelectMessage(m) => self.select_message(m),
             Msg::Cmd(c) => self.command(c),
+            Msg::Knob(Ok(c)) => self.command(Some(c)),
+            Msg::Knob(Err(e)) => {
+                self.command_error = Some(e);
+                true
+            }
             Msg::LogScroll(top, at_bottom) => self.log_scroll(top, at_bottom),
             Msg::FilterNode(v) => self.filter_node(v),
             Msg::FilterKind(v) => self.filter_kind(v),
