@@ -23,3 +23,14 @@ pub mod sweep;
 
 #[cfg(target_arch = "wasm32")]
 pub mod ui;
+
+/// The pure picture modules of the app (the layout and the SVG export),
+/// built natively too so that the CLI draws the same topology the app does
+/// (`queuelab export svg`): the same source files as `ui::layout` and
+/// `ui::svg`; nothing in them touches a browser.
+#[cfg(not(target_arch = "wasm32"))]
+#[path = "ui/layout/mod.rs"]
+pub mod layout;
+#[cfg(not(target_arch = "wasm32"))]
+#[path = "ui/svg.rs"]
+pub mod svg;

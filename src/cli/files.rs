@@ -7,9 +7,10 @@ use super::*;
 /// commands) with the time series kept, then write it as CSV.
 pub(super) fn export(args: &[OsString], out: &mut dyn Write) -> Result<(), Failure> {
     let io = io_failure;
-    if args.first().and_then(|a| a.to_str()) != Some("csv") {
+    let what = args.first().and_then(|a| a.to_str()).unwrap_or("");
+    if what != "csv" && what != "svg" {
         return Err(usage_error(
-            "export takes csv (the SVG and PNG of the picture are exported from the app)",
+            "export takes csv (the time series) or svg (the topology); the PNG of a moment and the animation are exported from the app",
         ));
     }
     let mut rest: Vec<OsString> = Vec::new();
@@ -27,8 +28,11 @@ pub(super) fn export(args: &[OsString], out: &mut dyn Write) -> Result<(), Failu
     let a = parse_run(&rest, "export")?;
     if a.json || a.trace.is_some() {
         return Err(usage_error(
-            "export csv takes --seed, --until and --max-events",
+            "export csv takes --seed, --until and --max-events; export svg takes none of them",
         ));
+    }
+    if what == "svg" {
+        return export_svg(&a.target, out_path, out);
     }
     let (name, scenario, seed, commands) = match load_target(&a.target)? {
         Target::Scenario { name, scenario } => {
@@ -61,6 +65,35 @@ pub(super) fn export(args: &[OsString], out: &mut dyn Write) -> Result<(), Failu
         None => out.write_all(text.as_bytes()).map_err(io)?,
     }
     Ok(())
+}
+
+/// `queuelab export svg`: the topology as the app lays it out (its saved
+/// positions included), as a standalone SVG — the same file the app's
+/// "Export SVG" gives for the same scenario.
+fn export_svg(
+    target: &OsString,
+    out_path: Option<PathBuf>,
+    out: &mut dyn Write,
+) -> Result<(), Failure> {
+    let (name, scenario) = match load_target(target)? {
+        Target::Scenario { name, scenario } => (name, scenario),
+        Target::Link(link) => ("link".to_string(), link.scenario),
+    };
+    let title = scenario.title.clone();
+    let saved = scenario.layout.clone();
+    let engine = Engine::new(scenario, 1).map_err(|e| Failure {
+        code: 2,
+        message: format!("{name}: {e}"),
+    })?;
+    let layout = crate::layout::Layout::compute(&engine, &saved, usize::MAX / 4);
+    let text = crate::svg::topology_svg(&layout, &title);
+    match out_path {
+        Some(p) => std::fs::write(&p, text).map_err(|e| Failure {
+            code: 1,
+            message: format!("cannot write {}: {e}", p.display()),
+        }),
+        None => out.write_all(text.as_bytes()).map_err(io_failure),
+    }
 }
 
 /// `queuelab definitions import|export`: see `crate::definitions`.

@@ -11,7 +11,7 @@
 //!
 //! Here: usage, argument parsing, loading targets, dispatch. The commands live
 //! in `run.rs` (run, link), `check.rs` (check, lessons), `compare.rs`
-//! (compare, sweep) and `files.rs` (export csv, definitions).
+//! (compare, sweep) and `files.rs` (export csv and svg, definitions).
 
 use crate::engine::{report::hash_hex, Engine, LoggedCommand, NodeView, SimTime};
 use crate::link::{looks_like_link, Link};
@@ -37,6 +37,7 @@ USAGE:
                  [--metric PATH] [--csv FILE] [--svg FILE] [--jobs N]
   queuelab check FILE|PRESET... [--seed N]
   queuelab export csv FILE|PRESET|LINK [--seed N] [--until DURATION] [--out FILE.csv]
+  queuelab export svg FILE|PRESET|LINK [--out FILE.svg]
   queuelab definitions import DEFINITIONS.json [--vhost NAME] [--out SCENARIO.json]
   queuelab definitions export FILE|PRESET [--out DEFINITIONS.json]
   queuelab lessons list|check [FILE...]|schema
@@ -75,6 +76,8 @@ USAGE:
              schema   print the JSON Schema of the lesson format
   export csv write the run's time series (one row per sample: counters, levels,
              latency, depth and unacked per queue) as CSV
+  export svg write the topology (nodes, edges, labels; laid out as the app
+             does, saved positions included) as a standalone SVG
   definitions
              import  turn a RabbitMQ definitions.json (exchanges, queues, bindings,
                      policies, queue arguments) into a scenario; what was not

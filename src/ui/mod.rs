@@ -31,6 +31,7 @@ pub mod params;
 pub mod render;
 pub mod share;
 pub mod sim;
+pub mod svg;
 pub mod tokens;
 pub mod views;
 

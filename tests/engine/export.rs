@@ -1,5 +1,6 @@
 //! `queuelab export csv`: the time series as CSV, one row per sample with one
-//! depth/unacked pair per queue, deterministic, and consistent with the report.
+//! depth/unacked pair per queue, deterministic, and consistent with the report;
+//! `queuelab export svg`: the topology the app lays out, as a standalone SVG.
 
 use std::process::Command;
 
@@ -55,9 +56,62 @@ fn the_series_csv_has_a_row_per_sample_and_matches_the_report() {
 
 #[test]
 fn export_errors_are_named() {
-    let o = queuelab(&["export", "svg", "mm1"]);
+    let o = queuelab(&["export", "gif", "mm1"]);
     assert_eq!(o.status.code(), Some(2));
     assert!(String::from_utf8_lossy(&o.stderr).contains("export takes csv"));
     let o = queuelab(&["export", "csv", "mm1", "--json"]);
     assert_eq!(o.status.code(), Some(2));
+}
+
+#[test]
+fn the_topology_svg_has_every_node_and_edge_and_is_the_same_every_time() {
+    for preset in [
+        "topic-routing",
+        "pulsar-subscription-types",
+        "sqs-fifo-groups",
+    ] {
+        let o = queuelab(&["export", "svg", preset]);
+        assert_eq!(
+            o.status.code(),
+            Some(0),
+            "{}",
+            String::from_utf8_lossy(&o.stderr)
+        );
+        let svg = String::from_utf8(o.stdout.clone()).unwrap();
+        assert!(
+            svg.starts_with("<svg xmlns=\"http://www.w3.org/2000/svg\""),
+            "{preset}"
+        );
+        assert!(svg.trim_end().ends_with("</svg>"), "{preset}");
+        let sc =
+            queuelab::scenario::load(queuelab::scenario::preset(preset).unwrap().json).unwrap();
+        let e = queuelab::engine::Engine::new(sc, 1).unwrap();
+        for n in e.nodes() {
+            assert!(
+                svg.contains(&format!(">{}</text>", n.id)),
+                "{preset}: node {} missing",
+                n.id
+            );
+        }
+        // One rounded box per node, one arrow path per edge at least.
+        assert_eq!(svg.matches("rx=\"8\"").count(), e.nodes().len(), "{preset}");
+        assert!(
+            svg.matches("marker-end").count() >= e.nodes().len() - 1,
+            "{preset}"
+        );
+        // Deterministic: the same bytes again.
+        assert_eq!(queuelab(&["export", "svg", preset]).stdout, o.stdout);
+    }
+    // The configuration tags the boxes the way the canvas does.
+    let svg = String::from_utf8(queuelab(&["export", "svg", "pulsar-subscription-types"]).stdout)
+        .unwrap();
+    assert!(svg.contains("SUBSCRIPTION · KEY_SHARED"));
+    let svg = String::from_utf8(queuelab(&["export", "svg", "sqs-fifo-groups"]).stdout).unwrap();
+    assert!(svg.contains(">SQS FIFO<"));
+    // Anything else is refused with what export takes.
+    let o = queuelab(&["export", "png", "mm1"]);
+    assert_eq!(o.status.code(), Some(2));
+    assert!(
+        String::from_utf8_lossy(&o.stderr).contains("csv (the time series) or svg (the topology)")
+    );
 }

@@ -279,7 +279,7 @@ fn broker_block(
             format!("{:.0} ms", u as f64 / 1000.0)
         })
     };
-    let cells = [
+    let mut cells = vec![
         ("delivered", m.delivered.to_string()),
         ("lost", m.lost.to_string()),
         ("duplicated", m.duplicated.to_string()),
@@ -287,18 +287,29 @@ fn broker_block(
         ("p50", ms(m.p50_us)),
         ("p99", ms(m.p99_us)),
         ("backlog", m.backlog.to_string()),
-        (
-            "requests",
-            m.requests.map_or("–".to_string(), |r| r.to_string()),
-        ),
     ];
+    if let Some(r) = m.requests {
+        cells.push(("requests", r.to_string()));
+    }
+    // The promise also rides in the block's tooltip: the list is hidden on
+    // short screens (a projector), where the numbers matter most.
+    let promise: Vec<String> = BrokerKind::of(sc)
+        .into_iter()
+        .map(|b| {
+            let (order, durability) = b.promise();
+            format!("order: {order}; durability: {durability}")
+        })
+        .collect();
     html! {
         <div class="lane-broker" id={format!("lane{k}-broker")} data-broker={label.to_string()}
-            data-lost={m.lost.to_string()} data-duplicated={m.duplicated.to_string()} data-ooo={m.out_of_order.to_string()}>
+            data-lost={m.lost.to_string()} data-duplicated={m.duplicated.to_string()} data-ooo={m.out_of_order.to_string()}
+            title={promise.join("\n")}>
             <div class="lane-broker-name">{ label.to_string() }</div>
-            <dl class="lane-measured">
-                { for cells.iter().map(|(l, v)| html! { <><dt>{ *l }</dt><dd>{ v.clone() }</dd></> }) }
-            </dl>
+            <div class="lane-measured">
+                { for cells.iter().map(|(l, v)| html! {
+                    <span class="stat"><span class="k">{ *l }</span>{" "}<b>{ v.clone() }</b></span>
+                }) }
+            </div>
             <ul class="lane-promise" title="What the broker's documentation promises">
                 { for BrokerKind::of(sc).into_iter().map(|b| {
                     let (order, durability) = b.promise();

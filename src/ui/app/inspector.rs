@@ -58,11 +58,18 @@ impl App {
             .get(i)
             .map(|n| n.kind)
             .unwrap_or(NodeKind::Queue);
+        // The kind as the canvas tags it ("SQS FIFO", "SUBSCRIPTION · KEY_SHARED").
+        let tag = self
+            .layout
+            .nodes
+            .get(i)
+            .and_then(|n| n.tag.clone())
+            .unwrap_or_else(|| crate::ui::svg::kind_word(kind).to_string());
         html! {
             <div class="inspector" id="inspector">
                 { err }
                 <div class="insp-head">
-                    <span class="kind">{ format!("{kind:?}").to_ascii_uppercase() }</span>
+                    <span class="kind">{ tag }</span>
                     <h2 id="inspector-title">{ nv.id().to_string() }</h2>
                     <button class="btn icon close" title="Close" onclick={link.callback(|_| Msg::SelectNode(None))}>{"✕"}</button>
                 </div>

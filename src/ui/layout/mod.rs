@@ -72,6 +72,30 @@ pub struct NodeBox {
     pub band: u8,
     /// Drawn with the name and one detail line only (dense columns).
     pub compact: bool,
+    /// The kind tag when the configuration says more than the kind (an SQS
+    /// queue, a Pulsar subscription's type); `None`: the kind's own word.
+    pub tag: Option<String>,
+}
+
+/// A node's kind tag from its configuration (see `NodeBox::tag`).
+fn config_tag(cfg: &Scenario, kind: NodeKind, i: usize) -> Option<String> {
+    match kind {
+        NodeKind::PulsarSubscription => cfg.pulsar_subscriptions.get(i).map(|s| {
+            let t = match s.kind {
+                crate::scenario::SubscriptionType::Exclusive => "EXCLUSIVE",
+                crate::scenario::SubscriptionType::Failover => "FAILOVER",
+                crate::scenario::SubscriptionType::Shared => "SHARED",
+                crate::scenario::SubscriptionType::KeyShared => "KEY_SHARED",
+            };
+            format!("SUBSCRIPTION · {t}")
+        }),
+        NodeKind::Queue => cfg
+            .queues
+            .get(i)
+            .and_then(|q| q.sqs.as_ref())
+            .map(|s| if s.fifo() { "SQS FIFO" } else { "SQS" }.to_string()),
+        _ => None,
+    }
 }
 
 impl NodeBox {
@@ -539,6 +563,7 @@ impl Layout {
                 h: size[i].1,
                 band: band[i],
                 compact: compact[i],
+                tag: config_tag(cfg, infos[i].kind, infos[i].index as usize),
             });
         }
         let mut layout = Layout {
