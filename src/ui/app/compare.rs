@@ -184,7 +184,9 @@ impl App {
                     let l = LedgerView::of(&lane.engine);
                     let t = lane.engine.now().0;
                     let words = ledger::guarantee_words(l.guarantee);
-                    let counts = ledger::counts_effects(&lane.scenario);
+                    // Lanes on different brokers show one uniform block (the
+                    // comparison row) instead of each family's own counters.
+                    let counts = ledger::counts_effects(&lane.scenario) && !across_brokers;
                     html! {
                         <section class="lane" id={format!("lane-{k}")} data-name={lane.name.clone()} data-guarantee={l.guarantee}
                             data-lost={l.lost.to_string()} data-duplicated={l.duplicated.to_string()} data-exactly={l.exactly_once.to_string()}
@@ -198,18 +200,19 @@ impl App {
                             if counts {
                                 <div class="lane-counters">{ ledger::counters(&l, &format!("lane{k}")) }</div>
                             }
-                            <div class="lane-stats" id={format!("lane{k}-stats")}>{ lane_stats(&lane.engine) }</div>
                             if across_brokers {
                                 { broker_block(k, &brokers[k], &lane.scenario, &lane.engine) }
+                            } else {
+                                <div class="lane-stats" id={format!("lane{k}-stats")}>{ lane_stats(&lane.engine) }</div>
                             }
                             // The log's ledger (Kafka lanes): what the produce path and each group lost or doubled.
-                            if !counts {
+                            if !counts && !across_brokers {
                                 <ul class="lane-streams" id={format!("lane{k}-streams")}>
                                     { for stream_lines(&lane.engine).into_iter().map(|s| html! { <li>{ s }</li> }) }
                                 </ul>
                             }
                             // The mechanisms behind the numbers, where the lane is about guarantees.
-                            if ledger::prominent(&lane.scenario) {
+                            if ledger::prominent(&lane.scenario) && !across_brokers {
                                 <ul class="lane-why" id={format!("lane{k}-why")}>
                                     { for lane.engine.guarantee_explanation().into_iter().map(|s| html! { <li>{ s }</li> }) }
                                 </ul>
