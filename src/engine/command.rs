@@ -536,6 +536,10 @@ impl Engine {
                     c.ack = Some(g.ack());
                     c.dedup = g.dedup();
                 }
+                for s in &mut self.cfg.pulsar_subscriptions {
+                    s.ack_mode = Some(g.ack());
+                    s.dedup = g.dedup();
+                }
                 for c in 0..self.consumers.len() as u32 {
                     self.refresh_protocol(c);
                 }

@@ -241,6 +241,14 @@ impl Scenario {
                 c.dedup = g.dedup();
             }
         }
+        for s in &mut self.pulsar_subscriptions {
+            if s.ack_mode.is_none() {
+                s.ack_mode = Some(g.ack());
+            }
+            if s.dedup.is_none() {
+                s.dedup = g.dedup();
+            }
+        }
     }
 
     /// The dial's position for the knobs as they are now: the bundle every
@@ -249,6 +257,7 @@ impl Scenario {
     pub fn guarantee_label(&self) -> &'static str {
         let topics = self.non_queue_targets();
         if self.consumers.is_empty()
+            && self.pulsar_subscriptions.is_empty()
             && self
                 .producers
                 .iter()
@@ -265,6 +274,10 @@ impl Scenario {
                     .all(|p| p.confirms.is_some() == g.confirms().is_some())
                     && self.consumers.iter().all(|c| {
                         c.ack_mode() == g.ack() && c.dedup.is_some() == g.dedup().is_some()
+                    })
+                    && self.pulsar_subscriptions.iter().all(|s| {
+                        s.ack_mode.unwrap_or_default() == g.ack()
+                            && s.dedup.is_some() == g.dedup().is_some()
                     })
             })
             .map_or("custom", |g| g.name())
@@ -369,17 +382,27 @@ impl Scenario {
             });
         }
         for s in &self.pulsar_subscriptions {
-            let mut t = format!(
+            let mut t = if s.ack_mode == Some(AckMode::Auto) {
+                format!(
+                    "{}: Pulsar {} subscription: the handler acknowledges a message as soon as it receives it, before its effect: a crash or a failure loses it (at-most-once)",
+                    s.id,
+                    sub_type(s.kind)
+                )
+            } else if let Some(d) = s.dedup {
+                format!(
+                    "{}: Pulsar {} subscription with an idempotent handler: acknowledged after the effect, and a redelivery (crash, negative ack, ack timeout) of an id seen in the last {} is skipped (effectively once)",
+                    s.id,
+                    sub_type(s.kind),
+                    d.window
+                )
+            } else {
+                format!(
                 "{}: Pulsar {} subscription: the handler acknowledges after its effect, and a crash, a negative ack or an ack timeout sends the message again (at-least-once)",
                 s.id,
-                match s.kind {
-                    super::SubscriptionType::Exclusive => "exclusive",
-                    super::SubscriptionType::Failover => "failover",
-                    super::SubscriptionType::Shared => "shared",
-                    super::SubscriptionType::KeyShared => "key_shared",
-                }
-            );
-            if let Some(d) = s.ack_timeout {
+                sub_type(s.kind)
+            )
+            };
+            if let Some(d) = s.ack_timeout.filter(|_| s.ack_mode != Some(AckMode::Auto)) {
                 t.push_str(&format!(
                     "; with an ack timeout of {d}, a handler slower than that is redelivered while it still works, so the effect repeats"
                 ));
@@ -484,5 +507,15 @@ impl Scenario {
             }
         }
         out
+    }
+}
+
+/// A Pulsar subscription type as its scenario word.
+fn sub_type(k: super::SubscriptionType) -> &'static str {
+    match k {
+        super::SubscriptionType::Exclusive => "exclusive",
+        super::SubscriptionType::Failover => "failover",
+        super::SubscriptionType::Shared => "shared",
+        super::SubscriptionType::KeyShared => "key_shared",
     }
 }

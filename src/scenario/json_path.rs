@@ -67,6 +67,7 @@ impl Frame {
 /// `tests/engine/json_paths.rs` checks this list against the JSON Schema.
 pub const VARIANT_FIELDS: &[&str] = &[
     "ack",
+    "ack_mode",
     "acks",
     "arrival",
     "assignment",

@@ -178,6 +178,16 @@ pub struct PulsarSubscription {
     pub failure_rate: f64,
     #[serde(default)]
     pub ack: PulsarAck,
+    /// When the handler acknowledges: `after_processing` (after its effect,
+    /// at-least-once; the default) or `auto` (as soon as it receives the
+    /// message, before the effect: a crash or failure loses it,
+    /// at-most-once). Unset: the scenario's `guarantee`, else after.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub ack_mode: Option<super::AckMode>,
+    /// An idempotent handler: business ids it did the effect for, kept for
+    /// the window, are skipped (unset: the scenario's `guarantee`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub dedup: Option<super::Dedup>,
     /// `receiverQueueSize`: messages the broker may push to a consumer ahead
     /// of its handler (its flow permits).
     #[serde(default = "receiver_queue_default")]

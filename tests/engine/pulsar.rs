@@ -399,6 +399,55 @@ fn shared_round_robins_one_message_at_a_time_when_idle() {
     assert_eq!(to, vec![0, 1, 2, 0, 1, 2]);
 }
 
+#[test]
+fn the_guarantee_dial_sets_when_a_pulsar_handler_acks_and_its_idempotency() {
+    // 50 payments; a shared subscription of two consumers whose handler
+    // takes 0.1-2.5 s with an ack timeout of 1 s (redeliveries while still
+    // working) and fails one time in five; c0 crashes at 2.05 s.
+    let run = |g: &str| {
+        let mut w: Value = serde_json::from_str(&world(
+            json!({ "count": 50, "rate": "20/s" }),
+            json!([{ "id": "s", "topic": "t", "type": "shared", "consumers": 2,
+                     "service": { "uniform": ["100ms", "2500ms"] }, "failure_rate": 0.2,
+                     "negative_ack_delay": "200ms", "ack_timeout": "1s" }]),
+            json!([]),
+        ))
+        .unwrap();
+        w["guarantee"] = json!(g);
+        w["schedule"] = json!([{ "at": "2.05s", "command": { "do": "crash_pulsar_consumer",
+            "subscription": "s", "consumer": 0, "restart_after": "1s" } }]);
+        let st = story(&w.to_string(), 120_000_000);
+        report(&st.engine)["ledger"].clone()
+    };
+    // At-most-once: acked on receipt; failures and the crash lose messages,
+    // and nothing is ever redelivered, so nothing is done twice.
+    let l = run("at_most_once");
+    assert_eq!(l["guarantee"], "at_most_once", "{l}");
+    assert!(l["lost"].as_u64().unwrap() >= 5, "{l}");
+    // The failures (acked, then gone) and the one message c0 held at its crash.
+    assert_eq!(l["lost_by_reason"]["consumer_crashed"], 1, "{l}");
+    assert_eq!(
+        l["lost_by_reason"]["lost_after_auto_ack"].as_u64().unwrap() + 1,
+        l["lost"].as_u64().unwrap(),
+        "{l}"
+    );
+    assert_eq!(l["duplicated"], 0, "{l}");
+    // At-least-once: nothing lost; the ack timeout doubles slow handlers.
+    let l = run("at_least_once");
+    assert_eq!(l["lost"], 0, "{l}");
+    assert!(l["duplicated"].as_u64().unwrap() > 0, "{l}");
+    // Exactly-once: the same redeliveries, skipped by the idempotent handler.
+    let l = run("exactly_once");
+    assert_eq!(l["lost"], 0, "{l}");
+    assert_eq!(l["duplicated"], 0, "{l}");
+    assert!(l["deduplicated"].as_u64().unwrap() > 0, "{l}");
+    assert!(l["explanation"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .any(|x| x.as_str().unwrap().contains("idempotent handler")));
+}
+
 // ------------------------------------------------------------ properties
 
 fn prop_world(g: &mut Genes) -> (String, Vec<(u64, Command)>) {

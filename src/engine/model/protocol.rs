@@ -49,6 +49,16 @@ impl DedupStore {
     pub(crate) fn len(&self) -> usize {
         self.seen.len()
     }
+    /// Was business id `bid` seen within the window? If not, remember it now.
+    pub(crate) fn seen_or_insert(&mut self, bid: u64, now_us: u64, window_us: u64) -> bool {
+        self.evict(now_us, window_us);
+        if self.seen.contains_key(&bid) {
+            return true;
+        }
+        self.seen.insert(bid, now_us);
+        self.order.push_back((now_us, bid));
+        false
+    }
 }
 
 /// A crash armed by a command, waiting for its protocol point.

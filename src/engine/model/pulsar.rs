@@ -173,6 +173,8 @@ pub(crate) struct PSubState {
     pub(crate) ack_timeout_us: Option<u64>,
     pub(crate) nack_delay_us: u64,
     pub(crate) rng: Stream,
+    /// The idempotent handler's memory (`dedup`).
+    pub(crate) dedup: super::protocol::DedupStore,
     pub(crate) delivered: u64,
     pub(crate) redelivered: u64,
     pub(crate) acked: u64,
@@ -524,6 +526,7 @@ fn new_sub(
             .or(cfg.dead_letter.as_ref().map(|_| 30_000_000)),
         nack_delay_us: cfg.negative_ack_delay.us(),
         rng: Stream::new(seed, &format!("pulsar-sub:{}", cfg.id)),
+        dedup: Default::default(),
         delivered: 0,
         redelivered: 0,
         acked: 0,

@@ -51,8 +51,24 @@ impl Engine {
         let node = self.pulsar.subs[si].node;
         let mid = self.msgs[copy as usize].id;
         let mine = self.pulsar.subs[si].by_copy.get(&copy) == Some(&pos);
+        if self.p_acks_on_receive(s) {
+            // Acknowledged when received: success is the effect alone; a
+            // failure cannot be redelivered any more, the message is lost.
+            self.pulsar.subs[si].by_copy.remove(&copy);
+            if failed {
+                self.totals.failed += 1;
+                self.drop_message(copy, Reason::LostAfterAutoAck, node);
+            } else {
+                self.p_effect(s, c, copy);
+                self.totals.processed += 1;
+                self.complete(copy);
+            }
+            self.p_next(s, c);
+            self.p_dispatch(s);
+            return;
+        }
         if !failed {
-            self.fx_effect(copy, (VQ_PULSAR_BASE + s as u16) as u32);
+            self.p_effect(s, c, copy);
             self.totals.processed += 1;
             self.totals.acked += 1;
             self.pulsar.subs[si].acked += 1;
@@ -124,6 +140,40 @@ impl Engine {
         }
         self.p_next(s, c);
         self.p_dispatch(s);
+    }
+
+    /// Does subscription `s` acknowledge on receipt (ack mode `auto`)?
+    pub(crate) fn p_acks_on_receive(&self, s: u32) -> bool {
+        self.cfg.pulsar_subscriptions[s as usize].ack_mode == Some(crate::scenario::AckMode::Auto)
+    }
+
+    /// The handler's side effect, unless its idempotency store has seen the
+    /// business id within its window (then skipped and counted).
+    fn p_effect(&mut self, s: u32, c: u32, copy: u32) {
+        let si = s as usize;
+        if let Some(d) = self.cfg.pulsar_subscriptions[si].dedup {
+            let bid = self.business_id(copy);
+            let now = self.now.0;
+            if self.pulsar.subs[si]
+                .dedup
+                .seen_or_insert(bid, now, d.window.us())
+            {
+                self.effects.report.deduplicated += 1;
+                let node = self.pulsar.subs[si].node;
+                let id = self.msgs[copy as usize].id;
+                self.trace.record(
+                    self.now,
+                    TraceKind::Deduplicated {
+                        instance: c,
+                        original: bid,
+                    },
+                    Some(id),
+                    node,
+                );
+                return;
+            }
+        }
+        self.fx_effect(copy, (VQ_PULSAR_BASE + s as u16) as u32);
     }
 
     /// The negative-ack tracker's timer interval.

@@ -560,6 +560,10 @@ impl Engine {
                 self.now.after(service_us),
                 Event::Pulsar(PulsarEvent::Done { s, c, epoch }),
             );
+            if self.p_acks_on_receive(s) {
+                self.p_ack_on_receive(s, c, pos, copy);
+                return;
+            }
             if let Some(t) = self.pulsar.subs[si].ack_timeout_us {
                 let due = match &self.cfg.pulsar_subscriptions[si].ack_timeout_backoff {
                     Some(b) => {
@@ -575,6 +579,35 @@ impl Engine {
             }
             return;
         }
+    }
+
+    /// Ack mode `auto`: the handler acknowledges what it just received,
+    /// before its effect (at-most-once).
+    fn p_ack_on_receive(&mut self, s: u32, c: u32, pos: Pos, copy: u32) {
+        let si = s as usize;
+        let cumulative =
+            self.cfg.pulsar_subscriptions[si].ack == crate::scenario::PulsarAck::Cumulative;
+        self.totals.acked += 1;
+        self.pulsar.subs[si].acked += 1;
+        let node = self.pulsar.subs[si].node;
+        let mid = self.msgs[copy as usize].id;
+        self.trace.record(
+            self.now,
+            TraceKind::PulsarAcked {
+                consumer: c,
+                partition: pos.0,
+                offset: pos.1,
+                cumulative,
+            },
+            Some(mid),
+            node,
+        );
+        if cumulative {
+            self.p_ack_cumulative(s, pos);
+        } else {
+            self.p_ack_one(s, pos);
+        }
+        self.p_after_ack(s, pos.0);
     }
 
     /// Forget the pending delivery at `pos` (its copy, if live, stays with

@@ -138,6 +138,11 @@ pub(super) fn check_pulsar(v: &mut V, s: &Scenario, kind_of: &dyn Fn(&str) -> Op
                 v.err(format!("{at}.consumer_service[{j}].service"), e);
             }
         }
+        if let Some(d) = &sub.dedup {
+            if let Err((f, e)) = check_dedup(d) {
+                v.err(format!("{at}.dedup.{f}"), e);
+            }
+        }
         if !(0.0..=1.0).contains(&sub.failure_rate) {
             v.err(format!("{at}.failure_rate"), "must be between 0 and 1");
         }
