@@ -448,6 +448,90 @@ fn the_guarantee_dial_sets_when_a_pulsar_handler_acks_and_its_idempotency() {
         .any(|x| x.as_str().unwrap().contains("idempotent handler")));
 }
 
+#[test]
+fn a_partitioned_failover_topic_spreads_partitions_over_consumers_by_name() {
+    // 3 partitions, 2 failover consumers: partition i -> sorted consumers[i mod 2]
+    // (c0, c1, c0). A keyed message goes to JavaStringHash(key) mod 3.
+    let keys = ["alice", "bob", "carol", "dave"];
+    let mut w: Value = serde_json::from_str(&world(
+        json!({ "count": 40, "keys": { "round_robin": keys } }),
+        json!([{ "id": "f", "topic": "t", "type": "failover", "consumers": 2,
+                 "service": { "constant": "1ms" } }]),
+        json!([]),
+    ))
+    .unwrap();
+    w["pulsar_topics"][0]["partitions"] = json!(3);
+    let st = story(&w.to_string(), 10_000_000);
+    let stored: Vec<u32> = kinds(&st, |k| matches!(k, TraceKind::PulsarStored { .. }))
+        .into_iter()
+        .map(|(_, k)| match k {
+            TraceKind::PulsarStored { partition, .. } => partition,
+            _ => unreachable!(),
+        })
+        .collect();
+    let want: Vec<u32> = (0..40)
+        .map(|i| {
+            let k = keys[i % 4];
+            // Java's String.hashCode, masked to a positive int, mod 3.
+            let h = k
+                .encode_utf16()
+                .fold(0i32, |h, u| h.wrapping_mul(31).wrapping_add(u as i32));
+            ((h & 0x7fff_ffff) as u32) % 3
+        })
+        .collect();
+    assert_eq!(stored, want);
+    for (_, k) in kinds(&st, |k| matches!(k, TraceKind::PulsarDelivered { .. })) {
+        let TraceKind::PulsarDelivered {
+            consumer,
+            partition,
+            ..
+        } = k
+        else {
+            unreachable!()
+        };
+        assert_eq!(
+            consumer,
+            [0, 1, 0][partition as usize],
+            "partition {partition}"
+        );
+    }
+    let r = report(&st.engine);
+    assert_eq!(r["nodes"]["f"]["acked"], 40);
+    assert_eq!(r["ledger"]["out_of_order"], 0);
+}
+
+#[test]
+fn sticky_key_shared_ranges_route_by_slot_and_an_unowned_slot_waits() {
+    // "a" hashes to slot 27058, "key-1" to 5536 (murmur3 vectors). c0 owns
+    // [0, 10000], c1 owns [20000, 30000]; "key-0" (63679) has no owner and
+    // waits, unacknowledged, in the backlog.
+    let st = story(
+        &world(
+            json!({ "count": 30, "keys": { "round_robin": ["a", "key-1", "key-0"] } }),
+            json!([{ "id": "ks", "topic": "t", "type": "key_shared", "consumers": 2,
+                     "key_shared": { "sticky": { "ranges": [[[0, 10000]], [[20000, 30000]]] } },
+                     "service": { "constant": "1ms" } }]),
+            json!([]),
+        ),
+        10_000_000,
+    );
+    let by = |c: u32| {
+        kinds(&st, |k| matches!(k, TraceKind::PulsarDelivered { .. }))
+            .into_iter()
+            .filter(
+                |(_, k)| matches!(k, TraceKind::PulsarDelivered { consumer, .. } if *consumer == c),
+            )
+            .count()
+    };
+    assert_eq!((by(0), by(1)), (10, 10));
+    let r = report(&st.engine);
+    assert_eq!(r["nodes"]["ks"]["backlog"], 10, "{}", r["nodes"]["ks"]);
+    assert_eq!(
+        st.engine.pulsar_key_ranges("ks"),
+        vec![(0, 10000, 0), (20000, 30000, 1)]
+    );
+}
+
 // ------------------------------------------------------------ properties
 
 fn prop_world(g: &mut Genes) -> (String, Vec<(u64, Command)>) {
