@@ -532,6 +532,28 @@ fn sticky_key_shared_ranges_route_by_slot_and_an_unowned_slot_waits() {
     );
 }
 
+#[test]
+fn a_failure_after_another_consumer_settled_the_message_moves_nothing() {
+    // c0 (2.5 s) times out at 2 s; c1 (10 ms) gets the redelivery, fails
+    // and reconsumes it later (acking the original, which is deleted);
+    // c0's own failure at 2.6 s finds it settled: no second retry letter.
+    let st = story(
+        &world(
+            json!({ "count": 1 }),
+            json!([{ "id": "s", "topic": "t", "type": "shared", "consumers": 2,
+                     "service": { "constant": "10ms" },
+                     "consumer_service": [{ "consumer": 0, "service": { "constant": "2500ms" } }],
+                     "failure_rate": 1.0, "ack_timeout": "1s", "retry_letter_delay": "60s",
+                     "dead_letter": { "max_redeliver_count": 1 } }]),
+            json!([]),
+        ),
+        10_000_000,
+    );
+    let re = kinds(&st, |k| matches!(k, TraceKind::PulsarReconsumeLater { .. }));
+    assert_eq!(re.len(), 1, "{re:?}");
+    assert_eq!(report(&st.engine)["nodes"]["s"]["reconsumed"], 1);
+}
+
 // ------------------------------------------------------------ properties
 
 fn prop_world(g: &mut Genes) -> (String, Vec<(u64, Command)>) {
@@ -554,6 +576,10 @@ fn prop_world(g: &mut Genes) -> (String, Vec<(u64, Command)>) {
         });
         if g.pick(2) == 0 {
             s["ack_timeout"] = json!(format!("{}s", 1 + g.pick(2)));
+        }
+        if g.pick(3) == 0 {
+            // A consumer slower than the ack timeout: redeliveries race it.
+            s["consumer_service"] = json!([{ "consumer": 0, "service": { "constant": format!("{}ms", 900 + g.pick(1500)) } }]);
         }
         if matches!(kind, "shared" | "key_shared") && g.pick(2) == 0 {
             s["dead_letter"] = json!({ "max_redeliver_count": 1 + g.pick(3), "topic": "dlq" });

@@ -142,6 +142,21 @@ impl Engine {
         self.p_dispatch(s);
     }
 
+    /// The stored entry at `pos`, unless the subscription acknowledged it
+    /// already (it may then be deleted from its log).
+    fn p_unacked_entry(&self, s: u32, pos: Pos) -> Option<PEntry> {
+        let st = &self.pulsar.subs[s as usize];
+        let ci = if pos.0 == RETRY_PART {
+            st.cursors.len() - 1
+        } else {
+            pos.0 as usize
+        };
+        if st.cursors[ci].is_acked(pos.1) {
+            return None;
+        }
+        self.p_log(s, pos.0).get(pos.1).copied()
+    }
+
     /// Does subscription `s` acknowledge on receipt (ack mode `auto`)?
     pub(crate) fn p_acks_on_receive(&self, s: u32) -> bool {
         self.cfg.pulsar_subscriptions[s as usize].ack_mode == Some(crate::scenario::AckMode::Auto)
@@ -367,7 +382,11 @@ impl Engine {
     /// `<topic>-<subscription>-DLQ` that nothing reads), then acknowledged here.
     pub(crate) fn p_dead_letter(&mut self, s: u32, pos: Pos) {
         let si = s as usize;
-        let e = *self.p_log(s, pos.0).get(pos.1).expect("stored");
+        // Another consumer may have handled and acknowledged it meanwhile
+        // (after an ack-timeout redelivery): then there is nothing to move.
+        let Some(e) = self.p_unacked_entry(s, pos) else {
+            return;
+        };
         let rc = self.pulsar.subs[si]
             .redeliveries
             .get(&pos)
@@ -408,7 +427,9 @@ impl Engine {
     /// delay; past `max_redeliver_count` reconsumes, to the dead-letter topic.
     pub(crate) fn p_reconsume_later(&mut self, s: u32, pos: Pos, delay_us: u64) {
         let si = s as usize;
-        let e = *self.p_log(s, pos.0).get(pos.1).expect("stored");
+        let Some(e) = self.p_unacked_entry(s, pos) else {
+            return; // acknowledged by another consumer meanwhile
+        };
         let reconsume = e.reconsume + 1;
         let max = self.cfg.pulsar_subscriptions[si]
             .dead_letter
