@@ -81,6 +81,7 @@ mod model;
 pub mod prng;
 mod reason;
 pub mod report;
+mod report_text;
 pub mod routing;
 pub mod time;
 pub mod trace;

@@ -1,0 +1,208 @@
+//! Tests of the trace log: the hash sees every field and the order, not
+//! the capture; codes per family; a known trace's hash is pinned.
+
+use super::*;
+
+#[test]
+fn hash_does_not_depend_on_capture() {
+    let mut a = TraceLog::new();
+    let mut b = TraceLog::new();
+    b.set_capture(true, 2);
+    for i in 0..5 {
+        let k = TraceKind::Enqueued { depth: i };
+        a.record(SimTime(i as u64), k, Some(i as u64), NodeId(1));
+        b.record(SimTime(i as u64), k, Some(i as u64), NodeId(1));
+    }
+    assert_eq!(a.hash(), b.hash());
+    assert_eq!(b.stored().len(), 2, "bounded buffer");
+    assert_eq!(b.overwritten(), 3);
+    // With a sink, a full buffer is drained instead: nothing is lost.
+    let seen = Rc::new(RefCell::new(Vec::new()));
+    let s2 = seen.clone();
+    let mut c = TraceLog::new();
+    c.set_capture(true, 2);
+    c.set_sink(Some(Rc::new(RefCell::new(
+        move |buf: &mut VecDeque<TraceEvent>| s2.borrow_mut().extend(buf.drain(..)),
+    ))));
+    for i in 0..5 {
+        let k = TraceKind::Enqueued { depth: i };
+        c.record(SimTime(i as u64), k, Some(i as u64), NodeId(1));
+    }
+    assert_eq!(c.overwritten(), 0);
+    let mut all: Vec<u64> = seen.borrow().iter().map(|e| e.seq).collect();
+    all.extend(c.take().iter().map(|e| e.seq));
+    assert_eq!(all, [0, 1, 2, 3, 4], "every event once, in order");
+    assert_eq!(c.hash(), a.hash());
+}
+
+#[test]
+fn hash_sees_every_field() {
+    let base = |kind, msg, node, t| {
+        let mut l = TraceLog::new();
+        l.record(SimTime(t), kind, msg, NodeId(node));
+        l.hash()
+    };
+    let k = TraceKind::Acked { instance: 0 };
+    let h0 = base(k, Some(1), 1, 1);
+    assert_ne!(h0, base(TraceKind::Acked { instance: 1 }, Some(1), 1, 1));
+    assert_ne!(h0, base(k, Some(2), 1, 1));
+    assert_ne!(h0, base(k, None, 1, 1));
+    assert_ne!(h0, base(k, Some(1), 2, 1));
+    assert_ne!(h0, base(k, Some(1), 1, 2));
+    assert_eq!(TraceKind::NAMES.len(), 79);
+    // Fields sharing a word stay apart.
+    let d = |consumer, instance, attempt, redelivered| TraceKind::Delivered {
+        consumer: NodeId(consumer),
+        instance,
+        attempt,
+        redelivered,
+    };
+    let hd = base(d(1, 2, 3, false), Some(1), 1, 1);
+    assert_ne!(hd, base(d(2, 1, 3, false), Some(1), 1, 1));
+    assert_ne!(hd, base(d(1, 2, 3, true), Some(1), 1, 1));
+    assert_ne!(hd, base(d(1, 2, 4, false), Some(1), 1, 1));
+    assert_ne!(hd, base(d(1, 3, 3, false), Some(1), 1, 1));
+    // Same fields, different kinds.
+    assert_ne!(
+        base(TraceKind::Enqueued { depth: 1 }, Some(1), 1, 1),
+        base(TraceKind::Requeued { depth: 1 }, Some(1), 1, 1)
+    );
+}
+
+#[test]
+fn redis_kinds_use_codes_60_to_79_and_hash_their_fields() {
+    let kinds = [
+        TraceKind::PubsubPublished {
+            receivers: 1,
+            missed: 0,
+        },
+        TraceKind::PubsubBuffered {
+            pattern: false,
+            bytes: 10,
+            buffer_bytes: 10,
+        },
+        TraceKind::PubsubMissed,
+        TraceKind::SubscriberDisconnected {
+            cause: DisconnectCause::HardLimit,
+            lost: 1,
+            buffer_bytes: 5,
+        },
+        TraceKind::SubscriberReconnected,
+        TraceKind::XAdded {
+            ms: 1,
+            seq: 0,
+            length: 1,
+        },
+        TraceKind::XTrimmed {
+            count: 1,
+            length: 1,
+        },
+        TraceKind::XDelivered {
+            consumer: 0,
+            ms: 1,
+            seq: 0,
+            deliveries: 1,
+        },
+        TraceKind::XAcked {
+            consumer: 0,
+            ms: 1,
+            seq: 0,
+            acked: true,
+        },
+        TraceKind::XClaimed {
+            consumer: 1,
+            from: 0,
+            ms: 1,
+            seq: 0,
+            idle_us: 5,
+        },
+        TraceKind::XClaimDeleted {
+            consumer: 0,
+            ms: 1,
+            seq: 0,
+        },
+        TraceKind::XConsumerCrashed {
+            consumer: 0,
+            pending: 1,
+        },
+        TraceKind::XConsumerRestarted { consumer: 0 },
+    ];
+    let mut codes: Vec<u64> = kinds.iter().map(|k| k.fields().0).collect();
+    assert!(codes.iter().all(|c| (60..=79).contains(c)));
+    codes.dedup();
+    assert_eq!(codes.len(), kinds.len());
+    for k in kinds {
+        assert!(TraceKind::NAMES.contains(&k.name()));
+    }
+    let h = |k: TraceKind| k.fields();
+    let id = |ms, seq| TraceKind::XAdded { ms, seq, length: 1 };
+    assert_ne!(h(id(1, 2)), h(id(2, 1)));
+    let claim = |consumer, from, idle_us| TraceKind::XClaimed {
+        consumer,
+        from,
+        ms: 7,
+        seq: 0,
+        idle_us,
+    };
+    assert_ne!(h(claim(1, 0, 5)), h(claim(0, 1, 5)));
+    assert_ne!(h(claim(1, 0, 5)), h(claim(1, 0, 6)));
+    let cut = |cause| TraceKind::SubscriberDisconnected {
+        cause,
+        lost: 1,
+        buffer_bytes: 5,
+    };
+    assert_ne!(
+        h(cut(DisconnectCause::HardLimit)),
+        h(cut(DisconnectCause::SoftLimit))
+    );
+}
+
+#[test]
+fn hash_depends_on_order() {
+    let e1 = (
+        SimTime(1),
+        TraceKind::Acked { instance: 0 },
+        Some(1),
+        NodeId(1),
+    );
+    let e2 = (
+        SimTime(1),
+        TraceKind::Acked { instance: 0 },
+        Some(2),
+        NodeId(1),
+    );
+    let mut a = TraceLog::new();
+    let mut b = TraceLog::new();
+    for (t, k, m, n) in [e1, e2] {
+        a.record(t, k, m, n);
+    }
+    for (t, k, m, n) in [e2, e1] {
+        b.record(t, k, m, n);
+    }
+    assert_ne!(a.hash(), b.hash());
+}
+
+#[test]
+fn hash_of_a_known_trace_is_pinned() {
+    // The function itself, pinned independently of the engine: the same
+    // value natively and in wasm (tests/web.rs checks the presets).
+    let mut l = TraceLog::new();
+    l.record(
+        SimTime(0),
+        TraceKind::Published {
+            to: NodeId(2),
+            parent: None,
+        },
+        Some(1),
+        NodeId(0),
+    );
+    l.record(
+        SimTime(0),
+        TraceKind::Enqueued { depth: 1 },
+        Some(1),
+        NodeId(2),
+    );
+    l.record(SimTime(7), TraceKind::Expired, None, NodeId(2));
+    assert_eq!(l.count(), 3);
+    assert_eq!(format!("{:016x}", l.hash()), "5a2cf45d7be1589d");
+}
