@@ -83,6 +83,7 @@ mod reason;
 pub mod report;
 mod report_text;
 pub mod routing;
+mod sampling;
 pub mod time;
 pub mod trace;
 mod trace_codes;

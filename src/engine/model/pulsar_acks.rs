@@ -19,7 +19,7 @@ use super::pulsar_dispatch::{NACK_DELAY_MIN_US, NO_COPY};
 use crate::engine::core::{Engine, Event};
 use crate::engine::message::MsgState;
 use crate::engine::trace::{Reason, TraceKind};
-use crate::scenario::{PulsarAck, RedeliveryBackoff, SubscriptionType};
+use crate::scenario::{RedeliveryBackoff, SubscriptionType};
 
 /// `MultiplierRedeliveryBackoff.next(n)`.
 pub(crate) fn backoff_us(b: &RedeliveryBackoff, n: u32) -> u64 {
@@ -70,27 +70,8 @@ impl Engine {
         if !failed {
             self.p_effect(s, c, copy);
             self.totals.processed += 1;
-            self.totals.acked += 1;
-            self.pulsar.subs[si].acked += 1;
-            let cumulative = self.cfg.pulsar_subscriptions[si].ack == PulsarAck::Cumulative;
-            self.trace.record(
-                self.now,
-                TraceKind::PulsarAcked {
-                    consumer: c,
-                    partition: pos.0,
-                    offset: pos.1,
-                    cumulative,
-                },
-                Some(mid),
-                node,
-            );
             self.pulsar.subs[si].by_copy.remove(&copy);
-            if cumulative {
-                self.p_ack_cumulative(s, pos);
-            } else {
-                self.p_ack_one(s, pos);
-            }
-            self.p_after_ack(s, pos.0);
+            self.p_ack(s, c, pos, copy);
             self.complete(copy);
         } else {
             self.totals.failed += 1;

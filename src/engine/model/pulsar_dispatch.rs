@@ -561,7 +561,7 @@ impl Engine {
                 Event::Pulsar(PulsarEvent::Done { s, c, epoch }),
             );
             if self.p_acks_on_receive(s) {
-                self.p_ack_on_receive(s, c, pos, copy);
+                self.p_ack(s, c, pos, copy);
                 return;
             }
             if let Some(t) = self.pulsar.subs[si].ack_timeout_us {
@@ -581,9 +581,11 @@ impl Engine {
         }
     }
 
-    /// Ack mode `auto`: the handler acknowledges what it just received,
-    /// before its effect (at-most-once).
-    fn p_ack_on_receive(&mut self, s: u32, c: u32, pos: Pos, copy: u32) {
+    /// Consumer `c` acknowledges `pos` (its copy `copy`): after its effect,
+    /// or with ack mode `auto` as soon as it received it (at-most-once);
+    /// individually or cumulatively, then what every subscription acked is
+    /// deleted.
+    pub(crate) fn p_ack(&mut self, s: u32, c: u32, pos: Pos, copy: u32) {
         let si = s as usize;
         let cumulative =
             self.cfg.pulsar_subscriptions[si].ack == crate::scenario::PulsarAck::Cumulative;
