@@ -7,6 +7,7 @@
 //! seed and command log give the same trace hash natively and in the browser;
 //! `link` packs them into a share link both sides read.
 
+pub mod animation;
 pub mod engine;
 pub mod export;
 pub mod lesson;

@@ -1,5 +1,5 @@
 //! Downloads from the app: the topology as SVG (vector, for slides), the
-//! canvas as PNG, the time series as CSV and the trace as JSON lines.
+//! canvas as PNG, an animation as GIF (`app/animation.rs`), the time series as CSV and the trace as JSON lines.
 //!
 //! The SVG is built from the layout alone (nodes, edges, edge labels), so it is
 //! the same picture at any window size and has no moving tokens: the shape of
@@ -15,6 +15,21 @@ pub fn download_text(name: &str, mime: &str, text: &str) -> Result<(), String> {
     let opts = web_sys::BlobPropertyBag::new();
     opts.set_type(mime);
     let blob = web_sys::Blob::new_with_str_sequence_and_options(&parts, &opts)
+        .map_err(|_| "the browser refused to make the file".to_string())?;
+    let url = web_sys::Url::create_object_url_with_blob(&blob)
+        .map_err(|_| "the browser refused to make the file".to_string())?;
+    let r = download_url(name, &url);
+    let _ = web_sys::Url::revoke_object_url(&url);
+    r
+}
+
+/// Offer `bytes` as a file download named `name`.
+pub fn download_bytes(name: &str, mime: &str, bytes: &[u8]) -> Result<(), String> {
+    let arr = js_sys::Uint8Array::from(bytes);
+    let parts = js_sys::Array::of1(&arr);
+    let opts = web_sys::BlobPropertyBag::new();
+    opts.set_type(mime);
+    let blob = web_sys::Blob::new_with_u8_array_sequence_and_options(&parts, &opts)
         .map_err(|_| "the browser refused to make the file".to_string())?;
     let url = web_sys::Url::create_object_url_with_blob(&blob)
         .map_err(|_| "the browser refused to make the file".to_string())?;

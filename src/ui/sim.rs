@@ -316,6 +316,29 @@ impl Sim {
         self.log.partition_point(|e| e.seq < upto)
     }
 
+    /// A second timeline of this session, at time 0: the same scenario,
+    /// seed and command script, so `seek` and `advance` on it replay exactly
+    /// what this one shows, without touching this one (the animation export
+    /// renders from a fork).
+    pub fn fork(&self) -> Sim {
+        let first = self.checkpoints[0].clone();
+        let mut engine = first.clone();
+        engine.take_trace();
+        Sim {
+            scenario: self.scenario.clone(),
+            seed: self.seed,
+            engine,
+            script: self.script.clone(),
+            checkpoints: vec![first],
+            checkpoint_every: self.checkpoint_every,
+            horizon_us: 0,
+            horizon_series: Vec::new(),
+            log: VecDeque::new(),
+            throttled: false,
+            end_us: self.end_us.max(self.horizon_us),
+        }
+    }
+
     /// A JSON reproduction of this session: scenario, seed and command log.
     pub fn reproduction(&self) -> String {
         let v = serde_json::json!({

@@ -23,12 +23,14 @@
 //!   log.rs        virtualised, filterable event log
 //!   ledger.rs     the delivery ledger strip, the guarantee dial, "why?" examples
 //!   compare.rs    variants side by side: lane columns under the one timeline
+//!   animation.rs  the GIF export of a span, rendered from a fork of the Sim
 //!
 //! Painting the canvases is the only effect of a frame; DOM updates are
 //! limited to ten per second so the page stays cheap at 60 fps. Views are
 //! `&self -> Html` and send `Msg`s up; handlers never touch the DOM beyond
 //! repainting a paused canvas.
 
+mod animation;
 mod builder;
 mod builder_view;
 mod compare;
@@ -111,6 +113,8 @@ pub enum Msg {
     Visible(bool),
     /// Download: "svg", "png", "csv" or "jsonl" (see `ui::exports`).
     Export(String),
+    /// The animation export (see `animation.rs`).
+    Gif(animation::GifMsg),
     /// The lesson player (see `lesson.rs`).
     Lesson(lesson::LessonMsg),
     /// The topology builder (see `builder.rs`).
@@ -222,6 +226,8 @@ pub struct App {
     last_lane_paint: f64,
     /// Once rendered, scroll the inspector to the ledger's details.
     ledger_scroll: bool,
+    /// The animation export's dialog and job.
+    gif: animation::GifState,
 }
 
 impl App {
@@ -372,6 +378,7 @@ impl Component for App {
             lanes_behind: false,
             last_lane_paint: 0.0,
             ledger_scroll: false,
+            gif: Default::default(),
         };
         app.share.notice = notice;
         app.share.address.written = fragment;

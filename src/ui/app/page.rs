@@ -62,6 +62,7 @@ impl App {
                         }
                         { self.view_ledger_strip(ctx) }
                         { self.view_share_overlays(ctx) }
+                        { self.view_gif_dialog(ctx) }
                         { self.view_finished(ctx) }
                         if let Some(e) = &self.command_error {
                             <div class="toast" id="command-toast" role="alert">{ format!("Not applied: {e}") }</div>

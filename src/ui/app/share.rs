@@ -446,6 +446,7 @@ impl App {
                 <option value="" selected=true>{"Export…"}</option>
                 <option value="svg">{"Topology (SVG)"}</option>
                 <option value="png">{"Picture now (PNG)"}</option>
+                <option value="gif">{"Animation of a span (GIF)…"}</option>
                 <option value="csv">{"Time series (CSV)"}</option>
                 <option value="jsonl">{"Trace (JSON lines)"}</option>
             </select>
