@@ -2,7 +2,7 @@
 # Build the release app, serve it, run every browser test in Debian's headless
 # Chromium, and leave screenshots in target/screenshots/. Exits non-zero on any
 # failure (run-tests, layout-tests, follow-tests, lesson-tests, export-tests, kafka-tests,
-# builder-tests, guarantee-tests, pulsar-tests, broker-tests, then share-tests; their shared helpers are in e2e/lib.mjs). Works from a clean checkout after `cargo fetch` (npm deps are
+# builder-tests, guarantee-tests, pulsar-tests, broker-tests, sweep-tests, then share-tests; their shared helpers are in e2e/lib.mjs). Works from a clean checkout after `cargo fetch` (npm deps are
 # installed here). Usage: e2e/run.sh   (ONLY=substring runs matching tests)
 set -euo pipefail
 root="$(cd "$(dirname "$0")/.." && pwd)"
@@ -31,6 +31,8 @@ BASE_URL="http://127.0.0.1:$port/" SHOTS="$root/target/screenshots" node builder
 BASE_URL="http://127.0.0.1:$port/" SHOTS="$root/target/screenshots" node guarantee-tests.mjs || status=1
 BASE_URL="http://127.0.0.1:$port/" SHOTS="$root/target/screenshots" node pulsar-tests.mjs || status=1
 BASE_URL="http://127.0.0.1:$port/" SHOTS="$root/target/screenshots" node broker-tests.mjs || status=1
+BASE_URL="http://127.0.0.1:$port/" SHOTS="$root/target/screenshots" QUEUELAB="$root/target/debug/queuelab" \
+  node sweep-tests.mjs || status=1
 BASE_URL="http://127.0.0.1:$port/" SHOTS="$root/target/screenshots" QUEUELAB="$root/target/debug/queuelab" \
   node share-tests.mjs || status=1
 exit "$status"

@@ -14,13 +14,12 @@ pub mod lesson;
 pub mod link;
 pub mod markdown;
 pub mod scenario;
+pub mod sweep;
 
 #[cfg(not(target_arch = "wasm32"))]
 pub mod cli;
 #[cfg(not(target_arch = "wasm32"))]
 pub mod definitions;
-#[cfg(not(target_arch = "wasm32"))]
-pub mod sweep;
 
 #[cfg(target_arch = "wasm32")]
 pub mod ui;

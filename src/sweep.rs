@@ -14,8 +14,6 @@ use crate::engine::{Engine, SimTime};
 use crate::scenario::{expect, patch, Scenario};
 use serde_json::Value;
 use std::collections::BTreeMap;
-use std::sync::atomic::{AtomicUsize, Ordering};
-use std::sync::Mutex;
 
 /// Most runs (grid points × seeds) in one sweep.
 pub const RUNS_MAX: usize = 2000;
@@ -198,8 +196,9 @@ pub fn metric(report: &Value, name: &str, until_us: u64) -> Result<f64, String> 
         .ok_or_else(|| format!("--metric {name:?} is not a number in the report"))
 }
 
-/// Run the plan on `jobs` threads. The result does not depend on `jobs`.
-pub fn run(plan: &Plan, jobs: usize) -> Result<Outcome, String> {
+/// Check a plan and build its grid: the points, each a valid scenario; the
+/// error names the point, or says the grid or a metric name is wrong.
+pub fn prepare(plan: &Plan) -> Result<Vec<Point>, String> {
     let points = grid(&plan.scenario, &plan.axes)?;
     let runs = points.len() * plan.seeds.len();
     if runs > RUNS_MAX {
@@ -215,43 +214,30 @@ pub fn run(plan: &Plan, jobs: usize) -> Result<Outcome, String> {
             expect::parse(&format!("{m} == 0")).map_err(|e| format!("--metric {m:?}: {e}"))?;
         }
     }
-    let slots: Vec<Mutex<Option<Result<Vec<f64>, String>>>> =
-        (0..runs).map(|_| Mutex::new(None)).collect();
-    let next = AtomicUsize::new(0);
-    let work = || loop {
-        let k = next.fetch_add(1, Ordering::Relaxed);
-        if k >= runs {
-            break;
-        }
-        let (pi, si) = (k / plan.seeds.len(), k % plan.seeds.len());
-        let r = run_one(&points[pi].scenario, plan.seeds[si], plan.until_us).and_then(|rep| {
+    Ok(points)
+}
+
+/// Run `k` of the plan (point `k / seeds`, seed `k % seeds`): its metrics.
+pub fn run_at(plan: &Plan, points: &[Point], k: usize) -> Result<Vec<f64>, String> {
+    let (pi, si) = (k / plan.seeds.len(), k % plan.seeds.len());
+    run_one(&points[pi].scenario, plan.seeds[si], plan.until_us)
+        .and_then(|rep| {
             plan.metrics
                 .iter()
                 .map(|m| metric(&rep, m, plan.until_us))
                 .collect::<Result<Vec<f64>, String>>()
-        });
-        *slots[k].lock().expect("no panics while holding") = Some(r);
-    };
-    std::thread::scope(|sc| {
-        for _ in 0..jobs.clamp(1, 64) {
-            sc.spawn(work);
-        }
-    });
-    let mut values: Vec<Vec<f64>> = Vec::with_capacity(runs);
-    for (k, s) in slots.into_iter().enumerate() {
-        let r = s
-            .into_inner()
-            .expect("no poisoned slot")
-            .expect("every run was taken");
-        let pi = k / plan.seeds.len();
-        values.push(r.map_err(|e| {
+        })
+        .map_err(|e| {
             format!(
                 "at {} seed {}: {e}",
                 label(&plan.axes, &points[pi].values),
-                plan.seeds[k % plan.seeds.len()]
+                plan.seeds[si]
             )
-        })?);
-    }
+        })
+}
+
+/// The estimates from every run's metrics (`values[k]` from `run_at(k)`).
+pub fn summarize(plan: &Plan, points: Vec<Point>, values: &[Vec<f64>]) -> Outcome {
     let estimates = (0..points.len())
         .map(|pi| {
             (0..plan.metrics.len())
@@ -264,7 +250,43 @@ pub fn run(plan: &Plan, jobs: usize) -> Result<Outcome, String> {
                 .collect()
         })
         .collect();
-    Ok(Outcome { points, estimates })
+    Outcome { points, estimates }
+}
+
+/// Run the plan on `jobs` threads (native: the CLI). The result does not
+/// depend on `jobs`. The app's sweep panel runs `run_at` one by one in a
+/// web worker instead (`ui/sweep_worker.rs`).
+#[cfg(not(target_arch = "wasm32"))]
+pub fn run(plan: &Plan, jobs: usize) -> Result<Outcome, String> {
+    use std::sync::atomic::{AtomicUsize, Ordering};
+    use std::sync::Mutex;
+    let points = prepare(plan)?;
+    let runs = points.len() * plan.seeds.len();
+    let slots: Vec<Mutex<Option<Result<Vec<f64>, String>>>> =
+        (0..runs).map(|_| Mutex::new(None)).collect();
+    let next = AtomicUsize::new(0);
+    let work = || loop {
+        let k = next.fetch_add(1, Ordering::Relaxed);
+        if k >= runs {
+            break;
+        }
+        let r = run_at(plan, &points, k);
+        *slots[k].lock().expect("no panics while holding") = Some(r);
+    };
+    std::thread::scope(|sc| {
+        for _ in 0..jobs.clamp(1, 64) {
+            sc.spawn(work);
+        }
+    });
+    let mut values: Vec<Vec<f64>> = Vec::with_capacity(runs);
+    for s in slots {
+        values.push(
+            s.into_inner()
+                .expect("no poisoned slot")
+                .expect("every run was taken")?,
+        );
+    }
+    Ok(summarize(plan, points, &values))
 }
 
 fn cell(v: &Value) -> String {
@@ -337,8 +359,55 @@ fn esc(s: &str) -> String {
 /// An SVG plot of the first metric against the first axis: one line per
 /// combination of the other axes, with 95% CI error bars.
 pub fn svg(plan: &Plan, out: &Outcome, title: &str) -> String {
-    let (w, h) = (800.0, 480.0);
-    let (l, r, t, b) = (80.0, 200.0, 50.0, 60.0);
+    svg_styled(plan, out, title, &PlotStyle::REPORT, None)
+}
+
+/// Size, margins and type of a sweep plot.
+#[derive(Clone, Debug)]
+pub struct PlotStyle {
+    pub w: f64,
+    pub h: f64,
+    /// Margins: left, right (the legend of other axes' lines), top, bottom.
+    pub margins: (f64, f64, f64, f64),
+    pub font_px: f64,
+    pub title_px: f64,
+    /// Name the metric under the title (narrow plots) instead of along the y axis.
+    pub metric_on_top: bool,
+}
+
+impl PlotStyle {
+    /// The CLI's `--svg`: 800 × 480, a legend column on the right.
+    pub const REPORT: PlotStyle = PlotStyle {
+        w: 800.0,
+        h: 480.0,
+        margins: (80.0, 200.0, 50.0, 60.0),
+        font_px: 14.0,
+        title_px: 18.0,
+        metric_on_top: false,
+    };
+    /// The app's sweep panel: narrow, one line, type that stays readable
+    /// when the plot is shown about 300 px wide.
+    pub const PANEL: PlotStyle = PlotStyle {
+        w: 380.0,
+        h: 300.0,
+        margins: (58.0, 18.0, 58.0, 50.0),
+        font_px: 15.0,
+        title_px: 16.0,
+        metric_on_top: true,
+    };
+}
+
+/// `svg` in a given style; `metric_label` names the metric in words (else
+/// its report path and unit).
+pub fn svg_styled(
+    plan: &Plan,
+    out: &Outcome,
+    title: &str,
+    style: &PlotStyle,
+    metric_label: Option<&str>,
+) -> String {
+    let (w, h) = (style.w, style.h);
+    let (l, r, t, b) = style.margins;
     let xs: Vec<&Value> = plan
         .axes
         .first()
@@ -372,6 +441,9 @@ pub fn svg(plan: &Plan, out: &Outcome, title: &str) -> String {
             )
         })
         .collect();
+    // Every metric here is a count, a rate or a time: an interval that
+    // reaches below zero is drawn from zero.
+    let ys: Vec<(f64, f64)> = ys.into_iter().map(|(a, b)| (a.max(0.0), b)).collect();
     let y_lo = ys.iter().map(|p| p.0).fold(f64::MAX, f64::min).min(0.0);
     let mut y_hi = ys.iter().map(|p| p.1).fold(f64::MIN, f64::max);
     if !(y_hi > y_lo) {
@@ -392,9 +464,21 @@ pub fn svg(plan: &Plan, out: &Outcome, title: &str) -> String {
     let colours = [
         "#2563eb", "#dc2626", "#16a34a", "#9333ea", "#ea580c", "#0891b2", "#4b5563", "#db2777",
     ];
+    let (fpx, tpx) = (style.font_px, style.title_px);
+    let title_x = if style.metric_on_top { 10.0 } else { l };
     let mut s = format!(
-        "<svg xmlns=\"http://www.w3.org/2000/svg\" width=\"{w}\" height=\"{h}\" viewBox=\"0 0 {w} {h}\" font-family=\"system-ui, sans-serif\" font-size=\"14\">\n<rect width=\"{w}\" height=\"{h}\" fill=\"#ffffff\"/>\n<text x=\"{l}\" y=\"28\" font-size=\"18\" font-weight=\"600\">{}</text>\n",
+        "<svg xmlns=\"http://www.w3.org/2000/svg\" width=\"{w}\" height=\"{h}\" viewBox=\"0 0 {w} {h}\" font-family=\"system-ui, sans-serif\" font-size=\"{fpx}\">\n<rect width=\"{w}\" height=\"{h}\" fill=\"#ffffff\"/>\n<text x=\"{title_x}\" y=\"{:.0}\" font-size=\"{tpx}\" font-weight=\"600\">{}</text>\n",
+        tpx + 8.0,
         esc(title)
+    );
+    let metric_text = format!(
+        "{}{}",
+        metric_label.unwrap_or(&plan.metrics[0]),
+        if unit.is_empty() {
+            String::new()
+        } else {
+            format!(" [{}]", unit.trim())
+        }
     );
     // Axes and ticks.
     s += &format!(
@@ -428,7 +512,17 @@ pub fn svg(plan: &Plan, out: &Outcome, title: &str) -> String {
             esc(&a.path)
         );
     }
-    s += &format!("<text x=\"18\" y=\"{:.1}\" transform=\"rotate(-90 18 {:.1})\" text-anchor=\"middle\" fill=\"#475569\">{} (mean, 95% CI, {} seeds)</text>\n", (t + h - b) / 2.0, (t + h - b) / 2.0, esc(&format!("{}{}", plan.metrics[0], if unit.is_empty() { String::new() } else { format!(" [{}]", unit.trim()) })), plan.seeds.len());
+    if style.metric_on_top {
+        s += &format!(
+            "<text x=\"10\" y=\"{:.0}\" font-size=\"{:.0}\" fill=\"#475569\">{} · 95% CI, {} seeds</text>\n",
+            tpx + 8.0 + fpx + 8.0,
+            fpx - 2.0,
+            esc(&metric_text),
+            plan.seeds.len()
+        );
+    } else {
+        s += &format!("<text x=\"18\" y=\"{:.1}\" transform=\"rotate(-90 18 {:.1})\" text-anchor=\"middle\" fill=\"#475569\">{} (mean, 95% CI, {} seeds)</text>\n", (t + h - b) / 2.0, (t + h - b) / 2.0, esc(&metric_text), plan.seeds.len());
+    }
     // One series per combination of the other axes.
     let per_series = nx;
     let series = out.points.len() / per_series.max(1);
@@ -442,7 +536,7 @@ pub fn svg(plan: &Plan, out: &Outcome, title: &str) -> String {
             let (mean, hw) = (e.mean * k, e.half_width * k);
             let (px, py) = (x_of(i), y_of(mean));
             path += &format!("{}{px:.1},{py:.1} ", if i == 0 { "M" } else { "L" });
-            let (y0, y1) = (y_of(mean - hw), y_of(mean + hw));
+            let (y0, y1) = (y_of((mean - hw).max(0.0)), y_of(mean + hw));
             s += &format!("<line x1=\"{px:.1}\" y1=\"{y0:.1}\" x2=\"{px:.1}\" y2=\"{y1:.1}\" stroke=\"{colour}\" stroke-width=\"2\"/>\n<line x1=\"{:.1}\" y1=\"{y0:.1}\" x2=\"{:.1}\" y2=\"{y0:.1}\" stroke=\"{colour}\"/>\n<line x1=\"{:.1}\" y1=\"{y1:.1}\" x2=\"{:.1}\" y2=\"{y1:.1}\" stroke=\"{colour}\"/>\n<circle cx=\"{px:.1}\" cy=\"{py:.1}\" r=\"4\" fill=\"{colour}\"/>\n", px - 5.0, px + 5.0, px - 5.0, px + 5.0);
         }
         s += &format!(

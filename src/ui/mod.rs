@@ -11,7 +11,8 @@
 //!                          ├─ lanes.rs    variants side by side: one engine per lane, in lockstep
 //!                          ├─ params.rs   URL parameters (the embed contract)
 //!                          ├─ share.rs    share links in the address bar (URL fragment)
-//!                          └─ embed.rs    postMessage API and off-screen pause for embeds
+//!                          ├─ embed.rs    postMessage API and off-screen pause for embeds
+//!                          └─ sweep_worker.rs  the sweep panel's runs, inside a web worker
 //!
 //! A panic anywhere shows a banner with a "copy reproduction" button carrying
 //! the scenario, the seed and the command log, instead of a frozen page.
@@ -32,6 +33,7 @@ pub mod render;
 pub mod share;
 pub mod sim;
 pub mod svg;
+pub mod sweep_worker;
 pub mod tokens;
 pub mod views;
 
@@ -115,6 +117,11 @@ fn show_panic_banner(message: &str) {
 
 /// Mount the app on the page.
 pub fn start() {
+    // In the sweep panel's web worker (`sweep_worker.rs`) the same module
+    // starts with no window: there is nothing to mount.
+    if web_sys::window().is_none() {
+        return;
+    }
     // Yew installs its own hook at render unless one is given through it.
     yew::set_custom_panic_hook(Box::new(|info| {
         console_error_panic_hook::hook(info);

@@ -264,19 +264,10 @@ impl App {
         }
         self.lesson_rendered();
         if std::mem::take(&mut self.ledger_scroll) {
-            // Scroll the side panel only (never the page).
-            let doc = web_sys::window().and_then(|w| w.document());
-            let el = doc
-                .as_ref()
-                .and_then(|d| d.get_element_by_id("ledger-details"));
-            let side = doc
-                .as_ref()
-                .and_then(|d| d.query_selector(".side-body").ok().flatten());
-            if let (Some(el), Some(side)) = (el, side) {
-                let dy =
-                    el.get_bounding_client_rect().top() - side.get_bounding_client_rect().top();
-                side.set_scroll_top(side.scroll_top() + dy as i32 - 6);
-            }
+            scroll_side_to("ledger-details");
+        }
+        if std::mem::take(&mut self.sweep.scroll) {
+            scroll_side_to("sweep-result");
         }
         if std::mem::take(&mut self.editor_jump) {
             let line = self
@@ -340,4 +331,17 @@ pub(super) fn context_2d(canvas: &HtmlCanvasElement) -> Option<CanvasRenderingCo
         .ok()
         .flatten()
         .and_then(|c| c.dyn_into::<CanvasRenderingContext2d>().ok())
+}
+
+/// Scroll the side panel (never the page) so the element `id` is at its top.
+fn scroll_side_to(id: &str) {
+    let doc = web_sys::window().and_then(|w| w.document());
+    let el = doc.as_ref().and_then(|d| d.get_element_by_id(id));
+    let side = doc
+        .as_ref()
+        .and_then(|d| d.query_selector(".side-body").ok().flatten());
+    if let (Some(el), Some(side)) = (el, side) {
+        let dy = el.get_bounding_client_rect().top() - side.get_bounding_client_rect().top();
+        side.set_scroll_top(side.scroll_top() + dy as i32 - 6);
+    }
 }

@@ -24,6 +24,7 @@
 //!   ledger.rs     the delivery ledger strip, the guarantee dial, "why?" examples
 //!   compare.rs    variants side by side: lane columns under the one timeline
 //!   animation.rs  the GIF export of a span, rendered from a fork of the Sim
+//!   sweep.rs      the what-if sweep panel (runs in a web worker)
 //!
 //! Painting the canvases is the only effect of a frame; DOM updates are
 //! limited to ten per second so the page stays cheap at 60 fps. Views are
@@ -46,6 +47,7 @@ mod log;
 mod page;
 mod pointer;
 mod share;
+mod sweep;
 mod topbar;
 mod update;
 
@@ -115,6 +117,8 @@ pub enum Msg {
     Export(String),
     /// The animation export (see `animation.rs`).
     Gif(animation::GifMsg),
+    /// The sweep panel (see `sweep.rs`).
+    Sweep(sweep::SweepMsg),
     /// The lesson player (see `lesson.rs`).
     Lesson(lesson::LessonMsg),
     /// The topology builder (see `builder.rs`).
@@ -135,6 +139,7 @@ pub enum Tab {
     Inspect,
     Scenario,
     Lesson,
+    Sweep,
 }
 
 pub struct App {
@@ -228,6 +233,8 @@ pub struct App {
     ledger_scroll: bool,
     /// The animation export's dialog and job.
     gif: animation::GifState,
+    /// The sweep panel's form, worker and answer.
+    sweep: sweep::SweepState,
 }
 
 impl App {
@@ -379,6 +386,7 @@ impl Component for App {
             last_lane_paint: 0.0,
             ledger_scroll: false,
             gif: Default::default(),
+            sweep: Default::default(),
         };
         app.share.notice = notice;
         app.share.address.written = fragment;

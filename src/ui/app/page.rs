@@ -102,15 +102,17 @@ impl App {
                         <aside class={classes!("side", (self.tab == Tab::Scenario).then_some("wide"))}>
                             <div class="tabs">
                                 <button class="tab fold" id="hide-side" title="Hide this panel: more room for the canvas" onclick={link.callback(|_| Msg::TogglePanel(2))}>{"⟩"}</button>
-                                <button class={classes!("tab", (self.tab == Tab::Inspect).then_some("active"))} id="tab-inspect" onclick={link.callback(|_| Msg::Tab(Tab::Inspect))}>{"Inspector"}</button>
-                                <button class={classes!("tab", (self.tab == Tab::Scenario).then_some("active"))} id="tab-scenario" onclick={link.callback(|_| Msg::Tab(Tab::Scenario))}>{"Edit JSON"}</button>
+                                <button class={classes!("tab", (self.tab == Tab::Inspect).then_some("active"))} id="tab-inspect" onclick={link.callback(|_| Msg::Tab(Tab::Inspect))}>{"Inspect"}<span class="long">{"or"}</span></button>
+                                <button class={classes!("tab", (self.tab == Tab::Scenario).then_some("active"))} id="tab-scenario" onclick={link.callback(|_| Msg::Tab(Tab::Scenario))}><span class="long">{"Edit "}</span>{"JSON"}</button>
                                 <button class={classes!("tab", (self.tab == Tab::Lesson).then_some("active"))} id="tab-lessons" onclick={link.callback(|_| Msg::Tab(Tab::Lesson))}>{"Lessons"}</button>
+                                <button class={classes!("tab", (self.tab == Tab::Sweep).then_some("active"))} id="tab-sweep" title="What if? Run a field over several values in the background and plot a metric" onclick={link.callback(|_| Msg::Tab(Tab::Sweep))}>{"Sweep"}</button>
                             </div>
                             <div class="side-body">
                                 { match self.tab {
                                     Tab::Inspect => self.view_inspector(ctx),
                                     Tab::Scenario => self.view_editor(ctx),
                                     Tab::Lesson => self.view_lesson(ctx),
+                                    Tab::Sweep => self.view_sweep(ctx),
                                 } }
                             </div>
                         </aside>

@@ -70,6 +70,7 @@ impl App {
             Msg::Export(kind) if kind == "gif" => self.gif_msg(ctx, super::animation::GifMsg::Open),
             Msg::Export(kind) => self.export(&kind),
             Msg::Gif(m) => self.gif_msg(ctx, m),
+            Msg::Sweep(m) => self.sweep_msg(ctx, m),
             Msg::Lesson(m) => self.lesson_msg(m),
             Msg::CloseShare => self.close_dialog(),
             Msg::Extend => self.extend_run(),
@@ -313,6 +314,9 @@ impl App {
     /// Switch the side panel tab.
     pub(super) fn tab(&mut self, t: Tab) -> bool {
         self.tab = t;
+        if t == Tab::Sweep {
+            self.sweep_fill();
+        }
         true
     }
 
