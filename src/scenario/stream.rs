@@ -380,6 +380,8 @@ pub enum SeekTo {
 pub const PARTITIONS_MAX: u32 = 1024;
 pub const MAX_POLL_RECORDS_MAX: u32 = 100_000;
 pub const BATCH_SIZE_MAX: u32 = 100_000;
+/// Upper bound of a non-idempotent producer's `max_in_flight`.
+pub const MAX_IN_FLIGHT_MAX: u32 = 1_000;
 pub const GROUP_MEMBERS_MAX: u32 = 1000;
 pub const RETRY_TOPICS_MAX: usize = 16;
 pub const FAILURE_ATTEMPTS_MAX: u32 = 1000;

@@ -16,6 +16,7 @@
 //! | `retry.rs`       | on-failure policy, backoff, retry wait | `retries_exhausted`             |
 //! | `topic.rs`       | partition logs, retention, compaction  | retention / compaction (traced) |
 //! | `batch.rs`       | topic producers: partition, batching   | —                               |
+//! | `inflight.rs`    | topic producers: the window of in-flight batches | past `WAITING_BATCHES_MAX` (`unacked_lost`) |
 //! | `partitioner.rs` | murmur2, sticky, round-robin (pure)    | —                               |
 //! | `group.rs`       | consumer groups: state, rebalance      | —                               |
 //! | `membership.rs`| groups: join, leave, crash, session expiry | a crash: polled, uncommitted   |
@@ -61,6 +62,7 @@ pub mod exchange;
 pub(crate) mod fetch;
 pub mod glob;
 pub(crate) mod group;
+pub(crate) mod inflight;
 pub(crate) mod membership;
 pub mod partitioner;
 pub mod producer;

@@ -20,6 +20,7 @@ pub(super) fn check_topic_producer(
         ("tombstone_ratio", p.tombstone_ratio.is_some()),
         ("acks", p.acks.is_some()),
         ("idempotent", p.idempotent.is_some()),
+        ("max_in_flight", p.max_in_flight.is_some()),
     ];
     if !to_topic {
         for (field, set) in topic_only {
@@ -56,6 +57,22 @@ pub(super) fn check_topic_producer(
     }
     if p.linger.is_some_and(|d| d.us() > 60_000_000) {
         v.err(format!("{at}.linger"), "must be at most 60s");
+    }
+    if let Some(n) = p.max_in_flight {
+        let idempotent = p
+            .idempotent
+            .unwrap_or(p.acks.unwrap_or(Acks::All) == Acks::All);
+        if idempotent && !(1..=5).contains(&n) {
+            v.err(
+                format!("{at}.max_in_flight"),
+                "the idempotent producer allows 1 to 5 batches in flight (Kafka requires max.in.flight.requests.per.connection <= 5 with enable.idempotence)",
+            );
+        } else if !(1..=MAX_IN_FLIGHT_MAX).contains(&n) {
+            v.err(
+                format!("{at}.max_in_flight"),
+                format!("must be between 1 and {MAX_IN_FLIGHT_MAX}"),
+            );
+        }
     }
     if let Some(r) = p.tombstone_ratio {
         if !(r.is_finite() && (0.0..=1.0).contains(&r)) {
