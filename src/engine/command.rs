@@ -304,6 +304,14 @@ impl Engine {
                     });
                 }
             }
+            Command::PauseMember { group, member, .. } => {
+                let g = self.find(group, NodeKind::Group)?;
+                if !self.can_pause(g, *member) {
+                    return err(format!(
+                        "{group} has no live, unpaused member {member} in the group"
+                    ));
+                }
+            }
             Command::CrashMember { group, member } => {
                 let g = self.find(group, NodeKind::Group)?;
                 let alive = self.streams.groups[g as usize]
@@ -474,6 +482,14 @@ impl Engine {
             Command::CrashMember { group, member } => {
                 let g = self.find(group, NodeKind::Group).unwrap();
                 self.crash_member(g, *member);
+            }
+            Command::PauseMember {
+                group,
+                member,
+                duration,
+            } => {
+                let g = self.find(group, NodeKind::Group).unwrap();
+                self.pause_member(g, *member, duration.us());
             }
             Command::SeekGroup {
                 group,

@@ -125,3 +125,208 @@ fn max_in_flight_is_checked_against_idempotence() {
     let e = err(json!({"acks": "1", "max_in_flight": 0}));
     assert!(e.contains("producers[0].max_in_flight"), "{e}");
 }
+
+// ------------------------------------------------ transactions and zombies
+
+/// 200 orders (constant 1000/s: a backlog of 100 per partition, 2 s of
+/// work for each member; keys round-robin) → `in` (2 partitions) →
+/// `enricher` (2 members, 20 ms a record, batches of ≤ 10, session timeout
+/// 1 s) writes one output per order to `out` → `billing` reads `out`
+/// read_committed. `output` merges over the enricher's output.
+fn rpw_world(output: Value) -> String {
+    let mut out = json!({"topic": "out"});
+    out.as_object_mut()
+        .unwrap()
+        .extend(output.as_object().unwrap().clone());
+    json!({
+        "title": "read-process-write", "duration": "60s",
+        "producers": [{"id": "orders", "to": "in", "rate": "1000/s", "arrival": "constant", "count": 200,
+            "keys": {"round_robin": ["a", "b", "c", "d"]}}],
+        "topics": [{"id": "in", "partitions": 2}, {"id": "out", "partitions": 2}],
+        "consumer_groups": [
+            {"id": "enricher", "topics": ["in"], "members": 2, "auto_offset_reset": "earliest",
+             "max_poll_records": 10, "service": {"constant": "20ms"}, "session_timeout": "1s",
+             "commit": {"after_processing": {"per": "batch"}}, "output": out},
+            {"id": "billing", "topics": ["out"], "members": 1, "auto_offset_reset": "earliest",
+             "isolation_level": "read_committed", "service": {"constant": "1ms"}}
+        ]
+    })
+    .to_string()
+}
+
+fn groups(e: &Engine) -> Value {
+    serde_json::to_value(e.ledger_report()).unwrap()["streams"]["groups"].clone()
+}
+
+/// Run `s`; at `pause_at_us` member 0 of the enricher stops for `pause_us`.
+fn paused_run(s: &str, pause_at_us: u64, pause_us: u64) -> crate::common::Story {
+    let mut e = engine(s, 9);
+    run_checked(&mut e, pause_at_us);
+    e.submit(queuelab::engine::Command::PauseMember {
+        group: "enricher".into(),
+        member: 0,
+        duration: queuelab::scenario::Duration::from_ms(pause_us / 1000),
+    })
+    .unwrap();
+    run_checked(&mut e, 60_000_000);
+    let trace = e.take_trace();
+    crate::common::Story { engine: e, trace }
+}
+
+/// Outputs the enricher wrote at instant `t_us` (its `published` events with a parent).
+fn outputs_at(s: &crate::common::Story, t_us: u64) -> usize {
+    let enricher = s.node("enricher");
+    s.trace
+        .iter()
+        .filter(|ev| {
+            ev.t.0 == t_us
+                && ev.node == enricher
+                && matches!(
+                    ev.kind,
+                    queuelab::engine::TraceKind::Published {
+                        parent: Some(_),
+                        ..
+                    }
+                )
+        })
+        .count()
+}
+
+#[test]
+fn a_paused_member_evicted_then_woken_is_a_zombie_that_duplicates_without_transactions() {
+    // 1.01 s in, member 0 stops for 5 s (a GC pause) in the middle of a
+    // batch. At 2.01 s its session times out: it is evicted and member 1 takes its
+    // partition from the last committed offset, processing the zombie's
+    // batch again. At 6.01 s the zombie wakes, believes it still owns the
+    // partition, and finishes its batch: every output it writes is a second
+    // one for an input the new owner already wrote, and billing reads both.
+    let s = paused_run(&rpw_world(json!({})), 1_010_000, 5_000_000);
+    let names: Vec<&str> = s.trace.iter().map(|ev| ev.kind.name()).collect();
+    assert!(names.contains(&"member_paused") && names.contains(&"member_evicted"));
+    let woke = s
+        .trace
+        .iter()
+        .find(|ev| {
+            matches!(
+                ev.kind,
+                queuelab::engine::TraceKind::MemberResumed { evicted: true, .. }
+            )
+        })
+        .expect("the zombie wakes");
+    assert_eq!(woke.t.0, 6_010_000);
+    let zombie_outputs = outputs_at(&s, 6_010_000);
+    assert!(zombie_outputs >= 3, "{zombie_outputs}");
+    let g = groups(&s.engine);
+    let dup = g["enricher"]["duplicate_committed_outputs"]
+        .as_u64()
+        .unwrap();
+    assert!(dup >= zombie_outputs as u64, "{g}");
+    assert_eq!(
+        g["billing"]["processed"].as_u64().unwrap(),
+        200 + dup,
+        "billing saw the duplicates: {g}"
+    );
+    assert!(!names.contains(&"producer_fenced"));
+}
+
+#[test]
+fn with_transactions_the_new_owner_fences_the_zombie_and_read_committed_sees_each_output_once() {
+    // The same seed and the same pause, with transactions: member 1's
+    // initTransactions for partition 0's transactional id bumps its epoch and
+    // aborts the transaction the paused member left open. When the zombie
+    // wakes, its first write is refused (ProducerFenced): it stops, and
+    // nothing it wrote is ever read committed.
+    let s = paused_run(
+        &rpw_world(json!({"transactional": true})),
+        1_010_000,
+        5_000_000,
+    );
+    let bumped = s
+        .trace
+        .iter()
+        .find(|ev| ev.kind.name() == "producer_epoch_bumped")
+        .expect("the new owner bumps the epoch");
+    assert!(bumped.t.0 > 2_000_000 && bumped.t.0 < 6_010_000);
+    let fenced: Vec<_> = s
+        .trace
+        .iter()
+        .filter(|ev| ev.kind.name() == "producer_fenced")
+        .collect();
+    assert_eq!(fenced.len(), 1);
+    assert_eq!(fenced[0].t.0, 6_010_000);
+    assert_eq!(outputs_at(&s, 6_010_000), 0, "the zombie wrote nothing");
+    let g = groups(&s.engine);
+    assert_eq!(g["enricher"]["duplicate_committed_outputs"], 0, "{g}");
+    assert!(
+        g["enricher"]["transactions_aborted"].as_u64().unwrap() >= 1,
+        "{g}"
+    );
+    assert_eq!(g["billing"]["processed"], 200, "exactly once: {g}");
+    assert_eq!(g["billing"]["reprocessed"], 0, "{g}");
+}
+
+#[test]
+fn a_pause_shorter_than_the_session_timeout_only_delays() {
+    for transactional in [false, true] {
+        let s = paused_run(
+            &rpw_world(json!({"transactional": transactional})),
+            1_000_000,
+            500_000,
+        );
+        let names: Vec<&str> = s.trace.iter().map(|ev| ev.kind.name()).collect();
+        assert!(names.contains(&"member_resumed"));
+        assert!(!names.contains(&"member_evicted"));
+        let g = groups(&s.engine);
+        assert_eq!(g["enricher"]["duplicate_outputs"], 0, "{g}");
+        assert_eq!(g["billing"]["processed"], 200, "{g}");
+    }
+}
+
+/// The enricher with `polls_per_txn`, member 0 crashing at 1.5 s.
+fn spanning(polls_per_txn: Option<u32>) -> Value {
+    let mut out = json!({"transactional": true});
+    if let Some(n) = polls_per_txn {
+        out["polls_per_txn"] = json!(n);
+    }
+    let mut e = engine(&rpw_world(out), 9);
+    run_checked(&mut e, 1_500_000);
+    e.submit(queuelab::engine::Command::CrashMember {
+        group: "enricher".into(),
+        member: 0,
+    })
+    .unwrap();
+    run_checked(&mut e, 60_000_000);
+    groups(&e)
+}
+
+#[test]
+fn a_transaction_spanning_four_polls_commits_less_often_and_a_crash_aborts_more() {
+    let one = spanning(None);
+    let four = spanning(Some(4));
+    let committed = |g: &Value| g["enricher"]["transactions_committed"].as_u64().unwrap();
+    // A transaction per batch against one per four batches (or per idle poll).
+    assert!(committed(&four) * 2 < committed(&one), "{one} {four}");
+    // The crash aborts the open transaction: with four polls in it, more
+    // outputs are thrown away (and written again by the new owner).
+    let aborted = |g: &Value| g["enricher"]["duplicate_outputs"].as_u64().unwrap();
+    assert!(aborted(&four) > aborted(&one), "{one} {four}");
+    for g in [&one, &four] {
+        assert_eq!(g["enricher"]["duplicate_committed_outputs"], 0, "{g}");
+        assert_eq!(g["billing"]["processed"], 200, "{g}");
+    }
+    // Unset is exactly one poll per transaction.
+    assert_eq!(one, spanning(Some(1)));
+}
+
+#[test]
+fn polls_per_txn_needs_a_transactional_output() {
+    let err = |o: Value| match queuelab::scenario::load(&rpw_world(o)) {
+        Ok(_) => String::new(),
+        Err(e) => e.to_string(),
+    };
+    let e = err(json!({"polls_per_txn": 3}));
+    assert!(e.contains("consumer_groups[0].output.polls_per_txn"), "{e}");
+    let e = err(json!({"transactional": true, "polls_per_txn": 0}));
+    assert!(e.contains("consumer_groups[0].output.polls_per_txn"), "{e}");
+    assert_eq!(err(json!({"transactional": true, "polls_per_txn": 3})), "");
+}

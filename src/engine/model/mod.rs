@@ -30,6 +30,7 @@
 //! | `broker.rs`      | the broker crashing: durable vs transient | `broker_crash`, `broker_down` |
 //! | `replication.rs` | Kafka acks, retries, idempotence, high watermark, leader crash | truncated past the high watermark |
 //! | `transactions.rs`| read-process-write outputs, transactions, read_committed | aborted outputs (never read committed) |
+//! | `txn_fence.rs`   | transactions spanning polls, paused members, zombie fencing (producer epochs) | a fenced zombie's writes (aborted) |
 //! | `pubsub.rs`      | Redis Pub/Sub: PUBLISH, output buffers | `no_subscribers`, `subscriber_disconnected`, `output_buffer_limit` |
 //! | `xstream.rs`     | Redis Streams: XADD, PEL, XACK, XAUTOCLAIM | `stream_trimmed`, `consumer_crashed` |
 //! | `glob.rs`        | Redis glob patterns (pure)             | —                               |
@@ -87,6 +88,7 @@ pub(crate) mod sqs_poll;
 pub(crate) mod stream_knobs;
 pub(crate) mod topic;
 pub(crate) mod transactions;
+pub(crate) mod txn_fence;
 pub mod xstream;
 
 pub(crate) use consumer::ConsumerState;

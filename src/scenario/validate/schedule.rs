@@ -218,7 +218,19 @@ pub(super) fn check_scheduled_values(v: &mut V, at: &str, cmd: &Command, s: &Sce
                 v.err(format!("{at}.linger"), "must be at most 60s");
             }
         }
+        C::PauseMember {
+            group,
+            member,
+            duration,
+        } if duration.us() > 3_600_000_000 || duration.us() == 0 => {
+            let _ = (group, member);
+            v.err(
+                format!("{at}.duration"),
+                "must be more than 0 and at most 1h",
+            );
+        }
         C::CrashMember { group, member }
+        | C::PauseMember { group, member, .. }
         | C::RemoveMember {
             group,
             member: Some(member),

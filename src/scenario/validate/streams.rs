@@ -208,6 +208,19 @@ pub(super) fn check_streams(v: &mut V, s: &Scenario, is_topic: &dyn Fn(&str) -> 
                     per: CommitPer::Batch
                 }
             );
+            if let Some(n) = o.polls_per_txn {
+                if !o.transactional {
+                    v.err(
+                        format!("{at}.output.polls_per_txn"),
+                        "applies only to a transactional output (set output.transactional)",
+                    );
+                } else if !(1..=POLLS_PER_TXN_MAX).contains(&n) {
+                    v.err(
+                        format!("{at}.output.polls_per_txn"),
+                        format!("must be between 1 and {POLLS_PER_TXN_MAX}"),
+                    );
+                }
+            }
             if o.transactional && !per_batch {
                 v.err(
                     format!("{at}.commit"),
