@@ -330,3 +330,59 @@ fn polls_per_txn_needs_a_transactional_output() {
     assert!(e.contains("consumer_groups[0].output.polls_per_txn"), "{e}");
     assert_eq!(err(json!({"transactional": true, "polls_per_txn": 3})), "");
 }
+
+/// Exactly-once read-process-write under lost requests and answers, a
+/// bounded window, a transaction spanning polls, a member crash and a GC
+/// pause of the other member (shorter or longer than the session timeout).
+fn eos_pause_world(
+    drop_pct: u32,
+    window: u32,
+    polls: u32,
+    crash_ms: u64,
+    pause_ms: u64,
+    pause_for_ms: u64,
+) -> String {
+    json!({
+        "title": "eos under a pause", "duration": "20s",
+        "producers": [{"id": "app", "to": "in", "rate": "100/s", "count": 300, "keys": {"random_of_n": 8},
+            "acks": "all", "max_in_flight": window, "confirms": {"timeout": "300ms", "retries": 100},
+            "faults": {"drop": drop_pct as f64 / 200.0, "confirm_drop": drop_pct as f64 / 200.0}}],
+        "topics": [{"id": "in", "partitions": 2}, {"id": "out", "partitions": 2}],
+        "consumer_groups": [
+            {"id": "proc", "topics": ["in"], "members": 3, "auto_offset_reset": "earliest", "session_timeout": "1s",
+             "max_poll_records": 10, "service": {"exponential": "10ms"},
+             "commit": {"after_processing": {"per": "batch"}},
+             "output": {"topic": "out", "transactional": true, "polls_per_txn": polls}},
+            {"id": "sink", "topics": ["out"], "members": 1, "auto_offset_reset": "earliest",
+             "isolation_level": "read_committed", "service": {"constant": "1ms"}}
+        ],
+        "schedule": [
+            {"at": format!("{crash_ms}ms"), "command": {"do": "crash_member", "group": "proc", "member": 0}},
+            {"at": format!("{pause_ms}ms"), "command": {"do": "pause_member", "group": "proc", "member": 1,
+                "duration": format!("{pause_for_ms}ms")}}
+        ]
+    })
+    .to_string()
+}
+
+proptest::proptest! {
+    #![proptest_config(proptest::prelude::ProptestConfig { cases: 24, .. Default::default() })]
+
+    #[test]
+    fn transactions_keep_exactly_once_through_pauses_zombies_and_windows(
+        seed in 0u64..1000, drop_pct in 0u32..=30, window in 1u32..=5, polls in 1u32..=4,
+        crash_ms in 300u64..4000, pause_ms in 300u64..4000, pause_for_ms in 200u64..4000,
+    ) {
+        let s = eos_pause_world(drop_pct, window, polls, crash_ms, pause_ms, pause_for_ms);
+        let mut e = engine(&s, seed);
+        run_checked(&mut e, 120_000_000);
+        let l = serde_json::to_value(e.ledger_report()).unwrap();
+        let t = &l["streams"]["topics"]["in"];
+        let g = &l["streams"]["groups"];
+        proptest::prop_assert_eq!(&t["duplicates_appended"], &json!(0), "{}", t);
+        proptest::prop_assert_eq!(&t["unacked_lost"], &json!(0), "{}", t);
+        proptest::prop_assert_eq!(&g["proc"]["duplicate_committed_outputs"], &json!(0), "{}", g);
+        proptest::prop_assert_eq!(&g["sink"]["processed"], &json!(300), "{}", g);
+        proptest::prop_assert_eq!(&g["sink"]["out_of_order"], &json!(0), "{}", g);
+    }
+}
