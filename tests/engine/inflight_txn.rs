@@ -386,3 +386,36 @@ proptest::proptest! {
         proptest::prop_assert_eq!(&g["sink"]["out_of_order"], &json!(0), "{}", g);
     }
 }
+
+/// The `kafka-zombie-fencing` preset's lane, run to 30 s: its ledger's
+/// groups and the names of its trace kinds.
+fn zombie_lane(transactional: bool) -> (Value, Vec<&'static str>) {
+    let mut s = queuelab::scenario::preset("kafka-zombie-fencing")
+        .unwrap()
+        .scenario();
+    s.variants.clear();
+    s.consumer_groups[0].output.as_mut().unwrap().transactional = transactional;
+    let mut e = Engine::new(s, 7).unwrap();
+    e.set_trace_capture(true, 1 << 20);
+    run_checked(&mut e, 30_000_000);
+    let names = e.take_trace().iter().map(|ev| ev.kind.name()).collect();
+    (groups(&e), names)
+}
+
+#[test]
+fn the_zombie_fencing_preset_shows_both_sides() {
+    let (plain, plain_kinds) = zombie_lane(false);
+    let (txn, txn_kinds) = zombie_lane(true);
+    assert!(plain_kinds.contains(&"member_evicted") && txn_kinds.contains(&"member_evicted"));
+    assert!(
+        plain["enricher"]["duplicate_committed_outputs"]
+            .as_u64()
+            .unwrap()
+            >= 1,
+        "{plain}"
+    );
+    assert!(!plain_kinds.contains(&"producer_fenced"));
+    assert_eq!(txn["enricher"]["duplicate_committed_outputs"], 0, "{txn}");
+    assert!(txn_kinds.contains(&"producer_epoch_bumped"), "{txn}");
+    assert!(txn_kinds.contains(&"producer_fenced"), "{txn}");
+}
