@@ -304,8 +304,15 @@ impl Engine {
                     });
                 }
             }
-            Command::PauseMember { group, member, .. } => {
+            Command::PauseMember {
+                group,
+                member,
+                duration,
+            } => {
                 let g = self.find(group, NodeKind::Group)?;
+                if duration.us() == 0 || duration.us() > 3_600_000_000 {
+                    return err("duration must be more than 0 and at most 1h".to_string());
+                }
                 if !self.can_pause(g, *member) {
                     return err(format!(
                         "{group} has no live, unpaused member {member} in the group"

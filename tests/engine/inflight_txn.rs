@@ -419,3 +419,25 @@ fn the_zombie_fencing_preset_shows_both_sides() {
     assert!(txn_kinds.contains(&"producer_epoch_bumped"), "{txn}");
     assert!(txn_kinds.contains(&"producer_fenced"), "{txn}");
 }
+
+#[test]
+fn pause_member_is_checked_live_and_in_the_schedule() {
+    let mut e = engine(&rpw_world(json!({})), 1);
+    run_checked(&mut e, 500_000);
+    let pause = |member, ms| queuelab::engine::Command::PauseMember {
+        group: "enricher".into(),
+        member,
+        duration: queuelab::scenario::Duration::from_ms(ms),
+    };
+    assert!(e.submit(pause(5, 100)).is_err(), "no member 5");
+    assert!(e.submit(pause(0, 0)).is_err(), "a pause of nothing");
+    assert!(e.submit(pause(0, 100)).is_ok());
+    assert!(e.submit(pause(0, 100)).is_err(), "already paused");
+    let mut s: Value = serde_json::from_str(&rpw_world(json!({}))).unwrap();
+    s["schedule"] = json!([{"at": "1s", "command": {"do": "pause_member", "group": "enricher", "member": 7, "duration": "0ms"}}]);
+    let err = queuelab::scenario::load(&s.to_string())
+        .unwrap_err()
+        .to_string();
+    assert!(err.contains("schedule[0].command.member"), "{err}");
+    assert!(err.contains("schedule[0].command.duration"), "{err}");
+}

@@ -12,6 +12,14 @@ use super::*;
 /// command that fails `Engine`'s own checks is not applied.
 pub(super) fn check_scheduled_values(v: &mut V, at: &str, cmd: &Command, s: &Scenario) {
     use Command as C;
+    if let C::PauseMember { duration, .. } = cmd {
+        if duration.us() == 0 || duration.us() > 3_600_000_000 {
+            v.err(
+                format!("{at}.duration"),
+                "must be more than 0 and at most 1h",
+            );
+        }
+    }
     match cmd {
         C::PublishOne {
             routing_key,
@@ -217,17 +225,6 @@ pub(super) fn check_scheduled_values(v: &mut V, at: &str, cmd: &Command, s: &Sce
             } else if linger.is_some_and(|d| d.us() > 60_000_000) {
                 v.err(format!("{at}.linger"), "must be at most 60s");
             }
-        }
-        C::PauseMember {
-            group,
-            member,
-            duration,
-        } if duration.us() > 3_600_000_000 || duration.us() == 0 => {
-            let _ = (group, member);
-            v.err(
-                format!("{at}.duration"),
-                "must be more than 0 and at most 1h",
-            );
         }
         C::CrashMember { group, member }
         | C::PauseMember { group, member, .. }
