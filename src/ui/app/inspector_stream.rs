@@ -208,6 +208,10 @@ impl App {
         let state = |m: &crate::engine::view_stream::GroupMemberView| {
             if !m.up {
                 "crashed".to_string()
+            } else if m.paused && !m.in_group {
+                "paused, evicted: wakes as a zombie".to_string()
+            } else if m.paused {
+                "paused (GC)".to_string()
             } else if !m.in_group {
                 "left".to_string()
             } else if m.partitions.is_empty() {
