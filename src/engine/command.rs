@@ -304,6 +304,21 @@ impl Engine {
                     });
                 }
             }
+            Command::PauseMember {
+                group,
+                member,
+                duration,
+            } => {
+                let g = self.find(group, NodeKind::Group)?;
+                if duration.us() == 0 || duration.us() > 3_600_000_000 {
+                    return err("duration must be more than 0 and at most 1h".to_string());
+                }
+                if !self.can_pause(g, *member) {
+                    return err(format!(
+                        "{group} has no live, unpaused member {member} in the group"
+                    ));
+                }
+            }
             Command::CrashMember { group, member } => {
                 let g = self.find(group, NodeKind::Group)?;
                 let alive = self.streams.groups[g as usize]
@@ -474,6 +489,14 @@ impl Engine {
             Command::CrashMember { group, member } => {
                 let g = self.find(group, NodeKind::Group).unwrap();
                 self.crash_member(g, *member);
+            }
+            Command::PauseMember {
+                group,
+                member,
+                duration,
+            } => {
+                let g = self.find(group, NodeKind::Group).unwrap();
+                self.pause_member(g, *member, duration.us());
             }
             Command::SeekGroup {
                 group,

@@ -211,6 +211,29 @@ impl Engine {
             TraceKind::DeliveredTwice { instance } => {
                 format!("delivered to #{instance} a second time by the network: handled again")
             }
+            TraceKind::MemberPaused { member, pause_us } => {
+                format!("#{member} paused for {} ms: no heartbeats, no processing", pause_us / 1000)
+            }
+            TraceKind::MemberResumed { member, evicted } => {
+                if evicted {
+                    format!("#{member} woke up, evicted meanwhile: a zombie")
+                } else {
+                    format!("#{member} woke up")
+                }
+            }
+            TraceKind::MemberEvicted { member } => {
+                format!("#{member} evicted: no heartbeat within the session timeout")
+            }
+            TraceKind::ProducerEpochBumped {
+                partition,
+                epoch,
+                fenced,
+            } => format!(
+                "the new owner of partition {partition} bumped its producer epoch to {epoch}: #{fenced}'s open transaction aborted"
+            ),
+            TraceKind::ProducerFenced { member, epoch } => format!(
+                "#{member} fenced (ProducerFenced, epoch now {epoch}): its transaction aborted, it stops"
+            ),
             TraceKind::TxnAborted { member, records } => {
                 format!("#{member}'s transaction aborted: {records} output(s) will never be read committed")
             }

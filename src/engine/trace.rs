@@ -203,6 +203,25 @@ pub enum TraceKind {
     /// The broker → consumer link delivered this message twice: the
     /// handler ran a second time.
     DeliveredTwice { instance: u32 },
+    /// A group member stopped for `pause_us` (a long GC pause; node: the group).
+    MemberPaused { member: u32, pause_us: u64 },
+    /// A paused member runs again; `evicted`: its session expired meanwhile,
+    /// it wakes as a zombie (`txn_fence.rs`).
+    MemberResumed { member: u32, evicted: bool },
+    /// The coordinator evicted a paused member (`session_timeout` without a
+    /// heartbeat): its partitions go to others.
+    MemberEvicted { member: u32 },
+    /// A new owner's `initTransactions` bumped the producer epoch of the
+    /// input partition `partition`'s transactional id to `epoch`, aborting
+    /// the open transaction of `fenced` (a zombie).
+    ProducerEpochBumped {
+        partition: u32,
+        epoch: u32,
+        fenced: u32,
+    },
+    /// A zombie tried to write or commit with a stale producer epoch:
+    /// `ProducerFenced`, its transaction aborted, it stops (`epoch`: the current one).
+    ProducerFenced { member: u32, epoch: u32 },
     /// Redis PUBLISH (node: the server): `receivers` is its return value
     /// (matching subscriptions of connected subscribers), `missed` the
     /// matching subscriptions of subscribers that were away.

@@ -54,6 +54,11 @@ impl TraceKind {
             TraceKind::TxnCommitted { .. } => "txn_committed",
             TraceKind::TxnAborted { .. } => "txn_aborted",
             TraceKind::DeliveredTwice { .. } => "delivered_twice",
+            TraceKind::MemberPaused { .. } => "member_paused",
+            TraceKind::MemberResumed { .. } => "member_resumed",
+            TraceKind::MemberEvicted { .. } => "member_evicted",
+            TraceKind::ProducerEpochBumped { .. } => "producer_epoch_bumped",
+            TraceKind::ProducerFenced { .. } => "producer_fenced",
             TraceKind::PubsubPublished { .. } => "pubsub_published",
             TraceKind::PubsubBuffered { .. } => "pubsub_buffered",
             TraceKind::PubsubMissed => "pubsub_missed",
@@ -94,7 +99,7 @@ impl TraceKind {
     }
 
     /// All kind names, for filters in the UI.
-    pub const NAMES: [&'static str; 79] = [
+    pub const NAMES: [&'static str; 84] = [
         "published",
         "routed",
         "unroutable",
@@ -138,6 +143,11 @@ impl TraceKind {
         "txn_committed",
         "txn_aborted",
         "delivered_twice",
+        "member_paused",
+        "member_resumed",
+        "member_evicted",
+        "producer_epoch_bumped",
+        "producer_fenced",
         "pubsub_published",
         "pubsub_buffered",
         "pubsub_missed",
@@ -304,6 +314,16 @@ impl TraceKind {
             TraceKind::TxnCommitted { member, records } => (81, member as u64, records as u64),
             TraceKind::TxnAborted { member, records } => (82, member as u64, records as u64),
             TraceKind::DeliveredTwice { instance } => (83, instance as u64, 0),
+            // Paused members and zombie fencing (model::txn_fence).
+            TraceKind::MemberPaused { member, pause_us } => (87, member as u64, pause_us),
+            TraceKind::MemberResumed { member, evicted } => (88, member as u64, evicted as u64),
+            TraceKind::MemberEvicted { member } => (89, member as u64, 0),
+            TraceKind::ProducerEpochBumped {
+                partition,
+                epoch,
+                fenced,
+            } => (106, pair(fenced, epoch as u64), partition as u64),
+            TraceKind::ProducerFenced { member, epoch } => (107, member as u64, epoch as u64),
             // Redis: codes 60..=79. A stream id folds into one word
             // (ms times an odd constant, xor seq): deterministic, integer only.
             TraceKind::PubsubPublished { receivers, missed } => {

@@ -70,6 +70,9 @@ pub struct GroupMemberView {
     /// Polled records not yet processed.
     pub batch: u32,
     pub processed: u64,
+    /// Stopped by `pause_member` (a GC pause); with `in_group` false, a zombie.
+    #[serde(skip_serializing_if = "std::ops::Not::not")]
+    pub paused: bool,
 }
 
 /// A partition as a group sees it.
@@ -219,6 +222,7 @@ impl Engine {
                         .collect(),
                     batch: m.batch.len() as u32,
                     processed: m.processed,
+                    paused: m.txn.paused,
                 })
                 .collect(),
             partitions: g

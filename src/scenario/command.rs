@@ -135,6 +135,14 @@ pub enum Command {
         group: String,
         member: u32,
     },
+    /// A member stops for `duration` (a long GC pause): no heartbeats, no
+    /// processing. Longer than `session_timeout`, the group evicts it and
+    /// its partitions move; when it wakes it is a zombie (see `txn_fence.rs`).
+    PauseMember {
+        group: String,
+        member: u32,
+        duration: Duration,
+    },
     /// Move a group's committed offsets (all partitions, or one) and restart
     /// consumption there.
     SeekGroup {
@@ -384,6 +392,7 @@ impl Command {
             Command::AddMember { group }
             | Command::RemoveMember { group, .. }
             | Command::CrashMember { group, .. }
+            | Command::PauseMember { group, .. }
             | Command::SeekGroup { group, .. }
             | Command::SetAssignment { group, .. }
             | Command::SetCommitPolicy { group, .. }
@@ -508,6 +517,11 @@ impl Command {
                 None => format!("{group}: a member leaves"),
             },
             Command::CrashMember { group, member } => format!("{group}#{member}: crash"),
+            Command::PauseMember {
+                group,
+                member,
+                duration,
+            } => format!("{group}#{member}: paused for {duration}"),
             Command::SeekGroup {
                 group,
                 to,

@@ -468,6 +468,17 @@ impl Scenario {
                         p.id
                     )
                 });
+                match p.max_in_flight {
+                    Some(1) => out.push(format!(
+                        "{}: one batch in flight per partition: nothing overtakes a resent batch, so keys keep their order (one batch per round trip).",
+                        p.id
+                    )),
+                    Some(n) if !idempotent => out.push(format!(
+                        "{}: {n} batches in flight without idempotence: a resent batch lands after later ones, so a key's records can reorder.",
+                        p.id
+                    )),
+                    _ => {}
+                }
             }
         }
         for g in &self.consumer_groups {
@@ -487,6 +498,12 @@ impl Scenario {
             };
             out.push(format!("{}: {commit}.", g.id));
             if let Some(o) = &g.output {
+                if let Some(n) = o.polls_per_txn.filter(|&n| o.transactional && n > 1) {
+                    out.push(format!(
+                        "{}: a transaction spans up to {n} polls: fewer commits, but read_committed readers wait longer and a crash aborts more.",
+                        g.id
+                    ));
+                }
                 out.push(if o.transactional {
                     format!(
                         "{}: writes {} in transactions with its offsets: a crash aborts the batch's outputs, so read_committed readers see each once.",

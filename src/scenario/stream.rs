@@ -295,6 +295,13 @@ pub struct GroupOutput {
     /// offsets commit together (or abort together when the member crashes).
     #[serde(default)]
     pub transactional: bool,
+    /// Transactional outputs: how many poll batches one transaction spans
+    /// (like Kafka Streams' `commit.interval.ms` under exactly-once); the
+    /// offsets and outputs of every batch in it commit together at its end,
+    /// or earlier when a poll finds nothing or the member gives up
+    /// partitions. Unset: 1, a transaction per poll's batch.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub polls_per_txn: Option<u32>,
 }
 
 /// A consumer's `isolation.level`.
@@ -380,6 +387,10 @@ pub enum SeekTo {
 pub const PARTITIONS_MAX: u32 = 1024;
 pub const MAX_POLL_RECORDS_MAX: u32 = 100_000;
 pub const BATCH_SIZE_MAX: u32 = 100_000;
+/// Upper bound of a non-idempotent producer's `max_in_flight`.
+pub const MAX_IN_FLIGHT_MAX: u32 = 1_000;
+/// Upper bound of `output.polls_per_txn`.
+pub const POLLS_PER_TXN_MAX: u32 = 10_000;
 pub const GROUP_MEMBERS_MAX: u32 = 1000;
 pub const RETRY_TOPICS_MAX: usize = 16;
 pub const FAILURE_ATTEMPTS_MAX: u32 = 1000;

@@ -200,6 +200,12 @@ pub struct Producer {
     /// as in Kafka 3.0+): the broker drops a retried batch it already has.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub idempotent: Option<bool>,
+    /// Topic producers only: `max.in.flight.requests.per.connection`, the
+    /// unanswered batches a partition may have at once; further batches wait
+    /// in the producer. At most 5 when idempotent (Kafka's rule). Unset: no
+    /// window is modelled (Kafka's default is 5: set it for Kafka's behaviour).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub max_in_flight: Option<u32>,
     /// Persistent messages (delivery mode 2) survive a broker crash in a
     /// durable queue; transient ones do not.
     #[serde(default = "yes", skip_serializing_if = "is_true")]

@@ -733,6 +733,7 @@ pub fn validate(s: &Scenario) -> Result<(), ScenarioError> {
             Command::AddMember { .. }
             | Command::RemoveMember { .. }
             | Command::CrashMember { .. }
+            | Command::PauseMember { .. }
             | Command::SeekGroup { .. }
             | Command::SetAssignment { .. }
             | Command::SetCommitPolicy { .. }

@@ -22,6 +22,7 @@ mod determinism;
 mod expect;
 mod export;
 mod guarantees;
+mod inflight_txn;
 mod json_paths;
 mod kafka_guarantees;
 mod lessons;

@@ -69,6 +69,10 @@ fn scenario_json(g: &mut Genes, faults: bool) -> Value {
         if g.pick(2) == 1 {
             prod["latency"] = json!("2ms");
         }
+        if g.pick(3) == 1 {
+            // The window of in-flight batches (1..=5: idempotent by default).
+            prod["max_in_flight"] = json!(1 + g.pick(5));
+        }
         producers.push(prod);
     }
     // A compacted topic needs keyed producers.
@@ -186,7 +190,7 @@ fn commands(g: &mut Genes, s: &Value, faults: bool) -> Vec<(u64, Command)> {
     for _ in 0..g.pick(8) {
         t += 1 + g.pick(300) as u64 * 1000;
         let group = one(g, &groups);
-        let kinds = if faults { 5 } else { 3 };
+        let kinds = if faults { 6 } else { 3 };
         let cmd = match g.pick(kinds) {
             0 => Command::AddMember { group },
             1 => Command::RemoveMember {
@@ -203,6 +207,12 @@ fn commands(g: &mut Genes, s: &Value, faults: bool) -> Vec<(u64, Command)> {
             3 => Command::CrashMember {
                 group,
                 member: g.pick(5),
+            },
+            // A GC pause, shorter or longer than the session timeout.
+            4 => Command::PauseMember {
+                group,
+                member: g.pick(5),
+                duration: queuelab::scenario::Duration::from_ms(one(g, &[10, 150, 400])),
             },
             _ => Command::SeekGroup {
                 group,
@@ -264,8 +274,10 @@ fn run(
 }
 
 /// Commits never go back except by a seek; processing is in offset order per
-/// (group, partition) between assignments and seeks.
+/// (group, partition) between assignments and seeks — except by a zombie (a
+/// member evicted during a pause) finishing its batch when it wakes.
 fn check_trace(trace: &[TraceEvent]) -> Result<(), String> {
+    let mut zombie: Option<(NodeId, u32, u64)> = None;
     // msg → (topic node, partition, offset)
     let mut place: BTreeMap<u64, (NodeId, u32, u64)> = BTreeMap::new();
     let mut committed: BTreeMap<(NodeId, NodeId, u32), u64> = BTreeMap::new();
@@ -301,6 +313,12 @@ fn check_trace(trace: &[TraceEvent]) -> Result<(), String> {
             } => {
                 last.remove(&(ev.node, topic, partition));
             }
+            TraceKind::MemberResumed {
+                member,
+                evicted: true,
+            } => zombie = Some((ev.node, member, ev.t.0)),
+            TraceKind::Processed { instance, .. }
+                if zombie == Some((ev.node, instance, ev.t.0)) => {}
             TraceKind::Processed { .. } => {
                 let Some(&(topic, partition, offset)) = ev.msg.and_then(|m| place.get(&m)) else {
                     continue; // an AMQP message, not a record

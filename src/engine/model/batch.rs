@@ -36,6 +36,8 @@ pub(crate) struct TopicProducer {
     pub(crate) sent_batches: u64,
     /// The last batch sequence number per partition (the idempotent producer's).
     pub(crate) next_seq: Vec<u64>,
+    /// The window of in-flight batches (`inflight.rs`).
+    pub(crate) window: super::inflight::Window,
 }
 
 impl TopicProducer {
@@ -46,6 +48,7 @@ impl TopicProducer {
             open: Vec::new(),
             sent_batches: 0,
             next_seq: Vec::new(),
+            window: Default::default(),
         }
     }
 }
@@ -174,16 +177,27 @@ impl Engine {
         }
     }
 
-    /// Send producer `p`'s open batch for `part`: appended after the producer's latency.
+    /// Send producer `p`'s open batch for `part` once the window of
+    /// in-flight batches has room (`inflight.rs`).
     fn send_batch(&mut self, p: u32, part: u32) {
-        let pi = p as usize;
-        let latency_us = self.cfg.producers[pi].latency.us();
-        let tp = self.streams.producers[pi]
+        let tp = self.streams.producers[p as usize]
             .as_mut()
             .expect("a topic producer");
         let Some(batch) = tp.open[part as usize].take() else {
             return;
         };
+        if let Some(batch) = self.window_admit(p, part, batch) {
+            self.transmit_batch(p, part, batch);
+        }
+    }
+
+    /// Transmit a batch: appended after the producer's latency.
+    pub(crate) fn transmit_batch(&mut self, p: u32, part: u32, batch: OpenBatch) {
+        let pi = p as usize;
+        let latency_us = self.cfg.producers[pi].latency.us();
+        let tp = self.streams.producers[pi]
+            .as_mut()
+            .expect("a topic producer");
         tp.sent_batches += 1;
         let t = tp.topic;
         if latency_us == 0 {
@@ -236,6 +250,8 @@ impl Engine {
             self.deliver_batch(p, t, part, records);
         } else {
             self.append_batch(t, part, records);
+            // Its outcome is known: the slot in the window is free.
+            self.window_release(p, part);
         }
     }
 }

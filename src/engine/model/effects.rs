@@ -135,6 +135,14 @@ pub struct TopicLedger {
     pub unacked_lost: u64,
     /// Records sent again after a missing or error answer.
     pub resent: u64,
+    /// Batches that waited in their producer for a slot in the window of
+    /// in-flight batches (`max_in_flight`, `inflight.rs`).
+    #[serde(skip_serializing_if = "is_zero_u64")]
+    pub batches_waited: u64,
+}
+
+fn is_zero_u64(n: &u64) -> bool {
+    *n == 0
 }
 
 #[derive(Clone, Debug, Default, PartialEq, Eq, Serialize)]

@@ -138,6 +138,8 @@ impl Engine {
         if batch.is_empty() {
             grp.members[m as usize].batch = batch;
             self.streams.scratch_fetched = fetched;
+            // Nothing new: a transaction spanning polls commits (`txn_fence.rs`).
+            self.txn_flush(g, m);
             return;
         }
         let node = grp.node;
@@ -306,6 +308,12 @@ impl Engine {
             CommitPolicy::AfterProcessing {
                 per: CommitPer::Record,
             } => self.commit(g, rec.gp, rec.offset + 1),
+            CommitPolicy::AfterProcessing {
+                per: CommitPer::Batch,
+            } if last_of_batch && self.txn_spans_polls(g) => {
+                // The offsets wait for the transaction's end (`txn_fence.rs`).
+                self.txn_batch_done(g, m);
+            }
             CommitPolicy::AfterProcessing {
                 per: CommitPer::Batch,
             } if last_of_batch => {

@@ -76,6 +76,8 @@ pub(crate) struct MemberState {
     /// checked by `check_groups`; kept so a poll need not scan the group).
     pub(crate) owned: Vec<u32>,
     pub(crate) stream: Stream,
+    /// Spanning transactions, producer epochs held, pause (`txn_fence.rs`).
+    pub(crate) txn: super::txn_fence::TxnMember,
 }
 
 /// A partition as a group sees it.
@@ -137,6 +139,8 @@ pub(crate) struct GroupState {
     pub(crate) failures: super::recovery::FailureState,
     /// Record time in system (publish → processed) for this group.
     pub(crate) latency: Latency,
+    /// Producer epoch per group partition's transactional id (`txn_fence.rs`).
+    pub(crate) producer_epochs: Vec<u32>,
 }
 
 impl Engine {
@@ -191,6 +195,7 @@ impl Engine {
             failed: 0,
             failures,
             latency: Latency::default(),
+            producer_epochs: Vec::new(),
         });
         for _ in 0..g.members {
             self.new_member(gi);
@@ -227,6 +232,7 @@ impl Engine {
             cursor: 0,
             owned: Vec::new(),
             stream: Stream::new(self.seed, &format!("group:{id}:{m}")),
+            txn: Default::default(),
         });
         self.schedule_auto_commit(g, m);
         m
@@ -381,7 +387,7 @@ impl Engine {
     }
 
     /// Give up partition `gp` held by member `m`; `graceful` commits first.
-    fn revoke(&mut self, g: u32, m: u32, gp: u32, graceful: bool) {
+    pub(crate) fn revoke(&mut self, g: u32, m: u32, gp: u32, graceful: bool) {
         if graceful {
             let pos = self.streams.groups[g as usize].parts[gp as usize].position;
             if self.gcfg(g).commit != CommitPolicy::BeforeProcessing {
@@ -411,6 +417,8 @@ impl Engine {
 
     /// Member `m` finished its batch during a rebalance: revoke what it gives up.
     pub(crate) fn finish_revoke(&mut self, g: u32, m: u32) {
+        // A transaction spanning polls commits before its partitions go.
+        self.txn_flush(g, m);
         let gi = g as usize;
         let eager = self.eager(g);
         let Some(rb) = &self.streams.groups[gi].rebalance else {
@@ -524,6 +532,7 @@ impl Engine {
             node,
         );
         self.note_skip(g, gp, first);
+        self.txn_on_assign(g, m, gp);
     }
 
     /// Count never-processed records jumped over by the position (`skipped`).

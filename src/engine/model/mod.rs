@@ -16,6 +16,7 @@
 //! | `retry.rs`       | on-failure policy, backoff, retry wait | `retries_exhausted`             |
 //! | `topic.rs`       | partition logs, retention, compaction  | retention / compaction (traced) |
 //! | `batch.rs`       | topic producers: partition, batching   | —                               |
+//! | `inflight.rs`    | topic producers: the window of in-flight batches | past `WAITING_BATCHES_MAX` (`unacked_lost`) |
 //! | `partitioner.rs` | murmur2, sticky, round-robin (pure)    | —                               |
 //! | `group.rs`       | consumer groups: state, rebalance      | —                               |
 //! | `membership.rs`| groups: join, leave, crash, session expiry | a crash: polled, uncommitted   |
@@ -29,6 +30,7 @@
 //! | `broker.rs`      | the broker crashing: durable vs transient | `broker_crash`, `broker_down` |
 //! | `replication.rs` | Kafka acks, retries, idempotence, high watermark, leader crash | truncated past the high watermark |
 //! | `transactions.rs`| read-process-write outputs, transactions, read_committed | aborted outputs (never read committed) |
+//! | `txn_fence.rs`   | transactions spanning polls, paused members, zombie fencing (producer epochs) | a fenced zombie's writes (aborted) |
 //! | `pubsub.rs`      | Redis Pub/Sub: PUBLISH, output buffers | `no_subscribers`, `subscriber_disconnected`, `output_buffer_limit` |
 //! | `xstream.rs`     | Redis Streams: XADD, PEL, XACK, XAUTOCLAIM | `stream_trimmed`, `consumer_crashed` |
 //! | `glob.rs`        | Redis glob patterns (pure)             | —                               |
@@ -61,6 +63,7 @@ pub mod exchange;
 pub(crate) mod fetch;
 pub mod glob;
 pub(crate) mod group;
+pub(crate) mod inflight;
 pub(crate) mod membership;
 pub mod partitioner;
 pub mod producer;
@@ -85,6 +88,7 @@ pub(crate) mod sqs_poll;
 pub(crate) mod stream_knobs;
 pub(crate) mod topic;
 pub(crate) mod transactions;
+pub(crate) mod txn_fence;
 pub mod xstream;
 
 pub(crate) use consumer::ConsumerState;

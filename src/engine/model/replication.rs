@@ -239,8 +239,8 @@ impl Engine {
         });
         if lost {
             self.retry_later(id, self.request_timeout_us(p));
-        } else {
-            self.streams.tracked.remove(&id);
+        } else if let Some(b) = self.streams.tracked.remove(&id) {
+            self.window_release(p, b.part);
         }
     }
 
@@ -270,6 +270,7 @@ impl Engine {
                 None,
                 node,
             );
+            self.window_release(b.p, b.part);
             return;
         }
         b.retry_pending = true;
@@ -528,6 +529,7 @@ impl Engine {
                 lost += b.records.len() as u64;
             }
         }
+        lost += self.window_forget(p);
         lost as u32
     }
 
@@ -547,6 +549,7 @@ impl Engine {
                 tl.unacked_lost += r.unacked_lost;
                 tl.resent += r.resent;
             }
+            tl.batches_waited = self.window_waited(ti as u32);
             out.topics.insert(self.cfg.topics[ti].id.clone(), tl);
         }
         for (gi, g) in self.streams.groups.iter().enumerate() {

@@ -169,6 +169,10 @@ pub(crate) enum StreamEvent {
     Replicated { t: u32, part: u32, epoch: u32 },
     /// A crashed partition leader's replica is back.
     LeaderBack { t: u32, part: u32 },
+    /// A paused member's pause is over (`txn_fence.rs`).
+    PauseEnded { g: u32, m: u32, epoch: u32 },
+    /// A paused member's session timed out: the group evicts it.
+    PauseEvicted { g: u32, m: u32, epoch: u32 },
 }
 
 impl Engine {
@@ -240,6 +244,8 @@ impl Engine {
             StreamEvent::ProduceRetry { batch } => self.on_produce_retry(batch),
             StreamEvent::Replicated { t, part, epoch } => self.on_replicated(t, part, epoch),
             StreamEvent::LeaderBack { t, part } => self.on_leader_back(t, part),
+            StreamEvent::PauseEnded { g, m, epoch } => self.on_pause_ended(g, m, epoch),
+            StreamEvent::PauseEvicted { g, m, epoch } => self.on_pause_evicted(g, m, epoch),
         }
     }
 

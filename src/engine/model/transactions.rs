@@ -136,6 +136,7 @@ impl Engine {
     /// Member `m` crashed: abort its open transaction.
     pub(crate) fn abort_txn(&mut self, g: u32, m: u32) {
         self.end_txn(g, m, TXN_ABORTED);
+        self.txn_span_forget(g, m);
     }
 
     fn end_txn(&mut self, g: u32, m: u32, outcome: u8) {

@@ -12,6 +12,14 @@ use super::*;
 /// command that fails `Engine`'s own checks is not applied.
 pub(super) fn check_scheduled_values(v: &mut V, at: &str, cmd: &Command, s: &Scenario) {
     use Command as C;
+    if let C::PauseMember { duration, .. } = cmd {
+        if duration.us() == 0 || duration.us() > 3_600_000_000 {
+            v.err(
+                format!("{at}.duration"),
+                "must be more than 0 and at most 1h",
+            );
+        }
+    }
     match cmd {
         C::PublishOne {
             routing_key,
@@ -219,6 +227,7 @@ pub(super) fn check_scheduled_values(v: &mut V, at: &str, cmd: &Command, s: &Sce
             }
         }
         C::CrashMember { group, member }
+        | C::PauseMember { group, member, .. }
         | C::RemoveMember {
             group,
             member: Some(member),

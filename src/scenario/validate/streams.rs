@@ -20,6 +20,7 @@ pub(super) fn check_topic_producer(
         ("tombstone_ratio", p.tombstone_ratio.is_some()),
         ("acks", p.acks.is_some()),
         ("idempotent", p.idempotent.is_some()),
+        ("max_in_flight", p.max_in_flight.is_some()),
     ];
     if !to_topic {
         for (field, set) in topic_only {
@@ -56,6 +57,22 @@ pub(super) fn check_topic_producer(
     }
     if p.linger.is_some_and(|d| d.us() > 60_000_000) {
         v.err(format!("{at}.linger"), "must be at most 60s");
+    }
+    if let Some(n) = p.max_in_flight {
+        let idempotent = p
+            .idempotent
+            .unwrap_or(p.acks.unwrap_or(Acks::All) == Acks::All);
+        if idempotent && !(1..=5).contains(&n) {
+            v.err(
+                format!("{at}.max_in_flight"),
+                "the idempotent producer allows 1 to 5 batches in flight (Kafka requires max.in.flight.requests.per.connection <= 5 with enable.idempotence)",
+            );
+        } else if !(1..=MAX_IN_FLIGHT_MAX).contains(&n) {
+            v.err(
+                format!("{at}.max_in_flight"),
+                format!("must be between 1 and {MAX_IN_FLIGHT_MAX}"),
+            );
+        }
     }
     if let Some(r) = p.tombstone_ratio {
         if !(r.is_finite() && (0.0..=1.0).contains(&r)) {
@@ -191,6 +208,19 @@ pub(super) fn check_streams(v: &mut V, s: &Scenario, is_topic: &dyn Fn(&str) -> 
                     per: CommitPer::Batch
                 }
             );
+            if let Some(n) = o.polls_per_txn {
+                if !o.transactional {
+                    v.err(
+                        format!("{at}.output.polls_per_txn"),
+                        "applies only to a transactional output (set output.transactional)",
+                    );
+                } else if !(1..=POLLS_PER_TXN_MAX).contains(&n) {
+                    v.err(
+                        format!("{at}.output.polls_per_txn"),
+                        format!("must be between 1 and {POLLS_PER_TXN_MAX}"),
+                    );
+                }
+            }
             if o.transactional && !per_batch {
                 v.err(
                     format!("{at}.commit"),

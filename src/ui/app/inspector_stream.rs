@@ -185,6 +185,11 @@ impl App {
         }
         let assignment_now = gc.map(|c| c.assignment).unwrap_or_default();
         let max_poll = gc.map(|c| c.max_poll_records).unwrap_or(500);
+        // A GC pause 2 s past the session timeout: evicted, it wakes as a zombie.
+        let pause_ms = gc
+            .map_or(47_000, |c| c.session_timeout.us() / 1000 + 2_000)
+            .min(3_600_000);
+        let g8 = g.id.clone();
         let (g1, g2, g3, g4, g5, g6, g7) = (
             g.id.clone(),
             g.id.clone(),
@@ -203,6 +208,10 @@ impl App {
         let state = |m: &crate::engine::view_stream::GroupMemberView| {
             if !m.up {
                 "crashed".to_string()
+            } else if m.paused && !m.in_group {
+                "paused, evicted: wakes as a zombie".to_string()
+            } else if m.paused {
+                "paused (GC)".to_string()
             } else if !m.in_group {
                 "left".to_string()
             } else if m.partitions.is_empty() {
@@ -239,7 +248,7 @@ impl App {
                 </div>
             </div>
             <div class="knob">
-                <label for="knob-crash-member">{"Crash member"}</label>
+                <label for="knob-crash-member">{"Crash or pause a member"}</label>
                 <div class="row">
                     <select id="knob-crash-member">
                         { for live.iter().map(|m| html! { <option value={m.to_string()}>{ format!("#{m}") }</option> }) }
@@ -247,6 +256,9 @@ impl App {
                     <button class="btn danger" id="crash-member" onclick={link.callback(move |_| {
                         Msg::Cmd(input_value("knob-crash-member").parse().ok().map(|m| Command::CrashMember { group: g3.clone(), member: m }))
                     })}>{"Crash"}</button>
+                    <button class="btn" id="pause-member" title={format!("Stop it for {} s (a long GC pause): past the session timeout it is evicted and wakes as a zombie", pause_ms / 1000)} onclick={link.callback(move |_| {
+                        Msg::Cmd(input_value("knob-crash-member").parse().ok().map(|m| Command::PauseMember { group: g8.clone(), member: m, duration: crate::scenario::Duration::from_ms(pause_ms) }))
+                    })}>{"GC pause"}</button>
                 </div>
             </div>
             <div class="knob">

@@ -1,0 +1,329 @@
+//! Kafka transactions beyond one poll: a transaction spanning several poll
+//! batches (`output.polls_per_txn`), a member paused (a long GC pause,
+//! `PauseMember`), and zombie fencing by producer epoch (KIP-98).
+//!
+//!   batch done ──txn_batch_done──► offsets kept with the open transaction
+//!        └─ polls_per_txn reached, an empty poll, or a revoke ──txn_flush──► offsets + outputs commit together
+//!   PauseMember ──► busy, no heartbeats ──PauseEnded──► runs again (record restarted, next poll)
+//!        └─ longer than session_timeout ──PauseEvicted──► out of the group, partitions move, batch kept in memory
+//!   new owner assigned ──txn_on_assign──► initTransactions: the partition's producer epoch + 1;
+//!        a zombie's open transaction holding it is aborted (`producer_epoch_bumped`)
+//!   zombie wakes ──zombie_wakes──► transactional: stale epoch ──► `producer_fenced`, aborted, it stops
+//!                                 not transactional: finishes its batch: outputs written again
+//!                                 (duplicates of the new owner's), offset commit refused, it stops
+//!
+//! Kafka (KIP-98, KIP-129; Kafka Streams under exactly-once with EOS v1):
+//! the transactional id belongs to the input partition (`<group>-<topic>-<partition>`),
+//! so whoever owns that partition uses it; `initTransactions` bumps its
+//! epoch and aborts the transaction the previous holder left open, and the
+//! broker refuses the old epoch afterwards (`ProducerFenced`). Kafka Streams
+//! commits every `commit.interval.ms`; here every `polls_per_txn` poll
+//! batches. Simplifications (README): one transaction per member (its outputs
+//! from every partition it owns), fenced as a whole when any partition it held
+//! moved on; a zombie finishes its in-memory batch at the instant it wakes
+//! (its service time is not modelled again) and then stops rather than
+//! rejoining; an empty poll ends a spanning transaction (Kafka Streams would
+//! wait for the interval); a transactional zombie nobody fenced (no other
+//! member took its partitions) aborts, as its offset commit is refused.
+
+use super::group::Fetched;
+use super::topic::StreamEvent;
+use crate::engine::core::Engine;
+use crate::engine::trace::TraceKind;
+use std::collections::VecDeque;
+
+/// A member's transaction and pause state.
+#[derive(Clone, Debug, Default)]
+pub(crate) struct TxnMember {
+    /// Poll batches in the open spanning transaction.
+    pub(crate) polls: u32,
+    /// Offsets to commit with the open transaction: (group partition, next offset).
+    pub(crate) offsets: Vec<(u32, u64)>,
+    /// The producer epoch it got per input partition: (group partition, epoch).
+    pub(crate) held: Vec<(u32, u32)>,
+    /// Paused until its `PauseEnded`.
+    pub(crate) paused: bool,
+    /// Evicted while paused: the records it still holds in memory.
+    pub(crate) zombie_batch: VecDeque<Fetched>,
+}
+
+impl Engine {
+    fn txn_output(&self, g: u32) -> bool {
+        self.gcfg(g)
+            .output
+            .as_ref()
+            .is_some_and(|o| o.transactional)
+    }
+
+    /// Does group `g`'s transaction span more than one poll batch?
+    pub(crate) fn txn_spans_polls(&self, g: u32) -> bool {
+        self.gcfg(g)
+            .output
+            .as_ref()
+            .is_some_and(|o| o.transactional && o.polls_per_txn.unwrap_or(1) > 1)
+    }
+
+    /// Member `m`'s poll batch is done: its offsets join the open transaction,
+    /// which commits once it spans `polls_per_txn` batches.
+    pub(crate) fn txn_batch_done(&mut self, g: u32, m: u32) {
+        let n = self
+            .gcfg(g)
+            .output
+            .as_ref()
+            .and_then(|o| o.polls_per_txn)
+            .unwrap_or(1);
+        let mem = &mut self.streams.groups[g as usize].members[m as usize];
+        for &(gp, next) in &mem.batch_done {
+            match mem.txn.offsets.iter_mut().find(|(x, _)| *x == gp) {
+                Some(o) => o.1 = o.1.max(next),
+                None => mem.txn.offsets.push((gp, next)),
+            }
+        }
+        mem.batch_done.clear();
+        mem.txn.polls += 1;
+        if mem.txn.polls >= n {
+            self.txn_flush(g, m);
+        }
+    }
+
+    /// Commit member `m`'s spanning transaction now: its offsets, then its outputs.
+    pub(crate) fn txn_flush(&mut self, g: u32, m: u32) {
+        if !self.txn_spans_polls(g) {
+            return;
+        }
+        let mem = &mut self.streams.groups[g as usize].members[m as usize];
+        if mem.txn.polls == 0 && mem.txn.offsets.is_empty() && mem.open_txn.is_empty() {
+            return;
+        }
+        let mut offsets = std::mem::take(&mut mem.txn.offsets);
+        mem.txn.polls = 0;
+        offsets.sort_unstable_by_key(|&(gp, _)| gp);
+        for &(gp, next) in &offsets {
+            self.commit(g, gp, next);
+        }
+        self.commit_txn(g, m);
+    }
+
+    /// Member `m`'s transaction was aborted: the offsets it kept are dropped
+    /// (never committed, so those records are processed again).
+    pub(crate) fn txn_span_forget(&mut self, g: u32, m: u32) {
+        let mem = &mut self.streams.groups[g as usize].members[m as usize];
+        mem.txn.offsets.clear();
+        mem.txn.polls = 0;
+    }
+
+    /// Member `m` becomes the owner of group partition `gp`: with
+    /// transactional outputs, its `initTransactions` for the partition's
+    /// transactional id bumps the producer epoch and aborts a zombie's open
+    /// transaction.
+    pub(crate) fn txn_on_assign(&mut self, g: u32, m: u32, gp: u32) {
+        if !self.txn_output(g) {
+            return;
+        }
+        let gi = g as usize;
+        let grp = &mut self.streams.groups[gi];
+        if grp.producer_epochs.len() <= gp as usize {
+            grp.producer_epochs.resize(gp as usize + 1, 0);
+        }
+        grp.producer_epochs[gp as usize] += 1;
+        let epoch = grp.producer_epochs[gp as usize];
+        let held = &mut grp.members[m as usize].txn.held;
+        match held.iter_mut().find(|(x, _)| *x == gp) {
+            Some(h) => h.1 = epoch,
+            None => held.push((gp, epoch)),
+        }
+        // A zombie (alive, evicted) that held this transactional id.
+        let zombies: Vec<u32> = grp
+            .members
+            .iter()
+            .enumerate()
+            .filter(|&(x, mem)| {
+                x as u32 != m
+                    && mem.alive
+                    && !mem.in_group
+                    && !mem.open_txn.is_empty()
+                    && mem.txn.held.iter().any(|&(h, e)| h == gp && e != epoch)
+            })
+            .map(|(x, _)| x as u32)
+            .collect();
+        let (node, partition) = (grp.node, grp.parts[gp as usize].partition);
+        for z in zombies {
+            self.trace.record(
+                self.now,
+                TraceKind::ProducerEpochBumped {
+                    partition,
+                    epoch,
+                    fenced: z,
+                },
+                None,
+                node,
+            );
+            self.abort_txn(g, z);
+        }
+    }
+
+    /// `PauseMember`: member `m` stops for `pause_us` (no heartbeats, no
+    /// processing); longer than the session timeout, the group evicts it.
+    pub(crate) fn pause_member(&mut self, g: u32, m: u32, pause_us: u64) {
+        let timeout_us = self.gcfg(g).session_timeout.us();
+        let grp = &mut self.streams.groups[g as usize];
+        let node = grp.node;
+        let mem = &mut grp.members[m as usize];
+        mem.busy = true;
+        mem.epoch = mem.epoch.wrapping_add(1);
+        mem.txn.paused = true;
+        let epoch = mem.epoch;
+        self.trace.record(
+            self.now,
+            TraceKind::MemberPaused {
+                member: m,
+                pause_us,
+            },
+            None,
+            node,
+        );
+        if pause_us > timeout_us {
+            self.schedule_stream(
+                self.now.after(timeout_us),
+                StreamEvent::PauseEvicted { g, m, epoch },
+            );
+        }
+        self.schedule_stream(
+            self.now.after(pause_us),
+            StreamEvent::PauseEnded { g, m, epoch },
+        );
+    }
+
+    /// May member `m` be paused now?
+    pub(crate) fn can_pause(&self, g: u32, m: u32) -> bool {
+        self.streams.groups[g as usize]
+            .members
+            .get(m as usize)
+            .is_some_and(|x| x.alive && x.in_group && !x.leaving && !x.txn.paused)
+    }
+
+    /// The coordinator heard nothing from paused member `m` for the session
+    /// timeout: it leaves the group (its batch stays in its memory) and its
+    /// partitions are handed out again.
+    pub(crate) fn on_pause_evicted(&mut self, g: u32, m: u32, epoch: u32) {
+        let grp = &mut self.streams.groups[g as usize];
+        let node = grp.node;
+        let mem = &mut grp.members[m as usize];
+        if mem.epoch != epoch || !mem.txn.paused || !mem.in_group {
+            return;
+        }
+        mem.in_group = false;
+        let batch = std::mem::take(&mut mem.batch);
+        mem.txn.zombie_batch = batch;
+        mem.batch_done.clear();
+        let owned = mem.owned.clone();
+        if let Some(rb) = &mut grp.rebalance {
+            rb.pending.remove(&m);
+        }
+        self.trace
+            .record(self.now, TraceKind::MemberEvicted { member: m }, None, node);
+        for gp in owned {
+            self.revoke(g, m, gp, false);
+        }
+        self.start_rebalance(g);
+    }
+
+    /// Paused member `m` runs again.
+    pub(crate) fn on_pause_ended(&mut self, g: u32, m: u32, epoch: u32) {
+        let grp = &mut self.streams.groups[g as usize];
+        let node = grp.node;
+        let mem = &mut grp.members[m as usize];
+        if mem.epoch != epoch || !mem.txn.paused {
+            return;
+        }
+        mem.txn.paused = false;
+        let evicted = !mem.in_group;
+        self.trace.record(
+            self.now,
+            TraceKind::MemberResumed { member: m, evicted },
+            None,
+            node,
+        );
+        if evicted {
+            self.zombie_wakes(g, m);
+            return;
+        }
+        let mem = &mut self.streams.groups[g as usize].members[m as usize];
+        mem.busy = false;
+        let has_batch = !mem.batch.is_empty();
+        self.schedule_auto_commit(g, m);
+        if has_batch {
+            // The record it was on is processed again from its start.
+            self.start_record(g, m);
+        } else {
+            self.batch_finished(g, m);
+        }
+    }
+
+    /// An evicted member wakes up believing it still owns its partitions.
+    fn zombie_wakes(&mut self, g: u32, m: u32) {
+        let gi = g as usize;
+        if self.txn_output(g) {
+            let epochs = &self.streams.groups[gi].producer_epochs;
+            let mem = &self.streams.groups[gi].members[m as usize];
+            let stale = mem
+                .txn
+                .held
+                .iter()
+                .find(|&&(gp, e)| epochs.get(gp as usize).is_some_and(|&now| now != e))
+                .map(|&(gp, _)| epochs[gp as usize]);
+            let has_work = !mem.txn.zombie_batch.is_empty() || !mem.open_txn.is_empty();
+            if let Some(epoch) = stale.filter(|_| has_work) {
+                let node = self.streams.groups[gi].node;
+                self.trace.record(
+                    self.now,
+                    TraceKind::ProducerFenced { member: m, epoch },
+                    None,
+                    node,
+                );
+            }
+            // Fenced, or its offset commit refused: nothing it writes commits.
+            self.abort_txn(g, m);
+        } else {
+            let batch =
+                std::mem::take(&mut self.streams.groups[gi].members[m as usize].txn.zombie_batch);
+            for rec in batch {
+                self.zombie_processes(g, m, rec);
+            }
+            // Its offset commit is refused (it is no longer in the group).
+        }
+        let mem = &mut self.streams.groups[gi].members[m as usize];
+        mem.txn.zombie_batch.clear();
+        mem.txn.held.clear();
+        mem.alive = false;
+        mem.busy = false;
+        mem.epoch = mem.epoch.wrapping_add(1);
+    }
+
+    /// A non-transactional zombie processes a record it still held: the
+    /// effect and the output happen again.
+    fn zombie_processes(&mut self, g: u32, m: u32, rec: Fetched) {
+        let grp = &mut self.streams.groups[g as usize];
+        let node = grp.node;
+        grp.processed += 1;
+        let p = &mut grp.parts[rec.gp as usize];
+        if rec.offset < p.processed_high {
+            grp.reprocessed += 1;
+        } else {
+            p.processed_high = rec.offset + 1;
+        }
+        self.totals.processed += 1;
+        self.trace.record(
+            self.now,
+            TraceKind::Processed {
+                instance: m,
+                service_us: 0,
+            },
+            Some(rec.msg),
+            node,
+        );
+        if self.gcfg(g).output.is_some() {
+            self.produce_output(g, m, rec);
+        }
+    }
+}
