@@ -215,6 +215,8 @@ pub enum ConsumerFault {
     AckDrop,
     DeliveryDrop,
     DeliveryDuplicate,
+    DeliveryReorder,
+    AckDuplicate,
 }
 
 /// `SetConsumerFaults` with one probability changed (percent text), the others kept.
@@ -227,10 +229,13 @@ pub fn consumer_fault(c: &Consumer, which: ConsumerFault, text: &str) -> Option<
         ConsumerFault::AckDrop => f.ack_drop = p,
         ConsumerFault::DeliveryDrop => f.delivery_drop = p,
         ConsumerFault::DeliveryDuplicate => f.delivery_duplicate = p,
+        ConsumerFault::DeliveryReorder => f.delivery_reorder = p,
+        ConsumerFault::AckDuplicate => f.ack_duplicate = p,
     }
     let none = f
         == crate::scenario::ConsumerFaults {
             restart_after: f.restart_after,
+            reorder_delay: f.reorder_delay,
             ..Default::default()
         };
     Some(Command::SetConsumerFaults {

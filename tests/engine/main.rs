@@ -10,6 +10,7 @@
 
 mod common;
 
+mod ack_path;
 mod broker_comparison;
 mod broker_crash;
 mod builder;

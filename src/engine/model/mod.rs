@@ -26,6 +26,7 @@
 //! | `stream_knobs.rs`| live knobs: assignment, commit, max poll, linger | —                     |
 //! | `confirms.rs`    | producer link faults, publisher confirms, resends | `network_lost`       |
 //! | `protocol.rs`    | consumer dedup store, crashes at protocol points, lost acks | —          |
+//! | `links.rs`       | broker → consumer reorder, delayed and duplicated acks (channel closed) | — |
 //! | `broker.rs`      | the broker crashing: durable vs transient | `broker_crash`, `broker_down` |
 //! | `replication.rs` | Kafka acks, retries, idempotence, high watermark, leader crash | truncated past the high watermark |
 //! | `transactions.rs`| read-process-write outputs, transactions, read_committed | aborted outputs (never read committed) |
@@ -61,6 +62,7 @@ pub mod exchange;
 pub(crate) mod fetch;
 pub mod glob;
 pub(crate) mod group;
+pub(crate) mod links;
 pub(crate) mod membership;
 pub mod partitioner;
 pub mod producer;

@@ -69,6 +69,10 @@ impl App {
                 <div class="knob three">
                     { prob(ConsumerFault::DeliveryDrop, "fault-delivery-drop", "delivery lost, %", f.delivery_drop) }
                     { prob(ConsumerFault::DeliveryDuplicate, "fault-delivery-duplicate", "delivery doubled, %", f.delivery_duplicate) }
+                    { prob(ConsumerFault::DeliveryReorder, "fault-delivery-reorder", "delivery held back, %", f.delivery_reorder) }
+                </div>
+                <div class="knob three">
+                    { prob(ConsumerFault::AckDuplicate, "fault-ack-duplicate", "ack doubled (channel closes), %", f.ack_duplicate) }
                 </div>
                 <div class="knob">
                     <label for="knob-dedup-window">{"Dedup window, s (blank = no dedup store)"}</label>
