@@ -23,6 +23,7 @@ mod determinism;
 mod expect;
 mod export;
 mod guarantees;
+mod isr;
 mod json_paths;
 mod kafka_guarantees;
 mod lessons;

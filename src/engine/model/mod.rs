@@ -29,6 +29,7 @@
 //! | `links.rs`       | broker → consumer reorder, delayed and duplicated acks (channel closed) | — |
 //! | `broker.rs`      | the broker crashing: durable vs transient | `broker_crash`, `broker_down` |
 //! | `replication.rs` | Kafka acks, retries, idempotence, high watermark, leader crash | truncated past the high watermark |
+//! | `isr.rs`         | Kafka ISR: a stalled follower holds the high watermark, leaves after `replica_lag_max`, re-joins caught up | — |
 //! | `transactions.rs`| read-process-write outputs, transactions, read_committed | aborted outputs (never read committed) |
 //! | `pubsub.rs`      | Redis Pub/Sub: PUBLISH, output buffers | `no_subscribers`, `subscriber_disconnected`, `output_buffer_limit` |
 //! | `xstream.rs`     | Redis Streams: XADD, PEL, XACK, XAUTOCLAIM | `stream_trimmed`, `consumer_crashed` |
@@ -62,6 +63,7 @@ pub mod exchange;
 pub(crate) mod fetch;
 pub mod glob;
 pub(crate) mod group;
+pub(crate) mod isr;
 pub(crate) mod links;
 pub(crate) mod membership;
 pub mod partitioner;
