@@ -56,6 +56,7 @@ static PRESETS: &[Preset] = presets![
     "kafka-acks-leader-crash",
     "kafka-idempotent-producer",
     "kafka-transactions",
+    "kafka-isr-shrink",
     "redis-pubsub-disconnect",
     "redis-pubsub-slow-subscriber",
     "redis-streams-claim",

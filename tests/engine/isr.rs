@@ -308,3 +308,28 @@ proptest::proptest! {
         proptest::prop_assert_eq!(e.partition_hw("events", 0), t["appended"].as_u64());
     }
 }
+
+#[test]
+fn the_isr_preset_shrinks_twice_and_expands_twice() {
+    let p = scenario::preset("kafka-isr-shrink").unwrap();
+    let mut e = Engine::new(p.scenario(), 3).unwrap();
+    e.set_trace_capture(true, 1 << 20);
+    run_checked(&mut e, 30_000_000);
+    let trace = e.take_trace();
+    assert_eq!(
+        at(&trace, "isr_shrunk"),
+        vec![(8_000_000, 2), (15_000_000, 1)]
+    );
+    assert_eq!(
+        at(&trace, "isr_expanded"),
+        vec![(17_100_000, 2), (20_100_000, 3)]
+    );
+    // Refused only while partition 0's ISR was below min_insync.
+    let first_resent = trace
+        .iter()
+        .find(|ev| ev.kind.name() == "resent")
+        .unwrap()
+        .t
+        .0;
+    assert!(first_resent >= 15_000_000, "{first_resent}");
+}
