@@ -327,3 +327,45 @@ fn scenarios_without_the_new_knobs_serialize_as_before() {
         assert!(!text.contains(k), "{k} in {text}");
     }
 }
+
+#[test]
+fn a_crash_at_a_protocol_point_also_kills_the_acks_still_on_the_way() {
+    // Order 1's ack is on its way (10 s on average) when the instance
+    // crashes after order 2's effect, before its ack: both go back, both
+    // effects repeat.
+    let s = shop(
+        2,
+        "10/s",
+        json!({"prefetch": 2, "faults": {"ack_delay": "10s", "restart_after": "200ms"}}),
+    );
+    let mut e = engine(&s, 1);
+    let t = e.next_event_time().unwrap().0;
+    run_checked(&mut e, t + 50_000);
+    let before = e.take_trace();
+    assert!(before.iter().any(|ev| ev.kind.name() == "ack_delayed"));
+    assert!(!before.iter().any(|ev| ev.kind.name() == "acked"));
+    e.submit(Command::CrashConsumer {
+        consumer: "charge".into(),
+        instance: None,
+        restart_after: Some(Duration::from_ms(200)),
+        point: CrashPoint::AfterEffect,
+    })
+    .unwrap();
+    run_checked(&mut e, 60_000_000);
+    let trace = e.take_trace();
+    let returned: Vec<u32> = trace
+        .iter()
+        .filter_map(|ev| match ev.kind {
+            TraceKind::Crashed { returned, .. } => Some(returned),
+            _ => None,
+        })
+        .collect();
+    assert_eq!(
+        returned,
+        vec![2],
+        "order 1 with its ack on the way, and order 2"
+    );
+    let l = e.ledger_report();
+    assert_eq!((l.lost, l.pending), (0, 0), "{l:?}");
+    assert_eq!((l.duplicated, l.extra_effects), (2, 2), "{l:?}");
+}
