@@ -244,6 +244,25 @@ pub fn consumer_fault(c: &Consumer, which: ConsumerFault, text: &str) -> Option<
     })
 }
 
+/// `SetConsumerFaults` with the ack path's mean delay changed (ms text; 0 or
+/// blank: none), the other faults kept.
+pub fn ack_delay(c: &Consumer, text: &str) -> Option<Command> {
+    let ms = if text.trim().is_empty() {
+        0.0
+    } else {
+        num(text)?
+    };
+    if ms < 0.0 {
+        return None;
+    }
+    let mut f = c.faults.unwrap_or_default();
+    f.ack_delay = Duration(us_of_ms(ms));
+    Some(Command::SetConsumerFaults {
+        consumer: c.id.clone(),
+        faults: Some(f),
+    })
+}
+
 /// `SetDedup` from a window in seconds: blank means no dedup store.
 pub fn dedup_window(consumer: &str, text: &str) -> Option<Command> {
     if text.trim().is_empty() {
