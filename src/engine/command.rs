@@ -119,6 +119,17 @@ impl Engine {
                     return err("restart_after must be at most 24h".into());
                 }
             }
+            Command::StallFollower {
+                topic,
+                partition,
+                duration,
+            } => {
+                let t = self.find(topic, NodeKind::Topic)?;
+                let mut cfg = self.cfg.topics[t as usize].clone();
+                cfg.partitions = self.streams.topics[t as usize].parts.len() as u32;
+                scenario::check_stall(Some(&cfg), *partition, *duration)
+                    .map_err(|(f, e)| CommandError(format!("{f}: {e}")))?;
+            }
             Command::CrashBroker { restart_after } => {
                 if restart_after.is_some_and(|d| d.us() > crate::engine::DELAY_US_MAX) {
                     return err("restart_after must be at most 24h".into());
@@ -536,6 +547,14 @@ impl Engine {
             } => {
                 let t = self.find(topic, NodeKind::Topic).unwrap();
                 self.crash_leader(t, *partition, restart_after.map(|d| d.us()));
+            }
+            Command::StallFollower {
+                topic,
+                partition,
+                duration,
+            } => {
+                let t = self.find(topic, NodeKind::Topic).unwrap();
+                self.stall_follower(t, *partition, duration.us());
             }
             Command::ChangeMessageVisibility { .. }
             | Command::RedriveDeadLetters { .. }

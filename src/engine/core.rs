@@ -13,6 +13,8 @@
 //! ExpiryCheck         model/queue.rs      (`on_expiry_check`)
 //! ServiceDone         model/consumer.rs   (`on_service_done`)
 //! Restart             model/consumer.rs   (`on_restart`)
+//! DeliveryArrives     model/links.rs      (`on_delivery_arrives`: a held-back delivery)
+//! AckArrives          model/links.rs      (`on_ack_arrives`: a delayed ack)
 //! RetryDue            model/retry.rs      (`on_retry_due`)
 //! Stream(..)          model/topic.rs      (`on_stream_event`: topics, batches, groups)
 //! Redis(..)           model/redis.rs      (`on_redis_event`: Pub/Sub, Streams)
@@ -135,6 +137,20 @@ pub(crate) enum Event {
         c: u32,
         i: u32,
         epoch: u32,
+    },
+    /// A delivery held back on the broker → consumer link arrives (`model::links`).
+    DeliveryArrives {
+        c: u32,
+        i: u32,
+        epoch: u32,
+        slot: u32,
+    },
+    /// A delayed manual ack reaches the broker (`model::links`).
+    AckArrives {
+        c: u32,
+        i: u32,
+        epoch: u32,
+        slot: u32,
     },
     /// A crashed broker's restart delay ran out.
     BrokerRestart {
@@ -611,6 +627,10 @@ impl Engine {
             Event::Restart { c, i, epoch } => self.on_restart(c, i, epoch),
             Event::ConfirmDue { p, e } => self.on_confirm_due(p, e),
             Event::ProtocolCrash { c, i, epoch } => self.on_protocol_crash(c, i, epoch),
+            Event::DeliveryArrives { c, i, epoch, slot } => {
+                self.on_delivery_arrives(c, i, epoch, slot)
+            }
+            Event::AckArrives { c, i, epoch, slot } => self.on_ack_arrives(c, i, epoch, slot),
             Event::BrokerRestart { epoch } => self.on_broker_restart(epoch),
             Event::ProducerRestart { p, incarnation } => self.on_producer_restart(p, incarnation),
             Event::Scheduled { index } => self.apply_scheduled(index),

@@ -427,6 +427,30 @@ impl Engine {
             TraceKind::PulsarEvicted { count } => {
                 format!("backlog quota: {count} oldest message(s) evicted")
             }
+            TraceKind::DeliveryHeldBack { instance, held_us } => format!(
+                "delivery to #{instance} held back on the wire for {}: later deliveries overtake it",
+                crate::scenario::Duration(held_us)
+            ),
+            TraceKind::ChannelClosed { instance, requeued } => format!(
+                "#{instance}'s ack arrived twice: unknown delivery tag (PRECONDITION_FAILED), channel closed, {requeued} unacked message(s) requeued"
+            ),
+            TraceKind::AckDelayed { instance, delay_us } => format!(
+                "ack from #{instance} on its way for {}: still unacked",
+                crate::scenario::Duration(delay_us)
+            ),
+            TraceKind::FollowerStalled {
+                partition,
+                stall_us,
+            } => format!(
+                "a follower of partition {partition} stalled for {}",
+                crate::scenario::Duration(stall_us)
+            ),
+            TraceKind::IsrShrunk { partition, isr } => format!(
+                "a follower of partition {partition} fell out of the ISR (lagged past replica_lag_max): ISR now {isr}"
+            ),
+            TraceKind::IsrExpanded { partition, isr } => format!(
+                "a follower of partition {partition} caught up and re-joined the ISR: ISR now {isr}"
+            ),
         };
         format!("{} {node}: {msg}{detail}", ev.t)
     }

@@ -387,6 +387,23 @@ pub enum TraceKind {
     PulsarHeld { backlog: u64 },
     /// `consumer_backlog_eviction` skipped `count` messages of the subscription (node).
     PulsarEvicted { count: u32 },
+    /// The broker → consumer link held this delivery back for `held_us`:
+    /// deliveries sent after it reach instance `instance` first.
+    DeliveryHeldBack { instance: u32, held_us: u64 },
+    /// The network delivered instance `instance`'s ack twice; the second
+    /// names an unknown delivery tag (PRECONDITION_FAILED): the channel
+    /// closed and `requeued` other unacked messages went back to the queue.
+    ChannelClosed { instance: u32, requeued: u32 },
+    /// Instance `instance`'s manual ack travels `delay_us` to the broker;
+    /// the message stays unacked until it arrives.
+    AckDelayed { instance: u32, delay_us: u64 },
+    /// A follower of `partition` stopped fetching from the leader for `stall_us`.
+    FollowerStalled { partition: u32, stall_us: u64 },
+    /// A follower of `partition` fell out of the ISR (not caught up for
+    /// `replica_lag_max`); `isr` replicas remain in sync.
+    IsrShrunk { partition: u32, isr: u32 },
+    /// A follower of `partition` caught up and re-joined the ISR, now `isr`.
+    IsrExpanded { partition: u32, isr: u32 },
 }
 
 fn is_false(b: &bool) -> bool {

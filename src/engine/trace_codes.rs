@@ -95,11 +95,17 @@ impl TraceKind {
             TraceKind::PulsarRewound { .. } => "pulsar_rewound",
             TraceKind::PulsarHeld { .. } => "pulsar_held",
             TraceKind::PulsarEvicted { .. } => "pulsar_evicted",
+            TraceKind::DeliveryHeldBack { .. } => "delivery_held_back",
+            TraceKind::ChannelClosed { .. } => "channel_closed",
+            TraceKind::AckDelayed { .. } => "ack_delayed",
+            TraceKind::FollowerStalled { .. } => "follower_stalled",
+            TraceKind::IsrShrunk { .. } => "isr_shrunk",
+            TraceKind::IsrExpanded { .. } => "isr_expanded",
         }
     }
 
     /// All kind names, for filters in the UI.
-    pub const NAMES: [&'static str; 84] = [
+    pub const NAMES: [&'static str; 90] = [
         "published",
         "routed",
         "unroutable",
@@ -184,6 +190,12 @@ impl TraceKind {
         "pulsar_rewound",
         "pulsar_held",
         "pulsar_evicted",
+        "delivery_held_back",
+        "channel_closed",
+        "ack_delayed",
+        "follower_stalled",
+        "isr_shrunk",
+        "isr_expanded",
     ];
 
     /// Canonical encoding of this kind: its code (1..=39) and two field
@@ -444,6 +456,19 @@ impl TraceKind {
             TraceKind::PulsarRewound { consumer, count } => (100, consumer as u64, count as u64),
             TraceKind::PulsarHeld { backlog } => (101, backlog, 0),
             TraceKind::PulsarEvicted { count } => (102, count as u64, 0),
+            // 84..=86: the broker → consumer link and the ack path (model::links).
+            TraceKind::DeliveryHeldBack { instance, held_us } => (84, instance as u64, held_us),
+            TraceKind::ChannelClosed { instance, requeued } => {
+                (85, instance as u64, requeued as u64)
+            }
+            TraceKind::AckDelayed { instance, delay_us } => (86, instance as u64, delay_us),
+            // 103..=105: Kafka's ISR shrinking and expanding (model::isr).
+            TraceKind::FollowerStalled {
+                partition,
+                stall_us,
+            } => (103, partition as u64, stall_us),
+            TraceKind::IsrShrunk { partition, isr } => (104, partition as u64, isr as u64),
+            TraceKind::IsrExpanded { partition, isr } => (105, partition as u64, isr as u64),
         }
     }
 }

@@ -34,7 +34,8 @@ pub struct MessageView {
 pub struct InstanceView {
     pub up: bool,
     pub busy: bool,
-    /// Deliveries held (the first is being processed when busy).
+    /// Deliveries held unacked (the first is being processed when busy), then
+    /// those held back on the wire and those whose ack is on its way.
     pub held: Vec<MessageView>,
     pub processed: u64,
     /// Fraction of time busy since the start.
@@ -265,6 +266,8 @@ impl Engine {
                                 held: inst
                                     .buffer
                                     .iter()
+                                    .chain(&inst.in_transit)
+                                    .chain(&inst.acking)
                                     .take(head_max)
                                     .map(|&s| self.message_view(s))
                                     .collect(),

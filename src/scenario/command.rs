@@ -210,6 +210,16 @@ pub enum Command {
         #[serde(default)]
         restart_after: Option<Duration>,
     },
+    /// A follower of a topic partition (every partition, without
+    /// `partition`) stops fetching from the leader for `duration` (a long GC
+    /// pause, a slow disk): after `replication.replica_lag_max` it falls out
+    /// of the ISR; when the stall ends it catches up and re-joins.
+    StallFollower {
+        topic: String,
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        partition: Option<u32>,
+        duration: Duration,
+    },
     /// Redis Pub/Sub: a subscriber's connection drops (its process crashed or
     /// the network failed): what its output buffer held and the message it
     /// was handling are lost, and it misses everything published until it
@@ -397,7 +407,9 @@ impl Command {
             | Command::SetAssignment { group, .. }
             | Command::SetCommitPolicy { group, .. }
             | Command::SetMaxPollRecords { group, .. } => group,
-            Command::IncreasePartitions { topic, .. } | Command::CrashLeader { topic, .. } => topic,
+            Command::IncreasePartitions { topic, .. }
+            | Command::CrashLeader { topic, .. }
+            | Command::StallFollower { topic, .. } => topic,
             Command::DisconnectSubscriber { subscriber, .. }
             | Command::ReconnectSubscriber { subscriber }
             | Command::Subscribe { subscriber, .. }
@@ -578,6 +590,14 @@ impl Command {
                     Some(d) => format!("{which}: leader crash, replica back after {d}"),
                     None => format!("{which}: leader crash"),
                 }
+            }
+            Command::StallFollower {
+                topic,
+                partition,
+                duration,
+            } => {
+                let which = partition.map_or(format!("{topic} (every partition)"), |p| format!("{topic}/{p}"));
+                format!("{which}: a follower stalls for {duration}")
             }
             Command::DisconnectSubscriber {
                 subscriber,

@@ -171,6 +171,30 @@ pub struct ConsumerFaults {
     /// delivery reaches the handler (0: none).
     #[serde(default)]
     pub delivery_delay: Duration,
+    /// Broker → consumer link: probability in [0, 1] that a delivery is held
+    /// back on the wire for `reorder_delay`, so the deliveries sent after it
+    /// reach the handler first (with prefetch > 1; with prefetch 1 nothing can
+    /// overtake it and it is only late).
+    #[serde(default, skip_serializing_if = "is_zero")]
+    pub delivery_reorder: f64,
+    /// How long a reordered delivery is held back (default 50 ms).
+    #[serde(
+        default = "default_reorder_delay",
+        skip_serializing_if = "is_default_reorder_delay"
+    )]
+    pub reorder_delay: Duration,
+    /// Ack path: mean of an exponential delay before a manual ack reaches
+    /// the broker (0: none). Until it arrives the message is unacked and
+    /// counts against prefetch; a crash before it arrives kills the ack with
+    /// the connection and the broker redelivers (the effect repeats).
+    #[serde(default, skip_serializing_if = "is_zero_duration")]
+    pub ack_delay: Duration,
+    /// Ack path: probability in [0, 1] that the network delivers a manual
+    /// ack twice. The second ack names a delivery tag the broker no longer
+    /// knows: a channel error (PRECONDITION_FAILED) that closes the channel
+    /// and requeues every other message unacked on it.
+    #[serde(default, skip_serializing_if = "is_zero")]
+    pub ack_duplicate: f64,
     /// How long a crashed instance stays down.
     #[serde(default = "default_restart_after")]
     pub restart_after: Duration,
@@ -178,6 +202,18 @@ pub struct ConsumerFaults {
 
 fn default_restart_after() -> Duration {
     Duration::from_s(1)
+}
+fn default_reorder_delay() -> Duration {
+    Duration::from_ms(50)
+}
+fn is_default_reorder_delay(d: &Duration) -> bool {
+    *d == default_reorder_delay()
+}
+fn is_zero_duration(d: &Duration) -> bool {
+    d.us() == 0
+}
+fn is_zero(p: &f64) -> bool {
+    *p == 0.0
 }
 
 impl Default for ConsumerFaults {
@@ -189,6 +225,10 @@ impl Default for ConsumerFaults {
             delivery_drop: 0.0,
             delivery_duplicate: 0.0,
             delivery_delay: Duration::ZERO,
+            delivery_reorder: 0.0,
+            reorder_delay: default_reorder_delay(),
+            ack_delay: Duration::ZERO,
+            ack_duplicate: 0.0,
             restart_after: default_restart_after(),
         }
     }
@@ -360,6 +400,7 @@ impl Scenario {
                 }
             };
             out.push(text);
+            out.extend(explain_links(c, &f, sqs));
         }
         // Redis: Pub/Sub is at-most-once by design; a stream group is
         // at-least-once when someone claims a crashed consumer's entries.
@@ -525,6 +566,42 @@ impl Scenario {
         }
         out
     }
+}
+
+/// The sentences for a consumer's link and ack-path faults that break (or
+/// strain) the promise: duplicated and delayed acks, reordered deliveries.
+fn explain_links(c: &super::Consumer, f: &ConsumerFaults, sqs: bool) -> Vec<String> {
+    let mut out = Vec::new();
+    if sqs {
+        return out;
+    }
+    let repeat = if c.dedup.is_some() {
+        "redelivered (the dedup store skips the repeated effect)"
+    } else {
+        "redelivered and their effects repeat"
+    };
+    if c.ack_mode() == AckMode::AfterProcessing && f.ack_duplicate > 0.0 {
+        out.push(format!(
+            "{}: {:.0}% of acks arrive twice: the second names an unknown delivery tag (PRECONDITION_FAILED), the broker closes the channel and every message unacked on it is {repeat}.",
+            c.id,
+            f.ack_duplicate * 100.0
+        ));
+    }
+    if c.ack_mode() == AckMode::AfterProcessing && f.ack_delay.us() > 0 {
+        out.push(format!(
+            "{}: acks take {} on average to reach the broker: the message stays unacked meanwhile (against prefetch), and a crash before its ack arrives kills the ack with the connection: it is {repeat}.",
+            c.id, f.ack_delay
+        ));
+    }
+    if f.delivery_reorder > 0.0 {
+        out.push(format!(
+            "{}: {:.0}% of deliveries are held back {} on the wire: deliveries sent after them are handled first, so per-key order breaks (with prefetch above 1).",
+            c.id,
+            f.delivery_reorder * 100.0,
+            f.reorder_delay
+        ));
+    }
+    out
 }
 
 /// A Pulsar subscription type as its scenario word.

@@ -163,6 +163,11 @@ pub fn error_path(bytes: &[u8], error: &serde_json::Error) -> String {
             } else {
                 unknown_key()
             }
+        } else if starts("expected value") && top.object && top.phase == Phase::Open {
+            // `{}` where an externally tagged enum was expected (a struct
+            // written as an array reaches one this way): serde reads the
+            // variant's name and finds `}`; the path is the enum's own.
+            base()
         } else if top.object {
             match top.phase {
                 Phase::Open | Phase::Comma => unknown_key(),

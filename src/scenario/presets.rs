@@ -57,6 +57,7 @@ static PRESETS: &[Preset] = presets![
     "kafka-idempotent-producer",
     "kafka-transactions",
     "kafka-zombie-fencing",
+    "kafka-isr-shrink",
     "redis-pubsub-disconnect",
     "redis-pubsub-slow-subscriber",
     "redis-streams-claim",

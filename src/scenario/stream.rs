@@ -67,12 +67,21 @@ pub struct Replication {
     /// loses what it lacked) instead of the partition going offline.
     #[serde(default, skip_serializing_if = "std::ops::Not::not")]
     pub unclean_election: bool,
+    /// `replica.lag.time.max.ms` (default 30 s): a follower that has not
+    /// caught up to the leader's log end for this long (a `stall_follower`)
+    /// is removed from the ISR; it re-joins once it has caught up.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub replica_lag_max: Option<Duration>,
 }
 
 impl Replication {
     /// In-sync followers.
     pub fn in_sync_followers(&self) -> u32 {
         self.in_sync.unwrap_or(self.factor.saturating_sub(1))
+    }
+    /// `replica.lag.time.max.ms` in microseconds (Kafka's default 30 s).
+    pub fn replica_lag_max_us(&self) -> u64 {
+        self.replica_lag_max.map_or(30_000_000, |d| d.us())
     }
 }
 
@@ -394,3 +403,40 @@ pub const POLLS_PER_TXN_MAX: u32 = 10_000;
 pub const GROUP_MEMBERS_MAX: u32 = 1000;
 pub const RETRY_TOPICS_MAX: usize = 16;
 pub const FAILURE_ATTEMPTS_MAX: u32 = 1000;
+
+/// Check a `stall_follower` command against its topic (None: unknown, reported
+/// elsewhere); the error names the field (`duration`, `partition`, `topic`).
+pub fn check_stall(
+    t: Option<&Topic>,
+    partition: Option<u32>,
+    duration: Duration,
+) -> Result<(), (&'static str, String)> {
+    if duration.us() == 0 || duration.us() > 86_400_000_000 {
+        return Err(("duration", "must be more than 0 and at most 24h".into()));
+    }
+    let Some(t) = t else {
+        return Ok(());
+    };
+    if !t
+        .replication
+        .is_some_and(|r| r.factor > 1 && r.in_sync_followers() > 0)
+    {
+        return Err((
+            "topic",
+            format!(
+                "{} has no in-sync follower to stall (needs replication)",
+                t.id
+            ),
+        ));
+    }
+    if let Some(p) = partition.filter(|&p| p >= t.partitions) {
+        return Err((
+            "partition",
+            format!(
+                "{} has {} partitions; there is no partition {p}",
+                t.id, t.partitions
+            ),
+        ));
+    }
+    Ok(())
+}

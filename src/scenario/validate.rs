@@ -738,7 +738,9 @@ pub fn validate(s: &Scenario) -> Result<(), ScenarioError> {
             | Command::SetAssignment { .. }
             | Command::SetCommitPolicy { .. }
             | Command::SetMaxPollRecords { .. } => Kind::Group,
-            Command::IncreasePartitions { .. } | Command::CrashLeader { .. } => Kind::Topic,
+            Command::IncreasePartitions { .. }
+            | Command::CrashLeader { .. }
+            | Command::StallFollower { .. } => Kind::Topic,
             _ => Kind::Consumer,
         };
         // The path names the command's own field (`schedule[0].command.consumer`).

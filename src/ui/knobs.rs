@@ -215,6 +215,8 @@ pub enum ConsumerFault {
     AckDrop,
     DeliveryDrop,
     DeliveryDuplicate,
+    DeliveryReorder,
+    AckDuplicate,
 }
 
 /// `SetConsumerFaults` with one probability changed (percent text), the others kept.
@@ -227,15 +229,37 @@ pub fn consumer_fault(c: &Consumer, which: ConsumerFault, text: &str) -> Option<
         ConsumerFault::AckDrop => f.ack_drop = p,
         ConsumerFault::DeliveryDrop => f.delivery_drop = p,
         ConsumerFault::DeliveryDuplicate => f.delivery_duplicate = p,
+        ConsumerFault::DeliveryReorder => f.delivery_reorder = p,
+        ConsumerFault::AckDuplicate => f.ack_duplicate = p,
     }
     let none = f
         == crate::scenario::ConsumerFaults {
             restart_after: f.restart_after,
+            reorder_delay: f.reorder_delay,
             ..Default::default()
         };
     Some(Command::SetConsumerFaults {
         consumer: c.id.clone(),
         faults: (!none || c.faults.is_some()).then_some(f),
+    })
+}
+
+/// `SetConsumerFaults` with the ack path's mean delay changed (ms text; 0 or
+/// blank: none), the other faults kept.
+pub fn ack_delay(c: &Consumer, text: &str) -> Option<Command> {
+    let ms = if text.trim().is_empty() {
+        0.0
+    } else {
+        num(text)?
+    };
+    if ms < 0.0 {
+        return None;
+    }
+    let mut f = c.faults.unwrap_or_default();
+    f.ack_delay = Duration(us_of_ms(ms));
+    Some(Command::SetConsumerFaults {
+        consumer: c.id.clone(),
+        faults: Some(f),
     })
 }
 

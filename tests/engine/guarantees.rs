@@ -359,6 +359,10 @@ fn faults_scenario(g: Guarantee, seed_faults: [u32; 6], dup_link: bool) -> Strin
                 "ack_drop": pct(seed_faults[5], 0.1),
                 "delivery_drop": pct(seed_faults[5], 0.1),
                 "delivery_duplicate": if dup_link { pct(seed_faults[2], 0.1) } else { 0.0 },
+                "delivery_reorder": pct(seed_faults[4], 0.2),
+                "reorder_delay": "30ms",
+                "ack_delay": if dup_link { "20ms" } else { "0s" },
+                "ack_duplicate": if dup_link { pct(seed_faults[1], 0.1) } else { 0.0 },
                 "restart_after": "200ms"
             }
         }),

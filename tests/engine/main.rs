@@ -10,6 +10,7 @@
 
 mod common;
 
+mod ack_path;
 mod broker_comparison;
 mod broker_crash;
 mod builder;
@@ -23,6 +24,7 @@ mod expect;
 mod export;
 mod guarantees;
 mod inflight_txn;
+mod isr;
 mod json_paths;
 mod kafka_guarantees;
 mod lessons;

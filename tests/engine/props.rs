@@ -249,7 +249,7 @@ pub(crate) fn command(g: &mut Genes, s: &Value, fault: bool) -> Value {
     let which = if fault {
         [3, 4, 5, 12, 15][g.pick(5) as usize]
     } else {
-        g.pick(16)
+        g.pick(17)
     };
     match which {
         0 => json!({ "do": "set_rate", "producer": p, "rate": g.one(&["0/s", "10/s", "500/s"]) }),
@@ -295,7 +295,17 @@ pub(crate) fn command(g: &mut Genes, s: &Value, fault: bool) -> Value {
         14 => {
             json!({ "do": "set_queue_ttl", "queue": q, "ttl": if g.chance(2) { json!(duration(g)) } else { Value::Null } })
         }
-        _ => json!({ "do": "purge_queue", "queue": q }),
+        15 => json!({ "do": "purge_queue", "queue": q }),
+        _ => {
+            // Link and ack-path faults (`model::links`, `model::protocol`).
+            let p = |g: &mut Genes| g.one(&[0.0, 0.1, 0.5, 1.0]);
+            json!({ "do": "set_consumer_faults", "consumer": c, "faults": {
+                "delivery_reorder": p(g), "reorder_delay": g.one(&["1ms", "30ms"]),
+                "ack_delay": g.one(&["0s", "5ms", "50ms"]), "ack_duplicate": p(g),
+                "ack_drop": p(g), "crash_after_effect": g.one(&[0.0, 0.05]),
+                "restart_after": "20ms"
+            }})
+        }
     }
 }
 
@@ -417,6 +427,21 @@ impl Model {
                     processed: false,
                 },
             ) => RetryWait,
+            // The link and the ack path (`set_consumer_faults`): a delivery
+            // held back on the wire, an ack on its way or lost.
+            (
+                TraceKind::DeliveryHeldBack { .. },
+                h @ Held {
+                    processed: false, ..
+                },
+            ) => h,
+            (
+                TraceKind::AckDelayed { .. } | TraceKind::AckLost { .. },
+                h @ Held {
+                    acked: false,
+                    processed: true,
+                },
+            ) => h,
             (TraceKind::Retried { .. }, RetryWait) => Transit,
             (TraceKind::Expired, Queued) => Transit,
             (

@@ -40,6 +40,18 @@ pub(crate) struct Instance {
     pub(crate) processed: u64,
     /// The restart delay of a pending protocol-point crash.
     pub(crate) crash_restart_us: Option<u64>,
+    /// Deliveries held back on the wire (`model::links`), not yet in `buffer`.
+    pub(crate) in_transit: Vec<u32>,
+    /// Processed messages whose manual ack is still on its way (`model::links`).
+    pub(crate) acking: Vec<u32>,
+}
+
+impl Instance {
+    /// Deliveries this instance holds unacked: what counts against prefetch.
+    #[inline]
+    pub(crate) fn held(&self) -> usize {
+        self.buffer.len() + self.in_transit.len() + self.acking.len()
+    }
 }
 
 #[derive(Clone, Debug)]
@@ -172,6 +184,12 @@ impl Engine {
             self.queue_note_acked(q);
             self.trace
                 .record(self.now, TraceKind::Acked { instance: i }, Some(id), cnode);
+        }
+        if self.consumers[ci].protocol && self.held_back(c, i, slot) {
+            // Held back on the wire (`model::links`): it reaches the
+            // instance later, and after_receive runs then.
+            self.wire_faults(c, slot);
+            return;
         }
         let inst = &mut self.consumers[ci].instances[i as usize];
         inst.buffer.push_back(slot);
@@ -366,19 +384,29 @@ impl Engine {
                 self.requeue(slot, q);
                 return;
             }
+            if !auto && self.ack_travels(c, i, slot, q) {
+                return; // acked when it arrives (`model::links`)
+            }
         }
         if !auto {
-            let (id, cnode) = (self.msgs[slot as usize].id, self.consumers[ci].node);
-            self.totals.acked += 1;
-            self.consumers[ci].acked += 1;
-            self.queue_note_acked(q);
-            self.trace
-                .record(self.now, TraceKind::Acked { instance: i }, Some(id), cnode);
+            self.manual_ack(c, i, slot, q);
         }
         self.complete(slot);
         if !auto && self.consumers[ci].protocol {
             self.after_manual_ack(c, i);
+            self.ack_arrived(c, i);
         }
+    }
+
+    /// The broker received instance `i`'s manual ack of `slot`: counted and traced.
+    pub(crate) fn manual_ack(&mut self, c: u32, i: u32, slot: u32, q: u32) {
+        let ci = c as usize;
+        let (id, cnode) = (self.msgs[slot as usize].id, self.consumers[ci].node);
+        self.totals.acked += 1;
+        self.consumers[ci].acked += 1;
+        self.queue_note_acked(q);
+        self.trace
+            .record(self.now, TraceKind::Acked { instance: i }, Some(id), cnode);
     }
 
     pub(crate) fn nack(&mut self, c: u32, i: u32, slot: u32, requeue: bool) {
@@ -437,22 +465,11 @@ impl Engine {
         }
         let ci = c as usize;
         let q = self.consumers[ci].queue;
-        let epoch_next = self.consumers[ci].epoch_next;
-        let inst = &mut self.consumers[ci].instances[i as usize];
-        if !inst.up {
+        if !self.consumers[ci].instances[i as usize].up {
             return;
         }
-        self.consumers[ci].epoch_next = epoch_next.wrapping_add(1);
-        let inst = &mut self.consumers[ci].instances[i as usize];
-        inst.up = false;
-        inst.epoch = epoch_next;
-        if inst.busy {
-            inst.busy_total_us += self.now.0 - inst.busy_since_us;
-        }
-        inst.busy = false;
-        // Its pending completion is now stale (the epoch changed).
-        inst.service_pending = 0;
-        let held: Vec<u32> = inst.buffer.drain(..).collect();
+        let held = self.take_held(c, i);
+        self.consumers[ci].instances[i as usize].up = false;
         let lost = held
             .iter()
             .filter(|&&s| self.msgs[s as usize].auto_acked())
@@ -470,6 +487,35 @@ impl Engine {
             None,
             cnode,
         );
+        self.return_held(c, q, &held);
+    }
+
+    /// Instance `i` drops its connection or channel: a new epoch (its pending
+    /// completion, held-back deliveries and delayed acks go stale), and
+    /// everything it held, oldest first: acks on the way, the buffer, then
+    /// deliveries still on the wire. The caller returns them (`return_held`).
+    pub(crate) fn take_held(&mut self, c: u32, i: u32) -> Vec<u32> {
+        let ci = c as usize;
+        let epoch_next = self.consumers[ci].epoch_next;
+        self.consumers[ci].epoch_next = epoch_next.wrapping_add(1);
+        let inst = &mut self.consumers[ci].instances[i as usize];
+        inst.epoch = epoch_next;
+        if inst.busy {
+            inst.busy_total_us += self.now.0 - inst.busy_since_us;
+        }
+        inst.busy = false;
+        // Its pending completion is now stale (the epoch changed).
+        inst.service_pending = 0;
+        let mut held: Vec<u32> = inst.acking.drain(..).collect();
+        held.extend(inst.buffer.drain(..));
+        held.extend(inst.in_transit.drain(..));
+        held
+    }
+
+    /// Deliveries taken from an instance go back to queue `q` (at the head,
+    /// in order); auto-acked ones are lost.
+    pub(crate) fn return_held(&mut self, c: u32, q: u32, held: &[u32]) {
+        let cnode = self.consumers[c as usize].node;
         self.queue_note_released(q, held.len() as u32);
         // Return in reverse so the original order ends up at the head.
         for &s in held.iter().rev() {
@@ -594,7 +640,7 @@ impl Engine {
     pub(crate) fn instance_has_room(&self, c: u32, i: u32) -> bool {
         let cs = &self.consumers[c as usize];
         let inst = &cs.instances[i as usize];
-        inst.up && inst.buffer.len() < cs.prefetch as usize
+        inst.up && inst.held() < cs.prefetch as usize
     }
 
     // ------------------------------------------------ invariants
@@ -605,14 +651,14 @@ impl Engine {
     pub(crate) fn check_consumers(&self) -> Result<(), String> {
         for (ci, c) in self.consumers.iter().enumerate() {
             for (ii, inst) in c.instances.iter().enumerate() {
-                if inst.buffer.len() > c.prefetch_ceiling as usize {
+                if inst.held() > c.prefetch_ceiling as usize {
                     return Err(format!(
                         "instance {ci}#{ii} holds {} deliveries, prefetch is at most {}",
-                        inst.buffer.len(),
+                        inst.held(),
                         c.prefetch_ceiling
                     ));
                 }
-                if !inst.up && !inst.buffer.is_empty() {
+                if !inst.up && inst.held() > 0 {
                     return Err(format!("crashed instance {ci}#{ii} still holds deliveries"));
                 }
                 if inst.service_pending != inst.busy as u32 {

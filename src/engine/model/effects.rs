@@ -99,6 +99,10 @@ pub struct LedgerReport {
     pub deduplicated: u64,
     /// Publishes sent again after a missing or negative confirm.
     pub resent: u64,
+    /// Channels closed by a duplicated ack (PRECONDITION_FAILED, unknown
+    /// delivery tag), each requeueing what was unacked on it.
+    #[serde(skip_serializing_if = "is_zero_u64")]
+    pub channel_closes: u64,
     /// Lost business messages by the reason of their last discard.
     pub lost_by_reason: BTreeMap<&'static str, u64>,
     pub examples: Vec<LedgerExample>,

@@ -27,8 +27,10 @@
 //! | `stream_knobs.rs`| live knobs: assignment, commit, max poll, linger | —                     |
 //! | `confirms.rs`    | producer link faults, publisher confirms, resends | `network_lost`       |
 //! | `protocol.rs`    | consumer dedup store, crashes at protocol points, lost acks | —          |
+//! | `links.rs`       | broker → consumer reorder, delayed and duplicated acks (channel closed) | — |
 //! | `broker.rs`      | the broker crashing: durable vs transient | `broker_crash`, `broker_down` |
 //! | `replication.rs` | Kafka acks, retries, idempotence, high watermark, leader crash | truncated past the high watermark |
+//! | `isr.rs`         | Kafka ISR: a stalled follower holds the high watermark, leaves after `replica_lag_max`, re-joins caught up | — |
 //! | `transactions.rs`| read-process-write outputs, transactions, read_committed | aborted outputs (never read committed) |
 //! | `txn_fence.rs`   | transactions spanning polls, paused members, zombie fencing (producer epochs) | a fenced zombie's writes (aborted) |
 //! | `pubsub.rs`      | Redis Pub/Sub: PUBLISH, output buffers | `no_subscribers`, `subscriber_disconnected`, `output_buffer_limit` |
@@ -64,6 +66,8 @@ pub(crate) mod fetch;
 pub mod glob;
 pub(crate) mod group;
 pub(crate) mod inflight;
+pub(crate) mod isr;
+pub(crate) mod links;
 pub(crate) mod membership;
 pub mod partitioner;
 pub mod producer;

@@ -474,7 +474,7 @@ impl Engine {
                 .iter()
                 .filter(|c| c.queue == qi as u32)
                 .flat_map(|c| c.instances.iter())
-                .map(|i| i.buffer.len() as u32)
+                .map(|i| i.held() as u32)
                 .sum();
             if held != q.unacked {
                 return Err(format!(
@@ -493,13 +493,13 @@ impl Engine {
                 for &(c, i) in &q.subscribers {
                     let inst = &self.consumers[c as usize].instances[i as usize];
                     let prefetch = self.cfg.consumers[c as usize].prefetch as usize;
-                    if inst.up && inst.buffer.len() < prefetch {
+                    if inst.up && inst.held() < prefetch {
                         return Err(format!(
                             "queue {} has {} ready while {}#{i} is up with {} of {prefetch} held",
                             self.cfg.queues[qi].id,
                             q.ready.len(),
                             self.cfg.consumers[c as usize].id,
-                            inst.buffer.len()
+                            inst.held()
                         ));
                     }
                 }

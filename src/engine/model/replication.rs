@@ -19,8 +19,9 @@
 //! batch, `acks=1` once the leader appended it; the idempotent producer
 //! numbers its batches per partition and the broker drops a retried batch
 //! whose sequence it already appended (`DuplicateSequence`, answered as a
-//! success). Simplifications (README): followers are all in sync and lag by
-//! exactly `replica_lag`; a crashed leader's replica is out of the ISR until
+//! success). Simplifications (README): in-sync followers lag by exactly
+//! `replica_lag`, and leave and re-join the ISR only through a stalled
+//! follower (`isr.rs`, `replica_lag_max`); a crashed leader's replica is out of the ISR until
 //! its `restart_after`, so `min_insync` can refuse `acks=all` writes
 //! meanwhile (`NotEnoughReplicas`, retried); no unclean election (a
 //! partition whose every replica is down is offline until one restarts).
@@ -204,7 +205,10 @@ impl Engine {
         // ISR is the leader alone (only an unclean election can lose these).
         let acks_one = id.is_some_and(|id| {
             let acks = self.acks_of(self.streams.tracked[&id].p);
-            acks == Acks::One || (acks == Acks::All && !self.streams.topics[t as usize].replicated)
+            acks == Acks::One
+                || (acks == Acks::All
+                    && (!self.streams.topics[t as usize].replicated
+                        || self.isr_leader_alone(t, part)))
         });
         let records = records
             .into_iter()
@@ -245,7 +249,7 @@ impl Engine {
     }
 
     /// No answer (or an error): send again after `delay_us`, or give up after `retries`.
-    fn retry_later(&mut self, id: u32, delay_us: u64) {
+    pub(crate) fn retry_later(&mut self, id: u32, delay_us: u64) {
         let b = self.streams.tracked.get_mut(&id).expect("tracked");
         if b.retry_pending {
             return;
@@ -347,6 +351,9 @@ impl Engine {
         let Some(end) = repl.replicating.pop_front() else {
             return;
         };
+        if self.isr_holds_hw(t, part, end) {
+            return; // a stalled follower in the ISR lacks it (`isr.rs`)
+        }
         let log = &mut self.streams.topics[ti].parts[part as usize];
         if end <= log.hw {
             return;
@@ -405,7 +412,9 @@ impl Engine {
                 Some(self.streams.topics[ti].parts[part as usize].hw)
             } else if unclean && alive >= 1 {
                 repl.isr = 1;
-                let since = self.now.0.saturating_sub(out_of_sync_lag_us);
+                let since = self
+                    .isr_unclean_leader_since(t, part)
+                    .unwrap_or(self.now.0.saturating_sub(out_of_sync_lag_us));
                 let log = &self.streams.topics[ti].parts[part as usize];
                 let kept = log
                     .records

@@ -136,6 +136,8 @@ pub(crate) struct Streams {
     /// its allocation; `poll` clears it first, its contents mean nothing.
     pub(crate) scratch_parts: Vec<u32>,
     pub(crate) scratch_fetched: Vec<(u32, u64, u32)>,
+    /// Stalled followers and held high watermarks per (topic, partition) (`isr.rs`).
+    pub(crate) isr: BTreeMap<(u32, u32), super::isr::IsrPart>,
 }
 
 /// Scheduled work of the log-based models (one `Event::Stream` variant in the core).
@@ -173,6 +175,12 @@ pub(crate) enum StreamEvent {
     PauseEnded { g: u32, m: u32, epoch: u32 },
     /// A paused member's session timed out: the group evicts it.
     PauseEvicted { g: u32, m: u32, epoch: u32 },
+    /// `replica_lag_max` after a follower stalled (`isr.rs`).
+    IsrLagCheck { t: u32, part: u32, stall: u32 },
+    /// A stalled follower fetches again (`isr.rs`).
+    StallEnds { t: u32, part: u32, stall: u32 },
+    /// A stalled follower has caught up to the leader's log end (`isr.rs`).
+    FollowerCaughtUp { t: u32, part: u32, stall: u32 },
 }
 
 impl Engine {
@@ -246,6 +254,11 @@ impl Engine {
             StreamEvent::LeaderBack { t, part } => self.on_leader_back(t, part),
             StreamEvent::PauseEnded { g, m, epoch } => self.on_pause_ended(g, m, epoch),
             StreamEvent::PauseEvicted { g, m, epoch } => self.on_pause_evicted(g, m, epoch),
+            StreamEvent::IsrLagCheck { t, part, stall } => self.on_isr_lag_check(t, part, stall),
+            StreamEvent::StallEnds { t, part, stall } => self.on_stall_ends(t, part, stall),
+            StreamEvent::FollowerCaughtUp { t, part, stall } => {
+                self.on_follower_caught_up(t, part, stall)
+            }
         }
     }
 

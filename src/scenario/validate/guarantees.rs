@@ -56,13 +56,27 @@ pub fn check_consumer_faults(
         ("ack_drop", f.ack_drop),
         ("delivery_drop", f.delivery_drop),
         ("delivery_duplicate", f.delivery_duplicate),
+        ("delivery_reorder", f.delivery_reorder),
+        ("ack_duplicate", f.ack_duplicate),
     ] {
         if !prob_ok(p) {
             return Err((name, "must be between 0 and 1".into()));
         }
     }
-    if f.delivery_delay.us() > FAULT_DELAY_US_MAX {
-        return Err(("delivery_delay", "must be at most 24h".into()));
+    for (name, d) in [
+        ("delivery_delay", f.delivery_delay),
+        ("ack_delay", f.ack_delay),
+    ] {
+        if d.us() > FAULT_DELAY_US_MAX {
+            return Err((name, "must be at most 24h".into()));
+        }
+    }
+    // A held-back delivery must come back later than the instant it left.
+    if f.reorder_delay.us() == 0 || f.reorder_delay.us() > FAULT_DELAY_US_MAX {
+        return Err((
+            "reorder_delay",
+            "must be more than 0 and at most 24h".into(),
+        ));
     }
     // A crash at every delivery with no downtime would never let the
     // clock move past the instant: a restart takes at least 1 ms.

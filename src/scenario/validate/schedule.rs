@@ -199,6 +199,15 @@ pub(super) fn check_scheduled_values(v: &mut V, at: &str, cmd: &Command, s: &Sce
                 );
             }
         }
+        C::StallFollower {
+            topic, duration, ..
+        } => {
+            // The partition is checked when it runs (partitions can grow).
+            let t = s.topics.iter().find(|t| t.id == *topic);
+            if let Err(e) = crate::scenario::check_stall(t, None, *duration) {
+                v.err(format!("{at}.{}", e.0), e.1);
+            }
+        }
         C::SetMaxPollRecords {
             max_poll_records, ..
         } if *max_poll_records == 0 || *max_poll_records > MAX_POLL_RECORDS_MAX => v.err(

@@ -157,6 +157,14 @@ pub(super) fn check_streams(v: &mut V, s: &Scenario, is_topic: &dyn Fn(&str) -> 
                     "must be more than 0 and at most 24h",
                 );
             }
+            if r.replica_lag_max
+                .is_some_and(|d| d.us() == 0 || d.us() > 86_400_000_000)
+            {
+                v.err(
+                    format!("{at}.replication.replica_lag_max"),
+                    "must be more than 0 and at most 24h",
+                );
+            }
             if r.replica_lag.us() == 0 || r.replica_lag.us() > 3_600_000_000 {
                 v.err(
                     format!("{at}.replication.replica_lag"),

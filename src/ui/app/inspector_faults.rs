@@ -69,6 +69,15 @@ impl App {
                 <div class="knob three">
                     { prob(ConsumerFault::DeliveryDrop, "fault-delivery-drop", "delivery lost, %", f.delivery_drop) }
                     { prob(ConsumerFault::DeliveryDuplicate, "fault-delivery-duplicate", "delivery doubled, %", f.delivery_duplicate) }
+                    { prob(ConsumerFault::DeliveryReorder, "fault-delivery-reorder", "delivery held back, %", f.delivery_reorder) }
+                </div>
+                <div class="knob three">
+                    { prob(ConsumerFault::AckDuplicate, "fault-ack-duplicate", "ack doubled (channel closes), %", f.ack_duplicate) }
+                    <div>
+                        <label for="fault-ack-delay">{"ack delay (mean), ms"}</label>
+                        <input id="fault-ack-delay" type="number" min="0" step="any" value={format!("{}", f.ack_delay.0 as f64 / 1e3)}
+                            onchange={{ let c = c.clone(); link.callback(move |e: Event| Msg::Cmd(knobs::ack_delay(&c, &e.target_unchecked_into::<HtmlInputElement>().value()))) }} />
+                    </div>
                 </div>
                 <div class="knob">
                     <label for="knob-dedup-window">{"Dedup window, s (blank = no dedup store)"}</label>

@@ -1,0 +1,335 @@
+//! Kafka's ISR shrinking and expanding, told as stories: a stalled follower
+//! holds the high watermark until `replica_lag_max`, then falls out of the
+//! ISR and writes go on with the rest; a second stall takes the ISR below
+//! `min_insync` and `acks=all` writes are refused until a follower catches up
+//! and re-joins; a leader crash while the only other replica is out of the
+//! ISR makes the partition offline — or, with unclean election, loses what
+//! that replica never fetched. Invariants are checked after every event.
+
+use crate::common::{engine, run_checked};
+use queuelab::engine::{Command, Engine, TraceEvent, TraceKind};
+use queuelab::scenario::{self, Duration};
+use serde_json::{json, Value};
+
+/// One acks=all producer (100/s constant, `count` records) → a 1-partition
+/// topic with `replication` → one fast group.
+fn world(replication: Value, count: u64) -> String {
+    json!({
+        "title": "isr", "duration": "120s",
+        "producers": [{"id": "app", "to": "events", "rate": "100/s", "arrival": "constant",
+            "count": count, "acks": "all"}],
+        "topics": [{"id": "events", "partitions": 1, "replication": replication}],
+        "consumer_groups": [{"id": "readers", "topics": ["events"], "members": 1,
+            "auto_offset_reset": "earliest", "service": {"constant": "1ms"}}]
+    })
+    .to_string()
+}
+
+fn stall(e: &mut Engine, secs: u64) {
+    e.submit(Command::StallFollower {
+        topic: "events".into(),
+        partition: Some(0),
+        duration: Duration::from_s(secs),
+    })
+    .unwrap();
+}
+
+fn at(trace: &[TraceEvent], name: &str) -> Vec<(u64, u32)> {
+    trace
+        .iter()
+        .filter_map(|ev| match ev.kind {
+            TraceKind::IsrShrunk { isr, .. } if name == "isr_shrunk" => Some((ev.t.0, isr)),
+            TraceKind::IsrExpanded { isr, .. } if name == "isr_expanded" => Some((ev.t.0, isr)),
+            _ => None,
+        })
+        .collect()
+}
+
+fn topic_ledger(e: &Engine) -> (Value, Value) {
+    let l = serde_json::to_value(e.ledger_report()).unwrap();
+    (
+        l["streams"]["topics"]["events"].clone(),
+        l["streams"]["groups"]["readers"].clone(),
+    )
+}
+
+#[test]
+fn a_stalled_follower_leaves_the_isr_after_replica_lag_max_and_rejoins_caught_up() {
+    let repl =
+        json!({"factor": 3, "min_insync": 2, "replica_lag": "50ms", "replica_lag_max": "2s"});
+    let mut e = engine(&world(repl, 2000), 1);
+    run_checked(&mut e, 1_000_000);
+    assert_eq!(e.partition_isr("events", 0), Some(3));
+    stall(&mut e, 10); // follower A: 1 s → 11 s
+
+    // While A is still in the ISR it holds the high watermark: acks=all waits.
+    run_checked(&mut e, 1_100_000);
+    let held = e.partition_hw("events", 0).unwrap();
+    run_checked(&mut e, 2_990_000);
+    assert_eq!(
+        e.partition_hw("events", 0),
+        Some(held),
+        "the high watermark waits"
+    );
+    assert_eq!(e.partition_isr("events", 0), Some(3));
+
+    // replica_lag_max after the stall: A is out, the ISR is 2, the high
+    // watermark catches up with the leader and the follower that fetches.
+    run_checked(&mut e, 3_000_000);
+    assert_eq!(e.partition_isr("events", 0), Some(2));
+    assert!(
+        e.partition_hw("events", 0).unwrap() >= held + 190,
+        "released"
+    );
+    run_checked(&mut e, 4_000_000);
+    let t1 = e.take_trace();
+    assert_eq!(at(&t1, "isr_shrunk"), vec![(3_000_000, 2)]);
+    assert!(
+        !t1.iter().any(|ev| ev.kind.name() == "resent"),
+        "ISR 2 = min_insync: writes go on"
+    );
+
+    // Follower B stalls too (4 s → 7 s): at 6 s the ISR is 1 < min_insync:
+    // acks=all writes are refused (NotEnoughReplicas) and retried.
+    stall(&mut e, 3);
+    run_checked(&mut e, 8_000_000);
+    let t2 = e.take_trace();
+    assert_eq!(at(&t2, "isr_shrunk"), vec![(6_000_000, 1)]);
+    // B fetches again at 7 s and has caught up replica_lag later.
+    assert_eq!(at(&t2, "isr_expanded"), vec![(7_050_000, 2)]);
+    let resent: Vec<u64> = t2
+        .iter()
+        .filter(|ev| ev.kind.name() == "resent")
+        .map(|ev| ev.t.0)
+        .collect();
+    // Refused from 6 s (the batches waiting then fail too); the idempotent
+    // producer's backlog drains in sequence order after 7.05 s.
+    assert!(
+        resent.len() >= 100,
+        "refused for a second: {}",
+        resent.len()
+    );
+    assert_eq!(resent.iter().min(), Some(&6_100_000));
+
+    // A's stall ends at 11 s: the ISR is whole again at 11.05 s.
+    run_checked(&mut e, 60_000_000);
+    let t3 = e.take_trace();
+    assert_eq!(at(&t3, "isr_expanded"), vec![(11_050_000, 3)]);
+    assert_eq!(e.partition_isr("events", 0), Some(3));
+    // Nothing lost, nothing doubled (acks=all is idempotent by default).
+    let (t, g) = topic_ledger(&e);
+    assert_eq!(g["processed"], 2000, "{g}");
+    assert_eq!(
+        (t["acked_lost"].as_u64(), t["duplicates_appended"].as_u64()),
+        (Some(0), Some(0)),
+        "{t}"
+    );
+}
+
+#[test]
+fn a_short_stall_never_leaves_the_isr_and_the_default_lag_max_is_30s() {
+    // No replica_lag_max: Kafka's 30 s. A 5 s stall only delays the high
+    // watermark; the follower never leaves the ISR.
+    let repl = json!({"factor": 3, "min_insync": 2, "replica_lag": "50ms"});
+    let mut e = engine(&world(repl.clone(), 1000), 1);
+    run_checked(&mut e, 1_000_000);
+    stall(&mut e, 5);
+    run_checked(&mut e, 5_900_000);
+    let hw = e.partition_hw("events", 0).unwrap();
+    assert!(hw <= 100, "held since 1 s: {hw}");
+    run_checked(&mut e, 6_100_000);
+    assert!(
+        e.partition_hw("events", 0).unwrap() > 500,
+        "released once caught up"
+    );
+    run_checked(&mut e, 40_000_000);
+    let trace = e.take_trace();
+    assert!(at(&trace, "isr_shrunk").is_empty() && at(&trace, "isr_expanded").is_empty());
+    // A 40 s stall does leave, at 31 s.
+    let mut e = engine(&world(repl, 1000), 1);
+    run_checked(&mut e, 1_000_000);
+    stall(&mut e, 40);
+    run_checked(&mut e, 32_000_000);
+    assert_eq!(at(&e.take_trace(), "isr_shrunk"), vec![(31_000_000, 2)]);
+}
+
+/// Two replicas, min_insync 1; the follower stalls at 1 s (for 10 s), is out
+/// of the ISR at 2 s, and the leader crashes at 3 s (back after 2 s).
+fn crash_with_follower_out(unclean: bool) -> (Engine, Vec<TraceEvent>) {
+    let repl = json!({"factor": 2, "min_insync": 1, "replica_lag": "50ms",
+        "replica_lag_max": "1s", "unclean_election": unclean});
+    let mut e = engine(&world(repl, 500), 1);
+    run_checked(&mut e, 1_000_000);
+    stall(&mut e, 10);
+    run_checked(&mut e, 3_000_000);
+    assert_eq!(e.partition_isr("events", 0), Some(1));
+    e.submit(Command::CrashLeader {
+        topic: "events".into(),
+        partition: Some(0),
+        restart_after: Some(Duration::from_s(2)),
+    })
+    .unwrap();
+    let isr_after = e.partition_isr("events", 0);
+    run_checked(&mut e, 60_000_000);
+    let trace = e.take_trace();
+    assert_eq!(isr_after, Some(if unclean { 1 } else { 0 }));
+    (e, trace)
+}
+
+#[test]
+fn a_leader_crash_with_the_only_follower_out_of_the_isr_goes_offline_without_unclean_election() {
+    let (e, trace) = crash_with_follower_out(false);
+    let (t, g) = topic_ledger(&e);
+    let crash = trace
+        .iter()
+        .find_map(|ev| match ev.kind {
+            TraceKind::LeaderCrashed { truncated, .. } => Some(truncated),
+            _ => None,
+        })
+        .unwrap();
+    assert_eq!(crash, 0, "offline: nothing truncated");
+    assert_eq!(t["acked_lost"], 0, "{t}");
+    assert_eq!(g["processed"], 500, "{g}");
+    // Offline until the crashed leader is back at 5 s: writes are retried.
+    let resent: Vec<u64> = trace
+        .iter()
+        .filter(|ev| ev.kind.name() == "resent")
+        .map(|ev| ev.t.0)
+        .collect();
+    let span = (resent.len(), resent.iter().min(), resent.iter().max());
+    assert!(span.0 >= 15 && span.1 == Some(&3_100_000), "{span:?}");
+    // The stalled follower re-joins after its stall (11 s) and catch-up.
+    assert_eq!(at(&trace, "isr_expanded"), vec![(11_050_000, 2)]);
+}
+
+#[test]
+fn unclean_election_hands_the_partition_to_the_stalled_follower_and_loses_acknowledged_records() {
+    let (e, trace) = crash_with_follower_out(true);
+    let (t, g) = topic_ledger(&e);
+    let truncated = trace
+        .iter()
+        .find_map(|ev| match ev.kind {
+            TraceKind::LeaderCrashed { truncated, .. } => Some(truncated),
+            _ => None,
+        })
+        .unwrap();
+    // The follower's log ends where its stall began (1 s): the 2 s after are gone.
+    assert!((195..=205).contains(&truncated), "{truncated}");
+    // Every one of them had been acknowledged to the acks=all producer with
+    // the leader alone holding it: those waiting when the ISR shrank (1 s →
+    // 2 s) at the shrink, the later ones (2 s → 3 s) at once. Lost for good.
+    let lost = t["acked_lost"].as_u64().unwrap();
+    assert!((195..=205).contains(&lost), "{t}");
+    assert_eq!(t["unacked_lost"], 0, "{t}");
+    // The group had read some of them: it reads the new records at those offsets.
+    assert!(g["reprocessed"].as_u64().unwrap() > 0, "{g}");
+    // The new leader is the stalled follower; its stall is over.
+    assert!(at(&trace, "isr_expanded").iter().all(|&(_, isr)| isr <= 2));
+}
+
+#[test]
+fn stall_follower_and_replica_lag_max_are_checked() {
+    let repl = json!({"factor": 3, "min_insync": 2});
+    let mut e = engine(&world(repl, 10), 1);
+    for (cmd, want) in [
+        (
+            Command::StallFollower {
+                topic: "events".into(),
+                partition: Some(3),
+                duration: Duration::from_s(1),
+            },
+            "partition",
+        ),
+        (
+            Command::StallFollower {
+                topic: "events".into(),
+                partition: None,
+                duration: Duration::ZERO,
+            },
+            "duration",
+        ),
+    ] {
+        let err = e.submit(cmd).unwrap_err().to_string();
+        assert!(err.contains(want), "{err}");
+    }
+    // An unreplicated topic has no follower to stall.
+    let mut plain = engine(&world(json!({"factor": 1}), 10), 1);
+    let err = plain
+        .submit(Command::StallFollower {
+            topic: "events".into(),
+            partition: None,
+            duration: Duration::from_s(1),
+        })
+        .unwrap_err()
+        .to_string();
+    assert!(err.contains("no in-sync follower"), "{err}");
+    let bad = world(json!({"factor": 3, "replica_lag_max": "0s"}), 10);
+    let err = scenario::load(&bad).unwrap_err().to_string();
+    assert!(
+        err.contains("topics[0].replication.replica_lag_max"),
+        "{err}"
+    );
+    // A scheduled stall is checked with the path of its field.
+    let mut s: Value = serde_json::from_str(&world(json!({"factor": 3}), 10)).unwrap();
+    s["schedule"] = json!([{"at": "1s", "command": {"do": "stall_follower", "topic": "events", "duration": "0s"}}]);
+    let err = scenario::load(&s.to_string()).unwrap_err().to_string();
+    assert!(err.contains("schedule[0].command.duration"), "{err}");
+}
+
+proptest::proptest! {
+    #![proptest_config(proptest::prelude::ProptestConfig { cases: 16, .. proptest::prelude::ProptestConfig::default() })]
+
+    /// Stalls and leader crashes at random instants, with unclean election
+    /// off: the invariants hold after every event, nothing acknowledged is
+    /// lost, and once every stall and crash is over the ISR is whole again.
+    #[test]
+    fn stalls_and_crashes_never_lose_acknowledged_records_and_the_isr_heals(
+        seed in 0u64..1000,
+        plan in proptest::collection::vec((0u64..8_000, 0u32..2, 200u64..4_000), 1..8),
+    ) {
+        let repl = json!({"factor": 3, "min_insync": 2, "replica_lag": "20ms", "replica_lag_max": "1s"});
+        let mut e = engine(&world(repl, 1000), seed);
+        let mut plan = plan;
+        plan.sort();
+        for (at_ms, what, len_ms) in plan {
+            run_checked(&mut e, at_ms * 1000);
+            let d = Duration::from_ms(len_ms);
+            let cmd = if what == 0 {
+                Command::StallFollower { topic: "events".into(), partition: None, duration: d }
+            } else {
+                Command::CrashLeader { topic: "events".into(), partition: Some(0), restart_after: Some(d) }
+            };
+            e.submit(cmd).unwrap();
+        }
+        run_checked(&mut e, 200_000_000);
+        let (t, _) = topic_ledger(&e);
+        proptest::prop_assert_eq!(&t["acked_lost"], &json!(0), "{}", t);
+        proptest::prop_assert_eq!(e.partition_isr("events", 0), Some(3));
+        proptest::prop_assert_eq!(e.partition_hw("events", 0), t["appended"].as_u64());
+    }
+}
+
+#[test]
+fn the_isr_preset_shrinks_twice_and_expands_twice() {
+    let p = scenario::preset("kafka-isr-shrink").unwrap();
+    let mut e = Engine::new(p.scenario(), 3).unwrap();
+    e.set_trace_capture(true, 1 << 20);
+    run_checked(&mut e, 30_000_000);
+    let trace = e.take_trace();
+    assert_eq!(
+        at(&trace, "isr_shrunk"),
+        vec![(8_000_000, 2), (15_000_000, 1)]
+    );
+    assert_eq!(
+        at(&trace, "isr_expanded"),
+        vec![(17_100_000, 2), (20_100_000, 3)]
+    );
+    // Refused only while partition 0's ISR was below min_insync.
+    let first_resent = trace
+        .iter()
+        .find(|ev| ev.kind.name() == "resent")
+        .unwrap()
+        .t
+        .0;
+    assert!(first_resent >= 15_000_000, "{first_resent}");
+}
