@@ -202,8 +202,8 @@ pub struct Producer {
     pub idempotent: Option<bool>,
     /// Topic producers only: `max.in.flight.requests.per.connection`, the
     /// unanswered batches a partition may have at once; further batches wait
-    /// in the producer. At most 5 when idempotent (Kafka's rule). Unset:
-    /// Kafka's default, 5.
+    /// in the producer. At most 5 when idempotent (Kafka's rule). Unset: no
+    /// window is modelled (Kafka's default is 5: set it for Kafka's behaviour).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub max_in_flight: Option<u32>,
     /// Persistent messages (delivery mode 2) survive a broker crash in a
