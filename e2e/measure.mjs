@@ -1,5 +1,6 @@
-// Measure frames per second with 1,000 and 5,000 tokens in flight, and the
-// wasm size (raw and gzip), on the release build in dist/.
+// Measure frames per second with 1,000 and 5,000 tokens in flight, the
+// effective speed (simulated s per wall s) of each case, and the wasm size
+// (raw and gzip), on the release build in dist/.
 //
 //   e2e/build.sh && node e2e/measure.mjs        (serves dist/ itself)
 //
@@ -27,6 +28,8 @@ async function fps(query, label) {
   await page.goto(base + query);
   await page.waitForSelector('#topology');
   await page.waitForTimeout(1500);
+  const t0us = Number(await page.getAttribute('#app-root', 'data-t-us'));
+  const w0 = Date.now();
   const frames = await page.evaluate(() => new Promise((resolve) => {
     let n = 0; const t0 = performance.now(); let worst = 0; let last = t0;
     function tick(t) { n++; worst = Math.max(worst, t - last); last = t; if (t - t0 < 5000) requestAnimationFrame(tick); else resolve({ n, ms: t - t0, worst }); }
@@ -34,7 +37,10 @@ async function fps(query, label) {
   }));
   const tokens = await page.getAttribute('#app-root', 'data-tokens');
   const throttled = await page.isVisible('#throttled');
-  console.log(`${label.padEnd(44)} ${(frames.n * 1000 / frames.ms).toFixed(1).padStart(5)} fps   worst frame ${frames.worst.toFixed(0)} ms   tokens drawn ${tokens}${throttled ? '   (engine throttled)' : ''}`);
+  // Effective speed: simulated time advanced per wall-clock time over the window.
+  const t1us = Number(await page.getAttribute('#app-root', 'data-t-us'));
+  const eff = (t1us - t0us) / 1000 / (Date.now() - w0);
+  console.log(`${label.padEnd(44)} ${(frames.n * 1000 / frames.ms).toFixed(1).padStart(5)} fps   worst frame ${frames.worst.toFixed(0)} ms   tokens drawn ${tokens}   effective speed ${eff.toFixed(1)}×${throttled ? '   (engine throttled)' : ''}`);
   await page.close();
 }
 
