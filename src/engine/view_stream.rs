@@ -42,6 +42,10 @@ pub struct PartitionView {
     pub tombstones_removed: u64,
     /// Tombstones kept now.
     pub tombstones: u64,
+    /// Replicated topics: in-sync replicas now (the leader included) and
+    /// the replication factor.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub isr: Option<(u32, u32)>,
     /// The newest kept records, oldest first (at most `PARTITION_RECENT_MAX`;
     /// none past the first `PARTITIONS_WITH_RECENT_MAX` partitions); not part
     /// of the report.
@@ -156,6 +160,9 @@ impl Engine {
                     compacted: p.compacted,
                     tombstones_removed: p.tombstones_removed,
                     tombstones: p.tombstones,
+                    isr: self.cfg.topics[i]
+                        .replication
+                        .map(|r| (t.repl.get(k).map_or(0, |x| x.isr), r.factor)),
                     recent: p
                         .records
                         .iter()

@@ -8,6 +8,7 @@
 
 pub mod broker;
 mod command;
+mod command_text;
 pub mod edit;
 pub mod expect;
 mod guarantee;

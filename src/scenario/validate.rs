@@ -11,9 +11,11 @@ mod guarantees;
 mod schedule;
 mod sqs;
 mod streams;
+mod values;
 pub use guarantees::{check_confirms, check_consumer_faults, check_dedup, check_link_faults};
 use schedule::check_scheduled_values;
 use streams::{check_streams, check_topic_producer};
+pub use values::{check_arrival, check_retry, check_service};
 
 struct V {
     issues: Vec<ScenarioIssue>,
@@ -42,79 +44,6 @@ enum Kind {
     RedisGroup,
     PulsarTopic,
     PulsarSub,
-}
-
-pub fn check_service(s: &Service) -> Result<(), String> {
-    // A zero service time would let a failing, requeueing consumer loop
-    // forever without the clock moving.
-    let positive = |d: &Duration, what: &str| {
-        if d.us() == 0 {
-            Err(format!("{what} must be at least 1us"))
-        } else {
-            Ok(())
-        }
-    };
-    match s {
-        Service::Constant(d) => positive(d, "constant service time"),
-        Service::Exponential(d) => positive(d, "exponential mean"),
-        Service::Uniform([a, _]) if a.us() == 0 => {
-            Err("uniform low bound must be at least 1us".into())
-        }
-        Service::LogNormal { median, .. } if median.us() == 0 => {
-            Err("log_normal median must be at least 1us".into())
-        }
-        Service::Uniform([a, b]) if a > b => Err("uniform bounds must be [low, high]".into()),
-        Service::Uniform(_) => Ok(()),
-        Service::LogNormal { sigma, .. }
-            if !(sigma.is_finite() && *sigma >= 0.0 && *sigma <= 5.0) =>
-        {
-            Err("log_normal sigma must be between 0 and 5".into())
-        }
-        Service::LogNormal { .. } => Ok(()),
-    }
-}
-
-/// Checks for an arrival pattern given the producer's rate (used by the
-/// `set_arrival` command; scenario validation reports the same rules by field).
-pub fn check_arrival(a: &Arrival, rate: Rate) -> Result<(), String> {
-    if let Arrival::Bursts { size } = a {
-        if *size == 0 || *size > BURST_MAX {
-            return Err(format!("burst size must be between 1 and {BURST_MAX}"));
-        }
-        if rate.per_s() > 0.0 && *size as f64 / rate.per_s() > 86_400.0 {
-            return Err("bursts must come at least once a day at this rate".into());
-        }
-    }
-    Ok(())
-}
-
-pub fn check_retry(r: &RetryPolicy) -> Result<(), String> {
-    if r.mode == RetryMode::RetryQueue && r.backoff != Backoff::Immediate {
-        return Err(
-            "backoff does not apply to retry_queue mode (the wait queue's ttl is the delay); remove it or use mode \"delayed\"".into(),
-        );
-    }
-    if r.max_attempts == 0 || r.max_attempts > ATTEMPTS_MAX {
-        return Err(format!("max_attempts must be between 1 and {ATTEMPTS_MAX}"));
-    }
-    if let Backoff::Exponential {
-        initial,
-        multiplier,
-        max,
-        jitter,
-    } = &r.backoff
-    {
-        if !(multiplier.is_finite() && *multiplier >= 1.0 && *multiplier <= 100.0) {
-            return Err("backoff multiplier must be between 1 and 100".into());
-        }
-        if !(jitter.is_finite() && *jitter >= 0.0 && *jitter <= 1.0) {
-            return Err("backoff jitter must be a fraction between 0 and 1".into());
-        }
-        if max < initial {
-            return Err("backoff max must be at least initial".into());
-        }
-    }
-    Ok(())
 }
 
 /// Most lanes in one comparison (room for every broker QueueLab models:

@@ -62,7 +62,7 @@ impl App {
                 }
 
                 if self.sim.throttled && self.playing {
-                    <span id="throttled" class="badge warn" title="The per-frame event cap is binding: the simulation runs slower than the chosen speed">{"throttled"}</span>
+                    <span id="throttled" class="badge warn" role="img" aria-label="throttled" title="Throttled: the per-frame event cap is binding, so the simulation runs slower than the chosen speed (the label says how fast it really goes)">{"⚠"}</span>
                 }
                 if self.presenter {
                     <select id="big-chart" class="chart-pick" aria-label="Show one chart large" title="Show one chart large beside the picture"

@@ -455,7 +455,8 @@ impl Layout {
                     let now = engine.topic_view(index).partitions.len();
                     let parts = streams::partitions_planned(cfg, index, now);
                     let lanes = streams::readers(cfg, &infos[i].id).len();
-                    streams::StripGeom::new(style, parts, lanes).size(style)
+                    let replicated = cfg.topics[index].replication.is_some();
+                    streams::StripGeom::new(style, parts, lanes, replicated).size(style)
                 }
                 NodeKind::Group if !dense => {
                     let now = engine.group_view(index).members.len();

@@ -57,7 +57,9 @@ pub struct StripGeom {
 }
 
 impl StripGeom {
-    pub fn new(style: &Style, partitions: usize, lanes: usize) -> StripGeom {
+    /// `replicated`: the offsets column also says the partition's ISR
+    /// (`0–284 · ISR 2/3`).
+    pub fn new(style: &Style, partitions: usize, lanes: usize, replicated: bool) -> StripGeom {
         let r = style.rows(false);
         let num_px = style.small_px * 0.85;
         let cell_h = (style.small_px * 0.85).round();
@@ -70,7 +72,15 @@ impl StripGeom {
             cell_h,
             lane_h,
             pitch: cell_h + lanes as f64 * (lane_h + LANE_GAP) + style.small_px * 0.35,
-            end_w: text_w("88888–88888", num_px, false) + 8.0,
+            end_w: text_w(
+                if replicated {
+                    "88888–88888 · ISR 8/8"
+                } else {
+                    "88888–88888"
+                },
+                num_px,
+                false,
+            ) + 8.0,
             lanes,
             strips: partitions.min(STRIPS_MAX),
             more: partitions > STRIPS_MAX,

@@ -112,7 +112,13 @@ fn readers<'a>(f: &'a Frame, id: &str) -> Vec<(usize, &'a GroupView)> {
 }
 
 fn strip_geom(f: &Frame, t: &TopicView) -> StripGeom {
-    StripGeom::new(&f.layout.style, t.partitions.len(), readers(f, &t.id).len())
+    let replicated = t.partitions.first().is_some_and(|p| p.isr.is_some());
+    StripGeom::new(
+        &f.layout.style,
+        t.partitions.len(),
+        readers(f, &t.id).len(),
+        replicated,
+    )
 }
 
 /// The body of a topic box: detail line and partition strips.
@@ -205,11 +211,16 @@ pub(super) fn draw_topic(f: &Frame, x: f64, y: f64, w: f64, t: &TopicView) -> Ve
             ctx.stroke();
             let _ = ctx.set_line_dash(&super::js_dash(&[]));
         }
-        // Offsets: log start – log end.
-        ctx.set_fill_style_str(th.muted);
+        // Offsets: log start – log end, and the ISR of a replicated topic
+        // (in the dead-letter colour while a replica is out of it).
+        let short = p.isr.is_some_and(|(isr, n)| isr < n);
+        ctx.set_fill_style_str(if short { th.dead } else { th.muted });
+        let isr = p
+            .isr
+            .map_or(String::new(), |(isr, n)| format!(" · ISR {isr}/{n}"));
         text_fit(
             ctx,
-            &format!("{}–{}", p.log_start, p.log_end),
+            &format!("{}–{}{isr}", p.log_start, p.log_end),
             x0 + cells_w + 6.0 * s,
             py + ch / 2.0,
             g.num_px * s,
