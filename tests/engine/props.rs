@@ -444,13 +444,17 @@ impl Model {
             ) => h,
             (TraceKind::Retried { .. }, RetryWait) => Transit,
             (TraceKind::Expired, Queued) => Transit,
+            // A held message returned past a quorum queue's delivery limit
+            // (a crash, a closed channel) is dead-lettered instead of
+            // requeued, also once processed if its ack died on the way.
             (
                 TraceKind::DeadLettered { .. },
                 Transit
                 | Queued
                 | Held {
                     processed: false, ..
-                },
+                }
+                | Held { acked: false, .. },
             ) => Transit,
             (TraceKind::Dropped { .. }, _) => {
                 self.dropped += 1;
