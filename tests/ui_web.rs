@@ -539,7 +539,7 @@ fn a_topic_is_sized_for_its_strips_and_its_groups_sit_to_its_right() {
     let l = Layout::compute(&s.engine, &s.scenario.layout, usize::MAX / 4);
     let node = |id: &str| l.nodes.iter().find(|n| n.id == id).unwrap().clone();
     let t = node("order-events");
-    let g = StripGeom::new(&NORMAL, 12, 3);
+    let g = StripGeom::new(&NORMAL, 12, 3, false);
     assert_eq!((g.strips, g.lanes, g.more), (12, 3, false));
     let (w, h) = g.size(&NORMAL);
     assert_eq!((t.w, t.h), (w, h), "the box is what the strips need");
@@ -553,8 +553,11 @@ fn a_topic_is_sized_for_its_strips_and_its_groups_sit_to_its_right() {
         assert!(rows >= 4, "{id}: {rows} member rows");
     }
     // Past STRIPS_MAX partitions a "+N more" row replaces the rest.
-    let big = StripGeom::new(&NORMAL, 100, 1);
+    let big = StripGeom::new(&NORMAL, 100, 1, false);
     assert_eq!((big.strips, big.more), (STRIPS_MAX, true));
+    // A replicated topic's offsets column also holds "· ISR 2/3".
+    let repl = StripGeom::new(&NORMAL, 12, 3, true);
+    assert!(repl.end_w > g.end_w + 20.0, "{} vs {}", repl.end_w, g.end_w);
 }
 
 #[wasm_bindgen_test]
