@@ -289,7 +289,8 @@ pub fn run(plan: &Plan, jobs: usize) -> Result<Outcome, String> {
     Ok(summarize(plan, points, &values))
 }
 
-fn cell(v: &Value) -> String {
+/// A swept value as text: a string as written, anything else as JSON.
+pub fn cell(v: &Value) -> String {
     match v {
         Value::String(s) => s.clone(),
         other => other.to_string(),
@@ -327,7 +328,7 @@ pub fn csv(plan: &Plan, out: &Outcome) -> String {
 }
 
 /// How a metric is shown: µs fields (`latency_us…`, `…_us`) in ms.
-fn display_unit(metric: &str) -> (f64, &'static str) {
+pub fn display_unit(metric: &str) -> (f64, &'static str) {
     if metric.starts_with("latency_us") || metric.ends_with("_us") {
         (1e-3, " ms")
     } else {
@@ -336,7 +337,7 @@ fn display_unit(metric: &str) -> (f64, &'static str) {
 }
 
 /// A readable number for axis ticks and tables.
-fn short(x: f64) -> String {
+pub fn short(x: f64) -> String {
     let a = x.abs();
     if a >= 1e6 {
         format!("{:.2}M", x / 1e6)

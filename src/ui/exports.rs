@@ -12,24 +12,20 @@ use wasm_bindgen::JsCast;
 /// Offer `text` as a file download named `name`.
 pub fn download_text(name: &str, mime: &str, text: &str) -> Result<(), String> {
     let parts = js_sys::Array::of1(&wasm_bindgen::JsValue::from_str(text));
-    let opts = web_sys::BlobPropertyBag::new();
-    opts.set_type(mime);
-    let blob = web_sys::Blob::new_with_str_sequence_and_options(&parts, &opts)
-        .map_err(|_| "the browser refused to make the file".to_string())?;
-    let url = web_sys::Url::create_object_url_with_blob(&blob)
-        .map_err(|_| "the browser refused to make the file".to_string())?;
-    let r = download_url(name, &url);
-    let _ = web_sys::Url::revoke_object_url(&url);
-    r
+    download_parts(name, mime, &parts)
 }
 
 /// Offer `bytes` as a file download named `name`.
 pub fn download_bytes(name: &str, mime: &str, bytes: &[u8]) -> Result<(), String> {
-    let arr = js_sys::Uint8Array::from(bytes);
-    let parts = js_sys::Array::of1(&arr);
+    let parts = js_sys::Array::of1(&js_sys::Uint8Array::from(bytes));
+    download_parts(name, mime, &parts)
+}
+
+/// A Blob of `parts` offered through a temporary object URL.
+fn download_parts(name: &str, mime: &str, parts: &js_sys::Array) -> Result<(), String> {
     let opts = web_sys::BlobPropertyBag::new();
     opts.set_type(mime);
-    let blob = web_sys::Blob::new_with_u8_array_sequence_and_options(&parts, &opts)
+    let blob = web_sys::Blob::new_with_str_sequence_and_options(parts, &opts)
         .map_err(|_| "the browser refused to make the file".to_string())?;
     let url = web_sys::Url::create_object_url_with_blob(&blob)
         .map_err(|_| "the browser refused to make the file".to_string())?;

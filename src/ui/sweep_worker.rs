@@ -104,10 +104,7 @@ fn run_inner(job: &Job, progress: &mut dyn FnMut(usize, usize)) -> Result<Answer
         .iter()
         .zip(&out.estimates)
         .map(|(p, e)| Row {
-            value: match &p.values[0] {
-                serde_json::Value::String(s) => s.clone(),
-                v => v.to_string(),
-            },
+            value: sweep::cell(&p.values[0]),
             mean: e[0].mean,
             half_width: e[0].half_width,
         })

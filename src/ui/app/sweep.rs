@@ -13,6 +13,7 @@
 //! touches the live session.
 
 use super::{App, Msg};
+use crate::sweep::short;
 use crate::ui::sweep_worker::{Answer, Job, Row};
 use wasm_bindgen::closure::Closure;
 use wasm_bindgen::{JsCast, JsValue};
@@ -286,19 +287,19 @@ impl App {
             "data:image/svg+xml;charset=utf-8,{}",
             String::from(js_sys::encode_uri_component(svg))
         );
-        let (scale, unit) = unit_of(&job.metric);
+        let (scale, unit) = crate::sweep::display_unit(&job.metric);
         let path = job.set.split('=').next().unwrap_or("").to_string();
         // The table's column: the field's last name (`instances`), the
         // whole path is in the plot and the form.
-        let short = path.rsplit('.').next().unwrap_or(&path).to_string();
+        let column = path.rsplit('.').next().unwrap_or(&path).to_string();
         html! {
             <div class="sweep-answer" id="sweep-answer">
                 <img id="sweep-plot" src={url} alt={format!("{} against {path}", job.metric)} />
                 <table class="sweep-table" id="sweep-table">
-                    <tr><th>{ short }</th><th>{ format!("mean ± 95%{}", match unit.trim() { "" => String::new(), u => format!(" ({u})") }) }</th></tr>
+                    <tr><th>{ column }</th><th>{ format!("mean ± 95%{}", match unit.trim() { "" => String::new(), u => format!(" ({u})") }) }</th></tr>
                     { for rows.iter().map(|r: &Row| html! {
                         <tr><td>{ r.value.clone() }</td>
-                            <td>{ format!("{} ± {}", num(r.mean * scale), num(r.half_width * scale)) }</td></tr>
+                            <td>{ format!("{} ± {}", short(r.mean * scale), short(r.half_width * scale)) }</td></tr>
                     }) }
                 </table>
                 <div class="row">
@@ -307,24 +308,6 @@ impl App {
                 </div>
             </div>
         }
-    }
-}
-
-fn unit_of(metric: &str) -> (f64, &'static str) {
-    if metric.starts_with("latency_us") {
-        (1e-3, " ms")
-    } else {
-        (1.0, "")
-    }
-}
-
-fn num(x: f64) -> String {
-    if x.abs() >= 100.0 {
-        format!("{x:.0}")
-    } else if x.abs() >= 10.0 {
-        format!("{x:.1}")
-    } else {
-        format!("{x:.2}")
     }
 }
 
