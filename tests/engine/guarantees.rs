@@ -330,6 +330,60 @@ fn the_ledger_does_not_change_the_trace_and_can_be_switched_off() {
     assert!(c.set_ledger(false).is_err(), "confirms need business ids");
 }
 
+/// The ledger keeps a plain message's state in its slot's word (implicit)
+/// until it needs an entry: the outcomes, counts and examples must be the
+/// same as with an entry for every business message, on every preset and on
+/// two fault mixes. (The properties below check the invariants — reference
+/// counts, the outcome sum — after every event with implicit entries on.)
+#[test]
+fn implicit_ledger_entries_count_as_explicit_ones_do() {
+    let runs: Vec<(String, scenario::Scenario)> = scenario::presets()
+        .iter()
+        .map(|p| (p.name.to_string(), p.scenario()))
+        .chain([Guarantee::AtMostOnce, Guarantee::AtLeastOnce].map(|g| {
+            let s = faults_scenario(g, [40, 60, 50, 80, 70, 90], true);
+            (format!("faults {}", g.name()), scenario::load(&s).unwrap())
+        }))
+        .chain(std::iter::once({
+            // A Redis stream trimmed by MAXLEN with no group: records leave
+            // unread and without a discard reason (lost, never delivered).
+            let s = json!({
+                "title": "trimmed", "duration": "20s",
+                "producers": [{"id": "p", "to": "events", "rate": "30/s", "count": 40}],
+                "redis_streams": [{"id": "events", "maxlen": 5}]
+            });
+            (
+                "trimmed stream".to_string(),
+                scenario::load(&s.to_string()).unwrap(),
+            )
+        }))
+        .collect();
+    let (mut materialised_some, mut lost_plain) = (false, false);
+    for (name, s) in runs {
+        let until = 60_000_000.min(s.duration.us());
+        let [a, b] = [false, true].map(|explicit| {
+            let mut e = queuelab::engine::Engine::new(s.clone(), 7).unwrap();
+            e.set_ledger_explicit_only(explicit);
+            e.run_until(SimTime(until), 200_000);
+            e
+        });
+        assert_eq!(a.trace_hash(), b.trace_hash(), "{name}");
+        assert_eq!(a.ledger_report(), b.ledger_report(), "{name}");
+        assert!(
+            a.ledger_live_entries() as u64 <= b.ledger_live_entries() as u64,
+            "{name}"
+        );
+        let l = a.ledger_report();
+        materialised_some |= l.duplicated > 0;
+        lost_plain |= l
+            .lost_by_reason
+            .get("never_delivered")
+            .is_some_and(|&n| n > 30);
+    }
+    assert!(materialised_some, "some run must duplicate");
+    assert!(lost_plain, "the trimmed stream loses plain messages");
+}
+
 /// Drain: stop producing, heal the network, run until nothing is pending.
 fn drain(e: &mut queuelab::engine::Engine) {
     let until = e.now().0 + 600_000_000;

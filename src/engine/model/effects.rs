@@ -21,6 +21,16 @@
 //! business message published before one already done for that key counts
 //! as *out of order*.
 //!
+//! Implicit entries: most business messages are one message from a producer
+//! without publisher confirms that reaches at most one consumer queue and has
+//! at most one effect there. Such a message has no `FxEntry`: its state (no
+//! queue reached / reached queue `q` / one effect at `q`) is packed into its
+//! slot's word in `of_slot`, and its business id is its own message id, so a
+//! queued message costs the ledger 4 bytes instead of an entry (issue 6's
+//! bytes-per-message budget). The first thing an implicit state cannot say (a
+//! copy, a second queue, a second effect, a discard reason) materialises an
+//! ordinary entry with the same content; the outcomes are the same either way.
+//!
 //! Bounded: an entry lives exactly as long as something of its business
 //! message does, so the ledger's memory follows the live messages (entries
 //! and their pair lists are recycled, nothing is allocated per message in a
@@ -35,6 +45,18 @@ use std::collections::BTreeMap;
 
 /// "No entry": a message outside the ledger (topic records, or the ledger is off).
 pub(crate) const NO_FX: u32 = u32::MAX;
+/// `of_slot` words with this bit (and not `NO_FX`) are implicit entries.
+const IMPLICIT: u32 = 0x8000_0000;
+/// Implicit: reached consumer queue `word & 0xffff`, no effect yet.
+const IMP_REACHED: u32 = 0x0001_0000;
+/// Implicit: one effect at queue `word & 0xffff`. (Both bits set is `NO_FX`.)
+const IMP_EFFECT: u32 = 0x0002_0000;
+
+#[inline]
+fn is_implicit(word: u32) -> bool {
+    word & IMPLICIT != 0 && word != NO_FX
+}
+
 /// Examples kept per outcome.
 pub const EXAMPLES_MAX: usize = 20;
 /// Message ids kept per entry for its examples (the first ones).
@@ -180,6 +202,10 @@ pub(crate) struct Effects {
     pub(crate) of_slot: Vec<u32>,
     pub(crate) entries: Vec<FxEntry>,
     pub(crate) free: Vec<u32>,
+    /// Business messages alive as implicit entries (no `FxEntry`).
+    pub(crate) implicit_live: u64,
+    /// Every business message gets an entry (tests compare the two ways).
+    pub(crate) explicit_only: bool,
     /// Queue index → it has consumers (an effect is expected there).
     pub(crate) consumer_queue: Vec<bool>,
     /// (queue, key) → the latest business id with an effect there.
@@ -197,9 +223,31 @@ impl Effects {
         }
     }
 
+    /// `slot`'s word: `NO_FX`, an entry index, or an implicit state.
+    #[inline]
+    fn word_of(&self, slot: u32) -> u32 {
+        self.of_slot.get(slot as usize).copied().unwrap_or(NO_FX)
+    }
+
+    /// `slot`'s explicit entry (`NO_FX`: none, or still implicit). Used by the
+    /// confirm path: an implicit business message was sent without confirms.
     #[inline]
     pub(crate) fn entry_of(&self, slot: u32) -> u32 {
-        self.of_slot.get(slot as usize).copied().unwrap_or(NO_FX)
+        match self.word_of(slot) {
+            w if is_implicit(w) => NO_FX,
+            w => w,
+        }
+    }
+
+    /// A free entry index, recycled or new.
+    fn alloc(&mut self) -> u32 {
+        match self.free.pop() {
+            Some(e) => e,
+            None => {
+                self.entries.push(FxEntry::default());
+                (self.entries.len() - 1) as u32
+            }
+        }
     }
 
     #[inline]
@@ -218,30 +266,38 @@ impl Effects {
         }
     }
 
-    /// Entries alive now (for the memory bound's test).
+    /// Business messages alive now, explicit and implicit (for the memory
+    /// bound's test and the outcome sum).
     pub(crate) fn live_entries(&self) -> usize {
-        self.entries.len() - self.free.len()
+        self.entries.len() - self.free.len() + self.implicit_live as usize
     }
 }
 
 impl Engine {
-    /// A producer's new business message in `slot`.
+    /// A producer's new business message in `slot`: implicit unless its
+    /// producer expects publisher confirms (a resend needs the entry's copy of
+    /// the message and the producer's incarnation).
     #[inline]
     pub(crate) fn fx_begin(&mut self, slot: u32, p: u32) {
         if !self.effects.on {
             return;
         }
+        self.effects.report.expected += 1;
+        if self.cfg.producers[p as usize].confirms.is_none() && !self.effects.explicit_only {
+            self.effects.implicit_live += 1;
+            self.effects.set_slot(slot, IMPLICIT);
+            return;
+        }
         let incarnation = self.producers[p as usize].incarnation;
+        let e = self.effects.alloc();
+        self.fill_entry(e, slot, p, incarnation);
+        self.effects.set_slot(slot, e);
+    }
+
+    /// Entry `e` as a fresh business message whose first message is `slot`.
+    fn fill_entry(&mut self, e: u32, slot: u32, p: u32, incarnation: u32) {
         let m = &self.msgs[slot as usize];
-        let fx = &mut self.effects;
-        let e = match fx.free.pop() {
-            Some(e) => e,
-            None => {
-                fx.entries.push(FxEntry::default());
-                (fx.entries.len() - 1) as u32
-            }
-        };
-        let en = &mut fx.entries[e as usize];
+        let en = &mut self.effects.entries[e as usize];
         en.bid = m.id;
         en.refs = 1;
         en.producer = p;
@@ -256,15 +312,40 @@ impl Engine {
         en.last_reason = None;
         en.ids[0] = m.id;
         en.n_ids = 1;
-        fx.report.expected += 1;
-        fx.set_slot(slot, e);
+    }
+
+    /// `slot`'s entry, materialising an implicit one (`NO_FX` if none).
+    #[cold]
+    fn fx_materialize(&mut self, slot: u32) -> u32 {
+        let w = self.effects.word_of(slot);
+        if !is_implicit(w) {
+            return w;
+        }
+        let e = self.effects.alloc();
+        // No producer: an implicit message was sent without confirms, so the
+        // confirm path leaves it alone (`producers.get(u32::MAX)` is `None`).
+        self.fill_entry(e, slot, u32::MAX, 0);
+        let q = (w & 0xffff) as u16;
+        let pairs = &mut self.effects.entries[e as usize].pairs;
+        if w & IMP_REACHED != 0 {
+            pairs.push((q, 0));
+        } else if w & IMP_EFFECT != 0 {
+            pairs.push((q, 1));
+        }
+        self.effects.implicit_live -= 1;
+        self.effects.set_slot(slot, e);
+        e
     }
 
     /// `to` is made from `from` (a routing copy, a handler's publish, a
     /// network duplicate): same business message.
     #[inline]
     pub(crate) fn fx_share(&mut self, from: u32, to: u32) {
-        let e = self.effects.entry_of(from);
+        let e = match self.effects.word_of(from) {
+            NO_FX => return,
+            w if is_implicit(w) => self.fx_materialize(from),
+            e => e,
+        };
         self.fx_attach(to, e);
     }
 
@@ -287,33 +368,71 @@ impl Engine {
     /// queue has consumers.
     #[inline]
     pub(crate) fn fx_reached(&mut self, slot: u32, q: u32) {
-        let e = self.effects.entry_of(slot);
-        if e == NO_FX || !self.effects.consumer_queue[q as usize] {
+        if self.effects.consumer_queue[q as usize] {
+            self.fx_expect_at(slot, q as u16);
+        }
+    }
+
+    /// Message `slot` is expected to have one effect at (virtual) queue `q`.
+    #[inline]
+    pub(crate) fn fx_expect_at(&mut self, slot: u32, q: u16) {
+        let w = self.effects.word_of(slot);
+        if w == NO_FX {
             return;
         }
+        let e = if is_implicit(w) {
+            if w == IMPLICIT {
+                self.effects.of_slot[slot as usize] = IMPLICIT | IMP_REACHED | q as u32;
+                return;
+            }
+            if (w & 0xffff) as u16 == q {
+                return; // already expected there
+            }
+            self.fx_materialize(slot)
+        } else {
+            w
+        };
         let pairs = &mut self.effects.entries[e as usize].pairs;
-        if !pairs.iter().any(|&(pq, _)| pq == q as u16) {
-            pairs.push((q as u16, 0));
+        if !pairs.iter().any(|&(pq, _)| pq == q) {
+            pairs.push((q, 0));
         }
     }
 
     /// The handler of queue `q`'s consumer did the side effect for `slot`.
     #[inline]
     pub(crate) fn fx_effect(&mut self, slot: u32, q: u32) {
-        let e = self.effects.entry_of(slot);
-        if e == NO_FX {
+        let w = self.effects.word_of(slot);
+        if w == NO_FX {
             return;
         }
-        let en = &mut self.effects.entries[e as usize];
-        match en.pairs.iter_mut().find(|(pq, _)| *pq == q as u16) {
-            Some(p) => p.1 += 1,
-            None => en.pairs.push((q as u16, 1)),
-        }
-        let (bid, key) = (en.bid, self.msgs[slot as usize].key);
+        let (bid, e) =
+            if is_implicit(w) && (w == IMPLICIT || w == IMPLICIT | IMP_REACHED | (q & 0xffff)) {
+                // The first effect of a plain message: still implicit.
+                self.effects.of_slot[slot as usize] = IMPLICIT | IMP_EFFECT | (q & 0xffff);
+                (self.msgs[slot as usize].id, NO_FX)
+            } else {
+                let e = if is_implicit(w) {
+                    self.fx_materialize(slot)
+                } else {
+                    w
+                };
+                let en = &mut self.effects.entries[e as usize];
+                match en.pairs.iter_mut().find(|(pq, _)| *pq == q as u16) {
+                    Some(p) => p.1 += 1,
+                    None => en.pairs.push((q as u16, 1)),
+                }
+                (en.bid, e)
+            };
+        let key = self.msgs[slot as usize].key;
         if key != NO_SYM {
             let last = self.effects.last_by_key.entry((q as u16, key)).or_insert(0);
             if bid < *last {
                 self.effects.report.out_of_order += 1;
+                let e = if e == NO_FX {
+                    self.fx_materialize(slot)
+                } else {
+                    e
+                };
                 let ex = self.fx_example(e, "out_of_order", None);
                 self.effects.note(2, ex);
             } else {
@@ -326,6 +445,7 @@ impl Engine {
     #[inline]
     pub(crate) fn business_id(&self, slot: u32) -> u64 {
         match self.effects.entry_of(slot) {
+            // Outside the ledger, or implicit: the message is the business message.
             NO_FX => self.msgs[slot as usize].id,
             e => self.effects.entries[e as usize].bid,
         }
@@ -334,7 +454,10 @@ impl Engine {
     /// `slot` is being discarded for `reason`.
     #[inline]
     pub(crate) fn fx_discarded(&mut self, slot: u32, reason: Reason) {
-        let e = self.effects.entry_of(slot);
+        let e = match self.effects.word_of(slot) {
+            w if is_implicit(w) => self.fx_materialize(slot),
+            w => w,
+        };
         if e != NO_FX {
             self.effects.entries[e as usize].last_reason = Some(reason);
         }
@@ -343,12 +466,33 @@ impl Engine {
     /// `slot` is freed: one reference fewer; the last one finalizes.
     #[inline]
     pub(crate) fn fx_released(&mut self, slot: u32) {
-        let e = self.effects.entry_of(slot);
-        if e == NO_FX {
+        let w = self.effects.word_of(slot);
+        if w == NO_FX {
             return;
         }
         self.effects.of_slot[slot as usize] = NO_FX;
-        self.fx_unref(e);
+        if !is_implicit(w) {
+            return self.fx_unref(w);
+        }
+        self.effects.implicit_live -= 1;
+        if w & IMP_EFFECT != 0 {
+            self.effects.report.exactly_once += 1;
+        } else {
+            // No effect (reached a consumer queue or none), no discard reason
+            // (a discard materialises): lost, as `fx_finalize_rare` counts it.
+            let (id, name) = (self.msgs[slot as usize].id, "never_delivered");
+            let r = &mut self.effects.report;
+            r.lost += 1;
+            *r.lost_by_reason.entry(name).or_insert(0) += 1;
+            let ex = LedgerExample {
+                business_id: id,
+                outcome: "lost",
+                effects: 0,
+                reason: Some(name),
+                messages: vec![id],
+            };
+            self.effects.note(1, ex);
+        }
     }
 
     /// Drop one reference to entry `e`; finalize it at zero.
@@ -421,14 +565,27 @@ impl Engine {
     pub(crate) fn check_effects(&self) -> Result<(), String> {
         let fx = &self.effects;
         let mut refs = vec![0u32; fx.entries.len()];
+        let mut implicit = 0u64;
         for (slot, &e) in fx.of_slot.iter().enumerate() {
             if e == NO_FX {
                 continue;
             }
             if self.msgs[slot].state == crate::engine::message::MsgState::Free {
-                return Err(format!("free slot {slot} still points at ledger entry {e}"));
+                return Err(format!(
+                    "free slot {slot} still points at ledger entry {e:#x}"
+                ));
             }
-            refs[e as usize] += 1;
+            if is_implicit(e) {
+                implicit += 1;
+            } else {
+                refs[e as usize] += 1;
+            }
+        }
+        if implicit != fx.implicit_live {
+            return Err(format!(
+                "{implicit} slots hold implicit ledger entries, the count says {}",
+                fx.implicit_live
+            ));
         }
         let free: std::collections::BTreeSet<u32> = fx.free.iter().copied().collect();
         for (e, en) in fx.entries.iter().enumerate() {
@@ -481,6 +638,14 @@ impl Engine {
         }
         self.effects.on = on;
         Ok(())
+    }
+
+    /// Give every business message an entry from its start, no implicit ones
+    /// (before the run starts; tests check that the outcomes are the same).
+    #[doc(hidden)]
+    pub fn set_ledger_explicit_only(&mut self, on: bool) {
+        assert_eq!(self.events, 0, "before the run starts");
+        self.effects.explicit_only = on;
     }
 
     /// Is the ledger keeping count? (Off only when asked, for the benchmark.)

@@ -129,14 +129,7 @@ impl Engine {
     /// Message `slot` is expected to have one effect at virtual queue `vq`
     /// (the guarantee ledger; see the module doc).
     pub(crate) fn fx_expect(&mut self, slot: u32, vq: u16) {
-        let e = self.effects.entry_of(slot);
-        if e == super::effects::NO_FX {
-            return;
-        }
-        let pairs = &mut self.effects.entries[e as usize].pairs;
-        if !pairs.iter().any(|&(q, _)| q == vq) {
-            pairs.push((vq, 0));
-        }
+        self.fx_expect_at(slot, vq);
     }
 
     /// The guarantee ledger's reason for `slot`'s business message, should
