@@ -355,6 +355,7 @@ async fn totals_bar_renders_the_counters() {
     let props = TotalsProps {
         totals,
         parked: Some(2),
+        brief: false,
     };
     yew::Renderer::<TotalsBar>::with_root_and_props(root.clone(), props).render();
     yew::platform::time::sleep(std::time::Duration::from_millis(20)).await;
@@ -365,6 +366,23 @@ async fn totals_bar_renders_the_counters() {
     // Parked dead letters are counted apart, not as in flight.
     assert!(text.contains("2parked in DLQ"), "{text}");
     assert!(text.contains("3in flight"), "{text}");
+    assert!(text.contains("0expired"), "{text}");
+    // Presenter mode leaves out the counters still at zero, not the main three.
+    let brief = doc.create_element("div").unwrap();
+    doc.body().unwrap().append_child(&brief).unwrap();
+    let totals = Totals {
+        published: 42,
+        ..Default::default()
+    };
+    let props = TotalsProps {
+        totals,
+        parked: None,
+        brief: true,
+    };
+    yew::Renderer::<TotalsBar>::with_root_and_props(brief.clone(), props).render();
+    yew::platform::time::sleep(std::time::Duration::from_millis(20)).await;
+    let text = brief.text_content().unwrap_or_default();
+    assert_eq!(text, "42published0processed0in flight");
 }
 
 #[wasm_bindgen_test]

@@ -18,6 +18,10 @@ pub struct TotalsProps {
     /// Messages parked in dead-letter queues, when the scenario has any.
     #[prop_or_default]
     pub parked: Option<u64>,
+    /// Presenter mode: counters still at zero are left out (fewer, larger
+    /// words), except published, processed and in flight.
+    #[prop_or_default]
+    pub brief: bool,
 }
 
 /// Messages parked in dead-letter queues: the ready messages of queues that a
@@ -66,6 +70,9 @@ pub fn totals_bar(p: &TotalsProps) -> Html {
             "t-inflight" => "Messages really on their way: in transit, queued, being processed or waiting for a retry (parked dead letters not included)",
             _ => "",
         };
+        if p.brief && v == 0 && !matches!(id, "t-published" | "t-processed" | "t-inflight") {
+            return html! {};
+        }
         html! {
             <div class={classes!("total", cls)} id={id} title={title}>
                 <span class="v">{ v }</span><span class="l">{ label }</span>
@@ -103,6 +110,9 @@ pub struct LegendFacts {
     pub consumers: bool,
     /// Topics and consumer groups (partition strips, cursors, lag, owners).
     pub streams: bool,
+    /// Presenter mode: one line — the stream marks on a picture with topics,
+    /// else the message colours and the paths; the node marks are left out.
+    pub brief: bool,
 }
 
 /// One legend entry: a small picture of the mark, a short name, and the
@@ -130,6 +140,7 @@ pub fn legend(f: &LegendFacts) -> Html {
     };
     html! {
         <div class="legend" id="legend">
+            if !(f.brief && f.streams) {
             <span class="group">{"Messages"}</span>
             { for FATE_NAMES.iter().enumerate().map(|(k, n)| html! {
                 <span class="item" data-mark={format!("fate-{k}")}>{ fate(k) }{ *n }</span>
@@ -139,6 +150,8 @@ pub fn legend(f: &LegendFacts) -> Html {
             if f.dead_path { { legend_item("dead-path", line("var(--dead)", "5 3"), "dead-letter", "to a dead-letter exchange and its queue") } }
             if f.retry_loop { { legend_item("retry-loop", line("var(--retry)", "5 3"), "retry loop", "back to the queue: delayed retry (dashed) or requeue (dotted)") } }
             if f.alternate { { legend_item("alternate", line("var(--muted)", "2 3"), "alternate", "unroutable messages to the alternate exchange") } }
+            }
+            if !f.brief {
             <span class="group">{"Marks"}</span>
             if f.consumers {
                 { legend_item("busy", svg(html! { <circle cx="9" cy="7" r="5" fill={FATE_COLORS[0]} /> }), "busy", "a consumer instance processing a message, in that message's colour") }
@@ -152,6 +165,7 @@ pub fn legend(f: &LegendFacts) -> Html {
                 { legend_item("fill", svg(html! { <g><rect x="1" y="4" width="16" height="6" rx="3" fill="var(--bar-bg)" /><rect x="1" y="4" width="10" height="6" rx="3" fill="var(--fill)" /></g> }), "fill", "how full the queue is (of its max length, else of its peak)") }
                 if f.max_length { { legend_item("max-tick", svg(html! { <g><rect x="1" y="4" width="16" height="6" rx="3" fill="var(--bar-bg)" /><rect x="14" y="1" width="2.5" height="12" fill="var(--text)" /></g> }), "max", "the queue's max length") } }
                 { legend_item("more", html! { <b class="mark-text">{"+N"}</b> }, "more", "more messages wait than squares fit") }
+            }
             }
             if f.streams {
                 <span class="group">{"Streams"}</span>

@@ -420,7 +420,7 @@ impl Component for App {
 /// Largest zoom the fitted view uses: small graphs do not become posters.
 fn max_fit_scale(presenter: bool) -> f64 {
     if presenter {
-        1.7
+        1.5
     } else {
         1.4
     }

@@ -58,7 +58,7 @@ impl App {
                 <div class="main">
                     <div class="stage">
                         if !self.comparing() {
-                            <TotalsBar totals={self.snap.totals} parked={views::parked_in_dead_letter_queues(self.sim.engine.config(), &self.snap.nodes)} />
+                            <TotalsBar totals={self.snap.totals} parked={views::parked_in_dead_letter_queues(self.sim.engine.config(), &self.snap.nodes)} brief={self.presenter} />
                         }
                         { self.view_ledger_strip(ctx) }
                         { self.view_share_overlays(ctx) }
@@ -163,6 +163,7 @@ impl App {
             max_length: cfg.queues.iter().any(|q| q.max_length.is_some()),
             consumers: !cfg.consumers.is_empty(),
             streams: !cfg.topics.is_empty(),
+            brief: self.presenter,
         }
     }
 

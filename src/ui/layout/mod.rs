@@ -132,6 +132,20 @@ impl Default for Layout {
     }
 }
 
+/// A caption of more than 12 characters with a space, as two lines split at
+/// the space nearest its middle; anything else as it is.
+fn split_caption(line: &str) -> Vec<String> {
+    let mid = line.len() / 2;
+    let cut = line
+        .match_indices(' ')
+        .map(|(i, _)| i)
+        .min_by_key(|&i| i.abs_diff(mid));
+    match cut {
+        Some(i) if line.len() > 12 => vec![line[..i].to_string(), line[i + 1..].to_string()],
+        _ => vec![line.to_string()],
+    }
+}
+
 /// Label lines of a binding: its key, or its headers one per line, the
 /// later ones prefixed by the match mode ("and" / "or").
 fn binding_label(x_kind: ExchangeKind, b: &crate::scenario::Binding) -> Vec<String> {
@@ -309,11 +323,24 @@ impl Layout {
         for e in edges.iter_mut().filter(|e| e.kind == EdgeKind::Retry) {
             e.label.push("88888 waiting".into());
         }
+        if style.brief {
+            // Presenter mode: a long caption ("retries exhausted") takes two
+            // short lines, so the column gap it sits in stays narrow. Binding
+            // keys and headers stay whole; the retry loop's second line is
+            // its live waiting count.
+            let caption = |k: EdgeKind| matches!(k, EdgeKind::DeadLetter | EdgeKind::Alternate);
+            for e in edges.iter_mut().filter(|e| caption(e.kind)) {
+                e.label = e.label.iter().flat_map(|l| split_caption(l)).collect();
+            }
+        }
 
-        // Bands: reachable from a producer along flow edges = main band.
+        // Bands: reachable along flow edges from a producer, or from a node
+        // nothing leads to (a Redis stream a variant's producer writes to) =
+        // main band; what only a dead-letter edge reaches goes below.
         let mut main = vec![false; n];
+        let has_in: Vec<bool> = (0..n).map(|i| edges.iter().any(|e| e.to == i)).collect();
         let mut stack: Vec<usize> = (0..n)
-            .filter(|&i| infos[i].kind == NodeKind::Producer)
+            .filter(|&i| infos[i].kind == NodeKind::Producer || !has_in[i])
             .collect();
         for &s in &stack {
             main[s] = true;
@@ -329,7 +356,6 @@ impl Layout {
                 }
             }
         }
-        let has_in: Vec<bool> = (0..n).map(|i| edges.iter().any(|e| e.to == i)).collect();
         let band: Vec<u8> = (0..n)
             .map(|i| if main[i] || !has_in[i] { 0 } else { 1 })
             .collect();
@@ -448,7 +474,7 @@ impl Layout {
             } else {
                 1
             };
-            let details = detail_templates(cfg, infos[i].kind, index, dense);
+            let details = detail_templates(cfg, infos[i].kind, index, dense, style.brief);
             size[i] = match infos[i].kind {
                 // Strips and member rows (see `streams.rs`).
                 NodeKind::Topic if !dense => {
@@ -456,7 +482,11 @@ impl Layout {
                     let parts = streams::partitions_planned(cfg, index, now);
                     let lanes = streams::readers(cfg, &infos[i].id).len();
                     let replicated = cfg.topics[index].replication.is_some();
-                    streams::StripGeom::new(style, parts, lanes, replicated).size(style)
+                    let (w, h) =
+                        streams::StripGeom::new(style, parts, lanes, replicated).size(style);
+                    // Presenter mode's shorter strips can be narrower than the name.
+                    let name_w = text_w(&infos[i].id, style.title_px, true) + 2.0 * style.pad;
+                    (w.max(name_w.ceil()), h)
                 }
                 NodeKind::Group if !dense => {
                     let now = engine.group_view(index).members.len();

@@ -22,6 +22,8 @@ use crate::scenario::{Command, Scenario};
 
 /// Newest offsets drawn as cells on one strip.
 pub const STRIP_CELLS: usize = 40;
+/// Cells per strip in presenter mode (`Style::brief`).
+pub const STRIP_CELLS_BRIEF: usize = 24;
 /// Partition strips drawn per topic; more partitions get a "+N more" row.
 pub const STRIPS_MAX: usize = 16;
 /// Member rows drawn per group; more members get a "+N more" row.
@@ -49,6 +51,8 @@ pub struct StripGeom {
     pub end_w: f64,
     /// Lanes per strip (groups reading the topic, at most `LANES_MAX`).
     pub lanes: usize,
+    /// Cells per strip: the newest offsets shown.
+    pub cells: usize,
     /// Strips drawn; `more` is true when a "+N more" row follows.
     pub strips: usize,
     pub more: bool,
@@ -82,6 +86,13 @@ impl StripGeom {
                 false,
             ) + 8.0,
             lanes,
+            // Presenter mode shows the newest 24 offsets: fewer, larger cells
+            // leave the room to the names.
+            cells: if style.brief {
+                STRIP_CELLS_BRIEF
+            } else {
+                STRIP_CELLS
+            },
             strips: partitions.min(STRIPS_MAX),
             more: partitions > STRIPS_MAX,
             num_px,
@@ -89,7 +100,7 @@ impl StripGeom {
     }
     /// Width of the cells area.
     pub fn cells_w(&self) -> f64 {
-        STRIP_CELLS as f64 * self.cell_w
+        self.cells as f64 * self.cell_w
     }
     /// Left edge of the cells, from the box's left.
     pub fn cells_x(&self, style: &Style) -> f64 {

@@ -25,6 +25,9 @@ pub struct Style {
     /// A column with more nodes than this draws them compact: one row, the
     /// name on the left and one number on the right.
     pub dense_rows: usize,
+    /// Boxes are sized for their first, most important detail words only
+    /// (presenter mode: the rest is dropped where it does not fit, never cut).
+    pub brief: bool,
 }
 
 /// The normal desktop picture.
@@ -37,18 +40,20 @@ pub const NORMAL: Style = Style {
     row_gap: 28.0,
     node_min_w: 110.0,
     dense_rows: 6,
+    brief: false,
 };
 
 /// Presenter mode: fewer, larger words for a room.
 pub const PRESENTER: Style = Style {
-    title_px: 26.0,
+    title_px: 34.0,
     small_px: 15.0,
     label_px: 17.0,
-    pad: 11.0,
-    gap_min: 46.0,
+    pad: 9.0,
+    gap_min: 40.0,
     row_gap: 22.0,
-    node_min_w: 120.0,
+    node_min_w: 100.0,
     dense_rows: 6,
+    brief: true,
 };
 
 /// Where the rows of a node's content sit, from its top edge [layout units].
@@ -117,7 +122,13 @@ pub(super) fn detail_templates(
     kind: NodeKind,
     index: usize,
     compact: bool,
+    brief: bool,
 ) -> Vec<String> {
+    if brief && !compact {
+        if let Some(t) = brief_templates(cfg, kind, index) {
+            return t;
+        }
+    }
     match kind {
         NodeKind::Producer => vec!["rate 888.8/s".into()],
         NodeKind::Exchange => {
@@ -208,6 +219,29 @@ pub(super) fn detail_templates(
             v
         }
     }
+}
+
+/// Presenter mode's detail lines: the words a room reads (the renderer
+/// drops the rest where they do not fit; `None`: as in the normal picture).
+fn brief_templates(cfg: &Scenario, kind: NodeKind, index: usize) -> Option<Vec<String>> {
+    Some(match kind {
+        NodeKind::Producer => vec!["rate 888.8/s".into()],
+        NodeKind::Exchange => {
+            let k = cfg.exchanges.get(index).map(|x| format!("{:?}", x.kind));
+            vec![k.unwrap_or_default().to_ascii_lowercase()]
+        }
+        NodeKind::Queue => {
+            let sqs = cfg.queues.get(index).is_some_and(|q| q.sqs.is_some());
+            vec![if sqs { "visible 8888" } else { "ready 8888" }.into()]
+        }
+        NodeKind::Consumer => vec!["88/88 busy".into(), "done 88888".into()],
+        NodeKind::RedisPubSub
+        | NodeKind::RedisSubscriber
+        | NodeKind::RedisStream
+        | NodeKind::RedisGroup => vec!["88888 published".into()],
+        NodeKind::PulsarTopic => vec!["88888 stored".into()],
+        _ => return None,
+    })
 }
 
 /// Size of a node box [layout units]: as wide as its name and its widest

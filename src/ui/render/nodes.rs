@@ -15,7 +15,7 @@
 use super::{font, rrect, text_fit, Frame, Hit};
 use crate::engine::{MessageView, NodeKind, NodeView};
 use crate::ui::layout::dots_per_row;
-use crate::ui::layout::text::fit_parts;
+use crate::ui::layout::text::{fit_parts, text_w};
 use crate::ui::tokens::{DEAD, FATE_COLORS, NEW, RETRIED};
 
 /// Fate class of a message; `held` when a consumer holds it (its current
@@ -264,6 +264,8 @@ pub(super) fn draw_nodes(f: &Frame) -> Vec<Hit> {
                     ctx.fill_rect(bx + bw - 2.0 * s, by - 3.0 * s, 2.5 * s, bh + 6.0 * s);
                     ctx.set_fill_style_str(th.muted);
                     ctx.set_text_align("right");
+                    // The room right of the kind tag (the box is sized for both).
+                    let tag_w = text_w("QUEUE", rows.tag_px, true) * s;
                     text_fit(
                         ctx,
                         &format!("max {m}"),
@@ -271,7 +273,7 @@ pub(super) fn draw_nodes(f: &Frame) -> Vec<Hit> {
                         y + rows.tag_y * s,
                         rows.tag_px * s,
                         false,
-                        inner / 2.0,
+                        inner - tag_w - 8.0 * s,
                     );
                     ctx.set_text_align("left");
                 }
@@ -447,7 +449,9 @@ pub(super) fn draw_nodes(f: &Frame) -> Vec<Hit> {
             }
             Some(v) => {
                 if let Some(r) = v.broker_text() {
-                    text_fit(ctx, &r.detail, x + pad, line_y, small, false, inner);
+                    // Presenter mode: the compact text its box was sized for.
+                    let t = if st.brief { &r.compact } else { &r.detail };
+                    text_fit(ctx, t, x + pad, line_y, small, false, inner);
                 }
             }
             None => {}

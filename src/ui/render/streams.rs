@@ -22,7 +22,7 @@
 use super::{font, rrect, text_fit, Frame, Hit};
 use crate::engine::view_stream::{GroupView, TopicView};
 use crate::engine::{NodeKind, NodeView};
-use crate::ui::layout::streams::{MemberGeom, StripGeom, LANE_GAP, STRIP_CELLS};
+use crate::ui::layout::streams::{MemberGeom, StripGeom, LANE_GAP};
 use crate::ui::layout::text::fit_parts;
 use crate::ui::layout::NodeBox;
 use std::cell::RefCell;
@@ -168,7 +168,7 @@ pub(super) fn draw_topic(f: &Frame, x: f64, y: f64, w: f64, t: &TopicView) -> Ve
     let mut selected: Option<(f64, f64)> = None;
     for (k, p) in t.partitions.iter().take(g.strips).enumerate() {
         let py = y + g.strip_y(k) * s;
-        let w0 = p.log_end.saturating_sub(STRIP_CELLS as u64);
+        let w0 = p.log_end.saturating_sub(g.cells as u64);
         let xo = |o: u64| x0 + (o.saturating_sub(w0)) as f64 * cw;
         // Partition label.
         ctx.set_fill_style_str(th.text);
