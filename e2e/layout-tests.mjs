@@ -148,6 +148,37 @@ test('presenter mode at 1024×640: key p, large names, one chart large, no overl
   assert(await page.isVisible('.side'), 'panels back');
 }, { viewport: { width: 1024, height: 640 } });
 
+test('a projector: folding the charts and the side panel gives the picture their room', async (page) => {
+  await open(page, '?preset=kafka-three-groups');
+  const size = async () => {
+    const b = await page.locator('#topology').boundingBox();
+    return { w: b.width, h: b.height, name: Number(await page.getAttribute('#topology', 'data-name-px')) };
+  };
+  const a = await size();
+  assert(await page.isVisible('#chart-latency'), 'charts shown at first');
+  await page.click('#fold-bottom');
+  await settle(page);
+  assert(!(await page.isVisible('#chart-latency')), 'charts folded');
+  assert((await page.getAttribute('#fold-bottom', 'aria-pressed')) === 'true', 'the button says folded');
+  await page.click('#hide-side');
+  await settle(page);
+  const b = await size();
+  assert(b.h >= a.h + 120 && b.w >= 1000, `canvas ${a.w}×${a.h} → ${b.w}×${b.h}`);
+  assert(b.name >= a.name * 1.3, `names ${a.name} → ${b.name} px`);
+  const r = await checkPicture(page, 'folded');
+  assert(r.problems.length === 0, r.problems.join('; '));
+  await page.screenshot({ path: path.join(SHOTS, 'kafka-three-groups-1024x640-folded.png') });
+  await page.click('#fold-bottom');
+  await settle(page);
+  assert(await page.isVisible('#chart-latency'), 'charts back');
+  const bar = await page.locator('.topbar').boundingBox();
+  assert(bar.height < 60, `top bar on one row with the side folded (${bar.height}px)`);
+  await page.click('#show-side');
+  await settle(page);
+  const c = await size();
+  assert(Math.abs(c.h - a.h) < 2, `canvas height back (${a.h} vs ${c.h})`);
+}, { viewport: { width: 1024, height: 640 } });
+
 test('pan and zoom by keyboard, wheel and drag; 0 fits again', async (page) => {
   await open(page, '?preset=fanout-large');
   const scale = async () => Number(await page.getAttribute('#topology', 'data-scale'));

@@ -93,6 +93,8 @@ pub enum Msg {
     EditorRoom,
     Tab(Tab),
     ToggleTheme,
+    /// 0: the side drawer, 1: the charts drawer (narrow screens); 2: fold
+    /// the side panel, 3: fold the charts and log (wide screens).
     TogglePanel(u8),
     /// Presenter mode on/off (button, `p`).
     TogglePresenter,
@@ -175,6 +177,8 @@ pub struct App {
     /// Side panel folded away on wide screens to give the canvas room.
     side_hidden: bool,
     show_bottom: bool,
+    /// Charts and log folded away to give the canvas their height.
+    bottom_hidden: bool,
     canvas: NodeRef,
     charts: [NodeRef; 4],
     log_ref: NodeRef,
@@ -348,6 +352,7 @@ impl Component for App {
             log_follow: true,
             show_side: false,
             side_hidden: false,
+            bottom_hidden: false,
             show_bottom: false,
             canvas: NodeRef::default(),
             charts: Default::default(),

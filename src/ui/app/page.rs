@@ -126,6 +126,13 @@ impl App {
                         </span>
                     }
                     if !self.ledger_shown() || self.comparing() { { self.compare_button(ctx) } }
+                    if panels {
+                        <button class="btn small" id="fold-bottom" aria-pressed={self.bottom_hidden.to_string()}
+                            title={if self.bottom_hidden { "Show the charts and the event log" } else { "Hide the charts and the event log: more room for the picture" }}
+                            onclick={link.callback(|_| Msg::TogglePanel(3))}>
+                            { if self.bottom_hidden { "▴ Charts" } else { "▾ Charts" } }
+                        </button>
+                    }
                     <button class={classes!("btn", "small", self.ledger_shown().then_some("on"))} id="toggle-ledger"
                         aria-pressed={self.ledger_shown().to_string()}
                         title="The delivery ledger: what was done exactly once, twice, never"
@@ -137,7 +144,7 @@ impl App {
                         <a class="embed-open" target="_blank" href={self.open_href()}>{"Open in QueueLab ↗"}</a>
                     }
                 </div>
-                if panels {
+                if panels && !self.bottom_hidden {
                     <section class="bottom">
                         <div class="charts">
                             { for ChartKind::ALL.iter().enumerate().map(|(k, kind)| html! {

@@ -79,7 +79,7 @@ impl App {
                 <div class="spacer"></div>
                 if !self.embed && !self.presenter {
                     if self.side_hidden {
-                        <button class="btn" id="show-side" title="Show the inspector panel" onclick={link.callback(|_| Msg::TogglePanel(2))}>{"⟨ Inspector"}</button>
+                        <button class="btn" id="show-side" title="Show the inspector panel" onclick={link.callback(|_| Msg::TogglePanel(2))}>{"⟨"}<span class="txt">{" Inspector"}</span></button>
                     }
                     <button class="btn narrow-only" id="toggle-side" onclick={link.callback(|_| Msg::TogglePanel(0))}>{"Inspector"}</button>
                     <button class="btn narrow-only" id="toggle-bottom" onclick={link.callback(|_| Msg::TogglePanel(1))}>{"Charts"}</button>

@@ -336,6 +336,8 @@ impl App {
         if which == 2 {
             self.side_hidden = !self.side_hidden;
             self.layout = self.compute_layout();
+        } else if which == 3 {
+            self.bottom_hidden = !self.bottom_hidden;
         } else if which == 0 {
             self.show_side = !self.show_side;
         } else {
