@@ -363,7 +363,7 @@ fn implicit_ledger_entries_count_as_explicit_ones_do() {
         let until = 60_000_000.min(s.duration.us());
         let [a, b] = [false, true].map(|explicit| {
             let mut e = queuelab::engine::Engine::new(s.clone(), 7).unwrap();
-            e.set_ledger_explicit_only(explicit);
+            e.set_ledger_explicit_only(explicit).unwrap();
             e.run_until(SimTime(until), 200_000);
             e
         });

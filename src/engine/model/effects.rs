@@ -643,9 +643,12 @@ impl Engine {
     /// Give every business message an entry from its start, no implicit ones
     /// (before the run starts; tests check that the outcomes are the same).
     #[doc(hidden)]
-    pub fn set_ledger_explicit_only(&mut self, on: bool) {
-        assert_eq!(self.events, 0, "before the run starts");
+    pub fn set_ledger_explicit_only(&mut self, on: bool) -> Result<(), String> {
+        if self.events > 0 {
+            return Err("the ledger's entries can only be chosen before the run starts".into());
+        }
         self.effects.explicit_only = on;
+        Ok(())
     }
 
     /// Is the ledger keeping count? (Off only when asked, for the benchmark.)
