@@ -255,6 +255,36 @@ fn a_reject_publish_nack_makes_the_producer_send_again_later() {
 }
 
 #[test]
+fn confirms_turned_on_mid_run_cover_only_the_publishes_after_it() {
+    // As `confirm.select` on a channel: what was sent fire-and-forget stays
+    // so. Every publish is refused (max_length 0, reject-publish); the ten
+    // sent before the command are simply lost, the ten after it are each
+    // sent once more after their negative confirm, then given up.
+    let s = pipeline(20, json!({}), json!({}), json!({})).replace(
+        r#"{"id":"orders"}"#,
+        r#"{"id":"orders","max_length":0,"overflow":"reject-publish"}"#,
+    );
+    let mut e = engine(&s, 1);
+    run_checked(&mut e, 1_050_000);
+    assert_eq!(e.ledger_report().expected, 10);
+    e.submit(Command::SetConfirms {
+        producer: "shop".into(),
+        confirms: Some(scenario::Confirms {
+            timeout: Duration::from_ms(100),
+            retries: 1,
+        }),
+    })
+    .unwrap();
+    run_checked(&mut e, 10_000_000);
+    let l = e.ledger_report();
+    assert_eq!(
+        (l.expected, l.lost, l.resent, l.pending),
+        (20, 20, 10, 0),
+        "{l:?}"
+    );
+}
+
+#[test]
 fn the_dial_turns_live_and_shows_custom_after_a_knob() {
     let s = pipeline(
         5,
