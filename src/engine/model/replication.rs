@@ -498,6 +498,8 @@ impl Engine {
                 }
             }
         }
+        // The high watermark and commits moved: the groups' lag (`lag.rs`).
+        self.refresh_log_lag(t, part);
     }
 
     /// A crashed topic producer forgets its open and unanswered batches;

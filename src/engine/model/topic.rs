@@ -381,6 +381,8 @@ impl Engine {
         log.retention_deleted += n;
         self.streams.retained -= n;
         let start = log.start;
+        // The log start moved: the lag of readers without a commit (`lag.rs`).
+        self.refresh_log_lag(t, part);
         self.trace.record(
             self.now,
             TraceKind::RetentionDeleted {

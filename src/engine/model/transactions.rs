@@ -129,7 +129,16 @@ impl Engine {
     }
 
     /// Member `m`'s batch is done (its offsets were just committed): commit its transaction.
+    /// Inlined check: most batches wrote no outputs (every group without
+    /// `output`), and then there is nothing to end.
+    #[inline]
     pub(crate) fn commit_txn(&mut self, g: u32, m: u32) {
+        if self.streams.groups[g as usize].members[m as usize]
+            .open_txn
+            .is_empty()
+        {
+            return;
+        }
         self.end_txn(g, m, TXN_COMMITTED);
     }
 
