@@ -126,17 +126,17 @@ impl Engine {
                 // Transactions (`transactions.rs`): markers are never returned;
                 // read_committed stops at the last stable offset (the first
                 // open record) and passes over aborted records.
-                if r.marker || (read_committed && r.txn == TXN_ABORTED) {
+                if r.is_marker() || (read_committed && r.txn() == TXN_ABORTED) {
                     next = r.offset + 1;
                     passed = true;
                     continue;
                 }
-                if read_committed && r.txn == TXN_OPEN {
+                if read_committed && r.txn() == TXN_OPEN {
                     break;
                 }
                 if let Some(d) = delay_us {
                     // A retry topic's consumer waits until the record's back-off is due.
-                    let due = r.appended_us.saturating_add(d);
+                    let due = log.appended_us(r).saturating_add(d);
                     if due > self.now.0 {
                         wake = Some(due);
                         break;
