@@ -32,6 +32,12 @@ pub struct Stream {
     /// The stream's next output, drawn one ahead by `exponential` together
     /// with the logarithm an exponential draw of it needs (see there).
     ahead: Option<Ahead>,
+    /// `exponential` draws ahead (see there): off once an output drawn
+    /// ahead went to another kind of draw, on again when two exponentials
+    /// follow each other.
+    look_ahead: bool,
+    /// The last draw was an exponential.
+    last_exponential: bool,
 }
 
 /// One output drawn ahead: the raw word and `libm::log(1 - unit)` of it.
@@ -61,6 +67,8 @@ impl Clone for Stream {
         Stream {
             rng: ChaCha8Rng::deserialize_state(&self.rng.serialize_state()),
             ahead: self.ahead,
+            look_ahead: self.look_ahead,
+            last_exponential: self.last_exponential,
         }
     }
 }
@@ -69,13 +77,23 @@ impl Stream {
     pub fn new(seed: u64, label: &str) -> Self {
         let mut rng = ChaCha8Rng::seed_from_u64(seed);
         rng.set_stream(fnv1a64(label.as_bytes()));
-        Stream { rng, ahead: None }
+        Stream {
+            rng,
+            ahead: None,
+            look_ahead: true,
+            last_exponential: false,
+        }
     }
 
     #[inline]
     pub fn next_u64(&mut self) -> u64 {
+        self.last_exponential = false;
         match self.ahead.take() {
-            Some(a) => a.raw,
+            Some(a) => {
+                // Its logarithm was computed for nothing: stop drawing ahead.
+                self.look_ahead = false;
+                a.raw
+            }
             None => self.rng.next_u64(),
         }
     }
@@ -109,17 +127,28 @@ impl Stream {
     /// ready by the next draw, computed while the processor works on the
     /// rest of the event. Streams that draw other kinds in between get the
     /// raw output back unchanged, so the sequence never depends on this.
+    /// A stream whose exponentials alternate with other draws (a Kafka
+    /// producer: a key, then the gap to the next record) would take every
+    /// logarithm twice, once for nothing; it stops drawing ahead after the
+    /// first wasted one (`look_ahead`), and starts again when two
+    /// exponentials follow each other.
     #[inline]
     pub fn exponential(&mut self, mean: f64) -> f64 {
         let l = match self.ahead.take() {
             Some(a) => a.log_1mu,
-            None => log_1mu(self.rng.next_u64()),
+            None => {
+                self.look_ahead |= self.last_exponential;
+                log_1mu(self.rng.next_u64())
+            }
         };
-        let raw = self.rng.next_u64();
-        self.ahead = Some(Ahead {
-            raw,
-            log_1mu: log_1mu(raw),
-        });
+        if self.look_ahead {
+            let raw = self.rng.next_u64();
+            self.ahead = Some(Ahead {
+                raw,
+                log_1mu: log_1mu(raw),
+            });
+        }
+        self.last_exponential = true;
         -mean * l
     }
 

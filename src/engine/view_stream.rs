@@ -138,7 +138,7 @@ impl Engine {
         let from = p.committed.unwrap_or(log.start);
         log.records
             .get(log.index_from(from))
-            .map_or(0, |r| self.now.0.saturating_sub(r.appended_us))
+            .map_or(0, |r| self.now.0.saturating_sub(log.appended_us(r)))
     }
 
     pub(crate) fn topic_view(&self, i: usize) -> TopicView {

@@ -104,17 +104,7 @@ impl Engine {
             Some(r) if r > 0.0 && key != NO_SYM => self.producers[pi].stream.chance(r),
             _ => false,
         };
-        let record = Record {
-            offset: 0,
-            key,
-            msg: id,
-            published_us: self.now.0,
-            appended_us: 0,
-            tombstone,
-            acks_one: false,
-            txn: 0,
-            marker: false,
-        };
+        let record = Record::new(key, id, self.now.0, tombstone);
         let cfg = &self.cfg.producers[pi];
         let linger_us = cfg.linger.map_or(0, |d| d.us());
         let latency_us = cfg.latency.us();

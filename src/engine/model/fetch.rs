@@ -12,8 +12,8 @@
 //! counts records processed again; a record's time in system (publish →
 //! processed) goes into the group's latency and the engine's end-to-end latency.
 
-use super::group::Fetched;
-use super::topic::StreamEvent;
+use super::group::{Fetched, GroupState};
+use super::topic::{StreamEvent, Streams};
 use super::transactions::{TXN_ABORTED, TXN_OPEN};
 use crate::engine::core::{Engine, DELAY_US_MAX};
 use crate::engine::time::delay_us_from_f64;
@@ -22,7 +22,22 @@ use crate::scenario::{CommitPer, CommitPolicy, IsolationLevel, OffsetReset, Serv
 
 impl Engine {
     /// An idle member polls its fetchable partitions.
+    ///
+    /// Inlined guard: about half the calls (every append to a partition whose
+    /// owner is busy) find the member busy, so that answer costs no call and
+    /// no configuration reads; the fetch itself is `poll_idle`.
+    #[inline]
     pub(crate) fn poll(&mut self, g: u32, m: u32) {
+        let mem = &self.streams.groups[g as usize].members[m as usize];
+        if !mem.alive || !mem.in_group || mem.leaving || mem.busy || !mem.batch.is_empty() {
+            return;
+        }
+        self.poll_idle(g, m);
+    }
+
+    /// `poll` for a member that is alive, in the group and has no batch.
+    #[inline(never)]
+    fn poll_idle(&mut self, g: u32, m: u32) {
         let gi = g as usize;
         let eager = self.eager(g);
         let max = self.gcfg(g).max_poll_records as usize;
@@ -30,45 +45,70 @@ impl Engine {
         let read_committed = self.gcfg(g).isolation_level == IsolationLevel::ReadCommitted;
         let grp = &self.streams.groups[gi];
         let mem = &grp.members[m as usize];
-        if !mem.alive || !mem.in_group || mem.leaving || mem.busy || !mem.batch.is_empty() {
-            return;
-        }
         if let Some(rb) = &grp.rebalance {
             if eager || rb.pending.contains(&m) {
                 return;
             }
         }
-        // Scratch vectors and the member's (empty) batch are reused, so a poll
-        // allocates nothing once the run is warm.
-        let mut mine = std::mem::take(&mut self.streams.scratch_parts);
-        mine.clear();
-        match &grp.rebalance {
-            None => mine.extend_from_slice(&mem.owned),
-            Some(rb) => mine.extend(
-                mem.owned
-                    .iter()
-                    .copied()
-                    .filter(|&gp| rb.target[gp as usize] == Some(m)),
-            ),
-        }
-        if mine.is_empty() {
-            self.streams.scratch_parts = mine;
+        let cursor_raw = mem.cursor;
+        if grp.rebalance.is_none() && !mem.owned.is_empty() && self.nothing_new(g, &mem.owned) {
+            // About a third of the polls (a member keeping up, after its
+            // batch) find nothing: the outcome of the fetch below when it
+            // passes over every partition, without setting it up.
+            let len = mem.owned.len();
+            self.streams.groups[gi].members[m as usize].cursor = cursor_raw % len + 1;
+            self.txn_flush(g, m);
             return;
         }
-        let cursor = mem.cursor % mine.len();
+        // Scratch vectors and the member's (empty) batch are reused, so a poll
+        // allocates nothing once the run is warm. The partitions to fetch
+        // from are the owned ones (taken out of the member and put back
+        // below instead of copied: nothing a poll calls reads `owned`), or
+        // during a cooperative rebalance those that stay with the member.
+        let owned = std::mem::take(&mut self.streams.groups[gi].members[m as usize].owned);
+        let mut staying = std::mem::take(&mut self.streams.scratch_parts);
+        staying.clear();
+        let mine: &[u32] = match &self.streams.groups[gi].rebalance {
+            None => &owned,
+            Some(rb) => {
+                staying.extend(
+                    owned
+                        .iter()
+                        .copied()
+                        .filter(|&gp| rb.target[gp as usize] == Some(m)),
+                );
+                &staying
+            }
+        };
+        if mine.is_empty() {
+            self.streams.groups[gi].members[m as usize].owned = owned;
+            self.streams.scratch_parts = staying;
+            return;
+        }
+        let cursor = cursor_raw % mine.len();
         let mut batch = std::mem::take(&mut self.streams.groups[gi].members[m as usize].batch);
         let mut fetched = std::mem::take(&mut self.streams.scratch_fetched);
         fetched.clear();
-        for k in 0..mine.len() {
+        // The partitions in turn from `cursor`, wrapping: `(cursor + k) % len`
+        // without a division per partition.
+        let mut at = cursor;
+        for _ in 0..mine.len() {
             if batch.len() >= max {
                 break;
             }
-            let gp = mine[(cursor + k) % mine.len()];
-            let (start, end) = self.log_bounds(g, gp);
-            if self.part_offline(g, gp) {
+            let gp = mine[at];
+            at = if at + 1 == mine.len() { 0 } else { at + 1 };
+            // One look-up of the group partition and its log (this runs for
+            // every owned partition of every poll).
+            let p = &self.streams.groups[gi].parts[gp as usize];
+            let (topic, partition, pos) = (p.topic, p.partition, p.position);
+            let tstate = &self.streams.topics[topic as usize];
+            let log = &tstate.parts[partition as usize];
+            // Readable up to the high watermark (`log_bounds`).
+            let (start, end) = (log.start, log.hw);
+            if tstate.degraded > 0 && self.partition_offline(topic, partition) {
                 continue; // no leader to fetch from
             }
-            let pos = self.streams.groups[gi].parts[gp as usize].position;
             if pos >= end && pos >= start {
                 continue; // nothing new here
             }
@@ -76,14 +116,13 @@ impl Engine {
                 // OffsetOutOfRange: retention deleted what this position pointed at.
                 let to = match reset {
                     OffsetReset::Earliest => start,
-                    OffsetReset::Latest => self.log_bounds(g, gp).1,
+                    OffsetReset::Latest => end,
                 };
                 self.streams.groups[gi].parts[gp as usize].position = to;
                 self.note_skip(g, gp, false);
             }
-            let p = &self.streams.groups[gi].parts[gp as usize];
-            let log = &self.streams.topics[p.topic as usize].parts[p.partition as usize];
-            let from = p.position;
+            let from = self.streams.groups[gi].parts[gp as usize].position;
+            let log = &self.streams.topics[topic as usize].parts[partition as usize];
             let mut n = 0u32;
             let mut next = from;
             let delay_us = self.retry_delay_us(g, gp);
@@ -96,17 +135,17 @@ impl Engine {
                 // Transactions (`transactions.rs`): markers are never returned;
                 // read_committed stops at the last stable offset (the first
                 // open record) and passes over aborted records.
-                if r.marker || (read_committed && r.txn == TXN_ABORTED) {
+                if r.is_marker() || (read_committed && r.txn() == TXN_ABORTED) {
                     next = r.offset + 1;
                     passed = true;
                     continue;
                 }
-                if read_committed && r.txn == TXN_OPEN {
+                if read_committed && r.txn() == TXN_OPEN {
                     break;
                 }
                 if let Some(d) = delay_us {
                     // A retry topic's consumer waits until the record's back-off is due.
-                    let due = r.appended_us.saturating_add(d);
+                    let due = log.appended_us(r).saturating_add(d);
                     if due > self.now.0 {
                         wake = Some(due);
                         break;
@@ -132,8 +171,9 @@ impl Engine {
                 self.wake_at(g, gp, due);
             }
         }
-        self.streams.scratch_parts = mine;
+        self.streams.scratch_parts = staying;
         let grp = &mut self.streams.groups[gi];
+        grp.members[m as usize].owned = owned;
         grp.members[m as usize].cursor = cursor + 1;
         if batch.is_empty() {
             grp.members[m as usize].batch = batch;
@@ -170,6 +210,21 @@ impl Engine {
         }
         self.streams.scratch_fetched = fetched;
         self.start_record(g, m);
+    }
+
+    /// Would `poll_idle` pass over every one of `parts` (group partitions of
+    /// group `g`) without a side effect: nothing past the position, or no
+    /// leader to fetch from?
+    #[inline]
+    fn nothing_new(&self, g: u32, parts: &[u32]) -> bool {
+        let grp = &self.streams.groups[g as usize];
+        parts.iter().all(|&gp| {
+            let p = &grp.parts[gp as usize];
+            let t = &self.streams.topics[p.topic as usize];
+            let log = &t.parts[p.partition as usize];
+            (p.position >= log.hw && p.position >= log.start)
+                || (t.degraded > 0 && self.partition_offline(p.topic, p.partition))
+        })
     }
 
     pub(crate) fn start_record(&mut self, g: u32, m: u32) {
@@ -276,7 +331,12 @@ impl Engine {
             }
             grp.processed += 1;
             if rec.key != crate::engine::message::NO_SYM {
-                let last = grp.last_by_key.entry(rec.key).or_insert(0);
+                // Interned keys are dense indices: a vector, not a map, per record.
+                let k = rec.key as usize;
+                if k >= grp.last_by_key.len() {
+                    grp.last_by_key.resize(k + 1, 0);
+                }
+                let last = &mut grp.last_by_key[k];
                 if rec.msg < *last {
                     grp.out_of_order += 1;
                 } else {
@@ -366,6 +426,7 @@ impl Engine {
         let (topic, partition) = (p.topic, p.partition);
         let node = grp.node;
         let tnode = self.streams.topics[topic as usize].node;
+        self.refresh_part_lag(g, gp);
         self.trace.record(
             self.now,
             TraceKind::Committed {
@@ -401,29 +462,35 @@ impl Engine {
     }
 
     /// New records in a partition: wake its owner in every reading group, update lag.
-    /// Is group partition `gp`'s partition without a leader now?
-    #[inline]
-    fn part_offline(&self, g: u32, gp: u32) -> bool {
-        let p = &self.streams.groups[g as usize].parts[gp as usize];
-        self.streams.topics[p.topic as usize].degraded > 0
-            && self.partition_offline(p.topic, p.partition)
-    }
-
     pub(crate) fn records_appended(&mut self, t: u32, part: u32) {
         // By index: polling never changes who reads a topic.
         for i in 0..self.streams.topics[t as usize].readers.len() {
             let g = self.streams.topics[t as usize].readers[i];
-            let owner = self.streams.groups[g as usize]
-                .parts
-                .iter()
-                .find(|p| p.topic == t && p.partition == part)
-                .and_then(|p| p.owner);
+            // The high watermark moved: re-account the partition's lag in the
+            // group's running sum (`refresh_part_lag`, written out over split
+            // borrows so the scan of the group's partitions stays a tight
+            // loop: this runs per append), and find its owner.
+            let Streams { topics, groups, .. } = &mut self.streams;
+            let log = &topics[t as usize].parts[part as usize];
+            let (hw, start) = (log.hw, log.start);
+            let GroupState { parts, lag, .. } = &mut groups[g as usize];
+            let mut owner = None;
+            let mut found = false;
+            for p in parts.iter_mut() {
+                if p.topic == t && p.partition == part {
+                    if !found {
+                        (owner, found) = (p.owner, true);
+                    }
+                    let now_lag = hw.saturating_sub(p.committed.unwrap_or(start));
+                    *lag = *lag - p.lag + now_lag;
+                    p.lag = now_lag;
+                }
+            }
             if let Some(m) = owner {
                 self.poll(g, m);
             }
-            let lag = self.group_lag(g);
             let grp = &mut self.streams.groups[g as usize];
-            grp.lag_max = grp.lag_max.max(lag);
+            grp.lag_max = grp.lag_max.max(grp.lag);
         }
     }
 }

@@ -32,7 +32,6 @@
 use super::assignor::{self, TopicPartition, TopicsView};
 use super::topic::StreamEvent;
 use crate::engine::core::Engine;
-use crate::engine::message::Sym;
 use crate::engine::metrics::Latency;
 use crate::engine::prng::Stream;
 use crate::engine::trace::{NodeId, TraceKind};
@@ -99,6 +98,8 @@ pub(crate) struct GroupPart {
     /// committed (visible to read_committed readers); see `transactions.rs`.
     pub(crate) out_high: u64,
     pub(crate) out_committed_high: u64,
+    /// Its lag as last accounted into `GroupState::lag` (`lag.rs`).
+    pub(crate) lag: u64,
 }
 
 #[derive(Clone, Debug)]
@@ -128,12 +129,14 @@ pub(crate) struct GroupState {
     pub(crate) reprocessed: u64,
     /// Records processed after a later record of the same key (the queue
     /// ledger's `out_of_order`, by record id = publish order), and per key
-    /// the latest record id processed.
+    /// the latest record id processed (indexed by the key's `Sym`; 0: none).
     pub(crate) out_of_order: u64,
-    pub(crate) last_by_key: BTreeMap<Sym, u64>,
+    pub(crate) last_by_key: Vec<u64>,
     pub(crate) skipped: u64,
     pub(crate) rebalances: u64,
     pub(crate) lag_max: u64,
+    /// Sum of the partitions' `lag` (`lag.rs`): the group's lag now.
+    pub(crate) lag: u64,
     pub(crate) failed: u64,
     /// Failure handling (`on_failure`, see `recovery.rs`).
     pub(crate) failures: super::recovery::FailureState,
@@ -169,6 +172,7 @@ impl Engine {
                     wake_us: 0,
                     out_high: 0,
                     out_committed_high: 0,
+                    lag: 0,
                 });
             }
         }
@@ -183,7 +187,7 @@ impl Engine {
             commits: 0,
             reprocessed: 0,
             out_of_order: 0,
-            last_by_key: BTreeMap::new(),
+            last_by_key: Vec::new(),
             outputs: 0,
             duplicate_outputs: 0,
             duplicate_committed_outputs: 0,
@@ -192,11 +196,13 @@ impl Engine {
             skipped: 0,
             rebalances: 0,
             lag_max: 0,
+            lag: 0,
             failed: 0,
             failures,
             latency: Latency::default(),
             producer_epochs: Vec::new(),
         });
+        self.refresh_group_lag(gi);
         for _ in 0..g.members {
             self.new_member(gi);
         }
@@ -249,6 +255,7 @@ impl Engine {
     }
 
     /// Partition `gp`'s log end and start offsets.
+    #[inline]
     pub(crate) fn log_bounds(&self, g: u32, gp: u32) -> (u64, u64) {
         let p = &self.streams.groups[g as usize].parts[gp as usize];
         let log = &self.streams.topics[p.topic as usize].parts[p.partition as usize];
@@ -265,9 +272,18 @@ impl Engine {
         end.saturating_sub(c)
     }
 
+    /// Sum of `part_lag` over the group's partitions. It runs after every
+    /// append (`lag_max`), so it walks the parts once instead of indexing the
+    /// group again per partition as `part_lag` does.
     pub(crate) fn group_lag(&self, g: u32) -> u64 {
-        (0..self.streams.groups[g as usize].parts.len() as u32)
-            .map(|gp| self.part_lag(g, gp))
+        let topics = &self.streams.topics;
+        self.streams.groups[g as usize]
+            .parts
+            .iter()
+            .map(|p| {
+                let log = &topics[p.topic as usize].parts[p.partition as usize];
+                log.hw.saturating_sub(p.committed.unwrap_or(log.start))
+            })
             .sum()
     }
 
@@ -572,9 +588,11 @@ impl Engine {
                     wake_us: 0,
                     out_high: 0,
                     out_committed_high: 0,
+                    lag: 0,
                 });
             }
         }
+        self.refresh_group_lag(g);
         if !self.active_members(g).is_empty() {
             self.start_rebalance(g);
         }
@@ -588,6 +606,7 @@ impl Engine {
         for (gi, grp) in self.streams.groups.iter().enumerate() {
             let g = gi as u32;
             let id = &self.cfg.consumer_groups[gi].id;
+            self.check_lag(g)?;
             for (gp, p) in grp.parts.iter().enumerate() {
                 let (_, end) = self.log_bounds(g, gp as u32);
                 if p.committed.is_some_and(|c| c > end) {

@@ -186,7 +186,7 @@ impl Engine {
                 break;
             }
             if spans.iter().any(|&(a, b)| (a..b).contains(&r.offset)) {
-                r.acks_one = true;
+                r.set_acks_one(true);
             }
         }
     }

@@ -21,6 +21,8 @@
 //! | `group.rs`       | consumer groups: state, rebalance      | —                               |
 //! | `membership.rs`| groups: join, leave, crash, session expiry | a crash: polled, uncommitted   |
 //! | `fetch.rs`       | group members: poll, process, commit   | —                               |
+//! | `record.rs`      | a log record packed in 32 bytes (append time, flags) | —               |
+//! | `lag.rs`         | groups' lag as a running sum (`lag_max` per append) | —              |
 //! | `recovery.rs`    | groups' failed records: blocking retry, skip, DLT, retry topics | `skip`, no DLT (`retries_exhausted`) |
 //! | `seek.rs`        | seeking a group (replay, skip ahead)   | —                               |
 //! | `assignor.rs`    | range, round-robin, cooperative-sticky (pure) | —                       |
@@ -67,6 +69,7 @@ pub mod glob;
 pub(crate) mod group;
 pub(crate) mod inflight;
 pub(crate) mod isr;
+pub(crate) mod lag;
 pub(crate) mod links;
 pub(crate) mod membership;
 pub mod partitioner;
@@ -79,6 +82,7 @@ pub(crate) mod pulsar_check;
 pub(crate) mod pulsar_dispatch;
 pub mod pulsar_hash;
 pub mod queue;
+pub(crate) mod record;
 pub(crate) mod recovery;
 pub(crate) mod redis;
 pub(crate) mod replication;

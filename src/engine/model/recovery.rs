@@ -236,17 +236,7 @@ impl Engine {
                 } else {
                     from % n
                 };
-                let record = Record {
-                    offset: 0,
-                    key: rec.key,
-                    msg: copy,
-                    published_us: rec.published_us,
-                    appended_us: 0,
-                    tombstone: false,
-                    acks_one: false,
-                    txn: 0,
-                    marker: false,
-                };
+                let record = Record::new(rec.key, copy, rec.published_us, false);
                 self.append_batch(t, part, vec![record]);
             }
         }

@@ -213,7 +213,7 @@ impl Engine {
         let records = records
             .into_iter()
             .map(|mut r| {
-                r.acks_one = acks_one;
+                r.set_acks_one(acks_one);
                 r
             })
             .collect();
@@ -419,7 +419,7 @@ impl Engine {
                 let kept = log
                     .records
                     .iter()
-                    .take_while(|r| r.appended_us <= since)
+                    .take_while(|r| log.appended_us(r) <= since)
                     .count();
                 Some(log.records.get(kept).map_or(log.end, |r| r.offset))
             } else {
@@ -436,8 +436,8 @@ impl Engine {
                 while log.records.back().is_some_and(|r| r.offset >= cut) {
                     let r = log.records.pop_back().expect("checked");
                     truncated += 1;
-                    acked_lost += r.acks_one as u64;
-                    log.tombstones -= r.tombstone as u64;
+                    acked_lost += r.acks_one() as u64;
+                    log.tombstones -= r.tombstone() as u64;
                 }
                 log.end = cut.max(log.start).min(log.end);
                 log.hw = log.hw.min(log.end);
@@ -498,6 +498,8 @@ impl Engine {
                 }
             }
         }
+        // The high watermark and commits moved: the groups' lag (`lag.rs`).
+        self.refresh_log_lag(t, part);
     }
 
     /// A crashed topic producer forgets its open and unanswered batches;

@@ -61,6 +61,9 @@ impl Engine {
             let p = &mut grp.parts[gp as usize];
             p.committed = Some(offset);
             p.position = offset;
+            self.refresh_part_lag(g, gp);
+            let grp = &mut self.streams.groups[gi];
+            let p = &mut grp.parts[gp as usize];
             // A deliberate jump forward is not a loss.
             p.processed_high = p.processed_high.max(offset);
             let (topic, partition) = (p.topic, p.partition);

@@ -38,25 +38,8 @@ const COMPACTION_US: u64 = 10_000_000;
 /// Default `delete.retention.ms` (Kafka's: one day).
 const DELETE_RETENTION_US: u64 = 86_400_000_000;
 
-/// One record in a partition.
-#[derive(Clone, Copy, Debug)]
-pub(crate) struct Record {
-    pub(crate) offset: u64,
-    pub(crate) key: Sym,
-    /// Trace id of the record (shared id space with messages).
-    pub(crate) msg: u64,
-    pub(crate) published_us: u64,
-    pub(crate) appended_us: u64,
-    /// A null value: compaction deletes the key (after `delete_retention`).
-    pub(crate) tombstone: bool,
-    /// Written with `acks=1`: acknowledged as soon as the leader appended it
-    /// (so a leader crash before replication loses an acknowledged record).
-    pub(crate) acks_one: bool,
-    /// Transaction state (`transactions::TXN_*`): none, open, committed, aborted.
-    pub(crate) txn: u8,
-    /// A transaction marker (control record): takes an offset, never returned to a reader.
-    pub(crate) marker: bool,
-}
+use super::record::LateAppends;
+pub(crate) use super::record::Record;
 
 /// One partition: records in offset order, log start and end offsets.
 #[derive(Clone, Debug, Default)]
@@ -75,9 +58,17 @@ pub(crate) struct PartitionLog {
     pub(crate) tombstones_removed: u64,
     /// Tombstones kept now.
     pub(crate) tombstones: u64,
+    /// Append times that did not pack into their record (`record.rs`).
+    pub(crate) late_appends: LateAppends,
 }
 
 impl PartitionLog {
+    /// When record `r` of this partition was appended.
+    #[inline]
+    pub(crate) fn appended_us(&self, r: &Record) -> u64 {
+        self.late_appends.appended_us(r)
+    }
+
     /// The kept record with the smallest offset ≥ `offset`, as an index into `records`.
     ///
     /// O(1) where the kept records are contiguous (every log without compaction):
@@ -304,17 +295,9 @@ impl Engine {
     pub(crate) fn append_marker(&mut self, t: u32, part: u32) {
         let replicated = self.streams.topics[t as usize].replicated;
         let log = &mut self.streams.topics[t as usize].parts[part as usize];
-        let r = Record {
-            offset: log.end,
-            key: NO_SYM,
-            msg: 0,
-            published_us: self.now.0,
-            appended_us: self.now.0,
-            tombstone: false,
-            acks_one: false,
-            txn: 0,
-            marker: true,
-        };
+        let mut r = Record::marker(0, self.now.0);
+        r.offset = log.end;
+        log.late_appends.set(&mut r, self.now.0);
         log.end += 1;
         if !replicated {
             log.hw = log.end;
@@ -338,12 +321,12 @@ impl Engine {
         let replicated = self.streams.topics[ti].replicated;
         let log = &mut self.streams.topics[ti].parts[part as usize];
         r.offset = log.end;
-        r.appended_us = self.now.0;
+        log.late_appends.set(&mut r, self.now.0);
         log.end += 1;
         if !replicated {
             log.hw = log.end;
         }
-        log.tombstones += r.tombstone as u64;
+        log.tombstones += r.tombstone() as u64;
         log.records.push_back(r);
         self.streams.retained += 1;
         self.trace.record(
@@ -351,7 +334,7 @@ impl Engine {
             TraceKind::Appended {
                 partition: part,
                 offset: r.offset,
-                tombstone: r.tombstone,
+                tombstone: r.tombstone(),
             },
             Some(r.msg),
             node,
@@ -373,14 +356,17 @@ impl Engine {
             return;
         }
         for _ in 0..n {
-            if log.records.pop_front().is_some_and(|r| r.tombstone) {
+            if log.records.pop_front().is_some_and(|r| r.tombstone()) {
                 log.tombstones -= 1;
             }
         }
         log.start = log.records.front().map_or(log.end, |r| r.offset);
+        log.late_appends.drop_below(log.start);
         log.retention_deleted += n;
         self.streams.retained -= n;
         let start = log.start;
+        // The log start moved: the lag of readers without a commit (`lag.rs`).
+        self.refresh_log_lag(t, part);
         self.trace.record(
             self.now,
             TraceKind::RetentionDeleted {
@@ -399,7 +385,10 @@ impl Engine {
             let horizon = self.now.0.saturating_sub(time.us());
             for part in 0..self.streams.topics[ti].parts.len() as u32 {
                 let log = &self.streams.topics[ti].parts[part as usize];
-                let old = log.records.partition_point(|r| r.appended_us < horizon) as u64;
+                let old = log
+                    .records
+                    .partition_point(|r| log.appended_us(r) < horizon)
+                    as u64;
                 self.delete_head(t, part, old);
             }
         }
@@ -431,18 +420,24 @@ impl Engine {
             let before = log.records.len();
             let mut tombstones = 0u64;
             let mut tombstones_gone = 0u64;
+            let late = &mut log.late_appends;
             log.records.retain(|r| {
                 let latest = r.key == NO_SYM || latest.get(&r.key) == Some(&r.offset);
-                let expired_tombstone = r.tombstone && any_retention && r.appended_us <= horizon;
+                let expired_tombstone =
+                    r.tombstone() && any_retention && late.appended_us(r) <= horizon;
                 if latest && expired_tombstone {
                     tombstones += 1;
                 }
                 let keep = latest && !expired_tombstone;
-                if r.tombstone && !keep {
+                if r.tombstone() && !keep {
                     tombstones_gone += 1;
                 }
                 keep
             });
+            if !late.is_empty() {
+                let records = &log.records;
+                late.retain(|o| records.binary_search_by_key(&o, |r| r.offset).is_ok());
+            }
             let removed = (before - log.records.len()) as u64;
             if removed > 0 {
                 log.compacted += removed;

@@ -80,21 +80,12 @@ impl Engine {
             Some(id),
             gnode,
         );
-        let record = Record {
-            offset: 0,
-            key: rec.key,
-            msg: id,
-            published_us: rec.published_us,
-            appended_us: 0,
-            tombstone: false,
-            acks_one: false,
-            txn: if out.transactional {
-                TXN_OPEN
-            } else {
-                TXN_NONE
-            },
-            marker: false,
-        };
+        let mut record = Record::new(rec.key, id, rec.published_us, false);
+        record.set_txn(if out.transactional {
+            TXN_OPEN
+        } else {
+            TXN_NONE
+        });
         self.append_one(t, part, record);
         let offset = self.streams.topics[t as usize].parts[part as usize].end - 1;
         let grp = &mut self.streams.groups[g as usize];
@@ -129,7 +120,16 @@ impl Engine {
     }
 
     /// Member `m`'s batch is done (its offsets were just committed): commit its transaction.
+    /// Inlined check: most batches wrote no outputs (every group without
+    /// `output`), and then there is nothing to end.
+    #[inline]
     pub(crate) fn commit_txn(&mut self, g: u32, m: u32) {
+        if self.streams.groups[g as usize].members[m as usize]
+            .open_txn
+            .is_empty()
+        {
+            return;
+        }
         self.end_txn(g, m, TXN_COMMITTED);
     }
 
@@ -150,7 +150,7 @@ impl Engine {
             let log = &mut self.streams.topics[o.t as usize].parts[o.part as usize];
             let i = log.index_from(o.offset);
             if let Some(r) = log.records.get_mut(i).filter(|r| r.offset == o.offset) {
-                r.txn = outcome;
+                r.set_txn(outcome);
             }
             if !touched.contains(&(o.t, o.part)) {
                 touched.push((o.t, o.part));
