@@ -81,6 +81,8 @@ async function laneProblems(page) {
       const c = l.querySelector('canvas');
       const cr = c.getBoundingClientRect();
       if (cr.height < 60 || cr.width < 120) problems.push(`lane ${i}: drawing only ${Math.round(cr.width)}×${Math.round(cr.height)}`);
+      // The drawing sits inside its lane (it once spilled over the legend).
+      if (cr.bottom > lr.bottom + 0.5 || cr.top < lr.top - 0.5) problems.push(`lane ${i}: the drawing leaves its lane (${Math.round(cr.top)}–${Math.round(cr.bottom)} of ${Math.round(lr.top)}–${Math.round(lr.bottom)})`);
     });
     return problems;
   });

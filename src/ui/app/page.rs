@@ -126,7 +126,7 @@ impl App {
                         </span>
                     }
                     if !self.ledger_shown() || self.comparing() { { self.compare_button(ctx) } }
-                    if panels {
+                    if panels && !self.comparing() {
                         <button class="btn small" id="fold-bottom" aria-pressed={self.bottom_hidden.to_string()}
                             title={if self.bottom_hidden { "Show the charts and the event log" } else { "Hide the charts and the event log: more room for the picture" }}
                             onclick={link.callback(|_| Msg::TogglePanel(3))}>
