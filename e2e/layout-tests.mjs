@@ -86,7 +86,7 @@ async function checkOnce(page, where) {
 
 const sizes = [{ width: 1366, height: 768 }, { width: 1024, height: 640 }];
 /** Presets whose presenter picture cannot hold 24 px names at 1024×640. */
-const SMALL_NAMES = new Set(['fanout-large', 'kafka-retry-topics']);
+const SMALL_NAMES = new Set(['fanout-large']);
 for (const vp of sizes) {
   for (const presenter of [false, true]) {
     const mode = presenter ? 'presenter' : 'normal';
@@ -105,8 +105,7 @@ for (const vp of sizes) {
         for (const p of r.problems) all.push(`${name}: ${p}`);
         // A room reads the names: ≥ 24 px in presenter mode on a projector,
         // except where the picture cannot hold them at that size (README,
-        // "Presenter mode": 32 subscribers in one column; four retry topics
-        // stacked under one another).
+        // "Presenter mode": 32 subscribers in one column).
         if (presenter && vp.width === 1024 && r.namePx < 24 && !SMALL_NAMES.has(name)) {
           all.push(`${name}: node names at ${r.namePx.toFixed(1)} px in presenter mode (want ≥ 24)`);
         }

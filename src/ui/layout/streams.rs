@@ -70,7 +70,13 @@ impl StripGeom {
         let lane_h = (style.small_px * 0.24).max(2.5);
         let lanes = lanes.min(LANES_MAX);
         StripGeom {
-            top: r.detail_y + r.line_h + 4.0,
+            // Presenter mode leaves out the detail line ("3 partitions ·
+            // cell colour = key": the strips and the legend say it).
+            top: if style.brief {
+                r.detail_y + 2.0
+            } else {
+                r.detail_y + r.line_h + 4.0
+            },
             label_w: text_w("P88", style.small_px, true) + 6.0,
             cell_w: (style.small_px * 0.62).round(),
             cell_h,

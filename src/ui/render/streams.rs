@@ -149,15 +149,18 @@ pub(super) fn draw_topic(f: &Frame, x: f64, y: f64, w: f64, t: &TopicView) -> Ve
         st.small_px,
         false,
     );
-    text_fit(
-        ctx,
-        &line,
-        x + pad,
-        y + rows.detail_y * s,
-        small,
-        false,
-        inner,
-    );
+    // Presenter mode has no detail line (see `StripGeom::new`).
+    if !st.brief {
+        text_fit(
+            ctx,
+            &line,
+            x + pad,
+            y + rows.detail_y * s,
+            small,
+            false,
+            inner,
+        );
+    }
 
     let cw = g.cell_w * s;
     let ch = g.cell_h * s;
