@@ -14,8 +14,8 @@
 //! memory follows the number of live messages, not the length of the run.
 //! Routing keys, keys and header sets are interned once (`Sym`, `HdrId`).
 //!
-//! Size: a `Message` is 56 bytes (pinned by a test), so a plain queued
-//! message costs 60 bytes with its queue entry. What most messages never
+//! Size: a `Message` is 56 bytes (pinned by a test), its ledger word
+//! included, so a plain queued message costs 60 bytes with its queue entry. What most messages never
 //! need (a correlation id other than their own id, a per-message TTL, failure
 //! and return counts, the death log) lives in a `MsgExt` record of a side
 //! slab, made on first need and shared by routing copies until one of them
@@ -87,10 +87,19 @@ pub(crate) struct Message {
     pub(crate) routing_key: Sym,
     pub(crate) key: Sym,
     pub(crate) headers: HdrId,
-    pub(crate) payload_bytes: u32,
-    pub(crate) deliveries: u32,
     /// The extension record (`NO_EXT`: none, the defaults apply).
     pub(crate) ext: ExtId,
+    /// Its word in the ledger of business effects (`model::effects`):
+    /// `NO_FX`, an entry index, or an implicit entry's state.
+    pub(crate) fx: u32,
+    /// The producer that published it (a reply keeps its request's): its
+    /// payload size is that producer's `payload_bytes`, which no command
+    /// changes, so the message need not carry it (`Engine::payload_bytes`).
+    pub(crate) origin: u16,
+    /// Deliveries so far, exact below `u16::MAX`; from there on the count
+    /// lives in the extension record (`Engine::deliveries`), so a poison
+    /// message redelivered forever still counts right.
+    pub(crate) deliveries: u16,
     /// Its queue (`NO_QUEUE` before the first enqueue).
     pub(crate) queue: u16,
     pub(crate) state: MsgState,
@@ -146,6 +155,8 @@ pub(crate) struct MsgExt {
     pub(crate) retry_limit: u32,
     /// Dead-letterings over its whole life.
     pub(crate) deaths: u32,
+    /// Deliveries, once `Message::deliveries` reached `u16::MAX`.
+    pub(crate) deliveries: u32,
     /// Dead-letterings at the instant `last_death_us`.
     pub(crate) deaths_now: u32,
     pub(crate) last_death_us: u64,
@@ -190,10 +201,11 @@ mod tests {
 
     #[test]
     fn a_plain_queued_message_fits_in_64_bytes() {
-        // The slot plus its entry in a queue's ready list; a plain message has
-        // no extension record, so no heap share beyond these.
+        // The slot (its ledger word included) plus its entry in a queue's
+        // ready list; a plain message has no extension record and no ledger
+        // entry, so no heap share beyond these.
         let bytes = std::mem::size_of::<Message>() + std::mem::size_of::<u32>();
-        assert!(bytes <= 64, "{bytes} B");
+        assert!(bytes <= 60, "{bytes} B");
         assert_eq!(std::mem::size_of::<Message>(), 56);
     }
 }

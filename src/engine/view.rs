@@ -162,14 +162,14 @@ impl Engine {
 }
 
 impl Engine {
-    fn message_view(&self, slot: u32) -> MessageView {
+    pub(crate) fn message_view(&self, slot: u32) -> MessageView {
         let m = &self.msgs[slot as usize];
         MessageView {
             id: m.id,
             correlation: self.correlation(slot),
             routing_key: self.syms[m.routing_key as usize].clone(),
             key: (m.key != NO_SYM).then(|| self.syms[m.key as usize].clone()),
-            deliveries: m.deliveries,
+            deliveries: self.deliveries(slot),
             failures: self.failures(slot),
             deaths: self.deaths(slot),
             redelivered: m.redelivered(),

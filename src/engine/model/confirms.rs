@@ -124,7 +124,7 @@ impl Engine {
     /// The producer of `slot`'s business message will hear nothing (or a
     /// nack): arm its confirm timer, once per business message.
     fn fx_expect_resend(&mut self, slot: u32, nacked: bool) {
-        let e = self.effects.entry_of(slot);
+        let e = self.fx_entry_of(slot);
         if e == NO_FX {
             return;
         }
@@ -175,10 +175,10 @@ impl Engine {
         }
         en.sends += 1;
         let attempt = en.sends;
-        let (rk, key, headers, bytes) = (en.routing_key, en.key, en.headers, en.payload_bytes);
+        let (rk, key, headers, origin) = (en.routing_key, en.key, en.headers, en.origin);
         let ttl = self.cfg.producers[pi].ttl.map(|d| d.us());
         let target = self.producers[pi].target;
-        let slot = self.new_message(rk, key, headers, bytes, ttl);
+        let slot = self.new_message(rk, key, headers, origin, ttl);
         self.published(slot, node, target, Some(original));
         self.fx_attach(slot, e);
         self.fx_unref(e); // the pending resend's reference moves to the message

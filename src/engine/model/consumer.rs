@@ -147,9 +147,8 @@ impl Engine {
         let ci = c as usize;
         self.set_state(slot, MsgState::Unacked);
         let auto = self.cfg.consumers[ci].ack_mode() == AckMode::Auto;
+        let attempt = self.count_delivery(slot);
         let m = &mut self.msgs[slot as usize];
-        m.deliveries += 1;
-        let attempt = m.deliveries;
         let redelivered = m.redelivered();
         let id = m.id;
         let first = !m.has(flag::DELIVERED_ONCE);
@@ -435,16 +434,15 @@ impl Engine {
         // also copy its death log on every successful handler run.
         let correlation = self.correlation(slot);
         let m = &self.msgs[slot as usize];
-        let (id, routing_key, key, headers, payload_bytes) =
-            (m.id, m.routing_key, m.key, m.headers, m.payload_bytes);
+        let (id, routing_key, key, headers, origin) =
+            (m.id, m.routing_key, m.key, m.headers, m.origin);
         for k in 0..self.consumers[ci].on_success.len() {
             let (target, rk, copies) = self.consumers[ci].on_success[k];
             for _ in 0..copies {
                 if self.ledger.live() as usize >= LIVE_MESSAGES_MAX {
                     return;
                 }
-                let n =
-                    self.new_message(rk.unwrap_or(routing_key), key, headers, payload_bytes, None);
+                let n = self.new_message(rk.unwrap_or(routing_key), key, headers, origin, None);
                 self.fx_share(slot, n);
                 self.set_correlation(n, correlation);
                 self.published(n, cnode, target, Some(id));

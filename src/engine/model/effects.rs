@@ -24,8 +24,8 @@
 //! Implicit entries: most business messages are one message from a producer
 //! without publisher confirms that reaches at most one consumer queue and has
 //! at most one effect there. Such a message has no `FxEntry`: its state (no
-//! queue reached / reached queue `q` / one effect at `q`) is packed into its
-//! slot's word in `of_slot`, and its business id is its own message id, so a
+//! queue reached / reached queue `q` / one effect at `q`) is packed into the
+//! message's ledger word (`Message::fx`), and its business id is its own message id, so a
 //! queued message costs the ledger 4 bytes instead of an entry (issue 6's
 //! bytes-per-message budget). The first thing an implicit state cannot say (a
 //! copy, a second queue, a second effect, a discard reason) materialises an
@@ -45,7 +45,7 @@ use std::collections::BTreeMap;
 
 /// "No entry": a message outside the ledger (topic records, or the ledger is off).
 pub(crate) const NO_FX: u32 = u32::MAX;
-/// `of_slot` words with this bit (and not `NO_FX`) are implicit entries.
+/// Ledger words with this bit (and not `NO_FX`) are implicit entries.
 const IMPLICIT: u32 = 0x8000_0000;
 /// Implicit: reached consumer queue `word & 0xffff`, no effect yet.
 const IMP_REACHED: u32 = 0x0001_0000;
@@ -79,7 +79,7 @@ pub(crate) struct FxEntry {
     pub(crate) routing_key: Sym,
     pub(crate) key: Sym,
     pub(crate) headers: HdrId,
-    pub(crate) payload_bytes: u32,
+    pub(crate) origin: u16,
     /// (queue, effects) for every consumer queue it reached.
     pub(crate) pairs: Vec<(u16, u32)>,
     pub(crate) last_reason: Option<Reason>,
@@ -198,8 +198,6 @@ pub struct GroupLedger {
 #[derive(Clone, Debug, Default)]
 pub(crate) struct Effects {
     pub(crate) on: bool,
-    /// Arena slot → entry (`NO_FX`: none).
-    pub(crate) of_slot: Vec<u32>,
     pub(crate) entries: Vec<FxEntry>,
     pub(crate) free: Vec<u32>,
     /// Business messages alive as implicit entries (no `FxEntry`).
@@ -223,22 +221,6 @@ impl Effects {
         }
     }
 
-    /// `slot`'s word: `NO_FX`, an entry index, or an implicit state.
-    #[inline]
-    fn word_of(&self, slot: u32) -> u32 {
-        self.of_slot.get(slot as usize).copied().unwrap_or(NO_FX)
-    }
-
-    /// `slot`'s explicit entry (`NO_FX`: none, or still implicit). Used by the
-    /// confirm path: an implicit business message was sent without confirms.
-    #[inline]
-    pub(crate) fn entry_of(&self, slot: u32) -> u32 {
-        match self.word_of(slot) {
-            w if is_implicit(w) => NO_FX,
-            w => w,
-        }
-    }
-
     /// A free entry index, recycled or new.
     fn alloc(&mut self) -> u32 {
         match self.free.pop() {
@@ -248,15 +230,6 @@ impl Effects {
                 (self.entries.len() - 1) as u32
             }
         }
-    }
-
-    #[inline]
-    fn set_slot(&mut self, slot: u32, e: u32) {
-        let s = slot as usize;
-        if s >= self.of_slot.len() {
-            self.of_slot.resize(s + 1, NO_FX);
-        }
-        self.of_slot[s] = e;
     }
 
     fn note(&mut self, outcome: usize, ex: LedgerExample) {
@@ -274,6 +247,27 @@ impl Effects {
 }
 
 impl Engine {
+    /// `slot`'s ledger word: `NO_FX`, an entry index, or an implicit state.
+    #[inline]
+    fn word_of(&self, slot: u32) -> u32 {
+        self.msgs[slot as usize].fx
+    }
+
+    #[inline]
+    fn set_word(&mut self, slot: u32, word: u32) {
+        self.msgs[slot as usize].fx = word;
+    }
+
+    /// `slot`'s explicit entry (`NO_FX`: none, or still implicit). Used by the
+    /// confirm path: an implicit business message was sent without confirms.
+    #[inline]
+    pub(crate) fn fx_entry_of(&self, slot: u32) -> u32 {
+        match self.word_of(slot) {
+            w if is_implicit(w) => NO_FX,
+            w => w,
+        }
+    }
+
     /// A producer's new business message in `slot`: implicit unless its
     /// producer expects publisher confirms (a resend needs the entry's copy of
     /// the message and the producer's incarnation).
@@ -285,13 +279,13 @@ impl Engine {
         self.effects.report.expected += 1;
         if self.cfg.producers[p as usize].confirms.is_none() && !self.effects.explicit_only {
             self.effects.implicit_live += 1;
-            self.effects.set_slot(slot, IMPLICIT);
+            self.set_word(slot, IMPLICIT);
             return;
         }
         let incarnation = self.producers[p as usize].incarnation;
         let e = self.effects.alloc();
         self.fill_entry(e, slot, p, incarnation);
-        self.effects.set_slot(slot, e);
+        self.set_word(slot, e);
     }
 
     /// Entry `e` as a fresh business message whose first message is `slot`.
@@ -307,7 +301,7 @@ impl Engine {
         en.routing_key = m.routing_key;
         en.key = m.key;
         en.headers = m.headers;
-        en.payload_bytes = m.payload_bytes;
+        en.origin = m.origin;
         en.pairs.clear();
         en.last_reason = None;
         en.ids[0] = m.id;
@@ -317,7 +311,7 @@ impl Engine {
     /// `slot`'s entry, materialising an implicit one (`NO_FX` if none).
     #[cold]
     fn fx_materialize(&mut self, slot: u32) -> u32 {
-        let w = self.effects.word_of(slot);
+        let w = self.word_of(slot);
         if !is_implicit(w) {
             return w;
         }
@@ -333,7 +327,7 @@ impl Engine {
             pairs.push((q, 1));
         }
         self.effects.implicit_live -= 1;
-        self.effects.set_slot(slot, e);
+        self.set_word(slot, e);
         e
     }
 
@@ -341,7 +335,7 @@ impl Engine {
     /// network duplicate): same business message.
     #[inline]
     pub(crate) fn fx_share(&mut self, from: u32, to: u32) {
-        let e = match self.effects.word_of(from) {
+        let e = match self.word_of(from) {
             NO_FX => return,
             w if is_implicit(w) => self.fx_materialize(from),
             e => e,
@@ -361,7 +355,7 @@ impl Engine {
             en.ids[en.n_ids as usize] = id;
             en.n_ids += 1;
         }
-        self.effects.set_slot(slot, e);
+        self.set_word(slot, e);
     }
 
     /// Message `slot` entered queue `q`: an effect is expected there if the
@@ -376,13 +370,13 @@ impl Engine {
     /// Message `slot` is expected to have one effect at (virtual) queue `q`.
     #[inline]
     pub(crate) fn fx_expect_at(&mut self, slot: u32, q: u16) {
-        let w = self.effects.word_of(slot);
+        let w = self.word_of(slot);
         if w == NO_FX {
             return;
         }
         let e = if is_implicit(w) {
             if w == IMPLICIT {
-                self.effects.of_slot[slot as usize] = IMPLICIT | IMP_REACHED | q as u32;
+                self.set_word(slot, IMPLICIT | IMP_REACHED | q as u32);
                 return;
             }
             if (w & 0xffff) as u16 == q {
@@ -401,14 +395,14 @@ impl Engine {
     /// The handler of queue `q`'s consumer did the side effect for `slot`.
     #[inline]
     pub(crate) fn fx_effect(&mut self, slot: u32, q: u32) {
-        let w = self.effects.word_of(slot);
+        let w = self.word_of(slot);
         if w == NO_FX {
             return;
         }
         let (bid, e) =
             if is_implicit(w) && (w == IMPLICIT || w == IMPLICIT | IMP_REACHED | (q & 0xffff)) {
                 // The first effect of a plain message: still implicit.
-                self.effects.of_slot[slot as usize] = IMPLICIT | IMP_EFFECT | (q & 0xffff);
+                self.set_word(slot, IMPLICIT | IMP_EFFECT | (q & 0xffff));
                 (self.msgs[slot as usize].id, NO_FX)
             } else {
                 let e = if is_implicit(w) {
@@ -444,7 +438,7 @@ impl Engine {
     /// The business id of `slot`'s message (its own id outside the ledger).
     #[inline]
     pub(crate) fn business_id(&self, slot: u32) -> u64 {
-        match self.effects.entry_of(slot) {
+        match self.fx_entry_of(slot) {
             // Outside the ledger, or implicit: the message is the business message.
             NO_FX => self.msgs[slot as usize].id,
             e => self.effects.entries[e as usize].bid,
@@ -454,7 +448,7 @@ impl Engine {
     /// `slot` is being discarded for `reason`.
     #[inline]
     pub(crate) fn fx_discarded(&mut self, slot: u32, reason: Reason) {
-        let e = match self.effects.word_of(slot) {
+        let e = match self.word_of(slot) {
             w if is_implicit(w) => self.fx_materialize(slot),
             w => w,
         };
@@ -466,11 +460,11 @@ impl Engine {
     /// `slot` is freed: one reference fewer; the last one finalizes.
     #[inline]
     pub(crate) fn fx_released(&mut self, slot: u32) {
-        let w = self.effects.word_of(slot);
+        let w = self.word_of(slot);
         if w == NO_FX {
             return;
         }
-        self.effects.of_slot[slot as usize] = NO_FX;
+        self.set_word(slot, NO_FX);
         if !is_implicit(w) {
             return self.fx_unref(w);
         }
@@ -566,11 +560,12 @@ impl Engine {
         let fx = &self.effects;
         let mut refs = vec![0u32; fx.entries.len()];
         let mut implicit = 0u64;
-        for (slot, &e) in fx.of_slot.iter().enumerate() {
+        for (slot, m) in self.msgs.iter().enumerate() {
+            let e = m.fx;
             if e == NO_FX {
                 continue;
             }
-            if self.msgs[slot].state == crate::engine::message::MsgState::Free {
+            if m.state == crate::engine::message::MsgState::Free {
                 return Err(format!(
                     "free slot {slot} still points at ledger entry {e:#x}"
                 ));

@@ -276,8 +276,7 @@ impl Engine {
         let target = ps.target;
         let node = ps.node;
         let msg_ttl_us = cfg.ttl.map(|d| d.us());
-        let payload_bytes = cfg.payload_bytes;
-        let slot = self.new_message(routing_key, key, headers, payload_bytes, msg_ttl_us);
+        let slot = self.new_message(routing_key, key, headers, p as u16, msg_ttl_us);
         self.published(slot, node, target, None);
         self.fx_begin(slot, p);
         if self.ledger.live() as usize > LIVE_MESSAGES_MAX {
@@ -299,9 +298,9 @@ impl Engine {
         parent: Option<u64>,
     ) {
         let to = self.target_node(target);
-        let m = &self.msgs[slot as usize];
         self.totals.published += 1;
-        self.totals.bytes_published += m.payload_bytes as u64;
+        self.totals.bytes_published += self.payload_bytes(slot) as u64;
+        let m = &self.msgs[slot as usize];
         self.trace.record(
             self.now,
             TraceKind::Published { to, parent },

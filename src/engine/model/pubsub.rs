@@ -149,7 +149,7 @@ impl Engine {
     pub(crate) fn pubsub_publish(&mut self, slot: u32, x: u32) {
         let (rk, id, payload) = {
             let m = &self.msgs[slot as usize];
-            (m.routing_key, m.id, m.payload_bytes)
+            (m.routing_key, m.id, self.payload_bytes(slot))
         };
         // Matching subscriptions, channel ones first, as Redis delivers them.
         let mut hits = std::mem::take(&mut self.redis.scratch);

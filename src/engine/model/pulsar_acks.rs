@@ -86,7 +86,7 @@ impl Engine {
                 self.p_unpend(s, pos);
                 self.p_reconsume_later(s, pos, delay.us());
             } else {
-                let rc = self.msgs[copy as usize].deliveries - 1;
+                let rc = self.deliveries(copy) - 1;
                 self.retire(copy);
                 let sub = &self.cfg.pulsar_subscriptions[si];
                 let delay_us = match &sub.negative_ack_backoff {

@@ -507,7 +507,7 @@ impl Engine {
         self.totals.delivered += 1;
         st.consumers[c as usize].queue.push_back((pos, copy));
         let node = st.node;
-        self.msgs[copy as usize].deliveries = rc + 1;
+        self.set_deliveries(copy, rc + 1);
         let mid = self.msgs[copy as usize].id;
         self.trace.record(
             self.now,
@@ -535,7 +535,7 @@ impl Engine {
             else {
                 return;
             };
-            let rc = self.msgs[copy as usize].deliveries - 1;
+            let rc = self.deliveries(copy) - 1;
             // Newer clients hand a message past maxRedeliverCount straight to the DLQ.
             if let Some(dl) = &self.cfg.pulsar_subscriptions[si].dead_letter {
                 if rc > dl.max_redeliver_count {

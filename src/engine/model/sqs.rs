@@ -353,7 +353,7 @@ impl Engine {
             .sqs
             .clone()
             .expect("an SQS queue");
-        let payload = self.msgs[slot as usize].payload_bytes as u64;
+        let payload = self.payload_bytes(slot) as u64;
         self.sqs.queues[sq as usize].counts.send_requests +=
             payload.div_ceil(REQUEST_CHUNK_BYTES).max(1);
         if self.sqs_throttle(sq, true) {
@@ -424,7 +424,7 @@ impl Engine {
                 let m = &self.msgs[slot as usize];
                 (
                     1 << 63 | (m.routing_key as u64) << 32 | m.key as u64,
-                    (m.headers as u64) << 32 | m.payload_bytes as u64,
+                    (m.headers as u64) << 32 | self.payload_bytes(slot) as u64,
                 )
             }
         }

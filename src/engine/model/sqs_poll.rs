@@ -41,10 +41,10 @@ impl Engine {
     pub(crate) fn sqs_hand(&mut self, slot: u32, c: u32, i: u32, receipt: u32) {
         let ci = c as usize;
         let q = self.consumers[ci].queue;
+        let deliveries = self.count_delivery(slot);
         let m = &mut self.msgs[slot as usize];
-        m.deliveries += 1;
         let id = m.id;
-        let first = receipt == 1 && m.deliveries == 1;
+        let first = receipt == 1 && deliveries == 1;
         let waited = self.now.0 - m.published_us;
         if first {
             self.wait.record(waited);

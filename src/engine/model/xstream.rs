@@ -323,7 +323,7 @@ impl Engine {
         let epoch = cs.epoch;
         let node = gs.node;
         let cid = self.msgs[copy as usize].id;
-        self.msgs[copy as usize].deliveries = deliveries;
+        self.set_deliveries(copy, deliveries);
         self.trace.record(
             self.now,
             TraceKind::XDelivered {
