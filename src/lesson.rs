@@ -143,6 +143,7 @@ static LESSONS: &[BuiltinLesson] = lessons![
     "consumer-groups-and-lag",
     "delivery-guarantees",
     "monitoring",
+    "event-sourcing-cqrs-sagas",
 ];
 
 pub fn lessons() -> &'static [BuiltinLesson] {

@@ -294,8 +294,9 @@ pub(super) fn write_text_report(
                 } else {
                     String::new()
                 };
+                let members = if live == 1 { "member" } else { "members" };
                 format!(
-                    "  group     {:<18} {live} members ({idle} idle), processed {}, reprocessed {}, skipped {}, lag {} (max {}), rebalances {}{failures}",
+                    "  group     {:<18} {live} {members} ({idle} idle), processed {}, reprocessed {}, skipped {}, lag {} (max {}), rebalances {}{failures}",
                     g.id, g.processed, g.reprocessed, g.skipped, g.lag, g.lag_max, g.rebalances
                 )
             }

@@ -49,6 +49,8 @@ fn twelve_lessons_cover_the_seed_topics_and_all_play() {
         "retry-backoff",
         "kafka-keys-ordering",
         "kafka-group-scaling",
+        "event-sourcing-cqrs",
+        "saga-compensation",
     ] {
         assert!(presets_used.contains(p), "no lesson uses {p}");
     }
