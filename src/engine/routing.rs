@@ -67,9 +67,12 @@ pub fn headers_match(
     message: &BTreeMap<String, String>,
 ) -> bool {
     let with_x = matches!(mode, XMatch::AllWithX | XMatch::AnyWithX);
+    // RabbitMQ (`rabbit_exchange_type_headers`, `match_x`) never compares the
+    // binding's own `x-match` argument, even in the with-x modes, which
+    // compare every other `x-` header.
     let mut considered = binding
         .iter()
-        .filter(|(name, _)| with_x || !name.starts_with("x-"));
+        .filter(|(name, _)| *name != "x-match" && (with_x || !name.starts_with("x-")));
     let one = |(name, want): (&String, &Option<String>)| match (want, message.get(name)) {
         (None, Some(_)) => true,
         (Some(v), Some(got)) => v == got,
@@ -195,5 +198,22 @@ mod tests {
         // Empty comparisons: all matches, any does not.
         assert!(headers_match(XMatch::All, &b(&[]), &msg));
         assert!(!headers_match(XMatch::Any, &b(&[]), &msg));
+    }
+
+    #[test]
+    fn the_binding_x_match_argument_is_never_compared() {
+        // Binding arguments copied from RabbitMQ carry `x-match` itself; the
+        // broker skips it in every mode (the message need not carry it).
+        let msg = h(&[("a", "1"), ("x-tenant", "t")]);
+        for mode in [XMatch::AllWithX, XMatch::All] {
+            let args = b(&[("x-match", Some("all-with-x")), ("a", Some("1"))]);
+            assert!(headers_match(mode, &args, &msg), "{mode:?}");
+        }
+        // any-with-x: `x-match` alone is no match (nothing is compared) ...
+        let args = b(&[("x-match", Some("any-with-x"))]);
+        assert!(!headers_match(XMatch::AnyWithX, &args, &msg));
+        // ... while other x- headers still are.
+        let args = b(&[("x-match", Some("any-with-x")), ("x-tenant", Some("t"))]);
+        assert!(headers_match(XMatch::AnyWithX, &args, &msg));
     }
 }

@@ -932,3 +932,38 @@ fn a_crash_after_the_server_closed_the_connection_loses_the_message_in_hand() {
     assert_eq!(r["nodes"]["slow"]["lost"], 11);
     assert_eq!(r["ledger"]["exactly_once"], 0);
 }
+
+#[test]
+fn xautoclaim_count_limits_deleted_ids_and_claims_together() {
+    // Redis 7.0.4+ (`xautoclaimCommand`): a pending id no longer in the
+    // stream is dropped from the PEL and listed as deleted, and it uses up
+    // one of COUNT's answers. With COUNT 1 the call that reports the trimmed
+    // 10-0 claims nothing; the idle 30-0 is claimed by the next call.
+    let w = json!({
+        "title": "xautoclaim count", "seed": 1, "duration": "20s",
+        "producers": [{"id": "p", "to": "s", "rate": "100/s", "arrival": "constant", "count": 3}],
+        "redis_streams": [{"id": "s", "maxlen": 2}],
+        "redis_groups": [{"id": "g", "stream": "s", "consumers": 2, "service": {"constant": "5s"},
+                          "min_idle_time": "1s", "claim_every": "300ms", "claim_count": 1}],
+        "schedule": [{"at": "2s", "command": {"do": "crash_stream_consumer", "group": "g",
+                      "consumer": 0, "restart_after": "100ms"}}]
+    });
+    let st = story(&w.to_string(), 20_000_000);
+    let deleted: Vec<(u64, u64)> = st
+        .matching(|k| matches!(k, TraceKind::XClaimDeleted { .. }))
+        .iter()
+        .map(|e| match e.kind {
+            TraceKind::XClaimDeleted { ms, .. } => (e.t.0, ms),
+            _ => unreachable!(),
+        })
+        .collect();
+    assert_eq!(deleted.len(), 1, "{deleted:?}");
+    let (t_deleted, ms) = deleted[0];
+    assert_eq!(ms, 10);
+    let claimed = claims(&st);
+    assert!(!claimed.is_empty(), "30-0 is claimed eventually");
+    assert!(
+        claimed.iter().all(|c| c.0 > t_deleted),
+        "no claim in the call that reported the deleted id: deleted at {t_deleted}, claims {claimed:?}"
+    );
+}

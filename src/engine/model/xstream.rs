@@ -18,9 +18,11 @@
 //!   PEL by XAUTOCLAIM (returned as deleted), as Redis 7 does.
 //! - An XAUTOCLAIM claims pending entries idle for at least min-idle-time
 //!   (`now - delivery time >= min_idle`), scanning the PEL from `0-0` in id
-//!   order, at most COUNT claims and COUNT × 10 entries scanned (Redis's
+//!   order, at most COUNT entries answered and COUNT × 10 scanned (Redis's
 //!   `attempts`); a pending entry no longer in the stream is removed from
-//!   the PEL first, whatever its idle time, without counting against COUNT;
+//!   the PEL first, whatever its idle time, and counts against COUNT (Redis
+//!   7.0.4+: "COUNT is a limit of the command response size", which lists
+//!   the deleted ids too);
 //!   each claim sets the owner and delivery time and adds one to the
 //!   delivery count (`xautoclaimCommand`).
 //! - XACK removes the entry from the group's PEL whoever owns it: the
@@ -415,7 +417,8 @@ impl Engine {
         let now = self.now.0;
         let gi = g as usize;
         let st = self.redis.groups[gi].stream as usize;
-        let mut claims = 0u32;
+        // Claims plus deleted ids reported: both count against COUNT.
+        let mut answered = 0u32;
         let ids: Vec<StreamId> = self.redis.groups[gi]
             .pel
             .keys()
@@ -423,7 +426,7 @@ impl Engine {
             .copied()
             .collect();
         for id in ids {
-            if claims >= count {
+            if answered >= count {
                 break;
             }
             let p = self.redis.groups[gi].pel[&id];
@@ -434,6 +437,7 @@ impl Engine {
                 // deleted, whatever its idle time (checked first).
                 self.redis.groups[gi].pel.remove(&id);
                 self.redis.groups[gi].claim_deleted += 1;
+                answered += 1;
                 self.trace.record(
                     self.now,
                     TraceKind::XClaimDeleted {
@@ -449,7 +453,7 @@ impl Engine {
             if idle_us < min_idle {
                 continue;
             }
-            claims += 1;
+            answered += 1;
             let gs = &mut self.redis.groups[gi];
             gs.claimed += 1;
             let pe = gs.pel.get_mut(&id).expect("listed");
