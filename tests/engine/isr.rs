@@ -333,3 +333,71 @@ fn the_isr_preset_shrinks_twice_and_expands_twice() {
         .0;
     assert!(first_resent >= 15_000_000, "{first_resent}");
 }
+
+/// 100/s into a 1-partition topic whose followers copy each batch 1 s
+/// late, so the high watermark trails the log end by about 100 records.
+fn lagging_world(extra_topic: Value, schedule: Value) -> String {
+    let mut topic = json!({"id": "t", "partitions": 1,
+        "replication": {"factor": 3, "min_insync": 2, "replica_lag": "1s"}});
+    for (k, v) in extra_topic.as_object().unwrap() {
+        topic[k] = v.clone();
+    }
+    json!({
+        "title": "hw", "duration": "10s",
+        "producers": [{"id": "p", "to": "t", "rate": "100/s", "arrival": "constant",
+            "keys": {"random_of_n": 5}}],
+        "topics": [topic],
+        "consumer_groups": [{"id": "g", "topics": ["t"], "members": 1,
+            "auto_offset_reset": "earliest", "service": {"constant": "1ms"}}],
+        "schedule": schedule
+    })
+    .to_string()
+}
+
+#[test]
+fn retention_never_moves_the_log_start_past_the_high_watermark() {
+    // Kafka deletes a segment only once the high watermark is past it: the
+    // 10-record limit waits for replication instead of deleting records no
+    // consumer could read yet (which a group would then count as skipped).
+    let mut e = engine(
+        &lagging_world(json!({"retention": {"records": 10}}), json!([])),
+        1,
+    );
+    run_checked(&mut e, 2_500_000);
+    let r = serde_json::to_value(e.report("t")).unwrap();
+    let p = &r["nodes"]["t"]["partitions"][0];
+    let (start, end) = (
+        p["log_start"].as_u64().unwrap(),
+        p["log_end"].as_u64().unwrap(),
+    );
+    assert_eq!(end, 250);
+    // The high watermark is about 100 records (1 s) behind the log end.
+    assert!((140..=160).contains(&start), "log start {start}");
+    assert_eq!(r["nodes"]["g"]["skipped"], 0);
+    assert!(r["nodes"]["g"]["processed"].as_u64().unwrap() >= 140);
+}
+
+#[test]
+fn a_seek_by_timestamp_stops_at_the_high_watermark() {
+    // At 2 s the record stamped 1.9 s is in the log but not yet replicated:
+    // Kafka's ListOffsets offers nothing at or past the high watermark, so
+    // the group seeks to the high watermark (about offset 100: what was
+    // appended before 1 s), not to the record of 1.9 s (offset 189).
+    let seek = json!([{"at": "2s", "command": {"do": "seek_group", "group": "g",
+        "to": {"timestamp": "1.9s"}}}]);
+    let mut e = engine(&lagging_world(json!({}), seek), 1);
+    run_checked(&mut e, 2_000_001);
+    let seeked: Vec<u64> = e
+        .take_trace()
+        .iter()
+        .filter_map(|ev| match ev.kind {
+            TraceKind::Seeked { offset, .. } => Some(offset),
+            _ => None,
+        })
+        .collect();
+    assert_eq!(seeked.len(), 1);
+    assert!((95..=105).contains(&seeked[0]), "seeked to {}", seeked[0]);
+    run_checked(&mut e, 5_000_000);
+    let r = serde_json::to_value(e.report("t")).unwrap();
+    assert_eq!(r["nodes"]["g"]["skipped"], 0);
+}

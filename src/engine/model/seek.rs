@@ -49,12 +49,16 @@ impl Engine {
                 SeekTo::End => end,
                 SeekTo::Offset(o) => o.clamp(start, end),
                 SeekTo::Timestamp(t) => {
+                    // The first offset with a timestamp at or after `t`; one
+                    // at or past the high watermark is not offered (Kafka's
+                    // ListOffsets answers none), so the seek goes to the end.
                     let p = &self.streams.groups[gi].parts[gp as usize];
                     let log = &self.streams.topics[p.topic as usize].parts[p.partition as usize];
                     log.records
                         .iter()
                         .find(|r| r.published_us >= t.us())
                         .map_or(end, |r| r.offset)
+                        .min(end)
                 }
             };
             let grp = &mut self.streams.groups[gi];

@@ -342,9 +342,19 @@ impl Engine {
         if let Some(max) = keep {
             let len = self.streams.topics[ti].parts[part as usize].records.len() as u64;
             if len > max as u64 {
-                self.delete_head(t, part, len - max as u64);
+                let n = (len - max as u64).min(self.below_hw(t, part));
+                self.delete_head(t, part, n);
             }
         }
+    }
+
+    /// Kept records of a partition below its high watermark: all retention
+    /// may delete (Kafka's `deletableSegments` needs the high watermark past
+    /// a segment, so the log start never passes it). Only the global record
+    /// cap, a memory bound, may delete above it.
+    fn below_hw(&self, t: u32, part: u32) -> u64 {
+        let log = &self.streams.topics[t as usize].parts[part as usize];
+        log.records.partition_point(|r| r.offset < log.hw) as u64
     }
 
     /// Delete the `n` oldest kept records of a partition; the log start moves past them.
@@ -389,7 +399,8 @@ impl Engine {
                     .records
                     .partition_point(|r| log.appended_us(r) < horizon)
                     as u64;
-                self.delete_head(t, part, old);
+                let n = old.min(self.below_hw(t, part));
+                self.delete_head(t, part, n);
             }
         }
         let every = self.retention_check_us(t);
