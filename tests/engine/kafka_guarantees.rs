@@ -486,3 +486,70 @@ fn a_topic_producers_confirms_and_link_faults_are_knobs_too() {
     let (t, _) = ledger(&e);
     assert!(t["resent"].as_u64().unwrap() > 0, "{t}");
 }
+
+#[test]
+fn latest_under_read_committed_starts_at_the_last_stable_offset() {
+    // A transactional read-process-write group writes `out` in transactions
+    // of 20 polls; a read_committed reader with `latest` joins at 3 s while
+    // one is open. Kafka answers LATEST with the last stable offset (the
+    // open transaction's first record), so once it commits the reader gets
+    // all of it; starting at the high watermark would skip its committed
+    // records.
+    let w = json!({
+        "title": "lso", "seed": 1, "duration": "6s",
+        "producers": [{"id": "p", "to": "in", "rate": "100/s", "arrival": "constant",
+            "keys": {"random_of_n": 5}}],
+        "topics": [{"id": "in", "partitions": 1}, {"id": "out", "partitions": 1}],
+        "consumer_groups": [
+            {"id": "rw", "topics": ["in"], "members": 1, "service": {"constant": "20ms"},
+             "auto_offset_reset": "earliest", "max_poll_records": 5,
+             "commit": {"after_processing": {"per": "batch"}},
+             "output": {"topic": "out", "transactional": true, "polls_per_txn": 20}},
+            {"id": "r", "topics": ["out"], "members": 0, "service": {"constant": "1ms"},
+             "isolation_level": "read_committed", "auto_offset_reset": "latest",
+             "commit": {"after_processing": {"per": "record"}}}
+        ],
+        "schedule": [{"at": "3s", "command": {"do": "add_member", "group": "r"}}]
+    })
+    .to_string();
+    let mut e = crate::common::engine(&w, 1);
+    crate::common::run_checked(&mut e, 6_000_000);
+    let trace = e.take_trace();
+    let node = |id: &str| {
+        let i = e
+            .nodes()
+            .iter()
+            .position(|n| n.id == id)
+            .expect("node exists");
+        queuelab::engine::NodeId(i as u32)
+    };
+    let (out, r) = (node("out"), node("r"));
+    // The offsets of `out` whose transaction was open at 3 s.
+    let assigned: Vec<u64> = trace
+        .iter()
+        .filter(|ev| ev.node == r)
+        .filter_map(|ev| match ev.kind {
+            TraceKind::Fetched { topic, from, .. } if topic == out => Some(from),
+            _ => None,
+        })
+        .collect();
+    let first_open = trace
+        .iter()
+        .filter(|ev| ev.t.0 <= 3_000_000 && ev.node == out)
+        .filter_map(|ev| match ev.kind {
+            TraceKind::Appended { offset, .. } => Some(offset),
+            _ => None,
+        })
+        .collect::<Vec<_>>();
+    assert!(!assigned.is_empty(), "the reader fetched");
+    // The reader's first fetch starts inside what was appended by 3 s, not
+    // at its end (the high watermark then).
+    let end_at_3s = first_open.last().unwrap() + 1;
+    assert!(
+        assigned[0] < end_at_3s,
+        "first fetch from {} (log end at 3 s {end_at_3s})",
+        assigned[0]
+    );
+    let rep = serde_json::to_value(e.report("t")).unwrap();
+    assert_eq!(rep["nodes"]["r"]["skipped"], 0);
+}

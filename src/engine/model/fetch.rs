@@ -116,7 +116,7 @@ impl Engine {
                 // OffsetOutOfRange: retention deleted what this position pointed at.
                 let to = match reset {
                     OffsetReset::Earliest => start,
-                    OffsetReset::Latest => end,
+                    OffsetReset::Latest => self.latest_offset(g, gp),
                 };
                 self.streams.groups[gi].parts[gp as usize].position = to;
                 self.note_skip(g, gp, false);

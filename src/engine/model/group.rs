@@ -263,6 +263,26 @@ impl Engine {
         (log.start, log.hw)
     }
 
+    /// Where `auto_offset_reset: latest` starts in partition `gp`: the high
+    /// watermark, or for a `read_committed` group the last stable offset
+    /// (the first record of a transaction still open, if any below the high
+    /// watermark), as Kafka's ListOffsets answers LATEST
+    /// (`Partition.fetchOffsetForTimestamp`), so committed records of that
+    /// transaction are not skipped. A reset is rare: the scan is fine.
+    pub(crate) fn latest_offset(&self, g: u32, gp: u32) -> u64 {
+        let (_, end) = self.log_bounds(g, gp);
+        if self.gcfg(g).isolation_level != crate::scenario::IsolationLevel::ReadCommitted {
+            return end;
+        }
+        let p = &self.streams.groups[g as usize].parts[gp as usize];
+        let log = &self.streams.topics[p.topic as usize].parts[p.partition as usize];
+        log.records
+            .iter()
+            .take_while(|r| r.offset < end)
+            .find(|r| r.txn() == super::transactions::TXN_OPEN)
+            .map_or(end, |r| r.offset)
+    }
+
     /// Lag of one group partition: log end − committed (no commit: from the log start).
     pub(crate) fn part_lag(&self, g: u32, gp: u32) -> u64 {
         let (start, end) = self.log_bounds(g, gp);
@@ -513,7 +533,8 @@ impl Engine {
 
     /// Give partition `gp` to member `m`, starting at the committed offset.
     fn assign(&mut self, g: u32, m: u32, gp: u32) {
-        let (start, end) = self.log_bounds(g, gp);
+        let (start, _) = self.log_bounds(g, gp);
+        let latest = self.latest_offset(g, gp);
         // A retry topic holds only what this group put there: read it all.
         let reset = if self.retry_stage(g, gp) > 0 {
             OffsetReset::Earliest
@@ -532,7 +553,7 @@ impl Engine {
         p.position = match (p.committed, reset) {
             (Some(c), _) => c,
             (None, OffsetReset::Earliest) => start,
-            (None, OffsetReset::Latest) => end,
+            (None, OffsetReset::Latest) => latest,
         };
         let (topic, partition) = (p.topic, p.partition);
         let node = grp.node;
