@@ -401,3 +401,43 @@ fn a_seek_by_timestamp_stops_at_the_high_watermark() {
     let r = serde_json::to_value(e.report("t")).unwrap();
     assert_eq!(r["nodes"]["g"]["skipped"], 0);
 }
+
+#[test]
+fn key_less_records_avoid_a_partition_without_a_leader() {
+    // Partition 1's only replica is down from 1 s to 2 s: round-robin and
+    // sticky (null-key) records go to partitions 0 and 2 meanwhile, as
+    // Kafka's partitioners choose among `availablePartitionsForTopic`.
+    for partitioner in ["round_robin", "default"] {
+        let w = json!({
+            "title": "leaderless", "seed": 1, "duration": "3s",
+            "producers": [{"id": "p", "to": "t", "rate": "100/s", "arrival": "constant",
+                "partitioner": partitioner, "batch_size": 1}],
+            "topics": [{"id": "t", "partitions": 3, "replication": {"factor": 1, "min_insync": 1}}],
+            "schedule": [{"at": "1s", "command": {"do": "crash_leader", "topic": "t",
+                "partition": 1, "restart_after": "1s"}}]
+        })
+        .to_string();
+        let mut e = engine(&w, 1);
+        run_checked(&mut e, 3_000_000);
+        let mut per_part = [0u32; 3];
+        let mut before = [0u32; 3];
+        for ev in e.take_trace() {
+            if let TraceKind::Appended { partition, .. } = ev.kind {
+                if (1_050_000..1_950_000).contains(&ev.t.0) {
+                    per_part[partition as usize] += 1;
+                } else if ev.t.0 < 1_000_000 {
+                    before[partition as usize] += 1;
+                }
+            }
+        }
+        assert_eq!(per_part[1], 0, "{partitioner}: {per_part:?}");
+        assert!(
+            per_part[0] > 30 && per_part[2] > 30,
+            "{partitioner}: {per_part:?}"
+        );
+        assert!(
+            before.iter().all(|&n| n > 20),
+            "{partitioner}: all three before: {before:?}"
+        );
+    }
+}

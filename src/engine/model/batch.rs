@@ -61,19 +61,35 @@ impl Engine {
         let tp = self.streams.producers[pi]
             .as_mut()
             .expect("a topic producer");
-        let partitions = self.streams.topics[tp.topic as usize].parts.len() as u32;
+        let t = tp.topic;
+        let partitions = self.streams.topics[t as usize].parts.len() as u32;
         if let Some(n) = cfg.partition {
             return n.min(partitions - 1);
         }
+        if key != NO_SYM && cfg.partitioner.unwrap_or_default() == Partitioner::Default {
+            // A keyed record goes to its key's partition, leader or not.
+            return partition_for_key(self.syms[key as usize].as_bytes(), partitions);
+        }
+        // The key-less partitioners choose among the partitions with a
+        // leader (Kafka's `availablePartitionsForTopic`), all of them when
+        // none has one. Only a topic with a crashed leader pays for the list.
+        let available: Option<Vec<u32>> = (self.streams.topics[t as usize].degraded > 0)
+            .then(|| {
+                (0..partitions)
+                    .filter(|&part| !self.partition_offline(t, part))
+                    .collect::<Vec<u32>>()
+            })
+            .filter(|list| !list.is_empty() && list.len() < partitions as usize);
+        let tp = self.streams.producers[pi]
+            .as_mut()
+            .expect("a topic producer");
         match cfg.partitioner.unwrap_or_default() {
-            Partitioner::RoundRobin => tp.partitioner.round_robin(partitions),
-            Partitioner::Default if key != NO_SYM => {
-                partition_for_key(self.syms[key as usize].as_bytes(), partitions)
-            }
+            Partitioner::RoundRobin => tp.partitioner.round_robin(partitions, available.as_deref()),
             Partitioner::Default => {
                 let batch = cfg.batch_size.unwrap_or(BATCH_SIZE_DEFAULT);
                 let stream = &mut self.producers[pi].stream;
-                tp.partitioner.sticky(partitions, batch, stream)
+                tp.partitioner
+                    .sticky(partitions, batch, stream, available.as_deref())
             }
         }
     }

@@ -82,31 +82,59 @@ pub(crate) struct PartitionerState {
 }
 
 impl PartitionerState {
-    /// Kafka's `RoundRobinPartitioner`: `toPositive(counter++) % partitions`.
-    pub(crate) fn round_robin(&mut self, partitions: u32) -> u32 {
-        let c = self.rr_counter;
+    /// Kafka's `RoundRobinPartitioner`: `toPositive(counter++)` modulo the
+    /// partitions with a leader (`available`, ascending; `None`: all of
+    /// them), picking from that list.
+    pub(crate) fn round_robin(&mut self, partitions: u32, available: Option<&[u32]>) -> u32 {
+        let c = to_positive(self.rr_counter as i32);
         self.rr_counter = self.rr_counter.wrapping_add(1);
-        to_positive(c as i32) % partitions.max(1)
+        match available {
+            Some(list) if !list.is_empty() => list[(c % list.len() as u32) as usize],
+            _ => c % partitions.max(1),
+        }
     }
 
-    /// The sticky partition for a null-key record; `batch_size` records stick.
-    pub(crate) fn sticky(&mut self, partitions: u32, batch_size: u32, stream: &mut Stream) -> u32 {
+    /// The sticky partition for a null-key record; `batch_size` records
+    /// stick. The next one is drawn uniformly among the partitions with a
+    /// leader (`available`, ascending; `None`: all), other than the old one
+    /// (Kafka 2.4–3.2's `StickyPartitionCache.nextPartition`).
+    pub(crate) fn sticky(
+        &mut self,
+        partitions: u32,
+        batch_size: u32,
+        stream: &mut Stream,
+        available: Option<&[u32]>,
+    ) -> u32 {
         let partitions = partitions.max(1);
         let p = match self.sticky {
             Some(p) if p < partitions && self.sticky_count < batch_size.max(1) => p,
             prev => {
                 self.sticky_count = 0;
-                let next = match prev {
-                    Some(old) if partitions > 1 && old < partitions => {
-                        // A uniformly random partition other than the old one.
-                        let r = stream.below(partitions as u64 - 1) as u32;
-                        if r >= old {
-                            r + 1
-                        } else {
-                            r
+                let next = match available {
+                    None => match prev {
+                        Some(old) if partitions > 1 && old < partitions => {
+                            // A uniformly random partition other than the old one.
+                            let r = stream.below(partitions as u64 - 1) as u32;
+                            if r >= old {
+                                r + 1
+                            } else {
+                                r
+                            }
+                        }
+                        _ => stream.below(partitions as u64) as u32,
+                    },
+                    Some(list) => {
+                        // Among the available ones, skipping the old one if listed.
+                        let old_at = prev.and_then(|old| list.iter().position(|&x| x == old));
+                        match old_at {
+                            _ if list.len() == 1 => list[0],
+                            Some(at) => {
+                                let r = stream.below(list.len() as u64 - 1) as usize;
+                                list[if r >= at { r + 1 } else { r }]
+                            }
+                            None => list[stream.below(list.len() as u64) as usize],
                         }
                     }
-                    _ => stream.below(partitions as u64) as u32,
                 };
                 self.sticky = Some(next);
                 next
@@ -164,7 +192,7 @@ mod tests {
     #[test]
     fn round_robin_cycles() {
         let mut s = PartitionerState::default();
-        let got: Vec<u32> = (0..7).map(|_| s.round_robin(3)).collect();
+        let got: Vec<u32> = (0..7).map(|_| s.round_robin(3, None)).collect();
         assert_eq!(got, [0, 1, 2, 0, 1, 2, 0]);
     }
 
@@ -172,17 +200,38 @@ mod tests {
     fn sticky_keeps_a_partition_for_a_batch_then_moves() {
         let mut st = Stream::new(7, "t");
         let mut s = PartitionerState::default();
-        let first: Vec<u32> = (0..4).map(|_| s.sticky(6, 4, &mut st)).collect();
+        let first: Vec<u32> = (0..4).map(|_| s.sticky(6, 4, &mut st, None)).collect();
         assert!(first.iter().all(|&p| p == first[0]));
-        let next = s.sticky(6, 4, &mut st);
+        let next = s.sticky(6, 4, &mut st, None);
         assert_ne!(next, first[0], "a new batch goes elsewhere");
         let counts = (0..4000).fold([0u32; 6], |mut c, _| {
-            c[s.sticky(6, 4, &mut st) as usize] += 1;
+            c[s.sticky(6, 4, &mut st, None) as usize] += 1;
             c
         });
         assert!(
             counts.iter().all(|&n| n > 400),
             "spread over time: {counts:?}"
         );
+    }
+
+    #[test]
+    fn key_less_partitioners_skip_partitions_without_a_leader() {
+        // Partition 1 of 3 has no leader: Kafka picks from the available
+        // list [0, 2] (`availablePartitionsForTopic`).
+        let up: &[u32] = &[0, 2];
+        let mut s = PartitionerState::default();
+        let got: Vec<u32> = (0..5).map(|_| s.round_robin(3, Some(up))).collect();
+        assert_eq!(got, [0, 2, 0, 2, 0]);
+        let mut st = Stream::new(7, "t");
+        let mut s = PartitionerState::default();
+        for _ in 0..400 {
+            assert_ne!(s.sticky(3, 2, &mut st, Some(up)), 1);
+        }
+        // One available partition: once the current batch (2 records) is
+        // full, every new batch goes there.
+        let picks: Vec<u32> = (0..10)
+            .map(|_| s.sticky(3, 2, &mut st, Some(&[2])))
+            .collect();
+        assert!(picks[2..].iter().all(|&p| p == 2), "{picks:?}");
     }
 }
