@@ -833,3 +833,60 @@ fn lag_in_time_is_the_age_of_the_oldest_uncommitted_record() {
     assert_eq!((g.lag, g.lag_time_us), (10, 1_400_000));
     assert_eq!(g.partitions[0].lag_time_us, 1_400_000);
 }
+
+#[test]
+fn a_rebalance_waits_for_a_crashed_member_until_its_session_expires() {
+    // Member 0 crashes at 1 s (session_timeout 10 s); a member joins at 2 s.
+    // Kafka's join phase completes only when every known member has
+    // rejoined or expired: nothing of member 0 moves before 11 s, and under
+    // the eager protocol the whole group stops from the join until then.
+    for (assignment, eager) in [("range", true), ("cooperative_sticky", false)] {
+        let w = serde_json::json!({
+            "title": "wait for the dead", "seed": 1, "duration": "15s",
+            "producers": [{"id": "p", "to": "t", "rate": "100/s", "arrival": "constant",
+                "keys": {"random_of_n": 50}}],
+            "topics": [{"id": "t", "partitions": 4}],
+            "consumer_groups": [{"id": "g", "topics": ["t"], "members": 2,
+                "assignment": assignment, "service": {"constant": "1ms"},
+                "session_timeout": "10s", "rebalance_pause": "100ms"}],
+            "schedule": [
+                {"at": "1s", "command": {"do": "crash_member", "group": "g", "member": 0}},
+                {"at": "2s", "command": {"do": "add_member", "group": "g"}}
+            ]
+        })
+        .to_string();
+        let mut e = crate::common::engine(&w, 1);
+        crate::common::run_checked(&mut e, 15_000_000);
+        let trace = e.take_trace();
+        // Partitions assigned after the start (t > 0.5 s): none before 11 s.
+        let late: Vec<(u64, u32, u32)> = trace
+            .iter()
+            .filter(|ev| ev.t.0 > 500_000)
+            .filter_map(|ev| match ev.kind {
+                TraceKind::Assigned {
+                    member, partition, ..
+                } => Some((ev.t.0, member, partition)),
+                _ => None,
+            })
+            .collect();
+        assert!(
+            !late.is_empty(),
+            "{assignment}: the new member gets partitions"
+        );
+        assert!(
+            late.iter().all(|&(t, _, _)| t >= 11_000_000),
+            "{assignment}: assigned before the session expired: {late:?}"
+        );
+        // Member 1 (alive) processes between the join and the expiry only
+        // under the cooperative protocol.
+        let busy_between = trace.iter().any(|ev| {
+            (2_500_000..10_900_000).contains(&ev.t.0)
+                && matches!(ev.kind, TraceKind::Fetched { member: 1, .. })
+        });
+        assert_eq!(busy_between, !eager, "{assignment}");
+        let rep = serde_json::to_value(e.report("t")).unwrap();
+        // The initial one and the one the join started, which completed
+        // once the crashed member was removed.
+        assert_eq!(rep["nodes"]["g"]["rebalances"], 2, "{assignment}");
+    }
+}

@@ -18,6 +18,8 @@
 //!   others keep flowing.
 //! - A crashed member loses its polled records uncommitted; its partitions are not
 //!   read until the coordinator notices, exactly `session_timeout` after the crash.
+//!   A rebalance started meanwhile (a join, a leave) waits for it too: it cannot
+//!   complete before the crashed member's session expires.
 //! - A new owner starts at the committed offset (`auto_offset_reset` without one), so
 //!   the commit policy decides what a crash re-processes (`reprocessed`: processed
 //!   again) or skips (`skipped`: never processed, jumped over).
@@ -338,6 +340,15 @@ impl Engine {
             None,
             node,
         );
+        self.plan_rebalance(g);
+    }
+
+    /// The target assignment of the current rebalance and who must revoke
+    /// first (again, when a member it waited for is removed: the join phase
+    /// then completes with the members that are left, same generation).
+    pub(crate) fn plan_rebalance(&mut self, g: u32) {
+        let gi = g as usize;
+        let members = self.active_members(g);
         // The assignors see topics by index within the group.
         let grp = &self.streams.groups[gi];
         let names: Vec<&str> = grp
@@ -386,10 +397,16 @@ impl Engine {
             }
         }
         let eager = self.eager(g);
-        // Dead members' partitions are nobody's now (nothing to commit).
+        // Partitions of members out of the group (session expired) are
+        // nobody's now (nothing to commit). A crashed member whose session
+        // has not expired yet keeps its partitions, unread, and the
+        // coordinator waits for it: Kafka's join phase completes only when
+        // every known member has rejoined or been removed, so a rebalance
+        // started meanwhile completes only after that member's session
+        // expires (which starts the next generation without it).
         for gp in 0..target.len() as u32 {
             if let Some(o) = self.streams.groups[gi].parts[gp as usize].owner {
-                if !self.streams.groups[gi].members[o as usize].alive {
+                if !self.streams.groups[gi].members[o as usize].in_group {
                     self.revoke(g, o, gp, false);
                 }
             }
@@ -397,7 +414,11 @@ impl Engine {
         let mut pending = BTreeSet::new();
         for (i, m) in self.streams.groups[gi].members.iter().enumerate() {
             let i = i as u32;
-            if !m.alive || !m.in_group {
+            if !m.in_group {
+                continue;
+            }
+            if !m.alive {
+                pending.insert(i); // awaited until its session expires
                 continue;
             }
             let gives_up = self.streams.groups[gi]
@@ -415,7 +436,7 @@ impl Engine {
         });
         for m in pending {
             let mem = &self.streams.groups[gi].members[m as usize];
-            if !mem.busy && mem.batch.is_empty() {
+            if mem.alive && !mem.busy && mem.batch.is_empty() {
                 self.finish_revoke(g, m);
             }
         }

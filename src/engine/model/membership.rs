@@ -37,6 +37,7 @@ impl Engine {
         let grp = &mut self.streams.groups[gi];
         let node = grp.node;
         let mem = &mut grp.members[m as usize];
+        let mem_in_group = mem.in_group;
         mem.alive = false;
         mem.busy = false;
         mem.epoch = mem.epoch.wrapping_add(1);
@@ -45,8 +46,11 @@ impl Engine {
         mem.batch_done.clear();
         mem.attempt = 0;
         let epoch = mem.epoch;
+        // A rebalance in progress now waits for its session to expire.
         if let Some(rb) = &mut grp.rebalance {
-            rb.pending.remove(&m);
+            if mem_in_group {
+                rb.pending.insert(m);
+            }
         }
         self.trace.record(
             self.now,
@@ -73,6 +77,18 @@ impl Engine {
             return;
         }
         mem.in_group = false;
-        self.start_rebalance(g);
+        let grp = &mut self.streams.groups[g as usize];
+        match &mut grp.rebalance {
+            // A rebalance was waiting for this member: its join phase now
+            // completes without it (one rebalance, as in Kafka).
+            Some(rb) => {
+                rb.pending.remove(&m);
+                let node = grp.node;
+                self.trace
+                    .record(self.now, TraceKind::MemberEvicted { member: m }, None, node);
+                self.plan_rebalance(g);
+            }
+            None => self.start_rebalance(g),
+        }
     }
 }
