@@ -727,3 +727,36 @@ fn the_inspector_reads_the_timers_the_knobs_set() {
     .unwrap();
     assert_eq!(e.pulsar_timers_us("s"), Some((None, 500_000)));
 }
+
+#[test]
+fn a_crash_redelivers_without_counting_a_redelivery() {
+    // Pulsar's shared dispatcher puts a removed consumer's pending messages
+    // back for replay without touching the redelivery tracker (only a nack
+    // or an ack timeout counts one). c0 holds message 0 (5 s handler) when
+    // it crashes at 1 s: c1 gets it again with redelivery count 0, and it
+    // counts as redelivered in the statistics.
+    let mut w: Value = serde_json::from_str(&world(
+        json!({ "count": 1 }),
+        json!([{ "id": "s", "topic": "t", "type": "shared", "consumers": 2,
+                 "service": { "constant": "5s" } }]),
+        json!([]),
+    ))
+    .unwrap();
+    w["schedule"] = json!([{ "at": "1s", "command": { "do": "crash_pulsar_consumer",
+        "subscription": "s", "consumer": 0, "restart_after": "10s" } }]);
+    let st = story(&w.to_string(), 20_000_000);
+    let delivered: Vec<(u32, u32)> = kinds(&st, |k| matches!(k, TraceKind::PulsarDelivered { .. }))
+        .into_iter()
+        .map(|(_, k)| match k {
+            TraceKind::PulsarDelivered {
+                consumer,
+                redeliveries,
+                ..
+            } => (consumer, redeliveries),
+            _ => unreachable!(),
+        })
+        .collect();
+    assert_eq!(delivered, vec![(0, 0), (1, 0)]);
+    let r = report(&st.engine);
+    assert_eq!(r["nodes"]["s"]["redelivered"], 1);
+}

@@ -157,6 +157,9 @@ pub(crate) struct PSubState {
     pub(crate) delayed_timer: Option<u64>,
     /// The broker's redelivery counts (Shared and Key_Shared).
     pub(crate) redeliveries: BTreeMap<Pos, u32>,
+    /// Messages a crashed consumer held, out again without a count (the
+    /// next delivery is still a redelivery for the statistics).
+    pub(crate) replayed: BTreeSet<Pos>,
     pub(crate) consumers: Vec<PConsumer>,
     /// Consumer indexes in name order (`c0`, `c1`, `c10`, …, as Pulsar sorts names).
     pub(crate) by_name: Vec<u32>,
@@ -501,6 +504,7 @@ fn new_sub(
         delayed: BTreeSet::new(),
         delayed_timer: None,
         redeliveries: BTreeMap::new(),
+        replayed: BTreeSet::new(),
         consumers: (0..cfg.consumers)
             .map(|_| PConsumer {
                 up: false,

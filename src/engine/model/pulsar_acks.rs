@@ -300,6 +300,7 @@ impl Engine {
             st.backlog -= 1;
         }
         st.redeliveries.remove(&pos);
+        st.replayed.remove(&pos);
         self.p_unpend(s, pos);
         self.p_replay_remove(s, pos);
         // Recently joined consumers are free once everything before their
@@ -524,15 +525,19 @@ impl Engine {
             self.pulsar.subs[si].kind,
             SubscriptionType::Shared | SubscriptionType::KeyShared
         );
+        // The broker's dispatcher puts what the consumer held back for replay
+        // without counting a redelivery (`removeConsumer`: only a nack or an
+        // ack timeout increments the redelivery tracker); when the last
+        // consumer goes, the tracker is cleared and the counts start over.
+        let last_gone = !self.pulsar.subs[si].consumers.iter().any(|x| x.up);
+        if shared && last_gone {
+            self.pulsar.subs[si].redeliveries.clear();
+        }
         for pos in held {
+            self.p_unpend(s, pos);
             if shared {
-                let st = &mut self.pulsar.subs[si];
-                let rc = st.redeliveries.get(&pos).copied().unwrap_or(0);
-                st.redeliveries.insert(pos, rc + 1);
-                self.p_unpend(s, pos);
+                self.pulsar.subs[si].replayed.insert(pos);
                 self.p_replay_add(s, pos);
-            } else {
-                self.p_unpend(s, pos);
             }
         }
         match self.pulsar.subs[si].kind {

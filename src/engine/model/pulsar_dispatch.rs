@@ -500,7 +500,7 @@ impl Engine {
         st.pending.insert(pos, (c, copy));
         st.by_copy.insert(copy, pos);
         st.delivered += 1;
-        if rc > 0 {
+        if st.replayed.remove(&pos) || rc > 0 {
             st.redelivered += 1;
             self.totals.redelivered += 1;
         }
