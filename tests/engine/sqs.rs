@@ -768,3 +768,34 @@ fn the_guarantee_dial_moves_the_sqs_delete_before_or_after_the_effect() {
         Some(queuelab::scenario::AckMode::Auto)
     );
 }
+
+#[test]
+fn a_fifo_receive_fills_up_from_one_message_group_first() {
+    // Four messages A1 B2 A3 B4 (groups round robin), one consumer taking up
+    // to 2 per receive. AWS: a receive returns "as many messages with the
+    // same message group ID as possible", then others. While A1 is being
+    // handled group A is blocked, so the next receive is B2 and B4 (not B2
+    // and A3, which walking the queue in send order would give).
+    let w = r#"{ "title": "fifo grouping", "seed": 1, "duration": "30s",
+  "producers": [ { "id": "p", "to": "jobs", "rate": "100/s", "arrival": "constant", "count": 4,
+                   "keys": { "round_robin": ["A", "B"] } } ],
+  "queues": [ { "id": "jobs", "sqs": { "type": "fifo", "delay": "1s" } } ],
+  "consumers": [ { "id": "w", "queue": "jobs", "instances": 1, "service": { "constant": "100ms" },
+                   "sqs": { "wait_time": "20s", "max_messages": 2 } } ] }"#;
+    let st = story(w, 30_000_000);
+    let mut batches: Vec<(u64, Vec<u64>)> = Vec::new();
+    for ev in st.matching(|k| matches!(k, TraceKind::Delivered { .. })) {
+        let id = ev.msg.expect("a delivery names its message");
+        match batches.last_mut() {
+            Some((t, ids)) if *t == ev.t.0 => ids.push(id),
+            _ => batches.push((ev.t.0, vec![id])),
+        }
+    }
+    let ids: Vec<Vec<u64>> = batches.into_iter().map(|b| b.1).collect();
+    // Message ids follow publish order: A1 = first id, B2, A3, B4.
+    let first = ids[0][0];
+    let (a1, b2, a3, b4) = (first, first + 1, first + 2, first + 3);
+    assert_eq!(ids[0], vec![a1], "{ids:?}");
+    assert_eq!(ids[1], vec![b2, b4], "{ids:?}");
+    assert_eq!(ids[2], vec![a3], "{ids:?}");
+}

@@ -511,14 +511,40 @@ impl Engine {
         let mut taken_groups: Vec<Sym> = Vec::new();
         let mut cursor: Option<(u64, u32)> = None;
         let mut got = 0;
-        while got < max {
+        // FIFO: "as many messages with the same message group ID as
+        // possible", then other available groups (AWS, ReceiveMessage with
+        // MaxNumberOfMessages): a first pass takes from the group of the
+        // first available message only, a second from any available group.
+        // The first pass looks at most `FIRST_PASS_SCAN` messages, so a
+        // receive stays cheap in a deep queue of many groups.
+        const FIRST_PASS_SCAN: u32 = 1000;
+        let mut first_pass = fifo;
+        let mut scanned = 0u32;
+        loop {
+            if got >= max {
+                break;
+            }
+            if first_pass {
+                scanned += 1;
+                if scanned > FIRST_PASS_SCAN {
+                    first_pass = false;
+                    cursor = None;
+                }
+            }
             let st = &self.sqs.queues[sq as usize];
             let next = match cursor {
                 None => st.visible.iter().next(),
                 Some(k) => st.visible.range((Excluded(k), Unbounded)).next(),
             }
             .copied();
-            let Some(key) = next else { break };
+            let Some(key) = next else {
+                if first_pass {
+                    first_pass = false;
+                    cursor = None;
+                    continue;
+                }
+                break;
+            };
             cursor = Some(key);
             let slot = key.1;
             let r = &self.sqs.msgs[&slot];
@@ -526,6 +552,9 @@ impl Engine {
                 && st.groups_in_flight.get(&r.group).is_some_and(|&n| n > 0)
                 && !taken_groups.contains(&r.group)
             {
+                continue;
+            }
+            if first_pass && taken_groups.first().is_some_and(|&g| g != r.group) {
                 continue;
             }
             if cfg.max_receive_count.is_some_and(|m| r.receive_count >= m) {
