@@ -760,3 +760,28 @@ fn a_crash_redelivers_without_counting_a_redelivery() {
     let r = report(&st.engine);
     assert_eq!(r["nodes"]["s"]["redelivered"], 1);
 }
+
+#[test]
+fn a_backoff_below_100_ms_is_taken_as_it_is() {
+    // The Java client floors the fixed negative-ack delay at 100 ms, not a
+    // backoff's delays (`NegativeAcksTracker.add`): min 10 ms stays 10 ms,
+    // then 20, 40 ms; the redelivery comes at the tracker's next tick.
+    let st = story(
+        &world(
+            json!({ "count": 1 }),
+            json!([{ "id": "s", "topic": "t", "type": "shared", "service": { "constant": "1ms" },
+                     "failure_rate": 1.0,
+                     "negative_ack_backoff": { "min_delay": "10ms", "max_delay": "1s", "multiplier": 2 } }]),
+            json!([]),
+        ),
+        5_000_000,
+    );
+    let delays: Vec<u64> = kinds(&st, |k| matches!(k, TraceKind::PulsarNacked { .. }))
+        .iter()
+        .map(|(_, k)| match k {
+            TraceKind::PulsarNacked { delay_us, .. } => *delay_us,
+            _ => unreachable!(),
+        })
+        .collect();
+    assert_eq!(&delays[..3], &[10_000, 20_000, 40_000]);
+}

@@ -89,11 +89,13 @@ impl Engine {
                 let rc = self.deliveries(copy) - 1;
                 self.retire(copy);
                 let sub = &self.cfg.pulsar_subscriptions[si];
+                // The client's 100 ms floor applies to the fixed delay only;
+                // a backoff's own delays are taken as they are (Java client,
+                // `NegativeAcksTracker.add`), due at the next tick.
                 let delay_us = match &sub.negative_ack_backoff {
                     Some(b) => backoff_us(b, rc),
-                    None => self.pulsar.subs[si].nack_delay_us,
-                }
-                .max(NACK_DELAY_MIN_US);
+                    None => self.pulsar.subs[si].nack_delay_us.max(NACK_DELAY_MIN_US),
+                };
                 self.trace.record(
                     self.now,
                     TraceKind::PulsarNacked {
