@@ -799,3 +799,32 @@ fn a_fifo_receive_fills_up_from_one_message_group_first() {
     assert_eq!(ids[1], vec![b2, b4], "{ids:?}");
     assert_eq!(ids[2], vec![a3], "{ids:?}");
 }
+
+#[test]
+fn a_per_message_delay_is_whole_seconds_up_to_900_and_never_on_fifo() {
+    // SendMessage: DelaySeconds 0..=900; "When you set FifoQueue, you can't
+    // set DelaySeconds per message" (InvalidParameterValue).
+    let world = |kind: &str, delay: &str| {
+        format!(
+            r#"{{ "title": "d", "producers": [ {{ "id": "p", "to": "q", "rate": "1/s",
+                 "header_sets": [ {{ "DelaySeconds": "{delay}" }} ] }} ],
+               "queues": [ {{ "id": "q", "sqs": {{ "type": "{kind}" }} }} ] }}"#
+        )
+    };
+    let err = queuelab::scenario::load(&world("fifo", "10"))
+        .unwrap_err()
+        .to_string();
+    assert!(
+        err.contains("producers[0].header_sets[0].DelaySeconds") && err.contains("FIFO"),
+        "{err}"
+    );
+    let err = queuelab::scenario::load(&world("standard", "5000"))
+        .unwrap_err()
+        .to_string();
+    assert!(err.contains("0 to 900"), "{err}");
+    let err = queuelab::scenario::load(&world("standard", "1.5"))
+        .unwrap_err()
+        .to_string();
+    assert!(err.contains("whole seconds"), "{err}");
+    assert!(queuelab::scenario::load(&world("standard", "900")).is_ok());
+}

@@ -55,6 +55,33 @@ pub(super) fn check_sqs(v: &mut V, s: &Scenario) {
             }
         }
     }
+    // SendMessage's `DelaySeconds`: whole seconds from 0 to 900, and not
+    // per message on a FIFO queue (InvalidParameterValue in SQS).
+    for (i, p) in s.producers.iter().enumerate() {
+        let Some(q) = sqs_queue(s, &p.to) else {
+            continue;
+        };
+        let sets = std::iter::once(("headers".to_string(), &p.headers)).chain(
+            p.header_sets
+                .iter()
+                .enumerate()
+                .map(|(k, h)| (format!("header_sets[{k}]"), h)),
+        );
+        for (field, h) in sets {
+            let Some(v_) = h.get("DelaySeconds") else {
+                continue;
+            };
+            let at = format!("producers[{i}].{field}.DelaySeconds");
+            if q.fifo() {
+                v.err(
+                    at,
+                    "a FIFO queue takes no per-message delay (SQS refuses it): set the queue's sqs.delay",
+                );
+            } else if !v_.parse::<u64>().is_ok_and(|n| n <= 900) {
+                v.err(at, format!("{v_:?} must be whole seconds from 0 to 900"));
+            }
+        }
+    }
     for (i, c) in s.consumers.iter().enumerate() {
         let at = format!("consumers[{i}]");
         let reads_sqs = sqs_queue(s, &c.queue).is_some();
