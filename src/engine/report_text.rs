@@ -336,6 +336,10 @@ impl Engine {
                 "visibility changed: visible in {}",
                 crate::scenario::Duration(timeout_us)
             ),
+            TraceKind::SqsVisibilityRefused { timeout_us } => format!(
+                "visibility change to {} refused: past 12 h from the receive",
+                crate::scenario::Duration(timeout_us)
+            ),
             TraceKind::SqsThrottled { send } => format!(
                 "{} over the FIFO throughput limit: retried next second",
                 if send {

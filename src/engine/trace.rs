@@ -323,6 +323,9 @@ pub enum TraceKind {
     },
     /// SQS: `ChangeMessageVisibility` made it visible `timeout_us` from now.
     SqsVisibilityChanged { timeout_us: u64 },
+    /// SQS: `ChangeMessageVisibility` refused: `timeout_us` from now would
+    /// end more than 12 hours after the receive (the timeout stays).
+    SqsVisibilityRefused { timeout_us: u64 },
     /// SQS FIFO: a `SendMessage` (`send`) or `ReceiveMessage` call was over
     /// the queue's per-second throughput limit; the client retries next second.
     SqsThrottled { send: bool },

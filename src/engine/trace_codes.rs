@@ -80,6 +80,7 @@ impl TraceKind {
             TraceKind::SqsRedriven { .. } => "sqs_redriven",
             TraceKind::SqsEmptyReceive { .. } => "sqs_empty_receive",
             TraceKind::SqsVisibilityChanged { .. } => "sqs_visibility_changed",
+            TraceKind::SqsVisibilityRefused { .. } => "sqs_visibility_refused",
             TraceKind::SqsThrottled { .. } => "sqs_throttled",
             TraceKind::SqsDelayEnded => "sqs_delay_ended",
             TraceKind::PulsarStored { .. } => "pulsar_stored",
@@ -336,6 +337,7 @@ impl TraceKind {
                 fenced,
             } => (106, pair(fenced, epoch as u64), partition as u64),
             TraceKind::ProducerFenced { member, epoch } => (107, member as u64, epoch as u64),
+            TraceKind::SqsVisibilityRefused { timeout_us } => (108, timeout_us, 0),
             // Redis: codes 60..=79. A stream id folds into one word
             // (ms times an odd constant, xor seq): deterministic, integer only.
             TraceKind::PubsubPublished { receivers, missed } => {

@@ -828,3 +828,40 @@ fn a_per_message_delay_is_whole_seconds_up_to_900_and_never_on_fifo() {
     assert!(err.contains("whole seconds"), "{err}");
     assert!(queuelab::scenario::load(&world("standard", "900")).is_ok());
 }
+
+#[test]
+fn a_visibility_change_cannot_reach_past_12_hours_from_the_receive() {
+    // ChangeMessageVisibility: "the maximum is 12 hours from the time the
+    // message was received"; past it SQS returns an error and the message
+    // keeps its timeout. Received at 1 s with 12 h; at 1 h a change to 12 h
+    // more (13 h from the receive) is refused, so it reappears at 12 h 1 s.
+    // At 2 h a change to 10 h (12 h from the receive) is accepted.
+    let w = |at: &str, to: &str| {
+        format!(
+            r#"{{ "title": "cmv 12h", "seed": 1, "duration": "14h",
+  "producers": [ {{ "id": "p", "to": "jobs", "rate": "1/s", "count": 1, "arrival": "constant" }} ],
+  "queues": [ {{ "id": "jobs", "sqs": {{ "visibility_timeout": "12h" }} }} ],
+  "consumers": [ {{ "id": "w", "queue": "jobs", "service": {{ "constant": "13h" }}, "sqs": {{ "wait_time": "20s" }} }} ],
+  "schedule": [ {{ "at": "{at}", "command": {{ "do": "change_message_visibility", "queue": "jobs", "visibility_timeout": "{to}" }} }} ] }}"#
+        )
+    };
+    let again = |st: &Story| -> Vec<u64> {
+        st.matching(|k| matches!(k, TraceKind::SqsVisibleAgain { .. }))
+            .iter()
+            .map(|e| e.t.0)
+            .collect()
+    };
+    let h = 3_600_000_000u64;
+    let st = story(&w("1h", "12h"), 14 * h);
+    assert_eq!(
+        st.matching(|k| matches!(k, TraceKind::SqsVisibilityRefused { .. }))
+            .len(),
+        1
+    );
+    assert_eq!(again(&st)[0], 12 * h + 1_000_000);
+    let st = story(&w("2h", "10h"), 14 * h);
+    assert!(st
+        .matching(|k| matches!(k, TraceKind::SqsVisibilityRefused { .. }))
+        .is_empty());
+    assert_eq!(again(&st)[0], 12 * h);
+}

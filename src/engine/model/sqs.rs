@@ -119,6 +119,9 @@ pub(crate) struct SqsMsg {
     pub(crate) visible_at_us: u64,
     /// `ApproximateReceiveCount`; also the current receipt handle.
     pub(crate) receive_count: u32,
+    /// In flight: when it was received [µs] (a visibility timeout may not
+    /// end more than 12 hours later).
+    pub(crate) received_us: u64,
     /// Consumers holding a receipt for it (processing it now).
     pub(crate) holders: u32,
     /// FIFO message group (the message key).
@@ -457,6 +460,7 @@ impl Engine {
                 status: SqsStatus::Delayed,
                 visible_at_us: 0,
                 receive_count,
+                received_us: 0,
                 holders,
                 group,
                 source,
@@ -572,6 +576,7 @@ impl Engine {
             r.status = SqsStatus::InFlight;
             r.receive_count += 1;
             r.visible_at_us = now + vt;
+            r.received_us = now;
             r.holders += 1;
             let (receipt, group) = (r.receive_count, r.group);
             if fifo {

@@ -198,6 +198,20 @@ impl Engine {
                 .counts
                 .change_visibility_requests += 1;
             let (id, node) = self.sqs_ids(slot);
+            // "The maximum is 12 hours from the time the message was
+            // received": a change past it is an error; the timeout stays.
+            if self.now.0 + timeout_us
+                > self.sqs.msgs[&slot].received_us
+                    + crate::scenario::SQS_VISIBILITY_TIMEOUT_MAX.us()
+            {
+                self.trace.record(
+                    self.now,
+                    TraceKind::SqsVisibilityRefused { timeout_us },
+                    Some(id),
+                    node,
+                );
+                continue;
+            }
             self.trace.record(
                 self.now,
                 TraceKind::SqsVisibilityChanged { timeout_us },
