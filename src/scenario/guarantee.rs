@@ -471,7 +471,7 @@ impl Scenario {
                 continue;
             };
             let acks = p.acks.unwrap_or(Acks::All);
-            let idempotent = p.idempotent.unwrap_or(acks == Acks::All);
+            let idempotent = p.kafka_idempotent();
             let isr_alone = t.replication.is_some_and(|r| r.in_sync_followers() == 0);
             out.push(match acks {
                 Acks::Zero => format!(

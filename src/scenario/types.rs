@@ -217,6 +217,17 @@ pub struct Producer {
     pub deliver_after: Option<Duration>,
 }
 
+impl Producer {
+    /// Is this topic producer idempotent? As Kafka's `ProducerConfig`: the
+    /// default is on with `acks=all`, unless `retries` is 0 (then it is off:
+    /// "Idempotence will be disabled because retries is set to 0").
+    pub fn kafka_idempotent(&self) -> bool {
+        let acks_all = self.acks.unwrap_or(super::Acks::All) == super::Acks::All;
+        let retries = self.confirms.map_or(1, |c| c.retries);
+        self.idempotent.unwrap_or(acks_all && retries != 0)
+    }
+}
+
 fn default_payload() -> u32 {
     256
 }

@@ -374,6 +374,12 @@ pub fn validate(s: &Scenario) -> Result<(), ScenarioError> {
                 "the idempotent producer needs acks \"all\" (Kafka refuses enable.idempotence with acks 0 or 1)",
             );
         }
+        if to_topic && p.idempotent == Some(true) && p.confirms.is_some_and(|c| c.retries == 0) {
+            v.err(
+                format!("{at}.confirms.retries"),
+                "the idempotent producer needs retries (Kafka: \"Must set retries to non-zero when using the idempotent producer\")",
+            );
+        }
         let burst = match p.arrival {
             Arrival::Bursts { size } => size.max(1) as f64,
             _ => 1.0,

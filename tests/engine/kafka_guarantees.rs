@@ -553,3 +553,89 @@ fn latest_under_read_committed_starts_at_the_last_stable_offset() {
     let rep = serde_json::to_value(e.report("t")).unwrap();
     assert_eq!(rep["nodes"]["r"]["skipped"], 0);
 }
+
+#[test]
+fn an_idempotent_producer_goes_on_after_a_lost_batch_and_after_a_restart() {
+    // A batch given up unappended leaves a hole in the sequence numbers; the
+    // client closes it (later batches move down one), and a restarted
+    // producer has a new producer id whose sequences start over. Either
+    // way the partition keeps taking writes; only the given-up records
+    // are lost.
+    let world = |confirms: Value, schedule: Value, latency: &str, drop: f64| {
+        json!({
+            "title": "idempotent gaps", "seed": 1, "duration": "20s",
+            "producers": [{"id": "p", "to": "t", "rate": "50/s", "acks": "all",
+                "latency": latency, "max_in_flight": 5, "confirms": confirms,
+                "faults": {"drop": drop}}],
+            "topics": [{"id": "t", "partitions": 1}],
+            "consumer_groups": [{"id": "g", "topics": ["t"], "members": 1,
+                "auto_offset_reset": "earliest", "service": {"constant": "1ms"}}],
+            "schedule": schedule
+        })
+        .to_string()
+    };
+    let appended_after = |e: &mut Engine, t_us: u64| {
+        e.take_trace()
+            .iter()
+            .filter(|ev| ev.t.0 > t_us && matches!(ev.kind, TraceKind::Appended { .. }))
+            .count()
+    };
+    // Five tries with a 2 s timeout: batches behind a dropped one use up
+    // their tries on OutOfOrderSequence answers and are given up.
+    let mut e = engine(
+        &world(
+            json!({"timeout": "2s", "retries": 5}),
+            json!([]),
+            "50ms",
+            0.1,
+        ),
+        1,
+    );
+    run_checked(&mut e, 20_000_000);
+    let (topic, _) = {
+        let l = serde_json::to_value(e.ledger_report()).unwrap();
+        (l["streams"]["topics"]["t"].clone(), ())
+    };
+    // Slowly (each dropped batch holds the five slots for its 2 s timeout),
+    // but to the end; with the hole left open, one record was ever appended.
+    let appended = topic["appended"].as_u64().unwrap();
+    assert!(appended >= 20, "the partition kept taking writes: {topic}");
+    assert!(appended_after(&mut e, 15_000_000) >= 3, "{topic}");
+    // A producer crash and restart: writes go on after it.
+    let crash = json!([{"at": "5s", "command": {"do": "crash_producer", "producer": "p",
+        "restart_after": "1s"}}]);
+    let mut e = engine(
+        &world(
+            json!({"timeout": "1s", "retries": 1000}),
+            crash,
+            "5ms",
+            0.03,
+        ),
+        1,
+    );
+    run_checked(&mut e, 20_000_000);
+    // About as many as without the crash (about 100); none before the fix.
+    assert!(appended_after(&mut e, 7_000_000) > 50);
+}
+
+#[test]
+fn an_explicitly_idempotent_producer_needs_retries_and_zero_retries_turn_the_default_off() {
+    let world = |idem: Value| {
+        let mut p = json!({"id": "p", "to": "t", "rate": "10/s", "acks": "all",
+            "confirms": {"timeout": "1s", "retries": 0}});
+        if !idem.is_null() {
+            p["idempotent"] = idem;
+        }
+        json!({"title": "r0", "producers": [p], "topics": [{"id": "t", "partitions": 1}]})
+            .to_string()
+    };
+    let err = queuelab::scenario::load(&world(json!(true)))
+        .unwrap_err()
+        .to_string();
+    assert!(err.contains("producers[0].confirms.retries"), "{err}");
+    let s = queuelab::scenario::load(&world(Value::Null)).unwrap();
+    assert!(
+        !s.producers[0].kafka_idempotent(),
+        "retries 0: idempotence off by default"
+    );
+}

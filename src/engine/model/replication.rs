@@ -155,9 +155,7 @@ impl Engine {
             return;
         }
         let b = &self.streams.tracked[&id];
-        let idempotent = self.cfg.producers[p as usize]
-            .idempotent
-            .unwrap_or(self.acks_of(p) == Acks::All);
+        let idempotent = self.cfg.producers[p as usize].kafka_idempotent();
         let seq = b.seq;
         if idempotent {
             let last = self.streams.topics[t as usize].repl[part as usize]
@@ -262,6 +260,9 @@ impl Engine {
             if !b.appended {
                 self.streams.topics[b.t as usize].repl[b.part as usize].unacked_lost +=
                     b.records.len() as u64;
+                if self.cfg.producers[b.p as usize].kafka_idempotent() {
+                    self.close_sequence_gap(b.p, b.part, b.seq);
+                }
             }
             let node = self.producers[b.p as usize].node;
             let first = b.records.first().map(|r| r.msg).unwrap_or(0);
@@ -282,6 +283,24 @@ impl Engine {
             self.now.after(delay_us),
             StreamEvent::ProduceRetry { batch: id },
         );
+    }
+
+    /// An idempotent batch with sequence `seq` was given up unappended: the
+    /// later batches of that partition move down one sequence number, so
+    /// the broker takes them next instead of answering OutOfOrderSequence
+    /// for ever (the client's `adjustSequencesDueToFailedBatch`; newer
+    /// clients bump the epoch and restart at 0, to the same effect).
+    fn close_sequence_gap(&mut self, p: u32, part: u32, seq: u64) {
+        for b in self.streams.tracked.values_mut() {
+            if b.p == p && b.part == part && b.seq > seq {
+                b.seq -= 1;
+            }
+        }
+        if let Some(tp) = self.streams.producers[p as usize].as_mut() {
+            if let Some(n) = tp.next_seq.get_mut(part as usize) {
+                *n -= 1;
+            }
+        }
     }
 
     pub(crate) fn on_produce_retry(&mut self, id: u32) {
@@ -541,6 +560,14 @@ impl Engine {
             }
         }
         lost += self.window_forget(p);
+        // The restarted producer gets a new producer id: its sequences start
+        // over and the brokers hold no state for it.
+        if let Some(tp) = self.streams.producers[p as usize].as_mut() {
+            tp.next_seq.clear();
+        }
+        for r in self.streams.topics[t as usize].repl.iter_mut() {
+            r.last_seq.remove(&p);
+        }
         lost as u32
     }
 

@@ -59,9 +59,7 @@ pub(super) fn check_topic_producer(
         v.err(format!("{at}.linger"), "must be at most 60s");
     }
     if let Some(n) = p.max_in_flight {
-        let idempotent = p
-            .idempotent
-            .unwrap_or(p.acks.unwrap_or(Acks::All) == Acks::All);
+        let idempotent = p.kafka_idempotent();
         if idempotent && !(1..=5).contains(&n) {
             v.err(
                 format!("{at}.max_in_flight"),
