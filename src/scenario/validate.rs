@@ -549,7 +549,10 @@ pub fn validate(s: &Scenario) -> Result<(), ScenarioError> {
             );
         }
         if c.prefetch == 0 {
-            v.err(format!("{at}.prefetch"), "must be at least 1");
+            v.err(
+                format!("{at}.prefetch"),
+                format!("must be at least 1 (RabbitMQ's 0, unlimited, is not modelled: give a number up to {PREFETCH_MAX})"),
+            );
         } else if c.prefetch > PREFETCH_MAX {
             v.err(
                 format!("{at}.prefetch"),
