@@ -967,3 +967,41 @@ fn xautoclaim_count_limits_deleted_ids_and_claims_together() {
         "no claim in the call that reported the deleted id: deleted at {t_deleted}, claims {claimed:?}"
     );
 }
+
+#[test]
+fn a_claimed_entry_is_handled_even_if_its_old_owner_acks_it_meanwhile() {
+    // Four consumers with a 1.2 s handler, entries every 50 ms, claims of
+    // entries idle 1 s. At 1.25 s c0 claims 100-0, 150-0 and 200-0 (the
+    // XAUTOCLAIM reply carries them); their owners ack 150-0 and 200-0 a
+    // little later. A Redis client still handles all three (two of them a
+    // second time: duplicates), one after another.
+    let w = json!({
+        "title": "claim then ack", "seed": 3, "duration": "10s",
+        "producers": [{"id": "p", "to": "orders", "rate": "20/s", "arrival": "constant"}],
+        "redis_streams": [{"id": "orders", "maxlen": 1000}],
+        "redis_groups": [{"id": "g", "stream": "orders", "consumers": 4,
+            "service": {"constant": "1200ms"}, "min_idle_time": "1s", "claim_every": "500ms"}]
+    });
+    let st = story(&w.to_string(), 6_000_000);
+    let claimed: Vec<(u32, u64)> = st
+        .matching(|k| matches!(k, TraceKind::XClaimed { .. }))
+        .iter()
+        .filter(|e| e.t.0 == 1_250_000)
+        .map(|e| match e.kind {
+            TraceKind::XClaimed { consumer, ms, .. } => (consumer, ms),
+            _ => unreachable!(),
+        })
+        .collect();
+    assert_eq!(claimed, vec![(0, 100), (0, 150), (0, 200)]);
+    let handled: Vec<(u64, u32)> = st
+        .matching(|k| matches!(k, TraceKind::XDelivered { consumer: 0, .. }))
+        .iter()
+        .filter(|e| e.t.0 >= 1_250_000)
+        .map(|e| match e.kind {
+            TraceKind::XDelivered { ms, deliveries, .. } => (ms, deliveries),
+            _ => unreachable!(),
+        })
+        .take(3)
+        .collect();
+    assert_eq!(handled, vec![(100, 2), (150, 2), (200, 2)]);
+}

@@ -115,8 +115,10 @@ pub(crate) struct XConsumer {
     pub(crate) epoch: u32,
     /// The delivery being handled: (copy slot, entry id, service time).
     pub(crate) busy: Option<(u32, StreamId, u64)>,
-    /// Entries XAUTOCLAIM gave it, to handle before new ones.
-    pub(crate) claimed: VecDeque<StreamId>,
+    /// Entries XAUTOCLAIM gave it, with their delivery counts then, to
+    /// handle before new ones (the reply carried them, so they are handled
+    /// even if their old owner acks them meanwhile).
+    pub(crate) claimed: VecDeque<(StreamId, u32)>,
     /// A claim tick came while busy: claim when next idle.
     pub(crate) claim_due: bool,
     pub(crate) processed: u64,
@@ -273,20 +275,16 @@ impl Engine {
         }
         let gi = g as usize;
         let st = self.redis.groups[gi].stream as usize;
-        while let Some(id) = self.redis.groups[gi].consumers[c as usize]
+        while let Some((id, count)) = self.redis.groups[gi].consumers[c as usize]
             .claimed
             .pop_front()
         {
-            // Still ours (not acked, not claimed by someone else since)?
-            if self.redis.groups[gi]
-                .pel
-                .get(&id)
-                .is_none_or(|p| p.consumer != c)
-            {
-                continue;
-            }
+            // The XAUTOCLAIM reply carried the entry: it is handled even if
+            // its old owner acked it (or another consumer claimed it) since;
+            // the XACK after it then reports nothing acked. An entry MAXLEN
+            // trimmed meanwhile is skipped (README: differences from Redis).
             if let Some(slot) = self.redis.streams[st].slot_of(id) {
-                self.x_deliver(g, c, id, slot);
+                self.x_deliver(g, c, id, slot, Some(count));
                 return;
             }
         }
@@ -305,20 +303,20 @@ impl Engine {
                     count: 1,
                 },
             );
-            self.x_deliver(g, c, id, slot);
+            self.x_deliver(g, c, id, slot, None);
         } else if !self.redis.groups[gi].waiting.contains(&c) {
             self.redis.groups[gi].waiting.push_back(c);
         }
     }
 
     /// Hand entry `id` (stream slot `slot`) to consumer `c` as a new copy.
-    fn x_deliver(&mut self, g: u32, c: u32, id: StreamId, slot: u32) {
+    fn x_deliver(&mut self, g: u32, c: u32, id: StreamId, slot: u32, claimed: Option<u32>) {
         let copy = self.copy_message(slot);
         self.totals.copies += 1;
         self.set_state(copy, MsgState::Unacked);
         let gs = &mut self.redis.groups[g as usize];
         gs.delivered += 1;
-        let deliveries = gs.pel.get(&id).map_or(1, |p| p.count);
+        let deliveries = claimed.unwrap_or_else(|| gs.pel.get(&id).map_or(1, |p| p.count));
         let service_us = draw_service_us(&self.cfg.redis_groups[g as usize].service, &mut gs.rng);
         let cs = &mut gs.consumers[c as usize];
         cs.busy = Some((copy, id, service_us));
@@ -461,7 +459,8 @@ impl Engine {
             pe.consumer = c;
             pe.delivered_us = now;
             pe.count += 1;
-            gs.consumers[c as usize].claimed.push_back(id);
+            let count = pe.count;
+            gs.consumers[c as usize].claimed.push_back((id, count));
             self.trace.record(
                 self.now,
                 TraceKind::XClaimed {
@@ -600,10 +599,7 @@ impl Engine {
                     None if cs.up && !cs.claimed.is_empty() && !cs.claim_due => {
                         // Claimed entries are handled as soon as it is idle.
                         let st = &self.redis.streams[gs.stream as usize];
-                        if cs.claimed.iter().any(|cid| {
-                            st.slot_of(*cid).is_some()
-                                && gs.pel.get(cid).is_some_and(|p| p.consumer == c as u32)
-                        }) {
+                        if cs.claimed.iter().any(|(cid, _)| st.slot_of(*cid).is_some()) {
                             return Err(format!("group {id}: c{c} idle with claimed entries"));
                         }
                     }
