@@ -307,8 +307,8 @@ mod tests {
 
     #[test]
     fn a_message_requeued_past_65535_deliveries_still_counts_them_exactly() {
-        // One message, failed and requeued at the head every millisecond: by
-        // 80 s it has been delivered 80,000 times, past the slot's 16-bit
+        // One message, failed and requeued at the head every millisecond:
+        // by 80 s it has been delivered 79,001 times, past the slot's 16-bit
         // count, whose excess moves to the extension record.
         let json = r#"{
   "title": "poison forever",

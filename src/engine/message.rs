@@ -15,10 +15,10 @@
 //! Routing keys, keys and header sets are interned once (`Sym`, `HdrId`).
 //!
 //! Size: a `Message` is 56 bytes (pinned by a test), its ledger word
-//! included, so a plain queued message costs 60 bytes with its queue entry. What most messages never
-//! need (a correlation id other than their own id, a per-message TTL, failure
-//! and return counts, the death log) lives in a `MsgExt` record of a side
-//! slab, made on first need and shared by routing copies until one of them
+//! included, so a plain queued message costs 60 bytes with its queue
+//! entry. What most messages never need (a correlation id other than their
+//! own id, a per-message TTL, failure and return counts, a delivery count
+//! past 65,534, the death log) lives in a `MsgExt` record of a side slab, made on first need and shared by routing copies until one of them
 //! changes it (copy on write), so a fan-out copy adds no heap share of its own.
 
 use super::trace::Reason;

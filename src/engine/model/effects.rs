@@ -25,9 +25,9 @@
 //! without publisher confirms that reaches at most one consumer queue and has
 //! at most one effect there. Such a message has no `FxEntry`: its state (no
 //! queue reached / reached queue `q` / one effect at `q`) is packed into the
-//! message's ledger word (`Message::fx`), and its business id is its own message id, so a
-//! queued message costs the ledger 4 bytes instead of an entry (issue 6's
-//! bytes-per-message budget). The first thing an implicit state cannot say (a
+//! message's ledger word (`Message::fx`), and its business id is its own
+//! message id, so a queued message costs the ledger 4 bytes (inside its
+//! slot) instead of an entry (issue 6's bytes-per-message budget). The first thing an implicit state cannot say (a
 //! copy, a second queue, a second effect, a discard reason) materialises an
 //! ordinary entry with the same content; the outcomes are the same either way.
 //!
