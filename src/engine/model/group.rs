@@ -403,7 +403,7 @@ impl Engine {
         // coordinator waits for it: Kafka's join phase completes only when
         // every known member has rejoined or been removed, so a rebalance
         // started meanwhile completes only after that member's session
-        // expires (which starts the next generation without it).
+        // expires (`on_session_expired` then plans it again without it).
         for gp in 0..target.len() as u32 {
             if let Some(o) = self.streams.groups[gi].parts[gp as usize].owner {
                 if !self.streams.groups[gi].members[o as usize].in_group {
