@@ -391,7 +391,7 @@ fn sqs_runs_keep_every_invariant_over_seeds() {
     let json = r#"{
   "title": "mix",
   "producers": [{ "id": "p", "to": "q", "rate": "40/s", "keys": { "random_of_n": 4 }, "count": 300, "faults": { "duplicate": 0.1 } },
-                { "id": "p2", "to": "f", "rate": "40/s", "keys": { "random_of_n": 3 }, "count": 300, "headers": { "DelaySeconds": "1" } }],
+                { "id": "p2", "to": "f", "rate": "40/s", "keys": { "random_of_n": 3 }, "count": 300 }],
   "queues": [
     { "id": "q", "sqs": { "visibility_timeout": "300ms", "duplicate_rate": 0.05, "dead_letter_queue": "dlq", "max_receive_count": 3, "retention": "60s" } },
     { "id": "dlq", "sqs": { "retention": "60s" } },
