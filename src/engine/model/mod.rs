@@ -82,6 +82,7 @@ pub(crate) mod pulsar_check;
 pub(crate) mod pulsar_dispatch;
 pub mod pulsar_hash;
 pub mod queue;
+pub(crate) mod rebalance;
 pub(crate) mod record;
 pub(crate) mod recovery;
 pub(crate) mod redis;
