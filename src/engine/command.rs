@@ -142,6 +142,21 @@ impl Engine {
                         .map_err(|(f, e)| CommandError(format!("dedup.{f}: {e}")))?;
                 }
             }
+            Command::SetCircuitBreaker {
+                consumer,
+                circuit_breaker,
+            } => {
+                let c = self.find(consumer, NodeKind::Consumer)?;
+                if self.is_sqs_consumer(c) {
+                    return err(format!(
+                        "{consumer} reads an SQS queue: circuit breakers are modelled for AMQP queue consumers only"
+                    ));
+                }
+                if let Some(b) = circuit_breaker {
+                    scenario::check_circuit_breaker(b)
+                        .map_err(|(n, e)| CommandError(format!("circuit_breaker.{n}: {e}")))?;
+                }
+            }
             Command::SetConsumerFaults { consumer, faults } => {
                 self.find(consumer, NodeKind::Consumer)?;
                 if let Some(f) = faults {
@@ -590,6 +605,13 @@ impl Engine {
                 let c = self.find(consumer, NodeKind::Consumer).unwrap();
                 self.cfg.consumers[c as usize].dedup = *dedup;
                 self.refresh_protocol(c);
+            }
+            Command::SetCircuitBreaker {
+                consumer,
+                circuit_breaker,
+            } => {
+                let c = self.find(consumer, NodeKind::Consumer).unwrap();
+                self.set_circuit_breaker(c, *circuit_breaker);
             }
             Command::SetConsumerFaults { consumer, faults } => {
                 let c = self.find(consumer, NodeKind::Consumer).unwrap();

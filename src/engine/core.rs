@@ -132,6 +132,11 @@ pub(crate) enum Event {
         p: u32,
         e: u32,
     },
+    /// A consumer's circuit breaker may let probes through (`model::breaker`).
+    BreakerHalfOpen {
+        c: u32,
+        generation: u32,
+    },
     /// A crash at a consumer protocol point (after receive, after ack).
     ProtocolCrash {
         c: u32,
@@ -627,6 +632,7 @@ impl Engine {
             Event::Restart { c, i, epoch } => self.on_restart(c, i, epoch),
             Event::ConfirmDue { p, e } => self.on_confirm_due(p, e),
             Event::ProtocolCrash { c, i, epoch } => self.on_protocol_crash(c, i, epoch),
+            Event::BreakerHalfOpen { c, generation } => self.on_breaker_half_open(c, generation),
             Event::DeliveryArrives { c, i, epoch, slot } => {
                 self.on_delivery_arrives(c, i, epoch, slot)
             }

@@ -5,6 +5,7 @@
 //!                    ──► model::queue::check_queues      (max_length, ownership, unacked, work-conserving)
 //!                    ──► ledger ⇔ queues and consumers   (here)
 //!                    ──► model::consumer::check_consumers (prefetch, crashed hold nothing, busy ⇔ held)
+//!                    ──► model::breaker::check_breakers (dispatch gate ⇔ breaker not closed)
 //!                    ──► model::sqs::check_sqs            (visible / delayed / in flight / held agree)
 //!                    ──► model::retry::check_retry_waits  (retries only with attempts left)
 //!                    ──► published + copies = created    (here)
@@ -57,6 +58,7 @@ impl Engine {
             ));
         }
         self.check_consumers()?;
+        self.check_breakers()?;
         self.check_sqs()?;
         self.check_retry_waits()?;
         self.check_ext_refs()?;

@@ -336,6 +336,16 @@ impl Engine {
                 "visibility changed: visible in {}",
                 crate::scenario::Duration(timeout_us)
             ),
+            TraceKind::BreakerOpened { failures, open_us } => format!(
+                "circuit breaker opened after {failures} failure(s) in a row: no deliveries for {}",
+                crate::scenario::Duration(open_us)
+            ),
+            TraceKind::BreakerHalfOpen { probes } => {
+                format!("circuit breaker half-open: {probes} probe delivery(ies) let through")
+            }
+            TraceKind::BreakerClosed { probes } => {
+                format!("circuit breaker closed: {probes} probe(s) succeeded, deliveries flow again")
+            }
             TraceKind::SqsVisibilityRefused { timeout_us } => format!(
                 "visibility change to {} refused: past 12 h from the receive",
                 crate::scenario::Duration(timeout_us)

@@ -326,6 +326,13 @@ pub enum TraceKind {
     /// SQS: `ChangeMessageVisibility` refused: `timeout_us` from now would
     /// end more than 12 hours after the receive (the timeout stays).
     SqsVisibilityRefused { timeout_us: u64 },
+    /// A consumer's circuit breaker opened after `failures` handler failures
+    /// in a row (or a failed probe): no deliveries for `open_us` (`model::breaker`).
+    BreakerOpened { failures: u32, open_us: u64 },
+    /// The breaker's open time ran out: `probes` deliveries may go through.
+    BreakerHalfOpen { probes: u32 },
+    /// Every probe succeeded: the breaker closed, deliveries flow again.
+    BreakerClosed { probes: u32 },
     /// SQS FIFO: a `SendMessage` (`send`) or `ReceiveMessage` call was over
     /// the queue's per-second throughput limit; the client retries next second.
     SqsThrottled { send: bool },

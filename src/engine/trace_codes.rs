@@ -81,6 +81,9 @@ impl TraceKind {
             TraceKind::SqsEmptyReceive { .. } => "sqs_empty_receive",
             TraceKind::SqsVisibilityChanged { .. } => "sqs_visibility_changed",
             TraceKind::SqsVisibilityRefused { .. } => "sqs_visibility_refused",
+            TraceKind::BreakerOpened { .. } => "breaker_opened",
+            TraceKind::BreakerHalfOpen { .. } => "breaker_half_open",
+            TraceKind::BreakerClosed { .. } => "breaker_closed",
             TraceKind::SqsThrottled { .. } => "sqs_throttled",
             TraceKind::SqsDelayEnded => "sqs_delay_ended",
             TraceKind::PulsarStored { .. } => "pulsar_stored",
@@ -106,7 +109,7 @@ impl TraceKind {
     }
 
     /// All kind names, for filters in the UI.
-    pub const NAMES: [&'static str; 90] = [
+    pub const NAMES: [&'static str; 94] = [
         "published",
         "routed",
         "unroutable",
@@ -197,6 +200,10 @@ impl TraceKind {
         "follower_stalled",
         "isr_shrunk",
         "isr_expanded",
+        "sqs_visibility_refused",
+        "breaker_opened",
+        "breaker_half_open",
+        "breaker_closed",
     ];
 
     /// Canonical encoding of this kind: its code (1..=39) and two field
@@ -338,6 +345,9 @@ impl TraceKind {
             } => (106, pair(fenced, epoch as u64), partition as u64),
             TraceKind::ProducerFenced { member, epoch } => (107, member as u64, epoch as u64),
             TraceKind::SqsVisibilityRefused { timeout_us } => (108, timeout_us, 0),
+            TraceKind::BreakerOpened { failures, open_us } => (109, failures as u64, open_us),
+            TraceKind::BreakerHalfOpen { probes } => (110, probes as u64, 0),
+            TraceKind::BreakerClosed { probes } => (111, probes as u64, 0),
             // Redis: codes 60..=79. A stream id folds into one word
             // (ms times an odd constant, xor seq): deterministic, integer only.
             TraceKind::PubsubPublished { receivers, missed } => {

@@ -49,7 +49,7 @@ fn hash_sees_every_field() {
     assert_ne!(h0, base(k, None, 1, 1));
     assert_ne!(h0, base(k, Some(1), 2, 1));
     assert_ne!(h0, base(k, Some(1), 1, 2));
-    assert_eq!(TraceKind::NAMES.len(), 90);
+    assert_eq!(TraceKind::NAMES.len(), 94);
     // Fields sharing a word stay apart.
     let d = |consumer, instance, attempt, redelivered| TraceKind::Delivered {
         consumer: NodeId(consumer),
@@ -205,4 +205,23 @@ fn hash_of_a_known_trace_is_pinned() {
     l.record(SimTime(7), TraceKind::Expired, None, NodeId(2));
     assert_eq!(l.count(), 3);
     assert_eq!(format!("{:016x}", l.hash()), "5a2cf45d7be1589d");
+}
+
+/// Every kind's name is in `NAMES` (the UI's event filter lists `NAMES`):
+/// read from the source of `TraceKind::name`, so a new kind cannot be left
+/// out of the filter (`sqs_visibility_refused` was).
+#[test]
+fn names_lists_every_kind() {
+    let src = include_str!("trace_codes.rs");
+    let body = &src[src.find("pub fn name").unwrap()..src.find("pub const NAMES").unwrap()];
+    let mut seen = 0;
+    for part in body.split("=> \"").skip(1) {
+        let name = &part[..part.find('"').unwrap()];
+        assert!(
+            TraceKind::NAMES.contains(&name),
+            "{name} missing from TraceKind::NAMES"
+        );
+        seen += 1;
+    }
+    assert_eq!(seen, TraceKind::NAMES.len());
 }

@@ -30,6 +30,39 @@ pub struct MessageView {
     pub age_us: u64,
 }
 
+/// A consumer's circuit breaker (`model::breaker`).
+#[derive(Clone, Debug, PartialEq, Serialize)]
+pub struct BreakerView {
+    /// `closed`, `open` or `half_open`.
+    pub state: &'static str,
+    /// Handler failures in a row so far (closed), and how many open it.
+    pub failures_in_a_row: u32,
+    pub failures_to_open: u32,
+    /// Times it opened, and the time it spent open.
+    pub opens: u64,
+    pub open_total_us: u64,
+    /// While open: when it lets probes through.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub half_open_at_us: Option<u64>,
+}
+
+impl BreakerView {
+    /// One line for the inspector: the state and what it means now.
+    pub fn describe(&self) -> String {
+        match (self.state, self.half_open_at_us) {
+            ("open", Some(at)) => format!(
+                "open: no deliveries until {}",
+                crate::scenario::Duration(at)
+            ),
+            ("half_open", _) => "half-open: letting probes through".into(),
+            _ => format!(
+                "closed ({} of {} failures in a row)",
+                self.failures_in_a_row, self.failures_to_open
+            ),
+        }
+    }
+}
+
 #[derive(Clone, Debug, PartialEq, Serialize)]
 pub struct InstanceView {
     pub up: bool,
@@ -83,6 +116,9 @@ pub enum NodeView {
         acked: u64,
         nacked: u64,
         instances: Vec<InstanceView>,
+        /// Its circuit breaker, if it has one.
+        #[serde(skip_serializing_if = "Option::is_none")]
+        breaker: Option<BreakerView>,
     },
     /// A Kafka-style topic (see `view_stream`).
     Topic(super::view_stream::TopicView),
@@ -250,6 +286,7 @@ impl Engine {
                     failed: cs.failed,
                     acked: cs.acked,
                     nacked: cs.nacked,
+                    breaker: self.breaker_view(i as u32),
                     instances: cs
                         .instances
                         .iter()

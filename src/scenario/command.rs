@@ -10,8 +10,9 @@
 //! and is not logged.
 
 use super::{
-    AckMode, Arrival, Assignment, CommitPolicy, Confirms, ConsumerFaults, CrashPoint, Dedup,
-    Duration, Guarantee, LinkFaults, OnFailure, Overflow, Rate, RetryPolicy, SeekTo, Service,
+    AckMode, Arrival, Assignment, CircuitBreaker, CommitPolicy, Confirms, ConsumerFaults,
+    CrashPoint, Dedup, Duration, Guarantee, LinkFaults, OnFailure, Overflow, Rate, RetryPolicy,
+    SeekTo, Service,
 };
 use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
@@ -320,6 +321,12 @@ pub enum Command {
         #[serde(default)]
         faults: Option<ConsumerFaults>,
     },
+    /// Give a consumer a circuit breaker (these settings, starting closed) or none.
+    SetCircuitBreaker {
+        consumer: String,
+        #[serde(default)]
+        circuit_breaker: Option<CircuitBreaker>,
+    },
     /// Turn a queue producer's publisher confirms on (with these settings) or off.
     SetConfirms {
         producer: String,
@@ -390,6 +397,7 @@ impl Command {
             | Command::SetRetry { consumer, .. }
             | Command::SetDedup { consumer, .. }
             | Command::SetConsumerFaults { consumer, .. }
+            | Command::SetCircuitBreaker { consumer, .. }
             | Command::SetWaitTime { consumer, .. }
             | Command::SetMaxMessages { consumer, .. } => consumer,
             Command::SetMaxLength { queue, .. }

@@ -253,6 +253,16 @@ impl Command {
                 Some(d) => format!("{consumer}: dedup window → {}", d.window),
                 None => format!("{consumer}: dedup → none"),
             },
+            Command::SetCircuitBreaker {
+                consumer,
+                circuit_breaker,
+            } => match circuit_breaker {
+                Some(b) => format!(
+                    "{consumer}: circuit breaker → opens after {} failures in a row, open {}, {} probe(s)",
+                    b.failures, b.open_for, b.probes
+                ),
+                None => format!("{consumer}: circuit breaker → none"),
+            },
             Command::SetConsumerFaults { consumer, faults } => match faults {
                 Some(f) => format!(
                     "{consumer}: faults → crash after receive {:.0}%, after effect {:.0}%, ack lost {:.0}%",

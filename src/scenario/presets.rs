@@ -31,6 +31,7 @@ static PRESETS: &[Preset] = presets![
     "headers-routing",
     "retry-backoff",
     "retry-queue",
+    "circuit-breaker",
     "ttl-overflow",
     "request-reply",
     "pipeline",

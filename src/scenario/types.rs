@@ -413,6 +413,54 @@ pub struct Consumer {
     /// How it polls, when it reads an SQS queue (unset: the defaults).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub sqs: Option<super::SqsReceive>,
+    /// A circuit breaker around the handler's downstream call (unset: none).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub circuit_breaker: Option<CircuitBreaker>,
+}
+
+/// A circuit breaker around a consumer's downstream dependency (Nygard's
+/// pattern, counting consecutive failures as Polly's basic breaker does).
+/// Closed: deliveries flow; `failures` handler failures in a row open it.
+/// Open: the consumer takes no deliveries for `open_for` (it pauses, as a
+/// listener container does when its breaker opens), so messages wait in the
+/// queue instead of failing, burning retries and dead-lettering. Then
+/// half-open: `probes` deliveries are let through; if all succeed it closes,
+/// if one fails it opens again for another `open_for`.
+#[derive(Clone, Copy, Debug, PartialEq, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct CircuitBreaker {
+    /// Consecutive handler failures that open the breaker (1..=100000).
+    pub failures: u32,
+    /// How long it stays open before letting probes through (more than 0, at most 24h).
+    pub open_for: Duration,
+    /// Deliveries let through while half-open (1..=1000; default 1).
+    #[serde(default = "one")]
+    pub probes: u32,
+}
+
+/// Limits of a circuit breaker's settings.
+pub const BREAKER_FAILURES_MAX: u32 = 100_000;
+pub const BREAKER_PROBES_MAX: u32 = 1000;
+pub const BREAKER_OPEN_US_MAX: u64 = 24 * 3600 * 1_000_000;
+
+/// Check a circuit breaker; the error names the field.
+pub fn check_circuit_breaker(b: &CircuitBreaker) -> Result<(), (&'static str, String)> {
+    if b.failures == 0 || b.failures > BREAKER_FAILURES_MAX {
+        return Err((
+            "failures",
+            format!("must be between 1 and {BREAKER_FAILURES_MAX}"),
+        ));
+    }
+    if b.open_for.us() == 0 || b.open_for.us() > BREAKER_OPEN_US_MAX {
+        return Err(("open_for", "must be more than 0 and at most 24h".into()));
+    }
+    if b.probes == 0 || b.probes > BREAKER_PROBES_MAX {
+        return Err((
+            "probes",
+            format!("must be between 1 and {BREAKER_PROBES_MAX}"),
+        ));
+    }
+    Ok(())
 }
 
 impl Consumer {

@@ -535,6 +535,11 @@ pub fn validate(s: &Scenario) -> Result<(), ScenarioError> {
                 v.err(format!("{at}.faults.{name}"), e);
             }
         }
+        if let Some(b) = &c.circuit_breaker {
+            if let Err((name, e)) = crate::scenario::check_circuit_breaker(b) {
+                v.err(format!("{at}.circuit_breaker.{name}"), e);
+            }
+        }
         need(
             &mut v,
             format!("{at}.queue"),

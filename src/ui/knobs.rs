@@ -6,7 +6,7 @@
 
 use crate::engine::Command;
 use crate::scenario::{
-    Arrival, Backoff, Consumer, Duration, Rate, RetryMode, RetryPolicy, Service,
+    Arrival, Backoff, CircuitBreaker, Consumer, Duration, Rate, RetryMode, RetryPolicy, Service,
 };
 
 /// The service time's typical value [ms] (mean or median).
@@ -241,6 +241,41 @@ pub fn consumer_fault(c: &Consumer, which: ConsumerFault, text: &str) -> Option<
     Some(Command::SetConsumerFaults {
         consumer: c.id.clone(),
         faults: (!none || c.faults.is_some()).then_some(f),
+    })
+}
+
+/// `SetCircuitBreaker` with its threshold (failures in a row; blank: no
+/// breaker) or its open time (ms) changed, the rest kept. A new breaker
+/// starts from 5 failures, 5 s open, 1 probe.
+pub fn breaker_with(
+    c: &Consumer,
+    failures: Option<&str>,
+    open_ms: Option<&str>,
+) -> Option<Command> {
+    let mut b = c.circuit_breaker.unwrap_or(CircuitBreaker {
+        failures: 5,
+        open_for: Duration::from_s(5),
+        probes: 1,
+    });
+    if let Some(t) = failures {
+        if t.trim().is_empty() {
+            return Some(Command::SetCircuitBreaker {
+                consumer: c.id.clone(),
+                circuit_breaker: None,
+            });
+        }
+        b.failures = set_u32(t)?;
+    }
+    if let Some(t) = open_ms {
+        let ms = num(t)?;
+        if ms < 0.0 {
+            return None;
+        }
+        b.open_for = Duration(us_of_ms(ms));
+    }
+    Some(Command::SetCircuitBreaker {
+        consumer: c.id.clone(),
+        circuit_breaker: Some(b),
     })
 }
 

@@ -11,6 +11,7 @@
 mod common;
 
 mod ack_path;
+mod breaker;
 mod broker_comparison;
 mod broker_crash;
 mod builder;

@@ -191,6 +191,14 @@ pub(crate) fn scenario_json(g: &mut Genes) -> Value {
         }
         let on_failure = g.one(&["dead_letter", "requeue", "retry"]);
         c["on_failure"] = json!(on_failure);
+        if g.chance(1) {
+            // A circuit breaker (`model::breaker`): it gates dispatch.
+            c["circuit_breaker"] = json!({
+                "failures": 1 + g.pick(3),
+                "open_for": g.one(&["1ms", "20ms", "200ms"]),
+                "probes": 1 + g.pick(2),
+            });
+        }
         if on_failure == "retry" || g.chance(1) {
             let mut r = json!({
                 "max_attempts": 1 + g.pick(4),
@@ -249,7 +257,7 @@ pub(crate) fn command(g: &mut Genes, s: &Value, fault: bool) -> Value {
     let which = if fault {
         [3, 4, 5, 12, 15][g.pick(5) as usize]
     } else {
-        g.pick(17)
+        g.pick(18)
     };
     match which {
         0 => json!({ "do": "set_rate", "producer": p, "rate": g.one(&["0/s", "10/s", "500/s"]) }),
@@ -296,6 +304,14 @@ pub(crate) fn command(g: &mut Genes, s: &Value, fault: bool) -> Value {
             json!({ "do": "set_queue_ttl", "queue": q, "ttl": if g.chance(2) { json!(duration(g)) } else { Value::Null } })
         }
         15 => json!({ "do": "purge_queue", "queue": q }),
+        16 => {
+            let b = if g.chance(3) {
+                json!({ "failures": 1 + g.pick(3), "open_for": g.one(&["1ms", "20ms", "200ms"]), "probes": 1 + g.pick(2) })
+            } else {
+                Value::Null
+            };
+            json!({ "do": "set_circuit_breaker", "consumer": c, "circuit_breaker": b })
+        }
         _ => {
             // Link and ack-path faults (`model::links`, `model::protocol`).
             let p = |g: &mut Genes| g.one(&[0.0, 0.1, 0.5, 1.0]);

@@ -9,6 +9,9 @@
 //!   crash_instance ──► unacked deliveries requeued (auto-acked ones lost)
 //!   Restart ──► restart_instance ──► queue::dispatch
 //!
+//! A circuit breaker (`model::breaker`) hears every handler outcome and can
+//! close the instances to new deliveries (`instance_has_room`).
+//!
 //! Reacts to: `Event::ServiceDone`, `Event::Restart`; commands `CrashConsumer`,
 //! `RestartConsumer`, `SetInstances`, `SetPrefetch` (others only change
 //! configuration). Exports: `deliver`, `instance_has_room`. Instance epochs are unique per consumer, so a stale
@@ -88,6 +91,11 @@ pub(crate) struct ConsumerState {
     pub(crate) failed: u64,
     pub(crate) acked: u64,
     pub(crate) nacked: u64,
+    /// The circuit breaker (`model::breaker`), if it has one.
+    pub(crate) breaker: Option<Box<super::breaker::Breaker>>,
+    /// Its breaker is not closed: dispatch asks `breaker_permits`. Kept by
+    /// `model::breaker`, so the hot path reads one flag.
+    pub(crate) gated: bool,
 }
 
 impl Engine {
@@ -140,6 +148,10 @@ impl Engine {
             failed: 0,
             acked: 0,
             nacked: 0,
+            breaker: c
+                .circuit_breaker
+                .map(|b| Box::new(super::breaker::Breaker::new(b, 0))),
+            gated: false,
         });
     }
 
@@ -248,6 +260,7 @@ impl Engine {
     /// SQS consumers; what happens to the message next is theirs.
     pub(crate) fn handler_succeeded(&mut self, c: u32, i: u32, slot: u32, q: u32, service_us: u64) {
         let ci = c as usize;
+        self.breaker_success(c);
         self.totals.processed += 1;
         self.consumers[ci].processed += 1;
         self.consumers[ci].instances[i as usize].processed += 1;
@@ -270,6 +283,7 @@ impl Engine {
     /// The handler failed on `slot`: counted and traced with its failure count.
     pub(crate) fn handler_failed(&mut self, c: u32, i: u32, slot: u32) {
         let ci = c as usize;
+        self.breaker_failure(c);
         self.totals.failed += 1;
         self.consumers[ci].failed += 1;
         let x = self.ext_mut(slot);
@@ -638,7 +652,7 @@ impl Engine {
     pub(crate) fn instance_has_room(&self, c: u32, i: u32) -> bool {
         let cs = &self.consumers[c as usize];
         let inst = &cs.instances[i as usize];
-        inst.up && inst.held() < cs.prefetch as usize
+        inst.up && inst.held() < cs.prefetch as usize && (!cs.gated || self.breaker_permits(c))
     }
 
     // ------------------------------------------------ invariants

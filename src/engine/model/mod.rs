@@ -14,6 +14,7 @@
 //! | `dead_letter.rs` | DLX republish, death log, cycle rule   | no DLX, cycle, per-instant caps |
 //! | `consumer.rs`    | instances, service, ack, crash         | `lost_after_auto_ack`           |
 //! | `retry.rs`       | on-failure policy, backoff, retry wait | `retries_exhausted`             |
+//! | `breaker.rs`     | consumers' circuit breakers: closed, open (no deliveries), half-open probes | — |
 //! | `topic.rs`       | partition logs, retention, compaction  | retention / compaction (traced) |
 //! | `batch.rs`       | topic producers: partition, batching   | —                               |
 //! | `inflight.rs`    | topic producers: the window of in-flight batches | past `WAITING_BATCHES_MAX` (`unacked_lost`) |
@@ -57,6 +58,7 @@
 
 pub mod assignor;
 pub(crate) mod batch;
+pub(crate) mod breaker;
 pub(crate) mod broker;
 pub(crate) mod broker_costs;
 pub(crate) mod confirms;

@@ -487,13 +487,15 @@ impl Engine {
             }
             unacked += held as u64;
             // Dispatch is work-conserving: no ready message waits while an
-            // instance reading this queue is up and has prefetch room. (A
+            // instance reading this queue is up and has prefetch room, and
+            // its consumer's circuit breaker lets deliveries through. (A
             // stuck queue would pass every conservation check.)
             if !q.ready.is_empty() {
                 for &(c, i) in &q.subscribers {
                     let inst = &self.consumers[c as usize].instances[i as usize];
                     let prefetch = self.cfg.consumers[c as usize].prefetch as usize;
-                    if inst.up && inst.held() < prefetch {
+                    let gated = self.consumers[c as usize].gated && !self.breaker_permits(c);
+                    if inst.up && inst.held() < prefetch && !gated {
                         return Err(format!(
                             "queue {} has {} ready while {}#{i} is up with {} of {prefetch} held",
                             self.cfg.queues[qi].id,

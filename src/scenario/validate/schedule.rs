@@ -69,6 +69,14 @@ pub(super) fn check_scheduled_values(v: &mut V, at: &str, cmd: &Command, s: &Sce
                 v.err(format!("{at}.arrival"), e);
             }
         }
+        C::SetCircuitBreaker {
+            circuit_breaker: Some(b),
+            ..
+        } => {
+            if let Err((name, e)) = check_circuit_breaker(b) {
+                v.err(format!("{at}.circuit_breaker.{name}"), e);
+            }
+        }
         C::SetConsumerFaults {
             faults: Some(f), ..
         } => {

@@ -98,6 +98,12 @@ pub(super) fn check_sqs(v: &mut V, s: &Scenario) {
         if !reads_sqs {
             continue;
         }
+        if c.circuit_breaker.is_some() {
+            v.err(
+                format!("{at}.circuit_breaker"),
+                "is modelled for consumers of AMQP queues only, not of an SQS queue",
+            );
+        }
         let amqp_only = [
             ("on_failure", c.on_failure != OnFailure::default()),
             ("retry", c.retry.is_some()),

@@ -309,6 +309,7 @@ impl App {
             acked,
             nacked,
             instances,
+            breaker,
         } = nv
         else {
             return html! {};
@@ -346,6 +347,10 @@ impl App {
                 <dt>{"service time"}</dt><dd>{ format!("{:.1} ms, {}", knobs::service_ms(&c.service), knobs::service_kind(&c.service)) }</dd>
                 if let Some(r) = &retry {
                     <dt>{"retry"}</dt><dd>{ format!("{} attempts, {}, {:?}", r.max_attempts, knobs::backoff_text(&r.backoff), r.mode).to_ascii_lowercase() }</dd>
+                }
+                if let Some(b) = breaker {
+                    <dt>{"circuit breaker"}</dt><dd id="breaker-state">{ b.describe() }</dd>
+                    <dt>{"breaker opened"}</dt><dd id="breaker-opens">{ format!("{} time(s), open {} in all", b.opens, crate::scenario::Duration(b.open_total_us)) }</dd>
                 }
             </dl>
             <h3>{"Knobs"}</h3>
@@ -425,11 +430,34 @@ impl App {
                 <button class="btn" id="restart-all" onclick={link.callback(move |_| Msg::Cmd(Some(Command::RestartConsumer { consumer: c12.clone(), instance: None })))}>{"Restart all"}</button>
             </div>
             if !sqs {
+                { self.breaker_knobs(link, &c) }
                 { self.consumer_fault_knobs(link, &c) }
             }
             <h3>{"Deliveries in progress"}</h3>
             { views::instances_table(instances, link.callback(|m: u64| Msg::SelectMessage(Some(m)))) }
             </>
+        }
+    }
+
+    /// The circuit breaker's knobs: threshold (blank: none) and open time.
+    fn breaker_knobs(&self, link: &Scope<Self>, c: &crate::scenario::Consumer) -> Html {
+        let (c1, c2) = (c.clone(), c.clone());
+        let b = c.circuit_breaker;
+        html! {
+            <div class="knob two">
+                <div>
+                    <label for="knob-breaker-failures">{"Circuit breaker: opens after failures in a row"}</label>
+                    <input id="knob-breaker-failures" type="number" min="1" placeholder="none"
+                        value={b.map(|b| b.failures.to_string()).unwrap_or_default()}
+                        onchange={link.callback(move |e: Event| Msg::Cmd(knobs::breaker_with(&c1, Some(&e.target_unchecked_into::<HtmlInputElement>().value()), None)))} />
+                </div>
+                <div>
+                    <label for="knob-breaker-open">{"open for, ms"}</label>
+                    <input id="knob-breaker-open" type="number" min="1" placeholder="none"
+                        value={b.map(|b| format!("{}", b.open_for.us() as f64 / 1000.0)).unwrap_or_default()}
+                        onchange={link.callback(move |e: Event| Msg::Cmd(knobs::breaker_with(&c2, None, Some(&e.target_unchecked_into::<HtmlInputElement>().value()))))} />
+                </div>
+            </div>
         }
     }
 

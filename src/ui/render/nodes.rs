@@ -142,9 +142,13 @@ pub(super) fn draw_nodes(f: &Frame) -> Vec<Hit> {
                 Some(NodeView::Consumer {
                     processed,
                     instances,
+                    breaker,
                     ..
                 }) => {
-                    if !instances.is_empty() && instances.iter().all(|i| !i.up) {
+                    if let Some(b) = breaker.as_ref().filter(|b| b.state != "closed") {
+                        ctx.set_fill_style_str(th.text);
+                        breaker_state(b).to_string()
+                    } else if !instances.is_empty() && instances.iter().all(|i| !i.up) {
                         ctx.set_fill_style_str(th.text);
                         "crashed".to_string()
                     } else {
@@ -336,11 +340,16 @@ pub(super) fn draw_nodes(f: &Frame) -> Vec<Hit> {
                 instances,
                 processed,
                 failed,
+                breaker,
                 ..
             }) => {
                 let up = instances.iter().filter(|i| i.up).count();
                 let busy = instances.iter().filter(|i| i.up && i.busy).count();
-                let state = if up == 0 && !instances.is_empty() {
+                // A tripped circuit breaker is the one thing to see here.
+                let tripped = breaker.as_ref().filter(|b| b.state != "closed");
+                let state = if let Some(b) = tripped {
+                    breaker_state(b).to_string()
+                } else if up == 0 && !instances.is_empty() {
                     "crashed".to_string()
                 } else if busy == 0 {
                     "idle".to_string()
@@ -359,10 +368,10 @@ pub(super) fn draw_nodes(f: &Frame) -> Vec<Hit> {
                 } else {
                     String::new()
                 };
-                if up == 0 && !instances.is_empty() {
+                let bold = (up == 0 && !instances.is_empty()) || tripped.is_some();
+                if bold {
                     ctx.set_fill_style_str(th.text);
                 }
-                let bold = up == 0 && !instances.is_empty();
                 if rows.compact {
                     let t = detail(&[(&state, 0), (&done, 1), (&failed, 2), (&held, 3)]);
                     text_fit(ctx, &t, x + pad, line_y, small, bold, inner);
@@ -458,4 +467,13 @@ pub(super) fn draw_nodes(f: &Frame) -> Vec<Hit> {
         }
     }
     hits
+}
+
+/// A tripped circuit breaker's state, as a consumer box says it.
+fn breaker_state(b: &crate::engine::view::BreakerView) -> &'static str {
+    if b.state == "open" {
+        "breaker OPEN"
+    } else {
+        "breaker half-open"
+    }
 }
