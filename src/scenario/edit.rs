@@ -237,6 +237,7 @@ pub fn connect(sc: &mut Scenario, from: &str, to: &str) -> Result<String, String
                 to: to.to_string(),
                 routing_key: None,
                 copies: 1,
+                headers: Default::default(),
             });
             format!("{from} publishes to {to} after each success")
         }

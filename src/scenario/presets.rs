@@ -32,6 +32,7 @@ static PRESETS: &[Preset] = presets![
     "retry-backoff",
     "retry-queue",
     "circuit-breaker",
+    "message-versioning",
     "ttl-overflow",
     "request-reply",
     "pipeline",

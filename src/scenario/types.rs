@@ -583,6 +583,10 @@ pub struct Publish {
     /// How many messages to publish (fan-out from a handler).
     #[serde(default = "one")]
     pub copies: u32,
+    /// Headers the handler sets on the new message, over those of the
+    /// processed message (an upcaster stamping `schema: 2`).
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub headers: BTreeMap<String, String>,
 }
 
 /// A command applied at a fixed simulated time.

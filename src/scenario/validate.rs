@@ -626,6 +626,12 @@ pub fn validate(s: &Scenario) -> Result<(), ScenarioError> {
                     format!("must be between 1 and {COPIES_MAX}"),
                 );
             }
+            check_headers(
+                &mut v,
+                &format!("{at}.on_success[{j}].headers"),
+                p.headers.len(),
+                p.headers.iter().map(|(k, x)| (k, Some(x))),
+            );
         }
     }
     check_streams(&mut v, s, &|name: &str| kind_of(name) == Some(Kind::Topic));

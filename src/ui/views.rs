@@ -108,6 +108,8 @@ pub struct LegendFacts {
     pub queues: bool,
     pub max_length: bool,
     pub consumers: bool,
+    /// A consumer has a circuit breaker.
+    pub breakers: bool,
     /// Topics and consumer groups (partition strips, cursors, lag, owners).
     pub streams: bool,
     /// Presenter mode: one line — the stream marks on a picture with topics,
@@ -157,6 +159,7 @@ pub fn legend(f: &LegendFacts) -> Html {
                 { legend_item("busy", svg(html! { <circle cx="9" cy="7" r="5" fill={FATE_COLORS[0]} /> }), "busy", "a consumer instance processing a message, in that message's colour") }
                 { legend_item("idle", svg(html! { <circle cx="9" cy="7" r="4.5" fill="none" stroke="var(--muted)" stroke-width="1.5" /> }), "idle", "a consumer instance with nothing to do") }
                 { legend_item("crashed", svg(html! { <g stroke="var(--text)" stroke-width="1.5" fill="none"><circle cx="9" cy="7" r="5" stroke-dasharray="2 2" /><path d="M6 4 L12 10 M12 4 L6 10" /></g> }), "crashed", "a crashed instance; when all are down the consumer gets a dashed outline") }
+                if f.breakers { { legend_item("breaker", html! { <b class="mark-text mark-badge breaker">{"BREAKER OPEN"}</b> }, "", "the consumer's circuit breaker is open: it takes no deliveries, messages wait in its queue (outlined HALF-OPEN: probes are let through)") } }
                 { legend_item("failed-flash", svg(html! { <rect x="2" y="2" width="14" height="10" rx="2.5" fill="none" stroke={FATE_COLORS[FAILED_POP as usize]} stroke-width="2.5" /> }), "failed", "a pink flash on a consumer: one processing run failed") }
             }
             { legend_item("command-halo", svg(html! { <rect x="1.5" y="1.5" width="15" height="11" rx="3" fill="none" stroke={FATE_COLORS[COMMAND as usize]} stroke-width="2" /> }), "command", "a sky-blue halo: a command (knob, crash, restart) was applied here") }

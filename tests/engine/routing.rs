@@ -453,3 +453,33 @@ fn routing_results_are_cached_unroutable_ones_too() {
     // Two keys, two cached results (before, only the routable one was kept).
     assert_eq!(s.engine.route_cache_len(), 2);
 }
+
+/// A handler's publish may set headers over the processed message's (an
+/// upcaster stamping `schema: 2`): the new message keeps `region` and
+/// carries the new `schema`, so an `x-match all` binding on both takes it,
+/// and one on the old schema does not.
+#[test]
+fn a_handler_publish_sets_headers_over_the_processed_messages() {
+    let json = r#"{
+      "title": "upcast",
+      "producers": [{ "id": "p", "to": "in", "rate": "1/s", "arrival": "constant", "count": 3,
+                      "headers": { "schema": "1", "region": "eu" } }],
+      "exchanges": [{ "id": "x2", "kind": "headers", "bindings": [
+          { "queue": "v2-eu", "x_match": "all", "headers": { "schema": "2", "region": "eu" } },
+          { "queue": "v1", "headers": { "schema": "1" } } ] }],
+      "queues": [{ "id": "in" }, { "id": "v2-eu" }, { "id": "v1" }],
+      "consumers": [{ "id": "upcaster", "queue": "in", "service": { "constant": "10ms" },
+                      "on_success": [{ "to": "x2", "headers": { "schema": "2" } }] }]
+    }"#;
+    let s = story(json, 5_000_000);
+    assert_eq!(s.processed("upcaster").len(), 3);
+    assert_eq!(s.enqueued("v2-eu").len(), 3);
+    assert_eq!(s.enqueued("v1").len(), 0);
+    // Bad headers on a handler publish name their path.
+    let bad = json.replace(
+        r#""headers": { "schema": "2" } }]"#,
+        &format!(r#""headers": {{ "{}": "2" }} }}]"#, "k".repeat(300)),
+    );
+    let e = queuelab::scenario::load(&bad).unwrap_err().to_string();
+    assert!(e.contains("consumers[0].on_success[0].headers"), "{e}");
+}

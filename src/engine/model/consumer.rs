@@ -20,7 +20,7 @@
 //! when it holds one, with exactly one completion pending.
 
 use crate::engine::core::{Engine, Event, Target, DELAY_US_MAX, LIVE_MESSAGES_MAX};
-use crate::engine::message::{flag, MsgState, Sym, NO_SYM};
+use crate::engine::message::{flag, HdrId, MsgState, Sym, NO_SYM};
 use crate::engine::model::protocol::{ArmedCrash, DedupStore};
 use crate::engine::prng::Stream;
 use crate::engine::time::delay_us_from_f64;
@@ -73,7 +73,9 @@ pub(crate) struct ConsumerState {
     /// flag instead of the configuration.
     pub(crate) protocol: bool,
     pub(crate) instances: Vec<Instance>,
-    pub(crate) on_success: Vec<(Target, Option<Sym>, u32)>,
+    /// Handler publishes: target, routing key (unset: the processed
+    /// message's), copies, and headers set over the processed message's.
+    pub(crate) on_success: Vec<(Target, Option<Sym>, u32, Option<HdrId>)>,
     pub(crate) exhausted_to: Option<u32>,
     /// Next instance epoch to hand out. Epochs are unique per consumer, not
     /// per instance slot, so that an instance removed by `SetInstances` and
@@ -113,6 +115,7 @@ impl Engine {
                     self.target_of(&p.to),
                     p.routing_key.as_ref().map(|k| self.intern(k)),
                     p.copies,
+                    (!p.headers.is_empty()).then(|| self.intern_headers(p.headers.clone())),
                 )
             })
             .collect();
@@ -451,7 +454,19 @@ impl Engine {
         let (id, routing_key, key, headers, origin) =
             (m.id, m.routing_key, m.key, m.headers, m.origin);
         for k in 0..self.consumers[ci].on_success.len() {
-            let (target, rk, copies) = self.consumers[ci].on_success[k];
+            let (target, rk, copies, set) = self.consumers[ci].on_success[k];
+            let headers = match set {
+                None => headers,
+                Some(set) => {
+                    let mut h = self.hdrs[headers as usize].clone();
+                    h.extend(
+                        self.hdrs[set as usize]
+                            .iter()
+                            .map(|(k, v)| (k.clone(), v.clone())),
+                    );
+                    self.intern_headers(h)
+                }
+            };
             for _ in 0..copies {
                 if self.ledger.live() as usize >= LIVE_MESSAGES_MAX {
                     return;

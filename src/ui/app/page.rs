@@ -169,6 +169,7 @@ impl App {
             queues: !cfg.queues.is_empty(),
             max_length: cfg.queues.iter().any(|q| q.max_length.is_some()),
             consumers: !cfg.consumers.is_empty(),
+            breakers: cfg.consumers.iter().any(|c| c.circuit_breaker.is_some()),
             streams: !cfg.topics.is_empty(),
             brief: self.presenter,
         }

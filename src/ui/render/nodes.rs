@@ -120,6 +120,37 @@ pub(super) fn draw_nodes(f: &Frame) -> Vec<Hit> {
                 true,
                 inner,
             );
+            if let Some(NodeView::Consumer {
+                breaker: Some(b), ..
+            }) = view
+            {
+                if b.state != "closed" {
+                    // A tripped breaker: a badge on the tag row, dark when
+                    // open (nothing is delivered), outlined when half-open.
+                    let px = rows.tag_px * s;
+                    font(ctx, px, true);
+                    let label = if b.state == "open" {
+                        "BREAKER OPEN"
+                    } else {
+                        "HALF-OPEN"
+                    };
+                    let tw = ctx.measure_text(label).map(|m| m.width()).unwrap_or(60.0);
+                    let bx = x + w - pad - tw - 8.0 * s;
+                    let by = y + rows.tag_y * s - 1.0 * s;
+                    rrect(ctx, bx, by, tw + 8.0 * s, px + 5.0 * s, 4.0 * s);
+                    let open = b.state == "open";
+                    if open {
+                        ctx.set_fill_style_str(th.text);
+                        ctx.fill();
+                    } else {
+                        ctx.set_stroke_style_str(th.text);
+                        ctx.set_line_width((1.5 * s).max(1.0));
+                        ctx.stroke();
+                    }
+                    ctx.set_fill_style_str(if open { th.node } else { th.text });
+                    let _ = ctx.fill_text(label, bx + 4.0 * s, by + 2.5 * s);
+                }
+            }
         }
         ctx.set_fill_style_str(th.text);
         let title_w = text_fit(
