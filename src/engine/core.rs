@@ -446,6 +446,7 @@ impl Engine {
         for q in 0..self.queues.len() {
             self.rebuild_subscribers(q as u32);
         }
+        self.refresh_breaker_readers();
         self.build_streams();
         self.build_redis();
         self.build_sqs();

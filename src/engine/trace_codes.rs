@@ -3,8 +3,9 @@
 //! filters, and `TraceKind::fields`, the code and two field words that the
 //! trace hash folds in. A kind's code never changes once released (golden
 //! hashes depend on it): new kinds take new codes — 1..=39 the AMQP family and
-//! the guarantees, 40..=59 Amazon SQS, 60..=79 Redis, 80.. the log's delivery
-//! mechanics.
+//! the guarantees, 40..=59 Amazon SQS, 60..=79 Redis, 80..=89 and 103..=107
+//! the log's delivery mechanics, 90..=102 Apache Pulsar, 108 SQS again,
+//! 109..=111 consumers' circuit breakers; the next new kind takes 112.
 
 use super::trace::{NodeId, TraceKind};
 
@@ -206,7 +207,7 @@ impl TraceKind {
         "breaker_closed",
     ];
 
-    /// Canonical encoding of this kind: its code (1..=39) and two field
+    /// Canonical encoding of this kind: its code (see the module header) and two field
     /// words. Small fields share a word (low 32 bits, then high 32 bits).
     #[inline(always)]
     pub(crate) fn fields(&self) -> (u64, u64, u64) {
@@ -412,7 +413,7 @@ impl TraceKind {
             TraceKind::SqsVisibilityChanged { timeout_us } => (47, timeout_us, 0),
             TraceKind::SqsThrottled { send } => (48, send as u64, 0),
             TraceKind::SqsDelayEnded => (49, 0, 0),
-            // 90..=109: Apache Pulsar (model::pulsar). A position folds into
+            // 90..=102: Apache Pulsar (model::pulsar). A position folds into
             // one word: the partition in the top 16 bits, the offset below.
             TraceKind::PulsarStored { partition, offset } => (90, pos(partition, offset), 0),
             TraceKind::PulsarDelivered {

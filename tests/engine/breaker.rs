@@ -164,7 +164,7 @@ fn removing_an_open_breaker_resumes_deliveries_and_its_timer_does_nothing() {
     let r = serde_json::to_value(s.engine.report("t")).unwrap();
     assert!(r["nodes"]["c"].get("breaker").is_none());
 
-    // A new breaker keeps the count of opens and the time spent open.
+    // A breaker set after a removal starts its counts from zero.
     s.engine
         .submit(cmd(json!({ "do": "set_circuit_breaker", "consumer": "c",
                             "circuit_breaker": { "failures": 2, "open_for": "1s" } })))
@@ -174,6 +174,38 @@ fn removing_an_open_breaker_resumes_deliveries_and_its_timer_does_nothing() {
     let b = &r["nodes"]["c"]["breaker"];
     assert_eq!(b["state"], "open");
     assert_eq!(b["opens"], 1, "no: {b}");
+}
+
+#[test]
+fn a_breaker_re_added_before_the_old_timer_fires_ignores_that_timer() {
+    // Open at 110 ms for 10 s (timer at 10.11 s); removed at 1 s; a new
+    // breaker (open 60 s) at 2 s opens on the next failure. The old timer
+    // must not make the new one half-open at 10.11 s.
+    let json = world(
+        json!({ "failure_rate": 1.0,
+                "circuit_breaker": { "failures": 1, "open_for": "10s" } }),
+        json!([
+            { "at": "1s", "command": { "do": "set_circuit_breaker", "consumer": "c" } },
+            { "at": "2s", "command": { "do": "set_circuit_breaker", "consumer": "c",
+                                       "circuit_breaker": { "failures": 1, "open_for": "60s" } } }
+        ]),
+    );
+    let s = story(&json, ms(30_000));
+    let t = transitions(&s);
+    assert_eq!(t[0], (ms(110), opened(1, ms(10_000))));
+    assert!(
+        matches!(
+            t[1].1,
+            TraceKind::BreakerOpened {
+                open_us: 60_000_000,
+                ..
+            }
+        ),
+        "{t:?}"
+    );
+    assert_eq!(t.len(), 2, "no half-open before 60 s: {t:?}");
+    let last_open = t[1].0;
+    assert_eq!(delivered_in(&s, last_open + 1, ms(30_000)), 0);
 }
 
 #[test]
@@ -221,6 +253,15 @@ fn breaker_settings_are_checked_with_the_field_named() {
     let e = scenario::load(&sqs.to_string()).unwrap_err().to_string();
     assert!(e.contains("consumers[0].circuit_breaker"), "{e}");
     assert!(e.contains("SQS"), "{e}");
+    let mut sqs = sqs;
+    sqs["consumers"][0]
+        .as_object_mut()
+        .unwrap()
+        .remove("circuit_breaker");
+    sqs["schedule"] = json!([{ "at": "1s", "command": { "do": "set_circuit_breaker", "consumer": "c",
+                                "circuit_breaker": { "failures": 1, "open_for": "1s" } } }]);
+    let e = scenario::load(&sqs.to_string()).unwrap_err().to_string();
+    assert!(e.contains("schedule[0].command.consumer"), "{e}");
 }
 
 #[test]

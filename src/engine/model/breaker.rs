@@ -17,7 +17,7 @@
 //! Reacts to: `Event::BreakerHalfOpen`; command `SetCircuitBreaker`.
 //! Exports: `breaker_permits` (dispatch), `breaker_success` and
 //! `breaker_failure` (the handler's outcomes). Guarantees: an open breaker
-//! gets no delivery; a stale half-open timer (the breaker replaced or opened
+//! gets no delivery; a stale half-open timer (the breaker replaced, removed or opened
 //! again since) does nothing; every transition is traced on the consumer.
 
 use crate::engine::core::{Engine, Event};
@@ -50,8 +50,11 @@ pub(crate) struct Breaker {
     pub(crate) consecutive: u32,
     /// Probes that succeeded in this half-open spell.
     pub(crate) probe_successes: u32,
-    /// Tells a pending half-open timer whether it is still this breaker's.
-    pub(crate) generation: u32,
+    /// The consumer is the only one reading its queue, so what its instances
+    /// hold is the queue's unacked count (`refresh_breaker_readers`): the
+    /// half-open gate then costs O(1), not a sum over every instance for
+    /// every instance dispatch looks at.
+    pub(crate) sole_reader: bool,
     /// When the current open spell ends (open only).
     pub(crate) open_until_us: u64,
     /// Times it opened (a failed probe opens it again).
@@ -62,13 +65,13 @@ pub(crate) struct Breaker {
 }
 
 impl Breaker {
-    pub(crate) fn new(cfg: CircuitBreaker, generation: u32) -> Self {
+    pub(crate) fn new(cfg: CircuitBreaker) -> Self {
         Breaker {
             cfg,
             phase: Phase::Closed,
             consecutive: 0,
             probe_successes: 0,
-            generation,
+            sole_reader: false,
             open_until_us: 0,
             opens: 0,
             open_total_us: 0,
@@ -90,7 +93,11 @@ impl Engine {
             Phase::Closed => true,
             Phase::Open => false,
             Phase::HalfOpen => {
-                let held: usize = cs.instances.iter().map(|i| i.held()).sum();
+                let held = if b.sole_reader {
+                    self.queues[cs.queue as usize].unacked as usize
+                } else {
+                    cs.instances.iter().map(|i| i.held()).sum()
+                };
                 held < b.cfg.probes.saturating_sub(b.probe_successes) as usize
             }
         }
@@ -158,11 +165,11 @@ impl Engine {
         b.phase = Phase::Open;
         b.consecutive = 0;
         b.probe_successes = 0;
-        b.generation = b.generation.wrapping_add(1);
         b.opens += 1;
         b.opened_at_us = now_us;
         b.open_until_us = now_us.saturating_add(open_us);
-        let generation = b.generation;
+        cs.breaker_gen = cs.breaker_gen.wrapping_add(1);
+        let generation = cs.breaker_gen;
         cs.gated = true;
         self.trace.record(
             self.now,
@@ -182,10 +189,13 @@ impl Engine {
         let cs = &mut self.consumers[c as usize];
         let node = cs.node;
         let q = cs.queue;
+        if cs.breaker_gen != generation {
+            return;
+        }
         let Some(b) = cs.breaker.as_mut() else {
             return;
         };
-        if b.generation != generation || b.phase != Phase::Open {
+        if b.phase != Phase::Open {
             return;
         }
         b.phase = Phase::HalfOpen;
@@ -197,19 +207,21 @@ impl Engine {
         self.dispatch(q);
     }
 
-    /// `SetCircuitBreaker`: a new breaker starts closed (counts kept: opens
-    /// and time open), or the consumer has none; either way the queue is
-    /// dispatched, since an open breaker may have been holding it back.
+    /// `SetCircuitBreaker`: a new breaker starts closed, or the consumer has
+    /// none; either way a pending half-open timer is void and the queue is
+    /// dispatched, since an open breaker may have been holding it back. A
+    /// breaker that replaces one keeps its counts (opens, time open); after
+    /// a removal they start from zero.
     pub(crate) fn set_circuit_breaker(&mut self, c: u32, cfg: Option<CircuitBreaker>) {
         let ci = c as usize;
         self.cfg.consumers[ci].circuit_breaker = cfg;
         let now_us = self.now.0;
         let cs = &mut self.consumers[ci];
+        cs.breaker_gen = cs.breaker_gen.wrapping_add(1);
         let old = cs.breaker.take();
         cs.breaker = cfg.map(|cfg| {
-            let mut b = Breaker::new(cfg, 0);
+            let mut b = Breaker::new(cfg);
             if let Some(o) = &old {
-                b.generation = o.generation.wrapping_add(1);
                 b.opens = o.opens;
                 b.open_total_us = o.open_total_us
                     + if o.phase == Phase::Open {
@@ -222,7 +234,27 @@ impl Engine {
         });
         cs.gated = false;
         let q = cs.queue;
+        self.refresh_breaker_readers();
         self.dispatch(q);
+    }
+
+    /// Mark every breaker whose consumer is the only one reading its queue
+    /// (after the consumers are built, and whenever a breaker is set).
+    pub(crate) fn refresh_breaker_readers(&mut self) {
+        for c in 0..self.consumers.len() {
+            if self.consumers[c].breaker.is_none() {
+                continue;
+            }
+            let q = self.consumers[c].queue;
+            let sole = self
+                .consumers
+                .iter()
+                .enumerate()
+                .all(|(k, o)| k == c || o.queue != q);
+            if let Some(b) = self.consumers[c].breaker.as_mut() {
+                b.sole_reader = sole;
+            }
+        }
     }
 
     /// Consumer `c`'s breaker as the inspector and the report show it.

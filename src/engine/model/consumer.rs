@@ -98,6 +98,10 @@ pub(crate) struct ConsumerState {
     /// Its breaker is not closed: dispatch asks `breaker_permits`. Kept by
     /// `model::breaker`, so the hot path reads one flag.
     pub(crate) gated: bool,
+    /// Tells a pending half-open timer whether it is still current: bumped
+    /// at every opening and every `SetCircuitBreaker`, kept when the breaker
+    /// is removed (a later breaker must not take an old timer for its own).
+    pub(crate) breaker_gen: u32,
 }
 
 impl Engine {
@@ -153,8 +157,9 @@ impl Engine {
             nacked: 0,
             breaker: c
                 .circuit_breaker
-                .map(|b| Box::new(super::breaker::Breaker::new(b, 0))),
+                .map(|b| Box::new(super::breaker::Breaker::new(b))),
             gated: false,
+            breaker_gen: 0,
         });
     }
 

@@ -70,11 +70,24 @@ pub(super) fn check_scheduled_values(v: &mut V, at: &str, cmd: &Command, s: &Sce
             }
         }
         C::SetCircuitBreaker {
-            circuit_breaker: Some(b),
-            ..
+            consumer,
+            circuit_breaker,
         } => {
-            if let Err((name, e)) = check_circuit_breaker(b) {
-                v.err(format!("{at}.circuit_breaker.{name}"), e);
+            let reads_sqs = s
+                .consumers
+                .iter()
+                .find(|c| c.id == *consumer)
+                .and_then(|c| s.queues.iter().find(|q| q.id == c.queue))
+                .is_some_and(|q| q.sqs.is_some());
+            if reads_sqs {
+                v.err(
+                    format!("{at}.consumer"),
+                    "reads an SQS queue: circuit breakers are modelled for AMQP queue consumers only",
+                );
+            } else if let Some(b) = circuit_breaker {
+                if let Err((name, e)) = check_circuit_breaker(b) {
+                    v.err(format!("{at}.circuit_breaker.{name}"), e);
+                }
             }
         }
         C::SetConsumerFaults {
