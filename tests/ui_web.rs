@@ -707,3 +707,44 @@ fn lanes_run_frame_by_frame_or_by_seek_to_the_same_state_with_the_users_commands
     assert_eq!(most.duplicated, 0);
     assert_eq!((exactly.lost, exactly.duplicated), (0, 0));
 }
+
+/// The circuit-breaker knobs: blank removes it, a number sets the threshold
+/// (a new breaker gets 5 s open and 1 probe), the open time is in ms and
+/// keeps the threshold; text that is not a number sends nothing.
+#[wasm_bindgen_test]
+fn breaker_knobs_make_set_circuit_breaker_commands() {
+    let sc = scenario::preset("circuit-breaker").unwrap().scenario();
+    let plain = sc.consumers.iter().find(|c| c.id == "plain-svc").unwrap();
+    let guarded = sc.consumers.iter().find(|c| c.id == "guarded-svc").unwrap();
+    let Some(Command::SetCircuitBreaker {
+        circuit_breaker: Some(b),
+        ..
+    }) = knobs::breaker_with(plain, Some("3"), None)
+    else {
+        panic!("a breaker command");
+    };
+    assert_eq!(
+        (b.failures, b.open_for, b.probes),
+        (3, scenario::Duration::from_s(5), 1)
+    );
+    let Some(Command::SetCircuitBreaker {
+        circuit_breaker: Some(b),
+        ..
+    }) = knobs::breaker_with(guarded, None, Some("250"))
+    else {
+        panic!("a breaker command");
+    };
+    assert_eq!(
+        (b.failures, b.open_for),
+        (5, scenario::Duration::from_ms(250))
+    );
+    assert!(matches!(
+        knobs::breaker_with(guarded, Some(" "), None),
+        Some(Command::SetCircuitBreaker {
+            circuit_breaker: None,
+            ..
+        })
+    ));
+    assert!(knobs::breaker_with(guarded, Some("many"), None).is_none());
+    assert!(knobs::breaker_with(guarded, None, Some("-1")).is_none());
+}
