@@ -748,3 +748,18 @@ fn breaker_knobs_make_set_circuit_breaker_commands() {
     assert!(knobs::breaker_with(guarded, Some("many"), None).is_none());
     assert!(knobs::breaker_with(guarded, None, Some("-1")).is_none());
 }
+
+/// The event log keeps the newest `LOG_MAX` trace events, in order, with no
+/// gap and no repeat, however many one frame brings (fanout-large at speed
+/// brings tens of thousands per frame).
+#[wasm_bindgen_test]
+fn the_event_log_keeps_the_newest_entries_in_order() {
+    let mut s = sim("fanout-large");
+    for _ in 0..40 {
+        s.advance(2_000_000, &|| false);
+    }
+    let log: Vec<u64> = s.log.iter().map(|e| e.seq).collect();
+    assert_eq!(log.len(), queuelab::ui::sim::LOG_MAX, "the log is full");
+    assert!(log.windows(2).all(|w| w[1] == w[0] + 1), "consecutive");
+    assert_eq!(*log.last().unwrap() + 1, s.engine.trace_len(), "ends at the newest");
+}
