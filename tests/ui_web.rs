@@ -761,5 +761,9 @@ fn the_event_log_keeps_the_newest_entries_in_order() {
     let log: Vec<u64> = s.log.iter().map(|e| e.seq).collect();
     assert_eq!(log.len(), queuelab::ui::sim::LOG_MAX, "the log is full");
     assert!(log.windows(2).all(|w| w[1] == w[0] + 1), "consecutive");
-    assert_eq!(*log.last().unwrap() + 1, s.engine.trace_len(), "ends at the newest");
+    assert_eq!(
+        *log.last().unwrap() + 1,
+        s.engine.trace_len(),
+        "ends at the newest"
+    );
 }
