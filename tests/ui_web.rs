@@ -767,3 +767,37 @@ fn the_event_log_keeps_the_newest_entries_in_order() {
         "ends at the newest"
     );
 }
+
+/// Presenter mode folds fanout-large's 16 subscriber chains into columns: on
+/// a 1024×640 projector's canvas (1024×516) the names read at 24 px or more
+/// (18 px unfolded), no box overlaps another, every queue sits right above
+/// its consumer; pictures without such a tail do not fold (the browser
+/// layout test checks every preset's names and overlaps in presenter mode).
+#[wasm_bindgen_test]
+fn presenter_folds_the_big_fan_out_into_columns() {
+    let s = sim("fanout-large");
+    let plain = Layout::compute_styled(&s.engine, &s.scenario.layout, usize::MAX / 4, &PRESENTER);
+    let px = |l: &Layout| View::fit(l, 1024.0, 516.0, 1.5).scale * PRESENTER.title_px;
+    assert!(px(&plain) < 24.0, "unfolded: {}", px(&plain));
+    let folded = plain.fold_parallel_tail(3).expect("a parallel tail");
+    assert!(folded.folded);
+    assert!(px(&folded) >= 24.0, "folded: {}", px(&folded));
+    assert_eq!(folded.overlaps(), Vec::<(String, String)>::new());
+    for e in &folded.edges {
+        let (a, b) = (&folded.nodes[e.from], &folded.nodes[e.to]);
+        if a.id.starts_with("sub-") {
+            assert_eq!(a.x, b.x, "{} above {}", a.id, b.id);
+            assert!(a.y < b.y);
+        }
+    }
+    for name in [
+        "pubsub-fanout",
+        "kafka-three-groups",
+        "scatter-gather",
+        "message-versioning",
+    ] {
+        let s = sim(name);
+        let l = Layout::compute_styled(&s.engine, &s.scenario.layout, usize::MAX / 4, &PRESENTER);
+        assert!(l.fold_parallel_tail(3).is_none(), "{name} folded");
+    }
+}

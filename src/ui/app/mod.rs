@@ -432,7 +432,8 @@ fn max_fit_scale(presenter: bool) -> f64 {
 }
 
 /// Lay out `sim`'s topology for a `w`×`h` canvas: unwrapped, or wrapped into
-/// two or three segments when that makes the picture clearly bigger.
+/// two or three segments when that makes the picture clearly bigger; in
+/// presenter mode a big fan-out's parallel chains may fold into columns.
 fn best_layout(sim: &Sim, w: f64, h: f64, presenter: bool) -> Layout {
     let style = if presenter { &PRESENTER } else { &NORMAL };
     let max = max_fit_scale(presenter);
@@ -455,6 +456,21 @@ fn best_layout(sim: &Sim, w: f64, h: f64, presenter: bool) -> Layout {
             if sc > best_scale * 1.15 {
                 best_scale = sc;
                 best = l;
+            }
+        }
+        // Presenter mode: a big fan-out into parallel chains folds into
+        // columns when that makes the picture clearly bigger (fanout-large).
+        if presenter {
+            let base = best.clone();
+            for fold in 2..=4usize {
+                let Some(l) = base.fold_parallel_tail(fold) else {
+                    break;
+                };
+                let sc = View::fit(&l, w, h, max).scale;
+                if sc > best_scale * 1.15 && l.overlaps().is_empty() {
+                    best_scale = sc;
+                    best = l;
+                }
             }
         }
     }

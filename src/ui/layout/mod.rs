@@ -21,6 +21,7 @@
 //! (`place.rs`). Columns with many nodes (a big fan-out) draw them compact,
 //! one row each, so the picture still fits the canvas.
 
+mod fold;
 mod place;
 pub mod streams;
 mod style;
@@ -116,6 +117,9 @@ pub struct Layout {
     pub band_label: Option<Rect>,
     pub style: Style,
     columns: usize,
+    /// A big fan-out folded into columns (`fold.rs`): edges to the later
+    /// columns pass behind the first, so tokens are drawn under the boxes.
+    pub folded: bool,
 }
 
 impl Default for Layout {
@@ -128,6 +132,7 @@ impl Default for Layout {
             band_label: None,
             style: NORMAL,
             columns: 0,
+            folded: false,
         }
     }
 }
@@ -605,6 +610,7 @@ impl Layout {
             band_label: None,
             style: *style,
             columns: ncol,
+            folded: false,
         };
         layout.place_labels();
         layout

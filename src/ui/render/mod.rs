@@ -296,9 +296,16 @@ pub fn draw(f: &Frame) -> Drawn {
         ctx.fill();
     }
 
+    // Tokens fly over the boxes, except in a folded fan-out, whose edges to
+    // the later columns pass behind the first column's boxes.
+    if f.layout.folded {
+        tokens::draw_tokens(f);
+    }
     let hits = nodes::draw_nodes(f);
     streams::draw_links(f);
-    tokens::draw_tokens(f);
+    if !f.layout.folded {
+        tokens::draw_tokens(f);
+    }
     draw_labels(f);
     Drawn {
         hits,
