@@ -19,13 +19,13 @@
 //! instance holds at most `prefetch_ceiling` deliveries; it is busy exactly
 //! when it holds one, with exactly one completion pending.
 
-use crate::engine::core::{Engine, Event, Target, DELAY_US_MAX, LIVE_MESSAGES_MAX};
-use crate::engine::message::{flag, HdrId, MsgState, Sym, NO_SYM};
+use crate::engine::core::{Engine, Event, Target, DELAY_US_MAX};
+use crate::engine::message::{flag, HdrId, MsgState, Sym};
 use crate::engine::model::protocol::{ArmedCrash, DedupStore};
 use crate::engine::prng::Stream;
 use crate::engine::time::delay_us_from_f64;
 use crate::engine::trace::{NodeId, Reason, TraceKind};
-use crate::scenario::{self, AckMode, Poison, Service};
+use crate::scenario::{self, AckMode, Service};
 use std::collections::VecDeque;
 
 #[derive(Clone, Debug, Default)]
@@ -256,70 +256,6 @@ impl Engine {
         );
     }
 
-    /// Does the handler fail on `slot` (poison, or the failure rate's draw)?
-    pub(crate) fn handler_fails(&mut self, c: u32, slot: u32) -> bool {
-        let rate = self.cfg.consumers[c as usize].failure_rate;
-        self.is_poison(c, slot) || (rate > 0.0 && self.consumers[c as usize].stream.chance(rate))
-    }
-
-    /// The handler processed `slot` (from queue `q`): counted and traced, and
-    /// its side effect done unless an idempotent consumer's store has seen
-    /// this business message (then it only acks). Shared by the AMQP and the
-    /// SQS consumers; what happens to the message next is theirs.
-    pub(crate) fn handler_succeeded(&mut self, c: u32, i: u32, slot: u32, q: u32, service_us: u64) {
-        let ci = c as usize;
-        self.breaker_success(c);
-        self.totals.processed += 1;
-        self.consumers[ci].processed += 1;
-        self.consumers[ci].instances[i as usize].processed += 1;
-        let (id, cnode) = (self.msgs[slot as usize].id, self.consumers[ci].node);
-        self.trace.record(
-            self.now,
-            TraceKind::Processed {
-                instance: i,
-                service_us,
-            },
-            Some(id),
-            cnode,
-        );
-        if !(self.consumers[ci].protocol && self.dedup_check(c, i, slot)) {
-            self.handler_publish(c, slot);
-            self.fx_effect(slot, q);
-        }
-    }
-
-    /// The handler failed on `slot`: counted and traced with its failure count.
-    pub(crate) fn handler_failed(&mut self, c: u32, i: u32, slot: u32) {
-        let ci = c as usize;
-        self.breaker_failure(c);
-        self.totals.failed += 1;
-        self.consumers[ci].failed += 1;
-        let x = self.ext_mut(slot);
-        x.failures += 1;
-        let attempt = x.failures;
-        let (id, cnode) = (self.msgs[slot as usize].id, self.consumers[ci].node);
-        self.trace.record(
-            self.now,
-            TraceKind::Failed {
-                instance: i,
-                attempt,
-            },
-            Some(id),
-            cnode,
-        );
-    }
-
-    pub(crate) fn is_poison(&self, c: u32, slot: u32) -> bool {
-        let m = &self.msgs[slot as usize];
-        match &self.cfg.consumers[c as usize].poison {
-            None => false,
-            Some(Poison::Key(k)) => m.key != NO_SYM && self.syms[m.key as usize] == *k,
-            Some(Poison::Header { name, value }) => {
-                self.hdrs[m.headers as usize].get(name) == Some(value)
-            }
-        }
-    }
-
     pub(crate) fn on_service_done(&mut self, c: u32, i: u32, epoch: u32) {
         if self.is_sqs_consumer(c) {
             return self.sqs_service_done(c, i, epoch);
@@ -444,45 +380,6 @@ impl Engine {
             Some(id),
             cnode,
         );
-    }
-
-    pub(crate) fn handler_publish(&mut self, c: u32, slot: u32) {
-        let ci = c as usize;
-        if self.consumers[ci].on_success.is_empty() {
-            return;
-        }
-        let cnode = self.consumers[ci].node;
-        // Only the fields a reply inherits: cloning the whole message would
-        // also copy its death log on every successful handler run.
-        let correlation = self.correlation(slot);
-        let m = &self.msgs[slot as usize];
-        let (id, routing_key, key, headers, origin) =
-            (m.id, m.routing_key, m.key, m.headers, m.origin);
-        for k in 0..self.consumers[ci].on_success.len() {
-            let (target, rk, copies, set) = self.consumers[ci].on_success[k];
-            let headers = match set {
-                None => headers,
-                Some(set) => {
-                    let mut h = self.hdrs[headers as usize].clone();
-                    h.extend(
-                        self.hdrs[set as usize]
-                            .iter()
-                            .map(|(k, v)| (k.clone(), v.clone())),
-                    );
-                    self.intern_headers(h)
-                }
-            };
-            for _ in 0..copies {
-                if self.ledger.live() as usize >= LIVE_MESSAGES_MAX {
-                    return;
-                }
-                let n = self.new_message(rk.unwrap_or(routing_key), key, headers, origin, None);
-                self.fx_share(slot, n);
-                self.set_correlation(n, correlation);
-                self.published(n, cnode, target, Some(id));
-                self.route(n, target, None);
-            }
-        }
     }
 
     /// Crash one instance: its unacked deliveries go back to the queue (at

@@ -13,6 +13,7 @@
 //! | `queue.rs`       | ready list, TTL, length limit, dispatch| `queue_full`, `purged`          |
 //! | `dead_letter.rs` | DLX republish, death log, cycle rule   | no DLX, cycle, per-instant caps |
 //! | `consumer.rs`    | instances, service, ack, crash         | `lost_after_auto_ack`           |
+//! | `handler.rs`     | the handler's outcome (poison, failure draw), its effect and `on_success` publishes | — |
 //! | `retry.rs`       | on-failure policy, backoff, retry wait | `retries_exhausted`             |
 //! | `breaker.rs`     | consumers' circuit breakers: closed, open (no deliveries), half-open probes | — |
 //! | `topic.rs`       | partition logs, retention, compaction  | retention / compaction (traced) |
@@ -69,6 +70,7 @@ pub mod exchange;
 pub(crate) mod fetch;
 pub mod glob;
 pub(crate) mod group;
+pub(crate) mod handler;
 pub(crate) mod inflight;
 pub(crate) mod isr;
 pub(crate) mod lag;
