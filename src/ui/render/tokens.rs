@@ -61,34 +61,29 @@ pub(super) fn draw_tokens(f: &Frame) {
     // EFFECT_CAP), so they are batched into one path per step of fading
     // (every canvas call passes its strings from wasm to JavaScript).
     const DONE_FADE_STEPS: usize = 8;
-    let mut done_paths = [false; DONE_FADE_STEPS];
-    for (step, drawn) in done_paths.iter_mut().enumerate() {
-        for e in f
-            .tokens
-            .effects
-            .iter()
-            .filter(|e| e.fate == DONE && e.t0 <= now)
-        {
-            let u = ((now - e.t0) / e.dur).clamp(0.0, 1.0);
-            if ((u * DONE_FADE_STEPS as f64) as usize).min(DONE_FADE_STEPS - 1) != step {
-                continue;
-            }
-            let Some(n) = f.layout.nodes.get(e.node as usize) else {
-                continue;
-            };
-            if !*drawn {
-                ctx.begin_path();
-                *drawn = true;
-            }
-            let (cx, cy) = f.view.pt((n.x, n.y));
-            let x = cx + n.w * f.view.scale / 2.0 + 4.0 + 22.0 * u;
-            ctx.rect(x - 3.5, cy - 3.5, 7.0, 7.0);
+    let mut done: [Vec<(f64, f64)>; DONE_FADE_STEPS] = Default::default();
+    for e in f
+        .tokens
+        .effects
+        .iter()
+        .filter(|e| e.fate == DONE && e.t0 <= now)
+    {
+        let Some(n) = f.layout.nodes.get(e.node as usize) else {
+            continue;
+        };
+        let u = ((now - e.t0) / e.dur).clamp(0.0, 1.0);
+        let step = ((u * DONE_FADE_STEPS as f64) as usize).min(DONE_FADE_STEPS - 1);
+        let (cx, cy) = f.view.pt((n.x, n.y));
+        done[step].push((cx + n.w * f.view.scale / 2.0 + 4.0 + 22.0 * u, cy));
+    }
+    for (step, squares) in done.iter().enumerate().filter(|(_, q)| !q.is_empty()) {
+        ctx.begin_path();
+        for &(x, y) in squares {
+            ctx.rect(x - 3.5, y - 3.5, 7.0, 7.0);
         }
-        if *drawn {
-            ctx.set_global_alpha(1.0 - (step as f64 + 0.5) / DONE_FADE_STEPS as f64);
-            ctx.set_fill_style_str(FATE_COLORS[DONE as usize]);
-            ctx.fill();
-        }
+        ctx.set_global_alpha(1.0 - (step as f64 + 0.5) / DONE_FADE_STEPS as f64);
+        ctx.set_fill_style_str(FATE_COLORS[DONE as usize]);
+        ctx.fill();
     }
     ctx.set_global_alpha(1.0);
     // Other effects: expanding rings that fade.
