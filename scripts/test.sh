@@ -26,6 +26,9 @@ step "seed swarm: deep random cases, invariants after every event, for a fixed w
 QL_SWARM_SECS="${QL_SWARM_SECS:-60}" cargo test --locked --test engine swarm -- --nocapture
 
 step "engine and app components under wasm in headless Chromium"
+# The runner's default timeout (20 s for the whole file) is close to what
+# the debug-build UI tests take on a 2-core machine: give them room.
+WASM_BINDGEN_TEST_TIMEOUT="${WASM_BINDGEN_TEST_TIMEOUT:-180}" \
 CARGO_TARGET_WASM32_UNKNOWN_UNKNOWN_RUNNER=wasm-bindgen-test-runner \
 CHROMEDRIVER=/usr/bin/chromedriver \
   cargo test --locked --target wasm32-unknown-unknown --test web --test ui_web
