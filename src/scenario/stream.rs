@@ -22,7 +22,9 @@ pub struct Topic {
     /// When records are deleted from the head of each partition (moves the log start offset).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub retention: Option<Retention>,
-    /// `cleanup.policy`: `delete` (default, retention only) or `compact`.
+    /// `cleanup.policy`: `delete` (default: retention only), `compact` (the
+    /// latest record per key, kept for ever: no retention) or
+    /// `compact,delete` (both).
     #[serde(default)]
     pub cleanup: Cleanup,
     /// How often compaction runs when `cleanup` is `compact` (default 10s).
@@ -110,7 +112,8 @@ pub enum Acks {
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct Retention {
-    /// Records older than this (since appended) are deleted (`retention.ms`).
+    /// Records older than this are deleted (`retention.ms`), by their
+    /// timestamp: the time the producer created them.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub time: Option<Duration>,
     /// At most this many records are kept per partition (Kafka bounds bytes: `retention.bytes`).
@@ -128,6 +131,23 @@ pub enum Cleanup {
     Delete,
     /// Keep only the latest record per key.
     Compact,
+    /// Compaction and retention (Kafka's `cleanup.policy=compact,delete`).
+    #[serde(rename = "compact,delete", alias = "delete,compact")]
+    CompactDelete,
+}
+
+impl Cleanup {
+    /// Compaction runs (`compact` or `compact,delete`).
+    pub fn compacts(self) -> bool {
+        self != Cleanup::Delete
+    }
+
+    /// Retention deletes old records (`delete` or `compact,delete`): Kafka's
+    /// `UnifiedLog.deleteOldSegments` applies time and size retention only
+    /// when the policy includes `delete`.
+    pub fn deletes(self) -> bool {
+        self != Cleanup::Compact
+    }
 }
 
 /// How a producer picks a partition when the record names none.

@@ -27,6 +27,7 @@ mod guarantees;
 mod inflight_txn;
 mod isr;
 mod json_paths;
+mod kafka_cleaner;
 mod kafka_guarantees;
 mod lessons;
 mod links;

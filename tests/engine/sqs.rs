@@ -254,7 +254,7 @@ fn fifo_dedup_by_business_id_removes_network_duplicates_from_the_ledger() {
             r#"{{
   "title": "dup link",
   "seed": 5,
-  "producers": [{{ "id": "p", "to": "q", "rate": "20/s", "count": 200, "faults": {{ "duplicate": 0.2 }} }}],
+  "producers": [{{ "id": "p", "to": "q", "rate": "20/s", "count": 200, "keys": {{ "fixed": "g" }}, "faults": {{ "duplicate": 0.2 }} }}],
   "queues": [{{ "id": "q", "sqs": {{ "type": "{kind}" }} }}],
   "consumers": [{{ "id": "c", "queue": "q", "instances": 2, "service": {{ "constant": "5ms" }}, "sqs": {{ "wait_time": "20s", "max_messages": 10 }} }}]
 }}"#
@@ -351,7 +351,7 @@ fn short_polling_costs_an_empty_receive_every_poll_gap() {
 fn the_fifo_throughput_limit_throttles_sends_past_the_cap() {
     let json = r#"{
   "title": "throughput",
-  "producers": [{ "id": "p", "to": "q", "rate": "50/s", "arrival": "constant", "count": 50 }],
+  "producers": [{ "id": "p", "to": "q", "rate": "50/s", "arrival": "constant", "count": 50, "keys": { "fixed": "g" } }],
   "queues": [{ "id": "q", "sqs": { "type": "fifo", "throughput_per_s": 10 } }],
   "consumers": [{ "id": "c", "queue": "q", "service": { "constant": "1ms" }, "sqs": { "wait_time": "20s", "max_messages": 10 } }]
 }"#;
@@ -384,6 +384,23 @@ fn sqs_fields_are_validated_with_their_paths() {
     ] {
         assert!(err.contains(path), "{path} not in {err}");
     }
+}
+
+#[test]
+fn a_fifo_send_needs_a_message_group_id() {
+    // SQS: "MessageGroupId is required for FIFO queues" (a send without one fails).
+    let fifo = |keys: &str| {
+        format!(
+            r#"{{ "title": "fifo", "producers": [{{ "id": "p", "to": "q.fifo", "rate": "1/s"{keys} }}],
+                 "queues": [{{ "id": "q.fifo", "sqs": {{ "type": "fifo" }} }}] }}"#
+        )
+    };
+    let err = queuelab::scenario::load(&fifo("")).unwrap_err().to_string();
+    assert!(
+        err.contains("producers[0].keys") && err.contains("MessageGroupId"),
+        "{err}"
+    );
+    queuelab::scenario::load(&fifo(r#", "keys": { "fixed": "g1" }"#)).unwrap();
 }
 
 #[test]

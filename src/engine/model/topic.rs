@@ -23,7 +23,6 @@ use crate::engine::core::Engine;
 use crate::engine::message::{Sym, NO_SYM};
 use crate::engine::time::SimTime;
 use crate::engine::trace::{NodeId, TraceKind};
-use crate::scenario::{self, Cleanup};
 use std::collections::{BTreeMap, VecDeque};
 
 use super::batch::TopicProducer;
@@ -40,6 +39,7 @@ const DELETE_RETENTION_US: u64 = 86_400_000_000;
 
 use super::record::LateAppends;
 pub(crate) use super::record::Record;
+use super::transactions::{TXN_ABORTED, TXN_OPEN};
 
 /// One partition: records in offset order, log start and end offsets.
 #[derive(Clone, Debug, Default)]
@@ -197,7 +197,7 @@ impl Engine {
                 let every = self.retention_check_us(i as u32);
                 self.schedule_stream(SimTime(every), StreamEvent::Cleanup { t: i as u32 });
             }
-            if t.cleanup == Cleanup::Compact {
+            if t.cleanup.compacts() {
                 let every = t.compaction_interval.map_or(COMPACTION_US, |d| d.us());
                 self.schedule_stream(SimTime(every), StreamEvent::Compact { t: i as u32 });
             }
@@ -394,11 +394,17 @@ impl Engine {
         if let Some(time) = self.cfg.topics[ti].retention.as_ref().and_then(|r| r.time) {
             let horizon = self.now.0.saturating_sub(time.us());
             for part in 0..self.streams.topics[ti].parts.len() as u32 {
+                // By the record's timestamp (the producer's create time), as
+                // Kafka's `deleteRetentionMsBreachedSegments` compares a
+                // segment's largest timestamp; timestamps need not grow with
+                // offsets, so the deletion stops at the first record that
+                // has not expired.
                 let log = &self.streams.topics[ti].parts[part as usize];
                 let old = log
                     .records
-                    .partition_point(|r| log.appended_us(r) < horizon)
-                    as u64;
+                    .iter()
+                    .take_while(|r| r.published_us < horizon)
+                    .count() as u64;
                 let n = old.min(self.below_hw(t, part));
                 self.delete_head(t, part, n);
             }
@@ -422,9 +428,23 @@ impl Engine {
         let any_retention = self.now.0 >= keep_tombstone_us;
         for part in 0..self.streams.topics[ti].parts.len() {
             let log = &mut self.streams.topics[ti].parts[part];
+            // Kafka's cleaner stops at the first uncleanable offset: never
+            // past the high watermark (a record not yet replicated may be
+            // truncated by a failover, and the older value it would replace
+            // must survive that) nor past the last stable offset (the first
+            // record of a transaction still open) — `LogCleanerManager.
+            // cleanableOffsets`. Below it, records of aborted transactions
+            // are removed whatever their key and never stand as a key's
+            // latest value (`LogCleaner`, "Cleaner.buildOffsetMapForSegment").
+            let bound = log
+                .records
+                .iter()
+                .take_while(|r| r.offset < log.hw)
+                .find(|r| r.txn() == TXN_OPEN)
+                .map_or(log.hw, |r| r.offset);
             let mut latest: BTreeMap<Sym, u64> = BTreeMap::new();
-            for r in &log.records {
-                if r.key != NO_SYM {
+            for r in log.records.iter().take_while(|r| r.offset < bound) {
+                if r.key != NO_SYM && r.txn() != TXN_ABORTED {
                     latest.insert(r.key, r.offset);
                 }
             }
@@ -433,6 +453,12 @@ impl Engine {
             let mut tombstones_gone = 0u64;
             let late = &mut log.late_appends;
             log.records.retain(|r| {
+                if r.offset >= bound {
+                    return true;
+                }
+                if r.txn() == TXN_ABORTED && !r.is_marker() {
+                    return false;
+                }
                 let latest = r.key == NO_SYM || latest.get(&r.key) == Some(&r.offset);
                 let expired_tombstone =
                     r.tombstone() && any_retention && late.appended_us(r) <= horizon;
@@ -500,7 +526,7 @@ impl Engine {
     pub(crate) fn check_topics(&self) -> Result<(), String> {
         let mut retained = 0u64;
         for (ti, t) in self.streams.topics.iter().enumerate() {
-            let compacted = self.cfg.topics[ti].cleanup == scenario::Cleanup::Compact;
+            let compacted = self.cfg.topics[ti].cleanup.compacts();
             for (pi, log) in t.parts.iter().enumerate() {
                 let at = || format!("topic {} partition {pi}", self.cfg.topics[ti].id);
                 retained += log.records.len() as u64;

@@ -61,6 +61,16 @@ pub(super) fn check_sqs(v: &mut V, s: &Scenario) {
         let Some(q) = sqs_queue(s, &p.to) else {
             continue;
         };
+        if q.fifo() && p.keys.is_none() {
+            v.err(
+                format!("producers[{i}].keys"),
+                format!(
+                    "queue {:?} is FIFO, and SQS refuses a send to a FIFO queue without a \
+                     MessageGroupId: give the producer keys (a message's key is its group id)",
+                    p.to
+                ),
+            );
+        }
         let sets = std::iter::once(("headers".to_string(), &p.headers)).chain(
             p.header_sets
                 .iter()

@@ -82,7 +82,7 @@ pub(super) fn check_topic_producer(
             );
         }
     }
-    if t.cleanup == Cleanup::Compact && p.keys.is_none() {
+    if t.cleanup.compacts() && p.keys.is_none() {
         v.err(
             format!("{at}.keys"),
             format!(
@@ -110,6 +110,14 @@ pub(super) fn check_streams(v: &mut V, s: &Scenario, is_topic: &dyn Fn(&str) -> 
             );
         }
         if let Some(r) = &t.retention {
+            if !t.cleanup.deletes() {
+                v.err(
+                    format!("{at}.retention"),
+                    "a topic with cleanup \"compact\" keeps the latest record of every key \
+                     for ever (Kafka applies retention only when the policy includes delete): \
+                     use cleanup \"compact,delete\" for both",
+                );
+            }
             if r.time.is_none() && r.records.is_none() {
                 v.err(format!("{at}.retention"), "needs time, records or both");
             }
@@ -173,9 +181,9 @@ pub(super) fn check_streams(v: &mut V, s: &Scenario, is_topic: &dyn Fn(&str) -> 
         match (t.cleanup, t.compaction_interval) {
             (Cleanup::Delete, Some(_)) => v.err(
                 format!("{at}.compaction_interval"),
-                "applies only with cleanup \"compact\"",
+                "applies only with cleanup \"compact\" or \"compact,delete\"",
             ),
-            (Cleanup::Compact, Some(d)) if d.us() < 1000 => {
+            (c, Some(d)) if c.compacts() && d.us() < 1000 => {
                 v.err(format!("{at}.compaction_interval"), "must be at least 1ms")
             }
             _ => {}
@@ -183,9 +191,9 @@ pub(super) fn check_streams(v: &mut V, s: &Scenario, is_topic: &dyn Fn(&str) -> 
         match (t.cleanup, t.delete_retention) {
             (Cleanup::Delete, Some(_)) => v.err(
                 format!("{at}.delete_retention"),
-                "applies only with cleanup \"compact\"",
+                "applies only with cleanup \"compact\" or \"compact,delete\"",
             ),
-            (Cleanup::Compact, Some(d)) if d.us() > 864_000_000_000 => {
+            (c, Some(d)) if c.compacts() && d.us() > 864_000_000_000 => {
                 v.err(format!("{at}.delete_retention"), "must be at most 10000d")
             }
             _ => {}

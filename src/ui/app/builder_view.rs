@@ -186,7 +186,11 @@ const TOPIC: &[Field] = &[
     choice(
         "cleanup",
         "Cleanup",
-        &[("delete", "delete"), ("compact", "compact")],
+        &[
+            ("delete", "delete"),
+            ("compact", "compact"),
+            ("compact,delete", "compact,delete"),
+        ],
     ),
     f("retention", "Retention (JSON)", Json, r#"{"time": "10m"}"#),
 ];

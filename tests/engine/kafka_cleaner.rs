@@ -1,0 +1,142 @@
+//! Kafka's log cleaner and retention, against Kafka's own rules:
+//! compaction never cleans past the high watermark or the last stable offset
+//! (`LogCleanerManager.cleanableOffsets`), removes aborted transactional
+//! records whatever their key (`LogCleaner`), a `compact` topic has no
+//! retention (`UnifiedLog.deleteOldSegments` runs only when the policy
+//! includes `delete`), and time retention goes by the record's timestamp
+//! (`deleteRetentionMsBreachedSegments`), not by when the broker appended it.
+
+use crate::common::story;
+use crate::streams::{group, topic};
+use queuelab::engine::TraceKind;
+use queuelab::scenario;
+
+#[test]
+fn compaction_stops_at_the_high_watermark_so_a_failover_keeps_the_replicated_value() {
+    // Key k at 1 s (offset 0, replicated at 3 s) and at 4 s (offset 1, not
+    // replicated before 6 s). Compaction at 5 s may not let offset 1 replace
+    // offset 0: the leader crashes at 5.5 s and the new leader truncates
+    // offset 1, so offset 0 is all that is left of k.
+    let s = story(
+        r#"{ "title": "compaction and the high watermark", "duration": "9s",
+             "producers": [{ "id": "p", "to": "t", "rate": "1/s", "count": 0, "keys": { "fixed": "k" }, "acks": "1" }],
+             "topics": [{ "id": "t", "partitions": 1, "cleanup": "compact", "compaction_interval": "5s",
+                          "replication": { "factor": 2, "replica_lag": "2s" } }],
+             "consumer_groups": [{ "id": "reader", "topics": ["t"], "members": 0, "auto_offset_reset": "earliest",
+                                   "commit": { "after_processing": { "per": "record" } }, "service": { "constant": "1ms" } }],
+             "schedule": [
+               { "at": "1s", "command": { "do": "publish_one", "producer": "p", "key": "k" } },
+               { "at": "4s", "command": { "do": "publish_one", "producer": "p", "key": "k" } },
+               { "at": "5.5s", "command": { "do": "crash_leader", "topic": "t", "partition": 0 } },
+               { "at": "7s", "command": { "do": "add_member", "group": "reader" } } ] }"#,
+        9_000_000,
+    );
+    let compacted: Vec<_> = s
+        .trace
+        .iter()
+        .filter(|e| matches!(e.kind, TraceKind::Compacted { .. }))
+        .collect();
+    assert!(
+        compacted.is_empty(),
+        "nothing below the high watermark to clean: {compacted:?}"
+    );
+    assert_eq!(
+        group(&s.engine, "reader").processed,
+        1,
+        "the replicated value of k survives"
+    );
+}
+
+#[test]
+fn aborted_records_are_cleaned_and_never_stand_for_their_key() {
+    // A transactional read-process-write group writes k to a compacted topic:
+    // two committed values, then a third whose transaction aborts (the member
+    // crashes at 4.2 s). The cleaner at 6 s removes the aborted record and
+    // keeps the last committed one, which a read_committed reader then reads.
+    let s = story(
+        r#"{ "title": "compaction and aborted transactions", "duration": "12s",
+             "producers": [{ "id": "p", "to": "in", "rate": "1/s", "count": 0, "keys": { "fixed": "k" } }],
+             "topics": [{ "id": "in", "partitions": 1 },
+                        { "id": "out", "partitions": 1, "cleanup": "compact", "compaction_interval": "6s" }],
+             "consumer_groups": [
+               { "id": "rpw", "topics": ["in"], "auto_offset_reset": "earliest",
+                 "commit": { "after_processing": { "per": "batch" } }, "service": { "constant": "500ms" },
+                 "output": { "topic": "out", "transactional": true } },
+               { "id": "reader", "topics": ["out"], "members": 0, "auto_offset_reset": "earliest",
+                 "isolation_level": "read_committed", "commit": { "after_processing": { "per": "record" } },
+                 "service": { "constant": "1ms" } } ],
+             "schedule": [
+               { "at": "1s", "command": { "do": "publish_one", "producer": "p", "key": "k" } },
+               { "at": "3s", "command": { "do": "publish_one", "producer": "p", "key": "k" } },
+               { "at": "3.1s", "command": { "do": "publish_one", "producer": "p", "key": "k" } },
+               { "at": "3.2s", "command": { "do": "publish_one", "producer": "p", "key": "k" } },
+               { "at": "4.2s", "command": { "do": "crash_member", "group": "rpw", "member": 0 } },
+               { "at": "7s", "command": { "do": "add_member", "group": "reader" } } ] }"#,
+        12_000_000,
+    );
+    let out = topic(&s.engine, "out");
+    assert!(
+        out.partitions[0].compacted >= 1,
+        "the cleaner ran: {:?}",
+        out.partitions[0]
+    );
+    let reader = group(&s.engine, "reader");
+    assert!(
+        reader.processed >= 1,
+        "a committed value of k is left for a read_committed reader (processed {})",
+        reader.processed
+    );
+}
+
+#[test]
+fn a_compact_topic_has_no_retention_and_compact_delete_has_both() {
+    let topic_json = |cleanup: &str| {
+        format!(
+            r#"{{ "title": "cleanup", "duration": "6s",
+                 "producers": [{{ "id": "p", "to": "t", "rate": "1/s", "arrival": "constant", "count": 2,
+                                 "keys": {{ "round_robin": ["a", "b"] }} }}],
+                 "topics": [{{ "id": "t", "partitions": 1, "cleanup": "{cleanup}",
+                              "retention": {{ "time": "2s", "check_interval": "100ms" }} }}] }}"#
+        )
+    };
+    let e = scenario::load(&topic_json("compact"))
+        .unwrap_err()
+        .to_string();
+    assert!(
+        e.contains("topics[0].retention") && e.contains("compact,delete"),
+        "{e}"
+    );
+    // compact,delete: both keys' only records are deleted by time (1 s + 2 s, 2 s + 2 s).
+    let s = story(&topic_json("compact,delete"), 6_000_000);
+    let t = topic(&s.engine, "t");
+    assert_eq!((t.partitions[0].log_start, t.partitions[0].log_end), (2, 2));
+    // The policy round-trips under Kafka's own spelling.
+    let sc = scenario::load(&topic_json("compact,delete")).unwrap();
+    assert!(serde_json::to_string(&sc)
+        .unwrap()
+        .contains(r#""cleanup":"compact,delete""#));
+    assert!(scenario::load(&topic_json("delete,compact")).is_ok());
+}
+
+#[test]
+fn time_retention_counts_from_the_record_timestamp_not_the_append() {
+    // Created at 1 s, appended at 6 s (5 s of producer latency): with 10 s of
+    // retention it is deleted at the first check past 11 s, not past 16 s.
+    let json = r#"{ "title": "retention by timestamp", "duration": "20s",
+         "producers": [{ "id": "p", "to": "t", "rate": "1/s", "arrival": "constant", "count": 1,
+                         "latency": "5s", "keys": { "fixed": "k" } }],
+         "topics": [{ "id": "t", "partitions": 1, "retention": { "time": "10s", "check_interval": "100ms" } }] }"#;
+    let mut s = story(json, 10_950_000);
+    assert_eq!(topic(&s.engine, "t").partitions[0].log_end, 1, "appended");
+    assert_eq!(
+        topic(&s.engine, "t").partitions[0].log_start,
+        0,
+        "still kept at 10.95 s"
+    );
+    s.run_to(11_200_000);
+    assert_eq!(
+        topic(&s.engine, "t").partitions[0].log_start,
+        1,
+        "deleted by 11.2 s"
+    );
+}
