@@ -42,8 +42,9 @@ fn kinds<'a>(st: &'a Story, f: impl Fn(&TraceKind) -> bool + 'a) -> Vec<(u64, Tr
 #[test]
 fn key_shared_sends_a_known_key_to_the_owner_of_its_slot() {
     // Pulsar's docs: murmur32("Order-3459134") = 3112179635, mod 65536 = 6067.
-    // Four auto-split consumers own [0,16383] c2, [16384,32767] c1,
-    // [32768,49151] c3, [49152,65535] c0: slot 6067 belongs to c2.
+    // Four auto-split consumers own [0,16384] c2, [16385,32768] c1,
+    // [32769,49152] c3, [49153,65535] c0 (a consumer owns its bound, as
+    // Pulsar's `ceilingEntry` routes): slot 6067 belongs to c2.
     let st = story(
         &world(
             json!({ "keys": { "fixed": "Order-3459134" }, "count": 20 }),
@@ -56,10 +57,10 @@ fn key_shared_sends_a_known_key_to_the_owner_of_its_slot() {
     assert_eq!(
         st.engine.pulsar_key_ranges("ks"),
         vec![
-            (0, 16383, 2),
-            (16384, 32767, 1),
-            (32768, 49151, 3),
-            (49152, 65535, 0)
+            (0, 16384, 2),
+            (16385, 32768, 1),
+            (32769, 49152, 3),
+            (49153, 65535, 0)
         ]
     );
     let to: Vec<u32> = kinds(&st, |k| matches!(k, TraceKind::PulsarDelivered { .. }))

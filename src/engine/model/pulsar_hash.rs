@@ -121,13 +121,15 @@ impl AutoSplit {
         self.bounds.range(slot..).next().map(|(_, &c)| c)
     }
 
-    /// Each consumer's ranges `[start, end]` (inclusive), in slot order.
+    /// Each consumer's ranges `[start, end]` (inclusive), in slot order: as
+    /// `select` (Pulsar's `ceilingEntry`) routes, a bound belongs to the
+    /// range it closes, so a consumer owns `(previous bound, its bound]`.
     pub fn ranges(&self) -> Vec<(u32, u32, u32)> {
         let mut lower = 0;
         let mut out = Vec::new();
         for (&b, &c) in &self.bounds {
-            out.push((lower, b - 1, c));
-            lower = b;
+            out.push((lower, b.min(RANGE_SIZE - 1), c));
+            lower = b + 1;
         }
         out
     }
@@ -178,12 +180,20 @@ mod tests {
         assert_eq!(
             s.ranges(),
             vec![
-                (0, 16383, 2),
-                (16384, 32767, 1),
-                (32768, 49151, 3),
-                (49152, 65535, 0)
+                (0, 16384, 2),
+                (16385, 32768, 1),
+                (32769, 49152, 3),
+                (49153, 65535, 0)
             ]
         );
+        // The ranges say what `select` does, at both ends of every range.
+        for (lo, hi, c) in s.ranges() {
+            assert_eq!(
+                (s.select(lo), s.select(hi)),
+                (Some(c), Some(c)),
+                "[{lo}, {hi}]"
+            );
+        }
         assert_eq!(s.select(6067), Some(2));
         assert_eq!(s.select(65535), Some(0));
         // Leaving: merged into the right neighbour; the top range goes left.
@@ -191,7 +201,7 @@ mod tests {
         assert_eq!(s.select(20000), Some(3));
         s.remove(0);
         assert_eq!(s.select(65535), Some(3));
-        assert_eq!(s.ranges(), vec![(0, 16383, 2), (16384, 65535, 3)]);
+        assert_eq!(s.ranges(), vec![(0, 16384, 2), (16385, 65535, 3)]);
         s.remove(2);
         s.remove(3);
         assert_eq!(s.select(0), None);
