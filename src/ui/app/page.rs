@@ -168,7 +168,11 @@ impl App {
             alternate: has(EdgeKind::Alternate),
             queues: !cfg.queues.is_empty(),
             max_length: cfg.queues.iter().any(|q| q.max_length.is_some()),
-            consumers: !cfg.consumers.is_empty(),
+            // Consumer boxes, Pulsar subscriptions and Redis groups draw
+            // the same busy / idle / crashed dots.
+            consumers: !cfg.consumers.is_empty()
+                || !cfg.pulsar_subscriptions.is_empty()
+                || !cfg.redis_groups.is_empty(),
             breakers: cfg.consumers.iter().any(|c| c.circuit_breaker.is_some()),
             streams: !cfg.topics.is_empty(),
             brief: self.presenter,

@@ -183,7 +183,19 @@ pub(super) fn detail_templates(
                 ]
             }
         }
-        // Redis nodes: one line of text (see `NodeView::redis_text`).
+        // A Redis consumer group: its counts, then a dot and a name per
+        // consumer with what it has pending (`render::members`).
+        NodeKind::RedisGroup if !compact => {
+            let n = cfg
+                .redis_groups
+                .get(index)
+                .map_or(1, |g| g.consumers.clamp(1, 4)) as usize;
+            let dots: String = (0..n)
+                .map(|c| format!("○ c{c} down · 88 pending   "))
+                .collect();
+            vec!["pending 8888 · lag 8888 · claimed 888".into(), dots]
+        }
+        // Other Redis nodes: one line of text (see `NodeView::redis_text`).
         NodeKind::RedisPubSub
         | NodeKind::RedisSubscriber
         | NodeKind::RedisStream

@@ -11,9 +11,12 @@
 //!
 //!   mod.rs     theme, view transform, frame: band, edges, labels
 //!   nodes.rs   node boxes and their live content
+//!   members.rs consumer dots inside Pulsar subscription and Redis group boxes
+//!   pulsar.rs  a Pulsar subscription's counts and Key_Shared slot bar
 //!   streams.rs topics as partition strips, groups as member rows, ownership lines
 //!   tokens.rs  travelling tokens, effects, "not drawn" badges
 
+mod members;
 mod nodes;
 mod pulsar;
 pub mod streams;

@@ -487,6 +487,9 @@ pub(super) fn draw_nodes(f: &Frame) -> Vec<Hit> {
             Some(NodeView::PulsarSubscription(v)) => {
                 super::pulsar::draw_subscription(f, x, line_y, pad, inner, v)
             }
+            Some(NodeView::RedisGroup(v)) if !st.brief => {
+                super::members::draw_redis_group(f, x, line_y, pad, inner, v)
+            }
             Some(v) => {
                 if let Some(r) = v.broker_text() {
                     // Presenter mode: the compact text its box was sized for.

@@ -7,17 +7,12 @@
 //!   ● c0   ○ c1   ⊗ c2            (busy · idle · crashed; "active" on failover)
 //!   slots [ c2 | c1 | c0        ]  (0 … 65535, as the auto-split selector cut them)
 //!
-//! Marks reuse the consumer box's: a filled dot is a consumer handling a
-//! message, a hollow dot an idle one, a dashed dot with ✕ a crashed one.
-//! The slot bar has no colour code: each segment is labelled with its owner.
+//! The consumer dots are `members.rs`'s (the consumer box's marks). The slot bar has no colour code: each segment is labelled with its owner.
 
+use super::members::{dot_row, Dot};
 use super::{font, text_fit, Frame};
 use crate::engine::view_pulsar::PulsarSubscriptionView;
 use crate::ui::layout::text::fit_parts;
-use crate::ui::tokens::{FATE_COLORS, NEW};
-
-/// Most consumers drawn as dots (more: a count).
-const DOTS_MAX: usize = 12;
 
 /// The detail rows of a subscription box, from `line_y` down.
 #[allow(clippy::too_many_arguments)]
@@ -53,65 +48,30 @@ pub(super) fn draw_subscription(
     ctx.set_fill_style_str(th.muted);
     text_fit(ctx, &t, x + pad, line_y, small, false, inner);
 
-    // Consumers: a dot and a name each.
+    // Consumers: a dot and a name each (`members.rs`).
     let y2 = line_y + rows.line_h * s;
-    let r = rows.dot_r * s;
-    let mut cx = x + pad;
     let failover = v.sub_type == "failover" && v.consumers.len() > 1;
-    ctx.set_text_baseline("middle");
-    for c in v.consumers.iter().take(DOTS_MAX) {
-        let cy = y2 + rows.line_h * s / 2.0;
-        let ix = cx + r;
-        ctx.begin_path();
-        let _ = ctx.arc(ix, cy, r, 0.0, std::f64::consts::TAU);
-        ctx.set_line_width((1.5 * s).max(1.0));
-        if !c.up {
-            ctx.set_stroke_style_str(th.text);
-            let _ = ctx.set_line_dash(&super::js_dash(&[2.0 * s, 2.0 * s]));
-            ctx.stroke();
-            let _ = ctx.set_line_dash(&super::js_dash(&[]));
-            ctx.begin_path();
-            ctx.move_to(ix - r * 0.55, cy - r * 0.55);
-            ctx.line_to(ix + r * 0.55, cy + r * 0.55);
-            ctx.move_to(ix + r * 0.55, cy - r * 0.55);
-            ctx.line_to(ix - r * 0.55, cy + r * 0.55);
-            ctx.stroke();
-        } else if c.busy {
-            ctx.set_fill_style_str(FATE_COLORS[NEW as usize]);
-            ctx.fill();
-        } else {
-            ctx.set_stroke_style_str(th.muted);
-            ctx.stroke();
-        }
-        let active = failover && !c.active_for.is_empty();
-        let label = if active {
-            format!("{} active", c.name)
-        } else if !c.up {
-            format!("{} down", c.name)
-        } else {
-            c.name.clone()
-        };
-        ctx.set_fill_style_str(if active || !c.up { th.text } else { th.muted });
-        let room = (x + pad + inner - (ix + r + 4.0 * s)).max(0.0);
-        let tw = text_fit(ctx, &label, ix + r + 4.0 * s, cy, small, active, room);
-        cx = ix + r + 4.0 * s + tw + 12.0 * s;
-        if cx > x + pad + inner {
-            break;
-        }
-    }
-    if v.consumers.len() > DOTS_MAX {
-        ctx.set_fill_style_str(th.muted);
-        let more = format!("+{}", v.consumers.len() - DOTS_MAX);
-        text_fit(
-            ctx,
-            &more,
-            cx,
-            y2 + rows.line_h * s / 2.0,
-            small,
-            false,
-            inner,
-        );
-    }
+    let dots: Vec<Dot> = v
+        .consumers
+        .iter()
+        .map(|c| {
+            let active = failover && !c.active_for.is_empty();
+            let label = if active {
+                format!("{} active", c.name)
+            } else if !c.up {
+                format!("{} down", c.name)
+            } else {
+                c.name.clone()
+            };
+            Dot {
+                up: c.up,
+                busy: c.busy,
+                label,
+                strong: active,
+            }
+        })
+        .collect();
+    dot_row(f, x, y2, pad, inner, &dots, v.consumers.len());
 
     // Key_Shared: the 65,536 slots as a bar, one labelled segment per range.
     if v.sub_type == "key_shared" {
