@@ -232,3 +232,39 @@ fn a_cycle_drops_only_the_cycling_copy() {
     assert_eq!(s.enqueued("q"), [(ms(1000), 1)]);
     assert_eq!(s.engine.totals_now().copies, 0);
 }
+
+#[test]
+fn death_headers_name_the_first_and_the_last_death_and_a_with_x_binding_routes_on_them() {
+    // Expired in `short`, then rejected in `work`: RabbitMQ sets
+    // x-first-death-{queue,reason} once and x-last-death-{queue,reason} at
+    // every dead-lettering, and a headers exchange in all-with-x mode sees them.
+    let json = r#"{
+  "title": "death headers",
+  "producers": [{ "id": "p", "to": "short", "rate": "1/s", "arrival": "constant", "count": 1 }],
+  "exchanges": [
+    { "id": "dlx1", "kind": "fanout", "bindings": [{ "queue": "work" }] },
+    { "id": "dlx2", "kind": "headers", "bindings": [
+      { "queue": "audit", "x_match": "all-with-x", "headers": {
+          "x-first-death-queue": "short", "x-first-death-reason": "expired",
+          "x-last-death-queue": "work", "x-last-death-reason": "rejected" } },
+      { "queue": "wrong", "x_match": "any-with-x", "headers": { "x-last-death-reason": "expired" } } ] }
+  ],
+  "queues": [
+    { "id": "short", "ttl": "100ms", "dead_letter_exchange": "dlx1" },
+    { "id": "work", "dead_letter_exchange": "dlx2" },
+    { "id": "audit" }, { "id": "wrong" }
+  ],
+  "consumers": [{ "id": "c", "queue": "work", "service": { "constant": "10ms" }, "failure_rate": 1.0, "on_failure": "dead_letter" }]
+}"#;
+    let s = story(json, 3_000_000);
+    assert_eq!((s.depth("audit"), s.depth("wrong")), (1, 0));
+    let reasons: Vec<Reason> = s
+        .matching(|k| matches!(k, TraceKind::DeadLettered { .. }))
+        .iter()
+        .map(|e| match e.kind {
+            TraceKind::DeadLettered { reason, .. } => reason,
+            _ => unreachable!(),
+        })
+        .collect();
+    assert_eq!(reasons, vec![Reason::Expired, Reason::Rejected]);
+}

@@ -92,6 +92,7 @@ impl Engine {
             self.queue_drop(slot, q, reason);
             return;
         }
+        self.set_death_headers(slot, q, reason);
         // RabbitMQ removes the per-message expiration when it dead-letters,
         // and a delivery limit counts returns to the queue it now leaves.
         let ext = self.ext_mut(slot);
@@ -119,6 +120,28 @@ impl Engine {
         self.queues[q as usize].dead_lettered += 1;
         self.set_state(slot, MsgState::Transit);
         self.route(slot, Target::Exchange(x), Some(q));
+    }
+
+    /// The headers RabbitMQ adds on dead-lettering besides `x-death`
+    /// (rabbitmq.com/docs/dlx, "Dead-Lettered Effects"):
+    /// `x-first-death-queue` / `x-first-death-reason` on the first death,
+    /// `x-last-death-queue` / `x-last-death-reason` on every one. A headers
+    /// exchange in `any-with-x` / `all-with-x` mode can route on them (dead
+    /// letters by reason); `all` and `any` ignore them, as all `x-` headers.
+    /// The `*-exchange` pair is not added (the engine does not keep the
+    /// exchange a message entered its queue by).
+    fn set_death_headers(&mut self, slot: u32, q: u32, reason: Reason) {
+        let queue = &self.cfg.queues[q as usize].id;
+        let hid = self.msgs[slot as usize].headers;
+        let mut h = self.hdrs[hid as usize].clone();
+        if !h.contains_key("x-first-death-reason") {
+            h.insert("x-first-death-queue".into(), queue.clone());
+            h.insert("x-first-death-reason".into(), reason.name().into());
+        }
+        h.insert("x-last-death-queue".into(), queue.clone());
+        h.insert("x-last-death-reason".into(), reason.name().into());
+        let hid = self.intern_headers(h);
+        self.msgs[slot as usize].headers = hid;
     }
 
     /// RabbitMQ's dead-letter cycle rule: a message dead-lettered for an
