@@ -56,15 +56,61 @@ fn clean_id(name: &str) -> String {
 /// A parsed policy: pattern, apply-to, priority, definition, name.
 type Policy<'a> = (Regex, String, i64, &'a Map<String, Value>, String);
 
+/// Policy keys a queue type refuses: a policy holding one does not apply to
+/// a queue of that type at all (`rabbit_queue_type:is_policy_applicable`,
+/// with the `unsupported_policies` of `rabbit_classic_queue` and
+/// `rabbit_quorum_queue`).
+fn unsupported_policy_keys(queue_type: &str) -> &'static [&'static str] {
+    match queue_type {
+        "quorum" => &[
+            "max-priority",
+            "queue-mode",
+            "ha-mode",
+            "ha-params",
+            "ha-sync-mode",
+            "ha-promote-on-shutdown",
+            "ha-promote-on-failure",
+            "queue-master-locator",
+            "max-age",
+            "stream-max-segment-size-bytes",
+            "initial-cluster-size",
+        ],
+        "classic" => &[
+            "max-age",
+            "stream-max-segment-size-bytes",
+            "initial-cluster-size",
+            "delivery-limit",
+            "dead-letter-strategy",
+            "max-in-memory-length",
+            "max-in-memory-bytes",
+            "target-group-size",
+        ],
+        _ => &[],
+    }
+}
+
 /// A policy's applicable definition for `name` of `kind` ("queues"/"exchanges").
+/// A queue's policies are picked as `rabbit_policy:matches` does: `apply-to`
+/// is `all`, `queues` or the queue type's own (`classic_queues`,
+/// `quorum_queues`), and a policy with a key the type refuses is passed over
+/// before the highest priority is taken.
 fn policy_for<'a>(
     policies: &'a [Policy<'a>],
     name: &str,
     kind: &str,
+    queue_type: Option<&str>,
 ) -> Option<(&'a Map<String, Value>, &'a str)> {
+    let type_apply = queue_type.map(|t| format!("{t}_queues"));
     policies
         .iter()
-        .filter(|(re, apply, _, _, _)| (apply == "all" || apply == kind) && re.is_match(name))
+        .filter(|(re, apply, _, _, _)| {
+            (apply == "all" || apply == kind || type_apply.as_deref() == Some(apply.as_str()))
+                && re.is_match(name)
+        })
+        .filter(|(_, _, _, def, _)| {
+            let refused = unsupported_policy_keys(queue_type.unwrap_or(""));
+            !def.keys().any(|k| refused.contains(&k.as_str()))
+        })
         // Highest priority wins; among equals the first listed.
         .fold(None::<&Policy>, |best, p| match best {
             Some(b) if b.2 >= p.2 => Some(b),
@@ -167,6 +213,13 @@ pub fn import(text: &str, vhost: Option<&str>) -> Result<Imported, String> {
             .and_then(Value::as_str)
             .unwrap_or("all")
             .to_string();
+        if !matches!(
+            apply.as_str(),
+            "all" | "queues" | "classic_queues" | "quorum_queues" | "streams" | "exchanges"
+        ) {
+            notes.push(format!("policies[{i}] {name:?}: apply-to {apply:?} is not one of all, queues, classic_queues, quorum_queues, streams, exchanges; ignored"));
+            continue;
+        }
         let prio = p.get("priority").and_then(Value::as_i64).unwrap_or(0);
         let Some(def) = p.get("definition").and_then(Value::as_object) else {
             notes.push(format!("policies[{i}] {name:?}: no definition; ignored"));
@@ -203,7 +256,46 @@ pub fn import(text: &str, vhost: Option<&str>) -> Result<Imported, String> {
         id
     };
     let queues_in: Vec<&Value> = list("queues").into_iter().filter(in_vhost).collect();
-    let exchanges_in: Vec<&Value> = list("exchanges").into_iter().filter(in_vhost).collect();
+    // The broker declares the `amq.*` exchanges itself, so an export leaves
+    // them out but keeps their bindings (`rabbit_definitions`): the ones a
+    // binding uses are declared here, with their built-in types.
+    let builtins: Vec<Value> = {
+        let mut used_builtins: BTreeSet<&str> = BTreeSet::new();
+        for b in list("bindings").into_iter().filter(in_vhost) {
+            for end in ["source", "destination"] {
+                if let Some(n) = b.get(end).and_then(Value::as_str) {
+                    used_builtins.insert(n);
+                }
+            }
+        }
+        for q in &queues_in {
+            let dlx = q
+                .pointer("/arguments/x-dead-letter-exchange")
+                .and_then(Value::as_str);
+            used_builtins.extend(dlx);
+        }
+        [
+            ("amq.direct", "direct"),
+            ("amq.fanout", "fanout"),
+            ("amq.topic", "topic"),
+            ("amq.headers", "headers"),
+            ("amq.match", "headers"),
+        ]
+        .into_iter()
+        .filter(|(n, _)| used_builtins.contains(n))
+        .map(|(n, t)| json!({ "name": n, "type": t }))
+        .collect()
+    };
+    let exchanges_in: Vec<&Value> = list("exchanges")
+        .into_iter()
+        .filter(in_vhost)
+        .filter(|x| {
+            !x.get("name")
+                .and_then(Value::as_str)
+                .is_some_and(|n| n.starts_with("amq."))
+        })
+        .chain(builtins.iter())
+        .collect();
     for q in &queues_in {
         let name = q
             .get("name")
@@ -223,8 +315,8 @@ pub fn import(text: &str, vhost: Option<&str>) -> Result<Imported, String> {
             .and_then(Value::as_str)
             .unwrap_or("")
             .to_string();
-        if name.is_empty() || name.starts_with("amq.") {
-            continue; // built-in exchanges are declared by the broker itself
+        if name.is_empty() {
+            continue; // the default exchange
         }
         let mut want = clean_id(&name);
         if used.contains(&want) {
@@ -260,7 +352,7 @@ pub fn import(text: &str, vhost: Option<&str>) -> Result<Imported, String> {
         let ae = args
             .and_then(|a| a.get("alternate-exchange"))
             .or_else(|| {
-                policy_for(&policies, name, "exchanges")
+                policy_for(&policies, name, "exchanges", None)
                     .and_then(|(d, _)| d.get("alternate-exchange"))
             })
             .and_then(Value::as_str);
@@ -303,7 +395,12 @@ pub fn import(text: &str, vhost: Option<&str>) -> Result<Imported, String> {
             .and_then(Value::as_object)
             .cloned()
             .unwrap_or_default();
-        let pol = policy_for(&policies, name, "queues");
+        let queue_type = match args.get("x-queue-type").and_then(Value::as_str) {
+            Some("quorum") => "quorum",
+            Some("stream") => "stream",
+            _ => "classic",
+        };
+        let pol = policy_for(&policies, name, "queues", Some(queue_type));
         if let Some((_, pname)) = pol {
             notes.push(format!("queue {name:?}: policy {pname:?} applied"));
         }
@@ -327,8 +424,20 @@ pub fn import(text: &str, vhost: Option<&str>) -> Result<Imported, String> {
                 json!(n.min(scenario::MAX_LENGTH_MAX as u64)),
             );
         }
-        if let Some(o) = pick("overflow").and_then(Value::as_str) {
-            if matches!(o, "drop-head" | "reject-publish" | "reject-publish-dlx") {
+        // Quorum queues let the policy win on overflow
+        // (`rabbit_quorum_queue`, `policy_has_precedence`) and do not know
+        // reject-publish-dlx (they fall back to drop-head with a warning).
+        let overflow = if queue_type == "quorum" {
+            from_pol("overflow").or_else(|| from_arg("overflow"))
+        } else {
+            pick("overflow")
+        };
+        if let Some(o) = overflow.and_then(Value::as_str) {
+            if queue_type == "quorum" && o == "reject-publish-dlx" {
+                notes.push(format!(
+                    "queue {name:?}: quorum queues do not support reject-publish-dlx; drop-head, as RabbitMQ falls back"
+                ));
+            } else if matches!(o, "drop-head" | "reject-publish" | "reject-publish-dlx") {
                 m.insert("overflow".into(), json!(o));
             } else {
                 notes.push(format!(
@@ -450,9 +559,9 @@ pub fn import(text: &str, vhost: Option<&str>) -> Result<Imported, String> {
                     } else {
                         notes.push(format!("bindings[{i}]: x-match {m:?} not understood; all"));
                     }
-                } else if k.starts_with("x-") {
-                    notes.push(format!("bindings[{i}]: argument `{k}` ignored"));
                 } else {
+                    // `x-` arguments are kept: `all` and `any` skip them, and
+                    // `all-with-x` / `any-with-x` compare them.
                     let text = match v {
                         Value::String(s) => s.clone(),
                         Value::Null => {
@@ -694,7 +803,13 @@ pub fn export(s: &Scenario) -> (Value, Vec<String>) {
             if let Some(n) = q.delivery_limit {
                 args.insert("x-delivery-limit".into(), json!(n));
             }
-            json!({ "name": q.id, "vhost": "/", "durable": q.durable, "auto_delete": false, "arguments": args })
+            // RabbitMQ refuses a non-durable quorum queue ("invalid property
+            // 'non-durable'").
+            let durable = q.durable || quorum;
+            if !q.durable && quorum {
+                notes.push(format!("queue {:?}: transient here, but a quorum queue (needed for x-delivery-limit) is always durable; exported as durable", q.id));
+            }
+            json!({ "name": q.id, "vhost": "/", "durable": durable, "auto_delete": false, "arguments": args })
         })
         .collect();
     if !s.producers.is_empty() || !s.consumers.is_empty() {

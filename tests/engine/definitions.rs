@@ -71,6 +71,127 @@ fn a_definitions_file_imports_with_policies_and_arguments_resolved() {
     assert!(e.totals().processed > 0);
 }
 
+/// RabbitMQ's queue-type rules (`rabbit_policy:matches`,
+/// `rabbit_queue_type:is_policy_applicable`, quorum overflow precedence),
+/// `x-` binding arguments, and the built-in `amq.*` exchanges.
+#[test]
+fn policies_follow_queue_types_and_builtin_exchanges_and_x_arguments_import() {
+    let defs = r##"{
+  "policies": [
+    { "vhost": "/", "name": "qq-dlx", "pattern": "^qq$", "apply-to": "quorum_queues", "priority": 0,
+      "definition": { "dead-letter-exchange": "dlx", "max-length": 5 } },
+    { "vhost": "/", "name": "cq-limit", "pattern": "^cq$", "apply-to": "queues", "priority": 0,
+      "definition": { "dead-letter-exchange": "dlx", "delivery-limit": 3 } },
+    { "vhost": "/", "name": "qq2-ovf", "pattern": "^qq2$", "apply-to": "queues", "priority": 0,
+      "definition": { "overflow": "drop-head" } },
+    { "vhost": "/", "name": "classic-only", "pattern": "^qq$", "apply-to": "classic_queues", "priority": 9,
+      "definition": { "max-length": 1 } },
+    { "vhost": "/", "name": "odd", "pattern": ".*", "apply-to": "everything", "priority": 99,
+      "definition": { "max-length": 1 } }
+  ],
+  "queues": [
+    { "vhost": "/", "name": "qq", "durable": true, "arguments": { "x-queue-type": "quorum" } },
+    { "vhost": "/", "name": "cq", "durable": true, "arguments": { "x-queue-type": "classic" } },
+    { "vhost": "/", "name": "qq2", "durable": true,
+      "arguments": { "x-queue-type": "quorum", "x-max-length": 2, "x-overflow": "reject-publish" } },
+    { "vhost": "/", "name": "qq3", "durable": true,
+      "arguments": { "x-queue-type": "quorum", "x-max-length": 2, "x-overflow": "reject-publish-dlx" } },
+    { "vhost": "/", "name": "dead", "durable": true, "arguments": {} },
+    { "vhost": "/", "name": "tenant-a", "durable": true, "arguments": {} }
+  ],
+  "exchanges": [
+    { "vhost": "/", "name": "dlx", "type": "fanout", "durable": true, "arguments": {} },
+    { "vhost": "/", "name": "hx", "type": "headers", "durable": true, "arguments": {} }
+  ],
+  "bindings": [
+    { "vhost": "/", "source": "dlx", "destination": "dead", "destination_type": "queue", "routing_key": "", "arguments": {} },
+    { "vhost": "/", "source": "hx", "destination": "tenant-a", "destination_type": "queue", "routing_key": "",
+      "arguments": { "x-match": "any-with-x", "x-tenant": "a" } },
+    { "vhost": "/", "source": "amq.topic", "destination": "dead", "destination_type": "queue", "routing_key": "#", "arguments": {} }
+  ]
+}"##;
+    let imp = definitions::import(defs, None).unwrap();
+    let s = &imp.scenario;
+    // apply-to quorum_queues reaches a quorum queue; classic_queues does not.
+    let qq = queue(s, "qq");
+    assert_eq!(
+        (qq.max_length, qq.dead_letter_exchange.as_deref()),
+        (Some(5), Some("dlx"))
+    );
+    // A classic queue refuses a policy holding delivery-limit: none of it applies.
+    let cq = queue(s, "cq");
+    assert_eq!(
+        (cq.delivery_limit, cq.dead_letter_exchange.as_deref()),
+        (None, None)
+    );
+    // Quorum queues: the policy's overflow beats the argument, and
+    // reject-publish-dlx falls back to drop-head.
+    assert_eq!(queue(s, "qq2").overflow, Overflow::DropHead);
+    assert_eq!(queue(s, "qq3").overflow, Overflow::DropHead);
+    assert!(
+        imp.notes
+            .iter()
+            .any(|n| n.contains("qq3") && n.contains("reject-publish-dlx")),
+        "{:?}",
+        imp.notes
+    );
+    // An unknown apply-to is noted and ignored (else max-length 1 everywhere).
+    assert!(
+        imp.notes.iter().any(|n| n.contains("\"everything\"")),
+        "{:?}",
+        imp.notes
+    );
+    // x- binding arguments stay for *-with-x matching.
+    let hx = s.exchanges.iter().find(|x| x.id == "hx").unwrap();
+    assert_eq!(
+        hx.bindings[0]
+            .headers
+            .get("x-tenant")
+            .and_then(|v| v.as_deref()),
+        Some("a")
+    );
+    // amq.topic is declared with its built-in type, with its binding.
+    let amq = s
+        .exchanges
+        .iter()
+        .find(|x| x.id == "amq.topic")
+        .expect("amq.topic imported");
+    assert_eq!(format!("{:?}", amq.kind), "Topic");
+    assert_eq!(amq.bindings.len(), 1);
+}
+
+#[test]
+fn a_quorum_queue_exports_durable() {
+    let mut s = definitions::import(FIXTURE, None).unwrap().scenario;
+    let q = s
+        .queues
+        .iter_mut()
+        .find(|q| q.delivery_limit.is_some())
+        .unwrap();
+    q.durable = false;
+    let id = q.id.clone();
+    let (defs, notes) = definitions::export(&s);
+    let out = defs["queues"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|x| x["name"] == id.as_str())
+        .unwrap();
+    assert_eq!(
+        (
+            out["durable"].as_bool(),
+            out["arguments"]["x-queue-type"].as_str()
+        ),
+        (Some(true), Some("quorum"))
+    );
+    assert!(
+        notes
+            .iter()
+            .any(|n| n.contains(&id) && n.contains("durable")),
+        "{notes:?}"
+    );
+}
+
 #[test]
 fn export_then_import_keeps_the_topology() {
     let first = definitions::import(FIXTURE, None).unwrap().scenario;
