@@ -786,3 +786,86 @@ fn a_backoff_below_100_ms_is_taken_as_it_is() {
         .collect();
     assert_eq!(&delays[..3], &[10_000, 20_000, 40_000]);
 }
+
+/// (partition, offset) of every `pulsar_delivered` event, with its time.
+fn deliveries_of(st: &Story) -> Vec<(u64, u32, u64)> {
+    kinds(st, |k| matches!(k, TraceKind::PulsarDelivered { .. }))
+        .into_iter()
+        .map(|(t, k)| match k {
+            TraceKind::PulsarDelivered {
+                partition, offset, ..
+            } => (t, partition, offset),
+            _ => unreachable!(),
+        })
+        .collect()
+}
+
+#[test]
+fn a_failover_switch_pauses_and_rewinds_only_the_partitions_that_changed_hands() {
+    // Three partitions, three failover consumers: p_i → c_i. c1 crashes at
+    // 1.2 s; with c0 and c2 left, p1 → c2 and p2 → c0 (i mod 2), while p0
+    // stays with c0. Each partition has its own dispatcher in Pulsar, so p0
+    // neither pauses nor goes back to its mark-delete position.
+    let st = story(
+        r#"{ "title": "failover per partition", "seed": 1, "duration": "6s",
+             "producers": [{ "id": "p", "to": "t", "rate": "30/s", "arrival": "constant", "count": 30,
+                             "keys": { "round_robin": ["a", "b", "c", "d", "e", "f"] } }],
+             "pulsar_topics": [{ "id": "t", "partitions": 3 }],
+             "pulsar_subscriptions": [{ "id": "fo", "topic": "t", "type": "failover", "consumers": 3,
+                                        "service": { "constant": "500ms" } }],
+             "schedule": [{ "at": "1200ms", "command": { "do": "crash_pulsar_consumer", "subscription": "fo", "consumer": 1 } }] }"#,
+        6_000_000,
+    );
+    let d = deliveries_of(&st);
+    let p0: Vec<u64> = d.iter().filter(|x| x.1 == 0).map(|x| x.2).collect();
+    let mut once = p0.clone();
+    once.sort_unstable();
+    once.dedup();
+    assert_eq!(p0, once, "p0 delivered each offset once, in order: {p0:?}");
+    // p0 kept flowing through the other partitions' failover delay (1.2–2.2 s).
+    let acked_p0_during: usize = kinds(&st, |k| {
+        matches!(k, TraceKind::PulsarAcked { partition: 0, .. })
+    })
+    .iter()
+    .filter(|(t, _)| (1_200_000..2_200_000).contains(t))
+    .count();
+    assert!(
+        acked_p0_during >= 1,
+        "p0 acks during the delay: {acked_p0_during}"
+    );
+    // The switched partitions went back to their mark-delete positions after the delay.
+    let rewound = kinds(&st, |k| matches!(k, TraceKind::PulsarRewound { .. }));
+    assert!(rewound.iter().all(|(t, _)| *t == 2_200_000), "{rewound:?}");
+    assert!(
+        d.iter().any(|&(t, part, _)| t == 2_200_000 && part == 1),
+        "p1 resumed on c2"
+    );
+}
+
+#[test]
+fn an_exclusive_nack_rewinds_only_its_own_partition() {
+    // One message on each of two partitions; both fail. p0's nack is due
+    // first (0.5 s + 1 s + 0.3 s) while p1's message is still in the
+    // handler: only p0's message goes out again then.
+    let st = story(
+        r#"{ "title": "nack per partition", "seed": 1, "duration": "2200ms",
+             "producers": [
+               { "id": "pa", "to": "t", "rate": "2/s", "arrival": "constant", "count": 1, "keys": { "fixed": "x0" } },
+               { "id": "pb", "to": "t", "rate": "1/s", "arrival": "constant", "count": 1, "keys": { "fixed": "x1" } } ],
+             "pulsar_topics": [{ "id": "t", "partitions": 2 }],
+             "pulsar_subscriptions": [{ "id": "ex", "topic": "t", "type": "exclusive", "service": { "constant": "1s" },
+                                        "failure_rate": 1.0, "negative_ack_delay": "300ms" }] }"#,
+        2_200_000,
+    );
+    let d = deliveries_of(&st);
+    let parts: Vec<u32> = d.iter().map(|x| x.1).collect();
+    let p1_deliveries = parts.iter().filter(|&&p| p == parts[1]).count();
+    assert!(
+        d.len() >= 3 && parts[0] != parts[1],
+        "two partitions: {d:?}"
+    );
+    assert_eq!(
+        p1_deliveries, 1,
+        "the second partition's message was not sent again while in the handler: {d:?}"
+    );
+}

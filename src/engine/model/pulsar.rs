@@ -165,9 +165,13 @@ pub(crate) struct PSubState {
     pub(crate) by_name: Vec<u32>,
     /// Failover / exclusive: the active consumer of each partition.
     pub(crate) active: Vec<Option<u32>>,
-    /// Failover: no dispatch until the delayed rewind (`activeConsumerFailoverDelayTimeMillis`).
-    pub(crate) paused: bool,
-    pub(crate) epoch: u32,
+    /// Failover, per partition: no dispatch until the delayed rewind
+    /// (`activeConsumerFailoverDelayTimeMillis`) of a partition whose active
+    /// consumer changed; each partition has its own dispatcher in Pulsar,
+    /// so the others go on.
+    pub(crate) paused: Vec<bool>,
+    /// Per partition: which `Resume` is the current one.
+    pub(crate) epoch: Vec<u32>,
     /// Shared: the next consumer of the round robin.
     pub(crate) rr: u32,
     pub(crate) selector: AutoSplit,
@@ -207,7 +211,7 @@ pub(crate) enum PulsarEvent {
     /// Delayed messages of `s` become deliverable.
     DelayedDue { s: u32 },
     /// Failover: the delayed rewind after the active consumer changed.
-    Resume { s: u32, epoch: u32 },
+    Resume { s: u32, part: u32, epoch: u32 },
     /// A crashed consumer subscribes again.
     Restart { s: u32, c: u32, epoch: u32 },
     /// A held send's timeout.
@@ -247,10 +251,11 @@ impl Engine {
             PulsarEvent::AckTimeout { s, c, copy, gen } => self.p_ack_timeout(s, c, copy, gen),
             PulsarEvent::NackTick { s, c, epoch } => self.p_nack_tick(s, c, epoch),
             PulsarEvent::DelayedDue { s } => self.p_delayed_due(s),
-            PulsarEvent::Resume { s, epoch } => {
-                if self.pulsar.subs[s as usize].epoch == epoch {
-                    self.pulsar.subs[s as usize].paused = false;
-                    self.p_rewind(s, None);
+            PulsarEvent::Resume { s, part, epoch } => {
+                let st = &mut self.pulsar.subs[s as usize];
+                if st.epoch[part as usize] == epoch {
+                    st.paused[part as usize] = false;
+                    self.p_rewind(s, None, Some(&[part]));
                 }
             }
             PulsarEvent::Restart { s, c, epoch } => {
@@ -519,8 +524,8 @@ fn new_sub(
             .collect(),
         by_name,
         active: vec![None; parts],
-        paused: false,
-        epoch: 0,
+        paused: vec![false; parts],
+        epoch: vec![0; parts],
         rr: 0,
         selector: AutoSplit::default(),
         backlog: 0,

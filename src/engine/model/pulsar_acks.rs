@@ -214,7 +214,14 @@ impl Engine {
             return;
         }
         match self.pulsar.subs[si].kind {
-            SubscriptionType::Exclusive | SubscriptionType::Failover => self.p_rewind(s, Some(c)),
+            SubscriptionType::Exclusive | SubscriptionType::Failover => {
+                // Only the partitions with a nack due: each has its own
+                // consumer and nack tracker in the client.
+                let mut parts: Vec<u32> = due.iter().map(|p| p.0).collect();
+                parts.sort_unstable();
+                parts.dedup();
+                self.p_rewind(s, Some(c), Some(&parts))
+            }
             _ => {
                 for pos in due {
                     if self.pulsar.subs[si].pending.get(&pos) == Some(&(c, NO_COPY)) {
@@ -273,7 +280,9 @@ impl Engine {
             node,
         );
         match self.pulsar.subs[si].kind {
-            SubscriptionType::Exclusive | SubscriptionType::Failover => self.p_rewind(s, Some(c)),
+            SubscriptionType::Exclusive | SubscriptionType::Failover => {
+                self.p_rewind(s, Some(c), Some(&[pos.0]))
+            }
             _ => {
                 self.p_redeliver(s, pos);
                 self.p_dispatch(s);
@@ -545,8 +554,13 @@ impl Engine {
         match self.pulsar.subs[si].kind {
             SubscriptionType::KeyShared => self.pulsar.subs[si].selector.remove(c),
             SubscriptionType::Exclusive | SubscriptionType::Failover => {
-                for cur in &mut self.pulsar.subs[si].cursors {
-                    cur.read = cur.md;
+                // Back to the mark-delete position where it was active: its
+                // unacknowledged messages go out again (to its successor).
+                let st = &mut self.pulsar.subs[si];
+                for part in 0..st.active.len() {
+                    if st.active[part] == Some(c) {
+                        st.cursors[part].read = st.cursors[part].md;
+                    }
                 }
                 self.p_elect(s);
             }

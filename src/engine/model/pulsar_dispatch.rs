@@ -164,8 +164,12 @@ impl Engine {
             .copied()
             .filter(|&c| st.consumers[c as usize].up)
             .collect();
-        let mut switched = false;
-        let mut fresh = false;
+        // Each partition has its own dispatcher: only partitions whose
+        // active consumer changed are paused or rewound
+        // (`AbstractDispatcherSingleActiveConsumer`: "Active consumer did
+        // not change. Do nothing at this point").
+        let mut switched: Vec<u32> = Vec::new();
+        let mut fresh: Vec<u32> = Vec::new();
         for part in 0..st.active.len() {
             let new = if ups.is_empty() {
                 None
@@ -191,34 +195,42 @@ impl Engine {
                     node,
                 );
                 if old.is_some() {
-                    switched = true;
+                    switched.push(part as u32);
                 } else {
-                    fresh = true;
+                    fresh.push(part as u32);
                 }
             }
         }
-        if switched && self.pulsar.subs[si].kind == SubscriptionType::Failover {
-            let st = &mut self.pulsar.subs[si];
-            st.paused = true;
-            st.epoch = st.epoch.wrapping_add(1);
-            let epoch = st.epoch;
-            self.agenda.schedule(
-                self.now.after(FAILOVER_DELAY_US),
-                Event::Pulsar(PulsarEvent::Resume { s, epoch }),
-            );
-        } else if switched || fresh {
-            self.p_rewind(s, None);
+        if self.pulsar.subs[si].kind == SubscriptionType::Failover {
+            for &part in &switched {
+                let st = &mut self.pulsar.subs[si];
+                st.paused[part as usize] = true;
+                st.epoch[part as usize] = st.epoch[part as usize].wrapping_add(1);
+                let epoch = st.epoch[part as usize];
+                self.agenda.schedule(
+                    self.now.after(FAILOVER_DELAY_US),
+                    Event::Pulsar(PulsarEvent::Resume { s, part, epoch }),
+                );
+            }
+        } else {
+            fresh.extend_from_slice(&switched);
+            fresh.sort_unstable();
+        }
+        if !fresh.is_empty() {
+            self.p_rewind(s, None, Some(&fresh));
         }
     }
 
-    /// Exclusive / failover redelivery: back to the mark-delete position;
-    /// every unacknowledged message goes out again (a handler already busy
-    /// with one finishes it).
-    pub(crate) fn p_rewind(&mut self, s: u32, by: Option<u32>) {
+    /// Exclusive / failover redelivery: back to the mark-delete position of
+    /// `parts` (every log when `None`); every unacknowledged message of
+    /// those goes out again (a handler already busy with one finishes it).
+    pub(crate) fn p_rewind(&mut self, s: u32, by: Option<u32>, parts: Option<&[u32]>) {
         let si = s as usize;
+        let hit = |part: u32| parts.is_none_or(|ps| ps.contains(&part));
         let pending: Vec<(Pos, (u32, u32))> = self.pulsar.subs[si]
             .pending
             .iter()
+            .filter(|(p, _)| hit(p.0))
             .map(|(p, v)| (*p, *v))
             .collect();
         let count = pending.len() as u32;
@@ -226,14 +238,29 @@ impl Engine {
             self.p_unpend(s, pos);
         }
         for c in 0..self.pulsar.subs[si].consumers.len() {
-            let q: Vec<(Pos, u32)> = self.pulsar.subs[si].consumers[c].queue.drain(..).collect();
-            for (_, copy) in q {
+            let cs = &mut self.pulsar.subs[si].consumers[c];
+            let mut out = Vec::new();
+            cs.queue.retain(|&(pos, copy)| {
+                if hit(pos.0) {
+                    out.push(copy);
+                }
+                !hit(pos.0)
+            });
+            cs.nacks.retain(|&(_, pos)| !hit(pos.0));
+            for copy in out {
                 self.retire(copy);
             }
-            self.pulsar.subs[si].consumers[c].nacks.clear();
         }
-        for cur in &mut self.pulsar.subs[si].cursors {
-            cur.read = cur.md;
+        let st = &mut self.pulsar.subs[si];
+        for k in 0..st.cursors.len() {
+            let part = if k == st.cursors.len() - 1 {
+                RETRY_PART
+            } else {
+                k as u32
+            };
+            if parts.is_none() || hit(part) {
+                st.cursors[k].read = st.cursors[k].md;
+            }
         }
         if count > 0 {
             let node = self.pulsar.subs[si].node;
@@ -253,9 +280,6 @@ impl Engine {
     /// Send what the subscription's consumers have permits for.
     pub(crate) fn p_dispatch(&mut self, s: u32) {
         let st = &self.pulsar.subs[s as usize];
-        if st.paused {
-            return;
-        }
         match st.kind {
             SubscriptionType::Exclusive | SubscriptionType::Failover => self.p_dispatch_single(s),
             SubscriptionType::Shared => self.p_dispatch_shared(s),
@@ -286,6 +310,9 @@ impl Engine {
                 self.pulsar.subs[s as usize].active[part as usize]
             };
             let Some(c) = active else { continue };
+            if self.pulsar.subs[s as usize].paused[part as usize] {
+                continue; // its failover delay is running
+            }
             while self.p_permits(s, c) > 0 {
                 let Some(off) = self.p_next_unread(s, part) else {
                     break;
