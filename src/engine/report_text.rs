@@ -350,6 +350,9 @@ impl Engine {
                 "visibility change to {} refused: past 12 h from the receive",
                 crate::scenario::Duration(timeout_us)
             ),
+            TraceKind::SqsDeleteThrottled { instance } => format!(
+                "#{instance}'s DeleteMessage over the FIFO throughput limit: retried next second"
+            ),
             TraceKind::SqsThrottled { send } => format!(
                 "{} over the FIFO throughput limit: retried next second",
                 if send {

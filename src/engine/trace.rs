@@ -336,6 +336,10 @@ pub enum TraceKind {
     /// SQS FIFO: a `SendMessage` (`send`) or `ReceiveMessage` call was over
     /// the queue's per-second throughput limit; the client retries next second.
     SqsThrottled { send: bool },
+    /// SQS FIFO: a `DeleteMessage` call by `instance` was over the queue's
+    /// per-second throughput limit; the client retries next second and the
+    /// message stays in flight meanwhile.
+    SqsDeleteThrottled { instance: u32 },
     /// SQS: a delayed message (delay queue or message timer) became visible.
     SqsDelayEnded,
     /// Pulsar: the topic (node) stored the message at `partition` (the

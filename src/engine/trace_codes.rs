@@ -5,7 +5,8 @@
 //! hashes depend on it): new kinds take new codes — 1..=39 the AMQP family and
 //! the guarantees, 40..=59 Amazon SQS, 60..=79 Redis, 80..=89 and 103..=107
 //! the log's delivery mechanics, 90..=102 Apache Pulsar, 108 SQS again,
-//! 109..=111 consumers' circuit breakers; the next new kind takes 112.
+//! 109..=111 consumers' circuit breakers, 112 SQS again; the next new kind
+//! takes 113.
 
 use super::trace::{NodeId, TraceKind};
 
@@ -85,6 +86,7 @@ impl TraceKind {
             TraceKind::BreakerOpened { .. } => "breaker_opened",
             TraceKind::BreakerHalfOpen { .. } => "breaker_half_open",
             TraceKind::BreakerClosed { .. } => "breaker_closed",
+            TraceKind::SqsDeleteThrottled { .. } => "sqs_delete_throttled",
             TraceKind::SqsThrottled { .. } => "sqs_throttled",
             TraceKind::SqsDelayEnded => "sqs_delay_ended",
             TraceKind::PulsarStored { .. } => "pulsar_stored",
@@ -110,7 +112,7 @@ impl TraceKind {
     }
 
     /// All kind names, for filters in the UI.
-    pub const NAMES: [&'static str; 94] = [
+    pub const NAMES: [&'static str; 95] = [
         "published",
         "routed",
         "unroutable",
@@ -205,6 +207,7 @@ impl TraceKind {
         "breaker_opened",
         "breaker_half_open",
         "breaker_closed",
+        "sqs_delete_throttled",
     ];
 
     /// Canonical encoding of this kind: its code (see the module header) and two field
@@ -349,6 +352,7 @@ impl TraceKind {
             TraceKind::BreakerOpened { failures, open_us } => (109, failures as u64, open_us),
             TraceKind::BreakerHalfOpen { probes } => (110, probes as u64, 0),
             TraceKind::BreakerClosed { probes } => (111, probes as u64, 0),
+            TraceKind::SqsDeleteThrottled { instance } => (112, instance as u64, 0),
             // Redis: codes 60..=79. A stream id folds into one word
             // (ms times an odd constant, xor seq): deterministic, integer only.
             TraceKind::PubsubPublished { receivers, missed } => {

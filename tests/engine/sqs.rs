@@ -369,6 +369,42 @@ fn the_fifo_throughput_limit_throttles_sends_past_the_cap() {
 }
 
 #[test]
+fn the_fifo_throughput_limit_throttles_deletes_too() {
+    // SQS FIFO: 300 calls per second per action, DeleteMessage included.
+    // Here 5 per second: 50 messages in 10 groups are sent (throttled too)
+    // while the consumer is down; from 15 s each receive returns 10 messages,
+    // but at most 5 deletes succeed in any second; a throttled delete is
+    // retried next second (the message stays in flight), and every message
+    // is still done exactly once.
+    let json = r#"{
+  "title": "delete throughput",
+  "producers": [{ "id": "p", "to": "q", "rate": "1000/s", "arrival": "constant", "count": 50,
+                  "keys": { "round_robin": ["a", "b", "c", "d", "e", "f", "g", "h", "i", "j"] } }],
+  "queues": [{ "id": "q", "sqs": { "type": "fifo", "throughput_per_s": 5, "visibility_timeout": "10m" } }],
+  "consumers": [{ "id": "c", "queue": "q", "instances": 2, "service": { "constant": "1ms" },
+                  "sqs": { "wait_time": "20s", "max_messages": 10 } }],
+  "schedule": [{ "at": "0s", "command": { "do": "crash_consumer", "consumer": "c", "restart_after": "15s" } }]
+}"#;
+    let s = story(json, 60_000_000);
+    let deletes_throttled = s.matching(|k| matches!(k, TraceKind::SqsDeleteThrottled { .. }));
+    assert!(!deletes_throttled.is_empty(), "deletes were throttled");
+    let mut per_s = std::collections::BTreeMap::new();
+    for e in s.matching(|k| matches!(k, TraceKind::Acked { .. })) {
+        *per_s.entry(e.t.0 / 1_000_000).or_insert(0) += 1;
+    }
+    assert!(
+        per_s.values().all(|&n| n <= 5),
+        "at most 5 deletes a second: {per_s:?}"
+    );
+    assert_eq!(
+        per_s.values().sum::<i32>(),
+        50,
+        "every message deleted: {per_s:?}"
+    );
+    assert_eq!(s.engine.ledger_report().exactly_once, 50);
+}
+
+#[test]
 fn sqs_fields_are_validated_with_their_paths() {
     let bad = r#"{
   "title": "bad",

@@ -87,6 +87,15 @@ pub(crate) enum SqsEvent {
     Retention { slot: u32, gen: u32 },
     /// A throttled `SendMessage` is tried again.
     SendRetry { slot: u32, gen: u32, q: u32 },
+    /// A throttled `DeleteMessage` by instance `i` of consumer `c` is tried
+    /// again (stale when the instance crashed since: `epoch`).
+    DeleteRetry {
+        c: u32,
+        i: u32,
+        epoch: u32,
+        slot: u32,
+        receipt: u32,
+    },
     /// A long poll's wait ended, or a short poller's pause did.
     Poll {
         c: u32,
@@ -94,6 +103,14 @@ pub(crate) enum SqsEvent {
         epoch: u32,
         poll: u32,
     },
+}
+
+/// An SQS API call that the FIFO throughput limit counts.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) enum SqsCall {
+    Send,
+    Receive,
+    Delete { instance: u32 },
 }
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -158,6 +175,7 @@ pub(crate) struct SqsQueueState {
     pub(crate) window_s: u64,
     pub(crate) sends_in_window: u32,
     pub(crate) receives_in_window: u32,
+    pub(crate) deletes_in_window: u32,
     pub(crate) counts: SqsCounts,
 }
 
@@ -187,6 +205,9 @@ pub(crate) struct Sqs {
     /// Arena slot → SQS attributes of every message stored in SQS.
     pub(crate) msgs: BTreeMap<u32, SqsMsg>,
     pub(crate) next_seq: u64,
+    /// Arena slot → throttled `DeleteMessage` calls waiting for their retry;
+    /// each holds the message (`SqsMsg::holders`) like a receipt.
+    pub(crate) delete_retries: BTreeMap<u32, u32>,
 }
 
 impl Engine {
@@ -213,6 +234,7 @@ impl Engine {
                     window_s: 0,
                     sends_in_window: 0,
                     receives_in_window: 0,
+                    deletes_in_window: 0,
                     counts: SqsCounts::default(),
                 });
             }
@@ -286,6 +308,30 @@ impl Engine {
                 }
             }
             SqsEvent::Poll { c, i, epoch, poll } => self.on_sqs_poll(c, i, epoch, poll),
+            SqsEvent::DeleteRetry {
+                c,
+                i,
+                epoch,
+                slot,
+                receipt,
+            } => {
+                // The retry held the receipt (`sqs_delete`); a crashed
+                // client sends nothing.
+                if let Some(n) = self.sqs.delete_retries.get_mut(&slot) {
+                    *n -= 1;
+                    if *n == 0 {
+                        self.sqs.delete_retries.remove(&slot);
+                    }
+                }
+                let alive = self.consumers[c as usize]
+                    .instances
+                    .get(i as usize)
+                    .is_some_and(|x| x.epoch == epoch);
+                if alive {
+                    self.sqs_delete(c, i, slot, receipt);
+                }
+                self.sqs_release_hold(slot);
+            }
         }
     }
 
@@ -311,6 +357,7 @@ impl Engine {
             st.window_s = s;
             st.sends_in_window = 0;
             st.receives_in_window = 0;
+            st.deletes_in_window = 0;
         }
     }
 
@@ -319,9 +366,10 @@ impl Engine {
         SimTime((self.now.0 / 1_000_000 + 1) * 1_000_000)
     }
 
-    /// Is the FIFO throughput limit reached for sends (`send`) or receives
-    /// this second? Counts the call when it is not.
-    pub(crate) fn sqs_throttle(&mut self, sq: u32, send: bool) -> bool {
+    /// Is the FIFO throughput limit reached for this call this second?
+    /// Counts the call when it is not. SQS: "300 transactions per second,
+    /// per API action for SendMessage, ReceiveMessage, and DeleteMessage".
+    pub(crate) fn sqs_throttle(&mut self, sq: u32, call: SqsCall) -> bool {
         let q = self.sqs.queues[sq as usize].q as usize;
         let Some(cap) = self.cfg.queues[q]
             .sqs
@@ -332,16 +380,20 @@ impl Engine {
         };
         self.sqs_roll_window(sq);
         let st = &mut self.sqs.queues[sq as usize];
-        let n = if send {
-            &mut st.sends_in_window
-        } else {
-            &mut st.receives_in_window
+        let n = match call {
+            SqsCall::Send => &mut st.sends_in_window,
+            SqsCall::Receive => &mut st.receives_in_window,
+            SqsCall::Delete { .. } => &mut st.deletes_in_window,
         };
         if *n >= cap {
             st.counts.throttled += 1;
             let node = self.queues[q].node;
-            self.trace
-                .record(self.now, TraceKind::SqsThrottled { send }, None, node);
+            let kind = match call {
+                SqsCall::Send => TraceKind::SqsThrottled { send: true },
+                SqsCall::Receive => TraceKind::SqsThrottled { send: false },
+                SqsCall::Delete { instance } => TraceKind::SqsDeleteThrottled { instance },
+            };
+            self.trace.record(self.now, kind, None, node);
             return true;
         }
         *n += 1;
@@ -359,7 +411,7 @@ impl Engine {
         let payload = self.payload_bytes(slot) as u64;
         self.sqs.queues[sq as usize].counts.send_requests +=
             payload.div_ceil(REQUEST_CHUNK_BYTES).max(1);
-        if self.sqs_throttle(sq, true) {
+        if self.sqs_throttle(sq, SqsCall::Send) {
             // The client's SDK retries at the next second.
             let gen = self.msgs[slot as usize].gen;
             self.agenda.schedule(

@@ -219,6 +219,9 @@ impl Engine {
                 }
             }
         }
+        for (&slot, &n) in &self.sqs.delete_retries {
+            *holders.entry(slot).or_insert(0) += n;
+        }
         for (&slot, r) in &self.sqs.msgs {
             let sq = r.sq as usize;
             let m = &self.msgs[slot as usize];

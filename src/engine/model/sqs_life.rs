@@ -108,6 +108,26 @@ impl Engine {
         let q = self.consumers[c as usize].queue;
         let sq = self.sqs.of_queue[q as usize];
         self.sqs.queues[sq as usize].counts.delete_requests += 1;
+        if self.sqs_throttle(sq, super::sqs::SqsCall::Delete { instance: i }) {
+            // The SDK retries at the next second; until then the retry holds
+            // the receipt, so the message is not freed under it.
+            if let Some(r) = self.sqs.msgs.get_mut(&slot) {
+                r.holders += 1;
+                *self.sqs.delete_retries.entry(slot).or_insert(0) += 1;
+                let epoch = self.consumers[c as usize].instances[i as usize].epoch;
+                self.agenda.schedule(
+                    self.sqs_next_window(),
+                    Event::Sqs(SqsEvent::DeleteRetry {
+                        c,
+                        i,
+                        epoch,
+                        slot,
+                        receipt,
+                    }),
+                );
+            }
+            return;
+        }
         let id = self.msgs[slot as usize].id;
         let qnode = self.queues[q as usize].node;
         let cnode = self.consumers[c as usize].node;

@@ -134,7 +134,7 @@ impl Engine {
         let sq = self.sqs.of_queue[q as usize];
         debug_assert!(sq != NO_SQS);
         self.sqs.queues[sq as usize].counts.receive_requests += 1;
-        if self.sqs_throttle(sq, false) {
+        if self.sqs_throttle(sq, super::sqs::SqsCall::Receive) {
             let at = self.sqs_next_window();
             self.sqs_sleep_until(c, i, epoch, at.0);
             return;
