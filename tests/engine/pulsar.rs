@@ -869,3 +869,30 @@ fn an_exclusive_nack_rewinds_only_its_own_partition() {
         "the second partition's message was not sent again while in the handler: {d:?}"
     );
 }
+
+#[test]
+fn key_shared_holds_a_rejoined_consumer_back_only_on_partitions_with_a_backlog() {
+    // Key x0 (partition 0) has a backlog behind slow c0; key x1 (partition
+    // 1) is fully acknowledged when c1 rejoins at 3 s. Pulsar's
+    // recently-joined rule is per partition dispatcher: c1 gets x1's next
+    // record (offset 3, sent at 4 s) at once, not after p0's backlog drains.
+    let st = story(
+        r#"{ "title": "key_shared join per partition", "seed": 1, "duration": "20s",
+             "producers": [
+               { "id": "pa", "to": "t", "rate": "10/s", "arrival": "constant", "stop": "6s", "keys": { "fixed": "x0" } },
+               { "id": "pb1", "to": "t", "rate": "2/s", "arrival": "constant", "stop": "1900ms", "keys": { "fixed": "x1" } },
+               { "id": "pb2", "to": "t", "rate": "2/s", "arrival": "constant", "start": "3500ms", "stop": "8s", "keys": { "fixed": "x1" } } ],
+             "pulsar_topics": [{ "id": "t", "partitions": 2 }],
+             "pulsar_subscriptions": [{ "id": "ks", "topic": "t", "type": "key_shared", "consumers": 2,
+                                        "service": { "constant": "10ms" },
+                                        "consumer_service": [{ "consumer": 0, "service": { "constant": "200ms" } }] }],
+             "schedule": [{ "at": "2s", "command": { "do": "crash_pulsar_consumer", "subscription": "ks", "consumer": 1, "restart_after": "1s" } }] }"#,
+        20_000_000,
+    );
+    let d = deliveries_of(&st);
+    let x1_third = d
+        .iter()
+        .find(|&&(_, part, off)| part == 1 && off == 3)
+        .copied();
+    assert_eq!(x1_third.map(|x| x.0), Some(4_000_000), "{d:?}");
+}

@@ -117,7 +117,8 @@ pub(crate) struct PConsumer {
     pub(crate) nacks: Vec<(u64, Pos)>,
     pub(crate) nack_timer: bool,
     /// Key_Shared: recently joined, may only get offsets below these read
-    /// positions (per log) until everything before them is acknowledged.
+    /// positions until everything before them is acknowledged, per log
+    /// (`u64::MAX`: no limit on that log).
     pub(crate) join_limit: Option<Vec<u64>>,
     pub(crate) processed: u64,
 }

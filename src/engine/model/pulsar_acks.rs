@@ -316,15 +316,20 @@ impl Engine {
         self.p_replay_remove(s, pos);
         // Recently joined consumers are free once everything before their
         // join position is acknowledged.
+        // Per cursor: a partition whose mark-delete position passed the
+        // join position lifts its limit; with none left the consumer is free.
         let st = &mut self.pulsar.subs[si];
         let mds: Vec<u64> = st.cursors.iter().map(|c| c.md).collect();
         for cs in &mut st.consumers {
-            if cs
-                .join_limit
-                .as_ref()
-                .is_some_and(|l| l.iter().zip(&mds).all(|(lim, md)| md >= lim))
-            {
-                cs.join_limit = None;
+            if let Some(l) = cs.join_limit.as_mut() {
+                for (lim, md) in l.iter_mut().zip(&mds) {
+                    if md >= lim {
+                        *lim = u64::MAX;
+                    }
+                }
+                if l.iter().all(|&x| x == u64::MAX) {
+                    cs.join_limit = None;
+                }
             }
         }
         true

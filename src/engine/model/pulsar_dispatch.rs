@@ -138,10 +138,23 @@ impl Engine {
                 ) {
                     self.pulsar.subs[si].selector.add(c);
                 }
+                // Pre-4.0 "recently joined consumers", per cursor: each
+                // partition has its own dispatcher in Pulsar, so only a
+                // partition with unacknowledged messages before the join
+                // position holds the joiner back there (`u64::MAX`: no limit).
                 let st = &self.pulsar.subs[si];
-                let unacked_behind = st.cursors.iter().any(|cur| cur.read > cur.md + 1);
-                if others_up && unacked_behind {
-                    let limits = st.cursors.iter().map(|cur| cur.read).collect();
+                let limits: Vec<u64> = st
+                    .cursors
+                    .iter()
+                    .map(|cur| {
+                        if cur.read > cur.md + 1 {
+                            cur.read
+                        } else {
+                            u64::MAX
+                        }
+                    })
+                    .collect();
+                if others_up && limits.iter().any(|&l| l != u64::MAX) {
                     self.pulsar.subs[si].consumers[c as usize].join_limit = Some(limits);
                 }
             }
