@@ -890,3 +890,36 @@ fn a_rebalance_waits_for_a_crashed_member_until_its_session_expires() {
         assert_eq!(rep["nodes"]["g"]["rebalances"], 2, "{assignment}");
     }
 }
+
+#[test]
+fn auto_commit_commits_every_partition_before_a_cooperative_rejoin() {
+    // Kafka's `ConsumerCoordinator.onJoinPrepare` commits the consumed
+    // positions of all assigned partitions before every rejoin, also under
+    // the cooperative protocol where a member keeps most of them. Here the
+    // auto-commit interval (60 s) never fires: only the rebalance commits.
+    let s = story(
+        r#"{ "title": "cooperative auto-commit", "duration": "3s",
+             "producers": [{ "id": "p", "to": "t", "rate": "200/s", "arrival": "constant", "keys": { "random_of_n": 50 } }],
+             "topics": [{ "id": "t", "partitions": 4 }],
+             "consumer_groups": [{ "id": "s", "topics": ["t"], "members": 2, "assignment": "cooperative_sticky",
+                                   "auto_offset_reset": "earliest", "commit": { "auto": { "interval": "60s" } },
+                                   "service": { "constant": "1ms" } }],
+             "schedule": [{ "at": "1s", "command": { "do": "add_member", "group": "s" } }] }"#,
+        3_000_000,
+    );
+    let mut committed: Vec<u32> = s
+        .trace
+        .iter()
+        .filter_map(|e| match e.kind {
+            TraceKind::Committed { partition, .. } => Some(partition),
+            _ => None,
+        })
+        .collect();
+    committed.sort_unstable();
+    committed.dedup();
+    assert_eq!(
+        committed,
+        vec![0, 1, 2, 3],
+        "every partition committed at the rejoin"
+    );
+}

@@ -404,6 +404,9 @@ impl Engine {
 
     /// A member's batch is done: revoke if a rebalance waits for it, then poll.
     pub(crate) fn batch_finished(&mut self, g: u32, m: u32) {
+        if self.streams.groups[g as usize].members[m as usize].commit_on_rejoin {
+            self.commit_before_rejoin(g, m);
+        }
         let pending = self.streams.groups[g as usize]
             .rebalance
             .as_ref()

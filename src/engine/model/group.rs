@@ -79,6 +79,9 @@ pub(crate) struct MemberState {
     pub(crate) stream: Stream,
     /// Spanning transactions, producer epochs held, pause (`txn_fence.rs`).
     pub(crate) txn: super::txn_fence::TxnMember,
+    /// Auto-commit, cooperative rebalance: commit every owned partition's
+    /// position at the next poll boundary (Kafka's `onJoinPrepare`).
+    pub(crate) commit_on_rejoin: bool,
 }
 
 /// A partition as a group sees it.
@@ -241,6 +244,7 @@ impl Engine {
             owned: Vec::new(),
             stream: Stream::new(self.seed, &format!("group:{id}:{m}")),
             txn: Default::default(),
+            commit_on_rejoin: false,
         });
         self.schedule_auto_commit(g, m);
         m

@@ -140,6 +140,23 @@ impl Engine {
             target,
             pending: pending.clone(),
         });
+        // Auto-commit: before it rejoins, every member commits the positions
+        // of all its partitions (`ConsumerCoordinator.onJoinPrepare`), also
+        // under the cooperative protocol, where it keeps most of them. At its
+        // poll boundary: now if idle, else when its batch is done. (Eager
+        // revokes, and so commits, everything anyway.)
+        if !eager && matches!(self.gcfg(g).commit, CommitPolicy::Auto { .. }) {
+            for m in 0..self.streams.groups[gi].members.len() as u32 {
+                let mem = &mut self.streams.groups[gi].members[m as usize];
+                if !mem.alive || !mem.in_group {
+                    continue;
+                }
+                mem.commit_on_rejoin = true;
+                if !mem.busy && mem.batch.is_empty() {
+                    self.commit_before_rejoin(g, m);
+                }
+            }
+        }
         for m in pending {
             let mem = &self.streams.groups[gi].members[m as usize];
             if mem.alive && !mem.busy && mem.batch.is_empty() {
@@ -147,6 +164,20 @@ impl Engine {
             }
         }
         self.maybe_rebalance_done(g);
+    }
+
+    /// `commit_on_rejoin`: commit the position of every partition member
+    /// `m` owns, in partition order.
+    pub(crate) fn commit_before_rejoin(&mut self, g: u32, m: u32) {
+        let mem = &mut self.streams.groups[g as usize].members[m as usize];
+        if !std::mem::take(&mut mem.commit_on_rejoin) {
+            return;
+        }
+        let owned = mem.owned.clone();
+        for gp in owned {
+            let pos = self.streams.groups[g as usize].parts[gp as usize].position;
+            self.commit(g, gp, pos);
+        }
     }
 
     /// Give up partition `gp` held by member `m`; `graceful` commits first.
