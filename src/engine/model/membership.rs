@@ -45,6 +45,8 @@ impl Engine {
         mem.batch.clear();
         mem.batch_done.clear();
         mem.attempt = 0;
+        // A crashed process commits nothing before a rejoin.
+        mem.commit_on_rejoin = false;
         let epoch = mem.epoch;
         // A rebalance in progress now waits for its session to expire.
         if let Some(rb) = &mut grp.rebalance {
