@@ -85,6 +85,27 @@ fn unsupported_policy_keys(queue_type: &str) -> &'static [&'static str] {
             "max-in-memory-bytes",
             "target-group-size",
         ],
+        "stream" => &[
+            "expires",
+            "message-ttl",
+            "dead-letter-exchange",
+            "dead-letter-routing-key",
+            "max-length",
+            "max-in-memory-length",
+            "max-in-memory-bytes",
+            "max-priority",
+            "overflow",
+            "queue-mode",
+            "delivery-limit",
+            "ha-mode",
+            "ha-params",
+            "ha-sync-mode",
+            "ha-promote-on-shutdown",
+            "ha-promote-on-failure",
+            "queue-master-locator",
+            "dead-letter-strategy",
+            "target-group-size",
+        ],
         _ => &[],
     }
 }
@@ -100,11 +121,16 @@ fn policy_for<'a>(
     kind: &str,
     queue_type: Option<&str>,
 ) -> Option<(&'a Map<String, Value>, &'a str)> {
-    let type_apply = queue_type.map(|t| format!("{t}_queues"));
+    // `policy_apply_to_name` of each queue type.
+    let type_apply = queue_type.map(|t| match t {
+        "quorum" => "quorum_queues",
+        "stream" => "streams",
+        _ => "classic_queues",
+    });
     policies
         .iter()
         .filter(|(re, apply, _, _, _)| {
-            (apply == "all" || apply == kind || type_apply.as_deref() == Some(apply.as_str()))
+            (apply == "all" || apply == kind || type_apply == Some(apply.as_str()))
                 && re.is_match(name)
         })
         .filter(|(_, _, _, def, _)| {

@@ -56,7 +56,8 @@ pub fn parse_axis(text: &str) -> Result<Axis, String> {
         }
         (0..n).map(|k| Value::from(a + k * step)).collect()
     } else {
-        spec.split(',')
+        split_values(spec)
+            .into_iter()
             .map(|t| {
                 let t = t.trim();
                 serde_json::from_str::<Value>(t).unwrap_or_else(|_| Value::String(t.to_string()))
@@ -610,4 +611,25 @@ pub fn default_metrics() -> Vec<String> {
 /// Seeds `base, base+1, …` (wrapping).
 pub fn seeds(base: u64, n: usize) -> Vec<u64> {
     (0..n as u64).map(|k| base.wrapping_add(k)).collect()
+}
+
+/// `a,b,c` at the commas outside double quotes, so a JSON string value may
+/// hold one (`"compact,delete"`).
+fn split_values(spec: &str) -> Vec<&str> {
+    let mut out = Vec::new();
+    let (mut start, mut quoted, mut escaped) = (0, false, false);
+    for (i, ch) in spec.char_indices() {
+        match ch {
+            _ if escaped => escaped = false,
+            '\\' if quoted => escaped = true,
+            '"' => quoted = !quoted,
+            ',' if !quoted => {
+                out.push(&spec[start..i]);
+                start = i + 1;
+            }
+            _ => {}
+        }
+    }
+    out.push(&spec[start..]);
+    out
 }

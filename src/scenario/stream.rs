@@ -27,7 +27,8 @@ pub struct Topic {
     /// `compact,delete` (both).
     #[serde(default)]
     pub cleanup: Cleanup,
-    /// How often compaction runs when `cleanup` is `compact` (default 10s).
+    /// How often compaction runs when `cleanup` is `compact` or
+    /// `compact,delete` (default 10s).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub compaction_interval: Option<Duration>,
     /// `delete.retention.ms`: how long a tombstone (a record with a null value)

@@ -87,7 +87,9 @@ fn policies_follow_queue_types_and_builtin_exchanges_and_x_arguments_import() {
     { "vhost": "/", "name": "classic-only", "pattern": "^qq$", "apply-to": "classic_queues", "priority": 9,
       "definition": { "max-length": 1 } },
     { "vhost": "/", "name": "odd", "pattern": ".*", "apply-to": "everything", "priority": 99,
-      "definition": { "max-length": 1 } }
+      "definition": { "max-length": 1 } },
+    { "vhost": "/", "name": "st-len", "pattern": "^st$", "apply-to": "queues", "priority": 0,
+      "definition": { "max-length": 5 } }
   ],
   "queues": [
     { "vhost": "/", "name": "qq", "durable": true, "arguments": { "x-queue-type": "quorum" } },
@@ -97,7 +99,8 @@ fn policies_follow_queue_types_and_builtin_exchanges_and_x_arguments_import() {
     { "vhost": "/", "name": "qq3", "durable": true,
       "arguments": { "x-queue-type": "quorum", "x-max-length": 2, "x-overflow": "reject-publish-dlx" } },
     { "vhost": "/", "name": "dead", "durable": true, "arguments": {} },
-    { "vhost": "/", "name": "tenant-a", "durable": true, "arguments": {} }
+    { "vhost": "/", "name": "tenant-a", "durable": true, "arguments": {} },
+    { "vhost": "/", "name": "st", "durable": true, "arguments": { "x-queue-type": "stream" } }
   ],
   "exchanges": [
     { "vhost": "/", "name": "dlx", "type": "fanout", "durable": true, "arguments": {} },
@@ -135,6 +138,8 @@ fn policies_follow_queue_types_and_builtin_exchanges_and_x_arguments_import() {
         "{:?}",
         imp.notes
     );
+    // A stream refuses max-length: the policy does not apply to it.
+    assert_eq!(queue(s, "st").max_length, None);
     // An unknown apply-to is noted and ignored (else max-length 1 everywhere).
     assert!(
         imp.notes.iter().any(|n| n.contains("\"everything\"")),

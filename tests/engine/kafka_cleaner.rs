@@ -140,3 +140,27 @@ fn time_retention_counts_from_the_record_timestamp_not_the_append() {
         "deleted by 11.2 s"
     );
 }
+
+#[test]
+fn retry_topic_records_are_timestamped_when_moved() {
+    // Records fail and move to a retry topic with 5 s of retention after the
+    // group was paused for 10 s. A recoverer produces them anew (the send
+    // time is their timestamp), so they are not deleted on arrival: each is
+    // retried once and then goes to the dead-letter topic.
+    let s = story(
+        r#"{ "title": "retry topic retention", "duration": "30s",
+             "producers": [{ "id": "p", "to": "orders", "rate": "10/s", "arrival": "constant", "count": 20,
+                             "keys": { "random_of_n": 5 } }],
+             "topics": [{ "id": "orders", "partitions": 1 },
+                        { "id": "orders-retry", "partitions": 1, "retention": { "time": "5s", "check_interval": "100ms" } },
+                        { "id": "orders-dlt", "partitions": 1 }],
+             "consumer_groups": [{ "id": "g", "topics": ["orders"], "members": 1, "auto_offset_reset": "earliest",
+                                   "service": { "constant": "1ms" }, "failure_rate": 1.0,
+                                   "on_failure": { "retry_topics": { "topics": [{ "topic": "orders-retry", "delay": "1s" }],
+                                                                     "dead_letter": "orders-dlt" } } }],
+             "schedule": [{ "at": "0s", "command": { "do": "pause_member", "group": "g", "member": 0, "duration": "10s" } }] }"#,
+        30_000_000,
+    );
+    assert_eq!(group(&s.engine, "g").skipped, 0);
+    assert_eq!(topic(&s.engine, "orders-dlt").partitions[0].log_end, 20);
+}

@@ -405,6 +405,30 @@ fn the_fifo_throughput_limit_throttles_deletes_too() {
 }
 
 #[test]
+fn an_auto_ack_delete_throttled_then_a_failure_is_a_loss_not_a_success() {
+    // ack auto deletes on receive; the delete is throttled, the handler fails
+    // before the retry, and the retry deletes the message: it is lost after
+    // its auto-ack, as if the delete had gone through at once.
+    let json = r#"{ "title": "auto ack fifo throttled delete", "duration": "20s",
+  "producers": [{ "id": "p", "to": "q", "rate": "1000/s", "arrival": "constant", "count": 20,
+                  "keys": { "round_robin": ["a","b","c","d","e","f","g","h","i","j"] } }],
+  "queues": [{ "id": "q", "sqs": { "type": "fifo", "throughput_per_s": 2, "visibility_timeout": "10m" } }],
+  "consumers": [{ "id": "c", "queue": "q", "ack": "auto", "service": { "constant": "1ms" }, "failure_rate": 1.0,
+                  "sqs": { "wait_time": "20s", "max_messages": 10 } }],
+  "schedule": [{ "at": "0s", "command": { "do": "crash_consumer", "consumer": "c", "restart_after": "15s" } }] }"#;
+    let s = story(json, 20_000_000);
+    let l = s.engine.ledger_report();
+    assert_eq!(l.exactly_once, 0, "nothing succeeded");
+    assert!(l.lost > 0);
+    let drops = s.drops();
+    assert_eq!(drops.len() as u64, l.lost, "{drops:?}");
+    assert!(
+        drops.iter().all(|d| d.2 == Reason::LostAfterAutoAck),
+        "{drops:?}"
+    );
+}
+
+#[test]
 fn sqs_fields_are_validated_with_their_paths() {
     let bad = r#"{
   "title": "bad",

@@ -31,6 +31,13 @@ fn axes_parse_ranges_steps_and_lists() {
         sweep::parse_axis("a=0.5,true,\"q\"").unwrap().values,
         vec![json!(0.5), json!(true), json!("q")]
     );
+    // A comma inside a quoted value does not split it (Kafka's cleanup policy).
+    assert_eq!(
+        sweep::parse_axis("topics[0].cleanup=\"compact,delete\",\"delete\"")
+            .unwrap()
+            .values,
+        vec![json!("compact,delete"), json!("delete")]
+    );
     for (bad, says) in [
         ("no-equals", "write PATH=VALUES"),
         ("a=5..2", "is empty"),

@@ -281,7 +281,19 @@ impl Engine {
         );
         match self.pulsar.subs[si].kind {
             SubscriptionType::Exclusive | SubscriptionType::Failover => {
-                self.p_rewind(s, Some(c), Some(&[pos.0]))
+                // The Java client tracks ack timeouts in the parent consumer
+                // of a partitioned topic and redelivers everything unacked
+                // (`MultiTopicsConsumerImpl.redeliverUnacknowledgedMessages`):
+                // every partition `c` is active on goes back, the others'
+                // brokers ignore the request.
+                let st = &self.pulsar.subs[si];
+                let mut parts: Vec<u32> = (0..st.active.len() as u32)
+                    .filter(|&p| st.active[p as usize] == Some(c))
+                    .collect();
+                if !parts.contains(&pos.0) {
+                    parts.push(pos.0);
+                }
+                self.p_rewind(s, Some(c), Some(&parts))
             }
             _ => {
                 self.p_redeliver(s, pos);

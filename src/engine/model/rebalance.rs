@@ -169,8 +169,10 @@ impl Engine {
     /// `commit_on_rejoin`: commit the position of every partition member
     /// `m` owns, in partition order.
     pub(crate) fn commit_before_rejoin(&mut self, g: u32, m: u32) {
+        let auto = matches!(self.gcfg(g).commit, CommitPolicy::Auto { .. });
         let mem = &mut self.streams.groups[g as usize].members[m as usize];
-        if !std::mem::take(&mut mem.commit_on_rejoin) {
+        // Nothing flagged, or switched away from auto-commit by a command meanwhile.
+        if !std::mem::take(&mut mem.commit_on_rejoin) || !auto {
             return;
         }
         let owned = mem.owned.clone();

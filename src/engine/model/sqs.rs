@@ -148,6 +148,10 @@ pub(crate) struct SqsMsg {
     /// Removed by retention (`Expired`) or a purge (`Purged`) rather than
     /// deleted by a consumer: dropped with this reason once nobody holds it.
     pub(crate) gone: Option<Reason>,
+    /// Auto-ack: the handler failed while the delete on receive waited for
+    /// its throttled retry; when that delete goes through, the message is
+    /// lost after its auto-ack, not done.
+    pub(crate) lost_on_delete: bool,
 }
 
 #[derive(Clone, Debug)]
@@ -517,6 +521,7 @@ impl Engine {
                 group,
                 source,
                 gone: None,
+                lost_on_delete: false,
             },
         );
         let gen = self.msgs[slot as usize].gen;

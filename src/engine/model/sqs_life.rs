@@ -174,7 +174,11 @@ impl Engine {
         let st = &mut self.sqs.queues[sq as usize];
         st.counts.deleted += 1;
         st.zombies += 1;
-        self.sqs.msgs.get_mut(&slot).expect("stored").status = SqsStatus::Deleted;
+        let r = self.sqs.msgs.get_mut(&slot).expect("stored");
+        r.status = SqsStatus::Deleted;
+        if r.lost_on_delete && r.gone.is_none() {
+            r.gone = Some(Reason::LostAfterAutoAck);
+        }
         self.totals.acked += 1;
         self.consumers[c as usize].acked += 1;
         self.queue_note_acked(q);

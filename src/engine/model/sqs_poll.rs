@@ -89,9 +89,12 @@ impl Engine {
         if !self.sqs_deletes_on_receive(c) {
             return;
         }
+        let retry_pending = self.sqs.delete_retries.contains_key(&slot);
         if let Some(r) = self.sqs.msgs.get_mut(&slot) {
             if r.status == super::sqs::SqsStatus::Deleted && r.gone.is_none() {
                 r.gone = Some(crate::engine::trace::Reason::LostAfterAutoAck);
+            } else if retry_pending {
+                r.lost_on_delete = true;
             }
         }
     }

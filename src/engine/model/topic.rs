@@ -393,17 +393,33 @@ impl Engine {
         let ti = t as usize;
         if let Some(time) = self.cfg.topics[ti].retention.as_ref().and_then(|r| r.time) {
             let horizon = self.now.0.saturating_sub(time.us());
+            let id = self.cfg.topics[ti].id.as_str();
+            let recovery_target = self.cfg.consumer_groups.iter().any(|g| {
+                g.on_failure
+                    .as_ref()
+                    .is_some_and(|f| f.target_topics().contains(&id))
+            });
             for part in 0..self.streams.topics[ti].parts.len() as u32 {
                 // By the record's timestamp (the producer's create time), as
                 // Kafka's `deleteRetentionMsBreachedSegments` compares a
                 // segment's largest timestamp; timestamps need not grow with
                 // offsets, so the deletion stops at the first record that
-                // has not expired.
+                // has not expired. A retry or dead-letter topic's records are
+                // produced anew by the recoverer (Spring's
+                // `DeadLetterPublishingRecoverer` sets no timestamp: the send
+                // time), so there the append time is their timestamp.
                 let log = &self.streams.topics[ti].parts[part as usize];
                 let old = log
                     .records
                     .iter()
-                    .take_while(|r| r.published_us < horizon)
+                    .take_while(|r| {
+                        let ts = if recovery_target {
+                            log.appended_us(r)
+                        } else {
+                            r.published_us
+                        };
+                        ts < horizon
+                    })
                     .count() as u64;
                 let n = old.min(self.below_hw(t, part));
                 self.delete_head(t, part, n);

@@ -50,7 +50,14 @@ pub(super) fn dot_row(
     let mut cx = x + pad;
     let mut drawn = 0;
     ctx.set_text_baseline("middle");
+    let limit = x + pad + inner;
     for d in dots.iter().take(DOTS_MAX) {
+        // Room for this dot and its label, else stop here and say "+N".
+        super::font(ctx, small, d.strong);
+        let label_w = ctx.measure_text(&d.label).map(|m| m.width()).unwrap_or(0.0);
+        if drawn > 0 && cx + 2.0 * r + 4.0 * s + label_w > limit {
+            break;
+        }
         let ix = cx + r;
         ctx.begin_path();
         let _ = ctx.arc(ix, cy, r, 0.0, std::f64::consts::TAU);
@@ -78,14 +85,11 @@ pub(super) fn dot_row(
         let room = (x + pad + inner - (ix + r + 4.0 * s)).max(0.0);
         let tw = text_fit(ctx, &d.label, ix + r + 4.0 * s, cy, small, d.strong, room);
         cx = ix + r + 4.0 * s + tw + 12.0 * s;
-        if cx > x + pad + inner {
-            break;
-        }
     }
-    if total > drawn && cx < x + pad + inner {
+    if total > drawn && cx < limit {
         ctx.set_fill_style_str(th.muted);
         let more = format!("+{}", total - drawn);
-        text_fit(ctx, &more, cx, cy, small, false, x + pad + inner - cx);
+        text_fit(ctx, &more, cx, cy, small, false, limit - cx);
     }
     ctx.set_text_baseline("top");
 }
