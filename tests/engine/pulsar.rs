@@ -896,3 +896,29 @@ fn key_shared_holds_a_rejoined_consumer_back_only_on_partitions_with_a_backlog()
         .copied();
     assert_eq!(x1_third.map(|x| x.0), Some(4_000_000), "{d:?}");
 }
+
+#[test]
+fn an_exclusive_ack_timeout_rewinds_every_partition_its_consumer_is_active_on() {
+    // The Java client's parent consumer of a partitioned topic tracks ack
+    // timeouts and redelivers everything unacknowledged: p0's message times
+    // out at 2 s, and p1's (not timed out itself) goes out again with it.
+    let st = story(
+        r#"{ "title": "ack timeout on a partitioned topic", "seed": 1, "duration": "4s",
+             "producers": [
+               { "id": "pa", "to": "t", "rate": "2/s", "arrival": "constant", "count": 1, "keys": { "fixed": "x0" } },
+               { "id": "pb", "to": "t", "rate": "1/s", "arrival": "constant", "count": 1, "keys": { "fixed": "x1" } } ],
+             "pulsar_topics": [{ "id": "t", "partitions": 2 }],
+             "pulsar_subscriptions": [{ "id": "ex", "topic": "t", "type": "exclusive", "service": { "constant": "3s" },
+                                        "ack_timeout": "1s" }] }"#,
+        4_000_000,
+    );
+    let d = deliveries_of(&st);
+    let (first, second) = (d[0].1, d[1].1);
+    assert_ne!(first, second, "two partitions: {d:?}");
+    let again: Vec<u32> = d.iter().filter(|x| x.0 == 2_000_000).map(|x| x.1).collect();
+    assert_eq!(
+        again,
+        vec![first, second],
+        "both partitions went out again at the timeout: {d:?}"
+    );
+}
