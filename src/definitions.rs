@@ -56,58 +56,52 @@ fn clean_id(name: &str) -> String {
 /// A parsed policy: pattern, apply-to, priority, definition, name.
 type Policy<'a> = (Regex, String, i64, &'a Map<String, Value>, String);
 
-/// Policy keys a queue type refuses: a policy holding one does not apply to
-/// a queue of that type at all (`rabbit_queue_type:is_policy_applicable`,
-/// with the `unsupported_policies` of `rabbit_classic_queue` and
-/// `rabbit_quorum_queue`).
-fn unsupported_policy_keys(queue_type: &str) -> &'static [&'static str] {
-    match queue_type {
-        "quorum" => &[
-            "max-priority",
-            "queue-mode",
-            "ha-mode",
-            "ha-params",
-            "ha-sync-mode",
-            "ha-promote-on-shutdown",
-            "ha-promote-on-failure",
-            "queue-master-locator",
-            "max-age",
-            "stream-max-segment-size-bytes",
-            "initial-cluster-size",
-        ],
-        "classic" => &[
-            "max-age",
-            "stream-max-segment-size-bytes",
-            "initial-cluster-size",
-            "delivery-limit",
-            "dead-letter-strategy",
-            "max-in-memory-length",
-            "max-in-memory-bytes",
-            "target-group-size",
-        ],
-        "stream" => &[
-            "expires",
-            "message-ttl",
-            "dead-letter-exchange",
-            "dead-letter-routing-key",
-            "max-length",
-            "max-in-memory-length",
-            "max-in-memory-bytes",
-            "max-priority",
-            "overflow",
-            "queue-mode",
-            "delivery-limit",
-            "ha-mode",
-            "ha-params",
-            "ha-sync-mode",
-            "ha-promote-on-shutdown",
-            "ha-promote-on-failure",
-            "queue-master-locator",
-            "dead-letter-strategy",
-            "target-group-size",
-        ],
+/// Policy keys that belong to one queue type; the other types refuse them
+/// (grouped as the `unsupported_policies` of `rabbit_classic_queue`,
+/// `rabbit_quorum_queue` and `rabbit_stream_queue` group them).
+const CLASSIC_KEYS: &[&str] = &[
+    "max-priority",
+    "queue-mode",
+    "ha-mode",
+    "ha-params",
+    "ha-sync-mode",
+    "ha-promote-on-shutdown",
+    "ha-promote-on-failure",
+    "queue-master-locator",
+];
+const QUORUM_KEYS: &[&str] = &[
+    "delivery-limit",
+    "dead-letter-strategy",
+    "max-in-memory-length",
+    "max-in-memory-bytes",
+    "target-group-size",
+];
+const STREAM_KEYS: &[&str] = &[
+    "max-age",
+    "stream-max-segment-size-bytes",
+    "initial-cluster-size",
+];
+/// What a stream refuses besides the classic and quorum keys: it has no
+/// TTL, length limit or dead-lettering.
+const NOT_FOR_STREAMS: &[&str] = &[
+    "expires",
+    "message-ttl",
+    "dead-letter-exchange",
+    "dead-letter-routing-key",
+    "max-length",
+    "overflow",
+];
+
+/// Does a queue of `queue_type` refuse a policy holding `key`? Such a policy
+/// does not apply to it at all (`rabbit_queue_type:is_policy_applicable`).
+fn refuses_policy_key(queue_type: &str, key: &str) -> bool {
+    let groups: &[&[&str]] = match queue_type {
+        "quorum" => &[CLASSIC_KEYS, STREAM_KEYS],
+        "classic" => &[QUORUM_KEYS, STREAM_KEYS],
+        "stream" => &[CLASSIC_KEYS, QUORUM_KEYS, NOT_FOR_STREAMS],
         _ => &[],
-    }
+    };
+    groups.iter().any(|g| g.contains(&key))
 }
 
 /// A policy's applicable definition for `name` of `kind` ("queues"/"exchanges").
@@ -134,8 +128,8 @@ fn policy_for<'a>(
                 && re.is_match(name)
         })
         .filter(|(_, _, _, def, _)| {
-            let refused = unsupported_policy_keys(queue_type.unwrap_or(""));
-            !def.keys().any(|k| refused.contains(&k.as_str()))
+            let t = queue_type.unwrap_or("");
+            !def.keys().any(|k| refuses_policy_key(t, k))
         })
         // Highest priority wins; among equals the first listed.
         .fold(None::<&Policy>, |best, p| match best {

@@ -105,6 +105,9 @@ pub(crate) struct TopicState {
     pub(crate) replicated: bool,
     /// Partitions with a replica down (a crashed leader not yet back).
     pub(crate) degraded: u32,
+    /// A group's retry or dead-letter topic: its records are produced anew
+    /// when moved, so their timestamp is their append time (retention).
+    pub(crate) recovery_target: bool,
 }
 
 /// All log-based state: topics, groups, topic producers, batches in flight.
@@ -192,6 +195,11 @@ impl Engine {
                 ],
                 replicated: t.replication.is_some_and(|r| r.in_sync_followers() > 0),
                 degraded: 0,
+                recovery_target: cfg.consumer_groups.iter().any(|g| {
+                    g.on_failure
+                        .as_ref()
+                        .is_some_and(|f| f.target_topics().contains(&t.id.as_str()))
+                }),
             });
             if t.retention.as_ref().is_some_and(|r| r.time.is_some()) {
                 let every = self.retention_check_us(i as u32);
@@ -393,12 +401,7 @@ impl Engine {
         let ti = t as usize;
         if let Some(time) = self.cfg.topics[ti].retention.as_ref().and_then(|r| r.time) {
             let horizon = self.now.0.saturating_sub(time.us());
-            let id = self.cfg.topics[ti].id.as_str();
-            let recovery_target = self.cfg.consumer_groups.iter().any(|g| {
-                g.on_failure
-                    .as_ref()
-                    .is_some_and(|f| f.target_topics().contains(&id))
-            });
+            let recovery_target = self.streams.topics[ti].recovery_target;
             for part in 0..self.streams.topics[ti].parts.len() as u32 {
                 // By the record's timestamp (the producer's create time), as
                 // Kafka's `deleteRetentionMsBreachedSegments` compares a

@@ -63,16 +63,7 @@ pub(super) fn dot_row(
         let _ = ctx.arc(ix, cy, r, 0.0, std::f64::consts::TAU);
         ctx.set_line_width((1.5 * s).max(1.0));
         if !d.up {
-            ctx.set_stroke_style_str(th.text);
-            let _ = ctx.set_line_dash(&super::js_dash(&[2.0 * s, 2.0 * s]));
-            ctx.stroke();
-            let _ = ctx.set_line_dash(&super::js_dash(&[]));
-            ctx.begin_path();
-            ctx.move_to(ix - r * 0.55, cy - r * 0.55);
-            ctx.line_to(ix + r * 0.55, cy + r * 0.55);
-            ctx.move_to(ix + r * 0.55, cy - r * 0.55);
-            ctx.line_to(ix - r * 0.55, cy + r * 0.55);
-            ctx.stroke();
+            crashed_mark(f, ix, cy, r);
         } else if d.busy {
             ctx.set_fill_style_str(FATE_COLORS[NEW as usize]);
             ctx.fill();
@@ -94,6 +85,38 @@ pub(super) fn dot_row(
     ctx.set_text_baseline("top");
 }
 
+/// A crashed instance, on the dot path just begun: the ring dashed and a
+/// cross, in the text colour (the consumer box's instances use it too).
+pub(super) fn crashed_mark(f: &Frame, ix: f64, iy: f64, r: f64) {
+    let (ctx, s) = (f.ctx, f.view.scale);
+    ctx.set_stroke_style_str(f.theme.text);
+    ctx.set_line_width((1.5 * s).max(1.0));
+    let _ = ctx.set_line_dash(&super::js_dash(&[2.0 * s, 2.0 * s]));
+    ctx.stroke();
+    let _ = ctx.set_line_dash(&super::js_dash(&[]));
+    ctx.begin_path();
+    ctx.move_to(ix - r * 0.55, iy - r * 0.55);
+    ctx.line_to(ix + r * 0.55, iy + r * 0.55);
+    ctx.move_to(ix + r * 0.55, iy - r * 0.55);
+    ctx.line_to(ix - r * 0.55, iy + r * 0.55);
+    ctx.stroke();
+}
+
+/// A box's row of counts from `line_y`, in the muted colour: as many of
+/// `parts` as fit, the first ones kept (`fit_parts`).
+pub(super) fn counts_row(f: &Frame, x: f64, line_y: f64, pad: f64, inner: f64, parts: [&str; 3]) {
+    let s = f.view.scale;
+    let st = &f.layout.style;
+    let t = fit_parts(
+        &[(parts[0], 0), (parts[1], 1), (parts[2], 2)],
+        inner / s,
+        st.small_px,
+        false,
+    );
+    f.ctx.set_fill_style_str(f.theme.muted);
+    text_fit(f.ctx, &t, x + pad, line_y, st.small_px * s, false, inner);
+}
+
 /// The detail rows of a Redis consumer group box, from `line_y` down: its
 /// counts, then its consumers with what each has pending (the PEL is what a
 /// crashed consumer leaves behind and XAUTOCLAIM hands on).
@@ -105,11 +128,7 @@ pub(super) fn draw_redis_group(
     inner: f64,
     v: &RedisGroupView,
 ) {
-    let ctx = f.ctx;
-    let s = f.view.scale;
-    let st = &f.layout.style;
-    let rows = st.rows(false);
-    let small = st.small_px * s;
+    let rows = f.layout.style.rows(false);
     let pending = format!("pending {}", v.pending);
     let lag = format!("lag {}", v.lag);
     let claimed = if v.claimed > 0 {
@@ -117,14 +136,7 @@ pub(super) fn draw_redis_group(
     } else {
         String::new()
     };
-    let t = fit_parts(
-        &[(&pending, 0), (&lag, 1), (&claimed, 2)],
-        inner / s,
-        st.small_px,
-        false,
-    );
-    ctx.set_fill_style_str(f.theme.muted);
-    text_fit(ctx, &t, x + pad, line_y, small, false, inner);
+    counts_row(f, x, line_y, pad, inner, [&pending, &lag, &claimed]);
     let dots: Vec<Dot> = v
         .consumers
         .iter()
@@ -146,7 +158,7 @@ pub(super) fn draw_redis_group(
     dot_row(
         f,
         x,
-        line_y + rows.line_h * s,
+        line_y + rows.line_h * f.view.scale,
         pad,
         inner,
         &dots,

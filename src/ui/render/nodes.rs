@@ -432,18 +432,7 @@ pub(super) fn draw_nodes(f: &Frame) -> Vec<Hit> {
                         ctx.begin_path();
                         let _ = ctx.arc(ix, iy, r, 0.0, std::f64::consts::TAU);
                         if !inst.up {
-                            // Crashed: a dashed ring with a cross, in the text colour.
-                            ctx.set_stroke_style_str(th.text);
-                            ctx.set_line_width((1.5 * s).max(1.0));
-                            let _ = ctx.set_line_dash(&super::js_dash(&[2.0 * s, 2.0 * s]));
-                            ctx.stroke();
-                            let _ = ctx.set_line_dash(&super::js_dash(&[]));
-                            ctx.begin_path();
-                            ctx.move_to(ix - r * 0.55, iy - r * 0.55);
-                            ctx.line_to(ix + r * 0.55, iy + r * 0.55);
-                            ctx.move_to(ix + r * 0.55, iy - r * 0.55);
-                            ctx.line_to(ix - r * 0.55, iy + r * 0.55);
-                            ctx.stroke();
+                            super::members::crashed_mark(f, ix, iy, r);
                         } else if inst.busy {
                             let fate = inst
                                 .held

@@ -9,10 +9,9 @@
 //!
 //! The consumer dots are `members.rs`'s (the consumer box's marks). The slot bar has no colour code: each segment is labelled with its owner.
 
-use super::members::{dot_row, Dot};
+use super::members::{counts_row, dot_row, Dot};
 use super::{font, text_fit, Frame};
 use crate::engine::view_pulsar::PulsarSubscriptionView;
-use crate::ui::layout::text::fit_parts;
 
 /// The detail rows of a subscription box, from `line_y` down.
 #[allow(clippy::too_many_arguments)]
@@ -39,14 +38,7 @@ pub(super) fn draw_subscription(
     } else {
         String::new()
     };
-    let t = fit_parts(
-        &[(&backlog, 0), (&unacked, 1), (&extra, 2)],
-        inner / s,
-        st.small_px,
-        false,
-    );
-    ctx.set_fill_style_str(th.muted);
-    text_fit(ctx, &t, x + pad, line_y, small, false, inner);
+    counts_row(f, x, line_y, pad, inner, [&backlog, &unacked, &extra]);
 
     // Consumers: a dot and a name each (`members.rs`).
     let y2 = line_y + rows.line_h * s;
