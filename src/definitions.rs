@@ -405,6 +405,17 @@ pub fn import(text: &str, vhost: Option<&str>) -> Result<Imported, String> {
         exchanges.push(m);
     }
 
+    // RabbitMQ 4 gives quorum queues a delivery limit of 20 when none is
+    // set; 3.x had none. Definitions without a version are taken as 4.
+    let version_major = ["rabbit_version", "rabbitmq_version"]
+        .iter()
+        .find_map(|k| obj.get(*k).and_then(Value::as_str))
+        .and_then(|v| v.split('.').next()?.trim().parse::<u32>().ok());
+    let quorum_default_limit = version_major.is_none_or(|v| v >= 4);
+    // The default exchange, made a direct exchange that binds every queue by
+    // its name, once a queue dead-letters through it.
+    let mut default_exchange: Option<String> = None;
+
     // Queues.
     let mut queues: Vec<Map<String, Value>> = Vec::new();
     for q in &queues_in {
@@ -473,18 +484,47 @@ pub fn import(text: &str, vhost: Option<&str>) -> Result<Imported, String> {
                 Some(x) => {
                     m.insert("dead_letter_exchange".into(), json!(x));
                 }
-                None if dlx.is_empty() => notes.push(format!("queue {name:?}: dead-lettering through the default exchange is not modelled; ignored")),
-                None => notes.push(format!("queue {name:?}: dead-letter exchange {dlx:?} is not defined; ignored")),
+                None if dlx.is_empty() => {
+                    let x = default_exchange.get_or_insert_with(|| {
+                        let x = fresh("default-exchange".into(), &mut used);
+                        let bindings: Vec<Value> = queue_ids
+                            .iter()
+                            .map(|(qname, qid)| json!({ "queue": qid, "key": qname }))
+                            .collect();
+                        let mut d = Map::new();
+                        d.insert("id".into(), json!(x));
+                        d.insert("kind".into(), json!("direct"));
+                        d.insert("bindings".into(), Value::Array(bindings));
+                        exchanges.push(d);
+                        notes.push(format!("the default exchange (a dead-letter target) is exchange {x:?} here: a direct exchange binding every queue by its name"));
+                        x
+                    });
+                    m.insert("dead_letter_exchange".into(), json!(x));
+                }
+                None => notes.push(format!(
+                    "queue {name:?}: dead-letter exchange {dlx:?} is not defined; ignored"
+                )),
             }
         }
         if let Some(rk) = pick("dead-letter-routing-key").and_then(Value::as_str) {
-            m.insert("dead_letter_routing_key".into(), json!(rk));
+            if m.contains_key("dead_letter_exchange") {
+                m.insert("dead_letter_routing_key".into(), json!(rk));
+            } else {
+                notes.push(format!("queue {name:?}: dead-letter routing key {rk:?} ignored (no dead-letter exchange imported)"));
+            }
         }
         if let Some(n) = lower("delivery-limit") {
             m.insert(
                 "delivery_limit".into(),
                 json!(n.min(scenario::ATTEMPTS_MAX as u64)),
             );
+        } else if queue_type == "quorum"
+            && quorum_default_limit
+            && from_arg("delivery-limit").is_none()
+            && from_pol("delivery-limit").is_none()
+        {
+            m.insert("delivery_limit".into(), json!(20));
+            notes.push(format!("queue {name:?}: a quorum queue without a delivery limit gets RabbitMQ 4's default of 20"));
         }
         for k in args.keys() {
             let known = matches!(
@@ -588,7 +628,10 @@ pub fn import(text: &str, vhost: Option<&str>) -> Result<Imported, String> {
                             headers.insert(k.clone(), Value::Null);
                             continue;
                         }
-                        other => other.to_string(),
+                        other => {
+                            notes.push(format!("bindings[{i}]: argument {k:?} = {other} is compared as the text {:?} (header values are text here; RabbitMQ compares types too)", other.to_string()));
+                            other.to_string()
+                        }
                     };
                     headers.insert(k.clone(), json!(text));
                 }
@@ -760,7 +803,7 @@ pub fn export(s: &Scenario) -> (Value, Vec<String>) {
             };
             let mut args = Map::new();
             if x.kind == ExchangeKind::Headers {
-                let m = match b.x_match.unwrap_or_default() {
+                let m = match b.x_match_mode() {
                     XMatch::All => "all",
                     XMatch::Any => "any",
                     XMatch::AllWithX => "all-with-x",
@@ -768,7 +811,15 @@ pub fn export(s: &Scenario) -> (Value, Vec<String>) {
                 };
                 args.insert("x-match".into(), json!(m));
                 for (k, v) in &b.headers {
-                    args.insert(k.clone(), v.as_ref().map_or(Value::Null, |v| json!(v)));
+                    match v {
+                        Some(v) => {
+                            args.insert(k.clone(), json!(v));
+                        }
+                        // RabbitMQ's import refuses null arguments
+                        // (`null_not_allowed`): a presence-only match has
+                        // no spelling in definitions.
+                        None => notes.push(format!("exchange {:?}: binding to {dst:?} matches header {k:?} by presence only, which definitions cannot express; left out", x.id)),
+                    }
                 }
             }
             bindings.push(json!({

@@ -755,7 +755,7 @@ fn breaker_knobs_make_set_circuit_breaker_commands() {
 #[wasm_bindgen_test]
 fn the_event_log_keeps_the_newest_entries_in_order() {
     let mut s = sim("fanout-large");
-    // Three frames at the cap (25,000 events each) bring ~360,000 entries.
+    // Three frames at the cap (60,000 events each) bring ~850,000 entries.
     for _ in 0..3 {
         s.advance(2_000_000, &|| false);
     }

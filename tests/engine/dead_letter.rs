@@ -268,3 +268,30 @@ fn death_headers_name_the_first_and_the_last_death_and_a_with_x_binding_routes_o
         .collect();
     assert_eq!(reasons, vec![Reason::Expired, Reason::Rejected]);
 }
+
+#[test]
+fn a_republished_dead_letter_starts_its_death_headers_over() {
+    // A consumer of the dead-letter queue republishes what it takes (a new
+    // message carrying the old headers); when that one dies in `q2`, its
+    // first death is q2's: RabbitMQ records deaths as broker annotations,
+    // which a republish through a client does not carry, and they win over
+    // client-supplied `x-first-death-*` headers.
+    let json = r#"{
+  "title": "republished",
+  "producers": [{ "id": "p", "to": "q1", "rate": "1/s", "arrival": "constant", "count": 1 }],
+  "exchanges": [
+    { "id": "dlx1", "kind": "fanout", "bindings": [{ "queue": "dlq" }] },
+    { "id": "x2", "kind": "fanout", "bindings": [{ "queue": "q2" }] },
+    { "id": "hx", "kind": "headers", "bindings": [
+      { "queue": "fresh", "x_match": "all-with-x", "headers": { "x-first-death-queue": "q2", "x-last-death-queue": "q2" } },
+      { "queue": "stale", "x_match": "any-with-x", "headers": { "x-first-death-queue": "q1" } } ] }
+  ],
+  "queues": [
+    { "id": "q1", "ttl": "100ms", "dead_letter_exchange": "dlx1" }, { "id": "dlq" },
+    { "id": "q2", "ttl": "100ms", "dead_letter_exchange": "hx" }, { "id": "fresh" }, { "id": "stale" }
+  ],
+  "consumers": [{ "id": "redrive", "queue": "dlq", "service": { "constant": "10ms" }, "on_success": [{ "to": "x2" }] }]
+}"#;
+    let s = story(json, 3_000_000);
+    assert_eq!((s.depth("fresh"), s.depth("stale")), (1, 0));
+}

@@ -123,12 +123,8 @@ pub(crate) fn scenario_json(g: &mut Genes) -> Value {
                 q["dead_letter_routing_key"] = json!(g.one(&KEYS));
             }
         }
-        let overflows: &[&str] = if *dlx {
-            &["drop-head", "reject-publish", "reject-publish-dlx"]
-        } else {
-            &["drop-head", "reject-publish"]
-        };
-        q["overflow"] = json!(g.one(overflows));
+        // reject-publish-dlx without a DLX is valid (the refused message is dropped).
+        q["overflow"] = json!(g.one(&["drop-head", "reject-publish", "reject-publish-dlx"]));
         if g.chance(1) {
             q["delivery_limit"] = json!(g.pick(3));
         }

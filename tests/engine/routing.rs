@@ -222,6 +222,50 @@ fn headers_exchange_x_match_modes() {
     );
 }
 
+/// RabbitMQ's binding arguments carry the mode as an `x-match` entry: a
+/// binding that writes it among its headers gets that mode (it is never
+/// compared itself); a bad value or one contradicting `x_match` is a
+/// path-named error.
+#[test]
+fn an_x_match_entry_among_binding_headers_sets_the_mode() {
+    let json = |binding: &str| {
+        format!(
+            r##"{{
+  "title": "x-match in headers",
+  "producers": [{{ "id": "p", "to": "x", "rate": "1/s", "arrival": "constant", "count": 1,
+    "header_sets": [{{ "a": "1" }}] }}],
+  "exchanges": [{{ "id": "x", "kind": "headers", "bindings": [{binding}] }}],
+  "queues": [{{ "id": "q" }}]
+}}"##
+        )
+    };
+    let s = story(
+        &json(r#"{ "queue": "q", "headers": { "x-match": "any", "a": "1", "b": "2" } }"#),
+        2_000_000,
+    );
+    assert_eq!(s.depth("q"), 1, "any: a=1 is enough");
+    let s = story(
+        &json(r#"{ "queue": "q", "headers": { "x-match": "all", "a": "1", "b": "2" } }"#),
+        2_000_000,
+    );
+    assert_eq!(s.depth("q"), 0, "all: b is missing");
+    for (binding, says) in [
+        (
+            r#"{ "queue": "q", "headers": { "x-match": "some", "a": "1" } }"#,
+            "exchanges[0].bindings[0].headers.x-match: must be",
+        ),
+        (
+            r#"{ "queue": "q", "x_match": "all", "headers": { "x-match": "any", "a": "1" } }"#,
+            "exchanges[0].bindings[0].headers.x-match: \"any\" contradicts x_match \"all\"",
+        ),
+    ] {
+        let err = queuelab::scenario::load(&json(binding))
+            .unwrap_err()
+            .to_string();
+        assert!(err.contains(says), "{err}");
+    }
+}
+
 #[test]
 fn alternate_exchange_takes_unroutable_messages() {
     let json = format!(

@@ -92,7 +92,7 @@ impl Engine {
             self.queue_drop(slot, q, reason);
             return;
         }
-        self.set_death_headers(slot, q, reason);
+        self.set_death_headers(slot, q, reason, deaths == 1);
         // RabbitMQ removes the per-message expiration when it dead-letters,
         // and a delivery limit counts returns to the queue it now leaves.
         let ext = self.ext_mut(slot);
@@ -129,12 +129,15 @@ impl Engine {
     /// exchange in `any-with-x` / `all-with-x` mode can route on them (dead
     /// letters by reason); `all` and `any` ignore them, as all `x-` headers.
     /// The `*-exchange` pair is not added (the engine does not keep the
-    /// exchange a message entered its queue by).
-    fn set_death_headers(&mut self, slot: u32, q: u32, reason: Reason) {
+    /// exchange a message entered its queue by). `first` is this message's
+    /// first recorded death: a message a consumer republished starts over
+    /// (RabbitMQ keeps deaths as broker annotations, not client headers), so
+    /// `x-first-death-*` headers it carries from before are overwritten.
+    fn set_death_headers(&mut self, slot: u32, q: u32, reason: Reason, first: bool) {
         let queue = &self.cfg.queues[q as usize].id;
         let hid = self.msgs[slot as usize].headers;
         let mut h = self.hdrs[hid as usize].clone();
-        if !h.contains_key("x-first-death-reason") {
+        if first {
             h.insert("x-first-death-queue".into(), queue.clone());
             h.insert("x-first-death-reason".into(), reason.name().into());
         }

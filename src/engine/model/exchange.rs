@@ -231,11 +231,9 @@ impl Engine {
                 ExchangeKind::Direct => b.key == *key,
                 ExchangeKind::Fanout => true,
                 ExchangeKind::Topic => topic_matches(&b.key, key),
-                ExchangeKind::Headers => headers_match(
-                    b.x_match.unwrap_or_default(),
-                    &b.headers,
-                    &self.hdrs[hdr as usize],
-                ),
+                ExchangeKind::Headers => {
+                    headers_match(b.x_match_mode(), &b.headers, &self.hdrs[hdr as usize])
+                }
             };
             if !matched {
                 continue;

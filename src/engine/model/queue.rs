@@ -7,13 +7,15 @@
 //!     │            ├── TTL ran out ──► expire ──► dead_letter
 //!     └── full ────┴── max_length / overflow ──► drop (`queue_full`) or dead_letter (`maxlen`)
 //!
-//! Reacts to: `Event::ExpiryCheck`; commands `SetMaxLength`, `PurgeQueue`
-//! (and `SetOverflow`, `SetQueueTtl`, which only change configuration).
+//! Reacts to: `Event::ExpiryCheck`; commands `SetMaxLength`, `SetOverflow`
+//! (switching to drop-head trims), `PurgeQueue` (and `SetQueueTtl`, which
+//! only changes configuration).
 //! Exports to other models: `enqueue`, `requeue`, `dispatch`, `has_room`,
 //! `rebuild_subscribers`, `queue_drop`, `queue_note_{delivered,released,acked}`,
 //! `queue_has_dlx`.
-//! Guarantees: a queue never holds more than its `max_length` once an event
-//! is done; dispatch is work-conserving (no message waits while an up
+//! Guarantees: a drop-head queue never holds more than its `max_length` once
+//! an event is done (a reject-publish one may, after a requeue or a lowered
+//! limit, as in RabbitMQ, and then refuses every publish); dispatch is work-conserving (no message waits while an up
 //! subscriber has prefetch room); `dispatch` and `enforce_max_length` are not
 //! re-entrant per queue, so the stack stays flat however deep the queue.
 
@@ -192,11 +194,15 @@ impl Engine {
         }
     }
 
-    /// `enforce_max_length` for a queue with a limit.
+    /// `enforce_max_length` for a queue with a limit. Only drop-head trims:
+    /// a `reject-publish(-dlx)` queue never drops what it already holds
+    /// (RabbitMQ's `maybe_drop_head` returns at once for them, after a
+    /// requeue or a lowered limit alike); it stays over the limit and
+    /// refuses publishes until it is below it.
     #[inline(never)]
     fn trim_to_max_length(&mut self, q: u32) {
         let qi = q as usize;
-        if self.queues[qi].trimming {
+        if self.queues[qi].trimming || self.cfg.queues[qi].overflow != Overflow::DropHead {
             return;
         }
         self.queues[qi].trimming = true;
@@ -367,7 +373,8 @@ impl Engine {
         self.enforce_max_length(q);
     }
 
-    /// `SetMaxLength`: a lower limit trims the queue from the head at once.
+    /// `SetMaxLength`: a lower limit trims a drop-head queue from the head at
+    /// once (a reject-publish queue keeps what it holds).
     pub(crate) fn set_max_length(&mut self, q: u32, max_length: Option<u32>) {
         self.cfg.queues[q as usize].max_length = max_length;
         self.enforce_max_length(q);
@@ -451,7 +458,11 @@ impl Engine {
                 // SQS keeps its messages `Queued` until deleted, received or not.
                 queued += self.sqs_stored_in(qi as u32);
             }
-            if let Some(max) = self.cfg.queues[qi].max_length {
+            // Only drop-head enforces the limit on what is already queued
+            // (reject-publish refuses new publishes instead).
+            if let (Some(max), Overflow::DropHead) =
+                (self.cfg.queues[qi].max_length, self.cfg.queues[qi].overflow)
+            {
                 if q.ready.len() > max as usize {
                     return Err(format!(
                         "queue {} holds {} > max_length {max}",

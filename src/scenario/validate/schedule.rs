@@ -186,22 +186,6 @@ pub(super) fn check_scheduled_values(v: &mut V, at: &str, cmd: &Command, s: &Sce
             format!("{at}.max_length"),
             format!("must be at most {MAX_LENGTH_MAX}"),
         ),
-        C::SetOverflow {
-            queue,
-            overflow: Overflow::RejectPublishDlx,
-        } => {
-            let dlx = s
-                .queues
-                .iter()
-                .find(|q| q.id == *queue)
-                .and_then(|q| q.dead_letter_exchange.as_ref());
-            if dlx.is_none() {
-                v.err(
-                    format!("{at}.overflow"),
-                    format!("reject-publish-dlx needs {queue:?} to have a dead_letter_exchange"),
-                );
-            }
-        }
         C::IncreasePartitions { topic, partitions } => {
             let now_n = s
                 .topics

@@ -24,8 +24,6 @@ use yew::prelude::*;
 
 /// Largest zoom of a lane's drawing (small graphs stay small).
 const LANE_FIT_MAX: f64 = 1.0;
-/// Engine time a frame gives the main simulation and the lanes together [ms].
-const FRAME_ENGINE_MS: f64 = 6.0;
 
 impl App {
     pub(super) fn comparing(&self) -> bool {
@@ -90,7 +88,8 @@ impl App {
         let Some(n) = self.lanes.as_ref().map(|l| l.lanes.len().max(1)) else {
             return Vec::new();
         };
-        let share_ms = FRAME_ENGINE_MS / (n as f64 + 1.0);
+        // The frame's engine time (`frame_budget.rs`), split evenly.
+        let share_ms = self.budget.engine_ms() / (n as f64 + 1.0);
         let mut evs = Vec::new();
         let behind = self
             .lanes

@@ -66,10 +66,12 @@ impl App {
             }
         } else if self.playing {
             let dt_us = (dt * 1000.0 * self.speed).round() as u64;
-            // Leave time for drawing: stop the engine after ~6 ms of work.
+            // Leave time for drawing: stop the engine after its share of
+            // the frame (`frame_budget.rs` sizes it from the frame intervals).
             let started = now_ms();
             let t0_us = self.sim.engine.now().0;
-            let evs = self.sim.advance(dt_us, &|| now_ms() - started > 6.0);
+            let engine_ms = self.budget.engine_ms();
+            let evs = self.sim.advance(dt_us, &|| now_ms() - started > engine_ms);
             if dt > 0.0 {
                 let reached = self.sim.engine.now().0.saturating_sub(t0_us) as f64 / (dt * 1000.0);
                 // Smooth over ~10 frames so the label is readable.
@@ -78,6 +80,8 @@ impl App {
             self.tokens.ingest(&evs, ts, self.speed);
             self.snap = self.sim.engine.snapshot();
         }
+        let wanted_more = self.sim.throttled || (self.comparing() && self.lanes_behind);
+        self.budget.observe(dt, self.playing && wanted_more);
         self.tokens.prune(ts);
         self.not_drawn_per_s = self.tokens.overflow.values().map(|a| a.rate()).sum();
         if self.bench_tokens > 0 {

@@ -216,6 +216,8 @@ pub struct App {
     streams_drawn: crate::ui::render::streams::StreamStats,
     /// Simulated µs per wall µs over the last frames (smoothed), shown when throttled.
     effective_speed: f64,
+    /// The engine's share of each frame, adapted to the page (`frame_budget.rs`).
+    budget: crate::ui::frame_budget::FrameBudget,
     /// Share links, embed API, end of run (`share.rs`).
     share: share::ShareState,
     /// The open lesson, if any (`lesson.rs`).
@@ -380,6 +382,7 @@ impl Component for App {
             squeezed: 0,
             streams_drawn: Default::default(),
             effective_speed: 1.0,
+            budget: Default::default(),
             share: share::ShareState::default(),
             lesson: None,
             builder: builder::Builder::default(),

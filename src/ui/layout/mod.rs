@@ -157,7 +157,7 @@ fn binding_label(x_kind: ExchangeKind, b: &crate::scenario::Binding) -> Vec<Stri
     match x_kind {
         ExchangeKind::Fanout => Vec::new(),
         ExchangeKind::Headers => {
-            let any = matches!(b.x_match, Some(XMatch::Any) | Some(XMatch::AnyWithX));
+            let any = matches!(b.x_match_mode(), XMatch::Any | XMatch::AnyWithX);
             b.headers
                 .iter()
                 .enumerate()
