@@ -534,7 +534,7 @@ impl Scenario {
                     "commits after each batch: a crash repeats the processed part of the batch (at-least-once)"
                 }
                 CommitPolicy::Auto { .. } => {
-                    "auto-commits the polled position on a timer: a crash can repeat or skip records"
+                    "auto-commits the polled position inside poll() when the interval has run out: a crash can repeat records, never skip them (at-least-once)"
                 }
             };
             out.push(format!("{}: {commit}.", g.id));

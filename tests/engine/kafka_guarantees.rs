@@ -639,3 +639,37 @@ fn an_explicitly_idempotent_producer_needs_retries_and_zero_retries_turn_the_def
         "retries 0: idempotence off by default"
     );
 }
+
+/// A transactional read-process-write group commits its offsets with the
+/// transaction after each poll's batch (sendOffsetsToTransaction): switching
+/// it to another commit policy at run time would leave a transaction open
+/// and a read_committed reader stuck, so the command is refused, in a
+/// schedule by validation too.
+#[test]
+fn a_transactional_group_keeps_its_commit_policy() {
+    let s = r#"{"title":"txl","duration":"5s","seed":1,
+   "producers":[{"id":"p","to":"in","rate":"100/s","arrival":"constant","count":50,"keys":{"random_of_n":4}}],
+   "topics":[{"id":"in","partitions":1},{"id":"out","partitions":1}],
+   "consumer_groups":[{"id":"g","topics":["in"],"members":1,"max_poll_records":10,"auto_offset_reset":"earliest","commit":{"after_processing":{"per":"batch"}},"service":{"constant":"1ms"},"output":{"topic":"out","transactional":true}}]
+   SCHEDULE}"#;
+    let mut e = engine(&s.replace("SCHEDULE", ""), 1);
+    let cmd: Command = serde_json::from_str(
+        r#"{"do":"set_commit_policy","group":"g","commit":{"auto":{"interval":"1s"}}}"#,
+    )
+    .unwrap();
+    let err = e.submit(cmd).unwrap_err().to_string();
+    assert!(err.contains("transactional output"), "{err}");
+    let ok: Command = serde_json::from_str(
+        r#"{"do":"set_commit_policy","group":"g","commit":{"after_processing":{"per":"batch"}}}"#,
+    )
+    .unwrap();
+    e.submit(ok).unwrap();
+    let scheduled = s.replace(
+        "SCHEDULE",
+        r#","schedule":[{"at":"100ms","command":{"do":"set_commit_policy","group":"g","commit":{"before_processing":{}}}}]"#,
+    );
+    let err = queuelab::scenario::load(&scheduled)
+        .unwrap_err()
+        .to_string();
+    assert!(err.contains("schedule[0].command.commit"), "{err}");
+}

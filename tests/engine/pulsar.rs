@@ -78,8 +78,8 @@ fn key_shared_sends_a_known_key_to_the_owner_of_its_slot() {
 fn negative_ack_backoff_follows_the_documented_table() {
     // concepts-messaging.md: min 1 s, max 60 s, multiplier 2 → redelivery
     // 1..8 wait 1, 2, 4, 8, 16, 32, 60, 60 s. The client's tracker timer
-    // ticks every max(1 s, 100 ms) / 3 and redelivers ids due strictly
-    // before the tick: each comes back in [delay, delay + 1/3 s].
+    // ticks every max(1 s, 100 ms) / 3 and redelivers ids due by the tick
+    // (it always fires a little late): each comes back in [delay, delay + 1/3 s].
     let st = story(
         &world(
             json!({ "count": 1 }),
@@ -116,6 +116,30 @@ fn negative_ack_backoff_follows_the_documented_table() {
         };
         assert_eq!(redeliveries, i as u32 + 1);
     }
+}
+
+#[test]
+fn a_lone_nack_comes_back_after_its_delay_not_a_tick_later() {
+    // NegativeAcksTracker: the timer starts at the nack and ticks every
+    // delay / 3; its third tick is due at the nack's due time and, firing
+    // a little late in a real client, redelivers it: 3 s after, not 4 s.
+    let st = story(
+        &world(
+            json!({ "count": 1, "rate": "1/s" }),
+            json!([{ "id": "s", "topic": "t", "type": "shared", "service": { "constant": "10ms" },
+                     "failure_rate": 1.0, "negative_ack_delay": "3s" }]),
+            json!([]),
+        ),
+        12_000_000,
+    );
+    let nacks = kinds(&st, |k| matches!(k, TraceKind::PulsarNacked { .. }));
+    let deliveries = kinds(&st, |k| matches!(k, TraceKind::PulsarDelivered { .. }));
+    assert_eq!(nacks[0].0, 1_010_000);
+    assert_eq!(
+        deliveries[1].0, 4_010_000,
+        "nacked at 1.01 s, due 3 s later"
+    );
+    assert_eq!(deliveries[2].0, 7_020_000);
 }
 
 #[test]
@@ -211,10 +235,12 @@ fn reconsume_later_goes_round_the_retry_letter_topic_then_to_the_dead_letter_top
 
 #[test]
 fn failover_hands_over_after_one_second_and_redelivers_the_unacked() {
-    // c0 (first by name) is active; it crashes at 2.05 s holding the message
-    // it handles; c1 becomes active at once but dispatch waits 1 s
-    // (activeConsumerFailoverDelayTimeMillis), then the rewound cursor
-    // sends the unacked message first.
+    // c0 (first by name) is active, but a failover subscription's first
+    // active consumer also waits 1 s (activeConsumerFailoverDelayTimeMillis:
+    // the active consumer changed from none), so it starts at 1.0 s with
+    // ten messages waiting, 80 ms each. It crashes at 2.05 s holding offset
+    // 13; c1 becomes active at once but dispatch waits 1 s, then the
+    // rewound cursor sends the unacked message first.
     let mut w: Value = serde_json::from_str(&world(
         json!({}),
         json!([{ "id": "f", "topic": "t", "type": "failover", "consumers": 2,
@@ -243,13 +269,20 @@ fn failover_hands_over_after_one_second_and_redelivers_the_unacked() {
     .map(|d| d.0)
     .collect();
     assert_eq!(to_c1[0], 3_050_000, "nothing before the 1 s failover delay");
-    // The message c0 was handling (offset 19, sent at 2.0 s) comes first.
+    let to_c0 = kinds(&st, |k| {
+        matches!(k, TraceKind::PulsarDelivered { consumer: 0, .. })
+    });
+    assert_eq!(
+        to_c0[0].0, 1_000_000,
+        "the first active consumer waits 1 s too"
+    );
+    // The message c0 was handling (offset 13) comes first.
     let first = kinds(&st, |k| {
         matches!(k, TraceKind::PulsarDelivered { consumer: 1, .. })
     })[0]
         .1;
     assert!(
-        matches!(first, TraceKind::PulsarDelivered { offset: 19, .. }),
+        matches!(first, TraceKind::PulsarDelivered { offset: 13, .. }),
         "{first:?}"
     );
     let r = report(&st.engine);

@@ -302,8 +302,9 @@ fn the_hard_limit_disconnects_at_the_append_that_reaches_it() {
 fn the_soft_limit_disconnects_after_soft_seconds_over_it() {
     // Soft limit = 5 pushes for 1 s. The buffer holds 5 at 60 ms (20 … 60
     // ms; the 10 ms one is being handled): the soft clock starts. At 1.06 s
-    // it has been over for exactly 1 s, which Redis allows; the append at
-    // 1.07 s finds it over for longer: disconnected with 106 buffered.
+    // it has been over for exactly 1 s, which Redis allows; the first check
+    // after that (the cron's, 1 µs later, before the append at 1.07 s)
+    // finds it over for longer: disconnected with 105 buffered.
     let st = story(
         &slow_world(
             json!({"hard_bytes": 0, "soft_bytes": 5170, "soft_seconds": "1s"}),
@@ -313,11 +314,35 @@ fn the_soft_limit_disconnects_after_soft_seconds_over_it() {
     );
     assert_eq!(
         disconnections(&st),
-        vec![(1_070_000, DisconnectCause::SoftLimit, 106, 106 * 1034)]
+        vec![(1_060_001, DisconnectCause::SoftLimit, 105, 105 * 1034)]
     );
     // Redis's defaults (32mb hard, 8mb soft for 60 s) never trip here.
     let st = story(&slow_world(json!({}), "10s"), 5_000_000);
     assert!(disconnections(&st).is_empty());
+}
+
+#[test]
+fn a_subscriber_over_the_soft_limit_is_closed_even_if_nothing_more_is_published() {
+    // Redis's clientsCron checks every client's limits, not only appends:
+    // one burst of 20 × 100 kB at 1 s leaves 1.9 MB buffered over a 1 MB
+    // soft limit; the subscriber takes one per second, so the buffer stays
+    // over it, and 2 s later (plus 1 µs) it is closed with 17 buffered.
+    let w = json!({
+        "title": "soft-limit-cron", "seed": 1, "duration": "30s",
+        "producers": [{"id": "pub", "to": "redis", "rate": "20/s", "count": 20,
+                       "arrival": {"bursts": {"size": 20}}, "routing_key": "ticks", "payload_bytes": 100000}],
+        "redis_pubsub": [{"id": "redis", "output_buffer": {"hard_bytes": 10000000, "soft_bytes": 1000000, "soft_seconds": "2s"}}],
+        "redis_subscribers": [{"id": "slow", "server": "redis", "channels": ["ticks"], "service": {"constant": "1s"}}]
+    });
+    let st = story(&w.to_string(), 30_000_000);
+    let d = disconnections(&st);
+    assert_eq!(d.len(), 1, "{d:?}");
+    assert_eq!(
+        (d[0].0, d[0].1, d[0].2),
+        (3_000_001, DisconnectCause::SoftLimit, 17)
+    );
+    let r = report(&st.engine);
+    assert_eq!(r["nodes"]["slow"]["limit_disconnects"], 1);
 }
 
 #[test]
@@ -341,8 +366,9 @@ fn the_soft_clock_restarts_when_the_buffer_drains_below_the_limit() {
     assert_eq!(d[0].1, DisconnectCause::SoftLimit);
     // Without the restart of the soft clock the first append over the limit
     // after the pause (480 ms) would disconnect it, 200 ms after the first
-    // period began; with it, the second period must last 200 ms on its own.
-    assert_eq!(d[0].0, 690_000, "disconnected at {} µs", d[0].0);
+    // period began; with it, the second period (from 480 ms) must last
+    // 200 ms on its own: the cron's check 1 µs past that closes it.
+    assert_eq!(d[0].0, 680_001, "disconnected at {} µs", d[0].0);
 }
 
 #[test]

@@ -942,3 +942,24 @@ fn a_visibility_change_cannot_reach_past_12_hours_from_the_receive() {
         .is_empty());
     assert_eq!(again(&st)[0], 12 * h);
 }
+
+#[test]
+fn a_redriven_message_starts_its_retention_over() {
+    // Sent at 1 s, dead-lettered after one receive, redriven at 100 s into
+    // a queue with 120 s retention: it expires at 220 s, not at 121 s.
+    let json = r#"{"title":"redrive-retention","seed":1,"duration":"300s",
+"producers":[{"id":"p","to":"q","rate":"1/s","count":1,"arrival":"constant"}],
+"queues":[{"id":"q","sqs":{"visibility_timeout":"5s","retention":"120s","dead_letter_queue":"dlq","max_receive_count":1}},{"id":"dlq","sqs":{"retention":"336h"}}],
+"consumers":[{"id":"w","queue":"q","instances":1,"service":{"constant":"100ms"},"failure_rate":1.0,"sqs":{"wait_time":"20s"}}],
+"schedule":[{"at":"30s","command":{"do":"crash_consumer","consumer":"w"}},
+            {"at":"100s","command":{"do":"redrive_dead_letters","queue":"dlq"}}]}"#;
+    let s = story(json, 300_000_000);
+    assert_eq!(
+        times(&s, |k| matches!(k, TraceKind::SqsRedriven { .. })),
+        [100_000_000]
+    );
+    assert_eq!(
+        times(&s, |k| matches!(k, TraceKind::Expired)),
+        [220_000_000]
+    );
+}

@@ -407,6 +407,15 @@ impl Engine {
         if self.streams.groups[g as usize].members[m as usize].commit_on_rejoin {
             self.commit_before_rejoin(g, m);
         }
+        let mem = &mut self.streams.groups[g as usize].members[m as usize];
+        if std::mem::take(&mut mem.auto_commit_due)
+            && matches!(
+                self.cfg.consumer_groups[g as usize].commit,
+                CommitPolicy::Auto { .. }
+            )
+        {
+            self.auto_commit_now(g, m);
+        }
         let pending = self.streams.groups[g as usize]
             .rebalance
             .as_ref()
@@ -451,6 +460,19 @@ impl Engine {
         if !matches!(self.gcfg(g).commit, CommitPolicy::Auto { .. }) {
             return;
         }
+        // Kafka auto-commits inside `poll()` only (ConsumerCoordinator.poll →
+        // maybeAutoCommitOffsetsAsync): a member busy with its batch commits
+        // at its next poll, when every record it was given is processed. An
+        // idle member is blocked in poll, whose loop commits on time.
+        if mem.busy || !mem.batch.is_empty() {
+            self.streams.groups[g as usize].members[m as usize].auto_commit_due = true;
+            return;
+        }
+        self.auto_commit_now(g, m);
+    }
+
+    /// Commit every owned partition's position and restart the interval.
+    fn auto_commit_now(&mut self, g: u32, m: u32) {
         let owned: Vec<(u32, u64)> = self.streams.groups[g as usize]
             .parts
             .iter()

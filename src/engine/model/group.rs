@@ -82,6 +82,10 @@ pub(crate) struct MemberState {
     /// Auto-commit, cooperative rebalance: commit every owned partition's
     /// position at the next poll boundary (Kafka's `onJoinPrepare`).
     pub(crate) commit_on_rejoin: bool,
+    /// Auto-commit: the interval ran out while the member was processing;
+    /// it commits at its next poll (Kafka auto-commits only inside `poll()`,
+    /// so what it commits has been processed) and restarts the interval.
+    pub(crate) auto_commit_due: bool,
 }
 
 /// A partition as a group sees it.
@@ -245,12 +249,16 @@ impl Engine {
             stream: Stream::new(self.seed, &format!("group:{id}:{m}")),
             txn: Default::default(),
             commit_on_rejoin: false,
+            auto_commit_due: false,
         });
         self.schedule_auto_commit(g, m);
         m
     }
 
+    /// Start the member's auto-commit interval (a commit left due by the old
+    /// one is dropped: one chain per member).
     pub(crate) fn schedule_auto_commit(&mut self, g: u32, m: u32) {
+        self.streams.groups[g as usize].members[m as usize].auto_commit_due = false;
         if let CommitPolicy::Auto { interval } = self.gcfg(g).commit {
             let epoch = self.streams.groups[g as usize].members[m as usize].epoch;
             self.schedule_stream(

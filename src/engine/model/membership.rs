@@ -47,6 +47,7 @@ impl Engine {
         mem.attempt = 0;
         // A crashed process commits nothing before a rejoin.
         mem.commit_on_rejoin = false;
+        mem.auto_commit_due = false;
         let epoch = mem.epoch;
         // A rebalance in progress now waits for its session to expire.
         if let Some(rb) = &mut grp.rebalance {

@@ -288,7 +288,19 @@ impl Engine {
         }
         if limit.soft_bytes != 0 && used >= limit.soft_bytes {
             match sub.soft_since_us {
-                None => sub.soft_since_us = Some(now),
+                None => {
+                    sub.soft_since_us = Some(now);
+                    // Redis's `clientsCron` runs the same check on every
+                    // client without an append (`closeClientOnOutputBufferLimitReached`),
+                    // so a subscriber that stays over the soft limit is closed
+                    // even if nothing more is published: check again at the
+                    // first instant past `soft_seconds`.
+                    let conn = sub.conn;
+                    self.agenda.schedule(
+                        self.now.after(limit.soft_seconds.us() + 1),
+                        Event::Redis(RedisEvent::OutputCheck { s, conn }),
+                    );
+                }
                 Some(t) if now - t > limit.soft_seconds.us() => {
                     return Some(DisconnectCause::SoftLimit)
                 }
@@ -298,6 +310,17 @@ impl Engine {
             sub.soft_since_us = None;
         }
         None
+    }
+
+    /// `RedisEvent::OutputCheck`: the cron's look at a connected subscriber.
+    pub(crate) fn on_output_check(&mut self, s: u32, conn: u32) {
+        let sub = &self.redis.subs[s as usize];
+        if sub.conn != conn || !sub.connected {
+            return;
+        }
+        if let Some(cause) = self.output_limit_reached(s) {
+            self.disconnect_subscriber(s, cause);
+        }
     }
 
     /// Start handling the next buffered message, if idle and connected.

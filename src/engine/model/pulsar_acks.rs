@@ -194,8 +194,11 @@ impl Engine {
         }
         cs.nack_timer = false;
         let mut due = Vec::new();
+        // Due at its time, not a tick later: the client's timer always
+        // fires a little late (`timestamp < now` then holds at the tick that
+        // lands on the due time), so a lone nack comes back after its delay.
         cs.nacks.retain(|&(at, pos)| {
-            if at < now {
+            if at <= now {
                 due.push(pos);
                 false
             } else {

@@ -16,8 +16,10 @@
 //! Timing as the Java client and broker do it (see `pulsar.rs` for sources):
 //! - Negative acks: the tracker's timer fires every `delay / 3` (with a
 //!   backoff: `max(backoff(0), 100 ms) / 3`) from the first nack and
-//!   redelivers the ids whose due time is strictly before it, so a message
-//!   comes back between `delay` and `delay × 4/3` after its nack. The delay
+//!   redelivers the ids due by then (the real timer fires a little late, so
+//!   a tick landing on a due time redelivers it): a lone nack comes back
+//!   after exactly `delay`, one made while the timer runs between `delay`
+//!   and `delay × 4/3`. The delay
 //!   is `negativeAckRedeliveryDelay` (at least 100 ms) or
 //!   `min(min_delay × multiplier^n, max_delay)` for redelivery count n.
 //! - Ack timeout: a message is tracked from the moment the handler receives
@@ -28,7 +30,8 @@
 //!   order) and keep no redelivery count; shared and key_shared redeliver
 //!   the message alone, counting.
 //! - A new failover active consumer starts after a 1 s delay
-//!   (`activeConsumerFailoverDelayTimeMillis`), from a rewound cursor.
+//!   (`activeConsumerFailoverDelayTimeMillis`), from a rewound cursor; the
+//!   first one too (the active consumer changed from none).
 //! - Delayed delivery (`deliverAfter`) applies on shared and key_shared
 //!   only, with the broker's 1 s tick and its non-strict cutoff (a message
 //!   may go out up to one tick early); exclusive and failover ignore it.
@@ -215,6 +218,11 @@ impl Engine {
             }
         }
         if self.pulsar.subs[si].kind == SubscriptionType::Failover {
+            // `scheduleReadOnActiveConsumer` delays the rewind and read of a
+            // failover subscription whenever its active consumer changes,
+            // also from none (the first consumer, or one back after all
+            // left): `activeConsumerFailoverDelayTimeMillis`, 1 s.
+            switched.append(&mut fresh);
             for &part in &switched {
                 let st = &mut self.pulsar.subs[si];
                 st.paused[part as usize] = true;

@@ -60,6 +60,9 @@ pub(crate) enum RedisEvent {
     SubDone { s: u32, epoch: u32 },
     /// Subscriber `s` reconnects (stale unless `conn` is still current).
     Reconnect { s: u32, conn: u32 },
+    /// Redis's `clientsCron` checks subscriber `s`'s output buffer limits
+    /// without an append (stale unless `conn` is still current).
+    OutputCheck { s: u32, conn: u32 },
     /// Consumer `c` of group `g` finished handling an entry.
     XDone { g: u32, c: u32, epoch: u32 },
     /// Consumer `c` of group `g` runs XAUTOCLAIM.
@@ -120,6 +123,7 @@ impl Engine {
                     self.connect_subscriber(s);
                 }
             }
+            RedisEvent::OutputCheck { s, conn } => self.on_output_check(s, conn),
             RedisEvent::XDone { g, c, epoch } => self.on_x_done(g, c, epoch),
             RedisEvent::ClaimTick { g, c, epoch } => self.on_claim_tick(g, c, epoch),
             RedisEvent::XRestart { g, c, epoch } => self.on_x_restart(g, c, epoch),

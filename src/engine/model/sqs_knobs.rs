@@ -284,7 +284,10 @@ impl Engine {
             } else {
                 NO_SYM
             };
-            self.sqs_store(slot, dest, r.sent_us, group, NO_SQS, 0, 0);
+            // "All redriven messages are considered new messages" with a new
+            // enqueue time: the retention period starts over (SQS Developer
+            // Guide, "Configure a dead-letter queue redrive").
+            self.sqs_store(slot, dest, self.now.0, group, NO_SQS, 0, 0);
         }
     }
 

@@ -27,7 +27,24 @@ impl Engine {
                 self.find(group, NodeKind::Group)?;
             }
             Command::SetCommitPolicy { group, commit } => {
-                self.find(group, NodeKind::Group)?;
+                let g = self.find(group, NodeKind::Group)?;
+                let transactional = self.cfg.consumer_groups[g as usize]
+                    .output
+                    .as_ref()
+                    .is_some_and(|o| o.transactional);
+                let per_batch = matches!(
+                    commit,
+                    CommitPolicy::AfterProcessing {
+                        per: scenario::CommitPer::Batch
+                    }
+                );
+                if transactional && !per_batch {
+                    // The offsets go with the transaction (sendOffsetsToTransaction),
+                    // after each poll's batch; any other policy would leave it open.
+                    return err(format!(
+                        "{group} has a transactional output: its offsets commit with the transaction, so commit stays {{\"after_processing\": {{\"per\": \"batch\"}}}}"
+                    ));
+                }
                 if let CommitPolicy::Auto { interval } = commit {
                     if interval.us() < 1000 {
                         return err("commit.auto.interval must be at least 1ms".into());
@@ -96,6 +113,11 @@ impl Engine {
                 // Auto-commit timers run per member; start them when auto
                 // commit is switched on (a running chain picks up a new interval
                 // at its next tick, and stops at its next tick when switched off).
+                if was_auto && !matches!(commit, CommitPolicy::Auto { .. }) {
+                    for mem in &mut self.streams.groups[g as usize].members {
+                        mem.auto_commit_due = false;
+                    }
+                }
                 if !was_auto && matches!(commit, CommitPolicy::Auto { .. }) {
                     let n = self.streams.groups[g as usize].members.len() as u32;
                     for m in 0..n {

@@ -225,6 +225,24 @@ pub(super) fn check_scheduled_values(v: &mut V, at: &str, cmd: &Command, s: &Sce
         } if interval.us() < 1000 => {
             v.err(format!("{at}.commit.auto.interval"), "must be at least 1ms")
         }
+        C::SetCommitPolicy { group, commit }
+            if !matches!(
+                commit,
+                CommitPolicy::AfterProcessing {
+                    per: CommitPer::Batch
+                }
+            ) && s
+                .consumer_groups
+                .iter()
+                .find(|g| g.id == *group)
+                .and_then(|g| g.output.as_ref())
+                .is_some_and(|o| o.transactional) =>
+        {
+            v.err(
+                format!("{at}.commit"),
+                format!("{group:?} has a transactional output: its offsets commit with the transaction, after each poll's batch, so commit stays {{\"after_processing\": {{\"per\": \"batch\"}}}}"),
+            )
+        }
         C::SetLinger { producer, linger } => {
             let to_topic = s
                 .producers
