@@ -802,3 +802,43 @@ fn presenter_folds_the_big_fan_out_into_columns() {
         assert!(l.fold_parallel_tail(3).is_none(), "{name} folded");
     }
 }
+
+/// The engine's share of a frame grows while the engine wants more and
+/// frames come on time, up to 60% of the display period, shrinks on a late
+/// frame, never goes below its floor, and follows a 120 Hz display.
+#[wasm_bindgen_test]
+fn the_frame_budget_grows_on_time_and_shrinks_on_late_frames() {
+    use queuelab::ui::frame_budget::{FrameBudget, MIN_MS, SHARE_MAX, START_MS};
+    let mut b = FrameBudget::default();
+    assert_eq!(b.engine_ms(), START_MS);
+    // Not throttled: no growth.
+    for _ in 0..100 {
+        b.observe(16.7, false);
+    }
+    assert_eq!(b.engine_ms(), START_MS);
+    // Throttled, on time: grows to 60% of the 60 Hz period and stays there.
+    for _ in 0..200 {
+        b.observe(16.7, true);
+    }
+    let max = SHARE_MAX * 16.7;
+    assert!((b.engine_ms() - max).abs() < 1e-9, "{}", b.engine_ms());
+    // A late frame (a missed vsync) cuts it; many keep it at the floor.
+    b.observe(33.4, true);
+    assert!(b.engine_ms() < max * 0.81);
+    for _ in 0..50 {
+        b.observe(50.0, true);
+    }
+    assert_eq!(b.engine_ms(), MIN_MS);
+    // Junk intervals change nothing.
+    b.observe(f64::NAN, true);
+    b.observe(-3.0, true);
+    assert_eq!(b.engine_ms(), MIN_MS);
+    // A 120 Hz display: the period estimate follows the shortest interval
+    // of a window, and the share is capped at 60% of 8.3 ms.
+    let mut b = FrameBudget::default();
+    for _ in 0..400 {
+        b.observe(8.3, true);
+    }
+    assert!((b.period_ms() - 8.3).abs() < 1e-9);
+    assert!(b.engine_ms() <= SHARE_MAX * 8.3 + 1e-9, "{}", b.engine_ms());
+}

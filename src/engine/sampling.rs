@@ -40,7 +40,7 @@ impl Engine {
         let unacked = (0..self.queues.len() as u32)
             .map(|q| {
                 self.sqs_depths(q)
-                    .map_or(self.queues[q as usize].unacked, |d| d.1)
+                    .map_or_else(|| self.queue_unacked(q), |d| d.1)
             })
             .collect();
         SeriesPoint {

@@ -250,9 +250,12 @@ impl Engine {
                 let c = &self.cfg.queues[i];
                 let q = &self.queues[i];
                 // An SQS queue: visible (and delayed) as ready, in flight as unacked.
+                // Otherwise RabbitMQ's messages_unacknowledged: an auto-ack
+                // consumer's deliveries count as acknowledged when sent,
+                // although prefetch still bounds what it holds here.
                 let (depth, unacked) = self
                     .sqs_depths(i as u32)
-                    .unwrap_or((q.ready.len() as u32, q.unacked));
+                    .unwrap_or_else(|| (q.ready.len() as u32, self.queue_unacked(i as u32)));
                 NodeView::Queue {
                     id: c.id.clone(),
                     depth,

@@ -36,6 +36,7 @@ pub struct PulsarConsumerView {
     pub queued: u32,
     /// Dispatched to it and not acknowledged.
     pub unacked: u32,
+    /// Messages its handler processed successfully (a nacked run is not counted).
     pub processed: u64,
     /// Failover / exclusive: the partitions it is active for.
     pub active_for: Vec<u32>,

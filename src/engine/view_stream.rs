@@ -131,13 +131,16 @@ pub struct GroupView {
 }
 
 impl Engine {
-    /// Age of the oldest kept record at or after the committed offset [µs].
+    /// Age of the oldest kept record at or after the committed offset and
+    /// below the high watermark [µs]: 0 without lag (a record not yet
+    /// replicated is no lag, as `lag` counts up to the high watermark).
     fn part_lag_time_us(&self, g: u32, gp: u32) -> u64 {
         let p = &self.streams.groups[g as usize].parts[gp as usize];
         let log = &self.streams.topics[p.topic as usize].parts[p.partition as usize];
         let from = p.committed.unwrap_or(log.start);
         log.records
             .get(log.index_from(from))
+            .filter(|r| r.offset < log.hw)
             .map_or(0, |r| self.now.0.saturating_sub(log.appended_us(r)))
     }
 

@@ -38,6 +38,7 @@ mod props;
 mod publish_one;
 mod pulsar;
 mod redis;
+mod report_metrics;
 mod retry;
 mod review_fixes;
 mod routing;

@@ -25,6 +25,8 @@ impl Engine {
         let lag = log.hw.saturating_sub(p.committed.unwrap_or(log.start));
         grp.lag = grp.lag - p.lag + lag;
         p.lag = lag;
+        // A seek back raises the lag without an append.
+        grp.lag_max = grp.lag_max.max(grp.lag);
     }
 
     /// Re-account partition `part` of topic `t` in every group reading it.

@@ -120,6 +120,7 @@ pub(crate) struct PConsumer {
     /// positions until everything before them is acknowledged, per log
     /// (`u64::MAX`: no limit on that log).
     pub(crate) join_limit: Option<Vec<u64>>,
+    /// Messages its handler processed successfully.
     pub(crate) processed: u64,
 }
 

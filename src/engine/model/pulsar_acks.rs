@@ -45,7 +45,6 @@ impl Engine {
         let Some((pos, copy)) = cs.busy.take() else {
             return;
         };
-        cs.processed += 1;
         let rate = self.cfg.pulsar_subscriptions[si].failure_rate;
         let failed = rate > 0.0 && self.pulsar.subs[si].rng.chance(rate);
         let node = self.pulsar.subs[si].node;
@@ -59,6 +58,7 @@ impl Engine {
                 self.totals.failed += 1;
                 self.drop_message(copy, Reason::LostAfterAutoAck, node);
             } else {
+                self.pulsar.subs[si].consumers[c as usize].processed += 1;
                 self.p_effect(s, c, copy);
                 self.totals.processed += 1;
                 self.complete(copy);
@@ -68,6 +68,8 @@ impl Engine {
             return;
         }
         if !failed {
+            // Successes only, as a queue consumer's `processed`.
+            self.pulsar.subs[si].consumers[c as usize].processed += 1;
             self.p_effect(s, c, copy);
             self.totals.processed += 1;
             self.pulsar.subs[si].by_copy.remove(&copy);
@@ -182,7 +184,9 @@ impl Engine {
                 .nack_delay_us
                 .max(NACK_DELAY_MIN_US),
         };
-        (base / 3).max(1)
+        // Rounded up: three ticks reach the due time (a real tick fires a
+        // little late), where 333,333 µs × 3 would fall 1 µs short of 1 s.
+        base.div_ceil(3).max(1)
     }
 
     pub(crate) fn p_nack_tick(&mut self, s: u32, c: u32, epoch: u32) {

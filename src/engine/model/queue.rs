@@ -432,6 +432,25 @@ impl Engine {
         self.queues[q as usize].unacked -= n;
     }
 
+    /// Queue `q`'s deliveries not yet acknowledged, as RabbitMQ's
+    /// `messages_unacknowledged` counts them: an auto-ack consumer's count
+    /// as acknowledged when sent (prefetch still bounds what it holds here,
+    /// which `unacked` tracks for the invariants).
+    pub(crate) fn queue_unacked(&self, q: u32) -> u32 {
+        let auto_held: usize = self
+            .consumers
+            .iter()
+            .enumerate()
+            .filter(|(ci, c)| {
+                c.queue == q && self.cfg.consumers[*ci].ack_mode() == scenario::AckMode::Auto
+            })
+            .flat_map(|(_, c)| c.instances.iter().map(|x| x.held()))
+            .sum();
+        self.queues[q as usize]
+            .unacked
+            .saturating_sub(auto_held as u32)
+    }
+
     /// A delivery from `q` was acknowledged.
     pub(crate) fn queue_note_acked(&mut self, q: u32) {
         self.queues[q as usize].acked += 1;

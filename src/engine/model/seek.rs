@@ -32,6 +32,11 @@ impl Engine {
             for gp in &chosen {
                 mem.batch_done.retain(|&(x, _)| x != *gp);
             }
+            // A paused member stays paused (its resume starts what is left
+            // of its batch, or polls).
+            if mem.txn.paused {
+                continue;
+            }
             if head_hit || (mem.busy && mem.batch.is_empty()) {
                 mem.busy = false;
                 mem.attempt = 0;
@@ -86,6 +91,9 @@ impl Engine {
         }
         for m in 0..self.streams.groups[gi].members.len() as u32 {
             let mem = &self.streams.groups[gi].members[m as usize];
+            if mem.txn.paused || !mem.alive {
+                continue;
+            }
             if !mem.busy && !mem.batch.is_empty() {
                 self.start_record(g, m);
             } else {

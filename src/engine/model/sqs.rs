@@ -74,6 +74,8 @@ use std::ops::Bound::{Excluded, Unbounded};
 pub(crate) const NO_SQS: u32 = u32::MAX;
 /// Largest SQS request payload billed as one request (64 KiB chunks).
 const REQUEST_CHUNK_BYTES: u64 = 64 * 1024;
+/// Messages a FIFO receive looks at, in flight included (see `sqs_take`).
+const FIFO_SCAN_MAX: u64 = 120_000;
 
 /// SQS's scheduled work (one `Event::Sqs` variant for the model).
 #[derive(Clone, Copy, Debug)]
@@ -556,8 +558,21 @@ impl Engine {
     pub(crate) fn sqs_make_visible(&mut self, slot: u32) {
         let r = self.sqs.msgs.get_mut(&slot).expect("stored");
         r.status = SqsStatus::Visible;
-        let (sq, seq) = (r.sq, r.seq);
-        self.sqs.queues[sq as usize].visible.insert((seq, slot));
+        let (sq, seq, group) = (r.sq, r.seq, r.group);
+        let st = &mut self.sqs.queues[sq as usize];
+        st.visible.insert((seq, slot));
+        // Back from flight, a redrive or a delay: the depth may peak here.
+        let depth = st.visible.len() as u32 + st.delayed;
+        let q = st.q as usize;
+        self.queues[q].depth_max = self.queues[q].depth_max.max(depth);
+        let st = &mut self.sqs.queues[sq as usize];
+        // A FIFO message of a group in flight cannot be received: waiting
+        // polls found nothing before it and find nothing now, so do not
+        // scan the queue for them (a deep blocked group made every send a
+        // scan of the whole backlog).
+        if st.fifo && st.groups_in_flight.get(&group).is_some_and(|&n| n > 0) {
+            return;
+        }
         self.sqs_serve_waiters(sq);
     }
 
@@ -579,6 +594,17 @@ impl Engine {
         // The first pass looks at most `FIRST_PASS_SCAN` messages, so a
         // receive stays cheap in a deep queue of many groups.
         const FIRST_PASS_SCAN: u32 = 1000;
+        // "FIFO queues scan the first 120,000 messages to determine
+        // available message groups" (AWS, "Avoid large message backlogs
+        // with the same message group ID"): counting the ones in flight,
+        // which precede the visible ones of their groups. It also bounds a
+        // receive's work in a deep queue.
+        let scan_max = if fifo {
+            FIFO_SCAN_MAX.saturating_sub(self.sqs.queues[sq as usize].in_flight as u64)
+        } else {
+            u64::MAX
+        };
+        let mut examined = 0u64;
         let mut first_pass = fifo;
         let mut scanned = 0u32;
         loop {
@@ -607,6 +633,12 @@ impl Engine {
                 break;
             };
             cursor = Some(key);
+            if !first_pass {
+                examined += 1;
+                if examined > scan_max {
+                    break;
+                }
+            }
             let slot = key.1;
             let r = &self.sqs.msgs[&slot];
             if fifo
@@ -680,6 +712,7 @@ impl Engine {
         self.totals.dead_lettered += 1;
         self.queues[q as usize].dead_lettered += 1;
         self.queues[dlq as usize].enqueued += 1;
+        self.totals.enqueued += 1;
         self.fx_reached(slot, dlq);
         // A standard queue's dead letter keeps its enqueue time; a FIFO one's restarts.
         let sent = if fifo { self.now.0 } else { r.sent_us };

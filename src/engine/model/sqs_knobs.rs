@@ -278,6 +278,7 @@ impl Engine {
             );
             self.sqs.queues[sq as usize].counts.redriven += 1;
             self.queues[dq as usize].enqueued += 1;
+            self.totals.enqueued += 1;
             self.fx_reached(slot, dq);
             let group = if self.sqs.queues[dest as usize].fifo {
                 self.msgs[slot as usize].key
