@@ -9,9 +9,11 @@
 //! additive-increase, multiplicative-decrease controller: while the engine
 //! wants more and frames arrive on time, its share grows by `STEP_MS` per
 //! frame, up to `SHARE_MAX` of the display's frame period; a late frame (one
-//! that took more than 1.5 periods) cuts the share by `CUT`. The period is the
-//! shortest interval seen over the last `WINDOW` frames, so a 120 Hz display
-//! gets half the budget of a 60 Hz one.
+//! that took more than 1.5 periods) cuts the share by `CUT`. The period
+//! starts at 60 Hz and only ever falls, to the shortest interval of a
+//! `WINDOW` of frames (a 120 Hz display, seen while paused or idle, gets half
+//! the budget): intervals the engine itself stretched must not teach it that
+//! the display is slower, or a stall would lock the page at a lower rate.
 //!
 //! Guarantees: the share stays within `[MIN_MS, SHARE_MAX × period]`; it never
 //! grows on a late frame; nothing here reads the engine, so the simulation's
@@ -75,9 +77,8 @@ impl FrameBudget {
         self.window_min_ms = self.window_min_ms.min(dt_ms);
         self.window_n += 1;
         if self.window_n >= WINDOW {
-            // 4 ms (240 Hz) to 50 ms (20 Hz): outside it the interval says
-            // more about a stalled tab than about the display.
-            self.period_ms = self.window_min_ms.clamp(4.0, 50.0);
+            // Down only, and not below 4 ms (240 Hz).
+            self.period_ms = self.period_ms.min(self.window_min_ms.max(4.0));
             self.window_min_ms = f64::INFINITY;
             self.window_n = 0;
         }

@@ -346,6 +346,30 @@ fn a_subscriber_over_the_soft_limit_is_closed_even_if_nothing_more_is_published(
 }
 
 #[test]
+fn a_dip_below_the_soft_limit_without_an_append_restarts_the_clock() {
+    // Soft limit 1 MB for 2 s, 100 kB messages taken one per second: 11 at
+    // 1 s (one taken at once, 10 buffered: 1.0 MB, the clock starts), one
+    // more taken at 2 s (0.9 MB: below, the clock stops), five more at 2.9 s
+    // (1.4 MB: a new period). The first period's check (3 s + 1 µs) is
+    // stale; the second's closes it at 4.9 s + 1 µs, still 1.2 MB over.
+    // Without the stop at 2 s it would have closed at 3 s + 1 µs.
+    let w = json!({
+        "title": "dip", "seed": 1, "duration": "10s",
+        "producers": [
+            {"id": "burst", "to": "redis", "rate": "11/s", "count": 11, "arrival": {"bursts": {"size": 11}},
+             "routing_key": "ticks", "payload_bytes": 100000},
+            {"id": "late", "to": "redis", "rate": "5/s", "count": 5, "start": "1900ms",
+             "arrival": {"bursts": {"size": 5}}, "routing_key": "ticks", "payload_bytes": 100000}],
+        "redis_pubsub": [{"id": "redis", "output_buffer": {"hard_bytes": 0, "soft_bytes": 1000000, "soft_seconds": "2s"}}],
+        "redis_subscribers": [{"id": "slow", "server": "redis", "channels": ["ticks"], "service": {"constant": "1s"}}]
+    });
+    let st = story(&w.to_string(), 10_000_000);
+    let d = disconnections(&st);
+    assert_eq!(d.len(), 1, "{d:?}");
+    assert_eq!((d[0].0, d[0].1), (4_900_001, DisconnectCause::SoftLimit));
+}
+
+#[test]
 fn the_soft_clock_restarts_when_the_buffer_drains_below_the_limit() {
     // Service 15 ms against a publish every 10 ms: the buffer grows by one
     // push every 30 ms. Soft limit at 3 pushes for 200 ms; a pause of the
@@ -366,9 +390,11 @@ fn the_soft_clock_restarts_when_the_buffer_drains_below_the_limit() {
     assert_eq!(d[0].1, DisconnectCause::SoftLimit);
     // Without the restart of the soft clock the first append over the limit
     // after the pause (480 ms) would disconnect it, 200 ms after the first
-    // period began; with it, the second period (from 480 ms) must last
-    // 200 ms on its own: the cron's check 1 µs past that closes it.
-    assert_eq!(d[0].0, 680_001, "disconnected at {} µs", d[0].0);
+    // period began; with it, the second period must last 200 ms on its own:
+    // the buffer is over the limit at 480 ms, dips under it when the
+    // subscriber takes a message, and is over again from 500 ms; the cron's
+    // check 1 µs past 700 ms closes it.
+    assert_eq!(d[0].0, 700_001, "disconnected at {} µs", d[0].0);
 }
 
 #[test]

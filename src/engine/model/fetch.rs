@@ -4,7 +4,7 @@
 //!        │                         partitions taken in turn for fairness)
 //!        └─ StreamEvent::ServiceDone ──► processed (offset order) ──► commit per policy
 //!                                   └──► failed ──► `recovery.rs` (retry, skip, move on)
-//!   StreamEvent::AutoCommit ──► commit the polled position (auto-commit)
+//!   StreamEvent::AutoCommit ──► commit the polled position now if idle, else at the next poll (auto-commit)
 //!   topic append ──records_appended──► wake the partition's owner, track lag_max
 //!
 //! The state types and the rebalance rules are in `group.rs`. A commit never

@@ -38,6 +38,7 @@ use super::redis::{draw_service_us, RedisEvent, VQ_SUB_BASE};
 use crate::engine::core::{Engine, Event};
 use crate::engine::message::MsgState;
 use crate::engine::prng::Stream;
+use crate::engine::time::SimTime;
 use crate::engine::trace::{DisconnectCause, NodeId, Reason, TraceKind};
 use crate::scenario::{OutputBufferLimit, RedisPubSub, RedisSubscriber};
 use std::collections::VecDeque;
@@ -298,7 +299,11 @@ impl Engine {
                     let conn = sub.conn;
                     self.agenda.schedule(
                         self.now.after(limit.soft_seconds.us() + 1),
-                        Event::Redis(RedisEvent::OutputCheck { s, conn }),
+                        Event::Redis(RedisEvent::OutputCheck {
+                            s,
+                            conn,
+                            since_us: now,
+                        }),
                     );
                 }
                 Some(t) if now - t > limit.soft_seconds.us() => {
@@ -312,14 +317,35 @@ impl Engine {
         None
     }
 
-    /// `RedisEvent::OutputCheck`: the cron's look at a connected subscriber.
-    pub(crate) fn on_output_check(&mut self, s: u32, conn: u32) {
+    /// `RedisEvent::OutputCheck`: the cron's look at a connected subscriber
+    /// whose buffer has been over the soft limit since `since_us`.
+    pub(crate) fn on_output_check(&mut self, s: u32, conn: u32, since_us: u64) {
         let sub = &self.redis.subs[s as usize];
-        if sub.conn != conn || !sub.connected {
+        if sub.conn != conn || !sub.connected || sub.soft_since_us != Some(since_us) {
+            // Closed, or the buffer went below the soft limit since (a later
+            // period over it has its own check).
             return;
         }
         if let Some(cause) = self.output_limit_reached(s) {
             self.disconnect_subscriber(s, cause);
+            return;
+        }
+        // Still over, but not for long enough: `soft_seconds` was raised
+        // by a command since. Look again when it will be.
+        let sub = &self.redis.subs[s as usize];
+        if sub.soft_since_us == Some(since_us) {
+            let soft_us = self.redis.servers[sub.server as usize]
+                .limit
+                .soft_seconds
+                .us();
+            let at = since_us
+                .saturating_add(soft_us)
+                .saturating_add(1)
+                .max(self.now.0 + 1);
+            self.agenda.schedule(
+                SimTime(at),
+                Event::Redis(RedisEvent::OutputCheck { s, conn, since_us }),
+            );
         }
     }
 
@@ -333,6 +359,12 @@ impl Engine {
             return;
         };
         sub.buffer_bytes -= bytes as u64;
+        // Below the soft limit again: the clock stops (Redis's cron would
+        // see it within a tick; here at once).
+        let soft = self.redis.servers[sub.server as usize].limit.soft_bytes;
+        if sub.buffer_bytes < soft {
+            sub.soft_since_us = None;
+        }
         let service_us = draw_service_us(
             &self.cfg.redis_subscribers[s as usize].service,
             &mut sub.stream,

@@ -209,7 +209,9 @@ impl Engine {
                 true
             }
         });
-        if !cs.nacks.is_empty() {
+        // NegativeAcksTracker.triggerRedelivery reschedules after every tick
+        // that found entries; only a tick that finds none stops the timer.
+        if !cs.nacks.is_empty() || !due.is_empty() {
             cs.nack_timer = true;
             let interval = self.p_nack_interval(s);
             self.agenda.schedule(

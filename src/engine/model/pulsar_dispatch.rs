@@ -17,9 +17,10 @@
 //! - Negative acks: the tracker's timer fires every `delay / 3` (with a
 //!   backoff: `max(backoff(0), 100 ms) / 3`) from the first nack and
 //!   redelivers the ids due by then (the real timer fires a little late, so
-//!   a tick landing on a due time redelivers it): a lone nack comes back
-//!   after exactly `delay`, one made while the timer runs between `delay`
-//!   and `delay × 4/3`. The delay
+//!   a tick landing on a due time redelivers it); the timer keeps ticking
+//!   after a tick that found entries and stops at one that finds none. A
+//!   lone nack comes back after `delay` (rounded up to three whole ticks),
+//!   one made while the timer runs between `delay` and `delay × 4/3`. The delay
 //!   is `negativeAckRedeliveryDelay` (at least 100 ms) or
 //!   `min(min_delay × multiplier^n, max_delay)` for redelivery count n.
 //! - Ack timeout: a message is tracked from the moment the handler receives
@@ -225,6 +226,11 @@ impl Engine {
             switched.append(&mut fresh);
             for &part in &switched {
                 let st = &mut self.pulsar.subs[si];
+                // A delay already running is not restarted
+                // (`if (readOnActiveConsumerTask != null) return;`).
+                if st.paused[part as usize] {
+                    continue;
+                }
                 st.paused[part as usize] = true;
                 st.epoch[part as usize] = st.epoch[part as usize].wrapping_add(1);
                 let epoch = st.epoch[part as usize];

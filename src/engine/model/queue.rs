@@ -437,18 +437,21 @@ impl Engine {
     /// as acknowledged when sent (prefetch still bounds what it holds here,
     /// which `unacked` tracks for the invariants).
     pub(crate) fn queue_unacked(&self, q: u32) -> u32 {
-        let auto_held: usize = self
+        // By each delivery's own mode (a knob may have switched the
+        // consumer's since); a queue holding nothing needs no walk.
+        let held = self.queues[q as usize].unacked;
+        if held == 0 {
+            return 0;
+        }
+        let auto_held = self
             .consumers
             .iter()
-            .enumerate()
-            .filter(|(ci, c)| {
-                c.queue == q && self.cfg.consumers[*ci].ack_mode() == scenario::AckMode::Auto
-            })
-            .flat_map(|(_, c)| c.instances.iter().map(|x| x.held()))
-            .sum();
-        self.queues[q as usize]
-            .unacked
-            .saturating_sub(auto_held as u32)
+            .filter(|c| c.queue == q)
+            .flat_map(|c| &c.instances)
+            .flat_map(|x| x.buffer.iter().chain(&x.in_transit).chain(&x.acking))
+            .filter(|&&slot| self.msgs[slot as usize].auto_acked())
+            .count();
+        held.saturating_sub(auto_held as u32)
     }
 
     /// A delivery from `q` was acknowledged.

@@ -61,8 +61,9 @@ pub(crate) enum RedisEvent {
     /// Subscriber `s` reconnects (stale unless `conn` is still current).
     Reconnect { s: u32, conn: u32 },
     /// Redis's `clientsCron` checks subscriber `s`'s output buffer limits
-    /// without an append (stale unless `conn` is still current).
-    OutputCheck { s: u32, conn: u32 },
+    /// without an append (stale unless `conn` is still current and the
+    /// soft-limit clock still started at `since_us`).
+    OutputCheck { s: u32, conn: u32, since_us: u64 },
     /// Consumer `c` of group `g` finished handling an entry.
     XDone { g: u32, c: u32, epoch: u32 },
     /// Consumer `c` of group `g` runs XAUTOCLAIM.
@@ -123,7 +124,9 @@ impl Engine {
                     self.connect_subscriber(s);
                 }
             }
-            RedisEvent::OutputCheck { s, conn } => self.on_output_check(s, conn),
+            RedisEvent::OutputCheck { s, conn, since_us } => {
+                self.on_output_check(s, conn, since_us)
+            }
             RedisEvent::XDone { g, c, epoch } => self.on_x_done(g, c, epoch),
             RedisEvent::ClaimTick { g, c, epoch } => self.on_claim_tick(g, c, epoch),
             RedisEvent::XRestart { g, c, epoch } => self.on_x_restart(g, c, epoch),

@@ -100,6 +100,10 @@ impl Engine {
             r.gone = Some(Reason::Expired);
             self.sqs.queues[sq as usize].zombies += 1;
         }
+        if status == SqsStatus::InFlight {
+            // Its FIFO group is free again: waiting polls may find it.
+            self.sqs_serve_waiters(sq);
+        }
     }
 
     /// `DeleteMessage` by instance `i` of consumer `c` (reading engine queue

@@ -1,5 +1,5 @@
 //! The frame loop: one `requestAnimationFrame` callback per frame advances the
-//! engine (bounded to ~6 ms of work), feeds the token animations and paints
+//! engine (bounded by its share of the frame, `frame_budget.rs`), feeds the token animations and paints
 //! the canvases; the DOM is re-rendered at most ten times a second.
 //!
 //!   rAF ──Msg::Frame(ts)──► Sim::advance ──► Tokens::ingest ──► paint topology
