@@ -10,10 +10,11 @@
 //! wants more and frames arrive on time, its share grows by `STEP_MS` per
 //! frame, up to `SHARE_MAX` of the display's frame period; a late frame (one
 //! that took more than 1.5 periods) cuts the share by `CUT`. The period
-//! starts at 60 Hz and only ever falls, to the shortest interval of a
-//! `WINDOW` of frames (a 120 Hz display, seen while paused or idle, gets half
-//! the budget): intervals the engine itself stretched must not teach it that
-//! the display is slower, or a stall would lock the page at a lower rate.
+//! starts at 60 Hz and only ever falls, to the lower quartile of the
+//! intervals of a `WINDOW` of frames (a 120 Hz display, seen while paused or
+//! idle, gets half the budget; one stray short interval does not count):
+//! intervals the engine itself stretched must not teach it that the display
+//! is slower, or a stall would lock the page at a lower rate.
 //!
 //! Guarantees: the share stays within `[MIN_MS, SHARE_MAX × period]`; it never
 //! grows on a late frame; nothing here reads the engine, so the simulation's
@@ -30,8 +31,9 @@ pub const SHARE_MAX: f64 = 0.6;
 pub const STEP_MS: f64 = 0.25;
 /// Factor applied on a late frame.
 pub const CUT: f64 = 0.8;
-/// Frames over which the shortest interval estimates the display period.
-pub const WINDOW: u32 = 60;
+/// Frames over which the lower quartile of the intervals estimates the
+/// display period.
+pub const WINDOW: usize = 60;
 
 /// A frame interval this many periods long or more counts as late.
 const LATE: f64 = 1.5;
@@ -41,9 +43,9 @@ pub struct FrameBudget {
     engine_ms: f64,
     /// Display frame period estimate [ms].
     period_ms: f64,
-    /// Shortest interval of the window in progress [ms] and its frame count.
-    window_min_ms: f64,
-    window_n: u32,
+    /// Intervals of the window in progress [ms] and how many there are.
+    window: [f64; WINDOW],
+    window_n: usize,
 }
 
 impl Default for FrameBudget {
@@ -51,7 +53,7 @@ impl Default for FrameBudget {
         FrameBudget {
             engine_ms: START_MS,
             period_ms: 1000.0 / 60.0,
-            window_min_ms: f64::INFINITY,
+            window: [0.0; WINDOW],
             window_n: 0,
         }
     }
@@ -74,12 +76,13 @@ impl FrameBudget {
         if !(dt_ms.is_finite() && dt_ms > 0.0) {
             return;
         }
-        self.window_min_ms = self.window_min_ms.min(dt_ms);
+        self.window[self.window_n] = dt_ms;
         self.window_n += 1;
-        if self.window_n >= WINDOW {
+        if self.window_n == WINDOW {
             // Down only, and not below 4 ms (240 Hz).
-            self.period_ms = self.period_ms.min(self.window_min_ms.max(4.0));
-            self.window_min_ms = f64::INFINITY;
+            self.window.sort_by(f64::total_cmp);
+            let quartile = self.window[WINDOW / 4];
+            self.period_ms = self.period_ms.min(quartile.max(4.0));
             self.window_n = 0;
         }
         let max = (SHARE_MAX * self.period_ms).max(MIN_MS);
