@@ -7,6 +7,9 @@
 //!    │   long poll: wait ≤ `wait_time` for the first visible message (or an empty receive)      │
 //!    └───────────────────────────────────── buffer empty: poll again ◄───────────────────────────┘
 //!
+//! A receive (`sqs_take`) takes visible messages in send order, FIFO groups
+//! in flight skipped, one group first, the first 120,000 messages only.
+//!
 //! Reacts to: `SqsEvent::Poll`; the consumer model hands over `ServiceDone`
 //! and crashes of SQS consumers here; commands `SetWaitTime`, `SetMaxMessages`.
 //! Shared with the AMQP consumer (`consumer.rs`): instances, epochs, the
@@ -21,11 +24,17 @@
 //! two SQS positions; the dial's exactly-once adds the dedup store. Short polling here sees every visible message
 //! (real short polling samples a subset of servers and may miss some).
 
-use super::sqs::{SqsEvent, NO_SQS};
+use super::sqs::{SqsEvent, SqsStatus, NO_SQS};
 use crate::engine::core::Engine;
 use crate::engine::core::Event;
+use crate::engine::message::Sym;
+use crate::engine::time::SimTime;
 use crate::engine::trace::TraceKind;
 use crate::scenario::SqsReceive;
+use std::ops::Bound::{Excluded, Unbounded};
+
+/// Messages a FIFO receive looks at, in flight included (see `sqs_take`).
+const FIFO_SCAN_MAX: u64 = 120_000;
 
 impl Engine {
     /// The polling settings of consumer `c`.
@@ -353,5 +362,114 @@ impl Engine {
         let cs = &mut self.consumers[c as usize];
         cs.prefetch = max;
         cs.prefetch_ceiling = cs.prefetch_ceiling.max(max);
+    }
+
+    /// A receive for instance `i` of consumer `c`: up to `max` visible
+    /// messages of `sq`, in order, skipping FIFO groups already in flight;
+    /// a message received `max_receive_count` times already goes to the
+    /// dead-letter queue instead. Returns how many were handed over.
+    pub(crate) fn sqs_take(&mut self, sq: u32, c: u32, i: u32, max: u32) -> u32 {
+        let q = self.sqs.queues[sq as usize].q as usize;
+        let cfg = self.cfg.queues[q].sqs.clone().expect("an SQS queue");
+        let fifo = cfg.fifo();
+        let mut taken_groups: Vec<Sym> = Vec::new();
+        let mut cursor: Option<(u64, u32)> = None;
+        let mut got = 0;
+        // FIFO: "as many messages with the same message group ID as
+        // possible", then other available groups (AWS, ReceiveMessage with
+        // MaxNumberOfMessages): a first pass takes from the group of the
+        // first available message only, a second from any available group.
+        // The first pass looks at most `FIRST_PASS_SCAN` messages, so a
+        // receive stays cheap in a deep queue of many groups.
+        const FIRST_PASS_SCAN: u32 = 1000;
+        // "FIFO queues scan the first 120,000 messages to determine
+        // available message groups" (AWS, "Avoid large message backlogs
+        // with the same message group ID"): counting the ones in flight,
+        // which precede the visible ones of their groups. It also bounds a
+        // receive's work in a deep queue.
+        let scan_max = if fifo {
+            FIFO_SCAN_MAX.saturating_sub(self.sqs.queues[sq as usize].in_flight as u64)
+        } else {
+            u64::MAX
+        };
+        let mut examined = 0u64;
+        let mut first_pass = fifo;
+        let mut scanned = 0u32;
+        loop {
+            if got >= max {
+                break;
+            }
+            if first_pass {
+                scanned += 1;
+                if scanned > FIRST_PASS_SCAN {
+                    first_pass = false;
+                    cursor = None;
+                }
+            }
+            let st = &self.sqs.queues[sq as usize];
+            let next = match cursor {
+                None => st.visible.iter().next(),
+                Some(k) => st.visible.range((Excluded(k), Unbounded)).next(),
+            }
+            .copied();
+            let Some(key) = next else {
+                if first_pass {
+                    first_pass = false;
+                    cursor = None;
+                    continue;
+                }
+                break;
+            };
+            cursor = Some(key);
+            if !first_pass {
+                examined += 1;
+                if examined > scan_max {
+                    break;
+                }
+            }
+            let slot = key.1;
+            let r = &self.sqs.msgs[&slot];
+            if fifo
+                && st.groups_in_flight.get(&r.group).is_some_and(|&n| n > 0)
+                && !taken_groups.contains(&r.group)
+            {
+                continue;
+            }
+            if first_pass && taken_groups.first().is_some_and(|&g| g != r.group) {
+                continue;
+            }
+            if cfg.max_receive_count.is_some_and(|m| r.receive_count >= m) {
+                self.sqs.queues[sq as usize].visible.remove(&key);
+                self.sqs_move_to_dlq(slot);
+                continue;
+            }
+            let vt = cfg.visibility_timeout.us();
+            let now = self.now.0;
+            let st = &mut self.sqs.queues[sq as usize];
+            st.visible.remove(&key);
+            st.in_flight += 1;
+            st.counts.received += 1;
+            let r = self.sqs.msgs.get_mut(&slot).expect("visible is stored");
+            r.status = SqsStatus::InFlight;
+            r.receive_count += 1;
+            r.visible_at_us = now + vt;
+            r.received_us = now;
+            r.holders += 1;
+            let (receipt, group) = (r.receive_count, r.group);
+            if fifo {
+                *st.groups_in_flight.entry(group).or_insert(0) += 1;
+                if !taken_groups.contains(&group) {
+                    taken_groups.push(group);
+                }
+            }
+            let gen = self.msgs[slot as usize].gen;
+            self.agenda.schedule(
+                SimTime(now + vt),
+                Event::Sqs(SqsEvent::Visible { slot, gen, receipt }),
+            );
+            self.sqs_hand(slot, c, i, receipt);
+            got += 1;
+        }
+        got
     }
 }
