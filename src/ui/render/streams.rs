@@ -402,19 +402,14 @@ pub(super) fn draw_group(f: &Frame, node: usize, x: f64, y: f64, w: f64, h: f64,
         ctx.begin_path();
         let _ = ctx.arc(dx, cy, r, 0.0, std::f64::consts::TAU);
         ctx.set_line_width((1.5 * s).max(1.0));
-        if !m.up || idle || !m.in_group {
-            ctx.set_stroke_style_str(if m.up { th.muted } else { th.text });
+        if !m.up {
+            // The same crashed mark as the consumer and subscription boxes.
+            super::members::crashed_mark(f, dx, cy, r);
+        } else if idle || !m.in_group {
+            ctx.set_stroke_style_str(th.muted);
             let _ = ctx.set_line_dash(&super::js_dash(&[2.0 * s, 2.0 * s]));
             ctx.stroke();
             let _ = ctx.set_line_dash(&super::js_dash(&[]));
-            if !m.up {
-                ctx.begin_path();
-                ctx.move_to(dx - r * 0.55, cy - r * 0.55);
-                ctx.line_to(dx + r * 0.55, cy + r * 0.55);
-                ctx.move_to(dx + r * 0.55, cy - r * 0.55);
-                ctx.line_to(dx - r * 0.55, cy + r * 0.55);
-                ctx.stroke();
-            }
         } else if m.busy {
             ctx.set_fill_style_str(color);
             ctx.fill();
