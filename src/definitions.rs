@@ -614,7 +614,7 @@ pub fn import(text: &str, vhost: Option<&str>) -> Result<Imported, String> {
             for (k, v) in &args {
                 if k == "x-match" {
                     let m = v.as_str().unwrap_or("all");
-                    if matches!(m, "all" | "any" | "all-with-x" | "any-with-x") {
+                    if XMatch::parse(m).is_some() {
                         bm.insert("x_match".into(), json!(m));
                     } else {
                         notes.push(format!("bindings[{i}]: x-match {m:?} not understood; all"));
@@ -803,13 +803,7 @@ pub fn export(s: &Scenario) -> (Value, Vec<String>) {
             };
             let mut args = Map::new();
             if x.kind == ExchangeKind::Headers {
-                let m = match b.x_match_mode() {
-                    XMatch::All => "all",
-                    XMatch::Any => "any",
-                    XMatch::AllWithX => "all-with-x",
-                    XMatch::AnyWithX => "any-with-x",
-                };
-                args.insert("x-match".into(), json!(m));
+                args.insert("x-match".into(), json!(b.x_match_mode().name()));
                 for (k, v) in &b.headers {
                     match v {
                         Some(v) => {
