@@ -128,6 +128,19 @@ test('a scheduled join shows the rebalancing badge, drops lines, and marks the t
   assert(/rebalance: analytics/.test(title), `the mark names the group (${title})`);
 });
 
+test('the throughput chart draws records processed, not a "completed" line stuck at zero', async (page) => {
+  // Kafka records stay in the log: groups process them, nothing "completes".
+  await open(page, '?preset=kafka-three-groups&autoplay=1&speed=5');
+  await page.waitForFunction(() => document.querySelector('#chart-throughput')?.dataset.lines, null, { timeout: 10000 });
+  assert((await page.getAttribute('#chart-throughput', 'data-lines')) === 'published,processed',
+    `Kafka lines: ${await page.getAttribute('#chart-throughput', 'data-lines')}`);
+  // A queue topology keeps its completed line.
+  await open(page, '?preset=mm1');
+  await page.waitForFunction(() => document.querySelector('#chart-throughput')?.dataset.lines, null, { timeout: 10000 });
+  assert((await page.getAttribute('#chart-throughput', 'data-lines')) === 'published,completed',
+    `queue lines: ${await page.getAttribute('#chart-throughput', 'data-lines')}`);
+});
+
 test('more members than partitions: the extra member is idle and says so', async (page) => {
   await open(page, '?preset=kafka-group-scaling&autoplay=1&speed=10');
   const s = await waitStreams(page, (s) => s.idle >= 1 && s.rebalancing.length === 0, 'an idle member', 25000);

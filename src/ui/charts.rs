@@ -81,6 +81,31 @@ fn rate(pts: &[SeriesPoint], f: impl Fn(&SeriesPoint) -> u64) -> Vec<(f64, f64)>
         .collect()
 }
 
+/// What the throughput chart draws besides `published`, from the scenario's
+/// shape: Kafka records are processed by groups but never "completed" (they
+/// stay in the log), so a topology with consumer groups draws `processed`,
+/// and one with nothing but groups to consume leaves out a `completed` line
+/// that would sit at zero.
+#[derive(Clone, Copy, PartialEq, Eq, Debug)]
+pub struct Throughput {
+    pub completed: bool,
+    pub processed: bool,
+}
+
+impl Throughput {
+    pub fn of(cfg: &crate::scenario::Scenario) -> Self {
+        let kafka = !cfg.consumer_groups.is_empty();
+        let others_consume = !cfg.consumers.is_empty()
+            || !cfg.pulsar_subscriptions.is_empty()
+            || !cfg.redis_subscribers.is_empty()
+            || !cfg.redis_groups.is_empty();
+        Throughput {
+            completed: !kafka || others_consume,
+            processed: kafka,
+        }
+    }
+}
+
 /// The chart's lines; `groups` are the consumer groups (their lag joins the
 /// depth chart, in the group colours of the picture).
 pub fn lines(
@@ -88,20 +113,36 @@ pub fn lines(
     pts: &[SeriesPoint],
     queues: &[String],
     groups: &[String],
+    throughput: Throughput,
 ) -> Vec<Line> {
     match kind {
-        ChartKind::Throughput => vec![
-            Line {
+        ChartKind::Throughput => {
+            let mut v = vec![Line {
                 name: "published".into(),
                 color: "#3b82f6",
                 pts: rate(pts, |p| p.published),
-            },
-            Line {
-                name: "completed".into(),
-                color: "#22c55e",
-                pts: rate(pts, |p| p.completed),
-            },
-        ],
+            }];
+            if throughput.completed {
+                v.push(Line {
+                    name: "completed".into(),
+                    color: "#22c55e",
+                    pts: rate(pts, |p| p.completed),
+                });
+            }
+            if throughput.processed {
+                // Green like the `processed` counter, teal beside `completed`.
+                v.push(Line {
+                    name: "processed".into(),
+                    color: if throughput.completed {
+                        "#0d9488"
+                    } else {
+                        "#22c55e"
+                    },
+                    pts: rate(pts, |p| p.processed),
+                });
+            }
+            v
+        }
         ChartKind::Latency => {
             let sel = |f: fn(&SeriesPoint) -> u64| {
                 pts.iter()

@@ -210,6 +210,7 @@ impl App {
                     .map(|s| s.id.clone()),
             )
             .collect();
+        let throughput = charts::Throughput::of(self.sim.engine.config());
         // Rebalances, on the chart that shows the groups' lag.
         let rebalances: Vec<f64> = self
             .rebalance_marks()
@@ -231,7 +232,10 @@ impl App {
             // The big presenter chart draws at 1.6× type and strokes.
             let z = if self.presenter { 1.6 } else { 1.0 };
             let _ = ctx.set_transform(dpr * z, 0.0, 0.0, dpr * z, 0.0, 0.0);
-            let lines = charts::lines(*kind, self.sim.chart_series(), &queues, &groups);
+            let lines = charts::lines(*kind, self.sim.chart_series(), &queues, &groups, throughput);
+            // The drawn lines' names, for tests and assistive tools.
+            let names: Vec<&str> = lines.iter().map(|l| l.name.as_str()).collect();
+            let _ = canvas.set_attribute("data-lines", &names.join(","));
             let marks: &[f64] = if *kind == ChartKind::Depth {
                 &rebalances
             } else {
