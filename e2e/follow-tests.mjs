@@ -7,7 +7,7 @@
 // the test, screenshots to $SHOTS); the helpers come from lib.mjs.
 import {
   test, run, open, sleep, assert, shot, num, total, tUs, canvasData, nodePos, clickNode, play, pause,
-  setSpeed, seekMs, totals, browser, BASE, SHOTS, ONLY, attr, hash, ready,
+  setSpeed, seekMs, totals, browser, BASE, SHOTS, ONLY, attr, hash, ready, unfoldCharts,
 } from './lib.mjs';
 
 // ---------------------------------------------------------------- tests
@@ -21,6 +21,7 @@ async function commandRows(page) {
 for (const viewport of [{ width: 1366, height: 768 }, { width: 1024, height: 640 }]) {
   test(`publish one with a key on topic-routing (${viewport.width}×${viewport.height})`, async (page) => {
     await open(page, '?preset=topic-routing');
+    await unfoldCharts(page);
     await pause(page);
     await clickNode(page, 'loggers');
     await page.fill('#one-routing-key', 'kern.critical');
@@ -104,6 +105,7 @@ test('dead letters parked in a DLQ are not counted in flight (ttl-overflow)', as
 for (const viewport of [{ width: 1366, height: 768 }, { width: 1024, height: 640 }]) {
   test(`follow a published-one message hop by hop with Step (${viewport.width}×${viewport.height})`, async (page) => {
     await open(page, '?preset=topic-routing');
+    await unfoldCharts(page);
     await pause(page);
     await clickNode(page, 'loggers');
     await page.fill('#one-routing-key', 'kern.critical');

@@ -282,6 +282,9 @@ test('the dial: exactly-once sets the label, a knob afterwards makes it custom',
   assert((await ledger(page)).g === 'exactly_once', 'the ledger says exactly-once');
   assert((await page.$eval('#guarantee-dial', (s) => s.value)) === 'exactly_once', 'the select shows it');
   await page.screenshot({ path: path.join(SHOTS, 'dial-exactly-once.png') });
+  // On this projector the side panel starts folded: "Why?" opens it at the explanation.
+  await page.click('#ledger-why');
+  await settle(page);
   const explain = await page.textContent('#ledger-explain');
   assert(/idempotent consumer/.test(explain), `the explanation names the dedup store: ${explain}`);
   // Turning the dedup store off is a knob the bundle does not have: custom.

@@ -116,7 +116,8 @@ for (const vp of sizes) {
 }
 
 test('presenter mode at 1024×640: key p, large names, one chart large, no overlaps', async (page) => {
-  await open(page, '?preset=topic-routing&autoplay=1&speed=5');
+  // Panels open from the start (a projector would start with them folded).
+  await open(page, '?preset=topic-routing&autoplay=1&speed=5&charts=1&side=1');
   assert(await page.isVisible('.side'), 'side panel before');
   await page.keyboard.press('p');
   await settle(page);
@@ -147,35 +148,44 @@ test('presenter mode at 1024×640: key p, large names, one chart large, no overl
   assert(await page.isVisible('.side'), 'panels back');
 }, { viewport: { width: 1024, height: 640 } });
 
-test('a projector: folding the charts and the side panel gives the picture their room', async (page) => {
+test('a projector starts with the picture in its room; the panels come back on a click', async (page) => {
   await open(page, '?preset=kafka-three-groups');
   const size = async () => {
     const b = await page.locator('#topology').boundingBox();
     return { w: b.width, h: b.height, name: Number(await page.getAttribute('#topology', 'data-name-px')) };
   };
+  // Under 700 px tall the charts and event log start folded, under 1200 px
+  // wide the side panel too: a 12-partition topic with three groups reads.
   const a = await size();
-  assert(await page.isVisible('#chart-latency'), 'charts shown at first');
-  await page.click('#fold-bottom');
-  await settle(page);
-  assert(!(await page.isVisible('#chart-latency')), 'charts folded');
+  assert(!(await page.isVisible('#chart-latency')), 'charts folded at start');
+  assert(!(await page.isVisible('.side')), 'side panel folded at start');
   assert((await page.getAttribute('#fold-bottom', 'aria-pressed')) === 'true', 'the button says folded');
-  await page.click('#hide-side');
-  await settle(page);
-  const b = await size();
-  assert(b.h >= a.h + 120 && b.w >= 1000, `canvas ${a.w}×${a.h} → ${b.w}×${b.h}`);
-  assert(b.name >= a.name * 1.3, `names ${a.name} → ${b.name} px`);
+  assert(a.w >= 1000 && a.h >= 420, `canvas ${a.w}×${a.h}`);
+  assert(a.name >= 16, `names at ${a.name} px`);
   const r = await checkPicture(page, 'folded');
   assert(r.problems.length === 0, r.problems.join('; '));
   await page.screenshot({ path: path.join(SHOTS, 'kafka-three-groups-1024x640-folded.png') });
   await page.click('#fold-bottom');
   await settle(page);
   assert(await page.isVisible('#chart-latency'), 'charts back');
+  assert((await page.getAttribute('#fold-bottom', 'aria-pressed')) === 'false', 'the button says shown');
   const bar = await page.locator('.topbar').boundingBox();
   assert(bar.height < 60, `top bar on one row with the side folded (${bar.height}px)`);
   await page.click('#show-side');
   await settle(page);
+  assert(await page.isVisible('.side'), 'side panel back');
+  const b = await size();
+  assert(a.h >= b.h + 120 && a.name >= b.name * 1.3, `canvas ${a.w}×${a.h} (${a.name} px) → ${b.w}×${b.h} (${b.name} px)`);
+  await page.click('#hide-side');
+  await page.click('#fold-bottom');
+  await settle(page);
   const c = await size();
-  assert(Math.abs(c.h - a.h) < 2, `canvas height back (${a.h} vs ${c.h})`);
+  assert(Math.abs(c.h - a.h) < 2 && Math.abs(c.w - a.w) < 2, `canvas back (${a.w}×${a.h} vs ${c.w}×${c.h})`);
+  // The URL can ask for the panels on a projector; a lesson keeps its side panel.
+  await open(page, '?preset=kafka-three-groups&charts=1&side=1');
+  assert(await page.isVisible('#chart-latency') && await page.isVisible('.side'), 'charts=1&side=1 open both');
+  await open(page, '?lesson=why-queues-grow');
+  assert(await page.isVisible('.side'), 'a lesson opens with its side panel');
 }, { viewport: { width: 1024, height: 640 } });
 
 test('pan and zoom by keyboard, wheel and drag; 0 fits again', async (page) => {

@@ -114,6 +114,14 @@ export async function open(page, query = '') {
   await page.goto(BASE + query);
   await ready(page);
 }
+/** Show the charts and event log if they started folded (a projector-sized
+ *  window starts that way), as a user would: one click on "▴ Charts". */
+export async function unfoldCharts(page) {
+  if ((await page.getAttribute('#fold-bottom', 'aria-pressed')) === 'true') {
+    await page.click('#fold-bottom');
+    await settle(page);
+  }
+}
 /** Two animation frames: the view refits after any resize, the DOM follows. */
 export async function settle(page) {
   await page.evaluate(() => new Promise((r) => requestAnimationFrame(() => requestAnimationFrame(r))));

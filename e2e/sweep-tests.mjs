@@ -68,6 +68,9 @@ test('the sweep panel reads at a projector size', async () => {
   const page = await browser.newPage({ viewport: { width: 1024, height: 640 } });
   try {
     await page.goto(BASE + '?preset=work-queue');
+    // A projector starts with the side panel folded: open it as a user would.
+    await page.waitForSelector('#show-side');
+    await page.click('#show-side');
     await page.waitForSelector('#tab-sweep');
     await page.click('#tab-sweep');
     await page.fill('#sweep-seeds', '2');

@@ -35,6 +35,50 @@ fn params_parse_the_embed_contract_and_ignore_junk() {
 }
 
 #[wasm_bindgen_test]
+fn charts_start_folded_on_a_projector_unless_the_link_says_otherwise() {
+    use queuelab::ui::params::charts_folded_at_start as folded;
+    // 1024×640 folds, 1366×768 does not; an unknown height (0) never folds,
+    // nor does the drawer layout (800 px wide and less: closed drawers).
+    assert!(folded(None, 1024.0, 640.0));
+    assert!(!folded(None, 1366.0, 768.0));
+    assert!(!folded(None, 1024.0, 0.0));
+    assert!(!folded(None, 800.0, 600.0));
+    // `charts=1` shows them on a projector, `charts=0` folds them anywhere.
+    assert_eq!(Params::from_query("?charts=1").charts, Some(true));
+    assert_eq!(Params::from_query("?charts=0").charts, Some(false));
+    assert_eq!(Params::from_query("?preset=mm1").charts, None);
+    assert!(!folded(
+        Params::from_query("?charts=1").charts,
+        1024.0,
+        640.0
+    ));
+    assert!(folded(
+        Params::from_query("?charts=0").charts,
+        1366.0,
+        768.0
+    ));
+    // The side panel folds on a narrow projector only, never over a lesson.
+    use queuelab::ui::params::side_folded_at_start as side;
+    assert!(side(None, false, 1024.0, 640.0));
+    assert!(!side(None, false, 1280.0, 640.0));
+    assert!(!side(None, false, 1024.0, 768.0));
+    assert!(!side(None, true, 1024.0, 640.0));
+    assert!(!side(None, false, 800.0, 600.0));
+    assert!(!side(
+        Params::from_query("?side=1").side,
+        false,
+        1024.0,
+        640.0
+    ));
+    assert!(side(
+        Params::from_query("?side=0").side,
+        false,
+        1366.0,
+        768.0
+    ));
+}
+
+#[wasm_bindgen_test]
 fn params_open_a_lesson_step_and_ignore_unknown_lessons() {
     let p = Params::from_query("?step=3&lesson=why-queues-grow");
     assert_eq!(p.lesson, Some(("why-queues-grow".to_string(), 3)));

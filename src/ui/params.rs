@@ -20,6 +20,66 @@ pub struct Params {
     pub panic_test: bool,
     /// Open a lesson at a step (1-based): `?lesson=why-queues-grow&step=2`.
     pub lesson: Option<(String, usize)>,
+    /// Show (`charts=1`) or fold (`charts=0`) the charts and event log at
+    /// start; unset, they start folded on a viewport under
+    /// `FOLD_CHARTS_BELOW_PX` tall (see `charts_folded_at_start`).
+    pub charts: Option<bool>,
+    /// Show (`side=1`) or fold (`side=0`) the side panel at start; unset, it
+    /// starts folded on a projector (see `side_folded_at_start`).
+    pub side: Option<bool>,
+}
+
+/// A viewport shorter than this (a 1024×640 projector, a small laptop
+/// window) starts with the charts and event log folded: at that height they
+/// would take 175 of the picture's 460 px and its names would shrink to
+/// about 10 px; one click on **▴ Charts** brings them back.
+pub const FOLD_CHARTS_BELOW_PX: f64 = 700.0;
+
+/// A projector (shorter than `FOLD_CHARTS_BELOW_PX`) narrower than this also
+/// starts with the side panel folded: at 1024×640 the panel takes 285 of
+/// the picture's 1024 px (a 12-partition topic with three groups: names at
+/// 13 px with it, 18 px without). Clicking a node opens it again.
+pub const FOLD_SIDE_BELOW_PX: f64 = 1200.0;
+
+/// Whether the side panel starts folded: the `side` parameter if given;
+/// never with a lesson open (it lives there); else on a projector narrower
+/// than `FOLD_SIDE_BELOW_PX`.
+pub fn side_folded_at_start(
+    side: Option<bool>,
+    lesson: bool,
+    viewport_w_px: f64,
+    viewport_h_px: f64,
+) -> bool {
+    match side {
+        Some(show) => !show,
+        None => {
+            !lesson
+                && charts_folded_at_start(None, viewport_w_px, viewport_h_px)
+                && viewport_w_px < FOLD_SIDE_BELOW_PX
+        }
+    }
+}
+
+/// At this width and below the panels are drawers (`app.css`), closed at
+/// start whatever the height: nothing to fold.
+pub const DRAWERS_AT_PX: f64 = 800.0;
+
+/// Whether the charts start folded: the `charts` parameter if given, else
+/// whether the viewport (wider than the drawer layout) is shorter than
+/// `FOLD_CHARTS_BELOW_PX`.
+pub fn charts_folded_at_start(
+    charts: Option<bool>,
+    viewport_w_px: f64,
+    viewport_h_px: f64,
+) -> bool {
+    match charts {
+        Some(show) => !show,
+        None => {
+            viewport_w_px > DRAWERS_AT_PX
+                && viewport_h_px > 0.0
+                && viewport_h_px < FOLD_CHARTS_BELOW_PX
+        }
+    }
 }
 
 impl Params {
@@ -35,6 +95,8 @@ impl Params {
             bench_tokens: 0,
             panic_test: false,
             lesson: None,
+            charts: None,
+            side: None,
         };
         let mut step = 1usize;
         for kv in search.trim_start_matches('?').split('&') {
@@ -55,6 +117,8 @@ impl Params {
                 "embed" => p.embed = truthy,
                 "theme" => p.dark = v == "dark",
                 "presenter" => p.presenter = truthy,
+                "charts" => p.charts = Some(truthy),
+                "side" => p.side = Some(truthy),
                 "bench_tokens" => p.bench_tokens = v.parse::<usize>().unwrap_or(0).min(20_000),
                 "panic_test" => p.panic_test = truthy,
                 "lesson" if crate::lesson::lesson(v).is_some() => {

@@ -323,6 +323,16 @@ impl Component for App {
             fragment,
         } = App::initial(&params);
         let layout = best_layout(&sim, 900.0, 450.0, params.presenter);
+        // The viewport at start decides which panels start folded (0: unknown).
+        let viewport_px =
+            |f: fn(&web_sys::Window) -> Result<wasm_bindgen::JsValue, wasm_bindgen::JsValue>| {
+                web_sys::window()
+                    .and_then(|w| f(&w).ok())
+                    .and_then(|v| v.as_f64())
+                    .unwrap_or(0.0)
+            };
+        let viewport_w_px = viewport_px(web_sys::Window::inner_width);
+        let viewport_h_px = viewport_px(web_sys::Window::inner_height);
         let snap = sim.engine.snapshot();
         crate::ui::set_reproduction(&sim.reproduction());
         let mut app = App {
@@ -353,8 +363,17 @@ impl Component for App {
             log_scroll: 0.0,
             log_follow: true,
             show_side: false,
-            side_hidden: false,
-            bottom_hidden: false,
+            side_hidden: crate::ui::params::side_folded_at_start(
+                params.side,
+                params.lesson.is_some(),
+                viewport_w_px,
+                viewport_h_px,
+            ),
+            bottom_hidden: crate::ui::params::charts_folded_at_start(
+                params.charts,
+                viewport_w_px,
+                viewport_h_px,
+            ),
             show_bottom: false,
             canvas: NodeRef::default(),
             charts: Default::default(),
