@@ -348,18 +348,13 @@ impl Engine {
                 }
             }
             Command::SeekGroup {
-                group, partition, ..
+                group,
+                partition,
+                topic,
+                ..
             } => {
                 let g = self.find(group, NodeKind::Group)?;
-                if let Some(p) = partition {
-                    let has = self.streams.groups[g as usize]
-                        .parts
-                        .iter()
-                        .any(|gp| gp.partition == *p);
-                    if !has {
-                        return err(format!("{group} reads no partition {p}"));
-                    }
-                }
+                self.seek_target(g, topic.as_deref(), *partition)?;
             }
             Command::SetAssignment { .. }
             | Command::SetCommitPolicy { .. }
@@ -524,9 +519,13 @@ impl Engine {
                 group,
                 to,
                 partition,
+                topic,
             } => {
                 let g = self.find(group, NodeKind::Group).unwrap();
-                self.seek_group(g, *to, *partition);
+                let t = self
+                    .seek_target(g, topic.as_deref(), *partition)
+                    .expect("checked");
+                self.seek_group(g, *to, t, *partition);
             }
             Command::SetAssignment { .. }
             | Command::SetCommitPolicy { .. }

@@ -145,12 +145,16 @@ pub enum Command {
         duration: Duration,
     },
     /// Move a group's committed offsets (all partitions, or one) and restart
-    /// consumption there.
+    /// consumption there. A `partition` is one of `topic`'s (Kafka seeks a
+    /// `TopicPartition`); `topic` may be left out when the group reads one
+    /// topic.
     SeekGroup {
         group: String,
         to: SeekTo,
         #[serde(default)]
         partition: Option<u32>,
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        topic: Option<String>,
     },
     /// Grow a topic to `partitions` (increase only, as in Kafka).
     IncreasePartitions {

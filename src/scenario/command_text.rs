@@ -113,6 +113,7 @@ impl Command {
                 group,
                 to,
                 partition,
+                topic,
             } => {
                 let whither = match to {
                     SeekTo::Beginning => "the beginning".to_string(),
@@ -120,9 +121,11 @@ impl Command {
                     SeekTo::Offset(o) => format!("offset {o}"),
                     SeekTo::Timestamp(t) => format!("time {t}"),
                 };
-                match partition {
-                    Some(p) => format!("{group}: partition {p} seeks to {whither}"),
-                    None => format!("{group}: seeks to {whither}"),
+                match (partition, topic) {
+                    (Some(p), Some(t)) => format!("{group}: partition {t}/{p} seeks to {whither}"),
+                    (Some(p), None) => format!("{group}: partition {p} seeks to {whither}"),
+                    (None, Some(t)) => format!("{group}: {t} seeks to {whither}"),
+                    (None, None) => format!("{group}: seeks to {whither}"),
                 }
             }
             Command::IncreasePartitions { topic, partitions } => {

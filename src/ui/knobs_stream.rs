@@ -63,5 +63,6 @@ pub fn seek_of(group: &str, how: &str, value: &str) -> Option<Command> {
         group: group.to_string(),
         to,
         partition: None,
+        topic: None,
     })
 }

@@ -29,6 +29,7 @@ mod isr;
 mod json_paths;
 mod kafka_cleaner;
 mod kafka_guarantees;
+mod kafka_seek;
 mod lessons;
 mod links;
 mod memory;

@@ -214,11 +214,34 @@ fn commands(g: &mut Genes, s: &Value, faults: bool) -> Vec<(u64, Command)> {
                 member: g.pick(5),
                 duration: queuelab::scenario::Duration::from_ms(one(g, &[10, 150, 400])),
             },
-            _ => Command::SeekGroup {
-                group,
-                to: one(g, &[SeekTo::Beginning, SeekTo::End, SeekTo::Offset(3)]),
-                partition: if g.pick(2) == 1 { Some(0) } else { None },
-            },
+            _ => {
+                // All partitions, or partition 0 of one of the group's topics.
+                let read: Vec<String> = s["consumer_groups"]
+                    .as_array()
+                    .unwrap()
+                    .iter()
+                    .find(|x| x["id"] == group.as_str())
+                    .map(|x| {
+                        x["topics"]
+                            .as_array()
+                            .unwrap()
+                            .iter()
+                            .map(|t| t.as_str().unwrap().to_string())
+                            .collect()
+                    })
+                    .unwrap();
+                let (partition, topic) = if g.pick(2) == 1 {
+                    (Some(0), Some(one(g, &read)))
+                } else {
+                    (None, None)
+                };
+                Command::SeekGroup {
+                    group,
+                    to: one(g, &[SeekTo::Beginning, SeekTo::End, SeekTo::Offset(3)]),
+                    partition,
+                    topic,
+                }
+            }
         };
         out.push((t, cmd));
     }

@@ -441,6 +441,7 @@ fn seek_to_the_beginning_replays_and_lag_is_end_minus_committed() {
             group: "g".into(),
             to: SeekTo::Beginning,
             partition: None,
+            topic: None,
         })
         .unwrap();
     assert_eq!(
@@ -777,6 +778,7 @@ fn seek_to_a_timestamp_finds_the_first_record_published_then() {
             group: "g".into(),
             to: SeekTo::Timestamp(scenario::Duration::from_ms(750)),
             partition: None,
+            topic: None,
         })
         .unwrap();
     let seeked: Vec<u64> = s

@@ -99,8 +99,12 @@ pub(crate) struct GroupPart {
     pub(crate) committed: Option<u64>,
     /// Every offset below this was processed at least once by the group.
     pub(crate) processed_high: u64,
-    /// Some member of the group has owned it (a later jump is a loss, not a start).
-    pub(crate) ever_owned: bool,
+    /// A jump of the position here is a loss, not a start: some member of
+    /// the group has owned it, or it was added while the group ran (records
+    /// appended to it before the group resets are never read under
+    /// `latest`, the loss Kafka's `auto.offset.reset` documentation warns
+    /// of for a partition increase).
+    pub(crate) jump_is_loss: bool,
     /// Retry topics: when a `RetryDue` wake-up is scheduled for (0: none).
     pub(crate) wake_us: u64,
     /// Read-process-write: inputs below this had an output written, and
@@ -177,7 +181,7 @@ impl Engine {
                     position: 0,
                     committed: None,
                     processed_high: 0,
-                    ever_owned: false,
+                    jump_is_loss: false,
                     wake_us: 0,
                     out_high: 0,
                     out_committed_high: 0,
@@ -322,13 +326,15 @@ impl Engine {
     }
 
     /// Count never-processed records jumped over by the position (`skipped`).
-    /// `first`: the partition's first owner ever is starting on it.
+    /// `first`: the partition's first owner ever is starting on it, on a
+    /// partition that was there when the group started (`jump_is_loss`).
     pub(crate) fn note_skip(&mut self, g: u32, gp: u32, first: bool) {
         let grp = &mut self.streams.groups[g as usize];
         let p = &mut grp.parts[gp as usize];
         if p.position > p.processed_high {
-            // A first start at `latest` without a commit is a choice, not a loss;
-            // any later jump (a crash before the first commit, retention) is.
+            // A first start at `latest` without a commit is a choice, not a
+            // loss; any later jump (a crash before the first commit,
+            // retention, a new partition's reset past what was appended) is.
             if !first || p.committed.is_some() {
                 grp.skipped += p.position - p.processed_high;
             }
@@ -354,7 +360,7 @@ impl Engine {
                     position: 0,
                     committed: None,
                     processed_high: 0,
-                    ever_owned: false,
+                    jump_is_loss: true,
                     wake_us: 0,
                     out_high: 0,
                     out_committed_high: 0,

@@ -308,8 +308,8 @@ impl Engine {
         }
         let p = &mut grp.parts[gp as usize];
         p.owner = Some(m);
-        let first = !p.ever_owned;
-        p.ever_owned = true;
+        let first = !p.jump_is_loss;
+        p.jump_is_loss = true;
         p.position = match (p.committed, reset) {
             (Some(c), _) => c,
             (None, OffsetReset::Earliest) => start,

@@ -9,19 +9,78 @@
 //! invariants and the property tests rely on it); a timestamp seeks to the first
 //! record published at or after it, or to the log end when there is none.
 
+use crate::engine::command::CommandError;
 use crate::engine::core::Engine;
+use crate::engine::core::NodeKind;
 use crate::engine::trace::TraceKind;
 use crate::scenario::SeekTo;
 
 impl Engine {
-    /// `SeekGroup`: move committed offsets (and owners' positions) of the chosen partitions.
-    pub(crate) fn seek_group(&mut self, g: u32, to: SeekTo, partition: Option<u32>) {
+    /// The topic a seek of group `g` is limited to, if any: the named one
+    /// (which the group must read), or for a `partition` without a topic the
+    /// group's only topic (Kafka seeks a `TopicPartition`: with several
+    /// topics a bare partition number is ambiguous and refused). The
+    /// partition must exist in that topic.
+    pub(crate) fn seek_target(
+        &self,
+        g: u32,
+        topic: Option<&str>,
+        partition: Option<u32>,
+    ) -> Result<Option<u32>, CommandError> {
+        let cfg = self.gcfg(g);
+        let t = match topic {
+            Some(name) => {
+                if !cfg.topics.iter().any(|x| x == name) {
+                    return Err(CommandError(format!(
+                        "{} does not read topic {name:?}",
+                        cfg.id
+                    )));
+                }
+                Some(self.find(name, NodeKind::Topic)?)
+            }
+            None if partition.is_some() => match cfg.topics.as_slice() {
+                [only] => Some(self.find(only, NodeKind::Topic)?),
+                many => {
+                    return Err(CommandError(format!(
+                        "{} reads {} topics: name the partition's `topic`",
+                        cfg.id,
+                        many.len()
+                    )))
+                }
+            },
+            None => None,
+        };
+        if let (Some(t), Some(p)) = (t, partition) {
+            let n = self.streams.topics[t as usize].parts.len() as u32;
+            if p >= n {
+                let name = &self.nodes[self.streams.topics[t as usize].node.0 as usize].id;
+                return Err(CommandError(format!(
+                    "{name} has {n} partitions: no partition {p}"
+                )));
+            }
+        }
+        Ok(t)
+    }
+
+    /// `SeekGroup`: move committed offsets (and owners' positions) of the
+    /// chosen partitions: every one of the group's, those of `topic`, or one
+    /// partition of `topic`.
+    pub(crate) fn seek_group(
+        &mut self,
+        g: u32,
+        to: SeekTo,
+        topic: Option<u32>,
+        partition: Option<u32>,
+    ) {
         let gi = g as usize;
-        let n = self.streams.groups[gi].parts.len() as u32;
-        let chosen: Vec<u32> = (0..n)
-            .filter(|&gp| {
-                partition.is_none_or(|p| self.streams.groups[gi].parts[gp as usize].partition == p)
+        let chosen: Vec<u32> = self.streams.groups[gi]
+            .parts
+            .iter()
+            .enumerate()
+            .filter(|(_, p)| {
+                topic.is_none_or(|t| p.topic == t) && partition.is_none_or(|n| p.partition == n)
             })
+            .map(|(gp, _)| gp as u32)
             .collect();
         // Records of these partitions already polled are dropped unprocessed,
         // the one in service included (its member starts afresh).
@@ -51,7 +110,10 @@ impl Engine {
             let (start, end) = self.log_bounds(g, gp);
             let offset = match to {
                 SeekTo::Beginning => start,
-                SeekTo::End => end,
+                // A read_committed group's end is the last stable offset, as
+                // `seekToEnd` answers it (`Partition.fetchOffsetForTimestamp`
+                // with READ_COMMITTED): never past an open transaction.
+                SeekTo::End => self.latest_offset(g, gp),
                 SeekTo::Offset(o) => o.clamp(start, end),
                 SeekTo::Timestamp(t) => {
                     // The first offset with a timestamp at or after `t`; one

@@ -45,6 +45,12 @@ pub(super) fn check_scheduled_values(v: &mut V, at: &str, cmd: &Command, s: &Sce
                 v.err(format!("{at}.visibility_timeout"), e);
             }
         }
+        C::SeekGroup {
+            group,
+            partition,
+            topic,
+            ..
+        } => check_seek(v, at, s, group, topic.as_deref(), *partition),
         C::SetWaitTime { wait_time, .. } => {
             if let Err(e) = check_wait_time(*wait_time) {
                 v.err(format!("{at}.wait_time"), e);
@@ -286,5 +292,66 @@ pub(super) fn check_scheduled_values(v: &mut V, at: &str, cmd: &Command, s: &Sce
             }
         }
         _ => {}
+    }
+}
+
+/// A scheduled seek's `topic` is one the group reads, and its `partition`
+/// exists in that topic (by then: an `increase_partitions` scheduled earlier
+/// counts); a partition without a topic needs a group that reads one topic,
+/// since Kafka seeks a `TopicPartition`.
+fn check_seek(
+    v: &mut V,
+    at: &str,
+    s: &Scenario,
+    group: &str,
+    topic: Option<&str>,
+    partition: Option<u32>,
+) {
+    let Some(g) = s.consumer_groups.iter().find(|g| g.id == group) else {
+        return; // the group's own check names it
+    };
+    let t = match topic {
+        Some(t) if !g.topics.iter().any(|x| x == t) => {
+            return v.err(
+                format!("{at}.topic"),
+                format!(
+                    "{group} does not read topic {t:?} (it reads {})",
+                    g.topics.join(", ")
+                ),
+            );
+        }
+        Some(t) => t,
+        None => match (partition, g.topics.as_slice()) {
+            (None, _) => return,
+            (Some(_), [only]) => only.as_str(),
+            (Some(_), many) => {
+                return v.err(
+                    format!("{at}.topic"),
+                    format!(
+                        "{group} reads {} topics: a seek of one partition names its topic",
+                        many.len()
+                    ),
+                );
+            }
+        },
+    };
+    let (Some(p), Some(cfg)) = (partition, s.topics.iter().find(|x| x.id == t)) else {
+        return;
+    };
+    let grown = s
+        .schedule
+        .iter()
+        .filter_map(|sc| match &sc.command {
+            Command::IncreasePartitions { topic, partitions } if topic == t => Some(*partitions),
+            _ => None,
+        })
+        .max()
+        .unwrap_or(0);
+    let n = cfg.partitions.max(grown);
+    if p >= n {
+        v.err(
+            format!("{at}.partition"),
+            format!("{t} has {n} partitions (0 to {}): no partition {p}", n - 1),
+        );
     }
 }

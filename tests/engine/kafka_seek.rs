@@ -1,0 +1,193 @@
+//! Seeks and partition growth as Kafka's consumer does them (found by an audit
+//! against Kafka's sources): a seek names a `TopicPartition`, `seekToEnd`
+//! under `read_committed` stops at the last stable offset, and a partition
+//! added while the group runs loses, under `latest`, what was appended to it
+//! before the group reset (`ConsumerConfig`'s `auto.offset.reset` warning).
+
+use crate::common::{engine, story};
+use queuelab::engine::{Command, Engine, TraceKind};
+use queuelab::scenario::{self, SeekTo};
+use serde_json::{json, Value};
+
+fn group(e: &Engine, id: &str) -> Value {
+    serde_json::to_value(e.report("t")).unwrap()["nodes"][id].clone()
+}
+
+/// One group reading two 2-partition topics; `schedule` as given.
+fn two_topics(schedule: Value) -> String {
+    json!({"title": "seek", "seed": 1, "duration": "3s",
+        "producers": [{"id": "p1", "to": "t1", "rate": "20/s", "arrival": "constant"},
+                      {"id": "p2", "to": "t2", "rate": "20/s", "arrival": "constant"}],
+        "topics": [{"id": "t1", "partitions": 2}, {"id": "t2", "partitions": 2}],
+        "consumer_groups": [{"id": "g", "topics": ["t1", "t2"], "members": 1,
+            "auto_offset_reset": "earliest", "service": {"constant": "1ms"},
+            "commit": {"after_processing": {"per": "record"}}}],
+        "schedule": schedule})
+    .to_string()
+}
+
+#[test]
+fn a_seek_of_one_partition_moves_that_topics_partition_only() {
+    let s = story(
+        &two_topics(
+            json!([{"at": "2s", "command": {"do": "seek_group", "group": "g",
+            "to": "beginning", "topic": "t2", "partition": 0}}]),
+        ),
+        3_000_000,
+    );
+    let t2 = s.node("t2");
+    let seeks: Vec<(_, u32, u64)> = s
+        .matching(|k| matches!(k, TraceKind::Seeked { .. }))
+        .iter()
+        .map(|e| match e.kind {
+            TraceKind::Seeked {
+                topic,
+                partition,
+                offset,
+            } => (topic, partition, offset),
+            _ => unreachable!(),
+        })
+        .collect();
+    // It used to move partition 0 of t1 as well.
+    assert_eq!(seeks, vec![(t2, 0, 0)]);
+    // Partition 0 of t2 is read again from offset 0: those records twice.
+    assert!(group(&s.engine, "g")["reprocessed"].as_u64().unwrap() > 0);
+    // A whole topic without a partition: both of t2's, none of t1's.
+    let s = story(
+        &two_topics(
+            json!([{"at": "2s", "command": {"do": "seek_group", "group": "g",
+            "to": "beginning", "topic": "t2"}}]),
+        ),
+        3_000_000,
+    );
+    let moved: Vec<_> = s
+        .matching(|k| matches!(k, TraceKind::Seeked { .. }))
+        .iter()
+        .map(|e| match e.kind {
+            TraceKind::Seeked {
+                topic, partition, ..
+            } => (topic == t2, partition),
+            _ => unreachable!(),
+        })
+        .collect();
+    assert_eq!(moved, vec![(true, 0), (true, 1)]);
+}
+
+#[test]
+fn a_partition_without_its_topic_is_refused_when_the_group_reads_several() {
+    // In a schedule: a path-named validation error.
+    let bad = two_topics(
+        json!([{"at": "2s", "command": {"do": "seek_group", "group": "g",
+        "to": "beginning", "partition": 0}}]),
+    );
+    let err = scenario::load(&bad).unwrap_err().to_string();
+    assert!(
+        err.contains("schedule[0].command.topic") && err.contains("reads 2 topics"),
+        "{err}"
+    );
+    let missing = two_topics(
+        json!([{"at": "2s", "command": {"do": "seek_group", "group": "g",
+        "to": "beginning", "topic": "t2", "partition": 2}}]),
+    );
+    let err = scenario::load(&missing).unwrap_err().to_string();
+    assert!(
+        err.contains("schedule[0].command.partition") && err.contains("no partition 2"),
+        "{err}"
+    );
+    let unread = two_topics(
+        json!([{"at": "2s", "command": {"do": "seek_group", "group": "g",
+        "to": "end", "topic": "p1"}}]),
+    );
+    let err = scenario::load(&unread).unwrap_err().to_string();
+    assert!(err.contains("does not read topic \"p1\""), "{err}");
+    // As a command: refused with the reason, nothing moves.
+    let mut e = engine(&two_topics(json!([])), 1);
+    let seek = |topic: Option<&str>, partition| Command::SeekGroup {
+        group: "g".into(),
+        to: SeekTo::Beginning,
+        partition,
+        topic: topic.map(str::to_string),
+    };
+    let err = e.submit(seek(None, Some(0))).unwrap_err().0;
+    assert!(err.contains("name the partition's `topic`"), "{err}");
+    let err = e.submit(seek(Some("t1"), Some(5))).unwrap_err().0;
+    assert!(err.contains("t1 has 2 partitions: no partition 5"), "{err}");
+    assert!(e.submit(seek(Some("t1"), Some(1))).is_ok());
+}
+
+#[test]
+fn a_read_committed_seek_to_the_end_stops_at_the_open_transaction() {
+    // `rpw` copies `in` to `out` in transactions of 300 polls; `reader`
+    // (read_committed) seeks to the end at 1.5 s while a transaction is
+    // open. Kafka's seekToEnd under READ_COMMITTED answers the last stable
+    // offset, so when the transaction commits, `reader` reads all of it;
+    // seeking to the high watermark skipped the open transaction's records.
+    let json = json!({"title": "rc seek", "seed": 1, "duration": "8s",
+        "producers": [{"id": "p", "to": "in", "rate": "2000/s"}],
+        "topics": [{"id": "in", "partitions": 1}, {"id": "out", "partitions": 1}],
+        "consumer_groups": [
+            {"id": "rpw", "topics": ["in"], "members": 1, "auto_offset_reset": "earliest",
+             "max_poll_records": 10, "commit": {"after_processing": {"per": "batch"}},
+             "service": {"constant": "1ms"},
+             "output": {"topic": "out", "transactional": true, "polls_per_txn": 300}},
+            {"id": "reader", "topics": ["out"], "members": 1, "auto_offset_reset": "earliest",
+             "isolation_level": "read_committed", "service": {"constant": "10us"}}],
+        "schedule": [{"at": "1500ms", "command": {"do": "seek_group", "group": "reader", "to": "end"}}]})
+    .to_string();
+    let s = story(&json, 8_000_000);
+    let seeked = s.matching(|k| matches!(k, TraceKind::Seeked { .. }));
+    let TraceKind::Seeked { offset, .. } = seeked[0].kind else {
+        unreachable!()
+    };
+    // Records up to the seek time were all committed before the seek or are
+    // in the open transaction: the last stable offset is what the reader
+    // had read by then, so the seek does not move it forward.
+    let read_before: u64 = s
+        .matching(|k| matches!(k, TraceKind::Processed { .. }))
+        .iter()
+        .filter(|e| e.t.0 <= 1_500_000 && e.node == s.node("reader"))
+        .count() as u64;
+    assert_eq!(offset, read_before, "seek to the last stable offset");
+    let reader = group(&s.engine, "reader");
+    assert_eq!(reader["skipped"], 0, "{reader}");
+    assert_eq!(reader["reprocessed"], 0, "{reader}");
+}
+
+#[test]
+fn a_partition_added_while_running_loses_its_first_records_under_latest() {
+    // Partition 1 appears at 1 s; the group owns it only after the
+    // rebalance, so under `latest` what was appended to it before is never
+    // read: Kafka's documented loss, now counted as skipped. Under
+    // `earliest` nothing is lost.
+    let world = |reset: &str| {
+        json!({"title": "grow", "seed": 1, "duration": "2s",
+            "producers": [{"id": "p", "to": "t", "rate": "1000/s", "keys": {"random_of_n": 100}}],
+            "topics": [{"id": "t", "partitions": 1}],
+            "consumer_groups": [{"id": "g", "topics": ["t"], "members": 1,
+                "assignment": "cooperative_sticky", "auto_offset_reset": reset,
+                "service": {"constant": "10us"}}],
+            "schedule": [{"at": "1s", "command": {"do": "increase_partitions", "topic": "t", "partitions": 2}}]})
+        .to_string()
+    };
+    let s = story(&world("latest"), 2_000_000);
+    let first_fetch = s
+        .matching(|k| matches!(k, TraceKind::Fetched { partition: 1, .. }))
+        .first()
+        .map(|e| match e.kind {
+            TraceKind::Fetched { from, .. } => from,
+            _ => unreachable!(),
+        })
+        .expect("partition 1 is read");
+    assert!(first_fetch > 0, "records were appended before the reset");
+    let g = group(&s.engine, "g");
+    assert_eq!(g["skipped"].as_u64(), Some(first_fetch), "{g}");
+    let ledger = serde_json::to_value(s.engine.ledger_report()).unwrap();
+    assert_eq!(
+        ledger["streams"]["groups"]["g"]["skipped"].as_u64(),
+        Some(first_fetch)
+    );
+    // The partition that was there from the start: a first start at
+    // `latest` is a choice, not a loss (nothing was skipped on it).
+    let s = story(&world("earliest"), 2_000_000);
+    assert_eq!(group(&s.engine, "g")["skipped"], 0);
+}
