@@ -435,7 +435,24 @@ pub fn import(text: &str, vhost: Option<&str>) -> Result<Imported, String> {
         if let Some((_, pname)) = pol {
             notes.push(format!("queue {name:?}: policy {pname:?} applied"));
         }
-        let from_arg = |k: &str| args.get(&format!("x-{k}"));
+        // An argument the queue type refuses fails the declaration in
+        // RabbitMQ (`rabbit_amqqueue:check_arguments_key`: "invalid arg …
+        // for queue type classic", e.g. `x-delivery-limit` on a classic
+        // queue); here it is left out with a note.
+        let refused: Vec<&String> = args
+            .keys()
+            .filter(|k| {
+                k.strip_prefix("x-")
+                    .is_some_and(|key| refuses_policy_key(queue_type, key))
+            })
+            .collect();
+        for k in &refused {
+            notes.push(format!("queue {name:?}: RabbitMQ refuses argument `{k}` on a {queue_type} queue (precondition_failed); ignored"));
+        }
+        let from_arg = |k: &str| {
+            args.get(&format!("x-{k}"))
+                .filter(|_| !refuses_policy_key(queue_type, k))
+        };
         let from_pol = |k: &str| pol.and_then(|(d, _)| d.get(k));
         // Argument wins (dead-lettering, overflow).
         let pick = |k: &str| from_arg(k).or_else(|| from_pol(k));
@@ -537,7 +554,7 @@ pub fn import(text: &str, vhost: Option<&str>) -> Result<Imported, String> {
                     | "x-delivery-limit"
                     | "x-queue-type"
             );
-            if !known {
+            if !known && !refused.contains(&k) {
                 notes.push(format!(
                     "queue {name:?}: argument `{k}` not modelled, ignored"
                 ));
@@ -759,7 +776,16 @@ pub fn import(text: &str, vhost: Option<&str>) -> Result<Imported, String> {
     }
     let out = json!({
         "title": "Imported RabbitMQ definitions",
-        "description": format!("Imported from definitions.json (vhost {vhost:?}): {} exchanges, {} queues. Producers and consumers were added so it runs; see the import notes.", exchanges.len(), queues.len()),
+        "description": format!(
+            "Imported from definitions.json (vhost {vhost:?}): {} exchanges, {} queues. {}",
+            exchanges.len(),
+            queues.len(),
+            if producers.is_empty() && consumers.is_empty() {
+                "No exchange feeds a queue, so no producers or consumers were added; see the import notes."
+            } else {
+                "Producers and consumers were added so it runs; see the import notes."
+            }
+        ),
         "producers": producers,
         "exchanges": exchanges,
         "queues": queues,

@@ -355,3 +355,39 @@ fn default_exchange_dead_letters_quorum_defaults_and_typed_arguments_import() {
     let imp3 = definitions::import(&v3, None).unwrap();
     assert_eq!(queue(&imp3.scenario, "qq").delivery_limit, None);
 }
+
+#[test]
+fn an_argument_the_queue_type_refuses_is_left_out_with_a_note() {
+    // RabbitMQ refuses to declare a classic queue with `x-delivery-limit`
+    // (or a quorum queue with `x-max-priority`): precondition_failed,
+    // "invalid arg … for queue type". It used to import as a delivery limit.
+    let defs = r#"{ "queues": [
+      {"name": "cq", "vhost": "/", "durable": true, "auto_delete": false, "arguments": {"x-delivery-limit": 3}},
+      {"name": "qq", "vhost": "/", "durable": true, "auto_delete": false,
+       "arguments": {"x-queue-type": "quorum", "x-delivery-limit": 3, "x-max-priority": 5}} ] }"#;
+    let imp = definitions::import(defs, None).unwrap();
+    assert_eq!(queue(&imp.scenario, "cq").delivery_limit, None);
+    assert_eq!(queue(&imp.scenario, "qq").delivery_limit, Some(3));
+    let notes = imp.notes.join("\n");
+    assert!(
+        notes.contains(
+            "queue \"cq\": RabbitMQ refuses argument `x-delivery-limit` on a classic queue"
+        ),
+        "{notes}"
+    );
+    assert!(
+        notes
+            .contains("queue \"qq\": RabbitMQ refuses argument `x-max-priority` on a quorum queue"),
+        "{notes}"
+    );
+    // Said once, not also as "not modelled".
+    assert!(!notes.contains("`x-max-priority` not modelled"), "{notes}");
+    // No exchange feeds a queue: the description does not claim clients were added.
+    assert!(
+        imp.scenario
+            .description
+            .contains("no producers or consumers were added"),
+        "{}",
+        imp.scenario.description
+    );
+}

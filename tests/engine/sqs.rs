@@ -111,6 +111,37 @@ fn a_message_deleted_after_its_timeout_but_before_another_receive_is_deleted() {
 }
 
 #[test]
+fn a_fifo_receipt_handle_expires_with_the_visibility_timeout() {
+    // The same late delete on a FIFO queue: its receipt handle expired at
+    // 2 s ("The receipt handle has expired"), so the delete at 2.5 s deletes
+    // nothing and the message is received again (by #0, now idle) at 2.5 s.
+    // The second try is quicker (fix: 500 ms) and deletes it in time.
+    let json = r#"{"title": "fifo handle", "seed": 1, "duration": "10s",
+      "producers": [{"id": "p", "to": "q", "rate": "1/s", "arrival": "constant", "count": 1, "keys": {"fixed": "g"}}],
+      "queues": [{"id": "q", "sqs": {"type": "fifo", "visibility_timeout": "1s"}}],
+      "consumers": [{"id": "c", "queue": "q", "instances": 1, "service": {"constant": "1500ms"},
+        "sqs": {"wait_time": "20s"}}],
+      "schedule": [{"at": "2s", "command": {"do": "set_service", "consumer": "c", "service": {"constant": "500ms"}}}]}"#;
+    let s = story(json, 10_000_000);
+    assert_eq!(
+        receives(&s, "c"),
+        [(1_000_000, 1, 0, 1), (2_500_000, 1, 0, 2)]
+    );
+    assert_eq!(
+        times(&s, |k| matches!(k, TraceKind::SqsDeleteStale { .. })),
+        [2_500_000]
+    );
+    assert_eq!(
+        times(&s, |k| matches!(k, TraceKind::Acked { .. })),
+        [3_000_000]
+    );
+    let c = s.engine.sqs_counts("q").unwrap();
+    assert_eq!((c.received, c.stale_deletes, c.deleted), (2, 1, 1));
+    let l = s.engine.ledger_report();
+    assert_eq!((l.exactly_once, l.duplicated), (0, 1));
+}
+
+#[test]
 fn change_message_visibility_extends_the_timeout_exactly() {
     let mut e = engine(&SLOW.replace(r#""instances": 2"#, r#""instances": 1"#), 1);
     run_checked(&mut e, 1_200_000);

@@ -54,7 +54,8 @@
 //!   (a `DelaySeconds` header on a standard queue's message); the retention
 //!   period (default 4 days, 60 s to 14 days): older messages are deleted.
 //! - `DeleteMessage` with a receipt handle that is not the latest "succeeds,
-//!   but the message will not be deleted" (API reference, DeleteMessage).
+//!   but the message will not be deleted" (API reference, DeleteMessage); a
+//!   FIFO queue's handle also expires with the visibility timeout.
 //!
 //! Guarantees (checked by `check_sqs`): every stored message is in exactly one
 //! of visible / delayed / in flight / deleted-but-held, and the queue's counts

@@ -135,11 +135,20 @@ impl Engine {
         let id = self.msgs[slot as usize].id;
         let qnode = self.queues[q as usize].node;
         let cnode = self.consumers[c as usize].node;
-        // The latest receipt handle deletes the message, even when its
-        // visibility timeout ran out meanwhile (nobody received it since).
+        // The latest receipt handle deletes the message. On a standard
+        // queue it does so even when its visibility timeout ran out
+        // meanwhile (nobody received it since); a FIFO queue's handle
+        // expires with the visibility timeout ("The receipt handle has
+        // expired", AWS Knowledge Center `sqs-receipt-handle-error`), so the
+        // message stays and is received again.
+        let fifo = self.sqs.queues[sq as usize].fifo;
         let current = self.sqs.msgs.get(&slot).is_some_and(|r| {
             r.sq == sq
-                && matches!(r.status, SqsStatus::InFlight | SqsStatus::Visible)
+                && match r.status {
+                    SqsStatus::InFlight => true,
+                    SqsStatus::Visible => !fifo,
+                    _ => false,
+                }
                 && r.receive_count == receipt
         });
         if !current {
