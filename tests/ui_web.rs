@@ -47,6 +47,9 @@ fn charts_start_folded_on_a_projector_unless_the_link_says_otherwise() {
     assert_eq!(Params::from_query("?charts=1").charts, Some(true));
     assert_eq!(Params::from_query("?charts=0").charts, Some(false));
     assert_eq!(Params::from_query("?preset=mm1").charts, None);
+    // Junk is no answer: the viewport decides.
+    assert_eq!(Params::from_query("?charts=maybe&side=%%").charts, None);
+    assert_eq!(Params::from_query("?charts=maybe&side=%%").side, None);
     assert!(!folded(
         Params::from_query("?charts=1").charts,
         1024.0,

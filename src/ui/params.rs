@@ -82,6 +82,15 @@ pub fn charts_folded_at_start(
     }
 }
 
+/// `1`/`true`/`yes` or `0`/`false`/`no`; anything else is no answer.
+fn yes_no(v: &str) -> Option<bool> {
+    match v {
+        "1" | "true" | "yes" => Some(true),
+        "0" | "false" | "no" => Some(false),
+        _ => None,
+    }
+}
+
 impl Params {
     pub fn from_query(search: &str) -> Params {
         let mut p = Params {
@@ -117,8 +126,9 @@ impl Params {
                 "embed" => p.embed = truthy,
                 "theme" => p.dark = v == "dark",
                 "presenter" => p.presenter = truthy,
-                "charts" => p.charts = Some(truthy),
-                "side" => p.side = Some(truthy),
+                // Only a clear yes or no overrides the viewport's default.
+                "charts" => p.charts = yes_no(v),
+                "side" => p.side = yes_no(v),
                 "bench_tokens" => p.bench_tokens = v.parse::<usize>().unwrap_or(0).min(20_000),
                 "panic_test" => p.panic_test = truthy,
                 "lesson" if crate::lesson::lesson(v).is_some() => {
