@@ -75,6 +75,7 @@ pub(super) fn compare(a: &RunArgs, out: &mut dyn Write) -> Result<(), Failure> {
         ("redelivered", "totals.redelivered"),
         ("processed", "totals.processed"),
         ("failed", "totals.failed"),
+        ("success rate", "success_rate"),
         ("retried", "totals.retried"),
         ("dead-lettered", "totals.dead_lettered"),
         ("expired", "totals.expired"),

@@ -218,6 +218,10 @@ pub(super) fn write_text_report(
     for (k, v) in rows {
         writeln!(out, "  {k:<14} {v:>12}")?;
     }
+    if let Some(r) = e.success_rate() {
+        // Processed over processing runs (failures, retries included).
+        writeln!(out, "  {:<14} {:>11.1}%", "success rate", r * 100.0)?;
+    }
     let drops: Vec<String> = e
         .dropped_by_reason()
         .into_iter()

@@ -36,6 +36,10 @@ pub struct Report {
     /// 16 hex digits.
     pub trace_hash: String,
     pub totals: Totals,
+    /// Success rate: processing runs that succeeded over every processing
+    /// run (`processed / (processed + failed)`, retries and redeliveries
+    /// each a run), `null` before the first run ends.
+    pub success_rate: Option<f64>,
     pub dropped_by_reason: BTreeMap<String, u64>,
     pub latency_us: LatencyReport,
     /// Per-node counters, keyed by node id.
@@ -85,6 +89,7 @@ impl Engine {
             trace_events: self.trace_len(),
             trace_hash: hash_hex(self.trace_hash()),
             totals: self.totals_now(),
+            success_rate: self.success_rate(),
             dropped_by_reason: self
                 .dropped_by_reason()
                 .into_iter()
@@ -103,6 +108,13 @@ impl Engine {
             },
             sqs,
         }
+    }
+
+    /// Processing runs that succeeded over all that ended (`None`: none yet).
+    pub fn success_rate(&self) -> Option<f64> {
+        let t = self.totals();
+        let runs = t.processed + t.failed;
+        (runs > 0).then(|| t.processed as f64 / runs as f64)
     }
 
     /// Totals with `in_flight` filled in from the ledger.

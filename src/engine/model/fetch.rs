@@ -274,6 +274,7 @@ impl Engine {
             mem.attempt += 1;
             let attempt = mem.attempt;
             grp.failed += 1;
+            self.totals.failed += 1;
             self.trace.record(
                 self.now,
                 TraceKind::Failed {
