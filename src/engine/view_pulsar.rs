@@ -52,8 +52,11 @@ pub struct PulsarSubscriptionView {
     pub sub_type: String,
     /// Unacknowledged messages (the backlog).
     pub backlog: u64,
-    /// Mark-delete position per partition (`p0:17`), the ack holes after it.
+    /// The first unacknowledged offset per partition (`p0:17`: Pulsar's
+    /// mark-delete position is 16).
     pub cursor: String,
+    /// Ack holes: unacknowledged messages behind individually acknowledged
+    /// ones (between the cursor and the last acknowledged offset).
     pub ack_holes: u64,
     /// Dispatched and not acknowledged.
     pub unacked: u32,
@@ -138,7 +141,15 @@ impl Engine {
             .into(),
             backlog: s.backlog,
             cursor,
-            ack_holes: s.cursors.iter().map(|c| c.acked.len() as u64).sum(),
+            ack_holes: s
+                .cursors
+                .iter()
+                .map(|c| {
+                    c.acked
+                        .last()
+                        .map_or(0, |&hi| hi + 1 - c.md - c.acked.len() as u64)
+                })
+                .sum(),
             unacked: s.pending.len() as u32,
             replay: s.replay.len() as u32,
             delayed: s.delayed.len() as u32,
@@ -214,7 +225,7 @@ impl super::view::NodeView {
                     let mut rows = vec![
                         ("type", s.sub_type.clone()),
                         ("backlog", s.backlog.to_string()),
-                        ("cursor (mark-delete)", s.cursor.clone()),
+                        ("cursor (first unacked)", s.cursor.clone()),
                         ("ack holes", s.ack_holes.to_string()),
                         ("unacked", s.unacked.to_string()),
                         ("to redeliver", s.replay.to_string()),

@@ -416,6 +416,40 @@ fn key_shared_keeps_order_per_key_through_a_crash_and_a_rejoin() {
 }
 
 #[test]
+fn a_key_shared_joiner_waits_behind_a_single_unacknowledged_message() {
+    // bob's offset 0 is with c0 (5 s) when c1 rejoins at 1.5 s: one message
+    // unacknowledged is enough for Pulsar's "recently joined consumers"
+    // (`getNumberOfEntriesSinceFirstNotAckedMessage() > 1` counts the read
+    // position too), so c1 gets offset 1 only once offset 0 is acked. It
+    // used to need two unacknowledged messages and let offset 1 overtake.
+    let json = r#"{"title": "t", "seed": 1, "duration": "20s",
+      "producers": [{"id": "p", "to": "t", "rate": "1/s", "arrival": "constant", "count": 3,
+                     "keys": {"random": ["bob"]}}],
+      "pulsar_topics": [{"id": "t"}],
+      "pulsar_subscriptions": [{"id": "s", "topic": "t", "type": "key_shared", "consumers": 2,
+        "service": {"constant": "5s"}, "consumer_service": [{"consumer": 1, "service": {"constant": "100ms"}}]}],
+      "schedule": [{"at": "500ms", "command": {"do": "crash_pulsar_consumer", "subscription": "s",
+        "consumer": 1, "restart_after": "1s"}}]}"#;
+    let st = story(json, 20_000_000);
+    let r = report(&st.engine);
+    assert_eq!(r["ledger"]["out_of_order"], 0, "{}", r["ledger"]);
+    // Offsets acknowledged in order: 0 by c0 at 6 s, then 1 and 2 by c1.
+    let acks: Vec<(u64, u64)> = st
+        .trace
+        .iter()
+        .filter_map(|e| match e.kind {
+            TraceKind::PulsarAcked { offset, .. } => Some((e.t.0, offset)),
+            _ => None,
+        })
+        .collect();
+    assert_eq!(
+        acks,
+        [(6_000_000, 0), (6_100_000, 1), (6_200_000, 2)],
+        "{acks:?}"
+    );
+}
+
+#[test]
 fn shared_round_robins_one_message_at_a_time_when_idle() {
     let st = story(
         &world(
@@ -956,5 +990,34 @@ fn an_exclusive_ack_timeout_rewinds_every_partition_its_consumer_is_active_on() 
         again,
         vec![first, second],
         "both partitions went out again at the timeout: {d:?}"
+    );
+}
+
+#[test]
+fn ack_holes_are_the_unacknowledged_messages_behind_acknowledged_ones() {
+    // c0 holds offsets 0 and 2 for 10 s; c1 acks 1, 3, 4 and 5: two holes
+    // (0 and 2), the cursor still at offset 0. It used to report the four
+    // acknowledged offsets as "holes".
+    let json = r#"{"title": "t", "seed": 1, "duration": "3s",
+      "producers": [{"id": "p", "to": "t", "rate": "10/s", "arrival": "constant", "count": 6}],
+      "pulsar_topics": [{"id": "t"}],
+      "pulsar_subscriptions": [{"id": "s", "topic": "t", "type": "shared", "consumers": 2,
+        "receiver_queue_size": 1, "service": {"constant": "10ms"},
+        "consumer_service": [{"consumer": 0, "service": {"constant": "10s"}}]}]}"#;
+    let st = story(json, 3_000_000);
+    let acked: Vec<u64> = st
+        .trace
+        .iter()
+        .filter_map(|e| match e.kind {
+            TraceKind::PulsarAcked { offset, .. } => Some(offset),
+            _ => None,
+        })
+        .collect();
+    assert_eq!(acked, [1, 3, 4, 5]);
+    let s = &report(&st.engine)["nodes"]["s"];
+    assert_eq!(
+        (s["ack_holes"].as_u64(), s["cursor"].as_str()),
+        (Some(2), Some("p0:0")),
+        "{s}"
     );
 }

@@ -151,7 +151,7 @@ impl Engine {
                     .cursors
                     .iter()
                     .map(|cur| {
-                        if cur.read > cur.md + 1 {
+                        if cur.read > cur.md {
                             cur.read
                         } else {
                             u64::MAX
