@@ -1057,3 +1057,59 @@ fn a_claimed_entry_is_handled_even_if_its_old_owner_acks_it_meanwhile() {
         .collect();
     assert_eq!(handled, vec![(100, 2), (150, 2), (200, 2)]);
 }
+
+#[test]
+fn a_lowered_output_buffer_limit_closes_a_subscriber_without_more_traffic() {
+    // Two 100 kB messages wait for a stuck subscriber (200 078 bytes with
+    // their framing); publishing stops at 3.5 s and at 4 s the limits are
+    // lowered. Redis's clientsCron checks every client against the new
+    // limits (traffic or not): over the hard limit it is closed at once,
+    // over the soft one it is closed `soft_seconds` later. It used to stay
+    // connected until the next message.
+    let world = |limit: Value| {
+        json!({"title": "t", "seed": 1, "duration": "10s",
+            "producers": [{"id": "pub", "to": "redis", "rate": "1/s", "arrival": "constant",
+                           "routing_key": "ticks", "payload_bytes": 100000}],
+            "redis_pubsub": [{"id": "redis"}],
+            "redis_subscribers": [{"id": "s", "server": "redis", "channels": ["ticks"],
+                                   "service": {"constant": "100s"}}],
+            "schedule": [{"at": "3.5s", "command": {"do": "set_rate", "producer": "pub", "rate": "0/s"}},
+                         {"at": "4s", "command": {"do": "set_output_buffer_limit", "server": "redis", "limit": limit}}]})
+        .to_string()
+    };
+    let closed = |st: &Story| -> Vec<(u64, DisconnectCause, u64)> {
+        st.trace
+            .iter()
+            .filter_map(|e| match e.kind {
+                TraceKind::SubscriberDisconnected {
+                    cause,
+                    buffer_bytes,
+                    ..
+                } => Some((e.t.0, cause, buffer_bytes)),
+                _ => None,
+            })
+            .collect()
+    };
+    let st = story(
+        &world(json!({"hard_bytes": 150000, "soft_bytes": 0, "soft_seconds": "60s"})),
+        10_000_000,
+    );
+    assert_eq!(
+        closed(&st),
+        [(4_000_000, DisconnectCause::HardLimit, 200_078)]
+    );
+    let st = story(
+        &world(json!({"hard_bytes": 0, "soft_bytes": 150000, "soft_seconds": "2s"})),
+        10_000_000,
+    );
+    assert_eq!(
+        closed(&st),
+        [(6_000_001, DisconnectCause::SoftLimit, 200_078)]
+    );
+    // Limits that the buffer stays under close nothing.
+    let st = story(
+        &world(json!({"hard_bytes": 300000, "soft_bytes": 250000, "soft_seconds": "1s"})),
+        10_000_000,
+    );
+    assert!(closed(&st).is_empty());
+}

@@ -317,6 +317,24 @@ impl Engine {
         None
     }
 
+    /// `CONFIG SET client-output-buffer-limit` on server `x`: Redis's
+    /// `clientsCron` checks every client against the new limits within a
+    /// tick (100 ms), traffic or not (`closeClientOnOutputBufferLimitReached`
+    /// with the check of #8833), so a subscriber already over a lowered hard
+    /// limit is closed and one over a lowered soft limit starts its clock;
+    /// here at the command's instant.
+    pub(crate) fn recheck_output_limits(&mut self, x: u32) {
+        for s in 0..self.redis.subs.len() as u32 {
+            let sub = &self.redis.subs[s as usize];
+            if sub.server != x || !sub.connected {
+                continue;
+            }
+            if let Some(cause) = self.output_limit_reached(s) {
+                self.disconnect_subscriber(s, cause);
+            }
+        }
+    }
+
     /// `RedisEvent::OutputCheck`: the cron's look at a connected subscriber
     /// whose buffer has been over the soft limit since `since_us`.
     pub(crate) fn on_output_check(&mut self, s: u32, conn: u32, since_us: u64) {

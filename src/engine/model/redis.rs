@@ -292,6 +292,7 @@ impl Engine {
                 let x = self.node_of(server).expect("checked").index as usize;
                 self.cfg.redis_pubsub[x].output_buffer = *limit;
                 self.redis.servers[x].limit = *limit;
+                self.recheck_output_limits(x as u32);
             }
             Command::SetMaxlen { stream, maxlen } => {
                 let st = self.node_of(stream).expect("checked").index as usize;
