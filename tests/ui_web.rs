@@ -39,24 +39,29 @@ fn charts_start_folded_on_a_projector_unless_the_link_says_otherwise() {
     use queuelab::ui::params::charts_folded_at_start as folded;
     // 1024×640 folds, 1366×768 does not; an unknown height (0) never folds,
     // nor does the drawer layout (800 px wide and less: closed drawers).
-    assert!(folded(None, 1024.0, 640.0));
-    assert!(!folded(None, 1366.0, 768.0));
-    assert!(!folded(None, 1024.0, 0.0));
-    assert!(!folded(None, 800.0, 600.0));
+    assert!(folded(None, false, 1024.0, 640.0));
+    assert!(!folded(None, false, 1366.0, 768.0));
+    assert!(!folded(None, false, 1024.0, 0.0));
+    assert!(!folded(None, false, 800.0, 600.0));
     // `charts=1` shows them on a projector, `charts=0` folds them anywhere.
     assert_eq!(Params::from_query("?charts=1").charts, Some(true));
     assert_eq!(Params::from_query("?charts=0").charts, Some(false));
     assert_eq!(Params::from_query("?preset=mm1").charts, None);
-    // Junk is no answer: the viewport decides.
+    // A lesson keeps its charts (its steps point at them).
+    assert!(!folded(None, true, 1024.0, 640.0));
+    // A bare flag is yes, as `?embed` is; junk is no answer: the viewport decides.
+    assert_eq!(Params::from_query("?charts").charts, Some(true));
     assert_eq!(Params::from_query("?charts=maybe&side=%%").charts, None);
     assert_eq!(Params::from_query("?charts=maybe&side=%%").side, None);
     assert!(!folded(
         Params::from_query("?charts=1").charts,
+        false,
         1024.0,
         640.0
     ));
     assert!(folded(
         Params::from_query("?charts=0").charts,
+        false,
         1366.0,
         768.0
     ));

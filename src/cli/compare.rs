@@ -180,6 +180,7 @@ pub(super) fn compare(a: &RunArgs, out: &mut dyn Write) -> Result<(), Failure> {
             let cell = match (v.and_then(|v| v.as_f64()), v.and_then(|v| v.as_str())) {
                 (Some(x), _) if path.starts_with("latency_us") => format!("{:.1}", x / 1000.0),
                 (Some(x), _) if path.ends_with("cost_usd") => format!("{x:.6}"),
+                (Some(x), _) if *path == "success_rate" => format!("{:.1}%", x * 100.0),
                 (Some(x), _) => format!("{x:.0}"),
                 (None, Some(text)) => text.replace('_', "-"),
                 (None, None) => "—".to_string(),

@@ -144,10 +144,10 @@ pub enum Command {
         member: u32,
         duration: Duration,
     },
-    /// Move a group's committed offsets (all partitions, or one) and restart
-    /// consumption there. A `partition` is one of `topic`'s (Kafka seeks a
-    /// `TopicPartition`); `topic` may be left out when the group reads one
-    /// topic.
+    /// Move a group's committed offsets (all its partitions, one topic's, or
+    /// one partition) and restart consumption there. A `partition` is one of
+    /// `topic`'s (Kafka seeks a `TopicPartition`); `topic` may be left out
+    /// when the group reads one topic.
     SeekGroup {
         group: String,
         to: SeekTo,

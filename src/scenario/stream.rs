@@ -272,6 +272,22 @@ pub struct RetryTopic {
     pub delay: Duration,
 }
 
+impl ConsumerGroup {
+    /// Every topic the group reads: its own, then its retry topics (Spring's
+    /// retry-topic consumers run in the group).
+    pub fn read_topics(&self) -> Vec<&str> {
+        let retry: &[RetryTopic] = match &self.on_failure {
+            Some(GroupOnFailure::RetryTopics { topics, .. }) => topics,
+            _ => &[],
+        };
+        self.topics
+            .iter()
+            .map(String::as_str)
+            .chain(retry.iter().map(|r| r.topic.as_str()))
+            .collect()
+    }
+}
+
 impl GroupOnFailure {
     /// Topics this policy appends to, in order (retry topics, then the dead-letter topic).
     pub fn target_topics(&self) -> Vec<&str> {

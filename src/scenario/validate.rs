@@ -716,7 +716,7 @@ pub fn validate(s: &Scenario) -> Result<(), ScenarioError> {
             field.clone()
         };
         need(&mut v, format!("{at}.{field}"), target, &[want], &what);
-        check_scheduled_values(&mut v, &at, &sc.command, s);
+        check_scheduled_values(&mut v, &at, i, &sc.command, s);
     }
     for node in s.layout.keys() {
         if kind_of(node).is_none() {

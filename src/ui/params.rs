@@ -54,7 +54,7 @@ pub fn side_folded_at_start(
         Some(show) => !show,
         None => {
             !lesson
-                && charts_folded_at_start(None, viewport_w_px, viewport_h_px)
+                && charts_folded_at_start(None, false, viewport_w_px, viewport_h_px)
                 && viewport_w_px < FOLD_SIDE_BELOW_PX
         }
     }
@@ -64,28 +64,32 @@ pub fn side_folded_at_start(
 /// start whatever the height: nothing to fold.
 pub const DRAWERS_AT_PX: f64 = 800.0;
 
-/// Whether the charts start folded: the `charts` parameter if given, else
-/// whether the viewport (wider than the drawer layout) is shorter than
+/// Whether the charts start folded: the `charts` parameter if given; never
+/// with a lesson open (its steps point at the charts); else whether the
+/// viewport (wider than the drawer layout) is shorter than
 /// `FOLD_CHARTS_BELOW_PX`.
 pub fn charts_folded_at_start(
     charts: Option<bool>,
+    lesson: bool,
     viewport_w_px: f64,
     viewport_h_px: f64,
 ) -> bool {
     match charts {
         Some(show) => !show,
         None => {
-            viewport_w_px > DRAWERS_AT_PX
+            !lesson
+                && viewport_w_px > DRAWERS_AT_PX
                 && viewport_h_px > 0.0
                 && viewport_h_px < FOLD_CHARTS_BELOW_PX
         }
     }
 }
 
-/// `1`/`true`/`yes` or `0`/`false`/`no`; anything else is no answer.
+/// `1`/`true`/`yes` (or a bare `?charts`, as a bare `?embed` is yes) or
+/// `0`/`false`/`no`; anything else is no answer.
 fn yes_no(v: &str) -> Option<bool> {
     match v {
-        "1" | "true" | "yes" => Some(true),
+        "1" | "true" | "yes" | "" => Some(true),
         "0" | "false" | "no" => Some(false),
         _ => None,
     }

@@ -191,3 +191,103 @@ fn a_partition_added_while_running_loses_its_first_records_under_latest() {
     let s = story(&world("earliest"), 2_000_000);
     assert_eq!(group(&s.engine, "g")["skipped"], 0);
 }
+
+#[test]
+fn a_scheduled_seek_sees_only_the_partitions_grown_before_it() {
+    // Partition 3 exists from 2 s on: a seek of it at 1 s is an error (the
+    // engine would skip it when due), at 3 s it is fine.
+    let world = |seek_at: &str| {
+        json!({"title": "grow", "seed": 1, "duration": "4s",
+            "producers": [{"id": "p", "to": "t", "rate": "10/s"}],
+            "topics": [{"id": "t", "partitions": 2}],
+            "consumer_groups": [{"id": "g", "topics": ["t"], "members": 1, "service": {"constant": "1ms"}}],
+            "schedule": [
+                {"at": seek_at, "command": {"do": "seek_group", "group": "g", "to": "beginning", "partition": 3}},
+                {"at": "2s", "command": {"do": "increase_partitions", "topic": "t", "partitions": 4}}]})
+        .to_string()
+    };
+    let err = scenario::load(&world("1s")).unwrap_err().to_string();
+    assert!(
+        err.contains("schedule[0].command.partition") && err.contains("t has 2 partitions"),
+        "{err}"
+    );
+    let s = story(&world("3s"), 4_000_000);
+    assert_eq!(
+        s.matching(|k| matches!(k, TraceKind::Seeked { partition: 3, .. }))
+            .len(),
+        1
+    );
+    // A topic with no partitions is its own error, not a panic here.
+    let zero = world("3s").replace(r#""partitions":2"#, r#""partitions":0"#);
+    let err = scenario::load(&zero).unwrap_err().to_string();
+    assert!(err.contains("topics[0].partitions"), "{err}");
+}
+
+#[test]
+fn a_read_committed_seek_by_timestamp_stops_at_the_open_transaction_too() {
+    // As `a_read_committed_seek_to_the_end…`, by timestamp (1 s): every
+    // record from 1 s on is in the open transaction, so the answer is the
+    // last stable offset (0), not an offset inside the transaction.
+    let json = json!({"title": "rc seek", "seed": 1, "duration": "8s",
+        "producers": [{"id": "p", "to": "in", "rate": "2000/s"}],
+        "topics": [{"id": "in", "partitions": 1}, {"id": "out", "partitions": 1}],
+        "consumer_groups": [
+            {"id": "rpw", "topics": ["in"], "members": 1, "auto_offset_reset": "earliest",
+             "max_poll_records": 10, "commit": {"after_processing": {"per": "batch"}},
+             "service": {"constant": "1ms"},
+             "output": {"topic": "out", "transactional": true, "polls_per_txn": 300}},
+            {"id": "reader", "topics": ["out"], "members": 1, "auto_offset_reset": "earliest",
+             "isolation_level": "read_committed", "service": {"constant": "10us"}}],
+        "schedule": [{"at": "1500ms", "command": {"do": "seek_group", "group": "reader",
+            "to": {"timestamp": "1s"}}}]})
+    .to_string();
+    let s = story(&json, 8_000_000);
+    let seeked = s.matching(|k| matches!(k, TraceKind::Seeked { .. }));
+    let TraceKind::Seeked { offset, .. } = seeked[0].kind else {
+        unreachable!()
+    };
+    assert_eq!(offset, 0);
+}
+
+#[test]
+fn a_partition_added_before_the_group_ever_ran_starts_as_a_choice() {
+    // No member until 2 s; partition 1 appears at 1 s. The first start at
+    // `latest` on either partition is a choice: nothing skipped.
+    let json = json!({"title": "grow early", "seed": 1, "duration": "3s",
+        "producers": [{"id": "p", "to": "t", "rate": "1000/s", "keys": {"random_of_n": 100}}],
+        "topics": [{"id": "t", "partitions": 1}],
+        "consumer_groups": [{"id": "g", "topics": ["t"], "members": 0,
+            "auto_offset_reset": "latest", "service": {"constant": "10us"}}],
+        "schedule": [
+            {"at": "1s", "command": {"do": "increase_partitions", "topic": "t", "partitions": 2}},
+            {"at": "2s", "command": {"do": "add_member", "group": "g"}}]})
+    .to_string();
+    let s = story(&json, 3_000_000);
+    let g = group(&s.engine, "g");
+    assert!(g["processed"].as_u64().unwrap() > 0, "{g}");
+    assert_eq!(g["skipped"], 0, "{g}");
+}
+
+#[test]
+fn a_retry_topic_of_the_group_can_be_named_in_a_seek() {
+    let json = json!({"title": "retry seek", "seed": 1, "duration": "3s",
+        "producers": [{"id": "p", "to": "main", "rate": "20/s"}],
+        "topics": [{"id": "main", "partitions": 1}, {"id": "main-retry", "partitions": 1}],
+        "consumer_groups": [{"id": "g", "topics": ["main"], "members": 1, "failure_rate": 0.3,
+            "service": {"constant": "1ms"},
+            "on_failure": {"retry_topics": {"topics": [{"topic": "main-retry", "delay": "100ms"}]}}}],
+        "schedule": [{"at": "2s", "command": {"do": "seek_group", "group": "g", "to": "beginning",
+            "topic": "main-retry", "partition": 0}}]})
+    .to_string();
+    let s = story(&json, 3_000_000);
+    let retry = s.node("main-retry");
+    let seeks: Vec<_> = s
+        .matching(|k| matches!(k, TraceKind::Seeked { .. }))
+        .iter()
+        .map(|e| match e.kind {
+            TraceKind::Seeked { topic, .. } => topic,
+            _ => unreachable!(),
+        })
+        .collect();
+    assert_eq!(seeks, vec![retry]);
+}

@@ -1113,3 +1113,31 @@ fn a_lowered_output_buffer_limit_closes_a_subscriber_without_more_traffic() {
     );
     assert!(closed(&st).is_empty());
 }
+
+#[test]
+fn a_shortened_soft_limit_period_closes_at_the_new_deadline() {
+    // The subscriber handles the first message (100 s); the next two wait:
+    // over the 150 kB soft limit since 3 s with 60 s allowed. At 4 s the
+    // period becomes 2 s, so the cron closes the subscriber at 5 s (+1 µs),
+    // not at the old deadline of 63 s.
+    let json = json!({"title": "t", "seed": 1, "duration": "10s",
+        "producers": [{"id": "pub", "to": "redis", "rate": "1/s", "arrival": "constant",
+                       "routing_key": "ticks", "payload_bytes": 100000}],
+        "redis_pubsub": [{"id": "redis", "output_buffer": {"hard_bytes": 0, "soft_bytes": 150000, "soft_seconds": "60s"}}],
+        "redis_subscribers": [{"id": "s", "server": "redis", "channels": ["ticks"],
+                               "service": {"constant": "100s"}}],
+        "schedule": [{"at": "3500ms", "command": {"do": "set_rate", "producer": "pub", "rate": "0/s"}},
+                     {"at": "4s", "command": {"do": "set_output_buffer_limit", "server": "redis",
+                      "limit": {"hard_bytes": 0, "soft_bytes": 150000, "soft_seconds": "2s"}}}]})
+    .to_string();
+    let st = story(&json, 10_000_000);
+    let closed: Vec<(u64, DisconnectCause)> = st
+        .trace
+        .iter()
+        .filter_map(|e| match e.kind {
+            TraceKind::SubscriberDisconnected { cause, .. } => Some((e.t.0, cause)),
+            _ => None,
+        })
+        .collect();
+    assert_eq!(closed, [(5_000_001, DisconnectCause::SoftLimit)]);
+}

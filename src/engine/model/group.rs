@@ -345,6 +345,10 @@ impl Engine {
     /// A topic of group `g` grew: add its new partitions and rebalance.
     pub(crate) fn group_partitions_changed(&mut self, g: u32) {
         let gi = g as usize;
+        // A partition added after the group ran (owned something) loses,
+        // under `latest`, what was appended before its reset; one added
+        // before the group ever ran starts as a choice, like the others.
+        let ran = self.streams.groups[gi].parts.iter().any(|p| p.jump_is_loss);
         for t in self.streams.groups[gi].topics.clone() {
             let n = self.streams.topics[t as usize].parts.len() as u32;
             let have = self.streams.groups[gi]
@@ -360,7 +364,7 @@ impl Engine {
                     position: 0,
                     committed: None,
                     processed_high: 0,
-                    jump_is_loss: true,
+                    jump_is_loss: ran,
                     wake_us: 0,
                     out_high: 0,
                     out_committed_high: 0,

@@ -322,15 +322,34 @@ impl Engine {
     /// tick (100 ms), traffic or not (`closeClientOnOutputBufferLimitReached`
     /// with the check of #8833), so a subscriber already over a lowered hard
     /// limit is closed and one over a lowered soft limit starts its clock;
-    /// here at the command's instant.
+    /// here at the command's instant. A clock already running is looked at
+    /// again when the new `soft_seconds` runs out (a lowered one: sooner
+    /// than the check already scheduled, which then finds it closed).
     pub(crate) fn recheck_output_limits(&mut self, x: u32) {
+        let soft_us = self.redis.servers[x as usize].limit.soft_seconds.us();
         for s in 0..self.redis.subs.len() as u32 {
             let sub = &self.redis.subs[s as usize];
             if sub.server != x || !sub.connected {
                 continue;
             }
+            let running = sub.soft_since_us;
             if let Some(cause) = self.output_limit_reached(s) {
                 self.disconnect_subscriber(s, cause);
+                continue;
+            }
+            let sub = &self.redis.subs[s as usize];
+            if let (Some(since_us), Some(still)) = (running, sub.soft_since_us) {
+                if still == since_us {
+                    let at = since_us
+                        .saturating_add(soft_us)
+                        .saturating_add(1)
+                        .max(self.now.0 + 1);
+                    let conn = sub.conn;
+                    self.agenda.schedule(
+                        SimTime(at),
+                        Event::Redis(RedisEvent::OutputCheck { s, conn, since_us }),
+                    );
+                }
             }
         }
     }

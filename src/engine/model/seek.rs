@@ -30,7 +30,7 @@ impl Engine {
         let cfg = self.gcfg(g);
         let t = match topic {
             Some(name) => {
-                if !cfg.topics.iter().any(|x| x == name) {
+                if !cfg.read_topics().contains(&name) {
                     return Err(CommandError(format!(
                         "{} does not read topic {name:?}",
                         cfg.id
@@ -117,15 +117,17 @@ impl Engine {
                 SeekTo::Offset(o) => o.clamp(start, end),
                 SeekTo::Timestamp(t) => {
                     // The first offset with a timestamp at or after `t`; one
-                    // at or past the high watermark is not offered (Kafka's
+                    // at or past the high watermark (for a read_committed
+                    // group the last stable offset) is not offered (Kafka's
                     // ListOffsets answers none), so the seek goes to the end.
+                    let last = self.latest_offset(g, gp);
                     let p = &self.streams.groups[gi].parts[gp as usize];
                     let log = &self.streams.topics[p.topic as usize].parts[p.partition as usize];
                     log.records
                         .iter()
                         .find(|r| r.published_us >= t.us())
-                        .map_or(end, |r| r.offset)
-                        .min(end)
+                        .map_or(last, |r| r.offset)
+                        .min(last)
                 }
             };
             let grp = &mut self.streams.groups[gi];

@@ -10,7 +10,13 @@ use super::*;
 /// world. Without them a bad value (`prefetch: 0`) passed validation and the
 /// engine skipped the command silently when its time came, since a scheduled
 /// command that fails `Engine`'s own checks is not applied.
-pub(super) fn check_scheduled_values(v: &mut V, at: &str, cmd: &Command, s: &Scenario) {
+pub(super) fn check_scheduled_values(
+    v: &mut V,
+    at: &str,
+    index: usize,
+    cmd: &Command,
+    s: &Scenario,
+) {
     use Command as C;
     if let C::PauseMember { duration, .. } = cmd {
         if duration.us() == 0 || duration.us() > 3_600_000_000 {
@@ -50,7 +56,7 @@ pub(super) fn check_scheduled_values(v: &mut V, at: &str, cmd: &Command, s: &Sce
             partition,
             topic,
             ..
-        } => check_seek(v, at, s, group, topic.as_deref(), *partition),
+        } => check_seek(v, at, index, s, group, topic.as_deref(), *partition),
         C::SetWaitTime { wait_time, .. } => {
             if let Err(e) = check_wait_time(*wait_time) {
                 v.err(format!("{at}.wait_time"), e);
@@ -295,13 +301,15 @@ pub(super) fn check_scheduled_values(v: &mut V, at: &str, cmd: &Command, s: &Sce
     }
 }
 
-/// A scheduled seek's `topic` is one the group reads, and its `partition`
-/// exists in that topic (by then: an `increase_partitions` scheduled earlier
-/// counts); a partition without a topic needs a group that reads one topic,
-/// since Kafka seeks a `TopicPartition`.
+/// A scheduled seek's `topic` is one the group reads (its retry topics
+/// included), and its `partition` exists in that topic by then (an
+/// `increase_partitions` that comes first counts: earlier, or at the same
+/// time and listed before); a partition without a topic needs a group that
+/// reads one topic, since Kafka seeks a `TopicPartition`.
 fn check_seek(
     v: &mut V,
     at: &str,
+    index: usize,
     s: &Scenario,
     group: &str,
     topic: Option<&str>,
@@ -311,12 +319,12 @@ fn check_seek(
         return; // the group's own check names it
     };
     let t = match topic {
-        Some(t) if !g.topics.iter().any(|x| x == t) => {
+        Some(t) if !g.read_topics().contains(&t) => {
             return v.err(
                 format!("{at}.topic"),
                 format!(
                     "{group} does not read topic {t:?} (it reads {})",
-                    g.topics.join(", ")
+                    g.read_topics().join(", ")
                 ),
             );
         }
@@ -338,16 +346,22 @@ fn check_seek(
     let (Some(p), Some(cfg)) = (partition, s.topics.iter().find(|x| x.id == t)) else {
         return;
     };
+    let seek_at = s.schedule[index].at;
     let grown = s
         .schedule
         .iter()
-        .filter_map(|sc| match &sc.command {
+        .enumerate()
+        .filter(|(k, sc)| sc.at < seek_at || (sc.at == seek_at && *k < index))
+        .filter_map(|(_, sc)| match &sc.command {
             Command::IncreasePartitions { topic, partitions } if topic == t => Some(*partitions),
             _ => None,
         })
         .max()
         .unwrap_or(0);
     let n = cfg.partitions.max(grown);
+    if n == 0 {
+        return; // the topic's own check names it
+    }
     if p >= n {
         v.err(
             format!("{at}.partition"),

@@ -371,6 +371,7 @@ impl Component for App {
             ),
             bottom_hidden: crate::ui::params::charts_folded_at_start(
                 params.charts,
+                params.lesson.is_some(),
                 viewport_w_px,
                 viewport_h_px,
             ),
