@@ -47,6 +47,11 @@ pub(crate) struct Instance {
     pub(crate) in_transit: Vec<u32>,
     /// Processed messages whose manual ack is still on its way (`model::links`).
     pub(crate) acking: Vec<u32>,
+    /// The delivery just processed, between the end of its service and its
+    /// ack: still unacked, so it counts against prefetch while its effects
+    /// (handler publishes, dead-lettering) may route messages back into this
+    /// queue and dispatch to this very instance (`on_service_done`).
+    pub(crate) settling: bool,
 }
 
 impl Instance {
@@ -275,6 +280,9 @@ impl Engine {
         inst.service_pending -= 1;
         inst.busy_total_us += self.now.0 - inst.busy_since_us;
         let service_us = inst.service_us;
+        // Unacked until settled below (a swarm case delivered a fifth message
+        // to a prefetch-4 instance from its own handler's publish).
+        inst.settling = true;
         let q = self.consumers[ci].queue;
         self.queue_note_released(q, 1);
         let cnode = self.consumers[ci].node;
@@ -301,7 +309,8 @@ impl Engine {
         // queue, and that nested dispatch may deliver to this (idle) instance,
         // which starts its service. Starting it a second time scheduled two
         // completions for one delivery.
-        let inst = &self.consumers[ci].instances[i as usize];
+        let inst = &mut self.consumers[ci].instances[i as usize];
+        inst.settling = false;
         if !inst.busy && !inst.buffer.is_empty() {
             self.start_service(c, i);
         }
@@ -569,7 +578,9 @@ impl Engine {
     pub(crate) fn instance_has_room(&self, c: u32, i: u32) -> bool {
         let cs = &self.consumers[c as usize];
         let inst = &cs.instances[i as usize];
-        inst.up && inst.held() < cs.prefetch as usize && (!cs.gated || self.breaker_permits(c))
+        inst.up
+            && inst.held() + usize::from(inst.settling) < cs.prefetch as usize
+            && (!cs.gated || self.breaker_permits(c))
     }
 
     // ------------------------------------------------ invariants
