@@ -4,13 +4,46 @@
 //! added while the group runs loses, under `latest`, what was appended to it
 //! before the group reset (`ConsumerConfig`'s `auto.offset.reset` warning).
 
-use crate::common::{engine, story};
-use queuelab::engine::{Command, Engine, TraceKind};
+use crate::common::{engine, story, Story};
+use queuelab::engine::{Command, Engine, NodeId, TraceKind};
 use queuelab::scenario::{self, SeekTo};
 use serde_json::{json, Value};
 
 fn group(e: &Engine, id: &str) -> Value {
     serde_json::to_value(e.report("t")).unwrap()["nodes"][id].clone()
+}
+
+/// Every `seeked` event: (topic, partition, offset).
+fn seeks(s: &Story) -> Vec<(NodeId, u32, u64)> {
+    s.trace
+        .iter()
+        .filter_map(|e| match e.kind {
+            TraceKind::Seeked {
+                topic,
+                partition,
+                offset,
+            } => Some((topic, partition, offset)),
+            _ => None,
+        })
+        .collect()
+}
+
+/// `rpw` copies `in` to `out` in transactions of 300 polls; `reader`
+/// (read_committed) seeks `to` at 1.5 s, while a transaction is open.
+fn read_committed_seek(to: Value) -> Story {
+    let json = json!({"title": "rc seek", "seed": 1, "duration": "8s",
+        "producers": [{"id": "p", "to": "in", "rate": "2000/s"}],
+        "topics": [{"id": "in", "partitions": 1}, {"id": "out", "partitions": 1}],
+        "consumer_groups": [
+            {"id": "rpw", "topics": ["in"], "members": 1, "auto_offset_reset": "earliest",
+             "max_poll_records": 10, "commit": {"after_processing": {"per": "batch"}},
+             "service": {"constant": "1ms"},
+             "output": {"topic": "out", "transactional": true, "polls_per_txn": 300}},
+            {"id": "reader", "topics": ["out"], "members": 1, "auto_offset_reset": "earliest",
+             "isolation_level": "read_committed", "service": {"constant": "10us"}}],
+        "schedule": [{"at": "1500ms", "command": {"do": "seek_group", "group": "reader", "to": to}}]})
+    .to_string();
+    story(&json, 8_000_000)
 }
 
 /// One group reading two 2-partition topics; `schedule` as given.
@@ -36,20 +69,8 @@ fn a_seek_of_one_partition_moves_that_topics_partition_only() {
         3_000_000,
     );
     let t2 = s.node("t2");
-    let seeks: Vec<(_, u32, u64)> = s
-        .matching(|k| matches!(k, TraceKind::Seeked { .. }))
-        .iter()
-        .map(|e| match e.kind {
-            TraceKind::Seeked {
-                topic,
-                partition,
-                offset,
-            } => (topic, partition, offset),
-            _ => unreachable!(),
-        })
-        .collect();
     // It used to move partition 0 of t1 as well.
-    assert_eq!(seeks, vec![(t2, 0, 0)]);
+    assert_eq!(seeks(&s), vec![(t2, 0, 0)]);
     // Partition 0 of t2 is read again from offset 0: those records twice.
     assert!(group(&s.engine, "g")["reprocessed"].as_u64().unwrap() > 0);
     // A whole topic without a partition: both of t2's, none of t1's.
@@ -60,16 +81,7 @@ fn a_seek_of_one_partition_moves_that_topics_partition_only() {
         ),
         3_000_000,
     );
-    let moved: Vec<_> = s
-        .matching(|k| matches!(k, TraceKind::Seeked { .. }))
-        .iter()
-        .map(|e| match e.kind {
-            TraceKind::Seeked {
-                topic, partition, ..
-            } => (topic == t2, partition),
-            _ => unreachable!(),
-        })
-        .collect();
+    let moved: Vec<_> = seeks(&s).iter().map(|&(t, p, _)| (t == t2, p)).collect();
     assert_eq!(moved, vec![(true, 0), (true, 1)]);
 }
 
@@ -117,28 +129,12 @@ fn a_partition_without_its_topic_is_refused_when_the_group_reads_several() {
 
 #[test]
 fn a_read_committed_seek_to_the_end_stops_at_the_open_transaction() {
-    // `rpw` copies `in` to `out` in transactions of 300 polls; `reader`
-    // (read_committed) seeks to the end at 1.5 s while a transaction is
+    // `reader` (read_committed) seeks to the end while a transaction is
     // open. Kafka's seekToEnd under READ_COMMITTED answers the last stable
     // offset, so when the transaction commits, `reader` reads all of it;
     // seeking to the high watermark skipped the open transaction's records.
-    let json = json!({"title": "rc seek", "seed": 1, "duration": "8s",
-        "producers": [{"id": "p", "to": "in", "rate": "2000/s"}],
-        "topics": [{"id": "in", "partitions": 1}, {"id": "out", "partitions": 1}],
-        "consumer_groups": [
-            {"id": "rpw", "topics": ["in"], "members": 1, "auto_offset_reset": "earliest",
-             "max_poll_records": 10, "commit": {"after_processing": {"per": "batch"}},
-             "service": {"constant": "1ms"},
-             "output": {"topic": "out", "transactional": true, "polls_per_txn": 300}},
-            {"id": "reader", "topics": ["out"], "members": 1, "auto_offset_reset": "earliest",
-             "isolation_level": "read_committed", "service": {"constant": "10us"}}],
-        "schedule": [{"at": "1500ms", "command": {"do": "seek_group", "group": "reader", "to": "end"}}]})
-    .to_string();
-    let s = story(&json, 8_000_000);
-    let seeked = s.matching(|k| matches!(k, TraceKind::Seeked { .. }));
-    let TraceKind::Seeked { offset, .. } = seeked[0].kind else {
-        unreachable!()
-    };
+    let s = read_committed_seek(json!("end"));
+    let offset = seeks(&s)[0].2;
     // Records up to the seek time were all committed before the seek or are
     // in the open transaction: the last stable offset is what the reader
     // had read by then, so the seek does not move it forward.
@@ -212,11 +208,7 @@ fn a_scheduled_seek_sees_only_the_partitions_grown_before_it() {
         "{err}"
     );
     let s = story(&world("3s"), 4_000_000);
-    assert_eq!(
-        s.matching(|k| matches!(k, TraceKind::Seeked { partition: 3, .. }))
-            .len(),
-        1
-    );
+    assert_eq!(seeks(&s).iter().filter(|x| x.1 == 3).count(), 1);
     // A topic with no partitions is its own error, not a panic here.
     let zero = world("3s").replace(r#""partitions":2"#, r#""partitions":0"#);
     let err = scenario::load(&zero).unwrap_err().to_string();
@@ -228,25 +220,8 @@ fn a_read_committed_seek_by_timestamp_stops_at_the_open_transaction_too() {
     // As `a_read_committed_seek_to_the_end…`, by timestamp (1 s): every
     // record from 1 s on is in the open transaction, so the answer is the
     // last stable offset (0), not an offset inside the transaction.
-    let json = json!({"title": "rc seek", "seed": 1, "duration": "8s",
-        "producers": [{"id": "p", "to": "in", "rate": "2000/s"}],
-        "topics": [{"id": "in", "partitions": 1}, {"id": "out", "partitions": 1}],
-        "consumer_groups": [
-            {"id": "rpw", "topics": ["in"], "members": 1, "auto_offset_reset": "earliest",
-             "max_poll_records": 10, "commit": {"after_processing": {"per": "batch"}},
-             "service": {"constant": "1ms"},
-             "output": {"topic": "out", "transactional": true, "polls_per_txn": 300}},
-            {"id": "reader", "topics": ["out"], "members": 1, "auto_offset_reset": "earliest",
-             "isolation_level": "read_committed", "service": {"constant": "10us"}}],
-        "schedule": [{"at": "1500ms", "command": {"do": "seek_group", "group": "reader",
-            "to": {"timestamp": "1s"}}}]})
-    .to_string();
-    let s = story(&json, 8_000_000);
-    let seeked = s.matching(|k| matches!(k, TraceKind::Seeked { .. }));
-    let TraceKind::Seeked { offset, .. } = seeked[0].kind else {
-        unreachable!()
-    };
-    assert_eq!(offset, 0);
+    let s = read_committed_seek(json!({"timestamp": "1s"}));
+    assert_eq!(seeks(&s)[0].2, 0);
 }
 
 #[test]
@@ -281,13 +256,6 @@ fn a_retry_topic_of_the_group_can_be_named_in_a_seek() {
     .to_string();
     let s = story(&json, 3_000_000);
     let retry = s.node("main-retry");
-    let seeks: Vec<_> = s
-        .matching(|k| matches!(k, TraceKind::Seeked { .. }))
-        .iter()
-        .map(|e| match e.kind {
-            TraceKind::Seeked { topic, .. } => topic,
-            _ => unreachable!(),
-        })
-        .collect();
-    assert_eq!(seeks, vec![retry]);
+    let topics: Vec<_> = seeks(&s).iter().map(|x| x.0).collect();
+    assert_eq!(topics, vec![retry]);
 }

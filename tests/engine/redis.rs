@@ -1058,86 +1058,74 @@ fn a_claimed_entry_is_handled_even_if_its_old_owner_acks_it_meanwhile() {
     assert_eq!(handled, vec![(100, 2), (150, 2), (200, 2)]);
 }
 
+/// Three 100 kB messages, one a second, to a subscriber stuck on the first
+/// (100 s): the other two wait (200 078 bytes with their framing) from 3 s;
+/// publishing stops at 3.5 s and at 4 s the limits become `lowered`.
+/// `initial`: the server's `output_buffer` (null: Redis's defaults).
+fn stuck_subscriber(initial: Value, lowered: Value) -> Story {
+    let mut server = json!({"id": "redis"});
+    if !initial.is_null() {
+        server["output_buffer"] = initial;
+    }
+    let json = json!({"title": "t", "seed": 1, "duration": "10s",
+        "producers": [{"id": "pub", "to": "redis", "rate": "1/s", "arrival": "constant",
+                       "routing_key": "ticks", "payload_bytes": 100000}],
+        "redis_pubsub": [server],
+        "redis_subscribers": [{"id": "s", "server": "redis", "channels": ["ticks"],
+                               "service": {"constant": "100s"}}],
+        "schedule": [{"at": "3.5s", "command": {"do": "set_rate", "producer": "pub", "rate": "0/s"}},
+                     {"at": "4s", "command": {"do": "set_output_buffer_limit", "server": "redis", "limit": lowered}}]});
+    story(&json.to_string(), 10_000_000)
+}
+
+/// Every disconnection: (time, cause, bytes then buffered).
+fn closed(st: &Story) -> Vec<(u64, DisconnectCause, u64)> {
+    st.trace
+        .iter()
+        .filter_map(|e| match e.kind {
+            TraceKind::SubscriberDisconnected {
+                cause,
+                buffer_bytes,
+                ..
+            } => Some((e.t.0, cause, buffer_bytes)),
+            _ => None,
+        })
+        .collect()
+}
+
 #[test]
 fn a_lowered_output_buffer_limit_closes_a_subscriber_without_more_traffic() {
-    // Two 100 kB messages wait for a stuck subscriber (200 078 bytes with
-    // their framing); publishing stops at 3.5 s and at 4 s the limits are
-    // lowered. Redis's clientsCron checks every client against the new
-    // limits (traffic or not): over the hard limit it is closed at once,
-    // over the soft one it is closed `soft_seconds` later. It used to stay
-    // connected until the next message.
-    let world = |limit: Value| {
-        json!({"title": "t", "seed": 1, "duration": "10s",
-            "producers": [{"id": "pub", "to": "redis", "rate": "1/s", "arrival": "constant",
-                           "routing_key": "ticks", "payload_bytes": 100000}],
-            "redis_pubsub": [{"id": "redis"}],
-            "redis_subscribers": [{"id": "s", "server": "redis", "channels": ["ticks"],
-                                   "service": {"constant": "100s"}}],
-            "schedule": [{"at": "3.5s", "command": {"do": "set_rate", "producer": "pub", "rate": "0/s"}},
-                         {"at": "4s", "command": {"do": "set_output_buffer_limit", "server": "redis", "limit": limit}}]})
-        .to_string()
-    };
-    let closed = |st: &Story| -> Vec<(u64, DisconnectCause, u64)> {
-        st.trace
-            .iter()
-            .filter_map(|e| match e.kind {
-                TraceKind::SubscriberDisconnected {
-                    cause,
-                    buffer_bytes,
-                    ..
-                } => Some((e.t.0, cause, buffer_bytes)),
-                _ => None,
-            })
-            .collect()
-    };
-    let st = story(
-        &world(json!({"hard_bytes": 150000, "soft_bytes": 0, "soft_seconds": "60s"})),
-        10_000_000,
-    );
+    // Redis's clientsCron checks every client against the new limits
+    // (traffic or not): over the hard limit it is closed at once, over the
+    // soft one `soft_seconds` later. It used to stay connected until the
+    // next message.
+    let lowered = |limit: Value| closed(&stuck_subscriber(Value::Null, limit));
     assert_eq!(
-        closed(&st),
+        lowered(json!({"hard_bytes": 150000, "soft_bytes": 0, "soft_seconds": "60s"})),
         [(4_000_000, DisconnectCause::HardLimit, 200_078)]
     );
-    let st = story(
-        &world(json!({"hard_bytes": 0, "soft_bytes": 150000, "soft_seconds": "2s"})),
-        10_000_000,
-    );
     assert_eq!(
-        closed(&st),
+        lowered(json!({"hard_bytes": 0, "soft_bytes": 150000, "soft_seconds": "2s"})),
         [(6_000_001, DisconnectCause::SoftLimit, 200_078)]
     );
     // Limits that the buffer stays under close nothing.
-    let st = story(
-        &world(json!({"hard_bytes": 300000, "soft_bytes": 250000, "soft_seconds": "1s"})),
-        10_000_000,
+    assert!(
+        lowered(json!({"hard_bytes": 300000, "soft_bytes": 250000, "soft_seconds": "1s"}))
+            .is_empty()
     );
-    assert!(closed(&st).is_empty());
 }
 
 #[test]
 fn a_shortened_soft_limit_period_closes_at_the_new_deadline() {
-    // The subscriber handles the first message (100 s); the next two wait:
-    // over the 150 kB soft limit since 3 s with 60 s allowed. At 4 s the
+    // Over the 150 kB soft limit since 3 s with 60 s allowed; at 4 s the
     // period becomes 2 s, so the cron closes the subscriber at 5 s (+1 µs),
     // not at the old deadline of 63 s.
-    let json = json!({"title": "t", "seed": 1, "duration": "10s",
-        "producers": [{"id": "pub", "to": "redis", "rate": "1/s", "arrival": "constant",
-                       "routing_key": "ticks", "payload_bytes": 100000}],
-        "redis_pubsub": [{"id": "redis", "output_buffer": {"hard_bytes": 0, "soft_bytes": 150000, "soft_seconds": "60s"}}],
-        "redis_subscribers": [{"id": "s", "server": "redis", "channels": ["ticks"],
-                               "service": {"constant": "100s"}}],
-        "schedule": [{"at": "3500ms", "command": {"do": "set_rate", "producer": "pub", "rate": "0/s"}},
-                     {"at": "4s", "command": {"do": "set_output_buffer_limit", "server": "redis",
-                      "limit": {"hard_bytes": 0, "soft_bytes": 150000, "soft_seconds": "2s"}}}]})
-    .to_string();
-    let st = story(&json, 10_000_000);
-    let closed: Vec<(u64, DisconnectCause)> = st
-        .trace
-        .iter()
-        .filter_map(|e| match e.kind {
-            TraceKind::SubscriberDisconnected { cause, .. } => Some((e.t.0, cause)),
-            _ => None,
-        })
-        .collect();
-    assert_eq!(closed, [(5_000_001, DisconnectCause::SoftLimit)]);
+    let st = stuck_subscriber(
+        json!({"hard_bytes": 0, "soft_bytes": 150000, "soft_seconds": "60s"}),
+        json!({"hard_bytes": 0, "soft_bytes": 150000, "soft_seconds": "2s"}),
+    );
+    assert_eq!(
+        closed(&st),
+        [(5_000_001, DisconnectCause::SoftLimit, 200_078)]
+    );
 }

@@ -294,17 +294,8 @@ impl Engine {
                     // Redis's `clientsCron` runs the same check on every
                     // client without an append (`closeClientOnOutputBufferLimitReached`),
                     // so a subscriber that stays over the soft limit is closed
-                    // even if nothing more is published: check again at the
-                    // first instant past `soft_seconds`.
-                    let conn = sub.conn;
-                    self.agenda.schedule(
-                        self.now.after(limit.soft_seconds.us() + 1),
-                        Event::Redis(RedisEvent::OutputCheck {
-                            s,
-                            conn,
-                            since_us: now,
-                        }),
-                    );
+                    // even if nothing more is published.
+                    self.schedule_output_check(s, now);
                 }
                 Some(t) if now - t > limit.soft_seconds.us() => {
                     return Some(DisconnectCause::SoftLimit)
@@ -326,7 +317,6 @@ impl Engine {
     /// again when the new `soft_seconds` runs out (a lowered one: sooner
     /// than the check already scheduled, which then finds it closed).
     pub(crate) fn recheck_output_limits(&mut self, x: u32) {
-        let soft_us = self.redis.servers[x as usize].limit.soft_seconds.us();
         for s in 0..self.redis.subs.len() as u32 {
             let sub = &self.redis.subs[s as usize];
             if sub.server != x || !sub.connected {
@@ -337,21 +327,32 @@ impl Engine {
                 self.disconnect_subscriber(s, cause);
                 continue;
             }
-            let sub = &self.redis.subs[s as usize];
-            if let (Some(since_us), Some(still)) = (running, sub.soft_since_us) {
-                if still == since_us {
-                    let at = since_us
-                        .saturating_add(soft_us)
-                        .saturating_add(1)
-                        .max(self.now.0 + 1);
-                    let conn = sub.conn;
-                    self.agenda.schedule(
-                        SimTime(at),
-                        Event::Redis(RedisEvent::OutputCheck { s, conn, since_us }),
-                    );
+            if let Some(since_us) = running {
+                if self.redis.subs[s as usize].soft_since_us == Some(since_us) {
+                    self.schedule_output_check(s, since_us);
                 }
             }
         }
+    }
+
+    /// The cron's next look at subscriber `s`, over the soft limit since
+    /// `since_us`: the first instant past `soft_seconds` (never before the
+    /// next microsecond).
+    fn schedule_output_check(&mut self, s: u32, since_us: u64) {
+        let sub = &self.redis.subs[s as usize];
+        let soft_us = self.redis.servers[sub.server as usize]
+            .limit
+            .soft_seconds
+            .us();
+        let at = since_us
+            .saturating_add(soft_us)
+            .saturating_add(1)
+            .max(self.now.0 + 1);
+        let conn = sub.conn;
+        self.agenda.schedule(
+            SimTime(at),
+            Event::Redis(RedisEvent::OutputCheck { s, conn, since_us }),
+        );
     }
 
     /// `RedisEvent::OutputCheck`: the cron's look at a connected subscriber
@@ -369,20 +370,8 @@ impl Engine {
         }
         // Still over, but not for long enough: `soft_seconds` was raised
         // by a command since. Look again when it will be.
-        let sub = &self.redis.subs[s as usize];
-        if sub.soft_since_us == Some(since_us) {
-            let soft_us = self.redis.servers[sub.server as usize]
-                .limit
-                .soft_seconds
-                .us();
-            let at = since_us
-                .saturating_add(soft_us)
-                .saturating_add(1)
-                .max(self.now.0 + 1);
-            self.agenda.schedule(
-                SimTime(at),
-                Event::Redis(RedisEvent::OutputCheck { s, conn, since_us }),
-            );
+        if self.redis.subs[s as usize].soft_since_us == Some(since_us) {
+            self.schedule_output_check(s, since_us);
         }
     }
 

@@ -324,15 +324,10 @@ impl Component for App {
         } = App::initial(&params);
         let layout = best_layout(&sim, 900.0, 450.0, params.presenter);
         // The viewport at start decides which panels start folded (0: unknown).
-        let viewport_px =
-            |f: fn(&web_sys::Window) -> Result<wasm_bindgen::JsValue, wasm_bindgen::JsValue>| {
-                web_sys::window()
-                    .and_then(|w| f(&w).ok())
-                    .and_then(|v| v.as_f64())
-                    .unwrap_or(0.0)
-            };
-        let viewport_w_px = viewport_px(web_sys::Window::inner_width);
-        let viewport_h_px = viewport_px(web_sys::Window::inner_height);
+        let px = |v: Result<wasm_bindgen::JsValue, _>| v.ok().and_then(|v| v.as_f64());
+        let (viewport_w_px, viewport_h_px) = web_sys::window()
+            .map(|w| (px(w.inner_width()), px(w.inner_height())))
+            .map_or((0.0, 0.0), |(w, h)| (w.unwrap_or(0.0), h.unwrap_or(0.0)));
         let snap = sim.engine.snapshot();
         crate::ui::set_reproduction(&sim.reproduction());
         let mut app = App {
