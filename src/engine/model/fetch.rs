@@ -453,12 +453,17 @@ impl Engine {
     }
 
     pub(crate) fn on_auto_commit(&mut self, g: u32, m: u32, epoch: u32) {
-        let mem = &self.streams.groups[g as usize].members[m as usize];
-        if mem.epoch != epoch || !mem.alive {
+        let auto = matches!(self.gcfg(g).commit, CommitPolicy::Auto { .. });
+        let now_us = self.now.0;
+        let mem = &mut self.streams.groups[g as usize].members[m as usize];
+        // A tick of an old chain (the member's epoch moved on, or the chain
+        // was restarted at another deadline) is stale.
+        if mem.epoch != epoch || !mem.alive || mem.auto_commit_at_us != now_us {
             return;
         }
+        mem.auto_commit_at_us = u64::MAX;
         // Switched to another commit policy by a command: the chain stops.
-        if !matches!(self.gcfg(g).commit, CommitPolicy::Auto { .. }) {
+        if !auto {
             return;
         }
         // Kafka auto-commits inside `poll()` only (ConsumerCoordinator.poll →
@@ -466,7 +471,7 @@ impl Engine {
         // at its next poll, when every record it was given is processed. An
         // idle member is blocked in poll, whose loop commits on time.
         if mem.busy || !mem.batch.is_empty() {
-            self.streams.groups[g as usize].members[m as usize].auto_commit_due = true;
+            mem.auto_commit_due = true;
             return;
         }
         self.auto_commit_now(g, m);

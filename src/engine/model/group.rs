@@ -36,6 +36,7 @@ use super::topic::StreamEvent;
 use crate::engine::core::Engine;
 use crate::engine::metrics::Latency;
 use crate::engine::prng::Stream;
+use crate::engine::time::SimTime;
 use crate::engine::trace::NodeId;
 use crate::scenario::{self, Assignment, CommitPolicy};
 use std::collections::{BTreeMap, BTreeSet, VecDeque};
@@ -86,6 +87,11 @@ pub(crate) struct MemberState {
     /// it commits at its next poll (Kafka auto-commits only inside `poll()`,
     /// so what it commits has been processed) and restarts the interval.
     pub(crate) auto_commit_due: bool,
+    /// Auto-commit: when the member's live interval runs out (`u64::MAX`:
+    /// none). A tick due at another time is stale (a chain stopped by a
+    /// switch of commit policy and started again before its tick), and a
+    /// pause keeps the deadline, as Kafka's `nextAutoCommitTimer` does.
+    pub(crate) auto_commit_at_us: u64,
 }
 
 /// A partition as a group sees it.
@@ -254,6 +260,7 @@ impl Engine {
             txn: Default::default(),
             commit_on_rejoin: false,
             auto_commit_due: false,
+            auto_commit_at_us: u64::MAX,
         });
         self.schedule_auto_commit(g, m);
         m
@@ -264,12 +271,19 @@ impl Engine {
     pub(crate) fn schedule_auto_commit(&mut self, g: u32, m: u32) {
         self.streams.groups[g as usize].members[m as usize].auto_commit_due = false;
         if let CommitPolicy::Auto { interval } = self.gcfg(g).commit {
-            let epoch = self.streams.groups[g as usize].members[m as usize].epoch;
-            self.schedule_stream(
-                self.now.after(interval.us().max(1)),
-                StreamEvent::AutoCommit { g, m, epoch },
-            );
+            self.schedule_auto_commit_at(g, m, self.now.after(interval.us().max(1)));
+        } else {
+            self.streams.groups[g as usize].members[m as usize].auto_commit_at_us = u64::MAX;
         }
+    }
+
+    /// The member's auto-commit tick at `at` (the one live tick: an earlier
+    /// one still in the agenda is stale from now on).
+    pub(crate) fn schedule_auto_commit_at(&mut self, g: u32, m: u32, at: SimTime) {
+        let mem = &mut self.streams.groups[g as usize].members[m as usize];
+        mem.auto_commit_at_us = at.0;
+        let epoch = mem.epoch;
+        self.schedule_stream(at, StreamEvent::AutoCommit { g, m, epoch });
     }
 
     /// Partition `gp`'s log end and start offsets.

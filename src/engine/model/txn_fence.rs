@@ -29,7 +29,9 @@
 use super::group::Fetched;
 use super::topic::StreamEvent;
 use crate::engine::core::Engine;
+use crate::engine::time::SimTime;
 use crate::engine::trace::TraceKind;
+use crate::scenario::CommitPolicy;
 use std::collections::VecDeque;
 
 /// A member's transaction and pause state.
@@ -248,10 +250,25 @@ impl Engine {
             self.zombie_wakes(g, m);
             return;
         }
+        let auto = matches!(self.gcfg(g).commit, CommitPolicy::Auto { .. });
         let mem = &mut self.streams.groups[g as usize].members[m as usize];
         mem.busy = false;
         let has_batch = !mem.batch.is_empty();
-        self.schedule_auto_commit(g, m);
+        // The auto-commit deadline ran on through the pause (Kafka's timer
+        // is reset only by a commit): run out, or left due before the pause,
+        // the member commits at its next poll, which restarts the interval;
+        // otherwise its tick comes at the old deadline.
+        if auto {
+            let due_at = mem.auto_commit_at_us;
+            if due_at == u64::MAX && !mem.auto_commit_due {
+                self.schedule_auto_commit(g, m);
+            } else if mem.auto_commit_due || due_at <= self.now.0 {
+                mem.auto_commit_due = true;
+                mem.auto_commit_at_us = u64::MAX;
+            } else {
+                self.schedule_auto_commit_at(g, m, SimTime(due_at));
+            }
+        }
         if has_batch {
             // The record it was on is processed again from its start.
             self.start_record(g, m);
