@@ -132,6 +132,42 @@ fn null_keys_stick_to_a_partition_for_a_batch() {
 }
 
 #[test]
+fn a_lingered_part_batch_does_not_make_the_sticky_partitioner_leave_a_remainder() {
+    // KIP-794's example (Kafka's `BuiltInPartitioner.updatePartitionInfo`):
+    // batch 16, linger 500 ms, 12 records per linger. Kafka 3.3+ does not
+    // switch while the partition's batch is open and unfull: batches of 12,
+    // two per partition, instead of 12 then 4.
+    let s = story(
+        r#"{ "title": "kip-794", "duration": "4s",
+             "producers": [{ "id": "p", "to": "t", "rate": "24/s", "arrival": "constant",
+                             "linger": "500ms", "batch_size": 16 }],
+             "topics": [{ "id": "t", "partitions": 4 }] }"#,
+        4_000_000,
+    );
+    // Appended records per (time, partition): one batch each.
+    let mut batches: Vec<(u64, u32, u32)> = Vec::new();
+    for e in &s.trace {
+        if let TraceKind::Appended { partition, .. } = e.kind {
+            match batches.last_mut() {
+                Some(b) if b.0 == e.t.0 && b.1 == partition => b.2 += 1,
+                _ => batches.push((e.t.0, partition, 1)),
+            }
+        }
+    }
+    assert!(batches.len() >= 6, "{batches:?}");
+    assert!(batches.iter().all(|b| b.2 == 12), "{batches:?}");
+    for pair in batches.chunks(2).filter(|c| c.len() == 2) {
+        assert_eq!(
+            pair[0].1, pair[1].1,
+            "two batches per partition: {batches:?}"
+        );
+    }
+    for w in batches.windows(3).step_by(2) {
+        assert_ne!(w[1].1, w[2].1, "then a switch: {batches:?}");
+    }
+}
+
+#[test]
 fn round_robin_partitioner_ignores_keys_and_explicit_partition_wins() {
     let s = story(
         r#"{ "title": "rr",

@@ -88,8 +88,10 @@ impl Engine {
             Partitioner::Default => {
                 let batch = cfg.batch_size.unwrap_or(BATCH_SIZE_DEFAULT);
                 let stream = &mut self.producers[pi].stream;
+                let open = &tp.open;
+                let open_unfull = |part: u32| open.get(part as usize).is_some_and(|b| b.is_some());
                 tp.partitioner
-                    .sticky(partitions, batch, stream, available.as_deref())
+                    .sticky(partitions, batch, stream, available.as_deref(), open_unfull)
             }
         }
     }
@@ -142,6 +144,7 @@ impl Engine {
             self.streams.next_batch = self.streams.next_batch.wrapping_add(1);
             tp.sent_batches += 1;
             self.append_one(t, part, record);
+            self.sticky_appended(p, key, part);
             return;
         }
         if tp.open.len() <= part as usize {
@@ -170,6 +173,26 @@ impl Engine {
                 },
             );
         }
+        self.sticky_appended(p, key, part);
+    }
+
+    /// After a record of producer `p` went into its batch for `part`: if the
+    /// sticky partitioner chose it, may the partition switch
+    /// (`PartitionerState::after_append`)?
+    fn sticky_appended(&mut self, p: u32, key: Sym, part: u32) {
+        let cfg = &self.cfg.producers[p as usize];
+        if key != NO_SYM
+            || cfg.partition.is_some()
+            || cfg.partitioner.unwrap_or_default() != Partitioner::Default
+        {
+            return;
+        }
+        let batch = cfg.batch_size.unwrap_or(BATCH_SIZE_DEFAULT);
+        let Some(tp) = self.streams.producers[p as usize].as_mut() else {
+            return;
+        };
+        let open_unfull = tp.open.get(part as usize).is_some_and(|b| b.is_some());
+        tp.partitioner.after_append(batch, open_unfull);
     }
 
     pub(crate) fn on_linger_due(&mut self, p: u32, part: u32, batch: u32) {

@@ -22,7 +22,12 @@
 //! same one possible), or weighted by broker queue sizes when adaptive
 //! partitioning has load statistics. Here: switch after `batch_size` records
 //! (3.3+'s trigger, counted in records) to a uniformly random other partition
-//! (2.4–3.2's choice). No broker load feeds the choice.
+//! (2.4–3.2's choice). No broker load feeds the choice. As 3.3+'s
+//! `RecordAccumulator` does (`allBatchesFull`, `partitionChanged`), the switch
+//! waits while the partition's open batch is not full, so a linger that
+//! sends a part-filled batch does not leave a small remainder behind: it
+//! comes at the record that fills the batch, or at the next record once that
+//! batch is gone, and at the latest after twice `batch_size` records.
 
 use crate::engine::prng::Stream;
 
@@ -77,6 +82,10 @@ pub(crate) struct PartitionerState {
     /// The sticky partition for null keys, and records sent to it since chosen.
     pub(crate) sticky: Option<u32>,
     pub(crate) sticky_count: u32,
+    /// Enough went to the sticky partition: the next null-key record draws
+    /// a new one (drawn then, so the stream is read in the same order as
+    /// when every batch is full).
+    pub(crate) switch_due: bool,
     /// Next counter value of the round-robin partitioner.
     pub(crate) rr_counter: u32,
 }
@@ -94,22 +103,33 @@ impl PartitionerState {
         }
     }
 
-    /// The sticky partition for a null-key record; `batch_size` records
-    /// stick. The next one is drawn uniformly among the partitions with a
-    /// leader (`available`, ascending; `None`: all), other than the old one
-    /// (Kafka 2.4–3.2's `StickyPartitionCache.nextPartition`).
+    /// The sticky partition for a null-key record. `open_unfull(p)`: does
+    /// partition `p` have an open batch that is not full? The next partition
+    /// is drawn uniformly among the partitions with a leader (`available`,
+    /// ascending; `None`: all), other than the old one (Kafka 2.4–3.2's
+    /// `StickyPartitionCache.nextPartition`). Call `after_append` once the
+    /// record is in its batch.
     pub(crate) fn sticky(
         &mut self,
         partitions: u32,
         batch_size: u32,
         stream: &mut Stream,
         available: Option<&[u32]>,
+        open_unfull: impl Fn(u32) -> bool,
     ) -> u32 {
         let partitions = partitions.max(1);
+        // A switch held back by an unfull batch happens once that batch is
+        // full or sent (`partitionChanged`).
+        if let Some(p) = self.sticky {
+            if !self.switch_due && self.sticky_count >= batch_size.max(1) && !open_unfull(p) {
+                self.switch_due = true;
+            }
+        }
         let p = match self.sticky {
-            Some(p) if p < partitions && self.sticky_count < batch_size.max(1) => p,
+            Some(p) if p < partitions && !self.switch_due => p,
             prev => {
                 self.sticky_count = 0;
+                self.switch_due = false;
                 let next = match available {
                     None => match prev {
                         Some(old) if partitions > 1 && old < partitions => {
@@ -142,6 +162,19 @@ impl PartitionerState {
         };
         self.sticky_count += 1;
         p
+    }
+
+    /// A null-key record went into the sticky partition's batch;
+    /// `open_unfull`: that batch is still open and not full. Kafka's
+    /// `updatePartitionInfo`: switch once `batch_size` records went to the
+    /// partition and its batches are full, or after twice that regardless.
+    pub(crate) fn after_append(&mut self, batch_size: u32, open_unfull: bool) {
+        let batch_size = batch_size.max(1);
+        if (self.sticky_count >= batch_size && !open_unfull)
+            || self.sticky_count >= batch_size.saturating_mul(2)
+        {
+            self.switch_due = true;
+        }
     }
 }
 
@@ -196,16 +229,74 @@ mod tests {
         assert_eq!(got, [0, 1, 2, 0, 1, 2, 0]);
     }
 
+    /// One null-key record through the sticky partitioner, each batch sent
+    /// as soon as it is chosen (no linger: no batch is ever left open).
+    fn pick(
+        s: &mut PartitionerState,
+        n: u32,
+        batch: u32,
+        st: &mut Stream,
+        up: Option<&[u32]>,
+    ) -> u32 {
+        let p = s.sticky(n, batch, st, up, |_| false);
+        s.after_append(batch, false);
+        p
+    }
+
+    #[test]
+    fn a_switch_waits_for_the_open_batch_to_fill_as_in_kafka_3_3() {
+        // KIP-794's example in `BuiltInPartitioner.updatePartitionInfo`:
+        // batch 16, the first batch sent part-full by linger at 12; the
+        // next 4 records reach 16 but their batch is open, so no switch
+        // until it is full (28) or sent; twice 16 switches regardless.
+        let mut st = Stream::new(7, "t");
+        let mut s = PartitionerState::default();
+        let first = s.sticky(4, 16, &mut st, None, |_| false);
+        for k in 1..28 {
+            s.after_append(16, true);
+            // At record 12 the linger sends the batch: the next one opens.
+            assert_eq!(
+                s.sticky(4, 16, &mut st, None, |_| k != 12),
+                first,
+                "record {k}"
+            );
+        }
+        s.after_append(16, false); // the 28th record filled the batch
+        assert_ne!(s.sticky(4, 16, &mut st, None, |_| false), first);
+
+        // Never full (a batch sent at every other record is not this
+        // case: here one batch stays open): 32 records, then a switch.
+        let mut s = PartitionerState::default();
+        let first = s.sticky(4, 16, &mut st, None, |_| true);
+        for _ in 1..32 {
+            s.after_append(16, true);
+            assert_eq!(s.sticky(4, 16, &mut st, None, |_| true), first);
+        }
+        s.after_append(16, true);
+        assert_ne!(s.sticky(4, 16, &mut st, None, |_| true), first);
+
+        // A switch held back at the 16th record happens at the next record
+        // once the open batch has gone (`partitionChanged`).
+        let mut s = PartitionerState::default();
+        let first = s.sticky(4, 16, &mut st, None, |_| false);
+        for _ in 1..16 {
+            s.after_append(16, true);
+            assert_eq!(s.sticky(4, 16, &mut st, None, |_| true), first);
+        }
+        s.after_append(16, true);
+        assert_ne!(s.sticky(4, 16, &mut st, None, |_| false), first);
+    }
+
     #[test]
     fn sticky_keeps_a_partition_for_a_batch_then_moves() {
         let mut st = Stream::new(7, "t");
         let mut s = PartitionerState::default();
-        let first: Vec<u32> = (0..4).map(|_| s.sticky(6, 4, &mut st, None)).collect();
+        let first: Vec<u32> = (0..4).map(|_| pick(&mut s, 6, 4, &mut st, None)).collect();
         assert!(first.iter().all(|&p| p == first[0]));
-        let next = s.sticky(6, 4, &mut st, None);
+        let next = pick(&mut s, 6, 4, &mut st, None);
         assert_ne!(next, first[0], "a new batch goes elsewhere");
         let counts = (0..4000).fold([0u32; 6], |mut c, _| {
-            c[s.sticky(6, 4, &mut st, None) as usize] += 1;
+            c[pick(&mut s, 6, 4, &mut st, None) as usize] += 1;
             c
         });
         assert!(
@@ -225,12 +316,12 @@ mod tests {
         let mut st = Stream::new(7, "t");
         let mut s = PartitionerState::default();
         for _ in 0..400 {
-            assert_ne!(s.sticky(3, 2, &mut st, Some(up)), 1);
+            assert_ne!(pick(&mut s, 3, 2, &mut st, Some(up)), 1);
         }
         // One available partition: once the current batch (2 records) is
         // full, every new batch goes there.
         let picks: Vec<u32> = (0..10)
-            .map(|_| s.sticky(3, 2, &mut st, Some(&[2])))
+            .map(|_| pick(&mut s, 3, 2, &mut st, Some(&[2])))
             .collect();
         assert!(picks[2..].iter().all(|&p| p == 2), "{picks:?}");
     }
