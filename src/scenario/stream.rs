@@ -422,7 +422,8 @@ pub enum SeekTo {
     Beginning,
     /// The log end offset (skip everything).
     End,
-    /// This offset (clamped to the log's start and end).
+    /// This offset; one outside the log (below its start or past its end)
+    /// applies the group's `auto_offset_reset`, as the consumer's next fetch.
     Offset(u64),
     /// The first kept record published at or after this simulated time
     /// (Kafka's `offsetsForTimes` with CreateTime); the log end if none.

@@ -259,3 +259,67 @@ fn a_retry_topic_of_the_group_can_be_named_in_a_seek() {
     let topics: Vec<_> = seeks(&s).iter().map(|x| x.0).collect();
     assert_eq!(topics, vec![retry]);
 }
+
+#[test]
+fn a_seek_outside_the_log_applies_auto_offset_reset_as_the_next_fetch_does() {
+    // 100 records, retention keeps the last 50 (log start 50, end 100). Kafka's
+    // consumer does not clamp a seek: the next fetch gets OFFSET_OUT_OF_RANGE
+    // and `auto.offset.reset` decides (`FetchCollector`).
+    let json = json!({"title": "seek out of range", "seed": 1, "duration": "3s",
+        "producers": [{"id": "p", "to": "t", "rate": "100/s", "arrival": "constant", "count": 100}],
+        "topics": [{"id": "t", "partitions": 1, "retention": {"records": 50}}],
+        "consumer_groups": [
+            {"id": "lat", "topics": ["t"], "service": {"constant": "1ms"},
+             "auto_offset_reset": "latest", "commit": {"after_processing": {"per": "record"}}},
+            {"id": "ear", "topics": ["t"], "service": {"constant": "1ms"},
+             "auto_offset_reset": "earliest", "commit": {"after_processing": {"per": "record"}}},
+            {"id": "mid", "topics": ["t"], "service": {"constant": "1ms"},
+             "auto_offset_reset": "earliest", "commit": {"after_processing": {"per": "record"}}}],
+        "schedule": [
+            {"at": "2s", "command": {"do": "seek_group", "group": "lat", "to": {"offset": 10}}},
+            {"at": "2s", "command": {"do": "seek_group", "group": "ear", "to": {"offset": 1000}}},
+            {"at": "2s", "command": {"do": "seek_group", "group": "mid", "to": {"offset": 70}}}]})
+    .to_string();
+    let s = story(&json, 3_000_000);
+    let offsets: Vec<u64> = seeks(&s).into_iter().map(|(_, _, o)| o).collect();
+    // Below the log start under latest: the end; past the end under
+    // earliest: the log start; inside the log: the offset itself.
+    assert_eq!(offsets, [100, 50, 70]);
+    assert_eq!(group(&s.engine, "lat")["reprocessed"], 0);
+    assert_eq!(group(&s.engine, "ear")["reprocessed"], 50);
+    assert_eq!(group(&s.engine, "mid")["reprocessed"], 30);
+}
+
+#[test]
+fn a_timestamp_seek_in_a_dead_letter_topic_uses_the_append_time() {
+    // Records published every 100 ms fail at once and are moved to `dlt`
+    // one every 150 ms (at 0.25 s, 0.4 s, …, 1.0 s for the sixth). The
+    // recoverer produces them anew, so their timestamp in `dlt` is the
+    // append time, as retention there already reads it: a seek to 1 s finds
+    // the record appended at 1.0 s (offset 5), not the first one published
+    // at or after 1 s by the original producer.
+    let json = json!({"title": "dlt seek by time", "seed": 1, "duration": "3s",
+        "producers": [{"id": "p", "to": "t", "rate": "10/s", "arrival": "constant", "count": 10}],
+        "topics": [{"id": "t", "partitions": 1}, {"id": "dlt", "partitions": 1}],
+        "consumer_groups": [
+            {"id": "g2", "topics": ["t"], "auto_offset_reset": "earliest",
+             "service": {"constant": "150ms"}, "failure_rate": 1,
+             "on_failure": {"dead_letter": {"topic": "dlt"}}},
+            {"id": "h", "topics": ["dlt"], "auto_offset_reset": "earliest",
+             "service": {"constant": "1ms"}, "commit": {"after_processing": {"per": "record"}}}],
+        "schedule": [{"at": "2500ms", "command": {"do": "seek_group", "group": "h",
+            "to": {"timestamp": "1s"}}}]})
+    .to_string();
+    let s = story(&json, 3_000_000);
+    let dlt_appends: Vec<(u64, u64)> = s
+        .trace
+        .iter()
+        .filter_map(|e| match e.kind {
+            TraceKind::Appended { offset, .. } if e.node == s.node("dlt") => Some((e.t.0, offset)),
+            _ => None,
+        })
+        .collect();
+    assert_eq!(dlt_appends[5], (1_000_000, 5), "{dlt_appends:?}");
+    let offsets: Vec<u64> = seeks(&s).into_iter().map(|(_, _, o)| o).collect();
+    assert_eq!(offsets, [5]);
+}

@@ -2,7 +2,8 @@
 //! the end, or move to an offset or a timestamp, per partition or for all.
 //!
 //!   SeekGroup ──► drop polled-but-unprocessed records of the chosen partitions
-//!             ──► committed = position = target offset (clamped to the log) ──► Seeked
+//!             ──► committed = position = target offset ──► Seeked
+//!                 (an offset outside the log: `auto_offset_reset`, as the consumer's next fetch)
 //!             ──► members poll again from there
 //!
 //! Guarantees: a seek is the only way a committed offset moves back (the group
@@ -13,7 +14,7 @@ use crate::engine::command::CommandError;
 use crate::engine::core::Engine;
 use crate::engine::core::NodeKind;
 use crate::engine::trace::TraceKind;
-use crate::scenario::SeekTo;
+use crate::scenario::{OffsetReset, SeekTo};
 
 impl Engine {
     /// The topic a seek of group `g` is limited to, if any: the named one
@@ -114,7 +115,26 @@ impl Engine {
                 // `seekToEnd` answers it (`Partition.fetchOffsetForTimestamp`
                 // with READ_COMMITTED): never past an open transaction.
                 SeekTo::End => self.latest_offset(g, gp),
-                SeekTo::Offset(o) => o.clamp(start, end),
+                // An offset outside the log (below its start or past its
+                // end) is what the consumer's next fetch gets
+                // OFFSET_OUT_OF_RANGE for; it then applies
+                // `auto.offset.reset` (Kafka's `FetchCollector`): here at
+                // once, as the owners re-poll at once. Between the high
+                // watermark and the log end (replication) it waits at the
+                // high watermark.
+                SeekTo::Offset(o) => {
+                    let p = &self.streams.groups[gi].parts[gp as usize];
+                    let log_end =
+                        self.streams.topics[p.topic as usize].parts[p.partition as usize].end;
+                    if o < start || o > log_end {
+                        match self.gcfg(g).auto_offset_reset {
+                            OffsetReset::Earliest => start,
+                            OffsetReset::Latest => self.latest_offset(g, gp),
+                        }
+                    } else {
+                        o.min(end)
+                    }
+                }
                 SeekTo::Timestamp(t) => {
                     // The first offset with a timestamp at or after `t`; one
                     // at or past the high watermark (for a read_committed
@@ -122,10 +142,11 @@ impl Engine {
                     // ListOffsets answers none), so the seek goes to the end.
                     let last = self.latest_offset(g, gp);
                     let p = &self.streams.groups[gi].parts[gp as usize];
-                    let log = &self.streams.topics[p.topic as usize].parts[p.partition as usize];
+                    let topic = &self.streams.topics[p.topic as usize];
+                    let log = &topic.parts[p.partition as usize];
                     log.records
                         .iter()
-                        .find(|r| r.published_us >= t.us())
+                        .find(|r| log.timestamp_us(r, topic.recovery_target) >= t.us())
                         .map_or(last, |r| r.offset)
                         .min(last)
                 }

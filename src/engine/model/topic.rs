@@ -69,6 +69,20 @@ impl PartitionLog {
         self.late_appends.appended_us(r)
     }
 
+    /// Record `r`'s timestamp: its producer's create time, or in a retry or
+    /// dead-letter topic (`recovery_target`), whose records the recoverer
+    /// produces anew (Spring's `DeadLetterPublishingRecoverer` sets no
+    /// timestamp: the send time), its append time. Retention and seeks by
+    /// timestamp compare this.
+    #[inline]
+    pub(crate) fn timestamp_us(&self, r: &Record, recovery_target: bool) -> u64 {
+        if recovery_target {
+            self.appended_us(r)
+        } else {
+            r.published_us
+        }
+    }
+
     /// The kept record with the smallest offset ≥ `offset`, as an index into `records`.
     ///
     /// O(1) where the kept records are contiguous (every log without compaction):
@@ -407,22 +421,13 @@ impl Engine {
                 // Kafka's `deleteRetentionMsBreachedSegments` compares a
                 // segment's largest timestamp; timestamps need not grow with
                 // offsets, so the deletion stops at the first record that
-                // has not expired. A retry or dead-letter topic's records are
-                // produced anew by the recoverer (Spring's
-                // `DeadLetterPublishingRecoverer` sets no timestamp: the send
-                // time), so there the append time is their timestamp.
+                // has not expired (`timestamp_us`: a retry or dead-letter
+                // topic's records are timed by their append).
                 let log = &self.streams.topics[ti].parts[part as usize];
                 let old = log
                     .records
                     .iter()
-                    .take_while(|r| {
-                        let ts = if recovery_target {
-                            log.appended_us(r)
-                        } else {
-                            r.published_us
-                        };
-                        ts < horizon
-                    })
+                    .take_while(|r| log.timestamp_us(r, recovery_target) < horizon)
                     .count() as u64;
                 let n = old.min(self.below_hw(t, part));
                 self.delete_head(t, part, n);
