@@ -455,3 +455,35 @@ fn scaling_down_survives_a_returned_message_cycling_back_into_the_queue() {
     assert_eq!(s.depth("work"), 0);
     assert_eq!(s.engine.config().consumers[0].instances, 0);
 }
+
+/// Message ids in the order `q` delivers them after `crash` at 50 ms: two
+/// instances (prefetch 1) hold messages 1 and 2, messages 3 and 4 wait.
+fn redelivery_order(crash: serde_json::Value) -> Vec<u64> {
+    let json = serde_json::json!({"title": "crash order", "duration": "3s",
+        "producers": [{"id": "p", "to": "q", "rate": "1000/s", "arrival": "constant", "count": 4}],
+        "queues": [{"id": "q"}],
+        "consumers": [{"id": "c", "queue": "q", "instances": 2, "prefetch": 1,
+            "service": {"constant": "100ms"}}],
+        "schedule": [{"at": "50ms", "command": crash}]})
+    .to_string();
+    let s = crate::common::story(&json, 3_000_000);
+    s.trace
+        .iter()
+        .filter(|e| e.t.0 > 50_000)
+        .filter(|e| matches!(e.kind, queuelab::engine::TraceKind::Delivered { .. }))
+        .filter_map(|e| e.msg)
+        .collect()
+}
+
+#[test]
+fn deliveries_returned_together_go_back_in_queue_order() {
+    // RabbitMQ puts requeued messages back in their original positions
+    // (classic queues; `requeue_and_run`), so after every instance crashes
+    // at once the queue is 1, 2, 3, 4 again, not instance after instance
+    // (2, 1, 3, 4). The same when the broker crashes and restarts.
+    let all =
+        serde_json::json!({"do": "crash_consumer", "consumer": "c", "restart_after": "100ms"});
+    assert_eq!(redelivery_order(all), [1, 2, 3, 4]);
+    let broker = serde_json::json!({"do": "crash_broker", "restart_after": "1s"});
+    assert_eq!(redelivery_order(broker), [1, 2, 3, 4]);
+}

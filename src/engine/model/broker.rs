@@ -28,12 +28,14 @@ impl Engine {
         }
         self.broker_down = true;
         self.broker_epoch = self.broker_epoch.wrapping_add(1);
-        // Connections drop: every instance crashes (no dispatch in between).
-        for c in 0..self.consumers.len() as u32 {
-            for i in 0..self.consumers[c as usize].instances.len() as u32 {
-                self.crash_instance(c, i);
-            }
-        }
+        // Connections drop: every instance crashes (no dispatch in between),
+        // and each queue gets its deliveries back in queue order.
+        let every: Vec<(u32, u32)> = (0..self.consumers.len() as u32)
+            .flat_map(|c| {
+                (0..self.consumers[c as usize].instances.len() as u32).map(move |i| (c, i))
+            })
+            .collect();
+        self.crash_instances(&every);
         let mut lost = 0u32;
         for q in 0..self.queues.len() {
             let durable = self.cfg.queues[q].durable;

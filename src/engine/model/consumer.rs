@@ -401,10 +401,74 @@ impl Engine {
         if self.is_sqs_consumer(c) {
             return self.sqs_crash_instance(c, i);
         }
+        let q = self.consumers[c as usize].queue;
+        let held = self.crash_taking(c, i);
+        self.return_held(c, q, &held);
+    }
+
+    /// Crash instances together (`crash_consumer` without an instance, a
+    /// broker crash): what they held goes back to each queue merged in
+    /// queue order (by message id, each instance's own order kept), not
+    /// instance after instance. RabbitMQ puts requeued messages back in
+    /// their original positions (classic queues; a quorum queue returns
+    /// them in the order they come back, which for one crash is the order
+    /// they were delivered in), so two instances' deliveries 1 and 2 come
+    /// back as 1, 2, not 2, 1. Does not dispatch (see `crash_instance`).
+    pub(crate) fn crash_instances(&mut self, which: &[(u32, u32)]) {
+        let mut taken: Vec<(u32, Vec<u32>)> = Vec::new();
+        for &(c, i) in which {
+            if self.is_sqs_consumer(c) {
+                self.sqs_crash_instance(c, i);
+            } else {
+                let held = self.crash_taking(c, i);
+                if !held.is_empty() {
+                    taken.push((c, held));
+                }
+            }
+        }
+        // Per queue, in the order the queues first appear.
+        let mut queues: Vec<u32> = Vec::new();
+        for (c, _) in &taken {
+            let q = self.consumers[*c as usize].queue;
+            if !queues.contains(&q) {
+                queues.push(q);
+            }
+        }
+        for q in queues {
+            let mut lists: Vec<(u32, &[u32])> = taken
+                .iter()
+                .filter(|(c, _)| self.consumers[*c as usize].queue == q)
+                .map(|(c, held)| (*c, held.as_slice()))
+                .collect();
+            for (_, held) in &lists {
+                self.queue_note_released(q, held.len() as u32);
+            }
+            // A k-way merge by message id (k instances: a scan per pick).
+            let mut merged: Vec<(u32, u32)> = Vec::new();
+            loop {
+                let next = lists
+                    .iter()
+                    .enumerate()
+                    .filter(|(_, (_, l))| !l.is_empty())
+                    .min_by_key(|(_, (_, l))| self.msgs[l[0] as usize].id)
+                    .map(|(k, _)| k);
+                let Some(k) = next else { break };
+                let (c, l) = &mut lists[k];
+                merged.push((*c, l[0]));
+                *l = &l[1..];
+            }
+            for &(c, s) in merged.iter().rev() {
+                self.return_one(c, q, s);
+            }
+        }
+    }
+
+    /// Instance `i` of consumer `c` goes down: what it held is taken (the
+    /// caller returns it) and the crash is traced.
+    fn crash_taking(&mut self, c: u32, i: u32) -> Vec<u32> {
         let ci = c as usize;
-        let q = self.consumers[ci].queue;
         if !self.consumers[ci].instances[i as usize].up {
-            return;
+            return Vec::new();
         }
         let held = self.take_held(c, i);
         self.consumers[ci].instances[i as usize].up = false;
@@ -425,7 +489,7 @@ impl Engine {
             None,
             cnode,
         );
-        self.return_held(c, q, &held);
+        held
     }
 
     /// Instance `i` drops its connection or channel: a new epoch (its pending
@@ -453,15 +517,21 @@ impl Engine {
     /// Deliveries taken from an instance go back to queue `q` (at the head,
     /// in order); auto-acked ones are lost.
     pub(crate) fn return_held(&mut self, c: u32, q: u32, held: &[u32]) {
-        let cnode = self.consumers[c as usize].node;
         self.queue_note_released(q, held.len() as u32);
         // Return in reverse so the original order ends up at the head.
         for &s in held.iter().rev() {
-            if self.msgs[s as usize].auto_acked() {
-                self.drop_message(s, Reason::LostAfterAutoAck, cnode);
-            } else {
-                self.requeue(s, q);
-            }
+            self.return_one(c, q, s);
+        }
+    }
+
+    /// One delivery taken from consumer `c` back to queue `q`'s head; an
+    /// auto-acked one is lost.
+    fn return_one(&mut self, c: u32, q: u32, s: u32) {
+        if self.msgs[s as usize].auto_acked() {
+            let cnode = self.consumers[c as usize].node;
+            self.drop_message(s, Reason::LostAfterAutoAck, cnode);
+        } else {
+            self.requeue(s, q);
         }
     }
 
@@ -501,8 +571,9 @@ impl Engine {
             Some(i) => vec![i],
             None => (0..n).collect(),
         };
+        let pairs: Vec<(u32, u32)> = which.iter().map(|&i| (c, i)).collect();
+        self.crash_instances(&pairs);
         for i in which {
-            self.crash_instance(c, i);
             if let Some(d) = restart_after_us {
                 let epoch = self.consumers[c as usize].instances[i as usize].epoch;
                 self.agenda
