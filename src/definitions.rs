@@ -139,6 +139,26 @@ fn policy_for<'a>(
         .map(|p| (p.3, p.4.as_str()))
 }
 
+/// Is `v` a value RabbitMQ accepts for the limit `key` (`max-length`,
+/// `message-ttl`: non-negative integers; `delivery-limit`: any integer, a
+/// negative one meaning none)? Other keys are not checked here.
+fn limit_valid(key: &str, v: &Value) -> bool {
+    match key {
+        "max-length" | "message-ttl" => v.as_u64().is_some(),
+        "delivery-limit" => v.as_i64().is_some() || v.as_u64().is_some(),
+        _ => true,
+    }
+}
+
+/// What `limit_valid` wants for `key`, for a note.
+fn limit_rule(key: &str) -> &'static str {
+    if key == "delivery-limit" {
+        "an integer"
+    } else {
+        "a non-negative integer"
+    }
+}
+
 fn as_u64(v: &Value) -> Option<u64> {
     v.as_u64()
         .or_else(|| v.as_f64().filter(|f| *f >= 0.0).map(|f| f as u64))
@@ -396,6 +416,11 @@ pub fn import(text: &str, vhost: Option<&str>) -> Result<Imported, String> {
                 ));
             }
         }
+        if x.get("auto_delete").and_then(Value::as_bool) == Some(true) {
+            notes.push(format!(
+                "exchange {name:?}: `auto_delete` is not modelled (the exchange lives for the whole run)"
+            ));
+        }
         if x.get("internal").and_then(Value::as_bool) == Some(true) {
             notes.push(format!(
                 "exchange {name:?}: `internal` is not modelled (producers may publish to it here)"
@@ -449,11 +474,30 @@ pub fn import(text: &str, vhost: Option<&str>) -> Result<Imported, String> {
         for k in &refused {
             notes.push(format!("queue {name:?}: RabbitMQ refuses argument `{k}` on a {queue_type} queue (precondition_failed); ignored"));
         }
+        // A limit that is not an integer (a string, a fraction, a negative
+        // length or TTL) makes RabbitMQ refuse the declaration or the
+        // policy (`rabbit_amqqueue:check_non_neg_int_arg`,
+        // `check_message_ttl_arg`; a negative delivery limit is valid: no
+        // limit); here it is left out with a note.
+        for k in ["max-length", "message-ttl", "delivery-limit"] {
+            if let Some(v) = args.get(&format!("x-{k}")).filter(|v| !limit_valid(k, v)) {
+                notes.push(format!("queue {name:?}: argument `x-{k}` = {v} is not {}; RabbitMQ refuses the declaration (precondition_failed); ignored", limit_rule(k)));
+            }
+            if let Some((d, pname)) = pol {
+                if let Some(v) = d.get(k).filter(|v| !limit_valid(k, v)) {
+                    notes.push(format!("queue {name:?}: policy {pname:?} sets `{k}` = {v}, not {}; RabbitMQ refuses the policy; ignored", limit_rule(k)));
+                }
+            }
+        }
         let from_arg = |k: &str| {
             args.get(&format!("x-{k}"))
                 .filter(|_| !refuses_policy_key(queue_type, k))
+                .filter(|v| limit_valid(k, v))
         };
-        let from_pol = |k: &str| pol.and_then(|(d, _)| d.get(k));
+        let from_pol = |k: &str| {
+            pol.and_then(|(d, _)| d.get(k))
+                .filter(|v| limit_valid(k, v))
+        };
         // Argument wins (dead-lettering, overflow).
         let pick = |k: &str| from_arg(k).or_else(|| from_pol(k));
         // The lower value wins (limits).
@@ -465,6 +509,14 @@ pub fn import(text: &str, vhost: Option<&str>) -> Result<Imported, String> {
         m.insert("id".into(), json!(id));
         if q.get("durable").and_then(Value::as_bool) == Some(false) {
             m.insert("durable".into(), json!(false));
+        }
+        for flag in ["auto_delete", "exclusive"] {
+            if q.get(flag).and_then(Value::as_bool) == Some(true) {
+                notes.push(format!(
+                    "queue {name:?}: `{flag}` is not modelled (the queue lives for the whole run; RabbitMQ deletes it, messages and all, {})",
+                    if flag == "exclusive" { "when its connection closes" } else { "when its last consumer goes" }
+                ));
+            }
         }
         if let Some(n) = lower("max-length") {
             m.insert(

@@ -63,6 +63,11 @@ fn parse_decimal(num: &str) -> Option<(u128, u32)> {
 
 pub fn parse_duration(text: &str) -> Result<Duration, String> {
     let t = text.trim();
+    if t.starts_with('-') {
+        return Err(format!(
+            "duration {text:?} is negative: a duration is 0 or more (e.g. \"250ms\")"
+        ));
+    }
     let split = t
         .find(|c: char| !(c.is_ascii_digit() || c == '.' || c == ' '))
         .unwrap_or(t.len());
@@ -80,7 +85,7 @@ pub fn parse_duration(text: &str) -> Result<Duration, String> {
         }
         other => {
             return Err(format!(
-                "unknown duration unit {other:?} in {text:?}; use us, ms, s, m or h"
+                "unknown duration unit {other:?} in {text:?}; use us, ms, s, m (or min) or h"
             ))
         }
     };
@@ -285,6 +290,7 @@ mod tests {
     #[test]
     fn bad_durations_name_the_problem() {
         assert!(parse_duration("250").unwrap_err().contains("needs a unit"));
+        assert!(parse_duration("-1s").unwrap_err().contains("is negative"));
         assert!(parse_duration("5 parsecs")
             .unwrap_err()
             .contains("unknown duration unit"));

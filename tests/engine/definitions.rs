@@ -391,3 +391,40 @@ fn an_argument_the_queue_type_refuses_is_left_out_with_a_note() {
         imp.scenario.description
     );
 }
+
+#[test]
+fn invalid_limits_and_unmodelled_lifetimes_are_noted_not_imported_silently() {
+    // RabbitMQ refuses a declaration whose `x-message-ttl` is negative, whose
+    // `x-max-length` is not an integer, or whose `x-delivery-limit` is a
+    // string (`rabbit_amqqueue:check_non_neg_int_arg`), and a policy with a
+    // fractional `message-ttl`. They used to import silently: the string
+    // limit dropped the quorum default too (no limit at all), the policy's
+    // 1.7 became 1 ms.
+    let defs = r#"{ "queues": [
+      {"name": "q", "vhost": "/", "durable": true, "auto_delete": true,
+       "arguments": {"x-message-ttl": -5, "x-max-length": 1e20, "x-delivery-limit": "5",
+                     "x-queue-type": "quorum"}},
+      {"name": "ex", "vhost": "/", "durable": true, "exclusive": true, "arguments": {"x-delivery-limit": -1, "x-queue-type": "quorum"}},
+      {"name": "c", "vhost": "/", "durable": true, "arguments": {}} ],
+      "policies": [{"vhost": "/", "name": "p", "pattern": "^c$", "apply-to": "queues",
+                    "definition": {"message-ttl": 1.7}, "priority": 0}] }"#;
+    let imp = definitions::import(defs, None).unwrap();
+    let q = queue(&imp.scenario, "q");
+    assert_eq!((q.ttl, q.max_length), (None, None));
+    assert_eq!(q.delivery_limit, Some(20), "the quorum default applies");
+    // A negative delivery limit is valid in RabbitMQ 4: no limit.
+    assert_eq!(queue(&imp.scenario, "ex").delivery_limit, None);
+    assert_eq!(queue(&imp.scenario, "c").ttl, None);
+    let notes = imp.notes.join("\n");
+    for want in [
+        "queue \"q\": argument `x-message-ttl` = -5 is not a non-negative integer",
+        "queue \"q\": argument `x-max-length` = 1e+20 is not a non-negative integer",
+        "queue \"q\": argument `x-delivery-limit` = \"5\" is not an integer",
+        "queue \"c\": policy \"p\" sets `message-ttl` = 1.7, not a non-negative integer",
+        "queue \"q\": `auto_delete` is not modelled",
+        "queue \"ex\": `exclusive` is not modelled",
+    ] {
+        assert!(notes.contains(want), "missing {want:?} in\n{notes}");
+    }
+    assert!(!notes.contains("x-delivery-limit` = -1"), "{notes}");
+}

@@ -380,6 +380,24 @@ fn failure_and_tombstone_errors_name_their_paths() {
              "topics": [{ "id": "t", "partitions": 1, "delete_retention": "1s" }] }"#);
     assert!(e.contains("producers[0].tombstone_ratio"), "{e}");
     assert!(e.contains("topics[0].delete_retention"), "{e}");
+    // The limits name units the format accepts, and the right amount.
+    let e = err(r#"{ "title": "x",
+             "producers": [{ "id": "p", "to": "t", "rate": "1/s", "keys": { "fixed": "k" } }],
+             "topics": [{ "id": "t", "partitions": 1, "cleanup": "compact",
+                          "delete_retention": "241h" }] }"#);
+    assert!(e.contains("must be at most 240h (10 days)"), "{e}");
+    assert!(scenario::load(&e_ok_240h()).is_ok());
+    let e = err(r#"{ "title": "x", "duration": "-1s",
+             "producers": [{ "id": "p", "to": "t", "rate": "1/s" }],
+             "topics": [{ "id": "t", "partitions": 1 }] }"#);
+    assert!(e.contains("duration") && e.contains("is negative"), "{e}");
+}
+
+fn e_ok_240h() -> String {
+    r#"{ "title": "x",
+         "producers": [{ "id": "p", "to": "t", "rate": "1/s", "keys": { "fixed": "k" } }],
+         "topics": [{ "id": "t", "partitions": 1, "cleanup": "compact", "delete_retention": "240h" }] }"#
+        .to_string()
 }
 
 fn run_preset(name: &str, until_us: u64) -> queuelab::engine::Engine {

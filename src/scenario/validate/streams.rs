@@ -193,9 +193,10 @@ pub(super) fn check_streams(v: &mut V, s: &Scenario, is_topic: &dyn Fn(&str) -> 
                 format!("{at}.delete_retention"),
                 "applies only with cleanup \"compact\" or \"compact,delete\"",
             ),
-            (c, Some(d)) if c.compacts() && d.us() > 864_000_000_000 => {
-                v.err(format!("{at}.delete_retention"), "must be at most 10000d")
-            }
+            (c, Some(d)) if c.compacts() && d.us() > 864_000_000_000 => v.err(
+                format!("{at}.delete_retention"),
+                "must be at most 240h (10 days)",
+            ),
             _ => {}
         }
     }
@@ -358,7 +359,7 @@ fn check_on_failure(
                 );
             }
             if !backoff_ok(backoff) {
-                v.err(format!("{at}.blocking.backoff"), "must be at most 1d");
+                v.err(format!("{at}.blocking.backoff"), "must be at most 24h");
             }
         }
         GroupOnFailure::DeadLetter {
@@ -374,7 +375,7 @@ fn check_on_failure(
                 );
             }
             if !backoff_ok(backoff) {
-                v.err(format!("{at}.dead_letter.backoff"), "must be at most 1d");
+                v.err(format!("{at}.dead_letter.backoff"), "must be at most 24h");
             }
         }
         GroupOnFailure::RetryTopics {
