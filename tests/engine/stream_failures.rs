@@ -489,3 +489,36 @@ fn the_json_report_and_trace_show_failure_handling_and_tombstones() {
         .trace_text(&s.matching(|k| matches!(k, TraceKind::SentToDeadLetterTopic { .. }))[0]);
     assert!(text.contains("dead-letter topic t-dlt"), "{text}");
 }
+
+#[test]
+fn a_compacted_target_of_a_group_reading_unkeyed_records_is_refused() {
+    // Dead-letter and output records keep their source record's key; Kafka
+    // refuses a record without a key in a compacted topic
+    // (`LogValidator.validateKey`), so this can never run as written.
+    let json = r#"{ "title": "x",
+        "producers": [{ "id": "p", "to": "t", "rate": "100/s" }],
+        "topics": [{ "id": "t", "partitions": 1 },
+                   { "id": "dlt", "partitions": 1, "cleanup": "compact" },
+                   { "id": "out", "partitions": 1, "cleanup": "compact" }],
+        "consumer_groups": [{ "id": "g", "topics": ["t"], "failure_rate": 0.3, "service": { "constant": "1ms" },
+            "on_failure": { "dead_letter": { "topic": "dlt" } }, "output": { "topic": "out" } }] }"#;
+    let e = scenario::load(json).map(|_| ()).unwrap_err().to_string();
+    assert!(
+        e.contains("consumer_groups[0].on_failure.dead_letter.topic: topic \"dlt\" is compacted"),
+        "{e}"
+    );
+    assert!(
+        e.contains("consumer_groups[0].output.topic: topic \"out\" is compacted"),
+        "{e}"
+    );
+    assert!(
+        e.contains("producer \"p\" writes records without keys"),
+        "{e}"
+    );
+    // With keys it is fine.
+    let keyed = json.replace(
+        r#""rate": "100/s" }"#,
+        r#""rate": "100/s", "keys": { "fixed": "k" } }"#,
+    );
+    assert!(scenario::load(&keyed).is_ok());
+}

@@ -305,6 +305,7 @@ pub(super) fn check_streams(v: &mut V, s: &Scenario, is_topic: &dyn Fn(&str) -> 
         if let Some(f) = &g.on_failure {
             check_on_failure(v, &format!("{at}.on_failure"), f, g, is_topic);
         }
+        check_compacted_targets(v, &at, s, g);
         if g.max_poll_records == 0 || g.max_poll_records > MAX_POLL_RECORDS_MAX {
             v.err(
                 format!("{at}.max_poll_records"),
@@ -318,6 +319,55 @@ pub(super) fn check_streams(v: &mut V, s: &Scenario, is_topic: &dyn Fn(&str) -> 
             if interval.us() < 1000 {
                 v.err(format!("{at}.commit.auto.interval"), "must be at least 1ms");
             }
+        }
+    }
+}
+
+/// A group's output, dead-letter and retry records keep the key of the record
+/// they come from; a compacted topic refuses a record without a key (Kafka's
+/// `LogValidator.validateKey`: "Compacted topic cannot accept message without
+/// key"), so such a target needs every topic the group reads written with keys.
+fn check_compacted_targets(v: &mut V, at: &str, s: &Scenario, g: &ConsumerGroup) {
+    let mut targets: Vec<(String, &str)> = Vec::new();
+    if let Some(o) = &g.output {
+        targets.push((format!("{at}.output.topic"), &o.topic));
+    }
+    match &g.on_failure {
+        Some(GroupOnFailure::DeadLetter { topic, .. }) => {
+            targets.push((format!("{at}.on_failure.dead_letter.topic"), topic));
+        }
+        Some(GroupOnFailure::RetryTopics {
+            topics,
+            dead_letter,
+        }) => {
+            for (k, r) in topics.iter().enumerate() {
+                targets.push((
+                    format!("{at}.on_failure.retry_topics.topics[{k}].topic"),
+                    &r.topic,
+                ));
+            }
+            if let Some(t) = dead_letter {
+                targets.push((format!("{at}.on_failure.retry_topics.dead_letter"), t));
+            }
+        }
+        _ => {}
+    }
+    let keyless = s
+        .producers
+        .iter()
+        .find(|p| p.keys.is_none() && g.topics.iter().any(|t| *t == p.to));
+    let Some(p) = keyless else {
+        return;
+    };
+    for (path, t) in targets {
+        if s.topics.iter().any(|x| x.id == t && x.cleanup.compacts()) {
+            v.err(
+                path,
+                format!(
+                    "topic {t:?} is compacted, and compaction needs keyed records, but producer {:?} writes records without keys to {:?}, which this group reads (they keep no key here)",
+                    p.id, p.to
+                ),
+            );
         }
     }
 }
@@ -398,7 +448,7 @@ fn check_on_failure(
                 if r.delay.us() == 0 || !backoff_ok(&r.delay) {
                     v.err(
                         format!("{at}.retry_topics.topics[{k}].delay"),
-                        "must be between 1us and 1d",
+                        "must be between 1us and 24h",
                     );
                 }
             }
