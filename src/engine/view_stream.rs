@@ -34,6 +34,9 @@ pub struct PartitionView {
     pub appended: u64,
     pub log_start: u64,
     pub log_end: u64,
+    /// The high watermark: readable up to here, and lag counts from here
+    /// (`log_end` without replication; behind it while followers catch up).
+    pub high_watermark: u64,
     /// Records kept now (fewer than end − start after compaction).
     pub records: u64,
     pub retention_deleted: u64,
@@ -158,6 +161,7 @@ impl Engine {
                     appended: p.end,
                     log_start: p.start,
                     log_end: p.end,
+                    high_watermark: p.hw,
                     records: p.records.len() as u64,
                     retention_deleted: p.retention_deleted,
                     compacted: p.compacted,

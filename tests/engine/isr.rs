@@ -441,3 +441,29 @@ fn key_less_records_avoid_a_partition_without_a_leader() {
         );
     }
 }
+
+#[test]
+fn the_report_gives_the_high_watermark_that_lag_counts_from() {
+    // A follower 2 s behind: with acks=1 the leader's log end runs ahead of
+    // the high watermark by 2 s of records (20), and a group's lag is the
+    // high watermark − committed, as `kafka-consumer-groups.sh` shows it.
+    let json = json!({"title": "hw lag", "seed": 1, "duration": "5050ms",
+        "producers": [{"id": "p", "to": "t", "rate": "10/s", "arrival": "constant", "acks": "1"}],
+        "topics": [{"id": "t", "partitions": 1,
+            "replication": {"factor": 2, "min_insync": 1, "replica_lag": "2s"}}],
+        "consumer_groups": [{"id": "slow", "topics": ["t"], "members": 1,
+            "auto_offset_reset": "earliest", "commit": {"after_processing": {"per": "record"}},
+            "service": {"constant": "1s"}}]})
+    .to_string();
+    let mut e = engine(&json, 1);
+    run_checked(&mut e, 5_050_000);
+    let r = serde_json::to_value(e.report("t")).unwrap();
+    let p = &r["nodes"]["t"]["partitions"][0];
+    assert_eq!(
+        (p["log_end"].as_u64(), p["high_watermark"].as_u64()),
+        (Some(50), Some(30))
+    );
+    let g = &r["nodes"]["slow"];
+    let committed = g["partitions"][0]["committed"].as_u64().unwrap();
+    assert_eq!(g["lag"].as_u64(), Some(30 - committed));
+}

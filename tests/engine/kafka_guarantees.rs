@@ -673,3 +673,50 @@ fn a_transactional_group_keeps_its_commit_policy() {
         .to_string();
     assert!(err.contains("schedule[0].command.commit"), "{err}");
 }
+
+#[test]
+fn a_per_batch_group_drained_past_transaction_markers_ends_with_lag_zero() {
+    // `A` copies `in` to `out` in transactions (a crash at 1.305 s aborts
+    // one); `B` (read_committed) and `C` (read_uncommitted) read `out` and
+    // commit after each poll's batch. The last offset of `out` is a commit
+    // marker: the consumer's position passes it (`FetchCollector`) and
+    // `commitSync()` commits the position, so both end with lag 0 (they
+    // ended at 1, the marker's age counted as a waiting record's).
+    let group = |id: &str, iso: &str| {
+        json!({"id": id, "topics": ["out"], "members": 1, "auto_offset_reset": "earliest",
+            "isolation_level": iso, "commit": {"after_processing": {"per": "batch"}},
+            "service": {"constant": "1ms"}})
+    };
+    let json = json!({"title": "markers", "seed": 1, "duration": "6s",
+        "producers": [{"id": "p", "to": "in", "rate": "50/s", "arrival": "constant",
+            "keys": {"fixed": "k"}, "count": 100, "linger": "400ms", "batch_size": 20}],
+        "topics": [{"id": "in", "partitions": 1}, {"id": "out", "partitions": 1}],
+        "consumer_groups": [
+            {"id": "A", "topics": ["in"], "members": 2, "max_poll_records": 20,
+             "session_timeout": "1s", "auto_offset_reset": "earliest",
+             "commit": {"after_processing": {"per": "batch"}}, "service": {"constant": "10ms"},
+             "output": {"topic": "out", "transactional": true}},
+            group("B", "read_committed"), group("C", "read_uncommitted")],
+        "schedule": [{"at": "1305ms", "command": {"do": "crash_member", "group": "A", "member": 0}}]})
+    .to_string();
+    let mut e = crate::common::engine(&json, 1);
+    crate::common::run_checked(&mut e, 6_000_000);
+    let r = serde_json::to_value(e.report("t")).unwrap();
+    let out_end = r["nodes"]["out"]["partitions"][0]["log_end"]
+        .as_u64()
+        .unwrap();
+    assert!(out_end > 100, "markers take offsets: {out_end}");
+    for g in ["B", "C"] {
+        let n = &r["nodes"][g];
+        assert_eq!(
+            n["partitions"][0]["committed"].as_u64(),
+            Some(out_end),
+            "{g}"
+        );
+        assert_eq!(
+            (n["lag"].as_u64(), n["lag_time_us"].as_u64()),
+            (Some(0), Some(0)),
+            "{g}"
+        );
+    }
+}

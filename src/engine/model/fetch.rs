@@ -92,6 +92,9 @@ impl Engine {
         // The partitions in turn from `cursor`, wrapping: `(cursor + k) % len`
         // without a division per partition.
         let mut at = cursor;
+        // A partition whose position moved past markers or aborted records
+        // without a record to return.
+        let mut passed_only = false;
         for _ in 0..mine.len() {
             if batch.len() >= max {
                 break;
@@ -164,6 +167,7 @@ impl Engine {
             if n > 0 || passed {
                 self.streams.groups[gi].parts[gp as usize].position = next;
             }
+            passed_only |= n == 0 && passed;
             if n > 0 {
                 fetched.push((gp, from, n));
             }
@@ -178,6 +182,9 @@ impl Engine {
         if batch.is_empty() {
             grp.members[m as usize].batch = batch;
             self.streams.scratch_fetched = fetched;
+            if passed_only {
+                self.commit_passed(g, m);
+            }
             // Nothing new: a transaction spanning polls commits (`txn_fence.rs`).
             self.txn_flush(g, m);
             return;
@@ -210,6 +217,36 @@ impl Engine {
         }
         self.streams.scratch_fetched = fetched;
         self.start_record(g, m);
+    }
+
+    /// An empty poll moved member `m`'s position past transaction markers or
+    /// aborted records: a group that commits after each poll's batch commits
+    /// that position (the consumer's `commitSync()` after the poll), so a
+    /// drained partition of a transactional topic shows lag 0. Offsets that
+    /// wait for the group's own transaction (`transactions.rs`) are left to it.
+    #[cold]
+    fn commit_passed(&mut self, g: u32, m: u32) {
+        let per_batch = matches!(
+            self.gcfg(g).commit,
+            CommitPolicy::AfterProcessing {
+                per: CommitPer::Batch
+            }
+        );
+        let own_txn = self
+            .gcfg(g)
+            .output
+            .as_ref()
+            .is_some_and(|o| o.transactional);
+        if !per_batch || own_txn {
+            return;
+        }
+        let owned = self.streams.groups[g as usize].members[m as usize]
+            .owned
+            .clone();
+        for gp in owned {
+            let pos = self.streams.groups[g as usize].parts[gp as usize].position;
+            self.commit(g, gp, pos);
+        }
     }
 
     /// Would `poll_idle` pass over every one of `parts` (group partitions of
@@ -384,6 +421,17 @@ impl Engine {
                     std::mem::take(&mut self.streams.groups[gi].members[m as usize].batch_done);
                 done.sort_unstable_by_key(|&(gp, _)| gp);
                 for &(gp, next) in &done {
+                    // The consumer commits its position, which the fetch
+                    // moved past transaction markers and aborted records
+                    // after the batch's last record (`FetchCollector`), so a
+                    // drained partition ends with lag 0. Only while it still
+                    // owns the partition: a new owner's position is not its.
+                    let p = &self.streams.groups[gi].parts[gp as usize];
+                    let next = if p.owner == Some(m) {
+                        next.max(p.position)
+                    } else {
+                        next
+                    };
                     self.commit(g, gp, next);
                 }
                 done.clear();
