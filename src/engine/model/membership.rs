@@ -37,7 +37,6 @@ impl Engine {
         let grp = &mut self.streams.groups[gi];
         let node = grp.node;
         let mem = &mut grp.members[m as usize];
-        let mem_in_group = mem.in_group;
         mem.alive = false;
         mem.busy = false;
         mem.epoch = mem.epoch.wrapping_add(1);
@@ -49,12 +48,11 @@ impl Engine {
         mem.commit_on_rejoin = false;
         mem.auto_commit_due = false;
         let epoch = mem.epoch;
-        // A rebalance in progress now waits for its session to expire.
-        if let Some(rb) = &mut grp.rebalance {
-            if mem_in_group {
-                rb.pending.insert(m);
-            }
-        }
+        // A rebalance the member has not rejoined yet (it is still pending)
+        // now waits for its session to expire. One it has rejoined (it gave
+        // up its partitions, or had none to give up) goes on without it, as
+        // Kafka's join phase has its JoinGroup: its target partitions stay
+        // unread until its session expires and the next rebalance starts.
         self.trace.record(
             self.now,
             TraceKind::Crashed {
