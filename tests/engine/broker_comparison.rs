@@ -130,14 +130,11 @@ fn the_measured_differences_are_the_documented_ones() {
         assert_eq!(x.requests, None);
     }
     // Kafka: a partition is read in order by one member, so a key is never
-    // overtaken by its own later record; what breaks order there is only the
-    // replay after the crash (records processed again from the committed
-    // offset), so out of order never exceeds duplicated.
-    assert!(kafka.out_of_order <= kafka.duplicated, "{kafka:?}");
-    assert!(
-        kafka.out_of_order < rabbit.out_of_order,
-        "{kafka:?} vs {rabbit:?}"
-    );
+    // overtaken by its own later record. The crash replays what member 0
+    // processed since its last auto commit (up to 5 s of its records, a few
+    // hundred): duplicates, as the description promises, not reorderings.
+    assert!(kafka.duplicated >= 50, "{kafka:?}");
+    assert_eq!(kafka.out_of_order, 0, "{kafka:?}");
 }
 
 #[test]

@@ -362,13 +362,16 @@ impl Engine {
         if !processed {
             p.processed_high = p.processed_high.max(rec.offset + 1);
         } else {
-            if rec.offset < p.processed_high {
+            let again = rec.offset < p.processed_high;
+            if again {
                 grp.reprocessed += 1;
             } else {
                 p.processed_high = rec.offset + 1;
             }
             grp.processed += 1;
-            if rec.key != crate::engine::message::NO_SYM {
+            // A record processed again (after a crash, a seek) is a
+            // duplicate, counted above, not a record overtaken by a later one.
+            if rec.key != crate::engine::message::NO_SYM && !again {
                 // Interned keys are dense indices: a vector, not a map, per record.
                 let k = rec.key as usize;
                 if k >= grp.last_by_key.len() {

@@ -146,8 +146,9 @@ pub(crate) struct GroupState {
     pub(crate) txn_committed: u64,
     pub(crate) txn_aborted: u64,
     pub(crate) reprocessed: u64,
-    /// Records processed after a later record of the same key (the queue
-    /// ledger's `out_of_order`, by record id = publish order), and per key
+    /// Records processed for the first time after a later record of the
+    /// same key (the queue ledger's `out_of_order`, by record id = publish
+    /// order; a record processed again is `reprocessed` instead), and per key
     /// the latest record id processed (indexed by the key's `Sym`; 0: none).
     pub(crate) out_of_order: u64,
     pub(crate) last_by_key: Vec<u64>,
