@@ -115,6 +115,9 @@ pub enum NodeView {
         failed: u64,
         acked: u64,
         nacked: u64,
+        /// Mean time of a finished handler run (processed or failed), in µs;
+        /// `None` before the first.
+        service_mean_us: Option<f64>,
         instances: Vec<InstanceView>,
         /// Its circuit breaker, if it has one.
         #[serde(skip_serializing_if = "Option::is_none")]
@@ -289,6 +292,8 @@ impl Engine {
                     failed: cs.failed,
                     acked: cs.acked,
                     nacked: cs.nacked,
+                    service_mean_us: (cs.handled > 0)
+                        .then(|| cs.service_total_us as f64 / cs.handled as f64),
                     breaker: self.breaker_view(i as u32),
                     instances: cs
                         .instances

@@ -98,6 +98,11 @@ pub(crate) struct ConsumerState {
     pub(crate) failed: u64,
     pub(crate) acked: u64,
     pub(crate) nacked: u64,
+    /// Handler runs that finished (processed or failed) and their time in
+    /// all: the mean processing time (the survey's
+    /// `average_processing_time`).
+    pub(crate) handled: u64,
+    pub(crate) service_total_us: u64,
     /// The circuit breaker (`model::breaker`), if it has one.
     pub(crate) breaker: Option<Box<super::breaker::Breaker>>,
     /// Its breaker is not closed: dispatch asks `breaker_permits`. Kept by
@@ -160,6 +165,8 @@ impl Engine {
             failed: 0,
             acked: 0,
             nacked: 0,
+            handled: 0,
+            service_total_us: 0,
             breaker: c
                 .circuit_breaker
                 .map(|b| Box::new(super::breaker::Breaker::new(b))),
@@ -291,12 +298,14 @@ impl Engine {
             // The handler never saw this delivery (`model::protocol`).
             self.lost_on_wire(c, slot, q);
         } else if !self.handler_fails(c, slot) {
+            self.note_handled(c, service_us);
             self.handler_succeeded(c, i, slot, q, service_us);
             if wire & flag::TWICE_ON_WIRE != 0 {
                 self.second_delivery(c, i, slot, q);
             }
             self.settle_after_effect(c, i, slot, q);
         } else {
+            self.note_handled(c, service_us);
             self.handler_failed(c, i, slot);
             if self.msgs[slot as usize].auto_acked() {
                 self.drop_message(slot, Reason::LostAfterAutoAck, cnode);
@@ -556,6 +565,14 @@ impl Engine {
         if inst.is_some_and(|inst| !inst.up && inst.epoch == epoch) {
             self.restart_instance(c, i);
         }
+    }
+
+    /// A handler run of consumer `c` that took `service_us` finished.
+    #[inline]
+    fn note_handled(&mut self, c: u32, service_us: u64) {
+        let cs = &mut self.consumers[c as usize];
+        cs.handled += 1;
+        cs.service_total_us = cs.service_total_us.saturating_add(service_us);
     }
 
     /// `CrashConsumer`: crash one instance or all, optionally restarting each

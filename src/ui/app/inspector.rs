@@ -308,6 +308,7 @@ impl App {
             failed,
             acked,
             nacked,
+            service_mean_us,
             instances,
             breaker,
         } = nv
@@ -345,6 +346,9 @@ impl App {
                 <dt>{"failed"}</dt><dd>{ failed }</dd>
                 <dt>{"acked / nacked"}</dt><dd>{ format!("{acked} / {nacked}") }</dd>
                 <dt>{"service time"}</dt><dd>{ format!("{:.1} ms, {}", knobs::service_ms(&c.service), knobs::service_kind(&c.service)) }</dd>
+                if let Some(us) = service_mean_us {
+                    <dt>{"mean so far"}</dt><dd id="consumer-service-mean">{ format!("{:.1} ms", us / 1000.0) }</dd>
+                }
                 if let Some(r) = &retry {
                     <dt>{"retry"}</dt><dd>{ format!("{} attempts, {}, {:?}", r.max_attempts, knobs::backoff_text(&r.backoff), r.mode).to_ascii_lowercase() }</dd>
                 }
