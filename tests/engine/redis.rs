@@ -1129,3 +1129,23 @@ fn a_shortened_soft_limit_period_closes_at_the_new_deadline() {
         [(5_000_001, DisconnectCause::SoftLimit, 200_078)]
     );
 }
+
+#[test]
+fn a_crash_after_the_effect_catches_an_entry_in_hand_at_any_seed() {
+    // `redis-streams-claim` crashes c0 at 3.05 s after its effect. With most
+    // seeds c0 is idle then (5 entries a second, 60 ms each), and the crash
+    // used to hit nothing: no claim, no duplicate. As the AMQP consumer's
+    // protocol points, the crash is now armed until c0's next entry's effect
+    // is done, so the story the preset tells happens whatever the seed.
+    for seed in 2..=6 {
+        let s = queuelab::scenario::preset("redis-streams-claim")
+            .unwrap()
+            .scenario();
+        let mut e = queuelab::engine::Engine::new(s, seed).unwrap();
+        crate::common::run_checked(&mut e, 30_000_000);
+        let r = serde_json::to_value(e.report("t")).unwrap();
+        assert_eq!(r["nodes"]["workers"]["claimed"], 1, "seed {seed}");
+        assert_eq!(r["ledger"]["duplicated"], 1, "seed {seed}");
+        assert_eq!(r["ledger"]["lost"], 0, "seed {seed}");
+    }
+}

@@ -313,7 +313,12 @@ impl Engine {
                 restart_after,
             } => {
                 let g = self.node_of(group).expect("checked").index;
-                self.crash_x_consumer(g, *consumer, *after_effect, restart_after.map(|d| d.us()));
+                self.arm_or_crash_x_consumer(
+                    g,
+                    *consumer,
+                    *after_effect,
+                    restart_after.map(|d| d.us()),
+                );
             }
             _ => return false,
         }

@@ -122,6 +122,10 @@ pub(crate) struct XConsumer {
     /// A claim tick came while busy: claim when next idle.
     pub(crate) claim_due: bool,
     pub(crate) processed: u64,
+    /// A crash after the effect, commanded while it was idle, waiting for
+    /// the entry it handles next: (`after_effect`, restart delay). It fires
+    /// once that entry's effect is done, before its XACK.
+    pub(crate) armed: Option<(bool, Option<u64>)>,
 }
 
 #[derive(Clone, Debug)]
@@ -155,6 +159,7 @@ impl XGroupState {
                     claimed: VecDeque::new(),
                     claim_due: false,
                     processed: 0,
+                    armed: None,
                 })
                 .collect(),
             waiting: (0..cfg.consumers).collect(),
@@ -347,6 +352,10 @@ impl Engine {
         if cs.epoch != epoch {
             return;
         }
+        if let Some((after_effect, restart_after_us)) = cs.armed.take() {
+            // The armed crash: the entry in hand stays pending, unacked.
+            return self.crash_x_consumer(g, c, after_effect, restart_after_us);
+        }
         let Some((copy, id, _)) = cs.busy.take() else {
             return;
         };
@@ -477,7 +486,27 @@ impl Engine {
     }
 
     /// `CrashStreamConsumer`: the delivery being handled is lost (its
-    /// effect done first when `after_effect`); its PEL entries stay.
+    /// effect done first when `after_effect`); its PEL entries stay. A crash
+    /// `after_effect` of an idle consumer is armed instead, as the AMQP
+    /// consumer's protocol points are: it fires once the effect of the next
+    /// entry it handles is done (`on_x_done`), so the command catches an
+    /// entry in hand whatever the seed. A plain crash is immediate.
+    pub(crate) fn arm_or_crash_x_consumer(
+        &mut self,
+        g: u32,
+        c: u32,
+        after_effect: bool,
+        restart_after_us: Option<u64>,
+    ) {
+        let cs = &mut self.redis.groups[g as usize].consumers[c as usize];
+        if after_effect && cs.up && cs.busy.is_none() {
+            cs.armed = Some((after_effect, restart_after_us));
+            return;
+        }
+        self.crash_x_consumer(g, c, after_effect, restart_after_us);
+    }
+
+    /// The crash itself (see `arm_or_crash_x_consumer`).
     pub(crate) fn crash_x_consumer(
         &mut self,
         g: u32,
@@ -494,6 +523,7 @@ impl Engine {
         cs.epoch = cs.epoch.wrapping_add(1);
         cs.claim_due = false;
         cs.claimed.clear();
+        cs.armed = None;
         let busy = cs.busy.take();
         let epoch = cs.epoch;
         gs.waiting.retain(|&w| w != c);
