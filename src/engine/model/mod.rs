@@ -64,6 +64,7 @@ pub(crate) mod broker;
 pub(crate) mod broker_costs;
 pub(crate) mod confirms;
 pub mod consumer;
+pub mod consumer_crash;
 pub mod dead_letter;
 pub mod effects;
 pub mod exchange;
