@@ -595,10 +595,28 @@ pub fn import(text: &str, vhost: Option<&str>) -> Result<Imported, String> {
             m.insert("delivery_limit".into(), json!(20));
             notes.push(format!("queue {name:?}: a quorum queue without a delivery limit gets RabbitMQ 4's default of 20"));
         }
+        // `x-max-priority` (an argument only: RabbitMQ takes no priority
+        // from a policy): an integer up to 255 (`check_max_priority_arg`),
+        // 0 counting as 1 (`rabbit_priority_queue:priorities/1`).
+        if let Some(v) = args
+            .get("x-max-priority")
+            .filter(|_| !refuses_policy_key(queue_type, "max-priority"))
+        {
+            match v.as_u64().filter(|&n| n <= 255) {
+                Some(n) => {
+                    if n == 0 {
+                        notes.push(format!("queue {name:?}: `x-max-priority` 0 counts as 1 in RabbitMQ; imported as 1"));
+                    }
+                    m.insert("max_priority".into(), json!(n.max(1)));
+                }
+                None => notes.push(format!("queue {name:?}: argument `x-max-priority` = {v} is not an integer from 0 to 255; RabbitMQ refuses the declaration (precondition_failed); ignored")),
+            }
+        }
         for k in args.keys() {
             let known = matches!(
                 k.as_str(),
-                "x-max-length"
+                "x-max-priority"
+                    | "x-max-length"
                     | "x-overflow"
                     | "x-message-ttl"
                     | "x-dead-letter-exchange"
@@ -945,6 +963,13 @@ pub fn export(s: &Scenario) -> (Value, Vec<String>) {
             }
             if let Some(n) = q.delivery_limit {
                 args.insert("x-delivery-limit".into(), json!(n));
+            }
+            if let Some(p) = q.max_priority {
+                if quorum {
+                    notes.push(format!("queue {:?}: a priority queue with a delivery limit has no RabbitMQ equivalent (x-delivery-limit needs a quorum queue, x-max-priority a classic one); x-max-priority left out", q.id));
+                } else {
+                    args.insert("x-max-priority".into(), json!(p));
+                }
             }
             // RabbitMQ refuses a non-durable quorum queue ("invalid property
             // 'non-durable'").

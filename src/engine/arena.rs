@@ -291,6 +291,9 @@ impl Engine {
     pub(crate) fn complete(&mut self, slot: u32) {
         let m = &self.msgs[slot as usize];
         let e2e = self.now.0 - m.published_us;
+        let p = &mut self.producers[m.origin as usize];
+        p.completed += 1;
+        p.end_to_end_sum_us += e2e;
         self.end_to_end.record(e2e);
         self.interval.record(e2e);
         self.totals.completed += 1;

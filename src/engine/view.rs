@@ -28,6 +28,9 @@ pub struct MessageView {
     pub deaths: u32,
     pub redelivered: bool,
     pub age_us: u64,
+    /// Its AMQP `priority` property (its producer's), if it has one.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub priority: Option<u32>,
 }
 
 /// A consumer's circuit breaker (`model::breaker`).
@@ -84,6 +87,12 @@ pub enum NodeView {
         rate_per_s: f64,
         paused: bool,
         published: u64,
+        /// Its messages processed and acked (routing copies and handler
+        /// publishes included), and their mean time from publish to ack.
+        #[serde(skip_serializing_if = "is_zero")]
+        completed: u64,
+        #[serde(skip_serializing_if = "Option::is_none")]
+        end_to_end_mean_us: Option<f64>,
     },
     Exchange {
         id: String,
@@ -106,6 +115,10 @@ pub enum NodeView {
         dropped: u64,
         /// The first messages from the head.
         head: Vec<MessageView>,
+        /// A priority queue's ready messages per priority, highest first
+        /// (`max_priority` down to 0); empty for a plain queue.
+        #[serde(skip_serializing_if = "Vec::is_empty")]
+        priority_levels: Vec<u32>,
     },
     Consumer {
         id: String,
@@ -213,6 +226,7 @@ impl Engine {
             deaths: self.deaths(slot),
             redelivered: m.redelivered(),
             age_us: self.now.0 - m.published_us,
+            priority: self.cfg.producers[m.origin as usize].priority,
         }
     }
 
@@ -237,6 +251,9 @@ impl Engine {
                     rate_per_s: c.rate.per_s(),
                     paused: p.paused,
                     published: p.sent,
+                    completed: p.completed,
+                    end_to_end_mean_us: (p.completed > 0)
+                        .then(|| p.end_to_end_sum_us as f64 / p.completed as f64),
                 }
             }
             NodeKind::Exchange => {
@@ -278,6 +295,11 @@ impl Engine {
                         .take(head_max)
                         .map(|&s| self.message_view(s))
                         .collect(),
+                    priority_levels: if self.is_sqs_queue(i as u32) {
+                        Vec::new()
+                    } else {
+                        q.ready.level_lens()
+                    },
                 }
             }
             NodeKind::Consumer => {
@@ -329,4 +351,8 @@ impl Engine {
             }
         }
     }
+}
+
+fn is_zero(n: &u64) -> bool {
+    *n == 0
 }

@@ -34,6 +34,7 @@ static PRESETS: &[Preset] = presets![
     "circuit-breaker",
     "message-versioning",
     "ttl-overflow",
+    "priority-queue",
     "request-reply",
     "pipeline",
     "scatter-gather",

@@ -210,6 +210,10 @@ pub struct Producer {
     /// durable queue; transient ones do not.
     #[serde(default = "yes", skip_serializing_if = "is_true")]
     pub persistent: bool,
+    /// AMQP `priority` (0..=255) of every message; only a queue with
+    /// `max_priority` orders by it (unset: no priority, which counts as 0).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub priority: Option<u32>,
     /// Pulsar producers only: `deliverAfter`, every message is delivered no
     /// earlier than this after it is sent (Shared and Key_Shared
     /// subscriptions; Exclusive and Failover ones deliver it at once).
@@ -385,6 +389,11 @@ pub struct Queue {
     /// visibility timeout instead of acks.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub sqs: Option<super::SqsQueue>,
+    /// `x-max-priority` (1..=255): a classic priority queue. Messages are
+    /// delivered highest priority first, FIFO within a priority; a message's
+    /// priority above this counts as this (see `model::ready`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub max_priority: Option<u32>,
 }
 
 fn yes() -> bool {

@@ -4,6 +4,7 @@
 use super::*;
 use std::collections::BTreeMap;
 
+mod priority;
 mod pulsar;
 mod redis;
 pub use redis::check_subscription;
@@ -653,6 +654,7 @@ pub fn validate(s: &Scenario) -> Result<(), ScenarioError> {
     check_streams(&mut v, s, &|name: &str| kind_of(name) == Some(Kind::Topic));
     redis::check_redis(&mut v, s, &|name: &str| kind_of(name));
     sqs::check_sqs(&mut v, s);
+    priority::check_priorities(&mut v, s, &|name: &str| kind_of(name));
     pulsar::check_pulsar(&mut v, s, &|name: &str| kind_of(name));
     if let Some(c) = &s.broker_costs {
         if let Err((f, e)) = super::check_broker_costs(c) {

@@ -110,6 +110,8 @@ pub struct LegendFacts {
     pub consumers: bool,
     /// A consumer has a circuit breaker.
     pub breakers: bool,
+    /// A queue has `max_priority` (its prioritised messages are outlined).
+    pub priorities: bool,
     /// Topics and consumer groups (partition strips, cursors, lag, owners).
     pub streams: bool,
     /// Presenter mode: one line — the stream marks on a picture with topics,
@@ -168,6 +170,7 @@ pub fn legend(f: &LegendFacts) -> Html {
                 { legend_item("fill", svg(html! { <g><rect x="1" y="4" width="16" height="6" rx="3" fill="var(--bar-bg)" /><rect x="1" y="4" width="10" height="6" rx="3" fill="var(--fill)" /></g> }), "fill", "how full the queue is (of its max length, else of its peak)") }
                 if f.max_length { { legend_item("max-tick", svg(html! { <g><rect x="1" y="4" width="16" height="6" rx="3" fill="var(--bar-bg)" /><rect x="14" y="1" width="2.5" height="12" fill="var(--text)" /></g> }), "max", "the queue's max length") } }
                 { legend_item("more", html! { <b class="mark-text">{"+N"}</b> }, "more", "more messages wait than squares fit") }
+                if f.priorities { { legend_item("priority", svg(html! { <rect x="5" y="3" width="8" height="8" rx="1" fill={FATE_COLORS[0]} stroke="var(--text)" stroke-width="1.8" /> }), "priority", "a message with a priority in a priority queue: delivered before those without, so it waits at the head (right)") } }
             }
             }
             if f.streams {
@@ -327,13 +330,16 @@ pub fn command_list(sim: &Sim) -> Html {
     }
 }
 
-fn msg_row(m: &MessageView, on: &Callback<u64>) -> Html {
+fn msg_row(m: &MessageView, on: &Callback<u64>, prio: bool) -> Html {
     let id = m.id;
     let on = on.clone();
     html! {
         <tr class="clickable" onclick={Callback::from(move |_| on.emit(id))}>
             <td>{ format!("m{}", m.id) }</td>
             <td>{ m.key.clone().unwrap_or_else(|| m.routing_key.clone()) }</td>
+            if prio {
+                <td class="num">{ m.priority.map(|p| p.to_string()).unwrap_or_else(|| "–".into()) }</td>
+            }
             <td class="num">{ m.deliveries }</td>
             <td class="num">{ m.deaths }</td>
             <td class="num">{ fmt_us(m.age_us) }</td>
@@ -346,10 +352,15 @@ pub fn message_table(head: &[MessageView], on: Callback<u64>) -> Html {
     if head.is_empty() {
         return html! { <p class="hint">{"Empty."}</p> };
     }
+    // A priority column when any message has a priority (head first is
+    // delivery order, so a priority queue shows its highest level first).
+    let prio = head.iter().any(|m| m.priority.is_some());
     html! {
         <table class="msgs" id="queue-contents">
-            <thead><tr><th>{"id"}</th><th>{"key"}</th><th>{"deliveries"}</th><th>{"deaths"}</th><th>{"age"}</th></tr></thead>
-            <tbody>{ for head.iter().map(|m| msg_row(m, &on)) }</tbody>
+            <thead><tr><th>{"id"}</th><th>{"key"}</th>
+                if prio { <th>{"priority"}</th> }
+                <th>{"deliveries"}</th><th>{"deaths"}</th><th>{"age"}</th></tr></thead>
+            <tbody>{ for head.iter().map(|m| msg_row(m, &on, prio)) }</tbody>
         </table>
     }
 }

@@ -48,6 +48,8 @@ fn a_definitions_file_imports_with_policies_and_arguments_resolved() {
     );
     // Renamed: a space, and an exchange sharing a queue's name.
     assert!(s.queues.iter().any(|q| q.id == "audit-log"));
+    // A classic priority queue (`x-max-priority` 10).
+    assert_eq!(queue(s, "audit-log").max_priority, Some(10));
     assert!(s.exchanges.iter().any(|x| x.id == "orders-x"));
     let shop = s.exchanges.iter().find(|x| x.id == "shop").unwrap();
     assert_eq!(shop.alternate_exchange.as_deref(), Some("unrouted"));
@@ -71,13 +73,13 @@ fn a_definitions_file_imports_with_policies_and_arguments_resolved() {
     let notes = imp.notes.join("\n");
     for says in [
         "`ha-mode` not modelled",
-        "`x-max-priority` not modelled",
         "`users`: 1 entries ignored",
         "named \"audit-log\"",
         "named \"orders-x\"",
     ] {
         assert!(notes.contains(says), "{says} in\n{notes}");
     }
+    assert!(!notes.contains("x-max-priority"), "{notes}");
     // And it runs.
     let mut e = queuelab::engine::Engine::new(s.clone(), 1).unwrap();
     e.run_until(queuelab::engine::SimTime(5_000_000), 1_000_000);
@@ -427,4 +429,47 @@ fn invalid_limits_and_unmodelled_lifetimes_are_noted_not_imported_silently() {
         assert!(notes.contains(want), "missing {want:?} in\n{notes}");
     }
     assert!(!notes.contains("x-delivery-limit` = -1"), "{notes}");
+}
+
+#[test]
+fn priority_queues_import_and_export_as_x_max_priority() {
+    // 0 counts as 1 (`rabbit_priority_queue:priorities/1`); 300 and a
+    // string make RabbitMQ refuse the declaration (`check_max_priority_arg`).
+    let defs = r#"{ "queues": [
+      {"name": "p3", "vhost": "/", "durable": true, "auto_delete": false, "arguments": {"x-max-priority": 3}},
+      {"name": "p0", "vhost": "/", "durable": true, "auto_delete": false, "arguments": {"x-max-priority": 0}},
+      {"name": "big", "vhost": "/", "durable": true, "auto_delete": false, "arguments": {"x-max-priority": 300}},
+      {"name": "str", "vhost": "/", "durable": true, "auto_delete": false, "arguments": {"x-max-priority": "5"}} ] }"#;
+    let imp = definitions::import(defs, None).unwrap();
+    let notes = imp.notes.join("\n");
+    assert_eq!(queue(&imp.scenario, "p3").max_priority, Some(3));
+    assert_eq!(queue(&imp.scenario, "p0").max_priority, Some(1));
+    assert!(
+        notes.contains("queue \"p0\": `x-max-priority` 0 counts as 1"),
+        "{notes}"
+    );
+    for q in ["big", "str"] {
+        assert_eq!(queue(&imp.scenario, q).max_priority, None);
+        assert!(
+            notes.contains(&format!("queue \"{q}\": argument `x-max-priority`"))
+                && notes.contains("not an integer from 0 to 255"),
+            "{notes}"
+        );
+    }
+    // Export writes it back; a queue exported as quorum (delivery limit) cannot have it.
+    let mut s = scenario::preset("priority-queue").unwrap().scenario();
+    let (out, _) = definitions::export(&s);
+    assert_eq!(
+        out["queues"][0]["arguments"]["x-max-priority"],
+        serde_json::json!(5)
+    );
+    s.queues[0].delivery_limit = Some(3);
+    let (out, notes) = definitions::export(&s);
+    assert!(out["queues"][0]["arguments"]
+        .get("x-max-priority")
+        .is_none());
+    assert!(
+        notes.join("\n").contains("x-max-priority left out"),
+        "{notes:?}"
+    );
 }

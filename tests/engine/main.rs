@@ -35,6 +35,7 @@ mod lessons;
 mod links;
 mod memory;
 mod overflow;
+mod priority;
 mod producers;
 mod props;
 mod publish_one;

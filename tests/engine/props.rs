@@ -128,6 +128,9 @@ pub(crate) fn scenario_json(g: &mut Genes) -> Value {
         if g.chance(1) {
             q["delivery_limit"] = json!(g.pick(3));
         }
+        if g.chance(2) {
+            q["max_priority"] = json!(1 + g.pick(3));
+        }
         queues.push(q);
     }
 
@@ -151,6 +154,9 @@ pub(crate) fn scenario_json(g: &mut Genes) -> Value {
         }
         if g.chance(1) {
             p["ttl"] = json!(duration(g));
+        }
+        if g.chance(1) {
+            p["priority"] = json!(g.pick(6));
         }
         if g.chance(1) {
             p["keys"] = json!({ "round_robin": ["k1", "k2", "bad"] });

@@ -221,6 +221,11 @@ fn the_presets_theory_values_are_the_closed_forms() {
         declared("md1"),
         pollaczek_khinchine_w(8.0, 0.1, 0.01)
     ));
+    let classes = cobham_time_in_system(&[1.0, 7.0], 0.1);
+    assert!(close(
+        declared("priority-queue"),
+        (classes[0] + 7.0 * classes[1]) / 8.0
+    ));
     let mut v: serde_json::Value =
         serde_json::from_str(scenario::preset("mm1").unwrap().json).unwrap();
     v["theory"]["formula"] = serde_json::json!("x".repeat(300));
@@ -263,4 +268,96 @@ fn the_reported_mean_processing_time_is_the_service_mean() {
         .find(|n| n["kind"] == "consumer")
         .unwrap();
     assert_eq!(c["service_mean_us"].as_f64(), Some(service_us));
+}
+
+/// Mean end-to-end latency [s] of each of `producers`, over all seeds.
+fn per_producer_means(preset: &str, secs_per_seed: u64, producers: &[&str]) -> Vec<(f64, u64)> {
+    let s = scenario::preset(preset).unwrap().scenario();
+    let handles: Vec<_> = SEEDS
+        .iter()
+        .map(|&seed| {
+            let s = s.clone();
+            let ids: Vec<String> = producers.iter().map(|p| p.to_string()).collect();
+            std::thread::spawn(move || {
+                let mut e = Engine::new(s, seed).unwrap();
+                assert!(
+                    e.run_until(SimTime(secs_per_seed * 1_000_000), u64::MAX)
+                        .reached
+                );
+                let nodes = e.snapshot().nodes;
+                ids.iter()
+                    .map(|want| {
+                        nodes
+                            .iter()
+                            .find_map(|n| match n {
+                                queuelab::engine::NodeView::Producer {
+                                    id,
+                                    completed,
+                                    end_to_end_mean_us,
+                                    ..
+                                } if id == want => Some((
+                                    end_to_end_mean_us.unwrap() * *completed as f64,
+                                    *completed,
+                                )),
+                                _ => None,
+                            })
+                            .expect("producer in the snapshot")
+                    })
+                    .collect::<Vec<_>>()
+            })
+        })
+        .collect();
+    let mut sums = vec![(0.0, 0u64); producers.len()];
+    for h in handles {
+        for (k, (s, c)) in h.join().unwrap().into_iter().enumerate() {
+            sums[k].0 += s;
+            sums[k].1 += c;
+        }
+    }
+    sums.into_iter()
+        .map(|(s, n)| (s / n as f64 / 1e6, n))
+        .collect()
+}
+
+/// Cobham's formula for a non-preemptive M/G/1 priority queue: class k
+/// (1 = highest) waits W0 / ((1 − σ_{k−1})(1 − σ_k)) in queue, where W0 =
+/// Σ λ_i E[S_i²] / 2 and σ_k the load of classes 1..=k.
+fn cobham_time_in_system(lambdas: &[f64], mean_s: f64) -> Vec<f64> {
+    let w0: f64 = lambdas
+        .iter()
+        .map(|l| l * 2.0 * mean_s * mean_s)
+        .sum::<f64>()
+        / 2.0;
+    let mut sigma = 0.0;
+    lambdas
+        .iter()
+        .map(|l| {
+            let before = sigma;
+            sigma += l * mean_s;
+            mean_s + w0 / ((1.0 - before) * (1.0 - sigma))
+        })
+        .collect()
+}
+
+#[test]
+fn the_priority_queue_preset_matches_cobham_per_class() {
+    // Alerts (1/s, priority 5) ahead of reports (7/s, none); exponential
+    // service of 100 ms for both.
+    let want = cobham_time_in_system(&[1.0, 7.0], 0.1);
+    assert!((want[0] - 0.18889).abs() < 1e-4 && (want[1] - 0.54444).abs() < 1e-4);
+    // Work-conserving with one service law: over both classes it is M/M/1.
+    assert!(((want[0] + 7.0 * want[1]) / 8.0 - 0.5).abs() < 1e-9);
+    let got = per_producer_means("priority-queue", 30_000, &["urgent-alerts", "bulk-reports"]);
+    for ((w, n), theory) in got.iter().zip(&want) {
+        let err = (w - theory).abs() / theory;
+        println!(
+            "priority-queue: W = {w:.5} s over {n} messages, Cobham {theory:.5} s, {:.2}% off",
+            err * 100.0
+        );
+        assert!(
+            err < 0.03,
+            "W = {w} s, Cobham {theory} s ({:.2}% off)",
+            err * 100.0
+        );
+    }
 }

@@ -39,17 +39,14 @@ impl Engine {
         let mut lost = 0u32;
         for q in 0..self.queues.len() {
             let durable = self.cfg.queues[q].durable;
-            let ready = std::mem::take(&mut self.queues[q].ready);
-            let mut kept = std::collections::VecDeque::with_capacity(ready.len());
-            for s in ready {
-                if durable && !self.msgs[s as usize].has(flag::TRANSIENT) {
-                    kept.push_back(s);
-                } else {
-                    lost += 1;
-                    self.queue_drop(s, q as u32, Reason::BrokerCrash);
-                }
+            let msgs = &self.msgs;
+            let gone = self.queues[q]
+                .ready
+                .retain_or_take(|s| durable && !msgs[s as usize].has(flag::TRANSIENT));
+            for s in gone {
+                lost += 1;
+                self.queue_drop(s, q as u32, Reason::BrokerCrash);
             }
-            self.queues[q].ready = kept;
         }
         self.trace
             .record(self.now, TraceKind::BrokerCrashed { lost }, None, NodeId(0));

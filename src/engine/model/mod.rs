@@ -11,6 +11,7 @@
 //! | `producer.rs`    | publish timing, key choice             | live-message limit              |
 //! | `exchange.rs`    | bindings, alternates, copies           | `unroutable`                    |
 //! | `queue.rs`       | ready list, TTL, length limit, dispatch| `queue_full`, `purged`          |
+//! | `ready.rs`       | ready messages per priority level (classic priority queues) | —        |
 //! | `dead_letter.rs` | DLX republish, death log, cycle rule   | no DLX, cycle, per-instant caps |
 //! | `consumer.rs`    | instances, service, ack, crash         | `lost_after_auto_ack`           |
 //! | `handler.rs`     | the handler's outcome (poison, failure draw), its effect and `on_success` publishes | — |
@@ -87,6 +88,7 @@ pub(crate) mod pulsar_check;
 pub(crate) mod pulsar_dispatch;
 pub mod pulsar_hash;
 pub mod queue;
+pub(crate) mod ready;
 pub(crate) mod rebalance;
 pub(crate) mod record;
 pub(crate) mod recovery;

@@ -47,6 +47,12 @@ pub(crate) struct ProducerState {
     /// configuration and divides nothing.
     pub(crate) mean_gap_us: Option<f64>,
     pub(crate) arrival: Arrival,
+    /// Its messages (routing copies and handler publishes included) that
+    /// completed, and the sum of their times from publish to ack [µs]: the
+    /// producer's own mean end-to-end latency (a priority queue's urgent
+    /// producer against its bulk one).
+    pub(crate) completed: u64,
+    pub(crate) end_to_end_sum_us: u64,
 }
 
 /// `mean_gap_us` of a producer configuration.
@@ -150,6 +156,8 @@ impl Engine {
             header_sets,
             mean_gap_us: mean_gap_us(p),
             arrival: p.arrival.clone(),
+            completed: 0,
+            end_to_end_sum_us: 0,
         });
     }
 

@@ -19,17 +19,18 @@
 //! subscriber has prefetch room); `dispatch` and `enforce_max_length` are not
 //! re-entrant per queue, so the stack stays flat however deep the queue.
 
+use super::ready::Ready;
 use crate::engine::core::{Engine, Event, Target};
 use crate::engine::message::{flag, MsgState, Sym};
 use crate::engine::time::SimTime;
 use crate::engine::trace::{NodeId, Reason, TraceKind};
 use crate::scenario::{self, Overflow};
-use std::collections::VecDeque;
 
 #[derive(Clone, Debug, Default)]
 pub(crate) struct QueueState {
     pub(crate) node: NodeId,
-    pub(crate) ready: VecDeque<u32>,
+    /// Ready messages in delivery order (per priority level in a priority queue).
+    pub(crate) ready: Ready,
     pub(crate) subscribers: Vec<(u32, u32)>,
     pub(crate) rr: usize,
     pub(crate) dlx: Option<u32>,
@@ -69,6 +70,7 @@ impl Engine {
             dlx,
             dlrk,
             name_sym,
+            ready: Ready::with_max_priority(q.max_priority.map_or(0, |p| p.min(255) as u8)),
             ..Default::default()
         });
     }
@@ -147,7 +149,8 @@ impl Engine {
         self.msgs[slot as usize].set(flag::FROM_PRODUCER, false);
         self.fx_reached(slot, q);
         self.set_state(slot, MsgState::Queued);
-        self.queues[qi].ready.push_back(slot);
+        let level = self.priority_in(slot, q);
+        self.queues[qi].ready.push_back(slot, level);
         let depth = self.queues[qi].ready.len() as u32;
         self.trace
             .record(self.now, TraceKind::Enqueued { depth }, Some(id), qnode);
@@ -158,6 +161,21 @@ impl Engine {
             self.enforce_max_length(q);
             self.dispatch(q);
         }
+    }
+
+    /// The priority level `slot` takes in `q`: its producer's `priority`
+    /// (a handler's publish keeps its request's, as it keeps its headers),
+    /// capped at the queue's `max_priority` (RabbitMQ treats a higher one as
+    /// the maximum, and no priority as 0). Always 0 in a plain queue.
+    #[inline]
+    pub(crate) fn priority_in(&self, slot: u32, q: u32) -> u8 {
+        let max = self.queues[q as usize].ready.max_priority();
+        if max == 0 {
+            return 0;
+        }
+        let origin = self.msgs[slot as usize].origin as usize;
+        let p = self.cfg.producers[origin].priority.unwrap_or(0);
+        p.min(u32::from(max)) as u8
     }
 
     /// The head's TTL may have run out: expire what is due and dispatch.
@@ -360,7 +378,8 @@ impl Engine {
         }
         self.msgs[slot as usize].set(flag::REDELIVERED, true);
         self.set_state(slot, MsgState::Queued);
-        self.queues[qi].ready.push_front(slot);
+        let level = self.priority_in(slot, q);
+        self.queues[qi].ready.push_front(slot, level);
         self.totals.requeued += 1;
         let depth = self.queues[qi].ready.len() as u32;
         let id = self.msgs[slot as usize].id;
@@ -391,7 +410,7 @@ impl Engine {
         if self.is_sqs_queue(q) {
             return self.sqs_purge(q);
         }
-        let ready: Vec<u32> = self.queues[q as usize].ready.drain(..).collect();
+        let ready = self.queues[q as usize].ready.take_all();
         for s in ready {
             self.queue_drop(s, q, Reason::Purged);
         }
@@ -493,12 +512,19 @@ impl Engine {
                     ));
                 }
             }
-            for &s in &q.ready {
+            for (level, s) in q.ready.iter_levels() {
                 let m = &self.msgs[s as usize];
                 if m.state != MsgState::Queued || m.queue as usize != qi {
                     return Err(format!(
                         "message {} in queue {qi} has state {:?}",
                         m.id, m.state
+                    ));
+                }
+                if level != self.priority_in(s, qi as u32) {
+                    return Err(format!(
+                        "message {} waits at priority {level} in queue {qi}, its priority there is {}",
+                        m.id,
+                        self.priority_in(s, qi as u32)
                     ));
                 }
             }

@@ -87,12 +87,19 @@ impl App {
             rate_per_s,
             paused,
             published,
+            completed,
+            end_to_end_mean_us,
         } = nv
         else {
             return html! {};
         };
         let cfg = self.sim.engine.config();
         let rate_per_s = *rate_per_s;
+        let priority = cfg
+            .producers
+            .iter()
+            .find(|p| &p.id == id)
+            .and_then(|p| p.priority);
         let pid = id.clone();
         let p1 = id.clone();
         let p2 = id.clone();
@@ -121,6 +128,13 @@ impl App {
                 <dt>{"publishes to"}</dt><dd>{ to }</dd>
                 <dt>{"published"}</dt><dd>{ published }</dd>
                 <dt>{"arrivals"}</dt><dd>{ arrival }</dd>
+                if let Some(p) = priority {
+                    <dt>{"message priority"}</dt><dd>{ p }</dd>
+                }
+                if let Some(mean) = end_to_end_mean_us {
+                    <dt>{"completed"}</dt><dd>{ completed }</dd>
+                    <dt>{"mean end-to-end"}</dt><dd id="producer-e2e">{ crate::ui::render::fmt_us(*mean as u64) }</dd>
+                }
             </dl>
             <h3>{"Knobs"}</h3>
             <div class="knob">
@@ -231,12 +245,22 @@ impl App {
             dead_lettered,
             dropped,
             head,
+            priority_levels,
         } = nv
         else {
             return html! {};
         };
         let cfg = self.sim.engine.config();
         let q = cfg.queues.iter().find(|q| &q.id == id);
+        // A priority queue: ready per priority, highest first ("p3 4 · p0 12").
+        let top = priority_levels.len().saturating_sub(1);
+        let by_priority = priority_levels
+            .iter()
+            .enumerate()
+            .filter(|&(k, &n)| n > 0 || k == 0 || k == top)
+            .map(|(k, n)| format!("p{} {n}", top - k))
+            .collect::<Vec<_>>()
+            .join(" · ");
         let overflow = q.map(|q| q.overflow).unwrap_or_default();
         let (q1, q2, q3, q4) = (id.clone(), id.clone(), id.clone(), id.clone());
         let dlx = q
@@ -250,6 +274,9 @@ impl App {
             <>
             <dl class="stats">
                 <dt>{"ready"}</dt><dd id="queue-depth">{ depth }</dd>
+                if !priority_levels.is_empty() {
+                    <dt>{"ready by priority"}</dt><dd id="queue-priorities">{ by_priority }</dd>
+                }
                 <dt>{"unacked"}</dt><dd>{ unacked }</dd>
                 <dt>{"peak depth"}</dt><dd>{ depth_max }</dd>
                 <dt>{"enqueued"}</dt><dd>{ enqueued }</dd>

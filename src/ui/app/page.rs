@@ -174,6 +174,7 @@ impl App {
                 || !cfg.pulsar_subscriptions.is_empty()
                 || !cfg.redis_groups.is_empty(),
             breakers: cfg.consumers.iter().any(|c| c.circuit_breaker.is_some()),
+            priorities: cfg.queues.iter().any(|q| q.max_priority.is_some()),
             streams: !cfg.topics.is_empty(),
             brief: self.presenter,
         }

@@ -74,7 +74,8 @@ pub struct NodeBox {
     /// Drawn with the name and one detail line only (dense columns).
     pub compact: bool,
     /// The kind tag when the configuration says more than the kind (an SQS
-    /// queue, a Pulsar subscription's type); `None`: the kind's own word.
+    /// queue, a priority queue, a Pulsar subscription's type); `None`: the
+    /// kind's own word.
     pub tag: Option<String>,
 }
 
@@ -93,8 +94,11 @@ fn config_tag(cfg: &Scenario, kind: NodeKind, i: usize) -> Option<String> {
         NodeKind::Queue => cfg
             .queues
             .get(i)
-            .and_then(|q| q.sqs.as_ref())
-            .map(|s| if s.fifo() { "SQS FIFO" } else { "SQS" }.to_string()),
+            .and_then(|q| match (&q.sqs, q.max_priority) {
+                (Some(s), _) => Some(if s.fifo() { "SQS FIFO" } else { "SQS" }.to_string()),
+                (None, Some(_)) => Some("PRIORITY QUEUE".to_string()),
+                (None, None) => None,
+            }),
         _ => None,
     }
 }

@@ -11,6 +11,7 @@
 //!   dashed dot with ✕ ── a crashed instance; all down: dashed outline + "crashed"
 //!   teal bar ── queue fill level; tick at the right ── max length
 //!   "+N" ── more messages waiting than squares fit
+//!   outlined square ── a message with a priority, in a priority queue
 
 use super::{font, rrect, text_fit, Frame, Hit};
 use crate::engine::{MessageView, NodeKind, NodeView};
@@ -93,7 +94,7 @@ pub(super) fn draw_nodes(f: &Frame) -> Vec<Hit> {
                 NodeKind::Queue => match f.snap.sqs.iter().find(|q| q.node == i) {
                     Some(q) if q.fifo => "SQS FIFO",
                     Some(_) => "SQS",
-                    None => "QUEUE",
+                    None => n.tag.as_deref().unwrap_or("QUEUE"),
                 },
                 NodeKind::Consumer => "CONSUMER",
                 NodeKind::Topic => "TOPIC",
@@ -248,6 +249,7 @@ pub(super) fn draw_nodes(f: &Frame) -> Vec<Hit> {
                 max_length,
                 ttl_us,
                 head,
+                priority_levels,
                 ..
             }) => {
                 let sqs = f.snap.sqs.iter().find(|q| q.node == i);
@@ -300,7 +302,8 @@ pub(super) fn draw_nodes(f: &Frame) -> Vec<Hit> {
                     ctx.set_fill_style_str(th.muted);
                     ctx.set_text_align("right");
                     // The room right of the kind tag (the box is sized for both).
-                    let tag_w = text_w("QUEUE", rows.tag_px, true) * s;
+                    let tag = n.tag.as_deref().unwrap_or("QUEUE");
+                    let tag_w = text_w(tag, rows.tag_px, true) * s;
                     text_fit(
                         ctx,
                         &format!("max {m}"),
@@ -320,6 +323,9 @@ pub(super) fn draw_nodes(f: &Frame) -> Vec<Hit> {
                 let sy = by + bh + 5.0 * s;
                 let more = (*depth as usize).saturating_sub(shown);
                 let mut by_fate: [Vec<(f64, f64)>; 3] = [Vec::new(), Vec::new(), Vec::new()];
+                // A priority queue outlines its prioritised messages (they
+                // sit at the head, on the right, ahead of the rest).
+                let mut prioritised: Vec<(f64, f64)> = Vec::new();
                 for k in 0..shown {
                     let sx = bx + bw - (k as f64 + 1.0) * (sq + gap) + gap;
                     let fate = head.get(k).map(|m| message_fate(m, false)).unwrap_or(NEW);
@@ -330,6 +336,9 @@ pub(super) fn draw_nodes(f: &Frame) -> Vec<Hit> {
                     };
                     by_fate[slot].push((sx, sy));
                     if let Some(m) = head.get(k) {
+                        if !priority_levels.is_empty() && m.priority.unwrap_or(0) > 0 {
+                            prioritised.push((sx, sy));
+                        }
                         hits.push(Hit {
                             x: sx + sq / 2.0,
                             y: sy + sq / 2.0,
@@ -353,6 +362,15 @@ pub(super) fn draw_nodes(f: &Frame) -> Vec<Hit> {
                         ctx.rect(px, py, sq, sq);
                     }
                     ctx.fill();
+                }
+                if !prioritised.is_empty() {
+                    ctx.set_stroke_style_str(th.text);
+                    ctx.set_line_width((1.8 * s).max(1.2));
+                    ctx.begin_path();
+                    for &(px, py) in &prioritised {
+                        ctx.rect(px, py, sq, sq);
+                    }
+                    ctx.stroke();
                 }
                 if more > 0 {
                     // The overflow count replaces the leftmost squares.

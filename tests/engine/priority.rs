@@ -1,0 +1,269 @@
+//! RabbitMQ classic priority queues (`x-max-priority`), as its priority guide
+//! and `rabbit_priority_queue.erl` define them: the highest priority is
+//! delivered first and FIFO within a priority; no priority counts as 0 and a
+//! priority above the queue's maximum as the maximum; max-length drop-head
+//! drops from the head, which is the highest priority; a message expires only
+//! at the head, so an expired low-priority message waits behind live
+//! high-priority ones. Each story holds the single consumer busy with a
+//! blocker (message 1, 10 ms of work) while the others arrive.
+
+use crate::common::*;
+use queuelab::engine::{NodeView, Reason, TraceKind};
+use serde_json::{json, Value};
+
+/// One producer per `(start_ms, priority, ttl_ms)`, one message each (sent
+/// 1 ms after its start: the first gap of a constant 1/ms rate), into
+/// queue `q` (`queue` merged into its definition); consumer `c` with
+/// prefetch 1 and 10 ms of constant service, unless `consumer` is false.
+fn scenario(msgs: &[(u64, Option<u32>, Option<u64>)], queue: Value, consumer: bool) -> String {
+    let producers: Vec<Value> = msgs
+        .iter()
+        .enumerate()
+        .map(|(i, &(start_ms, priority, ttl_ms))| {
+            let mut p = json!({ "id": format!("p{i}"), "to": "q", "rate": "1/ms",
+                "arrival": "constant", "count": 1, "start": format!("{start_ms}ms") });
+            if let Some(x) = priority {
+                p["priority"] = json!(x);
+            }
+            if let Some(t) = ttl_ms {
+                p["ttl"] = json!(format!("{t}ms"));
+            }
+            p
+        })
+        .collect();
+    let mut q = json!({ "id": "q" });
+    q.as_object_mut()
+        .unwrap()
+        .extend(queue.as_object().unwrap().clone());
+    let consumers = if consumer {
+        json!([{ "id": "c", "queue": "q", "prefetch": 1, "service": { "constant": "10ms" } }])
+    } else {
+        json!([])
+    };
+    json!({ "title": "priorities", "producers": producers, "queues": [q], "consumers": consumers })
+        .to_string()
+}
+
+/// Message ids in the order consumer `c` got them.
+fn delivery_order(s: &Story) -> Vec<u64> {
+    s.deliveries("c").iter().map(|d| d.1).collect()
+}
+
+#[test]
+fn the_guide_s_example_a1_b3_c2_is_delivered_b_c_a() {
+    // Blocker (1), then A (priority 1), B (3), C (2) while the consumer is busy.
+    let msgs = [
+        (0, None, None),
+        (1, Some(1), None),
+        (2, Some(3), None),
+        (3, Some(2), None),
+    ];
+    let s = story(
+        &scenario(&msgs, json!({ "max_priority": 3 }), true),
+        ms(100),
+    );
+    assert_eq!(delivery_order(&s), [1, 3, 4, 2]);
+    // While they waited, the inspector's contents and levels showed the same.
+    let mut early = story(&scenario(&msgs, json!({ "max_priority": 3 }), true), ms(5));
+    assert_eq!(
+        early.queue_head("q"),
+        [(3, 0, false), (4, 0, false), (2, 0, false)]
+    );
+    let levels = early
+        .engine
+        .snapshot()
+        .nodes
+        .into_iter()
+        .find_map(|n| match n {
+            NodeView::Queue {
+                priority_levels, ..
+            } => Some(priority_levels),
+            _ => None,
+        });
+    assert_eq!(levels, Some(vec![1, 1, 1, 0]), "p3, p2, p1, p0");
+    early.run_to(ms(100));
+    assert_eq!(delivery_order(&early), [1, 3, 4, 2]);
+}
+
+#[test]
+fn a_plain_queue_ignores_priorities() {
+    let msgs = [
+        (0, None, None),
+        (1, Some(1), None),
+        (2, Some(3), None),
+        (3, Some(2), None),
+    ];
+    let s = story(&scenario(&msgs, json!({}), true), ms(100));
+    assert_eq!(delivery_order(&s), [1, 2, 3, 4]);
+}
+
+#[test]
+fn fifo_within_a_priority_and_none_counts_as_zero() {
+    // 2 and 4 have no priority (0), 3 has 0 explicitly, 5 has 1: 5 first,
+    // then 2, 3, 4 in arrival order.
+    let msgs = [
+        (0, None, None),
+        (1, None, None),
+        (2, Some(0), None),
+        (3, None, None),
+        (4, Some(1), None),
+    ];
+    let s = story(
+        &scenario(&msgs, json!({ "max_priority": 1 }), true),
+        ms(100),
+    );
+    assert_eq!(delivery_order(&s), [1, 5, 2, 3, 4]);
+}
+
+#[test]
+fn a_priority_above_the_maximum_counts_as_the_maximum() {
+    // 2 has priority 2 (the maximum), 3 has 9: the same level, so FIFO.
+    let msgs = [
+        (0, None, None),
+        (1, Some(2), None),
+        (2, Some(9), None),
+        (3, Some(1), None),
+    ];
+    let s = story(
+        &scenario(&msgs, json!({ "max_priority": 2 }), true),
+        ms(100),
+    );
+    assert_eq!(delivery_order(&s), [1, 2, 3, 4]);
+}
+
+#[test]
+fn drop_head_drops_the_highest_priority_first() {
+    // No consumer, max_length 2: low (1), high (2), low (3) at 2, 3, 4 ms. The third
+    // publish overflows, and the head is the high one: it goes, the lows stay
+    // ("higher priority messages might be dropped to make way for lower
+    // priority ones").
+    let msgs = [(1, None, None), (2, Some(5), None), (3, None, None)];
+    let queue = json!({ "max_priority": 5, "max_length": 2 });
+    let s = story(&scenario(&msgs, queue, false), ms(100));
+    assert_eq!(s.drops(), [(ms(4), 2, Reason::Maxlen)]);
+    assert_eq!(s.queue_head("q"), [(1, 0, false), (3, 0, false)]);
+}
+
+#[test]
+fn an_expired_low_priority_message_waits_behind_live_high_ones() {
+    // Blocker (1) from 1 to 11 ms; low 2 at 2 ms with a 3 ms TTL (due at
+    // 5 ms), highs 3 and 4 at 3 and 4 ms. In a plain queue 2 is the head and
+    // expires at 5 ms. Here the head is a high one, so 2 expires only when
+    // it reaches the head: when 4 is delivered at 21 ms (RabbitMQ's `fetch`
+    // drops expired heads right after each fetch).
+    let msgs = [
+        (0, None, None),
+        (1, None, Some(3)),
+        (2, Some(1), None),
+        (3, Some(1), None),
+    ];
+    let s = story(
+        &scenario(&msgs, json!({ "max_priority": 1 }), true),
+        ms(100),
+    );
+    assert_eq!(delivery_order(&s), [1, 3, 4]);
+    let expired: Vec<(u64, u64)> = s
+        .matching(|k| matches!(k, TraceKind::Expired))
+        .iter()
+        .map(|e| (e.t.0, e.msg.unwrap()))
+        .collect();
+    assert_eq!(expired, [(ms(21), 2)]);
+    let plain = story(&scenario(&msgs, json!({}), true), ms(100));
+    let expired_plain: Vec<u64> = plain
+        .matching(|k| matches!(k, TraceKind::Expired))
+        .iter()
+        .map(|e| e.t.0)
+        .collect();
+    assert_eq!(expired_plain, [ms(5)]);
+}
+
+#[test]
+fn a_requeued_message_goes_back_to_the_head_of_its_own_level() {
+    // Message 2 (priority 1) is poison: nacked with requeue, it comes back
+    // ahead of 3 (priority 1, waiting) and of 4 (no priority); past the
+    // delivery limit of 1 return it is dropped, then 3 and 4 follow.
+    let msgs = [
+        (0, Some(1), None),
+        (1, Some(1), None),
+        (2, Some(1), None),
+        (3, None, None),
+    ];
+    let queue = json!({ "max_priority": 1, "delivery_limit": 1 });
+    let mut v: Value = serde_json::from_str(&scenario(&msgs, queue, true)).unwrap();
+    v["producers"][1]["keys"] = json!({ "fixed": "bad" });
+    v["consumers"][0]["poison"] = json!({ "key": "bad" });
+    v["consumers"][0]["on_failure"] = json!("requeue");
+    let s = story(&v.to_string(), ms(200));
+    assert_eq!(
+        delivery_order(&s),
+        [1, 2, 2, 3, 4],
+        "{:?}",
+        s.deliveries("c")
+    );
+    assert_eq!(s.drops(), [(ms(31), 2, Reason::DeliveryLimit)]);
+}
+
+#[test]
+fn each_producer_reports_its_mean_end_to_end_latency() {
+    // 1 at 1 ms (done at 11), 2 (no priority) at 2 ms, 3 (priority 1) at
+    // 3 ms: 3 is served 11–21 ms, 2 21–31 ms.
+    let msgs = [(0, None, None), (1, None, None), (2, Some(1), None)];
+    let s = story(
+        &scenario(&msgs, json!({ "max_priority": 1 }), true),
+        ms(100),
+    );
+    let mean = |pid: &str| {
+        s.engine.snapshot().nodes.into_iter().find_map(|n| match n {
+            NodeView::Producer {
+                id,
+                completed,
+                end_to_end_mean_us,
+                ..
+            } if id == pid => Some((completed, end_to_end_mean_us)),
+            _ => None,
+        })
+    };
+    assert_eq!(mean("p0"), Some((1, Some(10_000.0))));
+    assert_eq!(mean("p1"), Some((1, Some(29_000.0))));
+    assert_eq!(mean("p2"), Some((1, Some(18_000.0))));
+}
+
+#[test]
+fn bad_priorities_are_refused_with_their_paths() {
+    let bad = json!({
+        "title": "bad",
+        "producers": [
+            { "id": "a", "to": "q", "rate": "1/s", "priority": 256 },
+            { "id": "b", "to": "t", "rate": "1/s", "priority": 1 },
+            { "id": "c", "to": "s", "rate": "1/s", "priority": 1 }
+        ],
+        "queues": [
+            { "id": "q", "max_priority": 0 },
+            { "id": "r", "max_priority": 300 },
+            { "id": "s", "max_priority": 2, "sqs": {} }
+        ],
+        "topics": [{ "id": "t", "partitions": 1 }]
+    });
+    let err = queuelab::scenario::load(&bad.to_string())
+        .unwrap_err()
+        .to_string();
+    for (path, words) in [
+        ("producers[0].priority", "between 0 and 255"),
+        (
+            "producers[1].priority",
+            "applies only to producers that publish to a RabbitMQ",
+        ),
+        (
+            "producers[2].priority",
+            "applies only to producers that publish to a RabbitMQ",
+        ),
+        ("queues[0].max_priority", "between 1 and 255"),
+        ("queues[1].max_priority", "between 1 and 255"),
+        ("queues[2].max_priority", "SQS has no message priority"),
+    ] {
+        assert!(
+            err.lines().any(|l| l.contains(path) && l.contains(words)),
+            "{path}: {words}\n{err}"
+        );
+    }
+}
