@@ -246,6 +246,35 @@ test('sqs: visibility timeout, change visibility, wait time, max messages, redri
 }, { viewport: { width: 1024, height: 640 } });
 
 for (const vp of sizes) {
+  test(`priorities at ${vp.width}×${vp.height}: a priority queue's levels and each producer's mean, a consumer's x-priority`, async (page) => {
+    await open(page, '?preset=priority-queue');
+    assert(await page.isVisible('#legend [data-mark=priority]'), 'the legend explains the outlined (prioritised) squares');
+    await runFor(page, 1500, 40);
+    await clickNode(page, 'jobs');
+    const inspector = await page.textContent('#inspector');
+    assert(inspector.includes('PRIORITY QUEUE'), 'the queue is tagged a priority queue');
+    const levels = await page.textContent('#queue-priorities');
+    assert(/^p5 \d+ · .*p0 \d+$/.test(levels), `ready by priority, p5 first and p0 last: "${levels}"`);
+    const meanMs = async (id) => {
+      await clickNode(page, id);
+      const t = await page.textContent('#producer-e2e');
+      const m = t.match(/([\d.]+)\s*(ms|s)/);
+      assert(m, `${id}: a mean end-to-end time ("${t}")`);
+      return m[2] === 's' ? Number(m[1]) * 1000 : Number(m[1]);
+    };
+    const alerts = await meanMs('urgent-alerts');
+    const reports = await meanMs('bulk-reports');
+    assert(alerts < reports, `alerts (${alerts} ms) overtake reports (${reports} ms)`);
+    await fitsPanel(page, 'priority producer');
+    await page.screenshot({ path: path.join(SHOTS, `priority-queue-${vp.width}x${vp.height}.png`) });
+    await open(page, '?preset=consumer-priorities');
+    await clickNode(page, 'on-prem');
+    assert((await page.textContent('#consumer-priority')) === '10', 'on-prem shows x-priority 10');
+    await clickNode(page, 'cloud-burst');
+    assert(!(await page.$('#consumer-priority')), 'no priority line for a consumer without one');
+    await page.screenshot({ path: path.join(SHOTS, `consumer-priorities-${vp.width}x${vp.height}.png`) });
+  }, { viewport: vp });
+
   test(`broker-comparison side by side at ${vp.width}×${vp.height}: five brokers, one clock`, async (page) => {
     await open(page, '?preset=broker-comparison');
     await page.click('#compare-toggle');

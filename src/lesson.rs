@@ -135,6 +135,7 @@ static LESSONS: &[BuiltinLesson] = lessons![
     "request-reply-scatter-gather",
     "why-queues-grow",
     "sizing-overflow-ttl",
+    "priorities",
     "dead-letters-and-retries",
     "fan-out-fan-in",
     "content-and-header-routing",

@@ -35,6 +35,7 @@ static PRESETS: &[Preset] = presets![
     "message-versioning",
     "ttl-overflow",
     "priority-queue",
+    "consumer-priorities",
     "request-reply",
     "pipeline",
     "scatter-gather",

@@ -458,6 +458,12 @@ pub struct Consumer {
     /// A circuit breaker around the handler's downstream call (unset: none).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub circuit_breaker: Option<CircuitBreaker>,
+    /// RabbitMQ consumer priority (`x-priority`; unset: 0, negative allowed):
+    /// a queue delivers to its highest-priority consumers with prefetch
+    /// room, round-robin among equals, and to lower ones only while every
+    /// higher one is full (see `model::consumer_priority`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub priority: Option<i32>,
 }
 
 /// A circuit breaker around a consumer's downstream dependency (Nygard's

@@ -242,7 +242,8 @@ fn bad_priorities_are_refused_with_their_paths() {
             { "id": "r", "max_priority": 300 },
             { "id": "s", "max_priority": 2, "sqs": {} }
         ],
-        "topics": [{ "id": "t", "partitions": 1 }]
+        "topics": [{ "id": "t", "partitions": 1 }],
+        "consumers": [{ "id": "k", "queue": "s", "priority": 3, "service": { "constant": "1ms" } }]
     });
     let err = queuelab::scenario::load(&bad.to_string())
         .unwrap_err()
@@ -260,10 +261,116 @@ fn bad_priorities_are_refused_with_their_paths() {
         ("queues[0].max_priority", "between 1 and 255"),
         ("queues[1].max_priority", "between 1 and 255"),
         ("queues[2].max_priority", "SQS has no message priority"),
+        ("consumers[0].priority", "SQS consumers poll"),
     ] {
         assert!(
             err.lines().any(|l| l.contains(path) && l.contains(words)),
             "{path}: {words}\n{err}"
         );
     }
+}
+
+/// Consumers `hi` (priority 10, two instances), `mid` (priority 5) and `lo`
+/// (no priority), prefetch 1 and 100 ms of work each, on one queue; messages
+/// at 1, 2, … ms.
+fn consumers_with_priorities(count: u32) -> String {
+    json!({
+        "title": "consumer priorities",
+        "producers": [{ "id": "p", "to": "q", "rate": "1/ms", "arrival": "constant", "count": count }],
+        "queues": [{ "id": "q" }],
+        "consumers": [
+            { "id": "lo", "queue": "q", "service": { "constant": "100ms" } },
+            { "id": "hi", "queue": "q", "instances": 2, "priority": 10, "service": { "constant": "100ms" } },
+            { "id": "mid", "queue": "q", "priority": 5, "service": { "constant": "100ms" } }
+        ]
+    })
+    .to_string()
+}
+
+#[test]
+fn higher_priority_consumers_get_messages_while_they_have_room() {
+    // 1 and 2 go to hi's two instances, 3 to mid (hi is full), 4 to lo (mid
+    // full too), 5 waits. When hi #0 finishes 1 at 101 ms, it takes 5 — not
+    // lo, which also finishes later, nor round-robin order among all.
+    let s = story(&consumers_with_priorities(5), ms(150));
+    let by = |c: &str| {
+        s.deliveries(c)
+            .iter()
+            .map(|d| (d.0, d.1, d.2))
+            .collect::<Vec<_>>()
+    };
+    assert_eq!(by("hi"), [(ms(1), 1, 0), (ms(2), 2, 1), (ms(101), 5, 0)]);
+    assert_eq!(by("mid"), [(ms(3), 3, 0)]);
+    assert_eq!(by("lo"), [(ms(4), 4, 0)]);
+}
+
+#[test]
+fn equal_priorities_share_round_robin_and_lower_ones_starve_while_higher_have_room() {
+    // One message every 60 ms: hi's two instances (100 ms each) always have
+    // room between them, so they alternate and mid and lo get nothing.
+    let mut v: Value = serde_json::from_str(&consumers_with_priorities(10)).unwrap();
+    v["producers"][0]["rate"] = json!("1000/min");
+    let s = story(&v.to_string(), 2_000_000);
+    let hi: Vec<u32> = s.deliveries("hi").iter().map(|d| d.2).collect();
+    assert_eq!(hi, [0, 1, 0, 1, 0, 1, 0, 1, 0, 1]);
+    assert!(s.deliveries("mid").is_empty() && s.deliveries("lo").is_empty());
+}
+
+#[test]
+fn without_priorities_consumers_share_one_round_robin_ring() {
+    let mut v: Value = serde_json::from_str(&consumers_with_priorities(4)).unwrap();
+    for c in v["consumers"].as_array_mut().unwrap() {
+        c.as_object_mut().unwrap().remove("priority");
+    }
+    let s = story(&v.to_string(), ms(50));
+    let first: Vec<(u64, u64)> = ["lo", "hi", "mid"]
+        .iter()
+        .flat_map(|c| s.deliveries(c).into_iter().map(|d| (d.0, d.1)))
+        .collect();
+    // Consumer order: lo, hi #0, hi #1, mid.
+    assert_eq!(first, [(ms(1), 1), (ms(2), 2), (ms(3), 3), (ms(4), 4)]);
+    assert_eq!(s.deliveries("lo")[0].1, 1);
+    assert_eq!(s.deliveries("mid")[0].1, 4);
+}
+
+#[test]
+fn removing_a_high_priority_instance_regroups_the_rest() {
+    // hi drops to one instance at 50 ms (its #1 crashes and is removed,
+    // returning message 2); the next free slot by priority is mid's, then lo's.
+    let mut v: Value = serde_json::from_str(&consumers_with_priorities(3)).unwrap();
+    v["schedule"] = json!([{ "at": "50ms", "command": { "do": "set_instances", "consumer": "hi", "instances": 1 } }]);
+    let s = story(&v.to_string(), ms(400));
+    assert_eq!(s.deliveries("hi").iter().map(|d| d.2).max(), Some(1));
+    // After 50 ms only instance #0 of hi receives.
+    assert!(s.deliveries("hi").iter().all(|d| d.0 < ms(50) || d.2 == 0));
+    let total: usize = ["hi", "mid", "lo"]
+        .iter()
+        .map(|c| s.deliveries(c).len())
+        .sum();
+    assert!(total >= 3, "every message was delivered at least once");
+    assert_eq!(s.engine.totals_now().completed, 3);
+}
+
+#[test]
+fn the_consumer_priorities_preset_spills_to_the_backup_only_in_the_burst() {
+    // Deliveries per consumer before, during and after the 20–30 s burst.
+    let s = story(
+        queuelab::scenario::preset("consumer-priorities")
+            .unwrap()
+            .json,
+        60_000_000,
+    );
+    let windows = |c: &str| {
+        let mut w = [0u32; 3];
+        for d in s.deliveries(c) {
+            w[(d.0 >= 20_000_000) as usize + (d.0 >= 30_000_000) as usize] += 1;
+        }
+        w
+    };
+    let (main, backup) = (windows("on-prem"), windows("cloud-burst"));
+    // Steady load: on-prem's prefetch rarely fills, the backup idles.
+    assert!(backup[0] * 20 < main[0], "before: {main:?} {backup:?}");
+    // The burst (75/s against on-prem's 40/s): the backup takes a share.
+    assert!(backup[1] * 4 > main[1], "burst: {main:?} {backup:?}");
+    assert!(backup[2] * 10 < main[2], "after: {main:?} {backup:?}");
 }

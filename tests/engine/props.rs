@@ -193,6 +193,11 @@ pub(crate) fn scenario_json(g: &mut Genes) -> Value {
         }
         let on_failure = g.one(&["dead_letter", "requeue", "retry"]);
         c["on_failure"] = json!(on_failure);
+        if g.chance(2) {
+            // Consumer priorities (`model::consumer_priority`): they choose
+            // the subscriber, so dispatch must stay work-conserving.
+            c["priority"] = json!(g.pick(3) as i32 - 1);
+        }
         if g.chance(1) {
             // A circuit breaker (`model::breaker`): it gates dispatch.
             c["circuit_breaker"] = json!({

@@ -14,6 +14,7 @@
 //! | `ready.rs`       | ready messages per priority level (classic priority queues) | —        |
 //! | `dead_letter.rs` | DLX republish, death log, cycle rule   | no DLX, cycle, per-instant caps |
 //! | `consumer.rs`    | instances, service, ack, crash         | `lost_after_auto_ack`           |
+//! | `consumer_priority.rs` | consumer priorities (`x-priority`): which subscriber gets the next delivery | — |
 //! | `handler.rs`     | the handler's outcome (poison, failure draw), its effect and `on_success` publishes | — |
 //! | `retry.rs`       | on-failure policy, backoff, retry wait | `retries_exhausted`             |
 //! | `breaker.rs`     | consumers' circuit breakers: closed, open (no deliveries), half-open probes | — |
@@ -66,6 +67,7 @@ pub(crate) mod broker_costs;
 pub(crate) mod confirms;
 pub mod consumer;
 pub mod consumer_crash;
+pub(crate) mod consumer_priority;
 pub mod dead_letter;
 pub mod effects;
 pub mod exchange;

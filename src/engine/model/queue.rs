@@ -33,6 +33,9 @@ pub(crate) struct QueueState {
     pub(crate) ready: Ready,
     pub(crate) subscribers: Vec<(u32, u32)>,
     pub(crate) rr: usize,
+    /// Consumer priorities: `subscribers`' runs per priority, highest first
+    /// (empty when all are equal; see `model::consumer_priority`).
+    pub(crate) prio_groups: Vec<super::consumer_priority::PrioGroup>,
     pub(crate) dlx: Option<u32>,
     pub(crate) dlrk: Option<Sym>,
     /// The queue's id as an interned routing key (default-exchange publishes).
@@ -89,6 +92,7 @@ impl Engine {
         if qs.rr >= qs.subscribers.len() {
             qs.rr = 0;
         }
+        self.group_by_priority(q);
     }
 
     pub(crate) fn enqueue(&mut self, slot: u32, q: u32) {
@@ -315,6 +319,9 @@ impl Engine {
     /// costs more than the rest of the scan.
     #[inline(never)]
     fn scan_subscribers_with_room(&mut self, q: u32) -> Option<(u32, u32)> {
+        if !self.queues[q as usize].prio_groups.is_empty() {
+            return self.scan_priority_groups(q);
+        }
         let qs = &self.queues[q as usize];
         let n = qs.subscribers.len();
         let mut idx = if qs.rr < n { qs.rr } else { 0 };
@@ -426,6 +433,7 @@ impl Engine {
         if qs.rr >= qs.subscribers.len() {
             qs.rr = 0;
         }
+        self.group_by_priority(q);
     }
 
     /// A queue gives up on `slot` without dead-lettering it: counted against

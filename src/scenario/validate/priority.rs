@@ -1,5 +1,6 @@
-//! Priorities (RabbitMQ classic priority queues): a queue's `max_priority`
-//! and a producer's message `priority`. AMQP's `priority` property is one
+//! Priorities (RabbitMQ): a classic priority queue's `max_priority`, a
+//! producer's message `priority`, and a consumer's `priority` (`x-priority`,
+//! any 32-bit integer, which SQS consumers cannot have: they poll). AMQP's `priority` property is one
 //! octet, and RabbitMQ accepts `x-max-priority` up to 255
 //! (`check_max_priority_arg`); QueueLab refuses 0 rather than silently
 //! treating it as 1 as RabbitMQ does (`max(1, …)` in `rabbit_priority_queue`).
@@ -42,6 +43,14 @@ pub(super) fn check_priorities(v: &mut V, s: &Scenario, kind_of: &dyn Fn(&str) -
             v.err(
                 at,
                 format!("must be between 0 and {PRIORITY_MAX} (AMQP's priority is one octet)"),
+            );
+        }
+    }
+    for (i, c) in s.consumers.iter().enumerate() {
+        if c.priority.is_some() && sqs_queue(&c.queue) {
+            v.err(
+                format!("consumers[{i}].priority"),
+                "SQS consumers poll; consumer priority (x-priority) is RabbitMQ's",
             );
         }
     }

@@ -369,6 +369,9 @@ impl App {
             <>
             <dl class="stats">
                 <dt>{"reads from"}</dt><dd>{ queue }</dd>
+                if let Some(p) = c.priority {
+                    <dt>{"priority (x-priority)"}</dt><dd id="consumer-priority">{ p }</dd>
+                }
                 <dt>{"processed"}</dt><dd id="consumer-processed">{ processed }</dd>
                 <dt>{"failed"}</dt><dd>{ failed }</dd>
                 <dt>{"acked / nacked"}</dt><dd>{ format!("{acked} / {nacked}") }</dd>

@@ -79,6 +79,9 @@ pub struct NodeBox {
     pub tag: Option<String>,
 }
 
+/// The kind tag of a queue with `max_priority`.
+pub const PRIORITY_QUEUE_TAG: &str = "PRIORITY QUEUE";
+
 /// A node's kind tag from its configuration (see `NodeBox::tag`).
 fn config_tag(cfg: &Scenario, kind: NodeKind, i: usize) -> Option<String> {
     match kind {
@@ -96,9 +99,19 @@ fn config_tag(cfg: &Scenario, kind: NodeKind, i: usize) -> Option<String> {
             .get(i)
             .and_then(|q| match (&q.sqs, q.max_priority) {
                 (Some(s), _) => Some(if s.fifo() { "SQS FIFO" } else { "SQS" }.to_string()),
-                (None, Some(_)) => Some("PRIORITY QUEUE".to_string()),
+                (None, Some(_)) => Some(PRIORITY_QUEUE_TAG.to_string()),
                 (None, None) => None,
             }),
+        NodeKind::Producer => cfg
+            .producers
+            .get(i)
+            .and_then(|p| p.priority)
+            .map(|p| format!("PRODUCER · PRIORITY {p}")),
+        NodeKind::Consumer => cfg
+            .consumers
+            .get(i)
+            .and_then(|c| c.priority)
+            .map(|p| format!("CONSUMER · PRIORITY {p}")),
         _ => None,
     }
 }

@@ -130,7 +130,7 @@ pub(super) fn detail_templates(
         }
     }
     match kind {
-        NodeKind::Producer => vec!["rate 888.8/s".into()],
+        NodeKind::Producer => producer_template(cfg, index),
         NodeKind::Exchange => {
             let k = cfg
                 .exchanges
@@ -233,11 +233,25 @@ pub(super) fn detail_templates(
     }
 }
 
+/// A producer's detail line; with a priority queue in the scenario it also
+/// shows its messages' mean time to ack (`render::nodes`), so its box is
+/// sized for both.
+fn producer_template(cfg: &Scenario, index: usize) -> Vec<String> {
+    let prioritised =
+        index < cfg.producers.len() && cfg.queues.iter().any(|q| q.max_priority.is_some());
+    vec![if prioritised {
+        "rate 888.8/s · mean 888 ms"
+    } else {
+        "rate 888.8/s"
+    }
+    .into()]
+}
+
 /// Presenter mode's detail lines: the words a room reads (the renderer
 /// drops the rest where they do not fit; `None`: as in the normal picture).
 fn brief_templates(cfg: &Scenario, kind: NodeKind, index: usize) -> Option<Vec<String>> {
     Some(match kind {
-        NodeKind::Producer => vec!["rate 888.8/s".into()],
+        NodeKind::Producer => producer_template(cfg, index),
         NodeKind::Exchange => {
             let k = cfg.exchanges.get(index).map(|x| format!("{:?}", x.kind));
             vec![k.unwrap_or_default().to_ascii_lowercase()]

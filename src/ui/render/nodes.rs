@@ -15,8 +15,8 @@
 
 use super::{font, rrect, text_fit, Frame, Hit};
 use crate::engine::{MessageView, NodeKind, NodeView};
-use crate::ui::layout::dots_per_row;
 use crate::ui::layout::text::{fit_parts, text_w};
+use crate::ui::layout::{dots_per_row, PRIORITY_QUEUE_TAG};
 use crate::ui::tokens::{DEAD, FATE_COLORS, NEW, RETRIED};
 
 /// Fate class of a message; `held` when a consumer holds it (its current
@@ -89,14 +89,14 @@ pub(super) fn draw_nodes(f: &Frame) -> Vec<Hit> {
             ctx.set_fill_style_str(th.muted);
             let sub_kind;
             let kind = match n.kind {
-                NodeKind::Producer => "PRODUCER",
+                NodeKind::Producer => n.tag.as_deref().unwrap_or("PRODUCER"),
                 NodeKind::Exchange => "EXCHANGE",
                 NodeKind::Queue => match f.snap.sqs.iter().find(|q| q.node == i) {
                     Some(q) if q.fifo => "SQS FIFO",
                     Some(_) => "SQS",
                     None => n.tag.as_deref().unwrap_or("QUEUE"),
                 },
-                NodeKind::Consumer => "CONSUMER",
+                NodeKind::Consumer => n.tag.as_deref().unwrap_or("CONSUMER"),
                 NodeKind::Topic => "TOPIC",
                 NodeKind::Group => "GROUP",
                 NodeKind::RedisPubSub => "REDIS PUB/SUB",
@@ -208,13 +208,29 @@ pub(super) fn draw_nodes(f: &Frame) -> Vec<Hit> {
         let detail = |parts: &[(&str, u8)]| fit_parts(parts, inner / s, st.small_px, false);
         match view {
             Some(NodeView::Producer {
-                rate_per_s, paused, ..
+                rate_per_s,
+                paused,
+                end_to_end_mean_us,
+                ..
             }) => {
                 if *paused {
                     ctx.set_fill_style_str(th.text);
                     text_fit(ctx, "paused", x + pad, line_y, small, true, inner);
                 } else {
-                    let t = format!("rate {}", fmt_rate(*rate_per_s));
+                    let rate = format!("rate {}", fmt_rate(*rate_per_s));
+                    // With a priority queue in the picture, producers also
+                    // show their messages' mean time to ack: the number a
+                    // priority queue is about (the layout sized them for it).
+                    let prio_queue = f
+                        .layout
+                        .nodes
+                        .iter()
+                        .any(|m| m.tag.as_deref() == Some(PRIORITY_QUEUE_TAG));
+                    let mean = end_to_end_mean_us
+                        .filter(|_| prio_queue)
+                        .map(|m| format!("mean {}", super::fmt_us(m as u64)))
+                        .unwrap_or_default();
+                    let t = detail(&[(&rate, 0), (&mean, 1)]);
                     text_fit(ctx, &t, x + pad, line_y, small, false, inner);
                 }
             }
