@@ -275,6 +275,22 @@ for (const vp of sizes) {
     await page.screenshot({ path: path.join(SHOTS, `consumer-priorities-${vp.width}x${vp.height}.png`) });
   }, { viewport: vp });
 
+  test(`single active consumer at ${vp.width}×${vp.height}: one instance works, the next takes over after a crash`, async (page) => {
+    await open(page, '?preset=single-active-consumer');
+    await clickNode(page, 'ledger-q');
+    assert((await page.textContent('#queue-sac-active')) === 'ledger#0', 'the first registered instance is active');
+    await runFor(page, 1500, 20);
+    assert((await tUs(page)) > 16e6, 'past the crash (10 s) and the restart (15 s)');
+    await clickNode(page, 'ledger-q');
+    assert((await page.textContent('#queue-sac-active')) === 'ledger#1', 'after the crash the next registered instance is active');
+    await clickNode(page, 'ledger');
+    const states = await page.$$eval('#deliveries tbody tr td:nth-child(2)', (ts) => ts.map((t) => t.textContent));
+    assert(states[0] === 'standby' && states[2] === 'standby' && states[1] !== 'standby',
+      `#0 (restarted) and #2 stand by, #1 works: ${states}`);
+    await fitsPanel(page, 'single active consumer');
+    await page.screenshot({ path: path.join(SHOTS, `single-active-consumer-${vp.width}x${vp.height}.png`) });
+  }, { viewport: vp });
+
   test(`broker-comparison side by side at ${vp.width}×${vp.height}: five brokers, one clock`, async (page) => {
     await open(page, '?preset=broker-comparison');
     await page.click('#compare-toggle');

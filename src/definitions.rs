@@ -612,10 +612,19 @@ pub fn import(text: &str, vhost: Option<&str>) -> Result<Imported, String> {
                 None => notes.push(format!("queue {name:?}: argument `x-max-priority` = {v} is not an integer from 0 to 255; RabbitMQ refuses the declaration (precondition_failed); ignored")),
             }
         }
+        // `x-single-active-consumer` (an argument only: no policy sets it).
+        match args.get("x-single-active-consumer") {
+            Some(Value::Bool(true)) => {
+                m.insert("single_active_consumer".into(), json!(true));
+            }
+            Some(Value::Bool(false)) | None => {}
+            Some(v) => notes.push(format!("queue {name:?}: argument `x-single-active-consumer` = {v} is not a boolean; RabbitMQ refuses the declaration (precondition_failed); ignored")),
+        }
         for k in args.keys() {
             let known = matches!(
                 k.as_str(),
                 "x-max-priority"
+                    | "x-single-active-consumer"
                     | "x-max-length"
                     | "x-overflow"
                     | "x-message-ttl"
@@ -963,6 +972,9 @@ pub fn export(s: &Scenario) -> (Value, Vec<String>) {
             }
             if let Some(n) = q.delivery_limit {
                 args.insert("x-delivery-limit".into(), json!(n));
+            }
+            if q.single_active_consumer {
+                args.insert("x-single-active-consumer".into(), json!(true));
             }
             if let Some(p) = q.max_priority {
                 if quorum {

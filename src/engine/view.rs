@@ -76,6 +76,10 @@ pub struct InstanceView {
     pub processed: u64,
     /// Fraction of time busy since the start.
     pub utilization: f64,
+    /// Up but not its single-active-consumer queue's active instance: it
+    /// waits to take over (`model::single_active`).
+    #[serde(skip_serializing_if = "std::ops::Not::not")]
+    pub standby: bool,
 }
 
 #[derive(Clone, Debug, PartialEq, Serialize)]
@@ -320,7 +324,8 @@ impl Engine {
                     instances: cs
                         .instances
                         .iter()
-                        .map(|inst| {
+                        .enumerate()
+                        .map(|(k, inst)| {
                             let busy_us = inst.busy_total_us
                                 + if inst.busy {
                                     now - inst.busy_since_us
@@ -344,6 +349,7 @@ impl Engine {
                                 } else {
                                     busy_us as f64 / now as f64
                                 },
+                                standby: self.sac_standby(i as u32, k as u32),
                             }
                         })
                         .collect(),

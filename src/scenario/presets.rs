@@ -36,6 +36,7 @@ static PRESETS: &[Preset] = presets![
     "ttl-overflow",
     "priority-queue",
     "consumer-priorities",
+    "single-active-consumer",
     "request-reply",
     "pipeline",
     "scatter-gather",

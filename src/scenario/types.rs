@@ -394,6 +394,11 @@ pub struct Queue {
     /// priority above this counts as this (see `model::ready`).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub max_priority: Option<u32>,
+    /// `x-single-active-consumer`: one consumer instance at a time receives
+    /// (the first registered), the others stand by and the next takes over
+    /// when it goes away (see `model::single_active`).
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub single_active_consumer: bool,
 }
 
 fn yes() -> bool {

@@ -372,7 +372,7 @@ pub fn instances_table(instances: &[InstanceView], on: Callback<u64>) -> Html {
             <thead><tr><th>{"#"}</th><th>{"state"}</th><th>{"holding"}</th><th>{"busy"}</th></tr></thead>
             <tbody>
                 { for instances.iter().enumerate().take(50).map(|(k, i)| {
-                    let state = if !i.up { "crashed" } else if i.busy { "busy" } else { "idle" };
+                    let state = if !i.up { "crashed" } else if i.busy { "busy" } else if i.standby { "standby" } else { "idle" };
                     let held: Vec<Html> = i.held.iter().take(8).map(|m| {
                         let id = m.id;
                         let on = on.clone();

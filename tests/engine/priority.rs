@@ -1,4 +1,6 @@
-//! RabbitMQ classic priority queues (`x-max-priority`), as its priority guide
+//! RabbitMQ's delivery-order features: consumer priorities (`x-priority`),
+//! single active consumer (`x-single-active-consumer`, at the end), and
+//! classic priority queues (`x-max-priority`), as its priority guide
 //! and `rabbit_priority_queue.erl` define them: the highest priority is
 //! delivered first and FIFO within a priority; no priority counts as 0 and a
 //! priority above the queue's maximum as the maximum; max-length drop-head
@@ -373,4 +375,151 @@ fn the_consumer_priorities_preset_spills_to_the_backup_only_in_the_burst() {
     // The burst (75/s against on-prem's 40/s): the backup takes a share.
     assert!(backup[1] * 4 > main[1], "burst: {main:?} {backup:?}");
     assert!(backup[2] * 10 < main[2], "after: {main:?} {backup:?}");
+}
+
+/// Queue `q` with `x-single-active-consumer`; consumer `c` with three
+/// instances (prefetch 1, 10 ms of work) registered in order #0, #1, #2;
+/// one message per ms from 1 ms; `schedule` applied.
+fn single_active(count: u32, schedule: Value) -> Story {
+    let v = json!({
+        "title": "single active consumer",
+        "producers": [{ "id": "p", "to": "q", "rate": "1/ms", "arrival": "constant", "count": count }],
+        "queues": [{ "id": "q", "single_active_consumer": true }],
+        "consumers": [{ "id": "c", "queue": "q", "instances": 3, "service": { "constant": "10ms" } }],
+        "schedule": schedule
+    });
+    story(&v.to_string(), 2_000_000)
+}
+
+#[test]
+fn a_single_active_consumer_queue_delivers_to_one_instance_in_order() {
+    // Instance #0 gets everything, one at a time, although #1 and #2 are
+    // idle and the queue backs up; so the messages are processed in order.
+    let s = single_active(20, json!([]));
+    let ds = s.deliveries("c");
+    assert!(ds.iter().all(|d| d.2 == 0), "{ds:?}");
+    let order: Vec<u64> = s.processed("c").iter().map(|p| p.1).collect();
+    assert_eq!(order, (1..=20).collect::<Vec<u64>>());
+    // Without the flag the three share the work.
+    let mut v: Value = serde_json::from_str(&single_active_json()).unwrap();
+    v["queues"][0]["single_active_consumer"] = json!(false);
+    let plain = story(&v.to_string(), 2_000_000);
+    let used: std::collections::BTreeSet<u32> = plain.deliveries("c").iter().map(|d| d.2).collect();
+    assert_eq!(used.len(), 3);
+}
+
+fn single_active_json() -> String {
+    json!({
+        "title": "single active consumer",
+        "producers": [{ "id": "p", "to": "q", "rate": "1/ms", "arrival": "constant", "count": 20 }],
+        "queues": [{ "id": "q", "single_active_consumer": true }],
+        "consumers": [{ "id": "c", "queue": "q", "instances": 3, "service": { "constant": "10ms" } }]
+    })
+    .to_string()
+}
+
+#[test]
+fn the_next_registered_instance_takes_over_and_a_restarted_one_stands_by() {
+    // #0 crashes at 25 ms (holding message 3, returned to the head) and
+    // restarts at 30 ms; #1 takes over with message 3. #1 crashes at 65 ms:
+    // #2 takes over, not #0, which registered again behind the others.
+    let s = single_active(
+        12,
+        json!([
+            { "at": "25ms", "command": { "do": "crash_consumer", "consumer": "c", "instance": 0, "restart_after": "5ms" } },
+            { "at": "65ms", "command": { "do": "crash_consumer", "consumer": "c", "instance": 1 } }
+        ]),
+    );
+    let ds: Vec<(u64, u64, u32)> = s.deliveries("c").iter().map(|d| (d.0, d.1, d.2)).collect();
+    assert_eq!(&ds[..3], [(ms(1), 1, 0), (ms(11), 2, 0), (ms(21), 3, 0)]);
+    assert_eq!(
+        ds[3],
+        (ms(25), 3, 1),
+        "#1 takes over with the returned message"
+    );
+    assert!(
+        ds.iter().all(|d| d.0 < ms(25) || d.2 != 0),
+        "#0 only stands by after its restart: {ds:?}"
+    );
+    let after: Vec<u32> = ds.iter().filter(|d| d.0 >= ms(65)).map(|d| d.2).collect();
+    assert!(
+        !after.is_empty() && after.iter().all(|&i| i == 2),
+        "#2 after #1's crash: {ds:?}"
+    );
+    // Every message once processed, in publish order.
+    let order: Vec<u64> = s.processed("c").iter().map(|p| p.1).collect();
+    assert_eq!(order, (1..=12).collect::<Vec<u64>>());
+    // The view says which is active.
+    let standby: Vec<bool> = s
+        .engine
+        .snapshot()
+        .nodes
+        .into_iter()
+        .find_map(|n| match n {
+            NodeView::Consumer { instances, .. } => {
+                Some(instances.iter().map(|i| i.standby).collect())
+            }
+            _ => None,
+        })
+        .unwrap();
+    assert_eq!(
+        standby,
+        [true, false, false],
+        "#0 stands by, #1 is down, #2 active"
+    );
+}
+
+#[test]
+fn single_active_consumer_is_refused_on_sqs_and_round_trips_through_definitions() {
+    let bad = json!({ "title": "bad", "queues": [{ "id": "s", "sqs": {}, "single_active_consumer": true }] });
+    let err = queuelab::scenario::load(&bad.to_string())
+        .unwrap_err()
+        .to_string();
+    assert!(
+        err.contains("queues[0].single_active_consumer") && err.contains("SQS consumers poll"),
+        "{err}"
+    );
+    let s = queuelab::scenario::load(&single_active_json()).unwrap();
+    let (defs, _) = queuelab::definitions::export(&s);
+    assert_eq!(
+        defs["queues"][0]["arguments"]["x-single-active-consumer"],
+        json!(true)
+    );
+    let back = queuelab::definitions::import(&defs.to_string(), None).unwrap();
+    assert!(back.scenario.queues[0].single_active_consumer);
+    let odd = r#"{ "queues": [{"name": "x", "vhost": "/", "durable": true, "auto_delete": false, "arguments": {"x-single-active-consumer": "yes"}}] }"#;
+    let imp = queuelab::definitions::import(odd, None).unwrap();
+    assert!(!imp.scenario.queues[0].single_active_consumer);
+    assert!(
+        imp.notes
+            .join("\n")
+            .contains("`x-single-active-consumer` = \"yes\" is not a boolean"),
+        "{:?}",
+        imp.notes
+    );
+}
+
+#[test]
+fn the_single_active_consumer_preset_keeps_the_ledger_in_order_and_the_shared_queue_not() {
+    let s = story(
+        queuelab::scenario::preset("single-active-consumer")
+            .unwrap()
+            .json,
+        30_000_000,
+    );
+    let ids = |c: &str| s.processed(c).iter().map(|p| p.1).collect::<Vec<u64>>();
+    let (ledger, workers) = (ids("ledger"), ids("workers"));
+    assert!(ledger.len() > 500);
+    assert!(
+        ledger.windows(2).all(|w| w[0] < w[1]),
+        "the ledger processes in queue order"
+    );
+    assert!(
+        workers.windows(2).any(|w| w[0] > w[1]),
+        "three workers finish out of order"
+    );
+    // One instance at a time: deliveries switch from #0 to #1 once, at the crash.
+    let by: Vec<u32> = s.deliveries("ledger").iter().map(|d| d.2).collect();
+    let switches = by.windows(2).filter(|w| w[0] != w[1]).count();
+    assert_eq!(switches, 1, "{by:?}");
 }

@@ -131,6 +131,9 @@ pub(crate) fn scenario_json(g: &mut Genes) -> Value {
         if g.chance(2) {
             q["max_priority"] = json!(1 + g.pick(3));
         }
+        if g.chance(1) {
+            q["single_active_consumer"] = json!(true);
+        }
         queues.push(q);
     }
 

@@ -11,6 +11,7 @@
 //! | `producer.rs`    | publish timing, key choice             | live-message limit              |
 //! | `exchange.rs`    | bindings, alternates, copies           | `unroutable`                    |
 //! | `queue.rs`       | ready list, TTL, length limit, dispatch| `queue_full`, `purged`          |
+//! | `single_active.rs` | single active consumer: the one instance a queue delivers to, failover | — |
 //! | `ready.rs`       | ready messages per priority level (classic priority queues) | —        |
 //! | `dead_letter.rs` | DLX republish, death log, cycle rule   | no DLX, cycle, per-instant caps |
 //! | `consumer.rs`    | instances, service, ack, crash         | `lost_after_auto_ack`           |
@@ -98,6 +99,7 @@ pub(crate) mod redis;
 pub(crate) mod replication;
 pub mod retry;
 pub(crate) mod seek;
+pub(crate) mod single_active;
 pub mod sqs;
 pub mod sqs_check;
 pub(crate) mod sqs_knobs;

@@ -36,6 +36,10 @@ pub(crate) struct QueueState {
     /// Consumer priorities: `subscribers`' runs per priority, highest first
     /// (empty when all are equal; see `model::consumer_priority`).
     pub(crate) prio_groups: Vec<super::consumer_priority::PrioGroup>,
+    /// Single active consumer (`x-single-active-consumer`), and the instance
+    /// that was active at the last dispatch (see `model::single_active`).
+    pub(crate) sac: bool,
+    pub(crate) sac_active: Option<(u32, u32)>,
     pub(crate) dlx: Option<u32>,
     pub(crate) dlrk: Option<Sym>,
     /// The queue's id as an interned routing key (default-exchange publishes).
@@ -74,6 +78,7 @@ impl Engine {
             dlrk,
             name_sym,
             ready: Ready::with_max_priority(q.max_priority.map_or(0, |p| p.min(255) as u8)),
+            sac: q.single_active_consumer,
             ..Default::default()
         });
     }
@@ -196,8 +201,23 @@ impl Engine {
     pub(crate) fn has_room(&self, q: u32) -> bool {
         match self.queues[q as usize].subscribers[..] {
             [(c, i)] => self.instance_has_room(c, i),
-            ref subs => subs.iter().any(|&(c, i)| self.instance_has_room(c, i)),
+            _ => self.has_room_any(q),
         }
+    }
+
+    /// `has_room` for several subscribers: any of them, or on a
+    /// single-active-consumer queue only the active one.
+    #[inline(never)]
+    fn has_room_any(&self, q: u32) -> bool {
+        let qs = &self.queues[q as usize];
+        if qs.sac {
+            return self
+                .sac_candidate(q)
+                .is_some_and(|(c, i)| self.instance_has_room(c, i));
+        }
+        qs.subscribers
+            .iter()
+            .any(|&(c, i)| self.instance_has_room(c, i))
     }
 
     /// Drop from the head (dead-lettering with `maxlen`) until the queue fits.
@@ -319,6 +339,9 @@ impl Engine {
     /// costs more than the rest of the scan.
     #[inline(never)]
     fn scan_subscribers_with_room(&mut self, q: u32) -> Option<(u32, u32)> {
+        if self.queues[q as usize].sac {
+            return self.sac_next(q);
+        }
         if !self.queues[q as usize].prio_groups.is_empty() {
             return self.scan_priority_groups(q);
         }
@@ -558,7 +581,12 @@ impl Engine {
             // its consumer's circuit breaker lets deliveries through. (A
             // stuck queue would pass every conservation check.)
             if !q.ready.is_empty() {
+                // A single-active-consumer queue: only the active instance.
+                let active = q.sac.then(|| self.sac_candidate(qi as u32));
                 for &(c, i) in &q.subscribers {
+                    if active.is_some_and(|a| a != Some((c, i))) {
+                        continue;
+                    }
                     let inst = &self.consumers[c as usize].instances[i as usize];
                     let prefetch = self.cfg.consumers[c as usize].prefetch as usize;
                     let gated = self.consumers[c as usize].gated && !self.breaker_permits(c);

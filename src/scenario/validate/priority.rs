@@ -46,6 +46,14 @@ pub(super) fn check_priorities(v: &mut V, s: &Scenario, kind_of: &dyn Fn(&str) -
             );
         }
     }
+    for (i, q) in s.queues.iter().enumerate() {
+        if q.single_active_consumer && q.sqs.is_some() {
+            v.err(
+                format!("queues[{i}].single_active_consumer"),
+                "SQS consumers poll; single active consumer is RabbitMQ's",
+            );
+        }
+    }
     for (i, c) in s.consumers.iter().enumerate() {
         if c.priority.is_some() && sqs_queue(&c.queue) {
             v.err(

@@ -252,6 +252,25 @@ impl App {
         };
         let cfg = self.sim.engine.config();
         let q = cfg.queues.iter().find(|q| &q.id == id);
+        // A single-active-consumer queue: which instance is active now.
+        let sac_active = q.filter(|q| q.single_active_consumer).map(|_| {
+            self.snap
+                .nodes
+                .iter()
+                .find_map(|n| match n {
+                    NodeView::Consumer {
+                        id: cid,
+                        queue: cq,
+                        instances,
+                        ..
+                    } if cq == id => instances
+                        .iter()
+                        .position(|i| i.up && !i.standby)
+                        .map(|k| format!("{cid}#{k}")),
+                    _ => None,
+                })
+                .unwrap_or_else(|| "none up".into())
+        });
         // A priority queue: ready per priority, highest first ("p3 4 · p0 12").
         let top = priority_levels.len().saturating_sub(1);
         let by_priority = priority_levels
@@ -276,6 +295,9 @@ impl App {
                 <dt>{"ready"}</dt><dd id="queue-depth">{ depth }</dd>
                 if !priority_levels.is_empty() {
                     <dt>{"ready by priority"}</dt><dd id="queue-priorities">{ by_priority }</dd>
+                }
+                if let Some(a) = sac_active {
+                    <dt>{"single active consumer"}</dt><dd id="queue-sac-active">{ a }</dd>
                 }
                 <dt>{"unacked"}</dt><dd>{ unacked }</dd>
                 <dt>{"peak depth"}</dt><dd>{ depth_max }</dd>

@@ -100,6 +100,9 @@ fn config_tag(cfg: &Scenario, kind: NodeKind, i: usize) -> Option<String> {
             .and_then(|q| match (&q.sqs, q.max_priority) {
                 (Some(s), _) => Some(if s.fifo() { "SQS FIFO" } else { "SQS" }.to_string()),
                 (None, Some(_)) => Some(PRIORITY_QUEUE_TAG.to_string()),
+                (None, None) if q.single_active_consumer => {
+                    Some("QUEUE · SINGLE ACTIVE".to_string())
+                }
                 (None, None) => None,
             }),
         NodeKind::Producer => cfg
