@@ -526,3 +526,29 @@ fn the_single_active_consumer_preset_keeps_the_ledger_in_order_and_the_shared_qu
     let switches = by.windows(2).filter(|w| w[0] != w[1]).count();
     assert_eq!(switches, 1, "{by:?}");
 }
+
+#[test]
+fn with_consumer_priorities_the_highest_priority_instance_is_the_single_active_one() {
+    // `lo` is registered first but `hi` has priority 5: it is active (as a
+    // quorum queue in RabbitMQ 4 chooses), and `lo` takes over when it crashes.
+    let v = json!({
+        "title": "sac with priorities",
+        "producers": [{ "id": "p", "to": "q", "rate": "1/ms", "arrival": "constant", "count": 6 }],
+        "queues": [{ "id": "q", "single_active_consumer": true }],
+        "consumers": [
+            { "id": "lo", "queue": "q", "service": { "constant": "10ms" } },
+            { "id": "hi", "queue": "q", "priority": 5, "service": { "constant": "10ms" } }
+        ],
+        "schedule": [{ "at": "25ms", "command": { "do": "crash_consumer", "consumer": "hi" } }]
+    });
+    let s = story(&v.to_string(), ms(200));
+    let hi: Vec<u64> = s.deliveries("hi").iter().map(|d| d.1).collect();
+    let lo: Vec<(u64, u64)> = s.deliveries("lo").iter().map(|d| (d.0, d.1)).collect();
+    assert_eq!(hi, [1, 2, 3]);
+    assert_eq!(
+        lo.first(),
+        Some(&(ms(25), 3)),
+        "lo takes over with the returned message: {lo:?}"
+    );
+    assert_eq!(lo.len(), 4);
+}

@@ -9,7 +9,9 @@
 //! RabbitMQ's consumers guide: the first registered consumer is the active
 //! one and the others are ignored; when it is cancelled or dies another
 //! registered consumer takes over. QueueLab registers consumers in scenario
-//! order (instance by instance) and models a restarted instance as
+//! order (instance by instance; with consumer priorities the subscriber list
+//! is sorted highest first, so the highest priority is active, as a quorum
+//! queue in RabbitMQ 4 ends up choosing) and models a restarted instance as
 //! registering again behind the others, which is what picking "the next up
 //! instance after the old active, round the ring" gives. Guarantees: at most
 //! one instance of the queue receives deliveries; while it is up and has no
