@@ -384,14 +384,19 @@ fn the_consumer_priorities_preset_spills_to_the_backup_only_in_the_burst() {
 /// instances (prefetch 1, 10 ms of work) registered in order #0, #1, #2;
 /// one message per ms from 1 ms; `schedule` applied.
 fn single_active(count: u32, schedule: Value) -> Story {
-    let v = json!({
+    story(&single_active_json(count, schedule), 2_000_000)
+}
+
+/// The scenario of `single_active`, as JSON text.
+fn single_active_json(count: u32, schedule: Value) -> String {
+    json!({
         "title": "single active consumer",
         "producers": [{ "id": "p", "to": "q", "rate": "1/ms", "arrival": "constant", "count": count }],
         "queues": [{ "id": "q", "single_active_consumer": true }],
         "consumers": [{ "id": "c", "queue": "q", "instances": 3, "service": { "constant": "10ms" } }],
         "schedule": schedule
-    });
-    story(&v.to_string(), 2_000_000)
+    })
+    .to_string()
 }
 
 #[test]
@@ -404,21 +409,11 @@ fn a_single_active_consumer_queue_delivers_to_one_instance_in_order() {
     let order: Vec<u64> = s.processed("c").iter().map(|p| p.1).collect();
     assert_eq!(order, (1..=20).collect::<Vec<u64>>());
     // Without the flag the three share the work.
-    let mut v: Value = serde_json::from_str(&single_active_json()).unwrap();
+    let mut v: Value = serde_json::from_str(&single_active_json(20, json!([]))).unwrap();
     v["queues"][0]["single_active_consumer"] = json!(false);
     let plain = story(&v.to_string(), 2_000_000);
     let used: std::collections::BTreeSet<u32> = plain.deliveries("c").iter().map(|d| d.2).collect();
     assert_eq!(used.len(), 3);
-}
-
-fn single_active_json() -> String {
-    json!({
-        "title": "single active consumer",
-        "producers": [{ "id": "p", "to": "q", "rate": "1/ms", "arrival": "constant", "count": 20 }],
-        "queues": [{ "id": "q", "single_active_consumer": true }],
-        "consumers": [{ "id": "c", "queue": "q", "instances": 3, "service": { "constant": "10ms" } }]
-    })
-    .to_string()
 }
 
 #[test]
@@ -482,7 +477,7 @@ fn single_active_consumer_is_refused_on_sqs_and_round_trips_through_definitions(
         err.contains("queues[0].single_active_consumer") && err.contains("SQS consumers poll"),
         "{err}"
     );
-    let s = queuelab::scenario::load(&single_active_json()).unwrap();
+    let s = queuelab::scenario::load(&single_active_json(20, json!([]))).unwrap();
     let (defs, _) = queuelab::definitions::export(&s);
     assert_eq!(
         defs["queues"][0]["arguments"]["x-single-active-consumer"],
