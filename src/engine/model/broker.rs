@@ -4,7 +4,9 @@
 //!   CrashBroker ──► every consumer instance drops (unacked deliveries back
 //!                   to their queues, auto-acked ones lost)
 //!               ──► transient queues emptied, transient messages dropped
-//!                   from durable ones (`broker_crash`)
+//!                   from durable ones (`broker_crash`); what a classic
+//!                   queue keeps comes back flagged redelivered (recovery
+//!                   after a dirty shutdown counts it as delivered before)
 //!               ──► down: publishes and arrivals are refused (`broker_down`;
 //!                   a producer with confirms hears nothing and resends later)
 //!   BrokerRestart / RestartBroker ──► up; every consumer instance reconnects
@@ -38,11 +40,24 @@ impl Engine {
         self.crash_instances(&every);
         let mut lost = 0u32;
         for q in 0..self.queues.len() {
-            let durable = self.cfg.queues[q].durable;
-            let msgs = &self.msgs;
-            let gone = self.queues[q]
-                .ready
-                .retain_or_take(|s| durable && !msgs[s as usize].has(flag::TRANSIENT));
+            let qc = &self.cfg.queues[q];
+            let durable = qc.durable;
+            // A classic queue recovered after a crash (a dirty shutdown)
+            // marks every message it recovers as delivered before
+            // (rabbit_variable_queue: "redeliver_seq_id becomes the seq_id
+            // of the most recent message in the queue"), so each comes back
+            // with `redelivered` set; a quorum queue (`delivery_limit`)
+            // counts only real returns.
+            let classic = qc.delivery_limit.is_none() && qc.sqs.is_none();
+            let msgs = &mut self.msgs;
+            let gone = self.queues[q].ready.retain_or_take(|s| {
+                let m = &mut msgs[s as usize];
+                let keep = durable && !m.has(flag::TRANSIENT);
+                if keep && classic {
+                    m.set(flag::REDELIVERED, true);
+                }
+                keep
+            });
             for s in gone {
                 lost += 1;
                 self.queue_drop(s, q as u32, Reason::BrokerCrash);
