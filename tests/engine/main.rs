@@ -31,6 +31,7 @@ mod json_paths;
 mod kafka_cleaner;
 mod kafka_guarantees;
 mod kafka_seek;
+mod layout_routes;
 mod lessons;
 mod links;
 mod memory;

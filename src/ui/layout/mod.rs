@@ -23,11 +23,13 @@
 
 mod fold;
 mod place;
+mod route;
 pub mod streams;
 mod style;
 pub mod text;
 
 pub use place::{DrawnBox, LabelBox, Rect, BAND_CAPTION};
+pub use route::{bezier, cubic, Route, ROUTE_PIECES_MAX};
 pub use style::{consumer_dot_rows, dots_per_row, node_size, NodeRows, Style, NORMAL, PRESENTER};
 
 use crate::engine::{Engine, NodeKind};
@@ -140,6 +142,10 @@ pub struct Layout {
     /// A big fan-out folded into columns (`fold.rs`): edges to the later
     /// columns pass behind the first, so tokens are drawn under the boxes.
     pub folded: bool,
+    /// Detours found (`route.rs`), keyed by (from, to, kind), for the node
+    /// geometry whose fingerprint they carry: searching one costs more than
+    /// a frame should spend on every token, and only changes when a node does.
+    detours: std::cell::RefCell<(u64, BTreeMap<(usize, usize, u8), Route>)>,
 }
 
 impl Default for Layout {
@@ -153,6 +159,7 @@ impl Default for Layout {
             style: NORMAL,
             columns: 0,
             folded: false,
+            detours: Default::default(),
         }
     }
 }
@@ -644,6 +651,7 @@ impl Layout {
             style: *style,
             columns: ncol,
             folded: false,
+            detours: Default::default(),
         };
         layout.place_labels();
         layout
@@ -674,8 +682,8 @@ impl Layout {
         }
         for e in &self.edges {
             let r = self.route(e.from, e.to, Some(e.kind));
-            for k in 0..=8 {
-                let (x, y) = bezier(&r, k as f64 / 8.0);
+            for k in 0..=16 {
+                let (x, y) = bezier(&r, k as f64 / 16.0);
                 grow(Rect::centered(x, y, 4.0, 4.0));
             }
         }
@@ -699,43 +707,6 @@ impl Layout {
         b.x - b.w / 2.0 <= a.x + a.w / 2.0 + 10.0
     }
 
-    /// Cubic Bézier control points of the route from node `a` to node `b`.
-    pub fn route(&self, a: usize, b: usize, kind: Option<EdgeKind>) -> [(f64, f64); 4] {
-        let na = &self.nodes[a];
-        let nb = &self.nodes[b];
-        let (naw, nah, nbw, nbh) = (na.w, na.h, nb.w, nb.h);
-        let room = self.style.loop_room();
-        let back = nb.x - nbw / 2.0 <= na.x + naw / 2.0 + 10.0;
-        if !back {
-            let p0 = (na.x + naw / 2.0, na.y);
-            let p3 = (nb.x - nbw / 2.0, nb.y);
-            let dx = (p3.0 - p0.0) * 0.5;
-            [p0, (p0.0 + dx, p0.1), (p3.0 - dx, p3.1), p3]
-        } else if matches!(
-            kind,
-            None | Some(EdgeKind::Flow) | Some(EdgeKind::DeadLetter) | Some(EdgeKind::Alternate)
-        ) && nb.y - nbh / 2.0 > na.y + nah / 2.0
-        {
-            // Wrapped to a later segment: down from A, into the top of B.
-            let p0 = (na.x, na.y + nah / 2.0);
-            let p3 = (nb.x, nb.y - nbh / 2.0);
-            let dy = (p3.1 - p0.1).max(40.0) * 0.6;
-            [p0, (p0.0, p0.1 + dy), (p3.0, p3.1 - dy), p3]
-        } else if matches!(kind, Some(EdgeKind::Requeue) | Some(EdgeKind::Retry)) {
-            // Retry and requeue loops go over the top, clear of the dead-letter path below.
-            let p0 = (na.x, na.y - nah / 2.0);
-            let p3 = (nb.x, nb.y - nbh / 2.0);
-            let top = na.y.min(nb.y) - nah.max(nbh) / 2.0 - room;
-            [p0, (p0.0, top), (p3.0, top), p3]
-        } else {
-            // Everything else that goes back loops underneath.
-            let p0 = (na.x, na.y + nah / 2.0);
-            let p3 = (nb.x, nb.y + nbh / 2.0);
-            let bottom = na.y.max(nb.y) + nah.max(nbh) / 2.0 + room;
-            [p0, (p0.0, bottom), (p3.0, bottom), p3]
-        }
-    }
-
     /// The edge kind between two nodes, if there is an edge.
     pub fn edge_kind(&self, a: usize, b: usize) -> Option<EdgeKind> {
         self.edges
@@ -743,17 +714,4 @@ impl Layout {
             .find(|e| e.from == a && e.to == b)
             .map(|e| e.kind)
     }
-}
-
-/// Point on a cubic Bézier at parameter `t` in [0, 1].
-pub fn bezier(p: &[(f64, f64); 4], t: f64) -> (f64, f64) {
-    let u = 1.0 - t;
-    let a = u * u * u;
-    let b = 3.0 * u * u * t;
-    let c = 3.0 * u * t * t;
-    let d = t * t * t;
-    (
-        a * p[0].0 + b * p[1].0 + c * p[2].0 + d * p[3].0,
-        a * p[0].1 + b * p[1].1 + c * p[2].1 + d * p[3].1,
-    )
 }

@@ -262,7 +262,6 @@ pub fn draw(f: &Frame) -> Drawn {
             continue;
         }
         let r = f.layout.route(e.from, e.to, Some(e.kind));
-        let p: Vec<(f64, f64)> = r.iter().map(|&q| f.view.pt(q)).collect();
         let (color, dash, w): (&str, &[f64], f64) = match e.kind {
             EdgeKind::Flow => (th.edge, &[], width),
             EdgeKind::DeadLetter => (th.dead, &[7.0, 5.0], width),
@@ -275,11 +274,17 @@ pub fn draw(f: &Frame) -> Drawn {
         let dash: Vec<f64> = dash.iter().map(|d| d * s.max(0.5)).collect();
         let _ = ctx.set_line_dash(&js_dash(&dash));
         ctx.begin_path();
-        ctx.move_to(p[0].0, p[0].1);
-        ctx.bezier_curve_to(p[1].0, p[1].1, p[2].0, p[2].1, p[3].0, p[3].1);
+        for (k, piece) in r.pieces().iter().enumerate() {
+            let p: [(f64, f64); 4] = piece.map(|q| f.view.pt(q));
+            if k == 0 {
+                ctx.move_to(p[0].0, p[0].1);
+            }
+            ctx.bezier_curve_to(p[1].0, p[1].1, p[2].0, p[2].1, p[3].0, p[3].1);
+        }
         ctx.stroke();
         let _ = ctx.set_line_dash(&js_dash(&[]));
-        // Arrow head along the last segment's tangent.
+        // Arrow head along the last piece's tangent.
+        let p: [(f64, f64); 4] = r.last().map(|q| f.view.pt(q));
         let (ax, ay) = (p[3].0 - p[2].0, p[3].1 - p[2].1);
         let len = (ax * ax + ay * ay).sqrt().max(1e-6);
         let (ux, uy) = (ax / len, ay / len);

@@ -48,6 +48,14 @@ pub(super) fn draw_nodes(f: &Frame) -> Vec<Hit> {
     let s = f.view.scale;
     let st = &f.layout.style;
     let mut hits = Vec::new();
+    // With a priority queue in the picture, producers also show their
+    // messages' mean time to ack: the number a priority queue is about (the
+    // layout sized them for it). Looked up once per frame, not per producer.
+    let prio_queue = f
+        .layout
+        .nodes
+        .iter()
+        .any(|m| m.tag.as_deref() == Some(PRIORITY_QUEUE_TAG));
     for (i, n) in f.layout.nodes.iter().enumerate() {
         let rows = st.rows(n.compact);
         let (cx, cy) = f.view.pt((n.x, n.y));
@@ -218,14 +226,6 @@ pub(super) fn draw_nodes(f: &Frame) -> Vec<Hit> {
                     text_fit(ctx, "paused", x + pad, line_y, small, true, inner);
                 } else {
                     let rate = format!("rate {}", fmt_rate(*rate_per_s));
-                    // With a priority queue in the picture, producers also
-                    // show their messages' mean time to ack: the number a
-                    // priority queue is about (the layout sized them for it).
-                    let prio_queue = f
-                        .layout
-                        .nodes
-                        .iter()
-                        .any(|m| m.tag.as_deref() == Some(PRIORITY_QUEUE_TAG));
                     let mean = end_to_end_mean_us
                         .filter(|_| prio_queue)
                         .map(|m| format!("mean {}", super::fmt_us(m as u64)))

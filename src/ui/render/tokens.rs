@@ -5,7 +5,7 @@
 //! strip says how many were not drawn (never text over the picture).
 
 use super::{rrect, Frame};
-use crate::ui::layout::bezier;
+use crate::ui::layout::{bezier, Route};
 use crate::ui::tokens::{COMMAND, DONE, DROPPED, EXPIRED, FAILED_POP, FATE_COLORS};
 pub(super) fn draw_tokens(f: &Frame) {
     let ctx = f.ctx;
@@ -13,7 +13,7 @@ pub(super) fn draw_tokens(f: &Frame) {
     // Travelling tokens, one path per colour.
     let size = (7.0 * f.view.scale).clamp(4.0, 14.0);
     let half = size / 2.0;
-    let mut routes: std::collections::BTreeMap<(u32, u32), [(f64, f64); 4]> = Default::default();
+    let mut routes: std::collections::BTreeMap<(u32, u32), Route> = Default::default();
     for fate in 0..6u8 {
         ctx.begin_path();
         let mut any = false;
@@ -28,7 +28,7 @@ pub(super) fn draw_tokens(f: &Frame) {
                 if a < f.layout.nodes.len() && b < f.layout.nodes.len() {
                     f.layout.route(a, b, f.layout.edge_kind(a, b))
                 } else {
-                    [(0.0, 0.0); 4]
+                    Route::curve([(0.0, 0.0); 4])
                 }
             });
             let u = ((now - t.t0) / t.dur).clamp(0.0, 1.0);
