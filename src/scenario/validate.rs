@@ -490,12 +490,9 @@ pub fn validate(s: &Scenario) -> Result<(), ScenarioError> {
                     Some(_) => {}
                 }
             }
-            if x.kind == ExchangeKind::Fanout && !b.key.is_empty() {
-                v.err(
-                    format!("{bt}.key"),
-                    "a fanout exchange ignores binding keys; remove it",
-                );
-            }
+            // A key on a fanout binding is accepted and ignored, as RabbitMQ's
+            // fanout exchange does (`validate_binding` accepts any binding;
+            // routing matches every binding whatever its key).
             if b.key.len() > KEY_LEN_MAX {
                 v.err(format!("{bt}.key"), SHORT_STRING);
             }

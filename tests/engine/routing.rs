@@ -170,6 +170,24 @@ fn fanout_copies_to_every_bound_queue_each_its_own_message() {
     assert_eq!((l.created, l.queued), (3, 3));
 }
 
+/// A key on a fanout binding is valid and ignored, as in RabbitMQ
+/// (`rabbit_exchange_type_fanout`: any binding validates, every binding
+/// routes): bound with "eu" and "us", both queues get a message published
+/// with the routing key "asia".
+#[test]
+fn fanout_binding_keys_are_accepted_and_ignored() {
+    let json = r##"{
+  "title": "fanout keys",
+  "producers": [{ "id": "p", "to": "x", "rate": "1/s", "arrival": "constant", "count": 1,
+                  "routing_keys": { "round_robin": ["asia"] } }],
+  "exchanges": [{ "id": "x", "kind": "fanout", "bindings": [{ "queue": "a", "key": "eu" }, { "queue": "b", "key": "us" }] }],
+  "queues": [{ "id": "a" }, { "id": "b" }]
+}"##;
+    let s = story(json, 5_000_000);
+    assert_eq!(s.enqueued("a"), [(ms(1000), 1)]);
+    assert_eq!(s.enqueued("b"), [(ms(1000), 2)]);
+}
+
 #[test]
 fn headers_exchange_x_match_modes() {
     let json = r##"{
