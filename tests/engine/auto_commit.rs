@@ -1,6 +1,7 @@
 //! Auto-commit timers as Kafka's consumer keeps them: one deadline per
-//! member (`ConsumerCoordinator`'s `nextAutoCommitTimer`), reset only by a
-//! commit, checked inside `poll()`. Switching the policy off and on again
+//! member (`ConsumerCoordinator`'s `nextAutoCommitTimer`), reset by a
+//! commit and by every completed join (the first one included), checked
+//! inside `poll()`. Switching the policy off and on again
 //! within an interval leaves one chain, not two; a pause does not restart
 //! the interval, and a commit that fell due during it (or before it, while
 //! the member was busy) is made at the first poll after it.
@@ -51,11 +52,12 @@ fn switching_auto_commit_off_and_on_within_an_interval_leaves_one_chain() {
         .into_iter()
         .filter(|&t| !(1_500_000..1_700_000).contains(&t))
         .collect();
-    // Before the switch: 1 s. The old chain's tick at 2 s is stale; the new
+    // Before the switch: 1.1 s (one interval after the first join completed
+    // at 100 ms). The old chain's tick at 2.1 s is stale; the new
     // chain commits every second from 1.7 s, then from 3.301 s.
     assert_eq!(
         auto_commits,
-        [1_000_000, 2_700_000, 4_301_000, 5_301_000],
+        [1_100_000, 2_700_000, 4_301_000, 5_301_000],
         "one chain, restarted at each switch on"
     );
 }
@@ -73,11 +75,11 @@ fn a_pause_keeps_the_deadline_and_commits_at_the_first_poll_after_it() {
         6_000_000,
     );
     let c = commits(&s);
-    assert_eq!(c[0], 1_000_000);
+    assert_eq!(c[0], 1_100_000, "one interval after the first join completed (100 ms)");
     assert_eq!(c[1], 3_200_000, "the commit due during the pause: {c:?}");
     assert_eq!(&c[2..], [4_200_000, 5_200_000]);
 
-    // A short pause that ends before the deadline: the tick stays at 2 s.
+    // A short pause that ends before the deadline: the tick stays at 2.1 s.
     let s = story(
         &auto_group(json!([
             {"at": "1200ms", "command": {"do": "pause_member", "group": "g", "member": 0,
@@ -85,7 +87,7 @@ fn a_pause_keeps_the_deadline_and_commits_at_the_first_poll_after_it() {
         ])),
         3_500_000,
     );
-    assert_eq!(commits(&s), [1_000_000, 2_000_000, 3_000_000]);
+    assert_eq!(commits(&s), [1_100_000, 2_100_000, 3_100_000]);
 }
 
 #[test]
@@ -107,4 +109,27 @@ fn a_commit_left_due_by_a_busy_member_survives_a_pause() {
     let s = story(&json, 3_000_000);
     let c = commits(&s);
     assert_eq!(c.first(), Some(&2_500_000), "{c:?}");
+}
+
+/// A rebalance restarts every member's auto-commit timer when it completes,
+/// as Kafka's `ConsumerCoordinator.onJoinComplete` does ("Reschedule the
+/// auto commit starting from now"), the group's first join at 100 ms
+/// included: a member joining at 2.5 s makes the
+/// group commit at the join (`onJoinPrepare`), complete the rebalance 100 ms
+/// later, and auto-commit one interval after that, at 3.6 s and 4.6 s, not
+/// on the old whole-second schedule.
+#[test]
+fn a_completed_rebalance_restarts_the_auto_commit_timer() {
+    let s = story(
+        &auto_group(json!([{"at": "2500ms", "command": {"do": "add_member", "group": "g"}}])),
+        5_000_000,
+    );
+    let done: Vec<u64> = s
+        .trace
+        .iter()
+        .filter(|e| matches!(e.kind, TraceKind::RebalanceCompleted { .. }))
+        .map(|e| e.t.0)
+        .collect();
+    assert_eq!(done, [100_000, 2_600_000], "the first join, then the new member's, 100 ms each");
+    assert_eq!(commits(&s), [1_100_000, 2_100_000, 2_500_000, 3_600_000, 4_600_000]);
 }

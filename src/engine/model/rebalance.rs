@@ -286,6 +286,18 @@ impl Engine {
             None,
             node,
         );
+        // Every member's join completes here: Kafka's consumer restarts its
+        // auto-commit timer then ("Reschedule the auto commit starting from
+        // now", ConsumerCoordinator.onJoinComplete), so the next auto commit
+        // is one interval after the rebalance, not on the old schedule.
+        if matches!(self.gcfg(g).commit, CommitPolicy::Auto { .. }) {
+            for m in 0..self.streams.groups[gi].members.len() as u32 {
+                let mem = &self.streams.groups[gi].members[m as usize];
+                if mem.alive && mem.in_group && !mem.leaving {
+                    self.schedule_auto_commit(g, m);
+                }
+            }
+        }
         for m in 0..self.streams.groups[gi].members.len() as u32 {
             self.poll(g, m);
         }
