@@ -1003,3 +1003,60 @@ fn a_member_that_crashes_after_it_rejoined_does_not_hold_up_the_rebalance() {
     // Two of three partitions flow (about 193 records in 2.9 s).
     assert!(processed_between > 150, "{processed_between}");
 }
+
+/// Members joining while a rebalance is still in progress take part in it:
+/// Kafka's coordinator prepares a rebalance only when the group can
+/// rebalance (`GroupCoordinator.maybePrepareRebalance`), so joins during its
+/// join phase give one new generation, not one each. Two members of six
+/// partitions (records take 200 ms, five a poll, so the owners finish their
+/// batches late); members join at 2 s and 2.05 s: one rebalance (generation
+/// 2) that assigns range-style over all four, 2-2-1-1. Two joins at the same
+/// instant: one rebalance too.
+#[test]
+fn joins_during_a_rebalance_fold_into_its_generation() {
+    let world = |second_at: &str| {
+        serde_json::json!({"title": "joins", "seed": 1, "duration": "4s",
+            "producers": [{"id": "p", "to": "t", "rate": "100/s", "arrival": "constant"}],
+            "topics": [{"id": "t", "partitions": 6}],
+            "consumer_groups": [{"id": "g", "topics": ["t"], "members": 2, "assignment": "range",
+                "auto_offset_reset": "earliest", "max_poll_records": 5,
+                "service": {"constant": "200ms"}}],
+            "schedule": [{"at": "2s", "command": {"do": "add_member", "group": "g"}},
+                         {"at": second_at, "command": {"do": "add_member", "group": "g"}}]})
+        .to_string()
+    };
+    for second_at in ["2050ms", "2s"] {
+        let s = story(&world(second_at), 4_000_000);
+        let g = group(&s.engine, "g");
+        assert_eq!(
+            (g.generation, g.rebalances),
+            (2, 2),
+            "second join at {second_at}"
+        );
+        let started = s
+            .matching(|k| matches!(k, TraceKind::RebalanceStarted { .. }))
+            .len();
+        let completed = s
+            .matching(|k| matches!(k, TraceKind::RebalanceCompleted { .. }))
+            .len();
+        assert_eq!(
+            (started, completed),
+            (1, 2),
+            "the first join's rebalance and this one"
+        );
+        let owners: Vec<usize> = (0..4)
+            .map(|m| {
+                s.engine
+                    .snapshot()
+                    .nodes
+                    .iter()
+                    .find_map(|n| match n {
+                        NodeView::Group(g) if g.id == "g" => Some(g.members[m].partitions.len()),
+                        _ => None,
+                    })
+                    .unwrap()
+            })
+            .collect();
+        assert_eq!(owners, [2, 2, 1, 1], "range over four members");
+    }
+}

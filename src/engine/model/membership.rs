@@ -13,7 +13,23 @@ use crate::engine::trace::TraceKind;
 impl Engine {
     pub(crate) fn add_member(&mut self, g: u32) {
         self.new_member(g);
-        self.start_rebalance(g);
+        self.rebalance_for_membership(g);
+    }
+
+    /// A join or a leave: a new rebalance (the next generation), or, while
+    /// one is still in progress, the same one planned again with the new
+    /// membership. Kafka's coordinator prepares a rebalance only when the
+    /// group can rebalance (`GroupCoordinator.maybePrepareRebalance`); a
+    /// member joining or leaving during one takes part in that join phase,
+    /// and the generation moves once when it completes. (QueueLab's
+    /// `rebalance_pause` stands for the whole join and sync, so a change
+    /// during the pause joins that rebalance too.)
+    fn rebalance_for_membership(&mut self, g: u32) {
+        if self.streams.groups[g as usize].rebalance.is_some() {
+            self.plan_rebalance(g);
+        } else {
+            self.start_rebalance(g);
+        }
     }
 
     /// The member `RemoveMember` names (or the newest live one), if any.
@@ -28,7 +44,7 @@ impl Engine {
 
     pub(crate) fn remove_member(&mut self, g: u32, m: u32) {
         self.streams.groups[g as usize].members[m as usize].leaving = true;
-        self.start_rebalance(g);
+        self.rebalance_for_membership(g);
     }
 
     pub(crate) fn crash_member(&mut self, g: u32, m: u32) {
