@@ -171,6 +171,69 @@ fn an_ack_timeout_redelivers_in_one_second_ticks_and_duplicates_the_effect() {
     assert_eq!(r["ledger"]["duplicated"], 1, "{}", r["ledger"]);
 }
 
+/// The client's ack-timeout tracker ticks from the consumer's creation: a
+/// consumer restarted at 0.6 s ticks at 1.6, 2.6 s, …, so a message it
+/// receives at 1.0 s with a 1 s timeout (two buckets) times out at 2.6 s,
+/// not on the whole second the first consumer's ticks would give.
+#[test]
+fn a_restarted_consumers_ack_timeout_ticks_from_its_restart() {
+    let json = json!({ "title": "ack timeout phase", "seed": 1, "duration": "5s",
+        "producers": [{ "id": "p", "to": "t", "rate": "1/s", "count": 1, "arrival": "constant" }],
+        "pulsar_topics": [{ "id": "t" }],
+        "pulsar_subscriptions": [{ "id": "s", "topic": "t", "type": "shared", "consumers": 1,
+            "service": { "constant": "20s" }, "ack_timeout": "1s" }],
+        "schedule": [{ "at": "100ms", "command": { "do": "crash_pulsar_consumer",
+            "subscription": "s", "consumer": 0, "restart_after": "500ms" } }] })
+    .to_string();
+    let st = story(&json, 5_000_000);
+    let timeouts = kinds(&st, |k| matches!(k, TraceKind::PulsarAckTimedOut { .. }));
+    assert_eq!(
+        timeouts.iter().map(|t| t.0).collect::<Vec<_>>(),
+        [2_600_000]
+    );
+}
+
+/// With `ack_timeout_backoff` the tick that empties the message's bucket
+/// schedules the redelivery after the backoff, and the first tick at or
+/// after that sends it (`UnAckedMessageRedeliveryTracker`): received at
+/// 0.2 s, timeout 3 s (bucket emptied at 4 s), backoff 500 ms: redelivered at
+/// 5 s; without a backoff at 4 s. Timeout 1.5 s with a 1 s backoff: 3 s, then 4 s.
+#[test]
+fn an_ack_timeout_backoff_waits_for_the_tick_after_it() {
+    let sub = |id: &str, timeout: &str, backoff: Option<&str>| {
+        let mut s = json!({ "id": id, "topic": "t", "type": "shared", "consumers": 1,
+            "service": { "constant": "20s" }, "ack_timeout": timeout });
+        if let Some(b) = backoff {
+            s["ack_timeout_backoff"] = json!({ "min_delay": b, "max_delay": b, "multiplier": 2 });
+        }
+        s
+    };
+    let st = story(
+        &world(
+            json!({ "count": 1, "start": "100ms" }),
+            json!([
+                sub("a", "3s", Some("500ms")),
+                sub("b", "3s", None),
+                sub("c", "1500ms", Some("1s")),
+                sub("d", "1500ms", None)
+            ]),
+            json!([]),
+        ),
+        8_000_000,
+    );
+    let first_timeout = |id: &str| {
+        let n = st.node(id);
+        st.trace
+            .iter()
+            .find(|e| e.node == n && matches!(e.kind, TraceKind::PulsarAckTimedOut { .. }))
+            .map(|e| e.t.0)
+    };
+    assert_eq!(first_timeout("a"), Some(5_000_000));
+    assert_eq!(first_timeout("b"), Some(4_000_000));
+    assert_eq!(first_timeout("c"), Some(4_000_000));
+    assert_eq!(first_timeout("d"), Some(3_000_000));
+}
+
 #[test]
 fn max_redeliver_count_three_means_four_deliveries_then_the_dead_letter_topic() {
     let st = story(

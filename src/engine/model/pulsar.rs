@@ -122,6 +122,9 @@ pub(crate) struct PConsumer {
     pub(crate) join_limit: Option<Vec<u64>>,
     /// Messages its handler processed successfully.
     pub(crate) processed: u64,
+    /// When it subscribed (the start, or its last restart): its client's
+    /// ack-timeout tracker ticks every `ACK_TICK_US` from then.
+    pub(crate) subscribed_us: u64,
 }
 
 #[derive(Clone, Debug)]
@@ -522,6 +525,7 @@ fn new_sub(
                 nack_timer: false,
                 join_limit: None,
                 processed: 0,
+                subscribed_us: 0,
             })
             .collect(),
         by_name,

@@ -134,6 +134,8 @@ impl Engine {
         let cs = &mut self.pulsar.subs[si].consumers[c as usize];
         cs.up = true;
         cs.epoch = cs.epoch.wrapping_add(1);
+        // A new consumer object: its ack-timeout tracker starts ticking now.
+        cs.subscribed_us = self.now.0;
         match self.pulsar.subs[si].kind {
             SubscriptionType::KeyShared => {
                 if !matches!(
@@ -619,11 +621,19 @@ impl Engine {
                 return;
             }
             if let Some(t) = self.pulsar.subs[si].ack_timeout_us {
+                // The client's UnAckedMessageTracker: ⌈timeout / tick⌉ + 1
+                // buckets, ticking every ACK_TICK_US from the consumer's
+                // creation; a message goes into the newest bucket and times
+                // out on the tick that takes that bucket from the head. With
+                // a backoff (UnAckedMessageRedeliveryTracker) that tick
+                // stores `tick + backoff`, and the first tick at or after it
+                // redelivers.
+                let phase = self.pulsar.subs[si].consumers[c as usize].subscribed_us;
+                let ticks = (self.now.0 - phase) / ACK_TICK_US + t.div_ceil(ACK_TICK_US) + 1;
+                let head = phase + ticks * ACK_TICK_US;
                 let due = match &self.cfg.pulsar_subscriptions[si].ack_timeout_backoff {
-                    Some(b) => {
-                        (self.now.0 + t + backoff_us(b, rc)).div_ceil(ACK_TICK_US) * ACK_TICK_US
-                    }
-                    None => (self.now.0 / ACK_TICK_US + t.div_ceil(ACK_TICK_US) + 1) * ACK_TICK_US,
+                    Some(b) => head + backoff_us(b, rc).div_ceil(ACK_TICK_US) * ACK_TICK_US,
+                    None => head,
                 };
                 let gen = self.msgs[copy as usize].gen;
                 self.agenda.schedule(
