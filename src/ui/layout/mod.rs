@@ -529,24 +529,12 @@ impl Layout {
                     style,
                     infos[i].kind,
                     &infos[i].id,
+                    config_tag(cfg, infos[i].kind, index).as_deref(),
                     &details,
                     instances,
                     dense,
                 ),
             };
-            // A longer kind tag than the kind's own word ("CONSUMER ·
-            // PRIORITY 10") widens the box so the tag is never squeezed; a
-            // queue's tag row also holds "max N" on the right.
-            if !dense {
-                if let Some(tag) = config_tag(cfg, infos[i].kind, index) {
-                    let r = style.rows(false);
-                    let mut w = text_w(&tag, r.tag_px, true) + 2.0 * style.pad;
-                    if infos[i].kind == NodeKind::Queue {
-                        w += text_w("max 88888", r.tag_px, false) + 12.0;
-                    }
-                    size[i].0 = size[i].0.max(w.ceil());
-                }
-            }
         }
 
         // Wrap long chains into segments of `wrap` columns, like lines of text,

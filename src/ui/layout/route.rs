@@ -7,9 +7,9 @@
 //! Guarantees: a route starts on its source box's outline and ends on its
 //! target's; its parameter is the share of its length, so tokens cross it
 //! at an even pace; it is computed from the boxes alone (so it follows a
-//! dragged node) without allocating per frame beyond a few candidates; and
-//! among its candidates the first that crosses no other box wins, else the
-//! plain curve (a folded fan-out's edges pass behind its first column on
+//! dragged node; a detour is searched once per node geometry and cached, the
+//! plain curve costs no allocation); and among the candidates the first that
+//! crosses no other box wins, else the plain curve (a folded fan-out's edges pass behind its first column on
 //! purpose and are never detoured).
 
 use super::{EdgeKind, Layout, Rect};

@@ -270,12 +270,15 @@ fn brief_templates(cfg: &Scenario, kind: NodeKind, index: usize) -> Option<Vec<S
     })
 }
 
-/// Size of a node box [layout units]: as wide as its name and its widest
-/// detail line, as tall as its rows.
+/// Size of a node box [layout units]: as wide as its name, its widest
+/// detail line and its kind tag (`tag`, when the configuration says more
+/// than the kind's own word: "CONSUMER · PRIORITY 10"; a queue's tag row
+/// also holds "max N" on the right), as tall as its rows.
 pub fn node_size(
     style: &Style,
     kind: NodeKind,
     id: &str,
+    tag: Option<&str>,
     details: &[String],
     instances: u32,
     compact: bool,
@@ -297,9 +300,12 @@ pub fn node_size(
     for d in details {
         w = w.max(text_w(d, style.small_px, false) + 2.0 * style.pad);
     }
-    if !compact && kind == NodeKind::Queue {
-        // Kind tag on the left, "max 8888" on the right of the same row.
-        let tags = text_w("QUEUE", r.tag_px, true) + text_w("max 88888", r.tag_px, false) + 12.0;
+    // The kind tag on its row; a queue's has "max 88888" on the right.
+    let mut tags = text_w(tag.unwrap_or("QUEUE"), r.tag_px, true);
+    if kind == NodeKind::Queue {
+        tags += text_w("max 88888", r.tag_px, false) + 12.0;
+    }
+    if kind == NodeKind::Queue || tag.is_some() {
         w = w.max(tags + 2.0 * style.pad);
     }
     let lines = details.len() as f64;
