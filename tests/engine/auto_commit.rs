@@ -75,7 +75,10 @@ fn a_pause_keeps_the_deadline_and_commits_at_the_first_poll_after_it() {
         6_000_000,
     );
     let c = commits(&s);
-    assert_eq!(c[0], 1_100_000, "one interval after the first join completed (100 ms)");
+    assert_eq!(
+        c[0], 1_100_000,
+        "one interval after the first join completed (100 ms)"
+    );
     assert_eq!(c[1], 3_200_000, "the commit due during the pause: {c:?}");
     assert_eq!(&c[2..], [4_200_000, 5_200_000]);
 
@@ -130,6 +133,13 @@ fn a_completed_rebalance_restarts_the_auto_commit_timer() {
         .filter(|e| matches!(e.kind, TraceKind::RebalanceCompleted { .. }))
         .map(|e| e.t.0)
         .collect();
-    assert_eq!(done, [100_000, 2_600_000], "the first join, then the new member's, 100 ms each");
-    assert_eq!(commits(&s), [1_100_000, 2_100_000, 2_500_000, 3_600_000, 4_600_000]);
+    assert_eq!(
+        done,
+        [100_000, 2_600_000],
+        "the first join, then the new member's, 100 ms each"
+    );
+    assert_eq!(
+        commits(&s),
+        [1_100_000, 2_100_000, 2_500_000, 3_600_000, 4_600_000]
+    );
 }
