@@ -145,7 +145,8 @@ pub struct Layout {
     /// Detours found (`route.rs`), keyed by (from, to, kind), for the node
     /// geometry whose fingerprint they carry: searching one costs more than
     /// a frame should spend on every token, and only changes when a node does.
-    detours: std::cell::RefCell<(u64, BTreeMap<(usize, usize, u8), Route>)>,
+    #[allow(clippy::type_complexity)]
+    detours: std::cell::RefCell<(u64, Vec<((usize, usize, u8), Route)>)>,
 }
 
 impl Default for Layout {

@@ -13,7 +13,6 @@
 //! purpose and are never detoured).
 
 use super::{EdgeKind, Layout, Rect};
-use std::collections::BTreeMap;
 
 impl Layout {
     /// The path of the edge from node `a` to node `b`.
@@ -38,9 +37,9 @@ impl Layout {
         {
             let mut cache = self.detours.borrow_mut();
             if cache.0 != print {
-                *cache = (print, BTreeMap::new());
+                *cache = (print, Vec::new());
             }
-            if let Some(r) = cache.1.get(&key) {
+            if let Some((_, r)) = cache.1.iter().find(|(k, _)| *k == key) {
                 return *r;
             }
         }
@@ -75,7 +74,7 @@ impl Layout {
             ]
         };
         let r = tries.iter().find_map(|f| f()).unwrap_or(plain);
-        self.detours.borrow_mut().1.insert(key, r);
+        self.detours.borrow_mut().1.push((key, r));
         r
     }
 
@@ -189,10 +188,8 @@ impl Layout {
         }
         let (lo, hi) = (ra.x1 + m / 2.0, rb.x0 - m / 2.0);
         xs.retain(|&x| x >= lo && x <= hi);
-        xs.sort_by(|p, q| {
-            let mid = (ra.x1 + rb.x0) / 2.0;
-            (p - mid).abs().total_cmp(&(q - mid).abs())
-        });
+        // The middle of the gap first, then the lanes from left to right.
+        sort_floats(&mut xs[1..]);
         let r = m * 0.7;
         self.first_clear(
             a,
@@ -215,7 +212,8 @@ impl Layout {
                 .map(|n| n.rect().y0 - m)
                 .filter(|&y| y < start),
         );
-        ys.sort_by(|p, q| q.total_cmp(p)); // nearest first, going up
+        sort_floats(&mut ys);
+        ys.reverse(); // nearest first, going up
         let r = m * 0.7;
         self.first_clear(
             a,
@@ -247,7 +245,7 @@ impl Layout {
                 .map(|n| n.rect().y1 + m)
                 .filter(|&y| y > start),
         );
-        ys.sort_by(f64::total_cmp); // nearest first, going down
+        sort_floats(&mut ys); // nearest first, going down
         let r = m * 0.7;
         self.first_clear(
             a,
@@ -287,7 +285,8 @@ impl Layout {
                 .map(|n| n.rect().x0 - m)
                 .filter(|&x| x < rb.x0 - m),
         );
-        xs.sort_by(|p, q| q.total_cmp(p)); // nearest first, going left
+        sort_floats(&mut xs);
+        xs.reverse(); // nearest first, going left
         xs.truncate(6);
         let r = m * 0.7;
         let mut candidates = Vec::new();
@@ -295,7 +294,7 @@ impl Layout {
             let mut ys: Vec<f64> = vec![first_row];
             ys.extend(self.nodes.iter().map(|n| n.rect().y1 + m));
             ys.retain(|&y| y >= first_row && y <= rb.y0 - m / 2.0);
-            ys.sort_by(f64::total_cmp);
+            sort_floats(&mut ys);
             for &y in &ys {
                 for &x in &xs {
                     candidates.push(Route::orthogonal(
@@ -328,7 +327,7 @@ impl Layout {
                 .map(|n| n.rect().x1 + m)
                 .filter(|&x| x > ra.x1 + m),
         );
-        xas.sort_by(f64::total_cmp);
+        sort_floats(&mut xas);
         xas.truncate(4);
         let mut xbs: Vec<f64> = vec![rb.x0 - m];
         xbs.extend(
@@ -337,14 +336,18 @@ impl Layout {
                 .map(|n| n.rect().x0 - m)
                 .filter(|&x| x < rb.x0 - m),
         );
-        xbs.sort_by(|p, q| q.total_cmp(p));
+        sort_floats(&mut xbs);
+        xbs.reverse();
         xbs.truncate(4);
         let mut ys: Vec<f64> = vec![ya, yb];
         for n in &self.nodes {
             let q = n.rect();
             ys.extend([q.y0 - m, q.y1 + m]);
         }
-        let mut cands: Vec<(f64, [(f64, f64); 6])> = Vec::new();
+        // The shortest clear one (lengths along the runs); a candidate no
+        // shorter than the best so far is not even checked.
+        let r = m * 0.7;
+        let mut best: Option<(f64, Route)> = None;
         for &xa in &xas {
             for &xb in &xbs {
                 for &y in &ys {
@@ -353,28 +356,32 @@ impl Layout {
                         + (xa - xb).abs()
                         + (yb - y).abs()
                         + (rb.x0 - xb).abs();
-                    cands.push((
-                        len,
-                        [
-                            (ra.x1, ya),
-                            (xa, ya),
-                            (xa, y),
-                            (xb, y),
-                            (xb, yb),
-                            (rb.x0, yb),
-                        ],
-                    ));
+                    if best.as_ref().is_some_and(|(l, _)| len >= *l) {
+                        continue;
+                    }
+                    let pts = [
+                        (ra.x1, ya),
+                        (xa, ya),
+                        (xa, y),
+                        (xb, y),
+                        (xb, yb),
+                        (rb.x0, yb),
+                    ];
+                    let route = Route::orthogonal(&pts, r);
+                    if !self.crosses_others(&route, a, b) {
+                        best = Some((len, route));
+                    }
                 }
             }
         }
-        cands.sort_by(|p, q| p.0.total_cmp(&q.0));
-        let r = m * 0.7;
-        cands
-            .into_iter()
-            .take(96)
-            .map(|(_, pts)| Route::orthogonal(&pts, r))
-            .find(|route| !self.crosses_others(route, a, b))
+        best.map(|(_, route)| route)
     }
+}
+
+/// Sorts ascending. One non-generic sort for every list of positions here
+/// (each `sort_by` closure would compile a sort of its own into the wasm).
+fn sort_floats(v: &mut [f64]) {
+    v.sort_unstable_by(f64::total_cmp);
 }
 
 /// Whether `r` passes through the inside of `q` (sampled; a graze of the
