@@ -202,62 +202,41 @@ impl Layout {
     /// Over the top: up from A, along a free row above every box in the
     /// way, down into B's top.
     fn over(&self, a: usize, b: usize) -> Option<Route> {
-        let (ra, rb) = (self.nodes[a].rect(), self.nodes[b].rect());
-        let m = self.lane_margin();
-        let start = ra.y0.min(rb.y0) - self.style.loop_room().max(m);
-        let mut ys: Vec<f64> = vec![start];
-        ys.extend(
-            self.nodes
-                .iter()
-                .map(|n| n.rect().y0 - m)
-                .filter(|&y| y < start),
-        );
-        sort_floats(&mut ys);
-        ys.reverse(); // nearest first, going up
-        let r = m * 0.7;
-        self.first_clear(
-            a,
-            b,
-            ys.into_iter().map(|y| {
-                Route::orthogonal(
-                    &[
-                        (ra.cx(), ra.y0),
-                        (ra.cx(), y),
-                        (rb.cx(), y),
-                        (rb.cx(), rb.y0),
-                    ],
-                    r,
-                )
-            }),
-        )
+        self.around(a, b, -1.0)
     }
 
     /// Underneath: down from A, along a free row below every box in the
     /// way, up into B's bottom.
     fn under(&self, a: usize, b: usize) -> Option<Route> {
+        self.around(a, b, 1.0)
+    }
+
+    /// `over` (`dir` -1: rows above, box tops) or `under` (`dir` 1: rows
+    /// below, box bottoms): out of A's side that faces `dir`, along the
+    /// nearest clear row beyond both boxes, into B's same side.
+    fn around(&self, a: usize, b: usize, dir: f64) -> Option<Route> {
+        let side = |r: &Rect| if dir < 0.0 { r.y0 } else { r.y1 };
         let (ra, rb) = (self.nodes[a].rect(), self.nodes[b].rect());
         let m = self.lane_margin();
-        let start = ra.y1.max(rb.y1) + self.style.loop_room().max(m);
-        let mut ys: Vec<f64> = vec![start];
-        ys.extend(
+        // Work in "distance beyond" units (y times dir), nearest first.
+        let start = (side(&ra) * dir).max(side(&rb) * dir) + self.style.loop_room().max(m);
+        let mut ds: Vec<f64> = vec![start];
+        ds.extend(
             self.nodes
                 .iter()
-                .map(|n| n.rect().y1 + m)
-                .filter(|&y| y > start),
+                .map(|n| side(&n.rect()) * dir + m)
+                .filter(|&d| d > start),
         );
-        sort_floats(&mut ys); // nearest first, going down
+        sort_floats(&mut ds);
         let r = m * 0.7;
+        let (ya, yb) = (side(&ra), side(&rb));
         self.first_clear(
             a,
             b,
-            ys.into_iter().map(|y| {
+            ds.into_iter().map(|d| {
+                let y = d * dir;
                 Route::orthogonal(
-                    &[
-                        (ra.cx(), ra.y1),
-                        (ra.cx(), y),
-                        (rb.cx(), y),
-                        (rb.cx(), rb.y1),
-                    ],
+                    &[(ra.cx(), ya), (ra.cx(), y), (rb.cx(), y), (rb.cx(), yb)],
                     r,
                 )
             }),
