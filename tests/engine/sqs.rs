@@ -95,6 +95,26 @@ fn a_slow_consumer_sees_its_message_reappear_then_go_to_the_dlq() {
     );
 }
 
+/// An SQS consumer reports the mean time of its finished handler runs like
+/// a queue consumer (`service_mean_us`): the two 1.5 s runs of `slow` (the
+/// message was received twice before it moved to the DLQ) and the 10 ms run
+/// of `fix`. It was `null` for every SQS consumer.
+#[test]
+fn an_sqs_consumer_reports_its_mean_service_time() {
+    let s = story(SLOW, 10_000_000);
+    let r = serde_json::to_value(s.engine.report("t")).unwrap();
+    assert_eq!(
+        r["nodes"]["slow"]["service_mean_us"], 1_500_000.0,
+        "{}",
+        r["nodes"]["slow"]
+    );
+    assert_eq!(
+        r["nodes"]["fix"]["service_mean_us"], 10_000.0,
+        "{}",
+        r["nodes"]["fix"]
+    );
+}
+
 #[test]
 fn a_message_deleted_after_its_timeout_but_before_another_receive_is_deleted() {
     // One instance only: the message reappears at 2 s but nobody receives it

@@ -401,7 +401,7 @@ impl Engine {
 
     /// A handler run of consumer `c` that took `service_us` finished.
     #[inline]
-    fn note_handled(&mut self, c: u32, service_us: u64) {
+    pub(crate) fn note_handled(&mut self, c: u32, service_us: u64) {
         let cs = &mut self.consumers[c as usize];
         cs.handled += 1;
         cs.service_total_us = cs.service_total_us.saturating_add(service_us);

@@ -278,6 +278,8 @@ impl Engine {
             .expect("a receipt per held message");
         let q = self.consumers[ci].queue;
         self.queue_note_released(q, 1);
+        // A finished handler run, failed or not (`service_mean_us`).
+        self.note_handled(c, service_us);
         if !self.handler_fails(c, slot) {
             self.handler_succeeded(c, i, slot, q, service_us);
             if !self.sqs_deletes_on_receive(c) {
