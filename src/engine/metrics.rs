@@ -310,7 +310,9 @@ impl WindowLatency {
 pub struct Totals {
     /// New messages published by producers and handlers (copies not included).
     pub published: u64,
-    /// Publishes (and dead-letter republishes) that matched at least one queue.
+    /// Publishes through an exchange (and dead-letter republishes) that
+    /// matched at least one queue; a publish straight to a queue id (the
+    /// default exchange) is not counted here.
     pub routed: u64,
     /// Publishes that matched no queue (before any alternate exchange).
     pub unroutable: u64,

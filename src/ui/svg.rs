@@ -79,21 +79,27 @@ pub fn topology_svg(layout: &Layout, title: &str) -> String {
         esc(title)
     );
     for e in &layout.edges {
-        let (Some(a), Some(b)) = (layout.nodes.get(e.from), layout.nodes.get(e.to)) else {
+        if e.from >= layout.nodes.len() || e.to >= layout.nodes.len() {
             continue;
-        };
-        let (ra, rb) = (a.rect(), b.rect());
-        // From the right side of the source to the left side of the target
-        // when it lies to the right; otherwise centre to centre.
-        let (sx, sy, tx, ty) = if rb.x0 >= ra.x1 {
-            (ra.x1, a.y, rb.x0, b.y)
-        } else if rb.x1 <= ra.x0 {
-            (ra.x0, a.y, rb.x1, b.y)
-        } else if b.y > a.y {
-            (a.x, ra.y1, b.x, rb.y0)
-        } else {
-            (a.x, ra.y0, b.x, rb.y1)
-        };
+        }
+        // The app's own route (`layout/route.rs`): the same curves, loops
+        // and detours around boxes as on the canvas.
+        let route = layout.route(e.from, e.to, Some(e.kind));
+        let mut d = String::new();
+        for (k, c) in route.pieces().iter().enumerate() {
+            if k == 0 {
+                d += &format!("M{:.1},{:.1}", c[0].0 + ox, c[0].1 + oy);
+            }
+            d += &format!(
+                " C{:.1},{:.1} {:.1},{:.1} {:.1},{:.1}",
+                c[1].0 + ox,
+                c[1].1 + oy,
+                c[2].0 + ox,
+                c[2].1 + oy,
+                c[3].0 + ox,
+                c[3].1 + oy
+            );
+        }
         let dash = match e.kind {
             EdgeKind::Flow => "",
             EdgeKind::DeadLetter => " stroke-dasharray=\"7 5\"",
@@ -105,10 +111,8 @@ pub fn topology_svg(layout: &Layout, title: &str) -> String {
             EdgeKind::Retry | EdgeKind::Requeue => "#f59e0b",
             _ => "#64748b",
         };
-        let mx = (sx + tx) / 2.0;
         s += &format!(
-            "<path d=\"M{:.1},{:.1} C{:.1},{:.1} {:.1},{:.1} {:.1},{:.1}\" fill=\"none\" stroke=\"{colour}\" stroke-width=\"2\"{dash} marker-end=\"url(#arrow)\"/>\n",
-            sx + ox, sy + oy, mx + ox, sy + oy, mx + ox, ty + oy, tx + ox, ty + oy
+            "<path d=\"{d}\" fill=\"none\" stroke=\"{colour}\" stroke-width=\"2\"{dash} marker-end=\"url(#arrow)\"/>\n"
         );
     }
     for l in &layout.labels {
