@@ -115,6 +115,52 @@ fn an_sqs_consumer_reports_its_mean_service_time() {
     );
 }
 
+/// `crash_consumer` with `point: after_effect` on an SQS consumer: the
+/// instance does the effect, then dies before its DeleteMessage, so the
+/// message reappears when its visibility timeout (1 s from the receive at
+/// 1 s) ends and is processed again: a duplicate. Received at 1 s and 2 s,
+/// processed at 1.1 s and 2.1 s. (It used to be refused at run time, so a
+/// scheduled one silently did nothing.) The points an SQS consumer has no
+/// hook for are refused by validation, with their path.
+#[test]
+fn an_sqs_consumer_crashing_after_the_effect_processes_the_message_twice() {
+    let json = |point: &str| {
+        serde_json::json!({
+            "title": "crash after effect", "duration": "5s",
+            "producers": [{ "id": "p", "to": "q", "rate": "1/s", "arrival": "constant", "count": 1 }],
+            "queues": [{ "id": "q", "sqs": { "visibility_timeout": "1s" } }],
+            "consumers": [{ "id": "c", "queue": "q", "service": { "constant": "100ms" },
+                            "sqs": { "wait_time": "20s" } }],
+            "schedule": [{ "at": "500ms", "command": { "do": "crash_consumer", "consumer": "c",
+                           "point": point, "restart_after": "200ms" } }]
+        })
+        .to_string()
+    };
+    let s = story(&json("after_effect"), 5_000_000);
+    assert_eq!(
+        receives(&s, "c"),
+        [(1_000_000, 1, 0, 1), (2_000_000, 1, 0, 2)]
+    );
+    assert_eq!(
+        times(&s, |k| matches!(k, TraceKind::Processed { .. })),
+        [1_100_000, 2_100_000]
+    );
+    assert_eq!(
+        times(&s, |k| matches!(k, TraceKind::Crashed { .. })),
+        [1_100_000]
+    );
+    assert_eq!(s.engine.ledger_report().duplicated, 1);
+    for point in ["after_receive", "after_ack"] {
+        let e = queuelab::scenario::load(&json(point))
+            .unwrap_err()
+            .to_string();
+        assert!(
+            e.contains("schedule[0].command.point") && e.contains("after_effect"),
+            "{e}"
+        );
+    }
+}
+
 #[test]
 fn a_message_deleted_after_its_timeout_but_before_another_receive_is_deleted() {
     // One instance only: the message reappears at 2 s but nobody receives it

@@ -108,10 +108,13 @@ impl Engine {
             }
             Command::CrashConsumer {
                 consumer, point, ..
-            } if *point != CrashPoint::Now => {
+            } if !matches!(point, CrashPoint::Now | CrashPoint::AfterEffect) => {
                 if let Some(n) = self.node_of(consumer) {
                     if n.kind == NodeKind::Consumer && self.is_sqs_consumer(n.index) {
-                        return err("point: SQS consumers crash only now".into());
+                        return err(
+                            "point: an SQS consumer crashes \"now\" or \"after_effect\" (after the effect, before its DeleteMessage)"
+                                .into(),
+                        );
                     }
                 }
             }

@@ -282,6 +282,16 @@ impl Engine {
         self.note_handled(c, service_us);
         if !self.handler_fails(c, slot) {
             self.handler_succeeded(c, i, slot, q, service_us);
+            // `crash_consumer` armed `after_effect`: the instance dies after
+            // the effect, before its DeleteMessage; the message reappears
+            // when its visibility timeout ends and is processed again.
+            if self.consumers[ci].protocol {
+                if let Some(restart) = self.crash_after_effect(c, i) {
+                    self.sqs_release_hold(slot);
+                    self.protocol_crash(c, i, restart);
+                    return;
+                }
+            }
             if !self.sqs_deletes_on_receive(c) {
                 self.sqs_delete(c, i, slot, receipt);
             }

@@ -128,4 +128,24 @@ pub(super) fn check_sqs(v: &mut V, s: &Scenario) {
             }
         }
     }
+    // A scheduled crash of an SQS consumer: now, or after the effect and
+    // before its DeleteMessage (the engine refuses the other points, so a
+    // schedule holding one would silently do nothing).
+    for (i, e) in s.schedule.iter().enumerate() {
+        if let Command::CrashConsumer {
+            consumer, point, ..
+        } = &e.command
+        {
+            let sqs = s
+                .consumers
+                .iter()
+                .any(|c| c.id == *consumer && sqs_queue(s, &c.queue).is_some());
+            if sqs && !matches!(point, CrashPoint::Now | CrashPoint::AfterEffect) {
+                v.err(
+                    format!("schedule[{i}].command.point"),
+                    "an SQS consumer crashes \"now\" or \"after_effect\" (after the effect, before its DeleteMessage)",
+                );
+            }
+        }
+    }
 }
