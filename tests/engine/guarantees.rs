@@ -631,3 +631,40 @@ fn the_broker_to_consumer_link_loses_and_doubles_deliveries() {
         "processed at {done}: later than the 10 ms service alone"
     );
 }
+
+/// A pipeline without faults is exactly once at every stage: a resize stage
+/// passes each image on (one publish: the same business message, one effect
+/// at each queue it reaches), and a thumbnail stage fans it out into three
+/// sizes (`copies: 3`: three new business messages, one effect each), so no
+/// stage's effect counts as a duplicate of another's. (The three thumbnails
+/// were counted as three effects of the image at one queue: duplicated.)
+#[test]
+fn a_fault_free_pipeline_with_a_fan_out_stage_is_exactly_once() {
+    let json = json!({
+        "title": "pipeline ledger", "duration": "10s",
+        "producers": [{"id": "up", "to": "raw", "rate": "1/s", "arrival": "constant", "count": 2}],
+        "queues": [{"id": "raw"}, {"id": "resized"}, {"id": "thumbs"}],
+        "consumers": [
+            {"id": "resizer", "queue": "raw", "service": {"constant": "10ms"},
+             "on_success": [{"to": "resized"}]},
+            {"id": "thumbnailer", "queue": "resized", "service": {"constant": "10ms"},
+             "on_success": [{"to": "thumbs", "copies": 3}]},
+            {"id": "cdn", "queue": "thumbs", "service": {"constant": "1ms"}}
+        ]
+    })
+    .to_string();
+    let s = story(&json, 10_000_000);
+    let l = s.engine.ledger_report();
+    assert_eq!(
+        (
+            l.expected,
+            l.exactly_once,
+            l.duplicated,
+            l.extra_effects,
+            l.lost,
+            l.pending
+        ),
+        (8, 8, 0, 0, 0, 0),
+        "two images and six thumbnails, each done once: {l:?}"
+    );
+}

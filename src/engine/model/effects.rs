@@ -8,9 +8,11 @@
 //!   last reference gone ──finalize──► exactly once | duplicated | lost, then forgotten
 //!
 //! Definitions. A business message is what a producer published once (its
-//! resends, network duplicates, routing copies, redeliveries and the messages
-//! its handlers publish carry the same business id). It is *expected* to have
-//! exactly one effect at every queue with consumers that it reached, and at
+//! resends, network duplicates, routing copies, redeliveries and the message
+//! a handler publishes to pass it on carry the same business id; a handler
+//! publish with `copies` > 1 starts that many new business messages). It is
+//! *expected* to have exactly one effect at every queue with consumers that
+//! it reached, and at
 //! least one somewhere. When nothing of it is alive any more (no message, no
 //! pending resend) it is final: *exactly once* if every reached queue saw one
 //! effect, *duplicated* if one saw more (`extra_effects` counts the surplus),

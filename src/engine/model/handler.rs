@@ -112,7 +112,16 @@ impl Engine {
                     return;
                 }
                 let n = self.new_message(rk.unwrap_or(routing_key), key, headers, origin, None);
-                self.fx_share(slot, n);
+                // One publish carries the business message on to its next
+                // stage (the ledger expects one effect per queue it reaches);
+                // `copies` > 1 makes that many new business messages (three
+                // thumbnail sizes of one image), each expected to have its
+                // own effect, not duplicates of the one that made them.
+                if copies > 1 {
+                    self.fx_begin(n, origin as u32);
+                } else {
+                    self.fx_share(slot, n);
+                }
                 self.set_correlation(n, correlation);
                 self.published(n, cnode, target, Some(id));
                 self.route(n, target, None);
