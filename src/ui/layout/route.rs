@@ -256,17 +256,7 @@ impl Layout {
             ((ra.cx(), ra.y1), ra.cx(), ra.y1 + m),
             ((ra.x1, ya), ra.x1 + m, ya),
         ];
-        // Lanes left of B: just left of it, then left of each box there.
-        let mut xs: Vec<f64> = vec![rb.x0 - m];
-        xs.extend(
-            self.nodes
-                .iter()
-                .map(|n| n.rect().x0 - m)
-                .filter(|&x| x < rb.x0 - m),
-        );
-        sort_floats(&mut xs);
-        xs.reverse(); // nearest first, going left
-        xs.truncate(6);
+        let xs = self.lanes_left_of(&rb, m, 6);
         let r = m * 0.7;
         let mut candidates = Vec::new();
         for (exit, xa, first_row) in exits {
@@ -291,6 +281,22 @@ impl Layout {
 }
 
 impl Layout {
+    /// Vertical lanes left of box `rb`, nearest first: just left of it, then
+    /// left of each box further left (`m` clear of it); at most `keep`.
+    fn lanes_left_of(&self, rb: &Rect, m: f64, keep: usize) -> Vec<f64> {
+        let mut xs: Vec<f64> = vec![rb.x0 - m];
+        xs.extend(
+            self.nodes
+                .iter()
+                .map(|n| n.rect().x0 - m)
+                .filter(|&x| x < rb.x0 - m),
+        );
+        sort_floats(&mut xs);
+        xs.reverse();
+        xs.truncate(keep);
+        xs
+    }
+
     /// The general detour: out of A's right side into a lane, along a free
     /// row (between, above or below the boxes), down or up a lane left of
     /// B and into B's left side; the shortest clear one of the lanes and
@@ -308,16 +314,7 @@ impl Layout {
         );
         sort_floats(&mut xas);
         xas.truncate(4);
-        let mut xbs: Vec<f64> = vec![rb.x0 - m];
-        xbs.extend(
-            self.nodes
-                .iter()
-                .map(|n| n.rect().x0 - m)
-                .filter(|&x| x < rb.x0 - m),
-        );
-        sort_floats(&mut xbs);
-        xbs.reverse();
-        xbs.truncate(4);
+        let xbs = self.lanes_left_of(&rb, m, 4);
         let mut ys: Vec<f64> = vec![ya, yb];
         for n in &self.nodes {
             let q = n.rect();
