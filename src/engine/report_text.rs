@@ -224,6 +224,12 @@ impl Engine {
             TraceKind::MemberEvicted { member } => {
                 format!("#{member} evicted: no heartbeat within the session timeout")
             }
+            TraceKind::PollTimeout { member } => format!(
+                "#{member} left the group: still on its batch max_poll_interval after polling it"
+            ),
+            TraceKind::CommitFailed { member } => format!(
+                "#{member}'s commit failed (no longer in the group): it rejoins"
+            ),
             TraceKind::ProducerEpochBumped {
                 partition,
                 epoch,

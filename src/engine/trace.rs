@@ -211,6 +211,12 @@ pub enum TraceKind {
     /// The coordinator evicted a paused member (`session_timeout` without a
     /// heartbeat): its partitions go to others.
     MemberEvicted { member: u32 },
+    /// A member was still on its batch `max_poll_interval` after polling it:
+    /// it left the group (KIP-62), its partitions move (node: the group).
+    PollTimeout { member: u32 },
+    /// A member that left at a poll timeout tried to commit: refused
+    /// (`CommitFailedException`); it rejoins the group.
+    CommitFailed { member: u32 },
     /// A new owner's `initTransactions` bumped the producer epoch of the
     /// input partition `partition`'s transactional id to `epoch`, aborting
     /// the open transaction of `fenced` (a zombie).

@@ -5,8 +5,8 @@
 //! hashes depend on it): new kinds take new codes — 1..=39 the AMQP family and
 //! the guarantees, 40..=59 Amazon SQS, 60..=79 Redis, 80..=89 and 103..=107
 //! the log's delivery mechanics, 90..=102 Apache Pulsar, 108 SQS again,
-//! 109..=111 consumers' circuit breakers, 112 SQS again; the next new kind
-//! takes 113.
+//! 109..=111 consumers' circuit breakers, 112 SQS again, 113..=114 the
+//! groups' poll timer; the next new kind takes 115.
 
 use super::trace::{NodeId, TraceKind};
 
@@ -59,6 +59,8 @@ impl TraceKind {
             TraceKind::MemberPaused { .. } => "member_paused",
             TraceKind::MemberResumed { .. } => "member_resumed",
             TraceKind::MemberEvicted { .. } => "member_evicted",
+            TraceKind::PollTimeout { .. } => "poll_timeout",
+            TraceKind::CommitFailed { .. } => "commit_failed",
             TraceKind::ProducerEpochBumped { .. } => "producer_epoch_bumped",
             TraceKind::ProducerFenced { .. } => "producer_fenced",
             TraceKind::PubsubPublished { .. } => "pubsub_published",
@@ -112,7 +114,7 @@ impl TraceKind {
     }
 
     /// All kind names, for filters in the UI.
-    pub const NAMES: [&'static str; 95] = [
+    pub const NAMES: [&'static str; 97] = [
         "published",
         "routed",
         "unroutable",
@@ -159,6 +161,8 @@ impl TraceKind {
         "member_paused",
         "member_resumed",
         "member_evicted",
+        "poll_timeout",
+        "commit_failed",
         "producer_epoch_bumped",
         "producer_fenced",
         "pubsub_published",
@@ -353,6 +357,9 @@ impl TraceKind {
             TraceKind::BreakerHalfOpen { probes } => (110, probes as u64, 0),
             TraceKind::BreakerClosed { probes } => (111, probes as u64, 0),
             TraceKind::SqsDeleteThrottled { instance } => (112, instance as u64, 0),
+            // Consumer groups' poll timer (model::poll_timeout).
+            TraceKind::PollTimeout { member } => (113, member as u64, 0),
+            TraceKind::CommitFailed { member } => (114, member as u64, 0),
             // Redis: codes 60..=79. A stream id folds into one word
             // (ms times an odd constant, xor seq): deterministic, integer only.
             TraceKind::PubsubPublished { receivers, missed } => {

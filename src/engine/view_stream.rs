@@ -80,6 +80,9 @@ pub struct GroupMemberView {
     /// Stopped by `pause_member` (a GC pause); with `in_group` false, a zombie.
     #[serde(skip_serializing_if = "std::ops::Not::not")]
     pub paused: bool,
+    /// Left the group at a poll timeout, finishing its batch (its commits will fail).
+    #[serde(skip_serializing_if = "std::ops::Not::not")]
+    pub poll_timed_out: bool,
 }
 
 /// A partition as a group sees it.
@@ -105,6 +108,8 @@ pub struct GroupView {
     pub rebalancing: bool,
     pub generation: u32,
     pub rebalances: u64,
+    /// Members that left the group at a poll timeout (`max_poll_interval`).
+    pub poll_timeouts: u64,
     pub processed: u64,
     /// Records covered by committed offsets (sum over partitions).
     pub committed: u64,
@@ -201,6 +206,7 @@ impl Engine {
             rebalancing: g.rebalance.is_some(),
             generation: g.generation,
             rebalances: g.rebalances,
+            poll_timeouts: g.poll_timeouts,
             processed: g.processed,
             committed: g.parts.iter().filter_map(|p| p.committed).sum(),
             commits: g.commits,
@@ -237,6 +243,7 @@ impl Engine {
                     batch: m.batch.len() as u32,
                     processed: m.processed,
                     paused: m.txn.paused,
+                    poll_timed_out: m.poll_timer.left,
                 })
                 .collect(),
             partitions: g

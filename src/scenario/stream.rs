@@ -191,6 +191,11 @@ pub struct ConsumerGroup {
     /// `session.timeout.ms`: a crashed member is noticed this long after it crashed.
     #[serde(default = "default_session_timeout")]
     pub session_timeout: Duration,
+    /// `max.poll.interval.ms`: a member still busy with the batch it polled
+    /// this long after the poll leaves the group (its partitions move, its
+    /// commits for that batch fail) and rejoins at its next poll.
+    #[serde(default = "default_max_poll_interval")]
+    pub max_poll_interval: Duration,
     /// How long a rebalance stops consumption (eager: everything; cooperative: moved partitions).
     #[serde(default = "default_rebalance_pause")]
     pub rebalance_pause: Duration,
@@ -314,6 +319,9 @@ fn default_max_poll() -> u32 {
 }
 fn default_session_timeout() -> Duration {
     Duration::from_s(45)
+}
+fn default_max_poll_interval() -> Duration {
+    Duration::from_s(300)
 }
 fn default_rebalance_pause() -> Duration {
     Duration::from_ms(100)

@@ -36,6 +36,7 @@ mod lessons;
 mod links;
 mod memory;
 mod overflow;
+mod poll_timeout;
 mod priority;
 mod producers;
 mod props;

@@ -151,6 +151,7 @@ fn scenario_json(g: &mut Genes, faults: bool) -> Value {
             "assignment": one(g, &["range", "round_robin", "cooperative_sticky"]),
             "max_poll_records": one(g, &[1, 5, 500]),
             "session_timeout": one(g, &["20ms", "200ms"]),
+            "max_poll_interval": if faults { one(g, &["12ms", "300s"]) } else { "300s" },
             "rebalance_pause": one(g, &["0ms", "30ms"]),
             "commit": commit,
             "auto_offset_reset": if faults { one(g, &["earliest", "latest"]) } else { "earliest" },
@@ -298,9 +299,12 @@ fn run(
 
 /// Commits never go back except by a seek; processing is in offset order per
 /// (group, partition) between assignments and seeks — except by a zombie (a
-/// member evicted during a pause) finishing its batch when it wakes.
+/// member evicted during a pause) finishing its batch when it wakes, and by
+/// a member that left at a poll timeout finishing its batch (until its
+/// commit fails).
 fn check_trace(trace: &[TraceEvent]) -> Result<(), String> {
     let mut zombie: Option<(NodeId, u32, u64)> = None;
+    let mut left: std::collections::BTreeSet<(NodeId, u32)> = Default::default();
     // msg → (topic node, partition, offset)
     let mut place: BTreeMap<u64, (NodeId, u32, u64)> = BTreeMap::new();
     let mut committed: BTreeMap<(NodeId, NodeId, u32), u64> = BTreeMap::new();
@@ -342,6 +346,13 @@ fn check_trace(trace: &[TraceEvent]) -> Result<(), String> {
             } => zombie = Some((ev.node, member, ev.t.0)),
             TraceKind::Processed { instance, .. }
                 if zombie == Some((ev.node, instance, ev.t.0)) => {}
+            TraceKind::PollTimeout { member } => {
+                left.insert((ev.node, member));
+            }
+            TraceKind::CommitFailed { member } => {
+                left.remove(&(ev.node, member));
+            }
+            TraceKind::Processed { instance, .. } if left.contains(&(ev.node, instance)) => {}
             TraceKind::Processed { .. } => {
                 let Some(&(topic, partition, offset)) = ev.msg.and_then(|m| place.get(&m)) else {
                     continue; // an AMQP message, not a record

@@ -209,6 +209,7 @@ impl Engine {
         let mem = &mut self.streams.groups[gi].members[m as usize];
         mem.batch = batch;
         mem.batch_done.clear();
+        self.poll_timer_restart(g, m);
         if self.gcfg(g).commit == CommitPolicy::BeforeProcessing {
             for &(gp, _, _) in &fetched {
                 let pos = self.streams.groups[gi].parts[gp as usize].position;
@@ -292,6 +293,7 @@ impl Engine {
             self.now.after(service_us),
             StreamEvent::ServiceDone { g, m, epoch },
         );
+        self.poll_timer_check(g, m, service_us);
     }
 
     pub(crate) fn on_member_service_done(&mut self, g: u32, m: u32, epoch: u32) {
@@ -358,6 +360,8 @@ impl Engine {
             None => mem.batch_done.push((rec.gp, rec.offset + 1)),
         }
         let last_of_batch = mem.batch.is_empty();
+        // Out of the group since a poll timeout: every commit fails.
+        let left = mem.poll_timer.left;
         let p = &mut grp.parts[rec.gp as usize];
         if !processed {
             p.processed_high = p.processed_high.max(rec.offset + 1);
@@ -406,6 +410,7 @@ impl Engine {
             }
         }
         match commit {
+            _ if left => {}
             CommitPolicy::AfterProcessing {
                 per: CommitPer::Record,
             } => self.commit(g, rec.gp, rec.offset + 1),
@@ -456,6 +461,15 @@ impl Engine {
 
     /// A member's batch is done: revoke if a rebalance waits for it, then poll.
     pub(crate) fn batch_finished(&mut self, g: u32, m: u32) {
+        if self.streams.groups[g as usize].members[m as usize]
+            .poll_timer
+            .left
+        {
+            // Its commit fails; its next poll rejoins the group.
+            self.poll_timeout_rejoin(g, m);
+            self.poll(g, m);
+            return;
+        }
         if self.streams.groups[g as usize].members[m as usize].commit_on_rejoin {
             self.commit_before_rejoin(g, m);
         }

@@ -92,6 +92,8 @@ pub(crate) struct MemberState {
     /// switch of commit policy and started again before its tick), and a
     /// pause keeps the deadline, as Kafka's `nextAutoCommitTimer` does.
     pub(crate) auto_commit_at_us: u64,
+    /// `max.poll.interval.ms` (`poll_timeout.rs`).
+    pub(crate) poll_timer: super::poll_timeout::PollTimer,
 }
 
 /// A partition as a group sees it.
@@ -154,6 +156,8 @@ pub(crate) struct GroupState {
     pub(crate) last_by_key: Vec<u64>,
     pub(crate) skipped: u64,
     pub(crate) rebalances: u64,
+    /// Members that left at a poll timeout (`poll_timeout.rs`).
+    pub(crate) poll_timeouts: u64,
     pub(crate) lag_max: u64,
     /// Sum of the partitions' `lag` (`lag.rs`): the group's lag now.
     pub(crate) lag: u64,
@@ -215,6 +219,7 @@ impl Engine {
             txn_aborted: 0,
             skipped: 0,
             rebalances: 0,
+            poll_timeouts: 0,
             lag_max: 0,
             lag: 0,
             failed: 0,
@@ -262,6 +267,7 @@ impl Engine {
             commit_on_rejoin: false,
             auto_commit_due: false,
             auto_commit_at_us: u64::MAX,
+            poll_timer: Default::default(),
         });
         self.schedule_auto_commit(g, m);
         m
@@ -449,9 +455,16 @@ impl Engine {
                         m.owned
                     ));
                 }
+                let left = m.poll_timer.left;
+                if left && (m.in_group || !m.owned.is_empty()) {
+                    return Err(format!(
+                        "group {id}: member {mi} left at a poll timeout but is in the group or owns partitions"
+                    ));
+                }
                 let mut last: BTreeMap<u32, u64> = BTreeMap::new();
                 for f in &m.batch {
-                    if grp.parts[f.gp as usize].owner != Some(mi as u32) {
+                    // One that left at a poll timeout finishes the batch it holds.
+                    if !left && grp.parts[f.gp as usize].owner != Some(mi as u32) {
                         return Err(format!(
                             "group {id}: member {mi} holds a record of a partition it does not own"
                         ));

@@ -24,7 +24,7 @@ impl Engine {
     /// and the generation moves once when it completes. (QueueLab's
     /// `rebalance_pause` stands for the whole join and sync, so a change
     /// during the pause joins that rebalance too.)
-    fn rebalance_for_membership(&mut self, g: u32) {
+    pub(crate) fn rebalance_for_membership(&mut self, g: u32) {
         if self.streams.groups[g as usize].rebalance.is_some() {
             self.plan_rebalance(g);
         } else {

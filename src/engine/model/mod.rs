@@ -25,6 +25,7 @@
 //! | `partitioner.rs` | murmur2, sticky, round-robin (pure)    | —                               |
 //! | `group.rs`       | consumer groups: state, rebalance      | —                               |
 //! | `membership.rs`| groups: join, leave, crash, session expiry | a crash: polled, uncommitted   |
+//! | `poll_timeout.rs` | groups: `max.poll.interval.ms`, a slow member leaves, its commits fail, it rejoins | — |
 //! | `fetch.rs`       | group members: poll, process, commit   | —                               |
 //! | `record.rs`      | a log record packed in 32 bytes (append time, flags) | —               |
 //! | `lag.rs`         | groups' lag as a running sum (`lag_max` per append) | —              |
@@ -82,6 +83,7 @@ pub(crate) mod lag;
 pub(crate) mod links;
 pub(crate) mod membership;
 pub mod partitioner;
+pub(crate) mod poll_timeout;
 pub mod producer;
 pub mod protocol;
 pub mod pubsub;

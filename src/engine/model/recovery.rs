@@ -167,6 +167,8 @@ impl Engine {
     /// Try the head record again after `backoff_us` (at once when 0).
     fn retry_in_place(&mut self, g: u32, m: u32, rec: Fetched, attempt: u32, backoff_us: u64) {
         self.streams.groups[g as usize].failures.retried += 1;
+        // The consumer seeks back and polls the record again: a poll.
+        self.poll_timer_restart(g, m);
         if backoff_us == 0 {
             self.start_record(g, m);
             return;

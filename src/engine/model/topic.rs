@@ -183,6 +183,8 @@ pub(crate) enum StreamEvent {
     PauseEnded { g: u32, m: u32, epoch: u32 },
     /// A paused member's session timed out: the group evicts it.
     PauseEvicted { g: u32, m: u32, epoch: u32 },
+    /// `max_poll_interval` after a member's poll (`poll_timeout.rs`).
+    PollTimeout { g: u32, m: u32, poll: u32 },
     /// `replica_lag_max` after a follower stalled (`isr.rs`).
     IsrLagCheck { t: u32, part: u32, stall: u32 },
     /// A stalled follower fetches again (`isr.rs`).
@@ -267,6 +269,7 @@ impl Engine {
             StreamEvent::LeaderBack { t, part } => self.on_leader_back(t, part),
             StreamEvent::PauseEnded { g, m, epoch } => self.on_pause_ended(g, m, epoch),
             StreamEvent::PauseEvicted { g, m, epoch } => self.on_pause_evicted(g, m, epoch),
+            StreamEvent::PollTimeout { g, m, poll } => self.on_poll_timeout(g, m, poll),
             StreamEvent::IsrLagCheck { t, part, stall } => self.on_isr_lag_check(t, part, stall),
             StreamEvent::StallEnds { t, part, stall } => self.on_stall_ends(t, part, stall),
             StreamEvent::FollowerCaughtUp { t, part, stall } => {

@@ -315,6 +315,9 @@ pub(super) fn check_streams(v: &mut V, s: &Scenario, is_topic: &dyn Fn(&str) -> 
         if g.session_timeout.us() < 1000 {
             v.err(format!("{at}.session_timeout"), "must be at least 1ms");
         }
+        if g.max_poll_interval.us() < 1000 {
+            v.err(format!("{at}.max_poll_interval"), "must be at least 1ms");
+        }
         if let CommitPolicy::Auto { interval } = g.commit {
             if interval.us() < 1000 {
                 v.err(format!("{at}.commit.auto.interval"), "must be at least 1ms");
