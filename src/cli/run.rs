@@ -299,8 +299,13 @@ pub(super) fn write_text_report(
                     String::new()
                 };
                 let members = if live == 1 { "member" } else { "members" };
+                let timeouts = if g.poll_timeouts > 0 {
+                    format!(", poll timeouts {}", g.poll_timeouts)
+                } else {
+                    String::new()
+                };
                 format!(
-                    "  group     {:<18} {live} {members} ({idle} idle), processed {}, reprocessed {}, skipped {}, lag {} (max {}), rebalances {}{failures}",
+                    "  group     {:<18} {live} {members} ({idle} idle), processed {}, reprocessed {}, skipped {}, lag {} (max {}), rebalances {}{timeouts}{failures}",
                     g.id, g.processed, g.reprocessed, g.skipped, g.lag, g.lag_max, g.rebalances
                 )
             }

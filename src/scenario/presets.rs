@@ -57,6 +57,7 @@ static PRESETS: &[Preset] = presets![
     "kafka-hot-partition",
     "kafka-compaction",
     "kafka-slow-group",
+    "kafka-poll-timeout",
     "kafka-retry-topics",
     "kafka-three-groups",
     "kafka-acks-leader-crash",

@@ -212,6 +212,8 @@ impl App {
                 "paused, evicted: wakes as a zombie".to_string()
             } else if m.paused {
                 "paused (GC)".to_string()
+            } else if m.poll_timed_out {
+                "left: poll timeout, finishing its batch (its commits will fail)".to_string()
             } else if !m.in_group {
                 "left".to_string()
             } else if m.partitions.is_empty() {

@@ -311,6 +311,9 @@ fn member_text(gv: &GroupView, k: usize) -> (String, bool) {
     if !m.up {
         return (format!("#{k} crashed"), false);
     }
+    if m.poll_timed_out {
+        return (format!("#{k} left: poll timeout"), false);
+    }
     if !m.in_group {
         return (format!("#{k} left"), false);
     }
