@@ -375,10 +375,45 @@ fn delayed_delivery_waits_on_shared_and_not_on_exclusive() {
             .find(|e| e.node == n)
             .map(|e| e.t.0)
     };
-    // Sent at 0.1 s: exclusive ignores deliverAfter; deliverAt = 5.1 s, and
-    // the broker's non-strict 1 s tick lets it out on shared at 4.1 s.
+    // Sent at 0.1 s: exclusive ignores deliverAfter; on shared deliverAt =
+    // 5.1 s, and the tracker's timer is set for it (`updateTimer`: the
+    // next deliverAt, not a tick earlier).
     assert_eq!(at("ex"), Some(100_000));
-    assert_eq!(at("sh"), Some(4_100_000));
+    assert_eq!(at("sh"), Some(5_100_000));
+}
+
+#[test]
+fn the_delayed_tracker_lets_out_everything_due_within_a_tick_when_its_timer_runs() {
+    // Three messages 625 ms apart, each delayed 5 s: the timer runs at the
+    // first one's deliverAt and the non-strict cutoff (now + 1 s tick) lets
+    // the second out with it; the third, due 1.25 s after the first, is
+    // past the cutoff, so the timer is set again, for its deliverAt.
+    let st = story(
+        &world(
+            json!({ "count": 3, "rate": "1.6/s", "arrival": "constant", "deliver_after": "5s" }),
+            json!([
+                { "id": "sh", "topic": "t", "type": "shared", "service": { "constant": "1ms" } }
+            ]),
+            json!([]),
+        ),
+        10_000_000,
+    );
+    let sent: Vec<u64> = st
+        .matching(|k| matches!(k, TraceKind::Published { .. }))
+        .iter()
+        .map(|e| e.t.0)
+        .collect();
+    let got: Vec<u64> = st
+        .matching(|k| matches!(k, TraceKind::PulsarDelivered { .. }))
+        .iter()
+        .map(|e| e.t.0)
+        .collect();
+    assert_eq!(sent.len(), 3);
+    let due: Vec<u64> = sent.iter().map(|t| t + 5_000_000).collect();
+    assert_eq!(due[1] - due[0], 625_000);
+    assert_eq!(got[0], due[0], "the timer runs at the first deliverAt");
+    assert_eq!(got[1], due[0], "due within the tick: out with it");
+    assert_eq!(got[2], due[2], "past the cutoff: its own timer");
 }
 
 #[test]

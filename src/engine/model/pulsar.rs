@@ -157,9 +157,13 @@ pub(crate) struct PSubState {
     pub(crate) replay: BTreeSet<Pos>,
     /// Key_Shared: how many replay entries hash to each slot.
     pub(crate) replay_hashes: BTreeMap<u32, u32>,
-    /// Delayed messages not yet deliverable: (deliverable at, position).
+    /// Delayed messages not yet deliverable: (deliver at, position).
     pub(crate) delayed: BTreeSet<(u64, Pos)>,
+    /// When the tracker's timer is set to run (`None`: not set); an agenda
+    /// entry at another time is a cancelled timer.
     pub(crate) delayed_timer: Option<u64>,
+    /// When the tracker's timer last ran (`lastTickRun`).
+    pub(crate) delayed_last_tick_us: Option<u64>,
     /// The broker's redelivery counts (Shared and Key_Shared).
     pub(crate) redeliveries: BTreeMap<Pos, u32>,
     /// Messages a crashed consumer held, out again without a count (the
@@ -513,6 +517,7 @@ fn new_sub(
         replay_hashes: BTreeMap::new(),
         delayed: BTreeSet::new(),
         delayed_timer: None,
+        delayed_last_tick_us: None,
         redeliveries: BTreeMap::new(),
         replayed: BTreeSet::new(),
         consumers: (0..cfg.consumers)

@@ -489,23 +489,27 @@ impl Engine {
         self.p_after_ack(s, pos.0);
     }
 
+    /// The delayed-delivery tracker's timer runs: every message due within
+    /// a tick from now goes out (the non-strict cutoff), then the timer is
+    /// set for the next one.
     pub(crate) fn p_delayed_due(&mut self, s: u32) {
         let si = s as usize;
         let now = self.now.0;
-        self.pulsar.subs[si].delayed_timer = None;
+        let st = &mut self.pulsar.subs[si];
+        if st.delayed_timer != Some(now) {
+            return; // a timer cancelled by a later `updateTimer`
+        }
+        st.delayed_timer = None;
+        st.delayed_last_tick_us = Some(now);
+        let cutoff = now.saturating_add(super::pulsar_dispatch::DELAYED_TICK_US);
         while let Some(&(at, pos)) = self.pulsar.subs[si].delayed.first() {
-            if at > now {
-                let st = &mut self.pulsar.subs[si];
-                st.delayed_timer = Some(at);
-                self.agenda.schedule(
-                    crate::engine::time::SimTime(at),
-                    Event::Pulsar(PulsarEvent::DelayedDue { s }),
-                );
+            if at > cutoff {
                 break;
             }
             self.pulsar.subs[si].delayed.pop_first();
             self.p_replay_add(s, pos);
         }
+        self.p_delayed_timer(s);
         self.p_dispatch(s);
     }
 
