@@ -222,13 +222,18 @@ pub struct Producer {
 }
 
 impl Producer {
-    /// Is this topic producer idempotent? As Kafka's `ProducerConfig`: the
-    /// default is on with `acks=all`, unless `retries` is 0 (then it is off:
-    /// "Idempotence will be disabled because retries is set to 0").
+    /// Is this topic producer idempotent? As Kafka's `ProducerConfig`
+    /// (`postProcessAndValidateIdempotenceConfigs`): the default is on with
+    /// `acks=all`, unless `retries` is 0 or more than 5 batches may be in
+    /// flight (then it is off: "Idempotence will be disabled because
+    /// retries is set to 0" / "max.in.flight.requests.per.connection is set
+    /// to 6"); set explicitly, those settings are errors instead.
     pub fn kafka_idempotent(&self) -> bool {
         let acks_all = self.acks.unwrap_or(super::Acks::All) == super::Acks::All;
         let retries = self.confirms.map_or(1, |c| c.retries);
-        self.idempotent.unwrap_or(acks_all && retries != 0)
+        let window_ok = self.max_in_flight.is_none_or(|n| n <= 5);
+        self.idempotent
+            .unwrap_or(acks_all && retries != 0 && window_ok)
     }
 }
 

@@ -640,6 +640,33 @@ fn an_explicitly_idempotent_producer_needs_retries_and_zero_retries_turn_the_def
     );
 }
 
+#[test]
+fn more_than_five_in_flight_turns_default_idempotence_off_and_is_refused_with_it_explicit() {
+    let world = |idem: Value| {
+        let mut p = json!({"id": "p", "to": "t", "rate": "10/s", "acks": "all",
+            "max_in_flight": 6});
+        if !idem.is_null() {
+            p["idempotent"] = idem;
+        }
+        json!({"title": "mif", "producers": [p], "topics": [{"id": "t", "partitions": 1}]})
+            .to_string()
+    };
+    // Kafka: "Idempotence will be disabled because
+    // max.in.flight.requests.per.connection is set to 6".
+    let s = queuelab::scenario::load(&world(Value::Null)).unwrap();
+    assert!(!s.producers[0].kafka_idempotent());
+    // With enable.idempotence=true: "Must set max.in.flight.requests.per.connection
+    // to at most 5 to use the idempotent producer."
+    let err = queuelab::scenario::load(&world(json!(true)))
+        .unwrap_err()
+        .to_string();
+    assert!(err.contains("producers[0].max_in_flight"), "{err}");
+    let mut five: Value = serde_json::from_str(&world(Value::Null)).unwrap();
+    five["producers"][0]["max_in_flight"] = json!(5);
+    let s = queuelab::scenario::load(&five.to_string()).unwrap();
+    assert!(s.producers[0].kafka_idempotent(), "5 keeps the default on");
+}
+
 /// A transactional read-process-write group commits its offsets with the
 /// transaction after each poll's batch (sendOffsetsToTransaction): switching
 /// it to another commit policy at run time would leave a transaction open
