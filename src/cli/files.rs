@@ -43,7 +43,7 @@ pub(super) fn export(args: &[OsString], out: &mut dyn Write) -> Result<(), Failu
     };
     let until = SimTime(a.until_us.unwrap_or(scenario.duration.us()));
     let config = scenario.clone();
-    let engine = if commands.is_empty() {
+    let mut engine = if commands.is_empty() {
         let mut e = Engine::new(scenario, seed).map_err(|e| Failure {
             code: 2,
             message: format!("{name}: {e}"),
@@ -56,7 +56,7 @@ pub(super) fn export(args: &[OsString], out: &mut dyn Write) -> Result<(), Failu
             message: format!("the link cannot be replayed: {e}"),
         })?
     };
-    let text = crate::export::series_csv(&config, engine.series());
+    let text = crate::export::series_csv(&config, &engine.series_to_now());
     match out_path {
         Some(p) => std::fs::write(&p, text).map_err(|e| Failure {
             code: 1,

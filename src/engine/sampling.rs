@@ -28,6 +28,19 @@ impl Engine {
         self.agenda.schedule(self.now.after(every), Event::Sample);
     }
 
+    /// The time series closed at the current time: when the run stopped
+    /// between two samples (a duration or `--until` that is not a multiple
+    /// of `sample_interval`, or `--max-events`), one more point, taken now,
+    /// so the last row is the run's end state (`queuelab export csv`).
+    /// The interval latency of that point covers the partial interval.
+    pub fn series_to_now(&mut self) -> Vec<SeriesPoint> {
+        let mut points = self.series.points().to_vec();
+        if self.series_on && points.last().is_none_or(|p| p.t_us < self.now.0) {
+            points.push(self.sample_point());
+        }
+        points
+    }
+
     fn sample_point(&mut self) -> SeriesPoint {
         // An SQS queue's visible (and delayed) messages count as its depth,
         // its in-flight ones as unacked.

@@ -55,6 +55,25 @@ fn the_series_csv_has_a_row_per_sample_and_matches_the_report() {
 }
 
 #[test]
+fn a_run_that_ends_between_samples_gets_a_last_row_at_its_end() {
+    // pipeline samples every 500 ms; 10.2 s ends 200 ms after the last sample.
+    let o = queuelab(&["export", "csv", "pipeline", "--until", "10.2s"]);
+    assert_eq!(o.status.code(), Some(0));
+    let csv = String::from_utf8(o.stdout).unwrap();
+    let lines: Vec<&str> = csv.lines().collect();
+    assert_eq!(lines.len(), 22, "20 samples and the end: {csv}");
+    let last: Vec<&str> = lines[21].split(',').collect();
+    assert_eq!(last[0], "10.2");
+    let run = queuelab(&["run", "pipeline", "--until", "10.2s", "--json"]);
+    let r: serde_json::Value = serde_json::from_slice(&run.stdout).unwrap();
+    assert_eq!(
+        last[1],
+        r["totals"]["published"].to_string(),
+        "the last row is the run's end state"
+    );
+}
+
+#[test]
 fn export_errors_are_named() {
     let o = queuelab(&["export", "gif", "mm1"]);
     assert_eq!(o.status.code(), Some(2));
