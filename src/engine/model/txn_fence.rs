@@ -330,6 +330,11 @@ impl Engine {
             p.processed_high = rec.offset + 1;
         }
         self.totals.processed += 1;
+        // Its time in system counts as any processing's does (`record_done`).
+        let e2e = self.now.0.saturating_sub(rec.published_us);
+        self.streams.groups[g as usize].latency.record(e2e);
+        self.end_to_end.record(e2e);
+        self.interval.record(e2e);
         self.trace.record(
             self.now,
             TraceKind::Processed {
