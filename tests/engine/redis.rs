@@ -1149,3 +1149,30 @@ fn a_crash_after_the_effect_catches_an_entry_in_hand_at_any_seed() {
         assert_eq!(r["ledger"]["lost"], 0, "seed {seed}");
     }
 }
+
+#[test]
+fn an_emptied_buffer_keeps_the_soft_limit_clock_as_redis_does() {
+    // Every 5 s one 100 kB message against a 64 KiB soft limit of 2 s; the
+    // subscriber empties its buffer in 1 ms each time. Redis never checks an
+    // empty buffer (`closeClientOnOutputBufferLimitReached` returns early),
+    // so the clock started by the first push (5 s) is still running at the
+    // second (10 s), 5 s > 2 s later: disconnected, soft limit.
+    let s = crate::common::story(
+        r#"{"title":"r","seed":1,"duration":"20s",
+        "producers":[{"id":"feed","to":"redis","rate":"0.2/s","arrival":"constant",
+            "routing_key":"big","payload_bytes":100000}],
+        "redis_pubsub":[{"id":"redis","output_buffer":{"hard_bytes":0,"soft_bytes":65536,"soft_seconds":"2s"}}],
+        "redis_subscribers":[{"id":"fast","server":"redis","channels":["big"],
+            "service":{"constant":"1ms"}}]}"#,
+        20_000_000,
+    );
+    let cuts: Vec<(u64, String)> = s
+        .trace
+        .iter()
+        .filter(|e| e.kind.name() == "subscriber_disconnected")
+        .map(|e| (e.t.0, format!("{:?}", e.kind)))
+        .collect();
+    assert_eq!(cuts.len(), 1, "{cuts:?}");
+    assert_eq!(cuts[0].0, 10_000_000);
+    assert!(cuts[0].1.contains("SoftLimit"), "{cuts:?}");
+}

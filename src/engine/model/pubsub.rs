@@ -277,13 +277,20 @@ impl Engine {
         self.sub_next(s);
     }
 
-    /// Redis's `checkClientOutputBufferLimits` for the pubsub class.
+    /// Redis's `checkClientOutputBufferLimits` for the pubsub class, as
+    /// `closeClientOnOutputBufferLimitReached` calls it: never for an empty
+    /// buffer, so emptying the buffer does not stop the soft-limit clock
+    /// (only a check that finds it non-empty and under the soft limit does;
+    /// redis/redis#3893).
     fn output_limit_reached(&mut self, s: u32) -> Option<DisconnectCause> {
         let now = self.now.0;
         let sub = &mut self.redis.subs[s as usize];
         let limit = self.redis.servers[sub.server as usize].limit;
         let used = sub.buffer_bytes;
         sub.hard_at_check = limit.hard_bytes;
+        if used == 0 {
+            return None;
+        }
         if limit.hard_bytes != 0 && used >= limit.hard_bytes {
             return Some(DisconnectCause::HardLimit);
         }
@@ -364,6 +371,11 @@ impl Engine {
             // period over it has its own check).
             return;
         }
+        if self.redis.subs[s as usize].buffer_bytes == 0 {
+            // Emptied: the cron skips it, the clock runs on; the next
+            // append checks it.
+            return;
+        }
         if let Some(cause) = self.output_limit_reached(s) {
             self.disconnect_subscriber(s, cause);
             return;
@@ -385,10 +397,11 @@ impl Engine {
             return;
         };
         sub.buffer_bytes -= bytes as u64;
-        // Below the soft limit again: the clock stops (Redis's cron would
-        // see it within a tick; here at once).
+        // Below the soft limit again but not empty: the clock stops
+        // (Redis's cron would see it within a tick; here at once). Emptied,
+        // no check looks at it, so the clock runs on.
         let soft = self.redis.servers[sub.server as usize].limit.soft_bytes;
-        if sub.buffer_bytes < soft {
+        if sub.buffer_bytes > 0 && sub.buffer_bytes < soft {
             sub.soft_since_us = None;
         }
         let service_us = draw_service_us(
