@@ -222,3 +222,47 @@ fn max_poll_interval_defaults_to_kafkas_five_minutes_and_must_be_positive() {
         "{err}"
     );
 }
+
+#[test]
+fn a_leaving_member_past_the_interval_times_out_too_and_its_closing_commit_fails() {
+    // Member 0 polls 23 records at 0.1 s (100 ms each: 2.3 s of work) and
+    // is asked to leave at 1 s. Kafka's heartbeat thread still leaves the
+    // group at the poll deadline (2.1 s), whatever the application means
+    // to do after its batch, so the commit it makes when it closes at 2.4 s
+    // fails and the new owner (member 1, fast) processes those records again.
+    let json = json!({"title": "leaving", "seed": 1, "duration": "20s",
+        "producers": [{"id": "p", "to": "t", "rate": "400/s", "count": 100,
+            "partitioner": "round_robin"}],
+        "topics": [{"id": "t", "partitions": 2}],
+        "consumer_groups": [{"id": "g", "topics": ["t"], "members": 2,
+            "auto_offset_reset": "earliest", "max_poll_records": 100,
+            "max_poll_interval": "2s", "session_timeout": "10s",
+            "commit": {"after_processing": {"per": "batch"}},
+            "service": {"constant": "100ms"},
+            "member_service": [{"member": 1, "service": {"constant": "1ms"}}]}],
+        "schedule": [{"at": "1s", "command": {"do": "remove_member", "group": "g", "member": 0}}]})
+    .to_string();
+    let s = story(&json, 20_000_000);
+    let timeouts: Vec<(u64, u32)> = s
+        .trace
+        .iter()
+        .filter_map(|e| match e.kind {
+            TraceKind::PollTimeout { member } => Some((e.t.0, member)),
+            _ => None,
+        })
+        .collect();
+    assert_eq!(timeouts, [(2_100_000, 0)]);
+    let failed: Vec<u64> = s
+        .trace
+        .iter()
+        .filter(|e| matches!(e.kind, TraceKind::CommitFailed { member: 0 }))
+        .map(|e| e.t.0)
+        .collect();
+    assert_eq!(failed, [2_400_000], "once, and no rejoin after it");
+    let g = crate::streams::group(&s.engine, "g");
+    assert!(g.reprocessed > 0, "{g:?}");
+    assert!(
+        !g.members[0].up && !g.members[0].in_group,
+        "member 0 is gone"
+    );
+}

@@ -23,7 +23,8 @@
 //! timeout; its timer is armed again when it runs. Under transactional
 //! outputs the member's open transaction is aborted when it leaves and it
 //! drops its batch and rejoins at once (Kafka Streams' `TaskMigratedException`):
-//! nothing it wrote commits.
+//! nothing it wrote commits. A member that was leaving (`remove_member`)
+//! times out like any other; its closing commit fails and it is gone.
 
 use super::topic::StreamEvent;
 use crate::engine::core::Engine;
@@ -89,9 +90,13 @@ impl Engine {
         mem.poll_timer.armed = false;
         let working = mem.busy || !mem.batch.is_empty();
         // Paused: no heartbeat thread either; the session timeout decides.
-        if !mem.alive || !mem.in_group || mem.leaving || mem.txn.paused || !working {
+        // A member on its way out (`remove_member`) is no exception: the
+        // heartbeat thread leaves the group whatever the application means
+        // to do after its batch, and the commit it makes then fails.
+        if !mem.alive || !mem.in_group || mem.txn.paused || !working {
             return;
         }
+        let leaving = mem.leaving;
         mem.in_group = false;
         mem.poll_timer.left = true;
         // Nothing it commits counts from now on.
@@ -108,7 +113,7 @@ impl Engine {
         self.rebalance_for_membership(g);
         if transactional {
             // Its transaction is aborted and the batch dropped; it joins the
-            // rebalance at once.
+            // rebalance at once (unless it was leaving anyway).
             self.abort_txn(g, m);
             let mem = &mut self.streams.groups[gi].members[m as usize];
             mem.epoch = mem.epoch.wrapping_add(1);
@@ -117,10 +122,14 @@ impl Engine {
             mem.batch_done.clear();
             mem.attempt = 0;
             mem.poll_timer.left = false;
-            mem.in_group = true;
             self.trace
                 .record(self.now, TraceKind::CommitFailed { member: m }, None, node);
-            self.rebalance_for_membership(g);
+            if leaving {
+                self.streams.groups[gi].members[m as usize].alive = false;
+            } else {
+                self.streams.groups[gi].members[m as usize].in_group = true;
+                self.rebalance_for_membership(g);
+            }
         }
     }
 
@@ -134,12 +143,18 @@ impl Engine {
         self.abort_txn(g, m);
         let mem = &mut self.streams.groups[gi].members[m as usize];
         mem.poll_timer.left = false;
-        mem.in_group = true;
         mem.batch_done.clear();
         mem.commit_on_rejoin = false;
         mem.auto_commit_due = false;
         self.trace
             .record(self.now, TraceKind::CommitFailed { member: m }, None, node);
+        if mem.leaving {
+            // It was closing: it is gone now, nothing to rejoin.
+            mem.alive = false;
+            mem.epoch = mem.epoch.wrapping_add(1);
+            return;
+        }
+        mem.in_group = true;
         self.rebalance_for_membership(g);
     }
 }
