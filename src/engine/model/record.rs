@@ -1,13 +1,13 @@
 //! A partition log's record, packed into 32 bytes.
 //!
-//!   Record { offset, msg, published_us, key, packed: [appended − published : 27 | flags : 5] }
+//!   Record { offset, msg, published_us, key, packed: [appended − published : 26 | flags : 6] }
 //!                                                     └─ all ones: too late to fit ──► PartitionLog::late_appends
 //!
 //! A log keeps every record until retention or compaction removes it (the
 //! `kafka-keys-ordering` preset keeps all of them), so a record's size is
 //! most of a long Kafka run's memory: 40 bytes with the append time and the
-//! four flags as fields of their own, 32 packed. The append time is kept as
-//! its distance from the publish time in 27 bits (up to about 134 s, far more
+//! five flags as fields of their own, 32 packed. The append time is kept as
+//! its distance from the publish time in 26 bits (up to about 67 s, far more
 //! than a producer's linger and latency); a record appended later than that
 //! (a retried or moved record that waited long) has the escape value and its
 //! exact time in its partition's `late_appends`, so nothing is rounded.
@@ -21,7 +21,9 @@ const MARKER: u32 = 1 << 2;
 /// Two bits of transaction state (`transactions::TXN_*`, 0..=3).
 const TXN_SHIFT: u32 = 3;
 const TXN_MASK: u32 = 0b11 << TXN_SHIFT;
-const FLAG_BITS: u32 = 5;
+/// A copy of a record appended before: a non-idempotent producer's retry.
+const DUPLICATE: u32 = 1 << 5;
+const FLAG_BITS: u32 = 6;
 /// The escape value of the append distance: the time is in `late_appends`.
 const APPENDED_LATE: u32 = u32::MAX >> FLAG_BITS;
 
@@ -73,6 +75,17 @@ impl Record {
 
     pub(crate) fn set_acks_one(&mut self, on: bool) {
         self.packed = (self.packed & !ACKS_ONE) | if on { ACKS_ONE } else { 0 };
+    }
+
+    /// Appended again by a producer's retry (a non-idempotent producer whose
+    /// answer was lost): the same message as an earlier offset.
+    #[inline]
+    pub(crate) fn is_duplicate(&self) -> bool {
+        self.packed & DUPLICATE != 0
+    }
+
+    pub(crate) fn set_duplicate(&mut self) {
+        self.packed |= DUPLICATE;
     }
 
     /// A transaction marker (see `Record::marker`).
@@ -180,5 +193,10 @@ mod tests {
         late.set(&mut r, 1_002);
         assert!(late.is_empty(), "a packed time drops the offset's entry");
         assert!(Record::marker(2, 0).is_marker());
+        assert!(!r.is_duplicate());
+        r.set_duplicate();
+        assert!(r.is_duplicate() && r.tombstone() && r.txn() == 1);
+        late.set(&mut r, 1_003);
+        assert!(r.is_duplicate(), "an append time keeps the flags");
     }
 }

@@ -176,11 +176,14 @@ impl Engine {
                 return;
             }
         }
-        let records = b.records.clone();
+        let mut records = b.records.clone();
         let appended_before = b.appended;
         if appended_before {
             self.streams.topics[t as usize].repl[part as usize].duplicates_appended +=
                 records.len() as u64;
+            for r in &mut records {
+                r.set_duplicate();
+            }
         }
         self.streams.tracked.get_mut(&id).expect("tracked").appended = true;
         if idempotent {
