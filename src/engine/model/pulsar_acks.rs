@@ -536,6 +536,14 @@ impl Engine {
         let epoch = cs.epoch;
         let busy = cs.busy.take();
         let queue: Vec<(Pos, u32)> = cs.queue.drain(..).collect();
+        // `removeConsumer`: with one consumer left, nobody is "recently
+        // joined" any more (`recentlyJoinedConsumers.clear()`).
+        let st = &mut self.pulsar.subs[si];
+        if st.consumers.iter().filter(|x| x.up).count() == 1 {
+            for x in &mut st.consumers {
+                x.join_limit = None;
+            }
+        }
         let held: Vec<Pos> = self.pulsar.subs[si]
             .pending
             .iter()

@@ -485,14 +485,31 @@ impl Engine {
     }
 
     /// Key_Shared: may `pos` go to `c` now (permits, and the recently-joined rule)?
-    pub(crate) fn p_ks_ok(&self, s: u32, c: u32, pos: Pos) -> bool {
+    /// May consumer `c` take `pos` now? It needs a permit, and a recently
+    /// joined one only positions below its join position on that log; for
+    /// a replayed message (`replay`), below the earliest recently joined
+    /// consumer's too (`getRestrictedMaxEntriesForConsumer` with
+    /// `ReadType.Replay`: a message another consumer held back must not
+    /// reach a newer joiner ahead of that consumer's older ones of its key).
+    pub(crate) fn p_ks_ok(&self, s: u32, c: u32, pos: Pos, replay: bool) -> bool {
         if self.p_permits(s, c) == 0 {
             return false;
         }
         let st = &self.pulsar.subs[s as usize];
+        let ci = Self::p_ci(st, pos.0);
         match &st.consumers[c as usize].join_limit {
-            Some(limits) => pos.1 < limits[Self::p_ci(st, pos.0)],
-            None => true,
+            Some(limits) if limits[ci] != u64::MAX => {
+                let mut limit = limits[ci];
+                if replay {
+                    for x in &st.consumers {
+                        if let Some(l) = &x.join_limit {
+                            limit = limit.min(l[ci]);
+                        }
+                    }
+                }
+                pos.1 < limit
+            }
+            _ => true,
         }
     }
 
@@ -542,7 +559,7 @@ impl Engine {
                 continue;
             }
             match self.p_owner(s, e.hash) {
-                Some(c) if self.p_ks_ok(s, c, pos) => {
+                Some(c) if self.p_ks_ok(s, c, pos, true) => {
                     self.p_replay_remove(s, pos);
                     self.p_deliver(s, c, pos);
                 }
@@ -560,7 +577,7 @@ impl Engine {
             let hash = self.p_log(s, pos.0).get(pos.1).expect("stored").hash;
             let waiting = self.pulsar.subs[si].replay_hashes.contains_key(&hash);
             match self.p_owner(s, hash) {
-                Some(c) if !waiting && self.p_ks_ok(s, c, pos) => self.p_deliver(s, c, pos),
+                Some(c) if !waiting && self.p_ks_ok(s, c, pos, false) => self.p_deliver(s, c, pos),
                 _ => self.p_replay_add(s, pos),
             }
         }
