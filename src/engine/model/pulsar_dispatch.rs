@@ -389,8 +389,11 @@ impl Engine {
 
     /// Set the delayed-delivery tracker's timer as Pulsar's `updateTimer`
     /// does: for the earliest `deliverAt`, but not sooner than one tick
-    /// after the timer last ran; left alone when already set for that
-    /// message, or when it is already due (the dispatcher picks it up).
+    /// after the timer last ran; left alone when already set for that time.
+    /// (Pulsar sets none for a message already due, which its dispatcher's
+    /// next read picks up; only the timer releases one here, so that one's
+    /// timer is now: never the case, as a message is tracked only when due
+    /// more than a tick ahead, but nothing can be stranded.)
     pub(crate) fn p_delayed_timer(&mut self, s: u32) {
         let now_us = self.now.0;
         let st = &mut self.pulsar.subs[s as usize];
@@ -398,13 +401,10 @@ impl Engine {
             st.delayed_timer = None;
             return;
         };
-        if at < now_us {
-            return;
-        }
         let not_before = st
             .delayed_last_tick_us
             .map_or(0, |t| t.saturating_add(DELAYED_TICK_US));
-        let fire_us = at.max(not_before);
+        let fire_us = at.max(not_before).max(now_us);
         if st.delayed_timer == Some(fire_us) {
             return;
         }
