@@ -50,6 +50,7 @@
 //! | `sqs_poll.rs`    | SQS consumers: short/long polling, delete | —                         |
 //! | `pulsar.rs`      | Pulsar topics: storing, partitions, backlog quota, retention; state, events, commands | `backlog_quota`, `send_timeout`, `backlog_evicted`, `no_subscribers` |
 //! | `pulsar_dispatch.rs` | Pulsar subscriptions: exclusive/failover/shared/key_shared dispatch, delayed delivery, receiver queues, handlers | — |
+//! | `pulsar_delayed.rs` | Pulsar: the delayed-delivery tracker (deliverAfter, retry-letter delays) | — |
 //! | `pulsar_acks.rs` | Pulsar: acks, cumulative acks, nack tracker, ack timeout, redelivery counts, DLQ, retry letter, crashes | `dead_letter_topic`, `cumulative_acked`, `consumer_crashed` |
 //! | `pulsar_check.rs` | Pulsar commands, key ranges, invariants | — |
 //! | `pulsar_hash.rs` | murmur3, Java string hash, Key_Shared auto-split ranges (pure) | — |
@@ -90,6 +91,7 @@ pub mod pubsub;
 pub(crate) mod pulsar;
 pub(crate) mod pulsar_acks;
 pub(crate) mod pulsar_check;
+pub(crate) mod pulsar_delayed;
 pub(crate) mod pulsar_dispatch;
 pub mod pulsar_hash;
 pub mod queue;

@@ -2,7 +2,7 @@
 //! (individual and cumulative, moving the cursor's mark-delete position),
 //! negative acks through the client's tracker timer, ack timeouts, the
 //! broker's redelivery counts, the dead-letter and retry-letter topics,
-//! delayed messages coming due, and consumer crashes and restarts (split
+//! and consumer crashes and restarts (split
 //! from `pulsar_dispatch.rs`, which sends; this file takes the answers).
 //!
 //!   handler done ──ok──► ack (individual | cumulative) ──► cursor moves ──► topic deleted up to it
@@ -487,30 +487,6 @@ impl Engine {
         );
         self.p_ack_one(s, pos);
         self.p_after_ack(s, pos.0);
-    }
-
-    /// The delayed-delivery tracker's timer runs: every message due within
-    /// a tick from now goes out (the non-strict cutoff), then the timer is
-    /// set for the next one.
-    pub(crate) fn p_delayed_due(&mut self, s: u32) {
-        let si = s as usize;
-        let now = self.now.0;
-        let st = &mut self.pulsar.subs[si];
-        if st.delayed_timer != Some(now) {
-            return; // a timer cancelled by a later `updateTimer`
-        }
-        st.delayed_timer = None;
-        st.delayed_last_tick_us = Some(now);
-        let cutoff = now.saturating_add(super::pulsar_dispatch::DELAYED_TICK_US);
-        while let Some(&(at, pos)) = self.pulsar.subs[si].delayed.first() {
-            if at > cutoff {
-                break;
-            }
-            self.pulsar.subs[si].delayed.pop_first();
-            self.p_replay_add(s, pos);
-        }
-        self.p_delayed_timer(s);
-        self.p_dispatch(s);
     }
 
     /// A consumer crashes: what it held goes out again (its handler's

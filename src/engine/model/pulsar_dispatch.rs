@@ -54,8 +54,6 @@ const RR_BATCH: u32 = 20;
 const FAILOVER_DELAY_US: u64 = 1_000_000;
 /// `ackTimeoutTickTime` default.
 pub(crate) const ACK_TICK_US: u64 = 1_000_000;
-/// `delayedDeliveryTickTimeMillis` default.
-pub(crate) const DELAYED_TICK_US: u64 = 1_000_000;
 /// The client's minimum negative-ack delay.
 pub(crate) const NACK_DELAY_MIN_US: u64 = 100_000;
 /// Key_Shared look-ahead: messages held back per consumer, and per subscription.
@@ -378,41 +376,13 @@ impl Engine {
                 .deliver_at_us;
             // Non-strict cutoff: deliverable once `deliverAt <= now + tick`
             // (`addMessage` keeps nothing within a tick of now).
-            if at > self.now.0 + DELAYED_TICK_US {
+            if at > self.now.0 + super::pulsar_delayed::DELAYED_TICK_US {
                 self.pulsar.subs[s as usize].delayed.insert((at, pos));
                 self.p_delayed_timer(s);
                 continue;
             }
             return Some(pos);
         }
-    }
-
-    /// Set the delayed-delivery tracker's timer as Pulsar's `updateTimer`
-    /// does: for the earliest `deliverAt`, but not sooner than one tick
-    /// after the timer last ran; left alone when already set for that time.
-    /// (Pulsar sets none for a message already due, which its dispatcher's
-    /// next read picks up; only the timer releases one here, so that one's
-    /// timer is now: never the case, as a message is tracked only when due
-    /// more than a tick ahead, but nothing can be stranded.)
-    pub(crate) fn p_delayed_timer(&mut self, s: u32) {
-        let now_us = self.now.0;
-        let st = &mut self.pulsar.subs[s as usize];
-        let Some(&(at, _)) = st.delayed.first() else {
-            st.delayed_timer = None;
-            return;
-        };
-        let not_before = st
-            .delayed_last_tick_us
-            .map_or(0, |t| t.saturating_add(DELAYED_TICK_US));
-        let fire_us = at.max(not_before).max(now_us);
-        if st.delayed_timer == Some(fire_us) {
-            return;
-        }
-        st.delayed_timer = Some(fire_us);
-        self.agenda.schedule(
-            crate::engine::time::SimTime(fire_us),
-            Event::Pulsar(PulsarEvent::DelayedDue { s }),
-        );
     }
 
     /// Shared: replayed messages first, then new ones, to the next consumer
