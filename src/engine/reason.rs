@@ -60,10 +60,13 @@ pub enum Reason {
     /// Pulsar: a failed message acknowledged by a later cumulative ack,
     /// never handled again.
     CumulativeAcked,
+    /// SQS: a message without a key (MessageGroupId) reached a FIFO queue
+    /// through an exchange; SQS refuses such a send (`MissingParameter`).
+    SqsMissingGroupId,
 }
 
 impl Reason {
-    pub const ALL: [Reason; 23] = [
+    pub const ALL: [Reason; 24] = [
         Reason::Rejected,
         Reason::Expired,
         Reason::Maxlen,
@@ -87,6 +90,7 @@ impl Reason {
         Reason::BacklogEvicted,
         Reason::DeadLetterTopic,
         Reason::CumulativeAcked,
+        Reason::SqsMissingGroupId,
     ];
     pub fn name(self) -> &'static str {
         match self {
@@ -113,6 +117,7 @@ impl Reason {
             Reason::BacklogEvicted => "backlog_evicted",
             Reason::DeadLetterTopic => "dead_letter_topic",
             Reason::CumulativeAcked => "cumulative_acked",
+            Reason::SqsMissingGroupId => "sqs_missing_group_id",
         }
     }
     pub fn index(self) -> usize {

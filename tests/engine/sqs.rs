@@ -316,10 +316,10 @@ fn fifo_deduplicates_within_five_minutes_and_accepts_after() {
   "queues": [{ "id": "q", "sqs": { "type": "fifo", "deduplication": "content" } }],
   "consumers": [{ "id": "c", "queue": "q", "service": { "constant": "10ms" }, "sqs": { "wait_time": "20s" } }],
   "schedule": [
-    { "at": "1s", "command": { "do": "publish_one", "producer": "p" } },
-    { "at": "2m", "command": { "do": "publish_one", "producer": "p" } },
-    { "at": "300999999us", "command": { "do": "publish_one", "producer": "p" } },
-    { "at": "301s", "command": { "do": "publish_one", "producer": "p" } }
+    { "at": "1s", "command": { "do": "publish_one", "producer": "p", "key": "k" } },
+    { "at": "2m", "command": { "do": "publish_one", "producer": "p", "key": "k" } },
+    { "at": "300999999us", "command": { "do": "publish_one", "producer": "p", "key": "k" } },
+    { "at": "301s", "command": { "do": "publish_one", "producer": "p", "key": "k" } }
   ]
 }"#;
     let s = story(json, 302_000_000);
@@ -1089,4 +1089,82 @@ fn a_fifo_receive_looks_at_the_first_120000_messages_only() {
     };
     assert!(!b_received(120_500), "B lies past the first 120,000");
     assert!(b_received(119_900), "B lies within the first 120,000");
+}
+
+#[test]
+fn a_fifo_queue_holds_at_most_120000_messages_in_flight() {
+    // AWS: "FIFO queues support a maximum of 120,000 in-flight messages
+    // ... If this limit is reached, Amazon SQS does not return an error."
+    // 125,000 messages, each its own group, none ever deleted (every handling
+    // fails, the visibility timeout is 12 h): receives stop at exactly
+    // 120,000 in flight and the last 5,000 stay visible.
+    let keys = |p: &str| {
+        (0..62_500)
+            .map(|i| format!("\"{p}{i}\""))
+            .collect::<Vec<_>>()
+            .join(",")
+    };
+    let producer = |p: &str| {
+        format!(
+            r#"{{"id":"{p}","to":"q","rate":"62500/s","count":62500,"arrival":{{"bursts":{{"size":62500}}}},"keys":{{"round_robin":[{}]}}}}"#,
+            keys(p)
+        )
+    };
+    let json = format!(
+        r#"{{"title":"fifo in flight","seed":1,"duration":"200s",
+"producers":[{},{}],
+"queues":[{{"id":"q","sqs":{{"type":"fifo","visibility_timeout":"12h","throughput_per_s":100000}}}}],
+"consumers":[{{"id":"c","queue":"q","instances":20,"service":{{"constant":"1ms"}},"failure_rate":1.0,
+  "sqs":{{"wait_time":"0s","poll_gap":"30s","max_messages":10}}}}]}}"#,
+        producer("a"),
+        producer("b")
+    );
+    let mut e = crate::common::engine(&json, 1);
+    e.set_trace_capture(false, 0);
+    e.run_until(queuelab::engine::SimTime(200_000_000), u64::MAX);
+    e.check_invariants().unwrap();
+    let r = e.sqs_report().unwrap();
+    let q = &r.queues["q"];
+    assert_eq!((q.in_flight, q.visible), (120_000, 5_000));
+    assert_eq!(q.counts.received, 120_000);
+}
+
+#[test]
+fn a_keyless_message_routed_to_a_fifo_queue_is_refused() {
+    // SendMessage to a FIFO queue without a MessageGroupId fails
+    // (`MissingParameter`); a keyless producer sending straight to the
+    // queue is refused by validation, one reaching it through an exchange
+    // has its messages dropped as `sqs_missing_group_id`, and a keyed one
+    // on the same route gets through (its first send: 1 s after its start).
+    let json = r#"{
+  "title": "fifo via exchange",
+  "producers": [
+    { "id": "plain", "to": "x", "routing_key": "k", "rate": "1/s", "arrival": "constant", "count": 2 },
+    { "id": "keyed", "to": "x", "routing_key": "k", "rate": "1/s", "arrival": "constant", "count": 1,
+      "start": "500ms", "keys": { "fixed": "g" } }
+  ],
+  "exchanges": [{ "id": "x", "kind": "direct", "bindings": [{ "queue": "q", "key": "k" }] }],
+  "queues": [{ "id": "q", "sqs": { "type": "fifo" } }],
+  "consumers": [{ "id": "c", "queue": "q", "service": { "constant": "10ms" }, "sqs": { "wait_time": "20s" } }]
+}"#;
+    let s = story(json, 5_000_000);
+    let missing: Vec<u64> = s
+        .drops()
+        .iter()
+        .filter(|d| d.2 == Reason::SqsMissingGroupId)
+        .map(|d| d.0)
+        .collect();
+    assert_eq!(missing, [1_000_000, 2_000_000]);
+    assert_eq!(
+        receives(&s, "c").iter().map(|r| r.0).collect::<Vec<_>>(),
+        [1_500_000]
+    );
+    let c = s.engine.sqs_counts("q").unwrap();
+    assert_eq!(c.stored, 1);
+    let direct = json.replace(
+        r#""to": "x", "routing_key": "k", "rate": "1/s", "arrival": "constant", "count": 2"#,
+        r#""to": "q", "rate": "1/s", "arrival": "constant", "count": 2"#,
+    );
+    let err = queuelab::scenario::load(&direct).unwrap_err().to_string();
+    assert!(err.contains("producers[0].keys"), "{err}");
 }

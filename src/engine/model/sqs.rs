@@ -414,6 +414,16 @@ impl Engine {
             .sqs
             .clone()
             .expect("an SQS queue");
+        if cfg.fifo() && self.msgs[slot as usize].key == NO_SYM {
+            // A FIFO queue needs a MessageGroupId: SQS answers the send with
+            // `MissingParameter` and stores nothing. A producer sending
+            // straight to the queue is refused by validation; a keyless
+            // message routed here through an exchange is dropped.
+            self.msgs[slot as usize].set(flag::FROM_PRODUCER, false);
+            self.set_state(slot, MsgState::Queued);
+            self.queue_drop(slot, q, Reason::SqsMissingGroupId);
+            return;
+        }
         let payload = self.payload_bytes(slot) as u64;
         self.sqs.queues[sq as usize].counts.send_requests +=
             payload.div_ceil(REQUEST_CHUNK_BYTES).max(1);

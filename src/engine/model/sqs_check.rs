@@ -268,6 +268,14 @@ impl Engine {
                     self.cfg.queues[st.q as usize].id
                 ));
             }
+            if st.fifo && st.in_flight as u64 > super::sqs_poll::FIFO_SCAN_MAX {
+                return Err(format!(
+                    "sqs queue {}: {} messages in flight, past a FIFO queue's {}",
+                    self.cfg.queues[st.q as usize].id,
+                    st.in_flight,
+                    super::sqs_poll::FIFO_SCAN_MAX
+                ));
+            }
             if !st.fifo && !st.waiters.is_empty() && !st.visible.is_empty() {
                 return Err(format!(
                     "sqs queue {}: a long poll waits while a message is visible",

@@ -33,8 +33,9 @@ use crate::engine::trace::TraceKind;
 use crate::scenario::SqsReceive;
 use std::ops::Bound::{Excluded, Unbounded};
 
-/// Messages a FIFO receive looks at, in flight included (see `sqs_take`).
-const FIFO_SCAN_MAX: u64 = 120_000;
+/// Messages a FIFO receive looks at, in flight included (see `sqs_take`),
+/// and so a FIFO queue's most messages in flight.
+pub(crate) const FIFO_SCAN_MAX: u64 = 120_000;
 
 impl Engine {
     /// The polling settings of consumer `c`.
@@ -409,6 +410,12 @@ impl Engine {
         let mut scanned = 0u32;
         loop {
             if got >= max {
+                break;
+            }
+            // "FIFO queues support a maximum of 120,000 in-flight messages
+            // ... If this limit is reached, Amazon SQS does not return an
+            // error": the receive returns what it has (perhaps nothing).
+            if fifo && self.sqs.queues[sq as usize].in_flight as u64 >= FIFO_SCAN_MAX {
                 break;
             }
             if first_pass {
