@@ -468,6 +468,47 @@ fn the_next_registered_instance_takes_over_and_a_restarted_one_stands_by() {
 }
 
 #[test]
+fn a_restarted_standby_registers_behind_the_others() {
+    // Registration order #0 #1 #2. Standby #1 crashes at 25 ms and restarts
+    // at 30 ms: it registers again, behind #2 (#0 #2 #1). When the active #0
+    // crashes at 65 ms, RabbitMQ hands over to the head of its consumer list,
+    // #2 (`rabbit_queue_consumers:get_consumer`), not to #1, which comes
+    // after #0 in scenario order.
+    let s = single_active(
+        12,
+        json!([
+            { "at": "25ms", "command": { "do": "crash_consumer", "consumer": "c", "instance": 1, "restart_after": "5ms" } },
+            { "at": "65ms", "command": { "do": "crash_consumer", "consumer": "c", "instance": 0 } }
+        ]),
+    );
+    let ds: Vec<(u64, u32)> = s.deliveries("c").iter().map(|d| (d.0, d.2)).collect();
+    assert!(ds.iter().all(|d| d.0 >= ms(65) || d.1 == 0), "{ds:?}");
+    let after: Vec<u32> = ds.iter().filter(|d| d.0 >= ms(65)).map(|d| d.1).collect();
+    assert!(
+        !after.is_empty() && after.iter().all(|&i| i == 2),
+        "#2 takes over, not the re-registered #1: {ds:?}"
+    );
+    // The active instance crashing and restarting before any dispatch is
+    // no longer active: it registers behind #1 and #2, and #1 takes over.
+    let s = single_active(
+        6,
+        json!([
+            { "at": "25ms", "command": { "do": "crash_consumer", "consumer": "c", "instance": 0, "restart_after": "1us" } }
+        ]),
+    );
+    let after: Vec<u32> = s
+        .deliveries("c")
+        .iter()
+        .filter(|d| d.0 >= ms(25))
+        .map(|d| d.2)
+        .collect();
+    assert!(
+        !after.is_empty() && after.iter().all(|&i| i == 1),
+        "{after:?}"
+    );
+}
+
+#[test]
 fn single_active_consumer_is_refused_on_sqs_and_round_trips_through_definitions() {
     let bad = json!({ "title": "bad", "queues": [{ "id": "s", "sqs": {}, "single_active_consumer": true }] });
     let err = queuelab::scenario::load(&bad.to_string())

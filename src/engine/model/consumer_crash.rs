@@ -162,6 +162,7 @@ impl Engine {
         self.trace
             .record(self.now, TraceKind::Restarted { instance: i }, None, cnode);
         let q = self.consumers[ci].queue;
+        self.sac_reregister(q, c, i);
         self.dispatch(q);
     }
 

@@ -40,6 +40,9 @@ pub(crate) struct QueueState {
     /// that was active at the last dispatch (see `model::single_active`).
     pub(crate) sac: bool,
     pub(crate) sac_active: Option<(u32, u32)>,
+    /// Single active consumer: the instances in registration order (a
+    /// restart registers again, at the back); empty on other queues.
+    pub(crate) sac_order: Vec<(u32, u32)>,
     pub(crate) dlx: Option<u32>,
     pub(crate) dlrk: Option<Sym>,
     /// The queue's id as an interned routing key (default-exchange publishes).
@@ -93,6 +96,16 @@ impl Engine {
             }
         }
         let qs = &mut self.queues[q as usize];
+        if qs.sac {
+            // Registration order: those still there keep their places, new
+            // instances register behind them in consumer order.
+            qs.sac_order.retain(|s| subs.contains(s));
+            for &s in &subs {
+                if !qs.sac_order.contains(&s) {
+                    qs.sac_order.push(s);
+                }
+            }
+        }
         qs.subscribers = subs;
         if qs.rr >= qs.subscribers.len() {
             qs.rr = 0;

@@ -2,44 +2,66 @@
 //! that delivers to one consumer instance at a time and fails over to the
 //! next registered one when that instance goes away.
 //!
-//!   subscribers (registration order): [ A  B  C ]
-//!   active A ──crash──► B (the next up after A) ── A restarts: a standby
-//!   behind C ── B crashes ──► C ── C crashes ──► A
+//!   registration order: [ A  B  C ]
+//!   active A ──crash──► B (the first up in registration order)
+//!   A restarts: registers again → [ B  C  A ], a standby
+//!   C crashes and restarts → [ B  A  C ] ── B crashes ──► A
 //!
 //! RabbitMQ's consumers guide: the first registered consumer is the active
 //! one and the others are ignored; when it is cancelled or dies another
-//! registered consumer takes over. QueueLab registers consumers in scenario
-//! order (instance by instance; with consumer priorities the subscriber list
-//! is sorted highest first, so the highest priority is active, as a quorum
-//! queue in RabbitMQ 4 ends up choosing) and models a restarted instance as
-//! registering again behind the others, which is what picking "the next up
-//! instance after the old active, round the ring" gives. Guarantees: at most
-//! one instance of the queue receives deliveries; while it is up and has no
-//! prefetch room, nothing is delivered (the standbys do not help); a queue
-//! without the flag is untouched. The active instance is chosen lazily, at
-//! the next dispatch, so a failover needs no event of its own.
+//! registered consumer takes over — the head of the queue's consumer list
+//! (`rabbit_queue_consumers:get_consumer` in
+//! `new_single_active_consumer_after_channel_down`), where a consumer that
+//! comes back registers at the tail. QueueLab registers consumers in
+//! scenario order (instance by instance; instances added later behind them)
+//! and a restarted instance again at the back; with consumer priorities the
+//! highest priority up goes first, as a quorum queue in RabbitMQ 4 ends up
+//! choosing. Guarantees: at most one instance of the queue receives
+//! deliveries; while it is up and has no prefetch room, nothing is
+//! delivered (the standbys do not help); a queue without the flag is
+//! untouched. The active instance is chosen lazily, at the next dispatch, so
+//! a failover needs no event of its own (a restart of the instance that was
+//! active forgets it, so it cannot take its place back unless it is first).
 
 use crate::engine::core::Engine;
 
 impl Engine {
     /// The instance that is, or at the next dispatch becomes, the single
     /// active consumer of `q`: the current one while it is up, else the
-    /// first up instance after it in registration order (`None`: none is up).
+    /// first up instance in registration order among those of the highest
+    /// consumer priority (`None`: none is up).
     pub(crate) fn sac_candidate(&self, q: u32) -> Option<(u32, u32)> {
         let qs = &self.queues[q as usize];
-        let subs = &qs.subscribers;
         let up = |&(c, i): &(u32, u32)| self.consumers[c as usize].instances[i as usize].up;
-        let start = match qs
-            .sac_active
-            .and_then(|a| subs.iter().position(|&s| s == a))
-        {
-            Some(k) if up(&subs[k]) => return Some(subs[k]),
-            Some(k) => k + 1,
-            None => 0,
+        if let Some(a) = qs.sac_active.filter(|a| qs.sac_order.contains(a) && up(a)) {
+            return Some(a);
+        }
+        let mut best: Option<((u32, u32), i32)> = None;
+        for s in qs.sac_order.iter().filter(|s| up(s)) {
+            let p = self.consumer_priority(s.0);
+            if best.is_none_or(|(_, bp)| p > bp) {
+                best = Some((*s, p));
+            }
+        }
+        best.map(|(s, _)| s)
+    }
+
+    /// Instance `(c, i)` of a consumer of `q` restarted: it registers again,
+    /// behind the others, and if it was the active one it is no longer.
+    pub(crate) fn sac_reregister(&mut self, q: u32, c: u32, i: u32) {
+        let Some(qs) = self.queues.get_mut(q as usize) else {
+            return;
         };
-        (0..subs.len())
-            .map(|d| subs[(start + d) % subs.len()])
-            .find(|s| up(s))
+        if !qs.sac {
+            return;
+        }
+        if qs.sac_active == Some((c, i)) {
+            qs.sac_active = None;
+        }
+        if let Some(k) = qs.sac_order.iter().position(|&s| s == (c, i)) {
+            qs.sac_order.remove(k);
+            qs.sac_order.push((c, i));
+        }
     }
 
     /// The next delivery of a single-active-consumer queue: its active
