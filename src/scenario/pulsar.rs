@@ -192,8 +192,8 @@ pub struct PulsarSubscription {
     /// of its handler (its flow permits).
     #[serde(default = "receiver_queue_default")]
     pub receiver_queue_size: u32,
-    /// `ackTimeout` (at least 1 s; unset: off, or 30 s with a dead-letter
-    /// policy, as the Java client does): a message received but not
+    /// `ackTimeout` (at least 1 s; unset: off, with or without a dead-letter
+    /// policy, as the Java client since 3.0): a message received but not
     /// acknowledged this long after is redelivered (checked every 1 s tick).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub ack_timeout: Option<Duration>,
@@ -212,7 +212,8 @@ pub struct PulsarSubscription {
     /// acknowledged and sent to the retry-letter topic
     /// `<topic>-<subscription>-RETRY`, which the consumer also reads, to come
     /// back after `delay`; after `dead_letter.max_redeliver_count` reconsumes
-    /// it goes to the dead-letter topic. Needs `dead_letter`.
+    /// it goes to the dead-letter topic (without `dead_letter`, after 16, to
+    /// the default dead-letter topic, as the Java client's `enableRetry`).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub retry_letter_delay: Option<Duration>,
     /// Key_Shared only: how keys map to consumers.

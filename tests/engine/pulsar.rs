@@ -291,12 +291,61 @@ fn reconsume_later_goes_round_the_retry_letter_topic_then_to_the_dead_letter_top
         let gap = w[1].0 - w[0].0;
         assert!((2_000_000..=3_010_000).contains(&gap), "gap {gap}");
     }
-    assert_eq!(
-        kinds(&st, |k| matches!(k, TraceKind::PulsarDeadLettered { .. })).len(),
-        1
+    let dl = kinds(&st, |k| matches!(k, TraceKind::PulsarDeadLettered { .. }));
+    assert_eq!(dl.len(), 1);
+    assert!(
+        matches!(dl[0].1, TraceKind::PulsarDeadLettered { deliveries: 3, .. }),
+        "the dead-lettering counts every delivery, reconsumes included: {dl:?}"
     );
     let r = report(&st.engine);
     assert_eq!(r["ledger"]["lost_by_reason"]["dead_letter_topic"], 1);
+}
+
+#[test]
+fn retry_letters_without_a_dead_letter_policy_reconsume_16_times() {
+    // The Java client's `enableRetry` without a `deadLetterPolicy` builds
+    // one with `maxRedeliverCount` = `RetryMessageUtil.MAX_RECONSUMETIMES`
+    // (16): 16 reconsumes, the 17th failure goes to the default DLQ topic.
+    let st = story(
+        &world(
+            json!({ "count": 1 }),
+            json!([{ "id": "s", "topic": "t", "type": "shared", "service": { "constant": "10ms" },
+                     "failure_rate": 1.0, "retry_letter_delay": "1s" }]),
+            json!([]),
+        ),
+        60_000_000,
+    );
+    let re = kinds(&st, |k| matches!(k, TraceKind::PulsarReconsumeLater { .. }));
+    assert_eq!(re.len(), 16);
+    let dl = kinds(&st, |k| matches!(k, TraceKind::PulsarDeadLettered { .. }));
+    assert_eq!(dl.len(), 1);
+    assert!(matches!(
+        dl[0].1,
+        TraceKind::PulsarDeadLettered { deliveries: 17, .. }
+    ));
+}
+
+#[test]
+fn a_dead_letter_policy_sets_no_ack_timeout() {
+    // Pulsar 3.0's Java client (apache/pulsar#19486) no longer turns a 30 s
+    // ack timeout on with a dead-letter policy: a 40 s handler is not
+    // duplicated by a redelivery.
+    let st = story(
+        &world(
+            json!({ "count": 1 }),
+            json!([{ "id": "s", "topic": "t", "type": "shared", "consumers": 2,
+                     "service": { "constant": "40s" },
+                     "dead_letter": { "max_redeliver_count": 1 } }]),
+            json!([]),
+        ),
+        120_000_000,
+    );
+    assert!(kinds(&st, |k| matches!(k, TraceKind::PulsarAckTimedOut { .. })).is_empty());
+    assert_eq!(
+        kinds(&st, |k| matches!(k, TraceKind::PulsarDelivered { .. })).len(),
+        1
+    );
+    assert_eq!(st.engine.ledger_report().duplicated, 0);
 }
 
 #[test]

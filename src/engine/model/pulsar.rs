@@ -540,10 +540,10 @@ fn new_sub(
         rr: 0,
         selector: AutoSplit::default(),
         backlog: 0,
-        ack_timeout_us: cfg
-            .ack_timeout
-            .map(|d| d.us())
-            .or(cfg.dead_letter.as_ref().map(|_| 30_000_000)),
+        // Off unless set, dead-letter policy or not: the Java client's
+        // implicit 30 s with a dead-letter policy (2.2) went in 3.0
+        // (apache/pulsar#19486).
+        ack_timeout_us: cfg.ack_timeout.map(|d| d.us()),
         nack_delay_us: cfg.negative_ack_delay.us(),
         rng: Stream::new(seed, &format!("pulsar-sub:{}", cfg.id)),
         dedup: Default::default(),

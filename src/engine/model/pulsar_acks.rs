@@ -35,6 +35,11 @@ pub(crate) fn backoff_us(b: &RedeliveryBackoff, n: u32) -> u64 {
     }
 }
 
+/// The Java client's `RetryMessageUtil.MAX_RECONSUMETIMES`: the
+/// `maxRedeliverCount` of the dead-letter policy it builds for retry letters
+/// when none is given.
+const RECONSUME_MAX: u32 = 16;
+
 impl Engine {
     pub(crate) fn p_done(&mut self, s: u32, c: u32, epoch: u32) {
         let si = s as usize;
@@ -253,11 +258,9 @@ impl Engine {
             .copied()
             .unwrap_or(0);
         self.p_unpend(s, pos);
-        if let Some(dl) = &self.cfg.pulsar_subscriptions[si].dead_letter {
-            if rc >= dl.max_redeliver_count {
-                self.p_dead_letter(s, pos);
-                return;
-            }
+        if self.p_max_redeliver(s).is_some_and(|max| rc >= max) {
+            self.p_dead_letter(s, pos);
+            return;
         }
         self.pulsar.subs[si].redeliveries.insert(pos, rc + 1);
         self.p_replay_add(s, pos);
@@ -399,6 +402,19 @@ impl Engine {
 
     /// To the dead-letter topic (a scenario topic, or Pulsar's default
     /// `<topic>-<subscription>-DLQ` that nothing reads), then acknowledged here.
+    /// The subscription's `maxRedeliverCount`: its dead-letter policy's, or
+    /// with retry letters and no policy the one the Java client builds
+    /// (`RetryMessageUtil.MAX_RECONSUMETIMES`, 16, into the default DLQ
+    /// topic, which nothing reads here); `None`: no dead-lettering.
+    pub(crate) fn p_max_redeliver(&self, s: u32) -> Option<u32> {
+        let cfg = &self.cfg.pulsar_subscriptions[s as usize];
+        match (&cfg.dead_letter, cfg.retry_letter_delay) {
+            (Some(d), _) => Some(d.max_redeliver_count),
+            (None, Some(_)) => Some(RECONSUME_MAX),
+            (None, None) => None,
+        }
+    }
+
     pub(crate) fn p_dead_letter(&mut self, s: u32, pos: Pos) {
         let si = s as usize;
         // Another consumer may have handled and acknowledged it meanwhile
@@ -418,7 +434,9 @@ impl Engine {
             TraceKind::PulsarDeadLettered {
                 partition: pos.0,
                 offset: pos.1,
-                deliveries: rc + 1,
+                // Every delivery of the message: its retry-letter copies'
+                // (one each) and this copy's redeliveries.
+                deliveries: e.reconsume + rc + 1,
             },
             Some(mid),
             node,
@@ -450,10 +468,7 @@ impl Engine {
             return; // acknowledged by another consumer meanwhile
         };
         let reconsume = e.reconsume + 1;
-        let max = self.cfg.pulsar_subscriptions[si]
-            .dead_letter
-            .as_ref()
-            .map_or(16, |d| d.max_redeliver_count);
+        let max = self.p_max_redeliver(s).unwrap_or(RECONSUME_MAX);
         if reconsume > max {
             self.p_dead_letter(s, pos);
             return;

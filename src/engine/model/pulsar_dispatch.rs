@@ -601,13 +601,11 @@ impl Engine {
             };
             let rc = self.deliveries(copy) - 1;
             // Newer clients hand a message past maxRedeliverCount straight to the DLQ.
-            if let Some(dl) = &self.cfg.pulsar_subscriptions[si].dead_letter {
-                if rc > dl.max_redeliver_count {
-                    self.p_unpend(s, pos);
-                    self.retire(copy);
-                    self.p_dead_letter(s, pos);
-                    continue;
-                }
+            if self.p_max_redeliver(s).is_some_and(|max| rc > max) {
+                self.p_unpend(s, pos);
+                self.retire(copy);
+                self.p_dead_letter(s, pos);
+                continue;
             }
             let st = &mut self.pulsar.subs[si];
             let cfg = &self.cfg.pulsar_subscriptions[si];

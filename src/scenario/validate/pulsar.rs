@@ -223,12 +223,6 @@ pub(super) fn check_pulsar(v: &mut V, s: &Scenario, kind_of: &dyn Fn(&str) -> Op
             }
         }
         if let Some(d) = sub.retry_letter_delay {
-            if sub.dead_letter.is_none() {
-                v.err(
-                    format!("{at}.retry_letter_delay"),
-                    "needs dead_letter (its max_redeliver_count bounds the reconsumes)",
-                );
-            }
             if sub.kind != SubscriptionType::Shared {
                 v.err(
                     format!("{at}.retry_letter_delay"),
