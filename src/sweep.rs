@@ -148,7 +148,7 @@ pub fn label(axes: &[Axis], values: &[Value]) -> String {
         .join(", ")
 }
 
-/// Student's t 0.975 quantile for `df` degrees of freedom (1.96 past 30).
+/// Student's t 0.975 quantile for `df` degrees of freedom (`metrics::t975`).
 pub fn t975(df: usize) -> f64 {
     crate::engine::metrics::t975(df)
 }

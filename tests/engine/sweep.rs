@@ -59,7 +59,16 @@ fn intervals_are_student_t() {
     // sd = 1, n = 3: 4.303 / sqrt(3).
     assert!((e.half_width - 4.303 / 3f64.sqrt()).abs() < 1e-9);
     assert_eq!(sweep::estimate(&[7.0]).half_width, 0.0);
-    assert_eq!(sweep::t975(100), 1.96);
+    // Past the table: t(31) 2.0395, t(52) 2.0066, t(120) 1.9799 (tables of
+    // Student's t), never the normal 1.96, and no jump after 30.
+    for (df, t) in [(31, 2.0395), (52, 2.0066), (100, 1.9840), (120, 1.9799)] {
+        assert!(
+            (sweep::t975(df) - t).abs() < 1e-4,
+            "t975({df}) = {}",
+            sweep::t975(df)
+        );
+    }
+    assert!(sweep::t975(30) > sweep::t975(31) && sweep::t975(31) > sweep::t975(1000));
 }
 
 fn plan(axes: Vec<Axis>, seeds: usize) -> Plan {
