@@ -159,7 +159,7 @@ impl Engine {
                 .collect();
             for (_, id) in waiting {
                 if self.streams.tracked.contains_key(&id) {
-                    self.retry_later(id, super::replication::RETRY_BACKOFF_US);
+                    self.retry_after_error(id);
                 }
             }
         }

@@ -25,6 +25,8 @@
 //! its `restart_after`, so `min_insync` can refuse `acks=all` writes
 //! meanwhile (`NotEnoughReplicas`, retried); no unclean election (a
 //! partition whose every replica is down is offline until one restarts).
+//! An error answer backs off exponentially with jitter (KIP-580); a batch is
+//! given up at `retries` or `delivery.timeout.ms` (120 s) after its creation.
 //! Every draw comes from the producer's link stream.
 
 use super::topic::{Record, StreamEvent};
@@ -32,8 +34,14 @@ use crate::engine::core::Engine;
 use crate::engine::trace::TraceKind;
 use crate::scenario::Acks;
 
-/// `retry.backoff.ms` after an error answer (Kafka's default 100 ms).
+/// `retry.backoff.ms`: the first back-off after an error answer (Kafka's
+/// default 100 ms); it doubles per attempt up to `retry.backoff.max.ms`.
 pub const RETRY_BACKOFF_US: u64 = 100_000;
+/// `retry.backoff.max.ms` (Kafka's default 1 s, KIP-580).
+pub const RETRY_BACKOFF_MAX_US: u64 = 1_000_000;
+/// `delivery.timeout.ms` (Kafka's default 120 s): a batch not acknowledged
+/// this long after it was created is given up, whatever `retries` allows.
+pub const DELIVERY_TIMEOUT_US: u64 = 120_000_000;
 /// Retries of a topic producer without `confirms` (Kafka: `retries` is
 /// effectively unbounded, limited by `delivery.timeout.ms`; this bound keeps
 /// a run finite).
@@ -53,6 +61,8 @@ pub(crate) struct Tracked {
     pub(crate) appended: bool,
     /// A retry is scheduled.
     pub(crate) retry_pending: bool,
+    /// When the batch was created (`delivery.timeout.ms` counts from it).
+    pub(crate) created_us: u64,
 }
 
 /// Per-partition replication and produce bookkeeping.
@@ -129,6 +139,7 @@ impl Engine {
                 sends: 0,
                 appended: false,
                 retry_pending: false,
+                created_us: self.now.0,
             },
         );
         self.send_tracked(id);
@@ -151,7 +162,7 @@ impl Engine {
             .map_or(1, |r| r.min_insync);
         if isr == 0 || (self.acks_of(p) == Acks::All && isr < min_insync) {
             // Offline (no leader) or NotEnoughReplicas: an error answer, retried.
-            self.retry_later(id, RETRY_BACKOFF_US);
+            self.retry_after_error(id);
             return;
         }
         let b = &self.streams.tracked[&id];
@@ -172,6 +183,14 @@ impl Engine {
             if seq > last.unwrap_or(0) + 1 {
                 // OutOfOrderSequence: an earlier batch of this partition is
                 // still to come (it is being retried); this one waits its turn.
+                // Kafka holds it until the earlier one is through; a fixed
+                // short retry stands for that (an exponential back-off here
+                // would drain a partition's backlog one batch a second). A
+                // held batch was not sent: it uses none of its `retries`
+                // (the delivery timeout still bounds it).
+                if let Some(b) = self.streams.tracked.get_mut(&id) {
+                    b.sends -= 1;
+                }
                 self.retry_later(id, RETRY_BACKOFF_US);
                 return;
             }
@@ -249,7 +268,30 @@ impl Engine {
         }
     }
 
-    /// No answer (or an error): send again after `delay_us`, or give up after `retries`.
+    /// An error answer (offline, not the leader, `NotEnoughReplicas`): send
+    /// again after Kafka's exponential back-off (KIP-580,
+    /// `ExponentialBackoff`): `retry.backoff.ms` × 2^(attempts − 1), at most
+    /// `retry.backoff.max.ms`, times a jitter drawn uniformly from
+    /// [0.8, 1.2) on the producer's link stream, capped at the maximum again.
+    pub(crate) fn retry_after_error(&mut self, id: u32) {
+        let Some(b) = self.streams.tracked.get(&id) else {
+            return;
+        };
+        if b.retry_pending {
+            return;
+        }
+        let (p, sends) = (b.p, b.sends);
+        // log2(max / initial) = log2(10): the exponent where the cap is reached.
+        let exp = (sends.saturating_sub(1) as f64).min(3.321_928_094_887_362);
+        let term = RETRY_BACKOFF_US as f64 * libm::exp2(exp);
+        let jitter = 0.8 + 0.4 * self.producers[p as usize].link.unit();
+        let delay_us = ((term * jitter) as u64).min(RETRY_BACKOFF_MAX_US);
+        self.retry_later(id, delay_us);
+    }
+
+    /// No answer (or an error): send again after `delay_us` (no later than
+    /// the batch's delivery timeout, when it is given up), or give up after
+    /// `retries`.
     pub(crate) fn retry_later(&mut self, id: u32, delay_us: u64) {
         let b = self.streams.tracked.get_mut(&id).expect("tracked");
         if b.retry_pending {
@@ -259,31 +301,18 @@ impl Engine {
             .confirms
             .map_or(TOPIC_RETRIES_DEFAULT, |c| c.retries);
         if b.sends > retries {
-            let b = self.streams.tracked.remove(&id).expect("tracked");
-            if !b.appended {
-                self.streams.topics[b.t as usize].repl[b.part as usize].unacked_lost +=
-                    b.records.len() as u64;
-                if self.cfg.producers[b.p as usize].kafka_idempotent() {
-                    self.close_sequence_gap(b.p, b.part, b.seq);
-                }
-            }
-            let node = self.producers[b.p as usize].node;
-            let first = b.records.first().map(|r| r.msg).unwrap_or(0);
-            self.trace.record(
-                self.now,
-                TraceKind::GaveUp {
-                    original: first,
-                    sends: b.sends,
-                },
-                None,
-                node,
-            );
-            self.window_release(b.p, b.part);
+            self.give_up_batch(id);
             return;
         }
         b.retry_pending = true;
+        let deadline_us = b.created_us.saturating_add(DELIVERY_TIMEOUT_US);
+        let at = self
+            .now
+            .0
+            .saturating_add(delay_us)
+            .min(deadline_us.max(self.now.0));
         self.schedule_stream(
-            self.now.after(delay_us),
+            crate::engine::time::SimTime(at),
             StreamEvent::ProduceRetry { batch: id },
         );
     }
@@ -306,11 +335,40 @@ impl Engine {
         }
     }
 
+    /// Batch `id` is given up (its retries or its delivery timeout ran out):
+    /// records never appended are lost.
+    fn give_up_batch(&mut self, id: u32) {
+        let b = self.streams.tracked.remove(&id).expect("tracked");
+        if !b.appended {
+            self.streams.topics[b.t as usize].repl[b.part as usize].unacked_lost +=
+                b.records.len() as u64;
+            if self.cfg.producers[b.p as usize].kafka_idempotent() {
+                self.close_sequence_gap(b.p, b.part, b.seq);
+            }
+        }
+        let node = self.producers[b.p as usize].node;
+        let first = b.records.first().map(|r| r.msg).unwrap_or(0);
+        self.trace.record(
+            self.now,
+            TraceKind::GaveUp {
+                original: first,
+                sends: b.sends,
+            },
+            None,
+            node,
+        );
+        self.window_release(b.p, b.part);
+    }
+
     pub(crate) fn on_produce_retry(&mut self, id: u32) {
         let Some(b) = self.streams.tracked.get_mut(&id) else {
             return;
         };
         b.retry_pending = false;
+        if self.now.0 >= b.created_us.saturating_add(DELIVERY_TIMEOUT_US) {
+            self.give_up_batch(id);
+            return;
+        }
         let (p, t, part) = (b.p, b.t, b.part);
         self.streams.topics[t as usize].repl[part as usize].resent += b.records.len() as u64;
         let node = self.producers[p as usize].node;
@@ -498,7 +556,7 @@ impl Engine {
                 if let Some(b) = self.streams.tracked.get_mut(&id) {
                     b.appended = cut.is_none() && b.appended;
                 }
-                self.retry_later(id, RETRY_BACKOFF_US);
+                self.retry_after_error(id);
             }
             if let Some(d) = restart_after_us {
                 self.schedule_stream(self.now.after(d), StreamEvent::LeaderBack { t, part });
