@@ -487,3 +487,38 @@ fn deliveries_returned_together_go_back_in_queue_order() {
     let broker = serde_json::json!({"do": "crash_broker", "restart_after": "1s"});
     assert_eq!(redelivery_order(broker), [1, 2, 3, 4]);
 }
+
+#[test]
+fn messages_returned_at_different_times_come_back_in_their_original_order() {
+    // RabbitMQ: "When a message is requeued, it will be placed to its
+    // original position in its queue, if possible" (a quorum queue serves
+    // its returns first, in the order returned: the same here). Messages
+    // 1 and 2 go to #0 and #1; #0 crashes first (1 returns), then #1 (2
+    // returns, returned later): 1 is delivered again before 2, and both
+    // before 3 and 4, which were never delivered.
+    let json = r#"{
+  "title": "requeue order",
+  "producers": [{ "id": "p", "to": "q", "rate": "4/s", "count": 4, "arrival": { "bursts": { "size": 4 } } }],
+  "queues": [{ "id": "q" }],
+  "consumers": [{ "id": "c", "queue": "q", "instances": 2, "prefetch": 1, "service": { "constant": "1s" } }],
+  "schedule": [
+    { "at": "1500ms", "command": { "do": "crash_consumer", "consumer": "c", "instance": 0, "restart_after": "2s" } },
+    { "at": "1600ms", "command": { "do": "crash_consumer", "consumer": "c", "instance": 1, "restart_after": "2s" } }
+  ]
+}"#;
+    let s = story(json, 10_000_000);
+    let redelivered: Vec<u64> = s
+        .deliveries("c")
+        .iter()
+        .filter(|d| d.0 >= 3_500_000)
+        .map(|d| d.1)
+        .collect();
+    assert_eq!(&redelivered[..2], [1, 2], "{:?}", s.deliveries("c"));
+    let order: Vec<u64> = s.deliveries("c").iter().map(|d| d.1).collect();
+    let first_3 = order.iter().position(|&m| m == 3).unwrap();
+    let last_2 = order.iter().rposition(|&m| m == 2).unwrap();
+    assert!(
+        last_2 < first_3,
+        "returns before never-delivered messages: {order:?}"
+    );
+}

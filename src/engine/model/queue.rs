@@ -422,7 +422,15 @@ impl Engine {
         self.msgs[slot as usize].set(flag::REDELIVERED, true);
         self.set_state(slot, MsgState::Queued);
         let level = self.priority_in(slot, q);
-        self.queues[qi].ready.push_front(slot, level);
+        // RabbitMQ: "When a message is requeued, it will be placed to its
+        // original position in its queue, if possible" (classic queues, by
+        // their sequence ids; a quorum queue serves its returns first, in
+        // the order returned). Message ids grow in enqueue order, so the
+        // original position is after the ready messages with smaller ids.
+        let (msgs, id) = (&self.msgs, self.msgs[slot as usize].id);
+        self.queues[qi]
+            .ready
+            .insert_returned(slot, level, |s| msgs[s as usize].id < id);
         self.totals.requeued += 1;
         let depth = self.queues[qi].ready.len() as u32;
         let id = self.msgs[slot as usize].id;

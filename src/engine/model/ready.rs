@@ -11,8 +11,9 @@
 //! `dropwhile` (TTL expiry at the head) — walks the levels from the highest
 //! down (`find2`), so overflow drops the oldest message of the *highest*
 //! non-empty priority, and an expired low-priority message waits until every
-//! higher level is empty. A requeued message goes back to the head of its own
-//! level. Guarantees: `len` is the sum of the levels; with no priorities
+//! higher level is empty. A requeued message goes back to its original
+//! position in its own level (`insert_returned`), ahead of everything never
+//! delivered. Guarantees: `len` is the sum of the levels; with no priorities
 //! (`max_priority` 0) it is one `VecDeque` and costs one extra compare per
 //! call, so plain queues stay on their fast path.
 
@@ -85,7 +86,8 @@ impl Ready {
         }
     }
 
-    /// Put back at the head of level `priority` (a requeue).
+    /// Put back at the head of level `priority` (tests).
+    #[cfg(test)]
     pub(crate) fn push_front(&mut self, slot: u32, priority: u8) {
         match priority {
             0 => self.base.push_front(slot),
@@ -94,6 +96,31 @@ impl Ready {
                 self.upper_len += 1;
             }
         }
+    }
+
+    /// Put back into level `priority` at its original position (a
+    /// requeue): after the leading messages that came before it
+    /// (`earlier(slot)`), so several returns come back in their original
+    /// order whatever order they were returned in. The scan stops at the
+    /// first later message, normally the first one that was never delivered.
+    pub(crate) fn insert_returned(
+        &mut self,
+        slot: u32,
+        priority: u8,
+        earlier: impl Fn(u32) -> bool,
+    ) {
+        let level = match priority {
+            0 => &mut self.base,
+            p => {
+                self.upper_len += 1;
+                &mut self.upper[p as usize - 1]
+            }
+        };
+        let at = level
+            .iter()
+            .position(|&s| !earlier(s))
+            .unwrap_or(level.len());
+        level.insert(at, slot);
     }
 
     /// Every ready message in delivery order.
