@@ -499,3 +499,72 @@ fn resent_first(trace: &[queuelab::engine::TraceEvent]) -> u64 {
         })
         .unwrap()
 }
+
+#[test]
+fn with_the_leader_alone_in_the_isr_records_are_readable_and_answered_at_once() {
+    // Kafka's high watermark is the lowest log end over the ISR: with the
+    // leader alone (its follower stalled out at 3 s) a record is readable
+    // and an acks=all batch answered at its append, not a replica_lag later.
+    let json = r#"{ "title": "isr of one", "seed": 1, "duration": "10s",
+  "producers": [ { "id": "p", "to": "t", "rate": "10/s", "arrival": "constant", "count": 80, "acks": "all" } ],
+  "topics": [ { "id": "t", "partitions": 1, "replication": {"factor": 2, "min_insync": 1, "replica_lag": "500ms", "replica_lag_max": "1s"} } ],
+  "consumer_groups": [ { "id": "g", "topics": ["t"], "auto_offset_reset": "earliest", "service": {"constant": "1ms"} } ],
+  "schedule": [ {"at": "2s", "command": {"do": "stall_follower", "topic": "t", "duration": "60s"}} ] }"#;
+    let mut e = engine(json, 1);
+    run_checked(&mut e, 10_000_000);
+    let trace = e.take_trace();
+    assert_eq!(at(&trace, "isr_shrunk"), vec![(3_000_000, 1)]);
+    let when = |kind: &str, offset: u64| {
+        trace
+            .iter()
+            .find(|ev| {
+                ev.kind.name() == kind
+                    && match ev.kind {
+                        TraceKind::Appended { offset: o, .. } => o == offset,
+                        TraceKind::Fetched { from, count, .. } => {
+                            (from..from + count as u64).contains(&offset)
+                        }
+                        _ => false,
+                    }
+            })
+            .map(|ev| ev.t.0)
+    };
+    // Offset 40 is appended at 4.1 s, with the ISR the leader alone.
+    let appended = when("appended", 40).unwrap();
+    assert_eq!(appended, 4_100_000);
+    assert_eq!(when("fetched", 40), Some(appended));
+    // Before the shrink a record waited for the follower: offset 5 (0.6 s).
+    assert_eq!(
+        when("fetched", 5),
+        Some(when("appended", 5).unwrap() + 500_000)
+    );
+}
+
+#[test]
+fn acks_all_records_answered_by_a_lone_leader_are_counted_lost_by_a_later_unclean_election() {
+    // Factor 3, one in-sync follower. The first crash (5.05 s) elects it
+    // cleanly: the ISR is now the new leader alone, the other followers are
+    // 2 s behind. Every acks=all batch is answered by that leader alone; the
+    // second crash (8.05 s) elects an out-of-sync follower (unclean): what it
+    // lacks, 20 records, was acknowledged and is lost.
+    let json = r#"{ "title": "unclean after clean", "seed": 1, "duration": "12s",
+  "producers": [ { "id": "p", "to": "events", "rate": "10/s", "arrival": "constant", "count": 100, "acks": "all" } ],
+  "topics": [ { "id": "events", "partitions": 1, "replication": {"factor": 3, "in_sync": 1, "min_insync": 1,
+     "replica_lag": "100ms", "out_of_sync_lag": "2s", "unclean_election": true} } ],
+  "consumer_groups": [ { "id": "g", "topics": ["events"], "auto_offset_reset": "earliest", "service": {"constant": "1ms"} } ],
+  "schedule": [ {"at": "5.05s", "command": {"do": "crash_leader", "topic": "events"}},
+                {"at": "8.05s", "command": {"do": "crash_leader", "topic": "events"}} ] }"#;
+    let mut e = engine(json, 1);
+    run_checked(&mut e, 12_000_000);
+    let trace = e.take_trace();
+    let truncated: Vec<u32> = trace
+        .iter()
+        .filter_map(|ev| match ev.kind {
+            TraceKind::LeaderCrashed { truncated, .. } => Some(truncated),
+            _ => None,
+        })
+        .collect();
+    assert_eq!(truncated[1], 20, "{truncated:?}");
+    let (t, _) = topic_ledger(&e);
+    assert_eq!(t["acked_lost"], 20, "{t}");
+}

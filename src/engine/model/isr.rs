@@ -191,17 +191,13 @@ impl Engine {
         }
     }
 
-    /// Is the ISR of `part` the leader alone because followers fell out of
-    /// it? Then `acks=all` is answered with no follower holding the batch:
-    /// only an unclean election can lose it, and the ledger counts it as
-    /// acknowledged then.
+    /// Is the ISR of `part` the leader alone (followers fell out of it, or
+    /// crashed)? Then `acks=all` is answered at the leader's append with no
+    /// follower holding the batch, and the high watermark follows the log
+    /// end (`appended_now`): only an unclean election can lose such records,
+    /// and the ledger counts them as acknowledged then.
     pub(crate) fn isr_leader_alone(&self, t: u32, part: u32) -> bool {
         self.streams.topics[t as usize].repl[part as usize].isr == 1
-            && self
-                .streams
-                .isr
-                .get(&(t, part))
-                .is_some_and(|st| st.stalls.iter().any(|s| !s.in_isr))
     }
 
     /// Stall `id` is over: the follower fetches again and has caught up

@@ -242,7 +242,10 @@ impl Engine {
             return;
         };
         let p = self.streams.tracked[&id].p;
-        if self.acks_of(p) == Acks::All && self.streams.topics[t as usize].replicated {
+        if self.acks_of(p) == Acks::All
+            && self.streams.topics[t as usize].replicated
+            && !self.isr_leader_alone(t, part)
+        {
             let end = self.streams.topics[t as usize].parts[part as usize].end;
             self.streams.topics[t as usize].repl[part as usize]
                 .waiting
@@ -418,6 +421,28 @@ impl Engine {
             self.now.after(r.replica_lag.us()),
             StreamEvent::Replicated { t, part, epoch },
         );
+    }
+
+    /// The ISR is the leader alone: the high watermark moves to the log end
+    /// at once, answering the `acks=all` batches below it and waking readers.
+    pub(crate) fn hw_to_log_end(&mut self, t: u32, part: u32) {
+        let ti = t as usize;
+        let log = &mut self.streams.topics[ti].parts[part as usize];
+        if log.hw >= log.end {
+            return;
+        }
+        log.hw = log.end;
+        let hw = log.hw;
+        while let Some(&(e, id)) = self.streams.topics[ti].repl[part as usize].waiting.front() {
+            if e > hw {
+                break;
+            }
+            self.streams.topics[ti].repl[part as usize]
+                .waiting
+                .pop_front();
+            self.answer(id);
+        }
+        self.records_appended(t, part);
     }
 
     /// The in-sync followers caught up to `end`: the high watermark moves,

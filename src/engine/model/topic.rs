@@ -301,7 +301,13 @@ impl Engine {
     #[inline]
     fn appended_now(&mut self, t: u32, part: u32) {
         if self.streams.topics[t as usize].replicated {
-            self.schedule_replication(t, part);
+            if self.isr_leader_alone(t, part) {
+                // No follower in the ISR: the high watermark is the leader's
+                // log end (Kafka's `maybeIncrementLeaderHW` over an ISR of one).
+                self.hw_to_log_end(t, part);
+            } else {
+                self.schedule_replication(t, part);
+            }
         } else {
             self.records_appended(t, part);
         }
