@@ -85,6 +85,7 @@ pub(crate) mod links;
 pub(crate) mod membership;
 pub mod partitioner;
 pub(crate) mod poll_timeout;
+pub(crate) mod produce_retry;
 pub mod producer;
 pub mod protocol;
 pub mod pubsub;
