@@ -33,9 +33,16 @@ impl Engine {
             return;
         }
         let (p, sends) = (b.p, b.sends);
-        // log2(max / initial) = log2(10): the exponent where the cap is reached.
-        let exp = (sends.saturating_sub(1) as f64).min(3.321_928_094_887_362);
-        let term = RETRY_BACKOFF_US as f64 * libm::exp2(exp);
+        // `ExponentialBackoff.backoff(attempts − 1)`: initial × 2^min(n, expMax)
+        // with expMax = log2(max / initial); the attempts are whole, so the
+        // term is 100 ms shifted left, and from n = 4 on (past log2 10) the
+        // maximum itself (no `exp2`: its table would add 4 KiB to the wasm).
+        let n = sends.saturating_sub(1);
+        let term = if RETRY_BACKOFF_US << n.min(4) >= RETRY_BACKOFF_MAX_US {
+            RETRY_BACKOFF_MAX_US as f64
+        } else {
+            (RETRY_BACKOFF_US << n) as f64
+        };
         let jitter = 0.8 + 0.4 * self.producers[p as usize].link.unit();
         let delay_us = ((term * jitter) as u64).min(RETRY_BACKOFF_MAX_US);
         self.retry_later(id, delay_us);
