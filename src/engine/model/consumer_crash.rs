@@ -134,7 +134,8 @@ impl Engine {
     /// in order); auto-acked ones are lost.
     pub(crate) fn return_held(&mut self, c: u32, q: u32, held: &[u32]) {
         self.queue_note_released(q, held.len() as u32);
-        // Return in reverse so the original order ends up at the head.
+        // Each goes back to its original position (`requeue`); in reverse,
+        // each lands at the head of what is ready, so no insert scans.
         for &s in held.iter().rev() {
             self.return_one(c, q, s);
         }
