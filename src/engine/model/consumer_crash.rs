@@ -135,7 +135,7 @@ impl Engine {
     pub(crate) fn return_held(&mut self, c: u32, q: u32, held: &[u32]) {
         self.queue_note_released(q, held.len() as u32);
         // Each goes back to its original position (`requeue`); in reverse,
-        // each lands at the head of what is ready, so no insert scans.
+        // each usually lands at the head of what is ready (a short scan).
         for &s in held.iter().rev() {
             self.return_one(c, q, s);
         }
