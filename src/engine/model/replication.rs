@@ -309,30 +309,14 @@ impl Engine {
     /// The ISR is the leader alone: the high watermark moves to the log end
     /// at once, answering the `acks=all` batches below it and waking readers.
     pub(crate) fn hw_to_log_end(&mut self, t: u32, part: u32) {
-        let ti = t as usize;
-        let log = &mut self.streams.topics[ti].parts[part as usize];
-        if log.hw >= log.end {
-            return;
-        }
-        log.hw = log.end;
-        let hw = log.hw;
-        while let Some(&(e, id)) = self.streams.topics[ti].repl[part as usize].waiting.front() {
-            if e > hw {
-                break;
-            }
-            self.streams.topics[ti].repl[part as usize]
-                .waiting
-                .pop_front();
-            self.answer(id);
-        }
-        self.records_appended(t, part);
+        let end = self.streams.topics[t as usize].parts[part as usize].end;
+        self.raise_hw(t, part, end);
     }
 
     /// The in-sync followers caught up to `end`: the high watermark moves,
     /// `acks=all` batches below it are answered, readers see the new records.
     pub(crate) fn on_replicated(&mut self, t: u32, part: u32, epoch: u32) {
-        let ti = t as usize;
-        let repl = &mut self.streams.topics[ti].repl[part as usize];
+        let repl = &mut self.streams.topics[t as usize].repl[part as usize];
         if repl.leader_epoch != epoch {
             return;
         }
@@ -342,11 +326,18 @@ impl Engine {
         if self.isr_holds_hw(t, part, end) {
             return; // a stalled follower in the ISR lacks it (`isr.rs`)
         }
+        self.raise_hw(t, part, end);
+    }
+
+    /// The high watermark moves up to `to` (at most the log end; never
+    /// down): the `acks=all` batches below it are answered, readers woken.
+    fn raise_hw(&mut self, t: u32, part: u32, to: u64) {
+        let ti = t as usize;
         let log = &mut self.streams.topics[ti].parts[part as usize];
-        if end <= log.hw {
+        if to <= log.hw {
             return;
         }
-        log.hw = end.min(log.end);
+        log.hw = to.min(log.end);
         let hw = log.hw;
         while let Some(&(e, id)) = self.streams.topics[ti].repl[part as usize].waiting.front() {
             if e > hw {
