@@ -10,7 +10,7 @@
 //! `linger.ms = 0` sends as soon as the sender thread is free). `batch_size`
 //! counts records here; Kafka counts bytes.
 
-use super::partitioner::{partition_for_key, PartitionerState};
+use super::partitioner::{murmur2, to_positive, PartitionerState};
 use super::topic::{Record, StreamEvent};
 use crate::engine::core::Engine;
 use crate::engine::message::{Sym, NO_SYM};
@@ -19,6 +19,9 @@ use crate::scenario::Partitioner;
 
 /// Records per batch when `batch_size` is not given (Kafka: 16 KiB of bytes).
 pub const BATCH_SIZE_DEFAULT: u32 = 16;
+
+/// `Streams::key_hash` of a key not hashed yet (a positive murmur2 has the top bit clear).
+const KEY_HASH_UNKNOWN: u32 = u32::MAX;
 
 #[derive(Clone, Debug)]
 pub(crate) struct OpenBatch {
@@ -67,8 +70,17 @@ impl Engine {
             return n.min(partitions - 1);
         }
         if key != NO_SYM && cfg.partitioner.unwrap_or_default() == Partitioner::Default {
-            // A keyed record goes to its key's partition, leader or not.
-            return partition_for_key(self.syms[key as usize].as_bytes(), partitions);
+            // A keyed record goes to its key's partition, leader or not
+            // (`partitioner::partition_for_key`, with the hash kept per key).
+            let k = key as usize;
+            let cache = &mut self.streams.key_hash;
+            if k >= cache.len() {
+                cache.resize(k + 1, KEY_HASH_UNKNOWN);
+            }
+            if cache[k] == KEY_HASH_UNKNOWN {
+                cache[k] = to_positive(murmur2(self.syms[k].as_bytes()));
+            }
+            return cache[k] % partitions.max(1);
         }
         // The key-less partitioners choose among the partitions with a
         // leader (Kafka's `availablePartitionsForTopic`), all of them when

@@ -51,9 +51,10 @@ impl Engine {
             }
         }
         let cursor_raw = mem.cursor;
-        if grp.rebalance.is_none() && !mem.owned.is_empty() && self.nothing_new(g, &mem.owned) {
+        if grp.rebalance.is_none() && !mem.owned.is_empty() && mem.fetchable.is_empty() {
             // About a third of the polls (a member keeping up, after its
-            // batch) find nothing: the outcome of the fetch below when it
+            // batch) find nothing: no owned partition may have records
+            // (`fetchable.rs`). The outcome of the fetch below when it
             // passes over every partition, without setting it up.
             let len = mem.owned.len();
             self.streams.groups[gi].members[m as usize].cursor = cursor_raw % len + 1;
@@ -61,48 +62,55 @@ impl Engine {
             return;
         }
         // Scratch vectors and the member's (empty) batch are reused, so a poll
-        // allocates nothing once the run is warm. The partitions to fetch
-        // from are the owned ones (taken out of the member and put back
-        // below instead of copied: nothing a poll calls reads `owned`), or
-        // during a cooperative rebalance those that stay with the member.
-        let owned = std::mem::take(&mut self.streams.groups[gi].members[m as usize].owned);
-        let mut staying = std::mem::take(&mut self.streams.scratch_parts);
-        staying.clear();
-        let mine: &[u32] = match &self.streams.groups[gi].rebalance {
-            None => &owned,
+        // allocates nothing once the run is warm. The partitions are taken in
+        // turn from the member's cursor among its owned ones (fairness), and
+        // of those only the ones that may have records are looked at: the
+        // others would be passed over without a side effect. During a
+        // cooperative rebalance, only those that stay with the member.
+        let mut order = std::mem::take(&mut self.streams.scratch_parts);
+        order.clear();
+        let mem = &self.streams.groups[gi].members[m as usize];
+        let cursor = match &self.streams.groups[gi].rebalance {
+            None if mem.owned.is_empty() => None,
+            None => {
+                let cursor = cursor_raw % mem.owned.len();
+                let first = mem.owned[cursor];
+                let f = &mem.fetchable;
+                let k = f.partition_point(|&gp| gp < first);
+                order.extend_from_slice(&f[k..]);
+                order.extend_from_slice(&f[..k]);
+                Some(cursor)
+            }
             Some(rb) => {
-                staying.extend(
-                    owned
+                order.extend(
+                    mem.owned
                         .iter()
                         .copied()
                         .filter(|&gp| rb.target[gp as usize] == Some(m)),
                 );
-                &staying
+                (!order.is_empty()).then(|| {
+                    let cursor = cursor_raw % order.len();
+                    order.rotate_left(cursor);
+                    cursor
+                })
             }
         };
-        if mine.is_empty() {
-            self.streams.groups[gi].members[m as usize].owned = owned;
-            self.streams.scratch_parts = staying;
+        let Some(cursor) = cursor else {
+            self.streams.scratch_parts = order;
             return;
-        }
-        let cursor = cursor_raw % mine.len();
+        };
         let mut batch = std::mem::take(&mut self.streams.groups[gi].members[m as usize].batch);
         let mut fetched = std::mem::take(&mut self.streams.scratch_fetched);
         fetched.clear();
-        // The partitions in turn from `cursor`, wrapping: `(cursor + k) % len`
-        // without a division per partition.
-        let mut at = cursor;
         // A partition whose position moved past markers or aborted records
         // without a record to return.
         let mut passed_only = false;
-        for _ in 0..mine.len() {
+        for &gp in &order {
             if batch.len() >= max {
                 break;
             }
-            let gp = mine[at];
-            at = if at + 1 == mine.len() { 0 } else { at + 1 };
             // One look-up of the group partition and its log (this runs for
-            // every owned partition of every poll).
+            // every partition a poll looks at).
             let p = &self.streams.groups[gi].parts[gp as usize];
             let (topic, partition, pos) = (p.topic, p.partition, p.position);
             let tstate = &self.streams.topics[topic as usize];
@@ -113,6 +121,7 @@ impl Engine {
                 continue; // no leader to fetch from
             }
             if pos >= end && pos >= start {
+                self.unmark_fetchable(g, m, gp);
                 continue; // nothing new here
             }
             if pos < start {
@@ -175,9 +184,8 @@ impl Engine {
                 self.wake_at(g, gp, due);
             }
         }
-        self.streams.scratch_parts = staying;
+        self.streams.scratch_parts = order;
         let grp = &mut self.streams.groups[gi];
-        grp.members[m as usize].owned = owned;
         grp.members[m as usize].cursor = cursor + 1;
         if batch.is_empty() {
             grp.members[m as usize].batch = batch;
@@ -248,21 +256,6 @@ impl Engine {
             let pos = self.streams.groups[g as usize].parts[gp as usize].position;
             self.commit(g, gp, pos);
         }
-    }
-
-    /// Would `poll_idle` pass over every one of `parts` (group partitions of
-    /// group `g`) without a side effect: nothing past the position, or no
-    /// leader to fetch from?
-    #[inline]
-    fn nothing_new(&self, g: u32, parts: &[u32]) -> bool {
-        let grp = &self.streams.groups[g as usize];
-        parts.iter().all(|&gp| {
-            let p = &grp.parts[gp as usize];
-            let t = &self.streams.topics[p.topic as usize];
-            let log = &t.parts[p.partition as usize];
-            (p.position >= log.hw && p.position >= log.start)
-                || (t.degraded > 0 && self.partition_offline(p.topic, p.partition))
-        })
     }
 
     pub(crate) fn start_record(&mut self, g: u32, m: u32) {
@@ -575,25 +568,19 @@ impl Engine {
             let g = self.streams.topics[t as usize].readers[i];
             // The high watermark moved: re-account the partition's lag in the
             // group's running sum (`refresh_part_lag`, written out over split
-            // borrows so the scan of the group's partitions stays a tight
-            // loop: this runs per append), and find its owner.
+            // borrows: this runs per append), and find its owner.
+            let Some(gp) = self.gp_of(g, t, part) else {
+                continue;
+            };
             let Streams { topics, groups, .. } = &mut self.streams;
             let log = &topics[t as usize].parts[part as usize];
-            let (hw, start) = (log.hw, log.start);
             let GroupState { parts, lag, .. } = &mut groups[g as usize];
-            let mut owner = None;
-            let mut found = false;
-            for p in parts.iter_mut() {
-                if p.topic == t && p.partition == part {
-                    if !found {
-                        (owner, found) = (p.owner, true);
-                    }
-                    let now_lag = hw.saturating_sub(p.committed.unwrap_or(start));
-                    *lag = *lag - p.lag + now_lag;
-                    p.lag = now_lag;
-                }
-            }
-            if let Some(m) = owner {
+            let p = &mut parts[gp as usize];
+            let now_lag = log.hw.saturating_sub(p.committed.unwrap_or(log.start));
+            *lag = *lag - p.lag + now_lag;
+            p.lag = now_lag;
+            if let Some(m) = p.owner {
+                self.mark_fetchable(g, gp);
                 self.poll(g, m);
             }
             let grp = &mut self.streams.groups[g as usize];

@@ -77,6 +77,9 @@ pub(crate) struct MemberState {
     /// The group partitions it owns, ascending (mirrors `GroupPart::owner`,
     /// checked by `check_groups`; kept so a poll need not scan the group).
     pub(crate) owned: Vec<u32>,
+    /// The owned partitions that may have records to fetch, ascending
+    /// (`fetchable.rs`): a poll looks at these only.
+    pub(crate) fetchable: Vec<u32>,
     pub(crate) stream: Stream,
     /// Spanning transactions, producer epochs held, pause (`txn_fence.rs`).
     pub(crate) txn: super::txn_fence::TxnMember,
@@ -168,6 +171,10 @@ pub(crate) struct GroupState {
     pub(crate) latency: Latency,
     /// Producer epoch per group partition's transactional id (`txn_fence.rs`).
     pub(crate) producer_epochs: Vec<u32>,
+    /// The group partition of each (topic, partition) it reads: `[t][part]`,
+    /// empty for a topic it does not read (`index_parts`). An append looks
+    /// its partition up here instead of scanning `parts`.
+    pub(crate) gp_of: Vec<Vec<u32>>,
 }
 
 impl Engine {
@@ -226,7 +233,9 @@ impl Engine {
             failures,
             latency: Latency::default(),
             producer_epochs: Vec::new(),
+            gp_of: Vec::new(),
         });
+        self.index_parts(gi);
         self.refresh_group_lag(gi);
         for _ in 0..g.members {
             self.new_member(gi);
@@ -262,6 +271,7 @@ impl Engine {
             processed: 0,
             cursor: 0,
             owned: Vec::new(),
+            fetchable: Vec::new(),
             stream: Stream::new(self.seed, &format!("group:{id}:{m}")),
             txn: Default::default(),
             commit_on_rejoin: false,
@@ -393,6 +403,7 @@ impl Engine {
                 });
             }
         }
+        self.index_parts(g);
         self.refresh_group_lag(g);
         if !self.active_members(g).is_empty() {
             self.start_rebalance(g);
@@ -408,6 +419,7 @@ impl Engine {
             let g = gi as u32;
             let id = &self.cfg.consumer_groups[gi].id;
             self.check_lag(g)?;
+            self.check_fetchable(g)?;
             for (gp, p) in grp.parts.iter().enumerate() {
                 let (_, end) = self.log_bounds(g, gp as u32);
                 if p.committed.is_some_and(|c| c > end) {

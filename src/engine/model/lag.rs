@@ -33,16 +33,47 @@ impl Engine {
     pub(crate) fn refresh_log_lag(&mut self, t: u32, part: u32) {
         for i in 0..self.streams.topics[t as usize].readers.len() {
             let g = self.streams.topics[t as usize].readers[i];
-            for gp in 0..self.streams.groups[g as usize].parts.len() {
-                let p = &self.streams.groups[g as usize].parts[gp];
-                if p.topic == t && p.partition == part {
-                    self.refresh_part_lag(g, gp as u32);
-                }
+            if let Some(gp) = self.gp_of(g, t, part) {
+                self.refresh_part_lag(g, gp);
+                // The log start or the high watermark moved (`fetchable.rs`).
+                self.mark_fetchable(g, gp);
             }
         }
     }
 
     /// Re-account every partition of group `g` (its partitions changed).
+    /// Rebuild group `g`'s `gp_of` from its partitions (after they changed).
+    /// A group reads a topic at most once (validation), so each (topic,
+    /// partition) has at most one group partition.
+    pub(crate) fn index_parts(&mut self, g: u32) {
+        let topics = self.streams.topics.len();
+        let grp = &mut self.streams.groups[g as usize];
+        let mut gp_of: Vec<Vec<u32>> = vec![Vec::new(); topics];
+        for (gp, p) in grp.parts.iter().enumerate() {
+            let row = &mut gp_of[p.topic as usize];
+            if row.len() <= p.partition as usize {
+                row.resize(p.partition as usize + 1, u32::MAX);
+            }
+            debug_assert_eq!(
+                row[p.partition as usize],
+                u32::MAX,
+                "a partition read twice"
+            );
+            row[p.partition as usize] = gp as u32;
+        }
+        grp.gp_of = gp_of;
+    }
+
+    /// Group `g`'s partition for partition `part` of topic `t`, if it reads it.
+    #[inline]
+    pub(crate) fn gp_of(&self, g: u32, t: u32, part: u32) -> Option<u32> {
+        let gp = *self.streams.groups[g as usize]
+            .gp_of
+            .get(t as usize)?
+            .get(part as usize)?;
+        (gp != u32::MAX).then_some(gp)
+    }
+
     pub(crate) fn refresh_group_lag(&mut self, g: u32) {
         for gp in 0..self.streams.groups[g as usize].parts.len() as u32 {
             self.refresh_part_lag(g, gp);
@@ -53,6 +84,15 @@ impl Engine {
     pub(crate) fn check_lag(&self, g: u32) -> Result<(), String> {
         let grp = &self.streams.groups[g as usize];
         for (gp, p) in grp.parts.iter().enumerate() {
+            if self.gp_of(g, p.topic, p.partition) != Some(gp as u32) {
+                return Err(format!(
+                    "group {}: partition {} of topic {} indexed as {:?}, is {gp}",
+                    self.cfg.consumer_groups[g as usize].id,
+                    p.partition,
+                    p.topic,
+                    self.gp_of(g, p.topic, p.partition)
+                ));
+            }
             let fresh = self.part_lag(g, gp as u32);
             if p.lag != fresh {
                 return Err(format!(

@@ -27,6 +27,7 @@
 //! | `membership.rs`| groups: join, leave, crash, session expiry | a crash: polled, uncommitted   |
 //! | `poll_timeout.rs` | groups: `max.poll.interval.ms`, a slow member leaves, its commits fail, it rejoins | — |
 //! | `fetch.rs`       | group members: poll, process, commit   | —                               |
+//! | `fetchable.rs`   | group members: the owned partitions a poll looks at | —                  |
 //! | `record.rs`      | a log record packed in 32 bytes (append time, flags) | —               |
 //! | `lag.rs`         | groups' lag as a running sum (`lag_max` per append) | —              |
 //! | `recovery.rs`    | groups' failed records: blocking retry, skip, DLT, retry topics | `skip`, no DLT (`retries_exhausted`) |
@@ -75,6 +76,7 @@ pub mod dead_letter;
 pub mod effects;
 pub mod exchange;
 pub(crate) mod fetch;
+pub(crate) mod fetchable;
 pub mod glob;
 pub(crate) mod group;
 pub(crate) mod handler;

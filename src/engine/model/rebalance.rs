@@ -195,7 +195,10 @@ impl Engine {
         let p = &mut grp.parts[gp as usize];
         if let Some(o) = p.owner.take() {
             grp.members[o as usize].owned.retain(|&x| x != gp);
+            self.unmark_fetchable(g, o, gp);
         }
+        let grp = &mut self.streams.groups[g as usize];
+        let p = &grp.parts[gp as usize];
         let (topic, partition) = (p.topic, p.partition);
         let tnode = self.streams.topics[topic as usize].node;
         let node = grp.node;
@@ -327,6 +330,9 @@ impl Engine {
             (None, OffsetReset::Earliest) => start,
             (None, OffsetReset::Latest) => latest,
         };
+        self.mark_fetchable(g, gp);
+        let grp = &mut self.streams.groups[g as usize];
+        let p = &grp.parts[gp as usize];
         let (topic, partition) = (p.topic, p.partition);
         let node = grp.node;
         let tnode = self.streams.topics[topic as usize].node;

@@ -155,6 +155,7 @@ impl Engine {
             let p = &mut grp.parts[gp as usize];
             p.committed = Some(offset);
             p.position = offset;
+            self.mark_fetchable(g, gp);
             self.refresh_part_lag(g, gp);
             let grp = &mut self.streams.groups[gi];
             let p = &mut grp.parts[gp as usize];

@@ -146,6 +146,10 @@ pub(crate) struct Streams {
     pub(crate) scratch_fetched: Vec<(u32, u64, u32)>,
     /// Stalled followers and held high watermarks per (topic, partition) (`isr.rs`).
     pub(crate) isr: BTreeMap<(u32, u32), super::isr::IsrPart>,
+    /// Kafka's positive murmur2 of each interned key, by `Sym` (`KEY_HASH_UNKNOWN`:
+    /// not computed yet): a keyed producer hashes the same few keys for
+    /// every record, so each key is hashed once (`batch::choose_partition`).
+    pub(crate) key_hash: Vec<u32>,
 }
 
 /// Scheduled work of the log-based models (one `Event::Stream` variant in the core).
