@@ -29,6 +29,9 @@
 //! counts twice), paired with the engine's `mm1` messages per second, must be
 //! ≥ 1 (issue 8's budget); both are printed, each with its verdict.
 //!
+//! After them, outside the rounds: `fanout-large` deliveries per second and a
+//! wide Kafka topic (1,024 partitions, 8 members) in records per second.
+//!
 //! Wall-clock time is read here, in the harness, never inside the engine.
 //!
 //! Arguments (after `--`): `--rounds N` (default 5), `--messages N` (M/M/1
@@ -212,6 +215,28 @@ fn fanout_large() -> (u64, u64, f64) {
     run_engine(&mut e, until);
     let secs = t0.elapsed().as_secs_f64();
     (e.totals().delivered, e.events(), secs)
+}
+
+/// A wide topic: 1,024 partitions, 4,000 keys at 300 records/s, a group of
+/// 8 members (128 partitions each) at about 60% load, for 1,000 simulated
+/// seconds: (records processed, events, seconds). What a poll and an append
+/// cost as the partition count grows (`fetchable.rs`, `lag.rs`'s index).
+fn kafka_wide() -> (u64, u64, f64) {
+    let keys: Vec<String> = (0..4000).map(|i| format!("\"k{i}\"")).collect();
+    let json = format!(
+        r#"{{"title": "wide topic", "seed": 1,
+  "producers": [{{ "id": "p", "to": "t", "rate": "300/s", "keys": {{ "random": [{}] }} }}],
+  "topics": [{{ "id": "t", "partitions": 1024 }}],
+  "consumer_groups": [{{ "id": "g", "topics": ["t"], "members": 8, "max_poll_records": 20,
+    "service": {{ "exponential": "15ms" }} }}]}}"#,
+        keys.join(",")
+    );
+    let s = load(&json).expect("the wide-topic scenario is valid");
+    let mut e = Engine::new(s, 1).expect("valid scenario");
+    let t0 = Instant::now();
+    run_engine(&mut e, SimTime(1_000_000_000));
+    let secs = t0.elapsed().as_secs_f64();
+    (e.totals().processed, e.events(), secs)
 }
 
 fn median(mut v: Vec<f64>) -> f64 {
@@ -437,6 +462,13 @@ fn main() {
         fan[0].0,
         median(fan.iter().map(|f| f.0 as f64 / f.2).collect()),
         median(fan.iter().map(|f| f.1 as f64 / f.2).collect())
+    );
+    let wide: Vec<(u64, u64, f64)> = (0..3).map(|_| kafka_wide()).collect();
+    println!(
+        "kafka wide topic (1024 partitions, 8 members, 1000 sim s, 3 runs): {} records, {:.0} records/s, {:.0} events/s (medians)",
+        wide[0].0,
+        median(wide.iter().map(|w| w.0 as f64 / w.2).collect()),
+        median(wide.iter().map(|w| w.1 as f64 / w.2).collect())
     );
 
     if quick {
