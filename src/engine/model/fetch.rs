@@ -1,7 +1,8 @@
 //! Consumer-group members at work: poll, process, commit, and lag upkeep.
 //!
 //!   idle member ──poll──► fetched (≤ max_poll_records per poll, from `position`,
-//!        │                         partitions taken in turn for fairness)
+//!        │                         partitions taken in turn for fairness; only
+//!        │                         those that may have records, `fetchable.rs`)
 //!        └─ StreamEvent::ServiceDone ──► processed (offset order) ──► commit per policy
 //!                                   └──► failed ──► `recovery.rs` (retry, skip, move on)
 //!   StreamEvent::AutoCommit ──► commit the polled position now if idle, else at the next poll (auto-commit)
