@@ -177,6 +177,12 @@ impl Engine {
             if n > 0 || passed {
                 self.streams.groups[gi].parts[gp as usize].position = next;
             }
+            // Drained to the high watermark: the next poll would pass over it
+            // and drop it from the set; drop it now, so that poll (usually the
+            // one right after this batch) takes the no-records path.
+            if wake.is_none() && next >= end && next >= start {
+                self.unmark_fetchable(g, m, gp);
+            }
             passed_only |= n == 0 && passed;
             if n > 0 {
                 fetched.push((gp, from, n));
