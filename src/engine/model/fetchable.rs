@@ -5,7 +5,8 @@
 //!   hw moves up (append, replication)  ─┐
 //!   log start moves (retention, cut)    ├─► mark_fetchable(g, gp) ──► owner's `fetchable` ∋ gp
 //!   position moves (seek), assignment  ─┘
-//!   a poll finds nothing past the position ──► unmark_fetchable ──► gp leaves the set
+//!   a poll finds nothing past the position,
+//!   or drains it to the high watermark    ──► unmark_fetchable ──► gp leaves the set
 //!   revoke ──► gp leaves the old owner's set
 //!
 //! A group partition has records to fetch when its position is below the
