@@ -200,8 +200,14 @@ impl Engine {
                 headers,
             } => {
                 self.find(producer, NodeKind::Producer)?;
-                scenario::check_publish_one(routing_key.as_deref(), key.as_deref(), headers)
-                    .map_err(|(field, e)| CommandError(format!("{field}: {e}")))?;
+                scenario::check_publish_one(
+                    &self.cfg,
+                    producer,
+                    routing_key.as_deref(),
+                    key.as_deref(),
+                    headers,
+                )
+                .map_err(|(field, e)| CommandError(format!("{field}: {e}")))?;
             }
             Command::SetArrival { producer, arrival } => {
                 let p = self.find(producer, NodeKind::Producer)?;

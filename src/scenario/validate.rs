@@ -136,8 +136,14 @@ fn check_headers<'a>(
 /// Checks for a `publish_one` command's message fields: the same caps as a
 /// producer's (`KEY_LEN_MAX` bytes per key, header name and value;
 /// `HEADERS_MAX` headers). The error names the field (`routing_key`, `key`,
-/// `headers`, `headers.NAME`) and the problem.
+/// `headers`, `headers.NAME`) and the problem. A record without a key for a
+/// compacted topic (producer `producer` of `s` writes to one) is refused, as
+/// Kafka refuses it (`INVALID_RECORD`: "Compacted topic cannot accept message
+/// without key", `LogValidator.validateKey`); kept, it could never be
+/// compacted away.
 pub fn check_publish_one(
+    s: &Scenario,
+    producer: &str,
     routing_key: Option<&str>,
     key: Option<&str>,
     headers: &BTreeMap<String, String>,
@@ -148,6 +154,20 @@ pub fn check_publish_one(
     }
     if let Some(k) = key {
         check_key(&mut v, "key", k);
+    } else if let Some(t) = s
+        .producers
+        .iter()
+        .find(|p| p.id == producer)
+        .and_then(|p| s.topics.iter().find(|t| t.id == p.to))
+        .filter(|t| t.cleanup.compacts())
+    {
+        v.err(
+            "key",
+            format!(
+                "topic {:?} is compacted, and compaction needs keyed records: give this record a key (Kafka refuses a record without one)",
+                t.id
+            ),
+        );
     }
     check_headers(
         &mut v,

@@ -1,14 +1,17 @@
 //! Kafka's log cleaner and retention, against Kafka's own rules:
 //! compaction never cleans past the high watermark or the last stable offset
 //! (`LogCleanerManager.cleanableOffsets`), removes aborted transactional
-//! records whatever their key (`LogCleaner`), a `compact` topic has no
+//! records whatever their key (`LogCleaner`), drops a transaction marker once
+//! no record of its transaction is left and `delete.retention.ms` has passed
+//! (`CleanedTransactionMetadata.onControlBatchRead`), refuses a record without
+//! a key (`LogValidator.validateKey`), a `compact` topic has no
 //! retention (`UnifiedLog.deleteOldSegments` runs only when the policy
 //! includes `delete`), and time retention goes by the record's timestamp
 //! (`deleteRetentionMsBreachedSegments`), not by when the broker appended it.
 
 use crate::common::story;
 use crate::streams::{group, topic};
-use queuelab::engine::TraceKind;
+use queuelab::engine::{Command, TraceKind};
 use queuelab::scenario;
 
 #[test]
@@ -163,4 +166,126 @@ fn retry_topic_records_are_timestamped_when_moved() {
     );
     assert_eq!(group(&s.engine, "g").skipped, 0);
     assert_eq!(topic(&s.engine, "orders-dlt").partitions[0].log_end, 20);
+}
+
+/// A transactional read-process-write group writes key k to a compacted
+/// topic, one transaction per record: offsets 0 (k) + 1 (commit marker) at
+/// 0.6 s, 2 (k) + 3 (commit marker) at 1.6 s; then a transaction spanning two
+/// polls writes 4 (k) at 3.3 s and the member crashes at 3.35 s, so 4 is
+/// aborted and 5 is its abort marker. The cleaner runs every second.
+fn markers_story(delete_retention: &str) -> crate::common::Story {
+    story(
+        &format!(
+            r#"{{ "title": "markers in a compacted topic", "duration": "8s",
+             "producers": [{{ "id": "p", "to": "in", "rate": "1/s", "count": 0, "keys": {{ "fixed": "k" }} }}],
+             "topics": [{{ "id": "in", "partitions": 1 }},
+                        {{ "id": "out", "partitions": 1, "cleanup": "compact", "compaction_interval": "1s",
+                           "delete_retention": "{delete_retention}" }}],
+             "consumer_groups": [
+               {{ "id": "rpw", "topics": ["in"], "auto_offset_reset": "earliest",
+                  "commit": {{ "after_processing": {{ "per": "batch" }} }}, "service": {{ "constant": "100ms" }},
+                  "output": {{ "topic": "out", "transactional": true, "polls_per_txn": 2 }} }} ],
+             "schedule": [
+               {{ "at": "500ms", "command": {{ "do": "publish_one", "producer": "p", "key": "k" }} }},
+               {{ "at": "1500ms", "command": {{ "do": "publish_one", "producer": "p", "key": "k" }} }},
+               {{ "at": "3200ms", "command": {{ "do": "publish_one", "producer": "p", "key": "k" }} }},
+               {{ "at": "3200ms", "command": {{ "do": "publish_one", "producer": "p", "key": "k" }} }},
+               {{ "at": "3350ms", "command": {{ "do": "crash_member", "group": "rpw", "member": 0 }} }} ] }}"#
+        ),
+        8_000_000,
+    )
+}
+
+/// (time [ms], records removed) of each `compacted` event.
+fn compactions(s: &crate::common::Story) -> Vec<(u64, u32)> {
+    s.trace
+        .iter()
+        .filter_map(|e| match e.kind {
+            TraceKind::Compacted { removed, .. } => Some((e.t.0 / 1000, removed)),
+            _ => None,
+        })
+        .collect()
+}
+
+#[test]
+fn a_transaction_marker_is_cleaned_once_its_records_are_gone_and_delete_retention_passed() {
+    let s = markers_story("1s");
+    let aborted = s
+        .trace
+        .iter()
+        .filter(|e| matches!(e.kind, TraceKind::TxnAborted { records: 1, .. }))
+        .count();
+    assert_eq!(aborted, 1, "the crash aborts the open transaction");
+    // 2 s: offset 0 (k, superseded by 2); its commit marker 1 stays, since
+    //      its record was still there when the pass began.
+    // 3 s: marker 1 (its transaction has no record left, appended at 0.6 s,
+    //      more than 1 s ago).
+    // 4 s: the aborted record 4; its abort marker 5 outlives it by one pass.
+    // 5 s: marker 5. Marker 3 stays for good: record 2 is k's latest value.
+    assert_eq!(
+        compactions(&s),
+        [(2000, 1), (3000, 1), (4000, 1), (5000, 1)]
+    );
+    let out = topic(&s.engine, "out");
+    let p = &out.partitions[0];
+    assert_eq!((p.log_end, p.records, p.compacted), (6, 2, 4), "{p:?}");
+}
+
+#[test]
+fn a_marker_whose_records_are_gone_waits_for_delete_retention() {
+    // With 10 s of delete retention no marker is old enough in 8 s: only the
+    // superseded record 0 (at 2 s) and the aborted record 4 (at 4 s) go, and
+    // markers 1, 3 and 5 stay next to k's latest value 2.
+    let s = markers_story("10s");
+    assert_eq!(compactions(&s), [(2000, 1), (4000, 1)]);
+    let p = &topic(&s.engine, "out").partitions[0];
+    assert_eq!((p.log_end, p.records, p.compacted), (6, 4, 2), "{p:?}");
+}
+
+#[test]
+fn a_record_without_a_key_is_refused_by_a_compacted_topic() {
+    let json = |key: &str| {
+        format!(
+            r#"{{ "title": "keyless into a compacted topic", "duration": "3s",
+             "producers": [{{ "id": "p", "to": "t", "rate": "10/s", "count": 5, "arrival": "constant",
+                             "keys": {{ "fixed": "a" }} }}],
+             "topics": [{{ "id": "t", "partitions": 1, "cleanup": "compact", "compaction_interval": "1s" }}],
+             "schedule": [{{ "at": "2s", "command": {{ "do": "publish_one", "producer": "p"{key} }} }}] }}"#
+        )
+    };
+    // In a scenario's schedule: a validation error naming the field.
+    for key in [r#", "key": null"#, ""] {
+        let e = scenario::load(&json(key)).unwrap_err().to_string();
+        assert!(
+            e.contains("schedule[0].command.key") && e.contains(r#"topic "t" is compacted"#),
+            "{e}"
+        );
+    }
+    // As a live command: refused with the same reason, nothing appended.
+    let mut s = story(&json(r#", "key": "a""#), 1_000_000);
+    let before = topic(&s.engine, "t").appended;
+    let cmd: Command =
+        serde_json::from_str(r#"{ "do": "publish_one", "producer": "p", "key": null }"#).unwrap();
+    let e = s.engine.submit(cmd).unwrap_err().to_string();
+    assert!(
+        e.starts_with("key: ") && e.contains(r#"topic "t" is compacted"#),
+        "{e}"
+    );
+    assert_eq!(before, 5, "the producer's own five records");
+    s.run_to(1_500_000);
+    assert_eq!(
+        topic(&s.engine, "t").appended,
+        5,
+        "the refused record is not appended"
+    );
+    // With a key it goes in.
+    let cmd: Command =
+        serde_json::from_str(r#"{ "do": "publish_one", "producer": "p", "key": "b" }"#).unwrap();
+    s.engine.submit(cmd).unwrap();
+    s.run_to(1_900_000);
+    assert_eq!(
+        topic(&s.engine, "t").appended,
+        6,
+        "before the scheduled one at 2 s"
+    );
 }

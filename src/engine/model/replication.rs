@@ -418,6 +418,9 @@ impl Engine {
                     acked_lost += r.acks_one() as u64;
                     log.tombstones -= r.tombstone() as u64;
                 }
+                if !log.txn_markers.is_empty() {
+                    log.txn_markers.split_off(&cut);
+                }
                 log.end = cut.max(log.start).min(log.end);
                 log.hw = log.hw.min(log.end);
                 if !replicated {

@@ -60,6 +60,13 @@ pub(crate) struct PartitionLog {
     pub(crate) tombstones: u64,
     /// Append times that did not pack into their record (`record.rs`).
     pub(crate) late_appends: LateAppends,
+    /// Compacted topics only: each kept transaction marker's offset → the
+    /// offsets of its transaction's records in this partition. Kafka's
+    /// cleaner keeps a marker while any record of its transaction is left
+    /// (`CleanedTransactionMetadata.onControlBatchRead`), then treats it
+    /// as a tombstone; a record carries no transaction id, so the marker
+    /// remembers its records here.
+    pub(crate) txn_markers: BTreeMap<u64, Vec<u64>>,
 }
 
 impl PartitionLog {
@@ -326,12 +333,17 @@ impl Engine {
     }
 
     /// A transaction marker into partition `part` of topic `t` (a control
-    /// record: an offset, no trace event of its own, never read).
-    pub(crate) fn append_marker(&mut self, t: u32, part: u32) {
+    /// record: an offset, no trace event of its own, never read);
+    /// `txn_offsets` are its transaction's records in that partition.
+    pub(crate) fn append_marker(&mut self, t: u32, part: u32, txn_offsets: Vec<u64>) {
         let replicated = self.streams.topics[t as usize].replicated;
+        let compacts = self.cfg.topics[t as usize].cleanup.compacts();
         let log = &mut self.streams.topics[t as usize].parts[part as usize];
         let mut r = Record::marker(0, self.now.0);
         r.offset = log.end;
+        if compacts {
+            log.txn_markers.insert(r.offset, txn_offsets);
+        }
         log.late_appends.set(&mut r, self.now.0);
         log.end += 1;
         if !replicated {
@@ -407,6 +419,9 @@ impl Engine {
         }
         log.start = log.records.front().map_or(log.end, |r| r.offset);
         log.late_appends.drop_below(log.start);
+        if !log.txn_markers.is_empty() {
+            log.txn_markers = log.txn_markers.split_off(&log.start);
+        }
         log.retention_deleted += n;
         self.streams.retained -= n;
         let start = log.start;
@@ -485,6 +500,20 @@ impl Engine {
                     latest.insert(r.key, r.offset);
                 }
             }
+            // A marker goes once no record of its transaction is left (an
+            // abort marker outlives its aborted records by one compaction, as
+            // in Kafka), then after `delete_retention` as a tombstone does.
+            let mut markers_gone: Vec<u64> = Vec::new();
+            for (&at, txn_offsets) in log.txn_markers.range(..bound) {
+                let present = |o: u64| log.records.get(log.index_from(o)).filter(|r| r.offset == o);
+                let txn_left = txn_offsets.iter().any(|&o| present(o).is_some());
+                if !txn_left
+                    && any_retention
+                    && present(at).is_some_and(|m| log.late_appends.appended_us(m) <= horizon)
+                {
+                    markers_gone.push(at);
+                }
+            }
             let before = log.records.len();
             let mut tombstones = 0u64;
             let mut tombstones_gone = 0u64;
@@ -493,7 +522,10 @@ impl Engine {
                 if r.offset >= bound {
                     return true;
                 }
-                if r.txn() == TXN_ABORTED && !r.is_marker() {
+                if r.is_marker() {
+                    return markers_gone.binary_search(&r.offset).is_err();
+                }
+                if r.txn() == TXN_ABORTED {
                     return false;
                 }
                 let latest = r.key == NO_SYM || latest.get(&r.key) == Some(&r.offset);
@@ -508,6 +540,9 @@ impl Engine {
                 }
                 keep
             });
+            for at in &markers_gone {
+                log.txn_markers.remove(at);
+            }
             if !late.is_empty() {
                 let records = &log.records;
                 late.retain(|o| records.binary_search_by_key(&o, |r| r.offset).is_ok());

@@ -161,7 +161,12 @@ impl Engine {
         }
         touched.sort_unstable();
         for &(t, part) in &touched {
-            self.append_marker(t, part);
+            let offsets = outs
+                .iter()
+                .filter(|o| (o.t, o.part) == (t, part))
+                .map(|o| o.offset)
+                .collect();
+            self.append_marker(t, part, offsets);
         }
         let grp = &mut self.streams.groups[gi];
         let node = grp.node;

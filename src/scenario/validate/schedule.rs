@@ -28,14 +28,18 @@ pub(super) fn check_scheduled_values(
     }
     match cmd {
         C::PublishOne {
+            producer,
             routing_key,
             key,
             headers,
-            ..
         } => {
-            if let Err((field, e)) =
-                check_publish_one(routing_key.as_deref(), key.as_deref(), headers)
-            {
+            if let Err((field, e)) = check_publish_one(
+                s,
+                producer,
+                routing_key.as_deref(),
+                key.as_deref(),
+                headers,
+            ) {
                 v.err(format!("{at}.{field}"), e);
             }
         }
