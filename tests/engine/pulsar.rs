@@ -1194,3 +1194,56 @@ fn a_later_joiner_gets_no_replayed_message_ahead_of_an_earlier_joiners_held_ones
     assert_eq!(r["ledger"]["out_of_order"], 0, "{}", r["ledger"]);
     assert_eq!(r["ledger"]["lost"], 0);
 }
+
+#[test]
+fn keyless_messages_change_partition_per_10ms_window_as_the_java_clients_default_router() {
+    // `RoundRobinPartitionMessageRouter` with batching on (the default):
+    // partition = now_ms / partitionSwitchMs (10 ms) + a start drawn per
+    // producer, mod N; a keyed message still goes by its key's hash.
+    let st = story(
+        r#"{ "title": "keyless routing", "seed": 3, "duration": "60ms",
+             "producers": [
+               { "id": "p", "to": "t", "rate": "1000/s", "arrival": "constant", "count": 50 },
+               { "id": "q", "to": "t", "rate": "1000/s", "arrival": "constant", "count": 50 },
+               { "id": "k", "to": "t", "rate": "1000/s", "arrival": "constant", "count": 50, "keys": { "fixed": "x1" } } ],
+             "pulsar_topics": [{ "id": "t", "partitions": 4 }] }"#,
+        60_000_000,
+    );
+    let stored = |producer: &str| -> Vec<(u64, u32)> {
+        let node = st.node(producer);
+        let ids: std::collections::BTreeSet<u64> = st
+            .trace
+            .iter()
+            .filter(|e| e.node == node && matches!(e.kind, TraceKind::Published { .. }))
+            .filter_map(|e| e.msg)
+            .collect();
+        st.trace
+            .iter()
+            .filter_map(|e| match e.kind {
+                TraceKind::PulsarStored { partition, .. }
+                    if e.msg.is_some_and(|m| ids.contains(&m)) =>
+                {
+                    Some((e.t.0, partition))
+                }
+                _ => None,
+            })
+            .collect()
+    };
+    for producer in ["p", "q"] {
+        let s = stored(producer);
+        assert_eq!(s.len(), 50, "{producer}: {s:?}");
+        let start = (s[0].1 as u64 + 4 - (s[0].0 / 10_000) % 4) % 4;
+        for &(t_us, part) in &s {
+            assert_eq!(
+                part as u64,
+                (t_us / 10_000 + start) % 4,
+                "{producer} at {t_us} µs: {s:?}"
+            );
+        }
+        // About ten messages per window over six windows: all four partitions used.
+        let used: std::collections::BTreeSet<u32> = s.iter().map(|x| x.1).collect();
+        assert_eq!(used.len(), 4, "{producer}: {s:?}");
+    }
+    let keyed: std::collections::BTreeSet<u32> = stored("k").iter().map(|x| x.1).collect();
+    assert_eq!(keyed.len(), 1, "a key stays on its partition: {keyed:?}");
+}

@@ -7,7 +7,7 @@
 //! invariants in `pulsar_check.rs`; the hashes and Key_Shared selectors in
 //! `pulsar_hash.rs`.
 //!
-//!   producer ──Arrive──► topic ──partition (key hash / round robin)──► log [offsets]
+//!   producer ──Arrive──► topic ──partition (key hash / round robin per 10 ms)──► log [offsets]
 //!                          │ backlog quota: hold | exception | evict
 //!                          ▼
 //!   subscription: cursor {mark-delete, ack holes, read} ──dispatch by type──► consumers' receiver queues
@@ -131,7 +131,8 @@ pub(crate) struct PConsumer {
 pub(crate) struct PTopicState {
     pub(crate) node: NodeId,
     pub(crate) logs: Vec<PLog>,
-    /// Round-robin partition for keyless messages.
+    /// Round-robin partition for keyless dead letters (the consumer's
+    /// dead-letter producer sends without batching: one message each).
     pub(crate) rr: u32,
     pub(crate) subs: Vec<u32>,
     /// Sends held by `producer_request_hold`: (slot, generation, producer).
@@ -206,7 +207,17 @@ pub(crate) struct PSubState {
 pub(crate) struct Pulsar {
     pub(crate) topics: Vec<PTopicState>,
     pub(crate) subs: Vec<PSubState>,
+    /// Per producer index: the start partition of its round-robin router
+    /// for keyless messages (random per producer, as the Java client's
+    /// `ThreadLocalRandom.nextInt(numPartitions)`; here from the seeded
+    /// stream `pulsar-router:<id>`). Empty without Pulsar topics.
+    pub(crate) router_start: Vec<u32>,
 }
+
+/// The Java client's default `partitionSwitchMs` with batching on (the
+/// default): `batchingPartitionSwitchFrequencyByPublishDelay` (10) ×
+/// `batchingMaxPublishDelay` (1 ms).
+pub(crate) const PARTITION_SWITCH_US: u64 = 10_000;
 
 /// Scheduled Pulsar work.
 #[derive(Clone, Copy, Debug)]
@@ -243,6 +254,25 @@ impl Engine {
                 deleted: 0,
                 refused: 0,
             });
+        }
+        if !cfg.pulsar_topics.is_empty() {
+            self.pulsar.router_start = cfg
+                .producers
+                .iter()
+                .map(|p| {
+                    let n = cfg
+                        .pulsar_topics
+                        .iter()
+                        .find(|t| t.id == p.to)
+                        .map_or(1, |t| t.partitions.max(1));
+                    if n > 1 {
+                        let label = format!("pulsar-router:{}", p.id);
+                        Stream::new(self.seed, &label).below(n as u64) as u32
+                    } else {
+                        0
+                    }
+                })
+                .collect();
         }
         for (s, sc) in cfg.pulsar_subscriptions.iter().enumerate() {
             let topic = self.node_of(&sc.topic).expect("validated").index;
@@ -339,13 +369,23 @@ impl Engine {
         let key_str = (key != NO_SYM).then(|| self.syms[key as usize].clone());
         let tp = &mut self.pulsar.topics[t as usize];
         let n = tp.logs.len() as u32;
+        // The Java client's default router (`RoundRobinPartitionMessageRouter`):
+        // a key's hash; else, with batching on (a producer's default), one
+        // partition per `partitionSwitchMs` window, `now_ms / 10 + start`, so
+        // a batch stays whole; a dead letter (batching off) one at a time.
         let part = match &key_str {
             Some(k) if n > 1 => super::pulsar_hash::partition_for_key(k, n),
-            _ if n > 1 => {
-                let r = tp.rr;
-                tp.rr = (tp.rr + 1) % n;
-                r
-            }
+            _ if n > 1 => match self.pulsar.router_start.get(p as usize) {
+                Some(&start) => {
+                    let window = self.now.0 / PARTITION_SWITCH_US;
+                    ((window + start as u64) % n as u64) as u32
+                }
+                None => {
+                    let r = tp.rr;
+                    tp.rr = (tp.rr + 1) % n;
+                    r
+                }
+            },
             _ => 0,
         };
         let hash = super::pulsar_hash::sticky_slot(key_str.as_deref());
