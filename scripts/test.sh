@@ -39,8 +39,10 @@ cargo build --locked --release
 step "release build of the app and end-to-end browser tests"
 ./e2e/run.sh
 
-step "size of the release wasm (growth guard: 860 KiB gzip; issue 6's budget of 400 is not met)"
-# About 858.2 KiB gzip today (856.7 before the streams' fetchable-partition
+step "size of the release wasm (growth guard: 862 KiB gzip; issue 6's budget of 400 is not met)"
+# About 859.8 KiB gzip today (858.2 before the Kafka cleaner's transaction-marker
+# rule, the keyless publish_one refusal and Pulsar's 10 ms router windows of
+# 2026-12-04; 856.7 before the streams' fetchable-partition
 # index and key-hash cache of 2026-12-03; 853.9 before Kafka's poll timer with its
 # preset, lesson step and labels, and the broker fixes of 2026-12-02;
 # 846.9 before the edge detours of route.rs and
@@ -53,6 +55,6 @@ step "size of the release wasm (growth guard: 860 KiB gzip; issue 6's budget of 
 # topology builder, the Kafka picture, the lesson player and the exports
 # merged; README "Performance" says where the bytes are. This guard stops
 # further growth.
-WASM_GZIP_KIB_MAX="${WASM_GZIP_KIB_MAX:-860}" ./scripts/wasm-size.sh dist
+WASM_GZIP_KIB_MAX="${WASM_GZIP_KIB_MAX:-862}" ./scripts/wasm-size.sh dist
 
 step "all tests passed"

@@ -418,9 +418,8 @@ impl Engine {
                     acked_lost += r.acks_one() as u64;
                     log.tombstones -= r.tombstone() as u64;
                 }
-                if !log.txn_markers.is_empty() {
-                    log.txn_markers.split_off(&cut);
-                }
+                let kept = log.txn_markers.partition_point(|m| m.0 < cut);
+                log.txn_markers.truncate(kept);
                 log.end = cut.max(log.start).min(log.end);
                 log.hw = log.hw.min(log.end);
                 if !replicated {

@@ -60,13 +60,15 @@ pub(crate) struct PartitionLog {
     pub(crate) tombstones: u64,
     /// Append times that did not pack into their record (`record.rs`).
     pub(crate) late_appends: LateAppends,
-    /// Compacted topics only: each kept transaction marker's offset → the
-    /// offsets of its transaction's records in this partition. Kafka's
-    /// cleaner keeps a marker while any record of its transaction is left
-    /// (`CleanedTransactionMetadata.onControlBatchRead`), then treats it
-    /// as a tombstone; a record carries no transaction id, so the marker
-    /// remembers its records here.
-    pub(crate) txn_markers: BTreeMap<u64, Vec<u64>>,
+    /// Compacted topics only: each kept transaction marker's offset and the
+    /// offsets of its transaction's records in this partition, in offset
+    /// order. Kafka's cleaner keeps a marker while any record of its
+    /// transaction is left (`CleanedTransactionMetadata.onControlBatchRead`),
+    /// then treats it as a tombstone; a record carries no transaction id, so
+    /// the marker remembers its records here. (A sorted `Vec`, not a map:
+    /// markers arrive in offset order, and a map of vectors would add its
+    /// own copy of the B-tree code to the wasm.)
+    pub(crate) txn_markers: Vec<(u64, Vec<u64>)>,
 }
 
 impl PartitionLog {
@@ -342,7 +344,7 @@ impl Engine {
         let mut r = Record::marker(0, self.now.0);
         r.offset = log.end;
         if compacts {
-            log.txn_markers.insert(r.offset, txn_offsets);
+            log.txn_markers.push((r.offset, txn_offsets));
         }
         log.late_appends.set(&mut r, self.now.0);
         log.end += 1;
@@ -420,7 +422,8 @@ impl Engine {
         log.start = log.records.front().map_or(log.end, |r| r.offset);
         log.late_appends.drop_below(log.start);
         if !log.txn_markers.is_empty() {
-            log.txn_markers = log.txn_markers.split_off(&log.start);
+            let gone = log.txn_markers.partition_point(|m| m.0 < log.start);
+            log.txn_markers.drain(..gone);
         }
         log.retention_deleted += n;
         self.streams.retained -= n;
@@ -504,7 +507,8 @@ impl Engine {
             // abort marker outlives its aborted records by one compaction, as
             // in Kafka), then after `delete_retention` as a tombstone does.
             let mut markers_gone: Vec<u64> = Vec::new();
-            for (&at, txn_offsets) in log.txn_markers.range(..bound) {
+            for (at, txn_offsets) in log.txn_markers.iter().take_while(|m| m.0 < bound) {
+                let at = *at;
                 let present = |o: u64| log.records.get(log.index_from(o)).filter(|r| r.offset == o);
                 let txn_left = txn_offsets.iter().any(|&o| present(o).is_some());
                 if !txn_left
@@ -540,8 +544,9 @@ impl Engine {
                 }
                 keep
             });
-            for at in &markers_gone {
-                log.txn_markers.remove(at);
+            if !markers_gone.is_empty() {
+                log.txn_markers
+                    .retain(|m| markers_gone.binary_search(&m.0).is_err());
             }
             if !late.is_empty() {
                 let records = &log.records;
