@@ -1176,3 +1176,59 @@ fn an_emptied_buffer_keeps_the_soft_limit_clock_as_redis_does() {
     assert_eq!(cuts[0].0, 10_000_000);
     assert!(cuts[0].1.contains("SoftLimit"), "{cuts:?}");
 }
+
+#[test]
+fn a_claimer_handles_its_claimed_batch_before_claiming_again() {
+    // c0 and c1 crash before their effects; c2 (3 s per entry) claims both
+    // entries at 1.5 s. While it handles the first, the second's idle time
+    // passes min_idle_time again: a client only calls XAUTOCLAIM again after
+    // handling the batch the last call returned, so it does not claim that
+    // entry from itself and handle it twice.
+    let st = story(
+        r#"{ "title": "self re-claim", "seed": 1, "duration": "13s",
+             "producers": [{ "id": "p", "to": "s", "rate": "5/s", "arrival": "constant", "count": 2 }],
+             "redis_streams": [{ "id": "s" }],
+             "redis_groups": [{ "id": "g", "stream": "s", "consumers": 3, "service": { "constant": "3s" },
+                                "min_idle_time": "1s", "claim_every": "500ms" }],
+             "schedule": [
+               { "at": "0.25s", "command": { "do": "crash_stream_consumer", "group": "g", "consumer": 0, "after_effect": false } },
+               { "at": "0.45s", "command": { "do": "crash_stream_consumer", "group": "g", "consumer": 1, "after_effect": false } } ] }"#,
+        13_000_000,
+    );
+    let c2: Vec<(u64, u64)> = st
+        .trace
+        .iter()
+        .filter_map(|e| match e.kind {
+            TraceKind::XDelivered {
+                consumer: 2, ms, ..
+            } => Some((e.t.0, ms)),
+            _ => None,
+        })
+        .collect();
+    assert_eq!(
+        c2,
+        [(1_500_000, 200), (4_500_000, 400)],
+        "c2 handles each claimed entry once"
+    );
+    let refused = st
+        .trace
+        .iter()
+        .filter(|e| matches!(e.kind, TraceKind::XAcked { acked: false, .. }))
+        .count();
+    assert_eq!(refused, 0, "no XACK finds its entry gone");
+    let self_claims = st
+        .trace
+        .iter()
+        .filter(|e| {
+            matches!(
+                e.kind,
+                TraceKind::XClaimed {
+                    consumer: 2,
+                    from: 2,
+                    ..
+                }
+            )
+        })
+        .count();
+    assert_eq!(self_claims, 0, "c2 never claims from itself");
+}

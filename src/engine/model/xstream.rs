@@ -274,7 +274,10 @@ impl Engine {
         if !cs.up || cs.busy.is_some() {
             return;
         }
-        if cs.claim_due {
+        // A client calls XAUTOCLAIM again only after handling the batch the
+        // last call returned: claiming first would take entries of that very
+        // batch from itself and handle them twice.
+        if cs.claim_due && cs.claimed.is_empty() {
             self.redis.groups[g as usize].consumers[c as usize].claim_due = false;
             self.xautoclaim(g, c);
         }
