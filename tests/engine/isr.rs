@@ -568,3 +568,90 @@ fn acks_all_records_answered_by_a_lone_leader_are_counted_lost_by_a_later_unclea
     let (t, _) = topic_ledger(&e);
     assert_eq!(t["acked_lost"], 20, "{t}");
 }
+
+#[test]
+fn a_stalled_follower_of_an_idle_partition_stays_in_the_isr_until_the_leader_appends() {
+    // Kafka's `Replica.isCaughtUp`: a follower with the leader's log end is
+    // never out of sync. Partition 1 gets nothing until 8 s, so its stalled
+    // follower (since 1 s) is still caught up at the 6 s check; the leader
+    // looks again every replica_lag_max / 2 (8.5 s) and then drops it.
+    let json = r#"{ "title": "idle partition", "duration": "12s",
+         "producers": [
+           { "id": "p", "to": "t", "rate": "10/s", "arrival": "constant", "acks": "all", "partition": 0 },
+           { "id": "q", "to": "t", "rate": "1/s", "arrival": "constant", "acks": "all", "partition": 1,
+             "start": "7s", "count": 1 } ],
+         "topics": [{ "id": "t", "partitions": 2,
+                      "replication": { "factor": 2, "min_insync": 1, "replica_lag_max": "5s" } }],
+         "schedule": [{ "at": "1s", "command": { "do": "stall_follower", "topic": "t", "duration": "15s" } }] }"#;
+    let mut e = engine(json, 1);
+    run_checked(&mut e, 12_000_000);
+    let shrunk: Vec<(u64, u32)> = e
+        .take_trace()
+        .iter()
+        .filter_map(|ev| match ev.kind {
+            TraceKind::IsrShrunk { partition, .. } => Some((ev.t.0, partition)),
+            _ => None,
+        })
+        .collect();
+    assert_eq!(shrunk, [(6_000_000, 0), (8_500_000, 1)]);
+}
+
+#[test]
+fn a_retried_batch_the_leader_crash_cut_is_appended_again_not_answered_as_a_duplicate() {
+    // An idempotent acks=all producer; min_insync 3 and a stalled follower:
+    // at 3 s the ISR shrinks below min_insync, so the batches waiting for the
+    // high watermark fail (NOT_ENOUGH_REPLICAS_AFTER_APPEND) and are retried.
+    // The leader crash at 3.1 s cuts them from the log. The new leader's
+    // producer state comes from its log (`rebuildProducerState`), so their
+    // retries are appended again instead of being answered "duplicate,
+    // success" with nothing in the log.
+    let json = r#"{ "title": "cut and retried", "duration": "15s",
+         "producers": [{ "id": "p", "to": "events", "rate": "100/s", "arrival": "constant", "acks": "all" }],
+         "topics": [{ "id": "events", "partitions": 1,
+                      "replication": { "factor": 3, "min_insync": 3, "replica_lag": "500ms", "replica_lag_max": "2s" } }],
+         "schedule": [
+           { "at": "1s", "command": { "do": "stall_follower", "topic": "events", "partition": 0, "duration": "5s" } },
+           { "at": "3.1s", "command": { "do": "crash_leader", "topic": "events", "partition": 0, "restart_after": "1s" } } ] }"#;
+    let mut e = engine(json, 1);
+    run_checked(&mut e, 15_000_000);
+    let trace = e.take_trace();
+    let crash = trace
+        .iter()
+        .find_map(|ev| match ev.kind {
+            TraceKind::LeaderCrashed { truncated, .. } => Some((ev.t.0, truncated)),
+            _ => None,
+        })
+        .expect("crashed");
+    assert!(crash.1 > 0, "the crash cut records: {crash:?}");
+    let appended = |before: bool| -> std::collections::BTreeMap<u64, u64> {
+        trace
+            .iter()
+            .filter(|ev| (ev.t.0 < crash.0) == before)
+            .filter_map(|ev| match ev.kind {
+                TraceKind::Appended { offset, .. } => Some((ev.msg.unwrap(), offset)),
+                _ => None,
+            })
+            .collect()
+    };
+    let (before, after) = (appended(true), appended(false));
+    let cut_at = before.values().max().unwrap() + 1 - crash.1 as u64;
+    let cut: Vec<u64> = before
+        .iter()
+        .filter(|&(_, &o)| o >= cut_at)
+        .map(|(&m, _)| m)
+        .collect();
+    assert_eq!(cut.len() as u32, crash.1);
+    for m in &cut {
+        assert_eq!(
+            after.get(m),
+            before.get(m),
+            "record {m} was cut and is appended again at the same offset"
+        );
+    }
+    let (t, _) = topic_ledger(&e);
+    assert_eq!(
+        (t["acked_lost"].as_u64(), t["unacked_lost"].as_u64()),
+        (Some(0), Some(0)),
+        "{t}"
+    );
+}

@@ -5,8 +5,9 @@
 //!
 //!   StallFollower ──► FollowerStalled; in the ISR, lagging: the high watermark waits for it
 //!        │                (acks=all batches wait too)
-//!        ├─ replica_lag_max later, still stalled ──► IsrShrunk: the high watermark and acks=all
-//!        │       count only the rest of the ISR (fewer than min_insync: NotEnoughReplicas, retried)
+//!        ├─ replica_lag_max later, still stalled, and behind the log end ──► IsrShrunk: the high watermark and acks=all
+//!        │       count only the rest of the ISR (fewer than min_insync: NotEnoughReplicas, retried);
+//!        │       nothing appended since the stall: still caught up, checked again every replica_lag_max / 2
 //!        └─ stall over ──replica_lag later──► caught up: back in the ISR (IsrExpanded), or,
 //!                                             if it never left, it stops holding the high watermark
 //!
@@ -126,7 +127,29 @@ impl Engine {
         if !s.in_isr {
             return;
         }
-        s.in_isr = false;
+        let since_us = s.since_us;
+        // A follower with the leader's whole log is never out of sync
+        // (`Replica.isCaughtUp`: "the same leo as the leader"): while nothing
+        // was appended since the stall began it stays, and the leader looks
+        // again every `replica_lag_max / 2` (its `isr-expiration` task).
+        let log = &self.streams.topics[t as usize].parts[part as usize];
+        if log
+            .records
+            .back()
+            .is_none_or(|r| log.appended_us(r) <= since_us)
+        {
+            let lag_max_us = self.cfg.topics[t as usize]
+                .replication
+                .map_or(30_000_000, |r| r.replica_lag_max_us());
+            self.schedule_stream(
+                self.now.after((lag_max_us / 2).max(1)),
+                StreamEvent::IsrLagCheck { t, part, stall: id },
+            );
+            return;
+        }
+        if let Some(s) = self.stall_mut(t, part, id) {
+            s.in_isr = false;
+        }
         let repl = &mut self.streams.topics[t as usize].repl[part as usize];
         if repl.isr >= 2 {
             repl.isr -= 1;

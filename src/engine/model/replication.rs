@@ -59,6 +59,9 @@ pub(crate) struct Tracked {
     pub(crate) sends: u32,
     /// The broker appended it at least once (a resend then duplicates).
     pub(crate) appended: bool,
+    /// The log end offset after its first append: a leader crash that cuts
+    /// the log below it removed every copy.
+    pub(crate) appended_end: u64,
     /// A retry is scheduled.
     pub(crate) retry_pending: bool,
     /// When the batch was created (`delivery.timeout.ms` counts from it).
@@ -138,6 +141,7 @@ impl Engine {
                 records,
                 sends: 0,
                 appended: false,
+                appended_end: 0,
                 retry_pending: false,
                 created_us: self.now.0,
             },
@@ -204,7 +208,13 @@ impl Engine {
                 r.set_duplicate();
             }
         }
-        self.streams.tracked.get_mut(&id).expect("tracked").appended = true;
+        let end_after =
+            self.streams.topics[t as usize].parts[part as usize].end + records.len() as u64;
+        let b = self.streams.tracked.get_mut(&id).expect("tracked");
+        if !appended_before {
+            b.appended_end = end_after;
+        }
+        b.appended = true;
         if idempotent {
             self.streams.topics[t as usize].repl[part as usize]
                 .last_seq
@@ -439,24 +449,26 @@ impl Engine {
                 None,
                 node,
             );
-            // The acks=all batches it had not answered fail: their producers
-            // retry. The new leader rebuilt its producer state from its log, so
-            // the sequence it last saw from each producer is the one before
-            // the oldest truncated batch.
-            if cut.is_some() {
-                for &(_, id) in &waiting {
-                    if let Some(b) = self.streams.tracked.get(&id) {
-                        let (bp, seq) = (b.p, b.seq);
-                        let last = &mut self.streams.topics[ti].repl[part as usize].last_seq;
-                        let keep = last.get(&bp).map_or(0, |&l| l.min(seq - 1));
-                        last.insert(bp, keep);
+            // Every batch the producer still waits to hear about whose records
+            // the cut removed (acks=all ones waiting for the high watermark,
+            // and any appended one whose answer failed or was lost) is no
+            // longer appended: its retry is appended again, not rejected as
+            // a duplicate. The new leader rebuilt its producer state from its
+            // log (`UnifiedLog.truncateTo` → `rebuildProducerState`), so the
+            // sequence it last saw from each producer is the one before the
+            // oldest cut batch.
+            if let Some(cut) = cut {
+                let repl = &mut self.streams.topics[ti].repl[part as usize];
+                for b in self.streams.tracked.values_mut() {
+                    if (b.t, b.part) == (t, part) && b.appended && b.appended_end > cut {
+                        b.appended = false;
+                        let keep = repl.last_seq.get(&b.p).map_or(0, |&l| l.min(b.seq - 1));
+                        repl.last_seq.insert(b.p, keep);
                     }
                 }
             }
+            // The acks=all batches it had not answered fail: their producers retry.
             for (_, id) in waiting {
-                if let Some(b) = self.streams.tracked.get_mut(&id) {
-                    b.appended = cut.is_none() && b.appended;
-                }
                 self.retry_after_error(id);
             }
             if let Some(d) = restart_after_us {
