@@ -655,3 +655,47 @@ fn a_retried_batch_the_leader_crash_cut_is_appended_again_not_answered_as_a_dupl
         "{t}"
     );
 }
+
+#[test]
+fn an_offline_partition_waits_for_its_last_leader_not_the_first_replica_back() {
+    // Three replicas crash at 1, 2 and 3 s (back after 10, 100 and 100 s).
+    // Without unclean election only the last in-sync replica (crashed at
+    // 3 s, back at 103 s) may lead again: the one back at 11 s lacks the
+    // 1–3 s records, so the partition stays offline until 103 s, loses
+    // nothing, and then both follow the returned leader.
+    let json = r#"{ "title": "offline until the last leader", "duration": "110s",
+         "producers": [{ "id": "p", "to": "t", "rate": "10/s", "arrival": "constant", "acks": "all" }],
+         "topics": [{ "id": "t", "partitions": 1, "replication": { "factor": 3, "min_insync": 1 } }],
+         "schedule": [
+           { "at": "1s", "command": { "do": "crash_leader", "topic": "t", "partition": 0, "restart_after": "10s" } },
+           { "at": "2s", "command": { "do": "crash_leader", "topic": "t", "partition": 0, "restart_after": "100s" } },
+           { "at": "3s", "command": { "do": "crash_leader", "topic": "t", "partition": 0, "restart_after": "100s" } } ] }"#;
+    let mut e = engine(json, 1);
+    run_checked(&mut e, 110_000_000);
+    let appends: Vec<u64> = e
+        .take_trace()
+        .iter()
+        .filter(|ev| matches!(ev.kind, TraceKind::Appended { .. }))
+        .map(|ev| ev.t.0)
+        .collect();
+    assert!(
+        !appends.iter().any(|&t| t > 3_000_000 && t < 103_000_000),
+        "offline from 3 s to 103 s"
+    );
+    assert!(
+        appends.iter().any(|&t| t >= 103_000_000),
+        "writable again at 103 s"
+    );
+    let l = serde_json::to_value(e.ledger_report()).unwrap();
+    assert_eq!(
+        l["streams"]["topics"]["t"]["acked_lost"], 0,
+        "{}",
+        l["streams"]
+    );
+    let r = serde_json::to_value(e.report("t")).unwrap();
+    assert_eq!(
+        r["nodes"]["t"]["partitions"][0]["isr"],
+        json!([3, 3]),
+        "all three in sync again"
+    );
+}

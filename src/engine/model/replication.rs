@@ -24,7 +24,8 @@
 //! follower (`isr.rs`, `replica_lag_max`); a crashed leader's replica is out of the ISR until
 //! its `restart_after`, so `min_insync` can refuse `acks=all` writes
 //! meanwhile (`NotEnoughReplicas`, retried); no unclean election (a
-//! partition whose every replica is down is offline until one restarts).
+//! partition left without an in-sync replica is offline until the last
+//! in-sync one restarts; replicas that crashed before it wait for it).
 //! An error answer backs off exponentially with jitter (KIP-580); a batch is
 //! given up at `retries` or `delivery.timeout.ms` (120 s) after its creation.
 //! Every draw comes from the producer's link stream.
@@ -75,6 +76,13 @@ pub(crate) struct PartRepl {
     pub(crate) leader_epoch: u32,
     /// Replicas down (crashed leaders not yet back).
     pub(crate) down: u32,
+    /// Offline without unclean election: the leader epoch of the crash that
+    /// took the last in-sync replica. Only that replica may lead again
+    /// (Kafka: "the partition will remain unavailable until the most recent
+    /// leader becomes available again"); the others that come back first
+    /// wait in `back_while_offline` and follow it.
+    pub(crate) offline_crash: Option<u32>,
+    pub(crate) back_while_offline: u32,
     /// In-sync replicas, the leader included (0: offline, no leader).
     pub(crate) isr: u32,
     /// End offsets of appended batches the followers do not have yet, oldest
@@ -365,7 +373,7 @@ impl Engine {
     /// fails. An in-sync follower takes over with the log up to the high
     /// watermark; with none, an out-of-sync one does if unclean election is
     /// on (its log ends `out_of_sync_lag` ago), else the partition is offline
-    /// until a replica is back.
+    /// until this replica (the last in-sync one) is back.
     pub(crate) fn crash_leader(
         &mut self,
         t: u32,
@@ -412,7 +420,10 @@ impl Engine {
                     .count();
                 Some(log.records.get(kept).map_or(log.end, |r| r.offset))
             } else {
-                repl.isr = 0; // offline until a replica is back
+                repl.isr = 0; // offline until this replica is back
+                if !unclean {
+                    repl.offline_crash = Some(repl.leader_epoch);
+                }
                 None
             };
             if first_down {
@@ -472,7 +483,11 @@ impl Engine {
                 self.retry_after_error(id);
             }
             if let Some(d) = restart_after_us {
-                self.schedule_stream(self.now.after(d), StreamEvent::LeaderBack { t, part });
+                let epoch = self.streams.topics[ti].repl[part as usize].leader_epoch;
+                self.schedule_stream(
+                    self.now.after(d),
+                    StreamEvent::LeaderBack { t, part, epoch },
+                );
             }
         }
     }
@@ -585,7 +600,7 @@ impl Engine {
 
     /// A crashed replica is back: it leads an offline partition again (with
     /// its log: nothing lost) or rejoins the ISR.
-    pub(crate) fn on_leader_back(&mut self, t: u32, part: u32) {
+    pub(crate) fn on_leader_back(&mut self, t: u32, part: u32, epoch: u32) {
         let ti = t as usize;
         let full = 1 + self.cfg.topics[ti]
             .replication
@@ -595,9 +610,21 @@ impl Engine {
             return;
         }
         repl.down -= 1;
+        if repl.isr == 0 && repl.offline_crash.is_some_and(|e| e != epoch) {
+            // Not the last in-sync replica: it lacks what was written after
+            // it crashed, so it may not lead; it waits for the one that may.
+            repl.back_while_offline += 1;
+            return;
+        }
         let all_up = repl.down == 0;
         let was_offline = repl.isr == 0;
-        repl.isr = (repl.isr + 1).min(full);
+        let followers = if was_offline {
+            repl.offline_crash = None;
+            std::mem::take(&mut repl.back_while_offline)
+        } else {
+            0
+        };
+        repl.isr = (repl.isr + 1 + followers).min(full);
         if all_up {
             self.streams.topics[ti].degraded -= 1;
         }

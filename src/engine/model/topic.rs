@@ -191,7 +191,7 @@ pub(crate) enum StreamEvent {
     /// The in-sync followers have the partition's oldest unreplicated batch.
     Replicated { t: u32, part: u32, epoch: u32 },
     /// A crashed partition leader's replica is back.
-    LeaderBack { t: u32, part: u32 },
+    LeaderBack { t: u32, part: u32, epoch: u32 },
     /// A paused member's pause is over (`txn_fence.rs`).
     PauseEnded { g: u32, m: u32, epoch: u32 },
     /// A paused member's session timed out: the group evicts it.
@@ -279,7 +279,7 @@ impl Engine {
             StreamEvent::RetryDue { g, gp } => self.on_retry_topic_due(g, gp),
             StreamEvent::ProduceRetry { batch } => self.on_produce_retry(batch),
             StreamEvent::Replicated { t, part, epoch } => self.on_replicated(t, part, epoch),
-            StreamEvent::LeaderBack { t, part } => self.on_leader_back(t, part),
+            StreamEvent::LeaderBack { t, part, epoch } => self.on_leader_back(t, part, epoch),
             StreamEvent::PauseEnded { g, m, epoch } => self.on_pause_ended(g, m, epoch),
             StreamEvent::PauseEvicted { g, m, epoch } => self.on_pause_evicted(g, m, epoch),
             StreamEvent::PollTimeout { g, m, poll } => self.on_poll_timeout(g, m, poll),
