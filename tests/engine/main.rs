@@ -38,6 +38,7 @@ mod memory;
 mod overflow;
 mod poll_timeout;
 mod priority;
+mod produce_timeouts;
 mod producers;
 mod props;
 mod publish_one;

@@ -27,6 +27,10 @@
 //! partition (Kafka's is per broker connection); a waiting batch is not
 //! merged with later records (Kafka appends to the last batch of the
 //! partition while it has room).
+//! A waiting batch needs no timer of its own for Kafka's delivery timeout
+//! (counted from its creation, `replication.rs`): the batches ahead of it
+//! were created earlier and each is answered or given up by its own delivery
+//! timeout, which frees a slot first.
 //! Limit: at most `WAITING_BATCHES_MAX` batches wait per producer; beyond it
 //! a batch is dropped (counted as `unacked_lost`, like Kafka's `buffer.memory`
 //! exhausted after `max.block.ms`).

@@ -26,8 +26,11 @@
 //! meanwhile (`NotEnoughReplicas`, retried); no unclean election (a
 //! partition left without an in-sync replica is offline until the last
 //! in-sync one restarts; replicas that crashed before it wait for it).
-//! An error answer backs off exponentially with jitter (KIP-580); a batch is
-//! given up at `retries` or `delivery.timeout.ms` (120 s) after its creation.
+//! An error answer backs off exponentially with jitter (KIP-580); an
+//! `acks=all` batch still waiting for the high watermark after the request
+//! timeout is answered REQUEST_TIMED_OUT (an error answer); a batch is given
+//! up at `retries` or `delivery.timeout.ms` (120 s) after its creation (its
+//! first record), wherever it is then.
 //! Every draw comes from the producer's link stream.
 
 use super::topic::{Record, StreamEvent};
@@ -65,8 +68,13 @@ pub(crate) struct Tracked {
     pub(crate) appended_end: u64,
     /// A retry is scheduled.
     pub(crate) retry_pending: bool,
-    /// When the batch was created (`delivery.timeout.ms` counts from it).
+    /// When the batch was created: its first record was produced
+    /// (`delivery.timeout.ms` counts from it, linger and the wait for an
+    /// in-flight slot included).
     pub(crate) created_us: u64,
+    /// Times it started waiting for the high watermark (stale request
+    /// timeouts of earlier waits are ignored).
+    pub(crate) waits: u32,
 }
 
 /// Per-partition replication and produce bookkeeping.
@@ -139,6 +147,7 @@ impl Engine {
             }
             return;
         }
+        let records_created_us = records.first().map_or(self.now.0, |r| r.published_us);
         self.streams.tracked.insert(
             id,
             Tracked {
@@ -151,7 +160,8 @@ impl Engine {
                 appended: false,
                 appended_end: 0,
                 retry_pending: false,
-                created_us: self.now.0,
+                created_us: records_created_us,
+                waits: 0,
             },
         );
         self.send_tracked(id);
@@ -186,10 +196,24 @@ impl Engine {
                 .get(&p)
                 .copied();
             if last.is_some_and(|l| seq <= l) {
-                // DuplicateSequence: already appended; answered as a success.
+                // DuplicateSequence: already appended; answered as a success
+                // with the first append's offsets — for acks=all once the
+                // high watermark passes them (the broker's `DelayedProduce`
+                // waits for the duplicate's end offset as for any append).
                 let n = b.records.len() as u64;
+                let (appended, end) = (b.appended, b.appended_end);
                 self.streams.topics[t as usize].repl[part as usize].duplicates_rejected += n;
-                self.answer(id);
+                let hw = self.streams.topics[t as usize].parts[part as usize].hw;
+                if appended
+                    && end > hw
+                    && self.acks_of(p) == Acks::All
+                    && self.streams.topics[t as usize].replicated
+                    && !self.isr_leader_alone(t, part)
+                {
+                    self.wait_for_hw(t, part, end, id);
+                } else {
+                    self.answer(id);
+                }
                 return;
             }
             if seq > last.unwrap_or(0) + 1 {
@@ -265,11 +289,59 @@ impl Engine {
             && !self.isr_leader_alone(t, part)
         {
             let end = self.streams.topics[t as usize].parts[part as usize].end;
-            self.streams.topics[t as usize].repl[part as usize]
-                .waiting
-                .push_back((end, id));
+            self.wait_for_hw(t, part, end, id);
         } else {
             self.answer(id);
+        }
+    }
+
+    /// `acks=all` batch `id` waits for the high watermark to reach `end`,
+    /// for at most the request timeout: Kafka's broker answers a produce
+    /// request still in purgatory after its timeout (`request.timeout.ms`)
+    /// with REQUEST_TIMED_OUT, retried like any error answer; and the
+    /// producer fails a batch in flight at its delivery timeout.
+    fn wait_for_hw(&mut self, t: u32, part: u32, end: u64, id: u32) {
+        let timeout_us = self.request_timeout_us(self.streams.tracked[&id].p);
+        let b = self.streams.tracked.get_mut(&id).expect("tracked");
+        b.waits = b.waits.wrapping_add(1);
+        let wait = b.waits;
+        let deadline_us = b.created_us.saturating_add(DELIVERY_TIMEOUT_US);
+        let q = &mut self.streams.topics[t as usize].repl[part as usize].waiting;
+        // Ordered by end offset (a duplicate's end is an older one).
+        let at = q.partition_point(|&(e, _)| e <= end);
+        q.insert(at, (end, id));
+        let due_us = self
+            .now
+            .0
+            .saturating_add(timeout_us)
+            .min(deadline_us.max(self.now.0));
+        self.schedule_stream(
+            crate::engine::time::SimTime(due_us),
+            StreamEvent::HwWaitTimeout { batch: id, wait },
+        );
+    }
+
+    /// The request timeout (or the delivery timeout) of batch `id`'s wait
+    /// number `wait` for the high watermark: if it still waits, the request
+    /// fails — retried after the back-off, or given up at the delivery timeout.
+    pub(crate) fn on_hw_wait_timeout(&mut self, id: u32, wait: u32) {
+        let Some(b) = self.streams.tracked.get(&id) else {
+            return;
+        };
+        if b.waits != wait {
+            return;
+        }
+        let (t, part) = (b.t as usize, b.part as usize);
+        let deadline_us = b.created_us.saturating_add(DELIVERY_TIMEOUT_US);
+        let q = &mut self.streams.topics[t].repl[part].waiting;
+        let Some(i) = q.iter().position(|&(_, w)| w == id) else {
+            return; // answered, or failed by a crash or an ISR change
+        };
+        q.remove(i);
+        if self.now.0 >= deadline_us {
+            self.give_up_batch(id);
+        } else {
+            self.retry_after_error(id);
         }
     }
 

@@ -188,6 +188,8 @@ pub(crate) enum StreamEvent {
     RetryDue { g: u32, gp: u32 },
     /// A producer's batch is due to be sent again (no answer, or an error).
     ProduceRetry { batch: u32 },
+    /// The request timeout of an `acks=all` batch waiting for the high watermark.
+    HwWaitTimeout { batch: u32, wait: u32 },
     /// The in-sync followers have the partition's oldest unreplicated batch.
     Replicated { t: u32, part: u32, epoch: u32 },
     /// A crashed partition leader's replica is back.
@@ -278,6 +280,7 @@ impl Engine {
             StreamEvent::BackoffDone { g, m, epoch } => self.on_backoff_done(g, m, epoch),
             StreamEvent::RetryDue { g, gp } => self.on_retry_topic_due(g, gp),
             StreamEvent::ProduceRetry { batch } => self.on_produce_retry(batch),
+            StreamEvent::HwWaitTimeout { batch, wait } => self.on_hw_wait_timeout(batch, wait),
             StreamEvent::Replicated { t, part, epoch } => self.on_replicated(t, part, epoch),
             StreamEvent::LeaderBack { t, part, epoch } => self.on_leader_back(t, part, epoch),
             StreamEvent::PauseEnded { g, m, epoch } => self.on_pause_ended(g, m, epoch),
