@@ -58,4 +58,5 @@ mod swarm;
 mod sweep;
 mod theory;
 mod ttl;
+mod txn_replicated;
 mod variants;

@@ -438,6 +438,12 @@ impl Engine {
                 .pop_front();
             self.answer(id);
         }
+        if !self.streams.topics[ti].parts[part as usize]
+            .unsettled_txns
+            .is_empty()
+        {
+            self.settle_txns(t, part);
+        }
         self.records_appended(t, part);
     }
 
@@ -549,6 +555,9 @@ impl Engine {
                         repl.last_seq.insert(b.p, keep);
                     }
                 }
+            }
+            if let Some(cut) = cut {
+                self.rewrite_cut_markers(t, part, cut);
             }
             // The acks=all batches it had not answered fail: their producers retry.
             for (_, id) in waiting {

@@ -69,6 +69,13 @@ pub(crate) struct PartitionLog {
     /// markers arrive in offset order, and a map of vectors would add its
     /// own copy of the B-tree code to the wasm.)
     pub(crate) txn_markers: Vec<(u64, Vec<u64>)>,
+    /// Replicated topics only: transactions whose marker is not yet below
+    /// the high watermark, oldest first. Their records stay open (a
+    /// `read_committed` reader stops at them) until it is: Kafka's last
+    /// stable offset counts a transaction as unstable until its marker is
+    /// replicated (`ProducerStateManager.unreplicatedTxns`, completed in
+    /// `onHighWatermarkUpdated`).
+    pub(crate) unsettled_txns: Vec<super::transactions::UnsettledTxn>,
 }
 
 impl PartitionLog {
@@ -617,6 +624,21 @@ impl Engine {
                         log.hw,
                         log.end,
                         t.replicated
+                    ));
+                }
+                // A transaction settles the moment its marker is below the
+                // high watermark, and its marker is in the log.
+                if let Some(u) = log
+                    .unsettled_txns
+                    .iter()
+                    .find(|u| u.marker < log.hw || u.marker >= log.end)
+                {
+                    return Err(format!(
+                        "{}: unsettled transaction marker {} with high watermark {} and log end {}",
+                        at(),
+                        u.marker,
+                        log.hw,
+                        log.end
                     ));
                 }
                 if log.start > log.end {

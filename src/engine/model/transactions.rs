@@ -8,6 +8,8 @@
 //!                               so the batch is processed again and written again, in a new transaction
 //!   fetch: markers are never returned; read_committed stops at the first open record (the last stable
 //!          offset) and skips aborted ones; read_uncommitted returns aborted records too
+//!   replicated output partition: a transaction's records stay open until its marker is below the
+//!          high watermark (`settle_txns`); a marker a leader crash cut is written again (`rewrite_cut_markers`)
 //!
 //! Kafka's exactly-once for read-process-write (KIP-98 / KIP-129,
 //! `sendOffsetsToTransaction`): the consumed offsets and the produced records
@@ -34,6 +36,16 @@ pub(crate) const TXN_NONE: u8 = 0;
 pub(crate) const TXN_OPEN: u8 = 1;
 pub(crate) const TXN_COMMITTED: u8 = 2;
 pub(crate) const TXN_ABORTED: u8 = 3;
+
+/// A transaction ended in a replicated partition whose marker the high
+/// watermark has not passed yet (`PartitionLog::unsettled_txns`).
+#[derive(Clone, Debug)]
+pub(crate) struct UnsettledTxn {
+    pub(crate) marker: u64,
+    pub(crate) outcome: u8,
+    /// Its records' offsets in the partition, in offset order.
+    pub(crate) offsets: Vec<u64>,
+}
 
 /// One output record in a member's open transaction.
 #[derive(Clone, Copy, Debug)]
@@ -147,10 +159,14 @@ impl Engine {
         }
         let mut touched: Vec<(u32, u32)> = Vec::new();
         for o in &outs {
-            let log = &mut self.streams.topics[o.t as usize].parts[o.part as usize];
-            let i = log.index_from(o.offset);
-            if let Some(r) = log.records.get_mut(i).filter(|r| r.offset == o.offset) {
-                r.set_txn(outcome);
+            // A replicated partition's records settle once the marker is
+            // below the high watermark (`settle_txns`).
+            if !self.streams.topics[o.t as usize].replicated {
+                let log = &mut self.streams.topics[o.t as usize].parts[o.part as usize];
+                let i = log.index_from(o.offset);
+                if let Some(r) = log.records.get_mut(i).filter(|r| r.offset == o.offset) {
+                    r.set_txn(outcome);
+                }
             }
             if !touched.contains(&(o.t, o.part)) {
                 touched.push((o.t, o.part));
@@ -161,11 +177,19 @@ impl Engine {
         }
         touched.sort_unstable();
         for &(t, part) in &touched {
-            let offsets = outs
+            let offsets: Vec<u64> = outs
                 .iter()
                 .filter(|o| (o.t, o.part) == (t, part))
                 .map(|o| o.offset)
                 .collect();
+            if self.streams.topics[t as usize].replicated {
+                let log = &mut self.streams.topics[t as usize].parts[part as usize];
+                log.unsettled_txns.push(UnsettledTxn {
+                    marker: log.end,
+                    outcome,
+                    offsets: offsets.clone(),
+                });
+            }
             self.append_marker(t, part, offsets);
         }
         let grp = &mut self.streams.groups[gi];
@@ -191,6 +215,45 @@ impl Engine {
         // A read_committed reader may have been waiting at the last stable offset.
         for &(t, part) in &touched {
             self.records_appended(t, part);
+        }
+    }
+
+    /// The high watermark of replicated partition `part` of topic `t`
+    /// moved: every transaction whose marker is now below it settles — its
+    /// records take their outcome, and `read_committed` readers may pass.
+    pub(crate) fn settle_txns(&mut self, t: u32, part: u32) {
+        let log = &mut self.streams.topics[t as usize].parts[part as usize];
+        let n = log
+            .unsettled_txns
+            .iter()
+            .take_while(|u| u.marker < log.hw)
+            .count();
+        for u in log.unsettled_txns.drain(..n).collect::<Vec<_>>() {
+            for o in u.offsets {
+                let i = log.index_from(o);
+                if let Some(r) = log.records.get_mut(i).filter(|r| r.offset == o) {
+                    r.set_txn(u.outcome);
+                }
+            }
+        }
+    }
+
+    /// A leader crash cut partition `part` of topic `t` at `cut`: the
+    /// markers it removed are written again to the new leader, at its log
+    /// end (Kafka's transaction coordinator retries `WriteTxnMarkers` until
+    /// the partition's leader has them; here at once). The transactions'
+    /// records the cut removed are gone with it.
+    pub(crate) fn rewrite_cut_markers(&mut self, t: u32, part: u32, cut: u64) {
+        let log = &mut self.streams.topics[t as usize].parts[part as usize];
+        let kept = log.unsettled_txns.partition_point(|u| u.marker < cut);
+        let lost: Vec<UnsettledTxn> = log.unsettled_txns.drain(kept..).collect();
+        for mut u in lost {
+            u.offsets.retain(|&o| o < cut);
+            let log = &mut self.streams.topics[t as usize].parts[part as usize];
+            u.marker = log.end;
+            let offsets = u.offsets.clone();
+            log.unsettled_txns.push(u);
+            self.append_marker(t, part, offsets);
         }
     }
 }
