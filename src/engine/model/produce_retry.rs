@@ -7,6 +7,8 @@
 //!   error answer ──► retry_after_error: 100 ms × 2^(n−1) ≤ 1 s, ±20% ──┐
 //!   no answer (request timeout) ─────────────────────────────────────┼─► retry_later ──► ProduceRetry
 //!                                 sends > retries, or the delivery timeout ──► give_up_batch (gave_up)
+//!   acks=all batch waiting for the high watermark (wait_for_hw) ──request timeout──► on_hw_wait_timeout:
+//!                                 REQUEST_TIMED_OUT, an error answer (or given up at the delivery timeout)
 //!
 //! Guarantees: a batch is retried at most once at a time (`retry_pending`),
 //! never after its delivery timeout, and every give-up is traced; every
@@ -18,6 +20,13 @@ use super::replication::{
 use super::topic::StreamEvent;
 use crate::engine::core::Engine;
 use crate::engine::trace::TraceKind;
+
+/// `delay_us` after `now_us`, but no later than the delivery timeout of a
+/// batch created at `created_us` (and never before `now_us`).
+fn due_by_delivery_timeout(now_us: u64, created_us: u64, delay_us: u64) -> u64 {
+    let deadline_us = created_us.saturating_add(DELIVERY_TIMEOUT_US);
+    now_us.saturating_add(delay_us).min(deadline_us.max(now_us))
+}
 
 impl Engine {
     /// An error answer (offline, not the leader, `NotEnoughReplicas`): send
@@ -64,16 +73,56 @@ impl Engine {
             return;
         }
         b.retry_pending = true;
-        let deadline_us = b.created_us.saturating_add(DELIVERY_TIMEOUT_US);
-        let at = self
-            .now
-            .0
-            .saturating_add(delay_us)
-            .min(deadline_us.max(self.now.0));
+        let at = due_by_delivery_timeout(self.now.0, b.created_us, delay_us);
         self.schedule_stream(
             crate::engine::time::SimTime(at),
             StreamEvent::ProduceRetry { batch: id },
         );
+    }
+
+    /// `acks=all` batch `id` waits for the high watermark to reach `end`,
+    /// for at most the request timeout: Kafka's broker answers a produce
+    /// request still in purgatory after its timeout (`request.timeout.ms`)
+    /// with REQUEST_TIMED_OUT, retried like any error answer; and the
+    /// producer fails a batch in flight at its delivery timeout.
+    pub(super) fn wait_for_hw(&mut self, t: u32, part: u32, end: u64, id: u32) {
+        let timeout_us = self.request_timeout_us(self.streams.tracked[&id].p);
+        let b = self.streams.tracked.get_mut(&id).expect("tracked");
+        b.waits = b.waits.wrapping_add(1);
+        let wait = b.waits;
+        let due_us = due_by_delivery_timeout(self.now.0, b.created_us, timeout_us);
+        let q = &mut self.streams.topics[t as usize].repl[part as usize].waiting;
+        // Ordered by end offset (a duplicate's end is an older one).
+        let at = q.partition_point(|&(e, _)| e <= end);
+        q.insert(at, (end, id));
+        self.schedule_stream(
+            crate::engine::time::SimTime(due_us),
+            StreamEvent::HwWaitTimeout { batch: id, wait },
+        );
+    }
+
+    /// The request timeout (or the delivery timeout) of batch `id`'s wait
+    /// number `wait` for the high watermark: if it still waits, the request
+    /// fails — retried after the back-off, or given up at the delivery timeout.
+    pub(crate) fn on_hw_wait_timeout(&mut self, id: u32, wait: u32) {
+        let Some(b) = self.streams.tracked.get(&id) else {
+            return;
+        };
+        if b.waits != wait {
+            return;
+        }
+        let (t, part) = (b.t as usize, b.part as usize);
+        let deadline_us = b.created_us.saturating_add(DELIVERY_TIMEOUT_US);
+        let q = &mut self.streams.topics[t].repl[part].waiting;
+        let Some(i) = q.iter().position(|&(_, w)| w == id) else {
+            return; // answered, or failed by a crash or an ISR change
+        };
+        q.remove(i);
+        if self.now.0 >= deadline_us {
+            self.give_up_batch(id);
+        } else {
+            self.retry_after_error(id);
+        }
     }
 
     /// An idempotent batch with sequence `seq` was given up unappended: the

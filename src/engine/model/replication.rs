@@ -295,56 +295,6 @@ impl Engine {
         }
     }
 
-    /// `acks=all` batch `id` waits for the high watermark to reach `end`,
-    /// for at most the request timeout: Kafka's broker answers a produce
-    /// request still in purgatory after its timeout (`request.timeout.ms`)
-    /// with REQUEST_TIMED_OUT, retried like any error answer; and the
-    /// producer fails a batch in flight at its delivery timeout.
-    fn wait_for_hw(&mut self, t: u32, part: u32, end: u64, id: u32) {
-        let timeout_us = self.request_timeout_us(self.streams.tracked[&id].p);
-        let b = self.streams.tracked.get_mut(&id).expect("tracked");
-        b.waits = b.waits.wrapping_add(1);
-        let wait = b.waits;
-        let deadline_us = b.created_us.saturating_add(DELIVERY_TIMEOUT_US);
-        let q = &mut self.streams.topics[t as usize].repl[part as usize].waiting;
-        // Ordered by end offset (a duplicate's end is an older one).
-        let at = q.partition_point(|&(e, _)| e <= end);
-        q.insert(at, (end, id));
-        let due_us = self
-            .now
-            .0
-            .saturating_add(timeout_us)
-            .min(deadline_us.max(self.now.0));
-        self.schedule_stream(
-            crate::engine::time::SimTime(due_us),
-            StreamEvent::HwWaitTimeout { batch: id, wait },
-        );
-    }
-
-    /// The request timeout (or the delivery timeout) of batch `id`'s wait
-    /// number `wait` for the high watermark: if it still waits, the request
-    /// fails — retried after the back-off, or given up at the delivery timeout.
-    pub(crate) fn on_hw_wait_timeout(&mut self, id: u32, wait: u32) {
-        let Some(b) = self.streams.tracked.get(&id) else {
-            return;
-        };
-        if b.waits != wait {
-            return;
-        }
-        let (t, part) = (b.t as usize, b.part as usize);
-        let deadline_us = b.created_us.saturating_add(DELIVERY_TIMEOUT_US);
-        let q = &mut self.streams.topics[t].repl[part].waiting;
-        let Some(i) = q.iter().position(|&(_, w)| w == id) else {
-            return; // answered, or failed by a crash or an ISR change
-        };
-        q.remove(i);
-        if self.now.0 >= deadline_us {
-            self.give_up_batch(id);
-        } else {
-            self.retry_after_error(id);
-        }
-    }
-
     /// The broker answers batch `id` (its answer may be lost on the way).
     pub(super) fn answer(&mut self, id: u32) {
         let Some(b) = self.streams.tracked.get(&id) else {
