@@ -90,8 +90,9 @@ pub struct SqsQueue {
     /// FIFO queues: where the deduplication id comes from.
     #[serde(default)]
     pub deduplication: SqsDedup,
-    /// FIFO queues: `SendMessage` and `ReceiveMessage` calls per second each
-    /// (default 300, the documented limit without batching).
+    /// FIFO queues: `SendMessage`, `ReceiveMessage` and `DeleteMessage` calls
+    /// per second, each method its own budget (default 300, the documented
+    /// limit without batching).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub throughput_per_s: Option<u32>,
     /// Price per million requests in USD (default 0.40 standard, 0.50 FIFO).
@@ -123,7 +124,8 @@ impl SqsQueue {
             SQS_PRICE_STANDARD_USD
         })
     }
-    /// The per-second cap on sends and receives, if any (FIFO only).
+    /// The per-second cap on sends, receives and deletes (each its own), if
+    /// any (FIFO only).
     pub fn throughput_cap(&self) -> Option<u32> {
         self.fifo()
             .then(|| self.throughput_per_s.unwrap_or(SQS_FIFO_THROUGHPUT_DEFAULT))

@@ -561,6 +561,27 @@ fn a_fifo_send_needs_a_message_group_id() {
 }
 
 #[test]
+fn a_producer_ttl_is_refused_for_an_sqs_queue() {
+    // SQS has no per-message expiry (a message lives for the queue's
+    // MessageRetentionPeriod); a producer's `ttl` was accepted and ignored.
+    let with_ttl = |ttl: &str| {
+        format!(
+            r#"{{ "title": "ttl", "producers": [{{ "id": "p", "to": "q", "rate": "1/s"{ttl} }}],
+                 "queues": [{{ "id": "q", "sqs": {{ "type": "standard" }} }}],
+                 "consumers": [{{ "id": "c", "queue": "q", "service": {{ "constant": "10ms" }} }}] }}"#
+        )
+    };
+    let err = queuelab::scenario::load(&with_ttl(r#", "ttl": "1s""#))
+        .unwrap_err()
+        .to_string();
+    assert!(
+        err.contains("producers[0].ttl") && err.contains("sqs.retention"),
+        "{err}"
+    );
+    queuelab::scenario::load(&with_ttl("")).unwrap();
+}
+
+#[test]
 fn sqs_runs_keep_every_invariant_over_seeds() {
     let json = r#"{
   "title": "mix",

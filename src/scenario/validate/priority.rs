@@ -24,7 +24,7 @@ pub(super) fn check_priorities(v: &mut V, s: &Scenario, kind_of: &dyn Fn(&str) -
                 at,
                 format!(
                     "must be between 1 and {PRIORITY_MAX} (leave it out for a plain FIFO queue; \
-                     RabbitMQ recommends at most 10)"
+                     RabbitMQ recommends a single-digit maximum)"
                 ),
             );
         }

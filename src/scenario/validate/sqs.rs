@@ -61,6 +61,16 @@ pub(super) fn check_sqs(v: &mut V, s: &Scenario) {
         let Some(q) = sqs_queue(s, &p.to) else {
             continue;
         };
+        if p.ttl.is_some() {
+            v.err(
+                format!("producers[{i}].ttl"),
+                format!(
+                    "queue {:?} is an SQS queue, and SQS has no per-message TTL: a message \
+                     lives for the queue's retention period (set its sqs.retention)",
+                    p.to
+                ),
+            );
+        }
         if q.fifo() && p.keys.is_none() {
             v.err(
                 format!("producers[{i}].keys"),
