@@ -666,6 +666,97 @@ fn the_guarantee_dial_sets_when_a_pulsar_handler_acks_and_its_idempotency() {
         .any(|x| x.as_str().unwrap().contains("idempotent handler")));
 }
 
+/// (time, partition, consumer) of every delivery, and of every ack.
+fn deliveries_and_acks(st: &Story) -> (Vec<(u64, u32, u32)>, Vec<u64>) {
+    let mut delivered = Vec::new();
+    let mut acked = Vec::new();
+    for e in &st.trace {
+        match e.kind {
+            TraceKind::PulsarDelivered {
+                consumer,
+                partition,
+                ..
+            } => delivered.push((e.t.0, partition, consumer)),
+            TraceKind::PulsarAcked { .. } => acked.push(e.t.0),
+            _ => {}
+        }
+    }
+    (delivered, acked)
+}
+
+#[test]
+fn every_partition_has_its_own_receiver_queue() {
+    // The Java client's consumer of a partitioned topic is a
+    // MultiTopicsConsumerImpl: one internal consumer, with a receiver queue
+    // of min(receiverQueueSize, 50000 / N) flow permits, per partition, so
+    // all partitions flow at once. One shared receiver queue of 5 for the
+    // whole topic filled from partition 0 first and left partition 3 waiting
+    // 14.6 s behind a 200 ms handler.
+    for kind in ["failover", "shared"] {
+        let json = json!({
+            "title": "rq", "duration": "60s",
+            "producers": [{ "id": "p", "to": "t", "rate": "100/s", "arrival": "constant",
+                            "count": 100, "keys": { "random_of_n": 50 } }],
+            "pulsar_topics": [{ "id": "t", "partitions": 4 }],
+            "pulsar_subscriptions": [{ "id": "s", "topic": "t", "type": kind, "consumers": 1,
+                                       "receiver_queue_size": 5,
+                                       "service": { "constant": "200ms" } }],
+        })
+        .to_string();
+        let st = story(&json, 30_000_000);
+        let (delivered, acked) = deliveries_and_acks(&st);
+        assert_eq!(delivered.len(), 100, "{kind}: every message delivered once");
+        for part in 0..4 {
+            let first = delivered.iter().find(|d| d.1 == part).unwrap().0;
+            // Failover's consumer starts after its 1 s failover delay.
+            assert!(
+                first <= 1_200_000,
+                "{kind}: partition {part} first delivered at {first} us"
+            );
+        }
+        // Outstanding (delivered, not acked): up to 4 × 5 queued plus the
+        // one in the handler, never more.
+        let mut most = 0;
+        for &(t, _, _) in &delivered {
+            let out = delivered.iter().filter(|d| d.0 <= t).count()
+                - acked.iter().filter(|&&a| a <= t).count();
+            most = most.max(out);
+        }
+        assert!(
+            (6..=21).contains(&most),
+            "{kind}: {most} outstanding at most"
+        );
+    }
+}
+
+#[test]
+fn shared_round_robin_is_per_partition() {
+    // Each partition has its own dispatcher with its own round-robin index
+    // (PersistentDispatcherMultipleConsumers per partition): keys alternating
+    // between two partitions reach both consumers from both partitions. One
+    // index for the subscription pinned each consumer to one partition.
+    let json = json!({
+        "title": "rr", "duration": "2s",
+        "producers": [{ "id": "p", "to": "t", "rate": "10/s", "arrival": "constant",
+                        "count": 12, "keys": { "round_robin": ["a", "b"] } }],
+        "pulsar_topics": [{ "id": "t", "partitions": 2 }],
+        "pulsar_subscriptions": [{ "id": "s", "topic": "t", "type": "shared", "consumers": 2,
+                                   "service": { "constant": "1ms" } }],
+    })
+    .to_string();
+    let st = story(&json, 2_000_000);
+    let (delivered, _) = deliveries_and_acks(&st);
+    assert_eq!(delivered.len(), 12);
+    for part in 0..2 {
+        let to: Vec<u32> = delivered
+            .iter()
+            .filter(|d| d.1 == part)
+            .map(|d| d.2)
+            .collect();
+        assert_eq!(to, vec![0, 1, 0, 1, 0, 1], "partition {part}");
+    }
+}
+
 #[test]
 fn a_partitioned_failover_topic_spreads_partitions_over_consumers_by_name() {
     // 3 partitions, 2 failover consumers: partition i -> sorted consumers[i mod 2]

@@ -111,6 +111,11 @@ pub(crate) struct PConsumer {
     pub(crate) epoch: u32,
     /// The receiver queue: dispatched, not yet handed to the handler.
     pub(crate) queue: VecDeque<(Pos, u32)>,
+    /// Per log (partitions, then the retry log): entries of `queue` from
+    /// it. A consumer of a partitioned topic (or with a retry topic) is a
+    /// multi-topics consumer with one internal consumer, and one receiver
+    /// queue of flow permits, per partition (`p_permits`).
+    pub(crate) queued: Vec<u32>,
     /// Being handled: (position, copy slot).
     pub(crate) busy: Option<(Pos, u32)>,
     /// The client's negative-ack tracker: (due, position), and whether its timer runs.
@@ -182,8 +187,12 @@ pub(crate) struct PSubState {
     pub(crate) paused: Vec<bool>,
     /// Per partition: which `Resume` is the current one.
     pub(crate) epoch: Vec<u32>,
-    /// Shared: the next consumer of the round robin.
-    pub(crate) rr: u32,
+    /// Shared, per log: the next consumer of that dispatcher's round robin
+    /// (each partition has its own dispatcher in Pulsar).
+    pub(crate) rr: Vec<u32>,
+    /// Per log: the receiver queue size of each consumer's internal
+    /// consumer on it (`p_receiver_queue`).
+    pub(crate) rq: Vec<u32>,
     pub(crate) selector: AutoSplit,
     /// Unacknowledged messages in the topic's logs (not the retry log).
     pub(crate) backlog: u64,
@@ -278,7 +287,12 @@ impl Engine {
             let topic = self.node_of(&sc.topic).expect("validated").index;
             self.pulsar.topics[topic as usize].subs.push(s as u32);
             let n = self.pulsar.topics[topic as usize].logs.len();
-            let st = new_sub(self.node_id(&sc.id), topic, n, sc, self.seed);
+            let partitioned = cfg
+                .pulsar_topics
+                .iter()
+                .any(|t| t.id == sc.topic && t.partitions > 0);
+            let mut st = new_sub(self.node_id(&sc.id), topic, n, sc, self.seed);
+            st.rq = p_receiver_queue(sc.receiver_queue_size, n, partitioned);
             self.pulsar.subs.push(st);
             self.p_init(s as u32);
         }
@@ -536,6 +550,24 @@ impl Engine {
     }
 }
 
+/// The receiver queue size of a consumer's internal consumer on each log
+/// (the topic's partitions, then the retry log). The Java client's
+/// `MultiTopicsConsumerImpl` gives each partition of a partitioned topic
+/// `min(receiverQueueSize, maxTotalReceiverQueueSizeAcrossPartitions / N)`
+/// (that total is 50,000 by default) and a non-partitioned topic, such as
+/// the retry-letter topic, the whole `receiverQueueSize`.
+fn p_receiver_queue(rq: u32, parts: usize, partitioned: bool) -> Vec<u32> {
+    const TOTAL_ACROSS_PARTITIONS: u32 = 50_000;
+    let per_part = if partitioned {
+        rq.min(TOTAL_ACROSS_PARTITIONS / parts as u32).max(1)
+    } else {
+        rq
+    };
+    let mut v = vec![per_part; parts];
+    v.push(rq);
+    v
+}
+
 fn new_sub(
     node: NodeId,
     topic: u32,
@@ -565,6 +597,7 @@ fn new_sub(
                 up: false,
                 epoch: 0,
                 queue: VecDeque::new(),
+                queued: vec![0; parts + 1],
                 busy: None,
                 nacks: Vec::new(),
                 nack_timer: false,
@@ -577,7 +610,8 @@ fn new_sub(
         active: vec![None; parts],
         paused: vec![false; parts],
         epoch: vec![0; parts],
-        rr: 0,
+        rr: vec![0; parts + 1],
+        rq: Vec::new(),
         selector: AutoSplit::default(),
         backlog: 0,
         // Off unless set, dead-letter policy or not: the Java client's

@@ -527,6 +527,7 @@ impl Engine {
         let epoch = cs.epoch;
         let busy = cs.busy.take();
         let queue: Vec<(Pos, u32)> = cs.queue.drain(..).collect();
+        cs.queued.fill(0);
         // `removeConsumer`: with one consumer left, nobody is "recently
         // joined" any more (`recentlyJoinedConsumers.clear()`).
         let st = &mut self.pulsar.subs[si];

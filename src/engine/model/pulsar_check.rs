@@ -202,6 +202,24 @@ impl Engine {
             let mut copies = 0u64;
             for cs in &st.consumers {
                 copies += cs.queue.len() as u64 + cs.busy.is_some() as u64;
+                let mut per_log = vec![0u32; cs.queued.len()];
+                for &(pos, _) in &cs.queue {
+                    per_log[Self::p_ci(st, pos.0)] += 1;
+                }
+                if per_log != cs.queued {
+                    return Err(format!(
+                        "subscription {id}: receiver queue counts per log {:?}, held {per_log:?}",
+                        cs.queued
+                    ));
+                }
+                for (ci, &n) in per_log.iter().enumerate() {
+                    if n > st.rq[ci] {
+                        return Err(format!(
+                            "subscription {id}: {n} queued from log {ci}, over its receiver queue of {}",
+                            st.rq[ci]
+                        ));
+                    }
+                }
                 if !cs.up && (cs.busy.is_some() || !cs.queue.is_empty()) {
                     return Err(format!(
                         "subscription {id}: a crashed consumer holds messages"

@@ -94,13 +94,28 @@ impl Engine {
         v
     }
 
-    pub(crate) fn p_permits(&self, s: u32, c: u32) -> usize {
-        let cs = &self.pulsar.subs[s as usize].consumers[c as usize];
+    /// Flow permits consumer `c` has on log `part`: its internal consumer's
+    /// receiver queue there (`pulsar.rs`, `p_receiver_queue`) less what is
+    /// queued from it. Each partition has its own dispatcher and permits,
+    /// so every partition flows at once; the handler takes the one queue
+    /// in arrival order.
+    pub(crate) fn p_permits(&self, s: u32, c: u32, part: u32) -> usize {
+        let st = &self.pulsar.subs[s as usize];
+        let cs = &st.consumers[c as usize];
         if !cs.up {
             return 0;
         }
-        let rq = self.cfg.pulsar_subscriptions[s as usize].receiver_queue_size as usize;
-        rq.saturating_sub(cs.queue.len())
+        let ci = Self::p_ci(st, part);
+        st.rq[ci].saturating_sub(cs.queued[ci]) as usize
+    }
+
+    /// The logs on which some consumer of `s` has permits.
+    fn p_open_parts(&self, s: u32) -> Vec<u32> {
+        let n = self.pulsar.subs[s as usize].consumers.len() as u32;
+        self.p_parts(s)
+            .into_iter()
+            .filter(|&part| (0..n).any(|c| self.p_permits(s, c, part) > 0))
+            .collect()
     }
 
     /// Every consumer of `s` subscribes at the start (one election, no
@@ -265,11 +280,19 @@ impl Engine {
             self.p_unpend(s, pos);
         }
         for c in 0..self.pulsar.subs[si].consumers.len() {
+            let last = self.pulsar.subs[si].cursors.len() - 1;
             let cs = &mut self.pulsar.subs[si].consumers[c];
             let mut out = Vec::new();
+            let queued = &mut cs.queued;
             cs.queue.retain(|&(pos, copy)| {
                 if hit(pos.0) {
                     out.push(copy);
+                    let ci = if pos.0 == RETRY_PART {
+                        last
+                    } else {
+                        pos.0 as usize
+                    };
+                    queued[ci] -= 1;
                 }
                 !hit(pos.0)
             });
@@ -340,7 +363,7 @@ impl Engine {
             if self.pulsar.subs[s as usize].paused[part as usize] {
                 continue; // its failover delay is running
             }
-            while self.p_permits(s, c) > 0 {
+            while self.p_permits(s, c, part) > 0 {
                 let Some(off) = self.p_next_unread(s, part) else {
                     break;
                 };
@@ -352,12 +375,12 @@ impl Engine {
         }
     }
 
-    /// The oldest never-read message over the subscription's logs, moving
-    /// delayed ones aside; `None` when nothing is left to read.
-    pub(crate) fn p_read_new(&mut self, s: u32) -> Option<Pos> {
+    /// The oldest never-read message over the logs `parts`, moving delayed
+    /// ones aside; `None` when nothing is left to read there.
+    pub(crate) fn p_read_new(&mut self, s: u32, parts: &[u32]) -> Option<Pos> {
         loop {
             let mut best: Option<(u64, Pos)> = None;
-            for part in self.p_parts(s) {
+            for &part in parts {
                 if let Some(off) = self.p_next_unread(s, part) {
                     let e = self.p_log(s, part).get(off).expect("unread is stored");
                     if best.is_none_or(|b| e.stored_us < b.0) {
@@ -385,52 +408,64 @@ impl Engine {
         }
     }
 
-    /// Shared: replayed messages first, then new ones, to the next consumer
-    /// with permits, up to `RR_BATCH` in a row.
+    /// Shared: replayed messages first, then new ones, each to the next
+    /// consumer with permits on its log in that log's round robin, up to
+    /// `RR_BATCH` in a row (each partition is its own dispatcher). A
+    /// message whose log has no consumer with permits waits (replay).
     pub(crate) fn p_dispatch_shared(&mut self, s: u32) {
         let si = s as usize;
-        let n = self.pulsar.subs[si].consumers.len() as u32;
-        let mut cur: Option<u32> = None;
-        let mut run = 0;
+        // Per log: the consumer of the current run and its length.
+        if self.p_open_parts(s).is_empty() {
+            return;
+        }
+        let mut runs: Vec<(Option<u32>, u32)> = vec![(None, 0); self.pulsar.subs[si].rr.len()];
+        let replay: Vec<Pos> = self.pulsar.subs[si].replay.iter().copied().collect();
+        for pos in replay {
+            if self.p_settled(s, pos) {
+                self.p_replay_remove(s, pos);
+                continue;
+            }
+            if let Some(c) = self.p_shared_pick(s, pos.0, &mut runs) {
+                self.p_replay_remove(s, pos);
+                self.p_deliver(s, c, pos);
+            }
+        }
         loop {
-            let pos = match self.p_take_replay(s) {
-                Some(p) => p,
-                None => match self.p_read_new(s) {
-                    Some(p) => p,
-                    None => return,
-                },
+            let open = self.p_open_parts(s);
+            if open.is_empty() {
+                return;
+            }
+            let Some(pos) = self.p_read_new(s, &open) else {
+                return;
             };
-            let c = match cur {
-                Some(c) if run < RR_BATCH && self.p_permits(s, c) > 0 => c,
-                _ => {
-                    let start = self.pulsar.subs[si].rr;
-                    let Some(c) = (0..n)
-                        .map(|k| (start + k) % n)
-                        .find(|&c| self.p_permits(s, c) > 0)
-                    else {
-                        // Nobody has permits: it waits first in line.
-                        self.p_replay_add(s, pos);
-                        return;
-                    };
-                    self.pulsar.subs[si].rr = (c + 1) % n;
-                    cur = Some(c);
-                    run = 0;
-                    c
-                }
-            };
-            run += 1;
+            let c = self
+                .p_shared_pick(s, pos.0, &mut runs)
+                .expect("an open log has a consumer with permits");
             self.p_deliver(s, c, pos);
         }
     }
 
-    /// The first replayed position still worth sending (shared).
-    pub(crate) fn p_take_replay(&mut self, s: u32) -> Option<Pos> {
-        while let Some(pos) = self.pulsar.subs[s as usize].replay.pop_first() {
-            if !self.p_settled(s, pos) {
-                return Some(pos);
+    /// Shared: the consumer for the next message of log `part` (`None`:
+    /// none has permits there), keeping a run of up to `RR_BATCH` with one
+    /// consumer, then moving that log's round robin on.
+    fn p_shared_pick(&mut self, s: u32, part: u32, runs: &mut [(Option<u32>, u32)]) -> Option<u32> {
+        let si = s as usize;
+        let ci = Self::p_ci(&self.pulsar.subs[si], part);
+        let n = self.pulsar.subs[si].consumers.len() as u32;
+        let c = match runs[ci] {
+            (Some(c), run) if run < RR_BATCH && self.p_permits(s, c, part) > 0 => c,
+            _ => {
+                let start = self.pulsar.subs[si].rr[ci];
+                let c = (0..n)
+                    .map(|k| (start + k) % n)
+                    .find(|&c| self.p_permits(s, c, part) > 0)?;
+                self.pulsar.subs[si].rr[ci] = (c + 1) % n;
+                runs[ci] = (Some(c), 0);
+                c
             }
-        }
-        None
+        };
+        runs[ci].1 += 1;
+        Some(c)
     }
 
     /// Acknowledged, or out with a consumer already.
@@ -462,7 +497,7 @@ impl Engine {
     /// `ReadType.Replay`: a message another consumer held back must not
     /// reach a newer joiner ahead of that consumer's older ones of its key).
     pub(crate) fn p_ks_ok(&self, s: u32, c: u32, pos: Pos, replay: bool) -> bool {
-        if self.p_permits(s, c) == 0 {
+        if self.p_permits(s, c, pos.0) == 0 {
             return false;
         }
         let st = &self.pulsar.subs[s as usize];
@@ -506,10 +541,7 @@ impl Engine {
 
     pub(crate) fn p_dispatch_key_shared(&mut self, s: u32) {
         let si = s as usize;
-        let any_permits = |this: &Self| {
-            (0..this.pulsar.subs[si].consumers.len() as u32).any(|c| this.p_permits(s, c) > 0)
-        };
-        if !any_permits(self) {
+        if self.p_open_parts(s).is_empty() {
             return;
         }
         // Replayed messages first, in position order; only the oldest
@@ -540,8 +572,12 @@ impl Engine {
         }
         let n = self.pulsar.subs[si].consumers.len();
         let lookahead = (LOOKAHEAD_PER_CONSUMER * n).min(LOOKAHEAD_MAX);
-        while any_permits(self) && self.pulsar.subs[si].replay.len() < lookahead {
-            let Some(pos) = self.p_read_new(s) else {
+        while self.pulsar.subs[si].replay.len() < lookahead {
+            let open = self.p_open_parts(s);
+            if open.is_empty() {
+                return;
+            }
+            let Some(pos) = self.p_read_new(s, &open) else {
                 return;
             };
             let hash = self.p_log(s, pos.0).get(pos.1).expect("stored").hash;
@@ -569,7 +605,10 @@ impl Engine {
             self.totals.redelivered += 1;
         }
         self.totals.delivered += 1;
-        st.consumers[c as usize].queue.push_back((pos, copy));
+        let ci = Self::p_ci(st, pos.0);
+        let cs = &mut st.consumers[c as usize];
+        cs.queue.push_back((pos, copy));
+        cs.queued[ci] += 1;
         let node = st.node;
         self.set_deliveries(copy, rc + 1);
         let mid = self.msgs[copy as usize].id;
@@ -595,10 +634,12 @@ impl Engine {
             if !cs.up || cs.busy.is_some() {
                 return;
             }
-            let Some((pos, copy)) = self.pulsar.subs[si].consumers[c as usize].queue.pop_front()
-            else {
+            let st = &mut self.pulsar.subs[si];
+            let Some((pos, copy)) = st.consumers[c as usize].queue.pop_front() else {
                 return;
             };
+            let ci = Self::p_ci(st, pos.0);
+            st.consumers[c as usize].queued[ci] -= 1;
             let rc = self.deliveries(copy) - 1;
             // Newer clients hand a message past maxRedeliverCount straight to the DLQ.
             if self.p_max_redeliver(s).is_some_and(|max| rc > max) {
