@@ -466,6 +466,40 @@ fn the_delayed_tracker_lets_out_everything_due_within_a_tick_when_its_timer_runs
 }
 
 #[test]
+fn under_steady_traffic_each_dispatcher_read_lets_out_what_is_due_within_a_tick() {
+    // Pulsar's dispatcher asks the tracker on every read (readMoreEntries →
+    // getScheduledMessages with cutoff now + tick), not only when its timer
+    // runs: with a message arriving every 100 ms, each 5 s delayed message
+    // goes out at the arrival 4 s after it (its deliverAt within the tick).
+    // Once the traffic stops only the timer releases, a tick's worth at a
+    // time. Released by the timer alone, they went out in bunches of 11
+    // every 1.1 s, 4.0 to 5.0 s after their send.
+    let st = story(
+        &world(
+            json!({ "rate": "10/s", "arrival": "constant", "deliver_after": "5s", "stop": "12s" }),
+            json!([
+                { "id": "sh", "topic": "t", "type": "shared", "service": { "constant": "1ms" } }
+            ]),
+            json!([]),
+        ),
+        20_000_000,
+    );
+    let times =
+        |f: fn(&TraceKind) -> bool| -> Vec<u64> { st.matching(f).iter().map(|e| e.t.0).collect() };
+    let sent = times(|k| matches!(k, TraceKind::Published { .. }));
+    let got = times(|k| matches!(k, TraceKind::PulsarDelivered { .. }));
+    assert_eq!(sent.len(), got.len());
+    for (i, (s, g)) in sent.iter().zip(&got).enumerate() {
+        if s + 4_000_000 <= *sent.last().unwrap() {
+            assert_eq!(g - s, 4_000_000, "message {i}: sent {s}, delivered {g}");
+        } else {
+            // After the last arrival: the timer, a tick apart at most.
+            assert!((4_000_000..=5_000_000).contains(&(g - s)), "message {i}");
+        }
+    }
+}
+
+#[test]
 fn backlog_quota_policies_refuse_hold_or_evict() {
     let run = |policy: &str| {
         let mut w: Value = serde_json::from_str(&world(

@@ -6,6 +6,7 @@
 //!
 //!   read, deliverAt > now + tick ──► delayed ──p_delayed_timer──► DelayedDue at the earliest deliverAt
 //!   DelayedDue ──► everything due by now + tick (the non-strict cutoff) ──► replay ──► dispatch
+//!   any dispatch with permits ──► the same release first (`p_release_due`)
 //!
 //! Guarantees: the timer runs at the earliest deliverAt, never sooner than a
 //! tick after it last ran (`updateTimer`); a cancelled timer (one set again
@@ -45,6 +46,29 @@ impl Engine {
             crate::engine::time::SimTime(fire_us),
             Event::Pulsar(PulsarEvent::DelayedDue { s }),
         );
+    }
+
+    /// A dispatcher read (`readMoreEntries`, here every dispatch of a
+    /// shared or key_shared subscription that some consumer has permits
+    /// for) takes what the tracker has due within a tick
+    /// (`getScheduledMessages`, the non-strict cutoff), whether or not the
+    /// timer ran: under steady traffic a delayed message goes out at the
+    /// first read within a tick of its deliverAt.
+    pub(crate) fn p_release_due(&mut self, s: u32) {
+        let si = s as usize;
+        let cutoff = self.now.0.saturating_add(DELAYED_TICK_US);
+        let mut moved = false;
+        while let Some(&(at, pos)) = self.pulsar.subs[si].delayed.first() {
+            if at > cutoff {
+                break;
+            }
+            self.pulsar.subs[si].delayed.pop_first();
+            self.p_replay_add(s, pos);
+            moved = true;
+        }
+        if moved {
+            self.p_delayed_timer(s);
+        }
     }
 
     /// The delayed-delivery tracker's timer runs: every message due within

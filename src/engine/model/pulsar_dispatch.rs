@@ -418,6 +418,7 @@ impl Engine {
         if self.p_open_parts(s).is_empty() {
             return;
         }
+        self.p_release_due(s);
         let mut runs: Vec<(Option<u32>, u32)> = vec![(None, 0); self.pulsar.subs[si].rr.len()];
         let replay: Vec<Pos> = self.pulsar.subs[si].replay.iter().copied().collect();
         for pos in replay {
@@ -544,6 +545,7 @@ impl Engine {
         if self.p_open_parts(s).is_empty() {
             return;
         }
+        self.p_release_due(s);
         // Replayed messages first, in position order; only the oldest
         // held-back message of a slot may go.
         let replay: Vec<Pos> = self.pulsar.subs[si].replay.iter().copied().collect();
