@@ -405,6 +405,59 @@ fn failover_hands_over_after_one_second_and_redelivers_the_unacked() {
 }
 
 #[test]
+fn a_failover_switch_leaves_the_old_consumers_receiver_queue_alone() {
+    // When the active consumer changes, the broker rewinds its cursor for
+    // the new one; the old consumer's client is only told it is inactive
+    // (ConsumerImpl.activeConsumerChanged) and goes on with what it had
+    // received, so those messages are processed twice: the duplicates the
+    // failover delay is there to reduce. c0 crashes at 1.5 s, c1 takes
+    // over, c0 comes back at 3.5 s and is active again from 4.5 s.
+    let json = json!({
+        "title": "fo", "duration": "40s",
+        "producers": [{ "id": "p", "to": "t", "rate": "20/s", "arrival": "constant", "stop": "4s" }],
+        "pulsar_topics": [{ "id": "t" }],
+        "pulsar_subscriptions": [{ "id": "fo", "topic": "t", "type": "failover", "consumers": 2,
+                                   "service": { "constant": "200ms" } }],
+        "schedule": [{ "at": "1.5s", "command": { "do": "crash_pulsar_consumer",
+                       "subscription": "fo", "consumer": 0, "restart_after": "2s" } }],
+    })
+    .to_string();
+    let st = story(&json, 40_000_000);
+    let rewound: Vec<u64> = st
+        .matching(|k| matches!(k, TraceKind::PulsarRewound { .. }))
+        .iter()
+        .map(|e| e.t.0)
+        .collect();
+    assert_eq!(
+        rewound,
+        vec![4_500_000],
+        "the hand-back, 1 s after the restart"
+    );
+    let acks = |who: u32, after_us: u64| -> Vec<u64> {
+        st.trace
+            .iter()
+            .filter_map(|e| match e.kind {
+                TraceKind::PulsarAcked {
+                    consumer, offset, ..
+                } if consumer == who && e.t.0 > after_us => Some(offset),
+                _ => None,
+            })
+            .collect()
+    };
+    let c1_after = acks(1, 4_500_000);
+    // c1 had a receiver queue full of the backlog (each takes 200 ms).
+    assert!(c1_after.len() > 20, "c1 went on: {c1_after:?}");
+    let c0_after = acks(0, 4_500_000);
+    let twice = c1_after.iter().filter(|o| c0_after.contains(o)).count();
+    assert!(twice > 20, "{twice} offsets processed by both");
+    // Every message was processed at least once.
+    let mut all: Vec<u64> = acks(0, 0).into_iter().chain(acks(1, 0)).collect();
+    all.sort_unstable();
+    all.dedup();
+    assert_eq!(all.len(), 79);
+}
+
+#[test]
 fn delayed_delivery_waits_on_shared_and_not_on_exclusive() {
     let st = story(
         &world(

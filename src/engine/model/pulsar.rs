@@ -308,7 +308,7 @@ impl Engine {
                 let st = &mut self.pulsar.subs[s as usize];
                 if st.epoch[part as usize] == epoch {
                     st.paused[part as usize] = false;
-                    self.p_rewind(s, None, Some(&[part]));
+                    self.p_rewind(s, None, Some(&[part]), None);
                 }
             }
             PulsarEvent::Restart { s, c, epoch } => {

@@ -234,7 +234,7 @@ impl Engine {
                 let mut parts: Vec<u32> = due.iter().map(|p| p.0).collect();
                 parts.sort_unstable();
                 parts.dedup();
-                self.p_rewind(s, Some(c), Some(&parts))
+                self.p_rewind(s, Some(c), Some(&parts), Some(c))
             }
             _ => {
                 for pos in due {
@@ -305,7 +305,7 @@ impl Engine {
                 if !parts.contains(&pos.0) {
                     parts.push(pos.0);
                 }
-                self.p_rewind(s, Some(c), Some(&parts))
+                self.p_rewind(s, Some(c), Some(&parts), Some(c))
             }
             _ => {
                 self.p_redeliver(s, pos);

@@ -259,29 +259,34 @@ impl Engine {
             fresh.sort_unstable();
         }
         if !fresh.is_empty() {
-            self.p_rewind(s, None, Some(&fresh));
+            self.p_rewind(s, None, Some(&fresh), None);
         }
     }
 
     /// Exclusive / failover redelivery: back to the mark-delete position of
     /// `parts` (every log when `None`); every unacknowledged message of
     /// those goes out again (a handler already busy with one finishes it).
-    pub(crate) fn p_rewind(&mut self, s: u32, by: Option<u32>, parts: Option<&[u32]>) {
+    /// A request from consumer `by` moves only the logs it is active on:
+    /// the broker ignores one from a consumer that is not
+    /// (`PersistentDispatcherSingleActiveConsumer.redeliverUnacknowledgedMessages`).
+    /// `clear`: that consumer's receiver queue loses those logs' messages,
+    /// as the client's `redeliverUnacknowledgedMessages` (nack, ack timeout)
+    /// clears its own. A change of active consumer clears nothing: it only
+    /// moves the broker's cursor, so the consumer that was active goes on
+    /// with what it had received (`activeConsumerChanged` leaves its queue),
+    /// and those messages reach the new one too.
+    pub(crate) fn p_rewind(
+        &mut self,
+        s: u32,
+        by: Option<u32>,
+        parts: Option<&[u32]>,
+        clear: Option<u32>,
+    ) {
         let si = s as usize;
         let hit = |part: u32| parts.is_none_or(|ps| ps.contains(&part));
-        let pending: Vec<(Pos, (u32, u32))> = self.pulsar.subs[si]
-            .pending
-            .iter()
-            .filter(|(p, _)| hit(p.0))
-            .map(|(p, v)| (*p, *v))
-            .collect();
-        let count = pending.len() as u32;
-        for (pos, _) in pending {
-            self.p_unpend(s, pos);
-        }
-        for c in 0..self.pulsar.subs[si].consumers.len() {
+        if let Some(c) = clear {
             let last = self.pulsar.subs[si].cursors.len() - 1;
-            let cs = &mut self.pulsar.subs[si].consumers[c];
+            let cs = &mut self.pulsar.subs[si].consumers[c as usize];
             let mut out = Vec::new();
             let queued = &mut cs.queued;
             cs.queue.retain(|&(pos, copy)| {
@@ -301,16 +306,30 @@ impl Engine {
                 self.retire(copy);
             }
         }
+        let st = &self.pulsar.subs[si];
+        let moves = |part: u32| {
+            hit(part)
+                && (part == RETRY_PART
+                    || by.is_none_or(|c| st.active.get(part as usize) == Some(&Some(c))))
+        };
+        let pending: Vec<Pos> = st.pending.keys().filter(|p| moves(p.0)).copied().collect();
+        let rewound: Vec<usize> = (0..st.cursors.len())
+            .filter(|&k| {
+                let part = if k == st.cursors.len() - 1 {
+                    RETRY_PART
+                } else {
+                    k as u32
+                };
+                moves(part)
+            })
+            .collect();
+        let count = pending.len() as u32;
+        for pos in pending {
+            self.p_unpend(s, pos);
+        }
         let st = &mut self.pulsar.subs[si];
-        for k in 0..st.cursors.len() {
-            let part = if k == st.cursors.len() - 1 {
-                RETRY_PART
-            } else {
-                k as u32
-            };
-            if parts.is_none() || hit(part) {
-                st.cursors[k].read = st.cursors[k].md;
-            }
+        for k in rewound {
+            st.cursors[k].read = st.cursors[k].md;
         }
         if count > 0 {
             let node = self.pulsar.subs[si].node;
