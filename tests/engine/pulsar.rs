@@ -458,6 +458,32 @@ fn a_failover_switch_leaves_the_old_consumers_receiver_queue_alone() {
 }
 
 #[test]
+fn a_nack_from_a_consumer_that_just_lost_its_partition_keeps_every_invariant() {
+    // c0 crashes, c1 takes over; c0 comes back and is active again after
+    // the 1 s failover delay. In that second c1 still holds messages the
+    // broker counts as its own, and half of them fail: its nack clears its
+    // queue while the broker, no longer taking c1's requests, keeps them
+    // unacknowledged until the rewind. (A first cut retired those copies
+    // while they were still pending.)
+    for seed in 0..40 {
+        let json = json!({
+            "title": "fo", "duration": "8s", "seed": seed,
+            "producers": [{ "id": "p", "to": "t", "rate": "40/s" }],
+            "pulsar_topics": [{ "id": "t" }],
+            "pulsar_subscriptions": [{ "id": "fo", "topic": "t", "type": "failover",
+                                       "consumers": 2, "receiver_queue_size": 3,
+                                       "failure_rate": 0.5, "negative_ack_delay": "100ms",
+                                       "service": { "exponential": "20ms" } }],
+            "schedule": [{ "at": "1s", "command": { "do": "crash_pulsar_consumer",
+                           "subscription": "fo", "consumer": 0, "restart_after": "2s" } }],
+        })
+        .to_string();
+        let mut e = engine(&json, seed);
+        crate::common::run_checked(&mut e, 8_000_000);
+    }
+}
+
+#[test]
 fn delayed_delivery_waits_on_shared_and_not_on_exclusive() {
     let st = story(
         &world(

@@ -303,6 +303,13 @@ impl Engine {
             });
             cs.nacks.retain(|&(_, pos)| !hit(pos.0));
             for copy in out {
+                // Still pending with the broker when it ignores the request
+                // (`c` lost its partitions and the new consumer's delayed
+                // rewind has not run yet): unacknowledged, without a copy.
+                let st = &mut self.pulsar.subs[si];
+                if let Some(pos) = st.by_copy.remove(&copy) {
+                    st.pending.insert(pos, (c, NO_COPY));
+                }
                 self.retire(copy);
             }
         }
