@@ -440,11 +440,11 @@ impl Engine {
     /// message whose log has no consumer with permits waits (replay).
     pub(crate) fn p_dispatch_shared(&mut self, s: u32) {
         let si = s as usize;
-        // Per log: the consumer of the current run and its length.
         if self.p_open_parts(s).is_empty() {
             return;
         }
         self.p_release_due(s);
+        // Per log: the consumer of the current run and its length.
         let mut runs: Vec<(Option<u32>, u32)> = vec![(None, 0); self.pulsar.subs[si].rr.len()];
         let replay: Vec<Pos> = self.pulsar.subs[si].replay.iter().copied().collect();
         for pos in replay {
