@@ -51,6 +51,7 @@
 //! | `sqs_poll.rs`    | SQS consumers: short/long polling, delete | —                         |
 //! | `pulsar.rs`      | Pulsar topics: storing, partitions, backlog quota, retention; state, events, commands | `backlog_quota`, `send_timeout`, `backlog_evicted`, `no_subscribers` |
 //! | `pulsar_dispatch.rs` | Pulsar subscriptions: exclusive/failover/shared/key_shared dispatch, delayed delivery, receiver queues, handlers | — |
+//! | `pulsar_key_shared.rs` | Pulsar Key_Shared: slot owners, held-back messages, recently joined consumers | — |
 //! | `pulsar_delayed.rs` | Pulsar: the delayed-delivery tracker (deliverAfter, retry-letter delays) | — |
 //! | `pulsar_acks.rs` | Pulsar: acks, cumulative acks, nack tracker, ack timeout, redelivery counts, DLQ, retry letter, crashes | `dead_letter_topic`, `cumulative_acked`, `consumer_crashed` |
 //! | `pulsar_check.rs` | Pulsar commands, key ranges, invariants | — |
@@ -97,6 +98,7 @@ pub(crate) mod pulsar_check;
 pub(crate) mod pulsar_delayed;
 pub(crate) mod pulsar_dispatch;
 pub mod pulsar_hash;
+pub(crate) mod pulsar_key_shared;
 pub mod queue;
 pub(crate) mod ready;
 pub(crate) mod rebalance;

@@ -5,6 +5,7 @@
 //!
 //!   dispatch ──exclusive / failover──► the partition's active consumer, in offset order
 //!            ──shared──► round robin over consumers with permits, up to 20 in a row
+//!                        (a round robin per partition: each has its own dispatcher)
 //!            ──key_shared──► the owner of the key's slot; held back (replay) while
 //!                            the owner has no permits or older messages of the slot wait
 //!   consumer: receiver queue ──handler──► ack (individual | cumulative)
@@ -32,7 +33,10 @@
 //!   the message alone, counting.
 //! - A new failover active consumer starts after a 1 s delay
 //!   (`activeConsumerFailoverDelayTimeMillis`), from a rewound cursor; the
-//!   first one too (the active consumer changed from none).
+//!   first one too (the active consumer changed from none). The one that
+//!   lost the partition keeps what its receiver queue holds and handles it.
+//! - Permits: a receiver queue per consumer and partition (the Java
+//!   multi-topics consumer's internal consumers, `p_permits`).
 //! - Delayed delivery (`deliverAfter`) applies on shared and key_shared
 //!   only, with the broker's 1 s tick and its non-strict cutoff (a message
 //!   may go out up to one tick early); exclusive and failover ignore it.
@@ -56,9 +60,6 @@ const FAILOVER_DELAY_US: u64 = 1_000_000;
 pub(crate) const ACK_TICK_US: u64 = 1_000_000;
 /// The client's minimum negative-ack delay.
 pub(crate) const NACK_DELAY_MIN_US: u64 = 100_000;
-/// Key_Shared look-ahead: messages held back per consumer, and per subscription.
-const LOOKAHEAD_PER_CONSUMER: usize = 2000;
-const LOOKAHEAD_MAX: usize = 20_000;
 /// "No live copy": the handler is done with it but it is not acknowledged.
 pub(crate) const NO_COPY: u32 = u32::MAX;
 
@@ -110,7 +111,7 @@ impl Engine {
     }
 
     /// The logs on which some consumer of `s` has permits.
-    fn p_open_parts(&self, s: u32) -> Vec<u32> {
+    pub(crate) fn p_open_parts(&self, s: u32) -> Vec<u32> {
         let n = self.pulsar.subs[s as usize].consumers.len() as u32;
         self.p_parts(s)
             .into_iter()
@@ -499,122 +500,6 @@ impl Engine {
     pub(crate) fn p_settled(&self, s: u32, pos: Pos) -> bool {
         let st = &self.pulsar.subs[s as usize];
         st.cursors[Self::p_ci(st, pos.0)].is_acked(pos.1) || st.pending.contains_key(&pos)
-    }
-
-    /// Key_Shared: who owns `hash` now.
-    pub(crate) fn p_owner(&self, s: u32, hash: u32) -> Option<u32> {
-        let si = s as usize;
-        match &self.cfg.pulsar_subscriptions[si].key_shared {
-            Some(KeySharedMode::Sticky { ranges }) => {
-                ranges.iter().enumerate().find_map(|(c, rs)| {
-                    (self.pulsar.subs[si].consumers[c].up
-                        && rs.iter().any(|r| r[0] <= hash && hash <= r[1]))
-                    .then_some(c as u32)
-                })
-            }
-            _ => self.pulsar.subs[si].selector.select(hash),
-        }
-    }
-
-    /// Key_Shared: may `pos` go to `c` now (permits, and the recently-joined rule)?
-    /// May consumer `c` take `pos` now? It needs a permit, and a recently
-    /// joined one only positions below its join position on that log; for
-    /// a replayed message (`replay`), below the earliest recently joined
-    /// consumer's too (`getRestrictedMaxEntriesForConsumer` with
-    /// `ReadType.Replay`: a message another consumer held back must not
-    /// reach a newer joiner ahead of that consumer's older ones of its key).
-    pub(crate) fn p_ks_ok(&self, s: u32, c: u32, pos: Pos, replay: bool) -> bool {
-        if self.p_permits(s, c, pos.0) == 0 {
-            return false;
-        }
-        let st = &self.pulsar.subs[s as usize];
-        let ci = Self::p_ci(st, pos.0);
-        match &st.consumers[c as usize].join_limit {
-            Some(limits) if limits[ci] != u64::MAX => {
-                let mut limit = limits[ci];
-                if replay {
-                    for x in &st.consumers {
-                        if let Some(l) = &x.join_limit {
-                            limit = limit.min(l[ci]);
-                        }
-                    }
-                }
-                pos.1 < limit
-            }
-            _ => true,
-        }
-    }
-
-    pub(crate) fn p_replay_add(&mut self, s: u32, pos: Pos) {
-        let hash = self.p_log(s, pos.0).get(pos.1).map_or(0, |e| e.hash);
-        let st = &mut self.pulsar.subs[s as usize];
-        if st.replay.insert(pos) && st.kind == SubscriptionType::KeyShared {
-            *st.replay_hashes.entry(hash).or_insert(0) += 1;
-        }
-    }
-
-    pub(crate) fn p_replay_remove(&mut self, s: u32, pos: Pos) {
-        let hash = self.p_log(s, pos.0).get(pos.1).map_or(0, |e| e.hash);
-        let st = &mut self.pulsar.subs[s as usize];
-        if st.replay.remove(&pos) && st.kind == SubscriptionType::KeyShared {
-            if let Some(n) = st.replay_hashes.get_mut(&hash) {
-                *n -= 1;
-                if *n == 0 {
-                    st.replay_hashes.remove(&hash);
-                }
-            }
-        }
-    }
-
-    pub(crate) fn p_dispatch_key_shared(&mut self, s: u32) {
-        let si = s as usize;
-        if self.p_open_parts(s).is_empty() {
-            return;
-        }
-        self.p_release_due(s);
-        // Replayed messages first, in position order; only the oldest
-        // held-back message of a slot may go.
-        let replay: Vec<Pos> = self.pulsar.subs[si].replay.iter().copied().collect();
-        let mut blocked: std::collections::BTreeSet<u32> = std::collections::BTreeSet::new();
-        for pos in replay {
-            if self.p_settled(s, pos) {
-                self.p_replay_remove(s, pos);
-                continue;
-            }
-            let Some(e) = self.p_log(s, pos.0).get(pos.1).copied() else {
-                self.p_replay_remove(s, pos);
-                continue;
-            };
-            if blocked.contains(&e.hash) {
-                continue;
-            }
-            match self.p_owner(s, e.hash) {
-                Some(c) if self.p_ks_ok(s, c, pos, true) => {
-                    self.p_replay_remove(s, pos);
-                    self.p_deliver(s, c, pos);
-                }
-                _ => {
-                    blocked.insert(e.hash);
-                }
-            }
-        }
-        let n = self.pulsar.subs[si].consumers.len();
-        let lookahead = (LOOKAHEAD_PER_CONSUMER * n).min(LOOKAHEAD_MAX);
-        while self.pulsar.subs[si].replay.len() < lookahead {
-            let open = self.p_open_parts(s);
-            if open.is_empty() {
-                return;
-            }
-            let Some(pos) = self.p_read_new(s, &open) else {
-                return;
-            };
-            let hash = self.p_log(s, pos.0).get(pos.1).expect("stored").hash;
-            let waiting = self.pulsar.subs[si].replay_hashes.contains_key(&hash);
-            match self.p_owner(s, hash) {
-                Some(c) if !waiting && self.p_ks_ok(s, c, pos, false) => self.p_deliver(s, c, pos),
-                _ => self.p_replay_add(s, pos),
-            }
-        }
     }
 
     /// Put `pos` in consumer `c`'s receiver queue as a new copy.
