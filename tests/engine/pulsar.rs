@@ -423,10 +423,9 @@ fn a_failover_switch_leaves_the_old_consumers_receiver_queue_alone() {
     })
     .to_string();
     let st = story(&json, 40_000_000);
-    let rewound: Vec<u64> = st
-        .matching(|k| matches!(k, TraceKind::PulsarRewound { .. }))
-        .iter()
-        .map(|e| e.t.0)
+    let rewound: Vec<u64> = kinds(&st, |k| matches!(k, TraceKind::PulsarRewound { .. }))
+        .into_iter()
+        .map(|(t, _)| t)
         .collect();
     assert_eq!(
         rewound,

@@ -286,28 +286,22 @@ impl Engine {
         let si = s as usize;
         let hit = |part: u32| parts.is_none_or(|ps| ps.contains(&part));
         if let Some(c) = clear {
-            let last = self.pulsar.subs[si].cursors.len() - 1;
             let cs = &mut self.pulsar.subs[si].consumers[c as usize];
             let mut out = Vec::new();
-            let queued = &mut cs.queued;
             cs.queue.retain(|&(pos, copy)| {
                 if hit(pos.0) {
-                    out.push(copy);
-                    let ci = if pos.0 == RETRY_PART {
-                        last
-                    } else {
-                        pos.0 as usize
-                    };
-                    queued[ci] -= 1;
+                    out.push((pos, copy));
                 }
                 !hit(pos.0)
             });
             cs.nacks.retain(|&(_, pos)| !hit(pos.0));
-            for copy in out {
+            for (pos, copy) in out {
+                let st = &mut self.pulsar.subs[si];
+                let ci = Self::p_ci(st, pos.0);
+                st.consumers[c as usize].queued[ci] -= 1;
                 // Still pending with the broker when it ignores the request
                 // (`c` lost its partitions and the new consumer's delayed
                 // rewind has not run yet): unacknowledged, without a copy.
-                let st = &mut self.pulsar.subs[si];
                 if let Some(pos) = st.by_copy.remove(&copy) {
                     st.pending.insert(pos, (c, NO_COPY));
                 }
@@ -321,15 +315,10 @@ impl Engine {
                     || by.is_none_or(|c| st.active.get(part as usize) == Some(&Some(c))))
         };
         let pending: Vec<Pos> = st.pending.keys().filter(|p| moves(p.0)).copied().collect();
-        let rewound: Vec<usize> = (0..st.cursors.len())
-            .filter(|&k| {
-                let part = if k == st.cursors.len() - 1 {
-                    RETRY_PART
-                } else {
-                    k as u32
-                };
-                moves(part)
-            })
+        let rewound: Vec<usize> = (0..st.active.len() as u32)
+            .chain([RETRY_PART])
+            .filter(|&part| moves(part))
+            .map(|part| Self::p_ci(st, part))
             .collect();
         let count = pending.len() as u32;
         for pos in pending {
