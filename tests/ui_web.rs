@@ -413,7 +413,7 @@ async fn totals_bar_renders_the_counters() {
     yew::platform::time::sleep(std::time::Duration::from_millis(20)).await;
     let text = root.text_content().unwrap_or_default();
     assert!(text.contains("42published"), "{text}");
-    assert!(text.contains("7fan-out copies"), "{text}");
+    assert!(text.contains("7copies"), "{text}");
     assert!(text.contains("3dead-lettered"), "{text}");
     // Parked dead letters are counted apart, not as in flight.
     assert!(text.contains("2parked in DLQ"), "{text}");

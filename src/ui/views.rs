@@ -64,8 +64,8 @@ pub fn totals_bar(p: &TotalsProps) -> Html {
     let parked = p.parked.unwrap_or(0);
     let item = |id: &'static str, label: &'static str, v: u64, cls: &'static str| {
         let title = match id {
-            "t-published" => "New messages published by producers and handlers (fan-out copies not included)",
-            "t-copies" => "Extra copies made when one publish was routed to several queues (fan-out)",
+            "t-published" => "New messages published by producers and handlers (copies not included)",
+            "t-copies" => "Extra copies of a message: one publish routed to several queues or subscribers (fan-out), a send the network duplicated, a Pulsar subscription or Redis stream group handing out an entry it keeps",
             "t-parked" => "Messages waiting in dead-letter queues that no consumer reads",
             "t-inflight" => "Messages really on their way: in transit, queued, being processed or waiting for a retry (parked dead letters not included)",
             _ => "",
@@ -82,7 +82,7 @@ pub fn totals_bar(p: &TotalsProps) -> Html {
     html! {
         <div class="totals" id="totals">
             { item("t-published", "published", t.published, "c-new") }
-            { item("t-copies", "fan-out copies", t.copies, "c-new") }
+            { item("t-copies", "copies", t.copies, "c-new") }
             { item("t-processed", "processed", t.processed, "c-done") }
             { item("t-retried", "retried", t.retried, "c-retry") }
             if t.redelivered > 0 {
