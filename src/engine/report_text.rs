@@ -240,6 +240,9 @@ impl Engine {
             TraceKind::ProducerFenced { member, epoch } => format!(
                 "#{member} fenced (ProducerFenced, epoch now {epoch}): its transaction aborted, it stops"
             ),
+            TraceKind::TxnTimedOut { member } => format!(
+                "#{member}'s transaction was open transaction_timeout: the coordinator aborts it"
+            ),
             TraceKind::TxnAborted { member, records } => {
                 format!("#{member}'s transaction aborted: {records} output(s) will never be read committed")
             }

@@ -198,7 +198,10 @@ pub enum TraceKind {
     /// A group member committed a transaction: its batch's offsets and
     /// `records` output records (node: the group).
     TxnCommitted { member: u32, records: u32 },
-    /// A crashed member's transaction was aborted: `records` outputs aborted.
+    /// A crashed member's transaction was open `transaction_timeout`: the
+    /// coordinator aborts it (a `txn_aborted` follows).
+    TxnTimedOut { member: u32 },
+    /// A member's transaction was aborted: `records` outputs aborted.
     TxnAborted { member: u32, records: u32 },
     /// The broker → consumer link delivered this message twice: the
     /// handler ran a second time.

@@ -6,7 +6,7 @@
 //! the guarantees, 40..=59 Amazon SQS, 60..=79 Redis, 80..=89 and 103..=107
 //! the log's delivery mechanics, 90..=102 Apache Pulsar, 108 SQS again,
 //! 109..=111 consumers' circuit breakers, 112 SQS again, 113..=114 the
-//! groups' poll timer; the next new kind takes 115.
+//! groups' poll timer, 115 the transaction timeout; the next new kind takes 116.
 
 use super::trace::{NodeId, TraceKind};
 
@@ -55,6 +55,7 @@ impl TraceKind {
             TraceKind::LeaderCrashed { .. } => "leader_crashed",
             TraceKind::TxnCommitted { .. } => "txn_committed",
             TraceKind::TxnAborted { .. } => "txn_aborted",
+            TraceKind::TxnTimedOut { .. } => "txn_timed_out",
             TraceKind::DeliveredTwice { .. } => "delivered_twice",
             TraceKind::MemberPaused { .. } => "member_paused",
             TraceKind::MemberResumed { .. } => "member_resumed",
@@ -114,7 +115,7 @@ impl TraceKind {
     }
 
     /// All kind names, for filters in the UI.
-    pub const NAMES: [&'static str; 97] = [
+    pub const NAMES: [&'static str; 98] = [
         "published",
         "routed",
         "unroutable",
@@ -157,6 +158,7 @@ impl TraceKind {
         "leader_crashed",
         "txn_committed",
         "txn_aborted",
+        "txn_timed_out",
         "delivered_twice",
         "member_paused",
         "member_resumed",
@@ -360,6 +362,7 @@ impl TraceKind {
             // Consumer groups' poll timer (model::poll_timeout).
             TraceKind::PollTimeout { member } => (113, member as u64, 0),
             TraceKind::CommitFailed { member } => (114, member as u64, 0),
+            TraceKind::TxnTimedOut { member } => (115, member as u64, 0),
             // Redis: codes 60..=79. A stream id folds into one word
             // (ms times an odd constant, xor seq): deterministic, integer only.
             TraceKind::PubsubPublished { receivers, missed } => {

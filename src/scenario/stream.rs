@@ -356,6 +356,25 @@ pub struct GroupOutput {
     /// partitions. Unset: 1, a transaction per poll's batch.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub polls_per_txn: Option<u32>,
+    /// Transactional outputs: the producer's `transaction.timeout.ms`. The
+    /// transaction coordinator aborts a transaction still open this long
+    /// after it began (its first output); that is what ends the open
+    /// transaction of a crashed member whose partitions no other member
+    /// takes (one that does fences it at once). Unset: 60 s, the Kafka
+    /// producer's default (Kafka Streams sets 10 s under exactly-once).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub transaction_timeout: Option<Duration>,
+}
+
+/// Kafka's producer default `transaction.timeout.ms`.
+pub const TRANSACTION_TIMEOUT_DEFAULT_US: u64 = 60_000_000;
+
+impl GroupOutput {
+    /// `transaction_timeout` or Kafka's default [µs].
+    pub fn transaction_timeout_us(&self) -> u64 {
+        self.transaction_timeout
+            .map_or(TRANSACTION_TIMEOUT_DEFAULT_US, |d| d.us())
+    }
 }
 
 /// A consumer's `isolation.level`.

@@ -171,8 +171,9 @@ fn retry_topic_records_are_timestamped_when_moved() {
 /// A transactional read-process-write group writes key k to a compacted
 /// topic, one transaction per record: offsets 0 (k) + 1 (commit marker) at
 /// 0.6 s, 2 (k) + 3 (commit marker) at 1.6 s; then a transaction spanning two
-/// polls writes 4 (k) at 3.3 s and the member crashes at 3.35 s, so 4 is
-/// aborted and 5 is its abort marker. The cleaner runs every second.
+/// polls writes 4 (k) at 3.3 s and the member crashes at 3.35 s; nobody takes
+/// its partition, so the transaction times out 50 ms after it began, at the
+/// crash: 4 is aborted and 5 is its abort marker. The cleaner runs every second.
 fn markers_story(delete_retention: &str) -> crate::common::Story {
     story(
         &format!(
@@ -184,7 +185,8 @@ fn markers_story(delete_retention: &str) -> crate::common::Story {
              "consumer_groups": [
                {{ "id": "rpw", "topics": ["in"], "auto_offset_reset": "earliest",
                   "commit": {{ "after_processing": {{ "per": "batch" }} }}, "service": {{ "constant": "100ms" }},
-                  "output": {{ "topic": "out", "transactional": true, "polls_per_txn": 2 }} }} ],
+                  "output": {{ "topic": "out", "transactional": true, "polls_per_txn": 2,
+                              "transaction_timeout": "50ms" }} }} ],
              "schedule": [
                {{ "at": "500ms", "command": {{ "do": "publish_one", "producer": "p", "key": "k" }} }},
                {{ "at": "1500ms", "command": {{ "do": "publish_one", "producer": "p", "key": "k" }} }},
@@ -215,7 +217,7 @@ fn a_transaction_marker_is_cleaned_once_its_records_are_gone_and_delete_retentio
         .iter()
         .filter(|e| matches!(e.kind, TraceKind::TxnAborted { records: 1, .. }))
         .count();
-    assert_eq!(aborted, 1, "the crash aborts the open transaction");
+    assert_eq!(aborted, 1, "the open transaction times out at the crash");
     // 2 s: offset 0 (k, superseded by 2); its commit marker 1 stays, since
     //      its record was still there when the pass began.
     // 3 s: marker 1 (its transaction has no record left, appended at 0.6 s,

@@ -59,4 +59,5 @@ mod sweep;
 mod theory;
 mod ttl;
 mod txn_replicated;
+mod txn_timeout;
 mod variants;

@@ -1,6 +1,7 @@
 //! Consumer-group membership commands: a member joins (`add_member`), leaves
 //! gracefully (`remove_member`), or crashes (`crash_member`: its polled records
-//! are lost uncommitted, its open transaction aborted, and the coordinator
+//! are lost uncommitted, its open transaction is left open until fenced or
+//! timed out, and the coordinator
 //! notices `session_timeout` later, `on_session_expired`). Each starts or
 //! completes a rebalance through `group.rs` (split from it to keep files
 //! small; the rules are in that file's header).
@@ -79,8 +80,8 @@ impl Engine {
             None,
             node,
         );
-        // Its open transaction dies with it (see `transactions.rs`).
-        self.abort_txn(g, m);
+        // Its open transaction outlives it, until fenced or timed out (`txn_fence.rs`).
+        self.txn_on_crash(g, m);
         self.schedule_stream(
             self.now.after(timeout),
             StreamEvent::SessionExpired { g, m, epoch },

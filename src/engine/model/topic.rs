@@ -205,6 +205,8 @@ pub(crate) enum StreamEvent {
     PauseEnded { g: u32, m: u32, epoch: u32 },
     /// A paused member's session timed out: the group evicts it.
     PauseEvicted { g: u32, m: u32, epoch: u32 },
+    /// `transaction_timeout` after a crashed member's transaction began (`txn_fence.rs`).
+    TxnTimeout { g: u32, m: u32, txn: u32 },
     /// `max_poll_interval` after a member's poll (`poll_timeout.rs`).
     PollTimeout { g: u32, m: u32, poll: u32 },
     /// `replica_lag_max` after a follower stalled (`isr.rs`).
@@ -292,6 +294,7 @@ impl Engine {
             StreamEvent::LeaderBack { t, part, epoch } => self.on_leader_back(t, part, epoch),
             StreamEvent::PauseEnded { g, m, epoch } => self.on_pause_ended(g, m, epoch),
             StreamEvent::PauseEvicted { g, m, epoch } => self.on_pause_evicted(g, m, epoch),
+            StreamEvent::TxnTimeout { g, m, txn } => self.on_txn_timeout(g, m, txn),
             StreamEvent::PollTimeout { g, m, poll } => self.on_poll_timeout(g, m, poll),
             StreamEvent::IsrLagCheck { t, part, stall } => self.on_isr_lag_check(t, part, stall),
             StreamEvent::StallEnds { t, part, stall } => self.on_stall_ends(t, part, stall),

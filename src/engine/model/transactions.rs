@@ -4,8 +4,10 @@
 //!   record_done (processed) ──produce_output──► output record (same key) appended
 //!        │                                        transactional: open, listed in the member's transaction
 //!   batch done ──commit_txn──► offsets committed (as every batch) + outputs committed + a commit marker per partition
-//!   member crash ──abort_txn──► outputs aborted + an abort marker per partition; offsets not committed,
-//!                               so the batch is processed again and written again, in a new transaction
+//!   member crash ──► the transaction stays open (read_committed readers stop at it) until the new owner
+//!                    of its partitions fences it or `transaction_timeout` passes (`txn_fence.rs`), then
+//!                    abort_txn: outputs aborted + an abort marker per partition; offsets not committed,
+//!                    so the batch is processed again and written again, in a new transaction
 //!   fetch: markers are never returned; read_committed stops at the first open record (the last stable
 //!          offset) and skips aborted ones; read_uncommitted returns aborted records too
 //!   replicated output partition: a transaction's records stay open until its marker is below the
@@ -14,10 +16,8 @@
 //! Kafka's exactly-once for read-process-write (KIP-98 / KIP-129,
 //! `sendOffsetsToTransaction`): the consumed offsets and the produced records
 //! commit or abort together, and transaction markers take offsets in the
-//! output partitions. Simplifications (README): a crashed member's open
-//! transaction is aborted at the crash (Kafka aborts it when the new owner's
-//! producer fences the old one, or at `transaction.timeout.ms`); one
-//! transaction per poll's batch.
+//! output partitions. Simplifications (README): one transaction per poll's
+//! batch (or per `polls_per_txn` batches, `txn_fence.rs`).
 //! Counted per group (the ledger's `streams` section): outputs, outputs
 //! written again for an input already written (`duplicate_outputs`: what a
 //! `read_uncommitted` reader sees twice) and outputs committed again for an
@@ -109,7 +109,12 @@ impl Engine {
             p.out_high = rec.offset + 1;
         }
         if out.transactional {
-            grp.members[m as usize].open_txn.push(TxnOut {
+            let mem = &mut grp.members[m as usize];
+            if mem.open_txn.is_empty() {
+                mem.txn.started_us = self.now.us();
+                mem.txn.begun = mem.txn.begun.wrapping_add(1);
+            }
+            mem.open_txn.push(TxnOut {
                 t,
                 part,
                 offset,

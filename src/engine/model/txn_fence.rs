@@ -47,6 +47,10 @@ pub(crate) struct TxnMember {
     pub(crate) paused: bool,
     /// Evicted while paused: the records it still holds in memory.
     pub(crate) zombie_batch: VecDeque<Fetched>,
+    /// When its open transaction began (its first output) [µs].
+    pub(crate) started_us: u64,
+    /// Transactions it began, counting the open one (names a timeout's transaction).
+    pub(crate) begun: u32,
 }
 
 impl Engine {
@@ -141,8 +145,7 @@ impl Engine {
             .enumerate()
             .filter(|&(x, mem)| {
                 x as u32 != m
-                    && mem.alive
-                    && !mem.in_group
+                    && (!mem.alive || !mem.in_group)
                     && !mem.open_txn.is_empty()
                     && mem.txn.held.iter().any(|&(h, e)| h == gp && e != epoch)
             })
@@ -162,6 +165,47 @@ impl Engine {
             );
             self.abort_txn(g, z);
         }
+    }
+
+    /// Member `m` crashed. Its open transaction stays open, holding back
+    /// `read_committed` readers of every output partition it wrote to (their
+    /// last stable offset stops at its first record), until the member that
+    /// takes one of its input partitions fences it (`txn_on_assign`) or the
+    /// coordinator aborts it `transaction_timeout` after it began
+    /// (`on_txn_timeout`), whichever comes first. Kafka: the coordinator
+    /// aborts expired transactions (`TransactionCoordinator.
+    /// abortTimedOutTransactions`, run every
+    /// `transaction.abort.timed.out.transaction.cleanup.interval.ms`, 10 s;
+    /// here exactly at expiry) and bumps the epoch.
+    pub(crate) fn txn_on_crash(&mut self, g: u32, m: u32) {
+        let timeout_us = self
+            .gcfg(g)
+            .output
+            .as_ref()
+            .map_or(0, |o| o.transaction_timeout_us());
+        let mem = &self.streams.groups[g as usize].members[m as usize];
+        if mem.open_txn.is_empty() {
+            // Nothing written: only the offsets it kept, never committed.
+            self.txn_span_forget(g, m);
+            return;
+        }
+        let due_us = (mem.txn.started_us + timeout_us).max(self.now.us());
+        let txn = mem.txn.begun;
+        self.schedule_stream(SimTime(due_us), StreamEvent::TxnTimeout { g, m, txn });
+    }
+
+    /// `transaction_timeout` after crashed member `m`'s transaction `txn`
+    /// began: if nobody fenced it meanwhile, the coordinator aborts it.
+    pub(crate) fn on_txn_timeout(&mut self, g: u32, m: u32, txn: u32) {
+        let grp = &self.streams.groups[g as usize];
+        let mem = &grp.members[m as usize];
+        if mem.alive || mem.txn.begun != txn || mem.open_txn.is_empty() {
+            return;
+        }
+        let node = grp.node;
+        self.trace
+            .record(self.now, TraceKind::TxnTimedOut { member: m }, None, node);
+        self.abort_txn(g, m);
     }
 
     /// `PauseMember`: member `m` stops for `pause_us` (no heartbeats, no

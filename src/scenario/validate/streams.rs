@@ -236,6 +236,27 @@ pub(super) fn check_streams(v: &mut V, s: &Scenario, is_topic: &dyn Fn(&str) -> 
                     );
                 }
             }
+            if let Some(d) = o.transaction_timeout {
+                if !o.transactional {
+                    v.err(
+                        format!("{at}.output.transaction_timeout"),
+                        "applies only to a transactional output (set output.transactional)",
+                    );
+                } else if d.us() < 1000 {
+                    v.err(
+                        format!("{at}.output.transaction_timeout"),
+                        "must be at least 1ms",
+                    );
+                } else if d.us() > 900_000_000 {
+                    // The broker refuses more than its
+                    // `transaction.max.timeout.ms` (15 min by default) at
+                    // `initTransactions` (InvalidTxnTimeoutException).
+                    v.err(
+                        format!("{at}.output.transaction_timeout"),
+                        "must be at most 15min (the broker's transaction.max.timeout.ms)",
+                    );
+                }
+            }
             if o.transactional && !per_batch {
                 v.err(
                     format!("{at}.commit"),
