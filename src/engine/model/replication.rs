@@ -23,9 +23,11 @@
 //! `replica_lag`, and leave and re-join the ISR only through a stalled
 //! follower (`isr.rs`, `replica_lag_max`); a crashed leader's replica is out of the ISR until
 //! its `restart_after`, so `min_insync` can refuse `acks=all` writes
-//! meanwhile (`NotEnoughReplicas`, retried); no unclean election (a
-//! partition left without an in-sync replica is offline until the last
-//! in-sync one restarts; replicas that crashed before it wait for it).
+//! meanwhile (`NotEnoughReplicas`, retried). A partition left without an
+//! in-sync replica is offline until the last in-sync one restarts (replicas
+//! that crashed before it wait for it), unless the topic sets
+//! `unclean_election`: then a live out-of-sync replica leads, and what it
+//! lacks is lost (`crash_leader` below).
 //! An error answer backs off exponentially with jitter (KIP-580); an
 //! `acks=all` batch still waiting for the high watermark after the request
 //! timeout is answered REQUEST_TIMED_OUT (an error answer); a batch is given
