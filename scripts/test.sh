@@ -42,7 +42,7 @@ step "release build of the app and end-to-end browser tests"
 step "size of the release wasm (growth guard: 868 KiB gzip; issue 6's budget of 400 is not met)"
 # About 864.0 KiB gzip today (862.8 before the crashed member's transaction
 # timeout with its trace kind and validation, and the copies counter's tooltip, of
-# 2026-12-04 afternoon; 859.8 before Pulsar's per-partition receiver queues;
+# 2026-12-04 afternoon; 859.8 before the Pulsar fixes of that midday;
 # 858.2 before the Kafka cleaner's transaction-marker
 # rule, the keyless publish_one refusal and Pulsar's 10 ms router windows of
 # 2026-12-04; 856.7 before the streams' fetchable-partition
