@@ -161,6 +161,29 @@ impl LateAppends {
     }
 }
 
+/// A partition's record times (the append time is unpacked here).
+impl super::topic::PartitionLog {
+    /// When record `r` of this partition was appended.
+    #[inline]
+    pub(crate) fn appended_us(&self, r: &Record) -> u64 {
+        self.late_appends.appended_us(r)
+    }
+
+    /// Record `r`'s timestamp: its producer's create time, or in a retry or
+    /// dead-letter topic (`recovery_target`), whose records the recoverer
+    /// produces anew (Spring's `DeadLetterPublishingRecoverer` sets no
+    /// timestamp: the send time), its append time. Retention and seeks by
+    /// timestamp compare this.
+    #[inline]
+    pub(crate) fn timestamp_us(&self, r: &Record, recovery_target: bool) -> u64 {
+        if recovery_target {
+            self.appended_us(r)
+        } else {
+            r.published_us
+        }
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -79,26 +79,6 @@ pub(crate) struct PartitionLog {
 }
 
 impl PartitionLog {
-    /// When record `r` of this partition was appended.
-    #[inline]
-    pub(crate) fn appended_us(&self, r: &Record) -> u64 {
-        self.late_appends.appended_us(r)
-    }
-
-    /// Record `r`'s timestamp: its producer's create time, or in a retry or
-    /// dead-letter topic (`recovery_target`), whose records the recoverer
-    /// produces anew (Spring's `DeadLetterPublishingRecoverer` sets no
-    /// timestamp: the send time), its append time. Retention and seeks by
-    /// timestamp compare this.
-    #[inline]
-    pub(crate) fn timestamp_us(&self, r: &Record, recovery_target: bool) -> u64 {
-        if recovery_target {
-            self.appended_us(r)
-        } else {
-            r.published_us
-        }
-    }
-
     /// The kept record with the smallest offset ≥ `offset`, as an index into `records`.
     ///
     /// O(1) where the kept records are contiguous (every log without compaction):
