@@ -335,15 +335,32 @@ pub fn main_with(args: &[OsString], out: &mut dyn Write) -> Result<(), Failure> 
             let bytes = read_scenario_file(file)?;
             match scenario::load_bytes(&bytes) {
                 Ok(s) => {
+                    // Every kind the scenario has, none it lacks.
+                    let counts = [
+                        (s.producers.len(), "producer"),
+                        (s.exchanges.len(), "exchange"),
+                        (s.queues.len(), "queue"),
+                        (s.consumers.len(), "consumer"),
+                        (s.topics.len(), "topic"),
+                        (s.consumer_groups.len(), "consumer group"),
+                        (s.redis_pubsub.len(), "redis pubsub server"),
+                        (s.redis_subscribers.len(), "redis subscriber"),
+                        (s.redis_streams.len(), "redis stream"),
+                        (s.redis_groups.len(), "redis group"),
+                        (s.pulsar_topics.len(), "pulsar topic"),
+                        (s.pulsar_subscriptions.len(), "pulsar subscription"),
+                    ];
+                    let parts: Vec<String> = counts
+                        .iter()
+                        .filter(|(n, _)| *n > 0)
+                        .map(|(n, what)| format!("{n} {what}{}", if *n == 1 { "" } else { "s" }))
+                        .collect();
                     writeln!(
                         out,
-                        "{}: ok — {:?}: {} producers, {} exchanges, {} queues, {} consumers",
+                        "{}: ok — {:?}: {}",
                         file.display(),
                         s.title,
-                        s.producers.len(),
-                        s.exchanges.len(),
-                        s.queues.len(),
-                        s.consumers.len()
+                        if parts.is_empty() { "no nodes".to_string() } else { parts.join(", ") }
                     )
                     .map_err(io)?;
                     Ok(())

@@ -67,9 +67,11 @@ impl Engine {
         }
         match self.node_of(id) {
             Some(n) if n.kind == kind => Ok(n.index),
-            Some(n) => Err(CommandError(
-                format!("{id:?} is a {:?}, not a {:?}", n.kind, kind).to_ascii_lowercase(),
-            )),
+            Some(n) => Err(CommandError(format!(
+                "{id:?} is a {}, not a {}",
+                n.kind.noun(),
+                kind.noun()
+            ))),
             None => Err(CommandError(format!("no node named {id:?}"))),
         }
     }

@@ -47,6 +47,25 @@ enum Kind {
     PulsarSub,
 }
 
+impl Kind {
+    fn noun(self) -> &'static str {
+        match self {
+            Kind::Producer => "producer",
+            Kind::Exchange => "exchange",
+            Kind::Queue => "queue",
+            Kind::Consumer => "consumer",
+            Kind::Topic => "topic",
+            Kind::Group => "consumer group",
+            Kind::PubSub => "redis pubsub server",
+            Kind::Subscriber => "redis subscriber",
+            Kind::Stream => "redis stream",
+            Kind::RedisGroup => "redis group",
+            Kind::PulsarTopic => "pulsar topic",
+            Kind::PulsarSub => "pulsar subscription",
+        }
+    }
+}
+
 /// Most lanes in one comparison (room for every broker QueueLab models:
 /// the broker comparison runs one lane per broker).
 pub const VARIANTS_MAX: usize = 6;
@@ -338,8 +357,8 @@ pub fn validate(s: &Scenario) -> Result<(), ScenarioError> {
         }
     }
     let kind_of = |name: &str| ids.get(name).map(|(k, _)| *k);
-    let need =
-        |v: &mut V, path: String, name: &str, allowed: &[Kind], what: &str| match kind_of(name) {
+    let need = |v: &mut V, path: String, name: &str, allowed: &[Kind], what: &str| {
+        match kind_of(name) {
             // Not echoed: the message would be as long as the bad reference.
             None if name.len() > ID_LEN_MAX => v.err(
                 path,
@@ -348,13 +367,18 @@ pub fn validate(s: &Scenario) -> Result<(), ScenarioError> {
                     name.len()
                 ),
             ),
+            None if name.is_empty() && what.contains("exchange") => v.err(
+                path,
+                format!("no {what} named \"\": the default exchange is modelled only as a dead_letter_exchange; name an exchange"),
+            ),
             None => v.err(path, format!("no {what} named {name:?}")),
             Some(k) if !allowed.contains(&k) => v.err(
                 path,
-                format!("{name:?} is a {k:?}, expected {what}").to_ascii_lowercase(),
+                format!("{name:?} is a {}, expected {what}", k.noun()),
             ),
             _ => {}
-        };
+        }
+    };
 
     for (i, p) in s.producers.iter().enumerate() {
         let at = format!("producers[{i}]");
@@ -692,7 +716,13 @@ pub fn validate(s: &Scenario) -> Result<(), ScenarioError> {
         if pulsar::check_pulsar_scheduled(&mut v, &at, &sc.command, s) {
             continue;
         }
-        if redis::check_redis_scheduled(&mut v, &at, &sc.command, &|name: &str| kind_of(name)) {
+        if redis::check_redis_scheduled(
+            &mut v,
+            &at,
+            &sc.command,
+            &|name: &str| kind_of(name),
+            &s.redis_groups,
+        ) {
             continue;
         }
         let target = sc.command.target();

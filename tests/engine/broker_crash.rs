@@ -177,3 +177,64 @@ fn a_classic_queue_recovered_after_a_crash_flags_every_message_redelivered() {
         ]
     );
 }
+
+/// The AMQP broker's crash refuses AMQP publishes only: Redis is another
+/// server, so PUBLISH and XADD go on while the RabbitMQ broker is down.
+#[test]
+fn a_broker_crash_does_not_refuse_redis_commands() {
+    let w = json!({
+        "title": "crash beside redis", "duration": "3s",
+        "producers": [
+            {"id": "amqp", "to": "q", "rate": "10/s", "arrival": "constant"},
+            {"id": "pub", "to": "r", "rate": "10/s", "arrival": "constant", "routing_key": "c"},
+            {"id": "add", "to": "st", "rate": "10/s", "arrival": "constant"}
+        ],
+        "queues": [{"id": "q"}],
+        "redis_pubsub": [{"id": "r"}],
+        "redis_subscribers": [{"id": "s", "server": "r", "channels": ["c"], "service": {"constant": "1ms"}}],
+        "redis_streams": [{"id": "st"}],
+        "redis_groups": [{"id": "g", "stream": "st", "service": {"constant": "1ms"}}],
+        "schedule": [{"at": "1s", "command": {"do": "crash_broker", "restart_after": "1s"}}]
+    });
+    let s = story(&w.to_string(), 3_000_000);
+    let r = serde_json::to_value(s.engine.report("t")).unwrap();
+    // 30 sends each (0.1 s … 3 s); the AMQP ones in [1 s, 2 s) are refused.
+    assert_eq!(r["dropped_by_reason"]["broker_down"], 10);
+    assert_eq!(r["nodes"]["r"]["published"], 30);
+    assert_eq!(r["nodes"]["st"]["added"], 30);
+}
+
+/// `broker_costs`: a group commit holds back what the broker stores, but
+/// Redis writes no PUBLISH to disk and stamps an XADD's id when it runs, so
+/// Redis commands wait only for the CPU: a publish at 10 ms is delivered at
+/// 10 ms + 5 µs, and the stream's ids are the send times in ms.
+#[test]
+fn redis_commands_do_not_wait_for_the_group_commit() {
+    let w = json!({
+        "title": "redis and fsync", "duration": "1s",
+        "broker_costs": {"per_message": "5us", "fsync_every": "50ms"},
+        "producers": [
+            {"id": "pub", "to": "r", "rate": "100/s", "arrival": "constant", "routing_key": "c", "count": 4},
+            {"id": "add", "to": "st", "rate": "100/s", "arrival": "constant", "count": 4}
+        ],
+        "redis_pubsub": [{"id": "r"}],
+        "redis_subscribers": [{"id": "s", "server": "r", "channels": ["c"], "service": {"constant": "1ms"}}],
+        "redis_streams": [{"id": "st"}]
+    });
+    let s = story(&w.to_string(), 1_000_000);
+    let published: Vec<u64> = s
+        .matching(|k| matches!(k, queuelab::engine::TraceKind::PubsubPublished { .. }))
+        .iter()
+        .map(|e| e.t.0)
+        .collect();
+    assert_eq!(published, [10_005, 20_005, 30_005, 40_005]);
+    let ids: Vec<u64> = s
+        .matching(|k| matches!(k, queuelab::engine::TraceKind::XAdded { .. }))
+        .iter()
+        .map(|e| match e.kind {
+            queuelab::engine::TraceKind::XAdded { ms, .. } => ms,
+            _ => unreachable!(),
+        })
+        .collect();
+    assert_eq!(ids, [10, 20, 30, 40]);
+}

@@ -303,8 +303,8 @@ fn the_soft_limit_disconnects_after_soft_seconds_over_it() {
     // Soft limit = 5 pushes for 1 s. The buffer holds 5 at 60 ms (20 … 60
     // ms; the 10 ms one is being handled): the soft clock starts. At 1.06 s
     // it has been over for exactly 1 s, which Redis allows; the first check
-    // after that (the cron's, 1 µs later, before the append at 1.07 s)
-    // finds it over for longer: disconnected with 105 buffered.
+    // after that (the append at 1.07 s, before the cron's tick at 1.1 s)
+    // finds it over for longer: disconnected with 106 buffered.
     let st = story(
         &slow_world(
             json!({"hard_bytes": 0, "soft_bytes": 5170, "soft_seconds": "1s"}),
@@ -314,7 +314,7 @@ fn the_soft_limit_disconnects_after_soft_seconds_over_it() {
     );
     assert_eq!(
         disconnections(&st),
-        vec![(1_060_001, DisconnectCause::SoftLimit, 105, 105 * 1034)]
+        vec![(1_070_000, DisconnectCause::SoftLimit, 106, 106 * 1034)]
     );
     // Redis's defaults (32mb hard, 8mb soft for 60 s) never trip here.
     let st = story(&slow_world(json!({}), "10s"), 5_000_000);
@@ -326,7 +326,8 @@ fn a_subscriber_over_the_soft_limit_is_closed_even_if_nothing_more_is_published(
     // Redis's clientsCron checks every client's limits, not only appends:
     // one burst of 20 × 100 kB at 1 s leaves 1.9 MB buffered over a 1 MB
     // soft limit; the subscriber takes one per second, so the buffer stays
-    // over it, and 2 s later (plus 1 µs) it is closed with 17 buffered.
+    // over it; at 3 s it has been over for exactly 2 s, which is allowed, so
+    // the cron's next tick (3.1 s) closes it with 17 buffered.
     let w = json!({
         "title": "soft-limit-cron", "seed": 1, "duration": "30s",
         "producers": [{"id": "pub", "to": "redis", "rate": "20/s", "count": 20,
@@ -339,10 +340,72 @@ fn a_subscriber_over_the_soft_limit_is_closed_even_if_nothing_more_is_published(
     assert_eq!(d.len(), 1, "{d:?}");
     assert_eq!(
         (d[0].0, d[0].1, d[0].2),
-        (3_000_001, DisconnectCause::SoftLimit, 17)
+        (3_100_000, DisconnectCause::SoftLimit, 17)
     );
     let r = report(&st.engine);
     assert_eq!(r["nodes"]["slow"]["limit_disconnects"], 1);
+}
+
+/// Two bursts 2.5 s apart into a 500,175-byte soft limit held for 2 s: six
+/// 100 kB pushes at 10 ms (one taken at once, five buffered: the soft clock
+/// starts), then two of 600 kB at 2.5 s, the first of which is over the soft
+/// limit by itself. Whether the clock still runs then depends on what Redis's
+/// `clientsCron` (every 100 ms) saw in between.
+fn two_bursts(service: &str) -> String {
+    json!({
+        "title": "soft-clock", "seed": 1, "duration": "5s",
+        "producers": [
+            {"id": "b1", "to": "r", "rate": "600/s", "arrival": {"bursts": {"size": 6}}, "count": 6,
+             "start": "10ms", "routing_key": "c", "payload_bytes": 100000},
+            {"id": "b2", "to": "r", "rate": "200/s", "arrival": {"bursts": {"size": 2}}, "count": 2,
+             "start": "2.5s", "routing_key": "c", "payload_bytes": 600000}],
+        "redis_pubsub": [{"id": "r", "output_buffer": {"hard_bytes": 0, "soft_bytes": 500175, "soft_seconds": "2s"}}],
+        "redis_subscribers": [{"id": "s", "server": "r", "channels": ["c"], "service": {"constant": service}}]
+    })
+    .to_string()
+}
+
+#[test]
+fn a_cron_tick_that_finds_the_buffer_under_the_soft_limit_stops_the_clock() {
+    // 30 ms a message: at the 100 ms tick three are still buffered, under
+    // the soft limit and not empty, so the cron stops the clock; the 600 kB
+    // push at 2.5 s starts a new one and the subscriber keeps up.
+    let st = story(&two_bursts("30ms"), 5_000_000);
+    assert!(disconnections(&st).is_empty(), "{:?}", disconnections(&st));
+    assert_eq!(report(&st.engine)["nodes"]["s"]["delivered"], 8);
+    // 10 ms a message: the buffer is empty by 70 ms, before any tick, and no
+    // check looks at an empty buffer (redis/redis#3893), so the clock of
+    // 20 ms runs on and the 600 kB push 2.49 s later closes the client.
+    let st = story(&two_bursts("10ms"), 5_000_000);
+    assert_eq!(
+        disconnections(&st),
+        vec![(2_510_000, DisconnectCause::SoftLimit, 1, 600_035)]
+    );
+}
+
+#[test]
+fn reading_under_the_soft_limit_between_appends_does_not_stop_the_clock() {
+    // Five 100 kB pushes sit exactly at the soft limit; every 10 ms the
+    // subscriber takes one (under the limit) and 10 µs later a steady
+    // publisher puts one back (at it again). Only the cron would stop the
+    // clock, and each of its 100 ms ticks finds the buffer back at the limit;
+    // the first append more than 2 s after 10 ms closes the client (Redis
+    // closes it too, at its whole-second resolution; reading is not a check).
+    let w = json!({
+        "title": "soft-clock-reads", "seed": 1, "duration": "10s",
+        "producers": [
+            {"id": "burst", "to": "r", "rate": "600/s", "arrival": {"bursts": {"size": 6}}, "count": 6,
+             "routing_key": "c", "payload_bytes": 100000},
+            {"id": "steady", "to": "r", "rate": "100/s", "arrival": "constant", "start": "10.01ms",
+             "routing_key": "c", "payload_bytes": 100000}],
+        "redis_pubsub": [{"id": "r", "output_buffer": {"hard_bytes": 0, "soft_bytes": 500175, "soft_seconds": "2s"}}],
+        "redis_subscribers": [{"id": "s", "server": "r", "channels": ["c"], "service": {"constant": "10ms"}}]
+    });
+    let st = story(&w.to_string(), 10_000_000);
+    assert_eq!(
+        disconnections(&st),
+        vec![(2_010_010, DisconnectCause::SoftLimit, 5, 500_175)]
+    );
 }
 
 #[test]
@@ -350,9 +413,11 @@ fn a_dip_below_the_soft_limit_without_an_append_restarts_the_clock() {
     // Soft limit 1 MB for 2 s, 100 kB messages taken one per second: 11 at
     // 1 s (one taken at once, 10 buffered: 1.0 MB, the clock starts), one
     // more taken at 2 s (0.9 MB: below, the clock stops), five more at 2.9 s
-    // (1.4 MB: a new period). The first period's check (3 s + 1 µs) is
-    // stale; the second's closes it at 4.9 s + 1 µs, still 1.2 MB over.
-    // Without the stop at 2 s it would have closed at 3 s + 1 µs.
+    // (1.4 MB: a new period). The read at 2 s is not a check, but the
+    // cron's tick at 2.1 s finds 0.9 MB (under the limit, not empty) and
+    // stops the clock. The first period's check (3.1 s) is stale; the
+    // second's, the first tick past 4.9 s, closes it at 5 s, still 1.2 MB
+    // over. Without the stop it would have closed at 3.1 s.
     let w = json!({
         "title": "dip", "seed": 1, "duration": "10s",
         "producers": [
@@ -366,7 +431,7 @@ fn a_dip_below_the_soft_limit_without_an_append_restarts_the_clock() {
     let st = story(&w.to_string(), 10_000_000);
     let d = disconnections(&st);
     assert_eq!(d.len(), 1, "{d:?}");
-    assert_eq!((d[0].0, d[0].1), (4_900_001, DisconnectCause::SoftLimit));
+    assert_eq!((d[0].0, d[0].1), (5_000_000, DisconnectCause::SoftLimit));
 }
 
 #[test]
@@ -391,10 +456,11 @@ fn the_soft_clock_restarts_when_the_buffer_drains_below_the_limit() {
     // Without the restart of the soft clock the first append over the limit
     // after the pause (480 ms) would disconnect it, 200 ms after the first
     // period began; with it, the second period must last 200 ms on its own:
-    // the buffer is over the limit at 480 ms, dips under it when the
-    // subscriber takes a message, and is over again from 500 ms; the cron's
-    // check 1 µs past 700 ms closes it.
-    assert_eq!(d[0].0, 700_001, "disconnected at {} µs", d[0].0);
+    // the buffer is over the limit from 480 ms; it dips under it when the
+    // subscriber takes a message, but a read is no check and every cron
+    // tick finds it over again, so the first append more than 200 ms after
+    // 480 ms, at 690 ms, closes it.
+    assert_eq!(d[0].0, 690_000, "disconnected at {} µs", d[0].0);
 }
 
 #[test]
@@ -443,7 +509,7 @@ fn subscribe_and_unsubscribe_commands_change_what_arrives() {
             reconnect_after: None,
         })
         .unwrap_err();
-    assert!(bad.0.contains("not a redissubscriber"), "{bad}");
+    assert!(bad.0.contains("not a redis subscriber"), "{bad}");
 }
 
 #[test]
@@ -1106,7 +1172,7 @@ fn a_lowered_output_buffer_limit_closes_a_subscriber_without_more_traffic() {
     );
     assert_eq!(
         lowered(json!({"hard_bytes": 0, "soft_bytes": 150000, "soft_seconds": "2s"})),
-        [(6_000_001, DisconnectCause::SoftLimit, 200_078)]
+        [(6_100_000, DisconnectCause::SoftLimit, 200_078)]
     );
     // Limits that the buffer stays under close nothing.
     assert!(
@@ -1118,15 +1184,15 @@ fn a_lowered_output_buffer_limit_closes_a_subscriber_without_more_traffic() {
 #[test]
 fn a_shortened_soft_limit_period_closes_at_the_new_deadline() {
     // Over the 150 kB soft limit since 3 s with 60 s allowed; at 4 s the
-    // period becomes 2 s, so the cron closes the subscriber at 5 s (+1 µs),
-    // not at the old deadline of 63 s.
+    // period becomes 2 s, so the cron closes the subscriber at its first
+    // tick past 5 s (5.1 s), not at the old deadline of 63 s.
     let st = stuck_subscriber(
         json!({"hard_bytes": 0, "soft_bytes": 150000, "soft_seconds": "60s"}),
         json!({"hard_bytes": 0, "soft_bytes": 150000, "soft_seconds": "2s"}),
     );
     assert_eq!(
         closed(&st),
-        [(5_000_001, DisconnectCause::SoftLimit, 200_078)]
+        [(5_100_000, DisconnectCause::SoftLimit, 200_078)]
     );
 }
 
@@ -1231,4 +1297,39 @@ fn a_claimer_handles_its_claimed_batch_before_claiming_again() {
         })
         .count();
     assert_eq!(self_claims, 0, "c2 never claims from itself");
+}
+
+/// A scheduled command for a stream consumer the group does not have is an
+/// error at load (it used to pass and be skipped at run time), named by its
+/// path, with the same words as the app's knob; a wrong node kind is named
+/// in words.
+#[test]
+fn a_scheduled_crash_of_a_missing_stream_consumer_is_refused_at_load() {
+    let w = |consumer: u32| {
+        json!({
+            "title": "t",
+            "producers": [{"id": "p", "to": "st", "rate": "10/s"}],
+            "redis_streams": [{"id": "st"}],
+            "redis_groups": [{"id": "g", "stream": "st", "consumers": 2, "service": {"constant": "1ms"}}],
+            "schedule": [{"at": "1s", "command": {"do": "crash_stream_consumer", "group": "g", "consumer": consumer}}]
+        })
+        .to_string()
+    };
+    assert!(queuelab::scenario::load(&w(1)).is_ok());
+    let err = queuelab::scenario::load(&w(5)).unwrap_err().to_string();
+    assert!(
+        err.contains("schedule[0].command.consumer: g has consumers 0 to 1 (c0…c1), not 5"),
+        "{err}"
+    );
+    let mut e = engine(&w(1), 1);
+    let bad = e
+        .submit(Command::SetMaxlen {
+            stream: "g".into(),
+            maxlen: None,
+        })
+        .unwrap_err();
+    assert!(
+        bad.0.contains("\"g\" is a redis group, not a redis stream"),
+        "{bad}"
+    );
 }

@@ -35,7 +35,8 @@ impl Engine {
         let m = &mut self.msgs[slot as usize];
         m.set(flag::FROM_PRODUCER, true);
         m.set(flag::TRANSIENT, transient);
-        if self.broker_down {
+        // The AMQP broker's crash: Redis and Pulsar are other servers.
+        if self.broker_down && matches!(target, Target::Exchange(_) | Target::Queue(_)) {
             let node = self.producers[pi].node;
             self.refuse_while_down(slot, node);
             return;

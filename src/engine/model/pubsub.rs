@@ -21,7 +21,13 @@
 //!   adds a reply): `used >= hard` disconnects; `used >= soft` starts the
 //!   soft clock, and a later append still at or over soft more than
 //!   `soft_seconds` after it started disconnects; an append below soft
-//!   stops the clock. A limit of 0 is off.
+//!   stops the clock. Redis's `clientsCron` runs the same check on every
+//!   client without an append; here it looks at a subscriber on the ticks of
+//!   the default `hz 10` (multiples of 100 ms of simulated time) when reading
+//!   has taken its buffer below the soft limit with the clock running, and
+//!   at the first tick after the clock runs out. Reading alone stops nothing: a buffer
+//!   drained below soft between two appends that fill it again, with no tick
+//!   in between, keeps its clock. A limit of 0 is off.
 //! - A subscriber handles one message at a time (`service`); the one it is
 //!   handling has left the output buffer. Disconnected by the server, it
 //!   finishes that one (it has it) and loses the buffer; disconnected by a
@@ -42,6 +48,18 @@ use crate::engine::time::SimTime;
 use crate::engine::trace::{DisconnectCause, NodeId, Reason, TraceKind};
 use crate::scenario::{OutputBufferLimit, RedisPubSub, RedisSubscriber};
 use std::collections::VecDeque;
+
+/// Redis's `serverCron` period at the default `hz 10`: `clientsCron` looks
+/// at every client (a few per call, each about every 100 ms with a handful
+/// of clients) [µs].
+const CRON_TICK_US: u64 = 100_000;
+
+/// The first cron tick strictly after `t_us`.
+fn tick_after(t_us: u64) -> u64 {
+    (t_us / CRON_TICK_US)
+        .saturating_add(1)
+        .saturating_mul(CRON_TICK_US)
+}
 
 /// "No pattern": a delivery for a channel subscription.
 const CHANNEL_SUB: u16 = u16::MAX;
@@ -89,6 +107,9 @@ pub(crate) struct SubscriberState {
     pub(crate) busy: Option<(u32, u64)>,
     /// When the buffer was first seen at or over the soft limit [µs].
     pub(crate) soft_since_us: Option<u64>,
+    /// The cron tick already scheduled to look at this subscriber [µs], 0
+    /// for none (see `sub_next`).
+    pub(crate) cron_look_us: u64,
     /// The hard limit at the last check (a new limit applies from the next
     /// append, as in Redis: `CONFIG SET` disconnects nobody by itself).
     pub(crate) hard_at_check: u64,
@@ -117,6 +138,7 @@ impl SubscriberState {
             buffer_bytes_max: 0,
             busy: None,
             soft_since_us: None,
+            cron_look_us: 0,
             hard_at_check: 0,
             stream: Stream::new(seed, &format!("redis-subscriber:{}", cfg.id)),
             delivered: 0,
@@ -343,18 +365,14 @@ impl Engine {
     }
 
     /// The cron's next look at subscriber `s`, over the soft limit since
-    /// `since_us`: the first instant past `soft_seconds` (never before the
-    /// next microsecond).
+    /// `since_us`: the first tick past `soft_seconds` (never now).
     fn schedule_output_check(&mut self, s: u32, since_us: u64) {
         let sub = &self.redis.subs[s as usize];
         let soft_us = self.redis.servers[sub.server as usize]
             .limit
             .soft_seconds
             .us();
-        let at = since_us
-            .saturating_add(soft_us)
-            .saturating_add(1)
-            .max(self.now.0 + 1);
+        let at = tick_after(since_us.saturating_add(soft_us).max(self.now.0));
         let conn = sub.conn;
         self.agenda.schedule(
             SimTime(at),
@@ -380,9 +398,16 @@ impl Engine {
             self.disconnect_subscriber(s, cause);
             return;
         }
-        // Still over, but not for long enough: `soft_seconds` was raised
-        // by a command since. Look again when it will be.
-        if self.redis.subs[s as usize].soft_since_us == Some(since_us) {
+        // Still over, but not for long enough. At a cron tick before the
+        // clock runs out the look at its end is already scheduled; at that
+        // look, `soft_seconds` was raised by a command since: look again
+        // when it will have run out.
+        let sub = &self.redis.subs[s as usize];
+        let soft_us = self.redis.servers[sub.server as usize]
+            .limit
+            .soft_seconds
+            .us();
+        if sub.soft_since_us == Some(since_us) && self.now.0 > since_us.saturating_add(soft_us) {
             self.schedule_output_check(s, since_us);
         }
     }
@@ -397,12 +422,22 @@ impl Engine {
             return;
         };
         sub.buffer_bytes -= bytes as u64;
-        // Below the soft limit again but not empty: the clock stops
-        // (Redis's cron would see it within a tick; here at once). Emptied,
-        // no check looks at it, so the clock runs on.
+        // Below the soft limit again but not empty, with the clock running:
+        // the next cron tick looks (and stops the clock if it is still so
+        // then). Emptied, no check looks at it, so the clock runs on.
         let soft = self.redis.servers[sub.server as usize].limit.soft_bytes;
-        if sub.buffer_bytes > 0 && sub.buffer_bytes < soft {
-            sub.soft_since_us = None;
+        if let Some(since_us) = sub.soft_since_us {
+            if sub.buffer_bytes > 0 && sub.buffer_bytes < soft {
+                let tick_us = tick_after(self.now.0);
+                if sub.cron_look_us != tick_us {
+                    sub.cron_look_us = tick_us;
+                    let conn = sub.conn;
+                    self.agenda.schedule(
+                        SimTime(tick_us),
+                        Event::Redis(RedisEvent::OutputCheck { s, conn, since_us }),
+                    );
+                }
+            }
         }
         let service_us = draw_service_us(
             &self.cfg.redis_subscribers[s as usize].service,

@@ -159,6 +159,7 @@ pub(super) fn check_redis_scheduled(
     at: &str,
     cmd: &Command,
     kind_of: &dyn Fn(&str) -> Option<Kind>,
+    groups: &[RedisGroup],
 ) -> bool {
     let mut need = |field: &str, id: &str, want: Kind, what: &str| {
         if kind_of(id) != Some(want) {
@@ -232,10 +233,24 @@ pub(super) fn check_redis_scheduled(
         }
         Command::CrashStreamConsumer {
             group,
+            consumer,
             restart_after,
             ..
         } => {
             need("group", group, Kind::RedisGroup, "redis group");
+            // As the app's knob refuses it: a consumer the group does not have.
+            if let Some(g) = groups.iter().find(|g| g.id == *group) {
+                if *consumer >= g.consumers {
+                    let last = g.consumers.saturating_sub(1);
+                    v.err(
+                        format!("{at}.consumer"),
+                        format!(
+                            "{} has consumers 0 to {last} (c0…c{last}), not {consumer}",
+                            short(group)
+                        ),
+                    );
+                }
+            }
             if let Some(Err(e)) = restart_after.map(|d| check_redis_delay(d, false)) {
                 v.err(format!("{at}.restart_after"), e);
             }
