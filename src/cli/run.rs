@@ -258,8 +258,9 @@ pub(super) fn write_text_report(
             NodeView::Producer { id, rate_per_s, published, .. } => {
                 format!("  producer  {id:<18} rate {rate_per_s}/s, published {published}")
             }
-            NodeView::Exchange { id, exchange_kind, routed, unroutable } => {
-                format!("  exchange  {id:<18} {exchange_kind}, routed {routed}, unroutable {unroutable}")
+            NodeView::Exchange { id, exchange_kind, routed, unroutable, to_alternate } => {
+                let alt = if *to_alternate > 0 { format!(", to alternate {to_alternate}") } else { String::new() };
+                format!("  exchange  {id:<18} {exchange_kind}, routed {routed}, unroutable {unroutable}{alt}")
             }
             NodeView::Queue { id, depth, depth_max, unacked, enqueued, expired, dead_lettered, dropped, .. } => format!(
                 "  queue     {id:<18} depth {depth} (max seen {depth_max}), unacked {unacked}, enqueued {enqueued}, expired {expired}, dead-lettered {dead_lettered}, dropped {dropped}"

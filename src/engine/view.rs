@@ -103,6 +103,7 @@ pub enum NodeView {
         exchange_kind: String,
         routed: u64,
         unroutable: u64,
+        to_alternate: u64,
     },
     Queue {
         id: String,
@@ -268,6 +269,7 @@ impl Engine {
                     exchange_kind: format!("{:?}", c.kind).to_ascii_lowercase(),
                     routed: x.routed,
                     unroutable: x.unroutable,
+                    to_alternate: x.to_alternate,
                 }
             }
             NodeKind::Queue => {

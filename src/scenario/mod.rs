@@ -126,10 +126,11 @@ pub fn parse(text: &str) -> Result<Scenario, ScenarioError> {
     // in the wasm. Valid UTF-8 gives the same values, errors and positions.
     let mut de = serde_json::Deserializer::from_slice(text.as_bytes());
     match Scenario::deserialize(&mut de) {
-        Ok(s) => {
+        Ok(mut s) => {
             de.end().map_err(|e| {
                 ScenarioError::one("", format!("trailing data after the scenario: {e}"))
             })?;
+            name_default_exchange(&mut s);
             Ok(s)
         }
         Err(err) => {
@@ -142,6 +143,53 @@ pub fn parse(text: &str) -> Result<Scenario, ScenarioError> {
             let msg = err.to_string();
             // serde_json appends " at line L column C"; keep it, it helps hand editing.
             Err(ScenarioError::one(path, msg))
+        }
+    }
+}
+
+/// The id the default exchange gets when a queue dead-letters through it
+/// (the name RabbitMQ's HTTP API gives the nameless default exchange).
+pub const DEFAULT_EXCHANGE_ID: &str = "amq.default";
+
+/// `"dead_letter_exchange": ""` is RabbitMQ's default exchange, which routes
+/// a message to the queue named by its routing key (the queue's
+/// `dead_letter_routing_key`, else the key it was published with). The
+/// engine has no nameless exchange, so the scenario gets what the default
+/// exchange is: a direct exchange `amq.default` binding every (AMQP) queue by
+/// its id, drawn like any other, and the queues point at it. Left alone when
+/// a node already has that id (validation then names the empty reference).
+fn name_default_exchange(s: &mut Scenario) {
+    let uses_default = s
+        .queues
+        .iter()
+        .any(|q| q.dead_letter_exchange.as_deref() == Some(""));
+    if !uses_default
+        || s.exchanges.iter().any(|x| x.id == DEFAULT_EXCHANGE_ID)
+        || s.queues.iter().any(|q| q.id == DEFAULT_EXCHANGE_ID)
+    {
+        return;
+    }
+    let bindings = s
+        .queues
+        .iter()
+        .filter(|q| q.sqs.is_none())
+        .map(|q| Binding {
+            queue: Some(q.id.clone()),
+            exchange: None,
+            key: q.id.clone(),
+            x_match: None,
+            headers: Default::default(),
+        })
+        .collect();
+    s.exchanges.push(Exchange {
+        id: DEFAULT_EXCHANGE_ID.to_string(),
+        kind: ExchangeKind::Direct,
+        bindings,
+        alternate_exchange: None,
+    });
+    for q in &mut s.queues {
+        if q.dead_letter_exchange.as_deref() == Some("") {
+            q.dead_letter_exchange = Some(DEFAULT_EXCHANGE_ID.to_string());
         }
     }
 }

@@ -295,3 +295,102 @@ fn a_republished_dead_letter_starts_its_death_headers_over() {
     let s = story(json, 3_000_000);
     assert_eq!((s.depth("fresh"), s.depth("stale")), (1, 0));
 }
+
+/// RabbitMQ dead-letters every message a burst overflows or expires; only its
+/// cycle rule drops on the dead-letter path. A burst of 12,000 into a queue of
+/// at most 100 (drop-head) dead-letters 11,900 at one instant, all of them;
+/// 15,000 with a 1 s TTL expire at one instant and all reach the audit queue.
+#[test]
+fn a_large_burst_is_dead_lettered_whole() {
+    for (queue, n, dead) in [
+        (
+            r#"{ "id": "q", "max_length": 100, "dead_letter_exchange": "dlx" }"#,
+            12_000,
+            11_900,
+        ),
+        (
+            r#"{ "id": "q", "ttl": "1s", "dead_letter_exchange": "dlx" }"#,
+            15_000,
+            15_000,
+        ),
+    ] {
+        let json = format!(
+            r#"{{
+  "title": "burst into a dead-letter exchange",
+  "producers": [{{ "id": "p", "to": "q", "rate": "{n}/s", "arrival": {{ "bursts": {{ "size": {n} }} }}, "count": {n} }}],
+  "exchanges": [{{ "id": "dlx", "kind": "fanout", "bindings": [{{ "queue": "audit" }}] }}],
+  "queues": [{queue}, {{ "id": "audit" }}]
+}}"#
+        );
+        let s = story(&json, 5_000_000);
+        let t = s.engine.totals_now();
+        assert_eq!((t.dead_lettered, t.dropped), (dead, 0), "{queue}");
+        assert_eq!(s.depth("audit"), dead as u32, "{queue}");
+    }
+}
+
+/// A chain of ten queues with a TTL of 0, each dead-lettering into the next:
+/// no cycle, so the message passes all ten at one instant and reaches the
+/// last queue (RabbitMQ has no limit on deaths; QueueLab's backstop is 32).
+#[test]
+fn a_chain_of_expiring_queues_without_a_cycle_is_followed_to_its_end() {
+    let n = 10;
+    let exchanges: Vec<String> = (0..n)
+        .map(|i| {
+            format!(
+                r#"{{ "id": "x{i}", "kind": "fanout", "bindings": [{{ "queue": "q{}" }}] }}"#,
+                i + 1
+            )
+        })
+        .collect();
+    let mut queues: Vec<String> = (0..n)
+        .map(|i| format!(r#"{{ "id": "q{i}", "ttl": "0s", "dead_letter_exchange": "x{i}" }}"#))
+        .collect();
+    queues.push(format!(r#"{{ "id": "q{n}" }}"#));
+    let json = format!(
+        r#"{{ "title": "chain",
+  "producers": [{{ "id": "p", "to": "q0", "rate": "1/s", "arrival": "constant", "count": 1 }}],
+  "exchanges": [{}], "queues": [{}] }}"#,
+        exchanges.join(","),
+        queues.join(",")
+    );
+    let s = story(&json, 3_000_000);
+    assert_eq!(s.dead_letters().len(), n);
+    assert!(s.drops().is_empty(), "{:?}", s.drops());
+    assert_eq!(s.depth("q10"), 1);
+    assert_eq!(s.dead_letters().last().unwrap().3, n as u32, "deaths");
+}
+
+/// `"dead_letter_exchange": ""` is RabbitMQ's default exchange: the dead
+/// letter goes to the queue its `dead_letter_routing_key` names (or, without
+/// one, the queue named by the key it was published with). The scenario
+/// gets a direct exchange `amq.default` binding every queue by its id.
+#[test]
+fn the_default_exchange_as_dead_letter_exchange_routes_by_queue_name() {
+    let json = r#"{
+  "title": "default exchange",
+  "producers": [
+    { "id": "p", "to": "work", "rate": "10/s", "arrival": "constant", "count": 3 },
+    { "id": "p2", "to": "x", "rate": "10/s", "arrival": "constant", "count": 2, "routing_key": "orders" }
+  ],
+  "exchanges": [{ "id": "x", "kind": "direct", "bindings": [{ "queue": "inbox", "key": "orders" }] }],
+  "queues": [
+    { "id": "work", "ttl": "100ms", "dead_letter_exchange": "", "dead_letter_routing_key": "parking" },
+    { "id": "inbox", "ttl": "100ms", "dead_letter_exchange": "" },
+    { "id": "parking" }, { "id": "orders" }
+  ]
+}"#;
+    let sc = queuelab::scenario::load(json).unwrap();
+    let d = sc.exchanges.iter().find(|x| x.id == "amq.default").unwrap();
+    assert_eq!(d.bindings.len(), 4);
+    assert_eq!(
+        sc.queues[0].dead_letter_exchange.as_deref(),
+        Some("amq.default")
+    );
+    let s = story(json, 3_000_000);
+    assert_eq!(s.depth("parking"), 3);
+    // Published with key "orders" to x, expired from inbox: the default
+    // exchange takes the key as a queue name.
+    assert_eq!(s.depth("orders"), 2);
+    assert!(s.drops().is_empty());
+}

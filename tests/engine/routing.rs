@@ -314,8 +314,43 @@ fn alternate_exchange_takes_unroutable_messages() {
             }
         )
     );
+    // RabbitMQ counts a message its alternate routed as routed, not as
+    // unroutable (`messages_unroutable_*` only for an empty final route):
+    // the exchange counts it as handed to its alternate.
     let t = s.engine.totals_now();
-    assert_eq!((t.unroutable, t.routed, t.dropped), (1, 2, 0));
+    assert_eq!((t.unroutable, t.routed, t.dropped), (0, 2, 0));
+    let r = serde_json::to_value(s.engine.report("t")).unwrap();
+    assert_eq!(r["nodes"]["x"]["to_alternate"], 1);
+    assert_eq!(r["nodes"]["x"]["unroutable"], 0);
+    assert_eq!(r["nodes"]["ae"]["routed"], 1);
+}
+
+#[test]
+fn unroutable_counts_only_messages_no_alternate_could_route() {
+    // The alternate has its own alternate, which routes nothing: the stray
+    // message goes x → ae → ae2 and reaches no queue, so it is unroutable
+    // (once, in the totals and at the entry exchange) and dropped.
+    let json = format!(
+        r##"{{
+  "title": "alternate chain",
+  "producers": [{}],
+  "exchanges": [
+    {{ "id": "x", "kind": "direct", "alternate_exchange": "ae", "bindings": [{{ "queue": "q", "key": "known" }}] }},
+    {{ "id": "ae", "kind": "direct", "alternate_exchange": "ae2", "bindings": [{{ "queue": "q", "key": "other" }}] }},
+    {{ "id": "ae2", "kind": "direct", "bindings": [{{ "queue": "q", "key": "nope" }}] }}
+  ],
+  "queues": [{{ "id": "q" }}]
+}}"##,
+        publish_keys(&["known", "stray"])
+    );
+    let s = story(&json, 20_000_000);
+    assert_eq!(s.queue_keys("q"), ["known"]);
+    let t = s.engine.totals_now();
+    assert_eq!((t.unroutable, t.routed, t.dropped), (1, 1, 1));
+    let r = serde_json::to_value(s.engine.report("t")).unwrap();
+    assert_eq!(r["nodes"]["x"]["unroutable"], 1);
+    assert_eq!(r["nodes"]["x"]["to_alternate"], 0);
+    assert_eq!(r["dropped_by_reason"]["unroutable"], 1);
 }
 
 #[test]

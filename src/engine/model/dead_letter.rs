@@ -21,15 +21,19 @@ use std::rc::Rc;
 /// Most times one message may be dead-lettered in a single instant before it
 /// is dropped. RabbitMQ's own cycle rule (see `Engine::without_cycles`) cuts
 /// automatic cycles; this backstop bounds the rest (and the work any one
-/// message can cause at one instant), so it is a simulator limit.
-pub const DEATHS_PER_INSTANT_MAX: u32 = 8;
+/// message can cause at one instant), so it is a simulator limit: high
+/// enough for any chain without a cycle a scenario is likely to have (a
+/// message passes each queue of a chain once).
+pub const DEATHS_PER_INSTANT_MAX: u32 = 32;
 
 /// Most dead-letterings the whole world performs in one simulated instant;
 /// past it, further dead-letters at that instant are dropped. Bounds the work
 /// of a zero-time dead-letter storm (a fanout DLX feeding queues that expire
 /// at once into the same DLX multiplies copies at every hop) that the
 /// per-message limits above cannot, since every copy has its own budget.
-pub const DEAD_LETTERS_PER_INSTANT_MAX: u32 = 10_000;
+/// Twice the largest burst (`BURST_MAX`), so a burst that overflows or
+/// expires as one is dead-lettered whole, as RabbitMQ would.
+pub const DEAD_LETTERS_PER_INSTANT_MAX: u32 = 2 * crate::scenario::BURST_MAX;
 
 impl Engine {
     /// Republish to the queue's dead-letter exchange with `reason`, or drop.

@@ -36,7 +36,12 @@ pub(crate) struct ExchangeState {
     pub(crate) node: NodeId,
     pub(crate) alternate: Option<u32>,
     pub(crate) routed: u64,
+    /// Publishes that reached no queue, alternates included (RabbitMQ's
+    /// `messages_unroutable_*`: only an empty final route counts).
     pub(crate) unroutable: u64,
+    /// Publishes to this exchange its own bindings could not route that its
+    /// alternate exchange took (RabbitMQ counts these as routed).
+    pub(crate) to_alternate: u64,
 }
 
 impl Engine {
@@ -54,6 +59,7 @@ impl Engine {
             alternate,
             routed: 0,
             unroutable: 0,
+            to_alternate: 0,
         });
     }
 
@@ -129,8 +135,12 @@ impl Engine {
         };
         let xnode = self.exchanges[x as usize].node;
         if queues.is_empty() || alternate.is_some() {
-            self.totals.unroutable += 1;
-            self.exchanges[x as usize].unroutable += 1;
+            if queues.is_empty() {
+                self.totals.unroutable += 1;
+                self.exchanges[x as usize].unroutable += 1;
+            } else {
+                self.exchanges[x as usize].to_alternate += 1;
+            }
             let alt_node = alternate.map(|a| self.exchanges[a as usize].node);
             self.trace.record(
                 self.now,

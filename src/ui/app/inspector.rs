@@ -202,6 +202,7 @@ impl App {
             exchange_kind,
             routed,
             unroutable,
+            to_alternate,
             id,
         } = nv
         else {
@@ -215,6 +216,9 @@ impl App {
                 <dt>{"type"}</dt><dd>{ exchange_kind }</dd>
                 <dt>{"routed"}</dt><dd>{ routed }</dd>
                 <dt>{"unroutable"}</dt><dd>{ unroutable }</dd>
+                if ex.is_some_and(|x| x.alternate_exchange.is_some()) {
+                    <dt>{"to alternate"}</dt><dd>{ to_alternate }</dd>
+                }
             </dl>
             <h3>{"Bindings"}</h3>
             <ul class="bindings">

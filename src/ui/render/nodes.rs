@@ -238,11 +238,14 @@ pub(super) fn draw_nodes(f: &Frame) -> Vec<Hit> {
                 exchange_kind,
                 routed,
                 unroutable,
+                to_alternate,
                 ..
             }) => {
                 let routed = format!("routed {routed}");
                 let unr = if *unroutable > 0 {
                     format!("unroutable {unroutable}")
+                } else if *to_alternate > 0 {
+                    format!("to alternate {to_alternate}")
                 } else {
                     String::new()
                 };
