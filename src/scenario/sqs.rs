@@ -187,47 +187,50 @@ pub fn check_max_messages(n: u32) -> Result<(), String> {
     Ok(())
 }
 
-/// An SQS queue's values (not its references); the error names the field.
-pub fn check_sqs_queue(s: &SqsQueue) -> Result<(), (&'static str, String)> {
-    check_visibility_timeout(s.visibility_timeout).map_err(|e| ("visibility_timeout", e))?;
+/// An SQS queue's values (not its references); every error, each naming its field.
+pub fn check_sqs_queue(s: &SqsQueue) -> Vec<(&'static str, String)> {
+    let mut errs = Vec::new();
+    if let Err(e) = check_visibility_timeout(s.visibility_timeout) {
+        errs.push(("visibility_timeout", e));
+    }
     if s.delay > SQS_DELAY_MAX {
-        return Err(("delay", "must be at most 15m (SQS's limit)".into()));
+        errs.push(("delay", "must be at most 15m (SQS's limit)".into()));
     }
     if s.retention < SQS_RETENTION_MIN || s.retention > SQS_RETENTION_MAX {
-        return Err(("retention", "must be between 60s and 14 days".into()));
+        errs.push(("retention", "must be between 60s and 14 days".into()));
     }
     if let Some(n) = s.max_receive_count {
         if n == 0 || n > SQS_MAX_RECEIVE_COUNT_MAX {
-            return Err((
+            errs.push((
                 "max_receive_count",
                 format!("must be between 1 and {SQS_MAX_RECEIVE_COUNT_MAX}"),
             ));
         }
     }
     if s.max_receive_count.is_some() != s.dead_letter_queue.is_some() {
-        return Err((
+        errs.push((
             "max_receive_count",
             "a redrive policy needs both dead_letter_queue and max_receive_count".into(),
         ));
     }
     if !(0.0..=1.0).contains(&s.duplicate_rate) {
-        return Err(("duplicate_rate", "must be a probability in [0, 1]".into()));
+        errs.push(("duplicate_rate", "must be a probability in [0, 1]".into()));
     }
     if s.fifo() && s.duplicate_rate > 0.0 {
-        return Err((
+        errs.push((
             "duplicate_rate",
             "FIFO queues do not duplicate; only standard queues take a duplicate_rate".into(),
         ));
     }
     if let Some(t) = s.throughput_per_s {
         if !s.fifo() {
-            return Err((
+            errs.push((
                 "throughput_per_s",
                 "only FIFO queues have a throughput limit".into(),
             ));
         }
         if t == 0 || t > SQS_THROUGHPUT_MAX {
-            return Err((
+            errs.push((
                 "throughput_per_s",
                 format!("must be between 1 and {SQS_THROUGHPUT_MAX}"),
             ));
@@ -235,18 +238,23 @@ pub fn check_sqs_queue(s: &SqsQueue) -> Result<(), (&'static str, String)> {
     }
     if let Some(p) = s.price_per_million_usd {
         if !(0.0..=1000.0).contains(&p) {
-            return Err(("price_per_million_usd", "must be between 0 and 1000".into()));
+            errs.push(("price_per_million_usd", "must be between 0 and 1000".into()));
         }
     }
-    Ok(())
+    errs
 }
 
-/// A consumer's polling values; the error names the field.
-pub fn check_sqs_receive(r: &SqsReceive) -> Result<(), (&'static str, String)> {
-    check_wait_time(r.wait_time).map_err(|e| ("wait_time", e))?;
-    check_max_messages(r.max_messages).map_err(|e| ("max_messages", e))?;
-    if r.poll_gap.us() < 1000 || r.poll_gap.us() > 60_000_000 {
-        return Err(("poll_gap", "must be between 1ms and 60s".into()));
+/// A consumer's polling values; every error, each naming its field.
+pub fn check_sqs_receive(r: &SqsReceive) -> Vec<(&'static str, String)> {
+    let mut errs = Vec::new();
+    if let Err(e) = check_wait_time(r.wait_time) {
+        errs.push(("wait_time", e));
     }
-    Ok(())
+    if let Err(e) = check_max_messages(r.max_messages) {
+        errs.push(("max_messages", e));
+    }
+    if r.poll_gap.us() < 1000 || r.poll_gap.us() > 60_000_000 {
+        errs.push(("poll_gap", "must be between 1ms and 60s".into()));
+    }
+    errs
 }

@@ -765,6 +765,7 @@ pub fn validate(s: &Scenario) -> Result<(), ScenarioError> {
             field.clone()
         };
         need(&mut v, format!("{at}.{field}"), target, &[want], &what);
+        sqs::check_sqs_scheduled(&mut v, &at, &sc.command, s);
         check_scheduled_values(&mut v, &at, i, &sc.command, s);
     }
     for node in s.layout.keys() {

@@ -1189,3 +1189,127 @@ fn a_keyless_message_routed_to_a_fifo_queue_is_refused() {
     let err = queuelab::scenario::load(&direct).unwrap_err().to_string();
     assert!(err.contains("producers[0].keys"), "{err}");
 }
+
+// ------------------------------------------------- review against AWS docs
+
+fn sqs_counts(s: &Story, queue: &str) -> serde_json::Value {
+    serde_json::to_value(s.engine.report("t")).unwrap()["nodes"][queue]["sqs"].clone()
+}
+
+/// "Each 64 KB chunk of a payload is billed as 1 request" (SQS pricing):
+/// one receive that returns ten 10 KiB messages (100 KiB) is two requests,
+/// beside the two empty receives before the messages came.
+#[test]
+fn a_receive_is_billed_per_started_64_kib_of_what_it_returns() {
+    let w = serde_json::json!({
+        "title": "bill", "seed": 1, "duration": "61s",
+        "producers": [{"id": "p", "to": "q", "rate": "10/s", "count": 10, "arrival": "constant", "payload_bytes": 10240}],
+        "queues": [{"id": "q", "sqs": {}}],
+        "consumers": [{"id": "c", "queue": "q", "service": {"constant": "1ms"}, "sqs": {"max_messages": 10, "poll_gap": "60s"}}]
+    });
+    let s = story(&w.to_string(), 61_000_000);
+    let c = sqs_counts(&s, "q");
+    assert_eq!(c["empty_receives"], 2);
+    assert_eq!(c["received"], 10);
+    assert_eq!(c["receive_requests"], 2 + 2);
+    assert_eq!(c["send_requests"], 10);
+}
+
+/// "All redriven messages are considered new messages" (SQS, DLQ redrive):
+/// a receipt handle taken before the redrive must not delete the redriven
+/// message. `slow` received it at 1 s and works 30 s; it moved to the DLQ
+/// at 6 s, came back at 10 s, was received by `failing` (which fails) and
+/// held 60 s by a visibility change at 11 s. `slow`'s delete at 31 s is
+/// stale; the message reappears at 71 s and moves to the DLQ again.
+#[test]
+fn a_receipt_from_before_a_redrive_does_not_delete_the_redriven_message() {
+    let w = serde_json::json!({
+        "title": "redrive receipt", "seed": 1, "duration": "100s",
+        "producers": [{"id": "p", "to": "q", "rate": "1/s", "count": 1, "arrival": "constant"}],
+        "queues": [{"id": "q", "sqs": {"visibility_timeout": "5s", "dead_letter_queue": "dlq", "max_receive_count": 1}},
+                   {"id": "dlq", "sqs": {}}],
+        "consumers": [
+            {"id": "slow", "queue": "q", "service": {"constant": "30s"}, "sqs": {"wait_time": "20s"}},
+            {"id": "failing", "queue": "q", "service": {"constant": "1ms"}, "failure_rate": 1.0, "sqs": {"wait_time": "20s"}}],
+        "schedule": [
+            {"at": "10s", "command": {"do": "redrive_dead_letters", "queue": "dlq"}},
+            {"at": "11s", "command": {"do": "change_message_visibility", "queue": "q", "visibility_timeout": "60s"}}]
+    });
+    let s = story(&w.to_string(), 100_000_000);
+    let c = sqs_counts(&s, "q");
+    assert_eq!(
+        (c["deleted"].clone(), c["stale_deletes"].clone()),
+        (0.into(), 1.into())
+    );
+    assert_eq!(c["moved_to_dlq"], 2);
+    let moved: Vec<u64> = s
+        .matching(|k| matches!(k, TraceKind::SqsMovedToDlq { .. }))
+        .iter()
+        .map(|e| e.t.0)
+        .collect();
+    assert_eq!(moved, [6_000_000, 71_000_000]);
+    assert_eq!(sqs_counts(&s, "dlq")["admin_requests"], 1);
+}
+
+/// Two queues that are each other's dead-letter queue would move a message
+/// back and forth at every receive (it keeps its receive count): refused at
+/// load, naming the cycle (this used to run forever within one instant).
+#[test]
+fn dead_letter_queues_in_a_cycle_are_refused() {
+    let w = serde_json::json!({
+        "title": "cycle",
+        "queues": [{"id": "a", "sqs": {"dead_letter_queue": "b", "max_receive_count": 1}},
+                   {"id": "b", "sqs": {"dead_letter_queue": "c", "max_receive_count": 1}},
+                   {"id": "c", "sqs": {"dead_letter_queue": "a", "max_receive_count": 1}},
+                   {"id": "d", "sqs": {"dead_letter_queue": "a", "max_receive_count": 1}}]
+    });
+    let err = queuelab::scenario::load(&w.to_string())
+        .unwrap_err()
+        .to_string();
+    assert!(
+        err.contains(
+            "queues[0].sqs.dead_letter_queue: dead-letter queues form a cycle (a → b → c → a)"
+        ),
+        "{err}"
+    );
+    // d leads into the cycle but is not on it: no error of its own.
+    assert!(!err.contains("queues[3]"), "{err}");
+}
+
+/// Every bad value of an SQS block is reported at once, and scheduled SQS
+/// commands aimed at the wrong kind of node are load errors (they used to
+/// pass and then be skipped at run time).
+#[test]
+fn sqs_validation_reports_every_problem_and_checks_scheduled_commands() {
+    let w = serde_json::json!({
+        "title": "bad",
+        "producers": [{"id": "p", "to": "amqp", "rate": "1/s"}],
+        "queues": [{"id": "amqp"}, {"id": "q", "sqs": {"delay": "901s", "retention": "59s"}}, {"id": "f", "sqs": {"type": "fifo"}}],
+        "consumers": [{"id": "c", "queue": "amqp", "service": {"constant": "1ms"}},
+                      {"id": "s", "queue": "q", "service": {"constant": "1ms"}, "sqs": {"wait_time": "21s", "max_messages": 11}}],
+        "schedule": [
+            {"at": "1s", "command": {"do": "change_message_visibility", "queue": "amqp", "visibility_timeout": "1s"}},
+            {"at": "1s", "command": {"do": "set_wait_time", "consumer": "c", "wait_time": "5s"}},
+            {"at": "1s", "command": {"do": "redrive_dead_letters", "queue": "q", "to": "f"}},
+            {"at": "1s", "command": {"do": "redrive_dead_letters", "queue": "q", "to": "q"}},
+            {"at": "1s", "command": {"do": "set_max_length", "queue": "q", "max_length": 5}},
+            {"at": "1s", "command": {"do": "set_prefetch", "consumer": "s", "prefetch": 5}}]
+    });
+    let err = queuelab::scenario::load(&w.to_string())
+        .unwrap_err()
+        .to_string();
+    for want in [
+        "queues[1].sqs.delay:",
+        "queues[1].sqs.retention:",
+        "consumers[1].sqs.wait_time:",
+        "consumers[1].sqs.max_messages:",
+        "schedule[0].command.queue: amqp is not an SQS queue",
+        "schedule[1].command.consumer: c does not read an SQS queue",
+        "schedule[2].command.to: must be of the same type",
+        "schedule[3].command.to: cannot redrive a queue into itself",
+        "schedule[4].command.queue: q is an SQS queue",
+        "schedule[5].command.consumer: s reads an SQS queue",
+    ] {
+        assert!(err.contains(want), "missing {want:?} in\n{err}");
+    }
+}

@@ -75,7 +75,7 @@ use std::collections::{BTreeMap, BTreeSet, VecDeque};
 /// "Not an SQS queue / consumer".
 pub(crate) const NO_SQS: u32 = u32::MAX;
 /// Largest SQS request payload billed as one request (64 KiB chunks).
-const REQUEST_CHUNK_BYTES: u64 = 64 * 1024;
+pub(crate) const REQUEST_CHUNK_BYTES: u64 = 64 * 1024;
 
 /// SQS's scheduled work (one `Event::Sqs` variant for the model).
 #[derive(Clone, Copy, Debug)]
@@ -136,8 +136,12 @@ pub(crate) struct SqsMsg {
     pub(crate) status: SqsStatus,
     /// In flight: when it becomes visible again [µs].
     pub(crate) visible_at_us: u64,
-    /// `ApproximateReceiveCount`; also the current receipt handle.
+    /// `ApproximateReceiveCount` (restarts at a redrive).
     pub(crate) receive_count: u32,
+    /// Receives before its last redrive: its receipt handle is
+    /// `receipt_base + receive_count` (`receipt`), so a handle from before a
+    /// redrive, which makes it a new message, never matches after it.
+    pub(crate) receipt_base: u32,
     /// In flight: when it was received [µs] (a visibility timeout may not
     /// end more than 12 hours later).
     pub(crate) received_us: u64,
@@ -154,6 +158,13 @@ pub(crate) struct SqsMsg {
     /// its throttled retry; when that delete goes through, the message is
     /// lost after its auto-ack, not done.
     pub(crate) lost_on_delete: bool,
+}
+
+impl SqsMsg {
+    /// Its current receipt handle (see `receipt_base`).
+    pub(crate) fn receipt(&self) -> u32 {
+        self.receipt_base.saturating_add(self.receive_count)
+    }
 }
 
 #[derive(Clone, Debug)]
@@ -519,6 +530,12 @@ impl Engine {
         let q = self.sqs.queues[sq as usize].q;
         self.msgs[slot as usize].queue = q as u16;
         let holders = self.sqs.msgs.get(&slot).map_or(0, |r| r.holders);
+        // Receipt handles count on across moves and redrives.
+        let receipt_base = self.sqs.msgs.get(&slot).map_or(0, |r| {
+            r.receipt_base
+                .saturating_add(r.receive_count)
+                .saturating_sub(receive_count)
+        });
         self.sqs.msgs.insert(
             slot,
             SqsMsg {
@@ -528,6 +545,7 @@ impl Engine {
                 status: SqsStatus::Delayed,
                 visible_at_us: 0,
                 receive_count,
+                receipt_base,
                 received_us: 0,
                 holders,
                 group,

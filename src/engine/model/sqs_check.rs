@@ -16,12 +16,16 @@ use std::collections::BTreeMap;
 pub struct SqsCounts {
     /// `SendMessage` requests (64 KiB chunks counted separately, throttled ones included).
     pub send_requests: u64,
-    /// `ReceiveMessage` requests (throttled ones included).
+    /// `ReceiveMessage` requests (throttled ones included; each 64 KiB chunk
+    /// of what a receive returns beyond the first counted separately, as SQS
+    /// bills them).
     pub receive_requests: u64,
     /// `DeleteMessage` requests.
     pub delete_requests: u64,
     /// `ChangeMessageVisibility` requests.
     pub change_visibility_requests: u64,
+    /// `PurgeQueue` and `StartMessageMoveTask` (redrive) requests.
+    pub admin_requests: u64,
     /// Receives that returned nothing.
     pub empty_receives: u64,
     /// Requests refused by the FIFO throughput limit (and retried).
@@ -50,6 +54,7 @@ impl SqsCounts {
             + self.receive_requests
             + self.delete_requests
             + self.change_visibility_requests
+            + self.admin_requests
     }
 }
 

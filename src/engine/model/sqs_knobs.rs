@@ -228,7 +228,7 @@ impl Engine {
             let at = self.now.0 + timeout_us;
             let r = self.sqs.msgs.get_mut(&slot).expect("stored");
             r.visible_at_us = at;
-            let receipt = r.receive_count;
+            let receipt = r.receipt();
             let gen = self.msgs[slot as usize].gen;
             self.agenda.schedule(
                 SimTime(at),
@@ -249,6 +249,7 @@ impl Engine {
     /// source queue (or to engine queue `to`), with a receive count of 0.
     pub(crate) fn sqs_redrive(&mut self, q: u32, to: Option<u32>) {
         let sq = self.sqs.of_queue[q as usize];
+        self.sqs.queues[sq as usize].counts.admin_requests += 1;
         let slots: Vec<(u32, SqsMsg)> = self
             .sqs
             .msgs
@@ -300,6 +301,7 @@ impl Engine {
     /// still working on is dropped when it lets go.
     pub(crate) fn sqs_purge(&mut self, q: u32) {
         let sq = self.sqs.of_queue[q as usize];
+        self.sqs.queues[sq as usize].counts.admin_requests += 1;
         let slots: Vec<(u32, SqsMsg)> = self
             .sqs
             .msgs

@@ -18,7 +18,7 @@ impl Engine {
             return;
         }
         let r = &self.sqs.msgs[&slot];
-        if r.receive_count != receipt || r.visible_at_us != self.now.0 {
+        if r.receipt() != receipt || r.visible_at_us != self.now.0 {
             return;
         }
         self.sqs_reappear(slot);
@@ -149,7 +149,7 @@ impl Engine {
                     SqsStatus::Visible => !fifo,
                     _ => false,
                 }
-                && r.receive_count == receipt
+                && r.receipt() == receipt
         });
         if !current {
             self.sqs.queues[sq as usize].counts.stale_deletes += 1;

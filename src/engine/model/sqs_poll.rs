@@ -47,20 +47,21 @@ impl Engine {
     }
 
     /// Hand a received message to instance `i` of consumer `c` with its
-    /// receipt handle: a delivery, as the AMQP consumer counts one.
-    pub(crate) fn sqs_hand(&mut self, slot: u32, c: u32, i: u32, receipt: u32) {
+    /// receipt handle, at its `attempt`th receive: a delivery, as the AMQP
+    /// consumer counts one.
+    pub(crate) fn sqs_hand(&mut self, slot: u32, c: u32, i: u32, attempt: u32, receipt: u32) {
         let ci = c as usize;
         let q = self.consumers[ci].queue;
         let deliveries = self.count_delivery(slot);
         let m = &mut self.msgs[slot as usize];
         let id = m.id;
-        let first = receipt == 1 && deliveries == 1;
+        let first = attempt == 1 && deliveries == 1;
         let waited = self.now.0 - m.published_us;
         if first {
             self.wait.record(waited);
         }
         self.totals.delivered += 1;
-        if receipt > 1 {
+        if attempt > 1 {
             self.totals.redelivered += 1;
         }
         let qnode = self.queue_note_delivered(q);
@@ -70,8 +71,8 @@ impl Engine {
             TraceKind::Delivered {
                 consumer: cnode,
                 instance: i,
-                attempt: receipt,
-                redelivered: receipt > 1,
+                attempt,
+                redelivered: attempt > 1,
             },
             Some(id),
             qnode,
@@ -408,6 +409,7 @@ impl Engine {
         let mut examined = 0u64;
         let mut first_pass = fifo;
         let mut scanned = 0u32;
+        let mut returned_bytes = 0u64;
         loop {
             if got >= max {
                 break;
@@ -474,7 +476,7 @@ impl Engine {
             r.visible_at_us = now + vt;
             r.received_us = now;
             r.holders += 1;
-            let (receipt, group) = (r.receive_count, r.group);
+            let (receipt, count, group) = (r.receipt(), r.receive_count, r.group);
             if fifo {
                 *st.groups_in_flight.entry(group).or_insert(0) += 1;
                 if !taken_groups.contains(&group) {
@@ -486,9 +488,14 @@ impl Engine {
                 SimTime(now + vt),
                 Event::Sqs(SqsEvent::Visible { slot, gen, receipt }),
             );
-            self.sqs_hand(slot, c, i, receipt);
+            returned_bytes += self.payload_bytes(slot) as u64;
+            self.sqs_hand(slot, c, i, count, receipt);
             got += 1;
         }
+        // The receive request was counted when sent; a reply over 64 KiB is
+        // billed once more per further started chunk.
+        let chunks = returned_bytes.div_ceil(super::sqs::REQUEST_CHUNK_BYTES);
+        self.sqs.queues[sq as usize].counts.receive_requests += chunks.saturating_sub(1);
         got
     }
 }

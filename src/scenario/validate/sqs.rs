@@ -1,6 +1,7 @@
 //! Validation of SQS queues and the consumers that poll them (split from
 //! `validate.rs`; the same `V` collector and path-named errors).
 
+use super::redis::short;
 use super::*;
 
 /// Is queue `id` an SQS queue?
@@ -11,11 +12,36 @@ fn sqs_queue<'a>(s: &'a Scenario, id: &str) -> Option<&'a SqsQueue> {
         .and_then(|q| q.sqs.as_ref())
 }
 
+/// The dead-letter cycle through SQS queue `id` of two or more queues, as
+/// "a → b → a", if its redrive chain comes back to it (`None` for a chain
+/// that ends, or a self-reference, which has its own error).
+fn dead_letter_ring(s: &Scenario, id: &str) -> Option<String> {
+    let mut ring = vec![id];
+    let mut at = id;
+    while let Some(next) = sqs_queue(s, at).and_then(|q| q.dead_letter_queue.as_deref()) {
+        if next == at || ring.len() > s.queues.len() {
+            return None;
+        }
+        if next == id {
+            ring.push(next);
+            return Some(
+                ring.iter()
+                    .map(|r| super::redis::short(r))
+                    .collect::<Vec<_>>()
+                    .join(" → "),
+            );
+        }
+        ring.push(next);
+        at = next;
+    }
+    None
+}
+
 pub(super) fn check_sqs(v: &mut V, s: &Scenario) {
     for (i, q) in s.queues.iter().enumerate() {
         let at = format!("queues[{i}]");
         let Some(sq) = &q.sqs else { continue };
-        if let Err((f, e)) = check_sqs_queue(sq) {
+        for (f, e) in check_sqs_queue(sq) {
             v.err(format!("{at}.sqs.{f}"), e);
         }
         let amqp_only = [
@@ -51,7 +77,18 @@ pub(super) fn check_sqs(v: &mut V, s: &Scenario) {
                     format!("{at}.sqs.dead_letter_queue"),
                     "a queue cannot be its own dead-letter queue",
                 ),
-                Some(_) => {}
+                Some(_) => {
+                    if let Some(ring) = dead_letter_ring(s, &q.id) {
+                        v.err(
+                            format!("{at}.sqs.dead_letter_queue"),
+                            format!(
+                                "dead-letter queues form a cycle ({ring}): a moved message keeps its \
+                                 receive count, so at every receive it would move on around the \
+                                 cycle; QueueLab refuses a cycle (SQS accepts one)"
+                            ),
+                        );
+                    }
+                }
             }
         }
     }
@@ -111,8 +148,10 @@ pub(super) fn check_sqs(v: &mut V, s: &Scenario) {
                     format!("{at}.sqs"),
                     "applies only to consumers of an SQS queue",
                 );
-            } else if let Err((f, e)) = check_sqs_receive(r) {
-                v.err(format!("{at}.sqs.{f}"), e);
+            } else {
+                for (f, e) in check_sqs_receive(r) {
+                    v.err(format!("{at}.sqs.{f}"), e);
+                }
             }
         }
         if !reads_sqs {
@@ -138,24 +177,98 @@ pub(super) fn check_sqs(v: &mut V, s: &Scenario) {
             }
         }
     }
-    // A scheduled crash of an SQS consumer: now, or after the effect and
-    // before its DeleteMessage (the engine refuses the other points, so a
-    // schedule holding one would silently do nothing).
-    for (i, e) in s.schedule.iter().enumerate() {
-        if let Command::CrashConsumer {
-            consumer, point, ..
-        } = &e.command
+}
+
+/// A scheduled command's SQS rules, as the engine applies them to a live
+/// command (`Engine::check_sqs_command`): SQS commands need SQS nodes, AMQP
+/// queue and consumer knobs refuse them. Run after the target's kind was
+/// checked; a wrong kind of target has its own error there.
+pub(super) fn check_sqs_scheduled(v: &mut V, at: &str, cmd: &Command, s: &Scenario) {
+    use Command as C;
+    let reads_sqs = |c: &str| {
+        s.consumers
+            .iter()
+            .find(|x| x.id == c)
+            .is_some_and(|x| sqs_queue(s, &x.queue).is_some())
+    };
+    let is_amqp_queue = |q: &str| s.queues.iter().any(|x| x.id == q && x.sqs.is_none());
+    let is_amqp_consumer = |c: &str| s.consumers.iter().any(|x| x.id == c) && !reads_sqs(c);
+    match cmd {
+        C::ChangeMessageVisibility { queue, .. } | C::SetVisibilityTimeout { queue, .. }
+            if is_amqp_queue(queue) =>
         {
-            let sqs = s
-                .consumers
-                .iter()
-                .any(|c| c.id == *consumer && sqs_queue(s, &c.queue).is_some());
-            if sqs && !matches!(point, CrashPoint::Now | CrashPoint::AfterEffect) {
+            v.err(
+                format!("{at}.queue"),
+                format!("{} is not an SQS queue", short(queue)),
+            );
+        }
+        C::RedriveDeadLetters { queue, to } => {
+            if is_amqp_queue(queue) {
                 v.err(
-                    format!("schedule[{i}].command.point"),
-                    "an SQS consumer crashes \"now\" or \"after_effect\" (after the effect, before its DeleteMessage)",
+                    format!("{at}.queue"),
+                    format!("{} is not an SQS queue", short(queue)),
                 );
             }
+            if let Some(t) = to {
+                match (sqs_queue(s, queue), sqs_queue(s, t)) {
+                    (_, None) => v.err(
+                        format!("{at}.to"),
+                        format!("{} is not an SQS queue", short(t)),
+                    ),
+                    (Some(_), Some(_)) if t == queue => {
+                        v.err(format!("{at}.to"), "cannot redrive a queue into itself")
+                    }
+                    (Some(a), Some(b)) if a.kind != b.kind => v.err(
+                        format!("{at}.to"),
+                        "must be of the same type (standard or FIFO)",
+                    ),
+                    _ => {}
+                }
+            }
         }
+        C::SetWaitTime { consumer, .. } | C::SetMaxMessages { consumer, .. }
+            if is_amqp_consumer(consumer) =>
+        {
+            v.err(
+                format!("{at}.consumer"),
+                format!("{} does not read an SQS queue", short(consumer)),
+            );
+        }
+        C::SetPrefetch { consumer, .. }
+        | C::SetOnFailure { consumer, .. }
+        | C::SetRetry { consumer, .. }
+        | C::SetConsumerFaults { consumer, .. }
+            if reads_sqs(consumer) =>
+        {
+            v.err(
+                format!("{at}.consumer"),
+                format!(
+                    "{} reads an SQS queue: use set_max_messages, set_wait_time or change_message_visibility instead",
+                    short(consumer)
+                ),
+            );
+        }
+        C::CrashConsumer {
+            consumer, point, ..
+        } if reads_sqs(consumer) && !matches!(point, CrashPoint::Now | CrashPoint::AfterEffect) => {
+            v.err(
+                format!("{at}.point"),
+                "an SQS consumer crashes \"now\" or \"after_effect\" (after the effect, before its DeleteMessage)",
+            );
+        }
+        C::SetMaxLength { queue, .. }
+        | C::SetOverflow { queue, .. }
+        | C::SetQueueTtl { queue, .. }
+            if sqs_queue(s, queue).is_some() =>
+        {
+            v.err(
+                format!("{at}.queue"),
+                format!(
+                    "{} is an SQS queue: max length, overflow and TTL are RabbitMQ settings (SQS has retention and set_visibility_timeout)",
+                    short(queue)
+                ),
+            );
+        }
+        _ => {}
     }
 }
