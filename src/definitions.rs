@@ -883,9 +883,15 @@ pub fn import(text: &str, vhost: Option<&str>) -> Result<Imported, String> {
 /// what definitions cannot say (clients, retries, topics, sub-ms TTLs).
 pub fn export(s: &Scenario) -> (Value, Vec<String>) {
     let mut notes = Vec::new();
+    // `amq.default` stands for the default exchange (`scenario`'s
+    // `dead_letter_exchange: ""`): RabbitMQ has it built in and refuses to
+    // declare an `amq.` exchange, so it is written back as "" and neither it
+    // nor its bindings are declared.
+    let default_x = |id: &str| id == scenario::DEFAULT_EXCHANGE_ID;
     let exchanges: Vec<Value> = s
         .exchanges
         .iter()
+        .filter(|x| !default_x(&x.id))
         .map(|x| {
             let mut args = Map::new();
             if let Some(ae) = &x.alternate_exchange {
@@ -899,7 +905,7 @@ pub fn export(s: &Scenario) -> (Value, Vec<String>) {
         })
         .collect();
     let mut bindings = Vec::new();
-    for x in &s.exchanges {
+    for x in s.exchanges.iter().filter(|x| !default_x(&x.id)) {
         for b in &x.bindings {
             let (dst, dtype) = match (&b.queue, &b.exchange) {
                 (Some(q), _) => (q.clone(), "queue"),
@@ -965,6 +971,7 @@ pub fn export(s: &Scenario) -> (Value, Vec<String>) {
                 args.insert("x-message-ttl".into(), json!(ms));
             }
             if let Some(d) = &q.dead_letter_exchange {
+                let d = if default_x(d) { "" } else { d.as_str() };
                 args.insert("x-dead-letter-exchange".into(), json!(d));
             }
             if let Some(k) = &q.dead_letter_routing_key {

@@ -473,3 +473,26 @@ fn priority_queues_import_and_export_as_x_max_priority() {
         "{notes:?}"
     );
 }
+
+/// A scenario that dead-letters through the default exchange
+/// (`dead_letter_exchange: ""`, loaded as a direct `amq.default`) exports
+/// as RabbitMQ writes it: `x-dead-letter-exchange: ""`, with no `amq.`
+/// exchange declared (RabbitMQ refuses to declare one) and none of its
+/// bindings.
+#[test]
+fn the_default_exchange_exports_as_the_empty_name() {
+    let s = scenario::load(
+        r#"{ "title": "t",
+  "queues": [ { "id": "work", "ttl": "100ms", "dead_letter_exchange": "", "dead_letter_routing_key": "parking" },
+              { "id": "parking" } ] }"#,
+    )
+    .unwrap();
+    assert!(s.exchanges.iter().any(|x| x.id == "amq.default"));
+    let (doc, _) = definitions::export(&s);
+    assert_eq!(
+        doc["queues"][0]["arguments"]["x-dead-letter-exchange"],
+        serde_json::json!("")
+    );
+    assert_eq!(doc["exchanges"], serde_json::json!([]));
+    assert_eq!(doc["bindings"], serde_json::json!([]));
+}
