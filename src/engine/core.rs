@@ -73,26 +73,6 @@ pub enum NodeKind {
     PulsarSubscription,
 }
 
-impl NodeKind {
-    /// The kind in words, for messages ("a redis group").
-    pub fn noun(self) -> &'static str {
-        match self {
-            NodeKind::Producer => "producer",
-            NodeKind::Exchange => "exchange",
-            NodeKind::Queue => "queue",
-            NodeKind::Consumer => "consumer",
-            NodeKind::Topic => "topic",
-            NodeKind::Group => "consumer group",
-            NodeKind::RedisPubSub => "redis pubsub server",
-            NodeKind::RedisSubscriber => "redis subscriber",
-            NodeKind::RedisStream => "redis stream",
-            NodeKind::RedisGroup => "redis group",
-            NodeKind::PulsarTopic => "pulsar topic",
-            NodeKind::PulsarSubscription => "pulsar subscription",
-        }
-    }
-}
-
 /// One node of the scenario, as the trace and the views name it.
 #[derive(Clone, Debug, Serialize)]
 pub struct NodeInfo {

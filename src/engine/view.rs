@@ -364,3 +364,25 @@ impl Engine {
 fn is_zero(n: &u64) -> bool {
     *n == 0
 }
+
+/// Node kinds in words, beside the views that name them (`NodeKind` itself
+/// lives in `core`).
+impl NodeKind {
+    /// The kind in words, for messages ("a redis group").
+    pub fn noun(self) -> &'static str {
+        match self {
+            NodeKind::Producer => "producer",
+            NodeKind::Exchange => "exchange",
+            NodeKind::Queue => "queue",
+            NodeKind::Consumer => "consumer",
+            NodeKind::Topic => "topic",
+            NodeKind::Group => "consumer group",
+            NodeKind::RedisPubSub => "redis pubsub server",
+            NodeKind::RedisSubscriber => "redis subscriber",
+            NodeKind::RedisStream => "redis stream",
+            NodeKind::RedisGroup => "redis group",
+            NodeKind::PulsarTopic => "pulsar topic",
+            NodeKind::PulsarSubscription => "pulsar subscription",
+        }
+    }
+}
