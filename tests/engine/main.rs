@@ -19,6 +19,7 @@ mod builder;
 mod cli;
 mod commands;
 mod consumers;
+mod coop_join;
 mod dead_letter;
 mod definitions;
 mod determinism;

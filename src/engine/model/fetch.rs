@@ -51,8 +51,11 @@ impl Engine {
                 return;
             }
         }
+        // During a cooperative join phase every member reads all it owns,
+        // as when no rebalance runs; once planned, only what it keeps.
+        let planned = grp.rebalance.as_ref().filter(|rb| rb.planned());
         let cursor_raw = mem.cursor;
-        if grp.rebalance.is_none() && !mem.owned.is_empty() && mem.fetchable.is_empty() {
+        if planned.is_none() && !mem.owned.is_empty() && mem.fetchable.is_empty() {
             // About a third of the polls (a member keeping up, after its
             // batch) find nothing: no owned partition may have records
             // (`fetchable.rs`). The outcome of the fetch below when it
@@ -71,7 +74,11 @@ impl Engine {
         let mut order = std::mem::take(&mut self.streams.scratch_parts);
         order.clear();
         let mem = &self.streams.groups[gi].members[m as usize];
-        let cursor = match &self.streams.groups[gi].rebalance {
+        let planned = self.streams.groups[gi]
+            .rebalance
+            .as_ref()
+            .filter(|rb| rb.planned());
+        let cursor = match planned {
             None if mem.owned.is_empty() => None,
             None => {
                 let cursor = cursor_raw % mem.owned.len();
@@ -500,6 +507,8 @@ impl Engine {
         if pending {
             self.finish_revoke(g, m);
         }
+        // At its poll boundary a member rejoins a cooperative join phase.
+        self.rejoined(g, m);
         self.poll(g, m);
     }
 

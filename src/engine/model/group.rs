@@ -128,10 +128,29 @@ pub(crate) struct GroupPart {
 
 #[derive(Clone, Debug)]
 pub(crate) struct Rebalance {
-    /// Target owner per group partition.
+    /// Target owner per group partition (empty while `joining` is not).
     pub(crate) target: Vec<Option<u32>>,
     /// Live members that still have to finish their batch and revoke.
     pub(crate) pending: BTreeSet<u32>,
+    /// Cooperative protocol only: members that have not rejoined yet. The
+    /// join phase lasts until every member has rejoined at its poll
+    /// boundary (a crashed one is removed when its session expires); all
+    /// the while every member keeps reading every partition it owns, and
+    /// only then is the assignment computed and moved partitions revoked
+    /// (`rebalance.rs`).
+    pub(crate) joining: BTreeSet<u32>,
+    /// Cooperative protocol: the owner of each group partition when the
+    /// join phase completed, the owned partitions the members' JoinGroup
+    /// requests carried. A re-plan of the same rebalance (a member joins or
+    /// leaves meanwhile) starts from these, not from what was revoked since.
+    pub(crate) owners_at_join: Vec<Option<u32>>,
+}
+
+impl Rebalance {
+    /// Past the join phase: the target assignment is known.
+    pub(crate) fn planned(&self) -> bool {
+        self.joining.is_empty()
+    }
 }
 
 #[derive(Clone, Debug)]

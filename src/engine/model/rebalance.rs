@@ -1,11 +1,14 @@
-//! Consumer-group rebalances: who the coordinator assigns to, the target
-//! assignment from the group's assignor, revoking at poll boundaries, the
-//! pause, and handing partitions out (split from `group.rs`, which owns the
-//! group's state; the rules are in that file's header).
+//! Consumer-group rebalances: who the coordinator assigns to, the
+//! cooperative protocol's join phase, the target assignment from the
+//! group's assignor, revoking at poll boundaries, the pause, and handing
+//! partitions out (split from `group.rs`, which owns the group's state; the
+//! rules are in that file's header).
 //!
 //! Guarantees: a rebalance completes only when every member it waits for has
 //! revoked what it gives up, a crashed member included until its session
-//! expires; after it every partition has at most one live owner per group.
+//! expires; under the cooperative protocol nothing is revoked before every
+//! member has rejoined; after it every partition has at most one live owner
+//! per group.
 
 use super::assignor::{self, TopicPartition, TopicsView};
 use super::topic::StreamEvent;
@@ -49,12 +52,112 @@ impl Engine {
         self.plan_rebalance(g);
     }
 
-    /// The target assignment of the current rebalance and who must revoke
-    /// first (again, when a member it waited for is removed: the join phase
-    /// then completes with the members that are left, same generation).
+    /// Plan the current rebalance (again, when a member it waited for is
+    /// removed or one joins or leaves: the join phase then completes with
+    /// the members there are, same generation).
+    ///
+    /// Eager protocol: at once (every member revokes everything at its poll
+    /// boundary, so the revocation is the join). Cooperative protocol: a
+    /// join phase first, as Kafka's coordinator completes a join only when
+    /// every known member has sent its JoinGroup
+    /// (`GroupMetadataManager.maybeCompleteJoinPhase`) and a consumer sends
+    /// it from `poll()`, keeping every partition it owns meanwhile; only the
+    /// assignment then computed revokes (`ConsumerCoordinator.onJoinComplete`).
     pub(crate) fn plan_rebalance(&mut self, g: u32) {
         let gi = g as usize;
+        self.revoke_departed(g);
+        let in_join = self.streams.groups[gi]
+            .rebalance
+            .as_ref()
+            .is_none_or(|rb| !rb.planned());
+        if self.eager(g) || !in_join {
+            self.plan_assignment(g);
+            return;
+        }
+        let grp = &self.streams.groups[gi];
+        // Who still has to rejoin: at the start every member of the group
+        // (a crashed one too, until its session expires); on a re-plan the
+        // ones that have not yet, still in the group. A member that joins
+        // now is at its poll boundary and joins at once.
+        let mut joining: BTreeSet<u32> = match &grp.rebalance {
+            Some(rb) => rb.joining.clone(),
+            None => (0..grp.members.len() as u32).collect(),
+        };
+        joining.retain(|&m| grp.members[m as usize].in_group);
+        // A leaving member revokes everything and leaves at its poll
+        // boundary (`close()`), without waiting for the join.
+        let leaving: BTreeSet<u32> = joining
+            .iter()
+            .copied()
+            .filter(|&m| grp.members[m as usize].leaving)
+            .collect();
+        let fresh = grp.rebalance.is_none();
+        self.streams.groups[gi].rebalance = Some(Rebalance {
+            target: Vec::new(),
+            pending: leaving.clone(),
+            joining: joining.clone(),
+            owners_at_join: Vec::new(),
+        });
+        // Auto-commit: before it rejoins, every member commits the positions
+        // of all its partitions (`ConsumerCoordinator.onJoinPrepare`), also
+        // under the cooperative protocol, where it keeps most of them. At its
+        // poll boundary: now if idle, else when its batch is done.
+        let auto = matches!(self.gcfg(g).commit, CommitPolicy::Auto { .. });
+        for &m in &joining {
+            let mem = &mut self.streams.groups[gi].members[m as usize];
+            if fresh && auto && mem.alive {
+                mem.commit_on_rejoin = true;
+            }
+        }
+        // Members at their poll boundary (idle) rejoin now.
+        for m in joining {
+            let mem = &self.streams.groups[gi].members[m as usize];
+            if mem.alive && !mem.busy && mem.batch.is_empty() {
+                self.commit_before_rejoin(g, m);
+                if leaving.contains(&m) {
+                    self.finish_revoke(g, m);
+                }
+                if let Some(rb) = &mut self.streams.groups[gi].rebalance {
+                    rb.joining.remove(&m);
+                }
+            }
+        }
+        if self.streams.groups[gi]
+            .rebalance
+            .as_ref()
+            .is_some_and(|rb| rb.planned())
+        {
+            self.plan_assignment(g);
+        }
+    }
+
+    /// Member `m` is at its poll boundary during a cooperative join phase:
+    /// it has rejoined. The last one completes the join phase.
+    pub(crate) fn rejoined(&mut self, g: u32, m: u32) {
+        let Some(rb) = &mut self.streams.groups[g as usize].rebalance else {
+            return;
+        };
+        if rb.planned() || !rb.joining.remove(&m) {
+            return;
+        }
+        if rb.planned() {
+            self.plan_assignment(g);
+        }
+    }
+
+    /// The target assignment of the current rebalance and who must revoke
+    /// first.
+    fn plan_assignment(&mut self, g: u32) {
+        let gi = g as usize;
         let members = self.active_members(g);
+        let owners_at_join: Vec<Option<u32>> = match &self.streams.groups[gi].rebalance {
+            Some(rb) if !rb.owners_at_join.is_empty() => rb.owners_at_join.clone(),
+            _ => self.streams.groups[gi]
+                .parts
+                .iter()
+                .map(|p| p.owner)
+                .collect(),
+        };
         // The assignors see topics by index within the group.
         let grp = &self.streams.groups[gi];
         let names: Vec<&str> = grp
@@ -77,8 +180,12 @@ impl Engine {
             Assignment::RoundRobin => assignor::round_robin(&members, &view),
             Assignment::CooperativeSticky => {
                 let mut owned: BTreeMap<u32, Vec<TopicPartition>> = BTreeMap::new();
-                for p in &grp.parts {
-                    if let Some(o) = p.owner {
+                for (gp, p) in grp.parts.iter().enumerate() {
+                    let owner = match owners_at_join.get(gp) {
+                        Some(&o) => o.filter(|o| members.contains(o)),
+                        None => p.owner,
+                    };
+                    if let Some(o) = owner {
                         owned
                             .entry(o)
                             .or_default()
@@ -110,13 +217,7 @@ impl Engine {
         // every known member has rejoined or been removed, so a rebalance
         // started meanwhile completes only after that member's session
         // expires (`on_session_expired` then plans it again without it).
-        for gp in 0..target.len() as u32 {
-            if let Some(o) = self.streams.groups[gi].parts[gp as usize].owner {
-                if !self.streams.groups[gi].members[o as usize].in_group {
-                    self.revoke(g, o, gp, false);
-                }
-            }
-        }
+        self.revoke_departed(g);
         let mut pending = BTreeSet::new();
         for (i, m) in self.streams.groups[gi].members.iter().enumerate() {
             let i = i as u32;
@@ -139,24 +240,9 @@ impl Engine {
         self.streams.groups[gi].rebalance = Some(Rebalance {
             target,
             pending: pending.clone(),
+            joining: BTreeSet::new(),
+            owners_at_join,
         });
-        // Auto-commit: before it rejoins, every member commits the positions
-        // of all its partitions (`ConsumerCoordinator.onJoinPrepare`), also
-        // under the cooperative protocol, where it keeps most of them. At its
-        // poll boundary: now if idle, else when its batch is done. (Eager
-        // revokes, and so commits, everything anyway.)
-        if !eager && matches!(self.gcfg(g).commit, CommitPolicy::Auto { .. }) {
-            for m in 0..self.streams.groups[gi].members.len() as u32 {
-                let mem = &mut self.streams.groups[gi].members[m as usize];
-                if !mem.alive || !mem.in_group {
-                    continue;
-                }
-                mem.commit_on_rejoin = true;
-                if !mem.busy && mem.batch.is_empty() {
-                    self.commit_before_rejoin(g, m);
-                }
-            }
-        }
         for m in pending {
             let mem = &self.streams.groups[gi].members[m as usize];
             if mem.alive && !mem.busy && mem.batch.is_empty() {
@@ -164,6 +250,19 @@ impl Engine {
             }
         }
         self.maybe_rebalance_done(g);
+    }
+
+    /// Partitions of members out of the group (session expired, left after
+    /// a poll timeout) are nobody's now (nothing to commit).
+    fn revoke_departed(&mut self, g: u32) {
+        let gi = g as usize;
+        for gp in 0..self.streams.groups[gi].parts.len() as u32 {
+            if let Some(o) = self.streams.groups[gi].parts[gp as usize].owner {
+                if !self.streams.groups[gi].members[o as usize].in_group {
+                    self.revoke(g, o, gp, false);
+                }
+            }
+        }
     }
 
     /// `commit_on_rejoin`: commit the position of every partition member
@@ -225,9 +324,12 @@ impl Engine {
         };
         let target = rb.target.clone();
         let leaving = self.streams.groups[gi].members[m as usize].leaving;
-        for gp in 0..target.len() as u32 {
+        // (During a join phase only a leaving member gets here, and the
+        // target is not known yet: it gives up everything.)
+        for gp in 0..self.streams.groups[gi].parts.len() as u32 {
             let owner = self.streams.groups[gi].parts[gp as usize].owner;
-            if owner == Some(m) && (eager || leaving || target[gp as usize] != Some(m)) {
+            let kept = target.get(gp as usize) == Some(&Some(m));
+            if owner == Some(m) && (eager || leaving || !kept) {
                 self.revoke(g, m, gp, true);
             }
         }
@@ -249,7 +351,7 @@ impl Engine {
         if grp
             .rebalance
             .as_ref()
-            .is_some_and(|rb| rb.pending.is_empty())
+            .is_some_and(|rb| rb.planned() && rb.pending.is_empty())
         {
             let generation = grp.generation;
             let pause = self.gcfg(g).rebalance_pause.us();
@@ -268,7 +370,7 @@ impl Engine {
         let Some(rb) = self.streams.groups[gi].rebalance.take() else {
             return;
         };
-        if !rb.pending.is_empty() {
+        if !rb.planned() || !rb.pending.is_empty() {
             self.streams.groups[gi].rebalance = Some(rb);
             return;
         }

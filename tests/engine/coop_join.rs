@@ -1,0 +1,166 @@
+//! The cooperative protocol's join phase (`rebalance.rs`): a rebalance first
+//! waits until every member has rejoined at its poll boundary (a crashed
+//! one until its session expires), every member reading all it owns
+//! meanwhile; only then is the assignment computed and what moves revoked.
+//! Kafka: `GroupMetadataManager.maybeCompleteJoinPhase` (the join completes
+//! when all members have joined), `ConsumerCoordinator.onJoinComplete`
+//! (cooperative revocation after the assignment). Found by review.
+
+use crate::common::{story, Story};
+use queuelab::engine::TraceKind;
+
+/// (t_us, member, partition) of every `revoked` event after `from_us`.
+fn revoked_after(s: &Story, from_us: u64) -> Vec<(u64, u32, u32)> {
+    s.trace
+        .iter()
+        .filter(|e| e.t.0 >= from_us)
+        .filter_map(|e| match e.kind {
+            TraceKind::Revoked {
+                member, partition, ..
+            } => Some((e.t.0, member, partition)),
+            _ => None,
+        })
+        .collect()
+}
+
+/// Times of the fetches of `partition` by `member`.
+fn fetches(s: &Story, member: u32, partition: u32) -> Vec<u64> {
+    s.trace
+        .iter()
+        .filter(|e| {
+            matches!(e.kind, TraceKind::Fetched { member: m, partition: p, .. }
+                if m == member && p == partition)
+        })
+        .map(|e| e.t.0)
+        .collect()
+}
+
+/// (t_us, member, partition) of every `assigned` event after `from_us`.
+fn assigned_after(s: &Story, from_us: u64) -> Vec<(u64, u32, u32)> {
+    s.trace
+        .iter()
+        .filter(|e| e.t.0 >= from_us)
+        .filter_map(|e| match e.kind {
+            TraceKind::Assigned {
+                member, partition, ..
+            } => Some((e.t.0, member, partition)),
+            _ => None,
+        })
+        .collect()
+}
+
+#[test]
+fn a_busy_member_that_keeps_its_partitions_holds_the_join_and_the_mover_keeps_reading() {
+    // Member 0 (p0, p2) takes 400 ms a record, up to 20 a poll, so it is
+    // mid-batch at 2 s; member 1 (p1, p3) is quick. A third member joins
+    // at 2 s; p3 moves to it, but only once member 0 has rejoined at its
+    // poll boundary.
+    let s = story(
+        r#"{ "title": "join barrier", "seed": 1,
+             "producers": [ { "id": "p", "to": "t", "rate": "200/s", "arrival": "constant",
+                              "keys": { "random_of_n": 50 } } ],
+             "topics": [ { "id": "t", "partitions": 4 } ],
+             "consumer_groups": [ { "id": "g", "topics": ["t"], "members": 2,
+                 "assignment": "cooperative_sticky", "auto_offset_reset": "earliest",
+                 "max_poll_records": 20, "max_poll_interval": "60s",
+                 "commit": { "after_processing": { "per": "batch" } },
+                 "service": { "constant": "1ms" },
+                 "member_service": [ { "member": 0, "service": { "constant": "400ms" } } ] } ],
+             "schedule": [ { "at": "2s", "command": { "do": "add_member", "group": "g" } } ] }"#,
+        8_000_000,
+    );
+    // Member 0's poll boundary after 2 s: its first fetch after 2 s.
+    let boundary = *fetches(&s, 0, 0)
+        .iter()
+        .chain(&fetches(&s, 0, 2))
+        .filter(|&&t| t > 2_000_000)
+        .min()
+        .expect("member 0 polls again");
+    assert!(boundary > 2_500_000, "member 0 is mid-batch at 2 s");
+    let revoked = revoked_after(&s, 2_000_000);
+    assert_eq!(
+        revoked,
+        vec![(boundary, 1, 3)],
+        "p3 is revoked when the last member rejoins, not at 2 s"
+    );
+    // Meanwhile member 1 keeps reading p3.
+    assert!(fetches(&s, 1, 3)
+        .iter()
+        .any(|&t| t > 2_100_000 && t < boundary));
+    let assigned = assigned_after(&s, 2_000_000);
+    assert_eq!(assigned, vec![(boundary + 100_000, 2, 3)]);
+}
+
+#[test]
+fn a_crashed_member_holds_the_join_until_its_session_expires_and_nothing_moves_before() {
+    // Member 1 crashes at 1 s (session timeout 10 s); three members join at
+    // 2 s. Kafka's join phase waits for member 1 until 11 s, and member 0
+    // keeps reading all three of its partitions until then.
+    let s = story(
+        r#"{ "title": "crash holds join", "seed": 1,
+             "producers": [ { "id": "p", "to": "t", "rate": "300/s", "arrival": "constant",
+                              "keys": { "random_of_n": 60 } } ],
+             "topics": [ { "id": "t", "partitions": 6 } ],
+             "consumer_groups": [ { "id": "g", "topics": ["t"], "members": 2,
+                 "assignment": "cooperative_sticky", "auto_offset_reset": "earliest",
+                 "session_timeout": "10s", "commit": { "after_processing": { "per": "batch" } },
+                 "service": { "constant": "1ms" } } ],
+             "schedule": [ { "at": "1s", "command": { "do": "crash_member", "group": "g", "member": 1 } },
+                           { "at": "2s", "command": { "do": "add_member", "group": "g" } },
+                           { "at": "2s", "command": { "do": "add_member", "group": "g" } },
+                           { "at": "2s", "command": { "do": "add_member", "group": "g" } } ] }"#,
+        13_000_000,
+    );
+    let revoked = revoked_after(&s, 1_500_000);
+    assert!(!revoked.is_empty());
+    assert!(
+        revoked.iter().all(|&(t, _, _)| t == 11_000_000),
+        "nothing is revoked before the session expires: {revoked:?}"
+    );
+    // Member 0 owned 0, 2, 4 and reads each of them between 2 s and 11 s.
+    for p in [0, 2, 4] {
+        let f = fetches(&s, 0, p);
+        assert!(
+            f.iter()
+                .filter(|&&t| t > 2_500_000 && t < 11_000_000)
+                .count()
+                > 10,
+            "member 0 keeps reading p{p} during the join phase"
+        );
+    }
+    assert!(revoked.contains(&(11_000_000, 0, 4)), "{revoked:?}");
+    // Afterwards every partition has a live owner among members 0, 2, 3, 4.
+    let assigned = assigned_after(&s, 11_000_000);
+    let mut moved: Vec<u32> = assigned.iter().map(|&(_, _, p)| p).collect();
+    moved.sort_unstable();
+    assert_eq!(moved, vec![1, 3, 4, 5]);
+    assert!(assigned.iter().all(|&(t, m, _)| t == 11_100_000 && m != 1));
+}
+
+#[test]
+fn a_join_and_a_leave_in_one_join_phase_keep_the_stay_ers_partitions() {
+    // m0 owns 0, 2, 4 and m1 owns 1, 3, 5; at 1 s a member joins and m1
+    // leaves. Kafka's cooperative-sticky assignor sees m0 owning [0, 2, 4]
+    // and the newcomer owning nothing: m0 keeps all three, the newcomer
+    // gets m1's (`AbstractStickyAssignor`, owned partitions first).
+    let s = story(
+        r#"{ "title": "join and leave", "seed": 1,
+             "producers": [ { "id": "p", "to": "t", "rate": "100/s", "arrival": "constant",
+                              "keys": { "random_of_n": 60 } } ],
+             "topics": [ { "id": "t", "partitions": 6 } ],
+             "consumer_groups": [ { "id": "g", "topics": ["t"], "members": 2,
+                 "assignment": "cooperative_sticky", "auto_offset_reset": "earliest",
+                 "service": { "constant": "1ms" } } ],
+             "schedule": [ { "at": "1s", "command": { "do": "add_member", "group": "g" } },
+                           { "at": "1s", "command": { "do": "remove_member", "group": "g", "member": 1 } } ] }"#,
+        2_000_000,
+    );
+    let g = crate::streams::group(&s.engine, "g");
+    let parts = |m: usize| {
+        let mut v: Vec<u32> = g.members[m].partitions.iter().map(|p| p.1).collect();
+        v.sort_unstable();
+        v
+    };
+    assert_eq!(parts(0), vec![0, 2, 4]);
+    assert_eq!(parts(2), vec![1, 3, 5]);
+}
