@@ -44,6 +44,7 @@ mod producers;
 mod props;
 mod publish_one;
 mod pulsar;
+mod pulsar_quota;
 mod redis;
 mod report_metrics;
 mod retry;

@@ -140,8 +140,9 @@ pub(crate) struct PTopicState {
     /// dead-letter producer sends without batching: one message each).
     pub(crate) rr: u32,
     pub(crate) subs: Vec<u32>,
-    /// Sends held by `producer_request_hold`: (slot, generation, producer).
-    pub(crate) held: VecDeque<(u32, u32, u16)>,
+    /// Sends held by `producer_request_hold`: (slot, generation, producer,
+    /// partition), oldest first.
+    pub(crate) held: VecDeque<(u32, u32, u16, u32)>,
     pub(crate) stored: u64,
     pub(crate) deleted: u64,
     pub(crate) refused: u64,
@@ -328,12 +329,17 @@ impl Engine {
         }
     }
 
-    /// A producer's message arrives at topic `t`: the backlog quota decides,
-    /// then it is stored.
+    /// A producer's message arrives at topic `t`: routed to a partition,
+    /// whose backlog quota decides, then it is stored. Each partition of a
+    /// partitioned topic is a topic of its own to the broker, with its own
+    /// ledger and quota check (`BrokerService.monitorBacklogQuota` runs per
+    /// topic, `BacklogQuotaManager` evicts per ledger), so the limit holds
+    /// per partition and only sends to a full one wait or fail.
     pub(crate) fn pulsar_send(&mut self, slot: u32, t: u32, p: u16) {
         let node = self.pulsar.topics[t as usize].node;
+        let part = self.p_route(slot, t, p);
         if let Some(q) = self.cfg.pulsar_topics[t as usize].backlog_quota {
-            let worst = self.p_worst_backlog(t);
+            let worst = self.p_worst_backlog(t, part);
             if worst >= q.limit_messages {
                 match q.policy {
                     BacklogPolicy::ProducerException => {
@@ -346,7 +352,7 @@ impl Engine {
                         let mid = self.msgs[slot as usize].id;
                         self.pulsar.topics[t as usize]
                             .held
-                            .push_back((slot, gen, p));
+                            .push_back((slot, gen, p, part));
                         self.trace.record(
                             self.now,
                             TraceKind::PulsarHeld { backlog: worst },
@@ -359,26 +365,43 @@ impl Engine {
                         );
                         return;
                     }
-                    BacklogPolicy::ConsumerBacklogEviction => self.p_evict(t, q.limit_messages),
+                    BacklogPolicy::ConsumerBacklogEviction => {
+                        self.p_evict(t, part, q.limit_messages)
+                    }
                 }
             }
         }
-        self.p_store(slot, t, p);
+        self.p_store_at(slot, t, p, part);
     }
 
-    /// The largest backlog among `t`'s subscriptions.
-    fn p_worst_backlog(&self, t: u32) -> u64 {
+    /// Subscription `s`'s backlog on partition `part` of its topic `t`:
+    /// stored and not acknowledged.
+    fn p_part_backlog(&self, s: u32, t: u32, part: u32) -> u64 {
+        let cur = &self.pulsar.subs[s as usize].cursors[part as usize];
+        let end = self.pulsar.topics[t as usize].logs[part as usize].end();
+        end.saturating_sub(cur.md)
+            .saturating_sub(cur.acked.len() as u64)
+    }
+
+    /// The largest backlog on partition `part` among `t`'s subscriptions.
+    fn p_worst_backlog(&self, t: u32, part: u32) -> u64 {
         let tp = &self.pulsar.topics[t as usize];
         tp.subs
             .iter()
-            .map(|&s| self.pulsar.subs[s as usize].backlog)
+            .map(|&s| self.p_part_backlog(s, t, part))
             .max()
             .unwrap_or(0)
     }
 
-    /// Append to a partition, then let every subscription dispatch; `p` is
-    /// the sending producer (`u16::MAX`: a dead letter, no `deliver_after`).
+    /// Route and store (a dead letter: no quota check).
     pub(crate) fn p_store(&mut self, slot: u32, t: u32, p: u16) {
+        let part = self.p_route(slot, t, p);
+        self.p_store_at(slot, t, p, part);
+    }
+
+    /// The partition of topic `t` a message of producer `p` goes to (`p`
+    /// is `u16::MAX` for a dead letter).
+    fn p_route(&mut self, slot: u32, t: u32, p: u16) -> u32 {
         let key = self.msgs[slot as usize].key;
         let key_str = (key != NO_SYM).then(|| self.syms[key as usize].clone());
         let tp = &mut self.pulsar.topics[t as usize];
@@ -402,7 +425,16 @@ impl Engine {
             },
             _ => 0,
         };
-        let hash = super::pulsar_hash::sticky_slot(key_str.as_deref());
+        part
+    }
+
+    /// Append to partition `part`, then let every subscription dispatch;
+    /// `p` is the sending producer (`u16::MAX`: a dead letter, no
+    /// `deliver_after`).
+    fn p_store_at(&mut self, slot: u32, t: u32, p: u16, part: u32) {
+        let key = self.msgs[slot as usize].key;
+        let key_str = (key != NO_SYM).then(|| self.syms[key as usize].as_str());
+        let hash = super::pulsar_hash::sticky_slot(key_str);
         let deliver_after = self
             .cfg
             .producers
@@ -457,35 +489,23 @@ impl Engine {
         }
     }
 
-    /// `consumer_backlog_eviction`: skip the slowest subscriptions' oldest
-    /// unacknowledged messages until their backlog is 90% of the limit.
-    fn p_evict(&mut self, t: u32, limit: u64) {
+    /// `consumer_backlog_eviction`: skip the oldest unacknowledged messages
+    /// of partition `part` for every subscription over the limit there,
+    /// until its backlog on it is 90% of the limit.
+    fn p_evict(&mut self, t: u32, part: u32, limit: u64) {
         let target = limit * 9 / 10;
         let subs = self.pulsar.topics[t as usize].subs.clone();
         for s in subs {
             let mut count = 0u32;
-            let n = self.pulsar.topics[t as usize].logs.len();
-            while self.pulsar.subs[s as usize].backlog > target {
-                // The oldest unacknowledged message over all partitions.
-                let mut oldest: Option<(u64, Pos)> = None;
-                for part in 0..n {
-                    let cur = &self.pulsar.subs[s as usize].cursors[part];
-                    let log = &self.pulsar.topics[t as usize].logs[part];
-                    let mut off = cur.md;
-                    while off < log.end() && cur.acked.contains(&off) {
-                        off += 1;
-                    }
-                    if let Some(e) = log.get(off) {
-                        if oldest.is_none_or(|o| e.stored_us < o.0) {
-                            oldest = Some((e.stored_us, (part as u32, off)));
-                        }
-                    }
+            while self.p_part_backlog(s, t, part) > target {
+                let cur = &self.pulsar.subs[s as usize].cursors[part as usize];
+                let log = &self.pulsar.topics[t as usize].logs[part as usize];
+                let mut off = cur.md;
+                while off < log.end() && cur.acked.contains(&off) {
+                    off += 1;
                 }
-                let Some((_, pos)) = oldest else { break };
-                let slot = self.pulsar.topics[t as usize].logs[pos.0 as usize]
-                    .get(pos.1)
-                    .expect("in the log")
-                    .slot;
+                let Some(e) = log.get(off) else { break };
+                let (slot, pos) = (e.slot, (part, off));
                 self.fx_discarded(slot, Reason::BacklogEvicted);
                 self.p_ack_one(s, pos);
                 count += 1;
@@ -533,19 +553,26 @@ impl Engine {
         self.p_release_held(t);
     }
 
-    /// `producer_request_hold`: held sends go on once every backlog is under the limit.
+    /// `producer_request_hold`: held sends to a partition go on, oldest
+    /// first, once every backlog on that partition is under the limit.
     fn p_release_held(&mut self, t: u32) {
         let Some(q) = self.cfg.pulsar_topics[t as usize].backlog_quota else {
             return;
         };
-        while !self.pulsar.topics[t as usize].held.is_empty()
-            && self.p_worst_backlog(t) < q.limit_messages
-        {
-            let (slot, _, p) = self.pulsar.topics[t as usize]
-                .held
-                .pop_front()
-                .expect("not empty");
-            self.p_store(slot, t, p);
+        // Storing only adds to a backlog: once a partition's oldest held
+        // send must wait, the later ones to it wait too.
+        let mut blocked = vec![false; self.pulsar.topics[t as usize].logs.len()];
+        let mut i = 0;
+        while let Some(&(slot, _, p, part)) = self.pulsar.topics[t as usize].held.get(i) {
+            if blocked[part as usize] {
+                i += 1;
+            } else if self.p_worst_backlog(t, part) < q.limit_messages {
+                self.pulsar.topics[t as usize].held.remove(i);
+                self.p_store_at(slot, t, p, part);
+            } else {
+                blocked[part as usize] = true;
+                i += 1;
+            }
         }
     }
 }

@@ -148,7 +148,7 @@ impl Engine {
                 }
                 queued += log.entries.len() as u64;
             }
-            for &(slot, _, _) in &tp.held {
+            for &(slot, _, _, _) in &tp.held {
                 self.expect_state(slot, MsgState::Transit, id)?;
             }
         }
