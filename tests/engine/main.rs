@@ -44,7 +44,7 @@ mod producers;
 mod props;
 mod publish_one;
 mod pulsar;
-mod pulsar_quota;
+mod pulsar_partitions;
 mod redis;
 mod report_metrics;
 mod retry;

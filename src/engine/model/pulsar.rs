@@ -118,9 +118,13 @@ pub(crate) struct PConsumer {
     pub(crate) queued: Vec<u32>,
     /// Being handled: (position, copy slot).
     pub(crate) busy: Option<(Pos, u32)>,
-    /// The client's negative-ack tracker: (due, position), and whether its timer runs.
+    /// The client's negative-ack trackers: (due, position), and the logs
+    /// (partitions, `RETRY_PART`) whose tracker's timer runs. Each internal
+    /// consumer of a multi-topics consumer has its own tracker and timer
+    /// (`MultiTopicsConsumerImpl.negativeAcknowledge` hands a nack to the
+    /// partition's `ConsumerImpl`), started by that log's first nack.
     pub(crate) nacks: Vec<(u64, Pos)>,
-    pub(crate) nack_timer: bool,
+    pub(crate) nack_timers: BTreeSet<u32>,
     /// Key_Shared: recently joined, may only get offsets below these read
     /// positions until everything before them is acknowledged, per log
     /// (`u64::MAX`: no limit on that log).
@@ -237,7 +241,12 @@ pub(crate) enum PulsarEvent {
     /// The ack timeout of the delivery in copy `copy` (generation `gen`).
     AckTimeout { s: u32, c: u32, copy: u32, gen: u32 },
     /// Consumer `c`'s negative-ack tracker timer.
-    NackTick { s: u32, c: u32, epoch: u32 },
+    NackTick {
+        s: u32,
+        c: u32,
+        epoch: u32,
+        log: u32,
+    },
     /// Delayed messages of `s` become deliverable.
     DelayedDue { s: u32 },
     /// Failover: the delayed rewind after the active consumer changed.
@@ -303,7 +312,7 @@ impl Engine {
         match ev {
             PulsarEvent::Done { s, c, epoch } => self.p_done(s, c, epoch),
             PulsarEvent::AckTimeout { s, c, copy, gen } => self.p_ack_timeout(s, c, copy, gen),
-            PulsarEvent::NackTick { s, c, epoch } => self.p_nack_tick(s, c, epoch),
+            PulsarEvent::NackTick { s, c, epoch, log } => self.p_nack_tick(s, c, epoch, log),
             PulsarEvent::DelayedDue { s } => self.p_delayed_due(s),
             PulsarEvent::Resume { s, part, epoch } => {
                 let st = &mut self.pulsar.subs[s as usize];
@@ -627,7 +636,7 @@ fn new_sub(
                 queued: vec![0; parts + 1],
                 busy: None,
                 nacks: Vec::new(),
-                nack_timer: false,
+                nack_timers: BTreeSet::new(),
                 join_limit: None,
                 processed: 0,
                 subscribed_us: 0,

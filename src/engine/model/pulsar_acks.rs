@@ -117,13 +117,17 @@ impl Engine {
                 let now = self.now.0;
                 let cs = &mut self.pulsar.subs[si].consumers[c as usize];
                 cs.nacks.push((now + delay_us, pos));
-                if !cs.nack_timer {
-                    cs.nack_timer = true;
+                if cs.nack_timers.insert(pos.0) {
                     let epoch = cs.epoch;
                     let interval = self.p_nack_interval(s);
                     self.agenda.schedule(
                         self.now.after(interval),
-                        Event::Pulsar(PulsarEvent::NackTick { s, c, epoch }),
+                        Event::Pulsar(PulsarEvent::NackTick {
+                            s,
+                            c,
+                            epoch,
+                            log: pos.0,
+                        }),
                     );
                 }
             }
@@ -194,20 +198,22 @@ impl Engine {
         base.div_ceil(3).max(1)
     }
 
-    pub(crate) fn p_nack_tick(&mut self, s: u32, c: u32, epoch: u32) {
+    /// The tick of consumer `c`'s nack tracker on `log` (a partition or
+    /// `RETRY_PART`): only that log's nacks.
+    pub(crate) fn p_nack_tick(&mut self, s: u32, c: u32, epoch: u32, log: u32) {
         let si = s as usize;
         let now = self.now.0;
         let cs = &mut self.pulsar.subs[si].consumers[c as usize];
         if cs.epoch != epoch {
             return;
         }
-        cs.nack_timer = false;
+        cs.nack_timers.remove(&log);
         let mut due = Vec::new();
         // Due at its time, not a tick later: the client's timer always
         // fires a little late (`timestamp < now` then holds at the tick that
         // lands on the due time), so a lone nack comes back after its delay.
         cs.nacks.retain(|&(at, pos)| {
-            if at <= now {
+            if pos.0 == log && at <= now {
                 due.push(pos);
                 false
             } else {
@@ -216,12 +222,12 @@ impl Engine {
         });
         // NegativeAcksTracker.triggerRedelivery reschedules after every tick
         // that found entries; only a tick that finds none stops the timer.
-        if !cs.nacks.is_empty() || !due.is_empty() {
-            cs.nack_timer = true;
+        if cs.nacks.iter().any(|n| n.1 .0 == log) || !due.is_empty() {
+            cs.nack_timers.insert(log);
             let interval = self.p_nack_interval(s);
             self.agenda.schedule(
                 self.now.after(interval),
-                Event::Pulsar(PulsarEvent::NackTick { s, c, epoch }),
+                Event::Pulsar(PulsarEvent::NackTick { s, c, epoch, log }),
             );
         }
         if due.is_empty() {
@@ -522,7 +528,7 @@ impl Engine {
         cs.up = false;
         cs.epoch = cs.epoch.wrapping_add(1);
         cs.nacks.clear();
-        cs.nack_timer = false;
+        cs.nack_timers.clear();
         cs.join_limit = None;
         let epoch = cs.epoch;
         let busy = cs.busy.take();
