@@ -164,3 +164,32 @@ fn a_join_and_a_leave_in_one_join_phase_keep_the_stay_ers_partitions() {
     assert_eq!(parts(0), vec![0, 2, 4]);
     assert_eq!(parts(2), vec![1, 3, 5]);
 }
+
+#[test]
+fn a_member_a_seek_leaves_idle_rejoins_at_once() {
+    // Member 0 is mid-batch when the join phase starts at 2 s; at 2.1 s a
+    // seek to the end drops what it polled, and nothing more is produced,
+    // so it never finishes a batch again. Waiting in poll(), it rejoins at
+    // once, and the rebalance completes (it waited forever before).
+    let s = story(
+        r#"{ "title": "seek during join", "seed": 1,
+             "producers": [ { "id": "p", "to": "t", "rate": "200/s", "arrival": "constant", "count": 300,
+                              "keys": { "random_of_n": 50 } } ],
+             "topics": [ { "id": "t", "partitions": 4 } ],
+             "consumer_groups": [ { "id": "g", "topics": ["t"], "members": 2,
+                 "assignment": "cooperative_sticky", "auto_offset_reset": "earliest",
+                 "max_poll_records": 20, "max_poll_interval": "60s",
+                 "commit": { "after_processing": { "per": "batch" } },
+                 "service": { "constant": "1ms" },
+                 "member_service": [ { "member": 0, "service": { "constant": "400ms" } } ] } ],
+             "schedule": [ { "at": "2s", "command": { "do": "add_member", "group": "g" } },
+                           { "at": "2.1s", "command": { "do": "seek_group", "group": "g", "to": "end" } } ] }"#,
+        5_000_000,
+    );
+    assert_eq!(revoked_after(&s, 2_000_000), vec![(2_100_000, 1, 3)]);
+    assert_eq!(assigned_after(&s, 2_000_000), vec![(2_200_000, 2, 3)]);
+    assert!(s
+        .trace
+        .iter()
+        .any(|e| matches!(e.kind, TraceKind::RebalanceCompleted { generation: 2 })));
+}

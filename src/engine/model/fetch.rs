@@ -40,6 +40,16 @@ impl Engine {
     #[inline(never)]
     fn poll_idle(&mut self, g: u32, m: u32) {
         let gi = g as usize;
+        // A member waiting in poll() rejoins a cooperative join phase at
+        // once (`rebalance.rs`), also one that became idle without finishing
+        // a batch (a seek dropped what it had polled).
+        if self.streams.groups[gi]
+            .rebalance
+            .as_ref()
+            .is_some_and(|rb| !rb.planned() && rb.joining.contains(&m))
+        {
+            self.rejoined(g, m);
+        }
         let eager = self.eager(g);
         let max = self.gcfg(g).max_poll_records as usize;
         let reset = self.gcfg(g).auto_offset_reset;

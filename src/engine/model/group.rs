@@ -429,7 +429,8 @@ impl Engine {
         }
     }
 
-    /// Group invariants: committed ≤ log end; owners are members; outside a
+    /// Group invariants: committed ≤ log end; owners are members; no idle
+    /// member holds up a cooperative join phase; outside a
     /// rebalance, with no crash awaiting detection, every partition has exactly one
     /// live owner (when the group has live members); a member's batch holds only
     /// its own partitions, in offset order per partition.
@@ -456,6 +457,18 @@ impl Engine {
                     }
                     if p.position > end {
                         return Err(format!("group {id}: position past log end"));
+                    }
+                }
+            }
+            // Liveness of a cooperative join phase: a member waiting in
+            // poll() (alive, idle, not paused by a transaction) has rejoined.
+            if let Some(rb) = grp.rebalance.as_ref().filter(|rb| !rb.planned()) {
+                for &m in &rb.joining {
+                    let mem = &grp.members[m as usize];
+                    if mem.alive && !mem.busy && mem.batch.is_empty() && !mem.txn.paused {
+                        return Err(format!(
+                            "group {id}: member {m} is idle but has not rejoined the join phase"
+                        ));
                     }
                 }
             }
