@@ -9,44 +9,77 @@
 use crate::common::{story, Story};
 use queuelab::engine::TraceKind;
 
-/// (t_us, member, partition) of every `revoked` event after `from_us`.
-fn revoked_after(s: &Story, from_us: u64) -> Vec<(u64, u32, u32)> {
+/// (t_us, member, partition) of the events after `from_us` that `pick` maps
+/// to (member, partition).
+fn events_after(
+    s: &Story,
+    from_us: u64,
+    pick: impl Fn(&TraceKind) -> Option<(u32, u32)>,
+) -> Vec<(u64, u32, u32)> {
     s.trace
         .iter()
         .filter(|e| e.t.0 >= from_us)
-        .filter_map(|e| match e.kind {
-            TraceKind::Revoked {
-                member, partition, ..
-            } => Some((e.t.0, member, partition)),
-            _ => None,
-        })
+        .filter_map(|e| pick(&e.kind).map(|(m, p)| (e.t.0, m, p)))
         .collect()
+}
+
+fn revoked_after(s: &Story, from_us: u64) -> Vec<(u64, u32, u32)> {
+    events_after(s, from_us, |k| match *k {
+        TraceKind::Revoked {
+            member, partition, ..
+        } => Some((member, partition)),
+        _ => None,
+    })
+}
+
+fn assigned_after(s: &Story, from_us: u64) -> Vec<(u64, u32, u32)> {
+    events_after(s, from_us, |k| match *k {
+        TraceKind::Assigned {
+            member, partition, ..
+        } => Some((member, partition)),
+        _ => None,
+    })
 }
 
 /// Times of the fetches of `partition` by `member`.
 fn fetches(s: &Story, member: u32, partition: u32) -> Vec<u64> {
-    s.trace
-        .iter()
-        .filter(|e| {
-            matches!(e.kind, TraceKind::Fetched { member: m, partition: p, .. }
-                if m == member && p == partition)
-        })
-        .map(|e| e.t.0)
-        .collect()
+    events_after(s, 0, |k| match *k {
+        TraceKind::Fetched {
+            member, partition, ..
+        } => Some((member, partition)),
+        _ => None,
+    })
+    .into_iter()
+    .filter(|&(_, m, p)| m == member && p == partition)
+    .map(|(t, _, _)| t)
+    .collect()
 }
 
-/// (t_us, member, partition) of every `assigned` event after `from_us`.
-fn assigned_after(s: &Story, from_us: u64) -> Vec<(u64, u32, u32)> {
-    s.trace
-        .iter()
-        .filter(|e| e.t.0 >= from_us)
-        .filter_map(|e| match e.kind {
-            TraceKind::Assigned {
-                member, partition, ..
-            } => Some((e.t.0, member, partition)),
-            _ => None,
-        })
-        .collect()
+/// Two members on 4 partitions; member 0 (p0, p2) takes 400 ms a record,
+/// up to 20 a poll; a third member joins at 2 s; `count` records (0: no
+/// limit) and `schedule` (JSON entries) after the join.
+fn slow_member_story(count: u32, schedule: &str, until_us: u64) -> Story {
+    let count = if count > 0 {
+        format!(r#", "count": {count}"#)
+    } else {
+        String::new()
+    };
+    story(
+        &format!(
+            r#"{{ "title": "slow member", "seed": 1,
+             "producers": [ {{ "id": "p", "to": "t", "rate": "200/s", "arrival": "constant"{count},
+                              "keys": {{ "random_of_n": 50 }} }} ],
+             "topics": [ {{ "id": "t", "partitions": 4 }} ],
+             "consumer_groups": [ {{ "id": "g", "topics": ["t"], "members": 2,
+                 "assignment": "cooperative_sticky", "auto_offset_reset": "earliest",
+                 "max_poll_records": 20, "max_poll_interval": "60s",
+                 "commit": {{ "after_processing": {{ "per": "batch" }} }},
+                 "service": {{ "constant": "1ms" }},
+                 "member_service": [ {{ "member": 0, "service": {{ "constant": "400ms" }} }} ] }} ],
+             "schedule": [ {{ "at": "2s", "command": {{ "do": "add_member", "group": "g" }} }}{schedule} ] }}"#
+        ),
+        until_us,
+    )
 }
 
 #[test]
@@ -55,20 +88,7 @@ fn a_busy_member_that_keeps_its_partitions_holds_the_join_and_the_mover_keeps_re
     // mid-batch at 2 s; member 1 (p1, p3) is quick. A third member joins
     // at 2 s; p3 moves to it, but only once member 0 has rejoined at its
     // poll boundary.
-    let s = story(
-        r#"{ "title": "join barrier", "seed": 1,
-             "producers": [ { "id": "p", "to": "t", "rate": "200/s", "arrival": "constant",
-                              "keys": { "random_of_n": 50 } } ],
-             "topics": [ { "id": "t", "partitions": 4 } ],
-             "consumer_groups": [ { "id": "g", "topics": ["t"], "members": 2,
-                 "assignment": "cooperative_sticky", "auto_offset_reset": "earliest",
-                 "max_poll_records": 20, "max_poll_interval": "60s",
-                 "commit": { "after_processing": { "per": "batch" } },
-                 "service": { "constant": "1ms" },
-                 "member_service": [ { "member": 0, "service": { "constant": "400ms" } } ] } ],
-             "schedule": [ { "at": "2s", "command": { "do": "add_member", "group": "g" } } ] }"#,
-        8_000_000,
-    );
+    let s = slow_member_story(0, "", 8_000_000);
     // Member 0's poll boundary after 2 s: its first fetch after 2 s.
     let boundary = *fetches(&s, 0, 0)
         .iter()
@@ -171,19 +191,9 @@ fn a_member_a_seek_leaves_idle_rejoins_at_once() {
     // seek to the end drops what it polled, and nothing more is produced,
     // so it never finishes a batch again. Waiting in poll(), it rejoins at
     // once, and the rebalance completes (it waited forever before).
-    let s = story(
-        r#"{ "title": "seek during join", "seed": 1,
-             "producers": [ { "id": "p", "to": "t", "rate": "200/s", "arrival": "constant", "count": 300,
-                              "keys": { "random_of_n": 50 } } ],
-             "topics": [ { "id": "t", "partitions": 4 } ],
-             "consumer_groups": [ { "id": "g", "topics": ["t"], "members": 2,
-                 "assignment": "cooperative_sticky", "auto_offset_reset": "earliest",
-                 "max_poll_records": 20, "max_poll_interval": "60s",
-                 "commit": { "after_processing": { "per": "batch" } },
-                 "service": { "constant": "1ms" },
-                 "member_service": [ { "member": 0, "service": { "constant": "400ms" } } ] } ],
-             "schedule": [ { "at": "2s", "command": { "do": "add_member", "group": "g" } },
-                           { "at": "2.1s", "command": { "do": "seek_group", "group": "g", "to": "end" } } ] }"#,
+    let s = slow_member_story(
+        300,
+        r#", { "at": "2.1s", "command": { "do": "seek_group", "group": "g", "to": "end" } }"#,
         5_000_000,
     );
     assert_eq!(revoked_after(&s, 2_000_000), vec![(2_100_000, 1, 3)]);

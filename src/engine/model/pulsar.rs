@@ -412,14 +412,14 @@ impl Engine {
     /// is `u16::MAX` for a dead letter).
     fn p_route(&mut self, slot: u32, t: u32, p: u16) -> u32 {
         let key = self.msgs[slot as usize].key;
-        let key_str = (key != NO_SYM).then(|| self.syms[key as usize].clone());
+        let key_str = (key != NO_SYM).then(|| self.syms[key as usize].as_str());
         let tp = &mut self.pulsar.topics[t as usize];
         let n = tp.logs.len() as u32;
         // The Java client's default router (`RoundRobinPartitionMessageRouter`):
         // a key's hash; else, with batching on (a producer's default), one
         // partition per `partitionSwitchMs` window, `now_ms / 10 + start`, so
         // a batch stays whole; a dead letter (batching off) one at a time.
-        let part = match &key_str {
+        match key_str {
             Some(k) if n > 1 => super::pulsar_hash::partition_for_key(k, n),
             _ if n > 1 => match self.pulsar.router_start.get(p as usize) {
                 Some(&start) => {
@@ -433,8 +433,7 @@ impl Engine {
                 }
             },
             _ => 0,
-        };
-        part
+        }
     }
 
     /// Append to partition `part`, then let every subscription dispatch;
@@ -568,6 +567,11 @@ impl Engine {
         let Some(q) = self.cfg.pulsar_topics[t as usize].backlog_quota else {
             return;
         };
+        // Called after every trim, so after most acknowledgements: nothing to do
+        // (and no allocation) unless a send waits.
+        if self.pulsar.topics[t as usize].held.is_empty() {
+            return;
+        }
         // Storing only adds to a backlog: once a partition's oldest held
         // send must wait, the later ones to it wait too.
         let mut blocked = vec![false; self.pulsar.topics[t as usize].logs.len()];
