@@ -180,6 +180,41 @@ test('kafka lanes show the log ledger: acks=1 loses acknowledged records, acks=a
   await page.screenshot({ path: path.join(SHOTS, 'lanes-kafka-acks-1024x640.png') });
 }, { viewport: { width: 1024, height: 640 } });
 
+test('lanes lead with what the variants differ in: latency, requests, doubled outputs', async (page) => {
+  // A number card's value: "942 ms" -> 942, "1.25 s" -> 1250 (ms), "156" -> 156.
+  const card = async (id) => {
+    const v = (await page.textContent(`${id} .v`)) || 'NaN';
+    return parseFloat(v) * (/\d s$/.test(v) ? 1000 : 1);
+  };
+  const runTo = async (preset, s) => {
+    await open(page, `?preset=${preset}&speed=20`);
+    await page.click('#compare-toggle');
+    await page.waitForSelector('#lanes');
+    await play(page);
+    await until(() => tUs(page), (t) => t >= s * 1e6, `${preset} at ${s} s`, 30000);
+    await pause(page);
+    await settle(page);
+  };
+  // M/M/1 at three loads: no lane loses anything, so latency leads, and it grows with the load.
+  await runTo('mm1', 40);
+  assert(!(await page.$('#lane0-exactly')), 'mm1 lanes: no ledger cards where nothing is lost or doubled');
+  const means = [await card('#lane0-mean'), await card('#lane1-mean'), await card('#lane2-mean')];
+  assert(means.every((m) => m > 0) && means[0] < means[1] && means[1] < means[2], `mean latency rises with the load: ${means}`);
+  assert((await page.textContent('#lane0-stats')).includes('nothing lost or doubled'), 'the line under the cards says nothing was lost');
+  await page.screenshot({ path: path.join(SHOTS, 'lanes-lead-mm1-1024x640.png') });
+  // SQS: short polling pays in requests.
+  await runTo('sqs-long-polling', 20);
+  const [long, short] = [await card('#lane0-requests'), await card('#lane1-requests')];
+  assert(short > 5 * long, `short polling makes far more requests (${short} vs ${long})`);
+  // Kafka: a zombie without transactions doubles outputs a read_committed reader sees; with them, none.
+  await runTo('kafka-zombie-fencing', 20);
+  const [plain, txn] = [await card('#lane0-doubled'), await card('#lane1-doubled')];
+  assert(plain > 0 && txn === 0, `doubled without transactions ${plain} > 0, with them ${txn} = 0`);
+  // Guarantees: the ledger's cards lead.
+  await runTo('guarantee-matrix', 10);
+  assert(await page.$('#lane0-exactly') && !(await page.$('#lane0-mean')), 'guarantee-matrix lanes lead with the ledger');
+}, { viewport: { width: 1024, height: 640 } });
+
 test('a crash after the effect, before the ack, duplicates a payment', async (page) => {
   // guarantee-matrix's base is at-least-once (manual ack, no dedup); its
   // random faults are switched off here so that only the click can duplicate.
@@ -316,6 +351,17 @@ test('the ledger is available everywhere: toggled on a scenario without guarante
   await settle(page);
   assert(await page.isVisible('#ledger-none'), 'a topic-only scenario says what the ledger counts');
   assert(!(await page.$('#ledger-exactly')), 'no zero counters on a topic-only scenario');
+  // Pulsar: each subscription is a virtual queue of the ledger, so it counts, and the dial reaches it.
+  await open(page, '?preset=pulsar-subscription-types&speed=20');
+  await page.click('#toggle-ledger');
+  await settle(page);
+  assert(!(await page.$('#ledger-none')) && await page.isVisible('#ledger-exactly'), 'a Pulsar scenario has counters');
+  await page.selectOption('#guarantee-dial', 'exactly_once');
+  await settle(page);
+  assert((await page.getAttribute('#guarantee-dial', 'data-label')) === 'exactly_once', 'the dial reaches Pulsar subscriptions');
+  await play(page);
+  await until(() => ledger(page), (l) => l.exactly > 0, 'Pulsar effects counted');
+  await pause(page);
 }, { viewport: { width: 1024, height: 640 } });
 
 await run('guarantee');

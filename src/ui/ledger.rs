@@ -101,11 +101,15 @@ pub fn prominent(sc: &Scenario) -> bool {
             .any(|c| c.dedup.is_some() || c.faults.is_some())
 }
 
-/// The ledger counts the effects of queue consumers and of Redis
-/// subscribers and stream groups; a scenario without any (topics and groups
-/// only) has nothing to show in its counters.
+/// The ledger counts the effects of queue consumers, of Redis subscribers
+/// and stream groups, and of Pulsar subscriptions (each a virtual queue of
+/// the ledger, `model/pulsar.rs`); a scenario without any (Kafka topics and
+/// groups only) has nothing to show in its counters.
 pub fn counts_effects(sc: &Scenario) -> bool {
-    !sc.consumers.is_empty() || !sc.redis_subscribers.is_empty() || !sc.redis_groups.is_empty()
+    !sc.consumers.is_empty()
+        || !sc.redis_subscribers.is_empty()
+        || !sc.redis_groups.is_empty()
+        || !sc.pulsar_subscriptions.is_empty()
 }
 
 /// The dial's label in words.

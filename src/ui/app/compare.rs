@@ -4,8 +4,11 @@
 //!
 //!   Msg::Frame ──main Sim advances (its share of the budget)──► each lane runs to the same time (its share)
 //!   Msg::Seek ──► main Sim seeks; every lane is rebuilt and run to the time
-//!   DOM at 10 Hz ──► lane columns: name · exactly once · duplicated · lost · out of order · picture
-//!                    (lanes on different brokers: + the broker row and its documented promise)
+//!   DOM at 10 Hz ──► lane columns: name · four large numbers · one line · picture
+//!                    numbers: the ledger's (exactly once · duplicated · lost · out of order) where the
+//!                    scenario is about guarantees or a lane lost, doubled or reordered something; else
+//!                    processed · latency mean · p99 · one more (`Fourth`); Kafka lanes: the log ledger;
+//!                    lanes on different brokers: the broker row and its documented promise
 //!
 //! Lockstep: while a lane is behind the main clock, the clock waits for it
 //! (the frame's budget goes to the lanes), so the columns always show one instant.
@@ -14,7 +17,7 @@ use super::frame::{context_2d, fit_canvas, now_ms};
 use super::App;
 use crate::scenario::BrokerKind;
 use crate::ui::lanes::Lanes;
-use crate::ui::layout::{Layout, NORMAL};
+use crate::ui::layout::{Layout, PRESENTER};
 use crate::ui::ledger::{self, LedgerView};
 use crate::ui::render::{self, View, DARK, LIGHT};
 use crate::ui::sim::FRAME_EVENTS_MAX;
@@ -48,7 +51,10 @@ impl App {
                             &l.engine,
                             &l.scenario.layout,
                             usize::MAX / 4,
-                            &NORMAL,
+                            // A lane is a third of the stage: the presenter's
+                            // type (large names, first details only) keeps
+                            // the names readable at the lane's zoom.
+                            &PRESENTER,
                         )
                     })
                     .collect();
@@ -177,6 +183,15 @@ impl App {
             .map(|l| BrokerKind::label_of(&l.scenario))
             .collect();
         let across_brokers = brokers.iter().any(|b| *b != brokers[0]);
+        // The large numbers are what a room compares, so they are the ones
+        // the variants are about: the ledger's where the scenario is about
+        // guarantees or a lane lost, doubled or reordered something; else
+        // throughput and latency (a utilisation, a backoff, a polling mode).
+        let about_ledger = lanes.lanes.iter().any(|l| {
+            let v = LedgerView::of(&l.engine);
+            ledger::prominent(&l.scenario) || v.lost + v.duplicated + v.out_of_order > 0
+        });
+        let fourth = Fourth::of(lanes.lanes.iter().map(|l| &l.engine));
         html! {
             <div class={classes!("lanes", format!("n{n}"))} id="lanes" data-lanes={n.to_string()} data-behind={self.lanes_behind.to_string()}>
                 { for lanes.lanes.iter().enumerate().map(|(k, lane)| {
@@ -186,6 +201,10 @@ impl App {
                     // Lanes on different brokers show one uniform block (the
                     // comparison row) instead of each family's own counters.
                     let counts = ledger::counts_effects(&lane.scenario) && !across_brokers;
+                    // Kafka lanes keep their log ledger lines (below) as their numbers.
+                    let perf = !across_brokers && lane.scenario.topics.is_empty() && !(counts && about_ledger);
+                    let counts = counts && !perf;
+                    let kafka = !counts && !across_brokers && !perf;
                     html! {
                         <section class="lane" id={format!("lane-{k}")} data-name={lane.name.clone()} data-guarantee={l.guarantee}
                             data-lost={l.lost.to_string()} data-duplicated={l.duplicated.to_string()} data-exactly={l.exactly_once.to_string()}
@@ -199,13 +218,19 @@ impl App {
                             if counts {
                                 <div class="lane-counters">{ ledger::counters(&l, &format!("lane{k}")) }</div>
                             }
-                            if across_brokers {
+                            if kafka {
+                                <div class="lane-counters" id={format!("lane{k}-log")}>{ log_cards(k, &lane.engine, &lane.scenario) }</div>
+                            }
+                            if perf {
+                                <div class="lane-counters" id={format!("lane{k}-perf")}>{ perf_cards(k, &lane.engine, fourth) }</div>
+                                <div class="lane-stats" id={format!("lane{k}-stats")}>{ perf_line(&lane.engine, ledger::counts_effects(&lane.scenario)) }</div>
+                            } else if across_brokers {
                                 { broker_block(k, &brokers[k], &lane.scenario, &lane.engine) }
                             } else {
                                 <div class="lane-stats" id={format!("lane{k}-stats")}>{ lane_stats(&lane.engine) }</div>
                             }
                             // The log's ledger (Kafka lanes): what the produce path and each group lost or doubled.
-                            if !counts && !across_brokers {
+                            if kafka {
                                 <ul class="lane-streams" id={format!("lane{k}-streams")}>
                                     { for stream_lines(&lane.engine).into_iter().map(|s| html! { <li>{ s }</li> }) }
                                 </ul>
@@ -216,7 +241,8 @@ impl App {
                                     { for lane.engine.guarantee_explanation().into_iter().map(|s| html! { <li>{ s }</li> }) }
                                 </ul>
                             }
-                            <canvas class="lane-canvas" ref={self.lane_canvases[k].clone()} aria-label={format!("{}: topology", lane.name)}></canvas>
+                            <canvas class="lane-canvas" ref={self.lane_canvases[k].clone()} aria-label={format!("{}: topology", lane.name)}
+                                style={self.lane_layouts.get(k).map(lane_aspect)}></canvas>
                         </section>
                     }
                 }) }
@@ -265,6 +291,44 @@ fn stream_lines(e: &crate::engine::Engine) -> Vec<String> {
         out.push(format!("{id}: {}", bits.join(" · ")));
     }
     out
+}
+
+/// A Kafka lane's four large numbers, from the log's ledger: records
+/// processed; lost (acknowledged or never written, or skipped by a group);
+/// doubled (written twice, or processed twice by a group, or for a group
+/// that writes an output, outputs a `read_committed` reader sees twice:
+/// reprocessing inside an aborted transaction doubles nothing); out of order.
+fn log_cards(k: usize, e: &crate::engine::Engine, sc: &crate::scenario::Scenario) -> Html {
+    let Some(st) = e.ledger_report().streams else {
+        return html! {};
+    };
+    let (mut processed, mut lost, mut doubled, mut ooo) = (0, 0, 0, 0);
+    for t in st.topics.values() {
+        lost += t.acked_lost + t.unacked_lost;
+        doubled += t.duplicates_appended;
+    }
+    for (id, g) in &st.groups {
+        let writes = sc
+            .consumer_groups
+            .iter()
+            .any(|c| c.id == *id && c.output.is_some());
+        processed += g.processed;
+        lost += g.skipped;
+        doubled += if writes {
+            g.duplicate_committed_outputs
+        } else {
+            g.reprocessed
+        };
+        ooo += g.out_of_order;
+    }
+    html! {
+        <>
+            { card(k, "processed", "ok", processed.to_string(), "processed", "Records processed by the groups (each group counts its own)") }
+            { card(k, "doubled", "dup", doubled.to_string(), "doubled", "Records written twice, processed twice, or whose output a read_committed reader sees twice") }
+            { card(k, "lost", "lost", lost.to_string(), "lost", "Records acknowledged and then lost, never written, or skipped by a group") }
+            { card(k, "out-of-order", "ooo", ooo.to_string(), "out of order", "Records a group processed after a later record of the same key") }
+        </>
+    }
 }
 
 /// A broker-comparison lane's row (the table `queuelab compare` prints)
@@ -340,4 +404,135 @@ fn lane_stats(e: &crate::engine::Engine) -> String {
         "processed {} · dropped {} · {latency}",
         t.processed, t.dropped
     )
+}
+
+/// The fourth large number of a lane about performance, the same in every
+/// lane: SQS requests (what long polling saves), else what was dropped or
+/// dead-lettered once any lane has some, else the messages waiting now.
+#[derive(Clone, Copy)]
+enum Fourth {
+    Requests,
+    Dropped,
+    DeadLettered,
+    Waiting,
+}
+
+impl Fourth {
+    fn of<'a>(engines: impl Iterator<Item = &'a crate::engine::Engine> + Clone) -> Fourth {
+        if engines.clone().any(|e| e.sqs_report().is_some()) {
+            Fourth::Requests
+        } else if engines.clone().any(|e| e.totals().dropped > 0) {
+            Fourth::Dropped
+        } else if engines.clone().any(|e| e.totals().dead_lettered > 0) {
+            Fourth::DeadLettered
+        } else {
+            Fourth::Waiting
+        }
+    }
+}
+
+/// A lane's four large numbers when it is about performance: processed,
+/// mean and p99 latency, and the `Fourth`.
+fn perf_cards(k: usize, e: &crate::engine::Engine, fourth: Fourth) -> Html {
+    let t = e.totals_now();
+    let lat = e.latency_end_to_end();
+    // Short enough for a third of a projector: "4.2 ms", "345 ms", "1.25 s".
+    let ms = |us: f64| match us {
+        _ if lat.count == 0 => "–".to_string(),
+        us if us < 10_000.0 => format!("{:.1} ms", us / 1e3),
+        us if us < 1e6 => format!("{:.0} ms", us / 1e3),
+        us if us < 1e7 => format!("{:.2} s", us / 1e6),
+        us if us < 1e8 => format!("{:.1} s", us / 1e6),
+        us => format!("{:.0} s", us / 1e6),
+    };
+    let (key, cls, value, label, title) = match fourth {
+        Fourth::Requests => (
+            "requests",
+            "perf",
+            e.sqs_report().map_or(0, |r| r.requests).to_string(),
+            "SQS requests",
+            "Amazon SQS API requests (receives, sends, deletes): what is billed",
+        ),
+        Fourth::Dropped => (
+            "dropped",
+            "lost",
+            t.dropped.to_string(),
+            "dropped",
+            "Messages dropped (overflow, refused publishes, a full buffer)",
+        ),
+        Fourth::DeadLettered => (
+            "dead-lettered",
+            "ooo",
+            t.dead_lettered.to_string(),
+            "dead-lettered",
+            "Messages republished to a dead-letter exchange or queue",
+        ),
+        Fourth::Waiting => (
+            "waiting",
+            "perf",
+            t.in_flight.to_string(),
+            "waiting now",
+            "Messages published and not yet done: queued, in transit or being processed",
+        ),
+    };
+    html! {
+        <>
+            { card(k, "processed", "ok", t.processed.to_string(), "processed", "Processing runs that succeeded") }
+            { card(k, "mean", "perf", ms(lat.mean), "latency mean", "End-to-end latency, publish to processed: mean") }
+            { card(k, "p99", "perf", ms(lat.p99 as f64), "latency p99", "End-to-end latency, publish to processed: 99th percentile") }
+            { card(k, key, cls, value, label, title) }
+        </>
+    }
+}
+
+/// The line under a performance lane's numbers: what else happened (the
+/// counts that are not zero) and, where the ledger counts effects, that
+/// nothing was lost or doubled (a performance lane is one where no lane was).
+fn perf_line(e: &crate::engine::Engine, counts: bool) -> String {
+    let t = e.totals_now();
+    let mut bits = vec![format!("published {}", t.published)];
+    for (word, n) in [
+        ("retried", t.retried),
+        ("dropped", t.dropped),
+        ("dead-lettered", t.dead_lettered),
+        ("expired", t.expired),
+    ] {
+        if n > 0 {
+            bits.push(format!("{word} {n}"));
+        }
+    }
+    if counts {
+        bits.push("nothing lost or doubled".to_string());
+    }
+    bits.join(" · ")
+}
+
+/// The drawing's shape as the canvas's CSS aspect ratio: the canvas is as
+/// tall as the drawing needs at the lane's width (a wide Kafka topic gets a
+/// low strip, not a tall empty panel), and shrinks when the lane is short.
+/// The fit's margin is in pixels, not layout units, so the ratio is exact
+/// for a lane `LANE_NOMINAL_W` wide (five lanes on a projector); wider
+/// lanes get a little more height than they need, never less.
+fn lane_aspect(layout: &Layout) -> String {
+    const LANE_NOMINAL_W: f64 = 200.0;
+    let b = layout.bounds();
+    let pad = 2.0 * render::FIT_PAD;
+    let h = (LANE_NOMINAL_W - pad) * b.h().max(1.0) / b.w().max(1.0) + pad;
+    format!("aspect-ratio: {LANE_NOMINAL_W:.0} / {h:.1}")
+}
+
+/// One large number of a lane (`#lane{k}-{key}`), styled as the ledger's.
+fn card(
+    k: usize,
+    key: &str,
+    cls: &'static str,
+    v: String,
+    label: &'static str,
+    title: &'static str,
+) -> Html {
+    html! {
+        <div class={classes!("lc", cls, (v == "0").then_some("zero"))} id={format!("lane{k}-{key}")} title={title}>
+            <span class="v">{ v }</span><span class="l">{ label }</span>
+        </div>
+    }
 }

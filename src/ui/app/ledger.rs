@@ -61,7 +61,7 @@ impl App {
                     { self.guarantee_dial(ctx, l.guarantee) }
                     { ledger::counters(&l, "ledger") }
                 } else {
-                    <span class="hint" id="ledger-none">{"This ledger counts the effects of queue consumers; this scenario has none (topic records are not counted here)."}</span>
+                    <span class="hint" id="ledger-none">{"This ledger counts the effects of queue, SQS, Redis and Pulsar consumers; this scenario has none (Kafka records are counted in the group inspector and the report)."}</span>
                 }
                 <div class="ledger-actions">
                     if !self.embed && !self.presenter {
