@@ -187,21 +187,26 @@ impl App {
         // the variants are about: the ledger's where the scenario is about
         // guarantees or a lane lost, doubled or reordered something; else
         // throughput and latency (a utilisation, a backoff, a polling mode).
-        let about_ledger = lanes.lanes.iter().any(|l| {
-            let v = LedgerView::of(&l.engine);
-            ledger::prominent(&l.scenario) || v.lost + v.duplicated + v.out_of_order > 0
+        let views: Vec<LedgerView> = lanes
+            .lanes
+            .iter()
+            .map(|l| LedgerView::of(&l.engine))
+            .collect();
+        let about_ledger = lanes.lanes.iter().zip(&views).any(|(lane, v)| {
+            ledger::prominent(&lane.scenario) || v.lost + v.duplicated + v.out_of_order > 0
         });
         let fourth = Fourth::of(lanes.lanes.iter().map(|l| &l.engine));
         html! {
             <div class={classes!("lanes", format!("n{n}"))} id="lanes" data-lanes={n.to_string()} data-behind={self.lanes_behind.to_string()}>
                 { for lanes.lanes.iter().enumerate().map(|(k, lane)| {
-                    let l = LedgerView::of(&lane.engine);
+                    let l = &views[k];
                     let t = lane.engine.now().0;
                     let words = ledger::guarantee_words(l.guarantee);
                     // Lanes on different brokers show one uniform block (the
                     // comparison row) instead of each family's own counters.
                     let counts = ledger::counts_effects(&lane.scenario) && !across_brokers;
-                    // Kafka lanes keep their log ledger lines (below) as their numbers.
+                    // Lanes without Kafka topics that are not about the
+                    // ledger lead with performance; Kafka lanes with the log's ledger.
                     let perf = !across_brokers && lane.scenario.topics.is_empty() && !(counts && about_ledger);
                     let counts = counts && !perf;
                     let kafka = !counts && !across_brokers && !perf;
