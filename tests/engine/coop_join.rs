@@ -203,3 +203,48 @@ fn a_member_a_seek_leaves_idle_rejoins_at_once() {
         .iter()
         .any(|e| matches!(e.kind, TraceKind::RebalanceCompleted { generation: 2 })));
 }
+
+/// A leaving member whose batch a seek drops has no poll boundary left to
+/// reach: the seek must let it rejoin (here: leave) at once, or the join
+/// phase waits for it forever. Found by the 1,500-case stream property run
+/// (`QL_PROP_SEED=20261205`), reduced by hand.
+#[test]
+fn a_leaving_member_whose_batch_a_seek_drops_leaves_at_once() {
+    let s = story(
+        r#"{ "title": "leave, seek, join", "seed": 0,
+         "producers": [
+           { "id": "p0", "to": "t0", "rate": "600/s", "arrival": "poisson", "latency": "2ms", "keys": { "fixed": "k" } },
+           { "id": "p1", "to": "t0", "rate": "600/s", "arrival": "poisson", "keys": { "random_of_n": 1 },
+             "partitioner": "round_robin", "max_in_flight": 1 } ],
+         "topics": [ { "id": "t0", "partitions": 7, "cleanup": "compact", "compaction_interval": "50ms" } ],
+         "consumer_groups": [ { "id": "g0", "topics": ["t0"], "members": 1,
+             "service": { "uniform": ["1ms", "8ms"] }, "failure_rate": 0.0,
+             "assignment": "cooperative_sticky", "max_poll_records": 500, "session_timeout": "20ms",
+             "max_poll_interval": "300s", "rebalance_pause": "0ms",
+             "commit": { "after_processing": { "per": "record" } }, "auto_offset_reset": "earliest" } ],
+         "schedule": [
+           { "at": "77001us", "command": { "do": "remove_member", "group": "g0" } },
+           { "at": "77002us", "command": { "do": "seek_group", "group": "g0", "to": "beginning" } },
+           { "at": "77003us", "command": { "do": "add_member", "group": "g0" } } ] }"#,
+        200_000,
+    );
+    // The seek drops member 0's batch; it leaves then and there, giving up
+    // all seven partitions, and generation 2 completes with nobody in it.
+    let revoked = revoked_after(&s, 77_000);
+    assert_eq!(revoked, (0..7).map(|p| (77_002, 0, p)).collect::<Vec<_>>());
+    let completed = |generation: u32, at_us: u64| {
+        s.trace.iter().any(|e| {
+            e.t.0 == at_us && matches!(e.kind, TraceKind::RebalanceCompleted { generation: g } if g == generation)
+        })
+    };
+    assert!(completed(2, 77_002), "generation 2 completes at the seek");
+    // The member that joins next gets everything in the next generation.
+    let assigned = assigned_after(&s, 77_000);
+    assert_eq!(assigned, (0..7).map(|p| (77_003, 1, p)).collect::<Vec<_>>());
+    assert!(
+        completed(3, 77_003),
+        "generation 3 completes when member 1 joins"
+    );
+    // And it reads: the stall left the partitions unread before the fix.
+    assert!((0..7).any(|p| !fetches(&s, 1, p).is_empty()));
+}

@@ -510,6 +510,15 @@ impl Engine {
         {
             self.auto_commit_now(g, m);
         }
+        self.rebalance_at_poll_boundary(g, m);
+        self.poll(g, m);
+    }
+
+    /// Member `m` is at its poll boundary (its batch finished, or a seek
+    /// dropped what was left of it): a rebalance waiting for it gets its
+    /// revocation (a leaving member leaves) and, in a cooperative join
+    /// phase, its rejoin.
+    pub(crate) fn rebalance_at_poll_boundary(&mut self, g: u32, m: u32) {
         let pending = self.streams.groups[g as usize]
             .rebalance
             .as_ref()
@@ -517,9 +526,7 @@ impl Engine {
         if pending {
             self.finish_revoke(g, m);
         }
-        // At its poll boundary a member rejoins a cooperative join phase.
         self.rejoined(g, m);
-        self.poll(g, m);
     }
 
     /// Commit `offset` for group partition `gp` (never backwards; seek resets directly).

@@ -183,6 +183,12 @@ impl Engine {
             if !mem.busy && !mem.batch.is_empty() {
                 self.start_record(g, m);
             } else {
+                if !mem.busy {
+                    // Idle, perhaps because the seek dropped its batch: a
+                    // rebalance waiting for its poll boundary has it now (a
+                    // leaving member that was busy leaves here).
+                    self.rebalance_at_poll_boundary(g, m);
+                }
                 self.poll(g, m);
             }
         }
