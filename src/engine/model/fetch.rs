@@ -41,8 +41,9 @@ impl Engine {
     fn poll_idle(&mut self, g: u32, m: u32) {
         let gi = g as usize;
         // A member waiting in poll() rejoins a cooperative join phase at
-        // once (`rebalance.rs`), also one that became idle without finishing
-        // a batch (a seek dropped what it had polled).
+        // once (`rebalance.rs`). The ways to go idle mid-rebalance rejoin
+        // before they poll (`rebalance_at_poll_boundary`: a finished batch,
+        // a seek that dropped one); this is the net behind them, one check.
         if self.streams.groups[gi]
             .rebalance
             .as_ref()
