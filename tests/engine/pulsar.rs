@@ -77,9 +77,9 @@ fn key_shared_sends_a_known_key_to_the_owner_of_its_slot() {
 #[test]
 fn negative_ack_backoff_follows_the_documented_table() {
     // concepts-messaging.md: min 1 s, max 60 s, multiplier 2 → redelivery
-    // 1..8 wait 1, 2, 4, 8, 16, 32, 60, 60 s. The client's tracker timer
-    // ticks every max(1 s, 100 ms) / 3 and redelivers ids due by the tick
-    // (it always fires a little late): each comes back in [delay, delay + 1/3 s].
+    // 1..8 wait 1, 2, 4, 8, 16, 32, 60, 60 s. The client's tracker (Pulsar
+    // ≥ 4.0.2) arms its timer for each lone nack's delay: each comes back
+    // exactly its delay after the nack.
     let st = story(
         &world(
             json!({ "count": 1 }),
@@ -106,8 +106,9 @@ fn negative_ack_backoff_follows_the_documented_table() {
         };
         let (t_again, again) = deliveries[i + 1];
         let gap = t_again - t_nack;
-        assert!(
-            gap >= *delay_us && gap <= delay_us + 333_334,
+        assert_eq!(
+            gap,
+            *delay_us,
             "redelivery {} came {gap} µs after its nack (delay {delay_us})",
             i + 1
         );
@@ -119,10 +120,11 @@ fn negative_ack_backoff_follows_the_documented_table() {
 }
 
 #[test]
-fn a_lone_nack_comes_back_after_its_delay_not_a_tick_later() {
-    // NegativeAcksTracker: the timer starts at the nack and ticks every
-    // delay / 3; its third tick is due at the nack's due time and, firing
-    // a little late in a real client, redelivers it: 3 s after, not 4 s.
+fn a_nack_comes_back_its_delay_later_even_while_the_timer_runs() {
+    // NegativeAcksTracker since Pulsar 4.0.2 (PIP-393): the timer is armed
+    // for the nack's delay and, when it fires, re-armed for the earliest
+    // nack left. Before, it ticked every delay / 3 and a nack made while it
+    // ran came back up to a third late (the second one here at 8.01 s).
     let st = story(
         &world(
             json!({ "count": 1, "rate": "1/s" }),
@@ -139,10 +141,50 @@ fn a_lone_nack_comes_back_after_its_delay_not_a_tick_later() {
         deliveries[1].0, 4_010_000,
         "nacked at 1.01 s, due 3 s later"
     );
-    // The second nack (4.02 s) finds the timer still running (it stops only
-    // at a tick that finds nothing): ticks at 5.01, 6.01, 7.01 s (due 7.02
-    // s: not yet), then 8.01 s redelivers it.
-    assert_eq!(deliveries[2].0, 8_010_000);
+    assert_eq!(nacks[1].0, 4_020_000);
+    assert_eq!(
+        deliveries[2].0, 7_020_000,
+        "nacked at 4.02 s, due 3 s later"
+    );
+    assert_eq!(deliveries[3].0, 10_030_000);
+}
+
+#[test]
+fn a_shorter_nack_delay_waits_for_the_timer_a_longer_one_armed() {
+    // Two messages (sent at 1 s and 2 s), every handling fails, backoff
+    // min 0.5 s ×8 (max 16 s). m1 is nacked at 1.01 s and redelivered at
+    // 1.51 s; its second nack (redelivery count 1: 4 s) at 1.52 s arms the
+    // timer for 5.52 s. m2 is nacked at 2.01 s with 0.5 s (due 2.51 s), but
+    // `add` leaves a running timer alone: m2 waits for the 5.52 s firing,
+    // which takes both.
+    let st = story(
+        &world(
+            json!({ "count": 2, "rate": "1/s" }),
+            json!([{ "id": "s", "topic": "t", "type": "shared", "service": { "constant": "10ms" },
+                     "failure_rate": 1.0,
+                     "negative_ack_backoff": { "min_delay": "500ms", "max_delay": "16s", "multiplier": 8 } }]),
+            json!([]),
+        ),
+        6_000_000,
+    );
+    let nacks: Vec<u64> = kinds(&st, |k| matches!(k, TraceKind::PulsarNacked { .. }))
+        .iter()
+        .map(|n| n.0)
+        .collect();
+    let redelivered: Vec<u64> = kinds(
+        &st,
+        |k| matches!(k, TraceKind::PulsarDelivered { redeliveries, .. } if *redeliveries > 0),
+    )
+    .iter()
+    .map(|d| d.0)
+    .collect();
+    assert_eq!(&nacks[..3], &[1_010_000, 1_520_000, 2_010_000], "{nacks:?}");
+    assert_eq!(redelivered[0], 1_510_000, "{redelivered:?}");
+    assert_eq!(
+        &redelivered[1..3],
+        &[5_520_000, 5_520_000],
+        "both wait for the timer armed at 1.52 s: {redelivered:?}"
+    );
 }
 
 #[test]

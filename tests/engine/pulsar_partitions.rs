@@ -74,9 +74,8 @@ fn consumer_backlog_eviction_evicts_per_partition() {
 fn each_partitions_nack_tracker_has_its_own_timer() {
     // One consumer, two partitions, every handling fails, nack delay 1 s.
     // Partition 1's message is nacked at 0.6 s, partition 0's at 1.1 s: each
-    // comes back one delay after its own nack (the tracker's timer ticks every
-    // delay / 3 from the first nack on that partition), not on the timer the
-    // other partition started.
+    // comes back one delay after its own nack (each partition's tracker arms
+    // its own timer), not on the timer the other partition started.
     let s = story(
         r#"{ "title": "nack per partition", "seed": 1, "duration": "2.5s",
              "producers": [ { "id": "p", "to": "t", "rate": "2/s", "arrival": "constant", "count": 2,

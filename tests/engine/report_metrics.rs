@@ -104,9 +104,8 @@ fn sqs_depth_max_counts_messages_back_from_flight_and_dlq_arrivals_are_enqueued(
 #[test]
 fn a_pulsar_consumers_processed_counts_successes_and_a_1s_nack_comes_back_after_1s() {
     // Every handler run fails (no dead-letter policy): each run is nacked,
-    // none is processed. A 1 s nack delay is three timer
-    // ticks of 333,334 µs (rounded up), so the message is back 1 s (and
-    // 2 µs: a real timer fires a little late too) after its nack.
+    // none is processed. The nack tracker's timer is armed for the 1 s
+    // delay, so the message is back exactly 1 s after its nack.
     let json = r#"{"title":"p","seed":1,"duration":"2500ms",
 "producers":[{"id":"p","to":"t","rate":"10/s","arrival":"constant","count":1}],
 "pulsar_topics":[{"id":"t","partitions":0}],
@@ -120,8 +119,8 @@ fn a_pulsar_consumers_processed_counts_successes_and_a_1s_nack_comes_back_after_
         .collect();
     assert_eq!(
         &delivered[..2],
-        &[100_000, 1_110_002],
-        "nacked at 110 ms, 3 ticks later"
+        &[100_000, 1_110_000],
+        "nacked at 110 ms, back 1 s later"
     );
     let r = report(&s.engine);
     let c = &r["nodes"]["s"]["consumers"][0];

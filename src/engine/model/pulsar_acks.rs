@@ -6,7 +6,7 @@
 //! from `pulsar_dispatch.rs`, which sends; this file takes the answers).
 //!
 //!   handler done ──ok──► ack (individual | cumulative) ──► cursor moves ──► topic deleted up to it
-//!                └─fail──► nack ──tracker tick──► redeliver (count + 1) ──> max? ──► DLQ
+//!                └─fail──► nack ──tracker timer──► redeliver (count + 1) ──> max? ──► DLQ
 //!                       └─ retry letter ──► RETRY log, back after the delay ──> max? ──► DLQ
 //!   ack timeout ──► redeliver (shared) / rewind (exclusive, failover)
 //!   crash ──► everything it held goes out again; failover elects the next
@@ -98,7 +98,7 @@ impl Engine {
                 let sub = &self.cfg.pulsar_subscriptions[si];
                 // The client's 100 ms floor applies to the fixed delay only;
                 // a backoff's own delays are taken as they are (Java client,
-                // `NegativeAcksTracker.add`), due at the next tick.
+                // `NegativeAcksTracker.add`).
                 let delay_us = match &sub.negative_ack_backoff {
                     Some(b) => backoff_us(b, rc),
                     None => self.pulsar.subs[si].nack_delay_us.max(NACK_DELAY_MIN_US),
@@ -117,11 +117,13 @@ impl Engine {
                 let now = self.now.0;
                 let cs = &mut self.pulsar.subs[si].consumers[c as usize];
                 cs.nacks.push((now + delay_us, pos));
+                // `NegativeAcksTracker.add`: a tracker without a timer arms
+                // one for this nack's delay; one already armed is left as it
+                // is (a shorter delay made while it runs waits for it).
                 if cs.nack_timers.insert(pos.0) {
                     let epoch = cs.epoch;
-                    let interval = self.p_nack_interval(s);
                     self.agenda.schedule(
-                        self.now.after(interval),
+                        self.now.after(delay_us),
                         Event::Pulsar(PulsarEvent::NackTick {
                             s,
                             c,
@@ -185,21 +187,8 @@ impl Engine {
         self.fx_effect(copy, (VQ_PULSAR_BASE + s as u16) as u32);
     }
 
-    /// The negative-ack tracker's timer interval.
-    pub(crate) fn p_nack_interval(&self, s: u32) -> u64 {
-        let base = match &self.cfg.pulsar_subscriptions[s as usize].negative_ack_backoff {
-            Some(b) => backoff_us(b, 0).max(NACK_DELAY_MIN_US),
-            None => self.pulsar.subs[s as usize]
-                .nack_delay_us
-                .max(NACK_DELAY_MIN_US),
-        };
-        // Rounded up: three ticks reach the due time (a real tick fires a
-        // little late), where 333,333 µs × 3 would fall 1 µs short of 1 s.
-        base.div_ceil(3).max(1)
-    }
-
-    /// The tick of consumer `c`'s nack tracker on `log` (a partition or
-    /// `RETRY_PART`): only that log's nacks.
+    /// The timer of consumer `c`'s nack tracker on `log` (a partition or
+    /// `RETRY_PART`) fires: only that log's nacks.
     pub(crate) fn p_nack_tick(&mut self, s: u32, c: u32, epoch: u32, log: u32) {
         let si = s as usize;
         let now = self.now.0;
@@ -209,9 +198,9 @@ impl Engine {
         }
         cs.nack_timers.remove(&log);
         let mut due = Vec::new();
-        // Due at its time, not a tick later: the client's timer always
-        // fires a little late (`timestamp < now` then holds at the tick that
-        // lands on the due time), so a lone nack comes back after its delay.
+        // `triggerRedelivery`: every nack due by now goes (`timestamp <=
+        // now`); the timer is re-armed for the earliest one left, and
+        // stops when none is left.
         cs.nacks.retain(|&(at, pos)| {
             if pos.0 == log && at <= now {
                 due.push(pos);
@@ -220,13 +209,11 @@ impl Engine {
                 true
             }
         });
-        // NegativeAcksTracker.triggerRedelivery reschedules after every tick
-        // that found entries; only a tick that finds none stops the timer.
-        if cs.nacks.iter().any(|n| n.1 .0 == log) || !due.is_empty() {
+        let next = cs.nacks.iter().filter(|n| n.1 .0 == log).map(|n| n.0).min();
+        if let Some(at) = next {
             cs.nack_timers.insert(log);
-            let interval = self.p_nack_interval(s);
             self.agenda.schedule(
-                self.now.after(interval),
+                crate::engine::SimTime(at),
                 Event::Pulsar(PulsarEvent::NackTick { s, c, epoch, log }),
             );
         }

@@ -15,15 +15,15 @@
 //!   redelivery count > maxRedeliverCount ──► dead-letter topic (shared, key_shared)
 //!
 //! Timing as the Java client and broker do it (see `pulsar.rs` for sources):
-//! - Negative acks: the tracker's timer fires every `delay / 3` (with a
-//!   backoff: `max(backoff(0), 100 ms) / 3`) from the first nack and
-//!   redelivers the ids due by then (the real timer fires a little late, so
-//!   a tick landing on a due time redelivers it); the timer keeps ticking
-//!   after a tick that found entries and stops at one that finds none. A
-//!   lone nack comes back after `delay` (rounded up to three whole ticks),
-//!   one made while the timer runs between `delay` and `delay × 4/3`. The delay
-//!   is `negativeAckRedeliveryDelay` (at least 100 ms) or
+//! - Negative acks (the Java client's `NegativeAcksTracker` since Pulsar
+//!   4.0.2, PIP-393): a nack is due `delay` after it is made; a tracker
+//!   with no timer arms one for that delay, and when the timer fires it
+//!   redelivers every nack due by then and re-arms for the earliest one
+//!   left (so a shorter delay made while a longer timer runs waits for
+//!   it). The delay is `negativeAckRedeliveryDelay` (at least 100 ms) or
 //!   `min(min_delay × multiplier^n, max_delay)` for redelivery count n.
+//!   Not modelled: the client trims due times to 2^8 ms buckets
+//!   (`negativeAckPrecisionBitCnt`), which can make it up to 256 ms early.
 //! - Ack timeout: a message is tracked from the moment the handler receives
 //!   it, in 1 s buckets: received in tick k, it times out at tick
 //!   `k + ceil(timeout / 1 s) + 1`; with a backoff, after `timeout + backoff(n)`.
