@@ -238,3 +238,26 @@ fn redis_commands_do_not_wait_for_the_group_commit() {
         .collect();
     assert_eq!(ids, [10, 20, 30, 40]);
 }
+
+/// A quorum queue (one with `delivery_limit`) writes every message to its
+/// log, transient ones too ("persisted on disk regardless of the message
+/// delivery mode", RabbitMQ's Quorum Queues guide), and is always durable:
+/// a broker crash loses nothing of it, even declared `durable: false`. A
+/// classic durable queue beside it loses the same transient messages.
+#[test]
+fn a_quorum_queue_keeps_transient_messages_through_a_broker_crash() {
+    let w = json!({
+        "title": "quorum and transient", "duration": "10s",
+        "producers": [
+            {"id": "pq", "to": "qq", "rate": "1/s", "arrival": "constant", "count": 2, "persistent": false},
+            {"id": "pc", "to": "cq", "rate": "1/s", "arrival": "constant", "count": 2, "persistent": false}
+        ],
+        "queues": [{"id": "qq", "delivery_limit": 20, "durable": false}, {"id": "cq"}],
+        "schedule": [{"at": "5s", "command": {"do": "crash_broker", "restart_after": "1s"}}]
+    });
+    let s = story(&w.to_string(), 10_000_000);
+    let r = serde_json::to_value(s.engine.report("t")).unwrap();
+    assert_eq!(r["nodes"]["qq"]["depth"], 2, "{}", r["nodes"]["qq"]);
+    assert_eq!(r["nodes"]["cq"]["depth"], 0, "{}", r["nodes"]["cq"]);
+    assert_eq!(r["dropped_by_reason"]["broker_crash"], 2);
+}

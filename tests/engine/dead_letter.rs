@@ -394,3 +394,59 @@ fn the_default_exchange_as_dead_letter_exchange_routes_by_queue_name() {
     assert_eq!(s.depth("orders"), 2);
     assert!(s.drops().is_empty());
 }
+
+/// The message ids of `Published` and of `DeadLettered` (with `reason`),
+/// each in trace order.
+fn published_and_dead_lettered(s: &Story, reason: Reason) -> (Vec<u64>, Vec<u64>) {
+    let ids = |f: &dyn Fn(&TraceKind) -> bool| -> Vec<u64> {
+        s.matching(f).iter().filter_map(|e| e.msg).collect()
+    };
+    (
+        ids(&|k| matches!(k, TraceKind::Published { .. })),
+        ids(&|k| matches!(k, TraceKind::DeadLettered { reason: r, .. } if *r == reason)),
+    )
+}
+
+/// A crash returns three deliveries to a full drop-head queue: RabbitMQ
+/// requeues a closed channel's messages together, each to its original
+/// position, and only then drops from the head (`requeue_and_run`, then
+/// `maybe_drop_head`), so the three oldest are dead-lettered oldest first.
+/// Returned one at a time, each overflowed the queue on its own and the
+/// dead-letter queue got them newest first.
+#[test]
+fn a_crash_into_a_full_drop_head_queue_dead_letters_the_oldest_first() {
+    let json = topology(
+        r#"{ "id": "p", "to": "q", "rate": "10/s", "arrival": "constant", "count": 5 }"#,
+        r#", "max_length": 2"#,
+        r#"{ "id": "c", "queue": "q", "prefetch": 3, "service": { "constant": "60s" } }"#,
+    )
+    .replace(
+        r#""consumers""#,
+        r#""schedule": [{ "at": "2s", "command": { "do": "crash_consumer", "consumer": "c" } }], "consumers""#,
+    );
+    let s = story(&json, 3_000_000);
+    let (published, dead) = published_and_dead_lettered(&s, Reason::Maxlen);
+    assert_eq!(published.len(), 5);
+    assert_eq!(dead, published[..3], "the three returned, oldest first");
+    let r = serde_json::to_value(s.engine.report("t")).unwrap();
+    assert_eq!(r["nodes"]["q"]["depth"], 2, "{}", r["nodes"]["q"]);
+}
+
+/// The same on a quorum queue past its delivery limit: `rabbit_fifo`
+/// returns a consumer's checked-out messages by ascending id, so they are
+/// dead-lettered in the order they were delivered.
+#[test]
+fn a_crash_past_the_delivery_limit_dead_letters_in_delivery_order() {
+    let json = topology(
+        r#"{ "id": "p", "to": "q", "rate": "10/s", "arrival": "constant", "count": 3 }"#,
+        r#", "delivery_limit": 0"#,
+        r#"{ "id": "c", "queue": "q", "prefetch": 3, "service": { "constant": "60s" } }"#,
+    )
+    .replace(
+        r#""consumers""#,
+        r#""schedule": [{ "at": "2s", "command": { "do": "crash_consumer", "consumer": "c" } }], "consumers""#,
+    );
+    let s = story(&json, 3_000_000);
+    let (published, dead) = published_and_dead_lettered(&s, Reason::DeliveryLimit);
+    assert_eq!(dead, published, "dead-lettered in delivery order");
+}

@@ -1,10 +1,12 @@
 //! The broker itself crashing and coming back: what survives is what was
-//! both persistent and in a durable queue (RabbitMQ's rule).
+//! both persistent and in a durable queue, and everything in a quorum
+//! queue (RabbitMQ's rules).
 //!
 //!   CrashBroker ──► every consumer instance drops (unacked deliveries back
 //!                   to their queues, auto-acked ones lost)
 //!               ──► transient queues emptied, transient messages dropped
-//!                   from durable ones (`broker_crash`); what a classic
+//!                   from durable ones (`broker_crash`; a quorum queue —
+//!                   one with `delivery_limit` — keeps everything); what a classic
 //!                   queue keeps comes back flagged redelivered (recovery
 //!                   after a dirty shutdown counts it as delivered before)
 //!               ──► down: publishes and arrivals are refused (`broker_down`;
@@ -49,10 +51,14 @@ impl Engine {
             // with `redelivered` set; a quorum queue (`delivery_limit`)
             // counts only real returns.
             let classic = qc.delivery_limit.is_none() && qc.sqs.is_none();
+            // A quorum queue is always durable and writes every message to
+            // its log, transient ones too ("persisted on disk regardless of
+            // the message delivery mode", the Quorum Queues guide).
+            let quorum = qc.delivery_limit.is_some() && qc.sqs.is_none();
             let msgs = &mut self.msgs;
             let gone = self.queues[q].ready.retain_or_take(|s| {
                 let m = &mut msgs[s as usize];
-                let keep = durable && !m.has(flag::TRANSIENT);
+                let keep = quorum || (durable && !m.has(flag::TRANSIENT));
                 if keep && classic {
                     m.set(flag::REDELIVERED, true);
                 }

@@ -73,10 +73,36 @@ impl Engine {
                 merged.push((*c, l[0]));
                 *l = &l[1..];
             }
-            for &(c, s) in merged.iter().rev() {
-                self.return_one(c, q, s);
+            self.return_together(q, &merged);
+        }
+    }
+
+    /// Deliveries taken from consumers go back to queue `q` together, in the
+    /// order given (delivered, or queue order), as RabbitMQ returns what a
+    /// closed channel held in one go: those past the delivery limit are
+    /// dead-lettered first, in that order (`rabbit_fifo:return_all` walks
+    /// the checked-out messages by ascending id); auto-acked ones are lost;
+    /// the rest go back to their original positions, and only then is a
+    /// drop-head queue trimmed (`requeue_and_run` requeues them all, then
+    /// `maybe_drop_head`), so the oldest are the ones dead-lettered.
+    fn return_together(&mut self, q: u32, list: &[(u32, u32)]) {
+        let mut back: Vec<(u32, u32)> = Vec::with_capacity(list.len());
+        for &(c, s) in list {
+            if self.msgs[s as usize].auto_acked() || !self.return_past_limit(s, q) {
+                back.push((c, s));
             }
         }
+        // In reverse, each usually lands at the head of what is ready (a
+        // short scan in `insert_returned`).
+        for &(c, s) in back.iter().rev() {
+            if self.msgs[s as usize].auto_acked() {
+                let cnode = self.consumers[c as usize].node;
+                self.drop_message(s, Reason::LostAfterAutoAck, cnode);
+            } else {
+                self.put_back(s, q);
+            }
+        }
+        self.enforce_max_length(q);
     }
 
     /// Instance `i` of consumer `c` goes down: what it held is taken (the
@@ -130,26 +156,12 @@ impl Engine {
         held
     }
 
-    /// Deliveries taken from an instance go back to queue `q` (at the head,
-    /// in order); auto-acked ones are lost.
+    /// Deliveries taken from instance(s) of consumer `c` go back to queue
+    /// `q` together (`return_together`); auto-acked ones are lost.
     pub(crate) fn return_held(&mut self, c: u32, q: u32, held: &[u32]) {
         self.queue_note_released(q, held.len() as u32);
-        // Each goes back to its original position (`requeue`); in reverse,
-        // each usually lands at the head of what is ready (a short scan).
-        for &s in held.iter().rev() {
-            self.return_one(c, q, s);
-        }
-    }
-
-    /// One delivery taken from consumer `c` back to queue `q`'s head; an
-    /// auto-acked one is lost.
-    fn return_one(&mut self, c: u32, q: u32, s: u32) {
-        if self.msgs[s as usize].auto_acked() {
-            let cnode = self.consumers[c as usize].node;
-            self.drop_message(s, Reason::LostAfterAutoAck, cnode);
-        } else {
-            self.requeue(s, q);
-        }
+        let list: Vec<(u32, u32)> = held.iter().map(|&s| (c, s)).collect();
+        self.return_together(q, &list);
     }
 
     pub(crate) fn restart_instance(&mut self, c: u32, i: u32) {

@@ -405,20 +405,37 @@ impl Engine {
         self.dead_letter_or_drop(slot, q, Reason::Expired);
     }
 
-    /// Put a returned delivery back at the head (or dead-letter it past the delivery limit).
+    /// Put a returned delivery back at the head (or dead-letter it past the
+    /// delivery limit), then trim a drop-head queue to its limit.
     pub(crate) fn requeue(&mut self, slot: u32, q: u32) {
-        let qi = q as usize;
+        if !self.return_past_limit(slot, q) {
+            self.put_back(slot, q);
+            self.enforce_max_length(q);
+        }
+    }
+
+    /// Count a return of `slot` to `q`; past the queue's delivery limit it is
+    /// dead-lettered (`delivery_limit`) and this answers true.
+    pub(crate) fn return_past_limit(&mut self, slot: u32, q: u32) -> bool {
         let x = self.ext_mut(slot);
         x.returns += 1;
         let returns = x.returns;
-        if self.cfg.queues[qi]
+        if self.cfg.queues[q as usize]
             .delivery_limit
             .is_some_and(|l| returns > l)
         {
             self.set_state(slot, MsgState::Queued);
             self.dead_letter_or_drop(slot, q, Reason::DeliveryLimit);
-            return;
+            return true;
         }
+        false
+    }
+
+    /// A counted return goes back to its original position, flagged
+    /// redelivered; the queue is not trimmed here (`requeue` does, and a
+    /// batch of returns trims once after all are back).
+    pub(crate) fn put_back(&mut self, slot: u32, q: u32) {
+        let qi = q as usize;
         self.msgs[slot as usize].set(flag::REDELIVERED, true);
         self.set_state(slot, MsgState::Queued);
         let level = self.priority_in(slot, q);
@@ -440,7 +457,6 @@ impl Engine {
             Some(id),
             self.queues[qi].node,
         );
-        self.enforce_max_length(q);
     }
 
     /// `SetMaxLength`: a lower limit trims a drop-head queue from the head at
