@@ -88,7 +88,7 @@ fn a_busy_member_that_keeps_its_partitions_holds_the_join_and_the_mover_keeps_re
     // mid-batch at 2 s; member 1 (p1, p3) is quick. A third member joins
     // at 2 s; p3 moves to it, but only once member 0 has rejoined at its
     // poll boundary.
-    let s = slow_member_story(0, "", 8_000_000);
+    let s = slow_member_story(0, "", 16_000_000);
     // Member 0's poll boundary after 2 s: its first fetch after 2 s.
     let boundary = *fetches(&s, 0, 0)
         .iter()
@@ -107,8 +107,27 @@ fn a_busy_member_that_keeps_its_partitions_holds_the_join_and_the_mover_keeps_re
     assert!(fetches(&s, 1, 3)
         .iter()
         .any(|&t| t > 2_100_000 && t < boundary));
+    // The first round ends one pause later, having moved p3 to nobody; the
+    // second round's join phase again waits for member 0, which polled a
+    // fresh batch of p0 and p2 at `boundary`: p3 goes to member 2 one pause
+    // after member 0's next poll boundary.
+    let completed = |generation: u32| {
+        s.trace
+            .iter()
+            .find(|e| matches!(e.kind, TraceKind::RebalanceCompleted { generation: g } if g == generation))
+            .map(|e| e.t.0)
+    };
+    assert_eq!(completed(2), Some(boundary + 100_000));
+    let next = *fetches(&s, 0, 0)
+        .iter()
+        .chain(&fetches(&s, 0, 2))
+        .filter(|&&t| t > boundary)
+        .min()
+        .expect("member 0 polls again");
+    assert!(next > boundary + 100_000, "member 0 is mid-batch again");
     let assigned = assigned_after(&s, 2_000_000);
-    assert_eq!(assigned, vec![(boundary + 100_000, 2, 3)]);
+    assert_eq!(assigned, vec![(next + 100_000, 2, 3)]);
+    assert_eq!(completed(3), Some(next + 100_000));
 }
 
 #[test]
@@ -150,11 +169,20 @@ fn a_crashed_member_holds_the_join_until_its_session_expires_and_nothing_moves_b
     }
     assert!(revoked.contains(&(11_000_000, 0, 4)), "{revoked:?}");
     // Afterwards every partition has a live owner among members 0, 2, 3, 4.
+    // The first round (after the 100 ms pause) hands out the crashed
+    // member's partitions, which nobody owns; p4 moves from member 0 to
+    // member 4, so it is only revoked then, and the second round assigns it
+    // one pause later (Kafka's two cooperative rounds).
     let assigned = assigned_after(&s, 11_000_000);
-    let mut moved: Vec<u32> = assigned.iter().map(|&(_, _, p)| p).collect();
-    moved.sort_unstable();
-    assert_eq!(moved, vec![1, 3, 4, 5]);
-    assert!(assigned.iter().all(|&(t, m, _)| t == 11_100_000 && m != 1));
+    assert_eq!(
+        assigned,
+        vec![
+            (11_100_000, 2, 1),
+            (11_100_000, 3, 3),
+            (11_100_000, 2, 5),
+            (11_200_000, 4, 4)
+        ]
+    );
 }
 
 #[test]
@@ -197,11 +225,14 @@ fn a_member_a_seek_leaves_idle_rejoins_at_once() {
         5_000_000,
     );
     assert_eq!(revoked_after(&s, 2_000_000), vec![(2_100_000, 1, 3)]);
-    assert_eq!(assigned_after(&s, 2_000_000), vec![(2_200_000, 2, 3)]);
-    assert!(s
-        .trace
-        .iter()
-        .any(|e| matches!(e.kind, TraceKind::RebalanceCompleted { generation: 2 })));
+    // Two cooperative rounds: p3 moves to nobody in the first (done at
+    // 2.2 s), to member 2 in the second, one pause later.
+    assert_eq!(assigned_after(&s, 2_000_000), vec![(2_300_000, 2, 3)]);
+    for generation in [2, 3] {
+        assert!(s.trace.iter().any(
+            |e| matches!(e.kind, TraceKind::RebalanceCompleted { generation: g } if g == generation)
+        ));
+    }
 }
 
 /// A leaving member whose batch a seek drops has no poll boundary left to
@@ -247,4 +278,119 @@ fn a_leaving_member_whose_batch_a_seek_drops_leaves_at_once() {
     );
     // And it reads: the stall left the partitions unread before the fix.
     assert!((0..7).any(|p| !fetches(&s, 1, p).is_empty()));
+}
+
+/// Final owner of each partition of group `g`, as member → sorted partitions.
+fn owners(s: &Story, g: &str) -> Vec<(usize, Vec<u32>)> {
+    let g = crate::streams::group(&s.engine, g);
+    g.members
+        .iter()
+        .enumerate()
+        .map(|(i, m)| {
+            let mut v: Vec<u32> = m.partitions.iter().map(|p| p.1).collect();
+            v.sort_unstable();
+            (i, v)
+        })
+        .filter(|(_, v)| !v.is_empty())
+        .collect()
+}
+
+/// Generations that completed, in order, with their times.
+fn completions(s: &Story) -> Vec<(u64, u32)> {
+    s.trace
+        .iter()
+        .filter_map(|e| match e.kind {
+            TraceKind::RebalanceCompleted { generation } => Some((e.t.0, generation)),
+            _ => None,
+        })
+        .collect()
+}
+
+#[test]
+fn the_second_round_places_moved_partitions_by_what_members_own_after_the_first() {
+    // One member owns p0..p3; at 2 s the topic grows to 5 partitions and two
+    // members join, in one rebalance. Kafka's cooperative-sticky assignor
+    // plans m0 {0, 1}, m1 {2, 4}, m2 {3}; the first round hands out the
+    // unowned p4 (to m1) and revokes p2 and p3 from m0
+    // (`CooperativeStickyAssignor.adjustAssignment`); the second runs the
+    // assignor again on m0 {0, 1}, m1 {4}, m2 {}: p2 goes to m2 and p3 to
+    // m1, the least loaded members in member order. One round would have
+    // given m1 {2, 4}, m2 {3}.
+    let s = story(
+        r#"{ "title": "two rounds", "seed": 1,
+             "topics": [ { "id": "t", "partitions": 4 } ],
+             "consumer_groups": [ { "id": "g", "topics": ["t"], "members": 1,
+                 "assignment": "cooperative_sticky", "service": { "constant": "1ms" } } ],
+             "schedule": [
+               { "at": "2s", "command": { "do": "increase_partitions", "topic": "t", "partitions": 5 } },
+               { "at": "2s", "command": { "do": "add_member", "group": "g" } },
+               { "at": "2s", "command": { "do": "add_member", "group": "g" } } ] }"#,
+        3_000_000,
+    );
+    assert_eq!(
+        owners(&s, "g"),
+        vec![(0, vec![0, 1]), (1, vec![3, 4]), (2, vec![2])]
+    );
+    assert_eq!(
+        assigned_after(&s, 2_000_000),
+        vec![(2_100_000, 1, 4), (2_200_000, 2, 2), (2_200_000, 1, 3)]
+    );
+    assert_eq!(
+        completions(&s),
+        vec![(100_000, 1), (2_100_000, 2), (2_200_000, 3)]
+    );
+}
+
+#[test]
+fn a_crash_then_three_joins_settle_as_kafkas_two_rounds_do() {
+    // m0 {0, 2, 4, 6}, m1 {1, 3, 5, 7}; m1 crashes at 2 s (session 5 s),
+    // three members join at 3 s and the join phase waits for m1's session
+    // to expire at 7 s. The first round gives m1's partitions to the
+    // newcomers and revokes p4 and p6 from m0; the second gives p4 to m3
+    // and p6 to m4.
+    let s = story(
+        r#"{ "title": "crash and joins", "seed": 1,
+             "topics": [ { "id": "t", "partitions": 8 } ],
+             "consumer_groups": [ { "id": "g", "topics": ["t"], "members": 2, "session_timeout": "5s",
+                 "assignment": "cooperative_sticky", "service": { "constant": "1ms" } } ],
+             "schedule": [
+               { "at": "2s", "command": { "do": "crash_member", "group": "g", "member": 1 } },
+               { "at": "3s", "command": { "do": "add_member", "group": "g" } },
+               { "at": "3s", "command": { "do": "add_member", "group": "g" } },
+               { "at": "3s", "command": { "do": "add_member", "group": "g" } } ] }"#,
+        8_000_000,
+    );
+    assert_eq!(
+        owners(&s, "g"),
+        vec![
+            (0, vec![0, 2]),
+            (2, vec![1, 5]),
+            (3, vec![3, 4]),
+            (4, vec![6, 7])
+        ]
+    );
+    assert_eq!(
+        completions(&s),
+        vec![(100_000, 1), (7_100_000, 2), (7_200_000, 3)]
+    );
+}
+
+#[test]
+fn a_cooperative_rebalance_that_moves_nothing_owned_is_one_round() {
+    // m1 crashes; its partitions are nobody's once its session expires and
+    // the first round hands them out: nothing is revoked from a live
+    // member, so there is no second round.
+    let s = story(
+        r#"{ "title": "crash only", "seed": 1,
+             "topics": [ { "id": "t", "partitions": 6 } ],
+             "consumer_groups": [ { "id": "g", "topics": ["t"], "members": 3, "session_timeout": "1s",
+                 "assignment": "cooperative_sticky", "service": { "constant": "1ms" } } ],
+             "schedule": [ { "at": "2s", "command": { "do": "crash_member", "group": "g", "member": 1 } } ] }"#,
+        5_000_000,
+    );
+    assert_eq!(completions(&s), vec![(100_000, 1), (3_100_000, 2)]);
+    assert_eq!(
+        owners(&s, "g"),
+        vec![(0, vec![0, 1, 3]), (2, vec![2, 4, 5])]
+    );
 }

@@ -407,6 +407,24 @@ fn published_and_dead_lettered(s: &Story, reason: Reason) -> (Vec<u64>, Vec<u64>
     )
 }
 
+/// `count` messages published 100 ms apart to `q` (with `queue_extra`), a
+/// consumer holding three of them (prefetch 3, a minute each) that
+/// crashes at 2 s; the story runs to 3 s.
+fn crash_holding_three(count: u32, queue_extra: &str) -> Story {
+    let json = topology(
+        &format!(
+            r#"{{ "id": "p", "to": "q", "rate": "10/s", "arrival": "constant", "count": {count} }}"#
+        ),
+        queue_extra,
+        r#"{ "id": "c", "queue": "q", "prefetch": 3, "service": { "constant": "60s" } }"#,
+    )
+    .replace(
+        r#""consumers""#,
+        r#""schedule": [{ "at": "2s", "command": { "do": "crash_consumer", "consumer": "c" } }], "consumers""#,
+    );
+    story(&json, 3_000_000)
+}
+
 /// A crash returns three deliveries to a full drop-head queue: RabbitMQ
 /// requeues a closed channel's messages together, each to its original
 /// position, and only then drops from the head (`requeue_and_run`, then
@@ -415,16 +433,7 @@ fn published_and_dead_lettered(s: &Story, reason: Reason) -> (Vec<u64>, Vec<u64>
 /// dead-letter queue got them newest first.
 #[test]
 fn a_crash_into_a_full_drop_head_queue_dead_letters_the_oldest_first() {
-    let json = topology(
-        r#"{ "id": "p", "to": "q", "rate": "10/s", "arrival": "constant", "count": 5 }"#,
-        r#", "max_length": 2"#,
-        r#"{ "id": "c", "queue": "q", "prefetch": 3, "service": { "constant": "60s" } }"#,
-    )
-    .replace(
-        r#""consumers""#,
-        r#""schedule": [{ "at": "2s", "command": { "do": "crash_consumer", "consumer": "c" } }], "consumers""#,
-    );
-    let s = story(&json, 3_000_000);
+    let s = crash_holding_three(5, r#", "max_length": 2"#);
     let (published, dead) = published_and_dead_lettered(&s, Reason::Maxlen);
     assert_eq!(published.len(), 5);
     assert_eq!(dead, published[..3], "the three returned, oldest first");
@@ -437,16 +446,7 @@ fn a_crash_into_a_full_drop_head_queue_dead_letters_the_oldest_first() {
 /// dead-lettered in the order they were delivered.
 #[test]
 fn a_crash_past_the_delivery_limit_dead_letters_in_delivery_order() {
-    let json = topology(
-        r#"{ "id": "p", "to": "q", "rate": "10/s", "arrival": "constant", "count": 3 }"#,
-        r#", "delivery_limit": 0"#,
-        r#"{ "id": "c", "queue": "q", "prefetch": 3, "service": { "constant": "60s" } }"#,
-    )
-    .replace(
-        r#""consumers""#,
-        r#""schedule": [{ "at": "2s", "command": { "do": "crash_consumer", "consumer": "c" } }], "consumers""#,
-    );
-    let s = story(&json, 3_000_000);
+    let s = crash_holding_three(3, r#", "delivery_limit": 0"#);
     let (published, dead) = published_and_dead_lettered(&s, Reason::DeliveryLimit);
     assert_eq!(dead, published, "dead-lettered in delivery order");
 }

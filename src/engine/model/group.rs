@@ -15,7 +15,9 @@
 //!   every member stops fetching and revokes everything; after the last revocation
 //!   and `rebalance_pause`, every partition is assigned. Cooperative
 //!   (`cooperative_sticky`): only partitions that move are revoked and paused; the
-//!   others keep flowing.
+//!   others keep flowing. As in Kafka it takes two rounds: the first assigns unowned
+//!   partitions and revokes the ones moving between live members, the second (the
+//!   next generation) runs the assignor again on what members own then.
 //! - A crashed member loses its polled records uncommitted; its partitions are not
 //!   read until the coordinator notices, exactly `session_timeout` after the crash.
 //!   A rebalance started meanwhile (a join, a leave) waits for it too: it cannot
@@ -144,6 +146,10 @@ pub(crate) struct Rebalance {
     /// requests carried. A re-plan of the same rebalance (a member joins or
     /// leaves meanwhile) starts from these, not from what was revoked since.
     pub(crate) owners_at_join: Vec<Option<u32>>,
+    /// Cooperative protocol: this round revokes partitions that move from
+    /// one live member to another and withholds them from `target`; the
+    /// round that follows it assigns them (`rebalance.rs`).
+    pub(crate) second_round: bool,
 }
 
 impl Rebalance {

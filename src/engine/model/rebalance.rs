@@ -7,8 +7,9 @@
 //! Guarantees: a rebalance completes only when every member it waits for has
 //! revoked what it gives up, a crashed member included until its session
 //! expires; under the cooperative protocol nothing is revoked before every
-//! member has rejoined; after it every partition has at most one live owner
-//! per group.
+//! member has rejoined, and a partition moving between live members is only
+//! revoked in one round and assigned in the next; after it every partition
+//! has at most one live owner per group.
 
 use super::assignor::{self, TopicPartition, TopicsView};
 use super::topic::StreamEvent;
@@ -97,6 +98,7 @@ impl Engine {
             pending: leaving.clone(),
             joining: joining.clone(),
             owners_at_join: Vec::new(),
+            second_round: false,
         });
         // Auto-commit: before it rejoins, every member commits the positions
         // of all its partitions (`ConsumerCoordinator.onJoinPrepare`), also
@@ -210,6 +212,27 @@ impl Engine {
             }
         }
         let eager = self.eager(g);
+        // Cooperative protocol: a partition that moves from one live member
+        // to another is only revoked this round and withheld from the new
+        // owner (`CooperativeStickyAssignor.adjustAssignment`); the revoking
+        // member rejoins (`ConsumerCoordinator.onJoinComplete` requests it),
+        // and the next round runs the assignor again on what the members own
+        // then, which places it. Unowned partitions (new ones, a departed
+        // member's) are assigned this round.
+        let mut second_round = false;
+        if !eager {
+            for (gp, t) in target.iter_mut().enumerate() {
+                let was = owners_at_join
+                    .get(gp)
+                    .copied()
+                    .flatten()
+                    .filter(|o| members.contains(o));
+                if was.is_some() && *t != was {
+                    *t = None;
+                    second_round = true;
+                }
+            }
+        }
         // Partitions of members out of the group (session expired) are
         // nobody's now (nothing to commit). A crashed member whose session
         // has not expired yet keeps its partitions, unread, and the
@@ -242,6 +265,7 @@ impl Engine {
             pending: pending.clone(),
             joining: BTreeSet::new(),
             owners_at_join,
+            second_round,
         });
         for m in pending {
             let mem = &self.streams.groups[gi].members[m as usize];
@@ -391,6 +415,9 @@ impl Engine {
             None,
             node,
         );
+        // The cooperative protocol's second round: the members that revoked
+        // rejoin at once, and the others at their poll boundary.
+        let second_round = rb.second_round;
         // Every member's join completes here: Kafka's consumer restarts its
         // auto-commit timer then ("Reschedule the auto commit starting from
         // now", ConsumerCoordinator.onJoinComplete), so the next auto commit
@@ -402,6 +429,9 @@ impl Engine {
                     self.schedule_auto_commit(g, m);
                 }
             }
+        }
+        if second_round && !self.active_members(g).is_empty() {
+            self.start_rebalance(g);
         }
         for m in 0..self.streams.groups[gi].members.len() as u32 {
             self.poll(g, m);
