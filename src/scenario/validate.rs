@@ -194,6 +194,9 @@ pub fn check_publish_one(
         headers.len(),
         headers.iter().map(|(k, x)| (k, Some(x))),
     );
+    if let Err(e) = sqs::check_publish_one_delay(s, producer, headers) {
+        v.err("headers.DelaySeconds", e);
+    }
     match v.issues.into_iter().next() {
         None => Ok(()),
         Some(i) => Err((i.path, i.message)),

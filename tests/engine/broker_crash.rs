@@ -261,3 +261,48 @@ fn a_quorum_queue_keeps_transient_messages_through_a_broker_crash() {
     assert_eq!(r["nodes"]["cq"]["depth"], 0, "{}", r["nodes"]["cq"]);
     assert_eq!(r["dropped_by_reason"]["broker_crash"], 2);
 }
+
+/// A drop-head queue over its limit only because of transient messages the
+/// crash loses is not trimmed: RabbitMQ recovers the queue without its
+/// transient messages (`rabbit_classic_queue_index_v2:recover_segment`) and
+/// only then applies `x-max-length` (`init_max_length`, `maybe_drop_head`).
+/// Here a persistent message held unacked goes back beside two transient
+/// ready ones (3 > 2); they are dropped, and the persistent one stays,
+/// redelivered after the restart, instead of being dead-lettered for
+/// `maxlen`. Found by a RabbitMQ fidelity review.
+#[test]
+fn a_broker_crash_trims_a_queue_only_after_dropping_what_it_loses() {
+    let w = json!({
+        "title": "crash, drop-head and transient", "duration": "3s",
+        "producers": [
+            {"id": "durable", "to": "q", "rate": "1/s", "arrival": "constant", "count": 1},
+            {"id": "transient", "to": "q", "rate": "10/s", "arrival": "constant", "count": 2,
+             "persistent": false, "start": "1000ms"}
+        ],
+        "exchanges": [{"id": "dlx", "kind": "fanout", "bindings": [{"queue": "dead"}]}],
+        "queues": [{"id": "q", "max_length": 2, "dead_letter_exchange": "dlx"}, {"id": "dead"}],
+        "consumers": [{"id": "c", "queue": "q", "prefetch": 1, "service": {"constant": "5s"}}],
+        "schedule": [{"at": "1500ms", "command": {"do": "crash_broker", "restart_after": "500ms"}}]
+    });
+    let s = story(&w.to_string(), 3_000_000);
+    let r = serde_json::to_value(s.engine.report("t")).unwrap();
+    assert_eq!(r["nodes"]["dead"]["enqueued"], 0, "{}", r["nodes"]["dead"]);
+    assert_eq!(r["dropped_by_reason"]["broker_crash"], 2);
+    assert!(r["dropped_by_reason"]["maxlen"].is_null() || r["dropped_by_reason"]["maxlen"] == 0);
+    // The persistent message is delivered again after the restart at 2 s.
+    let redelivered: Vec<u64> = s
+        .trace
+        .iter()
+        .filter(|e| {
+            matches!(
+                e.kind,
+                queuelab::engine::TraceKind::Delivered {
+                    redelivered: true,
+                    ..
+                }
+            )
+        })
+        .map(|e| e.t.0)
+        .collect();
+    assert_eq!(redelivered, vec![2_000_000]);
+}

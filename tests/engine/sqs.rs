@@ -1024,6 +1024,46 @@ fn a_per_message_delay_is_whole_seconds_up_to_900_and_never_on_fifo() {
     assert!(queuelab::scenario::load(&world("standard", "900")).is_ok());
 }
 
+/// The same rules for a `publish_one` whose producer sends straight to an
+/// SQS queue, scheduled or live: SQS refuses the send. Before, its header
+/// slipped past the producer's check (found by an SQS fidelity review).
+#[test]
+fn a_publish_one_delay_follows_the_same_rules() {
+    let world = r#"{ "title": "d",
+        "producers": [ { "id": "f", "to": "q.fifo", "rate": "1/s", "keys": { "fixed": "A" } },
+                       { "id": "s", "to": "std", "rate": "1/s" } ],
+        "queues": [ { "id": "q.fifo", "sqs": { "type": "fifo" } }, { "id": "std", "sqs": {} } ] }"#;
+    let scheduled = |producer: &str, delay: &str| {
+        let mut v: serde_json::Value = serde_json::from_str(world).unwrap();
+        v["schedule"] = serde_json::json!([{ "at": "1s", "command": {
+            "do": "publish_one", "producer": producer, "headers": { "DelaySeconds": delay } } }]);
+        queuelab::scenario::load(&v.to_string()).map_err(|e| e.to_string())
+    };
+    let err = scheduled("f", "5").unwrap_err();
+    assert!(
+        err.contains("schedule[0].command.headers.DelaySeconds") && err.contains("FIFO"),
+        "{err}"
+    );
+    for bad in ["1000", "-3", "1.5"] {
+        let err = scheduled("s", bad).unwrap_err();
+        assert!(err.contains("whole seconds from 0 to 900"), "{bad}: {err}");
+    }
+    assert!(scheduled("s", "900").is_ok());
+    // Live, from the app or a commands file: refused, not logged.
+    let mut e = engine(world, 1);
+    let one = |producer: &str, delay: &str| Command::PublishOne {
+        producer: producer.into(),
+        routing_key: None,
+        key: None,
+        headers: [("DelaySeconds".to_string(), delay.to_string())].into(),
+    };
+    let err = e.submit(one("s", "901")).unwrap_err().to_string();
+    assert!(err.contains("0 to 900"), "{err}");
+    assert!(e.submit(one("f", "1")).is_err());
+    e.submit(one("s", "3")).unwrap();
+    assert_eq!(e.command_log().len(), 1);
+}
+
 #[test]
 fn a_visibility_change_cannot_reach_past_12_hours_from_the_receive() {
     // ChangeMessageVisibility: "the maximum is 12 hours from the time the

@@ -8,7 +8,8 @@
 //!                   from durable ones (`broker_crash`; a quorum queue —
 //!                   one with `delivery_limit` — keeps everything); what a classic
 //!                   queue keeps comes back flagged redelivered (recovery
-//!                   after a dirty shutdown counts it as delivered before)
+//!                   after a dirty shutdown counts it as delivered before);
+//!                   only then is a drop-head queue trimmed to its limit
 //!               ──► down: publishes and arrivals are refused (`broker_down`;
 //!                   a producer with confirms hears nothing and resends later)
 //!   BrokerRestart / RestartBroker ──► up; every consumer instance reconnects
@@ -68,6 +69,14 @@ impl Engine {
                 lost += 1;
                 self.queue_drop(s, q as u32, Reason::BrokerCrash);
             }
+        }
+        // Only what survives counts toward a length limit: RabbitMQ recovers
+        // a queue without its transient messages
+        // (`rabbit_classic_queue_index_v2:recover_segment`), then applies
+        // `x-max-length` (`init_max_length`, `maybe_drop_head`). The held
+        // deliveries went back untrimmed (`return_together`).
+        for q in 0..self.queues.len() as u32 {
+            self.enforce_max_length(q);
         }
         self.trace
             .record(self.now, TraceKind::BrokerCrashed { lost }, None, NodeId(0));

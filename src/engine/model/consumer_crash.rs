@@ -102,7 +102,11 @@ impl Engine {
                 self.put_back(s, q);
             }
         }
-        self.enforce_max_length(q);
+        // A broker crash trims once it has dropped what does not survive
+        // (`crash_broker`).
+        if !self.broker_down {
+            self.enforce_max_length(q);
+        }
     }
 
     /// Instance `i` of consumer `c` goes down: what it held is taken (the

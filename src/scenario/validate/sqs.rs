@@ -128,14 +128,8 @@ pub(super) fn check_sqs(v: &mut V, s: &Scenario) {
             let Some(v_) = h.get("DelaySeconds") else {
                 continue;
             };
-            let at = format!("producers[{i}].{field}.DelaySeconds");
-            if q.fifo() {
-                v.err(
-                    at,
-                    "a FIFO queue takes no per-message delay (SQS refuses it): set the queue's sqs.delay",
-                );
-            } else if !v_.parse::<u64>().is_ok_and(|n| n <= 900) {
-                v.err(at, format!("{v_:?} must be whole seconds from 0 to 900"));
+            if let Err(e) = check_delay_seconds(q, v_) {
+                v.err(format!("producers[{i}].{field}.DelaySeconds"), e);
             }
         }
     }
@@ -176,6 +170,44 @@ pub(super) fn check_sqs(v: &mut V, s: &Scenario) {
                 );
             }
         }
+    }
+}
+
+/// SendMessage's `DelaySeconds` header on a send straight to SQS queue
+/// `q`: whole seconds from 0 to 900, and not per message on a FIFO queue
+/// (InvalidParameterValue in SQS).
+fn check_delay_seconds(q: &SqsQueue, value: &str) -> Result<(), String> {
+    if q.fifo() {
+        Err(
+            "a FIFO queue takes no per-message delay (SQS refuses it): set the queue's sqs.delay"
+                .into(),
+        )
+    } else if !value.parse::<u64>().is_ok_and(|n| n <= 900) {
+        Err(format!("{value:?} must be whole seconds from 0 to 900"))
+    } else {
+        Ok(())
+    }
+}
+
+/// The `DelaySeconds` header of a `publish_one` by `producer`, when the
+/// producer sends straight to an SQS queue (SQS refuses the send as it
+/// refuses a producer's own header).
+pub(super) fn check_publish_one_delay(
+    s: &Scenario,
+    producer: &str,
+    headers: &std::collections::BTreeMap<String, String>,
+) -> Result<(), String> {
+    let Some(value) = headers.get("DelaySeconds") else {
+        return Ok(());
+    };
+    match s
+        .producers
+        .iter()
+        .find(|p| p.id == producer)
+        .and_then(|p| sqs_queue(s, &p.to))
+    {
+        Some(q) => check_delay_seconds(q, value),
+        None => Ok(()),
     }
 }
 
