@@ -164,6 +164,10 @@ pub(crate) struct MsgExt {
     /// most recent first (a repeat moves its entry to the front). So it holds
     /// at most 4 entries per queue, however often the message dies.
     pub(crate) death_log: Vec<Death>,
+    /// Its place in its queue's arrival order when that is not its id's
+    /// (`Engine::stamp_arrival`): `None` for a message that reached its
+    /// queue in id order.
+    pub(crate) arrival_key: Option<(u64, u64)>,
 }
 
 /// Messages by state right now, plus the finished ones: the conservation ledger.

@@ -488,6 +488,47 @@ fn deliveries_returned_together_go_back_in_queue_order() {
     assert_eq!(redelivery_order(broker), [1, 2, 3, 4]);
 }
 
+/// Message ids in the order the consumer of `work` gets them again after it
+/// crashes at 1 s holding everything.
+fn redelivered_after_crash(json: serde_json::Value) -> Vec<u64> {
+    let s = story(&json.to_string(), 3_000_000);
+    s.trace
+        .iter()
+        .filter(|e| e.t.0 > 1_000_000)
+        .filter(|e| matches!(e.kind, TraceKind::Delivered { .. }))
+        .filter_map(|e| e.msg)
+        .collect()
+}
+
+#[test]
+fn a_requeue_goes_back_in_arrival_order_not_publish_order() {
+    // RabbitMQ numbers a message when it reaches the queue
+    // (`rabbit_variable_queue`: `publish1` takes `next_seq_id`) and merges
+    // requeued ones back by that number (`requeue/3`). Message 1 is
+    // published first (100 ms) but 100 ms late (producer latency), so
+    // message 2 (150 ms) reaches the queue first: they come back 2, 1. Before, the requeue
+    // went by message id, 1, 2. Found by a RabbitMQ fidelity review.
+    let late = serde_json::json!({"title": "overtaken", "duration": "3s",
+        "producers": [
+            {"id": "slow", "to": "work", "rate": "10/s", "arrival": "constant", "count": 1, "latency": "100ms"},
+            {"id": "fast", "to": "work", "rate": "10/s", "arrival": "constant", "count": 1, "start": "50ms"}],
+        "queues": [{"id": "work"}],
+        "consumers": [{"id": "c", "queue": "work", "prefetch": 10, "service": {"constant": "5s"}}],
+        "schedule": [{"at": "1s", "command": {"do": "crash_consumer", "consumer": "c", "restart_after": "100ms"}}]});
+    assert_eq!(redelivered_after_crash(late), [2, 1]);
+    // A message dead-lettered in from another queue keeps its (older) id
+    // but arrives after messages 2 and 3: it goes back after them.
+    let dead_lettered = serde_json::json!({"title": "dead-lettered in", "duration": "3s",
+        "producers": [
+            {"id": "pa", "to": "a", "rate": "10/s", "arrival": "constant", "count": 1},
+            {"id": "pw", "to": "work", "rate": "10/s", "arrival": "constant", "count": 2, "start": "100ms"}],
+        "exchanges": [{"id": "dlx", "kind": "fanout", "bindings": [{"queue": "work"}]}],
+        "queues": [{"id": "a", "ttl": "500ms", "dead_letter_exchange": "dlx"}, {"id": "work"}],
+        "consumers": [{"id": "c", "queue": "work", "prefetch": 10, "service": {"constant": "5s"}}],
+        "schedule": [{"at": "1s", "command": {"do": "crash_consumer", "consumer": "c", "restart_after": "100ms"}}]});
+    assert_eq!(redelivered_after_crash(dead_lettered), [2, 3, 1]);
+}
+
 #[test]
 fn messages_returned_at_different_times_come_back_in_their_original_order() {
     // RabbitMQ: "When a message is requeued, it will be placed to its

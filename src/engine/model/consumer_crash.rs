@@ -24,7 +24,7 @@ impl Engine {
 
     /// Crash instances together (`crash_consumer` without an instance, a
     /// broker crash): what they held goes back to each queue merged in
-    /// queue order (by message id, each instance's own order kept), not
+    /// queue order (by arrival, each instance's own order kept), not
     /// instance after instance. RabbitMQ puts requeued messages back in
     /// their original positions (classic queues; a quorum queue returns
     /// them in the order they come back, which for one crash is the order
@@ -59,14 +59,14 @@ impl Engine {
             for (_, held) in &lists {
                 self.queue_note_released(q, held.len() as u32);
             }
-            // A k-way merge by message id (k instances: a scan per pick).
+            // A k-way merge by arrival (k instances: a scan per pick).
             let mut merged: Vec<(u32, u32)> = Vec::new();
             loop {
                 let next = lists
                     .iter()
                     .enumerate()
                     .filter(|(_, (_, l))| !l.is_empty())
-                    .min_by_key(|(_, (_, l))| self.msgs[l[0] as usize].id)
+                    .min_by_key(|(_, (_, l))| self.arrival_key(l[0]))
                     .map(|(k, _)| k);
                 let Some(k) = next else { break };
                 let (c, l) = &mut lists[k];

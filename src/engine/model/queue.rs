@@ -21,7 +21,7 @@
 
 use super::ready::Ready;
 use crate::engine::core::{Engine, Event, Target};
-use crate::engine::message::{flag, MsgState, Sym};
+use crate::engine::message::{flag, Message, MsgExt, MsgState, Sym, NO_EXT};
 use crate::engine::time::SimTime;
 use crate::engine::trace::{NodeId, Reason, TraceKind};
 use crate::scenario::{self, Overflow};
@@ -59,6 +59,11 @@ pub(crate) struct QueueState {
     pub(crate) dead_lettered: u64,
     pub(crate) dropped: u64,
     pub(crate) depth_max: u32,
+    /// Arrival order (`Engine::stamp_arrival`): one past the largest message
+    /// id that reached the queue (0: none yet), and how many arrived out of
+    /// id order since.
+    pub(crate) arrival_end: u64,
+    pub(crate) arrival_late: u64,
 }
 
 impl Engine {
@@ -171,6 +176,7 @@ impl Engine {
         self.msgs[slot as usize].set(flag::FROM_PRODUCER, false);
         self.fx_reached(slot, q);
         self.set_state(slot, MsgState::Queued);
+        self.stamp_arrival(slot, q);
         let level = self.priority_in(slot, q);
         self.queues[qi].ready.push_back(slot, level);
         let depth = self.queues[qi].ready.len() as u32;
@@ -431,6 +437,38 @@ impl Engine {
         false
     }
 
+    /// RabbitMQ gives a message its place in a queue (a sequence id) when it
+    /// reaches the queue, and a requeue puts it back there
+    /// (`rabbit_variable_queue:requeue`). Message ids are given at publish,
+    /// so they follow arrival order except for a message overtaken on the
+    /// way (producer `latency`, link `jitter`) or dead-lettered in from
+    /// another queue (or back into this one): only those get a key of their
+    /// own, (the largest id arrived before it, a count), in the extension
+    /// record, so a plain message costs nothing more (`arrival_key`).
+    #[inline]
+    fn stamp_arrival(&mut self, slot: u32, q: u32) {
+        let id = self.msgs[slot as usize].id;
+        let qs = &mut self.queues[q as usize];
+        if id >= qs.arrival_end {
+            qs.arrival_end = id + 1;
+            qs.arrival_late = 0;
+            if self.ext(slot).is_some_and(|x| x.arrival_key.is_some()) {
+                self.ext_mut(slot).arrival_key = None;
+            }
+        } else {
+            qs.arrival_late += 1;
+            let key = (qs.arrival_end - 1, qs.arrival_late);
+            self.ext_mut(slot).arrival_key = Some(key);
+        }
+    }
+
+    /// Where `slot`'s message arrived in its queue, as a sort key: its id,
+    /// unless it arrived out of id order (`stamp_arrival`).
+    #[inline]
+    pub(crate) fn arrival_key(&self, slot: u32) -> (u64, u64) {
+        arrival_key_in(&self.msgs, &self.exts, slot)
+    }
+
     /// A counted return goes back to its original position, flagged
     /// redelivered; the queue is not trimmed here (`requeue` does, and a
     /// batch of returns trims once after all are back).
@@ -442,12 +480,13 @@ impl Engine {
         // RabbitMQ: "When a message is requeued, it will be placed to its
         // original position in its queue, if possible" (classic queues, by
         // their sequence ids; a quorum queue serves its returns first, in
-        // the order returned). Message ids grow in enqueue order, so the
-        // original position is after the ready messages with smaller ids.
-        let (msgs, id) = (&self.msgs, self.msgs[slot as usize].id);
+        // the order returned): after the ready messages that arrived before
+        // it (`stamp_arrival`).
+        let key = self.arrival_key(slot);
+        let (msgs, exts) = (&self.msgs, &self.exts);
         self.queues[qi]
             .ready
-            .insert_returned(slot, level, |s| msgs[s as usize].id < id);
+            .insert_returned(slot, level, |s| arrival_key_in(msgs, exts, s) < key);
         self.totals.requeued += 1;
         let depth = self.queues[qi].ready.len() as u32;
         let id = self.msgs[slot as usize].id;
@@ -640,5 +679,16 @@ impl Engine {
             }
         }
         Ok((queued, unacked))
+    }
+}
+
+/// `Engine::arrival_key` over the message and extension arenas (so a
+/// caller can hold a queue mutably meanwhile).
+#[inline]
+fn arrival_key_in(msgs: &[Message], exts: &[MsgExt], slot: u32) -> (u64, u64) {
+    let m = &msgs[slot as usize];
+    match m.ext {
+        NO_EXT => (m.id, 0),
+        e => exts[e as usize].arrival_key.unwrap_or((m.id, 0)),
     }
 }

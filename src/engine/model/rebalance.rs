@@ -415,8 +415,8 @@ impl Engine {
             None,
             node,
         );
-        // The cooperative protocol's second round: the members that revoked
-        // rejoin at once, and the others at their poll boundary.
+        // The cooperative protocol's second round (started below): every
+        // member rejoins at its poll boundary, at once if it is idle.
         let second_round = rb.second_round;
         // Every member's join completes here: Kafka's consumer restarts its
         // auto-commit timer then ("Reschedule the auto commit starting from
