@@ -231,7 +231,15 @@ pub(super) fn sweep(args: &[OsString], out: &mut dyn Write) -> Result<(), Failur
             "--metric" => metrics.push(value("--metric")?),
             "--seeds" => {
                 let v = value("--seeds")?;
-                n_seeds = whole("--seeds", &v)?.clamp(1, sweep::RUNS_MAX as u64) as usize;
+                n_seeds = match whole("--seeds", &v)? {
+                    n if (1..=sweep::RUNS_MAX as u64).contains(&n) => n as usize,
+                    _ => {
+                        return Err(usage_error(format!(
+                            "--seeds: {v} is out of range: from 1 to {}",
+                            sweep::RUNS_MAX
+                        )))
+                    }
+                };
             }
             "--seed" => {
                 let v = value("--seed")?;
@@ -239,7 +247,10 @@ pub(super) fn sweep(args: &[OsString], out: &mut dyn Write) -> Result<(), Failur
             }
             "--jobs" => {
                 let v = value("--jobs")?;
-                jobs = Some(whole("--jobs", &v)?.clamp(1, 64) as usize);
+                jobs = match whole("--jobs", &v)? {
+                    n @ 1..=64 => Some(n as usize),
+                    _ => return Err(usage_error(format!("--jobs: {v} is out of range: from 1 to 64"))),
+                };
             }
             "--until" => {
                 let v = value("--until")?;
@@ -293,10 +304,17 @@ pub(super) fn sweep(args: &[OsString], out: &mut dyn Write) -> Result<(), Failur
     })?;
     writeln!(
         out,
-        "{name}: {} points × {} seeds, {} each (common random numbers)",
+        "{name}: {} point{} × {} seed{}, {} each ({})",
         result.points.len(),
+        if result.points.len() == 1 { "" } else { "s" },
         plan.seeds.len(),
-        scenario::Duration(plan.until_us)
+        if plan.seeds.len() == 1 { "" } else { "s" },
+        scenario::Duration(plan.until_us),
+        if plan.seeds.len() == 1 {
+            "one seed: the ± columns need two or more"
+        } else {
+            "common random numbers"
+        }
     )
     .map_err(io)?;
     write!(out, "{}", sweep::table(&plan, &result)).map_err(io)?;

@@ -60,5 +60,33 @@ pub fn apply(base: &Scenario, set: &BTreeMap<String, Value>) -> Result<Scenario,
         set_path(&mut v, path_text, value.clone())
             .map_err(|why| format!("set.{path_text:?}: {why}"))?;
     }
-    super::load(&v.to_string()).map_err(|e| format!("the changed scenario is invalid: {e}"))
+    super::load(&v.to_string()).map_err(|mut e| {
+        // The text is generated here, one line long: a position in it means
+        // nothing to whoever wrote the `set`, the field path says it all.
+        for issue in &mut e.issues {
+            issue.message = without_position(&issue.message).to_string();
+        }
+        format!("the changed scenario is invalid: {e}")
+    })
+}
+
+/// `msg` without serde_json's trailing ` at line L column C`.
+fn without_position(msg: &str) -> &str {
+    let Some(at) = msg.rfind(" at line ") else {
+        return msg;
+    };
+    let tail = &msg[at + " at line ".len()..];
+    let position = tail
+        .split_once(" column ")
+        .is_some_and(|(l, c)| {
+            !l.is_empty()
+                && !c.is_empty()
+                && l.bytes().all(|b| b.is_ascii_digit())
+                && c.bytes().all(|b| b.is_ascii_digit())
+        });
+    if position {
+        &msg[..at]
+    } else {
+        msg
+    }
 }
