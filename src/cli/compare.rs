@@ -249,7 +249,11 @@ pub(super) fn sweep(args: &[OsString], out: &mut dyn Write) -> Result<(), Failur
                 let v = value("--jobs")?;
                 jobs = match whole("--jobs", &v)? {
                     n @ 1..=64 => Some(n as usize),
-                    _ => return Err(usage_error(format!("--jobs: {v} is out of range: from 1 to 64"))),
+                    _ => {
+                        return Err(usage_error(format!(
+                            "--jobs: {v} is out of range: from 1 to 64"
+                        )))
+                    }
                 };
             }
             "--until" => {

@@ -76,14 +76,12 @@ fn without_position(msg: &str) -> &str {
         return msg;
     };
     let tail = &msg[at + " at line ".len()..];
-    let position = tail
-        .split_once(" column ")
-        .is_some_and(|(l, c)| {
-            !l.is_empty()
-                && !c.is_empty()
-                && l.bytes().all(|b| b.is_ascii_digit())
-                && c.bytes().all(|b| b.is_ascii_digit())
-        });
+    let position = tail.split_once(" column ").is_some_and(|(l, c)| {
+        !l.is_empty()
+            && !c.is_empty()
+            && l.bytes().all(|b| b.is_ascii_digit())
+            && c.bytes().all(|b| b.is_ascii_digit())
+    });
     if position {
         &msg[..at]
     } else {

@@ -180,18 +180,31 @@ fn the_cli_writes_a_table_csv_and_svg() {
 fn the_cli_refuses_seed_and_job_counts_out_of_range_instead_of_clamping_them() {
     let sweep = |extra: &[&str]| {
         let o = Command::new(env!("CARGO_BIN_EXE_queuelab"))
-            .args(["sweep", "mm1", "--set", "producers[0].rate=4/s", "--until", "5s"])
+            .args([
+                "sweep",
+                "mm1",
+                "--set",
+                "producers[0].rate=4/s",
+                "--until",
+                "5s",
+            ])
             .args(extra)
             .output()
             .unwrap();
-        let text = String::from_utf8_lossy(&o.stdout).to_string()
-            + &String::from_utf8_lossy(&o.stderr);
+        let text =
+            String::from_utf8_lossy(&o.stdout).to_string() + &String::from_utf8_lossy(&o.stderr);
         (o.status.code(), text)
     };
     for (extra, want) in [
-        (&["--seeds", "0"][..], "--seeds: 0 is out of range: from 1 to 2000"),
+        (
+            &["--seeds", "0"][..],
+            "--seeds: 0 is out of range: from 1 to 2000",
+        ),
         (&["--seeds", "2001"][..], "--seeds: 2001 is out of range"),
-        (&["--jobs", "0"][..], "--jobs: 0 is out of range: from 1 to 64"),
+        (
+            &["--jobs", "0"][..],
+            "--jobs: 0 is out of range: from 1 to 64",
+        ),
         (&["--jobs", "65"][..], "--jobs: 65 is out of range"),
     ] {
         let (code, text) = sweep(extra);
