@@ -97,6 +97,11 @@ pub enum NodeView {
         completed: u64,
         #[serde(skip_serializing_if = "Option::is_none")]
         end_to_end_mean_us: Option<f64>,
+        /// A producer to a Kafka topic: batches sent (one per record without
+        /// linger; resends of a batch count again), so published ÷ this is
+        /// the mean batch size.
+        #[serde(skip_serializing_if = "is_zero")]
+        batches_sent: u64,
     },
     Exchange {
         id: String,
@@ -259,6 +264,12 @@ impl Engine {
                     completed: p.completed,
                     end_to_end_mean_us: (p.completed > 0)
                         .then(|| p.end_to_end_sum_us as f64 / p.completed as f64),
+                    batches_sent: self
+                        .streams
+                        .producers
+                        .get(i)
+                        .and_then(Option::as_ref)
+                        .map_or(0, |tp| tp.sent_batches),
                 }
             }
             NodeKind::Exchange => {

@@ -561,6 +561,12 @@ fn the_single_active_consumer_preset_keeps_the_ledger_in_order_and_the_shared_qu
     let by: Vec<u32> = s.deliveries("ledger").iter().map(|d| d.2).collect();
     let switches = by.windows(2).filter(|w| w[0] != w[1]).count();
     assert_eq!(switches, 1, "{by:?}");
+    // The crash catches #0 in the middle of an order: #1's first delivery is
+    // that order again, ahead of every order behind it.
+    let d = s.deliveries("ledger");
+    let k = d.iter().position(|x| x.2 == 1).unwrap();
+    assert_eq!(d[k].1, d[k - 1].1, "#1 starts with the order #0 held");
+    assert!(d[k].3, "and it is a redelivery");
 }
 
 #[test]

@@ -195,19 +195,53 @@ fn linger_appends_a_batch_as_a_unit() {
             ),
             1_000_000,
         );
-        s.trace
+        let appended = s
+            .trace
             .iter()
             .filter(|e| matches!(e.kind, TraceKind::Appended { .. }))
             .map(|e| e.t.0)
-            .collect::<Vec<u64>>()
+            .collect::<Vec<u64>>();
+        // The producer's report counts the batches it sent.
+        let batches = s.engine.snapshot().nodes.into_iter().find_map(|n| match n {
+            NodeView::Producer {
+                published,
+                batches_sent,
+                ..
+            } => Some((published, batches_sent)),
+            _ => None,
+        });
+        (appended, batches.unwrap())
     };
     // Records at 1 … 10 ms; the batch opened at 1 ms is sent at 21 ms, whole.
-    assert_eq!(times(100), vec![21_000; 10]);
+    assert_eq!(times(100), (vec![21_000; 10], (10, 1)));
     // A full batch goes at once: 1–4 ms at 4 ms, 5–8 ms at 8 ms, 9–10 ms linger to 29 ms.
     assert_eq!(
         times(4),
-        vec![4_000, 4_000, 4_000, 4_000, 8_000, 8_000, 8_000, 8_000, 29_000, 29_000]
+        (
+            vec![4_000, 4_000, 4_000, 4_000, 8_000, 8_000, 8_000, 8_000, 29_000, 29_000],
+            (10, 3)
+        )
     );
+}
+
+#[test]
+fn without_linger_every_record_is_a_batch_of_its_own() {
+    let e = run_preset("kafka-keys-ordering", 5_000_000);
+    let r = serde_json::to_value(e.report("kafka-keys-ordering")).unwrap();
+    let p = &r["nodes"]["orders-api"];
+    assert!(p["published"].as_u64().unwrap() > 500, "{p}");
+    assert_eq!(p["batches_sent"], p["published"], "{p}");
+    // A queue producer sends no batches and its report says nothing of them.
+    let e = run_preset("mm1", 5_000_000);
+    let r = serde_json::to_value(e.report("mm1")).unwrap();
+    let producers: Vec<&serde_json::Value> = r["nodes"]
+        .as_object()
+        .unwrap()
+        .values()
+        .filter(|n| n["kind"] == "producer")
+        .collect();
+    assert!(!producers.is_empty());
+    assert!(producers.iter().all(|p| p.get("batches_sent").is_none()));
 }
 
 fn assignment_story(

@@ -89,6 +89,7 @@ impl App {
             published,
             completed,
             end_to_end_mean_us,
+            batches_sent,
         } = nv
         else {
             return html! {};
@@ -127,6 +128,10 @@ impl App {
             <dl class="stats">
                 <dt>{"publishes to"}</dt><dd>{ to }</dd>
                 <dt>{"published"}</dt><dd>{ published }</dd>
+                if *batches_sent > 0 {
+                    <dt title="Batches sent to the topic (resends count again): fewer, larger batches with linger">{"batches sent"}</dt>
+                    <dd id="producer-batches">{ format!("{batches_sent} ({:.1} records each)", *published as f64 / *batches_sent as f64) }</dd>
+                }
                 <dt>{"arrivals"}</dt><dd>{ arrival }</dd>
                 if let Some(p) = priority {
                     <dt>{"message priority"}</dt><dd>{ p }</dd>
