@@ -116,3 +116,80 @@ fn an_orthogonal_route_is_continuous_and_evenly_paced() {
         "steps {lo}..{hi}, mean {mean}"
     );
 }
+
+/// Where a failing record or message goes is drawn: a Kafka group's retry
+/// topics (and its reading them back) and dead-letter topics, and an SQS
+/// queue's redrive to its dead-letter queue.
+#[test]
+fn dead_letter_and_retry_destinations_have_edges() {
+    use queuelab::layout::EdgeKind;
+    let edges = |name: &str| -> Vec<(String, String, EdgeKind, Vec<String>)> {
+        let p = preset(name).expect("preset");
+        let s = p.scenario();
+        let saved = s.layout.clone();
+        let engine = Engine::new(s, 1).expect("preset builds");
+        let l = Layout::compute_styled(&engine, &saved, usize::MAX / 4, &NORMAL);
+        l.edges
+            .iter()
+            .map(|e| {
+                let id = |i: usize| l.nodes[i].id.clone();
+                (id(e.from), id(e.to), e.kind, e.label.clone())
+            })
+            .collect()
+    };
+    let has = |all: &[(String, String, EdgeKind, Vec<String>)],
+               a: &str,
+               b: &str,
+               k: EdgeKind,
+               label: &str| {
+        assert!(
+            all.iter().any(|e| e.0 == a
+                && e.1 == b
+                && e.2 == k
+                && (label.is_empty() || e.3.iter().any(|l| l == label))),
+            "{a} -> {b} ({k:?}, {label:?}) missing: {all:?}"
+        );
+    };
+    let k = edges("kafka-retry-topics");
+    has(
+        &k,
+        "dead-letter",
+        "payments-dlt",
+        EdgeKind::DeadLetter,
+        "after 2 attempts",
+    );
+    has(
+        &k,
+        "retry-topics",
+        "payments-retry-1s",
+        EdgeKind::Requeue,
+        "retry in 1s",
+    );
+    has(
+        &k,
+        "retry-topics",
+        "payments-retry-5s",
+        EdgeKind::Requeue,
+        "retry in 5s",
+    );
+    has(&k, "payments-retry-1s", "retry-topics", EdgeKind::Flow, "");
+    has(
+        &k,
+        "retry-topics",
+        "payments-retry-dlt",
+        EdgeKind::DeadLetter,
+        "retries exhausted",
+    );
+    assert!(
+        !k.iter().any(|e| e.0 == "blocking" && e.2 != EdgeKind::Flow),
+        "blocking retries in place: no way out drawn"
+    );
+    let q = edges("sqs-visibility-timeout");
+    has(
+        &q,
+        "jobs",
+        "jobs-dlq",
+        EdgeKind::DeadLetter,
+        "after 3 receives",
+    );
+}

@@ -33,7 +33,7 @@ pub use route::{bezier, cubic, Route, ROUTE_PIECES_MAX};
 pub use style::{consumer_dot_rows, dots_per_row, node_size, NodeRows, Style, NORMAL, PRESENTER};
 
 use crate::engine::{Engine, NodeKind};
-use crate::scenario::{ExchangeKind, OnFailure, RetryMode, Scenario, XMatch};
+use crate::scenario::{ExchangeKind, GroupOnFailure, OnFailure, RetryMode, Scenario, XMatch};
 use std::collections::BTreeMap;
 use style::detail_templates;
 use text::text_w;
@@ -282,6 +282,19 @@ impl Layout {
             if let Some(d) = &q.dead_letter_exchange {
                 add(&q.id, d, EdgeKind::DeadLetter, Vec::new());
             }
+            // SQS redrive: moved at the receive past maxReceiveCount.
+            let redrive = q
+                .sqs
+                .as_ref()
+                .and_then(|s| s.dead_letter_queue.as_ref().zip(s.max_receive_count));
+            if let Some((d, n)) = redrive {
+                add(
+                    &q.id,
+                    d,
+                    EdgeKind::DeadLetter,
+                    vec![format!("after {n} receives")],
+                );
+            }
         }
         for c in &cfg.consumers {
             add(&c.queue, &c.id, EdgeKind::Flow, Vec::new());
@@ -323,6 +336,37 @@ impl Layout {
         for g in &cfg.consumer_groups {
             for t in &g.topics {
                 add(t, &g.id, EdgeKind::Flow, Vec::new());
+            }
+        }
+        // A failing record's way out: Spring Kafka's retry topics (read by
+        // the group itself, a delay after the append) and dead-letter topics.
+        for g in &cfg.consumer_groups {
+            match &g.on_failure {
+                Some(GroupOnFailure::DeadLetter {
+                    topic, attempts, ..
+                }) => {
+                    let label = format!("after {attempts} attempt{}", plural(*attempts));
+                    add(&g.id, topic, EdgeKind::DeadLetter, vec![label]);
+                }
+                Some(GroupOnFailure::RetryTopics {
+                    topics,
+                    dead_letter,
+                }) => {
+                    for r in topics {
+                        add(&r.topic, &g.id, EdgeKind::Flow, Vec::new());
+                        let label = format!("retry in {}", r.delay);
+                        add(&g.id, &r.topic, EdgeKind::Requeue, vec![label]);
+                    }
+                    if let Some(d) = dead_letter {
+                        add(
+                            &g.id,
+                            d,
+                            EdgeKind::DeadLetter,
+                            vec!["retries exhausted".into()],
+                        );
+                    }
+                }
+                _ => {}
             }
         }
         // Read-process-write: the group writes its outputs to another topic.
@@ -702,5 +746,14 @@ impl Layout {
             .iter()
             .find(|e| e.from == a && e.to == b)
             .map(|e| e.kind)
+    }
+}
+
+/// "s" unless `n` is 1.
+fn plural(n: u32) -> &'static str {
+    if n == 1 {
+        ""
+    } else {
+        "s"
     }
 }

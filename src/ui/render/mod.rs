@@ -22,7 +22,7 @@ mod pulsar;
 pub mod streams;
 mod tokens;
 
-use crate::engine::{NodeKind, Snapshot};
+use crate::engine::{NodeKind, NodeView, Snapshot};
 use crate::ui::layout::{EdgeKind, Layout, Rect, BAND_CAPTION};
 use crate::ui::tokens::Tokens;
 use wasm_bindgen::JsValue;
@@ -254,10 +254,15 @@ pub fn draw(f: &Frame) -> Drawn {
     // Edges.
     let width = (2.0 * s).clamp(1.0, 5.0);
     for e in &f.layout.edges {
-        // A group's read edge: the ownership lines stand for it.
+        // A group's read edge: the ownership lines stand for it (those of
+        // its own topics; a retry topic it also reads keeps its edge).
         if f.layout.nodes[e.to].kind == NodeKind::Group
             && f.layout.nodes[e.from].kind == NodeKind::Topic
             && !f.layout.nodes[e.to].compact
+            && matches!(
+                f.snap.nodes.get(e.to),
+                Some(NodeView::Group(gv)) if gv.topics.contains(&f.layout.nodes[e.from].id)
+            )
         {
             continue;
         }

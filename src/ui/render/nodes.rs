@@ -289,8 +289,13 @@ pub(super) fn draw_nodes(f: &Frame) -> Vec<Hit> {
                             .unwrap_or_default(),
                     ),
                 };
+                // What gives way first when the box is narrow: the TTL before
+                // the unacked count; on SQS the in-flight count is what the
+                // visibility timeout is about, so "next" gives way first.
                 let t = if rows.compact {
                     ready.clone()
+                } else if sqs.is_some() {
+                    detail(&[(&ready, 0), (&un, 1), (&ttl, 2)])
                 } else {
                     detail(&[(&ready, 0), (&ttl, 1), (&un, 2)])
                 };

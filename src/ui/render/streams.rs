@@ -323,12 +323,37 @@ fn member_text(gv: &GroupView, k: usize) -> (String, bool) {
         }
         return (format!("#{k} idle: no partition"), true);
     }
-    if m.partitions.len() <= 3 {
-        let ps: Vec<String> = m.partitions.iter().map(|(_, p)| format!("P{p}")).collect();
-        (format!("#{k} · {}", ps.join(" ")), false)
+    // A group reading several topics (retry topics, say): the first topic's
+    // partitions by number, the others counted with their topics.
+    let first = gv.topics.first();
+    let (main, other): (Vec<_>, Vec<_>) = m.partitions.iter().partition(|(t, _)| Some(t) == first);
+    let mut topics: Vec<&str> = other.iter().map(|(t, _)| t.as_str()).collect();
+    topics.sort_unstable();
+    topics.dedup();
+    let s = |n: usize| if n == 1 { "" } else { "s" };
+    let (no, nt) = (other.len(), topics.len());
+    let text = if main.is_empty() {
+        format!(
+            "#{k} · {no} partition{} of {nt} other topic{}",
+            s(no),
+            s(nt)
+        )
     } else {
-        (format!("#{k} · {} partitions", m.partitions.len()), false)
-    }
+        let ps = if main.len() <= 3 {
+            main.iter()
+                .map(|(_, p)| format!("P{p}"))
+                .collect::<Vec<_>>()
+                .join(" ")
+        } else {
+            format!("{} partitions", main.len())
+        };
+        if other.is_empty() {
+            format!("#{k} · {ps}")
+        } else {
+            format!("#{k} · {ps} +{no} in {nt} more topic{}", s(nt))
+        }
+    };
+    (text, false)
 }
 
 /// The body of a group box: stripe, badge, detail line and member rows.
