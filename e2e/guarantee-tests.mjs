@@ -162,6 +162,22 @@ test('every preset with variants: lanes readable at 1024×640 after a few second
   assert(all.length === 0, `\n      ${all.join('\n      ')}`);
 }, { viewport: { width: 1024, height: 640 } });
 
+test('a scenario whose lanes draw different pictures says which lane the picture is', async (page) => {
+  await open(page, '?preset=redis-pubsub-vs-streams');
+  const note = await page.textContent('#variants-hint');
+  assert(note.includes('2 variants (pubsub, streams)') && note.includes('the pubsub lane'), `the note names the lanes and the one shown: ${note}`);
+  await page.click('#variants-hint-compare');
+  await page.waitForSelector('#lanes');
+  assert(!(await page.$('#variants-hint')), 'no note while comparing');
+  // Where the variants only turn knobs, the Compare button is enough.
+  await open(page, '?preset=mm1');
+  assert(await page.$('#compare-toggle'), 'mm1 has variants');
+  assert(!(await page.$('#variants-hint')), 'no note on mm1');
+  await open(page, '?preset=broker-comparison');
+  await page.click('#variants-hint .x');
+  assert(!(await page.$('#variants-hint')), 'the note closes');
+}, { viewport: { width: 1024, height: 640 } });
+
 test('kafka lanes show the log ledger: acks=1 loses acknowledged records, acks=all does not', async (page) => {
   await open(page, '?preset=kafka-acks-leader-crash&speed=20');
   await page.click('#compare-toggle');

@@ -88,3 +88,29 @@ fn without_position(msg: &str) -> &str {
         msg
     }
 }
+
+/// Whether some variant replaces a whole section (`"queues"`, `"topics"`) or
+/// points a node elsewhere (`producers[0].to`, a consumer's `queue`): the
+/// lanes then draw different pictures.
+pub fn variants_change_topology(variants: &[super::Variant]) -> bool {
+    const SECTIONS: [&str; 12] = [
+        "producers",
+        "exchanges",
+        "queues",
+        "consumers",
+        "topics",
+        "consumer_groups",
+        "redis_pubsub",
+        "redis_subscribers",
+        "redis_streams",
+        "redis_groups",
+        "pulsar_topics",
+        "pulsar_subscriptions",
+    ];
+    variants.iter().flat_map(|v| v.set.keys()).any(|k| {
+        SECTIONS.contains(&k.as_str())
+            || [".to", ".queue", ".topic", ".topics", ".stream", ".server"]
+                .iter()
+                .any(|end| k.ends_with(end))
+    })
+}

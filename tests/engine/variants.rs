@@ -127,3 +127,26 @@ fn bad_variants_are_named_by_path() {
         assert!(err.contains(says), "expected {says:?} in {err}");
     }
 }
+
+/// The app notes which lane its picture is only where the lanes draw
+/// different pictures: a variant that swaps sections or re-points a node.
+#[test]
+fn variants_that_change_the_topology_are_told_apart_from_knob_turns() {
+    use queuelab::scenario::{patch::variants_change_topology, preset};
+    let changes = |name: &str| variants_change_topology(&preset(name).unwrap().scenario().variants);
+    for name in [
+        "broker-comparison",
+        "redis-pubsub-vs-streams",
+        "message-versioning",
+    ] {
+        assert!(changes(name), "{name}");
+    }
+    for name in [
+        "mm1",
+        "guarantee-matrix",
+        "sqs-visibility-timeout",
+        "kafka-acks-leader-crash",
+    ] {
+        assert!(!changes(name), "{name}");
+    }
+}

@@ -14,7 +14,7 @@
 //! (the frame's budget goes to the lanes), so the columns always show one instant.
 
 use super::frame::{context_2d, fit_canvas, now_ms};
-use super::App;
+use super::{App, Msg};
 use crate::scenario::BrokerKind;
 use crate::ui::lanes::Lanes;
 use crate::ui::layout::{Layout, PRESENTER};
@@ -31,6 +31,41 @@ const LANE_FIT_MAX: f64 = 1.0;
 impl App {
     pub(super) fn comparing(&self) -> bool {
         self.lanes.is_some()
+    }
+
+    /// A strip above the picture of a scenario whose variants differ in
+    /// topology (other nodes or edges: the picture of one lane would show
+    /// nodes that idle or hide the others): the picture is one lane (the one
+    /// whose `set` is empty, if any), and **Compare** shows them all. Where
+    /// variants only turn knobs the Compare button says enough. Not while
+    /// comparing, in embeds or lessons.
+    pub(super) fn view_variants_hint(&self, ctx: &Context<Self>) -> Html {
+        let variants = &self.sim.scenario.variants;
+        if variants.len() < 2
+            || !crate::scenario::patch::variants_change_topology(variants)
+            || self.comparing()
+            || self.embed
+            || self.lesson.is_some()
+            || self.share.variants_hint_closed
+        {
+            return html! {};
+        }
+        let link = ctx.link();
+        let names: Vec<&str> = variants.iter().map(|v| v.name.as_str()).collect();
+        let shown = variants
+            .iter()
+            .find(|v| v.set.is_empty())
+            .map_or("the scenario as written".to_string(), |v| {
+                format!("the {} lane", v.name)
+            });
+        html! {
+            <div class="variants-hint" id="variants-hint" role="note">
+                <span>{ format!("This scenario compares {} variants ({}); the picture shows {shown}.", names.len(), names.join(", ")) }</span>
+                <button class="btn small primary" id="variants-hint-compare"
+                    onclick={link.callback(|_| Msg::ToggleCompare)}>{"Compare side by side"}</button>
+                <button class="x" title="Hide this note" onclick={link.callback(|_| Msg::CloseVariantsHint)}>{"×"}</button>
+            </div>
+        }
     }
 
     /// Compare on (build the lanes at the current time) or off.

@@ -113,6 +113,7 @@ pub enum Msg {
     CloseShare,
     Extend,
     CloseSummary,
+    CloseVariantsHint,
     Embed(Result<crate::ui::embed::Inbound, String>),
     Visible(bool),
     /// Download: "svg", "png", "csv" or "jsonl" (see `ui::exports`).

@@ -64,6 +64,7 @@ impl App {
                         { self.view_share_overlays(ctx) }
                         { self.view_gif_dialog(ctx) }
                         { self.view_finished(ctx) }
+                        { self.view_variants_hint(ctx) }
                         if let Some(e) = &self.command_error {
                             <div class="toast" id="command-toast" role="alert">{ format!("Not applied: {e}") }</div>
                         }

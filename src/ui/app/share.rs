@@ -43,6 +43,8 @@ pub(super) struct ShareState {
     pub auto_paused: bool,
     /// The summary card was closed for this finish.
     pub summary_closed: bool,
+    /// The "this scenario compares variants" strip was closed (`compare.rs`).
+    pub variants_hint_closed: bool,
     /// Whether the run was finished at the last frame (to post `finished` once).
     pub was_finished: bool,
     pub links: Option<embed::EmbedLinks>,

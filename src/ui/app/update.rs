@@ -75,6 +75,10 @@ impl App {
             Msg::CloseShare => self.close_dialog(),
             Msg::Extend => self.extend_run(),
             Msg::CloseSummary => self.close_summary(),
+            Msg::CloseVariantsHint => {
+                self.share.variants_hint_closed = true;
+                true
+            }
             Msg::Embed(m) => self.on_embed(m),
             Msg::Visible(v) => self.visible(v),
             Msg::Build(m) => self.on_build(m),
