@@ -259,7 +259,7 @@ impl App {
                                 <div class="lane-counters">{ ledger::counters(&l, &format!("lane{k}")) }</div>
                             }
                             if kafka {
-                                <div class="lane-counters" id={format!("lane{k}-log")}>{ log_cards(k, &lane.engine, &lane.scenario) }</div>
+                                <div class="lane-counters" id={format!("lane{k}-log")}>{ log_cards(&format!("lane{k}"), &lane.engine, &lane.scenario) }</div>
                             }
                             if perf {
                                 <div class="lane-counters" id={format!("lane{k}-perf")}>{ perf_cards(k, &lane.engine, fourth) }</div>
@@ -293,7 +293,7 @@ impl App {
 
 /// The ledger's log-based half, one line per topic and per group, naming
 /// only the counts that are not zero (a lane where nothing went wrong says so).
-fn stream_lines(e: &crate::engine::Engine) -> Vec<String> {
+pub(super) fn stream_lines(e: &crate::engine::Engine) -> Vec<String> {
     let Some(st) = e.ledger_report().streams else {
         return Vec::new();
     };
@@ -338,7 +338,11 @@ fn stream_lines(e: &crate::engine::Engine) -> Vec<String> {
 /// doubled (written twice, or processed twice by a group, or for a group
 /// that writes an output, outputs a `read_committed` reader sees twice:
 /// reprocessing inside an aborted transaction doubles nothing); out of order.
-fn log_cards(k: usize, e: &crate::engine::Engine, sc: &crate::scenario::Scenario) -> Html {
+pub(super) fn log_cards(
+    prefix: &str,
+    e: &crate::engine::Engine,
+    sc: &crate::scenario::Scenario,
+) -> Html {
     let Some(st) = e.ledger_report().streams else {
         return html! {};
     };
@@ -363,10 +367,10 @@ fn log_cards(k: usize, e: &crate::engine::Engine, sc: &crate::scenario::Scenario
     }
     html! {
         <>
-            { card(k, "processed", "ok", processed.to_string(), "processed", "Records processed by the groups (each group counts its own)") }
-            { card(k, "doubled", "dup", doubled.to_string(), "doubled", "Records written twice, processed twice, or whose output a read_committed reader sees twice") }
-            { card(k, "lost", "lost", lost.to_string(), "lost", "Records acknowledged and then lost, never written, or skipped by a group") }
-            { card(k, "out-of-order", "ooo", ooo.to_string(), "out of order", "Records a group processed after a later record of the same key") }
+            { card(prefix, "processed", "ok", processed.to_string(), "processed", "Records processed by the groups (each group counts its own)") }
+            { card(prefix, "doubled", "dup", doubled.to_string(), "doubled", "Records written twice, processed twice, or whose output a read_committed reader sees twice") }
+            { card(prefix, "lost", "lost", lost.to_string(), "lost", "Records acknowledged and then lost, never written, or skipped by a group") }
+            { card(prefix, "out-of-order", "ooo", ooo.to_string(), "out of order", "Records a group processed after a later record of the same key") }
         </>
     }
 }
@@ -515,6 +519,7 @@ fn perf_cards(k: usize, e: &crate::engine::Engine, fourth: Fourth) -> Html {
             "Messages published and not yet done: queued, in transit or being processed",
         ),
     };
+    let k = &format!("lane{k}");
     html! {
         <>
             { card(k, "processed", "ok", t.processed.to_string(), "processed", "Processing runs that succeeded") }
@@ -563,7 +568,7 @@ fn lane_aspect(layout: &Layout) -> String {
 
 /// One large number of a lane (`#lane{k}-{key}`), styled as the ledger's.
 fn card(
-    k: usize,
+    prefix: &str,
     key: &str,
     cls: &'static str,
     v: String,
@@ -571,7 +576,7 @@ fn card(
     title: &'static str,
 ) -> Html {
     html! {
-        <div class={classes!("lc", cls, (v == "0").then_some("zero"))} id={format!("lane{k}-{key}")} title={title}>
+        <div class={classes!("lc", cls, (v == "0").then_some("zero"))} id={format!("{prefix}-{key}")} title={title}>
             <span class="v">{ v }</span><span class="l">{ label }</span>
         </div>
     }

@@ -60,8 +60,14 @@ impl App {
                 if ledger::counts_effects(self.sim.engine.config()) {
                     { self.guarantee_dial(ctx, l.guarantee) }
                     { ledger::counters(&l, "ledger") }
+                } else if self.sim.engine.ledger_report().streams.is_some() {
+                    // Topics and groups only: the log's ledger, as a Kafka lane shows it.
+                    { super::compare::log_cards("ledger", &self.sim.engine, &self.sim.scenario) }
+                    <ul class="ledger-streams" id="ledger-streams">
+                        { for super::compare::stream_lines(&self.sim.engine).into_iter().map(|s| html! { <li>{ s }</li> }) }
+                    </ul>
                 } else {
-                    <span class="hint" id="ledger-none">{"This ledger counts the effects of queue, SQS, Redis and Pulsar consumers; this scenario has none (Kafka records are counted in the group inspector and the report)."}</span>
+                    <span class="hint" id="ledger-none">{"This ledger counts the effects of queue, SQS, Redis and Pulsar consumers and the records of Kafka topics; this scenario has none."}</span>
                 }
                 <div class="ledger-actions">
                     if !self.embed && !self.presenter {

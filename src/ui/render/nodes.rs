@@ -308,9 +308,26 @@ pub(super) fn draw_nodes(f: &Frame) -> Vec<Hit> {
                 let bw = inner;
                 let by = line_y + rows.line_h * s + 2.0 * s;
                 let bh = rows.bar_h * s;
-                let cap = max_length
-                    .map(|m| m as f64)
-                    .unwrap_or_else(|| (*depth_max as f64).max(20.0));
+                // One scale for every unbounded queue in the picture (the
+                // deepest any has been), so two queues side by side compare
+                // at a glance; a bounded queue fills towards its max-length.
+                let cap = max_length.map(|m| m as f64).unwrap_or_else(|| {
+                    let deepest = f
+                        .snap
+                        .nodes
+                        .iter()
+                        .filter_map(|v| match v {
+                            NodeView::Queue {
+                                max_length: None,
+                                depth_max,
+                                ..
+                            } => Some(*depth_max),
+                            _ => None,
+                        })
+                        .max()
+                        .unwrap_or(*depth_max);
+                    (deepest.max(*depth_max) as f64).max(20.0)
+                });
                 let frac = (*depth as f64 / cap.max(1.0)).clamp(0.0, 1.0);
                 ctx.set_fill_style_str(th.bar_bg);
                 rrect(ctx, bx, by, bw, bh, bh / 2.0);

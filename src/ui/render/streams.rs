@@ -140,7 +140,8 @@ pub(super) fn draw_topic(f: &Frame, x: f64, y: f64, w: f64, t: &TopicView) -> Ve
     ctx.set_text_align("left");
     ctx.set_text_baseline("top");
     ctx.set_fill_style_str(th.muted);
-    let parts = format!("{} partitions", t.partitions.len());
+    let n = t.partitions.len();
+    let parts = format!("{n} partition{}", if n == 1 { "" } else { "s" });
     let app = format!("appended {}", t.appended);
     let legend = "cell colour = key";
     let line = fit_parts(
