@@ -30,6 +30,7 @@ static PRESETS: &[Preset] = presets![
     "topic-routing",
     "headers-routing",
     "retry-backoff",
+    "poison-requeue",
     "retry-queue",
     "circuit-breaker",
     "message-versioning",

@@ -450,3 +450,53 @@ fn a_crash_past_the_delivery_limit_dead_letters_in_delivery_order() {
     let (published, dead) = published_and_dead_lettered(&s, Reason::DeliveryLimit);
     assert_eq!(dead, published, "dead-lettered in delivery order");
 }
+
+/// The `poison-requeue` preset: a poison message nacked with requeue goes
+/// back to the head and comes straight back, so two of them keep both
+/// instances failing and the queue starves; rejecting without requeue
+/// dead-letters each at its first failure, a delivery limit of 5 after its
+/// fifth return.
+#[test]
+fn the_poison_requeue_preset_starves_with_requeue_and_flows_with_either_way_out() {
+    use queuelab::scenario::{patch, preset};
+    let base = preset("poison-requeue").unwrap().scenario();
+    let lane = |name: &str| {
+        let v = base.variants.iter().find(|v| v.name == name).unwrap();
+        let json = serde_json::to_string(&patch::apply(&base, &v.set).unwrap()).unwrap();
+        story(&json, 30_000_000)
+    };
+    let requeue = lane("requeue");
+    let published = requeue.engine.totals().published;
+    assert!(requeue.dead_letters().is_empty());
+    // After the first poison orders arrive, both instances only fail.
+    let ok_late = requeue
+        .processed("billing")
+        .iter()
+        .filter(|p| p.0 > 10_000_000)
+        .count();
+    assert_eq!(ok_late, 0, "nothing but poison after 10 s");
+    assert!(requeue.engine.totals().processed * 5 < published);
+
+    for (name, reason, returns) in [
+        ("dead-letter", Reason::Rejected, 0),
+        ("delivery-limit", Reason::DeliveryLimit, 5),
+    ] {
+        let s = lane(name);
+        let dl = s.dead_letters();
+        assert!(dl.len() >= 10, "{name}: {dl:?}");
+        assert!(dl.iter().all(|d| d.2 == reason), "{name}: {dl:?}");
+        // Every dead-lettered order was delivered once plus once per return.
+        for &(_, msg, _, _) in &dl {
+            let n = s
+                .deliveries("billing")
+                .iter()
+                .filter(|d| d.1 == msg)
+                .count();
+            assert_eq!(n, 1 + returns, "{name}: message {msg}");
+        }
+        assert!(
+            s.engine.totals().processed * 10 > published * 9,
+            "{name} flows"
+        );
+    }
+}

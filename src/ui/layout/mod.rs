@@ -340,25 +340,41 @@ impl Layout {
         }
         // A failing record's way out: Spring Kafka's retry topics (read by
         // the group itself, a delay after the append) and dead-letter topics.
+        // Drawn, but left out of the placement (added after it): as ranked
+        // edges they would add a column right of the groups and shrink
+        // kafka-retry-topics' names below 24 px in presenter mode at
+        // 1024×640; the topics stay in the first column and the edges loop
+        // back to them.
+        let mut late: Vec<Edge> = Vec::new();
+        let mut add_late = |from: &str, to: &str, kind: EdgeKind, label: Vec<String>| {
+            if let (Some(&a), Some(&b)) = (idx.get(from), idx.get(to)) {
+                late.push(Edge {
+                    from: a,
+                    to: b,
+                    kind,
+                    label,
+                });
+            }
+        };
         for g in &cfg.consumer_groups {
             match &g.on_failure {
                 Some(GroupOnFailure::DeadLetter {
                     topic, attempts, ..
                 }) => {
                     let label = format!("after {attempts} attempt{}", plural(*attempts));
-                    add(&g.id, topic, EdgeKind::DeadLetter, vec![label]);
+                    add_late(&g.id, topic, EdgeKind::DeadLetter, vec![label]);
                 }
                 Some(GroupOnFailure::RetryTopics {
                     topics,
                     dead_letter,
                 }) => {
                     for r in topics {
-                        add(&r.topic, &g.id, EdgeKind::Flow, Vec::new());
+                        add_late(&r.topic, &g.id, EdgeKind::Flow, Vec::new());
                         let label = format!("retry in {}", r.delay);
-                        add(&g.id, &r.topic, EdgeKind::Requeue, vec![label]);
+                        add_late(&g.id, &r.topic, EdgeKind::Requeue, vec![label]);
                     }
                     if let Some(d) = dead_letter {
-                        add(
+                        add_late(
                             &g.id,
                             d,
                             EdgeKind::DeadLetter,
@@ -675,6 +691,12 @@ impl Layout {
                 tag: config_tag(cfg, infos[i].kind, infos[i].index as usize),
             });
         }
+        if style.brief {
+            for e in late.iter_mut().filter(|e| e.kind == EdgeKind::DeadLetter) {
+                e.label = e.label.iter().flat_map(|l| split_caption(l)).collect();
+            }
+        }
+        edges.extend(late);
         let mut layout = Layout {
             nodes,
             edges,
