@@ -99,6 +99,7 @@ pub use measured::Measured;
 pub use message::Ledger;
 pub use metrics::{LatencySummary, SeriesPoint, Totals};
 pub use model::dead_letter::{DEAD_LETTERS_PER_INSTANT_MAX, DEATHS_PER_INSTANT_MAX};
+pub use model::effects::StreamLedger;
 pub use model::glob::glob_match;
 pub use model::pubsub::push_bytes;
 pub use report::{Report, TraceNames, TraceWriter};

@@ -15,6 +15,7 @@
 
 use super::frame::{context_2d, fit_canvas, now_ms};
 use super::{App, Msg};
+use crate::engine::StreamLedger;
 use crate::scenario::BrokerKind;
 use crate::ui::lanes::Lanes;
 use crate::ui::layout::{Layout, PRESENTER};
@@ -245,6 +246,8 @@ impl App {
                     let perf = !across_brokers && lane.scenario.topics.is_empty() && !(counts && about_ledger);
                     let counts = counts && !perf;
                     let kafka = !counts && !across_brokers && !perf;
+                    // The log's ledger, once for the cards and the lines.
+                    let streams = if kafka { lane.engine.stream_ledger() } else { None };
                     html! {
                         <section class="lane" id={format!("lane-{k}")} data-name={lane.name.clone()} data-guarantee={l.guarantee}
                             data-lost={l.lost.to_string()} data-duplicated={l.duplicated.to_string()} data-exactly={l.exactly_once.to_string()}
@@ -259,7 +262,7 @@ impl App {
                                 <div class="lane-counters">{ ledger::counters(&l, &format!("lane{k}")) }</div>
                             }
                             if kafka {
-                                <div class="lane-counters" id={format!("lane{k}-log")}>{ log_cards(&format!("lane{k}"), &lane.engine, &lane.scenario) }</div>
+                                <div class="lane-counters" id={format!("lane{k}-log")}>{ streams.as_ref().map(|st| log_cards(&format!("lane{k}"), st, &lane.scenario)).unwrap_or_default() }</div>
                             }
                             if perf {
                                 <div class="lane-counters" id={format!("lane{k}-perf")}>{ perf_cards(k, &lane.engine, fourth) }</div>
@@ -272,7 +275,7 @@ impl App {
                             // The log's ledger (Kafka lanes): what the produce path and each group lost or doubled.
                             if kafka {
                                 <ul class="lane-streams" id={format!("lane{k}-streams")}>
-                                    { for stream_lines(&lane.engine).into_iter().map(|s| html! { <li>{ s }</li> }) }
+                                    { for streams.iter().flat_map(stream_lines).map(|s| html! { <li>{ s }</li> }) }
                                 </ul>
                             }
                             // The mechanisms behind the numbers, where the lane is about guarantees.
@@ -293,10 +296,7 @@ impl App {
 
 /// The ledger's log-based half, one line per topic and per group, naming
 /// only the counts that are not zero (a lane where nothing went wrong says so).
-pub(super) fn stream_lines(e: &crate::engine::Engine) -> Vec<String> {
-    let Some(st) = e.ledger_report().streams else {
-        return Vec::new();
-    };
+pub(super) fn stream_lines(st: &StreamLedger) -> Vec<String> {
     let mut out = Vec::new();
     let part = |pairs: &[(&str, u64)]| -> Vec<String> {
         pairs
@@ -338,14 +338,7 @@ pub(super) fn stream_lines(e: &crate::engine::Engine) -> Vec<String> {
 /// doubled (written twice, or processed twice by a group, or for a group
 /// that writes an output, outputs a `read_committed` reader sees twice:
 /// reprocessing inside an aborted transaction doubles nothing); out of order.
-pub(super) fn log_cards(
-    prefix: &str,
-    e: &crate::engine::Engine,
-    sc: &crate::scenario::Scenario,
-) -> Html {
-    let Some(st) = e.ledger_report().streams else {
-        return html! {};
-    };
+pub(super) fn log_cards(prefix: &str, st: &StreamLedger, sc: &crate::scenario::Scenario) -> Html {
     let (mut processed, mut lost, mut doubled, mut ooo) = (0, 0, 0, 0);
     for t in st.topics.values() {
         lost += t.acked_lost + t.unacked_lost;

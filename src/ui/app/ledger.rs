@@ -53,18 +53,24 @@ impl App {
             return html! {};
         }
         let l = LedgerView::of(&self.sim.engine);
+        let counts = ledger::counts_effects(self.sim.engine.config());
+        let streams = if counts {
+            None
+        } else {
+            self.sim.engine.stream_ledger()
+        };
         let link = ctx.link();
         html! {
             <div class="ledger" id="ledger" data-guarantee={l.guarantee}
                 data-lost={l.lost.to_string()} data-duplicated={l.duplicated.to_string()} data-exactly={l.exactly_once.to_string()}>
-                if ledger::counts_effects(self.sim.engine.config()) {
+                if counts {
                     { self.guarantee_dial(ctx, l.guarantee) }
                     { ledger::counters(&l, "ledger") }
-                } else if self.sim.engine.ledger_report().streams.is_some() {
+                } else if let Some(st) = &streams {
                     // Topics and groups only: the log's ledger, as a Kafka lane shows it.
-                    { super::compare::log_cards("ledger", &self.sim.engine, &self.sim.scenario) }
+                    { super::compare::log_cards("ledger", st, &self.sim.scenario) }
                     <ul class="ledger-streams" id="ledger-streams">
-                        { for super::compare::stream_lines(&self.sim.engine).into_iter().map(|s| html! { <li>{ s }</li> }) }
+                        { for super::compare::stream_lines(st).into_iter().map(|s| html! { <li>{ s }</li> }) }
                     </ul>
                 } else {
                     <span class="hint" id="ledger-none">{"This ledger counts the effects of queue, SQS, Redis and Pulsar consumers and the records of Kafka topics; this scenario has none."}</span>

@@ -56,6 +56,22 @@ pub(super) fn draw_nodes(f: &Frame) -> Vec<Hit> {
         .nodes
         .iter()
         .any(|m| m.tag.as_deref() == Some(PRIORITY_QUEUE_TAG));
+    // One fill-bar scale for every unbounded queue in the picture: the
+    // deepest any has been (at least 20), so queues side by side compare.
+    let unbounded_cap = f
+        .snap
+        .nodes
+        .iter()
+        .filter_map(|v| match v {
+            NodeView::Queue {
+                max_length: None,
+                depth_max,
+                ..
+            } => Some(*depth_max),
+            _ => None,
+        })
+        .max()
+        .map_or(20.0, |d| (d as f64).max(20.0));
     for (i, n) in f.layout.nodes.iter().enumerate() {
         let rows = st.rows(n.compact);
         let (cx, cy) = f.view.pt((n.x, n.y));
@@ -263,7 +279,6 @@ pub(super) fn draw_nodes(f: &Frame) -> Vec<Hit> {
             }
             Some(NodeView::Queue {
                 depth,
-                depth_max,
                 unacked,
                 max_length,
                 ttl_us,
@@ -308,26 +323,8 @@ pub(super) fn draw_nodes(f: &Frame) -> Vec<Hit> {
                 let bw = inner;
                 let by = line_y + rows.line_h * s + 2.0 * s;
                 let bh = rows.bar_h * s;
-                // One scale for every unbounded queue in the picture (the
-                // deepest any has been), so two queues side by side compare
-                // at a glance; a bounded queue fills towards its max-length.
-                let cap = max_length.map(|m| m as f64).unwrap_or_else(|| {
-                    let deepest = f
-                        .snap
-                        .nodes
-                        .iter()
-                        .filter_map(|v| match v {
-                            NodeView::Queue {
-                                max_length: None,
-                                depth_max,
-                                ..
-                            } => Some(*depth_max),
-                            _ => None,
-                        })
-                        .max()
-                        .unwrap_or(*depth_max);
-                    (deepest.max(*depth_max) as f64).max(20.0)
-                });
+                // A bounded queue fills towards its max-length.
+                let cap = max_length.map_or(unbounded_cap, |m| m as f64);
                 let frac = (*depth as f64 / cap.max(1.0)).clamp(0.0, 1.0);
                 ctx.set_fill_style_str(th.bar_bg);
                 rrect(ctx, bx, by, bw, bh, bh / 2.0);
