@@ -385,4 +385,28 @@ test('the ledger is available everywhere: toggled on a scenario without guarante
   await pause(page);
 }, { viewport: { width: 1024, height: 640 } });
 
+test('alert rules: the strip, the red badge and the timeline say when an error rate alert fires, and rewind takes it back', async (page) => {
+  await open(page, '?preset=error-rate-alert&speed=20');
+  const state = (id) => page.getAttribute(`#alert-${id}`, 'data-state');
+  assert((await state('payment-errors')) === 'inactive', 'quiet before the outage');
+  assert((await page.textContent('#alert-payment-errors')).includes('ok'), 'the pill says ok');
+  await play(page);
+  for (let i = 0; i < 80 && (await tUs(page)) < 16e6; i++) await sleep(250);
+  await pause(page);
+  await settle(page);
+  const pill = await page.textContent('#alert-payment-errors');
+  console.log(`    at ${(await tUs(page)) / 1e6} s: ${pill} | ${await page.textContent('#alert-dlq-not-empty')}`);
+  assert((await state('payment-errors')) === 'firing' && /FIRING.*\d+(\.\d)?%/.test(pill), `payment-errors fires with its rate: ${pill}`);
+  assert((await state('dlq-not-empty')) === 'firing', 'the DLQ alert fires');
+  const marks = await page.$$eval('.scrubber .marker.alert', (ms) => ms.map((m) => m.title));
+  assert(marks.length === 2 && marks.some((t) => /alert payment-errors fired/.test(t)), `two firing marks on the timeline: ${marks}`);
+  assert(await page.isVisible('.legend [data-mark="alert"]'), 'the legend explains the ALERT badge');
+  await page.screenshot({ path: path.join(SHOTS, 'alert-firing-1024x640.png') });
+  // Rewind to 5 s: nothing has fired yet.
+  await page.$eval('#scrubber', (el) => { el.value = '5000'; el.dispatchEvent(new Event('input', { bubbles: true })); });
+  await sleep(300);
+  assert((await state('payment-errors')) === 'inactive' && (await state('dlq-not-empty')) === 'inactive', 'rewound: both ok');
+  assert((await page.$$('.scrubber .marker.alert')).length === 0, 'rewound: no firing marks');
+}, { viewport: { width: 1024, height: 640 } });
+
 await run('guarantee');

@@ -39,8 +39,10 @@ cargo build --locked --release
 step "release build of the app and end-to-end browser tests"
 ./e2e/run.sh
 
-step "size of the release wasm (growth guard: 878 KiB gzip; issue 6's budget of 400 is not met)"
-# About 876.8 KiB gzip today (870.2 before the preset-description audit of
+step "size of the release wasm (growth guard: 888 KiB gzip; issue 6's budget of 400 is not met)"
+# About 887.1 KiB gzip today (876.8 before the alert rules of 2026-12-05
+# night: their engine room, validation, report, strip pills, node badge and
+# timeline marks, and the error-rate-alert preset; 870.2 before the preset-description audit of
 # 2026-12-05 evening: longer descriptions, the batching lesson's third step,
 # the edges to Kafka retry/dead-letter topics and SQS redrive queues, the
 # producer's batches_sent, the variants note, the log ledger in the strip,
@@ -63,6 +65,6 @@ step "size of the release wasm (growth guard: 878 KiB gzip; issue 6's budget of 
 # topology builder, the Kafka picture, the lesson player and the exports
 # merged; README "Performance" says where the bytes are. This guard stops
 # further growth.
-WASM_GZIP_KIB_MAX="${WASM_GZIP_KIB_MAX:-878}" ./scripts/wasm-size.sh dist
+WASM_GZIP_KIB_MAX="${WASM_GZIP_KIB_MAX:-888}" ./scripts/wasm-size.sh dist
 
 step "all tests passed"

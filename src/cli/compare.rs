@@ -159,6 +159,28 @@ pub(super) fn compare(a: &RunArgs, out: &mut dyn Write) -> Result<(), Failure> {
         table_rows.push(("sqs: requests".into(), "sqs.requests".into()));
         table_rows.push(("sqs: cost usd".into(), "sqs.cost_usd".into()));
     }
+    // Alert rules: times fired, when first, time firing (ids in lane order, each once).
+    let mut alert_ids: Vec<String> = Vec::new();
+    for (_, r) in &lanes {
+        if let Some(m) = r.get("alerts").and_then(|a| a.as_object()) {
+            for id in m.keys() {
+                if !alert_ids.contains(id) {
+                    alert_ids.push(id.clone());
+                }
+            }
+        }
+    }
+    for id in alert_ids {
+        table_rows.push((format!("alert {id}: fired"), format!("alerts.{id}.fired")));
+        table_rows.push((
+            format!("alert {id}: first s"),
+            format!("alerts.{id}.first_fired_s"),
+        ));
+        table_rows.push((
+            format!("alert {id}: firing s"),
+            format!("alerts.{id}.firing_ms"),
+        ));
+    }
     let label_w = table_rows
         .iter()
         .map(|(l, _)| l.chars().count())
@@ -181,6 +203,8 @@ pub(super) fn compare(a: &RunArgs, out: &mut dyn Write) -> Result<(), Failure> {
                 (Some(x), _) if path.starts_with("latency_us") => format!("{:.1}", x / 1000.0),
                 (Some(x), _) if path.ends_with("cost_usd") => format!("{x:.6}"),
                 (Some(x), _) if *path == "success_rate" => format!("{:.1}%", x * 100.0),
+                (Some(x), _) if path.ends_with("firing_ms") => format!("{:.0}", x / 1000.0),
+                (Some(x), _) if path.ends_with("_s") => format!("{x:.1}"),
                 (Some(x), _) => format!("{x:.0}"),
                 (None, Some(text)) => text.replace('_', "-"),
                 (None, None) => "—".to_string(),

@@ -353,5 +353,31 @@ pub(super) fn write_text_report(
         };
         writeln!(out, "{line}")?;
     }
+    let alerts = e.alerts();
+    if !alerts.is_empty() {
+        writeln!(out)?;
+        writeln!(out, "alerts")?;
+        for a in alerts {
+            let first = a
+                .first_fired_s
+                .map(|t| format!(", first at {t:.3}s"))
+                .unwrap_or_default();
+            let now = if a.value_text.is_empty() {
+                String::new()
+            } else {
+                format!(", now {}", a.value_text)
+            };
+            writeln!(
+                out,
+                "  {:<18} {} on {}: {}, fired {} time(s){first}, firing {}{now}",
+                a.id,
+                a.rule,
+                a.node,
+                a.state,
+                a.fired,
+                ms(a.firing_ms.round() as u64 * 1000),
+            )?;
+        }
+    }
     Ok(())
 }

@@ -23,6 +23,7 @@
 //! Stored              model/broker_costs.rs (`on_stored`: after the broker's own time)
 //! Scheduled           command.rs          (`apply_scheduled`)
 //! Sample              sampling.rs         (`on_sample`: the time series)
+//! AlertCheck          alerts.rs           (`on_alert_check`: alert rules, watching only)
 //!
 //! No broker semantics live here: this file knows when things happen, not what
 //! a queue or a consumer does about them. Every state change happens inside
@@ -170,6 +171,10 @@ pub(crate) enum Event {
         index: u32,
     },
     Sample,
+    /// Alert rule `a` is evaluated (`alerts.rs`).
+    AlertCheck {
+        a: u32,
+    },
     Stream(StreamEvent),
     Redis(RedisEvent),
     Sqs(SqsEvent),
@@ -221,6 +226,8 @@ pub struct Engine {
     pub(crate) pulsar: Pulsar,
     /// When the broker CPU is free again (`model::broker_costs`).
     pub(crate) broker_cpu_free_us: u64,
+    /// Alert rules (`alerts.rs`), in `cfg.alerts` order.
+    pub(crate) alerts: Vec<super::alerts::AlertState>,
     /// Amazon SQS queues and pollers (see `model::sqs`).
     pub(crate) sqs: Sqs,
     /// The message arena (see `message`); `free` lists recyclable slots.
@@ -294,6 +301,7 @@ impl Engine {
             redis: Redis::default(),
             pulsar: Pulsar::default(),
             broker_cpu_free_us: 0,
+            alerts: Vec::new(),
             sqs: Sqs::default(),
             msgs: Vec::new(),
             free: Vec::new(),
@@ -451,6 +459,7 @@ impl Engine {
         self.build_redis();
         self.build_sqs();
         self.build_pulsar();
+        self.build_alerts();
         for p in 0..self.producers.len() {
             let start = self.cfg.producers[p].start.us();
             self.schedule_tick(p as u32, SimTime(start));
@@ -642,6 +651,7 @@ impl Engine {
             Event::ProducerRestart { p, incarnation } => self.on_producer_restart(p, incarnation),
             Event::Scheduled { index } => self.apply_scheduled(index),
             Event::Sample => self.on_sample(),
+            Event::AlertCheck { a } => self.on_alert_check(a),
             Event::Stream(ev) => self.on_stream_event(ev),
             Event::Redis(ev) => self.on_redis_event(ev),
             Event::Sqs(ev) => self.on_sqs_event(ev),

@@ -64,12 +64,14 @@
 //!   pulsar_hash.rs Pulsar's murmur3, Java string hash, Key_Shared ranges (pure)
 //! command.rs     run-time commands: check, then hand to the owning model
 //! invariants.rs  check_invariants (conservation; calls each model's checks)
+//! alerts.rs      alert rules (error rate, depth, lag) evaluated as Prometheus does; they only watch
 //! measured.rs    one row of the broker comparison (delivered, lost, duplicated, order, latency, backlog)
 //! view.rs        snapshots for a UI (topics and groups: view_stream.rs; Redis: view_redis.rs; Pulsar: view_pulsar.rs);  report.rs: CLI report, trace JSON / text
 //! agenda.rs, prng.rs, time.rs, trace.rs (+ trace_codes.rs), reason.rs, metrics.rs: the core's tools
 //! ```
 
 pub mod agenda;
+mod alerts;
 mod arena;
 mod command;
 mod core;
@@ -94,6 +96,7 @@ pub mod view_stream;
 
 pub use self::core::{Engine, NodeInfo, NodeKind, RunOutcome, DELAY_US_MAX, LIVE_MESSAGES_MAX};
 pub use crate::scenario::{Command, LoggedCommand};
+pub use alerts::AlertView;
 pub use command::CommandError;
 pub use measured::Measured;
 pub use message::Ledger;

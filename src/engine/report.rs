@@ -51,6 +51,9 @@ pub struct Report {
     /// Amazon SQS requests and cost estimate (only with SQS queues).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub sqs: Option<crate::engine::model::sqs_check::SqsReport>,
+    /// Alert rules by id: state, times fired, time firing (only with `alerts`).
+    #[serde(skip_serializing_if = "BTreeMap::is_empty")]
+    pub alerts: BTreeMap<String, Value>,
 }
 
 pub fn hash_hex(h: u64) -> String {
@@ -107,6 +110,17 @@ impl Engine {
                 l
             },
             sqs,
+            alerts: self
+                .alerts()
+                .into_iter()
+                .map(|a| {
+                    let mut v = serde_json::to_value(&a).unwrap_or(Value::Null);
+                    if let Value::Object(m) = &mut v {
+                        m.remove("id");
+                    }
+                    (a.id, v)
+                })
+                .collect(),
         }
     }
 

@@ -240,6 +240,21 @@ impl Engine {
             TraceKind::ProducerFenced { member, epoch } => format!(
                 "#{member} fenced (ProducerFenced, epoch now {epoch}): its transaction aborted, it stops"
             ),
+            TraceKind::AlertFired { alert, value_milli } => format!(
+                "alert {} FIRED: {}{}",
+                self.alert_name(alert),
+                self.alert_value_text(alert, value_milli),
+                self.cfg
+                    .alerts
+                    .get(alert as usize)
+                    .map(|r| format!(" ({})", r.describe()))
+                    .unwrap_or_default()
+            ),
+            TraceKind::AlertResolved { alert, value_milli } => format!(
+                "alert {} resolved: {}",
+                self.alert_name(alert),
+                self.alert_value_text(alert, value_milli)
+            ),
             TraceKind::TxnTimedOut { member } => format!(
                 "#{member}'s transaction was open transaction_timeout: the coordinator aborts it"
             ),

@@ -201,6 +201,12 @@ pub enum TraceKind {
     /// A crashed member's transaction was open `transaction_timeout`: the
     /// coordinator aborts it (a `txn_aborted` follows).
     TxnTimedOut { member: u32 },
+    /// Alert rule `alert` (its index in `alerts`) fired; `value_milli` is the
+    /// metric × 1000 (an error rate of 12.5% is 125, a depth of 40 is 40000).
+    /// The node is the one the rule watches.
+    AlertFired { alert: u32, value_milli: u64 },
+    /// Alert rule `alert` stopped firing (its condition no longer holds).
+    AlertResolved { alert: u32, value_milli: u64 },
     /// A member's transaction was aborted: `records` outputs aborted.
     TxnAborted { member: u32, records: u32 },
     /// The broker → consumer link delivered this message twice: the

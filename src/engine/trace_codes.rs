@@ -6,7 +6,8 @@
 //! the guarantees, 40..=59 Amazon SQS, 60..=79 Redis, 80..=89 and 103..=107
 //! the log's delivery mechanics, 90..=102 Apache Pulsar, 108 SQS again,
 //! 109..=111 consumers' circuit breakers, 112 SQS again, 113..=114 the
-//! groups' poll timer, 115 the transaction timeout; the next new kind takes 116.
+//! groups' poll timer, 115 the transaction timeout, 116..=117 alert rules; the
+//! next new kind takes 118.
 
 use super::trace::{NodeId, TraceKind};
 
@@ -56,6 +57,8 @@ impl TraceKind {
             TraceKind::TxnCommitted { .. } => "txn_committed",
             TraceKind::TxnAborted { .. } => "txn_aborted",
             TraceKind::TxnTimedOut { .. } => "txn_timed_out",
+            TraceKind::AlertFired { .. } => "alert_fired",
+            TraceKind::AlertResolved { .. } => "alert_resolved",
             TraceKind::DeliveredTwice { .. } => "delivered_twice",
             TraceKind::MemberPaused { .. } => "member_paused",
             TraceKind::MemberResumed { .. } => "member_resumed",
@@ -115,7 +118,7 @@ impl TraceKind {
     }
 
     /// All kind names, for filters in the UI.
-    pub const NAMES: [&'static str; 98] = [
+    pub const NAMES: [&'static str; 100] = [
         "published",
         "routed",
         "unroutable",
@@ -214,6 +217,8 @@ impl TraceKind {
         "breaker_half_open",
         "breaker_closed",
         "sqs_delete_throttled",
+        "alert_fired",
+        "alert_resolved",
     ];
 
     /// Canonical encoding of this kind: its code (see the module header) and two field
@@ -363,6 +368,9 @@ impl TraceKind {
             TraceKind::PollTimeout { member } => (113, member as u64, 0),
             TraceKind::CommitFailed { member } => (114, member as u64, 0),
             TraceKind::TxnTimedOut { member } => (115, member as u64, 0),
+            // Alert rules (alerts.rs).
+            TraceKind::AlertFired { alert, value_milli } => (116, alert as u64, value_milli),
+            TraceKind::AlertResolved { alert, value_milli } => (117, alert as u64, value_milli),
             // Redis: codes 60..=79. A stream id folds into one word
             // (ms times an odd constant, xor seq): deterministic, integer only.
             TraceKind::PubsubPublished { receivers, missed } => {

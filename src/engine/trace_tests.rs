@@ -49,7 +49,7 @@ fn hash_sees_every_field() {
     assert_ne!(h0, base(k, None, 1, 1));
     assert_ne!(h0, base(k, Some(1), 2, 1));
     assert_ne!(h0, base(k, Some(1), 1, 2));
-    assert_eq!(TraceKind::NAMES.len(), 98);
+    assert_eq!(TraceKind::NAMES.len(), 100);
     // Fields sharing a word stay apart.
     let d = |consumer, instance, attempt, redelivered| TraceKind::Delivered {
         consumer: NodeId(consumer),
@@ -224,4 +224,42 @@ fn names_lists_every_kind() {
         seen += 1;
     }
     assert_eq!(seen, TraceKind::NAMES.len());
+}
+
+#[test]
+fn alert_kinds_use_codes_116_and_117_and_hash_their_fields() {
+    let fired = TraceKind::AlertFired {
+        alert: 1,
+        value_milli: 139,
+    };
+    let resolved = TraceKind::AlertResolved {
+        alert: 1,
+        value_milli: 139,
+    };
+    assert_eq!(fired.fields(), (116, 1, 139));
+    assert_eq!(resolved.fields(), (117, 1, 139));
+    assert_eq!(
+        (fired.name(), resolved.name()),
+        ("alert_fired", "alert_resolved")
+    );
+    let h = |k| {
+        let mut l = TraceLog::new();
+        l.record(SimTime(1), k, None, NodeId(0));
+        l.hash()
+    };
+    assert_ne!(h(fired), h(resolved));
+    assert_ne!(
+        h(fired),
+        h(TraceKind::AlertFired {
+            alert: 0,
+            value_milli: 139
+        })
+    );
+    assert_ne!(
+        h(fired),
+        h(TraceKind::AlertFired {
+            alert: 1,
+            value_milli: 140
+        })
+    );
 }

@@ -194,6 +194,9 @@ pub struct Snapshot {
     /// messages as `depth` and in-flight ones as `unacked`).
     #[serde(skip_serializing_if = "Vec::is_empty")]
     pub sqs: Vec<crate::engine::model::sqs_check::SqsQueueView>,
+    /// The alert rules, in `alerts` order (see `engine::alerts`).
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub alerts: Vec<crate::engine::AlertView>,
 }
 
 /// How many head messages a snapshot lists per queue.
@@ -211,6 +214,7 @@ impl Engine {
             latency_end_to_end: self.latency_end_to_end(),
             nodes: self.snapshot_nodes(SNAPSHOT_HEAD_MAX),
             sqs: self.sqs_views(),
+            alerts: self.alerts(),
         }
     }
 

@@ -81,6 +81,7 @@ pub const VARIANT_FIELDS: &[&str] = &[
     "key_shared",
     "keys",
     "kind",
+    "metric",
     "mode",
     "on_failure",
     "overflow",

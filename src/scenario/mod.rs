@@ -6,6 +6,7 @@
 //! (`consumers[1].prefetch: must be at least 1`). Parsing never panics,
 //! whatever the bytes.
 
+pub mod alert;
 pub mod broker;
 mod command;
 mod command_text;
@@ -23,6 +24,7 @@ mod types;
 mod units;
 mod validate;
 
+pub use alert::{AlertMetric, AlertRule};
 pub use broker::{check_broker_costs, BrokerCosts, BrokerKind, BROKER_COST_MAX};
 pub use command::{Command, LoggedCommand};
 pub use guarantee::*;

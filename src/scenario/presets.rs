@@ -33,6 +33,7 @@ static PRESETS: &[Preset] = presets![
     "poison-requeue",
     "retry-queue",
     "circuit-breaker",
+    "error-rate-alert",
     "message-versioning",
     "ttl-overflow",
     "priority-queue",

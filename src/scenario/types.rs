@@ -72,6 +72,11 @@ pub struct Scenario {
     /// see `scenario::expect`). They never change the run.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub expect: Vec<String>,
+    /// Alert rules: a consumer's error rate, a queue's depth or a group's lag
+    /// above a threshold, evaluated as Prometheus does (see `scenario::alert`).
+    /// They watch and never change the run.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub alerts: Vec<super::AlertRule>,
     /// The closed-form mean time in system, for theory presets: the app
     /// shows it beside the measured mean and its 95% confidence interval.
     #[serde(default, skip_serializing_if = "Option::is_none")]

@@ -4,6 +4,7 @@
 use super::*;
 use std::collections::BTreeMap;
 
+mod alerts;
 mod priority;
 mod pulsar;
 mod redis;
@@ -700,6 +701,7 @@ pub fn validate(s: &Scenario) -> Result<(), ScenarioError> {
     sqs::check_sqs(&mut v, s);
     priority::check_priorities(&mut v, s, &|name: &str| kind_of(name));
     pulsar::check_pulsar(&mut v, s, &|name: &str| kind_of(name));
+    alerts::check_alerts(&mut v, s, &|name: &str| kind_of(name));
     if let Some(c) = &s.broker_costs {
         if let Err((f, e)) = super::check_broker_costs(c) {
             v.err(format!("broker_costs.{f}"), e);

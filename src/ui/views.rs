@@ -22,6 +22,9 @@ pub struct TotalsProps {
     /// words), except published, processed and in flight.
     #[prop_or_default]
     pub brief: bool,
+    /// The scenario's alert rules (empty: none), shown at the strip's end.
+    #[prop_or_default]
+    pub alerts: Vec<crate::engine::AlertView>,
 }
 
 /// Messages parked in dead-letter queues: the ready messages of queues that a
@@ -95,6 +98,45 @@ pub fn totals_bar(p: &TotalsProps) -> Html {
                 { item("t-parked", "parked in DLQ", parked, "c-dead") }
             }
             { item("t-inflight", "in flight", t.in_flight.saturating_sub(parked), "c-flight") }
+            if !p.alerts.is_empty() {
+                <div class="alerts" id="alerts">
+                    { for p.alerts.iter().map(alert_pill) }
+                </div>
+            }
+        </div>
+    }
+}
+
+/// One alert rule in the totals strip: red and named with its value when
+/// firing, amber when pending, quiet otherwise; the rule itself on hover.
+fn alert_pill(a: &crate::engine::AlertView) -> Html {
+    let (cls, state) = match a.state {
+        "firing" => ("alert firing", "FIRING"),
+        "pending" => ("alert pending", "pending"),
+        _ => ("alert ok", "ok"),
+    };
+    let value = if a.value_text.is_empty() {
+        String::new()
+    } else {
+        format!(" · {}", a.value_text)
+    };
+    let fired = match a.fired {
+        0 => "never fired".to_string(),
+        1 => "fired once".to_string(),
+        n => format!("fired {n} times"),
+    };
+    let title = format!(
+        "Alert {} on {}: {} — {state}, {fired}",
+        a.id, a.node, a.rule
+    );
+    html! {
+        <div class={classes!("total", cls)} id={format!("alert-{}", a.id)} title={title}
+             data-state={a.state}>
+            <span class="l">{ &a.id }</span>
+            <span class="v">{ state }</span>
+            if a.state != "inactive" {
+                <span class="l">{ value }</span>
+            }
         </div>
     }
 }
@@ -110,6 +152,8 @@ pub struct LegendFacts {
     pub consumers: bool,
     /// A consumer has a circuit breaker.
     pub breakers: bool,
+    /// The scenario has alert rules.
+    pub alerts: bool,
     /// A queue has `max_priority` (its prioritised messages are outlined).
     pub priorities: bool,
     /// Topics and consumer groups (partition strips, cursors, lag, owners).
@@ -164,6 +208,7 @@ pub fn legend(f: &LegendFacts) -> Html {
                 if f.breakers { { legend_item("breaker", html! { <b class="mark-text mark-badge breaker">{"BREAKER OPEN"}</b> }, "", "the consumer's circuit breaker is open: it takes no deliveries, messages wait in its queue (outlined HALF-OPEN: probes are let through)") } }
                 { legend_item("failed-flash", svg(html! { <rect x="2" y="2" width="14" height="10" rx="2.5" fill="none" stroke={FATE_COLORS[FAILED_POP as usize]} stroke-width="2.5" /> }), "failed", "a pink flash on a consumer: one processing run failed") }
             }
+            if f.alerts { { legend_item("alert", html! { <b class="mark-text mark-badge alert">{"ALERT"}</b> }, "", "an alert rule on this node is firing (red outline); the strip above the picture lists every rule: ok, pending (the condition holds, not yet for its `for`) or FIRING with its value") } }
             { legend_item("command-halo", svg(html! { <rect x="1.5" y="1.5" width="15" height="11" rx="3" fill="none" stroke={FATE_COLORS[COMMAND as usize]} stroke-width="2" /> }), "command", "a sky-blue halo: a command (knob, crash, restart) was applied here") }
             { legend_item("gone-ring", svg(html! { <circle cx="9" cy="7" r="5" fill="none" stroke={FATE_COLORS[DROPPED as usize]} stroke-width="2" /> }), "lost", "a ring under a node: a message was dropped or expired here") }
             if f.queues {

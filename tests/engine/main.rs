@@ -11,6 +11,7 @@
 mod common;
 
 mod ack_path;
+mod alerts;
 mod auto_commit;
 mod breaker;
 mod broker_comparison;

@@ -58,7 +58,7 @@ impl App {
                 <div class="main">
                     <div class="stage">
                         if !self.comparing() {
-                            <TotalsBar totals={self.snap.totals} parked={views::parked_in_dead_letter_queues(self.sim.engine.config(), &self.snap.nodes)} brief={self.presenter} />
+                            <TotalsBar totals={self.snap.totals} parked={views::parked_in_dead_letter_queues(self.sim.engine.config(), &self.snap.nodes)} brief={self.presenter} alerts={self.snap.alerts.clone()} />
                         }
                         { self.view_ledger_strip(ctx) }
                         { self.view_share_overlays(ctx) }
@@ -175,6 +175,7 @@ impl App {
                 || !cfg.pulsar_subscriptions.is_empty()
                 || !cfg.redis_groups.is_empty(),
             breakers: cfg.consumers.iter().any(|c| c.circuit_breaker.is_some()),
+            alerts: !cfg.alerts.is_empty(),
             priorities: cfg.queues.iter().any(|q| q.max_priority.is_some()),
             streams: !cfg.topics.is_empty(),
             brief: self.presenter,

@@ -124,6 +124,13 @@ impl App {
                                 style={format!("left: calc(8px + (100% - 16px) * {frac:.5})")}></span>
                         }
                     }) }
+                    { for self.snap.alerts.iter().flat_map(|a| a.fired_at_s.iter().map(move |t| (a, *t))).map(|(a, t)| {
+                        let frac = (t * 1e6 / self.sim.horizon_us.max(1) as f64).clamp(0.0, 1.0);
+                        html! {
+                            <span class="marker alert" title={format!("{t:.1} s: alert {} fired ({})", a.id, a.rule)}
+                                style={format!("left: calc(8px + (100% - 16px) * {frac:.5})")}></span>
+                        }
+                    }) }
                     { for self.sim.scenario.schedule.iter().filter(|c| c.at.0 <= self.sim.horizon_us).map(|c| {
                         let frac = (c.at.0 as f64 / self.sim.horizon_us.max(1) as f64).clamp(0.0, 1.0);
                         html! {

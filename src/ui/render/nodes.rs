@@ -80,11 +80,17 @@ pub(super) fn draw_nodes(f: &Frame) -> Vec<Hit> {
         let view = f.snap.nodes.get(i);
         let selected = f.selected_node == Some(i);
         let crashed = matches!(view, Some(NodeView::Consumer { instances, .. }) if !instances.is_empty() && instances.iter().all(|i| !i.up));
+        // An alert rule on this node fires: a red outline and a badge on the top edge.
+        let alarm = f
+            .snap
+            .alerts
+            .iter()
+            .find(|a| a.state == "firing" && a.node == n.id);
         ctx.set_fill_style_str(th.node);
         rrect(ctx, x, y, w, h, 10.0 * s);
         ctx.fill();
         let line = (1.5 * s).max(1.0);
-        ctx.set_line_width(if selected || crashed {
+        ctx.set_line_width(if selected || crashed || alarm.is_some() {
             line * 2.2
         } else {
             line
@@ -96,6 +102,8 @@ pub(super) fn draw_nodes(f: &Frame) -> Vec<Hit> {
             th.accent
         } else if crashed {
             th.text
+        } else if alarm.is_some() {
+            ALERT_RED
         } else if n.band == 1 {
             th.dead
         } else {
@@ -136,7 +144,7 @@ pub(super) fn draw_nodes(f: &Frame) -> Vec<Hit> {
                     _ => "SUBSCRIPTION",
                 },
             };
-            text_fit(
+            let tag_w = text_fit(
                 ctx,
                 kind,
                 x + pad,
@@ -145,6 +153,27 @@ pub(super) fn draw_nodes(f: &Frame) -> Vec<Hit> {
                 true,
                 inner,
             );
+            let breaker_tripped = matches!(view, Some(NodeView::Consumer { breaker: Some(b), .. }) if b.state != "closed");
+            if let (Some(a), false) = (alarm, breaker_tripped) {
+                // A firing alert: a red badge at the tag row's end (the
+                // rule's name when it fits beside the tag, else the word).
+                let px = rows.tag_px * s;
+                font(ctx, px, true);
+                let measure = |t: &str| ctx.measure_text(t).map(|m| m.width()).unwrap_or(60.0);
+                let room = inner - tag_w - 16.0 * s;
+                let mut label = format!("ALERT {}", a.id);
+                if measure(&label) > room {
+                    label = "ALERT".into();
+                }
+                let tw = measure(&label);
+                let bx = x + w - pad - tw - 8.0 * s;
+                let by = y + rows.tag_y * s - 1.0 * s;
+                rrect(ctx, bx, by, tw + 8.0 * s, px + 5.0 * s, 4.0 * s);
+                ctx.set_fill_style_str(ALERT_RED);
+                ctx.fill();
+                ctx.set_fill_style_str("#ffffff");
+                let _ = ctx.fill_text(&label, bx + 4.0 * s, by + 2.5 * s);
+            }
             if let Some(NodeView::Consumer {
                 breaker: Some(b), ..
             }) = view
@@ -547,6 +576,10 @@ pub(super) fn draw_nodes(f: &Frame) -> Vec<Hit> {
     }
     hits
 }
+
+/// A firing alert: the outline and tab of the node it watches (red in both
+/// themes, white text on it).
+const ALERT_RED: &str = "#dc2626";
 
 /// A tripped circuit breaker's state, as a consumer box says it.
 fn breaker_state(b: &crate::engine::view::BreakerView) -> &'static str {
