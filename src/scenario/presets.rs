@@ -56,6 +56,7 @@ static PRESETS: &[Preset] = presets![
     "kafka-crash-rebalance",
     "kafka-commit-policies",
     "kafka-replay",
+    "kafka-offset-reset",
     "kafka-hot-partition",
     "kafka-compaction",
     "kafka-slow-group",

@@ -323,3 +323,67 @@ fn a_timestamp_seek_in_a_dead_letter_topic_uses_the_append_time() {
     let offsets: Vec<u64> = seeks(&s).into_iter().map(|(_, _, o)| o).collect();
     assert_eq!(offsets, [5]);
 }
+
+/// The `kafka-offset-reset` preset: two groups with no committed offsets join
+/// a topic at 8 s. `earliest` processes every record once, from offset 0;
+/// `latest` starts each partition at the log end of its first fetch: every
+/// record from there on is processed once, none before it, and the ones
+/// before it were all appended before that fetch.
+#[test]
+fn auto_offset_reset_earliest_reads_the_history_latest_starts_at_the_log_end() {
+    let s = story(
+        queuelab::scenario::preset("kafka-offset-reset").unwrap().json,
+        20_000_000,
+    );
+    let topic = s.node("user-signups");
+    // Record id → (partition, offset, appended at).
+    let mut at = std::collections::BTreeMap::new();
+    let mut ends = [0u64; 3];
+    for e in &s.trace {
+        if let TraceKind::Appended { partition, offset, .. } = e.kind {
+            at.insert(e.msg.unwrap(), (partition, offset, e.t.0));
+            ends[partition as usize] = offset + 1;
+        }
+    }
+    let processed = |group: &str| {
+        let g = s.node(group);
+        let mut per = vec![Vec::new(); 3];
+        for e in s.trace.iter().filter(|e| e.node == g) {
+            if let TraceKind::Processed { .. } = e.kind {
+                let (p, o, _) = at[&e.msg.unwrap()];
+                per[p as usize].push(o);
+            }
+        }
+        per
+    };
+    let first_fetch = |group: &str, p: u32| {
+        let g = s.node(group);
+        s.trace
+            .iter()
+            .find(|e| {
+                e.node == g
+                    && matches!(e.kind, TraceKind::Fetched { topic: t, partition, .. } if t == topic && partition == p)
+            })
+            .map(|e| e.t.0)
+            .expect("the group fetched the partition")
+    };
+    let early = processed("welcome-emails");
+    let late = processed("fraud-model");
+    for p in 0..3u32 {
+        let pi = p as usize;
+        // Earliest: the whole log once, in offset order (the last record may still be in flight).
+        let want: Vec<u64> = (0..early[pi].len() as u64).collect();
+        assert_eq!(early[pi], want, "welcome-emails, partition {p}");
+        assert!(early[pi].len() as u64 + 2 >= ends[pi]);
+        // Latest: a contiguous run from a reset point, once each.
+        let from = late[pi][0];
+        let want: Vec<u64> = (from..from + late[pi].len() as u64).collect();
+        assert_eq!(late[pi], want, "fraud-model, partition {p}");
+        let fetched_at = first_fetch("fraud-model", p);
+        assert!(fetched_at >= 8_000_000, "no member before 8 s");
+        let appended_at = |o: u64| at.values().find(|v| v.0 == p && v.1 == o).unwrap().2;
+        assert!(from > 100, "partition {p}: 8 s of history skipped (from offset {from})");
+        assert!(appended_at(from - 1) <= fetched_at, "what it skipped was there at its first fetch");
+        assert!(appended_at(from) >= 8_000_000, "it reads what came after it joined");
+    }
+}
