@@ -292,6 +292,26 @@ for (const vp of sizes) {
   }, { viewport: vp });
 }
 
+test('a topics-only scenario counts group lag instead of an always-zero in flight; auto_offset_reset earliest vs latest', async (page) => {
+  await page.goto(BASE + '?preset=kafka-offset-reset&speed=5&autoplay=1');
+  await page.waitForSelector('#t-lag');
+  assert(!(await page.$('#t-inflight')), 'no in-flight counter where only logs are');
+  const lagAt = async () => Number((await page.textContent('#t-lag .v')).replace(/[^0-9]/g, ''));
+  const t = async () => Number(await page.getAttribute('#app-root', 'data-t-us'));
+  for (let i = 0; i < 80 && (await t()) < 9.5e6; i++) await sleep(100);
+  await page.click('#play');
+  await settle(page);
+  const lag = await lagAt();
+  // At ~9.5 s welcome-emails (earliest) still owes most of its 8 s backlog; fraud-model (latest) owes ~0.
+  assert(lag > 150 && lag < 600, `group lag after the join: ${lag}`);
+  assert((await page.getAttribute('#t-lag', 'title')).includes('lag'), 'the counter explains itself');
+  await page.screenshot({ path: path.join(SHOTS, 'offset-reset-1024x640.png') });
+  // A queue scenario keeps in flight and has no lag counter.
+  await page.goto(BASE + '?preset=mm1');
+  await page.waitForSelector('#t-inflight');
+  assert(!(await page.$('#t-lag')), 'no group lag without groups');
+}, { viewport: { width: 1024, height: 640 } });
+
 // ---------------------------------------------------------------- runner
 
 await run('kafka');

@@ -22,6 +22,15 @@ pub struct TotalsProps {
     /// words), except published, processed and in flight.
     #[prop_or_default]
     pub brief: bool,
+    /// Records behind over every consumer group (`None`: no groups), shown as
+    /// the log-based half's "in flight": a record in a log is not in flight
+    /// until a member polls it, but it is what the group still owes.
+    #[prop_or_default]
+    pub lag: Option<u64>,
+    /// The scenario has only topics (no queue, Pulsar or Redis node): the
+    /// message ledger's "in flight" is always 0 there and is left out.
+    #[prop_or_default]
+    pub logs_only: bool,
     /// The scenario's alert rules (empty: none), shown at the strip's end.
     #[prop_or_default]
     pub alerts: Vec<crate::engine::AlertView>,
@@ -71,9 +80,10 @@ pub fn totals_bar(p: &TotalsProps) -> Html {
             "t-copies" => "Extra copies of a message: one publish routed to several queues or subscribers (fan-out), a send the network duplicated, a Pulsar subscription or Redis stream group handing out an entry it keeps",
             "t-parked" => "Messages waiting in dead-letter queues that no consumer reads",
             "t-inflight" => "Messages really on their way: in transit, queued, being processed or waiting for a retry (parked dead letters not included)",
+            "t-lag" => "Consumer-group lag: records appended to the topics and not yet committed, summed over every group and partition (a record two groups owe counts twice)",
             _ => "",
         };
-        if p.brief && v == 0 && !matches!(id, "t-published" | "t-processed" | "t-inflight") {
+        if p.brief && v == 0 && !matches!(id, "t-published" | "t-processed" | "t-inflight" | "t-lag") {
             return html! {};
         }
         html! {
@@ -97,7 +107,12 @@ pub fn totals_bar(p: &TotalsProps) -> Html {
             if p.parked.is_some() {
                 { item("t-parked", "parked in DLQ", parked, "c-dead") }
             }
-            { item("t-inflight", "in flight", t.in_flight.saturating_sub(parked), "c-flight") }
+            if !p.logs_only {
+                { item("t-inflight", "in flight", t.in_flight.saturating_sub(parked), "c-flight") }
+            }
+            if let Some(lag) = p.lag {
+                { item("t-lag", "group lag", lag, "c-flight") }
+            }
             if !p.alerts.is_empty() {
                 <div class="alerts" id="alerts">
                     { for p.alerts.iter().map(alert_pill) }

@@ -58,7 +58,7 @@ impl App {
                 <div class="main">
                     <div class="stage">
                         if !self.comparing() {
-                            <TotalsBar totals={self.snap.totals} parked={views::parked_in_dead_letter_queues(self.sim.engine.config(), &self.snap.nodes)} brief={self.presenter} alerts={self.snap.alerts.clone()} />
+                            <TotalsBar totals={self.snap.totals} parked={views::parked_in_dead_letter_queues(self.sim.engine.config(), &self.snap.nodes)} brief={self.presenter} alerts={self.snap.alerts.clone()} lag={self.group_lag_total()} logs_only={self.logs_only()} />
                         }
                         { self.view_ledger_strip(ctx) }
                         { self.view_share_overlays(ctx) }
@@ -160,6 +160,26 @@ impl App {
     }
 
     /// What the legend must explain for this topology.
+    /// Lag summed over the consumer groups (`None` without groups).
+    fn group_lag_total(&self) -> Option<u64> {
+        let mut groups = self.snap.nodes.iter().filter_map(|n| match n {
+            crate::engine::NodeView::Group(g) => Some(g.lag),
+            _ => None,
+        });
+        let first = groups.next()?;
+        Some(first + groups.sum::<u64>())
+    }
+
+    /// Topics and nothing the message ledger counts in flight.
+    fn logs_only(&self) -> bool {
+        let cfg = self.sim.engine.config();
+        !cfg.topics.is_empty()
+            && cfg.queues.is_empty()
+            && cfg.pulsar_topics.is_empty()
+            && cfg.redis_pubsub.is_empty()
+            && cfg.redis_streams.is_empty()
+    }
+
     fn legend_facts(&self) -> LegendFacts {
         let has = |k: EdgeKind| self.layout.edges.iter().any(|e| e.kind == k);
         let cfg = self.sim.engine.config();
