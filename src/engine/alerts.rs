@@ -163,9 +163,11 @@ impl Engine {
                 while st.history.len() > 1 && st.history[1].0 <= now.saturating_sub(window_us) {
                     st.history.pop_front();
                 }
+                // The counters only grow; saturating all the same, so a
+                // future reset can never wrap into a huge rate.
                 let (_, f0, r0) = st.history[0];
-                let runs = runs - r0;
-                (runs > 0).then(|| (failed - f0) as f64 / runs as f64)
+                let runs = runs.saturating_sub(r0);
+                (runs > 0).then(|| failed.saturating_sub(f0) as f64 / runs as f64)
             }
             (AlertMetric::Depth, Watched::Queue(q)) => Some(
                 self.sqs_depths(q)

@@ -349,6 +349,8 @@ pub fn delete(sc: &mut Scenario, id: &str) -> Result<Vec<String>, String> {
             }
         }
     }
+    // Alert rules watching a deleted node go with it.
+    next.alerts.retain(|a| !gone.contains(&a.node));
     // Scheduled commands that name a deleted node go with it.
     let before = sc.clone();
     next.schedule.retain(|s| {
@@ -411,6 +413,7 @@ pub fn rename(sc: &mut Scenario, old: &str, new: &str) -> Result<(), ScenarioErr
     next.consumer_groups
         .iter_mut()
         .for_each(|g| g.topics.iter_mut().for_each(re));
+    next.alerts.iter_mut().for_each(|a| re(&mut a.node));
     if let Some(xy) = next.layout.remove(old) {
         next.layout.insert(new.to_string(), xy);
     }

@@ -155,3 +155,21 @@ fn an_empty_scenario_runs() {
     scenario::validate(&sc).unwrap();
     let _ = hash_at(sc, 1_000_000);
 }
+
+/// Alert rules follow their node: renamed with it, deleted with it (the
+/// other rule stays), and the scenario stays valid.
+#[test]
+fn alert_rules_follow_their_node_through_rename_and_delete() {
+    let mut sc = scenario::preset("error-rate-alert").unwrap().scenario();
+    sc.variants.clear();
+    sc.expect.clear();
+    edit::rename(&mut sc, "payment-svc", "payments").unwrap();
+    assert_eq!(sc.alerts[0].node, "payments");
+    let gone = edit::delete(&mut sc, "payments-dlq").unwrap();
+    assert_eq!(gone, ["payments-dlq"]);
+    let ids: Vec<&str> = sc.alerts.iter().map(|a| a.id.as_str()).collect();
+    assert_eq!(ids, ["payment-errors"], "the DLQ's rule went with it");
+    scenario::validate(&sc).expect("still valid");
+    edit::delete(&mut sc, "payments").unwrap();
+    assert!(sc.alerts.is_empty());
+}
