@@ -83,7 +83,10 @@ pub fn totals_bar(p: &TotalsProps) -> Html {
             "t-lag" => "Consumer-group lag: records appended to the topics and not yet committed, summed over every group and partition (a record two groups owe counts twice)",
             _ => "",
         };
-        if p.brief && v == 0 && !matches!(id, "t-published" | "t-processed" | "t-inflight" | "t-lag") {
+        if p.brief
+            && v == 0
+            && !matches!(id, "t-published" | "t-processed" | "t-inflight" | "t-lag")
+        {
             return html! {};
         }
         html! {

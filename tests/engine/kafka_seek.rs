@@ -332,7 +332,9 @@ fn a_timestamp_seek_in_a_dead_letter_topic_uses_the_append_time() {
 #[test]
 fn auto_offset_reset_earliest_reads_the_history_latest_starts_at_the_log_end() {
     let s = story(
-        queuelab::scenario::preset("kafka-offset-reset").unwrap().json,
+        queuelab::scenario::preset("kafka-offset-reset")
+            .unwrap()
+            .json,
         20_000_000,
     );
     let topic = s.node("user-signups");
@@ -340,7 +342,10 @@ fn auto_offset_reset_earliest_reads_the_history_latest_starts_at_the_log_end() {
     let mut at = std::collections::BTreeMap::new();
     let mut ends = [0u64; 3];
     for e in &s.trace {
-        if let TraceKind::Appended { partition, offset, .. } = e.kind {
+        if let TraceKind::Appended {
+            partition, offset, ..
+        } = e.kind
+        {
             at.insert(e.msg.unwrap(), (partition, offset, e.t.0));
             ends[partition as usize] = offset + 1;
         }
@@ -382,8 +387,17 @@ fn auto_offset_reset_earliest_reads_the_history_latest_starts_at_the_log_end() {
         let fetched_at = first_fetch("fraud-model", p);
         assert!(fetched_at >= 8_000_000, "no member before 8 s");
         let appended_at = |o: u64| at.values().find(|v| v.0 == p && v.1 == o).unwrap().2;
-        assert!(from > 100, "partition {p}: 8 s of history skipped (from offset {from})");
-        assert!(appended_at(from - 1) <= fetched_at, "what it skipped was there at its first fetch");
-        assert!(appended_at(from) >= 8_000_000, "it reads what came after it joined");
+        assert!(
+            from > 100,
+            "partition {p}: 8 s of history skipped (from offset {from})"
+        );
+        assert!(
+            appended_at(from - 1) <= fetched_at,
+            "what it skipped was there at its first fetch"
+        );
+        assert!(
+            appended_at(from) >= 8_000_000,
+            "it reads what came after it joined"
+        );
     }
 }
