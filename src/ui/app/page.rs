@@ -159,7 +159,6 @@ impl App {
         }
     }
 
-    /// What the legend must explain for this topology.
     /// Lag summed over the consumer groups (`None` without groups).
     fn group_lag_total(&self) -> Option<u64> {
         let mut groups = self.snap.nodes.iter().filter_map(|n| match n {
@@ -180,6 +179,7 @@ impl App {
             && cfg.redis_streams.is_empty()
     }
 
+    /// What the legend must explain for this topology.
     fn legend_facts(&self) -> LegendFacts {
         let has = |k: EdgeKind| self.layout.edges.iter().any(|e| e.kind == k);
         let cfg = self.sim.engine.config();
