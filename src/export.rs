@@ -4,8 +4,9 @@
 //! in time order; cumulative counters as they were at the sample, levels
 //! (in flight, ready and unacked per queue) at that instant, and the
 //! end-to-end latency of the interval that ends at the sample. Columns are
-//! fixed by the scenario (one `depth:`/`unacked:` pair per queue, in scenario
-//! order), so the same scenario, seed and commands give the same file.
+//! fixed by the scenario (one `depth:`/`unacked:` pair per queue, then one
+//! `lag:` per consumer group and one `backlog:` per Pulsar subscription, in
+//! scenario order), so the same scenario, seed and commands give the same file.
 //! Used by `queuelab export csv` and by the app's CSV download.
 
 use crate::engine::SeriesPoint;
@@ -33,7 +34,15 @@ pub fn series_csv(scenario: &Scenario, points: &[SeriesPoint]) -> String {
             field(&format!("unacked:{}", q.id))
         );
     }
+    for g in &scenario.consumer_groups {
+        let _ = write!(out, ",{}", field(&format!("lag:{}", g.id)));
+    }
+    for s in &scenario.pulsar_subscriptions {
+        let _ = write!(out, ",{}", field(&format!("backlog:{}", s.id)));
+    }
     out.push('\n');
+    // The series keeps the groups' lag, then the subscriptions' backlogs.
+    let levels = scenario.consumer_groups.len() + scenario.pulsar_subscriptions.len();
     for p in points {
         let _ = write!(
             out,
@@ -55,6 +64,9 @@ pub fn series_csv(scenario: &Scenario, points: &[SeriesPoint]) -> String {
             let d = p.depth.get(k).copied().unwrap_or(0);
             let u = p.unacked.get(k).copied().unwrap_or(0);
             let _ = write!(out, ",{d},{u}");
+        }
+        for k in 0..levels {
+            let _ = write!(out, ",{}", p.group_lag.get(k).copied().unwrap_or(0));
         }
         out.push('\n');
     }

@@ -75,7 +75,7 @@ USAGE:
                       answered from the run
              schema   print the JSON Schema of the lesson format
   export csv write the run's time series (one row per sample: counters, levels,
-             latency, depth and unacked per queue) as CSV
+             latency, depth and unacked per queue, lag per group) as CSV
   export svg write the topology (nodes, edges, labels; laid out as the app
              does, saved positions included) as a standalone SVG
   definitions

@@ -55,6 +55,48 @@ fn the_series_csv_has_a_row_per_sample_and_matches_the_report() {
 }
 
 #[test]
+fn the_series_csv_has_a_lag_column_per_consumer_group_matching_the_report() {
+    let until = |t: &str| {
+        let o = queuelab(&["export", "csv", "kafka-offset-reset", "--until", t]);
+        assert_eq!(o.status.code(), Some(0));
+        String::from_utf8(o.stdout).unwrap()
+    };
+    let csv = until("10s");
+    let lines: Vec<&str> = csv.lines().collect();
+    let head: Vec<&str> = lines[0].split(',').collect();
+    let at = |name: &str| head.iter().position(|h| *h == name).expect(name);
+    let (early, late) = (at("lag:welcome-emails"), at("lag:fraud-model"));
+    let last: Vec<&str> = lines.last().unwrap().split(',').collect();
+    assert_eq!(last[0], "10");
+    let run = queuelab(&["run", "kafka-offset-reset", "--until", "10s", "--json"]);
+    let r: serde_json::Value = serde_json::from_slice(&run.stdout).unwrap();
+    for (col, g) in [(early, "welcome-emails"), (late, "fraud-model")] {
+        assert_eq!(
+            last[col],
+            r["nodes"][g]["lag"].to_string(),
+            "{g}'s lag at 10 s"
+        );
+    }
+    // Before the groups join (8 s) nothing is committed: both owe the whole log.
+    let row7: Vec<&str> = lines
+        .iter()
+        .find(|l| l.starts_with("7,"))
+        .unwrap()
+        .split(',')
+        .collect();
+    assert_eq!(row7[early], row7[late]);
+    assert!(row7[early].parse::<u64>().unwrap() > 300, "{}", lines[0]);
+    // A preset without groups has no lag column.
+    let plain = queuelab(&["export", "csv", "pipeline", "--until", "1s"]).stdout;
+    assert!(!String::from_utf8(plain)
+        .unwrap()
+        .lines()
+        .next()
+        .unwrap()
+        .contains("lag:"));
+}
+
+#[test]
 fn a_run_that_ends_between_samples_gets_a_last_row_at_its_end() {
     // pipeline samples every 500 ms; 10.2 s ends 200 ms after the last sample.
     let o = queuelab(&["export", "csv", "pipeline", "--until", "10.2s"]);
