@@ -401,6 +401,9 @@ test('alert rules: the strip, the red badge and the timeline say when an error r
   const marks = await page.$$eval('.scrubber .marker.alert', (ms) => ms.map((m) => m.title));
   assert(marks.length === 2 && marks.some((t) => /alert payment-errors fired/.test(t)), `two firing marks on the timeline: ${marks}`);
   assert(await page.isVisible('.legend [data-mark="alert"]'), 'the legend explains the ALERT badge');
+  await clickNode(page, 'payment-svc');
+  const ins = await page.textContent('#inspector-alerts');
+  assert(/alert payment-errors.*error rate > 5% over 10s for 2s.*firing/.test(ins), `the inspector lists the consumer's rule: ${ins}`);
   await page.screenshot({ path: path.join(SHOTS, 'alert-firing-1024x640.png') });
   // Rewind to 5 s: nothing has fired yet.
   await page.$eval('#scrubber', (el) => { el.value = '5000'; el.dispatchEvent(new Event('input', { bubbles: true })); });

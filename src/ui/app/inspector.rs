@@ -74,8 +74,33 @@ impl App {
                     <button class="btn icon close" title="Close" onclick={link.callback(|_| Msg::SelectNode(None))}>{"✕"}</button>
                 </div>
                 { self.builder_properties(ctx, nv.id()) }
+                { self.node_alerts(nv.id()) }
                 { body }
             </div>
+        }
+    }
+
+    /// The alert rules watching node `id`: each rule in words, its state
+    /// with the value, and how often it fired (nothing without rules).
+    fn node_alerts(&self, id: &str) -> Html {
+        let mine: Vec<&crate::engine::AlertView> =
+            self.snap.alerts.iter().filter(|a| a.node == id).collect();
+        if mine.is_empty() {
+            return html! {};
+        }
+        html! {
+            <ul class="insp-alerts" id="inspector-alerts">
+                { for mine.into_iter().map(|a| {
+                    let value = if a.value_text.is_empty() { String::new() } else { format!(" ({})", a.value_text) };
+                    let fired = match a.fired { 0 => "never fired".to_string(), 1 => "fired once".to_string(), n => format!("fired {n} times") };
+                    html! {
+                        <li class={classes!("alert-line", a.state)} data-state={a.state}>
+                            <b>{ format!("alert {}", a.id) }</b>{ format!(": {} — ", a.rule) }
+                            <b>{ a.state }</b>{ format!("{value}; {fired}") }
+                        </li>
+                    }
+                }) }
+            </ul>
         }
     }
 
