@@ -408,6 +408,9 @@ async fn totals_bar_renders_the_counters() {
         totals,
         parked: Some(2),
         brief: false,
+        lag: None,
+        logs_only: false,
+        alerts: Vec::new(),
     };
     yew::Renderer::<TotalsBar>::with_root_and_props(root.clone(), props).render();
     yew::platform::time::sleep(std::time::Duration::from_millis(20)).await;
@@ -430,11 +433,46 @@ async fn totals_bar_renders_the_counters() {
         totals,
         parked: None,
         brief: true,
+        lag: None,
+        logs_only: false,
+        alerts: Vec::new(),
     };
     yew::Renderer::<TotalsBar>::with_root_and_props(brief.clone(), props).render();
     yew::platform::time::sleep(std::time::Duration::from_millis(20)).await;
     let text = brief.text_content().unwrap_or_default();
     assert_eq!(text, "42published0processed0in flight");
+    // Topics only: group lag instead of in flight; alert rules at the end,
+    // as the engine reports them at 15 s of error-rate-alert.
+    let logs = doc.create_element("div").unwrap();
+    doc.body().unwrap().append_child(&logs).unwrap();
+    let mut e =
+        queuelab::engine::Engine::new(scenario::preset("error-rate-alert").unwrap().scenario(), 1)
+            .unwrap();
+    e.run_until(queuelab::engine::SimTime(15_000_000), u64::MAX);
+    let alerts = e.alerts();
+    assert_eq!(alerts[0].state, "firing");
+    let props = TotalsProps {
+        totals: Totals::default(),
+        parked: None,
+        brief: false,
+        lag: Some(250),
+        logs_only: true,
+        alerts,
+    };
+    yew::Renderer::<TotalsBar>::with_root_and_props(logs.clone(), props).render();
+    yew::platform::time::sleep(std::time::Duration::from_millis(20)).await;
+    let text = logs.text_content().unwrap_or_default();
+    assert!(
+        text.contains("250group lag") && !text.contains("in flight"),
+        "{text}"
+    );
+    assert!(text.contains("payment-errorsFIRING · "), "{text}");
+    let pill = doc.get_element_by_id("alert-payment-errors").unwrap();
+    assert_eq!(pill.get_attribute("data-state").as_deref(), Some("firing"));
+    assert!(pill
+        .get_attribute("title")
+        .unwrap()
+        .contains("error rate > 5% over 10s for 2s"));
 }
 
 #[wasm_bindgen_test]
