@@ -63,6 +63,7 @@
 //!   pulsar_check.rs Pulsar commands, key ranges, invariants
 //!   pulsar_hash.rs Pulsar's murmur3, Java string hash, Key_Shared ranges (pure)
 //! command.rs     run-time commands: check, then hand to the owning model
+//! replay.rs      a session rebuilt from its command log (rewind, share links)
 //! invariants.rs  check_invariants (conservation; calls each model's checks)
 //! alerts.rs      alert rules (error rate, depth, lag) evaluated as Prometheus does; they only watch
 //! measured.rs    one row of the broker comparison (delivered, lost, duplicated, order, latency, backlog)
@@ -82,6 +83,7 @@ pub mod metrics;
 mod model;
 pub mod prng;
 mod reason;
+mod replay;
 pub mod report;
 mod report_text;
 pub mod routing;

@@ -125,6 +125,15 @@ pub fn totals_bar(p: &TotalsProps) -> Html {
     }
 }
 
+/// How often an alert rule fired, in words (the strip's tooltip, the inspector).
+pub fn times_fired(n: u32) -> String {
+    match n {
+        0 => "never fired".to_string(),
+        1 => "fired once".to_string(),
+        n => format!("fired {n} times"),
+    }
+}
+
 /// One alert rule in the totals strip: red and named with its value when
 /// firing, amber when pending, quiet otherwise; the rule itself on hover.
 fn alert_pill(a: &crate::engine::AlertView) -> Html {
@@ -138,11 +147,7 @@ fn alert_pill(a: &crate::engine::AlertView) -> Html {
     } else {
         format!(" · {}", a.value_text)
     };
-    let fired = match a.fired {
-        0 => "never fired".to_string(),
-        1 => "fired once".to_string(),
-        n => format!("fired {n} times"),
-    };
+    let fired = times_fired(a.fired);
     let title = format!(
         "Alert {} on {}: {} — {state}, {fired}",
         a.id, a.node, a.rule

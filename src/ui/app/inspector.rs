@@ -92,7 +92,7 @@ impl App {
             <ul class="insp-alerts" id="inspector-alerts">
                 { for mine.into_iter().map(|a| {
                     let value = if a.value_text.is_empty() { String::new() } else { format!(" ({})", a.value_text) };
-                    let fired = match a.fired { 0 => "never fired".to_string(), 1 => "fired once".to_string(), n => format!("fired {n} times") };
+                    let fired = views::times_fired(a.fired);
                     html! {
                         <li class={classes!("alert-line", a.state)} data-state={a.state}>
                             <b>{ format!("alert {}", a.id) }</b>{ format!(": {} — ", a.rule) }
