@@ -128,6 +128,39 @@ test('a scheduled join shows the rebalancing badge, drops lines, and marks the t
   assert(/rebalance: analytics/.test(title), `the mark names the group (${title})`);
 });
 
+test('an event store refuses a stale append: the CONFLICTS badge and the inspector count the refusals', async (page) => {
+  await open(page, '?preset=event-store-concurrency&autoplay=1&speed=5');
+  const s = await waitStreams(page, (x) => x.store_badges.some((b) => /^command-handler: \d+ CONFLICTS?$/.test(b)),
+    'the conflicts badge on command-handler', 20000);
+  console.log(`    badges: ${s.store_badges}`);
+  await clickHeader(page, 'command-handler');
+  await page.waitForSelector('#group-conflicts', { timeout: 5000 });
+  const n = Number(await page.textContent('#group-conflicts'));
+  assert(n >= 1, `the inspector counts the conflicts (${n})`);
+  assert(!(await page.$('#group-stale')), 'with the check on there is no stale-write line');
+  await page.screenshot({ path: path.join(SHOTS, 'event-store-conflicts-1024x640.png') });
+  const { problems } = await pictureProblems(page);
+  assert(problems.length === 0, `readable: ${problems}`);
+  assert(await page.isVisible('.legend [data-mark="conflicts"]'), 'the legend explains the CONFLICTS badge');
+  assert(!(await page.$('.legend [data-mark="stale-writes"]')), 'no stale-write badge to explain with the check on');
+  // The variants side by side: conflicts with the check, stale writes
+  // without it, neither when the commands are keyed by account.
+  await page.click('#compare-toggle');
+  await page.waitForSelector('#lanes');
+  const card = async (k, id) => Number(await page.textContent(`#lane${k}-${id} .v`));
+  const t0 = Date.now();
+  let c = [];
+  while (Date.now() - t0 < 20000) {
+    c = [await card(0, 'conflicts'), await card(1, 'stale-writes'), await card(2, 'conflicts'), await card(2, 'stale-writes')];
+    if (c[0] > 0 && c[1] > 0) break;
+    await sleep(200);
+  }
+  console.log(`    lanes: round-robin conflicts ${c[0]}, no-check stale writes ${c[1]}, keyed ${c[2]}/${c[3]}`);
+  assert(c[0] > 0 && c[1] > 0 && c[2] === 0 && c[3] === 0, `conflicts, stale writes, none: ${c}`);
+  assert((await card(0, 'stale-writes')) === 0 && (await card(1, 'conflicts')) === 0, 'each lane shows only its own outcome');
+  await page.screenshot({ path: path.join(SHOTS, 'event-store-lanes-1024x640.png') });
+}, { viewport: { width: 1024, height: 640 } });
+
 test('the throughput chart draws records processed, not a "completed" line stuck at zero', async (page) => {
   // Kafka records stay in the log: groups process them, nothing "completes".
   await open(page, '?preset=kafka-three-groups&autoplay=1&speed=5');

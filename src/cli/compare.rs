@@ -159,6 +159,26 @@ pub(super) fn compare(a: &RunArgs, out: &mut dyn Write) -> Result<(), Failure> {
         table_rows.push(("sqs: requests".into(), "sqs.requests".into()));
         table_rows.push(("sqs: cost usd".into(), "sqs.cost_usd".into()));
     }
+    // Event stores: per versioned group, its conflicts and stale writes
+    // (ids in lane order, each once; a lane without the field shows -).
+    let mut store_ids: Vec<String> = Vec::new();
+    for (_, r) in &lanes {
+        if let Some(m) = r.get("nodes").and_then(|a| a.as_object()) {
+            for (id, n) in m {
+                if n.get("expected_version").is_some() && !store_ids.contains(id) {
+                    store_ids.push(id.clone());
+                }
+            }
+        }
+    }
+    for id in store_ids {
+        for (l, f) in [
+            ("version conflicts", "version_conflicts"),
+            ("stale writes", "stale_writes"),
+        ] {
+            table_rows.push((format!("{id}: {l}"), format!("nodes.{id}.{f}")));
+        }
+    }
     // Alert rules: times fired, when first, time firing (ids in lane order, each once).
     let mut alert_ids: Vec<String> = Vec::new();
     for (_, r) in &lanes {

@@ -300,13 +300,18 @@ pub(super) fn write_text_report(
                     String::new()
                 };
                 let members = if live == 1 { "member" } else { "members" };
+                let store = match g.event_store {
+                    Some(e) if e.expected_version => format!(", version conflicts {} (processed again)", e.version_conflicts),
+                    Some(e) => format!(", stale writes {} (no expected-version check)", e.stale_writes),
+                    None => String::new(),
+                };
                 let timeouts = if g.poll_timeouts > 0 {
                     format!(", poll timeouts {}", g.poll_timeouts)
                 } else {
                     String::new()
                 };
                 format!(
-                    "  group     {:<18} {live} {members} ({idle} idle), processed {}, reprocessed {}, skipped {}, lag {} (max {}), rebalances {}{timeouts}{failures}",
+                    "  group     {:<18} {live} {members} ({idle} idle), processed {}, reprocessed {}, skipped {}, lag {} (max {}), rebalances {}{timeouts}{failures}{store}",
                     g.id, g.processed, g.reprocessed, g.skipped, g.lag, g.lag_max, g.rebalances
                 )
             }

@@ -76,6 +76,7 @@ impl Engine {
         }
         self.check_topics()?;
         self.check_groups()?;
+        self.check_event_stores()?;
         Ok(())
     }
 }

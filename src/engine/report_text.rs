@@ -255,6 +255,20 @@ impl Engine {
                 self.alert_name(alert),
                 self.alert_value_text(alert, value_milli)
             ),
+            TraceKind::VersionConflict {
+                member,
+                expected,
+                actual,
+            } => format!(
+                "#{member}'s append refused: it decided on version {expected} of the aggregate, another writer moved it to {actual}; it reloads and processes the record again"
+            ),
+            TraceKind::StaleWrite {
+                member,
+                read,
+                actual,
+            } => format!(
+                "#{member} appended on version {read} of the aggregate, now at {actual}: a stale write (no expected-version check)"
+            ),
             TraceKind::TxnTimedOut { member } => format!(
                 "#{member}'s transaction was open transaction_timeout: the coordinator aborts it"
             ),

@@ -207,6 +207,19 @@ pub enum TraceKind {
     AlertFired { alert: u32, value_milli: u64 },
     /// Alert rule `alert` stopped firing (its condition no longer holds).
     AlertResolved { alert: u32, value_milli: u64 },
+    /// An event store refused a group member's append: it decided on version
+    /// `expected` of the record's aggregate (its key), which another writer
+    /// has moved on to `actual`; the member processes the record again
+    /// (node: the group; message: the input record).
+    VersionConflict {
+        member: u32,
+        expected: u32,
+        actual: u32,
+    },
+    /// A group member appended without the version check, on version `read`
+    /// of the aggregate that is now at `actual`: a lost update the check
+    /// would have refused (node: the group; message: the input record).
+    StaleWrite { member: u32, read: u32, actual: u32 },
     /// A member's transaction was aborted: `records` outputs aborted.
     TxnAborted { member: u32, records: u32 },
     /// The broker → consumer link delivered this message twice: the

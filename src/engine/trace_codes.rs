@@ -6,8 +6,8 @@
 //! the guarantees, 40..=59 Amazon SQS, 60..=79 Redis, 80..=89 and 103..=107
 //! the log's delivery mechanics, 90..=102 Apache Pulsar, 108 SQS again,
 //! 109..=111 consumers' circuit breakers, 112 SQS again, 113..=114 the
-//! groups' poll timer, 115 the transaction timeout, 116..=117 alert rules; the
-//! next new kind takes 118.
+//! groups' poll timer, 115 the transaction timeout, 116..=117 alert rules,
+//! 118..=119 event-store appends; the next new kind takes 120.
 
 use super::trace::{NodeId, TraceKind};
 
@@ -59,6 +59,8 @@ impl TraceKind {
             TraceKind::TxnTimedOut { .. } => "txn_timed_out",
             TraceKind::AlertFired { .. } => "alert_fired",
             TraceKind::AlertResolved { .. } => "alert_resolved",
+            TraceKind::VersionConflict { .. } => "version_conflict",
+            TraceKind::StaleWrite { .. } => "stale_write",
             TraceKind::DeliveredTwice { .. } => "delivered_twice",
             TraceKind::MemberPaused { .. } => "member_paused",
             TraceKind::MemberResumed { .. } => "member_resumed",
@@ -118,7 +120,7 @@ impl TraceKind {
     }
 
     /// All kind names, for filters in the UI.
-    pub const NAMES: [&'static str; 100] = [
+    pub const NAMES: [&'static str; 102] = [
         "published",
         "routed",
         "unroutable",
@@ -219,6 +221,8 @@ impl TraceKind {
         "sqs_delete_throttled",
         "alert_fired",
         "alert_resolved",
+        "version_conflict",
+        "stale_write",
     ];
 
     /// Canonical encoding of this kind: its code (see the module header) and two field
@@ -371,6 +375,17 @@ impl TraceKind {
             // Alert rules (alerts.rs).
             TraceKind::AlertFired { alert, value_milli } => (116, alert as u64, value_milli),
             TraceKind::AlertResolved { alert, value_milli } => (117, alert as u64, value_milli),
+            // Event-store appends (model::event_store).
+            TraceKind::VersionConflict {
+                member,
+                expected,
+                actual,
+            } => (118, member as u64, pair(expected, actual as u64)),
+            TraceKind::StaleWrite {
+                member,
+                read,
+                actual,
+            } => (119, member as u64, pair(read, actual as u64)),
             // Redis: codes 60..=79. A stream id folds into one word
             // (ms times an odd constant, xor seq): deterministic, integer only.
             TraceKind::PubsubPublished { receivers, missed } => {

@@ -136,6 +136,21 @@ pub struct GroupView {
     pub latency_us: LatencySummary,
     pub members: Vec<GroupMemberView>,
     pub partitions: Vec<GroupPartitionView>,
+    /// A versioned output (`output.expected_version` set): its counts, at
+    /// the group's top level in the JSON.
+    #[serde(flatten, skip_serializing_if = "Option::is_none")]
+    pub event_store: Option<EventStoreCounts>,
+}
+
+/// A group's event-store appends (`model::event_store`).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
+pub struct EventStoreCounts {
+    /// The check is on (`true`) or only observed (`false`).
+    pub expected_version: bool,
+    /// Appends refused for a stale expected version (processed again).
+    pub version_conflicts: u64,
+    /// Appends made on a stale version without the check (lost updates).
+    pub stale_writes: u64,
 }
 
 impl Engine {
@@ -260,6 +275,15 @@ impl Engine {
                     lag_time_us: self.part_lag_time_us(i as u32, gp as u32),
                 })
                 .collect(),
+            event_store: cfg
+                .output
+                .as_ref()
+                .and_then(|o| o.expected_version)
+                .map(|check| EventStoreCounts {
+                    expected_version: check,
+                    version_conflicts: g.version_conflicts,
+                    stale_writes: g.stale_writes,
+                }),
         }
     }
 }

@@ -69,6 +69,7 @@ static PRESETS: &[Preset] = presets![
     "kafka-zombie-fencing",
     "kafka-isr-shrink",
     "event-sourcing-cqrs",
+    "event-store-concurrency",
     "redis-pubsub-disconnect",
     "redis-pubsub-slow-subscriber",
     "redis-streams-claim",

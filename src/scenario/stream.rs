@@ -364,6 +364,21 @@ pub struct GroupOutput {
     /// producer's default (Kafka Streams sets 10 s under exactly-once).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub transaction_timeout: Option<Duration>,
+    /// Event-store appends with an expected version (optimistic concurrency,
+    /// as EventStoreDB's `expectedRevision` or the survey's
+    /// `append_events(aggregate_id, events, expected_version)`): the output
+    /// topic is the event store, a record's key is its aggregate, and an
+    /// aggregate's version is the number of records appended with its key.
+    /// A member reads the version when it starts a record and appends with
+    /// it. `true`: an append whose aggregate moved on meanwhile (another
+    /// writer appended) is refused, a version conflict, and the member
+    /// reloads and processes the record again. `false`: appended without
+    /// the check; the appends decided on a stale version are counted
+    /// (`stale_writes`, the lost updates the check would have refused).
+    /// Unset: versions are not tracked. Records without a key are appended
+    /// unchecked.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub expected_version: Option<bool>,
 }
 
 /// Kafka's producer default `transaction.timeout.ms`.

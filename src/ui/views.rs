@@ -177,6 +177,10 @@ pub struct LegendFacts {
     pub breakers: bool,
     /// The scenario has alert rules.
     pub alerts: bool,
+    /// A group writes to an event store with the expected-version check
+    /// (its badge counts conflicts), or without it (stale writes).
+    pub store_checked: bool,
+    pub store_unchecked: bool,
     /// A queue has `max_priority` (its prioritised messages are outlined).
     pub priorities: bool,
     /// Topics and consumer groups (partition strips, cursors, lag, owners).
@@ -248,6 +252,8 @@ pub fn legend(f: &LegendFacts) -> Html {
                 { legend_item("lag", svg(html! { <g><rect x="1" y="9" width="16" height="3" fill="var(--bar-bg)" /><rect x="8" y="9" width="9" height="3" fill={group_color(0)} opacity="0.55" /></g> }), "lag", "a group's lane under the strip: shaded from its committed offset to the log end") }
                 { legend_item("owner", line(group_color(0), ""), "owner", "which member of a group owns the partition (dashed: the owner crashed, not noticed yet)") }
                 { legend_item("rebalancing", html! { <b class="mark-text mark-badge">{"REBALANCING"}</b> }, "", "the group is rebalancing: revoked partitions have no owner line") }
+                if f.store_checked { { legend_item("conflicts", html! { <b class="mark-text mark-badge">{"N CONFLICTS"}</b> }, "", "appends the event store refused: another writer had moved the aggregate on since the member loaded it, so the member processed the record again") } }
+                if f.store_unchecked { { legend_item("stale-writes", html! { <b class="mark-text mark-badge alert">{"N STALE WRITES"}</b> }, "", "appends made without the expected-version check on an aggregate another writer had moved on: lost updates") } }
                 { legend_item("idle-member", svg(html! { <circle cx="9" cy="7" r="4.5" fill="none" stroke="var(--muted)" stroke-width="1.5" stroke-dasharray="2 2" /> }), "idle: no partition", "a member with no partition (more members than partitions)") }
             }
         </div>

@@ -24,6 +24,7 @@ mod coop_join;
 mod dead_letter;
 mod definitions;
 mod determinism;
+mod event_store;
 mod expect;
 mod export;
 mod guarantees;

@@ -8,7 +8,9 @@
 //! Trace checks: a group's committed offset for a partition never moves back
 //! except by a seek; per partition a group processes in offset order between
 //! (re)assignments and seeks; and, without crashes, seeks or retention, with
-//! commit-after-processing, every record is processed exactly once per group.
+//! commit-after-processing, every record is processed exactly once per group
+//! and, for a group writing to an event store with the expected-version
+//! check, stored exactly once (a refused append is processed again).
 //! Genes work as in `props.rs` (0 is always the simplest choice).
 
 use crate::props::Genes;
@@ -159,6 +161,22 @@ fn scenario_json(g: &mut Genes, faults: bool) -> Value {
         if !on_failure.is_null() {
             groups[k]["on_failure"] = on_failure;
         }
+    }
+    // Read-process-write to a topic of the group's own, sometimes as an
+    // event store (`expected_version`: checked, observed only, or off).
+    for (k, group) in groups.iter_mut().enumerate() {
+        if g.pick(3) == 0 {
+            continue;
+        }
+        let id = format!("g{k}-out");
+        topics.push(json!({ "id": id, "partitions": 1 + g.pick(3) }));
+        let mut output = json!({ "topic": id });
+        match g.pick(3) {
+            1 => output["expected_version"] = json!(true),
+            2 => output["expected_version"] = json!(false),
+            _ => {}
+        }
+        group["output"] = output;
     }
     json!({
         "title": "stream property case",
@@ -407,6 +425,17 @@ fn check_case(genome: &[u32], seed: u64, faults: bool) -> Result<(), String> {
                     "group {}: processed {} of {appended}, reprocessed {}, skipped {}, lag {}",
                     gv.id, gv.processed, gv.reprocessed, gv.skipped, gv.lag
                 )));
+            }
+            // An event store with the check: a refused append is processed
+            // again, so every record lands in the store exactly once.
+            if let Some(es) = gv.event_store {
+                let out = crate::streams::topic(&e, &format!("{}-out", gv.id)).appended;
+                if es.expected_version && out != gv.processed {
+                    return Err(report(format!(
+                        "group {}: {out} events stored for {} records processed ({} conflicts)",
+                        gv.id, gv.processed, es.version_conflicts
+                    )));
+                }
             }
         }
     }

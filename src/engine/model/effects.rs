@@ -194,6 +194,13 @@ pub struct GroupLedger {
     pub duplicate_committed_outputs: u64,
     pub transactions_committed: u64,
     pub transactions_aborted: u64,
+    /// Event-store appends refused for a stale expected version (the
+    /// record was processed again; `event_store.rs`).
+    #[serde(skip_serializing_if = "is_zero_u64")]
+    pub version_conflicts: u64,
+    /// Event-store appends made on a stale version without the check.
+    #[serde(skip_serializing_if = "is_zero_u64")]
+    pub stale_writes: u64,
 }
 
 /// The ledger's state inside the engine.

@@ -284,6 +284,7 @@ impl Engine {
     }
 
     pub(crate) fn start_record(&mut self, g: u32, m: u32) {
+        self.read_version(g, m);
         let cfg = self.gcfg(g);
         let service = cfg
             .member_service
@@ -343,6 +344,10 @@ impl Engine {
             );
             // Retry in place, skip, or move it to another topic (`recovery.rs`).
             self.record_failed(g, m, rec, attempt);
+            return;
+        }
+        // An event store refused the append: processed again (`event_store.rs`).
+        if self.version_conflict(g, m, rec) {
             return;
         }
         self.record_done(g, m, rec, true);

@@ -74,6 +74,9 @@ pub(crate) struct MemberState {
     pub(crate) open_txn: Vec<super::transactions::TxnOut>,
     pub(crate) attempt: u32,
     pub(crate) processed: u64,
+    /// The version of its head record's aggregate when it started the
+    /// record (`event_store.rs`; 0 unless the output is versioned).
+    pub(crate) read_version: u32,
     /// Where the next fetch starts among the owned partitions (fairness).
     pub(crate) cursor: usize,
     /// The group partitions it owns, ascending (mirrors `GroupPart::owner`,
@@ -173,6 +176,10 @@ pub(crate) struct GroupState {
     pub(crate) outputs: u64,
     pub(crate) duplicate_outputs: u64,
     pub(crate) duplicate_committed_outputs: u64,
+    /// Event-store appends (`event_store.rs`): refused for a stale expected
+    /// version, and (check off) appended on a stale version.
+    pub(crate) version_conflicts: u64,
+    pub(crate) stale_writes: u64,
     pub(crate) txn_committed: u64,
     pub(crate) txn_aborted: u64,
     pub(crate) reprocessed: u64,
@@ -247,6 +254,8 @@ impl Engine {
             outputs: 0,
             duplicate_outputs: 0,
             duplicate_committed_outputs: 0,
+            version_conflicts: 0,
+            stale_writes: 0,
             txn_committed: 0,
             txn_aborted: 0,
             skipped: 0,
@@ -303,6 +312,7 @@ impl Engine {
             auto_commit_due: false,
             auto_commit_at_us: u64::MAX,
             poll_timer: Default::default(),
+            read_version: 0,
         });
         self.schedule_auto_commit(g, m);
         m

@@ -41,6 +41,7 @@
 //! | `replication.rs` | Kafka acks, retries, idempotence, high watermark, leader crash | truncated past the high watermark |
 //! | `isr.rs`         | Kafka ISR: a stalled follower holds the high watermark, leaves after `replica_lag_max`, re-joins caught up | — |
 //! | `transactions.rs`| read-process-write outputs, transactions, read_committed | aborted outputs (never read committed) |
+//! | `event_store.rs` | event-store appends with an expected version: aggregate versions, conflicts, stale writes | — (a conflict is processed again) |
 //! | `txn_fence.rs`   | transactions spanning polls, paused members, zombie fencing (producer epochs) | a fenced zombie's writes (aborted) |
 //! | `pubsub.rs`      | Redis Pub/Sub: PUBLISH, output buffers | `no_subscribers`, `subscriber_disconnected`, `output_buffer_limit` |
 //! | `xstream.rs`     | Redis Streams: XADD, PEL, XACK, XAUTOCLAIM | `stream_trimmed`, `consumer_crashed` |
@@ -75,6 +76,7 @@ pub mod consumer_crash;
 pub(crate) mod consumer_priority;
 pub mod dead_letter;
 pub mod effects;
+pub(crate) mod event_store;
 pub mod exchange;
 pub(crate) mod fetch;
 pub(crate) mod fetchable;

@@ -625,6 +625,8 @@ impl Engine {
                     duplicate_committed_outputs: g.duplicate_committed_outputs,
                     transactions_committed: g.txn_committed,
                     transactions_aborted: g.txn_aborted,
+                    version_conflicts: g.version_conflicts,
+                    stale_writes: g.stale_writes,
                 },
             );
         }

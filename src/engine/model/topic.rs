@@ -131,6 +131,9 @@ pub(crate) struct TopicState {
     /// A group's retry or dead-letter topic: its records are produced anew
     /// when moved, so their timestamp is their append time (retention).
     pub(crate) recovery_target: bool,
+    /// Appends per key ever (`event_store.rs`), for a topic some group
+    /// writes with `expected_version`; None elsewhere.
+    pub(crate) versions: Option<Vec<u32>>,
 }
 
 /// All log-based state: topics, groups, topic producers, batches in flight.
@@ -233,6 +236,7 @@ impl Engine {
                         .as_ref()
                         .is_some_and(|f| f.target_topics().contains(&t.id.as_str()))
                 }),
+                versions: self.versions_for(&t.id),
             });
             if t.retention.as_ref().is_some_and(|r| r.time.is_some()) {
                 let every = self.retention_check_us(i as u32);
@@ -383,6 +387,9 @@ impl Engine {
         }
         log.tombstones += r.tombstone() as u64;
         log.records.push_back(r);
+        if let Some(v) = self.streams.topics[ti].versions.as_mut() {
+            super::event_store::bump_version(v, r.key);
+        }
         self.streams.retained += 1;
         self.trace.record(
             self.now,

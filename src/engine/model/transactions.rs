@@ -68,6 +68,9 @@ impl Engine {
             return;
         };
         let t = t as u32;
+        if out.expected_version == Some(false) {
+            self.note_stale_write(g, m, rec);
+        }
         let n = self.streams.topics[t as usize].parts.len() as u32;
         let in_part = self.streams.groups[g as usize].parts[rec.gp as usize].partition;
         let part = if rec.key != NO_SYM {

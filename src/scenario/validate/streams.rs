@@ -257,6 +257,12 @@ pub(super) fn check_streams(v: &mut V, s: &Scenario, is_topic: &dyn Fn(&str) -> 
                     );
                 }
             }
+            if o.expected_version.is_some() && o.transactional {
+                v.err(
+                    format!("{at}.output.expected_version"),
+                    "cannot be combined with a transactional output (an aborted append would still count as a version)",
+                );
+            }
             if o.transactional && !per_batch {
                 v.err(
                     format!("{at}.commit"),

@@ -327,6 +327,8 @@ pub(super) fn stream_lines(st: &StreamLedger) -> Vec<String> {
             ("outputs doubled", g.duplicate_outputs),
             ("doubled for read_committed", g.duplicate_committed_outputs),
             ("transactions aborted", g.transactions_aborted),
+            ("version conflicts", g.version_conflicts),
+            ("stale writes", g.stale_writes),
         ]);
         out.push(format!("{id}: {}", bits.join(" · ")));
     }
@@ -338,8 +340,13 @@ pub(super) fn stream_lines(st: &StreamLedger) -> Vec<String> {
 /// doubled (written twice, or processed twice by a group, or for a group
 /// that writes an output, outputs a `read_committed` reader sees twice:
 /// reprocessing inside an aborted transaction doubles nothing); out of order.
+/// Where a group writes to an event store (`expected_version`), what the
+/// lanes differ in is the race for an aggregate: the middle two cards are its
+/// version conflicts and stale writes instead (doubled and lost stay in the
+/// lane's lines).
 pub(super) fn log_cards(prefix: &str, st: &StreamLedger, sc: &crate::scenario::Scenario) -> Html {
     let (mut processed, mut lost, mut doubled, mut ooo) = (0, 0, 0, 0);
+    let (mut conflicts, mut stale) = (0, 0);
     for t in st.topics.values() {
         lost += t.acked_lost + t.unacked_lost;
         doubled += t.duplicates_appended;
@@ -357,6 +364,23 @@ pub(super) fn log_cards(prefix: &str, st: &StreamLedger, sc: &crate::scenario::S
             g.reprocessed
         };
         ooo += g.out_of_order;
+        conflicts += g.version_conflicts;
+        stale += g.stale_writes;
+    }
+    let store = sc.consumer_groups.iter().any(|c| {
+        c.output
+            .as_ref()
+            .is_some_and(|o| o.expected_version.is_some())
+    });
+    if store {
+        return html! {
+            <>
+                { card(prefix, "processed", "ok", processed.to_string(), "processed", "Records processed by the groups (each group counts its own)") }
+                { card(prefix, "conflicts", "dup", conflicts.to_string(), "conflicts", "Appends the event store refused for a stale expected version; each record was processed again") }
+                { card(prefix, "stale-writes", "lost", stale.to_string(), "stale writes", "Appends made without the expected-version check on an aggregate another writer had moved on: lost updates") }
+                { card(prefix, "out-of-order", "ooo", ooo.to_string(), "out of order", "Records a group processed after a later record of the same key") }
+            </>
+        };
     }
     html! {
         <>

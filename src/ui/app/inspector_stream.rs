@@ -241,6 +241,13 @@ impl App {
                 <dt>{"reprocessed"}</dt><dd>{ g.reprocessed }</dd>
                 <dt>{"skipped"}</dt><dd>{ g.skipped }</dd>
                 <dt>{"commits"}</dt><dd>{ g.commits }</dd>
+                { for g.event_store.map(|e| if e.expected_version { html! { <>
+                    <dt>{"appends"}</dt><dd>{"with the expected version"}</dd>
+                    <dt>{"version conflicts"}</dt><dd id="group-conflicts" title="Appends the event store refused: another writer had appended to the aggregate since the member loaded it; the member processed the record again">{ e.version_conflicts }</dd>
+                </> } } else { html! { <>
+                    <dt>{"appends"}</dt><dd>{"unchecked (no expected version)"}</dd>
+                    <dt>{"stale writes"}</dt><dd id="group-stale" title="Appends decided on a version of the aggregate that another writer had already moved on: the check would have refused them">{ e.stale_writes }</dd>
+                </> } }) }
             </dl>
             <h3>{"Knobs"}</h3>
             <div class="knob">

@@ -183,6 +183,14 @@ impl App {
     fn legend_facts(&self) -> LegendFacts {
         let has = |k: EdgeKind| self.layout.edges.iter().any(|e| e.kind == k);
         let cfg = self.sim.engine.config();
+        // A group writing to an event store with (or without) the check.
+        let store = |check: bool| {
+            cfg.consumer_groups.iter().any(|g| {
+                g.output
+                    .as_ref()
+                    .is_some_and(|o| o.expected_version == Some(check))
+            })
+        };
         LegendFacts {
             dead_path: has(EdgeKind::DeadLetter),
             retry_loop: has(EdgeKind::Retry) || has(EdgeKind::Requeue),
@@ -196,6 +204,8 @@ impl App {
                 || !cfg.redis_groups.is_empty(),
             breakers: cfg.consumers.iter().any(|c| c.circuit_breaker.is_some()),
             alerts: !cfg.alerts.is_empty(),
+            store_checked: store(true),
+            store_unchecked: store(false),
             priorities: cfg.queues.iter().any(|q| q.max_priority.is_some()),
             streams: !cfg.topics.is_empty(),
             brief: self.presenter,

@@ -579,7 +579,7 @@ pub(super) fn draw_nodes(f: &Frame) -> Vec<Hit> {
 
 /// A firing alert: the outline and tab of the node it watches (red in both
 /// themes, white text on it).
-const ALERT_RED: &str = "#dc2626";
+pub(super) const ALERT_RED: &str = "#dc2626";
 
 /// A tripped circuit breaker's state, as a consumer box says it.
 fn breaker_state(b: &crate::engine::view::BreakerView) -> &'static str {

@@ -64,6 +64,8 @@ pub struct StreamStats {
     pub lines: u32,
     /// Groups showing the "rebalancing" badge.
     pub rebalancing: Vec<String>,
+    /// Event-store badges drawn, as "group: text" ("N CONFLICTS", "N STALE WRITES").
+    pub store_badges: Vec<String>,
     /// Members shown as "idle: no partition".
     pub idle: u32,
 }
@@ -387,6 +389,27 @@ pub(super) fn draw_group(f: &Frame, node: usize, x: f64, y: f64, w: f64, h: f64,
         ctx.set_text_baseline("top");
         let _ = ctx.fill_text(label, bx + 4.0 * s, by + 2.5 * s);
         stat(|st| st.rebalancing.push(gv.id.clone()));
+    } else if let Some(label) = store_badge(gv) {
+        // An event store's refusals (amber: handled, processed again) or,
+        // without the check, its stale writes (red: lost updates).
+        let px = rows.tag_px * s;
+        font(ctx, px, true);
+        let tw = ctx.measure_text(&label).map(|m| m.width()).unwrap_or(60.0);
+        let bx = x + w - pad - tw - 8.0 * s;
+        let by = y + rows.tag_y * s - 1.0 * s;
+        let stale = gv.event_store.is_some_and(|e| !e.expected_version);
+        ctx.set_fill_style_str(if stale {
+            super::nodes::ALERT_RED
+        } else {
+            th.retry
+        });
+        rrect(ctx, bx, by, tw + 8.0 * s, px + 5.0 * s, 4.0 * s);
+        ctx.fill();
+        ctx.set_fill_style_str(if stale { "#ffffff" } else { "#111827" });
+        ctx.set_text_align("left");
+        ctx.set_text_baseline("top");
+        let _ = ctx.fill_text(&label, bx + 4.0 * s, by + 2.5 * s);
+        stat(|st| st.store_badges.push(format!("{}: {label}", gv.id)));
     }
 
     // The lag on the title row, right-aligned, baselines aligned with the name.
@@ -461,6 +484,17 @@ pub(super) fn draw_group(f: &Frame, node: usize, x: f64, y: f64, w: f64, h: f64,
         );
     }
     ctx.set_text_baseline("top");
+}
+
+/// The event-store badge of a group, once it has something to say.
+fn store_badge(gv: &GroupView) -> Option<String> {
+    let e = gv.event_store?;
+    let (n, one, many) = if e.expected_version {
+        (e.version_conflicts, "CONFLICT", "CONFLICTS")
+    } else {
+        (e.stale_writes, "STALE WRITE", "STALE WRITES")
+    };
+    (n > 0).then(|| format!("{n} {}", if n == 1 { one } else { many }))
 }
 
 /// Member rows a group box of height `h` [layout units] holds.

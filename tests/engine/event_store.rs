@@ -1,0 +1,231 @@
+//! Event-store appends with an expected version (`model::event_store`): a
+//! race between two writers of one aggregate, timed by hand; the preset's
+//! three variants (conflicts refused, stale writes let through, no race when
+//! commands are keyed by aggregate), with the invariants checked after every
+//! event (among them: no stale write while the check is on); and the
+//! validation of a bad combination.
+
+use crate::common::*;
+use queuelab::engine::{Engine, TraceKind};
+use queuelab::scenario::{self, patch, preset};
+use serde_json::{json, Value};
+use std::collections::BTreeMap;
+
+const MS: u64 = 1_000;
+const S: u64 = 1_000_000;
+
+/// Two commands for one account, 100 ms apart, round-robin over two
+/// partitions, each owned by its own member; handling one takes 150 ms.
+fn race(check: Option<bool>, partitioner: &str) -> String {
+    let mut output = json!({ "topic": "events" });
+    if let Some(c) = check {
+        output["expected_version"] = json!(c);
+    }
+    json!({
+        "title": "race", "duration": "5s",
+        "producers": [{ "id": "api", "to": "commands", "rate": "10/s", "arrival": "constant",
+                        "count": 2, "keys": { "random_of_n": 1 }, "partitioner": partitioner }],
+        "topics": [{ "id": "commands", "partitions": 2 }, { "id": "events", "partitions": 1 }],
+        "consumer_groups": [{ "id": "handler", "topics": ["commands"], "members": 2,
+                              "auto_offset_reset": "earliest",
+                              "service": { "constant": "150ms" }, "output": output }]
+    })
+    .to_string()
+}
+
+/// (t, msg) of every record appended to `topic`.
+fn appends(s: &Story, topic: &str) -> Vec<(u64, u64)> {
+    let n = s.node(topic);
+    s.trace
+        .iter()
+        .filter(|e| e.node == n && matches!(e.kind, TraceKind::Appended { .. }))
+        .map(|e| (e.t.0, e.msg.unwrap()))
+        .collect()
+}
+
+fn group_json(e: &Engine, id: &str) -> Value {
+    let r = serde_json::to_value(e.report("t")).unwrap();
+    r["nodes"][id].clone()
+}
+
+#[test]
+fn a_second_writer_of_one_aggregate_is_refused_and_decides_again() {
+    let s = story(&race(Some(true), "round_robin"), 5 * S);
+    let cmds = appends(&s, "commands");
+    assert_eq!(cmds.len(), 2);
+    let (a, b) = (cmds[0], cmds[1]);
+    assert_eq!(b.0 - a.0, 100 * MS, "constant arrivals 100 ms apart");
+    let conflicts: Vec<_> = s
+        .trace
+        .iter()
+        .filter_map(|e| match e.kind {
+            TraceKind::VersionConflict {
+                expected, actual, ..
+            } => Some((e.t.0, e.msg.unwrap(), expected, actual)),
+            _ => None,
+        })
+        .collect();
+    // A is read at version 0 and appended at +150 ms (version 1). B was read
+    // at version 0 too (+100 ms, before A's append); at +250 ms the store is
+    // at 1: refused. B reloads (version 1) and appends at +400 ms.
+    let first_start = a.0;
+    assert_eq!(
+        conflicts,
+        vec![(first_start + 250 * MS, b.1, 0, 1)],
+        "exactly one conflict, B's, when it tried to append"
+    );
+    let events = appends(&s, "events");
+    assert_eq!(
+        events.iter().map(|e| e.0 - first_start).collect::<Vec<_>>(),
+        vec![150 * MS, 400 * MS],
+        "A's event, then B's after a second 150 ms"
+    );
+    let g = group_json(&s.engine, "handler");
+    assert_eq!(g["version_conflicts"], 1, "{g}");
+    assert_eq!(g["stale_writes"], 0);
+    assert_eq!(
+        g["processed"], 2,
+        "a refused append is not a processed record"
+    );
+    assert_eq!(g["expected_version"], true);
+}
+
+#[test]
+fn without_the_check_the_same_race_is_a_stale_write() {
+    let s = story(&race(Some(false), "round_robin"), 5 * S);
+    let first_start = appends(&s, "commands")[0].0;
+    let stale: Vec<_> = s
+        .trace
+        .iter()
+        .filter_map(|e| match e.kind {
+            TraceKind::StaleWrite { read, actual, .. } => Some((e.t.0 - first_start, read, actual)),
+            _ => None,
+        })
+        .collect();
+    assert_eq!(
+        stale,
+        vec![(250 * MS, 0, 1)],
+        "B appends on version 0, the store is at 1"
+    );
+    let events = appends(&s, "events");
+    assert_eq!(
+        events.iter().map(|e| e.0 - first_start).collect::<Vec<_>>(),
+        vec![150 * MS, 250 * MS],
+        "nothing refuses B"
+    );
+    let g = group_json(&s.engine, "handler");
+    assert_eq!(
+        (g["stale_writes"].as_u64(), g["version_conflicts"].as_u64()),
+        (Some(1), Some(0))
+    );
+    // Unset: nothing tracked, nothing reported.
+    let s = story(&race(None, "round_robin"), 5 * S);
+    assert!(!s.trace.iter().any(|e| matches!(
+        e.kind,
+        TraceKind::StaleWrite { .. } | TraceKind::VersionConflict { .. }
+    )));
+    let g = group_json(&s.engine, "handler");
+    assert!(
+        g.get("stale_writes").is_none() && g.get("expected_version").is_none(),
+        "{g}"
+    );
+}
+
+#[test]
+fn commands_keyed_by_aggregate_have_one_writer_and_never_conflict() {
+    // Both commands in one partition: one member handles them in turn.
+    let s = story(&race(Some(true), "default"), 5 * S);
+    let g = group_json(&s.engine, "handler");
+    assert_eq!(g["version_conflicts"], 0, "{g}");
+    assert_eq!(appends(&s, "events").len(), 2);
+}
+
+/// The preset's lane `name` (a variant) as a story, invariants checked.
+fn lane(name: &str) -> Story {
+    let base = preset("event-store-concurrency").unwrap().scenario();
+    let v = base
+        .variants
+        .iter()
+        .find(|v| v.name == name)
+        .expect("variant");
+    let s = patch::apply(&base, &v.set).expect("variant applies");
+    let mut e = Engine::new(s, base.seed).unwrap();
+    e.set_trace_capture(true, 1 << 22);
+    run_checked(&mut e, 30 * S);
+    let trace = e.take_trace();
+    Story { engine: e, trace }
+}
+
+#[test]
+fn the_preset_lanes_show_conflicts_stale_writes_and_none() {
+    let rr = lane("round-robin");
+    let g = group_json(&rr.engine, "command-handler");
+    let conflicts = g["version_conflicts"].as_u64().unwrap();
+    assert!(conflicts > 100, "round-robin commands race often: {g}");
+    assert_eq!(g["stale_writes"], 0);
+    // Every refusal is traced, each one saw the aggregate ahead of its read.
+    let traced: Vec<(u32, u32)> = rr
+        .trace
+        .iter()
+        .filter_map(|e| match e.kind {
+            TraceKind::VersionConflict {
+                expected, actual, ..
+            } => Some((expected, actual)),
+            _ => None,
+        })
+        .collect();
+    assert_eq!(traced.len() as u64, conflicts);
+    assert!(traced.iter().all(|(x, a)| x < a), "{traced:?}");
+    // A refused input is processed once in the end: one output per input.
+    let outputs_per_input = outputs_by_parent(&rr);
+    assert!(outputs_per_input.values().all(|&n| n == 1));
+    assert_eq!(
+        outputs_per_input.len() as u64,
+        g["processed"].as_u64().unwrap()
+    );
+
+    let nc = lane("no-check");
+    let g = group_json(&nc.engine, "command-handler");
+    assert!(g["stale_writes"].as_u64().unwrap() > 100, "{g}");
+    assert_eq!(g["version_conflicts"], 0);
+
+    let keyed = lane("keyed-by-account");
+    let g = group_json(&keyed.engine, "command-handler");
+    assert_eq!(
+        (g["version_conflicts"].as_u64(), g["stale_writes"].as_u64()),
+        (Some(0), Some(0))
+    );
+}
+
+/// Output records per input record (by the input's message id).
+fn outputs_by_parent(s: &Story) -> BTreeMap<u64, u32> {
+    let group = s.node("command-handler");
+    let mut n = BTreeMap::new();
+    for e in &s.trace {
+        if let TraceKind::Published {
+            parent: Some(p), ..
+        } = e.kind
+        {
+            if e.node == group {
+                *n.entry(p).or_insert(0) += 1;
+            }
+        }
+    }
+    n
+}
+
+#[test]
+fn the_check_cannot_be_combined_with_transactions() {
+    let mut v: Value = serde_json::from_str(&race(Some(true), "default")).unwrap();
+    v["consumer_groups"][0]["output"]["transactional"] = json!(true);
+    v["consumer_groups"][0]["commit"] = json!({ "after_processing": { "per": "batch" } });
+    let err = scenario::load(&v.to_string()).unwrap_err().to_string();
+    assert!(
+        err.contains("consumer_groups[0].output.expected_version: cannot be combined with a transactional output"),
+        "{err}"
+    );
+    let mut v: Value = serde_json::from_str(&race(Some(true), "default")).unwrap();
+    v["consumer_groups"][0]["output"]["expected_version"] = json!("yes");
+    let err = scenario::load(&v.to_string()).unwrap_err().to_string();
+    assert!(err.contains("expected_version"), "{err}");
+}
