@@ -161,6 +161,29 @@ test('an event store refuses a stale append: the CONFLICTS badge and the inspect
   await page.screenshot({ path: path.join(SHOTS, 'event-store-lanes-1024x640.png') });
 }, { viewport: { width: 1024, height: 640 } });
 
+test('event-store snapshots: the inspector counts the events replayed, the lanes compare the latency', async (page) => {
+  await open(page, '?preset=event-store-snapshots&autoplay=1&speed=20');
+  await sleep(2000);
+  await clickHeader(page, 'command-handler');
+  await page.waitForSelector('#group-replayed', { timeout: 5000 });
+  const replayed = await page.textContent('#group-replayed');
+  const m = /^(\d+) \(([\d.]+) a load\)$/.exec(replayed);
+  assert(m && Number(m[2]) > 10, `events replayed per load grow with the history: ${replayed}`);
+  assert((await page.textContent('#group-snapshots')) === '0', 'no snapshots without snapshot_every');
+  await page.click('#compare-toggle');
+  await page.waitForSelector('#lanes');
+  // Let both lanes reach 40 s or more: the history is long by then.
+  await page.waitForFunction(() => [...document.querySelectorAll('.lane')].every((l) => Number(l.dataset.tUs || 0) >= 40e6), null, { timeout: 30000 });
+  const ms = async (k) => {
+    const t = await page.textContent(`#lane${k}-mean .v`);
+    return t.endsWith(' s') ? parseFloat(t) * 1000 : parseFloat(t);
+  };
+  const [none, snap] = [await ms(0), await ms(1)];
+  console.log(`    latency mean: no snapshots ${none} ms, a snapshot every 50 versions ${snap} ms`);
+  assert(none > 2 * snap, `snapshots keep the loads short (${none} vs ${snap} ms)`);
+  await page.screenshot({ path: path.join(SHOTS, 'event-store-snapshots-lanes-1024x640.png') });
+}, { viewport: { width: 1024, height: 640 } });
+
 test('the throughput chart draws records processed, not a "completed" line stuck at zero', async (page) => {
   // Kafka records stay in the log: groups process them, nothing "completes".
   await open(page, '?preset=kafka-three-groups&autoplay=1&speed=5');

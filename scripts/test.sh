@@ -39,10 +39,11 @@ cargo build --locked --release
 step "release build of the app and end-to-end browser tests"
 ./e2e/run.sh
 
-step "size of the release wasm (growth guard: 893 KiB gzip; issue 6's budget of 400 is not met)"
-# About 892.6 KiB gzip today (889.3 before the event store of 2026-12-06:
+step "size of the release wasm (growth guard: 895 KiB gzip; issue 6's budget of 400 is not met)"
+# About 894.0 KiB gzip today (889.3 before the event store of 2026-12-06:
 # its engine room, trace kinds, report fields, the group badge, legend items,
-# lane cards, inspector lines and the event-store-concurrency preset; 876.8 before the alert rules of 2026-12-05
+# lane cards, inspector lines, snapshots and the event-store-concurrency and
+# event-store-snapshots presets; 876.8 before the alert rules of 2026-12-05
 # night: their engine room, validation, report, strip pills, node badge and
 # timeline marks, and the error-rate-alert preset; 870.2 before the preset-description audit of
 # 2026-12-05 evening: longer descriptions, the batching lesson's third step,
@@ -67,6 +68,6 @@ step "size of the release wasm (growth guard: 893 KiB gzip; issue 6's budget of 
 # topology builder, the Kafka picture, the lesson player and the exports
 # merged; README "Performance" says where the bytes are. This guard stops
 # further growth.
-WASM_GZIP_KIB_MAX="${WASM_GZIP_KIB_MAX:-893}" ./scripts/wasm-size.sh dist
+WASM_GZIP_KIB_MAX="${WASM_GZIP_KIB_MAX:-895}" ./scripts/wasm-size.sh dist
 
 step "all tests passed"

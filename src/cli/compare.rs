@@ -175,6 +175,9 @@ pub(super) fn compare(a: &RunArgs, out: &mut dyn Write) -> Result<(), Failure> {
         for (l, f) in [
             ("version conflicts", "version_conflicts"),
             ("stale writes", "stale_writes"),
+            ("aggregate loads", "loads"),
+            ("events replayed", "events_replayed"),
+            ("snapshots", "snapshots"),
         ] {
             table_rows.push((format!("{id}: {l}"), format!("nodes.{id}.{f}")));
         }

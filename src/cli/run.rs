@@ -300,11 +300,20 @@ pub(super) fn write_text_report(
                     String::new()
                 };
                 let members = if live == 1 { "member" } else { "members" };
-                let store = match g.event_store {
+                let mut store = match g.event_store {
                     Some(e) if e.expected_version => format!(", version conflicts {} (processed again)", e.version_conflicts),
                     Some(e) => format!(", stale writes {} (no expected-version check)", e.stale_writes),
                     None => String::new(),
                 };
+                if let Some(e) = g.event_store.filter(|e| e.loads > 0) {
+                    store.push_str(&format!(
+                        ", {} aggregate loads replayed {} events ({:.1} a load), snapshots {}",
+                        e.loads,
+                        e.events_replayed,
+                        e.events_replayed as f64 / e.loads as f64,
+                        e.snapshots
+                    ));
+                }
                 let timeouts = if g.poll_timeouts > 0 {
                     format!(", poll timeouts {}", g.poll_timeouts)
                 } else {

@@ -269,6 +269,9 @@ impl Engine {
             } => format!(
                 "#{member} appended on version {read} of the aggregate, now at {actual}: a stale write (no expected-version check)"
             ),
+            TraceKind::SnapshotSaved { member, version } => format!(
+                "#{member}'s append took the aggregate to version {version}: a snapshot is saved, later loads replay only the events after it"
+            ),
             TraceKind::TxnTimedOut { member } => format!(
                 "#{member}'s transaction was open transaction_timeout: the coordinator aborts it"
             ),

@@ -220,6 +220,10 @@ pub enum TraceKind {
     /// of the aggregate that is now at `actual`: a lost update the check
     /// would have refused (node: the group; message: the input record).
     StaleWrite { member: u32, read: u32, actual: u32 },
+    /// A group member's append took the record's aggregate to `version`, a
+    /// multiple of `snapshot_every`: a snapshot of its state is saved there
+    /// (node: the group; message: the input record).
+    SnapshotSaved { member: u32, version: u32 },
     /// A member's transaction was aborted: `records` outputs aborted.
     TxnAborted { member: u32, records: u32 },
     /// The broker → consumer link delivered this message twice: the

@@ -7,7 +7,7 @@
 //! the log's delivery mechanics, 90..=102 Apache Pulsar, 108 SQS again,
 //! 109..=111 consumers' circuit breakers, 112 SQS again, 113..=114 the
 //! groups' poll timer, 115 the transaction timeout, 116..=117 alert rules,
-//! 118..=119 event-store appends; the next new kind takes 120.
+//! 118..=120 event stores; the next new kind takes 121.
 
 use super::trace::{NodeId, TraceKind};
 
@@ -61,6 +61,7 @@ impl TraceKind {
             TraceKind::AlertResolved { .. } => "alert_resolved",
             TraceKind::VersionConflict { .. } => "version_conflict",
             TraceKind::StaleWrite { .. } => "stale_write",
+            TraceKind::SnapshotSaved { .. } => "snapshot_saved",
             TraceKind::DeliveredTwice { .. } => "delivered_twice",
             TraceKind::MemberPaused { .. } => "member_paused",
             TraceKind::MemberResumed { .. } => "member_resumed",
@@ -120,7 +121,7 @@ impl TraceKind {
     }
 
     /// All kind names, for filters in the UI.
-    pub const NAMES: [&'static str; 102] = [
+    pub const NAMES: [&'static str; 103] = [
         "published",
         "routed",
         "unroutable",
@@ -223,6 +224,7 @@ impl TraceKind {
         "alert_resolved",
         "version_conflict",
         "stale_write",
+        "snapshot_saved",
     ];
 
     /// Canonical encoding of this kind: its code (see the module header) and two field
@@ -386,6 +388,7 @@ impl TraceKind {
                 read,
                 actual,
             } => (119, member as u64, pair(read, actual as u64)),
+            TraceKind::SnapshotSaved { member, version } => (120, member as u64, version as u64),
             // Redis: codes 60..=79. A stream id folds into one word
             // (ms times an odd constant, xor seq): deterministic, integer only.
             TraceKind::PubsubPublished { receivers, missed } => {

@@ -151,6 +151,11 @@ pub struct EventStoreCounts {
     pub version_conflicts: u64,
     /// Appends made on a stale version without the check (lost updates).
     pub stale_writes: u64,
+    /// Aggregate loads (with `replay_per_event`) and the events they replayed.
+    pub loads: u64,
+    pub events_replayed: u64,
+    /// Snapshots the group's appends saved (`snapshot_every`).
+    pub snapshots: u64,
 }
 
 impl Engine {
@@ -283,6 +288,9 @@ impl Engine {
                     expected_version: check,
                     version_conflicts: g.version_conflicts,
                     stale_writes: g.stale_writes,
+                    loads: g.loads,
+                    events_replayed: g.events_replayed,
+                    snapshots: g.snapshots,
                 }),
         }
     }

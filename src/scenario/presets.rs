@@ -70,6 +70,7 @@ static PRESETS: &[Preset] = presets![
     "kafka-isr-shrink",
     "event-sourcing-cqrs",
     "event-store-concurrency",
+    "event-store-snapshots",
     "redis-pubsub-disconnect",
     "redis-pubsub-slow-subscriber",
     "redis-streams-claim",

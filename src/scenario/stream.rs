@@ -379,7 +379,21 @@ pub struct GroupOutput {
     /// unchecked.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub expected_version: Option<bool>,
+    /// Event store: the time to load one event of the aggregate (replay it
+    /// into the aggregate's state) before deciding. A member that starts a
+    /// record first replays the aggregate's events since its latest snapshot;
+    /// that time adds to the record's service time. Needs `expected_version`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub replay_per_event: Option<Duration>,
+    /// Event store: a snapshot of the aggregate's state is saved at every
+    /// `snapshot_every`-th version (the survey's `save_snapshot`), so a load
+    /// replays at most `snapshot_every - 1` events. Needs `replay_per_event`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub snapshot_every: Option<u32>,
 }
+
+/// Upper bound of `output.snapshot_every`.
+pub const SNAPSHOT_EVERY_MAX: u32 = 1_000_000;
 
 /// Kafka's producer default `transaction.timeout.ms`.
 pub const TRANSACTION_TIMEOUT_DEFAULT_US: u64 = 60_000_000;

@@ -229,3 +229,148 @@ fn the_check_cannot_be_combined_with_transactions() {
     let err = scenario::load(&v.to_string()).unwrap_err().to_string();
     assert!(err.contains("expected_version"), "{err}");
 }
+
+/// Five commands for one account, 100 ms apart, into one partition; deciding
+/// takes 10 ms plus 1 ms per event replayed to load the account.
+fn loads(snapshot_every: Option<u32>) -> String {
+    let mut output =
+        json!({ "topic": "events", "expected_version": true, "replay_per_event": "1ms" });
+    if let Some(n) = snapshot_every {
+        output["snapshot_every"] = json!(n);
+    }
+    json!({
+        "title": "loads", "duration": "5s",
+        "producers": [{ "id": "api", "to": "commands", "rate": "10/s", "arrival": "constant",
+                        "count": 5, "keys": { "random_of_n": 1 } }],
+        "topics": [{ "id": "commands", "partitions": 1 }, { "id": "events", "partitions": 1 }],
+        "consumer_groups": [{ "id": "handler", "topics": ["commands"], "members": 1,
+                              "auto_offset_reset": "earliest",
+                              "service": { "constant": "10ms" }, "output": output }]
+    })
+    .to_string()
+}
+
+/// Service times of the group's processed records, in order [µs].
+fn service_times(s: &Story) -> Vec<u64> {
+    s.trace
+        .iter()
+        .filter_map(|e| match e.kind {
+            TraceKind::Processed { service_us, .. } => Some(service_us),
+            _ => None,
+        })
+        .collect()
+}
+
+#[test]
+fn loading_an_aggregate_replays_its_history_unless_a_snapshot_cuts_it() {
+    // Record i reads version i: without snapshots it replays i events.
+    let s = story(&loads(None), 5 * S);
+    assert_eq!(
+        service_times(&s),
+        vec![10 * MS, 11 * MS, 12 * MS, 13 * MS, 14 * MS],
+        "10 ms + 1 ms per event so far"
+    );
+    let g = group_json(&s.engine, "handler");
+    assert_eq!(
+        (
+            g["loads"].as_u64(),
+            g["events_replayed"].as_u64(),
+            g["snapshots"].as_u64()
+        ),
+        (Some(5), Some(10), Some(0)),
+        "{g}"
+    );
+    // A snapshot at versions 2 and 4: record i replays i mod 2 events.
+    let s = story(&loads(Some(2)), 5 * S);
+    assert_eq!(
+        service_times(&s),
+        vec![10 * MS, 11 * MS, 10 * MS, 11 * MS, 10 * MS]
+    );
+    let saved: Vec<u32> = s
+        .trace
+        .iter()
+        .filter_map(|e| match e.kind {
+            TraceKind::SnapshotSaved { version, .. } => Some(version),
+            _ => None,
+        })
+        .collect();
+    assert_eq!(saved, vec![2, 4], "a snapshot at every second version");
+    let g = group_json(&s.engine, "handler");
+    assert_eq!(
+        (g["events_replayed"].as_u64(), g["snapshots"].as_u64()),
+        (Some(2), Some(2))
+    );
+}
+
+#[test]
+fn the_snapshots_preset_keeps_the_latency_flat() {
+    let base = preset("event-store-snapshots").unwrap().scenario();
+    let lane = |name: &str| {
+        let v = base
+            .variants
+            .iter()
+            .find(|v| v.name == name)
+            .expect("variant");
+        let s = patch::apply(&base, &v.set).expect("variant applies");
+        let mut e = Engine::new(s, base.seed).unwrap();
+        run_checked(&mut e, 90 * S);
+        group_json(&e, "command-handler")
+    };
+    let (none, every50) = (lane("no-snapshots"), lane("snapshot-every-50"));
+    let per_load =
+        |g: &Value| g["events_replayed"].as_f64().unwrap() / g["loads"].as_f64().unwrap();
+    // About 10 events a second per account over 90 s: half of 900 on average.
+    assert!((400.0..500.0).contains(&per_load(&none)), "{none}");
+    assert!(
+        per_load(&every50) < 25.0,
+        "at most 49, about 24.5 on average: {every50}"
+    );
+    assert_eq!(none["snapshots"], 0);
+    assert!(
+        every50["snapshots"].as_u64().unwrap() >= 4 * 17,
+        "each account passes 850 versions: {every50}"
+    );
+    let mean = |g: &Value| g["latency_us"]["mean"].as_f64().unwrap();
+    assert!(
+        mean(&none) > 3.0 * mean(&every50),
+        "{} vs {}",
+        mean(&none),
+        mean(&every50)
+    );
+}
+
+#[test]
+fn replay_and_snapshot_settings_need_an_event_store() {
+    let err = |f: &dyn Fn(&mut Value)| {
+        let mut v: Value = serde_json::from_str(&loads(Some(2))).unwrap();
+        f(&mut v);
+        scenario::load(&v.to_string()).unwrap_err().to_string()
+    };
+    let e = err(&|v| {
+        v["consumer_groups"][0]["output"]
+            .as_object_mut()
+            .unwrap()
+            .remove("expected_version");
+    });
+    assert!(
+        e.contains("consumer_groups[0].output.replay_per_event: applies only to an event store"),
+        "{e}"
+    );
+    let e = err(&|v| {
+        v["consumer_groups"][0]["output"]
+            .as_object_mut()
+            .unwrap()
+            .remove("replay_per_event");
+    });
+    assert!(
+        e.contains(
+            "consumer_groups[0].output.snapshot_every: applies only when loading costs time"
+        ),
+        "{e}"
+    );
+    let e = err(&|v| v["consumer_groups"][0]["output"]["snapshot_every"] = json!(0));
+    assert!(
+        e.contains("consumer_groups[0].output.snapshot_every: must be between 1 and 1000000"),
+        "{e}"
+    );
+}

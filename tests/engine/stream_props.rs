@@ -176,6 +176,13 @@ fn scenario_json(g: &mut Genes, faults: bool) -> Value {
             2 => output["expected_version"] = json!(false),
             _ => {}
         }
+        // Loading an aggregate costs time, sometimes cut by snapshots.
+        if !output["expected_version"].is_null() && g.pick(2) == 1 {
+            output["replay_per_event"] = json!("100us");
+            if g.pick(2) == 1 {
+                output["snapshot_every"] = json!(1 + g.pick(5));
+            }
+        }
         group["output"] = output;
     }
     json!({

@@ -25,8 +25,16 @@
 //! `check_event_stores`); every conflict is traced and counted per group; a
 //! record without a key is appended unchecked. Versions are tracked only for
 //! topics some group writes with `expected_version` set (no cost elsewhere).
-//! Exports: `versions_for`, `bump_version`, `read_version`,
-//! `version_conflict`, `note_stale_write`, `check_event_stores`.
+//! Loading an aggregate (`replay_per_event`): a member replays the
+//! aggregate's events since its latest snapshot before deciding, and that
+//! time adds to its service time; with `snapshot_every` N a snapshot is saved
+//! at versions N, 2N, … (`snapshot_saved`), so a load replays fewer than N
+//! events; without, every load replays the aggregate's whole history and
+//! gets slower as it grows.
+//!
+//! Exports: `versions_for`, `bump_version`, `read_version`, `replay_us`,
+//! `version_conflict`, `note_stale_write`, `maybe_snapshot`,
+//! `check_event_stores`.
 
 use super::group::Fetched;
 use crate::engine::core::Engine;
@@ -153,6 +161,58 @@ impl Engine {
                 read,
                 actual,
             },
+            Some(rec.msg),
+            node,
+        );
+    }
+
+    /// The time member `m` spends loading its head record's aggregate before
+    /// deciding: the events since the latest snapshot at or below the version
+    /// it read, each `replay_per_event` (0 without an event-store output, a
+    /// key or a replay cost). Counts the load and the events replayed.
+    pub(crate) fn replay_us(&mut self, g: u32, m: u32) -> u64 {
+        let Some(out) = self.cfg.consumer_groups[g as usize].output.as_ref() else {
+            return 0;
+        };
+        let (Some(per), Some(_)) = (out.replay_per_event, out.expected_version) else {
+            return 0;
+        };
+        let every = out.snapshot_every.unwrap_or(0) as u64;
+        let grp = &mut self.streams.groups[g as usize];
+        let mem = &grp.members[m as usize];
+        if mem.batch.front().is_none_or(|r| r.key == NO_SYM) {
+            return 0;
+        }
+        let v = mem.read_version as u64;
+        let events = if every > 0 { v % every } else { v };
+        grp.loads += 1;
+        grp.events_replayed += events;
+        events.saturating_mul(per.us())
+    }
+
+    /// After member `m` appended `rec`'s output to topic `t`: a snapshot is
+    /// saved when the aggregate's version is now a multiple of `snapshot_every`.
+    pub(crate) fn maybe_snapshot(&mut self, g: u32, m: u32, t: u32, rec: Fetched) {
+        let Some(every) = self.cfg.consumer_groups[g as usize]
+            .output
+            .as_ref()
+            .and_then(|o| o.snapshot_every)
+        else {
+            return;
+        };
+        if rec.key == NO_SYM {
+            return;
+        }
+        let version = self.version_of(t, rec.key);
+        if version == 0 || version % every != 0 {
+            return;
+        }
+        let grp = &mut self.streams.groups[g as usize];
+        grp.snapshots += 1;
+        let node = grp.node;
+        self.trace.record(
+            self.now,
+            TraceKind::SnapshotSaved { member: m, version },
             Some(rec.msg),
             node,
         );

@@ -285,6 +285,8 @@ impl Engine {
 
     pub(crate) fn start_record(&mut self, g: u32, m: u32) {
         self.read_version(g, m);
+        // Loading the aggregate from an event store (`event_store.rs`).
+        let replay_us = self.replay_us(g, m);
         let cfg = self.gcfg(g);
         let service = cfg
             .member_service
@@ -304,7 +306,7 @@ impl Engine {
                 mem.stream.log_normal(median.us() as f64, *sigma)
             }
         };
-        let service_us = delay_us_from_f64(us, DELAY_US_MAX).max(1);
+        let service_us = (delay_us_from_f64(us, DELAY_US_MAX).max(1) + replay_us).min(DELAY_US_MAX);
         mem.busy = true;
         mem.service_us = service_us;
         let epoch = mem.epoch;

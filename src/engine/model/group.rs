@@ -180,6 +180,11 @@ pub(crate) struct GroupState {
     /// version, and (check off) appended on a stale version.
     pub(crate) version_conflicts: u64,
     pub(crate) stale_writes: u64,
+    /// Aggregate loads (`replay_per_event`), the events they replayed, and
+    /// the snapshots the group's appends saved (`snapshot_every`).
+    pub(crate) loads: u64,
+    pub(crate) events_replayed: u64,
+    pub(crate) snapshots: u64,
     pub(crate) txn_committed: u64,
     pub(crate) txn_aborted: u64,
     pub(crate) reprocessed: u64,
@@ -256,6 +261,9 @@ impl Engine {
             duplicate_committed_outputs: 0,
             version_conflicts: 0,
             stale_writes: 0,
+            loads: 0,
+            events_replayed: 0,
+            snapshots: 0,
             txn_committed: 0,
             txn_aborted: 0,
             skipped: 0,

@@ -41,7 +41,7 @@
 //! | `replication.rs` | Kafka acks, retries, idempotence, high watermark, leader crash | truncated past the high watermark |
 //! | `isr.rs`         | Kafka ISR: a stalled follower holds the high watermark, leaves after `replica_lag_max`, re-joins caught up | — |
 //! | `transactions.rs`| read-process-write outputs, transactions, read_committed | aborted outputs (never read committed) |
-//! | `event_store.rs` | event-store appends with an expected version: aggregate versions, conflicts, stale writes | — (a conflict is processed again) |
+//! | `event_store.rs` | event-store appends with an expected version: aggregate versions, conflicts, stale writes; loading aggregates, snapshots | — (a conflict is processed again) |
 //! | `txn_fence.rs`   | transactions spanning polls, paused members, zombie fencing (producer epochs) | a fenced zombie's writes (aborted) |
 //! | `pubsub.rs`      | Redis Pub/Sub: PUBLISH, output buffers | `no_subscribers`, `subscriber_disconnected`, `output_buffer_limit` |
 //! | `xstream.rs`     | Redis Streams: XADD, PEL, XACK, XAUTOCLAIM | `stream_trimmed`, `consumer_crashed` |

@@ -102,6 +102,9 @@ impl Engine {
             TXN_NONE
         });
         self.append_one(t, part, record);
+        if out.snapshot_every.is_some() {
+            self.maybe_snapshot(g, m, t, rec);
+        }
         let offset = self.streams.topics[t as usize].parts[part as usize].end - 1;
         let grp = &mut self.streams.groups[g as usize];
         grp.outputs += 1;

@@ -257,6 +257,32 @@ pub(super) fn check_streams(v: &mut V, s: &Scenario, is_topic: &dyn Fn(&str) -> 
                     );
                 }
             }
+            if let Some(d) = o.replay_per_event {
+                if o.expected_version.is_none() {
+                    v.err(
+                        format!("{at}.output.replay_per_event"),
+                        "applies only to an event store (set output.expected_version)",
+                    );
+                } else if d.us() > 10_000_000 {
+                    v.err(
+                        format!("{at}.output.replay_per_event"),
+                        "must be at most 10s",
+                    );
+                }
+            }
+            if let Some(n) = o.snapshot_every {
+                if o.replay_per_event.is_none() {
+                    v.err(
+                        format!("{at}.output.snapshot_every"),
+                        "applies only when loading costs time (set output.replay_per_event)",
+                    );
+                } else if !(1..=SNAPSHOT_EVERY_MAX).contains(&n) {
+                    v.err(
+                        format!("{at}.output.snapshot_every"),
+                        format!("must be between 1 and {SNAPSHOT_EVERY_MAX}"),
+                    );
+                }
+            }
             if o.expected_version.is_some() && o.transactional {
                 v.err(
                     format!("{at}.output.expected_version"),

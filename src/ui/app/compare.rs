@@ -242,8 +242,13 @@ impl App {
                     // comparison row) instead of each family's own counters.
                     let counts = ledger::counts_effects(&lane.scenario) && !across_brokers;
                     // Lanes without Kafka topics that are not about the
-                    // ledger lead with performance; Kafka lanes with the log's ledger.
-                    let perf = !across_brokers && lane.scenario.topics.is_empty() && !(counts && about_ledger);
+                    // ledger lead with performance; Kafka lanes with the log's
+                    // ledger, unless loading aggregates from an event store
+                    // costs time (snapshots): then their latency is the story.
+                    let replay = lane.scenario.consumer_groups.iter().any(|g| {
+                        g.output.as_ref().is_some_and(|o| o.replay_per_event.is_some())
+                    });
+                    let perf = !across_brokers && (lane.scenario.topics.is_empty() || replay) && !(counts && about_ledger);
                     let counts = counts && !perf;
                     let kafka = !counts && !across_brokers && !perf;
                     // The log's ledger, once for the cards and the lines.

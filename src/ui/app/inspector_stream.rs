@@ -241,6 +241,10 @@ impl App {
                 <dt>{"reprocessed"}</dt><dd>{ g.reprocessed }</dd>
                 <dt>{"skipped"}</dt><dd>{ g.skipped }</dd>
                 <dt>{"commits"}</dt><dd>{ g.commits }</dd>
+                { for g.event_store.filter(|e| e.loads > 0).map(|e| html! { <>
+                    <dt>{"events replayed"}</dt><dd id="group-replayed" title="Events replayed to load the aggregates before deciding (since each aggregate's latest snapshot), per load on average">{ format!("{} ({:.1} a load)", e.events_replayed, e.events_replayed as f64 / e.loads as f64) }</dd>
+                    <dt>{"snapshots"}</dt><dd id="group-snapshots">{ e.snapshots }</dd>
+                </> }) }
                 { for g.event_store.map(|e| if e.expected_version { html! { <>
                     <dt>{"appends"}</dt><dd>{"with the expected version"}</dd>
                     <dt>{"version conflicts"}</dt><dd id="group-conflicts" title="Appends the event store refused: another writer had appended to the aggregate since the member loaded it; the member processed the record again">{ e.version_conflicts }</dd>
