@@ -33,7 +33,7 @@
 //! | `recovery.rs`    | groups' failed records: blocking retry, skip, DLT, retry topics | `skip`, no DLT (`retries_exhausted`) |
 //! | `seek.rs`        | seeking a group (replay, skip ahead)   | —                               |
 //! | `assignor.rs`    | range, round-robin, cooperative-sticky (pure) | —                       |
-//! | `stream_knobs.rs`| live knobs: assignment, commit, max poll, linger | —                     |
+//! | `stream_knobs.rs`| live knobs: assignment, commit, max poll, linger, partitions (increase only) | — |
 //! | `confirms.rs`    | producer link faults, publisher confirms, resends | `network_lost`       |
 //! | `protocol.rs`    | consumer dedup store, crashes at protocol points, lost acks | —          |
 //! | `links.rs`       | broker → consumer reorder, delayed and duplicated acks (channel closed) | — |

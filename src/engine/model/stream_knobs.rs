@@ -1,5 +1,7 @@
 //! Live knobs of the log-based models: a group's assignment strategy, commit
-//! policy and `max.poll.records`, a topic producer's `linger`.
+//! policy and `max.poll.records`, a topic producer's `linger`, a topic's
+//! partition count (`increase_partitions`: new empty partitions, whose
+//! readers rebalance).
 //!
 //!   Command ──check_stream_knob──► CommandError (nothing changes)
 //!           └─apply_stream_knob──► the engine's copy of the scenario
@@ -142,6 +144,32 @@ impl Engine {
                 }
             }
             _ => {}
+        }
+    }
+}
+
+impl Engine {
+    /// `IncreasePartitions`: new empty partitions; groups rebalance to take them.
+    pub(crate) fn increase_partitions(&mut self, t: u32, partitions: u32) {
+        let ti = t as usize;
+        let now_n = self.streams.topics[ti].parts.len() as u32;
+        for _ in now_n..partitions {
+            self.streams.topics[ti]
+                .parts
+                .push(super::topic::PartitionLog::default());
+            let isr = 1 + self.cfg.topics[ti]
+                .replication
+                .map_or(0, |r| r.in_sync_followers());
+            self.streams.topics[ti]
+                .repl
+                .push(super::replication::PartRepl {
+                    isr,
+                    ..Default::default()
+                });
+        }
+        self.cfg.topics[ti].partitions = partitions.max(now_n);
+        for g in self.streams.topics[ti].readers.clone() {
+            self.group_partitions_changed(g);
         }
     }
 }

@@ -589,28 +589,6 @@ impl Engine {
         self.schedule_stream(self.now.after(every), StreamEvent::Compact { t });
     }
 
-    /// `IncreasePartitions`: new empty partitions; groups rebalance to take them.
-    pub(crate) fn increase_partitions(&mut self, t: u32, partitions: u32) {
-        let ti = t as usize;
-        let now_n = self.streams.topics[ti].parts.len() as u32;
-        for _ in now_n..partitions {
-            self.streams.topics[ti].parts.push(PartitionLog::default());
-            let isr = 1 + self.cfg.topics[ti]
-                .replication
-                .map_or(0, |r| r.in_sync_followers());
-            self.streams.topics[ti]
-                .repl
-                .push(super::replication::PartRepl {
-                    isr,
-                    ..Default::default()
-                });
-        }
-        self.cfg.topics[ti].partitions = partitions.max(now_n);
-        for g in self.streams.topics[ti].readers.clone() {
-            self.group_partitions_changed(g);
-        }
-    }
-
     /// Offsets only grow and kept records are contiguous (without compaction) or
     /// increasing (with it), inside `[start, end)`.
     pub(crate) fn check_topics(&self) -> Result<(), String> {
