@@ -131,6 +131,7 @@ macro_rules! lessons {
 }
 
 static LESSONS: &[BuiltinLesson] = lessons![
+    "choosing-a-pattern",
     "point-to-point-vs-pubsub",
     "request-reply-scatter-gather",
     "why-queues-grow",

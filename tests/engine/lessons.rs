@@ -75,6 +75,62 @@ fn the_outcome_is_read_from_the_run() {
 }
 
 #[test]
+fn the_decision_tree_lesson_walks_the_seed_tree_and_each_branch_shows_its_cost() {
+    // The seed's "Message Pattern Decision Tree", in its order: real-time,
+    // request-response, fire-and-forget, event stream, else pub/sub; each
+    // branch on the model that answers it, first in the picker.
+    assert_eq!(lesson::lessons()[0].name, "choosing-a-pattern");
+    let l = lesson::parse(lesson::lesson("choosing-a-pattern").unwrap().json).unwrap();
+    let presets: Vec<&str> = l
+        .steps
+        .iter()
+        .filter_map(|s| s.scenario.as_deref())
+        .collect();
+    assert_eq!(
+        presets,
+        [
+            "redis-pubsub-disconnect",
+            "request-reply",
+            "work-queue",
+            "kafka-replay",
+            "pubsub-fanout"
+        ]
+    );
+    let r = lesson::play("choosing-a-pattern", &l).unwrap();
+    let n = |k: usize, node: &str, field: &str| -> u64 {
+        r[k].report["nodes"][node][field]
+            .as_u64()
+            .unwrap_or_else(|| panic!("step {k}: nodes.{node}.{field}"))
+    };
+    // Real-time push stores nothing: the 50 orders published while mobile
+    // was away (10/s for 5 s) are lost, the connected subscribers miss none.
+    assert_eq!(r[0].right_choice, Some(0));
+    assert_eq!(n(0, "mobile", "missed"), 50);
+    assert_eq!(n(0, "audit", "missed"), 0);
+    // Request-reply: one reply per processed request, two messages a trip.
+    assert_eq!(r[1].right_choice, Some(0));
+    let requests = n(1, "client", "published");
+    assert_eq!(
+        r[1].report["totals"]["published"].as_u64().unwrap(),
+        requests + n(1, "server", "processed")
+    );
+    // Fire-and-forget at 80/s against ~61/s of workers: the producer is not
+    // slowed (it published its rate), the queue takes the difference.
+    assert_eq!(r[2].right_choice, Some(0));
+    let published = n(2, "tasks", "published");
+    assert!((1_450..1_750).contains(&published), "{published}");
+    let depth = n(2, "task-queue", "depth");
+    assert!((200..600).contains(&depth), "{depth}");
+    // The log keeps what was read: analytics replays hundreds, billing none.
+    assert_eq!(r[3].right_choice, Some(1));
+    assert!(n(3, "analytics", "reprocessed") >= 100);
+    assert_eq!(n(3, "billing", "reprocessed"), 0);
+    // Pub/sub: one queue per subscriber, so the slow one backs up alone.
+    assert_eq!(r[4].right_choice, Some(0));
+    assert!(n(4, "analytics", "depth_max") > 5 * n(4, "billing", "depth_max"));
+}
+
+#[test]
 fn guesses_count_within_the_tolerance() {
     let n = lesson::NumberAnswer {
         field: "x".into(),
