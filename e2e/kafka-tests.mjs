@@ -161,6 +161,29 @@ test('an event store refuses a stale append: the CONFLICTS badge and the inspect
   await page.screenshot({ path: path.join(SHOTS, 'event-store-lanes-1024x640.png') });
 }, { viewport: { width: 1024, height: 640 } });
 
+test('the event-store check switched live: refusals stop, stale writes start, both counted', async (page) => {
+  await open(page, '?preset=event-store-concurrency&autoplay=1&speed=5');
+  await waitStreams(page, (x) => x.store_badges.some((b) => /^command-handler: \d+ CONFLICTS?$/.test(b)),
+    'the conflicts badge on command-handler', 20000);
+  await clickHeader(page, 'command-handler');
+  await page.waitForSelector('#knob-expected-version', { timeout: 5000 });
+  assert((await page.inputValue('#knob-expected-version')) === 'check', 'the knob shows the check on');
+  await page.selectOption('#knob-expected-version', 'unchecked');
+  const conflictsAtSwitch = Number(await page.textContent('#group-conflicts'));
+  const s = await waitStreams(page, (x) => x.store_badges.some((b) => /^command-handler: \d+ STALE WRITES?$/.test(b)),
+    'the stale-writes badge once unchecked', 20000);
+  console.log(`    badges: ${s.store_badges}`);
+  await page.waitForSelector('#group-stale', { timeout: 5000 });
+  const stale = Number(await page.textContent('#group-stale'));
+  const conflicts = Number(await page.textContent('#group-conflicts'));
+  assert(stale >= 1, `stale writes counted after the switch (${stale})`);
+  assert(conflicts >= 1 && conflicts <= conflictsAtSwitch + 3,
+    `refusals stop with the check off (${conflictsAtSwitch} at the switch, ${conflicts} now)`);
+  assert((await page.inputValue('#knob-expected-version')) === 'unchecked', 'the knob follows the engine');
+  assert(await page.isVisible('.legend [data-mark="stale-writes"]'), 'the legend explains the new badge');
+  await page.screenshot({ path: path.join(SHOTS, 'event-store-switched-1024x640.png') });
+}, { viewport: { width: 1024, height: 640 } });
+
 test('event-store snapshots: the inspector counts the events replayed, the lanes compare the latency', async (page) => {
   await open(page, '?preset=event-store-snapshots&autoplay=1&speed=20');
   await sleep(2000);

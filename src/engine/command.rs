@@ -367,6 +367,7 @@ impl Engine {
             Command::SetAssignment { .. }
             | Command::SetCommitPolicy { .. }
             | Command::SetMaxPollRecords { .. }
+            | Command::SetExpectedVersion { .. }
             | Command::SetLinger { .. } => self.check_stream_knob(cmd)?,
             Command::IncreasePartitions { topic, partitions } => {
                 let t = self.find(topic, NodeKind::Topic)?;
@@ -538,6 +539,7 @@ impl Engine {
             Command::SetAssignment { .. }
             | Command::SetCommitPolicy { .. }
             | Command::SetMaxPollRecords { .. }
+            | Command::SetExpectedVersion { .. }
             | Command::SetLinger { .. } => self.apply_stream_knob(cmd),
             Command::IncreasePartitions { topic, partitions } => {
                 let t = self.find(topic, NodeKind::Topic).unwrap();

@@ -178,6 +178,15 @@ pub enum Command {
         group: String,
         max_poll_records: u32,
     },
+    /// Switch an event-store group's expected-version check (its output
+    /// must set `expected_version`): true refuses appends on a stale
+    /// version from now on, false appends them and counts stale writes.
+    /// A record in service is checked under the setting in force when its
+    /// service ends.
+    SetExpectedVersion {
+        group: String,
+        expected_version: bool,
+    },
     /// Change a topic producer's `linger` (none: send every record at once),
     /// for batches opened from now on.
     SetLinger {
@@ -418,7 +427,8 @@ impl Command {
             | Command::SeekGroup { group, .. }
             | Command::SetAssignment { group, .. }
             | Command::SetCommitPolicy { group, .. }
-            | Command::SetMaxPollRecords { group, .. } => group,
+            | Command::SetMaxPollRecords { group, .. }
+            | Command::SetExpectedVersion { group, .. } => group,
             Command::IncreasePartitions { topic, .. }
             | Command::CrashLeader { topic, .. }
             | Command::StallFollower { topic, .. } => topic,

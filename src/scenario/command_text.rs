@@ -141,6 +141,13 @@ impl Command {
                 group,
                 max_poll_records,
             } => format!("{group}: max poll records → {max_poll_records}"),
+            Command::SetExpectedVersion {
+                group,
+                expected_version,
+            } => format!(
+                "{group}: expected version → {}",
+                if *expected_version { "checked" } else { "unchecked" }
+            ),
             Command::SetLinger { producer, linger } => match linger {
                 Some(d) => format!("{producer}: linger → {d}"),
                 None => format!("{producer}: linger → none"),

@@ -756,7 +756,8 @@ pub fn validate(s: &Scenario) -> Result<(), ScenarioError> {
             | Command::SeekGroup { .. }
             | Command::SetAssignment { .. }
             | Command::SetCommitPolicy { .. }
-            | Command::SetMaxPollRecords { .. } => Kind::Group,
+            | Command::SetMaxPollRecords { .. }
+            | Command::SetExpectedVersion { .. } => Kind::Group,
             Command::IncreasePartitions { .. }
             | Command::CrashLeader { .. }
             | Command::StallFollower { .. } => Kind::Topic,

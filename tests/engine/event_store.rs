@@ -374,3 +374,130 @@ fn replay_and_snapshot_settings_need_an_event_store() {
         "{e}"
     );
 }
+
+/// The `no-check` lane with the check switched on at `on_s` (by a scheduled
+/// command) and off again at `off_s`, invariants checked after every event.
+fn switched(on_s: u64, off_s: u64, until_s: u64) -> Story {
+    let base = preset("event-store-concurrency").unwrap().scenario();
+    let v = base.variants.iter().find(|v| v.name == "no-check").unwrap();
+    let mut s = patch::apply(&base, &v.set).unwrap();
+    let mut j = serde_json::to_value(&s).unwrap();
+    j["schedule"] = json!([
+        { "at": format!("{on_s}s"), "command": { "do": "set_expected_version", "group": "command-handler", "expected_version": true } },
+        { "at": format!("{off_s}s"), "command": { "do": "set_expected_version", "group": "command-handler", "expected_version": false } }
+    ]);
+    s = scenario::load(&j.to_string()).unwrap();
+    let mut e = Engine::new(s, base.seed).unwrap();
+    e.set_trace_capture(true, 1 << 22);
+    run_checked(&mut e, until_s * S);
+    let trace = e.take_trace();
+    Story { engine: e, trace }
+}
+
+#[test]
+fn switching_the_check_at_run_time_stops_stale_writes_and_starts_refusals() {
+    let s = switched(10, 20, 30);
+    let at = |kind: fn(&TraceKind) -> bool| -> Vec<u64> {
+        s.trace
+            .iter()
+            .filter(|e| kind(&e.kind))
+            .map(|e| e.t.0)
+            .collect()
+    };
+    let stale = at(|k| matches!(k, TraceKind::StaleWrite { .. }));
+    let refused = at(|k| matches!(k, TraceKind::VersionConflict { .. }));
+    // Unchecked before 10 s and after 20 s: stale writes, no refusal; checked
+    // in between: refusals, and no stale write decided there.
+    assert!(
+        stale.iter().filter(|&&t| t < 10 * S).count() > 20,
+        "{stale:?}"
+    );
+    assert!(
+        stale.iter().filter(|&&t| t > 20 * S).count() > 20,
+        "{stale:?}"
+    );
+    assert!(
+        stale.iter().all(|&t| t <= 10 * S || t >= 20 * S),
+        "no stale write while checked: {stale:?}"
+    );
+    assert!(refused.len() > 20, "{refused:?}");
+    assert!(
+        refused.iter().all(|&t| t >= 10 * S && t <= 20 * S),
+        "refusals only while checked: {refused:?}"
+    );
+    let g = group_json(&s.engine, "command-handler");
+    assert_eq!(g["expected_version"], false, "switched off again: {g}");
+    assert_eq!(g["stale_writes"].as_u64(), Some(stale.len() as u64));
+    assert_eq!(g["version_conflicts"].as_u64(), Some(refused.len() as u64));
+    // Both switches are traced as applied, at their times.
+    let applied = at(|k| {
+        matches!(
+            k,
+            TraceKind::CommandApplied {
+                scheduled: true,
+                ..
+            }
+        )
+    });
+    assert_eq!(applied, vec![10 * S, 20 * S]);
+    // The same switch submitted live at 10 s gives the same run.
+    let base = preset("event-store-concurrency").unwrap().scenario();
+    let v = base.variants.iter().find(|v| v.name == "no-check").unwrap();
+    let mut e = Engine::new(patch::apply(&base, &v.set).unwrap(), base.seed).unwrap();
+    run_checked(&mut e, 10 * S);
+    e.submit(scenario::Command::SetExpectedVersion {
+        group: "command-handler".into(),
+        expected_version: true,
+    })
+    .unwrap();
+    run_checked(&mut e, 20 * S);
+    let live = group_json(&e, "command-handler");
+    let s2 = switched(10, 40, 20);
+    let scheduled = group_json(&s2.engine, "command-handler");
+    assert_eq!(live["version_conflicts"], scheduled["version_conflicts"]);
+    assert_eq!(live["stale_writes"], scheduled["stale_writes"]);
+}
+
+#[test]
+fn the_check_switches_only_on_an_event_store() {
+    // Live: a group whose output does not track versions is refused, by name.
+    let mut e = Engine::new(scenario::load(&race(None, "round_robin")).unwrap(), 1).unwrap();
+    let err = e
+        .submit(scenario::Command::SetExpectedVersion {
+            group: "handler".into(),
+            expected_version: true,
+        })
+        .unwrap_err()
+        .to_string();
+    assert!(err.contains("handler has no event-store output"), "{err}");
+    let err = e
+        .submit(scenario::Command::SetExpectedVersion {
+            group: "nobody".into(),
+            expected_version: true,
+        })
+        .unwrap_err()
+        .to_string();
+    assert!(err.contains("nobody"), "{err}");
+    // In a file: the schedule names the field.
+    let mut v: Value = serde_json::from_str(&race(None, "round_robin")).unwrap();
+    v["schedule"] = json!([{ "at": "1s", "command": { "do": "set_expected_version", "group": "handler", "expected_version": true } }]);
+    let err = scenario::load(&v.to_string()).unwrap_err().to_string();
+    assert!(
+        err.contains("schedule[0].command.group") && err.contains("no event-store output"),
+        "{err}"
+    );
+    v["schedule"][0]["command"]["expected_version"] = json!("yes");
+    let err = scenario::load(&v.to_string()).unwrap_err().to_string();
+    assert!(err.contains("schedule[0]"), "{err}");
+    // Tracked (false): switching is accepted.
+    let mut e = Engine::new(
+        scenario::load(&race(Some(false), "round_robin")).unwrap(),
+        1,
+    )
+    .unwrap();
+    e.submit(scenario::Command::SetExpectedVersion {
+        group: "handler".into(),
+        expected_version: true,
+    })
+    .unwrap();
+}

@@ -211,10 +211,29 @@ fn commands(g: &mut Genes, s: &Value, faults: bool) -> Vec<(u64, Command)> {
             )
         })
         .collect();
+    // Groups whose output is an event store: their check can be switched.
+    let stores: Vec<String> = s["consumer_groups"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|x| !x["output"]["expected_version"].is_null())
+        .map(|x| x["id"].as_str().unwrap().to_string())
+        .collect();
     let mut t = 0;
     let mut out = Vec::new();
     for _ in 0..g.pick(8) {
         t += 1 + g.pick(300) as u64 * 1000;
+        if !stores.is_empty() && g.pick(6) == 0 {
+            let group = one(g, &stores);
+            out.push((
+                t,
+                Command::SetExpectedVersion {
+                    group,
+                    expected_version: g.pick(2) == 1,
+                },
+            ));
+            continue;
+        }
         let group = one(g, &groups);
         let kinds = if faults { 6 } else { 3 };
         let cmd = match g.pick(kinds) {

@@ -180,6 +180,9 @@ pub(crate) struct GroupState {
     /// version, and (check off) appended on a stale version.
     pub(crate) version_conflicts: u64,
     pub(crate) stale_writes: u64,
+    /// `(stale_writes, version_conflicts)` when `set_expected_version` last
+    /// switched the check: neither count moves in the mode that forbids it.
+    pub(crate) store_counts_at_switch: (u64, u64),
     /// Aggregate loads (`replay_per_event`), the events they replayed, and
     /// the snapshots the group's appends saved (`snapshot_every`).
     pub(crate) loads: u64,
@@ -261,6 +264,7 @@ impl Engine {
             duplicate_committed_outputs: 0,
             version_conflicts: 0,
             stale_writes: 0,
+            store_counts_at_switch: (0, 0),
             loads: 0,
             events_replayed: 0,
             snapshots: 0,

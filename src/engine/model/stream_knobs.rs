@@ -65,6 +65,18 @@ impl Engine {
                     ));
                 }
             }
+            Command::SetExpectedVersion { group, .. } => {
+                let g = self.find(group, NodeKind::Group)?;
+                let versioned = self.cfg.consumer_groups[g as usize]
+                    .output
+                    .as_ref()
+                    .is_some_and(|o| o.expected_version.is_some());
+                if !versioned {
+                    return err(format!(
+                        "{group} has no event-store output: set output.expected_version in the scenario so that versions are tracked"
+                    ));
+                }
+            }
             Command::SetLinger { producer, linger } => {
                 let p = self.find(producer, NodeKind::Producer)?;
                 if self
@@ -137,6 +149,22 @@ impl Engine {
                 if let Ok(g) = self.find(group, NodeKind::Group) {
                     self.cfg.consumer_groups[g as usize].max_poll_records = *max_poll_records;
                 }
+            }
+            Command::SetExpectedVersion {
+                group,
+                expected_version,
+            } => {
+                let Ok(g) = self.find(group, NodeKind::Group) else {
+                    return;
+                };
+                if let Some(out) = self.cfg.consumer_groups[g as usize].output.as_mut() {
+                    out.expected_version = Some(*expected_version);
+                }
+                // Members keep the version they read when they started their
+                // record (read in both modes), so a record in service is
+                // checked, or counted, against it when its service ends.
+                let grp = &mut self.streams.groups[g as usize];
+                grp.store_counts_at_switch = (grp.stale_writes, grp.version_conflicts);
             }
             Command::SetLinger { producer, linger } => {
                 if let Ok(p) = self.find(producer, NodeKind::Producer) {

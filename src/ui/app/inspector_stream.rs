@@ -190,6 +190,7 @@ impl App {
             .map_or(47_000, |c| c.session_timeout.us() / 1000 + 2_000)
             .min(3_600_000);
         let g8 = g.id.clone();
+        let g9 = g.id.clone();
         let (g1, g2, g3, g4, g5, g6, g7) = (
             g.id.clone(),
             g.id.clone(),
@@ -245,13 +246,17 @@ impl App {
                     <dt>{"events replayed"}</dt><dd id="group-replayed" title="Events replayed to load the aggregates before deciding (since each aggregate's latest snapshot), per load on average">{ format!("{} ({:.1} a load)", e.events_replayed, e.events_replayed as f64 / e.loads as f64) }</dd>
                     <dt>{"snapshots"}</dt><dd id="group-snapshots">{ e.snapshots }</dd>
                 </> }) }
-                { for g.event_store.map(|e| if e.expected_version { html! { <>
-                    <dt>{"appends"}</dt><dd>{"with the expected version"}</dd>
-                    <dt>{"version conflicts"}</dt><dd id="group-conflicts" title="Appends the event store refused: another writer had appended to the aggregate since the member loaded it; the member processed the record again">{ e.version_conflicts }</dd>
-                </> } } else { html! { <>
-                    <dt>{"appends"}</dt><dd>{"unchecked (no expected version)"}</dd>
-                    <dt>{"stale writes"}</dt><dd id="group-stale" title="Appends decided on a version of the aggregate that another writer had already moved on: the check would have refused them">{ e.stale_writes }</dd>
-                </> } }) }
+                // Both counts once the check has been switched and each has
+                // something to say; otherwise the current mode's.
+                { for g.event_store.map(|e| html! { <>
+                    <dt>{"appends"}</dt><dd>{ if e.expected_version { "with the expected version" } else { "unchecked (no expected version)" } }</dd>
+                    if e.expected_version || e.version_conflicts > 0 {
+                        <dt>{"version conflicts"}</dt><dd id="group-conflicts" title="Appends the event store refused: another writer had appended to the aggregate since the member loaded it; the member processed the record again">{ e.version_conflicts }</dd>
+                    }
+                    if !e.expected_version || e.stale_writes > 0 {
+                        <dt>{"stale writes"}</dt><dd id="group-stale" title="Appends decided on a version of the aggregate that another writer had already moved on: the check would have refused them">{ e.stale_writes }</dd>
+                    }
+                </> }) }
             </dl>
             <h3>{"Knobs"}</h3>
             <div class="knob">
@@ -300,6 +305,18 @@ impl App {
                     }) }
                 </select>
             </div>
+            if let Some(e) = g.event_store {
+                <div class="knob">
+                    <label for="knob-expected-version">{"Event-store appends"}</label>
+                    <select id="knob-expected-version" onchange={link.callback(move |ev: Event| {
+                        let on = ev.target_unchecked_into::<HtmlSelectElement>().value() == "check";
+                        Msg::Cmd(Some(Command::SetExpectedVersion { group: g9.clone(), expected_version: on }))
+                    })}>
+                        <option value="check" selected={e.expected_version}>{"check the expected version"}</option>
+                        <option value="unchecked" selected={!e.expected_version}>{"unchecked (last writer wins)"}</option>
+                    </select>
+                </div>
+            }
             <div class="knob">
                 <label for="knob-max-poll">{"Max poll records"}</label>
                 <input id="knob-max-poll" type="number" min="1" value={max_poll.to_string()}
