@@ -141,15 +141,23 @@ fn commands_keyed_by_aggregate_have_one_writer_and_never_conflict() {
 }
 
 /// The preset's lane `name` (a variant) as a story, invariants checked.
-fn lane(name: &str) -> Story {
+/// The preset's variant `name` as a scenario, with the preset's seed.
+fn variant(name: &str) -> (scenario::Scenario, u64) {
     let base = preset("event-store-concurrency").unwrap().scenario();
     let v = base
         .variants
         .iter()
         .find(|v| v.name == name)
         .expect("variant");
-    let s = patch::apply(&base, &v.set).expect("variant applies");
-    let mut e = Engine::new(s, base.seed).unwrap();
+    (
+        patch::apply(&base, &v.set).expect("variant applies"),
+        base.seed,
+    )
+}
+
+fn lane(name: &str) -> Story {
+    let (s, seed) = variant(name);
+    let mut e = Engine::new(s, seed).unwrap();
     e.set_trace_capture(true, 1 << 22);
     run_checked(&mut e, 30 * S);
     let trace = e.take_trace();
@@ -378,20 +386,27 @@ fn replay_and_snapshot_settings_need_an_event_store() {
 /// The `no-check` lane with the check switched on at `on_s` (by a scheduled
 /// command) and off again at `off_s`, invariants checked after every event.
 fn switched(on_s: u64, off_s: u64, until_s: u64) -> Story {
-    let base = preset("event-store-concurrency").unwrap().scenario();
-    let v = base.variants.iter().find(|v| v.name == "no-check").unwrap();
-    let mut s = patch::apply(&base, &v.set).unwrap();
+    let (mut s, seed) = variant("no-check");
     let mut j = serde_json::to_value(&s).unwrap();
     j["schedule"] = json!([
         { "at": format!("{on_s}s"), "command": { "do": "set_expected_version", "group": "command-handler", "expected_version": true } },
         { "at": format!("{off_s}s"), "command": { "do": "set_expected_version", "group": "command-handler", "expected_version": false } }
     ]);
     s = scenario::load(&j.to_string()).unwrap();
-    let mut e = Engine::new(s, base.seed).unwrap();
+    let mut e = Engine::new(s, seed).unwrap();
     e.set_trace_capture(true, 1 << 22);
     run_checked(&mut e, until_s * S);
     let trace = e.take_trace();
     Story { engine: e, trace }
+}
+
+/// Switch `group`'s check on, live.
+fn switch(e: &mut Engine, group: &str) -> Result<(), String> {
+    e.submit(scenario::Command::SetExpectedVersion {
+        group: group.into(),
+        expected_version: true,
+    })
+    .map_err(|e| e.to_string())
 }
 
 #[test]
@@ -441,15 +456,10 @@ fn switching_the_check_at_run_time_stops_stale_writes_and_starts_refusals() {
     });
     assert_eq!(applied, vec![10 * S, 20 * S]);
     // The same switch submitted live at 10 s gives the same run.
-    let base = preset("event-store-concurrency").unwrap().scenario();
-    let v = base.variants.iter().find(|v| v.name == "no-check").unwrap();
-    let mut e = Engine::new(patch::apply(&base, &v.set).unwrap(), base.seed).unwrap();
+    let (s1, seed) = variant("no-check");
+    let mut e = Engine::new(s1, seed).unwrap();
     run_checked(&mut e, 10 * S);
-    e.submit(scenario::Command::SetExpectedVersion {
-        group: "command-handler".into(),
-        expected_version: true,
-    })
-    .unwrap();
+    switch(&mut e, "command-handler").unwrap();
     run_checked(&mut e, 20 * S);
     let live = group_json(&e, "command-handler");
     let s2 = switched(10, 40, 20);
@@ -462,21 +472,9 @@ fn switching_the_check_at_run_time_stops_stale_writes_and_starts_refusals() {
 fn the_check_switches_only_on_an_event_store() {
     // Live: a group whose output does not track versions is refused, by name.
     let mut e = Engine::new(scenario::load(&race(None, "round_robin")).unwrap(), 1).unwrap();
-    let err = e
-        .submit(scenario::Command::SetExpectedVersion {
-            group: "handler".into(),
-            expected_version: true,
-        })
-        .unwrap_err()
-        .to_string();
+    let err = switch(&mut e, "handler").unwrap_err();
     assert!(err.contains("handler has no event-store output"), "{err}");
-    let err = e
-        .submit(scenario::Command::SetExpectedVersion {
-            group: "nobody".into(),
-            expected_version: true,
-        })
-        .unwrap_err()
-        .to_string();
+    let err = switch(&mut e, "nobody").unwrap_err();
     assert!(err.contains("nobody"), "{err}");
     // In a file: the schedule names the field.
     let mut v: Value = serde_json::from_str(&race(None, "round_robin")).unwrap();
@@ -495,9 +493,5 @@ fn the_check_switches_only_on_an_event_store() {
         1,
     )
     .unwrap();
-    e.submit(scenario::Command::SetExpectedVersion {
-        group: "handler".into(),
-        expected_version: true,
-    })
-    .unwrap();
+    switch(&mut e, "handler").unwrap();
 }

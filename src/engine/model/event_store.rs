@@ -73,8 +73,7 @@ impl Engine {
     fn versioned_output(&self, g: u32) -> Option<(u32, bool)> {
         let out = self.cfg.consumer_groups[g as usize].output.as_ref()?;
         let check = out.expected_version?;
-        let t = self.topic_index(&out.topic)?;
-        Some((t, check))
+        Some((self.streams.groups[g as usize].output_topic?, check))
     }
 
     /// Aggregate `key`'s version in topic `t` now (0 for a key never appended).

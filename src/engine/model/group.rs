@@ -166,6 +166,9 @@ impl Rebalance {
 pub(crate) struct GroupState {
     pub(crate) node: NodeId,
     pub(crate) topics: Vec<u32>,
+    /// The `output` topic's index, resolved once at build (topics are never
+    /// removed or reordered): read per processed record.
+    pub(crate) output_topic: Option<u32>,
     pub(crate) parts: Vec<GroupPart>,
     pub(crate) members: Vec<MemberState>,
     pub(crate) generation: u32,
@@ -247,9 +250,11 @@ impl Engine {
                 });
             }
         }
+        let output_topic = g.output.as_ref().and_then(|o| self.topic_index(&o.topic));
         self.streams.groups.push(GroupState {
             node: self.node_id(&g.id),
             topics,
+            output_topic,
             parts,
             members: Vec::new(),
             generation: 0,

@@ -61,13 +61,13 @@ pub(crate) struct TxnOut {
 impl Engine {
     /// Member `m` of group `g` processed `rec`: write its output record.
     pub(crate) fn produce_output(&mut self, g: u32, m: u32, rec: Fetched) {
-        let Some(out) = self.cfg.consumer_groups[g as usize].output.clone() else {
+        let Some(t) = self.streams.groups[g as usize].output_topic else {
             return;
         };
-        let Some(t) = self.cfg.topics.iter().position(|x| x.id == out.topic) else {
+        let Some(out) = self.cfg.consumer_groups[g as usize].output.as_ref() else {
             return;
         };
-        let t = t as u32;
+        let (transactional, snapshots) = (out.transactional, out.snapshot_every.is_some());
         if out.expected_version == Some(false) {
             self.note_stale_write(g, m, rec);
         }
@@ -96,13 +96,9 @@ impl Engine {
             gnode,
         );
         let mut record = Record::new(rec.key, id, rec.published_us, false);
-        record.set_txn(if out.transactional {
-            TXN_OPEN
-        } else {
-            TXN_NONE
-        });
+        record.set_txn(if transactional { TXN_OPEN } else { TXN_NONE });
         self.append_one(t, part, record);
-        if out.snapshot_every.is_some() {
+        if snapshots {
             self.maybe_snapshot(g, m, t, rec);
         }
         let offset = self.streams.topics[t as usize].parts[part as usize].end - 1;
@@ -114,7 +110,7 @@ impl Engine {
         } else {
             p.out_high = rec.offset + 1;
         }
-        if out.transactional {
+        if transactional {
             let mem = &mut grp.members[m as usize];
             if mem.open_txn.is_empty() {
                 mem.txn.started_us = self.now.us();

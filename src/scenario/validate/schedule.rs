@@ -259,14 +259,13 @@ pub(super) fn check_scheduled_values(
                 format!("{group:?} has a transactional output: its offsets commit with the transaction, after each poll's batch, so commit stays {{\"after_processing\": {{\"per\": \"batch\"}}}}"),
             )
         }
+        // (A missing group is reported by the node check.)
         C::SetExpectedVersion { group, .. }
-            if s.consumer_groups.iter().any(|g| g.id == *group)
-                && !s
-                    .consumer_groups
-                    .iter()
-                    .find(|g| g.id == *group)
-                    .and_then(|g| g.output.as_ref())
-                    .is_some_and(|o| o.expected_version.is_some()) =>
+            if s.consumer_groups.iter().find(|g| g.id == *group).is_some_and(|g| {
+                !g.output
+                    .as_ref()
+                    .is_some_and(|o| o.expected_version.is_some())
+            }) =>
         {
             v.err(
                 format!("{at}.group"),
