@@ -140,3 +140,27 @@ fn a_requeued_message_keeps_its_original_expiry() {
     assert_eq!(expiries(&s), [(ms(1150), 1)]);
     assert_eq!(s.kinds_of(1)[5..], ["requeued", "expired", "dropped"]);
 }
+
+#[test]
+fn a_zero_ttl_message_returned_at_once_expires_instead_of_a_second_delivery() {
+    // RabbitMQ drops expired messages at a requeue (`Now >= Expiry`) before
+    // delivering again, and a TTL-0 message is always expired by then: its
+    // one immediate delivery is spent. Here the first consumer crashes on
+    // receiving it, in the same instant; the second consumer is idle, yet
+    // the returned message expires rather than going to it.
+    let json = r#"{
+  "title": "ttl zero returned",
+  "producers": [{ "id": "p", "to": "q", "rate": "1/s", "arrival": "constant", "count": 1 }],
+  "queues": [{ "id": "q", "ttl": "0s" }],
+  "consumers": [
+    { "id": "crashy", "queue": "q", "prefetch": 1, "service": { "constant": "10ms" },
+      "faults": { "crash_after_receive": 1.0, "restart_after": "500ms" } },
+    { "id": "ok", "queue": "q", "prefetch": 1, "service": { "constant": "10ms" } }
+  ]
+}"#;
+    let s = story(json, 2_000_000);
+    assert_eq!(s.deliveries("crashy"), [(ms(1000), 1, 0, false)]);
+    assert!(s.deliveries("ok").is_empty(), "{:?}", s.deliveries("ok"));
+    assert_eq!(expiries(&s), [(ms(1000), 1)]);
+    assert!(s.processed("ok").is_empty());
+}

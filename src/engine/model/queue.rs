@@ -474,7 +474,13 @@ impl Engine {
     /// batch of returns trims once after all are back).
     pub(crate) fn put_back(&mut self, slot: u32, q: u32) {
         let qi = q as usize;
-        self.msgs[slot as usize].set(flag::REDELIVERED, true);
+        let m = &mut self.msgs[slot as usize];
+        m.set(flag::REDELIVERED, true);
+        // A returned message keeps its expiry; with a TTL of 0 it has had
+        // its one immediate delivery: back in the queue it is due and
+        // expires (RabbitMQ drops expired messages at a requeue, `Now >=
+        // Expiry`, before delivering again: `requeue_and_run`).
+        m.set(flag::TTL_ZERO, false);
         self.set_state(slot, MsgState::Queued);
         let level = self.priority_in(slot, q);
         // RabbitMQ: "When a message is requeued, it will be placed to its
