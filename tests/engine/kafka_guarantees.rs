@@ -66,6 +66,30 @@ fn acks_1_loses_acknowledged_records_when_the_leader_crashes() {
 }
 
 #[test]
+fn acks_0_loses_what_the_crash_truncated_and_the_ledger_counts_it() {
+    // The same crash with acks=0: the records the followers had not copied
+    // yet are truncated, nobody answered for them and nobody resends them.
+    // They are lost without an answer (`unacked_lost`), not acknowledged.
+    let mut e = crash_at(&world(REPL(), json!({"acks": "0"}), 200), 1_025_000);
+    let (t, g) = ledger(&e);
+    let lost = t["unacked_lost"].as_u64().unwrap();
+    assert!((4..=6).contains(&lost), "{t}");
+    assert_eq!(t["acked_lost"], 0, "{t}");
+    assert_eq!(t["resent"], 0, "acks=0 never retries");
+    // Every record is either processed or counted lost.
+    assert_eq!(g["processed"].as_u64().unwrap() + lost, 200, "{g}");
+    let truncated: u32 = e
+        .take_trace()
+        .iter()
+        .filter_map(|ev| match ev.kind {
+            TraceKind::LeaderCrashed { truncated, .. } => Some(truncated),
+            _ => None,
+        })
+        .sum();
+    assert_eq!(truncated as u64, lost);
+}
+
+#[test]
 fn acks_all_resends_what_the_crash_truncated_and_loses_nothing() {
     let e = crash_at(&world(REPL(), json!({"acks": "all"}), 200), 1_025_000);
     let (t, g) = ledger(&e);

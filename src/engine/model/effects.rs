@@ -159,7 +159,8 @@ pub struct TopicLedger {
     pub duplicates_rejected: u64,
     /// `acks=1` records acknowledged, then truncated by a leader crash.
     pub acked_lost: u64,
-    /// Records never appended: `acks=0` sends lost, or given up after `retries`.
+    /// Records lost without an answer: `acks=0` sends lost on the way or
+    /// truncated by a leader crash, or batches given up after `retries`.
     pub unacked_lost: u64,
     /// Records sent again after a missing or error answer.
     pub resent: u64,

@@ -1,13 +1,13 @@
 //! A partition log's record, packed into 32 bytes.
 //!
-//!   Record { offset, msg, published_us, key, packed: [appended − published : 26 | flags : 6] }
+//!   Record { offset, msg, published_us, key, packed: [appended − published : 25 | flags : 7] }
 //!                                                     └─ all ones: too late to fit ──► PartitionLog::late_appends
 //!
 //! A log keeps every record until retention or compaction removes it (the
 //! `kafka-keys-ordering` preset keeps all of them), so a record's size is
 //! most of a long Kafka run's memory: 40 bytes with the append time and the
-//! five flags as fields of their own, 32 packed. The append time is kept as
-//! its distance from the publish time in 26 bits (up to about 67 s, far more
+//! six flags as fields of their own, 32 packed. The append time is kept as
+//! its distance from the publish time in 25 bits (up to about 33 s, far more
 //! than a producer's linger and latency); a record appended later than that
 //! (a retried or moved record that waited long) has the escape value and its
 //! exact time in its partition's `late_appends`, so nothing is rounded.
@@ -23,7 +23,10 @@ const TXN_SHIFT: u32 = 3;
 const TXN_MASK: u32 = 0b11 << TXN_SHIFT;
 /// A copy of a record appended before: a non-idempotent producer's retry.
 const DUPLICATE: u32 = 1 << 5;
-const FLAG_BITS: u32 = 6;
+/// Sent with `acks=0`: nobody acknowledged it, so a truncation loses it
+/// unnoticed (`unacked_lost`).
+const ACKS_ZERO: u32 = 1 << 6;
+const FLAG_BITS: u32 = 7;
 /// The escape value of the append distance: the time is in `late_appends`.
 const APPENDED_LATE: u32 = u32::MAX >> FLAG_BITS;
 
@@ -75,6 +78,16 @@ impl Record {
 
     pub(crate) fn set_acks_one(&mut self, on: bool) {
         self.packed = (self.packed & !ACKS_ONE) | if on { ACKS_ONE } else { 0 };
+    }
+
+    /// Sent with `acks=0` (no answer, no retry).
+    #[inline]
+    pub(crate) fn acks_zero(&self) -> bool {
+        self.packed & ACKS_ZERO != 0
+    }
+
+    pub(crate) fn set_acks_zero(&mut self, on: bool) {
+        self.packed = (self.packed & !ACKS_ZERO) | if on { ACKS_ZERO } else { 0 };
     }
 
     /// Appended again by a producer's retry (a non-idempotent producer whose
@@ -219,7 +232,13 @@ mod tests {
         assert!(!r.is_duplicate());
         r.set_duplicate();
         assert!(r.is_duplicate() && r.tombstone() && r.txn() == 1);
+        r.set_acks_zero(true);
         late.set(&mut r, 1_003);
-        assert!(r.is_duplicate(), "an append time keeps the flags");
+        assert!(
+            r.is_duplicate() && r.acks_zero(),
+            "an append time keeps the flags"
+        );
+        r.set_acks_zero(false);
+        assert!(!r.acks_zero() && r.is_duplicate() && r.tombstone());
     }
 }

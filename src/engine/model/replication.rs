@@ -274,10 +274,13 @@ impl Engine {
                     && (!self.streams.topics[t as usize].replicated
                         || self.isr_leader_alone(t, part)))
         });
+        // No id: an `acks=0` send, which nothing tracks.
+        let acks_zero = id.is_none();
         let records = records
             .into_iter()
             .map(|mut r| {
                 r.set_acks_one(acks_one);
+                r.set_acks_zero(acks_zero);
                 r
             })
             .collect();
@@ -459,7 +462,7 @@ impl Engine {
             if first_down {
                 self.streams.topics[ti].degraded += 1;
             }
-            let (mut truncated, mut acked_lost) = (0u64, 0u64);
+            let (mut truncated, mut acked_lost, mut unacked_lost) = (0u64, 0u64, 0u64);
             if let Some(cut) = cut {
                 let replicated = self.streams.topics[ti].replicated;
                 let log = &mut self.streams.topics[ti].parts[part as usize];
@@ -467,6 +470,7 @@ impl Engine {
                     let r = log.records.pop_back().expect("checked");
                     truncated += 1;
                     acked_lost += r.acks_one() as u64;
+                    unacked_lost += r.acks_zero() as u64;
                     log.tombstones -= r.tombstone() as u64;
                 }
                 let kept = log.txn_markers.partition_point(|m| m.0 < cut);
@@ -478,7 +482,9 @@ impl Engine {
                 }
                 let end = log.end;
                 self.streams.retained -= truncated;
-                self.streams.topics[ti].repl[part as usize].acked_lost += acked_lost;
+                let repl = &mut self.streams.topics[ti].repl[part as usize];
+                repl.acked_lost += acked_lost;
+                repl.unacked_lost += unacked_lost;
                 self.clamp_positions(t, part, end);
             }
             self.trace.record(
