@@ -401,3 +401,76 @@ fn auto_offset_reset_earliest_reads_the_history_latest_starts_at_the_log_end() {
         );
     }
 }
+
+/// A partition whose position only a `latest` reset set: partition 1 got 100
+/// records before the group had a member; the member that joins at 2 s
+/// starts it at 100 and then processes partition 0's records only.
+fn reset_only(crash_ms: Option<u64>) -> Story {
+    let mut schedule = vec![json!({"at": "2s", "command": {"do": "add_member", "group": "g"}})];
+    if let Some(ms) = crash_ms {
+        schedule.push(json!({"at": format!("{ms}ms"), "command": {"do": "crash_member", "group": "g", "member": 0}}));
+        schedule
+            .push(json!({"at": format!("{ms}ms"), "command": {"do": "add_member", "group": "g"}}));
+    }
+    let json = json!({"title": "reset only", "seed": 1, "duration": "8s",
+        "producers": [
+            {"id": "pre", "to": "t", "rate": "100/s", "arrival": "constant", "partition": 1, "stop": "1005ms"},
+            {"id": "late", "to": "t", "rate": "100/s", "arrival": "constant", "partition": 1,
+             "start": "3500ms", "stop": "3595ms"},
+            {"id": "p", "to": "t", "rate": "50/s", "arrival": "constant", "partition": 0}],
+        "topics": [{"id": "t", "partitions": 2}],
+        "consumer_groups": [{"id": "g", "topics": ["t"], "members": 0, "auto_offset_reset": "latest",
+            "session_timeout": "100ms", "commit": {"after_processing": {"per": "batch"}},
+            "service": {"constant": "1ms"}}],
+        "schedule": schedule})
+    .to_string();
+    story(&json, 8_000_000)
+}
+
+#[test]
+fn a_batch_commit_also_commits_a_position_only_a_reset_set() {
+    // Kafka's `commitSync()` after a batch commits `allConsumed()`: the
+    // position of every assigned partition, so partition 1's 100 is
+    // committed at the first batch, although no record of it was processed
+    // (without that commit its lag would count the 100 records it never
+    // had to read).
+    let s = reset_only(None);
+    let g = group(&s.engine, "g");
+    let p1 = &g["partitions"][1];
+    assert_eq!(p1["lag"], 0, "{p1}");
+    let t = s.node("t");
+    let first_p1_commit = s
+        .trace
+        .iter()
+        .find(|e| matches!(e.kind, TraceKind::Committed { topic, partition: 1, offset: 100, .. } if topic == t))
+        .map(|e| e.t.0);
+    assert!(
+        first_p1_commit.is_some_and(|at| (2_000_000..2_200_000).contains(&at)),
+        "committed with the first batch after the join: {first_p1_commit:?}"
+    );
+}
+
+#[test]
+fn a_new_owner_resumes_at_the_committed_reset_position_and_loses_nothing() {
+    // The member crashes at 3.5 s, and records reach partition 1 while the
+    // group notices (session timeout 100 ms). The new owner starts partition
+    // 1 from the committed 100 and processes them; had the reset position
+    // not been committed, it would reset to `latest` and never see them.
+    let s = reset_only(Some(3500));
+    let late = group(&s.engine, "late")["published"].as_u64().unwrap();
+    assert!(late >= 5, "{late}");
+    let g = group(&s.engine, "g");
+    let p1 = &g["partitions"][1];
+    assert_eq!(p1["committed"].as_u64(), Some(100 + late), "{p1}");
+    let fetched_p1: Vec<u64> = s
+        .trace
+        .iter()
+        .filter_map(|e| match e.kind {
+            TraceKind::Fetched {
+                partition: 1, from, ..
+            } => Some(from),
+            _ => None,
+        })
+        .collect();
+    assert_eq!(fetched_p1.first(), Some(&100), "{fetched_p1:?}");
+}

@@ -283,6 +283,34 @@ impl Engine {
         }
     }
 
+    /// After a batch, the consumer's `commitSync()` commits the position of
+    /// every partition it is assigned (`allConsumed()`), not only of those
+    /// the batch held: a partition whose position only a reset set (or that
+    /// was never committed) gets it committed too, so its lag is 0 and a
+    /// later owner resumes there instead of resetting again. Not with a
+    /// transactional output, whose offsets are the transaction's.
+    fn commit_other_positions(&mut self, g: u32, m: u32) {
+        let grp = &self.streams.groups[g as usize];
+        let stale = |gp: u32| {
+            let p = &grp.parts[gp as usize];
+            p.owner == Some(m) && p.committed.is_none_or(|c| p.position > c)
+        };
+        if !grp.members[m as usize].owned.iter().any(|&gp| stale(gp))
+            || self
+                .gcfg(g)
+                .output
+                .as_ref()
+                .is_some_and(|o| o.transactional)
+        {
+            return;
+        }
+        let owned = grp.members[m as usize].owned.clone();
+        for gp in owned {
+            let pos = self.streams.groups[g as usize].parts[gp as usize].position;
+            self.commit(g, gp, pos);
+        }
+    }
+
     pub(crate) fn start_record(&mut self, g: u32, m: u32) {
         self.read_version(g, m);
         // Loading the aggregate from an event store (`event_store.rs`).
@@ -483,6 +511,7 @@ impl Engine {
                 if mem.batch_done.is_empty() {
                     mem.batch_done = done;
                 }
+                self.commit_other_positions(g, m);
                 // The batch's outputs commit with its offsets (`transactions.rs`).
                 self.commit_txn(g, m);
             }
