@@ -151,6 +151,10 @@ pub struct EventStoreCounts {
     pub version_conflicts: u64,
     /// Appends made on a stale version without the check (lost updates).
     pub stale_writes: u64,
+    /// Attempts failed after more conflicts than `conflict_retries` allows
+    /// (in the JSON only when some did).
+    #[serde(skip_serializing_if = "is_zero")]
+    pub conflict_give_ups: u64,
     /// Aggregate loads (with `replay_per_event`) and the events they replayed.
     pub loads: u64,
     pub events_replayed: u64,
@@ -288,10 +292,15 @@ impl Engine {
                     expected_version: check,
                     version_conflicts: g.version_conflicts,
                     stale_writes: g.stale_writes,
+                    conflict_give_ups: g.conflict_give_ups,
                     loads: g.loads,
                     events_replayed: g.events_replayed,
                     snapshots: g.snapshots,
                 }),
         }
     }
+}
+
+fn is_zero(n: &u64) -> bool {
+    *n == 0
 }

@@ -390,7 +390,20 @@ pub struct GroupOutput {
     /// replays at most `snapshot_every - 1` events. Needs `replay_per_event`.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub snapshot_every: Option<u32>,
+    /// Event store with the check on: how many times a member reloads and
+    /// processes one record again after version conflicts before the
+    /// attempt fails, as a command handler whose retry policy on a
+    /// concurrency error (EventStoreDB's `WrongExpectedVersion`) is used
+    /// up. The next conflict counts as a failed attempt and the group's
+    /// failure handling (`on_failure`: retry in place, skip, dead-letter
+    /// topic, retry topics) takes the record. `0`: the first conflict
+    /// fails. Unset: no limit. Needs `expected_version`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub conflict_retries: Option<u32>,
 }
+
+/// Upper bound of `output.conflict_retries`.
+pub const CONFLICT_RETRIES_MAX: u32 = 1000;
 
 /// Upper bound of `output.snapshot_every`.
 pub const SNAPSHOT_EVERY_MAX: u32 = 1_000_000;

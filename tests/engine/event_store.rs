@@ -495,3 +495,116 @@ fn the_check_switches_only_on_an_event_store() {
     .unwrap();
     switch(&mut e, "handler").unwrap();
 }
+
+/// The hand-timed race with `conflict_retries` and, optionally, an
+/// `on_failure` policy.
+fn race_with_limit(retries: u32, on_failure: Option<Value>) -> String {
+    let mut v: Value = serde_json::from_str(&race(Some(true), "round_robin")).unwrap();
+    let g = &mut v["consumer_groups"][0];
+    g["output"]["conflict_retries"] = json!(retries);
+    if let Some(f) = on_failure {
+        g["on_failure"] = f;
+        v["topics"]
+            .as_array_mut()
+            .unwrap()
+            .push(json!({ "id": "commands-dlt", "partitions": 1 }));
+    }
+    v.to_string()
+}
+
+/// (t after the first command's append, msg) of every `Failed` event.
+fn failures(s: &Story, first_start: u64) -> Vec<(u64, u64)> {
+    s.trace
+        .iter()
+        .filter(|e| matches!(e.kind, TraceKind::Failed { .. }))
+        .map(|e| (e.t.0 - first_start, e.msg.unwrap()))
+        .collect()
+}
+
+#[test]
+fn past_its_conflict_retries_a_command_fails_and_the_failure_policy_takes_it() {
+    // One reload allowed: B's single conflict is reloaded as without a limit.
+    let s = story(&race_with_limit(1, None), 5 * S);
+    let first_start = appends(&s, "commands")[0].0;
+    assert!(failures(&s, first_start).is_empty());
+    let events = appends(&s, "events");
+    assert_eq!(
+        events.iter().map(|e| e.0 - first_start).collect::<Vec<_>>(),
+        vec![150 * MS, 400 * MS]
+    );
+    let g = group_json(&s.engine, "handler");
+    assert_eq!(
+        (g["version_conflicts"].as_u64(), g.get("conflict_give_ups")),
+        (Some(1), None)
+    );
+
+    // None allowed, and a dead-letter topic after one attempt: B's conflict at
+    // +250 ms fails the attempt there, and B goes to the dead-letter topic
+    // instead of the store; A's event is the only one.
+    let dlt = json!({ "dead_letter": { "topic": "commands-dlt", "attempts": 1 } });
+    let s = story(&race_with_limit(0, Some(dlt)), 5 * S);
+    let cmds = appends(&s, "commands");
+    let (first_start, b) = (cmds[0].0, cmds[1].1);
+    assert_eq!(failures(&s, first_start), vec![(250 * MS, b)]);
+    assert_eq!(
+        appends(&s, "events")
+            .iter()
+            .map(|e| e.0 - first_start)
+            .collect::<Vec<_>>(),
+        vec![150 * MS],
+        "B's event is never appended"
+    );
+    assert_eq!(appends(&s, "commands-dlt").len(), 1, "B is dead-lettered");
+    let g = group_json(&s.engine, "handler");
+    assert_eq!(g["version_conflicts"], 1);
+    assert_eq!(g["conflict_give_ups"], 1);
+    assert_eq!(g["failed"], 1, "{g}");
+    assert_eq!(g["processed"], 1, "only A");
+
+    // None allowed, default failure handling (retry in place, no back-off):
+    // the failed attempt starts again at once, reloads version 1, and B's
+    // event is appended a service time later, as with a reload.
+    let s = story(&race_with_limit(0, None), 5 * S);
+    let first_start = appends(&s, "commands")[0].0;
+    assert_eq!(failures(&s, first_start).len(), 1);
+    assert_eq!(
+        appends(&s, "events")
+            .iter()
+            .map(|e| e.0 - first_start)
+            .collect::<Vec<_>>(),
+        vec![150 * MS, 400 * MS]
+    );
+    let g = group_json(&s.engine, "handler");
+    assert_eq!(
+        (g["conflict_give_ups"].as_u64(), g["processed"].as_u64()),
+        (Some(1), Some(2))
+    );
+}
+
+#[test]
+fn conflict_retries_needs_an_event_store_and_a_bound() {
+    let err = |f: &dyn Fn(&mut Value)| {
+        let mut v: Value = serde_json::from_str(&race_with_limit(3, None)).unwrap();
+        f(&mut v);
+        scenario::load(&v.to_string()).unwrap_err().to_string()
+    };
+    let e = err(&|v| {
+        v["consumer_groups"][0]["output"]
+            .as_object_mut()
+            .unwrap()
+            .remove("expected_version");
+    });
+    assert!(
+        e.contains("consumer_groups[0].output.conflict_retries: applies only to an event store"),
+        "{e}"
+    );
+    let e = err(&|v| v["consumer_groups"][0]["output"]["conflict_retries"] = json!(1001));
+    assert!(
+        e.contains("consumer_groups[0].output.conflict_retries: must be at most 1000"),
+        "{e}"
+    );
+    // Checked off (observed only) is still an event store: accepted.
+    let mut v: Value = serde_json::from_str(&race_with_limit(3, None)).unwrap();
+    v["consumer_groups"][0]["output"]["expected_version"] = json!(false);
+    assert!(scenario::load(&v.to_string()).is_ok());
+}

@@ -183,6 +183,11 @@ fn scenario_json(g: &mut Genes, faults: bool) -> Value {
                 output["snapshot_every"] = json!(1 + g.pick(5));
             }
         }
+        // A bounded number of reloads after conflicts (then the attempt
+        // fails and the group's failure handling takes the record).
+        if output["expected_version"] == json!(true) && g.pick(2) == 1 {
+            output["conflict_retries"] = json!(g.pick(3));
+        }
         group["output"] = output;
     }
     json!({

@@ -5,6 +5,8 @@
 //!   start_record ──read_version──► the member remembers the aggregate's version (its key's)
 //!   service done ──version_conflict──► version moved on? check on: refused (`version_conflict`),
 //!        │                               the member reloads and processes the record again
+//!        │                               (past `conflict_retries` reloads: a failed attempt,
+//!        │                               handed to the group's `on_failure`)
 //!        ▼                               check off: appended anyway, counted (`stale_write`)
 //!   record_done ──produce_output──► append_record bumps the aggregate's version
 //!
@@ -122,7 +124,15 @@ impl Engine {
         }
         grp.version_conflicts += 1;
         let node = grp.node;
-        grp.members[m as usize].busy = false;
+        let mem = &mut grp.members[m as usize];
+        mem.busy = false;
+        // Reloads left in this attempt (`output.conflict_retries`).
+        let give_up = self.cfg.consumer_groups[g as usize]
+            .output
+            .as_ref()
+            .and_then(|o| o.conflict_retries)
+            .is_some_and(|n| mem.conflicts >= n);
+        mem.conflicts += 1;
         self.trace.record(
             self.now,
             TraceKind::VersionConflict {
@@ -133,7 +143,12 @@ impl Engine {
             Some(rec.msg),
             node,
         );
-        self.start_record(g, m);
+        if give_up {
+            grp.conflict_give_ups += 1;
+            self.attempt_failed(g, m, rec);
+        } else {
+            self.start_record(g, m);
+        }
         true
     }
 

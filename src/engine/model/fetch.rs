@@ -349,7 +349,6 @@ impl Engine {
         let gi = g as usize;
         let failure_rate = self.gcfg(g).failure_rate;
         let grp = &mut self.streams.groups[gi];
-        let node = grp.node;
         let mem = &mut grp.members[m as usize];
         if mem.epoch != epoch || !mem.alive || !mem.busy {
             return;
@@ -359,28 +358,39 @@ impl Engine {
             return;
         };
         if failure_rate > 0.0 && mem.stream.chance(failure_rate) {
-            mem.attempt += 1;
-            let attempt = mem.attempt;
-            grp.failed += 1;
-            self.totals.failed += 1;
-            self.trace.record(
-                self.now,
-                TraceKind::Failed {
-                    instance: m,
-                    attempt,
-                },
-                Some(rec.msg),
-                node,
-            );
-            // Retry in place, skip, or move it to another topic (`recovery.rs`).
-            self.record_failed(g, m, rec, attempt);
+            self.attempt_failed(g, m, rec);
             return;
         }
-        // An event store refused the append: processed again (`event_store.rs`).
+        // An event store refused the append: processed again, or the
+        // attempt failed after too many conflicts (`event_store.rs`).
         if self.version_conflict(g, m, rec) {
             return;
         }
         self.record_done(g, m, rec, true);
+    }
+
+    /// Member `m`'s attempt at its head record `rec` failed: counted and
+    /// traced, then retried in place, skipped, or moved to another topic
+    /// (`recovery.rs`).
+    pub(crate) fn attempt_failed(&mut self, g: u32, m: u32, rec: super::group::Fetched) {
+        let grp = &mut self.streams.groups[g as usize];
+        let node = grp.node;
+        let mem = &mut grp.members[m as usize];
+        mem.attempt += 1;
+        mem.conflicts = 0;
+        let attempt = mem.attempt;
+        grp.failed += 1;
+        self.totals.failed += 1;
+        self.trace.record(
+            self.now,
+            TraceKind::Failed {
+                instance: m,
+                attempt,
+            },
+            Some(rec.msg),
+            node,
+        );
+        self.record_failed(g, m, rec, attempt);
     }
 
     /// Member `m` is done with its head record `rec`: `processed`, or given up
@@ -404,6 +414,7 @@ impl Engine {
         let node = grp.node;
         let mem = &mut grp.members[m as usize];
         mem.attempt = 0;
+        mem.conflicts = 0;
         mem.batch.pop_front();
         mem.processed += processed as u64;
         mem.busy = false;

@@ -77,6 +77,9 @@ pub(crate) struct MemberState {
     /// The version of its head record's aggregate when it started the
     /// record (`event_store.rs`; 0 unless the output is versioned).
     pub(crate) read_version: u32,
+    /// Version conflicts of its head record in the current attempt
+    /// (`output.conflict_retries`; reset when the attempt ends).
+    pub(crate) conflicts: u32,
     /// Where the next fetch starts among the owned partitions (fairness).
     pub(crate) cursor: usize,
     /// The group partitions it owns, ascending (mirrors `GroupPart::owner`,
@@ -183,6 +186,9 @@ pub(crate) struct GroupState {
     /// version, and (check off) appended on a stale version.
     pub(crate) version_conflicts: u64,
     pub(crate) stale_writes: u64,
+    /// Attempts failed because a record met more version conflicts than
+    /// `output.conflict_retries` allows.
+    pub(crate) conflict_give_ups: u64,
     /// `(stale_writes, version_conflicts)` when `set_expected_version` last
     /// switched the check: neither count moves in the mode that forbids it.
     pub(crate) store_counts_at_switch: (u64, u64),
@@ -269,6 +275,7 @@ impl Engine {
             duplicate_committed_outputs: 0,
             version_conflicts: 0,
             stale_writes: 0,
+            conflict_give_ups: 0,
             store_counts_at_switch: (0, 0),
             loads: 0,
             events_replayed: 0,
@@ -330,6 +337,7 @@ impl Engine {
             auto_commit_at_us: u64::MAX,
             poll_timer: Default::default(),
             read_version: 0,
+            conflicts: 0,
         });
         self.schedule_auto_commit(g, m);
         m

@@ -283,6 +283,19 @@ pub(super) fn check_streams(v: &mut V, s: &Scenario, is_topic: &dyn Fn(&str) -> 
                     );
                 }
             }
+            if let Some(n) = o.conflict_retries {
+                if o.expected_version.is_none() {
+                    v.err(
+                        format!("{at}.output.conflict_retries"),
+                        "applies only to an event store (set output.expected_version)",
+                    );
+                } else if n > CONFLICT_RETRIES_MAX {
+                    v.err(
+                        format!("{at}.output.conflict_retries"),
+                        format!("must be at most {CONFLICT_RETRIES_MAX}"),
+                    );
+                }
+            }
             if o.expected_version.is_some() && o.transactional {
                 v.err(
                     format!("{at}.output.expected_version"),

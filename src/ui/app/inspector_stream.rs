@@ -253,6 +253,9 @@ impl App {
                     if e.expected_version || e.version_conflicts > 0 {
                         <dt>{"version conflicts"}</dt><dd id="group-conflicts" title="Appends the event store refused: another writer had appended to the aggregate since the member loaded it; the member processed the record again">{ e.version_conflicts }</dd>
                     }
+                    if e.conflict_give_ups > 0 {
+                        <dt>{"gave up"}</dt><dd id="group-conflict-give-ups" title="Attempts failed after more version conflicts than output.conflict_retries allows: the group's failure handling took the record">{ e.conflict_give_ups }</dd>
+                    }
                     if !e.expected_version || e.stale_writes > 0 {
                         <dt>{"stale writes"}</dt><dd id="group-stale" title="Appends decided on a version of the aggregate that another writer had already moved on: the check would have refused them">{ e.stale_writes }</dd>
                     }
