@@ -129,7 +129,8 @@ impl BrokerKind {
     /// README's table): Kafka does not fsync per write by default
     /// (`log.flush.interval.messages` is Long.MAX_VALUE: durability comes
     /// from replication) and pays per produce request; Pulsar's bookies
-    /// group-commit their journal every 2 ms (`journalMaxGroupWaitMSec`);
+    /// group-commit their journal every 2 ms (`journalMaxGroupWaitMSec`,
+    /// BookKeeper's default; the `bookkeeper.conf` Pulsar ships sets 1 ms);
     /// Redis answers before its `appendfsync everysec` background fsync;
     /// RabbitMQ confirms persistent messages after its message store's
     /// batched fsync (1 ms assumed); SQS's cost is its HTTPS round trip,
