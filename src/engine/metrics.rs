@@ -345,9 +345,12 @@ pub struct Totals {
     pub processed: u64,
     /// Processing runs that failed.
     pub failed: u64,
-    /// Retries scheduled (delayed) or sent to a retry queue.
+    /// Retries scheduled (delayed) or sent to a retry queue: also a stream
+    /// group's retries in place and records sent to a retry topic, and
+    /// Pulsar's sends to a retry letter topic.
     pub retried: u64,
-    /// Messages republished to a dead-letter exchange.
+    /// Messages republished to a dead-letter exchange, moved to an SQS or
+    /// Pulsar dead-letter queue, or appended to a Kafka dead-letter topic.
     pub dead_lettered: u64,
     /// Messages whose TTL ran out.
     pub expired: u64,

@@ -341,6 +341,14 @@ fn reconsume_later_goes_round_the_retry_letter_topic_then_to_the_dead_letter_top
     );
     let r = report(&st.engine);
     assert_eq!(r["ledger"]["lost_by_reason"]["dead_letter_topic"], 1);
+    // The run's totals: two retries (the reconsumes), one dead letter.
+    assert_eq!(
+        (
+            r["totals"]["retried"].as_u64(),
+            r["totals"]["dead_lettered"].as_u64()
+        ),
+        (Some(2), Some(1))
+    );
 }
 
 #[test]

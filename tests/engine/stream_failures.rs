@@ -136,6 +136,12 @@ fn dead_letter_topic_gets_the_record_after_n_attempts() {
         (6, 3, 3, 0)
     );
     assert_eq!(g.partitions[0].committed, Some(3));
+    // The run's totals (the header strip) count them as a queue's would.
+    let totals = s.engine.totals();
+    assert_eq!(
+        (totals.failed, totals.retried, totals.dead_lettered),
+        (6, 3, 3)
+    );
 }
 
 #[test]
@@ -189,6 +195,12 @@ fn retry_topics_wait_their_delay_then_dead_letter() {
         (9, 6, 3, 0)
     );
     assert_eq!(topic(&s.engine, "t-dlt").appended, 3);
+    let totals = s.engine.totals();
+    assert_eq!(
+        (totals.retried, totals.dead_lettered),
+        (6, 3),
+        "retry-topic sends are retries"
+    );
 }
 
 #[test]

@@ -480,6 +480,8 @@ impl Engine {
             reconsume,
         });
         st.reconsumed += 1;
+        // Sent to the retry letter topic: a retry, in the run's totals.
+        self.totals.retried += 1;
         let node = st.node;
         let mid = self.msgs[copy as usize].id;
         self.trace.record(

@@ -167,6 +167,7 @@ impl Engine {
     /// Try the head record again after `backoff_us` (at once when 0).
     fn retry_in_place(&mut self, g: u32, m: u32, rec: Fetched, attempt: u32, backoff_us: u64) {
         self.streams.groups[g as usize].failures.retried += 1;
+        self.totals.retried += 1;
         // The consumer seeks back and polls the record again: a poll.
         self.poll_timer_restart(g, m);
         if backoff_us == 0 {
@@ -211,8 +212,10 @@ impl Engine {
                 self.next_msg_id += 1;
                 let tnode = self.streams.topics[t as usize].node;
                 let f = &mut self.streams.groups[g as usize].failures;
+                // In the run's totals as a queue's dead letters and retries.
                 let kind = if dead {
                     f.dead_lettered += 1;
+                    self.totals.dead_lettered += 1;
                     TraceKind::SentToDeadLetterTopic {
                         topic: tnode,
                         copy,
@@ -220,6 +223,7 @@ impl Engine {
                     }
                 } else {
                     f.sent_to_retry += 1;
+                    self.totals.retried += 1;
                     TraceKind::SentToRetryTopic {
                         topic: tnode,
                         copy,
