@@ -376,7 +376,9 @@ impl Engine {
     }
 }
 
-fn is_zero(n: &u64) -> bool {
+/// For `skip_serializing_if` on the engine's report and view counters
+/// (also used by `view_stream.rs` and `model/effects.rs`).
+pub(crate) fn is_zero(n: &u64) -> bool {
     *n == 0
 }
 

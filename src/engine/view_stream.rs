@@ -153,7 +153,7 @@ pub struct EventStoreCounts {
     pub stale_writes: u64,
     /// Attempts failed after more conflicts than `conflict_retries` allows
     /// (in the JSON only when some did).
-    #[serde(skip_serializing_if = "is_zero")]
+    #[serde(skip_serializing_if = "super::view::is_zero")]
     pub conflict_give_ups: u64,
     /// Aggregate loads (with `replay_per_event`) and the events they replayed.
     pub loads: u64,
@@ -299,8 +299,4 @@ impl Engine {
                 }),
         }
     }
-}
-
-fn is_zero(n: &u64) -> bool {
-    *n == 0
 }

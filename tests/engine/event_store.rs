@@ -347,13 +347,16 @@ fn the_snapshots_preset_keeps_the_latency_flat() {
     );
 }
 
+/// The load error of scenario `json` after `edit` (which must make it invalid).
+fn load_error(json: &str, edit: &dyn Fn(&mut Value)) -> String {
+    let mut v: Value = serde_json::from_str(json).unwrap();
+    edit(&mut v);
+    scenario::load(&v.to_string()).unwrap_err().to_string()
+}
+
 #[test]
 fn replay_and_snapshot_settings_need_an_event_store() {
-    let err = |f: &dyn Fn(&mut Value)| {
-        let mut v: Value = serde_json::from_str(&loads(Some(2))).unwrap();
-        f(&mut v);
-        scenario::load(&v.to_string()).unwrap_err().to_string()
-    };
+    let err = |f: &dyn Fn(&mut Value)| load_error(&loads(Some(2)), f);
     let e = err(&|v| {
         v["consumer_groups"][0]["output"]
             .as_object_mut()
@@ -583,11 +586,7 @@ fn past_its_conflict_retries_a_command_fails_and_the_failure_policy_takes_it() {
 
 #[test]
 fn conflict_retries_needs_an_event_store_and_a_bound() {
-    let err = |f: &dyn Fn(&mut Value)| {
-        let mut v: Value = serde_json::from_str(&race_with_limit(3, None)).unwrap();
-        f(&mut v);
-        scenario::load(&v.to_string()).unwrap_err().to_string()
-    };
+    let err = |f: &dyn Fn(&mut Value)| load_error(&race_with_limit(3, None), f);
     let e = err(&|v| {
         v["consumer_groups"][0]["output"]
             .as_object_mut()

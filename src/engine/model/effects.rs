@@ -125,7 +125,7 @@ pub struct LedgerReport {
     pub resent: u64,
     /// Channels closed by a duplicated ack (PRECONDITION_FAILED, unknown
     /// delivery tag), each requeueing what was unacked on it.
-    #[serde(skip_serializing_if = "is_zero_u64")]
+    #[serde(skip_serializing_if = "crate::engine::view::is_zero")]
     pub channel_closes: u64,
     /// Lost business messages by the reason of their last discard.
     pub lost_by_reason: BTreeMap<&'static str, u64>,
@@ -166,12 +166,8 @@ pub struct TopicLedger {
     pub resent: u64,
     /// Batches that waited in their producer for a slot in the window of
     /// in-flight batches (`max_in_flight`, `inflight.rs`).
-    #[serde(skip_serializing_if = "is_zero_u64")]
+    #[serde(skip_serializing_if = "crate::engine::view::is_zero")]
     pub batches_waited: u64,
-}
-
-fn is_zero_u64(n: &u64) -> bool {
-    *n == 0
 }
 
 #[derive(Clone, Debug, Default, PartialEq, Eq, Serialize)]
@@ -197,10 +193,10 @@ pub struct GroupLedger {
     pub transactions_aborted: u64,
     /// Event-store appends refused for a stale expected version (the
     /// record was processed again; `event_store.rs`).
-    #[serde(skip_serializing_if = "is_zero_u64")]
+    #[serde(skip_serializing_if = "crate::engine::view::is_zero")]
     pub version_conflicts: u64,
     /// Event-store appends made on a stale version without the check.
-    #[serde(skip_serializing_if = "is_zero_u64")]
+    #[serde(skip_serializing_if = "crate::engine::view::is_zero")]
     pub stale_writes: u64,
 }
 
