@@ -485,6 +485,18 @@ impl Engine {
             TraceKind::PulsarEvicted { count } => {
                 format!("backlog quota: {count} oldest message(s) evicted")
             }
+            TraceKind::PulsarBlocked { consumer, unacked } => match consumer {
+                crate::engine::model::pulsar_unacked::WHOLE_SUBSCRIPTION => format!(
+                    "subscription blocked: {unacked} unacked messages reached its cap, nothing is dispatched"
+                ),
+                c => format!("c{c} blocked: {unacked} unacked messages reached its cap, it gets nothing more"),
+            },
+            TraceKind::PulsarUnblocked { consumer, unacked } => match consumer {
+                crate::engine::model::pulsar_unacked::WHOLE_SUBSCRIPTION => {
+                    format!("subscription unblocked: {unacked} unacked, under half its cap")
+                }
+                c => format!("c{c} unblocked: {unacked} unacked, half its cap or less"),
+            },
             TraceKind::DeliveryHeldBack { instance, held_us } => format!(
                 "delivery to #{instance} held back on the wire for {}: later deliveries overtake it",
                 crate::scenario::Duration(held_us)

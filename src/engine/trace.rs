@@ -433,6 +433,12 @@ pub enum TraceKind {
     PulsarHeld { backlog: u64 },
     /// `consumer_backlog_eviction` skipped `count` messages of the subscription (node).
     PulsarEvicted { count: u32 },
+    /// `c<consumer>` (4294967295: the whole subscription) reached its cap
+    /// of unacknowledged messages with `unacked`: nothing more is dispatched to it.
+    PulsarBlocked { consumer: u32, unacked: u32 },
+    /// Acks brought `c<consumer>` (4294967295: the subscription) down to
+    /// `unacked`, half its cap or less: dispatching resumes.
+    PulsarUnblocked { consumer: u32, unacked: u32 },
     /// The broker → consumer link held this delivery back for `held_us`:
     /// deliveries sent after it reach instance `instance` first.
     DeliveryHeldBack { instance: u32, held_us: u64 },

@@ -7,7 +7,8 @@
 //! the log's delivery mechanics, 90..=102 Apache Pulsar, 108 SQS again,
 //! 109..=111 consumers' circuit breakers, 112 SQS again, 113..=114 the
 //! groups' poll timer, 115 the transaction timeout, 116..=117 alert rules,
-//! 118..=120 event stores; the next new kind takes 121.
+//! 118..=120 event stores, 121..=122 Pulsar's unacknowledged-message caps;
+//! the next new kind takes 123.
 
 use super::trace::{NodeId, TraceKind};
 
@@ -111,6 +112,8 @@ impl TraceKind {
             TraceKind::PulsarRewound { .. } => "pulsar_rewound",
             TraceKind::PulsarHeld { .. } => "pulsar_held",
             TraceKind::PulsarEvicted { .. } => "pulsar_evicted",
+            TraceKind::PulsarBlocked { .. } => "pulsar_blocked",
+            TraceKind::PulsarUnblocked { .. } => "pulsar_unblocked",
             TraceKind::DeliveryHeldBack { .. } => "delivery_held_back",
             TraceKind::ChannelClosed { .. } => "channel_closed",
             TraceKind::AckDelayed { .. } => "ack_delayed",
@@ -121,7 +124,7 @@ impl TraceKind {
     }
 
     /// All kind names, for filters in the UI.
-    pub const NAMES: [&'static str; 103] = [
+    pub const NAMES: [&'static str; 105] = [
         "published",
         "routed",
         "unroutable",
@@ -225,6 +228,8 @@ impl TraceKind {
         "version_conflict",
         "stale_write",
         "snapshot_saved",
+        "pulsar_blocked",
+        "pulsar_unblocked",
     ];
 
     /// Canonical encoding of this kind: its code (see the module header) and two field
@@ -509,6 +514,13 @@ impl TraceKind {
             TraceKind::PulsarRewound { consumer, count } => (100, consumer as u64, count as u64),
             TraceKind::PulsarHeld { backlog } => (101, backlog, 0),
             TraceKind::PulsarEvicted { count } => (102, count as u64, 0),
+            // 121..=122: Pulsar's caps on unacknowledged messages (model::pulsar_unacked).
+            TraceKind::PulsarBlocked { consumer, unacked } => {
+                (121, consumer as u64, unacked as u64)
+            }
+            TraceKind::PulsarUnblocked { consumer, unacked } => {
+                (122, consumer as u64, unacked as u64)
+            }
             // 84..=86: the broker → consumer link and the ack path (model::links).
             TraceKind::DeliveryHeldBack { instance, held_us } => (84, instance as u64, held_us),
             TraceKind::ChannelClosed { instance, requeued } => {

@@ -36,6 +36,9 @@ pub struct PulsarConsumerView {
     pub queued: u32,
     /// Dispatched to it and not acknowledged.
     pub unacked: u32,
+    /// `blockedConsumerOnUnackedMsgs`: its unacked messages reached
+    /// `max_unacked_per_consumer`; it gets nothing until half are acknowledged.
+    pub blocked: bool,
     /// Messages its handler processed successfully (a nacked run is not counted).
     pub processed: u64,
     /// Failover / exclusive: the partitions it is active for.
@@ -74,6 +77,14 @@ pub struct PulsarSubscriptionView {
     pub dead_lettered: u64,
     pub reconsumed: u64,
     pub evicted: u64,
+    /// `blockedSubscriptionOnUnackedMsgs`: its unacked messages reached
+    /// `max_unacked_per_subscription`; nothing is dispatched until they fall
+    /// under half.
+    pub blocked: bool,
+    /// Times a consumer was blocked on its unacked messages, and times the
+    /// subscription was.
+    pub consumer_blocks: u64,
+    pub subscription_blocks: u64,
     pub consumers: Vec<PulsarConsumerView>,
 }
 
@@ -113,7 +124,8 @@ impl Engine {
                 up: cs.up,
                 busy: cs.busy.is_some(),
                 queued: cs.queue.len() as u32,
-                unacked: s.pending.values().filter(|v| v.0 == c as u32).count() as u32,
+                unacked: cs.unacked,
+                blocked: cs.blocked,
                 processed: cs.processed,
                 active_for: s
                     .active
@@ -162,6 +174,9 @@ impl Engine {
             dead_lettered: s.dead_lettered,
             reconsumed: s.reconsumed,
             evicted: s.evicted,
+            blocked: s.limits.blocked,
+            consumer_blocks: s.limits.consumer_blocks,
+            subscription_blocks: s.limits.subscription_blocks,
             consumers,
         }
     }

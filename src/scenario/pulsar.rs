@@ -219,7 +219,25 @@ pub struct PulsarSubscription {
     /// Key_Shared only: how keys map to consumers.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub key_shared: Option<KeySharedMode>,
+    /// `maxUnackedMessagesPerConsumer` (shared and key_shared only; unset:
+    /// the broker's 50,000; 0: no limit): a consumer holding this many
+    /// unacknowledged messages gets nothing more until its acks bring it
+    /// down to half (negatively acknowledged messages count until they are
+    /// redelivered).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub max_unacked_per_consumer: Option<u32>,
+    /// `maxUnackedMessagesPerSubscription` (shared and key_shared only;
+    /// unset: the broker's 200,000; 0: no limit): with this many
+    /// unacknowledged messages over all its consumers the subscription
+    /// dispatches nothing until they fall below half.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub max_unacked_per_subscription: Option<u32>,
 }
+
+/// The broker's `maxUnackedMessagesPerConsumer` default.
+pub const PULSAR_MAX_UNACKED_PER_CONSUMER: u32 = 50_000;
+/// The broker's `maxUnackedMessagesPerSubscription` default.
+pub const PULSAR_MAX_UNACKED_PER_SUBSCRIPTION: u32 = 200_000;
 
 /// One consumer's own service time.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize, JsonSchema)]

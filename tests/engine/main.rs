@@ -47,6 +47,7 @@ mod props;
 mod publish_one;
 mod pulsar;
 mod pulsar_partitions;
+mod pulsar_unacked;
 mod redis;
 mod report_metrics;
 mod retry;

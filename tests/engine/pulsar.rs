@@ -1061,6 +1061,11 @@ fn prop_world(g: &mut Genes) -> (String, Vec<(u64, Command)>) {
         if matches!(kind, "exclusive" | "failover") && g.pick(2) == 0 {
             s["ack"] = json!("cumulative");
         }
+        if matches!(kind, "shared" | "key_shared") && g.pick(2) == 0 {
+            // Small caps on unacknowledged messages, so blocks happen.
+            s["max_unacked_per_consumer"] = json!(g.pick(5));
+            s["max_unacked_per_subscription"] = json!(g.pick(9));
+        }
         subs.push(s);
     }
     subs.push(

@@ -101,6 +101,7 @@ pub(crate) mod pulsar_delayed;
 pub(crate) mod pulsar_dispatch;
 pub mod pulsar_hash;
 pub(crate) mod pulsar_key_shared;
+pub(crate) mod pulsar_unacked;
 pub mod queue;
 pub(crate) mod ready;
 pub(crate) mod rebalance;

@@ -134,6 +134,9 @@ pub(crate) struct PConsumer {
     /// When it subscribed (the start, or its last restart): its client's
     /// ack-timeout tracker ticks every `ACK_TICK_US` from then.
     pub(crate) subscribed_us: u64,
+    /// Pending deliveries it holds, and whether that blocked it (`pulsar_unacked.rs`).
+    pub(crate) unacked: u32,
+    pub(crate) blocked: bool,
 }
 
 #[derive(Clone, Debug)]
@@ -214,6 +217,7 @@ pub(crate) struct PSubState {
     pub(crate) dead_lettered: u64,
     pub(crate) reconsumed: u64,
     pub(crate) evicted: u64,
+    pub(crate) limits: super::pulsar_unacked::UnackedLimits,
 }
 
 /// All Pulsar state on the engine.
@@ -644,6 +648,8 @@ fn new_sub(
                 join_limit: None,
                 processed: 0,
                 subscribed_us: 0,
+                unacked: 0,
+                blocked: false,
             })
             .collect(),
         by_name,
@@ -669,5 +675,6 @@ fn new_sub(
         dead_lettered: 0,
         reconsumed: 0,
         evicted: 0,
+        limits: super::pulsar_unacked::UnackedLimits::new(cfg),
     }
 }

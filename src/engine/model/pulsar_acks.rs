@@ -86,7 +86,7 @@ impl Engine {
             self.pulsar.subs[si].nacked += 1;
             self.pulsar.subs[si].by_copy.remove(&copy);
             if mine {
-                self.pulsar.subs[si].pending.insert(pos, (c, NO_COPY));
+                self.p_pend(s, pos, c, NO_COPY);
             }
             if let Some(delay) = self.cfg.pulsar_subscriptions[si].retry_letter_delay {
                 self.retire(copy);

@@ -9,7 +9,9 @@
 //! its mark-delete position; each subscription's backlog counter equals a
 //! recount; every pending delivery is held by an up consumer through a live
 //! `Unacked` copy indexed by that copy (or none, once negatively
-//! acknowledged); a crashed consumer holds nothing.
+//! acknowledged); a crashed consumer holds nothing; each consumer's
+//! unacknowledged count and the blocks on it agree with the pending
+//! deliveries (`pulsar_unacked.rs`).
 
 use crate::engine::command::CommandError;
 use crate::engine::core::{Engine, NodeKind};
@@ -182,6 +184,7 @@ impl Engine {
                     st.backlog
                 ));
             }
+            Self::check_pulsar_unacked(st, id)?;
             let mut held = 0u64;
             for (&pos, &(c, copy)) in &st.pending {
                 let cs = &st.consumers[c as usize];

@@ -103,7 +103,9 @@ impl Engine {
     pub(crate) fn p_permits(&self, s: u32, c: u32, part: u32) -> usize {
         let st = &self.pulsar.subs[s as usize];
         let cs = &st.consumers[c as usize];
-        if !cs.up {
+        // A consumer blocked on unacknowledged messages gets no permits
+        // until its acks unblock it (`pulsar_unacked.rs`).
+        if !cs.up || cs.blocked {
             return 0;
         }
         let ci = Self::p_ci(st, part);
@@ -303,7 +305,7 @@ impl Engine {
                 // (`c` lost its partitions and the new consumer's delayed
                 // rewind has not run yet): unacknowledged, without a copy.
                 if let Some(pos) = st.by_copy.remove(&copy) {
-                    st.pending.insert(pos, (c, NO_COPY));
+                    self.p_pend(s, pos, c, NO_COPY);
                 }
                 self.retire(copy);
             }
@@ -348,6 +350,8 @@ impl Engine {
         let st = &self.pulsar.subs[s as usize];
         match st.kind {
             SubscriptionType::Exclusive | SubscriptionType::Failover => self.p_dispatch_single(s),
+            // Blocked on unacknowledged messages: the dispatcher reads nothing.
+            _ if st.limits.blocked => {}
             SubscriptionType::Shared => self.p_dispatch_shared(s),
             SubscriptionType::KeyShared => self.p_dispatch_key_shared(s),
         }
@@ -499,7 +503,6 @@ impl Engine {
         self.set_state(copy, MsgState::Unacked);
         let st = &mut self.pulsar.subs[s as usize];
         let rc = st.redeliveries.get(&pos).copied().unwrap_or(0);
-        st.pending.insert(pos, (c, copy));
         st.by_copy.insert(copy, pos);
         st.delivered += 1;
         if st.replayed.remove(&pos) || rc > 0 {
@@ -525,6 +528,8 @@ impl Engine {
             Some(mid),
             node,
         );
+        // Pending (unacknowledged) from now on; may block `c` (`pulsar_unacked.rs`).
+        self.p_pend(s, pos, c, copy);
         self.p_next(s, c);
     }
 
@@ -623,16 +628,5 @@ impl Engine {
             self.p_ack_one(s, pos);
         }
         self.p_after_ack(s, pos.0);
-    }
-
-    /// Forget the pending delivery at `pos` (its copy, if live, stays with
-    /// whoever holds it).
-    pub(crate) fn p_unpend(&mut self, s: u32, pos: Pos) {
-        let st = &mut self.pulsar.subs[s as usize];
-        if let Some((_, copy)) = st.pending.remove(&pos) {
-            if copy != NO_COPY {
-                st.by_copy.remove(&copy);
-            }
-        }
     }
 }

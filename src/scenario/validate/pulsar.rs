@@ -157,6 +157,25 @@ pub(super) fn check_pulsar(v: &mut V, s: &Scenario, kind_of: &dyn Fn(&str) -> Op
                 "cumulative acknowledgement is not allowed on shared and key_shared subscriptions (Pulsar refuses it)",
             );
         }
+        for (field, set) in [
+            ("max_unacked_per_consumer", sub.max_unacked_per_consumer),
+            (
+                "max_unacked_per_subscription",
+                sub.max_unacked_per_subscription,
+            ),
+        ] {
+            if set.is_some()
+                && matches!(
+                    sub.kind,
+                    SubscriptionType::Exclusive | SubscriptionType::Failover
+                )
+            {
+                v.err(
+                    format!("{at}.{field}"),
+                    "applies only to shared and key_shared subscriptions (Pulsar tracks unacknowledged messages per consumer in individual-ack modes only)",
+                );
+            }
+        }
         if sub.receiver_queue_size == 0 || sub.receiver_queue_size > PULSAR_RECEIVER_QUEUE_MAX {
             v.err(
                 format!("{at}.receiver_queue_size"),

@@ -335,6 +335,10 @@ impl App {
                 <dt>{"cursor (mark-delete)"}</dt><dd id="pulsar-cursor">{ s.cursor.clone() }</dd>
                 <dt>{"ack holes"}</dt><dd>{ s.ack_holes }</dd>
                 <dt>{"unacked"}</dt><dd id="pulsar-unacked">{ s.unacked }</dd>
+                <dt>{"blocked on unacked"}</dt><dd id="pulsar-blocked">{
+                    format!("{} · consumers blocked {}× · subscription {}×",
+                        if s.blocked { "yes" } else { "no" }, s.consumer_blocks, s.subscription_blocks)
+                }</dd>
                 <dt>{"to redeliver"}</dt><dd>{ s.replay }</dd>
                 <dt>{"delayed"}</dt><dd>{ s.delayed }</dd>
                 <dt>{"retry-letter topic"}</dt><dd>{ s.retry_letter }</dd>

@@ -4,7 +4,8 @@
 //!   SUBSCRIPTION · KEY_SHARED
 //!   shipping
 //!   backlog 12 · unacked 3 · redelivered 4
-//!   ● c0   ○ c1   ⊗ c2            (busy · idle · crashed; "active" on failover)
+//!   ● c0   ○ c1   ⊗ c2            (busy · idle · crashed; "active" on failover,
+//!                                   "blocked" at the cap of unacknowledged messages)
 //!   slots [ c2 | c1 | c0        ]  (0 … 65535, as the auto-split selector cut them)
 //!
 //! The consumer dots are `members.rs`'s (the consumer box's marks). The slot bar has no colour code: each segment is labelled with its owner.
@@ -30,7 +31,12 @@ pub(super) fn draw_subscription(
     let rows = st.rows(false);
     let small = st.small_px * s;
     let backlog = format!("backlog {}", v.backlog);
-    let unacked = format!("unacked {}", v.unacked);
+    // At its cap of unacknowledged messages the subscription dispatches nothing.
+    let unacked = if v.blocked {
+        format!("unacked {} blocked", v.unacked)
+    } else {
+        format!("unacked {}", v.unacked)
+    };
     let extra = if v.dead_lettered > 0 {
         format!("DLQ {}", v.dead_lettered)
     } else if v.redelivered > 0 {
@@ -52,6 +58,8 @@ pub(super) fn draw_subscription(
                 format!("{} active", c.name)
             } else if !c.up {
                 format!("{} down", c.name)
+            } else if c.blocked {
+                format!("{} blocked", c.name)
             } else {
                 c.name.clone()
             };

@@ -1,0 +1,233 @@
+//! Pulsar's caps on unacknowledged messages: a shared consumer at
+//! `maxUnackedMessagesPerConsumer` gets nothing until its acks bring it to
+//! half; a subscription at `maxUnackedMessagesPerSubscription` dispatches
+//! nothing until it is under half; the broker's defaults (50,000 per
+//! consumer) apply unset; exclusive and failover subscriptions never block;
+//! the caps are refused where Pulsar ignores them.
+
+use crate::common::{engine, story, Story};
+use queuelab::engine::{SimTime, TraceKind};
+use queuelab::scenario;
+use serde_json::{json, Value};
+
+const WHOLE: u32 = u32::MAX;
+
+/// Producer `p` at 10/s (constant, from 100 ms) into topic `t`, read by
+/// shared subscription `s` (`sub` fields merged in) with two consumers.
+fn world(sub: Value) -> String {
+    let mut s = json!({ "id": "s", "topic": "t", "type": "shared", "consumers": 2,
+                        "service": { "constant": "10ms" } });
+    for (k, v) in sub.as_object().unwrap() {
+        s[k] = v.clone();
+    }
+    json!({
+        "title": "unacked caps",
+        "duration": "60s",
+        "producers": [{ "id": "p", "to": "t", "rate": "10/s", "arrival": "constant" }],
+        "pulsar_topics": [{ "id": "t" }],
+        "pulsar_subscriptions": [s],
+    })
+    .to_string()
+}
+
+/// (t, consumer) of every delivery.
+fn deliveries(st: &Story) -> Vec<(u64, u32)> {
+    st.matching(|k| matches!(k, TraceKind::PulsarDelivered { .. }))
+        .iter()
+        .map(|e| match e.kind {
+            TraceKind::PulsarDelivered { consumer, .. } => (e.t.0, consumer),
+            _ => unreachable!(),
+        })
+        .collect()
+}
+
+/// (t, consumer, unacked) of every block (`blocked`) or unblock.
+fn blocks(st: &Story, blocked: bool) -> Vec<(u64, u32, u32)> {
+    st.trace
+        .iter()
+        .filter_map(|e| match e.kind {
+            TraceKind::PulsarBlocked { consumer, unacked } if blocked => {
+                Some((e.t.0, consumer, unacked))
+            }
+            TraceKind::PulsarUnblocked { consumer, unacked } if !blocked => {
+                Some((e.t.0, consumer, unacked))
+            }
+            _ => None,
+        })
+        .collect()
+}
+
+fn sub_view(st: &Story) -> Value {
+    let r = serde_json::to_value(st.engine.report("t")).unwrap();
+    r["nodes"]["s"].clone()
+}
+
+#[test]
+fn a_consumer_at_its_cap_gets_nothing_until_acks_bring_it_to_half() {
+    // c0 takes 5 s a message, c1 10 ms. The round robin gives c0 every
+    // other message: its 4th unacked one blocks it, and everything after
+    // goes to c1 until c0's second ack brings it to 2 = 4 / 2.
+    let mut st = story(
+        &world(json!({
+            "max_unacked_per_consumer": 4,
+            "consumer_service": [{ "consumer": 0, "service": { "constant": "5s" } }],
+        })),
+        3_000_000,
+    );
+    let to_c0: Vec<u64> = deliveries(&st)
+        .into_iter()
+        .filter(|d| d.1 == 0)
+        .map(|d| d.0)
+        .collect();
+    assert_eq!(to_c0.len(), 4, "c0 got {to_c0:?}");
+    let blocked = blocks(&st, true);
+    assert_eq!(blocked.len(), 1, "{blocked:?}");
+    assert_eq!((blocked[0].0, blocked[0].1, blocked[0].2), (to_c0[3], 0, 4));
+    let v = sub_view(&st);
+    assert_eq!(v["consumers"][0]["blocked"], json!(true), "{v}");
+    assert_eq!(v["consumers"][0]["unacked"], json!(4));
+    assert_eq!(v["consumers"][1]["blocked"], json!(false));
+    assert_eq!(v["consumer_blocks"], json!(1));
+    assert_eq!(v["blocked"], json!(false));
+
+    st.run_to(12_000_000);
+    let acks_c0: Vec<u64> = st
+        .matching(|k| matches!(k, TraceKind::PulsarAcked { consumer: 0, .. }))
+        .iter()
+        .map(|e| e.t.0)
+        .collect();
+    assert_eq!(acks_c0.len(), 2, "{acks_c0:?}");
+    // The first ack leaves it at 3 (> 2): still blocked; the second unblocks.
+    let unblocked = blocks(&st, false);
+    assert_eq!(unblocked, vec![(acks_c0[1], 0, 2)]);
+    let d = deliveries(&st);
+    assert!(
+        !d.iter()
+            .any(|&(t, c)| c == 0 && t > to_c0[3] && t < acks_c0[1]),
+        "c0 got a message while blocked: {d:?}"
+    );
+    assert!(
+        d.iter().any(|&(t, c)| c == 0 && t >= acks_c0[1]),
+        "c0 gets messages again once unblocked"
+    );
+    // Nothing was held back from the subscription meanwhile: c1 took it all.
+    let published = st
+        .matching(|k| matches!(k, TraceKind::PulsarStored { .. }))
+        .len();
+    assert_eq!(
+        d.len(),
+        published,
+        "every stored message went out to someone"
+    );
+}
+
+#[test]
+fn a_subscription_at_its_cap_dispatches_nothing_until_it_is_under_half() {
+    // Both consumers take 5 s a message: six deliveries reach the cap of 6;
+    // the broker resumes once fewer than 3 are unacknowledged (2, after the
+    // fourth ack: 3 is not under half).
+    let mut st = story(
+        &world(json!({
+            "max_unacked_per_subscription": 6,
+            "service": { "constant": "5s" },
+        })),
+        3_000_000,
+    );
+    let d = deliveries(&st);
+    assert_eq!(d.len(), 6, "{d:?}");
+    let blocked = blocks(&st, true);
+    assert_eq!(blocked, vec![(d[5].0, WHOLE, 6)]);
+    assert_eq!(sub_view(&st)["blocked"], json!(true));
+    assert_eq!(sub_view(&st)["subscription_blocks"], json!(1));
+
+    st.run_to(12_000_000);
+    let acks: Vec<u64> = st
+        .matching(|k| matches!(k, TraceKind::PulsarAcked { .. }))
+        .iter()
+        .map(|e| e.t.0)
+        .collect();
+    assert!(acks.len() >= 4, "{acks:?}");
+    assert_eq!(blocks(&st, false), vec![(acks[3], WHOLE, 2)]);
+    let d = deliveries(&st);
+    assert!(
+        !d.iter().any(|&(t, _)| t > blocked[0].0 && t < acks[3]),
+        "a delivery while the subscription was blocked: {d:?}"
+    );
+    assert!(d.iter().any(|&(t, _)| t >= acks[3]));
+    // The backlog waited in the topic, not lost.
+    assert!(sub_view(&st)["backlog"].as_u64().unwrap() > 6);
+}
+
+/// A consumer that never finishes, with the largest receiver queue, under
+/// 20,000 messages a second for 4 s (80,000 messages).
+fn flood(kind: &str) -> (Vec<(u32, u32)>, Value) {
+    let w = json!({
+        "title": "flood",
+        "duration": "4s",
+        "producers": [{ "id": "p", "to": "t", "rate": "20000/s", "arrival": "constant" }],
+        "pulsar_topics": [{ "id": "t" }],
+        "pulsar_subscriptions": [{ "id": "s", "topic": "t", "type": kind, "consumers": 1,
+                                   "receiver_queue_size": 100000,
+                                   "service": { "constant": "1h" } }],
+    })
+    .to_string();
+    let mut e = engine(&w, 1);
+    while !e.run_until(SimTime(4_000_000), 100_000).reached {}
+    let trace = e.take_trace();
+    let blocked = trace
+        .iter()
+        .filter_map(|ev| match ev.kind {
+            TraceKind::PulsarBlocked { consumer, unacked } => Some((consumer, unacked)),
+            _ => None,
+        })
+        .collect();
+    let r = serde_json::to_value(e.report("t")).unwrap();
+    (blocked, r["nodes"]["s"].clone())
+}
+
+#[test]
+fn the_brokers_default_cap_is_50000_per_consumer_and_only_in_individual_ack_modes() {
+    let (blocked, v) = flood("shared");
+    assert_eq!(blocked, vec![(0, 50_000)]);
+    assert_eq!(v["delivered"], json!(50_000), "{v}");
+    assert_eq!(v["consumers"][0]["blocked"], json!(true));
+    // Exclusive keeps no per-consumer unacked count: the receiver queue is the only limit.
+    let (blocked, v) = flood("exclusive");
+    assert!(blocked.is_empty(), "{blocked:?}");
+    assert!(v["delivered"].as_u64().unwrap() > 50_000, "{v}");
+}
+
+#[test]
+fn caps_are_refused_where_pulsar_ignores_them() {
+    for (kind, field) in [
+        ("exclusive", "max_unacked_per_consumer"),
+        ("failover", "max_unacked_per_subscription"),
+    ] {
+        let mut w: Value = serde_json::from_str(&world(json!({}))).unwrap();
+        w["pulsar_subscriptions"][0]["type"] = json!(kind);
+        w["pulsar_subscriptions"][0]["consumers"] = json!(1);
+        w["pulsar_subscriptions"][0][field] = json!(10);
+        let err = scenario::load(&w.to_string()).unwrap_err().to_string();
+        assert!(
+            err.contains(&format!(
+                "pulsar_subscriptions[0].{field}: applies only to shared and key_shared"
+            )),
+            "{err}"
+        );
+    }
+    // 0 turns a cap off.
+    let st = story(
+        &world(json!({
+            "max_unacked_per_consumer": 0,
+            "max_unacked_per_subscription": 0,
+            "service": { "constant": "5s" },
+        })),
+        3_000_000,
+    );
+    assert!(blocks(&st, true).is_empty());
+    let stored = st
+        .matching(|k| matches!(k, TraceKind::PulsarStored { .. }))
+        .len();
+    assert!(stored > 20);
+    assert_eq!(deliveries(&st).len(), stored, "every message went out");
+}
