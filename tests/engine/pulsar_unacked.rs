@@ -154,6 +154,12 @@ fn a_subscription_at_its_cap_dispatches_nothing_until_it_is_under_half() {
         "a delivery while the subscription was blocked: {d:?}"
     );
     assert!(d.iter().any(|&(t, _)| t >= acks[3]));
+    // Unblocked with a backlog waiting, it dispatches back up to the cap
+    // (4 more) and blocks again at once: never over 6 unacknowledged.
+    let again = blocks(&st, true);
+    assert_eq!(again.get(1), Some(&(acks[3], WHOLE, 6)), "{again:?}");
+    assert_eq!(d.iter().filter(|&&(t, _)| t == acks[3]).count(), 4, "{d:?}");
+    assert!(sub_view(&st)["unacked"].as_u64().unwrap() <= 6);
     // The backlog waited in the topic, not lost.
     assert!(sub_view(&st)["backlog"].as_u64().unwrap() > 6);
 }

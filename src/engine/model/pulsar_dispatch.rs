@@ -442,6 +442,10 @@ impl Engine {
         let mut runs: Vec<(Option<u32>, u32)> = vec![(None, 0); self.pulsar.subs[si].rr.len()];
         let replay: Vec<Pos> = self.pulsar.subs[si].replay.iter().copied().collect();
         for pos in replay {
+            // A delivery brought the subscription to its cap (`pulsar_unacked.rs`).
+            if self.pulsar.subs[si].limits.blocked {
+                return;
+            }
             if self.p_settled(s, pos) {
                 self.p_replay_remove(s, pos);
                 continue;
@@ -453,7 +457,7 @@ impl Engine {
         }
         loop {
             let open = self.p_open_parts(s);
-            if open.is_empty() {
+            if open.is_empty() || self.pulsar.subs[si].limits.blocked {
                 return;
             }
             let Some(pos) = self.p_read_new(s, &open) else {

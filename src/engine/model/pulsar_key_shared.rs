@@ -95,6 +95,10 @@ impl Engine {
         let replay: Vec<Pos> = self.pulsar.subs[si].replay.iter().copied().collect();
         let mut blocked: std::collections::BTreeSet<u32> = std::collections::BTreeSet::new();
         for pos in replay {
+            // A delivery brought the subscription to its cap (`pulsar_unacked.rs`).
+            if self.pulsar.subs[si].limits.blocked {
+                return;
+            }
             if self.p_settled(s, pos) {
                 self.p_replay_remove(s, pos);
                 continue;
@@ -118,7 +122,8 @@ impl Engine {
         }
         let n = self.pulsar.subs[si].consumers.len();
         let lookahead = (LOOKAHEAD_PER_CONSUMER * n).min(LOOKAHEAD_MAX);
-        while self.pulsar.subs[si].replay.len() < lookahead {
+        while self.pulsar.subs[si].replay.len() < lookahead && !self.pulsar.subs[si].limits.blocked
+        {
             let open = self.p_open_parts(s);
             if open.is_empty() {
                 return;

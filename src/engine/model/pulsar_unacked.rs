@@ -17,10 +17,11 @@
 //!
 //! Guarantees: every change to a subscription's `pending` map goes through
 //! `p_pend` / `p_unpend`, so each consumer's `unacked` equals the pending
-//! entries it holds (checked after every event in `pulsar_check.rs`); a
-//! blocked consumer has more than half its cap unacknowledged, a blocked
-//! subscription at least half of its own; exclusive and failover
-//! subscriptions never block.
+//! entries it holds (checked after every event in `pulsar_check.rs`); no
+//! consumer or subscription holds more than its cap (a dispatch stops at
+//! the delivery that reaches it); a blocked consumer has more than half its
+//! cap unacknowledged, a blocked subscription at least half of its own;
+//! exclusive and failover subscriptions never block.
 
 use super::pulsar::{PSubState, Pos};
 use super::pulsar_dispatch::NO_COPY;
@@ -156,12 +157,25 @@ impl Engine {
                     cs.unacked, held[c]
                 ));
             }
+            if lim.per_consumer > 0 && cs.unacked > lim.per_consumer {
+                return Err(format!(
+                    "subscription {id}: c{c} holds {} unacked, over its cap of {}",
+                    cs.unacked, lim.per_consumer
+                ));
+            }
             if cs.blocked && (lim.per_consumer == 0 || cs.unacked <= lim.per_consumer / 2) {
                 return Err(format!(
                     "subscription {id}: c{c} blocked with {} unacked (cap {})",
                     cs.unacked, lim.per_consumer
                 ));
             }
+        }
+        if lim.per_subscription > 0 && st.pending.len() as u32 > lim.per_subscription {
+            return Err(format!(
+                "subscription {id}: {} unacked, over its cap of {}",
+                st.pending.len(),
+                lim.per_subscription
+            ));
         }
         if lim.blocked
             && (lim.per_subscription == 0 || (st.pending.len() as u32) < lim.per_subscription / 2)
