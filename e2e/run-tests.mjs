@@ -176,14 +176,17 @@ test('producer arrivals knob switches to bursts and it shows in the queue', asyn
   await sleep(100);
   assert((await page.textContent('#commands')).includes('bursts of 200'), 'command listed');
   // 200 tasks arrive at once every 5 s: the three workers cannot take them
-  // all, so the queue holds a backlog right after the first burst.
-  // At 5× a busy machine's late pause still lands before the backlog drains.
+  // all, so the queue holds a backlog right after the first burst. Played
+  // past it, then rewound to 5.3 s exactly: a busy machine's late pause
+  // cannot miss the backlog.
   await setSpeed(page, 5);
   await play(page);
   for (let i = 0; i < 400 && (await tUs(page)) < 5_300_000; i++) await sleep(25);
   await pause(page);
+  assert((await tUs(page)) >= 5_300_000, 'played past the first burst');
+  await seekMs(page, 5300);
   const t = await tUs(page);
-  assert(t >= 5_000_000 && t < 7_000_000, `paused shortly after the first burst (t ${t})`);
+  assert(t === 5_300_000, `seek landed just after the first burst (t ${t})`);
   await clickNode(page, 'task-queue');
   const depth = await num(page, '#queue-depth');
   assert(depth > 20, `a burst backs up the queue (depth ${depth})`);

@@ -254,6 +254,15 @@ impl super::view::NodeView {
                         ("dead-lettered", s.dead_lettered.to_string()),
                         ("reconsumed later", s.reconsumed.to_string()),
                         ("evicted", s.evicted.to_string()),
+                        (
+                            "blocked on unacked",
+                            format!(
+                                "{} · consumers {}× · subscription {}×",
+                                if s.blocked { "yes" } else { "no" },
+                                s.consumer_blocks,
+                                s.subscription_blocks
+                            ),
+                        ),
                     ];
                     for c in &s.consumers {
                         let mut line = format!(
@@ -271,6 +280,9 @@ impl super::view::NodeView {
                         );
                         if !c.active_for.is_empty() {
                             line.push_str(" · active");
+                        }
+                        if c.blocked {
+                            line.push_str(" · blocked");
                         }
                         if !c.ranges.is_empty() {
                             let r: Vec<String> = c
