@@ -5,7 +5,8 @@
 //! consumers is in `pulsar_dispatch.rs`; acks, negative acks, ack timeouts,
 //! dead and retry letters and crashes in `pulsar_acks.rs`; commands and the
 //! invariants in `pulsar_check.rs`; the hashes and Key_Shared selectors in
-//! `pulsar_hash.rs`.
+//! `pulsar_hash.rs`; the caps on unacknowledged messages (blocked consumers
+//! and subscriptions) in `pulsar_unacked.rs`.
 //!
 //!   producer ──Arrive──► topic ──partition (key hash / round robin per 10 ms)──► log [offsets]
 //!                          │ backlog quota: hold | exception | evict
