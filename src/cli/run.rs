@@ -178,6 +178,32 @@ pub(super) fn run(a: &RunArgs, out: &mut dyn Write) -> Result<(), Failure> {
     Ok(())
 }
 
+/// The unacked-message caps of a Pulsar subscription, when they bit: how
+/// often a consumer and the subscription were blocked, and who is blocked
+/// at the end (`pulsar_unacked.rs`). Empty when nothing was ever blocked.
+fn pulsar_blocks_text(s: &crate::engine::view_pulsar::PulsarSubscriptionView) -> String {
+    if s.consumer_blocks == 0 && s.subscription_blocks == 0 {
+        return String::new();
+    }
+    let mut t = format!(
+        ", unacked cap hit {} time(s) by a consumer, {} by the subscription",
+        s.consumer_blocks, s.subscription_blocks
+    );
+    let now: Vec<&str> = s
+        .consumers
+        .iter()
+        .filter(|c| c.blocked)
+        .map(|c| c.name.as_str())
+        .collect();
+    if s.blocked {
+        t.push_str("; the subscription is blocked now");
+    }
+    if !now.is_empty() {
+        t.push_str(&format!("; blocked now: {}", now.join(", ")));
+    }
+    t
+}
+
 pub(super) fn ms(us: u64) -> String {
     format!("{:.1} ms", us as f64 / 1000.0)
 }
@@ -356,13 +382,14 @@ pub(super) fn write_text_report(
                 t.stored, t.stored_now, t.deleted, t.held, t.refused
             ),
             NodeView::PulsarSubscription(s) => format!(
-                "  pulsarsub {:<18} {} on {}, {} consumers ({} up), delivered {}, redelivered {}, acked {}, nacked {}, ack timeouts {}, dead-lettered {}, backlog {}",
+                "  pulsarsub {:<18} {} on {}, {} consumers ({} up), delivered {}, redelivered {}, acked {}, nacked {}, ack timeouts {}, dead-lettered {}, backlog {}{}",
                 s.id,
                 s.sub_type,
                 s.topic,
                 s.consumers.len(),
                 s.consumers.iter().filter(|c| c.up).count(),
-                s.delivered, s.redelivered, s.acked, s.nacked, s.ack_timeouts, s.dead_lettered, s.backlog
+                s.delivered, s.redelivered, s.acked, s.nacked, s.ack_timeouts, s.dead_lettered, s.backlog,
+                pulsar_blocks_text(s)
             ),
         };
         writeln!(out, "{line}")?;

@@ -845,3 +845,38 @@ fn hostile_links_exit_2_naming_the_problem() {
     assert_rejected(&queuelab(&["link", &good]), "not a link", "link of a link");
     assert_rejected(&queuelab(&["link"]), "link needs", "link alone");
 }
+
+#[test]
+fn the_text_report_says_when_a_pulsar_unacked_cap_blocked() {
+    let dir = scratch("pulsar-blocked");
+    // c0 takes 5 s a message and holds at most 4 unacked: blocked at 3 s.
+    let file = write(
+        &dir,
+        "capped.json",
+        br#"{ "title": "capped", "duration": "3s",
+              "producers": [{ "id": "p", "to": "t", "rate": "10/s", "arrival": "constant" }],
+              "pulsar_topics": [{ "id": "t" }],
+              "pulsar_subscriptions": [{ "id": "s", "topic": "t", "type": "shared", "consumers": 2,
+                "service": { "constant": "10ms" }, "max_unacked_per_consumer": 4,
+                "consumer_service": [{ "consumer": 0, "service": { "constant": "5s" } }] }] }"#,
+    );
+    let o = queuelab(&["run", &file]);
+    assert_eq!(code(&o), 0, "{}", stderr(&o));
+    let out = stdout(&o);
+    let line = out
+        .lines()
+        .find(|l| l.trim_start().starts_with("pulsarsub"))
+        .expect("a pulsarsub line");
+    assert!(
+        line.ends_with(
+            ", unacked cap hit 1 time(s) by a consumer, 0 by the subscription; blocked now: c0"
+        ),
+        "{line}"
+    );
+    // A subscription whose caps never bit says nothing of them.
+    let o = queuelab(&["run", "pulsar-subscription-types"]);
+    assert_eq!(code(&o), 0, "{}", stderr(&o));
+    let out = stdout(&o);
+    assert!(out.contains("pulsarsub"), "{out}");
+    assert!(!out.contains("unacked cap"), "{out}");
+}
