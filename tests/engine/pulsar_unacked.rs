@@ -237,3 +237,25 @@ fn caps_are_refused_where_pulsar_ignores_them() {
     assert!(stored > 20);
     assert_eq!(deliveries(&st).len(), stored, "every message went out");
 }
+
+#[test]
+fn a_capped_subscriptions_box_has_room_to_say_blocked() {
+    use queuelab::layout::{Layout, NORMAL};
+    // Three consumers, each of which may be written "cN blocked": the box
+    // is sized for that when the scenario sets a per-consumer cap, so the
+    // third one is not squeezed into "+1".
+    let width = |sub: Value| {
+        let s = scenario::load(&world(sub)).expect("valid");
+        let saved = s.layout.clone();
+        let e = queuelab::engine::Engine::new(s, 1).expect("builds");
+        let l = Layout::compute_styled(&e, &saved, usize::MAX / 4, &NORMAL);
+        l.nodes
+            .iter()
+            .find(|n| n.id == "s")
+            .expect("the subscription")
+            .w
+    };
+    let plain = width(json!({ "consumers": 3 }));
+    let capped = width(json!({ "consumers": 3, "max_unacked_per_consumer": 4 }));
+    assert!(capped > plain + 100.0, "capped {capped} vs {plain}");
+}

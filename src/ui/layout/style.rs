@@ -222,8 +222,16 @@ pub(super) fn detail_templates(
             }
             let sub = cfg.pulsar_subscriptions.get(index);
             let n = sub.map_or(1, |x| x.consumers.min(12)) as usize;
-            // "active" is written on failover only, on one consumer.
-            let dots: String = (0..n).map(|c| format!("○ c{c}    ")).collect::<String>() + "active";
+            // "active" is written on failover only, on one consumer;
+            // "blocked" on any consumer of a subscription whose scenario
+            // sets a per-consumer cap on unacknowledged messages (the
+            // broker's default of 50,000 is not what a scenario shows).
+            let capped = sub.is_some_and(|x| x.max_unacked_per_consumer.is_some_and(|c| c > 0));
+            let word = if capped { " blocked" } else { "" };
+            let dots: String = (0..n)
+                .map(|c| format!("○ c{c}{word}    "))
+                .collect::<String>()
+                + "active";
             let mut v = vec!["backlog 88888 · unacked 8888".into(), dots];
             if sub.is_some_and(|x| x.kind == crate::scenario::SubscriptionType::KeyShared) {
                 v.push("slots c0 c1 c2 c3".into());

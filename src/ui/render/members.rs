@@ -52,10 +52,23 @@ pub(super) fn dot_row(
     ctx.set_text_baseline("middle");
     let limit = x + pad + inner;
     for d in dots.iter().take(DOTS_MAX) {
-        // Room for this dot and its label, else stop here and say "+N".
+        // Room for this dot and its label and, when others follow, for the
+        // "+N" that names them should the next one not fit; else stop here
+        // and say "+N" (a "+1" squeezed into the last pixels reads as dots).
+        let after = total - drawn - 1;
+        let more_w = if after > 0 {
+            super::font(ctx, small, false);
+            let w = ctx
+                .measure_text(&format!("+{after}"))
+                .map(|m| m.width())
+                .unwrap_or(0.0);
+            w + 12.0 * s
+        } else {
+            0.0
+        };
         super::font(ctx, small, d.strong);
         let label_w = ctx.measure_text(&d.label).map(|m| m.width()).unwrap_or(0.0);
-        if drawn > 0 && cx + 2.0 * r + 4.0 * s + label_w > limit {
+        if drawn > 0 && cx + 2.0 * r + 4.0 * s + label_w + more_w > limit {
             break;
         }
         let ix = cx + r;
