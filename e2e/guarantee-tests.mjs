@@ -12,7 +12,7 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import {
-  test, run, sleep, assert, open, settle, attr, tUs, clickNode, play, pause, setSpeed, SHOTS as SHOTS_ROOT,
+  test, run, sleep, assert, open, settle, attr, tUs, clickNode, play, pause, setSpeed, unfoldCharts, SHOTS as SHOTS_ROOT,
 } from './lib.mjs';
 
 const SHOTS = path.join(SHOTS_ROOT, 'guarantees');
@@ -250,6 +250,8 @@ test('a crash after the effect, before the ack, duplicates a payment', async (pa
     await page.$eval(id, (el) => el.dispatchEvent(new Event('change', { bubbles: true })));
   }
   await settle(page);
+  // A 768 px window starts with the charts and log folded: show them.
+  await unfoldCharts(page);
   const log = await page.$$eval('.log-row', (rs) => rs.map((r) => r.textContent).join('\n'));
   assert(/faults/.test(log), 'the fault changes are commands in the event log');
   await setSpeed(page, 5);

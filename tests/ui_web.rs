@@ -37,10 +37,13 @@ fn params_parse_the_embed_contract_and_ignore_junk() {
 #[wasm_bindgen_test]
 fn charts_start_folded_on_a_projector_unless_the_link_says_otherwise() {
     use queuelab::ui::params::charts_folded_at_start as folded;
-    // 1024×640 folds, 1366×768 does not; an unknown height (0) never folds,
-    // nor does the drawer layout (800 px wide and less: closed drawers).
+    // 1024×640 and 1366×768 fold, 1280×800 does not; an unknown height (0)
+    // never folds, nor does the drawer layout (800 px wide and less: closed
+    // drawers).
     assert!(folded(None, false, 1024.0, 640.0));
-    assert!(!folded(None, false, 1366.0, 768.0));
+    assert!(folded(None, false, 1366.0, 768.0));
+    assert!(!folded(None, false, 1280.0, 800.0));
+    assert!(!folded(None, false, 1920.0, 950.0));
     assert!(!folded(None, false, 1024.0, 0.0));
     assert!(!folded(None, false, 800.0, 600.0));
     // `charts=1` shows them on a projector, `charts=0` folds them anywhere.
@@ -69,7 +72,9 @@ fn charts_start_folded_on_a_projector_unless_the_link_says_otherwise() {
     use queuelab::ui::params::side_folded_at_start as side;
     assert!(side(None, false, 1024.0, 640.0));
     assert!(!side(None, false, 1280.0, 640.0));
-    assert!(!side(None, false, 1024.0, 768.0));
+    assert!(side(None, false, 1024.0, 768.0));
+    assert!(!side(None, false, 1366.0, 768.0));
+    assert!(!side(None, false, 1024.0, 800.0));
     assert!(!side(None, true, 1024.0, 640.0));
     assert!(!side(None, false, 800.0, 600.0));
     assert!(!side(

@@ -54,6 +54,11 @@ impl App {
             Msg::EditorRevert => self.editor_revert(),
             Msg::EditorRoom => {
                 self.editor_room = !self.editor_room;
+                // "Show charts" shows them, also when they were folded (a
+                // short window starts that way, `params::FOLD_CHARTS_BELOW_PX`).
+                if !self.editor_room {
+                    self.bottom_hidden = false;
+                }
                 self.charts_dirty = true;
                 true
             }
