@@ -55,7 +55,7 @@ pub(super) fn dot_row(
         // Room for this dot and its label and, when others follow, for the
         // "+N" that names them should the next one not fit; else stop here
         // and say "+N" (a "+1" squeezed into the last pixels reads as dots).
-        let after = total - drawn - 1;
+        let after = total.saturating_sub(drawn + 1);
         let more_w = if after > 0 {
             super::font(ctx, small, false);
             let w = ctx
