@@ -14,6 +14,7 @@ pub mod lesson;
 pub mod link;
 pub mod markdown;
 pub mod scenario;
+pub mod small_sort;
 pub mod sweep;
 
 #[cfg(not(target_arch = "wasm32"))]

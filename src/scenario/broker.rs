@@ -174,7 +174,7 @@ impl BrokerKind {
         if kinds.is_empty() {
             kinds = nodes.iter().map(|n| n.1).collect();
         }
-        kinds.sort_unstable();
+        crate::small_sort::sort(&mut kinds);
         kinds.dedup();
         kinds
     }

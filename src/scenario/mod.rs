@@ -224,7 +224,7 @@ fn command_issue(text: &str, path: &str) -> Option<ScenarioIssue> {
     let offset =
         |raw: &RawValue| (raw.get().as_ptr() as usize).saturating_sub(text.as_ptr() as usize);
     let mut ordered: Vec<(&String, &&RawValue)> = fields.iter().collect();
-    ordered.sort_by_key(|(_, raw)| offset(raw));
+    crate::small_sort::sort_by_key(&mut ordered, |(_, raw)| offset(raw));
 
     let mut partial = serde_json::Map::new();
     if let Some(tag) = fields.get("do") {

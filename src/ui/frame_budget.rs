@@ -80,7 +80,7 @@ impl FrameBudget {
         self.window_n += 1;
         if self.window_n == WINDOW {
             // Down only, and not below 4 ms (240 Hz).
-            self.window.sort_by(f64::total_cmp);
+            crate::small_sort::sort_by(&mut self.window, f64::total_cmp);
             let quartile = self.window[WINDOW / 4];
             self.period_ms = self.period_ms.min(quartile.max(4.0));
             self.window_n = 0;

@@ -50,7 +50,7 @@ impl LedgerView {
         let r = engine.ledger_report();
         let mut lost_by_reason: Vec<(&'static str, u64)> =
             r.lost_by_reason.iter().map(|(k, v)| (*k, *v)).collect();
-        lost_by_reason.sort_by(|a, b| b.1.cmp(&a.1).then(a.0.cmp(b.0)));
+        crate::small_sort::sort_by(&mut lost_by_reason, |a, b| b.1.cmp(&a.1).then(a.0.cmp(b.0)));
         // The first few of each outcome, duplicated first: the question a
         // room asks is "why was this one charged twice?".
         let mut examples = Vec::new();

@@ -47,7 +47,7 @@ impl TopicsView<'_> {
     /// Topic indices in name order.
     fn by_name(&self) -> Vec<u32> {
         let mut t: Vec<u32> = (0..self.names.len() as u32).collect();
-        t.sort_by(|&a, &b| {
+        crate::small_sort::sort_by(&mut t, |&a, &b| {
             self.names[a as usize]
                 .cmp(self.names[b as usize])
                 .then(a.cmp(&b))
@@ -75,7 +75,7 @@ fn empty(members: &[u32]) -> Assignment {
 
 fn sorted(members: &[u32]) -> Vec<u32> {
     let mut m = members.to_vec();
-    m.sort_unstable();
+    crate::small_sort::sort(&mut m);
     m.dedup();
     m
 }
@@ -157,7 +157,7 @@ pub fn cooperative_sticky(
             .copied()
             .filter(|tp| exists(tp) && claims.get(tp) == Some(&1))
             .collect();
-        mine.sort_by(|a, b| {
+        crate::small_sort::sort_by(&mut mine, |a, b| {
             a.1.cmp(&b.1)
                 .then(topics.names[a.0 as usize].cmp(topics.names[b.0 as usize]))
         });
@@ -188,8 +188,8 @@ pub fn cooperative_sticky(
         .into_iter()
         .filter(|tp| !taken.contains(tp))
         .collect();
-    under_min.sort_unstable();
-    exactly_min.sort_unstable();
+    crate::small_sort::sort(&mut under_min);
+    crate::small_sort::sort(&mut exactly_min);
     // Round-robin over the members below min quota; when they are all full,
     // members at exactly min take one more each (first come, first served).
     let mut cursor = 0usize;

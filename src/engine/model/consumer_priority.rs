@@ -46,7 +46,9 @@ impl Engine {
             .all(|w| self.consumer_priority(w[0].0) == self.consumer_priority(w[1].0));
         let mut groups = Vec::new();
         if !same {
-            subs.sort_by_key(|&(c, _)| std::cmp::Reverse(self.consumer_priority(c)));
+            crate::small_sort::sort_by_key(&mut subs, |&(c, _)| {
+                std::cmp::Reverse(self.consumer_priority(c))
+            });
             let mut start = 0;
             for k in 1..=subs.len() {
                 if k == subs.len()

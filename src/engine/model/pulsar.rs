@@ -621,7 +621,7 @@ fn new_sub(
     seed: u64,
 ) -> PSubState {
     let mut by_name: Vec<u32> = (0..cfg.consumers).collect();
-    by_name.sort_by_key(|c| format!("c{c}"));
+    crate::small_sort::sort_by_key(&mut by_name, |c| format!("c{c}"));
     PSubState {
         node,
         topic,

@@ -339,7 +339,7 @@ impl App {
                     .iter()
                     .map(|n| ((n.x - lx).hypot(n.y - ly), n.id.as_str()))
                     .collect();
-                by.sort_by(|a, b| a.0.total_cmp(&b.0));
+                crate::small_sort::sort_by(&mut by, |a, b| a.0.total_cmp(&b.0));
                 by.into_iter().map(|(_, id)| id.to_string()).collect()
             }
             None => self.selected_id().into_iter().collect(),

@@ -27,7 +27,7 @@ impl Layout {
         }
         // Columns by x (the layering puts a column's nodes on one x).
         let mut xs: Vec<f64> = self.nodes.iter().map(|n| n.x).collect();
-        xs.sort_by(f64::total_cmp);
+        crate::small_sort::sort_by(&mut xs, f64::total_cmp);
         xs.dedup_by(|a, b| (*a - *b).abs() < 0.5);
         let col_of = |x: f64| xs.iter().position(|c| (c - x).abs() < 0.5).unwrap_or(0);
         let mut cols: Vec<Vec<usize>> = vec![Vec::new(); xs.len()];
@@ -35,7 +35,7 @@ impl Layout {
             cols[col_of(n.x)].push(i);
         }
         for c in &mut cols {
-            c.sort_by(|&a, &b| self.nodes[a].y.total_cmp(&self.nodes[b].y));
+            crate::small_sort::sort_by(c, |&a, &b| self.nodes[a].y.total_cmp(&self.nodes[b].y));
         }
         let c0 = (1..cols.len()).find(|&c| cols[c].len() > FOLD_MIN_CHAINS)?;
         let n = cols[c0].len();

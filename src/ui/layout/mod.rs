@@ -542,7 +542,7 @@ impl Layout {
                         }
                     };
                     let keys: Vec<(f64, usize)> = cell.iter().map(|&i| (key(i), i)).collect();
-                    cell.sort_by(|a, b| {
+                    crate::small_sort::sort_by(&mut cell, |a, b| {
                         let ka = keys.iter().find(|k| k.1 == *a).map(|k| k.0).unwrap_or(0.0);
                         let kb = keys.iter().find(|k| k.1 == *b).map(|k| k.0).unwrap_or(0.0);
                         ka.partial_cmp(&kb).unwrap_or(std::cmp::Ordering::Equal)

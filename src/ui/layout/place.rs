@@ -170,7 +170,7 @@ impl Layout {
         let mut order: Vec<usize> = (0..self.edges.len())
             .filter(|&i| !self.edges[i].label.is_empty())
             .collect();
-        order.sort_by_key(|&i| match self.edges[i].kind {
+        crate::small_sort::sort_by_key(&mut order, |&i| match self.edges[i].kind {
             EdgeKind::Flow => 0,
             EdgeKind::Alternate => 1,
             EdgeKind::DeadLetter => 2,

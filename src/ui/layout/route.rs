@@ -354,10 +354,10 @@ impl Layout {
     }
 }
 
-/// Sorts ascending. One non-generic sort for every list of positions here
-/// (each `sort_by` closure would compile a sort of its own into the wasm).
+/// Sorts ascending: every list of positions here goes through this one
+/// function (`small_sort`: one sort instance for the whole picture).
 fn sort_floats(v: &mut [f64]) {
-    v.sort_unstable_by(f64::total_cmp);
+    crate::small_sort::sort_by(v, f64::total_cmp);
 }
 
 /// Whether `r` passes through the inside of `q` (sampled; a graze of the

@@ -103,7 +103,7 @@ pub(super) fn draw_subscription(
                 owned.push((r[0], r[1], c.name.as_str()));
             }
         }
-        owned.sort_unstable();
+        crate::small_sort::sort(&mut owned);
         for (k, (lo, hi, name)) in owned.iter().enumerate() {
             let x0 = bx + bw * *lo as f64 / 65536.0;
             let x1 = bx + bw * (*hi as f64 + 1.0) / 65536.0;

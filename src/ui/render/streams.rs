@@ -331,7 +331,7 @@ fn member_text(gv: &GroupView, k: usize) -> (String, bool) {
     let first = gv.topics.first();
     let (main, other): (Vec<_>, Vec<_>) = m.partitions.iter().partition(|(t, _)| Some(t) == first);
     let mut topics: Vec<&str> = other.iter().map(|(t, _)| t.as_str()).collect();
-    topics.sort_unstable();
+    crate::small_sort::sort(&mut topics);
     topics.dedup();
     let s = |n: usize| if n == 1 { "" } else { "s" };
     let (no, nt) = (other.len(), topics.len());
