@@ -51,21 +51,20 @@ pub(super) fn dot_row(
     let mut drawn = 0;
     ctx.set_text_baseline("middle");
     let limit = x + pad + inner;
+    // Room kept after a dot when others follow it, for the "+N" that names
+    // them should the next one not fit (a "+1" squeezed into the last
+    // pixels reads as dots): measured once per row, for the widest N.
+    super::font(ctx, small, false);
+    let more_w = ctx
+        .measure_text(&format!("+{total}"))
+        .map(|m| m.width())
+        .unwrap_or(0.0)
+        + 12.0 * s;
     for d in dots.iter().take(DOTS_MAX) {
-        // Room for this dot and its label and, when others follow, for the
-        // "+N" that names them should the next one not fit; else stop here
-        // and say "+N" (a "+1" squeezed into the last pixels reads as dots).
+        // Room for this dot, its label and (others following) the "+N";
+        // else stop here and say "+N".
         let after = total.saturating_sub(drawn + 1);
-        let more_w = if after > 0 {
-            super::font(ctx, small, false);
-            let w = ctx
-                .measure_text(&format!("+{after}"))
-                .map(|m| m.width())
-                .unwrap_or(0.0);
-            w + 12.0 * s
-        } else {
-            0.0
-        };
+        let more_w = if after > 0 { more_w } else { 0.0 };
         super::font(ctx, small, d.strong);
         let label_w = ctx.measure_text(&d.label).map(|m| m.width()).unwrap_or(0.0);
         if drawn > 0 && cx + 2.0 * r + 4.0 * s + label_w + more_w > limit {
