@@ -354,6 +354,28 @@ test('the dial: exactly-once sets the label, a knob afterwards makes it custom',
   await page.screenshot({ path: path.join(SHOTS, 'dial-custom.png') });
 }, { viewport: { width: 1024, height: 640 } });
 
+test('SQS FIFO: the strip counts what the queue deduplicated and "Why?" says how, on one row at 1024×640', async (page) => {
+  await open(page, '?preset=sqs-fifo-groups&speed=20');
+  await play(page);
+  const dedup = async () => Number((await page.textContent('#ledger-deduplicated')).replace(/\D+/g, ''));
+  await until(dedup, (n) => n >= 5, 'sends the FIFO queue deduplicated');
+  await pause(page);
+  const title = await page.getAttribute('#ledger-deduplicated', 'title');
+  assert(/sends the queue acknowledged but did not store/.test(title), `the tooltip splits it: ${title}`);
+  const l = await ledger(page);
+  assert(l.dup === 0 && l.lost === 0, `no duplicated, nothing lost: ${JSON.stringify(l)}`);
+  await page.click('#ledger-why');
+  await settle(page);
+  const explain = await page.textContent('#ledger-explain');
+  assert(/delivers 10% of sends twice/.test(explain) && /SQS FIFO: a send repeating a MessageDeduplicationId/.test(explain),
+    `the explanation names the doubled sends and the FIFO deduplication: ${explain}`);
+  // With the side panel open the strip still keeps its buttons beside the counters.
+  const why = await page.$eval('#ledger-why', (b) => b.getBoundingClientRect().top);
+  const card = await page.$eval('#ledger-exactly', (c) => c.getBoundingClientRect().bottom);
+  assert(why < card, `"Why?" sits on the counters' row (button top ${why}, counters' bottom ${card})`);
+  await page.screenshot({ path: path.join(SHOTS, 'sqs-fifo-why.png') });
+}, { viewport: { width: 1024, height: 640 } });
+
 test('the ledger is available everywhere: toggled on a scenario without guarantees', async (page) => {
   await open(page, '?preset=mm1');
   assert(!(await page.$('#ledger')), 'not shown unasked on a plain scenario');

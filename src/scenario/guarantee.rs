@@ -6,8 +6,8 @@
 //!   knobs now ──guarantee_label──► "at_most_once" | "at_least_once" | "exactly_once" | "custom"
 //!   knobs now ──explain_guarantee──► one sentence per mechanism that gives or breaks the promise
 //!
-//! The bundles (queue family; the Kafka producer's acks, idempotence and
-//! transactions are not modelled yet, see README):
+//! The bundles (queue family; the log-based half has its own knobs, acks,
+//! idempotence and transactions, which `explain_log` reads):
 //!
 //! | dial            | producer               | consumer ack          | consumer dedup |
 //! |-----------------|------------------------|-----------------------|----------------|
@@ -17,6 +17,7 @@
 //!
 //! Pure data and pure functions: nothing here draws a random number.
 
+use super::sqs::{SqsDedup, SqsType, SQS_DEDUP_WINDOW};
 use super::units::Duration;
 use super::{AckMode, Scenario};
 use schemars::JsonSchema;
@@ -349,7 +350,9 @@ impl Scenario {
                     p.id, c.retries, c.timeout
                 )),
             }
+            out.extend(self.explain_producer_link(p, &f));
         }
+        out.extend(self.explain_sqs_queues());
         let longest_resend_us = self
             .producers
             .iter()
@@ -460,6 +463,81 @@ impl Scenario {
         }
         out.extend(self.explain_log());
         out
+    }
+
+    /// The sentences for a queue producer's link faults other than loss
+    /// (which the fire-and-forget sentence names): a publish delivered twice,
+    /// and jitter that lets publishes overtake each other.
+    fn explain_producer_link(&self, p: &super::Producer, f: &LinkFaults) -> Vec<String> {
+        let mut out = Vec::new();
+        if f.duplicate > 0.0 {
+            let fifo = self
+                .queues
+                .iter()
+                .any(|q| q.id == p.to && q.sqs.as_ref().is_some_and(|x| x.kind == SqsType::Fifo));
+            out.push(if fifo {
+                format!(
+                    "{}: the network delivers {:.0}% of sends twice (a client retrying after a lost response); the FIFO queue {} recognises the repeated deduplication id and does not enqueue the copy.",
+                    p.id,
+                    f.duplicate * 100.0,
+                    p.to
+                )
+            } else {
+                format!(
+                    "{}: the network delivers {:.0}% of publishes twice: the broker stores the copy as a second message, and its effect happens twice unless the consumer deduplicates.",
+                    p.id,
+                    f.duplicate * 100.0
+                )
+            });
+        }
+        if f.jitter.us() > 0 {
+            out.push(format!(
+                "{}: each publish spends up to {} extra on the wire: a later publish can overtake an earlier one, so the queue's order is not the send order.",
+                p.id, f.jitter
+            ));
+        }
+        out
+    }
+
+    /// One sentence per kind of SQS queue: what its type promises about
+    /// duplicates and order (the consumer's sentence says when it deletes).
+    /// Queues that would get the same sentence (a queue and its dead-letter
+    /// queue, say) share one.
+    fn explain_sqs_queues(&self) -> Vec<String> {
+        let mut said: Vec<(String, Vec<&str>)> = Vec::new();
+        for q in &self.queues {
+            let Some(x) = &q.sqs else { continue };
+            let text = match x.kind {
+                SqsType::Fifo => {
+                    let id = match x.deduplication {
+                        SqsDedup::BusinessId => "the producer's message id",
+                        SqsDedup::Content => {
+                            "a hash of the body, so two different messages with the same body count as one"
+                        }
+                    };
+                    debug_assert_eq!(SQS_DEDUP_WINDOW.us(), 300_000_000);
+                    format!(
+                        "SQS FIFO: a send repeating a MessageDeduplicationId ({id}) from the last 5 minutes is acknowledged but not enqueued, and a group's next message waits while one of the group is in flight: once per message and in order per group, unless work outlasts the visibility timeout ({}).",
+                        x.visibility_timeout
+                    )
+                }
+                SqsType::Standard if x.duplicate_rate > 0.0 => {
+                    let pct = format!("{:.1}", x.duplicate_rate * 100.0);
+                    format!(
+                        "SQS standard: no deduplication, best-effort order, and {}% of deletes miss a stored copy, which is received again (at-least-once: the effect repeats).",
+                        pct.trim_end_matches(".0")
+                    )
+                }
+                SqsType::Standard => "SQS standard: no deduplication (a repeated send is a second message) and best-effort order (messages of one key can overtake each other).".to_string(),
+            };
+            match said.iter_mut().find(|(t, _)| *t == text) {
+                Some((_, ids)) => ids.push(&q.id),
+                None => said.push((text, vec![&q.id])),
+            }
+        }
+        said.into_iter()
+            .map(|(text, ids)| format!("{}: {text}", ids.join(", ")))
+            .collect()
     }
 
     /// The same for the log-based half: topic producers, topics, groups.

@@ -39,6 +39,7 @@ pub struct LedgerView {
     pub out_of_order: u64,
     pub pending: u64,
     pub deduplicated: u64,
+    pub broker_deduplicated: u64,
     pub resent: u64,
     /// Lost business messages by reason, largest first.
     pub lost_by_reason: Vec<(&'static str, u64)>,
@@ -79,6 +80,7 @@ impl LedgerView {
             out_of_order: r.out_of_order,
             pending: r.pending,
             deduplicated: r.deduplicated,
+            broker_deduplicated: r.broker_deduplicated,
             resent: r.resent,
             lost_by_reason,
             examples,
@@ -148,6 +150,16 @@ pub fn counters(l: &LedgerView, prefix: &str) -> Html {
     } else {
         "duplicated".to_string()
     };
+    // One line for both kinds of deduplication (a wider column would push
+    // the buttons to a second row at 1024 px); the title splits it.
+    let dedup_title = if l.broker_deduplicated > 0 {
+        format!(
+            "Duplicates kept from repeating an effect: {} sends the queue acknowledged but did not store (it had seen their deduplication id: SQS FIFO, 5 minutes), {} redeliveries a consumer's dedup store acked without doing the effect again",
+            l.broker_deduplicated, l.deduplicated
+        )
+    } else {
+        "Redeliveries a dedup store acked without doing the effect again".to_string()
+    };
     html! {
         <>
             { big("exactly", "ok", l.exactly_once, "exactly once".into(), "Business messages whose effect happened exactly once at every consumer queue they reached") }
@@ -156,7 +168,7 @@ pub fn counters(l: &LedgerView, prefix: &str) -> Html {
             { big("out-of-order", "ooo", l.out_of_order, "out of order".into(), "Effects done for a key after a later message's effect for the same key") }
             <div class="lc-small" id={format!("{prefix}-small")}>
                 <span id={format!("{prefix}-pending")} title="Business messages still on their way (not final yet)">{ format!("pending {}", l.pending) }</span>
-                <span id={format!("{prefix}-deduplicated")} title="Redeliveries a dedup store acked without doing the effect again">{ format!("deduplicated {}", l.deduplicated) }</span>
+                <span id={format!("{prefix}-deduplicated")} title={dedup_title}>{ format!("deduplicated {}", l.deduplicated + l.broker_deduplicated) }</span>
                 <span id={format!("{prefix}-resent")} title="Publishes sent again after a missing or negative confirm">{ format!("resent {}", l.resent) }</span>
             </div>
         </>

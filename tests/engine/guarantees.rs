@@ -414,6 +414,45 @@ fn implicit_ledger_entries_count_as_explicit_ones_do() {
     assert!(lost_plain, "the trimmed stream loses plain messages");
 }
 
+#[test]
+fn publishes_overtaking_on_the_wire_are_out_of_order_and_explained() {
+    // 50 publishes of one key 10 ms apart, each up to 200 ms late on the
+    // wire: later ones arrive first, so the queue's order is not the send
+    // order and one consumer handles some of them out of order.
+    let s = pipeline(
+        50,
+        json!({"rate": "100/s", "keys": {"fixed": "k"}, "faults": {"jitter": "200ms"}}),
+        json!({}),
+        json!({}),
+    );
+    let st = story(&s, 10_000_000);
+    let l = st.engine.ledger_report();
+    assert_eq!((l.exactly_once, l.lost, l.duplicated), (50, 0, 0), "{l:?}");
+    assert!(l.out_of_order > 0, "{l:?}");
+    let why = st.engine.guarantee_explanation();
+    assert!(
+        why.iter().any(|x| x
+            == "shop: each publish spends up to 200ms extra on the wire: a later publish can overtake an earlier one, so the queue's order is not the send order."),
+        "{why:#?}"
+    );
+    // Without jitter, the same run keeps the send order and says nothing of it.
+    let calm = story(
+        &pipeline(
+            50,
+            json!({"rate": "100/s", "keys": {"fixed": "k"}}),
+            json!({}),
+            json!({}),
+        ),
+        10_000_000,
+    );
+    assert_eq!(calm.engine.ledger_report().out_of_order, 0);
+    assert!(!calm
+        .engine
+        .guarantee_explanation()
+        .iter()
+        .any(|x| x.contains("overtake")));
+}
+
 /// Drain: stop producing, heal the network, run until nothing is pending.
 fn drain(e: &mut queuelab::engine::Engine) {
     let until = e.now().0 + 600_000_000;

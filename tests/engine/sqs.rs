@@ -370,6 +370,55 @@ fn fifo_dedup_by_business_id_removes_network_duplicates_from_the_ledger() {
         fifo.engine.sqs_counts("q").unwrap().deduplicated,
         ls.duplicated
     );
+    // The ledger counts the copies the queue kept out (its own
+    // `deduplicated` is a consumer dedup store's, none here).
+    assert_eq!(
+        (
+            lf.broker_deduplicated,
+            lf.deduplicated,
+            ls.broker_deduplicated
+        ),
+        (ls.duplicated, 0, 0)
+    );
+    // "Why?" names both mechanisms: the link that doubles sends and what
+    // each queue type does with the copy.
+    let why_std = std.engine.guarantee_explanation();
+    let why_fifo = fifo.engine.guarantee_explanation();
+    assert!(
+        why_std.iter().any(
+            |x| x.starts_with("p: the network delivers 20% of publishes twice")
+                && x.contains("stores the copy as a second message")
+        ),
+        "{why_std:#?}"
+    );
+    assert!(
+        why_std
+            .iter()
+            .any(|x| x.starts_with("q: SQS standard: no deduplication")),
+        "{why_std:#?}"
+    );
+    assert!(
+        why_fifo.iter().any(
+            |x| x.starts_with("p: the network delivers 20% of sends twice")
+                && x.contains("FIFO queue q recognises the repeated deduplication id")
+        ),
+        "{why_fifo:#?}"
+    );
+    assert!(
+        why_fifo.iter().any(|x| x.starts_with("q: SQS FIFO:")
+            && x.contains("(the producer's message id) from the last 5 minutes")
+            && x.contains("visibility timeout (30s)")),
+        "{why_fifo:#?}"
+    );
+    // Content-based deduplication says what it costs: equal bodies are one.
+    let mut s: queuelab::scenario::Scenario = serde_json::from_str(&make("fifo")).unwrap();
+    s.queues[0].sqs.as_mut().unwrap().deduplication = queuelab::scenario::SqsDedup::Content;
+    let why = s.explain_guarantee();
+    assert!(
+        why.iter()
+            .any(|x| x.contains("two different messages with the same body count as one")),
+        "{why:#?}"
+    );
 }
 
 #[test]
@@ -388,6 +437,26 @@ fn a_standard_queue_duplicate_is_counted_by_the_ledger() {
     assert_eq!(l.extra_effects, c.delete_missed);
     assert_eq!(l.lost, 0);
     assert_eq!(l.pending, 0);
+    let why = s.engine.guarantee_explanation();
+    assert!(
+        why.iter()
+            .any(|x| x.starts_with("q: SQS standard: no deduplication, best-effort order, and 10% of deletes miss a stored copy")),
+        "{why:#?}"
+    );
+}
+
+#[test]
+fn a_queue_and_its_dead_letter_queue_share_one_sqs_sentence() {
+    let s = queuelab::scenario::preset("sqs-visibility-timeout")
+        .unwrap()
+        .scenario();
+    let why = s.explain_guarantee();
+    let sqs: Vec<&String> = why.iter().filter(|x| x.contains("SQS standard")).collect();
+    assert_eq!(sqs.len(), 1, "{why:#?}");
+    assert!(
+        sqs[0].starts_with("jobs, jobs-dlq: SQS standard"),
+        "{sqs:?}"
+    );
 }
 
 /// One message at 5 s; one consumer.

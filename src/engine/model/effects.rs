@@ -121,6 +121,10 @@ pub struct LedgerReport {
     pub pending: u64,
     /// Redeliveries a dedup store acked without doing the effect again.
     pub deduplicated: u64,
+    /// Sends a broker acknowledged but did not store because it had seen
+    /// their deduplication id (an SQS FIFO queue within its 5 minutes).
+    #[serde(skip_serializing_if = "crate::engine::view::is_zero")]
+    pub broker_deduplicated: u64,
     /// Publishes sent again after a missing or negative confirm.
     pub resent: u64,
     /// Channels closed by a duplicated ack (PRECONDITION_FAILED, unknown

@@ -464,6 +464,7 @@ impl Engine {
             if st.dedup.contains_key(&key) {
                 // Accepted (the producer hears success) but not enqueued.
                 st.counts.deduplicated += 1;
+                self.effects.report.broker_deduplicated += 1;
                 self.msgs[slot as usize].set(flag::FROM_PRODUCER, false);
                 let id = self.msgs[slot as usize].id;
                 self.trace
