@@ -462,7 +462,7 @@ impl Scenario {
             out.push(t);
         }
         out.extend(self.explain_log());
-        out
+        merge_same_sentences(out)
     }
 
     /// The sentences for a queue producer's link faults other than loss
@@ -499,12 +499,10 @@ impl Scenario {
         out
     }
 
-    /// One sentence per kind of SQS queue: what its type promises about
-    /// duplicates and order (the consumer's sentence says when it deletes).
-    /// Queues that would get the same sentence (a queue and its dead-letter
-    /// queue, say) share one.
+    /// One sentence per SQS queue: what its type promises about duplicates
+    /// and order (the consumer's sentence says when it deletes).
     fn explain_sqs_queues(&self) -> Vec<String> {
-        let mut said: Vec<(String, Vec<&str>)> = Vec::new();
+        let mut out = Vec::new();
         for q in &self.queues {
             let Some(x) = &q.sqs else { continue };
             let text = match x.kind {
@@ -530,14 +528,9 @@ impl Scenario {
                 }
                 SqsType::Standard => "SQS standard: no deduplication (a repeated send is a second message) and best-effort order (messages of one key can overtake each other).".to_string(),
             };
-            match said.iter_mut().find(|(t, _)| *t == text) {
-                Some((_, ids)) => ids.push(&q.id),
-                None => said.push((text, vec![&q.id])),
-            }
+            out.push(format!("{}: {text}", q.id));
         }
-        said.into_iter()
-            .map(|(text, ids)| format!("{}: {text}", ids.join(", ")))
-            .collect()
+        out
     }
 
     /// The same for the log-based half: topic producers, topics, groups.
@@ -646,6 +639,35 @@ impl Scenario {
     }
 }
 
+/// Components that get the same sentence share one line, at the place of
+/// the first ("c-01, c-02, c-03 and 13 more: ack after the effect: …"), so
+/// sixteen alike consumers do not bury the one that differs. Every line is
+/// "<id>: <text>"; an id has no spaces (validation), so the first ": " ends it.
+fn merge_same_sentences(lines: Vec<String>) -> Vec<String> {
+    const NAMED: usize = 4;
+    let mut merged: Vec<(Vec<&str>, &str)> = Vec::new();
+    for line in &lines {
+        let (id, text) = line.split_once(": ").unwrap_or(("", line));
+        match merged.iter_mut().find(|(_, t)| *t == text) {
+            Some((ids, _)) if !id.is_empty() && !ids.contains(&id) => ids.push(id),
+            Some(_) => {}
+            None => merged.push((vec![id], text)),
+        }
+    }
+    merged
+        .into_iter()
+        .map(|(ids, text)| match ids.as_slice() {
+            [""] => text.to_string(),
+            few if few.len() <= NAMED => format!("{}: {text}", few.join(", ")),
+            many => format!(
+                "{} and {} more: {text}",
+                many[..NAMED - 1].join(", "),
+                many.len() - (NAMED - 1)
+            ),
+        })
+        .collect()
+}
+
 /// The sentences for a consumer's link and ack-path faults that break (or
 /// strain) the promise: duplicated and delayed acks, reordered deliveries.
 fn explain_links(c: &super::Consumer, f: &ConsumerFaults, sqs: bool) -> Vec<String> {
@@ -689,5 +711,52 @@ fn sub_type(k: super::SubscriptionType) -> &'static str {
         super::SubscriptionType::Failover => "failover",
         super::SubscriptionType::Shared => "shared",
         super::SubscriptionType::KeyShared => "key_shared",
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::merge_same_sentences;
+
+    fn lines(v: &[&str]) -> Vec<String> {
+        v.iter().map(|s| s.to_string()).collect()
+    }
+
+    #[test]
+    fn alike_components_share_a_line_at_the_first_ones_place() {
+        let got = merge_same_sentences(lines(&[
+            "p: fire-and-forget.",
+            "a: ack after.",
+            "q: fire-and-forget.",
+            "b: auto-ack.",
+            "c: ack after.",
+            "p: fire-and-forget.",
+        ]));
+        assert_eq!(
+            got,
+            lines(&["p, q: fire-and-forget.", "a, c: ack after.", "b: auto-ack."])
+        );
+    }
+
+    #[test]
+    fn one_component_keeps_its_different_sentences_and_many_are_counted() {
+        let many: Vec<String> = (1..=6).map(|i| format!("c{i}: ack after.")).collect();
+        let mut input = lines(&["k: acks=all.", "k: idempotent."]);
+        input.extend(many);
+        assert_eq!(
+            merge_same_sentences(input),
+            lines(&[
+                "k: acks=all.",
+                "k: idempotent.",
+                "c1, c2, c3 and 3 more: ack after."
+            ])
+        );
+        // Four are named; a line without an id is kept as it is.
+        let four: Vec<String> = (1..=4).map(|i| format!("c{i}: x.")).collect();
+        assert_eq!(merge_same_sentences(four), lines(&["c1, c2, c3, c4: x."]));
+        assert_eq!(
+            merge_same_sentences(lines(&["no id here"])),
+            lines(&["no id here"])
+        );
     }
 }

@@ -707,3 +707,25 @@ fn a_fault_free_pipeline_with_a_fan_out_stage_is_exactly_once() {
         "two images and six thumbnails, each done once: {l:?}"
     );
 }
+
+#[test]
+fn sixteen_alike_consumers_share_one_line_of_the_explanation() {
+    let s = queuelab::scenario::preset("fanout-large")
+        .unwrap()
+        .scenario();
+    let why = s.explain_guarantee();
+    let acks: Vec<&String> = why
+        .iter()
+        .filter(|x| x.contains("ack after the effect"))
+        .collect();
+    assert_eq!(acks.len(), 1, "{why:#?}");
+    assert!(
+        acks[0].starts_with("c-01, c-02, c-03 and 13 more: ack after the effect"),
+        "{acks:?}"
+    );
+    assert_eq!(
+        why.len(),
+        2,
+        "the producer's line and the consumers': {why:#?}"
+    );
+}
