@@ -351,6 +351,22 @@ impl Scenario {
                 )),
             }
             out.extend(self.explain_producer_link(p, &f));
+            let to_quorum = self
+                .queues
+                .iter()
+                .any(|q| q.id == p.to && (q.delivery_limit.is_some() || q.sqs.is_some()));
+            if !p.persistent && !to_quorum {
+                out.push(format!(
+                    "{}: transient messages (delivery mode 1): a broker crash drops them, even from a durable queue.",
+                    p.id
+                ));
+            }
+        }
+        for q in self.queues.iter().filter(|q| !q.durable && q.sqs.is_none()) {
+            out.push(format!(
+                "{}: transient queue: a broker crash empties it, and everything waiting in it is lost.",
+                q.id
+            ));
         }
         out.extend(self.explain_sqs_queues());
         let longest_resend_us = self

@@ -729,3 +729,28 @@ fn sixteen_alike_consumers_share_one_line_of_the_explanation() {
         "the producer's line and the consumers': {why:#?}"
     );
 }
+
+#[test]
+fn why_names_transient_messages_and_queues_that_a_broker_crash_empties() {
+    let mut s = queuelab::scenario::preset("durable-vs-transient")
+        .unwrap()
+        .scenario();
+    let why = s.explain_guarantee();
+    for line in [
+        "clicks: transient messages (delivery mode 1): a broker crash drops them, even from a durable queue.",
+        "clicks-q: transient queue: a broker crash empties it, and everything waiting in it is lost.",
+    ] {
+        assert!(why.iter().any(|x| x == line), "{line}\n{why:#?}");
+    }
+    // The variant that makes clicks persistent and its queue durable: neither.
+    s.producers[1].persistent = true;
+    s.queues[1].durable = true;
+    let why = s.explain_guarantee();
+    assert!(!why.iter().any(|x| x.contains("transient")), "{why:#?}");
+    // A quorum queue (delivery_limit) keeps transient messages through a
+    // crash, as the engine does: no sentence for them there.
+    s.producers[1].persistent = false;
+    s.queues[1].delivery_limit = Some(20);
+    let why = s.explain_guarantee();
+    assert!(!why.iter().any(|x| x.contains("transient")), "{why:#?}");
+}
