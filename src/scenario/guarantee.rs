@@ -362,11 +362,8 @@ impl Scenario {
                 ));
             }
         }
-        for q in self.queues.iter().filter(|q| !q.durable && q.sqs.is_none()) {
-            out.push(format!(
-                "{}: transient queue: a broker crash empties it, and everything waiting in it is lost.",
-                q.id
-            ));
+        for q in self.queues.iter().filter(|q| q.sqs.is_none()) {
+            out.extend(explain_queue(q));
         }
         out.extend(self.explain_sqs_queues());
         let longest_resend_us = self
@@ -419,6 +416,9 @@ impl Scenario {
                 }
             };
             out.push(text);
+            if !sqs && (c.failure_rate > 0.0 || c.poison.is_some()) {
+                out.push(self.explain_failure(c));
+            }
             out.extend(explain_links(c, &f, sqs));
         }
         // Redis: Pub/Sub is at-most-once by design; a stream group is
@@ -513,6 +513,54 @@ impl Scenario {
             ));
         }
         out
+    }
+
+    /// What a consumer that can fail does with a failed message, and where
+    /// the message ends (its queue's dead-letter exchange, a parking lot, or
+    /// nowhere). Said only when processing can fail.
+    fn explain_failure(&self, c: &super::Consumer) -> String {
+        use super::{Backoff, OnFailure, RetryMode};
+        let dlx = self
+            .queues
+            .iter()
+            .find(|q| q.id == c.queue)
+            .and_then(|q| q.dead_letter_exchange.as_deref());
+        let fate = |to: Option<&str>| match to {
+            Some(x) => format!("is dead-lettered to {x}"),
+            None => "is dropped (lost: its queue has no dead-letter exchange)".to_string(),
+        };
+        match (c.on_failure, &c.retry) {
+            (OnFailure::Requeue, _) => format!(
+                "{}: a failed message is nacked back to the head of its queue and tried again at once: one that always fails (a poison message) comes back for ever unless a delivery limit stops it.",
+                c.id
+            ),
+            (OnFailure::Retry, Some(r)) => {
+                let backoff = match &r.backoff {
+                    _ if r.mode == RetryMode::RetryQueue => format!(
+                        "after a wait in a retry queue (nacked to {}, whose queue's TTL sends it back)",
+                        dlx.unwrap_or("its dead-letter exchange")
+                    ),
+                    Backoff::Immediate => "at once".to_string(),
+                    Backoff::Fixed(d) => format!("{d} apart"),
+                    Backoff::Exponential { initial, max, .. } => {
+                        format!("with exponential back-off from {initial} up to {max}")
+                    }
+                };
+                let end = match &r.exhausted_to {
+                    Some(x) => format!("is published to {x}"),
+                    None => fate(dlx),
+                };
+                format!(
+                    "{}: a failed message is tried again {backoff}, {} attempts in all; then it {end}.",
+                    c.id, r.max_attempts
+                )
+            }
+            _ => format!(
+                "{}: a failed message is rejected without requeue and {}.",
+                c.id,
+                fate(dlx)
+            ),
+        }
     }
 
     /// One sentence per SQS queue: what its type promises about duplicates
@@ -653,6 +701,53 @@ impl Scenario {
         }
         out
     }
+}
+
+/// The sentences for a queue's own rules that take messages away from its
+/// consumers: durability, TTL, length limit, delivery limit. Each says where
+/// the message goes: its dead-letter exchange, or nowhere (lost).
+fn explain_queue(q: &super::Queue) -> Vec<String> {
+    use super::Overflow;
+    let mut out = Vec::new();
+    let fate = match &q.dead_letter_exchange {
+        Some(x) => format!("is dead-lettered to {x}"),
+        None => "is lost (no dead-letter exchange)".to_string(),
+    };
+    if !q.durable {
+        out.push(format!(
+            "{}: transient queue: a broker crash empties it, and everything waiting in it is lost.",
+            q.id
+        ));
+    }
+    if let Some(ttl) = q.ttl {
+        out.push(format!(
+            "{}: a message waiting longer than {ttl} expires and {fate}.",
+            q.id
+        ));
+    }
+    if let Some(n) = q.max_length {
+        out.push(match q.overflow {
+            Overflow::DropHead => format!(
+                "{}: holds at most {n} ready messages; when full, a publish pushes out the oldest, which {fate}.",
+                q.id
+            ),
+            Overflow::RejectPublish => format!(
+                "{}: holds at most {n} ready messages; when full, it refuses a publish: a producer with confirms hears a nack and sends it again, a fire-and-forget one loses it.",
+                q.id
+            ),
+            Overflow::RejectPublishDlx => format!(
+                "{}: holds at most {n} ready messages; when full, it refuses a publish, which {fate}.",
+                q.id
+            ),
+        });
+    }
+    if let Some(n) = q.delivery_limit {
+        out.push(format!(
+            "{}: a message returned more than {n} times (a failure, a crash, a requeue) {fate}.",
+            q.id
+        ));
+    }
+    out
 }
 
 /// Components that get the same sentence share one line, at the place of

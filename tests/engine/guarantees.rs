@@ -754,3 +754,71 @@ fn why_names_transient_messages_and_queues_that_a_broker_crash_empties() {
     let why = s.explain_guarantee();
     assert!(!why.iter().any(|x| x.contains("transient")), "{why:#?}");
 }
+
+/// The queue's and the consumer's own rules are named with where a message
+/// ends, and the ledger agrees: without a dead-letter exchange it is lost.
+#[test]
+fn why_names_where_expired_pushed_out_and_failed_messages_end() {
+    let lost = |s: &str| {
+        let st = story(s, 20_000_000);
+        (
+            st.engine.ledger_report().lost_by_reason,
+            st.engine.guarantee_explanation(),
+        )
+    };
+    // Every message fails; rejected without requeue, no dead-letter exchange.
+    let (by, why) = lost(&pipeline(
+        10,
+        json!({}),
+        json!({"failure_rate": 1.0}),
+        json!({}),
+    ));
+    assert_eq!(by.values().sum::<u64>(), 10, "{by:?}");
+    assert!(
+        why.iter().any(|x| x
+            == "charge: a failed message is rejected without requeue and is dropped (lost: its queue has no dead-letter exchange)."),
+        "{why:#?}"
+    );
+    // A 50 ms TTL before a 300 ms consumer: most expire, and are lost.
+    let (by, why) = lost(&pipeline(
+        10,
+        json!({"rate": "20/s"}),
+        json!({"service": {"constant": "300ms"}}),
+        json!({"queues": [{"id": "orders", "ttl": "50ms"}]}),
+    ));
+    assert!(by.get("expired").is_some_and(|&n| n >= 5), "{by:?}");
+    assert!(
+        why.iter().any(|x| x
+            == "orders: a message waiting longer than 50ms expires and is lost (no dead-letter exchange)."),
+        "{why:#?}"
+    );
+    // Two ready at most, drop-head: a burst pushes the oldest out.
+    let (by, why) = lost(&pipeline(
+        10,
+        json!({"rate": "100/s"}),
+        json!({"service": {"constant": "300ms"}}),
+        json!({"queues": [{"id": "orders", "max_length": 2}]}),
+    ));
+    assert!(by.values().sum::<u64>() >= 5, "{by:?}");
+    assert!(
+        why.iter().any(|x| x
+            == "orders: holds at most 2 ready messages; when full, a publish pushes out the oldest, which is lost (no dead-letter exchange)."),
+        "{why:#?}"
+    );
+    // With a dead-letter exchange the sentence names it instead.
+    let s = pipeline(
+        10,
+        json!({}),
+        json!({"failure_rate": 1.0, "on_failure": "retry",
+               "retry": {"max_attempts": 3, "backoff": {"fixed": "100ms"}}}),
+        json!({"queues": [{"id": "orders", "dead_letter_exchange": "dlx"}, {"id": "parked"}],
+               "exchanges": [{"id": "dlx", "kind": "fanout", "bindings": [{"queue": "parked"}]}]}),
+    );
+    let (by, why) = lost(&s);
+    assert!(by.is_empty(), "dead-lettered, not lost: {by:?}");
+    assert!(
+        why.iter().any(|x| x
+            == "charge: a failed message is tried again 100ms apart, 3 attempts in all; then it is dead-lettered to dlx."),
+        "{why:#?}"
+    );
+}
