@@ -736,7 +736,7 @@ fn explain_queue(q: &super::Queue) -> Vec<String> {
                 q.id
             ),
             Overflow::RejectPublishDlx => format!(
-                "{}: holds at most {n} ready messages; when full, it refuses a publish, which {fate}.",
+                "{}: holds at most {n} ready messages; when full, it refuses a publish, which {fate}, and nacks it: a producer with confirms sends it again.",
                 q.id
             ),
         });

@@ -805,6 +805,23 @@ fn why_names_where_expired_pushed_out_and_failed_messages_end() {
             == "orders: holds at most 2 ready messages; when full, a publish pushes out the oldest, which is lost (no dead-letter exchange)."),
         "{why:#?}"
     );
+    // Reject-publish with confirms: the nack makes the producer send again,
+    // as the sentence says, and nothing is lost once the queue drains.
+    let st = story(
+        &pipeline(
+            10,
+            json!({"rate": "100/s", "confirms": {"timeout": "1s", "retries": 20}}),
+            json!({"service": {"constant": "100ms"}}),
+            json!({"queues": [{"id": "orders", "max_length": 2, "overflow": "reject-publish"}]}),
+        ),
+        60_000_000,
+    );
+    let l = st.engine.ledger_report();
+    assert!(l.resent > 0 && l.lost == 0 && l.exactly_once == 10, "{l:?}");
+    assert!(
+        st.engine.guarantee_explanation().iter().any(|x| x
+            == "orders: holds at most 2 ready messages; when full, it refuses a publish: a producer with confirms hears a nack and sends it again, a fire-and-forget one loses it."),
+    );
     // With a dead-letter exchange the sentence names it instead.
     let s = pipeline(
         10,
