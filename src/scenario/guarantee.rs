@@ -657,6 +657,9 @@ impl Scenario {
                 }
             }
         }
+        for t in &self.topics {
+            out.extend(explain_topic(t));
+        }
         for g in &self.consumer_groups {
             let commit = match &g.commit {
                 CommitPolicy::BeforeProcessing => {
@@ -673,6 +676,9 @@ impl Scenario {
                 }
             };
             out.push(format!("{}: {commit}.", g.id));
+            if g.failure_rate > 0.0 {
+                out.push(format!("{}: {}", g.id, explain_group_failure(g)));
+            }
             if let Some(o) = &g.output {
                 if let Some(n) = o.polls_per_txn.filter(|&n| o.transactional && n > 1) {
                     out.push(format!(
@@ -700,6 +706,84 @@ impl Scenario {
             }
         }
         out
+    }
+}
+
+/// What a topic's cleanup takes from a group that reads behind it.
+fn explain_topic(t: &super::Topic) -> Vec<String> {
+    use super::Cleanup;
+    let mut out = Vec::new();
+    if t.cleanup != Cleanup::Compact {
+        if let Some(r) = &t.retention {
+            let what = match (r.time, r.records) {
+                (Some(d), Some(n)) => {
+                    format!("records older than {d} or beyond the last {n} of a partition")
+                }
+                (Some(d), None) => format!("records older than {d}"),
+                (None, Some(n)) => format!("all but the last {n} records of a partition"),
+                (None, None) => String::new(),
+            };
+            if !what.is_empty() {
+                out.push(format!(
+                    "{}: retention deletes {what}, read or not: a group further behind than that skips them (lost to it).",
+                    t.id
+                ));
+            }
+        }
+    }
+    if t.cleanup != Cleanup::Delete {
+        out.push(format!(
+            "{}: compaction keeps only the latest record of each key: a group reading behind the cleaner sees the latest value, not every change.",
+            t.id
+        ));
+    }
+    out
+}
+
+/// What a consumer group does with a record whose processing failed, and
+/// what that costs: a blocked partition, a skipped record, or order.
+fn explain_group_failure(g: &super::ConsumerGroup) -> String {
+    use super::GroupOnFailure;
+    let apart = |b: Duration| {
+        if b.us() > 0 {
+            format!(" {b} apart")
+        } else {
+            String::new()
+        }
+    };
+    match &g.on_failure {
+        None => "a failed record is retried in place at once, for ever: its partition waits behind it (head-of-line blocking).".to_string(),
+        Some(GroupOnFailure::Blocking { backoff, attempts }) => match attempts {
+            Some(n) => format!(
+                "a failed record is retried in place{}, its partition waiting behind it, {n} attempts in all; then it is dropped (retries_exhausted: lost to this group).",
+                apart(*backoff)
+            ),
+            None => format!(
+                "a failed record is retried in place{}, for ever: its partition waits behind it (head-of-line blocking).",
+                apart(*backoff)
+            ),
+        },
+        Some(GroupOnFailure::Skip) => {
+            "a failed record is dropped at once (retries_exhausted) and the partition moves on: lost to this group.".to_string()
+        }
+        Some(GroupOnFailure::DeadLetter { topic, attempts, backoff }) => format!(
+            "a failed record is retried in place{}, {attempts} attempts in all, then appended to the dead-letter topic {topic}, and the partition moves on.",
+            apart(*backoff)
+        ),
+        Some(GroupOnFailure::RetryTopics { topics, dead_letter }) => {
+            let stages: Vec<String> = topics
+                .iter()
+                .map(|r| format!("{} (after {})", r.topic, r.delay))
+                .collect();
+            let end = match dead_letter {
+                Some(d) => format!("the dead-letter topic {d}"),
+                None => "nowhere (dropped: lost to this group)".to_string(),
+            };
+            format!(
+                "a failed record goes on to the retry topics {}, then to {end}: the partition does not wait, but a key's records no longer keep their order.",
+                stages.join(", ")
+            )
+        }
     }
 }
 

@@ -474,3 +474,50 @@ fn a_new_owner_resumes_at_the_committed_reset_position_and_loses_nothing() {
         .collect();
     assert_eq!(fetched_p1.first(), Some(&100), "{fetched_p1:?}");
 }
+
+#[test]
+fn why_says_retention_skips_what_a_slow_group_has_not_read() {
+    // 200 records/s into one partition that keeps the last 50; the group
+    // takes 20 ms a record (50/s): retention deletes records it has not read,
+    // its position jumps to the log start, and the jump is counted skipped.
+    let world = json!({"title": "behind", "seed": 1, "duration": "5s",
+        "producers": [{"id": "p", "to": "t", "rate": "200/s", "arrival": "constant"}],
+        "topics": [{"id": "t", "partitions": 1, "retention": {"records": 50}}],
+        "consumer_groups": [{"id": "g", "topics": ["t"], "members": 1,
+            "auto_offset_reset": "earliest", "service": {"constant": "20ms"}}]})
+    .to_string();
+    let s = story(&world, 5_000_000);
+    let skipped = group(&s.engine, "g")["skipped"].as_u64().unwrap();
+    assert!(skipped > 100, "skipped {skipped}");
+    let why = s.engine.guarantee_explanation();
+    assert!(
+        why.iter().any(|x| x
+            == "t: retention deletes all but the last 50 records of a partition, read or not: a group further behind than that skips them (lost to it)."),
+        "{why:#?}"
+    );
+}
+
+#[test]
+fn why_names_each_groups_failure_handling_and_what_it_costs() {
+    let s = scenario::preset("kafka-retry-topics").unwrap().scenario();
+    let why = s.explain_guarantee();
+    for start in [
+        "blocking: a failed record is retried in place 200ms apart, its partition waiting behind it, 5 attempts in all; then it is dropped",
+        "dead-letter: a failed record is retried in place 50ms apart, 2 attempts in all, then appended to the dead-letter topic payments-dlt",
+        "retry-topics: a failed record goes on to the retry topics payments-retry-1s (after 1s), payments-retry-5s (after 5s), then to the dead-letter topic",
+    ] {
+        assert!(why.iter().any(|x| x.starts_with(start)), "{start}\n{why:#?}");
+    }
+    // A group that cannot fail gets no such sentence; compaction is named.
+    let s = scenario::preset("kafka-compaction").unwrap().scenario();
+    let why = s.explain_guarantee();
+    assert!(
+        !why.iter().any(|x| x.contains("a failed record")),
+        "{why:#?}"
+    );
+    assert!(
+        why.iter().any(|x| x
+            .starts_with("account-balances: compaction keeps only the latest record of each key")),
+        "{why:#?}"
+    );
+}
