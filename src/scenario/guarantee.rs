@@ -441,6 +441,25 @@ impl Scenario {
                 ),
             });
         }
+        for t in &self.pulsar_topics {
+            let Some(q) = &t.backlog_quota else { continue };
+            use super::BacklogPolicy;
+            let n = q.limit_messages;
+            out.push(match q.policy {
+                BacklogPolicy::ProducerRequestHold => format!(
+                    "{}: backlog quota of {n} messages, producer_request_hold: while the slowest subscription's backlog is at it, a send is held, and one held past the producer's 30 s send timeout fails (lost).",
+                    t.id
+                ),
+                BacklogPolicy::ProducerException => format!(
+                    "{}: backlog quota of {n} messages, producer_exception: while the slowest subscription's backlog is at it, a send fails at once (lost).",
+                    t.id
+                ),
+                BacklogPolicy::ConsumerBacklogEviction => format!(
+                    "{}: backlog quota of {n} messages, consumer_backlog_eviction: every send is taken, and the slowest subscription's oldest backlog is evicted: what was not yet pushed to a consumer is never handled there (lost to it).",
+                    t.id
+                ),
+            });
+        }
         for s in &self.pulsar_subscriptions {
             let mut t = if s.ack_mode == Some(AckMode::Auto) {
                 format!(

@@ -640,9 +640,21 @@ fn backlog_quota_policies_refuse_hold_or_evict() {
         .unwrap();
         w["pulsar_topics"][0]["backlog_quota"] = json!({ "limit_messages": 10, "policy": policy });
         let st = story(&w.to_string(), 40_000_000);
+        // "Why?" names the policy and what it costs.
+        let why = st.engine.guarantee_explanation();
+        assert!(
+            why.iter()
+                .any(|x| x.starts_with(&format!("t: backlog quota of 10 messages, {policy}: "))),
+            "{why:#?}"
+        );
         report(&st.engine)
     };
     let r = run("producer_exception");
+    assert_eq!(
+        r["ledger"]["lost_by_reason"]["backlog_quota"], 20,
+        "{}",
+        r["ledger"]
+    );
     assert_eq!(r["nodes"]["t"]["refused"], 20, "{}", r);
     assert_eq!(
         r["dropped_by_reason"]["backlog_quota"], 20,
