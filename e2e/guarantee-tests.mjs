@@ -31,6 +31,18 @@ async function until(fn, pred, what, ms = 20000) {
 }
 
 /** Every lane's name, time and ledger, from its data attributes. */
+/// Every line of the list at `sel` is wholly inside its box or wholly
+/// scrolled out of it: none shows cut in half.
+async function wholeLines(page, sel) {
+  const cut = await page.$eval(sel, (ul) => {
+    const box = ul.getBoundingClientRect();
+    return [...ul.children].map((li) => li.getBoundingClientRect())
+      .filter((r) => r.top < box.bottom - 0.5 && r.bottom > box.bottom + 0.5)
+      .map((r) => `line ${r.top.toFixed(1)}–${r.bottom.toFixed(1)} in a box ending at ${box.bottom.toFixed(1)}`);
+  });
+  assert(cut.length === 0, `${sel}: a line shows cut in half: ${cut}`);
+}
+
 const lanes = (page) => page.$$eval('.lane', (ls) => ls.map((l) => ({
   name: l.dataset.name, g: l.dataset.guarantee, t: Number(l.dataset.tUs),
   lost: Number(l.dataset.lost), dup: Number(l.dataset.duplicated), exactly: Number(l.dataset.exactly),
@@ -396,6 +408,25 @@ test('the ledger is available everywhere: toggled on a scenario without guarante
   await pause(page);
   const lines = await page.$$eval('#ledger-streams li', (ls) => ls.map((l) => l.textContent));
   assert(lines.some((l) => l.startsWith('order-events:')) && lines.some((l) => l.startsWith('billing:')), `a line per topic and group: ${lines}`);
+  // The groups come first (they carry the cards' numbers); the list shows
+  // whole lines only, and its title has them all.
+  assert(lines.slice(0, 3).every((l) => /^(analytics|billing|fraud): processed \d+/.test(l)), `the three groups first: ${lines}`);
+  const title = await page.getAttribute('#ledger-streams', 'title');
+  assert(lines.every((l) => title.includes(l)), `the title has every line: ${title}`);
+  await wholeLines(page, '#ledger-streams');
+  // Five topics with the same verdict share one line, and with the side
+  // panel open at 1024 px no line of the strip shows cut in half.
+  await open(page, '?preset=kafka-retry-topics&speed=20');
+  if (!(await page.$('#ledger'))) await page.click('#toggle-ledger');
+  await play(page);
+  await until(async () => Number(await page.textContent('#ledger-processed .v')), (n) => n > 0, 'retry-topics records processed');
+  await pause(page);
+  await page.click('#ledger-why');
+  await settle(page);
+  const retry = await page.$$eval('#ledger-streams li', (ls) => ls.map((l) => l.textContent));
+  assert(retry.length === 4 && retry[3] === 'payments, payments-dlt, payments-retry-1s and 2 more: nothing lost or doubled', `three groups, then one line for the five topics: ${retry}`);
+  await wholeLines(page, '#ledger-streams');
+  await page.screenshot({ path: path.join(SHOTS, 'ledger-streams-retry-topics-1024x640.png') });
   // Pulsar: each subscription is a virtual queue of the ledger, so it counts, and the dial reaches it.
   await open(page, '?preset=pulsar-subscription-types&speed=20');
   await page.click('#toggle-ledger');

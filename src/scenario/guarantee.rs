@@ -857,7 +857,8 @@ fn explain_queue(q: &super::Queue) -> Vec<String> {
 /// the first ("c-01, c-02, c-03 and 13 more: ack after the effect: …"), so
 /// sixteen alike consumers do not bury the one that differs. Every line is
 /// "<id>: <text>"; an id has no spaces (validation), so the first ": " ends it.
-fn merge_same_sentences(lines: Vec<String>) -> Vec<String> {
+/// The app's log ledger merges its topic lines the same way.
+pub fn merge_same_sentences(lines: Vec<String>) -> Vec<String> {
     const NAMED: usize = 4;
     let mut merged: Vec<(Vec<&str>, &str)> = Vec::new();
     for line in &lines {

@@ -299,10 +299,12 @@ impl App {
     }
 }
 
-/// The ledger's log-based half, one line per topic and per group, naming
-/// only the counts that are not zero (a lane where nothing went wrong says so).
+/// The ledger's log-based half: one line per group, then the topics, naming
+/// only the counts that are not zero. The groups come first: they carry the
+/// numbers the cards add up, and a strip that shows three lines shows them.
+/// Topics with the same verdict share a line ("payments, payments-dlt:
+/// nothing lost or doubled"), as the explanation's sentences do.
 pub(super) fn stream_lines(st: &StreamLedger) -> Vec<String> {
-    let mut out = Vec::new();
     let part = |pairs: &[(&str, u64)]| -> Vec<String> {
         pairs
             .iter()
@@ -310,20 +312,7 @@ pub(super) fn stream_lines(st: &StreamLedger) -> Vec<String> {
             .map(|(w, n)| format!("{w} {n}"))
             .collect()
     };
-    for (id, t) in &st.topics {
-        let bits = part(&[
-            ("acknowledged, then lost", t.acked_lost),
-            ("never written", t.unacked_lost),
-            ("written twice", t.duplicates_appended),
-            ("retries dropped as duplicates", t.duplicates_rejected),
-            ("resent", t.resent),
-        ]);
-        out.push(if bits.is_empty() {
-            format!("{id}: nothing lost or doubled")
-        } else {
-            format!("{id}: {}", bits.join(" · "))
-        });
-    }
+    let mut out = Vec::new();
     for (id, g) in &st.groups {
         let bits = part(&[
             ("processed", g.processed),
@@ -337,6 +326,21 @@ pub(super) fn stream_lines(st: &StreamLedger) -> Vec<String> {
         ]);
         out.push(format!("{id}: {}", bits.join(" · ")));
     }
+    let topics = st.topics.iter().map(|(id, t)| {
+        let bits = part(&[
+            ("acknowledged, then lost", t.acked_lost),
+            ("never written", t.unacked_lost),
+            ("written twice", t.duplicates_appended),
+            ("retries dropped as duplicates", t.duplicates_rejected),
+            ("resent", t.resent),
+        ]);
+        if bits.is_empty() {
+            format!("{id}: nothing lost or doubled")
+        } else {
+            format!("{id}: {}", bits.join(" · "))
+        }
+    });
+    out.extend(crate::scenario::merge_same_sentences(topics.collect()));
     out
 }
 

@@ -57,7 +57,10 @@ impl App {
         let streams = if counts {
             None
         } else {
-            self.sim.engine.stream_ledger()
+            self.sim.engine.stream_ledger().map(|st| {
+                let lines = super::compare::stream_lines(&st);
+                (st, lines)
+            })
         };
         let link = ctx.link();
         html! {
@@ -66,11 +69,12 @@ impl App {
                 if counts {
                     { self.guarantee_dial(ctx, l.guarantee) }
                     { ledger::counters(&l, "ledger") }
-                } else if let Some(st) = &streams {
+                } else if let Some((st, lines)) = &streams {
                     // Topics and groups only: the log's ledger, as a Kafka lane shows it.
                     { super::compare::log_cards("ledger", st, &self.sim.scenario) }
-                    <ul class="ledger-streams" id="ledger-streams">
-                        { for super::compare::stream_lines(st).into_iter().map(|s| html! { <li>{ s }</li> }) }
+                    // Three lines show; the title has them all (a fourth scrolls).
+                    <ul class="ledger-streams" id="ledger-streams" title={lines.join("\n")}>
+                        { for lines.iter().map(|s| html! { <li>{ s }</li> }) }
                     </ul>
                 } else {
                     <span class="hint" id="ledger-none">{"This ledger counts the effects of queue, SQS, Redis and Pulsar consumers and the records of Kafka topics; this scenario has none."}</span>
