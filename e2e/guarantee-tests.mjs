@@ -174,6 +174,39 @@ test('every preset with variants: lanes readable at 1024×640 after a few second
   assert(all.length === 0, `\n      ${all.join('\n      ')}`);
 }, { viewport: { width: 1024, height: 640 } });
 
+for (const size of sizes) {
+  test(`lanes that differ only in an alert rule lead with it: state, pages, time firing (${size.width}×${size.height})`, async (page) => {
+    await open(page, '?preset=error-rate-alert&speed=20');
+    await page.click('#compare-toggle');
+    await page.waitForSelector('#lanes');
+    await play(page);
+    for (let i = 0; i < 80 && (await tUs(page)) < 33e6; i++) await sleep(250);
+    await pause(page);
+    // Back to 32 s exactly (the pause lands a few seconds on): every lane is rebuilt to it.
+    await page.$eval('#scrubber', (el) => { el.value = '32000'; el.dispatchEvent(new Event('input', { bubbles: true })); });
+    await settle(page);
+    for (let i = 0; i < 40 && (await tUs(page)) !== 32e6; i++) await sleep(100);
+    const lane = (k) => page.evaluate((k) => ({
+      state: document.querySelector(`#lane${k}-alert-state`)?.dataset.state,
+      fired: Number(document.querySelector(`#lane${k}-alert-fired .v`)?.textContent),
+      line: document.querySelector(`#lane${k}-stats`)?.textContent || '',
+      perf: !!document.querySelector(`#lane${k}-perf`),
+    }), k);
+    const ls = [await lane(0), await lane(1), await lane(2), await lane(3)];
+    console.log(`    ${ls.map((l) => `${l.state} ×${l.fired}: ${l.line}`).join('\n    ')}`);
+    assert(ls.every((l) => l.state && !l.perf), `alert cards in every lane, not the (identical) performance ones: ${JSON.stringify(ls)}`);
+    assert(ls[0].state === 'firing' && ls[1].state === 'inactive', 'the 10 s window still fires at 32 s, the 2 s one has resolved');
+    assert(ls[2].fired >= 3 && ls[3].fired === 1 && ls[3].state === 'firing', `2% flaps; keep_firing_for pages once and holds: ${ls[2].fired} vs ${ls[3].fired}`);
+    assert(ls[3].line.startsWith('payment-errors: error rate > 2% over 2s, keep firing for 5s'), `the lane names its rule: ${ls[3].line}`);
+    // "FIRING" fits its card (it was cut at 1366 px with the side panel open).
+    const cut = await page.$$eval('.lc.state', (cs) => cs.filter((c) => c.querySelector('.v').scrollWidth > c.clientWidth).length);
+    assert(cut === 0, `${cut} state cards cut`);
+    const problems = await laneProblems(page);
+    assert(problems.length === 0, problems.join('; '));
+    await page.screenshot({ path: path.join(SHOTS, `lanes-alert-${size.width}x${size.height}.png`) });
+  }, { viewport: size });
+}
+
 test('a scenario whose lanes draw different pictures says which lane the picture is', async (page) => {
   await open(page, '?preset=redis-pubsub-vs-streams');
   const note = await page.textContent('#variants-hint');

@@ -408,6 +408,10 @@ pub(super) fn write_text_report(
             } else {
                 format!(", now {}", a.value_text)
             };
+            let now = match a.kept_since_s {
+                Some(t) => format!("{now} (false since {t:.3}s, kept by keep_firing_for)"),
+                None => now,
+            };
             writeln!(
                 out,
                 "  {:<18} {} on {}: {}, fired {} time(s){first}, firing {}{now}",

@@ -6,6 +6,11 @@
 //!        ▲                                                              │
 //!        └──────────────────────── next check at now + every ◄──────────┘
 //!
+//! A firing rule whose condition fails is resolved at once, or with
+//! `keep_firing_for` at the first evaluation at least that long after the
+//! first one that found it false (Prometheus' `KeepFiringSince`); the
+//! condition holding again meanwhile clears that mark.
+//!
 //! An error rate is taken over the trailing window from the watched node's
 //! cumulative counters (handler failures, handler runs) kept at each
 //! evaluation; the history is bounded by the window (at most
@@ -39,9 +44,12 @@ pub(crate) enum Phase {
     Pending {
         since_us: u64,
     },
-    /// Fired at `since_us`.
+    /// Fired at `since_us`. `kept_since_us`: the first evaluation of the
+    /// current run of evaluations that found the condition false, while
+    /// `keep_firing_for` keeps it firing (Prometheus' `KeepFiringSince`).
     Firing {
         since_us: u64,
+        kept_since_us: Option<u64>,
     },
 }
 
@@ -95,6 +103,10 @@ pub struct AlertView {
     pub last_resolved_s: Option<f64>,
     /// When it fired [s], the first `FIRED_AT_MAX` (100) times.
     pub fired_at_s: Vec<f64>,
+    /// Firing although its condition no longer holds, kept by
+    /// `keep_firing_for` since this evaluation [s] (absent otherwise).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub kept_since_s: Option<f64>,
 }
 
 impl Engine {
@@ -183,13 +195,34 @@ impl Engine {
         let hold_us = st.rule.hold.us();
         let value_milli = value.map_or(0, |v| (v * 1000.0).round() as u64);
         let mut event = None;
+        let keep_us = st.rule.keep_firing_for.us();
+        let fire = Phase::Firing {
+            since_us: now,
+            kept_since_us: None,
+        };
         st.phase = match (st.phase, holds) {
-            (Phase::Inactive, true) if hold_us == 0 => Phase::Firing { since_us: now },
+            (Phase::Inactive, true) if hold_us == 0 => fire,
             (Phase::Inactive, true) => Phase::Pending { since_us: now },
-            (Phase::Pending { since_us }, true) if now - since_us >= hold_us => {
-                Phase::Firing { since_us: now }
-            }
-            (Phase::Firing { since_us }, false) => {
+            (Phase::Pending { since_us }, true) if now - since_us >= hold_us => fire,
+            // Holding again: a later failure starts `keep_firing_for` afresh.
+            (Phase::Firing { since_us, .. }, true) => Phase::Firing {
+                since_us,
+                kept_since_us: None,
+            },
+            // Prometheus: firing, condition false, `keep_firing_for` set: it
+            // keeps firing while less than that has passed since the first
+            // evaluation that found it false.
+            (
+                Phase::Firing {
+                    since_us,
+                    kept_since_us,
+                },
+                false,
+            ) if keep_us > 0 && now - kept_since_us.unwrap_or(now) < keep_us => Phase::Firing {
+                since_us,
+                kept_since_us: Some(kept_since_us.unwrap_or(now)),
+            },
+            (Phase::Firing { since_us, .. }, false) => {
                 st.firing_before_us += now - since_us;
                 st.last_resolved_us = Some(now);
                 event = Some(TraceKind::AlertResolved {
@@ -201,7 +234,7 @@ impl Engine {
             (Phase::Pending { .. }, false) => Phase::Inactive,
             (p, _) => p,
         };
-        if matches!(st.phase, Phase::Firing { since_us } if since_us == now) {
+        if matches!(st.phase, Phase::Firing { since_us, .. } if since_us == now) {
             st.fired += 1;
             st.first_fired_us.get_or_insert(now);
             if st.fired_at_us.len() < FIRED_AT_MAX {
@@ -228,8 +261,12 @@ impl Engine {
             .iter()
             .map(|st| {
                 let firing_now = match st.phase {
-                    Phase::Firing { since_us } => now - since_us,
+                    Phase::Firing { since_us, .. } => now - since_us,
                     _ => 0,
+                };
+                let kept_since_us = match st.phase {
+                    Phase::Firing { kept_since_us, .. } => kept_since_us,
+                    _ => None,
                 };
                 AlertView {
                     id: st.rule.id.clone(),
@@ -249,6 +286,7 @@ impl Engine {
                     first_fired_s: st.first_fired_us.map(s),
                     last_resolved_s: st.last_resolved_us.map(s),
                     fired_at_s: st.fired_at_us.iter().map(|&t| s(t)).collect(),
+                    kept_since_s: kept_since_us.map(s),
                 }
             })
             .collect()

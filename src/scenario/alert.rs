@@ -12,9 +12,11 @@
 //! group. As in Prometheus, a rule whose condition holds becomes *pending*
 //! and *fires* once it has held for `for` (0: at once); a pending rule whose
 //! condition fails goes back to inactive without firing; a firing one is
-//! *resolved*. A window with no handler run has no error rate (Prometheus'
-//! NaN), which never satisfies the condition. Alerts watch; they never change
-//! the run.
+//! *resolved* — or, with `keep_firing_for`, keeps firing until the
+//! condition has failed at every evaluation for that long (Prometheus'
+//! `keep_firing_for`, against an alert that flaps around its threshold). A
+//! window with no handler run has no error rate (Prometheus' NaN), which
+//! never satisfies the condition. Alerts watch; they never change the run.
 
 use super::Duration;
 use schemars::JsonSchema;
@@ -43,6 +45,12 @@ pub struct AlertRule {
     /// `for`; default 0: at the first evaluation that sees it).
     #[serde(default, rename = "for", skip_serializing_if = "is_zero")]
     pub hold: Duration,
+    /// How long a firing alert keeps firing after its condition stopped
+    /// holding (Prometheus' `keep_firing_for`; default 0: resolved at the
+    /// first evaluation that finds it false). Counted from that evaluation;
+    /// the condition holding again restarts it. At most 1h.
+    #[serde(default, skip_serializing_if = "is_zero")]
+    pub keep_firing_for: Duration,
     /// Evaluation interval (default 1s; 10ms to 1h).
     #[serde(default = "default_every")]
     pub every: Duration,
@@ -100,8 +108,13 @@ impl AlertRule {
             AlertMetric::Depth => format!("depth > {}", self.above),
             AlertMetric::Lag => format!("lag > {}", self.above),
         };
-        if self.hold.us() > 0 {
+        let cond = if self.hold.us() > 0 {
             format!("{cond} for {}", self.hold)
+        } else {
+            cond
+        };
+        if self.keep_firing_for.us() > 0 {
+            format!("{cond}, keep firing for {}", self.keep_firing_for)
         } else {
             cond
         }

@@ -89,6 +89,28 @@ fn without_position(msg: &str) -> &str {
     }
 }
 
+/// The alert rule the variants are about, when they change nothing but
+/// alert rules and all change the same one (`alerts[0].window`, …): its
+/// index. Alerts only watch, so such lanes run the same messages and differ
+/// only in when that rule fires; the app's lanes then lead with it.
+pub fn variants_only_change_alert(variants: &[super::Variant]) -> Option<usize> {
+    let index = |k: &str| -> Option<usize> {
+        let rest = k.strip_prefix("alerts[")?;
+        let (n, tail) = rest.split_once(']')?;
+        tail.starts_with('.').then(|| n.parse().ok())?
+    };
+    let mut keys = variants.iter().flat_map(|v| v.set.keys()).peekable();
+    keys.peek()?;
+    let mut found = None;
+    for k in keys {
+        let i = index(k)?;
+        if *found.get_or_insert(i) != i {
+            return None;
+        }
+    }
+    found
+}
+
 /// Whether some variant replaces a whole section (`"queues"`, `"topics"`) or
 /// points a node elsewhere (`producers[0].to`, a consumer's `queue`): the
 /// lanes then draw different pictures.

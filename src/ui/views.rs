@@ -134,6 +134,13 @@ pub fn times_fired(n: u32) -> String {
     }
 }
 
+/// A firing rule kept by `keep_firing_for`, in words (empty otherwise).
+pub fn kept_words(a: &crate::engine::AlertView) -> String {
+    a.kept_since_s.map_or(String::new(), |t| {
+        format!(" (its condition is false since {t:.1} s; keep_firing_for holds it)")
+    })
+}
+
 /// One alert rule in the totals strip: red and named with its value when
 /// firing, amber when pending, quiet otherwise; the rule itself on hover.
 fn alert_pill(a: &crate::engine::AlertView) -> Html {
@@ -147,9 +154,15 @@ fn alert_pill(a: &crate::engine::AlertView) -> Html {
     } else {
         format!(" · {}", a.value_text)
     };
+    // Firing with its condition cleared: `keep_firing_for` holds it.
+    let value = match a.kept_since_s {
+        Some(_) => format!("{value} · kept"),
+        None => value,
+    };
     let fired = times_fired(a.fired);
+    let kept = kept_words(a);
     let title = format!(
-        "Alert {} on {}: {} — {state}, {fired}",
+        "Alert {} on {}: {} — {state}{kept}, {fired}",
         a.id, a.node, a.rule
     );
     html! {

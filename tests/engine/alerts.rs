@@ -157,6 +157,77 @@ fn a_condition_that_holds_less_than_for_stays_pending_and_never_fires() {
     assert_eq!(e.alerts()[0].fired, 0);
 }
 
+/// `depth_world` with `for` 0 and Prometheus' `keep_firing_for` set to `keep`.
+fn flapping_world(keep: &str) -> String {
+    let mut w: Value = serde_json::from_str(&depth_world(&["1.28s", "1.98s", "2.68s"])).unwrap();
+    let rule = &mut w["alerts"][0];
+    rule.as_object_mut().unwrap().remove("for");
+    if !keep.is_empty() {
+        rule["keep_firing_for"] = json!(keep);
+    }
+    w.to_string()
+}
+
+#[test]
+fn keep_firing_for_holds_a_flapping_alert_as_prometheus_does() {
+    // Depth > 5 (no `for`) at the evaluation after each sixth arrival
+    // (0.7 s, then 0.6 s after each purge), false at the first after each
+    // purge (1.3, 2.0, 2.7 s). Without keep_firing_for it flaps: four
+    // firings, three resolutions.
+    let t = |ms: u64| ms * 1000;
+    let s = story(&flapping_world(""), 4 * S);
+    let flips: Vec<(u64, bool)> = alert_events(&s).iter().map(|e| (e.0, e.2)).collect();
+    assert_eq!(
+        flips,
+        vec![
+            (t(700), true),
+            (t(1300), false),
+            (t(1900), true),
+            (t(2000), false),
+            (t(2600), true),
+            (t(2700), false),
+            (t(3300), true)
+        ]
+    );
+    // keep_firing_for 1s: each false stretch (0.6 s) is shorter, and the
+    // condition holding again clears the mark: it fires once and stays firing.
+    let s = story(&flapping_world("1s"), 4 * S);
+    let flips: Vec<(u64, bool)> = alert_events(&s).iter().map(|e| (e.0, e.2)).collect();
+    assert_eq!(flips, vec![(t(700), true)]);
+    assert_eq!(
+        (s.engine.alerts()[0].state, s.engine.alerts()[0].fired),
+        ("firing", 1)
+    );
+    // Kept, with the first false evaluation named, only while it is false.
+    let mut e = engine(&flapping_world("1s"), 1);
+    e.run_until(SimTime(t(1500)), u64::MAX);
+    let v = &e.alerts()[0];
+    assert_eq!((v.state, v.kept_since_s), ("firing", Some(1.3)));
+    assert!(v.rule.ends_with(", keep firing for 1s"), "{}", v.rule);
+    e.run_until(SimTime(t(1950)), u64::MAX);
+    assert_eq!(e.alerts()[0].kept_since_s, None, "holding again clears it");
+    // keep_firing_for 500ms: resolved at the first evaluation 0.5 s after
+    // the first false one (Prometheus keeps firing while less has passed),
+    // then fires again when the condition next holds.
+    let s = story(&flapping_world("500ms"), 4 * S);
+    let flips: Vec<(u64, bool, u64)> = alert_events(&s).iter().map(|e| (e.0, e.2, e.3)).collect();
+    assert_eq!(
+        flips,
+        vec![
+            (t(700), true, 6000),
+            (t(1800), false, 5000),
+            (t(1900), true, 6000),
+            (t(2500), false, 5000),
+            (t(2600), true, 6000),
+            (t(3200), false, 5000),
+            (t(3300), true, 6000)
+        ]
+    );
+    let bad = flapping_world("2h");
+    let err = scenario::load(&bad).unwrap_err().to_string();
+    assert_eq!(err, "alerts[0].keep_firing_for: must be at most 3600s");
+}
+
 #[test]
 fn an_error_rate_over_a_window_without_handler_runs_has_no_value() {
     let json = json!({
@@ -188,6 +259,7 @@ fn a_lag_alert_on_a_slow_group_fires_above_its_threshold_and_resolves_below() {
         above: 200.0,
         window: None,
         hold: scenario::Duration(0),
+        keep_firing_for: scenario::Duration(0),
         every: scenario::Duration(500_000),
     }];
     scenario::validate(&sc).expect("valid");
@@ -214,6 +286,34 @@ fn a_lag_alert_on_a_slow_group_fires_above_its_threshold_and_resolves_below() {
             .unwrap()
             .node,
         s.node(&group)
+    );
+}
+
+#[test]
+fn the_presets_keep_firing_variant_pages_once_where_the_low_threshold_flapped() {
+    // error-rate-alert's last two variants: a 2% threshold over 2 s (below
+    // the normal error rate's noise) flaps; keep_firing_for 5s makes it one
+    // page that stays firing almost the whole run. What the description says.
+    let sc = preset("error-rate-alert").unwrap().scenario();
+    let mut base = sc.clone();
+    base.variants.clear();
+    let lane = |name: &str| {
+        let v = sc.variants.iter().find(|v| v.name == name).expect(name);
+        let lane = scenario::patch::apply(&base, &v.set).expect("variant applies");
+        let mut e = Engine::new(lane.clone(), lane.seed).unwrap();
+        run_checked(&mut e, lane.duration.us());
+        e.alerts()[0].clone()
+    };
+    let flapping = lane("2s-window-2pct");
+    let kept = lane("2pct-keep-firing");
+    assert_eq!((flapping.fired, flapping.first_fired_s), (5, Some(1.0)));
+    assert_eq!((kept.fired, kept.first_fired_s), (1, Some(1.0)));
+    assert!(kept.rule.ends_with("keep firing for 5s"), "{}", kept.rule);
+    assert!(
+        kept.firing_ms > 40_000.0 && kept.firing_ms > flapping.firing_ms,
+        "kept {} ms, flapping {} ms",
+        kept.firing_ms,
+        flapping.firing_ms
     );
 }
 

@@ -150,3 +150,50 @@ fn variants_that_change_the_topology_are_told_apart_from_knob_turns() {
         assert!(!changes(name), "{name}");
     }
 }
+
+/// Lanes that differ only in one alert rule lead with that rule's state.
+#[test]
+fn variants_that_change_only_an_alert_rule_name_it() {
+    use queuelab::scenario::{patch::variants_only_change_alert, preset, Variant};
+    let of = |name: &str| variants_only_change_alert(&preset(name).unwrap().scenario().variants);
+    assert_eq!(of("error-rate-alert"), Some(0));
+    for name in [
+        "mm1",
+        "guarantee-matrix",
+        "broker-comparison",
+        "kafka-acks-leader-crash",
+    ] {
+        assert_eq!(of(name), None, "{name}");
+    }
+    let v = |keys: &[&str]| Variant {
+        name: "v".into(),
+        set: keys
+            .iter()
+            .map(|k| (k.to_string(), serde_json::json!(1)))
+            .collect(),
+    };
+    assert_eq!(
+        variants_only_change_alert(&[v(&["alerts[2].above"]), v(&[])]),
+        Some(2)
+    );
+    assert_eq!(
+        variants_only_change_alert(&[v(&["alerts[0].above", "alerts[1].above"])]),
+        None,
+        "two rules"
+    );
+    assert_eq!(
+        variants_only_change_alert(&[v(&["alerts[0].above", "consumers[0].prefetch"])]),
+        None,
+        "a knob too"
+    );
+    assert_eq!(
+        variants_only_change_alert(&[v(&["alerts"])]),
+        None,
+        "the whole list"
+    );
+    assert_eq!(
+        variants_only_change_alert(&[v(&[]), v(&[])]),
+        None,
+        "no change at all"
+    );
+}

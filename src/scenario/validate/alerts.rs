@@ -1,6 +1,6 @@
 //! Alert rules (`alerts[]`, see `scenario::alert`): unique names, a watched
 //! node of the kind the metric needs, a threshold in range, and an
-//! evaluation interval, window and `for` within bounds (the window's history
+//! evaluation interval, window, `for` and `keep_firing_for` within bounds (the window's history
 //! is bounded by `ALERT_WINDOW_STEPS_MAX` evaluations).
 
 use super::{check_id, Kind, Scenario, V};
@@ -79,6 +79,12 @@ pub(super) fn check_alerts(v: &mut V, s: &Scenario, kind_of: &dyn Fn(&str) -> Op
         if a.hold.us() > ALERT_SPAN_MAX_US {
             v.err(
                 format!("{at}.for"),
+                format!("must be at most {}", Duration(ALERT_SPAN_MAX_US)),
+            );
+        }
+        if a.keep_firing_for.us() > ALERT_SPAN_MAX_US {
+            v.err(
+                format!("{at}.keep_firing_for"),
                 format!("must be at most {}", Duration(ALERT_SPAN_MAX_US)),
             );
         }

@@ -232,6 +232,11 @@ impl App {
             ledger::prominent(&lane.scenario) || v.lost + v.duplicated + v.out_of_order > 0
         });
         let fourth = Fourth::of(lanes.lanes.iter().map(|l| &l.engine));
+        // Variants that differ only in one alert rule run the same messages:
+        // the lanes lead with that rule (its state, pages, time firing).
+        let alert_focus =
+            crate::scenario::patch::variants_only_change_alert(&self.sim.scenario.variants)
+                .filter(|_| !across_brokers && !about_ledger);
         html! {
             <div class={classes!("lanes", format!("n{n}"))} id="lanes" data-lanes={n.to_string()} data-behind={self.lanes_behind.to_string()}>
                 { for lanes.lanes.iter().enumerate().map(|(k, lane)| {
@@ -248,9 +253,11 @@ impl App {
                     let replay = lane.scenario.consumer_groups.iter().any(|g| {
                         g.output.as_ref().is_some_and(|o| o.replay_per_event.is_some())
                     });
-                    let perf = !across_brokers && (lane.scenario.topics.is_empty() || replay) && !(counts && about_ledger);
+                    let alert = alert_focus.and_then(|a| lane.engine.alerts().into_iter().nth(a));
+                    let perf = alert.is_none() && !across_brokers && (lane.scenario.topics.is_empty() || replay) && !(counts && about_ledger);
                     let counts = counts && !perf;
-                    let kafka = !counts && !across_brokers && !perf;
+                    let counts = counts && alert.is_none();
+                    let kafka = !counts && !across_brokers && !perf && alert.is_none();
                     // The log's ledger, once for the cards and the lines.
                     let streams = if kafka { lane.engine.stream_ledger() } else { None };
                     html! {
@@ -269,7 +276,10 @@ impl App {
                             if kafka {
                                 <div class="lane-counters" id={format!("lane{k}-log")}>{ streams.as_ref().map(|st| log_cards(&format!("lane{k}"), st, &lane.scenario)).unwrap_or_default() }</div>
                             }
-                            if perf {
+                            if let Some(a) = &alert {
+                                <div class="lane-counters" id={format!("lane{k}-alert")}>{ alert_cards(k, a) }</div>
+                                <div class="lane-stats" id={format!("lane{k}-stats")} title={a.rule.clone()}>{ alert_line(a) }</div>
+                            } else if perf {
                                 <div class="lane-counters" id={format!("lane{k}-perf")}>{ perf_cards(k, &lane.engine, fourth) }</div>
                                 <div class="lane-stats" id={format!("lane{k}-stats")}>{ perf_line(&lane.engine, ledger::counts_effects(&lane.scenario)) }</div>
                             } else if across_brokers {
@@ -554,6 +564,46 @@ fn perf_cards(k: usize, e: &crate::engine::Engine, fourth: Fourth) -> Html {
             { card(k, key, cls, value, label, title) }
         </>
     }
+}
+
+/// A lane's four large numbers when the variants differ only in one alert
+/// rule: the rule's state now, how often it fired (each a page), its time
+/// firing so far and when it first fired.
+fn alert_cards(k: usize, a: &crate::engine::AlertView) -> Html {
+    let (state, cls) = match a.state {
+        "firing" => ("FIRING", "lost"),
+        "pending" => ("pending", "dup"),
+        // Not `ok`: that class is also the page's green notice box (margin, outline).
+        _ => ("ok", "perf"),
+    };
+    let secs = |s: f64| {
+        if s < 10.0 {
+            format!("{s:.1} s")
+        } else {
+            format!("{s:.0} s")
+        }
+    };
+    let k = &format!("lane{k}");
+    html! {
+        <>
+            <div class={classes!("lc", "state", cls)} id={format!("{k}-alert-state")} data-state={a.state}
+                title="The alert rule's state now: ok (inactive), pending (the condition holds, not yet for its `for`) or FIRING">
+                <span class="v">{ state }</span><span class="l">{"now"}</span>
+            </div>
+            { card(k, "alert-fired", "dup", a.fired.to_string(), "times fired", "How often the rule fired: each firing is a page") }
+            { card(k, "alert-firing", "perf", secs(a.firing_ms / 1e3), "firing in all", "Time the rule spent firing so far") }
+            { card(k, "alert-first", "perf", a.first_fired_s.map_or("–".to_string(), secs), "first fired", "When the rule first fired") }
+        </>
+    }
+}
+
+/// The line under an alert lane's numbers: the rule in words, and whether
+/// `keep_firing_for` is holding it now.
+fn alert_line(a: &crate::engine::AlertView) -> String {
+    let kept = a
+        .kept_since_s
+        .map_or(String::new(), |t| format!(" · kept: false since {t:.1} s"));
+    format!("{}: {}{kept}", a.id, a.rule)
 }
 
 /// The line under a performance lane's numbers: what else happened (the

@@ -96,7 +96,7 @@ impl App {
                     html! {
                         <li class={classes!("alert-line", a.state)} data-state={a.state}>
                             <b>{ format!("alert {}", a.id) }</b>{ format!(": {} — ", a.rule) }
-                            <b>{ a.state }</b>{ format!("{value}; {fired}") }
+                            <b>{ a.state }</b>{ format!("{}{value}; {fired}", views::kept_words(a)) }
                         </li>
                     }
                 }) }
