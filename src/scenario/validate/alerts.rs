@@ -1,7 +1,7 @@
 //! Alert rules (`alerts[]`, see `scenario::alert`): unique names, a watched
 //! node of the kind the metric needs, a threshold in range, and an
-//! evaluation interval, window, `for` and `keep_firing_for` within bounds (the window's history
-//! is bounded by `ALERT_WINDOW_STEPS_MAX` evaluations).
+//! evaluation interval, window, `for` and `keep_firing_for` within bounds
+//! (the window's history is bounded by `ALERT_WINDOW_STEPS_MAX` evaluations).
 
 use super::{check_id, Kind, Scenario, V};
 use crate::scenario::alert::{

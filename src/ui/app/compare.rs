@@ -255,8 +255,7 @@ impl App {
                     });
                     let alert = alert_focus.and_then(|a| lane.engine.alerts().into_iter().nth(a));
                     let perf = alert.is_none() && !across_brokers && (lane.scenario.topics.is_empty() || replay) && !(counts && about_ledger);
-                    let counts = counts && !perf;
-                    let counts = counts && alert.is_none();
+                    let counts = counts && !perf && alert.is_none();
                     let kafka = !counts && !across_brokers && !perf && alert.is_none();
                     // The log's ledger, once for the cards and the lines.
                     let streams = if kafka { lane.engine.stream_ledger() } else { None };
