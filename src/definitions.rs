@@ -11,11 +11,11 @@
 //! "Queue Length Limit", "Policies"): exchange types direct/fanout/topic/headers
 //! and `alternate-exchange`; queue arguments `x-dead-letter-exchange`,
 //! `x-dead-letter-routing-key`, `x-message-ttl` (ms), `x-max-length`,
-//! `x-overflow`, `x-delivery-limit`; the same keys in policies (without `x-`),
+//! `x-overflow`, `x-delivery-limit`, `x-consumer-timeout` (ms); the same keys in policies (without `x-`),
 //! matched by regular expression on the name, the highest priority policy
 //! applying; when a queue has both, the argument wins for the dead-letter
-//! keys and overflow, and the lower value wins for max-length, message TTL and
-//! delivery limit, as RabbitMQ resolves them. A queue's `durable` flag maps
+//! keys and overflow, and the lower value wins for max-length, message TTL,
+//! delivery limit and consumer timeout, as RabbitMQ resolves them. A queue's `durable` flag maps
 //! both ways. Bindings queue and exchange
 //! destinations, with `x-match` and header arguments. Everything else is
 //! listed in the notes — nothing is dropped silently. Names outside the
@@ -144,7 +144,7 @@ fn policy_for<'a>(
 /// negative one meaning none)? Other keys are not checked here.
 fn limit_valid(key: &str, v: &Value) -> bool {
     match key {
-        "max-length" | "message-ttl" => v.as_u64().is_some(),
+        "max-length" | "message-ttl" | "consumer-timeout" => v.as_u64().is_some(),
         "delivery-limit" => v.as_i64().is_some() || v.as_u64().is_some(),
         _ => true,
     }
@@ -274,6 +274,7 @@ pub fn import(text: &str, vhost: Option<&str>) -> Result<Imported, String> {
                     | "max-length"
                     | "overflow"
                     | "delivery-limit"
+                    | "consumer-timeout"
                     | "alternate-exchange"
             ) {
                 notes.push(format!("policy {name:?}: `{k}` not modelled, ignored"));
@@ -479,7 +480,12 @@ pub fn import(text: &str, vhost: Option<&str>) -> Result<Imported, String> {
         // policy (`rabbit_amqqueue:check_non_neg_int_arg`,
         // `check_message_ttl_arg`; a negative delivery limit is valid: no
         // limit); here it is left out with a note.
-        for k in ["max-length", "message-ttl", "delivery-limit"] {
+        for k in [
+            "max-length",
+            "message-ttl",
+            "delivery-limit",
+            "consumer-timeout",
+        ] {
             if let Some(v) = args.get(&format!("x-{k}")).filter(|v| !limit_valid(k, v)) {
                 notes.push(format!("queue {name:?}: argument `x-{k}` = {v} is not {}; RabbitMQ refuses the declaration (precondition_failed); ignored", limit_rule(k)));
             }
@@ -595,6 +601,14 @@ pub fn import(text: &str, vhost: Option<&str>) -> Result<Imported, String> {
             m.insert("delivery_limit".into(), json!(20));
             notes.push(format!("queue {name:?}: a quorum queue without a delivery limit gets RabbitMQ 4's default of 20"));
         }
+        // `x-consumer-timeout` / policy `consumer-timeout` (ms; the lower
+        // wins, `rabbit_channel:get_queue_consumer_timeout`).
+        if let Some(ms) = lower("consumer-timeout") {
+            if ms == 0 {
+                notes.push(format!("queue {name:?}: consumer timeout 0 ms imported as 1ms (the shortest a scenario takes)"));
+            }
+            m.insert("consumer_timeout".into(), json!(format!("{}ms", ms.max(1))));
+        }
         // `x-max-priority` (an argument only: RabbitMQ takes no priority
         // from a policy): an integer up to 255 (`check_max_priority_arg`),
         // 0 counting as 1 (`rabbit_priority_queue:priorities/1`).
@@ -631,6 +645,7 @@ pub fn import(text: &str, vhost: Option<&str>) -> Result<Imported, String> {
                     | "x-dead-letter-exchange"
                     | "x-dead-letter-routing-key"
                     | "x-delivery-limit"
+                    | "x-consumer-timeout"
                     | "x-queue-type"
             );
             if !known && !refused.contains(&k) {
@@ -883,6 +898,12 @@ pub fn import(text: &str, vhost: Option<&str>) -> Result<Imported, String> {
 /// what definitions cannot say (clients, retries, topics, sub-ms TTLs).
 pub fn export(s: &Scenario) -> (Value, Vec<String>) {
     let mut notes = Vec::new();
+    if let Some(t) = s.channel_tick_interval {
+        notes.push(format!(
+            "channel_tick_interval {t} is a node setting, not a definition: set {{rabbit, [{{channel_tick_interval, {}}}]}} in advanced.config",
+            t.us().div_ceil(1000)
+        ));
+    }
     // `amq.default` stands for the default exchange (`scenario`'s
     // `dead_letter_exchange: ""`): RabbitMQ has it built in and refuses to
     // declare an `amq.` exchange, so it is written back as "" and neither it
@@ -982,6 +1003,13 @@ pub fn export(s: &Scenario) -> (Value, Vec<String>) {
             }
             if q.single_active_consumer {
                 args.insert("x-single-active-consumer".into(), json!(true));
+            }
+            if let Some(t) = q.consumer_timeout {
+                let ms = t.us().div_ceil(1000);
+                if t.us() % 1000 != 0 {
+                    notes.push(format!("queue {:?}: consumer timeout {t} rounded up to {ms} ms (x-consumer-timeout is in milliseconds)", q.id));
+                }
+                args.insert("x-consumer-timeout".into(), json!(ms));
             }
             if let Some(p) = q.max_priority {
                 if quorum {

@@ -244,6 +244,10 @@ pub(super) fn write_text_report(
     for (k, v) in rows {
         writeln!(out, "  {k:<14} {v:>12}")?;
     }
+    if t.ack_timeouts > 0 {
+        // RabbitMQ's consumer_timeout closed a channel (`model::ack_timeout`).
+        writeln!(out, "  {:<14} {:>12}", "ack timeouts", t.ack_timeouts)?;
+    }
     if let Some(r) = e.success_rate() {
         // Processed over processing runs (failures, retries included).
         writeln!(out, "  {:<14} {:>11.1}%", "success rate", r * 100.0)?;

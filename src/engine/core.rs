@@ -15,6 +15,7 @@
 //! Restart             model/consumer.rs   (`on_restart`)
 //! DeliveryArrives     model/links.rs      (`on_delivery_arrives`: a held-back delivery)
 //! AckArrives          model/links.rs      (`on_ack_arrives`: a delayed ack)
+//! AckTimeoutTick      model/ack_timeout.rs (`on_ack_timeout_tick`: consumer_timeout)
 //! RetryDue            model/retry.rs      (`on_retry_due`)
 //! Stream(..)          model/topic.rs      (`on_stream_event`: topics, batches, groups)
 //! Redis(..)           model/redis.rs      (`on_redis_event`: Pub/Sub, Streams)
@@ -140,6 +141,13 @@ pub(crate) enum Event {
     },
     /// A crash at a consumer protocol point (after receive, after ack).
     ProtocolCrash {
+        c: u32,
+        i: u32,
+        epoch: u32,
+    },
+    /// A channel's tick checks its oldest unacked delivery against the
+    /// queue's consumer timeout (`model::ack_timeout`).
+    AckTimeoutTick {
         c: u32,
         i: u32,
         epoch: u32,
@@ -642,6 +650,7 @@ impl Engine {
             Event::Restart { c, i, epoch } => self.on_restart(c, i, epoch),
             Event::ConfirmDue { p, e } => self.on_confirm_due(p, e),
             Event::ProtocolCrash { c, i, epoch } => self.on_protocol_crash(c, i, epoch),
+            Event::AckTimeoutTick { c, i, epoch } => self.on_ack_timeout_tick(c, i, epoch),
             Event::BreakerHalfOpen { c, generation } => self.on_breaker_half_open(c, generation),
             Event::DeliveryArrives { c, i, epoch, slot } => {
                 self.on_delivery_arrives(c, i, epoch, slot)

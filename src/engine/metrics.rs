@@ -360,6 +360,10 @@ pub struct Totals {
     pub requeued: u64,
     /// Consumer instance crashes.
     pub crashes: u64,
+    /// Channels closed because a delivery stayed unacked past its queue's
+    /// `consumer_timeout` (`model::ack_timeout`).
+    #[serde(skip_serializing_if = "crate::engine::view::is_zero")]
+    pub ack_timeouts: u64,
     /// Messages alive now: in transit, queued, unacked or waiting for a retry.
     pub in_flight: u64,
     /// Messages finished: processed and acked, never to be seen again.

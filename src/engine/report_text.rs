@@ -504,6 +504,14 @@ impl Engine {
             TraceKind::ChannelClosed { instance, requeued } => format!(
                 "#{instance}'s ack arrived twice: unknown delivery tag (PRECONDITION_FAILED), channel closed, {requeued} unacked message(s) requeued"
             ),
+            TraceKind::AckTimedOut {
+                instance,
+                requeued,
+                timeout_us,
+            } => format!(
+                "#{instance} held it unacked for more than the consumer timeout ({}): channel closed (PRECONDITION_FAILED), {requeued} unacked message(s) requeued",
+                crate::scenario::Duration(timeout_us)
+            ),
             TraceKind::AckDelayed { instance, delay_us } => format!(
                 "ack from #{instance} on its way for {}: still unacked",
                 crate::scenario::Duration(delay_us)

@@ -446,6 +446,15 @@ pub enum TraceKind {
     /// names an unknown delivery tag (PRECONDITION_FAILED): the channel
     /// closed and `requeued` other unacked messages went back to the queue.
     ChannelClosed { instance: u32, requeued: u32 },
+    /// Instance `instance` held the message (its oldest unacked delivery)
+    /// for longer than its queue's `consumer_timeout` (`timeout_us`) at a
+    /// channel tick: the channel closed (PRECONDITION_FAILED) and `requeued`
+    /// unacked messages went back to the queue (`model::ack_timeout`).
+    AckTimedOut {
+        instance: u32,
+        requeued: u32,
+        timeout_us: u64,
+    },
     /// Instance `instance`'s manual ack travels `delay_us` to the broker;
     /// the message stays unacked until it arrives.
     AckDelayed { instance: u32, delay_us: u64 },

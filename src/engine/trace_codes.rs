@@ -116,6 +116,7 @@ impl TraceKind {
             TraceKind::PulsarUnblocked { .. } => "pulsar_unblocked",
             TraceKind::DeliveryHeldBack { .. } => "delivery_held_back",
             TraceKind::ChannelClosed { .. } => "channel_closed",
+            TraceKind::AckTimedOut { .. } => "ack_timed_out",
             TraceKind::AckDelayed { .. } => "ack_delayed",
             TraceKind::FollowerStalled { .. } => "follower_stalled",
             TraceKind::IsrShrunk { .. } => "isr_shrunk",
@@ -124,7 +125,7 @@ impl TraceKind {
     }
 
     /// All kind names, for filters in the UI.
-    pub const NAMES: [&'static str; 105] = [
+    pub const NAMES: [&'static str; 106] = [
         "published",
         "routed",
         "unroutable",
@@ -215,6 +216,7 @@ impl TraceKind {
         "delivery_held_back",
         "channel_closed",
         "ack_delayed",
+        "ack_timed_out",
         "follower_stalled",
         "isr_shrunk",
         "isr_expanded",
@@ -527,6 +529,12 @@ impl TraceKind {
                 (85, instance as u64, requeued as u64)
             }
             TraceKind::AckDelayed { instance, delay_us } => (86, instance as u64, delay_us),
+            // 121: RabbitMQ's delivery acknowledgement timeout (model::ack_timeout).
+            TraceKind::AckTimedOut {
+                instance,
+                requeued,
+                timeout_us,
+            } => (121, pair(instance, requeued as u64), timeout_us),
             // 103..=105: Kafka's ISR shrinking and expanding (model::isr).
             TraceKind::FollowerStalled {
                 partition,

@@ -64,6 +64,11 @@ pub struct Scenario {
     /// Pulsar subscriptions, each on one topic, with its consumers.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub pulsar_subscriptions: Vec<super::PulsarSubscription>,
+    /// RabbitMQ's `channel_tick_interval`: how often a channel checks its
+    /// oldest unacked delivery against its queue's `consumer_timeout`
+    /// (unset: RabbitMQ's default, 60s; see `model::ack_timeout`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub channel_tick_interval: Option<Duration>,
     /// Commands applied at fixed simulated times (faults, knob changes).
     #[serde(default)]
     pub schedule: Vec<ScheduledCommand>,
@@ -391,6 +396,12 @@ pub struct Queue {
     /// `x-delivery-limit` (quorum queues): returns allowed before dead-lettering.
     #[serde(default)]
     pub delivery_limit: Option<u32>,
+    /// `x-consumer-timeout` (or the `consumer-timeout` policy): a channel
+    /// holding a delivery of this queue unacked for longer is closed with
+    /// PRECONDITION_FAILED when its next minute tick finds it, and everything
+    /// unacked on it is requeued (see `model::ack_timeout`). Unset: none.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub consumer_timeout: Option<Duration>,
     /// A durable queue survives a broker crash with its persistent messages;
     /// a transient one loses everything (RabbitMQ `durable`).
     #[serde(default = "yes", skip_serializing_if = "is_true")]

@@ -584,6 +584,21 @@ pub fn validate(s: &Scenario) -> Result<(), ScenarioError> {
         if q.delivery_limit == Some(0) {
             // RabbitMQ treats 0 as "dead-letter on first return"; allowed.
         }
+        if q.consumer_timeout.is_some_and(|d| d.us() < 1_000) {
+            // RabbitMQ counts it in whole milliseconds.
+            v.err(
+                format!("{at}.consumer_timeout"),
+                "must be at least 1ms (RabbitMQ counts it in milliseconds)",
+            );
+        }
+    }
+    if let Some(d) = s.channel_tick_interval {
+        if d.us() < 1_000 || d.us() > 3_600_000_000 {
+            v.err(
+                "channel_tick_interval",
+                "must be between 1ms and 1h (RabbitMQ's default is 60s)",
+            );
+        }
     }
     for (i, c) in s.consumers.iter().enumerate() {
         let at = format!("consumers[{i}]");

@@ -11,6 +11,7 @@
 mod common;
 
 mod ack_path;
+mod ack_timeout;
 mod alerts;
 mod auto_commit;
 mod breaker;

@@ -237,13 +237,24 @@ pub(crate) fn scenario_json(g: &mut Genes) -> Value {
         consumers.push(c);
     }
 
-    json!({
+    // Drawn last, so the draws above (and the topologies they make) stay
+    // as they were before RabbitMQ's consumer timeout was modelled.
+    for q in queues.iter_mut() {
+        if g.chance(1) {
+            q["consumer_timeout"] = json!(g.one(&["1ms", "20ms", "100ms", "1s"]));
+        }
+    }
+    let mut s = json!({
         "title": "random",
         "producers": producers,
         "exchanges": exchanges,
         "queues": queues,
         "consumers": consumers,
-    })
+    });
+    if g.chance(3) {
+        s["channel_tick_interval"] = json!(g.one(&["5ms", "50ms", "200ms"]));
+    }
+    s
 }
 
 /// A random command about the scenario's nodes; some are invalid on purpose.
@@ -468,6 +479,9 @@ impl Model {
                     processed: true,
                 },
             ) => h,
+            // The consumer timeout names the channel's oldest unacked
+            // delivery; the requeues that follow move it (`model::ack_timeout`).
+            (TraceKind::AckTimedOut { .. }, h @ Held { acked: false, .. }) => h,
             (TraceKind::Retried { .. }, RetryWait) => Transit,
             (TraceKind::Expired, Queued) => Transit,
             // A held message returned past a quorum queue's delivery limit

@@ -51,6 +51,11 @@ pub(crate) struct Instance {
     /// (handler publishes, dead-lettering) may route messages back into this
     /// queue and dispatch to this very instance (`on_service_done`).
     pub(crate) settling: bool,
+    /// Its deliveries in order, for its queue's consumer timeout
+    /// (`model::ack_timeout`; empty without one), and the epoch of its
+    /// pending channel tick (`None`: no tick pending).
+    pub(crate) delivered_log: VecDeque<super::ack_timeout::Delivered>,
+    pub(crate) tick_epoch: Option<u32>,
 }
 
 impl Instance {
@@ -182,6 +187,10 @@ impl Engine {
         let m = &mut self.msgs[slot as usize];
         let redelivered = m.redelivered();
         let id = m.id;
+        if !auto && self.queues[q as usize].consumer_timeout_us != 0 {
+            self.ack_timeout_delivered(c, i, slot, attempt);
+        }
+        let m = &mut self.msgs[slot as usize];
         let first = !m.has(flag::DELIVERED_ONCE);
         m.set(flag::DELIVERED_ONCE, true);
         m.set(flag::AUTO_ACKED, auto);
@@ -496,6 +505,7 @@ impl Engine {
                         inst.buffer.len()
                     ));
                 }
+                self.check_ack_timeout(ci, ii, inst)?;
             }
         }
         Ok(())

@@ -154,6 +154,9 @@ impl Engine {
         inst.busy = false;
         // Its pending completion is now stale (the epoch changed).
         inst.service_pending = 0;
+        // A new channel: the old one's ack-timeout log and tick are gone.
+        inst.delivered_log.clear();
+        inst.tick_epoch = None;
         let mut held: Vec<u32> = inst.acking.drain(..).collect();
         held.extend(inst.buffer.drain(..));
         held.extend(inst.in_transit.drain(..));

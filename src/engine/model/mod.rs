@@ -37,6 +37,7 @@
 //! | `confirms.rs`    | producer link faults, publisher confirms, resends | `network_lost`       |
 //! | `protocol.rs`    | consumer dedup store, crashes at protocol points, lost acks | —          |
 //! | `links.rs`       | broker → consumer reorder, delayed and duplicated acks (channel closed) | — |
+//! | `ack_timeout.rs` | `consumer_timeout`: a channel tick closes a channel holding a delivery unacked too long | — (requeued) |
 //! | `broker.rs`      | the broker crashing: durable vs transient | `broker_crash`, `broker_down` |
 //! | `replication.rs` | Kafka acks, retries, idempotence, high watermark, leader crash | truncated past the high watermark |
 //! | `isr.rs`         | Kafka ISR: a stalled follower holds the high watermark, leaves after `replica_lag_max`, re-joins caught up | — |
@@ -65,6 +66,7 @@
 //! model reaches another model's state only through the functions named in
 //! that model's header ("Exports").
 
+pub(crate) mod ack_timeout;
 pub mod assignor;
 pub(crate) mod batch;
 pub(crate) mod breaker;

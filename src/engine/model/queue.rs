@@ -51,6 +51,10 @@ pub(crate) struct QueueState {
     /// Re-entrancy guards for `dispatch` and `enforce_max_length` (see there).
     pub(crate) dispatching: bool,
     pub(crate) trimming: bool,
+    /// `consumer_timeout` in µs (0: none; `model::ack_timeout`), and the
+    /// channels it closed.
+    pub(crate) consumer_timeout_us: u64,
+    pub(crate) ack_timeouts: u64,
     pub(crate) unacked: u32,
     pub(crate) enqueued: u64,
     pub(crate) delivered: u64,
@@ -87,6 +91,7 @@ impl Engine {
             name_sym,
             ready: Ready::with_max_priority(q.max_priority.map_or(0, |p| p.min(255) as u8)),
             sac: q.single_active_consumer,
+            consumer_timeout_us: q.consumer_timeout.map_or(0, |d| d.us()),
             ..Default::default()
         });
     }

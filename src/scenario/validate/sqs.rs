@@ -63,6 +63,12 @@ pub(super) fn check_sqs(v: &mut V, s: &Scenario) {
                 );
             }
         }
+        if q.consumer_timeout.is_some() {
+            v.err(
+                format!("{at}.consumer_timeout"),
+                "does not apply to an SQS queue (its messages come back after sqs.visibility_timeout)",
+            );
+        }
         if let Some(d) = &sq.dead_letter_queue {
             match sqs_queue(s, d) {
                 None => v.err(

@@ -135,6 +135,12 @@ const QUEUE: &[Field] = &[
         OptNum,
         "quorum queues; empty: none",
     ),
+    f(
+        "consumer_timeout",
+        "Consumer timeout",
+        OptStr,
+        "e.g. 30m: unacked longer, the channel closes; empty: none",
+    ),
 ];
 
 const CONSUMER: &[Field] = &[
