@@ -16,6 +16,7 @@
 //! DeliveryArrives     model/links.rs      (`on_delivery_arrives`: a held-back delivery)
 //! AckArrives          model/links.rs      (`on_ack_arrives`: a delayed ack)
 //! AckTimeoutTick      model/ack_timeout.rs (`on_ack_timeout_tick`: consumer_timeout)
+//! OrphanDone          model/ack_timeout.rs (`on_orphan_done`: a handler outliving its channel)
 //! RetryDue            model/retry.rs      (`on_retry_due`)
 //! Stream(..)          model/topic.rs      (`on_stream_event`: topics, batches, groups)
 //! Redis(..)           model/redis.rs      (`on_redis_event`: Pub/Sub, Streams)
@@ -151,6 +152,13 @@ pub(crate) enum Event {
         c: u32,
         i: u32,
         epoch: u32,
+    },
+    /// A handler whose channel a consumer timeout closed finishes
+    /// (`model::ack_timeout`); `seq` names it, so a crash makes it stale.
+    OrphanDone {
+        c: u32,
+        i: u32,
+        seq: u32,
     },
     /// A delivery held back on the broker → consumer link arrives (`model::links`).
     DeliveryArrives {
@@ -651,6 +659,7 @@ impl Engine {
             Event::ConfirmDue { p, e } => self.on_confirm_due(p, e),
             Event::ProtocolCrash { c, i, epoch } => self.on_protocol_crash(c, i, epoch),
             Event::AckTimeoutTick { c, i, epoch } => self.on_ack_timeout_tick(c, i, epoch),
+            Event::OrphanDone { c, i, seq } => self.on_orphan_done(c, i, seq),
             Event::BreakerHalfOpen { c, generation } => self.on_breaker_half_open(c, generation),
             Event::DeliveryArrives { c, i, epoch, slot } => {
                 self.on_delivery_arrives(c, i, epoch, slot)

@@ -512,6 +512,10 @@ impl Engine {
                 "#{instance} held it unacked for more than the consumer timeout ({}): channel closed (PRECONDITION_FAILED), {requeued} unacked message(s) requeued",
                 crate::scenario::Duration(timeout_us)
             ),
+            TraceKind::FinishedAfterClose { instance, effect } => format!(
+                "#{instance}'s handler finished it after its channel closed: {}; the ack had no channel to go to",
+                if effect { "side effect done (again, if it was redelivered)" } else { "no side effect (failed or deduplicated)" }
+            ),
             TraceKind::AckDelayed { instance, delay_us } => format!(
                 "ack from #{instance} on its way for {}: still unacked",
                 crate::scenario::Duration(delay_us)

@@ -455,6 +455,10 @@ pub enum TraceKind {
         requeued: u32,
         timeout_us: u64,
     },
+    /// Instance `instance`'s handler finished this message after a consumer
+    /// timeout had closed its channel: the side effect happened (`effect`)
+    /// unless it failed or was deduplicated; its ack had no channel.
+    FinishedAfterClose { instance: u32, effect: bool },
     /// Instance `instance`'s manual ack travels `delay_us` to the broker;
     /// the message stays unacked until it arrives.
     AckDelayed { instance: u32, delay_us: u64 },

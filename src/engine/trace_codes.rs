@@ -117,6 +117,7 @@ impl TraceKind {
             TraceKind::DeliveryHeldBack { .. } => "delivery_held_back",
             TraceKind::ChannelClosed { .. } => "channel_closed",
             TraceKind::AckTimedOut { .. } => "ack_timed_out",
+            TraceKind::FinishedAfterClose { .. } => "finished_after_close",
             TraceKind::AckDelayed { .. } => "ack_delayed",
             TraceKind::FollowerStalled { .. } => "follower_stalled",
             TraceKind::IsrShrunk { .. } => "isr_shrunk",
@@ -125,7 +126,7 @@ impl TraceKind {
     }
 
     /// All kind names, for filters in the UI.
-    pub const NAMES: [&'static str; 106] = [
+    pub const NAMES: [&'static str; 107] = [
         "published",
         "routed",
         "unroutable",
@@ -217,6 +218,7 @@ impl TraceKind {
         "channel_closed",
         "ack_delayed",
         "ack_timed_out",
+        "finished_after_close",
         "follower_stalled",
         "isr_shrunk",
         "isr_expanded",
@@ -535,6 +537,9 @@ impl TraceKind {
                 requeued,
                 timeout_us,
             } => (121, pair(instance, requeued as u64), timeout_us),
+            TraceKind::FinishedAfterClose { instance, effect } => {
+                (122, instance as u64, effect as u64)
+            }
             // 103..=105: Kafka's ISR shrinking and expanding (model::isr).
             TraceKind::FollowerStalled {
                 partition,

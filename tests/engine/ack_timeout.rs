@@ -270,3 +270,105 @@ fn x_consumer_timeout_imports_the_lower_of_argument_and_policy_and_exports() {
         "{notes:?}"
     );
 }
+
+/// (t_us, effect) of every handler finishing after its channel closed.
+fn late(st: &crate::common::Story) -> Vec<(u64, bool)> {
+    st.matching(|k| matches!(k, TraceKind::FinishedAfterClose { .. }))
+        .iter()
+        .map(|e| match e.kind {
+            TraceKind::FinishedAfterClose { effect, .. } => (e.t.0, effect),
+            _ => unreachable!(),
+        })
+        .collect()
+}
+
+/// One 150 s job against a 90 s timeout, on one instance; at 130 s the
+/// handler is made fast (10 s), so the redelivery finishes. `consumer`
+/// merges over the worker, `schedule` adds commands.
+fn slow_job(consumer: Value, schedule: Value) -> String {
+    let mut w = json!({"id": "w", "queue": "jobs", "prefetch": 1,
+        "service": {"constant": "150s"}});
+    w.as_object_mut()
+        .unwrap()
+        .extend(consumer.as_object().unwrap().clone());
+    let mut cmds = vec![json!({"at": "130s", "command":
+        {"do": "set_service", "consumer": "w", "service": {"constant": "10s"}}})];
+    cmds.extend(schedule.as_array().unwrap().iter().cloned());
+    json!({
+        "title": "slow job", "duration": "600s",
+        "producers": [{"id": "p", "to": "jobs", "rate": "1/s", "arrival": "constant", "count": 1}],
+        "queues": [{"id": "jobs", "consumer_timeout": "90s"}],
+        "consumers": [w],
+        "schedule": cmds
+    })
+    .to_string()
+}
+
+#[test]
+fn the_handler_runs_on_after_the_close_and_its_effect_happens_twice() {
+    // Closed at 121 s; the handler goes on with it until 151 s (its effect,
+    // no channel for its ack). The redelivery (121 s, the new channel) waits
+    // for that one handler thread, runs 151–161 s and is acked: two effects.
+    let st = story(&slow_job(json!({}), json!([])), 300 * S);
+    assert_eq!(timeouts(&st), vec![(121 * S, 1, 90 * S)]);
+    assert_eq!(late(&st), vec![(151 * S, true)]);
+    assert_eq!(st.processed("w"), vec![(161 * S, 1)]);
+    let l = st.engine.ledger_report();
+    assert_eq!((l.exactly_once, l.duplicated, l.extra_effects), (0, 1, 1));
+}
+
+#[test]
+fn an_idempotent_consumer_does_the_late_effect_once() {
+    // The orphan does the effect first (151 s) and remembers it; the
+    // redelivery's run at 161 s is deduplicated.
+    let st = story(
+        &slow_job(json!({"dedup": {"window": "1h"}}), json!([])),
+        300 * S,
+    );
+    assert_eq!(late(&st), vec![(151 * S, true)]);
+    let l = st.engine.ledger_report();
+    assert_eq!(
+        (l.exactly_once, l.duplicated, l.deduplicated),
+        (1, 0, 1),
+        "{l:?}"
+    );
+}
+
+#[test]
+fn a_crash_kills_the_late_handler_before_its_effect() {
+    // The instance crashes at 140 s (restarting at once): the orphaned
+    // handler dies with it, the redelivery held on the new channel goes back
+    // and runs again on the restarted instance (140–150 s): one effect.
+    let st = story(
+        &slow_job(
+            json!({}),
+            json!([{"at": "140s", "command":
+                {"do": "crash_consumer", "consumer": "w", "restart_after": "0ms"}}]),
+        ),
+        300 * S,
+    );
+    assert!(late(&st).is_empty(), "{:?}", late(&st));
+    assert_eq!(st.processed("w"), vec![(150 * S, 1)]);
+    let l = st.engine.ledger_report();
+    assert_eq!((l.exactly_once, l.duplicated), (1, 0));
+}
+
+#[test]
+fn a_job_that_always_outlasts_the_timeout_is_done_again_and_again() {
+    // No fix at 130 s: the redelivery waits for the late handler (151 s),
+    // runs from 151 s and its own channel times out at 241 s (delivered at
+    // 121 s, ticks at 181 s and 241 s), and so on: a late effect every
+    // 150 s, the job never acked.
+    let mut v: Value = serde_json::from_str(&slow_job(json!({}), json!([]))).unwrap();
+    v["schedule"] = json!([]);
+    let st = story(&v.to_string(), 460 * S);
+    assert_eq!(
+        timeouts(&st).iter().map(|t| t.0).collect::<Vec<_>>(),
+        vec![121 * S, 241 * S, 361 * S]
+    );
+    assert_eq!(
+        late(&st),
+        vec![(151 * S, true), (301 * S, true), (451 * S, true)]
+    );
+    assert!(st.processed("w").is_empty());
+}

@@ -394,6 +394,12 @@ impl Model {
         if let TraceKind::Published { .. } = ev.kind {
             return self.new_msg(id);
         }
+        if let TraceKind::FinishedAfterClose { .. } = ev.kind {
+            // A handler whose channel closed under it finishes a delivery the
+            // broker already took back: whatever has become of the message
+            // since (even finished), this changes nothing.
+            return Ok(());
+        }
         let Some(&life) = self.msgs.get(&id) else {
             return Err(format!("{:?} for unknown message {id}", ev.kind));
         };

@@ -24,10 +24,15 @@
 //! hibernates with nothing unacked; here the tick stops when it finds nothing
 //! unacked and the next delivery starts it again.
 //!
-//! What the handler was doing is abandoned at the close (its completion goes
-//! stale with the channel's epoch, as at a crash): a real handler runs on, does
-//! its side effect and then fails to ack on the closed channel, so the
-//! redelivery is a duplicate QueueLab does not show (README, differences).
+//! The handler does not know: it runs on with the delivery it was processing
+//! (an `Orphan`, holding a reference to its business message in the ledger),
+//! finishes when its service would have ended, does its side effect unless it
+//! fails or an idempotent consumer's store has seen the message, and its ack
+//! has no channel to go to (`finished_after_close`). The redelivered copy is
+//! processed again — the duplicate a too-short timeout causes. The instance
+//! is one handler thread: what its new channel delivers meanwhile waits in
+//! its buffer (and can time out in turn). A crash kills the orphan with the
+//! instance, its effect never done. Its `on_success` publishes are not made.
 //!
 //! Only queues with `consumer_timeout` log deliveries or tick, so every other
 //! scenario's events and trace are unchanged (RabbitMQ's 30-minute default is
@@ -38,7 +43,8 @@
 
 use super::consumer::Instance;
 use crate::engine::core::{Engine, Event};
-use crate::engine::message::MsgState;
+use crate::engine::message::{MsgState, Sym};
+use crate::engine::time::SimTime;
 use crate::engine::trace::TraceKind;
 
 /// RabbitMQ's `channel_tick_interval` default (`rabbit.app`): 60 s; a
@@ -57,6 +63,27 @@ pub(crate) struct Delivered {
     /// the same message (to this instance or another) is a different entry.
     pub(crate) attempt: u32,
     pub(crate) at_us: u64,
+}
+
+/// A handler still running after its channel was closed under it: it
+/// finishes its delivery (`Event::OrphanDone`, when its service would have
+/// ended), does the side effect unless it fails, and its ack goes nowhere.
+/// The instance (one handler thread) starts nothing else until then.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) struct Orphan {
+    /// Its number on the instance (the event names it: a crash drops it).
+    pub(crate) seq: u32,
+    /// The delivered message's id, its business message's ledger entry
+    /// (`NO_FX`: outside the ledger; one reference held, `fx_hold`) and id,
+    /// and its key (effects per key keep publish order).
+    pub(crate) msg: u64,
+    pub(crate) entry: u32,
+    pub(crate) bid: u64,
+    pub(crate) key: Sym,
+    /// A poison message fails whatever the draw.
+    pub(crate) poison: bool,
+    /// When its channel closed (its busy time is counted from there).
+    pub(crate) since_us: u64,
 }
 
 impl Engine {
@@ -159,7 +186,14 @@ impl Engine {
     /// first), and the client opens a new one at once. Does not dispatch.
     fn ack_timed_out(&mut self, c: u32, i: u32, q: u32, oldest: u32, timeout_us: u64) {
         let id = self.msgs[oldest as usize].id;
+        let running = self.orphan_of(c, i);
         let held = self.take_held(c, i);
+        if let Some((orphan, end_us)) = running {
+            let seq = orphan.seq;
+            self.consumers[c as usize].instances[i as usize].orphan = Some(orphan);
+            self.agenda
+                .schedule(SimTime(end_us), Event::OrphanDone { c, i, seq });
+        }
         self.totals.ack_timeouts += 1;
         self.queues[q as usize].ack_timeouts += 1;
         let node = self.consumers[c as usize].node;
@@ -231,5 +265,84 @@ impl Engine {
             }
         }
         Ok(())
+    }
+
+    /// The handler of instance `i` while its channel is closed under it: an
+    /// orphan holding its business message, and when its service ends.
+    fn orphan_of(&mut self, c: u32, i: u32) -> Option<(Orphan, u64)> {
+        let inst = &self.consumers[c as usize].instances[i as usize];
+        if !inst.busy {
+            return None;
+        }
+        let slot = *inst.buffer.front()?;
+        let end_us = inst.busy_since_us.saturating_add(inst.service_us);
+        let seq = inst.orphan_next;
+        self.consumers[c as usize].instances[i as usize].orphan_next = seq.wrapping_add(1);
+        let poison = self.is_poison(c, slot);
+        let entry = self.fx_hold(slot);
+        let m = &self.msgs[slot as usize];
+        let (msg, key) = (m.id, m.key);
+        let bid = self.business_id(slot);
+        let since_us = self.now.0;
+        let orphan = Orphan {
+            seq,
+            msg,
+            entry,
+            bid,
+            key,
+            poison,
+            since_us,
+        };
+        Some((orphan, end_us))
+    }
+
+    /// `Event::OrphanDone`: the orphaned handler of instance `i` finishes.
+    /// Unless it fails (the failure rate's draw, or poison) or an idempotent
+    /// consumer's store has seen its business message, it does the side
+    /// effect; either way its ack has no channel to go to. Then the
+    /// instance takes up what its new channel delivered meanwhile.
+    pub(crate) fn on_orphan_done(&mut self, c: u32, i: u32, seq: u32) {
+        let ci = c as usize;
+        let Some(inst) = self.consumers[ci].instances.get_mut(i as usize) else {
+            return;
+        };
+        let Some(o) = inst.orphan.filter(|o| o.seq == seq) else {
+            return; // the instance crashed meanwhile: the handler died with it
+        };
+        inst.orphan = None;
+        inst.busy_total_us += self.now.0 - o.since_us;
+        let rate = self.cfg.consumers[ci].failure_rate;
+        let fails = o.poison || (rate > 0.0 && self.consumers[ci].stream.chance(rate));
+        let effect =
+            !fails && !(self.consumers[ci].protocol && self.dedup_seen(c, i, o.bid, o.msg));
+        let q = self.consumers[ci].queue;
+        if effect {
+            self.fx_effect_held(o.entry, q, o.key);
+        }
+        let node = self.consumers[ci].node;
+        self.trace.record(
+            self.now,
+            TraceKind::FinishedAfterClose {
+                instance: i,
+                effect,
+            },
+            Some(o.msg),
+            node,
+        );
+        self.fx_let_go(o.entry);
+        let inst = &self.consumers[ci].instances[i as usize];
+        if !inst.busy && !inst.buffer.is_empty() {
+            self.start_service(c, i);
+        }
+    }
+
+    /// Instance `i` goes down (a crash, its removal, the broker's crash):
+    /// an orphaned handler dies with it, its effect never done.
+    pub(crate) fn drop_orphan(&mut self, c: u32, i: u32) {
+        let inst = &mut self.consumers[c as usize].instances[i as usize];
+        if let Some(o) = inst.orphan.take() {
+            inst.busy_total_us += self.now.0 - o.since_us;
+            self.fx_let_go(o.entry);
+        }
     }
 }

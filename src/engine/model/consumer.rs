@@ -56,6 +56,10 @@ pub(crate) struct Instance {
     /// pending channel tick (`None`: no tick pending).
     pub(crate) delivered_log: VecDeque<super::ack_timeout::Delivered>,
     pub(crate) tick_epoch: Option<u32>,
+    /// Its handler, still running after a consumer timeout closed its
+    /// channel (`model::ack_timeout`): nothing else starts until it ends.
+    pub(crate) orphan: Option<super::ack_timeout::Orphan>,
+    pub(crate) orphan_next: u32,
 }
 
 impl Instance {
@@ -259,6 +263,12 @@ impl Engine {
     }
 
     pub(crate) fn start_service(&mut self, c: u32, i: u32) {
+        if self.consumers[c as usize].instances[i as usize]
+            .orphan
+            .is_some()
+        {
+            return; // its handler is still busy with a delivery of a closed channel
+        }
         let mut service_us = self.service_us(c);
         if self.consumers[c as usize].protocol {
             service_us = service_us.saturating_add(self.wire_delay_us(c));
@@ -498,11 +508,14 @@ impl Engine {
                         inst.busy, inst.service_pending
                     ));
                 }
-                if inst.busy == inst.buffer.is_empty() {
+                // Busy exactly when it holds a delivery, unless its handler
+                // is still finishing one of a closed channel (then idle).
+                if inst.busy == (inst.buffer.is_empty() || inst.orphan.is_some()) {
                     return Err(format!(
-                        "instance {ci}#{ii} busy={} with {} held",
+                        "instance {ci}#{ii} busy={} with {} held, orphaned handler {}",
                         inst.busy,
-                        inst.buffer.len()
+                        inst.buffer.len(),
+                        inst.orphan.is_some()
                     ));
                 }
                 self.check_ack_timeout(ci, ii, inst)?;

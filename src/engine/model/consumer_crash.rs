@@ -116,6 +116,7 @@ impl Engine {
         if !self.consumers[ci].instances[i as usize].up {
             return Vec::new();
         }
+        self.drop_orphan(c, i);
         let held = self.take_held(c, i);
         self.consumers[ci].instances[i as usize].up = false;
         let lost = held

@@ -428,20 +428,68 @@ impl Engine {
                 (en.bid, e)
             };
         let key = self.msgs[slot as usize].key;
-        if key != NO_SYM {
-            let last = self.effects.last_by_key.entry((q as u16, key)).or_insert(0);
-            if bid < *last {
-                self.effects.report.out_of_order += 1;
-                let e = if e == NO_FX {
-                    self.fx_materialize(slot)
-                } else {
-                    e
-                };
-                let ex = self.fx_example(e, "out_of_order", None);
-                self.effects.note(2, ex);
+        if self.fx_out_of_order(q, key, bid) {
+            let e = if e == NO_FX {
+                self.fx_materialize(slot)
             } else {
-                *last = bid;
-            }
+                e
+            };
+            let ex = self.fx_example(e, "out_of_order", None);
+            self.effects.note(2, ex);
+        }
+    }
+
+    /// An effect of business message `bid` with message key `key` at queue
+    /// `q`: is it out of publish order for that key there (counted)?
+    #[inline]
+    fn fx_out_of_order(&mut self, q: u32, key: Sym, bid: u64) -> bool {
+        if key == NO_SYM {
+            return false;
+        }
+        let last = self.effects.last_by_key.entry((q as u16, key)).or_insert(0);
+        if bid < *last {
+            self.effects.report.out_of_order += 1;
+            return true;
+        }
+        *last = bid;
+        false
+    }
+
+    /// One more reference to `slot`'s business message, held by something
+    /// that is not a message (an orphaned handler, `model::ack_timeout`):
+    /// its entry, materialised if implicit (`NO_FX`: outside the ledger).
+    pub(crate) fn fx_hold(&mut self, slot: u32) -> u32 {
+        let e = match self.word_of(slot) {
+            NO_FX => return NO_FX,
+            w if is_implicit(w) => self.fx_materialize(slot),
+            e => e,
+        };
+        self.effects.entries[e as usize].refs += 1;
+        e
+    }
+
+    /// Release a reference taken by `fx_hold`.
+    pub(crate) fn fx_let_go(&mut self, e: u32) {
+        if e != NO_FX {
+            self.fx_unref(e);
+        }
+    }
+
+    /// The handler holding entry `e` (`fx_hold`) did its side effect at
+    /// queue `q`; `key` is its message's key.
+    pub(crate) fn fx_effect_held(&mut self, e: u32, q: u32, key: Sym) {
+        if e == NO_FX {
+            return;
+        }
+        let en = &mut self.effects.entries[e as usize];
+        match en.pairs.iter_mut().find(|(pq, _)| *pq == q as u16) {
+            Some(p) => p.1 += 1,
+            None => en.pairs.push((q as u16, 1)),
+        }
+        let bid = en.bid;
+        if self.fx_out_of_order(q, key, bid) {
+            let ex = self.fx_example(e, "out_of_order", None);
+            self.effects.note(2, ex);
         }
     }
 
@@ -564,8 +612,8 @@ impl Engine {
         }
     }
 
-    /// Every entry's references are its live messages plus its pending
-    /// resend; no free slot points at an entry; the outcomes add up.
+    /// Every entry's references are its live messages, its orphaned
+    /// handler (`model::ack_timeout`) and its pending resend; no free slot points at an entry; the outcomes add up.
     pub(crate) fn check_effects(&self) -> Result<(), String> {
         let fx = &self.effects;
         let mut refs = vec![0u32; fx.entries.len()];
@@ -591,6 +639,14 @@ impl Engine {
                 "{implicit} slots hold implicit ledger entries, the count says {}",
                 fx.implicit_live
             ));
+        }
+        // Handlers still running after their channel closed hold one each.
+        for c in &self.consumers {
+            for inst in &c.instances {
+                if let Some(o) = inst.orphan.filter(|o| o.entry != NO_FX) {
+                    refs[o.entry as usize] += 1;
+                }
+            }
         }
         let free: std::collections::BTreeSet<u32> = fx.free.iter().copied().collect();
         for (e, en) in fx.entries.iter().enumerate() {

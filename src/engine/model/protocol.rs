@@ -150,17 +150,25 @@ impl Engine {
     /// (skip the effect)? If not, remember it — in the same transaction as
     /// the effect that follows.
     pub(crate) fn dedup_check(&mut self, c: u32, i: u32, slot: u32) -> bool {
+        if self.cfg.consumers[c as usize].dedup.is_none() {
+            return false;
+        }
+        let bid = self.business_id(slot);
+        let id = self.msgs[slot as usize].id;
+        self.dedup_seen(c, i, bid, id)
+    }
+
+    /// `dedup_check` by business id `bid`, for message `id`'s handler.
+    pub(crate) fn dedup_seen(&mut self, c: u32, i: u32, bid: u64, id: u64) -> bool {
         let Some(d) = self.cfg.consumers[c as usize].dedup else {
             return false;
         };
-        let bid = self.business_id(slot);
         let now = self.now.0;
         let store = &mut self.consumers[c as usize].dedup;
         store.evict(now, d.window.us());
         if store.seen.contains_key(&bid) {
             self.effects.report.deduplicated += 1;
             let node = self.consumers[c as usize].node;
-            let id = self.msgs[slot as usize].id;
             self.trace.record(
                 self.now,
                 TraceKind::Deduplicated {
