@@ -291,6 +291,23 @@ for (const vp of sizes) {
     await page.screenshot({ path: path.join(SHOTS, `single-active-consumer-${vp.width}x${vp.height}.png`) });
   }, { viewport: vp });
 
+  test(`consumer timeout at ${vp.width}×${vp.height}: a long job's channel closes, the job is done twice`, async (page) => {
+    await open(page, '?preset=consumer-timeout');
+    assert(!(await page.isVisible('#t-ack-timeouts')), 'no ack-timeout counter before the first one');
+    for (let k = 0; k < 10 && (await tUs(page)) < 50e6; k++) await runFor(page, 800, 40);
+    assert((await tUs(page)) > 46e6, 'past the first timeout (45 s)');
+    const n = Number(await page.textContent('#t-ack-timeouts .v'));
+    assert(n >= 1, `the ack-timeout counter shows the close (${n})`);
+    const box = await page.$eval('#t-ack-timeouts', (el) => [el.scrollWidth, el.clientWidth]);
+    assert(box[0] <= box[1] + 1, `the counter's label fits (${box})`);
+    if (!(await page.isVisible('#ledger-why'))) await page.click('#toggle-ledger');
+    await page.click('#ledger-why');
+    await settle(page);
+    const why = await page.textContent('#ledger-explain');
+    assert(why.includes('consumer_timeout') && why.includes('effect repeats'), `Why? names the timeout: ${why}`);
+    await page.screenshot({ path: path.join(SHOTS, `consumer-timeout-${vp.width}x${vp.height}.png`) });
+  }, { viewport: vp });
+
   test(`broker-comparison side by side at ${vp.width}×${vp.height}: five brokers, one clock`, async (page) => {
     await open(page, '?preset=broker-comparison');
     await page.click('#compare-toggle');

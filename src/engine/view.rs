@@ -80,6 +80,11 @@ pub struct InstanceView {
     /// waits to take over (`model::single_active`).
     #[serde(skip_serializing_if = "std::ops::Not::not")]
     pub standby: bool,
+    /// The message its handler is still finishing after a consumer timeout
+    /// closed its channel (`model::ack_timeout`): the handler is busy with
+    /// it, what `held` shows waits.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub finishing: Option<u64>,
 }
 
 #[derive(Clone, Debug, PartialEq, Serialize)]
@@ -348,7 +353,8 @@ impl Engine {
                                     now - inst.busy_since_us
                                 } else {
                                     0
-                                };
+                                }
+                                + inst.orphan.map_or(0, |o| now - o.since_us);
                             InstanceView {
                                 up: inst.up,
                                 busy: inst.busy,
@@ -367,6 +373,7 @@ impl Engine {
                                     busy_us as f64 / now as f64
                                 },
                                 standby: self.sac_standby(i as u32, k as u32),
+                                finishing: inst.orphan.map(|o| o.msg),
                             }
                         })
                         .collect(),

@@ -807,7 +807,8 @@ fn explain_group_failure(g: &super::ConsumerGroup) -> String {
 }
 
 /// The sentences for a queue's own rules that take messages away from its
-/// consumers: durability, TTL, length limit, delivery limit. Each says where
+/// consumers: durability, TTL, length limit, delivery limit, consumer
+/// timeout. Each says where
 /// the message goes: its dead-letter exchange, or nowhere (lost).
 fn explain_queue(q: &super::Queue) -> Vec<String> {
     use super::Overflow;
@@ -847,6 +848,12 @@ fn explain_queue(q: &super::Queue) -> Vec<String> {
     if let Some(n) = q.delivery_limit {
         out.push(format!(
             "{}: a message returned more than {n} times (a failure, a crash, a requeue) {fate}.",
+            q.id
+        ));
+    }
+    if let Some(t) = q.consumer_timeout {
+        out.push(format!(
+            "{}: a delivery left unacked longer than {t} (consumer_timeout) closes its channel at the next check and comes back with everything unacked on it; the handler still finishes it, so its effect repeats unless the consumer deduplicates.",
             q.id
         ));
     }

@@ -39,6 +39,7 @@ static PRESETS: &[Preset] = presets![
     "priority-queue",
     "consumer-priorities",
     "single-active-consumer",
+    "consumer-timeout",
     "request-reply",
     "pipeline",
     "scatter-gather",

@@ -79,6 +79,7 @@ pub fn totals_bar(p: &TotalsProps) -> Html {
             "t-published" => "New messages published by producers and handlers (copies not included)",
             "t-copies" => "Extra copies of a message: one publish routed to several queues or subscribers (fan-out), a send the network duplicated, a Pulsar subscription or Redis stream group handing out an entry it keeps",
             "t-parked" => "Messages waiting in dead-letter queues that no consumer reads",
+            "t-ack-timeouts" => "Channels closed by the queue's consumer_timeout: a delivery stayed unacked too long, so everything unacked on the channel went back to the queue while the handler kept working on it",
             "t-inflight" => "Messages really on their way: in transit, queued, being processed or waiting for a retry (parked dead letters not included)",
             "t-lag" => "Consumer-group lag: records appended to the topics and not yet committed, summed over every group and partition (a record two groups owe counts twice)",
             _ => "",
@@ -103,6 +104,9 @@ pub fn totals_bar(p: &TotalsProps) -> Html {
             { item("t-retried", "retried", t.retried, "c-retry") }
             if t.redelivered > 0 {
                 { item("t-redelivered", "redelivered", t.redelivered, "c-retry") }
+            }
+            if t.ack_timeouts > 0 {
+                { item("t-ack-timeouts", "ack timeouts", t.ack_timeouts, "c-drop") }
             }
             { item("t-dead", "dead-lettered", t.dead_lettered, "c-dead") }
             { item("t-expired", "expired", t.expired, "c-exp") }
@@ -459,7 +463,8 @@ pub fn instances_table(instances: &[InstanceView], on: Callback<u64>) -> Html {
             <thead><tr><th>{"#"}</th><th>{"state"}</th><th>{"holding"}</th><th>{"busy"}</th></tr></thead>
             <tbody>
                 { for instances.iter().enumerate().take(50).map(|(k, i)| {
-                    let state = if !i.up { "crashed" } else if i.busy { "busy" } else if i.standby { "standby" } else { "idle" };
+                    let finishing = i.finishing.map(|m| format!("finishing m{m}, channel closed"));
+                    let state = if !i.up { "crashed" } else if let Some(f) = &finishing { f.as_str() } else if i.busy { "busy" } else if i.standby { "standby" } else { "idle" };
                     let held: Vec<Html> = i.held.iter().take(8).map(|m| {
                         let id = m.id;
                         let on = on.clone();

@@ -372,3 +372,42 @@ fn a_job_that_always_outlasts_the_timeout_is_done_again_and_again() {
     );
     assert!(st.processed("w").is_empty());
 }
+
+#[test]
+fn the_presets_variants_tell_what_the_description_says() {
+    // consumer-timeout: with 10 s some long jobs are taken back and done
+    // twice (and short jobs prefetched behind them come back too); 1 minute
+    // repeats nothing; prefetch 1 takes back fewer; an idempotent worker
+    // skips every repeat.
+    use queuelab::engine::Engine;
+    let sc = scenario::preset("consumer-timeout").unwrap().scenario();
+    let mut base = sc.clone();
+    base.variants.clear();
+    let lane = |name: &str| {
+        let v = sc.variants.iter().find(|v| v.name == name).expect(name);
+        let lane = scenario::patch::apply(&base, &v.set).expect("variant applies");
+        let mut e = Engine::new(lane.clone(), lane.seed).unwrap();
+        crate::common::run_checked(&mut e, lane.duration.us());
+        let l = e.ledger_report();
+        (
+            e.totals().redelivered,
+            e.totals().ack_timeouts,
+            l.duplicated,
+            l.deduplicated,
+            l.extra_effects,
+        )
+    };
+    let short = lane("timeout-10s");
+    let long = lane("timeout-1m");
+    let one = lane("prefetch-1");
+    let idem = lane("idempotent");
+    assert!(short.1 > 0 && short.2 > 0, "{short:?}");
+    assert!(
+        short.0 > short.2,
+        "prefetched jobs come back too: {short:?}"
+    );
+    assert_eq!((long.0, long.1, long.2), (0, 0, 0), "{long:?}");
+    assert!(one.0 < short.0, "{one:?} vs {short:?}");
+    // Every repeat the plain worker did, the idempotent one skipped.
+    assert_eq!((idem.2, idem.3), (0, short.4), "{idem:?} vs {short:?}");
+}

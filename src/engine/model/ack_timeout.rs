@@ -43,7 +43,7 @@
 
 use super::consumer::Instance;
 use crate::engine::core::{Engine, Event};
-use crate::engine::message::{MsgState, Sym};
+use crate::engine::message::{flag, MsgState, Sym};
 use crate::engine::time::SimTime;
 use crate::engine::trace::TraceKind;
 
@@ -275,6 +275,9 @@ impl Engine {
             return None;
         }
         let slot = *inst.buffer.front()?;
+        if self.msgs[slot as usize].has(flag::LOST_ON_WIRE) {
+            return None; // lost on the way in: the handler never had it
+        }
         let end_us = inst.busy_since_us.saturating_add(inst.service_us);
         let seq = inst.orphan_next;
         self.consumers[c as usize].instances[i as usize].orphan_next = seq.wrapping_add(1);

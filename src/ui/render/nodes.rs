@@ -460,7 +460,10 @@ pub(super) fn draw_nodes(f: &Frame) -> Vec<Hit> {
                 ..
             }) => {
                 let up = instances.iter().filter(|i| i.up).count();
-                let busy = instances.iter().filter(|i| i.up && i.busy).count();
+                let busy = instances
+                    .iter()
+                    .filter(|i| i.up && (i.busy || i.finishing.is_some()))
+                    .count();
                 // A tripped circuit breaker is the one thing to see here.
                 let tripped = breaker.as_ref().filter(|b| b.state != "closed");
                 let state = if let Some(b) = tripped {
@@ -518,6 +521,11 @@ pub(super) fn draw_nodes(f: &Frame) -> Vec<Hit> {
                         let _ = ctx.arc(ix, iy, r, 0.0, std::f64::consts::TAU);
                         if !inst.up {
                             super::members::crashed_mark(f, ix, iy, r);
+                        } else if inst.finishing.is_some() {
+                            // Busy with a delivery its closed channel gave
+                            // back: the colour of a message going round again.
+                            ctx.set_fill_style_str(FATE_COLORS[RETRIED as usize]);
+                            ctx.fill();
                         } else if inst.busy {
                             let fate = inst
                                 .held
