@@ -16,7 +16,9 @@
 //! configuration). Exports: `deliver`, `instance_has_room`. Instance epochs are unique per consumer, so a stale
 //! completion or restart never touches a newer instance. Guarantees: an
 //! instance holds at most `prefetch_ceiling` deliveries; it is busy exactly
-//! when it holds one, with exactly one completion pending.
+//! when it holds one, with exactly one completion pending — unless its
+//! handler is still finishing a delivery its channel gave back to a consumer
+//! timeout (`model::ack_timeout`): then it starts nothing until that ends.
 
 use crate::engine::core::{Engine, Event, Target, DELAY_US_MAX};
 use crate::engine::message::{flag, HdrId, MsgState, Sym};

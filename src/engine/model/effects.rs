@@ -613,7 +613,8 @@ impl Engine {
     }
 
     /// Every entry's references are its live messages, its orphaned
-    /// handler (`model::ack_timeout`) and its pending resend; no free slot points at an entry; the outcomes add up.
+    /// handler (`model::ack_timeout`) and its pending resend; no free slot
+    /// points at an entry; the outcomes add up.
     pub(crate) fn check_effects(&self) -> Result<(), String> {
         let fx = &self.effects;
         let mut refs = vec![0u32; fx.entries.len()];
