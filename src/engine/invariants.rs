@@ -1,8 +1,8 @@
 //! The invariants the engine promises, checked on demand (tests and the
 //! property and swarm runs check them after every event).
 //!
-//!   check_invariants ──► ledger ⇔ arena (here)
-//!                    ──► model::queue::check_queues      (max_length, ownership, unacked, work-conserving)
+//!   check_invariants ──► ledger ⇔ arena (here; the effects ledger: model::effects_check)
+//!                    ──► model::queue_check::check_queues (max_length, ownership, unacked, work-conserving)
 //!                    ──► ledger ⇔ queues and consumers   (here)
 //!                    ──► model::consumer::check_consumers (prefetch, crashed hold nothing, busy ⇔ held)
 //!                    ──► model::breaker::check_breakers (dispatch gate ⇔ breaker not closed)
