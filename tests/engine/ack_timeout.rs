@@ -378,15 +378,11 @@ fn the_presets_variants_tell_what_the_description_says() {
     // consumer-timeout: with 10 s some long jobs are taken back and done
     // twice (and short jobs prefetched behind them come back too); 1 minute
     // repeats nothing; prefetch 1 takes back fewer.
-    use queuelab::engine::Engine;
-    let sc = scenario::preset("consumer-timeout").unwrap().scenario();
-    let mut base = sc.clone();
-    base.variants.clear();
     let lane = |name: &str| {
-        let v = sc.variants.iter().find(|v| v.name == name).expect(name);
-        let lane = scenario::patch::apply(&base, &v.set).expect("variant applies");
-        let mut e = Engine::new(lane.clone(), lane.seed).unwrap();
-        crate::common::run_checked(&mut e, lane.duration.us());
+        let until_us = crate::common::preset_variant("consumer-timeout", name)
+            .duration
+            .us();
+        let e = crate::common::run_variant("consumer-timeout", name, until_us);
         let l = e.ledger_report();
         (
             e.totals().redelivered,

@@ -294,15 +294,9 @@ fn the_presets_keep_firing_variant_pages_once_where_the_low_threshold_flapped() 
     // error-rate-alert's last two variants: a 2% threshold over 2 s (below
     // the normal error rate's noise) flaps; keep_firing_for 5s makes it one
     // page that stays firing almost the whole run. What the description says.
-    let sc = preset("error-rate-alert").unwrap().scenario();
-    let mut base = sc.clone();
-    base.variants.clear();
     let lane = |name: &str| {
-        let v = sc.variants.iter().find(|v| v.name == name).expect(name);
-        let lane = scenario::patch::apply(&base, &v.set).expect("variant applies");
-        let mut e = Engine::new(lane.clone(), lane.seed).unwrap();
-        run_checked(&mut e, lane.duration.us());
-        e.alerts()[0].clone()
+        let until_us = preset_variant("error-rate-alert", name).duration.us();
+        run_variant("error-rate-alert", name, until_us).alerts()[0].clone()
     };
     let flapping = lane("2s-window-2pct");
     let kept = lane("2pct-keep-firing");

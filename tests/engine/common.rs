@@ -42,6 +42,30 @@ pub fn run_checked(e: &mut Engine, until: u64) {
     e.run_until(SimTime(until), 0);
 }
 
+/// Preset `preset`'s variant `name` as its own scenario: the variant's `set`
+/// applied to the preset, whose `variants` block is cleared (one lane of
+/// `queuelab compare`). The seed is the preset's. Panics on an unknown name.
+pub fn preset_variant(preset: &str, name: &str) -> scenario::Scenario {
+    let mut base = scenario::preset(preset)
+        .unwrap_or_else(|| panic!("no preset {preset}"))
+        .scenario();
+    let variants = std::mem::take(&mut base.variants);
+    let v = variants
+        .iter()
+        .find(|v| v.name == name)
+        .unwrap_or_else(|| panic!("preset {preset} has no variant {name}"));
+    scenario::patch::apply(&base, &v.set).expect("the variant applies")
+}
+
+/// `preset_variant` run to `until_us` with the invariants checked.
+pub fn run_variant(preset: &str, name: &str, until_us: u64) -> Engine {
+    let s = preset_variant(preset, name);
+    let seed = s.seed;
+    let mut e = Engine::new(s, seed).expect("a preset's variant builds");
+    run_checked(&mut e, until_us);
+    e
+}
+
 /// Build, run to `until_us` with invariants checked, and collect the trace.
 pub fn story(json: &str, until_us: u64) -> Story {
     let mut engine = engine(json, 1);

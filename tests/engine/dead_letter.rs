@@ -458,12 +458,9 @@ fn a_crash_past_the_delivery_limit_dead_letters_in_delivery_order() {
 /// fifth return.
 #[test]
 fn the_poison_requeue_preset_starves_with_requeue_and_flows_with_either_way_out() {
-    use queuelab::scenario::{patch, preset};
-    let base = preset("poison-requeue").unwrap().scenario();
     let lane = |name: &str| {
-        let v = base.variants.iter().find(|v| v.name == name).unwrap();
-        let json = serde_json::to_string(&patch::apply(&base, &v.set).unwrap()).unwrap();
-        story(&json, 30_000_000)
+        let s = preset_variant("poison-requeue", name);
+        story(&serde_json::to_string(&s).unwrap(), 30_000_000)
     };
     let requeue = lane("requeue");
     let published = requeue.engine.totals().published;

@@ -7,7 +7,7 @@
 
 use crate::common::*;
 use queuelab::engine::{Engine, TraceKind};
-use queuelab::scenario::{self, patch, preset};
+use queuelab::scenario;
 use serde_json::{json, Value};
 use std::collections::BTreeMap;
 
@@ -143,16 +143,9 @@ fn commands_keyed_by_aggregate_have_one_writer_and_never_conflict() {
 /// The preset's lane `name` (a variant) as a story, invariants checked.
 /// The preset's variant `name` as a scenario, with the preset's seed.
 fn variant(name: &str) -> (scenario::Scenario, u64) {
-    let base = preset("event-store-concurrency").unwrap().scenario();
-    let v = base
-        .variants
-        .iter()
-        .find(|v| v.name == name)
-        .expect("variant");
-    (
-        patch::apply(&base, &v.set).expect("variant applies"),
-        base.seed,
-    )
+    let s = preset_variant("event-store-concurrency", name);
+    let seed = s.seed;
+    (s, seed)
 }
 
 fn lane(name: &str) -> Story {
@@ -312,16 +305,8 @@ fn loading_an_aggregate_replays_its_history_unless_a_snapshot_cuts_it() {
 
 #[test]
 fn the_snapshots_preset_keeps_the_latency_flat() {
-    let base = preset("event-store-snapshots").unwrap().scenario();
     let lane = |name: &str| {
-        let v = base
-            .variants
-            .iter()
-            .find(|v| v.name == name)
-            .expect("variant");
-        let s = patch::apply(&base, &v.set).expect("variant applies");
-        let mut e = Engine::new(s, base.seed).unwrap();
-        run_checked(&mut e, 90 * S);
+        let e = run_variant("event-store-snapshots", name, 90 * S);
         group_json(&e, "command-handler")
     };
     let (none, every50) = (lane("no-snapshots"), lane("snapshot-every-50"));

@@ -92,7 +92,7 @@ impl App {
                         onclick={link.callback(|_| Msg::EditorRoom)}>{ if self.editor_room { "Show charts" } else { "⤢ More room" } }</button>
                 </div>
                 <p class="hint">{"Apply restarts the simulation with this scenario. The builder edits the same scenario. Errors name the field's path and line; click one to go there."}</p>
-                if let Some(n) = &self.editor_note { <div class="ok">{ n }</div> }
+                if let Some(n) = &self.editor_note { <div class="note-ok">{ n }</div> }
                 if !self.editor_errors.is_empty() {
                     <div class="error editor-errors" id="editor-errors">
                         <b>{ format!("{} problem(s) — nothing was applied:", self.editor_errors.len()) }</b>
