@@ -135,7 +135,9 @@ pub struct DeadLetterPolicy {
     pub max_redeliver_count: u32,
     /// The dead-letter topic: a `pulsar_topics` id (its subscriptions read
     /// the dead letters), or unset for Pulsar's default name
-    /// `<topic>-<subscription>-DLQ` with nothing reading it.
+    /// `<topic>-<subscription>-DLQ` (`<topic>-partition-<i>-<subscription>-DLQ`
+    /// for partition `i` of a partitioned topic without retry), stored when
+    /// a topic of that id exists, else discarded.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub topic: Option<String>,
 }
@@ -232,6 +234,40 @@ pub struct PulsarSubscription {
     /// dispatches nothing until they fall below half.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub max_unacked_per_subscription: Option<u32>,
+}
+
+impl PulsarSubscription {
+    /// The name of the topic a dead letter of this subscription goes to,
+    /// for a message of `partition` of its topic (`partitions`: the topic's
+    /// count, 0 when not partitioned): `dead_letter.topic` when set, else
+    /// the Java client's default `<topic>-<subscription>-DLQ`. The default
+    /// is named per consumer (`ConsumerImpl`), and a partitioned topic has
+    /// one consumer per partition, named after it, so its dead letters go
+    /// to `<topic>-partition-<i>-<subscription>-DLQ`; with retry enabled
+    /// (`retry_letter_delay`) `ConsumerBuilderImpl` names both letter
+    /// topics once, after the topic itself. The engine stores the dead
+    /// letter there when a `pulsar_topics` entry has that id, else it is
+    /// discarded (a topic nobody reads).
+    pub fn dead_letter_topic_name(&self, partitions: u32, partition: u32) -> String {
+        if let Some(t) = self.dead_letter.as_ref().and_then(|d| d.topic.as_ref()) {
+            return t.clone();
+        }
+        if partitions > 0 && self.retry_letter_delay.is_none() {
+            format!("{}-partition-{partition}-{}-DLQ", self.topic, self.id)
+        } else {
+            format!("{}-{}-DLQ", self.topic, self.id)
+        }
+    }
+
+    /// Every topic name `dead_letter_topic_name` can give (one per
+    /// partition for the per-consumer default on a partitioned topic).
+    pub fn dead_letter_topic_names(&self, partitions: u32) -> Vec<String> {
+        let mut names: Vec<String> = (0..partitions.max(1))
+            .map(|i| self.dead_letter_topic_name(partitions, i))
+            .collect();
+        names.dedup();
+        names
+    }
 }
 
 /// The broker's `maxUnackedMessagesPerConsumer` default.

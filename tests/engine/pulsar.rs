@@ -310,6 +310,63 @@ fn max_redeliver_count_three_means_four_deliveries_then_the_dead_letter_topic() 
     assert_eq!(r["nodes"]["dlq"]["stored"], 1);
 }
 
+/// Without `dead_letter.topic` the Java client names the DLQ
+/// `<topic>-<subscription>-DLQ` (`ConsumerImpl`); a partitioned topic's
+/// consumers are per partition and name it after their partition, unless
+/// retry is enabled (`ConsumerBuilderImpl` names it after the topic). A
+/// topic of that name gets the dead letter; without one it is discarded.
+#[test]
+fn the_default_dead_letter_topic_is_the_one_named_as_pulsar_names_it() {
+    let run = |partitions: u32, retry: bool, topics: &[&str]| {
+        let mut sub = json!({ "id": "s", "topic": "t", "type": "shared",
+            "service": { "constant": "10ms" }, "failure_rate": 1.0,
+            "negative_ack_delay": "1s", "dead_letter": { "max_redeliver_count": 1 } });
+        if retry {
+            sub["retry_letter_delay"] = json!("1s");
+        }
+        let mut all = vec![json!({ "id": "t", "partitions": partitions })];
+        all.extend(topics.iter().map(|t| json!({ "id": t })));
+        let json = json!({
+            "title": "default DLQ", "duration": "30s",
+            // Key "k" goes to partition 1 of 2 (JavaStringHash("k") = 107).
+            "producers": [{ "id": "p", "to": "t", "rate": "1/s", "count": 1,
+                            "arrival": "constant", "keys": { "fixed": "k" } }],
+            "pulsar_topics": all,
+            "pulsar_subscriptions": [sub],
+        });
+        let st = story(&json.to_string(), 30_000_000);
+        let r = report(&st.engine);
+        let stored: Vec<(String, u64)> = topics
+            .iter()
+            .map(|t| (t.to_string(), r["nodes"][*t]["stored"].as_u64().unwrap()))
+            .collect();
+        (
+            stored,
+            r["ledger"]["lost_by_reason"]["dead_letter_topic"].as_u64(),
+        )
+    };
+    let named = |v: &[(&str, u64)]| -> Vec<(String, u64)> {
+        v.iter().map(|(t, n)| (t.to_string(), *n)).collect()
+    };
+    // Not partitioned: t-s-DLQ.
+    assert_eq!(
+        run(0, false, &["t-s-DLQ", "dlq"]),
+        (named(&[("t-s-DLQ", 1), ("dlq", 0)]), None)
+    );
+    // Partition 1 of 2: its consumer's name.
+    assert_eq!(
+        run(2, false, &["t-s-DLQ", "t-partition-1-s-DLQ"]),
+        (named(&[("t-s-DLQ", 0), ("t-partition-1-s-DLQ", 1)]), None)
+    );
+    // Retry on: named after the topic, whatever the partition.
+    assert_eq!(
+        run(2, true, &["t-s-DLQ", "t-partition-1-s-DLQ"]),
+        (named(&[("t-s-DLQ", 1), ("t-partition-1-s-DLQ", 0)]), None)
+    );
+    // No topic of that name: nothing reads it, the letter is discarded.
+    assert_eq!(run(0, false, &["dlq"]), (named(&[("dlq", 0)]), Some(1)));
+}
+
 #[test]
 fn reconsume_later_goes_round_the_retry_letter_topic_then_to_the_dead_letter_topic() {
     // max_redeliver_count 2: reconsumed twice (RECONSUMETIMES 1, 2), the

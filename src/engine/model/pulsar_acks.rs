@@ -408,6 +408,26 @@ impl Engine {
         }
     }
 
+    /// The topic index a dead letter of subscription `s` from `partition`
+    /// goes to: the policy's topic, or a topic with Pulsar's default name
+    /// (`PulsarSubscription::dead_letter_topic_name`); `None`: no such
+    /// topic, the letter goes where nothing reads it.
+    fn p_dead_letter_topic(&self, s: u32, partition: u32) -> Option<u32> {
+        let cfg = &self.cfg.pulsar_subscriptions[s as usize];
+        let t = self.pulsar.subs[s as usize].topic as usize;
+        let partitions = self.cfg.pulsar_topics[t].partitions;
+        // The retry log's letters: with retry on, the name is per topic.
+        let partition = if partition == super::pulsar::RETRY_PART {
+            0
+        } else {
+            partition
+        };
+        let name = cfg.dead_letter_topic_name(partitions, partition);
+        self.node_of(&name)
+            .filter(|n| n.kind == crate::engine::NodeKind::PulsarTopic)
+            .map(|n| n.index)
+    }
+
     pub(crate) fn p_dead_letter(&mut self, s: u32, pos: Pos) {
         let si = s as usize;
         // Another consumer may have handled and acknowledged it meanwhile
@@ -436,13 +456,8 @@ impl Engine {
         );
         self.pulsar.subs[si].dead_lettered += 1;
         self.totals.dead_lettered += 1;
-        let dlq = self.cfg.pulsar_subscriptions[si]
-            .dead_letter
-            .as_ref()
-            .and_then(|d| d.topic.clone());
-        match dlq {
-            Some(t) => {
-                let ti = self.node_of(&t).expect("validated").index;
+        match self.p_dead_letter_topic(s, pos.0) {
+            Some(ti) => {
                 let copy = self.copy_message(e.slot);
                 self.totals.copies += 1;
                 self.p_store(copy, ti, u16::MAX);

@@ -409,8 +409,18 @@ impl Layout {
         // tag), a subscription to its dead-letter topic.
         for s in &cfg.pulsar_subscriptions {
             add(&s.topic, &s.id, EdgeKind::Flow, Vec::new());
-            if let Some(t) = s.dead_letter.as_ref().and_then(|d| d.topic.as_ref()) {
-                add(&s.id, t, EdgeKind::DeadLetter, vec!["DLQ".into()]);
+            // The policy's topic, or a topic named as Pulsar's default
+            // dead-letter topic (per partition without retry), if there is one.
+            let partitions = cfg
+                .pulsar_topics
+                .iter()
+                .find(|t| t.id == s.topic)
+                .map_or(0, |t| t.partitions);
+            let dead_letters = s.dead_letter.is_some() || s.retry_letter_delay.is_some();
+            for t in s.dead_letter_topic_names(partitions) {
+                if dead_letters && cfg.pulsar_topics.iter().any(|x| x.id == t) {
+                    add(&s.id, &t, EdgeKind::DeadLetter, vec!["DLQ".into()]);
+                }
             }
         }
         for e in edges.iter_mut().filter(|e| e.kind == EdgeKind::Retry) {
