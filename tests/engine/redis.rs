@@ -321,6 +321,35 @@ fn the_soft_limit_disconnects_after_soft_seconds_over_it() {
     assert!(disconnections(&st).is_empty());
 }
 
+/// UNSUBSCRIBE down to nothing makes the client a normal one again
+/// (`unmarkClientAsPubSub`), whose default output-buffer limits are none:
+/// the soft clock that started at 60 ms no longer closes it at 1.07 s.
+#[test]
+fn a_subscriber_left_with_no_subscriptions_is_not_held_to_the_pubsub_limits() {
+    let mut w: Value = serde_json::from_str(&slow_world(
+        json!({"hard_bytes": 0, "soft_bytes": 5170, "soft_seconds": "1s"}),
+        "10s",
+    ))
+    .unwrap();
+    w["schedule"] = json!([{"at": "0.5s", "command":
+        {"do": "unsubscribe", "subscriber": "slow", "channel": "ch"}}]);
+    let st = story(&w.to_string(), 5_000_000);
+    assert!(disconnections(&st).is_empty(), "{:?}", disconnections(&st));
+    // Subscribed again, it is of the pubsub class and its clock runs anew.
+    w["schedule"] = json!([
+        {"at": "0.5s", "command": {"do": "unsubscribe", "subscriber": "slow", "channel": "ch"}},
+        {"at": "0.6s", "command": {"do": "subscribe", "subscriber": "slow", "channel": "ch"}}
+    ]);
+    let st = story(&w.to_string(), 5_000_000);
+    let d = disconnections(&st);
+    assert_eq!(d.len(), 1, "{d:?}");
+    assert_eq!(d[0].1, DisconnectCause::SoftLimit);
+    assert!(
+        d[0].0 > 1_600_000,
+        "the clock restarted at 0.6 s or later: {d:?}"
+    );
+}
+
 #[test]
 fn a_subscriber_over_the_soft_limit_is_closed_even_if_nothing_more_is_published() {
     // Redis's clientsCron checks every client's limits, not only appends:
@@ -714,6 +743,36 @@ fn xautoclaim_takes_an_entry_once_it_is_idle_for_min_idle_time() {
     assert_eq!(r["nodes"]["g"]["acked"], 1);
     assert_eq!(r["nodes"]["g"]["claimed"], 1);
     assert_eq!(r["dropped_by_reason"]["consumer_crashed"], 1);
+}
+
+/// A consumer whose blocked read returns to run XAUTOCLAIM blocks again
+/// at the tail (`blockForKeys` appends), so the next entry goes to one that
+/// kept waiting. c0 crashes at 0.25 s and blocks again at 0.5 s, behind c1;
+/// c1's claim tick at 1 s puts it behind c0; the entry at 1.2 s goes to c0.
+#[test]
+fn a_consumer_back_from_xautoclaim_waits_behind_those_still_blocked() {
+    let st = story(
+        &stream_world(
+            json!([{"id": "g", "stream": "events", "consumers": 2,
+                    "service": {"constant": "1ms"}, "min_idle_time": "100s",
+                    "claim_every": "1s"}]),
+            json!({"id": "p", "to": "events", "rate": "1/s", "arrival": "constant",
+                   "count": 1, "start": "0.2s"}),
+            Value::Null,
+            json!([{"at": "0.25s", "command": {"do": "crash_stream_consumer", "group": "g",
+                    "consumer": 0, "restart_after": "250ms"}}]),
+        ),
+        3_000_000,
+    );
+    let d: Vec<(u64, u32)> = st
+        .matching(|k| matches!(k, TraceKind::XDelivered { .. }))
+        .iter()
+        .map(|e| match e.kind {
+            TraceKind::XDelivered { consumer, .. } => (e.t.0, consumer),
+            _ => unreachable!(),
+        })
+        .collect();
+    assert_eq!(d, vec![(1_200_000, 0)]);
 }
 
 #[test]

@@ -306,7 +306,17 @@ impl Engine {
     /// redis/redis#3893).
     fn output_limit_reached(&mut self, s: u32) -> Option<DisconnectCause> {
         let now = self.now.0;
+        let cfg = &self.cfg.redis_subscribers[s as usize];
+        // Unsubscribed from everything, the client is no longer of the
+        // pubsub class (`unmarkClientAsPubSub`): the normal class's default
+        // limits, none, apply (`getClientType`).
+        let pubsub_class = !cfg.channels.is_empty() || !cfg.patterns.is_empty();
         let sub = &mut self.redis.subs[s as usize];
+        if !pubsub_class {
+            sub.soft_since_us = None;
+            sub.hard_at_check = 0;
+            return None;
+        }
         let limit = self.redis.servers[sub.server as usize].limit;
         let used = sub.buffer_bytes;
         sub.hard_at_check = limit.hard_bytes;
@@ -584,6 +594,14 @@ impl Engine {
             list.push(name.to_string());
         } else {
             list.retain(|x| x != name);
+            if cfg.channels.is_empty() && cfg.patterns.is_empty() {
+                // A normal client now: Redis's next `clientsCron` look
+                // (within a tick, 100 ms) finds no limits and clears the
+                // soft clock (`checkClientOutputBufferLimits`); here at once.
+                let sub = &mut self.redis.subs[s as usize];
+                sub.soft_since_us = None;
+                sub.hard_at_check = 0;
+            }
         }
     }
 

@@ -413,6 +413,10 @@ impl Engine {
             self.redis.groups[g as usize].consumers[c as usize].claim_due = true;
             return;
         }
+        // Its blocked XREADGROUP returned (the loop's timeout) to run
+        // XAUTOCLAIM; blocking again puts it at the tail of the key's
+        // blocked clients (`blockForKeys`), behind those that kept waiting.
+        self.redis.groups[g as usize].waiting.retain(|&w| w != c);
         self.xautoclaim(g, c);
         self.x_next(g, c);
     }
