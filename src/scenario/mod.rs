@@ -52,9 +52,13 @@ pub const KEYS_MAX: u32 = 100_000;
 pub const BURST_MAX: u32 = 100_000;
 pub const SCHEDULE_MAX: usize = 10_000;
 pub const ID_LEN_MAX: usize = 64;
-/// Longest routing key, message key, binding key, header name or header
-/// value, in bytes: AMQP's short string. Bounds the work of matching one key.
+/// Longest routing key, message key, binding key or header name, in bytes:
+/// AMQP's short string. Bounds the work of matching one key.
 pub const KEY_LEN_MAX: usize = 255;
+/// Longest header value, in bytes. AMQP's field-table values are long
+/// strings (RabbitMQ takes values longer than 255 bytes); this cap, far
+/// above any routing use, bounds the memory and the comparison of one.
+pub const HEADER_VALUE_LEN_MAX: usize = 65_535;
 /// Most headers in one header map (a producer's headers, one header set, a
 /// binding's headers).
 pub const HEADERS_MAX: usize = 64;

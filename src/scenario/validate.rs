@@ -129,8 +129,9 @@ fn check_key(v: &mut V, path: impl Into<String>, key: &str) {
     }
 }
 
-/// A header map: at most `HEADERS_MAX` entries, names and values short strings.
-/// Reports the first offending entry only (a map may be large).
+/// A header map: at most `HEADERS_MAX` entries, names short strings, values
+/// at most `HEADER_VALUE_LEN_MAX` bytes. Reports the first offending entry
+/// only (a map may be large).
 fn check_headers<'a>(
     v: &mut V,
     path: &str,
@@ -141,14 +142,21 @@ fn check_headers<'a>(
         v.err(path, format!("at most {HEADERS_MAX} headers"));
         return;
     }
-    let bad = entries
-        .find(|(k, val)| k.len() > KEY_LEN_MAX || val.is_some_and(|x| x.len() > KEY_LEN_MAX));
+    let bad = entries.find(|(k, val)| {
+        k.len() > KEY_LEN_MAX || val.is_some_and(|x| x.len() > HEADER_VALUE_LEN_MAX)
+    });
     match bad {
         Some((k, _)) if k.len() > KEY_LEN_MAX => v.err(
             path,
             format!("header names: {SHORT_STRING}, not {}", k.len()),
         ),
-        Some((k, _)) => v.err(format!("{path}.{k}"), SHORT_STRING),
+        Some((k, val)) => v.err(
+            format!("{path}.{k}"),
+            format!(
+                "a header value is at most {HEADER_VALUE_LEN_MAX} bytes, not {}",
+                val.map_or(0, |x| x.len())
+            ),
+        ),
         None => {}
     }
 }
@@ -648,7 +656,15 @@ pub fn validate(s: &Scenario) -> Result<(), ScenarioError> {
             Some(Poison::Key(k)) => check_key(&mut v, format!("{at}.poison.key"), k),
             Some(Poison::Header { name, value }) => {
                 check_key(&mut v, format!("{at}.poison.header.name"), name);
-                check_key(&mut v, format!("{at}.poison.header.value"), value);
+                if value.len() > HEADER_VALUE_LEN_MAX {
+                    v.err(
+                        format!("{at}.poison.header.value"),
+                        format!(
+                            "a header value is at most {HEADER_VALUE_LEN_MAX} bytes, not {}",
+                            value.len()
+                        ),
+                    );
+                }
             }
             None => {}
         }

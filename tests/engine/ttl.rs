@@ -123,6 +123,38 @@ fn zero_ttl_is_delivered_if_a_consumer_is_ready_else_expires() {
     assert_eq!(expiries(&s), [(ms(200), 2)]);
 }
 
+/// A quorum queue (`delivery_limit`) gives a TTL-0 message one millisecond
+/// (`rabbit_fifo:update_expiry_header`): a consumer free 0.5 ms later gets
+/// it, one free 1.5 ms later does not. A classic queue expires it at once.
+#[test]
+fn zero_ttl_on_a_quorum_queue_waits_one_millisecond_for_a_consumer() {
+    let run = |queue: &str, service_us: u64| {
+        let json = format!(
+            r#"{{
+  "title": "quorum ttl zero",
+  "producers": [{{ "id": "first", "to": "q", "rate": "1/s", "count": 1, "arrival": "constant" }},
+                {{ "id": "zero", "to": "q", "rate": "1/s", "count": 1, "arrival": "constant",
+                   "ttl": "0ms", "start": "1s" }}],
+  "queues": [{queue}],
+  "consumers": [{{ "id": "c", "queue": "q", "prefetch": 1,
+                   "service": {{ "constant": "{service_us}us" }} }}]
+}}"#
+        );
+        let s = story(&json, 5_000_000);
+        (s.deliveries("c").len(), expiries(&s))
+    };
+    let quorum = r#"{ "id": "q", "delivery_limit": 20 }"#;
+    // Busy until 2.0005 s; the TTL-0 message arrives at 2 s.
+    assert_eq!(run(quorum, 1_000_500), (2, vec![]));
+    // Busy until 2.0015 s: expired at 2.001 s.
+    assert_eq!(run(quorum, 1_001_500), (1, vec![(2_001_000, 2)]));
+    // A classic queue: expired on arrival.
+    assert_eq!(
+        run(r#"{ "id": "q" }"#, 1_000_500),
+        (1, vec![(2_000_000, 2)])
+    );
+}
+
 #[test]
 fn a_requeued_message_keeps_its_original_expiry() {
     // Enqueued at 1 s with a 100 ms queue TTL, held by the consumer for

@@ -70,6 +70,11 @@ pub(crate) struct QueueState {
     pub(crate) arrival_late: u64,
 }
 
+/// What a quorum queue makes of a TTL of 0: expiry one millisecond after
+/// the enqueue (`rabbit_fifo`: "discard the message if it cannot be
+/// consumed within the same millisecond").
+const QUORUM_TTL_ZERO_GRACE_US: u64 = 1_000;
+
 impl Engine {
     /// Create the state of queue `q` (scenario order; called once per queue by `Engine::new`).
     pub(crate) fn add_queue(&mut self, q: &scenario::Queue) {
@@ -136,6 +141,14 @@ impl Engine {
             let ttl = match (qttl, self.msg_ttl_us(slot)) {
                 (Some(a), Some(b)) => Some(a.min(b)),
                 (a, b) => a.or(b),
+            };
+            // A quorum queue (`delivery_limit`) does not model TTL 0 as
+            // the immediate flag: `rabbit_fifo:update_expiry_header` gives
+            // the message one millisecond to be consumed.
+            let quorum = self.cfg.queues[qi].delivery_limit.is_some();
+            let ttl = match ttl {
+                Some(0) if quorum => Some(QUORUM_TTL_ZERO_GRACE_US),
+                t => t,
             };
             let m = &mut self.msgs[slot as usize];
             m.queue = q as u16;
