@@ -249,6 +249,37 @@ fn unclean_election_hands_the_partition_to_the_stalled_follower_and_loses_acknow
     assert!(at(&trace, "isr_expanded").iter().all(|&(_, isr)| isr <= 2));
 }
 
+/// Kafka accepts `min.insync.replicas` above the replication factor (it
+/// only asks for at least 1): the topic exists, every `acks=all` write is
+/// refused (NOT_ENOUGH_REPLICAS) and retried, `acks=1` writes go through.
+#[test]
+fn min_insync_above_the_factor_refuses_every_acks_all_write() {
+    let repl = json!({"factor": 2, "min_insync": 3});
+    let mut e = engine(&world(repl.clone(), 10), 1);
+    run_checked(&mut e, 5_000_000);
+    let r = serde_json::to_value(e.report("t")).unwrap();
+    assert_eq!(
+        r["nodes"]["events"]["appended"], 0,
+        "{}",
+        r["nodes"]["events"]
+    );
+    assert_eq!(r["totals"]["processed"], 0);
+    let mut s: Value = serde_json::from_str(&world(repl, 10)).unwrap();
+    s["producers"][0]["acks"] = json!("1");
+    let mut e = engine(&s.to_string(), 1);
+    run_checked(&mut e, 5_000_000);
+    assert_eq!(e.totals().processed, 10);
+    // 0 and more than 5 (the largest factor) are refused, by path.
+    for bad in [0, 6] {
+        let w = world(json!({"factor": 2, "min_insync": bad}), 10);
+        let err = scenario::load(&w).unwrap_err().to_string();
+        assert!(
+            err.contains("topics[0].replication.min_insync") && err.contains("between 1 and 5"),
+            "{err}"
+        );
+    }
+}
+
 #[test]
 fn stall_follower_and_replica_lag_max_are_checked() {
     let repl = json!({"factor": 3, "min_insync": 2});
