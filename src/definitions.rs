@@ -594,10 +594,18 @@ pub fn import(text: &str, vhost: Option<&str>) -> Result<Imported, String> {
                 json!(n.min(scenario::ATTEMPTS_MAX as u64)),
             );
         } else if queue_type == "quorum"
-            && quorum_default_limit
-            && from_arg("delivery-limit").is_none()
-            && from_pol("delivery-limit").is_none()
+            && (from_arg("delivery-limit").is_some() || from_pol("delivery-limit").is_some())
         {
+            // Only negative limits were given: RabbitMQ 4 reads a negative
+            // delivery limit as none. The queue stays a quorum queue (in a
+            // scenario, one with a `delivery_limit`), with one never reached.
+            m.insert("delivery_limit".into(), json!(u32::MAX));
+            notes.push(format!("queue {name:?}: a negative delivery limit means none; imported as delivery_limit {} (never reached), which keeps it a quorum queue", u32::MAX));
+        } else if queue_type == "quorum" && !quorum_default_limit {
+            // 3.x: a quorum queue has no delivery limit by default.
+            m.insert("delivery_limit".into(), json!(u32::MAX));
+            notes.push(format!("queue {name:?}: a RabbitMQ 3.x quorum queue has no delivery limit; imported as delivery_limit {} (never reached), which keeps it a quorum queue", u32::MAX));
+        } else if queue_type == "quorum" {
             m.insert("delivery_limit".into(), json!(20));
             notes.push(format!("queue {name:?}: a quorum queue without a delivery limit gets RabbitMQ 4's default of 20"));
         }

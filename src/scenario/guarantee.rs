@@ -845,7 +845,7 @@ fn explain_queue(q: &super::Queue) -> Vec<String> {
             ),
         });
     }
-    if let Some(n) = q.delivery_limit {
+    if let Some(n) = q.delivery_limit.filter(|&n| n != u32::MAX) {
         out.push(format!(
             "{}: a message returned more than {n} times (a failure, a crash, a requeue) {fate}.",
             q.id

@@ -332,7 +332,8 @@ fn default_exchange_dead_letters_quorum_defaults_and_typed_arguments_import() {
         .any(|b| b.queue.as_deref() == Some("work.dlq") && b.key == "work.dlq"));
     assert_eq!(queue(s, "full").overflow, Overflow::RejectPublishDlx);
     assert_eq!(queue(s, "qq").delivery_limit, Some(20));
-    assert_eq!(queue(s, "qq-unlimited").delivery_limit, None);
+    // No limit (-1): still a quorum queue, with a limit never reached.
+    assert_eq!(queue(s, "qq-unlimited").delivery_limit, Some(u32::MAX));
     assert_eq!(queue(s, "orphan").dead_letter_routing_key, None);
     let notes = imp.notes.join("\n");
     for says in [
@@ -355,7 +356,28 @@ fn default_exchange_dead_letters_quorum_defaults_and_typed_arguments_import() {
     // And 3.x definitions keep a quorum queue unlimited.
     let v3 = defs.replace("\"4.1.0\"", "\"3.13.7\"");
     let imp3 = definitions::import(&v3, None).unwrap();
-    assert_eq!(queue(&imp3.scenario, "qq").delivery_limit, None);
+    assert_eq!(queue(&imp3.scenario, "qq").delivery_limit, Some(u32::MAX));
+    // A quorum queue keeps transient messages across a broker crash, the
+    // imported unlimited one included.
+    let mut crash: serde_json::Value = serde_json::json!({
+        "title": "crash", "duration": "3s",
+        "producers": [{ "id": "p", "to": "qq-unlimited", "rate": "10/s", "count": 5,
+                        "arrival": "constant", "persistent": false }],
+        "queues": [queue(s, "qq-unlimited")],
+        "schedule": [{ "at": "1s", "command": { "do": "crash_broker", "restart_after": "100ms" } }]
+    });
+    let st = crate::common::story(&crash.to_string(), 3_000_000);
+    assert_eq!(st.depth("qq-unlimited"), 5, "nothing lost in the crash");
+    crash["queues"][0]
+        .as_object_mut()
+        .unwrap()
+        .remove("delivery_limit");
+    let st = crate::common::story(&crash.to_string(), 3_000_000);
+    assert_eq!(
+        st.depth("qq-unlimited"),
+        0,
+        "a classic queue loses transient messages"
+    );
 }
 
 #[test]
@@ -414,8 +436,9 @@ fn invalid_limits_and_unmodelled_lifetimes_are_noted_not_imported_silently() {
     let q = queue(&imp.scenario, "q");
     assert_eq!((q.ttl, q.max_length), (None, None));
     assert_eq!(q.delivery_limit, Some(20), "the quorum default applies");
-    // A negative delivery limit is valid in RabbitMQ 4: no limit.
-    assert_eq!(queue(&imp.scenario, "ex").delivery_limit, None);
+    // A negative delivery limit is valid in RabbitMQ 4: no limit, and the
+    // queue stays a quorum queue (a limit never reached).
+    assert_eq!(queue(&imp.scenario, "ex").delivery_limit, Some(u32::MAX));
     assert_eq!(queue(&imp.scenario, "c").ttl, None);
     let notes = imp.notes.join("\n");
     for want in [
