@@ -42,6 +42,16 @@ pub struct Topic {
     pub replication: Option<Replication>,
 }
 
+impl Topic {
+    /// The retention that applies: `retention` when the cleanup policy
+    /// deletes (`delete`, `compact,delete`); none for `compact` alone, whose
+    /// retention settings Kafka accepts and ignores (`UnifiedLog` deletes
+    /// segments by time or size only when the policy includes delete).
+    pub fn active_retention(&self) -> Option<&Retention> {
+        self.retention.as_ref().filter(|_| self.cleanup.deletes())
+    }
+}
+
 /// `replication.factor`, `min.insync.replicas`, and how far behind the
 /// leader the in-sync followers run.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]

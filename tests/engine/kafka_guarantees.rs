@@ -248,7 +248,8 @@ fn crash_leader_is_checked() {
         })
         .unwrap_err();
     assert!(err.to_string().contains("no partition 3"), "{err}");
-    let bad = queuelab::scenario::load(&world(json!({"factor": 2, "min_insync": 3}), json!({}), 1))
+    // Above the factor is Kafka-legal (isr.rs); above 5 is not taken.
+    let bad = queuelab::scenario::load(&world(json!({"factor": 2, "min_insync": 6}), json!({}), 1))
         .unwrap_err();
     assert!(
         bad.to_string().contains("topics[0].replication.min_insync"),

@@ -238,7 +238,7 @@ impl Engine {
                 }),
                 versions: self.versions_for(&t.id),
             });
-            if t.retention.as_ref().is_some_and(|r| r.time.is_some()) {
+            if t.active_retention().is_some_and(|r| r.time.is_some()) {
                 let every = self.retention_check_us(i as u32);
                 self.schedule_stream(SimTime(every), StreamEvent::Cleanup { t: i as u32 });
             }
@@ -303,8 +303,7 @@ impl Engine {
 
     fn retention_check_us(&self, t: u32) -> u64 {
         self.cfg.topics[t as usize]
-            .retention
-            .as_ref()
+            .active_retention()
             .and_then(|r| r.check_interval)
             .map_or(RETENTION_CHECK_US, |d| d.us())
             .max(1000)
@@ -371,8 +370,7 @@ impl Engine {
         let ti = t as usize;
         let node = self.streams.topics[ti].node;
         let keep = self.cfg.topics[ti]
-            .retention
-            .as_ref()
+            .active_retention()
             .and_then(|r| r.records);
         if self.streams.retained >= RECORDS_RETAINED_MAX {
             self.delete_head(t, part, 1);
@@ -457,7 +455,7 @@ impl Engine {
 
     fn on_retention_check(&mut self, t: u32) {
         let ti = t as usize;
-        if let Some(time) = self.cfg.topics[ti].retention.as_ref().and_then(|r| r.time) {
+        if let Some(time) = self.cfg.topics[ti].active_retention().and_then(|r| r.time) {
             let horizon = self.now.0.saturating_sub(time.us());
             let recovery_target = self.streams.topics[ti].recovery_target;
             for part in 0..self.streams.topics[ti].parts.len() as u32 {

@@ -110,14 +110,8 @@ pub(super) fn check_streams(v: &mut V, s: &Scenario, is_topic: &dyn Fn(&str) -> 
             );
         }
         if let Some(r) = &t.retention {
-            if !t.cleanup.deletes() {
-                v.err(
-                    format!("{at}.retention"),
-                    "a topic with cleanup \"compact\" keeps the latest record of every key \
-                     for ever (Kafka applies retention only when the policy includes delete): \
-                     use cleanup \"compact,delete\" for both",
-                );
-            }
+            // Accepted on a `compact` topic too, as Kafka does, and not
+            // applied there (`Topic::active_retention`).
             if r.time.is_none() && r.records.is_none() {
                 v.err(format!("{at}.retention"), "needs time, records or both");
             }
