@@ -485,18 +485,32 @@ impl Engine {
             TraceKind::PulsarEvicted { count } => {
                 format!("backlog quota: {count} oldest message(s) evicted")
             }
-            TraceKind::PulsarBlocked { consumer, unacked } => match consumer {
-                crate::engine::model::pulsar_unacked::WHOLE_SUBSCRIPTION => format!(
-                    "subscription blocked: {unacked} unacked messages reached its cap, nothing is dispatched"
-                ),
-                c => format!("c{c} blocked: {unacked} unacked messages reached its cap, it gets nothing more"),
-            },
-            TraceKind::PulsarUnblocked { consumer, unacked } => match consumer {
-                crate::engine::model::pulsar_unacked::WHOLE_SUBSCRIPTION => {
-                    format!("subscription unblocked: {unacked} unacked, under half its cap")
+            TraceKind::PulsarBlocked {
+                consumer,
+                partition,
+                unacked,
+            } => {
+                let on = pulsar_log_name(partition);
+                match consumer {
+                    crate::engine::model::pulsar_unacked::WHOLE_SUBSCRIPTION => format!(
+                        "subscription blocked on {on}: {unacked} unacked messages reached its cap, nothing of it is dispatched"
+                    ),
+                    c => format!("c{c} blocked on {on}: {unacked} unacked messages reached its cap, it gets nothing more of it"),
                 }
-                c => format!("c{c} unblocked: {unacked} unacked, half its cap or less"),
-            },
+            }
+            TraceKind::PulsarUnblocked {
+                consumer,
+                partition,
+                unacked,
+            } => {
+                let on = pulsar_log_name(partition);
+                match consumer {
+                    crate::engine::model::pulsar_unacked::WHOLE_SUBSCRIPTION => format!(
+                        "subscription unblocked on {on}: {unacked} unacked, under half its cap"
+                    ),
+                    c => format!("c{c} unblocked on {on}: {unacked} unacked, half its cap or less"),
+                }
+            }
             TraceKind::DeliveryHeldBack { instance, held_us } => format!(
                 "delivery to #{instance} held back on the wire for {}: later deliveries overtake it",
                 crate::scenario::Duration(held_us)
@@ -544,5 +558,14 @@ fn ppos(partition: u32, offset: u64) -> String {
         format!("retry:{offset}")
     } else {
         format!("p{partition}:{offset}")
+    }
+}
+
+/// A Pulsar log for people: `p<partition>`, or `the retry topic`.
+fn pulsar_log_name(partition: u32) -> String {
+    if partition == u32::MAX {
+        "the retry topic".into()
+    } else {
+        format!("p{partition}")
     }
 }

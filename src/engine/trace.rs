@@ -434,11 +434,25 @@ pub enum TraceKind {
     /// `consumer_backlog_eviction` skipped `count` messages of the subscription (node).
     PulsarEvicted { count: u32 },
     /// `c<consumer>` (4294967295: the whole subscription) reached its cap
-    /// of unacknowledged messages with `unacked`: nothing more is dispatched to it.
-    PulsarBlocked { consumer: u32, unacked: u32 },
+    /// of unacknowledged messages on `partition` with `unacked` there:
+    /// nothing more of that partition is dispatched to it. The caps hold
+    /// per partition, as Pulsar's per-partition consumers and dispatchers
+    /// keep them; `partition` is the partition index (0 on a
+    /// non-partitioned topic), or 4294967295 (`u32::MAX`, as in
+    /// `PulsarStored`) for the subscription's retry-letter topic.
+    PulsarBlocked {
+        consumer: u32,
+        partition: u32,
+        unacked: u32,
+    },
     /// Acks brought `c<consumer>` (4294967295: the subscription) down to
-    /// `unacked`, half its cap or less: dispatching resumes.
-    PulsarUnblocked { consumer: u32, unacked: u32 },
+    /// `unacked` on `partition` (encoded as in `PulsarBlocked`), half its
+    /// cap or less: dispatching of that partition resumes.
+    PulsarUnblocked {
+        consumer: u32,
+        partition: u32,
+        unacked: u32,
+    },
     /// The broker → consumer link held this delivery back for `held_us`:
     /// deliveries sent after it reach instance `instance` first.
     DeliveryHeldBack { instance: u32, held_us: u64 },

@@ -519,12 +519,19 @@ impl TraceKind {
             TraceKind::PulsarHeld { backlog } => (101, backlog, 0),
             TraceKind::PulsarEvicted { count } => (102, count as u64, 0),
             // 121..=122: Pulsar's caps on unacknowledged messages (model::pulsar_unacked).
-            TraceKind::PulsarBlocked { consumer, unacked } => {
-                (121, consumer as u64, unacked as u64)
-            }
-            TraceKind::PulsarUnblocked { consumer, unacked } => {
-                (122, consumer as u64, unacked as u64)
-            }
+            // The partition in the consumer word's top half: 0 (a
+            // non-partitioned topic) leaves the word as it was before
+            // blocks were per partition.
+            TraceKind::PulsarBlocked {
+                consumer,
+                partition,
+                unacked,
+            } => (121, pair(consumer, partition as u64), unacked as u64),
+            TraceKind::PulsarUnblocked {
+                consumer,
+                partition,
+                unacked,
+            } => (122, pair(consumer, partition as u64), unacked as u64),
             // 84..=86: the broker → consumer link and the ack path (model::links).
             TraceKind::DeliveryHeldBack { instance, held_us } => (84, instance as u64, held_us),
             TraceKind::ChannelClosed { instance, requeued } => {

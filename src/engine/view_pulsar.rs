@@ -34,11 +34,17 @@ pub struct PulsarConsumerView {
     pub busy: bool,
     /// Messages in its receiver queue.
     pub queued: u32,
-    /// Dispatched to it and not acknowledged.
+    /// Dispatched to it and not acknowledged: its total over the
+    /// partitions (and the retry-letter topic).
     pub unacked: u32,
-    /// `blockedConsumerOnUnackedMsgs`: its unacked messages reached
-    /// `max_unacked_per_consumer`; it gets nothing until half are acknowledged.
+    /// `blockedConsumerOnUnackedMsgs` on some partition: its unacked
+    /// messages of that partition reached `max_unacked_per_consumer` (the
+    /// cap holds per partition, as Pulsar's per-partition consumers keep
+    /// it); it gets nothing more of it until half are acknowledged.
     pub blocked: bool,
+    /// The partitions it is blocked on (4294967295: the retry-letter topic).
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub blocked_on: Vec<u32>,
     /// Messages its handler processed successfully (a nacked run is not counted).
     pub processed: u64,
     /// Failover / exclusive: the partitions it is active for.
@@ -77,10 +83,14 @@ pub struct PulsarSubscriptionView {
     pub dead_lettered: u64,
     pub reconsumed: u64,
     pub evicted: u64,
-    /// `blockedSubscriptionOnUnackedMsgs`: its unacked messages reached
-    /// `max_unacked_per_subscription`; nothing is dispatched until they fall
-    /// under half.
+    /// `blockedSubscriptionOnUnackedMsgs` on some partition: its unacked
+    /// messages of that partition reached `max_unacked_per_subscription`
+    /// (per partition, as each has its own dispatcher in Pulsar); nothing
+    /// of it is dispatched until they fall under half.
     pub blocked: bool,
+    /// The partitions it is blocked on (4294967295: the retry-letter topic).
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub blocked_on: Vec<u32>,
     /// Times a consumer was blocked on its unacked messages, and times the
     /// subscription was.
     pub consumer_blocks: u64,
@@ -124,8 +134,9 @@ impl Engine {
                 up: cs.up,
                 busy: cs.busy.is_some(),
                 queued: cs.queue.len() as u32,
-                unacked: cs.unacked,
-                blocked: cs.blocked,
+                unacked: cs.unacked_total(),
+                blocked: cs.blocked.contains(&true),
+                blocked_on: blocked_logs(&cs.blocked),
                 processed: cs.processed,
                 active_for: s
                     .active
@@ -174,12 +185,37 @@ impl Engine {
             dead_lettered: s.dead_lettered,
             reconsumed: s.reconsumed,
             evicted: s.evicted,
-            blocked: s.limits.blocked,
+            blocked: s.limits.blocked.contains(&true),
+            blocked_on: blocked_logs(&s.limits.blocked),
             consumer_blocks: s.limits.consumer_blocks,
             subscription_blocks: s.limits.subscription_blocks,
             consumers,
         }
     }
+}
+
+/// The logs flagged in `blocked` (per log: partitions, then the retry
+/// log), named as the trace names them.
+fn blocked_logs(blocked: &[bool]) -> Vec<u32> {
+    let n = blocked.len();
+    (0..n)
+        .filter(|&ci| blocked[ci])
+        .map(|ci| crate::engine::model::pulsar_unacked::log_part(ci, n))
+        .collect()
+}
+
+/// Logs for people: `p1, retry`.
+fn log_names(logs: &[u32]) -> String {
+    logs.iter()
+        .map(|&p| {
+            if p == RETRY_PART {
+                "retry".to_string()
+            } else {
+                format!("p{p}")
+            }
+        })
+        .collect::<Vec<_>>()
+        .join(", ")
 }
 
 impl super::view::NodeView {
@@ -258,7 +294,11 @@ impl super::view::NodeView {
                             "blocked on unacked",
                             format!(
                                 "{} · consumers {}× · subscription {}×",
-                                if s.blocked { "yes" } else { "no" },
+                                if s.blocked {
+                                    format!("yes ({})", log_names(&s.blocked_on))
+                                } else {
+                                    "no".into()
+                                },
                                 s.consumer_blocks,
                                 s.subscription_blocks
                             ),
@@ -282,7 +322,7 @@ impl super::view::NodeView {
                             line.push_str(" · active");
                         }
                         if c.blocked {
-                            line.push_str(" · blocked");
+                            line.push_str(&format!(" · blocked ({})", log_names(&c.blocked_on)));
                         }
                         if !c.ranges.is_empty() {
                             let r: Vec<String> = c

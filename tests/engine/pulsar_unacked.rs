@@ -3,7 +3,10 @@
 //! half; a subscription at `maxUnackedMessagesPerSubscription` dispatches
 //! nothing until it is under half; the broker's defaults (50,000 per
 //! consumer) apply unset; exclusive and failover subscriptions never block;
-//! the caps are refused where Pulsar ignores them.
+//! the caps are refused where Pulsar ignores them. On a partitioned topic
+//! both caps hold per partition (each partition is a topic of its own to
+//! the broker, with its own dispatcher and one broker consumer per client
+//! consumer): a block stops only its partition.
 
 use crate::common::{engine, story, Story};
 use queuelab::engine::{SimTime, TraceKind};
@@ -41,16 +44,27 @@ fn deliveries(st: &Story) -> Vec<(u64, u32)> {
         .collect()
 }
 
-/// (t, consumer, unacked) of every block (`blocked`) or unblock.
+/// (t, consumer, unacked) of every block (`blocked`) or unblock, on the
+/// one partition (0) of a non-partitioned topic.
 fn blocks(st: &Story, blocked: bool) -> Vec<(u64, u32, u32)> {
     st.trace
         .iter()
         .filter_map(|e| match e.kind {
-            TraceKind::PulsarBlocked { consumer, unacked } if blocked => {
-                Some((e.t.0, consumer, unacked))
-            }
-            TraceKind::PulsarUnblocked { consumer, unacked } if !blocked => {
-                Some((e.t.0, consumer, unacked))
+            TraceKind::PulsarBlocked {
+                consumer,
+                partition: 0,
+                unacked,
+            } if blocked => Some((e.t.0, consumer, unacked)),
+            TraceKind::PulsarUnblocked {
+                consumer,
+                partition: 0,
+                unacked,
+            } if !blocked => Some((e.t.0, consumer, unacked)),
+            TraceKind::PulsarBlocked { partition, .. }
+            | TraceKind::PulsarUnblocked { partition, .. }
+                if partition != 0 =>
+            {
+                panic!("a non-partitioned topic blocked on partition {partition}")
             }
             _ => None,
         })
@@ -183,7 +197,11 @@ fn flood(kind: &str) -> (Vec<(u32, u32)>, Value) {
     let blocked = trace
         .iter()
         .filter_map(|ev| match ev.kind {
-            TraceKind::PulsarBlocked { consumer, unacked } => Some((consumer, unacked)),
+            TraceKind::PulsarBlocked {
+                consumer,
+                partition: 0,
+                unacked,
+            } => Some((consumer, unacked)),
             _ => None,
         })
         .collect();
@@ -258,4 +276,233 @@ fn a_capped_subscriptions_box_has_room_to_say_blocked() {
     let plain = width(json!({ "consumers": 3 }));
     let capped = width(json!({ "consumers": 3, "max_unacked_per_consumer": 4 }));
     assert!(capped > plain + 100.0, "capped {capped} vs {plain}");
+}
+
+/// Partitioned topic `t1` (4 partitions) fed 40 messages at 20/s with keys
+/// a, b, c, d in turn (Java string hashes 97..100: partitions 1, 2, 3, 0),
+/// read by a one-consumer shared subscription that takes 10 s a message
+/// and may hold 4 unacknowledged per partition.
+fn four_partitions(duration: &str) -> String {
+    json!({"title":"t","seed":1,"duration":duration,
+     "producers":[{"id":"p","to":"t1","rate":"20/s","count":40,"arrival":"constant",
+                   "keys":{"round_robin":["a","b","c","d"]}}],
+     "pulsar_topics":[{"id":"t1","partitions":4}],
+     "pulsar_subscriptions":[{"id":"s","topic":"t1","type":"shared","consumers":1,
+                              "service":{"constant":"10s"},"max_unacked_per_consumer":4}]})
+    .to_string()
+}
+
+/// (t, consumer, partition, unacked) of every block (`blocked`) or unblock.
+fn part_blocks(st: &Story, blocked: bool) -> Vec<(u64, u32, u32, u32)> {
+    st.trace
+        .iter()
+        .filter_map(|e| match e.kind {
+            TraceKind::PulsarBlocked {
+                consumer,
+                partition,
+                unacked,
+            } if blocked => Some((e.t.0, consumer, partition, unacked)),
+            TraceKind::PulsarUnblocked {
+                consumer,
+                partition,
+                unacked,
+            } if !blocked => Some((e.t.0, consumer, partition, unacked)),
+            _ => None,
+        })
+        .collect()
+}
+
+/// (t, consumer, partition) of every delivery.
+fn part_deliveries(st: &Story) -> Vec<(u64, u32, u32)> {
+    st.trace
+        .iter()
+        .filter_map(|e| match e.kind {
+            TraceKind::PulsarDelivered {
+                consumer,
+                partition,
+                ..
+            } => Some((e.t.0, consumer, partition)),
+            _ => None,
+        })
+        .collect()
+}
+
+/// Times of the acks of partition `part`'s messages.
+fn part_acks(st: &Story, part: u32) -> Vec<u64> {
+    st.trace
+        .iter()
+        .filter_map(|e| match e.kind {
+            TraceKind::PulsarAcked { partition, .. } if partition == part => Some(e.t.0),
+            _ => None,
+        })
+        .collect()
+}
+
+#[test]
+fn the_per_consumer_cap_holds_per_partition() {
+    // The consumer is one broker consumer per partition: 4 unacknowledged
+    // of each partition block it there only, so it gets 16, not 4.
+    let st = story(&four_partitions("3s"), 3_000_000);
+    let d = part_deliveries(&st);
+    assert_eq!(d.len(), 16, "{d:?}");
+    for part in 0..4 {
+        let n = d.iter().filter(|x| x.2 == part).count();
+        assert_eq!(n, 4, "partition {part}: {d:?}");
+    }
+    // Keys a, b, c, d are partitions 1, 2, 3, 0: the fourth message of each
+    // blocks it on its partition, in that order.
+    let b = part_blocks(&st, true);
+    let on: Vec<(u32, u32, u32)> = b.iter().map(|x| (x.1, x.2, x.3)).collect();
+    assert_eq!(
+        on,
+        vec![(0, 1, 4), (0, 2, 4), (0, 3, 4), (0, 0, 4)],
+        "{b:?}"
+    );
+    // A block on one partition did not stop the others: partition 0's
+    // fourth message went out after partition 1 was blocked.
+    assert!(d.iter().any(|&(t, _, p)| p == 0 && t > b[0].0), "{d:?}");
+    assert!(part_blocks(&st, false).is_empty());
+    let v = sub_view(&st);
+    assert_eq!(
+        v["consumers"][0]["unacked"],
+        json!(16),
+        "total over partitions: {v}"
+    );
+    assert_eq!(v["consumers"][0]["blocked"], json!(true));
+    assert_eq!(v["consumers"][0]["blocked_on"], json!([0, 1, 2, 3]));
+    assert_eq!(v["consumer_blocks"], json!(4));
+    assert_eq!(v["unacked"], json!(16));
+    assert_eq!(v["blocked"], json!(false));
+}
+
+#[test]
+fn a_consumer_unblocks_per_partition_at_half_its_cap() {
+    // One message every 10 s, in arrival order: a (p1), b (p2), c (p3),
+    // d (p0), a (p1). The fifth ack is the second of partition 1: 2 = 4 / 2
+    // left there, so the consumer is unblocked on partition 1 alone, takes
+    // two more of it and is blocked there again; the acks of partitions 2,
+    // 3 and 0 (3 left each) unblock nothing.
+    let mut st = story(&four_partitions("60s"), 3_000_000);
+    assert_eq!(part_deliveries(&st).len(), 16);
+    st.run_to(55_000_000);
+    let acks: Vec<u64> = st
+        .matching(|k| matches!(k, TraceKind::PulsarAcked { .. }))
+        .iter()
+        .map(|e| e.t.0)
+        .collect();
+    assert_eq!(acks.len(), 5, "{acks:?}");
+    let p1 = part_acks(&st, 1);
+    assert_eq!(p1, vec![acks[0], acks[4]]);
+    assert_eq!(part_blocks(&st, false), vec![(acks[4], 0, 1, 2)]);
+    let later: Vec<(u64, u32, u32)> = part_deliveries(&st)
+        .into_iter()
+        .filter(|d| d.0 > 3_000_000)
+        .collect();
+    assert_eq!(later, vec![(acks[4], 0, 1), (acks[4], 0, 1)]);
+    assert_eq!(part_blocks(&st, true).last(), Some(&(acks[4], 0, 1, 4)));
+    let v = sub_view(&st);
+    assert_eq!(v["consumers"][0]["blocked_on"], json!([0, 1, 2, 3]), "{v}");
+    assert_eq!(v["consumers"][0]["unacked"], json!(13));
+}
+
+/// Partitioned topic `t` (2 partitions) fed 20 messages at 10/s with keys
+/// a, a, a, b in turn (a: partition 1, b: partition 0), read by a shared
+/// subscription of two consumers that take 5 s a message and may hold 6
+/// unacknowledged per partition.
+fn two_partitions_sub_cap() -> String {
+    json!({"title":"sub cap","duration":"60s",
+     "producers":[{"id":"p","to":"t","rate":"10/s","count":20,"arrival":"constant",
+                   "keys":{"round_robin":["a","a","a","b"]}}],
+     "pulsar_topics":[{"id":"t","partitions":2}],
+     "pulsar_subscriptions":[{"id":"s","topic":"t","type":"shared","consumers":2,
+                              "service":{"constant":"5s"},"max_unacked_per_subscription":6}]})
+    .to_string()
+}
+
+#[test]
+fn the_per_subscription_cap_blocks_only_the_partition_that_reached_it() {
+    // Partition 1 gets 15 messages, partition 0 five: partition 1's
+    // dispatcher stops at its sixth delivery, partition 0's goes on and
+    // sends all five (11 unacknowledged in all, over the cap of 6, as
+    // Pulsar's per-partition dispatchers allow).
+    let mut st = story(&two_partitions_sub_cap(), 3_000_000);
+    let d = part_deliveries(&st);
+    let p1: Vec<u64> = d.iter().filter(|x| x.2 == 1).map(|x| x.0).collect();
+    let p0: Vec<u64> = d.iter().filter(|x| x.2 == 0).map(|x| x.0).collect();
+    assert_eq!((p1.len(), p0.len()), (6, 5), "{d:?}");
+    let b = part_blocks(&st, true);
+    assert_eq!(b, vec![(p1[5], WHOLE, 1, 6)]);
+    assert!(p0.iter().filter(|&&t| t > p1[5]).count() >= 3, "{d:?}");
+    let v = sub_view(&st);
+    assert_eq!(v["blocked"], json!(true), "{v}");
+    assert_eq!(v["blocked_on"], json!([1]));
+    assert_eq!(v["unacked"], json!(11));
+    assert_eq!(v["subscription_blocks"], json!(1));
+
+    // Unblocked below half on its own count: the fourth ack of a partition-1
+    // message leaves 2 there (< 3); acks of partition 0 do not count. It
+    // dispatches back up to 6 at once and blocks again; partition 0,
+    // never at its cap, never blocked.
+    st.run_to(12_000_000);
+    let acks1 = part_acks(&st, 1);
+    assert!(acks1.len() >= 4, "{acks1:?}");
+    let unblocked = part_blocks(&st, false);
+    assert_eq!(unblocked, vec![(acks1[3], WHOLE, 1, 2)]);
+    let b = part_blocks(&st, true);
+    assert_eq!(b, vec![(p1[5], WHOLE, 1, 6), (acks1[3], WHOLE, 1, 6)]);
+    let d = part_deliveries(&st);
+    assert!(
+        !d.iter()
+            .any(|&(t, _, p)| p == 1 && t > p1[5] && t < acks1[3]),
+        "a partition-1 delivery while it was blocked: {d:?}"
+    );
+    assert_eq!(
+        d.iter()
+            .filter(|&&(t, _, p)| p == 1 && t == acks1[3])
+            .count(),
+        4,
+        "{d:?}"
+    );
+}
+
+#[test]
+fn the_retry_letter_topic_has_its_own_counts() {
+    // The retry-letter topic is a topic of its own, with its own broker
+    // consumer: every handling fails and is reconsumed later, and the
+    // consumer, blocked at 2 unacknowledged of the topic, still takes the
+    // retry letters, up to 2 of them (4 unacknowledged in all).
+    let st = story(
+        &json!({"title":"retry caps","duration":"20s",
+         "producers":[{"id":"p","to":"t","rate":"10/s","count":30,"arrival":"constant"}],
+         "pulsar_topics":[{"id":"t"}],
+         "pulsar_subscriptions":[{"id":"s","topic":"t","type":"shared","consumers":1,
+            "service":{"constant":"1s"},"failure_rate":1.0,"retry_letter_delay":"1s",
+            "max_unacked_per_consumer":2}]})
+        .to_string(),
+        2_500_000,
+    );
+    const RETRY: u32 = u32::MAX;
+    let b: Vec<(u32, u32, u32)> = part_blocks(&st, true)
+        .iter()
+        .map(|x| (x.1, x.2, x.3))
+        .collect();
+    assert_eq!(b, vec![(0, 0, 2), (0, 0, 2), (0, 0, 2), (0, RETRY, 2)]);
+    // In trace order: a retry letter delivered while the consumer was
+    // blocked on the topic's partition 0.
+    let mut blocked_on_topic = false;
+    let mut while_blocked = 0;
+    for e in &st.trace {
+        match e.kind {
+            TraceKind::PulsarBlocked { partition: 0, .. } => blocked_on_topic = true,
+            TraceKind::PulsarUnblocked { partition: 0, .. } => blocked_on_topic = false,
+            TraceKind::PulsarDelivered {
+                partition: RETRY, ..
+            } if blocked_on_topic => while_blocked += 1,
+            _ => {}
+        }
+    }
+    assert_eq!(while_blocked, 2, "{:?}", part_deliveries(&st));
+    let v = sub_view(&st);
+    assert_eq!(v["consumers"][0]["unacked"], json!(4), "{v}");
+    assert_eq!(v["consumers"][0]["blocked_on"], json!([0, RETRY]));
 }

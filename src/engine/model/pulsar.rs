@@ -135,9 +135,18 @@ pub(crate) struct PConsumer {
     /// When it subscribed (the start, or its last restart): its client's
     /// ack-timeout tracker ticks every `ACK_TICK_US` from then.
     pub(crate) subscribed_us: u64,
-    /// Pending deliveries it holds, and whether that blocked it (`pulsar_unacked.rs`).
-    pub(crate) unacked: u32,
-    pub(crate) blocked: bool,
+    /// Per log (partitions, then the retry log): pending deliveries it
+    /// holds from it, and whether that blocked it there (each internal
+    /// consumer is a broker `Consumer` of its own; `pulsar_unacked.rs`).
+    pub(crate) unacked: Vec<u32>,
+    pub(crate) blocked: Vec<bool>,
+}
+
+impl PConsumer {
+    /// Pending deliveries it holds over all logs.
+    pub(crate) fn unacked_total(&self) -> u32 {
+        self.unacked.iter().sum()
+    }
 }
 
 #[derive(Clone, Debug)]
@@ -649,8 +658,8 @@ fn new_sub(
                 join_limit: None,
                 processed: 0,
                 subscribed_us: 0,
-                unacked: 0,
-                blocked: false,
+                unacked: vec![0; parts + 1],
+                blocked: vec![false; parts + 1],
             })
             .collect(),
         by_name,
@@ -676,6 +685,6 @@ fn new_sub(
         dead_lettered: 0,
         reconsumed: 0,
         evicted: 0,
-        limits: super::pulsar_unacked::UnackedLimits::new(cfg),
+        limits: super::pulsar_unacked::UnackedLimits::new(cfg, parts + 1),
     }
 }

@@ -9,9 +9,10 @@
 //! its mark-delete position; each subscription's backlog counter equals a
 //! recount; every pending delivery is held by an up consumer through a live
 //! `Unacked` copy indexed by that copy (or none, once negatively
-//! acknowledged); a crashed consumer holds nothing; each consumer's
-//! unacknowledged count and the blocks on it agree with the pending
-//! deliveries (`pulsar_unacked.rs`).
+//! acknowledged); a crashed consumer holds nothing; each (consumer, log)
+//! and (subscription, log) unacknowledged count equals the pending
+//! deliveries of that log, none is over its cap, and the blocks agree with
+//! the counts (`pulsar_unacked.rs`).
 
 use crate::engine::command::CommandError;
 use crate::engine::core::{Engine, NodeKind};

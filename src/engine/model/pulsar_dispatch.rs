@@ -36,7 +36,9 @@
 //!   first one too (the active consumer changed from none). The one that
 //!   lost the partition keeps what its receiver queue holds and handles it.
 //! - Permits: a receiver queue per consumer and partition (the Java
-//!   multi-topics consumer's internal consumers, `p_permits`).
+//!   multi-topics consumer's internal consumers, `p_permits`); none on a
+//!   log where the consumer, or the subscription, is blocked on its cap of
+//!   unacknowledged messages (per log, `pulsar_unacked.rs`).
 //! - Delayed delivery (`deliverAfter`) applies on shared and key_shared
 //!   only, with the broker's 1 s tick and its non-strict cutoff (a message
 //!   may go out up to one tick early); exclusive and failover ignore it.
@@ -103,13 +105,22 @@ impl Engine {
     pub(crate) fn p_permits(&self, s: u32, c: u32, part: u32) -> usize {
         let st = &self.pulsar.subs[s as usize];
         let cs = &st.consumers[c as usize];
-        // A consumer blocked on unacknowledged messages gets no permits
-        // until its acks unblock it (`pulsar_unacked.rs`).
-        if !cs.up || cs.blocked {
+        let ci = Self::p_ci(st, part);
+        // A consumer blocked on unacknowledged messages of this log gets no
+        // permits on it until its acks unblock it; a log whose dispatcher
+        // is blocked (the subscription's cap there) sends nothing
+        // (`pulsar_unacked.rs`). Other logs go on.
+        if !cs.up || cs.blocked[ci] || st.limits.blocked[ci] {
             return 0;
         }
-        let ci = Self::p_ci(st, part);
         st.rq[ci].saturating_sub(cs.queued[ci]) as usize
+    }
+
+    /// Is the subscription's dispatcher on log `part` blocked on its cap
+    /// of unacknowledged messages (`pulsar_unacked.rs`)?
+    pub(crate) fn p_sub_blocked(&self, s: u32, part: u32) -> bool {
+        let st = &self.pulsar.subs[s as usize];
+        st.limits.blocked[Self::p_ci(st, part)]
     }
 
     /// The logs on which some consumer of `s` has permits.
@@ -350,8 +361,8 @@ impl Engine {
         let st = &self.pulsar.subs[s as usize];
         match st.kind {
             SubscriptionType::Exclusive | SubscriptionType::Failover => self.p_dispatch_single(s),
-            // Blocked on unacknowledged messages: the dispatcher reads nothing.
-            _ if st.limits.blocked => {}
+            // A log blocked on unacknowledged messages has no permits: its
+            // dispatcher reads nothing, the others go on (`p_permits`).
             SubscriptionType::Shared => self.p_dispatch_shared(s),
             SubscriptionType::KeyShared => self.p_dispatch_key_shared(s),
         }
@@ -442,9 +453,10 @@ impl Engine {
         let mut runs: Vec<(Option<u32>, u32)> = vec![(None, 0); self.pulsar.subs[si].rr.len()];
         let replay: Vec<Pos> = self.pulsar.subs[si].replay.iter().copied().collect();
         for pos in replay {
-            // A delivery brought the subscription to its cap (`pulsar_unacked.rs`).
-            if self.pulsar.subs[si].limits.blocked {
-                return;
+            // A delivery brought the subscription to its cap on this log
+            // (`pulsar_unacked.rs`): that dispatcher stops, the others go on.
+            if self.p_sub_blocked(s, pos.0) {
+                continue;
             }
             if self.p_settled(s, pos) {
                 self.p_replay_remove(s, pos);
@@ -457,7 +469,7 @@ impl Engine {
         }
         loop {
             let open = self.p_open_parts(s);
-            if open.is_empty() || self.pulsar.subs[si].limits.blocked {
+            if open.is_empty() {
                 return;
             }
             let Some(pos) = self.p_read_new(s, &open) else {

@@ -95,9 +95,10 @@ impl Engine {
         let replay: Vec<Pos> = self.pulsar.subs[si].replay.iter().copied().collect();
         let mut blocked: std::collections::BTreeSet<u32> = std::collections::BTreeSet::new();
         for pos in replay {
-            // A delivery brought the subscription to its cap (`pulsar_unacked.rs`).
-            if self.pulsar.subs[si].limits.blocked {
-                return;
+            // A delivery brought the subscription to its cap on this log
+            // (`pulsar_unacked.rs`): that dispatcher stops, the others go on.
+            if self.p_sub_blocked(s, pos.0) {
+                continue;
             }
             if self.p_settled(s, pos) {
                 self.p_replay_remove(s, pos);
@@ -122,8 +123,8 @@ impl Engine {
         }
         let n = self.pulsar.subs[si].consumers.len();
         let lookahead = (LOOKAHEAD_PER_CONSUMER * n).min(LOOKAHEAD_MAX);
-        while self.pulsar.subs[si].replay.len() < lookahead && !self.pulsar.subs[si].limits.blocked
-        {
+        while self.pulsar.subs[si].replay.len() < lookahead {
+            // Without the logs blocked on their caps (`p_permits`).
             let open = self.p_open_parts(s);
             if open.is_empty() {
                 return;

@@ -31,7 +31,8 @@ pub(super) fn draw_subscription(
     let rows = st.rows(false);
     let small = st.small_px * s;
     let backlog = format!("backlog {}", v.backlog);
-    // At its cap of unacknowledged messages the subscription dispatches nothing.
+    // At its cap of unacknowledged messages on some partition, that
+    // partition's dispatcher sends nothing (the caps hold per partition).
     let unacked = if v.blocked {
         format!("unacked {} blocked", v.unacked)
     } else {
