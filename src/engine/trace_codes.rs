@@ -7,8 +7,9 @@
 //! the log's delivery mechanics, 90..=102 Apache Pulsar, 108 SQS again,
 //! 109..=111 consumers' circuit breakers, 112 SQS again, 113..=114 the
 //! groups' poll timer, 115 the transaction timeout, 116..=117 alert rules,
-//! 118..=120 event stores, 121..=122 Pulsar's unacknowledged-message caps;
-//! the next new kind takes 123.
+//! 118..=120 event stores, 121..=122 Pulsar's unacknowledged-message caps,
+//! 123..=124 RabbitMQ's delivery acknowledgement timeout; the next new kind
+//! takes 125 (`trace_tests.rs` checks that no two arms share a code).
 
 use super::trace::{NodeId, TraceKind};
 
@@ -538,14 +539,14 @@ impl TraceKind {
                 (85, instance as u64, requeued as u64)
             }
             TraceKind::AckDelayed { instance, delay_us } => (86, instance as u64, delay_us),
-            // 121: RabbitMQ's delivery acknowledgement timeout (model::ack_timeout).
+            // 123..=124: RabbitMQ's delivery acknowledgement timeout (model::ack_timeout).
             TraceKind::AckTimedOut {
                 instance,
                 requeued,
                 timeout_us,
-            } => (121, pair(instance, requeued as u64), timeout_us),
+            } => (123, pair(instance, requeued as u64), timeout_us),
             TraceKind::FinishedAfterClose { instance, effect } => {
-                (122, instance as u64, effect as u64)
+                (124, instance as u64, effect as u64)
             }
             // 103..=105: Kafka's ISR shrinking and expanding (model::isr).
             TraceKind::FollowerStalled {

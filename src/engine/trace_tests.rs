@@ -226,6 +226,46 @@ fn names_lists_every_kind() {
     assert_eq!(seen, TraceKind::NAMES.len());
 }
 
+/// No two kinds share a hash code (read from the source of
+/// `TraceKind::fields`): a shared code lets two different events hash alike
+/// when their fields coincide (`ack_timed_out` once took Pulsar's 121).
+#[test]
+fn every_kind_has_its_own_code() {
+    let src = include_str!("trace_codes.rs");
+    let start = src.find("pub(crate) fn fields").unwrap();
+    let body = &src[start..];
+    let body = &body[..body.find("\n    }\n").unwrap()];
+    let mut codes: Vec<u32> = Vec::new();
+    for line in body.lines() {
+        let t = line.trim_start();
+        let t = t
+            .strip_prefix("} => ")
+            .or_else(|| t.split_once("=> ").map(|x| x.1))
+            .unwrap_or(t);
+        if let Some(rest) = t.strip_prefix('(') {
+            if let Some((n, _)) = rest.split_once(',') {
+                if let Ok(code) = n.trim().parse::<u32>() {
+                    codes.push(code);
+                }
+            }
+        }
+    }
+    assert!(
+        codes.len() + 10 >= TraceKind::NAMES.len(),
+        "the scan found {} codes for {} kinds",
+        codes.len(),
+        TraceKind::NAMES.len()
+    );
+    let mut sorted = codes.clone();
+    sorted.sort_unstable();
+    let dups: Vec<u32> = sorted
+        .windows(2)
+        .filter(|w| w[0] == w[1])
+        .map(|w| w[0])
+        .collect();
+    assert!(dups.is_empty(), "codes used twice: {dups:?}");
+}
+
 #[test]
 fn alert_kinds_use_codes_116_and_117_and_hash_their_fields() {
     let fired = TraceKind::AlertFired {
