@@ -144,10 +144,12 @@ impl Engine {
             };
             // A quorum queue (`delivery_limit`) does not model TTL 0 as
             // the immediate flag: `rabbit_fifo:update_expiry_header` gives
-            // the message one millisecond to be consumed.
-            let quorum = self.cfg.queues[qi].delivery_limit.is_some();
+            // the message one millisecond to be consumed. (Looked up only
+            // for a TTL of 0: this runs for every enqueue.)
             let ttl = match ttl {
-                Some(0) if quorum => Some(QUORUM_TTL_ZERO_GRACE_US),
+                Some(0) if self.cfg.queues[qi].delivery_limit.is_some() => {
+                    Some(QUORUM_TTL_ZERO_GRACE_US)
+                }
                 t => t,
             };
             let m = &mut self.msgs[slot as usize];
