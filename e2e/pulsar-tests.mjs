@@ -9,11 +9,14 @@
 // Screenshots go to $SHOTS/pulsar/. Exits non-zero on failure.
 import fs from 'node:fs';
 import path from 'node:path';
+import os from 'node:os';
+import { execFileSync } from 'node:child_process';
 import {
   test, run, sleep, assert, open, settle, tUs, clickNode, play, pause, setSpeed, seekMs, SHOTS as SHOTS_ROOT,
 } from './lib.mjs';
 
 const SHOTS = path.join(SHOTS_ROOT, 'pulsar');
+const CLI = process.env.QUEUELAB || path.resolve('../target/debug/queuelab');
 fs.mkdirSync(SHOTS, { recursive: true });
 
 /** Play until the simulated clock passes `us` (or fail after `ms`). On a
@@ -86,5 +89,40 @@ test('pulsar redelivery: negative acks, redeliveries and dead letters count up',
   assert(n('dead-lettered') >= 1, `a dead letter after 4 deliveries: ${text}`);
   await page.screenshot({ path: path.join(SHOTS, 'redelivery-1366.png') });
 }, { viewport: { width: 1366, height: 768 } });
+
+// A scenario no preset has: the share link of it comes from the CLI.
+function linkOf(scenario) {
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'ql-pulsar-'));
+  const file = path.join(dir, 'scenario.json');
+  fs.writeFileSync(file, JSON.stringify(scenario));
+  const out = execFileSync(CLI, ['link', file], { encoding: 'utf8' }).trim().split('\n');
+  return out[out.length - 1];
+}
+
+test('pulsar unacked cap: the inspector names the partitions a consumer is blocked on', async (page) => {
+  // c0 takes 20 s a message: its third unacked message of a partition
+  // blocks it there (maxUnackedMessagesPerConsumer 3, per partition).
+  const link = linkOf({
+    title: 'Pulsar: a slow consumer at its unacked cap',
+    duration: '60s',
+    producers: [{ id: 'p', to: 't', rate: '10/s', arrival: 'constant' }],
+    pulsar_topics: [{ id: 't', partitions: 2 }],
+    pulsar_subscriptions: [{ id: 's', topic: 't', type: 'shared', consumers: 2,
+      service: { constant: '10ms' }, max_unacked_per_consumer: 3,
+      consumer_service: [{ consumer: 0, service: { constant: '20s' } }] }],
+  });
+  await open(page, link.slice(link.indexOf('#')));
+  await setSpeed(page, 4);
+  await playTo(page, 3_000_000);
+  await clickNode(page, 's');
+  const row = (c) => page.textContent(`#pulsar-consumers li[data-consumer="${c}"]`);
+  const c0 = await row('c0');
+  assert(/blocked on p\d/.test(c0), `c0 is blocked on a partition: ${c0}`);
+  assert(!/blocked/.test(await row('c1')), `c1 is not blocked: ${await row('c1')}`);
+  const sub = await page.textContent('#pulsar-blocked');
+  assert(/^no · consumers blocked [1-9]\d*×/.test(sub), `the subscription is not blocked, c0 was: ${sub}`);
+  await page.locator('#pulsar-consumers').scrollIntoViewIfNeeded();
+  await page.screenshot({ path: path.join(SHOTS, 'unacked-cap-1024.png') });
+}, { viewport: { width: 1024, height: 640 } });
 
 await run('pulsar');

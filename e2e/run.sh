@@ -29,7 +29,8 @@ BASE_URL="http://127.0.0.1:$port/" SHOTS="$root/target/screenshots" node export-
 BASE_URL="http://127.0.0.1:$port/" SHOTS="$root/target/screenshots" node kafka-tests.mjs || status=1
 BASE_URL="http://127.0.0.1:$port/" SHOTS="$root/target/screenshots" node builder-tests.mjs || status=1
 BASE_URL="http://127.0.0.1:$port/" SHOTS="$root/target/screenshots" node guarantee-tests.mjs || status=1
-BASE_URL="http://127.0.0.1:$port/" SHOTS="$root/target/screenshots" node pulsar-tests.mjs || status=1
+BASE_URL="http://127.0.0.1:$port/" SHOTS="$root/target/screenshots" QUEUELAB="$root/target/debug/queuelab" \
+  node pulsar-tests.mjs || status=1
 BASE_URL="http://127.0.0.1:$port/" SHOTS="$root/target/screenshots" node broker-tests.mjs || status=1
 BASE_URL="http://127.0.0.1:$port/" SHOTS="$root/target/screenshots" QUEUELAB="$root/target/debug/queuelab" \
   node sweep-tests.mjs || status=1

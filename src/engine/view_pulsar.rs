@@ -205,7 +205,7 @@ fn blocked_logs(blocked: &[bool]) -> Vec<u32> {
 }
 
 /// Logs for people: `p1, retry`.
-fn log_names(logs: &[u32]) -> String {
+pub fn log_names(logs: &[u32]) -> String {
     logs.iter()
         .map(|&p| {
             if p == RETRY_PART {

@@ -15,7 +15,7 @@
 
 use super::inspector_stream::input_value;
 use super::{App, Msg};
-use crate::engine::view_pulsar::{PulsarSubscriptionView, PulsarTopicView};
+use crate::engine::view_pulsar::{log_names, PulsarSubscriptionView, PulsarTopicView};
 use crate::engine::view_redis::{
     RedisGroupView, RedisPubSubView, RedisStreamView, RedisSubscriberView,
 };
@@ -337,7 +337,8 @@ impl App {
                 <dt>{"unacked"}</dt><dd id="pulsar-unacked">{ s.unacked }</dd>
                 <dt>{"blocked on unacked"}</dt><dd id="pulsar-blocked">{
                     format!("{} · consumers blocked {}× · subscription {}×",
-                        if s.blocked { "yes" } else { "no" }, s.consumer_blocks, s.subscription_blocks)
+                        if s.blocked { format!("yes ({})", log_names(&s.blocked_on)) } else { "no".into() },
+                        s.consumer_blocks, s.subscription_blocks)
                 }</dd>
                 <dt>{"to redeliver"}</dt><dd>{ s.replay }</dd>
                 <dt>{"delayed"}</dt><dd>{ s.delayed }</dd>
@@ -380,6 +381,9 @@ impl App {
                             <b>{ cv.name.clone() }</b>
                             <span class={classes!("state", st)}>{ if cv.active_for.is_empty() { st.to_string() } else { format!("{st} · active") } }</span>
                             <span class="counts" title={format!("{} of them in its receiver queue", cv.queued)}>{ format!("unacked {} · done {}", cv.unacked, cv.processed) }</span>
+                            if cv.blocked {
+                                <span class="state blocked" title="at its cap of unacknowledged messages on these partitions: it gets nothing more of them">{ format!("blocked on {}", log_names(&cv.blocked_on)) }</span>
+                            }
                             { button(c as u32, cv.up) }
                         </li>
                     }
