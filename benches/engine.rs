@@ -30,7 +30,8 @@
 //! ≥ 1 (issue 8's budget); both are printed, each with its verdict.
 //!
 //! After them, outside the rounds: `fanout-large` deliveries per second and a
-//! wide Kafka topic (1,024 partitions, 8 members) in records per second.
+//! wide Kafka topic (1,024 partitions, 8 members) in records per second, and a
+//! Pulsar Key_Shared subscription under overload in events per second.
 //!
 //! Wall-clock time is read here, in the harness, never inside the engine.
 //!
@@ -237,6 +238,27 @@ fn kafka_wide() -> (u64, u64, f64) {
     run_engine(&mut e, SimTime(1_000_000_000));
     let secs = t0.elapsed().as_secs_f64();
     (e.totals().processed, e.events(), secs)
+}
+
+/// Pulsar Key_Shared under overload: 100,000 messages/s of 2 keys for
+/// 2 simulated seconds into three consumers of 100 ms each. The owners of
+/// the keys fill their receiver queues and the held-back (replay) set
+/// reaches its look-ahead limit of 6,000, while a consumer that owns none
+/// of the keys keeps its permits; every arrival dispatches. What one such
+/// dispatch costs (`pulsar_key_shared.rs`): (messages published, events,
+/// seconds).
+fn pulsar_overload() -> (u64, u64, f64) {
+    let json = r#"{"title": "key_shared overload", "seed": 1,
+  "producers": [{ "id": "p", "to": "t", "rate": "100000/s", "keys": { "random_of_n": 2 } }],
+  "pulsar_topics": [{ "id": "t" }],
+  "pulsar_subscriptions": [{ "id": "s", "topic": "t", "type": "key_shared", "consumers": 3,
+    "service": { "exponential": "100ms" } }]}"#;
+    let s = load(json).expect("the overload scenario is valid");
+    let mut e = Engine::new(s, 1).expect("valid scenario");
+    let t0 = Instant::now();
+    run_engine(&mut e, SimTime(2_000_000));
+    let secs = t0.elapsed().as_secs_f64();
+    (e.totals().published, e.events(), secs)
 }
 
 fn median(mut v: Vec<f64>) -> f64 {
@@ -469,6 +491,13 @@ fn main() {
         wide[0].0,
         median(wide.iter().map(|w| w.0 as f64 / w.2).collect()),
         median(wide.iter().map(|w| w.1 as f64 / w.2).collect())
+    );
+
+    let over: Vec<(u64, u64, f64)> = (0..3).map(|_| pulsar_overload()).collect();
+    println!(
+        "pulsar key_shared overload (100,000/s of 2 keys, replay set full, 2 sim s, 3 runs): {} messages, {:.0} events/s (medians)",
+        over[0].0,
+        median(over.iter().map(|w| w.1 as f64 / w.2).collect())
     );
 
     if quick {

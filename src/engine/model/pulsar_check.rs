@@ -186,6 +186,28 @@ impl Engine {
                 ));
             }
             Self::check_pulsar_unacked(st, id)?;
+            // A replay entry is stored and still owed: an ack or a delivery
+            // takes it out at once (`p_ack_one`, `p_pend`), which lets a
+            // Key_Shared dispatch skip a replay set none of whose keys can
+            // go anywhere (`p_dispatch_key_shared`).
+            for &pos in &st.replay {
+                let stored = if (pos.0 as usize) < tp.logs.len() {
+                    tp.logs[pos.0 as usize].get(pos.1).is_some()
+                } else {
+                    st.retry_log.get(pos.1).is_some()
+                };
+                if !stored || st.pending.contains_key(&pos) {
+                    return Err(format!(
+                        "subscription {id}: replay holds {pos:?}, which is {}",
+                        if stored { "pending" } else { "not stored" }
+                    ));
+                }
+                if st.cursors[Self::p_ci(st, pos.0)].is_acked(pos.1) {
+                    return Err(format!(
+                        "subscription {id}: replay holds acknowledged {pos:?}"
+                    ));
+                }
+            }
             let mut held = 0u64;
             for (&pos, &(c, copy)) in &st.pending {
                 let cs = &st.consumers[c as usize];

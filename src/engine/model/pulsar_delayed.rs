@@ -13,6 +13,7 @@
 //! for another time) does nothing when its agenda entry comes up; no
 //! delayed message is left without a timer.
 
+use super::pulsar::Pos;
 use super::pulsar::PulsarEvent;
 use crate::engine::core::{Engine, Event};
 
@@ -63,7 +64,7 @@ impl Engine {
                 break;
             }
             self.pulsar.subs[si].delayed.pop_first();
-            self.p_replay_add(s, pos);
+            self.p_replay_due(s, pos);
             moved = true;
         }
         if moved {
@@ -89,9 +90,19 @@ impl Engine {
                 break;
             }
             self.pulsar.subs[si].delayed.pop_first();
-            self.p_replay_add(s, pos);
+            self.p_replay_due(s, pos);
         }
         self.p_delayed_timer(s);
         self.p_dispatch(s);
+    }
+
+    /// A delayed message now due goes to the replay set, unless it was
+    /// settled meanwhile (a backlog eviction acknowledges messages still in
+    /// the tracker, and the topic may then have deleted them): the replay
+    /// set holds only stored messages still owed (`check_pulsar`).
+    fn p_replay_due(&mut self, s: u32, pos: Pos) {
+        if !self.p_settled(s, pos) && self.p_log(s, pos.0).get(pos.1).is_some() {
+            self.p_replay_add(s, pos);
+        }
     }
 }

@@ -91,7 +91,15 @@ impl Engine {
         }
         self.p_release_due(s);
         // Replayed messages first, in position order; only the oldest
-        // held-back message of a slot may go.
+        // held-back message of a slot may go. The pass is skipped when no
+        // held-back key's owner has a permit on any log: every entry would
+        // stay where it is (the replay set holds only stored, unsettled
+        // messages, `check_pulsar`). Under overload the set is thousands
+        // of messages of a few keys, and every arrival dispatches; this
+        // check costs a lookup per distinct key, not one per message.
+        if !self.p_ks_replay_may_move(s) {
+            return self.p_ks_read_ahead(s);
+        }
         let replay: Vec<Pos> = self.pulsar.subs[si].replay.iter().copied().collect();
         let mut blocked: std::collections::BTreeSet<u32> = std::collections::BTreeSet::new();
         for pos in replay {
@@ -121,6 +129,25 @@ impl Engine {
                 }
             }
         }
+        self.p_ks_read_ahead(s);
+    }
+
+    /// Some key held back in the replay set has an owner with a permit on
+    /// some log (it may then go out, or the pass must run to find out).
+    fn p_ks_replay_may_move(&self, s: u32) -> bool {
+        let st = &self.pulsar.subs[s as usize];
+        let parts = self.p_parts(s);
+        st.replay_hashes.keys().any(|&h| {
+            self.p_owner(s, h)
+                .is_some_and(|c| parts.iter().any(|&p| self.p_permits(s, c, p) > 0))
+        })
+    }
+
+    /// New messages in read order: to their key's owner when it may take
+    /// them and nothing older of the key waits, else held back, until the
+    /// look-ahead limit.
+    fn p_ks_read_ahead(&mut self, s: u32) {
+        let si = s as usize;
         let n = self.pulsar.subs[si].consumers.len();
         let lookahead = (LOOKAHEAD_PER_CONSUMER * n).min(LOOKAHEAD_MAX);
         while self.pulsar.subs[si].replay.len() < lookahead {

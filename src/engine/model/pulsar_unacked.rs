@@ -116,6 +116,13 @@ impl Engine {
             Some((old, _)) => st.consumers[old as usize].unacked[ci] -= 1,
             None => st.limits.unacked[ci] += 1,
         }
+        // Pending is not owed a dispatch: out of the replay set now, not at
+        // the next dispatch pass (which would drop it as settled), so the
+        // replay set holds only what may still go out (`check_pulsar`).
+        if st.replay.contains(&pos) {
+            self.p_replay_remove(s, pos);
+        }
+        let st = &mut self.pulsar.subs[s as usize];
         let cs = &mut st.consumers[c as usize];
         cs.unacked[ci] += 1;
         let (unacked, total) = (cs.unacked[ci], st.limits.unacked[ci]);
