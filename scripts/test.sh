@@ -3,7 +3,7 @@
 #   1. formatting, 2. native tests (unit, stories, properties, golden, theory, CLI),
 #   3. the engine under wasm in headless Chromium (same trace hashes as native),
 #   4. the release builds (CLI and browser app) and the end-to-end browser tests,
-#   5. the seed swarm (60 s) and the release wasm's size budget.
+#   5. the seed swarms (60 s) and the release wasm's size budget.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 export PATH="$HOME/.cargo/bin:$PATH"
@@ -21,8 +21,9 @@ cargo fmt --all -- --check
 step "native tests"
 cargo test --locked
 
-step "seed swarm: deep random cases, invariants after every event, for a fixed wall-clock budget"
-# A failure prints the one case seed that reproduces it (QL_SWARM_CASE=...).
+step "seed swarms: deep random cases and preset mutants, invariants after every event, for a fixed wall-clock budget"
+# A failure prints the one case seed that reproduces it (QL_SWARM_CASE=...,
+# QL_PRESET_SWARM_CASE=... for the preset swarm, which the filter also runs).
 QL_SWARM_SECS="${QL_SWARM_SECS:-60}" cargo test --locked --test engine swarm -- --nocapture
 
 step "engine and app components under wasm in headless Chromium"

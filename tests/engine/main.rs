@@ -41,6 +41,7 @@ mod links;
 mod memory;
 mod overflow;
 mod poll_timeout;
+mod preset_swarm;
 mod priority;
 mod produce_timeouts;
 mod producers;
