@@ -238,6 +238,8 @@ fn run_case(c: u64, pools: &BTreeMap<String, Vec<String>>) -> Result<bool, Strin
 fn preset_swarm_keeps_every_invariant() {
     let pools = pools();
     if let Some(c) = env_u64("QL_PRESET_SWARM_CASE") {
+        let (name, json, seed) = case(c, &pools);
+        eprintln!("preset swarm: case {c}, a mutant of {name}, engine seed {seed}:\n{json}");
         match run_case(c, &pools) {
             Ok(valid) => eprintln!("preset swarm: case {c} passed (valid mutant: {valid})"),
             Err(why) => panic!("{why}"),

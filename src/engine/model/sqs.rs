@@ -174,8 +174,13 @@ pub(crate) struct SqsQueueState {
     pub(crate) fifo: bool,
     /// Its own random stream (`sqs:<id>`): the standard queue's duplicates.
     pub(crate) stream: Stream,
-    /// Visible messages by (seq, slot).
+    /// Visible messages by (seq, slot). Changed only through `show` and
+    /// `hide`, which keep `visible_groups` with it.
     pub(crate) visible: BTreeSet<(u64, u32)>,
+    /// FIFO: visible messages per message group (groups with none left
+    /// out), so a receive finds at once that every visible message's group
+    /// is in flight (`SqsQueueState::any_group_available`).
+    pub(crate) visible_groups: BTreeMap<Sym, u32>,
     pub(crate) delayed: u32,
     pub(crate) in_flight: u32,
     /// Deleted while still held by a consumer.
@@ -194,6 +199,36 @@ pub(crate) struct SqsQueueState {
     pub(crate) receives_in_window: u32,
     pub(crate) deletes_in_window: u32,
     pub(crate) counts: SqsCounts,
+}
+
+impl SqsQueueState {
+    /// Message (seq, slot) of `group` becomes visible.
+    pub(crate) fn show(&mut self, seq: u64, slot: u32, group: Sym) {
+        if self.visible.insert((seq, slot)) && self.fifo {
+            *self.visible_groups.entry(group).or_insert(0) += 1;
+        }
+    }
+
+    /// Message (seq, slot) of `group` is no longer visible.
+    pub(crate) fn hide(&mut self, seq: u64, slot: u32, group: Sym) {
+        if self.visible.remove(&(seq, slot)) && self.fifo {
+            if let Some(n) = self.visible_groups.get_mut(&group) {
+                *n -= 1;
+                if *n == 0 {
+                    self.visible_groups.remove(&group);
+                }
+            }
+        }
+    }
+
+    /// FIFO: some visible message belongs to a group with nothing in
+    /// flight. When none does, a receive returns nothing without looking
+    /// at a message: each one it would look at is skipped for its group.
+    pub(crate) fn any_group_available(&self) -> bool {
+        self.visible_groups
+            .keys()
+            .any(|g| !self.groups_in_flight.contains_key(g))
+    }
 }
 
 /// Per consumer instance: its poll in progress and its receipt handles.
@@ -244,6 +279,7 @@ impl Engine {
                     in_flight: 0,
                     zombies: 0,
                     groups_in_flight: BTreeMap::new(),
+                    visible_groups: BTreeMap::new(),
                     dedup: BTreeMap::new(),
                     dedup_order: VecDeque::new(),
                     waiters: VecDeque::new(),
@@ -589,7 +625,7 @@ impl Engine {
         r.status = SqsStatus::Visible;
         let (sq, seq, group) = (r.sq, r.seq, r.group);
         let st = &mut self.sqs.queues[sq as usize];
-        st.visible.insert((seq, slot));
+        st.show(seq, slot, group);
         // Back from flight, a redrive or a delay: the depth may peak here.
         let depth = st.visible.len() as u32 + st.delayed;
         let q = st.q as usize;

@@ -196,6 +196,7 @@ impl Engine {
         let (mut vis, mut del, mut fl, mut zom) =
             (vec![0u32; n], vec![0u32; n], vec![0u32; n], vec![0u32; n]);
         let mut groups: Vec<BTreeMap<Sym, u32>> = vec![BTreeMap::new(); n];
+        let mut visible_groups: Vec<BTreeMap<Sym, u32>> = vec![BTreeMap::new(); n];
         let mut holders: BTreeMap<u32, u32> = BTreeMap::new();
         for (ci, polls) in self.sqs.polls.iter().enumerate() {
             let cs = &self.consumers[ci];
@@ -242,6 +243,7 @@ impl Engine {
                         return Err(format!("visible sqs message {} not listed", m.id));
                     }
                     vis[sq] += 1;
+                    *visible_groups[sq].entry(r.group).or_insert(0) += 1;
                 }
                 SqsStatus::Delayed => del[sq] += 1,
                 SqsStatus::InFlight => {
@@ -267,6 +269,7 @@ impl Engine {
                 || st.in_flight != fl[sq]
                 || st.zombies != zom[sq]
                 || st.groups_in_flight != groups[sq]
+                || (st.fifo && st.visible_groups != visible_groups[sq])
             {
                 return Err(format!(
                     "sqs queue {} counts disagree with its messages",

@@ -267,7 +267,7 @@ impl Engine {
             };
             match r.status {
                 SqsStatus::Visible => {
-                    self.sqs.queues[sq as usize].visible.remove(&(r.seq, slot));
+                    self.sqs.queues[sq as usize].hide(r.seq, slot, r.group);
                 }
                 _ => self.sqs.queues[sq as usize].delayed -= 1,
             }
@@ -312,7 +312,7 @@ impl Engine {
         for (slot, r) in slots {
             match r.status {
                 SqsStatus::Visible => {
-                    self.sqs.queues[sq as usize].visible.remove(&(r.seq, slot));
+                    self.sqs.queues[sq as usize].hide(r.seq, slot, r.group);
                 }
                 SqsStatus::Delayed => self.sqs.queues[sq as usize].delayed -= 1,
                 SqsStatus::InFlight => self.sqs_leave_flight(sq, r.group),

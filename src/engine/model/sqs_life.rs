@@ -80,7 +80,7 @@ impl Engine {
         let (sq, status, seq, group, holders) = (r.sq, r.status, r.seq, r.group, r.holders);
         match status {
             SqsStatus::Visible => {
-                self.sqs.queues[sq as usize].visible.remove(&(seq, slot));
+                self.sqs.queues[sq as usize].hide(seq, slot, group);
             }
             SqsStatus::Delayed => self.sqs.queues[sq as usize].delayed -= 1,
             SqsStatus::InFlight => self.sqs_leave_flight(sq, group),
@@ -182,7 +182,7 @@ impl Engine {
         if status == SqsStatus::InFlight {
             self.sqs_leave_flight(sq, group);
         } else {
-            self.sqs.queues[sq as usize].visible.remove(&(seq, slot));
+            self.sqs.queues[sq as usize].hide(seq, slot, group);
         }
         let st = &mut self.sqs.queues[sq as usize];
         st.counts.deleted += 1;

@@ -410,8 +410,11 @@ impl Engine {
         let mut first_pass = fifo;
         let mut scanned = 0u32;
         let mut returned_bytes = 0u64;
+        // Every visible message's group in flight: the scan below would
+        // skip each one (up to 121,000 of them) and return nothing.
+        let none_available = fifo && !self.sqs.queues[sq as usize].any_group_available();
         loop {
-            if got >= max {
+            if got >= max || none_available {
                 break;
             }
             // "FIFO queues support a maximum of 120,000 in-flight messages
@@ -460,14 +463,16 @@ impl Engine {
                 continue;
             }
             if cfg.max_receive_count.is_some_and(|m| r.receive_count >= m) {
-                self.sqs.queues[sq as usize].visible.remove(&key);
+                let group = r.group;
+                self.sqs.queues[sq as usize].hide(key.0, key.1, group);
                 self.sqs_move_to_dlq(slot);
                 continue;
             }
             let vt = cfg.visibility_timeout.us();
             let now = self.now.0;
+            let group = self.sqs.msgs[&slot].group;
             let st = &mut self.sqs.queues[sq as usize];
-            st.visible.remove(&key);
+            st.hide(key.0, key.1, group);
             st.in_flight += 1;
             st.counts.received += 1;
             let r = self.sqs.msgs.get_mut(&slot).expect("visible is stored");
