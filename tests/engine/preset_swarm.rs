@@ -19,7 +19,8 @@
 //!
 //! Environment: `QL_PRESET_SWARM_SECS` (else `QL_SWARM_SECS`, else 3),
 //! `QL_PRESET_SWARM_SEED` (base seed; default from the clock, printed),
-//! `QL_PRESET_SWARM_CASE` (run only this case seed).
+//! `QL_PRESET_SWARM_CASE` (run only this case seed; with `QL_PRESET_SWARM_PRINT`
+//! set, only print its scenario).
 
 use queuelab::engine::prng::Stream;
 use queuelab::engine::{Engine, SimTime};
@@ -240,6 +241,9 @@ fn preset_swarm_keeps_every_invariant() {
     if let Some(c) = env_u64("QL_PRESET_SWARM_CASE") {
         let (name, json, seed) = case(c, &pools);
         eprintln!("preset swarm: case {c}, a mutant of {name}, engine seed {seed}:\n{json}");
+        if std::env::var_os("QL_PRESET_SWARM_PRINT").is_some() {
+            return; // the scenario only, to run with the CLI
+        }
         match run_case(c, &pools) {
             Ok(valid) => eprintln!("preset swarm: case {c} passed (valid mutant: {valid})"),
             Err(why) => panic!("{why}"),
@@ -268,8 +272,11 @@ fn preset_swarm_keeps_every_invariant() {
                     let c = case_seed(base, next.fetch_add(1, Ordering::Relaxed));
                     let t0 = Instant::now();
                     let outcome = run_case(c, &pools);
-                    // Not a failure (machines differ), but worth a look: a
-                    // case this slow may be doing unbounded work per event.
+                    // Not a failure (machines differ), but worth a look:
+                    // mostly the invariants (some cost O(messages alive)
+                    // after each event), sometimes an engine doing
+                    // unbounded work per event; `queuelab run` on the
+                    // printed scenario times the engine alone.
                     if t0.elapsed() > Duration::from_secs(10) {
                         eprintln!(
                             "preset swarm: case {c} took {:.1} s (QL_PRESET_SWARM_CASE={c})",
