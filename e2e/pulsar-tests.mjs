@@ -95,8 +95,12 @@ function linkOf(scenario) {
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'ql-pulsar-'));
   const file = path.join(dir, 'scenario.json');
   fs.writeFileSync(file, JSON.stringify(scenario));
-  const out = execFileSync(CLI, ['link', file], { encoding: 'utf8' }).trim().split('\n');
-  return out[out.length - 1];
+  try {
+    const out = execFileSync(CLI, ['link', file], { encoding: 'utf8' }).trim().split('\n');
+    return out[out.length - 1];
+  } finally {
+    fs.rmSync(dir, { recursive: true, force: true });
+  }
 }
 
 test('pulsar unacked cap: the inspector names the partitions a consumer is blocked on', async (page) => {
