@@ -22,14 +22,13 @@
 //! `QL_PRESET_SWARM_CASE` (run only this case seed; with `QL_PRESET_SWARM_PRINT`
 //! set, only print its scenario).
 
+use crate::swarm::{base_seed, case_seed, env_u64, panic_text, run_budgeted};
 use queuelab::engine::prng::Stream;
 use queuelab::engine::{Engine, SimTime};
 use queuelab::scenario::{load, presets};
 use serde_json::Value;
 use std::collections::BTreeMap;
 use std::panic::{catch_unwind, AssertUnwindSafe};
-use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
-use std::sync::Mutex;
 use std::time::{Duration, Instant};
 
 /// Events a case runs at most (invariants are checked after each; some
@@ -68,14 +67,6 @@ const KEEP: &[&str] = &[
     "variants",
     "theory",
 ];
-
-fn env_u64(name: &str) -> Option<u64> {
-    let v = std::env::var(name).ok()?;
-    match v.trim().parse() {
-        Ok(n) => Some(n),
-        Err(_) => panic!("{name}={v:?} is not a whole number"),
-    }
-}
 
 /// Every text value each field name has in some preset (the mutation pool).
 fn pools() -> BTreeMap<String, Vec<String>> {
@@ -178,13 +169,6 @@ fn case(case_seed: u64, pools: &BTreeMap<String, Vec<String>>) -> (String, Strin
     (p.name.to_string(), s.to_string(), r.next_u64())
 }
 
-fn case_seed(base: u64, i: u64) -> u64 {
-    let mut z = base.wrapping_add(i.wrapping_mul(0x9E37_79B9_7F4A_7C15));
-    z = (z ^ (z >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
-    z = (z ^ (z >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
-    z ^ (z >> 31)
-}
-
 /// Run the scenario to its duration or `EVENTS_MAX` events; the trace hash.
 fn run(json: &str, seed: u64, check: bool) -> Result<u64, String> {
     let s = load(json).map_err(|e| format!("became invalid: {e}"))?;
@@ -206,10 +190,12 @@ fn run(json: &str, seed: u64, check: bool) -> Result<u64, String> {
 /// that kept every invariant, `Err` with what went wrong (panics caught).
 fn run_case(c: u64, pools: &BTreeMap<String, Vec<String>>) -> Result<bool, String> {
     let (name, json, seed) = case(c, pools);
-    if load(&json).is_err() {
-        return Ok(false);
-    }
-    let outcome = catch_unwind(AssertUnwindSafe(|| -> Result<(), String> {
+    // Validation runs inside the catch too: a mutant may reach a check
+    // no preset does.
+    let outcome = catch_unwind(AssertUnwindSafe(|| -> Result<bool, String> {
+        if load(&json).is_err() {
+            return Ok(false);
+        }
         let h = run(&json, seed, true)?;
         if c % 8 == 0 {
             let again = run(&json, seed, false)?;
@@ -217,16 +203,12 @@ fn run_case(c: u64, pools: &BTreeMap<String, Vec<String>>) -> Result<bool, Strin
                 return Err(format!("trace hash {h:016x}, then {again:016x}"));
             }
         }
-        Ok(())
+        Ok(true)
     }));
     let why = match outcome {
-        Ok(Ok(())) => return Ok(true),
+        Ok(Ok(valid)) => return Ok(valid),
         Ok(Err(why)) => why,
-        Err(panic) => panic
-            .downcast_ref::<String>()
-            .cloned()
-            .or_else(|| panic.downcast_ref::<&str>().map(|s| s.to_string()))
-            .map_or_else(|| "panicked".into(), |m| format!("panicked: {m}")),
+        Err(panic) => panic_text(&*panic),
     };
     Err(format!(
         "PRESET SWARM FAILURE, case seed {c} (a mutant of {name}, engine seed {seed})\n\
@@ -253,55 +235,29 @@ fn preset_swarm_keeps_every_invariant() {
     let secs = env_u64("QL_PRESET_SWARM_SECS")
         .or_else(|| env_u64("QL_SWARM_SECS"))
         .unwrap_or(3);
-    let base = env_u64("QL_PRESET_SWARM_SEED").unwrap_or_else(|| {
-        let t = std::time::SystemTime::now()
-            .duration_since(std::time::UNIX_EPOCH)
-            .map_or(0, |d| d.as_nanos() as u64);
-        case_seed(t, 0)
-    });
+    let base = base_seed("QL_PRESET_SWARM_SEED");
     eprintln!("preset swarm: base seed {base} (QL_PRESET_SWARM_SEED), budget {secs} s");
-    let deadline = Instant::now() + Duration::from_secs(secs);
-    let threads = std::thread::available_parallelism().map_or(1, |n| n.get().min(4)) as u64;
-    let (next, valid) = (AtomicU64::new(0), AtomicU64::new(0));
-    let stop = AtomicBool::new(false);
-    let failures = Mutex::new(Vec::new());
-    std::thread::scope(|scope| {
-        for _ in 0..threads {
-            scope.spawn(|| {
-                while Instant::now() < deadline && !stop.load(Ordering::Relaxed) {
-                    let c = case_seed(base, next.fetch_add(1, Ordering::Relaxed));
-                    let t0 = Instant::now();
-                    let outcome = run_case(c, &pools);
-                    // Not a failure (machines differ), but worth a look:
-                    // mostly the invariants (some cost O(messages alive)
-                    // after each event), sometimes an engine doing
-                    // unbounded work per event; `queuelab run` on the
-                    // printed scenario times the engine alone.
-                    if t0.elapsed() > Duration::from_secs(10) {
-                        eprintln!(
-                            "preset swarm: case {c} took {:.1} s (QL_PRESET_SWARM_CASE={c})",
-                            t0.elapsed().as_secs_f64()
-                        );
-                    }
-                    match outcome {
-                        Ok(v) => {
-                            valid.fetch_add(v as u64, Ordering::Relaxed);
-                        }
-                        Err(why) => {
-                            eprintln!("{why}");
-                            failures.lock().unwrap().push(why);
-                            stop.store(true, Ordering::Relaxed);
-                        }
-                    }
-                }
-            });
+    let done = run_budgeted(secs, base, |c| {
+        let t0 = Instant::now();
+        let outcome = run_case(c, &pools);
+        // Not a failure (machines differ), but worth a look: mostly the
+        // invariants (some cost O(messages alive) after each event),
+        // sometimes an engine doing unbounded work per event; `queuelab
+        // run` on the printed scenario times the engine alone.
+        if t0.elapsed() > Duration::from_secs(10) {
+            eprintln!(
+                "preset swarm: case {c} took {:.1} s (QL_PRESET_SWARM_CASE={c})",
+                t0.elapsed().as_secs_f64()
+            );
         }
+        outcome.map(u64::from)
     });
-    let (cases, valid) = (next.load(Ordering::Relaxed), valid.load(Ordering::Relaxed));
-    eprintln!("preset swarm: {cases} cases, {valid} valid mutants run, {threads} threads");
-    let failures = failures.into_inner().unwrap();
-    assert!(failures.is_empty(), "{}", failures.join("\n\n"));
-    assert!(valid > 0, "no valid mutant ran within the budget");
+    eprintln!(
+        "preset swarm: {} cases, {} valid mutants run, {} threads",
+        done.cases, done.counted, done.threads
+    );
+    assert!(done.failures.is_empty(), "{}", done.failures.join("\n\n"));
+    assert!(done.counted > 0, "no valid mutant ran within the budget");
 }
 
 #[test]

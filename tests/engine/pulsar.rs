@@ -775,6 +775,25 @@ fn pulsar_refusals_are_validation_errors_naming_the_field() {
     assert!(e.contains("no pulsar topic named \"nope\""), "{e}");
 }
 
+/// A subscription of no consumers with a crash scheduled for one of them:
+/// two errors, each naming its field (the scheduled command's check once
+/// subtracted 1 from 0; the preset swarm found it in a debug build).
+#[test]
+fn a_scheduled_crash_on_a_subscription_of_no_consumers_is_an_error_not_a_panic() {
+    let mut w: Value = serde_json::from_str(&world(
+        json!({}),
+        json!([{ "id": "s", "topic": "t", "type": "shared", "consumers": 0,
+                 "service": { "constant": "1ms" } }]),
+        json!([]),
+    ))
+    .unwrap();
+    w["schedule"] = json!([{ "at": "1s", "command": { "do": "crash_pulsar_consumer",
+        "subscription": "s", "consumer": 0 } }]);
+    let e = scenario::load(&w.to_string()).unwrap_err().to_string();
+    assert!(e.contains("pulsar_subscriptions[0].consumers"), "{e}");
+    assert!(e.contains("schedule[0].command.consumer"), "{e}");
+}
+
 #[test]
 fn key_shared_keeps_order_per_key_through_a_crash_and_a_rejoin() {
     let mut w: Value = serde_json::from_str(&world(

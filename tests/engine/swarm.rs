@@ -27,11 +27,85 @@ use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::Mutex;
 use std::time::{Duration, Instant};
 
-fn env_u64(name: &str) -> Option<u64> {
+/// A whole number from the environment; a malformed one stops the test.
+pub(crate) fn env_u64(name: &str) -> Option<u64> {
     let v = std::env::var(name).ok()?;
     match v.trim().parse() {
         Ok(n) => Some(n),
         Err(_) => panic!("{name}={v:?} is not a whole number"),
+    }
+}
+
+/// What a caught panic said.
+pub(crate) fn panic_text(panic: &(dyn std::any::Any + Send)) -> String {
+    panic
+        .downcast_ref::<String>()
+        .cloned()
+        .or_else(|| panic.downcast_ref::<&str>().map(|s| s.to_string()))
+        .map_or_else(|| "panicked".into(), |m| format!("panicked: {m}"))
+}
+
+/// The base seed of a swarm: `var` if set, else from the clock. Only which
+/// cases run depends on the clock; each case is fixed by its own seed,
+/// which a failure prints.
+pub(crate) fn base_seed(var: &str) -> u64 {
+    env_u64(var).unwrap_or_else(|| {
+        let t = std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .map_or(0, |d| d.as_nanos() as u64);
+        case_seed(t, 0)
+    })
+}
+
+/// What a budgeted swarm did: cases started, the sum of what they counted,
+/// and the failure reports.
+pub(crate) struct Swarmed {
+    pub cases: u64,
+    pub counted: u64,
+    pub threads: u64,
+    pub failures: Vec<String>,
+}
+
+/// Run `case_seed(base, 0)`, `case_seed(base, 1)`, ... through `run` on up
+/// to 4 threads until `secs` of wall clock have passed or a case fails
+/// (its report is printed at once and kept). `run` must catch its own
+/// panics so that the report names the case. A case is never cut short, so
+/// the budget can be exceeded by one case per thread.
+pub(crate) fn run_budgeted(
+    secs: u64,
+    base: u64,
+    run: impl Fn(u64) -> Result<u64, String> + Sync,
+) -> Swarmed {
+    let deadline = Instant::now() + Duration::from_secs(secs);
+    let threads = std::thread::available_parallelism().map_or(1, |n| n.get().min(4)) as u64;
+    let next = AtomicU64::new(0);
+    let counted = AtomicU64::new(0);
+    let stop = AtomicBool::new(false);
+    let failures = Mutex::new(Vec::new());
+    std::thread::scope(|scope| {
+        for _ in 0..threads {
+            scope.spawn(|| {
+                while Instant::now() < deadline && !stop.load(Ordering::Relaxed) {
+                    let c = case_seed(base, next.fetch_add(1, Ordering::Relaxed));
+                    match run(c) {
+                        Ok(n) => {
+                            counted.fetch_add(n, Ordering::Relaxed);
+                        }
+                        Err(why) => {
+                            eprintln!("{why}");
+                            failures.lock().unwrap().push(why);
+                            stop.store(true, Ordering::Relaxed);
+                        }
+                    }
+                }
+            });
+        }
+    });
+    Swarmed {
+        cases: next.load(Ordering::Relaxed),
+        counted: counted.load(Ordering::Relaxed),
+        threads,
+        failures: failures.into_inner().unwrap(),
     }
 }
 
@@ -44,7 +118,7 @@ fn case(case_seed: u64) -> (Vec<u32>, u64) {
 }
 
 /// The seed of case `i` of a swarm (SplitMix64 of `base + i`).
-fn case_seed(base: u64, i: u64) -> u64 {
+pub(crate) fn case_seed(base: u64, i: u64) -> u64 {
     let mut z = base.wrapping_add(i.wrapping_mul(0x9E37_79B9_7F4A_7C15));
     z = (z ^ (z >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
     z = (z ^ (z >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
@@ -57,14 +131,7 @@ fn run_case(case_seed: u64) -> Result<u64, String> {
     match catch_unwind(AssertUnwindSafe(|| check_case_at(&genome, seed, &SWARM))) {
         Ok(Ok(events)) => Ok(events),
         Ok(Err(why)) => Err(report(&genome, seed, &why)),
-        Err(panic) => {
-            let what = panic
-                .downcast_ref::<String>()
-                .cloned()
-                .or_else(|| panic.downcast_ref::<&str>().map(|s| s.to_string()))
-                .unwrap_or_else(|| "a panic".into());
-            Err(report(&genome, seed, &format!("panicked: {what}")))
-        }
+        Err(panic) => Err(report(&genome, seed, &panic_text(&*panic))),
     }
 }
 
@@ -85,49 +152,15 @@ fn swarm_of_seeds_keeps_every_invariant() {
         return;
     }
     let secs = env_u64("QL_SWARM_SECS").unwrap_or(3);
-    let base = env_u64("QL_SWARM_SEED").unwrap_or_else(|| {
-        // Only which cases run depends on the clock; each case is fixed by
-        // its own seed, which a failure prints.
-        let t = std::time::SystemTime::now()
-            .duration_since(std::time::UNIX_EPOCH)
-            .map_or(0, |d| d.as_nanos() as u64);
-        case_seed(t, 0)
-    });
+    let base = base_seed("QL_SWARM_SEED");
     eprintln!("swarm: base seed {base} (QL_SWARM_SEED), budget {secs} s");
-    let deadline = Instant::now() + Duration::from_secs(secs);
-    let threads = std::thread::available_parallelism().map_or(1, |n| n.get().min(4)) as u64;
-    let next = AtomicU64::new(0);
-    let events = AtomicU64::new(0);
-    let stop = AtomicBool::new(false);
-    let failures = Mutex::new(Vec::new());
-    std::thread::scope(|scope| {
-        for _ in 0..threads {
-            scope.spawn(|| {
-                while Instant::now() < deadline && !stop.load(Ordering::Relaxed) {
-                    let c = case_seed(base, next.fetch_add(1, Ordering::Relaxed));
-                    match run_case(c) {
-                        Ok(n) => {
-                            events.fetch_add(n, Ordering::Relaxed);
-                        }
-                        Err(why) => {
-                            let text = failure(c, &why);
-                            eprintln!("{text}");
-                            failures.lock().unwrap().push(text);
-                            stop.store(true, Ordering::Relaxed);
-                        }
-                    }
-                }
-            });
-        }
-    });
-    let cases = next.load(Ordering::Relaxed);
+    let done = run_budgeted(secs, base, |c| run_case(c).map_err(|why| failure(c, &why)));
     eprintln!(
-        "swarm: {cases} cases, {} events, {threads} threads",
-        events.load(Ordering::Relaxed)
+        "swarm: {} cases, {} events, {} threads",
+        done.cases, done.counted, done.threads
     );
-    let failures = failures.into_inner().unwrap();
-    assert!(failures.is_empty(), "{}", failures.join("\n\n"));
-    assert!(cases > 0, "the budget ran out before the first case");
+    assert!(done.failures.is_empty(), "{}", done.failures.join("\n\n"));
+    assert!(done.cases > 0, "the budget ran out before the first case");
 }
 
 #[test]

@@ -67,7 +67,7 @@ impl Engine {
             if c >= n {
                 return Err(CommandError(format!(
                     "{sub} has consumers c0..c{}, not c{c}",
-                    n - 1
+                    n.saturating_sub(1)
                 )));
             }
         }

@@ -303,7 +303,11 @@ pub(super) fn check_pulsar_scheduled(v: &mut V, at: &str, cmd: &Command, s: &Sce
                 if c >= x.consumers {
                     v.err(
                         format!("{at}.consumer"),
-                        format!("{} has consumers c0..c{}", x.id, x.consumers - 1),
+                        format!(
+                            "{} has consumers c0..c{}",
+                            x.id,
+                            x.consumers.saturating_sub(1)
+                        ),
                     );
                 }
             }
