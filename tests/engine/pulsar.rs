@@ -775,6 +775,43 @@ fn pulsar_refusals_are_validation_errors_naming_the_field() {
     assert!(e.contains("no pulsar topic named \"nope\""), "{e}");
 }
 
+/// A message every subscription acknowledged is final for the ledger
+/// though the topic still stores it behind an ack hole: a shared
+/// subscription of two consumers (receiver queues of 1), c0 taking 5 s a
+/// message, c1 10 ms; ten messages at 10/s. c0 holds two (one in its
+/// handler, one in its receiver queue) for seconds, so the mark-delete
+/// position stays before the first and the topic keeps all ten; the eight
+/// c1 acknowledged are settled, not pending.
+#[test]
+fn an_acknowledged_message_behind_an_ack_hole_is_not_pending() {
+    let w = world(
+        json!({ "count": 10 }),
+        json!([{ "id": "s", "topic": "t", "type": "shared", "consumers": 2,
+                 "receiver_queue_size": 1, "service": { "constant": "10ms" },
+                 "consumer_service": [{ "consumer": 0, "service": { "constant": "5s" } }] }]),
+        json!([]),
+    );
+    let mut e = engine(&w, 1);
+    let run_to = |e: &mut Engine, us: u64| {
+        while !e.run_until(queuelab::engine::SimTime(us), 10_000).reached {}
+    };
+    run_to(&mut e, 3_000_000);
+    e.check_invariants().unwrap();
+    let r = report(&e);
+    assert_eq!(r["nodes"]["t"]["stored_now"], 10, "{}", r["nodes"]["t"]);
+    assert_eq!(r["nodes"]["s"]["acked"], 8, "{}", r["nodes"]["s"]);
+    assert_eq!(r["ledger"]["exactly_once"], 8, "{}", r["ledger"]);
+    assert_eq!(r["ledger"]["pending"], 2, "{}", r["ledger"]);
+    // Alive: the two held messages' stored entries and c0's copies of them.
+    assert_eq!(e.ledger().live(), 4, "{:?}", e.ledger());
+    run_to(&mut e, 12_000_000);
+    e.check_invariants().unwrap();
+    let r = report(&e);
+    assert_eq!(r["nodes"]["t"]["stored_now"], 0, "{}", r["nodes"]["t"]);
+    assert_eq!(r["ledger"]["exactly_once"], 10, "{}", r["ledger"]);
+    assert_eq!(e.ledger().live(), 0);
+}
+
 /// A subscription of no consumers with a crash scheduled for one of them:
 /// two errors, each naming its field (the scheduled command's check once
 /// subtracted 1 from 0; the preset swarm found it in a debug build).

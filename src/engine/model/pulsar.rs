@@ -59,6 +59,8 @@ pub(crate) const SEND_TIMEOUT_US: u64 = 30_000_000;
 /// A stored message.
 #[derive(Clone, Copy, Debug)]
 pub(crate) struct PEntry {
+    /// Its message's arena slot, or `SETTLED` once every subscription
+    /// acknowledged it (`p_settle`): still stored, never delivered again.
     pub(crate) slot: u32,
     /// Its Key_Shared slot (murmur3 of the key, mod 65536).
     pub(crate) hash: u32,
@@ -84,7 +86,17 @@ impl PLog {
         off.checked_sub(self.base)
             .and_then(|i| self.entries.get(i as usize))
     }
+    pub(crate) fn get_mut(&mut self, off: u64) -> Option<&mut PEntry> {
+        off.checked_sub(self.base)
+            .and_then(|i| self.entries.get_mut(i as usize))
+    }
 }
+
+/// In place of a stored entry's slot: every subscription acknowledged it, so
+/// its message was retired (the business ledger finalised it, "in flight"
+/// no longer counts it) while the log keeps it until the mark-delete
+/// positions and retention let it go.
+pub(crate) const SETTLED: u32 = u32::MAX;
 
 /// A subscription's cursor on one log.
 #[derive(Clone, Debug, Default)]
@@ -569,7 +581,9 @@ impl Engine {
                 tp.logs[part].entries.pop_front();
                 tp.logs[part].base += 1;
                 tp.deleted += 1;
-                self.retire(slot);
+                if slot != SETTLED {
+                    self.retire(slot);
+                }
             }
         }
         self.p_release_held(t);

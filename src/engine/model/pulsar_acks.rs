@@ -14,7 +14,7 @@
 //! Timing and counting rules are listed in `pulsar_dispatch.rs`; this file
 //! owns no state of its own (it works on `Pulsar`).
 
-use super::pulsar::{PEntry, Pos, PulsarEvent, RETRY_PART, VQ_PULSAR_BASE};
+use super::pulsar::{PEntry, Pos, PulsarEvent, RETRY_PART, SETTLED, VQ_PULSAR_BASE};
 use super::pulsar_dispatch::{NACK_DELAY_MIN_US, NO_COPY};
 use crate::engine::core::{Engine, Event};
 use crate::engine::message::MsgState;
@@ -349,7 +349,41 @@ impl Engine {
                 }
             }
         }
+        self.p_settle(s, pos);
         true
+    }
+
+    /// Retire the message stored at `pos` once every subscription of its
+    /// topic has acknowledged it (a retry-letter entry: its one
+    /// subscription). Acknowledged positions are never delivered again
+    /// (redeliveries, rewinds and replays take unacknowledged ones only), so
+    /// the entry is final for the ledger although the log keeps it behind
+    /// an ack hole or for retention (`SETTLED`).
+    fn p_settle(&mut self, s: u32, pos: Pos) {
+        let si = s as usize;
+        let slot = if pos.0 == RETRY_PART {
+            let Some(e) = self.pulsar.subs[si].retry_log.get_mut(pos.1) else {
+                return;
+            };
+            std::mem::replace(&mut e.slot, SETTLED)
+        } else {
+            let t = self.pulsar.subs[si].topic as usize;
+            let part = pos.0 as usize;
+            let all_acked = self.pulsar.topics[t]
+                .subs
+                .iter()
+                .all(|&k| self.pulsar.subs[k as usize].cursors[part].is_acked(pos.1));
+            if !all_acked {
+                return;
+            }
+            let Some(e) = self.pulsar.topics[t].logs[part].get_mut(pos.1) else {
+                return;
+            };
+            std::mem::replace(&mut e.slot, SETTLED)
+        };
+        if slot != SETTLED {
+            self.retire(slot);
+        }
     }
 
     /// `acknowledgeCumulative`: everything up to `pos` in its partition.
@@ -385,7 +419,9 @@ impl Engine {
                 let st = &mut self.pulsar.subs[si];
                 let e = st.retry_log.entries.pop_front().expect("not empty");
                 st.retry_log.base += 1;
-                self.retire(e.slot);
+                if e.slot != SETTLED {
+                    self.retire(e.slot);
+                }
             }
         } else {
             let t = self.pulsar.subs[si].topic;

@@ -14,6 +14,7 @@
 //! deliveries of that log, none is over its cap, and the blocks agree with
 //! the counts (`pulsar_unacked.rs`).
 
+use super::pulsar::SETTLED;
 use crate::engine::command::CommandError;
 use crate::engine::core::{Engine, NodeKind};
 use crate::engine::message::MsgState;
@@ -145,11 +146,25 @@ impl Engine {
         let (mut queued, mut unacked) = (0u64, 0u64);
         for (t, tp) in self.pulsar.topics.iter().enumerate() {
             let id = &self.cfg.pulsar_topics[t].id;
-            for log in &tp.logs {
-                for e in &log.entries {
+            for (part, log) in tp.logs.iter().enumerate() {
+                for (i, e) in log.entries.iter().enumerate() {
+                    if e.slot == SETTLED {
+                        let off = log.base + i as u64;
+                        if let Some(&k) = tp
+                            .subs
+                            .iter()
+                            .find(|&&k| !self.pulsar.subs[k as usize].cursors[part].is_acked(off))
+                        {
+                            return Err(format!(
+                                "{id}: p{part}:{off} settled but not acknowledged by {}",
+                                self.cfg.pulsar_subscriptions[k as usize].id
+                            ));
+                        }
+                        continue;
+                    }
                     self.expect_state(e.slot, MsgState::Queued, id)?;
+                    queued += 1;
                 }
-                queued += log.entries.len() as u64;
             }
             for &(slot, _, _, _) in &tp.held {
                 self.expect_state(slot, MsgState::Transit, id)?;
@@ -157,10 +172,18 @@ impl Engine {
         }
         for (s, st) in self.pulsar.subs.iter().enumerate() {
             let id = &self.cfg.pulsar_subscriptions[s].id;
-            for e in &st.retry_log.entries {
+            let retry_cursor = st.cursors.last();
+            for (i, e) in st.retry_log.entries.iter().enumerate() {
+                if e.slot == SETTLED {
+                    let off = st.retry_log.base + i as u64;
+                    if !retry_cursor.is_some_and(|c| c.is_acked(off)) {
+                        return Err(format!("{id}: retry:{off} settled but not acknowledged"));
+                    }
+                    continue;
+                }
                 self.expect_state(e.slot, MsgState::Queued, id)?;
+                queued += 1;
             }
-            queued += st.retry_log.entries.len() as u64;
             let tp = &self.pulsar.topics[st.topic as usize];
             let mut backlog = 0;
             for (part, cur) in st.cursors.iter().enumerate() {

@@ -34,7 +34,13 @@
 //! What is shared with the other models: entries and deliveries are arena
 //! messages (an entry is `Queued` in its stream, each delivery an `Unacked`
 //! copy), so latencies and both ledgers count them; unlike a Kafka topic
-//! (`topic.rs`) nothing is committed: progress is the PEL.
+//! (`topic.rs`) nothing is committed: progress is the PEL. An entry every
+//! group has read and acknowledged, that no PEL holds and no XAUTOCLAIM
+//! reply still carries, can never be delivered again (groups are fixed for
+//! the run): it is *settled* (`x_settle`). Its message is retired then, not
+//! when MAXLEN trims it, so the business ledger finalises it (exactly once,
+//! or duplicated) and "in flight" stops counting it; the stream keeps its
+//! id (`SETTLED` in place of a slot) for its length, its lag and its trim.
 //!
 //! Exports: `xadd` (routing). Reacts to `RedisEvent::{XDone, ClaimTick,
 //! XRestart}`. Guarantees (`check_xstreams`): ids strictly increase; PEL ids
@@ -53,6 +59,9 @@ use std::collections::{BTreeMap, VecDeque};
 const CLAIM_EVERY_US: u64 = 1_000_000;
 /// XAUTOCLAIM's default COUNT (Redis's).
 const CLAIM_COUNT: u32 = 100;
+/// In place of an entry's arena slot: the entry is settled (its message
+/// retired); Redis still stores it, so it keeps its place in the stream.
+const SETTLED: u32 = u32::MAX;
 
 /// A stream entry id, `<ms>-<seq>`.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq, PartialOrd, Ord)]
@@ -70,7 +79,7 @@ impl std::fmt::Display for StreamId {
 #[derive(Clone, Debug)]
 pub(crate) struct StreamState {
     pub(crate) node: NodeId,
-    /// (id, arena slot), in id order.
+    /// (id, arena slot or `SETTLED`), in id order.
     pub(crate) entries: VecDeque<(StreamId, u32)>,
     pub(crate) last_id: StreamId,
     pub(crate) maxlen: Option<u64>,
@@ -93,11 +102,14 @@ impl StreamState {
         }
     }
 
+    /// The arena slot of entry `id`: `None` once trimmed or settled (a
+    /// settled entry is never looked up: nothing can deliver it again).
     fn slot_of(&self, id: StreamId) -> Option<u32> {
         self.entries
             .binary_search_by_key(&id, |e| e.0)
             .ok()
             .map(|i| self.entries[i].1)
+            .filter(|&slot| slot != SETTLED)
     }
 }
 
@@ -228,6 +240,9 @@ impl Engine {
             let (id, slot) = s.entries.pop_front().expect("longer than maxlen");
             s.trimmed += 1;
             count += 1;
+            if slot == SETTLED {
+                continue; // its message was retired when it settled
+            }
             let node = s.node;
             let read_by_all = s
                 .groups
@@ -383,7 +398,38 @@ impl Engine {
         );
         self.totals.processed += 1;
         self.complete(copy);
+        self.x_settle(g, id);
         self.x_next(g, c);
+    }
+
+    /// Retire entry `id` of group `g`'s stream if it is settled: read by
+    /// every group of the stream, in no PEL, in no consumer's claimed
+    /// reply. Called where the last of these can become true: an XACK (or
+    /// the handling of a claimed entry another consumer acked), and a crash
+    /// that drops a claimed reply.
+    fn x_settle(&mut self, g: u32, id: StreamId) {
+        let st = self.redis.groups[g as usize].stream as usize;
+        let s = &self.redis.streams[st];
+        let Ok(i) = s.entries.binary_search_by_key(&id, |e| e.0) else {
+            return; // trimmed
+        };
+        let slot = s.entries[i].1;
+        if slot == SETTLED {
+            return;
+        }
+        let open = s.groups.iter().any(|&k| {
+            let gs = &self.redis.groups[k as usize];
+            gs.last_delivered < id
+                || gs.pel.contains_key(&id)
+                || gs
+                    .consumers
+                    .iter()
+                    .any(|cs| cs.claimed.iter().any(|&(cid, _)| cid == id))
+        });
+        if !open {
+            self.redis.streams[st].entries[i].1 = SETTLED;
+            self.retire(slot);
+        }
     }
 
     /// The next claim tick of consumer `c` (no tick when claiming is off).
@@ -529,7 +575,7 @@ impl Engine {
         cs.up = false;
         cs.epoch = cs.epoch.wrapping_add(1);
         cs.claim_due = false;
-        cs.claimed.clear();
+        let dropped_claims = std::mem::take(&mut cs.claimed);
         cs.armed = None;
         let busy = cs.busy.take();
         let epoch = cs.epoch;
@@ -550,6 +596,11 @@ impl Engine {
                 self.fx_effect(copy, (VQ_GROUP_BASE + g as u16) as u32);
             }
             self.drop_message(copy, Reason::ConsumerCrashed, node);
+        }
+        // A claimed reply the crash threw away may have been all that kept
+        // an entry another consumer acked meanwhile.
+        for (id, _) in dropped_claims {
+            self.x_settle(g, id);
         }
         if let Some(d) = restart_after_us {
             self.agenda.schedule(
@@ -605,12 +656,28 @@ impl Engine {
                     return Err(format!("stream {id}: ids not increasing at {eid}"));
                 }
                 prev = Some(eid);
+                if slot == SETTLED {
+                    // Settled: nothing may deliver it again.
+                    for &k in &s.groups {
+                        let gs = &self.redis.groups[k as usize];
+                        if gs.last_delivered < eid
+                            || gs.pel.contains_key(&eid)
+                            || gs
+                                .consumers
+                                .iter()
+                                .any(|cs| cs.claimed.iter().any(|c| c.0 == eid))
+                        {
+                            return Err(format!("stream {id}: {eid} settled but still open"));
+                        }
+                    }
+                    continue;
+                }
                 self.expect_state(slot, MsgState::Queued, id)?;
+                queued += 1;
             }
             if prev.is_some_and(|p| p > s.last_id) {
                 return Err(format!("stream {id}: an entry is past the last id"));
             }
-            queued += s.entries.len() as u64;
         }
         for (g, gs) in self.redis.groups.iter().enumerate() {
             let id = &self.cfg.redis_groups[g].id;
