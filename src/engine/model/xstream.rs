@@ -414,10 +414,16 @@ impl Engine {
             return; // trimmed
         };
         let slot = s.entries[i].1;
-        if slot == SETTLED {
-            return;
+        if slot != SETTLED && !self.x_open(st, id) {
+            self.redis.streams[st].entries[i].1 = SETTLED;
+            self.retire(slot);
         }
-        let open = s.groups.iter().any(|&k| {
+    }
+
+    /// May entry `id` of stream `st` still be delivered: some group has not
+    /// read it, holds it in its PEL, or has it in a claimed reply?
+    fn x_open(&self, st: usize, id: StreamId) -> bool {
+        self.redis.streams[st].groups.iter().any(|&k| {
             let gs = &self.redis.groups[k as usize];
             gs.last_delivered < id
                 || gs.pel.contains_key(&id)
@@ -425,11 +431,7 @@ impl Engine {
                     .consumers
                     .iter()
                     .any(|cs| cs.claimed.iter().any(|&(cid, _)| cid == id))
-        });
-        if !open {
-            self.redis.streams[st].entries[i].1 = SETTLED;
-            self.retire(slot);
-        }
+        })
     }
 
     /// The next claim tick of consumer `c` (no tick when claiming is off).
@@ -658,17 +660,8 @@ impl Engine {
                 prev = Some(eid);
                 if slot == SETTLED {
                     // Settled: nothing may deliver it again.
-                    for &k in &s.groups {
-                        let gs = &self.redis.groups[k as usize];
-                        if gs.last_delivered < eid
-                            || gs.pel.contains_key(&eid)
-                            || gs
-                                .consumers
-                                .iter()
-                                .any(|cs| cs.claimed.iter().any(|c| c.0 == eid))
-                        {
-                            return Err(format!("stream {id}: {eid} settled but still open"));
-                        }
+                    if self.x_open(i, eid) {
+                        return Err(format!("stream {id}: {eid} settled but still open"));
                     }
                     continue;
                 }
