@@ -167,6 +167,15 @@ test('a run ends at the scenario duration with a summary, and extends', async (p
   assert(!(await page.isVisible('#run-summary')), 'no summary before the end');
 }, { viewport: { width: 1366, height: 768 } });
 
+/** Poll `f` every 100 ms until it holds or `ms` pass; its last value. (A
+ * loaded CI machine may take longer than a fixed sleep to answer.) */
+async function until(f, ms = 5000) {
+  const end = Date.now() + ms;
+  let v = await f();
+  while (!v && Date.now() < end) { await sleep(100); v = await f(); }
+  return v;
+}
+
 test('embed API driven from www/embed.html', async (page) => {
   await page.goto(BASE + 'embed.html');
   await page.waitForFunction(() => window.queuelabEvents && window.queuelabEvents.a.some((e) => e.queuelab === 'ready'), null, { timeout: 20000 });
@@ -180,15 +189,13 @@ test('embed API driven from www/embed.html', async (page) => {
   assert((await last('a', 'height')).height > 200, 'content height for auto-sizing');
   const demoA = page.locator('[data-demo="a"]');
   await demoA.getByText('❚❚ Pause').click();
-  await sleep(400);
+  assert(await until(async () => (await last('a', 'time')).playing === false), 'pause reported');
   const tPaused = (await last('a', 'time')).t_us;
-  assert((await last('a', 'time')).playing === false, 'pause reported');
   await sleep(600);
   assert(Number(await A.getAttribute('#app-root', 'data-t-us')) === tPaused, 'pause holds the frame\'s time');
   await demoA.getByText('Seek 30 s').click();
-  await sleep(400);
-  assert(Number(await A.getAttribute('#app-root', 'data-t-us')) === 30_000_000, 'seek to 30 s');
-  assert((await last('a', 'time')).t_us === 30_000_000, 'time event after the seek');
+  assert(await until(async () => Number(await A.getAttribute('#app-root', 'data-t-us')) === 30_000_000), 'seek to 30 s');
+  assert(await until(async () => (await last('a', 'time')).t_us === 30_000_000), 'time event after the seek');
   await demoA.getByText('1×').click();
   await sleep(200);
   assert((await A.textContent('#speed-label')).trim() === '1×', 'speed set');
@@ -198,8 +205,7 @@ test('embed API driven from www/embed.html', async (page) => {
   const script = await A.evaluate(() => location.hash);
   assert(script.startsWith('#v1.'), 'the frame\'s address carries the command');
   await demoA.getByText('▶ Play').click();
-  await sleep(800);
-  assert((await last('a', 'time')).playing === true && (await last('a', 'time')).t_us > 30_000_000, 'play resumes');
+  assert(await until(async () => { const t = await last('a', 'time'); return t.playing === true && t.t_us > 30_000_000; }), 'play resumes');
   await shot(page, 'share-08-embed-page-1366');
   // Bad input gets an error event; unknown messages from elsewhere are ignored.
   await page.evaluate(() => document.getElementById('frame-a').contentWindow.postMessage({ queuelab: 'fly' }, location.origin));
