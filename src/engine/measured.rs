@@ -70,9 +70,14 @@ impl Engine {
         }
         // A Redis stream keeps its entries after they are acknowledged: count
         // per group what it has not read yet plus its pending entries (the
-        // ones in a consumer's hands among them) instead of the stream.
+        // ones in a consumer's hands among them) instead of the stream's
+        // live entries (settled ones are no live messages any more).
         let r = &self.redis;
-        let kept: u64 = r.streams.iter().map(|s| s.entries.len() as u64).sum();
+        let kept: u64 = r
+            .streams
+            .iter()
+            .map(|s| s.entries.len() as u64 - s.settled)
+            .sum();
         let mut waiting = 0u64;
         for g in &r.groups {
             let s = &r.streams[g.stream as usize];
@@ -91,7 +96,7 @@ impl Engine {
             .iter()
             .flat_map(|t| &t.logs)
             .chain(p.subs.iter().map(|s| &s.retry_log))
-            .map(|l| l.entries.len() as u64)
+            .map(|l| l.entries.len() as u64 - l.settled)
             .sum();
         let in_hand: u64 = p
             .subs

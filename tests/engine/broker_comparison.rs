@@ -297,6 +297,40 @@ fn backlog_counts_what_waits_not_what_a_stream_keeps() {
     assert_eq!(m.lost, 0);
 }
 
+/// The backlog counts messages still on their way to a log beside the log's
+/// unacknowledged entries, and only those: a producer 500 ms from the broker
+/// at 20/s keeps about 10 in transit, while a Redis stream (MAXLEN 200) and
+/// a Pulsar topic (retained 60 s) keep hundreds of settled entries that
+/// must neither count nor cancel the ones in transit.
+#[test]
+fn backlog_counts_messages_in_transit_beside_settled_entries() {
+    let redis = r#"{ "title": "t", "duration": "30s", "seed": 1,
+        "producers": [{ "id": "p", "to": "s", "rate": "20/s", "arrival": "constant", "latency": "500ms" }],
+        "redis_streams": [{ "id": "s", "maxlen": 200 }],
+        "redis_groups": [{ "id": "g", "stream": "s", "consumers": 1, "service": { "constant": "1ms" } }] }"#;
+    let pulsar = r#"{ "title": "t", "duration": "30s", "seed": 1,
+        "producers": [{ "id": "p", "to": "s", "rate": "20/s", "arrival": "constant", "latency": "500ms" }],
+        "pulsar_topics": [{ "id": "s", "retention": "60s" }],
+        "pulsar_subscriptions": [{ "id": "g", "topic": "s", "service": { "constant": "1ms" } }] }"#;
+    for (name, json) in [("redis", redis), ("pulsar", pulsar)] {
+        let (e, m) = measure(&scenario::load(json).unwrap());
+        let r = serde_json::to_value(e.report("t")).unwrap();
+        let kept = match name {
+            "redis" => &r["nodes"]["s"]["length"],
+            _ => &r["nodes"]["s"]["stored_now"],
+        };
+        assert!(kept.as_u64().unwrap() >= 200, "{name}: {}", r["nodes"]["s"]);
+        // In transit, plus at most the one entry being handled.
+        assert!((9..=11).contains(&m.backlog), "{name}: {m:?}");
+        // Live: in transit, and at most that entry and its delivery.
+        assert!(
+            (9..=12).contains(&e.ledger().live()),
+            "{name}: {:?}",
+            e.ledger()
+        );
+    }
+}
+
 #[test]
 fn every_lane_charges_its_brokers_documented_costs() {
     // The preset's broker_costs are BrokerKind::costs (the README's table):

@@ -76,6 +76,8 @@ pub(crate) struct PEntry {
 pub(crate) struct PLog {
     pub(crate) base: u64,
     pub(crate) entries: VecDeque<PEntry>,
+    /// Entries of `entries` that are `SETTLED` (not live messages).
+    pub(crate) settled: u64,
 }
 
 impl PLog {
@@ -581,7 +583,9 @@ impl Engine {
                 tp.logs[part].entries.pop_front();
                 tp.logs[part].base += 1;
                 tp.deleted += 1;
-                if slot != SETTLED {
+                if slot == SETTLED {
+                    tp.logs[part].settled -= 1;
+                } else {
                     self.retire(slot);
                 }
             }

@@ -361,11 +361,8 @@ impl Engine {
     /// an ack hole or for retention (`SETTLED`).
     fn p_settle(&mut self, s: u32, pos: Pos) {
         let si = s as usize;
-        let slot = if pos.0 == RETRY_PART {
-            let Some(e) = self.pulsar.subs[si].retry_log.get_mut(pos.1) else {
-                return;
-            };
-            std::mem::replace(&mut e.slot, SETTLED)
+        let log = if pos.0 == RETRY_PART {
+            &mut self.pulsar.subs[si].retry_log
         } else {
             let t = self.pulsar.subs[si].topic as usize;
             let part = pos.0 as usize;
@@ -376,12 +373,14 @@ impl Engine {
             if !all_acked {
                 return;
             }
-            let Some(e) = self.pulsar.topics[t].logs[part].get_mut(pos.1) else {
-                return;
-            };
-            std::mem::replace(&mut e.slot, SETTLED)
+            &mut self.pulsar.topics[t].logs[part]
         };
+        let Some(e) = log.get_mut(pos.1) else {
+            return;
+        };
+        let slot = std::mem::replace(&mut e.slot, SETTLED);
         if slot != SETTLED {
+            log.settled += 1;
             self.retire(slot);
         }
     }
@@ -419,7 +418,9 @@ impl Engine {
                 let st = &mut self.pulsar.subs[si];
                 let e = st.retry_log.entries.pop_front().expect("not empty");
                 st.retry_log.base += 1;
-                if e.slot != SETTLED {
+                if e.slot == SETTLED {
+                    st.retry_log.settled -= 1;
+                } else {
                     self.retire(e.slot);
                 }
             }

@@ -147,6 +147,13 @@ impl Engine {
         for (t, tp) in self.pulsar.topics.iter().enumerate() {
             let id = &self.cfg.pulsar_topics[t].id;
             for (part, log) in tp.logs.iter().enumerate() {
+                let settled = log.entries.iter().filter(|e| e.slot == SETTLED).count() as u64;
+                if settled != log.settled {
+                    return Err(format!(
+                        "{id}: p{part} has {settled} settled entries, counted {}",
+                        log.settled
+                    ));
+                }
                 for (i, e) in log.entries.iter().enumerate() {
                     if e.slot == SETTLED {
                         let off = log.base + i as u64;
@@ -173,6 +180,18 @@ impl Engine {
         for (s, st) in self.pulsar.subs.iter().enumerate() {
             let id = &self.cfg.pulsar_subscriptions[s].id;
             let retry_cursor = st.cursors.last();
+            let settled = st
+                .retry_log
+                .entries
+                .iter()
+                .filter(|e| e.slot == SETTLED)
+                .count() as u64;
+            if settled != st.retry_log.settled {
+                return Err(format!(
+                    "{id}: retry log has {settled} settled entries, counted {}",
+                    st.retry_log.settled
+                ));
+            }
             for (i, e) in st.retry_log.entries.iter().enumerate() {
                 if e.slot == SETTLED {
                     let off = st.retry_log.base + i as u64;

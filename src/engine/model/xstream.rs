@@ -81,6 +81,8 @@ pub(crate) struct StreamState {
     pub(crate) node: NodeId,
     /// (id, arena slot or `SETTLED`), in id order.
     pub(crate) entries: VecDeque<(StreamId, u32)>,
+    /// Entries of `entries` that are `SETTLED` (not live messages).
+    pub(crate) settled: u64,
     pub(crate) last_id: StreamId,
     pub(crate) maxlen: Option<u64>,
     pub(crate) added: u64,
@@ -94,6 +96,7 @@ impl StreamState {
         StreamState {
             node,
             entries: VecDeque::new(),
+            settled: 0,
             last_id: StreamId::default(),
             maxlen: cfg.maxlen,
             added: 0,
@@ -241,6 +244,7 @@ impl Engine {
             s.trimmed += 1;
             count += 1;
             if slot == SETTLED {
+                s.settled -= 1;
                 continue; // its message was retired when it settled
             }
             let node = s.node;
@@ -416,6 +420,7 @@ impl Engine {
         let slot = s.entries[i].1;
         if slot != SETTLED && !self.x_open(st, id) {
             self.redis.streams[st].entries[i].1 = SETTLED;
+            self.redis.streams[st].settled += 1;
             self.retire(slot);
         }
     }
@@ -653,6 +658,7 @@ impl Engine {
         for (i, s) in self.redis.streams.iter().enumerate() {
             let id = &self.cfg.redis_streams[i].id;
             let mut prev: Option<StreamId> = None;
+            let mut settled = 0u64;
             for &(eid, slot) in &s.entries {
                 if prev.is_some_and(|p| p >= eid) {
                     return Err(format!("stream {id}: ids not increasing at {eid}"));
@@ -663,6 +669,7 @@ impl Engine {
                     if self.x_open(i, eid) {
                         return Err(format!("stream {id}: {eid} settled but still open"));
                     }
+                    settled += 1;
                     continue;
                 }
                 self.expect_state(slot, MsgState::Queued, id)?;
@@ -670,6 +677,12 @@ impl Engine {
             }
             if prev.is_some_and(|p| p > s.last_id) {
                 return Err(format!("stream {id}: an entry is past the last id"));
+            }
+            if settled != s.settled {
+                return Err(format!(
+                    "stream {id}: {settled} settled entries, counted {}",
+                    s.settled
+                ));
             }
         }
         for (g, gs) in self.redis.groups.iter().enumerate() {
