@@ -46,12 +46,14 @@
 //! | `txn_fence.rs`   | transactions spanning polls, paused members, zombie fencing (producer epochs) | a fenced zombie's writes (aborted) |
 //! | `pubsub.rs`      | Redis Pub/Sub: PUBLISH, output buffers | `no_subscribers`, `subscriber_disconnected`, `output_buffer_limit` |
 //! | `xstream.rs`     | Redis Streams: XADD, PEL, XACK, XAUTOCLAIM | `stream_trimmed`, `consumer_crashed` |
+//! | `xstream_check.rs` | Redis Streams invariants, the PEL read-out | — |
 //! | `glob.rs`        | Redis glob patterns (pure)             | —                               |
 //! | `redis.rs`       | Redis state, events, commands, checks  | —                               |
 //! | `sqs.rs`         | SQS queues: visibility, receive count, DLQ, dedup, delay, retention | `sqs_deduplicated`, retention (`expired`) |
 //! | `sqs_life.rs`    | SQS messages: visible again, retention, delete, release | retention (`expired`) |
 //! | `sqs_poll.rs`    | SQS consumers: short/long polling, delete | —                         |
-//! | `pulsar.rs`      | Pulsar topics: storing, partitions, backlog quota, retention; state, events, commands | `backlog_quota`, `send_timeout`, `backlog_evicted`, `no_subscribers` |
+//! | `pulsar.rs`      | Pulsar: state, building, events (send timeouts) | `send_timeout` |
+//! | `pulsar_topic.rs` | Pulsar topics: routing to partitions, backlog quota, storing, retention, deletion | `backlog_quota`, `backlog_evicted`, `no_subscribers` |
 //! | `pulsar_dispatch.rs` | Pulsar subscriptions: exclusive/failover/shared/key_shared dispatch, delayed delivery, receiver queues, handlers | — |
 //! | `pulsar_key_shared.rs` | Pulsar Key_Shared: slot owners, held-back messages, recently joined consumers | — |
 //! | `pulsar_delayed.rs` | Pulsar: the delayed-delivery tracker (deliverAfter, retry-letter delays) | — |
@@ -104,6 +106,7 @@ pub(crate) mod pulsar_delayed;
 pub(crate) mod pulsar_dispatch;
 pub mod pulsar_hash;
 pub(crate) mod pulsar_key_shared;
+pub(crate) mod pulsar_topic;
 pub(crate) mod pulsar_unacked;
 pub mod queue;
 pub(crate) mod queue_check;
@@ -126,6 +129,7 @@ pub(crate) mod topic;
 pub(crate) mod transactions;
 pub(crate) mod txn_fence;
 pub mod xstream;
+pub(crate) mod xstream_check;
 
 pub(crate) use consumer::ConsumerState;
 pub(crate) use exchange::{CachedRoute, ExchangeState};

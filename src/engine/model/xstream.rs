@@ -43,7 +43,7 @@
 //! id (`SETTLED` in place of a slot) for its length, its lag and its trim.
 //!
 //! Exports: `xadd` (routing). Reacts to `RedisEvent::{XDone, ClaimTick,
-//! XRestart}`. Guarantees (`check_xstreams`): ids strictly increase; PEL ids
+//! XRestart}`. Guarantees (`check_xstreams`, in `xstream_check.rs`): ids strictly increase; PEL ids
 //! are at most the group's last-delivered id; a busy consumer holds exactly
 //! one `Unacked` delivery; a crashed consumer holds none.
 
@@ -61,7 +61,7 @@ const CLAIM_EVERY_US: u64 = 1_000_000;
 const CLAIM_COUNT: u32 = 100;
 /// In place of an entry's arena slot: the entry is settled (its message
 /// retired); Redis still stores it, so it keeps its place in the stream.
-const SETTLED: u32 = u32::MAX;
+pub(crate) const SETTLED: u32 = u32::MAX;
 
 /// A stream entry id, `<ms>-<seq>`.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq, PartialOrd, Ord)]
@@ -107,7 +107,7 @@ impl StreamState {
 
     /// The arena slot of entry `id`: `None` once trimmed or settled (a
     /// settled entry is never looked up: nothing can deliver it again).
-    fn slot_of(&self, id: StreamId) -> Option<u32> {
+    pub(crate) fn slot_of(&self, id: StreamId) -> Option<u32> {
         self.entries
             .binary_search_by_key(&id, |e| e.0)
             .ok()
@@ -427,7 +427,7 @@ impl Engine {
 
     /// May entry `id` of stream `st` still be delivered: some group has not
     /// read it, holds it in its PEL, or has it in a claimed reply?
-    fn x_open(&self, st: usize, id: StreamId) -> bool {
+    pub(crate) fn x_open(&self, st: usize, id: StreamId) -> bool {
         self.redis.streams[st].groups.iter().any(|&k| {
             let gs = &self.redis.groups[k as usize];
             gs.last_delivered < id
@@ -633,90 +633,5 @@ impl Engine {
         );
         self.schedule_claim(g, c);
         self.x_next(g, c);
-    }
-
-    /// Group `group`'s pending entries list now, in id order: (id as
-    /// `ms-seq`, owning consumer, idle [µs], delivery count). Empty for a
-    /// node that is not a Redis group. For tests and tools.
-    pub fn redis_pending(&self, group: &str) -> Vec<(String, u32, u64, u32)> {
-        let Some(n) = self.node_of(group) else {
-            return Vec::new();
-        };
-        if n.kind != crate::engine::core::NodeKind::RedisGroup {
-            return Vec::new();
-        }
-        let now = self.now.0;
-        self.redis.groups[n.index as usize]
-            .pel
-            .iter()
-            .map(|(id, p)| (id.to_string(), p.consumer, now - p.delivered_us, p.count))
-            .collect()
-    }
-
-    pub(crate) fn check_xstreams(&self) -> Result<(u64, u64), String> {
-        let (mut queued, mut unacked) = (0, 0);
-        for (i, s) in self.redis.streams.iter().enumerate() {
-            let id = &self.cfg.redis_streams[i].id;
-            let mut prev: Option<StreamId> = None;
-            let mut settled = 0u64;
-            for &(eid, slot) in &s.entries {
-                if prev.is_some_and(|p| p >= eid) {
-                    return Err(format!("stream {id}: ids not increasing at {eid}"));
-                }
-                prev = Some(eid);
-                if slot == SETTLED {
-                    // Settled: nothing may deliver it again.
-                    if self.x_open(i, eid) {
-                        return Err(format!("stream {id}: {eid} settled but still open"));
-                    }
-                    settled += 1;
-                    continue;
-                }
-                self.expect_state(slot, MsgState::Queued, id)?;
-                queued += 1;
-            }
-            if prev.is_some_and(|p| p > s.last_id) {
-                return Err(format!("stream {id}: an entry is past the last id"));
-            }
-            if settled != s.settled {
-                return Err(format!(
-                    "stream {id}: {settled} settled entries, counted {}",
-                    s.settled
-                ));
-            }
-        }
-        for (g, gs) in self.redis.groups.iter().enumerate() {
-            let id = &self.cfg.redis_groups[g].id;
-            if let Some((pid, _)) = gs.pel.iter().next_back() {
-                if *pid > gs.last_delivered {
-                    return Err(format!("group {id}: pending {pid} was never delivered"));
-                }
-            }
-            for (pid, p) in &gs.pel {
-                if p.consumer as usize >= gs.consumers.len() || p.count == 0 {
-                    return Err(format!("group {id}: bad pending entry {pid}"));
-                }
-            }
-            for (c, cs) in gs.consumers.iter().enumerate() {
-                match cs.busy {
-                    Some((slot, _, _)) => {
-                        if !cs.up {
-                            return Err(format!("group {id}: crashed c{c} holds a delivery"));
-                        }
-                        self.expect_state(slot, MsgState::Unacked, id)?;
-                        unacked += 1;
-                    }
-                    None if cs.up && !cs.claimed.is_empty() && !cs.claim_due => {
-                        // Claimed entries are handled as soon as it is idle.
-                        let st = &self.redis.streams[gs.stream as usize];
-                        if cs.claimed.iter().any(|(cid, _)| st.slot_of(*cid).is_some()) {
-                            return Err(format!("group {id}: c{c} idle with claimed entries"));
-                        }
-                    }
-                    None => {}
-                }
-            }
-        }
-        Ok((queued, unacked))
     }
 }
