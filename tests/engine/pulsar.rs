@@ -5,7 +5,7 @@
 //! Pulsar's refusals as validation errors, and a property test with every
 //! invariant after every event.
 
-use crate::common::{engine, story, Story};
+use crate::common::{engine, run_checked, story, Story};
 use crate::props::Genes;
 use proptest::prelude::*;
 use queuelab::engine::{Command, Engine, TraceKind};
@@ -792,11 +792,7 @@ fn an_acknowledged_message_behind_an_ack_hole_is_not_pending() {
         json!([]),
     );
     let mut e = engine(&w, 1);
-    let run_to = |e: &mut Engine, us: u64| {
-        while !e.run_until(queuelab::engine::SimTime(us), 10_000).reached {}
-    };
-    run_to(&mut e, 3_000_000);
-    e.check_invariants().unwrap();
+    run_checked(&mut e, 3_000_000);
     let r = report(&e);
     assert_eq!(r["nodes"]["t"]["stored_now"], 10, "{}", r["nodes"]["t"]);
     assert_eq!(r["nodes"]["s"]["acked"], 8, "{}", r["nodes"]["s"]);
@@ -804,8 +800,7 @@ fn an_acknowledged_message_behind_an_ack_hole_is_not_pending() {
     assert_eq!(r["ledger"]["pending"], 2, "{}", r["ledger"]);
     // Alive: the two held messages' stored entries and c0's copies of them.
     assert_eq!(e.ledger().live(), 4, "{:?}", e.ledger());
-    run_to(&mut e, 12_000_000);
-    e.check_invariants().unwrap();
+    run_checked(&mut e, 12_000_000);
     let r = report(&e);
     assert_eq!(r["nodes"]["t"]["stored_now"], 0, "{}", r["nodes"]["t"]);
     assert_eq!(r["ledger"]["exactly_once"], 10, "{}", r["ledger"]);

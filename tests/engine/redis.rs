@@ -804,19 +804,14 @@ fn a_stream_entry_is_settled_when_every_group_has_acknowledged_it() {
         json!([]),
     );
     let mut e = engine(&w, 1);
-    let run_to = |e: &mut Engine, us: u64| {
-        while !e.run_until(queuelab::engine::SimTime(us), 10_000).reached {}
-    };
-    run_to(&mut e, 4_200_000);
-    e.check_invariants().unwrap();
+    run_checked(&mut e, 4_200_000);
     let r = report(&e);
     assert_eq!(r["ledger"]["exactly_once"], 2, "{}", r["ledger"]);
     assert_eq!(r["ledger"]["pending"], 2, "{}", r["ledger"]);
     assert_eq!(r["nodes"]["events"]["length"], 4);
     // Alive: the two unsettled entries and the slow group's delivery in hand.
     assert_eq!(e.ledger().live(), 3, "{:?}", e.ledger());
-    run_to(&mut e, 20_000_000);
-    e.check_invariants().unwrap();
+    run_checked(&mut e, 20_000_000);
     let r = report(&e);
     assert_eq!(r["ledger"]["exactly_once"], 5, "{}", r["ledger"]);
     assert_eq!(r["ledger"]["pending"], 0);
