@@ -41,7 +41,7 @@ step "release build of the app and end-to-end browser tests"
 ./e2e/run.sh
 
 step "size of the release wasm (growth guard: 900 KiB gzip; issue 6's budget of 400 is not met)"
-# About 899.3 KiB gzip today (898.6 before the settling of acknowledged
+# About 899.6 KiB gzip today (898.6 before the settling of acknowledged
 # Redis stream entries and Pulsar messages; 898.0 before the Key_Shared and SQS FIFO
 # overload fixes; 899.2 before wasm-opt --converge and the
 # inspector's blocked partitions; 898.3 before Pulsar's unacked-message caps:
