@@ -5,7 +5,7 @@
 //!   totals.processed ─────────────────────────────► delivered (effects, repeats included)
 //!   queue ledger + log ledger (groups, topics) ───► lost, duplicated, out of order
 //!   end-to-end latency ───────────────────────────► p50, p99
-//!   live messages + group lag (Kafka, Redis) ─────► backlog
+//!   in flight (per reader) + group lag (Kafka) ───► backlog
 //!   SQS requests ─────────────────────────────────► requests (SQS lanes only)
 //!
 //! The queue ledger (`model::effects`) counts business messages for AMQP
@@ -50,7 +50,7 @@ impl Engine {
             lost: l.lost,
             duplicated: l.duplicated,
             out_of_order: l.out_of_order,
-            backlog: self.ledger().live(),
+            backlog: self.in_flight_now(),
             requests: self.sqs_report().map(|r| r.requests),
             ..Measured::default()
         };
@@ -68,6 +68,25 @@ impl Engine {
         for g in 0..self.streams.groups.len() as u32 {
             m.backlog += self.group_lag(g);
         }
+        let lat = self.latency_end_to_end();
+        if lat.count > 0 {
+            m.p50_us = Some(lat.p50);
+            m.p99_us = Some(lat.p99);
+        }
+        m
+    }
+
+    /// Messages on their way now, counted once per reader that still owes
+    /// them: the live messages of the conservation ledger (in transit,
+    /// queued, unacked, waiting for a retry), except that a stored Redis
+    /// stream entry or Pulsar message counts once for each group or
+    /// subscription that has not acknowledged it (read or not), and its
+    /// deliveries in consumers' hands do not count again. So with one
+    /// reader, published = processed + dropped + expired + dead-lettered +
+    /// in flight, as for a queue. Kafka records are outside it (group lag).
+    /// The totals' `in_flight`, its time series and the comparison backlog.
+    pub fn in_flight_now(&self) -> u64 {
+        let mut live = self.ledger().live();
         // A Redis stream keeps its entries after they are acknowledged: count
         // per group what it has not read yet plus its pending entries (the
         // ones in a consumer's hands among them) instead of the stream's
@@ -84,9 +103,9 @@ impl Engine {
             let unread = s.entries.len() - s.entries.partition_point(|e| e.0 <= g.last_delivered);
             let in_hand = g.consumers.iter().filter(|c| c.busy.is_some()).count();
             waiting += (unread + g.pel.len()) as u64;
-            m.backlog = m.backlog.saturating_sub(in_hand as u64);
+            live = live.saturating_sub(in_hand as u64);
         }
-        m.backlog = m.backlog.saturating_sub(kept) + waiting;
+        live = live.saturating_sub(kept) + waiting;
         // Pulsar stores a message once for all subscriptions: count each
         // subscription's unacknowledged messages instead of the stored ones
         // and the copies in consumers' hands.
@@ -105,12 +124,6 @@ impl Engine {
             .map(|c| c.queue.len() as u64 + c.busy.is_some() as u64)
             .sum();
         let backlog: u64 = p.subs.iter().map(|s| s.backlog).sum();
-        m.backlog = m.backlog.saturating_sub(stored + in_hand) + backlog;
-        let lat = self.latency_end_to_end();
-        if lat.count > 0 {
-            m.p50_us = Some(lat.p50);
-            m.p99_us = Some(lat.p99);
-        }
-        m
+        live.saturating_sub(stored + in_hand) + backlog
     }
 }

@@ -364,7 +364,10 @@ pub struct Totals {
     /// `consumer_timeout` (`model::ack_timeout`).
     #[serde(skip_serializing_if = "crate::engine::view::is_zero")]
     pub ack_timeouts: u64,
-    /// Messages alive now: in transit, queued, unacked or waiting for a retry.
+    /// Messages on their way now: in transit, queued, unacked or waiting
+    /// for a retry; a stored Pulsar message or Redis stream entry once per
+    /// subscription or group that has not acknowledged it, its deliveries
+    /// not again (`Engine::in_flight_now`).
     pub in_flight: u64,
     /// Messages finished: processed and acked, never to be seen again.
     pub completed: u64,

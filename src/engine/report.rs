@@ -131,10 +131,10 @@ impl Engine {
         (runs > 0).then(|| t.processed as f64 / runs as f64)
     }
 
-    /// Totals with `in_flight` filled in from the ledger.
+    /// Totals with `in_flight` filled in (`in_flight_now`).
     pub fn totals_now(&self) -> Totals {
         let mut t = *self.totals();
-        t.in_flight = self.ledger().live();
+        t.in_flight = self.in_flight_now();
         t
     }
 

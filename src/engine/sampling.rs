@@ -65,7 +65,7 @@ impl Engine {
             dead_lettered: self.totals.dead_lettered,
             expired: self.totals.expired,
             dropped: self.totals.dropped,
-            in_flight: self.ledger.live(),
+            in_flight: self.in_flight_now(),
             depth,
             unacked,
             latency_p50_us: self.interval.quantile_us(0.5),

@@ -396,3 +396,70 @@ fn broker_costs_queue_on_one_cpu_and_wait_for_the_group_commit() {
     let e = queuelab::scenario::load(&bad).unwrap_err().to_string();
     assert!(e.contains("broker_costs.per_message"), "{e}");
 }
+
+/// "In flight" counts a stored Pulsar message or Redis stream entry once per
+/// subscription or group that still owes it, and not again for a delivery
+/// in a consumer's hands. So the counters add up after every event, as they
+/// do for a queue: each message published, times its readers, is processed,
+/// dropped, expired or still in flight (a dead-lettered one is in flight in
+/// its dead-letter topic). Before, a delivery counted beside its entry: the
+/// backlog-quota preset showed 452 in flight for 441 messages on their way.
+/// (With several readers, a message on its way to the broker counts once:
+/// the two-reader cases publish without latency, so none is in transit.)
+#[test]
+fn in_flight_counts_a_stored_message_once_per_reader_that_owes_it() {
+    let redis_two_groups = r#"{ "title": "t", "duration": "20s", "seed": 3,
+        "producers": [{ "id": "p", "to": "s", "rate": "40/s" }],
+        "redis_streams": [{ "id": "s", "maxlen": 5000 }],
+        "redis_groups": [
+          { "id": "fast", "stream": "s", "consumers": 2, "service": { "exponential": "20ms" } },
+          { "id": "slow", "stream": "s", "consumers": 1, "service": { "exponential": "40ms" } } ] }"#;
+    let pulsar_two_subs = r#"{ "title": "t", "duration": "20s", "seed": 3,
+        "producers": [{ "id": "p", "to": "s", "rate": "40/s" }],
+        "pulsar_topics": [{ "id": "s" }],
+        "pulsar_subscriptions": [
+          { "id": "shared", "topic": "s", "type": "shared", "consumers": 2, "service": { "exponential": "20ms" } },
+          { "id": "one", "topic": "s", "consumers": 1, "service": { "exponential": "40ms" } } ] }"#;
+    let cases: Vec<(&str, Scenario, u64)> = vec![
+        (
+            "pulsar-backlog-quota",
+            scenario::preset("pulsar-backlog-quota").unwrap().scenario(),
+            1,
+        ),
+        (
+            "pulsar-redelivery",
+            scenario::preset("pulsar-redelivery").unwrap().scenario(),
+            1,
+        ),
+        (
+            "redis two groups",
+            scenario::load(redis_two_groups).unwrap(),
+            2,
+        ),
+        (
+            "pulsar two subscriptions",
+            scenario::load(pulsar_two_subs).unwrap(),
+            2,
+        ),
+    ];
+    for (name, s, readers) in cases {
+        let until = SimTime(s.duration.us());
+        let seed = s.seed;
+        let mut e = Engine::new(s, seed).unwrap();
+        let mut deliveries_in_hand_seen = false;
+        while e.next_event_time().is_some_and(|t| t <= until) {
+            e.step();
+            let t = e.totals_now();
+            assert_eq!(
+                t.published * readers,
+                t.processed + t.dropped + t.expired + t.in_flight,
+                "{name} at {}: {t:?}",
+                e.now()
+            );
+            deliveries_in_hand_seen |= e.ledger().unacked > 0;
+        }
+        let t = e.totals_now();
+        assert!(t.processed > 100, "{name}: {t:?}");
+        assert!(deliveries_in_hand_seen, "{name}: no delivery was ever out");
+    }
+}
