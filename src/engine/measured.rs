@@ -123,7 +123,20 @@ impl Engine {
             .flat_map(|s| &s.consumers)
             .map(|c| c.queue.len() as u64 + c.busy.is_some() as u64)
             .sum();
-        let backlog: u64 = p.subs.iter().map(|s| s.backlog).sum();
+        // A subscription's backlog counts its topic's partitions; what it
+        // still owes in its retry-letter log (`reconsumeLater`) is added.
+        let backlog: u64 = p
+            .subs
+            .iter()
+            .map(|s| {
+                let retry = s.cursors.last().map_or(0, |cur| {
+                    s.retry_log
+                        .end()
+                        .saturating_sub(cur.md + cur.acked.len() as u64)
+                });
+                s.backlog + retry
+            })
+            .sum();
         live.saturating_sub(stored + in_hand) + backlog
     }
 }

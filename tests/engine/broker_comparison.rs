@@ -5,7 +5,7 @@
 //! table with each broker's documented promise. These tests pin the
 //! differences the preset is meant to show.
 
-use super::common::{run_checked, story};
+use super::common::{preset_variant, run_checked, story};
 use queuelab::engine::{Engine, Measured, SimTime, TraceKind};
 use queuelab::scenario::{self, patch, BrokerKind, Scenario};
 use std::process::Command;
@@ -405,7 +405,9 @@ fn broker_costs_queue_on_one_cpu_and_wait_for_the_group_commit() {
 /// its dead-letter topic). Before, a delivery counted beside its entry: the
 /// backlog-quota preset showed 452 in flight for 441 messages on their way.
 /// (With several readers, a message on its way to the broker counts once:
-/// the two-reader cases publish without latency, so none is in transit.)
+/// the two-reader cases publish without latency, so none is in transit. A
+/// message processed twice counts twice in `processed`: these cases have
+/// no duplicates.)
 #[test]
 fn in_flight_counts_a_stored_message_once_per_reader_that_owes_it() {
     let redis_two_groups = r#"{ "title": "t", "duration": "20s", "seed": 3,
@@ -429,6 +431,11 @@ fn in_flight_counts_a_stored_message_once_per_reader_that_owes_it() {
         (
             "pulsar-redelivery",
             scenario::preset("pulsar-redelivery").unwrap().scenario(),
+            1,
+        ),
+        (
+            "pulsar-redelivery retry-letter",
+            preset_variant("pulsar-redelivery", "retry-letter"),
             1,
         ),
         (
