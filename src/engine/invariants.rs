@@ -64,13 +64,19 @@ impl Engine {
         self.check_ext_refs()?;
         self.check_effects()?;
         // Topic records are published but live in partition logs, not the arena.
+        // Pulsar and Redis stream copies in the totals are per extra reader
+        // (no entity); their deliveries are entities not counted as copies.
         let messages = self.totals.published - self.streams.records_published;
-        if messages + self.totals.copies != l.created {
+        let reader_copies = self.pulsar.reader_copies + self.redis.reader_copies;
+        let copy_entities = self.pulsar.copy_entities + self.redis.copy_entities;
+        if messages + self.totals.copies - reader_copies + copy_entities != l.created {
             return Err(format!(
-                "published {} (of which {} topic records) + copies {} != created {}",
+                "published {} (of which {} topic records) + copies {} (of which {} per extra log reader) + {} delivery entities != created {}",
                 self.totals.published,
                 self.streams.records_published,
                 self.totals.copies,
+                reader_copies,
+                copy_entities,
                 l.created
             ));
         }

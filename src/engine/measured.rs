@@ -82,8 +82,9 @@ impl Engine {
     /// stream entry or Pulsar message counts once for each group or
     /// subscription that has not acknowledged it (read or not), and its
     /// deliveries in consumers' hands do not count again. So with one
-    /// reader, published = processed + dropped + expired + dead-lettered +
-    /// in flight, as for a queue. Kafka records are outside it (group lag).
+    /// reader, published + copies = processed + dropped + expired + in
+    /// flight, as for a queue (a stored message read by n readers is n - 1
+    /// copies, as a fanout exchange's). Kafka records are outside it (group lag).
     /// The totals' `in_flight`, its time series and the comparison backlog.
     pub fn in_flight_now(&self) -> u64 {
         let mut live = self.ledger().live();
@@ -92,9 +93,12 @@ impl Engine {
         // ones in a consumer's hands among them) instead of the stream's
         // live entries (settled ones are no live messages any more).
         let r = &self.redis;
+        // A stream no group reads keeps its entries as a queue without a
+        // consumer keeps messages: those stay counted once.
         let kept: u64 = r
             .streams
             .iter()
+            .filter(|s| !s.groups.is_empty())
             .map(|s| s.entries.len() as u64 - s.settled)
             .sum();
         let mut waiting = 0u64;
@@ -110,9 +114,12 @@ impl Engine {
         // subscription's unacknowledged messages instead of the stored ones
         // and the copies in consumers' hands.
         let p = &self.pulsar;
+        // A topic no subscription reads (a dead-letter topic nobody
+        // consumes, with retention) keeps its messages counted once.
         let stored: u64 = p
             .topics
             .iter()
+            .filter(|t| !t.subs.is_empty())
             .flat_map(|t| &t.logs)
             .chain(p.subs.iter().map(|s| &s.retry_log))
             .map(|l| l.entries.len() as u64 - l.settled)

@@ -77,7 +77,7 @@ pub fn totals_bar(p: &TotalsProps) -> Html {
     let item = |id: &'static str, label: &'static str, v: u64, cls: &'static str| {
         let title = match id {
             "t-published" => "New messages published by producers and handlers (copies not included)",
-            "t-copies" => "Extra copies of a message: one publish routed to several queues or subscribers (fan-out), a send the network duplicated, a Pulsar subscription or Redis stream group handing out an entry it keeps",
+            "t-copies" => "Extra copies of a message: one publish routed to several queues or subscribers (fan-out), a send the network duplicated, a message stored once for several Pulsar subscriptions or Redis stream groups (one per extra reader)",
             "t-parked" => "Messages waiting in dead-letter queues that no consumer reads",
             "t-ack-timeouts" => "Channels closed by the queue's consumer_timeout: a delivery stayed unacked too long, so everything unacked on the channel went back to the queue while the handler kept working on it",
             "t-inflight" => "Messages really on their way: in transit, queued, being processed or waiting for a retry (parked dead letters not included); a Pulsar or Redis stream message once for each subscription or group that has not acknowledged it yet",

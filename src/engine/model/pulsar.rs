@@ -254,6 +254,12 @@ pub(crate) struct Pulsar {
     /// `ThreadLocalRandom.nextInt(numPartitions)`; here from the seeded
     /// stream `pulsar-router:<id>`). Empty without Pulsar topics.
     pub(crate) router_start: Vec<u32>,
+    /// The totals' copies of Pulsar messages are per extra subscription at
+    /// storing, not the message entities made for deliveries, retry letters
+    /// and dead letters: both kept apart so the conservation invariant can
+    /// still count entities (`check_invariants`).
+    pub(crate) reader_copies: u64,
+    pub(crate) copy_entities: u64,
 }
 
 /// The Java client's default `partitionSwitchMs` with batching on (the

@@ -495,8 +495,10 @@ impl Engine {
         self.totals.dead_lettered += 1;
         match self.p_dead_letter_topic(s, pos.0) {
             Some(ti) => {
+                // Owed by the dead-letter topic's subscriptions now, not
+                // by this one: counted as copies where it is stored.
                 let copy = self.copy_message(e.slot);
-                self.totals.copies += 1;
+                self.pulsar.copy_entities += 1;
                 self.p_store(copy, ti, u16::MAX);
             }
             None => self.fx_discarded(e.slot, Reason::DeadLetterTopic),
@@ -518,8 +520,10 @@ impl Engine {
             self.p_dead_letter(s, pos);
             return;
         }
+        // Still owed by this subscription, in its retry-letter log: no
+        // copy in the totals.
         let copy = self.copy_message(e.slot);
-        self.totals.copies += 1;
+        self.pulsar.copy_entities += 1;
         self.set_state(copy, MsgState::Queued);
         let now = self.now.0;
         let st = &mut self.pulsar.subs[si];

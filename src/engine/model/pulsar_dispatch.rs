@@ -514,8 +514,10 @@ impl Engine {
     /// Put `pos` in consumer `c`'s receiver queue as a new copy.
     pub(crate) fn p_deliver(&mut self, s: u32, c: u32, pos: Pos) {
         let slot = self.p_log(s, pos.0).get(pos.1).expect("stored").slot;
+        // A delivery is not a copy in the totals: the stored message
+        // counts once per subscription (`p_store_at`, `in_flight_now`).
         let copy = self.copy_message(slot);
-        self.totals.copies += 1;
+        self.pulsar.copy_entities += 1;
         self.set_state(copy, MsgState::Unacked);
         let st = &mut self.pulsar.subs[s as usize];
         let rc = st.redeliveries.get(&pos).copied().unwrap_or(0);

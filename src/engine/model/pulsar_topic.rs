@@ -168,6 +168,11 @@ impl Engine {
             self.drop_message(slot, Reason::NoSubscribers, node);
             return;
         }
+        // Stored once, read by every subscription: one copy per extra
+        // reader in the totals, as a fanout exchange's copies.
+        let extra = n_subs.saturating_sub(1) as u64;
+        self.totals.copies += extra;
+        self.pulsar.reader_copies += extra;
         for k in 0..n_subs {
             let s = self.pulsar.topics[t as usize].subs[k];
             self.pulsar.subs[s as usize].backlog += 1;

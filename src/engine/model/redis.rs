@@ -51,6 +51,10 @@ pub(crate) struct Redis {
     /// Scratch list of (subscriber, pattern index or `u16::MAX`) for one
     /// PUBLISH, kept to avoid an allocation per message.
     pub(crate) scratch: Vec<(u32, u16)>,
+    /// As `Pulsar::reader_copies` and `copy_entities`: copies of stream
+    /// entries per extra group at XADD, and the delivery entities made.
+    pub(crate) reader_copies: u64,
+    pub(crate) copy_entities: u64,
 }
 
 /// Scheduled Redis work.

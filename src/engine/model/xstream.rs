@@ -207,6 +207,11 @@ impl Engine {
         let node = s.node;
         let length = s.entries.len() as u64;
         let n_groups = s.groups.len();
+        // Stored once, read by every group: one copy per extra reader in
+        // the totals, as a fanout exchange's copies.
+        let extra = n_groups.saturating_sub(1) as u64;
+        self.totals.copies += extra;
+        self.redis.reader_copies += extra;
         self.set_state(slot, MsgState::Queued);
         let mid = self.msgs[slot as usize].id;
         self.trace.record(
@@ -338,8 +343,10 @@ impl Engine {
 
     /// Hand entry `id` (stream slot `slot`) to consumer `c` as a new copy.
     fn x_deliver(&mut self, g: u32, c: u32, id: StreamId, slot: u32, claimed: Option<u32>) {
+        // A delivery is not a copy in the totals: the entry counts once
+        // per group (`xadd`, `in_flight_now`).
         let copy = self.copy_message(slot);
-        self.totals.copies += 1;
+        self.redis.copy_entities += 1;
         self.set_state(copy, MsgState::Unacked);
         let gs = &mut self.redis.groups[g as usize];
         gs.delivered += 1;
