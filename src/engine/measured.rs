@@ -81,11 +81,12 @@ impl Engine {
     /// queued, unacked, waiting for a retry), except that a stored Redis
     /// stream entry or Pulsar message counts once for each group or
     /// subscription that has not acknowledged it (read or not), and its
-    /// deliveries in consumers' hands do not count again. So with one
-    /// reader, published + copies = processed + dropped + expired + in
-    /// flight, as for a queue (a stored message read by n readers is n - 1
-    /// copies, as a fanout exchange's). Kafka records are outside it (group lag).
-    /// The totals' `in_flight`, its time series and the comparison backlog.
+    /// deliveries in consumers' hands do not count again. With a stored
+    /// message read by n readers counted as n - 1 copies (as a fanout
+    /// exchange's), published + copies = completed + dropped + in flight
+    /// holds for logs as for queues (README, "run"). Kafka records are
+    /// outside it (group lag). The totals' `in_flight`, its time series and
+    /// the comparison backlog.
     pub fn in_flight_now(&self) -> u64 {
         let mut live = self.ledger().live();
         // A Redis stream keeps its entries after they are acknowledged: count
