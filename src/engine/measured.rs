@@ -14,6 +14,11 @@
 //! truncated, never written, or skipped by a group; duplicated = records
 //! processed again plus records written twice; out of order = the group's
 //! per-key count (same definition as the queue ledger's). Read-only.
+//!
+//! `in_flight_now` is the backlog's broker-neutral part and the totals'
+//! "in flight" (`totals_now`, the time series): live messages, with a
+//! stored Pulsar message or Redis stream entry counted once per reader that
+//! owes it and its deliveries not again.
 
 use super::core::Engine;
 use serde::Serialize;
@@ -137,11 +142,10 @@ impl Engine {
             .subs
             .iter()
             .map(|s| {
-                let retry = s.cursors.last().map_or(0, |cur| {
-                    s.retry_log
-                        .end()
-                        .saturating_sub(cur.md + cur.acked.len() as u64)
-                });
+                let retry = s
+                    .cursors
+                    .last()
+                    .map_or(0, |cur| cur.unacked_below(s.retry_log.end()));
                 s.backlog + retry
             })
             .sum();

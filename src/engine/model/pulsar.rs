@@ -115,6 +115,13 @@ impl PCursor {
     pub(crate) fn is_acked(&self, off: u64) -> bool {
         off < self.md || self.acked.contains(&off)
     }
+
+    /// Offsets below `end` (its log's end) not acknowledged yet: the
+    /// subscription's backlog on that log.
+    pub(crate) fn unacked_below(&self, end: u64) -> u64 {
+        end.saturating_sub(self.md)
+            .saturating_sub(self.acked.len() as u64)
+    }
 }
 
 /// A position: (partition or `RETRY_PART`, offset).

@@ -147,13 +147,7 @@ impl Engine {
         for (t, tp) in self.pulsar.topics.iter().enumerate() {
             let id = &self.cfg.pulsar_topics[t].id;
             for (part, log) in tp.logs.iter().enumerate() {
-                let settled = log.entries.iter().filter(|e| e.slot == SETTLED).count() as u64;
-                if settled != log.settled {
-                    return Err(format!(
-                        "{id}: p{part} has {settled} settled entries, counted {}",
-                        log.settled
-                    ));
-                }
+                let live_before = queued;
                 for (i, e) in log.entries.iter().enumerate() {
                     if e.slot == SETTLED {
                         let off = log.base + i as u64;
@@ -172,6 +166,13 @@ impl Engine {
                     self.expect_state(e.slot, MsgState::Queued, id)?;
                     queued += 1;
                 }
+                let settled = log.entries.len() as u64 - (queued - live_before);
+                if settled != log.settled {
+                    return Err(format!(
+                        "{id}: p{part} has {settled} settled entries, counted {}",
+                        log.settled
+                    ));
+                }
             }
             for &(slot, _, _, _) in &tp.held {
                 self.expect_state(slot, MsgState::Transit, id)?;
@@ -180,18 +181,7 @@ impl Engine {
         for (s, st) in self.pulsar.subs.iter().enumerate() {
             let id = &self.cfg.pulsar_subscriptions[s].id;
             let retry_cursor = st.cursors.last();
-            let settled = st
-                .retry_log
-                .entries
-                .iter()
-                .filter(|e| e.slot == SETTLED)
-                .count() as u64;
-            if settled != st.retry_log.settled {
-                return Err(format!(
-                    "{id}: retry log has {settled} settled entries, counted {}",
-                    st.retry_log.settled
-                ));
-            }
+            let live_before = queued;
             for (i, e) in st.retry_log.entries.iter().enumerate() {
                 if e.slot == SETTLED {
                     let off = st.retry_log.base + i as u64;
@@ -202,6 +192,13 @@ impl Engine {
                 }
                 self.expect_state(e.slot, MsgState::Queued, id)?;
                 queued += 1;
+            }
+            let settled = st.retry_log.entries.len() as u64 - (queued - live_before);
+            if settled != st.retry_log.settled {
+                return Err(format!(
+                    "{id}: retry log has {settled} settled entries, counted {}",
+                    st.retry_log.settled
+                ));
             }
             let tp = &self.pulsar.topics[st.topic as usize];
             let mut backlog = 0;
@@ -218,7 +215,7 @@ impl Engine {
                     return Err(format!("subscription {id}: ack hole bookkeeping off"));
                 }
                 if part < tp.logs.len() {
-                    backlog += log.end() - cur.md - cur.acked.len() as u64;
+                    backlog += cur.unacked_below(log.end());
                 }
             }
             if backlog != st.backlog {

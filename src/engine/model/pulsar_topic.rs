@@ -69,9 +69,7 @@ impl Engine {
     /// stored and not acknowledged.
     fn p_part_backlog(&self, s: u32, t: u32, part: u32) -> u64 {
         let cur = &self.pulsar.subs[s as usize].cursors[part as usize];
-        let end = self.pulsar.topics[t as usize].logs[part as usize].end();
-        end.saturating_sub(cur.md)
-            .saturating_sub(cur.acked.len() as u64)
+        cur.unacked_below(self.pulsar.topics[t as usize].logs[part as usize].end())
     }
 
     /// The largest backlog on partition `part` among `t`'s subscriptions.
