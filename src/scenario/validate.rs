@@ -182,6 +182,9 @@ pub fn check_publish_one(
     }
     if let Some(k) = key {
         check_key(&mut v, "key", k);
+        if let Err(e) = sqs::check_publish_one_key(s, producer, k) {
+            v.err("key", e);
+        }
     } else if let Some(t) = s
         .producers
         .iter()

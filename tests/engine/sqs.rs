@@ -1299,6 +1299,71 @@ fn a_keyless_message_routed_to_a_fifo_queue_is_refused() {
     assert!(err.contains("producers[0].keys"), "{err}");
 }
 
+/// "You must associate a non-empty MessageGroupId with a message" (SQS
+/// `SendMessage`): an empty key is refused like a missing one, by
+/// validation for a producer that sends straight to a FIFO queue (naming
+/// the empty entry) and for a `publish_one` key, and at the send for a
+/// message routed in through an exchange.
+#[test]
+fn a_fifo_message_group_id_must_not_be_empty() {
+    let direct = |keys: serde_json::Value| {
+        serde_json::json!({
+            "title": "empty group", "seed": 1, "duration": "10s",
+            "producers": [{"id": "p", "to": "q", "rate": "1/s", "count": 2, "keys": keys}],
+            "queues": [{"id": "q", "sqs": {"type": "fifo"}}],
+            "consumers": [{"id": "c", "queue": "q", "service": {"constant": "10ms"}}]
+        })
+        .to_string()
+    };
+    for (keys, at) in [
+        (serde_json::json!({"fixed": ""}), "producers[0].keys.fixed:"),
+        (
+            serde_json::json!({"round_robin": ["a", ""]}),
+            "producers[0].keys.round_robin[1]:",
+        ),
+        (
+            serde_json::json!({"weighted": [{"key": "a", "weight": 1}, {"key": "", "weight": 1}]}),
+            "producers[0].keys.weighted[1].key:",
+        ),
+    ] {
+        let err = queuelab::scenario::load(&direct(keys))
+            .unwrap_err()
+            .to_string();
+        assert!(
+            err.contains(at) && err.contains("empty MessageGroupId"),
+            "{err}"
+        );
+    }
+    queuelab::scenario::load(&direct(serde_json::json!({"random_of_n": 3})))
+        .expect("non-empty keys");
+    let w = direct(serde_json::json!({"fixed": "g"})).replace(
+        r#""duration":"10s","#,
+        r#""duration":"10s","schedule":[{"at":"1s","command":{"do":"publish_one","producer":"p","key":""}}],"#,
+    );
+    let err = queuelab::scenario::load(&w).unwrap_err().to_string();
+    assert!(
+        err.contains("schedule[0].command.key:") && err.contains("empty MessageGroupId"),
+        "{err}"
+    );
+    // Through an exchange: dropped at the send, as a missing group id.
+    let via = serde_json::json!({
+        "title": "empty group via exchange", "seed": 1, "duration": "10s",
+        "producers": [{"id": "p", "to": "x", "routing_key": "k", "rate": "1/s", "arrival": "constant",
+                       "count": 2, "keys": {"fixed": ""}}],
+        "exchanges": [{"id": "x", "kind": "direct", "bindings": [{"queue": "q", "key": "k"}]}],
+        "queues": [{"id": "q", "sqs": {"type": "fifo"}}],
+        "consumers": [{"id": "c", "queue": "q", "service": {"constant": "10ms"}}]
+    });
+    let s = story(&via.to_string(), 10_000_000);
+    let missing = s
+        .drops()
+        .iter()
+        .filter(|d| d.2 == Reason::SqsMissingGroupId)
+        .count();
+    assert_eq!(missing, 2);
+    assert_eq!(s.engine.sqs_counts("q").unwrap().stored, 0);
+}
+
 // ------------------------------------------------- review against AWS docs
 
 fn sqs_counts(s: &Story, queue: &str) -> serde_json::Value {
@@ -1358,6 +1423,98 @@ fn a_receipt_from_before_a_redrive_does_not_delete_the_redriven_message() {
         .collect();
     assert_eq!(moved, [6_000_000, 71_000_000]);
     assert_eq!(sqs_counts(&s, "dlq")["admin_requests"], 1);
+}
+
+/// The same rule when nobody receives the redriven message: `c` received it
+/// at 1 s (handle 1) and works 10 s; `d` received it at 3 s, which moved it
+/// to the DLQ; at 5 s it is redriven back to `q` and waits there. `c`'s
+/// delete at 11 s carries a handle from before the redrive: stale, the
+/// message stays visible (it used to be deleted: the redriven message's
+/// first handle equalled the last one given out). `c` then receives it
+/// anew and deletes it with that handle at 21 s.
+#[test]
+fn a_receipt_from_before_a_redrive_is_stale_while_nobody_received_it_since() {
+    let w = serde_json::json!({
+        "title": "redrive stale", "seed": 1, "duration": "30s",
+        "producers": [{"id": "p", "to": "q", "rate": "1/s", "count": 0}],
+        "queues": [{"id": "q", "sqs": {"visibility_timeout": "2s", "dead_letter_queue": "dlq", "max_receive_count": 1}},
+                   {"id": "dlq", "sqs": {}}],
+        "consumers": [
+            {"id": "c", "queue": "q", "service": {"constant": "10s"}, "sqs": {"wait_time": "20s"}},
+            {"id": "d", "queue": "q", "instances": 0, "service": {"constant": "10ms"}, "sqs": {"wait_time": "20s"}}],
+        "schedule": [
+            {"at": "1s", "command": {"do": "publish_one", "producer": "p"}},
+            {"at": "2s", "command": {"do": "set_instances", "consumer": "d", "instances": 1}},
+            {"at": "4s", "command": {"do": "set_instances", "consumer": "d", "instances": 0}},
+            {"at": "5s", "command": {"do": "redrive_dead_letters", "queue": "dlq"}}]
+    });
+    let s = story(&w.to_string(), 30_000_000);
+    let c = sqs_counts(&s, "q");
+    assert_eq!(c["moved_to_dlq"], 1);
+    assert_eq!(
+        (c["deleted"].clone(), c["stale_deletes"].clone()),
+        (1.into(), 1.into()),
+        "{c}"
+    );
+    let stale: Vec<u64> = s
+        .matching(|k| matches!(k, TraceKind::SqsDeleteStale { .. }))
+        .iter()
+        .map(|e| e.t.0)
+        .collect();
+    assert_eq!(stale, [11_000_000]);
+    let received_by_c: Vec<u64> = s.deliveries("c").iter().map(|d| d.0).collect();
+    assert_eq!(received_by_c, [1_000_000, 11_000_000]);
+    assert_eq!(s.engine.totals().completed, 1);
+}
+
+/// "Dead-letter queues redrive messages in the order they are received,
+/// starting with the oldest message" (SQS, DLQ redrive). Three group-X
+/// messages are processed first, so their arena slots are free again; A1,
+/// A2, A3 then fail into the FIFO DLQ in that order and reuse the slots in
+/// another order. The redrive must bring them back A1, A2, A3, and group A
+/// is then processed in send order (it came back A3, A2, A1: the arena's order).
+#[test]
+fn a_redrive_moves_the_oldest_dead_letter_first() {
+    let w = serde_json::json!({
+        "title": "fifo redrive order", "seed": 1, "duration": "60s",
+        "producers": [{"id": "p", "to": "q", "rate": "1/s", "count": 0, "keys": {"fixed": "A"}}],
+        "queues": [{"id": "q", "sqs": {"type": "fifo", "visibility_timeout": "2s", "dead_letter_queue": "dlq", "max_receive_count": 1}},
+                   {"id": "dlq", "sqs": {"type": "fifo"}}],
+        "consumers": [{"id": "c", "queue": "q", "service": {"constant": "100ms"}, "sqs": {"wait_time": "20s"}}],
+        "schedule": [
+            {"at": "1s", "command": {"do": "publish_one", "producer": "p", "key": "X"}},
+            {"at": "1s", "command": {"do": "publish_one", "producer": "p", "key": "X"}},
+            {"at": "1s", "command": {"do": "publish_one", "producer": "p", "key": "X"}},
+            {"at": "3s", "command": {"do": "set_failure_rate", "consumer": "c", "failure_rate": 1.0}},
+            {"at": "4s", "command": {"do": "publish_one", "producer": "p", "key": "A"}},
+            {"at": "4.1s", "command": {"do": "publish_one", "producer": "p", "key": "A"}},
+            {"at": "4.2s", "command": {"do": "publish_one", "producer": "p", "key": "A"}},
+            {"at": "20s", "command": {"do": "set_failure_rate", "consumer": "c", "failure_rate": 0.0}},
+            {"at": "25s", "command": {"do": "redrive_dead_letters", "queue": "dlq"}}]
+    });
+    let s = story(&w.to_string(), 60_000_000);
+    let moved: Vec<u64> = s
+        .matching(|k| matches!(k, TraceKind::SqsMovedToDlq { .. }))
+        .iter()
+        .map(|e| e.msg.unwrap())
+        .collect();
+    assert_eq!(moved.len(), 3, "A1, A2, A3 dead-lettered");
+    let redriven: Vec<u64> = s
+        .matching(|k| matches!(k, TraceKind::SqsRedriven { .. }))
+        .iter()
+        .map(|e| e.msg.unwrap())
+        .collect();
+    assert_eq!(redriven, moved, "redriven oldest first");
+    let after: Vec<u64> = s
+        .deliveries("c")
+        .into_iter()
+        .filter(|&(t, ..)| t >= 25_000_000)
+        .map(|(_, m, ..)| m)
+        .collect();
+    assert_eq!(
+        after, moved,
+        "group A processed in send order after the redrive"
+    );
 }
 
 /// Two queues that are each other's dead-letter queue would move a message

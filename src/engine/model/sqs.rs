@@ -461,11 +461,13 @@ impl Engine {
             .sqs
             .clone()
             .expect("an SQS queue");
-        if cfg.fifo() && self.msgs[slot as usize].key == NO_SYM {
-            // A FIFO queue needs a MessageGroupId: SQS answers the send with
-            // `MissingParameter` and stores nothing. A producer sending
-            // straight to the queue is refused by validation; a keyless
-            // message routed here through an exchange is dropped.
+        let key = self.msgs[slot as usize].key;
+        if cfg.fifo() && (key == NO_SYM || self.syms[key as usize].is_empty()) {
+            // A FIFO queue needs a non-empty MessageGroupId: SQS answers the
+            // send with `MissingParameter` and stores nothing. A producer
+            // sending straight to the queue is refused by validation; a
+            // message without a key (or with an empty one) routed here
+            // through an exchange is dropped.
             self.msgs[slot as usize].set(flag::FROM_PRODUCER, false);
             self.set_state(slot, MsgState::Queued);
             self.queue_drop(slot, q, Reason::SqsMissingGroupId);
@@ -567,11 +569,13 @@ impl Engine {
         let q = self.sqs.queues[sq as usize].q;
         self.msgs[slot as usize].queue = q as u16;
         let holders = self.sqs.msgs.get(&slot).map_or(0, |r| r.holders);
-        // Receipt handles count on across moves and redrives.
+        // Receipt handles count on across moves and redrives, and a stored
+        // message's first handle is one nobody holds: the last one given out
+        // (`receipt()` before this store) plus one, so a handle from the
+        // source queue never deletes a redriven message that nobody has
+        // received since (it is a new message to SQS).
         let receipt_base = self.sqs.msgs.get(&slot).map_or(0, |r| {
-            r.receipt_base
-                .saturating_add(r.receive_count)
-                .saturating_sub(receive_count)
+            r.receipt().saturating_add(1).saturating_sub(receive_count)
         });
         self.sqs.msgs.insert(
             slot,

@@ -250,7 +250,7 @@ impl Engine {
     pub(crate) fn sqs_redrive(&mut self, q: u32, to: Option<u32>) {
         let sq = self.sqs.of_queue[q as usize];
         self.sqs.queues[sq as usize].counts.admin_requests += 1;
-        let slots: Vec<(u32, SqsMsg)> = self
+        let mut slots: Vec<(u32, SqsMsg)> = self
             .sqs
             .msgs
             .iter()
@@ -259,6 +259,11 @@ impl Engine {
             })
             .map(|(&s, r)| (s, r.clone()))
             .collect();
+        // "Dead-letter queues redrive messages in the order they are
+        // received, starting with the oldest message" (SQS Developer Guide,
+        // "Configure a dead-letter queue redrive"): the DLQ's own order, not
+        // the arena's, so a FIFO group comes back in its order.
+        slots.sort_unstable_by_key(|(_, r)| r.seq);
         for (slot, r) in slots {
             let dest = match to {
                 Some(t) => self.sqs.of_queue[t as usize],

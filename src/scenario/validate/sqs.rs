@@ -114,6 +114,18 @@ pub(super) fn check_sqs(v: &mut V, s: &Scenario) {
                 ),
             );
         }
+        if q.fifo() {
+            if let Some(at) = p.keys.as_ref().and_then(empty_key_at) {
+                v.err(
+                    format!("producers[{i}].keys{at}"),
+                    format!(
+                        "queue {:?} is FIFO, and SQS refuses an empty MessageGroupId: a \
+                         message's key is its group id, so give every key a value",
+                        p.to
+                    ),
+                );
+            }
+        }
         if q.fifo() && p.keys.is_none() {
             v.err(
                 format!("producers[{i}].keys"),
@@ -193,6 +205,43 @@ fn check_delay_seconds(q: &SqsQueue, value: &str) -> Result<(), String> {
     } else {
         Ok(())
     }
+}
+
+/// Where `keys` can give an empty key (`.fixed`, `.round_robin[3]`, …).
+fn empty_key_at(keys: &KeyChoice) -> Option<String> {
+    fn first<'a>(list: impl Iterator<Item = &'a String>, name: &str) -> Option<String> {
+        list.into_iter()
+            .position(|k| k.is_empty())
+            .map(|j| format!(".{name}[{j}]"))
+    }
+    match keys {
+        KeyChoice::Fixed(k) => k.is_empty().then(|| ".fixed".to_string()),
+        KeyChoice::RoundRobin(list) => first(list.iter(), "round_robin"),
+        KeyChoice::Random(list) => first(list.iter(), "random"),
+        KeyChoice::Weighted(list) => {
+            first(list.iter().map(|w| &w.key), "weighted").map(|at| format!("{at}.key"))
+        }
+        KeyChoice::RandomOfN(_) => None,
+    }
+}
+
+/// The `key` of a `publish_one` by `producer`, when the producer sends
+/// straight to a FIFO queue: the key is the message group id, which SQS
+/// requires to be non-empty.
+pub(super) fn check_publish_one_key(s: &Scenario, producer: &str, key: &str) -> Result<(), String> {
+    let fifo = s
+        .producers
+        .iter()
+        .find(|p| p.id == producer)
+        .and_then(|p| sqs_queue(s, &p.to))
+        .is_some_and(|q| q.fifo());
+    if fifo && key.is_empty() {
+        return Err(
+            "the producer sends to a FIFO queue, and SQS refuses an empty MessageGroupId (the key)"
+                .into(),
+        );
+    }
+    Ok(())
 }
 
 /// The `DelaySeconds` header of a `publish_one` by `producer`, when the
