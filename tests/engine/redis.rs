@@ -1429,3 +1429,57 @@ fn a_scheduled_crash_of_a_missing_stream_consumer_is_refused_at_load() {
         "{bad}"
     );
 }
+
+/// Redis's cron looks at every client every tick, so a soft-limit clock
+/// that started again within a tick is stopped at that tick like any
+/// other. 90-byte pushes, soft limit 250 B for 500 ms, 40 ms a message:
+/// clock A starts at 3 ms (270 B); the read at 40 ms leaves 180 B, so the
+/// 100 ms tick is due to look; a 31-byte push at 50 ms (211 B) stops clock
+/// A, a push at 60 ms (301 B) starts clock B, and the read at 80 ms leaves
+/// 211 B. At the 100 ms tick the buffer is under the limit and not empty:
+/// Redis stops clock B. The next push (101 ms) starts clock C, and the
+/// buffer stays over the limit: closed at the first tick more than 500 ms
+/// after C started, 700 ms. (The look scheduled at 40 ms was for clock A
+/// only: clock B ran on and closed the client at 600 ms, early.)
+#[test]
+fn a_soft_clock_started_again_within_a_tick_is_stopped_at_that_tick() {
+    let publish =
+        |at: &str, p: &str| json!({"at": at, "command": {"do": "publish_one", "producer": p}});
+    let w = json!({
+        "title": "soft clock per tick", "seed": 1, "duration": "3s",
+        "producers": [
+            {"id": "m", "to": "redis", "rate": "1/s", "count": 0, "routing_key": "c", "payload_bytes": 59},
+            {"id": "s", "to": "redis", "rate": "1/s", "count": 0, "routing_key": "c", "payload_bytes": 1},
+            {"id": "b", "to": "redis", "rate": "1000/s", "arrival": "constant", "start": "100ms", "count": 30,
+             "routing_key": "c", "payload_bytes": 59}],
+        "redis_pubsub": [{"id": "redis", "output_buffer": {"hard_bytes": 0, "soft_bytes": 250, "soft_seconds": "500ms"}}],
+        "redis_subscribers": [{"id": "sub", "server": "redis", "channels": ["c"], "service": {"constant": "40ms"}}],
+        "schedule": [publish("0ms", "m"), publish("1ms", "m"), publish("2ms", "m"), publish("3ms", "m"),
+                     publish("50ms", "s"), publish("60ms", "m")]
+    });
+    let st = story(&w.to_string(), 3_000_000);
+    let buffered: Vec<(u64, u64)> = st
+        .matching(|k| matches!(k, TraceKind::PubsubBuffered { .. }))
+        .iter()
+        .map(|e| match e.kind {
+            TraceKind::PubsubBuffered { buffer_bytes, .. } => (e.t.0, buffer_bytes),
+            _ => unreachable!(),
+        })
+        .take(7)
+        .collect();
+    assert_eq!(
+        buffered,
+        [
+            (0, 90),
+            (1_000, 90),
+            (2_000, 180),
+            (3_000, 270),
+            (50_000, 211),
+            (60_000, 301),
+            (101_000, 301)
+        ]
+    );
+    let d = disconnections(&st);
+    assert_eq!(d.len(), 1, "{d:?}");
+    assert_eq!((d[0].0, d[0].1), (700_000, DisconnectCause::SoftLimit));
+}

@@ -108,8 +108,9 @@ pub(crate) struct SubscriberState {
     /// When the buffer was first seen at or over the soft limit [µs].
     pub(crate) soft_since_us: Option<u64>,
     /// The cron tick already scheduled to look at this subscriber [µs], 0
-    /// for none (see `sub_next`).
-    pub(crate) cron_look_us: u64,
+    /// for none, and the soft-limit clock that look is for (see
+    /// `sub_next`): a clock started again within the tick needs its own look.
+    pub(crate) cron_look: (u64, u64),
     /// The hard limit at the last check (a new limit applies from the next
     /// append, as in Redis: `CONFIG SET` disconnects nobody by itself).
     pub(crate) hard_at_check: u64,
@@ -138,7 +139,7 @@ impl SubscriberState {
             buffer_bytes_max: 0,
             busy: None,
             soft_since_us: None,
-            cron_look_us: 0,
+            cron_look: (0, 0),
             hard_at_check: 0,
             stream: Stream::new(seed, &format!("redis-subscriber:{}", cfg.id)),
             delivered: 0,
@@ -439,8 +440,12 @@ impl Engine {
         if let Some(since_us) = sub.soft_since_us {
             if sub.buffer_bytes > 0 && sub.buffer_bytes < soft {
                 let tick_us = tick_after(self.now.0);
-                if sub.cron_look_us != tick_us {
-                    sub.cron_look_us = tick_us;
+                // One look per tick and clock: a look scheduled for an
+                // earlier clock in this tick is stale when it comes (its
+                // clock stopped), and Redis's cron looks at every client
+                // every tick, so this clock gets a look of its own.
+                if sub.cron_look != (tick_us, since_us) {
+                    sub.cron_look = (tick_us, since_us);
                     let conn = sub.conn;
                     self.agenda.schedule(
                         SimTime(tick_us),
