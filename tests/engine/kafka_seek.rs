@@ -406,6 +406,11 @@ fn auto_offset_reset_earliest_reads_the_history_latest_starts_at_the_log_end() {
 /// records before the group had a member; the member that joins at 2 s
 /// starts it at 100 and then processes partition 0's records only.
 fn reset_only(crash_ms: Option<u64>) -> Story {
+    reset_only_with(crash_ms, json!({"after_processing": {"per": "batch"}}))
+}
+
+/// `reset_only` with another commit policy.
+fn reset_only_with(crash_ms: Option<u64>, commit: serde_json::Value) -> Story {
     let mut schedule = vec![json!({"at": "2s", "command": {"do": "add_member", "group": "g"}})];
     if let Some(ms) = crash_ms {
         schedule.push(json!({"at": format!("{ms}ms"), "command": {"do": "crash_member", "group": "g", "member": 0}}));
@@ -420,7 +425,7 @@ fn reset_only(crash_ms: Option<u64>) -> Story {
             {"id": "p", "to": "t", "rate": "50/s", "arrival": "constant", "partition": 0}],
         "topics": [{"id": "t", "partitions": 2}],
         "consumer_groups": [{"id": "g", "topics": ["t"], "members": 0, "auto_offset_reset": "latest",
-            "session_timeout": "100ms", "commit": {"after_processing": {"per": "batch"}},
+            "session_timeout": "100ms", "commit": commit,
             "service": {"constant": "1ms"}}],
         "schedule": schedule})
     .to_string();
@@ -473,6 +478,34 @@ fn a_new_owner_resumes_at_the_committed_reset_position_and_loses_nothing() {
         })
         .collect();
     assert_eq!(fetched_p1.first(), Some(&100), "{fetched_p1:?}");
+}
+
+/// Commit before processing is the `commitSync()` between `poll()` and the
+/// processing, and a bare `commitSync()` commits the position of every
+/// assigned partition (`SubscriptionState.allConsumed()`): partition 1's
+/// reset position is committed with the first poll, and a new owner after
+/// the crash resumes there, losing none of the records that came while the
+/// group noticed (it used to commit only the polled partitions, so the new
+/// owner reset to `latest` and skipped them).
+#[test]
+fn a_commit_before_processing_also_commits_a_position_only_a_reset_set() {
+    let s = reset_only_with(Some(3500), json!("before_processing"));
+    let late = group(&s.engine, "late")["published"].as_u64().unwrap();
+    assert!(late >= 5, "{late}");
+    let g = group(&s.engine, "g");
+    assert_eq!(g["skipped"], 0, "{g}");
+    let p1 = &g["partitions"][1];
+    assert_eq!(p1["committed"].as_u64(), Some(100 + late), "{p1}");
+    let t = s.node("t");
+    let first_p1_commit = s
+        .trace
+        .iter()
+        .find(|e| matches!(e.kind, TraceKind::Committed { topic, partition: 1, offset: 100, .. } if topic == t))
+        .map(|e| e.t.0);
+    assert!(
+        first_p1_commit.is_some_and(|at| (2_000_000..2_200_000).contains(&at)),
+        "committed with the first poll after the join: {first_p1_commit:?}"
+    );
 }
 
 #[test]

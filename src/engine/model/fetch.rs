@@ -248,23 +248,27 @@ impl Engine {
                 let pos = self.streams.groups[gi].parts[gp as usize].position;
                 self.commit(g, gp, pos);
             }
+            // The `commitSync()` between poll and processing commits every
+            // assigned position, as after a batch (`commit_other_positions`).
+            self.commit_other_positions(g, m);
         }
         self.streams.scratch_fetched = fetched;
         self.start_record(g, m);
     }
 
     /// An empty poll moved member `m`'s position past transaction markers or
-    /// aborted records: a group that commits after each poll's batch commits
-    /// that position (the consumer's `commitSync()` after the poll), so a
-    /// drained partition of a transactional topic shows lag 0. Offsets that
-    /// wait for the group's own transaction (`transactions.rs`) are left to it.
+    /// aborted records: a group that commits after each poll's batch, or
+    /// between poll and processing, commits that position (the consumer's
+    /// `commitSync()` after the poll), so a drained partition of a
+    /// transactional topic shows lag 0. Offsets that wait for the group's
+    /// own transaction (`transactions.rs`) are left to it.
     #[cold]
     fn commit_passed(&mut self, g: u32, m: u32) {
         let per_batch = matches!(
             self.gcfg(g).commit,
             CommitPolicy::AfterProcessing {
                 per: CommitPer::Batch
-            }
+            } | CommitPolicy::BeforeProcessing
         );
         let own_txn = self
             .gcfg(g)
