@@ -325,6 +325,14 @@ pub fn check_pulsar_delay(d: Duration) -> Result<(), String> {
 pub fn check_sticky_ranges(all: &[Vec<[u32; 2]>]) -> Result<(), String> {
     let mut seen: Vec<(u32, u32, usize)> = Vec::new();
     for (c, ranges) in all.iter().enumerate() {
+        if ranges.is_empty() {
+            // `KeySharedPolicySticky.validate()` in the client and
+            // `validateKeySharedMeta` in the broker: "Ranges for KeyShared
+            // policy must not be empty".
+            return Err(format!(
+                "consumer c{c} has no range, and Pulsar refuses a sticky consumer without one (\"Ranges for KeyShared policy must not be empty\"): give it at least one [start, end]"
+            ));
+        }
         for r in ranges {
             if r[0] > r[1] || r[1] >= PULSAR_HASH_RANGE {
                 return Err(format!(

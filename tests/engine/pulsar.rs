@@ -1625,3 +1625,60 @@ fn keyless_messages_change_partition_per_10ms_window_as_the_java_clients_default
     let keyed: std::collections::BTreeSet<u32> = stored("k").iter().map(|x| x.1).collect();
     assert_eq!(keyed.len(), 1, "a key stays on its partition: {keyed:?}");
 }
+
+/// Each partition of a Key_Shared subscription has its own dispatcher, and
+/// only that dispatcher's waiting messages hold a slot back
+/// (`getRestrictedMaxEntriesForConsumer` asks its own
+/// `redeliveryMessages`). "x442" goes to partition 0 and "x366" to
+/// partition 1, both slot 15008, so one consumer owns both. With a receiver
+/// queue of 1 and a 1 s handler, x442's second and third messages wait on
+/// partition 0; x366, stored on partition 1 at 0.45 s, must go out at once
+/// (its partition's permit is free), not at 1.1 s behind them.
+#[test]
+fn a_key_shared_message_waits_only_behind_its_own_partitions_messages_of_its_slot() {
+    let st = story(
+        &json!({ "title": "key_shared per partition", "seed": 1, "duration": "6s",
+            "producers": [
+                { "id": "a", "to": "t", "rate": "10/s", "arrival": "constant", "count": 3, "keys": {"fixed": "x442"} },
+                { "id": "b", "to": "t", "rate": "10/s", "arrival": "constant", "count": 1, "start": "0.35s", "keys": {"fixed": "x366"} }],
+            "pulsar_topics": [{ "id": "t", "partitions": 2 }],
+            "pulsar_subscriptions": [
+                { "id": "ks", "topic": "t", "type": "key_shared", "consumers": 2, "receiver_queue_size": 1,
+                  "service": { "constant": "1s" } }]
+        })
+        .to_string(),
+        6_000_000,
+    );
+    let d = deliveries_of(&st);
+    let on = |p: u32| {
+        d.iter()
+            .filter(|x| x.1 == p)
+            .map(|x| x.0)
+            .collect::<Vec<_>>()
+    };
+    assert_eq!(on(1), [450_000], "x366 on partition 1: {d:?}");
+    // Partition 0 keeps x442 in order, one at a time behind its handler.
+    let p0: Vec<u64> = d.iter().filter(|x| x.1 == 0).map(|x| x.2).collect();
+    assert_eq!(p0, [0, 1, 2], "{d:?}");
+}
+
+/// A sticky Key_Shared consumer needs at least one range: Pulsar refuses an
+/// empty list ("Ranges for KeyShared policy must not be empty", in the
+/// client's `KeySharedPolicySticky.validate()` and the broker's
+/// `validateKeySharedMeta`).
+#[test]
+fn a_sticky_key_shared_consumer_without_a_range_is_refused() {
+    let w = world(
+        json!({ "count": 3, "keys": { "fixed": "a" } }),
+        json!([{ "id": "ks", "topic": "t", "type": "key_shared", "consumers": 2,
+                 "key_shared": { "sticky": { "ranges": [[[0, 100]], []] } },
+                 "service": { "constant": "1ms" } }]),
+        json!([]),
+    );
+    let err = scenario::load(&w).unwrap_err().to_string();
+    assert!(
+        err.contains("pulsar_subscriptions[0].key_shared.sticky.ranges:")
+            && err.contains("consumer c1 has no range"),
+        "{err}"
+    );
+}

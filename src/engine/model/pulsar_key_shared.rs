@@ -5,8 +5,11 @@
 //!   read ──slot owner has permits, nothing older of the slot waits──► deliver
 //!        └─ otherwise ──► replay (held back), sent first, oldest of a slot only
 //!
-//! Guarantees: a message never overtakes an older one of its slot (the
-//! replay set counts held-back messages per slot); a recently joined
+//! Guarantees: a message never overtakes an older one of its slot on its
+//! log (the replay set counts held-back messages per log and slot: each
+//! partition has its own dispatcher, so a message waiting on one partition
+//! holds back nothing on another, as `getRestrictedMaxEntriesForConsumer`
+//! asks only its own dispatcher's `redeliveryMessages`); a recently joined
 //! consumer gets only positions below its join position until everything
 //! before it is acknowledged; at most `LOOKAHEAD_*` messages are held back.
 
@@ -67,7 +70,7 @@ impl Engine {
         let hash = self.p_log(s, pos.0).get(pos.1).map_or(0, |e| e.hash);
         let st = &mut self.pulsar.subs[s as usize];
         if st.replay.insert(pos) && st.kind == SubscriptionType::KeyShared {
-            *st.replay_hashes.entry(hash).or_insert(0) += 1;
+            *st.replay_hashes.entry((pos.0, hash)).or_insert(0) += 1;
         }
     }
 
@@ -75,10 +78,10 @@ impl Engine {
         let hash = self.p_log(s, pos.0).get(pos.1).map_or(0, |e| e.hash);
         let st = &mut self.pulsar.subs[s as usize];
         if st.replay.remove(&pos) && st.kind == SubscriptionType::KeyShared {
-            if let Some(n) = st.replay_hashes.get_mut(&hash) {
+            if let Some(n) = st.replay_hashes.get_mut(&(pos.0, hash)) {
                 *n -= 1;
                 if *n == 0 {
-                    st.replay_hashes.remove(&hash);
+                    st.replay_hashes.remove(&(pos.0, hash));
                 }
             }
         }
@@ -101,7 +104,8 @@ impl Engine {
             return self.p_ks_read_ahead(s);
         }
         let replay: Vec<Pos> = self.pulsar.subs[si].replay.iter().copied().collect();
-        let mut blocked: std::collections::BTreeSet<u32> = std::collections::BTreeSet::new();
+        // (log, slot) pairs whose oldest held-back message could not go.
+        let mut blocked: std::collections::BTreeSet<(u32, u32)> = std::collections::BTreeSet::new();
         for pos in replay {
             // A delivery brought the subscription to its cap on this log
             // (`pulsar_unacked.rs`): that dispatcher stops, the others go on.
@@ -116,7 +120,7 @@ impl Engine {
                 self.p_replay_remove(s, pos);
                 continue;
             };
-            if blocked.contains(&e.hash) {
+            if blocked.contains(&(pos.0, e.hash)) {
                 continue;
             }
             match self.p_owner(s, e.hash) {
@@ -125,7 +129,7 @@ impl Engine {
                     self.p_deliver(s, c, pos);
                 }
                 _ => {
-                    blocked.insert(e.hash);
+                    blocked.insert((pos.0, e.hash));
                 }
             }
         }
@@ -133,13 +137,12 @@ impl Engine {
     }
 
     /// Some key held back in the replay set has an owner with a permit on
-    /// some log (it may then go out, or the pass must run to find out).
+    /// the key's log (it may then go out, or the pass must run to find out).
     fn p_ks_replay_may_move(&self, s: u32) -> bool {
         let st = &self.pulsar.subs[s as usize];
-        let parts = self.p_parts(s);
-        st.replay_hashes.keys().any(|&h| {
+        st.replay_hashes.keys().any(|&(part, h)| {
             self.p_owner(s, h)
-                .is_some_and(|c| parts.iter().any(|&p| self.p_permits(s, c, p) > 0))
+                .is_some_and(|c| self.p_permits(s, c, part) > 0)
         })
     }
 
@@ -160,7 +163,9 @@ impl Engine {
                 return;
             };
             let hash = self.p_log(s, pos.0).get(pos.1).expect("stored").hash;
-            let waiting = self.pulsar.subs[si].replay_hashes.contains_key(&hash);
+            let waiting = self.pulsar.subs[si]
+                .replay_hashes
+                .contains_key(&(pos.0, hash));
             match self.p_owner(s, hash) {
                 Some(c) if !waiting && self.p_ks_ok(s, c, pos, false) => self.p_deliver(s, c, pos),
                 _ => self.p_replay_add(s, pos),
