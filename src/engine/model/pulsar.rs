@@ -201,9 +201,10 @@ pub(crate) struct PSubState {
     /// To dispatch again (redeliveries, and Key_Shared messages held back).
     pub(crate) replay: BTreeSet<Pos>,
     /// Key_Shared: how many replay entries of each log hash to each slot,
-    /// keyed (log, slot): every partition has its own dispatcher, whose
-    /// waiting messages hold back only that partition's messages of the slot.
-    pub(crate) replay_hashes: BTreeMap<(u32, u32), u32>,
+    /// keyed by `log_slot` (log, slot): every partition has its own
+    /// dispatcher, whose waiting messages hold back only that partition's
+    /// messages of the slot.
+    pub(crate) replay_hashes: BTreeMap<u32, u32>,
     /// Delayed messages not yet deliverable: (deliver at, position).
     pub(crate) delayed: BTreeSet<(u64, Pos)>,
     /// When the tracker's timer is set to run (`None`: not set); an agenda

@@ -13,13 +13,22 @@
 //! consumer gets only positions below its join position until everything
 //! before it is acknowledged; at most `LOOKAHEAD_*` messages are held back.
 
-use super::pulsar::Pos;
+use super::pulsar::{Pos, RETRY_PART};
 use crate::engine::core::Engine;
 use crate::scenario::{KeySharedMode, SubscriptionType};
 
 /// Key_Shared look-ahead: messages held back per consumer, and per subscription.
 const LOOKAHEAD_PER_CONSUMER: usize = 2000;
 const LOOKAHEAD_MAX: usize = 20_000;
+
+/// A (log, slot) pair as one key: the log's index (`p_ci`, at most
+/// `PULSAR_PARTITIONS_MAX` + 1) above the 16-bit slot. One `u32` rather than
+/// a tuple keeps the maps' code shared with the engine's other `u32` maps
+/// (the browser download).
+fn log_slot(ci: usize, slot: u32) -> u32 {
+    debug_assert!(slot < crate::scenario::PULSAR_HASH_RANGE);
+    (ci as u32) << 16 | slot
+}
 
 impl Engine {
     /// Key_Shared: who owns `hash` now.
@@ -70,7 +79,8 @@ impl Engine {
         let hash = self.p_log(s, pos.0).get(pos.1).map_or(0, |e| e.hash);
         let st = &mut self.pulsar.subs[s as usize];
         if st.replay.insert(pos) && st.kind == SubscriptionType::KeyShared {
-            *st.replay_hashes.entry((pos.0, hash)).or_insert(0) += 1;
+            let key = log_slot(Self::p_ci(st, pos.0), hash);
+            *st.replay_hashes.entry(key).or_insert(0) += 1;
         }
     }
 
@@ -78,10 +88,11 @@ impl Engine {
         let hash = self.p_log(s, pos.0).get(pos.1).map_or(0, |e| e.hash);
         let st = &mut self.pulsar.subs[s as usize];
         if st.replay.remove(&pos) && st.kind == SubscriptionType::KeyShared {
-            if let Some(n) = st.replay_hashes.get_mut(&(pos.0, hash)) {
+            let key = log_slot(Self::p_ci(st, pos.0), hash);
+            if let Some(n) = st.replay_hashes.get_mut(&key) {
                 *n -= 1;
                 if *n == 0 {
-                    st.replay_hashes.remove(&(pos.0, hash));
+                    st.replay_hashes.remove(&key);
                 }
             }
         }
@@ -105,7 +116,7 @@ impl Engine {
         }
         let replay: Vec<Pos> = self.pulsar.subs[si].replay.iter().copied().collect();
         // (log, slot) pairs whose oldest held-back message could not go.
-        let mut blocked: std::collections::BTreeSet<(u32, u32)> = std::collections::BTreeSet::new();
+        let mut blocked: std::collections::BTreeSet<u32> = std::collections::BTreeSet::new();
         for pos in replay {
             // A delivery brought the subscription to its cap on this log
             // (`pulsar_unacked.rs`): that dispatcher stops, the others go on.
@@ -120,7 +131,8 @@ impl Engine {
                 self.p_replay_remove(s, pos);
                 continue;
             };
-            if blocked.contains(&(pos.0, e.hash)) {
+            let key = log_slot(Self::p_ci(&self.pulsar.subs[si], pos.0), e.hash);
+            if blocked.contains(&key) {
                 continue;
             }
             match self.p_owner(s, e.hash) {
@@ -129,7 +141,7 @@ impl Engine {
                     self.p_deliver(s, c, pos);
                 }
                 _ => {
-                    blocked.insert((pos.0, e.hash));
+                    blocked.insert(key);
                 }
             }
         }
@@ -140,7 +152,14 @@ impl Engine {
     /// the key's log (it may then go out, or the pass must run to find out).
     fn p_ks_replay_may_move(&self, s: u32) -> bool {
         let st = &self.pulsar.subs[s as usize];
-        st.replay_hashes.keys().any(|&(part, h)| {
+        let retry_ci = st.cursors.len() - 1;
+        st.replay_hashes.keys().any(|&key| {
+            let (ci, h) = ((key >> 16) as usize, key & 0xffff);
+            let part = if ci == retry_ci {
+                RETRY_PART
+            } else {
+                ci as u32
+            };
             self.p_owner(s, h)
                 .is_some_and(|c| self.p_permits(s, c, part) > 0)
         })
@@ -163,9 +182,10 @@ impl Engine {
                 return;
             };
             let hash = self.p_log(s, pos.0).get(pos.1).expect("stored").hash;
-            let waiting = self.pulsar.subs[si]
+            let st = &self.pulsar.subs[si];
+            let waiting = st
                 .replay_hashes
-                .contains_key(&(pos.0, hash));
+                .contains_key(&log_slot(Self::p_ci(st, pos.0), hash));
             match self.p_owner(s, hash) {
                 Some(c) if !waiting && self.p_ks_ok(s, c, pos, false) => self.p_deliver(s, c, pos),
                 _ => self.p_replay_add(s, pos),
