@@ -23,7 +23,7 @@
 //! queue's name gets a `-x` suffix, since scenario ids share one namespace.
 
 use crate::scenario::{self, ExchangeKind, Overflow, Scenario, XMatch};
-use regex::Regex;
+use fancy_regex::Regex;
 use serde_json::{json, Map, Value};
 use std::collections::{BTreeMap, BTreeSet};
 
@@ -125,7 +125,9 @@ fn policy_for<'a>(
         .iter()
         .filter(|(re, apply, _, _, _)| {
             (apply == "all" || apply == kind || type_apply == Some(apply.as_str()))
-                && re.is_match(name)
+                // A match that runs out of its backtracking budget counts as
+                // none (the policy is not applied, as with a non-match).
+                && re.is_match(name).unwrap_or(false)
         })
         .filter(|(_, _, _, def, _)| {
             let t = queue_type.unwrap_or("");
@@ -137,6 +139,65 @@ fn policy_for<'a>(
             _ => Some(p),
         })
         .map(|p| (p.3, p.4.as_str()))
+}
+
+/// The keys an operator policy may set (`rabbit_policies`:
+/// `operator_policy_validator`).
+const OPERATOR_POLICY_KEYS: &[&str] = &[
+    "expires",
+    "message-ttl",
+    "max-length",
+    "max-length-bytes",
+    "max-in-memory-length",
+    "max-in-memory-bytes",
+    "delivery-limit",
+    "queue-version",
+    "overflow",
+];
+
+/// A queue's effective policy: its policy and its operator policy, merged
+/// as `rabbit_policy:get/2` does. A key only one of them sets is taken from
+/// it; for a key both set, `rabbit_policies:merge_policy_value` decides: the
+/// lower limit (a negative delivery limit, no limit, yields to the other),
+/// the operator's overflow. The name says which applied, for the notes.
+fn merge_operator_policy(
+    pol: Option<(&Map<String, Value>, &str)>,
+    op: Option<(&Map<String, Value>, &str)>,
+) -> Option<(Map<String, Value>, String)> {
+    let Some((op_def, op_name)) = op else {
+        return pol.map(|(d, n)| (d.clone(), format!("policy {n:?}")));
+    };
+    let Some((def, pname)) = pol else {
+        return Some((op_def.clone(), format!("operator policy {op_name:?}")));
+    };
+    let mut m = def.clone();
+    for (k, op_v) in op_def {
+        let v = match (m.get(k), k.as_str()) {
+            (Some(v), "delivery-limit") => match (v.as_i64(), op_v.as_i64()) {
+                (Some(a), Some(b)) if a < 0 || b < 0 => json!(a.max(b)),
+                (Some(a), Some(b)) => json!(a.min(b)),
+                _ => op_v.clone(),
+            },
+            (
+                Some(v),
+                "expires"
+                | "message-ttl"
+                | "max-length"
+                | "max-length-bytes"
+                | "max-in-memory-length"
+                | "max-in-memory-bytes",
+            ) => match (v.as_u64(), op_v.as_u64()) {
+                (Some(a), Some(b)) => json!(a.min(b)),
+                _ => op_v.clone(),
+            },
+            _ => op_v.clone(),
+        };
+        m.insert(k.clone(), v);
+    }
+    Some((
+        m,
+        format!("policy {pname:?} with operator policy {op_name:?}"),
+    ))
 }
 
 /// Is `v` a value RabbitMQ accepts for the limit `key` (`max-length`,
@@ -199,9 +260,15 @@ pub fn import(text: &str, vhost: Option<&str>) -> Result<Imported, String> {
             notes.push(format!("`{key}`: not understood, ignored"));
         }
     }
+    let is_operator_policy =
+        |p: &&Value| p.get("component").and_then(Value::as_str) == Some("operator_policy");
     for key in ["users", "permissions", "topic_permissions", "parameters"] {
-        if !list(key).is_empty() {
-            notes.push(format!("`{key}`: {} entries ignored (QueueLab models no users, permissions or runtime parameters such as shovels and federation)", list(key).len()));
+        let n = list(key)
+            .iter()
+            .filter(|p| key != "parameters" || !is_operator_policy(p))
+            .count();
+        if n > 0 {
+            notes.push(format!("`{key}`: {n} entries ignored (QueueLab models no users, permissions or runtime parameters such as shovels and federation)"));
         }
     }
     // Which vhost.
@@ -281,6 +348,64 @@ pub fn import(text: &str, vhost: Option<&str>) -> Result<Imported, String> {
             }
         }
         policies.push((re, apply, prio, def, name));
+    }
+
+    // Operator policies (`parameters` of component `operator_policy`): they
+    // apply to queues, beside the regular policy, and may set only the keys
+    // of `rabbit_policies`' `operator_policy_validator`s.
+    let mut operator_policies = Vec::new();
+    let op_params: Vec<&Value> = list("parameters")
+        .into_iter()
+        .filter(in_vhost)
+        .filter(is_operator_policy)
+        .collect();
+    for (i, p) in op_params.into_iter().enumerate() {
+        let name = p
+            .get("name")
+            .and_then(Value::as_str)
+            .unwrap_or("?")
+            .to_string();
+        let Some(v) = p.get("value") else {
+            notes.push(format!("operator policy {name:?}: no value; ignored"));
+            continue;
+        };
+        let pattern = v.get("pattern").and_then(Value::as_str).unwrap_or("");
+        let re = match Regex::new(pattern) {
+            Ok(r) => r,
+            Err(e) => {
+                notes.push(format!("operator policy {name:?} (parameters, operator policy {i}): pattern {pattern:?} is not a regular expression ({e}); ignored"));
+                continue;
+            }
+        };
+        let apply = v
+            .get("apply-to")
+            .and_then(Value::as_str)
+            .unwrap_or("queues")
+            .to_string();
+        let prio = v.get("priority").and_then(Value::as_i64).unwrap_or(0);
+        let Some(def) = v.get("definition").and_then(Value::as_object) else {
+            notes.push(format!("operator policy {name:?}: no definition; ignored"));
+            continue;
+        };
+        for k in def.keys() {
+            if !OPERATOR_POLICY_KEYS.contains(&k.as_str()) {
+                notes.push(format!("operator policy {name:?}: `{k}` is not a key an operator policy may set; RabbitMQ refuses the policy; ignored"));
+            } else if !matches!(
+                k.as_str(),
+                "message-ttl" | "max-length" | "overflow" | "delivery-limit"
+            ) {
+                notes.push(format!(
+                    "operator policy {name:?}: `{k}` not modelled, ignored"
+                ));
+            }
+        }
+        if def
+            .keys()
+            .any(|k| !OPERATOR_POLICY_KEYS.contains(&k.as_str()))
+        {
+            continue;
+        }
+        operator_policies.push((re, apply, prio, def, name));
     }
 
     // Names: queues keep theirs (cleaned); exchanges too unless a queue has it.
@@ -442,24 +567,52 @@ pub fn import(text: &str, vhost: Option<&str>) -> Result<Imported, String> {
     // its name, once a queue dead-letters through it.
     let mut default_exchange: Option<String> = None;
 
+    // The vhost's default queue type (`metadata.default_queue_type`, as
+    // `rabbit_definitions:add_vhost` reads it).
+    let default_queue_type = list("vhosts")
+        .into_iter()
+        .find(|v| v.get("name").and_then(Value::as_str) == Some(vhost.as_str()))
+        .and_then(|v| v.pointer("/metadata/default_queue_type"))
+        .and_then(Value::as_str)
+        .filter(|t| matches!(*t, "quorum" | "stream" | "classic"));
+
     // Queues.
     let mut queues: Vec<Map<String, Value>> = Vec::new();
     for q in &queues_in {
         let name = q.get("name").and_then(Value::as_str).unwrap_or("");
         let id = &queue_ids[name];
-        let args = q
+        let mut args = q
             .get("arguments")
             .and_then(Value::as_object)
             .cloned()
             .unwrap_or_default();
+        // A queue declared without `x-queue-type` gets the vhost's default
+        // type when it is durable, not exclusive and not auto-delete (what
+        // a quorum queue or a stream can be), else classic
+        // (`rabbit_amqqueue:augment_declare_args`).
+        if let (Some(t), None) = (default_queue_type, args.get("x-queue-type")) {
+            let flag = |k: &str, dflt: bool| q.get(k).and_then(Value::as_bool).unwrap_or(dflt);
+            let fits = t == "classic"
+                || (flag("durable", true)
+                    && !flag("exclusive", false)
+                    && !flag("auto_delete", false));
+            if fits && t != "classic" {
+                notes.push(format!("queue {name:?}: no `x-queue-type`; the vhost's default_queue_type {t:?} applies"));
+                args.insert("x-queue-type".into(), json!(t));
+            }
+        }
         let queue_type = match args.get("x-queue-type").and_then(Value::as_str) {
             Some("quorum") => "quorum",
             Some("stream") => "stream",
             _ => "classic",
         };
-        let pol = policy_for(&policies, name, "queues", Some(queue_type));
+        let merged = merge_operator_policy(
+            policy_for(&policies, name, "queues", Some(queue_type)),
+            policy_for(&operator_policies, name, "queues", Some(queue_type)),
+        );
+        let pol = merged.as_ref().map(|(d, n)| (d, n.as_str()));
         if let Some((_, pname)) = pol {
-            notes.push(format!("queue {name:?}: policy {pname:?} applied"));
+            notes.push(format!("queue {name:?}: {pname} applied"));
         }
         // An argument the queue type refuses fails the declaration in
         // RabbitMQ (`rabbit_amqqueue:check_arguments_key`: "invalid arg …
@@ -491,7 +644,7 @@ pub fn import(text: &str, vhost: Option<&str>) -> Result<Imported, String> {
             }
             if let Some((d, pname)) = pol {
                 if let Some(v) = d.get(k).filter(|v| !limit_valid(k, v)) {
-                    notes.push(format!("queue {name:?}: policy {pname:?} sets `{k}` = {v}, not {}; RabbitMQ refuses the policy; ignored", limit_rule(k)));
+                    notes.push(format!("queue {name:?}: {pname} sets `{k}` = {v}, not {}; RabbitMQ refuses the policy; ignored", limit_rule(k)));
                 }
             }
         }

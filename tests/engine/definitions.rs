@@ -519,3 +519,114 @@ fn the_default_exchange_exports_as_the_empty_name() {
     assert_eq!(doc["exchanges"], serde_json::json!([]));
     assert_eq!(doc["bindings"], serde_json::json!([]));
 }
+
+/// A vhost's `default_queue_type` (RabbitMQ 3.11+, `metadata` of the vhost)
+/// types every queue declared without `x-queue-type` that can be of it:
+/// durable, not exclusive, not auto-delete (`rabbit_amqqueue:
+/// augment_declare_args`); the others stay classic. A quorum queue then has
+/// 4.x's default delivery limit of 20. Only the imported vhost's default counts.
+#[test]
+fn a_vhosts_default_queue_type_types_the_queues_that_name_none() {
+    let defs = serde_json::json!({
+        "rabbit_version": "4.1.4",
+        "vhosts": [
+            {"name": "/", "metadata": {"description": "", "tags": [], "default_queue_type": "quorum"}},
+            {"name": "other", "metadata": {"default_queue_type": "classic"}}],
+        "queues": [
+            {"name": "orders", "vhost": "/", "durable": true, "auto_delete": false, "arguments": {}},
+            {"name": "typed", "vhost": "/", "durable": true, "auto_delete": false, "arguments": {"x-queue-type": "classic"}},
+            {"name": "temp", "vhost": "/", "durable": true, "auto_delete": true, "arguments": {}},
+            {"name": "transient", "vhost": "/", "durable": false, "auto_delete": false, "arguments": {}}],
+        "exchanges": [], "bindings": [], "policies": []
+    });
+    let imp = definitions::import(&defs.to_string(), None).unwrap();
+    let s = &imp.scenario;
+    assert_eq!(queue(s, "orders").delivery_limit, Some(20));
+    for classic in ["typed", "temp", "transient"] {
+        assert_eq!(queue(s, classic).delivery_limit, None, "{classic}");
+    }
+    let notes = imp.notes.join("\n");
+    assert!(
+        notes.contains("queue \"orders\": no `x-queue-type`; the vhost's default_queue_type \"quorum\" applies"),
+        "{notes}"
+    );
+    assert!(
+        !notes.contains("queue \"temp\": no `x-queue-type`"),
+        "{notes}"
+    );
+}
+
+/// Operator policies (exported under `parameters`, component
+/// `operator_policy`) apply beside the regular policy and are merged as
+/// `rabbit_policy:get/2` does: the lower `max-length` and `message-ttl`
+/// (`rabbit_policies:merge_policy_value`), a key only one sets from it.
+/// They used to be dropped with the other runtime parameters.
+#[test]
+fn operator_policies_cap_the_queues_they_match() {
+    let defs = serde_json::json!({
+        "rabbit_version": "4.1.4",
+        "queues": [
+            {"name": "orders", "vhost": "/", "durable": true, "arguments": {"x-queue-type": "classic"}},
+            {"name": "audit", "vhost": "/", "durable": true, "arguments": {"x-queue-type": "classic"}}],
+        "exchanges": [{"name": "dlx", "vhost": "/", "type": "fanout", "durable": true, "arguments": {}}],
+        "bindings": [],
+        "policies": [{"vhost": "/", "name": "orders-limits", "pattern": "^orders$", "apply-to": "queues",
+                      "priority": 0, "definition": {"max-length": 5000, "message-ttl": 1000, "dead-letter-exchange": "dlx"}}],
+        "parameters": [
+            {"vhost": "/", "component": "operator_policy", "name": "cap-queues",
+             "value": {"pattern": ".*", "apply-to": "queues", "priority": 0,
+                       "definition": {"max-length": 1000, "message-ttl": 600000}}},
+            {"vhost": "/", "component": "shovel", "name": "s", "value": {}}]
+    });
+    let imp = definitions::import(&defs.to_string(), None).unwrap();
+    let s = &imp.scenario;
+    let orders = queue(s, "orders");
+    assert_eq!(orders.max_length, Some(1000), "the operator's lower cap");
+    assert_eq!(
+        orders.ttl.map(|d| d.us()),
+        Some(1_000_000),
+        "the policy's lower TTL"
+    );
+    assert_eq!(orders.dead_letter_exchange.as_deref(), Some("dlx"));
+    let audit = queue(s, "audit");
+    assert_eq!(
+        (audit.max_length, audit.ttl.map(|d| d.us())),
+        (Some(1000), Some(600_000_000))
+    );
+    let notes = imp.notes.join("\n");
+    for says in [
+        "queue \"orders\": policy \"orders-limits\" with operator policy \"cap-queues\" applied",
+        "queue \"audit\": operator policy \"cap-queues\" applied",
+        "`parameters`: 1 entries ignored",
+    ] {
+        assert!(notes.contains(says), "{says} in\n{notes}");
+    }
+}
+
+/// RabbitMQ matches policy patterns with Erlang's `re` (PCRE), so a
+/// look-ahead such as `^(?!audit\.)` ("every queue but the audit ones")
+/// and a back-reference are valid patterns; they used to be refused with a
+/// note and the policy dropped.
+#[test]
+fn policy_patterns_are_pcre_with_look_around_and_back_references() {
+    let defs = serde_json::json!({
+        "rabbit_version": "3.13.7",
+        "queues": [
+            {"name": "orders", "vhost": "/", "durable": true, "arguments": {}},
+            {"name": "audit.orders", "vhost": "/", "durable": true, "arguments": {}},
+            {"name": "aa", "vhost": "/", "durable": true, "arguments": {}}],
+        "exchanges": [], "bindings": [],
+        "policies": [
+            {"vhost": "/", "name": "not-audit", "pattern": "^(?!audit\\.)", "apply-to": "queues",
+             "priority": 0, "definition": {"max-length": 100}},
+            {"vhost": "/", "name": "doubled", "pattern": "^(a)\\1$", "apply-to": "queues",
+             "priority": 1, "definition": {"max-length": 7}}]
+    });
+    let imp = definitions::import(&defs.to_string(), None).unwrap();
+    let s = &imp.scenario;
+    assert_eq!(queue(s, "orders").max_length, Some(100));
+    assert_eq!(queue(s, "audit.orders").max_length, None);
+    assert_eq!(queue(s, "aa").max_length, Some(7));
+    let notes = imp.notes.join("\n");
+    assert!(!notes.contains("is not a regular expression"), "{notes}");
+}
