@@ -421,7 +421,22 @@ pub fn import(text: &str, vhost: Option<&str>) -> Result<Imported, String> {
         used.insert(id.clone());
         id
     };
-    let queues_in: Vec<&Value> = list("queues").into_iter().filter(in_vhost).collect();
+    // RabbitMQ does not import a queue whose name begins with `amq.` (the
+    // prefix is reserved; `rabbit_definitions:add_queue_int` logs "Skipping
+    // import of a queue whose name begins with 'amq.'"); its bindings then
+    // name a queue that is not defined.
+    let queues_in: Vec<&Value> = list("queues")
+        .into_iter()
+        .filter(in_vhost)
+        .filter(|q| {
+            let name = q.get("name").and_then(Value::as_str).unwrap_or("");
+            let reserved = name.starts_with("amq.");
+            if reserved {
+                notes.push(format!("queue {name:?}: skipped, as RabbitMQ skips importing a queue whose name begins with `amq.` (a reserved prefix)"));
+            }
+            !reserved
+        })
+        .collect();
     // The broker declares the `amq.*` exchanges itself, so an export leaves
     // them out but keeps their bindings (`rabbit_definitions`): the ones a
     // binding uses are declared here, with their built-in types.

@@ -275,7 +275,8 @@ pub enum TraceKind {
     },
     /// A Redis subscriber connected and subscribed again.
     SubscriberReconnected,
-    /// XADD appended entry `ms-seq` (node: the stream); `length` after it.
+    /// XADD appended entry `ms-seq` (node: the stream); `length` with it,
+    /// before a MAXLEN trim (`XTrimmed`, which follows, gives the length after).
     /// The id's parts are `id_ms` and `id_seq` in JSON (`seq` is the trace position).
     XAdded {
         #[serde(rename = "id_ms")]

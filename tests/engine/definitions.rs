@@ -630,3 +630,31 @@ fn policy_patterns_are_pcre_with_look_around_and_back_references() {
     let notes = imp.notes.join("\n");
     assert!(!notes.contains("is not a regular expression"), "{notes}");
 }
+
+/// "Skipping import of a queue whose name begins with 'amq.'"
+/// (`rabbit_definitions:add_queue_int`): the prefix is reserved, so such a
+/// queue is left out with a note, and a binding to it names a queue that is
+/// not defined.
+#[test]
+fn a_queue_named_amq_is_skipped_as_rabbitmq_skips_it() {
+    let defs = serde_json::json!({
+        "queues": [
+            {"name": "amq.gen-1", "vhost": "/", "durable": true, "arguments": {}},
+            {"name": "orders", "vhost": "/", "durable": true, "arguments": {}}],
+        "exchanges": [{"name": "x", "vhost": "/", "type": "fanout", "durable": true, "arguments": {}}],
+        "bindings": [
+            {"source": "x", "vhost": "/", "destination": "amq.gen-1", "destination_type": "queue", "routing_key": "", "arguments": {}},
+            {"source": "x", "vhost": "/", "destination": "orders", "destination_type": "queue", "routing_key": "", "arguments": {}}],
+        "policies": []
+    });
+    let imp = definitions::import(&defs.to_string(), None).unwrap();
+    let ids: Vec<&str> = imp.scenario.queues.iter().map(|q| q.id.as_str()).collect();
+    assert_eq!(ids, ["orders"]);
+    let notes = imp.notes.join("\n");
+    for says in [
+        "queue \"amq.gen-1\": skipped, as RabbitMQ skips importing",
+        "bindings[0]: queue \"amq.gen-1\" is not defined; ignored",
+    ] {
+        assert!(notes.contains(says), "{says} in\n{notes}");
+    }
+}
