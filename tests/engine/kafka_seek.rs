@@ -432,6 +432,15 @@ fn reset_only_with(crash_ms: Option<u64>, commit: serde_json::Value) -> Story {
     story(&json, 8_000_000)
 }
 
+/// When partition 1's reset position (100) was first committed [µs].
+fn first_commit_of_reset_position(s: &Story) -> Option<u64> {
+    let t = s.node("t");
+    s.trace
+        .iter()
+        .find(|e| matches!(e.kind, TraceKind::Committed { topic, partition: 1, offset: 100, .. } if topic == t))
+        .map(|e| e.t.0)
+}
+
 #[test]
 fn a_batch_commit_also_commits_a_position_only_a_reset_set() {
     // Kafka's `commitSync()` after a batch commits `allConsumed()`: the
@@ -443,12 +452,7 @@ fn a_batch_commit_also_commits_a_position_only_a_reset_set() {
     let g = group(&s.engine, "g");
     let p1 = &g["partitions"][1];
     assert_eq!(p1["lag"], 0, "{p1}");
-    let t = s.node("t");
-    let first_p1_commit = s
-        .trace
-        .iter()
-        .find(|e| matches!(e.kind, TraceKind::Committed { topic, partition: 1, offset: 100, .. } if topic == t))
-        .map(|e| e.t.0);
+    let first_p1_commit = first_commit_of_reset_position(&s);
     assert!(
         first_p1_commit.is_some_and(|at| (2_000_000..2_200_000).contains(&at)),
         "committed with the first batch after the join: {first_p1_commit:?}"
@@ -496,12 +500,7 @@ fn a_commit_before_processing_also_commits_a_position_only_a_reset_set() {
     assert_eq!(g["skipped"], 0, "{g}");
     let p1 = &g["partitions"][1];
     assert_eq!(p1["committed"].as_u64(), Some(100 + late), "{p1}");
-    let t = s.node("t");
-    let first_p1_commit = s
-        .trace
-        .iter()
-        .find(|e| matches!(e.kind, TraceKind::Committed { topic, partition: 1, offset: 100, .. } if topic == t))
-        .map(|e| e.t.0);
+    let first_p1_commit = first_commit_of_reset_position(&s);
     assert!(
         first_p1_commit.is_some_and(|at| (2_000_000..2_200_000).contains(&at)),
         "committed with the first poll after the join: {first_p1_commit:?}"

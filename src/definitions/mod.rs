@@ -23,9 +23,17 @@
 //! queue's name gets a `-x` suffix, since scenario ids share one namespace.
 
 use crate::scenario::{self, ExchangeKind, Overflow, Scenario, XMatch};
-use fancy_regex::Regex;
 use serde_json::{json, Map, Value};
 use std::collections::{BTreeMap, BTreeSet};
+
+mod export;
+mod policy;
+
+pub use export::export;
+use policy::{
+    limit_rule, limit_valid, merge_operator_policy, parse_policy, policy_for, refuses_policy_key,
+    OPERATOR_POLICY_KEYS,
+};
 
 /// The result of an import: the scenario, its JSON as written (concise, no
 /// defaults spelled out), and what was not understood.
@@ -51,173 +59,6 @@ fn clean_id(name: &str) -> String {
         s = "unnamed".into();
     }
     s.chars().take(scenario::ID_LEN_MAX).collect()
-}
-
-/// A parsed policy: pattern, apply-to, priority, definition, name.
-type Policy<'a> = (Regex, String, i64, &'a Map<String, Value>, String);
-
-/// Policy keys that belong to one queue type; the other types refuse them
-/// (grouped as the `unsupported_policies` of `rabbit_classic_queue`,
-/// `rabbit_quorum_queue` and `rabbit_stream_queue` group them).
-const CLASSIC_KEYS: &[&str] = &[
-    "max-priority",
-    "queue-mode",
-    "ha-mode",
-    "ha-params",
-    "ha-sync-mode",
-    "ha-promote-on-shutdown",
-    "ha-promote-on-failure",
-    "queue-master-locator",
-];
-const QUORUM_KEYS: &[&str] = &[
-    "delivery-limit",
-    "dead-letter-strategy",
-    "max-in-memory-length",
-    "max-in-memory-bytes",
-    "target-group-size",
-];
-const STREAM_KEYS: &[&str] = &[
-    "max-age",
-    "stream-max-segment-size-bytes",
-    "initial-cluster-size",
-];
-/// What a stream refuses besides the classic and quorum keys: it has no
-/// TTL, length limit or dead-lettering.
-const NOT_FOR_STREAMS: &[&str] = &[
-    "expires",
-    "message-ttl",
-    "dead-letter-exchange",
-    "dead-letter-routing-key",
-    "max-length",
-    "overflow",
-];
-
-/// Does a queue of `queue_type` refuse a policy holding `key`? Such a policy
-/// does not apply to it at all (`rabbit_queue_type:is_policy_applicable`).
-fn refuses_policy_key(queue_type: &str, key: &str) -> bool {
-    let groups: &[&[&str]] = match queue_type {
-        "quorum" => &[CLASSIC_KEYS, STREAM_KEYS],
-        "classic" => &[QUORUM_KEYS, STREAM_KEYS],
-        "stream" => &[CLASSIC_KEYS, QUORUM_KEYS, NOT_FOR_STREAMS],
-        _ => &[],
-    };
-    groups.iter().any(|g| g.contains(&key))
-}
-
-/// A policy's applicable definition for `name` of `kind` ("queues"/"exchanges").
-/// A queue's policies are picked as `rabbit_policy:matches` does: `apply-to`
-/// is `all`, `queues` or the queue type's own (`classic_queues`,
-/// `quorum_queues`), and a policy with a key the type refuses is passed over
-/// before the highest priority is taken.
-fn policy_for<'a>(
-    policies: &'a [Policy<'a>],
-    name: &str,
-    kind: &str,
-    queue_type: Option<&str>,
-) -> Option<(&'a Map<String, Value>, &'a str)> {
-    // `policy_apply_to_name` of each queue type.
-    let type_apply = queue_type.map(|t| match t {
-        "quorum" => "quorum_queues",
-        "stream" => "streams",
-        _ => "classic_queues",
-    });
-    policies
-        .iter()
-        .filter(|(re, apply, _, _, _)| {
-            (apply == "all" || apply == kind || type_apply == Some(apply.as_str()))
-                // A match that runs out of its backtracking budget counts as
-                // none (the policy is not applied, as with a non-match).
-                && re.is_match(name).unwrap_or(false)
-        })
-        .filter(|(_, _, _, def, _)| {
-            let t = queue_type.unwrap_or("");
-            !def.keys().any(|k| refuses_policy_key(t, k))
-        })
-        // Highest priority wins; among equals the first listed.
-        .fold(None::<&Policy>, |best, p| match best {
-            Some(b) if b.2 >= p.2 => Some(b),
-            _ => Some(p),
-        })
-        .map(|p| (p.3, p.4.as_str()))
-}
-
-/// The keys an operator policy may set (`rabbit_policies`:
-/// `operator_policy_validator`).
-const OPERATOR_POLICY_KEYS: &[&str] = &[
-    "expires",
-    "message-ttl",
-    "max-length",
-    "max-length-bytes",
-    "max-in-memory-length",
-    "max-in-memory-bytes",
-    "delivery-limit",
-    "queue-version",
-    "overflow",
-];
-
-/// A queue's effective policy: its policy and its operator policy, merged
-/// as `rabbit_policy:get/2` does. A key only one of them sets is taken from
-/// it; for a key both set, `rabbit_policies:merge_policy_value` decides: the
-/// lower limit (a negative delivery limit, no limit, yields to the other),
-/// the operator's overflow. The name says which applied, for the notes.
-fn merge_operator_policy(
-    pol: Option<(&Map<String, Value>, &str)>,
-    op: Option<(&Map<String, Value>, &str)>,
-) -> Option<(Map<String, Value>, String)> {
-    let Some((op_def, op_name)) = op else {
-        return pol.map(|(d, n)| (d.clone(), format!("policy {n:?}")));
-    };
-    let Some((def, pname)) = pol else {
-        return Some((op_def.clone(), format!("operator policy {op_name:?}")));
-    };
-    let mut m = def.clone();
-    for (k, op_v) in op_def {
-        let v = match (m.get(k), k.as_str()) {
-            (Some(v), "delivery-limit") => match (v.as_i64(), op_v.as_i64()) {
-                (Some(a), Some(b)) if a < 0 || b < 0 => json!(a.max(b)),
-                (Some(a), Some(b)) => json!(a.min(b)),
-                _ => op_v.clone(),
-            },
-            (
-                Some(v),
-                "expires"
-                | "message-ttl"
-                | "max-length"
-                | "max-length-bytes"
-                | "max-in-memory-length"
-                | "max-in-memory-bytes",
-            ) => match (v.as_u64(), op_v.as_u64()) {
-                (Some(a), Some(b)) => json!(a.min(b)),
-                _ => op_v.clone(),
-            },
-            _ => op_v.clone(),
-        };
-        m.insert(k.clone(), v);
-    }
-    Some((
-        m,
-        format!("policy {pname:?} with operator policy {op_name:?}"),
-    ))
-}
-
-/// Is `v` a value RabbitMQ accepts for the limit `key` (`max-length`,
-/// `message-ttl`: non-negative integers; `delivery-limit`: any integer, a
-/// negative one meaning none)? Other keys are not checked here.
-fn limit_valid(key: &str, v: &Value) -> bool {
-    match key {
-        "max-length" | "message-ttl" | "consumer-timeout" => v.as_u64().is_some(),
-        "delivery-limit" => v.as_i64().is_some() || v.as_u64().is_some(),
-        _ => true,
-    }
-}
-
-/// What `limit_valid` wants for `key`, for a note.
-fn limit_rule(key: &str) -> &'static str {
-    if key == "delivery-limit" {
-        "an integer"
-    } else {
-        "a non-negative integer"
-    }
 }
 
 fn as_u64(v: &Value) -> Option<u64> {
@@ -302,34 +143,10 @@ pub fn import(text: &str, vhost: Option<&str>) -> Result<Imported, String> {
     // Policies.
     let mut policies = Vec::new();
     for (i, p) in list("policies").into_iter().filter(in_vhost).enumerate() {
-        let name = p
-            .get("name")
-            .and_then(Value::as_str)
-            .unwrap_or("?")
-            .to_string();
-        let pattern = p.get("pattern").and_then(Value::as_str).unwrap_or("");
-        let re = match Regex::new(pattern) {
-            Ok(r) => r,
-            Err(e) => {
-                notes.push(format!("policies[{i}] {name:?}: pattern {pattern:?} is not a regular expression ({e}); ignored"));
-                continue;
-            }
-        };
-        let apply = p
-            .get("apply-to")
-            .and_then(Value::as_str)
-            .unwrap_or("all")
-            .to_string();
-        if !matches!(
-            apply.as_str(),
-            "all" | "queues" | "classic_queues" | "quorum_queues" | "streams" | "exchanges"
-        ) {
-            notes.push(format!("policies[{i}] {name:?}: apply-to {apply:?} is not one of all, queues, classic_queues, quorum_queues, streams, exchanges; ignored"));
-            continue;
-        }
-        let prio = p.get("priority").and_then(Value::as_i64).unwrap_or(0);
-        let Some(def) = p.get("definition").and_then(Value::as_object) else {
-            notes.push(format!("policies[{i}] {name:?}: no definition; ignored"));
+        let name = p.get("name").and_then(Value::as_str).unwrap_or("?");
+        let Some((re, apply, prio, def)) =
+            parse_policy(p, &format!("policies[{i}] {name:?}"), "all", &mut notes)
+        else {
             continue;
         };
         for k in def.keys() {
@@ -347,7 +164,7 @@ pub fn import(text: &str, vhost: Option<&str>) -> Result<Imported, String> {
                 notes.push(format!("policy {name:?}: `{k}` not modelled, ignored"));
             }
         }
-        policies.push((re, apply, prio, def, name));
+        policies.push((re, apply, prio, def, name.to_string()));
     }
 
     // Operator policies (`parameters` of component `operator_policy`): they
@@ -359,53 +176,35 @@ pub fn import(text: &str, vhost: Option<&str>) -> Result<Imported, String> {
         .filter(in_vhost)
         .filter(is_operator_policy)
         .collect();
-    for (i, p) in op_params.into_iter().enumerate() {
-        let name = p
-            .get("name")
-            .and_then(Value::as_str)
-            .unwrap_or("?")
-            .to_string();
-        let Some(v) = p.get("value") else {
-            notes.push(format!("operator policy {name:?}: no value; ignored"));
+    for p in op_params {
+        let name = p.get("name").and_then(Value::as_str).unwrap_or("?");
+        let label = format!("operator policy {name:?}");
+        let Some(value) = p.get("value") else {
+            notes.push(format!("{label}: no value; ignored"));
             continue;
         };
-        let pattern = v.get("pattern").and_then(Value::as_str).unwrap_or("");
-        let re = match Regex::new(pattern) {
-            Ok(r) => r,
-            Err(e) => {
-                notes.push(format!("operator policy {name:?} (parameters, operator policy {i}): pattern {pattern:?} is not a regular expression ({e}); ignored"));
-                continue;
-            }
-        };
-        let apply = v
-            .get("apply-to")
-            .and_then(Value::as_str)
-            .unwrap_or("queues")
-            .to_string();
-        let prio = v.get("priority").and_then(Value::as_i64).unwrap_or(0);
-        let Some(def) = v.get("definition").and_then(Value::as_object) else {
-            notes.push(format!("operator policy {name:?}: no definition; ignored"));
+        let Some((re, apply, prio, def)) = parse_policy(value, &label, "queues", &mut notes) else {
             continue;
         };
-        for k in def.keys() {
-            if !OPERATOR_POLICY_KEYS.contains(&k.as_str()) {
-                notes.push(format!("operator policy {name:?}: `{k}` is not a key an operator policy may set; RabbitMQ refuses the policy; ignored"));
-            } else if !matches!(
+        let refused: Vec<&String> = def
+            .keys()
+            .filter(|k| !OPERATOR_POLICY_KEYS.contains(&k.as_str()))
+            .collect();
+        for k in &refused {
+            notes.push(format!("{label}: `{k}` is not a key an operator policy may set; RabbitMQ refuses the policy; ignored"));
+        }
+        if !refused.is_empty() {
+            continue;
+        }
+        for k in def.keys().filter(|k| {
+            !matches!(
                 k.as_str(),
                 "message-ttl" | "max-length" | "overflow" | "delivery-limit"
-            ) {
-                notes.push(format!(
-                    "operator policy {name:?}: `{k}` not modelled, ignored"
-                ));
-            }
+            )
+        }) {
+            notes.push(format!("{label}: `{k}` not modelled, ignored"));
         }
-        if def
-            .keys()
-            .any(|k| !OPERATOR_POLICY_KEYS.contains(&k.as_str()))
-        {
-            continue;
-        }
-        operator_policies.push((re, apply, prio, def, name));
+        operator_policies.push((re, apply, prio, def, name.to_string()));
     }
 
     // Names: queues keep theirs (cleaned); exchanges too unless a queue has it.
@@ -1068,161 +867,4 @@ pub fn import(text: &str, vhost: Option<&str>) -> Result<Imported, String> {
         json: out,
         notes,
     })
-}
-
-/// Export a scenario's topology as definitions for vhost `/`, with notes on
-/// what definitions cannot say (clients, retries, topics, sub-ms TTLs).
-pub fn export(s: &Scenario) -> (Value, Vec<String>) {
-    let mut notes = Vec::new();
-    if let Some(t) = s.channel_tick_interval {
-        notes.push(format!(
-            "channel_tick_interval {t} is a node setting, not a definition: set {{rabbit, [{{channel_tick_interval, {}}}]}} in advanced.config",
-            t.us().div_ceil(1000)
-        ));
-    }
-    // `amq.default` stands for the default exchange (`scenario`'s
-    // `dead_letter_exchange: ""`): RabbitMQ has it built in and refuses to
-    // declare an `amq.` exchange, so it is written back as "" and neither it
-    // nor its bindings are declared.
-    let default_x = |id: &str| id == scenario::DEFAULT_EXCHANGE_ID;
-    let exchanges: Vec<Value> = s
-        .exchanges
-        .iter()
-        .filter(|x| !default_x(&x.id))
-        .map(|x| {
-            let mut args = Map::new();
-            if let Some(ae) = &x.alternate_exchange {
-                args.insert("alternate-exchange".into(), json!(ae));
-            }
-            json!({
-                "name": x.id, "vhost": "/",
-                "type": match x.kind { ExchangeKind::Direct => "direct", ExchangeKind::Fanout => "fanout", ExchangeKind::Topic => "topic", ExchangeKind::Headers => "headers" },
-                "durable": true, "auto_delete": false, "internal": false, "arguments": args,
-            })
-        })
-        .collect();
-    let mut bindings = Vec::new();
-    for x in s.exchanges.iter().filter(|x| !default_x(&x.id)) {
-        for b in &x.bindings {
-            let (dst, dtype) = match (&b.queue, &b.exchange) {
-                (Some(q), _) => (q.clone(), "queue"),
-                (None, Some(e)) => (e.clone(), "exchange"),
-                (None, None) => continue,
-            };
-            let mut args = Map::new();
-            if x.kind == ExchangeKind::Headers {
-                args.insert("x-match".into(), json!(b.x_match_mode().name()));
-                for (k, v) in &b.headers {
-                    match v {
-                        Some(v) => {
-                            args.insert(k.clone(), json!(v));
-                        }
-                        // RabbitMQ's import refuses null arguments
-                        // (`null_not_allowed`): a presence-only match has
-                        // no spelling in definitions.
-                        None => notes.push(format!("exchange {:?}: binding to {dst:?} matches header {k:?} by presence only, which definitions cannot express; left out", x.id)),
-                    }
-                }
-            }
-            bindings.push(json!({
-                "source": x.id, "vhost": "/", "destination": dst, "destination_type": dtype,
-                "routing_key": b.key, "arguments": args,
-            }));
-        }
-    }
-    for q in s.queues.iter().filter(|q| q.sqs.is_some()) {
-        notes.push(format!(
-            "queue {:?} is an Amazon SQS queue, not a RabbitMQ one: not exported",
-            q.id
-        ));
-    }
-    let queues: Vec<Value> = s
-        .queues
-        .iter()
-        .filter(|q| q.sqs.is_none())
-        .map(|q| {
-            let mut args = Map::new();
-            let quorum = q.delivery_limit.is_some();
-            args.insert("x-queue-type".into(), json!(if quorum { "quorum" } else { "classic" }));
-            if let Some(n) = q.max_length {
-                args.insert("x-max-length".into(), json!(n));
-            }
-            if q.max_length.is_some() || q.overflow != Overflow::DropHead {
-                let o = match q.overflow {
-                    Overflow::DropHead => "drop-head",
-                    Overflow::RejectPublish => "reject-publish",
-                    Overflow::RejectPublishDlx => "reject-publish-dlx",
-                };
-                if quorum && q.overflow == Overflow::RejectPublishDlx {
-                    notes.push(format!("queue {:?}: quorum queues (needed for x-delivery-limit) do not support reject-publish-dlx; exported as reject-publish", q.id));
-                    args.insert("x-overflow".into(), json!("reject-publish"));
-                } else {
-                    args.insert("x-overflow".into(), json!(o));
-                }
-            }
-            if let Some(t) = q.ttl {
-                let ms = t.us().div_ceil(1000);
-                if t.us() % 1000 != 0 {
-                    notes.push(format!("queue {:?}: TTL {t} rounded up to {ms} ms (x-message-ttl is in milliseconds)", q.id));
-                }
-                args.insert("x-message-ttl".into(), json!(ms));
-            }
-            if let Some(d) = &q.dead_letter_exchange {
-                let d = if default_x(d) { "" } else { d.as_str() };
-                args.insert("x-dead-letter-exchange".into(), json!(d));
-            }
-            if let Some(k) = &q.dead_letter_routing_key {
-                args.insert("x-dead-letter-routing-key".into(), json!(k));
-            }
-            if let Some(n) = q.delivery_limit {
-                args.insert("x-delivery-limit".into(), json!(n));
-            }
-            if q.single_active_consumer {
-                args.insert("x-single-active-consumer".into(), json!(true));
-            }
-            if let Some(t) = q.consumer_timeout {
-                let ms = t.us().div_ceil(1000);
-                if t.us() % 1000 != 0 {
-                    notes.push(format!("queue {:?}: consumer timeout {t} rounded up to {ms} ms (x-consumer-timeout is in milliseconds)", q.id));
-                }
-                args.insert("x-consumer-timeout".into(), json!(ms));
-            }
-            if let Some(p) = q.max_priority {
-                if quorum {
-                    notes.push(format!("queue {:?}: a priority queue with a delivery limit has no RabbitMQ equivalent (x-delivery-limit needs a quorum queue, x-max-priority a classic one); x-max-priority left out", q.id));
-                } else {
-                    args.insert("x-max-priority".into(), json!(p));
-                }
-            }
-            // RabbitMQ refuses a non-durable quorum queue ("invalid property
-            // 'non-durable'").
-            let durable = q.durable || quorum;
-            if !q.durable && quorum {
-                notes.push(format!("queue {:?}: transient here, but a quorum queue (needed for x-delivery-limit) is always durable; exported as durable", q.id));
-            }
-            json!({ "name": q.id, "vhost": "/", "durable": durable, "auto_delete": false, "arguments": args })
-        })
-        .collect();
-    if !s.producers.is_empty() || !s.consumers.is_empty() {
-        notes.push(format!(
-            "{} producer(s) and {} consumer(s) are clients, not broker definitions: not exported",
-            s.producers.len(),
-            s.consumers.len()
-        ));
-    }
-    if s.consumers.iter().any(|c| c.retry.is_some()) {
-        notes.push("consumer retry policies live in the clients: not exported".into());
-    }
-    if !s.topics.is_empty() || !s.consumer_groups.is_empty() {
-        notes.push(
-            "Kafka topics and consumer groups have no RabbitMQ definition: not exported".into(),
-        );
-    }
-    let doc = json!({
-        "vhosts": [{ "name": "/" }],
-        "users": [], "permissions": [], "topic_permissions": [],
-        "parameters": [], "global_parameters": [], "policies": [],
-        "queues": queues, "exchanges": exchanges, "bindings": bindings,
-    });
-    (doc, notes)
 }
