@@ -547,6 +547,12 @@ impl Engine {
             TraceKind::IsrExpanded { partition, isr } => format!(
                 "a follower of partition {partition} caught up and re-joined the ISR: ISR now {isr}"
             ),
+            TraceKind::UncleanLeaderBack {
+                partition,
+                truncated,
+            } => format!(
+                "partition {partition} was offline; the first replica back leads (unclean election) and lacks {truncated} record(s) written after it crashed: gone"
+            ),
         };
         format!("{} {node}: {msg}{detail}", ev.t)
     }

@@ -484,6 +484,10 @@ pub enum TraceKind {
     IsrShrunk { partition: u32, isr: u32 },
     /// A follower of `partition` caught up and re-joined the ISR, now `isr`.
     IsrExpanded { partition: u32, isr: u32 },
+    /// Unclean election: `partition` was offline and the first replica back
+    /// leads with the log it had when it crashed; `truncated` records
+    /// written after that are gone.
+    UncleanLeaderBack { partition: u32, truncated: u32 },
 }
 
 fn is_false(b: &bool) -> bool {

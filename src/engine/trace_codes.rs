@@ -8,8 +8,8 @@
 //! 109..=111 consumers' circuit breakers, 112 SQS again, 113..=114 the
 //! groups' poll timer, 115 the transaction timeout, 116..=117 alert rules,
 //! 118..=120 event stores, 121..=122 Pulsar's unacknowledged-message caps,
-//! 123..=124 RabbitMQ's delivery acknowledgement timeout; the next new kind
-//! takes 125 (`trace_tests.rs` checks that no two arms share a code).
+//! 123..=124 RabbitMQ's delivery acknowledgement timeout, 125 an unclean
+//! leader back; the next new kind takes 126 (`trace_tests.rs` checks that no two arms share a code).
 
 use super::trace::{NodeId, TraceKind};
 
@@ -123,11 +123,12 @@ impl TraceKind {
             TraceKind::FollowerStalled { .. } => "follower_stalled",
             TraceKind::IsrShrunk { .. } => "isr_shrunk",
             TraceKind::IsrExpanded { .. } => "isr_expanded",
+            TraceKind::UncleanLeaderBack { .. } => "unclean_leader_back",
         }
     }
 
     /// All kind names, for filters in the UI.
-    pub const NAMES: [&'static str; 107] = [
+    pub const NAMES: [&'static str; 108] = [
         "published",
         "routed",
         "unroutable",
@@ -235,6 +236,7 @@ impl TraceKind {
         "snapshot_saved",
         "pulsar_blocked",
         "pulsar_unblocked",
+        "unclean_leader_back",
     ];
 
     /// Canonical encoding of this kind: its code (see the module header) and two field
@@ -555,6 +557,10 @@ impl TraceKind {
             } => (103, partition as u64, stall_us),
             TraceKind::IsrShrunk { partition, isr } => (104, partition as u64, isr as u64),
             TraceKind::IsrExpanded { partition, isr } => (105, partition as u64, isr as u64),
+            TraceKind::UncleanLeaderBack {
+                partition,
+                truncated,
+            } => (125, partition as u64, truncated as u64),
         }
     }
 }

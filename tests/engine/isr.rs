@@ -739,3 +739,159 @@ fn an_offline_partition_waits_for_its_last_leader_not_the_first_replica_back() {
         "all three in sync again"
     );
 }
+
+/// Records `t`'s partition 0 lost, acknowledged ones, and the trace.
+fn run_json(json: &str, until_us: u64) -> (Value, Vec<TraceEvent>) {
+    let mut e = engine(json, 1);
+    run_checked(&mut e, until_us);
+    let trace = e.take_trace();
+    let l = serde_json::to_value(e.ledger_report()).unwrap();
+    (l["streams"]["topics"]["t"].clone(), trace)
+}
+
+#[test]
+fn with_unclean_election_the_first_replica_back_leads_an_offline_partition_and_loses_what_it_missed(
+) {
+    // Two replicas, acks=all, unclean election. A crashes at 5 s (back at
+    // 25 s): B leads alone and acknowledges 5–10 s's records with no
+    // follower. B crashes at 10 s (back at 35 s): offline. Kafka elects "the
+    // first replica (not necessarily in the ISR) that comes back to life": A,
+    // at 25 s, whose log ends at 5 s. The 50 records of 5–10 s are gone.
+    let json = r#"{ "title": "stale replica back first", "duration": "40s",
+         "producers": [{ "id": "p", "to": "t", "rate": "10/s", "arrival": "constant", "acks": "all" }],
+         "topics": [{ "id": "t", "partitions": 1, "replication":
+             { "factor": 2, "min_insync": 1, "replica_lag": "10ms", "unclean_election": true } }],
+         "schedule": [
+           { "at": "5s", "command": { "do": "crash_leader", "topic": "t", "partition": 0, "restart_after": "20s" } },
+           { "at": "10s", "command": { "do": "crash_leader", "topic": "t", "partition": 0, "restart_after": "25s" } } ] }"#;
+    let (t, trace) = run_json(json, 40_000_000);
+    let back: Vec<(u64, u32)> = trace
+        .iter()
+        .filter_map(|ev| match ev.kind {
+            TraceKind::UncleanLeaderBack { truncated, .. } => Some((ev.t.0, truncated)),
+            _ => None,
+        })
+        .collect();
+    assert_eq!(back, [(25_000_000, 50)]);
+    assert_eq!(t["acked_lost"], 50, "{t}");
+    // Writable again from 25 s, at the offsets the lost records had.
+    let first_after = trace
+        .iter()
+        .find_map(|ev| match ev.kind {
+            TraceKind::Appended { offset, .. } if ev.t.0 >= 25_000_000 => Some(offset),
+            _ => None,
+        })
+        .unwrap();
+    // A's log: the records of 0.1–4.9 s (the one at 5 s came after the
+    // crash, to B), offsets 0..49.
+    assert_eq!(first_after, 49);
+    // B, back at 35 s, follows A: nothing more is lost.
+    assert_eq!(
+        trace
+            .iter()
+            .filter(|ev| matches!(ev.kind, TraceKind::UncleanLeaderBack { .. }))
+            .count(),
+        1
+    );
+}
+
+#[test]
+fn with_unclean_election_the_last_leader_back_first_loses_nothing() {
+    // The same crashes, but B (the last leader) is back first, at 15 s.
+    let json = r#"{ "title": "last leader back first", "duration": "40s",
+         "producers": [{ "id": "p", "to": "t", "rate": "10/s", "arrival": "constant", "acks": "all" }],
+         "topics": [{ "id": "t", "partitions": 1, "replication":
+             { "factor": 2, "min_insync": 1, "replica_lag": "10ms", "unclean_election": true } }],
+         "schedule": [
+           { "at": "5s", "command": { "do": "crash_leader", "topic": "t", "partition": 0, "restart_after": "20s" } },
+           { "at": "10s", "command": { "do": "crash_leader", "topic": "t", "partition": 0, "restart_after": "5s" } } ] }"#;
+    let (t, trace) = run_json(json, 40_000_000);
+    assert_eq!(t["acked_lost"], 0, "{t}");
+    assert!(!trace
+        .iter()
+        .any(|ev| matches!(ev.kind, TraceKind::UncleanLeaderBack { .. })));
+}
+
+/// Factor `factor`, acks=1 at 100/s constant, followers `replica_lag` 50 ms
+/// behind; a follower stalls at 2 s for 30 s (replica_lag_max 30 s: it stays
+/// in the ISR, holding the high watermark) and the leader crashes at 6 s.
+fn stalled_then_crash(factor: u32) -> String {
+    json!({
+        "title": "crash with a stalled in-sync follower", "duration": "12s",
+        "producers": [{"id": "p", "to": "t", "rate": "100/s", "arrival": "constant", "acks": "1"}],
+        "topics": [{"id": "t", "partitions": 1, "replication":
+            {"factor": factor, "min_insync": 1, "replica_lag": "50ms", "replica_lag_max": "30s"}}],
+        "consumer_groups": [{"id": "readers", "topics": ["t"], "members": 1,
+            "auto_offset_reset": "earliest", "service": {"constant": "1ms"}}],
+        "schedule": [
+            {"at": "2s", "command": {"do": "stall_follower", "topic": "t", "partition": 0, "duration": "30s"}},
+            {"at": "6s", "command": {"do": "crash_leader", "topic": "t", "partition": 0}}]
+    })
+    .to_string()
+}
+
+fn truncations(trace: &[TraceEvent]) -> Vec<u32> {
+    trace
+        .iter()
+        .filter_map(|ev| match ev.kind {
+            TraceKind::LeaderCrashed { truncated, .. } => Some(truncated),
+            _ => None,
+        })
+        .collect()
+}
+
+#[test]
+fn a_caught_up_follower_takes_over_from_a_crashed_leader_while_another_is_stalled() {
+    // Factor 3: the caught-up follower leads with what it has, everything
+    // but the last 50 ms (5 records) — not the high watermark the stalled
+    // follower held at 2 s, which would lose 4 s of acknowledged records.
+    let (t, trace) = run_json(&stalled_then_crash(3), 12_000_000);
+    assert_eq!(truncations(&trace), [5]);
+    assert_eq!(t["acked_lost"], 5, "{t}");
+    // The stalled follower is still in the ISR, holding the new leader's
+    // high watermark: no shrink before replica_lag_max (32 s).
+    assert!(at(&trace, "isr_shrunk").is_empty());
+}
+
+#[test]
+fn a_stalled_follower_that_takes_over_stops_being_a_stalled_follower() {
+    // Factor 2: the only follower is the stalled one; it leads with its log
+    // up to the high watermark it held (what it had replicated by 2 s, the
+    // records of 1.95 s and before): the 4.05 s after, 405 records, are
+    // lost, and its stall is over: no ISR shrink follows for a follower that
+    // leads.
+    let (t, trace) = run_json(&stalled_then_crash(2), 12_000_000);
+    assert_eq!(truncations(&trace), [405]);
+    assert_eq!(t["acked_lost"], 405, "{t}");
+    assert!(
+        at(&trace, "isr_shrunk").is_empty(),
+        "{:?}",
+        at(&trace, "isr_shrunk")
+    );
+}
+
+#[test]
+fn a_stall_with_no_in_sync_follower_left_does_nothing() {
+    // Factor 3; the leader crashes at 2 s (not back in this run): one
+    // follower leads, one follows. Stalling twice stalls that one only.
+    let json = json!({
+        "title": "stall after crash", "duration": "20s",
+        "producers": [{"id": "p", "to": "t", "rate": "10/s", "arrival": "constant", "acks": "1"}],
+        "topics": [{"id": "t", "partitions": 1, "replication":
+            {"factor": 3, "min_insync": 1, "replica_lag": "100ms", "replica_lag_max": "2s"}}],
+        "schedule": [
+            {"at": "2s", "command": {"do": "crash_leader", "topic": "t", "partition": 0, "restart_after": "60s"}},
+            {"at": "3s", "command": {"do": "stall_follower", "topic": "t", "partition": 0, "duration": "10s"}},
+            {"at": "4s", "command": {"do": "stall_follower", "topic": "t", "partition": 0, "duration": "10s"}}]
+    })
+    .to_string();
+    let (_, trace) = run_json(&json, 20_000_000);
+    let stalls = trace
+        .iter()
+        .filter(|ev| matches!(ev.kind, TraceKind::FollowerStalled { .. }))
+        .count();
+    assert_eq!(stalls, 1, "the second stall finds no in-sync follower");
+    assert_eq!(at(&trace, "isr_shrunk"), [(5_000_000, 1)]);
+    // Back 100 ms after its stall ends at 13 s, into an ISR of 2.
+    assert_eq!(at(&trace, "isr_expanded"), [(13_100_000, 2)]);
+}

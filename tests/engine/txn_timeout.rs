@@ -216,3 +216,123 @@ fn the_timeout_is_a_checked_option_of_a_transactional_output() {
     let e = err(json!({"topic": "out", "transactional": true, "transaction_timeout": "16min"}));
     assert!(e.contains("transaction.max.timeout.ms"), "{e}");
 }
+
+/// One live read-process-write member (`rpw`, constant 50 ms per record,
+/// batches of 5) whose transaction spans `polls` poll batches, with a 2 s
+/// transaction timeout; `billing` reads `out` read_committed. A 40/s input
+/// keeps its batches full, so 10 batches take 2.5 s: longer than the timeout.
+fn spanning_world(polls: u32, schedule: Value) -> String {
+    json!({
+        "title": "a live member's transaction times out", "duration": "12s",
+        "producers": [{"id": "p", "to": "in", "rate": "40/s", "arrival": "constant"}],
+        "topics": [{"id": "in", "partitions": 1}, {"id": "out", "partitions": 1}],
+        "consumer_groups": [
+            {"id": "rpw", "topics": ["in"], "members": 1, "auto_offset_reset": "earliest",
+             "service": {"constant": "50ms"}, "max_poll_records": 5,
+             "commit": {"after_processing": {"per": "batch"}},
+             "output": {"topic": "out", "transactional": true, "polls_per_txn": polls,
+                        "transaction_timeout": "2s"}},
+            {"id": "billing", "topics": ["out"], "members": 1, "auto_offset_reset": "earliest",
+             "isolation_level": "read_committed", "service": {"constant": "1ms"}}
+        ],
+        "schedule": schedule
+    })
+    .to_string()
+}
+
+/// Time of the first output `rpw` appended to `out` (its transaction's start).
+fn first_output_us(s: &Story) -> u64 {
+    let out = s.node("out");
+    s.trace
+        .iter()
+        .find(|e| e.node == out && matches!(e.kind, TraceKind::Appended { .. }))
+        .unwrap()
+        .t
+        .0
+}
+
+#[test]
+fn a_live_members_transaction_open_past_the_timeout_is_aborted_and_it_rejoins() {
+    let s = story(&spanning_world(10, json!([])), 3_500_000);
+    let began = first_output_us(&s);
+    let timed_out = times(&s, |k| matches!(k, TraceKind::TxnTimedOut { member: 0 }));
+    // Kafka's coordinator aborts any Ongoing transaction older than its
+    // timeout, whether its producer is alive or not.
+    assert_eq!(timed_out, [began + 2_000_000]);
+    let at = timed_out[0];
+    let aborted: Vec<(u64, u32)> = s
+        .trace
+        .iter()
+        .filter_map(|e| match e.kind {
+            TraceKind::TxnAborted { member: 0, records } => Some((e.t.0, records)),
+            _ => None,
+        })
+        .collect();
+    // 2 s at 50 ms a record: 40 outputs in the transaction.
+    assert_eq!(aborted, [(at, 40)]);
+    assert!(times(&s, |k| matches!(k, TraceKind::TxnCommitted { .. })).is_empty());
+    // Its next commit is refused and it rejoins: a rebalance gives its
+    // partition back, at the committed offset (nothing was committed, so
+    // the earliest), and it processes the same records again.
+    assert_eq!(
+        times(&s, |k| matches!(k, TraceKind::CommitFailed { member: 0 })),
+        [at]
+    );
+    let rpw = s.node("rpw");
+    let assigned: Vec<u64> = s
+        .trace
+        .iter()
+        .filter(|e| e.node == rpw && matches!(e.kind, TraceKind::Assigned { member: 0, .. }))
+        .map(|e| e.t.0)
+        .collect();
+    assert_eq!(assigned.len(), 2, "{assigned:?}");
+    assert!(assigned[1] > at);
+    let refetched: Vec<u64> = s
+        .trace
+        .iter()
+        .filter_map(|e| match e.kind {
+            TraceKind::Fetched { from, .. } if e.node == rpw && e.t.0 >= at => Some(from),
+            _ => None,
+        })
+        .collect();
+    assert_eq!(refetched.first(), Some(&0), "{refetched:?}");
+    // billing never saw an aborted output.
+    assert!(processed_from(&s, "billing", "out").is_empty());
+}
+
+#[test]
+fn a_paused_members_transaction_times_out_while_it_sleeps_and_it_rejoins_when_it_wakes() {
+    // Paused at 1.01 s for 4 s (its session timeout is 45 s: not evicted).
+    let pause = json!([{"at": "1010ms", "command":
+        {"do": "pause_member", "group": "rpw", "member": 0, "duration": "4s"}}]);
+    let s = story(&spanning_world(10, pause), 8_000_000);
+    let began = first_output_us(&s);
+    let timed_out = times(&s, |k| matches!(k, TraceKind::TxnTimedOut { member: 0 }));
+    assert_eq!(timed_out.first(), Some(&(began + 2_000_000)));
+    assert_eq!(
+        times(&s, |k| matches!(k, TraceKind::TxnAborted { member: 0, .. })).first(),
+        Some(&timed_out[0])
+    );
+    // It learns when it wakes at 5.01 s: its commit is refused, it drops its
+    // batch and rejoins; it committed nothing of the aborted transaction.
+    let woke = times(&s, |k| {
+        matches!(
+            k,
+            TraceKind::MemberResumed {
+                member: 0,
+                evicted: false
+            }
+        )
+    });
+    assert_eq!(woke, [5_010_000]);
+    assert_eq!(
+        times(&s, |k| matches!(k, TraceKind::CommitFailed { member: 0 })).first(),
+        Some(&5_010_000)
+    );
+    assert!(times(&s, |k| matches!(k, TraceKind::TxnCommitted { .. }))
+        .iter()
+        .all(|&t| t > 5_010_000));
+    assert!(processed_from(&s, "billing", "out")
+        .iter()
+        .all(|&(t, _)| t > 5_010_000));
+}

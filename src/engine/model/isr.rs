@@ -75,11 +75,15 @@ impl Engine {
         };
         let node = self.streams.topics[t as usize].node;
         for part in parts {
+            // The in-sync followers now (crashed replicas and followers out
+            // of the ISR are not), less those stalled already.
+            let followers = self.streams.topics[t as usize].repl[part as usize]
+                .isr
+                .saturating_sub(1);
             let st = self.streams.isr.entry((t, part)).or_default();
-            // A follower still catching up from an earlier stall counts too.
-            let stalled = st.stalls.len() as u32;
-            if stalled >= r.in_sync_followers() || st.stalls.len() >= STALLS_PER_PARTITION_MAX {
-                continue; // every in-sync follower is stalled already
+            let stalled = st.stalls.iter().filter(|s| s.in_isr).count() as u32;
+            if stalled >= followers || st.stalls.len() >= STALLS_PER_PARTITION_MAX {
+                continue; // no in-sync follower left to stall
             }
             let id = st.next_id;
             st.next_id = st.next_id.wrapping_add(1);
@@ -151,9 +155,13 @@ impl Engine {
             s.in_isr = false;
         }
         let repl = &mut self.streams.topics[t as usize].repl[part as usize];
-        if repl.isr >= 2 {
-            repl.isr -= 1;
+        if repl.isr < 2 {
+            // No follower counted in the ISR any more (it crashed, or led):
+            // nothing to shrink.
+            self.isr_release_hw(t, part);
+            return;
         }
+        repl.isr -= 1;
         let isr = repl.isr;
         let node = self.streams.topics[t as usize].node;
         self.trace.record(
@@ -318,6 +326,45 @@ impl Engine {
         // Handed to `on_replicated` as if the followers had just reported it.
         repl.replicating.push_front(end);
         self.on_replicated(t, part, epoch);
+    }
+
+    /// The leader of `part` crashed and an in-sync follower takes over
+    /// (`crash_leader`, with `epoch` the new leader epoch): where its log
+    /// ends. A caught-up follower is chosen if there is one (Kafka elects
+    /// the first live replica of the ISR in assignment order; here the one
+    /// that loses least): it has what the rest of the ISR reported while a
+    /// stalled follower held the high watermark back (`held`), which stays
+    /// held for the new leader. Else a stalled follower leads, with the
+    /// high watermark (no in-sync replica has more); its stall is over.
+    pub(crate) fn isr_new_leader_end(&mut self, t: u32, part: u32, epoch: u32) -> u64 {
+        let hw = self.streams.topics[t as usize].parts[part as usize].hw;
+        // The ISR after the crash, leader included.
+        let isr = self.streams.topics[t as usize].repl[part as usize].isr;
+        let Some(st) = self.streams.isr.get_mut(&(t, part)) else {
+            return hw;
+        };
+        let stalled = st.stalls.iter().filter(|s| s.in_isr).count() as u32;
+        // Reported under the crashed leader (the epoch before `epoch`).
+        let held = st
+            .held
+            .take()
+            .filter(|&(e, _)| e == epoch.wrapping_sub(1))
+            .map(|(_, end)| end);
+        if stalled < isr {
+            // A caught-up follower leads; the stalled ones still hold the
+            // high watermark, now for its log.
+            let log_end = self.streams.topics[t as usize].parts[part as usize].end;
+            let end = held.unwrap_or(hw).clamp(hw, log_end.max(hw));
+            if held.is_some() {
+                st.held = Some((epoch, end));
+            }
+            end
+        } else {
+            if let Some(k) = st.stalls.iter().position(|s| s.in_isr) {
+                st.stalls.remove(k);
+            }
+            hw
+        }
     }
 
     /// An unclean election on `part`: the new leader is a follower out of the

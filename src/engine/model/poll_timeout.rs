@@ -115,21 +115,7 @@ impl Engine {
             // Its transaction is aborted and the batch dropped; it joins the
             // rebalance at once (unless it was leaving anyway).
             self.abort_txn(g, m);
-            let mem = &mut self.streams.groups[gi].members[m as usize];
-            mem.epoch = mem.epoch.wrapping_add(1);
-            mem.busy = false;
-            mem.batch.clear();
-            mem.batch_done.clear();
-            mem.attempt = 0;
-            mem.poll_timer.left = false;
-            self.trace
-                .record(self.now, TraceKind::CommitFailed { member: m }, None, node);
-            if leaving {
-                self.streams.groups[gi].members[m as usize].alive = false;
-            } else {
-                self.streams.groups[gi].members[m as usize].in_group = true;
-                self.rebalance_for_membership(g);
-            }
+            self.drop_batch_and_rejoin(g, m, leaving);
         }
     }
 

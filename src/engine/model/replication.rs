@@ -93,6 +93,11 @@ pub(crate) struct PartRepl {
     /// wait in `back_while_offline` and follow it.
     pub(crate) offline_crash: Option<u32>,
     pub(crate) back_while_offline: u32,
+    /// (leader epoch of its crash, the log end it had then) of each replica
+    /// down: under unclean election the first one back leads an offline
+    /// partition with that log, and what was written after it crashed is
+    /// lost (`on_leader_back`). One entry per crash not yet back.
+    pub(crate) down_ends: Vec<(u32, u64)>,
     /// In-sync replicas, the leader included (0: offline, no leader).
     pub(crate) isr: u32,
     /// End offsets of appended batches the followers do not have yet, oldest
@@ -439,7 +444,12 @@ impl Engine {
             // The cut: the new leader has [start, cut).
             let cut = if repl.isr >= 2 {
                 repl.isr -= 1;
-                Some(self.streams.topics[ti].parts[part as usize].hw)
+                // An in-sync follower leads: a caught-up one if there is
+                // one, with what the rest of the ISR has (more than the high
+                // watermark while a stalled follower holds it back), else a
+                // stalled one, with the high watermark (`isr.rs`).
+                let epoch = repl.leader_epoch;
+                Some(self.isr_new_leader_end(t, part, epoch))
             } else if unclean && alive >= 1 {
                 repl.isr = 1;
                 let since = self
@@ -462,31 +472,11 @@ impl Engine {
             if first_down {
                 self.streams.topics[ti].degraded += 1;
             }
-            let (mut truncated, mut acked_lost, mut unacked_lost) = (0u64, 0u64, 0u64);
-            if let Some(cut) = cut {
-                let replicated = self.streams.topics[ti].replicated;
-                let log = &mut self.streams.topics[ti].parts[part as usize];
-                while log.records.back().is_some_and(|r| r.offset >= cut) {
-                    let r = log.records.pop_back().expect("checked");
-                    truncated += 1;
-                    acked_lost += r.acks_one() as u64;
-                    unacked_lost += r.acks_zero() as u64;
-                    log.tombstones -= r.tombstone() as u64;
-                }
-                let kept = log.txn_markers.partition_point(|m| m.0 < cut);
-                log.txn_markers.truncate(kept);
-                log.end = cut.max(log.start).min(log.end);
-                log.hw = log.hw.min(log.end);
-                if !replicated {
-                    log.hw = log.end;
-                }
-                let end = log.end;
-                self.streams.retained -= truncated;
-                let repl = &mut self.streams.topics[ti].repl[part as usize];
-                repl.acked_lost += acked_lost;
-                repl.unacked_lost += unacked_lost;
-                self.clamp_positions(t, part, end);
-            }
+            let truncated = cut.map_or(0, |cut| self.cut_log(t, part, cut));
+            let end = self.streams.topics[ti].parts[part as usize].end;
+            let repl = &mut self.streams.topics[ti].repl[part as usize];
+            let epoch = repl.leader_epoch;
+            repl.down_ends.push((epoch, end));
             self.trace.record(
                 self.now,
                 TraceKind::LeaderCrashed {
@@ -496,24 +486,6 @@ impl Engine {
                 None,
                 node,
             );
-            // Every batch the producer still waits to hear about whose records
-            // the cut removed (acks=all ones waiting for the high watermark,
-            // and any appended one whose answer failed or was lost) is no
-            // longer appended: its retry is appended again, not rejected as
-            // a duplicate. The new leader rebuilt its producer state from its
-            // log (`UnifiedLog.truncateTo` → `rebuildProducerState`), so the
-            // sequence it last saw from each producer is the one before the
-            // oldest cut batch.
-            if let Some(cut) = cut {
-                let repl = &mut self.streams.topics[ti].repl[part as usize];
-                for b in self.streams.tracked.values_mut() {
-                    if (b.t, b.part) == (t, part) && b.appended && b.appended_end > cut {
-                        b.appended = false;
-                        let keep = repl.last_seq.get(&b.p).map_or(0, |&l| l.min(b.seq - 1));
-                        repl.last_seq.insert(b.p, keep);
-                    }
-                }
-            }
             if let Some(cut) = cut {
                 self.rewrite_cut_markers(t, part, cut);
             }
@@ -529,6 +501,56 @@ impl Engine {
                 );
             }
         }
+    }
+
+    /// The new leader of `part` has its log up to `cut`: every record from
+    /// `cut` on is gone (counted in the ledger: acknowledged ones in
+    /// `acked_lost`), readers past the new end start again at it, and every
+    /// batch the producer still waits to hear about whose records the cut
+    /// removed is appended again when retried. Returns the records removed.
+    /// The caller writes the transaction markers the cut removed again
+    /// (`rewrite_cut_markers`).
+    fn cut_log(&mut self, t: u32, part: u32, cut: u64) -> u64 {
+        let ti = t as usize;
+        let (mut truncated, mut acked_lost, mut unacked_lost) = (0u64, 0u64, 0u64);
+        let replicated = self.streams.topics[ti].replicated;
+        let log = &mut self.streams.topics[ti].parts[part as usize];
+        while log.records.back().is_some_and(|r| r.offset >= cut) {
+            let r = log.records.pop_back().expect("checked");
+            truncated += 1;
+            acked_lost += r.acks_one() as u64;
+            unacked_lost += r.acks_zero() as u64;
+            log.tombstones -= r.tombstone() as u64;
+        }
+        let kept = log.txn_markers.partition_point(|m| m.0 < cut);
+        log.txn_markers.truncate(kept);
+        log.end = cut.max(log.start).min(log.end);
+        log.hw = log.hw.min(log.end);
+        if !replicated {
+            log.hw = log.end;
+        }
+        let end = log.end;
+        self.streams.retained -= truncated;
+        let repl = &mut self.streams.topics[ti].repl[part as usize];
+        repl.acked_lost += acked_lost;
+        repl.unacked_lost += unacked_lost;
+        self.clamp_positions(t, part, end);
+        // The batches whose records the cut removed (acks=all ones waiting
+        // for the high watermark, and any appended one whose answer failed
+        // or was lost) are no longer appended: a retry is appended again,
+        // not rejected as a duplicate. The new leader rebuilt its producer
+        // state from its log (`UnifiedLog.truncateTo` →
+        // `rebuildProducerState`), so the sequence it last saw from each
+        // producer is the one before the oldest cut batch.
+        let repl = &mut self.streams.topics[ti].repl[part as usize];
+        for b in self.streams.tracked.values_mut() {
+            if (b.t, b.part) == (t, part) && b.appended && b.appended_end > cut {
+                b.appended = false;
+                let keep = repl.last_seq.get(&b.p).map_or(0, |&l| l.min(b.seq - 1));
+                repl.last_seq.insert(b.p, keep);
+            }
+        }
+        truncated
     }
 
     /// After a truncation to `end`: a group whose position or commit is past
@@ -639,8 +661,13 @@ impl Engine {
         Some(out)
     }
 
-    /// A crashed replica is back: it leads an offline partition again (with
-    /// its log: nothing lost) or rejoins the ISR.
+    /// A crashed replica is back: it leads an offline partition again or
+    /// rejoins the ISR. Without unclean election only the last in-sync
+    /// replica may lead (its log has everything: nothing lost); with it, the
+    /// first one back leads with the log it had when it crashed, and what
+    /// was written after that is lost (Kafka, "Unclean leader election":
+    /// "the first replica (not necessarily in the ISR) that comes back to
+    /// life" is elected).
     pub(crate) fn on_leader_back(&mut self, t: u32, part: u32, epoch: u32) {
         let ti = t as usize;
         let full = 1 + self.cfg.topics[ti]
@@ -651,6 +678,30 @@ impl Engine {
             return;
         }
         repl.down -= 1;
+        let had_end = repl
+            .down_ends
+            .iter()
+            .position(|&(e, _)| e == epoch)
+            .map(|k| repl.down_ends.remove(k).1);
+        if repl.isr == 0 && repl.offline_crash.is_none() {
+            // Offline under unclean election: this replica leads with its log.
+            let end = self.streams.topics[ti].parts[part as usize].end;
+            if let Some(cut) = had_end.filter(|&c| c < end) {
+                let truncated = self.cut_log(t, part, cut);
+                self.rewrite_cut_markers(t, part, cut);
+                let node = self.streams.topics[ti].node;
+                self.trace.record(
+                    self.now,
+                    TraceKind::UncleanLeaderBack {
+                        partition: part,
+                        truncated: truncated as u32,
+                    },
+                    None,
+                    node,
+                );
+            }
+        }
+        let repl = &mut self.streams.topics[ti].repl[part as usize];
         if repl.isr == 0 && repl.offline_crash.is_some_and(|e| e != epoch) {
             // Not the last in-sync replica: it lacks what was written after
             // it crashed, so it may not lead; it waits for the one that may.

@@ -8,6 +8,8 @@
 //!                    of its partitions fences it or `transaction_timeout` passes (`txn_fence.rs`), then
 //!                    abort_txn: outputs aborted + an abort marker per partition; offsets not committed,
 //!                    so the batch is processed again and written again, in a new transaction
+//!   any transaction open `transaction_timeout` (a live, paused or crashed member's) is aborted by the
+//!                    coordinator; a live member then drops its batch and rejoins (`txn_fence.rs`)
 //!   fetch: markers are never returned; read_committed stops at the first open record (the last stable
 //!          offset) and skips aborted ones; read_uncommitted returns aborted records too
 //!   replicated output partition: a transaction's records stay open until its marker is below the
@@ -112,7 +114,8 @@ impl Engine {
         }
         if transactional {
             let mem = &mut grp.members[m as usize];
-            if mem.open_txn.is_empty() {
+            let begins = mem.open_txn.is_empty();
+            if begins {
                 mem.txn.started_us = self.now.us();
                 mem.txn.begun = mem.txn.begun.wrapping_add(1);
             }
@@ -123,6 +126,9 @@ impl Engine {
                 gp: rec.gp,
                 in_offset: rec.offset,
             });
+            if begins {
+                self.arm_txn_timeout(g, m);
+            }
         } else {
             Self::note_committed_output(grp, rec.gp, rec.offset);
         }

@@ -8,6 +8,8 @@
 //!        └─ longer than session_timeout ──PauseEvicted──► out of the group, partitions move, batch kept in memory
 //!   new owner assigned ──txn_on_assign──► initTransactions: the partition's producer epoch + 1;
 //!        a zombie's open transaction holding it is aborted (`producer_epoch_bumped`)
+//!   first output ──arm_txn_timeout──► TxnTimeout transaction_timeout later: still open ──► aborted
+//!        (crashed: as below; live: commit refused, batch dropped, it rejoins; paused: the same when it wakes)
 //!   zombie wakes ──zombie_wakes──► transactional: stale epoch ──► `producer_fenced`, aborted, it stops
 //!                                 not transactional: finishes its batch: outputs written again
 //!                                 (duplicates of the new owner's), offset commit refused, it stops
@@ -51,6 +53,9 @@ pub(crate) struct TxnMember {
     pub(crate) started_us: u64,
     /// Transactions it began, counting the open one (names a timeout's transaction).
     pub(crate) begun: u32,
+    /// Its transaction timed out while it was paused: it learns so when it
+    /// wakes (its next send or commit is refused) and rejoins.
+    pub(crate) timed_out: bool,
 }
 
 impl Engine {
@@ -167,45 +172,113 @@ impl Engine {
         }
     }
 
-    /// Member `m` crashed. Its open transaction stays open, holding back
-    /// `read_committed` readers of every output partition it wrote to (their
-    /// last stable offset stops at its first record), until the member that
-    /// takes one of its input partitions fences it (`txn_on_assign`) or the
-    /// coordinator aborts it `transaction_timeout` after it began
-    /// (`on_txn_timeout`), whichever comes first. Kafka: the coordinator
-    /// aborts expired transactions (`TransactionCoordinator.
-    /// abortTimedOutTransactions`, run every
-    /// `transaction.abort.timed.out.transaction.cleanup.interval.ms`, 10 s;
-    /// here exactly at expiry) and bumps the epoch.
-    pub(crate) fn txn_on_crash(&mut self, g: u32, m: u32) {
+    /// Member `m`'s transaction just began (its first output): the
+    /// coordinator aborts it `transaction_timeout` later unless it ended
+    /// before (`on_txn_timeout`). Kafka: `TransactionStateManager.
+    /// timedOutTransactions` picks every Ongoing transaction whose
+    /// `txnStartTimestamp` is older than its timeout, whether its producer
+    /// is alive or not; `TransactionCoordinator.abortTimedOutTransactions`
+    /// runs every `transaction.abort.timed.out.transaction.cleanup.interval.ms`
+    /// (10 s), here exactly at expiry, and bumps the producer epoch.
+    pub(crate) fn arm_txn_timeout(&mut self, g: u32, m: u32) {
         let timeout_us = self
             .gcfg(g)
             .output
             .as_ref()
             .map_or(0, |o| o.transaction_timeout_us());
         let mem = &self.streams.groups[g as usize].members[m as usize];
-        if mem.open_txn.is_empty() {
-            // Nothing written: only the offsets it kept, never committed.
-            self.txn_span_forget(g, m);
-            return;
-        }
-        let due_us = (mem.txn.started_us + timeout_us).max(self.now.us());
+        let due_us = mem.txn.started_us.saturating_add(timeout_us);
         let txn = mem.txn.begun;
         self.schedule_stream(SimTime(due_us), StreamEvent::TxnTimeout { g, m, txn });
     }
 
-    /// `transaction_timeout` after crashed member `m`'s transaction `txn`
-    /// began: if nobody fenced it meanwhile, the coordinator aborts it.
+    /// Member `m` crashed. Its open transaction stays open, holding back
+    /// `read_committed` readers of every output partition it wrote to (their
+    /// last stable offset stops at its first record), until the member that
+    /// takes one of its input partitions fences it (`txn_on_assign`) or the
+    /// coordinator aborts it `transaction_timeout` after it began
+    /// (`on_txn_timeout`, armed when it began), whichever comes first.
+    pub(crate) fn txn_on_crash(&mut self, g: u32, m: u32) {
+        if self.streams.groups[g as usize].members[m as usize]
+            .open_txn
+            .is_empty()
+        {
+            // Nothing written: only the offsets it kept, never committed.
+            self.txn_span_forget(g, m);
+        }
+    }
+
+    /// `transaction_timeout` after member `m`'s transaction `txn` began: if
+    /// it is still open (not committed, not fenced), the coordinator aborts
+    /// it. A live member learns at its next send or commit, which the
+    /// bumped epoch refuses: Kafka Streams then closes its tasks and rejoins
+    /// the group (`TaskMigratedException`, as after a poll timeout), so it
+    /// drops its batch at once (a paused one when it wakes), and whoever
+    /// owns its partitions after the rebalance starts at the committed
+    /// offsets: nothing of the aborted transaction counts.
     pub(crate) fn on_txn_timeout(&mut self, g: u32, m: u32, txn: u32) {
         let grp = &self.streams.groups[g as usize];
         let mem = &grp.members[m as usize];
-        if mem.alive || mem.txn.begun != txn || mem.open_txn.is_empty() {
+        if mem.txn.begun != txn || mem.open_txn.is_empty() {
             return;
         }
         let node = grp.node;
+        let (alive, in_group, paused) = (mem.alive, mem.in_group, mem.txn.paused);
         self.trace
             .record(self.now, TraceKind::TxnTimedOut { member: m }, None, node);
         self.abort_txn(g, m);
+        if !alive || !in_group {
+            // Crashed, or an evicted zombie (fenced when it wakes).
+            return;
+        }
+        if paused {
+            self.streams.groups[g as usize].members[m as usize]
+                .txn
+                .timed_out = true;
+        } else {
+            self.txn_timed_out_rejoin(g, m);
+        }
+    }
+
+    /// Live member `m` found its transaction aborted by the coordinator:
+    /// it leaves the group (its partitions revoked without a commit), drops
+    /// its batch, and rejoins (or is gone, if it was leaving).
+    fn txn_timed_out_rejoin(&mut self, g: u32, m: u32) {
+        let grp = &mut self.streams.groups[g as usize];
+        let mem = &mut grp.members[m as usize];
+        mem.txn.timed_out = false;
+        mem.in_group = false;
+        let leaving = mem.leaving;
+        if let Some(rb) = &mut grp.rebalance {
+            rb.pending.remove(&m);
+        }
+        self.rebalance_for_membership(g);
+        self.drop_batch_and_rejoin(g, m, leaving);
+    }
+
+    /// Member `m`, out of the group with its transaction aborted, drops the
+    /// batch it holds (its commit is refused) and rejoins the group at
+    /// once, or is gone if it was leaving (`remove_member`).
+    pub(crate) fn drop_batch_and_rejoin(&mut self, g: u32, m: u32, leaving: bool) {
+        let gi = g as usize;
+        let node = self.streams.groups[gi].node;
+        let mem = &mut self.streams.groups[gi].members[m as usize];
+        mem.epoch = mem.epoch.wrapping_add(1);
+        mem.busy = false;
+        mem.batch.clear();
+        mem.batch_done.clear();
+        mem.attempt = 0;
+        mem.poll_timer.left = false;
+        mem.commit_on_rejoin = false;
+        mem.auto_commit_due = false;
+        self.trace
+            .record(self.now, TraceKind::CommitFailed { member: m }, None, node);
+        if leaving {
+            self.streams.groups[gi].members[m as usize].alive = false;
+        } else {
+            self.streams.groups[gi].members[m as usize].in_group = true;
+            self.rebalance_for_membership(g);
+        }
     }
 
     /// `PauseMember`: member `m` stops for `pause_us` (no heartbeats, no
@@ -291,7 +364,13 @@ impl Engine {
             node,
         );
         if evicted {
+            mem.txn.timed_out = false;
             self.zombie_wakes(g, m);
+            return;
+        }
+        if mem.txn.timed_out {
+            // Its transaction was aborted while it slept.
+            self.txn_timed_out_rejoin(g, m);
             return;
         }
         let auto = matches!(self.gcfg(g).commit, CommitPolicy::Auto { .. });
