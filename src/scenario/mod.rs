@@ -163,7 +163,8 @@ pub const DEFAULT_EXCHANGE_ID: &str = "amq.default";
 /// engine has no nameless exchange, so the scenario gets what the default
 /// exchange is: a direct exchange `amq.default` binding every (AMQP) queue by
 /// its id, drawn like any other, and the queues point at it. Left alone when
-/// a node already has that id (validation then names the empty reference).
+/// an exchange or queue already has that id (validation then names the
+/// clash).
 fn name_default_exchange(s: &mut Scenario) {
     let uses_default = s
         .queues

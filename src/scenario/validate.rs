@@ -120,6 +120,45 @@ fn check_id(v: &mut V, path: &str, id: &str) {
     }
 }
 
+/// An exchange id with RabbitMQ's reserved prefix `amq.`: declaring a new
+/// one is refused (ACCESS_REFUSED, "exchange name 'amq.x' contains reserved
+/// prefix 'amq.*'", `rabbit_channel:check_name`), but the broker's own
+/// exchanges exist, and declaring one with its type is an equivalent
+/// redeclaration (what a definitions import writes for bindings that use
+/// them). `amq.default` is the default exchange as QueueLab models it (a
+/// direct exchange a scenario gets for `"dead_letter_exchange": ""`, and
+/// keeps when saved).
+fn check_amq_exchange(x: &Exchange) -> Result<(), String> {
+    if !x.id.starts_with("amq.") {
+        return Ok(());
+    }
+    let builtin = match x.id.as_str() {
+        "amq.direct" | DEFAULT_EXCHANGE_ID => ExchangeKind::Direct,
+        "amq.fanout" => ExchangeKind::Fanout,
+        "amq.topic" => ExchangeKind::Topic,
+        "amq.headers" | "amq.match" => ExchangeKind::Headers,
+        _ => {
+            return Err(format!(
+                "{:?} begins with the reserved prefix \"amq.\": RabbitMQ refuses declaring \
+                 such an exchange (ACCESS_REFUSED) unless it is one of its own (amq.direct, \
+                 amq.fanout, amq.topic, amq.headers, amq.match); choose another name",
+                x.id
+            ))
+        }
+    };
+    if x.kind != builtin {
+        let kind = |k: ExchangeKind| format!("{k:?}").to_ascii_lowercase();
+        return Err(format!(
+            "{:?} is RabbitMQ's built-in {} exchange: declaring it as {} fails \
+             (PRECONDITION_FAILED, inequivalent type); choose another name",
+            x.id,
+            kind(builtin),
+            kind(x.kind)
+        ));
+    }
+    Ok(())
+}
+
 const SHORT_STRING: &str = "at most 255 bytes (AMQP short string)";
 
 /// One routing key, key or header value: at most `KEY_LEN_MAX` bytes.
@@ -494,6 +533,9 @@ pub fn validate(s: &Scenario) -> Result<(), ScenarioError> {
     }
     for (i, x) in s.exchanges.iter().enumerate() {
         let at = format!("exchanges[{i}]");
+        if let Err(e) = check_amq_exchange(x) {
+            v.err(format!("{at}.id"), e);
+        }
         if let Some(ae) = &x.alternate_exchange {
             need(
                 &mut v,
@@ -565,6 +607,19 @@ pub fn validate(s: &Scenario) -> Result<(), ScenarioError> {
     }
     for (i, q) in s.queues.iter().enumerate() {
         let at = format!("queues[{i}]");
+        // RabbitMQ refuses `queue.declare` of a name that begins with `amq.`
+        // (ACCESS_REFUSED, `rabbit_channel:check_name`): such names are the
+        // broker's own (server-named `amq.gen-…` queues). Not an SQS rule.
+        if q.sqs.is_none() && q.id.starts_with("amq.") {
+            v.err(
+                format!("{at}.id"),
+                format!(
+                    "{:?} begins with the reserved prefix \"amq.\": RabbitMQ refuses declaring \
+                     such a queue (ACCESS_REFUSED); choose another name",
+                    q.id
+                ),
+            );
+        }
         if let Some(l) = q.max_length {
             if l > MAX_LENGTH_MAX {
                 v.err(
@@ -574,13 +629,27 @@ pub fn validate(s: &Scenario) -> Result<(), ScenarioError> {
             }
         }
         if let Some(x) = &q.dead_letter_exchange {
-            need(
-                &mut v,
-                format!("{at}.dead_letter_exchange"),
-                x,
-                &[Kind::Exchange],
-                "exchange",
-            );
+            // `""` became `amq.default` on loading unless that id was taken
+            // (`name_default_exchange`): say so rather than that `""` is no
+            // exchange.
+            if let Some((_, owner)) = ids.get(DEFAULT_EXCHANGE_ID).filter(|_| x.is_empty()) {
+                v.err(
+                    format!("{at}.dead_letter_exchange"),
+                    format!(
+                        "\"\" is RabbitMQ's default exchange, which QueueLab models as a direct \
+                         exchange {DEFAULT_EXCHANGE_ID:?} binding every queue by its id, but \
+                         {owner} already has the id {DEFAULT_EXCHANGE_ID:?}: rename it"
+                    ),
+                );
+            } else {
+                need(
+                    &mut v,
+                    format!("{at}.dead_letter_exchange"),
+                    x,
+                    &[Kind::Exchange],
+                    "exchange",
+                );
+            }
             if let Some(k) = &q.dead_letter_routing_key {
                 check_key(&mut v, format!("{at}.dead_letter_routing_key"), k);
             }

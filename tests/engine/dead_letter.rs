@@ -395,6 +395,64 @@ fn the_default_exchange_as_dead_letter_exchange_routes_by_queue_name() {
     assert!(s.drops().is_empty());
 }
 
+/// RabbitMQ reserves the `amq.` prefix: declaring a new exchange or queue
+/// so named is ACCESS_REFUSED (`rabbit_channel:check_name`), while its own
+/// exchanges exist and redeclaring one with its type is accepted. A
+/// scenario may name `amq.direct`… with their types and `amq.default` (the
+/// default exchange as a scenario models it, which a saved scenario keeps),
+/// nothing else; an exchange that takes `amq.default` from
+/// `"dead_letter_exchange": ""` is named as the clash it is.
+#[test]
+fn reserved_amq_names_are_refused_but_the_broker_exchanges_and_the_default_load() {
+    let err = |json: &str| queuelab::scenario::load(json).unwrap_err().to_string();
+    let e = err(r#"{ "title": "t",
+  "producers": [{ "id": "p", "to": "amq.foo", "rate": "1/s" }],
+  "exchanges": [{ "id": "amq.foo", "kind": "fanout", "bindings": [{ "queue": "amq.q" }] }],
+  "queues": [{ "id": "amq.q" }] }"#);
+    assert!(
+        e.contains("exchanges[0].id: \"amq.foo\" begins with the reserved prefix \"amq.\"")
+            && e.contains("queues[0].id: \"amq.q\" begins with the reserved prefix \"amq.\""),
+        "{e}"
+    );
+    let e = err(r#"{ "title": "t",
+  "exchanges": [{ "id": "amq.topic", "kind": "fanout", "bindings": [{ "queue": "q" }] }],
+  "queues": [{ "id": "q" }] }"#);
+    assert!(
+        e.contains("exchanges[0].id: \"amq.topic\" is RabbitMQ's built-in topic exchange: declaring it as fanout fails"),
+        "{e}"
+    );
+    // The built-in exchanges with their types load.
+    queuelab::scenario::load(
+        r##"{ "title": "t",
+  "exchanges": [
+    { "id": "amq.topic", "kind": "topic", "bindings": [{ "queue": "q", "key": "#" }] },
+    { "id": "amq.match", "kind": "headers", "bindings": [] }
+  ],
+  "queues": [{ "id": "q" }] }"##,
+    )
+    .unwrap();
+    // A scenario with `"dead_letter_exchange": ""` gains `amq.default`, and
+    // saved as it stands it loads again.
+    let json = r#"{ "title": "t",
+  "queues": [{ "id": "work", "ttl": "100ms", "dead_letter_exchange": "", "dead_letter_routing_key": "dead" }, { "id": "dead" }] }"#;
+    let sc = queuelab::scenario::load(json).unwrap();
+    let again = queuelab::scenario::load(&queuelab::scenario::to_pretty_json(&sc)).unwrap();
+    assert_eq!(again, sc);
+    // A scenario's own `amq.default` (even a direct one) clashes with the
+    // default exchange: the error says so instead of "no exchange named """.
+    let clash = queuelab::scenario::load(r#"{ "title": "t",
+  "exchanges": [{ "id": "amq.default", "kind": "direct", "bindings": [{ "queue": "other", "key": "other" }] }],
+  "queues": [{ "id": "work", "ttl": "100ms", "dead_letter_exchange": "", "dead_letter_routing_key": "dead" }, { "id": "dead" }, { "id": "other" }] }"#)
+    .unwrap_err();
+    let e = clash.to_string();
+    assert_eq!(clash.issues.len(), 1, "{e}");
+    assert!(
+        e.contains("queues[0].dead_letter_exchange: \"\" is RabbitMQ's default exchange, which QueueLab models as a direct exchange \"amq.default\"")
+            && e.contains("exchanges[0] already has the id \"amq.default\": rename it"),
+        "{e}"
+    );
+}
+
 /// The message ids of `Published` and of `DeadLettered` (with `reason`),
 /// each in trace order.
 fn published_and_dead_lettered(s: &Story, reason: Reason) -> (Vec<u64>, Vec<u64>) {

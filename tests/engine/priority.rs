@@ -509,6 +509,84 @@ fn a_restarted_standby_registers_behind_the_others() {
 }
 
 #[test]
+fn a_consumer_timeout_hands_the_single_active_consumer_over_to_the_standby() {
+    // `slow` (registered first) is active and takes 5 s per message; the
+    // consumer timeout is 2 s, checked every second. At 4 s its channel's
+    // tick finds message 1, delivered at 1 s, overdue: the channel closes
+    // (PRECONDITION_FAILED), message 1 goes back, and the client consumes
+    // again on a new channel — behind `fast`. RabbitMQ removes a closed
+    // channel's consumers and makes the head of the remaining ones active
+    // (`new_single_active_consumer_after_channel_down`), so `fast` gets
+    // message 1 again at once and then 2 and 3; `slow` gets nothing more.
+    let s = story(
+        &json!({
+            "title": "SAC and a consumer timeout",
+            "channel_tick_interval": "1s",
+            "producers": [{ "id": "p", "to": "q", "rate": "1/s", "arrival": "constant", "count": 3 }],
+            "queues": [{ "id": "q", "single_active_consumer": true, "consumer_timeout": "2s" }],
+            "consumers": [
+                { "id": "slow", "queue": "q", "service": { "constant": "5s" } },
+                { "id": "fast", "queue": "q", "service": { "constant": "100ms" } }
+            ]
+        })
+        .to_string(),
+        20_000_000,
+    );
+    let timed_out: Vec<u64> = s
+        .matching(|k| matches!(k, TraceKind::AckTimedOut { .. }))
+        .iter()
+        .map(|e| e.t.0)
+        .collect();
+    assert_eq!(timed_out, [ms(4000)]);
+    assert_eq!(s.deliveries("slow"), [(ms(1000), 1, 0, false)]);
+    assert_eq!(
+        s.deliveries("fast"),
+        [
+            (ms(4000), 1, 0, true),
+            (ms(4100), 2, 0, false),
+            (ms(4200), 3, 0, false)
+        ]
+    );
+    assert_eq!(
+        s.processed("fast"),
+        [(ms(4100), 1), (ms(4200), 2), (ms(4300), 3)]
+    );
+}
+
+#[test]
+fn a_doubled_ack_hands_the_single_active_consumer_over_to_the_standby() {
+    // `first` is active; every ack of it reaches the broker twice, and the
+    // second names an unknown delivery tag: its channel closes at 1.1 s
+    // right after message 1's ack. The client consumes again, behind
+    // `standby`, which is now the head of the queue's consumers and active:
+    // it gets messages 2 and 3, `first` none.
+    let s = story(
+        &json!({
+            "title": "SAC and a doubled ack",
+            "producers": [{ "id": "p", "to": "q", "rate": "1/s", "arrival": "constant", "count": 3 }],
+            "queues": [{ "id": "q", "single_active_consumer": true }],
+            "consumers": [
+                { "id": "first", "queue": "q", "service": { "constant": "100ms" }, "faults": { "ack_duplicate": 1.0 } },
+                { "id": "standby", "queue": "q", "service": { "constant": "100ms" } }
+            ]
+        })
+        .to_string(),
+        4_000_000,
+    );
+    let closed: Vec<u64> = s
+        .matching(|k| matches!(k, TraceKind::ChannelClosed { .. }))
+        .iter()
+        .map(|e| e.t.0)
+        .collect();
+    assert_eq!(closed, [ms(1100)]);
+    assert_eq!(s.deliveries("first"), [(ms(1000), 1, 0, false)]);
+    assert_eq!(
+        s.deliveries("standby"),
+        [(ms(2000), 2, 0, false), (ms(3000), 3, 0, false)]
+    );
+}
+
+#[test]
 fn single_active_consumer_is_refused_on_sqs_and_round_trips_through_definitions() {
     let bad = json!({ "title": "bad", "queues": [{ "id": "s", "sqs": {}, "single_active_consumer": true }] });
     let err = queuelab::scenario::load(&bad.to_string())

@@ -283,6 +283,42 @@ fn retry_queue_pattern_loops_through_ttl_and_dead_letter_exchange() {
 }
 
 #[test]
+fn exhausted_to_keeps_the_message_routing_key_not_the_queue_dead_letter_key() {
+    // The retry-queue pattern with routing keys: `work` dead-letters with
+    // key "retry" into the wait queue, which dead-letters back with "job".
+    // After the second failure (1.12 s) the message goes to the parking
+    // exchange, which binds "job". `dead_letter_routing_key` is
+    // `x-dead-letter-routing-key`, used only with the queue's own
+    // `x-dead-letter-exchange` (rabbitmq.com/docs/dlx): `exhausted_to` is
+    // not that exchange, so the message keeps "job" and is parked, not
+    // turned into "retry" and dropped as unroutable.
+    let json = r#"{
+  "title": "exhausted_to and a dead-letter routing key",
+  "producers": [{ "id": "p", "to": "work-x", "routing_key": "job", "rate": "1/s", "arrival": "constant", "count": 1 }],
+  "exchanges": [
+    { "id": "work-x", "kind": "direct", "bindings": [{ "queue": "work", "key": "job" }] },
+    { "id": "retry-x", "kind": "direct", "bindings": [{ "queue": "wait", "key": "retry" }] },
+    { "id": "parking-x", "kind": "direct", "bindings": [{ "queue": "parking", "key": "job" }] }
+  ],
+  "queues": [
+    { "id": "work", "dead_letter_exchange": "retry-x", "dead_letter_routing_key": "retry" },
+    { "id": "wait", "ttl": "100ms", "dead_letter_exchange": "work-x", "dead_letter_routing_key": "job" },
+    { "id": "parking" }
+  ],
+  "consumers": [{
+    "id": "c", "queue": "work", "service": { "constant": "10ms" }, "failure_rate": 1.0,
+    "on_failure": "retry", "retry": { "max_attempts": 2, "mode": "retry_queue", "exhausted_to": "parking-x" }
+  }]
+}"#;
+    let s = story(json, 5_000_000);
+    assert_eq!(s.enqueued("wait"), [(ms(1010), 1)]);
+    assert_eq!(s.enqueued("parking"), [(ms(1120), 1)]);
+    assert_eq!(s.queue_keys("parking"), ["job"]);
+    assert!(s.drops().is_empty(), "{:?}", s.drops());
+    assert_eq!(s.engine.totals_now().unroutable, 0);
+}
+
+#[test]
 fn retry_queue_mode_without_a_parking_lot_stops_after_max_attempts() {
     // In retry_queue mode the queue's dead-letter exchange *is* the retry
     // loop, so an exhausted message must not be dead-lettered through it

@@ -4,7 +4,7 @@
 //! exchange-to-exchange bindings.
 
 use crate::common::*;
-use queuelab::engine::TraceKind;
+use queuelab::engine::{Reason, TraceKind};
 
 /// A producer publishing each of `keys` once (constant 1/s, round robin) to `x`.
 fn publish_keys(keys: &[&str]) -> String {
@@ -351,6 +351,89 @@ fn unroutable_counts_only_messages_no_alternate_could_route() {
     assert_eq!(r["nodes"]["x"]["unroutable"], 1);
     assert_eq!(r["nodes"]["x"]["to_alternate"], 0);
     assert_eq!(r["dropped_by_reason"]["unroutable"], 1);
+}
+
+#[test]
+fn an_exchange_reached_by_an_exchange_binding_falls_back_to_its_own_alternate_counted_and_traced() {
+    // x (fanout) → x2 (direct, binds q on "known", alternate ae). The stray
+    // message (2 s) matches nothing at x2, which hands it to its own
+    // alternate (`rabbit_exchange:route1` does so for every exchange on the
+    // way): counted in x2's `to_alternate`, traced as `unroutable` at x2
+    // naming ae, and routed: not in x's counters, nor unroutable.
+    let json = format!(
+        r##"{{
+  "title": "alternate on the way",
+  "producers": [{}],
+  "exchanges": [
+    {{ "id": "x", "kind": "fanout", "bindings": [{{ "exchange": "x2" }}] }},
+    {{ "id": "x2", "kind": "direct", "alternate_exchange": "ae", "bindings": [{{ "queue": "q", "key": "known" }}] }},
+    {{ "id": "ae", "kind": "fanout", "bindings": [{{ "queue": "unrouted" }}] }}
+  ],
+  "queues": [{{ "id": "q" }}, {{ "id": "unrouted" }}]
+}}"##,
+        publish_keys(&["known", "stray"])
+    );
+    let s = story(&json, 20_000_000);
+    assert_eq!(s.queue_keys("q"), ["known"]);
+    assert_eq!(s.queue_keys("unrouted"), ["stray"]);
+    let un: Vec<_> = s
+        .matching(|k| matches!(k, TraceKind::Unroutable { .. }))
+        .iter()
+        .map(|e| (e.t.0, e.msg, e.node, e.kind))
+        .collect();
+    assert_eq!(
+        un,
+        [(
+            ms(2000),
+            Some(2),
+            s.node("x2"),
+            TraceKind::Unroutable {
+                alternate: Some(s.node("ae"))
+            }
+        )]
+    );
+    let t = s.engine.totals_now();
+    assert_eq!((t.unroutable, t.routed, t.dropped), (0, 2, 0));
+    let r = serde_json::to_value(s.engine.report("t")).unwrap();
+    assert_eq!(r["nodes"]["x2"]["to_alternate"], 1);
+    assert_eq!(r["nodes"]["x"]["to_alternate"], 0);
+    assert_eq!(r["nodes"]["x"]["routed"], 2);
+    assert_eq!(r["nodes"]["x"]["unroutable"], 0);
+
+    // A chain of alternates that routes nowhere: x falls back to ae, ae to
+    // ae2; each fallback is traced where it happened, none counts in
+    // `to_alternate` (nothing was routed), and the message is unroutable
+    // once, at the exchange it was published to.
+    let json = format!(
+        r##"{{
+  "title": "alternate chain",
+  "producers": [{}],
+  "exchanges": [
+    {{ "id": "x", "kind": "direct", "alternate_exchange": "ae", "bindings": [{{ "queue": "q", "key": "known" }}] }},
+    {{ "id": "ae", "kind": "direct", "alternate_exchange": "ae2", "bindings": [{{ "queue": "q", "key": "other" }}] }},
+    {{ "id": "ae2", "kind": "direct", "bindings": [{{ "queue": "q", "key": "nope" }}] }}
+  ],
+  "queues": [{{ "id": "q" }}]
+}}"##,
+        publish_keys(&["stray"])
+    );
+    let s = story(&json, 20_000_000);
+    let un: Vec<_> = s
+        .matching(|k| matches!(k, TraceKind::Unroutable { .. }))
+        .iter()
+        .map(|e| (e.node, e.kind))
+        .collect();
+    let alt = |n: &str| TraceKind::Unroutable {
+        alternate: Some(s.node(n)),
+    };
+    assert_eq!(un, [(s.node("x"), alt("ae")), (s.node("ae"), alt("ae2"))]);
+    assert_eq!(s.drops(), [(ms(1000), 1, Reason::Unroutable)]);
+    let r = serde_json::to_value(s.engine.report("t")).unwrap();
+    for x in ["x", "ae", "ae2"] {
+        assert_eq!(r["nodes"][x]["to_alternate"], 0, "{x}");
+    }
+    assert_eq!(r["nodes"]["x"]["unroutable"], 1);
+    assert_eq!(r["nodes"]["ae"]["unroutable"], 0);
 }
 
 #[test]

@@ -651,6 +651,53 @@ fn a_producer_ttl_is_refused_for_an_sqs_queue() {
 }
 
 #[test]
+fn durable_false_persistent_false_and_prefetch_are_refused_for_sqs() {
+    // SQS keeps every message until it is deleted or its retention ends:
+    // there is no transient queue or message, and a consumer's receive takes
+    // up to `sqs.max_messages`, not a `basic.qos` prefetch. Each was accepted
+    // and did nothing (prefetch was overwritten by max_messages), though the
+    // README said `prefetch` is refused; every other RabbitMQ-only field was.
+    let sc = |queue: &str, producer: &str, consumer: &str| {
+        format!(
+            r#"{{ "title": "sqs", "producers": [{{ "id": "p", "to": "q", "rate": "1/s"{producer} }}],
+                 "queues": [{{ "id": "q", "sqs": {{}}{queue} }}],
+                 "consumers": [{{ "id": "c", "queue": "q", "service": {{ "constant": "10ms" }},
+                                 "sqs": {{ "max_messages": 2 }}{consumer} }}] }}"#
+        )
+    };
+    let err = queuelab::scenario::load(&sc(
+        r#", "durable": false"#,
+        r#", "persistent": false"#,
+        r#", "prefetch": 50"#,
+    ))
+    .unwrap_err();
+    let paths: Vec<&str> = err.issues.iter().map(|i| i.path.as_str()).collect();
+    assert_eq!(
+        paths,
+        [
+            "queues[0].durable",
+            "producers[0].persistent",
+            "consumers[0].prefetch"
+        ],
+        "{err}"
+    );
+    let text = err.to_string();
+    assert!(
+        text.contains("queues[0].durable: does not apply to an SQS queue")
+            && text.contains("consumers[0].prefetch: does not apply to an SQS consumer"),
+        "{text}"
+    );
+    // The defaults, written out or not, are fine.
+    queuelab::scenario::load(&sc("", "", "")).unwrap();
+    queuelab::scenario::load(&sc(
+        r#", "durable": true"#,
+        r#", "persistent": true"#,
+        r#", "prefetch": 1"#,
+    ))
+    .unwrap();
+}
+
+#[test]
 fn sqs_runs_keep_every_invariant_over_seeds() {
     let json = r#"{
   "title": "mix",

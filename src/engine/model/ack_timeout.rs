@@ -183,7 +183,8 @@ impl Engine {
 
     /// PRECONDITION_FAILED: "delivery acknowledgement on channel timed out".
     /// The channel closes, what it holds goes back to queue `q` (oldest
-    /// first), and the client opens a new one at once. Does not dispatch.
+    /// first), and the client opens a new one at once, consuming anew (on a
+    /// single-active-consumer queue, behind the others). Does not dispatch.
     fn ack_timed_out(&mut self, c: u32, i: u32, q: u32, oldest: u32, timeout_us: u64) {
         let id = self.msgs[oldest as usize].id;
         let running = self.orphan_of(c, i);
@@ -208,6 +209,11 @@ impl Engine {
             node,
         );
         self.return_held(c, q, &held);
+        // The closed channel's consumer is gone from the queue and the
+        // client's new `basic.consume` registers behind the others: on a
+        // single-active-consumer queue the next one takes over
+        // (`rabbit_amqqueue_process:new_single_active_consumer_after_channel_down`).
+        self.sac_reregister(q, c, i);
     }
 
     /// Invariants of instance `ii` of consumer `ci`: its tick belongs to its

@@ -14,7 +14,7 @@
 //! instant bound the work of zero-time dead-letter storms.
 
 use crate::engine::core::{Engine, Target};
-use crate::engine::message::{flag, Death, MsgState};
+use crate::engine::message::{flag, Death, MsgState, Sym};
 use crate::engine::trace::{Reason, TraceKind};
 use std::rc::Rc;
 
@@ -39,20 +39,29 @@ impl Engine {
     /// Republish to the queue's dead-letter exchange with `reason`, or drop.
     pub(crate) fn dead_letter_or_drop(&mut self, slot: u32, q: u32, reason: Reason) {
         let dlx = self.queues[q as usize].dlx;
-        self.dead_letter_to(slot, q, dlx, reason);
+        let dlrk = self.queues[q as usize].dlrk;
+        self.dead_letter_to(slot, q, dlx, dlrk, reason);
     }
 
     /// Dead-letter `slot`, leaving queue `q`, to exchange `dlx` (the queue's
-    /// DLX, or a retry policy's `exhausted_to`); drop it when there is none or
-    /// a per-instant limit is hit.
-    pub(crate) fn dead_letter_to(&mut self, slot: u32, q: u32, dlx: Option<u32>, reason: Reason) {
+    /// DLX, or a retry policy's `exhausted_to`), with routing key `dlrk` when
+    /// set (the queue's `dead_letter_routing_key`, which belongs to its DLX
+    /// only: `exhausted_to` keeps the message's own key); drop it when there
+    /// is no exchange or a per-instant limit is hit.
+    pub(crate) fn dead_letter_to(
+        &mut self,
+        slot: u32,
+        q: u32,
+        dlx: Option<u32>,
+        dlrk: Option<Sym>,
+        reason: Reason,
+    ) {
         let qnode = self.queues[q as usize].node;
         let Some(x) = dlx else {
             self.queue_drop(slot, q, reason);
             return;
         };
         let now = self.now.0;
-        let dlrk = self.queues[q as usize].dlrk;
         let m = self.ext_mut(slot);
         if m.last_death_us == now && m.deaths > 0 {
             m.deaths_now += 1;

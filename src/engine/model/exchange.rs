@@ -24,11 +24,15 @@ use std::rc::Rc;
 pub(crate) const ROUTE_CACHE_MAX: usize = 65_536;
 
 /// What `resolve` found for one (exchange, routing key, headers): the queues
-/// (each once, in binding order) and the alternate exchange used, if any.
+/// (each once, in binding order) and the fallbacks on the way.
 #[derive(Clone, Debug)]
 pub(crate) struct CachedRoute {
     pub(crate) queues: Rc<[u32]>,
-    pub(crate) alternate: Option<u32>,
+    /// Each exchange visited whose own bindings matched nothing, with the
+    /// alternate it handed the message to, in visiting order (the entry
+    /// exchange's first when it fell back); `None` when none did, so the
+    /// common route carries no second allocation.
+    pub(crate) fallbacks: Option<Rc<[(u32, u32)]>>,
 }
 
 #[derive(Clone, Debug)]
@@ -39,8 +43,11 @@ pub(crate) struct ExchangeState {
     /// Publishes that reached no queue, alternates included (RabbitMQ's
     /// `messages_unroutable_*`: only an empty final route counts).
     pub(crate) unroutable: u64,
-    /// Publishes to this exchange its own bindings could not route that its
-    /// alternate exchange took (RabbitMQ counts these as routed).
+    /// Publishes through this exchange (as the entry or on the way, by an
+    /// exchange-to-exchange binding or as an alternate) that its own
+    /// bindings could not route and that it handed to its alternate
+    /// exchange, counted when the publish reached a queue (RabbitMQ counts
+    /// these as routed).
     pub(crate) to_alternate: u64,
 }
 
@@ -111,11 +118,12 @@ impl Engine {
             (m.routing_key, m.headers, m.id)
         };
         let key = (x, rk, hdr);
-        let (queues, alternate) = match self.route_cache.get(&key) {
-            Some(hit) => (hit.queues.clone(), hit.alternate),
+        let (queues, fallbacks) = match self.route_cache.get(&key) {
+            Some(hit) => (hit.queues.clone(), hit.fallbacks.clone()),
             None => {
-                let (qs, alternate) = self.resolve(x, rk, hdr);
+                let (qs, fb) = self.resolve(x, rk, hdr);
                 let queues: Rc<[u32]> = qs.into();
+                let fallbacks: Option<Rc<[(u32, u32)]>> = (!fb.is_empty()).then(|| fb.into());
                 // Every outcome is cached, unroutable ones too: bindings never
                 // change while running, so resolving is a pure function of
                 // the key, and a stream of unroutable publishes must not pay
@@ -127,35 +135,51 @@ impl Engine {
                     key,
                     CachedRoute {
                         queues: queues.clone(),
-                        alternate,
+                        fallbacks: fallbacks.clone(),
                     },
                 );
-                (queues, alternate)
+                (queues, fallbacks)
             }
         };
         let xnode = self.exchanges[x as usize].node;
-        if queues.is_empty() || alternate.is_some() {
-            if queues.is_empty() {
-                self.totals.unroutable += 1;
-                self.exchanges[x as usize].unroutable += 1;
-            } else {
-                self.exchanges[x as usize].to_alternate += 1;
-            }
-            let alt_node = alternate.map(|a| self.exchanges[a as usize].node);
-            self.trace.record(
-                self.now,
-                TraceKind::Unroutable {
-                    alternate: alt_node,
-                },
-                Some(id),
-                xnode,
-            );
-            if queues.is_empty() {
-                self.drop_message(slot, Reason::Unroutable, xnode);
-                return;
+        // Every exchange on the way that fell back to its alternate
+        // (`rabbit_exchange:route1`) records it where it happened, and counts
+        // it once the publish reached a queue.
+        let mut via = x;
+        if let Some(fb) = &fallbacks {
+            for &(e, ae) in fb.iter() {
+                if e == x {
+                    via = ae;
+                }
+                if !queues.is_empty() {
+                    self.exchanges[e as usize].to_alternate += 1;
+                }
+                let alt_node = self.exchanges[ae as usize].node;
+                let enode = self.exchanges[e as usize].node;
+                self.trace.record(
+                    self.now,
+                    TraceKind::Unroutable {
+                        alternate: Some(alt_node),
+                    },
+                    Some(id),
+                    enode,
+                );
             }
         }
-        let via = alternate.unwrap_or(x);
+        if queues.is_empty() {
+            self.totals.unroutable += 1;
+            self.exchanges[x as usize].unroutable += 1;
+            if fallbacks.is_none() {
+                self.trace.record(
+                    self.now,
+                    TraceKind::Unroutable { alternate: None },
+                    Some(id),
+                    xnode,
+                );
+            }
+            self.drop_message(slot, Reason::Unroutable, xnode);
+            return;
+        }
         let vnode = self.exchanges[via as usize].node;
         let queues = match from {
             Some(_) => match self.without_cycles(slot, &queues) {
@@ -203,24 +227,23 @@ impl Engine {
 
     /// Queues an exchange routes (routing key, headers) to, following
     /// exchange-to-exchange bindings and alternate exchanges. Returns the queue
-    /// list (each queue once, in binding order) and the alternate used, if any.
-    pub(crate) fn resolve(&self, x: u32, rk: Sym, hdr: HdrId) -> (Vec<u32>, Option<u32>) {
+    /// list (each queue once, in binding order) and the fallbacks: each
+    /// exchange visited that handed the message to its alternate, with that
+    /// alternate, in visiting order.
+    pub(crate) fn resolve(&self, x: u32, rk: Sym, hdr: HdrId) -> (Vec<u32>, Vec<(u32, u32)>) {
         let mut out = Vec::new();
         let mut visited = Vec::new();
-        let entry_matched = self.resolve_into(x, rk, hdr, &mut out, &mut visited);
-        let alternate = if entry_matched {
-            None
-        } else {
-            self.exchanges[x as usize].alternate
-        };
-        (out, alternate)
+        let mut fallbacks = Vec::new();
+        self.resolve_into(x, rk, hdr, &mut out, &mut visited, &mut fallbacks);
+        (out, fallbacks)
     }
 
     /// Collect the queues exchange `x` routes to. As in RabbitMQ
     /// (`rabbit_exchange:route1`), every exchange visited whose own bindings
     /// match nothing hands the message to its alternate exchange; a matching
-    /// exchange-to-exchange binding counts as a match. Each exchange is
-    /// visited once per publish. Returns whether `x`'s own bindings matched.
+    /// exchange-to-exchange binding counts as a match; each fallback is
+    /// noted in `fallbacks` as (exchange, its alternate). Each exchange is
+    /// visited once per publish.
     pub(crate) fn resolve_into(
         &self,
         x: u32,
@@ -228,9 +251,10 @@ impl Engine {
         hdr: HdrId,
         out: &mut Vec<u32>,
         visited: &mut Vec<u32>,
-    ) -> bool {
+        fallbacks: &mut Vec<(u32, u32)>,
+    ) {
         if visited.contains(&x) {
-            return true;
+            return;
         }
         visited.push(x);
         let cfg = &self.cfg.exchanges[x as usize];
@@ -256,14 +280,14 @@ impl Engine {
                 }
             } else if let Some(x2) = &b.exchange {
                 let xi = self.node_of(x2).expect("validated").index;
-                self.resolve_into(xi, rk, hdr, out, visited);
+                self.resolve_into(xi, rk, hdr, out, visited, fallbacks);
             }
         }
         if !matched_any {
             if let Some(ae) = self.exchanges[x as usize].alternate {
-                self.resolve_into(ae, rk, hdr, out, visited);
+                fallbacks.push((x, ae));
+                self.resolve_into(ae, rk, hdr, out, visited, fallbacks);
             }
         }
-        matched_any
     }
 }

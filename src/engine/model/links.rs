@@ -164,7 +164,8 @@ impl Engine {
     /// PRECONDITION_FAILED on instance `i`'s channel: it closes, every
     /// message unacked on it (being processed, prefetched, held back on the
     /// wire, or with its ack still on the way) is requeued; the client opens
-    /// a new channel at once. Does not dispatch.
+    /// a new channel at once and consumes again (on a single-active-consumer
+    /// queue, behind the others). Does not dispatch.
     pub(crate) fn close_channel(&mut self, c: u32, i: u32) {
         let held = self.take_held(c, i);
         let node = self.consumers[c as usize].node;
@@ -180,5 +181,13 @@ impl Engine {
         );
         let q = self.consumers[c as usize].queue;
         self.return_held(c, q, &held);
+        // A closed channel's consumers leave the queue; the client's new
+        // `basic.consume` registers behind the others, so on a
+        // single-active-consumer queue the next one becomes active (RabbitMQ:
+        // `rabbit_amqqueue_process:new_single_active_consumer_after_channel_down`
+        // takes the head of the remaining consumers,
+        // `rabbit_queue_consumers:get_consumer`; a quorum queue cancels the
+        // consumer and activates the next).
+        self.sac_reregister(q, c, i);
     }
 }

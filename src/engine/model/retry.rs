@@ -68,7 +68,13 @@ impl Engine {
                     self.nack(c, i, slot, false);
                     self.set_state(slot, MsgState::Queued);
                     match self.consumers[ci].exhausted_to {
-                        Some(x) => self.dead_letter_to(slot, q, Some(x), Reason::Rejected),
+                        // A parking exchange, not the queue's DLX: the
+                        // queue's `dead_letter_routing_key` (RabbitMQ's
+                        // `x-dead-letter-routing-key`, applied only when
+                        // dead-lettering to `x-dead-letter-exchange`,
+                        // rabbitmq.com/docs/dlx) does not apply; the
+                        // message keeps its own routing key.
+                        Some(x) => self.dead_letter_to(slot, q, Some(x), None, Reason::Rejected),
                         // In retry_queue mode the queue's dead-letter exchange
                         // is the retry loop itself: going through it would
                         // send the exhausted message round again, for ever.

@@ -6,6 +6,8 @@
 //!   active A ──crash──► B (the first up in registration order)
 //!   A restarts: registers again → [ B  C  A ], a standby
 //!   C crashes and restarts → [ B  A  C ] ── B crashes ──► A
+//!   A's channel closes (consumer timeout, unknown delivery tag) and A
+//!   consumes again on a new one → [ B  C  A ] ──► C (B is still down)
 //!
 //! RabbitMQ's consumers guide: the first registered consumer is the active
 //! one and the others are ignored; when it is cancelled or dies another
@@ -14,7 +16,9 @@
 //! `new_single_active_consumer_after_channel_down`), where a consumer that
 //! comes back registers at the tail. QueueLab registers consumers in
 //! scenario order (instance by instance; instances added later behind them)
-//! and a restarted instance again at the back; with consumer priorities the
+//! and a restarted instance, or one whose channel was closed (a consumer
+//! timeout or a doubled ack: the channel's consumers leave the queue and the
+//! client's new `basic.consume` comes after the others), again at the back; with consumer priorities the
 //! highest priority up goes first, as a quorum queue in RabbitMQ 4 ends up
 //! choosing. Guarantees: at most one instance of the queue receives
 //! deliveries; while it is up and has no prefetch room, nothing is
@@ -46,8 +50,9 @@ impl Engine {
         best.map(|(s, _)| s)
     }
 
-    /// Instance `(c, i)` of a consumer of `q` restarted: it registers again,
-    /// behind the others, and if it was the active one it is no longer.
+    /// Instance `(c, i)` of a consumer of `q` restarted, or its channel was
+    /// closed and it consumed again on a new one: it registers again, behind
+    /// the others, and if it was the active one it is no longer.
     pub(crate) fn sac_reregister(&mut self, q: u32, c: u32, i: u32) {
         let Some(qs) = self.queues.get_mut(q as usize) else {
             return;

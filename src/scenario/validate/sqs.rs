@@ -69,6 +69,14 @@ pub(super) fn check_sqs(v: &mut V, s: &Scenario) {
                 "does not apply to an SQS queue (its messages come back after sqs.visibility_timeout)",
             );
         }
+        // SQS stores every message redundantly until it is deleted or its
+        // retention ends; there is no transient queue to ask for.
+        if !q.durable {
+            v.err(
+                format!("{at}.durable"),
+                "does not apply to an SQS queue (SQS keeps every message until it is deleted or sqs.retention ends)",
+            );
+        }
         if let Some(d) = &sq.dead_letter_queue {
             match sqs_queue(s, d) {
                 None => v.err(
@@ -104,6 +112,16 @@ pub(super) fn check_sqs(v: &mut V, s: &Scenario) {
         let Some(q) = sqs_queue(s, &p.to) else {
             continue;
         };
+        if !p.persistent {
+            v.err(
+                format!("producers[{i}].persistent"),
+                format!(
+                    "queue {:?} is an SQS queue, and SQS has no transient messages: every \
+                     message is kept until it is deleted or the queue's sqs.retention ends",
+                    p.to
+                ),
+            );
+        }
         if p.ttl.is_some() {
             v.err(
                 format!("producers[{i}].ttl"),
@@ -173,6 +191,15 @@ pub(super) fn check_sqs(v: &mut V, s: &Scenario) {
             v.err(
                 format!("{at}.circuit_breaker"),
                 "is modelled for consumers of AMQP queues only, not of an SQS queue",
+            );
+        }
+        // `prefetch` has no default marker: 1 is the default, anything else
+        // was asked for. A receive takes up to `sqs.max_messages` instead
+        // (the engine sets the instance's room from it).
+        if c.prefetch != 1 {
+            v.err(
+                format!("{at}.prefetch"),
+                "does not apply to an SQS consumer (a receive returns up to sqs.max_messages)",
             );
         }
         let amqp_only = [
