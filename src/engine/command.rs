@@ -383,6 +383,39 @@ impl Engine {
                         scenario::PARTITIONS_MAX
                     ));
                 }
+                let added = u64::from(*partitions - now_n);
+                let total: u64 = self
+                    .streams
+                    .topics
+                    .iter()
+                    .map(|x| x.parts.len() as u64)
+                    .sum();
+                if total + added > u64::from(scenario::TOTAL_PARTITIONS_MAX) {
+                    return err(format!(
+                        "{} partitions over all topics; at most {}",
+                        total + added,
+                        scenario::TOTAL_PARTITIONS_MAX
+                    ));
+                }
+                let read: u64 = self
+                    .streams
+                    .groups
+                    .iter()
+                    .map(|g| g.parts.len() as u64)
+                    .sum();
+                let readers = self
+                    .streams
+                    .groups
+                    .iter()
+                    .filter(|g| g.parts.iter().any(|p| p.topic == t))
+                    .count() as u64;
+                if read + readers * added > u64::from(scenario::GROUP_PARTITIONS_MAX) {
+                    return err(format!(
+                        "the groups would read {} partitions in all; at most {}",
+                        read + readers * added,
+                        scenario::GROUP_PARTITIONS_MAX
+                    ));
+                }
             }
             // Checked by `check_redis_command` above.
             _ => {}

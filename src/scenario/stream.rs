@@ -511,6 +511,12 @@ pub enum SeekTo {
 
 /// Limits.
 pub const PARTITIONS_MAX: u32 = 1024;
+/// Partitions over all topics: each costs its log and bookkeeping, built
+/// before the first event, so `--max-events` could not bound it.
+pub const TOTAL_PARTITIONS_MAX: u32 = 16_384;
+/// Partitions read over all consumer groups (a group counts every partition
+/// of every topic it reads): each is a group's offset and lag state.
+pub const GROUP_PARTITIONS_MAX: u32 = 65_536;
 pub const MAX_POLL_RECORDS_MAX: u32 = 100_000;
 pub const BATCH_SIZE_MAX: u32 = 100_000;
 /// Upper bound of a non-idempotent producer's `max_in_flight`.

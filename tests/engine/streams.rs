@@ -1094,3 +1094,72 @@ fn joins_during_a_rebalance_fold_into_its_generation() {
         assert_eq!(owners, [2, 2, 1, 1], "range over four members");
     }
 }
+
+/// `groups` groups, each reading `topics` topics of 1024 partitions.
+fn wide(topics: u32, groups: u32) -> String {
+    let ts: Vec<serde_json::Value> = (0..topics)
+        .map(|i| serde_json::json!({"id": format!("t{i}"), "partitions": 1024}))
+        .collect();
+    let names: Vec<String> = (0..topics).map(|i| format!("t{i}")).collect();
+    let gs: Vec<serde_json::Value> = (0..groups)
+        .map(|j| {
+            serde_json::json!({"id": format!("g{j}"), "topics": names, "members": 2,
+                "service": {"constant": "1ms"}})
+        })
+        .collect();
+    serde_json::json!({"title": "wide", "duration": "1s",
+        "producers": [{"id": "p", "to": "t0", "rate": "1/s"}],
+        "topics": ts, "consumer_groups": gs})
+    .to_string()
+}
+
+#[test]
+fn partitions_over_all_topics_and_groups_are_bounded_before_the_first_event() {
+    // Built before the first event, so --max-events cannot bound them.
+    assert!(
+        scenario::load(&wide(16, 4)).is_ok(),
+        "16,384 and 65,536 are allowed"
+    );
+    let e = scenario::load(&wide(17, 1)).unwrap_err().to_string();
+    assert!(
+        e.contains("topics: 17408 partitions over all topics; at most 16384"),
+        "{e}"
+    );
+    let e = scenario::load(&wide(16, 5)).unwrap_err().to_string();
+    assert!(
+        e.contains("consumer_groups: the groups read 81920 partitions in all"),
+        "{e}"
+    );
+    // Growing a topic at run time is held to the same bounds: 16,360
+    // partitions plus a topic of 1 grow past 16,384 …
+    let mut json: serde_json::Value = serde_json::from_str(&wide(16, 1)).unwrap();
+    json["topics"][15]["partitions"] = 1000.into();
+    json["topics"]
+        .as_array_mut()
+        .unwrap()
+        .push(serde_json::json!({"id": "extra", "partitions": 1}));
+    let mut s = story(&json.to_string(), 1_000);
+    let grow = |s: &mut Story, topic: &str| {
+        s.engine.submit(Command::IncreasePartitions {
+            topic: topic.into(),
+            partitions: 1024,
+        })
+    };
+    let err = grow(&mut s, "t15").unwrap_err().to_string();
+    assert!(
+        err.contains("16385 partitions over all topics; at most 16384"),
+        "{err}"
+    );
+    // … and 65 groups reading a topic of 1000 (65,000) past 65,536.
+    let mut json: serde_json::Value = serde_json::from_str(&wide(1, 65)).unwrap();
+    json["topics"][0]["partitions"] = 1000.into();
+    let mut s = story(&json.to_string(), 1_000);
+    let err = grow(&mut s, "t0").unwrap_err().to_string();
+    assert!(
+        err.contains("the groups would read 66560 partitions in all; at most 65536"),
+        "{err}"
+    );
+    json["consumer_groups"].as_array_mut().unwrap().truncate(64);
+    let mut s = story(&json.to_string(), 1_000);
+    assert!(grow(&mut s, "t0").is_ok());
+}

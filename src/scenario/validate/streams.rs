@@ -197,6 +197,35 @@ pub(super) fn check_streams(v: &mut V, s: &Scenario, is_topic: &dyn Fn(&str) -> 
             _ => {}
         }
     }
+    let total: u64 = s.topics.iter().map(|t| u64::from(t.partitions)).sum();
+    if total > u64::from(TOTAL_PARTITIONS_MAX) {
+        v.err(
+            "topics",
+            format!("{total} partitions over all topics; at most {TOTAL_PARTITIONS_MAX}"),
+        );
+    }
+    let partitions_of = |id: &String| {
+        s.topics
+            .iter()
+            .find(|t| t.id == *id)
+            .map_or(0, |t| u64::from(t.partitions))
+    };
+    let read: u64 = s
+        .consumer_groups
+        .iter()
+        .map(|g| {
+            let mut ids: Vec<&String> = g.topics.iter().collect();
+            ids.sort();
+            ids.dedup();
+            ids.into_iter().map(partitions_of).sum::<u64>()
+        })
+        .sum();
+    if read > u64::from(GROUP_PARTITIONS_MAX) {
+        v.err(
+            "consumer_groups",
+            format!("the groups read {read} partitions in all (each group counts every partition of its topics); at most {GROUP_PARTITIONS_MAX}"),
+        );
+    }
     for (i, g) in s.consumer_groups.iter().enumerate() {
         let at = format!("consumer_groups[{i}]");
         if g.topics.is_empty() {
