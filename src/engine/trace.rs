@@ -413,13 +413,16 @@ pub enum TraceKind {
         offset: u64,
         deliveries: u32,
     },
-    /// `reconsumeLater`: sent to the retry-letter topic (reconsume number
-    /// `reconsume`), back after `delay_us`.
+    /// `reconsumeLater`: the message at (`partition`, `offset`) is
+    /// acknowledged there and sent to the retry-letter topic (reconsume
+    /// number `reconsume`) as a new entry at `retry_offset` of that topic
+    /// (partition 4294967295), back after `delay_us`.
     PulsarReconsumeLater {
         partition: u32,
         offset: u64,
         reconsume: u32,
         delay_us: u64,
+        retry_offset: u64,
     },
     /// `c<consumer>` crashed holding `unacked` messages (redelivered).
     PulsarConsumerCrashed { consumer: u32, unacked: u32 },

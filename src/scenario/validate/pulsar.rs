@@ -3,7 +3,7 @@
 //! the same `V` collector and path-named errors). Where Pulsar itself
 //! refuses a configuration (a second consumer on an Exclusive subscription,
 //! cumulative acks on Shared, overlapping sticky ranges, an ack timeout under
-//! 1 s) the error says so.
+//! 1 s other than 0) the error says so.
 
 use super::redis::short;
 use super::*;
@@ -183,16 +183,16 @@ pub(super) fn check_pulsar(v: &mut V, s: &Scenario, kind_of: &dyn Fn(&str) -> Op
             );
         }
         if let Some(d) = sub.ack_timeout {
-            if d < PULSAR_ACK_TIMEOUT_MIN {
+            if !pulsar_ack_timeout_ok(d) {
                 v.err(
                     format!("{at}.ack_timeout"),
-                    format!("{d} is under 1s (the Java client refuses an ack timeout under 1 s)"),
+                    format!("{d} is under 1s (the Java client refuses an ack timeout under 1 s; 0 turns it off)"),
                 );
             } else if let Err(e) = check_pulsar_delay(d) {
                 v.err(format!("{at}.ack_timeout"), e);
             }
         }
-        if sub.ack_timeout_backoff.is_some() && sub.ack_timeout.is_none() {
+        if sub.ack_timeout_backoff.is_some() && sub.ack_timeout_on().is_none() {
             v.err(
                 format!("{at}.ack_timeout_backoff"),
                 "needs ack_timeout (the backoff only spaces ack-timeout redeliveries)",
@@ -315,8 +315,11 @@ pub(super) fn check_pulsar_scheduled(v: &mut V, at: &str, cmd: &Command, s: &Sce
     }
     if let Command::SetPulsarAckTimeout { timeout, .. } = cmd {
         if let Some(d) = timeout {
-            if *d < PULSAR_ACK_TIMEOUT_MIN {
-                v.err(format!("{at}.timeout"), "must be at least 1s");
+            if !pulsar_ack_timeout_ok(*d) {
+                v.err(
+                    format!("{at}.timeout"),
+                    "must be at least 1s, or 0 (off), as the Java client allows",
+                );
             }
         }
     }
