@@ -491,16 +491,26 @@ fn failover_hands_over_after_one_second_and_redelivers_the_unacked() {
     w["schedule"] = json!([{ "at": "2.05s", "command": { "do": "crash_pulsar_consumer",
         "subscription": "f", "consumer": 0 } }]);
     let st = story(&w.to_string(), 5_000_000);
+    // The first election (c0, at the start) is in the trace too.
     let active = kinds(&st, |k| matches!(k, TraceKind::PulsarActiveConsumer { .. }));
     assert_eq!(
         active,
-        vec![(
-            2_050_000,
-            TraceKind::PulsarActiveConsumer {
-                partition: 0,
-                consumer: 1
-            }
-        )]
+        vec![
+            (
+                0,
+                TraceKind::PulsarActiveConsumer {
+                    partition: 0,
+                    consumer: 0
+                }
+            ),
+            (
+                2_050_000,
+                TraceKind::PulsarActiveConsumer {
+                    partition: 0,
+                    consumer: 1
+                }
+            )
+        ]
     );
     let to_c1: Vec<u64> = kinds(&st, |k| {
         matches!(k, TraceKind::PulsarDelivered { consumer: 1, .. })
@@ -1810,6 +1820,54 @@ fn retention_deletes_expired_acknowledged_messages_at_the_next_send() {
     // At 5.01 s the ack trims messages 1-3 (sent at 1-3 s); at 6 s the send
     // deletes 4, at 7 s 5; 6..20 are never acknowledged.
     assert_eq!(deleted, [(3, 2), (4, 2), (5, 2), (5, 15)]);
+}
+
+#[test]
+fn the_first_active_consumers_are_in_the_captured_trace() {
+    // A failover subscription elects its first active consumers while the
+    // engine is built (time 0). Those events were hashed and counted but
+    // not kept, so a trace file started at seq 2 and had two lines fewer
+    // than `trace_events`.
+    let w = r#"{ "title": "initial election", "duration": "3s",
+      "producers": [ { "id": "p", "to": "t", "rate": "1/s", "arrival": "constant", "count": 2 } ],
+      "pulsar_topics": [ { "id": "t", "partitions": 2 } ],
+      "pulsar_subscriptions": [ { "id": "s", "topic": "t", "type": "failover", "consumers": 2,
+          "service": { "constant": "10ms" } } ] }"#;
+    let mut e = engine(w, 1);
+    run_checked(&mut e, 3_000_000);
+    let trace = e.take_trace();
+    assert_eq!(trace.len() as u64, e.trace_len());
+    let seqs: Vec<u64> = trace.iter().map(|x| x.seq).collect();
+    assert_eq!(seqs, (0..e.trace_len()).collect::<Vec<_>>());
+    let first: Vec<(u64, TraceKind)> = trace[..2].iter().map(|x| (x.t.0, x.kind)).collect();
+    assert_eq!(
+        first,
+        [
+            (
+                0,
+                TraceKind::PulsarActiveConsumer {
+                    partition: 0,
+                    consumer: 0
+                }
+            ),
+            (
+                0,
+                TraceKind::PulsarActiveConsumer {
+                    partition: 1,
+                    consumer: 1
+                }
+            ),
+        ]
+    );
+    // A capture turned on only after the run went on starts where it is
+    // turned on: the build's events are not put in front of a gap.
+    let s = scenario::load(w).unwrap();
+    let mut late = Engine::new(s, 1).unwrap();
+    run_checked(&mut late, 1_500_000);
+    late.set_trace_capture(true, 1 << 10);
+    run_checked(&mut late, 3_000_000);
+    let t = late.take_trace();
+    assert!(t.iter().all(|x| x.t.0 > 1_500_000), "{t:?}");
 }
 
 #[test]
