@@ -1910,3 +1910,24 @@ fn an_ack_timeout_of_zero_is_off_as_in_the_java_client() {
     scenario::load(&sched.to_string()).expect("0s is off");
 }
 
+#[test]
+fn a_subscription_name_used_twice_is_one_clear_error() {
+    let load = |subs: Value, topics: Value| {
+        let w = json!({ "title": "t", "duration": "3s",
+            "producers": [{ "id": "p", "to": "a", "rate": "1/s" }],
+            "pulsar_topics": topics, "pulsar_subscriptions": subs });
+        scenario::load(&w.to_string()).unwrap_err().to_string()
+    };
+    let sub = |topic: &str| json!({ "id": "s", "topic": topic, "service": { "constant": "10ms" } });
+    // On one topic: the same subscription in Pulsar. One error, not two.
+    let e = load(json!([sub("a"), sub("a")]), json!([{ "id": "a" }]));
+    assert_eq!(e.matches("pulsar_subscriptions[1].id").count(), 1, "{e}");
+    assert!(e.contains("same subscription"), "{e}");
+    // On two topics: Pulsar allows it; here node ids are one name space.
+    let e = load(
+        json!([sub("a"), sub("b")]),
+        json!([{ "id": "a" }, { "id": "b" }]),
+    );
+    assert_eq!(e.matches("pulsar_subscriptions[1].id").count(), 1, "{e}");
+    assert!(e.contains("one name space"), "{e}");
+}

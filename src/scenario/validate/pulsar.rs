@@ -92,14 +92,24 @@ pub(super) fn check_pulsar(v: &mut V, s: &Scenario, kind_of: &dyn Fn(&str) -> Op
                 format!("no pulsar topic named {:?}", short(&sub.topic)),
             );
         }
+        // One error per repeated name (the id check leaves these to us).
         if let Some(j) = s.pulsar_subscriptions[..i]
             .iter()
-            .position(|o| o.topic == sub.topic && o.id == sub.id)
+            .position(|o| o.id == sub.id)
         {
-            v.err(
-                format!("{at}.id"),
-                format!("pulsar_subscriptions[{j}] already subscribes under this name"),
-            );
+            let why = if s.pulsar_subscriptions[j].topic == sub.topic {
+                format!(
+                    "pulsar_subscriptions[{j}] already subscribes to {:?} under this name: in Pulsar that is the same subscription (give it more consumers)",
+                    short(&sub.topic)
+                )
+            } else {
+                format!(
+                    "{:?} is already the id of pulsar_subscriptions[{j}] (on topic {:?}): node ids are one name space here, so a subscription name is used once per scenario, although Pulsar allows one per topic",
+                    short(&sub.id),
+                    short(&s.pulsar_subscriptions[j].topic)
+                )
+            };
+            v.err(format!("{at}.id"), why);
         }
         if sub.consumers == 0 || sub.consumers > PULSAR_CONSUMERS_MAX {
             v.err(
