@@ -342,7 +342,12 @@ impl Engine {
             dl_instant_us: 0,
             dl_instant_count: 0,
         };
+        // Building records events (a Pulsar exclusive or failover
+        // subscription's first active consumers): kept for a capture turned
+        // on before the first step, so a trace file starts at seq 0.
+        e.trace.begin_setup();
         e.build();
+        e.trace.end_setup();
         e.interval.reset(true);
         Ok(e)
     }

@@ -89,7 +89,11 @@ impl Engine {
     /// deliveries in consumers' hands do not count again. With a stored
     /// message read by n readers counted as n - 1 copies (as a fanout
     /// exchange's), published + copies = completed + dropped + in flight
-    /// holds for logs as for queues (README, "run"). Kafka records are
+    /// holds for logs as for queues (README, "run"; a Pulsar subscription
+    /// that lets a message go unhandled — evicted, skipped by a cumulative
+    /// ack, dead-lettered where nothing reads — counts it as dropped,
+    /// `p_drop_share`, and a delivery in a consumer's hands whose position
+    /// was acknowledged for it stays in flight until handled). Kafka records are
     /// outside it (group lag). The totals' `in_flight`, its time series and
     /// the comparison backlog.
     pub fn in_flight_now(&self) -> u64 {
@@ -136,6 +140,11 @@ impl Engine {
             .flat_map(|s| &s.consumers)
             .map(|c| c.queue.len() as u64 + c.busy.is_some() as u64)
             .sum();
+        // A delivery whose position its subscription acknowledged for it
+        // (evicted or covered by a cumulative ack while in a consumer's
+        // hands, or acknowledged on receipt) is still handled: it carries
+        // the subscription's share, in flight until then (`carried`).
+        let carried: u64 = p.subs.iter().map(|s| s.carried.len() as u64).sum();
         // A subscription's backlog counts its topic's partitions; what it
         // still owes in its retry-letter log (`reconsumeLater`) is added.
         let backlog: u64 = p
@@ -149,6 +158,6 @@ impl Engine {
                 s.backlog + retry
             })
             .sum();
-        live.saturating_sub(stored + in_hand) + backlog
+        live.saturating_sub(stored + in_hand) + backlog + carried
     }
 }

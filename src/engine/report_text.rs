@@ -461,8 +461,9 @@ impl Engine {
                 offset,
                 reconsume,
                 delay_us,
+                retry_offset,
             } => format!(
-                "reconsumeLater #{reconsume}: {} to the retry-letter topic, back in {:.3} s",
+                "reconsumeLater #{reconsume}: {} to the retry-letter topic at offset {retry_offset}, back in {:.3} s",
                 ppos(partition, offset),
                 delay_us as f64 / 1e6
             ),

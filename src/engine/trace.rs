@@ -413,13 +413,16 @@ pub enum TraceKind {
         offset: u64,
         deliveries: u32,
     },
-    /// `reconsumeLater`: sent to the retry-letter topic (reconsume number
-    /// `reconsume`), back after `delay_us`.
+    /// `reconsumeLater`: the message at (`partition`, `offset`) is
+    /// acknowledged there and sent to the retry-letter topic (reconsume
+    /// number `reconsume`) as a new entry at `retry_offset` of that topic
+    /// (partition 4294967295), back after `delay_us`.
     PulsarReconsumeLater {
         partition: u32,
         offset: u64,
         reconsume: u32,
         delay_us: u64,
+        retry_offset: u64,
     },
     /// `c<consumer>` crashed holding `unacked` messages (redelivered).
     PulsarConsumerCrashed { consumer: u32, unacked: u32 },
@@ -569,6 +572,10 @@ pub struct TraceLog {
     /// Events that fell out of a full buffer before anyone took them.
     overwritten: u64,
     sink: SinkSlot,
+    /// Events recorded while the engine was built (`begin_setup` to
+    /// `end_setup`), kept in the buffer for a capture that starts before
+    /// any later event.
+    setup: u64,
 }
 
 impl TraceLog {
@@ -581,7 +588,22 @@ impl TraceLog {
             buffer: VecDeque::new(),
             overwritten: 0,
             sink: SinkSlot(None),
+            setup: 0,
         }
+    }
+
+    /// The engine is being built: keep what it records (see `end_setup`).
+    pub fn begin_setup(&mut self) {
+        self.capture = true;
+    }
+
+    /// The engine is built: stop keeping events, but hold the ones the
+    /// build recorded (a Pulsar subscription's first active consumers, at
+    /// time 0), so that a capture turned on before the first step has every
+    /// event from seq 0, as the hash and the count have them.
+    pub fn end_setup(&mut self) {
+        self.capture = false;
+        self.setup = self.count;
     }
 
     #[inline(always)]
@@ -634,11 +656,13 @@ impl TraceLog {
     }
     /// Start or stop keeping events, with at most `capacity` waiting to be taken.
     pub fn set_capture(&mut self, on: bool, capacity: usize) {
-        self.capture = on;
-        self.capacity = capacity.clamp(1, TRACE_BUFFER_MAX);
-        if !on {
+        // The build's events stay only for a capture from the start: once
+        // later events went unkept, they would sit before a gap.
+        if !on || (!self.capture && self.count != self.setup) {
             self.buffer.clear();
         }
+        self.capture = on;
+        self.capacity = capacity.clamp(1, TRACE_BUFFER_MAX);
     }
     /// Take every stored event, oldest first.
     pub fn take(&mut self) -> Vec<TraceEvent> {

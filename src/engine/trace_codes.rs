@@ -509,7 +509,12 @@ impl TraceKind {
                 offset,
                 reconsume,
                 delay_us,
-            } => (96, pair(reconsume, delay_us), pos(partition, offset)),
+                retry_offset,
+            } => (
+                96,
+                pair(reconsume, delay_us),
+                pos(partition, offset) ^ retry_offset.wrapping_mul(0xff51_afd7_ed55_8ccd),
+            ),
             TraceKind::PulsarConsumerCrashed { consumer, unacked } => {
                 (97, consumer as u64, unacked as u64)
             }

@@ -481,7 +481,10 @@ impl Scenario {
                 sub_type(s.kind)
             )
             };
-            if let Some(d) = s.ack_timeout.filter(|_| s.ack_mode != Some(AckMode::Auto)) {
+            if let Some(d) = s
+                .ack_timeout_on()
+                .filter(|_| s.ack_mode != Some(AckMode::Auto))
+            {
                 t.push_str(&format!(
                     "; with an ack timeout of {d}, a handler slower than that is redelivered while it still works, so the effect repeats"
                 ));

@@ -23,8 +23,16 @@ pub const PULSAR_PARTITIONS_MAX: u32 = 256;
 pub const PULSAR_CONSUMERS_MAX: u32 = 1000;
 /// Largest receiver queue (the Java client's is 1000 by default).
 pub const PULSAR_RECEIVER_QUEUE_MAX: u32 = 100_000;
-/// The Java client refuses an ack timeout under one second.
+/// The Java client refuses an ack timeout under one second, except 0, which
+/// turns it off (`pulsar_ack_timeout_ok`).
 pub const PULSAR_ACK_TIMEOUT_MIN: Duration = Duration(1_000_000);
+
+/// An ack timeout the Java client accepts: 0 (off) or at least 1 s
+/// (`ConsumerBuilderImpl.ackTimeout`: `checkArgument(ackTimeout == 0 ||
+/// timeUnit.toMillis(ackTimeout) >= MIN_ACK_TIMEOUT_MILLIS)`).
+pub fn pulsar_ack_timeout_ok(d: Duration) -> bool {
+    d.us() == 0 || d >= PULSAR_ACK_TIMEOUT_MIN
+}
 /// Key_Shared hash range: `[0, 65535]` (Pulsar's `DEFAULT_RANGE_SIZE`, 2^16).
 pub const PULSAR_HASH_RANGE: u32 = 65_536;
 /// Longest delay, timeout or backoff a scenario may set (1 day).
@@ -194,8 +202,9 @@ pub struct PulsarSubscription {
     /// of its handler (its flow permits).
     #[serde(default = "receiver_queue_default")]
     pub receiver_queue_size: u32,
-    /// `ackTimeout` (at least 1 s; unset: off, with or without a dead-letter
-    /// policy, as the Java client since 3.0): a message received but not
+    /// `ackTimeout` (at least 1 s; unset or 0: off — the Java client's 0 —,
+    /// with or without a dead-letter policy, as the Java client since 3.0;
+    /// `ack_timeout_on`): a message received but not
     /// acknowledged this long after is redelivered (checked every 1 s tick).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub ack_timeout: Option<Duration>,
@@ -237,6 +246,12 @@ pub struct PulsarSubscription {
 }
 
 impl PulsarSubscription {
+    /// The ack timeout in force: `ack_timeout` unless unset or 0 (off, as
+    /// the Java client's `ackTimeout(0, …)`).
+    pub fn ack_timeout_on(&self) -> Option<Duration> {
+        self.ack_timeout.filter(|d| d.us() > 0)
+    }
+
     /// The name of the topic a dead letter of this subscription goes to,
     /// for a message of `partition` of its topic (`partitions`: the topic's
     /// count, 0 when not partitioned): `dead_letter.topic` when set, else

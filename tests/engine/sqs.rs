@@ -1626,3 +1626,63 @@ fn sqs_validation_reports_every_problem_and_checks_scheduled_commands() {
         assert!(err.contains(want), "missing {want:?} in\n{err}");
     }
 }
+
+/// One message at 1 s, received at once by a long-polling consumer that
+/// takes 2 s over it (visibility timeout 3 s); at 1.5 s, while it holds the
+/// message, a command flips when the consumer deletes.
+fn ack_switch(ack: &str, failure_rate: f64, command: &str) -> String {
+    format!(
+        r#"{{ "title": "ack mode switched while a message is held", "duration": "10s",
+  "producers": [{{ "id": "p", "to": "q", "rate": "1/s", "arrival": "constant", "count": 1 }}],
+  "queues": [{{ "id": "q", "sqs": {{ "visibility_timeout": "3s" }} }}],
+  "consumers": [{{ "id": "c", "queue": "q", "ack": "{ack}", "service": {{ "constant": "2s" }},
+                  "failure_rate": {failure_rate}, "sqs": {{ "wait_time": "20s" }} }}],
+  "schedule": [{{ "at": "1.5s", "command": {command} }}] }}"#
+    )
+}
+
+#[test]
+fn the_ack_mode_of_the_receive_decides_its_delete_not_the_mode_at_the_end() {
+    // The consumer is its SQS client: it either deleted the message right
+    // after ReceiveMessage (auto) or deletes it after the handler's effect
+    // (after_processing). A later `set_ack_mode` or `set_guarantee` changes
+    // what it does with its next receives, not with the message in hand
+    // (the AMQP consumer records `AUTO_ACKED` per delivery likewise).
+    let deletes = |s: &Story| {
+        let r = serde_json::to_value(s.engine.report("t")).unwrap();
+        r["nodes"]["q"]["sqs"]["delete_requests"].as_u64().unwrap()
+    };
+    let acked = |s: &Story| times(s, |k| matches!(k, TraceKind::Acked { .. }));
+    let to_auto = r#"{ "do": "set_ack_mode", "consumer": "c", "ack": "auto" }"#;
+    let to_after = r#"{ "do": "set_ack_mode", "consumer": "c", "ack": "after_processing" }"#;
+    let dial_amo = r#"{ "do": "set_guarantee", "guarantee": "at_most_once" }"#;
+    // Received at 1 s under after_processing, switched to auto at 1.5 s (by
+    // the knob or by the dial): still deleted after its effect at 3 s, once.
+    // Before, nothing deleted it (the consumer thought it had at receive),
+    // it reappeared at 4 s and was handled a second time.
+    for cmd in [to_auto, dial_amo] {
+        let s = story(&ack_switch("after_processing", 0.0, cmd), 10_000_000);
+        assert_eq!(receives(&s, "c"), [(1_000_000, 1, 0, 1)], "{cmd}");
+        assert_eq!(acked(&s), [3_000_000], "{cmd}");
+        assert_eq!(deletes(&s), 1, "{cmd}");
+        let t = s.engine.totals_now();
+        assert_eq!(
+            (t.processed, t.redelivered, t.completed),
+            (1, 0, 1),
+            "{cmd}"
+        );
+        assert_eq!(s.engine.ledger_report().exactly_once, 1, "{cmd}");
+    }
+    // Received at 1 s under auto (deleted at once), switched to
+    // after_processing: no second DeleteMessage at 3 s.
+    let s = story(&ack_switch("auto", 0.0, to_after), 10_000_000);
+    assert_eq!(acked(&s), [1_000_000]);
+    assert_eq!(deletes(&s), 1, "one DeleteMessage, at the receive");
+    assert_eq!(s.engine.totals_now().completed, 1);
+    // The same with a failing handler: the message deleted on receipt is
+    // lost at 3 s (`lost_after_auto_ack`), as without the switch.
+    let s = story(&ack_switch("auto", 1.0, to_after), 10_000_000);
+    assert_eq!(s.drops(), [(3_000_000, 1, Reason::LostAfterAutoAck)]);
+    assert_eq!(s.engine.ledger_report().lost, 1);
+    assert_eq!(receives(&s, "c").len(), 1, "nobody sees it again");
+}

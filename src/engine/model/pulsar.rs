@@ -252,6 +252,13 @@ pub(crate) struct PSubState {
     pub(crate) reconsumed: u64,
     pub(crate) evicted: u64,
     pub(crate) limits: super::pulsar_unacked::UnackedLimits,
+    /// Deliveries in consumers' hands whose position the subscription
+    /// acknowledged for them (evicted, covered by a cumulative ack,
+    /// acknowledged on receipt): copy slot → why. Such a copy carries the
+    /// subscription's share of its message — in flight until handled;
+    /// completed if handled, dropped with that reason if not
+    /// (`p_drop_share`, `p_copy_done`).
+    pub(crate) carried: BTreeMap<u32, Reason>,
 }
 
 /// All Pulsar state on the engine.
@@ -270,6 +277,10 @@ pub(crate) struct Pulsar {
     /// still count entities (`check_invariants`).
     pub(crate) reader_copies: u64,
     pub(crate) copy_entities: u64,
+    /// Subscriptions' shares of stored messages dropped without an entity
+    /// being discarded (`p_drop_share`): in `totals.dropped`, not in the
+    /// conservation ledger's `discarded`.
+    pub(crate) dropped_shares: u64,
 }
 
 /// The Java client's default `partitionSwitchMs` with batching on (the
@@ -452,7 +463,7 @@ fn new_sub(
         // Off unless set, dead-letter policy or not: the Java client's
         // implicit 30 s with a dead-letter policy (2.2) went in 3.0
         // (apache/pulsar#19486).
-        ack_timeout_us: cfg.ack_timeout.map(|d| d.us()),
+        ack_timeout_us: cfg.ack_timeout_on().map(|d| d.us()),
         nack_delay_us: cfg.negative_ack_delay.us(),
         rng: Stream::new(seed, &format!("pulsar-sub:{}", cfg.id)),
         dedup: Default::default(),
@@ -465,5 +476,6 @@ fn new_sub(
         reconsumed: 0,
         evicted: 0,
         limits: super::pulsar_unacked::UnackedLimits::new(cfg, parts + 1),
+        carried: BTreeMap::new(),
     }
 }

@@ -59,6 +59,7 @@ impl Engine {
             // Acknowledged when received: success is the effect alone; a
             // failure cannot be redelivered any more, the message is lost.
             self.pulsar.subs[si].by_copy.remove(&copy);
+            self.p_copy_done(s, copy, true);
             if failed {
                 self.totals.failed += 1;
                 self.drop_message(copy, Reason::LostAfterAutoAck, node);
@@ -79,6 +80,7 @@ impl Engine {
             self.totals.processed += 1;
             self.pulsar.subs[si].by_copy.remove(&copy);
             self.p_ack(s, c, pos, copy);
+            self.p_copy_done(s, copy, true);
             self.complete(copy);
         } else {
             self.totals.failed += 1;
@@ -89,12 +91,12 @@ impl Engine {
                 self.p_pend(s, pos, c, NO_COPY);
             }
             if let Some(delay) = self.cfg.pulsar_subscriptions[si].retry_letter_delay {
-                self.retire(copy);
+                self.p_copy_done(s, copy, false);
                 self.p_unpend(s, pos);
                 self.p_reconsume_later(s, pos, delay.us());
             } else {
                 let rc = self.deliveries(copy) - 1;
-                self.retire(copy);
+                self.p_copy_done(s, copy, false);
                 let sub = &self.cfg.pulsar_subscriptions[si];
                 // The client's 100 ms floor applies to the fixed delay only;
                 // a backoff's own delays are taken as they are (Java client,
@@ -385,6 +387,61 @@ impl Engine {
         }
     }
 
+    /// Subscription `s` lets go of the message stored at `pos` (arena slot
+    /// `slot`) without handling it: evicted by the backlog quota, covered
+    /// by a cumulative ack, or dead-lettered to a topic nothing reads. Call
+    /// it before acknowledging `pos`. The guarantee ledger learns the
+    /// reason. A copy of it in a consumer's hands is still handled: it
+    /// carries the subscription's share (`carried`: in flight until then,
+    /// completed or dropped there, `p_copy_done`). Otherwise the share is
+    /// dropped now (`p_count_drop`).
+    pub(crate) fn p_drop_share(&mut self, s: u32, pos: Pos, slot: u32, reason: Reason) {
+        self.fx_discarded(slot, reason);
+        let st = &mut self.pulsar.subs[s as usize];
+        match st.pending.get(&pos) {
+            Some(&(_, copy)) if copy != NO_COPY => {
+                st.carried.insert(copy, reason);
+            }
+            _ => {
+                let id = self.msgs[slot as usize].id;
+                self.p_count_drop(s, id, reason);
+            }
+        }
+    }
+
+    /// Subscription `s`'s share of message `id` is dropped for `reason`
+    /// while the stored message stays for the other subscriptions: counted
+    /// in `totals.dropped` and `dropped_by_reason`, with a `dropped` trace
+    /// record at the subscription, so published + copies = completed +
+    /// dropped + in flight holds. No entity is discarded (the ledger's
+    /// `discarded` counts entities; these are `Pulsar::dropped_shares`).
+    fn p_count_drop(&mut self, s: u32, id: u64, reason: Reason) {
+        let node = self.pulsar.subs[s as usize].node;
+        self.trace
+            .record(self.now, TraceKind::Dropped { reason }, Some(id), node);
+        self.totals.dropped += 1;
+        self.dropped_by_reason[reason.index()] += 1;
+        self.pulsar.dropped_shares += 1;
+    }
+
+    /// Delivery `copy` of subscription `s` is over. `handled`: it is
+    /// completed or dropped as an entity by the caller (its share with it).
+    /// Otherwise it is retired here unhandled (a failure, a crash, a
+    /// rewind): a share it carried (`carried`) is dropped now, as nothing
+    /// delivers an acknowledged position again.
+    pub(crate) fn p_copy_done(&mut self, s: u32, copy: u32, handled: bool) {
+        let carried = self.pulsar.subs[s as usize].carried.remove(&copy);
+        if handled {
+            return;
+        }
+        if let Some(reason) = carried {
+            let id = self.msgs[copy as usize].id;
+            self.fx_discarded(copy, reason);
+            self.p_count_drop(s, id, reason);
+        }
+        self.retire(copy);
+    }
+
     /// `acknowledgeCumulative`: everything up to `pos` in its partition.
     pub(crate) fn p_ack_cumulative(&mut self, s: u32, pos: Pos) {
         let si = s as usize;
@@ -392,13 +449,14 @@ impl Engine {
         let from = st.cursors[Self::p_ci(st, pos.0)].md;
         for off in from..=pos.1 {
             let p = (pos.0, off);
+            // Not handled yet (a success acknowledges cumulatively up to
+            // itself), and now never delivered again: skipped, unless its
+            // delivery in the consumer's hands carries it (`p_drop_share`).
             let st = &self.pulsar.subs[si];
-            let skipped = off != pos.1
-                && !st.cursors[Self::p_ci(st, pos.0)].is_acked(off)
-                && (st.replay.contains(&p) || st.pending.get(&p).is_some_and(|v| v.1 == NO_COPY));
-            if skipped {
+            let covered = off != pos.1 && !st.cursors[Self::p_ci(st, pos.0)].is_acked(off);
+            if covered {
                 let slot = self.p_log(s, pos.0).get(off).expect("stored").slot;
-                self.fx_discarded(slot, Reason::CumulativeAcked);
+                self.p_drop_share(s, p, slot, Reason::CumulativeAcked);
             }
             self.p_ack_one(s, p);
         }
@@ -501,7 +559,7 @@ impl Engine {
                 self.pulsar.copy_entities += 1;
                 self.p_store(copy, ti, u16::MAX);
             }
-            None => self.fx_discarded(e.slot, Reason::DeadLetterTopic),
+            None => self.p_drop_share(s, pos, e.slot, Reason::DeadLetterTopic),
         }
         self.p_ack_one(s, pos);
         self.p_after_ack(s, pos.0);
@@ -543,10 +601,13 @@ impl Engine {
         self.trace.record(
             self.now,
             TraceKind::PulsarReconsumeLater {
+                // The reconsumed message's position, and its new entry's
+                // offset in the retry-letter log.
                 partition: pos.0,
-                offset: off,
+                offset: pos.1,
                 reconsume,
                 delay_us,
+                retry_offset: off,
             },
             Some(mid),
             node,
@@ -607,11 +668,12 @@ impl Engine {
                 self.fx_effect(copy, (VQ_PULSAR_BASE + s as u16) as u32);
             }
             self.pulsar.subs[si].by_copy.remove(&copy);
+            self.p_copy_done(s, copy, true);
             self.drop_message(copy, Reason::ConsumerCrashed, node);
         }
         for (_, copy) in queue {
             self.pulsar.subs[si].by_copy.remove(&copy);
-            self.retire(copy);
+            self.p_copy_done(s, copy, false);
         }
         let shared = matches!(
             self.pulsar.subs[si].kind,

@@ -37,9 +37,10 @@ impl Engine {
                 subscription,
                 timeout,
             } => {
-                if timeout.is_some_and(|d| d < scenario::PULSAR_ACK_TIMEOUT_MIN) {
+                if timeout.is_some_and(|d| !scenario::pulsar_ack_timeout_ok(d)) {
                     return Err(CommandError(
-                        "ack timeout must be at least 1s (the Java client refuses less)".into(),
+                        "ack timeout must be at least 1s, or 0 (off) (the Java client refuses the rest)"
+                            .into(),
                     ));
                 }
                 (subscription, None)
@@ -102,7 +103,9 @@ impl Engine {
                 timeout,
             } => {
                 let s = sub_of(self, subscription);
-                self.pulsar.subs[s as usize].ack_timeout_us = timeout.map(|d| d.us());
+                // 0 turns it off, as the Java client's `ackTimeout(0, …)`.
+                self.pulsar.subs[s as usize].ack_timeout_us =
+                    timeout.map(|d| d.us()).filter(|&us| us > 0);
             }
             Command::SetPulsarNackDelay {
                 subscription,

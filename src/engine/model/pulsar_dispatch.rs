@@ -318,7 +318,7 @@ impl Engine {
                 if let Some(pos) = st.by_copy.remove(&copy) {
                     self.p_pend(s, pos, c, NO_COPY);
                 }
-                self.retire(copy);
+                self.p_copy_done(s, copy, false);
             }
         }
         let st = &self.pulsar.subs[si];
@@ -569,7 +569,7 @@ impl Engine {
             // Newer clients hand a message past maxRedeliverCount straight to the DLQ.
             if self.p_max_redeliver(s).is_some_and(|max| rc > max) {
                 self.p_unpend(s, pos);
-                self.retire(copy);
+                self.p_copy_done(s, copy, false);
                 self.p_dead_letter(s, pos);
                 continue;
             }
@@ -589,6 +589,13 @@ impl Engine {
                 Event::Pulsar(PulsarEvent::Done { s, c, epoch }),
             );
             if self.p_acks_on_receive(s) {
+                // Acknowledged as the handler gets it: this delivery
+                // carries the subscription's share until it is handled.
+                let st = &mut self.pulsar.subs[si];
+                if !st.cursors[Self::p_ci(st, pos.0)].is_acked(pos.1) {
+                    st.carried
+                        .insert(copy, crate::engine::trace::Reason::LostAfterAutoAck);
+                }
                 self.p_ack(s, c, pos, copy);
                 return;
             }

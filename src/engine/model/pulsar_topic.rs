@@ -6,7 +6,7 @@
 //! (then held sends go on). The state it works on is in `pulsar.rs`.
 //!
 //!   send ──p_route──► partition ──quota?──► hold | refuse | evict ──► p_store_at ──► dispatch
-//!   acks ──p_trim──► delete from each log's front ──► p_release_held
+//!   acks, sends (with retention) ──p_trim──► delete from each log's front ──► p_release_held
 //!
 //! Guarantees: a log only grows at its end and shrinks at its front; a held
 //! send keeps its order among the sends to its partition.
@@ -27,6 +27,7 @@ impl Engine {
     /// topic, `BacklogQuotaManager` evicts per ledger), so the limit holds
     /// per partition and only sends to a full one wait or fail.
     pub(crate) fn pulsar_send(&mut self, slot: u32, t: u32, p: u16) {
+        self.p_trim_expired(t);
         let node = self.pulsar.topics[t as usize].node;
         let part = self.p_route(slot, t, p);
         if let Some(q) = self.cfg.pulsar_topics[t as usize].backlog_quota {
@@ -84,6 +85,7 @@ impl Engine {
 
     /// Route and store (a dead letter: no quota check).
     pub(crate) fn p_store(&mut self, slot: u32, t: u32, p: u16) {
+        self.p_trim_expired(t);
         let part = self.p_route(slot, t, p);
         self.p_store_at(slot, t, p, part);
     }
@@ -199,7 +201,7 @@ impl Engine {
                 }
                 let Some(e) = log.get(off) else { break };
                 let (slot, pos) = (e.slot, (part, off));
-                self.fx_discarded(slot, Reason::BacklogEvicted);
+                self.p_drop_share(s, pos, slot, Reason::BacklogEvicted);
                 self.p_ack_one(s, pos);
                 count += 1;
             }
@@ -211,6 +213,19 @@ impl Engine {
             }
         }
         self.p_trim(t);
+    }
+
+    /// A send to topic `t` with retention: first delete what every
+    /// subscription acknowledged and whose retention ran out since the last
+    /// ack. Pulsar deletes by whole ledgers, when a ledger rolls over (on a
+    /// write) or the retention check runs (`ManagedLedgerImpl.trimConsumedLedgersInBackground`,
+    /// run after a ledger is closed and periodically); here each message
+    /// is checked at the next ack or send. Without retention an
+    /// acknowledged message is deleted at its ack: nothing to do.
+    fn p_trim_expired(&mut self, t: u32) {
+        if self.cfg.pulsar_topics[t as usize].retention.is_some() {
+            self.p_trim(t);
+        }
     }
 
     /// Delete stored messages every subscription acknowledged (and whose

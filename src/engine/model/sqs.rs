@@ -242,7 +242,19 @@ pub(crate) struct Poller {
     pub(crate) poll: u32,
     pub(crate) wait_since_us: u64,
     /// Receipt handles, parallel to the instance's buffer.
-    pub(crate) receipts: VecDeque<u32>,
+    pub(crate) receipts: VecDeque<Receipt>,
+}
+
+/// A receipt handle an instance holds, and whether the consumer deleted the
+/// message as it received it (ack mode `auto` at that receive). The ack mode
+/// in force at the receive decides what happens when the handler finishes
+/// or the instance crashes, not the one in force then (`set_ack_mode` and
+/// `set_guarantee` may change it meanwhile), as the AMQP consumer records
+/// `AUTO_ACKED` per delivery: the client deleted it or not back then.
+#[derive(Clone, Copy, Debug)]
+pub(crate) struct Receipt {
+    pub(crate) handle: u32,
+    pub(crate) deleted_on_receive: bool,
 }
 
 /// The SQS model's state.

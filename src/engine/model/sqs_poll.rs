@@ -20,7 +20,9 @@
 //! no prefetch. The ack mode is when the consumer deletes: after processing
 //! (`after_processing`, at-least-once: a crash or failure makes the message
 //! reappear) or right after receiving it (`auto`, at-most-once: a crash or a
-//! failure loses it, reason `lost_after_auto_ack`) — the guarantee dial's
+//! failure loses it, reason `lost_after_auto_ack`), as the mode was at the
+//! receive (`Receipt::deleted_on_receive`; a later `set_ack_mode` changes
+//! later receives only) — the guarantee dial's
 //! two SQS positions; the dial's exactly-once adds the dedup store. Short polling here sees every visible message
 //! (real short polling samples a subset of servers and may miss some).
 
@@ -77,8 +79,14 @@ impl Engine {
             Some(id),
             qnode,
         );
-        self.sqs.polls[ci][i as usize].receipts.push_back(receipt);
-        if self.sqs_deletes_on_receive(c) {
+        let deleted_on_receive = self.sqs_deletes_on_receive(c);
+        self.sqs.polls[ci][i as usize]
+            .receipts
+            .push_back(super::sqs::Receipt {
+                handle: receipt,
+                deleted_on_receive,
+            });
+        if deleted_on_receive {
             self.sqs_delete(c, i, slot, receipt);
         }
         let inst = &mut self.consumers[ci].instances[i as usize];
@@ -94,10 +102,11 @@ impl Engine {
         self.cfg.consumers[c as usize].ack_mode() == crate::scenario::AckMode::Auto
     }
 
-    /// A message consumer `c` deleted on receipt and then failed or crashed
-    /// on: nobody will see it again — lost once its holders let go.
-    fn sqs_lost_if_deleted(&mut self, c: u32, slot: u32) {
-        if !self.sqs_deletes_on_receive(c) {
+    /// A message a consumer failed or crashed on: if it had deleted it on
+    /// receipt (`deleted_on_receive`, decided at that receive), nobody will
+    /// see it again — lost once its holders let go.
+    fn sqs_lost_if_deleted(&mut self, slot: u32, deleted_on_receive: bool) {
+        if !deleted_on_receive {
             return;
         }
         let retry_pending = self.sqs.delete_retries.contains_key(&slot);
@@ -294,12 +303,14 @@ impl Engine {
                     return;
                 }
             }
-            if !self.sqs_deletes_on_receive(c) {
-                self.sqs_delete(c, i, slot, receipt);
+            // Deleted at the receive or now, as the ack mode of that
+            // receive says (not the one in force now).
+            if !receipt.deleted_on_receive {
+                self.sqs_delete(c, i, slot, receipt.handle);
             }
         } else {
             self.handler_failed(c, i, slot);
-            self.sqs_lost_if_deleted(c, slot);
+            self.sqs_lost_if_deleted(slot, receipt.deleted_on_receive);
         }
         self.sqs_release_hold(slot);
         let inst = &self.consumers[ci].instances[i as usize];
@@ -331,7 +342,7 @@ impl Engine {
         let held: Vec<u32> = inst.buffer.drain(..).collect();
         self.sqs_fit_pollers(c);
         let p = &mut self.sqs.polls[ci][i as usize];
-        p.receipts.clear();
+        let receipts: Vec<super::sqs::Receipt> = p.receipts.drain(..).collect();
         p.sleeping = false;
         p.poll = p.poll.wrapping_add(1);
         if std::mem::take(&mut p.waiting) {
@@ -353,8 +364,8 @@ impl Engine {
             cnode,
         );
         self.queue_note_released(q, held.len() as u32);
-        for s in held {
-            self.sqs_lost_if_deleted(c, s);
+        for (s, r) in held.into_iter().zip(receipts) {
+            self.sqs_lost_if_deleted(s, r.deleted_on_receive);
             self.sqs_release_hold(s);
         }
     }

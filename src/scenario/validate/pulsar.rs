@@ -3,7 +3,7 @@
 //! the same `V` collector and path-named errors). Where Pulsar itself
 //! refuses a configuration (a second consumer on an Exclusive subscription,
 //! cumulative acks on Shared, overlapping sticky ranges, an ack timeout under
-//! 1 s) the error says so.
+//! 1 s other than 0) the error says so.
 
 use super::redis::short;
 use super::*;
@@ -92,14 +92,24 @@ pub(super) fn check_pulsar(v: &mut V, s: &Scenario, kind_of: &dyn Fn(&str) -> Op
                 format!("no pulsar topic named {:?}", short(&sub.topic)),
             );
         }
+        // One error per repeated name (the id check leaves these to us).
         if let Some(j) = s.pulsar_subscriptions[..i]
             .iter()
-            .position(|o| o.topic == sub.topic && o.id == sub.id)
+            .position(|o| o.id == sub.id)
         {
-            v.err(
-                format!("{at}.id"),
-                format!("pulsar_subscriptions[{j}] already subscribes under this name"),
-            );
+            let why = if s.pulsar_subscriptions[j].topic == sub.topic {
+                format!(
+                    "pulsar_subscriptions[{j}] already subscribes to {:?} under this name: in Pulsar that is the same subscription (give it more consumers)",
+                    short(&sub.topic)
+                )
+            } else {
+                format!(
+                    "{:?} is already the id of pulsar_subscriptions[{j}] (on topic {:?}): node ids are one name space here, so a subscription name is used once per scenario, although Pulsar allows one per topic",
+                    short(&sub.id),
+                    short(&s.pulsar_subscriptions[j].topic)
+                )
+            };
+            v.err(format!("{at}.id"), why);
         }
         if sub.consumers == 0 || sub.consumers > PULSAR_CONSUMERS_MAX {
             v.err(
@@ -183,16 +193,16 @@ pub(super) fn check_pulsar(v: &mut V, s: &Scenario, kind_of: &dyn Fn(&str) -> Op
             );
         }
         if let Some(d) = sub.ack_timeout {
-            if d < PULSAR_ACK_TIMEOUT_MIN {
+            if !pulsar_ack_timeout_ok(d) {
                 v.err(
                     format!("{at}.ack_timeout"),
-                    format!("{d} is under 1s (the Java client refuses an ack timeout under 1 s)"),
+                    format!("{d} is under 1s (the Java client refuses an ack timeout under 1 s; 0 turns it off)"),
                 );
             } else if let Err(e) = check_pulsar_delay(d) {
                 v.err(format!("{at}.ack_timeout"), e);
             }
         }
-        if sub.ack_timeout_backoff.is_some() && sub.ack_timeout.is_none() {
+        if sub.ack_timeout_backoff.is_some() && sub.ack_timeout_on().is_none() {
             v.err(
                 format!("{at}.ack_timeout_backoff"),
                 "needs ack_timeout (the backoff only spaces ack-timeout redeliveries)",
@@ -315,8 +325,11 @@ pub(super) fn check_pulsar_scheduled(v: &mut V, at: &str, cmd: &Command, s: &Sce
     }
     if let Command::SetPulsarAckTimeout { timeout, .. } = cmd {
         if let Some(d) = timeout {
-            if *d < PULSAR_ACK_TIMEOUT_MIN {
-                v.err(format!("{at}.timeout"), "must be at least 1s");
+            if !pulsar_ack_timeout_ok(*d) {
+                v.err(
+                    format!("{at}.timeout"),
+                    "must be at least 1s, or 0 (off), as the Java client allows",
+                );
             }
         }
     }
