@@ -107,9 +107,13 @@ impl Engine {
         // at every copy and recurses without end (route → enqueue → expire →
         // dead-letter → route).
         m.deliveries = src.deliveries;
-        use super::message::flag::{FROM_PRODUCER, TRANSIENT};
+        // Delivered once already (a dead letter fanned out after its
+        // delivery): the copy's wait was the original's, recorded then; a
+        // copy without the flag would record a second, longer "wait".
+        use super::message::flag::{DELIVERED_ONCE, FROM_PRODUCER, TRANSIENT};
         m.set(FROM_PRODUCER, src.has(FROM_PRODUCER));
         m.set(TRANSIENT, src.has(TRANSIENT));
+        m.set(DELIVERED_ONCE, src.has(DELIVERED_ONCE));
         self.fx_share(slot, c);
         c
     }

@@ -2,7 +2,7 @@
 //! terms whatever the broker (`queuelab compare`, the app's Compare lanes).
 //! The static half, what each broker promises, is `scenario::BrokerKind`.
 //!
-//!   totals.processed ─────────────────────────────► delivered (effects, repeats included)
+//!   totals.processed − dedup-skipped runs ────────► delivered (effects, repeats included)
 //!   queue ledger + log ledger (groups, topics) ───► lost, duplicated, out of order
 //!   end-to-end latency ───────────────────────────► p50, p99
 //!   in flight (per reader) + group lag (Kafka) ───► backlog
@@ -51,7 +51,10 @@ impl Engine {
     pub fn measured(&self) -> Measured {
         let l = self.ledger_report();
         let mut m = Measured {
-            delivered: self.totals().processed,
+            // Handler successes that did their effect: a run whose dedup
+            // store had seen the message succeeded (`processed`) but did
+            // nothing (README: Broker comparison).
+            delivered: self.totals().processed - self.effects.dedup_skipped_runs,
             lost: l.lost,
             duplicated: l.duplicated,
             out_of_order: l.out_of_order,

@@ -36,8 +36,8 @@ pub struct Latency {
 /// Batch means for a confidence interval on the mean (the standard method
 /// for one long run of correlated samples: consecutive samples are averaged
 /// in batches long enough that the batch means are nearly independent).
-/// Bounded: at most `BATCHES_MAX` batch means are kept; when full, neighbours
-/// are averaged in pairs and the batch size doubles, so the batches always
+/// Bounded: fewer than `BATCHES_MAX` batch means are kept; the batch that
+/// fills them makes neighbours averaged in pairs and the batch size double, so the batches always
 /// cover the whole run. The first eighth of the batches is discarded as the
 /// warm-up (the empty-system start) when the interval is computed.
 #[derive(Clone, Debug)]
@@ -398,7 +398,7 @@ pub struct SeriesPoint {
     pub latency_p99_us: u64,
     /// Mean end-to-end latency over the same interval, rounded to whole µs.
     pub latency_mean_us: u64,
-    /// Lag per consumer group at t (log end − committed, summed over its
+    /// Lag per consumer group at t (high watermark − committed, summed over its
     /// partitions), in group order; then each Pulsar subscription's backlog
     /// (unacknowledged messages), in subscription order.
     pub group_lag: Vec<u64>,

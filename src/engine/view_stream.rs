@@ -93,7 +93,8 @@ pub struct GroupPartitionView {
     pub owner: Option<u32>,
     pub position: u64,
     pub committed: Option<u64>,
-    /// Log end − committed (from the log start without a commit).
+    /// High watermark − committed (from the log start without a commit):
+    /// what a consumer can still read, Kafka's `LOG-END-OFFSET` − `CURRENT-OFFSET`.
     pub lag: u64,
     /// Lag in time: how long the oldest uncommitted kept record has been in
     /// the log [µs] (0 without lag).

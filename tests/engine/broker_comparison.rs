@@ -490,3 +490,30 @@ fn in_flight_counts_a_stored_message_once_per_reader_that_owes_it() {
         }
     }
 }
+
+/// One order, its publisher confirm lost: the producer resends it after the
+/// 2 s confirm timeout, and the consumer's 10 s dedup store has seen it. The
+/// handler succeeds twice (`processed` = 2) but only the first run does the
+/// fulfilment; the comparison's `delivered` counts effects, so it is 1.
+#[test]
+fn a_deduplicated_run_is_not_delivered() {
+    let st = story(
+        r#"{"title":"t","seed":1,"duration":"10s",
+            "producers":[{"id":"orders","to":"fulfilment","rate":"1/s","arrival":"constant","count":1,
+              "confirms":{"timeout":"2s","retries":1},"faults":{"confirm_drop":1.0}}],
+            "queues":[{"id":"fulfilment"}],
+            "consumers":[{"id":"fulfil","queue":"fulfilment","service":{"constant":"10ms"},
+              "dedup":{"window":"10s"}}]}"#,
+        10_000_000,
+    );
+    let dedups = st
+        .trace
+        .iter()
+        .filter(|ev| matches!(ev.kind, TraceKind::Deduplicated { .. }))
+        .count();
+    assert_eq!(dedups, 1);
+    assert_eq!(st.engine.totals().processed, 2);
+    let m = st.engine.measured();
+    assert_eq!(m.delivered, 1);
+    assert_eq!(m.duplicated, 0);
+}

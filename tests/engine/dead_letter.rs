@@ -555,3 +555,41 @@ fn the_poison_requeue_preset_starves_with_requeue_and_flows_with_either_way_out(
         );
     }
 }
+
+/// One message fails on `work` (failure_rate 1) at 1.1 s and is dead-lettered
+/// through a fanout to `dlq-a` and `dlq-b`: the message itself goes to one,
+/// a copy to the other. Its `wait` (publish → first delivery) was recorded
+/// once, at 1 s; neither dead letter records a second one, and both carry
+/// the same delivery count (attempt 2: the one on `work`, then theirs).
+#[test]
+fn a_dead_letter_fanout_copy_records_no_second_wait() {
+    let st = story(
+        r#"{"title":"t","seed":1,"duration":"10s",
+            "producers":[{"id":"p","to":"work","rate":"1/s","arrival":"constant","count":1}],
+            "exchanges":[{"id":"dlx","kind":"fanout","bindings":[{"queue":"dlq-a"},{"queue":"dlq-b"}]}],
+            "queues":[{"id":"work","dead_letter_exchange":"dlx"},{"id":"dlq-a"},{"id":"dlq-b"}],
+            "consumers":[{"id":"w","queue":"work","service":{"constant":"100ms"},"failure_rate":1.0},
+              {"id":"a","queue":"dlq-a","service":{"constant":"100ms"}},
+              {"id":"b","queue":"dlq-b","service":{"constant":"100ms"}}]}"#,
+        10_000_000,
+    );
+    let dl: Vec<(String, u32)> = st
+        .trace
+        .iter()
+        .filter_map(|ev| match ev.kind {
+            TraceKind::Delivered { attempt, .. } => {
+                Some((st.engine.node_name(ev.node).to_string(), attempt))
+            }
+            _ => None,
+        })
+        .collect();
+    assert_eq!(dl.len(), 3, "{dl:?}");
+    assert_eq!(dl[0].0, "work");
+    let mut dlq: Vec<(String, u32)> = dl[1..].to_vec();
+    dlq.sort();
+    assert_eq!(dlq[0].0, "dlq-a");
+    assert_eq!(dlq[1].0, "dlq-b");
+    assert_eq!(dlq[0].1, dlq[1].1, "both dead letters, the same attempt");
+    let wait = st.engine.latency_wait();
+    assert_eq!(wait.count, 1, "one wait: the first delivery, from work");
+}

@@ -218,6 +218,10 @@ pub(crate) struct Effects {
     pub(crate) consumer_queue: Vec<bool>,
     /// (queue, key) → the latest business id with an effect there.
     pub(crate) last_by_key: BTreeMap<(u16, Sym), u64>,
+    /// Handler successes (in `totals.processed`) whose side effect the
+    /// consumer's dedup store skipped: runs that did no effect, taken out
+    /// of the comparison's `delivered` (`measured.rs`).
+    pub(crate) dedup_skipped_runs: u64,
     pub(crate) report: LedgerReport,
     examples_by_outcome: [u8; 3],
 }

@@ -43,6 +43,8 @@ impl Engine {
         if !(self.consumers[ci].protocol && self.dedup_check(c, i, slot)) {
             self.handler_publish(c, slot);
             self.fx_effect(slot, q);
+        } else {
+            self.effects.dedup_skipped_runs += 1;
         }
     }
 

@@ -157,6 +157,27 @@ pub(crate) struct XGroupState {
     pub(crate) acked: u64,
     pub(crate) claimed: u64,
     pub(crate) claim_deleted: u64,
+    /// How many of its consumers' `claimed` replies hold each entry id,
+    /// kept in step with them so `x_open` asks one map per group instead
+    /// of scanning every consumer's reply on each XACK.
+    pub(crate) claim_refs: BTreeMap<StreamId, u32>,
+}
+
+impl XGroupState {
+    /// A consumer's claimed reply now carries `id`.
+    fn claim_ref_add(&mut self, id: StreamId) {
+        *self.claim_refs.entry(id).or_insert(0) += 1;
+    }
+
+    /// A consumer's claimed reply no longer carries `id`.
+    fn claim_ref_sub(&mut self, id: StreamId) {
+        if let Some(n) = self.claim_refs.get_mut(&id) {
+            *n -= 1;
+            if *n == 0 {
+                self.claim_refs.remove(&id);
+            }
+        }
+    }
 }
 
 impl XGroupState {
@@ -183,6 +204,7 @@ impl XGroupState {
             acked: 0,
             claimed: 0,
             claim_deleted: 0,
+            claim_refs: BTreeMap::new(),
         }
     }
 }
@@ -311,6 +333,7 @@ impl Engine {
             .claimed
             .pop_front()
         {
+            self.redis.groups[gi].claim_ref_sub(id);
             // The XAUTOCLAIM reply carried the entry: it is handled even if
             // its old owner acked it (or another consumer claimed it) since;
             // the XACK after it then reports nothing acked. An entry MAXLEN
@@ -437,12 +460,7 @@ impl Engine {
     pub(crate) fn x_open(&self, st: usize, id: StreamId) -> bool {
         self.redis.streams[st].groups.iter().any(|&k| {
             let gs = &self.redis.groups[k as usize];
-            gs.last_delivered < id
-                || gs.pel.contains_key(&id)
-                || gs
-                    .consumers
-                    .iter()
-                    .any(|cs| cs.claimed.iter().any(|&(cid, _)| cid == id))
+            gs.last_delivered < id || gs.pel.contains_key(&id) || gs.claim_refs.contains_key(&id)
         })
     }
 
@@ -537,6 +555,7 @@ impl Engine {
             pe.count += 1;
             let count = pe.count;
             gs.consumers[c as usize].claimed.push_back((id, count));
+            gs.claim_ref_add(id);
             self.trace.record(
                 self.now,
                 TraceKind::XClaimed {
@@ -593,6 +612,9 @@ impl Engine {
         cs.armed = None;
         let busy = cs.busy.take();
         let epoch = cs.epoch;
+        for &(id, _) in &dropped_claims {
+            gs.claim_ref_sub(id);
+        }
         gs.waiting.retain(|&w| w != c);
         let pending = gs.pel.values().filter(|p| p.consumer == c).count() as u32;
         let node = gs.node;

@@ -4,7 +4,7 @@
 //! is open to no group (`x_open`); the settled count matches; PEL ids are at
 //! most the group's last-delivered id; a busy consumer holds exactly one
 //! `Unacked` delivery; a crashed consumer holds none; an idle one has no
-//! claimed entry left to handle.
+//! claimed entry left to handle; `claim_refs` counts the claimed replies.
 
 use super::xstream::{StreamId, SETTLED};
 use crate::engine::core::Engine;
@@ -72,6 +72,18 @@ impl Engine {
                 if p.consumer as usize >= gs.consumers.len() || p.count == 0 {
                     return Err(format!("group {id}: bad pending entry {pid}"));
                 }
+            }
+            // `claim_refs` counts, per entry, the claimed replies holding it.
+            let mut refs = std::collections::BTreeMap::new();
+            for cs in &gs.consumers {
+                for &(cid, _) in &cs.claimed {
+                    *refs.entry(cid).or_insert(0u32) += 1;
+                }
+            }
+            if refs != gs.claim_refs {
+                return Err(format!(
+                    "group {id}: claim_refs out of step with the replies"
+                ));
             }
             for (c, cs) in gs.consumers.iter().enumerate() {
                 match cs.busy {
