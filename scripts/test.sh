@@ -40,8 +40,11 @@ cargo build --locked --release
 step "release build of the app and end-to-end browser tests"
 ./e2e/run.sh
 
-step "size of the release wasm (growth guard: 905 KiB gzip; issue 6's budget of 400 is not met)"
-# About 901.5 KiB gzip today; the guard went from 900 to 905 on 2026-12-07
+step "size of the release wasm (growth guard: 915 KiB gzip; issue 6's budget of 400 is not met)"
+# 901.5 KiB gzip on 2026-12-07; the guard went to 915 on 2026-12-08 for the
+# second broker audit's fixes (about 20, with their error messages and a new
+# trace kind), set before measuring them: the step prints the size. Before
+# that it went from 900 to 905 on 2026-12-07
 # evening, when the broker-audit fixes (SQS: empty MessageGroupId refused,
 # redrive order; Pulsar Key_Shared waiting per partition, sticky ranges
 # refused empty; Redis's cron look per clock) added 2.1 KiB; u32 keys for the
@@ -84,6 +87,6 @@ step "size of the release wasm (growth guard: 905 KiB gzip; issue 6's budget of 
 # topology builder, the Kafka picture, the lesson player and the exports
 # merged; README "Performance" says where the bytes are. This guard stops
 # further growth.
-WASM_GZIP_KIB_MAX="${WASM_GZIP_KIB_MAX:-905}" ./scripts/wasm-size.sh dist
+WASM_GZIP_KIB_MAX="${WASM_GZIP_KIB_MAX:-915}" ./scripts/wasm-size.sh dist
 
 step "all tests passed"
