@@ -205,7 +205,10 @@ pub fn load_target(target: &OsStr) -> Result<Target, Failure> {
                 format!("cannot read the link: {e}")
             } else {
                 // `v1.json` may be a mistyped file name as much as a link.
-                format!("no file or preset named {text:?}, and as a link: {e}")
+                format!(
+                    "no file or preset named {:?}, and as a link: {e}",
+                    scenario::clip(&text, 60)
+                )
             },
         })?;
         return Ok(Target::Link(link));

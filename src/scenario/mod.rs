@@ -35,6 +35,7 @@ pub use redis::*;
 pub use sqs::*;
 pub use stream::*;
 pub use types::*;
+pub use units::clip;
 pub use units::{parse_duration, parse_f64, parse_rate, Duration, Rate};
 pub use validate::{
     check_arrival, check_confirms, check_consumer_faults, check_dedup, check_link_faults,
@@ -147,7 +148,12 @@ pub fn parse(text: &str) -> Result<Scenario, ScenarioError> {
                 });
             }
             let msg = err.to_string();
-            // serde_json appends " at line L column C"; keep it, it helps hand editing.
+            // serde_json appends " at line L column C"; keep it, it helps hand
+            // editing. Its text may echo a whole value: a megabyte is cut.
+            let msg = match msg.rfind(" at line ") {
+                Some(k) if k > 300 => format!("{}{}", clip(&msg[..k], 200), &msg[k..]),
+                _ => msg,
+            };
             Err(ScenarioError::one(path, msg))
         }
     }

@@ -880,3 +880,61 @@ fn the_text_report_says_when_a_pulsar_unacked_cap_blocked() {
     assert!(out.contains("pulsarsub"), "{out}");
     assert!(!out.contains("unacked cap"), "{out}");
 }
+
+/// The mm1 preset's file as JSON.
+fn mm1() -> Value {
+    serde_json::from_slice(&mm1_with("queues", "id", "mm1-queue".into())).unwrap()
+}
+
+/// mm1 with one field of one item replaced (`"consumers"`, 0, `"service"`).
+fn mm1_with(list: &str, field: &str, value: Value) -> Vec<u8> {
+    let mut v: Value = serde_json::from_str(
+        &std::fs::read_to_string(Path::new(env!("CARGO_MANIFEST_DIR")).join("scenarios/mm1.json"))
+            .unwrap(),
+    )
+    .unwrap();
+    v[list][0][field] = value;
+    serde_json::to_vec_pretty(&v).unwrap()
+}
+
+/// A 1 MB bad duration and a 70 KB bogus link argument: the error quotes
+/// the start of the value, not all of it (it was echoed whole, twice).
+#[test]
+fn errors_quote_the_start_of_a_huge_value() {
+    let d = scratch("huge-echo");
+    let huge = format!("1{}", "z".repeat(1_000_000));
+    let mut v: Value = mm1();
+    v["duration"] = Value::String(huge);
+    let f = write(&d, "s.json", &serde_json::to_vec(&v).unwrap());
+    let o = queuelab(&["validate", &f]);
+    assert_rejected(
+        &o,
+        "duration: unknown duration unit \"zzzzzzzzzzzzzzzzzzzz…\" in \"1zzz",
+        "duration",
+    );
+    assert!(
+        stderr(&o).len() < 1_000,
+        "{} bytes of stderr",
+        stderr(&o).len()
+    );
+
+    let mut v: Value = mm1();
+    v["schedule"] = Value::String("y".repeat(1_000_000));
+    let f = write(&d, "s.json", &serde_json::to_vec(&v).unwrap());
+    let o = queuelab(&["validate", &f]);
+    assert_rejected(&o, "schedule: invalid type: string \"yyyy", "schedule");
+    assert!(
+        stderr(&o).len() < 1_000,
+        "{} bytes of stderr",
+        stderr(&o).len()
+    );
+
+    let link = format!("v1.{}", "A".repeat(70_000));
+    let o = queuelab(&["run", &link]);
+    assert_rejected(&o, "no file or preset named \"v1.AAAA", "link");
+    assert!(
+        stderr(&o).len() < 1_000,
+        "{} bytes of stderr",
+        stderr(&o).len()
+    );
+}
