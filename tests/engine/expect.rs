@@ -149,3 +149,97 @@ fn check_usage_errors_are_named() {
     assert_eq!(o.status.code(), Some(2));
     assert!(text(&o.stderr).contains("--seed"));
 }
+
+/// The error-rate-alert preset with its `expect` block replaced.
+fn alert_expecting(exps: &[&str]) -> String {
+    let mut v: serde_json::Value =
+        serde_json::from_str(scenario::preset("error-rate-alert").unwrap().json).unwrap();
+    v["expect"] = serde_json::json!(exps);
+    v.to_string()
+}
+
+/// An on-call engineer asserts the payment alert fires within 2 s of the
+/// run's start. It fires at 13 s, so the check must fail: `first_fired_s`
+/// counts seconds, and "2s" is 2 there (it was once compared as 2,000,000
+/// µs and passed). `firing_ms` counts milliseconds. A duration beside a
+/// count (`processed`) is no comparison at all: the scenario is invalid.
+#[test]
+fn a_quoted_duration_is_compared_in_the_unit_of_the_fields_name() {
+    let run = queuelab(&["run", "error-rate-alert", "--json"]);
+    let report: serde_json::Value = serde_json::from_slice(&run.stdout).unwrap();
+    let first = report["alerts"]["payment-errors"]["first_fired_s"]
+        .as_f64()
+        .unwrap();
+    let firing_ms = report["alerts"]["payment-errors"]["firing_ms"]
+        .as_f64()
+        .unwrap();
+    assert!((13.0..=14.0).contains(&first), "{first}");
+    assert!(firing_ms > 1000.0, "{firing_ms}");
+    // As the report writes them (13.0).
+    let first = &report["alerts"]["payment-errors"]["first_fired_s"];
+    let firing_ms = &report["alerts"]["payment-errors"]["firing_ms"];
+
+    let f = scratch_file(
+        "seconds.json",
+        &alert_expecting(&[
+            "alerts.payment-errors.first_fired_s < \"2s\"",
+            "alerts.payment-errors.firing_ms < \"1s\"",
+            "alerts.payment-errors.first_fired_s > \"10s\"",
+            "alerts.payment-errors.first_fired_s < \"15000ms\"",
+            "alerts.payment-errors.firing_ms > \"1s\"",
+        ]),
+    );
+    let o = queuelab(&["check", &f]);
+    let out = text(&o.stdout);
+    assert_eq!(o.status.code(), Some(1), "{out}");
+    assert!(
+        out.contains(&format!(
+            "expect[0] alerts.payment-errors.first_fired_s < \"2s\": measured {first}, compared with \"2s\" (2 s)"
+        )),
+        "{out}"
+    );
+    assert!(
+        out.contains(&format!(
+            "expect[1] alerts.payment-errors.firing_ms < \"1s\": measured {firing_ms}, compared with \"1s\" (1000 ms)"
+        )),
+        "{out}"
+    );
+    assert!(out.contains("FAILED — 2 of 5"), "{out}");
+
+    let f = scratch_file(
+        "count.json",
+        &alert_expecting(&[
+            "totals.dropped == 0",
+            "nodes.payment-svc.processed < \"1s\"",
+        ]),
+    );
+    let o = queuelab(&["validate", &f]);
+    let err = text(&o.stderr);
+    assert_eq!(o.status.code(), Some(2), "{err}");
+    assert!(
+        err.contains("expect[1]: `nodes.payment-svc.processed` is not a time"),
+        "{err}"
+    );
+}
+
+/// `totals.published > "abc"` is no comparison: "abc" is not a duration and
+/// a string is only equal or not. A syntax error, so the scenario is invalid
+/// (exit 2) for `validate` as for `check`, not a failed check (exit 1).
+#[test]
+fn an_ordered_comparison_with_a_quoted_string_is_an_invalid_scenario() {
+    let f = scratch_file(
+        "ordered-string.json",
+        &mm1_expecting(&["totals.published > \"abc\""]),
+    );
+    for cmd in ["validate", "check"] {
+        let o = queuelab(&[cmd, &f]);
+        let err = text(&o.stderr);
+        assert_eq!(o.status.code(), Some(2), "{cmd}: {err}");
+        assert!(
+            err.contains(
+                "expect[0]: > needs a number, a duration or a field; \"abc\" is not a duration"
+            ),
+            "{cmd}: {err}"
+        );
+    }
+}
