@@ -243,3 +243,76 @@ fn an_ordered_comparison_with_a_quoted_string_is_an_invalid_scenario() {
         );
     }
 }
+
+/// A CI step checks a scenario whose run the event budget cuts short. The
+/// truncated report would satisfy `sim_time_us < "1s"` (the clock stopped
+/// early) though the run to `duration` does not: the check must fail the
+/// file, say where the run stopped, and evaluate nothing.
+#[test]
+fn a_run_cut_short_by_the_event_budget_fails_its_check() {
+    let f = scratch_file(
+        "budget.json",
+        &mm1_expecting(&["sim_time_us < \"1s\"", "totals.dropped == 0"]),
+    );
+    let o = queuelab(&["check", &f, "--max-events", "100"]);
+    let out = text(&o.stdout);
+    assert_eq!(o.status.code(), Some(1), "{out}{}", text(&o.stderr));
+    assert!(
+        out.contains("budget: FAILED — the run stopped at --max-events 100 at ")
+            && out
+                .contains("before its duration 600s (seed 1); its 2 expectations were not checked"),
+        "{out}"
+    );
+    assert!(!out.contains("expect[0]"), "nothing evaluated: {out}");
+    assert!(out.contains("0 passed, 1 failed"), "{out}");
+    // With the default budget the same file runs to 600 s and fails honestly.
+    let o = queuelab(&["check", &f]);
+    let out = text(&o.stdout);
+    assert_eq!(o.status.code(), Some(1), "{out}");
+    assert!(
+        out.contains("expect[0] sim_time_us < \"1s\": measured 600000000"),
+        "{out}"
+    );
+    let o = queuelab(&["check", "mm1", "--max-events", "many"]);
+    assert_eq!(o.status.code(), Some(2));
+    assert!(text(&o.stderr).contains("--max-events: \"many\" is not a whole number"));
+}
+
+/// `queuelab check docs/examples/*.json` with one broken file among them:
+/// every other file is still run and reported, the broken one is named
+/// INVALID with its problem on stderr, and the exit code is 2 (invalid
+/// input wins over a failed expectation: the file could not be checked).
+#[test]
+fn an_invalid_file_does_not_stop_the_others_and_exits_2() {
+    let broken = scratch_file("broken-json.json", "{\"duration\": ");
+    let invalid = scratch_file(
+        "zero-duration.json",
+        &mm1_expecting(&["totals.dropped == 0"]).replace("\"600s\"", "\"0s\""),
+    );
+    let failing = scratch_file("failing.json", &mm1_expecting(&["totals.published < 0"]));
+    let o = queuelab(&[
+        "check",
+        &broken,
+        "mm1",
+        &invalid,
+        &failing,
+        "no-such-preset",
+    ]);
+    let (out, err) = (text(&o.stdout), text(&o.stderr));
+    assert_eq!(o.status.code(), Some(2), "{out}{err}");
+    assert!(out.contains("broken-json.json: INVALID"), "{out}");
+    assert!(out.contains("zero-duration.json: INVALID"), "{out}");
+    assert!(out.contains("no-such-preset: INVALID"), "{out}");
+    assert!(out.contains("mm1: ok"), "{out}");
+    assert!(out.contains("failing: FAILED — 1 of 1"), "{out}");
+    assert!(
+        out.contains("1 passed, 1 failed, 0 without expectations, 3 invalid"),
+        "{out}"
+    );
+    assert!(err.contains("duration: must be positive"), "{err}");
+    assert!(
+        err.contains("no file, preset or link named \"no-such-preset\""),
+        "{err}"
+    );
+    assert!(!err.contains("panicked"), "{err}");
+}
