@@ -316,3 +316,27 @@ fn an_invalid_file_does_not_stop_the_others_and_exits_2() {
     );
     assert!(!err.contains("panicked"), "{err}");
 }
+
+/// A team asserts its command handler never gives up on a version conflict
+/// and no consumer channel is closed for an ack timeout. Both counters are 0
+/// in this run, and were left out of the report when 0, so the assertion
+/// failed with "`totals.ack_timeouts` is not in `totals`". A counter is
+/// always in the report.
+#[test]
+fn a_zero_counter_can_be_asserted() {
+    let mut v: serde_json::Value =
+        serde_json::from_str(scenario::preset("event-store-concurrency").unwrap().json).unwrap();
+    v["expect"] = serde_json::json!([
+        "totals.ack_timeouts == 0",
+        "nodes.command-handler.conflict_give_ups == 0",
+        "nodes.command-handler.version_conflicts > 0"
+    ]);
+    let f = scratch_file("zero-counters.json", &v.to_string());
+    let o = queuelab(&["check", &f]);
+    let out = text(&o.stdout);
+    assert_eq!(o.status.code(), Some(0), "{out}");
+    assert!(
+        out.contains("zero-counters: ok — 3 expectations hold"),
+        "{out}"
+    );
+}
