@@ -897,6 +897,85 @@ fn mm1_with(list: &str, field: &str, value: Value) -> Vec<u8> {
     serde_json::to_vec_pretty(&v).unwrap()
 }
 
+/// A newcomer writes a service time as a bare number, a bare name, an empty
+/// object, a unit variant with a value, and a uniform with three bounds.
+/// serde answered from inside the enum ("expected value", "invalid type:
+/// unit variant, expected newtype variant", "expected unit", "trailing
+/// characters"); each now names the field and every form it takes.
+#[test]
+fn a_wrong_enum_form_names_the_field_and_lists_the_forms() {
+    let d = scratch("enum-forms");
+    let service_forms =
+        "the forms are {\"constant\": …}, {\"uniform\": …}, {\"exponential\": …}, {\"log_normal\": {…}}";
+    for (list, field, value, want) in [
+        (
+            "consumers",
+            "service",
+            serde_json::json!(5),
+            format!("consumers[0].service: 5 is not a form; {service_forms} at line "),
+        ),
+        (
+            "consumers",
+            "service",
+            serde_json::json!({}),
+            format!("consumers[0].service: {{}} names no form; {service_forms} at line "),
+        ),
+        (
+            "consumers",
+            "service",
+            serde_json::json!("exponential"),
+            format!(
+                "consumers[0].service: \"exponential\" needs a value: write {{\"exponential\": …}}; {service_forms}"
+            ),
+        ),
+        (
+            "consumers",
+            "service",
+            serde_json::json!({"uniform": ["1ms", "2ms", "3ms"]}),
+            format!(
+                "consumers[0].service: \"uniform\" has too many items: write {{\"uniform\": …}}; {service_forms}"
+            ),
+        ),
+        (
+            "producers",
+            "arrival",
+            serde_json::json!({"constant": "1ms"}),
+            "producers[0].arrival: \"constant\" takes no value: write \"constant\"; the forms are \"constant\", \"poisson\", {\"bursts\": {…}}"
+                .to_string(),
+        ),
+    ] {
+        let f = write(&d, "s.json", &mm1_with(list, field, value.clone()));
+        let o = queuelab(&["validate", &f]);
+        assert_rejected(&o, &want, &format!("{field}: {value}"));
+    }
+}
+
+/// A script writes `"queues": [["mm1-queue"]]`: serde fills the queue's
+/// fields by position, so it validated (and `[["q", "typo"]]` would hide
+/// anything). An object written as a list is refused at its path.
+#[test]
+fn an_object_written_as_a_list_is_refused_with_its_path() {
+    let d = scratch("struct-as-list");
+    for (list, value, path) in [
+        ("queues", serde_json::json!(["mm1-queue"]), "queues[0]"),
+        (
+            "consumers",
+            serde_json::json!(["server", "mm1-queue", 1, 1, {"exponential": "100ms"}]),
+            "consumers[0]",
+        ),
+    ] {
+        let mut v: Value = mm1();
+        v[list][0] = value;
+        let f = write(&d, "s.json", &serde_json::to_vec(&v).unwrap());
+        let o = queuelab(&["validate", &f]);
+        assert_rejected(
+            &o,
+            &format!("{path}: must be an object ({{\"field\": value, ...}}), not a list"),
+            path,
+        );
+    }
+}
+
 /// A 1 MB bad duration and a 70 KB bogus link argument: the error quotes
 /// the start of the value, not all of it (it was echoed whole, twice).
 #[test]
