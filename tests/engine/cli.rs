@@ -976,6 +976,33 @@ fn an_object_written_as_a_list_is_refused_with_its_path() {
     }
 }
 
+/// A schedule crashes member 0 of a group that does not exist: one error
+/// (the missing group), not a second that the missing group "never has more
+/// than 0 members".
+#[test]
+fn a_command_naming_a_missing_group_gets_one_error() {
+    let d = scratch("sched-missing");
+    let mut v: Value = mm1();
+    v["schedule"] = serde_json::json!([
+        {"at": "1s", "command": {"do": "crash_member", "group": "nope", "member": 0}},
+        {"at": "1s", "command": {"do": "crash_consumer", "consumer": "gone", "instance": 0}}
+    ]);
+    let f = write(&d, "s.json", &serde_json::to_vec(&v).unwrap());
+    let o = queuelab(&["validate", &f]);
+    assert_rejected(
+        &o,
+        "schedule[0].command.group: no consumer group named \"nope\"",
+        "group",
+    );
+    let err = stderr(&o);
+    assert!(
+        err.contains("schedule[1].command.consumer: no consumer named \"gone\""),
+        "{err}"
+    );
+    assert!(!err.contains(".member"), "{err}");
+    assert!(!err.contains(".instance"), "{err}");
+}
+
 /// A 1 MB bad duration and a 70 KB bogus link argument: the error quotes
 /// the start of the value, not all of it (it was echoed whole, twice).
 #[test]
