@@ -185,10 +185,11 @@ pub(super) fn lessons(args: &[OsString], out: &mut dyn Write) -> Result<(), Fail
             Ok(())
         }
         "check" => {
-            let mut items: Vec<(String, String)> = Vec::new();
+            // A lesson's text, or why it is not one (invalid input: exit 2).
+            let mut items: Vec<(String, Result<String, String>)> = Vec::new();
             if args.len() == 1 {
                 for l in lesson::lessons() {
-                    items.push((l.name.to_string(), l.json.to_string()));
+                    items.push((l.name.to_string(), Ok(l.json.to_string())));
                 }
             } else {
                 for f in &args[1..] {
@@ -198,15 +199,34 @@ pub(super) fn lessons(args: &[OsString], out: &mut dyn Write) -> Result<(), Fail
                         .file_stem()
                         .map(|s| s.to_string_lossy().into_owned())
                         .unwrap_or_else(|| path.display().to_string());
-                    items.push((name, String::from_utf8_lossy(&bytes).into_owned()));
+                    let text = String::from_utf8(bytes).map_err(|e| {
+                        format!(
+                            "not UTF-8 text (a bad byte at offset {})",
+                            e.utf8_error().valid_up_to()
+                        )
+                    });
+                    items.push((name, text));
                 }
             }
-            let mut failed = 0usize;
+            let (mut failed, mut invalid) = (0usize, 0usize);
             for (name, text) in &items {
-                let verdict = lesson::parse(text).and_then(|l| {
-                    let results = lesson::play(name, &l)?;
-                    Ok((l, results))
-                });
+                // Not a lesson (not UTF-8, not JSON, a field wrong): invalid.
+                let parsed = text
+                    .as_deref()
+                    .map_err(|e| e.clone())
+                    .and_then(|t| lesson::parse(t.strip_prefix('\u{feff}').unwrap_or(t)));
+                let l = match parsed {
+                    Ok(l) => l,
+                    Err(why) => {
+                        invalid += 1;
+                        writeln!(out, "{name}: INVALID lesson").map_err(io)?;
+                        for line in why.lines() {
+                            writeln!(out, "  {line}").map_err(io)?;
+                        }
+                        continue;
+                    }
+                };
+                let verdict = lesson::play(name, &l).map(|results| (l, results));
                 match verdict {
                     Ok((l, results)) => {
                         let asked = l.steps.iter().filter(|s| s.predict.is_some()).count();
@@ -244,13 +264,24 @@ pub(super) fn lessons(args: &[OsString], out: &mut dyn Write) -> Result<(), Fail
                     }
                 }
             }
+            let invalid_text = if invalid > 0 {
+                format!(", {invalid} invalid")
+            } else {
+                String::new()
+            };
             writeln!(
                 out,
-                "{} lessons, {} passed, {failed} failed",
+                "{} lessons, {} passed, {failed} failed{invalid_text}",
                 items.len(),
-                items.len() - failed
+                items.len() - failed - invalid
             )
             .map_err(io)?;
+            if invalid > 0 {
+                return Err(Failure {
+                    code: 2,
+                    message: format!("{invalid} lesson file(s) invalid, {failed} failed"),
+                });
+            }
             if failed > 0 {
                 return Err(Failure {
                     code: 1,

@@ -1044,3 +1044,51 @@ fn errors_quote_the_start_of_a_huge_value() {
         stderr(&o).len()
     );
 }
+
+/// `export svg --seed 7` looked as if the seed mattered; the topology does
+/// not depend on a run, and the help says svg takes none of the run options.
+#[test]
+fn export_svg_refuses_run_options() {
+    for extra in [
+        &["--seed", "7"][..],
+        &["--until", "5s"][..],
+        &["--max-events", "10"][..],
+    ] {
+        let mut args = vec!["export", "svg", "mm1"];
+        args.extend(extra);
+        let o = queuelab(&args);
+        assert_rejected(
+            &o,
+            &format!("export svg does not take {}", extra[0]),
+            extra[0],
+        );
+    }
+    let o = queuelab(&["export", "svg", "mm1"]);
+    assert_eq!(code(&o), 0, "{}", stderr(&o));
+}
+
+/// `lessons check` on files that are not lessons (empty, not JSON, not
+/// UTF-8) is invalid input, exit 2 as for a missing file; a non-UTF-8 file
+/// says so instead of a JSON error about replacement characters.
+#[test]
+fn lessons_check_calls_a_file_that_is_no_lesson_invalid() {
+    let d = scratch("lesson-files");
+    for (name, bytes, says) in [
+        ("empty.json", &b""[..], "EOF while parsing"),
+        ("text.json", &b"hello"[..], "expected value"),
+        (
+            "latin1.json",
+            &b"{\"title\": \"caf\xe9\"}"[..],
+            "not UTF-8 text (a bad byte at offset 14)",
+        ),
+    ] {
+        let f = write(&d, name, bytes);
+        let o = queuelab(&["lessons", "check", &f]);
+        let out = stdout(&o);
+        assert_eq!(code(&o), 2, "{name}: {out}{}", stderr(&o));
+        assert!(
+            out.contains("INVALID lesson") && out.contains(says),
+            "{name}: {out}"
+        );
+    }
+}
