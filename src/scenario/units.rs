@@ -164,7 +164,11 @@ impl JsonSchema for Duration {
     fn json_schema(_: &mut SchemaGenerator) -> Schema {
         json_schema!({
             "type": "string",
-            "pattern": "^[0-9]*\\.?[0-9]+ ?(us|µs|ms|s|m|min|h)$",
+            // Exactly what `parse_duration` reads (spaces around and
+            // between are allowed, `2.` is 2): an editor checking a file
+            // against the schema agrees with the simulator.
+            // `tests/engine/json_paths.rs` compares the two on many forms.
+            "pattern": "^\\s*([0-9]+\\.?[0-9]*|\\.[0-9]+)\\s*(us|µs|ms|s|m|min|h)\\s*$",
             "description": "A span of simulated time with a unit: \"40us\", \"250ms\", \"1.5s\", \"2m\", \"1h\".",
             "examples": ["250ms", "2s"]
         })
