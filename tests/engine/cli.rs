@@ -1092,3 +1092,23 @@ fn lessons_check_calls_a_file_that_is_no_lesson_invalid() {
         );
     }
 }
+
+/// A base scenario with a zero duration and three variants: the base's
+/// error once came back three more times, once per variant.
+#[test]
+fn an_invalid_base_is_reported_once_not_per_variant() {
+    let d = scratch("variants-base");
+    let mut v: Value = mm1();
+    v["duration"] = "0s".into();
+    v["variants"] = serde_json::json!([
+        {"name": "one", "set": {"consumers[0].instances": 1}},
+        {"name": "two", "set": {"consumers[0].instances": 2}},
+        {"name": "three", "set": {"consumers[0].instances": 3}}
+    ]);
+    let f = write(&d, "s.json", &serde_json::to_vec(&v).unwrap());
+    let o = queuelab(&["validate", &f]);
+    assert_rejected(&o, "duration: must be positive", "base");
+    let err = stderr(&o);
+    assert_eq!(err.matches("must be positive").count(), 1, "{err}");
+    assert!(!err.contains("variants["), "{err}");
+}
