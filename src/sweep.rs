@@ -50,11 +50,15 @@ pub fn parse_axis(text: &str) -> Result<Axis, String> {
                 "--set {path}: the range {spec} is empty (need a <= b and step > 0)"
             ));
         }
-        let n = (b - a) / step + 1;
-        if n as usize > RUNS_MAX {
+        // In i128: `b - a` of two i64 overflows i64 (-9e18..9e18).
+        let n = (i128::from(b) - i128::from(a)) / i128::from(step) + 1;
+        if n > RUNS_MAX as i128 {
             return Err(format!("--set {path}: {n} values; at most {RUNS_MAX}"));
         }
-        (0..n).map(|k| Value::from(a + k * step)).collect()
+        // Every value lies in a..=b, so fits an i64 (`k * step` may not).
+        (0..n)
+            .map(|k| Value::from((i128::from(a) + k * i128::from(step)) as i64))
+            .collect()
     } else {
         split_values(spec)
             .into_iter()

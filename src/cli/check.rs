@@ -5,23 +5,29 @@ use super::*;
 
 /// `queuelab check`: run each target to its duration (no trace, no time
 /// series) and evaluate its `expect` block against the JSON report. Every
-/// target is checked even after a failure, so one run lists them all.
+/// target is checked even after a failure or an invalid file, so one run
+/// lists them all. A run the event budget cuts short fails: its report is
+/// not the run to `duration` the expectations are about (as `compare` warns
+/// of a lane cut short). Exit 2 when any file is invalid (its problems on
+/// stderr), else 1 when any file failed.
 pub(super) fn check(args: &[OsString], out: &mut dyn Write) -> Result<(), Failure> {
     use crate::scenario::expect::{self, Outcome};
     let io = io_failure;
     let mut seed = None;
+    let mut max_events = DEFAULT_MAX_EVENTS;
     let mut targets = Vec::new();
     let mut it = args.iter();
+    let number = |flag: &str, v: Option<&OsString>| -> Result<u64, Failure> {
+        let v = v.ok_or_else(|| usage_error(format!("{flag} needs a value")))?;
+        v.to_str()
+            .and_then(|t| t.parse::<u64>().ok())
+            .ok_or_else(|| usage_error(format!("{flag}: {v:?} is not a whole number")))
+    };
     while let Some(a) = it.next() {
         if a == "--seed" {
-            let v = it
-                .next()
-                .ok_or_else(|| usage_error("--seed needs a value"))?;
-            let n = v
-                .to_str()
-                .and_then(|t| t.parse::<u64>().ok())
-                .ok_or_else(|| usage_error(format!("--seed: {v:?} is not a whole number")))?;
-            seed = Some(n);
+            seed = Some(number("--seed", it.next())?);
+        } else if a == "--max-events" {
+            max_events = number("--max-events", it.next())?;
         } else if a.to_str().is_some_and(|t| t.starts_with("--")) {
             return Err(usage_error(format!("check: unknown option {a:?}")));
         } else {
@@ -33,14 +39,33 @@ pub(super) fn check(args: &[OsString], out: &mut dyn Write) -> Result<(), Failur
             "check needs at least one scenario file or preset",
         ));
     }
-    let (mut failed, mut passed, mut bare) = (0usize, 0usize, 0usize);
+    let (mut failed, mut passed, mut bare, mut invalid) = (0usize, 0usize, 0usize, 0usize);
+    // An invalid target: its problems go to stderr, one line to stdout, and
+    // the others are still checked.
+    let mut refuse = |label: &str, message: &str, out: &mut dyn Write| {
+        invalid += 1;
+        warn(message);
+        writeln!(
+            out,
+            "{label}: INVALID — not checked (the problems are on stderr)"
+        )
+        .map_err(io)
+    };
     for target in targets {
-        let (name, scenario) = match load_target(target)? {
-            Target::Scenario { name, scenario } => (name, scenario),
-            Target::Link(_) => {
-                return Err(usage_error(
-                    "check takes scenario files or presets, not links",
-                ))
+        let label = crate::scenario::clip(&target.to_string_lossy(), 80);
+        let (name, scenario) = match load_target(target) {
+            Ok(Target::Scenario { name, scenario }) => (name, scenario),
+            Ok(Target::Link(_)) => {
+                refuse(
+                    &label,
+                    &format!("{label}: check takes scenario files or presets, not links"),
+                    out,
+                )?;
+                continue;
+            }
+            Err(f) => {
+                refuse(&label, &f.message, out)?;
+                continue;
             }
         };
         let exps: Vec<_> = scenario
@@ -56,12 +81,27 @@ pub(super) fn check(args: &[OsString], out: &mut dyn Write) -> Result<(), Failur
         let until = SimTime(scenario.duration.us());
         let duration = scenario.duration;
         let seed = seed.unwrap_or(scenario.seed);
-        let mut engine = Engine::new(scenario, seed).map_err(|e| Failure {
-            code: 2,
-            message: format!("{name}: {e}"),
-        })?;
+        let mut engine = match Engine::new(scenario, seed) {
+            Ok(e) => e,
+            Err(e) => {
+                refuse(&name, &format!("{name}: {e}"), out)?;
+                continue;
+            }
+        };
         engine.set_series(false);
-        run_to(&mut engine, until, DEFAULT_MAX_EVENTS);
+        if !run_to(&mut engine, until, max_events) {
+            failed += 1;
+            writeln!(
+                out,
+                "{name}: FAILED — the run stopped at --max-events {max_events} at {} before \
+                 its duration {duration} (seed {seed}); its {} expectation{} were not checked",
+                engine.now(),
+                exps.len(),
+                if exps.len() == 1 { "" } else { "s" },
+            )
+            .map_err(io)?;
+            continue;
+        }
         let report = serde_json::to_value(engine.report(&name)).expect("report serializes");
         let bad: Vec<(usize, String)> = exps
             .iter()
@@ -98,11 +138,22 @@ pub(super) fn check(args: &[OsString], out: &mut dyn Write) -> Result<(), Failur
             }
         }
     }
+    let invalid_text = if invalid > 0 {
+        format!(", {invalid} invalid")
+    } else {
+        String::new()
+    };
     writeln!(
         out,
-        "{passed} passed, {failed} failed, {bare} without expectations"
+        "{passed} passed, {failed} failed, {bare} without expectations{invalid_text}"
     )
     .map_err(io)?;
+    if invalid > 0 {
+        return Err(Failure {
+            code: 2,
+            message: format!("{invalid} scenario(s) invalid, {failed} failed"),
+        });
+    }
     if failed > 0 {
         return Err(Failure {
             code: 1,
@@ -134,10 +185,11 @@ pub(super) fn lessons(args: &[OsString], out: &mut dyn Write) -> Result<(), Fail
             Ok(())
         }
         "check" => {
-            let mut items: Vec<(String, String)> = Vec::new();
+            // A lesson's text, or why it is not one (invalid input: exit 2).
+            let mut items: Vec<(String, Result<String, String>)> = Vec::new();
             if args.len() == 1 {
                 for l in lesson::lessons() {
-                    items.push((l.name.to_string(), l.json.to_string()));
+                    items.push((l.name.to_string(), Ok(l.json.to_string())));
                 }
             } else {
                 for f in &args[1..] {
@@ -147,15 +199,34 @@ pub(super) fn lessons(args: &[OsString], out: &mut dyn Write) -> Result<(), Fail
                         .file_stem()
                         .map(|s| s.to_string_lossy().into_owned())
                         .unwrap_or_else(|| path.display().to_string());
-                    items.push((name, String::from_utf8_lossy(&bytes).into_owned()));
+                    let text = String::from_utf8(bytes).map_err(|e| {
+                        format!(
+                            "not UTF-8 text (a bad byte at offset {})",
+                            e.utf8_error().valid_up_to()
+                        )
+                    });
+                    items.push((name, text));
                 }
             }
-            let mut failed = 0usize;
+            let (mut failed, mut invalid) = (0usize, 0usize);
             for (name, text) in &items {
-                let verdict = lesson::parse(text).and_then(|l| {
-                    let results = lesson::play(name, &l)?;
-                    Ok((l, results))
-                });
+                // Not a lesson (not UTF-8, not JSON, a field wrong): invalid.
+                let parsed = text
+                    .as_deref()
+                    .map_err(|e| e.clone())
+                    .and_then(|t| lesson::parse(t.strip_prefix('\u{feff}').unwrap_or(t)));
+                let l = match parsed {
+                    Ok(l) => l,
+                    Err(why) => {
+                        invalid += 1;
+                        writeln!(out, "{name}: INVALID lesson").map_err(io)?;
+                        for line in why.lines() {
+                            writeln!(out, "  {line}").map_err(io)?;
+                        }
+                        continue;
+                    }
+                };
+                let verdict = lesson::play(name, &l).map(|results| (l, results));
                 match verdict {
                     Ok((l, results)) => {
                         let asked = l.steps.iter().filter(|s| s.predict.is_some()).count();
@@ -193,13 +264,24 @@ pub(super) fn lessons(args: &[OsString], out: &mut dyn Write) -> Result<(), Fail
                     }
                 }
             }
+            let invalid_text = if invalid > 0 {
+                format!(", {invalid} invalid")
+            } else {
+                String::new()
+            };
             writeln!(
                 out,
-                "{} lessons, {} passed, {failed} failed",
+                "{} lessons, {} passed, {failed} failed{invalid_text}",
                 items.len(),
-                items.len() - failed
+                items.len() - failed - invalid
             )
             .map_err(io)?;
+            if invalid > 0 {
+                return Err(Failure {
+                    code: 2,
+                    message: format!("{invalid} lesson file(s) invalid, {failed} failed"),
+                });
+            }
             if failed > 0 {
                 return Err(Failure {
                     code: 1,

@@ -32,6 +32,18 @@ pub(super) fn export(args: &[OsString], out: &mut dyn Write) -> Result<(), Failu
         ));
     }
     if what == "svg" {
+        // The topology does not depend on a run: a run option would be
+        // silently ignored, so it is refused as the message says.
+        let given = [
+            ("--seed", a.seed.is_some()),
+            ("--until", a.until_us.is_some()),
+            ("--max-events", a.max_events != DEFAULT_MAX_EVENTS),
+        ];
+        if let Some((flag, _)) = given.iter().find(|(_, set)| *set) {
+            return Err(usage_error(format!(
+                "export svg does not take {flag} (the topology is the same for any run); only --out"
+            )));
+        }
         return export_svg(&a.target, out_path, out);
     }
     let (name, scenario, seed, commands) = match load_target(&a.target)? {

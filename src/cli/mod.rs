@@ -35,7 +35,7 @@ USAGE:
   queuelab compare FILE|PRESET [--seed N] [--until DURATION] [--max-events N] [--json]
   queuelab sweep FILE|PRESET --set PATH=VALUES [--set ...] [--seeds N] [--seed N] [--until DURATION]
                  [--metric PATH] [--csv FILE] [--svg FILE] [--jobs N]
-  queuelab check FILE|PRESET... [--seed N]
+  queuelab check FILE|PRESET... [--seed N] [--max-events N]
   queuelab export csv FILE|PRESET|LINK [--seed N] [--until DURATION] [--out FILE.csv]
   queuelab export svg FILE|PRESET|LINK [--out FILE.svg]
   queuelab definitions import DEFINITIONS.json [--vhost NAME] [--out SCENARIO.json]
@@ -68,6 +68,8 @@ USAGE:
   check      run each scenario to its duration and check its `expect` block;
              prints every failed expectation with the measured value
                --seed N          seed for every scenario (default: each one's own)
+               --max-events N    a run's budget, as for run; one it stops before
+                                 its duration fails (default 1000000000)
   lessons    list     the built-in guided lessons
              check    play every step of every built-in lesson (or of FILE...)
                       natively; fails if a step's scenario is invalid, a
@@ -205,7 +207,10 @@ pub fn load_target(target: &OsStr) -> Result<Target, Failure> {
                 format!("cannot read the link: {e}")
             } else {
                 // `v1.json` may be a mistyped file name as much as a link.
-                format!("no file or preset named {text:?}, and as a link: {e}")
+                format!(
+                    "no file or preset named {:?}, and as a link: {e}",
+                    scenario::clip(&text, 60)
+                )
             },
         })?;
         return Ok(Target::Link(link));

@@ -361,8 +361,8 @@ pub struct Totals {
     /// Consumer instance crashes.
     pub crashes: u64,
     /// Channels closed because a delivery stayed unacked past its queue's
-    /// `consumer_timeout` (`model::ack_timeout`).
-    #[serde(skip_serializing_if = "crate::engine::view::is_zero")]
+    /// `consumer_timeout` (`model::ack_timeout`). Always in the JSON, 0
+    /// included, so `expect` can assert `totals.ack_timeouts == 0`.
     pub ack_timeouts: u64,
     /// Messages on their way now: in transit, queued, unacked or waiting
     /// for a retry; a stored Pulsar message or Redis stream entry once per

@@ -153,8 +153,7 @@ pub struct EventStoreCounts {
     /// Appends made on a stale version without the check (lost updates).
     pub stale_writes: u64,
     /// Attempts failed after more conflicts than `conflict_retries` allows
-    /// (in the JSON only when some did).
-    #[serde(skip_serializing_if = "super::view::is_zero")]
+    /// (always in the JSON, 0 included, so `expect` can assert it is 0).
     pub conflict_give_ups: u64,
     /// Aggregate loads (with `replay_per_event`) and the events they replayed.
     pub loads: u64,

@@ -5,7 +5,8 @@
 //!
 //! ```text
 //!   totals.dead_lettered >= 1
-//!   latency_us.end_to_end.p99 < "2s"          (a quoted duration is compared in µs)
+//!   latency_us.end_to_end.p99 < "2s"          (a duration, in the field's unit)
+//!   alerts.slow.first_fired_s < "30s"          (_us, _ms, _s: µs, ms, seconds)
 //!   nodes.billing.lag == 0
 //!   nodes["orders.eu"].depth_max <= 100        (ids with dots go in quotes)
 //!   nodes.fast.processed > nodes.slow.processed * 2
@@ -15,7 +16,10 @@
 //! Grammar: `PATH OP VALUE`, where PATH is dotted field names and `[n]` array
 //! indexes, OP one of `< <= > >= == !=`, and VALUE a number, `true`/`false`,
 //! a quoted duration (`"250ms"`) or string, or another PATH optionally
-//! multiplied by a number (`PATH * 0.9`).
+//! multiplied by a number (`PATH * 0.9`). A duration compares only with a
+//! time field (see [`time_unit`]), converted to its unit; a quoted string
+//! that is not a duration only with `==`/`!=`. Both are decided by the text
+//! alone, so breaking them is a parse error (an invalid scenario).
 //!
 //! Guarantees: parsing is total (bad text is an error naming what is wrong,
 //! never a panic); evaluation reads the report only, so an expectation can
@@ -94,8 +98,9 @@ impl Op {
 pub enum Operand {
     Number(f64),
     Bool(bool),
-    /// A quoted text: a duration (compared in µs) when the field is a number,
-    /// else compared as a string.
+    /// A quoted text: a duration (compared in the unit of the field's name:
+    /// `_us`, `_ms`, `_s`) when the field is a time, else a string compared
+    /// with `==`/`!=` only.
     Text(String),
     /// Another report field, times a factor (1 when not written).
     Field(Path, f64),
@@ -244,6 +249,69 @@ impl<'a> Cursor<'a> {
     }
 }
 
+/// The time unit of a report field, from its name's suffix: `_us`, `_ms`,
+/// `_s` (a rate `_per_s` is not a time). A latency summary's time fields
+/// (`latency_us.wait.p99`, `nodes.q.latency_us.mean_ci95.half_width`) take the
+/// `latency_us` group's unit; its counts (`count`, `batches`, ...) have none.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum TimeUnit {
+    Us,
+    Ms,
+    S,
+}
+
+impl TimeUnit {
+    /// Microseconds in one of this unit.
+    fn us(self) -> f64 {
+        match self {
+            TimeUnit::Us => 1.0,
+            TimeUnit::Ms => 1_000.0,
+            TimeUnit::S => 1_000_000.0,
+        }
+    }
+    fn suffix(self) -> &'static str {
+        match self {
+            TimeUnit::Us => "µs",
+            TimeUnit::Ms => "ms",
+            TimeUnit::S => "s",
+        }
+    }
+    fn of_name(name: &str) -> Option<TimeUnit> {
+        if name.ends_with("_us") {
+            Some(TimeUnit::Us)
+        } else if name.ends_with("_ms") {
+            Some(TimeUnit::Ms)
+        } else if name.ends_with("_s") && !name.ends_with("_per_s") {
+            Some(TimeUnit::S)
+        } else {
+            None
+        }
+    }
+}
+
+/// The time unit of the field a path names, or None when it is not a time.
+/// Decided by the path alone: the last field name's suffix (`[n]` after it
+/// is an item of that list: `alerts.a.fired_at_s[0]`), or a time field of a
+/// `latency_us` summary (the report's or a node's).
+pub fn time_unit(path: &Path) -> Option<TimeUnit> {
+    let names: Vec<&str> = path
+        .0
+        .iter()
+        .filter_map(|s| match s {
+            Step::Field(n) => Some(n.as_str()),
+            Step::Index(_) => None,
+        })
+        .collect();
+    let last = *names.last()?;
+    if let Some(u) = TimeUnit::of_name(last) {
+        return Some(u);
+    }
+    let in_latency = names.first() == Some(&"latency_us")
+        || (names.first() == Some(&"nodes") && names.get(2) == Some(&"latency_us"));
+    let timed = ["p50", "p95", "p99", "max", "mean", "half_width"];
+    (in_latency && timed.contains(&last)).then_some(TimeUnit::Us)
+}
+
 /// Parse one expectation. The error says what is wrong and where (1-based column).
 pub fn parse(text: &str) -> Result<Expectation, String> {
     if text.len() > EXPECT_LEN_MAX {
@@ -320,6 +388,28 @@ pub fn parse(text: &str) -> Result<Expectation, String> {
             c.rest().chars().take(12).collect::<String>(),
             c.at + 1
         ));
+    }
+    if let Operand::Text(t) = &value {
+        let ordered = !matches!(op, Op::Eq | Op::Ne);
+        match super::parse_duration(t) {
+            // A duration compares with a time field, in that field's unit.
+            Ok(_) if time_unit(&path).is_none() => {
+                return Err(format!(
+                    "`{path}` is not a time (its name has no _us, _ms or _s suffix); \
+                     a quoted duration like {t:?} compares only with a time field such as \
+                     latency_us.end_to_end.p99"
+                ))
+            }
+            Ok(_) => {}
+            Err(why) if ordered => {
+                return Err(format!(
+                    "{} needs a number, a duration or a field; {t:?} is not a duration ({why}), \
+                     and a quoted string compares only with == or !=",
+                    op.text()
+                ))
+            }
+            Err(_) => {}
+        }
     }
     Ok(Expectation { path, op, value })
 }
@@ -422,12 +512,19 @@ pub fn evaluate(e: &Expectation, report: &Value) -> Outcome {
             compare(e.op, m.as_f64().unwrap_or(f64::NAN), *n),
             n.to_string(),
         ),
-        (Operand::Text(t), Value::Number(m)) => match super::parse_duration(t) {
-            Ok(d) => verdict(
-                compare(e.op, m.as_f64().unwrap_or(f64::NAN), d.us() as f64),
-                format!("{t:?} ({} µs)", d.us()),
-            ),
-            Err(why) => Outcome::Error(format!(
+        (Operand::Text(t), Value::Number(m)) => match (super::parse_duration(t), time_unit(&e.path)) {
+            (Ok(d), Some(unit)) => {
+                let against = d.us() as f64 / unit.us();
+                verdict(
+                    compare(e.op, m.as_f64().unwrap_or(f64::NAN), against),
+                    format!("{t:?} ({against} {})", unit.suffix()),
+                )
+            }
+            (Ok(_), None) => Outcome::Error(format!(
+                "`{}` is not a time (its name has no _us, _ms or _s suffix); {t:?} cannot be compared with it",
+                e.path
+            )),
+            (Err(why), _) => Outcome::Error(format!(
                 "`{}` is a number; {t:?} is not a duration to compare it with: {why}",
                 e.path
             )),
@@ -537,11 +634,7 @@ mod tests {
             panic!()
         };
         assert!(why.contains("list of 1"), "{why}");
-        let Outcome::Error(why) = check("totals.processed < \"soon\"") else {
-            panic!()
-        };
-        assert!(why.contains("not a duration"), "{why}");
-        let Outcome::Error(why) = check("nodes.g.assignment < \"Range\"") else {
+        let Outcome::Error(why) = check("nodes.g.assignment == 3") else {
             panic!()
         };
         assert!(why.contains("cannot be compared"), "{why}");
@@ -549,6 +642,31 @@ mod tests {
             panic!()
         };
         assert!(why.contains("totals.nope"), "{why}");
+    }
+
+    #[test]
+    fn a_duration_is_compared_in_the_unit_of_the_field() {
+        let r = json!({
+            "alerts": {"a": {"first_fired_s": 13, "firing_ms": 4000, "fired_at_s": [13]}},
+            "nodes": {"q_s": {"latency_us": {"p99": 1500, "count": 9}, "lag_time_us": 2000}}
+        });
+        let at = |t: &str| evaluate(&parse(t).unwrap_or_else(|e| panic!("{t}: {e}")), &r);
+        assert_eq!(at("alerts.a.first_fired_s > \"2s\""), Outcome::Pass);
+        assert_eq!(at("alerts.a.first_fired_s < \"14s\""), Outcome::Pass);
+        assert_eq!(
+            at("alerts.a.first_fired_s < \"2s\""),
+            Outcome::Fail {
+                measured: "13".into(),
+                against: "\"2s\" (2 s)".into()
+            }
+        );
+        assert_eq!(at("alerts.a.firing_ms == \"4s\""), Outcome::Pass);
+        assert!(!at("alerts.a.firing_ms < \"1s\"").is_pass());
+        assert_eq!(at("alerts.a.fired_at_s[0] == \"13s\""), Outcome::Pass);
+        assert_eq!(at("nodes.q_s.latency_us.p99 == \"1500us\""), Outcome::Pass);
+        assert_eq!(at("nodes.q_s.lag_time_us < \"3ms\""), Outcome::Pass);
+        // A node id ending in _s does not make its counts times.
+        assert!(parse("nodes.q_s.latency_us.count > \"1ms\"").is_err());
     }
 
     #[test]
@@ -564,6 +682,21 @@ mod tests {
             ("nodes[x] < 3", "index or a quoted name"),
             ("a < 1e999", "bad number"),
             ("a < 3 * ", "expected a field name"),
+            ("totals.processed < \"soon\"", "is not a duration"),
+            (
+                "nodes.g.assignment < \"Range\"",
+                "compares only with == or !=",
+            ),
+            (
+                "totals.processed < \"1s\"",
+                "`totals.processed` is not a time",
+            ),
+            (
+                "totals.processed == \"1s\"",
+                "`totals.processed` is not a time",
+            ),
+            ("latency_us.wait.count > \"1ms\"", "not a time"),
+            ("nodes.q.rate_per_s > \"1s\"", "not a time"),
         ] {
             let err = parse(text).expect_err(text);
             assert!(err.contains(says), "{text:?}: {err}");

@@ -366,3 +366,222 @@ fn string_end(text: &[u8], start: usize) -> Option<usize> {
     }
     None
 }
+
+/// One step of a path as `error_path` writes it.
+enum Seg {
+    Key(String),
+    Index(usize),
+}
+
+/// `consumers[0].service` into its steps (a key holding `.`, `[` or `]` is
+/// not split back correctly: the caller then finds nothing there).
+fn segments(path: &str) -> Option<Vec<Seg>> {
+    let mut out = Vec::new();
+    for part in path.split('.') {
+        let (key, mut rest) = part.split_at(part.find('[').unwrap_or(part.len()));
+        if !key.is_empty() {
+            out.push(Seg::Key(key.to_string()));
+        }
+        while let Some(r) = rest.strip_prefix('[') {
+            let end = r.find(']')?;
+            out.push(Seg::Index(r[..end].parse().ok()?));
+            rest = &r[end + 1..];
+        }
+        if !rest.is_empty() {
+            return None;
+        }
+    }
+    Some(out)
+}
+
+fn at_mut<'v>(root: &'v mut serde_json::Value, path: &[Seg]) -> Option<&'v mut serde_json::Value> {
+    path.iter().try_fold(root, |v, s| match s {
+        Seg::Key(k) => v.get_mut(k.as_str()),
+        Seg::Index(i) => v.get_mut(*i),
+    })
+}
+
+/// A clear message for a value that is not one of an externally tagged
+/// enum's forms, which serde words from inside the enum ("invalid type:
+/// unit variant, expected newtype variant", "expected unit", "expected
+/// value", "trailing characters"). Returns the enum field's path and a
+/// message naming what is wrong and every form it takes, e.g.
+/// `consumers[0].service`, `5 is not a service form; write one of
+/// {"constant": …}, {"uniform": […]}, {"exponential": …}, {"log_normal": {…}}`.
+///
+/// The forms are not listed by hand: `reject` deserializes the document with
+/// a value put in the enum's place, and serde's own errors say which
+/// variants exist (a name that is none: "unknown variant, expected one of")
+/// and which take data (a bare name: "expected newtype variant"). Only on
+/// this error path, so a valid scenario costs nothing; None when the error is
+/// not about an enum or the probes do not say (then serde's text stands).
+pub fn enum_issue(
+    text: &str,
+    path: &str,
+    message: &str,
+    reject: &dyn Fn(&[u8]) -> Option<serde_json::Error>,
+) -> Option<(String, String)> {
+    use serde_json::Value;
+    let (what, at) = match message.rfind(" at line ") {
+        Some(k) => message.split_at(k),
+        None => (message, ""),
+    };
+    let root: Value = serde_json::from_str(text).ok()?;
+    let mut steps = segments(path)?;
+    let last_key = match steps.last() {
+        Some(Seg::Key(k)) => Some(k.clone()),
+        _ => None,
+    };
+    // Which case, and where the enum is: the error's own path, or its
+    // parent when serde failed inside the variant it entered.
+    enum Case {
+        NeedsValue(String),
+        NoValue(String),
+        TooMany(String),
+        Shape,
+    }
+    let case = if what.starts_with("invalid type: unit variant, expected ") {
+        Case::NeedsValue(last_key?)
+    } else if what.ends_with(", expected unit") {
+        Case::NoValue(last_key?)
+    } else if what == "trailing characters" {
+        Case::TooMany(last_key?)
+    } else if what == "expected value" || what.starts_with("invalid type: ") {
+        Case::Shape
+    } else {
+        return None;
+    };
+    if !matches!(case, Case::Shape) {
+        steps.pop();
+    }
+    let enum_path = {
+        let mut p = String::new();
+        for s in &steps {
+            match s {
+                Seg::Key(k) => {
+                    if !p.is_empty() {
+                        p.push('.');
+                    }
+                    p.push_str(k);
+                }
+                Seg::Index(i) => p.push_str(&format!("[{i}]")),
+            }
+        }
+        p
+    };
+    let probe = |v: Value| -> Option<(String, String)> {
+        let mut doc = root.clone();
+        *at_mut(&mut doc, &steps)? = v;
+        let bytes = serde_json::to_vec(&doc).ok()?;
+        let e = reject(&bytes)?;
+        Some((error_path(&bytes, &e), e.to_string()))
+    };
+    // A name no variant has: serde lists the ones there are.
+    const NONE: &str = "\u{1}";
+    let (p, m) = probe(Value::String(NONE.into()))?;
+    if p != enum_path {
+        return None;
+    }
+    let listed = m
+        .strip_prefix(&format!("unknown variant `{NONE}`, expected "))?
+        .split(" at line ")
+        .next()?
+        .to_string();
+    let names: Vec<&str> = listed
+        .split('`')
+        .skip(1)
+        .step_by(2)
+        .filter(|n| !n.is_empty())
+        .collect();
+    if names.is_empty() {
+        return None;
+    }
+    let forms: Vec<String> = names
+        .iter()
+        .map(|n| {
+            let needs = probe(Value::String(n.to_string()))
+                .filter(|(p, _)| p.starts_with(&enum_path))
+                .map(|(_, m)| m)
+                .unwrap_or_default();
+            if needs.contains("expected newtype variant") {
+                format!("{{\"{n}\": …}}")
+            } else if needs.contains("expected struct variant") {
+                format!("{{\"{n}\": {{…}}}}")
+            } else if needs.contains("expected tuple variant") {
+                format!("{{\"{n}\": […]}}")
+            } else {
+                format!("\"{n}\"")
+            }
+        })
+        .collect();
+    let form_of = |n: &str| {
+        forms
+            .iter()
+            .zip(&names)
+            .find(|(_, m)| **m == n)
+            .map(|(f, _)| f.clone())
+            .unwrap_or_default()
+    };
+    let one_of = format!("the forms are {}", forms.join(", "));
+    let problem = match case {
+        Case::NeedsValue(n) => format!("\"{n}\" needs a value: write {}", form_of(&n)),
+        Case::NoValue(n) => format!("\"{n}\" takes no value: write \"{n}\""),
+        Case::TooMany(n) => format!("\"{n}\" has too many items: write {}", form_of(&n)),
+        Case::Shape => {
+            let mut doc = root.clone();
+            let here = at_mut(&mut doc, &steps)?;
+            let shown = crate::scenario::clip(&here.to_string(), 40);
+            match here {
+                Value::Object(m) if m.is_empty() => "{} names no form".to_string(),
+                Value::Object(m) if m.len() > 1 => {
+                    format!("{shown} has {} keys; a form has one", m.len())
+                }
+                _ => format!("{shown} is not a form"),
+            }
+        }
+    };
+    Some((enum_path, format!("{problem}; {one_of}{at}")))
+}
+
+/// The first place where the text wrote a list and the scenario read it as
+/// an object: serde fills a struct from a JSON array by position
+/// (`"queues": [["orders"]]`), which skips the unknown-field check and hides
+/// which value is which. `read` is the parsed scenario serialized again;
+/// where it has an object and `written` (the text's JSON) a list, the
+/// schema said object. Returns that path.
+pub fn list_for_object(written: &serde_json::Value, read: &serde_json::Value) -> Option<String> {
+    use serde_json::Value;
+    fn walk(w: &Value, r: &Value, path: &mut String) -> bool {
+        match (w, r) {
+            (Value::Array(_), Value::Object(_)) => true,
+            (Value::Object(wm), Value::Object(rm)) => wm.iter().any(|(k, wv)| {
+                rm.get(k).is_some_and(|rv| {
+                    let len = path.len();
+                    if !path.is_empty() {
+                        path.push('.');
+                    }
+                    path.push_str(k);
+                    let found = walk(wv, rv, path);
+                    if !found {
+                        path.truncate(len);
+                    }
+                    found
+                })
+            }),
+            (Value::Array(wa), Value::Array(ra)) if wa.len() == ra.len() => {
+                wa.iter().zip(ra).enumerate().any(|(i, (wv, rv))| {
+                    let len = path.len();
+                    path.push_str(&format!("[{i}]"));
+                    let found = walk(wv, rv, path);
+                    if !found {
+                        path.truncate(len);
+                    }
+                    found
+                })
+            }
+            _ => false,
+        }
+    }
+    let mut path = String::new();
+    walk(written, read, &mut path).then_some(path)
+}

@@ -35,6 +35,7 @@ pub use redis::*;
 pub use sqs::*;
 pub use stream::*;
 pub use types::*;
+pub use units::clip;
 pub use units::{parse_duration, parse_f64, parse_rate, Duration, Rate};
 pub use validate::{
     check_arrival, check_confirms, check_consumer_faults, check_dedup, check_link_faults,
@@ -136,6 +137,17 @@ pub fn parse(text: &str) -> Result<Scenario, ScenarioError> {
             de.end().map_err(|e| {
                 ScenarioError::one("", format!("trailing data after the scenario: {e}"))
             })?;
+            // serde also fills an object from a list, by position; refuse it.
+            let written: serde_json::Value =
+                serde_json::from_slice(text.as_bytes()).unwrap_or_default();
+            let read = serde_json::to_value(&s).unwrap_or_default();
+            if let Some(path) = json_path::list_for_object(&written, &read) {
+                return Err(ScenarioError::one(
+                    path,
+                    "must be an object ({\"field\": value, ...}), not a list: \
+                     a list fills the fields by position, hiding which value is which",
+                ));
+            }
             name_default_exchange(&mut s);
             Ok(s)
         }
@@ -147,7 +159,19 @@ pub fn parse(text: &str) -> Result<Scenario, ScenarioError> {
                 });
             }
             let msg = err.to_string();
-            // serde_json appends " at line L column C"; keep it, it helps hand editing.
+            // An enum field given none of its forms: name them all.
+            let reject = |bytes: &[u8]| {
+                Scenario::deserialize(&mut serde_json::Deserializer::from_slice(bytes)).err()
+            };
+            if let Some((path, msg)) = json_path::enum_issue(text, &path, &msg, &reject) {
+                return Err(ScenarioError::one(path, msg));
+            }
+            // serde_json appends " at line L column C"; keep it, it helps hand
+            // editing. Its text may echo a whole value: a megabyte is cut.
+            let msg = match msg.rfind(" at line ") {
+                Some(k) if k > 300 => format!("{}{}", clip(&msg[..k], 200), &msg[k..]),
+                _ => msg,
+            };
             Err(ScenarioError::one(path, msg))
         }
     }

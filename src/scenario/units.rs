@@ -61,11 +61,23 @@ fn parse_decimal(num: &str) -> Option<(u128, u32)> {
     Some((mantissa, frac.len() as u32))
 }
 
+/// At most `max_chars` characters of untrusted text, for an error message
+/// (a 1 MB bad value is not echoed whole); `…` marks a cut.
+pub fn clip(text: &str, max_chars: usize) -> String {
+    let mut out: String = text.chars().take(max_chars).collect();
+    if out.len() < text.len() {
+        out.push('…');
+    }
+    out
+}
+
 pub fn parse_duration(text: &str) -> Result<Duration, String> {
+    // A bad value is echoed, but not a megabyte of it.
+    let shown = clip(text, 60);
     let t = text.trim();
     if t.starts_with('-') {
         return Err(format!(
-            "duration {text:?} is negative: a duration is 0 or more (e.g. \"250ms\")"
+            "duration {shown:?} is negative: a duration is 0 or more (e.g. \"250ms\")"
         ));
     }
     let split = t
@@ -80,28 +92,29 @@ pub fn parse_duration(text: &str) -> Result<Duration, String> {
         "h" => 3_600_000_000,
         "" => {
             return Err(format!(
-                "duration {text:?} needs a unit: us, ms, s, m or h (e.g. \"250ms\")"
+                "duration {shown:?} needs a unit: us, ms, s, m or h (e.g. \"250ms\")"
             ))
         }
         other => {
             return Err(format!(
-                "unknown duration unit {other:?} in {text:?}; use us, ms, s, m (or min) or h"
+                "unknown duration unit {:?} in {shown:?}; use us, ms, s, m (or min) or h",
+                clip(other, 20)
             ))
         }
     };
     let (mantissa, places) = parse_decimal(num.trim())
-        .ok_or_else(|| format!("{text:?} is not a duration like \"250ms\" or \"1.5s\""))?;
+        .ok_or_else(|| format!("{shown:?} is not a duration like \"250ms\" or \"1.5s\""))?;
     let scale = 10u128.pow(places);
     let total = mantissa
         .checked_mul(unit_us)
-        .ok_or_else(|| format!("duration {text:?} is too large"))?;
+        .ok_or_else(|| format!("duration {shown:?} is too large"))?;
     if total % scale != 0 {
-        return Err(format!("duration {text:?} is finer than one microsecond"));
+        return Err(format!("duration {shown:?} is finer than one microsecond"));
     }
     let us = total / scale;
     if us > DURATION_US_MAX as u128 {
         return Err(format!(
-            "duration {text:?} is longer than the 10-year limit"
+            "duration {shown:?} is longer than the 10-year limit"
         ));
     }
     Ok(Duration(us as u64))
@@ -151,7 +164,11 @@ impl JsonSchema for Duration {
     fn json_schema(_: &mut SchemaGenerator) -> Schema {
         json_schema!({
             "type": "string",
-            "pattern": "^[0-9]*\\.?[0-9]+ ?(us|µs|ms|s|m|min|h)$",
+            // Exactly what `parse_duration` reads (spaces around and
+            // between are allowed, `2.` is 2): an editor checking a file
+            // against the schema agrees with the simulator.
+            // `tests/engine/json_paths.rs` compares the two on many forms.
+            "pattern": "^\\s*([0-9]+\\.?[0-9]*|\\.[0-9]+)\\s*(us|µs|ms|s|m|min|h)\\s*$",
             "description": "A span of simulated time with a unit: \"40us\", \"250ms\", \"1.5s\", \"2m\", \"1h\".",
             "examples": ["250ms", "2s"]
         })
@@ -204,10 +221,12 @@ pub fn parse_f64(text: &str) -> Option<f64> {
 }
 
 pub fn parse_rate(text: &str) -> Result<Rate, String> {
+    // A bad value is echoed, but not a megabyte of it.
+    let shown = clip(text, 60);
     let t = text.trim();
     let (num, unit) = t
         .split_once('/')
-        .ok_or_else(|| format!("rate {text:?} needs a unit: \"20/s\", \"600/min\", \"2/ms\""))?;
+        .ok_or_else(|| format!("rate {shown:?} needs a unit: \"20/s\", \"600/min\", \"2/ms\""))?;
     let per_s_factor = match unit.trim() {
         "s" | "sec" => 1.0,
         "ms" => 1000.0,
@@ -215,17 +234,18 @@ pub fn parse_rate(text: &str) -> Result<Rate, String> {
         "h" => 1.0 / 3600.0,
         other => {
             return Err(format!(
-                "unknown rate unit {other:?} in {text:?}; use /s, /ms, /min or /h"
+                "unknown rate unit {:?} in {shown:?}; use /s, /ms, /min or /h",
+                clip(other, 20)
             ))
         }
     };
-    let (mantissa, places) =
-        parse_decimal(num.trim()).ok_or_else(|| format!("{text:?} is not a rate like \"20/s\""))?;
+    let (mantissa, places) = parse_decimal(num.trim())
+        .ok_or_else(|| format!("{shown:?} is not a rate like \"20/s\""))?;
     // Exact powers of ten (`powi` is not guaranteed bit-identical across targets).
     let scale = 10u128.pow(places) as f64;
     let value = mantissa as f64 / scale * per_s_factor;
     if !(value.is_finite()) || value > RATE_PER_S_MAX {
-        return Err(format!("rate {text:?} is above the limit of 10000000/s"));
+        return Err(format!("rate {shown:?} is above the limit of 10000000/s"));
     }
     Ok(Rate(value))
 }

@@ -86,6 +86,9 @@ fn check_variants(v: &mut V, s: &Scenario) {
     }
     let mut base = s.clone();
     base.variants.clear();
+    // A variant is the base changed: when the base itself is invalid, every
+    // variant would repeat its errors (already reported at their own paths).
+    let base_valid = validate(&base).is_ok();
     let mut names = std::collections::BTreeSet::new();
     for (i, var) in s.variants.iter().enumerate() {
         let at = format!("variants[{i}]");
@@ -101,6 +104,9 @@ fn check_variants(v: &mut V, s: &Scenario) {
                 format!("{at}.set"),
                 format!("{p:?}: a variant cannot change the variants"),
             );
+            continue;
+        }
+        if !base_valid {
             continue;
         }
         if let Err(why) = super::patch::apply(&base, &var.set) {

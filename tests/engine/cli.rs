@@ -880,3 +880,235 @@ fn the_text_report_says_when_a_pulsar_unacked_cap_blocked() {
     assert!(out.contains("pulsarsub"), "{out}");
     assert!(!out.contains("unacked cap"), "{out}");
 }
+
+/// The mm1 preset's file as JSON.
+fn mm1() -> Value {
+    serde_json::from_slice(&mm1_with("queues", "id", "mm1-queue".into())).unwrap()
+}
+
+/// mm1 with one field of one item replaced (`"consumers"`, 0, `"service"`).
+fn mm1_with(list: &str, field: &str, value: Value) -> Vec<u8> {
+    let mut v: Value = serde_json::from_str(
+        &std::fs::read_to_string(Path::new(env!("CARGO_MANIFEST_DIR")).join("scenarios/mm1.json"))
+            .unwrap(),
+    )
+    .unwrap();
+    v[list][0][field] = value;
+    serde_json::to_vec_pretty(&v).unwrap()
+}
+
+/// A newcomer writes a service time as a bare number, a bare name, an empty
+/// object, a unit variant with a value, and a uniform with three bounds.
+/// serde answered from inside the enum ("expected value", "invalid type:
+/// unit variant, expected newtype variant", "expected unit", "trailing
+/// characters"); each now names the field and every form it takes.
+#[test]
+fn a_wrong_enum_form_names_the_field_and_lists_the_forms() {
+    let d = scratch("enum-forms");
+    let service_forms =
+        "the forms are {\"constant\": …}, {\"uniform\": …}, {\"exponential\": …}, {\"log_normal\": {…}}";
+    for (list, field, value, want) in [
+        (
+            "consumers",
+            "service",
+            serde_json::json!(5),
+            format!("consumers[0].service: 5 is not a form; {service_forms} at line "),
+        ),
+        (
+            "consumers",
+            "service",
+            serde_json::json!({}),
+            format!("consumers[0].service: {{}} names no form; {service_forms} at line "),
+        ),
+        (
+            "consumers",
+            "service",
+            serde_json::json!("exponential"),
+            format!(
+                "consumers[0].service: \"exponential\" needs a value: write {{\"exponential\": …}}; {service_forms}"
+            ),
+        ),
+        (
+            "consumers",
+            "service",
+            serde_json::json!({"uniform": ["1ms", "2ms", "3ms"]}),
+            format!(
+                "consumers[0].service: \"uniform\" has too many items: write {{\"uniform\": …}}; {service_forms}"
+            ),
+        ),
+        (
+            "producers",
+            "arrival",
+            serde_json::json!({"constant": "1ms"}),
+            "producers[0].arrival: \"constant\" takes no value: write \"constant\"; the forms are \"constant\", \"poisson\", {\"bursts\": {…}}"
+                .to_string(),
+        ),
+    ] {
+        let f = write(&d, "s.json", &mm1_with(list, field, value.clone()));
+        let o = queuelab(&["validate", &f]);
+        assert_rejected(&o, &want, &format!("{field}: {value}"));
+    }
+}
+
+/// A script writes `"queues": [["mm1-queue"]]`: serde fills the queue's
+/// fields by position, so it validated (and `[["q", "typo"]]` would hide
+/// anything). An object written as a list is refused at its path.
+#[test]
+fn an_object_written_as_a_list_is_refused_with_its_path() {
+    let d = scratch("struct-as-list");
+    for (list, value, path) in [
+        ("queues", serde_json::json!(["mm1-queue"]), "queues[0]"),
+        (
+            "consumers",
+            serde_json::json!(["server", "mm1-queue", 1, 1, {"exponential": "100ms"}]),
+            "consumers[0]",
+        ),
+    ] {
+        let mut v: Value = mm1();
+        v[list][0] = value;
+        let f = write(&d, "s.json", &serde_json::to_vec(&v).unwrap());
+        let o = queuelab(&["validate", &f]);
+        assert_rejected(
+            &o,
+            &format!("{path}: must be an object ({{\"field\": value, ...}}), not a list"),
+            path,
+        );
+    }
+}
+
+/// A schedule crashes member 0 of a group that does not exist: one error
+/// (the missing group), not a second that the missing group "never has more
+/// than 0 members".
+#[test]
+fn a_command_naming_a_missing_group_gets_one_error() {
+    let d = scratch("sched-missing");
+    let mut v: Value = mm1();
+    v["schedule"] = serde_json::json!([
+        {"at": "1s", "command": {"do": "crash_member", "group": "nope", "member": 0}},
+        {"at": "1s", "command": {"do": "crash_consumer", "consumer": "gone", "instance": 0}}
+    ]);
+    let f = write(&d, "s.json", &serde_json::to_vec(&v).unwrap());
+    let o = queuelab(&["validate", &f]);
+    assert_rejected(
+        &o,
+        "schedule[0].command.group: no consumer group named \"nope\"",
+        "group",
+    );
+    let err = stderr(&o);
+    assert!(
+        err.contains("schedule[1].command.consumer: no consumer named \"gone\""),
+        "{err}"
+    );
+    assert!(!err.contains(".member"), "{err}");
+    assert!(!err.contains(".instance"), "{err}");
+}
+
+/// A 1 MB bad duration and a 70 KB bogus link argument: the error quotes
+/// the start of the value, not all of it (it was echoed whole, twice).
+#[test]
+fn errors_quote_the_start_of_a_huge_value() {
+    let d = scratch("huge-echo");
+    let huge = format!("1{}", "z".repeat(1_000_000));
+    let mut v: Value = mm1();
+    v["duration"] = Value::String(huge);
+    let f = write(&d, "s.json", &serde_json::to_vec(&v).unwrap());
+    let o = queuelab(&["validate", &f]);
+    assert_rejected(
+        &o,
+        "duration: unknown duration unit \"zzzzzzzzzzzzzzzzzzzz…\" in \"1zzz",
+        "duration",
+    );
+    assert!(
+        stderr(&o).len() < 1_000,
+        "{} bytes of stderr",
+        stderr(&o).len()
+    );
+
+    let mut v: Value = mm1();
+    v["schedule"] = Value::String("y".repeat(1_000_000));
+    let f = write(&d, "s.json", &serde_json::to_vec(&v).unwrap());
+    let o = queuelab(&["validate", &f]);
+    assert_rejected(&o, "schedule: invalid type: string \"yyyy", "schedule");
+    assert!(
+        stderr(&o).len() < 1_000,
+        "{} bytes of stderr",
+        stderr(&o).len()
+    );
+
+    let link = format!("v1.{}", "A".repeat(70_000));
+    let o = queuelab(&["run", &link]);
+    assert_rejected(&o, "no file or preset named \"v1.AAAA", "link");
+    assert!(
+        stderr(&o).len() < 1_000,
+        "{} bytes of stderr",
+        stderr(&o).len()
+    );
+}
+
+/// `export svg --seed 7` looked as if the seed mattered; the topology does
+/// not depend on a run, and the help says svg takes none of the run options.
+#[test]
+fn export_svg_refuses_run_options() {
+    for extra in [
+        &["--seed", "7"][..],
+        &["--until", "5s"][..],
+        &["--max-events", "10"][..],
+    ] {
+        let mut args = vec!["export", "svg", "mm1"];
+        args.extend(extra);
+        let o = queuelab(&args);
+        assert_rejected(
+            &o,
+            &format!("export svg does not take {}", extra[0]),
+            extra[0],
+        );
+    }
+    let o = queuelab(&["export", "svg", "mm1"]);
+    assert_eq!(code(&o), 0, "{}", stderr(&o));
+}
+
+/// `lessons check` on files that are not lessons (empty, not JSON, not
+/// UTF-8) is invalid input, exit 2 as for a missing file; a non-UTF-8 file
+/// says so instead of a JSON error about replacement characters.
+#[test]
+fn lessons_check_calls_a_file_that_is_no_lesson_invalid() {
+    let d = scratch("lesson-files");
+    for (name, bytes, says) in [
+        ("empty.json", &b""[..], "EOF while parsing"),
+        ("text.json", &b"hello"[..], "expected value"),
+        (
+            "latin1.json",
+            &b"{\"title\": \"caf\xe9\"}"[..],
+            "not UTF-8 text (a bad byte at offset 14)",
+        ),
+    ] {
+        let f = write(&d, name, bytes);
+        let o = queuelab(&["lessons", "check", &f]);
+        let out = stdout(&o);
+        assert_eq!(code(&o), 2, "{name}: {out}{}", stderr(&o));
+        assert!(
+            out.contains("INVALID lesson") && out.contains(says),
+            "{name}: {out}"
+        );
+    }
+}
+
+/// A base scenario with a zero duration and three variants: the base's
+/// error once came back three more times, once per variant.
+#[test]
+fn an_invalid_base_is_reported_once_not_per_variant() {
+    let d = scratch("variants-base");
+    let mut v: Value = mm1();
+    v["duration"] = "0s".into();
+    v["variants"] = serde_json::json!([
+        {"name": "one", "set": {"consumers[0].instances": 1}},
+        {"name": "two", "set": {"consumers[0].instances": 2}},
+        {"name": "three", "set": {"consumers[0].instances": 3}}
+    ]);
+    let f = write(&d, "s.json", &serde_json::to_vec(&v).unwrap());
+    let o = queuelab(&["validate", &f]);
+    assert_rejected(&o, "duration: must be positive", "base");
+    let err = stderr(&o);
+    assert_eq!(err.matches("must be positive").count(), 1, "{err}");
+    assert!(!err.contains("variants["), "{err}");
+}

@@ -522,8 +522,11 @@ fn past_its_conflict_retries_a_command_fails_and_the_failure_policy_takes_it() {
     );
     let g = group_json(&s.engine, "handler");
     assert_eq!(
-        (g["version_conflicts"].as_u64(), g.get("conflict_give_ups")),
-        (Some(1), None)
+        (
+            g["version_conflicts"].as_u64(),
+            g["conflict_give_ups"].as_u64()
+        ),
+        (Some(1), Some(0))
     );
 
     // None allowed, and a dead-letter topic after one attempt: B's conflict at

@@ -289,3 +289,45 @@ fn variant_fields_are_the_enum_typed_fields_of_the_schema() {
         VARIANT_FIELDS.iter().map(|s| s.to_string()).collect();
     assert_eq!(listed, enum_fields);
 }
+
+/// An editor validating a scenario against `queuelab schema` and the
+/// simulator agree on which texts are durations: the schema's pattern for
+/// `Duration` accepts exactly what `parse_duration` reads (it once refused
+/// "1.s", "1  s", " 1s" and "1s " that the simulator runs).
+#[test]
+fn the_schema_duration_pattern_is_what_the_parser_reads() {
+    let schema = scenario::json_schema();
+    let pattern = schema["$defs"]["Duration"]["pattern"].as_str().unwrap();
+    let re = fancy_regex::Regex::new(pattern).unwrap();
+    let mut forms = vec![
+        "1.s", "1  s", " 1s", "1s ", "1 s", "\t2ms", ".5s", "2.", "2.s", "1.5m", "40µs", "40us",
+        "3min", "1h", "250", "s", ".s", ".", "1..5s", "1. 5s", "1 2s", "-1s", "+1s", "1e3ms",
+        "1sec", "1 ms ", "1\u{a0}s", "", " ", "0s", "00.00s", "1.5.s", "1ss",
+    ];
+    let units = ["us", "µs", "ms", "s", "m", "min", "h", "x", ""];
+    let numbers = ["0", "7", "12.", ".25", "3.5", "", ".", "1 .5"];
+    let pads = ["", " ", "  ", "\t"];
+    let mut made = Vec::new();
+    for n in numbers {
+        for u in units {
+            for p in pads {
+                for q in pads {
+                    made.push(format!("{p}{n}{q}{u}{p}"));
+                }
+            }
+        }
+    }
+    forms.extend(made.iter().map(String::as_str));
+    for text in forms {
+        // Semantic limits (finer than 1 µs, over 10 years) are not syntax.
+        let parsed = match scenario::parse_duration(text) {
+            Ok(_) => true,
+            Err(e) => e.contains("finer than") || e.contains("too large") || e.contains("limit"),
+        };
+        let matched = re.is_match(text).unwrap();
+        assert_eq!(
+            parsed, matched,
+            "{text:?}: parser {parsed}, schema {matched}"
+        );
+    }
+}

@@ -219,3 +219,45 @@ fn the_cli_refuses_seed_and_job_counts_out_of_range_instead_of_clamping_them() {
         "{text}"
     );
 }
+
+/// A capacity planner types a range spanning most of i64 (a slip of the
+/// keyboard, or a fuzzer). `b - a` overflowed i64: the count of values came
+/// out negative (`-8446744073709551615 values`) or wrapped to zero (`no
+/// values`). It is counted exactly and refused for being too many.
+#[test]
+fn a_range_wider_than_i64_is_counted_exactly_and_refused() {
+    for (range, want) in [
+        (
+            "-5000000000000000000..5000000000000000000",
+            "10000000000000000001 values; at most 2000",
+        ),
+        (
+            "-9223372036854775808..9223372036854775807",
+            "18446744073709551616 values; at most 2000",
+        ),
+    ] {
+        let o = Command::new(env!("CARGO_BIN_EXE_queuelab"))
+            .args(["sweep", "mm1", "--set"])
+            .arg(format!("consumers[0].prefetch={range}"))
+            .args(["--until", "1s", "--seeds", "1"])
+            .output()
+            .unwrap();
+        let text =
+            String::from_utf8_lossy(&o.stdout).to_string() + &String::from_utf8_lossy(&o.stderr);
+        assert_eq!(o.status.code(), Some(2), "{range}: {text}");
+        assert!(text.contains(want), "{range}: {text}");
+        assert!(!text.contains("panicked"), "{text}");
+    }
+}
+
+/// The widest range with a step that fits: its last value's `k * step`
+/// overflows i64 on the way, the value itself does not.
+#[test]
+fn a_range_with_a_huge_step_lists_its_values_exactly() {
+    let a = sweep::parse_axis("x=-9223372036854775808..9223372036854775807:9223372036854775807")
+        .unwrap();
+    assert_eq!(
+        a.values,
+        vec![json!(i64::MIN), json!(-1), json!(i64::MAX - 1)]
+    );
+}

@@ -154,11 +154,16 @@ pub(super) fn check_scheduled_values(
         } => {
             // The most instances this consumer can have at any time: its
             // configured count or any count the schedule scales it to.
-            let configured = s
+            // A missing consumer is named by the reference check; no second
+            // error about its instances.
+            let Some(configured) = s
                 .consumers
                 .iter()
                 .find(|c| c.id == *consumer)
-                .map_or(0, |c| c.instances);
+                .map(|c| c.instances)
+            else {
+                return;
+            };
             let scaled = s
                 .schedule
                 .iter()
@@ -294,11 +299,16 @@ pub(super) fn check_scheduled_values(
             member: Some(member),
         } => {
             // Members are numbered in join order: the configured ones, then one per add_member.
-            let configured = s
+            // A missing group is named by the reference check; no second
+            // error about its members.
+            let Some(configured) = s
                 .consumer_groups
                 .iter()
                 .find(|g| g.id == *group)
-                .map_or(0, |g| g.members);
+                .map(|g| g.members)
+            else {
+                return;
+            };
             let added = s
                 .schedule
                 .iter()
