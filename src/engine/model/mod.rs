@@ -39,7 +39,8 @@
 //! | `links.rs`       | broker → consumer reorder, delayed and duplicated acks (channel closed) | — |
 //! | `ack_timeout.rs` | `consumer_timeout`: a channel tick closes a channel holding a delivery unacked too long | — (requeued) |
 //! | `broker.rs`      | the broker crashing: durable vs transient | `broker_crash`, `broker_down` |
-//! | `replication.rs` | Kafka acks, retries, idempotence, high watermark, leader crash | truncated past the high watermark |
+//! | `replication.rs` | Kafka acks, retries, idempotence, high watermark | — |
+//! | `leader.rs`      | Kafka leader crash and return: who leads, where its log is cut, unclean election | `leader_crashed`, `unclean_leader_back` |
 //! | `isr.rs`         | Kafka ISR: a stalled follower holds the high watermark, leaves after `replica_lag_max`, re-joins caught up | — |
 //! | `transactions.rs`| read-process-write outputs, transactions, read_committed | aborted outputs (never read committed) |
 //! | `event_store.rs` | event-store appends with an expected version: aggregate versions, conflicts, stale writes; loading aggregates, snapshots | — (a conflict is processed again) |
@@ -91,6 +92,7 @@ pub(crate) mod handler;
 pub(crate) mod inflight;
 pub(crate) mod isr;
 pub(crate) mod lag;
+pub(crate) mod leader;
 pub(crate) mod links;
 pub(crate) mod membership;
 pub mod partitioner;
