@@ -58,7 +58,8 @@
 //! | `pulsar_dispatch.rs` | Pulsar subscriptions: exclusive/failover/shared/key_shared dispatch, delayed delivery, receiver queues, handlers | — |
 //! | `pulsar_key_shared.rs` | Pulsar Key_Shared: slot owners, held-back messages, recently joined consumers | — |
 //! | `pulsar_delayed.rs` | Pulsar: the delayed-delivery tracker (deliverAfter, retry-letter delays) | — |
-//! | `pulsar_acks.rs` | Pulsar: acks, cumulative acks, nack tracker, ack timeout, redelivery counts, DLQ, retry letter, crashes | `dead_letter_topic`, `cumulative_acked`, `consumer_crashed` |
+//! | `pulsar_acks.rs` | Pulsar: acks, cumulative acks, nack tracker, ack timeout, redelivery counts, crashes | `cumulative_acked`, `consumer_crashed` |
+//! | `pulsar_dlq.rs`  | Pulsar: dead-letter topic, retry letters (`reconsume_later`) | `dead_letter_topic` |
 //! | `pulsar_check.rs` | Pulsar commands, key ranges, invariants | — |
 //! | `pulsar_hash.rs` | murmur3, Java string hash, Key_Shared auto-split ranges (pure) | — |
 //! | `broker_costs.rs`| the broker's own time: one CPU, per message / per batch, group commit (off unless `broker_costs`) | — |
@@ -106,6 +107,7 @@ pub(crate) mod pulsar_acks;
 pub(crate) mod pulsar_check;
 pub(crate) mod pulsar_delayed;
 pub(crate) mod pulsar_dispatch;
+pub(crate) mod pulsar_dlq;
 pub mod pulsar_hash;
 pub(crate) mod pulsar_key_shared;
 pub(crate) mod pulsar_topic;
