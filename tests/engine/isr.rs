@@ -47,11 +47,16 @@ fn at(trace: &[TraceEvent], name: &str) -> Vec<(u64, u32)> {
 }
 
 fn topic_ledger(e: &Engine) -> (Value, Value) {
-    let l = serde_json::to_value(e.ledger_report()).unwrap();
     (
-        l["streams"]["topics"]["events"].clone(),
-        l["streams"]["groups"]["readers"].clone(),
+        stream_ledger(e, "topics", "events"),
+        stream_ledger(e, "groups", "readers"),
     )
+}
+
+/// The ledger's stream entry `id` of `kind` ("topics" or "groups").
+fn stream_ledger(e: &Engine, kind: &str, id: &str) -> Value {
+    let l = serde_json::to_value(e.ledger_report()).unwrap();
+    l["streams"][kind][id].clone()
 }
 
 #[test]
@@ -745,8 +750,7 @@ fn run_json(json: &str, until_us: u64) -> (Value, Vec<TraceEvent>) {
     let mut e = engine(json, 1);
     run_checked(&mut e, until_us);
     let trace = e.take_trace();
-    let l = serde_json::to_value(e.ledger_report()).unwrap();
-    (l["streams"]["topics"]["t"].clone(), trace)
+    (stream_ledger(&e, "topics", "t"), trace)
 }
 
 #[test]

@@ -14,6 +14,17 @@ fn times(s: &Story, f: impl Fn(&TraceKind) -> bool) -> Vec<u64> {
     s.matching(f).iter().map(|e| e.t.0).collect()
 }
 
+/// (time, records) of each transaction of member 0 the coordinator aborted.
+fn aborted_of_member_0(s: &Story) -> Vec<(u64, u32)> {
+    s.trace
+        .iter()
+        .filter_map(|e| match e.kind {
+            TraceKind::TxnAborted { member: 0, records } => Some((e.t.0, records)),
+            _ => None,
+        })
+        .collect()
+}
+
 /// (time, partition) of each record group `group` processed from topic `topic`.
 fn processed_from(s: &Story, group: &str, topic: &str) -> Vec<(u64, u32)> {
     let (g, t) = (s.node(group), s.node(topic));
@@ -163,14 +174,7 @@ fn a_crashed_members_transaction_nobody_fences_holds_read_committed_readers_unti
     assert_eq!(timed_out.len(), 1);
     assert_eq!(timed_out[0].node, rpw);
     assert_eq!(timed_out[0].t.0, open[0] + 3_000_000, "3 s after it began");
-    let aborted: Vec<(u64, u32)> = s
-        .trace
-        .iter()
-        .filter_map(|e| match e.kind {
-            TraceKind::TxnAborted { member: 0, records } => Some((e.t.0, records)),
-            _ => None,
-        })
-        .collect();
+    let aborted = aborted_of_member_0(&s);
     assert_eq!(aborted, [(timed_out[0].t.0, open.len() as u32)]);
     // Until then billing's last stable offset stays at the first open
     // record: it reads none of `direct`'s records after it, while audit does.
@@ -260,14 +264,7 @@ fn a_live_members_transaction_open_past_the_timeout_is_aborted_and_it_rejoins() 
     // timeout, whether its producer is alive or not.
     assert_eq!(timed_out, [began + 2_000_000]);
     let at = timed_out[0];
-    let aborted: Vec<(u64, u32)> = s
-        .trace
-        .iter()
-        .filter_map(|e| match e.kind {
-            TraceKind::TxnAborted { member: 0, records } => Some((e.t.0, records)),
-            _ => None,
-        })
-        .collect();
+    let aborted = aborted_of_member_0(&s);
     // 2 s at 50 ms a record: 40 outputs in the transaction.
     assert_eq!(aborted, [(at, 40)]);
     assert!(times(&s, |k| matches!(k, TraceKind::TxnCommitted { .. })).is_empty());
