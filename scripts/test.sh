@@ -40,7 +40,10 @@ cargo build --locked --release
 step "release build of the app and end-to-end browser tests"
 ./e2e/run.sh
 
-step "size of the release wasm (growth guard: 915 KiB gzip; issue 6's budget of 400 is not met)"
+step "size of the release wasm (growth guard: 920 KiB gzip; issue 6's budget of 400 is not met)"
+# 917.0 KiB gzip on 2026-12-08 (night), after the CLI audit's fixes (path-named
+# enum-form and list-for-object errors, clipped echoes, duration units in
+# expectations: +5.8 KiB over 911.2): the guard went from 915 to 920.
 # 901.5 KiB gzip on 2026-12-07; the guard went to 915 on 2026-12-08 for the
 # second broker audit's fixes (about 20, with their error messages and a new
 # trace kind), set before measuring them: the step prints the size. Before
@@ -87,6 +90,6 @@ step "size of the release wasm (growth guard: 915 KiB gzip; issue 6's budget of 
 # topology builder, the Kafka picture, the lesson player and the exports
 # merged; README "Performance" says where the bytes are. This guard stops
 # further growth.
-WASM_GZIP_KIB_MAX="${WASM_GZIP_KIB_MAX:-915}" ./scripts/wasm-size.sh dist
+WASM_GZIP_KIB_MAX="${WASM_GZIP_KIB_MAX:-920}" ./scripts/wasm-size.sh dist
 
 step "all tests passed"
