@@ -244,7 +244,7 @@ impl Engine {
             }
             Command::SetService { consumer, service } => {
                 self.find(consumer, NodeKind::Consumer)?;
-                scenario::check_service(service).map_err(CommandError)?;
+                scenario::check_service(service).map_err(|e| CommandError(e.msg))?;
             }
             Command::SetFailureRate {
                 consumer,
@@ -286,7 +286,7 @@ impl Engine {
                     }
                     None => {}
                     Some(r) => {
-                        scenario::check_retry(r).map_err(CommandError)?;
+                        scenario::check_retry(r).map_err(|e| CommandError(e.msg))?;
                         if r.exhausted_to.as_ref() != cfg.retry.as_ref().and_then(|x| x.exhausted_to.as_ref()) {
                             return err("exhausted_to cannot change while running".into());
                         }

@@ -39,7 +39,8 @@ pub use units::clip;
 pub use units::{parse_duration, parse_f64, parse_rate, Duration, Rate};
 pub use validate::{
     check_arrival, check_confirms, check_consumer_faults, check_dedup, check_link_faults,
-    check_publish_one, check_retry, check_service, check_subscription, validate, VARIANTS_MAX,
+    check_publish_one, check_retry, check_service, check_subscription, validate, FieldError,
+    VARIANTS_MAX,
 };
 
 /// Limits on what a scenario may ask for (everything has a bound).

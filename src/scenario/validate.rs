@@ -17,7 +17,7 @@ mod values;
 pub use guarantees::{check_confirms, check_consumer_faults, check_dedup, check_link_faults};
 use schedule::check_scheduled_values;
 use streams::{check_streams, check_topic_producer};
-pub use values::{check_arrival, check_retry, check_service};
+pub use values::{check_arrival, check_retry, check_service, FieldError};
 
 struct V {
     issues: Vec<ScenarioIssue>,
@@ -732,7 +732,7 @@ pub fn validate(s: &Scenario) -> Result<(), ScenarioError> {
             );
         }
         if let Err(e) = check_service(&c.service) {
-            v.err(format!("{at}.service"), e);
+            v.err(format!("{at}.service.{}", e.field), e.msg);
         }
         match &c.poison {
             Some(Poison::Key(k)) => check_key(&mut v, format!("{at}.poison.key"), k),
@@ -760,7 +760,7 @@ pub fn validate(s: &Scenario) -> Result<(), ScenarioError> {
             ),
             (_, Some(r)) => {
                 if let Err(e) = check_retry(r) {
-                    v.err(format!("{at}.retry"), e);
+                    v.err(format!("{at}.retry.{}", e.field), e.msg);
                 }
                 if let Some(x) = &r.exhausted_to {
                     need(

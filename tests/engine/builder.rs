@@ -146,7 +146,7 @@ fn nested_fields_are_set_by_path() {
     let v = serde_json::to_value(&sc.consumers[0].service).unwrap();
     assert_eq!(v, json!({ "uniform": ["10ms", "30ms"] }));
     let e = edit::set_field(&mut sc, "consumers[0].service.uniform[0]", json!("40ms")).unwrap_err();
-    assert_eq!(e.issues[0].path, "consumers[0].service", "{e}");
+    assert_eq!(e.issues[0].path, "consumers[0].service.uniform", "{e}");
 }
 
 #[test]

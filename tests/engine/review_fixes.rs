@@ -200,3 +200,101 @@ fn copies_made_by_dead_lettering_share_their_history_and_start_fresh_returns() {
     assert_eq!(limit_drops, 2);
     let _ = s.matching(|k| matches!(k, TraceKind::DeadLettered { .. }));
 }
+
+/// A bad field inside a service time or a retry policy is named by its own
+/// path, below the value's: the builder and the app's JSON view jump to it.
+#[test]
+fn a_bad_field_inside_a_service_or_retry_policy_is_named_by_its_own_path() {
+    let consumer = |fields: &str| {
+        format!(
+            r#"{{ "title": "t", "queues": [{{ "id": "q" }}],
+              "consumers": [{{ "id": "c", "queue": "q", {fields} }}] }}"#
+        )
+    };
+    let cases = [
+        (
+            r#""service": { "exponential": "0ms" }"#,
+            "consumers[0].service.exponential",
+            "exponential mean must be at least 1us",
+        ),
+        (
+            r#""service": { "constant": "0ms" }"#,
+            "consumers[0].service.constant",
+            "constant service time must be at least 1us",
+        ),
+        (
+            r#""service": { "uniform": ["0ms", "1ms"] }"#,
+            "consumers[0].service.uniform[0]",
+            "uniform low bound",
+        ),
+        (
+            r#""service": { "uniform": ["2ms", "1ms"] }"#,
+            "consumers[0].service.uniform",
+            "[low, high]",
+        ),
+        (
+            r#""service": { "log_normal": { "median": "0ms", "sigma": 1 } }"#,
+            "consumers[0].service.log_normal.median",
+            "median",
+        ),
+        (
+            r#""service": { "log_normal": { "median": "1ms", "sigma": 9 } }"#,
+            "consumers[0].service.log_normal.sigma",
+            "between 0 and 5",
+        ),
+        (
+            r#""service": { "constant": "1ms" }, "on_failure": "retry", "retry": { "max_attempts": 0 }"#,
+            "consumers[0].retry.max_attempts",
+            "between 1 and",
+        ),
+        (
+            r#""service": { "constant": "1ms" }, "on_failure": "retry",
+               "retry": { "max_attempts": 3, "backoff": { "exponential": { "initial": "1s", "max": "2s", "jitter": 3 } } }"#,
+            "consumers[0].retry.backoff.exponential.jitter",
+            "between 0 and 1",
+        ),
+        (
+            r#""service": { "constant": "1ms" }, "on_failure": "retry",
+               "retry": { "max_attempts": 3, "backoff": { "exponential": { "initial": "1s", "max": "2s", "multiplier": 0.5 } } }"#,
+            "consumers[0].retry.backoff.exponential.multiplier",
+            "between 1 and 100",
+        ),
+        (
+            r#""service": { "constant": "1ms" }, "on_failure": "retry",
+               "retry": { "max_attempts": 3, "backoff": { "exponential": { "initial": "2s", "max": "1s" } } }"#,
+            "consumers[0].retry.backoff.exponential.max",
+            "at least initial",
+        ),
+    ];
+    for (fields, path, words) in cases {
+        let text = consumer(fields);
+        let e = queuelab::scenario::load(&text).unwrap_err();
+        assert_eq!(e.issues.len(), 1, "{e}");
+        assert_eq!(e.issues[0].path, path, "{e}");
+        assert!(e.issues[0].message.contains(words), "{e}");
+        // The JSON view can put the cursor on the field.
+        let at = queuelab::scenario::edit::offset_of_path(&text, path)
+            .unwrap_or_else(|| panic!("{path} is not found in the text"));
+        let field = path
+            .rsplit(['.', '['])
+            .next()
+            .unwrap()
+            .trim_end_matches(']');
+        let before = &text[..at];
+        assert!(
+            field.parse::<u32>().is_ok() || before.trim_end().ends_with(':'),
+            "{path} points at a value: {}",
+            &text[at..]
+        );
+    }
+    // A command's error reads on its own, without the path.
+    let e = queuelab::scenario::check_retry(&queuelab::scenario::RetryPolicy {
+        max_attempts: 0,
+        backoff: queuelab::scenario::Backoff::Immediate,
+        mode: queuelab::scenario::RetryMode::Delayed,
+        exhausted_to: None,
+    })
+    .unwrap_err();
+    assert_eq!(e.field, "max_attempts");
+    assert_eq!(e.msg, "max_attempts must be between 1 and 1000");
+}

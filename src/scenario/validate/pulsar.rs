@@ -123,7 +123,7 @@ pub(super) fn check_pulsar(v: &mut V, s: &Scenario, kind_of: &dyn Fn(&str) -> Op
             );
         }
         if let Err(e) = check_service(&sub.service) {
-            v.err(format!("{at}.service"), e);
+            v.err(format!("{at}.service.{}", e.field), e.msg);
         }
         for (j, cs) in sub.consumer_service.iter().enumerate() {
             if cs.consumer >= sub.consumers {
@@ -145,7 +145,10 @@ pub(super) fn check_pulsar(v: &mut V, s: &Scenario, kind_of: &dyn Fn(&str) -> Op
                 );
             }
             if let Err(e) = check_service(&cs.service) {
-                v.err(format!("{at}.consumer_service[{j}].service"), e);
+                v.err(
+                    format!("{at}.consumer_service[{j}].service.{}", e.field),
+                    e.msg,
+                );
             }
         }
         if let Some(d) = &sub.dedup {

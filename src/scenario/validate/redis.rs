@@ -91,7 +91,7 @@ pub(super) fn check_redis(v: &mut V, s: &Scenario, kind_of: &dyn Fn(&str) -> Opt
             }
         }
         if let Err(e) = check_service(&sub.service) {
-            v.err(format!("{at}.service"), e);
+            v.err(format!("{at}.service.{}", e.field), e.msg);
         }
         if let Some(d) = sub.reconnect_after {
             if let Err(e) = check_redis_delay(d, false) {
@@ -121,7 +121,7 @@ pub(super) fn check_redis(v: &mut V, s: &Scenario, kind_of: &dyn Fn(&str) -> Opt
             );
         }
         if let Err(e) = check_service(&g.service) {
-            v.err(format!("{at}.service"), e);
+            v.err(format!("{at}.service.{}", e.field), e.msg);
         }
         if let Some(d) = g.min_idle_time {
             if let Err(e) = check_redis_delay(d, true) {

@@ -192,12 +192,12 @@ pub(super) fn check_scheduled_values(
         ),
         C::SetService { service, .. } => {
             if let Err(e) = check_service(service) {
-                v.err(format!("{at}.service"), e);
+                v.err(format!("{at}.service.{}", e.field), e.msg);
             }
         }
         C::SetRetry { retry: Some(r), .. } => {
             if let Err(e) = check_retry(r) {
-                v.err(format!("{at}.retry"), e);
+                v.err(format!("{at}.retry.{}", e.field), e.msg);
             }
         }
         C::SetMaxLength {

@@ -352,7 +352,7 @@ pub(super) fn check_streams(v: &mut V, s: &Scenario, is_topic: &dyn Fn(&str) -> 
             );
         }
         if let Err(e) = check_service(&g.service) {
-            v.err(format!("{at}.service"), e);
+            v.err(format!("{at}.service.{}", e.field), e.msg);
         }
         if g.member_service.len() > GROUP_MEMBERS_MAX as usize {
             v.err(
@@ -373,7 +373,10 @@ pub(super) fn check_streams(v: &mut V, s: &Scenario, is_topic: &dyn Fn(&str) -> 
                 );
             }
             if let Err(e) = check_service(&ms.service) {
-                v.err(format!("{at}.member_service[{k}].service"), e);
+                v.err(
+                    format!("{at}.member_service[{k}].service.{}", e.field),
+                    e.msg,
+                );
             }
         }
         // 1.0 would retry one record in place for ever, unless the failure
