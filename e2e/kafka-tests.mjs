@@ -13,7 +13,7 @@
 // Screenshots go to $SHOTS/kafka/. Exits non-zero on failure.
 import fs from 'node:fs';
 import path from 'node:path';
-import { test, run, sleep, assert, BASE, SHOTS as SHOTS_ROOT } from './lib.mjs';
+import { test, run, sleep, assert, tUs, play, BASE, SHOTS as SHOTS_ROOT } from './lib.mjs';
 
 const SHOTS = path.join(SHOTS_ROOT, 'kafka');
 fs.mkdirSync(SHOTS, { recursive: true });
@@ -389,6 +389,28 @@ test('a topics-only scenario counts group lag instead of an always-zero in fligh
   await page.goto(BASE + '?preset=mm1');
   await page.waitForSelector('#t-inflight');
   assert(!(await page.$('#t-lag')), 'no group lag without groups');
+}, { viewport: { width: 1024, height: 640 } });
+
+test('a leader crash under acks=1 names the acknowledged records lost on the topic; a stalled follower loses none', async (page) => {
+  // acks=1: at 10 s the leaders crash and the records past the high watermark,
+  // already acknowledged, are truncated.
+  await open(page, '?preset=kafka-acks-leader-crash&speed=20');
+  const before = await streams(page);
+  assert(before.lost_labels.length === 0, `nothing lost before the crash: ${before.lost_labels}`);
+  await play(page);
+  const s = await waitStreams(page, (x) => x.lost_labels.some((b) => /^payments: acknowledged, then lost \d+$/.test(b)),
+    'the loss label on payments', 20000);
+  console.log(`    labels: ${s.lost_labels}`);
+  await page.screenshot({ path: path.join(SHOTS, 'acks-leader-crash-lost-1024x640.png') });
+  const { problems } = await pictureProblems(page);
+  assert(problems.length === 0, `readable: ${problems}`);
+  // A stalled follower shrinks the ISR but truncates nothing.
+  await open(page, '?preset=kafka-isr-shrink&autoplay=1&speed=20');
+  const t0 = Date.now();
+  while (Date.now() - t0 < 30000 && (await tUs(page)) < 20e6) await sleep(100);
+  assert((await tUs(page)) >= 20e6, 'the ISR run reaches 20 s (both stalls done)');
+  const isr = await streams(page);
+  assert(isr.strips === 3 && isr.lost_labels.length === 0, `no loss label for a stalled follower: ${JSON.stringify(isr)}`);
 }, { viewport: { width: 1024, height: 640 } });
 
 // ---------------------------------------------------------------- runner

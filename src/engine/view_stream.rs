@@ -62,6 +62,11 @@ pub struct TopicView {
     /// Records appended so far (sum of log end offsets).
     pub appended: u64,
     pub partitions: Vec<PartitionView>,
+    /// Acknowledged records a leader change removed (`acks=1`, or unclean
+    /// election), over all partitions: drawn on the topic; in the report
+    /// as the ledger's `acked_lost`, so not serialized here.
+    #[serde(skip)]
+    pub acked_lost: u64,
 }
 
 /// A group member.
@@ -181,6 +186,7 @@ impl Engine {
         TopicView {
             id: self.cfg.topics[i].id.clone(),
             appended: t.parts.iter().map(|p| p.end).sum(),
+            acked_lost: t.repl.iter().map(|r| r.acked_lost).sum(),
             partitions: t
                 .parts
                 .iter()

@@ -240,6 +240,10 @@ pub(super) fn draw_nodes(f: &Frame) -> Vec<Hit> {
                         format!("{processed} done")
                     }
                 }
+                Some(NodeView::Topic(t)) if t.acked_lost > 0 => {
+                    ctx.set_fill_style_str(ALERT_RED);
+                    super::streams::acked_lost_label(t.acked_lost)
+                }
                 Some(NodeView::Topic(t)) => format!("{} appended", t.appended),
                 Some(NodeView::Group(g)) => format!("lag {}", g.lag),
                 Some(v) => v.broker_text().map(|r| r.compact).unwrap_or_default(),

@@ -66,6 +66,8 @@ pub struct StreamStats {
     pub rebalancing: Vec<String>,
     /// Event-store badges drawn, as "group: text" ("N CONFLICTS", "N STALE WRITES").
     pub store_badges: Vec<String>,
+    /// Topics showing acknowledged records lost, as "topic: text".
+    pub lost_labels: Vec<String>,
     /// Members shown as "idle: no partition".
     pub idle: u32,
 }
@@ -84,6 +86,11 @@ pub(super) fn take_stats() -> StreamStats {
 
 fn stat(f: impl FnOnce(&mut StreamStats)) {
     STATS.with(|s| f(&mut s.borrow_mut()));
+}
+
+/// The topic's loss label: the words the compare lanes use.
+pub(super) fn acked_lost_label(n: u64) -> String {
+    format!("acknowledged, then lost {n}")
 }
 
 /// Colour of group `gi` (index among the scenario's groups).
@@ -139,6 +146,25 @@ pub(super) fn draw_topic(f: &Frame, x: f64, y: f64, w: f64, t: &TopicView) -> Ve
     let g = strip_geom(f, t);
     let groups = readers(f, &t.id);
 
+    // Acknowledged records a leader change lost: the one fact an acks
+    // scenario is about, on the title row, right-aligned, in the loss colour.
+    if t.acked_lost > 0 {
+        let label = acked_lost_label(t.acked_lost);
+        ctx.set_text_align("right");
+        ctx.set_text_baseline("top");
+        ctx.set_fill_style_str(super::nodes::ALERT_RED);
+        let title_w = crate::ui::layout::text::text_w(&t.id, st.title_px, true) * s;
+        text_fit(
+            ctx,
+            &label,
+            x + w - pad,
+            y + (rows.title_y + (st.title_px - st.small_px) * 0.8) * s,
+            small,
+            true,
+            (inner - title_w - 8.0 * s).max(1.0),
+        );
+        stat(|st| st.lost_labels.push(format!("{}: {label}", t.id)));
+    }
     ctx.set_text_align("left");
     ctx.set_text_baseline("top");
     ctx.set_fill_style_str(th.muted);
