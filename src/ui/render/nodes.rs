@@ -242,7 +242,13 @@ pub(super) fn draw_nodes(f: &Frame) -> Vec<Hit> {
                 }
                 Some(NodeView::Topic(t)) if t.acked_lost > 0 => {
                     ctx.set_fill_style_str(ALERT_RED);
-                    super::streams::acked_lost_label(t.acked_lost)
+                    super::streams::acked_lost_label(
+                        ctx,
+                        t.acked_lost,
+                        small,
+                        false,
+                        (inner - title_w - 8.0 * s).max(1.0),
+                    )
                 }
                 Some(NodeView::Topic(t)) => format!("{} appended", t.appended),
                 Some(NodeView::Group(g)) => format!("lag {}", g.lag),

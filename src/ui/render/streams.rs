@@ -88,9 +88,24 @@ fn stat(f: impl FnOnce(&mut StreamStats)) {
     STATS.with(|s| f(&mut s.borrow_mut()));
 }
 
-/// The topic's loss label: the words the compare lanes use.
-pub(super) fn acked_lost_label(n: u64) -> String {
-    format!("acknowledged, then lost {n}")
+/// The topic's loss label: the words the compare lanes use, or "lost N"
+/// where they would have to be squeezed into `max_w` [px, on screen] at
+/// `px` (a squeezed text is a layout problem the browser tests look for).
+pub(super) fn acked_lost_label(
+    ctx: &web_sys::CanvasRenderingContext2d,
+    n: u64,
+    px: f64,
+    bold: bool,
+    max_w: f64,
+) -> String {
+    let long = format!("acknowledged, then lost {n}");
+    super::font(ctx, px, bold);
+    let w = ctx.measure_text(&long).map(|t| t.width()).unwrap_or(0.0);
+    if w <= max_w {
+        long
+    } else {
+        format!("lost {n}")
+    }
 }
 
 /// Colour of group `gi` (index among the scenario's groups).
@@ -149,11 +164,12 @@ pub(super) fn draw_topic(f: &Frame, x: f64, y: f64, w: f64, t: &TopicView) -> Ve
     // Acknowledged records a leader change lost: the one fact an acks
     // scenario is about, on the title row, right-aligned, in the loss colour.
     if t.acked_lost > 0 {
-        let label = acked_lost_label(t.acked_lost);
+        let title_w = crate::ui::layout::text::text_w(&t.id, st.title_px, true) * s;
+        let max_w = (inner - title_w - 8.0 * s).max(1.0);
+        let label = acked_lost_label(ctx, t.acked_lost, small, true, max_w);
         ctx.set_text_align("right");
         ctx.set_text_baseline("top");
         ctx.set_fill_style_str(super::nodes::ALERT_RED);
-        let title_w = crate::ui::layout::text::text_w(&t.id, st.title_px, true) * s;
         text_fit(
             ctx,
             &label,
@@ -161,7 +177,7 @@ pub(super) fn draw_topic(f: &Frame, x: f64, y: f64, w: f64, t: &TopicView) -> Ve
             y + (rows.title_y + (st.title_px - st.small_px) * 0.8) * s,
             small,
             true,
-            (inner - title_w - 8.0 * s).max(1.0),
+            max_w,
         );
         stat(|st| st.lost_labels.push(format!("{}: {label}", t.id)));
     }
