@@ -24,12 +24,17 @@ fn scratch_file(name: &str, body: &str) -> String {
     p.to_string_lossy().into_owned()
 }
 
-/// mm1 with its `expect` block replaced.
-fn mm1_expecting(exps: &[&str]) -> String {
+/// Preset `name` with its `expect` block replaced.
+fn preset_expecting(name: &str, exps: &[&str]) -> String {
     let mut v: serde_json::Value =
-        serde_json::from_str(scenario::preset("mm1").unwrap().json).unwrap();
+        serde_json::from_str(scenario::preset(name).unwrap().json).unwrap();
     v["expect"] = serde_json::json!(exps);
     v.to_string()
+}
+
+/// mm1 with its `expect` block replaced.
+fn mm1_expecting(exps: &[&str]) -> String {
+    preset_expecting("mm1", exps)
 }
 
 #[test]
@@ -150,14 +155,6 @@ fn check_usage_errors_are_named() {
     assert!(text(&o.stderr).contains("--seed"));
 }
 
-/// The error-rate-alert preset with its `expect` block replaced.
-fn alert_expecting(exps: &[&str]) -> String {
-    let mut v: serde_json::Value =
-        serde_json::from_str(scenario::preset("error-rate-alert").unwrap().json).unwrap();
-    v["expect"] = serde_json::json!(exps);
-    v.to_string()
-}
-
 /// An on-call engineer asserts the payment alert fires within 2 s of the
 /// run's start. It fires at 13 s, so the check must fail: `first_fired_s`
 /// counts seconds, and "2s" is 2 there (it was once compared as 2,000,000
@@ -181,13 +178,16 @@ fn a_quoted_duration_is_compared_in_the_unit_of_the_fields_name() {
 
     let f = scratch_file(
         "seconds.json",
-        &alert_expecting(&[
-            "alerts.payment-errors.first_fired_s < \"2s\"",
-            "alerts.payment-errors.firing_ms < \"1s\"",
-            "alerts.payment-errors.first_fired_s > \"10s\"",
-            "alerts.payment-errors.first_fired_s < \"15000ms\"",
-            "alerts.payment-errors.firing_ms > \"1s\"",
-        ]),
+        &preset_expecting(
+            "error-rate-alert",
+            &[
+                "alerts.payment-errors.first_fired_s < \"2s\"",
+                "alerts.payment-errors.firing_ms < \"1s\"",
+                "alerts.payment-errors.first_fired_s > \"10s\"",
+                "alerts.payment-errors.first_fired_s < \"15000ms\"",
+                "alerts.payment-errors.firing_ms > \"1s\"",
+            ],
+        ),
     );
     let o = queuelab(&["check", &f]);
     let out = text(&o.stdout);
@@ -208,10 +208,13 @@ fn a_quoted_duration_is_compared_in_the_unit_of_the_fields_name() {
 
     let f = scratch_file(
         "count.json",
-        &alert_expecting(&[
-            "totals.dropped == 0",
-            "nodes.payment-svc.processed < \"1s\"",
-        ]),
+        &preset_expecting(
+            "error-rate-alert",
+            &[
+                "totals.dropped == 0",
+                "nodes.payment-svc.processed < \"1s\"",
+            ],
+        ),
     );
     let o = queuelab(&["validate", &f]);
     let err = text(&o.stderr);
